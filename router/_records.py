@@ -1,0 +1,247 @@
+"""Mutable hot-path records of the core: tickets (inquiries), agents, pools, queues.
+
+Plain ``__slots__`` classes: created once per inquiry or agent and mutated in
+place, never exposed to callers (callers see events and statistics).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.config import QueueConfig, Weights
+
+# Ticket states
+WAITING = 1
+OFFERED = 2
+ASSIGNED = 3
+WRAPUP = 4
+DONE = 5
+PARKED = 6  # out of line but keeping its place (callback); owned by admission
+
+TICKET_STATE_NAMES = {
+    WAITING: "waiting",
+    OFFERED: "offered",
+    ASSIGNED: "assigned",
+    WRAPUP: "wrap_up",
+    DONE: "done",
+    PARKED: "parked",
+}
+
+# Agent states
+READY = 1
+BREAK = 2
+AWAY = 3
+LOGGING_OUT = 4
+
+AGENT_STATE_NAMES = {READY: "ready", BREAK: "break", AWAY: "away", LOGGING_OUT: "logging_out"}
+
+Requirement = tuple[tuple[str, int], ...]
+PoolKey = tuple[str, "str | None", Requirement, bool]
+
+
+class QueueState:
+    """A configured queue and its running counters."""
+
+    __slots__ = (
+        "answer_target_s",
+        "cfg",
+        "channel",
+        "heavy",
+        "n_waiting",
+        "name",
+        "priority",
+        "removed",
+        "requires",
+        "steps",
+        "tenant",
+        "waiting_by_priority",
+        "weights",
+    )
+
+    def __init__(self, cfg: QueueConfig, weights: Weights) -> None:
+        self.name = cfg.name
+        self.n_waiting = 0
+        self.waiting_by_priority: dict[int, int] = {}
+        self.removed = False
+        self.apply(cfg, weights)
+
+    def apply(self, cfg: QueueConfig, weights: Weights) -> None:
+        self.cfg = cfg
+        self.channel = cfg.channel
+        self.priority = cfg.priority
+        self.tenant = cfg.tenant
+        self.requires: Requirement = tuple(sorted(cfg.requires.items()))
+        self.steps: list[tuple[float, dict[str, int]]] = [(s.after_s, s.requires) for s in cfg.steps]
+        self.answer_target_s = cfg.answer_target_s
+        self.weights = cfg.weights or weights
+        self.heavy = cfg.heavy
+
+
+class Pool:
+    """All inquiries with one requirement key, and the agents eligible for it.
+
+    ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
+    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)``.
+    Entries go stale when their version no longer matches and are dropped lazily.
+    """
+
+    __slots__ = (
+        "agents",
+        "channel",
+        "cost",
+        "eligible",
+        "heavy",
+        "key",
+        "n_waiting",
+        "queue",
+        "requires",
+        "tenant",
+        "waiting",
+    )
+
+    def __init__(self, key: PoolKey, queue: QueueState, cost: int) -> None:
+        self.key = key
+        self.queue = queue
+        self.tenant = key[1]
+        self.requires = key[2]
+        self.heavy = key[3]
+        self.channel = queue.channel
+        self.cost = cost
+        self.agents: list[tuple[float, int, int, Agent]] = []
+        self.waiting: list[tuple[float, int, int, Ticket]] = []
+        self.n_waiting = 0
+        self.eligible = 0
+
+
+class Ticket:
+    """One live inquiry."""
+
+    __slots__ = (
+        "agent",
+        "aged",
+        "arrival",
+        "assigned_at",
+        "cost",
+        "declined",
+        "entered",
+        "extra",
+        "heavy",
+        "id",
+        "offer_no",
+        "patience_at",
+        "pool",
+        "priority",
+        "queue",
+        "seq",
+        "state",
+        "step",
+        "tenant",
+        "ver",
+        "wait_end",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        queue: QueueState,
+        priority: int,
+        arrival: float,
+        entered: float,
+        seq: int,
+        tenant: str | None,
+        extra: dict[str, int] | None,
+        heavy: bool,
+        cost: int,
+        patience_at: float | None,
+    ) -> None:
+        self.id = id
+        self.queue = queue
+        self.priority = priority
+        self.arrival = arrival
+        self.entered = entered
+        self.seq = seq
+        self.tenant = tenant
+        self.extra = extra
+        self.heavy = heavy
+        self.cost = cost
+        self.patience_at = patience_at
+        self.state = WAITING
+        self.ver = 0
+        self.step = 0
+        self.aged = 0.0
+        self.pool: Pool | None = None
+        self.agent: Agent | None = None
+        self.declined: set[str] | None = None
+        self.offer_no = 0
+        self.assigned_at = 0.0
+        self.wait_end = 0.0
+
+
+class Agent:
+    """One logged-in agent and everything the scorer and guardrails need."""
+
+    __slots__ = (
+        "break_until",
+        "caps",
+        "heavy_block_until",
+        "heavy_streak",
+        "id",
+        "idle_from",
+        "idle_since",
+        "incarnation",
+        "listed_ver",
+        "load",
+        "no_answer",
+        "offers",
+        "pools",
+        "queues",
+        "recent",
+        "recent_sum",
+        "seq",
+        "shift_end",
+        "skills",
+        "spec",
+        "state",
+        "state_reason",
+        "stretch_start",
+        "tenants",
+        "total_load",
+        "units",
+        "units_used",
+        "ver",
+        "work",
+        "wrap_up_s",
+    )
+
+    def __init__(self, spec: Any, now: float, incarnation: int) -> None:
+        self.spec = spec
+        self.id: str = spec.id
+        self.skills: dict[str, int] = dict(spec.skills)
+        self.tenants: frozenset[str] = frozenset(spec.tenants)
+        self.queues: dict[str, float] = dict(spec.queues)
+        self.units: int | None = spec.units
+        self.wrap_up_s: float = spec.wrap_up_s
+        self.shift_end: float | None = spec.shift_end
+        self.incarnation = incarnation
+        self.state = READY
+        self.state_reason = ""
+        self.caps: dict[str, int] = {}
+        self.load: dict[str, int] = {}
+        self.total_load = 0
+        self.units_used = 0
+        self.ver = 0
+        self.listed_ver = -1
+        self.seq = 0
+        self.idle_since = now
+        self.idle_from = now
+        self.stretch_start = now
+        self.break_until = 0.0
+        self.recent: list[tuple[float, float]] = []
+        self.recent_sum = 0.0
+        self.heavy_streak = 0
+        self.heavy_block_until = 0.0
+        self.no_answer = 0
+        self.offers: dict[str, Ticket] = {}
+        self.work: dict[str, Ticket] = {}
+        # (pool, proficiency feature, queue weight)
+        self.pools: list[tuple[Pool, float, float]] = []

@@ -1,0 +1,1261 @@
+"""The sans-I/O routing core.
+
+Theory of operation
+-------------------
+``Router`` is a synchronous state machine in the h11 style. Inputs
+(``submit``, ``withdraw``, ``login``/``set_ready``/``go_on_break``/``logout``,
+``accept``/``decline``, ``complete``, ``reconfigure``) record facts at a caller
+supplied ``now``; ``tick(now)`` fires due deadlines, runs one matching pass and
+returns the events that happened since the last tick. ``next_deadline()`` says
+when the driver must call ``tick`` again. The core never reads a clock, sleeps,
+does I/O or imports an event loop: adapters and the simulator supply time.
+
+Data structures (DESIGN.md §3). Inquiries with the same requirement (queue,
+tenant, skills after relaxation, heavy or not) share a :class:`Pool`. A pool
+holds two lazy heaps: ready agents eligible for it, keyed by their score (see
+``scoring.py``; the idle term is linear in time so the key never needs
+re-sorting), and waiting inquiries keyed by aged arrival
+``arrival - priority * priority_seconds`` then sequence. Every agent change
+bumps the agent's version, which invalidates its heap entries; a refresh pushes
+new ones only into the pools where it can take work now. A new arrival looks at
+the head of one agent heap; a freed agent looks at the heads of the waiting
+heaps of the pools it is eligible for. No decision scans all agents or all
+inquiries. One deadline heap (lazy too) drives offer expiry, patience,
+relaxation steps, wrap-up ends and agent timers (breaks, shift end, heavy-call
+recovery, the recent-work window).
+
+Invariant after every ``tick``: no waiting inquiry is compatible with an agent
+that could take it now. Ties break on a sequence counter, so the same inputs
+give the same events.
+
+Errors: a caller's mistake raises a ``UsageError`` subclass before anything is
+changed (deadlines already due at ``now`` do fire first: time passing is not
+the input's effect). Any other exception marks the instance broken.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from heapq import heapify, heappop, heappush
+from typing import Any, ParamSpec, TypeVar
+
+import msgspec
+
+from router._records import (
+    ASSIGNED,
+    AWAY,
+    BREAK,
+    DONE,
+    LOGGING_OUT,
+    OFFERED,
+    PARKED,
+    READY,
+    WAITING,
+    WRAPUP,
+    Agent,
+    Pool,
+    PoolKey,
+    QueueState,
+    Ticket,
+)
+from router.admission import Admission, AdmissionPolicy, build_policies
+from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
+from router.errors import (
+    ConfigError,
+    DuplicateId,
+    ImpossibleRequirement,
+    InvalidInput,
+    InvalidState,
+    RouterBroken,
+    TimeWentBackwards,
+    UnknownId,
+    UsageError,
+)
+from router.estimate import WaitEstimator
+from router.events import (
+    Abandoned,
+    AgentAway,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentOnBreak,
+    AgentReady,
+    Assigned,
+    Completed,
+    Deflected,
+    Explanation,
+    Offered,
+    OfferDeclined,
+    OfferExpired,
+    Queued,
+    Reconfigured,
+    Rejected,
+    Requeued,
+    Withdrawn,
+    WrapUpEnded,
+)
+from router.model import AgentSpec, Inquiry
+from router.scoring import Scorer
+from router.stats import QueueStatistics, RouterStatistics
+
+__all__ = ["Router"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Deadline kinds
+K_OFFER = 1
+K_PATIENCE = 2
+K_STEP = 3
+K_WRAP = 4
+K_AGENT = 5
+
+_INF = float("inf")
+_HEAD_SEARCH_LIMIT = 256
+
+
+def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Refuse calls on a broken router; mark it broken on anything but a UsageError."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        self = args[0]
+        if self._broken is not None:  # type: ignore[attr-defined]
+            raise RouterBroken("the router failed earlier and refuses inputs") from self._broken  # type: ignore[attr-defined]
+        try:
+            return fn(*args, **kwargs)
+        except UsageError:
+            raise
+        except BaseException as exc:
+            self._broken = exc  # type: ignore[attr-defined]
+            raise
+
+    return wrapper
+
+
+class Router:
+    """A contact-center routing engine with no I/O. See the module docstring."""
+
+    def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
+        cfg = config if config is not None else RouterConfig()
+        problems = semantic_problems(cfg)
+        if problems:
+            raise ConfigError(problems)
+        self._broken: BaseException | None = None
+        self._now = float(now)
+        self._seq = 0
+        self._version = 1
+        self._events: list[Any] = []
+        self._tickets: dict[str, Ticket] = {}
+        self._agents: dict[str, Agent] = {}
+        self._queues: dict[str, QueueState] = {}
+        self._pools: dict[PoolKey, Pool] = {}
+        self._deadlines: list[tuple[float, int, int, Any, int]] = []
+        self._pending: list[Ticket] = []
+        self._freed: dict[str, Agent] = {}
+        self._surge = False
+        self._estimator = WaitEstimator()
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "submitted",
+                "admitted",
+                "rejected",
+                "deflected",
+                "withdrawn",
+                "abandoned",
+                "offers",
+                "declined",
+                "expired",
+                "assigned",
+                "completed",
+                "decisions",
+            ),
+            0,
+        )
+        self._waiting = 0
+        self._apply_config(cfg)
+
+    # ------------------------------------------------------------------ config
+
+    def _apply_config(self, cfg: RouterConfig) -> None:
+        self._cfg = cfg
+        r = cfg.routing
+        self._weights = r.weights
+        self._ps = r.priority_seconds
+        self._immediate = r.mode == "immediate"
+        self._offer_timeout = r.offer_timeout_s
+        self._max_no_answer = r.max_no_answer
+        self._trace = r.trace
+        self._strict = r.strict
+        self._window = r.recent_window_s
+        wb = cfg.wellbeing
+        self._wb = wb
+        self._heavy_k = wb.max_consecutive_heavy
+        self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
+        self._scorer = Scorer(r, wb.max_consecutive_heavy)
+        self._policies: list[AdmissionPolicy] = build_policies(cfg)
+        self._uses_recent = r.weights.recent_work > 0 or any(
+            q.weights is not None and q.weights.recent_work > 0 for q in cfg.queues
+        )
+        seen = set()
+        for q in cfg.queues:
+            seen.add(q.name)
+            qs = self._queues.get(q.name)
+            if qs is None:
+                self._queues[q.name] = QueueState(q, r.weights)
+            else:
+                qs.removed = False
+                qs.apply(q, r.weights)
+        for name, qs in self._queues.items():
+            if name not in seen:
+                qs.removed = True
+
+    @property
+    def config(self) -> RouterConfig:
+        return self._cfg
+
+    @property
+    def version(self) -> int:
+        """Config version in force; bumped by every successful ``reconfigure``."""
+        return self._version
+
+    @property
+    def now(self) -> float:
+        """The latest time the router has seen."""
+        return self._now
+
+    # ------------------------------------------------------------------ time
+
+    def _enter(self, now: float) -> None:
+        if now < self._now:
+            raise TimeWentBackwards(
+                f"now={now!r} is earlier than the router's time {self._now!r}"
+            )
+        if now != now:  # NaN
+            raise InvalidInput("now: must be a number, got nan")
+        dl = self._deadlines
+        while dl and dl[0][0] <= now:
+            at, _, kind, obj, arg = heappop(dl)
+            self._now = at
+            self._fire(kind, obj, arg)
+        self._now = float(now)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _at(self, when: float, kind: int, obj: Any, arg: int) -> None:
+        self._seq += 1
+        heappush(self._deadlines, (when, self._seq, kind, obj, arg))
+
+    def next_deadline(self) -> float | None:
+        """When ``tick`` must run next, or ``None`` when nothing is scheduled.
+
+        Returns the router's current time when a matching pass is pending.
+        """
+        if self._pending or self._freed:
+            return self._now
+        dl = self._deadlines
+        while dl:
+            at, _, kind, obj, arg = dl[0]
+            if self._deadline_live(kind, obj, arg):
+                return at
+            heappop(dl)
+        return None
+
+    def _deadline_live(self, kind: int, obj: Any, arg: int) -> bool:
+        if kind == K_AGENT:
+            return self._agents.get(obj.id) is obj
+        t: Ticket = obj
+        if self._tickets.get(t.id) is not t:
+            return False
+        if kind == K_OFFER:
+            return t.state == OFFERED and t.offer_no == arg
+        if kind == K_PATIENCE:
+            return t.state in (WAITING, OFFERED)
+        if kind == K_STEP:
+            return t.state in (WAITING, OFFERED) and t.step == arg - 1
+        return t.state == WRAPUP
+
+    @_guarded
+    def tick(self, now: float) -> list[Any]:
+        """Fire deadlines due by ``now``, match, and return the events since the last tick."""
+        self._enter(now)
+        self._match()
+        events = self._events
+        self._events = []
+        return events
+
+    # ------------------------------------------------------------------ inquiries
+
+    @_guarded
+    def submit(self, inquiry: Inquiry, now: float) -> Admission:
+        """Admit (or refuse) an inquiry at ``now``; matching happens in the next ``tick``."""
+        self._enter(now)
+        if inquiry.id in self._tickets:
+            raise DuplicateId(f"inquiry {inquiry.id!r} is already in the router")
+        q = self._queues.get(inquiry.queue)
+        if q is None or q.removed:
+            raise UnknownId(f"unknown queue {inquiry.queue!r}; known: {self._queue_list()}")
+        tenant = inquiry.tenant if inquiry.tenant is not None else q.tenant
+        if q.tenant is not None and tenant != q.tenant:
+            raise InvalidInput(
+                f"tenant: inquiry {inquiry.id!r} has tenant {tenant!r} "
+                f"but queue {q.name!r} belongs to {q.tenant!r}"
+            )
+        arrival = inquiry.arrived_at if inquiry.arrived_at is not None else now
+        if arrival > now:
+            raise InvalidInput(f"arrived_at: {arrival!r} is later than now={now!r}")
+        priority = inquiry.priority if inquiry.priority is not None else q.priority
+        heavy = q.heavy or "heavy" in inquiry.tags
+        cost = inquiry.cost if inquiry.cost is not None else self._channels[q.channel].unit_cost
+        patience_at = arrival + inquiry.patience_s if inquiry.patience_s is not None else None
+        t = Ticket(
+            inquiry.id,
+            q,
+            priority,
+            arrival,
+            now,
+            self._next_seq(),
+            tenant,
+            dict(inquiry.requires) if inquiry.requires else None,
+            heavy,
+            cost,
+            patience_at,
+        )
+        pool = self._pool_for(t)
+        if self._strict and pool.eligible == 0:
+            self._check_possible(t)
+        c = self.counters
+        c["submitted"] += 1
+        position = self._position(q, priority)
+        for policy in self._policies:
+            verdict = policy.on_arrival(self, q.name, priority, now)
+            if verdict is not None:
+                c[verdict.outcome] += 1
+                if verdict.outcome == "deflected":
+                    self._emit(Deflected, inquiry_id=t.id, queue=q.name, reason=verdict.reason)
+                else:
+                    self._emit(Rejected, inquiry_id=t.id, queue=q.name, reason=verdict.reason)
+                return Admission(
+                    inquiry_id=t.id,
+                    queue=q.name,
+                    outcome=verdict.outcome,
+                    expected_wait_s=0.0,
+                    reason=verdict.reason,
+                )
+        c["admitted"] += 1
+        self._tickets[t.id] = t
+        t.pool = pool
+        self._enqueue(t)
+        self._pending.append(t)
+        if patience_at is not None:
+            self._at(patience_at, K_PATIENCE, t, t.seq)
+        self._schedule_step(t)
+        ewt = self._estimator.expected_wait(q.name, position - 1) if pool.eligible else _INF
+        self._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
+        return Admission(
+            inquiry_id=t.id, queue=q.name, outcome="admitted", expected_wait_s=ewt, position=position
+        )
+
+    def _check_possible(self, t: Ticket) -> None:
+        """Strict mode: raise if no agent could serve ``t`` even after every relaxation step."""
+        q = t.queue
+        reqs = [dict(q.requires)] + [dict(r) for _, r in q.steps]
+        for base in reqs:
+            key = self._pool_key(t, base)
+            pool = self._pools.get(key) or self._make_pool(key, t.queue)
+            if pool.eligible:
+                return
+        missing = ", ".join(f"{s}>={lvl}" for s, lvl in self._pool_key(t, reqs[-1])[2])
+        raise ImpossibleRequirement(
+            f"inquiry {t.id!r}: no logged-in agent can serve queue {q.name!r} "
+            f"(channel {q.channel!r}, tenant {t.tenant!r}, skills {missing or 'none'})"
+        )
+
+    def _position(self, q: QueueState, priority: int) -> int:
+        ahead = 0
+        for p, n in q.waiting_by_priority.items():
+            if p >= priority:
+                ahead += n
+        return ahead + 1
+
+    @_guarded
+    def withdraw(self, inquiry_id: str, now: float) -> None:
+        """The customer left (or the backend cancelled) before being assigned."""
+        self._enter(now)
+        t = self._ticket(inquiry_id)
+        if t.state not in (WAITING, OFFERED, PARKED):
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting or offered "
+                "inquiry can be withdrawn"
+            )
+        self._leave(t)
+        self.counters["withdrawn"] += 1
+        self._emit(Withdrawn, inquiry_id=t.id, queue=t.queue.name)
+
+    def _leave(self, t: Ticket) -> None:
+        """Take a waiting or offered ticket out of the router for good."""
+        if t.state == WAITING:
+            self._dequeue(t)
+        elif t.state == OFFERED:
+            agent = t.agent
+            assert agent is not None
+            del agent.offers[t.id]
+            self._release(agent, t)
+        t.state = DONE
+        del self._tickets[t.id]
+
+    # ------------------------------------------------------------------ offers
+
+    @_guarded
+    def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
+        """The agent took the offered inquiry; it is now assigned."""
+        self._enter(now)
+        t = self._ticket(inquiry_id)
+        if t.state != OFFERED:
+            raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
+        agent = t.agent
+        assert agent is not None
+        if agent_id is not None and agent_id != agent.id:
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is offered to {agent.id!r}, not {agent_id!r}"
+            )
+        del agent.offers[t.id]
+        agent.work[t.id] = t
+        agent.no_answer = 0
+        self._start_work(t, agent)
+
+    def _start_work(self, t: Ticket, agent: Agent) -> None:
+        now = self._now
+        t.state = ASSIGNED
+        t.assigned_at = now
+        self.counters["assigned"] += 1
+        self._estimator.on_answer(t.queue.name, now)
+        self._emit(
+            Assigned,
+            inquiry_id=t.id,
+            agent_id=agent.id,
+            queue=t.queue.name,
+            wait_s=now - t.arrival,
+        )
+
+    @_guarded
+    def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
+        """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
+        self._enter(now)
+        t = self._ticket(inquiry_id)
+        if t.state != OFFERED:
+            raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
+        agent = t.agent
+        assert agent is not None
+        if agent_id is not None and agent_id != agent.id:
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is offered to {agent.id!r}, not {agent_id!r}"
+            )
+        self.counters["declined"] += 1
+        self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
+        self._take_back(t, agent, "declined")
+
+    def _take_back(self, t: Ticket, agent: Agent, reason: str) -> None:
+        del agent.offers[t.id]
+        if t.declined is None:
+            t.declined = set()
+        t.declined.add(agent.id)
+        self._release(agent, t)
+        self._requeue(t, reason)
+
+    def _expire_offer(self, t: Ticket) -> None:
+        agent = t.agent
+        assert agent is not None
+        self.counters["expired"] += 1
+        self._emit(OfferExpired, inquiry_id=t.id, agent_id=agent.id)
+        self._take_back(t, agent, "offer_expired")
+        agent.no_answer += 1
+        if agent.no_answer >= self._max_no_answer and agent.state == READY:
+            self._stop_new_work(agent, AWAY, "max_no_answer")
+
+    def _requeue(self, t: Ticket, reason: str) -> None:
+        t.agent = None
+        q = t.queue
+        if q.steps:
+            elapsed = self._now - t.entered
+            t.step = sum(1 for after, _ in q.steps if after <= elapsed)
+        t.pool = self._pool_for(t)
+        self._enqueue(t)
+        self._pending.append(t)
+        self._schedule_step(t)
+        self._emit(Requeued, inquiry_id=t.id, queue=q.name, reason=reason)
+
+    # ------------------------------------------------------------------ completion
+
+    @_guarded
+    def complete(self, inquiry_id: str, now: float) -> None:
+        """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
+        self._enter(now)
+        t = self._ticket(inquiry_id)
+        if t.state != ASSIGNED:
+            raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not assigned")
+        agent = t.agent
+        assert agent is not None
+        handle = now - t.assigned_at
+        self.counters["completed"] += 1
+        if self._uses_recent:
+            agent.recent.append((now, handle))
+            agent.recent_sum += handle
+            self._schedule_agent(agent, now + self._window)
+        k = self._heavy_k
+        if t.heavy and k is not None and agent.heavy_streak >= k:
+            agent.heavy_block_until = now + self._wb.heavy_recovery_s
+            self._schedule_agent(agent, agent.heavy_block_until)
+        wrap = agent.wrap_up_s
+        self._emit(
+            Completed,
+            inquiry_id=t.id,
+            agent_id=agent.id,
+            queue=t.queue.name,
+            handle_s=handle,
+            wrap_up_until=now + wrap,
+        )
+        if wrap > 0:
+            t.state = WRAPUP
+            self._at(now + wrap, K_WRAP, t, t.seq)
+            agent.ver += 1  # recent work changed its score
+        else:
+            self._finish(t, agent)
+
+    def _finish(self, t: Ticket, agent: Agent) -> None:
+        del agent.work[t.id]
+        t.state = DONE
+        del self._tickets[t.id]
+        self._release(agent, t)
+
+    # ------------------------------------------------------------------ agents
+
+    @_guarded
+    def login(self, spec: AgentSpec, now: float) -> None:
+        """An agent logs in, ready for work."""
+        self._enter(now)
+        if spec.id in self._agents:
+            raise DuplicateId(f"agent {spec.id!r} is already logged in")
+        for ch in spec.capacity:
+            if ch not in self._channels:
+                raise InvalidInput(
+                    f"capacity.{ch}: unknown channel {ch!r}; known: "
+                    f"{', '.join(sorted(self._channels))}"
+                )
+        for qn in spec.queues:
+            if qn not in self._queues:
+                raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+        agent = Agent(spec, now, self._next_seq())
+        self._set_caps(agent)
+        self._agents[agent.id] = agent
+        for pool in self._pools.values():
+            self._consider(agent, pool)
+        self._emit(AgentLoggedIn, agent_id=agent.id)
+        self._freed[agent.id] = agent
+        self._schedule_agent(agent, self._agent_next_time(agent))
+
+    def _set_caps(self, agent: Agent) -> None:
+        caps = {}
+        for ch, cap in agent.spec.capacity.items():
+            caps[ch] = min(cap, self._channels[ch].max_concurrency)
+        agent.caps = caps
+        for ch in caps:
+            agent.load.setdefault(ch, 0)
+
+    @_guarded
+    def set_ready(self, agent_id: str, now: float) -> None:
+        """Back from a break or away: the agent takes work again."""
+        self._enter(now)
+        agent = self._agent(agent_id)
+        if agent.state == LOGGING_OUT:
+            raise InvalidState(f"agent {agent_id!r} is logging out")
+        if agent.state == READY:
+            return
+        if agent.state == BREAK:
+            agent.stretch_start = now
+        self._make_ready(agent)
+
+    def _make_ready(self, agent: Agent) -> None:
+        agent.state = READY
+        agent.state_reason = ""
+        agent.break_until = 0.0
+        agent.no_answer = 0
+        agent.idle_since = self._now
+        agent.ver += 1
+        self._freed[agent.id] = agent
+        self._emit(AgentReady, agent_id=agent.id)
+        self._schedule_agent(agent, self._agent_next_time(agent))
+
+    @_guarded
+    def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
+        """No new work; pending offers go back to their place; work in flight finishes."""
+        self._enter(now)
+        agent = self._agent(agent_id)
+        if agent.state == LOGGING_OUT:
+            raise InvalidState(f"agent {agent_id!r} is logging out")
+        self._stop_new_work(agent, BREAK, reason)
+
+    def _stop_new_work(self, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
+        agent.state = state
+        agent.state_reason = reason
+        agent.break_until = until
+        agent.ver += 1
+        self._freed.pop(agent.id, None)
+        for t in list(agent.offers.values()):
+            self._take_back_quietly(t, agent, reason)
+        if state == BREAK:
+            self._emit(AgentOnBreak, agent_id=agent.id, reason=reason, until=until or None)
+        elif state == AWAY:
+            self._emit(AgentAway, agent_id=agent.id, reason=reason)
+
+    def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
+        """Return an offer without blaming the agent (it is leaving, not declining)."""
+        del agent.offers[t.id]
+        self._release(agent, t)
+        self._requeue(t, reason)
+
+    @_guarded
+    def logout(self, agent_id: str, now: float) -> None:
+        """Offers go back to their place; the agent leaves once work in flight is done."""
+        self._enter(now)
+        agent = self._agent(agent_id)
+        if agent.state == LOGGING_OUT:
+            raise InvalidState(f"agent {agent_id!r} is already logging out")
+        self._stop_new_work(agent, LOGGING_OUT, "logout")
+        if agent.total_load == 0:
+            self._remove_agent(agent)
+        else:
+            self._emit(AgentAway, agent_id=agent.id, reason="logging_out")
+
+    def _remove_agent(self, agent: Agent) -> None:
+        for pool, _, _ in agent.pools:
+            pool.eligible -= 1
+        agent.pools = []
+        agent.ver += 1
+        del self._agents[agent.id]
+        self._freed.pop(agent.id, None)
+        self._emit(AgentLoggedOut, agent_id=agent.id)
+
+    # ------------------------------------------------------------------ slots
+
+    def _release(self, agent: Agent, t: Ticket) -> None:
+        """Give back the capacity ``t`` held on ``agent``."""
+        ch = t.queue.channel
+        agent.load[ch] -= 1
+        agent.total_load -= 1
+        if agent.units is not None:
+            agent.units_used -= t.cost
+        agent.ver += 1
+        now = self._now
+        if agent.total_load == 0:
+            agent.idle_from = now
+            if agent.state == LOGGING_OUT:
+                self._remove_agent(agent)
+                return
+            if agent.state == BREAK and agent.state_reason == "wellbeing" and not agent.break_until:
+                agent.break_until = now + self._wb.break_s
+                self._emit(
+                    AgentOnBreak, agent_id=agent.id, reason="wellbeing", until=agent.break_until
+                )
+                self._schedule_agent(agent, agent.break_until)
+        if agent.state == READY:
+            self._freed[agent.id] = agent
+
+    # ------------------------------------------------------------------ agent timers
+
+    def _agent_next_time(self, agent: Agent) -> float:
+        """The next time a guardrail or window changes this agent, or inf."""
+        nxt = _INF
+        wb = self._wb
+        if agent.state == READY:
+            if wb.max_continuous_work_s is not None and not self._suspended("continuous_work"):
+                nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
+            limit = self._shift_limit(agent)
+            if limit is not None:
+                nxt = min(nxt, limit)
+        if agent.break_until:
+            nxt = min(nxt, agent.break_until)
+        if agent.heavy_block_until:
+            nxt = min(nxt, agent.heavy_block_until)
+        if agent.recent:
+            nxt = min(nxt, agent.recent[0][0] + self._window)
+        return nxt
+
+    def _schedule_agent(self, agent: Agent, when: float) -> None:
+        if when < _INF:
+            self._at(max(when, self._now), K_AGENT, agent, agent.incarnation)
+
+    def _shift_limit(self, agent: Agent) -> float | None:
+        if agent.shift_end is None:
+            return None
+        if self._surge and self._suspended("shift"):
+            return agent.shift_end + self._wb.max_overtime_s
+        return agent.shift_end
+
+    def _suspended(self, guardrail: str) -> bool:
+        return self._surge and guardrail in self._wb.suspend_in_surge
+
+    def _agent_timer(self, agent: Agent) -> None:
+        now = self._now
+        changed = False
+        if agent.recent:
+            cutoff = now - self._window
+            recent = agent.recent
+            i = 0
+            while i < len(recent) and recent[i][0] <= cutoff:
+                agent.recent_sum -= recent[i][1]
+                i += 1
+            if i:
+                del recent[:i]
+                if not recent:
+                    agent.recent_sum = 0.0
+                changed = True
+        if agent.heavy_block_until and now >= agent.heavy_block_until:
+            agent.heavy_block_until = 0.0
+            agent.heavy_streak = 0
+            changed = True
+        if agent.state == BREAK and agent.break_until and now >= agent.break_until:
+            agent.stretch_start = now
+            self._make_ready(agent)
+            return
+        if agent.state == READY:
+            limit = self._shift_limit(agent)
+            wb = self._wb
+            if limit is not None and now >= limit:
+                self._stop_new_work(agent, AWAY, "shift_end")
+                return
+            if (
+                wb.max_continuous_work_s is not None
+                and not self._suspended("continuous_work")
+                and now - agent.stretch_start >= wb.max_continuous_work_s
+            ):
+                until = now + wb.break_s if agent.total_load == 0 else 0.0
+                self._stop_new_work(agent, BREAK, "wellbeing", until)
+                self._schedule_agent(agent, until or _INF)
+                return
+        if changed:
+            agent.ver += 1
+            if agent.state == READY:
+                self._freed[agent.id] = agent
+        self._schedule_agent(agent, self._agent_next_time(agent))
+
+    # ------------------------------------------------------------------ deadlines
+
+    def _fire(self, kind: int, obj: Any, arg: int) -> None:
+        if not self._deadline_live(kind, obj, arg):
+            return
+        if kind == K_AGENT:
+            self._agent_timer(obj)
+            return
+        t: Ticket = obj
+        if kind == K_OFFER:
+            self._expire_offer(t)
+        elif kind == K_PATIENCE:
+            wait = self._now - t.arrival
+            self._leave(t)
+            self.counters["abandoned"] += 1
+            self._emit(Abandoned, inquiry_id=t.id, queue=t.queue.name, wait_s=wait)
+        elif kind == K_STEP:
+            if t.state == WAITING:
+                self._dequeue(t)
+                t.step = arg
+                t.pool = self._pool_for(t)
+                self._enqueue(t)
+                self._pending.append(t)
+                self._schedule_step(t)
+        else:  # K_WRAP
+            agent = t.agent
+            assert agent is not None
+            self._emit(WrapUpEnded, inquiry_id=t.id, agent_id=agent.id)
+            self._finish(t, agent)
+
+    def _schedule_step(self, t: Ticket) -> None:
+        steps = t.queue.steps
+        if t.step < len(steps):
+            self._at(t.entered + steps[t.step][0], K_STEP, t, t.step + 1)
+
+    # ------------------------------------------------------------------ pools
+
+    def _pool_key(self, t: Ticket, base: dict[str, int]) -> PoolKey:
+        if t.extra:
+            merged = dict(base)
+            for s, lvl in t.extra.items():
+                if merged.get(s, 0) < lvl:
+                    merged[s] = lvl
+            base = merged
+        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy)
+
+    def _pool_for(self, t: Ticket) -> Pool:
+        q = t.queue
+        if t.step == 0:
+            if not t.extra:
+                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy)
+            else:
+                key = self._pool_key(t, dict(q.requires))
+        else:
+            key = self._pool_key(t, q.steps[t.step - 1][1])
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._make_pool(key, q)
+        return pool
+
+    def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
+        pool = Pool(key, q, self._channels[q.channel].unit_cost)
+        self._pools[key] = pool
+        for agent in self._agents.values():
+            if agent.state != LOGGING_OUT:
+                self._consider(agent, pool)
+        return pool
+
+    def _consider(self, agent: Agent, pool: Pool) -> None:
+        """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
+        qname = pool.queue.name
+        if agent.queues and qname not in agent.queues:
+            return
+        if pool.tenant is not None and pool.tenant not in agent.tenants:
+            return
+        if agent.spec.capacity.get(pool.channel, 0) <= 0:
+            return
+        skills = agent.skills
+        for s, lvl in pool.requires:
+            if skills.get(s, 0) < lvl:
+                return
+        prof = Scorer.proficiency(agent, pool)
+        agent.pools.append((pool, prof, agent.queues.get(qname, 1.0)))
+        pool.eligible += 1
+        if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
+            self._push_agent(agent, pool, prof)
+
+    def _can_take(self, agent: Agent, pool: Pool) -> bool:
+        if agent.state != READY:
+            return False
+        ch = pool.channel
+        if agent.load.get(ch, 0) >= agent.caps.get(ch, 0):
+            return False
+        if agent.units is not None and agent.units_used + pool.cost > agent.units:
+            return False
+        if pool.heavy and self._heavy_k is not None and agent.heavy_streak >= self._heavy_k:
+            return self._suspended("heavy")
+        return True
+
+    def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
+        heap = pool.agents
+        key = self._scorer.key(agent, pool, prof, pool.queue.weights)
+        heappush(heap, (key, agent.seq, agent.ver, agent))
+        if len(heap) > 2 * pool.eligible + 64:
+            pool.agents = [e for e in heap if e[3].ver == e[2]]
+            heapify(pool.agents)
+
+    def _refresh(self, agent: Agent) -> None:
+        """Re-list ``agent`` in every pool where it can take work now."""
+        agent.ver += 1
+        agent.seq = self._next_seq()
+        agent.listed_ver = agent.ver
+        if agent.state != READY:
+            return
+        for pool, prof, _ in agent.pools:
+            if self._can_take(agent, pool):
+                self._push_agent(agent, pool, prof)
+
+    def _enqueue(self, t: Ticket) -> None:
+        pool = t.pool
+        assert pool is not None
+        t.state = WAITING
+        t.ver += 1
+        t.aged = t.arrival - t.priority * self._ps
+        heap = pool.waiting
+        heappush(heap, (t.aged, t.seq, t.ver, t))
+        pool.n_waiting += 1
+        q = t.queue
+        q.n_waiting += 1
+        q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
+        self._waiting += 1
+        if len(heap) > 2 * pool.n_waiting + 64:
+            pool.waiting = [e for e in heap if e[3].ver == e[2] and e[3].state == WAITING]
+            heapify(pool.waiting)
+
+    def _dequeue(self, t: Ticket) -> None:
+        pool = t.pool
+        assert pool is not None
+        t.ver += 1
+        pool.n_waiting -= 1
+        q = t.queue
+        q.n_waiting -= 1
+        q.waiting_by_priority[t.priority] -= 1
+        self._waiting -= 1
+
+    # ------------------------------------------------------------------ matching
+
+    def _match(self) -> None:
+        if self._freed:
+            freed = self._freed
+            self._freed = {}
+            for agent in freed.values():
+                self._fill(agent)
+        if self._pending:
+            pending = self._pending
+            self._pending = []
+            if len(pending) > 1:
+                pending.sort(key=_urgency)
+            for t in pending:
+                if t.state == WAITING:
+                    self._seek_agent(t)
+
+    def _seek_agent(self, t: Ticket) -> None:
+        """Give ``t`` to the best agent listed in its pool, if any."""
+        pool = t.pool
+        assert pool is not None
+        heap = pool.agents
+        skipped: list[tuple[float, int, int, Agent]] | None = None
+        while heap:
+            entry = heap[0]
+            agent = entry[3]
+            if agent.ver != entry[2]:
+                heappop(heap)
+                continue
+            if (t.declined is not None and agent.id in t.declined) or (
+                agent.units is not None and agent.units_used + t.cost > agent.units
+            ):
+                if skipped is None:
+                    skipped = []
+                skipped.append(heappop(heap))
+                continue
+            explanation = self._explain_pool(agent, pool, t) if self._trace else None
+            self._assign(t, agent, pool, explanation)
+            if self._has_room(agent):
+                self._refresh(agent)
+            break
+        if skipped:
+            for e in skipped:
+                heappush(heap, e)
+
+    def _has_room(self, agent: Agent) -> bool:
+        if agent.state != READY:
+            return False
+        load = agent.load
+        caps = agent.caps
+        return any(load[ch] < cap for ch, cap in caps.items())
+
+    def _fill(self, agent: Agent) -> None:
+        """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""
+        if agent.state == READY:
+            now = self._now
+            while True:
+                best: Ticket | None = None
+                best_urg = 0.0
+                best_pool: Pool | None = None
+                for pool, _, weight in agent.pools:
+                    if not pool.n_waiting or not self._can_take(agent, pool):
+                        continue
+                    t = self._head(pool, agent)
+                    if t is None:
+                        continue
+                    urg = (now - t.aged) * weight
+                    if best is None or urg > best_urg or (urg == best_urg and t.seq < best.seq):
+                        best, best_urg, best_pool = t, urg, pool
+                if best is None or best_pool is None:
+                    break
+                explanation = (
+                    self._explain_pool(agent, best_pool, best, "agent_free")
+                    if self._trace
+                    else None
+                )
+                self._assign(best, agent, best_pool, explanation)
+        self._refresh(agent)
+
+    def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
+        """The most urgent waiting ticket of ``pool`` that ``agent`` may take."""
+        heap = pool.waiting
+        while heap:
+            entry = heap[0]
+            t = entry[3]
+            if t.ver != entry[2] or t.state != WAITING:
+                heappop(heap)
+                continue
+            if (t.declined is not None and agent.id in t.declined) or (
+                agent.units is not None and agent.units_used + t.cost > agent.units
+            ):
+                return self._head_slow(pool, agent)
+            return t
+        return None
+
+    def _head_slow(self, pool: Pool, agent: Agent) -> Ticket | None:
+        heap = pool.waiting
+        skipped = []
+        found = None
+        while heap and len(skipped) < _HEAD_SEARCH_LIMIT:
+            entry = heappop(heap)
+            t = entry[3]
+            if t.ver != entry[2] or t.state != WAITING:
+                continue
+            skipped.append(entry)
+            if (t.declined is not None and agent.id in t.declined) or (
+                agent.units is not None and agent.units_used + t.cost > agent.units
+            ):
+                continue
+            found = t
+            break
+        for e in skipped:
+            heappush(heap, e)
+        return found
+
+    def _assign(
+        self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None
+    ) -> None:
+        now = self._now
+        self._dequeue(t)
+        ch = pool.channel
+        agent.load[ch] += 1
+        agent.total_load += 1
+        if agent.units is not None:
+            agent.units_used += t.cost
+        if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
+            agent.stretch_start = now  # a natural break long enough resets the stretch
+        agent.idle_since = now
+        if t.heavy:
+            agent.heavy_streak += 1
+        elif agent.heavy_streak:
+            agent.heavy_streak = 0
+            agent.heavy_block_until = 0.0
+        agent.ver += 1
+        t.agent = agent
+        t.wait_end = now
+        self.counters["decisions"] += 1
+        if self._immediate:
+            agent.work[t.id] = t
+            t.state = ASSIGNED
+            t.assigned_at = now
+            self.counters["assigned"] += 1
+            self._estimator.on_answer(t.queue.name, now)
+            self._emit(
+                Assigned,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                wait_s=now - t.arrival,
+                explanation=explanation,
+            )
+        else:
+            agent.offers[t.id] = t
+            t.state = OFFERED
+            t.offer_no += 1
+            self.counters["offers"] += 1
+            expires = now + self._offer_timeout
+            self._at(expires, K_OFFER, t, t.offer_no)
+            self._emit(
+                Offered,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                expires_at=expires,
+                explanation=explanation,
+            )
+
+    def _explain_pool(
+        self, agent: Agent, pool: Pool, t: Ticket, trigger: str = "arrival"
+    ) -> Explanation:
+        now = self._now
+        w = pool.queue.weights
+        prof = Scorer.proficiency(agent, pool)
+        chosen = self._scorer.explain(agent, pool, prof, w, now)
+        runner = None
+        if trigger == "arrival":
+            # the best other valid agent in the pool (a bounded peek)
+            best_key = _INF
+            other: Agent | None = None
+            for key, _, ver, a in pool.agents[:64]:
+                if a is not agent and a.ver == ver and key < best_key:
+                    best_key, other = key, a
+            if other is not None:
+                runner = self._scorer.explain(
+                    other, pool, Scorer.proficiency(other, pool), w, now
+                )
+        return Explanation(chosen=chosen, runner_up=runner, trigger=trigger)
+
+    # ------------------------------------------------------------------ reconfigure
+
+    @_guarded
+    def reconfigure(
+        self, config: RouterConfig, now: float, *, hand_over: dict[str, str] | None = None
+    ) -> int:
+        """Atomically switch to ``config``; returns the new version.
+
+        Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
+        the removed queue's ``on_remove``, else they are rejected with reason
+        ``queue_removed``; offered and assigned ones finish where they are.
+        An invalid config raises ConfigError and changes nothing.
+        """
+        self._enter(now)
+        problems = semantic_problems(config)
+        new_names = {q.name for q in config.queues}
+        targets: dict[str, str | None] = {}
+        for name, qs in self._queues.items():
+            if name in new_names or qs.removed:
+                continue
+            target = (hand_over or {}).get(name, qs.cfg.on_remove)
+            if target is not None and target not in new_names:
+                problems.append(f"hand_over.{name}: target queue {target!r} is not in the new config")
+            targets[name] = target
+        channels = {**DEFAULT_CHANNELS, **config.channels}
+        for agent in self._agents.values():
+            for ch in agent.spec.capacity:
+                if ch not in channels:
+                    problems.append(
+                        f"$.channels: agent {agent.id!r} uses channel {ch!r}, "
+                        "which the new config drops"
+                    )
+        if problems:
+            raise ConfigError(problems)
+        build_policies(config)  # raises ConfigError on an unknown policy name
+        self._version += 1
+        self._apply_config(config)
+        waiting = sorted(
+            (t for t in self._tickets.values() if t.state == WAITING), key=_urgency
+        )
+        handed = rejected = 0
+        for t in waiting:
+            self._dequeue(t)
+            name = t.queue.name
+            if name in targets:
+                target = targets[name]
+                if target is None:
+                    t.state = DONE
+                    del self._tickets[t.id]
+                    rejected += 1
+                    self.counters["rejected"] += 1
+                    self._emit(Rejected, inquiry_id=t.id, queue=name, reason="queue_removed")
+                    continue
+                t.queue = self._queues[target]
+                t.entered = self._now
+                t.step = 0
+                handed += 1
+        self._rebuild_indexes(t for t in waiting if t.state != DONE)
+        self._emit(Reconfigured, handed_over=handed, rejected=rejected)
+        return self._version
+
+    def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
+        """Recreate every pool from scratch (reconfigure and restore)."""
+        self._pools = {}
+        for agent in self._agents.values():
+            agent.pools = []
+            self._set_caps(agent)
+            agent.listed_ver = -1
+            if agent.state == READY:
+                self._freed[agent.id] = agent
+        for t in waiting:
+            t.pool = self._pool_for(t)
+            self._enqueue(t)
+            self._pending.append(t)
+        for pool in self._pools.values():
+            pool.waiting.sort()
+
+    # ------------------------------------------------------------------ views
+
+    def _ticket(self, inquiry_id: str) -> Ticket:
+        t = self._tickets.get(inquiry_id)
+        if t is None:
+            raise UnknownId(f"unknown inquiry {inquiry_id!r}")
+        return t
+
+    def _agent(self, agent_id: str) -> Agent:
+        a = self._agents.get(agent_id)
+        if a is None:
+            raise UnknownId(f"unknown agent {agent_id!r}")
+        return a
+
+    def _queue_list(self) -> str:
+        names = [n for n, q in self._queues.items() if not q.removed]
+        return ", ".join(repr(n) for n in names) or "(none)"
+
+    def _emit(self, cls: Callable[..., Any], **fields: Any) -> None:
+        self._events.append(cls(at=self._now, version=self._version, **fields))
+
+    # AdmissionView
+    def queue_length(self, queue: str) -> int:
+        q = self._queues.get(queue)
+        return q.n_waiting if q is not None else 0
+
+    def total_waiting(self) -> int:
+        return self._waiting
+
+    def expected_wait(self, queue: str, position: int) -> float:
+        return self._estimator.expected_wait(queue, position)
+
+    def inquiry_state(self, inquiry_id: str) -> str:
+        """``waiting``, ``offered``, ``assigned``, ``wrap_up`` or ``parked``; raises if unknown."""
+        return _state_name(self._ticket(inquiry_id))
+
+    def agent_of(self, inquiry_id: str) -> str | None:
+        """The agent an inquiry is offered or assigned to, if any."""
+        a = self._ticket(inquiry_id).agent
+        return a.id if a is not None else None
+
+    def statistics(self) -> RouterStatistics:
+        """An immutable snapshot of counters and current occupancy."""
+        agents = self._agents.values()
+        offered = in_service = wrap = 0
+        for t in self._tickets.values():
+            if t.state == OFFERED:
+                offered += 1
+            elif t.state == ASSIGNED:
+                in_service += 1
+            elif t.state == WRAPUP:
+                wrap += 1
+        return RouterStatistics(
+            now=self._now,
+            version=self._version,
+            agents_logged_in=len(self._agents),
+            agents_ready=sum(1 for a in agents if a.state == READY),
+            agents_with_room=sum(1 for a in agents if self._has_room(a)),
+            waiting=self._waiting,
+            offered=offered,
+            in_service=in_service,
+            wrap_up=wrap,
+            counters=dict(self.counters),
+            queues={
+                name: QueueStatistics(
+                    waiting=q.n_waiting,
+                    expected_wait_s=self._estimator.expected_wait(name, q.n_waiting),
+                )
+                for name, q in self._queues.items()
+                if not q.removed
+            },
+            surge=self._surge,
+        )
+
+    # ------------------------------------------------------------------ snapshot
+
+    def snapshot(self) -> bytes:
+        """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
+        from router.snapshot import dump
+
+        return dump(self)
+
+    def _snapshot_extra(self) -> dict[str, Any]:
+        """State of stateful admission policies; extended by the backpressure layer."""
+        return {}
+
+    def _restore_extra(self, extra: dict[str, Any]) -> None:
+        pass
+
+    @classmethod
+    def restore(cls, data: bytes) -> Router:
+        """Rebuild a router from :meth:`snapshot` bytes."""
+        from router.snapshot import load
+
+        return load(data)
+
+
+def _urgency(t: Ticket) -> tuple[float, int]:
+    return (t.aged, t.seq)
+
+
+def _state_name(t: Ticket) -> str:
+    from router._records import TICKET_STATE_NAMES
+
+    return TICKET_STATE_NAMES[t.state]
+
+
+_ = msgspec  # re-exported types live in events/model

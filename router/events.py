@@ -1,0 +1,229 @@
+"""Events the core returns from ``tick``: one tagged msgspec union.
+
+Every event is a frozen, GC-free Struct tagged with its class name, so a list of
+events encodes to JSON or MessagePack as is and decodes back with
+``decode_events``. ``at`` is the router time the event happened; ``version`` is
+the config version in force.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+__all__ = [
+    "Abandoned",
+    "AgentAway",
+    "AgentLoggedIn",
+    "AgentLoggedOut",
+    "AgentOnBreak",
+    "AgentReady",
+    "Assigned",
+    "CallbackScheduled",
+    "Completed",
+    "Deflected",
+    "Event",
+    "Explanation",
+    "FeatureScore",
+    "Offered",
+    "OfferDeclined",
+    "OfferExpired",
+    "Overflowed",
+    "Queued",
+    "Reconfigured",
+    "Rejected",
+    "Requeued",
+    "SurgeEnded",
+    "SurgeStarted",
+    "Withdrawn",
+    "WrapUpEnded",
+    "decode_events",
+    "encode_events",
+]
+
+
+class _Ev(Struct, frozen=True, gc=False, tag=True, kw_only=True, omit_defaults=True):
+    at: float
+    version: int = 0
+
+
+class FeatureScore(Struct, frozen=True, gc=False, kw_only=True):
+    """One agent's features, weights and total score for a decision."""
+
+    agent_id: str
+    features: dict[str, float]
+    weights: dict[str, float]
+    score: float
+
+
+class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
+    """Why this agent: its score breakdown and the runner-up's, if there was one."""
+
+    chosen: FeatureScore
+    runner_up: FeatureScore | None = None
+    trigger: str = "arrival"  # "arrival": agent chosen for an inquiry; "agent_free": inquiry chosen
+
+
+class Queued(_Ev):
+    inquiry_id: str
+    queue: str
+    position: int
+    expected_wait_s: float
+
+
+class Rejected(_Ev):
+    inquiry_id: str
+    queue: str
+    reason: str
+
+
+class Deflected(_Ev):
+    inquiry_id: str
+    queue: str
+    reason: str
+
+
+class CallbackScheduled(_Ev):
+    inquiry_id: str
+    queue: str
+    expected_wait_s: float
+
+
+class Offered(_Ev):
+    inquiry_id: str
+    agent_id: str
+    queue: str
+    expires_at: float
+    explanation: Explanation | None = None
+
+
+class Assigned(_Ev):
+    inquiry_id: str
+    agent_id: str
+    queue: str
+    wait_s: float
+    explanation: Explanation | None = None
+
+
+class OfferDeclined(_Ev):
+    inquiry_id: str
+    agent_id: str
+
+
+class OfferExpired(_Ev):
+    inquiry_id: str
+    agent_id: str
+
+
+class Requeued(_Ev):
+    inquiry_id: str
+    queue: str
+    reason: str
+
+
+class Overflowed(_Ev):
+    inquiry_id: str
+    from_queue: str
+    to_queue: str
+    reason: str
+
+
+class Abandoned(_Ev):
+    inquiry_id: str
+    queue: str
+    wait_s: float
+
+
+class Withdrawn(_Ev):
+    inquiry_id: str
+    queue: str
+
+
+class Completed(_Ev):
+    inquiry_id: str
+    agent_id: str
+    queue: str
+    handle_s: float
+    wrap_up_until: float
+
+
+class WrapUpEnded(_Ev):
+    inquiry_id: str
+    agent_id: str
+
+
+class AgentLoggedIn(_Ev):
+    agent_id: str
+
+
+class AgentReady(_Ev):
+    agent_id: str
+
+
+class AgentOnBreak(_Ev):
+    agent_id: str
+    reason: str
+    until: float | None = None
+
+
+class AgentAway(_Ev):
+    agent_id: str
+    reason: str
+
+
+class AgentLoggedOut(_Ev):
+    agent_id: str
+
+
+class Reconfigured(_Ev):
+    handed_over: int = 0
+    rejected: int = 0
+
+
+class SurgeStarted(_Ev):
+    reason: str
+
+
+class SurgeEnded(_Ev):
+    reason: str
+
+
+Event = (
+    Queued
+    | Rejected
+    | Deflected
+    | CallbackScheduled
+    | Offered
+    | Assigned
+    | OfferDeclined
+    | OfferExpired
+    | Requeued
+    | Overflowed
+    | Abandoned
+    | Withdrawn
+    | Completed
+    | WrapUpEnded
+    | AgentLoggedIn
+    | AgentReady
+    | AgentOnBreak
+    | AgentAway
+    | AgentLoggedOut
+    | Reconfigured
+    | SurgeStarted
+    | SurgeEnded
+)
+
+_json_encoder = msgspec.json.Encoder()
+_json_decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[Event])  # type: ignore[arg-type]
+
+
+def encode_events(events: list[Any]) -> bytes:
+    """Encode events to JSON bytes (a list of tagged objects)."""
+    return _json_encoder.encode(events)
+
+
+def decode_events(data: bytes) -> list[Any]:
+    """Decode JSON bytes from :func:`encode_events`."""
+    return _json_decoder.decode(data)

@@ -1,0 +1,61 @@
+"""Inputs the backend hands to the router: inquiries and agents.
+
+These are msgspec Structs so an adapter or a service can decode them straight
+from JSON/MessagePack with validation (``msgspec.json.decode(b, type=Inquiry)``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from router.config import Level, Name
+
+__all__ = ["AgentSpec", "Inquiry"]
+
+
+class Inquiry(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """One customer inquiry to route.
+
+    ``queue`` fixes the channel, base requirements, priority and tenant;
+    ``requires`` adds skills on top, ``priority`` overrides the queue's.
+    ``patience_s`` is how long the customer will wait before abandoning.
+    ``arrived_at`` keeps an earlier arrival time (a transfer, a callback); it
+    defaults to the ``now`` of submission. Tag ``heavy`` marks an emotionally
+    heavy inquiry (a complaint) for the wellbeing guardrail.
+    """
+
+    id: Name
+    queue: Name
+    priority: Annotated[int, Meta(ge=-1000, le=1000)] | None = None
+    requires: dict[Name, Level] | None = None
+    tenant: Name | None = None
+    patience_s: Annotated[float, Meta(gt=0)] | None = None
+    tags: frozenset[Name] = frozenset()
+    cost: Annotated[int, Meta(ge=0)] | None = None
+    arrived_at: float | None = None
+
+
+class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """A person logging in: skills, caps per channel, tenants and queues served.
+
+    ``capacity`` caps concurrent inquiries per channel (voice 1, chat up to 20).
+    ``units`` optionally caps all channels together in capacity units, each
+    inquiry costing its channel's ``unit_cost`` (a call the whole agent, a chat
+    a fifth). Empty ``queues`` means every queue the skills and tenants allow;
+    otherwise only those queues, with the given weight when choosing among them.
+    ``shift_end`` is an absolute time after which no new work starts.
+    """
+
+    id: Name
+    skills: dict[Name, Level] = msgspec.field(default_factory=dict)
+    capacity: dict[Name, Annotated[int, Meta(ge=0)]] = msgspec.field(
+        default_factory=lambda: {"voice": 1}
+    )
+    units: Annotated[int, Meta(ge=1)] | None = None
+    tenants: frozenset[Name] = frozenset()
+    queues: dict[Name, Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
+    wrap_up_s: Annotated[float, Meta(ge=0)] = 0.0
+    shift_end: float | None = None

@@ -1,0 +1,80 @@
+"""Agent scoring: a weighted sum of named features, and its explanation.
+
+Theory of operation: an agent's score for a pool is
+
+    score = w_proficiency * proficiency            # mean (level-1)/4 over required skills
+          + w_idle_time   * (now - idle_since) / idle_scale_s
+          - w_load        * load_ratio             # busy / cap on the channel (or units)
+          - w_recent_work * handled_s_in_window / recent_window_s
+          - w_heavy_streak * consecutive_heavy / max_consecutive_heavy
+
+Higher wins. The idle term is linear in ``now`` with the same slope for every
+agent, so ordering agents by ``score - w_idle * now / idle_scale_s`` (a
+constant between the agent's own state changes) orders them by score at any
+later time. That constant, negated, is the heap key: a pool's agent heap never
+needs re-sorting as time passes, only when an agent's own state changes.
+"""
+
+from __future__ import annotations
+
+from router._records import Agent, Pool
+from router.config import FEATURES, Routing, Weights
+from router.events import FeatureScore
+
+__all__ = ["Scorer"]
+
+
+class Scorer:
+    """Computes heap keys and explanations for one config version."""
+
+    __slots__ = ("heavy_k", "idle_scale", "window")
+
+    def __init__(self, routing: Routing, heavy_k: int | None) -> None:
+        self.idle_scale = routing.idle_scale_s
+        self.window = routing.recent_window_s
+        self.heavy_k = float(heavy_k or 1)
+
+    @staticmethod
+    def proficiency(agent: Agent, pool: Pool) -> float:
+        req = pool.requires
+        if not req:
+            return 0.0
+        skills = agent.skills
+        return sum((skills[s] - 1) / 4.0 for s, _ in req) / len(req)
+
+    @staticmethod
+    def load_ratio(agent: Agent, channel: str) -> float:
+        cap = agent.caps.get(channel, 0)
+        ratio = agent.load.get(channel, 0) / cap if cap > 0 else 1.0
+        if agent.units is not None:
+            u = agent.units_used / agent.units
+            if u > ratio:
+                ratio = u
+        return ratio
+
+    def key(self, agent: Agent, pool: Pool, prof: float, w: Weights) -> float:
+        """Heap key (lower is better); time-invariant between the agent's changes."""
+        k = w.idle_time * agent.idle_since / self.idle_scale - w.proficiency * prof
+        if w.load:
+            k += w.load * self.load_ratio(agent, pool.channel)
+        if w.recent_work:
+            k += w.recent_work * agent.recent_sum / self.window
+        if w.heavy_streak:
+            k += w.heavy_streak * agent.heavy_streak / self.heavy_k
+        return k
+
+    def features(self, agent: Agent, pool: Pool, prof: float, now: float) -> dict[str, float]:
+        """Feature values at ``now``; each enters the score multiplied by its weight."""
+        return {
+            "proficiency": prof,
+            "idle_time": (now - agent.idle_since) / self.idle_scale,
+            "load": -self.load_ratio(agent, pool.channel),
+            "recent_work": -agent.recent_sum / self.window,
+            "heavy_streak": -agent.heavy_streak / self.heavy_k,
+        }
+
+    def explain(self, agent: Agent, pool: Pool, prof: float, w: Weights, now: float) -> FeatureScore:
+        feats = self.features(agent, pool, prof, now)
+        weights = {name: float(getattr(w, name)) for name in FEATURES}
+        score = sum(feats[n] * weights[n] for n in FEATURES)
+        return FeatureScore(agent_id=agent.id, features=feats, weights=weights, score=score)
