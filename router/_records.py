@@ -71,7 +71,9 @@ class QueueState:
         self.priority = cfg.priority
         self.tenant = cfg.tenant
         self.requires: Requirement = tuple(sorted(cfg.requires.items()))
-        self.steps: list[tuple[float, dict[str, int]]] = [(s.after_s, s.requires) for s in cfg.steps]
+        self.steps: list[tuple[float, dict[str, int]]] = [
+            (s.after_s, s.requires) for s in cfg.steps
+        ]
         self.answer_target_s = cfg.answer_target_s
         self.weights = cfg.weights or weights
         self.heavy = cfg.heavy
@@ -117,8 +119,8 @@ class Ticket:
     """One live inquiry."""
 
     __slots__ = (
-        "agent",
         "aged",
+        "agent",
         "arrival",
         "assigned_at",
         "cost",

@@ -262,7 +262,9 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     for i, q in enumerate(cfg.queues):
         p = f"$.queues[{i}]"
         if q.name in names:
-            out.append(f"{p}.name: duplicate queue name {q.name!r} (also $.queues[{names[q.name]}])")
+            out.append(
+                f"{p}.name: duplicate queue name {q.name!r} (also $.queues[{names[q.name]}])"
+            )
         names.setdefault(q.name, i)
         if q.channel not in channels:
             out.append(

@@ -84,8 +84,8 @@ from router.events import (
     Completed,
     Deflected,
     Explanation,
-    Offered,
     OfferDeclined,
+    Offered,
     OfferExpired,
     Queued,
     Reconfigured,
@@ -228,9 +228,7 @@ class Router:
 
     def _enter(self, now: float) -> None:
         if now < self._now:
-            raise TimeWentBackwards(
-                f"now={now!r} is earlier than the router's time {self._now!r}"
-            )
+            raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         if now != now:  # NaN
             raise InvalidInput("now: must be a number, got nan")
         dl = self._deadlines
@@ -355,7 +353,11 @@ class Router:
         ewt = self._estimator.expected_wait(q.name, position - 1) if pool.eligible else _INF
         self._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
         return Admission(
-            inquiry_id=t.id, queue=q.name, outcome="admitted", expected_wait_s=ewt, position=position
+            inquiry_id=t.id,
+            queue=q.name,
+            outcome="admitted",
+            expected_wait_s=ewt,
+            position=position,
         )
 
     def _check_possible(self, t: Ticket) -> None:
@@ -983,7 +985,7 @@ class Router:
 
     def _head_slow(self, pool: Pool, agent: Agent) -> Ticket | None:
         heap = pool.waiting
-        skipped = []
+        skipped: list[tuple[float, int, int, Ticket]] = []
         found = None
         while heap and len(skipped) < _HEAD_SEARCH_LIMIT:
             entry = heappop(heap)
@@ -1001,9 +1003,7 @@ class Router:
             heappush(heap, e)
         return found
 
-    def _assign(
-        self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None
-    ) -> None:
+    def _assign(self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None) -> None:
         now = self._now
         self._dequeue(t)
         ch = pool.channel
@@ -1069,9 +1069,7 @@ class Router:
                 if a is not agent and a.ver == ver and key < best_key:
                     best_key, other = key, a
             if other is not None:
-                runner = self._scorer.explain(
-                    other, pool, Scorer.proficiency(other, pool), w, now
-                )
+                runner = self._scorer.explain(other, pool, Scorer.proficiency(other, pool), w, now)
         return Explanation(chosen=chosen, runner_up=runner, trigger=trigger)
 
     # ------------------------------------------------------------------ reconfigure
@@ -1096,7 +1094,9 @@ class Router:
                 continue
             target = (hand_over or {}).get(name, qs.cfg.on_remove)
             if target is not None and target not in new_names:
-                problems.append(f"hand_over.{name}: target queue {target!r} is not in the new config")
+                problems.append(
+                    f"hand_over.{name}: target queue {target!r} is not in the new config"
+                )
             targets[name] = target
         channels = {**DEFAULT_CHANNELS, **config.channels}
         for agent in self._agents.values():
@@ -1111,9 +1111,7 @@ class Router:
         build_policies(config)  # raises ConfigError on an unknown policy name
         self._version += 1
         self._apply_config(config)
-        waiting = sorted(
-            (t for t in self._tickets.values() if t.state == WAITING), key=_urgency
-        )
+        waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
             self._dequeue(t)

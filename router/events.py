@@ -27,9 +27,9 @@ __all__ = [
     "Event",
     "Explanation",
     "FeatureScore",
-    "Offered",
     "OfferDeclined",
     "OfferExpired",
+    "Offered",
     "Overflowed",
     "Queued",
     "Reconfigured",
@@ -66,32 +66,32 @@ class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=Tru
     trigger: str = "arrival"  # "arrival": agent chosen for an inquiry; "agent_free": inquiry chosen
 
 
-class Queued(_Ev):
+class Queued(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     position: int
     expected_wait_s: float
 
 
-class Rejected(_Ev):
+class Rejected(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     reason: str
 
 
-class Deflected(_Ev):
+class Deflected(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     reason: str
 
 
-class CallbackScheduled(_Ev):
+class CallbackScheduled(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     expected_wait_s: float
 
 
-class Offered(_Ev):
+class Offered(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
     queue: str
@@ -99,7 +99,7 @@ class Offered(_Ev):
     explanation: Explanation | None = None
 
 
-class Assigned(_Ev):
+class Assigned(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
     queue: str
@@ -107,41 +107,41 @@ class Assigned(_Ev):
     explanation: Explanation | None = None
 
 
-class OfferDeclined(_Ev):
+class OfferDeclined(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
 
 
-class OfferExpired(_Ev):
+class OfferExpired(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
 
 
-class Requeued(_Ev):
+class Requeued(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     reason: str
 
 
-class Overflowed(_Ev):
+class Overflowed(_Ev, frozen=True):
     inquiry_id: str
     from_queue: str
     to_queue: str
     reason: str
 
 
-class Abandoned(_Ev):
+class Abandoned(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     wait_s: float
 
 
-class Withdrawn(_Ev):
+class Withdrawn(_Ev, frozen=True):
     inquiry_id: str
     queue: str
 
 
-class Completed(_Ev):
+class Completed(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
     queue: str
@@ -149,44 +149,44 @@ class Completed(_Ev):
     wrap_up_until: float
 
 
-class WrapUpEnded(_Ev):
+class WrapUpEnded(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
 
 
-class AgentLoggedIn(_Ev):
+class AgentLoggedIn(_Ev, frozen=True):
     agent_id: str
 
 
-class AgentReady(_Ev):
+class AgentReady(_Ev, frozen=True):
     agent_id: str
 
 
-class AgentOnBreak(_Ev):
+class AgentOnBreak(_Ev, frozen=True):
     agent_id: str
     reason: str
     until: float | None = None
 
 
-class AgentAway(_Ev):
+class AgentAway(_Ev, frozen=True):
     agent_id: str
     reason: str
 
 
-class AgentLoggedOut(_Ev):
+class AgentLoggedOut(_Ev, frozen=True):
     agent_id: str
 
 
-class Reconfigured(_Ev):
+class Reconfigured(_Ev, frozen=True):
     handed_over: int = 0
     rejected: int = 0
 
 
-class SurgeStarted(_Ev):
+class SurgeStarted(_Ev, frozen=True):
     reason: str
 
 
-class SurgeEnded(_Ev):
+class SurgeEnded(_Ev, frozen=True):
     reason: str
 
 
@@ -216,7 +216,7 @@ Event = (
 )
 
 _json_encoder = msgspec.json.Encoder()
-_json_decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[Event])  # type: ignore[arg-type]
+_json_decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[Event])
 
 
 def encode_events(events: list[Any]) -> bytes:

@@ -73,7 +73,9 @@ class Scorer:
             "heavy_streak": -agent.heavy_streak / self.heavy_k,
         }
 
-    def explain(self, agent: Agent, pool: Pool, prof: float, w: Weights, now: float) -> FeatureScore:
+    def explain(
+        self, agent: Agent, pool: Pool, prof: float, w: Weights, now: float
+    ) -> FeatureScore:
         feats = self.features(agent, pool, prof, now)
         weights = {name: float(getattr(w, name)) for name in FEATURES}
         score = sum(feats[n] * weights[n] for n in FEATURES)

@@ -98,7 +98,7 @@ class _Snapshot(Struct):
     deadlines: list[tuple[float, int, int, str, int]]
     pending: list[str]
     freed: list[str]
-    events: list[Event]  # type: ignore[valid-type]
+    events: list[Event]
     extra: dict[str, Any] = {}
 
 
@@ -159,8 +159,10 @@ def dump(r: Router) -> bytes:
     ]
     deadlines = []
     for at, seq, kind, obj, arg in r._deadlines:
-        live = r._agents.get(obj.id) if isinstance(obj, Agent) else r._tickets.get(obj.id)
-        if live is obj:
+        live: Agent | Ticket | None = (
+            r._agents.get(obj.id) if isinstance(obj, Agent) else r._tickets.get(obj.id)
+        )
+        if live is not None and live is obj:
             deadlines.append((at, seq, kind, obj.id, arg))
     snap = _Snapshot(
         format=FORMAT,

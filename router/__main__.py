@@ -1,0 +1,50 @@
+"""``python -m router COMMAND``: one dispatcher, each command in its own module.
+
+Commands import lazily so ``check`` never loads the simulator or an event loop.
+Every command takes ``argv`` and returns an exit code: 0 ok, 2 user error
+(one line per problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("router.cli", "check_main", "validate a config or scenario file"),
+    "explain": ("router.cli", "explain_main", "show why agents were chosen in a scenario"),
+    "simulate": ("router.sim.cli", "simulate_main", "run a scenario in virtual time"),
+    "demo": ("router.sim.cli", "demo_main", "run the flagship 20x Spring Festival scenario"),
+    "staff": ("router.analytics", "staff_main", "agents needed for a service-level target"),
+    "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: python -m router COMMAND [ARGS]", "", "commands:"]
+    lines += [f"  {name:<10} {help}" for name, (_, _, help) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    entry = COMMANDS.get(name)
+    if entry is None:
+        print(f"router: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module, func = entry[0], entry[1]
+    try:
+        fn = getattr(importlib.import_module(module), func)
+    except ImportError as exc:
+        print(f"router {name}: not available ({exc})", file=sys.stderr)
+        return 2
+    code: int = fn(rest)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
