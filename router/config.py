@@ -1,23 +1,32 @@
 """Router configuration: the operators' file, validated at the edge.
 
 Theory of operation: the schema is a tree of msgspec Structs with ``Meta``
-constraints and ``forbid_unknown_fields``, so decoding a TOML/JSON/YAML file
-either yields a fully typed :class:`RouterConfig` or a single precise error
-naming the JSON path (``$.queues[1].requires.refund``). After decoding,
-:func:`semantic_problems` runs the checks a schema cannot express (duplicate
-names, skills nobody has, caps above a channel's hard maximum, NaN weights) and
-returns every problem at once, one ``path: message`` line each.
-:func:`load_config` / :func:`decode_config` raise :class:`~router.errors.ConfigError`
-carrying those lines; the core re-runs :func:`semantic_problems` on every
-reconfigure, so an invalid config never changes a running router.
+constraints and ``forbid_unknown_fields``. A TOML/JSON/YAML file is parsed to
+plain data (:func:`parse_text`), then converted in one msgspec call (the fast
+path). Only when that fails does :func:`structure_problems` walk the data
+against the schema, converting each struct field, list item and dict entry on
+its own, so every independent mistake is reported with a path naming the key
+(``$.queues[1].requires.refund: Expected int >= 1``; msgspec alone stops at the
+first and says ``requires[...]``). Once the schema is satisfied,
+:func:`semantic_problems` runs the checks a schema cannot express (NaN/inf,
+duplicate names, unknown channels and queues, caps above a channel's hard
+maximum, skills, levels or tenants no agent profile has) and the backpressure
+chain is built once. Every problem is one ``path: message`` line;
+:func:`load_config` / :func:`decode_config` / :func:`convert_config` raise
+:class:`~router.errors.ConfigError` carrying them all. The core re-runs
+:func:`semantic_problems` on every reconfigure, so an invalid config never
+changes a running router.
 """
 
 from __future__ import annotations
 
+import builtins
+import json
 import math
 import re
+import types
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from msgspec import Meta, Struct
@@ -36,9 +45,14 @@ __all__ = [
     "Step",
     "Weights",
     "Wellbeing",
+    "convert_config",
     "decode_config",
+    "format_validation_error",
     "load_config",
+    "parse_text",
+    "read_config_file",
     "semantic_problems",
+    "structure_problems",
 ]
 
 Level = Annotated[int, Meta(ge=1, le=5, description="proficiency level 1..5")]
@@ -177,14 +191,128 @@ class RouterConfig(_Base):
 C = TypeVar("C", bound=RouterConfig)
 
 _PATH_RE = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
-def format_validation_error(exc: msgspec.MsgspecError) -> str:
-    """``Expected int >= 1 - at `$.a`` -> ``$.a: Expected int >= 1`` (backticks dropped)."""
+def format_validation_error(exc: msgspec.MsgspecError, at: str = "$") -> str:
+    """``Expected int >= 1 - at `$.a``` -> ``$.a: Expected int >= 1`` (backticks dropped).
+
+    ``at`` is the path of the value that was converted; msgspec's own path (which
+    starts at ``$``) is appended to it.
+    """
     m = _PATH_RE.match(str(exc))
     assert m is not None
-    msg = m.group("msg").replace("`", "")
-    return f"{m.group('path') or '$'}: {msg}"
+    msg = " ".join(m.group("msg").replace("`", "").split())
+    inner = m.group("path") or "$"
+    return f"{at}{inner[1:]}: {msg}"
+
+
+def key_path(path: str, key: object) -> str:
+    """``$.a`` + ``b`` -> ``$.a.b``; keys that are not identifiers are quoted."""
+    if isinstance(key, str) and _IDENT_RE.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
+
+
+def structure_problems(raw: Any, type: Any, path: str = "$") -> list[str]:
+    """Every schema problem in ``raw`` (parsed TOML/JSON/YAML) against ``type``.
+
+    msgspec stops at the first error and names a dict entry ``[...]``; this
+    converts the whole value first (the fast path) and, only when that fails,
+    descends into struct fields, list items and dict entries separately, so
+    independent mistakes are all reported and each path names the offending
+    key (``$.queues[1].requires.refund``).
+    """
+    out: list[str] = []
+    _walk(raw, type, path, out)
+    return out
+
+
+def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
+    if isinstance(raw, float) and not math.isfinite(raw):
+        out.append(f"{path}: must be a finite number, got {raw}")
+        return
+    try:
+        msgspec.convert(raw, tp)
+    except msgspec.ValidationError as exc:
+        err = exc
+    else:
+        _raw_nonfinite(raw, path, out)  # a sibling failed, so semantic checks won't run
+        return
+    before = len(out)
+    inner = _container_type(tp, raw)
+    if inner is not None:
+        origin = get_origin(inner)
+        if isinstance(inner, builtins.type) and issubclass(inner, Struct):
+            _walk_struct(raw, inner, path, out)
+        elif origin in (list, tuple, set, frozenset):
+            args = get_args(inner)
+            item = args[0] if args else Any
+            for i, v in enumerate(raw):
+                _walk(v, item, f"{path}[{i}]", out)
+        elif origin is dict:
+            kt, vt = get_args(inner) or (Any, Any)
+            for k, v in raw.items():
+                try:
+                    msgspec.convert(k, kt)
+                except msgspec.ValidationError as exc:
+                    out.append(f"{path}: invalid key {k!r}: " + format_validation_error(exc)[3:])
+                    continue
+                _walk(v, vt, key_path(path, k), out)
+    if len(out) == before:
+        out.append(format_validation_error(err, path))
+
+
+def _raw_nonfinite(raw: Any, path: str, out: list[str]) -> None:
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            out.append(f"{path}: must be a finite number, got {raw}")
+    elif isinstance(raw, dict):
+        for k, v in raw.items():
+            _raw_nonfinite(v, key_path(path, k), out)
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            _raw_nonfinite(v, f"{path}[{i}]", out)
+
+
+def _container_type(tp: Any, raw: Any) -> Any:
+    """The struct/list/dict type in ``tp`` (unwrapping Annotated and unions) fit for ``raw``."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        for member in get_args(tp):
+            found = _container_type(member, raw)
+            if found is not None:
+                return found
+        return None
+    if isinstance(raw, dict):
+        if isinstance(tp, builtins.type) and issubclass(tp, Struct):
+            return tp
+        if origin is dict:
+            return tp
+    elif isinstance(raw, list):
+        if origin in (list, set, frozenset):
+            return tp
+        if origin is tuple and get_args(tp)[-1:] == (...,):
+            return tp
+    return None
+
+
+def _walk_struct(raw: dict[str, Any], st: builtins.type[Struct], path: str, out: list[str]) -> None:
+    fields = msgspec.structs.fields(st)
+    by_key = {f.encode_name: f for f in fields}
+    if st.__struct_config__.forbid_unknown_fields:
+        known = ", ".join(by_key)
+        for key in raw:
+            if key not in by_key:
+                what = "feature" if st is Weights else "field"
+                out.append(f"{path}: unknown {what} {key!r}; known: {known}")
+    for f in fields:
+        if f.encode_name in raw:
+            _walk(raw[f.encode_name], f.type, key_path(path, f.encode_name), out)
+        elif f.required:
+            out.append(f"{path}: missing required field {f.encode_name!r}")
 
 
 def _detect_format(path: Path) -> str:
@@ -198,34 +326,63 @@ def _detect_format(path: Path) -> str:
     raise ConfigError([f"$: unknown file type {suffix!r}; use .toml, .json or .yaml"])
 
 
-def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
-    """Decode and validate config text; raise ConfigError listing every problem."""
+def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
+    """Parse TOML/JSON/YAML text into plain Python data; ConfigError (one line) if malformed."""
     try:
         if fmt == "toml":
-            raw: Any = msgspec.toml.decode(data)
-        elif fmt == "json":
-            raw = msgspec.json.decode(data)
-        elif fmt == "yaml":
+            return msgspec.toml.decode(data)
+        if fmt == "json":
+            return msgspec.json.decode(data)
+        if fmt == "yaml":
             try:
                 import yaml  # noqa: F401  (msgspec.yaml needs PyYAML)
             except ImportError:
                 raise ConfigError(["$: YAML needs PyYAML: pip install 'router[yaml]'"]) from None
-            raw = msgspec.yaml.decode(data)
-        else:
-            raise ConfigError([f"$: unknown format {fmt!r}"])
+            return msgspec.yaml.decode(data)
     except msgspec.DecodeError as exc:
-        raise ConfigError([f"$: malformed {fmt.upper()}: {exc}"]) from None
-    cfg = convert_config(raw, type)
-    return cfg
+        msg = " ".join(str(exc).split())
+        raise ConfigError([f"$: malformed {fmt.upper()}: {msg}"]) from None
+    raise ConfigError([f"$: unknown format {fmt!r}"])
+
+
+def read_config_file(path: str | Path) -> Any:
+    """Read and parse a config file (format from its suffix); ConfigError on any failure."""
+    p = Path(path)
+    fmt = _detect_format(p)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError([f"$: cannot read {p}: it is a directory"]) from None
+    except OSError as exc:
+        raise ConfigError([f"$: cannot read {p}: {exc.strerror or exc}"]) from None
+    return parse_text(data, fmt)
+
+
+def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
+    """Decode and validate config text; raise ConfigError listing every problem."""
+    return convert_config(parse_text(data, fmt), type)
 
 
 def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
-    """Validate an already-parsed mapping into a config; raise ConfigError."""
+    """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
+
+    Schema problems come first (all of them); the semantic checks run once the
+    schema is satisfied, and the backpressure chain is built once to check it.
+    """
     try:
         cfg = msgspec.convert(raw, type)
-    except msgspec.ValidationError as exc:
-        raise ConfigError([format_validation_error(exc)]) from None
+    except msgspec.ValidationError:
+        raise ConfigError(structure_problems(raw, type)) from None
     problems = semantic_problems(cfg)
+    from router.admission import build_policies  # admission imports this module
+
+    try:
+        build_policies(cfg)
+    except ConfigError as exc:
+        problems += exc.problems
+    extra = getattr(cfg, "extra_problems", None)  # subclasses (scenarios) add their checks
+    if extra is not None:
+        problems += extra()
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -233,30 +390,29 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
 
 def load_config(path: str | Path, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
     """Read a TOML, JSON or YAML file into a validated config."""
-    p = Path(path)
-    fmt = _detect_format(p)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"$: cannot read {p}: {exc.strerror}"]) from None
-    return decode_config(data, fmt, type)
+    return convert_config(read_config_file(path), type)
 
 
-def _check_weights(w: Weights, path: str, out: list[str]) -> None:
-    for name in FEATURES:
-        v = getattr(w, name)
-        if not math.isfinite(v):
-            out.append(f"{path}.{name}: weight must be a finite number, got {v}")
+def _nonfinite_problems(obj: Any, path: str, out: list[str]) -> None:
+    """Every float in a decoded config that is NaN or infinite (TOML allows ``nan``/``inf``)."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            out.append(f"{path}: must be a finite number, got {obj}")
+    elif isinstance(obj, Struct):
+        for f in msgspec.structs.fields(obj):
+            _nonfinite_problems(getattr(obj, f.name), key_path(path, f.encode_name), out)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _nonfinite_problems(v, key_path(path, k), out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _nonfinite_problems(v, f"{path}[{i}]", out)
 
 
 def semantic_problems(cfg: RouterConfig) -> list[str]:
     """Checks beyond the schema; returns one ``path: message`` line per problem."""
     out: list[str] = []
-    _check_weights(cfg.routing.weights, "$.routing.weights", out)
-    for attr in ("priority_seconds", "offer_timeout_s", "idle_scale_s", "recent_window_s"):
-        v = getattr(cfg.routing, attr)
-        if not math.isfinite(v):
-            out.append(f"$.routing.{attr}: must be a finite number, got {v}")
+    _nonfinite_problems(cfg, "$", out)
     channels = {**DEFAULT_CHANNELS, **cfg.channels}
     names: dict[str, int] = {}
     for i, q in enumerate(cfg.queues):
@@ -270,74 +426,94 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
             out.append(
                 f"{p}.channel: unknown channel {q.channel!r}; known: {', '.join(sorted(channels))}"
             )
-        if q.weights is not None:
-            _check_weights(q.weights, f"{p}.weights", out)
-        if not math.isfinite(q.answer_target_s):
-            out.append(f"{p}.answer_target_s: must be a finite number")
         last = 0.0
         for j, st in enumerate(q.steps):
             if st.after_s <= last:
-                out.append(f"{p}.steps[{j}].after_s: steps must have increasing after_s")
-            last = st.after_s
+                out.append(
+                    f"{p}.steps[{j}].after_s: steps must have increasing after_s "
+                    f"({st.after_s:g} is not after {last:g})"
+                )
+            last = max(last, st.after_s)
     for i, q in enumerate(cfg.queues):
-        if q.on_remove is not None and q.on_remove not in names:
-            out.append(f"$.queues[{i}].on_remove: unknown queue {q.on_remove!r}")
+        if q.on_remove is None:
+            continue
         if q.on_remove == q.name:
             out.append(f"$.queues[{i}].on_remove: a queue cannot hand over to itself")
+        elif q.on_remove not in names:
+            out.append(f"$.queues[{i}].on_remove: unknown queue {q.on_remove!r}")
+    seen_surge: set[str] = set()
+    for j, g in enumerate(cfg.wellbeing.suspend_in_surge):
+        if g in seen_surge:
+            out.append(f"$.wellbeing.suspend_in_surge[{j}]: {g!r} is listed twice")
+        seen_surge.add(g)
+    profiles: dict[str, int] = {}
     for i, a in enumerate(cfg.agents):
         p = f"$.agents[{i}]"
+        if a.name is not None:
+            if a.name in profiles:
+                out.append(
+                    f"{p}.name: duplicate agent profile name {a.name!r} "
+                    f"(also $.agents[{profiles[a.name]}])"
+                )
+            profiles.setdefault(a.name, i)
         for ch, cap in a.capacity.items():
             if ch not in channels:
-                out.append(f"{p}.capacity.{ch}: unknown channel {ch!r}")
+                out.append(
+                    f"{key_path(p + '.capacity', ch)}: unknown channel {ch!r}; "
+                    f"known: {', '.join(sorted(channels))}"
+                )
             elif cap > channels[ch].max_concurrency:
                 out.append(
-                    f"{p}.capacity.{ch}: {cap} is above the channel's hard maximum "
+                    f"{key_path(p + '.capacity', ch)}: {cap} is above the channel's hard maximum "
                     f"{channels[ch].max_concurrency}"
                 )
         for qn in a.queues:
             if qn not in names:
-                out.append(f"{p}.queues.{qn}: unknown queue {qn!r}")
+                out.append(f"{key_path(p + '.queues', qn)}: unknown queue {qn!r}")
         if a.shift_end_s is not None and a.shift_end_s <= a.shift_start_s:
             out.append(f"{p}.shift_end_s: must be after shift_start_s")
     if cfg.agents:
-        out.extend(_coverage_problems(cfg, channels))
+        out.extend(_coverage_problems(cfg))
     return out
 
 
-def _coverage_problems(cfg: RouterConfig, channels: dict[str, Channel]) -> list[str]:
-    """Queues that no configured agent profile could ever serve."""
+def _coverage_problems(cfg: RouterConfig) -> list[str]:
+    """Queues that no configured agent profile could serve, and why (one line per queue)."""
     out: list[str] = []
     staffed = [a for a in cfg.agents if a.count > 0]
-    all_tenants = {t for a in staffed for t in a.tenants}
     for i, q in enumerate(cfg.queues):
         p = f"$.queues[{i}]"
-        if q.tenant is not None and q.tenant not in all_tenants:
+        if q.tenant is not None and not any(q.tenant in a.tenants for a in staffed):
             out.append(f"{p}.tenant: no agent profile serves tenant {q.tenant!r}")
             continue
-        reqs = [q.requires] + [s.requires for s in q.steps]
-        final = reqs[-1]
-        ok = False
-        for a in staffed:
-            if q.tenant is not None and q.tenant not in a.tenants:
-                continue
-            if a.queues and q.name not in a.queues:
-                continue
-            if a.capacity.get(q.channel, 0) <= 0:
-                continue
-            if all(a.skills.get(s, 0) >= lvl for s, lvl in final.items()):
-                ok = True
+        fit = [a for a in staffed if q.tenant is None or q.tenant in a.tenants]
+        fit = [a for a in fit if a.capacity.get(q.channel, 0) > 0]
+        if not fit:
+            out.append(f"{p}.channel: no agent profile serving it has capacity on {q.channel!r}")
+            continue
+        fit = [a for a in fit if not a.queues or q.name in a.queues]
+        if not fit:
+            out.append(f"{p}.name: every agent profile that could serve it leaves it out of queues")
+            continue
+        sets = [("requires", q.requires)]
+        sets += [(f"steps[{j}].requires", s.requires) for j, s in enumerate(q.steps)]
+        for where, req in sets:
+            line = _requirement_problem(f"{p}.{where}", req, fit)
+            if line is not None:
+                if where == "requires" and q.steps:
+                    line += " (every inquiry waits for the first step)"
+                out.append(line)
                 break
-        if not ok:
-            for skill, lvl in sorted(final.items()):
-                best = max((a.skills.get(skill, 0) for a in staffed), default=0)
-                if best < lvl:
-                    where = "requires" if not q.steps else f"steps[{len(q.steps) - 1}].requires"
-                    have = f"the best is {best}" if best else "no agent profile has it"
-                    out.append(f"{p}.{where}.{skill}: needs level {lvl}; {have}")
-                    break
-            else:
-                out.append(
-                    f"{p}: no agent profile can serve this queue "
-                    f"(channel {q.channel!r}, tenant {q.tenant!r}, skills {dict(final)})"
-                )
     return out
+
+
+def _requirement_problem(path: str, req: dict[str, int], fit: list[AgentProfile]) -> str | None:
+    for skill, lvl in req.items():
+        best = max((a.skills.get(skill, 0) for a in fit), default=0)
+        if best < lvl:
+            have = f"the best is {best}" if best else "no agent profile has it"
+            return f"{key_path(path, skill)}: needs level {lvl}; {have}"
+    if not any(all(a.skills.get(s, 0) >= lvl for s, lvl in req.items()) for a in fit):
+        want = ", ".join(f"{s} >= {lvl}" for s, lvl in req.items())
+        return f"{path}: no single agent profile has all of {want}"
+    return None

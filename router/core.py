@@ -125,6 +125,8 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except UsageError:
+            # deadlines that were due did fire (time passed); the input itself left no trace
+            self._now = self._rollback_now  # type: ignore[attr-defined]
             raise
         except BaseException as exc:
             self._broken = exc  # type: ignore[attr-defined]
@@ -143,6 +145,7 @@ class Router:
             raise ConfigError(problems)
         self._broken: BaseException | None = None
         self._now = float(now)
+        self._rollback_now = self._now
         self._seq = 0
         self._version = 1
         self._events: list[Any] = []
@@ -227,6 +230,7 @@ class Router:
     # ------------------------------------------------------------------ time
 
     def _enter(self, now: float) -> None:
+        self._rollback_now = self._now
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         if now != now:  # NaN
@@ -236,6 +240,7 @@ class Router:
             at, _, kind, obj, arg = heappop(dl)
             self._now = at
             self._fire(kind, obj, arg)
+            self._rollback_now = at
         self._now = float(now)
 
     def _next_seq(self) -> int:
@@ -626,6 +631,8 @@ class Router:
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
         self._stop_new_work(agent, LOGGING_OUT, "logout")
+        if self._agents.get(agent_id) is not agent:
+            return  # handing back its last offer already logged it out
         if agent.total_load == 0:
             self._remove_agent(agent)
         else:

@@ -158,7 +158,7 @@ def dump(r: Router) -> bytes:
         for t in r._tickets.values()
     ]
     deadlines = []
-    for at, seq, kind, obj, arg in r._deadlines:
+    for at, seq, kind, obj, arg in sorted(r._deadlines, key=lambda e: (e[0], e[1])):
         live: Agent | Ticket | None = (
             r._agents.get(obj.id) if isinstance(obj, Agent) else r._tickets.get(obj.id)
         )

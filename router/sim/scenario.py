@@ -1,0 +1,209 @@
+"""Scenario files: a router config plus the arrivals, staffing and surges to simulate.
+
+Theory of operation: :class:`Scenario` *is* a :class:`~router.config.RouterConfig`
+(msgspec Struct inheritance, unknown fields forbidden) with three more tables,
+``[simulation]``, ``[[arrivals]]`` and ``[[surges]]`` (scenario.md §2); the agent
+groups are the config's own ``[[agents]]``. Files are read with the config loader
+(:func:`router.config.load_config` with ``type=Scenario``), so schema errors name
+their JSON path exactly like config errors, and the config-level semantic checks
+run too. :meth:`Scenario.extra_problems` adds the checks only a scenario needs
+(arrivals naming unknown queues, surge windows out of order, an accept delay longer
+than the offer timeout; NaN and infinities are caught by the config's own checks); the config loader calls it, so ``python -m router check``
+and ``simulate`` report the same lines.
+
+Distributions are a tagged union on the ``dist`` field: ``exponential`` and
+``constant`` take ``mean_s``; ``lognormal`` takes ``mean_s`` and ``sd_s`` (the mean
+and standard deviation of the duration itself, not of its logarithm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from router.config import (
+    DEFAULT_CHANNELS,
+    Level,
+    Name,
+    RouterConfig,
+    decode_config,
+    load_config,
+)
+
+__all__ = [
+    "Arrival",
+    "Constant",
+    "Distribution",
+    "Exponential",
+    "Lognormal",
+    "Scenario",
+    "Simulation",
+    "Surge",
+    "decode_scenario",
+    "load_scenario",
+    "router_config",
+]
+
+Seconds = Annotated[float, Meta(ge=0)]
+PositiveSeconds = Annotated[float, Meta(gt=0)]
+
+
+class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class _Dist(_Base, tag_field="dist"):
+    pass
+
+
+class Exponential(_Dist, tag="exponential"):
+    """Exponentially distributed duration with mean ``mean_s``."""
+
+    mean_s: PositiveSeconds
+
+
+class Lognormal(_Dist, tag="lognormal"):
+    """Log-normal duration with the given mean and standard deviation (seconds)."""
+
+    mean_s: PositiveSeconds
+    sd_s: Seconds
+
+
+class Constant(_Dist, tag="constant"):
+    """Always exactly ``mean_s`` seconds."""
+
+    mean_s: PositiveSeconds
+
+
+Distribution = Exponential | Lognormal | Constant
+
+
+class Simulation(_Base):
+    """The ``[simulation]`` table: how long, how to count, how to drive the core."""
+
+    duration_s: PositiveSeconds = 3600.0
+    warmup_s: Seconds = 0.0
+    seed: int = 0
+    drain: bool = True
+    accept_delay_s: Seconds = 0.0
+    #: with ``drain``, give up this long after ``duration_s`` (inquiries left open are
+    #: reported as ``unresolved``)
+    drain_limit_s: PositiveSeconds = 86400.0
+    #: spacing of the queue-length timeline (report ``timeline`` and charts);
+    #: default: ``duration_s / 240``
+    sample_s: PositiveSeconds | None = None
+
+
+class Arrival(_Base):
+    """One Poisson arrival stream into a queue."""
+
+    queue: Name
+    rate_per_s: Annotated[float, Meta(ge=0)]
+    handle_time: Distribution
+    patience: Distribution | None = None
+    priority: Annotated[int, Meta(ge=-1000, le=1000)] | None = None
+    tags: list[Name] = msgspec.field(default_factory=list)
+    requires: dict[Name, Level] | None = None
+    tenant: Name | None = None
+    name: Name | None = None
+
+
+class Surge(_Base):
+    """Multiply arrival rates by ``multiplier`` in ``[start_s, end_s)``.
+
+    ``queues`` limits the surge to streams into those queues (default: every stream).
+    Overlapping surges multiply.
+    """
+
+    start_s: Seconds
+    end_s: PositiveSeconds
+    multiplier: Annotated[float, Meta(ge=0)]
+    queues: list[Name] = msgspec.field(default_factory=list)
+    name: Name | None = None
+
+
+class Scenario(RouterConfig):
+    """A router config plus ``[simulation]``, ``[[arrivals]]`` and ``[[surges]]``."""
+
+    simulation: Simulation = msgspec.field(default_factory=Simulation)
+    arrivals: list[Arrival] = msgspec.field(default_factory=list)
+    surges: list[Surge] = msgspec.field(default_factory=list)
+
+    def extra_problems(self) -> list[str]:
+        """Scenario checks beyond the config's; one ``path: message`` line each."""
+        return scenario_problems(self)
+
+
+def scenario_problems(sc: Scenario) -> list[str]:
+    out: list[str] = []
+    sim = sc.simulation
+    if sim.warmup_s >= sim.duration_s:
+        out.append(
+            f"$.simulation.warmup_s: {sim.warmup_s:g} leaves no measured time "
+            f"before duration_s = {sim.duration_s:g}"
+        )
+    if sc.routing.mode == "offer" and sim.accept_delay_s >= sc.routing.offer_timeout_s:
+        out.append(
+            f"$.simulation.accept_delay_s: {sim.accept_delay_s:g} is not below "
+            f"routing.offer_timeout_s = {sc.routing.offer_timeout_s:g}; every offer would expire"
+        )
+    queues = {q.name: q for q in sc.queues}
+    if not sc.arrivals:
+        out.append("$.arrivals: a scenario needs at least one [[arrivals]] stream")
+    if not any(a.count > 0 for a in sc.agents):
+        out.append("$.agents: a scenario needs at least one [[agents]] group with count > 0")
+    for i, a in enumerate(sc.arrivals):
+        p = f"$.arrivals[{i}]"
+        q = queues.get(a.queue)
+        if q is None:
+            out.append(f"{p}.queue: unknown queue {a.queue!r}")
+        elif a.tenant is not None and q.tenant is not None and a.tenant != q.tenant:
+            out.append(f"{p}.tenant: {a.tenant!r} but queue {q.name!r} belongs to {q.tenant!r}")
+    for i, s in enumerate(sc.surges):
+        p = f"$.surges[{i}]"
+        if s.end_s <= s.start_s:
+            out.append(f"{p}.end_s: {s.end_s:g} must be after start_s = {s.start_s:g}")
+        if s.start_s >= sim.duration_s:
+            out.append(
+                f"{p}.start_s: {s.start_s:g} is not before simulation.duration_s = "
+                f"{sim.duration_s:g}; the surge would never apply"
+            )
+        for j, qn in enumerate(s.queues):
+            if qn not in queues:
+                out.append(f"{p}.queues[{j}]: unknown queue {qn!r}")
+    channels = {**DEFAULT_CHANNELS, **sc.channels}
+    for i, g in enumerate(sc.agents):
+        if g.shift_start_s >= sim.duration_s and g.count > 0 and not sim.drain:
+            out.append(
+                f"$.agents[{i}].shift_start_s: {g.shift_start_s:g} is after the run ends "
+                f"(duration_s = {sim.duration_s:g}, drain off)"
+            )
+        if g.units is not None:
+            for ch in g.capacity:
+                if ch in channels and channels[ch].unit_cost > g.units:
+                    out.append(
+                        f"$.agents[{i}].units: {g.units} is below one {ch!r} inquiry's "
+                        f"unit_cost {channels[ch].unit_cost}"
+                    )
+    return out
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError."""
+    return load_config(path, type=Scenario)
+
+
+def decode_scenario(data: bytes | str, fmt: str = "toml") -> Scenario:
+    """Decode and validate scenario text; raises ConfigError."""
+    return decode_config(data, fmt, type=Scenario)
+
+
+def router_config(sc: Scenario) -> RouterConfig:
+    """The plain router config part of a scenario (what the core is given)."""
+    fields: dict[str, Any] = {
+        name: getattr(sc, name) for name in RouterConfig.__struct_fields__
+    }
+    return RouterConfig(**fields)

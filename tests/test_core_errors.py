@@ -1,0 +1,112 @@
+"""Caller mistakes raise UsageError subclasses with exact messages and change nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from router import (
+    ConfigError,
+    DuplicateId,
+    ImpossibleRequirement,
+    InvalidInput,
+    InvalidState,
+    Router,
+    RouterBroken,
+    TimeWentBackwards,
+    UnknownId,
+    UsageError,
+)
+from tests.helpers import agent, basic, inq
+
+
+def _router() -> Router:
+    r = basic()
+    r.login(agent("a1"), 0)
+    r.submit(inq("i1"), 5)
+    r.submit(inq("i2"), 5)
+    r.tick(5)  # i1 offered to a1, i2 waiting
+    return r
+
+
+CASES: list[tuple[str, Callable[[Router], object], type[Exception], str]] = [
+    ("time backwards", lambda r: r.submit(inq("x"), 4.0), TimeWentBackwards,
+     r"^now=4\.0 is earlier than the router's time 5\.0$"),
+    ("duplicate inquiry", lambda r: r.submit(inq("i2"), 6), DuplicateId,
+     r"^inquiry 'i2' is already in the router$"),
+    ("unknown queue", lambda r: r.submit(inq("x", queue="nope"), 6), UnknownId,
+     r"^unknown queue 'nope'; known: 'refund', 'chat', 'vip'$"),
+    ("unknown inquiry", lambda r: r.accept("zz", 6), UnknownId, r"^unknown inquiry 'zz'$"),
+    ("accept waiting", lambda r: r.accept("i2", 6), InvalidState,
+     r"^inquiry 'i2' is waiting, not offered$"),
+    ("accept wrong agent", lambda r: r.accept("i1", 6, agent_id="bob"), InvalidState,
+     r"^inquiry 'i1' is offered to 'a1', not 'bob'$"),
+    ("complete offered", lambda r: r.complete("i1", 6), InvalidState,
+     r"^inquiry 'i1' is offered, not assigned$"),
+    ("duplicate agent", lambda r: r.login(agent("a1"), 6), DuplicateId,
+     r"^agent 'a1' is already logged in$"),
+    ("unknown agent", lambda r: r.set_ready("ghost", 6), UnknownId, r"^unknown agent 'ghost'$"),
+    ("unknown channel", lambda r: r.login(agent("a9", video=1) if False else
+                                            __import__("router").AgentSpec(
+                                                id="a9", capacity={"video": 1}), 6),
+     InvalidInput, r"^capacity\.video: unknown channel 'video'; known: chat, email, task, voice$"),
+    ("arrived in future", lambda r: r.submit(inq("x", arrived_at=9.0), 6), InvalidInput,
+     r"^arrived_at: 9\.0 is later than now=6$"),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "exc", "message"), CASES, ids=[c[0] for c in CASES])
+def test_usage_errors_are_exact_and_change_nothing(
+    name: str, call: Callable[[Router], object], exc: type[Exception], message: str
+) -> None:
+    r = _router()
+    before = r.snapshot()
+    with pytest.raises(exc, match=message) as info:
+        call(r)
+    assert isinstance(info.value, UsageError)
+    assert r.snapshot() == before
+    # still usable
+    r.accept("i1", 6)
+    assert any(type(e).__name__ == "Assigned" for e in r.tick(6))
+
+
+def test_strict_mode_rejects_impossible_requirement() -> None:
+    r = basic(strict=True)
+    r.login(agent("junior", level=2), 0)
+    before = r.snapshot()
+    with pytest.raises(
+        ImpossibleRequirement,
+        match=re.escape(
+            "inquiry 'v1': no logged-in agent can serve queue 'vip' "
+            "(channel 'voice', tenant None, skills refund>=4)"
+        ),
+    ):
+        r.submit(inq("v1", queue="vip"), 1)
+    assert r.snapshot() != b""  # pools are a cache; tickets and counters are unchanged
+    assert r.statistics().counters == Router.restore(before).statistics().counters
+
+
+def test_invalid_config_raises_with_paths() -> None:
+    from tests.helpers import config
+
+    with pytest.raises(ConfigError) as info:
+        config("[[queues]]\nname='a'\n[[queues]]\nname='a'\nchannel='fax'")
+    assert info.value.problems == [
+        "$.queues[1].name: duplicate queue name 'a' (also $.queues[0])",
+        "$.queues[1].channel: unknown channel 'fax'; known: chat, email, task, voice",
+    ]
+
+
+def test_internal_failure_marks_router_broken() -> None:
+    r = _router()
+
+    def boom(*a: object) -> None:
+        raise RuntimeError("bug")
+
+    r._match = boom  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        r.tick(7)
+    with pytest.raises(RouterBroken, match="^the router failed earlier and refuses inputs$"):
+        r.tick(8)
