@@ -151,6 +151,7 @@ class Router:
         self._events: list[Any] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
+        self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
@@ -556,7 +557,7 @@ class Router:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
         agent = Agent(spec, now, self._next_seq())
         self._set_caps(agent)
-        self._agents[agent.id] = agent
+        self._index_agent(agent)
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._emit(AgentLoggedIn, agent_id=agent.id)
@@ -643,7 +644,7 @@ class Router:
             pool.eligible -= 1
         agent.pools = []
         agent.ver += 1
-        del self._agents[agent.id]
+        self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
         self._emit(AgentLoggedOut, agent_id=agent.id)
 
@@ -813,10 +814,31 @@ class Router:
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
         pool = Pool(key, q, self._channels[q.channel].unit_cost)
         self._pools[key] = pool
-        for agent in self._agents.values():
+        # only holders of the pool's rarest required skill can qualify
+        candidates: Iterable[Agent] = self._agents.values()
+        for skill, _ in key[2]:
+            holders = self._by_skill.get(skill)
+            if holders is None:
+                return pool
+            if len(holders) < len(self._agents):
+                candidates = min(candidates, holders.values(), key=_size)
+        for agent in candidates:
             if agent.state != LOGGING_OUT:
                 self._consider(agent, pool)
         return pool
+
+    def _index_agent(self, agent: Agent) -> None:
+        self._agents[agent.id] = agent
+        for skill in agent.skills:
+            self._by_skill.setdefault(skill, {})[agent.id] = agent
+
+    def _unindex_agent(self, agent: Agent) -> None:
+        del self._agents[agent.id]
+        for skill in agent.skills:
+            holders = self._by_skill[skill]
+            del holders[agent.id]
+            if not holders:
+                del self._by_skill[skill]
 
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
@@ -858,15 +880,45 @@ class Router:
             heapify(pool.agents)
 
     def _refresh(self, agent: Agent) -> None:
-        """Re-list ``agent`` in every pool where it can take work now."""
+        """Re-list ``agent`` in every pool where it can take work now.
+
+        The hot path of every decision: the key parts shared by all pools of a
+        channel (idle, load, recent work, heavy streak) are computed once.
+        """
         agent.ver += 1
-        agent.seq = self._next_seq()
-        agent.listed_ver = agent.ver
+        self._seq += 1
+        seq = agent.seq = self._seq
+        ver = agent.listed_ver = agent.ver
         if agent.state != READY:
             return
+        load = agent.load
+        caps = agent.caps
+        spare = agent.units - agent.units_used if agent.units is not None else None
+        heavy_blocked = (
+            self._heavy_k is not None
+            and agent.heavy_streak >= self._heavy_k
+            and not self._suspended("heavy")
+        )
+        base_key = self._scorer.base_key
+        bases: dict[tuple[int, str], float] = {}
         for pool, prof, _ in agent.pools:
-            if self._can_take(agent, pool):
-                self._push_agent(agent, pool, prof)
+            ch = pool.channel
+            if load[ch] >= caps[ch]:
+                continue
+            if spare is not None and pool.cost > spare:
+                continue
+            if heavy_blocked and pool.heavy:
+                continue
+            w = pool.queue.weights
+            bk = (id(w), ch)
+            base = bases.get(bk)
+            if base is None:
+                base = bases[bk] = base_key(agent, ch, w)
+            heap = pool.agents
+            heappush(heap, (base - w.proficiency * prof, seq, ver, agent))
+            if len(heap) > 2 * pool.eligible + 64:
+                pool.agents = [e for e in heap if e[3].ver == e[2]]
+                heapify(pool.agents)
 
     def _enqueue(self, t: Ticket) -> None:
         pool = t.pool
@@ -955,8 +1007,23 @@ class Router:
                 best: Ticket | None = None
                 best_urg = 0.0
                 best_pool: Pool | None = None
+                load = agent.load
+                caps = agent.caps
+                spare = agent.units - agent.units_used if agent.units is not None else None
+                heavy_blocked = (
+                    self._heavy_k is not None
+                    and agent.heavy_streak >= self._heavy_k
+                    and not self._suspended("heavy")
+                )
                 for pool, _, weight in agent.pools:
-                    if not pool.n_waiting or not self._can_take(agent, pool):
+                    if not pool.n_waiting:
+                        continue
+                    ch = pool.channel
+                    if load[ch] >= caps[ch]:
+                        continue
+                    if spare is not None and pool.cost > spare:
+                        continue
+                    if heavy_blocked and pool.heavy:
                         continue
                     t = self._head(pool, agent)
                     if t is None:
@@ -1251,6 +1318,10 @@ class Router:
         from router.snapshot import load
 
         return load(data)
+
+
+def _size(c: Any) -> int:
+    return len(c)
 
 
 def _urgency(t: Ticket) -> tuple[float, int]:

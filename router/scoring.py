@@ -63,6 +63,17 @@ class Scorer:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
 
+    def base_key(self, agent: Agent, channel: str, w: Weights) -> float:
+        """The part of :meth:`key` shared by every pool of ``channel`` (all but proficiency)."""
+        k = w.idle_time * agent.idle_since / self.idle_scale
+        if w.load:
+            k += w.load * self.load_ratio(agent, channel)
+        if w.recent_work:
+            k += w.recent_work * agent.recent_sum / self.window
+        if w.heavy_streak:
+            k += w.heavy_streak * agent.heavy_streak / self.heavy_k
+        return k
+
     def features(self, agent: Agent, pool: Pool, prof: float, now: float) -> dict[str, float]:
         """Feature values at ``now``; each enters the score multiplied by its weight."""
         return {

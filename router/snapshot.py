@@ -236,7 +236,7 @@ def load(data: bytes) -> Router:
         a.load = dict(sa.load)
         a.total_load = sum(sa.load.values())
         a.recent = [tuple(x) for x in sa.recent]  # type: ignore[misc]
-        r._agents[a.id] = a
+        r._index_agent(a)
         ver = a.ver
         a.ver = -2  # suppress pushes while pools are attached
         for pool in pools:

@@ -32,28 +32,67 @@ def _router() -> Router:
 
 
 CASES: list[tuple[str, Callable[[Router], object], type[Exception], str]] = [
-    ("time backwards", lambda r: r.submit(inq("x"), 4.0), TimeWentBackwards,
-     r"^now=4\.0 is earlier than the router's time 5\.0$"),
-    ("duplicate inquiry", lambda r: r.submit(inq("i2"), 6), DuplicateId,
-     r"^inquiry 'i2' is already in the router$"),
-    ("unknown queue", lambda r: r.submit(inq("x", queue="nope"), 6), UnknownId,
-     r"^unknown queue 'nope'; known: 'refund', 'chat', 'vip'$"),
+    (
+        "time backwards",
+        lambda r: r.submit(inq("x"), 4.0),
+        TimeWentBackwards,
+        r"^now=4\.0 is earlier than the router's time 5\.0$",
+    ),
+    (
+        "duplicate inquiry",
+        lambda r: r.submit(inq("i2"), 6),
+        DuplicateId,
+        r"^inquiry 'i2' is already in the router$",
+    ),
+    (
+        "unknown queue",
+        lambda r: r.submit(inq("x", queue="nope"), 6),
+        UnknownId,
+        r"^unknown queue 'nope'; known: 'refund', 'chat', 'vip'$",
+    ),
     ("unknown inquiry", lambda r: r.accept("zz", 6), UnknownId, r"^unknown inquiry 'zz'$"),
-    ("accept waiting", lambda r: r.accept("i2", 6), InvalidState,
-     r"^inquiry 'i2' is waiting, not offered$"),
-    ("accept wrong agent", lambda r: r.accept("i1", 6, agent_id="bob"), InvalidState,
-     r"^inquiry 'i1' is offered to 'a1', not 'bob'$"),
-    ("complete offered", lambda r: r.complete("i1", 6), InvalidState,
-     r"^inquiry 'i1' is offered, not assigned$"),
-    ("duplicate agent", lambda r: r.login(agent("a1"), 6), DuplicateId,
-     r"^agent 'a1' is already logged in$"),
+    (
+        "accept waiting",
+        lambda r: r.accept("i2", 6),
+        InvalidState,
+        r"^inquiry 'i2' is waiting, not offered$",
+    ),
+    (
+        "accept wrong agent",
+        lambda r: r.accept("i1", 6, agent_id="bob"),
+        InvalidState,
+        r"^inquiry 'i1' is offered to 'a1', not 'bob'$",
+    ),
+    (
+        "complete offered",
+        lambda r: r.complete("i1", 6),
+        InvalidState,
+        r"^inquiry 'i1' is offered, not assigned$",
+    ),
+    (
+        "duplicate agent",
+        lambda r: r.login(agent("a1"), 6),
+        DuplicateId,
+        r"^agent 'a1' is already logged in$",
+    ),
     ("unknown agent", lambda r: r.set_ready("ghost", 6), UnknownId, r"^unknown agent 'ghost'$"),
-    ("unknown channel", lambda r: r.login(agent("a9", video=1) if False else
-                                            __import__("router").AgentSpec(
-                                                id="a9", capacity={"video": 1}), 6),
-     InvalidInput, r"^capacity\.video: unknown channel 'video'; known: chat, email, task, voice$"),
-    ("arrived in future", lambda r: r.submit(inq("x", arrived_at=9.0), 6), InvalidInput,
-     r"^arrived_at: 9\.0 is later than now=6$"),
+    (
+        "unknown channel",
+        lambda r: r.login(
+            agent("a9", video=1)
+            if False
+            else __import__("router").AgentSpec(id="a9", capacity={"video": 1}),
+            6,
+        ),
+        InvalidInput,
+        r"^capacity\.video: unknown channel 'video'; known: chat, email, task, voice$",
+    ),
+    (
+        "arrived in future",
+        lambda r: r.submit(inq("x", arrived_at=9.0), 6),
+        InvalidInput,
+        r"^arrived_at: 9\.0 is later than now=6$",
+    ),
 ]
 
 

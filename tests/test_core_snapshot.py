@@ -52,8 +52,12 @@ def script(seed: int, n: int) -> list[tuple[float, Op]]:
     for k in range(n):
         t += rng.expovariate(1.0)
         q = rng.choice(["refund", "refund", "complaint", "chat"])
-        iq = Inquiry(id=f"q{k}", queue=q, patience_s=rng.choice([None, 30.0, 90.0]),
-                     priority=rng.choice([None, 0, 1]))
+        iq = Inquiry(
+            id=f"q{k}",
+            queue=q,
+            patience_s=rng.choice([None, 30.0, 90.0]),
+            priority=rng.choice([None, 0, 1]),
+        )
         ops.append((t, lambda r, x=iq: r.submit(x, r.now)))
         ops.append((t, _react(rng.random())))
     return ops

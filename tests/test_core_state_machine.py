@@ -114,7 +114,9 @@ class CoreMachine(RuleBasedStateMachine):
         self, refund: int, chat: int, complaint: int, tenants: set[str], chat_cap: int, wrap: float
     ) -> None:
         self.n_agents += 1
-        skills = {k: v for k, v in (("refund", refund), ("chat", chat), ("complaint", complaint)) if v}
+        skills = {
+            k: v for k, v in (("refund", refund), ("chat", chat), ("complaint", complaint)) if v
+        }
         spec = AgentSpec(
             id=f"ag{self.n_agents}",
             skills=skills,
@@ -134,7 +136,9 @@ class CoreMachine(RuleBasedStateMachine):
         self.n_inq += 1
         iid = f"i{self.n_inq}"
         self.queue_of[iid] = queue
-        adm = self.r.submit(Inquiry(id=iid, queue=queue, patience_s=patience, priority=priority), self.now)
+        adm = self.r.submit(
+            Inquiry(id=iid, queue=queue, patience_s=patience, priority=priority), self.now
+        )
         self.submitted.add(iid)
         assert adm.outcome == "admitted"
 
