@@ -147,5 +147,5 @@ def test_internal_failure_marks_router_broken() -> None:
     r._match = boom  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         r.tick(7)
-    with pytest.raises(RouterBroken, match="^the router failed earlier and refuses inputs$"):
+    with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):
         r.tick(8)

@@ -156,7 +156,8 @@ def test_chat_concurrency_cap_is_respected() -> None:
 def test_skill_levels_and_relaxation_steps() -> None:
     toml = BASIC.replace(
         "requires = { refund = 4 }\npriority = 2",
-        "requires = { refund = 4 }\npriority = 2\nsteps = [{ after_s = 30, requires = { refund = 2 } }]",
+        "requires = { refund = 4 }\npriority = 2\n"
+        "steps = [{ after_s = 30, requires = { refund = 2 } }]",
     )
     r = Router(config(toml, mode="immediate"))
     r.login(agent("junior", level=2), 0)

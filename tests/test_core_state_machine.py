@@ -9,6 +9,7 @@ outcome); snapshot/restore round-trips.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -96,10 +97,8 @@ class CoreMachine(RuleBasedStateMachine):
                 self.outcome[e.inquiry_id] = name
 
     def _do(self, fn: Any, *args: Any) -> None:
-        try:
+        with contextlib.suppress(UsageError):
             fn(*args)
-        except UsageError:
-            pass
 
     # ---------------------------------------------------------------- rules
     @rule(
