@@ -198,8 +198,9 @@ class Router:
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
         self._policies: list[AdmissionPolicy] = build_policies(cfg)
-        self._uses_recent = r.weights.recent_work > 0 or any(
-            q.weights is not None and q.weights.recent_work > 0 for q in cfg.queues
+        self._uses_recent = any(
+            w.recent_work > 0 or w.recent_count > 0
+            for w in [r.weights, *(q.weights for q in cfg.queues if q.weights is not None)]
         )
         seen = set()
         for q in cfg.queues:
@@ -661,6 +662,7 @@ class Router:
         now = self._now
         if agent.total_load == 0:
             agent.idle_from = now
+            agent.idle_since = now  # idle time counts from the end of the last work
             if agent.state == LOGGING_OUT:
                 self._remove_agent(agent)
                 return
@@ -736,6 +738,8 @@ class Router:
             if limit is not None and now >= limit:
                 self._stop_new_work(agent, AWAY, "shift_end")
                 return
+            if agent.total_load == 0 and now - agent.idle_from >= wb.break_s:
+                agent.stretch_start = now  # idle as long as a break: that was one
             if (
                 wb.max_continuous_work_s is not None
                 and not self._suspended("continuous_work")
@@ -951,9 +955,12 @@ class Router:
 
     def _match(self) -> None:
         if self._freed:
-            freed = self._freed
+            freed = list(self._freed.values())
             self._freed = {}
-            for agent in freed.values():
+            if len(freed) > 1:
+                # several agents freed in one batch: the best-scored pulls first
+                freed.sort(key=self._best_key)
+            for agent in freed:
                 self._fill(agent)
         if self._pending:
             pending = self._pending
@@ -991,6 +998,15 @@ class Router:
         if skipped:
             for e in skipped:
                 heappush(heap, e)
+
+    def _best_key(self, agent: Agent) -> tuple[float, int]:
+        best = _INF
+        for pool, prof, _ in agent.pools:
+            if self._can_take(agent, pool):
+                k = self._scorer.key(agent, pool, prof, pool.queue.weights)
+                if k < best:
+                    best = k
+        return (best, agent.incarnation)
 
     def _has_room(self, agent: Agent) -> bool:
         if agent.state != READY:

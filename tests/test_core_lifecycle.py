@@ -246,3 +246,47 @@ def test_counts_add_up(mode: str) -> None:
     c = r.counters
     assert c["submitted"] == 4
     assert c["assigned"] == 1 and c["withdrawn"] == 1 and c["abandoned"] == 2
+
+
+def test_capacity_units_a_call_uses_the_whole_agent() -> None:
+    # default unit costs: voice 100, chat 20; an agent with 100 units holds 1 call or 5 chats
+    r = basic(mode="immediate")
+    r.login(agent("a1", voice=1, chat=20, units=100), 0)
+    for i in range(6):
+        r.submit(inq(f"c{i}", queue="chat"), 0)
+    r.submit(inq("v1"), 0)
+    ev = r.tick(0)
+    assigned = [e.inquiry_id for e in ev if type(e).__name__ == "Assigned"]
+    assert assigned == ["c0", "c1", "c2", "c3", "c4"]  # units full: no 6th chat, no call
+    for i in range(5):
+        r.complete(f"c{i}", 10)
+    ev = r.tick(10)
+    # oldest first: v1 (t=0, seq before c5? no: c5 was submitted first) -> c5 then no room for v1
+    assert [e.inquiry_id for e in ev if type(e).__name__ == "Assigned"] == ["c5"]
+    r.complete("c5", 20)
+    assert brief(r.tick(20))[-1] == ("Assigned", "v1", "a1")
+
+
+def test_explanation_on_trace() -> None:
+    r = basic(mode="immediate", trace=True)
+    r.login(agent("junior", level=1), 0)
+    r.login(agent("senior", level=5), 0)
+    r.tick(0)
+    r.submit(inq("i1"), 10)
+    ev = r.tick(10)
+    a = ev[-1]
+    assert a.agent_id == "senior" and a.explanation is not None
+    ex = a.explanation
+    assert ex.chosen.agent_id == "senior" and ex.runner_up is not None
+    assert ex.runner_up.agent_id == "junior"
+    assert ex.chosen.features["proficiency"] == 1.0 and ex.runner_up.features["proficiency"] == 0.0
+    assert ex.chosen.score > ex.runner_up.score
+    assert ex.trigger == "arrival"
+
+
+def test_batch_of_freed_agents_best_scored_pulls_first() -> None:
+    r = basic(mode="immediate")
+    r.login(agent("junior", level=1), 0)
+    r.login(agent("senior", level=5), 0)
+    r.submit(inq("i1"), 10)
+    assert brief(r.tick(10))[-1] == ("Assigned", "i1", "senior")
