@@ -63,7 +63,14 @@ Skills = dict[Name, Level]
 Weight = Annotated[float, Meta(ge=0)]
 
 #: Agent-scoring features, in the order the explanation reports them.
-FEATURES: tuple[str, ...] = ("proficiency", "idle_time", "load", "recent_work", "heavy_streak")
+FEATURES: tuple[str, ...] = (
+    "proficiency",
+    "idle_time",
+    "load",
+    "recent_work",
+    "recent_count",
+    "heavy_streak",
+)
 
 
 class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -77,6 +84,7 @@ class Weights(_Base):
     idle_time: Weight = 1.0
     load: Weight = 1.0
     recent_work: Weight = 0.0
+    recent_count: Weight = 0.0
     heavy_streak: Weight = 0.0
 
 
@@ -160,11 +168,114 @@ class AgentProfile(_Base):
     shift_end_s: Seconds | None = None
 
 
+class DeflectPolicy(_Base):
+    """``deflect``: send an arrival to self-service when its expected wait is above a threshold."""
+
+    max_wait_s: PositiveSeconds = 300.0
+    queues: dict[Name, PositiveSeconds] = msgspec.field(default_factory=dict)
+    exempt: list[Name] = msgspec.field(default_factory=list)
+
+
+class CallbackPolicy(_Base):
+    """``callback``: above ``min_wait_s`` of expected wait the customer hangs up and keeps the
+    place; when it comes up an agent calls back (``max_attempts`` tries, ``retry_s`` apart)."""
+
+    min_wait_s: PositiveSeconds = 120.0
+    queues: dict[Name, PositiveSeconds] = msgspec.field(default_factory=dict)
+    exempt: list[Name] = msgspec.field(default_factory=list)
+    retry_s: PositiveSeconds = 300.0
+    max_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
+
+
+class OverflowRule(_Base):
+    """Move a waiting inquiry to ``to`` after ``after_s`` of waiting, or at arrival when the
+    queue already holds ``max_queue``; the original arrival time is kept."""
+
+    to: Name
+    after_s: PositiveSeconds | None = None
+    max_queue: Annotated[int, Meta(ge=0)] | None = None
+
+
+class OverflowPolicy(_Base):
+    """``overflow``: one rule per source queue."""
+
+    queues: dict[Name, OverflowRule] = msgspec.field(default_factory=dict)
+
+
+class CodelPolicy(_Base):
+    """``codel``: shed from the head once the head's wait stayed above ``target_s`` for
+    ``interval_s``; the next sheds come ``interval_s / sqrt(count)`` apart (RFC 8289)."""
+
+    target_s: PositiveSeconds = 30.0
+    interval_s: PositiveSeconds = 120.0
+    queues: list[Name] = msgspec.field(default_factory=list)
+    action: Literal["reject", "deflect"] = "reject"
+
+
+class BucketLimit(_Base):
+    rate_per_s: Annotated[float, Meta(gt=0)]
+    burst: Annotated[float, Meta(ge=1)]
+
+
+class TokenBucketPolicy(_Base):
+    """``token_bucket``: at most ``rate_per_s`` arrivals per second per tenant (or queue), with
+    bursts up to ``burst``; ``limits`` overrides the rate for named tenants (or queues)."""
+
+    per: Literal["tenant", "queue"] = "queue"
+    rate_per_s: Annotated[float, Meta(gt=0)] = 10.0
+    burst: Annotated[float, Meta(ge=1)] = 20.0
+    limits: dict[Name, BucketLimit] = msgspec.field(default_factory=dict)
+    action: Literal["reject", "deflect"] = "reject"
+
+
+class SurgeConfig(_Base):
+    """Surge mode with hysteresis: enter when the expected wait of a watched queue or the number
+    waiting stays above the ``enter_*`` thresholds for ``enter_after_s``; leave once both stay
+    below the ``exit_*`` ones for ``exit_after_s``. While in surge, apply the bundle."""
+
+    enter_wait_s: PositiveSeconds | None = 300.0
+    exit_wait_s: PositiveSeconds | None = 120.0
+    enter_waiting: Annotated[int, Meta(ge=1)] | None = None
+    exit_waiting: Annotated[int, Meta(ge=0)] | None = None
+    enter_after_s: Seconds = 60.0
+    exit_after_s: Seconds = 300.0
+    queues: list[Name] = msgspec.field(default_factory=list)
+    # the bundle
+    caps: dict[Name, Annotated[int, Meta(ge=1)]] = msgspec.field(default_factory=dict)
+    wrap_up_s: Seconds | None = None
+    relax_steps: bool = False
+    pause_outbound: bool = True
+    callbacks: bool = False
+
+
+class OutboundConfig(_Base):
+    """Proactive outbound task queues: tasks start only on idle capacity, leaving
+    ``reserve_idle`` agents free for inbound, and pause in surge."""
+
+    queues: list[Name] = msgspec.field(default_factory=list)
+    reserve_idle: Annotated[int, Meta(ge=0)] = 1
+
+
+class EstimateConfig(_Base):
+    """Expected-wait estimator smoothing (see router/estimate.py)."""
+
+    alpha: Annotated[float, Meta(gt=0, le=1)] = 0.05
+    prior_handle_s: PositiveSeconds = 180.0
+
+
 class Backpressure(_Base):
     """Admission control; the policy names are documented in docs/backpressure.md."""
 
     policy: Name | list[Name] = "admit_all"
     max_queue: Annotated[int, Meta(ge=0)] | None = None
+    deflect: DeflectPolicy = msgspec.field(default_factory=DeflectPolicy)
+    callback: CallbackPolicy = msgspec.field(default_factory=CallbackPolicy)
+    overflow: OverflowPolicy = msgspec.field(default_factory=OverflowPolicy)
+    codel: CodelPolicy = msgspec.field(default_factory=CodelPolicy)
+    token_bucket: TokenBucketPolicy = msgspec.field(default_factory=TokenBucketPolicy)
+    surge: SurgeConfig | None = None
+    outbound: OutboundConfig = msgspec.field(default_factory=OutboundConfig)
+    estimate: EstimateConfig = msgspec.field(default_factory=EstimateConfig)
 
 
 class RouterConfig(_Base):
@@ -186,6 +297,11 @@ class RouterConfig(_Base):
 
     def queue_names(self) -> list[str]:
         return [q.name for q in self.queues]
+
+    def extra_problems(self) -> list[str]:
+        """Hook for subclasses (a scenario): checks of their own tables, run by
+        :func:`semantic_problems` after the config's. One ``path: message`` line each."""
+        return []
 
 
 C = TypeVar("C", bound=RouterConfig)
@@ -288,7 +404,10 @@ def _container_type(tp: Any, raw: Any) -> Any:
         return None
     if isinstance(raw, dict):
         if isinstance(tp, builtins.type) and issubclass(tp, Struct):
-            return tp
+            conf = tp.__struct_config__
+            if conf.tag_field is None or raw.get(conf.tag_field) == conf.tag:
+                return tp  # untagged, or the member of a tagged union named by the data
+            return None
         if origin is dict:
             return tp
     elif isinstance(raw, list):
@@ -302,10 +421,11 @@ def _container_type(tp: Any, raw: Any) -> Any:
 def _walk_struct(raw: dict[str, Any], st: builtins.type[Struct], path: str, out: list[str]) -> None:
     fields = msgspec.structs.fields(st)
     by_key = {f.encode_name: f for f in fields}
-    if st.__struct_config__.forbid_unknown_fields:
+    conf = st.__struct_config__
+    if conf.forbid_unknown_fields:
         known = ", ".join(by_key)
         for key in raw:
-            if key not in by_key:
+            if key not in by_key and key != conf.tag_field:
                 what = "feature" if st is Weights else "field"
                 out.append(f"{path}: unknown {what} {key!r}; known: {known}")
     for f in fields:
@@ -339,7 +459,7 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
             except ImportError:
                 raise ConfigError(["$: YAML needs PyYAML: pip install 'router[yaml]'"]) from None
             return msgspec.yaml.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         msg = " ".join(str(exc).split())
         raise ConfigError([f"$: malformed {fmt.upper()}: {msg}"]) from None
     raise ConfigError([f"$: unknown format {fmt!r}"])
@@ -348,14 +468,11 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
 def read_config_file(path: str | Path) -> Any:
     """Read and parse a config file (format from its suffix); ConfigError on any failure."""
     p = Path(path)
-    fmt = _detect_format(p)
     try:
         data = p.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError([f"$: cannot read {p}: it is a directory"]) from None
     except OSError as exc:
         raise ConfigError([f"$: cannot read {p}: {exc.strerror or exc}"]) from None
-    return parse_text(data, fmt)
+    return parse_text(data, _detect_format(p))
 
 
 def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
@@ -380,9 +497,6 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
         build_policies(cfg)
     except ConfigError as exc:
         problems += exc.problems
-    extra = getattr(cfg, "extra_problems", None)  # subclasses (scenarios) add their checks
-    if extra is not None:
-        problems += extra()
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -474,6 +588,7 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
             out.append(f"{p}.shift_end_s: must be after shift_start_s")
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
+    out.extend(cfg.extra_problems())
     return out
 
 

@@ -59,7 +59,7 @@ from router._records import (
     QueueState,
     Ticket,
 )
-from router.admission import Admission, AdmissionPolicy, build_policies
+from router.admission import K_BP, Admission, AdmissionControl, build_policies
 from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
 from router.errors import (
     ConfigError,
@@ -82,12 +82,10 @@ from router.events import (
     AgentReady,
     Assigned,
     Completed,
-    Deflected,
     Explanation,
     OfferDeclined,
     Offered,
     OfferExpired,
-    Queued,
     Reconfigured,
     Rejected,
     Requeued,
@@ -177,6 +175,7 @@ class Router:
             0,
         )
         self._waiting = 0
+        self._bp = AdmissionControl(self)
         self._apply_config(cfg)
 
     # ------------------------------------------------------------------ config
@@ -197,7 +196,6 @@ class Router:
         self._heavy_k = wb.max_consecutive_heavy
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
-        self._policies: list[AdmissionPolicy] = build_policies(cfg)
         self._uses_recent = any(
             w.recent_work > 0 or w.recent_count > 0
             for w in [r.weights, *(q.weights for q in cfg.queues if q.weights is not None)]
@@ -214,6 +212,7 @@ class Router:
         for name, qs in self._queues.items():
             if name not in seen:
                 qs.removed = True
+        self._bp.configure(cfg)
 
     @property
     def config(self) -> RouterConfig:
@@ -231,8 +230,14 @@ class Router:
 
     # ------------------------------------------------------------------ time
 
-    def _enter(self, now: float) -> None:
+    def _enter(self, now: float) -> float:
+        """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float."""
         self._rollback_now = self._now
+        if type(now) is not float:  # an int stored in a record would change snapshot bytes
+            try:
+                now = float(now)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"now: must be a number, got {now!r}") from None
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         if now != now:  # NaN
@@ -243,7 +248,8 @@ class Router:
             self._now = at
             self._fire(kind, obj, arg)
             self._rollback_now = at
-        self._now = float(now)
+        self._now = now
+        return now
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -271,6 +277,8 @@ class Router:
     def _deadline_live(self, kind: int, obj: Any, arg: int) -> bool:
         if kind == K_AGENT:
             return self._agents.get(obj.id) is obj
+        if kind == K_BP:
+            return self._bp.timer_live(obj, arg)
         t: Ticket = obj
         if self._tickets.get(t.id) is not t:
             return False
@@ -285,8 +293,10 @@ class Router:
     @_guarded
     def tick(self, now: float) -> list[Any]:
         """Fire deadlines due by ``now``, match, and return the events since the last tick."""
-        self._enter(now)
+        now = self._enter(now)
         self._match()
+        if self._bp.active:
+            self._bp.after_match()
         events = self._events
         self._events = []
         return events
@@ -296,7 +306,7 @@ class Router:
     @_guarded
     def submit(self, inquiry: Inquiry, now: float) -> Admission:
         """Admit (or refuse) an inquiry at ``now``; matching happens in the next ``tick``."""
-        self._enter(now)
+        now = self._enter(now)
         if inquiry.id in self._tickets:
             raise DuplicateId(f"inquiry {inquiry.id!r} is already in the router")
         q = self._queues.get(inquiry.queue)
@@ -331,41 +341,30 @@ class Router:
         pool = self._pool_for(t)
         if self._strict and pool.eligible == 0:
             self._check_possible(t)
-        c = self.counters
-        c["submitted"] += 1
-        position = self._position(q, priority)
-        for policy in self._policies:
-            verdict = policy.on_arrival(self, q.name, priority, now)
-            if verdict is not None:
-                c[verdict.outcome] += 1
-                if verdict.outcome == "deflected":
-                    self._emit(Deflected, inquiry_id=t.id, queue=q.name, reason=verdict.reason)
-                else:
-                    self._emit(Rejected, inquiry_id=t.id, queue=q.name, reason=verdict.reason)
-                return Admission(
-                    inquiry_id=t.id,
-                    queue=q.name,
-                    outcome=verdict.outcome,
-                    expected_wait_s=0.0,
-                    reason=verdict.reason,
-                )
-        c["admitted"] += 1
+        return self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
+
+    def _admit(self, t: Ticket, pool: Pool) -> None:
+        """Put an accepted arrival in line (called by the admission control)."""
+        self.counters["admitted"] += 1
         self._tickets[t.id] = t
         t.pool = pool
         self._enqueue(t)
         self._pending.append(t)
-        if patience_at is not None:
-            self._at(patience_at, K_PATIENCE, t, t.seq)
+        if t.patience_at is not None:
+            self._at(t.patience_at, K_PATIENCE, t, t.seq)
         self._schedule_step(t)
-        ewt = self._estimator.expected_wait(q.name, position - 1) if pool.eligible else _INF
-        self._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
-        return Admission(
-            inquiry_id=t.id,
-            queue=q.name,
-            outcome="admitted",
-            expected_wait_s=ewt,
-            position=position,
-        )
+
+    def has_room(self, queue: str) -> bool:
+        """False while ``queue`` or the router is at a configured ``max_queue`` (under the
+        ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``."""
+        return self._bp.has_room(queue)
+
+    @_guarded
+    def callback_failed(self, inquiry_id: str, now: float) -> None:
+        """The call for a callback on offer or assigned did not reach the customer: it goes
+        back to its place after ``callback.retry_s``, or ends after ``max_attempts``."""
+        now = self._enter(now)
+        self._bp.callbacks.failed(self._ticket(inquiry_id))
 
     def _check_possible(self, t: Ticket) -> None:
         """Strict mode: raise if no agent could serve ``t`` even after every relaxation step."""
@@ -392,13 +391,15 @@ class Router:
     @_guarded
     def withdraw(self, inquiry_id: str, now: float) -> None:
         """The customer left (or the backend cancelled) before being assigned."""
-        self._enter(now)
+        now = self._enter(now)
         t = self._ticket(inquiry_id)
         if t.state not in (WAITING, OFFERED, PARKED):
             raise InvalidState(
                 f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting or offered "
                 "inquiry can be withdrawn"
             )
+        if t.state != PARKED:
+            self._estimator.on_abandon(t.queue.name, self._now - t.entered)
         self._leave(t)
         self.counters["withdrawn"] += 1
         self._emit(Withdrawn, inquiry_id=t.id, queue=t.queue.name)
@@ -420,7 +421,7 @@ class Router:
     @_guarded
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        self._enter(now)
+        now = self._enter(now)
         t = self._ticket(inquiry_id)
         if t.state != OFFERED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
@@ -440,7 +441,7 @@ class Router:
         t.state = ASSIGNED
         t.assigned_at = now
         self.counters["assigned"] += 1
-        self._estimator.on_answer(t.queue.name, now)
+        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered)
         self._emit(
             Assigned,
             inquiry_id=t.id,
@@ -452,7 +453,7 @@ class Router:
     @_guarded
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
-        self._enter(now)
+        now = self._enter(now)
         t = self._ticket(inquiry_id)
         if t.state != OFFERED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
@@ -489,7 +490,7 @@ class Router:
         q = t.queue
         if q.steps:
             elapsed = self._now - t.entered
-            t.step = sum(1 for after, _ in q.steps if after <= elapsed)
+            t.step = max(t.step, sum(1 for after, _ in q.steps if after <= elapsed))
         t.pool = self._pool_for(t)
         self._enqueue(t)
         self._pending.append(t)
@@ -501,7 +502,7 @@ class Router:
     @_guarded
     def complete(self, inquiry_id: str, now: float) -> None:
         """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
-        self._enter(now)
+        now = self._enter(now)
         t = self._ticket(inquiry_id)
         if t.state != ASSIGNED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not assigned")
@@ -509,6 +510,7 @@ class Router:
         assert agent is not None
         handle = now - t.assigned_at
         self.counters["completed"] += 1
+        self._estimator.on_complete(t.queue.name, handle)
         if self._uses_recent:
             agent.recent.append((now, handle))
             agent.recent_sum += handle
@@ -517,7 +519,7 @@ class Router:
         if t.heavy and k is not None and agent.heavy_streak >= k:
             agent.heavy_block_until = now + self._wb.heavy_recovery_s
             self._schedule_agent(agent, agent.heavy_block_until)
-        wrap = agent.wrap_up_s
+        wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._emit(
             Completed,
             inquiry_id=t.id,
@@ -544,7 +546,7 @@ class Router:
     @_guarded
     def login(self, spec: AgentSpec, now: float) -> None:
         """An agent logs in, ready for work."""
-        self._enter(now)
+        now = self._enter(now)
         if spec.id in self._agents:
             raise DuplicateId(f"agent {spec.id!r} is already logged in")
         for ch in spec.capacity:
@@ -567,7 +569,10 @@ class Router:
 
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
+        surge = self._bp.surge if self._surge else None
         for ch, cap in agent.spec.capacity.items():
+            if surge is not None:
+                cap = surge.cap(ch, cap)
             caps[ch] = min(cap, self._channels[ch].max_concurrency)
         agent.caps = caps
         for ch in caps:
@@ -576,7 +581,7 @@ class Router:
     @_guarded
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
-        self._enter(now)
+        now = self._enter(now)
         agent = self._agent(agent_id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is logging out")
@@ -600,7 +605,7 @@ class Router:
     @_guarded
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
         """No new work; pending offers go back to their place; work in flight finishes."""
-        self._enter(now)
+        now = self._enter(now)
         agent = self._agent(agent_id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is logging out")
@@ -628,7 +633,7 @@ class Router:
     @_guarded
     def logout(self, agent_id: str, now: float) -> None:
         """Offers go back to their place; the agent leaves once work in flight is done."""
-        self._enter(now)
+        now = self._enter(now)
         agent = self._agent(agent_id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
@@ -763,16 +768,27 @@ class Router:
         if kind == K_AGENT:
             self._agent_timer(obj)
             return
+        if kind == K_BP:
+            self._bp.fire(obj, arg)
+            return
         t: Ticket = obj
         if kind == K_OFFER:
             self._expire_offer(t)
         elif kind == K_PATIENCE:
             wait = self._now - t.arrival
+            if t.state == WAITING:
+                self._estimator.on_abandon(t.queue.name, self._now - t.entered)
             self._leave(t)
             self.counters["abandoned"] += 1
             self._emit(Abandoned, inquiry_id=t.id, queue=t.queue.name, wait_s=wait)
         elif kind == K_STEP:
-            if t.state == WAITING:
+            steps = t.queue.steps
+            # a step timer set before the inquiry changed queue (overflow, hand-over) is stale
+            if (
+                t.state == WAITING
+                and arg <= len(steps)
+                and self._now >= t.entered + steps[arg - 1][0]
+            ):
                 self._dequeue(t)
                 t.step = arg
                 t.pool = self._pool_for(t)
@@ -1118,7 +1134,7 @@ class Router:
             t.state = ASSIGNED
             t.assigned_at = now
             self.counters["assigned"] += 1
-            self._estimator.on_answer(t.queue.name, now)
+            self._estimator.on_answer(t.queue.name, now, t.entered)
             self._emit(
                 Assigned,
                 inquiry_id=t.id,
@@ -1175,7 +1191,7 @@ class Router:
         ``queue_removed``; offered and assigned ones finish where they are.
         An invalid config raises ConfigError and changes nothing.
         """
-        self._enter(now)
+        now = self._enter(now)
         problems = semantic_problems(config)
         new_names = {q.name for q in config.queues}
         targets: dict[str, str | None] = {}
@@ -1188,6 +1204,10 @@ class Router:
                     f"hand_over.{name}: target queue {target!r} is not in the new config"
                 )
             targets[name] = target
+        for name in hand_over or {}:
+            if name not in targets:
+                problems.append(f"hand_over.{name}: {name!r} is not a queue this config removes")
+        problems += self._channel_change_problems(config)
         channels = {**DEFAULT_CHANNELS, **config.channels}
         for agent in self._agents.values():
             for ch in agent.spec.capacity:
@@ -1219,9 +1239,35 @@ class Router:
                 t.entered = self._now
                 t.step = 0
                 handed += 1
-        self._rebuild_indexes(t for t in waiting if t.state != DONE)
+            else:  # its queue's steps may have changed: apply the ones already due
+                elapsed = self._now - t.entered
+                t.step = sum(1 for after, _ in t.queue.steps if after <= elapsed)
+        survivors = [t for t in waiting if t.state != DONE]
+        self._rebuild_indexes(survivors)
+        for t in survivors:
+            self._schedule_step(t)
+        for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
+            if t.step > len(t.queue.steps):
+                t.step = len(t.queue.steps)
         self._emit(Reconfigured, handed_over=handed, rejected=rejected)
         return self._version
+
+    def _channel_change_problems(self, config: RouterConfig) -> list[str]:
+        """A queue may not change channel while it holds agents' slots on the old one."""
+        held: dict[str, int] = {}
+        for t in self._tickets.values():
+            if t.state in (OFFERED, ASSIGNED, WRAPUP):
+                held[t.queue.name] = held.get(t.queue.name, 0) + 1
+        out = []
+        for i, q in enumerate(config.queues):
+            old = self._queues.get(q.name)
+            if old is not None and old.channel != q.channel and held.get(q.name):
+                out.append(
+                    f"$.queues[{i}].channel: queue {q.name!r} still holds {held[q.name]} "
+                    f"inquiries on {old.channel!r} (offered or in service); change the channel "
+                    "once they finish, or add a new queue and remove this one"
+                )
+        return out
 
     def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
         """Recreate every pool from scratch (reconfigure and restore)."""
@@ -1322,11 +1368,11 @@ class Router:
         return dump(self)
 
     def _snapshot_extra(self) -> dict[str, Any]:
-        """State of stateful admission policies; extended by the backpressure layer."""
-        return {}
+        """State of the backpressure layer (policies, callbacks, surge, estimator rates)."""
+        return self._bp.dump()
 
     def _restore_extra(self, extra: dict[str, Any]) -> None:
-        pass
+        self._bp.load(extra)
 
     @classmethod
     def restore(cls, data: bytes) -> Router:

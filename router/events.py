@@ -134,6 +134,7 @@ class Abandoned(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     wait_s: float
+    reason: str = ""  # empty when patience ran out; set when a callback gave up
 
 
 class Withdrawn(_Ev, frozen=True):

@@ -6,7 +6,13 @@ Theory of operation: an agent's score for a pool is
           + w_idle_time   * (now - idle_since) / idle_scale_s
           - w_load        * load_ratio             # busy / cap on the channel (or units)
           - w_recent_work * handled_s_in_window / recent_window_s
+          - w_recent_count * inquiries_handled_in_window
           - w_heavy_streak * consecutive_heavy / max_consecutive_heavy
+
+``idle_since`` is the latest of: the agent's last work ending with nothing
+else in hand, its becoming ready, its last assignment; so for a one-call agent
+the idle term is longest-idle-first (Armony & Ward). Equal scores fall back to
+the order agents were listed in, which is also longest-idle-first.
 
 Higher wins. The idle term is linear in ``now`` with the same slope for every
 agent, so ordering agents by ``score - w_idle * now / idle_scale_s`` (a
@@ -59,6 +65,8 @@ class Scorer:
             k += w.load * self.load_ratio(agent, pool.channel)
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
+        if w.recent_count:
+            k += w.recent_count * len(agent.recent)
         if w.heavy_streak:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
@@ -70,6 +78,8 @@ class Scorer:
             k += w.load * self.load_ratio(agent, channel)
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
+        if w.recent_count:
+            k += w.recent_count * len(agent.recent)
         if w.heavy_streak:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
@@ -81,6 +91,7 @@ class Scorer:
             "idle_time": (now - agent.idle_since) / self.idle_scale,
             "load": -self.load_ratio(agent, pool.channel),
             "recent_work": -agent.recent_sum / self.window,
+            "recent_count": -float(len(agent.recent)),
             "heavy_streak": -agent.heavy_streak / self.heavy_k,
         }
 

@@ -148,7 +148,7 @@ def dump(r: Router) -> bytes:
             ver=t.ver,
             step=t.step,
             aged=t.aged,
-            pool=pool_index[t.pool.key] if t.pool is not None else -1,
+            pool=pool_index.get(t.pool.key, -1) if t.pool is not None else -1,
             agent=t.agent.id if t.agent is not None else None,
             declined=sorted(t.declined) if t.declined is not None else None,
             offer_no=t.offer_no,

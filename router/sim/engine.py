@@ -98,6 +98,8 @@ _LOGIN = 3
 _INF = math.inf
 
 Progress = Callable[[str], None]
+#: Called with every core event; returning False stops the run early.
+EventHook = Callable[[Any], bool]
 
 
 class InquiryRec:
@@ -202,6 +204,7 @@ class SimResult:
         "anomalies",
         "cap_violations",
         "counters",
+        "duration_s",
         "end_time",
         "events_by_type",
         "inquiries",
@@ -211,13 +214,18 @@ class SimResult:
         "sim_events",
         "timeline",
         "wall_s",
+        "warmup_s",
         "wellbeing_breaks",
     )
 
-    def __init__(self, scenario: Scenario, seed: int, load: float) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int, load: float, duration_s: float, warmup_s: float
+    ) -> None:
         self.scenario = scenario
         self.seed = seed
         self.load = load
+        self.duration_s = duration_s
+        self.warmup_s = warmup_s
         self.inquiries: list[InquiryRec] = []
         self.agents: list[AgentRec] = []
         self.counters: dict[str, int] = {}
@@ -237,7 +245,9 @@ class Simulator:
     ``seed`` overrides ``simulation.seed``; ``load`` multiplies every arrival rate;
     ``duration_s`` overrides ``simulation.duration_s`` (handy for short test runs;
     ``warmup_s`` is clipped to stay below it). ``progress`` receives a line of text
-    about once a second of wall clock on long runs.
+    about once a second of wall clock on long runs. ``on_event`` sees every core
+    event after the engine has handled it; returning False ends the run there
+    (``router explain`` uses it to stop after the decisions it shows).
     """
 
     def __init__(
@@ -248,6 +258,7 @@ class Simulator:
         load: float = 1.0,
         duration_s: float | None = None,
         progress: Progress | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if not (load >= 0 and math.isfinite(load)):
             raise ValueError(f"load must be a finite number >= 0, got {load!r}")
@@ -258,6 +269,7 @@ class Simulator:
         self.duration = sim.duration_s if duration_s is None else float(duration_s)
         self.warmup = min(sim.warmup_s, self.duration / 2) if duration_s is not None else sim.warmup_s
         self.progress = progress
+        self.on_event = on_event
         self.router = Router(router_config(scenario), now=0.0)
         channels = {**DEFAULT_CHANNELS, **scenario.channels}
         self._unit_cost = {name: ch.unit_cost for name, ch in channels.items()}
@@ -283,7 +295,7 @@ class Simulator:
                 kw["tenant"] = a.tenant
             self._fixed.append(kw)
             self._stream_heavy.append(self._heavy_q.get(a.queue, False) or "heavy" in a.tags)
-        self.result = SimResult(scenario, self.seed, load)
+        self.result = SimResult(scenario, self.seed, load, self.duration, self.warmup)
         self._agents: dict[str, AgentRec] = {}
         self._recs: dict[str, InquiryRec] = {}
         self._heap: list[tuple[float, int, int, Any]] = []
@@ -385,7 +397,6 @@ class Simulator:
         drain = sim.drain
         stop_at = duration + sim.drain_limit_s if drain else duration
         accept_delay = sim.accept_delay_s
-        immediate = self.scenario.routing.mode == "immediate"
         recovery = self._recovery
         inquiries = res.inquiries
         other: dict[str, int] = {}
@@ -411,6 +422,8 @@ class Simulator:
         n_core = 0
         steps = 0
         progress = self.progress
+        on_event = self.on_event
+        stopped = False
         wall0 = time.perf_counter()
         last_report = wall0
         t = 0.0
@@ -559,16 +572,20 @@ class Simulator:
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1
-            if immediate and accept_delay:  # pragma: no cover - nothing to accept
-                pass
+            if on_event is not None:
+                for e in events:
+                    if not on_event(e):
+                        stopped = True
+                        break
+                if stopped:
+                    break
         wall = time.perf_counter() - wall0
-        end = min(t, stop_at) if t < _INF else router.now
-        end = max(end, router.now)
-        # close the ledgers at the end time (occupancy is clipped to the window anyway)
+        # close the ledgers (busy time is clipped to the measured window anyway)
+        close = max(router.now, duration)
         for rec in inquiries:
             if rec.holder is not None:
-                self._release(rec, end)
-        res.end_time = end
+                self._release(rec, close)
+        res.end_time = router.now
         res.counters = dict(router.counters)
         res.events_by_type = other
         res.sim_events = n_sim + n_core
@@ -600,8 +617,14 @@ def simulate(
     load: float = 1.0,
     duration_s: float | None = None,
     progress: Progress | None = None,
+    on_event: EventHook | None = None,
 ) -> SimResult:
     """Run ``scenario`` once and return the raw :class:`SimResult`."""
     return Simulator(
-        scenario, seed=seed, load=load, duration_s=duration_s, progress=progress
+        scenario,
+        seed=seed,
+        load=load,
+        duration_s=duration_s,
+        progress=progress,
+        on_event=on_event,
     ).run()

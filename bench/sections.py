@@ -1,0 +1,379 @@
+"""The measured sections of ``python -m bench``; each returns plain numbers.
+
+Theory of operation
+-------------------
+One function per section of the report (scenario.md §4), run in one process in
+the order :mod:`bench.run` chooses:
+
+- :func:`surge` runs the flagship 20x scenario through the simulator, timing
+  every ``tick`` that made decisions; it runs first so the process's peak RSS is
+  the surge's own (the kernel's peak mark is reset just before it).
+- :func:`sim_vs_ciw` runs the same M/M/c day (c = 35, A = 30 Erlangs) through our
+  simulator and through ciw, taking turns.
+- :func:`e2e` drives the adapters' own throughput flow on trio, asyncio and
+  uvloop beside the plain ``asyncio.Queue`` worker pool.
+- :func:`lifecycles` builds steady-state routers at each agent count (and the
+  naive peer, mirrored from the core's state) and times the lifecycle loop,
+  interleaved with the calibration loop.
+- :func:`queue_depth` fills a 10,000-agent router until a million inquiries
+  wait, measuring memory per inquiry with tracemalloc during the fill, then
+  times one decision per lifecycle at that depth.
+
+Every router build runs with GC off and ends with one full collection (see
+:func:`bench.timing.collect_after_setup`); timed rounds run with GC on.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.naive import NaiveRouter
+from bench.timing import (
+    HeapqPairs,
+    collect_after_setup,
+    interleave,
+    median_us,
+    peak_rss_mb,
+    reset_peak_rss,
+)
+from bench.workload import SteadyState, make_workload
+from router import Router
+
+__all__ = ["e2e", "lifecycles", "queue_depth", "sim_vs_ciw", "surge"]
+
+Progress = Callable[[str], None]
+ROUND_S = 0.03  # target wall time of one repetition of one case
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def auto_k(fn: Callable[[int], float], target_s: float = ROUND_S, probe: int = 4) -> int:
+    """How many units of ``fn`` make one repetition of about ``target_s`` (at least ``probe``)."""
+    unit = fn(probe) / probe
+    return max(probe, int(target_s / max(unit, 1e-9)))
+
+
+# ---------------------------------------------------------------------- surge
+
+
+def surge(path: Path) -> dict[str, Any]:
+    """Outcomes, p99 decision time and peak RSS of the scenario at ``path``, as written."""
+    from router.sim import Simulator, build_report, load_scenario
+
+    sc = load_scenario(path)
+    gc.collect()
+    reset_ok = reset_peak_rss()
+    sim = Simulator(sc)
+    router = sim.router
+    inner = router.tick
+    counters = router.counters
+    per_decision: list[float] = []
+    per_tick: list[float] = []
+    clock = time.perf_counter_ns
+
+    def timed_tick(now: float) -> list[Any]:
+        d0 = counters["decisions"]
+        t0 = clock()
+        events = inner(now)
+        dt = clock() - t0
+        n = counters["decisions"] - d0
+        if n:
+            per_decision.append(dt / n)
+            per_tick.append(dt)
+        return events
+
+    router.tick = timed_tick  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    res = sim.run()
+    wall = time.perf_counter() - t0
+    peak = peak_rss_mb()
+    rep = build_report(res, timeline=False)
+    out: dict[str, Any] = {k: rep[k] for k in ("offered", "answered", "abandoned")}
+    out["rejected"] = rep.get("rejected", 0)
+    out["deflected"] = rep.get("deflected", 0)
+    out["p99_decision_us"] = _pct(per_decision, 0.99) / 1000
+    out["peak_rss_mb"] = round(peak, 1)
+    out["p50_decision_us"] = _pct(per_decision, 0.5) / 1000
+    out["p99_tick_us"] = _pct(per_tick, 0.99) / 1000
+    out["decisions"] = rep["decisions"]
+    out["callbacks"] = rep.get("callbacks", 0)
+    out["service_level"] = rep.get("service_level")
+    out["cap_violations"] = rep.get("cap_violations")
+    out["wall_s"] = round(wall, 3)
+    out["peak_rss_scope"] = "surge run" if reset_ok else "process so far"
+    return out
+
+
+def _pct(xs: list[float], q: float) -> float:
+    if not xs:
+        return math.nan
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+# ---------------------------------------------------------------------- sim vs ciw
+
+MMC_HANDLE_S = 180.0
+MMC_SERVERS = 35
+MMC_ERLANGS = 30.0
+
+
+def mmc_scenario(duration_s: float, seed: int = 7) -> Any:
+    """The M/M/c day as a scenario: c = 35 voice agents, A = 30 Erlangs, mean handle 180 s."""
+    from router.sim import decode_scenario
+
+    rate = MMC_ERLANGS / MMC_HANDLE_S
+    return decode_scenario(
+        f"""
+[simulation]
+duration_s = {duration_s}
+warmup_s = 0
+seed = {seed}
+drain = false
+[[queues]]
+name = "mmc"
+channel = "voice"
+[[agents]]
+count = {MMC_SERVERS}
+capacity = {{ voice = 1 }}
+[[arrivals]]
+queue = "mmc"
+rate_per_s = {rate!r}
+handle_time = {{ dist = "exponential", mean_s = {MMC_HANDLE_S} }}
+"""
+    )
+
+
+def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
+    """Customers served per wall second: our simulator and ciw on the same M/M/c day."""
+    import ciw
+
+    from router.sim import simulate
+    from router.sim.engine import ANSWERED
+
+    sc = mmc_scenario(duration_s)
+    rate = MMC_ERLANGS / MMC_HANDLE_S
+
+    def ours() -> float:
+        t0 = time.perf_counter()
+        res = simulate(sc)
+        wall = time.perf_counter() - t0
+        return sum(1 for r in res.inquiries if r.outcome == ANSWERED) / wall
+
+    def theirs() -> float:
+        net = ciw.create_network(
+            arrival_distributions=[ciw.dists.Exponential(rate=rate)],
+            service_distributions=[ciw.dists.Exponential(rate=1 / MMC_HANDLE_S)],
+            number_of_servers=[MMC_SERVERS],
+        )
+        ciw.seed(7)
+        t0 = time.perf_counter()
+        q = ciw.Simulation(net)
+        q.simulate_until_max_time(duration_s)
+        wall = time.perf_counter() - t0
+        return len(q.get_all_records()) / wall
+
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        a.append(ours())
+        b.append(theirs())
+    return {
+        "sim_customers_per_s": statistics.median(a),
+        "ciw_customers_per_s": statistics.median(b),
+    }
+
+
+# ---------------------------------------------------------------------- adapters
+
+
+def e2e(n: int, agents: int, rounds: int) -> dict[str, Any]:
+    """Adapter throughput (trio, asyncio, uvloop) beside the ``asyncio.Queue`` pool."""
+    from router.adapters.throughput import (
+        core_direct_flow,
+        measure_asyncio_queue_pool,
+        measure_e2e,
+    )
+
+    runs: dict[str, list[float]] = {"trio": [], "asyncio": [], "uvloop": [], "pool": [], "core": []}
+    for _ in range(rounds):
+        for backend in ("trio", "asyncio", "uvloop"):
+            runs[backend].append(measure_e2e(backend, n, agents))
+        runs["pool"].append(measure_asyncio_queue_pool(n, agents, "uvloop"))
+        runs["core"].append(core_direct_flow(n, agents))
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    return {
+        "e2e_per_s": {b: med[b] for b in ("trio", "asyncio", "uvloop")},
+        "asyncio_queue_pool_per_s": med["pool"],
+        "core_direct_per_s": med["core"],
+    }
+
+
+# ---------------------------------------------------------------------- lifecycles
+
+
+def lifecycles(
+    sizes: dict[str, int],
+    naive_sizes: dict[str, int],
+    rounds: int,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Median lifecycle microseconds per agent count, core and naive, with calibration.
+
+    ``sizes`` maps report labels to agent counts (the labels are the report's keys).
+    """
+    calib = HeapqPairs()
+    cases: dict[str, tuple[Callable[[int], float], int]] = {}
+    cases["calibration"] = (calib.run, auto_k(calib.run, probe=1000))
+    states: list[SteadyState] = []
+    waiting: dict[str, int] = {}
+    for label, n in sizes.items():
+        t0 = time.perf_counter()
+        wl = make_workload(n)
+        gc.disable()
+        core = SteadyState(Router(wl.config), wl, record=label in naive_sizes)
+        naive = core.mirror(NaiveRouter(wl.config)) if label in naive_sizes else None
+        core.arrivals.clear()
+        core.placed.clear()
+        collect_after_setup()
+        waiting[label] = core.r.total_waiting()  # type: ignore[attr-defined]
+        progress(
+            f"built {n:,} agents: {len(core.busy):,} busy, {waiting[label]:,} waiting "
+            f"({time.perf_counter() - t0:.1f}s)"
+        )
+        states.append(core)
+        cases[f"core/{label}"] = (core.run, auto_k(core.run))
+        if naive is not None:
+            states.append(naive)
+            cases[f"naive/{label}"] = (naive.run, auto_k(naive.run, probe=2))
+    progress(f"timing {len(cases)} cases x {rounds} rounds")
+    samples = interleave(cases, rounds)
+    med = {name: median_us(s) for name, s in samples.items()}
+    out: dict[str, Any] = {
+        "calibration_heapq_pair_us": med["calibration"],
+        "core_lifecycle_us": {lb: med[f"core/{lb}"] for lb in sizes},
+        "naive_lifecycle_us": {lb: med[f"naive/{lb}"] for lb in naive_sizes},
+        "waiting_at_steady_state": waiting,
+        "units_per_round": {name: k for name, (_, k) in cases.items()},
+        "spread": {name: _spread(s) for name, s in samples.items()},
+    }
+    del states, cases
+    gc.collect()
+    return out
+
+
+def _spread(samples: list[float]) -> float:
+    """Interquartile range over median: how much the rounds of one case disagree."""
+    if len(samples) < 4:
+        return math.nan
+    q = statistics.quantiles(samples, n=4)
+    return (q[2] - q[0]) / statistics.median(samples)
+
+
+# ---------------------------------------------------------------------- queue depth
+
+
+def _fill_to(s: SteadyState, depth: int) -> None:
+    r: Any = s.r
+    while r.total_waiting() < depth:
+        s.fill(depth - r.total_waiting(), batch=5000)
+
+
+def queue_depth(
+    n_agents: int,
+    depth: int,
+    rounds: int,
+    *,
+    series: tuple[int, ...] = (),
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Decision cost and memory per inquiry with ``depth`` inquiries waiting.
+
+    A steady ``n_agents`` router is timed first (the lifecycle at its own small
+    queue), then filled under tracemalloc until ``depth`` wait, then timed again:
+    at that depth every lifecycle is one decision (a freed agent takes the head
+    of its pools). ``series`` adds untraced points at other depths (for the chart)
+    on a second router.
+    """
+    calib = HeapqPairs()
+    k_cal = auto_k(calib.run, probe=1000)
+    wl = make_workload(n_agents)
+    gc.disable()
+    s = SteadyState(Router(wl.config), wl, prefix="w")
+    collect_after_setup()
+    r: Any = s.r
+    steady_waiting = r.total_waiting()
+    before = interleave({"calibration": (calib.run, k_cal), "lc": (s.run, auto_k(s.run))}, rounds)
+    progress(f"filling to {depth:,} waiting under tracemalloc")
+    t0 = time.perf_counter()
+    gc.disable()
+    n0 = s.n
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    _fill_to(s, depth)
+    gc.collect()
+    m1 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    added = s.n - n0
+    collect_after_setup()
+    progress(f"filled {added:,} in {time.perf_counter() - t0:.1f}s; timing decisions")
+    after = interleave(
+        {"calibration": (calib.run, k_cal), "decision": (s.run, auto_k(s.run))}, rounds
+    )
+    out: dict[str, Any] = {
+        "queued_1m_decision_us": median_us(after["decision"]),
+        "bytes_per_queued_inquiry": (m1 - m0) / added,
+        "calibration_us": median_us(after["calibration"]),
+        "steady_lifecycle_us": median_us(before["lc"]),
+        "steady_calibration_us": median_us(before["calibration"]),
+        "steady_waiting": steady_waiting,
+        "waiting": r.total_waiting(),
+        "added": added,
+        "spread": {"decision": _spread(after["decision"])},
+    }
+    del s, r
+    gc.collect()
+    if series:
+        out["series"] = _depth_series(n_agents, series, rounds, progress)
+    return out
+
+
+def _depth_series(
+    n_agents: int, depths: tuple[int, ...], rounds: int, progress: Progress
+) -> dict[str, dict[str, float]]:
+    """Untraced decision cost at each depth, on one router filled step by step."""
+    calib = HeapqPairs()
+    k_cal = auto_k(calib.run, probe=1000)
+    wl = make_workload(n_agents)
+    gc.disable()
+    s = SteadyState(Router(wl.config), wl, prefix="d")
+    collect_after_setup()
+    r: Any = s.r
+    points: dict[str, dict[str, float]] = {}
+    res = interleave({"calibration": (calib.run, k_cal), "lc": (s.run, auto_k(s.run))}, rounds)
+    points[str(r.total_waiting())] = {
+        "us": median_us(res["lc"]),
+        "calibration_us": median_us(res["calibration"]),
+    }
+    for depth in depths:
+        gc.disable()
+        _fill_to(s, depth)
+        collect_after_setup()
+        progress(f"depth {depth:,}: timing")
+        res = interleave({"calibration": (calib.run, k_cal), "lc": (s.run, auto_k(s.run))}, rounds)
+        points[str(r.total_waiting())] = {
+            "us": median_us(res["lc"]),
+            "calibration_us": median_us(res["calibration"]),
+        }
+    del s, r
+    gc.collect()
+    return points

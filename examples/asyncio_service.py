@@ -1,0 +1,335 @@
+"""A small routing service on uvloop (asyncio if uvloop is missing): JSON lines over TCP.
+
+It listens on 127.0.0.1 (a free port unless ``--port``), routes the inquiries
+producers send and streams the work to connected agent clients. One JSON object
+per line, both ways. The first line of a connection says who is calling:
+
+    {"hello": "producer"}                              -> {"ok": "producer"}
+    {"hello": "agent", "agent": {"id": "a1", "capacity": {"chat": 20}}}
+                                                       -> {"ok": "agent"}
+
+A producer then sends inquiries, ``{"id": "c1", "queue": "chat", "patience_s": 30}``
+(decoded and validated by msgspec as ``router.Inquiry``). The service answers each
+at once with ``{"admission": {...}}``, and later with the ``Assigned`` event, or the
+event that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects,
+its inquiries still waiting are withdrawn (cancellation withdraws).
+
+An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
+when the config routes in immediate mode) and sends
+``{"op": "accept" | "decline" | "complete", "inquiry_id": "c1"}`` or
+``{"op": "break" | "ready"}``. When it disconnects, it is logged out and its open
+offers go back in line.
+
+A malformed line gets one error line naming the field, and the connection stays
+open: ``{"error": "$.queue: Object missing required field", "line": 2}``.
+
+The service prints its address (``listening on 127.0.0.1:PORT``), a statistics
+line every ``--every`` seconds, and stops by itself after ``--seconds`` (or on
+Ctrl-C) with a final summary. ``examples/load_client.py`` drives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import re
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+
+from router import (
+    AgentSpec,
+    Inquiry,
+    QueueConfig,
+    RouterConfig,
+    Routing,
+    UsageError,
+    load_config,
+)
+from router.adapters import AgentSession, InquiryEnded, RouterClosed, RouterHandle, open_router
+from router.config import format_validation_error
+from router.errors import ConfigError
+
+#: the loopback address: the example never listens beyond this machine.
+HOST = "127.0.0.1"
+
+
+class Hello(msgspec.Struct, forbid_unknown_fields=True):
+    hello: Literal["producer", "agent"]
+    agent: AgentSpec | None = None
+
+
+class AgentCommand(msgspec.Struct, forbid_unknown_fields=True):
+    op: Literal["accept", "decline", "complete", "break", "ready"]
+    inquiry_id: str | None = None
+
+
+_hello = msgspec.json.Decoder(Hello)
+_inquiry = msgspec.json.Decoder(Inquiry)
+_command = msgspec.json.Decoder(AgentCommand)
+_encode = msgspec.json.Encoder().encode
+_MISSING = re.compile(r"^(?P<path>\$[^:]*): Object missing required field (?P<field>\S+)$")
+
+
+def error_line(exc: Exception) -> str:
+    """One line naming the field: ``$.queue: Object missing required field``."""
+    if isinstance(exc, msgspec.ValidationError):
+        text = format_validation_error(exc)
+        m = _MISSING.match(text)
+        if m is not None:
+            return f"{m['path']}.{m['field']}: Object missing required field"
+        return text
+    if isinstance(exc, msgspec.DecodeError):
+        return f"$: malformed JSON: {exc}"
+    return str(exc)
+
+
+def default_config() -> RouterConfig:
+    return RouterConfig(
+        queues=[QueueConfig(name="chat", channel="chat", answer_target_s=20.0)],
+        routing=Routing(offer_timeout_s=10.0),
+    )
+
+
+class Connection:
+    """One client: numbered input lines, JSON output lines, error lines."""
+
+    def __init__(
+        self, service: Service, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.service = service
+        self.reader = reader
+        self.writer = writer
+        self.lineno = 0
+
+    async def readline(self) -> bytes:
+        raw = await self.reader.readline()
+        if raw:
+            self.lineno += 1
+        return raw
+
+    def send(self, obj: Any) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(_encode(obj) + b"\n")
+
+    def fail(self, exc: Exception) -> None:
+        self.service.errors += 1
+        self.send({"error": error_line(exc), "line": self.lineno})
+
+
+class Service:
+    """The connections around one open router."""
+
+    def __init__(self, router: RouterHandle) -> None:
+        self.router = router
+        self.connections = 0
+        self.errors = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        conn = Connection(self, reader, writer)
+        try:
+            while raw := await conn.readline():
+                try:
+                    hello = _hello.decode(raw)
+                except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                    conn.fail(exc)
+                    continue
+                if hello.hello == "producer":
+                    conn.send({"ok": "producer"})
+                    await self.producer(conn)
+                    return
+                if hello.agent is None:
+                    conn.fail(ValueError("$.agent: an agent must say who it is"))
+                    continue
+                try:
+                    session = self.router.agent(hello.agent)
+                    await session.__aenter__()
+                except UsageError as exc:  # e.g. the id is already logged in
+                    conn.fail(exc)
+                    continue
+                async with contextlib.AsyncExitStack() as stack:
+                    stack.push_async_exit(session)
+                    conn.send({"ok": "agent"})
+                    await self.agent(conn, session)
+                return
+        except (ConnectionError, RouterClosed):
+            pass
+        finally:
+            with contextlib.suppress(ConnectionError):
+                writer.close()
+
+    async def producer(self, conn: Connection) -> None:
+        router = self.router
+
+        async def outcome(inquiry_id: str) -> None:
+            try:
+                conn.send(await router.wait_assigned(inquiry_id))
+            except InquiryEnded as exc:
+                conn.send(exc.event)
+
+        waits: set[asyncio.Task[None]] = set()
+        try:
+            while raw := await conn.readline():
+                try:
+                    inquiry = _inquiry.decode(raw)
+                    admission = await router.submit(inquiry)
+                except (msgspec.ValidationError, msgspec.DecodeError, UsageError) as exc:
+                    conn.fail(exc)
+                    continue
+                conn.send({"admission": admission})
+                if admission.admitted:
+                    task = asyncio.create_task(outcome(inquiry.id))
+                    waits.add(task)
+                    task.add_done_callback(waits.discard)
+                await conn.writer.drain()
+        finally:
+            # the producer is gone: cancelling its open waits withdraws those inquiries
+            for task in list(waits):
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    async def agent(self, conn: Connection, session: AgentSession) -> None:
+        async def stream() -> None:
+            async for work in session:
+                conn.send(work)
+                await conn.writer.drain()
+
+        streamer = asyncio.create_task(stream())
+        try:
+            while raw := await conn.readline():
+                try:
+                    cmd = _command.decode(raw)
+                    if cmd.op in ("accept", "decline", "complete") and cmd.inquiry_id is None:
+                        raise ValueError(f"$.inquiry_id: required for op {cmd.op!r}")
+                    if cmd.op == "accept":
+                        session.accept(cmd.inquiry_id)  # type: ignore[arg-type]
+                    elif cmd.op == "decline":
+                        session.decline(cmd.inquiry_id)  # type: ignore[arg-type]
+                    elif cmd.op == "complete":
+                        session.complete(cmd.inquiry_id)  # type: ignore[arg-type]
+                    elif cmd.op == "break":
+                        session.go_on_break()
+                    else:
+                        session.go_ready()
+                except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+                    conn.fail(exc)
+                except UsageError as exc:  # e.g. accepting an offer that expired
+                    conn.fail(exc)
+        finally:
+            streamer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await streamer
+
+    def line(self, t0: float) -> str:
+        s = self.router.statistics()
+        r = s.router
+        c = r.counters
+        return (
+            f"t={self.router.now() - t0:6.1f}s agents={r.agents_logged_in} waiting={r.waiting} "
+            f"offered={r.offered} in_service={r.in_service} submitted={c['submitted']} "
+            f"assigned={c['assigned']} abandoned={c['abandoned']} withdrawn={c['withdrawn']} "
+            f"ticks={s.ticks} inputs={s.inputs}"
+        )
+
+
+async def serve(
+    config: RouterConfig,
+    *,
+    port: int = 0,
+    seconds: float = 60.0,
+    every: float = 1.0,
+    ready: Callable[[Service, int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> Service:
+    """Run the service until ``seconds`` pass or ``stop`` is set; returns it for its counters.
+
+    ``ready(service, port)`` is called once it listens.
+    """
+    stop = stop if stop is not None else asyncio.Event()
+    async with open_router(config, backend="asyncio") as router:
+        service = Service(router)
+        server = await asyncio.start_server(service.handle, HOST, port, limit=1 << 20)
+        bound = server.sockets[0].getsockname()[1]
+        if ready is not None:
+            ready(service, bound)
+        t0 = router.now()
+
+        async def ticker() -> None:
+            while True:
+                await asyncio.sleep(every)
+                print(service.line(t0), flush=True)
+
+        stats = asyncio.create_task(ticker())
+        async with server:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+            stats.cancel()
+            server.close()
+        print(service.line(t0), flush=True)
+    return service
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
+    p.add_argument("--seconds", type=float, default=60.0, help="stop after this long")
+    p.add_argument("--every", type=float, default=1.0, help="statistics period, s")
+    p.add_argument("--config", help="router config file (TOML/JSON/YAML); default: one chat queue")
+    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    args = p.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        p.error("--port: must be 0..65535")
+    for name in ("seconds", "every"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value > 0):
+            p.error(f"--{name}: must be a positive number")
+    return args
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            print("uvloop is not installed; using asyncio's loop", file=sys.stderr)
+        else:
+            return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config) if args.config else default_config()
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"asyncio_service: {problem}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        def ready(service: Service, port: int) -> None:
+            print(f"listening on {HOST}:{port}", flush=True)
+
+        service = await serve(
+            config, port=args.port, seconds=args.seconds, every=args.every, ready=ready, stop=stop
+        )
+        print(f"stopped: connections={service.connections} errors={service.errors}", flush=True)
+
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        runner.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The asyncio backend (any loop: the default one, uvloop, a virtual-time loop).
+
+``loop.time()`` is the clock; a waiter is a bare future; the runner's deadline is
+one ``loop.call_at`` timer kept across wake-ups and moved only when the core's
+next deadline changes, so a flood of inputs does not churn the timer heap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from router.adapters._backend import Backend, TaskGroup, Waiter
+
+__all__ = ["AsyncioBackend"]
+
+
+class _FutureWaiter:
+    __slots__ = ("_fut",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._fut: asyncio.Future[None] = loop.create_future()
+
+    def wake(self) -> None:
+        fut = self._fut
+        if not fut.done():
+            fut.set_result(None)
+
+    async def wait(self) -> None:
+        await self._fut
+
+
+class _Group:
+    __slots__ = ("_group", "_tasks")
+
+    def __init__(self, group: asyncio.TaskGroup) -> None:
+        self._group = group
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def start_soon(self, fn: Callable[[], Awaitable[Any]], name: str) -> None:
+        async def run() -> None:
+            await fn()
+
+        self._tasks.append(self._group.create_task(run(), name=name))
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+class AsyncioBackend(Backend):
+    name = "asyncio"
+    checkpoints = False
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.now = self._loop.time  # type: ignore[method-assign]  # skip one call layer
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._alarm: Waiter | None = None
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def waiter(self) -> Waiter:
+        return _FutureWaiter(self._loop)
+
+    def _ring(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        alarm = self._alarm
+        if alarm is not None:
+            alarm.wake()
+
+    async def wait_until(self, waiter: Waiter, deadline: float) -> None:
+        if deadline != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if deadline != math.inf:
+                self._timer = self._loop.call_at(deadline, self._ring)
+            self._timer_at = deadline
+        self._alarm = waiter
+        try:
+            await waiter.wait()
+        finally:
+            self._alarm = None
+
+    async def sleep_until(self, deadline: float) -> None:
+        await asyncio.sleep(max(0.0, deadline - self._loop.time()))
+
+    def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
+        return _open_group()
+
+    async def checkpoint_if_cancelled(self) -> None:
+        pass  # asyncio delivers cancellation at the next suspension
+
+    async def cancel_shielded_checkpoint(self) -> None:
+        pass  # asyncio's convention: an operation that can proceed does not yield
+
+
+@asynccontextmanager
+async def _open_group() -> AsyncIterator[TaskGroup]:
+    async with asyncio.TaskGroup() as group:
+        yield _Group(group)

@@ -1,0 +1,120 @@
+"""The backend protocol the async runner is written against, and backend lookup.
+
+Theory of operation: the runner (``_runner.py``) needs five things from an event
+loop, and nothing else: the loop's clock (``now``), a one-shot wake-up a task can
+wait on (:class:`Waiter`), a way to sleep until a wake-up or a deadline
+(``wait_until``), a task group to run the runner beside the caller's code, and
+the loop's checkpoint convention. Each backend implements them in a few lines
+(``_trio.py``, ``_asyncio.py``); uvloop is just an asyncio loop factory. This
+module imports neither trio nor asyncio: :func:`get_backend` imports the chosen
+one when a router is opened.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+__all__ = ["Backend", "TaskGroup", "Waiter", "current_backend_name", "get_backend"]
+
+
+class Waiter(Protocol):
+    """A one-shot wake-up: one task awaits :meth:`wait`, anyone calls :meth:`wake`."""
+
+    def wake(self) -> None: ...
+
+    async def wait(self) -> None: ...
+
+
+class TaskGroup(Protocol):
+    """The part of a nursery / ``asyncio.TaskGroup`` the runner uses."""
+
+    def start_soon(self, fn: Callable[[], Awaitable[Any]], name: str) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+class Backend(ABC):
+    """One event loop's primitives. One instance per opened router."""
+
+    #: ``"trio"`` or ``"asyncio"``.
+    name: str
+    #: True when every adapter ``await`` must be a checkpoint (trio's rule).
+    #: asyncio's rule (``asyncio.Queue.get``) is to return at once when the answer is at hand.
+    checkpoints: bool
+
+    @abstractmethod
+    def now(self) -> float:
+        """The loop's own clock (``trio.current_time()``, ``loop.time()``)."""
+
+    @abstractmethod
+    def waiter(self) -> Waiter:
+        """A fresh one-shot wake-up."""
+
+    @abstractmethod
+    async def wait_until(self, waiter: Waiter, deadline: float) -> None:
+        """Return when ``waiter`` is woken or the clock reaches ``deadline`` (may be inf).
+
+        Only the runner calls this, so a backend may keep one reusable timer.
+        """
+
+    @abstractmethod
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the clock reaches ``deadline``."""
+
+    @abstractmethod
+    def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
+        """A task group whose ``cancel()`` cancels every task in it."""
+
+    @abstractmethod
+    async def checkpoint_if_cancelled(self) -> None:
+        """Raise the loop's cancellation if the caller is cancelled (no-op on asyncio)."""
+
+    @abstractmethod
+    async def cancel_shielded_checkpoint(self) -> None:
+        """Let other tasks run without being cancellable here (no-op on asyncio)."""
+
+
+def current_backend_name() -> str:
+    """``"trio"`` or ``"asyncio"``: which loop runs the calling task (sniffio's test).
+
+    Raises RuntimeError outside any loop. Loads neither library: it only looks at
+    the ones already imported.
+    """
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return "asyncio"
+    raise RuntimeError("open_router must be used inside trio.run() or a running asyncio loop")
+
+
+def get_backend(name: str | Backend | None = None) -> Backend:
+    """A backend instance: ``"trio"``, ``"asyncio"`` / ``"uvloop"``, or detected when None."""
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = current_backend_name()
+    if name == "trio":
+        from router.adapters._trio import TrioBackend
+
+        return TrioBackend()
+    if name in ("asyncio", "uvloop"):
+        from router.adapters._asyncio import AsyncioBackend
+
+        return AsyncioBackend()
+    raise ValueError(f"backend: unknown backend {name!r}; known: 'trio', 'asyncio', 'uvloop'")

@@ -1,0 +1,69 @@
+"""Durability and scale-out on Redis Streams (opt-in: needs ``pip install 'router[redis]'``).
+
+Theory of operation: a *routing domain* is one core (a set of queues and the
+agents serving them) with five Redis keys sharing the hash tag ``{domain}``:
+
+* ``requests``: a stream producers append inputs to (:class:`Producer`);
+  inquiries carry an idempotency key, so a retried add is a no-op;
+* ``input``: the write-ahead log; the owner stamps each batch of requests with
+  its router time and appends it *before* the core applies it;
+* ``output``: the events each logged batch produced, one entry per batch;
+* ``snapshot``: the core's bytes after some logged batch, to replay from;
+* ``lease`` and ``fence``: one owner at a time; every owner write is a Lua
+  script that checks the owner's fencing token first (``scripts.py``).
+
+A process (``python -m router serve``, :class:`~router.durable.serve.Server`)
+takes free leases, recovers each domain from its snapshot and log
+(:class:`DomainRunner`), and hands domains over to balance the load; when it
+dies, another one takes its domains once the leases expire and rebuilds the
+exact same cores. ``import router`` never imports this package.
+"""
+
+from router.durable.domain import DomainOptions, DomainRunner, DomainStats, agents_from_config
+from router.durable.log import DomainLog, Fenced, LogMoved, Producer, SubmitResult
+from router.durable.wire import (
+    Accept,
+    Batch,
+    Break,
+    Complete,
+    Decline,
+    DomainKeys,
+    Invalid,
+    Login,
+    Logout,
+    OutputEntry,
+    Ready,
+    Reconfigure,
+    Refusal,
+    Submit,
+    Withdraw,
+    run_batch,
+)
+
+__all__ = [
+    "Accept",
+    "Batch",
+    "Break",
+    "Complete",
+    "Decline",
+    "DomainKeys",
+    "DomainLog",
+    "DomainOptions",
+    "DomainRunner",
+    "DomainStats",
+    "Fenced",
+    "Invalid",
+    "LogMoved",
+    "Login",
+    "Logout",
+    "OutputEntry",
+    "Producer",
+    "Ready",
+    "Reconfigure",
+    "Refusal",
+    "Submit",
+    "SubmitResult",
+    "Withdraw",
+    "agents_from_config",
+    "run_batch",
+]

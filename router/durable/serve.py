@@ -1,0 +1,438 @@
+"""``python -m router serve CONFIG --redis URL``: own routing domains, share them out.
+
+Theory of operation: a :class:`Server` is one asyncio (uvloop when available)
+process. Every ``lease/10`` it tries to take each configured domain whose
+lease is free (never one it released a moment ago), recovers it from Redis and
+runs a :class:`~router.durable.domain.DomainRunner` task for it. Every
+``lease/3`` it publishes a heartbeat: a hash ``<prefix>:proc:<owner>`` (pid,
+domains, counters, per-domain statistics as JSON; expires after three leases)
+and a score in the sorted set ``<prefix>:procs``. The number of live processes
+gives each one a fair share, ``ceil(domains / live)``; a process above it
+hands one domain over (snapshot, release) per lease period, and the process
+below it takes it. A domain whose write is refused by the fencing check is
+dropped at once: another process owns it. Any other Redis error leaves the last
+write in doubt, so the domain is dropped and recovered from the log again.
+``--http HOST:PORT`` adds ``GET /health`` and ``GET /stats`` (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from typing import Any, NoReturn
+
+import msgspec
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+try:  # redis-py moved Retry between versions
+    from redis.asyncio.retry import Retry
+except ImportError:  # pragma: no cover
+    from redis.retry import Retry  # type: ignore[assignment]
+
+from router.config import RouterConfig, load_config
+from router.durable.domain import DomainOptions, DomainRunner
+from router.durable.log import Fenced, LogMoved
+from router.durable.wire import check_domain_name
+from router.errors import ConfigError
+
+__all__ = ["Server", "connect", "serve_main"]
+
+log = logging.getLogger("router.durable")
+
+
+def connect(url: str) -> Redis:
+    """A client that never retries on its own: a lost reply means an in-doubt write."""
+    return Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0)
+
+
+class Server:
+    """Own, serve and share out routing domains. See the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        config: RouterConfig,
+        domains: list[str],
+        options: DomainOptions,
+        *,
+        owner: str | None = None,
+        http: tuple[str, int] | None = None,
+    ) -> None:
+        self.url = url
+        self.config = config
+        self.domains = domains
+        self.options = options
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.http = http
+        self.http_port: int | None = None
+        self.client = connect(url)
+        self.runners: dict[str, DomainRunner] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.cool_until: dict[str, float] = {}
+        self.counters = {"acquired": 0, "released": 0, "fenced_refusals": 0, "lost": 0, "failed": 0}
+        self.live = 1
+        self.started = time.time()
+        self._lease_s = options.lease_ms / 1000.0
+        self._last_release = 0.0
+        self._redis_ok = True
+        self._stop = asyncio.Event()
+        p = options.prefix
+        self.proc_key = f"{p}:proc:{self.owner}"
+        self.procs_key = f"{p}:procs"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Serve until :meth:`stop`; then hand every domain over and leave."""
+        log.info("owner %s serving domains %s", self.owner, ",".join(self.domains))
+        http_server = await self._start_http() if self.http is not None else None
+        beat = asyncio.create_task(self._heartbeat_loop())
+        try:
+            poll = max(0.05, self._lease_s / 10.0)
+            while not self._stop.is_set():
+                await self._acquire_free()
+                self._rebalance()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), poll)
+        finally:
+            for runner in self.runners.values():
+                runner.stopping = True
+            if self.tasks:
+                await asyncio.wait(list(self.tasks.values()), timeout=self._lease_s)
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+                await beat
+            with contextlib.suppress(RedisError, OSError):
+                await self.client.delete(self.proc_key)
+                await self.client.zrem(self.procs_key, self.owner)
+            if http_server is not None:
+                http_server.close()
+            await self.client.aclose()
+            log.info("owner %s stopped", self.owner)
+
+    # ------------------------------------------------------------------ domains
+
+    async def _acquire_free(self) -> None:
+        now = time.monotonic()
+        for domain in self.domains:
+            if domain in self.runners or self.cool_until.get(domain, 0.0) > now:
+                continue
+            runner = DomainRunner(self.client, domain, self.owner, self.config, self.options)
+            try:
+                got = await runner.acquire()
+            except (RedisError, OSError) as exc:
+                self._redis_down(exc)
+                return
+            self._redis_up()
+            if not got:
+                continue
+            self.counters["acquired"] += 1
+            self.runners[domain] = runner
+            self.tasks[domain] = asyncio.create_task(self._serve(runner))
+
+    async def _serve(self, runner: DomainRunner) -> None:
+        domain = runner.domain
+        t0 = time.perf_counter()
+        try:
+            n = await runner.recover()
+            log.info(
+                "acquired domain %s (token %d); recovered in %.1f ms: %d batches replayed, "
+                "%d outputs to republish",
+                domain,
+                runner.token,
+                (time.perf_counter() - t0) * 1000.0,
+                n,
+                len(runner.pending_out),
+            )
+            await runner.run()
+            await runner.hand_over()
+            self.counters["released"] += 1
+            log.info("released domain %s (token %d)", domain, runner.token)
+        except Fenced as exc:
+            self.counters["fenced_refusals"] += 1
+            log.warning("%s; dropping the domain", exc)
+            self.cool_until[domain] = time.monotonic() + self._lease_s
+        except (RedisError, OSError, LogMoved) as exc:
+            self.counters["lost"] += 1
+            log.warning(
+                "domain %s: %s: %s; last write in doubt, recovering from the log",
+                domain,
+                type(exc).__name__,
+                exc,
+            )
+            self.cool_until[domain] = time.monotonic() + min(0.5, self._lease_s / 4)
+        except Exception:
+            self.counters["failed"] += 1
+            log.exception("domain %s: the core failed; leaving the domain for 60 s", domain)
+            self.cool_until[domain] = time.monotonic() + 60.0
+            with contextlib.suppress(RedisError, OSError):
+                await runner.log.release()
+        finally:
+            self.runners.pop(domain, None)
+            self.tasks.pop(domain, None)
+
+    def _rebalance(self) -> None:
+        """Hand one domain over when this process holds more than its fair share."""
+        if self.live <= 1 or not self.runners:
+            return
+        share = math.ceil(len(self.domains) / self.live)
+        now = time.monotonic()
+        if len(self.runners) <= share or now - self._last_release < 2 * self._lease_s:
+            return
+        domain = max(self.runners, key=lambda d: self.runners[d].stats.acquired_at)
+        runner = self.runners[domain]
+        if runner.stopping:
+            return
+        log.info(
+            "handing over domain %s: %d owned, fair share %d of %d domains over %d processes",
+            domain,
+            len(self.runners),
+            share,
+            len(self.domains),
+            self.live,
+        )
+        runner.stopping = True
+        self._last_release = now
+        self.cool_until[domain] = now + 3 * self._lease_s
+
+    def _redis_down(self, exc: BaseException) -> None:
+        if self._redis_ok:
+            log.warning("redis unavailable: %s: %s; retrying", type(exc).__name__, exc)
+        self._redis_ok = False
+
+    def _redis_up(self) -> None:
+        if not self._redis_ok:
+            log.info("redis available again")
+        self._redis_ok = True
+
+    # ------------------------------------------------------------------ health
+
+    def health(self) -> dict[str, Any]:
+        """What the heartbeat publishes and ``GET /stats`` returns."""
+        return {
+            "owner": self.owner,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": self.started,
+            "heartbeat": time.time(),
+            "redis_ok": self._redis_ok,
+            "live_processes": self.live,
+            "domains": sorted(self.runners),
+            "counters": dict(self.counters),
+            "stats": {d: msgspec.to_builtins(r.stats) for d, r in sorted(self.runners.items())},
+        }
+
+    async def _heartbeat_loop(self) -> None:
+        every = self._lease_s / 3.0
+        while True:
+            try:
+                await self._heartbeat()
+                self._redis_up()
+            except (RedisError, OSError) as exc:
+                self._redis_down(exc)
+            await asyncio.sleep(every)
+
+    async def _heartbeat(self) -> None:
+        h = self.health()
+        now_ms = int(time.time() * 1000)
+        ttl_ms = 3 * self.options.lease_ms
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(
+            self.proc_key,
+            mapping={
+                "owner": self.owner,
+                "pid": h["pid"],
+                "host": h["host"],
+                "heartbeat": repr(h["heartbeat"]),
+                "domains": ",".join(h["domains"]),
+                "fenced_refusals": self.counters["fenced_refusals"],
+                "json": msgspec.json.encode(h),
+            },
+        )
+        pipe.pexpire(self.proc_key, ttl_ms)
+        pipe.zadd(self.procs_key, {self.owner: now_ms + self.options.lease_ms})
+        pipe.zremrangebyscore(self.procs_key, "-inf", now_ms)
+        pipe.zcard(self.procs_key)
+        res = await pipe.execute()
+        self.live = max(1, int(res[-1]))
+
+    async def _start_http(self) -> asyncio.AbstractServer:
+        assert self.http is not None
+        host, port = self.http
+        server = await asyncio.start_server(self._http_client, host, port)
+        self.http_port = server.sockets[0].getsockname()[1]
+        log.info("http on %s:%d (GET /health, GET /stats)", host, self.http_port)
+        return server
+
+    async def _http_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5.0)
+            while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
+                pass
+            parts = line.decode("latin-1").split()
+            path = parts[1] if len(parts) >= 2 else ""
+            if path == "/health":
+                ok = self._redis_ok
+                status = "200 OK" if ok else "503 Service Unavailable"
+                body = msgspec.json.encode(
+                    {
+                        "status": "ok" if ok else "redis_unavailable",
+                        "owner": self.owner,
+                        "domains": sorted(self.runners),
+                    }
+                )
+            elif path == "/stats":
+                status, body = "200 OK", msgspec.json.encode(self.health())
+            else:
+                status, body = "404 Not Found", b'{"error":"not found"}'
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (TimeoutError, OSError, UnicodeDecodeError):
+            pass
+        finally:
+            writer.close()
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m router serve",
+        description="Serve routing domains over Redis Streams (see docs/deploy.md).",
+    )
+    p.add_argument("config", help="router config (TOML, JSON or YAML) for new domains")
+    p.add_argument("--redis", required=True, help="redis://host:port/db")
+    p.add_argument("--domains", default="default", help="comma-separated domain names")
+    p.add_argument(
+        "--agents-from-config",
+        action="store_true",
+        help="log in the config's [[agents]] when a domain is created",
+    )
+    p.add_argument("--lease-ms", type=int, default=5000, help="lease time (default 5000)")
+    p.add_argument("--batch", type=int, default=1000, help="max requests per logged batch")
+    p.add_argument("--snapshot-every-s", type=float, default=5.0)
+    p.add_argument(
+        "--keep-log", action="store_true", help="never trim the input log (full replay and audit)"
+    )
+    p.add_argument(
+        "--output-maxlen",
+        type=int,
+        default=0,
+        help="approximate cap on output stream entries (0: no cap)",
+    )
+    p.add_argument("--prefix", default="router", help="key prefix (default router)")
+    p.add_argument("--http", default=None, help="HOST:PORT for GET /health and /stats")
+    p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return p
+
+
+def _check_args(a: argparse.Namespace) -> tuple[list[str], tuple[str, int] | None]:
+    if not a.redis.startswith(("redis://", "rediss://", "unix://")):
+        raise _UsageError(f"--redis: expected redis://, rediss:// or unix:// URL, got {a.redis!r}")
+    try:
+        domains = [check_domain_name(d.strip()) for d in a.domains.split(",")]
+    except ValueError as exc:
+        raise _UsageError(f"--domains: {exc}") from None
+    if len(set(domains)) != len(domains):
+        raise _UsageError("--domains: a domain is listed twice")
+    if not 200 <= a.lease_ms <= 600_000:
+        raise _UsageError(f"--lease-ms: must be in 200..600000, got {a.lease_ms}")
+    if not 1 <= a.batch <= 100_000:
+        raise _UsageError(f"--batch: must be in 1..100000, got {a.batch}")
+    if not (a.snapshot_every_s > 0 and math.isfinite(a.snapshot_every_s)):
+        raise _UsageError(f"--snapshot-every-s: must be > 0, got {a.snapshot_every_s}")
+    if a.output_maxlen < 0:
+        raise _UsageError(f"--output-maxlen: must be >= 0, got {a.output_maxlen}")
+    if "{" in a.prefix or "}" in a.prefix or not a.prefix:
+        raise _UsageError(f"--prefix: must be non-empty without braces, got {a.prefix!r}")
+    http = None
+    if a.http is not None:
+        host, _, port = a.http.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise _UsageError(f"--http: expected HOST:PORT, got {a.http!r}")
+        http = (host, int(port))
+    return domains, http
+
+
+def serve_main(argv: list[str]) -> int:
+    """Entry point of ``python -m router serve``; returns the exit code."""
+    try:
+        a = _parser().parse_args(argv)
+        domains, http = _check_args(a)
+    except _UsageError as exc:
+        print(f"router serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        config: RouterConfig = load_config(a.config, RouterConfig)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"router serve: {a.config}: {problem}", file=sys.stderr)
+        return 2
+    options = DomainOptions(
+        lease_ms=a.lease_ms,
+        batch=a.batch,
+        snapshot_every_s=a.snapshot_every_s,
+        keep_log=a.keep_log,
+        output_maxlen=a.output_maxlen,
+        agents_from_config=a.agents_from_config,
+        prefix=a.prefix,
+    )
+    logging.basicConfig(
+        level=a.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s.%(msecs)03d router serve[%(process)d] %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        server = Server(a.redis, config, domains, options, http=http)
+    except ValueError as exc:
+        print(f"router serve: --redis: {exc}", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        await server.run()
+
+    runner: Any = asyncio.run
+    if not a.no_uvloop:
+        try:
+            import uvloop
+
+            runner = uvloop.run
+        except ImportError:
+            pass
+    runner(main())
+    return 0

@@ -1,0 +1,270 @@
+"""Calls the center makes: callbacks that keep a customer's place, and proactive outbound tasks.
+
+Theory of operation
+-------------------
+**Callbacks.** When the ``callback`` policy (or surge mode) takes an arrival as
+a callback, the inquiry stays in its pool's waiting heap under its original key
+(arrival time and priority), so it keeps its place exactly, but its patience is
+switched off: the customer hung up and will not abandon. When its place comes
+up, the ordinary matching gives it to an agent: that ``Offered``/``Assigned`` is
+the outbound call reserved for the place. If the call does not reach the
+customer, the adapter reports :meth:`Router.callback_failed`; the inquiry then
+leaves the line (state ``PARKED``, out of every heap, keeping its key) and a
+timer puts it back at its original place ``retry_s`` later, or after
+``max_attempts`` it ends with ``Abandoned`` (reason ``callback_unreached``).
+A reached callback ends like any inquiry (``Assigned``); it is counted once in
+its outcome and once in ``counters["callbacks"]``.
+
+**Proactive outbound tasks** (an agent phoning a medical team, a fraud target)
+are submitted to the queues listed in ``[backpressure.outbound].queues``. They
+are *held* (``PARKED``, in no heap) so they can never take a slot an inbound
+inquiry could use. After each matching pass, which leaves no inbound inquiry
+waiting for an agent who could take it, a held task is released only to an
+agent who is idle *and* only while more than ``reserve_idle`` agents of its pool
+stay idle, so inbound arrivals still find someone free; in surge (with
+``pause_outbound``) nothing is released. A task that comes back (offer declined
+or expired) is held again after the pass.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from router._records import ASSIGNED, DONE, OFFERED, PARKED, WAITING, Ticket
+from router.admission import T_RETRY, Admission, CallbackOffer, _free_agents
+from router.config import RouterConfig
+from router.errors import InvalidState
+from router.events import Abandoned, CallbackScheduled, Queued, Rejected, Requeued
+
+if TYPE_CHECKING:
+    from router.admission import AdmissionControl
+
+__all__ = ["Callbacks", "Outbound"]
+
+
+class Callbacks:
+    """Parked callbacks: who they are, attempts made, retries."""
+
+    def __init__(self, ctl: AdmissionControl) -> None:
+        self.ctl = ctl
+        self.parked: dict[str, Ticket] = {}
+        self.attempts: dict[str, int] = {}
+        self.retry_s = 300.0
+        self.max_attempts = 3
+        self.policy: CallbackOffer | None = None
+        self._compact_at = 64
+
+    def configure(self, cfg: RouterConfig) -> None:
+        c = cfg.backpressure.callback
+        self.retry_s = c.retry_s
+        self.max_attempts = c.max_attempts
+        self.policy = CallbackOffer(cfg)
+
+    def is_callback(self, t: Ticket) -> bool:
+        return bool(self.parked) and self.parked.get(t.id) is t
+
+    def park(self, t: Ticket, ewt: float) -> None:
+        """``t`` was just admitted as a callback (its patience already switched off)."""
+        r = self.ctl.r
+        if len(self.parked) >= self._compact_at:
+            tickets = r._tickets
+            self.parked = {k: v for k, v in self.parked.items() if tickets.get(k) is v}
+            self.attempts = {k: n for k, n in self.attempts.items() if k in self.parked}
+            self._compact_at = 2 * len(self.parked) + 64
+        self.parked[t.id] = t
+        c = r.counters
+        c["callbacks"] = c.get("callbacks", 0) + 1
+        r._emit(CallbackScheduled, inquiry_id=t.id, queue=t.queue.name, expected_wait_s=ewt)
+
+    def failed(self, t: Ticket) -> None:
+        """The call for ``t`` did not reach the customer: retry later or give up."""
+        r = self.ctl.r
+        if not self.is_callback(t):
+            raise InvalidState(f"inquiry {t.id!r} is not a callback")
+        if t.state not in (OFFERED, ASSIGNED):
+            state = {WAITING: "waiting", PARKED: "parked"}.get(t.state, "finished")
+            raise InvalidState(
+                f"inquiry {t.id!r} is {state}; only a callback on offer or assigned can fail"
+            )
+        agent = t.agent
+        assert agent is not None
+        if t.state == OFFERED:
+            del agent.offers[t.id]
+        else:
+            del agent.work[t.id]
+        r._release(agent, t)
+        t.agent = None
+        n = self.attempts.get(t.id, 0) + 1
+        self.attempts[t.id] = n
+        c = r.counters
+        c["callback_attempts_failed"] = c.get("callback_attempts_failed", 0) + 1
+        now = r._now
+        if n >= self.max_attempts:
+            t.state = DONE
+            del r._tickets[t.id]
+            del self.parked[t.id]
+            del self.attempts[t.id]
+            c["abandoned"] += 1
+            r._emit(
+                Abandoned,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                wait_s=now - t.arrival,
+                reason=f"callback_unreached: {n} attempts",
+            )
+            return
+        t.state = PARKED
+        t.pool = None
+        at = now + self.retry_s
+        self.ctl.schedule(at, t, T_RETRY)
+        r._emit(
+            Requeued,
+            inquiry_id=t.id,
+            queue=t.queue.name,
+            reason=f"callback_unreached: attempt {n} of {self.max_attempts}, retry at {at:g}",
+        )
+
+    def on_retry(self, t: Ticket) -> None:
+        """Back to the original place in line for another attempt."""
+        r = self.ctl.r
+        if t.queue.removed:
+            t.state = DONE
+            del r._tickets[t.id]
+            r.counters["rejected"] += 1
+            r._emit(Rejected, inquiry_id=t.id, queue=t.queue.name, reason="queue_removed")
+            return
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._pending.append(t)
+        r._schedule_step(t)
+
+    def dump(self) -> Any:
+        tickets = self.ctl.r._tickets
+        return [[k, self.attempts.get(k, 0)] for k, t in self.parked.items() if tickets.get(k) is t]
+
+    def load(self, state: Any) -> None:
+        if not state:
+            return
+        tickets = self.ctl.r._tickets
+        self.parked = {k: tickets[k] for k, _ in state}
+        self.attempts = {k: n for k, n in state if n}
+        self._compact_at = 2 * len(self.parked) + 64
+
+
+class Outbound:
+    """Held proactive outbound tasks, released onto idle capacity only."""
+
+    def __init__(self, ctl: AdmissionControl) -> None:
+        self.ctl = ctl
+        self.queues: frozenset[str] = frozenset()
+        self.reserve = 1
+        self.enabled = False
+        self.held: dict[str, deque[Ticket]] = {}
+        self.limits: dict[str, int] = {}
+
+    def configure(self, cfg: RouterConfig) -> None:
+        o = cfg.backpressure.outbound
+        self.queues = frozenset(o.queues)
+        self.reserve = o.reserve_idle
+        self.enabled = bool(self.queues)
+        self.limits = {q.name: q.max_queue for q in cfg.queues if q.max_queue is not None}
+        for name in list(self.held):
+            if name not in self.queues:  # no longer an outbound queue: tasks wait like inquiries
+                self._unhold(name)
+
+    def _unhold(self, name: str) -> None:
+        r = self.ctl.r
+        for t in self.held.pop(name):
+            if r._tickets.get(t.id) is t and t.state == PARKED:
+                if t.queue.removed:
+                    t.state = DONE
+                    del r._tickets[t.id]
+                    r.counters["rejected"] += 1
+                    r._emit(Rejected, inquiry_id=t.id, queue=name, reason="queue_removed")
+                    continue
+                t.pool = r._pool_for(t)
+                r._enqueue(t)
+                r._pending.append(t)
+
+    def hold(self, t: Ticket) -> Admission:
+        """Admit a task to its outbound queue: it waits, held, for idle capacity."""
+        r = self.ctl.r
+        c = r.counters
+        name = t.queue.name
+        dq = self.held.setdefault(name, deque())
+        c["submitted"] += 1
+        limit = self.limits.get(name)
+        if limit is not None and self._live(dq) >= limit:
+            reason = f"queue_full: {name} holds {limit}"
+            c["rejected"] += 1
+            r._emit(Rejected, inquiry_id=t.id, queue=name, reason=reason)
+            return Admission(
+                inquiry_id=t.id, queue=name, outcome="rejected", expected_wait_s=0.0, reason=reason
+            )
+        c["admitted"] += 1
+        t.state = PARKED
+        t.patience_at = None
+        r._tickets[t.id] = t
+        dq.append(t)
+        position = len(dq)
+        ewt = r._estimator.expected_wait(name, position)
+        r._emit(Queued, inquiry_id=t.id, queue=name, position=position, expected_wait_s=ewt)
+        return Admission(
+            inquiry_id=t.id, queue=name, outcome="admitted", expected_wait_s=ewt, position=position
+        )
+
+    def _live(self, dq: deque[Ticket]) -> int:
+        tickets = self.ctl.r._tickets
+        while dq and (tickets.get(dq[0].id) is not dq[0] or dq[0].state != PARKED):
+            dq.popleft()
+        return len(dq)
+
+    @property
+    def paused(self) -> bool:
+        s = self.ctl.surge
+        return self.ctl.r._surge and s.cfg is not None and s.cfg.pause_outbound
+
+    def release(self) -> None:
+        """After a matching pass: hold strays again, then start tasks on spare idle agents."""
+        r = self.ctl.r
+        paused = self.paused
+        for name, dq in self.held.items():
+            if r._queues[name].n_waiting:
+                strays = sorted(self.ctl.waiting_in(name), key=lambda t: t.seq, reverse=True)
+                for t in strays:
+                    r._dequeue(t)
+                    t.state = PARKED
+                    t.pool = None
+                    dq.appendleft(t)
+            if paused:
+                continue
+            need = self.reserve + 1
+            while self._live(dq):
+                t = dq[0]
+                pool = r._pool_for(t)
+                if _free_agents(pool, need) < need:
+                    break
+                dq.popleft()
+                t.pool = pool
+                r._enqueue(t)
+                r._seek_agent(t)
+                if t.state == WAITING:  # nobody could take it after all (units, declines)
+                    r._dequeue(t)
+                    t.state = PARKED
+                    t.pool = None
+                    dq.appendleft(t)
+                    break
+
+    def dump(self) -> Any:
+        tickets = self.ctl.r._tickets
+        return {
+            name: [t.id for t in dq if tickets.get(t.id) is t and t.state == PARKED]
+            for name, dq in self.held.items()
+        }
+
+    def load(self, state: Any) -> None:
+        if not state:
+            return
+        tickets = self.ctl.r._tickets
+        self.held = {name: deque(tickets[i] for i in ids) for name, ids in state.items()}

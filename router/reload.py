@@ -1,0 +1,168 @@
+"""Reload the router config when its file changes (for adapters and services).
+
+Theory of operation: :class:`ConfigWatcher` is synchronous and loop-agnostic;
+an adapter calls :meth:`ConfigWatcher.poll` every few seconds (from trio,
+asyncio or a thread) or runs :func:`watch` with its loop's ``sleep``. A poll
+costs one ``stat``. When the file's ``(mtime_ns, size, inode)`` changed, or
+the last read was "racy" (the file was modified within ``racy_s`` of being
+read, so a same-size rewrite in the same timestamp tick could hide), the file
+is read and hashed; identical bytes are ignored. New bytes are parsed and
+validated exactly like ``python -m router check``; only a valid config reaches
+``on_change`` (typically ``router.reconfigure``), and if that raises
+:class:`~router.errors.ConfigError` (a hand-over target missing, a channel
+still in use) the config counts as rejected too. A rejected or unreadable file
+changes nothing: the previous config stays in force, the problems go to
+``on_error`` once per distinct content, and polling goes on, so the fix is
+picked up on the next save. This module imports no event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from router.config import RouterConfig, _detect_format, convert_config, parse_text
+from router.errors import ConfigError
+
+__all__ = ["ConfigWatcher", "watch"]
+
+C = TypeVar("C", bound=RouterConfig)
+
+
+class ConfigWatcher(Generic[C]):
+    """Polls one config file; hands each new valid version to ``on_change``.
+
+    ``on_change(config)`` is called with every new valid config, in order; it
+    may raise :class:`ConfigError` to refuse it. ``on_error(problems)`` is
+    called with the problem lines of each rejected version (once per distinct
+    file content). ``config`` is the last accepted config, ``problems`` the
+    last rejection's lines (empty once a valid version is accepted).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_change: Callable[[C], object] | None = None,
+        on_error: Callable[[list[str]], object] | None = None,
+        type: type[C] = RouterConfig,  # type: ignore[assignment]
+        racy_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.on_change = on_change
+        self.on_error = on_error
+        self.type = type
+        self.racy_s = racy_s
+        self.clock = clock
+        self.config: C | None = None
+        self.problems: list[str] = []
+        self.loads = 0  # accepted versions
+        self.rejections = 0  # rejected versions
+        self._stat: tuple[int, int, int] | None = None
+        self._digest: bytes | None = None
+        self._racy = True
+        self._missing = False
+
+    def load(self) -> C:
+        """Load the file now, strictly: raise ConfigError instead of reporting it.
+
+        Use it once at start-up, before the router exists; it does not call
+        ``on_change``.
+        """
+        stat = self._stat_now()
+        data = self._read()
+        cfg = self._validate(data)
+        self._accept(stat, data, cfg)
+        return cfg
+
+    def poll(self) -> C | None:
+        """Check the file once; returns the new config if one was accepted, else None."""
+        try:
+            stat = self._stat_now()
+        except ConfigError as exc:
+            if not self._missing:  # report a vanished file once, until it is back
+                self._missing = True
+                self._stat = None
+                self._reject(exc.problems)
+            return None
+        self._missing = False
+        if stat == self._stat and not self._racy:
+            return None
+        try:
+            data = self._read()
+        except ConfigError as exc:
+            self._stat = stat
+            self._reject(exc.problems)
+            return None
+        self._racy = stat[1] >= (self.clock() - self.racy_s) * 1e9
+        digest = hashlib.sha256(data).digest()
+        self._stat = stat
+        if digest == self._digest:
+            return None
+        self._digest = digest
+        try:
+            cfg = self._validate(data)
+            if self.on_change is not None:
+                self.on_change(cfg)
+        except ConfigError as exc:
+            self._reject(exc.problems)
+            return None
+        self._accept(stat, data, cfg)
+        return cfg
+
+    # ------------------------------------------------------------------ helpers
+
+    def _stat_now(self) -> tuple[int, int, int]:
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            raise ConfigError([f"$: cannot read {self.path}: {exc.strerror or exc}"]) from None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _read(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise ConfigError([f"$: cannot read {self.path}: {exc.strerror or exc}"]) from None
+
+    def _validate(self, data: bytes) -> C:
+        raw: Any = _parse(self.path, data)
+        return convert_config(raw, self.type)
+
+    def _accept(self, stat: tuple[int, int, int], data: bytes, cfg: C) -> None:
+        self._stat = stat
+        self._digest = hashlib.sha256(data).digest()
+        self._racy = stat[1] >= (self.clock() - self.racy_s) * 1e9
+        self.config = cfg
+        self.problems = []
+        self.loads += 1
+
+    def _reject(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        self.rejections += 1
+        if self.on_error is not None:
+            self.on_error(self.problems)
+
+
+def _parse(path: Path, data: bytes) -> Any:
+    return parse_text(data, _detect_format(path))
+
+
+async def watch(
+    watcher: ConfigWatcher[Any],
+    sleep: Callable[[float], Awaitable[object]],
+    interval_s: float = 2.0,
+) -> None:
+    """Poll forever, sleeping with the caller's loop: ``await watch(w, trio.sleep)``.
+
+    Works under trio and asyncio alike (pass ``asyncio.sleep``); cancel the task
+    to stop it. Errors are reported through ``on_error``, never raised.
+    """
+    while True:
+        watcher.poll()
+        await sleep(interval_s)

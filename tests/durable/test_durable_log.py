@@ -1,0 +1,239 @@
+"""The log, the lease and recovery, driven cycle by cycle against a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import pytest
+from redis.asyncio import Redis
+
+from router import Inquiry, RouterConfig, decode_config
+from router.durable import DomainOptions, DomainRunner, Fenced, Producer
+from router.durable.audit import audit_events, verify_replay
+from router.durable.testing import RedisServer
+from router.durable.wire import Accept, Complete, Refusal, decode_output
+from router.events import Assigned, Offered
+from tests.durable.conftest import CONFIG
+
+pytestmark = pytest.mark.redis
+
+
+class Clock:
+    """Router time for a runner: set by the test, never read from the machine."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def run(url: str, body: Callable[[Redis], Awaitable[None]]) -> None:
+    async def main() -> None:
+        client = Redis.from_url(url)
+        try:
+            await body(client)
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def runner(
+    client: Redis, clock: Clock, owner: str = "p1", config: RouterConfig | None = None
+) -> DomainRunner:
+    cfg = config if config is not None else decode_config(CONFIG.encode())
+    opts = DomainOptions(lease_ms=60_000, keep_log=True, agents_from_config=True)
+    return DomainRunner(client, "d", owner, cfg, opts, clock=clock)
+
+
+async def settle(r: DomainRunner) -> None:
+    """Cycle until everything read is logged, applied and published."""
+    for _ in range(100):
+        worked = await r.cycle(block=False)
+        if not worked and not r.pending_out:
+            return
+    raise AssertionError("the runner did not settle")
+
+
+async def start(r: DomainRunner) -> None:
+    assert await r.acquire()
+    await r.recover()
+    await settle(r)
+
+
+def test_a_submission_with_a_key_already_seen_is_a_no_op(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d")
+        first = await p.submit(Inquiry(id="q1", queue="orders"))
+        again = await p.submit(Inquiry(id="q1", queue="orders"))
+        other_key = await p.submit(Inquiry(id="q1", queue="orders"), key="retry-2")
+        batch = await p.submit_many([Inquiry(id="q2", queue="orders"), Inquiry(id="q1", queue="x")])
+        assert not first.duplicate and again.duplicate and not other_key.duplicate
+        assert again.request_id == first.request_id
+        assert [r.duplicate for r in batch] == [False, True]
+        assert await c.xlen("router:{d}:requests") == 3
+
+    run(redis_server.url, body)
+
+
+def test_recovery_rebuilds_the_dead_owners_core_and_publishes_what_it_did_not(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(1000.0)
+        r1 = runner(c, clock)
+        await start(r1)
+        p = Producer(c, "d")
+        await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(30)])
+        await settle(r1)
+        await r1.snapshot()  # the next owner starts from here ...
+        offers = [e for o in await p.all_outputs() for e in o.events if isinstance(e, Offered)]
+        clock.t = 1001.0
+        await p.send_many(Accept(inquiry_id=e.inquiry_id, agent_id=e.agent_id) for e in offers)
+        await p.submit_many([Inquiry(id=f"r{i}", queue="refunds") for i in range(5)])
+        await r1.cycle(block=False)  # reads
+        clock.t = 1001.5
+        await r1.cycle(block=False)  # logs and applies; its outputs are still pending
+        assert r1.pending_out
+        published = await c.xlen("router:{d}:output")
+        state = r1.core.snapshot()  # type: ignore[union-attr]
+        # r1 dies here; its lease runs out
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, Clock(999.0), owner="p2")  # a clock behind: time must not go back
+        assert await r2.acquire()
+        assert r2.token == r1.token + 1
+        replayed = await r2.recover()
+        assert replayed == 1  # ... and replays the batch logged after the snapshot
+        assert r2.core.snapshot() == state  # type: ignore[union-attr]
+        assert r2.pending_out == r1.pending_out
+        await settle(r2)
+        assert await c.xlen("router:{d}:output") == published + 1
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+        assigned = [e for o in rep.outputs for e in o.events if isinstance(e, Assigned)]
+        assert len(assigned) == len(offers)
+        # the next batch is stamped with the last router time, not the slow clock
+        await p.send(Complete(inquiry_id=assigned[0].inquiry_id))
+        await settle(r2)
+        rep = await verify_replay(c, "d")
+        assert rep.batches[-1][2].now == 1001.5
+        cfg = decode_config(CONFIG.encode())
+        audit = audit_events(rep, cfg)
+        assert [x for x in audit.problems if "outcomes" not in x] == []
+
+    run(redis_server.url, body)
+
+
+def test_an_owner_that_lost_its_lease_is_refused_by_the_fence(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        r1 = runner(c, Clock(10.0))
+        await start(r1)
+        r2 = runner(c, Clock(10.0), owner="p2")
+        assert not await r2.acquire()  # held by p1
+        await c.delete("router:{d}:lease")  # p1 paused past its lease
+        assert await r2.acquire()
+        await r2.recover()
+        p = Producer(c, "d")
+        await p.submit(Inquiry(id="q1", queue="orders"))
+        before = await c.xlen("router:{d}:input"), await c.xlen("router:{d}:output")
+        await r1.cycle(block=False)  # reads the request
+        with pytest.raises(
+            Fenced,
+            match=r"^domain 'd': write refused by fencing \(our token 1, current token 2\)$",
+        ):
+            await r1.cycle(block=False)  # tries to log it
+        with pytest.raises(Fenced):
+            await r1.snapshot()
+        assert (await c.xlen("router:{d}:input"), await c.xlen("router:{d}:output")) == before
+        assert not await r1.log.release()
+        await settle(r2)
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+        assert [t for _, t, _ in rep.batches][-1] == 2
+
+    run(redis_server.url, body)
+
+
+def test_caller_mistakes_and_garbage_requests_become_refusals(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(5.0))
+        await start(r)
+        p = Producer(c, "d")
+        await p.accept("nope")
+        await c.xadd("router:{d}:requests", {"m": b"\xc1garbage"})
+        await c.xadd("router:{d}:requests", {"j": b'{"type": "complete"}'})
+        await settle(r)
+        raw: Any = await c.xrevrange("router:{d}:output", count=1)
+        out = decode_output(raw[0][0], raw[0][1])
+        assert [(x.input, x.ref, x.error) for x in out.refusals] == [
+            ("accept", "nope", "UnknownId"),
+            ("invalid", out.refusals[1].ref, "InvalidRequest"),
+            ("invalid", out.refusals[2].ref, "InvalidRequest"),
+        ]
+        assert out.refusals[0] == Refusal(
+            at=5.0, input="accept", ref="nope", error="UnknownId", message="unknown inquiry 'nope'"
+        )
+        assert re.match(r"^MessagePack data is malformed", out.refusals[1].message)
+        assert out.refusals[2].message == "Object missing required field `inquiry_id`"
+        assert (await verify_replay(c, "d")).problems == []
+
+    run(redis_server.url, body)
+
+
+def test_a_domain_keeps_its_reconfigured_config_across_owners(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        r1 = runner(c, Clock(1.0))
+        await start(r1)
+        cfg = decode_config(CONFIG.encode())
+        new = msgspec.structs.replace(
+            cfg, routing=msgspec.structs.replace(cfg.routing, offer_timeout_s=9.0)
+        )
+        await Producer(c, "d").reconfigure(new)
+        await settle(r1)
+        await r1.snapshot()
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, Clock(2.0), owner="p2")  # started with the old config file
+        assert await r2.acquire()
+        await r2.recover()
+        assert r2.core is not None
+        assert r2.core.config.routing.offer_timeout_s == 9.0
+        assert r2.core.version == 2
+
+    run(redis_server.url, body)
+
+
+def test_health_and_statistics_over_http_and_in_redis(redis_server: RedisServer) -> None:
+    from router.durable.serve import Server
+
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=600, agents_from_config=True)
+        server = Server(redis_server.url, cfg, ["h1", "h2"], opts, http=("127.0.0.1", 0))
+        task = asyncio.create_task(server.run())
+        for _ in range(200):
+            if await c.hget(server.proc_key, "domains") == b"h1,h2":
+                break
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.http_port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = await reader.read()
+        writer.close()
+        head, _, payload = response.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        health = msgspec.json.decode(payload)
+        assert health == {"status": "ok", "owner": server.owner, "domains": ["h1", "h2"]}
+        stats = msgspec.json.decode(await c.hget(server.proc_key, "json"))
+        assert stats["owner"] == server.owner
+        assert set(stats["stats"]) == {"h1", "h2"}
+        assert stats["counters"]["acquired"] == 2
+        server.stop()
+        await task
+        assert not await c.exists("router:{h1}:lease")  # handed over on the way out
+        assert not await c.exists(server.proc_key)
+
+    run(redis_server.url, body)

@@ -1,0 +1,657 @@
+"""The adapter suite, run on trio, asyncio and asyncio+uvloop.
+
+trio runs on ``MockClock(autojump_threshold=0)`` and asyncio on
+``router.adapters.testing.VirtualTimeLoop``: time only passes when every task
+waits, so times are exact. uvloop cannot be virtualised: it runs in real time
+with every duration scaled down (``env.s``) and no assertion on times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+import uvloop
+
+from router import (
+    AgentSpec,
+    Assigned,
+    Inquiry,
+    InvalidState,
+    Offered,
+    QueueConfig,
+    RouterConfig,
+    Routing,
+    UnknownId,
+    WouldBlock,
+)
+from router.adapters import (
+    AgentSession,
+    InquiryEnded,
+    RouterClosed,
+    RouterHandle,
+    SubscriberOverflow,
+    open_router,
+)
+from router.adapters.testing import VirtualTimeLoop, run_virtual
+from router.config import Backpressure
+
+BACKENDS = ["trio", "asyncio", "uvloop"]
+
+
+class Env:
+    """One backend: how to run a scenario, sleep, time out and scale durations."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.virtual = name != "uvloop"
+        self.scale = 1.0 if self.virtual else 0.01
+
+    def s(self, seconds: float) -> float:
+        """A duration in this backend's time (scaled down in real time)."""
+        return seconds * self.scale
+
+    def run(self, scenario: Callable[[Env], Awaitable[Any]]) -> Any:
+        if self.name == "trio":
+
+            async def main() -> Any:
+                with trio.fail_after(36_000):
+                    return await scenario(self)
+
+            return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+        async def amain() -> Any:
+            async with asyncio.timeout(36_000 if self.virtual else 30):
+                return await scenario(self)
+
+        if self.virtual:
+            return run_virtual(amain())
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(amain())
+
+    def now(self) -> float:
+        if self.name == "trio":
+            return trio.current_time()
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        if self.name == "trio":
+            await trio.sleep(seconds)
+        else:
+            await asyncio.sleep(seconds)
+
+    async def sleep_until(self, when: float) -> None:
+        await self.sleep(max(0.0, when - self.now()))
+
+    async def within(self, seconds: float, fn: Callable[[], Awaitable[Any]]) -> tuple[bool, Any]:
+        """Run ``fn()`` cancelled by the loop's own timeout: (finished, result)."""
+        if self.name == "trio":
+            with trio.move_on_after(seconds) as scope:
+                return True, await fn()
+            assert scope.cancelled_caught
+            return False, None
+        try:
+            async with asyncio.timeout(seconds):
+                return True, await fn()
+        except TimeoutError:
+            return False, None
+
+    async def next(self, session: AgentSession) -> Offered | Assigned:
+        """The session's next offer, or fail after a long wait."""
+        done, offer = await self.within(self.s(1000), session.__anext__)
+        assert done, "no offer came"
+        return offer  # type: ignore[no-any-return]
+
+    def spawn_group(self) -> Any:
+        if self.name == "trio":
+            return trio.open_nursery()
+        return asyncio.TaskGroup()
+
+    def start(self, group: Any, fn: Callable[[], Awaitable[Any]]) -> None:
+        if self.name == "trio":
+            group.start_soon(fn)
+        else:
+            group.create_task(fn())
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request: pytest.FixtureRequest) -> Env:
+    return Env(request.param)
+
+
+def config(env: Env, **routing: Any) -> RouterConfig:
+    routing.setdefault("offer_timeout_s", env.s(30))
+    return RouterConfig(queues=[QueueConfig(name="q")], routing=Routing(**routing))
+
+
+def drain(events: Any) -> list[Any]:
+    out = []
+    while True:
+        try:
+            out.append(events.receive_nowait())
+        except WouldBlock:
+            return out
+
+
+def of(inquiry_id: str, events: list[Any]) -> list[str]:
+    return [type(e).__name__ for e in events if getattr(e, "inquiry_id", None) == inquiry_id]
+
+
+# ---------------------------------------------------------------- the basic flow
+
+
+def test_submit_offer_accept_complete(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            assert r.backend == ("trio" if env.name == "trio" else "asyncio")
+            async with r.agent(AgentSpec(id="a1")) as a1:
+                adm = await r.submit(Inquiry(id="c1", queue="q"))
+                assert (adm.outcome, adm.position, adm.queue) == ("admitted", 1, "q")
+                offer = await env.next(a1)
+                assert isinstance(offer, Offered)
+                assert (offer.inquiry_id, offer.agent_id) == ("c1", "a1")
+                a1.accept(offer)
+                assigned = await r.wait_assigned("c1")
+                assert (assigned.inquiry_id, assigned.agent_id) == ("c1", "a1")
+                a1.complete("c1")
+                await env.sleep(env.s(1))
+                # the outcome stays known after completion
+                assert await r.wait_assigned("c1") == assigned
+            stats = r.statistics()
+            c = stats.router.counters
+            assert (c["submitted"], c["offers"], c["assigned"], c["completed"]) == (1, 1, 1, 1)
+            assert stats.sessions == 0 and stats.router.agents_logged_in == 0
+
+    env.run(scenario)
+
+
+def test_wait_assigned_unknown_id(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            with pytest.raises(UnknownId, match=r"^unknown inquiry 'nope' \(never submitted"):
+                await r.wait_assigned("nope")
+
+    env.run(scenario)
+
+
+def test_immediate_mode_sessions_yield_assigned(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env, mode="immediate"), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            work = await env.next(a1)
+            assert isinstance(work, Assigned) and work.agent_id == "a1"
+            with pytest.raises(InvalidState, match=r"^inquiry 'c1' is assigned, not offered$"):
+                a1.accept(work)
+            a1.complete(work.inquiry_id)
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def test_offer_expiry_requeues_to_another_agent(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.subscribe(maxlen=100) as events,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            offer = await env.next(a1)
+            assert isinstance(offer, Offered)
+            if env.virtual:
+                assert (offer.at, offer.expires_at) == (0.0, 30.0)
+            await env.sleep_until(offer.expires_at + env.s(10))
+            with pytest.raises(InvalidState, match=r"^inquiry 'c1' is waiting, not offered$"):
+                a1.accept(offer)
+            async with r.agent(AgentSpec(id="a2")) as a2:
+                again = await env.next(a2)
+                assert (again.inquiry_id, again.agent_id) == ("c1", "a2")
+                a2.accept(again)
+                assigned = await r.wait_assigned("c1")
+                assert assigned.agent_id == "a2"
+                if env.virtual:
+                    assert assigned.wait_s == 40.0
+            seen = drain(events)
+        assert of("c1", seen) == [
+            "Queued",
+            "Offered",
+            "OfferExpired",
+            "Requeued",
+            "Offered",
+            "Assigned",
+        ]
+        expired = next(e for e in seen if type(e).__name__ == "OfferExpired")
+        assert expired.agent_id == "a1"
+        if env.virtual:
+            assert expired.at == 30.0
+
+    env.run(scenario)
+
+
+def test_patience_runs_out_and_wait_assigned_says_abandoned(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=env.s(20)))
+            with pytest.raises(InquiryEnded) as info:
+                await r.wait_assigned("c1")
+            assert info.value.outcome == "abandoned"
+            assert info.value.inquiry_id == "c1"
+            if env.virtual:
+                assert env.now() == 20.0
+                assert re.match(
+                    r"^inquiry 'c1' was abandoned after waiting 20 s in queue 'q'$",
+                    str(info.value),
+                )
+            # asked again later: the ending is remembered
+            with pytest.raises(InquiryEnded, match=r"^inquiry 'c1' was abandoned after"):
+                await r.wait_assigned("c1")
+            assert r.statistics().router.counters["abandoned"] == 1
+
+    env.run(scenario)
+
+
+def test_wrap_up_holds_the_slot(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            spec = AgentSpec(id="a1", wrap_up_s=env.s(10))
+            async with r.agent(spec) as a1:
+                r.submit_nowait(Inquiry(id="c1", queue="q"))
+                r.submit_nowait(Inquiry(id="c2", queue="q"))
+                first = await env.next(a1)
+                a1.accept(first)
+                await env.sleep(env.s(5))
+                a1.complete(first.inquiry_id)
+                second = await env.next(a1)
+                assert second.inquiry_id == "c2"
+                if env.virtual:
+                    assert second.at == 15.0  # completed at 5, wrap-up 10 s
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- batching (surge)
+
+
+def test_a_flood_costs_one_matching_pass(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r, AsyncExitStack() as stack:
+            for i in range(10):
+                await stack.enter_async_context(r.agent(AgentSpec(id=f"a{i}")))
+            await env.sleep(env.s(1))
+            before = r.statistics()
+            for k in range(1000):
+                r.submit_nowait(Inquiry(id=f"c{k}", queue="q"))
+            await env.sleep(env.s(1))
+            after = r.statistics()
+            assert after.ticks == before.ticks + 1
+            assert after.inputs == before.inputs + 1000
+            assert after.router.counters["offers"] == 10
+            assert after.router.waiting == 990
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- cancellation
+
+
+def test_cancelled_wait_assigned_withdraws_the_inquiry(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            finished, _ = await env.within(env.s(5), lambda: r.wait_assigned("c1"))
+            assert not finished
+            with pytest.raises(UnknownId, match=r"^unknown inquiry 'c1'$"):
+                r.core.inquiry_state("c1")
+            with pytest.raises(InquiryEnded, match=r"^inquiry 'c1' was withdrawn from queue 'q'$"):
+                await r.wait_assigned("c1")
+            # an agent arriving later is offered nothing
+            async with r.agent(AgentSpec(id="a1")) as a1:
+                finished, _ = await env.within(env.s(5), a1.__anext__)
+                assert not finished
+            stats = r.statistics()
+            assert stats.router.counters["withdrawn"] == 1
+            assert stats.router.counters["offers"] == 0
+            assert stats.waiting_callers == 0
+
+    env.run(scenario)
+
+
+def test_cancelling_an_offered_inquiry_takes_the_offer_back(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            finished, _ = await env.within(env.s(5), lambda: r.wait_assigned("c1"))
+            assert not finished
+            offer = a1._buffer[0]  # delivered, not read
+            assert offer.inquiry_id == "c1"
+            r.submit_nowait(Inquiry(id="c2", queue="q"))
+            nxt = await env.next(a1)  # the withdrawn c1 is skipped
+            assert nxt.inquiry_id == "c2"
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- agent sessions
+
+
+def test_agent_session_crash_hands_offers_back(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            async with r.subscribe(maxlen=100) as events:
+                r.submit_nowait(Inquiry(id="c1", queue="q"))
+                with pytest.raises(RuntimeError, match=r"^agent app crashed$"):
+                    async with r.agent(AgentSpec(id="a1")) as a1:
+                        offer = await env.next(a1)
+                        assert offer.inquiry_id == "c1"
+                        raise RuntimeError("agent app crashed")
+                async with r.agent(AgentSpec(id="a2")) as a2:
+                    again = await env.next(a2)
+                    assert (again.inquiry_id, again.agent_id) == ("c1", "a2")
+                    a2.accept(again)
+                    assert (await r.wait_assigned("c1")).agent_id == "a2"
+                seen = drain(events)
+            requeued = [e for e in seen if type(e).__name__ == "Requeued"]
+            assert [(e.inquiry_id, e.reason) for e in requeued] == [("c1", "logout")]
+            assert "AgentLoggedOut" in [type(e).__name__ for e in seen]
+
+    env.run(scenario)
+
+
+def test_work_in_flight_survives_the_session_and_can_be_completed(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            async with r.agent(AgentSpec(id="a1")) as a1:
+                r.submit_nowait(Inquiry(id="c1", queue="q"))
+                a1.accept(await env.next(a1))
+            assert r.core.inquiry_state("c1") == "assigned"
+            assert r.statistics().router.agents_logged_in == 1  # logging out
+            with pytest.raises(InvalidState, match=r"^inquiry 'c1' is not assigned to agent 'x'$"):
+                AgentSession(r, AgentSpec(id="x")).complete("c1")
+            a1.complete("c1")
+            await env.sleep(env.s(1))
+            assert r.statistics().router.agents_logged_in == 0
+
+    env.run(scenario)
+
+
+def test_decline_goes_to_another_agent(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            a1.decline(await env.next(a1))
+            async with r.agent(AgentSpec(id="a2")) as a2:
+                assert (await env.next(a2)).inquiry_id == "c1"
+            assert a1.pending == 0
+
+    env.run(scenario)
+
+
+def test_break_stops_offers_and_ready_resumes(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            await env.sleep(env.s(1))
+            assert a1.pending == 1
+            a1.go_on_break("lunch")
+            await env.sleep(env.s(1))
+            assert a1.pending == 0  # the offer went back in line
+            assert r.core.inquiry_state("c1") == "waiting"
+            finished, _ = await env.within(env.s(5), a1.__anext__)
+            assert not finished
+            a1.go_ready()
+            offer = await env.next(a1)
+            assert offer.inquiry_id == "c1"
+            a1.accept(offer)
+
+    env.run(scenario)
+
+
+def test_session_iteration_ends_when_the_router_closes(env: Env) -> None:
+    async def scenario(env: Env) -> list[str]:
+        log: list[str] = []
+        async with env.spawn_group() as group:
+            r_holder: list[RouterHandle] = []
+            ready = asyncio.Event() if env.name != "trio" else trio.Event()
+
+            async def agent() -> None:
+                async with r_holder[0].agent(AgentSpec(id="a1")) as a1:
+                    ready.set()
+                    async for _ in a1:
+                        log.append("offer")
+                log.append("ended")
+
+            async def waiter() -> None:
+                try:
+                    await r_holder[0].wait_assigned("c1")
+                except RouterClosed as exc:
+                    log.append(str(exc))
+
+            async with open_router(config(env), backend=env.name) as r:
+                r_holder.append(r)
+                r.submit_nowait(Inquiry(id="c1", queue="q", requires={"nobody": 1}))
+                env.start(group, agent)
+                env.start(group, waiter)
+                await ready.wait()
+                await env.sleep(env.s(1))
+            with pytest.raises(RouterClosed, match=r"^the router is closed$"):
+                r.submit_nowait(Inquiry(id="c2", queue="q"))
+        return sorted(log)
+
+    assert env.run(scenario) == ["ended", "the router is closed"]
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def test_full_subscriber_is_disconnected_after_what_it_holds(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r, r.subscribe(maxlen=3) as events:
+            for k in range(5):
+                r.submit_nowait(Inquiry(id=f"c{k}", queue="q"))
+            await env.sleep(env.s(1))
+            got = [(await events.__anext__()).inquiry_id for _ in range(3)]
+            assert got == ["c0", "c1", "c2"]
+            with pytest.raises(
+                SubscriberOverflow,
+                match=r"^event subscriber fell 3 events behind and was disconnected$",
+            ):
+                await events.__anext__()
+            assert events.dropped == 2
+            assert r.statistics().subscribers == 0
+
+    env.run(scenario)
+
+
+def test_drop_oldest_subscriber_keeps_the_newest_and_counts(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.subscribe(maxlen=3, overflow="drop_oldest") as events,
+        ):
+            for k in range(5):
+                r.submit_nowait(Inquiry(id=f"c{k}", queue="q"))
+            await env.sleep(env.s(1))
+            assert [e.inquiry_id for e in drain(events)] == ["c2", "c3", "c4"]
+            assert events.dropped == 2
+            r.withdraw("c0")
+            ev = await events.__anext__()  # still connected
+            assert (type(ev).__name__, ev.inquiry_id) == ("Withdrawn", "c0")
+
+    env.run(scenario)
+
+
+def test_subscribe_rejects_bad_arguments(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            with pytest.raises(ValueError, match=r"^maxlen: must be >= 1, got 0$"):
+                r.subscribe(maxlen=0)
+            with pytest.raises(ValueError, match=r"^overflow: unknown policy 'block'; known:"):
+                r.subscribe(overflow="block")  # type: ignore[arg-type]
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- management
+
+
+def test_reconfigure_removing_a_queue_ends_its_waiters(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q"), QueueConfig(name="old")],
+            routing=Routing(offer_timeout_s=env.s(30)),
+        )
+        async with open_router(cfg, backend=env.name) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="old"))
+            async with env.spawn_group() as group:
+                outcome: list[str] = []
+
+                async def waiter() -> None:
+                    try:
+                        await r.wait_assigned("c1")
+                    except InquiryEnded as exc:
+                        outcome.append(str(exc))
+
+                env.start(group, waiter)
+                await env.sleep(env.s(1))
+                assert r.reconfigure(config(env)) == 2
+            assert outcome == ["inquiry 'c1' was rejected: queue_removed"]
+
+    env.run(scenario)
+
+
+def test_an_error_in_the_block_comes_out_as_itself(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        with pytest.raises(LookupError, match=r"^mine$"):
+            async with open_router(config(env), backend=env.name):
+                raise LookupError("mine")
+
+    env.run(scenario)
+
+
+def test_backend_is_detected_and_checked(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env)) as r:
+            assert r.backend == ("trio" if env.name == "trio" else "asyncio")
+        with pytest.raises(ValueError, match=r"^backend: unknown backend 'curio'; known: "):
+            async with open_router(config(env), backend="curio"):
+                pass
+
+    env.run(scenario)
+
+
+def test_block_policy_holds_producers_first_come_first_served(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q", max_queue=1)],
+            routing=Routing(offer_timeout_s=env.s(30)),
+            backpressure=Backpressure(policy="block"),
+        )
+        async with open_router(cfg, backend=env.name) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            with pytest.raises(
+                WouldBlock, match=r"^queue 'q': would_block: queue_full: q holds 1$"
+            ):
+                r.submit_nowait(Inquiry(id="c2", queue="q"))
+            finished, _ = await env.within(env.s(5), lambda: r.submit(Inquiry(id="c2", queue="q")))
+            assert not finished  # held, then cancelled: nothing left behind
+            assert r.statistics().blocked_submitters == 0
+            with pytest.raises(UnknownId):
+                r.core.inquiry_state("c2")
+            got: list[str] = []
+
+            def producer(inquiry_id: str) -> Callable[[], Awaitable[None]]:
+                async def run() -> None:
+                    adm = await r.submit(Inquiry(id=inquiry_id, queue="q"))
+                    got.append(f"{inquiry_id} {adm.outcome}")
+
+                return run
+
+            async with env.spawn_group() as group:
+                env.start(group, producer("c3"))
+                await env.sleep(env.s(1))
+                env.start(group, producer("c4"))
+                await env.sleep(env.s(1))
+                assert got == [] and r.statistics().blocked_submitters == 2
+                with pytest.raises(
+                    WouldBlock, match=r"^queue 'q': 2 producer\(s\) already wait for room$"
+                ):
+                    r.submit_nowait(Inquiry(id="c5", queue="q"))
+                async with r.agent(AgentSpec(id="a1")) as a1:
+                    await env.next(a1)  # c1 offered: it leaves the line, room for one
+                    await env.sleep(env.s(1))
+                    assert got == ["c3 admitted"]
+                    async with r.agent(AgentSpec(id="a2")) as a2:
+                        assert (await env.next(a2)).inquiry_id == "c3"
+                        await env.sleep(env.s(1))
+            assert got == ["c3 admitted", "c4 admitted"]
+            assert r.core.inquiry_state("c4") == "waiting"
+
+    env.run(scenario)
+
+
+# ---------------------------------------------------------------- loop-free import
+
+
+def test_importing_router_loads_no_event_loop() -> None:
+    code = (
+        "import router, router.adapters, sys; "
+        "assert 'asyncio' not in sys.modules and 'trio' not in sys.modules, "
+        "sorted(m for m in ('asyncio', 'trio') if m in sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_virtual_time_loop_jumps_and_detects_deadlock() -> None:
+    async def main() -> float:
+        await asyncio.sleep(3600)
+        return asyncio.get_running_loop().time()
+
+    assert run_virtual(main(), start=100.0) == 3700.0
+
+    async def stuck() -> None:
+        await asyncio.Event().wait()
+
+    loop = VirtualTimeLoop(idle_timeout=0.01)
+    try:
+        with pytest.raises(RuntimeError, match=r"^virtual-time loop: no task can run"):
+            loop.run_until_complete(stuck())
+    finally:
+        loop.close()
+
+
+def test_docs_examples_run() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "adapters.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    programs = [b for b in blocks if "trio.run(main)" in b or "runner.run(main())" in b]
+    assert len(programs) == 2
+    for program in programs:
+        proc = subprocess.run(
+            [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "c0 -> ye" in proc.stdout.splitlines()
+    assert "withdrawn: c2" in proc.stdout.splitlines()

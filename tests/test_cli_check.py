@@ -1,0 +1,183 @@
+"""``python -m router check``: exit codes, one line per problem, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router.cli import check_main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "configs"
+
+CONFIG = """
+[[queues]]
+name = "refund"
+requires = { refund = 1 }
+[[queues]]
+name = "chat"
+channel = "chat"
+[[queues]]
+name = "vip"
+requires = { refund = 3 }
+[backpressure]
+policy = "reject_when_full"
+max_queue = 100
+[[agents]]
+count = 100
+skills = { refund = 2 }
+capacity = { voice = 1, chat = 5 }
+[[agents]]
+count = 20
+skills = { refund = 4 }
+"""
+
+SCENARIO = """
+[[queues]]
+name = "refund"
+[simulation]
+duration_s = 600
+seed = 3
+[[agents]]
+count = 4
+[[arrivals]]
+queue = "refund"
+rate_per_s = 0.01
+handle_time = { dist = "exponential", mean_s = 120 }
+[[surges]]
+start_s = 100
+end_s = 200
+multiplier = 5
+"""
+
+
+def run(*args: str) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = check_main(list(args), out=out)
+    return code, out.getvalue().splitlines()
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_valid_config_gives_one_summary_line(tmp_path: Path) -> None:
+    assert run(write(tmp_path, "ok.toml", CONFIG)) == (
+        0,
+        ["ok: 3 queues, 2 agent profiles (120 agents), policy reject_when_full"],
+    )
+
+
+def test_invalid_config_gives_one_line_per_problem(tmp_path: Path) -> None:
+    bad = CONFIG.replace("requires = { refund = 3 }", "requires = { refund = 0 }").replace(
+        'name = "chat"', 'name = "chat"\ncolour = "red"'
+    )
+    code, lines = run(write(tmp_path, "bad.toml", bad))
+    assert code == 2
+    assert lines == [
+        "$.queues[1]: unknown field 'colour'; known: name, channel, requires, priority, tenant, "
+        "answer_target_s, steps, weights, heavy, on_remove, max_queue",
+        "$.queues[2].requires.refund: Expected int >= 1",
+    ]
+
+
+def test_semantic_problem(tmp_path: Path) -> None:
+    code, lines = run(write(tmp_path, "c.toml", CONFIG.replace("refund = 4", "refund = 2")))
+    assert (code, lines) == (2, ["$.queues[2].requires.refund: needs level 3; the best is 2"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("missing.toml", None, r"^\$: cannot read .*missing\.toml: No such file or directory$"),
+        ("dir.toml", "<dir>", r"^\$: cannot read .*dir\.toml: Is a directory$"),
+        ("bad.toml", "[queues\nname=1", r"^\$: malformed TOML: .+$"),
+        ("latin1.toml", b"a = '\xe9'", r"^\$: malformed TOML: .+$"),
+        ("bad.json", "{", r"^\$: malformed JSON: .+$"),
+        ("conf.ini", "", r"^\$: unknown file type '\.ini'; use \.toml, \.json or \.yaml$"),
+    ],
+)
+def test_unusable_file_is_one_line_exit_2(
+    tmp_path: Path, name: str, content: str | bytes | None, expected: str
+) -> None:
+    p = tmp_path / name
+    if content == "<dir>":
+        p.mkdir()
+    elif isinstance(content, bytes):
+        p.write_bytes(content)
+    elif content is not None:
+        p.write_text(content)
+    code, lines = run(str(p))
+    assert code == 2
+    assert len(lines) == 1
+    assert re.match(expected, lines[0]), lines
+
+
+def test_scenario_is_checked_with_its_tables(tmp_path: Path) -> None:
+    assert run(write(tmp_path, "s.toml", SCENARIO)) == (
+        0,
+        [
+            "ok: scenario, 1 queue, 1 agent profile (4 agents), policy admit_all, "
+            "1 arrival stream, 1 surge"
+        ],
+    )
+    bad = SCENARIO.replace('queue = "refund"', 'queue = "refunds"').replace(
+        "mean_s = 120", "mean_s = -1"
+    )
+    code, lines = run(write(tmp_path, "s2.toml", bad))
+    assert code == 2
+    assert lines == ["$.arrivals[0].handle_time.mean_s: Expected float > 0.0"]
+    bad = SCENARIO.replace('queue = "refund"', 'queue = "refunds"').replace("seed = 3", "sed = 3")
+    code, lines = run(write(tmp_path, "s3.toml", bad))
+    assert code == 2
+    assert lines[0].startswith("$.simulation: unknown field 'sed'; known: duration_s,")
+    bad = SCENARIO.replace('queue = "refund"', 'queue = "refunds"')
+    assert run(write(tmp_path, "s4.toml", bad)) == (
+        2,
+        ["$.arrivals[0].queue: unknown queue 'refunds'"],
+    )
+
+
+def test_several_files_prefix_each_line(tmp_path: Path) -> None:
+    good = write(tmp_path, "a.toml", CONFIG)
+    bad = write(tmp_path, "b.toml", "[routing]\nweights = { load = nan }")
+    code, lines = run(good, bad)
+    assert code == 2
+    assert lines == [
+        f"{good}: ok: 3 queues, 2 agent profiles (120 agents), policy reject_when_full",
+        f"{bad}: $.routing.weights.load: must be a finite number, got nan",
+    ]
+
+
+def test_every_example_config_passes() -> None:
+    files = sorted(str(p) for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".json", ".yaml"))
+    assert len(files) >= 5
+    code, lines = run(*files)
+    assert code == 0, lines
+    assert all(": ok: " in line for line in lines)
+
+
+def test_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_main([]) == 2
+    err = capsys.readouterr().err
+    assert err == "python -m router check: the following arguments are required: FILE\n"
+
+
+def test_real_command_line_never_prints_a_traceback(tmp_path: Path) -> None:
+    p = write(tmp_path, "x.toml", "[routing]\nweights = { foo = 1 }")
+    proc = subprocess.run(
+        [sys.executable, "-m", "router", "check", p], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == (
+        "$.routing.weights: unknown feature 'foo'; known: proficiency, idle_time, load, "
+        "recent_work, recent_count, heavy_streak\n"
+    )
+    assert proc.stderr == ""

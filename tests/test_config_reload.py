@@ -1,0 +1,182 @@
+"""The file-watching reload helper: only valid configs reach the router."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+import pytest
+import trio
+
+from router import AgentSpec, ConfigError, Inquiry, Router
+from router.reload import ConfigWatcher, watch
+
+V1 = '[routing]\nmode = "immediate"\n[[queues]]\nname = "a"\n'
+V2 = V1 + '[[queues]]\nname = "b"\nchannel = "chat"\n'
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.errors: list[list[str]] = []
+
+    def __call__(self, problems: list[str]) -> None:
+        self.errors.append(problems)
+
+
+def setup(tmp_path: Path, text: str = V1) -> tuple[Path, Router, ConfigWatcher, Recorder]:
+    path = tmp_path / "router.toml"
+    path.write_text(text)
+    errors = Recorder()
+    router: list[Router] = []
+    w: ConfigWatcher = ConfigWatcher(
+        path,
+        on_change=lambda cfg: router[0].reconfigure(cfg, router[0].now),
+        on_error=errors,
+        clock=lambda: 1e12,  # far after any mtime: no read is racy
+    )
+    router.append(Router(w.load()))
+    return path, router[0], w, errors
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Write new content with a new mtime (as an editor saving the file would)."""
+    st = path.stat()
+    path.write_text(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def test_load_is_strict(tmp_path: Path) -> None:
+    path = tmp_path / "router.toml"
+    path.write_text("[routing]\nweights = { load = -1 }")
+    with pytest.raises(ConfigError, match=r"^\$\.routing\.weights\.load: Expected float >= 0\.0$"):
+        ConfigWatcher(path).load()
+
+
+def test_unchanged_file_is_not_reread(tmp_path: Path) -> None:
+    _, r, w, errors = setup(tmp_path)
+    assert w.poll() is None
+    assert w.poll() is None
+    assert (w.loads, r.version, errors.errors) == (1, 1, [])
+
+
+def test_valid_change_reconfigures_the_router(tmp_path: Path) -> None:
+    path, r, w, _ = setup(tmp_path)
+    rewrite(path, V2)
+    cfg = w.poll()
+    assert cfg is not None and cfg.queue_names() == ["a", "b"]
+    assert r.version == 2
+    assert w.config is cfg and w.loads == 2
+    assert w.poll() is None  # nothing new
+
+
+def test_same_bytes_with_a_new_mtime_are_ignored(tmp_path: Path) -> None:
+    path, r, w, _ = setup(tmp_path)
+    rewrite(path, V1)
+    assert w.poll() is None
+    assert r.version == 1
+
+
+def test_invalid_change_changes_nothing_and_is_reported_once(tmp_path: Path) -> None:
+    path, r, w, errors = setup(tmp_path)
+    r.login(AgentSpec(id="x"), 0)
+    r.submit(Inquiry(id="i1", queue="a"), 0)
+    r.tick(0)
+    before = r.snapshot()
+    rewrite(path, V1 + 'name = "dup"\n')
+    assert w.poll() is None
+    assert w.poll() is None
+    assert len(errors.errors) == 1 and len(errors.errors[0]) == 1
+    assert re.match(
+        r"^\$: malformed TOML: Cannot overwrite a value \(at line 5, column \d+\)$",
+        errors.errors[0][0],
+    )
+    assert w.problems == errors.errors[0]
+    assert r.snapshot() == before
+    assert w.config is not None and w.config.queue_names() == ["a"]
+    rewrite(path, V1 + '[[queues]]\nname = "a"\n')
+    assert w.poll() is None
+    assert errors.errors[1] == ["$.queues[1].name: duplicate queue name 'a' (also $.queues[0])"]
+    assert r.snapshot() == before
+    rewrite(path, V2)  # the fix is picked up on the next save
+    assert w.poll() is not None
+    assert (r.version, w.problems, w.rejections) == (2, [], 2)
+
+
+def test_router_refusal_counts_as_rejection(tmp_path: Path) -> None:
+    sms = V1 + "[channels.sms]\nmax_concurrency = 2\n"
+    path, r, w, errors = setup(tmp_path, sms)
+    r.login(AgentSpec(id="x", capacity={"sms": 2}), 0)
+    r.tick(0)
+    before = r.snapshot()
+    rewrite(path, V1)  # valid on its own, but agent x still uses the sms channel
+    assert w.poll() is None
+    assert errors.errors == [
+        ["$.channels: agent 'x' uses channel 'sms', which the new config drops"]
+    ]
+    assert r.snapshot() == before
+    assert w.config is not None and "sms" in w.config.channels
+
+
+def test_hand_over_problem_from_the_router_is_reported(tmp_path: Path) -> None:
+    text = V2.replace('name = "b"', 'name = "b"\non_remove = "a"')
+    path, r, w, errors = setup(tmp_path, text)
+    before = r.snapshot()
+    # removing "a" and "b" at once: b's hand-over target a is gone
+    rewrite(path, '[routing]\nmode = "immediate"\n[[queues]]\nname = "c"\n')
+    assert w.poll() is None
+    assert errors.errors == [["hand_over.b: target queue 'a' is not in the new config"]]
+    assert r.snapshot() == before
+
+
+def test_vanished_file_keeps_the_config_and_is_reported_once(tmp_path: Path) -> None:
+    path, r, w, errors = setup(tmp_path)
+    path.unlink()
+    assert w.poll() is None
+    assert w.poll() is None
+    assert len(errors.errors) == 1
+    assert errors.errors[0][0].startswith("$: cannot read ")
+    assert errors.errors[0][0].endswith("router.toml: No such file or directory")
+    path.write_text(V2)
+    assert w.poll() is not None and r.version == 2
+
+
+def test_racy_rewrite_with_same_size_and_mtime_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "router.toml"
+    path.write_text(V1)
+    st = path.stat()
+    now = [st.st_mtime_ns / 1e9]  # the clock says: this file was written just now
+    w: ConfigWatcher = ConfigWatcher(path, clock=lambda: now[0])
+    w.load()
+    path.write_text(V1.replace('"a"', '"z"'))  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
+    cfg = w.poll()
+    assert cfg is not None and cfg.queue_names() == ["z"]
+
+
+def test_watch_under_asyncio_and_trio(tmp_path: Path) -> None:
+    path, r, w, _ = setup(tmp_path)
+    polls: list[int] = []
+    rewrite(path, V2)  # picked up by the first poll
+
+    async def asleep(_: float) -> None:
+        polls.append(1)
+        if len(polls) == 2:
+            rewrite(path, V1)
+        if len(polls) == 3:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(watch(w, asleep, 0.01))
+    assert r.version == 3
+
+    rewrite(path, V2)
+
+    async def tsleep(_: float) -> None:
+        await trio.lowlevel.checkpoint()
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match=r"^stop$"):
+        trio.run(watch, w, tsleep, 0.01)
+    assert r.version == 4

@@ -1,0 +1,314 @@
+"""The async examples: smoke runs of each program, and the service's protocol in-process.
+
+Network traffic stays on 127.0.0.1; every program stops by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_example(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=EXAMPLES
+    )
+
+
+def summary_of(stdout: str) -> dict[str, str]:
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("summary "))
+    return dict(kv.split("=", 1) for kv in line.split()[1:])
+
+
+# ---------------------------------------------------------------- smoke runs
+
+
+def test_trio_chat_desk_runs_in_real_time() -> None:
+    proc = run_example(
+        "trio_chat_desk.py", "--seconds", "0.5", "--customers", "60", "--chat-mean", "0.2",
+        "--patience", "5", "--every", "0.25",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("t=") >= 2  # live statistics lines
+    s = summary_of(proc.stdout)
+    assert s["customers"] == "60"
+    assert int(s["answered"]) + int(s["abandoned"]) + int(s["refused"]) == 60
+
+
+def test_trio_chat_desk_runs_a_day_in_virtual_time() -> None:
+    proc = run_example("trio_chat_desk.py", "--virtual", "--customers", "400", "--every", "10")
+    assert proc.returncode == 0, proc.stderr
+    s = summary_of(proc.stdout)
+    assert s["customers"] == "400"
+    assert int(s["ticks"]) < int(s["inputs"])  # batching: fewer passes than inputs
+
+
+def test_trio_chat_desk_rejects_bad_flags() -> None:
+    proc = run_example("trio_chat_desk.py", "--chats", "40")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--chats: the chat channel allows at most 30 per agent")
+    )
+
+
+def test_service_and_load_client_with_a_20x_burst() -> None:
+    service = subprocess.Popen(
+        [sys.executable, "asyncio_service.py", "--seconds", "60", "--every", "0.5"],
+        cwd=EXAMPLES,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert service.stdout is not None
+        first = service.stdout.readline()
+        assert first.startswith("listening on 127.0.0.1:"), first
+        port = first.strip().rsplit(":", 1)[1]
+        client = run_example(
+            "load_client.py", "--port", port, "--agents", "5", "--chats", "5", "--rate", "15",
+            "--burst", "20", "--seconds", "1.5", "--handle", "0.1", "--patience", "2",
+            "--drain", "20",
+        )  # fmt: skip
+        assert client.returncode == 0, client.stdout + client.stderr
+        assert (
+            'malformed inquiry -> {"error":"$.queue: Object missing required field","line":2}'
+            in client.stdout
+        )
+        s = summary_of(client.stdout)
+        ended = sum(int(s.get(k, 0)) for k in ("assigned", "abandoned", "rejected", "withdrawn"))
+        assert ended == int(s["admission_admitted"]) == int(s["sent"])
+        assert int(s["assigned"]) > 0
+    finally:
+        service.send_signal(signal.SIGINT)
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0, err
+    stopped = re.search(r"^stopped: connections=6 errors=(\d+)$", out, re.M)
+    assert stopped is not None, out
+    assert int(stopped[1]) >= 1  # the malformed line (plus accepts of offers that expired)
+
+
+# ---------------------------------------------------------------- the protocol, in-process
+
+
+class Client:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def send(self, line: str | dict[str, Any]) -> None:
+        text = line if isinstance(line, str) else json.dumps(line)
+        self.writer.write(text.encode() + b"\n")
+        await self.writer.drain()
+
+    async def recv(self) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.reader.readline(), 10)
+        assert raw, "the service closed the connection"
+        msg: dict[str, Any] = json.loads(raw)
+        return msg
+
+    async def ask(self, line: str | dict[str, Any]) -> dict[str, Any]:
+        await self.send(line)
+        return await self.recv()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@asynccontextmanager
+async def running_service() -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
+    svc = load_example("asyncio_service")
+    started: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        svc.serve(
+            svc.default_config(),
+            seconds=30,
+            every=100,
+            stop=stop,
+            ready=lambda service, port: started.set_result((service, port)),
+        )
+    )
+    service, port = await started
+
+    async def connect() -> Client:
+        return Client(*await asyncio.open_connection("127.0.0.1", port))
+
+    try:
+        yield service, connect
+    finally:
+        stop.set()
+        await task
+
+
+def run_async(fn: Callable[[], Any]) -> Any:
+    with asyncio.Runner() as runner:
+        return runner.run(fn())
+
+
+def test_service_answers_malformed_lines_with_one_error_line_each() -> None:
+    async def scenario() -> None:
+        async with running_service() as (service, connect):
+            c = await connect()
+            bad_json = await c.ask("not json")
+            assert bad_json["line"] == 1
+            assert bad_json["error"].startswith("$: malformed JSON: ")
+            assert await c.ask({"hello": "agent"}) == {
+                "error": "$.agent: an agent must say who it is",
+                "line": 2,
+            }
+            assert await c.ask({"hello": "producer"}) == {"ok": "producer"}
+            cases = [
+                ({"id": "c1"}, "$.queue: Object missing required field"),
+                (
+                    {"id": "c2", "queue": "chat", "priority": "high"},
+                    "$.priority: Expected int | null, got str",
+                ),
+                (
+                    {"id": "c3", "queue": "chat", "patience_s": -1},
+                    "$.patience_s: Expected float > 0.0",
+                ),
+                (
+                    {"id": "c4", "queue": "chat", "extra": 1},
+                    "$: Object contains unknown field extra",
+                ),
+                ({"id": "c5", "queue": "nope"}, "unknown queue 'nope'; known: 'chat'"),
+            ]
+            for n, (line, error) in enumerate(cases, start=4):
+                assert await c.ask(line) == {"error": error, "line": n}
+            ok = await c.ask({"id": "c6", "queue": "chat"})  # the connection carried on
+            assert ok["admission"]["inquiry_id"] == "c6"
+            assert ok["admission"]["outcome"] == "admitted"
+            assert service.errors == 7
+            c.close()
+
+    run_async(scenario)
+
+
+def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
+    async def scenario() -> None:
+        async with running_service() as (service, connect):
+            agent = await connect()
+            hello = {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 2}}}
+            assert await agent.ask(hello) == {"ok": "agent"}
+            producer = await connect()
+            assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
+            adm = await producer.ask({"id": "c1", "queue": "chat"})
+            assert adm["admission"]["outcome"] == "admitted"
+            offer = await agent.recv()
+            assert (offer["type"], offer["inquiry_id"], offer["agent_id"]) == (
+                "Offered",
+                "c1",
+                "ye",
+            )
+            await agent.send({"op": "accept", "inquiry_id": "c1"})
+            assigned = await producer.recv()
+            assert (assigned["type"], assigned["agent_id"]) == ("Assigned", "ye")
+            assert await agent.ask({"op": "complete"}) == {
+                "error": "$.inquiry_id: required for op 'complete'",
+                "line": 3,
+            }
+            assert await agent.ask({"op": "complete", "inquiry_id": "zz"}) == {
+                "error": "unknown inquiry 'zz'",
+                "line": 4,
+            }
+            await agent.send({"op": "complete", "inquiry_id": "c1"})
+            await asyncio.sleep(0.05)
+            assert service.router.statistics().router.counters["completed"] == 1
+            agent.close()
+            producer.close()
+
+    run_async(scenario)
+
+
+def test_a_disconnected_producer_withdraws_its_waiting_inquiries() -> None:
+    async def scenario() -> None:
+        async with running_service() as (service, connect):
+            producer = await connect()
+            assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
+            for k in range(3):
+                adm = await producer.ask({"id": f"c{k}", "queue": "chat"})
+                assert adm["admission"]["outcome"] == "admitted"
+            producer.close()
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                stats = service.router.statistics().router
+                if stats.counters["withdrawn"] == 3:
+                    break
+            assert stats.counters["withdrawn"] == 3
+            assert stats.waiting == 0
+
+    run_async(scenario)
+
+
+def test_a_disconnected_agent_hands_its_offers_back() -> None:
+    async def scenario() -> None:
+        async with running_service() as (_service, connect):
+            first = await connect()
+            assert await first.ask({"hello": "agent", "agent": {"id": "a1"}}) == {"ok": "agent"}
+            producer = await connect()
+            assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
+            await producer.ask({"id": "c1", "queue": "chat"})
+            hello = {"hello": "agent", "agent": {"id": "a2", "capacity": {"chat": 1}}}
+            # a1 has no chat capacity (voice only): nobody can take c1 yet
+            second = await connect()
+            assert await second.ask(hello) == {"ok": "agent"}
+            offer = await second.recv()
+            assert offer["inquiry_id"] == "c1"
+            second.close()  # gone without answering
+            third = await connect()
+            hello["agent"]["id"] = "a3"  # type: ignore[index]
+            assert await third.ask(hello) == {"ok": "agent"}
+            again = await third.recv()
+            assert (again["inquiry_id"], again["agent_id"]) == ("c1", "a3")
+            for c in (first, producer, third):
+                c.close()
+
+    run_async(scenario)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seconds", "0"], "--seconds: must be a positive number"),
+        (["--port", "70000"], "--port: must be 0..65535"),
+    ],
+)
+def test_service_rejects_bad_flags(flags: list[str], message: str) -> None:
+    proc = run_example("asyncio_service.py", *flags)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].endswith(message)
+
+
+def test_service_reports_a_bad_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[[queues]]\nname = "chat"\nanswer_target_s = -1\n')
+    proc = run_example("asyncio_service.py", "--config", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "asyncio_service: $.queues[0].answer_target_s: Expected float > 0.0"
+    )

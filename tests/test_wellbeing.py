@@ -1,0 +1,309 @@
+"""Wellbeing guardrails on a person's day, one test (or more) per guardrail.
+
+Time is data: every scenario is a fixed sequence of inputs, checked event by event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router import AgentSpec, Inquiry, Router
+from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, Requeued
+from tests.helpers import config
+
+CONTINUOUS = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 3600
+break_s = 600
+[[queues]]
+name = "q"
+"""
+
+
+def _of(events: list[Any], cls: type) -> list[Any]:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def _assigned(events: list[Any]) -> list[tuple[str, str]]:
+    return [(e.inquiry_id, e.agent_id) for e in _of(events, Assigned)]
+
+
+def _router(toml: str, *agents: AgentSpec, **routing: Any) -> Router:
+    r = Router(config(toml, **routing))
+    for a in agents:
+        r.login(a, 0.0)
+    r.tick(0.0)
+    return r
+
+
+# ---------------------------------------------------------------- continuous work
+
+
+def test_break_after_stretch_waits_for_work_in_flight_then_auto_ready() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"))
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    assert _assigned(r.tick(0)) == [("i1", "a")]
+    r.complete("i1", 3000)
+    r.submit(Inquiry(id="i2", queue="q"), 3000)
+    assert _assigned(r.tick(3000)) == [("i2", "a")]
+    assert r.next_deadline() == 3600.0  # the stretch ends one hour after login
+    ev = r.tick(3600)
+    # no new work from now on, but i2 is in flight: the break has no end yet
+    assert _of(ev, AgentOnBreak) == [
+        AgentOnBreak(at=3600.0, version=1, agent_id="a", reason="wellbeing", until=None)
+    ]
+    r.submit(Inquiry(id="i3", queue="q"), 3700)
+    assert _assigned(r.tick(3700)) == []
+    assert r.inquiry_state("i3") == "waiting"
+    r.complete("i2", 4000)  # work in flight ends: the break starts now
+    ev = r.tick(4000)
+    assert _of(ev, AgentOnBreak) == [
+        AgentOnBreak(at=4000.0, version=1, agent_id="a", reason="wellbeing", until=4600.0)
+    ]
+    assert r.next_deadline() == 4600.0
+    assert _assigned(r.tick(4599.9)) == []
+    ev = r.tick(4600)
+    assert [type(e).__name__ for e in ev] == ["AgentReady", "Assigned"]
+    assert _assigned(ev) == [("i3", "a")]
+    # the next stretch counts from the end of the break
+    assert r.next_deadline() == 4600.0 + 3600.0
+
+
+def test_idle_agent_at_end_of_stretch_breaks_at_once() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"))
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    r.complete("i1", 3400)  # idle for 200 s when the stretch ends: not a break yet
+    r.tick(3400)
+    ev = r.tick(3600)
+    assert _of(ev, AgentOnBreak) == [
+        AgentOnBreak(at=3600.0, version=1, agent_id="a", reason="wellbeing", until=4200.0)
+    ]
+    assert _of(r.tick(4200), AgentReady) == [AgentReady(at=4200.0, version=1, agent_id="a")]
+
+
+def test_natural_pause_as_long_as_a_break_resets_the_stretch() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"))
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    r.complete("i1", 2000)  # idle 2000..3600: longer than break_s = 600
+    r.tick(2000)
+    assert _of(r.tick(3600), AgentOnBreak) == []
+    # work restarting after the pause starts a new stretch
+    r.submit(Inquiry(id="i2", queue="q"), 4000)
+    assert _assigned(r.tick(4000)) == [("i2", "a")]
+    assert _of(r.tick(7599), AgentOnBreak) == []
+    assert _of(r.tick(7600), AgentOnBreak)[0].reason == "wellbeing"
+
+
+def test_short_pauses_do_not_reset_the_stretch() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"))
+    t = 0.0
+    for k in range(6):  # 500 s calls with 100 s gaps: never a 600 s pause
+        r.submit(Inquiry(id=f"i{k}", queue="q"), t)
+        r.tick(t)
+        r.complete(f"i{k}", t + 500)
+        r.tick(t + 500)
+        t += 600
+    assert _of(r.tick(3600), AgentOnBreak)[0].until == 4200.0
+
+
+def test_manual_ready_during_wellbeing_break_restarts_the_stretch() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"))
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    r.complete("i1", 3650)
+    assert [e.until for e in _of(r.tick(3650), AgentOnBreak)] == [None, 4250.0]
+    r.set_ready("a", 3700)  # the agent (or a supervisor) ends the break early
+    r.submit(Inquiry(id="i2", queue="q"), 3700)
+    ev = r.tick(3700)
+    assert _of(ev, AgentReady) != [] and _assigned(ev) == [("i2", "a")]
+    assert _of(r.tick(7299), AgentOnBreak) == []
+    assert _of(r.tick(7300), AgentOnBreak)[0].reason == "wellbeing"
+
+
+def test_wellbeing_break_takes_back_pending_offers() -> None:
+    r = _router(CONTINUOUS, AgentSpec(id="a"), AgentSpec(id="b"), mode="offer")
+    r.go_on_break("b", 0)
+    r.submit(Inquiry(id="i0", queue="q"), 0)
+    r.tick(0)
+    r.accept("i0", 1)
+    r.complete("i0", 3500)
+    r.submit(Inquiry(id="i1", queue="q"), 3599)
+    r.tick(3599)
+    assert r.agent_of("i1") == "a"
+    ev = r.tick(3600)  # offered when the stretch ends: the offer goes back in line
+    assert _of(ev, Requeued) == [
+        Requeued(at=3600.0, version=1, inquiry_id="i1", queue="q", reason="wellbeing")
+    ]
+    assert r.inquiry_state("i1") == "waiting"
+
+
+# ---------------------------------------------------------------- shift end
+
+SHIFT = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_overtime_s = 600
+[[queues]]
+name = "q"
+"""
+
+
+def test_no_new_work_past_shift_end_work_in_flight_finishes() -> None:
+    r = _router(SHIFT, AgentSpec(id="a", shift_end=1000.0), AgentSpec(id="b", shift_end=5000.0))
+    r.go_on_break("b", 0)
+    r.submit(Inquiry(id="i1", queue="q"), 900)
+    assert _assigned(r.tick(900)) == [("i1", "a")]
+    assert r.next_deadline() == 1000.0
+    ev = r.tick(1000)
+    assert _of(ev, AgentAway) == [
+        AgentAway(at=1000.0, version=1, agent_id="a", reason="shift_end")
+    ]
+    assert r.inquiry_state("i1") == "assigned"  # never preempted
+    r.submit(Inquiry(id="i2", queue="q"), 1050)
+    r.complete("i1", 1100)
+    assert _assigned(r.tick(1100)) == []
+    assert r.inquiry_state("i2") == "waiting"
+    r.set_ready("b", 1200)
+    assert _assigned(r.tick(1200)) == [("i2", "b")]
+
+
+def test_login_after_shift_end_takes_no_work() -> None:
+    r = _router(SHIFT)
+    r.submit(Inquiry(id="i1", queue="q"), 10)
+    r.login(AgentSpec(id="late", shift_end=5.0), 10)
+    ev = r.tick(10)
+    assert _assigned(ev) == []
+    assert _of(ev, AgentAway)[0].reason == "shift_end"
+
+
+def test_overtime_outside_surge_is_not_granted() -> None:
+    r = _router(SHIFT.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["shift"]'))
+    r.login(AgentSpec(id="a", shift_end=1000.0), 0)
+    r.tick(0)
+    assert r.next_deadline() == 1000.0
+    assert _of(r.tick(1000), AgentAway)[0].reason == "shift_end"
+
+
+# ---------------------------------------------------------------- heavy inquiries
+
+HEAVY = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_consecutive_heavy = 2
+heavy_recovery_s = 120
+[[queues]]
+name = "complaints"
+heavy = true
+priority = 5
+[[queues]]
+name = "orders"
+"""
+
+
+def _serve(r: Router, iid: str, queue: str, at: float, until: float, **kw: Any) -> list[Any]:
+    r.submit(Inquiry(id=iid, queue=queue, **kw), at)
+    ev = r.tick(at)
+    if r.inquiry_state(iid) == "assigned":
+        r.complete(iid, until)
+        ev += r.tick(until)
+    return ev
+
+
+def test_at_most_k_heavy_in_a_row_then_a_lighter_one() -> None:
+    r = _router(HEAVY, AgentSpec(id="a"))
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "c2", "complaints", 100, 200)
+    # c3 (heavy, high priority) waits; the lighter o1 goes first even though it is later
+    r.submit(Inquiry(id="c3", queue="complaints"), 200)
+    r.submit(Inquiry(id="o1", queue="orders"), 201)
+    assert _assigned(r.tick(201)) == [("o1", "a")]
+    assert r.inquiry_state("c3") == "waiting"
+    r.complete("o1", 210)  # a lighter inquiry resets the streak
+    assert _assigned(r.tick(210)) == [("c3", "a")]
+
+
+def test_recovery_pause_after_k_heavy() -> None:
+    r = _router(HEAVY, AgentSpec(id="a"))
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "c2", "complaints", 100, 200)
+    r.submit(Inquiry(id="c3", queue="complaints"), 250)
+    assert _assigned(r.tick(250)) == []
+    assert r.next_deadline() == 320.0  # 120 s after the second heavy one ended
+    assert _assigned(r.tick(319)) == []
+    assert _assigned(r.tick(320)) == [("c3", "a")]
+
+
+def test_heavy_tag_counts_like_a_heavy_queue() -> None:
+    r = _router(HEAVY, AgentSpec(id="a"))
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "x1", "orders", 100, 200, tags=frozenset({"heavy"}))
+    ev = _serve(r, "x2", "orders", 250, 300, tags=frozenset({"heavy"}))
+    assert _assigned(ev) == []
+    assert _assigned(r.tick(320)) == [("x2", "a")]
+
+
+def test_blocked_agent_still_takes_light_work_and_others_take_heavy() -> None:
+    r = _router(HEAVY, AgentSpec(id="a"), AgentSpec(id="b"))
+    r.go_on_break("b", 0)
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "c2", "complaints", 100, 200)
+    r.set_ready("b", 201)
+    r.submit(Inquiry(id="c3", queue="complaints"), 201)
+    r.submit(Inquiry(id="o1", queue="orders"), 201)
+    assert sorted(_assigned(r.tick(201))) == [("c3", "b"), ("o1", "a")]
+
+
+# ---------------------------------------------------------------- surge overrides
+
+
+def _surge(r: Router, on: bool) -> None:
+    """Put the router in (or out of) surge mode, as the backpressure layer does."""
+    setter = getattr(r, "set_surge", None)
+    if setter is not None:
+        setter(on, r.now)
+    else:
+        r._surge = on
+
+
+def test_guardrails_hold_in_surge_unless_the_operator_opts_out() -> None:
+    r = _router(HEAVY, AgentSpec(id="a"))
+    _surge(r, True)
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "c2", "complaints", 100, 200)
+    assert _assigned(_serve(r, "c3", "complaints", 201, 300)) == []
+
+
+def test_heavy_limit_suspended_in_surge_when_opted_in() -> None:
+    toml = HEAVY.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["heavy"]')
+    r = _router(toml, AgentSpec(id="a"))
+    _surge(r, True)
+    _serve(r, "c1", "complaints", 0, 100)
+    _serve(r, "c2", "complaints", 100, 200)
+    assert _assigned(_serve(r, "c3", "complaints", 201, 300)) == [("c3", "a")]
+
+
+def test_continuous_work_limit_suspended_in_surge_when_opted_in() -> None:
+    toml = CONTINUOUS.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["continuous_work"]')
+    r = _router(toml, AgentSpec(id="a"))
+    _surge(r, True)
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    assert _of(r.tick(3600), AgentOnBreak) == []
+
+
+def test_overtime_in_surge_only_when_opted_in() -> None:
+    for suspend, stop in (("[]", 1000.0), ('["shift"]', 1600.0)):
+        toml = SHIFT.replace("[wellbeing]", f"[wellbeing]\nsuspend_in_surge = {suspend}")
+        r = _router(toml)
+        _surge(r, True)
+        r.login(AgentSpec(id="a", shift_end=1000.0), 0)
+        r.tick(0)
+        assert r.next_deadline() == stop
+        assert _of(r.tick(stop - 1), AgentAway) == []
+        assert _of(r.tick(stop), AgentAway)[0].reason == "shift_end"
