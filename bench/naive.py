@@ -232,6 +232,8 @@ class NaiveRouter:
             )
         )
         a.load[t.q.cfg.channel] -= 1
+        if not any(a.load.values()):
+            a.idle_since = now  # as the core: idle time counts from the end of the last work
         self.freed[a.id] = a
 
     def tick(self, now: float) -> list[Any]:
@@ -419,6 +421,8 @@ class NaiveRouter:
         a = t.agent
         assert a is not None
         a.load[t.q.cfg.channel] -= 1
+        if not any(a.load.values()):
+            a.idle_since = self.now
         self.freed[a.id] = a
         if t.declined is None:
             t.declined = set()

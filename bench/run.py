@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,6 +48,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_rounds": 3,
         "e2e": (10_000, 100, 3),
         "surge": True,
+        "limits": {"surge20": 60, "sim_vs_ciw": 30, "e2e": 30},
     },
     "full": {
         "sizes": {
@@ -63,6 +66,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_rounds": 7,
         "e2e": (20_000, 100, 7),
         "surge": True,
+        "limits": {"surge20": 300, "sim_vs_ciw": 120, "e2e": 120},
     },
     "tiny": {
         "sizes": {"1000": 60, "10000": 150, "100000": 300},
@@ -74,6 +78,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_rounds": 1,
         "e2e": (200, 10, 1),
         "surge": False,
+        "limits": {"sim_vs_ciw": 30, "e2e": 30},
     },
 }
 
@@ -114,6 +119,29 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class SectionTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Abort the section with SectionTimeout after ``seconds`` (main thread, POSIX only)."""
+    if not seconds or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SectionTimeout(f"gave up after {seconds:g}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _ratio(a: Any, b: Any) -> float | None:
     if a is None or b is None or not b:
         return None
@@ -150,10 +178,12 @@ def build_report(
     def section(name: str, fn: Callable[[], None]) -> None:
         if only and name not in only:
             return
+        limit = cfg["limits"].get(name)
         progress(f"[{time.perf_counter() - t_start:6.1f}s] {name}")
         t0 = time.perf_counter()
         try:
-            fn()
+            with _time_limit(limit):
+                fn()
         except Exception as exc:  # a broken peer or piece must not hide the other figures
             msg = str(exc).splitlines()[0] if str(exc) else ""
             notes.append(f"{name}: failed: {type(exc).__name__}: {msg}")

@@ -6,13 +6,15 @@ Every arrival gets an expected wait (``estimate.py``) and then passes through
 the chain of policies configured under ``[backpressure]``, in order. A policy
 returns ``None`` (no opinion) or a :class:`Verdict`:
 
-* final verdicts end the chain: ``rejected`` and ``deflected`` (one outcome
-  event each, with a reason), ``callback`` (admitted, but the customer hangs up
-  and keeps the place) and ``blocked`` (the adapter's producer must wait for
+* refusals end the chain: ``rejected`` and ``deflected`` (one outcome event
+  each, with a reason) and ``blocked`` (the adapter's producer must wait for
   room; nothing is recorded);
 * ``overflow`` moves the arrival to another queue and the chain goes on there;
-* ``shed`` names a waiting inquiry of lower priority to evict *if* the arrival
-  is finally admitted (the evicted one gets its own ``Rejected`` event).
+* ``callback`` and ``shed`` take effect only if no later policy refuses the
+  arrival: ``callback`` admits it as a callback (the customer hangs up and
+  keeps the place), ``shed`` names a waiting inquiry of lower priority to evict
+  (which gets its own ``Rejected`` event). So a bound placed after
+  ``callback`` in the chain bounds callbacks too.
 
 An arrival no policy refuses is admitted with its expected wait, on the
 :class:`Admission` and on the ``Queued`` event. Policies also act as queues age:
@@ -444,10 +446,13 @@ class Codel(AdmissionPolicy):
             st.count = delta if delta > 1 and recent else 1
             st.drop_next = now + self.interval / math.sqrt(st.count)
             st.lastcount = st.count
+        name = f"codel:{queue}"
         if st.dropping:
-            ctl.schedule_named(f"codel:{queue}", st.drop_next, st, T_CODEL)
+            ctl.schedule_named(name, st.drop_next, st, T_CODEL)
         elif st.first_above:
-            ctl.schedule_named(f"codel:{queue}", st.first_above, st, T_CODEL)
+            ctl.schedule_named(name, st.first_above, st, T_CODEL)
+        elif head is not None:  # look again when the head would cross the target
+            ctl.schedule_named(name, head.entered + self.target, st, T_CODEL)
 
     def _shed(self, ctl: AdmissionControl, head: Ticket, sojourn: float, now: float) -> bool:
         if ctl.callbacks.is_callback(head):
@@ -733,11 +738,15 @@ class AdmissionControl:
     # ------------------------------------------------------------------ the view
 
     def queue_length(self, queue: str) -> int:
+        """Places held in ``queue``: waiting, plus callbacks between two attempts."""
         q = self.r._queues.get(queue)
-        return q.n_waiting if q is not None else 0
+        n = q.n_waiting if q is not None else 0
+        cb = self.callbacks
+        return n + cb.retrying_in.get(queue, 0) if cb.retrying else n
 
     def total_waiting(self) -> int:
-        return self.r._waiting
+        """Places held in the router (see :meth:`queue_length`)."""
+        return self.r._waiting + len(self.callbacks.retrying)
 
     def expected_wait(self, queue: str, position: int) -> float:
         return self.r._estimator.expected_wait(queue, position)
@@ -748,7 +757,7 @@ class AdmissionControl:
         limit = b.per_queue.get(queue)
         if limit is not None and self.queue_length(queue) >= limit:
             return False
-        return b.global_max is None or self.r._waiting < b.global_max
+        return b.global_max is None or self.total_waiting() < b.global_max
 
     # ------------------------------------------------------------------ arrivals
 
@@ -759,11 +768,12 @@ class AdmissionControl:
         position = r._position(q, t.priority)
         if pool.eligible == 0:
             return position, _INF
-        if position <= 4 and self._free_agents(pool, position) >= position:
+        free = self._free_agents(pool, min(position, 8))  # they take the first in line now
+        if free >= position:
             return position, 0.0
         est = r._estimator
         slots = 1.0 if q.name in est.gap else _slots(pool)
-        return position, est.expected_wait(q.name, position, t.priority, r._ps, slots)
+        return position, est.expected_wait(q.name, position - free, t.priority, r._ps, slots)
 
     def _free_agents(self, pool: Pool, need: int) -> int:
         """Agents who could take an inquiry of ``pool`` now: listed ones, and ones freed
@@ -828,9 +838,9 @@ class AdmissionControl:
                         expected_wait_s=ewt,
                         reason=v.reason,
                     )
-                if kind == "callback":
-                    callback = v.reason
-                    break
+                if kind == "callback":  # takes effect if no later policy refuses
+                    callback = callback or v.reason
+                    continue
                 # rejected / deflected: the one outcome of this arrival
                 c["submitted"] += 1
                 self._overflow_events(t, moves)
@@ -856,7 +866,7 @@ class AdmissionControl:
             t.patience_at = None  # the customer hung up: no abandonment while parked
         r._admit(t, pool)
         r._estimator.on_arrival(q.name, t.priority, t.arrival)
-        self._admitted(t)
+        self._admitted(t, callback=bool(callback))
         r._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
         if callback:
             self.callbacks.park(t, ewt)
@@ -884,9 +894,9 @@ class AdmissionControl:
         for src, dst, why in moves:
             self.r._emit(Overflowed, inquiry_id=t.id, from_queue=src, to_queue=dst, reason=why)
 
-    def _admitted(self, t: Ticket, first: bool = True) -> None:
+    def _admitted(self, t: Ticket, first: bool = True, callback: bool = False) -> None:
         """``t`` entered ``t.queue`` (an arrival, or an overflow when not ``first``)."""
-        if self._shed_on and not self.callbacks.is_callback(t):
+        if self._shed_on and not callback and not self.callbacks.is_callback(t):
             self._shed_push(t, everywhere=first)
         for p in self._on_admitted:
             p.on_admitted(self, t)
@@ -953,7 +963,8 @@ class AdmissionControl:
 
     def head_of_line(self, queue: str) -> Ticket | None:
         """The waiting inquiry of ``queue`` that is next in line (smallest aged key)."""
-        if not self.queue_length(queue):
+        q = self.r._queues.get(queue)
+        if q is None or not q.n_waiting:
             return None
         best: tuple[float, int, int, Ticket] | None = None
         for pool in self.pools_of(queue):
@@ -1002,7 +1013,8 @@ class AdmissionControl:
             live = r._waiting
         else:
             heap = self._shed_q.get(queue, [])
-            live = self.queue_length(queue)
+            q = r._queues.get(queue)
+            live = q.n_waiting if q is not None else 0
         if len(heap) > 2 * live + 64:
             heap[:] = [e for e in heap if self._shed_live(e[3], queue)]
             heapify(heap)

@@ -124,40 +124,38 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
 # ---------------------------------------------------------------------- explain
 
 
-def _fmt(x: float) -> str:
-    return f"{x:+.3f}" if x else "0"
+def _num(x: float, signed: bool = False) -> str:
+    if x == 0:
+        return "0"
+    return f"{x:+.3f}" if signed else f"{x:.3f}"
 
 
 def format_explanation(ev: Any) -> list[str]:
-    """A decision event's explanation as table lines: feature, weight, value x weight."""
+    """A decision event as a table: each feature's value and value x weight, chosen vs runner-up."""
     exp = ev.explanation
     kind = type(ev).__name__
-    head = f"t={ev.at:.3f} v{ev.version} {kind} {ev.inquiry_id} -> {ev.agent_id} ({ev.queue})"
+    head = f"t={ev.at:.3f} v{ev.version} {kind} inquiry {ev.inquiry_id} -> {ev.agent_id}"
+    head += f" (queue {ev.queue})"
     if exp is None:
         return [head + ": no explanation (routing.trace is off)"]
     if exp.trigger == "agent_free":
-        head += ": agent freed, took the most urgent inquiry it can serve"
-    chosen, runner = exp.chosen, exp.runner_up
-    cols = [f"chosen {chosen.agent_id}"]
-    if runner is not None:
-        cols.append(f"runner-up {runner.agent_id}")
-    width = max(18, *(len(c) for c in cols))
-    lines = [
-        head,
-        f"  {'feature':<13} {'weight':>7}  " + "  ".join(f"{c:>{width}}" for c in cols),
-    ]
-    for name, weight in chosen.weights.items():
+        head += ": the agent became free and took the most urgent inquiry it can serve"
+    cols = [fs for fs in (exp.chosen, exp.runner_up) if fs is not None]
+    width = max(16, *(len(fs.agent_id) + 2 for fs in cols))
+    row = "  {:<13}{:>7}" + f"  {{:>{width}}}{{:>9}}" * len(cols)
+    lines = [head]
+    lines.append(row.format("feature", "weight", *[x for fs in cols for x in (fs.agent_id, "x w")]))
+    for name, weight in exp.chosen.weights.items():
         cells = []
-        for fs in (chosen, runner):
-            if fs is None:
-                continue
+        for fs in cols:
             v = fs.features.get(name, 0.0)
-            cells.append(f"{v:.3f} x {weight:g} = {_fmt(v * weight)}")
-        lines.append(f"  {name:<13} {weight:>7g}  " + "  ".join(f"{c:>{width}}" for c in cells))
-    totals = [f"{chosen.score:+.3f}"] + ([f"{runner.score:+.3f}"] if runner is not None else [])
-    lines.append(f"  {'score':<13} {'':>7}  " + "  ".join(f"{c:>{width}}" for c in totals))
-    if runner is None and exp.trigger == "arrival":
-        lines.append("  (no other agent was free for this inquiry)")
+            cells += [_num(v), _num(v * weight, signed=True)]
+        lines.append(row.format(name, f"{weight:g}", *cells))
+    lines.append(row.format("score", "", *[x for fs in cols for x in ("", f"{fs.score:+.3f}")]))
+    if exp.runner_up is None and exp.trigger == "arrival":
+        lines.append("  (no other agent could take it)")
+    elif exp.runner_up is not None and exp.runner_up.score == exp.chosen.score:
+        lines.append("  (equal scores: the agent free for longest goes first)")
     return lines
 
 
@@ -192,16 +190,20 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=out)
         return 2
-    scenario = _with_trace(scenario, args.seed)
+    scenario = _with_trace(scenario)
     shown = 0
-    decisions = 0
+    settled: list[Any] = []
 
     def on_event(ev: Any) -> bool:
-        nonlocal shown, decisions
+        nonlocal shown
+        mine = args.inquiry is None or getattr(ev, "inquiry_id", None) == args.inquiry
         if getattr(ev, "explanation", None) is None:
+            # with --inquiry, stop once it is out of the line for good
+            if args.inquiry is not None and mine and type(ev).__name__ in _SETTLED:
+                settled.append(ev)
+                return False
             return True
-        decisions += 1
-        if args.inquiry is not None and ev.inquiry_id != args.inquiry:
+        if not mine:
             return True
         if shown < args.limit:
             for line in format_explanation(ev):
@@ -209,12 +211,21 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
             shown += 1
         return bool(shown < args.limit)
 
-    run(scenario, on_event)
+    run(scenario, on_event, args.seed)
     if shown == 0:
-        what = f"inquiry {args.inquiry!r}" if args.inquiry is not None else "the scenario"
-        print(f"no routing decision found for {what}", file=out)
-        return 2 if args.inquiry is not None else 0
+        if args.inquiry is None:
+            print("no routing decision in the scenario", file=out)
+            return 0
+        how = "it never arrived"
+        if settled:
+            ev = settled[0]
+            how = f"{type(ev).__name__} at t={ev.at:.3f} before any agent was chosen"
+        print(f"no routing decision for inquiry {args.inquiry!r}: {how}", file=out)
+        return 2
     return 0
+
+
+_SETTLED = frozenset({"Assigned", "Abandoned", "Withdrawn", "Rejected", "Deflected"})
 
 
 def _positive_int(text: str) -> int:
@@ -227,17 +238,24 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def _with_trace(scenario: RouterConfig, seed: int | None) -> RouterConfig:
+def _with_trace(scenario: RouterConfig) -> RouterConfig:
     import msgspec
 
     routing = msgspec.structs.replace(scenario.routing, trace=True)
-    changed: dict[str, Any] = {"routing": routing}
-    sim = getattr(scenario, "simulation", None)
-    if seed is not None and sim is not None:
-        changed["simulation"] = msgspec.structs.replace(sim, seed=seed)
-    return msgspec.structs.replace(scenario, **changed)
+    return msgspec.structs.replace(scenario, routing=routing)
 
 
-def _sim_runner() -> Callable[[RouterConfig, Callable[[Any], bool]], None] | None:
-    """Adapter to the simulator's public run function (None when router.sim is absent)."""
-    return None
+Runner = Callable[[RouterConfig, Callable[[Any], bool], "int | None"], None]
+
+
+def _sim_runner() -> Runner | None:
+    """The simulator's run function with an event hook (None when router.sim is absent)."""
+    try:
+        from router.sim.engine import simulate
+    except ImportError:
+        return None
+
+    def run(scenario: RouterConfig, on_event: Callable[[Any], bool], seed: int | None) -> None:
+        simulate(scenario, seed=seed, on_event=on_event)  # type: ignore[arg-type]
+
+    return run

@@ -469,11 +469,18 @@ class Router:
 
     def _take_back(self, t: Ticket, agent: Agent, reason: str) -> None:
         del agent.offers[t.id]
+        self._undo_heavy(t, agent)
         if t.declined is None:
             t.declined = set()
         t.declined.add(agent.id)
         self._release(agent, t)
         self._requeue(t, reason)
+
+    def _undo_heavy(self, t: Ticket, agent: Agent) -> None:
+        """A heavy inquiry given back unserved does not count in the agent's heavy streak
+        (else a streak at the limit with no call to end it would block the agent for good)."""
+        if t.heavy and agent.heavy_streak:
+            agent.heavy_streak -= 1
 
     def _expire_offer(self, t: Ticket) -> None:
         agent = t.agent
@@ -517,8 +524,16 @@ class Router:
             self._schedule_agent(agent, now + self._window)
         k = self._heavy_k
         if t.heavy and k is not None and agent.heavy_streak >= k:
-            agent.heavy_block_until = now + self._wb.heavy_recovery_s
-            self._schedule_agent(agent, agent.heavy_block_until)
+            if self._wb.heavy_recovery_s > 0:
+                agent.heavy_block_until = now + self._wb.heavy_recovery_s
+                self._schedule_agent(agent, agent.heavy_block_until)
+            else:  # no recovery pause configured: the run ends with this inquiry
+                agent.heavy_streak = 0
+        elif not t.heavy and agent.heavy_streak:
+            # light work done ends a heavy run; a light offer that was declined, expired
+            # or (a callback) did not reach the customer does not
+            agent.heavy_streak = 0
+            agent.heavy_block_until = 0.0
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._emit(
             Completed,
@@ -627,6 +642,7 @@ class Router:
     def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
         del agent.offers[t.id]
+        self._undo_heavy(t, agent)
         self._release(agent, t)
         self._requeue(t, reason)
 
@@ -718,10 +734,12 @@ class Router:
         now = self._now
         changed = False
         if agent.recent:
-            cutoff = now - self._window
+            # same expression as _agent_next_time: (t + w) - w may round below t, and a
+            # timer due at recent[0][0] + window must then remove that entry (no re-fire)
+            window = self._window
             recent = agent.recent
             i = 0
-            while i < len(recent) and recent[i][0] <= cutoff:
+            while i < len(recent) and recent[i][0] + window <= now:
                 agent.recent_sum -= recent[i][1]
                 i += 1
             if i:
@@ -748,7 +766,7 @@ class Router:
             if (
                 wb.max_continuous_work_s is not None
                 and not self._suspended("continuous_work")
-                and now - agent.stretch_start >= wb.max_continuous_work_s
+                and agent.stretch_start + wb.max_continuous_work_s <= now  # as in _next_time
             ):
                 until = now + wb.break_s if agent.total_load == 0 else 0.0
                 self._stop_new_work(agent, BREAK, "wellbeing", until)
@@ -1121,10 +1139,7 @@ class Router:
             agent.stretch_start = now  # a natural break long enough resets the stretch
         agent.idle_since = now
         if t.heavy:
-            agent.heavy_streak += 1
-        elif agent.heavy_streak:
-            agent.heavy_streak = 0
-            agent.heavy_block_until = 0.0
+            agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         agent.ver += 1
         t.agent = agent
         t.wait_end = now

@@ -72,12 +72,19 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
     return (digamma(a + n) - digamma(a)) / theta
 
 
+#: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
+HORIZONS = (600.0, 3600.0)
+
+
 class _Rates:
     """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
 
-    __slots__ = ("abandon", "arrival_gap", "arrival_last", "handle", "waited")
+    __slots__ = ("abandon", "arrival_gap", "arrival_last", "handle", "slow", "t_slow", "waited")
 
     def __init__(self) -> None:
+        # per horizon: decayed count of answers and decayed backlogged time
+        self.slow = [0.0] * (2 * len(HORIZONS))
+        self.t_slow = 0.0
         self.abandon = 0.0  # EWMA of "this departure from the line was an abandonment"
         self.waited = 0.0  # EWMA of the time that departure had waited
         self.handle = 0.0  # EWMA of handle time (0 = unknown)
@@ -127,6 +134,14 @@ class WaitEstimator:
                 g = 0.0
             prev = self.gap.get(queue)
             self.gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
+            r = self._r(queue)
+            dt = decided - r.t_slow if r.t_slow else 0.0
+            r.t_slow = decided
+            slow = r.slow
+            for i, h in enumerate(HORIZONS):
+                f = math.exp(-dt / h) if dt > 0.0 else 1.0
+                slow[2 * i] = slow[2 * i] * f + 1.0
+                slow[2 * i + 1] = slow[2 * i + 1] * f + g
         self._leave(queue, waited if waited > 0.0 else 0.0, 0.0)
 
     def on_abandon(self, queue: str, waited: float) -> None:
@@ -184,8 +199,19 @@ class WaitEstimator:
         rate = self.rate(queue, slots)
         theta = self.theta(queue)
         w = wait_for_position(position, rate, theta)
+        r = self.rates.get(queue)
+        if r is not None:
+            # a long wait depends on the rate over a long time: use the slower measurements
+            slow = r.slow
+            for i, h in enumerate(HORIZONS):
+                if w < h:
+                    break
+                count, busy = slow[2 * i], slow[2 * i + 1]
+                if count < 10.0 or busy <= 0.0:
+                    break
+                rate = count / busy
+                w = wait_for_position(position, rate, theta)
         if priority is not None and priority_seconds > 0.0:
-            r = self.rates.get(queue)
             if r is not None and len(r.arrival_gap) > 1:
                 extra = 0.0
                 for p, g in r.arrival_gap.items():
@@ -206,14 +232,18 @@ class WaitEstimator:
                 r.handle,
                 list(r.arrival_gap.items()),
                 list(r.arrival_last.items()),
+                list(r.slow),
+                r.t_slow,
             ]
             for q, r in self.rates.items()
         }
 
     def load_extra_state(self, data: dict[str, Any]) -> None:
         self.rates = {}
-        for q, (abandon, waited, handle, gaps, lasts) in data.items():
+        for q, (abandon, waited, handle, gaps, lasts, slow, t_slow) in data.items():
             r = self.rates[q] = _Rates()
             r.abandon, r.waited, r.handle = abandon, waited, handle
             r.arrival_gap = {int(p): g for p, g in gaps}
             r.arrival_last = {int(p): t for p, t in lasts}
+            r.slow = list(slow)
+            r.t_slow = t_slow

@@ -50,6 +50,9 @@ class Callbacks:
         self.ctl = ctl
         self.parked: dict[str, Ticket] = {}
         self.attempts: dict[str, int] = {}
+        # callbacks between attempts: out of line but holding a place (bounds count them)
+        self.retrying: dict[str, Ticket] = {}
+        self.retrying_in: dict[str, int] = {}
         self.retry_s = 300.0
         self.max_attempts = 3
         self.policy: CallbackOffer | None = None
@@ -93,6 +96,7 @@ class Callbacks:
             del agent.offers[t.id]
         else:
             del agent.work[t.id]
+        r._undo_heavy(t, agent)  # the agent never talked to the customer
         r._release(agent, t)
         t.agent = None
         n = self.attempts.get(t.id, 0) + 1
@@ -116,6 +120,10 @@ class Callbacks:
             return
         t.state = PARKED
         t.pool = None
+        self._prune_retrying()
+        self.retrying[t.id] = t
+        name = t.queue.name
+        self.retrying_in[name] = self.retrying_in.get(name, 0) + 1
         at = now + self.retry_s
         self.ctl.schedule(at, t, T_RETRY)
         r._emit(
@@ -125,9 +133,21 @@ class Callbacks:
             reason=f"callback_unreached: attempt {n} of {self.max_attempts}, retry at {at:g}",
         )
 
+    def _forget_retry(self, t: Ticket) -> None:
+        if self.retrying.pop(t.id, None) is not None:
+            self.retrying_in[t.queue.name] -= 1
+
+    def _prune_retrying(self) -> None:
+        """Drop callbacks withdrawn while between attempts (rare; done on each failure)."""
+        tickets = self.ctl.r._tickets
+        for k, t in list(self.retrying.items()):
+            if tickets.get(k) is not t:
+                self._forget_retry(t)
+
     def on_retry(self, t: Ticket) -> None:
         """Back to the original place in line for another attempt."""
         r = self.ctl.r
+        self._forget_retry(t)
         if t.queue.removed:
             t.state = DONE
             del r._tickets[t.id]
@@ -150,6 +170,10 @@ class Callbacks:
         self.parked = {k: tickets[k] for k, _ in state}
         self.attempts = {k: n for k, n in state if n}
         self._compact_at = 2 * len(self.parked) + 64
+        for t in self.parked.values():
+            if t.state == PARKED:
+                self.retrying[t.id] = t
+                self.retrying_in[t.queue.name] = self.retrying_in.get(t.queue.name, 0) + 1
 
 
 class Outbound:

@@ -33,7 +33,10 @@ def test_cli_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     assert throughput.main(["--n", "0"]) == 2
-    assert capsys.readouterr().err == "throughput: --n, --agents and --repeat must be >= 1\n"
+    assert (
+        capsys.readouterr().err
+        == "throughput: --n, --agents, --capacity and --repeat must be >= 1\n"
+    )
 
 
 def test_flow_rejects_an_unknown_backend() -> None:

@@ -160,9 +160,7 @@ def test_no_new_work_past_shift_end_work_in_flight_finishes() -> None:
     assert _assigned(r.tick(900)) == [("i1", "a")]
     assert r.next_deadline() == 1000.0
     ev = r.tick(1000)
-    assert _of(ev, AgentAway) == [
-        AgentAway(at=1000.0, version=1, agent_id="a", reason="shift_end")
-    ]
+    assert _of(ev, AgentAway) == [AgentAway(at=1000.0, version=1, agent_id="a", reason="shift_end")]
     assert r.inquiry_state("i1") == "assigned"  # never preempted
     r.submit(Inquiry(id="i2", queue="q"), 1050)
     r.complete("i1", 1100)
@@ -261,49 +259,95 @@ def test_blocked_agent_still_takes_light_work_and_others_take_heavy() -> None:
 
 # ---------------------------------------------------------------- surge overrides
 
+# Surge mode as the backpressure layer runs it: two inquiries nobody can serve waiting
+# in "flood" put the router in surge at once; withdrawing them ends it at once.
+SURGE = """
+[backpressure.surge]
+enter_waiting = 1
+enter_after_s = 0
+exit_after_s = 0
+queues = ["flood"]
+[[queues]]
+name = "flood"
+requires = { nobody = 1 }
+"""
 
-def _surge(r: Router, on: bool) -> None:
-    """Put the router in (or out of) surge mode, as the backpressure layer does."""
-    setter = getattr(r, "set_surge", None)
-    if setter is not None:
-        setter(on, r.now)
-    else:
-        r._surge = on
+
+def _surge_on(r: Router, at: float) -> list[Any]:
+    for k in range(2):
+        r.submit(Inquiry(id=f"flood{k}", queue="flood"), at)
+    ev = r.tick(at)
+    assert [type(e).__name__ for e in ev if "Surge" in type(e).__name__] == ["SurgeStarted"]
+    return ev
+
+
+def _surge_off(r: Router, at: float) -> list[Any]:
+    for k in range(2):
+        r.withdraw(f"flood{k}", at)
+    ev = r.tick(at)
+    assert [type(e).__name__ for e in ev if "Surge" in type(e).__name__] == ["SurgeEnded"]
+    return ev + r.tick(at)  # guardrail timers rescheduled by the toggle fire now
+
+
+def _with_surge(toml: str, suspend: str) -> str:
+    return toml.replace("[wellbeing]", f"[wellbeing]\nsuspend_in_surge = {suspend}") + SURGE
 
 
 def test_guardrails_hold_in_surge_unless_the_operator_opts_out() -> None:
-    r = _router(HEAVY, AgentSpec(id="a"))
-    _surge(r, True)
+    r = _router(_with_surge(HEAVY, "[]"), AgentSpec(id="a"))
+    _surge_on(r, 0)
     _serve(r, "c1", "complaints", 0, 100)
     _serve(r, "c2", "complaints", 100, 200)
     assert _assigned(_serve(r, "c3", "complaints", 201, 300)) == []
 
 
 def test_heavy_limit_suspended_in_surge_when_opted_in() -> None:
-    toml = HEAVY.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["heavy"]')
-    r = _router(toml, AgentSpec(id="a"))
-    _surge(r, True)
+    r = _router(_with_surge(HEAVY, '["heavy"]'), AgentSpec(id="a"))
+    _surge_on(r, 0)
     _serve(r, "c1", "complaints", 0, 100)
     _serve(r, "c2", "complaints", 100, 200)
     assert _assigned(_serve(r, "c3", "complaints", 201, 300)) == [("c3", "a")]
 
 
+def test_heavy_limit_returns_when_the_surge_ends() -> None:
+    r = _router(_with_surge(HEAVY, '["heavy"]'), AgentSpec(id="a"))
+    _surge_on(r, 0)
+    for k in range(3):
+        _serve(r, f"c{k}", "complaints", 100 * k, 100 * k + 50)
+    _surge_off(r, 300)
+    r.submit(Inquiry(id="c9", queue="complaints"), 301)
+    assert _assigned(r.tick(301)) == []  # three in a row: blocked again, out of surge
+
+
 def test_continuous_work_limit_suspended_in_surge_when_opted_in() -> None:
-    toml = CONTINUOUS.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["continuous_work"]')
-    r = _router(toml, AgentSpec(id="a"))
-    _surge(r, True)
+    r = _router(_with_surge(CONTINUOUS, '["continuous_work"]'), AgentSpec(id="a"))
+    _surge_on(r, 0)
     r.submit(Inquiry(id="i1", queue="q"), 0)
     r.tick(0)
     assert _of(r.tick(3600), AgentOnBreak) == []
+    # when the surge ends the guardrail applies at once: the stretch is long over
+    ev = _surge_off(r, 4000)
+    assert _of(ev, AgentOnBreak) == [
+        AgentOnBreak(at=4000.0, version=1, agent_id="a", reason="wellbeing", until=None)
+    ]
 
 
 def test_overtime_in_surge_only_when_opted_in() -> None:
     for suspend, stop in (("[]", 1000.0), ('["shift"]', 1600.0)):
-        toml = SHIFT.replace("[wellbeing]", f"[wellbeing]\nsuspend_in_surge = {suspend}")
-        r = _router(toml)
-        _surge(r, True)
+        r = _router(_with_surge(SHIFT, suspend))
+        _surge_on(r, 0)
         r.login(AgentSpec(id="a", shift_end=1000.0), 0)
         r.tick(0)
         assert r.next_deadline() == stop
         assert _of(r.tick(stop - 1), AgentAway) == []
         assert _of(r.tick(stop), AgentAway)[0].reason == "shift_end"
+
+
+def test_overtime_ends_with_the_surge() -> None:
+    r = _router(_with_surge(SHIFT, '["shift"]'))
+    _surge_on(r, 0)
+    r.login(AgentSpec(id="a", shift_end=1000.0), 0)
+    r.tick(0)
+    assert _of(r.tick(1200), AgentAway) == []  # in overtime
+    ev = _surge_off(r, 1200)
+    assert _of(ev, AgentAway) == [AgentAway(at=1200.0, version=1, agent_id="a", reason="shift_end")]

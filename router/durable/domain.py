@@ -266,7 +266,7 @@ class DomainRunner:
             rows = xr[0][1]
             requests = self._requests
             for rid, fields in rows:
-                requests.append(decode_request(fields, rid.decode()))
+                requests += decode_request(fields, rid.decode())
             self._read_cur = rows[-1][0].decode()
         if self._snapshot_due():
             await self.snapshot()

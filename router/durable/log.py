@@ -44,6 +44,7 @@ from router.durable.wire import (
     decode_batch,
     decode_output,
     encode_item,
+    encode_items,
 )
 from router.model import AgentSpec, Inquiry
 
@@ -266,7 +267,11 @@ class Producer:
     async def submit_many(
         self, inquiries: Iterable[Inquiry | tuple[Inquiry, str | None]]
     ) -> list[SubmitResult]:
-        """Add several inquiries in one atomic script call, each idempotent on its key."""
+        """Add several inquiries in one atomic script call, each idempotent on its key.
+
+        The new ones go into one request entry; a key seen before (or twice in
+        this call) is a duplicate and adds nothing.
+        """
         keys = [self.keys.requests]
         args: list[Any] = [self.ttl_ms]
         for entry in inquiries:
@@ -287,16 +292,13 @@ class Producer:
         rid = await self.client.xadd(self.keys.requests, {"m": encode_item(item)})
         return _s(rid)
 
-    async def send_many(self, items: Iterable[Any]) -> list[str]:
-        """Append several inputs in one pipelined round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        n = 0
-        for item in items:
-            pipe.xadd(self.keys.requests, {"m": encode_item(item)})
-            n += 1
-        if not n:
-            return []
-        return [_s(x) for x in await pipe.execute()]
+    async def send_many(self, items: Iterable[Any]) -> str | None:
+        """Append several inputs as one request entry; returns its id (None if no items)."""
+        batch = list(items)
+        if not batch:
+            return None
+        rid = await self.client.xadd(self.keys.requests, {"a": encode_items(batch)})
+        return _s(rid)
 
     async def login(self, agent: AgentSpec) -> str:
         return await self.send(Login(agent=agent))

@@ -9,7 +9,9 @@ caller's token: an owner that was paused past its lease and lost it to another
 process gets ``{-1, current}`` back and writes nothing. Redis runs a script
 atomically, so a check and the writes after it cannot be separated by another
 owner's acquisition. Checks come before any write, because a script that
-returns early keeps the writes it already made.
+returns early keeps the writes it already made. The ``#!lua`` line (Redis 7)
+makes Redis refuse a whole script up front when it is out of memory, instead
+of failing at a write halfway through.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["ACQUIRE", "COMMIT", "RELEASE", "SNAPSHOT", "SUBMIT"]
 
 #: KEYS: lease, fence. ARGV: owner, lease_ms.
 #: Returns {token, owner} on success, {0, holder} when another owner holds it.
-ACQUIRE = """
+ACQUIRE = """#!lua
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   return {0, holder}
@@ -32,7 +34,7 @@ return {redis.call('INCR', KEYS[2]), ARGV[1]}
 #: n_out, then n_out triples (input_id, events, refusals).
 #: Renews the lease, appends the outputs, then the batch.
 #: Returns {1, batch_id or ''}, {-1, fence} when fenced out, {-2, head} when the log moved.
-COMMIT = """
+COMMIT = """#!lua
 local tok = ARGV[1]
 local fence = redis.call('GET', KEYS[2])
 if fence ~= tok then
@@ -81,7 +83,7 @@ return {1, id}
 #: KEYS: fence, snapshot, input, requests.
 #: ARGV: token, input_id, cur, data, trim ('1'/'0'), now.
 #: Returns 1, or -1 when fenced out.
-SNAPSHOT = """
+SNAPSHOT = """#!lua
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -1
 end
@@ -95,7 +97,7 @@ return 1
 """
 
 #: KEYS: lease, fence. ARGV: token, owner. Returns 1 when released, 0 otherwise.
-RELEASE = """
+RELEASE = """#!lua
 if redis.call('GET', KEYS[2]) ~= ARGV[1] or redis.call('GET', KEYS[1]) ~= ARGV[2] then
   return 0
 end
@@ -104,19 +106,47 @@ return 1
 """
 
 #: KEYS: requests, then one idempotency key per item. ARGV: ttl_ms, then one payload per item.
-#: Returns a flat list: 'new', id or 'dup', id-of-the-first-add per item.
-SUBMIT = """
+#: Appends the items whose key is new as ONE entry (field 'a': a MessagePack array of them).
+#: Returns a flat list: 'new', entry id or 'dup', id-of-the-first-add per item.
+SUBMIT = """#!lua
+local seen = {}
+local fresh = {}
+local parts = {}
 local out = {}
 for i = 2, #KEYS do
-  local prev = redis.call('GET', KEYS[i])
-  if prev then
+  local k = KEYS[i]
+  local prev = redis.call('GET', k)
+  if prev or seen[k] then
     out[#out + 1] = 'dup'
-    out[#out + 1] = prev
+    out[#out + 1] = prev or ''
   else
-    local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[i])
-    redis.call('SET', KEYS[i], id, 'PX', ARGV[1])
+    seen[k] = true
+    fresh[#fresh + 1] = k
+    parts[#parts + 1] = ARGV[i]
     out[#out + 1] = 'new'
-    out[#out + 1] = id
+    out[#out + 1] = ''
+  end
+end
+local n = #parts
+if n == 0 then
+  return out
+end
+local hdr
+if n < 16 then
+  hdr = string.char(0x90 + n)
+elseif n < 65536 then
+  hdr = string.char(0xdc, math.floor(n / 256), n % 256)
+else
+  hdr = string.char(0xdd, math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
+    math.floor(n / 256) % 256, n % 256)
+end
+local id = redis.call('XADD', KEYS[1], '*', 'a', hdr .. table.concat(parts))
+for _, k in ipairs(fresh) do
+  redis.call('SET', k, id, 'PX', ARGV[1])
+end
+for j = 2, #out, 2 do
+  if out[j] == '' then
+    out[j] = id
   end
 end
 return out

@@ -55,6 +55,7 @@ __all__ = [
     "decode_request",
     "encode_batch",
     "encode_item",
+    "encode_items",
     "encode_refusals",
     "item_ref",
     "pack_events",
@@ -175,6 +176,7 @@ class OutputEntry(Struct, frozen=True, kw_only=True):
 _msgpack = msgspec.msgpack.Encoder()
 _item_mp: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(Item)
 _item_js: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Item)
+_raw_list = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _batch_dec = msgspec.msgpack.Decoder(Batch)
 _events_dec: msgspec.msgpack.Decoder[list[Any]] = msgspec.msgpack.Decoder(list[Event])
 _refusals_dec = msgspec.msgpack.Decoder(list[Refusal])
@@ -185,18 +187,37 @@ def encode_item(item: Any) -> bytes:
     return _msgpack.encode(item)
 
 
-def decode_request(fields: dict[bytes, bytes], ref: str) -> Any:
-    """The item of one ``requests`` entry; an undecodable one becomes :class:`Invalid`."""
+def decode_request(fields: dict[bytes, bytes], ref: str) -> list[Any]:
+    """The items of one ``requests`` entry; an undecodable one becomes :class:`Invalid`.
+
+    Field ``a`` holds a MessagePack array of items (what :class:`Producer`
+    writes), ``m`` one MessagePack item, ``j`` one JSON item.
+    """
     try:
+        raw = fields.get(b"a")
+        if raw is not None:
+            out: list[Any] = []
+            for i, one in enumerate(_raw_list.decode(raw)):
+                try:
+                    out.append(_item_mp.decode(one))
+                except msgspec.MsgspecError as exc:
+                    out.append(Invalid(ref=f"{ref}[{i}]", message=str(exc)))
+            return out
         raw = fields.get(b"m")
         if raw is not None:
-            return _item_mp.decode(raw)
+            return [_item_mp.decode(raw)]
         raw = fields.get(b"j")
         if raw is not None:
-            return _item_js.decode(raw)
-        return Invalid(ref=ref, message="request has no 'm' (MessagePack) or 'j' (JSON) field")
+            return [_item_js.decode(raw)]
+        message = "request has no 'a', 'm' (MessagePack) or 'j' (JSON) field"
+        return [Invalid(ref=ref, message=message)]
     except msgspec.MsgspecError as exc:
-        return Invalid(ref=ref, message=str(exc))
+        return [Invalid(ref=ref, message=str(exc))]
+
+
+def encode_items(items: list[Any]) -> bytes:
+    """MessagePack array of input items (the ``a`` field of a request entry)."""
+    return _msgpack.encode(items)
 
 
 def encode_batch(batch: Batch) -> bytes:

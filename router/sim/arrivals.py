@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from itertools import pairwise
 
 from router.sim.scenario import Arrival, Constant, Distribution, Exponential, Lognormal, Surge
 
@@ -56,7 +57,7 @@ def rate_segments(
                 cuts.add(x)
     points = sorted(cuts)
     out: list[tuple[float, float, float]] = []
-    for a, b in zip(points, points[1:]):
+    for a, b in pairwise(points):
         rate = base_rate
         for s in mine:
             if s.start_s <= a < s.end_s:
@@ -78,8 +79,8 @@ class Stream:
         "patience",
         "queue",
         "rng",
-        "segments",
         "seg_i",
+        "segments",
     )
 
     def __init__(

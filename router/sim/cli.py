@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,6 +104,24 @@ def _run(
     return res, build_report(res)
 
 
+def _quiet_pipe(main: Any) -> Any:
+    """``... | head`` closing stdout early ends the command quietly (exit 0), no traceback."""
+
+    def wrapper(argv: Sequence[str] | None = None) -> int:
+        try:
+            code: int = main(argv)
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+
+    wrapper.__doc__ = main.__doc__
+    return wrapper
+
+
+@_quiet_pipe
 def simulate_main(argv: Sequence[str] | None = None) -> int:
     """``python -m router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR]``."""
     err = sys.stderr
@@ -150,6 +169,7 @@ def flagship_path() -> Path:
     return here if here.exists() else Path("examples") / FLAGSHIP
 
 
+@_quiet_pipe
 def demo_main(argv: Sequence[str] | None = None) -> int:
     """``python -m router demo [--out DIR] [--seed N]``: the flagship 20x scenario."""
     err = sys.stderr

@@ -36,6 +36,7 @@ until every inquiry has an outcome (or ``drain_limit_s`` later).
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from heapq import heappop, heappush
@@ -62,6 +63,8 @@ from router.events import (
     Queued,
     Rejected,
     Requeued,
+    SurgeEnded,
+    SurgeStarted,
     Withdrawn,
     WrapUpEnded,
 )
@@ -94,6 +97,7 @@ _ARRIVAL = 0
 _COMPLETE = 1
 _ACCEPT = 2
 _LOGIN = 3
+_WAKE = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
 
 _INF = math.inf
 
@@ -122,6 +126,7 @@ class InquiryRec:
         "outcome",
         "overflowed_to",
         "queue",
+        "reach",
         "stream",
     )
 
@@ -142,6 +147,7 @@ class InquiryRec:
         self.hold_cost = 0
         self.offer_no = 0
         self.callback = False
+        self.reach = True  # whether the current callback attempt reaches the customer
         self.overflowed_to: str | None = None
 
     @property
@@ -172,7 +178,12 @@ class AgentRec:
     )
 
     def __init__(
-        self, id: str, group: str, caps: dict[str, int], units: int | None, unit_costs: dict[str, int]
+        self,
+        id: str,
+        group: str,
+        caps: dict[str, int],
+        units: int | None,
+        unit_costs: dict[str, int],
     ) -> None:
         self.id = id
         self.group = group
@@ -183,7 +194,9 @@ class AgentRec:
         if units is not None:
             self.weights = {ch: unit_costs[ch] / units for ch in caps}
         else:
-            self.weights = {ch: 1.0 / (caps[ch] * len(live)) if caps[ch] > 0 else 0.0 for ch in caps}
+            self.weights = {
+                ch: 1.0 / (caps[ch] * len(live)) if caps[ch] > 0 else 0.0 for ch in caps
+            }
         self.load = dict.fromkeys(caps, 0)
         self.maxload = dict.fromkeys(caps, 0)
         self.units_used = 0
@@ -212,6 +225,7 @@ class SimResult:
         "scenario",
         "seed",
         "sim_events",
+        "surge_windows",
         "timeline",
         "wall_s",
         "warmup_s",
@@ -234,6 +248,8 @@ class SimResult:
         self.events_by_type: dict[str, int] = {}
         self.wellbeing_breaks = 0
         self.timeline: dict[str, Any] = {}
+        #: ``[start, end]`` of the core's surge mode (backpressure); end inf while still on
+        self.surge_windows: list[list[float]] = []
         self.end_time = 0.0
         self.sim_events = 0
         self.wall_s = 0.0
@@ -267,7 +283,9 @@ class Simulator:
         self.seed = sim.seed if seed is None else seed
         self.load = load
         self.duration = sim.duration_s if duration_s is None else float(duration_s)
-        self.warmup = min(sim.warmup_s, self.duration / 2) if duration_s is not None else sim.warmup_s
+        self.warmup = (
+            min(sim.warmup_s, self.duration / 2) if duration_s is not None else sim.warmup_s
+        )
         self.progress = progress
         self.on_event = on_event
         self.router = Router(router_config(scenario), now=0.0)
@@ -304,6 +322,12 @@ class Simulator:
         self._busy_w = 0.0
         self._staffed = 0
         self._ran = False
+        self._in_surge = False
+        surge = scenario.backpressure.surge
+        self._surge_caps = {
+            ch: min(cap, self._max_conc.get(ch, cap))
+            for ch, cap in (surge.caps.items() if surge is not None else ())
+        }
 
     # ------------------------------------------------------------------ setup
 
@@ -312,9 +336,7 @@ class Simulator:
         heap = self._heap
         for gi, g in enumerate(sc.agents):
             group = g.name or f"group{gi}"
-            caps = {
-                ch: min(cap, self._max_conc.get(ch, cap)) for ch, cap in g.capacity.items()
-            }
+            caps = {ch: min(cap, self._max_conc.get(ch, cap)) for ch, cap in g.capacity.items()}
             for k in range(g.count):
                 aid = f"{group}-{k + 1}"
                 spec = AgentSpec(
@@ -345,7 +367,10 @@ class Simulator:
         a.load[ch] = n
         if n > a.maxload.get(ch, 0):
             a.maxload[ch] = n
-        if n > a.caps.get(ch, 0):
+        cap = a.caps.get(ch, 0)
+        if self._in_surge and cap > 0 and ch in self._surge_caps:
+            cap = max(cap, self._surge_caps[ch])  # surge mode raises caps (never lowers)
+        if n > cap:
             self.result.cap_violations += 1
         if a.units is not None:
             cost = self._unit_cost.get(ch, 0)
@@ -397,6 +422,8 @@ class Simulator:
         drain = sim.drain
         stop_at = duration + sim.drain_limit_s if drain else duration
         accept_delay = sim.accept_delay_s
+        reach = sim.callback_reach
+        cb_rng = random.Random(f"router-sim/{self.seed}/callbacks")
         recovery = self._recovery
         inquiries = res.inquiries
         other: dict[str, int] = {}
@@ -485,10 +512,14 @@ class Simulator:
                     rec = recs[iid]
                     if rec.offer_no == no and rec.holder is not None and rec.outcome == OPEN:
                         try:
-                            router.accept(iid, t)
+                            if rec.reach:
+                                router.accept(iid, t)
+                            else:  # the agent's call for this callback found nobody
+                                self._release(rec, t)
+                                router.callback_failed(iid, t)
                         except UsageError:
                             self._anomaly("accept_refused")
-                else:  # _LOGIN
+                elif kind == _LOGIN:
                     router.login(p, t)
             events = tick(t)
             n_core += len(events)
@@ -501,6 +532,11 @@ class Simulator:
                 elif cls is Assigned:
                     iid = e.inquiry_id
                     rec = recs[iid]
+                    if rec.callback and rec.holder is None and cb_rng.random() >= reach:
+                        # immediate mode: this callback attempt did not reach the customer
+                        router.callback_failed(iid, t)
+                        heappush(heap, (t, next(seq), _WAKE, None))
+                        continue
                     if rec.outcome == OPEN:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
@@ -515,7 +551,8 @@ class Simulator:
                             self._release(rec, t)
                         self._acquire(rec, a, e.queue, t)
                     if rec.heavy:
-                        if a.heavy_run and (a.heavy_open or t - a.last_heavy_end < recovery):
+                        # t < end + recovery, the core's own expression (heavy_block_until)
+                        if a.heavy_run and (a.heavy_open or t < a.last_heavy_end + recovery):
                             a.heavy_run += 1
                         else:
                             a.heavy_run = 1
@@ -541,11 +578,16 @@ class Simulator:
                     if rec.holder is not None:
                         self._release(rec, t)
                     self._acquire(rec, agents[e.agent_id], e.queue, t)
+                    if rec.callback:
+                        rec.reach = cb_rng.random() < reach
                     rec.offer_no += 1
                     heappush(heap, (t + accept_delay, next(seq), _ACCEPT, (iid, rec.offer_no)))
-                elif cls is WrapUpEnded:
-                    self._release(recs[e.inquiry_id], t)
-                elif cls is OfferExpired or cls is OfferDeclined or cls is Requeued:
+                elif (
+                    cls is WrapUpEnded
+                    or cls is OfferExpired
+                    or cls is OfferDeclined
+                    or cls is Requeued
+                ):
                     self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
                     self._finish(recs[e.inquiry_id], ABANDONED, t)
@@ -566,9 +608,17 @@ class Simulator:
                 elif cls is AgentAway:
                     if e.reason == "shift_end":
                         router.logout(e.agent_id, t)
+                        heappush(heap, (t, next(seq), _WAKE, None))
                 elif cls is AgentOnBreak:
                     if e.reason == "wellbeing":
                         res.wellbeing_breaks += 1
+                elif cls is SurgeStarted:
+                    self._in_surge = True
+                    res.surge_windows.append([t, _INF])
+                elif cls is SurgeEnded:
+                    self._in_surge = False
+                    if res.surge_windows and res.surge_windows[-1][1] == _INF:
+                        res.surge_windows[-1][1] = t
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1

@@ -10,6 +10,7 @@ paths. :func:`matplotlib_available` lets callers skip charts with a clear messag
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def write_charts(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    single = [
+    single: list[tuple[str, Callable[[Any], None]]] = [
         ("queues.png", lambda ax: _queue_panel(ax, res)),
         ("waiting.png", lambda ax: _wait_by_time_panel(ax, res)),
         ("waits.png", lambda ax: _wait_hist_panel(ax, res, rep)),

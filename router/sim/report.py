@@ -4,9 +4,12 @@ Theory of operation: :func:`build_report` turns a :class:`SimResult` into one
 JSON-ready dict. Inquiry figures count the inquiries that *arrived* in
 ``[warmup_s, duration_s)``, each by the queue it arrived at and by its final
 outcome; agent figures (occupancy, fairness) integrate the engine's slot ledger
-over the same window. Ratios with an empty denominator are ``None`` (JSON
-``null``), never NaN. Everything except ``wall_s`` and the per-second speed
-figures is a pure function of the scenario, seed and load.
+over the same window. Proactive outbound tasks (the queues listed in
+``[backpressure.outbound].queues``) are not customers: they appear under
+``queues`` and ``outbound`` but not in the totals. Ratios with an empty
+denominator are ``None`` (JSON ``null``), never NaN. Everything except
+``wall_s`` and the per-second speed figures is a pure function of the scenario,
+seed and load.
 """
 
 from __future__ import annotations
@@ -91,10 +94,11 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     sc = res.scenario
     lo, hi = res.warmup_s, res.duration_s
     targets = {q.name: q.answer_target_s for q in sc.queues}
-    counted = [r for r in res.inquiries if lo <= r.arrival < hi]
+    outbound = set(sc.backpressure.outbound.queues)
+    window = [r for r in res.inquiries if lo <= r.arrival < hi]
+    counted = [r for r in window if r.queue not in outbound]
     rep: dict[str, Any] = {}
-    overall = _outcomes(counted, targets)
-    rep.update(overall)
+    rep.update(_outcomes(counted, targets))
 
     # expected wait told at arrival vs the wait that followed (answered inquiries)
     errs = [
@@ -140,9 +144,14 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     rep["wellbeing_breaks"] = res.wellbeing_breaks
 
     by_queue: dict[str, list[InquiryRec]] = {q.name: [] for q in sc.queues}
-    for r in counted:
+    for r in window:
         by_queue[r.queue].append(r)
     rep["queues"] = {name: _outcomes(rs, targets) for name, rs in by_queue.items()}
+    if outbound:
+        rep["outbound"] = _outcomes([r for r in window if r.queue in outbound], targets)
+    windows = [(start, min(end, res.end_time)) for start, end in res.surge_windows]
+    rep["surge_mode_windows"] = [[start, end] for start, end in windows]
+    rep["surge_mode_s"] = sum(max(0.0, min(hi, end) - max(lo, start)) for start, end in windows)
 
     rep["decisions"] = res.counters.get("decisions", 0)
     rep["wall_s"] = res.wall_s
@@ -190,13 +199,13 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         ("wait_p95_s", "s", 1),
         ("service_level", "pct", 1),
     ]
-    heads = ["queue", "offered", "answered", "abandon", "reject", "deflect", "callback",
-             "P(wait)", "ASA", "p95 wait", "SL"]
-    rows = [heads]
+    heads = "queue offered answered abandon reject deflect callback P(wait) ASA p95_wait SL"
+    heads_l = [h.replace("_", " ") for h in heads.split()]
+    rows = [heads_l]
     for name, q in rep["queues"].items():
         rows.append([name] + [_fmt(q[k], kind) for k, kind, _ in cols[1:]])
     rows.append(["TOTAL"] + [_fmt(rep[k], kind) for k, kind, _ in cols[1:]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(heads))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(heads_l))]
 
     def line(r: list[str]) -> str:
         return "  ".join(

@@ -8,8 +8,9 @@ groups are the config's own ``[[agents]]``. Files are read with the config loade
 their JSON path exactly like config errors, and the config-level semantic checks
 run too. :meth:`Scenario.extra_problems` adds the checks only a scenario needs
 (arrivals naming unknown queues, surge windows out of order, an accept delay longer
-than the offer timeout; NaN and infinities are caught by the config's own checks); the config loader calls it, so ``python -m router check``
-and ``simulate`` report the same lines.
+than the offer timeout; NaN and infinities are caught by the config's own checks);
+the config loader calls it, so ``python -m router check`` and ``simulate`` report
+the same lines.
 
 Distributions are a tagged union on the ``dist`` field: ``exponential`` and
 ``constant`` take ``mean_s``; ``lognormal`` takes ``mean_s`` and ``sd_s`` (the mean
@@ -95,6 +96,9 @@ class Simulation(_Base):
     #: spacing of the queue-length timeline (report ``timeline`` and charts);
     #: default: ``duration_s / 240``
     sample_s: PositiveSeconds | None = None
+    #: probability that the agent's call for a callback reaches the customer; a miss is
+    #: reported to the core (``callback_failed``), which retries or gives up
+    callback_reach: Annotated[float, Meta(ge=0, le=1)] = 1.0
 
 
 class Arrival(_Base):
@@ -203,7 +207,5 @@ def decode_scenario(data: bytes | str, fmt: str = "toml") -> Scenario:
 
 def router_config(sc: Scenario) -> RouterConfig:
     """The plain router config part of a scenario (what the core is given)."""
-    fields: dict[str, Any] = {
-        name: getattr(sc, name) for name in RouterConfig.__struct_fields__
-    }
+    fields: dict[str, Any] = {name: getattr(sc, name) for name in RouterConfig.__struct_fields__}
     return RouterConfig(**fields)

@@ -31,7 +31,7 @@ def serve(
     args = [
         "router", "serve", str(config), "--redis", url, "--domains", domains,
         "--agents-from-config", "--lease-ms", str(LEASE_MS), "--keep-log",
-        "--snapshot-every-s", "0.5", "--no-uvloop", *extra,
+        "--snapshot-every-s", "0.5", *extra,
     ]  # fmt: skip
     p = Proc(args, tmp / f"{name}.log")
     procs.append(p)

@@ -38,3 +38,12 @@ def test_serve_rejects_bad_arguments_with_one_line(
         r"^router serve: .*bad\.toml: \$\.queues\[0\]\.answer_target_s: Expected float > 0\.0$",
         capsys.readouterr().err,
     )
+
+
+def test_importing_router_does_not_import_redis() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, router, router.__main__; print('redis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -53,9 +53,17 @@ def test_kill_9_of_the_owner_mid_flood_loses_nothing(
     victim = _holders(redis_server, domains)["a"]
     dead, survivor = (p1, p2) if victim == p1.pid else (p2, p1)
 
-    # 20x flood: the agents serve about 60 inquiries/s per domain; 1200/s arrive
+    # 20x flood: 15 inquiries/s per domain is a normal day for these agents; 300/s arrive for
+    # 4 s, and the owner of "a" dies 1.2 s in, so its successor takes over mid-flood
     added = asyncio.run(
-        flood(redis_server.url, domains, 1500, 1200.0, midway=lambda: dead.signal(signal.SIGKILL))
+        flood(
+            redis_server.url,
+            domains,
+            1200,
+            300.0,
+            midway=lambda: dead.signal(signal.SIGKILL),
+            midway_at=0.3,
+        )
     )
     wait_for(lambda: not dead.alive(), "the owner to die")
     wait_for(
@@ -64,10 +72,11 @@ def test_kill_9_of_the_owner_mid_flood_loses_nothing(
     )
     result = settle_and_check(redis_server.url, added, load(config_file), procs)
     _assert_clean(result)  # exactly one outcome each, none assigned twice, caps held
+    print({d: (a.outcomes, a.max_load) for d, (_, a) in result.items()})
     for d in domains:
         audit = result[d][1]
-        assert audit.inquiries == 1500
-        assert sum(audit.outcomes.values()) == 1500
+        assert audit.inquiries == 1200
+        assert sum(audit.outcomes.values()) == 1200
         assert audit.assigned > 0
     tokens = {t for _, t, _ in result["a"][0].batches}
     assert len(tokens) >= 2  # the log of "a" was written by two owners

@@ -15,7 +15,7 @@ from router import Inquiry, RouterConfig, decode_config
 from router.durable import DomainOptions, DomainRunner, Fenced, Producer
 from router.durable.audit import audit_events, verify_replay
 from router.durable.testing import RedisServer
-from router.durable.wire import Accept, Complete, Refusal, decode_output
+from router.durable.wire import Accept, Complete, Refusal, decode_output, encode_item
 from router.events import Assigned, Offered
 from tests.durable.conftest import CONFIG
 
@@ -129,6 +129,34 @@ def test_recovery_rebuilds_the_dead_owners_core_and_publishes_what_it_did_not(
     run(redis_server.url, body)
 
 
+def test_a_snapshot_trims_the_logs_and_recovery_starts_from_it(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=60_000, agents_from_config=True)  # keep_log off
+        r1 = DomainRunner(c, "d", "p1", cfg, opts, clock=Clock(50.0))
+        await start(r1)
+        p = Producer(c, "d")
+        for k in range(3):
+            await p.submit_many([Inquiry(id=f"q{k}-{i}", queue="refunds") for i in range(4)])
+        await settle(r1)
+        await r1.snapshot()
+        assert await c.xlen("router:{d}:input") == 1  # the snapshot's own batch stays
+        assert await c.xlen("router:{d}:requests") == 1  # the last request it consumed
+        await p.submit_many([Inquiry(id=f"late{i}", queue="orders") for i in range(3)])
+        await settle(r1)
+        await c.delete("router:{d}:lease")
+        r2 = DomainRunner(c, "d", "p2", cfg, opts, clock=Clock(50.0))
+        assert await r2.acquire()
+        assert await r2.recover() == 1
+        assert r2.core is not None and r1.core is not None
+        assert r2.core.snapshot() == r1.core.snapshot()
+        assert r2.cur == r1.cur and r2.head == r1.head
+        rep = await verify_replay(c, "d")
+        assert rep.problems == ["domain 'd': the input log does not start with the first batch"]
+
+    run(redis_server.url, body)
+
+
 def test_an_owner_that_lost_its_lease_is_refused_by_the_fence(redis_server: RedisServer) -> None:
     async def body(c: Redis) -> None:
         r1 = runner(c, Clock(10.0))
@@ -167,6 +195,8 @@ def test_caller_mistakes_and_garbage_requests_become_refusals(redis_server: Redi
         await p.accept("nope")
         await c.xadd("router:{d}:requests", {"m": b"\xc1garbage"})
         await c.xadd("router:{d}:requests", {"j": b'{"type": "complete"}'})
+        mixed = b"\x92" + encode_item(Complete(inquiry_id="gone")) + b"\x81\xa4type\xa3zzz"
+        rid = (await c.xadd("router:{d}:requests", {"a": mixed})).decode()
         await settle(r)
         raw: Any = await c.xrevrange("router:{d}:output", count=1)
         out = decode_output(raw[0][0], raw[0][1])
@@ -174,12 +204,15 @@ def test_caller_mistakes_and_garbage_requests_become_refusals(redis_server: Redi
             ("accept", "nope", "UnknownId"),
             ("invalid", out.refusals[1].ref, "InvalidRequest"),
             ("invalid", out.refusals[2].ref, "InvalidRequest"),
+            ("complete", "gone", "UnknownId"),
+            ("invalid", f"{rid}[1]", "InvalidRequest"),
         ]
         assert out.refusals[0] == Refusal(
             at=5.0, input="accept", ref="nope", error="UnknownId", message="unknown inquiry 'nope'"
         )
         assert re.match(r"^MessagePack data is malformed", out.refusals[1].message)
         assert out.refusals[2].message == "Object missing required field `inquiry_id`"
+        assert re.match(r"^Invalid value 'zzz' - at `\$\.type`$", out.refusals[4].message)
         assert (await verify_replay(c, "d")).problems == []
 
     run(redis_server.url, body)
