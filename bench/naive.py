@@ -99,7 +99,7 @@ class _Ticket:
 
 
 class _Queue:
-    __slots__ = ("cfg", "heap", "n_waiting", "name", "priority", "weights")
+    __slots__ = ("cfg", "heap", "n_waiting", "name", "priority", "requires", "seen", "weights")
 
     def __init__(self, cfg: QueueConfig, config: RouterConfig) -> None:
         self.cfg = cfg
@@ -108,6 +108,8 @@ class _Queue:
         self.weights = cfg.weights or config.routing.weights
         self.heap: list[tuple[float, int, int, _Ticket]] = []
         self.n_waiting = 0
+        self.requires = tuple(sorted(cfg.requires.items()))
+        self.seen = False  # has had an arrival (the core creates its pools lazily, likewise)
 
 
 class NaiveRouter:
@@ -160,6 +162,7 @@ class NaiveRouter:
         if q is None:
             raise UnknownId(f"unknown queue {iq.queue!r}")
         self.seq += 1
+        q.seen = True
         priority = iq.priority if iq.priority is not None else q.priority
         t = _Ticket(iq, q, now, self.seq, now - priority * self.ps)
         self.tickets[t.id] = t
@@ -239,9 +242,11 @@ class NaiveRouter:
     def tick(self, now: float) -> list[Any]:
         self._advance(now)
         if self.freed:
-            freed = self.freed
+            freed = list(self.freed.values())
             self.freed = {}
-            for a in freed.values():
+            if len(freed) > 1:
+                freed.sort(key=self._best_key)  # as the core: the best-scored pulls first
+            for a in freed:
                 self._fill(a)
         if self.pending:
             pending = self.pending
@@ -317,6 +322,41 @@ class NaiveRouter:
                     best_key, best = key, a
         if best is not None:
             self._assign(t, best)
+
+    def _key(self, a: _Agent, q: _Queue, requires: tuple[tuple[str, int], ...]) -> float:
+        """The core's heap key of ``a`` for ``q`` (lower is better); inf if not eligible now."""
+        ch = q.cfg.channel
+        cap = a.caps.get(ch, 0)
+        load = a.load.get(ch, 0)
+        if load >= cap:
+            return float("inf")
+        tenant = q.cfg.tenant
+        if (tenant is not None and tenant not in a.tenants) or (
+            a.queues and q.name not in a.queues
+        ):
+            return float("inf")
+        skills = a.skills
+        prof = 0.0
+        for s, lvl in requires:
+            have = skills.get(s, 0)
+            if have < lvl:
+                return float("inf")
+            prof += have - 1
+        if requires:
+            prof = prof / 4.0 / len(requires)
+        w = q.weights
+        key = w.idle_time * a.idle_since / self.idle_scale - w.proficiency * prof
+        key += w.load * (load / cap)
+        if w.recent_work:
+            key += w.recent_work * a.recent_sum / self.window
+        return key
+
+    def _best_key(self, a: _Agent) -> float:
+        """The agent's best key over the queues that have had traffic (the core's order)."""
+        return min(
+            (self._key(a, q, q.requires) for q in self.queues.values() if q.seen),
+            default=float("inf"),
+        )
 
     def _eligible(self, a: _Agent, t: _Ticket) -> bool:
         if t.tenant is not None and t.tenant not in a.tenants:

@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 The run goes section by section (see :mod:`bench.sections`): the 20x surge
-first (so the peak RSS is its own), then our simulator beside ciw, the adapters
-beside an ``asyncio.Queue`` pool, the core lifecycle at each agent count beside
-the naive peer, and last a million waiting inquiries. A section that cannot run
+first (so the peak RSS is its own), then a million waiting inquiries (whose
+memory is RSS growth, meaningful only before anything big was freed), our
+simulator beside ciw, the adapters beside an ``asyncio.Queue`` pool, and the
+core lifecycle at each agent count beside the naive peer. A section that cannot run
 (a missing example, a failing adapter) leaves its keys ``null`` and says why in
 ``notes``; the others still run.
 
@@ -46,7 +47,7 @@ MODES: dict[str, dict[str, Any]] = {
         "depth_series": (),
         "sim_duration_s": 86_400.0,
         "sim_rounds": 3,
-        "e2e": (10_000, 100, 3),
+        "e2e": (10_000, 100, 5),
         "surge": True,
         "limits": {"surge20": 60, "sim_vs_ciw": 30, "e2e": 30},
     },
@@ -208,6 +209,7 @@ def build_report(
         rep["e2e_per_s"] = out["e2e_per_s"]
         rep["asyncio_queue_pool_per_s"] = out["asyncio_queue_pool_per_s"]
         extra["core_direct_per_s"] = out["core_direct_per_s"]
+        extra["e2e_wall_per_s"] = out["wall"]
         extra["e2e_flow"] = {"inquiries": n, "agents": agents, "rounds": rounds}
 
     def do_lifecycles() -> None:
@@ -226,6 +228,7 @@ def build_report(
             cfg["depth"],
             cfg["rounds"],
             series=cfg["depth_series"],
+            traced=mode == "full",
             progress=progress,
         )
         rep["queued_1m_decision_us"] = out.pop("queued_1m_decision_us")
@@ -233,10 +236,10 @@ def build_report(
         extra["queue_depth"] = out
 
     section("surge20", do_surge)
+    section("queue_depth", do_queue)
     section("sim_vs_ciw", do_sim)
     section("e2e", do_e2e)
     section("lifecycles", do_lifecycles)
-    section("queue_depth", do_queue)
 
     lc = rep["core_lifecycle_us"] or {}
     nv = rep["naive_lifecycle_us"] or {}
@@ -257,7 +260,7 @@ def build_report(
         "bytes_per_queued_inquiry": rep["bytes_per_queued_inquiry"],
         "uvloop_over_queue_pool": _ratio(e2e.get("uvloop"), rep["asyncio_queue_pool_per_s"]),
         "sim_over_ciw": _ratio(rep["sim_customers_per_s"], rep["ciw_customers_per_s"]),
-        "surge20_p99_calibrated": _ratio(surge.get("p99_decision_us"), cal),
+        "surge20_p99_calibrated": _ratio(surge.get("p99_decision_us"), surge.get("calibration_us")),
     }
     rep["ratios"] = ratios
     rep["targets"] = {
@@ -291,9 +294,9 @@ def build_report(
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "wall_s": round(time.perf_counter() - t_start, 1),
         "method": (
-            "medians over interleaved rounds in one process; GC on while timing; "
-            "each lifecycle = submit, tick (offer), accept, complete one in-service "
-            "inquiry, tick"
+            "CPU time (thread_time/process_time); medians over interleaved rounds in one "
+            "process; GC on while timing; each lifecycle = submit, tick (offer), accept, "
+            "complete one in-service inquiry, tick"
         ),
     }
     return rep

@@ -16,8 +16,10 @@ the order :mod:`bench.run` chooses:
   naive peer, mirrored from the core's state) and times the lifecycle loop,
   interleaved with the calibration loop.
 - :func:`queue_depth` fills a 10,000-agent router until a million inquiries
-  wait, measuring memory per inquiry with tracemalloc during the fill, then
-  times one decision per lifecycle at that depth.
+  wait, measuring memory per inquiry as RSS growth over the fill, then times
+  one decision per lifecycle at that depth. It runs second, right after the
+  small surge run: RSS growth only means something before big structures have
+  been freed (freed memory stays mapped and would be reused by the fill).
 
 Every router build runs with GC off and ends with one full collection (see
 :func:`bench.timing.collect_after_setup`); timed rounds run with GC on.
@@ -38,10 +40,12 @@ from bench.naive import NaiveRouter
 from bench.timing import (
     HeapqPairs,
     collect_after_setup,
+    give_back_memory,
     interleave,
     median_us,
     peak_rss_mb,
     reset_peak_rss,
+    rss_bytes,
 )
 from bench.workload import SteadyState, make_workload
 from router import Router
@@ -57,8 +61,11 @@ def _quiet(msg: str) -> None:
 
 
 def auto_k(fn: Callable[[int], float], target_s: float = ROUND_S, probe: int = 4) -> int:
-    """How many units of ``fn`` make one repetition of about ``target_s`` (at least ``probe``)."""
-    unit = fn(probe) / probe
+    """How many units of ``fn`` make one repetition of about ``target_s`` (at least ``probe``).
+
+    The fastest of three probes sets it, so one slow probe cannot shrink the rounds.
+    """
+    unit = min(fn(probe) for _ in range(3)) / probe
     return max(probe, int(target_s / max(unit, 1e-9)))
 
 
@@ -70,6 +77,9 @@ def surge(path: Path) -> dict[str, Any]:
     from router.sim import Simulator, build_report, load_scenario
 
     sc = load_scenario(path)
+    calib = HeapqPairs()
+    k_cal = auto_k(calib.run, probe=1000)
+    cal = [calib.run(k_cal) / k_cal for _ in range(5)]
     gc.collect()
     reset_ok = reset_peak_rss()
     sim = Simulator(sc)
@@ -78,7 +88,7 @@ def surge(path: Path) -> dict[str, Any]:
     counters = router.counters
     per_decision: list[float] = []
     per_tick: list[float] = []
-    clock = time.perf_counter_ns
+    clock = time.thread_time_ns  # CPU time of each tick: a preempted tick is not charged
 
     def timed_tick(now: float) -> list[Any]:
         d0 = counters["decisions"]
@@ -96,6 +106,7 @@ def surge(path: Path) -> dict[str, Any]:
     res = sim.run()
     wall = time.perf_counter() - t0
     peak = peak_rss_mb()
+    cal += [calib.run(k_cal) / k_cal for _ in range(5)]
     rep = build_report(res, timeline=False)
     out: dict[str, Any] = {k: rep[k] for k in ("offered", "answered", "abandoned")}
     out["rejected"] = rep.get("rejected", 0)
@@ -110,6 +121,7 @@ def surge(path: Path) -> dict[str, Any]:
     out["cap_violations"] = rep.get("cap_violations")
     out["wall_s"] = round(wall, 3)
     out["peak_rss_scope"] = "surge run" if reset_ok else "process so far"
+    out["calibration_us"] = median_us(cal)
     return out
 
 
@@ -154,7 +166,7 @@ handle_time = {{ dist = "exponential", mean_s = {MMC_HANDLE_S} }}
 
 
 def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
-    """Customers served per wall second: our simulator and ciw on the same M/M/c day."""
+    """Customers served per CPU second: our simulator and ciw on the same M/M/c day."""
     import ciw
 
     from router.sim import simulate
@@ -164,10 +176,10 @@ def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
     rate = MMC_ERLANGS / MMC_HANDLE_S
 
     def ours() -> float:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         res = simulate(sc)
-        wall = time.perf_counter() - t0
-        return sum(1 for r in res.inquiries if r.outcome == ANSWERED) / wall
+        cpu = time.process_time() - t0
+        return sum(1 for r in res.inquiries if r.outcome == ANSWERED) / cpu
 
     def theirs() -> float:
         net = ciw.create_network(
@@ -176,11 +188,11 @@ def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
             number_of_servers=[MMC_SERVERS],
         )
         ciw.seed(7)
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         q = ciw.Simulation(net)
         q.simulate_until_max_time(duration_s)
-        wall = time.perf_counter() - t0
-        return len(q.get_all_records()) / wall
+        cpu = time.process_time() - t0
+        return len(q.get_all_records()) / cpu
 
     a: list[float] = []
     b: list[float] = []
@@ -196,25 +208,45 @@ def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
 # ---------------------------------------------------------------------- adapters
 
 
+POOL_FACTOR = 20
+
+
 def e2e(n: int, agents: int, rounds: int) -> dict[str, Any]:
-    """Adapter throughput (trio, asyncio, uvloop) beside the ``asyncio.Queue`` pool."""
+    """Adapter throughput (trio, asyncio, uvloop) beside the ``asyncio.Queue`` pool.
+
+    Each flow runs through the adapters' own :mod:`router.adapters.throughput`;
+    the rate here is items over the CPU time of the whole call (a fresh loop,
+    agents logging in, the flow), so another process holding the core does not
+    count. The flows' own wall-clock rates are kept as ``*_wall`` extras.
+    """
     from router.adapters.throughput import (
         core_direct_flow,
         measure_asyncio_queue_pool,
         measure_e2e,
     )
 
-    runs: dict[str, list[float]] = {"trio": [], "asyncio": [], "uvloop": [], "pool": [], "core": []}
+    def cpu_rate(items: int, fn: Callable[[], float]) -> tuple[float, float]:
+        t0 = time.process_time()
+        wall_rate = fn()
+        return items / (time.process_time() - t0), wall_rate
+
+    names = ("trio", "asyncio", "uvloop", "pool", "core")
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
+    pool_n = POOL_FACTOR * n  # the pool is ~50x faster: a longer run, not a few ms of noise
     for _ in range(rounds):
         for backend in ("trio", "asyncio", "uvloop"):
-            runs[backend].append(measure_e2e(backend, n, agents))
-        runs["pool"].append(measure_asyncio_queue_pool(n, agents, "uvloop"))
-        runs["core"].append(core_direct_flow(n, agents))
-    med = {k: statistics.median(v) for k, v in runs.items()}
+            runs[backend].append(cpu_rate(n, lambda b=backend: measure_e2e(b, n, agents)))
+        runs["pool"].append(
+            cpu_rate(pool_n, lambda: measure_asyncio_queue_pool(pool_n, agents, "uvloop"))
+        )
+        runs["core"].append(cpu_rate(n, lambda: core_direct_flow(n, agents)))
+    med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+    wall = {k: statistics.median(r[1] for r in v) for k, v in runs.items()}
     return {
         "e2e_per_s": {b: med[b] for b in ("trio", "asyncio", "uvloop")},
         "asyncio_queue_pool_per_s": med["pool"],
         "core_direct_per_s": med["core"],
+        "wall": wall,
     }
 
 
@@ -294,18 +326,23 @@ def queue_depth(
     rounds: int,
     *,
     series: tuple[int, ...] = (),
+    traced: bool = False,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Decision cost and memory per inquiry with ``depth`` inquiries waiting.
 
     A steady ``n_agents`` router is timed first (the lifecycle at its own small
-    queue), then filled under tracemalloc until ``depth`` wait, then timed again:
-    at that depth every lifecycle is one decision (a freed agent takes the head
-    of its pools). ``series`` adds untraced points at other depths (for the chart)
-    on a second router.
+    queue), then filled until ``depth`` wait, then timed again: at that depth
+    every lifecycle is one decision (a freed agent takes the head of its pools).
+    Memory is the growth of the process's RSS over the fill divided by the
+    inquiries added (all still held), so run this before anything big was freed
+    in the process; without ``/proc`` it falls back to tracemalloc. ``traced``
+    adds the tracemalloc figure (Python allocations only, 5x slower fill) on a
+    second router; ``series`` adds untraced points at other depths for the chart.
     """
     calib = HeapqPairs()
     k_cal = auto_k(calib.run, probe=1000)
+    give_back_memory()
     wl = make_workload(n_agents)
     gc.disable()
     s = SteadyState(Router(wl.config), wl, prefix="w")
@@ -313,16 +350,23 @@ def queue_depth(
     r: Any = s.r
     steady_waiting = r.total_waiting()
     before = interleave({"calibration": (calib.run, k_cal), "lc": (s.run, auto_k(s.run))}, rounds)
-    progress(f"filling to {depth:,} waiting under tracemalloc")
+    progress(f"filling to {depth:,} waiting")
     t0 = time.perf_counter()
     gc.disable()
     n0 = s.n
-    tracemalloc.start()
-    m0 = tracemalloc.get_traced_memory()[0]
+    m0 = rss_bytes()
+    if m0 is None:
+        tracemalloc.start()
+        m0 = tracemalloc.get_traced_memory()[0]
     _fill_to(s, depth)
     gc.collect()
-    m1 = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
+    if tracemalloc.is_tracing():
+        m1 = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        how = "tracemalloc"
+    else:
+        m1 = rss_bytes() or 0
+        how = "rss"
     added = s.n - n0
     collect_after_setup()
     progress(f"filled {added:,} in {time.perf_counter() - t0:.1f}s; timing decisions")
@@ -332,6 +376,7 @@ def queue_depth(
     out: dict[str, Any] = {
         "queued_1m_decision_us": median_us(after["decision"]),
         "bytes_per_queued_inquiry": (m1 - m0) / added,
+        "memory_measured_by": how,
         "calibration_us": median_us(after["calibration"]),
         "steady_lifecycle_us": median_us(before["lc"]),
         "steady_calibration_us": median_us(before["calibration"]),
@@ -342,9 +387,30 @@ def queue_depth(
     }
     del s, r
     gc.collect()
+    if traced:
+        out["bytes_per_queued_inquiry_tracemalloc"] = _traced_bytes(n_agents, depth, progress)
     if series:
         out["series"] = _depth_series(n_agents, series, rounds, progress)
     return out
+
+
+def _traced_bytes(n_agents: int, depth: int, progress: Progress) -> float:
+    """Python-level bytes per inquiry (tracemalloc) over a fill to ``depth`` waiting."""
+    wl = make_workload(n_agents)
+    gc.disable()
+    s = SteadyState(Router(wl.config), wl, prefix="t")
+    progress(f"filling to {depth:,} waiting under tracemalloc")
+    n0 = s.n
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    _fill_to(s, depth)
+    gc.collect()
+    m1 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    added = s.n - n0
+    del s
+    collect_after_setup()
+    return (m1 - m0) / added
 
 
 def _depth_series(

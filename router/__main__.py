@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("router.sim.cli", "simulate_main", "run a scenario in virtual time"),
     "demo": ("router.sim.cli", "demo_main", "run the flagship 20x Spring Festival scenario"),
     "staff": ("router.analytics", "staff_main", "agents needed for a service-level target"),
+    "compare-policies": ("router.compare", "compare_main", "backpressure policies side by side"),
     "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
 }
 

@@ -207,6 +207,7 @@ class Agent:
         "state_reason",
         "stretch_start",
         "tenants",
+        "timer_at",
         "total_load",
         "units",
         "units_used",
@@ -243,6 +244,7 @@ class Agent:
         self.heavy_streak = 0
         self.heavy_block_until = 0.0
         self.no_answer = 0
+        self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
         self.offers: dict[str, Ticket] = {}
         self.work: dict[str, Ticket] = {}
         # (pool, proficiency feature, queue weight)

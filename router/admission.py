@@ -46,8 +46,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
-from router._records import DONE, OFFERED, PARKED, WAITING, Pool, QueueState, Ticket
-from router.config import Backpressure, RouterConfig
+from router._records import OFFERED, PARKED, WAITING, Pool, Ticket
+from router.config import DEFAULT_CHANNELS, Backpressure, RouterConfig
 from router.errors import ConfigError
 from router.events import Deflected, Overflowed, Queued, Rejected
 
@@ -587,6 +587,7 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
     check_queues("$.backpressure.callback.exempt", bp.callback.exempt)
     check_queues("$.backpressure.codel.queues", bp.codel.queues)
     check_queues("$.backpressure.outbound.queues", bp.outbound.queues)
+    check_queues("$.backpressure.outbound.protect", bp.outbound.protect)
     if bp.token_bucket.per == "queue":
         check_queues("$.backpressure.token_bucket.limits", bp.token_bucket.limits)
     for src, rule in bp.overflow.queues.items():
@@ -599,6 +600,11 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
             continue
         if rule.to == src:
             out.append(f"{p}.to: a queue cannot overflow to itself")
+        elif queues[src].channel != queues[rule.to].channel:
+            out.append(
+                f"{p}.to: queue {rule.to!r} is on channel {queues[rule.to].channel!r}, "
+                f"{src!r} on {queues[src].channel!r}"
+            )
         elif queues[src].tenant != queues[rule.to].tenant and queues[rule.to].tenant is not None:
             out.append(
                 f"{p}.to: queue {rule.to!r} belongs to tenant {queues[rule.to].tenant!r}, "
@@ -636,7 +642,7 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
                 f"{p}.exit_waiting: {s.exit_waiting} is above enter_waiting {s.enter_waiting}"
             )
         check_queues(f"{p}.queues", s.queues)
-        channels = {**_default_channels(), **cfg.channels}
+        channels = {**DEFAULT_CHANNELS, **cfg.channels}
         for ch, cap in s.caps.items():
             if ch not in channels:
                 out.append(f"{p}.caps.{ch}: unknown channel {ch!r}")
@@ -646,12 +652,6 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
                     f"{channels[ch].max_concurrency}"
                 )
     return out
-
-
-def _default_channels() -> dict[str, Any]:
-    from router.config import DEFAULT_CHANNELS
-
-    return dict(DEFAULT_CHANNELS)
 
 
 def build_policies(cfg: RouterConfig) -> list[AdmissionPolicy]:
@@ -700,6 +700,11 @@ class AdmissionControl:
         self._shed_on = False
         self._qpools: dict[str, list[Pool]] = {}
         self._qpools_key: tuple[int, int] = (0, -1)
+        self._on_admitted: list[AdmissionPolicy] = []
+        self._on_check: list[AdmissionPolicy] = []
+        self._overflow: Overflow | None = None
+        self._codel: Codel | None = None
+        self._bounds: _Bounds | None = None
 
     # ------------------------------------------------------------------ config
 
@@ -707,13 +712,11 @@ class AdmissionControl:
         """(Re)build the chain from ``cfg``, keeping the state of policies that stay."""
         old = {p.name: p for p in self.chain}
         chain = build_policies(cfg)
-        for i, p in enumerate(chain):
+        for p in chain:
             prev = old.get(p.name)
-            if prev is not None:
-                state = prev.dump()
-                if state is not None:
-                    p.load(state)
-            chain[i] = p
+            state = prev.dump() if prev is not None else None
+            if state is not None:
+                p.load(state)
         self.chain = [p for p in chain if not isinstance(p, AdmitAll)]  # no-ops cost nothing
         self._on_admitted = [p for p in chain if _overrides(p, "on_admitted")]
         self._on_check = [p for p in chain if _overrides(p, "on_check")]
@@ -754,6 +757,7 @@ class AdmissionControl:
     def has_room(self, queue: str) -> bool:
         """False while ``queue`` or the router is at a configured ``max_queue``."""
         b = self._bounds
+        assert b is not None
         limit = b.per_queue.get(queue)
         if limit is not None and self.queue_length(queue) >= limit:
             return False
@@ -768,9 +772,12 @@ class AdmissionControl:
         position = r._position(q, t.priority)
         if pool.eligible == 0:
             return position, _INF
-        free = self._free_agents(pool, min(position, 8))  # they take the first in line now
-        if free >= position:
-            return position, 0.0
+        free = 0
+        if not pool.n_waiting or r._pending or r._freed:
+            # after a matching pass nobody free fits a pool that still has a line
+            free = self._free_agents(pool, min(position, 8))  # they take the first in line
+            if free >= position:
+                return position, 0.0
         est = r._estimator
         slots = 1.0 if q.name in est.gap else _slots(pool)
         return position, est.expected_wait(q.name, position - free, t.priority, r._ps, slots)
@@ -793,68 +800,90 @@ class AdmissionControl:
     def submit(self, t: Ticket, pool: Pool) -> Admission:
         """Decide on an arrival (already validated by the core) and act on the verdict."""
         r = self.r
-        c = r.counters
         q = t.queue
-        if q.name in self.outbound.queues:
+        if self.outbound.enabled and q.name in self.outbound.queues:
             return self.outbound.hold(t)
-        if self.surge.relax_now and q.steps:
+        surge = r._surge
+        if surge and self.surge.relax and q.steps:
             t.step = len(q.steps)
             pool = r._pool_for(t)
         position, ewt = self.estimate(t, pool)
         chain = self.chain
         extra = self.callbacks.policy
-        if self.surge.callbacks_now and extra is not None and extra not in chain:
+        if surge and self.surge.callbacks and extra is not None and extra not in chain:
             chain = [extra, *chain]
+        if not chain:  # the fast path: admit
+            r.counters["submitted"] += 1
+            r._admit(t, pool)
+            r._estimator.on_arrival(q.name, t.priority, t.arrival)
+            if self._on_admitted:
+                self._admitted(t)
+            r._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
+            return Admission(
+                inquiry_id=t.id,
+                queue=q.name,
+                outcome="admitted",
+                expected_wait_s=ewt,
+                position=position,
+            )
+        return self._judge(t, pool, position, ewt, chain)
+
+    def _judge(
+        self, t: Ticket, pool: Pool, position: int, ewt: float, chain: list[AdmissionPolicy]
+    ) -> Admission:
+        """Run the chain on an arrival and act on the verdicts."""
+        r = self.r
+        c = r.counters
+        q = t.queue
         callback = ""
         victims: list[tuple[str, str]] = []
         moves: list[tuple[str, str, str]] = []
         reason = ""
-        if chain:
-            arrival = Arrival(t.id, q.name, t.tenant, t.priority, position, ewt, r._now)
-            for policy in chain:
-                v = policy.on_arrival(self, arrival)
-                if v is None:
-                    continue
-                kind = v.outcome
-                if kind == "shed":
-                    victims.append((v.target, v.reason))
-                    continue
-                if kind == "overflow":
-                    moves.append((q.name, v.target, v.reason))
-                    reason = f"overflow: {v.reason}"
-                    q = t.queue = r._queues[v.target]
-                    pool = r._pool_for(t)
-                    position, ewt = self.estimate(t, pool)
-                    arrival.queue = q.name
-                    arrival.position = position
-                    arrival.expected_wait_s = ewt
-                    continue
-                if kind == "blocked":
-                    c["blocked"] = c.get("blocked", 0) + 1
-                    return Admission(
-                        inquiry_id=t.id,
-                        queue=q.name,
-                        outcome="blocked",
-                        expected_wait_s=ewt,
-                        reason=v.reason,
-                    )
-                if kind == "callback":  # takes effect if no later policy refuses
-                    callback = callback or v.reason
-                    continue
-                # rejected / deflected: the one outcome of this arrival
-                c["submitted"] += 1
-                self._overflow_events(t, moves)
-                c[kind] += 1
-                cls = Deflected if kind == "deflected" else Rejected
-                r._emit(cls, inquiry_id=t.id, queue=q.name, reason=v.reason)
+        arrival = Arrival(t.id, q.name, t.tenant, t.priority, position, ewt, r._now)
+        for policy in chain:
+            v = policy.on_arrival(self, arrival)
+            if v is None:
+                continue
+            kind = v.outcome
+            if kind == "shed":
+                victims.append((v.target, v.reason))
+                continue
+            if kind == "overflow":
+                moves.append((q.name, v.target, v.reason))
+                reason = f"overflow: {v.reason}"
+                q = t.queue = r._queues[v.target]
+                pool = r._pool_for(t)
+                position, ewt = self.estimate(t, pool)
+                arrival.queue = q.name
+                arrival.position = position
+                arrival.expected_wait_s = ewt
+                continue
+            if kind == "blocked":
+                c["blocked"] = c.get("blocked", 0) + 1
                 return Admission(
                     inquiry_id=t.id,
                     queue=q.name,
-                    outcome=kind,
+                    outcome="blocked",
                     expected_wait_s=ewt,
-                    position=position,
                     reason=v.reason,
                 )
+            if kind == "callback":  # takes effect if no later policy refuses
+                callback = callback or v.reason
+                continue
+            # rejected / deflected: the one outcome of this arrival
+            c["submitted"] += 1
+            self._overflow_events(t, moves)
+            c[kind] += 1
+            cls = Deflected if kind == "deflected" else Rejected
+            r._emit(cls, inquiry_id=t.id, queue=q.name, reason=v.reason)
+            return Admission(
+                inquiry_id=t.id,
+                queue=q.name,
+                outcome=kind,
+                expected_wait_s=ewt,
+                position=position,
+                reason=v.reason,
+            )
         c["submitted"] += 1
         self._overflow_events(t, moves)
         for vid, vreason in victims:
@@ -1200,6 +1229,3 @@ def _slots(pool: Pool) -> float:
     caps = [e[3].caps.get(ch, 1) for e in pool.agents[:32]]
     per_agent = sum(caps) / len(caps) if caps else 1.0
     return max(1.0, pool.eligible * per_agent)
-
-
-_ = (DONE, QueueState)

@@ -38,11 +38,21 @@ __all__ = [
     "FEATURES",
     "AgentProfile",
     "Backpressure",
+    "BucketLimit",
+    "CallbackPolicy",
     "Channel",
+    "CodelPolicy",
+    "DeflectPolicy",
+    "EstimateConfig",
+    "OutboundConfig",
+    "OverflowPolicy",
+    "OverflowRule",
     "QueueConfig",
     "RouterConfig",
     "Routing",
     "Step",
+    "SurgeConfig",
+    "TokenBucketPolicy",
     "Weights",
     "Wellbeing",
     "convert_config",
@@ -230,11 +240,13 @@ class TokenBucketPolicy(_Base):
 
 class SurgeConfig(_Base):
     """Surge mode with hysteresis: enter when the expected wait of a watched queue or the number
-    waiting stays above the ``enter_*`` thresholds for ``enter_after_s``; leave once both stay
-    below the ``exit_*`` ones for ``exit_after_s``. While in surge, apply the bundle."""
+    waiting stays above an ``enter_*`` threshold for ``enter_after_s``; leave once both stay
+    below the ``exit_*`` ones (default: half the ``enter_*`` ones, rounded up) for
+    ``exit_after_s``.
+    While in surge, apply the bundle."""
 
-    enter_wait_s: PositiveSeconds | None = 300.0
-    exit_wait_s: PositiveSeconds | None = 120.0
+    enter_wait_s: PositiveSeconds | None = None
+    exit_wait_s: PositiveSeconds | None = None
     enter_waiting: Annotated[int, Meta(ge=1)] | None = None
     exit_waiting: Annotated[int, Meta(ge=0)] | None = None
     enter_after_s: Seconds = 60.0
@@ -250,10 +262,14 @@ class SurgeConfig(_Base):
 
 class OutboundConfig(_Base):
     """Proactive outbound task queues: tasks start only on idle capacity, leaving
-    ``reserve_idle`` agents free for inbound, and pause in surge."""
+    ``reserve_idle`` agents free and enough agents for the ``protect``ed inbound queues to
+    meet ``service_level`` within their answer target (Erlang C on measured load); paused
+    in surge."""
 
     queues: list[Name] = msgspec.field(default_factory=list)
     reserve_idle: Annotated[int, Meta(ge=0)] = 1
+    protect: list[Name] = msgspec.field(default_factory=list)
+    service_level: Annotated[float, Meta(gt=0, lt=1)] = 0.8
 
 
 class EstimateConfig(_Base):

@@ -269,14 +269,15 @@ class Router:
         dl = self._deadlines
         while dl:
             at, _, kind, obj, arg = dl[0]
-            if self._deadline_live(kind, obj, arg):
+            if self._deadline_live(kind, obj, arg, at):
                 return at
             heappop(dl)
         return None
 
-    def _deadline_live(self, kind: int, obj: Any, arg: int) -> bool:
+    def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         if kind == K_AGENT:
-            return self._agents.get(obj.id) is obj
+            # one pending timer per agent: entries other than the agent's timer_at are stale
+            return self._agents.get(obj.id) is obj and obj.timer_at == at
         if kind == K_BP:
             return self._bp.timer_live(obj, arg)
         t: Ticket = obj
@@ -717,8 +718,15 @@ class Router:
         return nxt
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
-        if when < _INF:
-            self._at(max(when, self._now), K_AGENT, agent, agent.incarnation)
+        """Keep one pending timer per agent, at the earliest time anything needs it.
+
+        The timer recomputes every need (``_agent_next_time``) when it fires, so a
+        later need is covered by an earlier pending timer and is not pushed again.
+        """
+        if when < agent.timer_at:
+            when = max(when, self._now)
+            agent.timer_at = when
+            self._at(when, K_AGENT, agent, agent.incarnation)
 
     def _shift_limit(self, agent: Agent) -> float | None:
         if agent.shift_end is None:
@@ -781,9 +789,10 @@ class Router:
     # ------------------------------------------------------------------ deadlines
 
     def _fire(self, kind: int, obj: Any, arg: int) -> None:
-        if not self._deadline_live(kind, obj, arg):
+        if not self._deadline_live(kind, obj, arg, self._now):
             return
         if kind == K_AGENT:
+            obj.timer_at = _INF
             self._agent_timer(obj)
             return
         if kind == K_BP:

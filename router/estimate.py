@@ -42,9 +42,9 @@ __all__ = ["WaitEstimator", "digamma", "wait_for_position"]
 
 
 def digamma(x: float) -> float:
-    """The digamma function for ``x > 0`` (recurrence to ``x >= 6``, then the asymptotic series)."""
+    """Digamma for ``x > 0``: recurrence up to ``x >= 10``, then the asymptotic series."""
     acc = 0.0
-    while x < 6.0:
+    while x < 10.0:
         acc -= 1.0 / x
         x += 1.0
     f = 1.0 / (x * x)
@@ -211,14 +211,18 @@ class WaitEstimator:
                     break
                 rate = count / busy
                 w = wait_for_position(position, rate, theta)
-        if priority is not None and priority_seconds > 0.0:
-            if r is not None and len(r.arrival_gap) > 1:
-                extra = 0.0
-                for p, g in r.arrival_gap.items():
-                    if p > priority and g > 0.0:
-                        extra += min(w, (p - priority) * priority_seconds) / g
-                if extra > 0.0:
-                    w = wait_for_position(position + extra, rate, theta)
+        if (
+            priority is not None
+            and priority_seconds > 0.0
+            and r is not None
+            and len(r.arrival_gap) > 1
+        ):
+            extra = 0.0
+            for p, g in r.arrival_gap.items():
+                if p > priority and g > 0.0:
+                    extra += min(w, (p - priority) * priority_seconds) / g
+            if extra > 0.0:
+                w = wait_for_position(position + extra, rate, theta)
         return w
 
     # ------------------------------------------------------------------ snapshot

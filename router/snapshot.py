@@ -55,6 +55,7 @@ class _Agent(Struct, array_like=True):
     heavy_streak: int
     heavy_block_until: float
     no_answer: int
+    timer_at: float = float("inf")
 
 
 class _Ticket(Struct, array_like=True):
@@ -128,6 +129,7 @@ def dump(r: Router) -> bytes:
             heavy_streak=a.heavy_streak,
             heavy_block_until=a.heavy_block_until,
             no_answer=a.no_answer,
+            timer_at=a.timer_at,
         )
         for a in r._agents.values()
     ]
@@ -231,6 +233,7 @@ def load(data: bytes) -> Router:
             "heavy_streak",
             "heavy_block_until",
             "no_answer",
+            "timer_at",
         ):
             setattr(a, name, getattr(sa, name))
         a.load = dict(sa.load)

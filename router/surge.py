@@ -134,8 +134,12 @@ class SurgeControl:
                 why = f"waiting: {depth} > {s.enter_waiting}"
             hold = s.enter_after_s
         else:
-            exit_wait = s.exit_wait_s if s.exit_wait_s is not None else s.enter_wait_s
-            exit_waiting = s.exit_waiting if s.exit_waiting is not None else s.enter_waiting
+            exit_wait = s.exit_wait_s
+            if exit_wait is None and s.enter_wait_s is not None:
+                exit_wait = s.enter_wait_s / 2
+            exit_waiting = s.exit_waiting
+            if exit_waiting is None and s.enter_waiting is not None:
+                exit_waiting = (s.enter_waiting + 1) // 2  # half, rounded up: 1 stays 1
             low_wait = exit_wait is None or ewt < exit_wait
             low_depth = exit_waiting is None or depth < exit_waiting
             why = ""

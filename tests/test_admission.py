@@ -1,4 +1,4 @@
-"""Each admission policy alone and in chains: verdicts, outcome events with reasons, config errors."""
+"""Each admission policy alone and in chains: verdicts, outcome events, reasons, config errors."""
 
 from __future__ import annotations
 
@@ -100,6 +100,12 @@ def test_registry_has_every_policy() -> None:
             '[backpressure.overflow.queues.q]\nto = "second"\nafter_s = 5\n'
             '[backpressure.overflow.queues.second]\nto = "q"\nafter_s = 5',
             r"\$\.backpressure\.overflow\.queues\.q\.to: overflow rules form a cycle through 'q'",
+        ),
+        (
+            '[[queues]]\nname = "chat"\nchannel = "chat"\n'
+            '[backpressure.overflow.queues.q]\nto = "chat"\nafter_s = 5',
+            r"\$\.backpressure\.overflow\.queues\.q\.to: queue 'chat' is on channel 'chat', "
+            r"'q' on 'voice'",
         ),
         (
             "[backpressure.surge]\nenter_wait_s = 60\nexit_wait_s = 120",
@@ -249,14 +255,14 @@ max_attempts = 2
 
 
 def test_callback_keeps_the_place_and_never_abandons() -> None:
-    r = router(CALLBACK, mode="offer")
+    r = router(CALLBACK.replace("min_wait_s = 100", "min_wait_s = 200"), mode="offer")
     r.login(AgentSpec(id="a"), 0)
     r.tick(0)
     submit(r, "1", 0)
     submit(r, "2", 1, patience_s=50)
     adm = submit(r, "3", 2, patience_s=50)
     assert (adm.outcome, adm.position, adm.expected_wait_s) == ("callback", 3, 360.0)
-    assert adm.reason == "expected_wait: 360 s > 100 s"
+    assert adm.reason == "expected_wait: 360 s > 200 s"
     events = [e for e in r.tick(2) if e.inquiry_id == "3"]
     assert [type(e).__name__ for e in events] == ["Queued", "CallbackScheduled"]
     assert events[-1] == CallbackScheduled(
@@ -405,10 +411,9 @@ def test_codel_sheds_the_head_with_the_control_law() -> None:
         shed += [(e.at, e.inquiry_id) for e in only(r.tick(nd), Deflected)]
     # head above target from t=10, for an interval (20 s): first shed at 30, then
     # 20/sqrt(n) apart while the head stays above target; stop when one is left
-    assert shed == [(30.0, "0"), (50.0, "1"), (50.0 + 20 / math.sqrt(2), "2")] + [
-        (50.0 + 20 / math.sqrt(2) + 20 / math.sqrt(3), "3"),
-        (50.0 + 20 / math.sqrt(2) + 20 / math.sqrt(3) + 10.0, "4"),
-    ]
+    t2 = 50.0 + 20 / math.sqrt(2)
+    t3 = t2 + 20 / math.sqrt(3)
+    assert shed == [(30.0, "0"), (50.0, "1"), (t2, "2"), (t3, "3"), (t3 + 20 / math.sqrt(4), "4")]
     assert r.total_waiting() == 1
     assert r.counters["deflected"] == 5
 

@@ -74,6 +74,7 @@ class Flood:
         self.held: deque[Inquiry] = deque()
         self.ewt: dict[str, float] = {}
         self.pairs: list[tuple[float, float]] = []  # (expected wait told, wait that followed)
+        self.waits: dict[str, float] = {}
         self.events: list[Any] | None = [] if record else None
         self.on_submit = on_submit
         self.max_waiting = 0
@@ -160,6 +161,7 @@ class Flood:
                 self.outcome[iid] = cls.__name__
                 if cls is Assigned:
                     self._push(t + self.rng.expovariate(1 / self.handle_s), _DONE, iid)
+                    self.waits[iid] = e.wait_s
                     told = self.ewt.get(iid)
                     if told is not None and math.isfinite(told):
                         self.pairs.append((told, e.wait_s))

@@ -62,7 +62,9 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
         run.main(["--bogus"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert re.fullmatch(r"bench: unrecognized arguments: --bogus \(see python -m bench --help\)\n", err)
+    assert re.fullmatch(
+        r"bench: unrecognized arguments: --bogus \(see python -m bench --help\)\n", err
+    )
     assert run.main(["--quick", "--check", str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert re.fullmatch(r"bench: \S+missing\.json: cannot read: No such file or directory\n", err)

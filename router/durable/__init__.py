@@ -1,10 +1,11 @@
 """Durability and scale-out on Redis Streams (opt-in: needs ``pip install 'router[redis]'``).
 
 Theory of operation: a *routing domain* is one core (a set of queues and the
-agents serving them) with five Redis keys sharing the hash tag ``{domain}``:
+agents serving them) whose Redis keys all share the hash tag ``{domain}``:
 
 * ``requests``: a stream producers append inputs to (:class:`Producer`);
-  inquiries carry an idempotency key, so a retried add is a no-op;
+  inquiries carry an idempotency key (``idem:<key>``, kept for a day), so a
+  retried add is a no-op;
 * ``input``: the write-ahead log; the owner stamps each batch of requests with
   its router time and appends it *before* the core applies it;
 * ``output``: the events each logged batch produced, one entry per batch;

@@ -161,9 +161,7 @@ def _caps(batches: Iterable[tuple[str, int, Batch]]) -> dict[str, dict[str, int]
     return caps
 
 
-def audit_events(
-    rep: Replay, config: RouterConfig, added: Iterable[str] | None = None
-) -> Audit:
+def audit_events(rep: Replay, config: RouterConfig, added: Iterable[str] | None = None) -> Audit:
     """Check outcomes and caps over a domain's output events (see the module docstring).
 
     ``added``: the inquiry ids the producer was told were added; each must have

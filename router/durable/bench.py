@@ -32,9 +32,9 @@ from redis.asyncio import Redis
 
 from router.config import RouterConfig, decode_config
 from router.durable.audit import audit_events, verify_replay
-from router.durable.log import Producer
+from router.durable.log import SUBMIT, Producer
 from router.durable.testing import Proc, RedisServer
-from router.durable.wire import Accept, Complete
+from router.durable.wire import Accept, Complete, DomainKeys, Submit, decode_batch, encode_item
 from router.events import Assigned, Completed, Offered
 from router.model import Inquiry
 
@@ -254,6 +254,120 @@ def throughput(
     }
 
 
+async def _fill(url: str, domains: list[str], n: int) -> dict[str, str]:
+    """Submit ``n`` single-inquiry requests per domain (pipelined); return the last ids."""
+    client = Redis.from_url(url)
+    last: dict[str, str] = {}
+    try:
+        await SUBMIT.load(client)
+        for d in domains:
+            keys = DomainKeys(d)
+            for start in range(0, n, 1000):
+                pipe = client.pipeline(transaction=False)
+                for i in range(start, min(n, start + 1000)):
+                    iq = Inquiry(id=f"{d}-{i}", queue="orders" if i % 2 else "refunds")
+                    payload = encode_item(Submit(inquiry=iq, key=iq.id))
+                    pipe.evalsha(
+                        SUBMIT.sha, 2, keys.requests, keys.idem(iq.id), 86_400_000, payload
+                    )
+                res = await pipe.execute()
+                last[d] = res[-1][1].decode()
+    finally:
+        await client.aclose()
+    return last
+
+
+async def _created(url: str, domains: list[str]) -> None:
+    """Return as soon as every domain logged its first batch (polls every 2 ms)."""
+    client = Redis.from_url(url)
+    try:
+        while True:
+            if all([await client.exists(DomainKeys(d).input) for d in domains]):
+                return
+            await asyncio.sleep(0.002)
+    finally:
+        await client.aclose()
+
+
+async def _drained(url: str, last: dict[str, str], timeout: float = 300.0) -> dict[str, Any]:
+    """Wait until every domain logged its last request and published its outputs."""
+    client = Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            done = True
+            for d, rid in last.items():
+                keys = DomainKeys(d)
+                head: Any = await client.xrevrange(keys.input, count=1)
+                out: Any = await client.xrevrange(keys.output, count=1)
+                if not head or not out or out[0][1][b"in"] != head[0][0]:
+                    done = False
+                    break
+                if decode_batch(head[0][1][b"b"]).cur != rid:
+                    done = False
+                    break
+            if done:
+                first_ms = []
+                last_ms = []
+                batches = 0
+                for d in last:
+                    batches += await client.xlen(DomainKeys(d).input) - 1
+                    keys = DomainKeys(d)
+                    first: Any = await client.xrange(keys.input, count=1)
+                    out = await client.xrevrange(keys.output, count=1)
+                    first_ms.append(int(first[0][0].split(b"-")[0]))
+                    last_ms.append(int(out[0][0].split(b"-")[0]))
+                return {"wall_s": (max(last_ms) - min(first_ms)) / 1000.0, "batches": batches}
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the backlog was not drained in time")
+    finally:
+        await client.aclose()
+
+
+def backlog(n: int, domains: int, processes: int, batch: int, workdir: Path) -> dict[str, Any]:
+    """Routers start on a backlog of ``n`` single-inquiry requests per domain and route it.
+
+    Measured from the first logged batch (a domain's creation) to the last
+    output entry, with Redis's own clock (stream ids): no driver in the loop,
+    so this is what the router processes and Redis can do.
+    """
+    names = [f"d{i}" for i in range(domains)]
+    cfg_path = workdir / "bench.toml"
+    cfg_path.write_text(CONFIG)
+    redis = RedisServer(workdir / "redis")
+    redis.start()
+    procs: list[Proc] = []
+    try:
+        last = asyncio.run(_fill(redis.url, names, n))
+        per = [names[i::processes] for i in range(processes)]
+        for i, ds in enumerate(per):
+            args = _serve_args(redis.url, cfg_path, ",".join(ds), batch, 10000)
+            procs.append(Proc(args, workdir / f"serve{i}.log"))
+        redis_cpu0 = _redis_cpu(redis)
+        asyncio.run(_created(redis.url, names))
+        cpu0 = [_cpu_s(p.pid) for p in procs]
+        res = asyncio.run(_drained(redis.url, last))
+        cpu = [round(_cpu_s(p.pid) - c0, 2) for p, c0 in zip(procs, cpu0)]
+        redis_cpu = _redis_cpu(redis) - redis_cpu0
+    finally:
+        for p in procs:
+            p.kill()
+        redis.kill()
+    return {
+        "bench": "backlog",
+        "domains": domains,
+        "processes": processes,
+        "max_batch": batch,
+        "inquiries": n * domains,
+        "wall_s": res["wall_s"],
+        "inquiries_per_s": round(n * domains / res["wall_s"], 1),
+        "inputs_per_batch": round(n * domains / res["batches"], 1),
+        "router_cpu_s": cpu,
+        "router_cpu_us_per_inquiry": round(sum(cpu) / (n * domains) * 1e6, 1),
+        "redis_cpu_s": round(redis_cpu, 2),
+    }
+
+
 def takeover(lease_ms: int, rate: float, workdir: Path) -> dict[str, Any]:
     """Kill the owner of domain ``t`` under load; time the lease and the first new output."""
     cfg_path = workdir / "bench.toml"
@@ -335,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     t.add_argument("--concurrency", type=int, default=1, help="submit calls in flight")
     t.add_argument("--fsync", default="always", choices=["always", "everysec"])
+    b = sub.add_parser("backlog", help="routers draining a backlog (no driver in the loop)")
+    b.add_argument("-n", type=int, default=20000, help="inquiries per domain")
+    b.add_argument("--domains", type=int, default=1)
+    b.add_argument("--processes", type=int, default=1)
+    b.add_argument("--batch", type=int, nargs="+", default=[1000], help="serve --batch values")
     k = sub.add_parser("takeover", help="time for a survivor to take over a killed owner")
     k.add_argument("--lease-ms", type=int, nargs="+", default=[1000])
     k.add_argument("--rate", type=float, default=500.0)
@@ -359,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
                         a.n, a.domains, a.processes, b, chunk, a.concurrency, a.fsync, work
                     )
                     print(json.dumps(res), flush=True)
+        elif a.cmd == "backlog":
+            for size in a.batch:
+                work = Path(tmp) / f"b{size}"
+                work.mkdir()
+                res = backlog(a.n, a.domains, a.processes, size, work)
+                print(json.dumps(res), flush=True)
         else:
             for lease in a.lease_ms:
                 work = Path(tmp) / f"l{lease}"

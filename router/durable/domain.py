@@ -155,10 +155,15 @@ class DomainRunner:
         token = await self.log.acquire()
         if token is None:
             return False
+        self.adopt(token)
+        return True
+
+    def adopt(self, token: int) -> None:
+        """Use a token acquired elsewhere (the server acquires many domains in one pipeline)."""
+        self.log.token = token
         self._renew_at = time.monotonic() + self._renew_every
         self.stats.token = token
         self.stats.acquired_at = time.time()
-        return True
 
     async def recover(self) -> int:
         """Rebuild the core from the snapshot and the log; return the batches replayed."""

@@ -6,12 +6,14 @@ lease is free (never one it released a moment ago), recovers it from Redis and
 runs a :class:`~router.durable.domain.DomainRunner` task for it. Every
 ``lease/3`` it publishes a heartbeat: a hash ``<prefix>:proc:<owner>`` (pid,
 domains, counters, per-domain statistics as JSON; expires after three leases)
-and a score in the sorted set ``<prefix>:procs``. The number of live processes
-gives each one a fair share, ``ceil(domains / live)``; a process above it
-hands one domain over (snapshot, release) per lease period, and the process
-below it takes it. A domain whose write is refused by the fencing check is
-dropped at once: another process owns it. Any other Redis error leaves the last
-write in doubt, so the domain is dropped and recovered from the log again.
+and a score in the sorted set ``<prefix>:procs``. The live processes that serve
+some of the same domains (``--domains`` lists may differ) give each one a fair
+share, ``ceil(its domains / those processes)``; a process above it hands one
+domain over (snapshot, release) per lease period, choosing one that another
+live process also serves, and that process takes it. A domain whose write is
+refused by the fencing check is dropped at once: another process owns it. Any
+other Redis error leaves the last write in doubt, so the domain is dropped and
+recovered from the log again.
 ``--http HOST:PORT`` adds ``GET /health`` and ``GET /stats`` (JSON).
 """
 
@@ -42,7 +44,7 @@ except ImportError:  # pragma: no cover
 
 from router.config import RouterConfig, load_config
 from router.durable.domain import DomainOptions, DomainRunner
-from router.durable.log import Fenced, LogMoved
+from router.durable.log import ACQUIRE, COMMIT, RELEASE, SNAPSHOT, Fenced, LogMoved
 from router.durable.wire import check_domain_name
 from router.errors import ConfigError
 
@@ -81,11 +83,13 @@ class Server:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cool_until: dict[str, float] = {}
         self.counters = {"acquired": 0, "released": 0, "fenced_refusals": 0, "lost": 0, "failed": 0}
-        self.live = 1
+        self.live = 1  # live processes serving at least one of our domains, us included
+        self.peers_serving: dict[str, int] = {}  # domain -> other live processes serving it
         self.started = time.time()
         self._lease_s = options.lease_ms / 1000.0
         self._last_release = 0.0
         self._redis_ok = True
+        self._scripts_loaded = False
         self._stop = asyncio.Event()
         p = options.prefix
         self.proc_key = f"{p}:proc:{self.owner}"
@@ -127,19 +131,40 @@ class Server:
     # ------------------------------------------------------------------ domains
 
     async def _acquire_free(self) -> None:
+        """Try every free domain's lease in one pipeline; serve the ones acquired."""
         now = time.monotonic()
-        for domain in self.domains:
-            if domain in self.runners or self.cool_until.get(domain, 0.0) > now:
+        wanted = [
+            d for d in self.domains if d not in self.runners and self.cool_until.get(d, 0.0) <= now
+        ]
+        if not wanted:
+            return
+        p = self.options.prefix
+        try:
+            if not self._scripts_loaded:
+                for script in (ACQUIRE, COMMIT, SNAPSHOT, RELEASE):
+                    await script.load(self.client)
+                self._scripts_loaded = True
+            pipe = self.client.pipeline(transaction=False)
+            for d in wanted:
+                pipe.evalsha(
+                    ACQUIRE.sha, 2, f"{p}:{{{d}}}:lease", f"{p}:{{{d}}}:fence", self.owner,
+                    self.options.lease_ms,
+                )  # fmt: skip
+            replies = await pipe.execute(raise_on_error=False)
+        except (RedisError, OSError) as exc:
+            self._scripts_loaded = False  # a restarted server has an empty script cache
+            self._redis_down(exc)
+            return
+        self._redis_up()
+        for domain, reply in zip(wanted, replies):
+            if isinstance(reply, BaseException):
+                self._scripts_loaded = False
+                continue
+            token = int(reply[0])
+            if token <= 0:
                 continue
             runner = DomainRunner(self.client, domain, self.owner, self.config, self.options)
-            try:
-                got = await runner.acquire()
-            except (RedisError, OSError) as exc:
-                self._redis_down(exc)
-                return
-            self._redis_up()
-            if not got:
-                continue
+            runner.adopt(token)
             self.counters["acquired"] += 1
             self.runners[domain] = runner
             self.tasks[domain] = asyncio.create_task(self._serve(runner))
@@ -168,6 +193,7 @@ class Server:
             self.cool_until[domain] = time.monotonic() + self._lease_s
         except (RedisError, OSError, LogMoved) as exc:
             self.counters["lost"] += 1
+            self._scripts_loaded = False  # Redis may have restarted with an empty script cache
             log.warning(
                 "domain %s: %s: %s; last write in doubt, recovering from the log",
                 domain,
@@ -193,7 +219,10 @@ class Server:
         now = time.monotonic()
         if len(self.runners) <= share or now - self._last_release < 2 * self._lease_s:
             return
-        domain = max(self.runners, key=lambda d: self.runners[d].stats.acquired_at)
+        movable = [d for d in self.runners if self.peers_serving.get(d, 0) > 0]
+        if not movable:
+            return
+        domain = max(movable, key=lambda d: self.runners[d].stats.acquired_at)
         runner = self.runners[domain]
         if runner.stopping:
             return
@@ -259,6 +288,7 @@ class Server:
                 "host": h["host"],
                 "heartbeat": repr(h["heartbeat"]),
                 "domains": ",".join(h["domains"]),
+                "serves": ",".join(self.domains),
                 "fenced_refusals": self.counters["fenced_refusals"],
                 "json": msgspec.json.encode(h),
             },
@@ -266,9 +296,26 @@ class Server:
         pipe.pexpire(self.proc_key, ttl_ms)
         pipe.zadd(self.procs_key, {self.owner: now_ms + self.options.lease_ms})
         pipe.zremrangebyscore(self.procs_key, "-inf", now_ms)
-        pipe.zcard(self.procs_key)
+        pipe.zrange(self.procs_key, 0, -1)
         res = await pipe.execute()
-        self.live = max(1, int(res[-1]))
+        others = [o.decode() for o in res[-1] if o.decode() != self.owner]
+        serves: list[Any] = []
+        if others:
+            pipe = self.client.pipeline(transaction=False)
+            for o in others:
+                pipe.hget(f"{self.options.prefix}:proc:{o}", "serves")
+            serves = await pipe.execute()
+        mine = set(self.domains)
+        peers: dict[str, int] = {}
+        live = 1
+        for raw in serves:
+            theirs = set(raw.decode().split(",")) & mine if raw else set()
+            if theirs:
+                live += 1
+                for d in theirs:
+                    peers[d] = peers.get(d, 0) + 1
+        self.live = live
+        self.peers_serving = peers
 
     async def _start_http(self) -> asyncio.AbstractServer:
         assert self.http is not None

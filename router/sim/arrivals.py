@@ -18,6 +18,7 @@ import math
 import random
 from collections.abc import Callable
 from itertools import pairwise
+from typing import Any
 
 from router.sim.scenario import Arrival, Constant, Distribution, Exponential, Lognormal, Surge
 
@@ -74,7 +75,9 @@ class Stream:
 
     __slots__ = (
         "arrival",
+        "fixed",
         "handle",
+        "heavy",
         "index",
         "patience",
         "queue",
@@ -100,6 +103,17 @@ class Stream:
         self.seg_i = 0
         self.handle = sampler(arrival.handle_time)
         self.patience = sampler(arrival.patience) if arrival.patience is not None else None
+        self.heavy = "heavy" in arrival.tags  # the engine adds the queue's own flag
+        #: ``Inquiry`` fields every arrival of this stream carries
+        self.fixed: dict[str, Any] = {}
+        if arrival.priority is not None:
+            self.fixed["priority"] = arrival.priority
+        if arrival.tags:
+            self.fixed["tags"] = frozenset(arrival.tags)
+        if arrival.requires:
+            self.fixed["requires"] = dict(arrival.requires)
+        if arrival.tenant is not None:
+            self.fixed["tenant"] = arrival.tenant
 
     def next_after(self, t: float) -> float | None:
         """The next arrival time after ``t``, or ``None`` when the stream is over."""

@@ -130,6 +130,12 @@ class InquiryRec:
         "stream",
     )
 
+    answered_at: float
+    hold_from: float
+    hold_w: float
+    hold_ch: str
+    hold_cost: int
+
     def __init__(self, arrival: float, stream: int, queue: str, handle: float, heavy: bool) -> None:
         self.arrival = arrival
         self.stream = stream
@@ -139,12 +145,9 @@ class InquiryRec:
         self.outcome = OPEN
         self.ewt: float | None = None
         self.decided_at: float | None = None
-        self.answered_at = 0.0
+        # answered_at is set when answered; hold_* while ``holder`` is set (hot path: the
+        # fewer attributes an arrival initialises, the faster the simulator)
         self.holder: AgentRec | None = None
-        self.hold_from = 0.0
-        self.hold_w = 0.0
-        self.hold_ch = ""
-        self.hold_cost = 0
         self.offer_no = 0
         self.callback = False
         self.reach = True  # whether the current callback attempt reaches the customer
@@ -299,26 +302,13 @@ class Simulator:
             Stream(i, a, self.seed, load, scenario.surges, self.duration)
             for i, a in enumerate(scenario.arrivals)
         ]
-        self._fixed: list[dict[str, Any]] = []
-        self._stream_heavy: list[bool] = []
-        for a in scenario.arrivals:
-            kw: dict[str, Any] = {}
-            if a.priority is not None:
-                kw["priority"] = a.priority
-            if a.tags:
-                kw["tags"] = frozenset(a.tags)
-            if a.requires:
-                kw["requires"] = dict(a.requires)
-            if a.tenant is not None:
-                kw["tenant"] = a.tenant
-            self._fixed.append(kw)
-            self._stream_heavy.append(self._heavy_q.get(a.queue, False) or "heavy" in a.tags)
+        for s in self.streams:
+            s.heavy = self._heavy_q.get(s.queue, False) or "heavy" in s.arrival.tags
         self.result = SimResult(scenario, self.seed, load, self.duration, self.warmup)
         self._agents: dict[str, AgentRec] = {}
         self._recs: dict[str, InquiryRec] = {}
         self._heap: list[tuple[float, int, int, Any]] = []
         self._seq = count()
-        self._open = 0
         self._busy_w = 0.0
         self._staffed = 0
         self._ran = False
@@ -357,7 +347,7 @@ class Simulator:
     # ------------------------------------------------------------------ ledger
 
     def _acquire(self, rec: InquiryRec, a: AgentRec, queue: str, t: float) -> None:
-        ch = self._channel_of.get(queue, rec.hold_ch or "voice")
+        ch = self._channel_of[queue]
         w = a.weights.get(ch, 0.0)
         rec.holder = a
         rec.hold_from = t
@@ -414,10 +404,7 @@ class Simulator:
         heap = self._heap
         recs = self._recs
         agents = self._agents
-        seq = self._seq
         streams = self.streams
-        fixed = self._fixed
-        stream_heavy = self._stream_heavy
         duration = self.duration
         drain = sim.drain
         stop_at = duration + sim.drain_limit_s if drain else duration
@@ -439,10 +426,13 @@ class Simulator:
         queue_length = router.queue_length
 
         self._schedule_logins()
+        sq = next(self._seq)  # tie-breaking sequence of the engine's heap (a local from here)
         for s in streams:
             first = s.next_after(0.0)
             if first is not None and first < duration:
-                heappush(heap, (first, next(seq), _ARRIVAL, s))
+                sq += 1
+                heappush(heap, (first, sq, _ARRIVAL, s))
+        open_ = 0  # inquiries without an outcome yet
 
         n_inq = 0
         n_sim = 0
@@ -459,7 +449,7 @@ class Simulator:
             t = heap[0][0] if heap else _INF
             if nd is not None and nd < t:
                 t = nd
-            if t >= duration and (t >= stop_at or self._open == 0 or not drain):
+            if t >= duration and (t >= stop_at or open_ == 0 or not drain):
                 break
             while next_sample <= t and next_sample < duration:
                 tl_t.append(next_sample)
@@ -475,7 +465,7 @@ class Simulator:
                     last_report = now_wall
                     progress(
                         f"sim t={t:,.0f}s of {duration:,.0f}s ({100 * min(t / duration, 1):.0f}%)"
-                        f"  arrivals={n_inq:,}  waiting={router.total_waiting():,}"
+                        f"  arrivals={n_inq:,}  open={open_:,}"
                         f"  wall={now_wall - wall0:.1f}s"
                     )
             # apply every engine input due now, then one matching pass
@@ -487,21 +477,19 @@ class Simulator:
                     n_inq += 1
                     iid = str(n_inq)
                     rng = s.rng
-                    rec = InquiryRec(t, s.index, s.queue, s.handle(rng), stream_heavy[s.index])
-                    pat = s.patience
+                    rec = InquiryRec(t, s.index, s.queue, s.handle(rng), s.heavy)
                     recs[iid] = rec
                     inquiries.append(rec)
-                    self._open += 1
+                    open_ += 1
+                    pat = s.patience
                     if pat is None:
-                        submit(Inquiry(id=iid, queue=s.queue, **fixed[s.index]), t)
+                        submit(Inquiry(id=iid, queue=s.queue, **s.fixed), t)
                     else:
-                        submit(
-                            Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **fixed[s.index]),
-                            t,
-                        )
+                        submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **s.fixed), t)
                     nxt = s.next_after(t)
                     if nxt is not None and nxt < duration:
-                        heappush(heap, (nxt, next(seq), _ARRIVAL, s))
+                        sq += 1
+                        heappush(heap, (nxt, sq, _ARRIVAL, s))
                 elif kind == _COMPLETE:
                     try:
                         router.complete(p, t)
@@ -535,12 +523,13 @@ class Simulator:
                     if rec.callback and rec.holder is None and cb_rng.random() >= reach:
                         # immediate mode: this callback attempt did not reach the customer
                         router.callback_failed(iid, t)
-                        heappush(heap, (t, next(seq), _WAKE, None))
+                        sq += 1
+                        heappush(heap, (t, sq, _WAKE, None))
                         continue
                     if rec.outcome == OPEN:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
-                        self._open -= 1
+                        open_ -= 1
                         if rec.decided_at is None:
                             rec.decided_at = t
                     else:
@@ -561,7 +550,8 @@ class Simulator:
                             a.max_heavy_run = a.heavy_run
                     else:
                         a.heavy_run = 0
-                    heappush(heap, (t + rec.handle, next(seq), _COMPLETE, iid))
+                    sq += 1
+                    heappush(heap, (t + rec.handle, sq, _COMPLETE, iid))
                 elif cls is Completed:
                     rec = recs[e.inquiry_id]
                     if rec.heavy:
@@ -581,7 +571,8 @@ class Simulator:
                     if rec.callback:
                         rec.reach = cb_rng.random() < reach
                     rec.offer_no += 1
-                    heappush(heap, (t + accept_delay, next(seq), _ACCEPT, (iid, rec.offer_no)))
+                    sq += 1
+                    heappush(heap, (t + accept_delay, sq, _ACCEPT, (iid, rec.offer_no)))
                 elif (
                     cls is WrapUpEnded
                     or cls is OfferExpired
@@ -590,11 +581,11 @@ class Simulator:
                 ):
                     self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
-                    self._finish(recs[e.inquiry_id], ABANDONED, t)
+                    open_ -= self._finish(recs[e.inquiry_id], ABANDONED, t)
                 elif cls is Rejected:
-                    self._finish(recs[e.inquiry_id], REJECTED, t)
+                    open_ -= self._finish(recs[e.inquiry_id], REJECTED, t)
                 elif cls is Deflected:
-                    self._finish(recs[e.inquiry_id], DEFLECTED, t)
+                    open_ -= self._finish(recs[e.inquiry_id], DEFLECTED, t)
                 elif cls is CallbackScheduled:
                     recs[e.inquiry_id].callback = True
                 elif cls is Overflowed:
@@ -608,7 +599,8 @@ class Simulator:
                 elif cls is AgentAway:
                     if e.reason == "shift_end":
                         router.logout(e.agent_id, t)
-                        heappush(heap, (t, next(seq), _WAKE, None))
+                        sq += 1
+                        heappush(heap, (t, sq, _WAKE, None))
                 elif cls is AgentOnBreak:
                     if e.reason == "wellbeing":
                         res.wellbeing_breaks += 1
@@ -650,14 +642,15 @@ class Simulator:
             progress(f"sim done: {n_inq:,} arrivals in {wall:.1f}s wall")
         return res
 
-    def _finish(self, rec: InquiryRec, outcome: int, t: float) -> None:
+    def _finish(self, rec: InquiryRec, outcome: int, t: float) -> int:
+        """Record a final outcome; returns 1 if the inquiry was still open."""
         if rec.holder is not None:
             self._release(rec, t)
         if rec.outcome == OPEN:
             rec.outcome = outcome
-            self._open -= 1
-        else:
-            self._anomaly("second_outcome")
+            return 1
+        self._anomaly("second_outcome")
+        return 0
 
 
 def simulate(

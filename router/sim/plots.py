@@ -22,6 +22,7 @@ MISSING_MESSAGE = "charts need matplotlib: pip install 'router[plot]'"
 
 _COLORS = {
     "within": "#2e7d32",
+    "callback": "#80cbc4",
     "late": "#f9a825",
     "abandoned": "#c62828",
     "rejected": "#6a1b9a",
@@ -34,13 +35,27 @@ def matplotlib_available() -> bool:
 
 
 def _shade_surges(ax: Any, res: SimResult) -> None:
+    for start, end in res.surge_windows:  # the router's own surge mode (backpressure)
+        end = min(end, res.end_time)
+        ax.axvspan(start / 3600, end / 3600, ymin=0.97, ymax=1.0, color="#6a1b9a", alpha=0.6, lw=0)
+    if res.surge_windows:
+        ax.text(
+            res.surge_windows[0][0] / 3600,
+            0.955,
+            " router in surge mode",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="top",
+            color="#6a1b9a",
+        )
+    shift = 0.08 if res.surge_windows else 0.0
     for i, s in enumerate(res.scenario.surges):
         end = min(s.end_s, res.duration_s)
         label = f"surge x{s.multiplier:g}" + (f" ({', '.join(s.queues)})" if s.queues else "")
         ax.axvspan(s.start_s / 3600, end / 3600, color="#ff7043", alpha=0.08 + 0.04 * (i % 2))
         ax.text(
             s.start_s / 3600,
-            1.0 - 0.07 * (i % 3),
+            1.0 - 0.07 * (i % 3) - shift,
             " " + label,
             transform=ax.get_xaxis_transform(),
             fontsize=7,
@@ -145,31 +160,39 @@ def _outcomes_panel(ax: Any, res: SimResult) -> None:
     lo, hi = res.warmup_s, res.duration_s
     names = [q.name for q in res.scenario.queues]
     target = {q.name: q.answer_target_s for q in res.scenario.queues}
-    cats = ["within", "late", "abandoned", "rejected", "deflected"]
+    cats = ["within", "late", "callback", "abandoned", "rejected", "deflected"]
     data = {n: dict.fromkeys(cats, 0) for n in names}
     for r in res.inquiries:
         if not lo <= r.arrival < hi:
             continue
         d = data[r.queue]
         if r.outcome == ANSWERED:
-            d["within" if r.answered_at - r.arrival <= target[r.queue] else "late"] += 1
+            if r.answered_at - r.arrival <= target[r.queue]:
+                d["within"] += 1
+            else:
+                d["callback" if r.callback else "late"] += 1
         elif r.outcome == ABANDONED:
             d["abandoned"] += 1
         elif r.outcome == REJECTED:
             d["rejected"] += 1
         elif r.outcome == DEFLECTED:
             d["deflected"] += 1
+    names = [n for n in names if any(data[n].values())]  # e.g. a second-pass queue
     left = [0.0] * len(names)
     ys = list(range(len(names)))
     for c in cats:
         vals = [float(data[n][c]) for n in names]
         if any(vals):
-            labels = {"within": "answered in target", "late": "answered late"}
+            labels = {
+                "within": "answered in target",
+                "late": "answered late",
+                "callback": "answered late, by callback",
+            }
             ax.barh(ys, vals, left=left, color=_COLORS[c], label=labels.get(c, c))
             left = [a + b for a, b in zip(left, vals)]
     ax.set_yticks(ys, names)
     ax.invert_yaxis()
-    ax.set_xlabel("inquiries arrived in the window")
+    ax.set_xlabel("inquiries arrived in the window (by the queue they arrived at)")
     ax.set_title("Outcomes by queue")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3, axis="x")

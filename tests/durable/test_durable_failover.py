@@ -72,7 +72,6 @@ def test_kill_9_of_the_owner_mid_flood_loses_nothing(
     )
     result = settle_and_check(redis_server.url, added, load(config_file), procs)
     _assert_clean(result)  # exactly one outcome each, none assigned twice, caps held
-    print({d: (a.outcomes, a.max_load) for d, (_, a) in result.items()})
     for d in domains:
         audit = result[d][1]
         assert audit.inquiries == 1200

@@ -1,0 +1,93 @@
+"""Proactive outbound tasks: idle capacity only, a reserve kept for inbound, inbound first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router import AgentSpec, Inquiry, Router, decode_config
+from router.events import Assigned
+from tests.test_backpressure import Flood
+
+CONFIG = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "in"
+answer_target_s = 20
+[[queues]]
+name = "out"
+[[queues]]
+name = "quiet"
+[backpressure.outbound]
+queues = ["out"]
+reserve_idle = {reserve}
+protect = {protect}
+"""
+
+
+def make(reserve: int, agents: int, protect: str = '["in"]') -> Router:
+    r = Router(decode_config(CONFIG.format(reserve=reserve, protect=protect)))
+    for i in range(agents):
+        r.login(AgentSpec(id=f"a{i}"), 0)
+    return r
+
+
+def assigned(events: list[Any]) -> list[str]:
+    return [e.inquiry_id for e in events if isinstance(e, Assigned)]
+
+
+def test_a_task_starts_only_while_more_than_the_reserve_stays_idle() -> None:
+    r = make(reserve=1, agents=3)
+    for i in range(3):
+        adm = r.submit(Inquiry(id=f"t{i}", queue="out"), 0)
+        assert (adm.outcome, adm.position) == ("admitted", i + 1)
+    assert assigned(r.tick(0)) == ["t0", "t1"]  # 3 idle: two start, one agent stays free
+    assert r.inquiry_state("t2") == "parked"
+    r.submit(Inquiry(id="i0", queue="in"), 1)
+    assert assigned(r.tick(1)) == ["i0"]  # the reserve took the inbound call at once
+    r.complete("t0", 50)
+    assert assigned(r.tick(50)) == []  # one idle agent is the reserve: t2 waits
+    r.complete("i0", 60)
+    assert assigned(r.tick(60)) == ["t2"]
+
+
+def test_inbound_goes_first_when_an_agent_frees() -> None:
+    r = make(reserve=0, agents=1, protect='["quiet"]')  # no staffing cap from "in" here
+    r.submit(Inquiry(id="i0", queue="in"), 0)
+    r.tick(0)
+    r.submit(Inquiry(id="t0", queue="out"), 1)
+    r.submit(Inquiry(id="i1", queue="in"), 2)
+    r.tick(2)
+    r.complete("i0", 10)
+    assert assigned(r.tick(10)) == ["i1"]
+    r.complete("i1", 20)
+    assert assigned(r.tick(20)) == ["t0"]
+
+
+def test_blending_keeps_inbound_service_and_never_starts_a_task_over_waiting_inbound() -> None:
+    streams: list[tuple[str, float, int | None]] = [("in", 10 * 0.7 / 60, None)]
+    service_level = {}
+    for with_tasks in (False, True):
+        r = make(reserve=2, agents=10)
+        f = Flood(r, streams, handle_s=60, patience_s=None, duration_s=3600, seed=3, record=True)
+        if with_tasks:
+            for i in range(300):  # the day's list of calls to make
+                r.submit(Inquiry(id=f"task{i}", queue="out"), 0)
+                f.outcome[f"task{i}"] = None
+        seen = 0
+
+        def check(f: Flood) -> None:
+            nonlocal seen
+            assert f.events is not None
+            new, seen = f.events[seen:], len(f.events)
+            if any(isinstance(e, Assigned) and e.queue == "out" for e in new):
+                assert f.r.queue_length("in") == 0  # a task starts only over an empty line
+                assert f.r.statistics().agents_with_room >= 2  # and leaves the reserve idle
+
+        f.run(check=check)
+        waits = [w for i, w in f.waits.items() if not i.startswith("task")]
+        service_level[with_tasks] = sum(w <= 20 for w in waits) / len(waits)
+        if with_tasks:
+            assert r.counters["assigned"] - len(waits) == 300  # every task was made
+    assert service_level[False] > 0.9
+    assert service_level[True] >= service_level[False] - 0.05
