@@ -818,7 +818,9 @@ class AdmissionControl:
             r._estimator.on_arrival(q.name, t.priority, t.arrival)
             if self._on_admitted:
                 self._admitted(t)
-            r._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
+            r._emit(
+                Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=_wire(ewt)
+            )
             return Admission(
                 inquiry_id=t.id,
                 queue=q.name,
@@ -896,7 +898,9 @@ class AdmissionControl:
         r._admit(t, pool)
         r._estimator.on_arrival(q.name, t.priority, t.arrival)
         self._admitted(t, callback=bool(callback))
-        r._emit(Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=ewt)
+        r._emit(
+            Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=_wire(ewt)
+        )
         if callback:
             self.callbacks.park(t, ewt)
             return Admission(
@@ -1229,3 +1233,8 @@ def _slots(pool: Pool) -> float:
     caps = [e[3].caps.get(ch, 1) for e in pool.agents[:32]]
     per_agent = sum(caps) / len(caps) if caps else 1.0
     return max(1.0, pool.eligible * per_agent)
+
+
+def _wire(seconds: float) -> float | None:
+    """An expected wait for events: ``None`` (unknown) instead of infinity, which JSON lacks."""
+    return seconds if seconds < _INF else None

@@ -277,7 +277,8 @@ class Router:
     def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         if kind == K_AGENT:
             # one pending timer per agent: entries other than the agent's timer_at are stale
-            return self._agents.get(obj.id) is obj and obj.timer_at == at
+            agent: Agent = obj
+            return self._agents.get(agent.id) is agent and agent.timer_at == at
         if kind == K_BP:
             return self._bp.timer_live(obj, arg)
         t: Ticket = obj

@@ -67,10 +67,12 @@ class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=Tru
 
 
 class Queued(_Ev, frozen=True):
+    """Admitted and waiting. ``expected_wait_s`` is ``None`` when no agent can serve it now."""
+
     inquiry_id: str
     queue: str
     position: int
-    expected_wait_s: float
+    expected_wait_s: float | None
 
 
 class Rejected(_Ev, frozen=True):
@@ -88,7 +90,7 @@ class Deflected(_Ev, frozen=True):
 class CallbackScheduled(_Ev, frozen=True):
     inquiry_id: str
     queue: str
-    expected_wait_s: float
+    expected_wait_s: float | None
 
 
 class Offered(_Ev, frozen=True):

@@ -38,7 +38,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from router._records import ASSIGNED, DONE, OFFERED, PARKED, WAITING, Ticket
-from router.admission import T_RETRY, Admission, CallbackOffer, _free_agents
+from router.admission import T_RETRY, Admission, CallbackOffer, _free_agents, _wire
 from router.analytics import agents_needed
 from router.config import RouterConfig
 from router.errors import InvalidState
@@ -85,7 +85,7 @@ class Callbacks:
         self.parked[t.id] = t
         c = r.counters
         c["callbacks"] = c.get("callbacks", 0) + 1
-        r._emit(CallbackScheduled, inquiry_id=t.id, queue=t.queue.name, expected_wait_s=ewt)
+        r._emit(CallbackScheduled, inquiry_id=t.id, queue=t.queue.name, expected_wait_s=_wire(ewt))
 
     def failed(self, t: Ticket) -> None:
         """The call for ``t`` did not reach the customer: retry later or give up."""

@@ -103,7 +103,7 @@ class _Snapshot(Struct):
     extra: dict[str, Any] = {}
 
 
-_encoder = msgspec.msgpack.Encoder()
+_encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
 _decoder = msgspec.msgpack.Decoder(_Snapshot)
 
 

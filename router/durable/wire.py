@@ -173,7 +173,7 @@ class OutputEntry(Struct, frozen=True, kw_only=True):
     refusals: list[Refusal]
 
 
-_msgpack = msgspec.msgpack.Encoder()
+_msgpack = msgspec.msgpack.Encoder(order="deterministic")
 _item_mp: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(Item)
 _item_js: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Item)
 _raw_list = msgspec.msgpack.Decoder(list[msgspec.Raw])
