@@ -1215,6 +1215,13 @@ class AdmissionControl:
 
 def _free_agents(pool: Pool, need: int) -> int:
     """How many agents listed in ``pool`` can take work now (counting stops at ``need``)."""
+    heap = pool.agents
+    while heap and heap[0][3].ver != heap[0][2]:
+        heappop(heap)  # stale heads would be dropped by the next match anyway
+    if not heap:
+        return 0
+    if need <= 1:
+        return 1  # a valid head: the common case costs O(1)
     n = 0
     limit = 4 * need + 32  # stale entries are few after compaction; never scan a huge heap
     for i, e in enumerate(pool.agents):
