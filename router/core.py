@@ -424,6 +424,14 @@ class Router:
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
         now = self._enter(now)
+        t, agent = self._offer(inquiry_id, agent_id)
+        del agent.offers[t.id]
+        agent.work[t.id] = t
+        agent.no_answer = 0
+        self._start_work(t, agent)
+
+    def _offer(self, inquiry_id: str, agent_id: str | None) -> tuple[Ticket, Agent]:
+        """The offered ticket and its agent; raises if it is not offered (to ``agent_id``)."""
         t = self._ticket(inquiry_id)
         if t.state != OFFERED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
@@ -433,10 +441,7 @@ class Router:
             raise InvalidState(
                 f"inquiry {inquiry_id!r} is offered to {agent.id!r}, not {agent_id!r}"
             )
-        del agent.offers[t.id]
-        agent.work[t.id] = t
-        agent.no_answer = 0
-        self._start_work(t, agent)
+        return t, agent
 
     def _start_work(self, t: Ticket, agent: Agent) -> None:
         now = self._now
@@ -456,15 +461,7 @@ class Router:
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
         now = self._enter(now)
-        t = self._ticket(inquiry_id)
-        if t.state != OFFERED:
-            raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
-        agent = t.agent
-        assert agent is not None
-        if agent_id is not None and agent_id != agent.id:
-            raise InvalidState(
-                f"inquiry {inquiry_id!r} is offered to {agent.id!r}, not {agent_id!r}"
-            )
+        t, agent = self._offer(inquiry_id, agent_id)
         self.counters["declined"] += 1
         self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
         self._take_back(t, agent, "declined")

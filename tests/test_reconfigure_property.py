@@ -12,18 +12,18 @@ rejections included). A reconfigure the router refuses changes nothing
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
 import msgspec
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import invariant, rule
 
-from router import AgentSpec, ConfigError, Inquiry, Router, RouterConfig, UsageError
+from router import AgentSpec, ConfigError, Inquiry, Router, RouterConfig
 from router._records import ASSIGNED, OFFERED, WAITING, WRAPUP
 from router.config import Channel, QueueConfig, Routing, Step, Weights, Wellbeing
+from tests.machine_base import RouterDriver
 
 # name -> (channel, tenant, skill, heavy): fixed, so a queue never changes channel
 CATALOGUE: dict[str, tuple[str, str | None, str, bool]] = {
@@ -112,7 +112,7 @@ BASE = RouterConfig(
 )
 
 
-class ReconfigureMachine(RuleBasedStateMachine):
+class ReconfigureMachine(RouterDriver):
     def __init__(self) -> None:
         super().__init__()
         self.r = Router(BASE)
@@ -155,10 +155,6 @@ class ReconfigureMachine(RuleBasedStateMachine):
         tenant = self.tenant_of[e.inquiry_id]
         assert tenant is None or tenant in spec.tenants, (e, spec)
         assert spec.capacity.get(q.channel, 0) > 0, (e, spec)
-
-    def _do(self, fn: Any, *args: Any) -> None:
-        with contextlib.suppress(UsageError):
-            fn(*args)
 
     def _live_queues(self) -> list[QueueConfig]:
         return list(self.r.config.queues)
@@ -208,41 +204,6 @@ class ReconfigureMachine(RuleBasedStateMachine):
         self.submitted.add(iid)
         assert adm.outcome == "admitted"
 
-    @rule(dt=st.sampled_from([0.0, 1.0, 7.0, 16.0, 45.0]))
-    def tick(self, dt: float) -> None:
-        self.now += dt
-        self._absorb(self.r.tick(self.now))
-
-    def _pick(self, state: int, k: int) -> str | None:
-        ids = sorted(i for i, t in self.r._tickets.items() if t.state == state)
-        return ids[k % len(ids)] if ids else None
-
-    @rule(k=st.integers(0, 50), accept=st.booleans())
-    def answer_offer(self, k: int, accept: bool) -> None:
-        iid = self._pick(OFFERED, k)
-        if iid is not None:
-            (self.r.accept if accept else self.r.decline)(iid, self.now)
-
-    @rule(k=st.integers(0, 50))
-    def complete(self, k: int) -> None:
-        iid = self._pick(ASSIGNED, k)
-        if iid is not None:
-            self.r.complete(iid, self.now)
-
-    @rule(k=st.integers(0, 50))
-    def withdraw(self, k: int) -> None:
-        iid = self._pick(WAITING, k)
-        if iid is not None:
-            self.r.withdraw(iid, self.now)
-
-    @precondition(lambda self: bool(self.r._agents))
-    @rule(k=st.integers(0, 50), action=st.sampled_from(["break", "ready", "logout"]))
-    def agent_state(self, k: int, action: str) -> None:
-        ids = sorted(self.r._agents)
-        aid = ids[k % len(ids)]
-        fn = {"break": self.r.go_on_break, "ready": self.r.set_ready, "logout": self.r.logout}
-        self._do(fn[action], aid, self.now)
-
     @rule(cfg=configs(), data=st.data())
     def reconfigure(self, cfg: RouterConfig, data: st.DataObject) -> None:
         new = {q.name for q in cfg.queues}
@@ -266,13 +227,6 @@ class ReconfigureMachine(RuleBasedStateMachine):
         for a in self.r._agents.values():
             for ch, cap in a.caps.items():
                 self.ceiling[(a.id, ch)] = max(cap, loads.get((a.id, ch), 0))
-
-    @rule()
-    def snapshot_roundtrip(self) -> None:
-        snap = self.r.snapshot()
-        restored = Router.restore(snap)
-        assert restored.snapshot() == snap
-        self.r = restored
 
     # ---------------------------------------------------------------- invariants
     @invariant()
