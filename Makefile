@@ -34,7 +34,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/python -m bench --json out/bench.json
+	$(BIN)/python -m bench --json out/bench.json --chart docs/img
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick --json out/bench-quick.json

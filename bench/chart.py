@@ -44,18 +44,26 @@ def write_chart(rep: dict[str, Any], out_dir: Path) -> Path:
     left.set_ylabel("µs per inquiry lifecycle")
     left.set_title("Cost per decision vs agent count")
     left.grid(True, which="both", alpha=0.3)
-    left.legend(loc="upper left")
+    left.legend(loc="center right")
 
     if series.get("queue_depth"):
         qx, qy = xy(series["queue_depth"])
-        right.plot(qx, qy, "o-", color="tab:green", label="10,000 agents, all busy")
+        right.plot(qx, qy, "o-", color="tab:green", label="10,000 agents")
         for xi, yi in zip(qx, qy):
             right.annotate(
                 f"{yi:.0f}", (xi, yi), textcoords="offset points", xytext=(0, 7), ha="center"
             )
+        right.annotate(
+            "steady state",
+            (qx[0], qy[0]),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
+            fontsize=8,
+        )
         right.set_ylim(0, max(qy) * 1.4)
     right.set_xscale("log")
-    right.set_xlabel("inquiries waiting")
+    right.set_xlabel("inquiries waiting (beyond the steady state: every slot busy)")
     right.set_ylabel("µs per decision (one lifecycle)")
     right.set_title("Cost per decision vs queue depth")
     right.grid(True, which="both", alpha=0.3)

@@ -209,7 +209,6 @@ def build_report(
         rep["e2e_per_s"] = out["e2e_per_s"]
         rep["asyncio_queue_pool_per_s"] = out["asyncio_queue_pool_per_s"]
         extra["core_direct_per_s"] = out["core_direct_per_s"]
-        extra["e2e_wall_per_s"] = out["wall"]
         extra["e2e_flow"] = {"inquiries": n, "agents": agents, "rounds": rounds}
 
     def do_lifecycles() -> None:

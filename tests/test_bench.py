@@ -146,8 +146,8 @@ def test_make_baseline_sets_margins_above_the_spread() -> None:
     base = make_baseline(runs, ["a", "b", "c", "d", "e"])
     entry = base["ratios"]["core_lifecycle_calibrated"]
     assert entry["value"] == 10.2
-    # largest deviation: 9.0 vs 10.2 = 11.8%; three times that, rounded up to 5% steps
-    assert entry["margin"] == 0.4
+    # largest deviation: 9.0 vs 10.2 = 11.8%; twice that, rounded up to 5% steps
+    assert entry["margin"] == 0.25
     assert entry["better"] == "lower"
     for v in entry["runs"]:
         assert check({"core_lifecycle_calibrated": v}, base) == []
@@ -185,4 +185,4 @@ def test_committed_baseline_is_valid() -> None:
     assert set(data["ratios"]) <= set(GUARDS)
     for entry in data["ratios"].values():
         assert entry["margin"] >= 0.05
-        assert entry["margin"] >= 3 * entry["spread"]
+        assert entry["margin"] >= 2 * entry["spread"]
