@@ -1053,8 +1053,10 @@ class Router:
         if agent.state != READY:
             return False
         load = agent.load
-        caps = agent.caps
-        return any(load[ch] < cap for ch, cap in caps.items())
+        for ch, cap in agent.caps.items():  # noqa: SIM110 (a plain loop: no generator)
+            if load[ch] < cap:
+                return True
+        return False
 
     def _fill(self, agent: Agent) -> None:
         """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""

@@ -74,8 +74,14 @@ class Scorer:
     def base_key(self, agent: Agent, channel: str, w: Weights) -> float:
         """The part of :meth:`key` shared by every pool of ``channel`` (all but proficiency)."""
         k = w.idle_time * agent.idle_since / self.idle_scale
-        if w.load:
-            k += w.load * self.load_ratio(agent, channel)
+        if w.load:  # load_ratio inlined: this runs once per channel on every refresh
+            cap = agent.caps[channel]
+            ratio = agent.load[channel] / cap if cap > 0 else 1.0
+            if agent.units is not None:
+                u = agent.units_used / agent.units
+                if u > ratio:
+                    ratio = u
+            k += w.load * ratio
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
         if w.recent_count:
