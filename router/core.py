@@ -40,8 +40,6 @@ from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, ParamSpec, TypeVar
 
-import msgspec
-
 from router._records import (
     ASSIGNED,
     AWAY,
@@ -51,6 +49,7 @@ from router._records import (
     OFFERED,
     PARKED,
     READY,
+    TICKET_STATE_NAMES,
     WAITING,
     WRAPUP,
     Agent,
@@ -1415,9 +1414,4 @@ def _urgency(t: Ticket) -> tuple[float, int]:
 
 
 def _state_name(t: Ticket) -> str:
-    from router._records import TICKET_STATE_NAMES
-
     return TICKET_STATE_NAMES[t.state]
-
-
-_ = msgspec  # re-exported types live in events/model
