@@ -52,7 +52,9 @@ def test_simulate_writes_json_and_charts(
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert out.startswith("airline_complaints.toml: seed 5, load x0.5, 36000s")
+    assert out.startswith(
+        "airline_complaints.toml: seed 5, load x0.5, surge x3.5 complaints 2-8h, 36000s"
+    )
     assert f"report: {report}" in out
     rep = json.loads(report.read_text())
     assert rep["seed"] == 5 and rep["load"] == 0.5

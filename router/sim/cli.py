@@ -79,8 +79,13 @@ def _charts(res: SimResult, rep: dict[str, Any], outdir: Path, title: str, err: 
 def _title(path: str, res: SimResult) -> str:
     sc = res.scenario
     agents = sum(g.count for g in sc.agents)
+    surges = "".join(
+        f", surge x{sv.multiplier:g} {'+'.join(sv.queues) if sv.queues else 'all'}"
+        f" {sv.start_s / 3600:g}-{sv.end_s / 3600:g}h"
+        for sv in sc.surges
+    )
     return (
-        f"{Path(path).name}: seed {res.seed}, load x{res.load:g}, {res.duration_s:g}s "
+        f"{Path(path).name}: seed {res.seed}, load x{res.load:g}{surges}, {res.duration_s:g}s "
         f"(warm-up {res.warmup_s:g}s), {agents} agents, {len(sc.queues)} queues"
     )
 
