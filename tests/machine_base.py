@@ -1,7 +1,8 @@
 """Rules shared by the Hypothesis state machines that drive a Router.
 
-Subclasses set ``self.r`` (the router) and ``self.now`` and implement
-``_absorb(events)``; they add their own login/submit rules and invariants.
+Subclasses set ``self.r`` (the router), ``self.now``, ``self.submitted`` (ids
+admitted) and ``self.outcome`` (id -> outcome event name, filled by their
+``_absorb(events)``); they add their own login/submit rules and invariants.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ import contextlib
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from router import Router, UsageError
-from router._records import ASSIGNED, OFFERED, WAITING
+from router._records import ASSIGNED, OFFERED, WAITING, WRAPUP
+
+OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected"}
 
 
 class RouterDriver(RuleBasedStateMachine):
     r: Router
     now: float
+    submitted: set[str]
+    outcome: dict[str, str]
 
     def _absorb(self, events: list[Any]) -> None:
         raise NotImplementedError
@@ -68,3 +73,26 @@ class RouterDriver(RuleBasedStateMachine):
         restored = Router.restore(snap)
         assert restored.snapshot() == snap
         self.r = restored
+
+    @invariant()
+    def every_inquiry_accounted_for(self) -> None:
+        live = self.r._tickets
+        # events of inputs since the last tick are still in the router's outbox
+        pending = {e.inquiry_id for e in self.r._events if type(e).__name__ in OUTCOMES}
+        for iid in self.submitted:
+            ended = iid in self.outcome or iid in pending
+            # a completed inquiry stays live, in wrap-up, until the agent's slot frees
+            alive = iid in live and live[iid].state != WRAPUP
+            assert alive != ended, iid
+        holders: dict[str, str] = {}
+        for a in self.r._agents.values():
+            for iid in list(a.offers) + list(a.work):
+                assert iid not in holders, f"{iid} held by {holders[iid]} and {a.id}"
+                holders[iid] = a.id
+        for iid, t in live.items():
+            if t.state in (OFFERED, ASSIGNED, WRAPUP):
+                assert holders.get(iid) == t.agent.id  # type: ignore[union-attr]
+            else:
+                assert iid not in holders
+        waiting = sum(1 for t in live.values() if t.state == WAITING)
+        assert waiting == self.r.statistics().waiting
