@@ -25,7 +25,6 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from typing import Any
 
-from router.admission import Admission
 from router.config import DEFAULT_CHANNELS, QueueConfig, RouterConfig
 from router.errors import DuplicateId, InvalidState, UnknownId
 from router.events import (
@@ -37,7 +36,7 @@ from router.events import (
     Queued,
     Requeued,
 )
-from router.model import AgentSpec, Inquiry
+from router.model import Admission, AgentSpec, Inquiry
 
 __all__ = ["NaiveRouter"]
 
@@ -314,7 +313,7 @@ class NaiveRouter:
                     continue
                 if n_req:
                     prof = prof / 4.0 / n_req
-                # the core's heap key (lower is better); see router/scoring.py
+                # the core's heap key (lower is better); see router/state/scoring.py
                 key = wi * a.idle_since / scale - wp * prof + wl * (load / cap)
                 if wr:
                     key += wr * a.recent_sum / window

@@ -243,12 +243,12 @@ class _CpuTime:
 def e2e(n: int, agents: int, rounds: int) -> dict[str, Any]:
     """Adapter throughput (trio, asyncio, uvloop) beside the ``asyncio.Queue`` pool.
 
-    Each flow is the adapters' own (:mod:`router.adapters.throughput`: the clock
+    Each flow is the adapters' own (:mod:`bench.throughput`: the clock
     runs from the first submit to the last completion). While they run, that
     module's ``time`` is swapped for a CPU-time clock, so another process holding
     the core is not charged to the flow. Medians over ``rounds``, taking turns.
     """
-    from router.adapters import throughput as tp
+    from bench import throughput as tp
 
     names = ("trio", "asyncio", "uvloop", "pool", "core")
     runs: dict[str, list[float]] = {k: [] for k in names}

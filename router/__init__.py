@@ -4,7 +4,6 @@ Importing ``router`` loads neither asyncio nor trio; the adapters live in
 ``router.adapters`` and import their event loop lazily.
 """
 
-from router.admission import Admission
 from router.config import (
     AgentProfile,
     QueueConfig,
@@ -31,7 +30,7 @@ from router.errors import (
 )
 from router.events import *  # noqa: F403
 from router.events import __all__ as _event_names
-from router.model import AgentSpec, Inquiry
+from router.model import Admission, AgentSpec, Inquiry
 from router.stats import QueueStatistics, RouterStatistics
 
 __version__ = "0.1.0"

@@ -11,12 +11,16 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "check": ("router.cli", "check_main", "validate a config or scenario file"),
-    "explain": ("router.cli", "explain_main", "show why agents were chosen in a scenario"),
+    "check": ("router.cli.check", "check_main", "validate a config or scenario file"),
+    "explain": ("router.cli.check", "explain_main", "show why agents were chosen in a scenario"),
     "simulate": ("router.sim.cli", "simulate_main", "run a scenario in virtual time"),
     "demo": ("router.sim.cli", "demo_main", "run the flagship 20x Spring Festival scenario"),
-    "staff": ("router.analytics", "staff_main", "agents needed for a service-level target"),
-    "compare-policies": ("router.compare", "compare_main", "backpressure policies side by side"),
+    "staff": ("router.cli.staff", "staff_main", "agents needed for a service-level target"),
+    "compare-policies": (
+        "router.cli.compare",
+        "compare_main",
+        "backpressure policies side by side",
+    ),
     "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
 }
 

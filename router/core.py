@@ -40,25 +40,6 @@ from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, ParamSpec, TypeVar
 
-from router._records import (
-    ASSIGNED,
-    AWAY,
-    BREAK,
-    DONE,
-    LOGGING_OUT,
-    OFFERED,
-    PARKED,
-    READY,
-    TICKET_STATE_NAMES,
-    WAITING,
-    WRAPUP,
-    Agent,
-    Pool,
-    PoolKey,
-    QueueState,
-    Ticket,
-)
-from router.admission import K_BP, Admission, AdmissionControl, build_policies
 from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
 from router.errors import (
     ConfigError,
@@ -71,7 +52,6 @@ from router.errors import (
     UnknownId,
     UsageError,
 )
-from router.estimate import WaitEstimator
 from router.events import (
     Abandoned,
     AgentAway,
@@ -91,8 +71,29 @@ from router.events import (
     Withdrawn,
     WrapUpEnded,
 )
-from router.model import AgentSpec, Inquiry
-from router.scoring import Scorer
+from router.model import Admission, AgentSpec, Inquiry
+from router.policies.admission import K_BP, build_policies
+from router.policies.control import AdmissionControl
+from router.state.estimate import WaitEstimator
+from router.state.records import (
+    ASSIGNED,
+    AWAY,
+    BREAK,
+    DONE,
+    LOGGING_OUT,
+    OFFERED,
+    PARKED,
+    READY,
+    TICKET_STATE_NAMES,
+    WAITING,
+    WRAPUP,
+    Agent,
+    Pool,
+    PoolKey,
+    QueueState,
+    Ticket,
+)
+from router.state.scoring import Scorer
 from router.stats import QueueStatistics, RouterStatistics
 
 __all__ = ["Router"]
@@ -1386,7 +1387,7 @@ class Router:
 
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
-        from router.snapshot import dump
+        from router.state.codec import dump
 
         return dump(self)
 
@@ -1400,7 +1401,7 @@ class Router:
     @classmethod
     def restore(cls, data: bytes) -> Router:
         """Rebuild a router from :meth:`snapshot` bytes."""
-        from router.snapshot import load
+        from router.state.codec import load
 
         return load(data)
 

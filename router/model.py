@@ -1,4 +1,4 @@
-"""Inputs the backend hands to the router: inquiries and agents.
+"""What the backend hands to the router (inquiries, agents) and what ``submit`` returns.
 
 These are msgspec Structs so an adapter or a service can decode them straight
 from JSON/MessagePack with validation (``msgspec.json.decode(b, type=Inquiry)``).
@@ -6,14 +6,19 @@ from JSON/MessagePack with validation (``msgspec.json.decode(b, type=Inquiry)``)
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-from router.config import Level, Name
+__all__ = ["Admission", "AdmissionOutcome", "AgentSpec", "Inquiry", "Level", "Name"]
 
-__all__ = ["AgentSpec", "Inquiry"]
+#: A proficiency level.
+Level = Annotated[int, Meta(ge=1, le=5, description="proficiency level 1..5")]
+#: An id or a name: a non-empty string of at most 200 characters.
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+
+AdmissionOutcome = Literal["admitted", "rejected", "deflected", "callback", "blocked"]
 
 
 class Inquiry(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -59,3 +64,27 @@ class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=
     queues: dict[Name, Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
     wrap_up_s: Annotated[float, Meta(ge=0)] = 0.0
     shift_end: float | None = None
+
+
+class Admission(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """What ``submit`` tells the caller: admitted (with an expected wait) or refused.
+
+    ``outcome`` is ``admitted``, ``callback`` (admitted; the customer is called
+    back when its place comes up), ``rejected``, ``deflected`` or ``blocked``
+    (under the ``block`` policy: nothing was recorded, submit again when
+    :meth:`Router.has_room` says so). ``queue`` is where the inquiry ended up
+    (an overflow at arrival moves it); ``reason`` explains anything but a plain
+    admission.
+    """
+
+    inquiry_id: str
+    queue: str
+    outcome: AdmissionOutcome
+    expected_wait_s: float
+    position: int = 0
+    reason: str = ""
+
+    @property
+    def admitted(self) -> bool:
+        """True when the inquiry is in the router (in line or as a callback)."""
+        return self.outcome == "admitted" or self.outcome == "callback"

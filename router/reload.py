@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from router.config import RouterConfig, _detect_format, convert_config, parse_text
+from router.config import RouterConfig, convert_config, detect_format, parse_text
 from router.errors import ConfigError
 
 __all__ = ["ConfigWatcher", "watch"]
@@ -150,7 +150,7 @@ class ConfigWatcher(Generic[C]):
 
 
 def _parse(path: Path, data: bytes) -> Any:
-    return parse_text(data, _detect_format(path))
+    return parse_text(data, detect_format(path))
 
 
 async def watch(

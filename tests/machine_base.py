@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from router import Router, UsageError
-from router._records import ASSIGNED, OFFERED, WAITING, WRAPUP
+from router.state.records import ASSIGNED, OFFERED, WAITING, WRAPUP
 
 OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected"}
 

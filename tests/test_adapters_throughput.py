@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from router.adapters import throughput
+from bench import throughput
 
 
 @pytest.mark.parametrize("backend", ["trio", "asyncio", "uvloop"])

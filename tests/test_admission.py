@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from router import AgentSpec, ConfigError, Inquiry, InvalidState, Router, UnknownId, decode_config
-from router.admission import POLICIES, Admission
 from router.events import (
     Abandoned,
     Assigned,
@@ -21,6 +20,8 @@ from router.events import (
     Rejected,
     Requeued,
 )
+from router.model import Admission
+from router.policies.admission import POLICIES
 
 QUEUES = """
 [[queues]]

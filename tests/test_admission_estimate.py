@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from router.admission import Admission
-from router.estimate import WaitEstimator, digamma, wait_for_position
+from router.model import Admission
+from router.state.estimate import WaitEstimator, digamma, wait_for_position
 from tests.test_backpressure import Flood, make_router
 
 

@@ -1,4 +1,4 @@
-"""Tests for router.analytics (Erlang C / Erlang A / staffing CLI).
+"""Tests for router.state.erlang (Erlang C / Erlang A / staffing CLI).
 
 Reference values are cross-checked against brute-force computations that do not share code
 with the module: the stationary distribution of a truncated birth-death chain is obtained by
@@ -12,7 +12,8 @@ import math
 
 import pytest
 
-from router.analytics import (
+from router.cli.staff import staff_main
+from router.state.erlang import (
     ErlangA,
     agents_needed,
     erlang_a,
@@ -21,7 +22,6 @@ from router.analytics import (
     mmc_mean_wait,
     mmc_occupancy,
     mmc_service_level,
-    staff_main,
 )
 
 # --------------------------------------------------------------------------- brute force

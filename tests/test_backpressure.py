@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from router import AgentSpec, Inquiry, Router, decode_config
-from router.admission import Admission
 from router.events import (
     Abandoned,
     Assigned,
@@ -30,6 +29,7 @@ from router.events import (
     Withdrawn,
     encode_events,
 )
+from router.model import Admission
 
 FINAL = (Assigned, Abandoned, Withdrawn, Rejected, Deflected)
 

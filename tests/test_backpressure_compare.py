@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from router.__main__ import main
-from router.compare import compare, variants
+from router.cli.compare import compare, variants
 from router.sim.scenario import load_scenario
 
 FLAGSHIP = Path(__file__).resolve().parents[1] / "examples" / "spring_festival.toml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import check_main
+from router.cli.check import check_main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "configs"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import explain_main
+from router.cli.check import explain_main
 
 SCENARIO = """
 [routing]

@@ -8,7 +8,7 @@ import sys
 
 def test_importing_core_loads_neither_asyncio_nor_trio() -> None:
     code = (
-        "import sys, router, router.core, router.snapshot, router.config, router.events;"
+        "import sys, router, router.core, router.state.codec, router.config, router.events;"
         "bad=[m for m in ('asyncio','trio','uvloop') if m in sys.modules];"
         "print(','.join(bad))"
     )

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
 from router import AgentSpec, ConfigError, Inquiry, Router, RouterConfig
-from router._records import WRAPUP
 from router.config import Channel, QueueConfig, Routing, Step, Weights, Wellbeing
+from router.state.records import WRAPUP
 from tests.machine_base import OUTCOMES, RouterDriver
 
 # name -> (channel, tenant, skill, heavy): fixed, so a queue never changes channel

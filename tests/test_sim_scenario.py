@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router.cli import check_main
+from router.cli.check import check_main
 from router.errors import ConfigError
 from router.sim import Lognormal, decode_scenario, load_scenario, router_config
 from router.sim.arrivals import Stream, rate_segments, sampler

@@ -1,7 +1,7 @@
 """The simulator against queueing theory (Erlang C, Erlang A) and against ``ciw``.
 
 Each test runs a long seeded simulation of one FIFO queue through the real core and
-compares it with the exact formula of ``router.analytics``. The tolerance is not a
+compares it with the exact formula of ``router.state.erlang``. The tolerance is not a
 guess: it is ``4 x`` the batch-means standard error of the run itself (30 batches of
 arrival time; see ``router/sim/validate.py``), so a longer run gives a tighter test.
 Each test also checks the tolerance is tight enough to catch a real error. Seeds are

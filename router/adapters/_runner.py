@@ -47,7 +47,6 @@ import msgspec
 
 from router.adapters._backend import Backend, Waiter, get_backend
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
-from router.admission import Admission
 from router.config import RouterConfig
 from router.core import Router
 from router.errors import InvalidState, RouterBroken, UnknownId, WouldBlock
@@ -62,7 +61,7 @@ from router.events import (
     Rejected,
     Withdrawn,
 )
-from router.model import AgentSpec, Inquiry
+from router.model import Admission, AgentSpec, Inquiry
 from router.stats import RouterStatistics
 
 __all__ = [
@@ -294,7 +293,7 @@ class RouterHandle:
         return adm
 
     def submit_nowait(self, inquiry: Inquiry) -> Admission:
-        """Submit an inquiry; return its :class:`~router.admission.Admission`.
+        """Submit an inquiry; return its :class:`~router.model.Admission`.
 
         The admission says admitted (with position and expected wait) or refused
         (rejected, deflected, ... with a reason). Raises

@@ -7,7 +7,7 @@ handle times is an M/M/c queue (Erlang C); with exponential patience it is
 M/M/c+M (Erlang A). :func:`mmc_scenario` builds that scenario for the real
 router (``routing.mode = "immediate"``, so the wait is arrival to the routing
 decision, and scoring weights that cannot bias who waits: one pool, FIFO by
-arrival). A long seeded run is then compared with ``router.analytics``.
+arrival). A long seeded run is then compared with ``router.state.erlang``.
 
 Tolerance comes from the run itself, by **batch means**: the measured window is
 cut into ``B`` equal stretches of arrival time; each stretch gives one estimate
@@ -37,9 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from router.analytics import erlang_a, erlang_c, mmc_mean_wait, mmc_service_level
 from router.sim.engine import ABANDONED, ANSWERED, SimResult, simulate
 from router.sim.scenario import Scenario, decode_scenario
+from router.state.erlang import erlang_a, erlang_c, mmc_mean_wait, mmc_service_level
 
 __all__ = [
     "Check",

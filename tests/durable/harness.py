@@ -39,7 +39,7 @@ def serve(
 
 
 def agents(procs: list[Proc], tmp: Path, url: str, domains: str) -> Proc:
-    args = ["router.durable.agentsim", "--redis", url, "--domains", domains,
+    args = ["tests.durable.agentsim", "--redis", url, "--domains", domains,
             "--handle-s", "0.05:0.2", "--seed", "7"]  # fmt: skip
     p = Proc(args, tmp / "agentsim.log")
     procs.append(p)

@@ -11,8 +11,8 @@ every write-ahead and output append. ``takeover`` kills the owner of a domain
 under load with SIGKILL and reports the time until the survivor holds the
 lease and until its first output. Every run ends with the strict replay audit.
 
-``python -m router.durable.bench throughput [--domains 1] [--processes 1] ...``
-``python -m router.durable.bench takeover [--lease-ms 1000]``
+``python -m bench.durable throughput [--domains 1] [--processes 1] ...``
+``python -m bench.durable takeover [--lease-ms 1000]``
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def throughput(
         redis_cpu0 = _redis_cpu(redis)
         drivers = [
             Proc(
-                ["router.durable.bench", "drive", "--redis", redis.url, "--domain", d,
+                ["bench.durable", "drive", "--redis", redis.url, "--domain", d,
                  "-n", str(n), "--chunk", str(chunk), "--concurrency", str(concurrency)],
                 workdir / f"drive-{d}.log",
             )
@@ -433,7 +433,7 @@ async def _takeover(url: str, victim: Proc, lease_ms: int, rate: float) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m router.durable.bench")
+    p = argparse.ArgumentParser(prog="python -m bench.durable")
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("throughput", help="end-to-end inquiries/s through Redis")
     t.add_argument("-n", type=int, default=20000, help="inquiries per domain")

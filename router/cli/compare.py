@@ -26,8 +26,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from router.admission import backpressure_problems
-from router.config import Backpressure
+from router.config import Backpressure, backpressure_problems
 from router.errors import ConfigError
 
 __all__ = ["compare", "compare_main", "format_table", "variants"]

@@ -13,7 +13,7 @@ into an unbounded ``asyncio.Queue``, ``workers`` tasks get ("offer"), record
 deadlines, so it is the ceiling an adapter can approach, not a like-for-like
 competitor.
 
-``python -m router.adapters.throughput`` prints every figure as JSON, each
+``python -m bench.throughput`` prints every figure as JSON, each
 measured in the same process, in interleaved rounds (best of ``--repeat``).
 """
 
@@ -26,8 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from router.adapters._backend import get_backend
-from router.adapters._runner import open_router
+from router.adapters import get_backend, open_router
 from router.config import QueueConfig, RouterConfig, Routing
 from router.model import AgentSpec, Inquiry
 
@@ -198,7 +197,7 @@ def measure_asyncio_queue_pool(n: int = 20_000, workers: int = 100, loop: str = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m router.adapters.throughput",
+        prog="python -m bench.throughput",
         description="end-to-end adapter throughput beside an asyncio.Queue worker pool",
     )
     parser.add_argument("--n", type=int, default=20_000, help="inquiries per run")

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import Struct
 
-from router._records import READY, WAITING, Agent, Pool, QueueState, Ticket
 from router.config import QueueConfig, RouterConfig
 from router.events import Event
 from router.model import AgentSpec
+from router.state.records import READY, WAITING, Agent, Pool, QueueState, Ticket
 
 if TYPE_CHECKING:
     from router.core import Router

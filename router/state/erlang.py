@@ -49,12 +49,9 @@ Sources
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 __all__ = [
     "ErlangA",
@@ -65,7 +62,6 @@ __all__ = [
     "mmc_mean_wait",
     "mmc_occupancy",
     "mmc_service_level",
-    "staff_main",
 ]
 
 # Remainder tolerance for the Erlang A tail series, in log space (exp(-41.4) ~ 1e-18).
@@ -474,128 +470,3 @@ def agents_needed(
         )
 
     return _smallest(ok_a, 1)
-
-
-# --------------------------------------------------------------------------- CLI
-
-_PER_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
-
-
-class _ArgError(Exception):
-    def __init__(self, status: int, message: str | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser that raises instead of calling sys.exit."""
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise _ArgError(status, message)
-
-    def error(self, message: str) -> NoReturn:
-        raise _ArgError(2, f"{self.format_usage()}{self.prog}: error: {message}\n")
-
-
-def _build_parser() -> _Parser:
-    p = _Parser(
-        prog="python -m router staff",
-        description="Erlang C / Erlang A staffing calculator.",
-    )
-    p.add_argument("--rate", type=float, required=True, help="arrival rate (calls per --per)")
-    p.add_argument(
-        "--per",
-        choices=sorted(_PER_SECONDS),
-        default="second",
-        help="time unit of --rate (default: second)",
-    )
-    p.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
-    p.add_argument("--target-s", type=float, required=True, help="service-level threshold, s")
-    p.add_argument("--sl", type=float, default=0.8, help="service-level target (default 0.8)")
-    p.add_argument("--max-occupancy", type=float, default=None, help="occupancy cap in (0, 1]")
-    p.add_argument(
-        "--patience-s",
-        type=float,
-        default=None,
-        help="mean caller patience, seconds (switches to Erlang A)",
-    )
-    p.add_argument(
-        "--max-abandon", type=float, default=None, help="abandonment cap (needs --patience-s)"
-    )
-    return p
-
-
-def _table(
-    rate: float, aht: float, target: float, patience: float | None, agents: int
-) -> list[str]:
-    offered = rate * aht
-    first = max(1, agents - 2)
-    if patience is None:
-        first = max(first, math.floor(offered) + 1)
-    head = f"{'agents':>7} {'P(wait)':>8} {'ASA(s)':>9} {'SL':>7} {'occupancy':>9}"
-    if patience is not None:
-        head += f" {'abandon':>8}"
-    lines = [head]
-    for c in range(first, agents + 3):
-        if patience is None:
-            pw = erlang_c(c, offered)
-            asa = mmc_mean_wait(c, rate, aht)
-            sl = mmc_service_level(c, rate, aht, target)
-            occ = mmc_occupancy(c, rate, aht)
-            extra = ""
-        else:
-            ea = erlang_a(c, rate, aht, patience)
-            pw, asa, sl, occ = (
-                ea.p_wait,
-                ea.mean_wait_served_s,
-                ea.service_level(target),
-                ea.occupancy,
-            )
-            extra = f" {ea.p_abandon:>8.2%}"
-        mark = "*" if c == agents else " "
-        lines.append(f"{mark}{c:>6} {pw:>8.4f} {asa:>9.2f} {sl:>7.2%} {occ:>9.2%}{extra}")
-    return lines
-
-
-def staff_main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m router staff --rate R --aht S --target-s T [--sl 0.8] ...``.
-
-    ``argv`` excludes the program name; a leading ``"staff"`` token is accepted and ignored.
-    Prints a small staffing table around the recommended head count and returns 0; on bad
-    arguments prints a message to stderr and returns 2 (never raises).
-    """
-    args_in = sys.argv[1:] if argv is None else list(argv)
-    if args_in and args_in[0] == "staff":
-        args_in = args_in[1:]
-    parser = _build_parser()
-    try:
-        ns = parser.parse_args(args_in)
-    except _ArgError as exc:
-        if exc.message:
-            (sys.stderr if exc.status else sys.stdout).write(exc.message)
-        return exc.status
-    rate = float(ns.rate) / _PER_SECONDS[ns.per]
-    aht, target, sl = float(ns.aht), float(ns.target_s), float(ns.sl)
-    patience: float | None = ns.patience_s
-    try:
-        agents = agents_needed(
-            rate, aht, target, sl, ns.max_occupancy, patience, max_abandon=ns.max_abandon
-        )
-        lines = _table(rate, aht, target, patience, agents)
-    except (ValueError, OverflowError, ZeroDivisionError) as exc:
-        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
-        return 2
-    model = (
-        "Erlang C (M/M/c)" if patience is None else f"Erlang A (M/M/c+M, patience {patience:g} s)"
-    )
-    print(f"model: {model}")
-    print(
-        f"offered load {rate * aht:.3f} Erlangs (rate {rate:.6g}/s, AHT {aht:g} s);"
-        f" target {sl:.1%} answered within {target:g} s"
-        + ("" if ns.max_occupancy is None else f", occupancy <= {ns.max_occupancy:.1%}")
-        + ("" if ns.max_abandon is None else f", abandon <= {ns.max_abandon:.1%}")
-    )
-    print("\n".join(lines))
-    print(f"agents needed: {agents}")
-    return 0

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from router._records import READY
-from router.admission import T_SURGE, _slots
 from router.config import RouterConfig, SurgeConfig
 from router.events import SurgeEnded, SurgeStarted
+from router.policies.admission import T_SURGE
+from router.policies.control import _slots
+from router.state.records import READY
 
 if TYPE_CHECKING:
-    from router.admission import AdmissionControl
+    from router.policies.control import AdmissionControl
 
 __all__ = ["SurgeControl"]
 

@@ -23,9 +23,9 @@ needs re-sorting as time passes, only when an agent's own state changes.
 
 from __future__ import annotations
 
-from router._records import Agent, Pool
 from router.config import FEATURES, Routing, Weights
 from router.events import FeatureScore
+from router.state.records import Agent, Pool
 
 __all__ = ["Scorer"]
 

@@ -9,7 +9,7 @@ pipelined batches through a :class:`~router.durable.log.Producer`. It is a test
 and benchmark driver, not part of serving; on a Redis error it waits and goes
 on from the last entry it read, so it survives a Redis restart.
 
-``python -m router.durable.agentsim --redis URL --domains a,b [--duration S]``.
+``python -m tests.durable.agentsim --redis URL --domains a,b [--duration S]``.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _range(text: str) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m router.durable.agentsim")
+    p = argparse.ArgumentParser(prog="python -m tests.durable.agentsim")
     p.add_argument("--redis", required=True)
     p.add_argument("--domains", default="default")
     p.add_argument("--accept-delay-s", type=float, default=0.0)

@@ -1,0 +1,266 @@
+"""Semantic checks: what the schema cannot express, one ``path: message`` line each.
+
+Theory of operation: once a config satisfies the schema, :func:`semantic_problems`
+looks for NaN/inf (TOML allows them), duplicate names, unknown channels and
+queues, caps above a channel's hard maximum, skills, levels or tenants no agent
+profile has; :func:`backpressure_problems` checks ``[backpressure]`` against
+the rest. The core re-runs them on every reconfigure, so an invalid config never
+changes a running router.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from router.config.problems import key_path
+from router.config.schema import (
+    DEFAULT_CHANNELS,
+    POLICY_NAMES,
+    AgentProfile,
+    Backpressure,
+    RouterConfig,
+)
+
+__all__ = ["backpressure_problems", "policy_names", "semantic_problems"]
+
+
+def _nonfinite_problems(obj: Any, path: str, out: list[str]) -> None:
+    """Every float in a decoded config that is NaN or infinite (TOML allows ``nan``/``inf``)."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            out.append(f"{path}: must be a finite number, got {obj}")
+    elif isinstance(obj, Struct):
+        for f in msgspec.structs.fields(obj):
+            _nonfinite_problems(getattr(obj, f.name), key_path(path, f.encode_name), out)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _nonfinite_problems(v, key_path(path, k), out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _nonfinite_problems(v, f"{path}[{i}]", out)
+
+
+def semantic_problems(cfg: RouterConfig) -> list[str]:
+    """Checks beyond the schema; returns one ``path: message`` line per problem."""
+    out: list[str] = []
+    _nonfinite_problems(cfg, "$", out)
+    channels = {**DEFAULT_CHANNELS, **cfg.channels}
+    names: dict[str, int] = {}
+    for i, q in enumerate(cfg.queues):
+        p = f"$.queues[{i}]"
+        if q.name in names:
+            out.append(
+                f"{p}.name: duplicate queue name {q.name!r} (also $.queues[{names[q.name]}])"
+            )
+        names.setdefault(q.name, i)
+        if q.channel not in channels:
+            out.append(
+                f"{p}.channel: unknown channel {q.channel!r}; known: {', '.join(sorted(channels))}"
+            )
+        last = 0.0
+        for j, st in enumerate(q.steps):
+            if st.after_s <= last:
+                out.append(
+                    f"{p}.steps[{j}].after_s: steps must have increasing after_s "
+                    f"({st.after_s:g} is not after {last:g})"
+                )
+            last = max(last, st.after_s)
+    for i, q in enumerate(cfg.queues):
+        if q.on_remove is None:
+            continue
+        if q.on_remove == q.name:
+            out.append(f"$.queues[{i}].on_remove: a queue cannot hand over to itself")
+        elif q.on_remove not in names:
+            out.append(f"$.queues[{i}].on_remove: unknown queue {q.on_remove!r}")
+    seen_surge: set[str] = set()
+    for j, g in enumerate(cfg.wellbeing.suspend_in_surge):
+        if g in seen_surge:
+            out.append(f"$.wellbeing.suspend_in_surge[{j}]: {g!r} is listed twice")
+        seen_surge.add(g)
+    profiles: dict[str, int] = {}
+    for i, a in enumerate(cfg.agents):
+        p = f"$.agents[{i}]"
+        if a.name is not None:
+            if a.name in profiles:
+                out.append(
+                    f"{p}.name: duplicate agent profile name {a.name!r} "
+                    f"(also $.agents[{profiles[a.name]}])"
+                )
+            profiles.setdefault(a.name, i)
+        for ch, cap in a.capacity.items():
+            if ch not in channels:
+                out.append(
+                    f"{key_path(p + '.capacity', ch)}: unknown channel {ch!r}; "
+                    f"known: {', '.join(sorted(channels))}"
+                )
+            elif cap > channels[ch].max_concurrency:
+                out.append(
+                    f"{key_path(p + '.capacity', ch)}: {cap} is above the channel's hard maximum "
+                    f"{channels[ch].max_concurrency}"
+                )
+        for qn in a.queues:
+            if qn not in names:
+                out.append(f"{key_path(p + '.queues', qn)}: unknown queue {qn!r}")
+        if a.shift_end_s is not None and a.shift_end_s <= a.shift_start_s:
+            out.append(f"{p}.shift_end_s: must be after shift_start_s")
+    if cfg.agents:
+        out.extend(_coverage_problems(cfg))
+    out.extend(cfg.extra_problems())
+    return out
+
+
+def _coverage_problems(cfg: RouterConfig) -> list[str]:
+    """Queues that no configured agent profile could serve, and why (one line per queue)."""
+    out: list[str] = []
+    staffed = [a for a in cfg.agents if a.count > 0]
+    for i, q in enumerate(cfg.queues):
+        p = f"$.queues[{i}]"
+        if q.tenant is not None and not any(q.tenant in a.tenants for a in staffed):
+            out.append(f"{p}.tenant: no agent profile serves tenant {q.tenant!r}")
+            continue
+        fit = [a for a in staffed if q.tenant is None or q.tenant in a.tenants]
+        fit = [a for a in fit if a.capacity.get(q.channel, 0) > 0]
+        if not fit:
+            out.append(f"{p}.channel: no agent profile serving it has capacity on {q.channel!r}")
+            continue
+        fit = [a for a in fit if not a.queues or q.name in a.queues]
+        if not fit:
+            out.append(f"{p}.name: every agent profile that could serve it leaves it out of queues")
+            continue
+        sets = [("requires", q.requires)]
+        sets += [(f"steps[{j}].requires", s.requires) for j, s in enumerate(q.steps)]
+        for where, req in sets:
+            line = _requirement_problem(f"{p}.{where}", req, fit)
+            if line is not None:
+                if where == "requires" and q.steps:
+                    line += " (every inquiry waits for the first step)"
+                out.append(line)
+                break
+    return out
+
+
+def _requirement_problem(path: str, req: dict[str, int], fit: list[AgentProfile]) -> str | None:
+    for skill, lvl in req.items():
+        best = max((a.skills.get(skill, 0) for a in fit), default=0)
+        if best < lvl:
+            have = f"the best is {best}" if best else "no agent profile has it"
+            return f"{key_path(path, skill)}: needs level {lvl}; {have}"
+    if not any(all(a.skills.get(s, 0) >= lvl for s, lvl in req.items()) for a in fit):
+        want = ", ".join(f"{s} >= {lvl}" for s, lvl in req.items())
+        return f"{path}: no single agent profile has all of {want}"
+    return None
+
+
+_BOUNDED = ("reject_when_full", "shed_lowest_priority", "block")
+
+
+def policy_names(bp: Backpressure) -> list[str]:
+    return [bp.policy] if isinstance(bp.policy, str) else list(bp.policy)
+
+
+def backpressure_problems(cfg: RouterConfig) -> list[str]:
+    """Checks of ``[backpressure]`` against the rest of the config; one line per problem."""
+    out: list[str] = []
+    bp = cfg.backpressure
+    names = policy_names(bp)
+    queues = {q.name: q for q in cfg.queues}
+    where = "$.backpressure.policy"
+    for i, name in enumerate(names):
+        at = where + (f"[{i}]" if not isinstance(bp.policy, str) else "")
+        if name not in POLICY_NAMES:
+            out.append(f"{at}: unknown policy {name!r}; known: {', '.join(sorted(POLICY_NAMES))}")
+        elif name in names[:i]:
+            out.append(f"{at}: policy {name!r} appears twice")
+        elif (
+            name in _BOUNDED
+            and bp.max_queue is None
+            and not any(q.max_queue is not None for q in cfg.queues)
+        ):
+            out.append(
+                f"{at}: {name} needs a bound: set $.backpressure.max_queue or max_queue on a queue"
+            )
+
+    def check_queues(path: str, items: Any) -> None:
+        for qn in items:
+            if qn not in queues:
+                out.append(
+                    f"{path}.{qn}: unknown queue {qn!r}"
+                    if isinstance(items, dict)
+                    else f"{path}: unknown queue {qn!r}"
+                )
+
+    check_queues("$.backpressure.deflect.queues", bp.deflect.queues)
+    check_queues("$.backpressure.deflect.exempt", bp.deflect.exempt)
+    check_queues("$.backpressure.callback.queues", bp.callback.queues)
+    check_queues("$.backpressure.callback.exempt", bp.callback.exempt)
+    check_queues("$.backpressure.codel.queues", bp.codel.queues)
+    check_queues("$.backpressure.outbound.queues", bp.outbound.queues)
+    check_queues("$.backpressure.outbound.protect", bp.outbound.protect)
+    if bp.token_bucket.per == "queue":
+        check_queues("$.backpressure.token_bucket.limits", bp.token_bucket.limits)
+    for src, rule in bp.overflow.queues.items():
+        p = f"$.backpressure.overflow.queues.{src}"
+        if src not in queues:
+            out.append(f"{p}: unknown queue {src!r}")
+            continue
+        if rule.to not in queues:
+            out.append(f"{p}.to: unknown queue {rule.to!r}")
+            continue
+        if rule.to == src:
+            out.append(f"{p}.to: a queue cannot overflow to itself")
+        elif queues[src].channel != queues[rule.to].channel:
+            out.append(
+                f"{p}.to: queue {rule.to!r} is on channel {queues[rule.to].channel!r}, "
+                f"{src!r} on {queues[src].channel!r}"
+            )
+        elif queues[src].tenant != queues[rule.to].tenant and queues[rule.to].tenant is not None:
+            out.append(
+                f"{p}.to: queue {rule.to!r} belongs to tenant {queues[rule.to].tenant!r}, "
+                f"{src!r} to {queues[src].tenant!r}"
+            )
+        if rule.after_s is None and rule.max_queue is None:
+            out.append(f"{p}: set after_s, max_queue or both")
+        # cycles of timed moves would bounce an inquiry forever
+        seen, q = {src}, rule.to
+        while q in bp.overflow.queues:
+            if q in seen:
+                out.append(f"{p}.to: overflow rules form a cycle through {q!r}")
+                break
+            seen.add(q)
+            q = bp.overflow.queues[q].to
+    s = bp.surge
+    if s is not None:
+        p = "$.backpressure.surge"
+        if s.enter_wait_s is None and s.enter_waiting is None:
+            out.append(f"{p}: set enter_wait_s, enter_waiting or both")
+        if (
+            s.enter_wait_s is not None
+            and s.exit_wait_s is not None
+            and s.exit_wait_s > s.enter_wait_s
+        ):
+            out.append(
+                f"{p}.exit_wait_s: {s.exit_wait_s:g} is above enter_wait_s {s.enter_wait_s:g}"
+            )
+        if (
+            s.enter_waiting is not None
+            and s.exit_waiting is not None
+            and s.exit_waiting > s.enter_waiting
+        ):
+            out.append(
+                f"{p}.exit_waiting: {s.exit_waiting} is above enter_waiting {s.enter_waiting}"
+            )
+        check_queues(f"{p}.queues", s.queues)
+        channels = {**DEFAULT_CHANNELS, **cfg.channels}
+        for ch, cap in s.caps.items():
+            if ch not in channels:
+                out.append(f"{p}.caps.{ch}: unknown channel {ch!r}")
+            elif cap > channels[ch].max_concurrency:
+                out.append(
+                    f"{p}.caps.{ch}: {cap} is above the channel's hard maximum "
+                    f"{channels[ch].max_concurrency}"
+                )
+    return out

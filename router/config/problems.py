@@ -1,0 +1,152 @@
+"""The all-problems walker: every schema mistake of a parsed file, each with its path.
+
+Theory of operation: msgspec stops at the first error and names a dict entry
+``[...]``. :func:`structure_problems` converts the whole value first (the fast
+path) and, only when that fails, descends into struct fields, list items and
+dict entries separately, so independent mistakes are all reported and each path
+names the offending key (``$.queues[1].requires.refund: Expected int >= 1``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import math
+import re
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec
+from msgspec import Struct
+
+from router.config.schema import Weights
+
+__all__ = ["format_validation_error", "key_path", "structure_problems"]
+
+_PATH_RE = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.S)
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def format_validation_error(exc: msgspec.MsgspecError, at: str = "$") -> str:
+    """``Expected int >= 1 - at `$.a``` -> ``$.a: Expected int >= 1`` (backticks dropped).
+
+    ``at`` is the path of the value that was converted; msgspec's own path (which
+    starts at ``$``) is appended to it.
+    """
+    m = _PATH_RE.match(str(exc))
+    assert m is not None
+    msg = " ".join(m.group("msg").replace("`", "").split())
+    inner = m.group("path") or "$"
+    return f"{at}{inner[1:]}: {msg}"
+
+
+def key_path(path: str, key: object) -> str:
+    """``$.a`` + ``b`` -> ``$.a.b``; keys that are not identifiers are quoted."""
+    if isinstance(key, str) and _IDENT_RE.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
+
+
+def structure_problems(raw: Any, type: Any, path: str = "$") -> list[str]:
+    """Every schema problem in ``raw`` (parsed TOML/JSON/YAML) against ``type``.
+
+    msgspec stops at the first error and names a dict entry ``[...]``; this
+    converts the whole value first (the fast path) and, only when that fails,
+    descends into struct fields, list items and dict entries separately, so
+    independent mistakes are all reported and each path names the offending
+    key (``$.queues[1].requires.refund``).
+    """
+    out: list[str] = []
+    _walk(raw, type, path, out)
+    return out
+
+
+def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
+    if isinstance(raw, float) and not math.isfinite(raw):
+        out.append(f"{path}: must be a finite number, got {raw}")
+        return
+    try:
+        msgspec.convert(raw, tp)
+    except msgspec.ValidationError as exc:
+        err = exc
+    else:
+        _raw_nonfinite(raw, path, out)  # a sibling failed, so semantic checks won't run
+        return
+    before = len(out)
+    inner = _container_type(tp, raw)
+    if inner is not None:
+        origin = get_origin(inner)
+        if isinstance(inner, builtins.type) and issubclass(inner, Struct):
+            _walk_struct(raw, inner, path, out)
+        elif origin in (list, tuple, set, frozenset):
+            args = get_args(inner)
+            item = args[0] if args else Any
+            for i, v in enumerate(raw):
+                _walk(v, item, f"{path}[{i}]", out)
+        elif origin is dict:
+            kt, vt = get_args(inner) or (Any, Any)
+            for k, v in raw.items():
+                try:
+                    msgspec.convert(k, kt)
+                except msgspec.ValidationError as exc:
+                    out.append(f"{path}: invalid key {k!r}: " + format_validation_error(exc)[3:])
+                    continue
+                _walk(v, vt, key_path(path, k), out)
+    if len(out) == before:
+        out.append(format_validation_error(err, path))
+
+
+def _raw_nonfinite(raw: Any, path: str, out: list[str]) -> None:
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            out.append(f"{path}: must be a finite number, got {raw}")
+    elif isinstance(raw, dict):
+        for k, v in raw.items():
+            _raw_nonfinite(v, key_path(path, k), out)
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            _raw_nonfinite(v, f"{path}[{i}]", out)
+
+
+def _container_type(tp: Any, raw: Any) -> Any:
+    """The struct/list/dict type in ``tp`` (unwrapping Annotated and unions) fit for ``raw``."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        for member in get_args(tp):
+            found = _container_type(member, raw)
+            if found is not None:
+                return found
+        return None
+    if isinstance(raw, dict):
+        if isinstance(tp, builtins.type) and issubclass(tp, Struct):
+            conf = tp.__struct_config__
+            if conf.tag_field is None or raw.get(conf.tag_field) == conf.tag:
+                return tp  # untagged, or the member of a tagged union named by the data
+            return None
+        if origin is dict:
+            return tp
+    elif isinstance(raw, list):
+        if origin in (list, set, frozenset):
+            return tp
+        if origin is tuple and get_args(tp)[-1:] == (...,):
+            return tp
+    return None
+
+
+def _walk_struct(raw: dict[str, Any], st: builtins.type[Struct], path: str, out: list[str]) -> None:
+    fields = msgspec.structs.fields(st)
+    by_key = {f.encode_name: f for f in fields}
+    conf = st.__struct_config__
+    if conf.forbid_unknown_fields:
+        known = ", ".join(by_key)
+        for key in raw:
+            if key not in by_key and key != conf.tag_field:
+                what = "feature" if st is Weights else "field"
+                out.append(f"{path}: unknown {what} {key!r}; known: {known}")
+    for f in fields:
+        if f.encode_name in raw:
+            _walk(raw[f.encode_name], f.type, key_path(path, f.encode_name), out)
+        elif f.required:
+            out.append(f"{path}: missing required field {f.encode_name!r}")

@@ -1,0 +1,314 @@
+"""The config schema: the operators' file as a tree of msgspec Structs.
+
+Theory of operation: every table of the file is a Struct with ``Meta``
+constraints and ``forbid_unknown_fields``, so one ``msgspec.convert`` validates
+a parsed file (see ``router/config/loading.py``). What a schema cannot express
+(NaN/inf, duplicate names, references between tables) is checked by
+``router/config/checks.py``; the path of each problem is built by
+``router/config/problems.py``. This module has no logic beyond defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from router.model import Level, Name
+
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "FEATURES",
+    "POLICY_NAMES",
+    "AgentProfile",
+    "Backpressure",
+    "BucketLimit",
+    "CallbackPolicy",
+    "Channel",
+    "CodelPolicy",
+    "DeflectPolicy",
+    "EstimateConfig",
+    "Level",
+    "Name",
+    "OutboundConfig",
+    "OverflowPolicy",
+    "OverflowRule",
+    "PositiveSeconds",
+    "QueueConfig",
+    "RouterConfig",
+    "Routing",
+    "Seconds",
+    "Skills",
+    "Step",
+    "SurgeConfig",
+    "TokenBucketPolicy",
+    "Weight",
+    "Weights",
+    "Wellbeing",
+]
+
+Seconds = Annotated[float, Meta(ge=0)]
+PositiveSeconds = Annotated[float, Meta(gt=0)]
+Skills = dict[Name, Level]
+Weight = Annotated[float, Meta(ge=0)]
+
+#: Backpressure policy names (``$.backpressure.policy``); docs/backpressure.md documents each.
+POLICY_NAMES: tuple[str, ...] = (
+    "admit_all",
+    "reject_when_full",
+    "shed_lowest_priority",
+    "block",
+    "deflect",
+    "callback",
+    "overflow",
+    "codel",
+    "token_bucket",
+)
+
+#: Agent-scoring features, in the order the explanation reports them.
+FEATURES: tuple[str, ...] = (
+    "proficiency",
+    "idle_time",
+    "load",
+    "recent_work",
+    "recent_count",
+    "heavy_streak",
+)
+
+
+class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class Weights(_Base):
+    """Weights of the agent-scoring features (higher score wins). See docs/tuning.md."""
+
+    proficiency: Weight = 1.0
+    idle_time: Weight = 1.0
+    load: Weight = 1.0
+    recent_work: Weight = 0.0
+    recent_count: Weight = 0.0
+    heavy_streak: Weight = 0.0
+
+
+class Routing(_Base):
+    """How decisions are made."""
+
+    weights: Weights = msgspec.field(default_factory=Weights)
+    priority_seconds: Seconds = 60.0
+    mode: Literal["offer", "immediate"] = "offer"
+    offer_timeout_s: PositiveSeconds = 30.0
+    max_no_answer: Annotated[int, Meta(ge=1)] = 3
+    idle_scale_s: PositiveSeconds = 60.0
+    recent_window_s: PositiveSeconds = 1800.0
+    trace: bool = False
+    strict: bool = False
+
+
+class Channel(_Base):
+    """A channel's hard maximum concurrency per agent and its capacity-unit cost."""
+
+    max_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 1
+    unit_cost: Annotated[int, Meta(ge=0)] = 0
+
+
+DEFAULT_CHANNELS: dict[str, Channel] = {
+    "voice": Channel(max_concurrency=1, unit_cost=100),
+    "chat": Channel(max_concurrency=30, unit_cost=20),
+    "email": Channel(max_concurrency=20, unit_cost=10),
+    "task": Channel(max_concurrency=5, unit_cost=20),
+}
+
+
+class Step(_Base):
+    """A skill-relaxation step: after waiting ``after_s``, require only ``requires``."""
+
+    after_s: PositiveSeconds
+    requires: Skills = msgspec.field(default_factory=dict)
+
+
+class QueueConfig(_Base):
+    name: Name
+    channel: Name = "voice"
+    requires: Skills = msgspec.field(default_factory=dict)
+    priority: Annotated[int, Meta(ge=-1000, le=1000)] = 0
+    tenant: Name | None = None
+    answer_target_s: PositiveSeconds = 20.0
+    steps: list[Step] = msgspec.field(default_factory=list)
+    weights: Weights | None = None
+    heavy: bool = False
+    on_remove: Name | None = None
+    max_queue: Annotated[int, Meta(ge=0)] | None = None
+
+
+class Wellbeing(_Base):
+    """Guardrails on a person's day. ``None`` switches a guardrail off."""
+
+    max_continuous_work_s: PositiveSeconds | None = None
+    break_s: PositiveSeconds = 900.0
+    max_consecutive_heavy: Annotated[int, Meta(ge=1)] | None = None
+    heavy_recovery_s: Seconds = 120.0
+    max_overtime_s: Seconds = 0.0
+    suspend_in_surge: list[Literal["continuous_work", "shift", "heavy"]] = msgspec.field(
+        default_factory=list
+    )
+
+
+class AgentProfile(_Base):
+    """A group of identical agents (config: for checks; scenario: who is staffed)."""
+
+    count: Annotated[int, Meta(ge=0)] = 1
+    name: Name | None = None
+    skills: Skills = msgspec.field(default_factory=dict)
+    capacity: dict[Name, Annotated[int, Meta(ge=0)]] = msgspec.field(
+        default_factory=lambda: {"voice": 1}
+    )
+    units: Annotated[int, Meta(ge=1)] | None = None
+    tenants: list[Name] = msgspec.field(default_factory=list)
+    queues: dict[Name, Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
+    wrap_up_s: Seconds = 0.0
+    shift_start_s: Seconds = 0.0
+    shift_end_s: Seconds | None = None
+
+
+class DeflectPolicy(_Base):
+    """``deflect``: send an arrival to self-service when its expected wait is above a threshold."""
+
+    max_wait_s: PositiveSeconds = 300.0
+    queues: dict[Name, PositiveSeconds] = msgspec.field(default_factory=dict)
+    exempt: list[Name] = msgspec.field(default_factory=list)
+
+
+class CallbackPolicy(_Base):
+    """``callback``: above ``min_wait_s`` of expected wait the customer hangs up and keeps the
+    place; when it comes up an agent calls back (``max_attempts`` tries, ``retry_s`` apart)."""
+
+    min_wait_s: PositiveSeconds = 120.0
+    queues: dict[Name, PositiveSeconds] = msgspec.field(default_factory=dict)
+    exempt: list[Name] = msgspec.field(default_factory=list)
+    retry_s: PositiveSeconds = 300.0
+    max_attempts: Annotated[int, Meta(ge=1, le=100)] = 3
+
+
+class OverflowRule(_Base):
+    """Move a waiting inquiry to ``to`` after ``after_s`` of waiting, or at arrival when the
+    queue already holds ``max_queue``; the original arrival time is kept."""
+
+    to: Name
+    after_s: PositiveSeconds | None = None
+    max_queue: Annotated[int, Meta(ge=0)] | None = None
+
+
+class OverflowPolicy(_Base):
+    """``overflow``: one rule per source queue."""
+
+    queues: dict[Name, OverflowRule] = msgspec.field(default_factory=dict)
+
+
+class CodelPolicy(_Base):
+    """``codel``: shed from the head once the head's wait stayed above ``target_s`` for
+    ``interval_s``; the next sheds come ``interval_s / sqrt(count)`` apart (RFC 8289)."""
+
+    target_s: PositiveSeconds = 30.0
+    interval_s: PositiveSeconds = 120.0
+    queues: list[Name] = msgspec.field(default_factory=list)
+    action: Literal["reject", "deflect"] = "reject"
+
+
+class BucketLimit(_Base):
+    rate_per_s: Annotated[float, Meta(gt=0)]
+    burst: Annotated[float, Meta(ge=1)]
+
+
+class TokenBucketPolicy(_Base):
+    """``token_bucket``: at most ``rate_per_s`` arrivals per second per tenant (or queue), with
+    bursts up to ``burst``; ``limits`` overrides the rate for named tenants (or queues)."""
+
+    per: Literal["tenant", "queue"] = "queue"
+    rate_per_s: Annotated[float, Meta(gt=0)] = 10.0
+    burst: Annotated[float, Meta(ge=1)] = 20.0
+    limits: dict[Name, BucketLimit] = msgspec.field(default_factory=dict)
+    action: Literal["reject", "deflect"] = "reject"
+
+
+class SurgeConfig(_Base):
+    """Surge mode with hysteresis: enter when the expected wait of a watched queue or the number
+    waiting stays above an ``enter_*`` threshold for ``enter_after_s``; leave once both stay
+    below the ``exit_*`` ones (default: half the ``enter_*`` ones, rounded up) for
+    ``exit_after_s``.
+    While in surge, apply the bundle."""
+
+    enter_wait_s: PositiveSeconds | None = None
+    exit_wait_s: PositiveSeconds | None = None
+    enter_waiting: Annotated[int, Meta(ge=1)] | None = None
+    exit_waiting: Annotated[int, Meta(ge=0)] | None = None
+    enter_after_s: Seconds = 60.0
+    exit_after_s: Seconds = 300.0
+    queues: list[Name] = msgspec.field(default_factory=list)
+    # the bundle
+    caps: dict[Name, Annotated[int, Meta(ge=1)]] = msgspec.field(default_factory=dict)
+    wrap_up_s: Seconds | None = None
+    relax_steps: bool = False
+    pause_outbound: bool = True
+    callbacks: bool = False
+
+
+class OutboundConfig(_Base):
+    """Proactive outbound task queues: tasks start only on idle capacity, leaving
+    ``reserve_idle`` agents free and enough agents for the ``protect``ed inbound queues to
+    meet ``service_level`` within their answer target (Erlang C on measured load); paused
+    in surge."""
+
+    queues: list[Name] = msgspec.field(default_factory=list)
+    reserve_idle: Annotated[int, Meta(ge=0)] = 1
+    protect: list[Name] = msgspec.field(default_factory=list)
+    service_level: Annotated[float, Meta(gt=0, lt=1)] = 0.8
+
+
+class EstimateConfig(_Base):
+    """Expected-wait estimator smoothing (see router/state/estimate.py)."""
+
+    alpha: Annotated[float, Meta(gt=0, le=1)] = 0.05
+    prior_handle_s: PositiveSeconds = 180.0
+
+
+class Backpressure(_Base):
+    """Admission control; the policy names are documented in docs/backpressure.md."""
+
+    policy: Name | list[Name] = "admit_all"
+    max_queue: Annotated[int, Meta(ge=0)] | None = None
+    deflect: DeflectPolicy = msgspec.field(default_factory=DeflectPolicy)
+    callback: CallbackPolicy = msgspec.field(default_factory=CallbackPolicy)
+    overflow: OverflowPolicy = msgspec.field(default_factory=OverflowPolicy)
+    codel: CodelPolicy = msgspec.field(default_factory=CodelPolicy)
+    token_bucket: TokenBucketPolicy = msgspec.field(default_factory=TokenBucketPolicy)
+    surge: SurgeConfig | None = None
+    outbound: OutboundConfig = msgspec.field(default_factory=OutboundConfig)
+    estimate: EstimateConfig = msgspec.field(default_factory=EstimateConfig)
+
+
+class RouterConfig(_Base):
+    """The whole router config (scenario.md §1)."""
+
+    routing: Routing = msgspec.field(default_factory=Routing)
+    channels: dict[Name, Channel] = msgspec.field(default_factory=dict)
+    queues: list[QueueConfig] = msgspec.field(default_factory=list)
+    wellbeing: Wellbeing = msgspec.field(default_factory=Wellbeing)
+    backpressure: Backpressure = msgspec.field(default_factory=Backpressure)
+    agents: list[AgentProfile] = msgspec.field(default_factory=list)
+
+    def channel(self, name: str) -> Channel:
+        """The channel's settings, falling back to the built-in defaults."""
+        found = self.channels.get(name) or DEFAULT_CHANNELS.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def queue_names(self) -> list[str]:
+        return [q.name for q in self.queues]
+
+    def extra_problems(self) -> list[str]:
+        """Hook for subclasses (a scenario): checks of their own tables, run by
+        :func:`semantic_problems` after the config's. One ``path: message`` line each."""
+        return []

@@ -1,0 +1,166 @@
+"""Callbacks that keep a customer's place.
+
+Theory of operation
+-------------------
+When the ``callback`` policy (or surge mode) takes an arrival as
+a callback, the inquiry stays in its pool's waiting heap under its original key
+(arrival time and priority), so it keeps its place exactly, but its patience is
+switched off: the customer hung up and will not abandon. When its place comes
+up, the ordinary matching gives it to an agent: that ``Offered``/``Assigned`` is
+the outbound call reserved for the place. If the call does not reach the
+customer, the adapter reports :meth:`Router.callback_failed`; the inquiry then
+leaves the line (state ``PARKED``, out of every heap, keeping its key) and a
+timer puts it back at its original place ``retry_s`` later, or after
+``max_attempts`` it ends with ``Abandoned`` (reason ``callback_unreached``).
+A reached callback ends like any inquiry (``Assigned``); it is counted once in
+its outcome and once in ``counters["callbacks"]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from router.config import RouterConfig
+from router.errors import InvalidState
+from router.events import Abandoned, CallbackScheduled, Rejected, Requeued
+from router.policies.admission import T_RETRY, CallbackOffer
+from router.policies.control import _wire
+from router.state.records import ASSIGNED, DONE, OFFERED, PARKED, WAITING, Ticket
+
+if TYPE_CHECKING:
+    from router.policies.control import AdmissionControl
+
+__all__ = ["Callbacks"]
+
+
+class Callbacks:
+    """Parked callbacks: who they are, attempts made, retries."""
+
+    def __init__(self, ctl: AdmissionControl) -> None:
+        self.ctl = ctl
+        self.parked: dict[str, Ticket] = {}
+        self.attempts: dict[str, int] = {}
+        # callbacks between attempts: out of line but holding a place (bounds count them)
+        self.retrying: dict[str, Ticket] = {}
+        self.retrying_in: dict[str, int] = {}
+        self.retry_s = 300.0
+        self.max_attempts = 3
+        self.policy: CallbackOffer | None = None
+        self._compact_at = 64
+
+    def configure(self, cfg: RouterConfig) -> None:
+        c = cfg.backpressure.callback
+        self.retry_s = c.retry_s
+        self.max_attempts = c.max_attempts
+        self.policy = CallbackOffer(cfg)
+
+    def is_callback(self, t: Ticket) -> bool:
+        return bool(self.parked) and self.parked.get(t.id) is t
+
+    def park(self, t: Ticket, ewt: float) -> None:
+        """``t`` was just admitted as a callback (its patience already switched off)."""
+        r = self.ctl.r
+        if len(self.parked) >= self._compact_at:
+            tickets = r._tickets
+            self.parked = {k: v for k, v in self.parked.items() if tickets.get(k) is v}
+            self.attempts = {k: n for k, n in self.attempts.items() if k in self.parked}
+            self._compact_at = 2 * len(self.parked) + 64
+        self.parked[t.id] = t
+        c = r.counters
+        c["callbacks"] = c.get("callbacks", 0) + 1
+        r._emit(CallbackScheduled, inquiry_id=t.id, queue=t.queue.name, expected_wait_s=_wire(ewt))
+
+    def failed(self, t: Ticket) -> None:
+        """The call for ``t`` did not reach the customer: retry later or give up."""
+        r = self.ctl.r
+        if not self.is_callback(t):
+            raise InvalidState(f"inquiry {t.id!r} is not a callback")
+        if t.state not in (OFFERED, ASSIGNED):
+            state = {WAITING: "waiting", PARKED: "parked"}.get(t.state, "finished")
+            raise InvalidState(
+                f"inquiry {t.id!r} is {state}; only a callback on offer or assigned can fail"
+            )
+        agent = t.agent
+        assert agent is not None
+        if t.state == OFFERED:
+            del agent.offers[t.id]
+        else:
+            del agent.work[t.id]
+        r._undo_heavy(t, agent)  # the agent never talked to the customer
+        r._release(agent, t)
+        t.agent = None
+        n = self.attempts.get(t.id, 0) + 1
+        self.attempts[t.id] = n
+        c = r.counters
+        c["callback_attempts_failed"] = c.get("callback_attempts_failed", 0) + 1
+        now = r._now
+        if n >= self.max_attempts:
+            t.state = DONE
+            del r._tickets[t.id]
+            del self.parked[t.id]
+            del self.attempts[t.id]
+            c["abandoned"] += 1
+            r._emit(
+                Abandoned,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                wait_s=now - t.arrival,
+                reason=f"callback_unreached: {n} attempts",
+            )
+            return
+        t.state = PARKED
+        t.pool = None
+        self._prune_retrying()
+        self.retrying[t.id] = t
+        name = t.queue.name
+        self.retrying_in[name] = self.retrying_in.get(name, 0) + 1
+        at = now + self.retry_s
+        self.ctl.schedule(at, t, T_RETRY)
+        r._emit(
+            Requeued,
+            inquiry_id=t.id,
+            queue=t.queue.name,
+            reason=f"callback_unreached: attempt {n} of {self.max_attempts}, retry at {at:g}",
+        )
+
+    def _forget_retry(self, t: Ticket) -> None:
+        if self.retrying.pop(t.id, None) is not None:
+            self.retrying_in[t.queue.name] -= 1
+
+    def _prune_retrying(self) -> None:
+        """Drop callbacks withdrawn while between attempts (rare; done on each failure)."""
+        tickets = self.ctl.r._tickets
+        for k, t in list(self.retrying.items()):
+            if tickets.get(k) is not t:
+                self._forget_retry(t)
+
+    def on_retry(self, t: Ticket) -> None:
+        """Back to the original place in line for another attempt."""
+        r = self.ctl.r
+        self._forget_retry(t)
+        if t.queue.removed:
+            t.state = DONE
+            del r._tickets[t.id]
+            r.counters["rejected"] += 1
+            r._emit(Rejected, inquiry_id=t.id, queue=t.queue.name, reason="queue_removed")
+            return
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._pending.append(t)
+        r._schedule_step(t)
+
+    def dump(self) -> Any:
+        tickets = self.ctl.r._tickets
+        return [[k, self.attempts.get(k, 0)] for k, t in self.parked.items() if tickets.get(k) is t]
+
+    def load(self, state: Any) -> None:
+        if not state:
+            return
+        tickets = self.ctl.r._tickets
+        self.parked = {k: tickets[k] for k, _ in state}
+        self.attempts = {k: n for k, n in state if n}
+        self._compact_at = 2 * len(self.parked) + 64
+        for t in self.parked.values():
+            if t.state == PARKED:
+                self.retrying[t.id] = t
+                self.retrying_in[t.queue.name] = self.retrying_in.get(t.queue.name, 0) + 1
