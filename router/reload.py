@@ -3,14 +3,23 @@
 Theory of operation: :class:`ConfigWatcher` is synchronous and loop-agnostic;
 an adapter calls :meth:`ConfigWatcher.poll` every few seconds (from trio,
 asyncio or a thread) or runs :func:`watch` with its loop's ``sleep``. A poll
-costs one ``stat``. When the file's ``(mtime_ns, size, inode)`` changed, or
+costs one ``stat``. When the file's ``(inode, mtime_ns, size)`` changed, or
 the last read was "racy" (the file was modified within ``racy_s`` of being
 read, so a same-size rewrite in the same timestamp tick could hide), the file
-is read and hashed; identical bytes are ignored. New bytes are parsed and
-validated exactly like ``python -m router check``; only a valid config reaches
-``on_change`` (typically ``router.reconfigure``), and if that raises
-:class:`~router.errors.ConfigError` (a hand-over target missing, a channel
-still in use) the config counts as rejected too. A rejected or unreadable file
+is read and hashed; identical bytes are ignored.
+
+Only a *complete, stable* file is considered: new bytes are applied when the
+next poll finds the same bytes and the same ``stat`` (nobody is still writing),
+or at once when the file was replaced atomically (renamed over the old one: a
+new inode where the old file was). An editor caught mid-save, a truncated or
+half-written file is therefore never applied; if it is still there on the
+next poll it is judged like any file. Then the bytes are parsed and validated
+exactly like ``python -m router check``; an empty file (no settings at all) is
+refused; with ``waiting`` given, a file that drops a queue with inquiries
+waiting is refused unless the queue in force says where they go
+(``on_remove``). Only then does the config reach ``on_change`` (typically
+``router.reconfigure``), and if that raises :class:`~router.errors.ConfigError`
+the config counts as rejected too. A rejected, unreadable or vanished file
 changes nothing: the previous config stays in force, the problems go to
 ``on_error`` once per distinct content, and polling goes on, so the fix is
 picked up on the next save. This module imports no event loop.
@@ -39,8 +48,11 @@ class ConfigWatcher(Generic[C]):
     ``on_change(config)`` is called with every new valid config, in order; it
     may raise :class:`ConfigError` to refuse it. ``on_error(problems)`` is
     called with the problem lines of each rejected version (once per distinct
-    file content). ``config`` is the last accepted config, ``problems`` the
-    last rejection's lines (empty once a valid version is accepted).
+    file content). ``waiting(queue)`` (e.g. ``router.queue_length``) lets the
+    watcher refuse a file that would drop a queue while inquiries wait in it,
+    unless that queue's ``on_remove`` (in the config in force) names a queue
+    the new file keeps. ``config`` is the last accepted config, ``problems``
+    the last rejection's lines (empty once a valid version is accepted).
     """
 
     def __init__(
@@ -49,6 +61,7 @@ class ConfigWatcher(Generic[C]):
         *,
         on_change: Callable[[C], object] | None = None,
         on_error: Callable[[list[str]], object] | None = None,
+        waiting: Callable[[str], int] | None = None,
         type: type[C] = RouterConfig,  # type: ignore[assignment]
         racy_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -56,6 +69,7 @@ class ConfigWatcher(Generic[C]):
         self.path = Path(path)
         self.on_change = on_change
         self.on_error = on_error
+        self.waiting = waiting
         self.type = type
         self.racy_s = racy_s
         self.clock = clock
@@ -67,6 +81,8 @@ class ConfigWatcher(Generic[C]):
         self._digest: bytes | None = None
         self._racy = True
         self._missing = False
+        #: new bytes seen once, with the stat they had: applied if the next poll agrees
+        self._pending: tuple[bytes, tuple[int, int, int]] | None = None
 
     def load(self) -> C:
         """Load the file now, strictly: raise ConfigError instead of reporting it.
@@ -81,32 +97,48 @@ class ConfigWatcher(Generic[C]):
         return cfg
 
     def poll(self) -> C | None:
-        """Check the file once; returns the new config if one was accepted, else None."""
+        """Check the file once; returns the new config if one was accepted, else None.
+
+        New bytes are applied on the poll after the one that first saw them if they are
+        unchanged (same bytes, same stat), or at once if the file was replaced atomically.
+        """
         try:
             stat = self._stat_now()
         except ConfigError as exc:
+            self._pending = None
             if not self._missing:  # report a vanished file once, until it is back
                 self._missing = True
                 self._stat = None
                 self._reject(exc.problems)
             return None
         self._missing = False
-        if stat == self._stat and not self._racy:
+        if stat == self._stat and not self._racy and self._pending is None:
             return None
         try:
             data = self._read()
         except ConfigError as exc:
             self._stat = stat
+            self._pending = None
             self._reject(exc.problems)
             return None
+        # renamed over the file we knew (a new inode where it was): complete by construction
+        atomic = self._stat is not None and stat[0] != self._stat[0]
         self._racy = stat[1] >= (self.clock() - self.racy_s) * 1e9
-        digest = hashlib.sha256(data).digest()
         self._stat = stat
-        if digest == self._digest:
+        digest = hashlib.sha256(data).digest()
+        if digest == self._digest:  # the version in force, or the last one refused
+            self._pending = None
             return None
+        if not atomic and self._pending != (digest, stat):
+            self._pending = (digest, stat)  # maybe still being written: look again next poll
+            return None
+        self._pending = None
         self._digest = digest
         try:
             cfg = self._validate(data)
+            problems = self._dropped_work(cfg)
+            if problems:
+                raise ConfigError(problems)
             if self.on_change is not None:
                 self.on_change(cfg)
         except ConfigError as exc:
@@ -132,7 +164,27 @@ class ConfigWatcher(Generic[C]):
 
     def _validate(self, data: bytes) -> C:
         raw: Any = _parse(self.path, data)
+        if not raw:  # an empty file (or only comments) parses to nothing: never a config
+            raise ConfigError([f"$: {self.path} is empty; the config in force stays"])
         return convert_config(raw, self.type)
+
+    def _dropped_work(self, cfg: C) -> list[str]:
+        """Queues the new config drops while inquiries wait in them, with nowhere to go."""
+        if self.waiting is None or self.config is None:
+            return []
+        keep = set(cfg.queue_names())
+        out = []
+        for q in self.config.queues:
+            if q.name in keep or (q.on_remove is not None and q.on_remove in keep):
+                continue
+            n = self.waiting(q.name)
+            if n > 0:
+                out.append(
+                    f"$.queues: the new file drops queue {q.name!r} while {n} "
+                    f"{'inquiry waits' if n == 1 else 'inquiries wait'} in it; keep it, or "
+                    "first give it on_remove = a queue the new file keeps"
+                )
+        return out
 
     def _accept(self, stat: tuple[int, int, int], data: bytes, cfg: C) -> None:
         self._stat = stat

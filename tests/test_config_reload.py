@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from router import AgentSpec, ConfigError, Inquiry, Router
+from router import AgentSpec, ConfigError, Inquiry, Router, RouterConfig
 from router.reload import ConfigWatcher, watch
 
 V1 = '[routing]\nmode = "immediate"\n[[queues]]\nname = "a"\n'
@@ -41,10 +41,23 @@ def setup(tmp_path: Path, text: str = V1) -> tuple[Path, Router, ConfigWatcher, 
 
 
 def rewrite(path: Path, text: str) -> None:
-    """Write new content with a new mtime (as an editor saving the file would)."""
+    """Write new content in place with a new mtime (as an editor saving the file would)."""
     st = path.stat()
     path.write_text(text)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    """Write a temporary file and rename it over ``path`` (a new inode, complete at once)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def settle(w: ConfigWatcher) -> object:
+    """Two polls: the first sees new bytes, the second finds them unchanged and acts."""
+    assert w.poll() is None
+    return w.poll()
 
 
 def test_load_is_strict(tmp_path: Path) -> None:
@@ -64,6 +77,7 @@ def test_unchanged_file_is_not_reread(tmp_path: Path) -> None:
 def test_valid_change_reconfigures_the_router(tmp_path: Path) -> None:
     path, r, w, _ = setup(tmp_path)
     rewrite(path, V2)
+    assert w.poll() is None and r.version == 1  # seen once: maybe still being written
     cfg = w.poll()
     assert cfg is not None and cfg.queue_names() == ["a", "b"]
     assert r.version == 2
@@ -85,7 +99,7 @@ def test_invalid_change_changes_nothing_and_is_reported_once(tmp_path: Path) -> 
     r.tick(0)
     before = r.snapshot()
     rewrite(path, V1 + 'name = "dup"\n')
-    assert w.poll() is None
+    assert settle(w) is None
     assert w.poll() is None
     assert len(errors.errors) == 1 and len(errors.errors[0]) == 1
     assert re.match(
@@ -96,11 +110,11 @@ def test_invalid_change_changes_nothing_and_is_reported_once(tmp_path: Path) -> 
     assert r.snapshot() == before
     assert w.config is not None and w.config.queue_names() == ["a"]
     rewrite(path, V1 + '[[queues]]\nname = "a"\n')
-    assert w.poll() is None
+    assert settle(w) is None
     assert errors.errors[1] == ["$.queues[1].name: duplicate queue name 'a' (also $.queues[0])"]
     assert r.snapshot() == before
     rewrite(path, V2)  # the fix is picked up on the next save
-    assert w.poll() is not None
+    assert settle(w) is not None
     assert (r.version, w.problems, w.rejections) == (2, [], 2)
 
 
@@ -111,7 +125,7 @@ def test_router_refusal_counts_as_rejection(tmp_path: Path) -> None:
     r.tick(0)
     before = r.snapshot()
     rewrite(path, V1)  # valid on its own, but agent x still uses the sms channel
-    assert w.poll() is None
+    assert settle(w) is None
     assert errors.errors == [
         ["$.channels: agent 'x' uses channel 'sms', which the new config drops"]
     ]
@@ -125,7 +139,7 @@ def test_hand_over_problem_from_the_router_is_reported(tmp_path: Path) -> None:
     before = r.snapshot()
     # removing "a" and "b" at once: b's hand-over target a is gone
     rewrite(path, '[routing]\nmode = "immediate"\n[[queues]]\nname = "c"\n')
-    assert w.poll() is None
+    assert settle(w) is None
     assert errors.errors == [["hand_over.b: target queue 'a' is not in the new config"]]
     assert r.snapshot() == before
 
@@ -139,7 +153,7 @@ def test_vanished_file_keeps_the_config_and_is_reported_once(tmp_path: Path) -> 
     assert errors.errors[0][0].startswith("$: cannot read ")
     assert errors.errors[0][0].endswith("router.toml: No such file or directory")
     path.write_text(V2)
-    assert w.poll() is not None and r.version == 2
+    assert settle(w) is not None and r.version == 2
 
 
 def test_racy_rewrite_with_same_size_and_mtime_is_caught(tmp_path: Path) -> None:
@@ -151,27 +165,27 @@ def test_racy_rewrite_with_same_size_and_mtime_is_caught(tmp_path: Path) -> None
     w.load()
     path.write_text(V1.replace('"a"', '"z"'))  # same size
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
-    cfg = w.poll()
-    assert cfg is not None and cfg.queue_names() == ["z"]
+    cfg = settle(w)
+    assert isinstance(cfg, RouterConfig) and cfg.queue_names() == ["z"]
 
 
 def test_watch_under_asyncio_and_trio(tmp_path: Path) -> None:
     path, r, w, _ = setup(tmp_path)
     polls: list[int] = []
-    rewrite(path, V2)  # picked up by the first poll
+    rewrite(path, V2)  # seen by the first poll, applied by the second
 
     async def asleep(_: float) -> None:
         polls.append(1)
         if len(polls) == 2:
             rewrite(path, V1)
-        if len(polls) == 3:
+        if len(polls) == 4:
             raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(watch(w, asleep, 0.01))
     assert r.version == 3
 
-    rewrite(path, V2)
+    replace_atomically(path, V2)  # applied by the first poll
 
     async def tsleep(_: float) -> None:
         await trio.lowlevel.checkpoint()
@@ -180,3 +194,97 @@ def test_watch_under_asyncio_and_trio(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"^stop$"):
         trio.run(watch, w, tsleep, 0.01)
     assert r.version == 4
+
+
+# ---------------------------------------------------------------- incomplete files
+
+
+def waiting_router(tmp_path: Path, text: str) -> tuple[Path, Router, ConfigWatcher, Recorder]:
+    """A watcher guarding a router with five inquiries waiting in queue 'a' (no agent)."""
+    path = tmp_path / "router.toml"
+    path.write_text(text)
+    errors = Recorder()
+    box: list[Router] = []
+    w: ConfigWatcher = ConfigWatcher(
+        path,
+        on_change=lambda cfg: box[0].reconfigure(cfg, box[0].now),
+        on_error=errors,
+        waiting=lambda q: box[0].queue_length(q),
+        clock=lambda: 1e12,
+    )
+    r = Router(w.load())
+    box.append(r)
+    for i in range(5):
+        r.submit(Inquiry(id=f"i{i}", queue="a"), 0)
+    events = r.tick(0)
+    assert [type(e).__name__ for e in events] == ["Queued"] * 5
+    return path, r, w, errors
+
+
+def test_half_written_file_is_never_applied(tmp_path: Path) -> None:
+    full = V2 + '[[queues]]\nname = "c"\n'
+    path, r, w, errors = waiting_router(tmp_path, full)
+    before = r.snapshot()
+    cut = full[: full.index("[[queues]]")]  # the editor has written [routing] only, so far
+    rewrite(path, cut)
+    assert w.poll() is None  # seen once
+    rewrite(path, full + "# saved\n")  # the save completes before the next poll
+    assert w.poll() is None and w.poll() is not None
+    assert errors.errors == []  # the half-written state was never judged
+    assert r.queue_length("a") == 5 and r.version == 2
+    assert r.snapshot() != before  # the complete file was applied
+
+
+def test_truncated_file_that_stays_is_refused_while_work_waits(tmp_path: Path) -> None:
+    path, r, w, errors = waiting_router(tmp_path, V2)
+    before = r.snapshot()
+    rewrite(path, '[routing]\nmode = "immediate"\n')  # valid TOML, but every queue gone
+    assert settle(w) is None
+    assert errors.errors == [
+        [
+            "$.queues: the new file drops queue 'a' while 5 inquiries wait in it; keep it, or "
+            "first give it on_remove = a queue the new file keeps"
+        ]
+    ]
+    assert r.snapshot() == before  # nobody rejected with queue_removed
+    assert w.config is not None and w.config.queue_names() == ["a", "b"]
+
+
+def test_a_queue_with_on_remove_may_be_dropped(tmp_path: Path) -> None:
+    text = V2.replace('name = "a"', 'name = "a"\non_remove = "b"')
+    path, r, w, errors = waiting_router(tmp_path, text)
+    rewrite(path, '[routing]\nmode = "immediate"\n[[queues]]\nname = "b"\nchannel = "chat"\n')
+    assert settle(w) is not None
+    assert errors.errors == [] and r.queue_length("b") == 5
+
+
+def test_empty_file_changes_nothing(tmp_path: Path) -> None:
+    path, r, w, errors = waiting_router(tmp_path, V2)
+    before = r.snapshot()
+    for text in ("", "\n  \n", "# all commented out\n"):
+        rewrite(path, text)
+        assert settle(w) is None
+    assert [len(e) for e in errors.errors] == [1, 1, 1]
+    assert all(
+        e[0].endswith("router.toml is empty; the config in force stays") for e in errors.errors
+    )
+    assert r.snapshot() == before and w.config is not None
+
+
+def test_vanished_then_rewritten_in_place_waits_for_a_stable_file(tmp_path: Path) -> None:
+    path, r, w, errors = waiting_router(tmp_path, V2)
+    path.unlink()
+    assert w.poll() is None and len(errors.errors) == 1
+    path.write_text(V1)  # back, but a new file written in place: not atomic
+    assert w.poll() is None and r.version == 1
+    assert w.poll() is not None and r.version == 2  # same bytes on the next poll
+    assert r.queue_length("a") == 5
+
+
+def test_atomic_replace_applies_on_the_first_poll(tmp_path: Path) -> None:
+    path, r, w, errors = waiting_router(tmp_path, V1)
+    replace_atomically(path, V2)
+    cfg = w.poll()
+    assert cfg is not None and cfg.queue_names() == ["a", "b"] and r.version == 2
+    replace_atomically(path, "")  # an atomic empty file is still refused
+    assert w.poll() is None and r.version == 2 and len(errors.errors) == 1
