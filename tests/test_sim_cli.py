@@ -53,7 +53,8 @@ def test_simulate_writes_json_and_charts(
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "airline_complaints.toml: seed 5, load x0.5, surge x3.5 complaints 2-8h, 36000s"
+        "airline_complaints.toml: seed 5, load x0.5 (peak 1.75x base), surge x3.5 complaints "
+        "10:00-16:00, Wed 08:00 + 10 h (warm-up 1800s), 54 agents, 2 queues\n"
     )
     assert f"report: {report}" in out
     rep = json.loads(report.read_text())
@@ -66,6 +67,7 @@ def test_simulate_writes_json_and_charts(
         "outcomes.png",
         "overview.png",
         "queues.png",
+        "staffing.png",
         "waiting.png",
         "waits.png",
     ]
@@ -144,3 +146,119 @@ def test_dispatcher_runs_simulate() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("mafengwo_refund_flood.toml: seed 121")
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- run-size guards
+
+SMALL = """
+[[queues]]
+name = "q"
+[[agents]]
+count = {count}
+[[arrivals]]
+queue = "q"
+rate_per_s = {rate}
+handle_time = {{ dist = "exponential", mean_s = 60 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "argv", "line"),
+    [
+        (
+            SMALL.format(count=2, rate=1),
+            ["--load", "1e9"],
+            "$.arrivals: about 3.6e+12 arrivals expected at --load 1e+09 over 3600 s, "
+            "above simulation.limits.arrivals = 2,000,000; lower it, raise "
+            "simulation.limits.arrivals, or pass --force",
+        ),
+        (
+            SMALL.format(count=100_000_000, rate=1),
+            [],
+            "$.agents: 100,000,000 agents, above simulation.limits.agents = 100,000; lower it, "
+            "raise simulation.limits.agents, or pass --force",
+        ),
+        (
+            SMALL.format(count=2, rate=1e300),
+            ["--force"],
+            "$.arrivals[0].rate_per_s: 1e+300/s (with load and surges) puts arrivals 1e-300 s "
+            "apart, below the clock's resolution at t = 3600 s: virtual time could not advance; "
+            "no run is possible, even with --force",
+        ),
+        (
+            SMALL.format(count=2, rate=1).replace(
+                "[[queues]]", "[simulation.limits]\nevents = 10\n[[queues]]"
+            ),
+            [],
+            "$.simulation: about 36,008 simulation events expected, above "
+            "simulation.limits.events = 10; lower it, raise simulation.limits.events, or pass "
+            "--force",
+        ),
+    ],
+)
+def test_too_large_runs_get_one_line_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, argv: list[str], line: str
+) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(text)
+    assert simulate_main([str(path), *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [f"{path}: {line}"]
+    if "--load" not in argv:  # check sizes the file as it stands
+        from router.cli import check_main
+
+        assert check_main([str(path), *[a for a in argv if a == "--force"]]) == 2
+        assert capsys.readouterr().out.splitlines() == [line]
+
+
+def test_force_runs_past_a_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(
+        SMALL.format(count=2, rate=0.01).replace(
+            "[[queues]]", "[simulation.limits]\narrivals = 5\n[[queues]]"
+        )
+    )
+    assert simulate_main([str(path), "--quiet"]) == 2
+    assert "simulation.limits.arrivals = 5" in capsys.readouterr().err
+    assert simulate_main([str(path), "--quiet", "--force"]) == 0
+    from router.cli import check_main
+
+    assert check_main([str(path), "--force"]) == 0
+
+
+def test_staff_refuses_an_absurd_load_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from router.cli.staff import staff_main
+
+    assert staff_main(["--rate", "1e9", "--aht", "180", "--target-s", "20"]) == 2
+    assert capsys.readouterr().err == (
+        "python -m router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
+        "agents, the most this calculator sizes\n"
+    )
+    argv = ["--rate", "1e9", "--aht", "180", "--target-s", "20", "--patience-s", "60"]
+    assert staff_main(argv) == 2
+    assert capsys.readouterr().err == (
+        "python -m router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
+        "agents for 80% answered, the most this calculator sizes\n"
+    )
+    assert (
+        staff_main(["--rate", "1", "--aht", "180", "--target-s", "20", "--max-agents", "50"]) == 2
+    )
+    assert "needs more than 50 agents" in capsys.readouterr().err
+
+
+def test_load_zero_charts_draw_without_warnings(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import warnings
+
+    from router.sim import build_report, load_scenario, simulate
+    from router.sim.plots import overview_figure, write_charts
+
+    res = simulate(load_scenario(EXAMPLES / "spring_festival.toml"), load=0.0)
+    rep = build_report(res)
+    assert rep["offered"] == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_charts(res, rep, tmp_path, "empty")
+        fig = overview_figure(res, rep, "empty")
+    for ax in fig.axes:
+        assert ax.get_xlim()[0] >= -0.5 and ax.get_ylim()[0] >= 0, ax.get_title()

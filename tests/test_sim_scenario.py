@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -11,15 +10,7 @@ from router.cli.check import check_main
 from router.errors import ConfigError
 from router.sim import Lognormal, decode_scenario, load_scenario, router_config
 from router.sim.arrivals import Stream, rate_segments, sampler
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-SEED_SCENARIOS = [
-    "airline_complaints.toml",
-    "alipay_hotline.toml",
-    "mafengwo_refund_flood.toml",
-    "spring_festival.toml",
-    "taobao_fliggy_chat.toml",
-]
+from tests.sim_runs import EXAMPLES, SEED_SCENARIOS
 
 BASE = """
 [[queues]]
@@ -192,3 +183,42 @@ def test_seed_scenarios_document_their_facts() -> None:
         assert text.startswith("# "), name
         assert "Source: seed 00" in text, name
         assert "Facts modelled" in text, name
+        assert "Behaviours checked from the report (tests/test_seed_stories.py)" in text, name
+
+
+def test_run_estimate_integrates_rates_with_load_and_surges() -> None:
+    from router.sim.engine import Simulator
+    from router.sim.guard import RunTooLarge, estimate_run
+
+    sc = decode_scenario(
+        BASE
+        + """
+[simulation]
+duration_s = 20000
+[simulation.limits]
+arrivals = 7999
+[[surges]]
+start_s = 5000
+end_s = 10000
+multiplier = 5
+"""
+    )
+    est = estimate_run(sc, load=2.0)
+    assert est.arrivals == pytest.approx(0.1 * 2 * (15000 + 5 * 5000))  # 8000
+    assert est.agents == 2
+    with pytest.raises(RunTooLarge, match=r"^\$\.arrivals: about 8,000 arrivals expected at "):
+        Simulator(sc, load=2.0)
+    Simulator(sc, load=2.0, force=True)  # builds: the caller asked for it
+    Simulator(sc, load=1.0)  # 4,000: within the limit
+
+
+def test_start_clock_is_a_weekday_and_a_time() -> None:
+    from router.sim.scenario import clock_label, clock_offset_s
+
+    assert clock_offset_s("fri 18:00") == 4 * 86400 + 18 * 3600
+    assert clock_label(clock_offset_s("sun 23:30"), 1800) == "Mon 00:00"
+    assert clock_label(clock_offset_s("fri 18:00"), 5400, day=False) == "19:30"
+    text = BASE + '[simulation]\nstart = "friday 6pm"\n'
+    assert problems(text) == [
+        "$.simulation.start: expected a day and a time like 'mon 00:00', got 'friday 6pm'"
+    ]

@@ -77,13 +77,20 @@ def summary_line(cfg: RouterConfig, raw: Any = None) -> str:
     return "ok: " + ", ".join(parts)
 
 
-def check_file(path: str | Path) -> tuple[RouterConfig, str]:
-    """Validate a config or scenario file; returns it and its summary, or raises ConfigError."""
+def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, str]:
+    """Validate a config or scenario file; returns it and its summary, or raises ConfigError.
+
+    A scenario is also sized (``router.sim.guard``): past its ``[simulation.limits]`` it
+    is refused unless ``force``.
+    """
     raw = read_config_file(path)
     if is_scenario(raw):
         scenario = _scenario_type()
         if scenario is not None:
             cfg = convert_config(raw, scenario)
+            from router.sim.guard import check_run_size
+
+            check_run_size(cfg, force=force)  # type: ignore[arg-type]
             return cfg, summary_line(cfg, raw)
         rest = {k: v for k, v in raw.items() if k not in SCENARIO_KEYS}
         cfg = convert_config(rest)
@@ -101,6 +108,9 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         description="Validate router config or scenario files (TOML, JSON or YAML).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "--force", action="store_true", help="accept scenarios past [simulation.limits]"
+    )
     try:
         args = parser.parse_args(list(argv))
     except _UsageExit as exc:
@@ -111,7 +121,7 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     for name in args.files:
         prefix = f"{name}: " if many else ""
         try:
-            _, line = check_file(name)
+            _, line = check_file(name, force=args.force)
         except ConfigError as exc:
             code = 2
             for problem in exc.problems:
@@ -211,7 +221,12 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
             shown += 1
         return bool(shown < args.limit)
 
-    run(scenario, on_event, args.seed)
+    try:
+        run(scenario, on_event, args.seed)
+    except ConfigError as exc:  # the run is past [simulation.limits] (router.sim.guard)
+        for problem in exc.problems:
+            print(problem, file=out)
+        return 2
     if shown == 0:
         if args.inquiry is None:
             print("no routing decision in the scenario", file=out)

@@ -22,6 +22,9 @@ from router.state.erlang import (
 __all__ = ["staff_main"]
 
 _PER_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+# The default bound of the search: sizing ~100k agents takes well under a second; beyond
+# it each step costs O(agents), so an absurd load is refused at once instead.
+STAFF_MAX_AGENTS = 100_000
 
 
 class _ArgError(Exception):
@@ -65,6 +68,12 @@ def _build_parser() -> _Parser:
     )
     p.add_argument(
         "--max-abandon", type=float, default=None, help="abandonment cap (needs --patience-s)"
+    )
+    p.add_argument(
+        "--max-agents",
+        type=int,
+        default=STAFF_MAX_AGENTS,
+        help=f"refuse to size beyond this many agents (default {STAFF_MAX_AGENTS:,})",
     )
     return p
 
@@ -122,8 +131,17 @@ def staff_main(argv: list[str] | None = None) -> int:
     aht, target, sl = float(ns.aht), float(ns.target_s), float(ns.sl)
     patience: float | None = ns.patience_s
     try:
+        if ns.max_agents < 1:
+            raise ValueError(f"--max-agents must be >= 1, got {ns.max_agents}")
         agents = agents_needed(
-            rate, aht, target, sl, ns.max_occupancy, patience, max_abandon=ns.max_abandon
+            rate,
+            aht,
+            target,
+            sl,
+            ns.max_occupancy,
+            patience,
+            max_abandon=ns.max_abandon,
+            max_agents=ns.max_agents,
         )
         lines = _table(rate, aht, target, patience, agents)
     except (ValueError, OverflowError, ZeroDivisionError) as exc:

@@ -6,11 +6,13 @@ simulate FILE`` does all three. See docs/simulator.md.
 """
 
 from router.sim.engine import SimResult, Simulator, simulate
+from router.sim.guard import RunTooLarge, estimate_run
 from router.sim.report import build_report, format_summary
 from router.sim.scenario import (
     Arrival,
     Constant,
     Exponential,
+    Limits,
     Lognormal,
     Scenario,
     Simulation,
@@ -24,7 +26,9 @@ __all__ = [
     "Arrival",
     "Constant",
     "Exponential",
+    "Limits",
     "Lognormal",
+    "RunTooLarge",
     "Scenario",
     "SimResult",
     "Simulation",
@@ -32,6 +36,7 @@ __all__ = [
     "Surge",
     "build_report",
     "decode_scenario",
+    "estimate_run",
     "format_summary",
     "load_scenario",
     "router_config",

@@ -17,10 +17,11 @@ from typing import Any, NoReturn, TextIO
 import msgspec
 
 from router.errors import ConfigError
+from router.sim.arrivals import rate_segments
 from router.sim.engine import SimResult, simulate
 from router.sim.plots import MISSING_MESSAGE, matplotlib_available, write_charts
 from router.sim.report import build_report, format_summary
-from router.sim.scenario import Scenario, load_scenario
+from router.sim.scenario import Scenario, clock_label, clock_offset_s, load_scenario
 
 __all__ = ["demo_main", "flagship_path", "simulate_main"]
 
@@ -76,36 +77,65 @@ def _charts(res: SimResult, rep: dict[str, Any], outdir: Path, title: str, err: 
     return len(paths)
 
 
+def _peak(sc: Scenario, load: float) -> float:
+    """The largest factor over a stream's base rate at any instant: --load x its surges."""
+    peak = 1.0
+    for a in sc.arrivals:
+        for _, _, rate in rate_segments(1.0, a.queue, sc.surges, sc.simulation.duration_s):
+            peak = max(peak, rate)
+    return peak * load
+
+
 def _title(path: str, res: SimResult) -> str:
     sc = res.scenario
     agents = sum(g.count for g in sc.agents)
+    off = clock_offset_s(sc.simulation.start)
+
+    def span(a: float, b: float) -> str:
+        if a <= 0 and b >= res.duration_s:
+            return "all run"
+        end = clock_label(off, b, day=False)
+        return f"{clock_label(off, a, day=False)}-{'24:00' if end == '00:00' else end}"
+
+    # floods only: multipliers <= 1 shape a normal day (quiet nights) and are in the file
     surges = "".join(
         f", surge x{sv.multiplier:g} {'+'.join(sv.queues) if sv.queues else 'all'}"
-        f" {sv.start_s / 3600:g}-{sv.end_s / 3600:g}h"
+        f" {span(sv.start_s, sv.end_s)}"
         for sv in sc.surges
+        if sv.multiplier > 1
     )
+    peak = _peak(sc, res.load)
+    load = f"load x{res.load:g}" + (f" (peak {peak:,.4g}x base)" if peak != res.load else "")
     return (
-        f"{Path(path).name}: seed {res.seed}, load x{res.load:g}{surges}, {res.duration_s:g}s "
-        f"(warm-up {res.warmup_s:g}s), {agents} agents, {len(sc.queues)} queues"
+        f"{Path(path).name}: seed {res.seed}, {load}{surges}, "
+        f"{clock_label(off, 0.0)} + {res.duration_s / 3600:g} h (warm-up {res.warmup_s:g}s), "
+        f"{agents} agents, {len(sc.queues)} queues"
     )
 
 
 def _run(
-    path: str, seed: int | None, load: float, duration: float | None, quiet: bool, err: TextIO
+    path: str,
+    seed: int | None,
+    load: float,
+    duration: float | None,
+    quiet: bool,
+    err: TextIO,
+    force: bool = False,
 ) -> tuple[SimResult, dict[str, Any]] | int:
     try:
         scenario: Scenario = load_scenario(path)
-    except ConfigError as exc:
+        res = simulate(
+            scenario,
+            seed=seed,
+            load=load,
+            duration_s=duration,
+            progress=None if quiet else _progress(err),
+            force=force,
+        )
+    except ConfigError as exc:  # a bad file, or a run past [simulation.limits]
         for problem in exc.problems:
             print(f"{path}: {problem}", file=err)
         return 2
-    res = simulate(
-        scenario,
-        seed=seed,
-        load=load,
-        duration_s=duration,
-        progress=None if quiet else _progress(err),
-    )
     return res, build_report(res)
 
 
@@ -137,7 +167,12 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
     parser.add_argument("--seed", type=int, default=None, help="override simulation.seed")
     parser.add_argument(
-        "--load", type=_load_factor, default=1.0, help="multiply every arrival rate (20 = 20x)"
+        "--load",
+        type=_load_factor,
+        default=1.0,
+        metavar="X",
+        help="multiply every arrival rate by X, on top of the file's own [[surges]] (a file "
+        "whose surge is x20 run at --load 20 peaks at 400x its base rate)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
@@ -145,12 +180,15 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         "--duration", type=_positive, default=None, help="override simulation.duration_s"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--force", action="store_true", help="run even past [simulation.limits] (run size)"
+    )
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))
     except _UsageExit as exc:
         print(exc.message, file=err)
         return 2
-    ran = _run(args.file, args.seed, args.load, args.duration, args.quiet, err)
+    ran = _run(args.file, args.seed, args.load, args.duration, args.quiet, err, args.force)
     if isinstance(ran, int):
         return ran
     res, rep = ran
@@ -162,6 +200,8 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
             print(f"report: {args.json}")
         if args.plot:
             _charts(res, rep, Path(args.plot), title, err)
+    except BrokenPipeError:
+        raise  # stdout closed early (``| head``): _quiet_pipe ends quietly
     except OSError as exc:
         print(f"python -m router simulate: cannot write output: {exc}", file=err)
         return 2
@@ -202,6 +242,8 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
         _write_json(rep, out / "report.json")
         print(f"report: {out / 'report.json'}")
         _charts(res, rep, out, title, err)
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         print(f"python -m router demo: cannot write output: {exc}", file=err)
         return 2

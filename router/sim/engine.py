@@ -29,8 +29,20 @@ channel (from ``Offered``/``Assigned`` until the slot is given back by expiry,
 decline, requeue, abandonment, completion or wrap-up end). That ledger yields the
 occupancy figures and an independent check of the caps (``cap_violations``).
 
+The engine also follows what a manager watches: the queue each inquiry ends in
+(``Overflowed`` moves it), the agent group that answered it, who is on a break
+(from the break's start, ``AgentOnBreak`` with ``until``, to ``AgentReady``,
+``AgentAway`` or logout; the highest share at any instant, overall and per group),
+and the gap after a long heavy inquiry to the agent's next work. The timeline is
+sampled every ``sample_s`` until the run ends, the drain included; callers who
+took a callback are counted apart from live callers (``Router.inquiry_state``
+tells a callback holding its place from one between two attempts).
+
 Stopping: without ``drain`` the run stops at ``duration_s``; with it, it goes on
-until every inquiry has an outcome (or ``drain_limit_s`` later).
+until every inquiry has an outcome (or ``drain_limit_s`` later, or until nothing
+can happen any more: no input left and no core deadline). Before anything is
+built, the run is sized (:mod:`router.sim.guard`) and refused past
+``[simulation.limits]`` unless ``force``.
 """
 
 from __future__ import annotations
@@ -52,6 +64,7 @@ from router.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentOnBreak,
+    AgentReady,
     Assigned,
     CallbackScheduled,
     Completed,
@@ -70,6 +83,7 @@ from router.events import (
 )
 from router.model import AgentSpec, Inquiry
 from router.sim.arrivals import Stream
+from router.sim.guard import check_run_size
 from router.sim.scenario import Scenario, router_config
 
 __all__ = [
@@ -101,6 +115,10 @@ _WAKE = 4  # no input: makes the loop tick at that instant (after inputs given b
 
 _INF = math.inf
 
+#: a heavy inquiry at least this long is followed in the report by the gap to the agent's
+#: next work (``after_long_heavy``): the recovery an abusive 20-minute call deserves
+LONG_HEAVY_S = 1200.0
+
 Progress = Callable[[str], None]
 #: Called with every core event; returning False stops the run early.
 EventHook = Callable[[Any], bool]
@@ -112,6 +130,7 @@ class InquiryRec:
     __slots__ = (
         "answered_at",
         "arrival",
+        "by",
         "callback",
         "decided_at",
         "ewt",
@@ -124,13 +143,14 @@ class InquiryRec:
         "holder",
         "offer_no",
         "outcome",
-        "overflowed_to",
+        "path",
         "queue",
         "reach",
         "stream",
     )
 
     answered_at: float
+    by: str  # the group of the agent who answered it (answered inquiries)
     hold_from: float
     hold_w: float
     hold_ch: str
@@ -151,12 +171,18 @@ class InquiryRec:
         self.offer_no = 0
         self.callback = False
         self.reach = True  # whether the current callback attempt reaches the customer
-        self.overflowed_to: str | None = None
+        #: the queues it was moved to (overflow), in order; None if it never moved
+        self.path: list[str] | None = None
 
     @property
     def wait(self) -> float:
         """Arrival to acceptance (answered inquiries)."""
         return self.answered_at - self.arrival
+
+    @property
+    def final_queue(self) -> str:
+        """The queue it ended in (the one that served it): its arrival queue unless moved."""
+        return self.path[-1] if self.path else self.queue
 
 
 class AgentRec:
@@ -173,6 +199,7 @@ class AgentRec:
         "load",
         "login_at",
         "logout_at",
+        "long_heavy_end",
         "max_heavy_run",
         "maxload",
         "units",
@@ -210,6 +237,8 @@ class AgentRec:
         self.max_heavy_run = 0
         self.heavy_open = 0
         self.last_heavy_end = -_INF
+        #: when its last heavy inquiry longer than LONG_HEAVY_S ended (None: not pending)
+        self.long_heavy_end: float | None = None
 
 
 class SimResult:
@@ -223,8 +252,11 @@ class SimResult:
         "duration_s",
         "end_time",
         "events_by_type",
+        "gaps_after_long_heavy",
         "inquiries",
         "load",
+        "on_break_max",
+        "on_break_max_by_group",
         "scenario",
         "seed",
         "sim_events",
@@ -256,6 +288,12 @@ class SimResult:
         self.end_time = 0.0
         self.sim_events = 0
         self.wall_s = 0.0
+        #: highest share of logged-in agents on a break at any instant, and per group
+        self.on_break_max = 0.0
+        self.on_break_max_by_group: dict[str, float] = {}
+        #: ``(gap_s, next_is_heavy)``: from the end of a heavy inquiry longer than
+        #: LONG_HEAVY_S to the agent's next offer or assignment
+        self.gaps_after_long_heavy: list[tuple[float, bool]] = []
 
 
 class Simulator:
@@ -266,7 +304,9 @@ class Simulator:
     ``warmup_s`` is clipped to stay below it). ``progress`` receives a line of text
     about once a second of wall clock on long runs. ``on_event`` sees every core
     event after the engine has handled it; returning False ends the run there
-    (``router explain`` uses it to stop after the decisions it shows).
+    (``router explain`` uses it to stop after the decisions it shows). A run larger than
+    ``[simulation.limits]`` raises :class:`~router.sim.guard.RunTooLarge` (a
+    ``ConfigError``) before anything is built, unless ``force``.
     """
 
     def __init__(
@@ -278,6 +318,7 @@ class Simulator:
         duration_s: float | None = None,
         progress: Progress | None = None,
         on_event: EventHook | None = None,
+        force: bool = False,
     ) -> None:
         if not (load >= 0 and math.isfinite(load)):
             raise ValueError(f"load must be a finite number >= 0, got {load!r}")
@@ -286,6 +327,7 @@ class Simulator:
         self.seed = sim.seed if seed is None else seed
         self.load = load
         self.duration = sim.duration_s if duration_s is None else float(duration_s)
+        check_run_size(scenario, load=load, duration_s=self.duration, force=force)
         self.warmup = (
             min(sim.warmup_s, self.duration / 2) if duration_s is not None else sim.warmup_s
         )
@@ -311,6 +353,12 @@ class Simulator:
         self._seq = count()
         self._busy_w = 0.0
         self._staffed = 0
+        # breaks: agents on a break now, logged-in and on-break counts per group
+        self._on_break: set[str] = set()
+        self._staffed_by: dict[str, int] = {}
+        self._break_by: dict[str, int] = {}
+        # callbacks without an outcome yet (for the timeline: callers who hung up)
+        self._callbacks_open: dict[str, InquiryRec] = {}
         self._ran = False
         self._in_surge = False
         surge = scenario.backpressure.surge
@@ -369,6 +417,9 @@ class Simulator:
             if a.units_used > a.units:
                 self.result.cap_violations += 1
         self._busy_w += w
+        if a.long_heavy_end is not None:  # the first work after a long heavy inquiry
+            self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, rec.heavy))
+            a.long_heavy_end = None
 
     def _release(self, rec: InquiryRec, t: float) -> None:
         a = rec.holder
@@ -383,6 +434,56 @@ class Simulator:
         if a.units is not None:
             a.units_used -= rec.hold_cost
         self._busy_w -= rec.hold_w
+
+    # ------------------------------------------------------------------ breaks, timeline
+
+    def _break_change(self, a: AgentRec, on: bool) -> bool:
+        """Record an agent starting (``on``) or ending a break; True if that changed it."""
+        if on == (a.id in self._on_break):
+            return False
+        if on:
+            self._on_break.add(a.id)
+        else:
+            self._on_break.discard(a.id)
+        self._break_by[a.group] = self._break_by.get(a.group, 0) + (1 if on else -1)
+        return True
+
+    def _note_breaks(self) -> None:
+        """After an instant's events: update the highest on-break shares."""
+        res = self.result
+        if self._staffed:
+            res.on_break_max = max(res.on_break_max, len(self._on_break) / self._staffed)
+        by = res.on_break_max_by_group
+        for g, n in self._staffed_by.items():
+            if n:
+                share = self._break_by.get(g, 0) / n
+                if share > by.get(g, 0.0):
+                    by[g] = share
+
+    def _sample(self, tl: dict[str, Any], t: float) -> None:
+        """One timeline point: live callers and callbacks per queue, agents."""
+        router = self.router
+        in_line: dict[str, int] = {}
+        holding: dict[str, int] = {}
+        for iid, rec in self._callbacks_open.items():
+            if rec.holder is not None:
+                continue  # being called back right now
+            try:
+                state = router.inquiry_state(iid)
+            except UsageError:  # pragma: no cover - the outcome event is not handled yet
+                continue
+            q = rec.final_queue
+            if state == "waiting":
+                in_line[q] = in_line.get(q, 0) + 1
+            if state in ("waiting", "parked"):
+                holding[q] = holding.get(q, 0) + 1
+        tl["t"].append(t)
+        for q, series in tl["waiting"].items():
+            series.append(router.queue_length(q) - in_line.get(q, 0))
+            tl["callbacks"][q].append(holding.get(q, 0))
+        tl["busy_capacity"].append(self._busy_w)
+        tl["agents_staffed"].append(self._staffed)
+        tl["agents_on_break"].append(len(self._on_break))
 
     def _anomaly(self, what: str) -> None:
         an = self.result.anomalies
@@ -415,15 +516,20 @@ class Simulator:
         inquiries = res.inquiries
         other: dict[str, int] = {}
 
-        # timeline
+        # timeline: every sample_s until the run ends (the drain included)
         sample_s = sim.sample_s or duration / 240.0
         queue_names = [q.name for q in self.scenario.queues]
-        tl_t: list[float] = []
-        tl_wait: dict[str, list[int]] = {q: [] for q in queue_names}
-        tl_busy: list[float] = []
-        tl_staffed: list[int] = []
+        tl: dict[str, Any] = {
+            "t": [],
+            "waiting": {q: [] for q in queue_names},
+            "callbacks": {q: [] for q in queue_names},
+            "busy_capacity": [],
+            "agents_staffed": [],
+            "agents_on_break": [],
+        }
         next_sample = 0.0
-        queue_length = router.queue_length
+        sample = self._sample
+        callbacks_open = self._callbacks_open
 
         self._schedule_logins()
         sq = next(self._seq)  # tie-breaking sequence of the engine's heap (a local from here)
@@ -451,12 +557,8 @@ class Simulator:
                 t = nd
             if t >= duration and (t >= stop_at or open_ == 0 or not drain):
                 break
-            while next_sample <= t and next_sample < duration:
-                tl_t.append(next_sample)
-                for q in queue_names:
-                    tl_wait[q].append(queue_length(q))
-                tl_busy.append(self._busy_w)
-                tl_staffed.append(self._staffed)
+            while next_sample <= t and next_sample < stop_at:
+                sample(tl, next_sample)
                 next_sample += sample_s
             steps += 1
             if progress is not None and not steps & 8191:
@@ -511,6 +613,7 @@ class Simulator:
                     router.login(p, t)
             events = tick(t)
             n_core += len(events)
+            breaks_changed = False
             for e in events:
                 cls = e.__class__
                 if cls is Queued:
@@ -526,15 +629,18 @@ class Simulator:
                         sq += 1
                         heappush(heap, (t, sq, _WAKE, None))
                         continue
+                    a = agents[e.agent_id]
                     if rec.outcome == OPEN:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
+                        rec.by = a.group
                         open_ -= 1
                         if rec.decided_at is None:
                             rec.decided_at = t
+                        if rec.callback:
+                            callbacks_open.pop(iid, None)
                     else:
                         self._anomaly("assigned_after_outcome")
-                    a = agents[e.agent_id]
                     if rec.holder is not a:
                         if rec.holder is not None:
                             self._release(rec, t)
@@ -558,6 +664,8 @@ class Simulator:
                         a = agents[e.agent_id]
                         a.heavy_open -= 1
                         a.last_heavy_end = t
+                        if rec.handle >= LONG_HEAVY_S:
+                            a.long_heavy_end = t
                     if e.wrap_up_until <= t:
                         self._release(rec, t)
                 elif cls is Offered:
@@ -581,29 +689,52 @@ class Simulator:
                 ):
                     self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
-                    open_ -= self._finish(recs[e.inquiry_id], ABANDONED, t)
+                    open_ -= self._finish(e.inquiry_id, ABANDONED, t)
                 elif cls is Rejected:
-                    open_ -= self._finish(recs[e.inquiry_id], REJECTED, t)
+                    open_ -= self._finish(e.inquiry_id, REJECTED, t)
                 elif cls is Deflected:
-                    open_ -= self._finish(recs[e.inquiry_id], DEFLECTED, t)
+                    open_ -= self._finish(e.inquiry_id, DEFLECTED, t)
                 elif cls is CallbackScheduled:
-                    recs[e.inquiry_id].callback = True
+                    rec = recs[e.inquiry_id]
+                    rec.callback = True
+                    if rec.outcome == OPEN:
+                        callbacks_open[e.inquiry_id] = rec
                 elif cls is Overflowed:
-                    recs[e.inquiry_id].overflowed_to = e.to_queue
+                    rec = recs[e.inquiry_id]
+                    if rec.path is None:
+                        rec.path = [e.to_queue]
+                    else:
+                        rec.path.append(e.to_queue)
                 elif cls is AgentLoggedIn:
-                    agents[e.agent_id].login_at = t
+                    a = agents[e.agent_id]
+                    a.login_at = t
                     self._staffed += 1
+                    self._staffed_by[a.group] = self._staffed_by.get(a.group, 0) + 1
+                    breaks_changed = True
                 elif cls is AgentLoggedOut:
-                    agents[e.agent_id].logout_at = t
+                    a = agents[e.agent_id]
+                    a.logout_at = t
                     self._staffed -= 1
+                    self._staffed_by[a.group] -= 1
+                    self._break_change(a, False)
+                    breaks_changed = True
                 elif cls is AgentAway:
+                    self._break_change(agents[e.agent_id], False)
                     if e.reason == "shift_end":
                         router.logout(e.agent_id, t)
                         sq += 1
                         heappush(heap, (t, sq, _WAKE, None))
                 elif cls is AgentOnBreak:
-                    if e.reason == "wellbeing":
-                        res.wellbeing_breaks += 1
+                    # a wellbeing break starts when the work in flight is done (until set);
+                    # before that the agent only stops taking new work
+                    started = e.until is not None or e.reason != "wellbeing"
+                    if started and self._break_change(agents[e.agent_id], True):
+                        breaks_changed = True
+                        if e.reason == "wellbeing":
+                            res.wellbeing_breaks += 1
+                elif cls is AgentReady:
+                    if self._break_change(agents[e.agent_id], False):
+                        breaks_changed = True
                 elif cls is SurgeStarted:
                     self._in_surge = True
                     res.surge_windows.append([t, _INF])
@@ -614,6 +745,8 @@ class Simulator:
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1
+            if breaks_changed:
+                self._note_breaks()
             if on_event is not None:
                 for e in events:
                     if not on_event(e):
@@ -628,26 +761,26 @@ class Simulator:
             if rec.holder is not None:
                 self._release(rec, close)
         res.end_time = router.now
+        if not tl["t"] or tl["t"][-1] < res.end_time:
+            sample(tl, res.end_time)  # the last point: where the run (or its drain) ended
         res.counters = dict(router.counters)
         res.events_by_type = other
         res.sim_events = n_sim + n_core
         res.wall_s = wall
-        res.timeline = {
-            "t": tl_t,
-            "waiting": tl_wait,
-            "busy_capacity": tl_busy,
-            "agents_staffed": tl_staffed,
-        }
+        res.timeline = tl
         if progress is not None and wall >= 1.0:
             progress(f"sim done: {n_inq:,} arrivals in {wall:.1f}s wall")
         return res
 
-    def _finish(self, rec: InquiryRec, outcome: int, t: float) -> int:
+    def _finish(self, iid: str, outcome: int, t: float) -> int:
         """Record a final outcome; returns 1 if the inquiry was still open."""
+        rec = self._recs[iid]
         if rec.holder is not None:
             self._release(rec, t)
         if rec.outcome == OPEN:
             rec.outcome = outcome
+            if rec.callback:
+                self._callbacks_open.pop(iid, None)
             return 1
         self._anomaly("second_outcome")
         return 0
@@ -661,6 +794,7 @@ def simulate(
     duration_s: float | None = None,
     progress: Progress | None = None,
     on_event: EventHook | None = None,
+    force: bool = False,
 ) -> SimResult:
     """Run ``scenario`` once and return the raw :class:`SimResult`."""
     return Simulator(
@@ -670,4 +804,5 @@ def simulate(
         duration_s=duration_s,
         progress=progress,
         on_event=on_event,
+        force=force,
     ).run()

@@ -2,12 +2,16 @@
 
 Theory of operation: :func:`build_report` turns a :class:`SimResult` into one
 JSON-ready dict. Inquiry figures count the inquiries that *arrived* in
-``[warmup_s, duration_s)``, each by the queue it arrived at and by its final
-outcome; agent figures (occupancy, fairness) integrate the engine's slot ledger
-over the same window. Proactive outbound tasks (the queues listed in
-``[backpressure.outbound].queues``) are not customers: they appear under
-``queues`` and ``outbound`` but not in the totals. Ratios with an empty
-denominator are ``None`` (JSON ``null``), never NaN. Everything except
+``[warmup_s, duration_s)``. The totals count each inquiry once by its final
+outcome; a queue's row counts arrivals there (``offered``), moves in and out
+(overflow), and every outcome in the queue the inquiry *ended* in, the one that
+served it, so each row adds up and a second pass shows the work it did. Agent
+figures (occupancy, fairness) integrate the engine's slot ledger over the same
+window; break shares and the timeline cover the whole run, drain included.
+Proactive outbound tasks (the queues listed in ``[backpressure.outbound].queues``)
+are not customers: they appear under ``queues`` and ``outbound`` but not in the
+totals, except ``unresolved``, which counts inquiries and tasks alike. Ratios with
+an empty denominator are ``None`` (JSON ``null``), never NaN. Everything except
 ``wall_s`` and the per-second speed figures is a pure function of the scenario,
 seed and load.
 """
@@ -17,12 +21,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from router.sim.engine import ABANDONED, ANSWERED, DEFLECTED, OPEN, REJECTED, InquiryRec, SimResult
+from router.sim.engine import (
+    ABANDONED,
+    ANSWERED,
+    DEFLECTED,
+    LONG_HEAVY_S,
+    OPEN,
+    REJECTED,
+    InquiryRec,
+    SimResult,
+)
 
 __all__ = ["SPEED_KEYS", "build_report", "format_summary"]
 
 #: Report keys that depend on the machine, not on the scenario and seed.
 SPEED_KEYS = ("wall_s", "sim_events_per_s", "arrivals_per_s")
+
+#: width of the arrival-time windows of ``ewt_by_window``
+EWT_WINDOW_S = 1800.0
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -42,7 +58,9 @@ def _mean(values: list[float]) -> float | None:
 
 
 def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, Any]:
-    offered = len(recs)
+    """Outcome counts and wait figures of ``recs``, each judged by the target of the queue
+    it ended in; ``offered`` is ``len(recs)`` (the caller overrides it per queue)."""
+    n = len(recs)
     counts = dict.fromkeys((OPEN, ANSWERED, ABANDONED, REJECTED, DEFLECTED), 0)
     waits: list[float] = []
     within = waited = callbacks = overflowed = 0
@@ -52,16 +70,16 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
             waited += 1
         if r.callback:
             callbacks += 1
-        if r.overflowed_to is not None:
+        if r.path is not None:
             overflowed += 1
         if r.outcome == ANSWERED:
             w = r.answered_at - r.arrival
             waits.append(w)
-            if w <= targets[r.queue]:
+            if w <= targets[r.final_queue]:
                 within += 1
     waits.sort()
     return {
-        "offered": offered,
+        "offered": n,
         "answered": counts[ANSWERED],
         "abandoned": counts[ABANDONED],
         "rejected": counts[REJECTED],
@@ -69,14 +87,106 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
         "unresolved": counts[OPEN],
         "callbacks": callbacks,
         "overflowed": overflowed,
-        "p_wait": _ratio(waited, offered),
+        "p_wait": _ratio(waited, n),
         "asa_s": _mean(waits),
-        "service_level": _ratio(within, offered),
-        "abandon_rate": _ratio(counts[ABANDONED], offered),
+        "service_level": _ratio(within, n),
+        "abandon_rate": _ratio(counts[ABANDONED], n),
         "wait_p50_s": _pct(waits, 50),
         "wait_p95_s": _pct(waits, 95),
         "wait_p99_s": _pct(waits, 99),
         "wait_max_s": waits[-1] if waits else None,
+    }
+
+
+def _queue_rows(
+    recs: list[InquiryRec], names: list[str], targets: dict[str, float]
+) -> dict[str, dict[str, Any]]:
+    """Per queue: ``offered`` = arrived there; ``moved_in``/``moved_out`` = overflow moves;
+    every outcome and ratio over the inquiries that *ended* there (the queue that served
+    them), so ``offered + moved_in - moved_out == answered + abandoned + rejected +
+    deflected + unresolved`` row by row."""
+    arrived = dict.fromkeys(names, 0)
+    moved_in = dict.fromkeys(names, 0)
+    moved_out = dict.fromkeys(names, 0)
+    ended: dict[str, list[InquiryRec]] = {n: [] for n in names}
+    by_group: dict[str, dict[str, int]] = {n: {} for n in names}
+    for r in recs:
+        arrived[r.queue] += 1
+        if r.path is not None:
+            here = r.queue
+            for to in r.path:
+                moved_out[here] += 1
+                moved_in[to] += 1
+                here = to
+        q = r.final_queue
+        ended[q].append(r)
+        if r.outcome == ANSWERED:
+            g = by_group[q]
+            g[r.by] = g.get(r.by, 0) + 1
+    rows: dict[str, dict[str, Any]] = {}
+    for n in names:
+        row = _outcomes(ended[n], targets)
+        row["offered"] = arrived[n]
+        row["moved_in"] = moved_in[n]
+        row["moved_out"] = moved_out[n]
+        row["overflowed"] = moved_out[n]
+        row["answered_by_group"] = dict(sorted(by_group[n].items()))
+        rows[n] = row
+    return rows
+
+
+def _ewt(recs: list[InquiryRec]) -> dict[str, Any]:
+    """The expected wait told at arrival against the wait that followed (answered only):
+    mean absolute error, mean signed error (positive = pessimistic), and the absolute
+    error over the mean actual wait."""
+    told = actual = abs_sum = signed = 0.0
+    n = 0
+    for r in recs:
+        e = r.ewt
+        if r.outcome == ANSWERED and e is not None and math.isfinite(e):
+            w = r.answered_at - r.arrival
+            n += 1
+            told += e
+            actual += w
+            abs_sum += abs(e - w)
+            signed += e - w
+    return {
+        "ewt_abs_error_s": abs_sum / n if n else None,
+        "ewt_bias_s": signed / n if n else None,
+        "ewt_rel_error": abs_sum / actual if actual > 0 else None,
+        "ewt_answered": n,
+        "ewt_told_mean_s": told / n if n else None,
+        "ewt_wait_mean_s": actual / n if n else None,
+    }
+
+
+def _ewt_windows(
+    recs: list[InquiryRec], lo: float, hi: float, width: float = EWT_WINDOW_S
+) -> list[dict[str, Any]]:
+    """:func:`_ewt` per ``width``-second window of arrival time (aligned to t = 0)."""
+    if hi <= lo:
+        return []
+    first = math.floor(lo / width)
+    last = math.ceil(hi / width)
+    buckets: list[list[InquiryRec]] = [[] for _ in range(first, last)]
+    for r in recs:
+        buckets[min(int(r.arrival // width) - first, len(buckets) - 1)].append(r)
+    out = []
+    for i, rs in enumerate(buckets):
+        start = max(lo, (first + i) * width)
+        end = min(hi, (first + i + 1) * width)
+        out.append({"start_s": start, "end_s": end, **_ewt(rs)})
+    return out
+
+
+def _after_long_heavy(gaps: list[tuple[float, bool]]) -> dict[str, Any]:
+    xs = sorted(g for g, _ in gaps)
+    return {
+        "threshold_s": LONG_HEAVY_S,
+        "count": len(xs),
+        "gap_p10_s": _pct(xs, 10),
+        "gap_p50_s": _pct(xs, 50),
+        "next_heavy": sum(1 for _, heavy in gaps if heavy),
     }
 
 
@@ -97,17 +207,13 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     outbound = set(sc.backpressure.outbound.queues)
     window = [r for r in res.inquiries if lo <= r.arrival < hi]
     counted = [r for r in window if r.queue not in outbound]
+    tasks = [r for r in window if r.queue in outbound]
     rep: dict[str, Any] = {}
     rep.update(_outcomes(counted, targets))
-
-    # expected wait told at arrival vs the wait that followed (answered inquiries)
-    errs = [
-        (r.ewt, r.answered_at - r.arrival)
-        for r in counted
-        if r.outcome == ANSWERED and r.ewt is not None and math.isfinite(r.ewt)
-    ]
-    rep["ewt_abs_error_s"] = _mean([abs(e - w) for e, w in errs])
-    rep["ewt_bias_s"] = _mean([e - w for e, w in errs])
+    # inquiries and outbound tasks without an outcome (spec: both)
+    rep["unresolved"] += sum(1 for r in tasks if r.outcome == OPEN)
+    rep.update(_ewt(counted))
+    rep["ewt_by_window"] = _ewt_windows(counted, lo, hi)
 
     # agents, over the window
     per_agent: list[float] = []
@@ -142,13 +248,23 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     rep["cap_violations"] = res.cap_violations
     rep["max_heavy_run"] = max_heavy
     rep["wellbeing_breaks"] = res.wellbeing_breaks
+    rep["on_break_max_fraction"] = res.on_break_max
+    rep["on_break_max_fraction_by_group"] = {
+        name: res.on_break_max_by_group.get(name, 0.0)
+        for name in dict.fromkeys(a.group for a in res.agents)
+    }
+    rep["after_long_heavy"] = _after_long_heavy(res.gaps_after_long_heavy)
 
-    by_queue: dict[str, list[InquiryRec]] = {q.name: [] for q in sc.queues}
+    names = [q.name for q in sc.queues]
+    rep["queues"] = _queue_rows(window, names, targets)
+    by_arrival: dict[str, list[InquiryRec]] = {n: [] for n in names}
     for r in window:
-        by_queue[r.queue].append(r)
-    rep["queues"] = {name: _outcomes(rs, targets) for name, rs in by_queue.items()}
+        by_arrival[r.queue].append(r)
+    for qname in names:  # the expected wait is told by the queue the inquiry arrived at
+        rep["queues"][qname].update(_ewt(by_arrival[qname]))
     if outbound:
-        rep["outbound"] = _outcomes([r for r in window if r.queue in outbound], targets)
+        rep["outbound"] = _outcomes(tasks, targets)
+        rep["outbound_queues"] = sorted(outbound)
     windows = [(start, min(end, res.end_time)) for start, end in res.surge_windows]
     rep["surge_mode_windows"] = [[start, end] for start, end in windows]
     rep["surge_mode_s"] = sum(max(0.0, min(hi, end) - max(lo, start)) for start, end in windows)
@@ -161,6 +277,7 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     rep["sim_events"] = res.sim_events
     rep["seed"] = res.seed
     rep["load"] = res.load
+    rep["start"] = sc.simulation.start
     rep["duration_s"] = res.duration_s
     rep["warmup_s"] = res.warmup_s
     rep["end_time_s"] = res.end_time
@@ -185,27 +302,53 @@ def _fmt(v: Any, kind: str = "") -> str:
 
 
 def format_summary(rep: dict[str, Any], title: str = "") -> str:
-    """A readable table: one row per queue and a total row, then agents and speed."""
+    """A readable table: one row per queue and a total row, then agents and speed.
+
+    Rows count arrivals under ``offered`` and every outcome in the queue the inquiry
+    ended in (``moved in``/``moved out``: overflow); outbound task queues are marked and
+    left out of the total.
+    """
     cols = [
-        ("queue", "", 0),
-        ("offered", "", 1),
-        ("answered", "", 1),
-        ("abandoned", "", 1),
-        ("rejected", "", 1),
-        ("deflected", "", 1),
-        ("callbacks", "", 1),
-        ("p_wait", "pct", 1),
-        ("asa_s", "s", 1),
-        ("wait_p95_s", "s", 1),
-        ("service_level", "pct", 1),
+        ("offered", ""),
+        ("moved_in", ""),
+        ("moved_out", ""),
+        ("answered", ""),
+        ("abandoned", ""),
+        ("rejected", ""),
+        ("deflected", ""),
+        ("unresolved", ""),
+        ("callbacks", ""),
+        ("p_wait", "pct"),
+        ("asa_s", "s"),
+        ("wait_p95_s", "s"),
+        ("service_level", "pct"),
     ]
-    heads = "queue offered answered abandon reject deflect callback P(wait) ASA p95_wait SL"
-    heads_l = [h.replace("_", " ") for h in heads.split()]
-    rows = [heads_l]
+    heads = [
+        "queue",
+        "offered",
+        "moved in",
+        "moved out",
+        "answered",
+        "abandon",
+        "reject",
+        "deflect",
+        "unresolved",
+        "callback",
+        "P(wait)",
+        "ASA",
+        "p95 wait",
+        "SL",
+    ]
+    outbound = set(rep.get("outbound_queues", ()))
+    rows = [heads]
     for name, q in rep["queues"].items():
-        rows.append([name] + [_fmt(q[k], kind) for k, kind, _ in cols[1:]])
-    rows.append(["TOTAL"] + [_fmt(rep[k], kind) for k, kind, _ in cols[1:]])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(heads_l))]
+        label = f"{name} (outbound)" if name in outbound else name
+        rows.append([label] + [_fmt(q.get(k, 0), kind) for k, kind in cols])
+    total = dict(rep)
+    total["moved_in"] = total["moved_out"] = "-"
+    total["unresolved"] = rep["unresolved"] - rep.get("outbound", {}).get("unresolved", 0)
+    rows.append(["TOTAL"] + [_fmt(total[k], kind) for k, kind in cols])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(heads))]
 
     def line(r: list[str]) -> str:
         return "  ".join(
@@ -228,10 +371,19 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         f" Jain fairness {_fmt(rep['jain_occupancy'])}, max concurrency {conc},"
         f" cap violations {rep['cap_violations']}"
     )
+    groups = rep["on_break_max_fraction_by_group"]
+    worst = max(groups.items(), key=lambda kv: kv[1]) if groups else None
+    team = f" (team {worst[0]} {_fmt(worst[1], 'pct')})" if worst and worst[1] > 0 else ""
     out.append(
-        f"wellbeing: {rep['wellbeing_breaks']} enforced breaks, longest heavy run "
-        f"{rep['max_heavy_run']};  expected-wait error {_fmt(rep['ewt_abs_error_s'], 's')}"
-        f" (bias {_fmt(rep['ewt_bias_s'], 's')})"
+        f"wellbeing: {rep['wellbeing_breaks']:,} enforced breaks, at most "
+        f"{_fmt(rep['on_break_max_fraction'], 'pct')} of agents on a break at once{team}, "
+        f"longest heavy run {rep['max_heavy_run']}"
+    )
+    rel = rep["ewt_rel_error"]
+    out.append(
+        f"expected wait told at arrival: mean error {_fmt(rep['ewt_abs_error_s'], 's')}"
+        f" (bias {_fmt(rep['ewt_bias_s'], 's')}"
+        + (f", {100 * rel:.0f}% of the mean actual wait)" if rel is not None else ")")
     )
     unresolved = rep["unresolved"]
     extra = f", {unresolved:,} unresolved at the end" if unresolved else ""

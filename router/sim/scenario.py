@@ -12,6 +12,10 @@ than the offer timeout; NaN and infinities are caught by the config's own checks
 the config loader calls it, so ``python -m router check`` and ``simulate`` report
 the same lines.
 
+``[simulation]`` also holds the scenario's wall clock at t = 0 (``start``, a
+weekday and a time: the charts' time axis) and the run-size guards
+(``[simulation.limits]``, see ``router/sim/guard.py``).
+
 Distributions are a tagged union on the ``dist`` field: ``exponential`` and
 ``constant`` take ``mean_s``; ``lognormal`` takes ``mean_s`` and ``sd_s`` (the mean
 and standard deviation of the duration itself, not of its logarithm).
@@ -19,6 +23,7 @@ and standard deviation of the duration itself, not of its logarithm).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,10 +44,13 @@ __all__ = [
     "Constant",
     "Distribution",
     "Exponential",
+    "Limits",
     "Lognormal",
     "Scenario",
     "Simulation",
     "Surge",
+    "clock_label",
+    "clock_offset_s",
     "decode_scenario",
     "load_scenario",
     "router_config",
@@ -82,6 +90,39 @@ class Constant(_Dist, tag="constant"):
 Distribution = Exponential | Lognormal | Constant
 
 
+class Limits(_Base):
+    """``[simulation.limits]``: run-size guards (see :mod:`router.sim.guard`).
+
+    ``check`` and ``simulate`` estimate the run first and refuse one past a limit
+    unless ``--force``: expected arrivals, agents, and simulation events.
+    """
+
+    arrivals: Annotated[int, Meta(ge=0)] = 2_000_000
+    agents: Annotated[int, Meta(ge=0)] = 100_000
+    events: Annotated[int, Meta(ge=0)] = 30_000_000
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def clock_offset_s(start: str) -> float:
+    """Seconds from Monday 00:00 to ``start`` (``"fri 18:00"``); raises ValueError."""
+    m = _CLOCK.match(start.strip().lower())
+    if m is None:
+        raise ValueError(f"expected a day and a time like 'mon 00:00', got {start!r}")
+    return _DAYS.index(m.group(1)) * 86400.0 + int(m.group(2)) * 3600.0 + int(m.group(3)) * 60.0
+
+
+def clock_label(offset_s: float, t: float, *, day: bool = True) -> str:
+    """The wall clock at virtual time ``t`` for a run starting ``offset_s`` after Monday 00:00."""
+    total = round(offset_s + t) // 60
+    minutes = total % 60
+    hours = (total // 60) % 24
+    text = f"{hours:02d}:{minutes:02d}"
+    return f"{_DAYS[(total // 1440) % 7].capitalize()} {text}" if day else text
+
+
 class Simulation(_Base):
     """The ``[simulation]`` table: how long, how to count, how to drive the core."""
 
@@ -99,6 +140,9 @@ class Simulation(_Base):
     #: probability that the agent's call for a callback reaches the customer; a miss is
     #: reported to the core (``callback_failed``), which retries or gives up
     callback_reach: Annotated[float, Meta(ge=0, le=1)] = 1.0
+    #: the wall clock at t = 0 (charts, summaries): a weekday and a time, "fri 18:00"
+    start: str = "mon 00:00"
+    limits: Limits = msgspec.field(default_factory=Limits)
 
 
 class Arrival(_Base):
@@ -144,6 +188,10 @@ class Scenario(RouterConfig):
 def scenario_problems(sc: Scenario) -> list[str]:
     out: list[str] = []
     sim = sc.simulation
+    try:
+        clock_offset_s(sim.start)
+    except ValueError as exc:
+        out.append(f"$.simulation.start: {exc}")
     if sim.warmup_s >= sim.duration_s:
         out.append(
             f"$.simulation.warmup_s: {sim.warmup_s:g} leaves no measured time "

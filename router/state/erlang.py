@@ -385,15 +385,17 @@ def erlang_a(
 # --------------------------------------------------------------------------- staffing
 
 
-def _smallest(pred: Callable[[int], bool], lo: int) -> int:
-    """Smallest n >= lo with pred(n), assuming pred is monotone (False...False True...)."""
+def _smallest(pred: Callable[[int], bool], lo: int, hi: int = _MAX_AGENTS) -> int:
+    """Smallest n in [lo, hi] with pred(n), assuming pred is monotone (False...False True...)."""
+    if lo > hi:
+        raise ValueError(f"needs more than {hi:,} agents, the most this calculator sizes")
     if pred(lo):
         return lo
     bad, step = lo, 1
     while True:
-        good = bad + step
-        if good > _MAX_AGENTS:
-            raise ValueError(f"no staffing level up to {_MAX_AGENTS} agents meets the target")
+        good = min(bad + step, hi)
+        if good == bad:
+            raise ValueError(f"no staffing level up to {hi:,} agents meets the target")
         if pred(good):
             break
         bad, step = good, step * 2
@@ -414,6 +416,7 @@ def agents_needed(
     max_occupancy: float | None = None,
     mean_patience_s: float | None = None,
     max_abandon: float | None = None,
+    max_agents: int = _MAX_AGENTS,
 ) -> int:
     """Smallest number of agents c meeting ``service_level`` within ``target_s`` seconds.
 
@@ -427,7 +430,8 @@ def agents_needed(
     Caveat (Erlang A): at large scale a service-level target can be met with c < A, the
     overload being shed by abandonment (e.g. A = 4900, patience 60 s: 80/20 holds with about
     4040 agents and ~17% abandonment). Pass ``max_abandon`` (Erlang A only) to also cap
-    P(abandon).
+    P(abandon). The search stops at ``max_agents`` (ValueError past it): each step costs
+    O(c), so an absurd load fails at once instead of running for hours.
     """
     _check_pos("arrival_rate", arrival_rate)
     _check_pos("mean_service_s", mean_service_s)
@@ -456,10 +460,21 @@ def agents_needed(
                 and offered / c <= occ_cap
             )
 
-        return _smallest(ok_c, math.floor(offered) + 1)
+        if offered >= max_agents:
+            raise ValueError(
+                f"offered load {offered:.4g} Erlangs needs more than {max_agents:,} agents, "
+                "the most this calculator sizes"
+            )
+        return _smallest(ok_c, math.floor(offered) + 1, max_agents)
 
     patience = mean_patience_s
     ab_cap = 1.0 if max_abandon is None else max_abandon
+    # answered within target <= answered <= c / A of arrivals, so c >= service_level * A
+    if service_level * offered > max_agents:
+        raise ValueError(
+            f"offered load {offered:.4g} Erlangs needs more than {max_agents:,} agents for "
+            f"{service_level:.0%} answered, the most this calculator sizes"
+        )
 
     def ok_a(c: int) -> bool:
         ea = erlang_a(c, arrival_rate, mean_service_s, patience)
@@ -469,4 +484,4 @@ def agents_needed(
             and ea.p_abandon <= ab_cap
         )
 
-    return _smallest(ok_a, 1)
+    return _smallest(ok_a, 1, max_agents)
