@@ -97,7 +97,7 @@ def _clock_axis(ax: Any, res: SimResult, end_h: float, label: str = "") -> None:
         return text if pos == 0 or text.endswith(" 00:00") else text[4:]
 
     ax.xaxis.set_major_formatter(FuncFormatter(fmt))
-    ax.set_xlabel(label or f"time ({res.scenario.simulation.start} = start of the run)")
+    ax.set_xlabel(label or "time (the scenario's clock)")
 
 
 def _shade(ax: Any, res: SimResult) -> None:
@@ -347,9 +347,9 @@ def _outcomes_panel(ax: Any, res: SimResult) -> None:
     ax.set_xlim(0, 100)
     if not names:
         _empty(ax, "no inquiries in the window")
-    ax.set_xlabel("% of the inquiries that ended in the queue (moved ones count where served)")
+    ax.set_xlabel("% of the inquiries that ended in the queue (the one that served them)")
     ax.set_title("Outcomes by queue")
-    _legend(ax, loc="lower right", framealpha=0.85)
+    _legend(ax, below=True)
     ax.grid(alpha=0.3, axis="x")
 
 
