@@ -25,7 +25,10 @@ class Recorder:
         self.errors.append(problems)
 
 
-def setup(tmp_path: Path, text: str = V1) -> tuple[Path, Router, ConfigWatcher, Recorder]:
+def setup(
+    tmp_path: Path, text: str = V1, *, guard: bool = False
+) -> tuple[Path, Router, ConfigWatcher, Recorder]:
+    """A router reconfigured by a watcher; ``guard``: the watcher knows what waits."""
     path = tmp_path / "router.toml"
     path.write_text(text)
     errors = Recorder()
@@ -34,6 +37,7 @@ def setup(tmp_path: Path, text: str = V1) -> tuple[Path, Router, ConfigWatcher, 
         path,
         on_change=lambda cfg: router[0].reconfigure(cfg, router[0].now),
         on_error=errors,
+        waiting=(lambda q: router[0].queue_length(q)) if guard else None,
         clock=lambda: 1e12,  # far after any mtime: no read is racy
     )
     router.append(Router(w.load()))
@@ -200,20 +204,8 @@ def test_watch_under_asyncio_and_trio(tmp_path: Path) -> None:
 
 
 def waiting_router(tmp_path: Path, text: str) -> tuple[Path, Router, ConfigWatcher, Recorder]:
-    """A watcher guarding a router with five inquiries waiting in queue 'a' (no agent)."""
-    path = tmp_path / "router.toml"
-    path.write_text(text)
-    errors = Recorder()
-    box: list[Router] = []
-    w: ConfigWatcher = ConfigWatcher(
-        path,
-        on_change=lambda cfg: box[0].reconfigure(cfg, box[0].now),
-        on_error=errors,
-        waiting=lambda q: box[0].queue_length(q),
-        clock=lambda: 1e12,
-    )
-    r = Router(w.load())
-    box.append(r)
+    """A guarding watcher and a router with five inquiries waiting in queue 'a' (no agent)."""
+    path, r, w, errors = setup(tmp_path, text, guard=True)
     for i in range(5):
         r.submit(Inquiry(id=f"i{i}", queue="a"), 0)
     events = r.tick(0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from router.errors import ConfigError
 from router.sim import build_report, load_scenario, simulate
 from tests.sim_runs import (
     EXAMPLES,
@@ -61,20 +60,6 @@ def test_flagship_guardrails_hold_in_the_flood() -> None:
     q = rep["queues"]
     assert q["complaint"]["service_level"] > 0.7 > q["cancellation"]["service_level"]
     assert q["complaint"]["rejected"] == 0
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs break staffing in the core: wellbeing.max_break_share (issue 13); the "
-    "190 reinforcements who log in together at 19:30 break together at 21:30",
-)
-def test_flagship_break_share_holds() -> None:
-    text = example_text("spring_festival.toml").replace(
-        "break_s = 600\n", "break_s = 600\nmax_break_share = 0.25\n"
-    )
-    rep = run_text(text)
-    assert rep["on_break_max_fraction"] <= 0.25
-    assert max(rep["on_break_max_fraction_by_group"].values()) <= 0.25
 
 
 @pytest.mark.xfail(
@@ -270,19 +255,6 @@ def test_mafengwo_self_service_breaks_and_blended_volunteers() -> None:
     assert staffed_at(rep, 21000) - staffed_at(rep, 25000) == 14
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs break staffing in the core: wellbeing.max_break_share (issue 13); the "
-    "voice team logged in at 07:00 takes its meal break together at 10:00, mid-flood",
-)
-def test_mafengwo_break_share_holds() -> None:
-    text = example_text("mafengwo_refund_flood.toml").replace(
-        "break_s = 1800\n", "break_s = 1800\nmax_break_share = 0.25\n"
-    )
-    rep = run_text(text)
-    assert max(rep["on_break_max_fraction_by_group"].values()) <= 0.25
-
-
 # ---------------------------------------------------------------- airline_complaints.toml
 
 
@@ -329,6 +301,30 @@ patience = {{ dist = "exponential", mean_s = 300 }}
 """
 
 
+@pytest.mark.xfail(
+    strict=True, reason="needs break staffing in the core: wellbeing.max_break_share (issue 13)"
+)
+@pytest.mark.parametrize(
+    ("name", "wellbeing"),
+    [
+        # the 190 reinforcements who log in together at 19:30 break together at 21:30
+        ("spring_festival.toml", "break_s = 600\n"),
+        # each shift breaks together two hours after it logs in
+        ("tujia_24h.toml", "break_s = 900\n"),
+        # the voice team logged in at 07:00 takes its meal break together at 10:00, mid-flood
+        ("mafengwo_refund_flood.toml", "break_s = 1800\n"),
+        ("airline_complaints.toml", "break_s = 900\n"),
+    ],
+)
+def test_break_share_holds_in_the_seed_scenarios(name: str, wellbeing: str) -> None:
+    text = example_text(name)
+    assert wellbeing in text
+    rep = run_text(text.replace(wellbeing, wellbeing + "max_break_share = 0.25\n"))
+    assert rep["on_break_max_fraction"] <= 0.25
+    assert max(rep["on_break_max_fraction_by_group"].values()) <= 0.25
+    assert rep["unresolved"] == 0
+
+
 def test_a_team_logging_in_together_breaks_together_today() -> None:
     rep = run_text(TEAM.format(share=""))
     assert rep["on_break_max_fraction"] > 0.9  # what the share cap must prevent
@@ -342,9 +338,3 @@ def test_a_team_of_60_with_a_25_percent_break_share() -> None:
     capped = run_text(TEAM.format(share="max_break_share = 0.25"))
     assert capped["on_break_max_fraction"] <= 0.25
     assert capped["service_level"] >= free["service_level"]
-
-
-def test_unknown_future_keys_are_config_errors_today() -> None:
-    """The xfail tests above fail for the right reason: the core lacks the keys."""
-    with pytest.raises(ConfigError, match="max_break_share"):
-        run_text(TEAM.format(share="max_break_share = 0.25"))
