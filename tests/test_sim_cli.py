@@ -262,3 +262,21 @@ def test_load_zero_charts_draw_without_warnings(tmp_path: Path) -> None:
         fig = overview_figure(res, rep, "empty")
     for ax in fig.axes:
         assert ax.get_xlim()[0] >= -0.5 and ax.get_ylim()[0] >= 0, ax.get_title()
+
+
+def test_explain_and_compare_refuse_too_large_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from router.cli import explain_main
+    from router.compare import compare_main
+
+    path = tmp_path / "big.toml"
+    path.write_text(SMALL.format(count=100_000_000, rate=1))
+    line = (
+        "$.agents: 100,000,000 agents, above simulation.limits.agents = 100,000; lower it, "
+        "raise simulation.limits.agents, or pass --force"
+    )
+    assert explain_main([str(path)]) == 2
+    assert capsys.readouterr().out.splitlines() == [line]
+    assert compare_main([str(path), "--only", "admit_all"]) == 2
+    assert capsys.readouterr().err.splitlines() == [f"{path}: {line}"]

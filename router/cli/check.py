@@ -182,6 +182,9 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         "--limit", metavar="N", type=_positive_int, default=20, help="decisions shown (20)"
     )
     parser.add_argument("--seed", metavar="N", type=int, default=None, help="override the seed")
+    parser.add_argument(
+        "--force", action="store_true", help="run even past [simulation.limits] (run size)"
+    )
     try:
         args = parser.parse_args(list(argv))
     except _UsageExit as exc:
@@ -222,7 +225,7 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         return bool(shown < args.limit)
 
     try:
-        run(scenario, on_event, args.seed)
+        run(scenario, on_event, args.seed, args.force)
     except ConfigError as exc:  # the run is past [simulation.limits] (router.sim.guard)
         for problem in exc.problems:
             print(problem, file=out)
@@ -260,7 +263,7 @@ def _with_trace(scenario: RouterConfig) -> RouterConfig:
     return msgspec.structs.replace(scenario, routing=routing)
 
 
-Runner = Callable[[RouterConfig, Callable[[Any], bool], "int | None"], None]
+Runner = Callable[[RouterConfig, Callable[[Any], bool], "int | None", bool], None]
 
 
 def _sim_runner() -> Runner | None:
@@ -270,7 +273,9 @@ def _sim_runner() -> Runner | None:
     except ImportError:
         return None
 
-    def run(scenario: RouterConfig, on_event: Callable[[Any], bool], seed: int | None) -> None:
-        simulate(scenario, seed=seed, on_event=on_event)  # type: ignore[arg-type]
+    def run(
+        scenario: RouterConfig, on_event: Callable[[Any], bool], seed: int | None, force: bool
+    ) -> None:
+        simulate(scenario, seed=seed, on_event=on_event, force=force)  # type: ignore[arg-type]
 
     return run

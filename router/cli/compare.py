@@ -119,8 +119,10 @@ def compare(
     load: float = 1.0,
     duration_s: float | None = None,
     only: list[str] | None = None,
+    force: bool = False,
 ) -> list[dict[str, Any]]:
-    """Simulate ``sc`` once per variant; one row of figures per variant."""
+    """Simulate ``sc`` once per variant; one row of figures per variant (``force``: past
+    ``[simulation.limits]``)."""
     from router.sim.engine import simulate
     from router.sim.report import build_report
 
@@ -133,7 +135,7 @@ def compare(
         problems = backpressure_problems(variant)
         if problems:
             raise ConfigError(problems)
-        res = simulate(variant, seed=seed, load=load, duration_s=duration_s)
+        res = simulate(variant, seed=seed, load=load, duration_s=duration_s, force=force)
         rep = build_report(res, timeline=False)
         sl = rep["queues"][prio]["service_level"] if prio is not None else rep["service_level"]
         rows.append(
@@ -230,6 +232,9 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", metavar="NAMES", default="", help="comma-separated variant labels (prefixes)"
     )
+    parser.add_argument(
+        "--force", action="store_true", help="run even past [simulation.limits] (run size)"
+    )
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))
     except _UsageExit as exc:
@@ -240,7 +245,14 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     try:
         sc = load_scenario(args.file)
         only = [o.strip() for o in args.only.split(",") if o.strip()]
-        rows = compare(sc, seed=args.seed, load=args.load, duration_s=args.duration, only=only)
+        rows = compare(
+            sc,
+            seed=args.seed,
+            load=args.load,
+            duration_s=args.duration,
+            only=only,
+            force=args.force,
+        )
     except ConfigError as exc:
         for line in exc.problems:
             print(f"{args.file}: {line}", file=err)
