@@ -64,7 +64,7 @@ def test_flagship_guardrails_hold_in_the_flood() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="needs an expected wait across queues in the core (estimate.py: credit the "
+    reason="needs an expected wait across queues in the core (router/state/estimate.py: credit the "
     "second pass, overflow and logins) (issue 13)",
 )
 def test_flagship_expected_wait_within_a_quarter() -> None:
@@ -232,7 +232,7 @@ def test_alipay_medical_line_first_and_outbound_on_idle_capacity() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="needs an outbound gate whose arrival-rate estimate decays with time, and "
-    "outbound deadlines (core: outbound.py) (issue 13)",
+    "outbound deadlines (core: router/policies/outbound.py) (issue 13)",
 )
 def test_alipay_at_20x_starves_no_outbound_task_while_agents_idle() -> None:
     _, rep = run_example("alipay_hotline.toml", 20.0, 3600.0)

@@ -205,7 +205,7 @@ def test_too_large_runs_get_one_line_before_anything_runs(
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.splitlines() == [f"{path}: {line}"]
     if "--load" not in argv:  # check sizes the file as it stands
-        from router.cli import check_main
+        from router.cli.check import check_main
 
         assert check_main([str(path), *[a for a in argv if a == "--force"]]) == 2
         assert capsys.readouterr().out.splitlines() == [line]
@@ -221,7 +221,7 @@ def test_force_runs_past_a_limit(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert simulate_main([str(path), "--quiet"]) == 2
     assert "simulation.limits.arrivals = 5" in capsys.readouterr().err
     assert simulate_main([str(path), "--quiet", "--force"]) == 0
-    from router.cli import check_main
+    from router.cli.check import check_main
 
     assert check_main([str(path), "--force"]) == 0
 
@@ -267,8 +267,8 @@ def test_load_zero_charts_draw_without_warnings(tmp_path: Path) -> None:
 def test_explain_and_compare_refuse_too_large_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from router.cli import explain_main
-    from router.compare import compare_main
+    from router.cli.check import explain_main
+    from router.cli.compare import compare_main
 
     path = tmp_path / "big.toml"
     path.write_text(SMALL.format(count=100_000_000, rate=1))
