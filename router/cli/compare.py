@@ -224,7 +224,12 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
     parser.add_argument("--seed", type=int, default=None, help="override simulation.seed")
-    parser.add_argument("--load", type=_load, default=1.0, help="multiply every arrival rate")
+    parser.add_argument(
+        "--load",
+        type=_load,
+        default=1.0,
+        help="multiply every arrival rate, on top of the file's own [[surges]]",
+    )
     parser.add_argument(
         "--duration", type=_load, default=None, help="override simulation.duration_s"
     )
