@@ -18,7 +18,7 @@ from router.sim.engine import ABANDONED, ANSWERED, DEFLECTED, REJECTED, SimResul
 
 __all__ = ["MISSING_MESSAGE", "matplotlib_available", "write_charts"]
 
-MISSING_MESSAGE = "charts need matplotlib: pip install 'router[plot]'"
+MISSING_MESSAGE = "charts need matplotlib: pip install 'inquiry-router[plot]'"
 
 _COLORS = {
     "within": "#2e7d32",
