@@ -8,6 +8,7 @@ page, ``router.sim.csv_report`` writes its interval rows. See docs/metrics.md.
 """
 
 from router.observe.counts import Counts, SlidingWindows, WindowFigures, window_label
+from router.observe.follow import follow
 from router.observe.monitor import (
     AGENT_STATES,
     DEFAULT_WINDOWS,
@@ -37,5 +38,6 @@ __all__ = [
     "SlidingWindows",
     "WindowFigures",
     "capacity_shares",
+    "follow",
     "window_label",
 ]
