@@ -37,7 +37,6 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from router.observe import WAIT_BUCKETS, Monitor, MonitorStatistics
 from router.stats import RouterStatistics
@@ -231,7 +230,7 @@ class RouterCollector(Collector):
                     outcomes.add_metric([name, outcome], mq.outcomes[outcome])
                 moved.add_metric([name, "in"], mq.moved_in)
                 moved.add_metric([name, "out"], mq.moved_out)
-                bounds = [floatToGoString(b) for b in (*WAIT_BUCKETS, math.inf)]
+                bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
                 wait.add_metric(
                     [name],
                     list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
