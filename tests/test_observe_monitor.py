@@ -231,7 +231,7 @@ def test_interval_occupancy_equals_the_simulation_report(name: str, duration_s: 
             staffed += row.staffed_s
     assert busy / staffed == pytest.approx(rep["occupancy"], rel=1e-9)
     # queue rows add up to the same busy time, split by the queue it was spent on
-    workload = sum(r.workload_s for r in mon.queue_intervals() if r.start_s < duration_s)
+    workload = sum(c.workload_s for start, _, _, c in mon.queue_intervals() if start < duration_s)
     assert workload == pytest.approx(busy, rel=1e-9)
-    offered = sum(r.figures.offered for r in mon.queue_intervals())
+    offered = sum(c.offered for _, _, _, c in mon.queue_intervals())
     assert offered == rep["arrivals_total"]

@@ -18,7 +18,6 @@ from router.observe.monitor import (
     Monitor,
     MonitorStatistics,
     QueueFigures,
-    QueueInterval,
     ReconfigureNote,
     capacity_shares,
 )
@@ -33,7 +32,6 @@ __all__ = [
     "Monitor",
     "MonitorStatistics",
     "QueueFigures",
-    "QueueInterval",
     "ReconfigureNote",
     "SlidingWindows",
     "WindowFigures",

@@ -77,7 +77,6 @@ __all__ = [
     "Monitor",
     "MonitorStatistics",
     "QueueFigures",
-    "QueueInterval",
     "ReconfigureNote",
     "capacity_shares",
 ]
@@ -163,16 +162,6 @@ class MonitorStatistics(Struct, frozen=True, kw_only=True):
     offer_outcomes: dict[str, int]
     queues: dict[str, QueueFigures]
     agents: dict[str, AgentFigures]
-
-
-class QueueInterval(Struct, frozen=True, kw_only=True):
-    """One queue over one fixed interval ``[start_s, end_s)`` (CSV rows)."""
-
-    start_s: float
-    end_s: float
-    queue: str
-    figures: WindowFigures
-    workload_s: float
 
 
 class AgentInterval:
@@ -804,19 +793,12 @@ class Monitor:
 
     # ------------------------------------------------------------------ intervals
 
-    def queue_intervals(self) -> list[QueueInterval]:
-        """Fixed interval rows per queue, in time then queue order (needs ``intervals_s``)."""
+    def queue_intervals(self) -> list[tuple[float, float, str, Counts]]:
+        """``(start_s, end_s, queue, counts)`` rows in time then queue order (needs
+        ``intervals_s``); ``counts.figures()`` gives the ratios."""
         size = self._need_intervals()
-        return [
-            QueueInterval(
-                start_s=k * size,
-                end_s=(k + 1) * size,
-                queue=name,
-                figures=c.figures(),
-                workload_s=c.workload_s,
-            )
-            for (k, name), c in sorted(self._q_rows.items())
-        ]
+        rows = sorted(self._q_rows.items())
+        return [(k * size, (k + 1) * size, name, c) for (k, name), c in rows]
 
     def agent_intervals(self) -> list[tuple[float, float, str, AgentInterval]]:
         """``(start_s, end_s, agent, counters)`` rows in time then agent order."""

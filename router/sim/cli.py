@@ -91,7 +91,14 @@ def _title(path: str, res: SimResult) -> str:
 
 
 def _run(
-    path: str, seed: int | None, load: float, duration: float | None, quiet: bool, err: TextIO
+    path: str,
+    seed: int | None,
+    load: float,
+    duration: float | None,
+    quiet: bool,
+    err: TextIO,
+    csv_dir: str | None = None,
+    interval_s: float = 900.0,
 ) -> tuple[SimResult, dict[str, Any]] | int:
     try:
         scenario: Scenario = load_scenario(path)
@@ -99,13 +106,21 @@ def _run(
         for problem in exc.problems:
             print(f"{path}: {problem}", file=err)
         return 2
-    res = simulate(
-        scenario,
-        seed=seed,
-        load=load,
-        duration_s=duration,
-        progress=None if quiet else _progress(err),
+    progress = None if quiet else _progress(err)
+    if csv_dir is None:
+        res = simulate(scenario, seed=seed, load=load, duration_s=duration, progress=progress)
+        return res, build_report(res)
+    from router.sim.csv_report import run_with_intervals, write_csv
+
+    res, monitor = run_with_intervals(
+        scenario, interval_s, seed=seed, load=load, duration_s=duration, progress=progress
     )
+    try:
+        paths = write_csv(monitor, scenario, Path(csv_dir))
+    except OSError as exc:
+        print(f"python -m router simulate: cannot write output: {exc}", file=err)
+        return 2
+    print(f"csv: {', '.join(str(p) for p in paths)} ({interval_s / 60:g}-minute intervals)")
     return res, build_report(res)
 
 
@@ -128,7 +143,7 @@ def _quiet_pipe(main: Any) -> Any:
 
 @_quiet_pipe
 def simulate_main(argv: Sequence[str] | None = None) -> int:
-    """``python -m router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR]``."""
+    """``router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR] [--csv DIR]``."""
     err = sys.stderr
     parser = _Parser(
         prog="python -m router simulate",
@@ -145,12 +160,31 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         "--duration", type=_positive, default=None, help="override simulation.duration_s"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--csv", metavar="DIR", help="write interval reports queues.csv and agents.csv here"
+    )
+    parser.add_argument(
+        "--interval",
+        type=int,
+        choices=(15, 30),
+        default=15,
+        help="minutes per --csv interval row (15 or 30)",
+    )
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))
     except _UsageExit as exc:
         print(exc.message, file=err)
         return 2
-    ran = _run(args.file, args.seed, args.load, args.duration, args.quiet, err)
+    ran = _run(
+        args.file,
+        args.seed,
+        args.load,
+        args.duration,
+        args.quiet,
+        err,
+        csv_dir=args.csv,
+        interval_s=args.interval * 60.0,
+    )
     if isinstance(ran, int):
         return ran
     res, rep = ran
