@@ -83,7 +83,9 @@ def check_file(path: str | Path) -> tuple[RouterConfig, str]:
     if is_scenario(raw):
         scenario = _scenario_type()
         if scenario is not None:
-            cfg = convert_config(raw, scenario)
+            from router.sim.scenario import load_scenario  # also checks from_csv files
+
+            cfg = load_scenario(path)
             return cfg, summary_line(cfg, raw)
         rest = {k: v for k, v in raw.items() if k not in SCENARIO_KEYS}
         cfg = convert_config(rest)

@@ -99,8 +99,10 @@ class Stream:
         self.arrival = arrival
         self.queue = arrival.queue
         self.rng = random.Random(f"router-sim/{seed}/{index}")
-        self.segments = rate_segments(arrival.rate_per_s * load, arrival.queue, surges, duration_s)
+        rate = arrival.rate_per_s or 0.0  # None only with from_csv (router/sim/replay.py)
+        self.segments = rate_segments(rate * load, arrival.queue, surges, duration_s)
         self.seg_i = 0
+        assert arrival.handle_time is not None  # checked by scenario_problems
         self.handle = sampler(arrival.handle_time)
         self.patience = sampler(arrival.patience) if arrival.patience is not None else None
         self.heavy = "heavy" in arrival.tags  # the engine adds the queue's own flag

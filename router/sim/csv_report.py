@@ -15,7 +15,8 @@ Theory of operation: the run is an :class:`~router.sim.observed.ObservedRun` who
 Counting follows the monitor (docs/metrics.md): arrivals in the interval they
 arrive, outcomes in the interval they happen, each by the queue the inquiry
 arrived at; service level is answered within target over ended. Every interval
-of the run is written, warm-up and drain included (the clock says which is which).
+from the first with any activity to the last is written, warm-up and drain included
+(the clock says which is which).
 Empty ratios are empty cells.
 """
 
@@ -100,7 +101,8 @@ def write_csv(monitor: Monitor, scenario: Scenario, outdir: Path) -> list[Path]:
     offset = start_offset_s(scenario)
     agent_rows = monitor.agent_intervals()
     queue_rows = {(int(start // size), name): c for start, _, name, c in monitor.queue_intervals()}
-    last = max([k for k, _ in queue_rows] + [int(s // size) for s, *_ in agent_rows] + [0])
+    used = [k for k, _ in queue_rows] + [int(s // size) for s, *_ in agent_rows] or [0]
+    first, last = min(used), max(used)
     staffed: dict[int, float] = {}
     for start, _, _, row in agent_rows:
         k = int(start // size)
@@ -114,7 +116,7 @@ def write_csv(monitor: Monitor, scenario: Scenario, outdir: Path) -> list[Path]:
     with qpath.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(QUEUE_COLUMNS)
-        for k in range(last + 1):
+        for k in range(first, last + 1):
             total = Counts()
             work_all = 0.0
             per: list[tuple[str, Counts, float]] = []

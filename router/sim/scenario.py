@@ -33,6 +33,9 @@ from router.config import (
     decode_config,
     load_config,
 )
+from router.errors import ConfigError
+from router.sim.clock import start_offset_s
+from router.sim.daylog import read_day
 
 __all__ = [
     "Arrival",
@@ -102,11 +105,13 @@ class Simulation(_Base):
 
 
 class Arrival(_Base):
-    """One Poisson arrival stream into a queue."""
+    """One Poisson arrival stream into a queue, or the queue's rows of a CSV file
+    (``from_csv``, see ``router/sim/daylog.py``) replayed as they happened."""
 
     queue: Name
-    rate_per_s: Annotated[float, Meta(ge=0)]
-    handle_time: Distribution
+    rate_per_s: Annotated[float, Meta(ge=0)] | None = None
+    handle_time: Distribution | None = None
+    from_csv: str | None = None
     patience: Distribution | None = None
     priority: Annotated[int, Meta(ge=-1000, le=1000)] | None = None
     tags: list[Name] = msgspec.field(default_factory=list)
@@ -161,6 +166,12 @@ def scenario_problems(sc: Scenario) -> list[str]:
         out.append("$.agents: a scenario needs at least one [[agents]] group with count > 0")
     for i, a in enumerate(sc.arrivals):
         p = f"$.arrivals[{i}]"
+        if a.from_csv is None:
+            for name in ("rate_per_s", "handle_time"):
+                if getattr(a, name) is None:
+                    out.append(f"{p}: missing required field {name!r} (or from_csv)")
+        elif a.rate_per_s is not None:
+            out.append(f"{p}.rate_per_s: a stream replayed from_csv has no rate")
         q = queues.get(a.queue)
         if q is None:
             out.append(f"{p}.queue: unknown queue {a.queue!r}")
@@ -196,8 +207,62 @@ def scenario_problems(sc: Scenario) -> list[str]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError."""
-    return load_config(path, type=Scenario)
+    """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError.
+
+    ``from_csv`` paths are resolved against the file's directory and the CSV files
+    checked (``router/sim/daylog.py``).
+    """
+    sc = load_config(path, type=Scenario)
+    if not any(a.from_csv is not None for a in sc.arrivals):
+        return sc
+    sc, problems = _check_csv_arrivals(sc, Path(path).parent)
+    if problems:
+        raise ConfigError(problems)
+    return sc
+
+
+def _check_csv_arrivals(sc: Scenario, base: Path) -> tuple[Scenario, list[str]]:
+    """Resolve every ``from_csv`` against ``base`` and check the files; returns the scenario
+    with absolute paths and one problem line per bad file."""
+    problems: list[str] = []
+    offset = start_offset_s(sc)
+    arrivals = list(sc.arrivals)
+    queues = {q.name for q in sc.queues}
+    replayed: dict[str, set[str]] = {}
+    for i, a in enumerate(arrivals):
+        if a.from_csv is None:
+            continue
+        path = Path(a.from_csv)
+        if not path.is_absolute():
+            path = base / path
+        arrivals[i] = msgspec.structs.replace(a, from_csv=str(path))
+        replayed.setdefault(str(path), set()).add(a.queue)
+    for i, a in enumerate(arrivals):
+        if a.from_csv is None:
+            continue
+        where = f"$.arrivals[{i}].from_csv"
+        try:
+            rows = read_day(a.from_csv, offset)
+        except OSError as exc:
+            problems.append(f"{where}: cannot read {a.from_csv}: {exc.strerror or exc}")
+            continue
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        mine = [r for r in rows if r[1] in (None, a.queue)]
+        if a.handle_time is None and any(r[2] is None for r in mine):
+            problems.append(
+                f"{where}: rows without handle_s need the entry's handle_time distribution"
+            )
+        for _, q, _, _ in rows:
+            if q is not None and q not in replayed[a.from_csv]:
+                what = "is not a queue of the config" if q not in queues else "has no entry"
+                problems.append(
+                    f"{where}: rows of queue {q!r} would not be replayed: {q!r} {what} "
+                    f"([[arrivals]] queue = {q!r} with from_csv = the same file)"
+                )
+                break
+    return msgspec.structs.replace(sc, arrivals=arrivals), problems
 
 
 def decode_scenario(data: bytes | str, fmt: str = "toml") -> Scenario:
