@@ -21,7 +21,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("router.sim.cli", "simulate_main", "run a scenario in virtual time"),
     "demo": ("router.sim.cli", "demo_main", "run the flagship 20x Spring Festival scenario"),
     "staff": ("router.cli.staff", "staff_main", "agents needed for a service-level target"),
-    "compare-policies": ("router.cli.compare", "compare_main", "backpressure policies side by side"),
+    "compare-policies": (
+        "router.cli.compare",
+        "compare_main",
+        "backpressure policies side by side",
+    ),
     "dashboard": ("router.dashboard.cli", "dashboard_main", "replay a scenario on a live page"),
     "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
 }

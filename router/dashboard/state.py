@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router.cli import is_scenario, summary_line
+from router.cli.check import is_scenario, summary_line
 from router.config import RouterConfig, convert_config, parse_text
 from router.errors import ConfigError
 from router.observe import MonitorStatistics
