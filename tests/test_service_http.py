@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ pytest.importorskip("prometheus_client", reason="pip install 'inquiry-router[met
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.test_examples_async import Client, load_example, run_async
+from tests.test_examples_async import Client, load_example, run_async, running_service
 
 CONFIG = b"""
 [routing]
@@ -26,11 +27,11 @@ answer_target_s = 20
 """
 
 
-async def _session_flow(port: int, http: str) -> dict[str, Any]:
-    agent = Client(*await asyncio.open_connection("127.0.0.1", port))
+async def _session_flow(connect: Callable[[], Any], http: str) -> dict[str, Any]:
+    agent: Client = await connect()
     hello = {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 2}}}
     assert await agent.ask(hello) == {"ok": "agent"}
-    producer = Client(*await asyncio.open_connection("127.0.0.1", port))
+    producer: Client = await connect()
     assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
     for k in range(3):
         adm = await producer.ask({"id": f"c{k}", "queue": "chat"})
@@ -68,28 +69,10 @@ async def _session_flow(port: int, http: str) -> dict[str, Any]:
 
 
 def test_service_serves_page_state_metrics_and_config_upload() -> None:
-    svc = load_example("asyncio_service")
-
     async def scenario() -> dict[str, Any]:
-        started: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        task = asyncio.create_task(
-            svc.serve(
-                svc.default_config(),
-                seconds=30,
-                every=100,
-                stop=stop,
-                http_port=0,
-                ready=lambda service, port: started.set_result((service, port)),
-            )
-        )
-        service, port = await started
-        try:
-            out = await _session_flow(port, f"http://127.0.0.1:{service.http_port}")
+        async with running_service(http_port=0) as (service, connect):
+            out = await _session_flow(connect, f"http://127.0.0.1:{service.http_port}")
             out["version"] = service.router.core.version
-        finally:
-            stop.set()
-            await task
         return out
 
     out = run_async(scenario)

@@ -14,35 +14,15 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
+from router.cli.check import _Parser, _UsageExit
 from router.dashboard.replay import ReplaySource
 from router.dashboard.server import start_server
 from router.errors import ConfigError
+from router.sim.cli import _positive
 from router.sim.scenario import load_scenario
 
 __all__ = ["dashboard_main"]
-
-
-class _UsageExit(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageExit(f"{self.prog}: {message}")
-
-
-def _positive(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(x) and x > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return x
 
 
 def _fraction(text: str) -> float:

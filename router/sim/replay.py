@@ -15,9 +15,8 @@ bad row.
 from __future__ import annotations
 
 import random
-from typing import Any
 
-from router.sim.arrivals import Sampler, Stream, sampler
+from router.sim.arrivals import Sampler, Stream, inquiry_fields, sampler
 from router.sim.daylog import read_day
 from router.sim.scenario import Arrival, Surge
 
@@ -41,15 +40,7 @@ class CsvStream:
         )
         self._patience = sampler(arrival.patience) if arrival.patience is not None else None
         self.heavy = "heavy" in arrival.tags  # the engine adds the queue's own flag
-        self.fixed: dict[str, Any] = {}
-        if arrival.priority is not None:
-            self.fixed["priority"] = arrival.priority
-        if arrival.tags:
-            self.fixed["tags"] = frozenset(arrival.tags)
-        if arrival.requires:
-            self.fixed["requires"] = dict(arrival.requires)
-        if arrival.tenant is not None:
-            self.fixed["tenant"] = arrival.tenant
+        self.fixed = inquiry_fields(arrival)
 
     def next_after(self, t: float) -> float | None:
         """The next row's time (rows at the same instant come one by one), or None."""
