@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from router.cli import check_main
+from router.cli.check import check_main
 from router.errors import ConfigError
 from router.events import Abandoned, Assigned
 from router.sim import build_report, load_scenario, simulate
