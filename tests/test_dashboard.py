@@ -81,7 +81,7 @@ def test_check_upload_is_router_check() -> None:
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert dashboard_main([str(EXAMPLES / "spring_festival.toml"), "--speed", "0"]) == 2
-    assert "--speed: expected a finite number > 0, got '0'" in capsys.readouterr().err
+    assert "argument --speed: expected a number > 0, got '0'" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text("[simulation]\nduration_s = -1\n")
     assert dashboard_main([str(bad)]) == 2
