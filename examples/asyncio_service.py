@@ -26,6 +26,13 @@ open: ``{"error": "$.queue: Object missing required field", "line": 2}``.
 The service prints its address (``listening on 127.0.0.1:PORT``), a statistics
 line every ``--every`` seconds, and stops by itself after ``--seconds`` (or on
 Ctrl-C) with a final summary. ``examples/load_client.py`` drives it.
+
+With ``--http PORT`` (needs ``pip install 'inquiry-router[dashboard,metrics]'``) it
+also serves, on 127.0.0.1, the live operator page at ``/`` (queues, waits, agents,
+service level, surge, config upload applied through ``reconfigure``) and
+Prometheus metrics at ``/metrics``: a ``router.observe.Monitor`` follows the
+router's events and ``router.metrics.RouterCollector`` reads it with
+``statistics()``. It prints ``http on 127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from router import (
 from router.adapters import AgentSession, InquiryEnded, RouterClosed, RouterHandle, open_router
 from router.config import format_validation_error
 from router.errors import ConfigError
+from router.observe import Monitor, follow
 
 #: the loopback address: the example never listens beyond this machine.
 HOST = "127.0.0.1"
@@ -125,10 +133,13 @@ class Connection:
 class Service:
     """The connections around one open router."""
 
-    def __init__(self, router: RouterHandle) -> None:
+    def __init__(self, router: RouterHandle, monitor: Monitor | None = None) -> None:
         self.router = router
+        self.monitor = monitor
         self.connections = 0
         self.errors = 0
+        #: the bound port of the page and /metrics (``--http``), else None
+        self.http_port: int | None = None
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -147,6 +158,8 @@ class Service:
                 if hello.agent is None:
                     conn.fail(ValueError("$.agent: an agent must say who it is"))
                     continue
+                if self.monitor is not None:  # its capacity, for occupancy on the page
+                    self.monitor.add_agent(hello.agent)
                 try:
                     session = self.router.agent(hello.agent)
                     await session.__aenter__()
@@ -246,14 +259,21 @@ async def serve(
     every: float = 1.0,
     ready: Callable[[Service, int], None] | None = None,
     stop: asyncio.Event | None = None,
+    http_port: int | None = None,
 ) -> Service:
     """Run the service until ``seconds`` pass or ``stop`` is set; returns it for its counters.
 
-    ``ready(service, port)`` is called once it listens.
+    ``ready(service, port)`` is called once it listens. ``http_port`` (0: a free
+    one) adds the operator page and ``/metrics`` (``service.http_port``).
     """
     stop = stop if stop is not None else asyncio.Event()
-    async with open_router(config, backend="asyncio") as router:
+    async with open_router(config, backend="asyncio") as router, contextlib.AsyncExitStack() as web:
         service = Service(router)
+        if http_port is not None:
+            service.monitor = Monitor(config, now=router.now())
+            following = asyncio.create_task(follow(router, service.monitor))
+            web.callback(following.cancel)
+            service.http_port = await start_page(service, http_port, web)
         server = await asyncio.start_server(service.handle, HOST, port, limit=1 << 20)
         bound = server.sockets[0].getsockname()[1]
         if ready is not None:
@@ -275,6 +295,18 @@ async def serve(
     return service
 
 
+async def start_page(service: Service, port: int, stack: contextlib.AsyncExitStack) -> int:
+    """Serve the operator page and ``/metrics`` on 127.0.0.1:``port``; returns the bound port."""
+    from router.dashboard.live import LiveSource
+    from router.dashboard.server import start_server
+
+    assert service.monitor is not None
+    source = LiveSource(service.router, service.monitor, title="asyncio_service (live)")
+    runner, bound = await start_server(source, HOST, port)
+    stack.push_async_callback(runner.cleanup)
+    return bound
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: a free one)")
@@ -282,9 +314,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--every", type=float, default=1.0, help="statistics period, s")
     p.add_argument("--config", help="router config file (TOML/JSON/YAML); default: one chat queue")
     p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    p.add_argument(
+        "--http", type=int, metavar="PORT", help="serve the operator page and /metrics here"
+    )
     args = p.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        p.error("--port: must be 0..65535")
+    for name in ("port", "http"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value <= 65535:
+            p.error(f"--{name}: must be 0..65535")
     for name in ("seconds", "every"):
         value = getattr(args, name)
         if not (math.isfinite(value) and value > 0):
@@ -305,6 +342,17 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.http is not None:
+        import importlib.util
+
+        for module, extra in (("aiohttp", "dashboard"), ("prometheus_client", "metrics")):
+            if importlib.util.find_spec(module) is None:
+                print(
+                    f"asyncio_service: --http needs {module}: "
+                    f"pip install 'inquiry-router[{extra}]'",
+                    file=sys.stderr,
+                )
+                return 2
     try:
         config = load_config(args.config) if args.config else default_config()
     except ConfigError as exc:
@@ -320,9 +368,17 @@ def main(argv: list[str] | None = None) -> int:
 
         def ready(service: Service, port: int) -> None:
             print(f"listening on {HOST}:{port}", flush=True)
+            if service.http_port is not None:
+                print(f"http on {HOST}:{service.http_port} (page /, metrics /metrics)", flush=True)
 
         service = await serve(
-            config, port=args.port, seconds=args.seconds, every=args.every, ready=ready, stop=stop
+            config,
+            port=args.port,
+            seconds=args.seconds,
+            every=args.every,
+            ready=ready,
+            stop=stop,
+            http_port=args.http,
         )
         print(f"stopped: connections={service.connections} errors={service.errors}", flush=True)
 

@@ -4,6 +4,7 @@ Importing ``router`` loads neither asyncio nor trio; the adapters live in
 ``router.adapters`` and import their event loop lazily.
 """
 
+from router._dist import dist_version
 from router.config import (
     AgentProfile,
     QueueConfig,
@@ -33,7 +34,7 @@ from router.events import __all__ as _event_names
 from router.model import Admission, AgentSpec, Inquiry
 from router.stats import QueueStatistics, RouterStatistics
 
-__version__ = "0.1.0"
+__version__ = dist_version()
 
 __all__ = [
     "Admission",

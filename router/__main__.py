@@ -1,14 +1,19 @@
-"""``python -m router COMMAND``: one dispatcher, each command in its own module.
+"""``router COMMAND`` (or ``python -m router COMMAND``): one dispatcher, each command in its
+own module.
 
 Commands import lazily so ``check`` never loads the simulator or an event loop.
 Every command takes ``argv`` and returns an exit code: 0 ok, 2 user error
-(one line per problem, never a traceback).
+(one line per problem, never a traceback). A command whose optional
+dependency is missing (``serve`` without redis-py, ``dashboard`` without
+aiohttp) says which extra of the distribution to install.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+
+from router._dist import DIST, dist_version, install_hint
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("router.cli.check", "check_main", "validate a config or scenario file"),
@@ -21,14 +26,38 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare_main",
         "backpressure policies side by side",
     ),
+    "dashboard": ("router.dashboard.cli", "dashboard_main", "replay a scenario on a live page"),
     "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
+}
+
+#: Top-level module of an optional dependency -> the extra that installs it.
+EXTRAS: dict[str, str] = {
+    "redis": "redis",
+    "aiohttp": "dashboard",
+    "prometheus_client": "metrics",
+    "opentelemetry": "otel",
+    "matplotlib": "plot",
+    "yaml": "yaml",
+    "trio": "trio",
+    "uvloop": "uvloop",
 }
 
 
 def usage() -> str:
-    lines = ["usage: python -m router COMMAND [ARGS]", "", "commands:"]
-    lines += [f"  {name:<10} {help}" for name, (_, _, help) in COMMANDS.items()]
+    lines = ["usage: router COMMAND [ARGS]  (or: python -m router COMMAND [ARGS])", ""]
+    lines.append("commands:")
+    lines += [f"  {name:<17} {help}" for name, (_, _, help) in COMMANDS.items()]
+    lines += ["", "router COMMAND --help shows a command's options; router --version the version."]
     return "\n".join(lines)
+
+
+def missing_dependency(command: str, exc: ImportError) -> str:
+    """One line naming the extra to install for a command whose dependency is missing."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return f"router {command}: not available ({exc})"
+    return f"router {command}: needs the {top!r} package: {install_hint(extra)}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"router {dist_version()} ({DIST})")
+        return 0
     name, rest = args[0], args[1:]
     entry = COMMANDS.get(name)
     if entry is None:
@@ -45,11 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fn = getattr(importlib.import_module(module), func)
     except ImportError as exc:
-        print(f"router {name}: not available ({exc})", file=sys.stderr)
+        print(missing_dependency(name, exc), file=sys.stderr)
         return 2
     code: int = fn(rest)
     return code
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``router`` console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -140,7 +140,8 @@ class Client:
 
 
 @asynccontextmanager
-async def running_service() -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
+async def running_service(**serve: Any) -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
+    """The example service in this loop (``serve`` adds keyword arguments, e.g. ``http_port``)."""
     svc = load_example("asyncio_service")
     started: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
@@ -151,6 +152,7 @@ async def running_service() -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
             every=100,
             stop=stop,
             ready=lambda service, port: started.set_result((service, port)),
+            **serve,
         )
     )
     service, port = await started

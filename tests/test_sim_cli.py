@@ -54,7 +54,7 @@ def test_simulate_writes_json_and_charts(
     out = capsys.readouterr().out
     assert out.startswith(
         "airline_complaints.toml: seed 5, load x0.5 (peak 1.75x base), surge x3.5 complaints "
-        "10:00-16:00, Wed 08:00 + 10 h (warm-up 1800s), 54 agents, 2 queues\n"
+        "10:00-16:00, wed 08:00 + 10 h (warm-up 1800s), 54 agents, 2 queues\n"
     )
     assert f"report: {report}" in out
     rep = json.loads(report.read_text())

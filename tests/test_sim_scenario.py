@@ -213,11 +213,11 @@ multiplier = 5
 
 
 def test_start_clock_is_a_weekday_and_a_time() -> None:
-    from router.sim.scenario import clock_label, clock_offset_s
+    from router.sim.clock import clock_label, clock_offset_s
 
     assert clock_offset_s("fri 18:00") == 4 * 86400 + 18 * 3600
-    assert clock_label(clock_offset_s("sun 23:30"), 1800) == "Mon 00:00"
-    assert clock_label(clock_offset_s("fri 18:00"), 5400, day=False) == "19:30"
+    assert clock_label(1800, clock_offset_s("sun 23:30")) == "mon 00:00"
+    assert clock_label(5400, clock_offset_s("fri 18:00"), day=False) == "19:30"
     text = BASE + '[simulation]\nstart = "friday 6pm"\n'
     assert problems(text) == [
         "$.simulation.start: expected a day and a time like 'mon 00:00', got 'friday 6pm'"

@@ -129,10 +129,14 @@ class RouterHandle:
     else is a plain function that records an input and returns at once.
     """
 
-    def __init__(self, core: Router, backend: Backend, history: int = 10_000) -> None:
+    def __init__(
+        self, core: Router, backend: Backend, history: int = 10_000, tracing: Any = None
+    ) -> None:
         if history < 0:
             raise ValueError(f"history: must be >= 0, got {history}")
         self._core = core
+        #: a ``router.observe.tracing.Tracing`` (spans around submit, tick, reconfigure) or None
+        self._tracing = tracing
         self._be = backend
         self._now: Callable[[], float] = backend.now
         self._checkpoints = backend.checkpoints
@@ -222,7 +226,10 @@ class RouterHandle:
             raise
 
     def _tick(self) -> None:
-        events = self._core.tick(self._now())
+        if self._tracing is None:
+            events = self._core.tick(self._now())
+        else:
+            events = self._tracing.tick(self._core, self._now())
         self._ticks += 1
         if events:
             self._events += len(events)
@@ -286,7 +293,10 @@ class RouterHandle:
 
     def _submit_input(self, inquiry: Inquiry) -> Admission:
         self._check_open()
-        adm = self._core.submit(inquiry, self._now())
+        if self._tracing is None:
+            adm = self._core.submit(inquiry, self._now())
+        else:
+            adm = self._tracing.submit(self._core, inquiry, self._now())
         if adm.outcome != BLOCKED:
             self._ended.pop(inquiry.id, None)
             self._input_done()
@@ -498,7 +508,12 @@ class RouterHandle:
     def reconfigure(self, config: RouterConfig, *, hand_over: dict[str, str] | None = None) -> int:
         """Switch to ``config`` atomically; returns the new version (see ``Router.reconfigure``)."""
         self._check_open()
-        version = self._core.reconfigure(config, self._now(), hand_over=hand_over)
+        if self._tracing is None:
+            version = self._core.reconfigure(config, self._now(), hand_over=hand_over)
+        else:
+            version = self._tracing.reconfigure(
+                self._core, config, self._now(), hand_over=hand_over
+            )
         self._immediate = config.routing.mode == "immediate"
         self._input_done()
         return version
@@ -778,16 +793,19 @@ async def open_router(
     *,
     backend: str | Backend | None = None,
     history: int = 10_000,
+    tracing: Any = None,
 ) -> AsyncIterator[RouterHandle]:
     """Open a router in the running event loop: ``async with open_router(cfg) as router:``.
 
     ``backend`` is ``"trio"``, ``"asyncio"`` (``"uvloop"`` is an alias: the loop
     is whichever runs) or None to detect the running one. The router's clock is
-    the loop's clock. On exit, callers still waiting get :class:`RouterClosed`,
+    the loop's clock. ``tracing`` (a ``router.observe.tracing.Tracing``) puts
+    OpenTelemetry spans around submissions, matching passes and reconfigures.
+    On exit, callers still waiting get :class:`RouterClosed`,
     sessions and subscriptions stop iterating, and the runner is cancelled.
     """
     be = get_backend(backend)
-    handle = RouterHandle(Router(config, now=be.now()), be, history)
+    handle = RouterHandle(Router(config, now=be.now()), be, history, tracing)
     try:
         async with be.task_group() as group:
             group.start_soon(handle._run, "router-runner")

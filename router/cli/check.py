@@ -87,10 +87,11 @@ def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, 
     if is_scenario(raw):
         scenario = _scenario_type()
         if scenario is not None:
-            cfg = convert_config(raw, scenario)
             from router.sim.guard import check_run_size
+            from router.sim.scenario import load_scenario  # also checks from_csv files
 
-            check_run_size(cfg, force=force)  # type: ignore[arg-type]
+            cfg = load_scenario(path)
+            check_run_size(cfg, force=force)
             return cfg, summary_line(cfg, raw)
         rest = {k: v for k, v in raw.items() if k not in SCENARIO_KEYS}
         cfg = convert_config(rest)

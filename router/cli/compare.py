@@ -65,7 +65,7 @@ def variants(sc: Any) -> list[tuple[str, Backpressure]]:
     others = [q.name for q in sc.queues if q.name != prio]
     rates: dict[str, float] = {}
     for a in sc.arrivals:
-        rates[a.queue] = rates.get(a.queue, 0.0) + a.rate_per_s
+        rates[a.queue] = rates.get(a.queue, 0.0) + (a.rate_per_s or 0.0)
     callback = msgspec.to_builtins(bp.callback)
     callback["exempt"] = sorted(set(callback.get("exempt", [])) | set(exempt))
     base: dict[str, Any] = {

@@ -55,7 +55,8 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
             try:
                 import yaml  # noqa: F401  (msgspec.yaml needs PyYAML)
             except ImportError:
-                raise ConfigError(["$: YAML needs PyYAML: pip install 'router[yaml]'"]) from None
+                hint = "pip install 'inquiry-router[yaml]'"
+                raise ConfigError([f"$: YAML needs PyYAML: {hint}"]) from None
             return msgspec.yaml.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         msg = " ".join(str(exc).split())

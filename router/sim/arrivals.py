@@ -22,7 +22,7 @@ from typing import Any
 
 from router.sim.scenario import Arrival, Constant, Distribution, Exponential, Lognormal, Surge
 
-__all__ = ["Stream", "rate_segments", "sampler"]
+__all__ = ["Stream", "inquiry_fields", "rate_segments", "sampler"]
 
 Sampler = Callable[[random.Random], float]
 
@@ -70,6 +70,20 @@ def rate_segments(
     return out
 
 
+def inquiry_fields(arrival: Arrival) -> dict[str, Any]:
+    """The ``Inquiry`` fields every arrival of a stream carries (priority, tags, ...)."""
+    fixed: dict[str, Any] = {}
+    if arrival.priority is not None:
+        fixed["priority"] = arrival.priority
+    if arrival.tags:
+        fixed["tags"] = frozenset(arrival.tags)
+    if arrival.requires:
+        fixed["requires"] = dict(arrival.requires)
+    if arrival.tenant is not None:
+        fixed["tenant"] = arrival.tenant
+    return fixed
+
+
 class Stream:
     """One arrival stream: its RNG, rate segments and per-inquiry draws."""
 
@@ -99,21 +113,15 @@ class Stream:
         self.arrival = arrival
         self.queue = arrival.queue
         self.rng = random.Random(f"router-sim/{seed}/{index}")
-        self.segments = rate_segments(arrival.rate_per_s * load, arrival.queue, surges, duration_s)
+        rate = arrival.rate_per_s or 0.0  # None only with from_csv (router/sim/replay.py)
+        self.segments = rate_segments(rate * load, arrival.queue, surges, duration_s)
         self.seg_i = 0
+        assert arrival.handle_time is not None  # checked by scenario_problems
         self.handle = sampler(arrival.handle_time)
         self.patience = sampler(arrival.patience) if arrival.patience is not None else None
         self.heavy = "heavy" in arrival.tags  # the engine adds the queue's own flag
         #: ``Inquiry`` fields every arrival of this stream carries
-        self.fixed: dict[str, Any] = {}
-        if arrival.priority is not None:
-            self.fixed["priority"] = arrival.priority
-        if arrival.tags:
-            self.fixed["tags"] = frozenset(arrival.tags)
-        if arrival.requires:
-            self.fixed["requires"] = dict(arrival.requires)
-        if arrival.tenant is not None:
-            self.fixed["tenant"] = arrival.tenant
+        self.fixed = inquiry_fields(arrival)
 
     def next_after(self, t: float) -> float | None:
         """The next arrival time after ``t``, or ``None`` when the stream is over."""

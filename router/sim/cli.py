@@ -18,10 +18,11 @@ import msgspec
 
 from router.errors import ConfigError
 from router.sim.arrivals import rate_segments
+from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import SimResult, simulate
 from router.sim.plots import MISSING_MESSAGE, matplotlib_available, write_charts
 from router.sim.report import build_report, format_summary
-from router.sim.scenario import Scenario, clock_label, clock_offset_s, load_scenario
+from router.sim.scenario import Scenario, load_scenario
 
 __all__ = ["demo_main", "flagship_path", "simulate_main"]
 
@@ -94,8 +95,8 @@ def _title(path: str, res: SimResult) -> str:
     def span(a: float, b: float) -> str:
         if a <= 0 and b >= res.duration_s:
             return "all run"
-        end = clock_label(off, b, day=False)
-        return f"{clock_label(off, a, day=False)}-{'24:00' if end == '00:00' else end}"
+        end = clock_label(b, off, day=False)
+        return f"{clock_label(a, off, day=False)}-{'24:00' if end == '00:00' else end}"
 
     # floods only: multipliers <= 1 shape a normal day (quiet nights) and are in the file
     surges = "".join(
@@ -108,7 +109,7 @@ def _title(path: str, res: SimResult) -> str:
     load = f"load x{res.load:g}" + (f" (peak {peak:,.4g}x base)" if peak != res.load else "")
     return (
         f"{Path(path).name}: seed {res.seed}, {load}{surges}, "
-        f"{clock_label(off, 0.0)} + {res.duration_s / 3600:g} h (warm-up {res.warmup_s:g}s), "
+        f"{clock_label(0.0, off)} + {res.duration_s / 3600:g} h (warm-up {res.warmup_s:g}s), "
         f"{agents} agents, {len(sc.queues)} queues"
     )
 
@@ -121,21 +122,43 @@ def _run(
     quiet: bool,
     err: TextIO,
     force: bool = False,
+    csv_dir: str | None = None,
+    interval_s: float = 900.0,
 ) -> tuple[SimResult, dict[str, Any]] | int:
+    progress = None if quiet else _progress(err)
     try:
         scenario: Scenario = load_scenario(path)
-        res = simulate(
+        if csv_dir is None:
+            res = simulate(
+                scenario,
+                seed=seed,
+                load=load,
+                duration_s=duration,
+                progress=progress,
+                force=force,
+            )
+            return res, build_report(res)
+        from router.sim.csv_report import run_with_intervals, write_csv
+
+        res, monitor = run_with_intervals(
             scenario,
+            interval_s,
             seed=seed,
             load=load,
             duration_s=duration,
-            progress=None if quiet else _progress(err),
+            progress=progress,
             force=force,
         )
     except ConfigError as exc:  # a bad file, or a run past [simulation.limits]
         for problem in exc.problems:
             print(f"{path}: {problem}", file=err)
         return 2
+    try:
+        paths = write_csv(monitor, scenario, Path(csv_dir))
+    except OSError as exc:
+        print(f"python -m router simulate: cannot write output: {exc}", file=err)
+        return 2
+    print(f"csv: {', '.join(str(p) for p in paths)} ({interval_s / 60:g}-minute intervals)")
     return res, build_report(res)
 
 
@@ -158,7 +181,7 @@ def _quiet_pipe(main: Any) -> Any:
 
 @_quiet_pipe
 def simulate_main(argv: Sequence[str] | None = None) -> int:
-    """``python -m router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR]``."""
+    """``router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR] [--csv DIR]``."""
     err = sys.stderr
     parser = _Parser(
         prog="python -m router simulate",
@@ -183,12 +206,32 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="run even past [simulation.limits] (run size)"
     )
+    parser.add_argument(
+        "--csv", metavar="DIR", help="write interval reports queues.csv and agents.csv here"
+    )
+    parser.add_argument(
+        "--interval",
+        type=int,
+        choices=(15, 30),
+        default=15,
+        help="minutes per --csv interval row (15 or 30)",
+    )
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))
     except _UsageExit as exc:
         print(exc.message, file=err)
         return 2
-    ran = _run(args.file, args.seed, args.load, args.duration, args.quiet, err, args.force)
+    ran = _run(
+        args.file,
+        args.seed,
+        args.load,
+        args.duration,
+        args.quiet,
+        err,
+        force=args.force,
+        csv_dir=args.csv,
+        interval_s=args.interval * 60.0,
+    )
     if isinstance(ran, int):
         return ran
     res, rep = ran

@@ -82,8 +82,9 @@ from router.events import (
     WrapUpEnded,
 )
 from router.model import AgentSpec, Inquiry
-from router.sim.arrivals import Stream
+from router.sim.clock import start_offset_s
 from router.sim.guard import check_run_size
+from router.sim.replay import make_stream
 from router.sim.scenario import Scenario, router_config
 
 __all__ = [
@@ -340,8 +341,9 @@ class Simulator:
         self._channel_of = {q.name: q.channel for q in scenario.queues}
         self._heavy_q = {q.name: q.heavy for q in scenario.queues}
         self._recovery = scenario.wellbeing.heavy_recovery_s
+        offset = start_offset_s(scenario)
         self.streams = [
-            Stream(i, a, self.seed, load, scenario.surges, self.duration)
+            make_stream(i, a, self.seed, load, scenario.surges, self.duration, offset)
             for i, a in enumerate(scenario.arrivals)
         ]
         for s in self.streams:

@@ -55,6 +55,9 @@ def estimate_run(
     arrivals = 0.0
     densest: tuple[int, float, float] | None = None
     for i, a in enumerate(sc.arrivals):
+        if a.rate_per_s is None:  # a replayed day: at most one arrival per row of its file
+            arrivals += _rows(a.from_csv)
+            continue
         for start, end, rate in rate_segments(a.rate_per_s * load, a.queue, sc.surges, duration):
             if rate > 0:
                 arrivals += rate * (end - start)  # inf stays inf, never NaN (rate > 0)
@@ -67,6 +70,17 @@ def estimate_run(
         per_agent += 2 * math.ceil(duration / work)
     events = EVENTS_PER_ARRIVAL * arrivals + per_agent * agents
     return RunEstimate(arrivals=arrivals, agents=agents, events=events, densest=densest)
+
+
+def _rows(path: str | None) -> int:
+    """Data rows of a ``from_csv`` file (0 when it cannot be read: ``check`` reports that)."""
+    if path is None:
+        return 0
+    try:
+        with open(path, "rb") as f:
+            return max(0, sum(1 for _ in f) - 1)
+    except OSError:
+        return 0
 
 
 def _n(x: float) -> str:

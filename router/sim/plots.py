@@ -22,13 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import ABANDONED, ANSWERED, DEFLECTED, OPEN, REJECTED, SimResult
 from router.sim.report import EWT_WINDOW_S
-from router.sim.scenario import clock_label, clock_offset_s
 
 __all__ = ["MISSING_MESSAGE", "matplotlib_available", "overview_figure", "write_charts"]
 
-MISSING_MESSAGE = "charts need matplotlib: pip install 'router[plot]'"
+MISSING_MESSAGE = "charts need matplotlib: pip install 'inquiry-router[plot]'"
 
 _COLORS = {
     "within": "#2e7d32",
@@ -93,7 +93,7 @@ def _clock_axis(ax: Any, res: SimResult, end_h: float, label: str = "") -> None:
     ax.xaxis.set_major_locator(FixedLocator(ticks))
 
     def fmt(x: float, pos: int | None) -> str:
-        text = clock_label(off, x * 3600.0)
+        text = clock_label(x * 3600.0, off)
         return text if pos == 0 or text.endswith(" 00:00") else text[4:]
 
     ax.xaxis.set_major_formatter(FuncFormatter(fmt))

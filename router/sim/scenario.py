@@ -23,7 +23,6 @@ and standard deviation of the duration itself, not of its logarithm).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +37,9 @@ from router.config import (
     decode_config,
     load_config,
 )
+from router.errors import ConfigError
+from router.sim.clock import clock_offset_s, start_offset_s
+from router.sim.daylog import read_day
 
 __all__ = [
     "Arrival",
@@ -49,8 +51,6 @@ __all__ = [
     "Scenario",
     "Simulation",
     "Surge",
-    "clock_label",
-    "clock_offset_s",
     "decode_scenario",
     "load_scenario",
     "router_config",
@@ -102,27 +102,6 @@ class Limits(_Base):
     events: Annotated[int, Meta(ge=0)] = 30_000_000
 
 
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):([0-5][0-9])$")
-
-
-def clock_offset_s(start: str) -> float:
-    """Seconds from Monday 00:00 to ``start`` (``"fri 18:00"``); raises ValueError."""
-    m = _CLOCK.match(start.strip().lower())
-    if m is None:
-        raise ValueError(f"expected a day and a time like 'mon 00:00', got {start!r}")
-    return _DAYS.index(m.group(1)) * 86400.0 + int(m.group(2)) * 3600.0 + int(m.group(3)) * 60.0
-
-
-def clock_label(offset_s: float, t: float, *, day: bool = True) -> str:
-    """The wall clock at virtual time ``t`` for a run starting ``offset_s`` after Monday 00:00."""
-    total = round(offset_s + t) // 60
-    minutes = total % 60
-    hours = (total // 60) % 24
-    text = f"{hours:02d}:{minutes:02d}"
-    return f"{_DAYS[(total // 1440) % 7].capitalize()} {text}" if day else text
-
-
 class Simulation(_Base):
     """The ``[simulation]`` table: how long, how to count, how to drive the core."""
 
@@ -146,11 +125,13 @@ class Simulation(_Base):
 
 
 class Arrival(_Base):
-    """One Poisson arrival stream into a queue."""
+    """One Poisson arrival stream into a queue, or the queue's rows of a CSV file
+    (``from_csv``, see ``router/sim/daylog.py``) replayed as they happened."""
 
     queue: Name
-    rate_per_s: Annotated[float, Meta(ge=0)]
-    handle_time: Distribution
+    rate_per_s: Annotated[float, Meta(ge=0)] | None = None
+    handle_time: Distribution | None = None
+    from_csv: str | None = None
     patience: Distribution | None = None
     priority: Annotated[int, Meta(ge=-1000, le=1000)] | None = None
     tags: list[Name] = msgspec.field(default_factory=list)
@@ -209,6 +190,12 @@ def scenario_problems(sc: Scenario) -> list[str]:
         out.append("$.agents: a scenario needs at least one [[agents]] group with count > 0")
     for i, a in enumerate(sc.arrivals):
         p = f"$.arrivals[{i}]"
+        if a.from_csv is None:
+            for name in ("rate_per_s", "handle_time"):
+                if getattr(a, name) is None:
+                    out.append(f"{p}: missing required field {name!r} (or from_csv)")
+        elif a.rate_per_s is not None:
+            out.append(f"{p}.rate_per_s: a stream replayed from_csv has no rate")
         q = queues.get(a.queue)
         if q is None:
             out.append(f"{p}.queue: unknown queue {a.queue!r}")
@@ -244,8 +231,62 @@ def scenario_problems(sc: Scenario) -> list[str]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError."""
-    return load_config(path, type=Scenario)
+    """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError.
+
+    ``from_csv`` paths are resolved against the file's directory and the CSV files
+    checked (``router/sim/daylog.py``).
+    """
+    sc = load_config(path, type=Scenario)
+    if not any(a.from_csv is not None for a in sc.arrivals):
+        return sc
+    sc, problems = _check_csv_arrivals(sc, Path(path).parent)
+    if problems:
+        raise ConfigError(problems)
+    return sc
+
+
+def _check_csv_arrivals(sc: Scenario, base: Path) -> tuple[Scenario, list[str]]:
+    """Resolve every ``from_csv`` against ``base`` and check the files; returns the scenario
+    with absolute paths and one problem line per bad file."""
+    problems: list[str] = []
+    offset = start_offset_s(sc)
+    arrivals = list(sc.arrivals)
+    queues = {q.name for q in sc.queues}
+    replayed: dict[str, set[str]] = {}
+    for i, a in enumerate(arrivals):
+        if a.from_csv is None:
+            continue
+        path = Path(a.from_csv)
+        if not path.is_absolute():
+            path = base / path
+        arrivals[i] = msgspec.structs.replace(a, from_csv=str(path))
+        replayed.setdefault(str(path), set()).add(a.queue)
+    for i, a in enumerate(arrivals):
+        if a.from_csv is None:
+            continue
+        where = f"$.arrivals[{i}].from_csv"
+        try:
+            rows = read_day(a.from_csv, offset)
+        except OSError as exc:
+            problems.append(f"{where}: cannot read {a.from_csv}: {exc.strerror or exc}")
+            continue
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        mine = [r for r in rows if r[1] in (None, a.queue)]
+        if a.handle_time is None and any(r[2] is None for r in mine):
+            problems.append(
+                f"{where}: rows without handle_s need the entry's handle_time distribution"
+            )
+        for _, q, _, _ in rows:
+            if q is not None and q not in replayed[a.from_csv]:
+                what = "is not a queue of the config" if q not in queues else "has no entry"
+                problems.append(
+                    f"{where}: rows of queue {q!r} would not be replayed: {q!r} {what} "
+                    f"([[arrivals]] queue = {q!r} with from_csv = the same file)"
+                )
+                break
+    return msgspec.structs.replace(sc, arrivals=arrivals), problems
 
 
 def decode_scenario(data: bytes | str, fmt: str = "toml") -> Scenario:

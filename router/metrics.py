@@ -1,0 +1,255 @@
+"""Prometheus metrics for a router: a ``prometheus_client`` collector (``pip install
+'inquiry-router[metrics]'``).
+
+Two lines in an embedding service::
+
+    from prometheus_client import REGISTRY
+    from router.metrics import RouterCollector
+
+    REGISTRY.register(RouterCollector(router, monitor))
+
+``router`` is a :class:`~router.Router` or an adapter's ``RouterHandle``: anything
+with ``statistics()``. The current-state gauges (waiting, expected wait, agents,
+in flight, surge, decisions) are read from ``statistics()`` at every scrape, so
+they always agree with the core. ``monitor`` (a :class:`~router.observe.Monitor`
+fed the router's events) adds what only events tell: outcomes per queue, offer
+outcomes, the answered-wait histogram, windowed service level, ASA and abandon
+rate, agents by state and the longest wait. When the core's own statistics
+carry a figure (``QueueStatistics.longest_wait_s``, ``RouterStatistics.agents_by_state``,
+``QueueStatistics.windows``), the collector prefers it; see docs/metrics.md for
+the names and that interface.
+
+Scrape from the thread that drives the router (the asyncio example service and
+``router dashboard`` serve ``/metrics`` from their event loop); the core and the
+monitor are not thread-safe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from router.observe import WAIT_BUCKETS, Monitor, MonitorStatistics
+from router.stats import RouterStatistics
+
+__all__ = ["RouterCollector", "core_statistics"]
+
+#: The windowed ratios exported per queue and window, with the attribute they come from.
+_WINDOW_GAUGES = (
+    (
+        "router_service_level",
+        "service_level",
+        "Answered within the queue's answer_target_s "
+        "over inquiries that ended (answered, abandoned, rejected, deflected) in the window",
+    ),
+    ("router_asa_seconds", "asa_s", "Mean wait of the inquiries answered in the window"),
+    ("router_abandon_rate", "abandon_rate", "Abandoned over ended inquiries in the window"),
+)
+_OUTCOMES = ("answered", "abandoned", "rejected", "deflected")
+
+
+def core_statistics(router: Any) -> RouterStatistics:
+    """The core's :class:`RouterStatistics` of a ``Router`` or an adapter's ``RouterHandle``."""
+    stats = router.statistics()
+    inner = getattr(stats, "router", None)  # AdapterStatistics wraps the core's
+    return inner if isinstance(inner, RouterStatistics) else stats
+
+
+def _finite(x: Any) -> float | None:
+    """``x`` as a float when it is a finite number, else None (NaN, inf, None, absent)."""
+    if isinstance(x, int | float) and math.isfinite(x):
+        return float(x)
+    return None
+
+
+class RouterCollector(Collector):
+    """Collects ``router_*`` metrics from a router's ``statistics()`` and a :class:`Monitor`.
+
+    ``per_agent=True`` adds one series per agent (occupancy, handled, declines,
+    expiries): mind the cardinality with thousands of agents.
+    """
+
+    def __init__(
+        self, router: Any, monitor: Monitor | None = None, *, per_agent: bool = False
+    ) -> None:
+        if not callable(getattr(router, "statistics", None)):
+            raise TypeError(f"router: expected a Router or RouterHandle, got {router!r}")
+        self.router = router
+        self.monitor = monitor
+        self.per_agent = per_agent
+
+    def describe(self) -> Iterable[Metric]:
+        return [m for m in self._families()]
+
+    def collect(self) -> Iterable[Metric]:
+        stats = core_statistics(self.router)
+        mon = self.monitor.statistics(stats.now) if self.monitor is not None else None
+        return list(self._families(stats, mon))
+
+    # ------------------------------------------------------------------ families
+
+    def _families(
+        self, stats: RouterStatistics | None = None, mon: MonitorStatistics | None = None
+    ) -> Iterator[Metric]:
+        yield from self._core_families(stats)
+        yield from self._event_families(stats, mon)
+
+    def _core_families(self, stats: RouterStatistics | None) -> Iterator[Metric]:
+        waiting = GaugeMetricFamily(
+            "router_inquiries_waiting", "Inquiries waiting in line", labels=["queue"]
+        )
+        ewt = GaugeMetricFamily(
+            "router_expected_wait_seconds",
+            "Expected wait of a new arrival at the back of the queue",
+            labels=["queue"],
+        )
+        flight = GaugeMetricFamily(
+            "router_inquiries_in_flight",
+            "Inquiries held by agents, by state (offered, in_service, wrap_up)",
+            labels=["state"],
+        )
+        logged = GaugeMetricFamily("router_agents_logged_in", "Agents logged in")
+        ready = GaugeMetricFamily("router_agents_ready", "Agents in the ready state")
+        room = GaugeMetricFamily(
+            "router_agents_with_room", "Ready agents with room for one more inquiry"
+        )
+        surge = GaugeMetricFamily("router_surge", "1 while the router is in surge mode")
+        version = GaugeMetricFamily("router_config_version", "Config version in force")
+        decisions = CounterMetricFamily("router_decisions", "Routing decisions made by the core")
+        counters = CounterMetricFamily(
+            "router_core_events",
+            "The core's free-form counters (submitted, assigned, abandoned, ...)",
+            labels=["counter"],
+        )
+        if stats is not None:
+            for name, q in stats.queues.items():
+                waiting.add_metric([name], q.waiting)
+                expected = _finite(q.expected_wait_s)
+                if expected is not None:
+                    ewt.add_metric([name], expected)
+            flight.add_metric(["offered"], stats.offered)
+            flight.add_metric(["in_service"], stats.in_service)
+            flight.add_metric(["wrap_up"], stats.wrap_up)
+            logged.add_metric([], stats.agents_logged_in)
+            ready.add_metric([], stats.agents_ready)
+            room.add_metric([], stats.agents_with_room)
+            surge.add_metric([], 1.0 if stats.surge else 0.0)
+            version.add_metric([], stats.version)
+            decisions.add_metric([], stats.counters.get("decisions", 0))
+            for name, n in sorted(stats.counters.items()):
+                if name != "decisions":
+                    counters.add_metric([name], n)
+        yield from (waiting, ewt, flight, logged, ready, room, surge, version, decisions)
+        yield counters
+
+    def _event_families(
+        self, stats: RouterStatistics | None, mon: MonitorStatistics | None
+    ) -> Iterator[Metric]:
+        longest = GaugeMetricFamily(
+            "router_longest_wait_seconds",
+            "How long the longest-waiting inquiry of the queue has waited",
+            labels=["queue"],
+        )
+        agents = GaugeMetricFamily(
+            "router_agents",
+            "Logged-in agents by state (idle, busy, wrap_up, break, away)",
+            labels=["state"],
+        )
+        if stats is not None:
+            for name, q in stats.queues.items():
+                core_longest = _finite(getattr(q, "longest_wait_s", None))
+                if core_longest is not None:
+                    longest.add_metric([name], core_longest)
+                elif mon is not None and name in mon.queues:
+                    longest.add_metric([name], mon.queues[name].longest_wait_s)
+            by_state = getattr(stats, "agents_by_state", None)
+            if by_state is None and mon is not None:
+                by_state = mon.agents_by_state
+            for state, n in (by_state or {}).items():
+                agents.add_metric([state], n)
+        yield longest
+        yield agents
+        if self.monitor is None:
+            return
+        outcomes = CounterMetricFamily(
+            "router_outcomes",
+            "Inquiries that reached an outcome, by the queue they ended in",
+            labels=["queue", "outcome"],
+        )
+        offered = CounterMetricFamily(
+            "router_offered", "Inquiries that arrived at the queue", labels=["queue"]
+        )
+        offers = CounterMetricFamily(
+            "router_offer_outcomes",
+            "Offers to agents by outcome (accepted, declined, expired, taken_back)",
+            labels=["outcome"],
+        )
+        moved = CounterMetricFamily(
+            "router_moved",
+            "Inquiries moved between queues by overflow (direction in or out)",
+            labels=["queue", "direction"],
+        )
+        wait = HistogramMetricFamily(
+            "router_wait_seconds",
+            "Wait of answered inquiries, arrival to answer, by the queue that answered",
+            labels=["queue"],
+        )
+        windows = [
+            GaugeMetricFamily(name, doc, labels=["queue", "window"])
+            for name, _, doc in _WINDOW_GAUGES
+        ]
+        occupancy = GaugeMetricFamily(
+            "router_agent_occupancy",
+            "Busy capacity-time over staffed time since reset",
+            labels=["agent"],
+        )
+        handled = CounterMetricFamily(
+            "router_agent_handled", "Inquiries completed by the agent", labels=["agent"]
+        )
+        refused = CounterMetricFamily(
+            "router_agent_offers_refused",
+            "Offers the agent declined or let expire",
+            labels=["agent", "outcome"],
+        )
+        if mon is not None:
+            for outcome, n in mon.offer_outcomes.items():
+                offers.add_metric([outcome], n)
+            core_queues = stats.queues if stats is not None else {}
+            for name, mq in mon.queues.items():
+                offered.add_metric([name], mq.offered)
+                for outcome in _OUTCOMES:
+                    outcomes.add_metric([name, outcome], mq.outcomes[outcome])
+                moved.add_metric([name, "in"], mq.moved_in)
+                moved.add_metric([name, "out"], mq.moved_out)
+                bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
+                wait.add_metric(
+                    [name],
+                    list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
+                    mq.wait_sum_s,
+                )
+                core_q = core_queues.get(name)
+                figures = getattr(core_q, "windows", None) or mq.windows
+                for (_, attr, _), family in zip(_WINDOW_GAUGES, windows, strict=True):
+                    for label, fig in figures.items():
+                        value = _finite(getattr(fig, attr, None))
+                        if value is not None:
+                            family.add_metric([name, label], value)
+            if self.per_agent:
+                for a in mon.agents.values():
+                    if a.occupancy is not None:
+                        occupancy.add_metric([a.id], a.occupancy)
+                    handled.add_metric([a.id], a.handled)
+                    refused.add_metric([a.id, "declined"], a.declined)
+                    refused.add_metric([a.id, "expired"], a.expired)
+        yield from (outcomes, offered, offers, moved, wait, *windows)
+        if self.per_agent:
+            yield from (occupancy, handled, refused)

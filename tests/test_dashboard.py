@@ -1,0 +1,90 @@
+"""``router dashboard`` without a browser: the replay source, config checks, CLI errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+
+pytest.importorskip("aiohttp", reason="pip install 'inquiry-router[dashboard]'")
+
+from router.dashboard.cli import dashboard_main
+from router.dashboard.replay import ReplaySource
+from router.dashboard.server import Applied
+from router.dashboard.state import check_upload
+from router.errors import ConfigError
+from router.sim import load_scenario
+from router.sim.scenario import router_config
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_replay_runs_publishes_and_applies_a_checked_config() -> None:
+    sc = load_scenario(EXAMPLES / "taobao_fliggy_chat.toml")
+    source = ReplaySource(sc, speed=2000.0, duration_s=1800.0, title="t", push_s=0.05)
+    source.start()
+    try:
+        first_seq, _ = source.state()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and source.state()[0] < first_seq + 3:
+            time.sleep(0.05)
+        seq, body = source.state()
+        assert seq >= first_seq + 3
+        state = json.loads(body)
+        assert state["mode"] == "replay"
+        assert [q["name"] for q in state["queues"]] == [q.name for q in sc.queues]
+        assert source.metrics() is not None and b"router_inquiries_waiting" in source.metrics()
+        cfg = router_config(sc)
+        weights = msgspec.structs.replace(cfg.routing.weights, load=3.0)
+        tuned = msgspec.structs.replace(
+            cfg, routing=msgspec.structs.replace(cfg.routing, weights=weights)
+        )
+        version = asyncio.run(source.apply(tuned))
+        assert version == 2
+        fewer = msgspec.structs.replace(cfg, queues=cfg.queues[:1])
+        with pytest.raises(Applied) as info:
+            asyncio.run(source.apply(fewer))
+        assert info.value.problems[0] == (
+            "$.queues: 'fliggy_refund' is missing; the replay's arrivals need it"
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not source.done:
+            time.sleep(0.05)
+        assert source.done and source.error is None
+        final = json.loads(source.state()[1])
+        assert final["done"] is True
+        assert final["version"] == 2
+        assert final["last_reconfigure"]["version"] == 2
+        with pytest.raises(Applied, match="the replay has ended"):
+            asyncio.run(source.apply(tuned))
+    finally:
+        source.stop()
+
+
+def test_check_upload_is_router_check() -> None:
+    text = (EXAMPLES / "configs" / "minimal.toml").read_bytes()
+    cfg, summary = check_upload(text, "minimal.toml")
+    assert [q.name for q in cfg.queues] == ["support"]
+    assert summary.startswith("ok: 1 queue")
+    with pytest.raises(ConfigError) as info:
+        check_upload(text.replace(b"answer_target_s = 20", b"answer_target_s = nan"), "x.toml")
+    assert info.value.problems[0].startswith("$.queues[0].answer_target_s")
+    with pytest.raises(ConfigError, match=r"x\.ini: unknown format 'ini'"):
+        check_upload(text, "x.ini")
+    with pytest.raises(ConfigError):
+        check_upload(b"{not json", "x.json")
+
+
+def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert dashboard_main([str(EXAMPLES / "spring_festival.toml"), "--speed", "0"]) == 2
+    assert "argument --speed: expected a number > 0, got '0'" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[simulation]\nduration_s = -1\n")
+    assert dashboard_main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: $.simulation.duration_s")
+    assert "Traceback" not in err
