@@ -10,7 +10,7 @@ returns the events that happened since the last tick. ``next_deadline()`` says
 when the driver must call ``tick`` again. The core never reads a clock, sleeps,
 does I/O or imports an event loop: adapters and the simulator supply time.
 
-Data structures (DESIGN.md §3). Inquiries with the same requirement (queue,
+Data structures. Inquiries with the same requirement (queue,
 tenant, skills after relaxation, heavy or not) share a :class:`Pool`. A pool
 holds two lazy heaps: ready agents eligible for it, keyed by their score (see
 ``scoring.py``; the idle term is linear in time so the key never needs
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from typing import Any, ParamSpec, TypeVar
 
 from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
@@ -61,6 +61,7 @@ from router.events import (
     AgentReady,
     Assigned,
     Completed,
+    Deflected,
     Explanation,
     OfferDeclined,
     Offered,
@@ -74,7 +75,10 @@ from router.events import (
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP, build_policies
 from router.policies.control import AdmissionControl
+from router.state import codec
 from router.state.estimate import WaitEstimator
+from router.state.lazyheap import live_agents, live_tickets
+from router.state.ops import PolicyTimer
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -95,6 +99,7 @@ from router.state.records import (
 )
 from router.state.scoring import Scorer
 from router.stats import QueueStatistics, RouterStatistics
+from router.wellbeing import BREAK_OVER, CHANGED, SHIFT_END, TAKE_BREAK, Guardrails
 
 __all__ = ["Router"]
 
@@ -175,7 +180,7 @@ class Router:
             0,
         )
         self._waiting = 0
-        self._bp = AdmissionControl(self)
+        self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
 
     # ------------------------------------------------------------------ config
@@ -183,7 +188,6 @@ class Router:
     def _apply_config(self, cfg: RouterConfig) -> None:
         self._cfg = cfg
         r = cfg.routing
-        self._weights = r.weights
         self._ps = r.priority_seconds
         self._immediate = r.mode == "immediate"
         self._offer_timeout = r.offer_timeout_s
@@ -193,6 +197,7 @@ class Router:
         self._window = r.recent_window_s
         wb = cfg.wellbeing
         self._wb = wb
+        self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
@@ -402,21 +407,39 @@ class Router:
             )
         if t.state != PARKED:
             self._estimator.on_abandon(t.queue.name, self._now - t.entered)
-        self._leave(t)
-        self.counters["withdrawn"] += 1
-        self._emit(Withdrawn, inquiry_id=t.id, queue=t.queue.name)
+        self._end(
+            t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
+        )
 
-    def _leave(self, t: Ticket) -> None:
-        """Take a waiting or offered ticket out of the router for good."""
-        if t.state == WAITING:
+    def _end(self, t: Ticket, event: Any) -> None:
+        """The one way a ticket's life ends: out of line or off its agent, out of the
+        router, counted by its outcome and announced by ``event`` (``None``: a completed
+        inquiry, whose ``Completed`` was counted and announced at completion)."""
+        state = t.state
+        agent = t.agent if state in (OFFERED, ASSIGNED, WRAPUP) else None
+        if state == WAITING:
             self._dequeue(t)
-        elif t.state == OFFERED:
-            agent = t.agent
-            assert agent is not None
-            del agent.offers[t.id]
-            self._release(agent, t)
+        elif agent is not None:
+            if state == OFFERED:
+                del agent.offers[t.id]
+            else:
+                del agent.work[t.id]
         t.state = DONE
         del self._tickets[t.id]
+        if agent is not None:
+            self._release(agent, t)
+        if event is not None:
+            cls = type(event)
+            c = self.counters
+            if cls is Withdrawn:
+                c["withdrawn"] += 1
+            elif cls is Abandoned:
+                c["abandoned"] += 1
+            elif cls is Rejected:
+                c["rejected"] += 1
+            elif cls is Deflected:
+                c["deflected"] += 1
+            self._events.append(event)
 
     # ------------------------------------------------------------------ offers
 
@@ -547,13 +570,7 @@ class Router:
             self._at(now + wrap, K_WRAP, t, t.seq)
             agent.ver += 1  # recent work changed its score
         else:
-            self._finish(t, agent)
-
-    def _finish(self, t: Ticket, agent: Agent) -> None:
-        del agent.work[t.id]
-        t.state = DONE
-        del self._tickets[t.id]
-        self._release(agent, t)
+            self._end(t, None)
 
     # ------------------------------------------------------------------ agents
 
@@ -699,26 +716,12 @@ class Router:
 
     def _agent_next_time(self, agent: Agent) -> float:
         """The next time a guardrail or window changes this agent, or inf."""
-        nxt = _INF
-        wb = self._wb
-        if agent.state == READY:
-            if wb.max_continuous_work_s is not None and not self._suspended("continuous_work"):
-                nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
-            limit = self._shift_limit(agent)
-            if limit is not None:
-                nxt = min(nxt, limit)
-        if agent.break_until:
-            nxt = min(nxt, agent.break_until)
-        if agent.heavy_block_until:
-            nxt = min(nxt, agent.heavy_block_until)
-        if agent.recent:
-            nxt = min(nxt, agent.recent[0][0] + self._window)
-        return nxt
+        return self._guard.next_time(agent, self._surge)
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.
 
-        The timer recomputes every need (``_agent_next_time``) when it fires, so a
+        The timer recomputes every need (``Guardrails.next_time``) when it fires, so a
         later need is covered by an earlier pending timer and is not pushed again.
         """
         if when < agent.timer_at:
@@ -726,59 +729,20 @@ class Router:
             agent.timer_at = when
             self._at(when, K_AGENT, agent, agent.incarnation)
 
-    def _shift_limit(self, agent: Agent) -> float | None:
-        if agent.shift_end is None:
-            return None
-        if self._surge and self._suspended("shift"):
-            return agent.shift_end + self._wb.max_overtime_s
-        return agent.shift_end
-
-    def _suspended(self, guardrail: str) -> bool:
-        return self._surge and guardrail in self._wb.suspend_in_surge
-
     def _agent_timer(self, agent: Agent) -> None:
-        now = self._now
-        changed = False
-        if agent.recent:
-            # same expression as _agent_next_time: (t + w) - w may round below t, and a
-            # timer due at recent[0][0] + window must then remove that entry (no re-fire)
-            window = self._window
-            recent = agent.recent
-            i = 0
-            while i < len(recent) and recent[i][0] + window <= now:
-                agent.recent_sum -= recent[i][1]
-                i += 1
-            if i:
-                del recent[:i]
-                if not recent:
-                    agent.recent_sum = 0.0
-                changed = True
-        if agent.heavy_block_until and now >= agent.heavy_block_until:
-            agent.heavy_block_until = 0.0
-            agent.heavy_streak = 0
-            changed = True
-        if agent.state == BREAK and agent.break_until and now >= agent.break_until:
-            agent.stretch_start = now
+        action = self._guard.check(agent, self._now, self._surge)
+        if action == BREAK_OVER:
             self._make_ready(agent)
             return
-        if agent.state == READY:
-            limit = self._shift_limit(agent)
-            wb = self._wb
-            if limit is not None and now >= limit:
-                self._stop_new_work(agent, AWAY, "shift_end")
-                return
-            if agent.total_load == 0 and now - agent.idle_from >= wb.break_s:
-                agent.stretch_start = now  # idle as long as a break: that was one
-            if (
-                wb.max_continuous_work_s is not None
-                and not self._suspended("continuous_work")
-                and agent.stretch_start + wb.max_continuous_work_s <= now  # as in _next_time
-            ):
-                until = now + wb.break_s if agent.total_load == 0 else 0.0
-                self._stop_new_work(agent, BREAK, "wellbeing", until)
-                self._schedule_agent(agent, until or _INF)
-                return
-        if changed:
+        if action == SHIFT_END:
+            self._stop_new_work(agent, AWAY, "shift_end")
+            return
+        if action == TAKE_BREAK:
+            until = self._now + self._wb.break_s if agent.total_load == 0 else 0.0
+            self._stop_new_work(agent, BREAK, "wellbeing", until)
+            self._schedule_agent(agent, until or _INF)
+            return
+        if action == CHANGED:
             agent.ver += 1
             if agent.state == READY:
                 self._freed[agent.id] = agent
@@ -803,9 +767,16 @@ class Router:
             wait = self._now - t.arrival
             if t.state == WAITING:
                 self._estimator.on_abandon(t.queue.name, self._now - t.entered)
-            self._leave(t)
-            self.counters["abandoned"] += 1
-            self._emit(Abandoned, inquiry_id=t.id, queue=t.queue.name, wait_s=wait)
+            self._end(
+                t,
+                Abandoned(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    queue=t.queue.name,
+                    wait_s=wait,
+                ),
+            )
         elif kind == K_STEP:
             steps = t.queue.steps
             # a step timer set before the inquiry changed queue (overflow, hand-over) is stale
@@ -824,7 +795,7 @@ class Router:
             agent = t.agent
             assert agent is not None
             self._emit(WrapUpEnded, inquiry_id=t.id, agent_id=agent.id)
-            self._finish(t, agent)
+            self._end(t, None)
 
     def _schedule_step(self, t: Ticket) -> None:
         steps = t.queue.steps
@@ -859,6 +830,7 @@ class Router:
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
         pool = Pool(key, q, self._channels[q.channel].unit_cost)
         self._pools[key] = pool
+        q.pools.append(pool)
         # only holders of the pool's rarest required skill can qualify
         candidates: Iterable[Agent] = self._agents.values()
         for skill, _ in key[2]:
@@ -913,7 +885,7 @@ class Router:
         if agent.units is not None and agent.units_used + pool.cost > agent.units:
             return False
         if pool.heavy and self._heavy_k is not None and agent.heavy_streak >= self._heavy_k:
-            return self._suspended("heavy")
+            return self._guard.suspended("heavy", self._surge)
         return True
 
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
@@ -921,8 +893,7 @@ class Router:
         key = self._scorer.key(agent, pool, prof, pool.queue.weights)
         heappush(heap, (key, agent.seq, agent.ver, agent))
         if len(heap) > 2 * pool.eligible + 64:
-            pool.agents = [e for e in heap if e[3].ver == e[2]]
-            heapify(pool.agents)
+            pool.agents = live_agents(heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -942,7 +913,7 @@ class Router:
         heavy_blocked = (
             self._heavy_k is not None
             and agent.heavy_streak >= self._heavy_k
-            and not self._suspended("heavy")
+            and not self._guard.suspended("heavy", self._surge)
         )
         base_key = self._scorer.base_key
         bases: dict[tuple[int, str], float] = {}
@@ -962,8 +933,7 @@ class Router:
             heap = pool.agents
             heappush(heap, (base - w.proficiency * prof, seq, ver, agent))
             if len(heap) > 2 * pool.eligible + 64:
-                pool.agents = [e for e in heap if e[3].ver == e[2]]
-                heapify(pool.agents)
+                pool.agents = live_agents(heap)
 
     def _enqueue(self, t: Ticket) -> None:
         pool = t.pool
@@ -979,8 +949,7 @@ class Router:
         q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
         self._waiting += 1
         if len(heap) > 2 * pool.n_waiting + 64:
-            pool.waiting = [e for e in heap if e[3].ver == e[2] and e[3].state == WAITING]
-            heapify(pool.waiting)
+            pool.waiting = live_tickets(heap)
 
     def _dequeue(self, t: Ticket) -> None:
         pool = t.pool
@@ -1072,7 +1041,7 @@ class Router:
                 heavy_blocked = (
                     self._heavy_k is not None
                     and agent.heavy_streak >= self._heavy_k
-                    and not self._suspended("heavy")
+                    and not self._guard.suspended("heavy", self._surge)
                 )
                 for pool, _, weight in agent.pools:
                     if not pool.n_waiting:
@@ -1248,17 +1217,24 @@ class Router:
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
-            self._dequeue(t)
             name = t.queue.name
+            if name in targets and targets[name] is None:
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+                continue
+            self._dequeue(t)
             if name in targets:
                 target = targets[name]
-                if target is None:
-                    t.state = DONE
-                    del self._tickets[t.id]
-                    rejected += 1
-                    self.counters["rejected"] += 1
-                    self._emit(Rejected, inquiry_id=t.id, queue=name, reason="queue_removed")
-                    continue
+                assert target is not None
                 t.queue = self._queues[target]
                 t.entered = self._now
                 t.step = 0
@@ -1294,8 +1270,10 @@ class Router:
         return out
 
     def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
-        """Recreate every pool from scratch (reconfigure and restore)."""
+        """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
+        for q in self._queues.values():
+            q.pools = []
         for agent in self._agents.values():
             agent.pools = []
             self._set_caps(agent)
@@ -1387,23 +1365,272 @@ class Router:
 
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
-        from router.state.codec import dump
-
-        return dump(self)
-
-    def _snapshot_extra(self) -> dict[str, Any]:
-        """State of the backpressure layer (policies, callbacks, surge, estimator rates)."""
-        return self._bp.dump()
-
-    def _restore_extra(self, extra: dict[str, Any]) -> None:
-        self._bp.load(extra)
+        pool_index = {key: i for i, key in enumerate(self._pools)}
+        deadlines = []
+        for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq):
+            live: Agent | Ticket | None = (
+                self._agents.get(obj.id) if isinstance(obj, Agent) else self._tickets.get(obj.id)
+            )
+            if live is not None and live is obj:
+                deadlines.append((at, seq, kind, obj.id, arg))
+        snap = codec.Snapshot(
+            format=codec.FORMAT,
+            config=self._cfg,
+            version=self._version,
+            now=self._now,
+            seq=self._seq,
+            surge=self._surge,
+            counters=dict(self.counters),
+            gaps=dict(self._estimator.gap),
+            lasts=dict(self._estimator.last),
+            queues=[codec.queue_record(q) for q in self._queues.values()],
+            pools=[(k[0], k[1], list(k[2]), k[3]) for k in self._pools],
+            agents=[codec.agent_record(a) for a in self._agents.values()],
+            tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
+            deadlines=deadlines,
+            pending=[t.id for t in self._pending if self._tickets.get(t.id) is t],
+            freed=list(self._freed),
+            events=list(self._events),
+            extra=self._bp.dump(),
+        )
+        return codec.encode(snap)
 
     @classmethod
     def restore(cls, data: bytes) -> Router:
         """Rebuild a router from :meth:`snapshot` bytes."""
-        from router.state.codec import load
+        snap = codec.decode(data)
+        r = cls(snap.config, now=snap.now)
+        r._restore(snap)
+        return r
 
-        return load(data)
+    def _restore(self, snap: codec.Snapshot) -> None:
+        self._version = snap.version
+        self._seq = snap.seq
+        self._surge = snap.surge
+        self.counters = dict(snap.counters)
+        self._estimator.gap = dict(snap.gaps)
+        self._estimator.last = dict(snap.lasts)
+        weights = snap.config.routing.weights
+        self._queues = {}
+        for sq in snap.queues:
+            qs = QueueState(sq.cfg, weights)
+            qs.removed = sq.removed
+            self._queues[qs.name] = qs
+        pools: list[Pool] = []
+        for qname, tenant, req, heavy in snap.pools:
+            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy)
+            q = self._queues[qname]
+            pool = Pool(key, q, self._channels[q.channel].unit_cost)
+            self._pools[key] = pool
+            q.pools.append(pool)
+            pools.append(pool)
+        for sa in snap.agents:
+            a = Agent(sa.spec, snap.now, sa.incarnation)
+            self._set_caps(a)
+            codec.restore_agent(sa, a)
+            self._index_agent(a)
+            ver = a.ver
+            a.ver = -2  # suppress pushes while pools are attached
+            for pool in pools:
+                self._consider(a, pool)
+            a.ver = ver
+        for st in snap.tickets:
+            t = codec.restore_ticket(st, self._queues[st.queue], pools)
+            if st.agent is not None:
+                agent = self._agents[st.agent]
+                t.agent = agent
+                if t.state == OFFERED:
+                    agent.offers[t.id] = t
+                else:
+                    agent.work[t.id] = t
+            self._tickets[t.id] = t
+            if t.state == WAITING and t.pool is not None:
+                pool = t.pool
+                pool.waiting.append((t.aged, t.seq, t.ver, t))
+                pool.n_waiting += 1
+                t.queue.n_waiting += 1
+                bp = t.queue.waiting_by_priority
+                bp[t.priority] = bp.get(t.priority, 0) + 1
+                self._waiting += 1
+        for pool in pools:
+            pool.waiting.sort()
+        for a in self._agents.values():
+            if a.state == READY and a.listed_ver == a.ver:
+                for pool, prof, _ in a.pools:
+                    if self._can_take(a, pool):
+                        pool.agents.append(
+                            (self._scorer.key(a, pool, prof, pool.queue.weights), a.seq, a.ver, a)
+                        )
+        for pool in pools:
+            pool.agents.sort()
+        for at, seq, kind, oid, arg in snap.deadlines:
+            obj: Any = self._agents[oid] if kind == K_AGENT else self._tickets[oid]
+            self._deadlines.append((at, seq, kind, obj, arg))
+        self._deadlines.sort(key=_at_seq)
+        self._pending = [self._tickets[i] for i in snap.pending]
+        self._freed = {i: self._agents[i] for i in snap.freed}
+        self._events = list(snap.events)
+        self._bp.load(snap.extra)
+
+
+class _Ops:
+    """The core operations the policies may call (``router/state/ops.py``), on one Router."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, router: Router) -> None:
+        self._r = router
+
+    @property
+    def now(self) -> float:
+        return self._r._now
+
+    @property
+    def version(self) -> int:
+        return self._r._version
+
+    @property
+    def priority_seconds(self) -> float:
+        return self._r._ps
+
+    @property
+    def in_surge(self) -> bool:
+        return self._r._surge
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self._r.counters
+
+    @property
+    def estimator(self) -> WaitEstimator:
+        return self._r._estimator
+
+    def queue(self, name: str) -> QueueState | None:
+        return self._r._queues.get(name)
+
+    def ticket(self, inquiry_id: str) -> Ticket | None:
+        return self._r._tickets.get(inquiry_id)
+
+    def tickets(self) -> Iterable[Ticket]:
+        return self._r._tickets.values()
+
+    def agent_count(self) -> int:
+        return len(self._r._agents)
+
+    def total_waiting(self) -> int:
+        return self._r._waiting
+
+    def position(self, queue: QueueState, priority: int) -> int:
+        return self._r._position(queue, priority)
+
+    def match_pending(self) -> bool:
+        r = self._r
+        return bool(r._pending or r._freed)
+
+    def freed_agents(self) -> Iterable[Agent]:
+        return self._r._freed.values()
+
+    def can_take(self, agent: Agent, pool: Pool) -> bool:
+        return self._r._can_take(agent, pool)
+
+    def pool_for(self, t: Ticket) -> Pool:
+        return self._r._pool_for(t)
+
+    def admit(self, t: Ticket, pool: Pool) -> None:
+        self._r._admit(t, pool)
+
+    def hold(self, t: Ticket) -> None:
+        r = self._r
+        r.counters["admitted"] += 1
+        t.state = PARKED
+        r._tickets[t.id] = t
+
+    def enqueue(self, t: Ticket) -> None:
+        r = self._r
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._pending.append(t)
+        r._schedule_step(t)
+
+    def park(self, t: Ticket) -> None:
+        r = self._r
+        if t.state == WAITING:
+            r._dequeue(t)
+        t.state = PARKED
+        t.pool = None
+
+    def move(self, t: Ticket, queue: QueueState, step: int) -> None:
+        r = self._r
+        r._dequeue(t)
+        t.queue = queue
+        t.entered = r._now
+        t.step = step
+        self.enqueue(t)
+
+    def relax(self, t: Ticket, step: int) -> None:
+        r = self._r
+        r._dequeue(t)
+        t.step = step
+        self.enqueue(t)
+
+    def try_start(self, t: Ticket) -> bool:
+        r = self._r
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._seek_agent(t)
+        if t.state == WAITING:
+            self.park(t)
+            return False
+        return True
+
+    def release(self, t: Ticket) -> None:
+        r = self._r
+        agent = t.agent
+        assert agent is not None
+        if t.state == OFFERED:
+            del agent.offers[t.id]
+        else:
+            del agent.work[t.id]
+        r._undo_heavy(t, agent)
+        r._release(agent, t)
+        t.agent = None
+        t.state = PARKED
+        t.pool = None
+
+    def end(self, t: Ticket, event: Any) -> None:
+        self._r._end(t, event)
+
+    def emit(self, event: Any) -> None:
+        self._r._events.append(event)
+
+    def schedule(self, when: float, target: Any, purpose: int) -> None:
+        self._r._at(when, K_BP, target, purpose)
+
+    def policy_timers(self) -> list[PolicyTimer]:
+        return [
+            (at, seq, obj, arg) for at, seq, kind, obj, arg in self._r._deadlines if kind == K_BP
+        ]
+
+    def restore_policy_timer(self, timer: PolicyTimer) -> None:
+        at, seq, target, purpose = timer
+        heappush(self._r._deadlines, (at, seq, K_BP, target, purpose))
+
+    def match(self) -> None:
+        self._r._match()
+
+    def set_surge(self, on: bool) -> None:
+        r = self._r
+        r._surge = on
+        for agent in r._agents.values():
+            r._set_caps(agent)
+            agent.ver += 1
+            if agent.state == READY:
+                r._freed[agent.id] = agent
+            r._schedule_agent(agent, r._agent_next_time(agent))
+
+
+def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:
+    return (e[0], e[1])
 
 
 def _size(c: Any) -> int:

@@ -289,7 +289,7 @@ class Backpressure(_Base):
 
 
 class RouterConfig(_Base):
-    """The whole router config (scenario.md §1)."""
+    """The whole router config (docs/tuning.md)."""
 
     routing: Routing = msgspec.field(default_factory=Routing)
     channels: dict[Name, Channel] = msgspec.field(default_factory=dict)
