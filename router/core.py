@@ -35,12 +35,11 @@ the input's effect). Any other exception marks the instance broken.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, overload
 
-from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
+from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
 from router.errors import (
     ConfigError,
     DuplicateId,
@@ -72,8 +71,27 @@ from router.events import (
     Withdrawn,
     WrapUpEnded,
 )
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    Input,
+    Login,
+    Logout,
+    Reconfigure,
+    SetReady,
+    Submit,
+    Withdraw,
+    check_agent_spec,
+    check_id,
+    check_inquiry,
+    check_now,
+    check_reason,
+)
 from router.model import Admission, AgentSpec, Inquiry
-from router.policies.admission import K_BP, build_policies
+from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl
 from router.state import codec
 from router.state.estimate import WaitEstimator
@@ -95,6 +113,7 @@ from router.state.records import (
     Pool,
     PoolKey,
     QueueState,
+    Requirement,
     Ticket,
 )
 from router.state.scoring import Scorer
@@ -102,9 +121,6 @@ from router.stats import QueueStatistics, RouterStatistics
 from router.wellbeing import BREAK_OVER, CHANGED, SHIFT_END, TAKE_BREAK, Guardrails
 
 __all__ = ["Router"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # Deadline kinds
 K_OFFER = 1
@@ -117,37 +133,16 @@ _INF = float("inf")
 _HEAD_SEARCH_LIMIT = 256
 
 
-def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
-    """Refuse calls on a broken router; mark it broken on anything but a UsageError."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        self = args[0]
-        if self._broken is not None:  # type: ignore[attr-defined]
-            raise RouterBroken("the router failed earlier and refuses inputs") from self._broken  # type: ignore[attr-defined]
-        try:
-            return fn(*args, **kwargs)
-        except UsageError:
-            # deadlines that were due did fire (time passed); the input itself left no trace
-            self._now = self._rollback_now  # type: ignore[attr-defined]
-            raise
-        except BaseException as exc:
-            self._broken = exc  # type: ignore[attr-defined]
-            raise
-
-    return wrapper
-
-
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
 
     def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
         cfg = config if config is not None else RouterConfig()
-        problems = semantic_problems(cfg)
+        problems = config_problems(cfg)
         if problems:
             raise ConfigError(problems)
         self._broken: BaseException | None = None
-        self._now = float(now)
+        self._now = check_now(now)
         self._rollback_now = self._now
         self._seq = 0
         self._version = 1
@@ -200,6 +195,7 @@ class Router:
         self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
+        self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
         self._uses_recent = any(
             w.recent_work > 0 or w.recent_count > 0
@@ -236,17 +232,18 @@ class Router:
     # ------------------------------------------------------------------ time
 
     def _enter(self, now: float) -> float:
-        """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float."""
+        """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float.
+
+        Every input starts here, inside the ``try`` whose ``except`` is
+        :meth:`_failed`: a refused ``now`` changes nothing, and deadlines that fire
+        before a later refusal stay fired (time passed; the input left no trace).
+        """
+        if self._broken is not None:
+            raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
         self._rollback_now = self._now
-        if type(now) is not float:  # an int stored in a record would change snapshot bytes
-            try:
-                now = float(now)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"now: must be a number, got {now!r}") from None
+        now = check_now(now)  # an int stored in a record would change snapshot bytes
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
-        if now != now:  # NaN
-            raise InvalidInput("now: must be a number, got nan")
         dl = self._deadlines
         while dl and dl[0][0] <= now:
             at, _, kind, obj, arg = heappop(dl)
@@ -255,6 +252,14 @@ class Router:
             self._rollback_now = at
         self._now = now
         return now
+
+    def _failed(self, exc: BaseException) -> None:
+        """An input raised ``exc``: a caller's mistake leaves no trace, anything else is a bug
+        that marks the router broken."""
+        if isinstance(exc, UsageError):
+            self._now = self._rollback_now
+        elif self._broken is None and not isinstance(exc, RouterBroken):
+            self._broken = exc
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -297,23 +302,92 @@ class Router:
             return t.state in (WAITING, OFFERED) and t.step == arg - 1
         return t.state == WRAPUP
 
-    @_guarded
     def tick(self, now: float) -> list[Any]:
         """Fire deadlines due by ``now``, match, and return the events since the last tick."""
-        now = self._enter(now)
-        self._match()
-        if self._bp.active:
-            self._bp.after_match()
+        try:
+            self._enter(now)
+            self._match()
+            if self._bp.active:
+                self._bp.after_match()
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         events = self._events
         self._events = []
         return events
 
+    # ------------------------------------------------------------------ inputs
+
+    @overload
+    def handle(self, input: Submit, now: float) -> Admission: ...
+
+    @overload
+    def handle(self, input: Reconfigure, now: float) -> int: ...
+
+    @overload
+    def handle(
+        self,
+        input: Withdraw
+        | Login
+        | SetReady
+        | GoOnBreak
+        | Logout
+        | Accept
+        | Decline
+        | Complete
+        | CallbackFailed,
+        now: float,
+    ) -> None: ...
+
+    def handle(self, input: Input, now: float) -> Admission | int | None:
+        """Apply one input (``router/inputs.py``) at ``now``.
+
+        ``handle(Submit(inquiry=i), now)`` is ``submit(i, now)``, and so on for every
+        input: the methods are the same inputs spelled as calls. Returns the
+        :class:`~router.model.Admission` of a ``Submit``, the new version after a
+        ``Reconfigure``, else ``None``. A caller's mistake raises a
+        :class:`~router.errors.UsageError` naming the field and changes nothing.
+        """
+        if isinstance(input, Submit):
+            return self.submit(input.inquiry, now)
+        if isinstance(input, Accept):
+            self.accept(input.inquiry_id, now, input.agent_id)
+        elif isinstance(input, Complete):
+            self.complete(input.inquiry_id, now)
+        elif isinstance(input, Decline):
+            self.decline(input.inquiry_id, now, input.agent_id)
+        elif isinstance(input, Withdraw):
+            self.withdraw(input.inquiry_id, now)
+        elif isinstance(input, Login):
+            self.login(input.agent, now)
+        elif isinstance(input, SetReady):
+            self.set_ready(input.agent_id, now)
+        elif isinstance(input, GoOnBreak):
+            self.go_on_break(input.agent_id, now, input.reason)
+        elif isinstance(input, Logout):
+            self.logout(input.agent_id, now)
+        elif isinstance(input, CallbackFailed):
+            self.callback_failed(input.inquiry_id, now)
+        elif isinstance(input, Reconfigure):
+            return self.reconfigure(input.config, now, hand_over=input.hand_over)
+        else:
+            raise InvalidInput("input", f"not a router input: {type(input).__name__}")
+        return None
+
     # ------------------------------------------------------------------ inquiries
 
-    @_guarded
     def submit(self, inquiry: Inquiry, now: float) -> Admission:
         """Admit (or refuse) an inquiry at ``now``; matching happens in the next ``tick``."""
-        now = self._enter(now)
+        check_inquiry(inquiry)
+        try:
+            self._enter(now)
+            return self._submit(inquiry)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _submit(self, inquiry: Inquiry) -> Admission:
+        now = self._now
         if inquiry.id in self._tickets:
             raise DuplicateId(f"inquiry {inquiry.id!r} is already in the router")
         q = self._queues.get(inquiry.queue)
@@ -322,12 +396,13 @@ class Router:
         tenant = inquiry.tenant if inquiry.tenant is not None else q.tenant
         if q.tenant is not None and tenant != q.tenant:
             raise InvalidInput(
-                f"tenant: inquiry {inquiry.id!r} has tenant {tenant!r} "
-                f"but queue {q.name!r} belongs to {q.tenant!r}"
+                "tenant",
+                f"inquiry {inquiry.id!r} has tenant {tenant!r} "
+                f"but queue {q.name!r} belongs to {q.tenant!r}",
             )
-        arrival = inquiry.arrived_at if inquiry.arrived_at is not None else now
+        arrival = float(inquiry.arrived_at) if inquiry.arrived_at is not None else now
         if arrival > now:
-            raise InvalidInput(f"arrived_at: {arrival!r} is later than now={now!r}")
+            raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
         priority = inquiry.priority if inquiry.priority is not None else q.priority
         heavy = q.heavy or "heavy" in inquiry.tags
         cost = inquiry.cost if inquiry.cost is not None else self._channels[q.channel].unit_cost
@@ -338,16 +413,17 @@ class Router:
             priority,
             arrival,
             now,
-            self._next_seq(),
+            0,
             tenant,
             dict(inquiry.requires) if inquiry.requires else None,
             heavy,
             cost,
             patience_at,
         )
+        if self._strict:
+            self._check_possible(t)  # before anything changes: a refusal leaves no pool
+        t.seq = self._next_seq()
         pool = self._pool_for(t)
-        if self._strict and pool.eligible == 0:
-            self._check_possible(t)
         return self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
 
     def _admit(self, t: Ticket, pool: Pool) -> None:
@@ -366,21 +442,32 @@ class Router:
         ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``."""
         return self._bp.has_room(queue)
 
-    @_guarded
     def callback_failed(self, inquiry_id: str, now: float) -> None:
         """The call for a callback on offer or assigned did not reach the customer: it goes
         back to its place after ``callback.retry_s``, or ends after ``max_attempts``."""
-        now = self._enter(now)
-        self._bp.callbacks.failed(self._ticket(inquiry_id))
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._bp.callbacks.failed(self._ticket(inquiry_id))
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _check_possible(self, t: Ticket) -> None:
-        """Strict mode: raise if no agent could serve ``t`` even after every relaxation step."""
+        """Strict mode: raise if no agent could serve ``t`` even after every relaxation
+        step. Creates nothing (a pool made only to look would outlive the refusal)."""
         q = t.queue
         reqs = [dict(q.requires)] + [dict(r) for _, r in q.steps]
         for base in reqs:
             key = self._pool_key(t, base)
-            pool = self._pools.get(key) or self._make_pool(key, t.queue)
-            if pool.eligible:
+            pool = self._pools.get(key)
+            if pool is not None:
+                if pool.eligible:
+                    return
+            elif any(
+                agent.state != LOGGING_OUT and self._fits(agent, q, key[1], key[2])
+                for agent in self._candidates(key[2])
+            ):
                 return
         missing = ", ".join(f"{s}>={lvl}" for s, lvl in self._pool_key(t, reqs[-1])[2])
         raise ImpossibleRequirement(
@@ -395,10 +482,17 @@ class Router:
                 ahead += n
         return ahead + 1
 
-    @_guarded
     def withdraw(self, inquiry_id: str, now: float) -> None:
         """The customer left (or the backend cancelled) before being assigned."""
-        now = self._enter(now)
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._withdraw(inquiry_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _withdraw(self, inquiry_id: str) -> None:
         t = self._ticket(inquiry_id)
         if t.state not in (WAITING, OFFERED, PARKED):
             raise InvalidState(
@@ -443,15 +537,21 @@ class Router:
 
     # ------------------------------------------------------------------ offers
 
-    @_guarded
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        now = self._enter(now)
-        t, agent = self._offer(inquiry_id, agent_id)
-        del agent.offers[t.id]
-        agent.work[t.id] = t
-        agent.no_answer = 0
-        self._start_work(t, agent)
+        check_id(inquiry_id, "inquiry_id")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            t, agent = self._offer(inquiry_id, agent_id)
+            del agent.offers[t.id]
+            agent.work[t.id] = t
+            agent.no_answer = 0
+            self._start_work(t, agent)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _offer(self, inquiry_id: str, agent_id: str | None) -> tuple[Ticket, Agent]:
         """The offered ticket and its agent; raises if it is not offered (to ``agent_id``)."""
@@ -480,14 +580,20 @@ class Router:
             wait_s=now - t.arrival,
         )
 
-    @_guarded
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
-        now = self._enter(now)
-        t, agent = self._offer(inquiry_id, agent_id)
-        self.counters["declined"] += 1
-        self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
-        self._take_back(t, agent, "declined")
+        check_id(inquiry_id, "inquiry_id")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            t, agent = self._offer(inquiry_id, agent_id)
+            self.counters["declined"] += 1
+            self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
+            self._take_back(t, agent, "declined")
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _take_back(self, t: Ticket, agent: Agent, reason: str) -> None:
         del agent.offers[t.id]
@@ -528,10 +634,18 @@ class Router:
 
     # ------------------------------------------------------------------ completion
 
-    @_guarded
     def complete(self, inquiry_id: str, now: float) -> None:
         """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
-        now = self._enter(now)
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._complete(inquiry_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _complete(self, inquiry_id: str) -> None:
+        now = self._now
         t = self._ticket(inquiry_id)
         if t.state != ASSIGNED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not assigned")
@@ -574,18 +688,20 @@ class Router:
 
     # ------------------------------------------------------------------ agents
 
-    @_guarded
     def login(self, spec: AgentSpec, now: float) -> None:
         """An agent logs in, ready for work."""
-        now = self._enter(now)
+        check_agent_spec(spec, self._max_concurrency)
+        try:
+            self._enter(now)
+            self._login(spec)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _login(self, spec: AgentSpec) -> None:
+        now = self._now
         if spec.id in self._agents:
             raise DuplicateId(f"agent {spec.id!r} is already logged in")
-        for ch in spec.capacity:
-            if ch not in self._channels:
-                raise InvalidInput(
-                    f"capacity.{ch}: unknown channel {ch!r}; known: "
-                    f"{', '.join(sorted(self._channels))}"
-                )
         for qn in spec.queues:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
@@ -609,18 +725,22 @@ class Router:
         for ch in caps:
             agent.load.setdefault(ch, 0)
 
-    @_guarded
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
-        now = self._enter(now)
-        agent = self._agent(agent_id)
-        if agent.state == LOGGING_OUT:
-            raise InvalidState(f"agent {agent_id!r} is logging out")
-        if agent.state == READY:
-            return
-        if agent.state == BREAK:
-            agent.stretch_start = now
-        self._make_ready(agent)
+        check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            agent = self._agent(agent_id)
+            if agent.state == LOGGING_OUT:
+                raise InvalidState(f"agent {agent_id!r} is logging out")
+            if agent.state == READY:
+                return
+            if agent.state == BREAK:
+                agent.stretch_start = self._now
+            self._make_ready(agent)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _make_ready(self, agent: Agent) -> None:
         agent.state = READY
@@ -633,14 +753,19 @@ class Router:
         self._emit(AgentReady, agent_id=agent.id)
         self._schedule_agent(agent, self._agent_next_time(agent))
 
-    @_guarded
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
         """No new work; pending offers go back to their place; work in flight finishes."""
-        now = self._enter(now)
-        agent = self._agent(agent_id)
-        if agent.state == LOGGING_OUT:
-            raise InvalidState(f"agent {agent_id!r} is logging out")
-        self._stop_new_work(agent, BREAK, reason)
+        check_id(agent_id, "agent_id")
+        check_reason(reason)
+        try:
+            self._enter(now)
+            agent = self._agent(agent_id)
+            if agent.state == LOGGING_OUT:
+                raise InvalidState(f"agent {agent_id!r} is logging out")
+            self._stop_new_work(agent, BREAK, reason)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _stop_new_work(self, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
         agent.state = state
@@ -662,10 +787,17 @@ class Router:
         self._release(agent, t)
         self._requeue(t, reason)
 
-    @_guarded
     def logout(self, agent_id: str, now: float) -> None:
         """Offers go back to their place; the agent leaves once work in flight is done."""
-        now = self._enter(now)
+        check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            self._logout(agent_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _logout(self, agent_id: str) -> None:
         agent = self._agent(agent_id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
@@ -831,18 +963,21 @@ class Router:
         pool = Pool(key, q, self._channels[q.channel].unit_cost)
         self._pools[key] = pool
         q.pools.append(pool)
-        # only holders of the pool's rarest required skill can qualify
-        candidates: Iterable[Agent] = self._agents.values()
-        for skill, _ in key[2]:
-            holders = self._by_skill.get(skill)
-            if holders is None:
-                return pool
-            if len(holders) < len(self._agents):
-                candidates = min(candidates, holders.values(), key=_size)
-        for agent in candidates:
+        for agent in self._candidates(key[2]):
             if agent.state != LOGGING_OUT:
                 self._consider(agent, pool)
         return pool
+
+    def _candidates(self, requires: Requirement) -> Iterable[Agent]:
+        """Agents who may qualify for ``requires``: holders of its rarest skill."""
+        candidates: Iterable[Agent] = self._agents.values()
+        for skill, _ in requires:
+            holders = self._by_skill.get(skill)
+            if holders is None:
+                return ()
+            if len(holders) < len(self._agents):
+                candidates = min(candidates, holders.values(), key=_size)
+        return candidates
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
@@ -857,21 +992,27 @@ class Router:
             if not holders:
                 del self._by_skill[skill]
 
+    def _fits(self, agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
+        """Whether skills, tenant, queue membership and channel let ``agent`` serve."""
+        if agent.queues and q.name not in agent.queues:
+            return False
+        if tenant is not None and tenant not in agent.tenants:
+            return False
+        if agent.spec.capacity.get(q.channel, 0) <= 0:
+            return False
+        skills = agent.skills
+        for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
+            if skills.get(s, 0) < lvl:
+                return False
+        return True
+
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
-        qname = pool.queue.name
-        if agent.queues and qname not in agent.queues:
+        q = pool.queue
+        if not self._fits(agent, q, pool.tenant, pool.requires):
             return
-        if pool.tenant is not None and pool.tenant not in agent.tenants:
-            return
-        if agent.spec.capacity.get(pool.channel, 0) <= 0:
-            return
-        skills = agent.skills
-        for s, lvl in pool.requires:
-            if skills.get(s, 0) < lvl:
-                return
         prof = Scorer.proficiency(agent, pool)
-        agent.pools.append((pool, prof, agent.queues.get(qname, 1.0)))
+        agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
         pool.eligible += 1
         if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
             self._push_agent(agent, pool, prof)
@@ -1173,19 +1314,41 @@ class Router:
 
     # ------------------------------------------------------------------ reconfigure
 
-    @_guarded
     def reconfigure(
-        self, config: RouterConfig, now: float, *, hand_over: dict[str, str] | None = None
+        self,
+        config: RouterConfig | dict[str, Any],
+        now: float,
+        *,
+        hand_over: dict[str, str] | None = None,
     ) -> int:
         """Atomically switch to ``config``; returns the new version.
 
+        ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
         Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
         the removed queue's ``on_remove``, else they are rejected with reason
         ``queue_removed``; offered and assigned ones finish where they are.
-        An invalid config raises ConfigError and changes nothing.
+        An invalid config raises ConfigError naming every problem and changes nothing.
         """
-        now = self._enter(now)
-        problems = semantic_problems(config)
+        if isinstance(config, dict):
+            config = convert_config(config)  # ConfigError names every problem
+        elif not isinstance(config, RouterConfig):
+            raise InvalidInput("config", f"must be a RouterConfig, got {type(config).__name__}")
+        if hand_over is not None and (
+            type(hand_over) is not dict
+            or not all(type(k) is str and type(v) is str for k, v in hand_over.items())
+        ):
+            raise InvalidInput("hand_over", f"must map queue names to queue names: {hand_over!r}")
+        problems = config_problems(config)
+        try:
+            self._enter(now)
+            return self._reconfigure(config, hand_over, problems)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _reconfigure(
+        self, config: RouterConfig, hand_over: dict[str, str] | None, problems: list[str]
+    ) -> int:
         new_names = {q.name for q in config.queues}
         targets: dict[str, str | None] = {}
         for name, qs in self._queues.items():
@@ -1211,7 +1374,6 @@ class Router:
                     )
         if problems:
             raise ConfigError(problems)
-        build_policies(config)  # raises ConfigError on an unknown policy name
         self._version += 1
         self._apply_config(config)
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)

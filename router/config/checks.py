@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from router.config.problems import key_path
+from router.config.problems import key_path, structure_problems
 from router.config.schema import (
     DEFAULT_CHANNELS,
     POLICY_NAMES,
@@ -25,7 +25,7 @@ from router.config.schema import (
     RouterConfig,
 )
 
-__all__ = ["backpressure_problems", "policy_names", "semantic_problems"]
+__all__ = ["backpressure_problems", "config_problems", "policy_names", "semantic_problems"]
 
 
 def _nonfinite_problems(obj: Any, path: str, out: list[str]) -> None:
@@ -44,8 +44,26 @@ def _nonfinite_problems(obj: Any, path: str, out: list[str]) -> None:
             _nonfinite_problems(v, f"{path}[{i}]", out)
 
 
+def config_problems(cfg: Any) -> list[str]:
+    """Every problem of a config, however it was made: one ``path: message`` line each.
+
+    A config decoded from a file went through the schema's constraints; one built
+    in Python (``QueueConfig(priority=10**30)``) did not, so its plain-data form
+    is checked against the schema first, then the semantic checks run.
+    """
+    if not isinstance(cfg, RouterConfig):
+        return [f"$: expected a RouterConfig, got {type(cfg).__name__}"]
+    raw = msgspec.to_builtins(cfg)
+    try:
+        msgspec.convert(raw, type(cfg))
+    except msgspec.ValidationError:
+        return structure_problems(raw, type(cfg))
+    return semantic_problems(cfg)
+
+
 def semantic_problems(cfg: RouterConfig) -> list[str]:
-    """Checks beyond the schema; returns one ``path: message`` line per problem."""
+    """Checks beyond the schema, ``[backpressure]`` included; one ``path: message`` line
+    per problem."""
     out: list[str] = []
     _nonfinite_problems(cfg, "$", out)
     channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -110,6 +128,7 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
     out.extend(cfg.extra_problems())
+    out.extend(backpressure_problems(cfg))
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from router.config.checks import backpressure_problems, semantic_problems
+from router.config.checks import semantic_problems
 from router.config.problems import structure_problems
 from router.config.schema import RouterConfig
 from router.errors import ConfigError
@@ -82,13 +82,13 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
     """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
 
     Schema problems come first (all of them); the semantic checks run once the
-    schema is satisfied, then the checks of ``[backpressure]``.
+    schema is satisfied.
     """
     try:
         cfg = msgspec.convert(raw, type)
     except msgspec.ValidationError:
         raise ConfigError(structure_problems(raw, type)) from None
-    problems = semantic_problems(cfg) + backpressure_problems(cfg)
+    problems = semantic_problems(cfg)
     if problems:
         raise ConfigError(problems)
     return cfg
