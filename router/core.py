@@ -2,35 +2,50 @@
 
 Theory of operation
 -------------------
-``Router`` is a synchronous state machine in the h11 style. Inputs
-(``submit``, ``withdraw``, ``login``/``set_ready``/``go_on_break``/``logout``,
-``accept``/``decline``, ``complete``, ``reconfigure``) record facts at a caller
-supplied ``now``; ``tick(now)`` fires due deadlines, runs one matching pass and
-returns the events that happened since the last tick. ``next_deadline()`` says
-when the driver must call ``tick`` again. The core never reads a clock, sleeps,
-does I/O or imports an event loop: adapters and the simulator supply time.
+``Router`` is a synchronous state machine in the h11 style. Inputs are the
+structs of ``router/inputs.py`` (``Submit``, ``Withdraw``, ``Login``,
+``SetReady``, ``GoOnBreak``, ``Logout``, ``Accept``, ``Decline``, ``Complete``,
+``CallbackFailed``, ``Reconfigure``), taken by ``handle(input, now)`` or by the
+method of the same name; they record facts at a caller supplied ``now``.
+``tick(now)`` fires due deadlines, runs one matching pass and returns the
+events that happened since the last tick. ``next_deadline()`` says when the
+driver must call ``tick`` again. The core never reads a clock, sleeps, does I/O
+or imports an event loop: adapters and the simulator supply time.
 
-Data structures. Inquiries with the same requirement (queue,
-tenant, skills after relaxation, heavy or not) share a :class:`Pool`. A pool
-holds two lazy heaps: ready agents eligible for it, keyed by their score (see
-``scoring.py``; the idle term is linear in time so the key never needs
-re-sorting), and waiting inquiries keyed by aged arrival
-``arrival - priority * priority_seconds`` then sequence. Every agent change
-bumps the agent's version, which invalidates its heap entries; a refresh pushes
-new ones only into the pools where it can take work now. A new arrival looks at
-the head of one agent heap; a freed agent looks at the heads of the waiting
-heaps of the pools it is eligible for. No decision scans all agents or all
+Data structures. Inquiries with the same requirement (queue, tenant, skills
+after relaxation, heavy or not, capacity-unit cost) share a :class:`Pool`. A
+pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
+it, keyed by their score (``router/state/scoring.py``; the idle term is linear
+in time so the key never needs re-sorting), and waiting inquiries keyed by aged
+arrival ``arrival - priority * priority_seconds`` then sequence, in two heaps:
+those no agent declined and those some agent declined. Every agent change bumps
+the agent's version, which invalidates its heap entries; a refresh pushes new
+ones only into the pools where it can take work now. A new arrival looks at the
+head of one agent heap; a freed agent looks at the heads of the waiting heaps
+of the pools it is eligible for. No decision scans all agents or all
 inquiries. One deadline heap (lazy too) drives offer expiry, patience,
-relaxation steps, wrap-up ends and agent timers (breaks, shift end, heavy-call
-recovery, the recent-work window).
+relaxation steps, wrap-up ends, policy timers and agent timers
+(``router/wellbeing.py``). Policies reach the state only through the core
+operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
+life ends in one place, :meth:`Router._end`.
 
-Invariant after every ``tick``: no waiting inquiry is compatible with an agent
-that could take it now. Ties break on a sequence counter, so the same inputs
-give the same events.
+Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
+with a ready agent that has room for it and has not declined it. No search gives
+up to keep it: a freed agent takes the head of a pool's undeclined heap unless
+the declined heap holds a more urgent inquiry it did not decline; an agent
+that declined every declined inquiry of the pool (``Pool.declined_by``) skips
+that heap in O(1). The bound that remains: a decision costs O(log n) plus
+O(log n) for each inquiry the deciding agent itself declined that still waits
+ahead of the one it gets in that pool; a waiting inquiry looking for an agent
+skips, the same way, only the agents that declined it. The cost of a decline is
+paid by the one who declined. Ties break on a sequence counter, so the same
+inputs give the same events.
 
-Errors: a caller's mistake raises a ``UsageError`` subclass before anything is
-changed (deadlines already due at ``now`` do fire first: time passing is not
-the input's effect). Any other exception marks the instance broken.
+Errors: a caller's mistake raises a ``UsageError`` subclass and changes
+nothing: values are checked (``router/inputs.py``) before time moves; a refusal
+that depends on the state comes after deadlines already due at ``now`` fired
+(time passing is not the input's effect). Any other exception marks the
+instance broken.
 """
 
 from __future__ import annotations
@@ -130,7 +145,6 @@ K_WRAP = 4
 K_AGENT = 5
 
 _INF = float("inf")
-_HEAD_SEARCH_LIMIT = 256
 
 
 class Router:
@@ -943,13 +957,13 @@ class Router:
                 if merged.get(s, 0) < lvl:
                     merged[s] = lvl
             base = merged
-        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy)
+        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy, t.cost)
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.queue
         if t.step == 0:
             if not t.extra:
-                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy)
+                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost)
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -960,7 +974,7 @@ class Router:
         return pool
 
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
-        pool = Pool(key, q, self._channels[q.channel].unit_cost)
+        pool = Pool(key, q)
         self._pools[key] = pool
         q.pools.append(pool)
         for agent in self._candidates(key[2]):
@@ -1082,21 +1096,42 @@ class Router:
         t.state = WAITING
         t.ver += 1
         t.aged = t.arrival - t.priority * self._ps
-        heap = pool.waiting
-        heappush(heap, (t.aged, t.seq, t.ver, t))
         pool.n_waiting += 1
         q = t.queue
         q.n_waiting += 1
         q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
         self._waiting += 1
-        if len(heap) > 2 * pool.n_waiting + 64:
-            pool.waiting = live_tickets(heap)
+        declined = t.declined
+        if declined:
+            heap = pool.declined
+            heappush(heap, (t.aged, t.seq, t.ver, t))
+            pool.n_declined += 1
+            by = pool.declined_by
+            for aid in declined:
+                by[aid] = by.get(aid, 0) + 1
+            if len(heap) > 2 * pool.n_declined + 64:
+                pool.declined = live_tickets(heap)
+        else:
+            heap = pool.waiting
+            heappush(heap, (t.aged, t.seq, t.ver, t))
+            if len(heap) > 2 * (pool.n_waiting - pool.n_declined) + 64:
+                pool.waiting = live_tickets(heap)
 
     def _dequeue(self, t: Ticket) -> None:
         pool = t.pool
         assert pool is not None
         t.ver += 1
         pool.n_waiting -= 1
+        declined = t.declined
+        if declined:
+            pool.n_declined -= 1
+            by = pool.declined_by
+            for aid in declined:
+                n = by[aid] - 1
+                if n:
+                    by[aid] = n
+                else:
+                    del by[aid]
         q = t.queue
         q.n_waiting -= 1
         q.waiting_by_priority[t.priority] -= 1
@@ -1134,9 +1169,7 @@ class Router:
             if agent.ver != entry[2]:
                 heappop(heap)
                 continue
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
+            if t.declined is not None and agent.id in t.declined:
                 if skipped is None:
                     skipped = []
                 skipped.append(heappop(heap))
@@ -1211,38 +1244,50 @@ class Router:
         self._refresh(agent)
 
     def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
-        """The most urgent waiting ticket of ``pool`` that ``agent`` may take."""
+        """The most urgent waiting ticket of ``pool`` that ``agent`` did not decline.
+
+        The pool's ``waiting`` heap holds only tickets nobody declined, so its head
+        is the answer unless a better one in the ``declined`` heap is open to this
+        agent; an agent that declined every ticket there skips that heap at once.
+        """
+        best: Ticket | None = None
         heap = pool.waiting
         while heap:
             entry = heap[0]
             t = entry[3]
-            if t.ver != entry[2] or t.state != WAITING:
+            if t.ver != entry[2]:
                 heappop(heap)
                 continue
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
-                return self._head_slow(pool, agent)
-            return t
-        return None
+            best = t
+            break
+        n_declined = pool.n_declined
+        if n_declined and pool.declined_by.get(agent.id, 0) < n_declined:
+            other = self._first_not_declined(pool, agent.id, best)
+            if other is not None:
+                return other
+        return best
 
-    def _head_slow(self, pool: Pool, agent: Agent) -> Ticket | None:
-        heap = pool.waiting
-        skipped: list[tuple[float, int, int, Ticket]] = []
+    def _first_not_declined(self, pool: Pool, agent_id: str, bound: Ticket | None) -> Ticket | None:
+        """The most urgent ticket of ``pool.declined`` that ``agent_id`` did not decline and
+        that comes before ``bound``; O(log n) per ticket this agent declined ahead of it."""
+        heap = pool.declined
+        aside: list[tuple[float, int, int, Ticket]] = []
         found = None
-        while heap and len(skipped) < _HEAD_SEARCH_LIMIT:
-            entry = heappop(heap)
+        while heap:
+            entry = heap[0]
             t = entry[3]
-            if t.ver != entry[2] or t.state != WAITING:
+            if t.ver != entry[2]:
+                heappop(heap)
                 continue
-            skipped.append(entry)
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
+            if bound is not None and (t.aged, t.seq) > (bound.aged, bound.seq):
+                break
+            declined = t.declined
+            if declined is not None and agent_id in declined:
+                aside.append(heappop(heap))
                 continue
             found = t
             break
-        for e in skipped:
+        for e in aside:
             heappush(heap, e)
         return found
 
@@ -1448,6 +1493,7 @@ class Router:
             self._pending.append(t)
         for pool in self._pools.values():
             pool.waiting.sort()
+            pool.declined.sort()
 
     # ------------------------------------------------------------------ views
 
@@ -1546,7 +1592,7 @@ class Router:
             gaps=dict(self._estimator.gap),
             lasts=dict(self._estimator.last),
             queues=[codec.queue_record(q) for q in self._queues.values()],
-            pools=[(k[0], k[1], list(k[2]), k[3]) for k in self._pools],
+            pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
             agents=[codec.agent_record(a) for a in self._agents.values()],
             tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
             deadlines=deadlines,
@@ -1579,10 +1625,10 @@ class Router:
             qs.removed = sq.removed
             self._queues[qs.name] = qs
         pools: list[Pool] = []
-        for qname, tenant, req, heavy in snap.pools:
-            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy)
+        for qname, tenant, req, heavy, cost in snap.pools:
+            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy, cost)
             q = self._queues[qname]
-            pool = Pool(key, q, self._channels[q.channel].unit_cost)
+            pool = Pool(key, q)
             self._pools[key] = pool
             q.pools.append(pool)
             pools.append(pool)
@@ -1608,14 +1654,21 @@ class Router:
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool
-                pool.waiting.append((t.aged, t.seq, t.ver, t))
                 pool.n_waiting += 1
                 t.queue.n_waiting += 1
                 bp = t.queue.waiting_by_priority
                 bp[t.priority] = bp.get(t.priority, 0) + 1
                 self._waiting += 1
+                if t.declined:
+                    pool.declined.append((t.aged, t.seq, t.ver, t))
+                    pool.n_declined += 1
+                    for aid in t.declined:
+                        pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
+                else:
+                    pool.waiting.append((t.aged, t.seq, t.ver, t))
         for pool in pools:
             pool.waiting.sort()
+            pool.declined.sort()
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:
                 for pool, prof, _ in a.pools:

@@ -41,7 +41,8 @@ __all__ = [
     "ticket_record",
 ]
 
-FORMAT = 1
+#: Bumped when the layout changes: 2 added the pool's capacity-unit cost to its key.
+FORMAT = 2
 
 
 class QueueRecord(Struct, array_like=True):
@@ -106,7 +107,7 @@ class Snapshot(Struct):
     gaps: dict[str, float]
     lasts: dict[str, float]
     queues: list[QueueRecord]
-    pools: list[tuple[str, str | None, list[tuple[str, int]], bool]]
+    pools: list[tuple[str, str | None, list[tuple[str, int]], bool, int]]
     agents: list[AgentRecord]
     tickets: list[TicketRecord]
     deadlines: list[tuple[float, int, int, str, int]]

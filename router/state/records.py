@@ -43,7 +43,8 @@ AWAY = 3
 LOGGING_OUT = 4
 
 Requirement = tuple[tuple[str, int], ...]
-PoolKey = tuple[str, "str | None", Requirement, bool]
+#: (queue, tenant, skills at the ticket's relaxation step, heavy, capacity-unit cost)
+PoolKey = tuple[str, "str | None", Requirement, bool, int]
 
 
 class QueueState:
@@ -91,34 +92,40 @@ class QueueState:
         """The waiting inquiry next in line (smallest aged key over the queue's pools)."""
         if not self.n_waiting:
             return None
-        best: tuple[float, int, int, Ticket] | None = None
+        best: Ticket | None = None
         for pool in self.pools:
-            heap = pool.waiting
-            while heap:
-                e = heap[0]
-                t = e[3]
-                if t.ver != e[2] or t.state != WAITING:
-                    heappop(heap)
-                    continue
-                if best is None or e < best:
-                    best = e
-                break
-        return best[3] if best is not None else None
+            for heap in (pool.waiting, pool.declined):
+                while heap:
+                    e = heap[0]
+                    t = e[3]
+                    if t.ver != e[2] or t.state != WAITING:
+                        heappop(heap)
+                        continue
+                    if best is None or (t.aged, t.seq) < (best.aged, best.seq):
+                        best = t
+                    break
+        return best
 
     def waiting(self) -> Iterator[Ticket]:
         """Every waiting inquiry of the queue (no order)."""
         for pool in self.pools:
-            for e in pool.waiting:
-                t = e[3]
-                if t.ver == e[2] and t.state == WAITING:
-                    yield t
+            for heap in (pool.waiting, pool.declined):
+                for e in heap:
+                    t = e[3]
+                    if t.ver == e[2] and t.state == WAITING:
+                        yield t
 
 
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
-    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)``.
+    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)`` of the waiting
+    inquiries no agent declined; ``declined``: the same for those some agent declined,
+    with ``declined_by`` counting, per agent id, how many of them that agent declined.
+    An agent whose count equals ``n_declined`` skips the declined heap at once; any
+    other looks for the first entry it did not decline (the liveness bound in
+    ``router/core.py``). ``n_waiting`` counts both heaps.
     Entries go stale when their version no longer matches and are dropped lazily.
     """
 
@@ -126,9 +133,12 @@ class Pool:
         "agents",
         "channel",
         "cost",
+        "declined",
+        "declined_by",
         "eligible",
         "heavy",
         "key",
+        "n_declined",
         "n_waiting",
         "queue",
         "requires",
@@ -136,17 +146,20 @@ class Pool:
         "waiting",
     )
 
-    def __init__(self, key: PoolKey, queue: QueueState, cost: int) -> None:
+    def __init__(self, key: PoolKey, queue: QueueState) -> None:
         self.key = key
         self.queue = queue
         self.tenant = key[1]
         self.requires = key[2]
         self.heavy = key[3]
+        self.cost = key[4]
         self.channel = queue.channel
-        self.cost = cost
         self.agents: list[tuple[float, int, int, Agent]] = []
         self.waiting: list[tuple[float, int, int, Ticket]] = []
+        self.declined: list[tuple[float, int, int, Ticket]] = []
+        self.declined_by: dict[str, int] = {}
         self.n_waiting = 0
+        self.n_declined = 0
         self.eligible = 0
 
 
