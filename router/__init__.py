@@ -1,8 +1,12 @@
 """router: a high-throughput sans-I/O queue router core for contact centers.
 
 Importing ``router`` loads neither asyncio nor trio; the adapters live in
-``router.adapters`` and import their event loop lazily.
+``router.adapters`` and import their event loop lazily. The layers behind this
+facade are described in docs/architecture.md.
 """
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 from router.config import (
     AgentProfile,
@@ -28,38 +32,125 @@ from router.errors import (
     UsageError,
     WouldBlock,
 )
-from router.events import *  # noqa: F403
-from router.events import __all__ as _event_names
+from router.events import (
+    Abandoned,
+    AgentAway,
+    AgentLoggedIn,
+    AgentLoggedOut,
+    AgentOnBreak,
+    AgentReady,
+    Assigned,
+    CallbackScheduled,
+    Completed,
+    Deflected,
+    Event,
+    Explanation,
+    FeatureScore,
+    OfferDeclined,
+    Offered,
+    OfferExpired,
+    Overflowed,
+    Queued,
+    Reconfigured,
+    Rejected,
+    Requeued,
+    SurgeEnded,
+    SurgeStarted,
+    Withdrawn,
+    WrapUpEnded,
+    decode_events,
+    encode_events,
+)
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    Input,
+    Login,
+    Logout,
+    Reconfigure,
+    SetReady,
+    Submit,
+    Withdraw,
+    decode_input,
+    encode_input,
+)
 from router.model import Admission, AgentSpec, Inquiry
-from router.stats import QueueStatistics, RouterStatistics
+from router.stats import Counters, QueueStatistics, RouterStatistics
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("router")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
+    "Abandoned",
+    "Accept",
     "Admission",
+    "AgentAway",
+    "AgentLoggedIn",
+    "AgentLoggedOut",
+    "AgentOnBreak",
     "AgentProfile",
+    "AgentReady",
     "AgentSpec",
+    "Assigned",
+    "CallbackFailed",
+    "CallbackScheduled",
+    "Complete",
+    "Completed",
     "ConfigError",
+    "Counters",
+    "Decline",
+    "Deflected",
     "DuplicateId",
+    "Event",
+    "Explanation",
+    "FeatureScore",
+    "GoOnBreak",
     "ImpossibleRequirement",
+    "Input",
     "Inquiry",
     "InvalidInput",
     "InvalidState",
+    "Login",
+    "Logout",
+    "OfferDeclined",
+    "OfferExpired",
+    "Offered",
+    "Overflowed",
     "QueueConfig",
     "QueueStatistics",
+    "Queued",
+    "Reconfigure",
+    "Reconfigured",
+    "Rejected",
+    "Requeued",
     "Router",
     "RouterBroken",
     "RouterConfig",
     "RouterStatistics",
     "Routing",
+    "SetReady",
     "Step",
+    "Submit",
+    "SurgeEnded",
+    "SurgeStarted",
     "TimeWentBackwards",
     "UnknownId",
     "UsageError",
     "Weights",
     "Wellbeing",
+    "Withdraw",
+    "Withdrawn",
     "WouldBlock",
+    "WrapUpEnded",
     "decode_config",
+    "decode_events",
+    "decode_input",
+    "encode_events",
+    "encode_input",
     "load_config",
-    *_event_names,
 ]

@@ -50,9 +50,11 @@ instance broken.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from heapq import heappop, heappush
 from typing import Any, overload
+
+import msgspec
 
 from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
 from router.errors import (
@@ -76,6 +78,7 @@ from router.events import (
     Assigned,
     Completed,
     Deflected,
+    Event,
     Explanation,
     OfferDeclined,
     Offered,
@@ -132,7 +135,7 @@ from router.state.records import (
     Ticket,
 )
 from router.state.scoring import Scorer
-from router.stats import QueueStatistics, RouterStatistics
+from router.stats import Counters, QueueStatistics, RouterStatistics
 from router.wellbeing import BREAK_OVER, CHANGED, SHIFT_END, TAKE_BREAK, Guardrails
 
 __all__ = ["Router"]
@@ -160,7 +163,7 @@ class Router:
         self._rollback_now = self._now
         self._seq = 0
         self._version = 1
-        self._events: list[Any] = []
+        self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
         self._by_skill: dict[str, dict[str, Agent]] = {}
@@ -171,23 +174,12 @@ class Router:
         self._freed: dict[str, Agent] = {}
         self._surge = False
         self._estimator = WaitEstimator()
-        self.counters: dict[str, int] = dict.fromkeys(
-            (
-                "submitted",
-                "admitted",
-                "rejected",
-                "deflected",
-                "withdrawn",
-                "abandoned",
-                "offers",
-                "declined",
-                "expired",
-                "assigned",
-                "completed",
-                "decisions",
-            ),
-            0,
-        )
+        self._counters = Counters()
+        # what is in flight, kept up to date so statistics() never scans the inquiries
+        self._n_offered = 0
+        self._n_assigned = 0
+        self._n_wrapup = 0
+        self._n_ready = 0
         self._waiting = 0
         self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
@@ -316,7 +308,7 @@ class Router:
             return t.state in (WAITING, OFFERED) and t.step == arg - 1
         return t.state == WRAPUP
 
-    def tick(self, now: float) -> list[Any]:
+    def tick(self, now: float) -> list[Event]:
         """Fire deadlines due by ``now``, match, and return the events since the last tick."""
         try:
             self._enter(now)
@@ -442,7 +434,7 @@ class Router:
 
     def _admit(self, t: Ticket, pool: Pool) -> None:
         """Put an accepted arrival in line (called by the admission control)."""
-        self.counters["admitted"] += 1
+        self._counters.admitted += 1
         self._tickets[t.id] = t
         t.pool = pool
         self._enqueue(t)
@@ -519,7 +511,7 @@ class Router:
             t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
         )
 
-    def _end(self, t: Ticket, event: Any) -> None:
+    def _end(self, t: Ticket, event: Event | None) -> None:
         """The one way a ticket's life ends: out of line or off its agent, out of the
         router, counted by its outcome and announced by ``event`` (``None``: a completed
         inquiry, whose ``Completed`` was counted and announced at completion)."""
@@ -530,23 +522,27 @@ class Router:
         elif agent is not None:
             if state == OFFERED:
                 del agent.offers[t.id]
+                self._n_offered -= 1
             else:
                 del agent.work[t.id]
+                if state == ASSIGNED:
+                    self._n_assigned -= 1
+                else:
+                    self._n_wrapup -= 1
         t.state = DONE
         del self._tickets[t.id]
         if agent is not None:
             self._release(agent, t)
         if event is not None:
-            cls = type(event)
-            c = self.counters
-            if cls is Withdrawn:
-                c["withdrawn"] += 1
-            elif cls is Abandoned:
-                c["abandoned"] += 1
-            elif cls is Rejected:
-                c["rejected"] += 1
-            elif cls is Deflected:
-                c["deflected"] += 1
+            c = self._counters
+            if isinstance(event, Withdrawn):
+                c.withdrawn += 1
+            elif isinstance(event, Abandoned):
+                c.abandoned += 1
+            elif isinstance(event, Rejected):
+                c.rejected += 1
+            elif isinstance(event, Deflected):
+                c.deflected += 1
             self._events.append(event)
 
     # ------------------------------------------------------------------ offers
@@ -584,14 +580,19 @@ class Router:
         now = self._now
         t.state = ASSIGNED
         t.assigned_at = now
-        self.counters["assigned"] += 1
+        self._n_offered -= 1
+        self._n_assigned += 1
+        self._counters.assigned += 1
         self._estimator.on_answer(t.queue.name, t.wait_end, t.entered)
-        self._emit(
-            Assigned,
-            inquiry_id=t.id,
-            agent_id=agent.id,
-            queue=t.queue.name,
-            wait_s=now - t.arrival,
+        self._events.append(
+            Assigned(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                wait_s=now - t.arrival,
+            )
         )
 
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
@@ -602,8 +603,12 @@ class Router:
         try:
             self._enter(now)
             t, agent = self._offer(inquiry_id, agent_id)
-            self.counters["declined"] += 1
-            self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
+            self._counters.declined += 1
+            self._events.append(
+                OfferDeclined(
+                    at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id
+                )
+            )
             self._take_back(t, agent, "declined")
         except BaseException as exc:
             self._failed(exc)
@@ -627,8 +632,10 @@ class Router:
     def _expire_offer(self, t: Ticket) -> None:
         agent = t.agent
         assert agent is not None
-        self.counters["expired"] += 1
-        self._emit(OfferExpired, inquiry_id=t.id, agent_id=agent.id)
+        self._counters.expired += 1
+        self._events.append(
+            OfferExpired(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
+        )
         self._take_back(t, agent, "offer_expired")
         agent.no_answer += 1
         if agent.no_answer >= self._max_no_answer and agent.state == READY:
@@ -644,7 +651,11 @@ class Router:
         self._enqueue(t)
         self._pending.append(t)
         self._schedule_step(t)
-        self._emit(Requeued, inquiry_id=t.id, queue=q.name, reason=reason)
+        self._events.append(
+            Requeued(
+                at=self._now, version=self._version, inquiry_id=t.id, queue=q.name, reason=reason
+            )
+        )
 
     # ------------------------------------------------------------------ completion
 
@@ -666,7 +677,7 @@ class Router:
         agent = t.agent
         assert agent is not None
         handle = now - t.assigned_at
-        self.counters["completed"] += 1
+        self._counters.completed += 1
         self._estimator.on_complete(t.queue.name, handle)
         if self._uses_recent:
             agent.recent.append((now, handle))
@@ -685,16 +696,21 @@ class Router:
             agent.heavy_streak = 0
             agent.heavy_block_until = 0.0
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
-        self._emit(
-            Completed,
-            inquiry_id=t.id,
-            agent_id=agent.id,
-            queue=t.queue.name,
-            handle_s=handle,
-            wrap_up_until=now + wrap,
+        self._events.append(
+            Completed(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                handle_s=handle,
+                wrap_up_until=now + wrap,
+            )
         )
         if wrap > 0:
             t.state = WRAPUP
+            self._n_assigned -= 1
+            self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
             agent.ver += 1  # recent work changed its score
         else:
@@ -720,11 +736,12 @@ class Router:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
         agent = Agent(spec, now, self._next_seq())
+        self._n_ready += 1
         self._set_caps(agent)
         self._index_agent(agent)
         for pool in self._pools.values():
             self._consider(agent, pool)
-        self._emit(AgentLoggedIn, agent_id=agent.id)
+        self._events.append(AgentLoggedIn(at=self._now, version=self._version, agent_id=agent.id))
         self._freed[agent.id] = agent
         self._schedule_agent(agent, self._agent_next_time(agent))
 
@@ -757,6 +774,8 @@ class Router:
             raise
 
     def _make_ready(self, agent: Agent) -> None:
+        if agent.state != READY:
+            self._n_ready += 1
         agent.state = READY
         agent.state_reason = ""
         agent.break_until = 0.0
@@ -764,7 +783,7 @@ class Router:
         agent.idle_since = self._now
         agent.ver += 1
         self._freed[agent.id] = agent
-        self._emit(AgentReady, agent_id=agent.id)
+        self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
 
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
@@ -782,6 +801,8 @@ class Router:
             raise
 
     def _stop_new_work(self, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
+        if agent.state == READY:
+            self._n_ready -= 1
         agent.state = state
         agent.state_reason = reason
         agent.break_until = until
@@ -790,9 +811,19 @@ class Router:
         for t in list(agent.offers.values()):
             self._take_back_quietly(t, agent, reason)
         if state == BREAK:
-            self._emit(AgentOnBreak, agent_id=agent.id, reason=reason, until=until or None)
+            self._events.append(
+                AgentOnBreak(
+                    at=self._now,
+                    version=self._version,
+                    agent_id=agent.id,
+                    reason=reason,
+                    until=until or None,
+                )
+            )
         elif state == AWAY:
-            self._emit(AgentAway, agent_id=agent.id, reason=reason)
+            self._events.append(
+                AgentAway(at=self._now, version=self._version, agent_id=agent.id, reason=reason)
+            )
 
     def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
@@ -821,7 +852,11 @@ class Router:
         if agent.total_load == 0:
             self._remove_agent(agent)
         else:
-            self._emit(AgentAway, agent_id=agent.id, reason="logging_out")
+            self._events.append(
+                AgentAway(
+                    at=self._now, version=self._version, agent_id=agent.id, reason="logging_out"
+                )
+            )
 
     def _remove_agent(self, agent: Agent) -> None:
         for pool, _, _ in agent.pools:
@@ -830,7 +865,7 @@ class Router:
         agent.ver += 1
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
-        self._emit(AgentLoggedOut, agent_id=agent.id)
+        self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
 
     # ------------------------------------------------------------------ slots
 
@@ -851,8 +886,14 @@ class Router:
                 return
             if agent.state == BREAK and agent.state_reason == "wellbeing" and not agent.break_until:
                 agent.break_until = now + self._wb.break_s
-                self._emit(
-                    AgentOnBreak, agent_id=agent.id, reason="wellbeing", until=agent.break_until
+                self._events.append(
+                    AgentOnBreak(
+                        at=self._now,
+                        version=self._version,
+                        agent_id=agent.id,
+                        reason="wellbeing",
+                        until=agent.break_until,
+                    )
                 )
                 self._schedule_agent(agent, agent.break_until)
         if agent.state == READY:
@@ -940,7 +981,9 @@ class Router:
         else:  # K_WRAP
             agent = t.agent
             assert agent is not None
-            self._emit(WrapUpEnded, inquiry_id=t.id, agent_id=agent.id)
+            self._events.append(
+                WrapUpEnded(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
+            )
             self._end(t, None)
 
     def _schedule_step(self, t: Ticket) -> None:
@@ -1093,6 +1136,8 @@ class Router:
     def _enqueue(self, t: Ticket) -> None:
         pool = t.pool
         assert pool is not None
+        if t.state == OFFERED:  # given back: declined, expired, or its agent is leaving
+            self._n_offered -= 1
         t.state = WAITING
         t.ver += 1
         t.aged = t.arrival - t.priority * self._ps
@@ -1307,35 +1352,43 @@ class Router:
         agent.ver += 1
         t.agent = agent
         t.wait_end = now
-        self.counters["decisions"] += 1
+        self._counters.decisions += 1
         if self._immediate:
             agent.work[t.id] = t
             t.state = ASSIGNED
             t.assigned_at = now
-            self.counters["assigned"] += 1
+            self._n_assigned += 1
+            self._counters.assigned += 1
             self._estimator.on_answer(t.queue.name, now, t.entered)
-            self._emit(
-                Assigned,
-                inquiry_id=t.id,
-                agent_id=agent.id,
-                queue=t.queue.name,
-                wait_s=now - t.arrival,
-                explanation=explanation,
+            self._events.append(
+                Assigned(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    queue=t.queue.name,
+                    wait_s=now - t.arrival,
+                    explanation=explanation,
+                )
             )
         else:
             agent.offers[t.id] = t
             t.state = OFFERED
+            self._n_offered += 1
             t.offer_no += 1
-            self.counters["offers"] += 1
+            self._counters.offers += 1
             expires = now + self._offer_timeout
             self._at(expires, K_OFFER, t, t.offer_no)
-            self._emit(
-                Offered,
-                inquiry_id=t.id,
-                agent_id=agent.id,
-                queue=t.queue.name,
-                expires_at=expires,
-                explanation=explanation,
+            self._events.append(
+                Offered(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    queue=t.queue.name,
+                    expires_at=expires,
+                    explanation=explanation,
+                )
             )
 
     def _explain_pool(
@@ -1456,7 +1509,9 @@ class Router:
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
             if t.step > len(t.queue.steps):
                 t.step = len(t.queue.steps)
-        self._emit(Reconfigured, handed_over=handed, rejected=rejected)
+        self._events.append(
+            Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
+        )
         return self._version
 
     def _channel_change_problems(self, config: RouterConfig) -> list[str]:
@@ -1513,8 +1568,10 @@ class Router:
         names = [n for n, q in self._queues.items() if not q.removed]
         return ", ".join(repr(n) for n in names) or "(none)"
 
-    def _emit(self, cls: Callable[..., Any], **fields: Any) -> None:
-        self._events.append(cls(at=self._now, version=self._version, **fields))
+    @property
+    def counters(self) -> Counters:
+        """What the router counted since it started (a copy)."""
+        return msgspec.structs.replace(self._counters)
 
     # AdmissionView
     def queue_length(self, queue: str) -> int:
@@ -1537,27 +1594,25 @@ class Router:
         return a.id if a is not None else None
 
     def statistics(self) -> RouterStatistics:
-        """An immutable snapshot of counters and current occupancy."""
-        agents = self._agents.values()
-        offered = in_service = wrap = 0
-        for t in self._tickets.values():
-            if t.state == OFFERED:
-                offered += 1
-            elif t.state == ASSIGNED:
-                in_service += 1
-            elif t.state == WRAPUP:
-                wrap += 1
+        """An immutable snapshot of counters and current occupancy.
+
+        Cheap enough to scrape every few seconds: the figures are kept up to date
+        as inputs arrive; it costs O(queues + agents), never a scan of the inquiries.
+        """
+        has_room = self._has_room
+        held = self._n_offered + self._n_assigned + self._n_wrapup
         return RouterStatistics(
             now=self._now,
             version=self._version,
             agents_logged_in=len(self._agents),
-            agents_ready=sum(1 for a in agents if a.state == READY),
-            agents_with_room=sum(1 for a in agents if self._has_room(a)),
+            agents_ready=self._n_ready,
+            agents_with_room=sum(1 for a in self._agents.values() if has_room(a)),
             waiting=self._waiting,
-            offered=offered,
-            in_service=in_service,
-            wrap_up=wrap,
-            counters=dict(self.counters),
+            offered=self._n_offered,
+            in_service=self._n_assigned,
+            wrap_up=self._n_wrapup,
+            parked=len(self._tickets) - self._waiting - held,
+            counters=self.counters,
             queues={
                 name: QueueStatistics(
                     waiting=q.n_waiting,
@@ -1588,7 +1643,7 @@ class Router:
             now=self._now,
             seq=self._seq,
             surge=self._surge,
-            counters=dict(self.counters),
+            counters=self.counters,
             gaps=dict(self._estimator.gap),
             lasts=dict(self._estimator.last),
             queues=[codec.queue_record(q) for q in self._queues.values()],
@@ -1615,7 +1670,7 @@ class Router:
         self._version = snap.version
         self._seq = snap.seq
         self._surge = snap.surge
-        self.counters = dict(snap.counters)
+        self._counters = snap.counters
         self._estimator.gap = dict(snap.gaps)
         self._estimator.last = dict(snap.lasts)
         weights = snap.config.routing.weights
@@ -1685,6 +1740,14 @@ class Router:
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}
         self._events = list(snap.events)
+        for t in self._tickets.values():
+            if t.state == OFFERED:
+                self._n_offered += 1
+            elif t.state == ASSIGNED:
+                self._n_assigned += 1
+            elif t.state == WRAPUP:
+                self._n_wrapup += 1
+        self._n_ready = sum(1 for a in self._agents.values() if a.state == READY)
         self._bp.load(snap.extra)
 
 
@@ -1713,8 +1776,8 @@ class _Ops:
         return self._r._surge
 
     @property
-    def counters(self) -> dict[str, int]:
-        return self._r.counters
+    def counters(self) -> Counters:
+        return self._r._counters
 
     @property
     def estimator(self) -> WaitEstimator:
@@ -1756,7 +1819,7 @@ class _Ops:
 
     def hold(self, t: Ticket) -> None:
         r = self._r
-        r.counters["admitted"] += 1
+        r._counters.admitted += 1
         t.state = PARKED
         r._tickets[t.id] = t
 
@@ -1804,18 +1867,20 @@ class _Ops:
         assert agent is not None
         if t.state == OFFERED:
             del agent.offers[t.id]
+            r._n_offered -= 1
         else:
             del agent.work[t.id]
+            r._n_assigned -= 1
         r._undo_heavy(t, agent)
         r._release(agent, t)
         t.agent = None
         t.state = PARKED
         t.pool = None
 
-    def end(self, t: Ticket, event: Any) -> None:
+    def end(self, t: Ticket, event: Event) -> None:
         self._r._end(t, event)
 
-    def emit(self, event: Any) -> None:
+    def emit(self, event: Event) -> None:
         self._r._events.append(event)
 
     def schedule(self, when: float, target: Any, purpose: int) -> None:

@@ -247,10 +247,10 @@ class ReconfigureMachine(RouterDriver):
     @invariant()
     def conservation(self) -> None:
         c = self.r.counters
-        assert c["submitted"] == len(self.submitted)
+        assert c.submitted == len(self.submitted)
         in_router = sum(1 for t in self.r._tickets.values() if t.state != WRAPUP)
-        ended = sum(c.get(k, 0) for k in ("completed", "withdrawn", "abandoned", "rejected"))
-        assert len(self.submitted) == in_router + ended + c.get("deflected", 0)
+        ended = c.completed + c.withdrawn + c.abandoned + c.rejected
+        assert len(self.submitted) == in_router + ended + c.deflected
 
 
 ReconfigureMachine.TestCase.settings = settings(

@@ -13,7 +13,7 @@ leaves the line (state ``PARKED``, out of every heap, keeping its key) and a
 timer puts it back at its original place ``retry_s`` later, or after
 ``max_attempts`` it ends with ``Abandoned`` (reason ``callback_unreached``).
 A reached callback ends like any inquiry (``Assigned``); it is counted once in
-its outcome and once in ``counters["callbacks"]``.
+its outcome and once in ``counters.callbacks``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Callbacks:
             self._compact_at = 2 * len(self.parked) + 64
         self.parked[t.id] = t
         c = ops.counters
-        c["callbacks"] = c.get("callbacks", 0) + 1
+        c.callbacks += 1
         ops.emit(
             CallbackScheduled(
                 at=ops.now,
@@ -89,7 +89,7 @@ class Callbacks:
         n = self.attempts.get(t.id, 0) + 1
         self.attempts[t.id] = n
         c = ops.counters
-        c["callback_attempts_failed"] = c.get("callback_attempts_failed", 0) + 1
+        c.callback_attempts_failed += 1
         now = ops.now
         if n >= self.max_attempts:
             del self.parked[t.id]

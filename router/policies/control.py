@@ -194,7 +194,7 @@ class AdmissionControl:
         if surge and self.surge.callbacks and extra is not None and extra not in chain:
             chain = [extra, *chain]
         if not chain:  # the fast path: admit
-            ops.counters["submitted"] += 1
+            ops.counters.submitted += 1
             ops.admit(t, pool)
             ops.estimator.on_arrival(q.name, t.priority, t.arrival)
             if self._on_admitted:
@@ -251,7 +251,7 @@ class AdmissionControl:
                 arrival.expected_wait_s = ewt
                 continue
             if kind == "blocked":
-                c["blocked"] = c.get("blocked", 0) + 1
+                c.blocked += 1
                 return Admission(
                     inquiry_id=t.id,
                     queue=q.name,
@@ -263,12 +263,15 @@ class AdmissionControl:
                 callback = callback or v.reason
                 continue
             # rejected / deflected: the one outcome of this arrival
-            c["submitted"] += 1
+            c.submitted += 1
             self._overflow_events(t, moves)
             refused: Literal["rejected", "deflected"] = (
                 "deflected" if kind == "deflected" else "rejected"
             )
-            c[refused] += 1
+            if refused == "deflected":
+                c.deflected += 1
+            else:
+                c.rejected += 1
             cls = Deflected if refused == "deflected" else Rejected
             ops.emit(
                 cls(at=ops.now, version=ops.version, inquiry_id=t.id, queue=q.name, reason=v.reason)
@@ -281,12 +284,12 @@ class AdmissionControl:
                 position=position,
                 reason=v.reason,
             )
-        c["submitted"] += 1
+        c.submitted += 1
         self._overflow_events(t, moves)
         for vid, vreason in victims:
             victim = ops.ticket(vid)
             if victim is not None and victim.state == WAITING:
-                c["shed"] = c.get("shed", 0) + 1
+                c.shed += 1
                 self.refuse_waiting(victim, "rejected", vreason)
         if callback:
             t.patience_at = None  # the customer hung up: no abandonment while parked
@@ -326,7 +329,7 @@ class AdmissionControl:
         ops = self.ops
         if moves:
             c = ops.counters
-            c["overflowed"] = c.get("overflowed", 0) + len(moves)
+            c.overflowed += len(moves)
         for src, dst, why in moves:
             ops.emit(
                 Overflowed(
@@ -371,7 +374,7 @@ class AdmissionControl:
         ops.estimator.on_removed(src, ops.now - t.entered)
         ops.move(t, target, len(target.steps) if self.surge.relax_now else 0)
         c = ops.counters
-        c["overflowed"] = c.get("overflowed", 0) + 1
+        c.overflowed += 1
         ops.emit(
             Overflowed(
                 at=ops.now,

@@ -97,11 +97,11 @@ class Outbound:
         c = ops.counters
         name = t.queue.name
         dq = self.held.setdefault(name, deque())
-        c["submitted"] += 1
+        c.submitted += 1
         limit = self.limits.get(name)
         if limit is not None and self._live(dq) >= limit:
             reason = f"queue_full: {name} holds {limit}"
-            c["rejected"] += 1
+            c.rejected += 1
             ops.emit(
                 Rejected(
                     at=ops.now, version=ops.version, inquiry_id=t.id, queue=name, reason=reason

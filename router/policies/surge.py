@@ -163,7 +163,7 @@ class SurgeControl:
         ops = self.ops
         c = ops.counters
         if on:
-            c["surges"] = c.get("surges", 0) + 1
+            c.surges += 1
             ops.emit(SurgeStarted(at=ops.now, version=ops.version, reason=reason))
         else:
             ops.emit(SurgeEnded(at=ops.now, version=ops.version, reason=reason))

@@ -43,6 +43,8 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import Any
 
+import msgspec
+
 from router.config import DEFAULT_CHANNELS
 from router.core import Router
 from router.errors import UsageError
@@ -509,7 +511,7 @@ class Simulator:
                             self._anomaly("accept_refused")
                 elif kind == _LOGIN:
                     router.login(p, t)
-            events = tick(t)
+            events: list[Any] = tick(t)
             n_core += len(events)
             for e in events:
                 cls = e.__class__
@@ -628,7 +630,7 @@ class Simulator:
             if rec.holder is not None:
                 self._release(rec, close)
         res.end_time = router.now
-        res.counters = dict(router.counters)
+        res.counters = msgspec.structs.asdict(router.counters)
         res.events_by_type = other
         res.sim_events = n_sim + n_core
         res.wall_s = wall

@@ -25,6 +25,7 @@ from router.config import QueueConfig, RouterConfig
 from router.events import Event
 from router.model import AgentSpec
 from router.state.records import Agent, Pool, QueueState, Ticket
+from router.stats import Counters
 
 __all__ = [
     "FORMAT",
@@ -103,7 +104,7 @@ class Snapshot(Struct):
     now: float
     seq: int
     surge: bool
-    counters: dict[str, int]
+    counters: Counters
     gaps: dict[str, float]
     lasts: dict[str, float]
     queues: list[QueueRecord]

@@ -36,8 +36,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from router.events import Event
 from router.state.estimate import WaitEstimator
 from router.state.records import Agent, Pool, QueueState, Ticket
+from router.stats import Counters
 
 __all__ = ["CoreOps", "PolicyTimer"]
 
@@ -67,8 +69,8 @@ class CoreOps(Protocol):
         """Whether surge mode is on."""
 
     @property
-    def counters(self) -> dict[str, int]:
-        """The router's counters (policies add to theirs)."""
+    def counters(self) -> Counters:
+        """The router's counters, live (policies add to theirs)."""
 
     @property
     def estimator(self) -> WaitEstimator:
@@ -132,12 +134,12 @@ class CoreOps(Protocol):
 
     # ------------------------------------------------------------------ a ticket's end
 
-    def end(self, t: Ticket, event: Any) -> None:
+    def end(self, t: Ticket, event: Event) -> None:
         """End ``t``'s life with its outcome ``event`` (counted and emitted)."""
 
     # ------------------------------------------------------------------ effects
 
-    def emit(self, event: Any) -> None:
+    def emit(self, event: Event) -> None:
         """Add an event to those the next ``tick`` returns."""
 
     def schedule(self, when: float, target: Any, purpose: int) -> None:
