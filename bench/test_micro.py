@@ -176,8 +176,8 @@ def test_offer_expiry(benchmark: Any) -> None:
     r = state["r"]
     stats = r.statistics()
     # every offer came back (expired, or returned when its agent went away) and went out again
-    assert r.counters["expired"] > 0
-    assert r.counters["offers"] == 2 * state["offers"] == 2 * stats.offered
+    assert r.counters.expired > 0
+    assert r.counters.offers == 2 * state["offers"] == 2 * stats.offered
     _per_op(benchmark)
 
 

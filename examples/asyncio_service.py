@@ -245,8 +245,8 @@ class Service:
         c = r.counters
         return (
             f"t={self.router.now() - t0:6.1f}s agents={r.agents_logged_in} waiting={r.waiting} "
-            f"offered={r.offered} in_service={r.in_service} submitted={c['submitted']} "
-            f"assigned={c['assigned']} abandoned={c['abandoned']} withdrawn={c['withdrawn']} "
+            f"offered={r.offered} in_service={r.in_service} submitted={c.submitted} "
+            f"assigned={c.assigned} abandoned={c.abandoned} withdrawn={c.withdrawn} "
             f"ticks={s.ticks} inputs={s.inputs}"
         )
 

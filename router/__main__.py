@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "compare_main",
         "backpressure policies side by side",
     ),
-    "dashboard": ("router.dashboard.cli", "dashboard_main", "replay a scenario on a live page"),
+    "dashboard": ("router.cli.dashboard", "dashboard_main", "replay a scenario on a live page"),
     "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
 }
 

@@ -2,45 +2,61 @@
 
 Theory of operation
 -------------------
-``Router`` is a synchronous state machine in the h11 style. Inputs
-(``submit``, ``withdraw``, ``login``/``set_ready``/``go_on_break``/``logout``,
-``accept``/``decline``, ``complete``, ``reconfigure``) record facts at a caller
-supplied ``now``; ``tick(now)`` fires due deadlines, runs one matching pass and
-returns the events that happened since the last tick. ``next_deadline()`` says
-when the driver must call ``tick`` again. The core never reads a clock, sleeps,
-does I/O or imports an event loop: adapters and the simulator supply time.
+``Router`` is a synchronous state machine in the h11 style. Inputs are the
+structs of ``router/inputs.py`` (``Submit``, ``Withdraw``, ``Login``,
+``SetReady``, ``GoOnBreak``, ``Logout``, ``Accept``, ``Decline``, ``Complete``,
+``CallbackFailed``, ``Reconfigure``), taken by ``handle(input, now)`` or by the
+method of the same name; they record facts at a caller supplied ``now``.
+``tick(now)`` fires due deadlines, runs one matching pass and returns the
+events that happened since the last tick. ``next_deadline()`` says when the
+driver must call ``tick`` again. The core never reads a clock, sleeps, does I/O
+or imports an event loop: adapters and the simulator supply time.
 
-Data structures (DESIGN.md §3). Inquiries with the same requirement (queue,
-tenant, skills after relaxation, heavy or not) share a :class:`Pool`. A pool
-holds two lazy heaps: ready agents eligible for it, keyed by their score (see
-``scoring.py``; the idle term is linear in time so the key never needs
-re-sorting), and waiting inquiries keyed by aged arrival
-``arrival - priority * priority_seconds`` then sequence. Every agent change
-bumps the agent's version, which invalidates its heap entries; a refresh pushes
-new ones only into the pools where it can take work now. A new arrival looks at
-the head of one agent heap; a freed agent looks at the heads of the waiting
-heaps of the pools it is eligible for. No decision scans all agents or all
+Data structures. Inquiries with the same requirement (queue, tenant, skills
+after relaxation, heavy or not, capacity-unit cost) share a :class:`Pool`. A
+pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
+it, keyed by their score (``router/state/scoring.py``; the idle term is linear
+in time so the key never needs re-sorting), and waiting inquiries keyed by aged
+arrival ``arrival - priority * priority_seconds`` then sequence, in two heaps:
+those no agent declined and those some agent declined. Every agent change bumps
+the agent's version, which invalidates its heap entries; a refresh pushes new
+ones only into the pools where it can take work now. A new arrival looks at the
+head of one agent heap; a freed agent looks at the heads of the waiting heaps
+of the pools it is eligible for. No decision scans all agents or all
 inquiries. One deadline heap (lazy too) drives offer expiry, patience,
-relaxation steps, wrap-up ends and agent timers (breaks, shift end, heavy-call
-recovery, the recent-work window).
+relaxation steps, wrap-up ends, policy timers and agent timers
+(``router/wellbeing.py``). Policies reach the state only through the core
+operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
+life ends in one place, :meth:`Router._end`.
 
-Invariant after every ``tick``: no waiting inquiry is compatible with an agent
-that could take it now. Ties break on a sequence counter, so the same inputs
-give the same events.
+Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
+with a ready agent that has room for it and has not declined it. No search gives
+up to keep it: a freed agent takes the head of a pool's undeclined heap unless
+the declined heap holds a more urgent inquiry it did not decline; an agent
+that declined every declined inquiry of the pool (``Pool.declined_by``) skips
+that heap in O(1). The bound that remains: a decision costs O(log n) plus
+O(log n) for each inquiry the deciding agent itself declined that still waits
+ahead of the one it gets in that pool; a waiting inquiry looking for an agent
+skips, the same way, only the agents that declined it. The cost of a decline is
+paid by the one who declined. Ties break on a sequence counter, so the same
+inputs give the same events.
 
-Errors: a caller's mistake raises a ``UsageError`` subclass before anything is
-changed (deadlines already due at ``now`` do fire first: time passing is not
-the input's effect). Any other exception marks the instance broken.
+Errors: a caller's mistake raises a ``UsageError`` subclass and changes
+nothing: values are checked (``router/inputs.py``) before time moves; a refusal
+that depends on the state comes after deadlines already due at ``now`` fired
+(time passing is not the input's effect). Any other exception marks the
+instance broken.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
-from heapq import heapify, heappop, heappush
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterable
+from heapq import heappop, heappush
+from typing import Any, overload
 
-from router.config import DEFAULT_CHANNELS, RouterConfig, semantic_problems
+import msgspec
+
+from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
 from router.errors import (
     ConfigError,
     DuplicateId,
@@ -61,6 +77,8 @@ from router.events import (
     AgentReady,
     Assigned,
     Completed,
+    Deflected,
+    Event,
     Explanation,
     OfferDeclined,
     Offered,
@@ -71,10 +89,32 @@ from router.events import (
     Withdrawn,
     WrapUpEnded,
 )
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    Input,
+    Login,
+    Logout,
+    Reconfigure,
+    SetReady,
+    Submit,
+    Withdraw,
+    check_agent_spec,
+    check_id,
+    check_inquiry,
+    check_now,
+    check_reason,
+)
 from router.model import Admission, AgentSpec, Inquiry
-from router.policies.admission import K_BP, build_policies
+from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl
+from router.state import codec
 from router.state.estimate import WaitEstimator
+from router.state.lazyheap import live_agents, live_tickets
+from router.state.ops import PolicyTimer
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -91,15 +131,14 @@ from router.state.records import (
     Pool,
     PoolKey,
     QueueState,
+    Requirement,
     Ticket,
 )
 from router.state.scoring import Scorer
-from router.stats import QueueStatistics, RouterStatistics
+from router.stats import Counters, QueueStatistics, RouterStatistics
+from router.wellbeing import BREAK_OVER, CHANGED, SHIFT_END, TAKE_BREAK, Guardrails
 
 __all__ = ["Router"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # Deadline kinds
 K_OFFER = 1
@@ -109,28 +148,6 @@ K_WRAP = 4
 K_AGENT = 5
 
 _INF = float("inf")
-_HEAD_SEARCH_LIMIT = 256
-
-
-def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
-    """Refuse calls on a broken router; mark it broken on anything but a UsageError."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        self = args[0]
-        if self._broken is not None:  # type: ignore[attr-defined]
-            raise RouterBroken("the router failed earlier and refuses inputs") from self._broken  # type: ignore[attr-defined]
-        try:
-            return fn(*args, **kwargs)
-        except UsageError:
-            # deadlines that were due did fire (time passed); the input itself left no trace
-            self._now = self._rollback_now  # type: ignore[attr-defined]
-            raise
-        except BaseException as exc:
-            self._broken = exc  # type: ignore[attr-defined]
-            raise
-
-    return wrapper
 
 
 class Router:
@@ -138,15 +155,15 @@ class Router:
 
     def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
         cfg = config if config is not None else RouterConfig()
-        problems = semantic_problems(cfg)
+        problems = config_problems(cfg)
         if problems:
             raise ConfigError(problems)
         self._broken: BaseException | None = None
-        self._now = float(now)
+        self._now = check_now(now)
         self._rollback_now = self._now
         self._seq = 0
         self._version = 1
-        self._events: list[Any] = []
+        self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
         self._by_skill: dict[str, dict[str, Agent]] = {}
@@ -157,25 +174,14 @@ class Router:
         self._freed: dict[str, Agent] = {}
         self._surge = False
         self._estimator = WaitEstimator()
-        self.counters: dict[str, int] = dict.fromkeys(
-            (
-                "submitted",
-                "admitted",
-                "rejected",
-                "deflected",
-                "withdrawn",
-                "abandoned",
-                "offers",
-                "declined",
-                "expired",
-                "assigned",
-                "completed",
-                "decisions",
-            ),
-            0,
-        )
+        self._counters = Counters()
+        # what is in flight, kept up to date so statistics() never scans the inquiries
+        self._n_offered = 0
+        self._n_assigned = 0
+        self._n_wrapup = 0
+        self._n_ready = 0
         self._waiting = 0
-        self._bp = AdmissionControl(self)
+        self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
 
     # ------------------------------------------------------------------ config
@@ -183,7 +189,6 @@ class Router:
     def _apply_config(self, cfg: RouterConfig) -> None:
         self._cfg = cfg
         r = cfg.routing
-        self._weights = r.weights
         self._ps = r.priority_seconds
         self._immediate = r.mode == "immediate"
         self._offer_timeout = r.offer_timeout_s
@@ -193,8 +198,10 @@ class Router:
         self._window = r.recent_window_s
         wb = cfg.wellbeing
         self._wb = wb
+        self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
+        self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
         self._uses_recent = any(
             w.recent_work > 0 or w.recent_count > 0
@@ -231,17 +238,18 @@ class Router:
     # ------------------------------------------------------------------ time
 
     def _enter(self, now: float) -> float:
-        """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float."""
+        """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float.
+
+        Every input starts here, inside the ``try`` whose ``except`` is
+        :meth:`_failed`: a refused ``now`` changes nothing, and deadlines that fire
+        before a later refusal stay fired (time passed; the input left no trace).
+        """
+        if self._broken is not None:
+            raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
         self._rollback_now = self._now
-        if type(now) is not float:  # an int stored in a record would change snapshot bytes
-            try:
-                now = float(now)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"now: must be a number, got {now!r}") from None
+        now = check_now(now)  # an int stored in a record would change snapshot bytes
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
-        if now != now:  # NaN
-            raise InvalidInput("now: must be a number, got nan")
         dl = self._deadlines
         while dl and dl[0][0] <= now:
             at, _, kind, obj, arg = heappop(dl)
@@ -250,6 +258,14 @@ class Router:
             self._rollback_now = at
         self._now = now
         return now
+
+    def _failed(self, exc: BaseException) -> None:
+        """An input raised ``exc``: a caller's mistake leaves no trace, anything else is a bug
+        that marks the router broken."""
+        if isinstance(exc, UsageError):
+            self._now = self._rollback_now
+        elif self._broken is None and not isinstance(exc, RouterBroken):
+            self._broken = exc
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -292,23 +308,92 @@ class Router:
             return t.state in (WAITING, OFFERED) and t.step == arg - 1
         return t.state == WRAPUP
 
-    @_guarded
-    def tick(self, now: float) -> list[Any]:
+    def tick(self, now: float) -> list[Event]:
         """Fire deadlines due by ``now``, match, and return the events since the last tick."""
-        now = self._enter(now)
-        self._match()
-        if self._bp.active:
-            self._bp.after_match()
+        try:
+            self._enter(now)
+            self._match()
+            if self._bp.active:
+                self._bp.after_match()
+        except BaseException as exc:
+            self._failed(exc)
+            raise
         events = self._events
         self._events = []
         return events
 
+    # ------------------------------------------------------------------ inputs
+
+    @overload
+    def handle(self, input: Submit, now: float) -> Admission: ...
+
+    @overload
+    def handle(self, input: Reconfigure, now: float) -> int: ...
+
+    @overload
+    def handle(
+        self,
+        input: Withdraw
+        | Login
+        | SetReady
+        | GoOnBreak
+        | Logout
+        | Accept
+        | Decline
+        | Complete
+        | CallbackFailed,
+        now: float,
+    ) -> None: ...
+
+    def handle(self, input: Input, now: float) -> Admission | int | None:
+        """Apply one input (``router/inputs.py``) at ``now``.
+
+        ``handle(Submit(inquiry=i), now)`` is ``submit(i, now)``, and so on for every
+        input: the methods are the same inputs spelled as calls. Returns the
+        :class:`~router.model.Admission` of a ``Submit``, the new version after a
+        ``Reconfigure``, else ``None``. A caller's mistake raises a
+        :class:`~router.errors.UsageError` naming the field and changes nothing.
+        """
+        if isinstance(input, Submit):
+            return self.submit(input.inquiry, now)
+        if isinstance(input, Accept):
+            self.accept(input.inquiry_id, now, input.agent_id)
+        elif isinstance(input, Complete):
+            self.complete(input.inquiry_id, now)
+        elif isinstance(input, Decline):
+            self.decline(input.inquiry_id, now, input.agent_id)
+        elif isinstance(input, Withdraw):
+            self.withdraw(input.inquiry_id, now)
+        elif isinstance(input, Login):
+            self.login(input.agent, now)
+        elif isinstance(input, SetReady):
+            self.set_ready(input.agent_id, now)
+        elif isinstance(input, GoOnBreak):
+            self.go_on_break(input.agent_id, now, input.reason)
+        elif isinstance(input, Logout):
+            self.logout(input.agent_id, now)
+        elif isinstance(input, CallbackFailed):
+            self.callback_failed(input.inquiry_id, now)
+        elif isinstance(input, Reconfigure):
+            return self.reconfigure(input.config, now, hand_over=input.hand_over)
+        else:
+            raise InvalidInput("input", f"not a router input: {type(input).__name__}")
+        return None
+
     # ------------------------------------------------------------------ inquiries
 
-    @_guarded
     def submit(self, inquiry: Inquiry, now: float) -> Admission:
         """Admit (or refuse) an inquiry at ``now``; matching happens in the next ``tick``."""
-        now = self._enter(now)
+        check_inquiry(inquiry)
+        try:
+            self._enter(now)
+            return self._submit(inquiry)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _submit(self, inquiry: Inquiry) -> Admission:
+        now = self._now
         if inquiry.id in self._tickets:
             raise DuplicateId(f"inquiry {inquiry.id!r} is already in the router")
         q = self._queues.get(inquiry.queue)
@@ -317,12 +402,13 @@ class Router:
         tenant = inquiry.tenant if inquiry.tenant is not None else q.tenant
         if q.tenant is not None and tenant != q.tenant:
             raise InvalidInput(
-                f"tenant: inquiry {inquiry.id!r} has tenant {tenant!r} "
-                f"but queue {q.name!r} belongs to {q.tenant!r}"
+                "tenant",
+                f"inquiry {inquiry.id!r} has tenant {tenant!r} "
+                f"but queue {q.name!r} belongs to {q.tenant!r}",
             )
-        arrival = inquiry.arrived_at if inquiry.arrived_at is not None else now
+        arrival = float(inquiry.arrived_at) if inquiry.arrived_at is not None else now
         if arrival > now:
-            raise InvalidInput(f"arrived_at: {arrival!r} is later than now={now!r}")
+            raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
         priority = inquiry.priority if inquiry.priority is not None else q.priority
         heavy = q.heavy or "heavy" in inquiry.tags
         cost = inquiry.cost if inquiry.cost is not None else self._channels[q.channel].unit_cost
@@ -333,21 +419,22 @@ class Router:
             priority,
             arrival,
             now,
-            self._next_seq(),
+            0,
             tenant,
             dict(inquiry.requires) if inquiry.requires else None,
             heavy,
             cost,
             patience_at,
         )
+        if self._strict:
+            self._check_possible(t)  # before anything changes: a refusal leaves no pool
+        t.seq = self._next_seq()
         pool = self._pool_for(t)
-        if self._strict and pool.eligible == 0:
-            self._check_possible(t)
         return self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
 
     def _admit(self, t: Ticket, pool: Pool) -> None:
         """Put an accepted arrival in line (called by the admission control)."""
-        self.counters["admitted"] += 1
+        self._counters.admitted += 1
         self._tickets[t.id] = t
         t.pool = pool
         self._enqueue(t)
@@ -361,21 +448,32 @@ class Router:
         ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``."""
         return self._bp.has_room(queue)
 
-    @_guarded
     def callback_failed(self, inquiry_id: str, now: float) -> None:
         """The call for a callback on offer or assigned did not reach the customer: it goes
         back to its place after ``callback.retry_s``, or ends after ``max_attempts``."""
-        now = self._enter(now)
-        self._bp.callbacks.failed(self._ticket(inquiry_id))
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._bp.callbacks.failed(self._ticket(inquiry_id))
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _check_possible(self, t: Ticket) -> None:
-        """Strict mode: raise if no agent could serve ``t`` even after every relaxation step."""
+        """Strict mode: raise if no agent could serve ``t`` even after every relaxation
+        step. Creates nothing (a pool made only to look would outlive the refusal)."""
         q = t.queue
         reqs = [dict(q.requires)] + [dict(r) for _, r in q.steps]
         for base in reqs:
             key = self._pool_key(t, base)
-            pool = self._pools.get(key) or self._make_pool(key, t.queue)
-            if pool.eligible:
+            pool = self._pools.get(key)
+            if pool is not None:
+                if pool.eligible:
+                    return
+            elif any(
+                agent.state != LOGGING_OUT and self._fits(agent, q, key[1], key[2])
+                for agent in self._candidates(key[2])
+            ):
                 return
         missing = ", ".join(f"{s}>={lvl}" for s, lvl in self._pool_key(t, reqs[-1])[2])
         raise ImpossibleRequirement(
@@ -390,10 +488,17 @@ class Router:
                 ahead += n
         return ahead + 1
 
-    @_guarded
     def withdraw(self, inquiry_id: str, now: float) -> None:
         """The customer left (or the backend cancelled) before being assigned."""
-        now = self._enter(now)
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._withdraw(inquiry_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _withdraw(self, inquiry_id: str) -> None:
         t = self._ticket(inquiry_id)
         if t.state not in (WAITING, OFFERED, PARKED):
             raise InvalidState(
@@ -402,33 +507,61 @@ class Router:
             )
         if t.state != PARKED:
             self._estimator.on_abandon(t.queue.name, self._now - t.entered)
-        self._leave(t)
-        self.counters["withdrawn"] += 1
-        self._emit(Withdrawn, inquiry_id=t.id, queue=t.queue.name)
+        self._end(
+            t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
+        )
 
-    def _leave(self, t: Ticket) -> None:
-        """Take a waiting or offered ticket out of the router for good."""
-        if t.state == WAITING:
+    def _end(self, t: Ticket, event: Event | None) -> None:
+        """The one way a ticket's life ends: out of line or off its agent, out of the
+        router, counted by its outcome and announced by ``event`` (``None``: a completed
+        inquiry, whose ``Completed`` was counted and announced at completion)."""
+        state = t.state
+        agent = t.agent if state in (OFFERED, ASSIGNED, WRAPUP) else None
+        if state == WAITING:
             self._dequeue(t)
-        elif t.state == OFFERED:
-            agent = t.agent
-            assert agent is not None
-            del agent.offers[t.id]
-            self._release(agent, t)
+        elif agent is not None:
+            if state == OFFERED:
+                del agent.offers[t.id]
+                self._n_offered -= 1
+            else:
+                del agent.work[t.id]
+                if state == ASSIGNED:
+                    self._n_assigned -= 1
+                else:
+                    self._n_wrapup -= 1
         t.state = DONE
         del self._tickets[t.id]
+        if agent is not None:
+            self._release(agent, t)
+        if event is not None:
+            c = self._counters
+            if isinstance(event, Withdrawn):
+                c.withdrawn += 1
+            elif isinstance(event, Abandoned):
+                c.abandoned += 1
+            elif isinstance(event, Rejected):
+                c.rejected += 1
+            elif isinstance(event, Deflected):
+                c.deflected += 1
+            self._events.append(event)
 
     # ------------------------------------------------------------------ offers
 
-    @_guarded
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        now = self._enter(now)
-        t, agent = self._offer(inquiry_id, agent_id)
-        del agent.offers[t.id]
-        agent.work[t.id] = t
-        agent.no_answer = 0
-        self._start_work(t, agent)
+        check_id(inquiry_id, "inquiry_id")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            t, agent = self._offer(inquiry_id, agent_id)
+            del agent.offers[t.id]
+            agent.work[t.id] = t
+            agent.no_answer = 0
+            self._start_work(t, agent)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _offer(self, inquiry_id: str, agent_id: str | None) -> tuple[Ticket, Agent]:
         """The offered ticket and its agent; raises if it is not offered (to ``agent_id``)."""
@@ -447,24 +580,39 @@ class Router:
         now = self._now
         t.state = ASSIGNED
         t.assigned_at = now
-        self.counters["assigned"] += 1
+        self._n_offered -= 1
+        self._n_assigned += 1
+        self._counters.assigned += 1
         self._estimator.on_answer(t.queue.name, t.wait_end, t.entered)
-        self._emit(
-            Assigned,
-            inquiry_id=t.id,
-            agent_id=agent.id,
-            queue=t.queue.name,
-            wait_s=now - t.arrival,
+        self._events.append(
+            Assigned(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                wait_s=now - t.arrival,
+            )
         )
 
-    @_guarded
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
-        now = self._enter(now)
-        t, agent = self._offer(inquiry_id, agent_id)
-        self.counters["declined"] += 1
-        self._emit(OfferDeclined, inquiry_id=t.id, agent_id=agent.id)
-        self._take_back(t, agent, "declined")
+        check_id(inquiry_id, "inquiry_id")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            t, agent = self._offer(inquiry_id, agent_id)
+            self._counters.declined += 1
+            self._events.append(
+                OfferDeclined(
+                    at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id
+                )
+            )
+            self._take_back(t, agent, "declined")
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _take_back(self, t: Ticket, agent: Agent, reason: str) -> None:
         del agent.offers[t.id]
@@ -484,8 +632,10 @@ class Router:
     def _expire_offer(self, t: Ticket) -> None:
         agent = t.agent
         assert agent is not None
-        self.counters["expired"] += 1
-        self._emit(OfferExpired, inquiry_id=t.id, agent_id=agent.id)
+        self._counters.expired += 1
+        self._events.append(
+            OfferExpired(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
+        )
         self._take_back(t, agent, "offer_expired")
         agent.no_answer += 1
         if agent.no_answer >= self._max_no_answer and agent.state == READY:
@@ -501,21 +651,33 @@ class Router:
         self._enqueue(t)
         self._pending.append(t)
         self._schedule_step(t)
-        self._emit(Requeued, inquiry_id=t.id, queue=q.name, reason=reason)
+        self._events.append(
+            Requeued(
+                at=self._now, version=self._version, inquiry_id=t.id, queue=q.name, reason=reason
+            )
+        )
 
     # ------------------------------------------------------------------ completion
 
-    @_guarded
     def complete(self, inquiry_id: str, now: float) -> None:
         """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
-        now = self._enter(now)
+        check_id(inquiry_id, "inquiry_id")
+        try:
+            self._enter(now)
+            self._complete(inquiry_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _complete(self, inquiry_id: str) -> None:
+        now = self._now
         t = self._ticket(inquiry_id)
         if t.state != ASSIGNED:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not assigned")
         agent = t.agent
         assert agent is not None
         handle = now - t.assigned_at
-        self.counters["completed"] += 1
+        self._counters.completed += 1
         self._estimator.on_complete(t.queue.name, handle)
         if self._uses_recent:
             agent.recent.append((now, handle))
@@ -534,50 +696,52 @@ class Router:
             agent.heavy_streak = 0
             agent.heavy_block_until = 0.0
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
-        self._emit(
-            Completed,
-            inquiry_id=t.id,
-            agent_id=agent.id,
-            queue=t.queue.name,
-            handle_s=handle,
-            wrap_up_until=now + wrap,
+        self._events.append(
+            Completed(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                agent_id=agent.id,
+                queue=t.queue.name,
+                handle_s=handle,
+                wrap_up_until=now + wrap,
+            )
         )
         if wrap > 0:
             t.state = WRAPUP
+            self._n_assigned -= 1
+            self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
             agent.ver += 1  # recent work changed its score
         else:
-            self._finish(t, agent)
-
-    def _finish(self, t: Ticket, agent: Agent) -> None:
-        del agent.work[t.id]
-        t.state = DONE
-        del self._tickets[t.id]
-        self._release(agent, t)
+            self._end(t, None)
 
     # ------------------------------------------------------------------ agents
 
-    @_guarded
     def login(self, spec: AgentSpec, now: float) -> None:
         """An agent logs in, ready for work."""
-        now = self._enter(now)
+        check_agent_spec(spec, self._max_concurrency)
+        try:
+            self._enter(now)
+            self._login(spec)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _login(self, spec: AgentSpec) -> None:
+        now = self._now
         if spec.id in self._agents:
             raise DuplicateId(f"agent {spec.id!r} is already logged in")
-        for ch in spec.capacity:
-            if ch not in self._channels:
-                raise InvalidInput(
-                    f"capacity.{ch}: unknown channel {ch!r}; known: "
-                    f"{', '.join(sorted(self._channels))}"
-                )
         for qn in spec.queues:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
         agent = Agent(spec, now, self._next_seq())
+        self._n_ready += 1
         self._set_caps(agent)
         self._index_agent(agent)
         for pool in self._pools.values():
             self._consider(agent, pool)
-        self._emit(AgentLoggedIn, agent_id=agent.id)
+        self._events.append(AgentLoggedIn(at=self._now, version=self._version, agent_id=agent.id))
         self._freed[agent.id] = agent
         self._schedule_agent(agent, self._agent_next_time(agent))
 
@@ -592,20 +756,26 @@ class Router:
         for ch in caps:
             agent.load.setdefault(ch, 0)
 
-    @_guarded
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
-        now = self._enter(now)
-        agent = self._agent(agent_id)
-        if agent.state == LOGGING_OUT:
-            raise InvalidState(f"agent {agent_id!r} is logging out")
-        if agent.state == READY:
-            return
-        if agent.state == BREAK:
-            agent.stretch_start = now
-        self._make_ready(agent)
+        check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            agent = self._agent(agent_id)
+            if agent.state == LOGGING_OUT:
+                raise InvalidState(f"agent {agent_id!r} is logging out")
+            if agent.state == READY:
+                return
+            if agent.state == BREAK:
+                agent.stretch_start = self._now
+            self._make_ready(agent)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _make_ready(self, agent: Agent) -> None:
+        if agent.state != READY:
+            self._n_ready += 1
         agent.state = READY
         agent.state_reason = ""
         agent.break_until = 0.0
@@ -613,19 +783,26 @@ class Router:
         agent.idle_since = self._now
         agent.ver += 1
         self._freed[agent.id] = agent
-        self._emit(AgentReady, agent_id=agent.id)
+        self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
 
-    @_guarded
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
         """No new work; pending offers go back to their place; work in flight finishes."""
-        now = self._enter(now)
-        agent = self._agent(agent_id)
-        if agent.state == LOGGING_OUT:
-            raise InvalidState(f"agent {agent_id!r} is logging out")
-        self._stop_new_work(agent, BREAK, reason)
+        check_id(agent_id, "agent_id")
+        check_reason(reason)
+        try:
+            self._enter(now)
+            agent = self._agent(agent_id)
+            if agent.state == LOGGING_OUT:
+                raise InvalidState(f"agent {agent_id!r} is logging out")
+            self._stop_new_work(agent, BREAK, reason)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     def _stop_new_work(self, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
+        if agent.state == READY:
+            self._n_ready -= 1
         agent.state = state
         agent.state_reason = reason
         agent.break_until = until
@@ -634,9 +811,19 @@ class Router:
         for t in list(agent.offers.values()):
             self._take_back_quietly(t, agent, reason)
         if state == BREAK:
-            self._emit(AgentOnBreak, agent_id=agent.id, reason=reason, until=until or None)
+            self._events.append(
+                AgentOnBreak(
+                    at=self._now,
+                    version=self._version,
+                    agent_id=agent.id,
+                    reason=reason,
+                    until=until or None,
+                )
+            )
         elif state == AWAY:
-            self._emit(AgentAway, agent_id=agent.id, reason=reason)
+            self._events.append(
+                AgentAway(at=self._now, version=self._version, agent_id=agent.id, reason=reason)
+            )
 
     def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
@@ -645,10 +832,17 @@ class Router:
         self._release(agent, t)
         self._requeue(t, reason)
 
-    @_guarded
     def logout(self, agent_id: str, now: float) -> None:
         """Offers go back to their place; the agent leaves once work in flight is done."""
-        now = self._enter(now)
+        check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            self._logout(agent_id)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _logout(self, agent_id: str) -> None:
         agent = self._agent(agent_id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
@@ -658,7 +852,11 @@ class Router:
         if agent.total_load == 0:
             self._remove_agent(agent)
         else:
-            self._emit(AgentAway, agent_id=agent.id, reason="logging_out")
+            self._events.append(
+                AgentAway(
+                    at=self._now, version=self._version, agent_id=agent.id, reason="logging_out"
+                )
+            )
 
     def _remove_agent(self, agent: Agent) -> None:
         for pool, _, _ in agent.pools:
@@ -667,7 +865,7 @@ class Router:
         agent.ver += 1
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
-        self._emit(AgentLoggedOut, agent_id=agent.id)
+        self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
 
     # ------------------------------------------------------------------ slots
 
@@ -688,8 +886,14 @@ class Router:
                 return
             if agent.state == BREAK and agent.state_reason == "wellbeing" and not agent.break_until:
                 agent.break_until = now + self._wb.break_s
-                self._emit(
-                    AgentOnBreak, agent_id=agent.id, reason="wellbeing", until=agent.break_until
+                self._events.append(
+                    AgentOnBreak(
+                        at=self._now,
+                        version=self._version,
+                        agent_id=agent.id,
+                        reason="wellbeing",
+                        until=agent.break_until,
+                    )
                 )
                 self._schedule_agent(agent, agent.break_until)
         if agent.state == READY:
@@ -699,26 +903,12 @@ class Router:
 
     def _agent_next_time(self, agent: Agent) -> float:
         """The next time a guardrail or window changes this agent, or inf."""
-        nxt = _INF
-        wb = self._wb
-        if agent.state == READY:
-            if wb.max_continuous_work_s is not None and not self._suspended("continuous_work"):
-                nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
-            limit = self._shift_limit(agent)
-            if limit is not None:
-                nxt = min(nxt, limit)
-        if agent.break_until:
-            nxt = min(nxt, agent.break_until)
-        if agent.heavy_block_until:
-            nxt = min(nxt, agent.heavy_block_until)
-        if agent.recent:
-            nxt = min(nxt, agent.recent[0][0] + self._window)
-        return nxt
+        return self._guard.next_time(agent, self._surge)
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.
 
-        The timer recomputes every need (``_agent_next_time``) when it fires, so a
+        The timer recomputes every need (``Guardrails.next_time``) when it fires, so a
         later need is covered by an earlier pending timer and is not pushed again.
         """
         if when < agent.timer_at:
@@ -726,59 +916,20 @@ class Router:
             agent.timer_at = when
             self._at(when, K_AGENT, agent, agent.incarnation)
 
-    def _shift_limit(self, agent: Agent) -> float | None:
-        if agent.shift_end is None:
-            return None
-        if self._surge and self._suspended("shift"):
-            return agent.shift_end + self._wb.max_overtime_s
-        return agent.shift_end
-
-    def _suspended(self, guardrail: str) -> bool:
-        return self._surge and guardrail in self._wb.suspend_in_surge
-
     def _agent_timer(self, agent: Agent) -> None:
-        now = self._now
-        changed = False
-        if agent.recent:
-            # same expression as _agent_next_time: (t + w) - w may round below t, and a
-            # timer due at recent[0][0] + window must then remove that entry (no re-fire)
-            window = self._window
-            recent = agent.recent
-            i = 0
-            while i < len(recent) and recent[i][0] + window <= now:
-                agent.recent_sum -= recent[i][1]
-                i += 1
-            if i:
-                del recent[:i]
-                if not recent:
-                    agent.recent_sum = 0.0
-                changed = True
-        if agent.heavy_block_until and now >= agent.heavy_block_until:
-            agent.heavy_block_until = 0.0
-            agent.heavy_streak = 0
-            changed = True
-        if agent.state == BREAK and agent.break_until and now >= agent.break_until:
-            agent.stretch_start = now
+        action = self._guard.check(agent, self._now, self._surge)
+        if action == BREAK_OVER:
             self._make_ready(agent)
             return
-        if agent.state == READY:
-            limit = self._shift_limit(agent)
-            wb = self._wb
-            if limit is not None and now >= limit:
-                self._stop_new_work(agent, AWAY, "shift_end")
-                return
-            if agent.total_load == 0 and now - agent.idle_from >= wb.break_s:
-                agent.stretch_start = now  # idle as long as a break: that was one
-            if (
-                wb.max_continuous_work_s is not None
-                and not self._suspended("continuous_work")
-                and agent.stretch_start + wb.max_continuous_work_s <= now  # as in _next_time
-            ):
-                until = now + wb.break_s if agent.total_load == 0 else 0.0
-                self._stop_new_work(agent, BREAK, "wellbeing", until)
-                self._schedule_agent(agent, until or _INF)
-                return
-        if changed:
+        if action == SHIFT_END:
+            self._stop_new_work(agent, AWAY, "shift_end")
+            return
+        if action == TAKE_BREAK:
+            until = self._now + self._wb.break_s if agent.total_load == 0 else 0.0
+            self._stop_new_work(agent, BREAK, "wellbeing", until)
+            self._schedule_agent(agent, until or _INF)
+            return
+        if action == CHANGED:
             agent.ver += 1
             if agent.state == READY:
                 self._freed[agent.id] = agent
@@ -803,9 +954,16 @@ class Router:
             wait = self._now - t.arrival
             if t.state == WAITING:
                 self._estimator.on_abandon(t.queue.name, self._now - t.entered)
-            self._leave(t)
-            self.counters["abandoned"] += 1
-            self._emit(Abandoned, inquiry_id=t.id, queue=t.queue.name, wait_s=wait)
+            self._end(
+                t,
+                Abandoned(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    queue=t.queue.name,
+                    wait_s=wait,
+                ),
+            )
         elif kind == K_STEP:
             steps = t.queue.steps
             # a step timer set before the inquiry changed queue (overflow, hand-over) is stale
@@ -823,8 +981,10 @@ class Router:
         else:  # K_WRAP
             agent = t.agent
             assert agent is not None
-            self._emit(WrapUpEnded, inquiry_id=t.id, agent_id=agent.id)
-            self._finish(t, agent)
+            self._events.append(
+                WrapUpEnded(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
+            )
+            self._end(t, None)
 
     def _schedule_step(self, t: Ticket) -> None:
         steps = t.queue.steps
@@ -840,13 +1000,13 @@ class Router:
                 if merged.get(s, 0) < lvl:
                     merged[s] = lvl
             base = merged
-        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy)
+        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy, t.cost)
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.queue
         if t.step == 0:
             if not t.extra:
-                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy)
+                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost)
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -857,20 +1017,24 @@ class Router:
         return pool
 
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
-        pool = Pool(key, q, self._channels[q.channel].unit_cost)
+        pool = Pool(key, q)
         self._pools[key] = pool
-        # only holders of the pool's rarest required skill can qualify
-        candidates: Iterable[Agent] = self._agents.values()
-        for skill, _ in key[2]:
-            holders = self._by_skill.get(skill)
-            if holders is None:
-                return pool
-            if len(holders) < len(self._agents):
-                candidates = min(candidates, holders.values(), key=_size)
-        for agent in candidates:
+        q.pools.append(pool)
+        for agent in self._candidates(key[2]):
             if agent.state != LOGGING_OUT:
                 self._consider(agent, pool)
         return pool
+
+    def _candidates(self, requires: Requirement) -> Iterable[Agent]:
+        """Agents who may qualify for ``requires``: holders of its rarest skill."""
+        candidates: Iterable[Agent] = self._agents.values()
+        for skill, _ in requires:
+            holders = self._by_skill.get(skill)
+            if holders is None:
+                return ()
+            if len(holders) < len(self._agents):
+                candidates = min(candidates, holders.values(), key=_size)
+        return candidates
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
@@ -885,21 +1049,27 @@ class Router:
             if not holders:
                 del self._by_skill[skill]
 
+    def _fits(self, agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
+        """Whether skills, tenant, queue membership and channel let ``agent`` serve."""
+        if agent.queues and q.name not in agent.queues:
+            return False
+        if tenant is not None and tenant not in agent.tenants:
+            return False
+        if agent.spec.capacity.get(q.channel, 0) <= 0:
+            return False
+        skills = agent.skills
+        for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
+            if skills.get(s, 0) < lvl:
+                return False
+        return True
+
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
-        qname = pool.queue.name
-        if agent.queues and qname not in agent.queues:
+        q = pool.queue
+        if not self._fits(agent, q, pool.tenant, pool.requires):
             return
-        if pool.tenant is not None and pool.tenant not in agent.tenants:
-            return
-        if agent.spec.capacity.get(pool.channel, 0) <= 0:
-            return
-        skills = agent.skills
-        for s, lvl in pool.requires:
-            if skills.get(s, 0) < lvl:
-                return
         prof = Scorer.proficiency(agent, pool)
-        agent.pools.append((pool, prof, agent.queues.get(qname, 1.0)))
+        agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
         pool.eligible += 1
         if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
             self._push_agent(agent, pool, prof)
@@ -913,7 +1083,7 @@ class Router:
         if agent.units is not None and agent.units_used + pool.cost > agent.units:
             return False
         if pool.heavy and self._heavy_k is not None and agent.heavy_streak >= self._heavy_k:
-            return self._suspended("heavy")
+            return self._guard.suspended("heavy", self._surge)
         return True
 
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
@@ -921,8 +1091,7 @@ class Router:
         key = self._scorer.key(agent, pool, prof, pool.queue.weights)
         heappush(heap, (key, agent.seq, agent.ver, agent))
         if len(heap) > 2 * pool.eligible + 64:
-            pool.agents = [e for e in heap if e[3].ver == e[2]]
-            heapify(pool.agents)
+            pool.agents = live_agents(heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -942,7 +1111,7 @@ class Router:
         heavy_blocked = (
             self._heavy_k is not None
             and agent.heavy_streak >= self._heavy_k
-            and not self._suspended("heavy")
+            and not self._guard.suspended("heavy", self._surge)
         )
         base_key = self._scorer.base_key
         bases: dict[tuple[int, str], float] = {}
@@ -962,31 +1131,52 @@ class Router:
             heap = pool.agents
             heappush(heap, (base - w.proficiency * prof, seq, ver, agent))
             if len(heap) > 2 * pool.eligible + 64:
-                pool.agents = [e for e in heap if e[3].ver == e[2]]
-                heapify(pool.agents)
+                pool.agents = live_agents(heap)
 
     def _enqueue(self, t: Ticket) -> None:
         pool = t.pool
         assert pool is not None
+        if t.state == OFFERED:  # given back: declined, expired, or its agent is leaving
+            self._n_offered -= 1
         t.state = WAITING
         t.ver += 1
         t.aged = t.arrival - t.priority * self._ps
-        heap = pool.waiting
-        heappush(heap, (t.aged, t.seq, t.ver, t))
         pool.n_waiting += 1
         q = t.queue
         q.n_waiting += 1
         q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
         self._waiting += 1
-        if len(heap) > 2 * pool.n_waiting + 64:
-            pool.waiting = [e for e in heap if e[3].ver == e[2] and e[3].state == WAITING]
-            heapify(pool.waiting)
+        declined = t.declined
+        if declined:
+            heap = pool.declined
+            heappush(heap, (t.aged, t.seq, t.ver, t))
+            pool.n_declined += 1
+            by = pool.declined_by
+            for aid in declined:
+                by[aid] = by.get(aid, 0) + 1
+            if len(heap) > 2 * pool.n_declined + 64:
+                pool.declined = live_tickets(heap)
+        else:
+            heap = pool.waiting
+            heappush(heap, (t.aged, t.seq, t.ver, t))
+            if len(heap) > 2 * (pool.n_waiting - pool.n_declined) + 64:
+                pool.waiting = live_tickets(heap)
 
     def _dequeue(self, t: Ticket) -> None:
         pool = t.pool
         assert pool is not None
         t.ver += 1
         pool.n_waiting -= 1
+        declined = t.declined
+        if declined:
+            pool.n_declined -= 1
+            by = pool.declined_by
+            for aid in declined:
+                n = by[aid] - 1
+                if n:
+                    by[aid] = n
+                else:
+                    del by[aid]
         q = t.queue
         q.n_waiting -= 1
         q.waiting_by_priority[t.priority] -= 1
@@ -1024,9 +1214,7 @@ class Router:
             if agent.ver != entry[2]:
                 heappop(heap)
                 continue
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
+            if t.declined is not None and agent.id in t.declined:
                 if skipped is None:
                     skipped = []
                 skipped.append(heappop(heap))
@@ -1072,7 +1260,7 @@ class Router:
                 heavy_blocked = (
                     self._heavy_k is not None
                     and agent.heavy_streak >= self._heavy_k
-                    and not self._suspended("heavy")
+                    and not self._guard.suspended("heavy", self._surge)
                 )
                 for pool, _, weight in agent.pools:
                     if not pool.n_waiting:
@@ -1101,38 +1289,50 @@ class Router:
         self._refresh(agent)
 
     def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
-        """The most urgent waiting ticket of ``pool`` that ``agent`` may take."""
+        """The most urgent waiting ticket of ``pool`` that ``agent`` did not decline.
+
+        The pool's ``waiting`` heap holds only tickets nobody declined, so its head
+        is the answer unless a better one in the ``declined`` heap is open to this
+        agent; an agent that declined every ticket there skips that heap at once.
+        """
+        best: Ticket | None = None
         heap = pool.waiting
         while heap:
             entry = heap[0]
             t = entry[3]
-            if t.ver != entry[2] or t.state != WAITING:
+            if t.ver != entry[2]:
                 heappop(heap)
                 continue
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
-                return self._head_slow(pool, agent)
-            return t
-        return None
+            best = t
+            break
+        n_declined = pool.n_declined
+        if n_declined and pool.declined_by.get(agent.id, 0) < n_declined:
+            other = self._first_not_declined(pool, agent.id, best)
+            if other is not None:
+                return other
+        return best
 
-    def _head_slow(self, pool: Pool, agent: Agent) -> Ticket | None:
-        heap = pool.waiting
-        skipped: list[tuple[float, int, int, Ticket]] = []
+    def _first_not_declined(self, pool: Pool, agent_id: str, bound: Ticket | None) -> Ticket | None:
+        """The most urgent ticket of ``pool.declined`` that ``agent_id`` did not decline and
+        that comes before ``bound``; O(log n) per ticket this agent declined ahead of it."""
+        heap = pool.declined
+        aside: list[tuple[float, int, int, Ticket]] = []
         found = None
-        while heap and len(skipped) < _HEAD_SEARCH_LIMIT:
-            entry = heappop(heap)
+        while heap:
+            entry = heap[0]
             t = entry[3]
-            if t.ver != entry[2] or t.state != WAITING:
+            if t.ver != entry[2]:
+                heappop(heap)
                 continue
-            skipped.append(entry)
-            if (t.declined is not None and agent.id in t.declined) or (
-                agent.units is not None and agent.units_used + t.cost > agent.units
-            ):
+            if bound is not None and (t.aged, t.seq) > (bound.aged, bound.seq):
+                break
+            declined = t.declined
+            if declined is not None and agent_id in declined:
+                aside.append(heappop(heap))
                 continue
             found = t
             break
-        for e in skipped:
+        for e in aside:
             heappush(heap, e)
         return found
 
@@ -1152,35 +1352,43 @@ class Router:
         agent.ver += 1
         t.agent = agent
         t.wait_end = now
-        self.counters["decisions"] += 1
+        self._counters.decisions += 1
         if self._immediate:
             agent.work[t.id] = t
             t.state = ASSIGNED
             t.assigned_at = now
-            self.counters["assigned"] += 1
+            self._n_assigned += 1
+            self._counters.assigned += 1
             self._estimator.on_answer(t.queue.name, now, t.entered)
-            self._emit(
-                Assigned,
-                inquiry_id=t.id,
-                agent_id=agent.id,
-                queue=t.queue.name,
-                wait_s=now - t.arrival,
-                explanation=explanation,
+            self._events.append(
+                Assigned(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    queue=t.queue.name,
+                    wait_s=now - t.arrival,
+                    explanation=explanation,
+                )
             )
         else:
             agent.offers[t.id] = t
             t.state = OFFERED
+            self._n_offered += 1
             t.offer_no += 1
-            self.counters["offers"] += 1
+            self._counters.offers += 1
             expires = now + self._offer_timeout
             self._at(expires, K_OFFER, t, t.offer_no)
-            self._emit(
-                Offered,
-                inquiry_id=t.id,
-                agent_id=agent.id,
-                queue=t.queue.name,
-                expires_at=expires,
-                explanation=explanation,
+            self._events.append(
+                Offered(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    queue=t.queue.name,
+                    expires_at=expires,
+                    explanation=explanation,
+                )
             )
 
     def _explain_pool(
@@ -1204,19 +1412,41 @@ class Router:
 
     # ------------------------------------------------------------------ reconfigure
 
-    @_guarded
     def reconfigure(
-        self, config: RouterConfig, now: float, *, hand_over: dict[str, str] | None = None
+        self,
+        config: RouterConfig | dict[str, Any],
+        now: float,
+        *,
+        hand_over: dict[str, str] | None = None,
     ) -> int:
         """Atomically switch to ``config``; returns the new version.
 
+        ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
         Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
         the removed queue's ``on_remove``, else they are rejected with reason
         ``queue_removed``; offered and assigned ones finish where they are.
-        An invalid config raises ConfigError and changes nothing.
+        An invalid config raises ConfigError naming every problem and changes nothing.
         """
-        now = self._enter(now)
-        problems = semantic_problems(config)
+        if isinstance(config, dict):
+            config = convert_config(config)  # ConfigError names every problem
+        elif not isinstance(config, RouterConfig):
+            raise InvalidInput("config", f"must be a RouterConfig, got {type(config).__name__}")
+        if hand_over is not None and (
+            type(hand_over) is not dict
+            or not all(type(k) is str and type(v) is str for k, v in hand_over.items())
+        ):
+            raise InvalidInput("hand_over", f"must map queue names to queue names: {hand_over!r}")
+        problems = config_problems(config)
+        try:
+            self._enter(now)
+            return self._reconfigure(config, hand_over, problems)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _reconfigure(
+        self, config: RouterConfig, hand_over: dict[str, str] | None, problems: list[str]
+    ) -> int:
         new_names = {q.name for q in config.queues}
         targets: dict[str, str | None] = {}
         for name, qs in self._queues.items():
@@ -1242,23 +1472,29 @@ class Router:
                     )
         if problems:
             raise ConfigError(problems)
-        build_policies(config)  # raises ConfigError on an unknown policy name
         self._version += 1
         self._apply_config(config)
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
-            self._dequeue(t)
             name = t.queue.name
+            if name in targets and targets[name] is None:
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+                continue
+            self._dequeue(t)
             if name in targets:
                 target = targets[name]
-                if target is None:
-                    t.state = DONE
-                    del self._tickets[t.id]
-                    rejected += 1
-                    self.counters["rejected"] += 1
-                    self._emit(Rejected, inquiry_id=t.id, queue=name, reason="queue_removed")
-                    continue
+                assert target is not None
                 t.queue = self._queues[target]
                 t.entered = self._now
                 t.step = 0
@@ -1273,7 +1509,9 @@ class Router:
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
             if t.step > len(t.queue.steps):
                 t.step = len(t.queue.steps)
-        self._emit(Reconfigured, handed_over=handed, rejected=rejected)
+        self._events.append(
+            Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
+        )
         return self._version
 
     def _channel_change_problems(self, config: RouterConfig) -> list[str]:
@@ -1294,8 +1532,10 @@ class Router:
         return out
 
     def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
-        """Recreate every pool from scratch (reconfigure and restore)."""
+        """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
+        for q in self._queues.values():
+            q.pools = []
         for agent in self._agents.values():
             agent.pools = []
             self._set_caps(agent)
@@ -1308,6 +1548,7 @@ class Router:
             self._pending.append(t)
         for pool in self._pools.values():
             pool.waiting.sort()
+            pool.declined.sort()
 
     # ------------------------------------------------------------------ views
 
@@ -1327,8 +1568,10 @@ class Router:
         names = [n for n, q in self._queues.items() if not q.removed]
         return ", ".join(repr(n) for n in names) or "(none)"
 
-    def _emit(self, cls: Callable[..., Any], **fields: Any) -> None:
-        self._events.append(cls(at=self._now, version=self._version, **fields))
+    @property
+    def counters(self) -> Counters:
+        """What the router counted since it started (a copy)."""
+        return msgspec.structs.replace(self._counters)
 
     # AdmissionView
     def queue_length(self, queue: str) -> int:
@@ -1351,27 +1594,25 @@ class Router:
         return a.id if a is not None else None
 
     def statistics(self) -> RouterStatistics:
-        """An immutable snapshot of counters and current occupancy."""
-        agents = self._agents.values()
-        offered = in_service = wrap = 0
-        for t in self._tickets.values():
-            if t.state == OFFERED:
-                offered += 1
-            elif t.state == ASSIGNED:
-                in_service += 1
-            elif t.state == WRAPUP:
-                wrap += 1
+        """An immutable snapshot of counters and current occupancy.
+
+        Cheap enough to scrape every few seconds: the figures are kept up to date
+        as inputs arrive; it costs O(queues + agents), never a scan of the inquiries.
+        """
+        has_room = self._has_room
+        held = self._n_offered + self._n_assigned + self._n_wrapup
         return RouterStatistics(
             now=self._now,
             version=self._version,
             agents_logged_in=len(self._agents),
-            agents_ready=sum(1 for a in agents if a.state == READY),
-            agents_with_room=sum(1 for a in agents if self._has_room(a)),
+            agents_ready=self._n_ready,
+            agents_with_room=sum(1 for a in self._agents.values() if has_room(a)),
             waiting=self._waiting,
-            offered=offered,
-            in_service=in_service,
-            wrap_up=wrap,
-            counters=dict(self.counters),
+            offered=self._n_offered,
+            in_service=self._n_assigned,
+            wrap_up=self._n_wrapup,
+            parked=len(self._tickets) - self._waiting - held,
+            counters=self.counters,
             queues={
                 name: QueueStatistics(
                     waiting=q.n_waiting,
@@ -1387,23 +1628,289 @@ class Router:
 
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
-        from router.state.codec import dump
-
-        return dump(self)
-
-    def _snapshot_extra(self) -> dict[str, Any]:
-        """State of the backpressure layer (policies, callbacks, surge, estimator rates)."""
-        return self._bp.dump()
-
-    def _restore_extra(self, extra: dict[str, Any]) -> None:
-        self._bp.load(extra)
+        pool_index = {key: i for i, key in enumerate(self._pools)}
+        deadlines = []
+        for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq):
+            live: Agent | Ticket | None = (
+                self._agents.get(obj.id) if isinstance(obj, Agent) else self._tickets.get(obj.id)
+            )
+            if live is not None and live is obj:
+                deadlines.append((at, seq, kind, obj.id, arg))
+        snap = codec.Snapshot(
+            format=codec.FORMAT,
+            config=self._cfg,
+            version=self._version,
+            now=self._now,
+            seq=self._seq,
+            surge=self._surge,
+            counters=self.counters,
+            gaps=dict(self._estimator.gap),
+            lasts=dict(self._estimator.last),
+            queues=[codec.queue_record(q) for q in self._queues.values()],
+            pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
+            agents=[codec.agent_record(a) for a in self._agents.values()],
+            tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
+            deadlines=deadlines,
+            pending=[t.id for t in self._pending if self._tickets.get(t.id) is t],
+            freed=list(self._freed),
+            events=list(self._events),
+            extra=self._bp.dump(),
+        )
+        return codec.encode(snap)
 
     @classmethod
     def restore(cls, data: bytes) -> Router:
         """Rebuild a router from :meth:`snapshot` bytes."""
-        from router.state.codec import load
+        snap = codec.decode(data)
+        r = cls(snap.config, now=snap.now)
+        r._restore(snap)
+        return r
 
-        return load(data)
+    def _restore(self, snap: codec.Snapshot) -> None:
+        self._version = snap.version
+        self._seq = snap.seq
+        self._surge = snap.surge
+        self._counters = snap.counters
+        self._estimator.gap = dict(snap.gaps)
+        self._estimator.last = dict(snap.lasts)
+        weights = snap.config.routing.weights
+        self._queues = {}
+        for sq in snap.queues:
+            qs = QueueState(sq.cfg, weights)
+            qs.removed = sq.removed
+            self._queues[qs.name] = qs
+        pools: list[Pool] = []
+        for qname, tenant, req, heavy, cost in snap.pools:
+            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy, cost)
+            q = self._queues[qname]
+            pool = Pool(key, q)
+            self._pools[key] = pool
+            q.pools.append(pool)
+            pools.append(pool)
+        for sa in snap.agents:
+            a = Agent(sa.spec, snap.now, sa.incarnation)
+            self._set_caps(a)
+            codec.restore_agent(sa, a)
+            self._index_agent(a)
+            ver = a.ver
+            a.ver = -2  # suppress pushes while pools are attached
+            for pool in pools:
+                self._consider(a, pool)
+            a.ver = ver
+        for st in snap.tickets:
+            t = codec.restore_ticket(st, self._queues[st.queue], pools)
+            if st.agent is not None:
+                agent = self._agents[st.agent]
+                t.agent = agent
+                if t.state == OFFERED:
+                    agent.offers[t.id] = t
+                else:
+                    agent.work[t.id] = t
+            self._tickets[t.id] = t
+            if t.state == WAITING and t.pool is not None:
+                pool = t.pool
+                pool.n_waiting += 1
+                t.queue.n_waiting += 1
+                bp = t.queue.waiting_by_priority
+                bp[t.priority] = bp.get(t.priority, 0) + 1
+                self._waiting += 1
+                if t.declined:
+                    pool.declined.append((t.aged, t.seq, t.ver, t))
+                    pool.n_declined += 1
+                    for aid in t.declined:
+                        pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
+                else:
+                    pool.waiting.append((t.aged, t.seq, t.ver, t))
+        for pool in pools:
+            pool.waiting.sort()
+            pool.declined.sort()
+        for a in self._agents.values():
+            if a.state == READY and a.listed_ver == a.ver:
+                for pool, prof, _ in a.pools:
+                    if self._can_take(a, pool):
+                        pool.agents.append(
+                            (self._scorer.key(a, pool, prof, pool.queue.weights), a.seq, a.ver, a)
+                        )
+        for pool in pools:
+            pool.agents.sort()
+        for at, seq, kind, oid, arg in snap.deadlines:
+            obj: Any = self._agents[oid] if kind == K_AGENT else self._tickets[oid]
+            self._deadlines.append((at, seq, kind, obj, arg))
+        self._deadlines.sort(key=_at_seq)
+        self._pending = [self._tickets[i] for i in snap.pending]
+        self._freed = {i: self._agents[i] for i in snap.freed}
+        self._events = list(snap.events)
+        for t in self._tickets.values():
+            if t.state == OFFERED:
+                self._n_offered += 1
+            elif t.state == ASSIGNED:
+                self._n_assigned += 1
+            elif t.state == WRAPUP:
+                self._n_wrapup += 1
+        self._n_ready = sum(1 for a in self._agents.values() if a.state == READY)
+        self._bp.load(snap.extra)
+
+
+class _Ops:
+    """The core operations the policies may call (``router/state/ops.py``), on one Router."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, router: Router) -> None:
+        self._r = router
+
+    @property
+    def now(self) -> float:
+        return self._r._now
+
+    @property
+    def version(self) -> int:
+        return self._r._version
+
+    @property
+    def priority_seconds(self) -> float:
+        return self._r._ps
+
+    @property
+    def in_surge(self) -> bool:
+        return self._r._surge
+
+    @property
+    def counters(self) -> Counters:
+        return self._r._counters
+
+    @property
+    def estimator(self) -> WaitEstimator:
+        return self._r._estimator
+
+    def queue(self, name: str) -> QueueState | None:
+        return self._r._queues.get(name)
+
+    def ticket(self, inquiry_id: str) -> Ticket | None:
+        return self._r._tickets.get(inquiry_id)
+
+    def tickets(self) -> Iterable[Ticket]:
+        return self._r._tickets.values()
+
+    def agent_count(self) -> int:
+        return len(self._r._agents)
+
+    def total_waiting(self) -> int:
+        return self._r._waiting
+
+    def position(self, queue: QueueState, priority: int) -> int:
+        return self._r._position(queue, priority)
+
+    def match_pending(self) -> bool:
+        r = self._r
+        return bool(r._pending or r._freed)
+
+    def freed_agents(self) -> Iterable[Agent]:
+        return self._r._freed.values()
+
+    def can_take(self, agent: Agent, pool: Pool) -> bool:
+        return self._r._can_take(agent, pool)
+
+    def pool_for(self, t: Ticket) -> Pool:
+        return self._r._pool_for(t)
+
+    def admit(self, t: Ticket, pool: Pool) -> None:
+        self._r._admit(t, pool)
+
+    def hold(self, t: Ticket) -> None:
+        r = self._r
+        r._counters.admitted += 1
+        t.state = PARKED
+        r._tickets[t.id] = t
+
+    def enqueue(self, t: Ticket) -> None:
+        r = self._r
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._pending.append(t)
+        r._schedule_step(t)
+
+    def park(self, t: Ticket) -> None:
+        r = self._r
+        if t.state == WAITING:
+            r._dequeue(t)
+        t.state = PARKED
+        t.pool = None
+
+    def move(self, t: Ticket, queue: QueueState, step: int) -> None:
+        r = self._r
+        r._dequeue(t)
+        t.queue = queue
+        t.entered = r._now
+        t.step = step
+        self.enqueue(t)
+
+    def relax(self, t: Ticket, step: int) -> None:
+        r = self._r
+        r._dequeue(t)
+        t.step = step
+        self.enqueue(t)
+
+    def try_start(self, t: Ticket) -> bool:
+        r = self._r
+        t.pool = r._pool_for(t)
+        r._enqueue(t)
+        r._seek_agent(t)
+        if t.state == WAITING:
+            self.park(t)
+            return False
+        return True
+
+    def release(self, t: Ticket) -> None:
+        r = self._r
+        agent = t.agent
+        assert agent is not None
+        if t.state == OFFERED:
+            del agent.offers[t.id]
+            r._n_offered -= 1
+        else:
+            del agent.work[t.id]
+            r._n_assigned -= 1
+        r._undo_heavy(t, agent)
+        r._release(agent, t)
+        t.agent = None
+        t.state = PARKED
+        t.pool = None
+
+    def end(self, t: Ticket, event: Event) -> None:
+        self._r._end(t, event)
+
+    def emit(self, event: Event) -> None:
+        self._r._events.append(event)
+
+    def schedule(self, when: float, target: Any, purpose: int) -> None:
+        self._r._at(when, K_BP, target, purpose)
+
+    def policy_timers(self) -> list[PolicyTimer]:
+        return [
+            (at, seq, obj, arg) for at, seq, kind, obj, arg in self._r._deadlines if kind == K_BP
+        ]
+
+    def restore_policy_timer(self, timer: PolicyTimer) -> None:
+        at, seq, target, purpose = timer
+        heappush(self._r._deadlines, (at, seq, K_BP, target, purpose))
+
+    def match(self) -> None:
+        self._r._match()
+
+    def set_surge(self, on: bool) -> None:
+        r = self._r
+        r._surge = on
+        for agent in r._agents.values():
+            r._set_caps(agent)
+            agent.ver += 1
+            if agent.state == READY:
+                r._freed[agent.id] = agent
+            r._schedule_agent(agent, r._agent_next_time(agent))
+
+
+def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:
+    return (e[0], e[1])
 
 
 def _size(c: Any) -> int:

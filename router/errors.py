@@ -46,7 +46,16 @@ class InvalidState(UsageError):
 
 
 class InvalidInput(UsageError):
-    """A malformed input value; the message names the field."""
+    """A malformed input value. ``field`` names it (``patience_s``, ``capacity.chat``);
+    the message is ``field: problem``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.field = field
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
 
 
 class ImpossibleRequirement(UsageError):

@@ -41,6 +41,7 @@ __all__ = [
     "WrapUpEnded",
     "decode_events",
     "encode_events",
+    "wire_seconds",
 ]
 
 
@@ -220,6 +221,11 @@ Event = (
 
 _json_encoder = msgspec.json.Encoder()
 _json_decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[Event])
+
+
+def wire_seconds(seconds: float) -> float | None:
+    """An expected wait for an event: ``None`` (unknown) instead of infinity, which JSON lacks."""
+    return seconds if seconds < float("inf") else None
 
 
 def encode_events(events: list[Any]) -> bytes:

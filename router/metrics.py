@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -127,7 +128,7 @@ class RouterCollector(Collector):
         decisions = CounterMetricFamily("router_decisions", "Routing decisions made by the core")
         counters = CounterMetricFamily(
             "router_core_events",
-            "The core's free-form counters (submitted, assigned, abandoned, ...)",
+            "The core's counters (submitted, assigned, abandoned, ...), router.Counters",
             labels=["counter"],
         )
         if stats is not None:
@@ -144,8 +145,9 @@ class RouterCollector(Collector):
             room.add_metric([], stats.agents_with_room)
             surge.add_metric([], 1.0 if stats.surge else 0.0)
             version.add_metric([], stats.version)
-            decisions.add_metric([], stats.counters.get("decisions", 0))
-            for name, n in sorted(stats.counters.items()):
+            c = msgspec.structs.asdict(stats.counters)
+            decisions.add_metric([], c["decisions"])
+            for name, n in sorted(c.items()):
                 if name != "decisions":
                     counters.add_metric([name], n)
         yield from (waiting, ewt, flight, logged, ready, room, surge, version, decisions)

@@ -1,10 +1,50 @@
-"""Immutable statistics snapshots returned by ``statistics()``."""
+"""What ``statistics()`` returns: fixed, typed structs (no key appears on first use).
+
+:class:`Counters` is what the router counted since it started; the core keeps
+one and updates it in place, ``statistics()`` and ``Router.counters`` hand out
+copies. :class:`RouterStatistics` adds what is in flight now; every figure is
+kept up to date as inputs arrive, so a scrape costs O(queues + agents), never a
+scan of the inquiries. New figures are new fields with defaults: snapshots
+written before they existed still decode.
+"""
 
 from __future__ import annotations
 
 from msgspec import Struct
 
-__all__ = ["QueueStatistics", "RouterStatistics"]
+__all__ = ["Counters", "QueueStatistics", "RouterStatistics"]
+
+
+class Counters(Struct, kw_only=True, gc=False):
+    """Counts since the router started; docs/backpressure.md says how they add up."""
+
+    #: arrivals that got an outcome from admission (``blocked`` attempts excluded)
+    submitted: int = 0
+    #: arrivals admitted (in line, as a callback, or held as an outbound task)
+    admitted: int = 0
+    rejected: int = 0
+    deflected: int = 0
+    withdrawn: int = 0
+    abandoned: int = 0
+    #: offers made (offer mode), declined by agents, expired unanswered
+    offers: int = 0
+    declined: int = 0
+    expired: int = 0
+    assigned: int = 0
+    completed: int = 0
+    #: routing decisions (an offer, or an assignment in immediate mode)
+    decisions: int = 0
+    #: submits a ``block`` policy held back (nothing recorded)
+    blocked: int = 0
+    #: waiting inquiries evicted by ``shed_lowest_priority`` (also in ``rejected``)
+    shed: int = 0
+    #: moves to another queue by ``overflow``
+    overflowed: int = 0
+    #: arrivals taken as callbacks, and callback calls that did not reach the customer
+    callbacks: int = 0
+    callback_attempts_failed: int = 0
+    #: times surge mode started
+    surges: int = 0
 
 
 class QueueStatistics(Struct, frozen=True, kw_only=True):
@@ -24,6 +64,8 @@ class RouterStatistics(Struct, frozen=True, kw_only=True):
     offered: int
     in_service: int
     wrap_up: int
-    counters: dict[str, int]
+    counters: Counters
     queues: dict[str, QueueStatistics]
     surge: bool = False
+    #: inquiries out of line but alive: callbacks between attempts, held outbound tasks
+    parked: int = 0

@@ -167,7 +167,7 @@ def test_submit_offer_accept_complete(env: Env) -> None:
                 assert await r.wait_assigned("c1") == assigned
             stats = r.statistics()
             c = stats.router.counters
-            assert (c["submitted"], c["offers"], c["assigned"], c["completed"]) == (1, 1, 1, 1)
+            assert (c.submitted, c.offers, c.assigned, c.completed) == (1, 1, 1, 1)
             assert stats.sessions == 0 and stats.router.agents_logged_in == 0
 
     env.run(scenario)
@@ -258,7 +258,7 @@ def test_patience_runs_out_and_wait_assigned_says_abandoned(env: Env) -> None:
             # asked again later: the ending is remembered
             with pytest.raises(InquiryEnded, match=r"^inquiry 'c1' was abandoned after"):
                 await r.wait_assigned("c1")
-            assert r.statistics().router.counters["abandoned"] == 1
+            assert r.statistics().router.counters.abandoned == 1
 
     env.run(scenario)
 
@@ -298,7 +298,7 @@ def test_a_flood_costs_one_matching_pass(env: Env) -> None:
             after = r.statistics()
             assert after.ticks == before.ticks + 1
             assert after.inputs == before.inputs + 1000
-            assert after.router.counters["offers"] == 10
+            assert after.router.counters.offers == 10
             assert after.router.waiting == 990
 
     env.run(scenario)
@@ -322,8 +322,8 @@ def test_cancelled_wait_assigned_withdraws_the_inquiry(env: Env) -> None:
                 finished, _ = await env.within(env.s(5), a1.__anext__)
                 assert not finished
             stats = r.statistics()
-            assert stats.router.counters["withdrawn"] == 1
-            assert stats.router.counters["offers"] == 0
+            assert stats.router.counters.withdrawn == 1
+            assert stats.router.counters.offers == 0
             assert stats.waiting_callers == 0
 
     env.run(scenario)

@@ -173,7 +173,7 @@ def test_reject_when_full_per_queue_then_global() -> None:
         ("2", "queue_full: q holds 2"),
         ("v2", "router_full: 3 waiting"),
     ]
-    assert r.counters["rejected"] == 2 and r.counters["submitted"] == 5
+    assert r.counters.rejected == 2 and r.counters.submitted == 5
     assert r.has_room("vip") is False
 
 
@@ -192,7 +192,7 @@ def test_shed_evicts_the_lowest_priority_newest_waiting() -> None:
     assert [type(e).__name__ for e in events] == ["Rejected", "Queued"]
     assert events[0].inquiry_id == "new-low"
     assert events[0].reason == "shed: displaced by 'high' (priority 3 > 0); router_full: 3 waiting"
-    assert r.counters["shed"] == 1 and r.total_waiting() == 3
+    assert r.counters.shed == 1 and r.total_waiting() == 3
     # equal priority never displaces: the arrival is refused instead
     adm = submit(r, "low-again", 4, priority=0)
     assert (adm.outcome, adm.reason) == ("rejected", "router_full: 3 waiting")
@@ -240,7 +240,7 @@ def test_deflect_above_the_threshold_per_queue_and_exempt() -> None:
     assert submit(r, "v1", 0, queue="vip").outcome == "admitted"  # exempt
     events = only(r.tick(0), Deflected)
     assert [(e.inquiry_id, e.queue) for e in events] == [("4", "q"), ("s1", "second")]
-    assert r.counters["deflected"] == 2
+    assert r.counters.deflected == 2
 
 
 # ---------------------------------------------------------------- callback
@@ -281,7 +281,7 @@ def test_callback_keeps_the_place_and_never_abandons() -> None:
     assert [e.inquiry_id for e in only(events, Offered)] == ["3"]  # its place came first
     r.accept("3", 160)  # the agent reached the customer
     assert only(r.tick(160), Assigned)[0].wait_s == 158.0
-    assert r.counters["callbacks"] == 1
+    assert r.counters.callbacks == 1
 
 
 def test_callback_retries_at_its_place_then_gives_up() -> None:
@@ -329,7 +329,7 @@ def test_callback_retries_at_its_place_then_gives_up() -> None:
             reason="callback_unreached: 2 attempts",
         )
     ]
-    assert r.counters["abandoned"] == 1 and r.counters["callback_attempts_failed"] == 2
+    assert r.counters.abandoned == 1 and r.counters.callback_attempts_failed == 2
 
 
 def test_callback_failed_refuses_what_is_not_a_callback_on_offer() -> None:
@@ -379,7 +379,7 @@ def test_overflow_after_waiting_keeps_the_arrival_time() -> None:
     r.login(AgentSpec(id="a"), 40)
     assigned = only(r.tick(40), Assigned)
     assert (assigned[0].queue, assigned[0].wait_s) == ("second", 40.0)
-    assert r.counters["overflowed"] == 1
+    assert r.counters.overflowed == 1
 
 
 def test_overflow_at_arrival_past_the_queue_length() -> None:
@@ -417,7 +417,7 @@ def test_codel_sheds_the_head_with_the_control_law() -> None:
     t3 = t2 + 20 / math.sqrt(3)
     assert shed == [(30.0, "0"), (50.0, "1"), (t2, "2"), (t3, "3"), (t3 + 20 / math.sqrt(4), "4")]
     assert r.total_waiting() == 1
-    assert r.counters["deflected"] == 5
+    assert r.counters.deflected == 5
 
 
 # ---------------------------------------------------------------- token_bucket
@@ -450,7 +450,7 @@ def test_block_records_nothing_and_has_room_says_when_to_retry() -> None:
     assert [e.inquiry_id for e in r.tick(0)] == ["1"]  # no event for the blocked submit
     with pytest.raises(UnknownId):
         r.inquiry_state("2")
-    assert r.counters["blocked"] == 1 and r.counters["submitted"] == 1
+    assert r.counters.blocked == 1 and r.counters.submitted == 1
     r.login(AgentSpec(id="a"), 1)
     r.tick(1)
     assert r.has_room("q") is True

@@ -88,6 +88,6 @@ def test_blending_keeps_inbound_service_and_never_starts_a_task_over_waiting_inb
         waits = [w for i, w in f.waits.items() if not i.startswith("task")]
         service_level[with_tasks] = sum(w <= 20 for w in waits) / len(waits)
         if with_tasks:
-            assert r.counters["assigned"] - len(waits) == 300  # every task was made
+            assert r.counters.assigned - len(waits) == 300  # every task was made
     assert service_level[False] > 0.9
     assert service_level[True] >= service_level[False] - 0.05

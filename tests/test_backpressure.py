@@ -244,16 +244,16 @@ def test_conservation_at_20x(policy: str, bound: int | None, acted: str) -> None
     f = Flood(r, STREAMS, duration_s=3600, patience_s=400, reach=0.8, seed=7).run(check=check)
     assert f.n > 23_000  # an hour at 20x
     c = r.counters
-    assert c.get(acted, 0) > 50, c  # the policy did act
+    assert getattr(c, acted) > 50, c  # the policy did act
     counts = f.counts()
     # every inquiry reached exactly one outcome (Flood asserts "no second outcome")
     assert counts.get("open", 0) == 0, counts
     assert sum(counts.values()) == f.n
     assert not r._tickets and r.total_waiting() == 0
-    assert c["submitted"] == f.n
-    finals = c["assigned"] + c["abandoned"] + c["rejected"] + c["deflected"] + c["withdrawn"]
+    assert c.submitted == f.n
+    finals = c.assigned + c.abandoned + c.rejected + c.deflected + c.withdrawn
     assert finals == f.n
-    assert counts.get("Assigned", 0) == c["assigned"]
+    assert counts.get("Assigned", 0) == c.assigned
     if bound is not None:
         assert f.max_waiting <= bound
         # memory stays flat: what the router holds is bounded by the queue bound and the agents
@@ -295,8 +295,8 @@ callbacks = true
     f = Flood(r, STREAMS, duration_s=900, patience_s=300, reach=0.7, seed=11, record=True)
     f.run(until=450.0)
     c = r.counters
-    assert c.get("callbacks", 0) > 0 and c.get("overflowed", 0) > 0 and c.get("surges", 0) > 0
-    assert c["rejected"] > 0
+    assert c.callbacks > 0 and c.overflowed > 0 and c.surges > 0
+    assert c.rejected > 0
     data = r.snapshot()
     import copy
 
@@ -311,4 +311,4 @@ callbacks = true
     twin.run()
     assert f.events and encode_events(f.events) == encode_events(twin.events)
     assert r.counters == twin.r.counters
-    assert r.counters.get("callback_attempts_failed", 0) > 0  # retries crossed the snapshot
+    assert r.counters.callback_attempts_failed > 0  # retries crossed the snapshot

@@ -181,3 +181,45 @@ def test_real_command_line_never_prints_a_traceback(tmp_path: Path) -> None:
         "recent_work, recent_count, heavy_streak\n"
     )
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("empty.toml", ""),
+        ("comments.toml", "# nothing yet\n"),
+        ("empty.yaml", "\n"),
+        ("e.json", "{}"),
+    ],
+)
+def test_an_empty_config_is_an_error(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    code, lines = run(str(path))
+    assert code == 2
+    assert lines == ["$: the config is empty: expected tables such as [routing] and [[queues]]"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("deep.toml", "a = " + "[" * 5000 + "]" * 5000, "$: malformed TOML: nested too deeply"),
+        ("deep.json", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "$: malformed JSON: "),
+        ("deep2.json", '{"queues": ' + "[" * 900 + "]" * 900 + "}", "$.queues[0]: Expected object"),
+    ],
+)
+def test_deep_nesting_is_one_line_not_a_traceback(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "router", "check", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines

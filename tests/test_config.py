@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
 from router import ConfigError, Router, RouterConfig, Weights, decode_config, load_config
@@ -30,8 +32,8 @@ def test_toml_json_yaml_have_the_same_structure() -> None:
     assert toml.queues[2].weights == Weights(proficiency=3.0, idle_time=0.0, load=2.0)
 
 
-def test_defaults_of_an_empty_file() -> None:
-    cfg = decode_config("")
+def test_defaults_of_a_bare_file() -> None:
+    cfg = decode_config("[routing]")
     assert cfg == RouterConfig()
     assert cfg.routing.weights == Weights(proficiency=1.0, idle_time=1.0, load=1.0)
     assert FEATURES == (
@@ -104,7 +106,7 @@ colour = "red"
         "$.routing.weights: unknown feature 'foo'; known: proficiency, idle_time, load, "
         "recent_work, recent_count, heavy_streak",
         "$.routing.weights.load: Expected float >= 0.0",
-        "$.routing.mode: Invalid enum value 'fast'",
+        "$.routing.mode: unknown value 'fast'; known: immediate, offer",
         "$.queues[0].requires.refund: Expected int <= 5",
         '$.queues[0].requires["odd key"]: Expected int >= 1',
         "$.queues[0].answer_target_s: Expected float > 0.0",
@@ -345,3 +347,47 @@ def test_examples_are_valid() -> None:
     assert len(files) >= 5
     for f in files:
         load_config(f)
+
+
+def test_policy_names_are_the_schema_literal_and_the_registry() -> None:
+    from router.config import POLICY_NAMES
+    from router.policies.admission import POLICIES
+
+    assert set(POLICY_NAMES) == set(POLICIES)
+    with pytest.raises(ConfigError) as info:
+        decode_config('[backpressure]\npolicy = ["admit_all", "drop_all"]')
+    assert info.value.problems == [
+        "$.backpressure.policy[1]: unknown policy 'drop_all'; known: " + ", ".join(sorted(POLICIES))
+    ]
+
+
+def test_a_large_config_is_checked_in_linear_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 50 MB config took minutes: the NaN walk asked msgspec for every struct's fields and
+    the coverage check compared every queue with every profile. Both are now per type /
+    per kind of queue; the counts below are what stays flat as the config grows."""
+    from router.config import checks
+
+    n = 3000
+    queues = "\n".join(
+        f'[[queues]]\nname = "q{i}"\nrequires = {{ refund = {1 + i % 3} }}\npriority = {i % 2}'
+        for i in range(n)
+    )
+    text = queues + "\n[[agents]]\ncount = 2\nskills = { refund = 3 }\n"
+    calls = {"fields": 0, "coverage": 0}
+    real_fields, real_coverage = msgspec.structs.fields, checks._queue_coverage
+
+    def fields(tp: Any) -> Any:
+        calls["fields"] += 1
+        return real_fields(tp)
+
+    def coverage(*args: Any) -> Any:
+        calls["coverage"] += 1
+        return real_coverage(*args)
+
+    monkeypatch.setattr(msgspec.structs, "fields", fields)
+    monkeypatch.setattr(checks, "_queue_coverage", coverage)
+    checks._FIELDS.clear()
+    cfg = decode_config(text)
+    assert len(cfg.queues) == n
+    assert calls["fields"] <= 20  # once per struct type, not once per struct
+    assert calls["coverage"] == 3  # once per kind of queue (three requirement levels)

@@ -244,8 +244,8 @@ def test_counts_add_up(mode: str) -> None:
     r.withdraw("i1", 2)
     r.tick(100)
     c = r.counters
-    assert c["submitted"] == 4
-    assert c["assigned"] == 1 and c["withdrawn"] == 1 and c["abandoned"] == 2
+    assert c.submitted == 4
+    assert c.assigned == 1 and c.withdrawn == 1 and c.abandoned == 2
 
 
 def test_capacity_units_a_call_uses_the_whole_agent() -> None:

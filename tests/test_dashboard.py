@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("aiohttp", reason="pip install 'inquiry-router[dashboard]'")
 
-from router.dashboard.cli import dashboard_main
+from router.cli.dashboard import dashboard_main
 from router.dashboard.replay import ReplaySource
 from router.dashboard.server import Applied
 from router.dashboard.state import check_upload

@@ -240,7 +240,7 @@ def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
             }
             await agent.send({"op": "complete", "inquiry_id": "c1"})
             await asyncio.sleep(0.05)
-            assert service.router.statistics().router.counters["completed"] == 1
+            assert service.router.statistics().router.counters.completed == 1
             agent.close()
             producer.close()
 
@@ -259,9 +259,9 @@ def test_a_disconnected_producer_withdraws_its_waiting_inquiries() -> None:
             for _ in range(200):
                 await asyncio.sleep(0.01)
                 stats = service.router.statistics().router
-                if stats.counters["withdrawn"] == 3:
+                if stats.counters.withdrawn == 3:
                     break
-            assert stats.counters["withdrawn"] == 3
+            assert stats.counters.withdrawn == 3
             assert stats.waiting == 0
 
     run_async(scenario)

@@ -104,7 +104,7 @@ def test_removed_queue_hands_waiting_inquiries_over_keeping_their_place() -> Non
             order.append(e.inquiry_id)
             r.complete(e.inquiry_id, float(t) + 1)
     assert order == ["w0", "w1", "w2", "r1"]  # arrival order survives the move
-    assert r.counters["rejected"] == 0
+    assert r.counters.rejected == 0
 
 
 def test_removed_queue_uses_its_on_remove_unless_hand_over_says_otherwise() -> None:
@@ -134,7 +134,7 @@ def test_removed_queue_without_target_rejects_with_a_reason_never_drops() -> Non
         for k in range(3)
     ]
     assert ev[-1] == Reconfigured(at=3.0, version=2, handed_over=0, rejected=3)
-    assert r.counters["rejected"] == 3
+    assert r.counters.rejected == 3
     assert r.statistics().waiting == 0
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
 from router import AgentSpec, ConfigError, Inquiry, Router, RouterConfig
-from router.config import Channel, QueueConfig, Routing, Step, Weights, Wellbeing
+from router.config import DEFAULT_CHANNELS, Channel, QueueConfig, Routing, Step, Weights, Wellbeing
 from router.state.records import WRAPUP
 from tests.machine_base import OUTCOMES, RouterDriver
 
@@ -182,10 +182,15 @@ class ReconfigureMachine(RouterDriver):
         skills = {
             k: v for k, v in (("refund", refund), ("chat", chat), ("complaint", complaint)) if v
         }
+        channels = {**DEFAULT_CHANNELS, **self.r.config.channels}
         spec = AgentSpec(
             id=f"ag{self.n_agents}",
             skills=skills,
-            capacity={"voice": 1, "chat": chat_cap, "email": mail_cap},
+            capacity={
+                "voice": 1,
+                "chat": min(chat_cap, channels["chat"].max_concurrency),
+                "email": mail_cap,
+            },
             tenants=frozenset(tenants),
             wrap_up_s=wrap,
         )
@@ -242,10 +247,10 @@ class ReconfigureMachine(RouterDriver):
     @invariant()
     def conservation(self) -> None:
         c = self.r.counters
-        assert c["submitted"] == len(self.submitted)
+        assert c.submitted == len(self.submitted)
         in_router = sum(1 for t in self.r._tickets.values() if t.state != WRAPUP)
-        ended = sum(c.get(k, 0) for k in ("completed", "withdrawn", "abandoned", "rejected"))
-        assert len(self.submitted) == in_router + ended + c.get("deflected", 0)
+        ended = c.completed + c.withdrawn + c.abandoned + c.rejected
+        assert len(self.submitted) == in_router + ended + c.deflected
 
 
 ReconfigureMachine.TestCase.settings = settings(

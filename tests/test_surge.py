@@ -99,7 +99,7 @@ def test_hysteresis_enter_after_a_while_leave_below_the_lower_threshold() -> Non
     assert surge_events(r.tick(50)) == []  # only 15 s below since 35
     events = r.tick(55)
     assert surge_events(events) == [("SurgeEnded", 55.0, "waiting 1 < 2 for 20 s")]
-    assert r.counters["surges"] == 1 and r.statistics().surge is False
+    assert r.counters.surges == 1 and r.statistics().surge is False
 
 
 def start_surge(r: Router, now: float) -> None:

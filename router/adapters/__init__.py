@@ -16,7 +16,7 @@ Importing this package loads neither trio nor asyncio; the backend is imported
 when a router is opened. See ``docs/adapters.md``.
 """
 
-from router.adapters._backend import Backend, current_backend_name, get_backend
+from router.adapters._backend import Backend
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
 from router.adapters._runner import (
     BLOCKED,
@@ -26,6 +26,7 @@ from router.adapters._runner import (
     Subscription,
     open_router,
 )
+from router.adapters._select import current_backend_name, get_backend
 
 __all__ = [
     "BLOCKED",

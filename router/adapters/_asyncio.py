@@ -89,9 +89,6 @@ class AsyncioBackend(Backend):
         finally:
             self._alarm = None
 
-    async def sleep_until(self, deadline: float) -> None:
-        await asyncio.sleep(max(0.0, deadline - self._loop.time()))
-
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return _open_group()
 

@@ -6,19 +6,18 @@ wait on (:class:`Waiter`), a way to sleep until a wake-up or a deadline
 (``wait_until``), a task group to run the runner beside the caller's code, and
 the loop's checkpoint convention. Each backend implements them in a few lines
 (``_trio.py``, ``_asyncio.py``); uvloop is just an asyncio loop factory. This
-module imports neither trio nor asyncio: :func:`get_backend` imports the chosen
-one when a router is opened.
+module imports neither trio nor asyncio; ``_select.py`` imports the chosen
+backend when a router is opened.
 """
 
 from __future__ import annotations
 
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-__all__ = ["Backend", "TaskGroup", "Waiter", "current_backend_name", "get_backend"]
+__all__ = ["Backend", "TaskGroup", "Waiter"]
 
 
 class Waiter(Protocol):
@@ -62,10 +61,6 @@ class Backend(ABC):
         """
 
     @abstractmethod
-    async def sleep_until(self, deadline: float) -> None:
-        """Sleep until the clock reaches ``deadline``."""
-
-    @abstractmethod
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         """A task group whose ``cancel()`` cancels every task in it."""
 
@@ -76,45 +71,3 @@ class Backend(ABC):
     @abstractmethod
     async def cancel_shielded_checkpoint(self) -> None:
         """Let other tasks run without being cancellable here (no-op on asyncio)."""
-
-
-def current_backend_name() -> str:
-    """``"trio"`` or ``"asyncio"``: which loop runs the calling task (sniffio's test).
-
-    Raises RuntimeError outside any loop. Loads neither library: it only looks at
-    the ones already imported.
-    """
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            trio.lowlevel.current_task()
-        except RuntimeError:
-            pass
-        else:
-            return "trio"
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is not None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            return "asyncio"
-    raise RuntimeError("open_router must be used inside trio.run() or a running asyncio loop")
-
-
-def get_backend(name: str | Backend | None = None) -> Backend:
-    """A backend instance: ``"trio"``, ``"asyncio"`` / ``"uvloop"``, or detected when None."""
-    if isinstance(name, Backend):
-        return name
-    if name is None:
-        name = current_backend_name()
-    if name == "trio":
-        from router.adapters._trio import TrioBackend
-
-        return TrioBackend()
-    if name in ("asyncio", "uvloop"):
-        from router.adapters._asyncio import AsyncioBackend
-
-        return AsyncioBackend()
-    raise ValueError(f"backend: unknown backend {name!r}; known: 'trio', 'asyncio', 'uvloop'")

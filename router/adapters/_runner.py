@@ -45,8 +45,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from router.adapters._backend import Backend, Waiter, get_backend
+from router.adapters._backend import Backend, Waiter
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
+from router.adapters._select import get_backend
 from router.config import RouterConfig
 from router.core import Router
 from router.errors import InvalidState, RouterBroken, UnknownId, WouldBlock

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -53,9 +52,6 @@ class TrioBackend(Backend):
     async def wait_until(self, waiter: Waiter, deadline: float) -> None:
         with trio.move_on_at(deadline):
             await waiter.wait()
-
-    async def sleep_until(self, deadline: float) -> None:
-        await trio.sleep_until(deadline if math.isfinite(deadline) else math.inf)
 
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return _open_nursery()

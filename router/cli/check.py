@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from router.config import RouterConfig, convert_config, read_config_file
+from router.config.summary import SCENARIO_KEYS, is_scenario, summary_line
 from router.errors import ConfigError
 
 __all__ = ["check_file", "check_main", "explain_main", "format_explanation", "summary_line"]
-
-#: Top-level tables that make a file a scenario rather than a plain config.
-SCENARIO_KEYS: tuple[str, ...] = ("simulation", "arrivals", "surges")
 
 
 class _UsageExit(Exception):
@@ -41,40 +39,12 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageExit(f"{self.prog}: {message}")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _scenario_type() -> type[RouterConfig] | None:
     try:
         from router.sim.scenario import Scenario
     except ImportError:
         return None
     return Scenario
-
-
-def is_scenario(raw: Any) -> bool:
-    """Whether parsed file data is a scenario (has a simulator table)."""
-    return isinstance(raw, dict) and any(k in raw for k in SCENARIO_KEYS)
-
-
-def summary_line(cfg: RouterConfig, raw: Any = None) -> str:
-    """``ok: 3 queues, 2 agent profiles (120 agents), policy reject_when_full``."""
-    agents = sum(a.count for a in cfg.agents)
-    policy = cfg.backpressure.policy
-    names = [policy] if isinstance(policy, str) else list(policy)
-    parts = [
-        _plural(len(cfg.queues), "queue"),
-        f"{_plural(len(cfg.agents), 'agent profile')} ({_plural(agents, 'agent')})",
-        ("policy " if len(names) == 1 else "policies ") + ", ".join(names),
-    ]
-    if is_scenario(raw):
-        arrivals = raw.get("arrivals", [])
-        surges = raw.get("surges", [])
-        parts.append(_plural(len(arrivals) if isinstance(arrivals, list) else 0, "arrival stream"))
-        parts.append(_plural(len(surges) if isinstance(surges, list) else 0, "surge"))
-        return "ok: scenario, " + ", ".join(parts)
-    return "ok: " + ", ".join(parts)
 
 
 def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, str]:

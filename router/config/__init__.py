@@ -6,7 +6,12 @@ one ``path: message`` line; loading raises :class:`~router.errors.ConfigError`
 carrying them all. This package imports nothing above it: no policy, no core.
 """
 
-from router.config.checks import backpressure_problems, policy_names, semantic_problems
+from router.config.checks import (
+    backpressure_problems,
+    config_problems,
+    policy_names,
+    semantic_problems,
+)
 from router.config.loading import (
     convert_config,
     decode_config,
@@ -77,6 +82,7 @@ __all__ = [
     "Weights",
     "Wellbeing",
     "backpressure_problems",
+    "config_problems",
     "convert_config",
     "decode_config",
     "detect_format",

@@ -10,42 +10,90 @@ changes a running router.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import msgspec
 from msgspec import Struct
 
-from router.config.problems import key_path
+from router.config.problems import key_path, structure_problems
 from router.config.schema import (
     DEFAULT_CHANNELS,
-    POLICY_NAMES,
     AgentProfile,
     Backpressure,
+    QueueConfig,
     RouterConfig,
 )
 
-__all__ = ["backpressure_problems", "policy_names", "semantic_problems"]
+__all__ = ["backpressure_problems", "config_problems", "policy_names", "semantic_problems"]
 
 
-def _nonfinite_problems(obj: Any, path: str, out: list[str]) -> None:
-    """Every float in a decoded config that is NaN or infinite (TOML allows ``nan``/``inf``)."""
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            out.append(f"{path}: must be a finite number, got {obj}")
-    elif isinstance(obj, Struct):
-        for f in msgspec.structs.fields(obj):
-            _nonfinite_problems(getattr(obj, f.name), key_path(path, f.encode_name), out)
+#: (attribute, key in the file) of each struct type's fields, computed once per type:
+#: ``msgspec.structs.fields`` re-reads the annotations on every call.
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _fields(tp: type[Struct]) -> tuple[tuple[str, str], ...]:
+    found = _FIELDS.get(tp)
+    if found is None:
+        found = _FIELDS[tp] = tuple((f.name, f.encode_name) for f in msgspec.structs.fields(tp))
+    return found
+
+
+def _nonfinite_problems(obj: Any, link: Any, out: list[str]) -> None:
+    """Every float in a decoded config that is NaN or infinite (TOML allows ``nan``/``inf``).
+
+    ``link`` is ``"$"`` or ``(parent link, key or list index)``: a path is only
+    spelled out for a problem, so a large valid config costs one visit per value.
+    """
+    if isinstance(obj, Struct):
+        for name, key in _fields(type(obj)):
+            _visit(getattr(obj, name), (link, key), out)
     elif isinstance(obj, dict):
-        for k, v in obj.items():
-            _nonfinite_problems(v, key_path(path, k), out)
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            _nonfinite_problems(v, f"{path}[{i}]", out)
+        for key, value in obj.items():
+            _visit(value, (link, key), out)
+    elif isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            _visit(value, (link, i), out)
+
+
+def _visit(value: Any, link: Any, out: list[str]) -> None:
+    t = type(value)
+    if t is float:
+        if value - value != 0.0:  # nan or +-inf
+            out.append(f"{_spell(link)}: must be a finite number, got {value}")
+    elif not (t is str or t is int or t is bool or value is None):
+        _nonfinite_problems(value, link, out)
+
+
+def _spell(link: Any) -> str:
+    if link == "$":
+        return "$"
+    parent, key = link
+    if isinstance(key, int):
+        return f"{_spell(parent)}[{key}]"
+    return key_path(_spell(parent), key)
+
+
+def config_problems(cfg: Any) -> list[str]:
+    """Every problem of a config, however it was made: one ``path: message`` line each.
+
+    A config decoded from a file went through the schema's constraints; one built
+    in Python (``QueueConfig(priority=10**30)``) did not, so its plain-data form
+    is checked against the schema first, then the semantic checks run.
+    """
+    if not isinstance(cfg, RouterConfig):
+        return [f"$: expected a RouterConfig, got {type(cfg).__name__}"]
+    raw = msgspec.to_builtins(cfg)
+    try:
+        msgspec.convert(raw, type(cfg))
+    except msgspec.ValidationError:
+        return structure_problems(raw, type(cfg))
+    return semantic_problems(cfg)
 
 
 def semantic_problems(cfg: RouterConfig) -> list[str]:
-    """Checks beyond the schema; returns one ``path: message`` line per problem."""
+    """Checks beyond the schema, ``[backpressure]`` included; one ``path: message`` line
+    per problem."""
     out: list[str] = []
     _nonfinite_problems(cfg, "$", out)
     channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -110,37 +158,65 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
     out.extend(cfg.extra_problems())
+    out.extend(backpressure_problems(cfg))
     return out
 
 
 def _coverage_problems(cfg: RouterConfig) -> list[str]:
-    """Queues that no configured agent profile could serve, and why (one line per queue)."""
+    """Queues that no configured agent profile could serve, and why (one line per queue).
+
+    Queues alike in everything the answer depends on (tenant, channel, the
+    profiles whose ``queues`` name them, requirements at every step) share one
+    answer, so a config of many similar queues is checked in linear time.
+    """
     out: list[str] = []
     staffed = [a for a in cfg.agents if a.count > 0]
+    listed: dict[str, list[int]] = {}  # queue name -> profiles whose ``queues`` name it
+    for j, a in enumerate(staffed):
+        for qn in a.queues:
+            listed.setdefault(qn, []).append(j)
+    memo: dict[Any, str | None] = {}
     for i, q in enumerate(cfg.queues):
-        p = f"$.queues[{i}]"
-        if q.tenant is not None and not any(q.tenant in a.tenants for a in staffed):
-            out.append(f"{p}.tenant: no agent profile serves tenant {q.tenant!r}")
-            continue
-        fit = [a for a in staffed if q.tenant is None or q.tenant in a.tenants]
-        fit = [a for a in fit if a.capacity.get(q.channel, 0) > 0]
-        if not fit:
-            out.append(f"{p}.channel: no agent profile serving it has capacity on {q.channel!r}")
-            continue
-        fit = [a for a in fit if not a.queues or q.name in a.queues]
-        if not fit:
-            out.append(f"{p}.name: every agent profile that could serve it leaves it out of queues")
-            continue
-        sets = [("requires", q.requires)]
-        sets += [(f"steps[{j}].requires", s.requires) for j, s in enumerate(q.steps)]
-        for where, req in sets:
-            line = _requirement_problem(f"{p}.{where}", req, fit)
-            if line is not None:
-                if where == "requires" and q.steps:
-                    line += " (every inquiry waits for the first step)"
-                out.append(line)
-                break
+        members = tuple(listed.get(q.name, ()))
+        key = (
+            q.tenant,
+            q.channel,
+            members,
+            tuple(q.requires.items()),
+            tuple(tuple(s.requires.items()) for s in q.steps),
+        )
+        if key in memo:
+            line = memo[key]
+        else:
+            line = memo[key] = _queue_coverage(q, staffed, set(members))
+        if line is not None:
+            out.append(f"$.queues[{i}]{line}")
     return out
+
+
+def _queue_coverage(q: QueueConfig, staffed: list[AgentProfile], members: set[int]) -> str | None:
+    """Why no profile could serve ``q``, as a path relative to the queue; None if one can."""
+    if q.tenant is not None and not any(q.tenant in a.tenants for a in staffed):
+        return f".tenant: no agent profile serves tenant {q.tenant!r}"
+    fit = [
+        (j, a)
+        for j, a in enumerate(staffed)
+        if (q.tenant is None or q.tenant in a.tenants) and a.capacity.get(q.channel, 0) > 0
+    ]
+    if not fit:
+        return f".channel: no agent profile serving it has capacity on {q.channel!r}"
+    profiles = [a for j, a in fit if not a.queues or j in members]
+    if not profiles:
+        return ".name: every agent profile that could serve it leaves it out of queues"
+    sets = [("requires", q.requires)]
+    sets += [(f"steps[{j}].requires", s.requires) for j, s in enumerate(q.steps)]
+    for where, req in sets:
+        line = _requirement_problem(f".{where}", req, profiles)
+        if line is not None:
+            if where == "requires" and q.steps:
+                line += " (every inquiry waits for the first step)"
+            return line
+    return None
 
 
 def _requirement_problem(path: str, req: dict[str, int], fit: list[AgentProfile]) -> str | None:
@@ -171,9 +247,7 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
     where = "$.backpressure.policy"
     for i, name in enumerate(names):
         at = where + (f"[{i}]" if not isinstance(bp.policy, str) else "")
-        if name not in POLICY_NAMES:
-            out.append(f"{at}: unknown policy {name!r}; known: {', '.join(sorted(POLICY_NAMES))}")
-        elif name in names[:i]:
+        if name in names[:i]:
             out.append(f"{at}: policy {name!r} appears twice")
         elif (
             name in _BOUNDED

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from router.config.checks import backpressure_problems, semantic_problems
+from router.config.checks import semantic_problems
 from router.config.problems import structure_problems
 from router.config.schema import RouterConfig
 from router.errors import ConfigError
@@ -25,6 +25,7 @@ __all__ = [
     "convert_config",
     "decode_config",
     "detect_format",
+    "empty_problems",
     "load_config",
     "parse_text",
     "read_config_file",
@@ -61,7 +62,16 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         msg = " ".join(str(exc).split())
         raise ConfigError([f"$: malformed {fmt.upper()}: {msg}"]) from None
+    except RecursionError:
+        raise ConfigError([f"$: malformed {fmt.upper()}: nested too deeply"]) from None
     raise ConfigError([f"$: unknown format {fmt!r}"])
+
+
+def empty_problems(raw: Any) -> list[str]:
+    """An empty document (no table, no key) is an error, never a config of defaults."""
+    if raw is None or raw == {}:
+        return ["$: the config is empty: expected tables such as [routing] and [[queues]]"]
+    return []
 
 
 def read_config_file(path: str | Path) -> Any:
@@ -82,14 +92,21 @@ def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterCo
 def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
     """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
 
-    Schema problems come first (all of them); the semantic checks run once the
-    schema is satisfied, then the checks of ``[backpressure]``.
+    An empty document is refused first; then schema problems (all of them); the
+    semantic checks run once the schema is satisfied. Nesting too deep for the
+    parsers or the walker is one line, never a RecursionError.
     """
+    problems = empty_problems(raw)
+    if problems:
+        raise ConfigError(problems)
     try:
-        cfg = msgspec.convert(raw, type)
-    except msgspec.ValidationError:
-        raise ConfigError(structure_problems(raw, type)) from None
-    problems = semantic_problems(cfg) + backpressure_problems(cfg)
+        try:
+            cfg = msgspec.convert(raw, type)
+        except msgspec.ValidationError:
+            raise ConfigError(structure_problems(raw, type)) from None
+        problems = semantic_problems(cfg)
+    except RecursionError:  # the parsers refuse deep nesting; this is the safety net
+        raise ConfigError(["$: nested too deeply"]) from None
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import types
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 from msgspec import Struct
@@ -93,7 +93,35 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
                     continue
                 _walk(v, vt, key_path(path, k), out)
     if len(out) == before:
-        out.append(format_validation_error(err, path))
+        choice = _choices(tp) if isinstance(raw, str) else None
+        if choice is not None:
+            noun, names = choice
+            known = ", ".join(sorted(names))
+            out.append(f"{path}: unknown {noun} {raw!r}; known: {known}")
+        else:
+            out.append(format_validation_error(err, path))
+
+
+def _choices(tp: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The names a string may take in ``tp`` (a ``Literal``, maybe in an ``Annotated`` with a
+    ``Meta(title=...)`` naming what they are, maybe in a union), or None."""
+    noun = "value"
+    while get_origin(tp) is Annotated:
+        args = get_args(tp)
+        for meta in args[1:]:
+            if isinstance(meta, msgspec.Meta) and meta.title:
+                noun = meta.title
+        tp = args[0]
+    origin = get_origin(tp)
+    if origin is Literal:
+        names = tuple(a for a in get_args(tp) if isinstance(a, str))
+        return (noun, names) if names else None
+    if origin is Union or origin is types.UnionType:
+        for member in get_args(tp):
+            found = _choices(member)
+            if found is not None:
+                return found
+    return None
 
 
 def _raw_nonfinite(raw: Any, path: str, out: list[str]) -> None:

@@ -10,7 +10,7 @@ a parsed file (see ``router/config/loading.py``). What a schema cannot express
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -34,6 +34,7 @@ __all__ = [
     "OutboundConfig",
     "OverflowPolicy",
     "OverflowRule",
+    "PolicyName",
     "PositiveSeconds",
     "QueueConfig",
     "RouterConfig",
@@ -53,18 +54,22 @@ PositiveSeconds = Annotated[float, Meta(gt=0)]
 Skills = dict[Name, Level]
 Weight = Annotated[float, Meta(ge=0)]
 
-#: Backpressure policy names (``$.backpressure.policy``); docs/backpressure.md documents each.
-POLICY_NAMES: tuple[str, ...] = (
-    "admit_all",
-    "reject_when_full",
-    "shed_lowest_priority",
-    "block",
-    "deflect",
-    "callback",
-    "overflow",
-    "codel",
-    "token_bucket",
-)
+#: A backpressure policy (``$.backpressure.policy``); docs/backpressure.md documents each.
+PolicyName = Annotated[
+    Literal[
+        "admit_all",
+        "reject_when_full",
+        "shed_lowest_priority",
+        "block",
+        "deflect",
+        "callback",
+        "overflow",
+        "codel",
+        "token_bucket",
+    ],
+    Meta(title="policy"),
+]
+POLICY_NAMES: tuple[str, ...] = get_args(get_args(PolicyName)[0])
 
 #: Agent-scoring features, in the order the explanation reports them.
 FEATURES: tuple[str, ...] = (
@@ -276,7 +281,7 @@ class EstimateConfig(_Base):
 class Backpressure(_Base):
     """Admission control; the policy names are documented in docs/backpressure.md."""
 
-    policy: Name | list[Name] = "admit_all"
+    policy: PolicyName | list[PolicyName] = "admit_all"
     max_queue: Annotated[int, Meta(ge=0)] | None = None
     deflect: DeflectPolicy = msgspec.field(default_factory=DeflectPolicy)
     callback: CallbackPolicy = msgspec.field(default_factory=CallbackPolicy)
@@ -289,7 +294,7 @@ class Backpressure(_Base):
 
 
 class RouterConfig(_Base):
-    """The whole router config (scenario.md §1)."""
+    """The whole router config (docs/tuning.md)."""
 
     routing: Routing = msgspec.field(default_factory=Routing)
     channels: dict[Name, Channel] = msgspec.field(default_factory=dict)

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router.cli.check import is_scenario, summary_line
 from router.config import RouterConfig, convert_config, parse_text
+from router.config.summary import is_scenario, summary_line
 from router.errors import ConfigError
 from router.observe import MonitorStatistics
 from router.stats import RouterStatistics
@@ -107,11 +107,11 @@ def page_state(
             "wrap_up": stats.wrap_up,
             "agents_logged_in": stats.agents_logged_in,
             "agents_with_room": stats.agents_with_room,
-            "decisions": c.get("decisions", 0),
-            "submitted": c.get("submitted", 0),
-            "assigned": c.get("assigned", 0),
-            "abandoned": c.get("abandoned", 0) + c.get("withdrawn", 0),
-            "refused": c.get("rejected", 0) + c.get("deflected", 0),
+            "decisions": c.decisions,
+            "submitted": c.submitted,
+            "assigned": c.assigned,
+            "abandoned": c.abandoned + c.withdrawn,
+            "refused": c.rejected + c.deflected,
         },
         "agents_by_state": mon.agents_by_state,
         "offer_outcomes": mon.offer_outcomes,

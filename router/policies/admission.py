@@ -42,16 +42,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
 from router.config import RouterConfig, backpressure_problems, policy_names
 from router.errors import ConfigError
 from router.state.records import WAITING, Ticket
-
-if TYPE_CHECKING:
-    from router.policies.control import AdmissionControl
 
 __all__ = [
     "POLICIES",
@@ -64,6 +61,7 @@ __all__ = [
     "Codel",
     "Deflect",
     "Overflow",
+    "PolicyContext",
     "RejectWhenFull",
     "ShedLowestPriority",
     "TokenBucket",
@@ -78,8 +76,8 @@ K_BP = 6
 # timer purposes (the ``arg`` of a K_BP deadline)
 T_OVERFLOW = 1  # obj: Ticket
 T_RETRY = 2  # obj: Ticket (a callback between attempts)
-T_CODEL = 3  # obj: _Timer (one per queue)
-T_SURGE = 4  # obj: _Timer
+T_CODEL = 3  # obj: NamedTimer (one per queue)
+T_SURGE = 4  # obj: NamedTimer
 
 _INF = math.inf
 
@@ -128,10 +126,34 @@ class AdmissionView(Protocol):
     def lowest_priority_waiting(self, queue: str | None, below: int) -> tuple[str, int] | None: ...
 
 
+class PolicyContext(Protocol):
+    """What a policy's hooks may do (``router/policies/control.py`` implements it)."""
+
+    @property
+    def now(self) -> float: ...
+
+    def queue_length(self, queue: str) -> int: ...
+
+    def head_of_line(self, queue: str) -> Ticket | None: ...
+
+    def is_callback(self, t: Ticket) -> bool: ...
+
+    def schedule(self, when: float, t: Ticket, purpose: int) -> None: ...
+
+    def schedule_named(self, name: str, when: float, target: Any, purpose: int) -> None: ...
+
+    def move(self, t: Ticket, to: str, reason: str) -> None: ...
+
+    def refuse_waiting(
+        self, t: Ticket, outcome: Literal["rejected", "deflected"], reason: str
+    ) -> None: ...
+
+
 class AdmissionPolicy:
     """Base class: decide on one arrival. Return ``None`` to pass it on.
 
-    Optional hooks, called by :class:`AdmissionControl` when overridden:
+    Optional hooks, called by the control (``router/policies/control.py``) when
+    the class says it has them (``has_on_admitted``, ``has_on_check``):
     ``on_admitted`` (an inquiry entered a queue: arrival or overflow),
     ``on_check`` (after each matching pass and at the policy's own timers),
     ``on_timer`` (a ticket timer of this policy fired), ``dump``/``load`` (state
@@ -139,17 +161,19 @@ class AdmissionPolicy:
     """
 
     name = "base"
+    has_on_admitted = False
+    has_on_check = False
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
         return None
 
-    def on_admitted(self, ctl: AdmissionControl, t: Ticket) -> None:
+    def on_admitted(self, ctx: PolicyContext, t: Ticket) -> None:
         return None
 
-    def on_check(self, ctl: AdmissionControl, now: float) -> None:
+    def on_check(self, ctx: PolicyContext, now: float) -> None:
         return None
 
-    def on_timer(self, ctl: AdmissionControl, obj: Any, purpose: int) -> None:
+    def on_timer(self, ctx: PolicyContext, obj: Any, purpose: int) -> None:
         return None
 
     def dump(self) -> Any:
@@ -294,6 +318,7 @@ class Overflow(AdmissionPolicy):
     or once it has waited ``after_s`` there; the original arrival time is kept."""
 
     name = "overflow"
+    has_on_admitted = True
 
     def __init__(self, cfg: RouterConfig) -> None:
         self.rules = cfg.backpressure.overflow.queues
@@ -317,24 +342,24 @@ class Overflow(AdmissionPolicy):
             return None
         return Verdict("overflow", reason, queue)
 
-    def on_admitted(self, ctl: AdmissionControl, t: Ticket) -> None:
+    def on_admitted(self, ctx: PolicyContext, t: Ticket) -> None:
         rule = self.rules.get(t.queue.name)
         if rule is not None and rule.after_s is not None:
-            ctl.schedule(t.entered + rule.after_s, t, T_OVERFLOW)
+            ctx.schedule(t.entered + rule.after_s, t, T_OVERFLOW)
 
-    def on_timer(self, ctl: AdmissionControl, obj: Any, purpose: int) -> None:
+    def on_timer(self, ctx: PolicyContext, obj: Any, purpose: int) -> None:
         t: Ticket = obj
         if t.state != WAITING:
             return
         rule = self.rules.get(t.queue.name)
-        now = ctl.r._now
+        now = ctx.now
         if rule is None or rule.after_s is None or now < t.entered + rule.after_s:
             return  # the queue changed since the timer was set; its own timer is pending
         limit = self.limits.get(rule.to)
-        if limit is not None and ctl.queue_length(rule.to) >= limit:
+        if limit is not None and ctx.queue_length(rule.to) >= limit:
             return  # the second pass is full: stay
         waited = now - t.entered
-        ctl.move(t, rule.to, f"waited: {waited:.0f} s in {t.queue.name} (after_s {rule.after_s:g})")
+        ctx.move(t, rule.to, f"waited: {waited:.0f} s in {t.queue.name} (after_s {rule.after_s:g})")
 
 
 class _CodelQueue:
@@ -354,6 +379,7 @@ class Codel(AdmissionPolicy):
     ``interval_s / sqrt(count)`` while it stays above; stop as soon as it is below."""
 
     name = "codel"
+    has_on_check = True
 
     def __init__(self, cfg: RouterConfig) -> None:
         c = cfg.backpressure.codel
@@ -374,36 +400,36 @@ class Codel(AdmissionPolicy):
             return False
         return now >= st.first_above
 
-    def on_check(self, ctl: AdmissionControl, now: float) -> None:
+    def on_check(self, ctx: PolicyContext, now: float) -> None:
         for queue, st in self.state.items():
-            self._check(ctl, queue, st, now)
+            self._check(ctx, queue, st, now)
 
-    def on_timer(self, ctl: AdmissionControl, obj: Any, purpose: int) -> None:
+    def on_timer(self, ctx: PolicyContext, obj: Any, purpose: int) -> None:
         queue = obj.name[len("codel:") :]
         st = self.state.get(queue)
         if st is not None:
-            self._check(ctl, queue, st, ctl.r._now)
+            self._check(ctx, queue, st, ctx.now)
 
-    def _check(self, ctl: AdmissionControl, queue: str, st: _CodelQueue, now: float) -> None:
-        head = ctl.head_of_line(queue)
+    def _check(self, ctx: PolicyContext, queue: str, st: _CodelQueue, now: float) -> None:
+        head = ctx.head_of_line(queue)
         sojourn = now - head.entered if head is not None else 0.0
-        ok = self._ok_to_drop(st, sojourn, ctl.queue_length(queue), now)
+        ok = self._ok_to_drop(st, sojourn, ctx.queue_length(queue), now)
         if st.dropping:
             if not ok:
                 st.dropping = False
             while st.dropping and now >= st.drop_next:
                 assert head is not None
-                if not self._shed(ctl, head, sojourn, now):  # a callback at the head: skip a turn
+                if not self._shed(ctx, head, sojourn, now):  # a callback at the head: skip a turn
                     st.drop_next = now + self.interval / math.sqrt(max(st.count, 1))
                     break
                 st.count += 1
-                head = ctl.head_of_line(queue)
+                head = ctx.head_of_line(queue)
                 sojourn = now - head.entered if head is not None else 0.0
-                if not self._ok_to_drop(st, sojourn, ctl.queue_length(queue), now):
+                if not self._ok_to_drop(st, sojourn, ctx.queue_length(queue), now):
                     st.dropping = False
                 else:
                     st.drop_next += self.interval / math.sqrt(st.count)
-        elif ok and head is not None and self._shed(ctl, head, sojourn, now):
+        elif ok and head is not None and self._shed(ctx, head, sojourn, now):
             st.dropping = True
             delta = st.count - st.lastcount
             recent = now - st.drop_next < 16 * self.interval
@@ -412,20 +438,20 @@ class Codel(AdmissionPolicy):
             st.lastcount = st.count
         name = f"codel:{queue}"
         if st.dropping:
-            ctl.schedule_named(name, st.drop_next, st, T_CODEL)
+            ctx.schedule_named(name, st.drop_next, st, T_CODEL)
         elif st.first_above:
-            ctl.schedule_named(name, st.first_above, st, T_CODEL)
+            ctx.schedule_named(name, st.first_above, st, T_CODEL)
         elif head is not None:  # look again when the head would cross the target
-            ctl.schedule_named(name, head.entered + self.target, st, T_CODEL)
+            ctx.schedule_named(name, head.entered + self.target, st, T_CODEL)
 
-    def _shed(self, ctl: AdmissionControl, head: Ticket, sojourn: float, now: float) -> bool:
-        if ctl.callbacks.is_callback(head):
+    def _shed(self, ctx: PolicyContext, head: Ticket, sojourn: float, now: float) -> bool:
+        if ctx.is_callback(head):
             return False  # a promised callback is never shed
         reason = (
             f"codel: head waited {sojourn:.0f} s in {head.queue.name}, "
             f"above target {self.target:g} s for {self.interval:g} s"
         )
-        ctl.refuse_waiting(head, self.outcome, reason)
+        ctx.refuse_waiting(head, self.outcome, reason)
         return True
 
     def dump(self) -> Any:

@@ -13,22 +13,19 @@ leaves the line (state ``PARKED``, out of every heap, keeping its key) and a
 timer puts it back at its original place ``retry_s`` later, or after
 ``max_attempts`` it ends with ``Abandoned`` (reason ``callback_unreached``).
 A reached callback ends like any inquiry (``Assigned``); it is counted once in
-its outcome and once in ``counters["callbacks"]``.
+its outcome and once in ``counters.callbacks``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from router.config import RouterConfig
 from router.errors import InvalidState
-from router.events import Abandoned, CallbackScheduled, Rejected, Requeued
+from router.events import Abandoned, CallbackScheduled, Rejected, Requeued, wire_seconds
 from router.policies.admission import T_RETRY, CallbackOffer
-from router.policies.control import _wire
-from router.state.records import ASSIGNED, DONE, OFFERED, PARKED, WAITING, Ticket
-
-if TYPE_CHECKING:
-    from router.policies.control import AdmissionControl
+from router.state.ops import CoreOps
+from router.state.records import ASSIGNED, OFFERED, PARKED, WAITING, Ticket
 
 __all__ = ["Callbacks"]
 
@@ -36,8 +33,8 @@ __all__ = ["Callbacks"]
 class Callbacks:
     """Parked callbacks: who they are, attempts made, retries."""
 
-    def __init__(self, ctl: AdmissionControl) -> None:
-        self.ctl = ctl
+    def __init__(self, ops: CoreOps) -> None:
+        self.ops = ops
         self.parked: dict[str, Ticket] = {}
         self.attempts: dict[str, int] = {}
         # callbacks between attempts: out of line but holding a place (bounds count them)
@@ -59,20 +56,28 @@ class Callbacks:
 
     def park(self, t: Ticket, ewt: float) -> None:
         """``t`` was just admitted as a callback (its patience already switched off)."""
-        r = self.ctl.r
+        ops = self.ops
         if len(self.parked) >= self._compact_at:
-            tickets = r._tickets
-            self.parked = {k: v for k, v in self.parked.items() if tickets.get(k) is v}
+            live = ops.ticket
+            self.parked = {k: v for k, v in self.parked.items() if live(k) is v}
             self.attempts = {k: n for k, n in self.attempts.items() if k in self.parked}
             self._compact_at = 2 * len(self.parked) + 64
         self.parked[t.id] = t
-        c = r.counters
-        c["callbacks"] = c.get("callbacks", 0) + 1
-        r._emit(CallbackScheduled, inquiry_id=t.id, queue=t.queue.name, expected_wait_s=_wire(ewt))
+        c = ops.counters
+        c.callbacks += 1
+        ops.emit(
+            CallbackScheduled(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                expected_wait_s=wire_seconds(ewt),
+            )
+        )
 
     def failed(self, t: Ticket) -> None:
         """The call for ``t`` did not reach the customer: retry later or give up."""
-        r = self.ctl.r
+        ops = self.ops
         if not self.is_callback(t):
             raise InvalidState(f"inquiry {t.id!r} is not a callback")
         if t.state not in (OFFERED, ASSIGNED):
@@ -80,47 +85,41 @@ class Callbacks:
             raise InvalidState(
                 f"inquiry {t.id!r} is {state}; only a callback on offer or assigned can fail"
             )
-        agent = t.agent
-        assert agent is not None
-        if t.state == OFFERED:
-            del agent.offers[t.id]
-        else:
-            del agent.work[t.id]
-        r._undo_heavy(t, agent)  # the agent never talked to the customer
-        r._release(agent, t)
-        t.agent = None
+        ops.release(t)  # the agent never talked to the customer
         n = self.attempts.get(t.id, 0) + 1
         self.attempts[t.id] = n
-        c = r.counters
-        c["callback_attempts_failed"] = c.get("callback_attempts_failed", 0) + 1
-        now = r._now
+        c = ops.counters
+        c.callback_attempts_failed += 1
+        now = ops.now
         if n >= self.max_attempts:
-            t.state = DONE
-            del r._tickets[t.id]
             del self.parked[t.id]
             del self.attempts[t.id]
-            c["abandoned"] += 1
-            r._emit(
-                Abandoned,
-                inquiry_id=t.id,
-                queue=t.queue.name,
-                wait_s=now - t.arrival,
-                reason=f"callback_unreached: {n} attempts",
+            ops.end(
+                t,
+                Abandoned(
+                    at=now,
+                    version=ops.version,
+                    inquiry_id=t.id,
+                    queue=t.queue.name,
+                    wait_s=now - t.arrival,
+                    reason=f"callback_unreached: {n} attempts",
+                ),
             )
             return
-        t.state = PARKED
-        t.pool = None
         self._prune_retrying()
         self.retrying[t.id] = t
         name = t.queue.name
         self.retrying_in[name] = self.retrying_in.get(name, 0) + 1
         at = now + self.retry_s
-        self.ctl.schedule(at, t, T_RETRY)
-        r._emit(
-            Requeued,
-            inquiry_id=t.id,
-            queue=t.queue.name,
-            reason=f"callback_unreached: attempt {n} of {self.max_attempts}, retry at {at:g}",
+        ops.schedule(at, t, T_RETRY)
+        ops.emit(
+            Requeued(
+                at=now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                reason=f"callback_unreached: attempt {n} of {self.max_attempts}, retry at {at:g}",
+            )
         )
 
     def _forget_retry(self, t: Ticket) -> None:
@@ -129,35 +128,43 @@ class Callbacks:
 
     def _prune_retrying(self) -> None:
         """Drop callbacks withdrawn while between attempts (rare; done on each failure)."""
-        tickets = self.ctl.r._tickets
+        live = self.ops.ticket
         for k, t in list(self.retrying.items()):
-            if tickets.get(k) is not t:
+            if live(k) is not t:
                 self._forget_retry(t)
 
     def on_retry(self, t: Ticket) -> None:
         """Back to the original place in line for another attempt."""
-        r = self.ctl.r
+        ops = self.ops
         self._forget_retry(t)
         if t.queue.removed:
-            t.state = DONE
-            del r._tickets[t.id]
-            r.counters["rejected"] += 1
-            r._emit(Rejected, inquiry_id=t.id, queue=t.queue.name, reason="queue_removed")
+            ops.end(
+                t,
+                Rejected(
+                    at=ops.now,
+                    version=ops.version,
+                    inquiry_id=t.id,
+                    queue=t.queue.name,
+                    reason="queue_removed",
+                ),
+            )
             return
-        t.pool = r._pool_for(t)
-        r._enqueue(t)
-        r._pending.append(t)
-        r._schedule_step(t)
+        ops.enqueue(t)
 
     def dump(self) -> Any:
-        tickets = self.ctl.r._tickets
-        return [[k, self.attempts.get(k, 0)] for k, t in self.parked.items() if tickets.get(k) is t]
+        live = self.ops.ticket
+        return [[k, self.attempts.get(k, 0)] for k, t in self.parked.items() if live(k) is t]
 
     def load(self, state: Any) -> None:
         if not state:
             return
-        tickets = self.ctl.r._tickets
-        self.parked = {k: tickets[k] for k, _ in state}
+        live = self.ops.ticket
+        parked: dict[str, Ticket] = {}
+        for k, _ in state:
+            t = live(k)
+            assert t is not None
+            parked[k] = t
+        self.parked = parked
         self.attempts = {k: n for k, n in state if n}
         self._compact_at = 2 * len(self.parked) + 64
         for t in self.parked.values():

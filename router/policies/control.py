@@ -2,11 +2,13 @@
 
 Theory of operation
 -------------------
-:class:`AdmissionControl` is owned by the :class:`~router.core.Router`. For each
+:class:`AdmissionControl` is owned by the :class:`~router.core.Router` and sees
+it only through the core operations (``router/state/ops.py``). For each
 arrival it computes the position and expected wait, runs the configured chain
 (``router/policies/admission.py``) and acts on the verdicts; after every
-matching pass it runs the time-driven measures (CoDel, surge detection,
-outbound release). It implements the policies' :class:`AdmissionView`.
+matching pass it runs the time-driven measures (surge detection, CoDel,
+outbound release). It is the policies' :class:`AdmissionView` and
+:class:`PolicyContext`.
 
 Stateful pieces (token buckets, CoDel state, the shedding index, surge state,
 parked callbacks, held outbound tasks, estimator rates, policy timers) go into
@@ -16,15 +18,13 @@ the snapshot through :meth:`AdmissionControl.dump` / :meth:`AdmissionControl.loa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from heapq import heapify, heappop, heappush
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected
+from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
 from router.model import Admission
 from router.policies.admission import (
-    K_BP,
     T_CODEL,
     T_OVERFLOW,
     T_RETRY,
@@ -39,59 +39,33 @@ from router.policies.admission import (
     _Bounds,
     build_policies,
 )
-from router.state.records import OFFERED, PARKED, WAITING, Pool, Ticket
-
-if TYPE_CHECKING:
-    from router.core import Router
-    from router.policies.callbacks import Callbacks
-    from router.policies.outbound import Outbound
-    from router.policies.surge import SurgeControl
+from router.policies.callbacks import Callbacks
+from router.policies.outbound import Outbound
+from router.policies.surge import SurgeControl
+from router.policies.timers import NamedTimer, NamedTimers
+from router.state.ops import CoreOps
+from router.state.records import OFFERED, PARKED, WAITING, Pool, Ticket, free_agents, pool_slots
 
 __all__ = ["AdmissionControl"]
 
 _INF = math.inf
 
 
-def _overrides(policy: AdmissionPolicy, hook: str) -> bool:
-    return getattr(type(policy), hook) is not getattr(AdmissionPolicy, hook)
-
-
-class _Timer:
-    """A named backpressure timer that is not about one inquiry (CoDel of a queue, surge)."""
-
-    __slots__ = ("id", "name", "target")
-
-    def __init__(self, name: str, target: Any) -> None:
-        self.id = "\x00" + name  # never an inquiry id: the core snapshot skips it, we keep it
-        self.name = name
-        self.target = target
-
-
 class AdmissionControl:
-    """Runs the chain for each arrival and every time-driven backpressure measure.
+    """Runs the chain for each arrival and every time-driven backpressure measure."""
 
-    Owned by the :class:`~router.core.Router`; implements :class:`AdmissionView`.
-    """
-
-    def __init__(self, router: Router) -> None:
-        from router.policies.callbacks import Callbacks
-        from router.policies.outbound import Outbound
-        from router.policies.surge import SurgeControl
-
-        self.r = router
+    def __init__(self, ops: CoreOps) -> None:
+        self.ops = ops
         self.chain: list[AdmissionPolicy] = []
-        self.callbacks: Callbacks = Callbacks(self)
-        self.outbound: Outbound = Outbound(self)
-        self.surge: SurgeControl = SurgeControl(self)
+        self.timers = NamedTimers(ops)
+        self.callbacks = Callbacks(ops)
+        self.surge = SurgeControl(ops, self.timers)
+        self.outbound = Outbound(ops, self.surge)
         self.active = False
-        self._timers: dict[str, _Timer] = {}
-        self._timer_at: dict[str, float] = {}
         self._shed_q: dict[str, list[tuple[int, int, int, Ticket]]] = {}
         self._shed_all: list[tuple[int, int, int, Ticket]] = []
         self._shed_k = 0
         self._shed_on = False
-        self._qpools: dict[str, list[Pool]] = {}
-        self._qpools_key: tuple[int, int] = (0, -1)
         self._on_admitted: list[AdmissionPolicy] = []
         self._on_check: list[AdmissionPolicy] = []
         self._overflow: Overflow | None = None
@@ -110,8 +84,8 @@ class AdmissionControl:
             if state is not None:
                 p.load(state)
         self.chain = [p for p in chain if not isinstance(p, AdmitAll)]  # no-ops cost nothing
-        self._on_admitted = [p for p in chain if _overrides(p, "on_admitted")]
-        self._on_check = [p for p in chain if _overrides(p, "on_check")]
+        self._on_admitted = [p for p in chain if p.has_on_admitted]
+        self._on_check = [p for p in chain if p.has_on_check]
         self._overflow = next((p for p in chain if isinstance(p, Overflow)), None)
         self._codel = next((p for p in chain if isinstance(p, Codel)), None)
         self._bounds = _Bounds(cfg)
@@ -120,8 +94,9 @@ class AdmissionControl:
             self._rebuild_shed_index()
         self._shed_on = shed
         bp = cfg.backpressure
-        self.r._estimator.alpha = bp.estimate.alpha
-        self.r._estimator.prior_handle_s = bp.estimate.prior_handle_s
+        est = self.ops.estimator
+        est.alpha = bp.estimate.alpha
+        est.prior_handle_s = bp.estimate.prior_handle_s
         self.callbacks.configure(cfg)
         in_chain = next((p for p in chain if isinstance(p, CallbackOffer)), None)
         if in_chain is not None:
@@ -132,19 +107,23 @@ class AdmissionControl:
 
     # ------------------------------------------------------------------ the view
 
+    @property
+    def now(self) -> float:
+        return self.ops.now
+
     def queue_length(self, queue: str) -> int:
         """Places held in ``queue``: waiting, plus callbacks between two attempts."""
-        q = self.r._queues.get(queue)
+        q = self.ops.queue(queue)
         n = q.n_waiting if q is not None else 0
         cb = self.callbacks
         return n + cb.retrying_in.get(queue, 0) if cb.retrying else n
 
     def total_waiting(self) -> int:
         """Places held in the router (see :meth:`queue_length`)."""
-        return self.r._waiting + len(self.callbacks.retrying)
+        return self.ops.total_waiting() + len(self.callbacks.retrying)
 
     def expected_wait(self, queue: str, position: int) -> float:
-        return self.r._estimator.expected_wait(queue, position)
+        return self.ops.estimator.expected_wait(queue, position)
 
     def has_room(self, queue: str) -> bool:
         """False while ``queue`` or the router is at a configured ``max_queue``."""
@@ -155,32 +134,42 @@ class AdmissionControl:
             return False
         return b.global_max is None or self.total_waiting() < b.global_max
 
+    def head_of_line(self, queue: str) -> Ticket | None:
+        """The waiting inquiry of ``queue`` that is next in line."""
+        q = self.ops.queue(queue)
+        return q.head_of_line() if q is not None else None
+
+    def is_callback(self, t: Ticket) -> bool:
+        return self.callbacks.is_callback(t)
+
     # ------------------------------------------------------------------ arrivals
 
     def estimate(self, t: Ticket, pool: Pool) -> tuple[int, float]:
         """Position (1 = next) and expected wait of a new arrival ``t`` in ``pool``."""
-        r = self.r
+        ops = self.ops
         q = t.queue
-        position = r._position(q, t.priority)
+        position = ops.position(q, t.priority)
         if pool.eligible == 0:
             return position, _INF
         free = 0
-        if not pool.n_waiting or r._pending or r._freed:
+        if not pool.n_waiting or ops.match_pending():
             # after a matching pass nobody free fits a pool that still has a line
             free = self._free_agents(pool, min(position, 8))  # they take the first in line
             if free >= position:
                 return position, 0.0
-        est = r._estimator
-        slots = 1.0 if q.name in est.gap else _slots(pool)
-        return position, est.expected_wait(q.name, position - free, t.priority, r._ps, slots)
+        est = ops.estimator
+        slots = 1.0 if q.name in est.gap else pool_slots(pool)
+        return position, est.expected_wait(
+            q.name, position - free, t.priority, ops.priority_seconds, slots
+        )
 
     def _free_agents(self, pool: Pool, need: int) -> int:
         """Agents who could take an inquiry of ``pool`` now: listed ones, and ones freed
         since the last matching pass (a bounded look at both)."""
-        n = _free_agents(pool, need)
-        if n < need and self.r._freed:
-            can_take = self.r._can_take
-            for i, agent in enumerate(self.r._freed.values()):
+        n = free_agents(pool, need)
+        if n < need:
+            can_take = self.ops.can_take
+            for i, agent in enumerate(self.ops.freed_agents()):
                 if i >= 64:
                     break
                 if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
@@ -191,27 +180,34 @@ class AdmissionControl:
 
     def submit(self, t: Ticket, pool: Pool) -> Admission:
         """Decide on an arrival (already validated by the core) and act on the verdict."""
-        r = self.r
+        ops = self.ops
         q = t.queue
         if self.outbound.enabled and q.name in self.outbound.queues:
             return self.outbound.hold(t)
-        surge = r._surge
+        surge = ops.in_surge
         if surge and self.surge.relax and q.steps:
             t.step = len(q.steps)
-            pool = r._pool_for(t)
+            pool = ops.pool_for(t)
         position, ewt = self.estimate(t, pool)
         chain = self.chain
         extra = self.callbacks.policy
         if surge and self.surge.callbacks and extra is not None and extra not in chain:
             chain = [extra, *chain]
         if not chain:  # the fast path: admit
-            r.counters["submitted"] += 1
-            r._admit(t, pool)
-            r._estimator.on_arrival(q.name, t.priority, t.arrival)
+            ops.counters.submitted += 1
+            ops.admit(t, pool)
+            ops.estimator.on_arrival(q.name, t.priority, t.arrival)
             if self._on_admitted:
                 self._admitted(t)
-            r._emit(
-                Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=_wire(ewt)
+            ops.emit(
+                Queued(
+                    at=ops.now,
+                    version=ops.version,
+                    inquiry_id=t.id,
+                    queue=q.name,
+                    position=position,
+                    expected_wait_s=wire_seconds(ewt),
+                )
             )
             return Admission(
                 inquiry_id=t.id,
@@ -226,14 +222,14 @@ class AdmissionControl:
         self, t: Ticket, pool: Pool, position: int, ewt: float, chain: list[AdmissionPolicy]
     ) -> Admission:
         """Run the chain on an arrival and act on the verdicts."""
-        r = self.r
-        c = r.counters
+        ops = self.ops
+        c = ops.counters
         q = t.queue
         callback = ""
         victims: list[tuple[str, str]] = []
         moves: list[tuple[str, str, str]] = []
         reason = ""
-        arrival = Arrival(t.id, q.name, t.tenant, t.priority, position, ewt, r._now)
+        arrival = Arrival(t.id, q.name, t.tenant, t.priority, position, ewt, ops.now)
         for policy in chain:
             v = policy.on_arrival(self, arrival)
             if v is None:
@@ -245,15 +241,17 @@ class AdmissionControl:
             if kind == "overflow":
                 moves.append((q.name, v.target, v.reason))
                 reason = f"overflow: {v.reason}"
-                q = t.queue = r._queues[v.target]
-                pool = r._pool_for(t)
+                target = ops.queue(v.target)
+                assert target is not None  # the config checks name every overflow target
+                q = t.queue = target
+                pool = ops.pool_for(t)
                 position, ewt = self.estimate(t, pool)
                 arrival.queue = q.name
                 arrival.position = position
                 arrival.expected_wait_s = ewt
                 continue
             if kind == "blocked":
-                c["blocked"] = c.get("blocked", 0) + 1
+                c.blocked += 1
                 return Admission(
                     inquiry_id=t.id,
                     queue=q.name,
@@ -265,33 +263,48 @@ class AdmissionControl:
                 callback = callback or v.reason
                 continue
             # rejected / deflected: the one outcome of this arrival
-            c["submitted"] += 1
+            c.submitted += 1
             self._overflow_events(t, moves)
-            c[kind] += 1
-            cls = Deflected if kind == "deflected" else Rejected
-            r._emit(cls, inquiry_id=t.id, queue=q.name, reason=v.reason)
+            refused: Literal["rejected", "deflected"] = (
+                "deflected" if kind == "deflected" else "rejected"
+            )
+            if refused == "deflected":
+                c.deflected += 1
+            else:
+                c.rejected += 1
+            cls = Deflected if refused == "deflected" else Rejected
+            ops.emit(
+                cls(at=ops.now, version=ops.version, inquiry_id=t.id, queue=q.name, reason=v.reason)
+            )
             return Admission(
                 inquiry_id=t.id,
                 queue=q.name,
-                outcome=kind,
+                outcome=refused,
                 expected_wait_s=ewt,
                 position=position,
                 reason=v.reason,
             )
-        c["submitted"] += 1
+        c.submitted += 1
         self._overflow_events(t, moves)
         for vid, vreason in victims:
-            victim = r._tickets.get(vid)
+            victim = ops.ticket(vid)
             if victim is not None and victim.state == WAITING:
-                c["shed"] = c.get("shed", 0) + 1
+                c.shed += 1
                 self.refuse_waiting(victim, "rejected", vreason)
         if callback:
             t.patience_at = None  # the customer hung up: no abandonment while parked
-        r._admit(t, pool)
-        r._estimator.on_arrival(q.name, t.priority, t.arrival)
+        ops.admit(t, pool)
+        ops.estimator.on_arrival(q.name, t.priority, t.arrival)
         self._admitted(t, callback=bool(callback))
-        r._emit(
-            Queued, inquiry_id=t.id, queue=q.name, position=position, expected_wait_s=_wire(ewt)
+        ops.emit(
+            Queued(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=q.name,
+                position=position,
+                expected_wait_s=wire_seconds(ewt),
+            )
         )
         if callback:
             self.callbacks.park(t, ewt)
@@ -313,11 +326,21 @@ class AdmissionControl:
         )
 
     def _overflow_events(self, t: Ticket, moves: list[tuple[str, str, str]]) -> None:
+        ops = self.ops
         if moves:
-            c = self.r.counters
-            c["overflowed"] = c.get("overflowed", 0) + len(moves)
+            c = ops.counters
+            c.overflowed += len(moves)
         for src, dst, why in moves:
-            self.r._emit(Overflowed, inquiry_id=t.id, from_queue=src, to_queue=dst, reason=why)
+            ops.emit(
+                Overflowed(
+                    at=ops.now,
+                    version=ops.version,
+                    inquiry_id=t.id,
+                    from_queue=src,
+                    to_queue=dst,
+                    reason=why,
+                )
+            )
 
     def _admitted(self, t: Ticket, first: bool = True, callback: bool = False) -> None:
         """``t`` entered ``t.queue`` (an arrival, or an overflow when not ``first``)."""
@@ -332,93 +355,44 @@ class AdmissionControl:
         self, t: Ticket, outcome: Literal["rejected", "deflected"], reason: str
     ) -> None:
         """Take a waiting inquiry out of line with its one outcome event."""
-        r = self.r
-        r._estimator.on_removed(t.queue.name, r._now - t.entered)
-        r._leave(t)
-        r.counters[outcome] += 1
+        ops = self.ops
+        ops.estimator.on_removed(t.queue.name, ops.now - t.entered)
         cls = Deflected if outcome == "deflected" else Rejected
-        r._emit(cls, inquiry_id=t.id, queue=t.queue.name, reason=reason)
+        ops.end(
+            t,
+            cls(
+                at=ops.now, version=ops.version, inquiry_id=t.id, queue=t.queue.name, reason=reason
+            ),
+        )
 
     def move(self, t: Ticket, to: str, reason: str) -> None:
         """Overflow a waiting inquiry to queue ``to``, keeping its arrival time."""
-        r = self.r
+        ops = self.ops
         src = t.queue.name
-        r._estimator.on_removed(src, r._now - t.entered)
-        r._dequeue(t)
-        t.queue = r._queues[to]
-        t.entered = r._now
-        t.step = len(t.queue.steps) if self.surge.relax_now else 0
-        t.pool = r._pool_for(t)
-        r._enqueue(t)
-        r._pending.append(t)
-        r._schedule_step(t)
-        c = r.counters
-        c["overflowed"] = c.get("overflowed", 0) + 1
-        r._emit(Overflowed, inquiry_id=t.id, from_queue=src, to_queue=to, reason=reason)
+        target = ops.queue(to)
+        assert target is not None  # the config checks name every overflow target
+        ops.estimator.on_removed(src, ops.now - t.entered)
+        ops.move(t, target, len(target.steps) if self.surge.relax_now else 0)
+        c = ops.counters
+        c.overflowed += 1
+        ops.emit(
+            Overflowed(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                from_queue=src,
+                to_queue=to,
+                reason=reason,
+            )
+        )
         self._admitted(t, first=False)
-
-    def relax_all(self) -> int:
-        """Surge: every waiting inquiry jumps to its queue's last relaxation step."""
-        r = self.r
-        moved = 0
-        for t in list(r._tickets.values()):
-            steps = t.queue.steps
-            if t.state != WAITING or not steps or t.step >= len(steps):
-                continue
-            r._dequeue(t)
-            t.step = len(steps)
-            t.pool = r._pool_for(t)
-            r._enqueue(t)
-            r._pending.append(t)
-            moved += 1
-        return moved
-
-    # ------------------------------------------------------------------ queues
-
-    def pools_of(self, queue: str) -> list[Pool]:
-        r = self.r
-        key = (id(r._pools), len(r._pools))
-        if key != self._qpools_key:
-            by: dict[str, list[Pool]] = {}
-            for pool in r._pools.values():
-                by.setdefault(pool.queue.name, []).append(pool)
-            self._qpools = by
-            self._qpools_key = key
-        return self._qpools.get(queue, [])
-
-    def head_of_line(self, queue: str) -> Ticket | None:
-        """The waiting inquiry of ``queue`` that is next in line (smallest aged key)."""
-        q = self.r._queues.get(queue)
-        if q is None or not q.n_waiting:
-            return None
-        best: tuple[float, int, int, Ticket] | None = None
-        for pool in self.pools_of(queue):
-            heap = pool.waiting
-            while heap:
-                e = heap[0]
-                t = e[3]
-                if t.ver != e[2] or t.state != WAITING:
-                    heappop(heap)
-                    continue
-                if best is None or e < best:
-                    best = e
-                break
-        return best[3] if best is not None else None
-
-    def waiting_in(self, queue: str) -> Iterator[Ticket]:
-        """Every waiting inquiry of ``queue`` (no order)."""
-        for pool in self.pools_of(queue):
-            for e in pool.waiting:
-                t = e[3]
-                if t.ver == e[2] and t.state == WAITING:
-                    yield t
 
     # ------------------------------------------------------------------ shedding index
 
     def _rebuild_shed_index(self) -> None:
         self._shed_q = {}
         self._shed_all = []
-        for t in self.r._tickets.values():
+        for t in self.ops.tickets():
             if t.state in (WAITING, OFFERED) and not self.callbacks.is_callback(t):
                 self._shed_push(t)
 
@@ -432,13 +406,13 @@ class AdmissionControl:
     def lowest_priority_waiting(self, queue: str | None, below: int) -> tuple[str, int] | None:
         """The lowest-priority, newest waiting inquiry (of ``queue``, or anywhere) with a
         priority below ``below``; ``None`` if there is none."""
-        r = self.r
+        ops = self.ops
         if queue is None:
             heap = self._shed_all
-            live = r._waiting
+            live = ops.total_waiting()
         else:
             heap = self._shed_q.get(queue, [])
-            q = r._queues.get(queue)
+            q = ops.queue(queue)
             live = q.n_waiting if q is not None else 0
         if len(heap) > 2 * live + 64:
             heap[:] = [e for e in heap if self._shed_live(e[3], queue)]
@@ -462,7 +436,7 @@ class AdmissionControl:
 
     def _shed_live(self, t: Ticket, queue: str | None) -> bool:
         return (
-            self.r._tickets.get(t.id) is t
+            self.ops.ticket(t.id) is t
             and t.state in (WAITING, OFFERED)
             and (queue is None or t.queue.name == queue)
         )
@@ -471,35 +445,25 @@ class AdmissionControl:
 
     def schedule(self, when: float, t: Ticket, purpose: int) -> None:
         """A timer about one inquiry (it dies with the inquiry)."""
-        self.r._at(when, K_BP, t, purpose)
+        self.ops.schedule(when, t, purpose)
 
     def schedule_named(self, name: str, when: float, target: Any, purpose: int) -> None:
         """A named timer; an earlier pending one of the same name makes this one redundant."""
-        pending = self._timer_at.get(name, _INF)
-        now = self.r._now
-        if when <= now or now <= pending <= when:
-            return  # never in the past (it would fire again at once); or already covered
-        timer = self._timers.get(name)
-        if timer is None:
-            timer = self._timers[name] = _Timer(name, target)
-        timer.target = target
-        self._timer_at[name] = when
-        self.r._at(when, K_BP, timer, purpose)
+        self.timers.schedule(name, when, target, purpose)
 
     def timer_live(self, obj: Any, purpose: int) -> bool:
-        if isinstance(obj, _Timer):
-            return self._timers.get(obj.name) is obj
+        if isinstance(obj, NamedTimer):
+            return self.timers.live(obj)
         t: Ticket = obj
-        if self.r._tickets.get(t.id) is not t:
+        if self.ops.ticket(t.id) is not t:
             return False
         if purpose == T_RETRY:
             return t.state == PARKED
         return t.state == WAITING
 
     def fire(self, obj: Any, purpose: int) -> None:
-        if isinstance(obj, _Timer):
-            if self._timer_at.get(obj.name) == self.r._now:
-                self._timer_at.pop(obj.name, None)
+        if isinstance(obj, NamedTimer):
+            self.timers.fired(obj)
             if purpose == T_CODEL:
                 if self._codel is not None:
                     self._codel.on_timer(self, obj, purpose)
@@ -516,12 +480,12 @@ class AdmissionControl:
 
     def after_match(self) -> None:
         """Surge evaluation, time-driven policies and outbound release, after a matching pass."""
-        r = self.r
-        now = r._now
+        ops = self.ops
+        now = ops.now
         if self.surge.enabled:
             self.surge.evaluate(now)
-            if r._freed or r._pending:
-                r._match()
+            if ops.match_pending():
+                ops.match()
         for p in self._on_check:
             p.on_check(self, now)
         if self.outbound.enabled:
@@ -531,29 +495,25 @@ class AdmissionControl:
 
     def dump(self) -> dict[str, Any]:
         """Backpressure state for the snapshot (plain data)."""
-        r = self.r
-        timers = [
-            [at, seq, arg, obj.name]
-            for at, seq, kind, obj, arg in r._deadlines
-            if kind == K_BP and isinstance(obj, _Timer) and self._timers.get(obj.name) is obj
-        ]
+        timers, timer_at = self.timers.dump()
         return {
             "policies": {p.name: p.dump() for p in self.chain if p.dump() is not None},
-            "estimator": r._estimator.extra_state(),
+            "estimator": self.ops.estimator.extra_state(),
             "callbacks": self.callbacks.dump(),
             "outbound": self.outbound.dump(),
             "surge": self.surge.dump(),
             "timers": timers,
-            "timer_at": dict(self._timer_at),
+            "timer_at": timer_at,
             "shed": self._dump_shed() if self._shed_on else None,
         }
 
     def _dump_shed(self) -> Any:
+        ops = self.ops
         return {
             "k": self._shed_k,
-            "all": [t.id for *_, t in self._shed_all if self.r._tickets.get(t.id) is t],
+            "all": [t.id for *_, t in self._shed_all if ops.ticket(t.id) is t],
             "q": {
-                q: [t.id for *_, t in heap if self.r._tickets.get(t.id) is t]
+                q: [t.id for *_, t in heap if ops.ticket(t.id) is t]
                 for q, heap in self._shed_q.items()
             },
         }
@@ -562,12 +522,12 @@ class AdmissionControl:
         """Restore :meth:`dump` output into a router rebuilt from the same config."""
         if not state:
             return
-        r = self.r
+        ops = self.ops
         by_name = {p.name: p for p in self.chain}
         for name, st in state.get("policies", {}).items():
             if name in by_name:
                 by_name[name].load(st)
-        r._estimator.load_extra_state(state.get("estimator", {}))
+        ops.estimator.load_extra_state(state.get("estimator", {}))
         self.callbacks.load(state.get("callbacks"))
         self.outbound.load(state.get("outbound"))
         self.surge.load(state.get("surge"))
@@ -576,23 +536,16 @@ class AdmissionControl:
             for q, st in self._codel.state.items():
                 targets[f"codel:{q}"] = st
         targets["surge"] = self.surge
-        for at, seq, arg, name in state.get("timers", []):
-            timer = self._timers.get(name)
-            if timer is None:
-                timer = self._timers[name] = _Timer(name, targets.get(name))
-            r._deadlines.append((at, seq, K_BP, timer, arg))
-        heapify(r._deadlines)
-        self._timer_at = dict(state.get("timer_at", {}))
+        self.timers.load(state.get("timers", []), state.get("timer_at", {}), targets)
         shed = state.get("shed")
         if shed is not None and self._shed_on:
-            tickets = r._tickets
 
             def entries(ids: list[str]) -> list[tuple[int, int, int, Ticket]]:
                 # dead entries were dropped, so re-heapify; the pop order is the same
                 # (a total order on priority, seq; ties are the same ticket)
                 out = []
                 for k, i in enumerate(ids):
-                    t = tickets.get(i)
+                    t = ops.ticket(i)
                     if t is not None:
                         out.append((t.priority, -t.seq, k, t))
                 return out
@@ -603,37 +556,3 @@ class AdmissionControl:
             for heap in self._shed_q.values():
                 heapify(heap)
             self._shed_k = shed["k"]
-
-
-def _free_agents(pool: Pool, need: int) -> int:
-    """How many agents listed in ``pool`` can take work now (counting stops at ``need``)."""
-    heap = pool.agents
-    while heap and heap[0][3].ver != heap[0][2]:
-        heappop(heap)  # stale heads would be dropped by the next match anyway
-    if not heap:
-        return 0
-    if need <= 1:
-        return 1  # a valid head: the common case costs O(1)
-    n = 0
-    limit = 4 * need + 32  # stale entries are few after compaction; never scan a huge heap
-    for i, e in enumerate(pool.agents):
-        if e[3].ver == e[2]:
-            n += 1
-            if n >= need:
-                break
-        if i > limit:
-            break
-    return n
-
-
-def _slots(pool: Pool) -> float:
-    """Eligible capacity of ``pool``: eligible agents times their typical cap on its channel."""
-    ch = pool.channel
-    caps = [e[3].caps.get(ch, 1) for e in pool.agents[:32]]
-    per_agent = sum(caps) / len(caps) if caps else 1.0
-    return max(1.0, pool.eligible * per_agent)
-
-
-def _wire(seconds: float) -> float | None:
-    """An expected wait for events: ``None`` (unknown) instead of infinity, which JSON lacks."""
-    return seconds if seconds < _INF else None

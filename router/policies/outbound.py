@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from router.config import RouterConfig
-from router.events import Queued, Rejected
+from router.events import Queued, Rejected, wire_seconds
 from router.model import Admission
-from router.policies.control import _free_agents
+from router.policies.surge import SurgeControl
 from router.state.erlang import agents_needed
-from router.state.records import DONE, PARKED, WAITING, Ticket
-
-if TYPE_CHECKING:
-    from router.policies.control import AdmissionControl
+from router.state.ops import CoreOps
+from router.state.records import PARKED, Ticket, free_agents
 
 __all__ = ["Outbound"]
 
@@ -43,8 +41,9 @@ class Outbound:
     #: how long (router seconds) a computed inbound staffing need stays valid
     RECOMPUTE_S = 10.0
 
-    def __init__(self, ctl: AdmissionControl) -> None:
-        self.ctl = ctl
+    def __init__(self, ops: CoreOps, surge: SurgeControl) -> None:
+        self.ops = ops
+        self.surge = surge
         self.queues: frozenset[str] = frozenset()
         self.reserve = 1
         self.enabled = False
@@ -75,65 +74,80 @@ class Outbound:
                 self._unhold(name)
 
     def _unhold(self, name: str) -> None:
-        r = self.ctl.r
+        ops = self.ops
         for t in self.held.pop(name):
-            if r._tickets.get(t.id) is t and t.state == PARKED:
+            if ops.ticket(t.id) is t and t.state == PARKED:
                 if t.queue.removed:
-                    t.state = DONE
-                    del r._tickets[t.id]
-                    r.counters["rejected"] += 1
-                    r._emit(Rejected, inquiry_id=t.id, queue=name, reason="queue_removed")
+                    ops.end(
+                        t,
+                        Rejected(
+                            at=ops.now,
+                            version=ops.version,
+                            inquiry_id=t.id,
+                            queue=name,
+                            reason="queue_removed",
+                        ),
+                    )
                     continue
-                t.pool = r._pool_for(t)
-                r._enqueue(t)
-                r._pending.append(t)
+                ops.enqueue(t)
 
     def hold(self, t: Ticket) -> Admission:
         """Admit a task to its outbound queue: it waits, held, for idle capacity."""
-        r = self.ctl.r
-        c = r.counters
+        ops = self.ops
+        c = ops.counters
         name = t.queue.name
         dq = self.held.setdefault(name, deque())
-        c["submitted"] += 1
+        c.submitted += 1
         limit = self.limits.get(name)
         if limit is not None and self._live(dq) >= limit:
             reason = f"queue_full: {name} holds {limit}"
-            c["rejected"] += 1
-            r._emit(Rejected, inquiry_id=t.id, queue=name, reason=reason)
+            c.rejected += 1
+            ops.emit(
+                Rejected(
+                    at=ops.now, version=ops.version, inquiry_id=t.id, queue=name, reason=reason
+                )
+            )
             return Admission(
                 inquiry_id=t.id, queue=name, outcome="rejected", expected_wait_s=0.0, reason=reason
             )
-        c["admitted"] += 1
-        t.state = PARKED
         t.patience_at = None
-        r._tickets[t.id] = t
+        ops.hold(t)
         dq.append(t)
         position = len(dq)
-        ewt = r._estimator.expected_wait(name, position)
-        r._emit(Queued, inquiry_id=t.id, queue=name, position=position, expected_wait_s=ewt)
+        ewt = ops.estimator.expected_wait(name, position)
+        ops.emit(
+            Queued(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=name,
+                position=position,
+                expected_wait_s=wire_seconds(ewt),
+            )
+        )
         return Admission(
             inquiry_id=t.id, queue=name, outcome="admitted", expected_wait_s=ewt, position=position
         )
 
     def _live(self, dq: deque[Ticket]) -> int:
-        tickets = self.ctl.r._tickets
-        while dq and (tickets.get(dq[0].id) is not dq[0] or dq[0].state != PARKED):
+        live = self.ops.ticket
+        while dq and (live(dq[0].id) is not dq[0] or dq[0].state != PARKED):
             dq.popleft()
         return len(dq)
 
     @property
     def paused(self) -> bool:
-        s = self.ctl.surge
-        return self.ctl.r._surge and s.cfg is not None and s.cfg.pause_outbound
+        s = self.surge.cfg
+        return self.ops.in_surge and s is not None and s.pause_outbound
 
     def _inbound_need(self) -> int:
         """Agents the protected inbound queues need to meet the goal (Erlang C on measured
         arrival rates and handle times), recomputed every :attr:`RECOMPUTE_S` seconds."""
-        r = self.ctl.r
-        now = r._now
+        ops = self.ops
+        now = ops.now
         if now - self.need_at < self.RECOMPUTE_S:
             return self.need
-        est = r._estimator
+        est = ops.estimator
         lam = 0.0
         work = 0.0
         for name in self.protect:
@@ -151,23 +165,22 @@ class Outbound:
         return need
 
     def _busy_with_tasks(self) -> int:
-        tickets = self.ctl.r._tickets
-        done = [k for k, t in self.active.items() if tickets.get(k) is not t]
+        live = self.ops.ticket
+        done = [k for k, t in self.active.items() if live(k) is not t]
         for k in done:
             del self.active[k]
         return len(self.active)
 
     def release(self) -> None:
         """After a matching pass: hold strays again, then start tasks on spare idle agents."""
-        r = self.ctl.r
+        ops = self.ops
         paused = self.paused
         for name, dq in self.held.items():
-            if r._queues[name].n_waiting:
-                strays = sorted(self.ctl.waiting_in(name), key=lambda t: t.seq, reverse=True)
+            q = ops.queue(name)
+            if q is not None and q.n_waiting:
+                strays = sorted(q.waiting(), key=lambda t: t.seq, reverse=True)
                 for t in strays:
-                    r._dequeue(t)
-                    t.state = PARKED
-                    t.pool = None
+                    ops.park(t)
                     self.active.pop(t.id, None)
                     dq.appendleft(t)
             if paused or not self._live(dq):
@@ -175,39 +188,38 @@ class Outbound:
             need = self._inbound_need()
             idle_needed = self.reserve + 1
             while self._live(dq):
-                if need and len(r._agents) - self._busy_with_tasks() - 1 < need:
+                if need and ops.agent_count() - self._busy_with_tasks() - 1 < need:
                     break  # one more task would leave inbound short of its service level
                 t = dq[0]
-                pool = r._pool_for(t)
-                if _free_agents(pool, idle_needed) < idle_needed:
+                if free_agents(ops.pool_for(t), idle_needed) < idle_needed:
                     break
                 dq.popleft()
-                t.pool = pool
-                r._enqueue(t)
-                r._seek_agent(t)
-                if t.state == WAITING:  # nobody could take it after all (units, declines)
-                    r._dequeue(t)
-                    t.state = PARKED
-                    t.pool = None
+                if not ops.try_start(t):  # nobody could take it after all (units, declines)
                     dq.appendleft(t)
                     break
                 self.active[t.id] = t
 
     def dump(self) -> Any:
-        tickets = self.ctl.r._tickets
+        live = self.ops.ticket
         return {
             "held": {
-                name: [t.id for t in dq if tickets.get(t.id) is t and t.state == PARKED]
+                name: [t.id for t in dq if live(t.id) is t and t.state == PARKED]
                 for name, dq in self.held.items()
             },
-            "active": [k for k, t in self.active.items() if tickets.get(k) is t],
+            "active": [k for k, t in self.active.items() if live(k) is t],
             "need": [self.need, self.need_at],
         }
 
     def load(self, state: Any) -> None:
         if not state:
             return
-        tickets = self.ctl.r._tickets
-        self.held = {name: deque(tickets[i] for i in ids) for name, ids in state["held"].items()}
-        self.active = {k: tickets[k] for k in state["active"]}
+        ops = self.ops
+
+        def get(inquiry_id: str) -> Ticket:
+            t = ops.ticket(inquiry_id)
+            assert t is not None
+            return t
+
+        self.held = {name: deque(get(i) for i in ids) for name, ids in state["held"].items()}
+        self.active = {k: get(k) for k in state["active"]}
         self.need, self.need_at = state["need"]

@@ -31,16 +31,14 @@ guardrails suspended in surge (``wellbeing.suspend_in_surge``) switch at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from router.config import RouterConfig, SurgeConfig
 from router.events import SurgeEnded, SurgeStarted
 from router.policies.admission import T_SURGE
-from router.policies.control import _slots
-from router.state.records import READY
-
-if TYPE_CHECKING:
-    from router.policies.control import AdmissionControl
+from router.policies.timers import NamedTimers
+from router.state.ops import CoreOps
+from router.state.records import WAITING, pool_slots
 
 __all__ = ["SurgeControl"]
 
@@ -48,8 +46,9 @@ __all__ = ["SurgeControl"]
 class SurgeControl:
     """The surge detector and the bundle it applies."""
 
-    def __init__(self, ctl: AdmissionControl) -> None:
-        self.ctl = ctl
+    def __init__(self, ops: CoreOps, timers: NamedTimers) -> None:
+        self.ops = ops
+        self.timers = timers
         self.cfg: SurgeConfig | None = None
         self.enabled = False
         self.watched: list[str] = []
@@ -66,23 +65,18 @@ class SurgeControl:
         self.caps = dict(s.caps) if s is not None else {}
         self.relax = s is not None and s.relax_steps
         self.callbacks = s is not None and s.callbacks
-        r = self.ctl.r
-        if s is None and r._surge:
+        if s is None and self.ops.in_surge:
             self._set(False, "surge_disabled")
 
     # ------------------------------------------------------------------ the bundle
 
     @property
     def relax_now(self) -> bool:
-        return self.relax and self.ctl.r._surge
-
-    @property
-    def callbacks_now(self) -> bool:
-        return self.callbacks and self.ctl.r._surge
+        return self.relax and self.ops.in_surge
 
     def cap(self, channel: str, cap: int) -> int:
         """An agent's cap on ``channel`` (``cap`` from its spec) in the current mode."""
-        if cap > 0 and self.ctl.r._surge:
+        if cap > 0 and self.ops.in_surge:
             raised = self.caps.get(channel)
             if raised is not None and raised > cap:
                 return raised
@@ -91,7 +85,7 @@ class SurgeControl:
     def wrap_up(self, wrap: float) -> float:
         """Wrap-up time in the current mode."""
         s = self.cfg
-        if s is not None and s.wrap_up_s is not None and self.ctl.r._surge and wrap > s.wrap_up_s:
+        if s is not None and s.wrap_up_s is not None and self.ops.in_surge and wrap > s.wrap_up_s:
             return s.wrap_up_s
         return wrap
 
@@ -100,23 +94,21 @@ class SurgeControl:
     def measure(self) -> tuple[float, str, int]:
         """The largest expected wait of a new arrival over watched queues (and which queue),
         and the number waiting in them."""
-        ctl = self.ctl
-        r = ctl.r
-        est = r._estimator
+        ops = self.ops
+        est = ops.estimator
         worst = 0.0
         worst_q = ""
         depth = 0
         for name in self.watched:
-            q = r._queues.get(name)
+            q = ops.queue(name)
             if q is None or q.removed or not q.n_waiting:
                 continue
             n = q.n_waiting
             depth += n
             slots = 1.0
             if name not in est.gap:
-                pools = ctl.pools_of(name)
-                slots = _slots(pools[0]) if pools else 1.0
-            ewt = est.expected_wait(name, n + 1, q.priority, r._ps, slots)
+                slots = pool_slots(q.pools[0]) if q.pools else 1.0
+            ewt = est.expected_wait(name, n + 1, q.priority, ops.priority_seconds, slots)
             if ewt > worst:
                 worst, worst_q = ewt, name
         return worst, worst_q, depth
@@ -126,8 +118,8 @@ class SurgeControl:
         if s is None:
             return
         ewt, queue, depth = self.measure()
-        r = self.ctl.r
-        if not r._surge:
+        surge = self.ops.in_surge
+        if not surge:
             why = ""
             if s.enter_wait_s is not None and ewt > s.enter_wait_s:
                 why = f"expected_wait: {queue} {ewt:.0f} s > {s.enter_wait_s:g} s"
@@ -159,32 +151,37 @@ class SurgeControl:
             self.since = now
         if now - self.since >= hold:
             self.since = None
-            self._set(not r._surge, f"{why} for {hold:g} s")
+            self._set(not surge, f"{why} for {hold:g} s")
         else:
-            self.ctl.schedule_named("surge", self.since + hold, self, T_SURGE)
+            self.timers.schedule("surge", self.since + hold, self, T_SURGE)
 
     def on_timer(self) -> None:
-        self.evaluate(self.ctl.r._now)
+        self.evaluate(self.ops.now)
 
     def _set(self, on: bool, reason: str) -> None:
-        """Enter or leave surge and re-evaluate every agent."""
-        ctl = self.ctl
-        r = ctl.r
-        r._surge = on
-        c = r.counters
+        """Enter or leave surge; the core re-evaluates every agent."""
+        ops = self.ops
+        c = ops.counters
         if on:
-            c["surges"] = c.get("surges", 0) + 1
-            r._emit(SurgeStarted, reason=reason)
+            c.surges += 1
+            ops.emit(SurgeStarted(at=ops.now, version=ops.version, reason=reason))
         else:
-            r._emit(SurgeEnded, reason=reason)
-        for agent in r._agents.values():
-            r._set_caps(agent)
-            agent.ver += 1
-            if agent.state == READY:
-                r._freed[agent.id] = agent
-            r._schedule_agent(agent, r._agent_next_time(agent))
+            ops.emit(SurgeEnded(at=ops.now, version=ops.version, reason=reason))
+        ops.set_surge(on)
         if on and self.relax:
-            ctl.relax_all()
+            self.relax_all()
+
+    def relax_all(self) -> int:
+        """Every waiting inquiry jumps to its queue's last relaxation step."""
+        ops = self.ops
+        moved = 0
+        for t in list(ops.tickets()):
+            steps = t.queue.steps
+            if t.state != WAITING or not steps or t.step >= len(steps):
+                continue
+            ops.relax(t, len(steps))
+            moved += 1
+        return moved
 
     # ------------------------------------------------------------------ snapshot
 

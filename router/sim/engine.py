@@ -55,6 +55,8 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import Any
 
+import msgspec
+
 from router.config import DEFAULT_CHANNELS
 from router.core import Router
 from router.errors import UsageError
@@ -613,7 +615,7 @@ class Simulator:
                             self._anomaly("accept_refused")
                 elif kind == _LOGIN:
                     router.login(p, t)
-            events = tick(t)
+            events: list[Any] = tick(t)
             n_core += len(events)
             breaks_changed = False
             for e in events:
@@ -765,7 +767,7 @@ class Simulator:
         res.end_time = router.now
         if not tl["t"] or tl["t"][-1] < res.end_time:
             sample(tl, res.end_time)  # the last point: where the run (or its drain) ended
-        res.counters = dict(router.counters)
+        res.counters = msgspec.structs.asdict(router.counters)
         res.events_by_type = other
         res.sim_events = n_sim + n_core
         res.wall_s = wall

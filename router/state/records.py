@@ -1,14 +1,23 @@
 """Mutable hot-path records of the core: tickets (inquiries), agents, pools, queues.
 
 Plain ``__slots__`` classes: created once per inquiry or agent and mutated in
-place, never exposed to callers (callers see events and statistics).
+place, never exposed to callers (callers see events and statistics). The core
+(``router/core.py``) changes them; policies read them and ask the core for
+changes through the operations of ``router/state/ops.py``.
+
+Heaps are lazy: an entry ``(key, seq, ver, record)`` is live while
+``record.ver == ver``; every change of a record bumps its version, so stale
+entries are skipped when they reach the top and dropped by compaction
+(``router/state/lazyheap.py``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from heapq import heappop
 
 from router.config import QueueConfig, Weights
+from router.model import AgentSpec
 
 # Ticket states
 WAITING = 1
@@ -33,10 +42,9 @@ BREAK = 2
 AWAY = 3
 LOGGING_OUT = 4
 
-AGENT_STATE_NAMES = {READY: "ready", BREAK: "break", AWAY: "away", LOGGING_OUT: "logging_out"}
-
 Requirement = tuple[tuple[str, int], ...]
-PoolKey = tuple[str, "str | None", Requirement, bool]
+#: (queue, tenant, skills at the ticket's relaxation step, heavy, capacity-unit cost)
+PoolKey = tuple[str, "str | None", Requirement, bool, int]
 
 
 class QueueState:
@@ -49,6 +57,7 @@ class QueueState:
         "heavy",
         "n_waiting",
         "name",
+        "pools",
         "priority",
         "removed",
         "requires",
@@ -63,6 +72,7 @@ class QueueState:
         self.n_waiting = 0
         self.waiting_by_priority: dict[int, int] = {}
         self.removed = False
+        self.pools: list[Pool] = []  # every pool of this queue, in creation order
         self.apply(cfg, weights)
 
     def apply(self, cfg: QueueConfig, weights: Weights) -> None:
@@ -78,12 +88,44 @@ class QueueState:
         self.weights = cfg.weights or weights
         self.heavy = cfg.heavy
 
+    def head_of_line(self) -> Ticket | None:
+        """The waiting inquiry next in line (smallest aged key over the queue's pools)."""
+        if not self.n_waiting:
+            return None
+        best: Ticket | None = None
+        for pool in self.pools:
+            for heap in (pool.waiting, pool.declined):
+                while heap:
+                    e = heap[0]
+                    t = e[3]
+                    if t.ver != e[2] or t.state != WAITING:
+                        heappop(heap)
+                        continue
+                    if best is None or (t.aged, t.seq) < (best.aged, best.seq):
+                        best = t
+                    break
+        return best
+
+    def waiting(self) -> Iterator[Ticket]:
+        """Every waiting inquiry of the queue (no order)."""
+        for pool in self.pools:
+            for heap in (pool.waiting, pool.declined):
+                for e in heap:
+                    t = e[3]
+                    if t.ver == e[2] and t.state == WAITING:
+                        yield t
+
 
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
-    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)``.
+    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)`` of the waiting
+    inquiries no agent declined; ``declined``: the same for those some agent declined,
+    with ``declined_by`` counting, per agent id, how many of them that agent declined.
+    An agent whose count equals ``n_declined`` skips the declined heap at once; any
+    other looks for the first entry it did not decline (the liveness bound in
+    ``router/core.py``). ``n_waiting`` counts both heaps.
     Entries go stale when their version no longer matches and are dropped lazily.
     """
 
@@ -91,9 +133,12 @@ class Pool:
         "agents",
         "channel",
         "cost",
+        "declined",
+        "declined_by",
         "eligible",
         "heavy",
         "key",
+        "n_declined",
         "n_waiting",
         "queue",
         "requires",
@@ -101,17 +146,20 @@ class Pool:
         "waiting",
     )
 
-    def __init__(self, key: PoolKey, queue: QueueState, cost: int) -> None:
+    def __init__(self, key: PoolKey, queue: QueueState) -> None:
         self.key = key
         self.queue = queue
         self.tenant = key[1]
         self.requires = key[2]
         self.heavy = key[3]
+        self.cost = key[4]
         self.channel = queue.channel
-        self.cost = cost
         self.agents: list[tuple[float, int, int, Agent]] = []
         self.waiting: list[tuple[float, int, int, Ticket]] = []
+        self.declined: list[tuple[float, int, int, Ticket]] = []
+        self.declined_by: dict[str, int] = {}
         self.n_waiting = 0
+        self.n_declined = 0
         self.eligible = 0
 
 
@@ -216,7 +264,7 @@ class Agent:
         "wrap_up_s",
     )
 
-    def __init__(self, spec: Any, now: float, incarnation: int) -> None:
+    def __init__(self, spec: AgentSpec, now: float, incarnation: int) -> None:
         self.spec = spec
         self.id: str = spec.id
         self.skills: dict[str, int] = dict(spec.skills)
@@ -249,3 +297,32 @@ class Agent:
         self.work: dict[str, Ticket] = {}
         # (pool, proficiency feature, queue weight)
         self.pools: list[tuple[Pool, float, float]] = []
+
+
+def free_agents(pool: Pool, need: int) -> int:
+    """How many agents listed in ``pool`` can take work now (counting stops at ``need``)."""
+    heap = pool.agents
+    while heap and heap[0][3].ver != heap[0][2]:
+        heappop(heap)  # stale heads would be dropped by the next match anyway
+    if not heap:
+        return 0
+    if need <= 1:
+        return 1  # a valid head: the common case costs O(1)
+    n = 0
+    limit = 4 * need + 32  # stale entries are few after compaction; never scan a huge heap
+    for i, e in enumerate(pool.agents):
+        if e[3].ver == e[2]:
+            n += 1
+            if n >= need:
+                break
+        if i > limit:
+            break
+    return n
+
+
+def pool_slots(pool: Pool) -> float:
+    """Eligible capacity of ``pool``: eligible agents times their typical cap on its channel."""
+    ch = pool.channel
+    caps = [e[3].caps.get(ch, 1) for e in pool.agents[:32]]
+    per_agent = sum(caps) / len(caps) if caps else 1.0
+    return max(1.0, pool.eligible * per_agent)

@@ -1,0 +1,297 @@
+"""The inputs the core takes: one frozen struct per input, and the checks of their values.
+
+Theory of operation
+-------------------
+Like h11's events, every input to the router is a small frozen msgspec Struct,
+tagged with its name so a list of them encodes to JSON or MessagePack and
+decodes back (:func:`decode_input`). ``Router.handle(input, now)``
+(``router/core.py``) takes any of them; the Router's methods (``submit``,
+``accept``, ...) are the same inputs spelled as calls. The adapters, the
+example service and the simulator carry these structs; nothing else defines an
+input.
+
+Values are checked once, at the core's edge, by the functions of this module,
+whoever the caller is: a struct decoded from the wire was checked by msgspec
+against the same constraints, a struct built in Python was not, so the core
+checks both the same way before anything changes. A refused value raises
+:class:`~router.errors.InvalidInput` naming the field (``patience_s: must be a
+finite number > 0, got nan``). The checks are plain comparisons, cheaper than
+re-validating the struct with msgspec on every call.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from router.errors import InvalidInput
+from router.model import AgentSpec, Inquiry, Name
+
+__all__ = [
+    "Accept",
+    "CallbackFailed",
+    "Complete",
+    "Decline",
+    "GoOnBreak",
+    "Input",
+    "Login",
+    "Logout",
+    "Reconfigure",
+    "SetReady",
+    "Submit",
+    "Withdraw",
+    "check_agent_spec",
+    "check_id",
+    "check_inquiry",
+    "check_now",
+    "check_reason",
+    "decode_input",
+    "encode_input",
+]
+
+#: Longest id or name, as :data:`router.model.Name` says.
+MAX_NAME = 200
+#: Priorities an inquiry may carry (as ``Inquiry.priority`` says).
+MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
+#: Proficiency levels (as :data:`router.model.Level` says).
+MIN_LEVEL, MAX_LEVEL = 1, 5
+
+Reason = Annotated[str, Meta(max_length=MAX_NAME)]
+
+
+class _Input(
+    Struct,
+    frozen=True,
+    kw_only=True,
+    omit_defaults=True,
+    forbid_unknown_fields=True,
+    tag_field="type",
+    gc=False,
+):
+    pass
+
+
+class Submit(_Input, tag="submit", frozen=True):
+    """A new inquiry; ``Router.handle`` returns its :class:`~router.model.Admission`."""
+
+    inquiry: Inquiry
+
+
+class Withdraw(_Input, tag="withdraw", frozen=True):
+    """The customer left (or the backend cancelled) before being assigned."""
+
+    inquiry_id: Name
+
+
+class Login(_Input, tag="login", frozen=True):
+    """An agent logs in, ready for work."""
+
+    agent: AgentSpec
+
+
+class SetReady(_Input, tag="set_ready", frozen=True):
+    """Back from a break or away: the agent takes work again."""
+
+    agent_id: Name
+
+
+class GoOnBreak(_Input, tag="go_on_break", frozen=True):
+    """No new work for the agent; its open offers go back to their place."""
+
+    agent_id: Name
+    reason: Reason = "break"
+
+
+class Logout(_Input, tag="logout", frozen=True):
+    """The agent leaves once its work in flight is done."""
+
+    agent_id: Name
+
+
+class Accept(_Input, tag="accept", frozen=True):
+    """The agent takes the offered inquiry (``agent_id``, if given, must be the one offered)."""
+
+    inquiry_id: Name
+    agent_id: Name | None = None
+
+
+class Decline(_Input, tag="decline", frozen=True):
+    """The agent refuses the offer; the inquiry goes back to its place, never to this agent."""
+
+    inquiry_id: Name
+    agent_id: Name | None = None
+
+
+class Complete(_Input, tag="complete", frozen=True):
+    """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
+
+    inquiry_id: Name
+
+
+class CallbackFailed(_Input, tag="callback_failed", frozen=True):
+    """The call for a callback on offer or assigned did not reach the customer."""
+
+    inquiry_id: Name
+
+
+class Reconfigure(_Input, tag="reconfigure", frozen=True):
+    """Switch to a new config; ``Router.handle`` returns the new version.
+
+    ``config`` is a :class:`~router.config.RouterConfig`, or its plain-data form
+    (as decoded from JSON), which the core validates with every problem named.
+    ``hand_over`` says where the waiting inquiries of a removed queue go.
+    """
+
+    config: Any
+    hand_over: dict[Name, Name] | None = None
+
+
+Input = (
+    Submit
+    | Withdraw
+    | Login
+    | SetReady
+    | GoOnBreak
+    | Logout
+    | Accept
+    | Decline
+    | Complete
+    | CallbackFailed
+    | Reconfigure
+)
+
+_json_decoder: msgspec.json.Decoder[Input] = msgspec.json.Decoder(Input)
+_json_encoder = msgspec.json.Encoder()
+
+
+def decode_input(data: bytes | str) -> Input:
+    """One input from JSON (``{"type": "accept", "inquiry_id": "c1"}``); msgspec errors name
+    the field."""
+    return _json_decoder.decode(data)
+
+
+def encode_input(inp: Input) -> bytes:
+    """JSON bytes of an input (the inverse of :func:`decode_input`)."""
+    return _json_encoder.encode(inp)
+
+
+# ---------------------------------------------------------------------- value checks
+
+
+def _finite(value: Any) -> bool:
+    return (type(value) is float and value - value == 0.0) or type(value) is int
+
+
+def check_now(now: Any) -> float:
+    """``now`` as a float; InvalidInput unless it is a finite number."""
+    if type(now) is float:
+        if now - now == 0.0:  # false for nan and +-inf
+            return now
+    elif type(now) is int:
+        return float(now)
+    raise InvalidInput("now", f"must be a finite number, got {now!r}")
+
+
+def check_id(value: Any, field: str) -> str:
+    """A non-empty string of at most 200 characters."""
+    if type(value) is not str or not value:
+        raise InvalidInput(field, f"must be a non-empty string, got {value!r}")
+    if len(value) > MAX_NAME:
+        raise InvalidInput(field, f"must be at most {MAX_NAME} characters, got {len(value)}")
+    return value
+
+
+def check_reason(value: Any, field: str = "reason") -> str:
+    if type(value) is not str or len(value) > MAX_NAME:
+        raise InvalidInput(field, f"must be a string of at most {MAX_NAME} characters")
+    return value
+
+
+def _check_names(values: Any, field: str) -> None:
+    if not isinstance(values, frozenset | set | list | tuple):
+        raise InvalidInput(field, f"must be a set of names, got {values!r}")
+    for v in values:
+        check_id(v, field)
+
+
+def _check_skills(skills: Any, field: str) -> None:
+    if type(skills) is not dict:
+        raise InvalidInput(field, f"must be a mapping of skill to level, got {skills!r}")
+    for skill, level in skills.items():
+        check_id(skill, field)
+        if type(level) is not int or not MIN_LEVEL <= level <= MAX_LEVEL:
+            raise InvalidInput(
+                f"{field}.{skill}", f"must be a level {MIN_LEVEL}..{MAX_LEVEL}, got {level!r}"
+            )
+
+
+def check_inquiry(inq: Any) -> Inquiry:
+    """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
+    if type(inq) is not Inquiry:
+        raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(inq).__name__}")
+    check_id(inq.id, "id")
+    check_id(inq.queue, "queue")
+    p = inq.priority
+    if p is not None and (type(p) is not int or not MIN_PRIORITY <= p <= MAX_PRIORITY):
+        raise InvalidInput(
+            "priority", f"must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {p!r}"
+        )
+    if inq.requires is not None:
+        _check_skills(inq.requires, "requires")
+    if inq.tenant is not None:
+        check_id(inq.tenant, "tenant")
+    w = inq.patience_s
+    if w is not None and not (_finite(w) and w > 0):
+        raise InvalidInput("patience_s", f"must be a finite number > 0, got {w!r}")
+    _check_names(inq.tags, "tags")
+    c = inq.cost
+    if c is not None and (type(c) is not int or c < 0):
+        raise InvalidInput("cost", f"must be an integer >= 0, got {c!r}")
+    a = inq.arrived_at
+    if a is not None and not _finite(a):
+        raise InvalidInput("arrived_at", f"must be a finite number, got {a!r}")
+    return inq
+
+
+def check_agent_spec(spec: Any, max_concurrency: dict[str, int]) -> AgentSpec:
+    """Every value of an :class:`~router.model.AgentSpec`; ``max_concurrency`` maps each
+    known channel to its hard maximum."""
+    if type(spec) is not AgentSpec:
+        raise InvalidInput("agent", f"must be a router.AgentSpec, got {type(spec).__name__}")
+    check_id(spec.id, "id")
+    _check_skills(spec.skills, "skills")
+    if type(spec.capacity) is not dict:
+        raise InvalidInput(
+            "capacity", f"must be a mapping of channel to cap, got {spec.capacity!r}"
+        )
+    for ch, cap in spec.capacity.items():
+        check_id(ch, "capacity")
+        field = f"capacity.{ch}"
+        if ch not in max_concurrency:
+            known = ", ".join(sorted(max_concurrency))
+            raise InvalidInput(field, f"unknown channel {ch!r}; known: {known}")
+        if type(cap) is not int or cap < 0:
+            raise InvalidInput(field, f"must be an integer >= 0, got {cap!r}")
+        if cap > max_concurrency[ch]:
+            raise InvalidInput(
+                field, f"{cap} is above the channel's hard maximum {max_concurrency[ch]}"
+            )
+    u = spec.units
+    if u is not None and (type(u) is not int or u < 1):
+        raise InvalidInput("units", f"must be an integer >= 1, got {u!r}")
+    _check_names(spec.tenants, "tenants")
+    if type(spec.queues) is not dict:
+        raise InvalidInput("queues", f"must be a mapping of queue to weight, got {spec.queues!r}")
+    for qn, weight in spec.queues.items():
+        check_id(qn, "queues")
+        if not (_finite(weight) and weight > 0):
+            raise InvalidInput(f"queues.{qn}", f"must be a finite number > 0, got {weight!r}")
+    w = spec.wrap_up_s
+    if not (_finite(w) and w >= 0):
+        raise InvalidInput("wrap_up_s", f"must be a finite number >= 0, got {w!r}")
+    e = spec.shift_end
+    if e is not None and not _finite(e):
+        raise InvalidInput("shift_end", f"must be a finite number, got {e!r}")
+    return spec

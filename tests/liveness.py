@@ -1,0 +1,58 @@
+"""The liveness invariant, checked from the records rather than the core's indexes.
+
+After every ``tick`` no WAITING inquiry may be compatible with a READY agent
+that has room for it and has not declined it. "Compatible" is computed here
+from the agent's spec and the inquiry's queue at the relaxation step in force
+(skills, tenant, queue membership, channel cap, capacity units, the heavy-call
+guardrail), independently of the pools and heaps the core uses to decide, so a
+core whose indexes lose an inquiry fails this check.
+"""
+
+from __future__ import annotations
+
+from router import Router
+from router.state.records import READY, WAITING, Agent, Ticket
+
+
+def requirement(t: Ticket) -> dict[str, int]:
+    """The skills ``t`` needs at the relaxation step in force (its own extras included)."""
+    q = t.queue
+    base = dict(q.requires) if t.step == 0 else dict(q.steps[t.step - 1][1])
+    for skill, level in (t.extra or {}).items():
+        base[skill] = max(base.get(skill, 0), level)
+    return base
+
+
+def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
+    """Whether READY agent ``a`` could take waiting ``t`` right now."""
+    q = t.queue
+    if a.state != READY or (t.declined is not None and a.id in t.declined):
+        return False
+    if a.queues and q.name not in a.queues:
+        return False
+    if t.tenant is not None and t.tenant not in a.tenants:
+        return False
+    if any(a.skills.get(s, 0) < lvl for s, lvl in requirement(t).items()):
+        return False
+    ch = q.channel
+    if a.spec.capacity.get(ch, 0) <= 0 or a.load.get(ch, 0) >= a.caps.get(ch, 0):
+        return False
+    if a.units is not None and a.units_used + t.cost > a.units:
+        return False
+    wb = r.config.wellbeing
+    k = wb.max_consecutive_heavy
+    surge_off = r.statistics().surge and "heavy" in wb.suspend_in_surge
+    return not (t.heavy and k is not None and a.heavy_streak >= k and not surge_off)
+
+
+def stalls(r: Router) -> list[str]:
+    """Every (waiting inquiry, agent) pair that breaks the invariant; empty when it holds."""
+    out = []
+    agents = list(r._agents.values())
+    for t in r._tickets.values():
+        if t.state != WAITING:
+            continue
+        for a in agents:
+            if can_serve_now(r, a, t):
+                out.append(f"{t.id} waits in {t.queue.name} (step {t.step}) while {a.id} is free")
+    return out

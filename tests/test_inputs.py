@@ -1,0 +1,409 @@
+"""One input vocabulary, values checked at the core's edge.
+
+Every bad value, given through the Router's methods or through ``handle``,
+raises a ``UsageError`` whose message names the field, and leaves the router
+byte-identical (snapshot equal), strict mode included. The same inputs through
+``handle`` and through the methods give the same events.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+
+from router import (
+    AgentSpec,
+    ConfigError,
+    ImpossibleRequirement,
+    Inquiry,
+    InvalidInput,
+    Router,
+    RouterConfig,
+    UsageError,
+    encode_events,
+)
+from router.config import Backpressure, QueueConfig, Routing
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    Login,
+    Logout,
+    Reconfigure,
+    SetReady,
+    Submit,
+    Withdraw,
+    decode_input,
+    encode_input,
+)
+from tests.helpers import agent, basic, inq
+
+NAN = math.nan
+INF = math.inf
+
+
+def _router(**routing: Any) -> Router:
+    r = basic(**routing)
+    r.login(agent("a1"), 0)
+    r.submit(inq("i1", patience_s=100.0), 5)
+    r.submit(inq("i2"), 5)
+    r.tick(5)  # i1 offered to a1 (expires at 15), i2 waiting
+    return r
+
+
+# (name, method call, the same as an input for handle, field named in the message)
+BAD: list[tuple[str, Callable[[Router], object], Any, str]] = [
+    (
+        "inquiry id None",
+        lambda r: r.submit(Inquiry(id=None, queue="refund"), 6),  # type: ignore[arg-type]
+        Submit(inquiry=Inquiry(id=None, queue="refund")),  # type: ignore[arg-type]
+        "id",
+    ),
+    (
+        "inquiry id empty",
+        lambda r: r.submit(Inquiry(id="", queue="refund"), 6),
+        Submit(inquiry=Inquiry(id="", queue="refund")),
+        "id",
+    ),
+    (
+        "patience nan",
+        lambda r: r.submit(inq("x", patience_s=NAN), 6),
+        Submit(inquiry=inq("x", patience_s=NAN)),
+        "patience_s",
+    ),
+    (
+        "patience inf",
+        lambda r: r.submit(inq("x", patience_s=INF), 6),
+        Submit(inquiry=inq("x", patience_s=INF)),
+        "patience_s",
+    ),
+    (
+        "patience negative",
+        lambda r: r.submit(inq("x", patience_s=-1.0), 6),
+        Submit(inquiry=inq("x", patience_s=-1.0)),
+        "patience_s",
+    ),
+    (
+        "priority 10**30",
+        lambda r: r.submit(inq("x", priority=10**30), 6),
+        Submit(inquiry=inq("x", priority=10**30)),
+        "priority",
+    ),
+    (
+        "required level 99",
+        lambda r: r.submit(inq("x", requires={"refund": 99}), 6),
+        Submit(inquiry=inq("x", requires={"refund": 99})),
+        "requires.refund",
+    ),
+    (
+        "cost -1",
+        lambda r: r.submit(inq("x", cost=-1), 6),
+        Submit(inquiry=inq("x", cost=-1)),
+        "cost",
+    ),
+    (
+        "arrived_at inf",
+        lambda r: r.submit(inq("x", arrived_at=INF), 6),
+        Submit(inquiry=inq("x", arrived_at=INF)),
+        "arrived_at",
+    ),
+    (
+        "now nan",
+        lambda r: r.submit(inq("x"), NAN),
+        Submit(inquiry=inq("x")),
+        "now",
+    ),
+    (
+        "now inf",
+        lambda r: r.submit(inq("x"), INF),
+        Submit(inquiry=inq("x")),
+        "now",
+    ),
+    (
+        "capacity -1",
+        lambda r: r.login(AgentSpec(id="b", capacity={"voice": -1}), 6),
+        Login(agent=AgentSpec(id="b", capacity={"voice": -1})),
+        "capacity.voice",
+    ),
+    (
+        "capacity above the channel maximum",
+        lambda r: r.login(AgentSpec(id="b", capacity={"chat": 31}), 6),
+        Login(agent=AgentSpec(id="b", capacity={"chat": 31})),
+        "capacity.chat",
+    ),
+    (
+        "skill level 99",
+        lambda r: r.login(AgentSpec(id="b", skills={"refund": 99}), 6),
+        Login(agent=AgentSpec(id="b", skills={"refund": 99})),
+        "skills.refund",
+    ),
+    (
+        "wrap_up_s nan",
+        lambda r: r.login(AgentSpec(id="b", wrap_up_s=NAN), 6),
+        Login(agent=AgentSpec(id="b", wrap_up_s=NAN)),
+        "wrap_up_s",
+    ),
+    (
+        "shift_end nan",
+        lambda r: r.login(AgentSpec(id="b", shift_end=NAN), 6),
+        Login(agent=AgentSpec(id="b", shift_end=NAN)),
+        "shift_end",
+    ),
+    (
+        "agent id empty",
+        lambda r: r.login(AgentSpec(id=""), 6),
+        Login(agent=AgentSpec(id="")),
+        "id",
+    ),
+    (
+        "queue weight 0",
+        lambda r: r.login(AgentSpec(id="b", queues={"refund": 0.0}), 6),
+        Login(agent=AgentSpec(id="b", queues={"refund": 0.0})),
+        "queues.refund",
+    ),
+    (
+        "accept id None",
+        lambda r: r.accept(None, 6),  # type: ignore[arg-type]
+        Accept(inquiry_id=None),  # type: ignore[arg-type]
+        "inquiry_id",
+    ),
+    (
+        "accept agent id empty",
+        lambda r: r.accept("i1", 6, agent_id=""),
+        Accept(inquiry_id="i1", agent_id=""),
+        "agent_id",
+    ),
+    (
+        "decline id 5",
+        lambda r: r.decline(5, 6),  # type: ignore[arg-type]
+        Decline(inquiry_id=5),  # type: ignore[arg-type]
+        "inquiry_id",
+    ),
+    (
+        "complete id None",
+        lambda r: r.complete(None, 6),  # type: ignore[arg-type]
+        Complete(inquiry_id=None),  # type: ignore[arg-type]
+        "inquiry_id",
+    ),
+    (
+        "withdraw id empty",
+        lambda r: r.withdraw("", 6),
+        Withdraw(inquiry_id=""),
+        "inquiry_id",
+    ),
+    (
+        "callback_failed id None",
+        lambda r: r.callback_failed(None, 6),  # type: ignore[arg-type]
+        CallbackFailed(inquiry_id=None),  # type: ignore[arg-type]
+        "inquiry_id",
+    ),
+    (
+        "set_ready id None",
+        lambda r: r.set_ready(None, 6),  # type: ignore[arg-type]
+        SetReady(agent_id=None),  # type: ignore[arg-type]
+        "agent_id",
+    ),
+    (
+        "break reason too long",
+        lambda r: r.go_on_break("a1", 6, "x" * 201),
+        GoOnBreak(agent_id="a1", reason="x" * 201),
+        "reason",
+    ),
+    (
+        "logout id None",
+        lambda r: r.logout(None, 6),  # type: ignore[arg-type]
+        Logout(agent_id=None),  # type: ignore[arg-type]
+        "agent_id",
+    ),
+    (
+        "not an input",
+        lambda r: r.handle(inq("x"), 6),  # type: ignore[call-overload]
+        inq("x"),
+        "input",
+    ),
+]
+
+
+@pytest.mark.parametrize("via", ["method", "handle"])
+@pytest.mark.parametrize(("name", "call", "input", "field"), BAD, ids=[b[0] for b in BAD])
+def test_bad_values_are_refused_naming_the_field_and_change_nothing(
+    name: str, call: Callable[[Router], object], input: Any, field: str, via: str
+) -> None:
+    r = _router()
+    before = r.snapshot()
+    now = NAN if name == "now nan" else INF if name == "now inf" else 6.0
+    with pytest.raises(InvalidInput) as info:
+        if via == "method":
+            call(r)
+        else:
+            r.handle(input, now)
+    assert isinstance(info.value, UsageError)
+    assert info.value.field == field
+    assert re.match(rf"^{re.escape(field)}: ", str(info.value)), str(info.value)
+    assert r.snapshot() == before
+    r.accept("i1", 6)  # still usable
+    assert any(type(e).__name__ == "Assigned" for e in r.tick(6))
+
+
+def test_values_are_checked_before_due_deadlines_fire() -> None:
+    r = _router()  # i1's offer expires at 15
+    before = r.snapshot()
+    with pytest.raises(InvalidInput, match=r"^patience_s: must be a finite number > 0, got nan$"):
+        r.submit(inq("x", patience_s=NAN), 20)
+    assert r.snapshot() == before
+
+
+def test_nan_patience_never_reaches_the_deadlines() -> None:
+    r = _router()
+    with pytest.raises(InvalidInput):
+        r.submit(inq("x", patience_s=NAN), 6)
+    deadline = r.next_deadline()
+    assert deadline is not None and math.isfinite(deadline)
+
+
+def test_strict_refusal_leaves_the_router_byte_identical() -> None:
+    r = basic(strict=True)
+    r.login(agent("junior", level=2), 0)
+    before = r.snapshot()
+    for via in ("method", "handle"):
+        with pytest.raises(ImpossibleRequirement):
+            if via == "method":
+                r.submit(inq("v1", queue="vip"), 1)
+            else:
+                r.handle(Submit(inquiry=inq("v1", queue="vip")), 1)
+        assert r.snapshot() == before
+    # a possible one still goes in, with the next sequence number
+    assert r.submit(inq("r1"), 1).admitted
+
+
+def test_config_built_in_python_is_checked_in_one_round() -> None:
+    cfg = RouterConfig(
+        queues=[
+            QueueConfig(name="a", priority=10**30),
+            QueueConfig(name="b", channel="fax"),
+        ],
+        routing=Routing(offer_timeout_s=NAN),
+    )
+    with pytest.raises(ConfigError) as info:
+        Router(cfg)
+    assert info.value.problems == [
+        "$.routing.offer_timeout_s: must be a finite number, got nan",
+        "$.queues[0].priority: Expected int <= 1000",
+    ]
+    semantic = RouterConfig(
+        queues=[QueueConfig(name="a"), QueueConfig(name="a", channel="fax")],
+        backpressure=Backpressure(policy="reject_when_full"),
+    )
+    with pytest.raises(ConfigError) as info:
+        Router(semantic)
+    assert info.value.problems == [
+        "$.queues[1].name: duplicate queue name 'a' (also $.queues[0])",
+        "$.queues[1].channel: unknown channel 'fax'; known: chat, email, task, voice",
+        "$.backpressure.policy: reject_when_full needs a bound: set $.backpressure.max_queue "
+        "or max_queue on a queue",
+    ]
+
+
+def test_router_refuses_a_nan_start_time() -> None:
+    with pytest.raises(InvalidInput, match=r"^now: must be a finite number, got nan$"):
+        Router(now=NAN)
+
+
+def test_reconfigure_takes_plain_data_and_names_every_problem() -> None:
+    r = _router()
+    before = r.snapshot()
+    with pytest.raises(ConfigError) as info:
+        r.handle(Reconfigure(config={"queues": [{"name": "a", "priority": "high"}]}), 6)
+    assert info.value.problems == ["$.queues[0].priority: Expected int, got str"]
+    assert r.snapshot() == before
+    version = r.handle(
+        Reconfigure(config=msgspec.to_builtins(r.config), hand_over=None),
+        6,
+    )
+    assert version == 2
+
+
+def _script() -> list[Any]:
+    return [
+        (0.0, Login(agent=agent("a1"))),
+        (0.0, Login(agent=agent("a2", level=4))),
+        (1.0, Submit(inquiry=inq("c1"))),
+        (1.0, Submit(inquiry=inq("c2", queue="vip"))),
+        (1.0, None),
+        (2.0, Decline(inquiry_id="c2", agent_id="a2")),
+        (2.0, Accept(inquiry_id="c1")),
+        (2.0, None),
+        (3.0, GoOnBreak(agent_id="a1", reason="lunch")),
+        (3.0, SetReady(agent_id="a1")),
+        (4.0, Complete(inquiry_id="c1")),
+        (4.0, None),
+        (5.0, Submit(inquiry=inq("c3", patience_s=30.0))),
+        (5.0, Withdraw(inquiry_id="c3")),
+        (6.0, Logout(agent_id="a2")),
+        (7.0, None),
+    ]
+
+
+def _as_call(r: Router, inp: Any, now: float) -> None:
+    if isinstance(inp, Submit):
+        r.submit(inp.inquiry, now)
+    elif isinstance(inp, Login):
+        r.login(inp.agent, now)
+    elif isinstance(inp, Accept):
+        r.accept(inp.inquiry_id, now, inp.agent_id)
+    elif isinstance(inp, Decline):
+        r.decline(inp.inquiry_id, now, inp.agent_id)
+    elif isinstance(inp, Complete):
+        r.complete(inp.inquiry_id, now)
+    elif isinstance(inp, Withdraw):
+        r.withdraw(inp.inquiry_id, now)
+    elif isinstance(inp, GoOnBreak):
+        r.go_on_break(inp.agent_id, now, inp.reason)
+    elif isinstance(inp, SetReady):
+        r.set_ready(inp.agent_id, now)
+    elif isinstance(inp, Logout):
+        r.logout(inp.agent_id, now)
+    else:
+        raise AssertionError(inp)
+
+
+def test_handle_and_the_methods_are_the_same_inputs() -> None:
+    by_handle, by_method = basic(), basic()
+    out_h: list[Any] = []
+    out_m: list[Any] = []
+    for now, inp in _script():
+        if inp is None:
+            out_h += by_handle.tick(now)
+            out_m += by_method.tick(now)
+        else:
+            # through the wire form too: encode, decode, handle
+            by_handle.handle(decode_input(encode_input(inp)), now)
+            _as_call(by_method, inp, now)
+    assert encode_events(out_h) == encode_events(out_m)
+    assert by_handle.snapshot() == by_method.snapshot()
+    assert {type(e).__name__ for e in out_h} >= {"Offered", "Assigned", "Completed", "Withdrawn"}
+
+
+def test_every_input_round_trips_through_json() -> None:
+    inputs = [inp for _, inp in _script() if inp is not None]
+    inputs += [
+        CallbackFailed(inquiry_id="c1"),
+        Reconfigure(config={"queues": [{"name": "a"}]}, hand_over={"b": "a"}),
+    ]
+    for inp in inputs:
+        assert decode_input(encode_input(inp)) == inp
+    assert encode_input(Accept(inquiry_id="c1")) == b'{"type":"accept","inquiry_id":"c1"}'
+
+
+def test_a_bad_wire_input_names_the_field() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"patience_s"):
+        decode_input(b'{"type":"submit","inquiry":{"id":"x","queue":"q","patience_s":-1}}')
+    with pytest.raises(msgspec.ValidationError, match=r"Invalid value 'teleport'"):
+        decode_input(b'{"type":"teleport"}')
