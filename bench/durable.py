@@ -268,7 +268,7 @@ async def _fill(url: str, domains: list[str], n: int) -> dict[str, str]:
                     iq = Inquiry(id=f"{d}-{i}", queue="orders" if i % 2 else "refunds")
                     payload = encode_item(Submit(inquiry=iq, key=iq.id))
                     pipe.evalsha(
-                        SUBMIT.sha, 2, keys.requests, keys.idem(iq.id), 86_400_000, payload
+                        SUBMIT.sha, 3, keys.requests, keys.idem, keys.flow, 0, iq.id, payload
                     )
                 res = await pipe.execute()
                 last[d] = res[-1][1].decode()

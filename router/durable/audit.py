@@ -8,8 +8,9 @@ owner that served the domain. It also checks that the fencing tokens along
 both streams never go down (no write from an owner after its successor's
 first write). :func:`audit_events` walks the events and checks the contract of
 a drained run: every inquiry has exactly one outcome (completed, rejected,
-deflected, abandoned or withdrawn), none was assigned twice, and no agent ever
-held more than its cap on a channel.
+deflected, abandoned or withdrawn, or its submission dead-lettered), none was
+assigned twice, and no agent ever held more than its cap on a channel. Batches
+recorded in the ``dead`` stream are replayed as their refusals.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from router.durable.wire import (
     DomainKeys,
     Login,
     OutputEntry,
+    Submit,
+    batch_output,
     decode_output,
-    encode_refusals,
-    pack_events,
-    run_batch,
+    replay_batch,
 )
 from router.events import (
     Abandoned,
@@ -60,6 +61,7 @@ class Replay(msgspec.Struct, kw_only=True):
     outputs: list[OutputEntry]
     raw_outputs: list[tuple[str, bytes, bytes]]
     problems: list[str]
+    dead: dict[str, str] = {}
     config: RouterConfig | None = None
 
 
@@ -95,7 +97,8 @@ async def read_domain(client: Redis, domain: str, prefix: str = "router") -> Rep
     batches: list[tuple[str, int, Batch]] = []
     async for chunk in dlog.batches_after(""):
         batches += chunk
-    return Replay(batches=batches, outputs=outputs, raw_outputs=raw, problems=[])
+    dead = await dlog.dead_letters()
+    return Replay(batches=batches, outputs=outputs, raw_outputs=raw, problems=[], dead=dead)
 
 
 async def verify_replay(
@@ -116,9 +119,11 @@ async def verify_replay(
     core: Router | None = None
     expected: list[tuple[str, bytes, bytes]] = []
     for bid, _tok, batch in rep.batches:
-        core, events, refusals = run_batch(core, batch)
-        if events or refusals:
-            expected.append((bid, pack_events(events), encode_refusals(refusals)))
+        why = rep.dead.get(bid)
+        core, events, refusals = replay_batch(core, batch, why)
+        out = batch_output(bid, events, refusals, why is not None)
+        if out is not None:
+            expected.append(out)
     actual = rep.raw_outputs
     if len(actual) > len(expected) or (strict and len(actual) != len(expected)):
         problems.append(
@@ -195,6 +200,11 @@ def audit_events(rep: Replay, config: RouterConfig, added: Iterable[str] | None 
         held[k] = held.get(k, 0) - 1
 
     for out in rep.outputs:
+        for refusal in out.refusals:
+            if refusal.error == "DeadLettered" and refusal.input == Submit.__struct_config__.tag:
+                outcomes["DeadLettered"] = outcomes.get("DeadLettered", 0) + 1
+                n_out[refusal.ref] = n_out.get(refusal.ref, 0) + 1
+                seen.add(refusal.ref)
         for ev in out.events:
             iid = getattr(ev, "inquiry_id", None)
             if iid is None:

@@ -2,15 +2,15 @@
 
 Theory of operation: a :class:`DomainRunner` holds a lease token for its
 domain and one core. ``recover`` loads the latest snapshot, replays every
-logged batch after it through :func:`~router.durable.wire.run_batch` (the same
-function the live loop uses, so the rebuilt core is exactly the one the
-previous owner had) and queues for publication the outputs of batches the
-previous owner logged but did not live to publish. ``run`` then repeats one
-cycle, a single pipelined round trip:
+logged batch after it through :func:`~router.durable.wire.replay_batch` (the
+same function the live loop uses, so the rebuilt core is exactly the one the
+previous owner had), renewing the lease as it goes, and queues for publication
+the outputs of batches the previous owner logged but did not live to publish.
+``run`` then repeats one cycle, a single pipelined round trip:
 
-1. stamp the requests read last cycle with ``now = max(last now, clock)`` into
-   one :class:`~router.durable.wire.Batch` (a pure tick when only a deadline
-   is due);
+1. take the requests read so far, whole entries up to ``batch_items`` inputs,
+   and stamp them with ``now = max(last now, clock)`` into one
+   :class:`~router.durable.wire.Batch` (a pure tick when only a deadline is due);
 2. send ``[COMMIT(outputs of the previous batch, this batch), XREAD next
    requests]``: the commit renews the lease and is refused unless the fence
    still equals our token;
@@ -19,15 +19,24 @@ cycle, a single pipelined round trip:
 
 Nothing the core decides is visible before the batch that caused it is in the
 log, and an output entry names the batch it came from, so a new owner knows
-exactly which outputs are missing. When idle, the XREAD blocks until the next
-core deadline or lease renewal. Any Redis error leaves the last write in doubt:
-the runner stops and the server recovers the domain from the log again.
+exactly which outputs are missing. A snapshot publishes the pending outputs in
+the same script that stores it, so no snapshot ever covers an unpublished
+batch. When idle, the XREAD blocks until the next core deadline or lease
+renewal. Any Redis error leaves the last write in doubt: the runner stops and
+the server recovers the domain from the log again.
+
+A batch that crashes the core (a bug: anything but a caller's mistake) is
+*dead-lettered*: its inputs are refused with the error in its output entry,
+it is recorded in the ``dead`` stream, and the core is rebuilt without it
+(snapshot plus replay, skipping dead batches), so the domain carries on. The
+crash points of this cycle are named in :mod:`router.durable.faults`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -36,38 +45,49 @@ from redis.asyncio import Redis
 
 from router.config import RouterConfig
 from router.core import Router
+from router.durable import faults
 from router.durable.log import DomainLog
 from router.durable.wire import (
     Batch,
     DomainKeys,
     Login,
+    Output,
+    batch_output,
+    dead_letter_refusals,
     decode_request,
     encode_batch,
     encode_refusals,
-    pack_events,
+    replay_batch,
     run_batch,
     stream_id_key,
+    submissions,
 )
 from router.model import AgentSpec
 
-__all__ = ["DomainOptions", "DomainRunner", "DomainStats", "agents_from_config"]
+__all__ = ["BATCH_BUCKETS", "DomainOptions", "DomainRunner", "DomainStats", "agents_from_config"]
+
+#: Upper bounds of the batch-size histogram (inputs per logged batch).
+BATCH_BUCKETS = (0, 1, 10, 100, 1000, 5000, 20000)
 
 
 class DomainOptions(msgspec.Struct, kw_only=True):
     """How a domain is served (``python -m router serve`` flags)."""
 
     lease_ms: int = 5000
-    batch: int = 1000
+    batch: int = 1000  # request entries per XREAD
+    batch_items: int = 5000  # inputs per logged batch (whole entries; one big entry goes alone)
     snapshot_every_s: float = 5.0
     snapshot_every_batches: int = 10_000
     keep_log: bool = False
-    output_maxlen: int = 0
+    dedupe_window_s: float = 600.0
+    output_retention_s: float = 600.0  # without consumer groups; < 0 keeps every entry
+    max_unprocessed: int = 100_000  # submissions not yet logged; 0 = no bound
     agents_from_config: bool = False
     prefix: str = "router"
 
 
 class DomainStats(msgspec.Struct, kw_only=True):
-    """Counters of one domain in this process (reported in the health hash)."""
+    """Counters of one domain in this process (reported in the health hash and /metrics)."""
 
     token: int = 0
     batches: int = 0
@@ -75,12 +95,20 @@ class DomainStats(msgspec.Struct, kw_only=True):
     events: int = 0
     refusals: int = 0
     max_batch: int = 0
+    batch_hist: list[int] = msgspec.field(default_factory=lambda: [0] * (len(BATCH_BUCKETS) + 1))
     snapshots: int = 0
     recovered_batches: int = 0
+    recovery_renewals: int = 0
     republished: int = 0
     recovery_ms: float = 0.0
+    dead_letters: int = 0
+    idem_trimmed: int = 0
+    outputs_trimmed: int = 0
     acquired_at: float = 0.0
     now: float = 0.0
+    lag_s: float = 0.0
+    backlog: int = 0
+    outputs_pending: dict[str, int] = {}
     waiting: int = 0
     offered: int = 0
     in_service: int = 0
@@ -109,6 +137,22 @@ def agents_from_config(config: RouterConfig, now: float) -> list[Login]:
     return out
 
 
+class _Poisoned(Exception):
+    """A logged batch crashed the core during replay."""
+
+    def __init__(self, batch_id: str, batch: Batch, pending: list[Output]) -> None:
+        self.batch_id = batch_id
+        self.batch = batch
+        self.pending = pending
+
+
+def _bucket(n: int) -> int:
+    for i, bound in enumerate(BATCH_BUCKETS):
+        if n <= bound:
+            return i
+    return len(BATCH_BUCKETS)
+
+
 class DomainRunner:
     """Serve one domain while its lease token stays current. See the module docstring."""
 
@@ -121,6 +165,7 @@ class DomainRunner:
         options: DomainOptions,
         *,
         clock: Callable[[], float] = time.time,
+        on_dead_letter: Callable[[str, str], None] | None = None,
     ) -> None:
         self.client = client
         self.keys = DomainKeys(domain, options.prefix)
@@ -128,22 +173,24 @@ class DomainRunner:
         self.config = config
         self.options = options
         self.clock = clock
-        self.log = DomainLog(
-            client, self.keys, owner, options.lease_ms, output_maxlen=options.output_maxlen
-        )
+        self.on_dead_letter = on_dead_letter
+        self.log = DomainLog(client, self.keys, owner, options.lease_ms)
         self.stats = DomainStats()
         self.core: Router | None = None
         self.head = ""  # id of the last logged batch
         self.cur = "0-0"  # last request id the log has consumed
         self.last_now = 0.0
-        self.pending_out: list[tuple[str, bytes, bytes]] = []
+        self.pending_out: list[Output] = []
         self.stopping = False
-        self._requests: list[Any] = []  # read, not yet logged
+        self.renewed_at = 0.0  # monotonic time of the last acknowledged renewal
+        self._requests: list[tuple[str, list[Any], int]] = []  # read, not yet logged
+        self._buffered = 0  # inputs in _requests
         self._read_cur = self.cur
         self._renew_every = options.lease_ms / 3000.0
         self._renew_at = 0.0
         self._snap_at = 0.0
         self._snap_batches = 0
+        self._snap_inputs = 0
 
     @property
     def token(self) -> int:
@@ -152,7 +199,7 @@ class DomainRunner:
     async def acquire(self) -> bool:
         """Take the lease (a new fencing token) if it is free; load the scripts."""
         await self.log.load_scripts()
-        token = await self.log.acquire()
+        token = await self.log.acquire(self.options.max_unprocessed)
         if token is None:
             return False
         self.adopt(token)
@@ -161,41 +208,96 @@ class DomainRunner:
     def adopt(self, token: int) -> None:
         """Use a token acquired elsewhere (the server acquires many domains in one pipeline)."""
         self.log.token = token
-        self._renew_at = time.monotonic() + self._renew_every
+        self.renewed_at = time.monotonic()
+        self._renew_at = self.renewed_at + self._renew_every
         self.stats.token = token
         self.stats.acquired_at = time.time()
 
+    def lag_s(self) -> float:
+        """Age of the oldest request read and not yet logged (0 when caught up)."""
+        if not self._requests:
+            return 0.0
+        ms = stream_id_key(self._requests[0][0])[0]
+        return max(0.0, self.clock() - ms / 1000.0)
+
+    # ------------------------------------------------------------------ recovery
+
     async def recover(self) -> int:
-        """Rebuild the core from the snapshot and the log; return the batches replayed."""
+        """Rebuild the core from the snapshot and the log; return the batches replayed.
+
+        The lease is renewed along the way; a batch that crashes the core is
+        dead-lettered and the replay starts over without it.
+        """
         t0 = time.perf_counter()
+        while True:
+            try:
+                n = await self._replay()
+                break
+            except _Poisoned as p:
+                await self._dead_letter(p.batch_id, p.batch, p.__cause__, p.pending)
+        s = self.stats
+        s.recovered_batches = n
+        s.republished = len(self.pending_out)
+        s.recovery_ms = (time.perf_counter() - t0) * 1000.0
+        self._update_gauges()
+        return n
+
+    async def _replay(self) -> int:
         snap = await self.log.read_snapshot()
+        dead = await self.log.dead_letters()
         core = Router.restore(snap.data) if snap is not None else None
         head = snap.input_id if snap is not None else ""
         cur = snap.cur if snap is not None else "0-0"
         published = stream_id_key(await self.log.last_output_input())
-        pending: list[tuple[str, bytes, bytes]] = []
+        pending: list[Output] = []
         n = 0
         async for chunk in self.log.batches_after(head):
             for bid, _tok, batch in chunk:
-                core, events, refusals = run_batch(core, batch)
-                if (events or refusals) and stream_id_key(bid) > published:
-                    pending.append((bid, pack_events(events), encode_refusals(refusals)))
+                why = dead.get(bid)
+                try:
+                    if why is None:
+                        faults.check_poison(batch)
+                    core, events, refusals = replay_batch(core, batch, why)
+                except Exception as exc:
+                    raise _Poisoned(bid, batch, pending) from exc
+                out = batch_output(bid, events, refusals, why is not None)
+                if out is not None and stream_id_key(bid) > published:
+                    pending.append(out)
                 head, cur = bid, batch.cur
                 n += 1
+                faults.reached("recovering", busy=bool(batch.items))
+                if time.monotonic() >= self._renew_at:
+                    await self._renew()
+                    self.stats.recovery_renewals += 1
         self.core = core
         self.head = head
         self.cur = cur
         self.last_now = core.now if core is not None else 0.0
         self.pending_out = pending
         self._requests = []
+        self._buffered = 0
         self._read_cur = cur
         self._snap_at = time.monotonic() + self.options.snapshot_every_s
-        s = self.stats
-        s.recovered_batches = n
-        s.republished = len(pending)
-        s.recovery_ms = (time.perf_counter() - t0) * 1000.0
-        self._update_gauges()
         return n
+
+    async def _renew(self) -> None:
+        sent = time.monotonic()
+        await self.log.renew()
+        self.renewed_at = sent
+        self._renew_at = sent + self._renew_every
+
+    async def _dead_letter(
+        self, batch_id: str, batch: Batch, exc: BaseException | None, pending: list[Output]
+    ) -> None:
+        """Record a batch that crashed the core and refuse its inputs (fenced)."""
+        message = f"{type(exc).__name__}: {exc}"[:1000] if exc is not None else "unknown error"
+        refusals = encode_refusals(dead_letter_refusals(batch, message))
+        await self.log.dead_letter(batch_id, encode_batch(batch), message, refusals, pending)
+        self.stats.dead_letters += 1
+        if self.on_dead_letter is not None:
+            detail = "".join(traceback.format_exception(exc)) if exc is not None else message
+            self.on_dead_letter(batch_id, detail)
+        faults.reached("after_dead_letter")
 
     def _update_gauges(self) -> None:
         if self.core is None:
@@ -207,7 +309,10 @@ class DomainRunner:
         s.offered = st.offered
         s.in_service = st.in_service
 
-    def _next_batch(self, requests: list[Any], read_cur: str) -> Batch | None:
+    # ------------------------------------------------------------------ the live loop
+
+    def _next_batch(self) -> tuple[Batch | None, int, int]:
+        """The next batch, the submissions it takes, and the request entries it consumes."""
         clock_now = self.clock()
         if self.core is None:
             items: list[Any] = (
@@ -215,11 +320,23 @@ class DomainRunner:
                 if self.options.agents_from_config
                 else []
             )
-            return Batch(now=clock_now, cur=self.cur, items=items, init=self.config)
+            return Batch(now=clock_now, cur=self.cur, items=items, init=self.config), 0, 0
+        limit = self.options.batch_items
+        taken = 0
+        entries = 0
+        items = []
+        cur = self.cur
+        for rid, its, n in self._requests:
+            if entries and len(items) + len(its) > limit:
+                break
+            items += its
+            taken += n
+            entries += 1
+            cur = rid
         due = self.core.next_deadline()
-        if requests or (due is not None and due <= clock_now):
-            return Batch(now=max(self.last_now, clock_now), cur=read_cur, items=requests)
-        return None
+        if entries or (due is not None and due <= clock_now):
+            return Batch(now=max(self.last_now, clock_now), cur=cur, items=items), taken, entries
+        return None, 0, 0
 
     def _block_ms(self) -> int | None:
         """How long the next XREAD may block: until a deadline or renewal, at most 0.5 s."""
@@ -246,53 +363,84 @@ class DomainRunner:
 
         With ``block=False`` the XREAD never waits (tests drive cycles by hand).
         """
-        batch = self._next_batch(self._requests, self._read_cur)
+        batch, taken, entries = self._next_batch()
+        busy = batch is not None and bool(batch.items)
         renew_due = time.monotonic() >= self._renew_at
         commit = batch is not None or bool(self.pending_out) or renew_due
+        read = self._buffered - sum(len(r[1]) for r in self._requests[:entries]) < (
+            self.options.batch_items
+        )
         wait = self._block_ms() if block and batch is None else None
         pipe = self.client.pipeline(transaction=False)
         sent = time.monotonic()
         if commit:
             payload = encode_batch(batch) if batch is not None else None
-            self.log.queue_commit(pipe, self.head, payload, self.pending_out)
-        pipe.xread({self.keys.requests: self._read_cur}, count=self.options.batch, block=wait)
-        replies = await pipe.execute(raise_on_error=False)
+            self.log.queue_commit(pipe, self.head, payload, self.pending_out, taken)
+        if read:
+            pipe.xread({self.keys.requests: self._read_cur}, count=self.options.batch, block=wait)
+        replies = await pipe.execute(raise_on_error=False) if commit or read else []
+        faults.reached("commit_unacknowledged", busy=busy)
         if commit:
             new_id = self.log.check_commit(replies[0])
+            self.renewed_at = sent
             self._renew_at = sent + self._renew_every
             self.pending_out = []
             if batch is not None:
-                self._apply(new_id, batch)
-                self._requests = []
-        xr = replies[-1]
-        if isinstance(xr, BaseException):
-            raise xr
-        if xr:
-            rows = xr[0][1]
-            requests = self._requests
-            for rid, fields in rows:
-                requests += decode_request(fields, rid.decode())
-            self._read_cur = rows[-1][0].decode()
+                consumed = self._requests[:entries]
+                del self._requests[:entries]
+                self._buffered -= sum(len(r[1]) for r in consumed)
+                faults.reached("after_commit", busy=busy)
+                if not await self._apply(new_id, batch):
+                    return True  # rebuilt without a dead batch: re-read from the log's cursor
+                faults.reached("after_apply", busy=busy)
+        rows: Any = []
+        if read:
+            xr = replies[-1]
+            if isinstance(xr, BaseException):
+                raise xr
+            if xr:
+                rows = xr[0][1]
+                for rid, fields in rows:
+                    ref = rid.decode()
+                    items = decode_request(fields, ref)
+                    self._requests.append((ref, items, submissions(fields)))
+                    self._buffered += len(items)
+                self._read_cur = rows[-1][0].decode()
+                faults.reached("after_read")
         if self._snapshot_due():
+            busy_snap = self._snap_inputs > 0
             await self.snapshot()
-        return batch is not None or bool(xr)
+            faults.reached("after_snapshot", busy=busy_snap)
+        return batch is not None or bool(rows)
 
-    def _apply(self, batch_id: str, batch: Batch) -> None:
-        self.core, events, refusals = run_batch(self.core, batch)
+    async def _apply(self, batch_id: str, batch: Batch) -> bool:
+        """Apply a logged batch; False when it was dead-lettered and the core rebuilt."""
+        try:
+            faults.check_poison(batch)
+            self.core, events, refusals = run_batch(self.core, batch)
+        except Exception as exc:
+            # a bug in the core: the batch is logged, so every owner would fail on it again
+            await self._dead_letter(batch_id, batch, exc, [])
+            await self.recover()  # the core may be half-changed: rebuild it without the batch
+            return False
         self.head = batch_id
         self.cur = batch.cur
         self.last_now = batch.now
-        if events or refusals:
-            self.pending_out = [(batch_id, pack_events(events), encode_refusals(refusals))]
+        out = batch_output(batch_id, events, refusals, False)
+        if out is not None:
+            self.pending_out = [out]
         s = self.stats
         n = len(batch.items)
         s.batches += 1
         s.inputs += n
         s.events += len(events)
         s.refusals += len(refusals)
+        s.batch_hist[_bucket(n)] += 1
         if n > s.max_batch:
             s.max_batch = n
         self._snap_batches += 1
+        self._snap_inputs += n
+        return True
 
     def _snapshot_due(self) -> bool:
         if self._snap_batches == 0:
@@ -303,14 +451,37 @@ class DomainRunner:
         )
 
     async def snapshot(self) -> None:
-        """Store the core's snapshot at the last logged batch (fenced); trims unless keep_log."""
+        """Publish pending outputs and store the core's snapshot at the last logged batch.
+
+        One fenced script: it also trims the logs (unless ``keep_log``), the
+        idempotency keys older than the dedupe window and the outputs every
+        consumer group acknowledged.
+        """
         if self.core is None or not self.head:
             return
+        o = self.options
         data = self.core.snapshot()
-        await self.log.snapshot(self.head, self.cur, data, self.last_now, not self.options.keep_log)
+        sent = time.monotonic()
+        idem, outs = await self.log.snapshot(
+            self.head,
+            self.cur,
+            data,
+            self.last_now,
+            trim=not o.keep_log,
+            outputs=self.pending_out,
+            dedupe_window_ms=int(o.dedupe_window_s * 1000),
+            output_retention_ms=-1 if o.keep_log else int(o.output_retention_s * 1000),
+        )
+        self.pending_out = []
+        self.renewed_at = sent
+        self._renew_at = sent + self._renew_every
         self._snap_batches = 0
-        self._snap_at = time.monotonic() + self.options.snapshot_every_s
-        self.stats.snapshots += 1
+        self._snap_inputs = 0
+        self._snap_at = time.monotonic() + o.snapshot_every_s
+        s = self.stats
+        s.snapshots += 1
+        s.idem_trimmed += idem
+        s.outputs_trimmed += outs
         self._update_gauges()
 
     async def _flush(self) -> None:

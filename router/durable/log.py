@@ -14,17 +14,21 @@ submissions go through a script that checks an idempotency key first, so a
 producer that retries after a timeout cannot add an inquiry twice. Agent and
 offer inputs are plain appends; the core refuses a repeated one (accepting an
 offer twice, completing twice) as a caller mistake, visible in the outputs.
+Submissions are bounded per domain (:class:`DomainFull`); outputs are read with
+``XREAD`` or, so trimming waits for them, through consumer groups.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from router.durable import scripts
 from router.durable.wire import (
@@ -36,6 +40,7 @@ from router.durable.wire import (
     DomainKeys,
     Login,
     Logout,
+    Output,
     OutputEntry,
     Ready,
     Reconfigure,
@@ -45,13 +50,16 @@ from router.durable.wire import (
     decode_output,
     encode_item,
     encode_items,
+    pack_events,
 )
 from router.model import AgentSpec, Inquiry
 
 __all__ = [
+    "DomainFull",
     "DomainLog",
     "Fenced",
     "LogMoved",
+    "Observed",
     "Producer",
     "Script",
     "SnapshotRecord",
@@ -80,10 +88,13 @@ class Script:
 
 
 ACQUIRE = Script(scripts.ACQUIRE)
+RENEW = Script(scripts.RENEW)
 COMMIT = Script(scripts.COMMIT)
 SNAPSHOT = Script(scripts.SNAPSHOT)
+DEAD_LETTER = Script(scripts.DEAD_LETTER)
 RELEASE = Script(scripts.RELEASE)
 SUBMIT = Script(scripts.SUBMIT)
+OWNER_SCRIPTS = (ACQUIRE, RENEW, COMMIT, SNAPSHOT, DEAD_LETTER, RELEASE)
 
 
 class Fenced(Exception):
@@ -103,6 +114,20 @@ class LogMoved(Exception):
     """The input log's head is not the one this owner last wrote (an in-doubt write)."""
 
 
+class DomainFull(Exception):
+    """A submission refused: the domain's unprocessed submissions are at its limit."""
+
+    def __init__(self, domain: str, backlog: int, limit: int, waited_s: float) -> None:
+        self.domain = domain
+        self.backlog = backlog
+        self.limit = limit
+        self.waited_s = waited_s
+        super().__init__(
+            f"domain {domain!r} is full: {backlog} submissions not yet processed, "
+            f"limit {limit} (waited {waited_s:.3f} s); nothing was added"
+        )
+
+
 class SnapshotRecord(msgspec.Struct, frozen=True):
     """The latest snapshot: core bytes after applying input ``input_id``."""
 
@@ -112,95 +137,174 @@ class SnapshotRecord(msgspec.Struct, frozen=True):
     token: int
 
 
+class Observed(msgspec.Struct, frozen=True):
+    """A domain's queues as Redis holds them (for metrics and health)."""
+
+    backlog: int  # submissions added and not yet logged
+    outputs_pending: dict[str, int]  # consumer group -> entries not yet acknowledged
+
+
 def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
+
+
+def _flat(outputs: Sequence[Output]) -> list[Any]:
+    args: list[Any] = [len(outputs)]
+    for input_id, events, refusals in outputs:
+        args += (input_id, events, refusals)
+    return args
 
 
 class DomainLog:
     """One owner's fenced view of a domain's streams."""
 
-    def __init__(
-        self,
-        client: Redis,
-        keys: DomainKeys,
-        owner: str,
-        lease_ms: int,
-        *,
-        output_maxlen: int = 0,
-    ) -> None:
+    def __init__(self, client: Redis, keys: DomainKeys, owner: str, lease_ms: int) -> None:
         self.client = client
         self.keys = keys
         self.owner = owner
         self.lease_ms = lease_ms
-        self.output_maxlen = output_maxlen
         self.token = 0
 
     async def load_scripts(self) -> None:
-        for s in (ACQUIRE, COMMIT, SNAPSHOT, RELEASE):
+        for s in OWNER_SCRIPTS:
             await s.load(self.client)
 
-    async def acquire(self) -> int | None:
-        """Take the lease if it is free (or ours); return the new token, or None."""
+    def _fenced(self, reply: Any) -> None:
+        if int(reply[0]) == -1:
+            raise Fenced(self.keys.domain, self.token, _s(reply[1]))
+
+    async def acquire(self, limit: int = 0) -> int | None:
+        """Take the lease if it is free (or ours); return the new token, or None.
+
+        ``limit`` becomes the domain's bound on unprocessed submissions (0: none).
+        """
         k = self.keys
-        res = await ACQUIRE(self.client, [k.lease, k.fence], [self.owner, self.lease_ms])
+        res = await ACQUIRE(
+            self.client, [k.lease, k.fence, k.flow], [self.owner, self.lease_ms, limit]
+        )
         token = int(res[0])
         if token <= 0:
             return None
         self.token = token
         return token
 
+    async def renew(self) -> None:
+        """Extend the lease (fenced); raises :class:`Fenced` when it was lost."""
+        k = self.keys
+        self._fenced(
+            await RENEW(self.client, [k.lease, k.fence], [self.token, self.owner, self.lease_ms])
+        )
+
     def queue_commit(
         self,
         pipe: Any,
         head: str,
         batch: bytes | None,
-        outputs: Sequence[tuple[str, bytes, bytes]],
+        outputs: Sequence[Output],
+        taken: int = 0,
     ) -> None:
-        """Queue one fenced commit on ``pipe``: renew, append ``outputs``, then ``batch``."""
+        """Queue one fenced commit on ``pipe``: renew, append ``outputs``, then ``batch``.
+
+        ``taken``: the submissions the batch consumes (they leave the domain's backlog).
+        """
         k = self.keys
         args: list[Any] = [
             k.lease,
             k.fence,
             k.input,
             k.output,
+            k.flow,
             self.token,
             self.owner,
             self.lease_ms,
             head,
             batch if batch is not None else b"",
-            self.output_maxlen,
-            len(outputs),
+            taken,
+            *_flat(outputs),
         ]
-        for input_id, events, refusals in outputs:
-            args += (input_id, events, refusals)
-        pipe.evalsha(COMMIT.sha, 4, *args)
+        pipe.evalsha(COMMIT.sha, 5, *args)
 
     def check_commit(self, reply: Any) -> str:
         """The new batch's id (``''`` if none) from a commit reply; raise if refused."""
-        if isinstance(reply, NoScriptError):
-            raise reply
         if isinstance(reply, BaseException):
             raise reply
         status = int(reply[0])
         if status == 1:
             return _s(reply[1])
-        if status == -1:
-            raise Fenced(self.keys.domain, self.token, _s(reply[1]))
+        self._fenced(reply)
         raise LogMoved(
             f"domain {self.keys.domain!r}: input log head is {_s(reply[1])!r}, "
             "not the last batch this owner wrote"
         )
 
-    async def snapshot(self, input_id: str, cur: str, data: bytes, now: float, trim: bool) -> None:
+    async def snapshot(
+        self,
+        input_id: str,
+        cur: str,
+        data: bytes,
+        now: float,
+        *,
+        trim: bool,
+        outputs: Sequence[Output] = (),
+        dedupe_window_ms: int = 600_000,
+        output_retention_ms: int = -1,
+    ) -> tuple[int, int]:
+        """Publish ``outputs``, store the snapshot, trim (see ``scripts.SNAPSHOT``).
+
+        Returns how many idempotency keys and output entries were trimmed.
+        """
         k = self.keys
         res = await SNAPSHOT(
             self.client,
-            [k.fence, k.snapshot, k.input, k.requests],
-            [self.token, input_id, cur, data, "1" if trim else "0", repr(now)],
+            [k.lease, k.fence, k.snapshot, k.input, k.requests, k.output, k.idem],
+            [
+                self.token,
+                self.owner,
+                self.lease_ms,
+                input_id,
+                cur,
+                data,
+                repr(now),
+                "1" if trim else "0",
+                dedupe_window_ms,
+                output_retention_ms,
+                *_flat(outputs),
+            ],
         )
-        if int(res) != 1:
-            current = await self.client.get(k.fence)
-            raise Fenced(k.domain, self.token, _s(current or b""))
+        self._fenced(res)
+        return int(res[1]), int(res[2])
+
+    async def dead_letter(
+        self,
+        batch_id: str,
+        batch: bytes,
+        message: str,
+        refusals: bytes,
+        outputs: Sequence[Output],
+    ) -> None:
+        """Publish ``outputs``, then the dead batch's refusals; record it in ``dead``."""
+        k = self.keys
+        res = await DEAD_LETTER(
+            self.client,
+            [k.lease, k.fence, k.output, k.dead],
+            [
+                self.token,
+                self.owner,
+                self.lease_ms,
+                batch_id,
+                message,
+                batch,
+                pack_events([]),
+                refusals,
+                *_flat(outputs),
+            ],
+        )
+        self._fenced(res)
+
+    async def dead_letters(self) -> dict[str, str]:
+        """Dead-lettered batch id -> its error, for every batch still in the ``dead`` stream."""
+        rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
+        return {_s(f[b"in"]): _s(f[b"err"]) for _, f in rows}
 
     async def release(self) -> bool:
         k = self.keys
@@ -216,7 +320,7 @@ class DomainLog:
         )
 
     async def batches_after(
-        self, start: str, chunk: int = 2000
+        self, start: str, chunk: int = 100
     ) -> AsyncIterator[list[tuple[str, int, Batch]]]:
         """Logged batches after id ``start`` (``''``: from the first), in chunks."""
         lo = f"({start}" if start else "-"
@@ -233,6 +337,32 @@ class DomainLog:
         rows: Any = await self.client.xrevrange(self.keys.output, max="+", min="-", count=1)
         return _s(rows[0][1][b"in"]) if rows else ""
 
+    async def observe(self) -> Observed:
+        """Unprocessed submissions and, per consumer group, output entries not acknowledged."""
+        k = self.keys
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hmget(k.flow, ["added", "taken"])
+        pipe.xinfo_groups(k.output)
+        flow, groups = await pipe.execute(raise_on_error=False)
+        backlog = 0
+        if not isinstance(flow, BaseException):
+            backlog = max(0, int(flow[0] or 0) - int(flow[1] or 0))
+        pending: dict[str, int] = {}
+        if not isinstance(groups, BaseException):
+            for g in groups:
+                lag = g.get("lag")
+                pending[_s(g["name"])] = int(g.get("pending") or 0) + int(lag or 0)
+        return Observed(backlog=backlog, outputs_pending=pending)
+
+
+def _request_id(v: bytes | str) -> str:
+    """A request id from a SUBMIT reply: the id itself, or a duplicate's ``idem`` score."""
+    text = _s(v)
+    if "-" in text:
+        return text
+    score = int(float(text))
+    return f"{score // 1024}-{score % 1024}"
+
 
 class SubmitResult(msgspec.Struct, frozen=True):
     """Where a submission landed: its request id, and whether the key was seen before."""
@@ -244,8 +374,13 @@ class SubmitResult(msgspec.Struct, frozen=True):
 class Producer:
     """The backend's side of a domain: add inputs, read outputs.
 
-    ``idempotency_ttl_s`` is how long an inquiry's key is remembered: a retry
-    later than that adds the inquiry again.
+    Submissions are remembered by idempotency key for the domain's dedupe
+    window (``serve --dedupe-window-s``): a retry within it adds nothing. They
+    are bounded: when the domain's unprocessed submissions would pass its
+    limit (``serve --max-unprocessed``; ``default_limit`` until an owner set
+    one), :meth:`submit_many` raises :class:`DomainFull`, at once or after
+    waiting up to ``wait_s`` for room: the producer chooses. Agent and offer
+    inputs (:meth:`send`) are never refused: they are what drains a domain.
     """
 
     def __init__(
@@ -254,38 +389,53 @@ class Producer:
         domain: str,
         *,
         prefix: str = "router",
-        idempotency_ttl_s: float = 86400.0,
+        default_limit: int = 100_000,
     ) -> None:
         self.client = client
         self.keys = DomainKeys(domain, prefix)
-        self.ttl_ms = int(idempotency_ttl_s * 1000)
+        self.default_limit = default_limit
 
-    async def submit(self, inquiry: Inquiry, key: str | None = None) -> SubmitResult:
+    async def submit(
+        self, inquiry: Inquiry, key: str | None = None, *, wait_s: float = 0.0
+    ) -> SubmitResult:
         """Add one inquiry; a key (default: the inquiry id) already added is a no-op."""
-        return (await self.submit_many([(inquiry, key)]))[0]
+        return (await self.submit_many([(inquiry, key)], wait_s=wait_s))[0]
 
     async def submit_many(
-        self, inquiries: Iterable[Inquiry | tuple[Inquiry, str | None]]
+        self,
+        inquiries: Iterable[Inquiry | tuple[Inquiry, str | None]],
+        *,
+        wait_s: float = 0.0,
     ) -> list[SubmitResult]:
         """Add several inquiries in one atomic script call, each idempotent on its key.
 
         The new ones go into one request entry; a key seen before (or twice in
-        this call) is a duplicate and adds nothing.
+        this call) is a duplicate and adds nothing. When the domain is full,
+        nothing is added: raises :class:`DomainFull` at once (``wait_s`` 0), or
+        retries until there is room for all of them or ``wait_s`` has passed.
         """
-        keys = [self.keys.requests]
-        args: list[Any] = [self.ttl_ms]
+        k = self.keys
+        args: list[Any] = [self.default_limit]
         for entry in inquiries:
             inquiry, key = entry if isinstance(entry, tuple) else (entry, None)
             key = key if key is not None else inquiry.id
-            keys.append(self.keys.idem(key))
-            args.append(encode_item(Submit(inquiry=inquiry, key=key)))
-        if len(keys) == 1:
+            args += (key, encode_item(Submit(inquiry=inquiry, key=key)))
+        if len(args) == 1:
             return []
-        res = await SUBMIT(self.client, keys, args)
-        return [
-            SubmitResult(request_id=_s(res[i + 1]), duplicate=_s(res[i]) == "dup")
-            for i in range(0, len(res), 2)
-        ]
+        t0 = time.monotonic()
+        pause = 0.005
+        while True:
+            res = await SUBMIT(self.client, [k.requests, k.idem, k.flow], args)
+            if _s(res[0]) != "full":
+                return [
+                    SubmitResult(request_id=_request_id(res[i + 1]), duplicate=_s(res[i]) == "dup")
+                    for i in range(0, len(res), 2)
+                ]
+            waited = time.monotonic() - t0
+            if waited + pause > wait_s:
+                raise DomainFull(k.domain, int(res[1]), int(res[2]), waited)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     async def send(self, item: Any) -> str:
         """Append one non-submit input (accept, complete, login, ...); returns its request id."""
@@ -337,6 +487,47 @@ class Producer:
         if not res:
             return []
         return [decode_output(i, f) for i, f in res[0][1]]
+
+    async def create_group(self, group: str, start: str = "0") -> bool:
+        """Register consumer group ``group`` on the outputs (False if it exists).
+
+        The owner trims the output stream only past what every registered group
+        has acknowledged (:meth:`ack`), so a slow consumer loses nothing.
+        """
+        try:
+            await self.client.xgroup_create(self.keys.output, group, id=start, mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            return False
+        return True
+
+    async def read_group(
+        self,
+        group: str,
+        consumer: str,
+        count: int = 1000,
+        block_ms: int | None = None,
+        pending: bool = False,
+    ) -> list[OutputEntry]:
+        """New output entries for ``consumer`` of ``group`` (``pending``: its unacknowledged)."""
+        res: Any = await self.client.xreadgroup(
+            group,
+            consumer,
+            {self.keys.output: "0" if pending else ">"},
+            count=count,
+            block=block_ms if block_ms else None,
+        )
+        if not res:
+            return []
+        return [decode_output(i, f) for i, f in res[0][1] if f]
+
+    async def ack(self, group: str, ids: Sequence[str]) -> int:
+        """Acknowledge output entries read through ``group``: they may now be trimmed."""
+        if not ids:
+            return 0
+        n: int = await self.client.xack(self.keys.output, group, *ids)
+        return n
 
     async def all_outputs(self, chunk: int = 5000) -> list[OutputEntry]:
         """Every output entry still in the stream, oldest first."""

@@ -14,7 +14,14 @@ live process also serves, and that process takes it. A domain whose write is
 refused by the fencing check is dropped at once: another process owns it. Any
 other Redis error leaves the last write in doubt, so the domain is dropped and
 recovered from the log again.
-``--http HOST:PORT`` adds ``GET /health`` and ``GET /stats`` (JSON).
+
+Every Redis call has a socket timeout (``--redis-timeout-s``): a hung Redis
+shows up as errors, never as a frozen process. ``--http HOST:PORT`` adds
+``GET /health`` (503 with reasons when Redis is unreachable, a lease was not
+renewed in time, or a domain lags by more than ``--max-lag-s``), ``GET
+/metrics`` (Prometheus text) and ``GET /stats`` (JSON), served by aiohttp
+(:mod:`router.durable.http`). ``--cluster`` talks to a Redis Cluster: each
+domain's keys share one hash slot, so its scripts run on one node.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import uuid
 from typing import Any, NoReturn
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
@@ -44,8 +51,8 @@ except ImportError:  # pragma: no cover
 
 from router.config import RouterConfig, load_config
 from router.durable.domain import DomainOptions, DomainRunner
-from router.durable.log import ACQUIRE, COMMIT, RELEASE, SNAPSHOT, Fenced, LogMoved
-from router.durable.wire import check_domain_name
+from router.durable.log import ACQUIRE, OWNER_SCRIPTS, Fenced, LogMoved
+from router.durable.wire import DomainKeys, check_domain_name
 from router.errors import ConfigError
 
 __all__ = ["Server", "connect", "serve_main"]
@@ -53,9 +60,25 @@ __all__ = ["Server", "connect", "serve_main"]
 log = logging.getLogger("router.durable")
 
 
-def connect(url: str) -> Redis:
-    """A client that never retries on its own: a lost reply means an in-doubt write."""
-    return Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0)
+def connect(url: str, *, timeout_s: float = 2.0, cluster: bool = False) -> Any:
+    """A client that never retries on its own (a lost reply means an in-doubt write).
+
+    ``timeout_s`` bounds connecting and every command; it must exceed the
+    longest ``XREAD`` block (0.5 s).
+    """
+    if cluster:
+        return RedisCluster.from_url(
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=timeout_s,
+            socket_timeout=timeout_s,
+        )
+    return Redis.from_url(
+        url,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=timeout_s,
+        socket_timeout=timeout_s,
+    )
 
 
 class Server:
@@ -70,6 +93,9 @@ class Server:
         *,
         owner: str | None = None,
         http: tuple[str, int] | None = None,
+        max_lag_s: float = 10.0,
+        redis_timeout_s: float = 2.0,
+        cluster: bool = False,
     ) -> None:
         self.url = url
         self.config = config
@@ -78,11 +104,21 @@ class Server:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.http = http
         self.http_port: int | None = None
-        self.client = connect(url)
+        self.max_lag_s = max_lag_s
+        self.client = connect(url, timeout_s=redis_timeout_s, cluster=cluster)
         self.runners: dict[str, DomainRunner] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cool_until: dict[str, float] = {}
-        self.counters = {"acquired": 0, "released": 0, "fenced_refusals": 0, "lost": 0, "failed": 0}
+        self.counters = {
+            "acquired": 0,
+            "takeovers": 0,
+            "released": 0,
+            "fenced_refusals": 0,
+            "lost": 0,
+            "failed": 0,
+            "dead_letters": 0,
+        }
+        self.recent_fence_at = -math.inf  # monotonic time of the last fenced refusal
         self.live = 1  # live processes serving at least one of our domains, us included
         self.peers_serving: dict[str, int] = {}  # domain -> other live processes serving it
         self.started = time.time()
@@ -103,7 +139,7 @@ class Server:
     async def run(self) -> None:
         """Serve until :meth:`stop`; then hand every domain over and leave."""
         log.info("owner %s serving domains %s", self.owner, ",".join(self.domains))
-        http_server = await self._start_http() if self.http is not None else None
+        http_runner = await self._start_http() if self.http is not None else None
         beat = asyncio.create_task(self._heartbeat_loop())
         try:
             poll = max(0.05, self._lease_s / 10.0)
@@ -123,8 +159,8 @@ class Server:
             with contextlib.suppress(RedisError, OSError):
                 await self.client.delete(self.proc_key)
                 await self.client.zrem(self.procs_key, self.owner)
-            if http_server is not None:
-                http_server.close()
+            if http_runner is not None:
+                await http_runner.cleanup()
             await self.client.aclose()
             log.info("owner %s stopped", self.owner)
 
@@ -141,14 +177,15 @@ class Server:
         p = self.options.prefix
         try:
             if not self._scripts_loaded:
-                for script in (ACQUIRE, COMMIT, SNAPSHOT, RELEASE):
+                for script in OWNER_SCRIPTS:
                     await script.load(self.client)
                 self._scripts_loaded = True
             pipe = self.client.pipeline(transaction=False)
             for d in wanted:
+                k = DomainKeys(d, p)
                 pipe.evalsha(
-                    ACQUIRE.sha, 2, f"{p}:{{{d}}}:lease", f"{p}:{{{d}}}:fence", self.owner,
-                    self.options.lease_ms,
+                    ACQUIRE.sha, 3, k.lease, k.fence, k.flow, self.owner, self.options.lease_ms,
+                    self.options.max_unprocessed,
                 )  # fmt: skip
             replies = await pipe.execute(raise_on_error=False)
         except (RedisError, OSError) as exc:
@@ -163,9 +200,18 @@ class Server:
             token = int(reply[0])
             if token <= 0:
                 continue
-            runner = DomainRunner(self.client, domain, self.owner, self.config, self.options)
+            runner = DomainRunner(
+                self.client,
+                domain,
+                self.owner,
+                self.config,
+                self.options,
+                on_dead_letter=self._dead_lettered(domain),
+            )
             runner.adopt(token)
             self.counters["acquired"] += 1
+            if token > 1:
+                self.counters["takeovers"] += 1
             self.runners[domain] = runner
             self.tasks[domain] = asyncio.create_task(self._serve(runner))
 
@@ -189,6 +235,7 @@ class Server:
             log.info("released domain %s (token %d)", domain, runner.token)
         except Fenced as exc:
             self.counters["fenced_refusals"] += 1
+            self.recent_fence_at = time.monotonic()
             log.warning("%s; dropping the domain", exc)
             self.cool_until[domain] = time.monotonic() + self._lease_s
         except (RedisError, OSError, LogMoved) as exc:
@@ -202,14 +249,28 @@ class Server:
             )
             self.cool_until[domain] = time.monotonic() + min(0.5, self._lease_s / 4)
         except Exception:
+            # not the core (a failing batch is dead-lettered): a bug here, leave the domain
             self.counters["failed"] += 1
-            log.exception("domain %s: the core failed; leaving the domain for 60 s", domain)
+            log.exception("domain %s: serving failed; leaving the domain for 60 s", domain)
             self.cool_until[domain] = time.monotonic() + 60.0
             with contextlib.suppress(RedisError, OSError):
                 await runner.log.release()
         finally:
             self.runners.pop(domain, None)
             self.tasks.pop(domain, None)
+
+    def _dead_lettered(self, domain: str) -> Any:
+        def report(batch_id: str, detail: str) -> None:
+            self.counters["dead_letters"] += 1
+            log.error(
+                "domain %s: batch %s crashed the core; dead-lettered (its inputs are refused), "
+                "carrying on without it:\n%s",
+                domain,
+                batch_id,
+                detail.rstrip(),
+            )
+
+        return report
 
     def _rebalance(self) -> None:
         """Hand one domain over when this process holds more than its fair share."""
@@ -250,8 +311,31 @@ class Server:
 
     # ------------------------------------------------------------------ health
 
+    @property
+    def redis_ok(self) -> bool:
+        return self._redis_ok
+
+    def health_problems(self) -> list[str]:
+        """Why this process is unhealthy (empty when healthy); what ``/health`` reports."""
+        problems: list[str] = []
+        if not self._redis_ok:
+            problems.append("redis unreachable")
+        now = time.monotonic()
+        if now - self.recent_fence_at < self._lease_s:
+            problems.append("lost a domain to another owner (fenced) within the last lease")
+        for d, r in sorted(self.runners.items()):
+            since = now - r.renewed_at
+            if since > self._lease_s:
+                problems.append(f"domain {d}: lease not renewed for {since:.1f} s (lease lost)")
+            lag = r.lag_s()
+            if lag > self.max_lag_s:
+                problems.append(f"domain {d}: {lag:.1f} s behind (max {self.max_lag_s:g} s)")
+        return problems
+
     def health(self) -> dict[str, Any]:
         """What the heartbeat publishes and ``GET /stats`` returns."""
+        for r in self.runners.values():
+            r.stats.lag_s = round(r.lag_s(), 3)
         return {
             "owner": self.owner,
             "pid": os.getpid(),
@@ -259,6 +343,7 @@ class Server:
             "started": self.started,
             "heartbeat": time.time(),
             "redis_ok": self._redis_ok,
+            "problems": self.health_problems(),
             "live_processes": self.live,
             "domains": sorted(self.runners),
             "counters": dict(self.counters),
@@ -276,6 +361,10 @@ class Server:
             await asyncio.sleep(every)
 
     async def _heartbeat(self) -> None:
+        for r in list(self.runners.values()):
+            seen = await r.log.observe()
+            r.stats.backlog = seen.backlog
+            r.stats.outputs_pending = seen.outputs_pending
         h = self.health()
         now_ms = int(time.time() * 1000)
         ttl_ms = 3 * self.options.lease_ms
@@ -317,47 +406,14 @@ class Server:
         self.live = live
         self.peers_serving = peers
 
-    async def _start_http(self) -> asyncio.AbstractServer:
+    async def _start_http(self) -> Any:
+        from router.durable.http import start_http
+
         assert self.http is not None
         host, port = self.http
-        server = await asyncio.start_server(self._http_client, host, port)
-        self.http_port = server.sockets[0].getsockname()[1]
-        log.info("http on %s:%d (GET /health, GET /stats)", host, self.http_port)
-        return server
-
-    async def _http_client(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        try:
-            line = await asyncio.wait_for(reader.readline(), 5.0)
-            while (await asyncio.wait_for(reader.readline(), 5.0)) not in (b"\r\n", b"\n", b""):
-                pass
-            parts = line.decode("latin-1").split()
-            path = parts[1] if len(parts) >= 2 else ""
-            if path == "/health":
-                ok = self._redis_ok
-                status = "200 OK" if ok else "503 Service Unavailable"
-                body = msgspec.json.encode(
-                    {
-                        "status": "ok" if ok else "redis_unavailable",
-                        "owner": self.owner,
-                        "domains": sorted(self.runners),
-                    }
-                )
-            elif path == "/stats":
-                status, body = "200 OK", msgspec.json.encode(self.health())
-            else:
-                status, body = "404 Not Found", b'{"error":"not found"}'
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        except (TimeoutError, OSError, UnicodeDecodeError):
-            pass
-        finally:
-            writer.close()
+        runner, self.http_port = await start_http(self, host, port)
+        log.info("http on %s:%d (GET /health, /metrics, /stats)", host, self.http_port)
+        return runner
 
 
 # ---------------------------------------------------------------------- CLI
@@ -386,19 +442,44 @@ def _parser() -> argparse.ArgumentParser:
         help="log in the config's [[agents]] when a domain is created",
     )
     p.add_argument("--lease-ms", type=int, default=5000, help="lease time (default 5000)")
-    p.add_argument("--batch", type=int, default=1000, help="max requests per logged batch")
+    p.add_argument("--batch", type=int, default=1000, help="request entries per read")
+    p.add_argument(
+        "--batch-items", type=int, default=5000, help="max inputs per logged batch (default 5000)"
+    )
     p.add_argument("--snapshot-every-s", type=float, default=5.0)
     p.add_argument(
         "--keep-log", action="store_true", help="never trim the input log (full replay and audit)"
     )
     p.add_argument(
-        "--output-maxlen",
-        type=int,
-        default=0,
-        help="approximate cap on output stream entries (0: no cap)",
+        "--dedupe-window-s",
+        type=float,
+        default=600.0,
+        help="how long a submission's idempotency key is remembered (default 600)",
     )
+    p.add_argument(
+        "--output-retention-s",
+        type=float,
+        default=600.0,
+        help="without consumer groups, keep output entries this long; -1 keeps all (default 600)",
+    )
+    p.add_argument(
+        "--max-unprocessed",
+        type=int,
+        default=100_000,
+        help="per-domain bound on submissions not yet logged; 0 = none (default 100000)",
+    )
+    p.add_argument(
+        "--max-lag-s", type=float, default=10.0, help="/health fails past this lag (default 10)"
+    )
+    p.add_argument(
+        "--redis-timeout-s",
+        type=float,
+        default=2.0,
+        help="connect and command timeout of every Redis call (default 2)",
+    )
+    p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
     p.add_argument("--prefix", default="router", help="key prefix (default router)")
-    p.add_argument("--http", default=None, help="HOST:PORT for GET /health and /stats")
+    p.add_argument("--http", default=None, help="HOST:PORT for GET /health, /metrics, /stats")
     p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
@@ -419,8 +500,26 @@ def _check_args(a: argparse.Namespace) -> tuple[list[str], tuple[str, int] | Non
         raise _UsageError(f"--batch: must be in 1..100000, got {a.batch}")
     if not (a.snapshot_every_s > 0 and math.isfinite(a.snapshot_every_s)):
         raise _UsageError(f"--snapshot-every-s: must be > 0, got {a.snapshot_every_s}")
-    if a.output_maxlen < 0:
-        raise _UsageError(f"--output-maxlen: must be >= 0, got {a.output_maxlen}")
+    if not 1 <= a.batch_items <= 1_000_000:
+        raise _UsageError(f"--batch-items: must be in 1..1000000, got {a.batch_items}")
+    for flag, value in (
+        ("--dedupe-window-s", a.dedupe_window_s),
+        ("--max-lag-s", a.max_lag_s),
+        ("--redis-timeout-s", a.redis_timeout_s),
+    ):
+        if not (value > 0 and math.isfinite(value)):
+            raise _UsageError(f"{flag}: must be > 0, got {value}")
+    if not (
+        math.isfinite(a.output_retention_s)
+        and (a.output_retention_s >= 0 or a.output_retention_s == -1)
+    ):
+        raise _UsageError(f"--output-retention-s: must be >= 0 or -1, got {a.output_retention_s}")
+    if a.max_unprocessed < 0:
+        raise _UsageError(f"--max-unprocessed: must be >= 0, got {a.max_unprocessed}")
+    if a.redis_timeout_s <= 0.5:
+        raise _UsageError(
+            f"--redis-timeout-s: must exceed the 0.5 s XREAD block, got {a.redis_timeout_s}"
+        )
     if "{" in a.prefix or "}" in a.prefix or not a.prefix:
         raise _UsageError(f"--prefix: must be non-empty without braces, got {a.prefix!r}")
     http = None
@@ -451,7 +550,10 @@ def serve_main(argv: list[str]) -> int:
         batch=a.batch,
         snapshot_every_s=a.snapshot_every_s,
         keep_log=a.keep_log,
-        output_maxlen=a.output_maxlen,
+        batch_items=a.batch_items,
+        dedupe_window_s=a.dedupe_window_s,
+        output_retention_s=a.output_retention_s,
+        max_unprocessed=a.max_unprocessed,
         agents_from_config=a.agents_from_config,
         prefix=a.prefix,
     )
@@ -462,7 +564,16 @@ def serve_main(argv: list[str]) -> int:
         datefmt="%H:%M:%S",
     )
     try:
-        server = Server(a.redis, config, domains, options, http=http)
+        server = Server(
+            a.redis,
+            config,
+            domains,
+            options,
+            http=http,
+            max_lag_s=a.max_lag_s,
+            redis_timeout_s=a.redis_timeout_s,
+            cluster=a.cluster,
+        )
     except ValueError as exc:
         print(f"router serve: --redis: {exc}", file=sys.stderr)
         return 2

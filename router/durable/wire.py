@@ -1,21 +1,26 @@
 """What travels through Redis: input items, logged batches, output entries, key names.
 
 Theory of operation: a producer appends one *request* per input to a domain's
-``requests`` stream (field ``m``: a MessagePack :data:`Item`, or ``j``: the
-same as JSON). The domain's owner reads requests in order, stamps a batch of
-them with its router time ``now`` and the id of the last request it consumed
-(``cur``), and appends that :class:`Batch` to the ``input`` stream (the
-write-ahead log) before the core sees it. :func:`run_batch` then applies the
-batch to the core and ticks once at ``now``: this one function serves both the
-live path and replay, so a replay of the input log reproduces the same events,
-byte for byte. A caller's mistake (accepting an offer that already expired,
-logging in twice) is a :class:`Refusal`, deterministic like everything else.
+``requests`` stream (field ``a``: a MessagePack array of :data:`Item`, with
+``n`` the submissions among them; ``m``: one MessagePack item; ``j``: one JSON
+item). The domain's owner reads requests in order, stamps a batch of them with
+its router time ``now`` and the id of the last request it consumed (``cur``),
+and appends that :class:`Batch` to the ``input`` stream (the write-ahead log)
+before the core sees it. :func:`run_batch` then applies the batch to the core
+and ticks once at ``now``: this one function serves both the live path and
+replay, so a replay of the input log reproduces the same events, byte for
+byte. A caller's mistake (accepting an offer that already expired, logging in
+twice) is a :class:`Refusal`, deterministic like everything else. A batch that
+crashed the core (a bug) is *dead-lettered*: replay skips it
+(:func:`replay_batch`) and its output entry refuses each of its inputs with
+``DeadLettered`` and the error.
 
 A domain's first batch carries the config (``init``); a new core starts from it.
 Events go to the ``output`` stream as MessagePack lists of the core's tagged
 events (MessagePack, not JSON, because an expected wait may be infinite).
 All keys of a domain share the hash tag ``{domain}`` so every Lua script stays
-on one Redis Cluster slot.
+on one Redis Cluster slot. Items are one struct per input kind, so they can
+later carry the core's own input structs unchanged.
 """
 
 from __future__ import annotations
@@ -43,13 +48,16 @@ __all__ = [
     "Item",
     "Login",
     "Logout",
+    "Output",
     "OutputEntry",
     "Ready",
     "Reconfigure",
     "Refusal",
     "Submit",
     "Withdraw",
+    "batch_output",
     "check_domain_name",
+    "dead_letter_refusals",
     "decode_batch",
     "decode_output",
     "decode_request",
@@ -59,8 +67,10 @@ __all__ = [
     "encode_refusals",
     "item_ref",
     "pack_events",
+    "replay_batch",
     "run_batch",
     "stream_id_key",
+    "submissions",
 ]
 
 
@@ -185,6 +195,12 @@ _refusals_dec = msgspec.msgpack.Decoder(list[Refusal])
 def encode_item(item: Any) -> bytes:
     """MessagePack bytes of an input item, as a producer writes them."""
     return _msgpack.encode(item)
+
+
+def submissions(fields: dict[bytes, bytes]) -> int:
+    """How many submissions a ``requests`` entry counts against the domain's limit."""
+    n = fields.get(b"n")
+    return int(n) if n else 0
 
 
 def decode_request(fields: dict[bytes, bytes], ref: str) -> list[Any]:
@@ -321,6 +337,41 @@ def run_batch(router: Router | None, batch: Batch) -> tuple[Router, list[Any], l
     return router, events, refusals
 
 
+def dead_letter_refusals(batch: Batch, message: str) -> list[Refusal]:
+    """What a dead-lettered batch tells its producers: each input refused, with the error."""
+    return [
+        Refusal(
+            at=batch.now,
+            input=type(item).__struct_config__.tag,  # type: ignore[arg-type]
+            ref=item_ref(item),
+            error="DeadLettered",
+            message=message,
+        )
+        for item in batch.items
+    ]
+
+
+Output = tuple[str, bytes, bytes]  # (input batch id, packed events, packed refusals)
+
+
+def batch_output(
+    batch_id: str, events: list[Any], refusals: list[Refusal], dead: bool
+) -> Output | None:
+    """The output entry a logged batch publishes, if any (a dead-lettered one always has one)."""
+    if events or refusals or dead:
+        return (batch_id, pack_events(events), encode_refusals(refusals))
+    return None
+
+
+def replay_batch(
+    router: Router | None, batch: Batch, dead: str | None
+) -> tuple[Router | None, list[Any], list[Refusal]]:
+    """:func:`run_batch`, or for a dead-lettered batch (``dead`` = its error) its refusals."""
+    if dead is not None:
+        return router, [], dead_letter_refusals(batch, dead)
+    return run_batch(router, batch)
+
+
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -338,8 +389,11 @@ class DomainKeys:
     """Redis key names of one domain; all share the Cluster hash tag ``{domain}``."""
 
     __slots__ = (
+        "dead",
         "domain",
         "fence",
+        "flow",
+        "idem",
         "input",
         "lease",
         "output",
@@ -361,10 +415,9 @@ class DomainKeys:
         self.input = f"{base}:input"
         self.output = f"{base}:output"
         self.snapshot = f"{base}:snapshot"
-
-    def idem(self, key: str) -> str:
-        """The idempotency marker of one producer key."""
-        return f"{self.prefix}:{{{self.domain}}}:idem:{key}"
+        self.idem = f"{base}:idem"  # sorted set: idempotency key -> request id score
+        self.flow = f"{base}:flow"  # hash: added, taken (submissions), limit
+        self.dead = f"{base}:dead"  # stream: dead-lettered batches and their errors
 
 
 def stream_id_key(entry_id: str | bytes) -> tuple[int, int]:

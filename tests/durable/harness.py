@@ -4,19 +4,78 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from router import Inquiry, RouterConfig, load_config
+from router import Inquiry, RouterConfig, decode_config, load_config
+from router.durable import DomainOptions, DomainRunner
 from router.durable.audit import Audit, Replay, audit_events, verify_replay
 from router.durable.log import Producer
 from router.durable.testing import Proc
+from tests.durable.conftest import CONFIG
 
 LEASE_MS = 1000
+
+
+# ---------------------------------------------------------------------- in-process runners
+
+
+class Clock:
+    """Router time for a runner: set by the test, never read from the machine."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def run(url: str, body: Callable[[Redis], Awaitable[None]]) -> None:
+    async def main() -> None:
+        client = Redis.from_url(url)
+        try:
+            await body(client)
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def runner(
+    client: Redis,
+    clock: Clock,
+    owner: str = "p1",
+    config: RouterConfig | None = None,
+    **options: Any,
+) -> DomainRunner:
+    cfg = config if config is not None else decode_config(CONFIG.encode())
+    opts = DomainOptions(
+        **{"lease_ms": 60_000, "keep_log": True, "agents_from_config": True, **options}
+    )
+    return DomainRunner(client, "d", owner, cfg, opts, clock=clock)
+
+
+async def settle(r: DomainRunner) -> None:
+    """Cycle until everything read is logged, applied and published."""
+    for _ in range(100):
+        worked = await r.cycle(block=False)
+        if not worked and not r.pending_out:
+            return
+    raise AssertionError("the runner did not settle")
+
+
+async def start(r: DomainRunner) -> None:
+    assert await r.acquire()
+    await r.recover()
+    await settle(r)
+
+
+# ---------------------------------------------------------------------- processes
 
 
 def serve(

@@ -2,68 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from router import Inquiry, RouterConfig, decode_config
+from router import Inquiry, decode_config
 from router.durable import DomainOptions, DomainRunner, Fenced, Producer
 from router.durable.audit import audit_events, verify_replay
 from router.durable.testing import RedisServer
 from router.durable.wire import Accept, Complete, Refusal, decode_output, encode_item
 from router.events import Assigned, Offered
 from tests.durable.conftest import CONFIG
+from tests.durable.harness import Clock, run, runner, settle, start
 
 pytestmark = pytest.mark.redis
-
-
-class Clock:
-    """Router time for a runner: set by the test, never read from the machine."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
-def run(url: str, body: Callable[[Redis], Awaitable[None]]) -> None:
-    async def main() -> None:
-        client = Redis.from_url(url)
-        try:
-            await body(client)
-        finally:
-            await client.aclose()
-
-    asyncio.run(main())
-
-
-def runner(
-    client: Redis, clock: Clock, owner: str = "p1", config: RouterConfig | None = None
-) -> DomainRunner:
-    cfg = config if config is not None else decode_config(CONFIG.encode())
-    opts = DomainOptions(lease_ms=60_000, keep_log=True, agents_from_config=True)
-    return DomainRunner(client, "d", owner, cfg, opts, clock=clock)
-
-
-async def settle(r: DomainRunner) -> None:
-    """Cycle until everything read is logged, applied and published."""
-    for _ in range(100):
-        worked = await r.cycle(block=False)
-        if not worked and not r.pending_out:
-            return
-    raise AssertionError("the runner did not settle")
-
-
-async def start(r: DomainRunner) -> None:
-    assert await r.acquire()
-    await r.recover()
-    await settle(r)
 
 
 def test_a_submission_with_a_key_already_seen_is_a_no_op(redis_server: RedisServer) -> None:
@@ -236,37 +191,5 @@ def test_a_domain_keeps_its_reconfigured_config_across_owners(redis_server: Redi
         assert r2.core is not None
         assert r2.core.config.routing.offer_timeout_s == 9.0
         assert r2.core.version == 2
-
-    run(redis_server.url, body)
-
-
-def test_health_and_statistics_over_http_and_in_redis(redis_server: RedisServer) -> None:
-    from router.durable.serve import Server
-
-    async def body(c: Redis) -> None:
-        cfg = decode_config(CONFIG.encode())
-        opts = DomainOptions(lease_ms=600, agents_from_config=True)
-        server = Server(redis_server.url, cfg, ["h1", "h2"], opts, http=("127.0.0.1", 0))
-        task = asyncio.create_task(server.run())
-        for _ in range(200):
-            if await c.hget(server.proc_key, "domains") == b"h1,h2":
-                break
-            await asyncio.sleep(0.02)
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.http_port)
-        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        response = await reader.read()
-        writer.close()
-        head, _, payload = response.partition(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
-        health = msgspec.json.decode(payload)
-        assert health == {"status": "ok", "owner": server.owner, "domains": ["h1", "h2"]}
-        stats = msgspec.json.decode(await c.hget(server.proc_key, "json"))
-        assert stats["owner"] == server.owner
-        assert set(stats["stats"]) == {"h1", "h2"}
-        assert stats["counters"]["acquired"] == 2
-        server.stop()
-        await task
-        assert not await c.exists("router:{h1}:lease")  # handed over on the way out
-        assert not await c.exists(server.proc_key)
 
     run(redis_server.url, body)

@@ -1,0 +1,103 @@
+"""Fault injection: stop the serving process at a named point of a domain's cycle.
+
+Theory of operation: the runner calls :func:`reached` at each crash point below.
+It does nothing unless the environment variable ``ROUTER_DURABLE_FAULT`` is
+``POINT:N`` (set by the tests on a ``python -m router serve`` process): then the
+N-th *busy* time the process passes POINT (a batch with inputs, or outputs to
+publish), it sends itself SIGSTOP. The test sees the process stopped (state
+``T``) and either kills it (kill -9 at exactly that point) or lets its lease run
+out, waits for another process to take the domain over, and resumes it (a pause
+past the lease). An in-process hook (:func:`set_hook`) serves tests that drive a
+runner by hand. ``ROUTER_DURABLE_POISON=ID`` (or :func:`set_poison`) makes any
+batch that submits inquiry ``ID`` crash as a core bug would, to exercise the
+dead-letter path.
+
+Points, in the order a cycle passes them:
+
+* ``recovering``: a new owner is part-way through replaying the log;
+* ``after_read``: requests were read, nothing logged yet;
+* ``commit_unacknowledged``: Redis ran the commit (outputs published, batch
+  logged) but the owner has not read the reply (a lost reply, mid-pipeline);
+* ``after_commit``: the batch is logged and acknowledged, not yet applied;
+* ``after_apply``: the core applied the batch; its events are not published yet;
+* ``after_snapshot``: a snapshot was stored; the next commit has not happened;
+* ``after_dead_letter``: a batch that crashed the core was dead-lettered, the
+  core not yet rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["POINTS", "InjectedFault", "check_poison", "reached", "set_hook", "set_poison"]
+
+POINTS = (
+    "recovering",
+    "after_read",
+    "commit_unacknowledged",
+    "after_commit",
+    "after_apply",
+    "after_snapshot",
+    "after_dead_letter",
+)
+
+_hook: Callable[[str], None] | None = None
+_armed: tuple[str, int] | None = None
+_hits = 0
+
+
+def _parse(spec: str | None) -> tuple[str, int] | None:
+    if not spec:
+        return None
+    point, _, n = spec.partition(":")
+    if point not in POINTS:
+        raise ValueError(f"ROUTER_DURABLE_FAULT: unknown point {point!r} (one of {POINTS})")
+    return point, int(n or 1)
+
+
+_armed = _parse(os.environ.get("ROUTER_DURABLE_FAULT"))
+_poison: str | None = os.environ.get("ROUTER_DURABLE_POISON") or None
+
+
+class InjectedFault(RuntimeError):
+    """The crash :func:`check_poison` injects in place of a bug in the core."""
+
+
+def set_poison(inquiry_id: str | None) -> None:
+    """Make batches that submit ``inquiry_id`` crash (None: no poison)."""
+    global _poison
+    _poison = inquiry_id
+
+
+def check_poison(batch: Any) -> None:
+    """Raise :class:`InjectedFault` if ``batch`` submits the poisoned inquiry."""
+    if _poison is None:
+        return
+    for item in batch.items:
+        inquiry = getattr(item, "inquiry", None)
+        if inquiry is not None and inquiry.id == _poison:
+            raise InjectedFault(f"injected fault: inquiry {_poison!r} poisons its batch")
+
+
+def set_hook(hook: Callable[[str], None] | None) -> None:
+    """Call ``hook(point)`` at every busy point (tests in the same process)."""
+    global _hook
+    _hook = hook
+
+
+def reached(point: str, busy: bool = True) -> None:
+    """Mark that the runner passed ``point``; stop here if the fault is armed for it."""
+    global _hits, _armed
+    if not busy:
+        return
+    if _hook is not None:
+        _hook(point)
+    if _armed is None or _armed[0] != point:
+        return
+    _hits += 1
+    if _hits >= _armed[1]:
+        _armed = None  # fire once: after SIGCONT the process carries on normally
+        os.kill(os.getpid(), signal.SIGSTOP)
