@@ -4,11 +4,15 @@ Theory of operation: a *routing domain* is one core (a set of queues and the
 agents serving them) whose Redis keys all share the hash tag ``{domain}``:
 
 * ``requests``: a stream producers append inputs to (:class:`Producer`);
-  inquiries carry an idempotency key (``idem:<key>``, kept for a day), so a
-  retried add is a no-op;
+  inquiries carry an idempotency key (kept in ``idem`` for the dedupe window),
+  so a retried add is a no-op, and a domain refuses submissions past its bound
+  on unprocessed ones (:class:`DomainFull`);
 * ``input``: the write-ahead log; the owner stamps each batch of requests with
   its router time and appends it *before* the core applies it;
-* ``output``: the events each logged batch produced, one entry per batch;
+* ``output``: the events each logged batch produced, one entry per batch,
+  trimmed only past what every consumer group acknowledged;
+* ``dead``: batches that crashed the core, with the error (their inputs are
+  refused in ``output``; the domain carries on without them);
 * ``snapshot``: the core's bytes after some logged batch, to replay from;
 * ``lease`` and ``fence``: one owner at a time; every owner write is a Lua
   script that checks the owner's fencing token first (``scripts.py``).
@@ -21,7 +25,7 @@ exact same cores. ``import router`` never imports this package.
 """
 
 from router.durable.domain import DomainOptions, DomainRunner, DomainStats, agents_from_config
-from router.durable.log import DomainLog, Fenced, LogMoved, Producer, SubmitResult
+from router.durable.log import DomainFull, DomainLog, Fenced, LogMoved, Producer, SubmitResult
 from router.durable.wire import (
     Accept,
     Batch,
@@ -47,6 +51,7 @@ __all__ = [
     "Break",
     "Complete",
     "Decline",
+    "DomainFull",
     "DomainKeys",
     "DomainLog",
     "DomainOptions",

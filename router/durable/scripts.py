@@ -175,6 +175,9 @@ local t = redis.call('TIME')
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cut = (now_ms - tonumber(ARGV[9])) * 1024
 local cur_score = id_score(ARGV[5])
+if cur_score % 1024 < 1023 then
+  cur_score = cur_score + 1  -- the cursor's own entry is consumed too
+end
 if cur_score < cut then cut = cur_score end
 local idem_trimmed = redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', string.format('(%.0f', cut))
 local newest = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)

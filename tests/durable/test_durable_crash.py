@@ -55,7 +55,8 @@ async def _take_over(c: Redis, clock: Clock) -> None:
 
 
 @pytest.mark.parametrize(
-    "point", ["after_read", "commit_unacknowledged", "after_commit", "after_apply", "after_snapshot"]
+    "point",
+    ["after_read", "commit_unacknowledged", "after_commit", "after_apply", "after_snapshot"],
 )
 def test_an_owner_dying_at_any_point_of_its_cycle_loses_and_doubles_nothing(
     redis_server: RedisServer, die_at: list[str], point: str
@@ -125,7 +126,9 @@ def test_a_batch_that_crashes_the_core_is_dead_lettered_and_the_domain_carries_o
         assert r1.stats.dead_letters == 1
         dead = await c.xrange("router:{d}:dead")
         assert len(dead) == 1
-        assert dead[0][1][b"err"] == b"InjectedFault: injected fault: inquiry 'bad' poisons its batch"
+        assert (
+            dead[0][1][b"err"] == b"InjectedFault: injected fault: inquiry 'bad' poisons its batch"
+        )
         outs = await p.all_outputs()
         refused = [x for o in outs for x in o.refusals]
         assert [(x.input, x.ref, x.error) for x in refused] == [

@@ -1,0 +1,167 @@
+"""``serve --http``: /health tells the truth about Redis, leases and lag; /metrics is Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import msgspec
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+
+from router import Inquiry, decode_config
+from router.durable import DomainOptions, Producer
+from router.durable.serve import Server
+from router.durable.testing import RedisServer
+from tests.durable.conftest import CONFIG
+from tests.durable.harness import run
+
+pytestmark = pytest.mark.redis
+
+
+async def _until(pred: Callable[[], Awaitable[Any]], what: str, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        v = await pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=600, agents_from_config=True)
+        server = Server(
+            redis_server.url,
+            cfg,
+            ["h1", "h2"],
+            opts,
+            http=("127.0.0.1", 0),
+            redis_timeout_s=1.0,
+            max_lag_s=5.0,
+        )
+        task = asyncio.create_task(server.run())
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        try:
+            await _until(
+                lambda: c.hget(server.proc_key, "domains"), "the heartbeat to list domains"
+            )
+            await _until(
+                async_eq(lambda: c.hget(server.proc_key, "domains"), b"h1,h2"), "both domains"
+            )
+            base = f"http://127.0.0.1:{server.http_port}"
+
+            async def health() -> tuple[int, dict[str, Any]]:
+                async with http.get(f"{base}/health") as resp:
+                    return resp.status, msgspec.json.decode(await resp.read())
+
+            assert await health() == (
+                200,
+                {"status": "ok", "problems": [], "owner": server.owner, "domains": ["h1", "h2"]},
+            )
+            p = Producer(c, "h1")
+            await p.create_group("agents")
+            await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(30)])
+            await _until(
+                lambda: c.xlen("router:{h1}:output"), "outputs"
+            )  # the group now lags behind them
+            await asyncio.sleep(0.5)  # a heartbeat observes the group
+            async with http.get(f"{base}/metrics") as resp:
+                assert resp.status == 200
+                assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                text = await resp.text()
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+            for name in (
+                "router_durable_lag_seconds",
+                "router_durable_takeovers",
+                "router_durable_fenced_refusals",
+                "router_durable_batch_inputs",
+                "router_durable_dead_letters",
+                "router_durable_outputs_pending",
+                "router_durable_unprocessed_submissions",
+            ):
+                assert name in families, name
+            lag = {
+                s.labels["domain"]: s.value for s in families["router_durable_lag_seconds"].samples
+            }
+            assert set(lag) == {"h1", "h2"}
+            assert "router_durable_takeovers_total 0.0" in text
+            assert "router_durable_fenced_refusals_total 0.0" in text
+            inputs = [
+                s.value
+                for s in families["router_durable_batch_inputs"].samples
+                if s.name.endswith("_sum") and s.labels["domain"] == "h1"
+            ]
+            assert inputs and inputs[0] >= 30 + 9  # 30 submissions and 9 logins
+            pending = [
+                s for s in families["router_durable_outputs_pending"].samples if s.labels["group"]
+            ]
+            assert [(s.labels["domain"], s.labels["group"]) for s in pending] == [("h1", "agents")]
+            assert pending[0].value >= 1
+
+            # a hung Redis: calls time out, /health fails (and still answers), then recovers
+            assert redis_server.proc is not None
+            redis_server.proc.send_signal(signal.SIGSTOP)
+            t0 = time.monotonic()
+            try:
+
+                async def redis_down() -> bool:
+                    status, h = await health()
+                    return status == 503 and "redis unreachable" in h["problems"]
+
+                await _until(redis_down, "/health to report Redis unreachable", timeout=10.0)
+                assert time.monotonic() - t0 < 10.0
+            finally:
+                redis_server.proc.send_signal(signal.SIGCONT)
+            await _until(
+                async_eq(lambda: health_status(health), 200), "/health to recover", timeout=20
+            )
+
+            # a lease lost to another owner
+            await c.set("router:{h2}:lease", "thief", px=60_000)
+            await c.incr("router:{h2}:fence")
+
+            async def fenced() -> bool:
+                status, h = await health()
+                return status == 503 and any("fenced" in x for x in h["problems"])
+
+            await _until(fenced, "/health to report the lost lease")
+            assert server.counters["fenced_refusals"] == 1
+
+            # lag past the bound: a request read long ago and not yet logged
+            runner = server.runners["h1"]
+            runner._requests.insert(0, ("1000-0", [], 0))  # white-box: 1 s after the epoch
+            problems = server.health_problems()
+            assert any(re.match(r"^domain h1: \d+\.\d s behind \(max 5 s\)$", x) for x in problems)
+            runner._requests.pop(0)
+        finally:
+            await http.close()
+            server.stop()
+            await task
+        assert not await c.exists("router:{h1}:lease")  # handed over on the way out
+        assert not await c.exists(server.proc_key)
+
+    run(redis_server.url, body)
+
+
+def async_eq(fn: Callable[[], Awaitable[Any]], want: Any) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bool(await fn() == want)
+
+    return check
+
+
+async def health_status(health: Callable[[], Awaitable[tuple[int, Any]]]) -> int:
+    try:
+        return (await health())[0]
+    except (TimeoutError, aiohttp.ClientError):
+        return 0
