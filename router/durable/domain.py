@@ -408,7 +408,7 @@ class DomainRunner:
                 self._read_cur = rows[-1][0].decode()
                 faults.reached("after_read")
         if self._snapshot_due():
-            busy_snap = self._snap_inputs > 0
+            busy_snap = bool(self.pending_out)  # the window where outputs were once lost
             await self.snapshot()
             faults.reached("after_snapshot", busy=busy_snap)
         return batch is not None or bool(rows)

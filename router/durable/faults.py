@@ -20,7 +20,8 @@ Points, in the order a cycle passes them:
   logged) but the owner has not read the reply (a lost reply, mid-pipeline);
 * ``after_commit``: the batch is logged and acknowledged, not yet applied;
 * ``after_apply``: the core applied the batch; its events are not published yet;
-* ``after_snapshot``: a snapshot was stored; the next commit has not happened;
+* ``after_snapshot``: a snapshot was stored (busy: it covered unpublished
+  outputs); the next commit has not happened;
 * ``after_dead_letter``: a batch that crashed the core was dead-lettered, the
   core not yet rebuilt.
 """

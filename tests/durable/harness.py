@@ -86,15 +86,25 @@ def serve(
     config: Path,
     domains: str,
     *extra: str,
+    env: dict[str, str] | None = None,
 ) -> Proc:
     args = [
         "router", "serve", str(config), "--redis", url, "--domains", domains,
         "--agents-from-config", "--lease-ms", str(LEASE_MS), "--keep-log",
         "--snapshot-every-s", "0.5", *extra,
     ]  # fmt: skip
-    p = Proc(args, tmp / f"{name}.log")
+    p = Proc(args, tmp / f"{name}.log", env=env)
     procs.append(p)
     return p
+
+
+def stopped(p: Proc) -> bool:
+    """Whether ``p`` is stopped (state ``T``, e.g. it sent itself SIGSTOP at a fault point)."""
+    try:
+        stat = Path(f"/proc/{p.pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
 def agents(procs: list[Proc], tmp: Path, url: str, domains: str) -> Proc:
