@@ -144,6 +144,7 @@ async def flood(
     patience_s: float = 2.0,
     midway: Callable[[], None] | None = None,
     midway_at: float = 0.4,
+    first: int = 0,
 ) -> dict[str, list[str]]:
     """Add ``total`` inquiries per domain at ``per_s`` each; returns the ids acknowledged.
 
@@ -164,7 +165,7 @@ async def flood(
             for d, p in producers.items():
                 batch = [
                     Inquiry(
-                        id=f"{d}-{sent + j}",
+                        id=f"{d}-{first + sent + j}",
                         queue="orders" if (sent + j) % 3 else "refunds",
                         patience_s=patience_s,
                     )
