@@ -46,7 +46,7 @@ from redis.asyncio import Redis
 from router.config import RouterConfig
 from router.core import Router
 from router.durable import faults
-from router.durable.log import DomainLog
+from router.durable.log import Calls, DomainLog
 from router.durable.wire import (
     Batch,
     DomainKeys,
@@ -371,14 +371,16 @@ class DomainRunner:
             self.options.batch_items
         )
         wait = self._block_ms() if block and batch is None else None
-        pipe = self.client.pipeline(transaction=False)
+        calls = Calls(self.client)
         sent = time.monotonic()
         if commit:
             payload = encode_batch(batch) if batch is not None else None
-            self.log.queue_commit(pipe, self.head, payload, self.pending_out, taken)
+            self.log.queue_commit(calls, self.head, payload, self.pending_out, taken)
         if read:
-            pipe.xread({self.keys.requests: self._read_cur}, count=self.options.batch, block=wait)
-        replies = await pipe.execute(raise_on_error=False) if commit or read else []
+            calls.call(
+                "xread", {self.keys.requests: self._read_cur}, count=self.options.batch, block=wait
+            )
+        replies = await calls.execute()
         faults.reached("commit_unacknowledged", busy=busy)
         if commit:
             new_id = self.log.check_commit(replies[0])
@@ -487,9 +489,9 @@ class DomainRunner:
     async def _flush(self) -> None:
         """Publish pending outputs (and renew) with a final fenced commit."""
         if self.pending_out:
-            pipe = self.client.pipeline(transaction=False)
-            self.log.queue_commit(pipe, self.head, None, self.pending_out)
-            (reply,) = await pipe.execute(raise_on_error=False)
+            calls = Calls(self.client)
+            self.log.queue_commit(calls, self.head, None, self.pending_out)
+            (reply,) = await calls.execute()
             self.log.check_commit(reply)
             self.pending_out = []
 

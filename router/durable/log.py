@@ -27,8 +27,14 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import msgspec
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, ResponseError
+
+try:  # redis-py moved Retry between versions
+    from redis.asyncio.retry import Retry
+except ImportError:  # pragma: no cover
+    from redis.retry import Retry  # type: ignore[assignment]
 
 from router.durable import scripts
 from router.durable.wire import (
@@ -55,6 +61,7 @@ from router.durable.wire import (
 from router.model import AgentSpec, Inquiry
 
 __all__ = [
+    "Calls",
     "DomainFull",
     "DomainLog",
     "Fenced",
@@ -64,7 +71,63 @@ __all__ = [
     "Script",
     "SnapshotRecord",
     "SubmitResult",
+    "connect",
 ]
+
+
+def connect(url: str, *, timeout_s: float = 2.0, cluster: bool = False) -> Any:
+    """A client that never retries on its own (a lost reply means an in-doubt write).
+
+    ``timeout_s`` bounds connecting and every command; it must exceed the
+    longest ``XREAD`` block (0.5 s).
+    """
+    if cluster:
+        return RedisCluster.from_url(
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=timeout_s,
+            socket_timeout=timeout_s,
+        )
+    return Redis.from_url(
+        url,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=timeout_s,
+        socket_timeout=timeout_s,
+    )
+
+
+class Calls:
+    """Commands sent together: one pipeline on a plain Redis, concurrent calls on a Cluster.
+
+    redis-py refuses scripts inside cluster pipelines; each domain's commands
+    target one slot anyway, and the ones sent together do not depend on each
+    other's order. :meth:`execute` returns replies in order, errors as values.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.pipe = None if isinstance(client, RedisCluster) else client.pipeline(transaction=False)
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.calls.append((name, args, kwargs))
+        if self.pipe is not None:
+            getattr(self.pipe, name)(*args, **kwargs)
+
+    def evalsha(self, *args: Any) -> None:
+        self.call("evalsha", *args)
+
+    async def execute(self) -> list[Any]:
+        if not self.calls:
+            return []
+        if self.pipe is not None:
+            replies: list[Any] = await self.pipe.execute(raise_on_error=False)
+            return replies
+        coros = [getattr(self.client, n)(*a, **kw) for n, a, kw in self.calls]
+        return list(await asyncio.gather(*coros, return_exceptions=True))
 
 
 class Script:
@@ -340,10 +403,10 @@ class DomainLog:
     async def observe(self) -> Observed:
         """Unprocessed submissions and, per consumer group, output entries not acknowledged."""
         k = self.keys
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hmget(k.flow, ["added", "taken"])
-        pipe.xinfo_groups(k.output)
-        flow, groups = await pipe.execute(raise_on_error=False)
+        calls = Calls(self.client)
+        calls.call("hmget", k.flow, ["added", "taken"])
+        calls.call("xinfo_groups", k.output)
+        flow, groups = await calls.execute()
         backlog = 0
         if not isinstance(flow, BaseException):
             backlog = max(0, int(flow[0] or 0) - int(flow[1] or 0))

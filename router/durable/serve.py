@@ -40,45 +40,17 @@ import uuid
 from typing import Any, NoReturn
 
 import msgspec
-from redis.asyncio import Redis, RedisCluster
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-
-try:  # redis-py moved Retry between versions
-    from redis.asyncio.retry import Retry
-except ImportError:  # pragma: no cover
-    from redis.retry import Retry  # type: ignore[assignment]
 
 from router.config import RouterConfig, load_config
 from router.durable.domain import DomainOptions, DomainRunner
-from router.durable.log import ACQUIRE, OWNER_SCRIPTS, Fenced, LogMoved
+from router.durable.log import ACQUIRE, OWNER_SCRIPTS, Calls, Fenced, LogMoved, connect
 from router.durable.wire import DomainKeys, check_domain_name
 from router.errors import ConfigError
 
 __all__ = ["Server", "connect", "serve_main"]
 
 log = logging.getLogger("router.durable")
-
-
-def connect(url: str, *, timeout_s: float = 2.0, cluster: bool = False) -> Any:
-    """A client that never retries on its own (a lost reply means an in-doubt write).
-
-    ``timeout_s`` bounds connecting and every command; it must exceed the
-    longest ``XREAD`` block (0.5 s).
-    """
-    if cluster:
-        return RedisCluster.from_url(
-            url,
-            retry=Retry(NoBackoff(), 0),
-            socket_connect_timeout=timeout_s,
-            socket_timeout=timeout_s,
-        )
-    return Redis.from_url(
-        url,
-        retry=Retry(NoBackoff(), 0),
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s,
-    )
 
 
 class Server:
@@ -180,14 +152,14 @@ class Server:
                 for script in OWNER_SCRIPTS:
                     await script.load(self.client)
                 self._scripts_loaded = True
-            pipe = self.client.pipeline(transaction=False)
+            calls = Calls(self.client)
             for d in wanted:
                 k = DomainKeys(d, p)
-                pipe.evalsha(
+                calls.evalsha(
                     ACQUIRE.sha, 3, k.lease, k.fence, k.flow, self.owner, self.options.lease_ms,
                     self.options.max_unprocessed,
                 )  # fmt: skip
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await calls.execute()
         except (RedisError, OSError) as exc:
             self._scripts_loaded = False  # a restarted server has an empty script cache
             self._redis_down(exc)

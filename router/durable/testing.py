@@ -4,6 +4,8 @@ Theory of operation: :class:`RedisServer` runs Debian's ``redis-server`` on a
 free loopback port with its own data directory, AOF on (``appendfsync always``
 by default, so an acknowledged write survives ``kill -9``) and RDB snapshots
 off; it can be killed and restarted on the same port and directory.
+:class:`RedisClusterServers` makes three of them (cluster-enabled) one Redis
+Cluster with ``redis-cli --cluster create``.
 :class:`Proc` runs a Python module in a subprocess with its output in a log
 file, and always kills it on :meth:`Proc.kill` (SIGKILL after a grace period).
 """
@@ -19,10 +21,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
-__all__ = ["Proc", "RedisServer", "free_port", "redis_server_path"]
+__all__ = ["Proc", "RedisClusterServers", "RedisServer", "free_port", "redis_server_path"]
 
 
 def redis_server_path() -> str | None:
@@ -39,10 +42,32 @@ def free_port() -> int:
         return port
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    for _ in range(100):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 class RedisServer:
     """A private redis-server on 127.0.0.1; see the module docstring."""
 
-    def __init__(self, directory: Path, *, fsync: str = "always", port: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        fsync: str = "always",
+        port: int | None = None,
+        cluster: bool = False,
+    ) -> None:
         exe = redis_server_path()
         if exe is None:
             raise FileNotFoundError("redis-server is not installed")
@@ -50,7 +75,8 @@ class RedisServer:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
-        self.port = port or free_port()
+        self.cluster = cluster
+        self.port = port or (_cluster_port() if cluster else free_port())
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,6 +95,8 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]  # fmt: skip
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while True:
@@ -159,3 +187,68 @@ class Proc:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
+
+
+def _command(client: redis.Redis, *args: str) -> Any:
+    return client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+class RedisClusterServers:
+    """A Redis Cluster of ``masters`` private redis-servers on 127.0.0.1, no replicas.
+
+    Each node is a :class:`RedisServer` started with ``--cluster-enabled yes``;
+    ``redis-cli --cluster create`` spreads the 16,384 slots over them.
+    """
+
+    def __init__(self, directory: Path, masters: int = 3, *, fsync: str = "always") -> None:
+        self.nodes = [
+            RedisServer(Path(directory) / f"node{i}", fsync=fsync, cluster=True)
+            for i in range(masters)
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 30.0) -> None:
+        for node in self.nodes:
+            node.start()
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        addrs = [f"127.0.0.1:{n.port}" for n in self.nodes]
+        subprocess.run(
+            [cli, "--cluster", "create", *addrs, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            while True:
+                c = node.client()
+                try:
+                    info = _command(c, "CLUSTER", "INFO")
+                finally:
+                    c.close()
+                text = info.decode() if isinstance(info, bytes) else str(info)
+                if "cluster_state:ok" in text:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"cluster not ready on port {node.port}:\n{text}")
+                time.sleep(0.05)
+
+    def node_of(self, key: str) -> int:
+        """Index of the node serving ``key``'s slot."""
+        c = self.nodes[0].client()
+        try:
+            slot = int(_command(c, "CLUSTER", "KEYSLOT", key))
+            for lo, hi, master, *_ in _command(c, "CLUSTER", "SLOTS"):
+                if lo <= slot <= hi:
+                    port = int(master[1])
+                    return next(i for i, n in enumerate(self.nodes) if n.port == port)
+        finally:
+            c.close()
+        raise LookupError(key)
+
+    def kill(self) -> None:
+        for node in self.nodes:
+            node.kill()

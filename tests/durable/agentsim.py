@@ -25,10 +25,9 @@ import sys
 import time
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from router.durable.log import Producer
+from router.durable.log import Producer, connect
 from router.durable.wire import Accept, Complete, Decline, check_domain_name
 from router.events import Assigned, Offered
 
@@ -49,8 +48,9 @@ class AgentSimulator:
         seed: int = 0,
         prefix: str = "router",
         start: str = "0-0",
+        cluster: bool = False,
     ) -> None:
-        self.client = Redis.from_url(url)
+        self.client = connect(url, timeout_s=5.0, cluster=cluster)
         self.domains = domains
         self.accept_delay_s = accept_delay_s
         self.handle_s = handle_s
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--prefix", default="router")
     p.add_argument("--duration", type=float, default=None)
+    p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
     a = p.parse_args(argv)
     try:
         domains = [check_domain_name(d) for d in a.domains.split(",")]
@@ -164,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         decline_p=a.decline,
         seed=a.seed,
         prefix=a.prefix,
+        cluster=a.cluster,
     )
 
     async def go() -> dict[str, int]:

@@ -9,12 +9,13 @@ they fail: CI installs it (``.ci/run``).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from router.durable.testing import Proc, RedisServer, redis_server_path
+from router.durable.testing import Proc, RedisClusterServers, RedisServer, redis_server_path
 
 CONFIG = """
 [routing]
@@ -45,18 +46,34 @@ capacity = { voice = 1 }
 """
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if redis_server_path() is None:
+def _need_redis() -> None:
+    if redis_server_path() is None or shutil.which("redis-cli") is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed, and CI is set (.ci/run installs it)")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    _need_redis()
     server = RedisServer(tmp_path / "redis")
     server.start()
     try:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """Three cluster-enabled masters on loopback, joined by ``redis-cli --cluster create``."""
+    _need_redis()
+    cluster = RedisClusterServers(tmp_path / "cluster", 3)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.kill()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from router import Inquiry, RouterConfig, decode_config, load_config
 from router.durable import DomainOptions, DomainRunner
 from router.durable.audit import Audit, Replay, audit_events, verify_replay
-from router.durable.log import Producer
+from router.durable.log import Producer, connect
 from router.durable.testing import Proc
 from tests.durable.conftest import CONFIG
 
@@ -107,9 +107,9 @@ def stopped(p: Proc) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
-def agents(procs: list[Proc], tmp: Path, url: str, domains: str) -> Proc:
+def agents(procs: list[Proc], tmp: Path, url: str, domains: str, *extra: str) -> Proc:
     args = ["tests.durable.agentsim", "--redis", url, "--domains", domains,
-            "--handle-s", "0.05:0.2", "--seed", "7"]  # fmt: skip
+            "--handle-s", "0.05:0.2", "--seed", "7", *extra]  # fmt: skip
     p = Proc(args, tmp / "agentsim.log")
     procs.append(p)
     return p
@@ -145,13 +145,14 @@ async def flood(
     midway: Callable[[], None] | None = None,
     midway_at: float = 0.4,
     first: int = 0,
+    cluster: bool = False,
 ) -> dict[str, list[str]]:
     """Add ``total`` inquiries per domain at ``per_s`` each; returns the ids acknowledged.
 
     Each add is idempotent (key = inquiry id): a batch that failed (Redis down)
     is retried as is until Redis acknowledges it, and only then counted.
     """
-    client = Redis.from_url(url)
+    client = connect(url, timeout_s=5.0, cluster=cluster)
     producers = {d: Producer(client, d) for d in domains}
     added: dict[str, list[str]] = {d: [] for d in domains}
     step = 0.02
@@ -177,7 +178,7 @@ async def flood(
                         break
                     except (RedisConnectionError, RedisTimeoutError, OSError):
                         await asyncio.sleep(0.05)  # Redis down: retry with the same keys
-                added[d] += [iq.id for iq, r in zip(batch, res) if not r.duplicate]
+                added[d] += [iq.id for iq in batch]  # ours even when a retry says duplicate
             sent += k
             if midway is not None and not fired and sent >= total * midway_at:
                 fired = True
@@ -191,10 +192,14 @@ async def flood(
 
 
 async def drain(
-    url: str, added: dict[str, list[str]], config: RouterConfig, timeout: float = 60.0
+    url: str,
+    added: dict[str, list[str]],
+    config: RouterConfig,
+    timeout: float = 60.0,
+    cluster: bool = False,
 ) -> None:
     """Wait until every added inquiry has an outcome in the outputs (or the timeout)."""
-    client = Redis.from_url(url)
+    client = connect(url, timeout_s=5.0, cluster=cluster)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -211,10 +216,10 @@ async def drain(
 
 
 async def final_check(
-    url: str, added: dict[str, list[str]], config: RouterConfig
+    url: str, added: dict[str, list[str]], config: RouterConfig, cluster: bool = False
 ) -> dict[str, tuple[Replay, Audit]]:
     """Once every process stopped: strict replay check and audit of each domain."""
-    client = Redis.from_url(url)
+    client = connect(url, timeout_s=5.0, cluster=cluster)
     try:
         result = {}
         for d, ids in added.items():
@@ -226,13 +231,17 @@ async def final_check(
 
 
 def settle_and_check(
-    url: str, added: dict[str, list[str]], config: RouterConfig, procs: list[Proc]
+    url: str,
+    added: dict[str, list[str]],
+    config: RouterConfig,
+    procs: list[Proc],
+    cluster: bool = False,
 ) -> dict[str, tuple[Replay, Audit]]:
     """Drain, stop every process gracefully (agents first), then check strictly."""
-    asyncio.run(drain(url, added, config))
+    asyncio.run(drain(url, added, config, cluster=cluster))
     for p in sorted(procs, key=lambda p: "agentsim" not in str(p.log_path)):
         p.terminate()
-    return asyncio.run(final_check(url, added, config))
+    return asyncio.run(final_check(url, added, config, cluster=cluster))
 
 
 def load(path: Path) -> RouterConfig:
