@@ -32,8 +32,8 @@ from redis.asyncio import Redis
 
 from router.config import RouterConfig, decode_config
 from router.durable.audit import audit_events, verify_replay
-from router.durable.log import SUBMIT, Producer
-from router.durable.testing import Proc, RedisServer
+from router.durable.log import SUBMIT, DomainFull, Producer, connect
+from router.durable.testing import Proc, RedisClusterServers, RedisServer
 from router.durable.wire import Accept, Complete, DomainKeys, Submit, decode_batch, encode_item
 from router.events import Assigned, Completed, Offered
 from router.model import Inquiry
@@ -66,13 +66,15 @@ capacity = { chat = 20 }
 # ---------------------------------------------------------------------- the driver
 
 
-async def drive(url: str, domain: str, n: int, chunk: int, concurrency: int) -> dict[str, Any]:
+async def drive(
+    url: str, domain: str, n: int, chunk: int, concurrency: int, cluster: bool = False
+) -> dict[str, Any]:
     """Submit ``n`` inquiries and play the agents until all are completed.
 
     Submissions are ``submit_many`` calls of ``chunk`` inquiries, ``concurrency``
     of them in flight at once (like many backend requests submitting at once).
     """
-    client = Redis.from_url(url)
+    client = _client(url, cluster)
     producer = Producer(client, domain)
     done = asyncio.Event()
     completed = 0
@@ -125,25 +127,47 @@ def _cpu_s(pid: int) -> float:
         return float("nan")
 
 
-def _redis_cpu(server: RedisServer) -> float:
-    c = server.client()
-    try:
-        info: Any = c.info("cpu")
-        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
-    finally:
-        c.close()
+def _client(url: str, cluster: bool) -> Any:
+    return connect(url, timeout_s=10.0, cluster=cluster)
 
 
-def _serve_args(url: str, cfg: Path, domains: str, batch: int, lease_ms: int) -> list[str]:
+def _redis(workdir: Path, fsync: str = "always", cluster: bool = False) -> Any:
+    """A started private Redis: one server, or a three-master cluster."""
+    server: Any = (
+        RedisClusterServers(workdir / "cluster", 3, fsync=fsync)
+        if cluster
+        else RedisServer(workdir / "redis", fsync=fsync)
+    )
+    server.start()
+    return server
+
+
+def _redis_cpu(server: Any) -> float:
+    total = 0.0
+    for node in getattr(server, "nodes", [server]):
+        c = node.client()
+        try:
+            info: Any = c.info("cpu")
+            total += float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+        finally:
+            c.close()
+    return total
+
+
+def _serve_args(
+    url: str, cfg: Path, domains: str, batch: int, lease_ms: int, cluster: bool = False
+) -> list[str]:
     return [
         "router", "serve", str(cfg), "--redis", url, "--domains", domains,
         "--agents-from-config", "--batch", str(batch), "--lease-ms", str(lease_ms),
-        "--keep-log", "--log-level", "WARNING",
+        "--keep-log", "--log-level", "WARNING", *(["--cluster"] if cluster else []),
     ]  # fmt: skip
 
 
-async def _audit(url: str, domains: list[str], config: RouterConfig, n: int) -> list[str]:
-    client = Redis.from_url(url)
+async def _audit(
+    url: str, domains: list[str], config: RouterConfig, n: int, cluster: bool = False
+) -> list[str]:
+    client = _client(url, cluster)
     problems: list[str] = []
     try:
         for d in domains:
@@ -155,8 +179,10 @@ async def _audit(url: str, domains: list[str], config: RouterConfig, n: int) -> 
     return problems
 
 
-async def _wait_owned(url: str, domains: list[str], timeout: float = 30.0) -> None:
-    client = Redis.from_url(url)
+async def _wait_owned(
+    url: str, domains: list[str], timeout: float = 30.0, cluster: bool = False
+) -> None:
+    client = _client(url, cluster)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -169,11 +195,12 @@ async def _wait_owned(url: str, domains: list[str], timeout: float = 30.0) -> No
         await client.aclose()
 
 
-async def _proc_stats(url: str) -> list[dict[str, Any]]:
-    client = Redis.from_url(url)
+async def _proc_stats(url: str, cluster: bool = False) -> list[dict[str, Any]]:
+    client = _client(url, cluster)
     try:
         out = []
-        for key in await client.keys("router:proc:*"):
+        for key in await client.zrange("router:procs", 0, -1):
+            key = b"router:proc:" + key
             raw = await client.hget(key, "json")
             if raw:
                 out.append(json.loads(raw))
@@ -191,27 +218,28 @@ def throughput(
     concurrency: int,
     fsync: str,
     workdir: Path,
+    cluster: bool = False,
 ) -> dict[str, Any]:
     """One run: ``processes`` routers sharing ``domains`` domains, ``n`` inquiries each."""
     names = [f"d{i}" for i in range(domains)]
     cfg_path = workdir / "bench.toml"
     cfg_path.write_text(CONFIG)
     config: RouterConfig = decode_config(CONFIG.encode())
-    redis = RedisServer(workdir / "redis", fsync=fsync)
-    redis.start()
+    redis = _redis(workdir, fsync, cluster)
     procs: list[Proc] = []
     try:
         per = [names[i::processes] for i in range(processes)]
         for i, ds in enumerate(per):
-            args = _serve_args(redis.url, cfg_path, ",".join(ds), batch, 5000)
+            args = _serve_args(redis.url, cfg_path, ",".join(ds), batch, 5000, cluster)
             procs.append(Proc(args, workdir / f"serve{i}.log"))
-        asyncio.run(_wait_owned(redis.url, names))
+        asyncio.run(_wait_owned(redis.url, names, cluster=cluster))
         cpu0 = {p.pid: _cpu_s(p.pid) for p in procs}
         redis_cpu0 = _redis_cpu(redis)
         drivers = [
             Proc(
                 ["bench.durable", "drive", "--redis", redis.url, "--domain", d,
-                 "-n", str(n), "--chunk", str(chunk), "--concurrency", str(concurrency)],
+                 "-n", str(n), "--chunk", str(chunk), "--concurrency", str(concurrency),
+                 *(["--cluster"] if cluster else [])],
                 workdir / f"drive-{d}.log",
             )
             for d in names
@@ -221,12 +249,12 @@ def throughput(
             d.proc.wait(600)
         results = [json.loads(d.output().strip().splitlines()[-1]) for d in drivers]
         cpu = {p.pid: _cpu_s(p.pid) - cpu0[p.pid] for p in procs if p.pid in cpu0}
-        stats = asyncio.run(_proc_stats(redis.url))
+        stats = asyncio.run(_proc_stats(redis.url, cluster))
         redis_cpu = _redis_cpu(redis) - redis_cpu0
         wall = max(r["last"] for r in results) - min(r["first"] for r in results)
         for p in procs:
             p.terminate()
-        problems = asyncio.run(_audit(redis.url, names, config, n))
+        problems = asyncio.run(_audit(redis.url, names, config, n, cluster))
     finally:
         for p in procs:
             p.kill()
@@ -240,6 +268,7 @@ def throughput(
         "chunk": chunk,
         "concurrency": concurrency,
         "fsync": fsync,
+        "cluster": cluster,
         "inquiries": n * domains,
         "wall_s": round(wall, 3),
         "inquiries_per_s": round(n * domains / wall, 1),
@@ -368,29 +397,36 @@ def backlog(n: int, domains: int, processes: int, batch: int, workdir: Path) -> 
     }
 
 
-def takeover(lease_ms: int, rate: float, workdir: Path) -> dict[str, Any]:
-    """Kill the owner of domain ``t`` under load; time the lease and the first new output."""
+def takeover(
+    lease_ms: int, rate: float, workdir: Path, domains: int = 1, cluster: bool = False
+) -> dict[str, Any]:
+    """Kill the owner of ``domains`` domains under load; time the leases and first outputs."""
+    names = [f"t{i}" for i in range(domains)]
     cfg_path = workdir / "bench.toml"
     cfg_path.write_text(CONFIG)
-    redis = RedisServer(workdir / "redis")
-    redis.start()
+    redis = _redis(workdir, cluster=cluster)
     procs: list[Proc] = []
     try:
-        p1 = Proc(_serve_args(redis.url, cfg_path, "t", 1000, lease_ms), workdir / "s1.log")
+        args = _serve_args(redis.url, cfg_path, ",".join(names), 1000, lease_ms, cluster)
+        p1 = Proc(args, workdir / "s1.log")
         procs.append(p1)
-        asyncio.run(_wait_owned(redis.url, ["t"]))
-        p2 = Proc(_serve_args(redis.url, cfg_path, "t", 1000, lease_ms), workdir / "s2.log")
+        asyncio.run(_wait_owned(redis.url, names, cluster=cluster))
+        p2 = Proc(args, workdir / "s2.log")
         procs.append(p2)
-        return asyncio.run(_takeover(redis.url, p1, lease_ms, rate))
+        res = asyncio.run(_takeover(redis.url, names, p1, lease_ms, rate, cluster))
+        res["cluster"] = cluster
+        return res
     finally:
         for p in procs:
             p.kill()
         redis.kill()
 
 
-async def _takeover(url: str, victim: Proc, lease_ms: int, rate: float) -> dict[str, Any]:
-    client = Redis.from_url(url)
-    producer = Producer(client, "t")
+async def _takeover(
+    url: str, names: list[str], victim: Proc, lease_ms: int, rate: float, cluster: bool
+) -> dict[str, Any]:
+    client = _client(url, cluster)
+    producers = [Producer(client, d) for d in names]
     await asyncio.sleep(0.5)
     i = 0
     step = 0.01
@@ -399,34 +435,277 @@ async def _takeover(url: str, victim: Proc, lease_ms: int, rate: float) -> dict[
     async def load(until: float) -> None:
         nonlocal i
         while time.monotonic() < until:
-            await producer.submit_many(
-                [Inquiry(id=f"t-{i + k}", queue="orders") for k in range(per_step)]
-            )
+            for p in producers:
+                d = p.keys.domain
+                await p.submit_many(
+                    [Inquiry(id=f"{d}-{i + k}", queue="orders") for k in range(per_step)]
+                )
             i += per_step
             await asyncio.sleep(step)
 
     await load(time.monotonic() + 1.0)
-    token = int(await client.get("router:{t}:fence") or 0)
+    tokens = {d: int(await client.get(DomainKeys(d).fence) or 0) for d in names}
+    # the survivor may have been handed a domain already (fair share): time the victim's
+    held = {d: await client.get(DomainKeys(d).lease) for d in names}
+    names = [d for d in names if held[d] and f":{victim.pid}:".encode() in held[d]]
     loader = asyncio.create_task(load(time.monotonic() + 3.0 + 3 * lease_ms / 1000))
     victim.signal(signal.SIGKILL)
     t_kill = time.monotonic()
-    t_lease = t_output = float("nan")
-    while time.monotonic() - t_kill < 10 * lease_ms / 1000 + 5:
-        if t_lease != t_lease and int(await client.get("router:{t}:fence") or 0) > token:
-            t_lease = time.monotonic()
-        rows: Any = await client.xrevrange("router:{t}:output", count=1)
-        if rows and int(rows[0][1][b"tok"]) > token:
-            t_output = time.monotonic()
-            break
+    t_lease: dict[str, float] = {}
+    t_output: dict[str, float] = {}
+    while len(t_output) < len(names) and time.monotonic() - t_kill < 10 * lease_ms / 1000 + 5:
+        for d in names:
+            k = DomainKeys(d)
+            if d not in t_lease and int(await client.get(k.fence) or 0) > tokens[d]:
+                t_lease[d] = time.monotonic() - t_kill
+            if d not in t_output:
+                rows: Any = await client.xrevrange(k.output, count=1)
+                if rows and int(rows[0][1][b"tok"]) > tokens[d]:
+                    t_output[d] = time.monotonic() - t_kill
         await asyncio.sleep(0.002)
     await loader
     await client.aclose()
+    nan = float("nan")
     return {
+        "domains": len(producers),
+        "taken_over": len(names),
         "lease_ms": lease_ms,
-        "load_per_s": rate,
-        "lease_taken_s": round(t_lease - t_kill, 3),
-        "first_output_s": round(t_output - t_kill, 3),
+        "load_per_s_per_domain": rate,
+        "lease_taken_s": round(max(t_lease.values(), default=nan), 3),
+        "first_output_s": round(max(t_output.values(), default=nan), 3),
+        "first_output_s_per_domain": {d: round(v, 3) for d, v in sorted(t_output.items())},
     }
+
+
+async def _play_agents(producer: Producer, group: str, stop: asyncio.Event) -> int:
+    """Accept every offer and complete every assignment, reading through a consumer group."""
+    await producer.create_group(group)
+    completed = 0
+    while not stop.is_set():
+        entries = await producer.read_group(group, "bench", count=5000, block_ms=100)
+        answers: list[Any] = []
+        for e in entries:
+            for ev in e.events:
+                if isinstance(ev, Offered):
+                    answers.append(Accept(inquiry_id=ev.inquiry_id, agent_id=ev.agent_id))
+                elif isinstance(ev, Assigned):
+                    answers.append(Complete(inquiry_id=ev.inquiry_id))
+                elif isinstance(ev, Completed):
+                    completed += 1
+        if answers:
+            await producer.send_many(answers)
+        await producer.ack(group, [e.id for e in entries])
+    return completed
+
+
+async def _key_bytes(client: Any, keys: DomainKeys) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name in ("requests", "input", "output", "idem", "snapshot", "flow", "dead"):
+        n = await client.memory_usage(getattr(keys, name), samples=0)
+        out[name] = int(n or 0)
+    return out
+
+
+def memory(
+    rate: float, duration_s: float, window_s: float, sample_s: float, workdir: Path
+) -> dict[str, Any]:
+    """Steady state at ``rate`` inquiries/s: Redis bytes per key sampled over the run."""
+    cfg_path = workdir / "bench.toml"
+    cfg_path.write_text(CONFIG)
+    redis = _redis(workdir)
+    procs: list[Proc] = []
+    try:
+        args = [
+            "router", "serve", str(cfg_path), "--redis", redis.url, "--domains", "m",
+            "--agents-from-config", "--log-level", "WARNING", "--snapshot-every-s", "5",
+            "--dedupe-window-s", str(window_s), "--output-retention-s", str(window_s),
+        ]  # fmt: skip
+        procs.append(Proc(args, workdir / "serve.log"))
+        asyncio.run(_wait_owned(redis.url, ["m"]))
+        return asyncio.run(_memory(redis, rate, duration_s, window_s, sample_s))
+    finally:
+        for p in procs:
+            p.kill()
+        redis.kill()
+
+
+async def _memory(
+    redis: Any, rate: float, duration_s: float, window_s: float, sample_s: float
+) -> dict[str, Any]:
+    client = _client(redis.url, False)
+    producer = Producer(client, "m")
+    keys = DomainKeys("m")
+    stop = asyncio.Event()
+    agents = asyncio.create_task(_play_agents(producer, "agents", stop))
+    step = 0.02
+    per_step = max(1, round(rate * step))
+    submitted = 0
+    samples: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+    next_sample = t0 + sample_s
+    while time.monotonic() - t0 < duration_s:
+        await producer.submit_many(
+            [Inquiry(id=f"m-{submitted + k}", queue="orders") for k in range(per_step)]
+        )
+        submitted += per_step
+        now = time.monotonic()
+        if now >= next_sample:
+            info: Any = await client.info("memory")
+            persistence: Any = await client.info("persistence")
+            kb = await _key_bytes(client, keys)
+            samples.append(
+                {
+                    "t_s": round(now - t0, 1),
+                    "submitted": submitted,
+                    "keys": kb,
+                    "domain_bytes": sum(kb.values()),
+                    "idem_keys": int(await client.zcard(keys.idem)),
+                    "output_entries": int(await client.xlen(keys.output)),
+                    "used_memory": int(info["used_memory"]),
+                    "aof_bytes": int(persistence.get("aof_current_size", 0)),
+                }
+            )
+            next_sample += sample_s
+        delay = t0 + (submitted / per_step) * step - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    stop.set()
+    completed = await agents
+    await client.aclose()
+    steady = [x for x in samples if x["t_s"] >= window_s + 10]
+    half = len(steady) // 2
+    first, second = steady[:half], steady[half:]
+
+    def mean(rows: list[dict[str, Any]], key: str) -> float:
+        return sum(r[key] for r in rows) / len(rows) if rows else float("nan")
+
+    last = samples[-1]
+    remembered = max(1, last["idem_keys"])
+    per_inquiry = {k: round(v / (rate * window_s), 1) for k, v in last["keys"].items()}
+    return {
+        "bench": "memory",
+        "rate_per_s": rate,
+        "duration_s": duration_s,
+        "dedupe_window_s": window_s,
+        "output_retention_s": window_s,
+        "submitted": submitted,
+        "completed": completed,
+        "idem_bytes_per_key": round(last["keys"]["idem"] / remembered, 1),
+        "bytes_per_inquiry_in_window": per_inquiry,
+        "domain_bytes_first_half": round(mean(first, "domain_bytes")),
+        "domain_bytes_second_half": round(mean(second, "domain_bytes")),
+        "used_memory_first_half": round(mean(first, "used_memory")),
+        "used_memory_second_half": round(mean(second, "used_memory")),
+        "samples": samples,
+    }
+
+
+def refusal(rate: float, limit: int, wait_s: float, workdir: Path) -> dict[str, Any]:
+    """A producer facing a stalled domain: how soon and how fast it is refused; nothing lost."""
+    cfg_path = workdir / "bench.toml"
+    cfg_path.write_text(CONFIG)
+    config: RouterConfig = decode_config(CONFIG.encode())
+    redis = _redis(workdir)
+    procs: list[Proc] = []
+    try:
+        args = [
+            "router", "serve", str(cfg_path), "--redis", redis.url, "--domains", "r",
+            "--agents-from-config", "--log-level", "WARNING", "--keep-log",
+            "--max-unprocessed", str(limit), "--lease-ms", "2000",
+        ]  # fmt: skip
+        owner = Proc(args, workdir / "serve.log")
+        procs.append(owner)
+        asyncio.run(_wait_owned(redis.url, ["r"]))
+        res = asyncio.run(_refusal(redis.url, owner, rate, wait_s))
+        owner.terminate()
+        added = res.pop("added")
+        problems = asyncio.run(_audit_ids(redis.url, "r", config, added))
+        res["audit_problems"] = problems[:5]
+        res["accepted"] = len(added)
+        return res
+    finally:
+        for p in procs:
+            p.kill()
+        redis.kill()
+
+
+async def _audit_ids(url: str, domain: str, config: RouterConfig, ids: list[str]) -> list[str]:
+    client = _client(url, False)
+    try:
+        rep = await verify_replay(client, domain, strict=True)
+        return rep.problems + audit_events(rep, config, ids).problems
+    finally:
+        await client.aclose()
+
+
+async def _refusal(url: str, owner: Proc, rate: float, wait_s: float) -> dict[str, Any]:
+    client = _client(url, False)
+    producer = Producer(client, "r")
+    stop = asyncio.Event()
+    agents = asyncio.create_task(_play_agents(producer, "agents", stop))
+    step = 0.02
+    per_step = max(1, round(rate * step))
+    added: list[str] = []
+    n = 0
+
+    async def submit(wait: float) -> tuple[bool, float]:
+        nonlocal n
+        batch = [Inquiry(id=f"r-{n + k}", queue="orders") for k in range(per_step)]
+        n += per_step
+        t = time.monotonic()
+        try:
+            await producer.submit_many(batch, wait_s=wait)
+        except DomainFull:
+            return False, time.monotonic() - t
+        added.extend(iq.id for iq in batch)
+        return True, time.monotonic() - t
+
+    for _ in range(int(1.0 / step)):  # a second of normal service
+        await submit(0.0)
+        await asyncio.sleep(step)
+    owner.signal(signal.SIGSTOP)  # the domain stalls: nobody takes its requests
+    t_stall = time.monotonic()
+    first_refusal = float("nan")
+    refused_calls: list[float] = []
+    while len(refused_calls) < 50 and time.monotonic() - t_stall < 120:
+        ok, took = await submit(0.0)
+        if not ok:
+            if not refused_calls:
+                first_refusal = time.monotonic() - t_stall
+            refused_calls.append(took)
+        await asyncio.sleep(step)
+    blocking = [(await submit(wait_s))[1] for _ in range(5)]
+    owner.signal(signal.SIGCONT)
+    t_resume = time.monotonic()
+    while time.monotonic() - t_resume < 2.0:  # room again once the owner catches up
+        await submit(wait_s)
+        await asyncio.sleep(step)
+    await asyncio.sleep(3.0)
+    stop.set()
+    await agents
+    await client.aclose()
+    refused_calls.sort()
+    return {
+        "bench": "refusal",
+        "rate_per_s": rate,
+        "max_unprocessed": int(await _limit(url)),
+        "first_refusal_after_stall_s": round(first_refusal, 3),
+        "refused_call_ms": {
+            "p50": round(refused_calls[len(refused_calls) // 2] * 1000, 2),
+            "max": round(refused_calls[-1] * 1000, 2),
+        },
+        "blocking_wait_s": wait_s,
+        "blocking_refusal_s": [round(b, 3) for b in blocking],
+        "added": added,
+    }
+
+
+async def _limit(url: str) -> int:
+    client = _client(url, False)
+    try:
+        return int(await client.hget(DomainKeys("r").flow, "limit") or 0)
+    finally:
+        await client.aclose()
 
 
 # ---------------------------------------------------------------------- CLI
@@ -449,6 +728,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     t.add_argument("--concurrency", type=int, default=1, help="submit calls in flight")
     t.add_argument("--fsync", default="always", choices=["always", "everysec"])
+    t.add_argument("--cluster", action="store_true", help="on a three-master Redis Cluster")
     b = sub.add_parser("backlog", help="routers draining a backlog (no driver in the loop)")
     b.add_argument("-n", type=int, default=20000, help="inquiries per domain")
     b.add_argument("--domains", type=int, default=1)
@@ -456,16 +736,28 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--batch", type=int, nargs="+", default=[1000], help="serve --batch values")
     k = sub.add_parser("takeover", help="time for a survivor to take over a killed owner")
     k.add_argument("--lease-ms", type=int, nargs="+", default=[1000])
-    k.add_argument("--rate", type=float, default=500.0)
+    k.add_argument("--rate", type=float, default=500.0, help="inquiries/s per domain")
+    k.add_argument("--domains", type=int, nargs="+", default=[1])
+    k.add_argument("--cluster", action="store_true", help="on a three-master Redis Cluster")
+    m = sub.add_parser("memory", help="Redis bytes per inquiry at steady state")
+    m.add_argument("--rate", type=float, default=200.0, help="inquiries/s")
+    m.add_argument("--duration-s", type=float, default=120.0)
+    m.add_argument("--window-s", type=float, default=30.0, help="dedupe window and retention")
+    m.add_argument("--sample-s", type=float, default=10.0)
+    r = sub.add_parser("refusal", help="a producer facing a stalled domain")
+    r.add_argument("--rate", type=float, default=500.0, help="inquiries/s")
+    r.add_argument("--limit", type=int, default=2000, help="serve --max-unprocessed")
+    r.add_argument("--wait-s", type=float, default=0.5, help="the blocking producer's wait")
     d = sub.add_parser("drive", help="(internal) load driver for one domain")
     d.add_argument("--redis", required=True)
     d.add_argument("--domain", required=True)
     d.add_argument("-n", type=int, required=True)
     d.add_argument("--chunk", type=int, default=200)
     d.add_argument("--concurrency", type=int, default=1)
+    d.add_argument("--cluster", action="store_true")
     a = p.parse_args(argv)
     if a.cmd == "drive":
-        res = asyncio.run(drive(a.redis, a.domain, a.n, a.chunk, a.concurrency))
+        res = asyncio.run(drive(a.redis, a.domain, a.n, a.chunk, a.concurrency, a.cluster))
         print(json.dumps(res), flush=True)
         return 0
     with tempfile.TemporaryDirectory(prefix="router-bench-") as tmp:
@@ -475,9 +767,22 @@ def main(argv: list[str] | None = None) -> int:
                     work = Path(tmp) / f"b{b}-c{chunk}"
                     work.mkdir()
                     res = throughput(
-                        a.n, a.domains, a.processes, b, chunk, a.concurrency, a.fsync, work
+                        a.n,
+                        a.domains,
+                        a.processes,
+                        b,
+                        chunk,
+                        a.concurrency,
+                        a.fsync,
+                        work,
+                        a.cluster,
                     )
                     print(json.dumps(res), flush=True)
+        elif a.cmd == "memory":
+            res = memory(a.rate, a.duration_s, a.window_s, a.sample_s, Path(tmp))
+            print(json.dumps(res), flush=True)
+        elif a.cmd == "refusal":
+            print(json.dumps(refusal(a.rate, a.limit, a.wait_s, Path(tmp))), flush=True)
         elif a.cmd == "backlog":
             for size in a.batch:
                 work = Path(tmp) / f"b{size}"
@@ -486,9 +791,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(res), flush=True)
         else:
             for lease in a.lease_ms:
-                work = Path(tmp) / f"l{lease}"
-                work.mkdir()
-                print(json.dumps(takeover(lease, a.rate, work)), flush=True)
+                for n_domains in a.domains:
+                    work = Path(tmp) / f"l{lease}-d{n_domains}"
+                    work.mkdir()
+                    res = takeover(lease, a.rate, work, n_domains, a.cluster)
+                    print(json.dumps(res), flush=True)
     return 0
 
 

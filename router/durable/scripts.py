@@ -150,7 +150,8 @@ return {1, id}
 
 #: KEYS: lease, fence, snapshot, input, requests, output, idem.
 #: ARGV: token, owner, lease_ms, input_id, cur, data, now, trim ('1'/'0'),
-#: dedupe_window_ms, output_retention_ms, n_out, then n_out output triples.
+#: dedupe_window_ms, output_retention_ms (< 0: never trim outputs), n_out, then n_out
+#: output triples.
 #: Publishes the pending outputs, stores the snapshot, renews the lease, trims
 #: the input log and the consumed requests (when trim), the idempotency set to
 #: the dedupe window (never past the cursor) and the output stream to what every
@@ -182,20 +183,16 @@ if cur_score < cut then cut = cur_score end
 local idem_trimmed = redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', string.format('(%.0f', cut))
 local newest = redis.call('XREVRANGE', KEYS[6], '+', '-', 'COUNT', 1)
 local out_trimmed = 0
-if #newest > 0 then
+if #newest > 0 and tonumber(ARGV[10]) >= 0 then
   local keep = newest[1][1]
   local groups = redis.call('XINFO', 'GROUPS', KEYS[6])
   local keep_score = id_score(keep)
   if #groups == 0 then
     local retention = tonumber(ARGV[10])
-    if retention >= 0 then
-      local old = (now_ms - retention) * 1024
-      if old < keep_score then
-        keep = string.format('%.0f-0', now_ms - retention)
-        keep_score = old
-      end
-    else
-      keep = nil
+    local old = (now_ms - retention) * 1024
+    if old < keep_score then
+      keep = string.format('%.0f-0', now_ms - retention)
+      keep_score = old
     end
   end
   for _, g in ipairs(groups) do
@@ -212,9 +209,7 @@ if #newest > 0 then
       keep_score = s
     end
   end
-  if keep then
-    out_trimmed = redis.call('XTRIM', KEYS[6], 'MINID', keep)
-  end
+  out_trimmed = redis.call('XTRIM', KEYS[6], 'MINID', keep)
 end
 return {1, idem_trimmed, out_trimmed}
 """,

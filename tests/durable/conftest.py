@@ -46,7 +46,7 @@ capacity = { voice = 1 }
 """
 
 
-def _need_redis() -> None:
+def need_redis() -> None:
     if redis_server_path() is None or shutil.which("redis-cli") is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed, and CI is set (.ci/run installs it)")
@@ -55,7 +55,7 @@ def _need_redis() -> None:
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    _need_redis()
+    need_redis()
     server = RedisServer(tmp_path / "redis")
     server.start()
     try:
@@ -67,7 +67,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
     """Three cluster-enabled masters on loopback, joined by ``redis-cli --cluster create``."""
-    _need_redis()
+    need_redis()
     cluster = RedisClusterServers(tmp_path / "cluster", 3)
     try:
         cluster.start()

@@ -174,7 +174,7 @@ async def flood(
                 ]
                 while True:
                     try:
-                        res = await p.submit_many(batch)
+                        await p.submit_many(batch)
                         break
                     except (RedisConnectionError, RedisTimeoutError, OSError):
                         await asyncio.sleep(0.05)  # Redis down: retry with the same keys

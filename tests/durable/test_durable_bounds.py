@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 import redis as redis_sync
@@ -14,6 +15,7 @@ from router.durable import DomainFull, Producer, faults
 from router.durable.audit import verify_replay
 from router.durable.testing import RedisServer
 from router.durable.wire import Complete
+from tests.durable.conftest import need_redis
 from tests.durable.harness import Clock, run, runner, settle, start
 
 pytestmark = pytest.mark.redis
@@ -170,3 +172,15 @@ def test_request_ids_of_duplicates_are_the_first_adds(redis_server: RedisServer)
         assert again.duplicate and again.request_id == first.request_id
 
     run(redis_server.url, body)
+
+
+def test_a_producer_facing_a_stalled_domain_is_refused_and_loses_nothing(tmp_path: Path) -> None:
+    """Real processes: the owner is stopped (SIGSTOP) under load, then resumed."""
+    from router.durable.bench import refusal
+
+    need_redis()
+    res = refusal(rate=400.0, limit=300, wait_s=0.2, workdir=tmp_path)
+    assert res["audit_problems"] == []  # every accepted inquiry: exactly one outcome
+    assert res["accepted"] >= 300
+    assert res["first_refusal_after_stall_s"] == res["first_refusal_after_stall_s"]  # not NaN
+    assert all(0.15 <= b < 5.0 for b in res["blocking_refusal_s"])
