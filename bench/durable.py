@@ -408,6 +408,7 @@ def takeover(
     procs: list[Proc] = []
     try:
         args = _serve_args(redis.url, cfg_path, ",".join(names), 1000, lease_ms, cluster)
+        args[args.index("WARNING")] = "INFO"  # the logs say when each domain was recovered
         p1 = Proc(args, workdir / "s1.log")
         procs.append(p1)
         asyncio.run(_wait_owned(redis.url, names, cluster=cluster))
@@ -507,7 +508,12 @@ async def _key_bytes(client: Any, keys: DomainKeys) -> dict[str, int]:
 
 
 def memory(
-    rate: float, duration_s: float, window_s: float, sample_s: float, workdir: Path
+    rate: float,
+    duration_s: float,
+    window_s: float,
+    sample_s: float,
+    workdir: Path,
+    aof_rewrite_min_mb: int = 64,
 ) -> dict[str, Any]:
     """Steady state at ``rate`` inquiries/s: Redis bytes per key sampled over the run."""
     cfg_path = workdir / "bench.toml"
@@ -521,8 +527,13 @@ def memory(
             "--dedupe-window-s", str(window_s), "--output-retention-s", str(window_s),
         ]  # fmt: skip
         procs.append(Proc(args, workdir / "serve.log"))
+        c = redis.client()
+        c.config_set("auto-aof-rewrite-min-size", f"{aof_rewrite_min_mb}mb")
+        c.close()
         asyncio.run(_wait_owned(redis.url, ["m"]))
-        return asyncio.run(_memory(redis, rate, duration_s, window_s, sample_s))
+        res = asyncio.run(_memory(redis, rate, duration_s, window_s, sample_s))
+        res["aof_rewrite_min_mb"] = aof_rewrite_min_mb
+        return res
     finally:
         for p in procs:
             p.kill()
@@ -596,6 +607,8 @@ async def _memory(
         "domain_bytes_second_half": round(mean(second, "domain_bytes")),
         "used_memory_first_half": round(mean(first, "used_memory")),
         "used_memory_second_half": round(mean(second, "used_memory")),
+        "aof_bytes_max": max((r["aof_bytes"] for r in samples), default=0),
+        "aof_bytes_last": last["aof_bytes"],
         "samples": samples,
     }
 
@@ -744,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--duration-s", type=float, default=120.0)
     m.add_argument("--window-s", type=float, default=30.0, help="dedupe window and retention")
     m.add_argument("--sample-s", type=float, default=10.0)
+    m.add_argument("--aof-rewrite-min-mb", type=int, default=64, help="Redis's rewrite threshold")
     r = sub.add_parser("refusal", help="a producer facing a stalled domain")
     r.add_argument("--rate", type=float, default=500.0, help="inquiries/s")
     r.add_argument("--limit", type=int, default=2000, help="serve --max-unprocessed")
@@ -779,7 +793,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     print(json.dumps(res), flush=True)
         elif a.cmd == "memory":
-            res = memory(a.rate, a.duration_s, a.window_s, a.sample_s, Path(tmp))
+            res = memory(
+                a.rate, a.duration_s, a.window_s, a.sample_s, Path(tmp), a.aof_rewrite_min_mb
+            )
             print(json.dumps(res), flush=True)
         elif a.cmd == "refusal":
             print(json.dumps(refusal(a.rate, a.limit, a.wait_s, Path(tmp))), flush=True)

@@ -252,7 +252,14 @@ class Server:
         now = time.monotonic()
         if len(self.runners) <= share or now - self._last_release < 2 * self._lease_s:
             return
-        movable = [d for d in self.runners if self.peers_serving.get(d, 0) > 0]
+        # a peer's heartbeat outlives it by up to a lease: never hand back a domain just taken
+        # over (its previous owner may be the "peer"), only one held for three leases
+        settled = time.time() - 3 * self._lease_s
+        movable = [
+            d
+            for d, r in self.runners.items()
+            if self.peers_serving.get(d, 0) > 0 and r.stats.acquired_at < settled
+        ]
         if not movable:
             return
         domain = max(movable, key=lambda d: self.runners[d].stats.acquired_at)
