@@ -176,7 +176,7 @@ def test_request_ids_of_duplicates_are_the_first_adds(redis_server: RedisServer)
 
 def test_a_producer_facing_a_stalled_domain_is_refused_and_loses_nothing(tmp_path: Path) -> None:
     """Real processes: the owner is stopped (SIGSTOP) under load, then resumed."""
-    from router.durable.bench import refusal
+    from bench.durable import refusal
 
     need_redis()
     res = refusal(rate=400.0, limit=300, wait_s=0.2, workdir=tmp_path)
