@@ -66,6 +66,21 @@ capacity = { chat = 20 }
 # ---------------------------------------------------------------------- the driver
 
 
+def _answers(entries: list[Any]) -> tuple[list[Any], int]:
+    """What instant agents send back for output entries (accept offers, complete work)."""
+    answers: list[Any] = []
+    completed = 0
+    for e in entries:
+        for ev in e.events:
+            if isinstance(ev, Offered):
+                answers.append(Accept(inquiry_id=ev.inquiry_id, agent_id=ev.agent_id))
+            elif isinstance(ev, Assigned):
+                answers.append(Complete(inquiry_id=ev.inquiry_id))
+            elif isinstance(ev, Completed):
+                completed += 1
+    return answers, completed
+
+
 async def drive(
     url: str, domain: str, n: int, chunk: int, concurrency: int, cluster: bool = False
 ) -> dict[str, Any]:
@@ -95,16 +110,10 @@ async def drive(
         after = "0-0"
         while completed < n:
             entries = await producer.read_outputs(after, count=5000, block_ms=100)
-            answers: list[Any] = []
-            for e in entries:
-                after = e.id
-                for ev in e.events:
-                    if isinstance(ev, Offered):
-                        answers.append(Accept(inquiry_id=ev.inquiry_id, agent_id=ev.agent_id))
-                    elif isinstance(ev, Assigned):
-                        answers.append(Complete(inquiry_id=ev.inquiry_id))
-                    elif isinstance(ev, Completed):
-                        completed += 1
+            if entries:
+                after = entries[-1].id
+            answers, done_now = _answers(entries)
+            completed += done_now
             if answers:
                 await producer.send_many(answers)
         done.set()
@@ -484,15 +493,8 @@ async def _play_agents(producer: Producer, group: str, stop: asyncio.Event) -> i
     completed = 0
     while not stop.is_set():
         entries = await producer.read_group(group, "bench", count=5000, block_ms=100)
-        answers: list[Any] = []
-        for e in entries:
-            for ev in e.events:
-                if isinstance(ev, Offered):
-                    answers.append(Accept(inquiry_id=ev.inquiry_id, agent_id=ev.agent_id))
-                elif isinstance(ev, Assigned):
-                    answers.append(Complete(inquiry_id=ev.inquiry_id))
-                elif isinstance(ev, Completed):
-                    completed += 1
+        answers, done_now = _answers(entries)
+        completed += done_now
         if answers:
             await producer.send_many(answers)
         await producer.ack(group, [e.id for e in entries])
