@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["DurableCollector", "start_http"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+SERVER: web.AppKey[Server] = web.AppKey("server")
+REGISTRY: web.AppKey[CollectorRegistry] = web.AppKey("registry")
 
 
 class DurableCollector(Collector):
@@ -127,7 +129,7 @@ class DurableCollector(Collector):
 
 
 async def _health(request: web.Request) -> web.Response:
-    srv: Server = request.app["server"]
+    srv = request.app[SERVER]
     problems = srv.health_problems()
     body = {
         "status": "ok" if not problems else "unhealthy",
@@ -143,12 +145,12 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    registry: CollectorRegistry = request.app["registry"]
+    registry = request.app[REGISTRY]
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _stats(request: web.Request) -> web.Response:
-    srv: Server = request.app["server"]
+    srv = request.app[SERVER]
     return web.Response(body=msgspec.json.encode(srv.health()), content_type="application/json")
 
 
@@ -157,8 +159,8 @@ async def start_http(server: Server, host: str, port: int) -> tuple[web.AppRunne
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DurableCollector(server))
     app = web.Application()
-    app["server"] = server
-    app["registry"] = registry
+    app[SERVER] = server
+    app[REGISTRY] = registry
     app.router.add_get("/health", _health)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/stats", _stats)
