@@ -8,13 +8,14 @@ owned lease renewed within its lease time, no domain behind by more than
 ``--max-lag-s``), else 503 with the reasons. ``/metrics`` is rendered by
 ``prometheus_client`` from a collector that turns the per-domain statistics
 into metric families (names in ``../shared/spec/scenario.md`` §5, durable part).
-Needs the ``redis`` extra (aiohttp, prometheus-client).
+Needs the ``redis`` extra (aiohttp, prometheus-client). The server is seen through the
+:class:`Server` protocol, so this module does not import ``serve``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 import msgspec
 from aiohttp import web
@@ -27,10 +28,28 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from router.durable.domain import BATCH_BUCKETS
+from router.durable.domain import BATCH_BUCKETS, DomainRunner
 
-if TYPE_CHECKING:
-    from router.durable.serve import Server
+
+class Server(Protocol):
+    """What the endpoints read of a serving process (:class:`router.durable.serve.Server`)."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def runners(self) -> Mapping[str, DomainRunner]: ...
+
+    @property
+    def counters(self) -> Mapping[str, int]: ...
+
+    @property
+    def redis_ok(self) -> bool: ...
+
+    def health_problems(self) -> list[str]: ...
+
+    def health(self) -> dict[str, Any]: ...
+
 
 __all__ = ["DurableCollector", "start_http"]
 
