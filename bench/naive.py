@@ -1,12 +1,13 @@
-"""The naive peer: the same routing work, done by scanning and scoring every agent.
+"""The naive peers: the same routing work, done by scanning and scoring agents.
 
 Theory of operation
 -------------------
-``NaiveRouter`` is what a careful engineer writes first, and it is the peer the
-core is measured against. It has the core's API for the lifecycle the benchmark
-drives (login, submit, tick, accept, decline, complete), the same offer mode
-with offer timeouts that requeue at the original place and never back to the
-agent that let it lapse, the same eligibility rules (tenant, queue list,
+``NaiveRouter`` scans every agent; ``IndexedNaiveRouter`` (below) is what a
+careful engineer writes first. ``NaiveRouter`` has the core's API for the
+lifecycle the benchmark drives (login, submit, tick, accept, decline,
+complete), the same offer mode with offer timeouts that requeue at the
+original place and never back to the agent that let it lapse, the same
+eligibility rules (tenant, queue list,
 channel cap, skill levels), the same weighted score (proficiency, idle time,
 load, recent work in a sliding window) and the same events. It differs in one
 thing only: to place an inquiry it scans every logged-in agent and scores each
@@ -18,27 +19,42 @@ cheap rejections (state, tenant, room) come before skill checks, and the score
 is the core's own formula so both routers pick agents by the same rule. Not
 supported, because the benchmark does not use them: wellbeing guardrails,
 capacity units, relaxation steps, backpressure policies, reconfigure.
+
+``IndexedNaiveRouter`` adds the first index anyone adds: for each queue (and
+requirement, for inquiries that bring their own), the list of agents that may
+ever serve it (tenant, queue list, channel, skill levels: everything that does
+not change while the agent is logged in), with the proficiency term of their
+score computed once. An arrival scores only that list; a freed agent looks only
+at the heads of the queues it may serve. Both lists keep login order, so ties
+break as in the scan-all router and the decisions stay exactly the core's
+(``tests/test_bench.py`` replays a seeded run through all three).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from heapq import heappop, heappush
 from typing import Any
 
-from router.config import DEFAULT_CHANNELS, QueueConfig, RouterConfig
-from router.errors import DuplicateId, InvalidState, UnknownId
-from router.events import (
+from router import (
+    Admission,
     AgentLoggedIn,
+    AgentSpec,
     Assigned,
     Completed,
+    DuplicateId,
+    Inquiry,
+    InvalidState,
     Offered,
     OfferExpired,
+    QueueConfig,
     Queued,
     Requeued,
+    RouterConfig,
+    UnknownId,
 )
-from router.model import Admission, AgentSpec, Inquiry
 
-__all__ = ["NaiveRouter"]
+__all__ = ["IndexedNaiveRouter", "NaiveRouter"]
 
 WAITING, OFFERED, ASSIGNED, DONE = 1, 2, 3, 4
 K_OFFER, K_RECENT = 1, 2
@@ -47,14 +63,13 @@ K_OFFER, K_RECENT = 1, 2
 class _Agent:
     __slots__ = ("caps", "id", "idle_since", "load", "queues", "recent_sum", "skills", "tenants")
 
-    def __init__(self, spec: AgentSpec, now: float) -> None:
+    def __init__(self, spec: AgentSpec, now: float, config: RouterConfig) -> None:
         self.id = spec.id
         self.skills = dict(spec.skills)
         self.tenants = spec.tenants
         self.queues = dict(spec.queues)
         self.caps = {
-            ch: min(cap, DEFAULT_CHANNELS[ch].max_concurrency if ch in DEFAULT_CHANNELS else cap)
-            for ch, cap in spec.capacity.items()
+            ch: min(cap, config.channel(ch).max_concurrency) for ch, cap in spec.capacity.items()
         }
         self.load = dict.fromkeys(self.caps, 0)
         self.idle_since = now
@@ -116,6 +131,7 @@ class NaiveRouter:
 
     def __init__(self, config: RouterConfig, now: float = 0.0) -> None:
         r = config.routing
+        self.config = config
         self.now = now
         self.ps = r.priority_seconds
         self.immediate = r.mode == "immediate"
@@ -149,7 +165,7 @@ class NaiveRouter:
         self._advance(now)
         if spec.id in self.agents:
             raise DuplicateId(f"agent {spec.id!r} is already logged in")
-        a = _Agent(spec, now)
+        a = _Agent(spec, now, self.config)
         self.agents[a.id] = a
         self.freed[a.id] = a
         self.events.append(AgentLoggedIn(at=now, version=1, agent_id=a.id))
@@ -353,7 +369,7 @@ class NaiveRouter:
     def _best_key(self, a: _Agent) -> float:
         """The agent's best key over the queues that have had traffic (the core's order)."""
         return min(
-            (self._key(a, q, q.requires) for q in self.queues.values() if q.seen),
+            (self._key(a, q, q.requires) for q in self._queues_of(a) if q.seen),
             default=float("inf"),
         )
 
@@ -367,13 +383,17 @@ class NaiveRouter:
         skills = a.skills
         return all(skills.get(s, 0) >= lvl for s, lvl in t.requires)
 
+    def _queues_of(self, a: _Agent) -> Iterable[_Queue]:
+        """The queues whose heads a freed agent looks at (the scan-all router: every queue)."""
+        return self.queues.values()
+
     def _fill(self, a: _Agent) -> None:
         """A freed agent takes the most urgent head of any queue it may serve, while it has room."""
         now = self.now
         while True:
             best: _Ticket | None = None
             best_urg = 0.0
-            for q in self.queues.values():
+            for q in self._queues_of(a):
                 heap = q.heap
                 if not q.n_waiting:
                     if heap:
@@ -474,3 +494,91 @@ class NaiveRouter:
         self.events.append(
             Requeued(at=self.now, version=1, inquiry_id=t.id, queue=t.q.name, reason=reason)
         )
+
+
+Requires = tuple[tuple[str, int], ...]
+
+
+def _may_serve(a: _Agent, queue: str, channel: str, requires: Requires, tenant: str | None) -> bool:
+    """Static eligibility: what cannot change while ``a`` is logged in."""
+    if not a.caps.get(channel, 0):
+        return False
+    if tenant is not None and tenant not in a.tenants:
+        return False
+    if a.queues and queue not in a.queues:
+        return False
+    skills = a.skills
+    return all(skills.get(s, 0) >= lvl for s, lvl in requires)
+
+
+def _proficiency(a: _Agent, requires: Requires) -> float:
+    """The proficiency term of the score, computed as :meth:`NaiveRouter._place` does."""
+    prof = 0.0
+    for s, _lvl in requires:
+        prof += a.skills[s] - 1
+    if requires:
+        prof = prof / 4.0 / len(requires)
+    return prof
+
+
+class IndexedNaiveRouter(NaiveRouter):
+    """Naive routing over per-queue lists of statically eligible agents (module docstring)."""
+
+    def __init__(self, config: RouterConfig, now: float = 0.0) -> None:
+        super().__init__(config, now)
+        #: (queue, requirements, tenant) -> [(agent, proficiency term)], in login order
+        self.candidates: dict[tuple[str, Requires, str | None], list[tuple[_Agent, float]]] = {}
+        #: agent id -> the queues it may serve (their own requirements and tenant)
+        self.served: dict[str, list[_Queue]] = {}
+
+    def login(self, spec: AgentSpec, now: float) -> None:
+        super().login(spec, now)
+        a = self.agents[spec.id]
+        self.served[a.id] = [
+            q
+            for q in self.queues.values()
+            if _may_serve(a, q.name, q.cfg.channel, q.requires, None)
+        ]
+        for (name, requires, tenant), agents in self.candidates.items():
+            if _may_serve(a, name, self.queues[name].cfg.channel, requires, tenant):
+                agents.append((a, _proficiency(a, requires)))
+
+    def _queues_of(self, a: _Agent) -> Iterable[_Queue]:
+        return self.served[a.id]
+
+    def _candidates(self, t: _Ticket) -> list[tuple[_Agent, float]]:
+        key = (t.q.name, t.requires, t.tenant)
+        found = self.candidates.get(key)
+        if found is None:
+            ch = t.q.cfg.channel
+            found = self.candidates[key] = [
+                (a, _proficiency(a, t.requires))
+                for a in self.agents.values()
+                if _may_serve(a, t.q.name, ch, t.requires, t.tenant)
+            ]
+        return found
+
+    def _place(self, t: _Ticket) -> None:
+        """Score only the agents that may serve ``t``; give it to the best one with room."""
+        q = t.q
+        w = q.weights
+        wp, wi, wl, wr = w.proficiency, w.idle_time, w.load, w.recent_work
+        scale, window = self.idle_scale, self.window
+        ch = q.cfg.channel
+        declined = t.declined
+        best: _Agent | None = None
+        best_key = float("inf")
+        for a, prof in self._candidates(t):
+            cap = a.caps[ch]
+            load = a.load[ch]
+            if load >= cap:
+                continue
+            if declined is not None and a.id in declined:
+                continue
+            key = wi * a.idle_since / scale - wp * prof + wl * (load / cap)
+            if wr:
+                key += wr * a.recent_sum / window
+            if key < best_key:
+                best_key, best = key, a
+        if best is not None:
+            self._assign(t, best)

@@ -9,15 +9,17 @@ the order :mod:`bench.run` chooses:
   every ``tick`` that made decisions; it runs first so the process's peak RSS is
   the surge's own (the kernel's peak mark is reset just before it).
 - :func:`sim_vs_ciw` runs the same M/M/c day (c = 35, A = 30 Erlangs) through our
-  simulator and through ciw, taking turns.
-- :func:`e2e` drives the adapters' own throughput flow on trio, asyncio and
-  uvloop beside the plain ``asyncio.Queue`` worker pool.
+  simulator, through ciw and through a SimPy model, taking turns.
+- :func:`e2e` moves the same agents and inquiries through the adapters (trio,
+  asyncio, uvloop), the hand-written asyncio service and the core called
+  directly (:mod:`bench.flows`), beside the plain ``asyncio.Queue`` worker pool.
 - :func:`lifecycles` builds steady-state routers at each agent count (and the
-  naive peer, mirrored from the core's state) and times the lifecycle loop,
+  naive peers, mirrored from the core's state) and times the lifecycle loop,
   interleaved with the calibration loop.
 - :func:`queue_depth` fills a 10,000-agent router until a million inquiries
   wait, measuring memory per inquiry as RSS growth over the fill, then times
-  one decision per lifecycle at that depth. It runs second, right after the
+  one decision per lifecycle at that depth; on the way, at 200,000 waiting, it
+  times ``statistics()`` beside a decision. It runs second, right after the
   small surge run: RSS growth only means something before big structures have
   been freed (freed memory stays mapped and would be reused by the fill).
 
@@ -36,8 +38,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.naive import NaiveRouter
+from bench.flows import FLOWS, flow_work, run_flow
+from bench.naive import IndexedNaiveRouter, NaiveRouter
 from bench.timing import (
+    CLOCK,
     HeapqPairs,
     collect_after_setup,
     give_back_memory,
@@ -50,7 +54,7 @@ from bench.timing import (
 from bench.workload import SteadyState, make_workload
 from router import Router
 
-__all__ = ["e2e", "lifecycles", "queue_depth", "sim_vs_ciw", "surge"]
+__all__ = ["e2e", "lifecycles", "queue_depth", "sim_vs_ciw", "simpy_day", "surge"]
 
 Progress = Callable[[str], None]
 ROUND_S = 0.1  # target CPU time of one repetition of one case (long enough to
@@ -187,12 +191,44 @@ handle_time = {{ dist = "exponential", mean_s = {MMC_HANDLE_S} }}
     )
 
 
-def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
-    """Customers served per CPU second: our simulator and ciw on the same M/M/c day."""
+def simpy_day(duration_s: float, seed: int = 7) -> int:
+    """The M/M/c day as a SimPy model: customers served (the textbook ``Resource`` model)."""
+    import random
+
+    import simpy
+
+    env = simpy.Environment()
+    agents = simpy.Resource(env, capacity=MMC_SERVERS)
+    rng = random.Random(seed)
+    rate = MMC_ERLANGS / MMC_HANDLE_S
+    served = 0
+
+    def customer() -> Any:
+        nonlocal served
+        with agents.request() as req:
+            yield req
+            yield env.timeout(rng.expovariate(1 / MMC_HANDLE_S))
+            served += 1
+
+    def source() -> Any:
+        while True:
+            yield env.timeout(rng.expovariate(rate))
+            env.process(customer())
+
+    env.process(source())
+    env.run(until=duration_s)
+    return served
+
+
+def sim_vs_ciw(duration_s: float, rounds: int, *, simpy: bool = True) -> dict[str, Any]:
+    """Customers served per CPU second: our simulator, ciw and SimPy on the same M/M/c day.
+
+    Each round runs all three in turn; ``sim_over_ciw_rounds`` keeps the
+    per-round ratios (a ratio of neighbours in time, steadier than the medians').
+    """
     import ciw
 
-    from router.sim import simulate
-    from router.sim.engine import ANSWERED
+    from router.sim import build_report, simulate
 
     sc = mmc_scenario(duration_s)
     rate = MMC_ERLANGS / MMC_HANDLE_S
@@ -201,7 +237,8 @@ def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
         t0 = time.process_time()
         res = simulate(sc)
         cpu = time.process_time() - t0
-        return sum(1 for r in res.inquiries if r.outcome == ANSWERED) / cpu
+        answered: int = build_report(res, timeline=False)["answered"]
+        return answered / cpu
 
     def theirs() -> float:
         net = ciw.create_network(
@@ -216,57 +253,100 @@ def sim_vs_ciw(duration_s: float, rounds: int) -> dict[str, float]:
         cpu = time.process_time() - t0
         return len(q.get_all_records()) / cpu
 
+    def simpys() -> float:
+        t0 = time.process_time()
+        served = simpy_day(duration_s)
+        return served / (time.process_time() - t0)
+
     a: list[float] = []
     b: list[float] = []
+    c: list[float] = []
     for _ in range(rounds):
         a.append(ours())
         b.append(theirs())
-    return {
+        if simpy:
+            c.append(simpys())
+    out: dict[str, Any] = {
         "sim_customers_per_s": statistics.median(a),
         "ciw_customers_per_s": statistics.median(b),
+        "simpy_customers_per_s": statistics.median(c) if c else None,
+        "sim_over_ciw_rounds": [x / y for x, y in zip(a, b)],
     }
+    return out
 
 
 # ---------------------------------------------------------------------- adapters
 
 
 POOL_FACTOR = 20
+#: The service moves the flow ~10x faster than the adapters: it runs this many
+#: times per round, so its figure is not a few milliseconds of noise.
+SERVICE_REPEAT = 5
 
 
 class _CpuTime:
-    """Stands in for the ``time`` module inside the throughput flows: CPU-time clock."""
+    """Stands in for the ``time`` module inside the pool flow: CPU-time clock."""
 
     perf_counter = staticmethod(time.process_time)
 
 
-def e2e(n: int, agents: int, rounds: int) -> dict[str, Any]:
-    """Adapter throughput (trio, asyncio, uvloop) beside the ``asyncio.Queue`` pool.
-
-    Each flow is the adapters' own (:mod:`bench.throughput`: the clock
-    runs from the first submit to the last completion). While they run, that
-    module's ``time`` is swapped for a CPU-time clock, so another process holding
-    the core is not charged to the flow. Medians over ``rounds``, taking turns.
-    """
+def _pool_per_s(n: int, workers: int) -> float:
+    """The adapters' plain ``asyncio.Queue`` worker pool (no routing) on uvloop, CPU time."""
     from bench import throughput as tp
 
-    names = ("trio", "asyncio", "uvloop", "pool", "core")
-    runs: dict[str, list[float]] = {k: [] for k in names}
-    pool_n = POOL_FACTOR * n  # the pool is ~50x faster: a longer run, not a few ms of noise
     saved = tp.time  # type: ignore[attr-defined]
     tp.time = _CpuTime  # type: ignore[attr-defined]
     try:
-        for _ in range(rounds):
-            for backend in ("trio", "asyncio", "uvloop"):
-                runs[backend].append(tp.measure_e2e(backend, n, agents))
-            runs["pool"].append(tp.measure_asyncio_queue_pool(pool_n, agents, "uvloop"))
-            runs["core"].append(tp.core_direct_flow(n, agents))
+        rate: float = tp.measure_asyncio_queue_pool(n, workers, "uvloop")
     finally:
         tp.time = saved  # type: ignore[attr-defined]
-    med = {k: statistics.median(v) for k, v in runs.items()}
+    return rate
+
+
+def e2e(
+    n: int, agents: int, rounds: int, flows: tuple[str, ...] = FLOWS, *, pool: bool = True
+) -> dict[str, Any]:
+    """The same agents and inquiries through each flow of :mod:`bench.flows`, taking turns.
+
+    Rates are medians over ``rounds`` (inquiries per CPU second). The two ratios
+    of the report (uvloop over the service, uvloop over the core) are medians of
+    the per-round ratios: each pairs runs made seconds apart. ``pool`` adds the
+    old ceiling peer, the adapters' plain ``asyncio.Queue`` pool (no routing).
+    """
+    work = flow_work(agents, n)
+    runs: dict[str, list[float]] = {f: [] for f in flows}
+    pool_runs: list[float] = []
+    for name in flows:  # warm-up: imports, first-loop costs
+        run_flow(name, work)
+    for _ in range(rounds):
+        for name in flows:
+            if name == "service":
+                cpu = sum(len(work.inquiries) / run_flow(name, work) for _ in range(SERVICE_REPEAT))
+                runs[name].append(SERVICE_REPEAT * len(work.inquiries) / cpu)
+            else:
+                runs[name].append(run_flow(name, work))
+        if pool:
+            pool_runs.append(_pool_per_s(POOL_FACTOR * n, agents))
+
+    def per_round(a: str, b: str) -> float | None:
+        if a not in runs or b not in runs:
+            return None
+        return _paired(runs[a], runs[b])
+
+    med = {name: statistics.median(v) for name, v in runs.items()}
     return {
-        "e2e_per_s": {b: med[b] for b in ("trio", "asyncio", "uvloop")},
-        "asyncio_queue_pool_per_s": med["pool"],
-        "core_direct_per_s": med["core"],
+        "e2e_per_s": {b: med[b] for b in ("trio", "asyncio", "uvloop") if b in med},
+        "skill_queue_service_per_s": med.get("service"),
+        "core_direct_per_s": med.get("direct"),
+        "asyncio_queue_pool_per_s": statistics.median(pool_runs) if pool_runs else None,
+        "e2e_over_skill_queue_service": per_round("uvloop", "service"),
+        "adapter_over_direct": per_round("uvloop", "direct"),
+        "flow": {
+            "agents": len(work.agents),
+            "inquiries": len(work.inquiries),
+            "queues": len({i.queue for i in work.inquiries}),
+            "rounds": rounds,
+        },
     }
 
 
@@ -278,22 +358,35 @@ def lifecycles(
     naive_sizes: dict[str, int],
     rounds: int,
     progress: Progress = _quiet,
+    indexed_sizes: dict[str, int] | None = None,
+    keep: str | None = None,
 ) -> dict[str, Any]:
-    """Median lifecycle microseconds per agent count, core and naive, with calibration.
+    """Median lifecycle microseconds per agent count, core and peers, with calibration.
 
-    ``sizes`` maps report labels to agent counts (the labels are the report's keys).
+    ``sizes`` maps report labels to agent counts (the labels are the report's keys);
+    the naive (scan-all) and indexed naive peers run at the labels of
+    ``naive_sizes`` and ``indexed_sizes``, each mirrored from the core's state.
+    ``core_calibrated`` is the median over rounds of each round's lifecycle over
+    that round's calibration (neighbours in time: steadier than a ratio of medians);
+    ``core_over_peer`` the same against the indexed peer at its smallest size: a
+    calibration that runs Python code, as the core does, not a loop in C. With ``keep``,
+    the core's state at that label is returned as ``kept`` for :func:`queue_depth`.
     """
+    indexed_sizes = indexed_sizes or {}
+    peers = {"naive": (NaiveRouter, naive_sizes), "indexed": (IndexedNaiveRouter, indexed_sizes)}
     calib = HeapqPairs()
     cases: dict[str, tuple[Callable[[int], float], int]] = {}
     cases["calibration"] = (calib.run, auto_k(calib.run, probe=1000))
     states: list[SteadyState] = []
+    cores: dict[str, SteadyState] = {}
     waiting: dict[str, int] = {}
     for label, n in sizes.items():
         t0 = time.perf_counter()
         wl = make_workload(n)
         gc.disable()
-        core = SteadyState(Router(wl.config), wl, record=label in naive_sizes)
-        naive = core.mirror(NaiveRouter(wl.config)) if label in naive_sizes else None
+        mirrored = [name for name, (_, at) in peers.items() if label in at]
+        core = SteadyState(Router(wl.config), wl, record=bool(mirrored))
+        copies = {name: core.mirror(peers[name][0](wl.config)) for name in mirrored}
         core.arrivals.clear()
         core.placed.clear()
         collect_after_setup()
@@ -303,24 +396,40 @@ def lifecycles(
             f"({time.perf_counter() - t0:.1f}s)"
         )
         states.append(core)
+        cores[label] = core
         cases[f"core/{label}"] = (core.run, auto_k(core.run))
-        if naive is not None:
-            states.append(naive)
-            cases[f"naive/{label}"] = (naive.run, auto_k(naive.run, probe=2))
+        for name, state in copies.items():
+            states.append(state)
+            cases[f"{name}/{label}"] = (state.run, auto_k(state.run, probe=2))
     progress(f"timing {len(cases)} cases x {rounds} rounds")
     samples = interleave(cases, rounds)
     med = {name: median_us(s) for name, s in samples.items()}
+    cal = samples["calibration"]
     out: dict[str, Any] = {
         "calibration_heapq_pair_us": med["calibration"],
         "core_lifecycle_us": {lb: med[f"core/{lb}"] for lb in sizes},
         "naive_lifecycle_us": {lb: med[f"naive/{lb}"] for lb in naive_sizes},
+        "indexed_naive_lifecycle_us": {lb: med[f"indexed/{lb}"] for lb in indexed_sizes},
+        "core_calibrated": {lb: _paired(samples[f"core/{lb}"], cal) for lb in sizes},
+        "core_over_peer": {},
         "waiting_at_steady_state": waiting,
         "units_per_round": {name: k for name, (_, k) in cases.items()},
         "spread": {name: _spread(s) for name, s in samples.items()},
+        "samples_us": {name: [x * 1e6 for x in s] for name, s in samples.items()},
     }
-    del states, cases
+    if indexed_sizes:
+        peer = samples[f"indexed/{next(iter(indexed_sizes))}"]
+        out["core_over_peer"] = {lb: _paired(samples[f"core/{lb}"], peer) for lb in sizes}
+    if keep is not None:
+        out["kept"] = cores[keep]
+    del states, cases, cores
     gc.collect()
     return out
+
+
+def _paired(a: list[float], b: list[float]) -> float:
+    """Median over rounds of ``a``'s sample over ``b``'s in the same round."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def _spread(samples: list[float]) -> float:
@@ -340,11 +449,56 @@ def _fill_to(s: SteadyState, depth: int) -> None:
         s.fill(depth - r.total_waiting(), batch=5000)
 
 
+def _statistics_case(s: SteadyState) -> Callable[[int], float]:
+    """``k`` calls of ``statistics()``, one lifecycle (untimed) before each: no call sees
+    the state the previous one saw, so a cache of the last answer cannot help."""
+    r: Any = s.r
+
+    def run(k: int) -> float:
+        spent = 0.0
+        for _ in range(k):
+            s.run(1)
+            t0 = CLOCK()
+            r.statistics()
+            spent += CLOCK() - t0
+        return spent
+
+    return run
+
+
+def _time_at_depth(
+    s: SteadyState, calib: HeapqPairs, k_cal: int, rounds: int, stats: bool
+) -> dict[str, Any]:
+    """Decision cost (and ``statistics()`` cost) at the router's current depth."""
+    cases: dict[str, tuple[Callable[[int], float], int]] = {
+        "calibration": (calib.run, k_cal),
+        "decision": (s.run, auto_k(s.run)),
+    }
+    if stats:
+        fn = _statistics_case(s)
+        cases["statistics"] = (fn, auto_k(fn, probe=1))
+    res = interleave(cases, rounds)
+    out: dict[str, Any] = {
+        "decision_us": median_us(res["decision"]),
+        "calibration_us": median_us(res["calibration"]),
+        "decision_calibrated": _paired(res["decision"], res["calibration"]),
+        "spread": {name: _spread(v) for name, v in res.items()},
+        "samples_us": {name: [x * 1e6 for x in v] for name, v in res.items()},
+    }
+    if stats:
+        out["statistics_us"] = median_us(res["statistics"])
+        out["statistics_over_decision"] = _paired(res["statistics"], res["decision"])
+    return out
+
+
 def queue_depth(
     n_agents: int,
     depth: int,
     rounds: int,
     *,
+    stats_depth: int = 200_000,
+    steady: bool = True,
+    state: SteadyState | None = None,
     series: tuple[int, ...] = (),
     traced: bool = False,
     progress: Progress = _quiet,
@@ -354,22 +508,33 @@ def queue_depth(
     A steady ``n_agents`` router is timed first (the lifecycle at its own small
     queue), then filled until ``depth`` wait, then timed again: at that depth
     every lifecycle is one decision (a freed agent takes the head of its pools).
-    Memory is the growth of the process's RSS over the fill divided by the
-    inquiries added (all still held), so run this before anything big was freed
-    in the process; without ``/proc`` it falls back to tracemalloc. ``traced``
-    adds the tracemalloc figure (Python allocations only, 5x slower fill) on a
-    second router; ``series`` adds untraced points at other depths for the chart.
+    On the way, at ``stats_depth`` waiting (or at ``depth`` if smaller), one
+    ``statistics()`` call is timed beside a decision. Memory is the growth of
+    the process's RSS over the fill divided by the inquiries added (all still
+    held), so run this before anything big was freed in the process; without
+    ``/proc`` it falls back to tracemalloc. ``traced`` adds the tracemalloc
+    figure (Python allocations only, 5x slower fill) on a second router;
+    ``series`` adds untraced points at other depths for the chart; ``steady=False``
+    skips timing the steady state before the fill. ``state`` fills that steady
+    router (kept by :func:`lifecycles`) instead of building a new one: faster,
+    but its memory figure then also reuses what earlier sections freed.
     """
     calib = HeapqPairs()
     k_cal = auto_k(calib.run, probe=1000)
-    give_back_memory()
-    wl = make_workload(n_agents)
-    gc.disable()
-    s = SteadyState(Router(wl.config), wl, prefix="w")
-    collect_after_setup()
+    if state is None:
+        give_back_memory()
+        wl = make_workload(n_agents)
+        gc.disable()
+        s = SteadyState(Router(wl.config), wl, prefix="w")
+        collect_after_setup()
+    else:
+        s = state
     r: Any = s.r
     steady_waiting = r.total_waiting()
-    before = interleave({"calibration": (calib.run, k_cal), "lc": (s.run, auto_k(s.run))}, rounds)
+    before: dict[str, list[float]] = {"calibration": [], "lc": []}
+    if steady:
+        lc = (s.run, auto_k(s.run))
+        before = interleave({"calibration": (calib.run, k_cal), "lc": lc}, rounds)
     progress(f"filling to {depth:,} waiting")
     t0 = time.perf_counter()
     gc.disable()
@@ -380,6 +545,14 @@ def queue_depth(
     if m0 is None:
         tracemalloc.start()
         m0 = tracemalloc.get_traced_memory()[0]
+    at_stats: dict[str, Any] | None = None
+    if stats_depth < depth:
+        _fill_to(s, stats_depth)
+        collect_after_setup()
+        progress(f"{r.total_waiting():,} waiting: timing statistics()")
+        at_stats = _time_at_depth(s, calib, k_cal, rounds, stats=True)
+        at_stats["waiting"] = r.total_waiting()
+        gc.disable()
     _fill_to(s, depth)
     gc.collect()
     if tracemalloc.is_tracing():
@@ -392,20 +565,25 @@ def queue_depth(
     added = s.n - n0
     collect_after_setup()
     progress(f"filled {added:,} in {time.perf_counter() - t0:.1f}s; timing decisions")
-    after = interleave(
-        {"calibration": (calib.run, k_cal), "decision": (s.run, auto_k(s.run))}, rounds
-    )
+    after = _time_at_depth(s, calib, k_cal, rounds, stats=at_stats is None)
+    if at_stats is None:
+        at_stats = {k: after.pop(k) for k in ("statistics_us", "statistics_over_decision")}
+        at_stats["decision_us"] = after["decision_us"]
+        at_stats["waiting"] = r.total_waiting()
     out: dict[str, Any] = {
-        "queued_1m_decision_us": median_us(after["decision"]),
+        "queued_1m_decision_us": after["decision_us"],
         "bytes_per_queued_inquiry": (m1 - m0) / added,
         "memory_measured_by": how,
-        "calibration_us": median_us(after["calibration"]),
-        "steady_lifecycle_us": median_us(before["lc"]),
-        "steady_calibration_us": median_us(before["calibration"]),
+        "calibration_us": after["calibration_us"],
+        "decision_calibrated": after["decision_calibrated"],
+        "steady_lifecycle_us": median_us(before["lc"]) if steady else None,
+        "steady_calibration_us": median_us(before["calibration"]) if steady else None,
         "steady_waiting": steady_waiting,
         "waiting": r.total_waiting(),
         "added": added,
-        "spread": {"decision": _spread(after["decision"])},
+        "spread": after["spread"],
+        "samples_us": after["samples_us"],
+        "statistics": at_stats,
     }
     del s, r
     gc.collect()

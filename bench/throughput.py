@@ -26,9 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing
 from router.adapters import get_backend, open_router
-from router.config import QueueConfig, RouterConfig, Routing
-from router.model import AgentSpec, Inquiry
 
 __all__ = [
     "asyncio_queue_pool_flow",

@@ -44,7 +44,11 @@ __all__ = [
     "peak_rss_mb",
     "reset_peak_rss",
     "rss_bytes",
+    "versions",
 ]
+
+#: Distributions whose versions a figure depends on (the router's own and its peers').
+MEASURED_PACKAGES = ("msgspec", "trio", "uvloop", "ciw", "simpy")
 
 
 class HeapqPairs:
@@ -168,3 +172,16 @@ def machine() -> dict[str, object]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
     }
+
+
+def versions() -> dict[str, str | None]:
+    """Python's version and those of :data:`MEASURED_PACKAGES` (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for name in MEASURED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out

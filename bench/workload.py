@@ -40,6 +40,7 @@ __all__ = [
     "SteadyState",
     "Workload",
     "make_workload",
+    "may_serve",
 ]
 
 AREAS = (
@@ -100,6 +101,17 @@ class Workload:
     def pick_queue(self, u: float) -> str:
         """The queue of an arrival, from a uniform draw ``u`` in [0, 1)."""
         return self.queues[bisect(self.cum_weights, u * self.cum_weights[-1])].name
+
+
+def may_serve(agent: AgentSpec, queue: QueueConfig) -> bool:
+    """Whether ``agent`` may ever serve ``queue``: channel, tenant, queue list, skill levels."""
+    if not agent.capacity.get(queue.channel, 0):
+        return False
+    if queue.tenant is not None and queue.tenant not in agent.tenants:
+        return False
+    if agent.queues and queue.name not in agent.queues:
+        return False
+    return all(agent.skills.get(s, 0) >= lvl for s, lvl in queue.requires.items())
 
 
 def _profile(rng: random.Random) -> Profile:

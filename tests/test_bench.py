@@ -1,19 +1,34 @@
-"""The benchmark harness: a tiny end-to-end run, the naive peer's fidelity, the ratio guard."""
+"""The benchmark harness: a tiny run, the peers' fidelity, build selection, the A/B guard."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib.machinery
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import run
-from bench.check import GUARDS, check, load_baseline, make_baseline
-from bench.naive import NaiveRouter
-from bench.workload import SteadyState, make_workload
+from bench import guard, run, slowdown
+from bench.flows import FLOWS, flow_work, run_flow
+from bench.guard import (
+    GUARDED,
+    environment_warnings,
+    evaluate,
+    figures_of,
+    format_table,
+    load_baseline,
+    resolve_reference,
+)
+from bench.naive import IndexedNaiveRouter, NaiveRouter
+from bench.service import SkillQueueService
+from bench.workload import SteadyState, make_workload, may_serve
 from router import Inquiry, Offered, Router
 
 SPEC_KEYS = (
@@ -30,6 +45,12 @@ SPEC_KEYS = (
     "sim_customers_per_s",
     "ciw_customers_per_s",
     "surge20",
+    "compiled",
+    "core_lifecycle_calibrated_pure",
+    "speedup_vs_indexed_naive",
+    "e2e_over_skill_queue_service",
+    "adapter_over_direct",
+    "statistics_over_decision",
 )
 
 
@@ -40,10 +61,12 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert list(rep)[: len(SPEC_KEYS)] == list(SPEC_KEYS)
     assert rep["notes"] == ["surge20: skipped in tiny mode"]
     assert rep["surge20"] is None
-    for key in SPEC_KEYS[:-1]:
-        assert rep[key] is not None, key
+    for key in SPEC_KEYS:
+        if key != "surge20":
+            assert rep[key] is not None, key
     assert set(rep["core_lifecycle_us"]) == {"1000", "10000", "100000"}
     assert set(rep["naive_lifecycle_us"]) == {"1000", "10000"}
+    assert set(rep["speedup_vs_indexed_naive"]) == {"1000", "10000"}
     assert set(rep["e2e_per_s"]) == {"trio", "asyncio", "uvloop"}
     assert rep["core_lifecycle_calibrated"] == pytest.approx(
         rep["core_lifecycle_us"]["10000"] / rep["calibration_heapq_pair_us"]
@@ -51,13 +74,36 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert rep["speedup_vs_naive_10000"] == pytest.approx(
         rep["naive_lifecycle_us"]["10000"] / rep["core_lifecycle_us"]["10000"]
     )
-    assert set(rep["ratios"]) == set(GUARDS)
+    for lb in ("1000", "10000"):
+        assert rep["speedup_vs_indexed_naive"][lb] == pytest.approx(
+            rep["indexed_naive_lifecycle_us"][lb] / rep["core_lifecycle_us"][lb]
+        )
+    # no compiled build here: the pure figure is the same measurement
+    assert rep["compiled"] is False
+    assert rep["core_lifecycle_calibrated_pure"] == rep["core_lifecycle_calibrated"]
+    assert rep["meta"]["build"]["compiled"] is False
     assert rep["meta"]["mode"] == "tiny"
+    assert set(rep["meta"]["versions"]) >= {"python", "msgspec", "ciw", "simpy", "uvloop"}
     assert 100 < rep["bytes_per_queued_inquiry"] < 5000
-    assert "ratios (guarded):" in capsys.readouterr().out
+    assert rep["extra"]["e2e_flow"]["inquiries"] == 200
+    assert "ratios:" in capsys.readouterr().out
+    # the guard reads every figure it guards from a report of this shape
+    assert all(v is not None for v in figures_of(rep).values())
 
 
-def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pure_beside_runs_the_lifecycles_in_a_pure_subprocess(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--tiny", "--quiet", "--sections", "lifecycles", "--pure-beside", "--json", str(out)]
+    assert run.main(args) == 0
+    rep = json.loads(out.read_text())
+    assert rep["compiled"] is False
+    assert rep["core_lifecycle_calibrated_pure"] > 0
+    # measured in another process: another figure, not a copy of this one
+    assert rep["core_lifecycle_calibrated_pure"] != rep["core_lifecycle_calibrated"]
+    assert rep["meta"]["sections"] == ["lifecycles"]
+
+
+def test_cli_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         run.main(["--bogus"])
     assert exc.value.code == 2
@@ -65,14 +111,21 @@ def test_cli_errors_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert re.fullmatch(
         r"bench: unrecognized arguments: --bogus \(see python -m bench --help\)\n", err
     )
-    assert run.main(["--quick", "--check", str(tmp_path / "missing.json")]) == 2
-    err = capsys.readouterr().err
-    assert re.fullmatch(r"bench: \S+missing\.json: cannot read: No such file or directory\n", err)
     assert run.main(["--quick", "--tiny"]) == 2
+    assert capsys.readouterr().err == "bench: --quick, --tiny and --mode exclude each other\n"
+    assert run.main(["--tiny", "--sections", "lifecycles,nope"]) == 2
+    assert re.fullmatch(
+        r"bench: --sections: unknown section nope; known: surge20, queue_depth, .*\n",
+        capsys.readouterr().err,
+    )
 
 
-def _offers(router: Any, n_agents: int, steps: int) -> list[tuple[str, str]]:
-    """Drive ``router`` with distinct times (no score ties); return every offer made."""
+def _offers(router: Any, n_agents: int, steps: int, refuse: float = 0.0) -> list[tuple[str, str]]:
+    """Drive ``router`` with distinct times (no score ties); return every offer made.
+
+    With ``refuse`` > 0, that share of offers is declined and as many again are
+    left to time out, so requeues and "never back to the same agent" are covered.
+    """
     wl = make_workload(n_agents, seed=3)
     for i, spec in enumerate(wl.agents):
         router.login(spec, i * 0.01)
@@ -83,106 +136,384 @@ def _offers(router: Any, n_agents: int, steps: int) -> list[tuple[str, str]]:
     for k in range(steps):
         now += 0.37
         router.submit(Inquiry(id=f"q{k}", queue=wl.pick_queue(rng.random())), now)
+        if refuse and k % 97 == 0:
+            now += wl.config.routing.offer_timeout_s  # the offers left open expire
         for _ in range(2):
             for ev in router.tick(now):
                 if type(ev) is Offered:
                     offers.append((ev.inquiry_id, ev.agent_id))
-                    router.accept(ev.inquiry_id, now)
-                    busy.append(ev.inquiry_id)
+                    u = rng.random()
+                    if u < refuse:
+                        router.decline(ev.inquiry_id, now)
+                    elif u > 2 * refuse:
+                        router.accept(ev.inquiry_id, now)
+                        busy.append(ev.inquiry_id)
             if busy and rng.random() < 0.9:
                 now += 0.11
                 router.complete(busy.pop(int(rng.random() * len(busy))), now)
     return offers
 
 
-def test_naive_peer_makes_the_same_decisions_as_the_core() -> None:
+@pytest.mark.parametrize("refuse", [0.0, 0.05])
+def test_naive_peers_make_the_same_decisions_as_the_core(refuse: float) -> None:
     wl = make_workload(60, seed=3)
-    core = _offers(Router(wl.config), 60, 600)
-    naive = _offers(NaiveRouter(wl.config), 60, 600)
+    core = _offers(Router(wl.config), 60, 600, refuse)
     assert len(core) > 500
-    assert naive == core
+    for peer in (NaiveRouter, IndexedNaiveRouter):
+        assert _offers(peer(wl.config), 60, 600, refuse) == core, peer.__name__
 
 
-def test_mirror_copies_the_steady_state() -> None:
+def test_indexed_peer_scores_only_statically_eligible_agents() -> None:
+    wl = make_workload(200, seed=3)
+    r = IndexedNaiveRouter(wl.config)
+    _offers(r, 200, 300)
+    assert r.candidates, "no candidate list was built"
+    for (queue, requires, tenant), entries in r.candidates.items():
+        q = next(q for q in wl.queues if q.name == queue)
+        assert requires == tuple(sorted(q.requires.items())) and tenant == q.tenant
+        listed = [a.id for a, _ in entries]
+        assert listed == [s.id for s in wl.agents if may_serve(s, q)]
+        assert len(listed) < len(wl.agents)  # an index, not the whole center
+
+
+@pytest.mark.parametrize("peer", [NaiveRouter, IndexedNaiveRouter])
+def test_mirror_copies_the_steady_state(peer: Any) -> None:
     wl = make_workload(80, seed=4)
     s = SteadyState(Router(wl.config), wl, record=True)
-    m = s.mirror(NaiveRouter(wl.config))
+    m = s.mirror(peer(wl.config))
     nv: Any = m.r
     assert sorted(m.busy) == sorted(s.busy)
     assert sum(q.n_waiting for q in nv.queues.values()) == s.r.total_waiting()  # type: ignore[attr-defined]
-    for label, st in (("core", s), ("naive", m)):
+    for label, st in (("core", s), ("peer", m)):
         assert st.run(50) > 0, label
     assert len(m.busy) == len(s.busy)
 
 
-BASE = {
-    "ratios": {
-        "core_lifecycle_calibrated": {"value": 20.0, "better": "lower", "margin": 0.25},
-        "speedup_vs_naive_10000": {"value": 40.0, "better": "higher", "margin": 0.2},
-    }
+# ---------------------------------------------------------------------- flows and the service
+
+
+def test_service_moves_every_inquiry_once_to_an_agent_that_may_serve_it() -> None:
+    work = flow_work(40, 600)
+    queues = {q.name: q for q in work.config.queues}
+    agents = {a.id: a for a in work.agents}
+    done: list[tuple[str, str]] = []
+
+    async def go() -> None:
+        async with SkillQueueService(work.config.queues, work.agents, _record(done)) as service:
+            for i, iq in enumerate(work.inquiries):
+                service.submit(iq)
+                if i % 10 == 9:
+                    await asyncio.sleep(0)
+            while len(done) < len(work.inquiries):
+                await asyncio.sleep(0)
+            assert service.state == {} and service.agent_of == {}
+            with pytest.raises(KeyError, match="unknown queue 'nope'"):
+                service.submit(Inquiry(id="x", queue="nope"))
+
+    asyncio.run(go())
+    assert sorted(i for i, _ in done) == sorted(iq.id for iq in work.inquiries)
+    by_id = {iq.id: iq for iq in work.inquiries}
+    for iid, agent_id in done:
+        assert may_serve(agents[agent_id], queues[by_id[iid].queue]), (iid, agent_id)
+
+
+def _record(out: list[tuple[str, str]]) -> Any:
+    return lambda iid, agent_id: out.append((iid, agent_id))
+
+
+def test_flow_work_uses_only_queues_some_agent_may_serve() -> None:
+    work = flow_work(30, 500)
+    assert len(work.inquiries) == 500
+    served = {q.name for q in work.config.queues if any(may_serve(a, q) for a in work.agents)}
+    used = {iq.queue for iq in work.inquiries}
+    assert used <= served and len(used) > 5
+    assert len({iq.id for iq in work.inquiries}) == 500
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+def test_every_flow_moves_the_whole_stream(flow: str) -> None:
+    assert run_flow(flow, flow_work(30, 300)) > 0
+
+
+# ---------------------------------------------------------------------- build selection
+
+
+FAKE_EXTENSION = "core" + importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def _fake_tree(root: Path) -> None:
+    """A router package whose ``core`` has a (broken) extension module beside its source."""
+    pkg = root / "router"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from router.core import WHERE\n")
+    (pkg / "core.py").write_text("WHERE = 'source'\n")
+    (pkg / FAKE_EXTENSION).write_bytes(b"not an ELF file")
+
+
+def _import_router(root: Path, build: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BENCH_ROUTER_PATH=str(root), BENCH_ROUTER_BUILD=build)
+    code = "import bench, router; from bench.build import describe; print(router.WHERE, describe())"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_build_pure_loads_sources_even_beside_extension_modules(tmp_path: Path) -> None:
+    _fake_tree(tmp_path)
+    # auto: Python prefers the extension module, which is broken here
+    auto = _import_router(tmp_path, "auto")
+    assert auto.returncode != 0 and "ImportError" in auto.stderr
+    pure = _import_router(tmp_path, "pure")
+    assert pure.returncode == 0, pure.stderr
+    assert pure.stdout.startswith("source {'compiled': False, 'compiled_modules': [], ")
+    assert f"'router_path': '{tmp_path.resolve()}'" in pure.stdout
+    bad = _import_router(tmp_path, "fast")
+    assert bad.returncode == 1
+    assert "BENCH_ROUTER_BUILD='fast': expected one of auto, pure, compiled" in bad.stderr
+    empty = _import_router(tmp_path / "nowhere", "pure")
+    assert "BENCH_ROUTER_PATH=" in empty.stderr and "no router/__init__.py there" in empty.stderr
+
+
+# ---------------------------------------------------------------------- the guard
+
+
+MARGINS = {
+    "lifecycle_10000_over_peer": {"better": "lower", "margin": 0.1},
+    "adapter_over_direct": {"better": "higher", "margin": 0.1},
+    "statistics_over_decision": {"better": "lower", "margin": 0.1},
 }
 
 
-def test_check_flags_only_regressions_beyond_the_margin() -> None:
-    ok = {"core_lifecycle_calibrated": 24.9, "speedup_vs_naive_10000": 33.4}
-    assert check(ok, BASE) == []
-    better = {"core_lifecycle_calibrated": 5.0, "speedup_vs_naive_10000": 400.0}
-    assert check(better, BASE) == []
-    bad = {"core_lifecycle_calibrated": 30.0, "speedup_vs_naive_10000": None}
-    assert check(bad, BASE) == [
-        "REGRESSION core_lifecycle_calibrated: 30 vs baseline 20 (lower is better): "
-        "50% worse, margin 25%",
-        "REGRESSION speedup_vs_naive_10000: not measured in this run (baseline 40)",
-    ]
-    slower = {"core_lifecycle_calibrated": 20.0, "speedup_vs_naive_10000": 32.0}
-    assert check(slower, BASE) == [
-        "REGRESSION speedup_vs_naive_10000: 32 vs baseline 40 (higher is better): "
-        "25% worse, margin 20%"
-    ]
+def _pairs(cand: list[float], ref: list[float], name: str) -> list[Any]:
+    return [({name: c}, {name: r}) for c, r in zip(cand, ref)]
 
 
-def test_make_baseline_sets_margins_above_the_spread() -> None:
-    runs = [{"ratios": {"core_lifecycle_calibrated": v}} for v in (10.0, 11.0, 10.5, 9.0, 10.2)]
-    base = make_baseline(runs, ["a", "b", "c", "d", "e"])
-    entry = base["ratios"]["core_lifecycle_calibrated"]
-    assert entry["value"] == 10.2
-    # largest deviation: 9.0 vs 10.2 = 11.8%; twice that, rounded up to 5% steps
-    assert entry["margin"] == 0.25
-    assert entry["better"] == "lower"
-    for v in entry["runs"]:
-        assert check({"core_lifecycle_calibrated": v}, base) == []
+def test_guard_fails_a_figure_only_when_worse_than_its_margin_in_k_repeats() -> None:
+    name = "lifecycle_10000_over_peer"
+    margins = {name: MARGINS[name]}
+    # one slow spell (+30% once) is noise, not a regression
+    once = evaluate(_pairs([130, 100, 104, 99], [100, 100, 100, 100], name), margins, 3)
+    assert once[name]["verdict"] == "ok" and once[name]["beyond_margin"] == 1
+    # +20% in three of four repeats is a regression
+    slow = evaluate(_pairs([120, 121, 105, 119], [100, 100, 100, 100], name), margins, 3)
+    assert slow[name]["verdict"] == "REGRESSION" and slow[name]["beyond_margin"] == 3
+    assert slow[name]["median_worse"] == pytest.approx(1.195)
+    # exactly at the margin is within it; faster is never a regression
+    edge = evaluate(_pairs([110, 110, 110, 50], [100, 100, 100, 100], name), margins, 3)
+    assert edge[name]["verdict"] == "ok"
+
+
+def test_guard_turns_higher_is_better_figures_around() -> None:
+    name = "adapter_over_direct"
+    margins = {name: MARGINS[name]}
+    worse = evaluate(_pairs([0.7, 0.7, 0.7], [0.9, 0.9, 0.9], name), margins, 2)
+    assert worse[name]["verdict"] == "REGRESSION"
+    assert worse[name]["worse"] == [pytest.approx(0.9 / 0.7)] * 3
+    better = evaluate(_pairs([1.2, 1.2, 1.2], [0.9, 0.9, 0.9], name), margins, 2)
+    assert better[name]["verdict"] == "ok"
+
+
+def test_guard_skips_what_the_reference_lacks_and_fails_what_the_candidate_lacks() -> None:
+    pairs: list[Any] = [
+        (
+            {"lifecycle_10000_over_peer": 100.0, "statistics_over_decision": None},
+            {"lifecycle_10000_over_peer": None, "statistics_over_decision": 5.0},
+        ),
+    ] * 2
+    out = evaluate(pairs, MARGINS, 2)
+    assert out["lifecycle_10000_over_peer"]["verdict"] == "skipped"
+    assert out["statistics_over_decision"]["verdict"] == "REGRESSION"
+    assert out["statistics_over_decision"]["why"] == "not measured in the candidate"
+    table = format_table(out, 2, 2)
+    assert "REGRESSION (not measured in the candidate)" in table
+
+
+def _guard_report(scale: float) -> dict[str, Any]:
+    """A guard-mode report whose costs are ``scale`` times a fixed one."""
+    return {
+        "bytes_per_queued_inquiry": 400.0,
+        "statistics_over_decision": 300.0 * scale,
+        "e2e_over_skill_queue_service": 0.1 / scale,
+        "adapter_over_direct": 0.8 / scale,
+        "notes": [],
+        "extra": {
+            "lifecycle": {"core_over_peer": {"1000": 1.3 * scale, "10000": 1.8 * scale}},
+            "queue_depth": {"decision_calibrated": 130.0 * scale},
+            "sim_over_ciw_rounds": [0.7 / scale, 0.72 / scale, 0.69 / scale],
+        },
+    }
+
+
+@pytest.mark.parametrize(("slowdown", "code"), [(1.0, 0), (1.3, 1)])
+def test_guard_interleaves_the_versions_and_exits_by_the_verdict(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    slowdown: float,
+    code: int,
+) -> None:
+    calls: list[str] = []
+    harness = Path(guard.__file__).resolve().parent.parent
+
+    def fake_worker(tree: Path, build: str, out: Path, env: Any = None) -> None:
+        is_candidate = tree == harness
+        calls.append("C" if is_candidate else "R")
+        assert build == "pure"
+        if not is_candidate:  # the exported reference tree holds its router package
+            assert (tree / "router" / "__init__.py").is_file()
+        out.write_text(json.dumps(_guard_report(slowdown if is_candidate else 1.0)))
+
+    monkeypatch.setattr(guard, "run_worker", fake_worker)
+    out = tmp_path / "guard.json"
+    argv = ["--reference", "HEAD", "--repeats", "4", "--fail-in", "3", "-q", "--json", str(out)]
+    assert guard.main(argv) == code
+    assert calls == ["C", "R", "R", "C", "C", "R", "R", "C"]
+    text = capsys.readouterr().out
+    record = json.loads(out.read_text())
+    assert len(record["pairs"]) == 4 and record["reference_why"] == "--reference HEAD"
+    if code:
+        assert "bench-guard: REGRESSION in lifecycle_1000_over_peer, " in text
+        assert record["result"]["bytes_per_queued_inquiry"]["verdict"] == "ok"
+    else:
+        assert "bench-guard: ok, no figure worse than its margin in 3 of 4 repeats" in text
+
+
+def _git_repo(path: Path, commits: int) -> list[str]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "bench@example.invalid")
+    git("config", "user.name", "bench")
+    shas = []
+    for i in range(commits):
+        (path / "f.txt").write_text(str(i))
+        git("add", "f.txt")
+        git("commit", "-q", "-m", f"c{i}")
+        shas.append(git("rev-parse", "HEAD"))
+    return shas
+
+
+def test_reference_is_the_accepted_commit_else_merge_base_else_parent(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shas = _git_repo(repo, 3)
+    assert resolve_reference(shas[0], repo=repo) == (
+        shas[0],
+        "the accepted commit in bench/baseline.json",
+    )
+    missing = "0" * 40
+    ref, why = resolve_reference(missing, repo=repo)  # on main itself: merge base is HEAD
+    assert ref == shas[1]
+    assert why == f"accepted commit {missing} is not in this clone; HEAD~1"
+    subprocess.run(["git", "checkout", "-q", "-b", "topic"], cwd=repo, check=True)
+    (repo / "f.txt").write_text("topic")
+    subprocess.run(["git", "commit", "-q", "-am", "topic"], cwd=repo, check=True)
+    ref, why = resolve_reference(missing, repo=repo)
+    assert ref == shas[2] and why.endswith("the merge base with main")
+    assert resolve_reference(missing, "main~2", repo=repo) == (shas[0], "--reference main~2")
+    with pytest.raises(ValueError, match="--reference nope: no such commit in this clone"):
+        resolve_reference(None, "nope", repo=repo)
+    lone = tmp_path / "lone"
+    _git_repo(lone, 1)
+    with pytest.raises(ValueError, match=r"no merge base or parent commit either"):
+        resolve_reference(missing, repo=lone)
+
+
+GOOD = {
+    "accepted": {"commit": "0e25258"},
+    "guard": {"repeats": 4, "fail_in": 3, "margins": MARGINS},
+}
 
 
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("patch", "message"),
     [
-        ("{", r"not JSON: Expecting property name enclosed in double quotes at line 1"),
-        ('{"ratios": {}}', r"\$\.ratios: expected an object of guarded ratios"),
+        ({"accepted": {"commit": "HEAD"}}, r"\$\.accepted\.commit: expected a commit id .*"),
+        ({"guard": None}, r"\$\.guard: expected an object with repeats, fail_in, margins"),
         (
-            '{"ratios": {"nope": {}}}',
-            r"\$\.ratios\.nope: unknown ratio; known: core_lifecycle_calibrated, .*",
+            {"guard": {**GOOD["guard"], "fail_in": 5}},  # type: ignore[dict-item]
+            r"\$\.guard\.fail_in: expected an integer in \[1, repeats\]",
         ),
         (
-            '{"ratios": {"sim_over_ciw": {"value": -1, "better": "higher", "margin": 0.1}}}',
-            r"\$\.ratios\.sim_over_ciw\.value: expected a positive number",
+            {"guard": {**GOOD["guard"], "margins": {"nope": {}}}},  # type: ignore[dict-item]
+            r"\$\.guard\.margins\.nope: unknown figure; known: lifecycle_1000_over_peer, .*",
         ),
         (
-            '{"ratios": {"sim_over_ciw": {"value": 1, "better": "lower", "margin": 0.1}}}',
-            r"\$\.ratios\.sim_over_ciw\.better: expected 'higher'",
+            {
+                "guard": {  # type: ignore[dict-item]
+                    **GOOD["guard"],
+                    "margins": {"sim_over_ciw": {"better": "lower", "margin": 0.1}},
+                }
+            },
+            r"\$\.guard\.margins\.sim_over_ciw\.better: expected 'higher'",
+        ),
+        (
+            {
+                "guard": {  # type: ignore[dict-item]
+                    **GOOD["guard"],
+                    "margins": {"sim_over_ciw": {"better": "higher", "margin": float("nan")}},
+                }
+            },
+            r"\$\.guard\.margins\.sim_over_ciw\.margin: expected a number in \[0, 10\)",
         ),
     ],
 )
-def test_bad_baseline_is_one_clear_line(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_baseline_is_one_clear_line(
+    tmp_path: Path, patch: dict[str, Any], message: str
+) -> None:
     path = tmp_path / "b.json"
-    path.write_text(content)
+    path.write_text(json.dumps({**GOOD, **patch}))
     with pytest.raises(ValueError) as exc:
         load_baseline(path)
     assert re.fullmatch(re.escape(str(path)) + ": " + message, str(exc.value))
+    path.write_text("{")
+    with pytest.raises(ValueError, match=r"not JSON: Expecting property name"):
+        load_baseline(path)
 
 
-def test_committed_baseline_is_valid() -> None:
+def test_committed_baseline_is_valid_and_guards_every_figure() -> None:
     data = load_baseline(Path(__file__).parent.parent / "bench" / "baseline.json")
-    assert set(data["ratios"]) <= set(GUARDS)
-    for entry in data["ratios"].values():
-        assert entry["margin"] >= 0.05
-        assert entry["margin"] >= 2 * entry["spread"]
+    assert set(data["guard"]["margins"]) == set(GUARDED)
+    # the sensitivity the guard promises: a 20% slower lifecycle must be able to fail
+    assert data["guard"]["margins"]["lifecycle_10000_over_peer"]["margin"] < 0.2
+    assert set(data["figures"]) == set(GUARDED)
+
+
+def test_environment_differences_warn(monkeypatch: pytest.MonkeyPatch) -> None:
+    same = {"machine": {"cpu": guard.machine()["cpu"]}, "versions": guard.versions()}
+    assert environment_warnings(same) == []
+    other = {"machine": {"cpu": "Some Other CPU"}, "versions": {"ciw": "0.1"}}
+    lines = environment_warnings(other)
+    assert lines[0].startswith("WARN machine: this CPU is ")
+    assert "'Some Other CPU'" in lines[0]
+    assert lines[1].startswith("WARN versions differ from the accepted figures': ciw 0.1 -> ")
+
+
+def test_slowdown_copy_spins_only_when_asked(tmp_path: Path) -> None:
+    patched = slowdown.make_copy(tmp_path)
+    assert "injected by bench.slowdown" in patched.read_text()
+    code = (
+        "import bench, router, sys; from router import Router, Inquiry, QueueConfig, RouterConfig;"
+        "mod = sys.modules[Router.__module__]; print(mod._BENCH_INJECTED_LOOPS, mod.__file__);"
+        "r = Router(RouterConfig(queues=[QueueConfig(name='q')]));"
+        "print(r.submit(Inquiry(id='a', queue='q'), 0.0).outcome)"
+    )
+    env = dict(os.environ, BENCH_ROUTER_PATH=str(tmp_path), BENCH_INJECTED_LOOPS="7")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == f"7 {patched}"
+    assert second == "admitted"
