@@ -248,18 +248,56 @@ def exported(commit: str) -> Iterator[Path]:
 # ---------------------------------------------------------------------- runs
 
 
-def run_worker(tree: Path, build: str, out: Path, env: dict[str, str] | None = None) -> None:
-    """One ``python -m bench --mode guard`` process measuring the router under ``tree``."""
-    environ = dict(os.environ if env is None else env)
+def _worker(tree: Path, build: str, out: Path) -> subprocess.Popen[str]:
+    """Start one ``python -m bench --mode guard`` process measuring the router under ``tree``."""
+    environ = dict(os.environ)
     environ[ENV_PATH] = str(tree)
     environ[ENV_BUILD] = build
     cmd = [sys.executable, "-m", "bench", "--mode", "guard", "--quiet", "--json", str(out)]
-    done = subprocess.run(
-        cmd, cwd=HARNESS_ROOT, env=environ, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S
+    return subprocess.Popen(
+        cmd,
+        cwd=HARNESS_ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    if done.returncode != 0 or not out.exists():
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:]) or "no output"
-        raise RuntimeError(f"bench worker for {tree} failed (exit {done.returncode}):\n{tail}")
+
+
+def run_workers(jobs: list[tuple[Path, Path]], build: str, concurrent: bool) -> None:
+    """Run a guard-mode worker per ``(tree, out)``: all at once, or one after another."""
+    procs: list[tuple[Path, Path, subprocess.Popen[str]]] = []
+    try:
+        for tree, out in jobs:
+            procs.append((tree, out, _worker(tree, build, out)))
+            if not concurrent:
+                procs[-1][2].wait(WORKER_TIMEOUT_S)
+        for tree, out, proc in procs:
+            _, err = proc.communicate(timeout=WORKER_TIMEOUT_S)
+            if proc.returncode != 0 or not out.exists():
+                tail = "\n".join(err.strip().splitlines()[-5:]) or "no output"
+                raise RuntimeError(
+                    f"bench worker for {tree} failed (exit {proc.returncode}):\n{tail}"
+                )
+    finally:
+        for _, _, proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _raw(report: dict[str, Any]) -> dict[str, Any]:
+    """The medians behind a report's guarded figures, for looking into a verdict."""
+    ex = report.get("extra", {})
+    return {
+        "core_lifecycle_us": report.get("core_lifecycle_us"),
+        "indexed_naive_lifecycle_us": report.get("indexed_naive_lifecycle_us"),
+        "calibration_heapq_pair_us": report.get("calibration_heapq_pair_us"),
+        "lifecycle_spread": ex.get("lifecycle", {}).get("spread"),
+        "queued_decision_us": report.get("queued_1m_decision_us"),
+        "section_wall_s": ex.get("section_wall_s"),
+        "wall_s": report.get("meta", {}).get("wall_s"),
+    }
 
 
 def worse_factor(candidate: float, reference: float, better: str) -> float:
@@ -337,20 +375,24 @@ def measure_pairs(
     build: str,
     workdir: Path,
     progress: Callable[[str], None],
+    concurrent: bool = True,
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``repeats`` interleaved pairs of guard-mode reports: C R, R C, C R, ..."""
+    """``repeats`` pairs of guard-mode reports, candidate and reference.
+
+    ``concurrent``: the two processes of a pair run at the same time, so both
+    see the same neighbours; else one after the other, C R, R C, C R, ...
+    """
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     t0 = time.perf_counter()
     for i in range(repeats):
         order = [("candidate", candidate), ("reference", reference)]
         if i % 2:
             order.reverse()
-        reports: dict[str, dict[str, Any]] = {}
-        for label, tree in order:
-            out = workdir / f"{label}-{i + 1}.json"
-            progress(f"[{time.perf_counter() - t0:6.1f}s] repeat {i + 1}/{repeats}: {label}")
-            run_worker(tree, build, out)
-            reports[label] = json.loads(out.read_text())
+        how = "side by side" if concurrent else " then ".join(label for label, _ in order)
+        progress(f"[{time.perf_counter() - t0:6.1f}s] repeat {i + 1}/{repeats}: {how}")
+        outs = {label: workdir / f"{label}-{i + 1}.json" for label, _ in order}
+        run_workers([(tree, outs[label]) for label, tree in order], build, concurrent)
+        reports = {label: json.loads(out.read_text()) for label, out in outs.items()}
         pairs.append((reports["candidate"], reports["reference"]))
     return pairs
 
@@ -371,7 +413,7 @@ def accept(rev: str, baseline_path: Path, runs: int, progress: Callable[[str], N
         for i in range(runs):
             progress(f"accept {commit[:12]}: run {i + 1}/{runs}")
             out = Path(tmp) / f"run-{i}.json"
-            run_worker(tree, build, out)
+            run_workers([(tree, out)], build, concurrent=False)
             reports.append(json.loads(out.read_text()))
     figures = [figures_of(r) for r in reports]
     data["accepted"] = {
@@ -409,6 +451,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--build", choices=BUILDS, help="default: the baseline's guard.build")
     p.add_argument("--repeats", type=int, help="default: the baseline's guard.repeats")
     p.add_argument("--fail-in", type=int, help="default: the baseline's guard.fail_in")
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="run the two processes of a pair one after the other (C R, R C, ...) instead "
+        "of side by side",
+    )
     p.add_argument("--json", metavar="PATH", help="write every figure and the verdict here")
     p.add_argument("--accept", metavar="REV", help="record REV as accepted, with its figures")
     p.add_argument("--runs", type=int, default=3, help="runs of REV for --accept (default 3)")
@@ -456,7 +504,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with exported(ref_commit) as ref_tree, tempfile.TemporaryDirectory() as tmp:
         try:
-            reports = measure_pairs(candidate, ref_tree, repeats, build, Path(tmp), progress)
+            reports = measure_pairs(
+                candidate,
+                ref_tree,
+                repeats,
+                build,
+                Path(tmp),
+                progress,
+                concurrent=not (args.sequential or guard.get("sequential", False)),
+            )
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             print(f"bench.guard: {exc}", file=sys.stderr)
             return 2
@@ -494,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             "versions": versions(),
             "result": result,
             "pairs": [{"candidate": c, "reference": r} for c, r in pairs],
+            "raw": [{"candidate": _raw(c), "reference": _raw(r)} for c, r in reports],
             "notes": notes,
         }
         path.write_text(json.dumps(record, indent=2) + "\n")

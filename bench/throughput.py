@@ -136,8 +136,7 @@ async def asyncio_queue_pool_flow(n: int, workers: int) -> float:
 
 def core_direct_flow(n_inquiries: int, n_agents: int, *, capacity: int = 1) -> float:
     """The same flow calling the core directly, no event loop: the adapters' ceiling."""
-    from router.core import Router
-    from router.events import Offered
+    from router import Offered, Router
 
     channel = "voice" if capacity == 1 else "chat"
     core = Router(flow_config(capacity), now=0.0)

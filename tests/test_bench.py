@@ -348,29 +348,31 @@ def _guard_report(scale: float) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("slowdown", "code"), [(1.0, 0), (1.3, 1)])
-def test_guard_interleaves_the_versions_and_exits_by_the_verdict(
+@pytest.mark.parametrize(("slowdown", "code", "flags"), [(1.0, 0, []), (1.3, 1, ["--sequential"])])
+def test_guard_pairs_the_versions_and_exits_by_the_verdict(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     slowdown: float,
     code: int,
+    flags: list[str],
 ) -> None:
     calls: list[str] = []
     harness = Path(guard.__file__).resolve().parent.parent
 
-    def fake_worker(tree: Path, build: str, out: Path, env: Any = None) -> None:
-        is_candidate = tree == harness
-        calls.append("C" if is_candidate else "R")
-        assert build == "pure"
-        if not is_candidate:  # the exported reference tree holds its router package
-            assert (tree / "router" / "__init__.py").is_file()
-        out.write_text(json.dumps(_guard_report(slowdown if is_candidate else 1.0)))
+    def fake_workers(jobs: list[tuple[Path, Path]], build: str, concurrent: bool) -> None:
+        assert build == "pure" and concurrent == (not flags) and len(jobs) == 2
+        for tree, out in jobs:
+            is_candidate = tree == harness
+            calls.append("C" if is_candidate else "R")
+            if not is_candidate:  # the exported reference tree holds its router package
+                assert (tree / "router" / "__init__.py").is_file()
+            out.write_text(json.dumps(_guard_report(slowdown if is_candidate else 1.0)))
 
-    monkeypatch.setattr(guard, "run_worker", fake_worker)
+    monkeypatch.setattr(guard, "run_workers", fake_workers)
     out = tmp_path / "guard.json"
     argv = ["--reference", "HEAD", "--repeats", "4", "--fail-in", "3", "-q", "--json", str(out)]
-    assert guard.main(argv) == code
+    assert guard.main(argv + flags) == code
     assert calls == ["C", "R", "R", "C", "C", "R", "R", "C"]
     text = capsys.readouterr().out
     record = json.loads(out.read_text())
@@ -380,6 +382,11 @@ def test_guard_interleaves_the_versions_and_exits_by_the_verdict(
         assert record["result"]["bytes_per_queued_inquiry"]["verdict"] == "ok"
     else:
         assert "bench-guard: ok, no figure worse than its margin in 3 of 4 repeats" in text
+
+
+def test_run_workers_reports_a_failing_worker(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"bench worker for .*nowhere failed \(exit 1\)"):
+        guard.run_workers([(tmp_path / "nowhere", tmp_path / "out.json")], "pure", True)
 
 
 def _git_repo(path: Path, commits: int) -> list[str]:
