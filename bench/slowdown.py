@@ -73,24 +73,32 @@ def make_copy(dst: Path) -> Path:
     return path
 
 
-def _lifecycle(tree: Path, loops: int, out: Path) -> float:
+def _lifecycle(tree: Path, loops: int, out: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, **{ENV_PATH: str(tree), ENV_BUILD: "pure", ENV_LOOPS: str(loops)})
     cmd = [sys.executable, "-m", "bench", "--mode", "guard", "--sections", "lifecycles"]
-    subprocess.run(
-        [*cmd, "--quiet", "--json", str(out)], cwd=ROOT, env=env, check=True, capture_output=True
+    return subprocess.Popen(
+        [*cmd, "--quiet", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    rep = json.loads(out.read_text())
-    value: float = rep["extra"]["lifecycle"]["core_calibrated"]["10000"]
-    return value
 
 
 def calibrate(tree: Path, loops: int, pairs: int) -> list[float]:
-    """Per pair: the 10k lifecycle with ``loops`` over without (interleaved subprocesses)."""
+    """Per pair: the 10k lifecycle (over the indexed peer, as the guard reads it) with
+    ``loops`` over without, the two processes side by side as the guard runs them."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(pairs):
-            order = (0, loops) if i % 2 == 0 else (loops, 0)
-            got = {n: _lifecycle(tree, n, Path(tmp) / f"{i}-{n}.json") for n in order}
+            paths = {n: Path(tmp) / f"{i}-{n}.json" for n in (0, loops)}
+            procs = [_lifecycle(tree, n, path) for n, path in paths.items()]
+            if any(p.wait() != 0 for p in procs):
+                raise SystemExit("bench.slowdown: a lifecycle run failed")
+            got = {
+                n: json.loads(path.read_text())["extra"]["lifecycle"]["core_over_peer"]["10000"]
+                for n, path in paths.items()
+            }
             out.append(got[loops] / got[0])
             print(f"pair {i + 1}: x{out[-1]:.3f}", flush=True)
     return out
