@@ -497,6 +497,7 @@ class NaiveRouter:
 
 
 Requires = tuple[tuple[str, int], ...]
+_Candidate = tuple[_Agent, float, dict[str, int], int]
 
 
 def _may_serve(a: _Agent, queue: str, channel: str, requires: Requires, tenant: str | None) -> bool:
@@ -526,8 +527,9 @@ class IndexedNaiveRouter(NaiveRouter):
 
     def __init__(self, config: RouterConfig, now: float = 0.0) -> None:
         super().__init__(config, now)
-        #: (queue, requirements, tenant) -> [(agent, proficiency term)], in login order
-        self.candidates: dict[tuple[str, Requires, str | None], list[tuple[_Agent, float]]] = {}
+        #: (queue, requirements, tenant) -> [(agent, proficiency term, its load by channel,
+        #: its cap on the queue's channel)], in login order
+        self.candidates: dict[tuple[str, Requires, str | None], list[_Candidate]] = {}
         #: agent id -> the queues it may serve (their own requirements and tenant)
         self.served: dict[str, list[_Queue]] = {}
 
@@ -540,19 +542,20 @@ class IndexedNaiveRouter(NaiveRouter):
             if _may_serve(a, q.name, q.cfg.channel, q.requires, None)
         ]
         for (name, requires, tenant), agents in self.candidates.items():
-            if _may_serve(a, name, self.queues[name].cfg.channel, requires, tenant):
-                agents.append((a, _proficiency(a, requires)))
+            ch = self.queues[name].cfg.channel
+            if _may_serve(a, name, ch, requires, tenant):
+                agents.append((a, _proficiency(a, requires), a.load, a.caps[ch]))
 
     def _queues_of(self, a: _Agent) -> Iterable[_Queue]:
         return self.served[a.id]
 
-    def _candidates(self, t: _Ticket) -> list[tuple[_Agent, float]]:
+    def _candidates(self, t: _Ticket) -> list[_Candidate]:
         key = (t.q.name, t.requires, t.tenant)
         found = self.candidates.get(key)
         if found is None:
             ch = t.q.cfg.channel
             found = self.candidates[key] = [
-                (a, _proficiency(a, t.requires))
+                (a, _proficiency(a, t.requires), a.load, a.caps[ch])
                 for a in self.agents.values()
                 if _may_serve(a, t.q.name, ch, t.requires, t.tenant)
             ]
@@ -568,9 +571,8 @@ class IndexedNaiveRouter(NaiveRouter):
         declined = t.declined
         best: _Agent | None = None
         best_key = float("inf")
-        for a, prof in self._candidates(t):
-            cap = a.caps[ch]
-            load = a.load[ch]
+        for a, prof, loads, cap in self._candidates(t):
+            load = loads[ch]
             if load >= cap:
                 continue
             if declined is not None and a.id in declined:

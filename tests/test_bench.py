@@ -171,7 +171,7 @@ def test_indexed_peer_scores_only_statically_eligible_agents() -> None:
     for (queue, requires, tenant), entries in r.candidates.items():
         q = next(q for q in wl.queues if q.name == queue)
         assert requires == tuple(sorted(q.requires.items())) and tenant == q.tenant
-        listed = [a.id for a, _ in entries]
+        listed = [entry[0].id for entry in entries]
         assert listed == [s.id for s in wl.agents if may_serve(s, q)]
         assert len(listed) < len(wl.agents)  # an index, not the whole center
 
