@@ -89,14 +89,8 @@ def _median_or_none(values: list[float] | None) -> float | None:
 
 #: Guarded figures of a ``--mode guard`` report: which way is better, and where to read it.
 GUARDED: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
-    "lifecycle_1000_over_peer": (
-        "lower",
-        lambda r: r["extra"].get("lifecycle", {}).get("core_over_peer", {}).get("1000"),
-    ),
-    "lifecycle_10000_over_peer": (
-        "lower",
-        lambda r: r["extra"].get("lifecycle", {}).get("core_over_peer", {}).get("10000"),
-    ),
+    "lifecycle_1000_us": ("lower", lambda r: (r.get("core_lifecycle_us") or {}).get("1000")),
+    "lifecycle_10000_us": ("lower", lambda r: (r.get("core_lifecycle_us") or {}).get("10000")),
     "decision_200k_calibrated": (
         "lower",
         lambda r: r["extra"].get("queue_depth", {}).get("decision_calibrated"),

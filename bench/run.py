@@ -114,7 +114,7 @@ MODES: dict[str, dict[str, Any]] = {
         "reuse_10000": True,
         "sizes": {"1000": 1000, "10000": 10_000},
         "naive": (),
-        "indexed": ("1000",),
+        "indexed": (),
         "rounds": 21,
         "depth_rounds": 9,
         "depth": 200_000,
