@@ -309,8 +309,9 @@ def evaluate(
 
     ``pairs`` holds one ``(candidate figures, reference figures)`` per repeat.
     Verdicts: ``ok``, ``REGRESSION`` (worse than the margin in ``fail_in``
-    repeats or more, or not measured in the candidate) and ``skipped`` (the
-    reference cannot produce it).
+    repeats or more, or missing from the candidate's report in ``fail_in``
+    repeats where the reference has it) and ``skipped`` (the reference never
+    produces it). A repeat missing either side does not count either way.
     """
     out: dict[str, dict[str, Any]] = {}
     for name, entry in margins.items():
@@ -321,19 +322,22 @@ def evaluate(
         row["reference"] = ref
         if all(v is None for v in ref):
             row.update(verdict="skipped", why="the reference does not produce it", worse=[])
-        elif any(v is None for v in cand):
-            row.update(verdict="REGRESSION", why="not measured in the candidate", worse=[])
-        else:
-            worse = [
-                worse_factor(c, r, better)  # type: ignore[arg-type]
-                for c, r in zip(cand, ref)
-                if r is not None
-            ]
-            beyond = sum(1 for w in worse if w > 1 + margin)
-            row["worse"] = worse
-            row["beyond_margin"] = beyond
+            out[name] = row
+            continue
+        both = [(c, r) for c, r in zip(cand, ref) if c is not None and r is not None]
+        lost = sum(1 for c, r in zip(cand, ref) if c is None and r is not None)
+        worse = [worse_factor(c, r, better) for c, r in both]
+        beyond = sum(1 for w in worse if w > 1 + margin)
+        row["worse"] = worse
+        row["beyond_margin"] = beyond
+        if worse:
             row["median_worse"] = statistics.median(worse)
+        if lost >= fail_in:
+            row.update(verdict="REGRESSION", why="not measured in the candidate")
+        else:
             row["verdict"] = "REGRESSION" if beyond >= fail_in else "ok"
+            if lost:
+                row["why"] = f"not measured in {lost} candidate run(s)"
         out[name] = row
     return out
 
@@ -352,8 +356,8 @@ def format_table(result: dict[str, dict[str, Any]], fail_in: int, repeats: int) 
         per = " ".join(_pct(w) for w in row.get("worse", [])) or "-"
         med = _pct(row["median_worse"]) if "median_worse" in row else "-"
         verdict = row["verdict"]
-        if verdict != "ok":
-            verdict += f" ({row['why']})" if "why" in row else ""
+        if "why" in row:
+            verdict += f" ({row['why']})"
         if "beyond_margin" in row:
             verdict += f" [{row['beyond_margin']}/{repeats} beyond, fails at {fail_in}]"
         lines.append(

@@ -67,7 +67,7 @@ MODES: dict[str, dict[str, Any]] = {
         "pool": True,
         "surge": True,
         "pure_mode": "guard",
-        "limits": {"surge20": 60, "sim_vs_ciw": 40, "e2e": 90},
+        "limits": {"surge20": 120, "sim_vs_ciw": 120, "e2e": 300},
     },
     "full": {
         "sizes": {
@@ -90,7 +90,7 @@ MODES: dict[str, dict[str, Any]] = {
         "pool": True,
         "surge": True,
         "pure_mode": "guard",
-        "limits": {"surge20": 300, "sim_vs_ciw": 150, "e2e": 400},
+        "limits": {"surge20": 300, "sim_vs_ciw": 300, "e2e": 900},
     },
     "tiny": {
         "sizes": {"1000": 60, "10000": 150, "100000": 300},
@@ -129,7 +129,7 @@ MODES: dict[str, dict[str, Any]] = {
         "pool": False,
         "surge": False,
         "pure_mode": "guard",
-        "limits": {"sim_vs_ciw": 40, "e2e": 60},
+        "limits": {"sim_vs_ciw": 120, "e2e": 180},
     },
 }
 

@@ -330,6 +330,12 @@ def test_guard_skips_what_the_reference_lacks_and_fails_what_the_candidate_lacks
     assert out["statistics_over_decision"]["why"] == "not measured in the candidate"
     table = format_table(out, 2, 2)
     assert "REGRESSION (not measured in the candidate)" in table
+    # one lost candidate run (a section that timed out) does not decide alone
+    name = "lifecycle_10000_us"
+    partial = evaluate(_pairs([None, 100.0, 101.0, 99.0], [100.0] * 4, name), MARGINS, 3)  # type: ignore[list-item]
+    assert partial[name]["verdict"] == "ok"
+    assert partial[name]["why"] == "not measured in 1 candidate run(s)"
+    assert len(partial[name]["worse"]) == 3
 
 
 def _guard_report(scale: float) -> dict[str, Any]:
