@@ -236,7 +236,10 @@ def exported(commit: str) -> Iterator[Path]:
         if data.returncode != 0:
             raise ValueError(f"git archive {commit} router: {data.stderr.decode().strip()}")
         with tarfile.open(fileobj=io.BytesIO(data.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+                tar.extractall(tmp, filter="data")
+            else:  # our own commit's tree, written by git archive
+                tar.extractall(tmp)
         yield Path(tmp)
 
 
