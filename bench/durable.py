@@ -34,8 +34,9 @@ from router.config import RouterConfig, decode_config
 from router.durable.audit import audit_events, verify_replay
 from router.durable.log import SUBMIT, DomainFull, Producer, connect
 from router.durable.testing import Proc, RedisClusterServers, RedisServer
-from router.durable.wire import Accept, Complete, DomainKeys, Submit, decode_batch, encode_item
+from router.durable.wire import DomainKeys, Request, decode_batch, encode_request
 from router.events import Assigned, Completed, Offered
+from router.inputs import Accept, Complete, Submit
 from router.model import Inquiry
 
 __all__ = ["main"]
@@ -304,7 +305,7 @@ async def _fill(url: str, domains: list[str], n: int) -> dict[str, str]:
                 pipe = client.pipeline(transaction=False)
                 for i in range(start, min(n, start + 1000)):
                     iq = Inquiry(id=f"{d}-{i}", queue="orders" if i % 2 else "refunds")
-                    payload = encode_item(Submit(inquiry=iq, key=iq.id))
+                    payload = encode_request(Request(input=Submit(inquiry=iq), key=iq.id))
                     pipe.evalsha(
                         SUBMIT.sha, 3, keys.requests, keys.idem, keys.flow, 0, iq.id, payload
                     )

@@ -1,9 +1,10 @@
-"""Durability and scale-out on Redis Streams (opt-in: needs ``pip install 'router[redis]'``).
+"""Durability and scale-out on Redis Streams (opt-in: ``pip install 'inquiry-router[redis]'``).
 
 Theory of operation: a *routing domain* is one core (a set of queues and the
 agents serving them) whose Redis keys all share the hash tag ``{domain}``:
 
-* ``requests``: a stream producers append inputs to (:class:`Producer`);
+* ``requests``: a stream producers append inputs to (:class:`Producer`): the
+  core's own input structs (``router/inputs.py``) in a :class:`Request` envelope;
   inquiries carry an idempotency key (kept in ``idem`` for the dedupe window),
   so a retried add is a no-op, and a domain refuses submissions past its bound
   on unprocessed ones (:class:`DomainFull`);
@@ -27,30 +28,17 @@ exact same cores. ``import router`` never imports this package.
 from router.durable.domain import DomainOptions, DomainRunner, DomainStats, agents_from_config
 from router.durable.log import DomainFull, DomainLog, Fenced, LogMoved, Producer, SubmitResult
 from router.durable.wire import (
-    Accept,
     Batch,
-    Break,
-    Complete,
-    Decline,
     DomainKeys,
     Invalid,
-    Login,
-    Logout,
     OutputEntry,
-    Ready,
-    Reconfigure,
     Refusal,
-    Submit,
-    Withdraw,
+    Request,
     run_batch,
 )
 
 __all__ = [
-    "Accept",
     "Batch",
-    "Break",
-    "Complete",
-    "Decline",
     "DomainFull",
     "DomainKeys",
     "DomainLog",
@@ -60,16 +48,11 @@ __all__ = [
     "Fenced",
     "Invalid",
     "LogMoved",
-    "Login",
-    "Logout",
     "OutputEntry",
     "Producer",
-    "Ready",
-    "Reconfigure",
     "Refusal",
-    "Submit",
+    "Request",
     "SubmitResult",
-    "Withdraw",
     "agents_from_config",
     "run_batch",
 ]

@@ -28,9 +28,7 @@ from router.durable.log import DomainLog
 from router.durable.wire import (
     Batch,
     DomainKeys,
-    Login,
     OutputEntry,
-    Submit,
     batch_output,
     decode_output,
     replay_batch,
@@ -48,6 +46,8 @@ from router.events import (
     Withdrawn,
     WrapUpEnded,
 )
+from router.inputs import Submit
+from router.model import AgentSpec
 
 __all__ = ["Audit", "Replay", "audit_events", "read_domain", "verify_replay"]
 
@@ -157,11 +157,13 @@ def _caps(batches: Iterable[tuple[str, int, Batch]]) -> dict[str, dict[str, int]
     for _, _, batch in batches:
         if batch.init is not None:
             channels = {**DEFAULT_CHANNELS, **batch.init.channels}
-        for item in batch.items:
-            if isinstance(item, Login):
-                caps[item.agent.id] = {
+        for request in batch.items:
+            # any input that carries an agent's spec (a login, or one that changes it)
+            agent = getattr(request.input, "agent", None)
+            if isinstance(agent, AgentSpec):
+                caps[agent.id] = {
                     ch: min(c, channels[ch].max_concurrency if ch in channels else c)
-                    for ch, c in item.agent.capacity.items()
+                    for ch, c in agent.capacity.items()
                 }
     return caps
 

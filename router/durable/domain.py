@@ -50,8 +50,9 @@ from router.durable.log import Calls, DomainLog
 from router.durable.wire import (
     Batch,
     DomainKeys,
-    Login,
+    Invalid,
     Output,
+    Request,
     batch_output,
     dead_letter_refusals,
     decode_request,
@@ -62,6 +63,7 @@ from router.durable.wire import (
     stream_id_key,
     submissions,
 )
+from router.inputs import Login
 from router.model import AgentSpec
 
 __all__ = ["BATCH_BUCKETS", "DomainOptions", "DomainRunner", "DomainStats", "agents_from_config"]
@@ -114,12 +116,12 @@ class DomainStats(msgspec.Struct, kw_only=True):
     in_service: int = 0
 
 
-def agents_from_config(config: RouterConfig, now: float) -> list[Login]:
-    """Login inputs for every agent the config's ``[[agents]]`` profiles describe.
+def agents_from_config(config: RouterConfig, now: float) -> list[Request]:
+    """Login requests for every agent the config's ``[[agents]]`` profiles describe.
 
     Ids are ``<profile name or p<index>>-<n>``; ``shift_end_s`` counts from ``now``.
     """
-    out: list[Login] = []
+    out: list[Request] = []
     for i, p in enumerate(config.agents):
         name = p.name or f"p{i}"
         for n in range(1, p.count + 1):
@@ -133,7 +135,7 @@ def agents_from_config(config: RouterConfig, now: float) -> list[Login]:
                 wrap_up_s=p.wrap_up_s,
                 shift_end=now + p.shift_end_s if p.shift_end_s is not None else None,
             )
-            out.append(Login(agent=spec))
+            out.append(Request(input=Login(agent=spec)))
     return out
 
 
@@ -144,6 +146,10 @@ class _Poisoned(Exception):
         self.batch_id = batch_id
         self.batch = batch
         self.pending = pending
+
+
+def _inputs(requests: list[tuple[str, list[Request], list[Invalid], int]]) -> int:
+    return sum(len(good) + len(bad) for _, good, bad, _ in requests)
 
 
 def _bucket(n: int) -> int:
@@ -183,7 +189,8 @@ class DomainRunner:
         self.pending_out: list[Output] = []
         self.stopping = False
         self.renewed_at = 0.0  # monotonic time of the last acknowledged renewal
-        self._requests: list[tuple[str, list[Any], int]] = []  # read, not yet logged
+        # read, not yet logged: (request id, requests, undecodable ones, submissions)
+        self._requests: list[tuple[str, list[Request], list[Invalid], int]] = []
         self._buffered = 0  # inputs in _requests
         self._read_cur = self.cur
         self._renew_every = options.lease_ms / 3000.0
@@ -265,7 +272,7 @@ class DomainRunner:
                     pending.append(out)
                 head, cur = bid, batch.cur
                 n += 1
-                faults.reached("recovering", busy=bool(batch.items))
+                faults.reached("recovering", busy=bool(batch.items or batch.invalid))
                 if time.monotonic() >= self._renew_at:
                     await self._renew()
                     self.stats.recovery_renewals += 1
@@ -315,8 +322,8 @@ class DomainRunner:
         """The next batch, the submissions it takes, and the request entries it consumes."""
         clock_now = self.clock()
         if self.core is None:
-            items: list[Any] = (
-                list(agents_from_config(self.config, clock_now))
+            items = (
+                agents_from_config(self.config, clock_now)
                 if self.options.agents_from_config
                 else []
             )
@@ -325,17 +332,21 @@ class DomainRunner:
         taken = 0
         entries = 0
         items = []
+        invalid: list[Invalid] = []
         cur = self.cur
-        for rid, its, n in self._requests:
-            if entries and len(items) + len(its) > limit:
+        for rid, good, bad, n in self._requests:
+            if entries and len(items) + len(invalid) + len(good) + len(bad) > limit:
                 break
-            items += its
+            items += good
+            if bad:
+                invalid += bad
             taken += n
             entries += 1
             cur = rid
         due = self.core.next_deadline()
         if entries or (due is not None and due <= clock_now):
-            return Batch(now=max(self.last_now, clock_now), cur=cur, items=items), taken, entries
+            now = max(self.last_now, clock_now)
+            return Batch(now=now, cur=cur, items=items, invalid=invalid), taken, entries
         return None, 0, 0
 
     def _block_ms(self) -> int | None:
@@ -364,12 +375,10 @@ class DomainRunner:
         With ``block=False`` the XREAD never waits (tests drive cycles by hand).
         """
         batch, taken, entries = self._next_batch()
-        busy = batch is not None and bool(batch.items)
+        busy = batch is not None and bool(batch.items or batch.invalid)
         renew_due = time.monotonic() >= self._renew_at
         commit = batch is not None or bool(self.pending_out) or renew_due
-        read = self._buffered - sum(len(r[1]) for r in self._requests[:entries]) < (
-            self.options.batch_items
-        )
+        read = self._buffered - _inputs(self._requests[:entries]) < self.options.batch_items
         wait = self._block_ms() if block and batch is None else None
         calls = Calls(self.client)
         sent = time.monotonic()
@@ -390,7 +399,7 @@ class DomainRunner:
             if batch is not None:
                 consumed = self._requests[:entries]
                 del self._requests[:entries]
-                self._buffered -= sum(len(r[1]) for r in consumed)
+                self._buffered -= _inputs(consumed)
                 faults.reached("after_commit", busy=busy)
                 if not await self._apply(new_id, batch):
                     return True  # rebuilt without a dead batch: re-read from the log's cursor
@@ -404,9 +413,9 @@ class DomainRunner:
                 rows = xr[0][1]
                 for rid, fields in rows:
                     ref = rid.decode()
-                    items = decode_request(fields, ref)
-                    self._requests.append((ref, items, submissions(fields)))
-                    self._buffered += len(items)
+                    good, bad = decode_request(fields, ref)
+                    self._requests.append((ref, good, bad, submissions(fields)))
+                    self._buffered += len(good) + len(bad)
                 self._read_cur = rows[-1][0].decode()
                 faults.reached("after_read")
         if self._snapshot_due():
@@ -432,7 +441,7 @@ class DomainRunner:
         if out is not None:
             self.pending_out = [out]
         s = self.stats
-        n = len(batch.items)
+        n = len(batch.items) + len(batch.invalid)
         s.batches += 1
         s.inputs += n
         s.events += len(events)

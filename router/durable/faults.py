@@ -77,8 +77,8 @@ def check_poison(batch: Any) -> None:
     """Raise :class:`InjectedFault` if ``batch`` submits the poisoned inquiry."""
     if _poison is None:
         return
-    for item in batch.items:
-        inquiry = getattr(item, "inquiry", None)
+    for request in batch.items:
+        inquiry = getattr(request.input, "inquiry", None)
         if inquiry is not None and inquiry.id == _poison:
             raise InjectedFault(f"injected fault: inquiry {_poison!r} poisons its batch")
 

@@ -11,8 +11,9 @@ a retried write cannot append twice).
 
 :class:`Producer` is the backend's side: it adds requests to a domain. Inquiry
 submissions go through a script that checks an idempotency key first, so a
-producer that retries after a timeout cannot add an inquiry twice. Agent and
-offer inputs are plain appends; the core refuses a repeated one (accepting an
+producer that retries after a timeout cannot add an inquiry twice. Every other
+input of the core (``router/inputs.py``, whatever the union holds) is a plain
+append (:meth:`Producer.send`); the core refuses a repeated one (accepting an
 offer twice, completing twice) as a caller mistake, visible in the outputs.
 Submissions are bounded per domain (:class:`DomainFull`); outputs are read with
 ``XREAD`` or, so trimming waits for them, through consumer groups.
@@ -38,25 +39,32 @@ except ImportError:  # pragma: no cover
 
 from router.durable import scripts
 from router.durable.wire import (
-    Accept,
+    INPUT_TYPES,
     Batch,
-    Break,
-    Complete,
-    Decline,
     DomainKeys,
-    Login,
-    Logout,
     Output,
     OutputEntry,
-    Ready,
-    Reconfigure,
-    Submit,
-    Withdraw,
+    Request,
     decode_batch,
     decode_output,
-    encode_item,
-    encode_items,
+    encode_request,
+    encode_requests,
     pack_events,
+)
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    Input,
+    Login,
+    Logout,
+    Reconfigure,
+    SetReady,
+    Submit,
+    Withdraw,
+    check_inquiry,
 )
 from router.model import AgentSpec, Inquiry
 
@@ -437,13 +445,16 @@ class SubmitResult(msgspec.Struct, frozen=True):
 class Producer:
     """The backend's side of a domain: add inputs, read outputs.
 
-    Submissions are remembered by idempotency key for the domain's dedupe
-    window (``serve --dedupe-window-s``): a retry within it adds nothing. They
-    are bounded: when the domain's unprocessed submissions would pass its
-    limit (``serve --max-unprocessed``; ``default_limit`` until an owner set
-    one), :meth:`submit_many` raises :class:`DomainFull`, at once or after
-    waiting up to ``wait_s`` for room: the producer chooses. Agent and offer
-    inputs (:meth:`send`) are never refused: they are what drains a domain.
+    Inputs are the core's own structs (``router/inputs.py``): :meth:`send`
+    takes any of them, and the methods (``accept``, ``login``, ...) are the same
+    inputs spelled as calls. Submissions are remembered by idempotency key for
+    the domain's dedupe window (``serve --dedupe-window-s``): a retry within it
+    adds nothing. They are bounded: when the domain's unprocessed submissions
+    would pass its limit (``serve --max-unprocessed``; ``default_limit`` until an
+    owner set one), :meth:`submit_many` raises :class:`DomainFull`, at once or
+    after waiting up to ``wait_s`` for room: the producer chooses. Other inputs
+    are never refused here: they are what drains a domain. ``producer`` (an id)
+    travels with every request and comes back in its refusals.
     """
 
     def __init__(
@@ -453,10 +464,12 @@ class Producer:
         *,
         prefix: str = "router",
         default_limit: int = 100_000,
+        producer: str | None = None,
     ) -> None:
         self.client = client
         self.keys = DomainKeys(domain, prefix)
         self.default_limit = default_limit
+        self.producer = producer
 
     async def submit(
         self, inquiry: Inquiry, key: str | None = None, *, wait_s: float = 0.0
@@ -473,16 +486,20 @@ class Producer:
         """Add several inquiries in one atomic script call, each idempotent on its key.
 
         The new ones go into one request entry; a key seen before (or twice in
-        this call) is a duplicate and adds nothing. When the domain is full,
-        nothing is added: raises :class:`DomainFull` at once (``wait_s`` 0), or
-        retries until there is room for all of them or ``wait_s`` has passed.
+        this call) is a duplicate and adds nothing. Each inquiry's values are
+        checked first, as the core checks them (:class:`~router.errors.InvalidInput`
+        naming the field; nothing is added). When the domain is full, nothing is
+        added: raises :class:`DomainFull` at once (``wait_s`` 0), or retries
+        until there is room for all of them or ``wait_s`` has passed.
         """
         k = self.keys
         args: list[Any] = [self.default_limit]
         for entry in inquiries:
             inquiry, key = entry if isinstance(entry, tuple) else (entry, None)
+            check_inquiry(inquiry)
             key = key if key is not None else inquiry.id
-            args += (key, encode_item(Submit(inquiry=inquiry, key=key)))
+            request = Request(input=Submit(inquiry=inquiry), key=key, producer=self.producer)
+            args += (key, encode_request(request))
         if len(args) == 1:
             return []
         t0 = time.monotonic()
@@ -500,27 +517,42 @@ class Producer:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    async def send(self, item: Any) -> str:
-        """Append one non-submit input (accept, complete, login, ...); returns its request id."""
-        rid = await self.client.xadd(self.keys.requests, {"m": encode_item(item)})
+    def _request(self, inp: Input) -> Request:
+        if not isinstance(inp, INPUT_TYPES):
+            raise TypeError(f"expected a router input (router/inputs.py), got {inp!r}")
+        if isinstance(inp, Submit):
+            raise TypeError("submit inquiries with submit() or submit_many() (idempotent, bounded)")
+        return Request(input=inp, producer=self.producer)
+
+    async def send(self, inp: Input) -> str:
+        """Append one input; returns its request id.
+
+        Any input of ``router/inputs.py`` but ``Submit``, which goes through
+        :meth:`submit` (idempotency key, backpressure). The owner checks its
+        values at the core's edge; a mistake comes back as a refusal.
+        """
+        rid = await self.client.xadd(self.keys.requests, {"m": encode_request(self._request(inp))})
         return _s(rid)
 
-    async def send_many(self, items: Iterable[Any]) -> str | None:
-        """Append several inputs as one request entry; returns its id (None if no items)."""
-        batch = list(items)
+    async def send_many(self, inputs: Iterable[Input]) -> str | None:
+        """Append several inputs as one request entry; returns its id (None if no inputs)."""
+        batch = [self._request(inp) for inp in inputs]
         if not batch:
             return None
-        rid = await self.client.xadd(self.keys.requests, {"a": encode_items(batch)})
+        rid = await self.client.xadd(self.keys.requests, {"a": encode_requests(batch)})
         return _s(rid)
+
+    async def withdraw(self, inquiry_id: str) -> str:
+        return await self.send(Withdraw(inquiry_id=inquiry_id))
 
     async def login(self, agent: AgentSpec) -> str:
         return await self.send(Login(agent=agent))
 
     async def set_ready(self, agent_id: str) -> str:
-        return await self.send(Ready(agent_id=agent_id))
+        return await self.send(SetReady(agent_id=agent_id))
 
     async def go_on_break(self, agent_id: str, reason: str = "break") -> str:
-        return await self.send(Break(agent_id=agent_id, reason=reason))
+        return await self.send(GoOnBreak(agent_id=agent_id, reason=reason))
 
     async def logout(self, agent_id: str) -> str:
         return await self.send(Logout(agent_id=agent_id))
@@ -534,8 +566,8 @@ class Producer:
     async def complete(self, inquiry_id: str) -> str:
         return await self.send(Complete(inquiry_id=inquiry_id))
 
-    async def withdraw(self, inquiry_id: str) -> str:
-        return await self.send(Withdraw(inquiry_id=inquiry_id))
+    async def callback_failed(self, inquiry_id: str) -> str:
+        return await self.send(CallbackFailed(inquiry_id=inquiry_id))
 
     async def reconfigure(self, config: Any, hand_over: dict[str, str] | None = None) -> str:
         return await self.send(Reconfigure(config=config, hand_over=hand_over))

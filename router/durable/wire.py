@@ -1,60 +1,62 @@
-"""What travels through Redis: input items, logged batches, output entries, key names.
+"""What travels through Redis: requests, logged batches, output entries, key names.
 
-Theory of operation: a producer appends one *request* per input to a domain's
-``requests`` stream (field ``a``: a MessagePack array of :data:`Item`, with
-``n`` the submissions among them; ``m``: one MessagePack item; ``j``: one JSON
-item). The domain's owner reads requests in order, stamps a batch of them with
-its router time ``now`` and the id of the last request it consumed (``cur``),
-and appends that :class:`Batch` to the ``input`` stream (the write-ahead log)
-before the core sees it. :func:`run_batch` then applies the batch to the core
-and ticks once at ``now``: this one function serves both the live path and
+Theory of operation: the wire carries the core's own inputs (``router/inputs.py``)
+and defines none. A *request* is a :class:`Request` envelope around one
+:data:`router.inputs.Input` (any member of the tagged union, present or future)
+plus the wire's own metadata: the idempotency key of a submission and the
+producer's id, echoed in refusals. A producer appends one request entry to a
+domain's ``requests`` stream (field ``a``: a MessagePack array of requests,
+with ``n`` the submissions among them; ``m``: one MessagePack request; ``j``:
+one JSON request). Every request is decoded by one msgspec decoder per format,
+built once, which validates the input against the core's own struct
+constraints; a request it cannot decode becomes an :class:`Invalid` naming the
+field (``$.input.inquiry.id: Expected str, got int``), never an error that
+reaches the batch.
+
+The domain's owner reads requests in order, stamps a batch of them with its
+router time ``now`` and the id of the last request it consumed (``cur``), and
+appends that :class:`Batch` to the ``input`` stream (the write-ahead log)
+before the core sees it. :func:`run_batch` then hands each input to
+``Router.handle`` (which checks every value at the core's edge, whoever sent
+it) and ticks once at ``now``: this one function serves both the live path and
 replay, so a replay of the input log reproduces the same events, byte for
-byte. A caller's mistake (accepting an offer that already expired, logging in
-twice) is a :class:`Refusal`, deterministic like everything else. A batch that
-crashed the core (a bug) is *dead-lettered*: replay skips it
-(:func:`replay_batch`) and its output entry refuses each of its inputs with
-``DeadLettered`` and the error.
+byte. A caller's mistake (a NaN from the wire, accepting an offer that already
+expired, logging in twice) is a :class:`Refusal` naming the field,
+deterministic like everything else. A batch that crashed the core (a bug) is
+*dead-lettered*: replay skips it (:func:`replay_batch`) and its output entry
+refuses each of its inputs with ``DeadLettered`` and the error.
 
 A domain's first batch carries the config (``init``); a new core starts from it.
 Events go to the ``output`` stream as MessagePack lists of the core's tagged
 events (MessagePack, not JSON, because an expected wait may be infinite).
 All keys of a domain share the hash tag ``{domain}`` so every Lua script stays
-on one Redis Cluster slot. Items are one struct per input kind, so they can
-later carry the core's own input structs unchanged.
+on one Redis Cluster slot.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any, get_args
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Struct
 
-from router.config import Name, RouterConfig
+from router.config import Name, RouterConfig, format_validation_error
 from router.core import Router
 from router.errors import UsageError
 from router.events import Event
-from router.model import AgentSpec, Inquiry
+from router.inputs import Input
 
 __all__ = [
-    "Accept",
+    "INPUT_TYPES",
+    "MAX_UNTYPED_DEPTH",
     "Batch",
-    "Break",
-    "Complete",
-    "Decline",
     "DomainKeys",
     "Invalid",
-    "Item",
-    "Login",
-    "Logout",
     "Output",
     "OutputEntry",
-    "Ready",
-    "Reconfigure",
     "Refusal",
-    "Submit",
-    "Withdraw",
+    "Request",
     "batch_output",
     "check_domain_name",
     "dead_letter_refusals",
@@ -62,10 +64,11 @@ __all__ = [
     "decode_output",
     "decode_request",
     "encode_batch",
-    "encode_item",
-    "encode_items",
     "encode_refusals",
-    "item_ref",
+    "encode_request",
+    "encode_requests",
+    "input_ref",
+    "input_tag",
     "pack_events",
     "replay_batch",
     "run_batch",
@@ -73,104 +76,126 @@ __all__ = [
     "submissions",
 ]
 
+#: Every member of :data:`router.inputs.Input`: what a request may carry.
+INPUT_TYPES: tuple[type, ...] = get_args(Input)
 
-class _Item(
-    Struct,
-    frozen=True,
-    kw_only=True,
-    omit_defaults=True,
-    forbid_unknown_fields=True,
-    tag_field="type",
+#: Their tags (``submit``, ``accept``, ...).
+_TAGS = frozenset(cls.__struct_config__.tag for cls in INPUT_TYPES)  # type: ignore[attr-defined]
+
+#: How deep untyped data (an ``Any`` field, such as a reconfigure's config) may nest. A
+#: request always decodes again inside its logged batch, which nests it two levels deeper.
+MAX_UNTYPED_DEPTH = 64
+
+
+def _holds_any(t: msgspec.inspect.Type, seen: set[type]) -> bool:
+    """Whether a value of type ``t`` may hold untyped (``Any``) data anywhere inside."""
+    if isinstance(t, msgspec.inspect.AnyType):
+        return True
+    if isinstance(t, msgspec.inspect.StructType):
+        if t.cls in seen:
+            return False
+        seen.add(t.cls)
+        return any(_holds_any(f.type, seen) for f in t.fields)
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_holds_any(x, seen) for x in t.types)
+    if isinstance(t, msgspec.inspect.DictType):
+        return _holds_any(t.key_type, seen) or _holds_any(t.value_type, seen)
+    item = getattr(t, "item_type", None)  # lists, sets, frozensets, variadic tuples
+    if isinstance(item, msgspec.inspect.Type):
+        return _holds_any(item, seen)
+    return any(_holds_any(x, seen) for x in getattr(t, "item_types", ()))
+
+
+def _untyped_fields(cls: type) -> tuple[str, ...]:
+    info = msgspec.inspect.type_info(cls)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return tuple(f.name for f in info.fields if _holds_any(f.type, set()))
+
+
+#: Per input type, its fields that may hold untyped data (depth-checked on decode).
+_UNTYPED: dict[type, tuple[str, ...]] = {
+    cls: names for cls in INPUT_TYPES if (names := _untyped_fields(cls))
+}
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests containers (or structs) more than ``limit`` levels deep."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        below: list[Any] = []
+        for v in level:
+            if isinstance(v, dict):
+                below += v.keys()
+                below += v.values()
+            elif isinstance(v, list | tuple | set | frozenset):
+                below += v
+            elif isinstance(v, Struct):
+                below += msgspec.structs.astuple(v)
+        if not below:
+            return False
+        level = below
+    return True
+
+
+class Request(
+    Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True, gc=False
 ):
-    pass
+    """One input on the wire: the core's own input struct and the wire's metadata.
+
+    ``key`` is a submission's idempotency key (:class:`~router.durable.log.Producer`
+    sets it, by default to the inquiry id; the ``SUBMIT`` script dedupes on it),
+    ``producer`` names who sent the request. Both are echoed in its refusal.
+    """
+
+    input: Input
+    key: Name | None = None
+    producer: Name | None = None
 
 
-class Submit(_Item, tag="submit", frozen=True):
-    """A new inquiry. ``key`` is the idempotency key (the producer defaults it to the id)."""
+class Invalid(Struct, frozen=True, array_like=True, omit_defaults=True, gc=False):
+    """A request the owner could not decode, logged so replay refuses it identically.
 
-    inquiry: Inquiry
-    key: str | None = None
-
-
-class Withdraw(_Item, tag="withdraw", frozen=True):
-    inquiry_id: Name
-
-
-class Login(_Item, tag="login", frozen=True):
-    agent: AgentSpec
-
-
-class Ready(_Item, tag="ready", frozen=True):
-    agent_id: Name
-
-
-class Break(_Item, tag="break", frozen=True):
-    agent_id: Name
-    reason: Annotated[str, Meta(max_length=200)] = "break"
-
-
-class Logout(_Item, tag="logout", frozen=True):
-    agent_id: Name
-
-
-class Accept(_Item, tag="accept", frozen=True):
-    inquiry_id: Name
-    agent_id: Name | None = None
-
-
-class Decline(_Item, tag="decline", frozen=True):
-    inquiry_id: Name
-    agent_id: Name | None = None
-
-
-class Complete(_Item, tag="complete", frozen=True):
-    inquiry_id: Name
-
-
-class Reconfigure(_Item, tag="reconfigure", frozen=True):
-    config: RouterConfig
-    hand_over: dict[str, str] | None = None
-
-
-class Invalid(_Item, tag="invalid", frozen=True):
-    """A request the owner could not decode, logged so replay refuses it identically."""
+    ``message`` names the field; ``input``, ``ref``, ``key`` and ``producer`` are
+    what could still be read from it (the input's tag and the id it is about;
+    ``ref`` falls back to the request id, ``input`` to ``invalid``).
+    """
 
     ref: str
     message: str
+    input: str = "invalid"
+    key: str | None = None
+    producer: str | None = None
 
 
-Item = (
-    Submit
-    | Withdraw
-    | Login
-    | Ready
-    | Break
-    | Logout
-    | Accept
-    | Decline
-    | Complete
-    | Reconfigure
-    | Invalid
-)
+class Batch(Struct, array_like=True, omit_defaults=True):
+    """One write-ahead log entry: inputs applied together at router time ``now``.
 
-
-class Batch(Struct, array_like=True):
-    """One write-ahead log entry: inputs applied together at router time ``now``."""
+    ``invalid`` are the requests of the batch that could not be decoded (refused
+    first, before the core sees ``items``).
+    """
 
     now: float
     cur: str
-    items: list[Item]
+    items: list[Request]
     init: RouterConfig | None = None
+    invalid: list[Invalid] = []
 
 
-class Refusal(Struct, frozen=True, kw_only=True):
-    """An input the core refused (a caller's mistake); nothing changed."""
+class Refusal(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An input the core refused (a caller's mistake); nothing changed.
+
+    ``input`` is the input's tag (``submit``, ``accept``, ...; ``invalid`` for a
+    request that could not be decoded), ``ref`` the id it is about, ``message``
+    names the field. ``key`` and ``producer`` come from the request.
+    """
 
     at: float
     input: str
     ref: str
     error: str
     message: str
+    key: str | None = None
+    producer: str | None = None
 
 
 class OutputEntry(Struct, frozen=True, kw_only=True):
@@ -184,17 +209,22 @@ class OutputEntry(Struct, frozen=True, kw_only=True):
 
 
 _msgpack = msgspec.msgpack.Encoder(order="deterministic")
-_item_mp: msgspec.msgpack.Decoder[Any] = msgspec.msgpack.Decoder(Item)
-_item_js: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Item)
+_request_mp = msgspec.msgpack.Decoder(Request)
+_request_js = msgspec.json.Decoder(Request)
 _raw_list = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _batch_dec = msgspec.msgpack.Decoder(Batch)
 _events_dec: msgspec.msgpack.Decoder[list[Any]] = msgspec.msgpack.Decoder(list[Event])
 _refusals_dec = msgspec.msgpack.Decoder(list[Refusal])
 
 
-def encode_item(item: Any) -> bytes:
-    """MessagePack bytes of an input item, as a producer writes them."""
-    return _msgpack.encode(item)
+def encode_request(request: Request) -> bytes:
+    """MessagePack bytes of one request, as a producer writes them (field ``m``)."""
+    return _msgpack.encode(request)
+
+
+def encode_requests(requests: list[Request]) -> bytes:
+    """MessagePack array of requests (the ``a`` field of a request entry)."""
+    return _msgpack.encode(requests)
 
 
 def submissions(fields: dict[bytes, bytes]) -> int:
@@ -203,37 +233,92 @@ def submissions(fields: dict[bytes, bytes]) -> int:
     return int(n) if n else 0
 
 
-def decode_request(fields: dict[bytes, bytes], ref: str) -> list[Any]:
-    """The items of one ``requests`` entry; an undecodable one becomes :class:`Invalid`.
+def _str(value: Any) -> str | None:
+    return value if type(value) is str and 0 < len(value) <= 200 else None
 
-    Field ``a`` holds a MessagePack array of items (what :class:`Producer`
-    writes), ``m`` one MessagePack item, ``j`` one JSON item.
-    """
+
+def _invalid(ref: str, exc: Exception, raw: bytes | None, json: bool = False) -> Invalid:
+    """An :class:`Invalid` for a request that failed to decode, with what can still be read."""
+    if isinstance(exc, msgspec.MsgspecError):
+        message = format_validation_error(exc)
+    else:
+        message = "$: nested too deeply"
     try:
-        raw = fields.get(b"a")
-        if raw is not None:
-            out: list[Any] = []
-            for i, one in enumerate(_raw_list.decode(raw)):
-                try:
-                    out.append(_item_mp.decode(one))
-                except msgspec.MsgspecError as exc:
-                    out.append(Invalid(ref=f"{ref}[{i}]", message=str(exc)))
-            return out
-        raw = fields.get(b"m")
-        if raw is not None:
-            return [_item_mp.decode(raw)]
-        raw = fields.get(b"j")
-        if raw is not None:
-            return [_item_js.decode(raw)]
-        message = "request has no 'a', 'm' (MessagePack) or 'j' (JSON) field"
-        return [Invalid(ref=ref, message=message)]
-    except msgspec.MsgspecError as exc:
-        return [Invalid(ref=ref, message=str(exc))]
+        loose = (msgspec.json.decode if json else msgspec.msgpack.decode)(raw) if raw else None
+    except _DECODE_ERRORS:
+        loose = None
+    if type(loose) is not dict:
+        return Invalid(ref=ref, message=message)
+    inp = loose.get("input")
+    tag = about = None
+    if type(inp) is dict:
+        kind = inp.get("type")
+        tag = kind if type(kind) is str and kind in _TAGS else None
+        for field in ("inquiry_id", "agent_id"):
+            about = about or _str(inp.get(field))
+        for field in ("inquiry", "agent"):
+            inner = inp.get(field)
+            if type(inner) is dict:
+                about = about or _str(inner.get("id"))
+    return Invalid(
+        ref=about or ref,
+        message=message,
+        input=tag or "invalid",
+        key=_str(loose.get("key")),
+        producer=_str(loose.get("producer")),
+    )
 
 
-def encode_items(items: list[Any]) -> bytes:
-    """MessagePack array of input items (the ``a`` field of a request entry)."""
-    return _msgpack.encode(items)
+def _checked(request: Request) -> Request:
+    """The request, unless untyped data in it nests too deep (ValidationError naming the field)."""
+    names = _UNTYPED.get(type(request.input))
+    if names is not None:
+        for name in names:
+            if _too_deep(getattr(request.input, name), MAX_UNTYPED_DEPTH):
+                raise msgspec.ValidationError(
+                    f"nested more than {MAX_UNTYPED_DEPTH} levels deep - at `$.input.{name}`"
+                )
+    return request
+
+
+_DECODE_ERRORS = (msgspec.MsgspecError, RecursionError)
+
+
+def decode_request(fields: dict[bytes, bytes], ref: str) -> tuple[list[Request], list[Invalid]]:
+    """The requests of one ``requests`` entry, and the ones that could not be decoded.
+
+    Field ``a`` holds a MessagePack array of requests (what :class:`Producer`
+    writes), ``m`` one MessagePack request, ``j`` one JSON request. Each is
+    decoded on its own, so one bad request costs only itself.
+    """
+    raw = fields.get(b"a")
+    if raw is not None:
+        try:
+            parts = _raw_list.decode(raw)
+        except _DECODE_ERRORS as exc:
+            return [], [_invalid(ref, exc, None)]
+        good: list[Request] = []
+        bad: list[Invalid] = []
+        for i, one in enumerate(parts):
+            try:
+                good.append(_checked(_request_mp.decode(one)))
+            except _DECODE_ERRORS as exc:
+                bad.append(_invalid(f"{ref}[{i}]", exc, bytes(one)))
+        return good, bad
+    raw = fields.get(b"m")
+    if raw is not None:
+        try:
+            return [_checked(_request_mp.decode(raw))], []
+        except _DECODE_ERRORS as exc:
+            return [], [_invalid(ref, exc, raw)]
+    raw = fields.get(b"j")
+    if raw is not None:
+        try:
+            return [_checked(_request_js.decode(raw))], []
+        except _DECODE_ERRORS as exc:
+            return [], [_invalid(ref, exc, raw, json=True)]
+    message = "$: request has no 'a', 'm' (MessagePack) or 'j' (JSON) field"
+    return [], [Invalid(ref=ref, message=message)]
 
 
 def encode_batch(batch: Batch) -> bytes:
@@ -265,90 +350,85 @@ def decode_output(entry_id: bytes | str, fields: dict[bytes, bytes]) -> OutputEn
     )
 
 
-def item_ref(item: Any) -> str:
-    """The id an item is about: the inquiry's, the agent's, or ``config``."""
-    if isinstance(item, Submit):
-        return item.inquiry.id
-    if isinstance(item, Login):
-        return item.agent.id
-    if isinstance(item, Reconfigure):
-        return "config"
-    if isinstance(item, Invalid):
-        return item.ref
-    ref: str = getattr(item, "inquiry_id", None) or item.agent_id
-    return ref
+def input_tag(inp: Input) -> str:
+    """The input's tag (``submit``, ``set_ready``, ...): its ``type`` on the wire."""
+    tag: str = type(inp).__struct_config__.tag  # type: ignore[assignment]
+    return tag
 
 
-def _apply(r: Router, item: Any, now: float) -> None:
-    if isinstance(item, Submit):
-        r.submit(item.inquiry, now)
-    elif isinstance(item, Accept):
-        r.accept(item.inquiry_id, now, item.agent_id)
-    elif isinstance(item, Complete):
-        r.complete(item.inquiry_id, now)
-    elif isinstance(item, Decline):
-        r.decline(item.inquiry_id, now, item.agent_id)
-    elif isinstance(item, Withdraw):
-        r.withdraw(item.inquiry_id, now)
-    elif isinstance(item, Login):
-        r.login(item.agent, now)
-    elif isinstance(item, Ready):
-        r.set_ready(item.agent_id, now)
-    elif isinstance(item, Break):
-        r.go_on_break(item.agent_id, now, item.reason)
-    elif isinstance(item, Logout):
-        r.logout(item.agent_id, now)
-    elif isinstance(item, Reconfigure):
-        r.reconfigure(item.config, now, hand_over=item.hand_over)
-    else:
-        raise _Refused(item.message)
+def input_ref(inp: Input) -> str:
+    """The id an input is about: its inquiry's, else its agent's, else its tag.
+
+    Generic over the union: ``inquiry_id``/``agent_id`` fields, or the ``id`` of
+    an ``inquiry``/``agent`` struct it carries.
+    """
+    for attr in ("inquiry_id", "agent_id"):
+        value = getattr(inp, attr, None)
+        if isinstance(value, str):
+            return value
+    for attr in ("inquiry", "agent"):
+        value = getattr(getattr(inp, attr, None), "id", None)
+        if isinstance(value, str):
+            return value
+    return input_tag(inp)
 
 
-class _Refused(UsageError):
-    """An :class:`Invalid` request, refused like any other caller mistake."""
+def _refusal(at: float, request: Request, error: str, message: str) -> Refusal:
+    inp = request.input
+    return Refusal(
+        at=at,
+        input=input_tag(inp),
+        ref=input_ref(inp),
+        error=error,
+        message=message,
+        key=request.key,
+        producer=request.producer,
+    )
+
+
+def _invalid_refusals(batch: Batch) -> list[Refusal]:
+    return [
+        Refusal(
+            at=batch.now,
+            input=x.input,
+            ref=x.ref,
+            error="InvalidRequest",
+            message=x.message,
+            key=x.key,
+            producer=x.producer,
+        )
+        for x in batch.invalid
+    ]
 
 
 def run_batch(router: Router | None, batch: Batch) -> tuple[Router, list[Any], list[Refusal]]:
     """Apply one logged batch and tick once at its ``now``: the only path to the core.
 
     ``router`` is ``None`` for a domain's first batch, which must carry ``init``.
+    Each input goes to ``Router.handle``; a :class:`~router.errors.UsageError`
+    (the core's edge checks, a caller's mistake) is that input's refusal.
     """
     now = batch.now
     if router is None:
         if batch.init is None:
             raise ValueError("the first batch of a domain must carry its config (init)")
         router = Router(batch.init, now=now)
-    refusals: list[Refusal] = []
-    for item in batch.items:
+    refusals = _invalid_refusals(batch) if batch.invalid else []
+    handle = router.handle
+    for request in batch.items:
         try:
-            _apply(router, item, now)
+            handle(request.input, now)
         except UsageError as exc:
-            message = str(exc)
-            refusals.append(
-                Refusal(
-                    at=now,
-                    input=type(item).__struct_config__.tag,  # type: ignore[arg-type]
-                    ref=item_ref(item),
-                    error="InvalidRequest" if isinstance(exc, _Refused) else type(exc).__name__,
-                    message=message,
-                )
-            )
+            refusals.append(_refusal(now, request, type(exc).__name__, str(exc)))
     events = router.tick(now)
     return router, events, refusals
 
 
 def dead_letter_refusals(batch: Batch, message: str) -> list[Refusal]:
     """What a dead-lettered batch tells its producers: each input refused, with the error."""
-    return [
-        Refusal(
-            at=batch.now,
-            input=type(item).__struct_config__.tag,  # type: ignore[arg-type]
-            ref=item_ref(item),
-            error="DeadLettered",
-            message=message,
-        )
-        for item in batch.items
-    ]
+    refusals = _invalid_refusals(batch)
+    refusals += [_refusal(batch.now, r, "DeadLettered", message) for r in batch.items]
+    return refusals
 
 
 Output = tuple[str, bytes, bytes]  # (input batch id, packed events, packed refusals)

@@ -28,8 +28,9 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from router.durable.log import Producer, connect
-from router.durable.wire import Accept, Complete, Decline, check_domain_name
+from router.durable.wire import check_domain_name
 from router.events import Assigned, Offered
+from router.inputs import Accept, Complete, Decline
 
 __all__ = ["AgentSimulator", "main"]
 

@@ -14,7 +14,7 @@ from router import Inquiry
 from router.durable import DomainFull, Producer, faults
 from router.durable.audit import verify_replay
 from router.durable.testing import RedisServer
-from router.durable.wire import Complete
+from router.inputs import Complete
 from tests.durable.conftest import need_redis
 from tests.durable.harness import Clock, run, runner, settle, start
 

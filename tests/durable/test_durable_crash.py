@@ -16,8 +16,8 @@ from router import Inquiry, decode_config
 from router.durable import Producer, faults
 from router.durable.audit import audit_events, verify_replay
 from router.durable.testing import RedisServer
-from router.durable.wire import Accept
 from router.events import Offered
+from router.inputs import Accept
 from tests.durable.conftest import CONFIG
 from tests.durable.harness import Clock, run, runner, settle, start
 

@@ -139,7 +139,7 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
 
             # lag past the bound: a request read long ago and not yet logged
             runner = server.runners["h1"]
-            runner._requests.insert(0, ("1000-0", [], 0))  # white-box: 1 s after the epoch
+            runner._requests.insert(0, ("1000-0", [], [], 0))  # white-box: 1 s after the epoch
             problems = server.health_problems()
             assert any(re.match(r"^domain h1: \d+\.\d s behind \(max 5 s\)$", x) for x in problems)
             runner._requests.pop(0)

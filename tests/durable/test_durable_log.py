@@ -13,8 +13,9 @@ from router import Inquiry, decode_config
 from router.durable import DomainOptions, DomainRunner, Fenced, Producer
 from router.durable.audit import audit_events, verify_replay
 from router.durable.testing import RedisServer
-from router.durable.wire import Accept, Complete, Refusal, decode_output, encode_item
+from router.durable.wire import Refusal, Request, decode_output, encode_request
 from router.events import Assigned, Offered
+from router.inputs import Accept, Complete
 from tests.durable.conftest import CONFIG
 from tests.durable.harness import Clock, run, runner, settle, start
 
@@ -146,28 +147,35 @@ def test_caller_mistakes_and_garbage_requests_become_refusals(redis_server: Redi
     async def body(c: Redis) -> None:
         r = runner(c, Clock(5.0))
         await start(r)
-        p = Producer(c, "d")
+        p = Producer(c, "d", producer="crm-1")
         await p.accept("nope")
         await c.xadd("router:{d}:requests", {"m": b"\xc1garbage"})
-        await c.xadd("router:{d}:requests", {"j": b'{"type": "complete"}'})
-        mixed = b"\x92" + encode_item(Complete(inquiry_id="gone")) + b"\x81\xa4type\xa3zzz"
+        await c.xadd("router:{d}:requests", {"j": b'{"input": {"type": "complete"}}'})
+        good = encode_request(Request(input=Complete(inquiry_id="gone")))
+        mixed = b"\x92" + good + b"\x81\xa5input\x81\xa4type\xa3zzz"
         rid = (await c.xadd("router:{d}:requests", {"a": mixed})).decode()
         await settle(r)
         raw: Any = await c.xrevrange("router:{d}:output", count=1)
         out = decode_output(raw[0][0], raw[0][1])
+        # requests that could not be decoded are refused first, then the core's refusals
         assert [(x.input, x.ref, x.error) for x in out.refusals] == [
-            ("accept", "nope", "UnknownId"),
-            ("invalid", out.refusals[1].ref, "InvalidRequest"),
-            ("invalid", out.refusals[2].ref, "InvalidRequest"),
-            ("complete", "gone", "UnknownId"),
+            ("invalid", out.refusals[0].ref, "InvalidRequest"),
+            ("complete", out.refusals[1].ref, "InvalidRequest"),  # the tag could be read
             ("invalid", f"{rid}[1]", "InvalidRequest"),
+            ("accept", "nope", "UnknownId"),
+            ("complete", "gone", "UnknownId"),
         ]
-        assert out.refusals[0] == Refusal(
-            at=5.0, input="accept", ref="nope", error="UnknownId", message="unknown inquiry 'nope'"
+        assert out.refusals[3] == Refusal(
+            at=5.0,
+            input="accept",
+            ref="nope",
+            error="UnknownId",
+            message="unknown inquiry 'nope'",
+            producer="crm-1",
         )
-        assert re.match(r"^MessagePack data is malformed", out.refusals[1].message)
-        assert out.refusals[2].message == "Object missing required field `inquiry_id`"
-        assert re.match(r"^Invalid value 'zzz' - at `\$\.type`$", out.refusals[4].message)
+        assert re.match(r"^\$: MessagePack data is malformed", out.refusals[0].message)
+        assert out.refusals[1].message == "$.input: Object missing required field inquiry_id"
+        assert out.refusals[2].message == "$.input.type: Invalid value 'zzz'"
         assert (await verify_replay(c, "d")).problems == []
 
     run(redis_server.url, body)
