@@ -7,8 +7,8 @@ tagged with its name so a list of them encodes to JSON or MessagePack and
 decodes back (:func:`decode_input`). ``Router.handle(input, now)``
 (``router/core.py``) takes any of them; the Router's methods (``submit``,
 ``accept``, ...) are the same inputs spelled as calls. The adapters, the
-example service and the simulator carry these structs; nothing else defines an
-input.
+example service, the simulator and the durable wire (``router/durable/wire.py``)
+carry these structs; nothing else defines an input.
 
 Values are checked once, at the core's edge, by the functions of this module,
 whoever the caller is: a struct decoded from the wire was checked by msgspec
