@@ -9,15 +9,22 @@ Two lines in an embedding service::
     REGISTRY.register(RouterCollector(router, monitor))
 
 ``router`` is a :class:`~router.Router` or an adapter's ``RouterHandle``: anything
-with ``statistics()``. The current-state gauges (waiting, expected wait, agents,
-in flight, surge, decisions) are read from ``statistics()`` at every scrape, so
-they always agree with the core. ``monitor`` (a :class:`~router.observe.Monitor`
-fed the router's events) adds what only events tell: outcomes per queue, offer
-outcomes, the answered-wait histogram, windowed service level, ASA and abandon
-rate, agents by state and the longest wait. When the core's own statistics
-carry a figure (``QueueStatistics.longest_wait_s``, ``RouterStatistics.agents_by_state``,
-``QueueStatistics.windows``), the collector prefers it; see docs/metrics.md for
-the names and that interface.
+with ``statistics()`` (which may return ``None`` while there is no core yet: the
+families are then empty). The current-state gauges (waiting, expected wait,
+agents, in flight, surge, decisions) are read from ``statistics()`` at every
+scrape, so they always agree with the core. ``monitor`` (a
+:class:`~router.observe.Monitor` fed the router's events) adds what only events
+tell: outcomes per queue, offer outcomes, the answered-wait histogram, windowed
+service level, ASA and abandon rate, agents by state and the longest wait. When
+the core's own statistics carry a figure (``QueueStatistics.longest_wait_s``,
+``RouterStatistics.agents_by_state``, ``QueueStatistics.windows``), the collector
+prefers it; see docs/metrics.md for the names and that interface.
+
+Several routers in one process (``router serve``'s domains, one router per
+tenant) share one :class:`RouterCollectors`: it gives each router's series a
+label (``domain="shop-1"``) and merges them into one family per name, since
+Prometheus allows each family once per scrape. ``RouterCollector(...,
+labels={...})`` adds constant labels to a single router's series.
 
 Scrape from the thread that drives the router (the asyncio example service and
 ``router dashboard`` serve ``/metrics`` from their event loop); the core and the
@@ -27,7 +34,7 @@ monitor are not thread-safe.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -42,7 +49,7 @@ from prometheus_client.registry import Collector
 from router.observe import WAIT_BUCKETS, Monitor, MonitorStatistics
 from router.stats import RouterStatistics
 
-__all__ = ["RouterCollector", "core_statistics"]
+__all__ = ["RouterCollector", "RouterCollectors", "core_statistics", "merge_families"]
 
 #: The windowed ratios exported per queue and window, with the attribute they come from.
 _WINDOW_GAUGES = (
@@ -58,11 +65,30 @@ _WINDOW_GAUGES = (
 _OUTCOMES = ("answered", "abandoned", "rejected", "deflected")
 
 
-def core_statistics(router: Any) -> RouterStatistics:
-    """The core's :class:`RouterStatistics` of a ``Router`` or an adapter's ``RouterHandle``."""
+def core_statistics(router: Any) -> RouterStatistics | None:
+    """The core's :class:`RouterStatistics` of a ``Router`` or an adapter's ``RouterHandle``
+    (``None`` when ``router.statistics()`` says there is no core yet)."""
     stats = router.statistics()
+    if stats is None:
+        return None
     inner = getattr(stats, "router", None)  # AdapterStatistics wraps the core's
     return inner if isinstance(inner, RouterStatistics) else stats
+
+
+def merge_families(groups: Iterable[Iterable[Metric]]) -> list[Metric]:
+    """One family per name out of several collectors' families, samples in order.
+
+    The first family of a name gives its help text and type; the series of the
+    others (told apart by their labels) are appended to it.
+    """
+    merged: dict[str, Metric] = {}
+    for families in groups:
+        for fam in families:
+            into = merged.get(fam.name)
+            if into is None:
+                into = merged[fam.name] = Metric(fam.name, fam.documentation, fam.type, fam.unit)
+            into.samples += fam.samples
+    return list(merged.values())
 
 
 def _finite(x: Any) -> float | None:
@@ -80,21 +106,34 @@ class RouterCollector(Collector):
     """
 
     def __init__(
-        self, router: Any, monitor: Monitor | None = None, *, per_agent: bool = False
+        self,
+        router: Any,
+        monitor: Monitor | None = None,
+        *,
+        per_agent: bool = False,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         if not callable(getattr(router, "statistics", None)):
             raise TypeError(f"router: expected a Router or RouterHandle, got {router!r}")
         self.router = router
         self.monitor = monitor
         self.per_agent = per_agent
+        self.labels = dict(labels) if labels else {}
 
     def describe(self) -> Iterable[Metric]:
         return [m for m in self._families()]
 
     def collect(self) -> Iterable[Metric]:
         stats = core_statistics(self.router)
-        mon = self.monitor.statistics(stats.now) if self.monitor is not None else None
-        return list(self._families(stats, mon))
+        mon = None
+        if self.monitor is not None and stats is not None:
+            mon = self.monitor.statistics(stats.now)
+        families = list(self._families(stats, mon))
+        if self.labels:
+            const = self.labels
+            for fam in families:
+                fam.samples = [s._replace(labels={**const, **s.labels}) for s in fam.samples]
+        return families
 
     # ------------------------------------------------------------------ families
 
@@ -255,3 +294,42 @@ class RouterCollector(Collector):
         yield from (outcomes, offered, offers, moved, wait, *windows)
         if self.per_agent:
             yield from (occupancy, handled, refused)
+
+
+class RouterCollectors(Collector):
+    """One :class:`RouterCollector` per router of a process, told apart by one label.
+
+    ``router serve`` keeps one per owned domain (``label="domain"``), adding a
+    domain's when it is acquired and dropping it when the domain is lost or
+    handed over; an embedder with one router per tenant can do the same. The
+    members' families are merged (:func:`merge_families`) so each name appears
+    once per scrape, whatever the number of routers.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._members: dict[str, RouterCollector] = {}
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def add(
+        self, value: str, router: Any, monitor: Monitor | None = None, *, per_agent: bool = False
+    ) -> RouterCollector:
+        """Collect ``router`` with ``label=value`` (replacing one added under that value)."""
+        member = RouterCollector(router, monitor, per_agent=per_agent, labels={self.label: value})
+        self._members[value] = member
+        return member
+
+    def discard(self, value: str) -> None:
+        """Stop collecting the router added under ``value`` (if any)."""
+        self._members.pop(value, None)
+
+    def values(self) -> list[str]:
+        return sorted(self._members)
+
+    def collect(self) -> Iterable[Metric]:
+        return merge_families(self._members[v].collect() for v in sorted(self._members))

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from router import AgentSpec, Inquiry, Router
 from router.adapters import open_router
-from router.metrics import RouterCollector
+from router.metrics import RouterCollector, RouterCollectors
 from router.observe import Monitor, follow
 from tests.test_observe_monitor import TWO_QUEUES, Driven
 
@@ -32,7 +32,7 @@ SPEC_NAMES = {
 }
 
 
-def scrape(collector: RouterCollector) -> dict[str, Any]:
+def scrape(collector: RouterCollector | RouterCollectors) -> dict[str, Any]:
     registry = CollectorRegistry()
     registry.register(collector)
     text = generate_latest(registry).decode()
@@ -122,6 +122,56 @@ def test_core_only_collector_and_per_agent_series() -> None:
     assert sample(fams, "router_agent_offers_refused_total", agent="ye", outcome="declined") == 1
     occ = sample(fams, "router_agent_occupancy", agent="ye")
     assert 0 < occ <= 1 and math.isfinite(occ)
+
+
+class _NoCoreYet:
+    """A router front end with no core yet (a durable domain before its first batch)."""
+
+    def statistics(self) -> None:
+        return None
+
+
+def test_routers_of_one_process_share_families_told_apart_by_a_label() -> None:
+    """One family per name whatever the number of routers; a dropped router's series go."""
+    d = busy_router()
+    other = Router(Driven().cfg, now=0.0)
+    other.submit(Inquiry(id="a", queue="refund"), now=0.0)
+    other.submit(Inquiry(id="b", queue="chat"), now=0.0)
+    other.tick(0.0)
+    routers = RouterCollectors("domain")
+    routers.add("shop-2", other)
+    routers.add("shop-1", d.router, d.monitor)
+    routers.add("shop-3", _NoCoreYet())
+    assert routers.values() == ["shop-1", "shop-2", "shop-3"] and "shop-1" in routers
+    registry = CollectorRegistry()
+    registry.register(routers)
+    text = generate_latest(registry).decode()
+    assert text.count("# TYPE router_inquiries_waiting gauge") == 1
+    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    for name, r in (("shop-1", d.router), ("shop-2", other)):
+        stats = r.statistics()
+        for q in ("refund", "chat"):
+            got = sample(fams, "router_inquiries_waiting", domain=name, queue=q)
+            assert got == stats.queues[q].waiting
+        assert sample(fams, "router_core_events_total", domain=name, counter="submitted") == (
+            stats.counters.submitted
+        )
+    assert sample(fams, "router_core_events_total", domain="shop-2", counter="submitted") == 2
+    assert sample(fams, "router_outcomes_total", domain="shop-1", queue="refund",
+                  outcome="abandoned") == 3  # fmt: skip
+    domains = {s.labels.get("domain") for f in fams.values() for s in f.samples}
+    assert domains == {"shop-1", "shop-2"}  # the router with no core yet has no series
+    routers.discard("shop-1")
+    fams = scrape(routers)
+    domains = {s.labels.get("domain") for f in fams.values() for s in f.samples}
+    assert domains == {"shop-2"} and "router_inquiries_waiting" in fams
+
+
+def test_constant_labels_on_one_router() -> None:
+    r = Router(Driven().cfg, now=0.0)
+    fams = scrape(RouterCollector(r, labels={"tenant": "fliggy"}))
+    assert sample(fams, "router_agents_logged_in", tenant="fliggy") == 0
+    assert all(s.labels.get("tenant") == "fliggy" for f in fams.values() for s in f.samples)
 
 
 def test_collector_refuses_what_is_not_a_router() -> None:

@@ -65,6 +65,7 @@ from router.durable.wire import (
 )
 from router.inputs import Login
 from router.model import AgentSpec
+from router.stats import RouterStatistics
 
 __all__ = ["BATCH_BUCKETS", "DomainOptions", "DomainRunner", "DomainStats", "agents_from_config"]
 
@@ -219,6 +220,10 @@ class DomainRunner:
         self._renew_at = self.renewed_at + self._renew_every
         self.stats.token = token
         self.stats.acquired_at = time.time()
+
+    def statistics(self) -> RouterStatistics | None:
+        """The domain's core's ``statistics()`` now (``None`` before its first batch)."""
+        return self.core.statistics() if self.core is not None else None
 
     def lag_s(self) -> float:
         """Age of the oldest request read and not yet logged (0 when caught up)."""

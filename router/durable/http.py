@@ -6,8 +6,12 @@ hang them. ``/health`` answers 200 only when the server's own checks pass
 (:meth:`~router.durable.serve.Server.health_problems`: Redis reachable, every
 owned lease renewed within its lease time, no domain behind by more than
 ``--max-lag-s``), else 503 with the reasons. ``/metrics`` is rendered by
-``prometheus_client`` from a collector that turns the per-domain statistics
-into metric families (names in ``../shared/spec/scenario.md`` §5, durable part).
+``prometheus_client`` from two collectors: :class:`DurableCollector` turns the
+per-domain serving statistics into the ``router_durable_*`` families, and
+:class:`DomainCores` exports each owned domain's core figures
+(:class:`router.metrics.RouterCollector`, every series labelled ``domain``),
+following the domains as they are acquired and lost (names in docs/metrics.md
+and docs/deploy.md).
 Needs the ``redis`` extra (aiohttp, prometheus-client). The server is seen through the
 :class:`Server` protocol, so this module does not import ``serve``.
 """
@@ -29,6 +33,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from router.durable.domain import BATCH_BUCKETS, DomainRunner
+from router.metrics import RouterCollectors
 
 
 class Server(Protocol):
@@ -51,7 +56,7 @@ class Server(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
-__all__ = ["DurableCollector", "start_http"]
+__all__ = ["DomainCores", "DurableCollector", "start_http"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SERVER: web.AppKey[Server] = web.AppKey("server")
@@ -147,6 +152,34 @@ class DurableCollector(Collector):
         )
 
 
+class DomainCores(Collector):
+    """The core's own figures of every domain the process owns, labelled ``domain``.
+
+    At each scrape the members follow the server's runners: a domain acquired
+    gets a :class:`~router.metrics.RouterCollector` over its runner, a domain
+    lost or handed over is dropped (so two processes never export the same
+    domain for long). Current-state figures only (no event monitor: its windows
+    would restart at every takeover); the counters come from the core, which a
+    successor restores from the snapshot, so they continue across owners.
+    """
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.cores = RouterCollectors("domain")
+        self._runners: dict[str, DomainRunner] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        runners = self.server.runners
+        for d in [d for d, r in self._runners.items() if runners.get(d) is not r]:
+            self.cores.discard(d)
+            del self._runners[d]
+        for d, r in runners.items():
+            if d not in self._runners:
+                self.cores.add(d, r)
+                self._runners[d] = r
+        yield from self.cores.collect()
+
+
 async def _health(request: web.Request) -> web.Response:
     srv = request.app[SERVER]
     problems = srv.health_problems()
@@ -177,6 +210,7 @@ async def start_http(server: Server, host: str, port: int) -> tuple[web.AppRunne
     """Serve the endpoints on ``host:port``; returns the runner (to clean up) and the port."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DurableCollector(server))
+    registry.register(DomainCores(server))
     app = web.Application()
     app[SERVER] = server
     app[REGISTRY] = registry

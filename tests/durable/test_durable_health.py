@@ -107,6 +107,22 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
             ]
             assert [(s.labels["domain"], s.labels["group"]) for s in pending] == [("h1", "agents")]
             assert pending[0].value >= 1
+            # each owned domain's core figures, labelled by domain (router.metrics)
+            core = {
+                (s.labels["domain"], s.labels["counter"]): s.value
+                for s in families["router_core_events"].samples
+            }
+            assert core[("h1", "submitted")] == 30 and core[("h2", "submitted")] == 0
+            logged_in = {
+                s.labels["domain"]: s.value for s in families["router_agents_logged_in"].samples
+            }
+            assert logged_in == {"h1": 9.0, "h2": 9.0}
+            waiting = {
+                (s.labels["domain"], s.labels["queue"])
+                for s in families["router_inquiries_waiting"].samples
+            }
+            assert waiting == {(d, q) for d in ("h1", "h2") for q in ("orders", "refunds")}
+            assert text.count("# TYPE router_inquiries_waiting gauge") == 1
 
             # a hung Redis: calls time out, /health fails (and still answers), then recovers
             assert redis_server.proc is not None
@@ -136,6 +152,14 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
 
             await _until(fenced, "/health to report the lost lease")
             assert server.counters["fenced_refusals"] == 1
+
+            async def metric_domains() -> set[str]:
+                async with http.get(f"{base}/metrics") as resp:
+                    text = await resp.text()
+                fams = {f.name: f for f in text_string_to_metric_families(text)}
+                return {s.labels["domain"] for s in fams["router_agents_logged_in"].samples}
+
+            assert await metric_domains() == {"h1"}  # a lost domain's core figures go with it
 
             # lag past the bound: a request read long ago and not yet logged
             runner = server.runners["h1"]
