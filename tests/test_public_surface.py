@@ -34,7 +34,7 @@ def test_the_facade_is_explicit() -> None:
 
 
 def test_the_version_comes_from_the_package_metadata() -> None:
-    assert router.__version__ == importlib.metadata.version("router")
+    assert router.__version__ == importlib.metadata.version("inquiry-router")
 
 
 def test_tick_is_typed_and_returns_events() -> None:
