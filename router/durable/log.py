@@ -442,6 +442,10 @@ class SubmitResult(msgspec.Struct, frozen=True):
     duplicate: bool
 
 
+#: The inputs :meth:`Producer.send` appends: every member of the union but ``Submit``.
+_SENDABLE = frozenset(INPUT_TYPES) - {Submit}
+
+
 class Producer:
     """The backend's side of a domain: add inputs, read outputs.
 
@@ -518,10 +522,12 @@ class Producer:
             pause = min(pause * 2, 0.1)
 
     def _request(self, inp: Input) -> Request:
-        if not isinstance(inp, INPUT_TYPES):
+        if type(inp) not in _SENDABLE:
+            if type(inp) is Submit:
+                raise TypeError(
+                    "submit inquiries with submit() or submit_many() (idempotent, bounded)"
+                )
             raise TypeError(f"expected a router input (router/inputs.py), got {inp!r}")
-        if isinstance(inp, Submit):
-            raise TypeError("submit inquiries with submit() or submit_many() (idempotent, bounded)")
         return Request(input=inp, producer=self.producer)
 
     async def send(self, inp: Input) -> str:
