@@ -712,7 +712,9 @@ class Router:
             self._n_assigned -= 1
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
-            agent.ver += 1  # recent work changed its score
+            agent.ver += 1  # recent work changed its score: re-list it where it has room
+            if agent.state == READY:
+                self._freed[agent.id] = agent
         else:
             self._end(t, None)
 

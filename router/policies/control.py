@@ -244,6 +244,7 @@ class AdmissionControl:
                 target = ops.queue(v.target)
                 assert target is not None  # the config checks name every overflow target
                 q = t.queue = target
+                t.step = len(q.steps) if self.surge.relax_now else 0  # its new queue's steps
                 pool = ops.pool_for(t)
                 position, ewt = self.estimate(t, pool)
                 arrival.queue = q.name
@@ -509,13 +510,15 @@ class AdmissionControl:
 
     def _dump_shed(self) -> Any:
         ops = self.ops
+
+        def ids(heap: list[tuple[int, int, int, Ticket]]) -> list[str]:
+            # in the heap's order, not its layout: equal states give equal bytes
+            return [t.id for *_, t in sorted(heap) if ops.ticket(t.id) is t]
+
         return {
             "k": self._shed_k,
-            "all": [t.id for *_, t in self._shed_all if ops.ticket(t.id) is t],
-            "q": {
-                q: [t.id for *_, t in heap if ops.ticket(t.id) is t]
-                for q, heap in self._shed_q.items()
-            },
+            "all": ids(self._shed_all),
+            "q": {q: ids(heap) for q, heap in self._shed_q.items()},
         }
 
     def load(self, state: dict[str, Any]) -> None:
