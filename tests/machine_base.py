@@ -475,7 +475,14 @@ class RouterMachine(RuleBasedStateMachine):
         said = (s.waiting, s.offered, s.in_service, s.wrap_up, s.parked)
         counted = tuple(states.count(k) for k in (WAITING, OFFERED, ASSIGNED, WRAPUP, PARKED))
         assert said == counted, f"statistics say {said}, the records {counted}"
-        assert s.agents_ready == sum(1 for a in self.r._agents.values() if a.state == READY)
+        agents = self.r._agents.values()
+        assert s.agents_ready == sum(1 for a in agents if a.state == READY)
+        with_room = sum(
+            1
+            for a in agents
+            if a.state == READY and any(a.load.get(ch, 0) < cap for ch, cap in a.caps.items())
+        )
+        assert s.agents_with_room == with_room, f"{s.agents_with_room} with room, {with_room}"
         assert s.agents_logged_in == len(self.r._agents)
 
     @invariant()
