@@ -1,4 +1,4 @@
-"""``python -m bench``: every figure of scenario.md §4 in one run.
+"""``python -m bench``: every figure of BENCHMARKS.md in one run.
 
 Theory of operation
 -------------------
@@ -250,7 +250,7 @@ def build_report(
     *,
     pure_beside: bool = False,
 ) -> dict[str, Any]:
-    """Run every section of ``mode`` and assemble the report (scenario.md §4 keys)."""
+    """Run every section of ``mode`` and assemble the report (the keys BENCHMARKS.md lists)."""
     from bench import sections
 
     cfg = MODES[mode]

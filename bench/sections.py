@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-One function per section of the report (scenario.md §4), run in one process in
+One function per section of the report (BENCHMARKS.md), run in one process in
 the order :mod:`bench.run` chooses:
 
 - :func:`surge` runs the flagship 20x scenario through the simulator, timing

@@ -8,17 +8,21 @@ per line, both ways. The first line of a connection says who is calling:
     {"hello": "agent", "agent": {"id": "a1", "capacity": {"chat": 20}}}
                                                        -> {"ok": "agent"}
 
-A producer then sends inquiries, ``{"id": "c1", "queue": "chat", "patience_s": 30}``
-(decoded and validated by msgspec as ``router.Inquiry``). The service answers each
-at once with ``{"admission": {...}}``, and later with the ``Assigned`` event, or the
-event that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects,
-its inquiries still waiting are withdrawn (cancellation withdraws).
+Both sides then speak the router's own input vocabulary (``router/inputs.py``):
+one tagged object per line, decoded and validated by msgspec. A producer sends
+``{"type": "submit", "inquiry": {"id": "c1", "queue": "chat", "patience_s": 30}}``
+(or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand) and
+``{"type": "withdraw", "inquiry_id": "c1"}``. The service answers a submit at once
+with ``{"admission": {...}}``, and later with the ``Assigned`` event, or the event
+that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects, its
+inquiries still waiting are withdrawn (cancellation withdraws).
 
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
-when the config routes in immediate mode) and sends
-``{"op": "accept" | "decline" | "complete", "inquiry_id": "c1"}`` or
-``{"op": "break" | "ready"}``. When it disconnects, it is logged out and its open
-offers go back in line.
+when the config routes in immediate mode) and sends ``accept``, ``decline``,
+``complete`` and ``callback_failed`` (``{"type": "accept", "inquiry_id": "c1"}``),
+``go_on_break``, ``set_ready`` and ``logout`` (``{"type": "set_ready", "agent_id":
+"a1"}``, its own id). When it disconnects, it is logged out and its open offers go
+back in line.
 
 A malformed line gets one error line naming the field, and the connection stays
 open: ``{"error": "$.queue: Object missing required field", "line": 2}``.
@@ -50,12 +54,22 @@ from typing import Any, Literal
 import msgspec
 
 from router import (
+    Accept,
     AgentSpec,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
     Inquiry,
+    Logout,
     QueueConfig,
     RouterConfig,
     Routing,
+    SetReady,
+    Submit,
     UsageError,
+    Withdraw,
+    decode_input,
     load_config,
 )
 from router.adapters import AgentSession, InquiryEnded, RouterClosed, RouterHandle, open_router
@@ -72,14 +86,8 @@ class Hello(msgspec.Struct, forbid_unknown_fields=True):
     agent: AgentSpec | None = None
 
 
-class AgentCommand(msgspec.Struct, forbid_unknown_fields=True):
-    op: Literal["accept", "decline", "complete", "break", "ready"]
-    inquiry_id: str | None = None
-
-
 _hello = msgspec.json.Decoder(Hello)
 _inquiry = msgspec.json.Decoder(Inquiry)
-_command = msgspec.json.Decoder(AgentCommand)
 _encode = msgspec.json.Encoder().encode
 _MISSING = re.compile(r"^(?P<path>\$[^:]*): Object missing required field (?P<field>\S+)$")
 
@@ -190,9 +198,23 @@ class Service:
         try:
             while raw := await conn.readline():
                 try:
-                    inquiry = _inquiry.decode(raw)
+                    if b'"type"' not in raw:  # a bare inquiry: shorthand for a submit
+                        inquiry = _inquiry.decode(raw)
+                    else:
+                        inp = decode_input(raw)
+                        if isinstance(inp, Withdraw):
+                            router.withdraw(inp.inquiry_id)
+                            continue
+                        if not isinstance(inp, Submit):
+                            raise ValueError("$.type: a producer sends submit or withdraw")
+                        inquiry = inp.inquiry
                     admission = await router.submit(inquiry)
-                except (msgspec.ValidationError, msgspec.DecodeError, UsageError) as exc:
+                except (
+                    msgspec.ValidationError,
+                    msgspec.DecodeError,
+                    UsageError,
+                    ValueError,
+                ) as exc:
                     conn.fail(exc)
                     continue
                 conn.send({"admission": admission})
@@ -217,19 +239,7 @@ class Service:
         try:
             while raw := await conn.readline():
                 try:
-                    cmd = _command.decode(raw)
-                    if cmd.op in ("accept", "decline", "complete") and cmd.inquiry_id is None:
-                        raise ValueError(f"$.inquiry_id: required for op {cmd.op!r}")
-                    if cmd.op == "accept":
-                        session.accept(cmd.inquiry_id)  # type: ignore[arg-type]
-                    elif cmd.op == "decline":
-                        session.decline(cmd.inquiry_id)  # type: ignore[arg-type]
-                    elif cmd.op == "complete":
-                        session.complete(cmd.inquiry_id)  # type: ignore[arg-type]
-                    elif cmd.op == "break":
-                        session.go_on_break()
-                    else:
-                        session.go_ready()
+                    self.agent_input(session, decode_input(raw))
                 except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
                     conn.fail(exc)
                 except UsageError as exc:  # e.g. accepting an offer that expired
@@ -238,6 +248,30 @@ class Service:
             streamer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await streamer
+
+    @staticmethod
+    def agent_input(session: AgentSession, inp: Any) -> None:
+        """One input from an agent connection, applied as that agent."""
+        if isinstance(inp, Accept | Decline) and inp.agent_id not in (None, session.id):
+            raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
+        if isinstance(inp, SetReady | GoOnBreak | Logout) and inp.agent_id != session.id:
+            raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
+        if isinstance(inp, Accept):
+            session.accept(inp.inquiry_id)
+        elif isinstance(inp, Decline):
+            session.decline(inp.inquiry_id)
+        elif isinstance(inp, Complete):
+            session.complete(inp.inquiry_id)
+        elif isinstance(inp, CallbackFailed):
+            session.callback_failed(inp.inquiry_id)
+        elif isinstance(inp, GoOnBreak):
+            session.go_on_break(inp.reason)
+        elif isinstance(inp, SetReady):
+            session.set_ready()
+        elif isinstance(inp, Logout):
+            session.logout()
+        else:
+            raise ValueError(f"$.type: an agent cannot send {type(inp).__name__}")
 
     def line(self, t0: float) -> str:
         s = self.router.statistics()

@@ -73,7 +73,7 @@ async def agent(
     async def finish(inquiry_id: str) -> None:
         await asyncio.sleep(rng.expovariate(1 / args.handle))
         if not writer.is_closing():
-            writer.write(_encode({"op": "complete", "inquiry_id": inquiry_id}) + b"\n")
+            writer.write(_encode({"type": "complete", "inquiry_id": inquiry_id}) + b"\n")
             tally["completed"] += 1
 
     async def run() -> None:
@@ -83,7 +83,8 @@ async def agent(
                 msg = _decode(raw)
                 kind = msg.get("type")
                 if kind == "Offered":
-                    writer.write(_encode({"op": "accept", "inquiry_id": msg["inquiry_id"]}) + b"\n")
+                    accept = {"type": "accept", "inquiry_id": msg["inquiry_id"]}
+                    writer.write(_encode(accept) + b"\n")
                 if kind in ("Offered", "Assigned"):
                     tally["working"] += 1
                     task = asyncio.create_task(finish(msg["inquiry_id"]))

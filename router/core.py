@@ -180,6 +180,7 @@ class Router:
         self._n_assigned = 0
         self._n_wrapup = 0
         self._n_ready = 0
+        self._n_with_room = 0
         self._waiting = 0
         self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
@@ -712,7 +713,9 @@ class Router:
             self._n_assigned -= 1
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
-            agent.ver += 1  # recent work changed its score
+            agent.ver += 1  # recent work changed its score: re-list it where it has room
+            if self._has_room(agent):  # (a voice agent in wrap-up has none: no work)
+                self._freed[agent.id] = agent
         else:
             self._end(t, None)
 
@@ -755,6 +758,7 @@ class Router:
         agent.caps = caps
         for ch in caps:
             agent.load.setdefault(ch, 0)
+        self._room(agent)
 
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
@@ -783,6 +787,7 @@ class Router:
         agent.idle_since = self._now
         agent.ver += 1
         self._freed[agent.id] = agent
+        self._room(agent)
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
 
@@ -808,6 +813,7 @@ class Router:
         agent.break_until = until
         agent.ver += 1
         self._freed.pop(agent.id, None)
+        self._room(agent)
         for t in list(agent.offers.values()):
             self._take_back_quietly(t, agent, reason)
         if state == BREAK:
@@ -859,6 +865,9 @@ class Router:
             )
 
     def _remove_agent(self, agent: Agent) -> None:
+        if agent.roomy:
+            agent.roomy = False
+            self._n_with_room -= 1
         for pool, _, _ in agent.pools:
             pool.eligible -= 1
         agent.pools = []
@@ -898,6 +907,15 @@ class Router:
                 self._schedule_agent(agent, agent.break_until)
         if agent.state == READY:
             self._freed[agent.id] = agent
+            self._room(agent)
+
+    def _room(self, agent: Agent) -> None:
+        """Keep ``statistics().agents_with_room`` up to date after ``agent``'s state, load
+        or caps changed."""
+        roomy = self._has_room(agent)
+        if roomy != agent.roomy:
+            agent.roomy = roomy
+            self._n_with_room += 1 if roomy else -1
 
     # ------------------------------------------------------------------ agent timers
 
@@ -1344,6 +1362,8 @@ class Router:
         agent.total_load += 1
         if agent.units is not None:
             agent.units_used += t.cost
+        if agent.load[ch] >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
+            self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
         agent.idle_since = now
@@ -1597,16 +1617,15 @@ class Router:
         """An immutable snapshot of counters and current occupancy.
 
         Cheap enough to scrape every few seconds: the figures are kept up to date
-        as inputs arrive; it costs O(queues + agents), never a scan of the inquiries.
+        as inputs arrive; it costs O(queues), never a scan of the agents or inquiries.
         """
-        has_room = self._has_room
         held = self._n_offered + self._n_assigned + self._n_wrapup
         return RouterStatistics(
             now=self._now,
             version=self._version,
             agents_logged_in=len(self._agents),
             agents_ready=self._n_ready,
-            agents_with_room=sum(1 for a in self._agents.values() if has_room(a)),
+            agents_with_room=self._n_with_room,
             waiting=self._waiting,
             offered=self._n_offered,
             in_service=self._n_assigned,
@@ -1748,6 +1767,10 @@ class Router:
             elif t.state == WRAPUP:
                 self._n_wrapup += 1
         self._n_ready = sum(1 for a in self._agents.values() if a.state == READY)
+        self._n_with_room = 0
+        for a in self._agents.values():
+            a.roomy = self._has_room(a)
+            self._n_with_room += a.roomy
         self._bp.load(snap.extra)
 
 

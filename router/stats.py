@@ -3,8 +3,8 @@
 :class:`Counters` is what the router counted since it started; the core keeps
 one and updates it in place, ``statistics()`` and ``Router.counters`` hand out
 copies. :class:`RouterStatistics` adds what is in flight now; every figure is
-kept up to date as inputs arrive, so a scrape costs O(queues + agents), never a
-scan of the inquiries. New figures are new fields with defaults: snapshots
+kept up to date as inputs arrive, so a scrape costs O(queues), never a scan of
+the agents or the inquiries. New figures are new fields with defaults: snapshots
 written before they existed still decode.
 """
 

@@ -1,71 +1,424 @@
-"""Rules shared by the Hypothesis state machines that drive a Router.
+"""The one Hypothesis state machine base every router machine extends.
 
-Subclasses set ``self.r`` (the router), ``self.now``, ``self.submitted`` (ids
-admitted) and ``self.outcome`` (id -> outcome event name, filled by their
-``_absorb(events)``); they add their own login/submit rules and invariants.
+A machine drives a :class:`~router.Router` with random inputs and checks, after
+every step, what the core promises; the rules and checks live here once, a
+subclass only brings its config (and rules of its own, such as reconfigure).
+
+Safety, checked after every step and on every decision event:
+
+* every submitted inquiry is live or has exactly one outcome; no inquiry is
+  assigned twice; each live inquiry is held by at most one agent, the one its
+  record names;
+* caps: no agent holds more on a channel than its spec allows (raised by surge
+  caps while in surge), never more than the channel's hard maximum; a cap that
+  fell (surge ended, a reconfigure) only lets the load drain; capacity units
+  held equal the costs of the inquiries held, within the agent's units;
+* every decision (``Offered``, or ``Assigned`` in immediate mode) fits: the
+  agent's skills meet the inquiry's requirement at the relaxation step in force
+  at the event (from the time it entered its queue, not the step the core
+  claims), its tenant and queue membership and channel; an agent is never
+  offered an inquiry it declined or let expire;
+* ``statistics()`` agrees with the records; the counters add up.
+
+Liveness, checked after every ``tick`` (``tests/liveness.py``): no waiting
+inquiry is compatible with a ready agent that has room and has not declined
+it. The rule ``tick_at_next_deadline`` advances exactly to ``next_deadline()``.
+
+Mutants this must catch (``tests/test_mutants.py`` applies each and expects a
+failure): ``_match`` returning at once; relaxation steps applied at arrival;
+the declined set ignored; a freed agent that never looks at the declined
+inquiries (a search that gives up); tenants ignored; capacity units not given
+back; caps raised above the spec; a withdrawal with no outcome; statistics that
+miss a requeue; a snapshot that forgets who declined; a callback never retried.
+
+CI runs each machine on a fixed derandomized set of examples plus a bounded
+randomized run; ``ROUTER_FUZZ=N`` runs N randomized examples per machine.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import os
+from typing import Any, ClassVar
 
+import msgspec
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
-from router import Router, UsageError
-from router.state.records import ASSIGNED, OFFERED, WAITING, WRAPUP
+from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
+from router.config import DEFAULT_CHANNELS
+from router.state.records import ASSIGNED, OFFERED, PARKED, READY, WAITING, WRAPUP, Ticket
+from tests.liveness import stalls
 
 OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected"}
 
 
-class RouterDriver(RuleBasedStateMachine):
-    r: Router
-    now: float
-    submitted: set[str]
-    outcome: dict[str, str]
+def fuzz() -> int | None:
+    """``ROUTER_FUZZ=N``: N randomized examples per machine instead of the bounded run."""
+    value = os.environ.get("ROUTER_FUZZ")
+    return int(value) if value else None
+
+
+def machine_tests(machine: type[RuleBasedStateMachine], fixed: int, randomized: int) -> Any:
+    """Two test classes for ``machine``: a fixed derandomized set and a randomized run.
+
+    Returns ``(fixed_test_case, randomized_test_case)``; assign both to module names.
+    """
+    steps = getattr(machine, "STEPS", 50)
+    common: dict[str, Any] = {
+        "stateful_step_count": steps,
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+    }
+    fixed_case = machine.TestCase
+    fixed_case.settings = settings(max_examples=fixed, derandomize=True, **common)
+    randomized_machine = type(machine.__name__ + "Randomized", (machine,), {})
+    random_case = randomized_machine.TestCase
+    n = fuzz()
+    random_case.settings = settings(
+        max_examples=n if n is not None else randomized, derandomize=False, **common
+    )
+    return fixed_case, random_case
+
+
+def hunting(examples: int = 60) -> settings:
+    """Settings for a mutant hunt: fixed examples, no shrinking (only "is it caught?")."""
+    return settings(
+        max_examples=examples,
+        stateful_step_count=60,
+        derandomize=True,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+
+
+class RouterMachine(RuleBasedStateMachine):
+    """Drives one Router; subclasses set :attr:`CONFIG` (TOML) or override :meth:`config`."""
+
+    CONFIG: ClassVar[str] = ""
+    STEPS: ClassVar[int] = 50
+    #: spread of the agents' levels and of the time between ticks
+    LEVELS: ClassVar[tuple[int, ...]] = (0, 1, 2, 3, 3, 4, 5, 5)
+    DTS: ClassVar[tuple[float, ...]] = (0.0, 1.0, 7.0, 16.0, 45.0)
+
+    def __init__(self) -> None:
+        super().__init__()
+        cfg = self.config()
+        self.r = Router(cfg)
+        self.configs: dict[int, RouterConfig] = {1: cfg}
+        self.now = 0.0
+        self.n_inq = 0
+        self.n_agents = 0
+        self.specs: dict[str, AgentSpec] = {}  # the spec of each agent id, latest login
+        self.gone: list[str] = []  # agent ids logged out (for re-login)
+        self.submitted: set[str] = set()
+        self.outcome: dict[str, str] = {}
+        self.assigned_once: set[str] = set()
+        self.offered: set[str] = set()
+        self.declined: set[tuple[str, str]] = set()  # (agent, inquiry) never to offer again
+        self.callbacks: set[str] = set()
+        self.retry_at: dict[str, float] = {}  # callbacks between attempts: back in line by
+        self.ceiling: dict[tuple[str, str], int] = {}
+        self.surge = False
+        self.relaxed: set[str] = set()  # inquiries a surge relaxed to their last step
+        self.skills = sorted(
+            {s for q in cfg.queues for s in q.requires}
+            | {s for q in cfg.queues for st_ in q.steps for s in st_.requires}
+        )
+        self.tenants = sorted({q.tenant for q in cfg.queues if q.tenant is not None})
+
+    def config(self) -> RouterConfig:
+        from router import decode_config
+
+        return decode_config(self.CONFIG)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _pick(self, states: tuple[int, ...], k: int) -> Ticket | None:
+        found = sorted(
+            (t for t in self.r._tickets.values() if t.state in states), key=lambda t: t.id
+        )
+        return found[k % len(found)] if found else None
+
+    def _channels(self) -> dict[str, int]:
+        return {
+            ch: c.max_concurrency
+            for ch, c in {**DEFAULT_CHANNELS, **self.r.config.channels}.items()
+        }
+
+    def _expected_cap(self, agent_id: str, channel: str) -> int:
+        spec_cap = self.specs[agent_id].capacity.get(channel, 0)
+        surge = self.r.config.backpressure.surge
+        if self.surge and surge is not None and spec_cap > 0:
+            raised = surge.caps.get(channel)
+            if raised is not None and raised > spec_cap:
+                spec_cap = raised
+        return min(spec_cap, self._channels().get(channel, 0))
+
+    def _tick(self, now: float) -> None:
+        events = self.r.tick(now)
+        self._absorb(events)
+        assert stalls(self.r) == [], stalls(self.r)
+        for iid, at in list(self.retry_at.items()):
+            t = self.r._tickets.get(iid)
+            if t is None or t.state != PARKED:
+                del self.retry_at[iid]
+            else:
+                assert now < at, f"callback {iid} still parked at {now}, due back at {at}"
 
     def _absorb(self, events: list[Any]) -> None:
-        raise NotImplementedError
+        for e in events:
+            name = type(e).__name__
+            if name == "SurgeStarted":
+                self.surge = True
+                if (
+                    self.r.config.backpressure.surge
+                    and self.r.config.backpressure.surge.relax_steps
+                ):
+                    self.relaxed |= set(self.r._tickets)
+            elif name == "SurgeEnded":
+                self.surge = False
+            elif name == "Queued" and self.surge:
+                self.relaxed.add(e.inquiry_id)
+            elif name == "Offered":
+                self._check_decision(e)
+                self.offered.add(e.inquiry_id)
+            elif name == "Assigned":
+                assert e.inquiry_id not in self.assigned_once, f"assigned twice: {e}"
+                self.assigned_once.add(e.inquiry_id)
+                if e.inquiry_id not in self.offered:  # immediate mode: a decision
+                    self._check_decision(e)
+            elif name == "OfferExpired":
+                self.declined.add((e.agent_id, e.inquiry_id))
+            elif name == "CallbackScheduled":
+                self.callbacks.add(e.inquiry_id)
+            if name in OUTCOMES:
+                assert e.inquiry_id not in self.outcome, f"two outcomes: {e}"
+                self.outcome[e.inquiry_id] = name
 
-    def _do(self, fn: Any, *args: Any) -> None:
-        with contextlib.suppress(UsageError):
-            fn(*args)
+    def _check_decision(self, e: Any) -> None:
+        """The agent fits the inquiry at the relaxation step in force at the event."""
+        assert (e.agent_id, e.inquiry_id) not in self.declined, f"offered again after a no: {e}"
+        t = self.r._tickets.get(e.inquiry_id)
+        if t is None or t.agent is None or t.agent.id != e.agent_id:
+            return  # ended or moved on within the same tick (its own checks ran)
+        spec = self.specs[e.agent_id]
+        q = t.queue
+        in_force = sum(1 for after, _ in q.steps if t.entered + after <= e.at)
+        if e.inquiry_id in self.relaxed:
+            in_force = len(q.steps)
+        need = dict(q.requires) if in_force == 0 else dict(q.steps[in_force - 1][1])
+        for skill, level in (t.extra or {}).items():
+            need[skill] = max(need.get(skill, 0), level)
+        for skill, level in need.items():
+            assert spec.skills.get(skill, 0) >= level, f"unfit at step {in_force}: {e} {spec}"
+        assert t.tenant is None or t.tenant in spec.tenants, f"wrong tenant: {e} {spec}"
+        assert not spec.queues or q.name in spec.queues, f"queue not served: {e} {spec}"
+        assert spec.capacity.get(q.channel, 0) > 0, f"no such channel: {e} {spec}"
 
-    def _pick(self, state: int, k: int) -> str | None:
-        ids = sorted(i for i, t in self.r._tickets.items() if t.state == state)
-        return ids[k % len(ids)] if ids else None
+    def _spec(self, data: st.DataObject, agent_id: str) -> AgentSpec:
+        """A spec biased towards agents who can work (most have the skills, the tenants
+        and a slot), with enough misfits that eligibility is tested."""
+        skills = {
+            s: lvl
+            for s in self.skills
+            if (lvl := data.draw(st.sampled_from(self.LEVELS), label=f"skill {s}"))
+        }
+        tenants: set[str] = set()
+        if self.tenants:
+            everyone = set(self.tenants)
+            choices = [everyone, everyone, *({t} for t in self.tenants), set()]
+            tenants = data.draw(st.sampled_from(choices), label="tenants")
+        channels = {q.channel for q in self.r.config.queues} | {"voice"}
+        limits = self._channels()
+        capacity = {}
+        for ch in sorted(channels & set(limits)):
+            top = min(3, limits[ch])
+            capacity[ch] = data.draw(st.sampled_from([top, top, 1, 0]), label=f"cap {ch}")
+        units = data.draw(st.sampled_from([None, None, None, 100, 200]), label="units")
+        wrap = data.draw(st.sampled_from([0.0, 5.0]), label="wrap")
+        return AgentSpec(
+            id=agent_id,
+            skills=skills,
+            capacity=capacity,
+            tenants=frozenset(tenants),
+            units=units,
+            wrap_up_s=wrap,
+        )
 
-    @rule(dt=st.sampled_from([0.0, 1.0, 7.0, 16.0, 45.0]))
-    def tick(self, dt: float) -> None:
+    # ---------------------------------------------------------------- rules: time
+
+    @rule(dt=st.sampled_from([0.0, 1.0, 7.0, 16.0, 45.0]), data=st.data())
+    def tick(self, dt: float, data: st.DataObject) -> None:
         self.now += dt
-        self._absorb(self.r.tick(self.now))
+        self._tick(self.now)
+        self._respond(data)
 
-    @rule(k=st.integers(0, 50), accept=st.booleans())
-    def answer_offer(self, k: int, accept: bool) -> None:
-        iid = self._pick(OFFERED, k)
-        if iid is not None:
-            (self.r.accept if accept else self.r.decline)(iid, self.now)
+    @rule(data=st.data())
+    def tick_at_next_deadline(self, data: st.DataObject) -> None:
+        nxt = self.r.next_deadline()
+        if nxt is not None:
+            assert nxt == nxt and nxt >= self.r.now  # a number, not in the past
+            self.now = max(self.now, nxt)
+        self._tick(self.now)
+        self._respond(data)
 
-    @rule(k=st.integers(0, 50))
-    def complete(self, k: int) -> None:
-        iid = self._pick(ASSIGNED, k)
-        if iid is not None:
-            self.r.complete(iid, self.now)
+    def _respond(self, data: st.DataObject) -> None:
+        """The agents answer what the tick gave them: accept, decline, or not yet; and some
+        of the work in hand is finished."""
+        for t in sorted(self.r._tickets.values(), key=lambda t: t.id):
+            if t.state == OFFERED and t.agent is not None:
+                what = data.draw(st.sampled_from(["accept", "accept", "decline", "wait"]))
+                if what == "accept":
+                    self.r.accept(t.id, self.now, t.agent.id)
+                elif what == "decline":
+                    self.declined.add((t.agent.id, t.id))
+                    self.r.decline(t.id, self.now)
+            elif t.state == ASSIGNED and data.draw(st.booleans()):
+                self.r.complete(t.id, self.now)
 
-    @rule(k=st.integers(0, 50))
-    def withdraw(self, k: int) -> None:
-        iid = self._pick(WAITING, k)
-        if iid is not None:
-            self.r.withdraw(iid, self.now)
+    # ---------------------------------------------------------------- rules: agents
+
+    @initialize(data=st.data(), n=st.integers(1, 3))
+    def staff(self, data: st.DataObject, n: int) -> None:
+        """A few agents from the start, so most examples route something."""
+        for _ in range(n):
+            self.login(data)
+
+    @rule(data=st.data())
+    def login(self, data: st.DataObject) -> None:
+        self.n_agents += 1
+        spec = self._spec(data, f"ag{self.n_agents}")
+        self.specs[spec.id] = spec
+        self.r.login(spec, self.now)
+
+    @precondition(lambda self: bool(self.gone))
+    @rule(data=st.data(), k=st.integers(0, 50))
+    def login_again(self, data: st.DataObject, k: int) -> None:
+        """An id that logged out comes back, maybe with another spec."""
+        agent_id = self.gone[k % len(self.gone)]
+        if agent_id in self.r._agents:  # still finishing its work
+            with contextlib.suppress(UsageError):
+                self.r.login(self._spec(data, agent_id), self.now)
+                raise AssertionError("a second login of a live id was accepted")
+            return
+        self.gone.remove(agent_id)
+        spec = self._spec(data, agent_id)
+        self.specs[agent_id] = spec
+        self.r.login(spec, self.now)
 
     @precondition(lambda self: bool(self.r._agents))
     @rule(k=st.integers(0, 50), action=st.sampled_from(["break", "ready", "logout"]))
     def agent_state(self, k: int, action: str) -> None:
         ids = sorted(self.r._agents)
         aid = ids[k % len(ids)]
-        fn = {"break": self.r.go_on_break, "ready": self.r.set_ready, "logout": self.r.logout}
-        self._do(fn[action], aid, self.now)
+        try:
+            if action == "break":
+                self.r.go_on_break(aid, self.now)
+            elif action == "ready":
+                self.r.set_ready(aid, self.now)
+            else:
+                self.r.logout(aid, self.now)
+                self.gone.append(aid)
+        except InvalidState:
+            assert self.r._agents[aid].state != READY  # only a leaving agent refuses
+
+    # ---------------------------------------------------------------- rules: inquiries
+
+    @rule(
+        k=st.integers(0, 50),
+        patience=st.sampled_from([None, None, 10.0, 60.0]),
+        priority=st.sampled_from([None, 0, 2]),
+        cost=st.sampled_from([None, None, 30, 60]),
+        heavy=st.booleans(),
+    )
+    def submit(
+        self, k: int, patience: float | None, priority: int | None, cost: int | None, heavy: bool
+    ) -> None:
+        queues = [q.name for q in self.r.config.queues]
+        if not queues:
+            return
+        self.n_inq += 1
+        iid = f"i{self.n_inq}"
+        inquiry = Inquiry(
+            id=iid,
+            queue=queues[k % len(queues)],
+            patience_s=patience,
+            priority=priority,
+            cost=cost,
+            tags=frozenset({"heavy"}) if heavy else frozenset(),
+        )
+        adm = self.r.submit(inquiry, self.now)
+        if adm.outcome != "blocked":
+            self.submitted.add(iid)
+
+    @rule(k=st.integers(0, 50), n=st.integers(2, 6), priority=st.sampled_from([None, 1]))
+    def burst(self, k: int, n: int, priority: int | None) -> None:
+        """Several arrivals at once to one queue: lines build up, bounds and surges trip."""
+        for _ in range(n):
+            self.submit(k, None, priority, None, False)
+
+    @rule(k=st.integers(0, 50), accept=st.booleans())
+    def answer_offer(self, k: int, accept: bool) -> None:
+        t = self._pick((OFFERED,), k)
+        if t is None:
+            return
+        assert t.agent is not None
+        if accept:
+            self.r.accept(t.id, self.now, t.agent.id)
+        else:
+            self.declined.add((t.agent.id, t.id))
+            self.r.decline(t.id, self.now)
+
+    @rule(k=st.integers(0, 50))
+    def complete(self, k: int) -> None:
+        t = self._pick((ASSIGNED,), k)
+        if t is not None:
+            self.r.complete(t.id, self.now)
+
+    @rule(k=st.integers(0, 50))
+    def withdraw(self, k: int) -> None:
+        t = self._pick((WAITING, OFFERED, PARKED), k)
+        if t is not None:
+            self.r.withdraw(t.id, self.now)
+
+    @rule(k=st.integers(0, 50))
+    def callback_failed(self, k: int) -> None:
+        t = self._pick((OFFERED, ASSIGNED), k)
+        if t is None:
+            return
+        if t.id in self.callbacks:
+            self.r.callback_failed(t.id, self.now)
+            if t.id in self.r._tickets:  # another attempt comes
+                self.retry_at[t.id] = self.now + self.r.config.backpressure.callback.retry_s
+            self.assigned_once.discard(t.id)  # the call failed: the next one is a new decision
+            self.offered.discard(t.id)
+        else:
+            with contextlib.suppress(InvalidState):
+                self.r.callback_failed(t.id, self.now)
+                raise AssertionError(f"callback_failed accepted for {t.id}, not a callback")
+
+    @rule()
+    def unknown_ids_are_refused(self) -> None:
+        before = self.r.snapshot()
+        for call in (
+            lambda: self.r.accept("nobody", self.now),
+            lambda: self.r.set_ready("nobody", self.now),
+        ):
+            with contextlib.suppress(UnknownId):
+                call()
+                raise AssertionError("an unknown id was accepted")
+        assert self.r.snapshot() == before
 
     @rule()
     def snapshot_roundtrip(self) -> None:
@@ -73,6 +426,8 @@ class RouterDriver(RuleBasedStateMachine):
         restored = Router.restore(snap)
         assert restored.snapshot() == snap
         self.r = restored
+
+    # ---------------------------------------------------------------- invariants
 
     @invariant()
     def every_inquiry_accounted_for(self) -> None:
@@ -83,7 +438,7 @@ class RouterDriver(RuleBasedStateMachine):
             ended = iid in self.outcome or iid in pending
             # a completed inquiry stays live, in wrap-up, until the agent's slot frees
             alive = iid in live and live[iid].state != WRAPUP
-            assert alive != ended, iid
+            assert alive != ended, f"{iid} is {'alive and ended' if alive else 'lost'}"
         holders: dict[str, str] = {}
         for a in self.r._agents.values():
             for iid in list(a.offers) + list(a.work):
@@ -91,8 +446,49 @@ class RouterDriver(RuleBasedStateMachine):
                 holders[iid] = a.id
         for iid, t in live.items():
             if t.state in (OFFERED, ASSIGNED, WRAPUP):
-                assert holders.get(iid) == t.agent.id  # type: ignore[union-attr]
+                assert t.agent is not None and holders.get(iid) == t.agent.id
             else:
                 assert iid not in holders
-        waiting = sum(1 for t in live.values() if t.state == WAITING)
-        assert waiting == self.r.statistics().waiting
+
+    @invariant()
+    def caps_and_units(self) -> None:
+        for a in self.r._agents.values():
+            for ch, n in a.load.items():
+                cap = self._expected_cap(a.id, ch)
+                ceiling = self.ceiling.get((a.id, ch), cap)
+                assert 0 <= n <= max(cap, ceiling), f"{a.id} holds {n} on {ch}, cap {cap}"
+                self.ceiling[(a.id, ch)] = max(cap, min(ceiling, n))
+            held = list(a.offers.values()) + list(a.work.values())
+            assert len(held) == a.total_load == sum(a.load.values())
+            spec = self.specs[a.id]
+            if spec.units is not None:
+                costs = sum(t.cost for t in held)
+                assert a.units_used == costs, f"{a.id} uses {a.units_used} units, holds {costs}"
+                assert a.units_used <= spec.units or any(t.cost > spec.units for t in held)
+            else:
+                assert a.units_used == 0
+
+    @invariant()
+    def statistics_agree_with_the_records(self) -> None:
+        s = self.r.statistics()
+        states = [t.state for t in self.r._tickets.values()]
+        said = (s.waiting, s.offered, s.in_service, s.wrap_up, s.parked)
+        counted = tuple(states.count(k) for k in (WAITING, OFFERED, ASSIGNED, WRAPUP, PARKED))
+        assert said == counted, f"statistics say {said}, the records {counted}"
+        agents = self.r._agents.values()
+        assert s.agents_ready == sum(1 for a in agents if a.state == READY)
+        with_room = sum(
+            1
+            for a in agents
+            if a.state == READY and any(a.load.get(ch, 0) < cap for ch, cap in a.caps.items())
+        )
+        assert s.agents_with_room == with_room, f"{s.agents_with_room} with room, {with_room}"
+        assert s.agents_logged_in == len(self.r._agents)
+
+    @invariant()
+    def counters_add_up(self) -> None:
+        c = self.r.counters
+        assert c.submitted == len(self.submitted), (c.submitted, len(self.submitted))
+        live = sum(1 for t in self.r._tickets.values() if t.state != WRAPUP)
+        done = c.completed + c.withdrawn + c.abandoned + c.rejected + c.deflected
+        assert c.submitted == live + done, f"counters do not add up: {msgspec.structs.asdict(c)}"

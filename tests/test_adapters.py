@@ -16,21 +16,30 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 import trio.testing
 import uvloop
 
 from router import (
+    Admission,
     AgentSpec,
     Assigned,
+    Decline,
+    GoOnBreak,
     Inquiry,
+    InvalidInput,
     InvalidState,
     Offered,
     QueueConfig,
+    Reconfigure,
+    RouterBroken,
     RouterConfig,
     Routing,
+    Submit,
     UnknownId,
+    Withdraw,
     WouldBlock,
 )
 from router.adapters import (
@@ -420,7 +429,7 @@ def test_break_stops_offers_and_ready_resumes(env: Env) -> None:
             assert r.core.inquiry_state("c1") == "waiting"
             finished, _ = await env.within(env.s(5), a1.__anext__)
             assert not finished
-            a1.go_ready()
+            a1.set_ready()
             offer = await env.next(a1)
             assert offer.inquiry_id == "c1"
             a1.accept(offer)
@@ -655,3 +664,135 @@ def test_docs_examples_run() -> None:
         assert proc.returncode == 0, proc.stderr
         assert "c0 -> ye" in proc.stdout.splitlines()
     assert "withdrawn: c2" in proc.stdout.splitlines()
+
+
+# ---------------------------------------------------------------- bad values, stuck cores
+
+
+def test_a_nan_from_the_caller_raises_in_the_caller(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            with pytest.raises(InvalidInput, match=r"^patience_s: must be a finite number > 0"):
+                await r.submit(Inquiry(id="c1", queue="q", patience_s=float("nan")))
+            with pytest.raises(InvalidInput, match=r"^patience_s: "):
+                r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=float("inf")))
+            with pytest.raises(InvalidInput, match=r"^wrap_up_s: "):
+                async with r.agent(AgentSpec(id="a1", wrap_up_s=float("nan"))):
+                    pass
+            # nothing was left behind, and the router works on
+            async with r.agent(AgentSpec(id="a1")) as a1:
+                r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=env.s(100)))
+                assert (await env.next(a1)).inquiry_id == "c1"
+
+    env.run(scenario)
+
+
+STUCK = """
+import asyncio, math, sys
+import trio, trio.testing
+from router import Inquiry, RouterBroken, RouterConfig, QueueConfig
+from router.adapters import open_router
+from router.adapters.testing import run_virtual
+
+cfg = RouterConfig(queues=[QueueConfig(name="q")])
+
+async def body(backend, mode):
+    try:
+        async with open_router(cfg, backend=backend) as r:
+            core = r.core
+            if mode == "nan":
+                core.next_deadline = lambda: math.nan
+            else:
+                core.next_deadline = lambda: core.now
+            r.submit_nowait(Inquiry(id="c1", queue="q"))  # wake the runner
+            await (trio.sleep(10) if backend == "trio" else asyncio.sleep(10))
+    except RouterBroken as exc:
+        print("broken:", exc.__cause__)
+        return
+    print("no error")
+
+backend, mode = sys.argv[1], sys.argv[2]
+if backend == "trio":
+    trio.run(body, backend, mode, clock=trio.testing.MockClock(autojump_threshold=0))
+else:
+    run_virtual(body(backend, mode))
+"""
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+@pytest.mark.parametrize(
+    ("mode", "cause"),
+    [
+        ("nan", "the core's next deadline is NaN"),
+        ("stuck", "without its time (0.0) moving on"),
+    ],
+)
+def test_the_runner_never_spins_whatever_the_core_returns(
+    backend: str, mode: str, cause: str
+) -> None:
+    # in a subprocess with a time limit: a runner that spins would hang this test otherwise
+    proc = subprocess.run(
+        [sys.executable, "-c", STUCK, backend, mode], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("broken: ") and cause in proc.stdout, proc.stdout
+
+
+# ---------------------------------------------------------------- one vocabulary
+
+
+def test_every_input_reaches_the_core_through_the_adapter(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q")],
+            routing=Routing(offer_timeout_s=env.s(30)),
+            backpressure=Backpressure(policy="callback"),
+        )
+        async with open_router(cfg, backend=env.name) as r:
+            async with r.subscribe(maxlen=100) as events:
+                adm = r.handle(Submit(inquiry=Inquiry(id="c1", queue="q")))
+                assert isinstance(adm, Admission) and adm.outcome == "callback"  # nobody is in
+                async with r.agent(AgentSpec(id="a1")) as a1:
+                    offer = await env.next(a1)
+                    a1.callback_failed(offer)  # the call did not reach the customer
+                    r.handle(GoOnBreak(agent_id="a1", reason="tea"))
+                    a1.set_ready()
+                    r.handle(Submit(inquiry=Inquiry(id="c2", queue="q")))
+                    offer = await env.next(a1)
+                    assert offer.inquiry_id == "c2"
+                    r.handle(Decline(inquiry_id="c2", agent_id="a1"))
+                    await env.sleep(env.s(1))
+                    r.handle(Withdraw(inquiry_id="c2"))
+                    await env.sleep(env.s(1))
+                seen = [type(e).__name__ for e in drain(events)]
+            assert "CallbackScheduled" in seen and "OfferDeclined" in seen
+            assert ("AgentOnBreak" in seen) and seen.count("AgentReady") == 1
+            c = r.statistics().router.counters
+            assert (c.callback_attempts_failed, c.declined, c.withdrawn) == (1, 1, 1)
+            assert r.handle(Reconfigure(config=msgspec.to_builtins(cfg))) == 2
+
+    env.run(scenario)
+
+
+def test_a_failing_router_raises_router_broken_from_open_router(env: Env) -> None:
+    """One exception type whether the runner alone failed or the block failed with it."""
+
+    async def scenario(env: Env) -> None:
+        for block_waits in (False, True):
+
+            def boom(*a: object) -> None:
+                raise RuntimeError("bug in the core")
+
+            with pytest.raises(RouterBroken) as info:
+                async with open_router(config(env), backend=env.name) as r:
+                    r.core._match = boom  # type: ignore[method-assign]
+                    r.submit_nowait(Inquiry(id="c1", queue="q"))
+                    if block_waits:
+                        await r.wait_assigned("c1")  # raises RouterBroken in the block
+                    else:
+                        await env.sleep(env.s(10))
+            assert not isinstance(info.value, BaseExceptionGroup)
+            cause = info.value.__cause__
+            assert isinstance(cause, RuntimeError) and str(cause) == "bug in the core"
+
+    env.run(scenario)

@@ -1,26 +1,17 @@
-"""Hypothesis stateful test: random inputs, invariants checked after every step.
+"""Hypothesis state machines over the core: the base's rules and checks on several configs.
 
-Invariants: no agent above any cap (per channel and in units); every live
-inquiry in exactly one state and held by at most one agent; never assigned
-twice; skills, levels, tenants and queue membership respected by every offer
-and assignment; every submitted inquiry accounted for (live or exactly one
-outcome); snapshot/restore round-trips.
+``tests/machine_base.py`` holds every rule and check (safety after every step,
+liveness after every tick, decisions checked at the relaxation step in force).
+Here: the wellbeing/tenant/relaxation config, one machine per backpressure
+policy, and one with the whole chain plus surge mode and outbound tasks.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from router import RouterConfig, decode_config
+from tests.machine_base import RouterMachine, machine_tests
 
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import invariant, rule
-
-from router import AgentSpec, Inquiry, Router
-from tests.helpers import config
-from tests.machine_base import OUTCOMES, RouterDriver
-
-TOML = """
+CORE = """
 [routing]
 mode = "offer"
 offer_timeout_s = 15
@@ -49,108 +40,112 @@ name = "complaints"
 heavy = true
 requires = { complaint = 3 }
 priority = 1
+steps = [
+  { after_s = 20, requires = { complaint = 2 } },
+  { after_s = 60, requires = { complaint = 1 } },
+]
 """
 
-# weakest requirement of each queue (after all relaxation steps), and tenant
-WEAKEST = {
-    "voice_a": ({"refund": 1}, "a", "voice"),
-    "voice_b": ({"refund": 1}, "b", "voice"),
-    "chat_any": ({"chat": 1}, None, "chat"),
-    "complaints": ({"complaint": 3}, None, "voice"),
+
+class CoreMachine(RouterMachine):
+    CONFIG = CORE
+
+
+TestCoreMachine, TestCoreMachineRandomized = machine_tests(CoreMachine, fixed=100, randomized=10)
+
+
+class ImmediateMachine(RouterMachine):
+    """Immediate mode: every decision is an ``Assigned``."""
+
+    def config(self) -> RouterConfig:
+        return decode_config(CORE.replace('mode = "offer"', 'mode = "immediate"'))
+
+
+TestImmediateMachine, TestImmediateMachineRandomized = machine_tests(
+    ImmediateMachine, fixed=30, randomized=5
+)
+
+# ---------------------------------------------------------------------- backpressure
+
+QUEUES = """
+[routing]
+offer_timeout_s = 10
+max_no_answer = 3
+[[queues]]
+name = "sales"
+requires = { sales = 2 }
+steps = [{ after_s = 25, requires = { sales = 1 } }]
+[[queues]]
+name = "second"
+requires = { sales = 1 }
+[[queues]]
+name = "vip"
+requires = { sales = 1 }
+priority = 3
+[[queues]]
+name = "chat"
+channel = "chat"
+requires = { chat = 1 }
+[[queues]]
+name = "outbound"
+requires = { sales = 1 }
+"""
+
+POLICY = {
+    "reject_when_full": "policy = 'reject_when_full'\nmax_queue = 3",
+    "shed_lowest_priority": "policy = 'shed_lowest_priority'\nmax_queue = 3",
+    "block": "policy = 'block'\nmax_queue = 3",
+    "deflect": "policy = 'deflect'\ndeflect = { max_wait_s = 20 }",
+    "callback": (
+        "policy = 'callback'\ncallback = { min_wait_s = 20, retry_s = 15, max_attempts = 2 }"
+    ),
+    "overflow": (
+        "policy = 'overflow'\n"
+        "overflow = { queues = { sales = { to = 'second', after_s = 20, max_queue = 2 } } }"
+    ),
+    "codel": "policy = 'codel'\ncodel = { target_s = 10, interval_s = 20 }",
+    "token_bucket": "policy = 'token_bucket'\ntoken_bucket = { rate_per_s = 0.2, burst = 2 }",
 }
 
-levels = st.integers(min_value=0, max_value=5)
+CHAIN = """
+policy = ["overflow", "token_bucket", "codel", "shed_lowest_priority", "deflect", "callback",
+          "reject_when_full"]
+max_queue = 4
+overflow = { queues = { sales = { to = "second", after_s = 20, max_queue = 2 } } }
+token_bucket = { rate_per_s = 0.5, burst = 4 }
+codel = { target_s = 30, interval_s = 40 }
+deflect = { max_wait_s = 900 }
+callback = { min_wait_s = 60, retry_s = 15, max_attempts = 2 }
+outbound = { queues = ["outbound"], reserve_idle = 0 }
+[backpressure.surge]
+enter_waiting = 2
+enter_after_s = 1
+exit_after_s = 10
+caps = { chat = 3 }
+wrap_up_s = 1
+relax_steps = true
+callbacks = true
+"""
 
 
-class CoreMachine(RouterDriver):
-    def __init__(self) -> None:
-        super().__init__()
-        self.r = Router(config(TOML))
-        self.now = 0.0
-        self.n_inq = 0
-        self.n_agents = 0
-        self.specs: dict[str, AgentSpec] = {}
-        self.submitted: set[str] = set()
-        self.outcome: dict[str, str] = {}
-        self.assigned_once: set[str] = set()
-        self.queue_of: dict[str, str] = {}
-
-    # ---------------------------------------------------------------- helpers
-    def _absorb(self, events: list[Any]) -> None:
-        for e in events:
-            name = type(e).__name__
-            if name in ("Offered", "Assigned"):
-                spec = self.specs[e.agent_id]
-                req, tenant, channel = WEAKEST[self.queue_of[e.inquiry_id]]
-                for skill, lvl in req.items():
-                    assert spec.skills.get(skill, 0) >= lvl, (e, spec)
-                if tenant is not None:
-                    assert tenant in spec.tenants, (e, spec)
-                assert spec.capacity.get(channel, 0) > 0
-            if name == "Assigned":
-                assert e.inquiry_id not in self.assigned_once, f"assigned twice: {e}"
-                self.assigned_once.add(e.inquiry_id)
-            if name in OUTCOMES:
-                assert e.inquiry_id not in self.outcome, f"two outcomes: {e}"
-                self.outcome[e.inquiry_id] = name
-
-    # ---------------------------------------------------------------- rules
-    @rule(
-        refund=levels,
-        chat=levels,
-        complaint=levels,
-        tenants=st.sets(st.sampled_from(["a", "b"])),
-        chat_cap=st.integers(0, 4),
-        wrap=st.sampled_from([0.0, 5.0]),
-    )
-    def login(
-        self, refund: int, chat: int, complaint: int, tenants: set[str], chat_cap: int, wrap: float
-    ) -> None:
-        self.n_agents += 1
-        skills = {
-            k: v for k, v in (("refund", refund), ("chat", chat), ("complaint", complaint)) if v
-        }
-        spec = AgentSpec(
-            id=f"ag{self.n_agents}",
-            skills=skills,
-            capacity={"voice": 1, "chat": chat_cap},
-            tenants=frozenset(tenants),
-            wrap_up_s=wrap,
-        )
-        self.specs[spec.id] = spec
-        self.r.login(spec, self.now)
-
-    @rule(
-        queue=st.sampled_from(sorted(WEAKEST)),
-        patience=st.sampled_from([None, 10.0, 60.0]),
-        priority=st.sampled_from([None, 0, 2]),
-    )
-    def submit(self, queue: str, patience: float | None, priority: int | None) -> None:
-        self.n_inq += 1
-        iid = f"i{self.n_inq}"
-        self.queue_of[iid] = queue
-        adm = self.r.submit(
-            Inquiry(id=iid, queue=queue, patience_s=patience, priority=priority), self.now
-        )
-        self.submitted.add(iid)
-        assert adm.outcome == "admitted"
-
-    # ---------------------------------------------------------------- invariants
-    @invariant()
-    def caps_never_exceeded(self) -> None:
-        for a in self.r._agents.values():
-            for ch, n in a.load.items():
-                assert 0 <= n <= a.caps.get(ch, 0), (a.id, ch, n, a.caps)
-            held = len(a.offers) + len(a.work)
-            assert held == a.total_load == sum(a.load.values())
+def _policy_machine(name: str, backpressure: str) -> type[RouterMachine]:
+    toml = QUEUES + "[backpressure]\n" + backpressure + "\n"
+    return type(f"Policy_{name}", (RouterMachine,), {"CONFIG": toml, "STEPS": 40})
 
 
-CoreMachine.TestCase.settings = settings(
-    # ROUTER_FUZZ=2000 for a longer, randomised bug hunt
-    max_examples=int(os.environ.get("ROUTER_FUZZ", "150")),
-    stateful_step_count=60,
-    deadline=None,
-    derandomize="ROUTER_FUZZ" not in os.environ,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-TestCoreMachine = CoreMachine.TestCase
+#: one machine per policy, by policy name
+POLICY_MACHINES = {name: _policy_machine(name, bp) for name, bp in POLICY.items()}
+for _name, _machine in POLICY_MACHINES.items():
+    _fixed, _random = machine_tests(_machine, fixed=25, randomized=3)
+    globals()[f"TestPolicy_{_name}"] = _fixed
+    globals()[f"TestPolicy_{_name}_Randomized"] = _random
+del _name, _machine, _fixed, _random
+
+
+class ChainMachine(RouterMachine):
+    """Every policy in one chain, surge mode with its whole bundle, outbound tasks."""
+
+    CONFIG = QUEUES + "[backpressure]\n" + CHAIN
+
+
+TestChainMachine, TestChainMachineRandomized = machine_tests(ChainMachine, fixed=60, randomized=5)

@@ -227,20 +227,39 @@ def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
                 "c1",
                 "ye",
             )
-            await agent.send({"op": "accept", "inquiry_id": "c1"})
+            await agent.send({"type": "accept", "inquiry_id": "c1"})
             assigned = await producer.recv()
             assert (assigned["type"], assigned["agent_id"]) == ("Assigned", "ye")
-            assert await agent.ask({"op": "complete"}) == {
-                "error": "$.inquiry_id: required for op 'complete'",
+            assert await agent.ask({"type": "complete"}) == {
+                "error": "$.inquiry_id: Object missing required field",
                 "line": 3,
             }
-            assert await agent.ask({"op": "complete", "inquiry_id": "zz"}) == {
+            assert await agent.ask({"type": "complete", "inquiry_id": "zz"}) == {
                 "error": "unknown inquiry 'zz'",
                 "line": 4,
             }
-            await agent.send({"op": "complete", "inquiry_id": "c1"})
+            assert await agent.ask({"type": "set_ready", "agent_id": "someone"}) == {
+                "error": "$.agent_id: this connection is agent 'ye'",
+                "line": 5,
+            }
+            assert await agent.ask({"type": "submit", "inquiry": {"id": "x", "queue": "chat"}}) == {
+                "error": "$.type: an agent cannot send Submit",
+                "line": 6,
+            }
+            await agent.send({"type": "go_on_break", "agent_id": "ye", "reason": "tea"})
+            await agent.send({"type": "set_ready", "agent_id": "ye"})
+            await agent.send({"type": "complete", "inquiry_id": "c1"})
             await asyncio.sleep(0.05)
-            assert service.router.statistics().router.counters.completed == 1
+            stats = service.router.statistics().router
+            assert stats.counters.completed == 1 and stats.agents_ready == 1
+            # a producer speaks the same vocabulary: submit and withdraw
+            adm = await producer.ask({"type": "submit", "inquiry": {"id": "c2", "queue": "chat"}})
+            assert adm["admission"]["outcome"] == "admitted"
+            offer = await agent.recv()
+            assert offer["inquiry_id"] == "c2"
+            await producer.send({"type": "withdraw", "inquiry_id": "c2"})
+            await asyncio.sleep(0.05)
+            assert service.router.statistics().router.counters.withdrawn == 1
             agent.close()
             producer.close()
 

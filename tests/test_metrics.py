@@ -19,7 +19,7 @@ from router.metrics import RouterCollector, RouterCollectors
 from router.observe import Monitor, follow
 from tests.test_observe_monitor import TWO_QUEUES, Driven
 
-#: scenario.md §5: the names the collector must expose (the durable ones are serve's).
+#: docs/metrics.md: the names the collector must expose (the durable ones are serve's).
 SPEC_NAMES = {
     "router_inquiries_waiting": ("gauge", {"queue"}),
     "router_longest_wait_seconds": ("gauge", {"queue"}),

@@ -62,19 +62,19 @@ def test_counters_are_a_fixed_struct() -> None:
 
 
 class _NoScan(dict[str, Any]):
-    """A dict that refuses to be scanned (statistics() must not walk the inquiries)."""
+    """A dict that refuses to be scanned (statistics() walks neither inquiries nor agents)."""
 
     def values(self) -> Any:
-        raise AssertionError("statistics() scanned every inquiry")
+        raise AssertionError("statistics() scanned a table")
 
     def items(self) -> Any:
-        raise AssertionError("statistics() scanned every inquiry")
+        raise AssertionError("statistics() scanned a table")
 
     def __iter__(self) -> Any:
-        raise AssertionError("statistics() scanned every inquiry")
+        raise AssertionError("statistics() scanned a table")
 
 
-def test_statistics_never_scan_the_inquiries() -> None:
+def test_statistics_never_scan_the_inquiries_or_the_agents() -> None:
     r = basic()
     r.login(agent("a1", chat=3), 0)
     r.login(agent("a2"), 0)
@@ -87,10 +87,11 @@ def test_statistics_never_scan_the_inquiries() -> None:
     r.tick(3)
     expected = _count(r)
     r._tickets = _NoScan(r._tickets)
+    r._agents = _NoScan(r._agents)
     s = r.statistics()
     assert isinstance(s, RouterStatistics)
     assert (s.waiting, s.offered, s.in_service, s.wrap_up, s.parked) == expected
-    assert (s.agents_logged_in, s.agents_ready) == (2, 2)
+    assert (s.agents_logged_in, s.agents_ready, s.agents_with_room) == (2, 2, 1)
 
 
 def _count(r: Router) -> tuple[int, ...]:

@@ -38,7 +38,7 @@ async def _session_flow(connect: Callable[[], Any], http: str) -> dict[str, Any]
         assert adm["admission"]["outcome"] == "admitted"
     for _ in range(2):
         offer = await agent.recv()
-        await agent.send({"op": "accept", "inquiry_id": offer["inquiry_id"]})
+        await agent.send({"type": "accept", "inquiry_id": offer["inquiry_id"]})
     await asyncio.sleep(0.1)
     out: dict[str, Any] = {}
     async with aiohttp.ClientSession() as http_client:

@@ -92,6 +92,9 @@ class AsyncioBackend(Backend):
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return _open_group()
 
+    async def checkpoint(self) -> None:
+        await asyncio.sleep(0)
+
     async def checkpoint_if_cancelled(self) -> None:
         pass  # asyncio delivers cancellation at the next suspension
 

@@ -1,13 +1,13 @@
-"""The backend protocol the async runner is written against, and backend lookup.
+"""The backend protocol the async runner is written against.
 
 Theory of operation: the runner (``_runner.py``) needs five things from an event
 loop, and nothing else: the loop's clock (``now``), a one-shot wake-up a task can
 wait on (:class:`Waiter`), a way to sleep until a wake-up or a deadline
 (``wait_until``), a task group to run the runner beside the caller's code, and
-the loop's checkpoint convention. Each backend implements them in a few lines
-(``_trio.py``, ``_asyncio.py``); uvloop is just an asyncio loop factory. This
-module imports neither trio nor asyncio; ``_select.py`` imports the chosen
-backend when a router is opened.
+the loop's checkpoints (yield to the other tasks; the cancellation convention).
+Each backend implements them in a few lines (``_trio.py``, ``_asyncio.py``);
+uvloop is just an asyncio loop factory. This module imports neither trio nor
+asyncio; ``_select.py`` imports the chosen backend when a router is opened.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ class Backend(ABC):
     @abstractmethod
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         """A task group whose ``cancel()`` cancels every task in it."""
+
+    @abstractmethod
+    async def checkpoint(self) -> None:
+        """Let every other ready task run before this one goes on."""
 
     @abstractmethod
     async def checkpoint_if_cancelled(self) -> None:

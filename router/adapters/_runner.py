@@ -62,6 +62,7 @@ from router.events import (
     Rejected,
     Withdrawn,
 )
+from router.inputs import Input, Reconfigure, Submit
 from router.model import Admission, AgentSpec, Inquiry
 from router.stats import RouterStatistics
 
@@ -77,6 +78,8 @@ __all__ = [
 BLOCKED = "blocked"
 _WITHDRAWABLE = ("waiting", "offered", "parked")
 _INF = math.inf
+#: Ticks in a row the core may ask for at the instant it just ticked, with no input between.
+_MAX_REPEATS = 1000
 
 Overflow = Literal["disconnect", "drop_oldest"]
 Work = Offered | Assigned
@@ -204,23 +207,51 @@ class RouterHandle:
                 w.wake()
 
     async def _run(self) -> None:
+        """Tick when an input came or the core's next deadline is due; never spin.
+
+        A deadline that is not a number, or a core that keeps asking for a tick at
+        the instant it just ticked without any input in between, is a bug: the
+        router fails (``RouterBroken`` for every caller) instead of busy-looping.
+        A due deadline after a tick yields to the loop first, so a burst of due
+        work never starves the callers' tasks.
+        """
         core = self._core
         be = self._be
+        repeats = 0
+        just_ticked = False
         try:
             while True:
-                if not self._dirty:
+                if self._dirty:
+                    repeats = 0
+                else:
                     deadline = core.next_deadline()
                     if deadline is None:
                         deadline = _INF
+                    elif deadline != deadline:
+                        raise RuntimeError("the core's next deadline is NaN")
                     if deadline > be.now():
+                        repeats = 0
+                        just_ticked = False
                         w = self._runner_waiter = be.waiter()
                         try:
                             await be.wait_until(w, deadline)
                         finally:
                             self._runner_waiter = None
                         continue  # woken by an input, or by the timer (due? coarse clocks)
+                    if just_ticked:  # due again at once: let the other tasks run first
+                        if deadline <= core.now:
+                            repeats += 1
+                            if repeats > _MAX_REPEATS:
+                                raise RuntimeError(
+                                    f"the core asked for a tick at {deadline!r} {repeats} "
+                                    f"times without its time ({core.now!r}) moving on"
+                                )
+                        just_ticked = False
+                        await be.checkpoint()
+                        continue
                 self._dirty = False
                 self._tick()
+                just_ticked = True
         except BaseException as exc:
             if not self._closed:
                 self._fail(exc)
@@ -403,6 +434,25 @@ class RouterHandle:
         self._core.complete(inquiry_id, self._now())
         self._input_done()
 
+    def callback_failed(self, inquiry_id: str) -> None:
+        """A callback call did not reach the customer (see ``Router.callback_failed``)."""
+        self._check_open()
+        self._core.callback_failed(inquiry_id, self._now())
+        self._input_done()
+
+    def handle(self, input: Input) -> Admission | int | None:
+        """Apply any input of ``router/inputs.py`` at the loop's time, as the core's
+        ``handle`` does; a ``Submit`` is :meth:`submit_nowait` (``WouldBlock`` when a
+        ``block`` policy would hold it), a ``Reconfigure`` is :meth:`reconfigure`."""
+        if isinstance(input, Submit):
+            return self.submit_nowait(input.inquiry)
+        if isinstance(input, Reconfigure):
+            return self.reconfigure(input.config, hand_over=input.hand_over)
+        self._check_open()
+        result = self._core.handle(input, self._now())
+        self._input_done()
+        return result
+
     async def wait_assigned(self, inquiry_id: str) -> Assigned:
         """Wait until the inquiry is assigned; return the ``Assigned`` event.
 
@@ -506,7 +556,9 @@ class RouterHandle:
             router=self._core.statistics(),
         )
 
-    def reconfigure(self, config: RouterConfig, *, hand_over: dict[str, str] | None = None) -> int:
+    def reconfigure(
+        self, config: RouterConfig | dict[str, Any], *, hand_over: dict[str, str] | None = None
+    ) -> int:
         """Switch to ``config`` atomically; returns the new version (see ``Router.reconfigure``)."""
         self._check_open()
         if self._tracing is None:
@@ -515,7 +567,7 @@ class RouterHandle:
             version = self._tracing.reconfigure(
                 self._core, config, self._now(), hand_over=hand_over
             )
-        self._immediate = config.routing.mode == "immediate"
+        self._immediate = self._core.config.routing.mode == "immediate"
         self._input_done()
         return version
 
@@ -685,11 +737,23 @@ class AgentSession:
         h._core.go_on_break(self.id, h._now(), reason)
         h._input_done()
 
-    def go_ready(self) -> None:
+    def set_ready(self) -> None:
         """Back from a break (or away): offers resume."""
         h = self._handle
         h._check_open()
         h._core.set_ready(self.id, h._now())
+        h._input_done()
+
+    def callback_failed(self, offer: Work | str) -> None:
+        """The callback call for this offer or assignment did not reach the customer: it
+        goes back to its place after ``callback.retry_s`` (see ``Router.callback_failed``)."""
+        h = self._handle
+        h._check_open()
+        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        core = h._core
+        if core.agent_of(inquiry_id) != self.id:
+            raise InvalidState(f"inquiry {inquiry_id!r} is not offered or assigned to {self.id!r}")
+        core.callback_failed(inquiry_id, h._now())
         h._input_done()
 
 
@@ -804,6 +868,10 @@ async def open_router(
     OpenTelemetry spans around submissions, matching passes and reconfigures.
     On exit, callers still waiting get :class:`RouterClosed`,
     sessions and subscriptions stop iterating, and the runner is cancelled.
+
+    Errors come out as one exception, never a group: the block's own, or
+    :class:`~router.errors.RouterBroken` (caused by the core's error) when the
+    router failed, whether or not the block failed too.
     """
     be = get_backend(backend)
     handle = RouterHandle(Router(config, now=be.now()), be, history, tracing)
@@ -816,7 +884,23 @@ async def open_router(
                 handle._close()
                 group.cancel()
     except BaseExceptionGroup as group_exc:
-        if len(group_exc.exceptions) == 1:
-            inner = group_exc.exceptions[0]
+        # One exception type whatever failed: the block's own, or RouterBroken when the
+        # runner failed (then the block, if it failed too, failed because of it).
+        failure = handle._failure
+        rest = [e for e in _leaves(group_exc) if e is not failure]
+        if rest:
+            inner = rest[0]
             raise inner from inner.__cause__
+        if failure is not None:
+            raise RouterBroken(f"the router failed: {failure!r}") from failure
         raise
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            out.extend(_leaves(exc))
+        else:
+            out.append(exc)
+    return out

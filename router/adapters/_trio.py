@@ -56,6 +56,9 @@ class TrioBackend(Backend):
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return _open_nursery()
 
+    async def checkpoint(self) -> None:
+        await trio.lowlevel.checkpoint()
+
     async def checkpoint_if_cancelled(self) -> None:
         await trio.lowlevel.checkpoint_if_cancelled()
 

@@ -15,7 +15,7 @@ and as *answered*, *abandoned* (patience ran out, or withdrawn), *rejected* or
 sum of the four outcomes; ``service_level`` is answered within the queue's
 ``answer_target_s`` over ended, ``abandon_rate`` abandoned over ended, and
 ``asa_s`` the mean wait of answered. Over a whole drained run, ended equals
-offered, so these equal the simulation report's figures (scenario.md §3).
+offered, so these equal the simulation report's figures (docs/simulator.md).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ and the simulator (its ``on_event`` hook). It keeps:
 - optionally (``intervals_s``), fixed interval rows per queue and per agent on
   the router's clock, for workforce-style CSV reports.
 
-Attribution, as the simulation report does (scenario.md §3): ``offered`` counts
+Attribution, as the simulation report does (docs/simulator.md): ``offered`` counts
 to the queue the inquiry *arrived* at; every outcome (and its wait, target and
 handle time) to the queue it *ended* in, the one the outcome event names, so a
 second-pass queue shows the work it served; ``moved_in``/``moved_out`` count

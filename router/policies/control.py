@@ -195,20 +195,7 @@ class AdmissionControl:
             chain = [extra, *chain]
         if not chain:  # the fast path: admit
             ops.counters.submitted += 1
-            ops.admit(t, pool)
-            ops.estimator.on_arrival(q.name, t.priority, t.arrival)
-            if self._on_admitted:
-                self._admitted(t)
-            ops.emit(
-                Queued(
-                    at=ops.now,
-                    version=ops.version,
-                    inquiry_id=t.id,
-                    queue=q.name,
-                    position=position,
-                    expected_wait_s=wire_seconds(ewt),
-                )
-            )
+            self._in_line(t, pool, position, ewt)
             return Admission(
                 inquiry_id=t.id,
                 queue=q.name,
@@ -244,6 +231,7 @@ class AdmissionControl:
                 target = ops.queue(v.target)
                 assert target is not None  # the config checks name every overflow target
                 q = t.queue = target
+                t.step = len(q.steps) if self.surge.relax_now else 0  # its new queue's steps
                 pool = ops.pool_for(t)
                 position, ewt = self.estimate(t, pool)
                 arrival.queue = q.name
@@ -293,19 +281,7 @@ class AdmissionControl:
                 self.refuse_waiting(victim, "rejected", vreason)
         if callback:
             t.patience_at = None  # the customer hung up: no abandonment while parked
-        ops.admit(t, pool)
-        ops.estimator.on_arrival(q.name, t.priority, t.arrival)
-        self._admitted(t, callback=bool(callback))
-        ops.emit(
-            Queued(
-                at=ops.now,
-                version=ops.version,
-                inquiry_id=t.id,
-                queue=q.name,
-                position=position,
-                expected_wait_s=wire_seconds(ewt),
-            )
-        )
+        self._in_line(t, pool, position, ewt, callback=bool(callback))
         if callback:
             self.callbacks.park(t, ewt)
             return Admission(
@@ -323,6 +299,26 @@ class AdmissionControl:
             expected_wait_s=ewt,
             position=position,
             reason=reason,
+        )
+
+    def _in_line(
+        self, t: Ticket, pool: Pool, position: int, ewt: float, callback: bool = False
+    ) -> None:
+        """An admitted arrival takes its place in ``pool``, with its ``Queued`` event."""
+        ops = self.ops
+        ops.admit(t, pool)
+        ops.estimator.on_arrival(t.queue.name, t.priority, t.arrival)
+        if self._shed_on or self._on_admitted:
+            self._admitted(t, callback=callback)
+        ops.emit(
+            Queued(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                position=position,
+                expected_wait_s=wire_seconds(ewt),
+            )
         )
 
     def _overflow_events(self, t: Ticket, moves: list[tuple[str, str, str]]) -> None:
@@ -509,13 +505,15 @@ class AdmissionControl:
 
     def _dump_shed(self) -> Any:
         ops = self.ops
+
+        def ids(heap: list[tuple[int, int, int, Ticket]]) -> list[str]:
+            # in the heap's order, not its layout: equal states give equal bytes
+            return [t.id for *_, t in sorted(heap) if ops.ticket(t.id) is t]
+
         return {
             "k": self._shed_k,
-            "all": [t.id for *_, t in self._shed_all if ops.ticket(t.id) is t],
-            "q": {
-                q: [t.id for *_, t in heap if ops.ticket(t.id) is t]
-                for q, heap in self._shed_q.items()
-            },
+            "all": ids(self._shed_all),
+            "q": {q: ids(heap) for q, heap in self._shed_q.items()},
         }
 
     def load(self, state: dict[str, Any]) -> None:

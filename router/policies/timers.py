@@ -65,9 +65,9 @@ class NamedTimers:
         """Pending entries ``[at, seq, purpose, name]`` and the earliest time per name."""
         entries = [
             [at, seq, purpose, obj.name]
-            for at, seq, obj, purpose in self.ops.policy_timers()
+            for at, seq, obj, purpose in sorted(self.ops.policy_timers(), key=_at_seq)
             if isinstance(obj, NamedTimer) and self.live(obj)
-        ]
+        ]  # in time order, not the heap's layout: equal states give equal bytes
         return entries, dict(self.at)
 
     def load(
@@ -80,3 +80,7 @@ class NamedTimers:
                 timer = self.timers[name] = NamedTimer(name, targets.get(name))
             self.ops.restore_policy_timer((at, seq, timer, purpose))
         self.at = dict(timer_at)
+
+
+def _at_seq(timer: tuple[float, int, Any, int]) -> tuple[float, int]:
+    return (timer[0], timer[1])

@@ -1,7 +1,7 @@
 """The simulator: scenarios replayed through the real core in virtual time.
 
 ``load_scenario(path)`` reads a scenario file, ``simulate(scenario)`` runs it and
-``build_report(result)`` summarises it (scenario.md §2-3); ``python -m router
+``build_report(result)`` summarises it (docs/simulator.md); ``python -m router
 simulate FILE`` does all three. See docs/simulator.md.
 """
 

@@ -1,6 +1,6 @@
 """The scenario's wall clock: router time ``t`` (seconds from the start) as ``mon 19:30``.
 
-``simulation.start`` (scenario.md §2, ``"mon 00:00"`` by default) is the wall
+``simulation.start`` (docs/simulator.md, ``"mon 00:00"`` by default) is the wall
 clock at ``t = 0``; a scenario without it counts from ``mon 00:00``. Charts,
 ``simulate --csv`` interval rows and the dashboard label time with it.
 """

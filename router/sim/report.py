@@ -1,4 +1,4 @@
-"""The simulation report (scenario.md §3) and its human-readable summary.
+"""The simulation report (docs/simulator.md) and its human-readable summary.
 
 Theory of operation: :func:`build_report` turns a :class:`SimResult` into one
 JSON-ready dict. Inquiry figures count the inquiries that *arrived* in
@@ -200,7 +200,7 @@ def _jain(xs: list[float]) -> float | None:
 
 
 def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
-    """The report dict (every scenario.md §3 key, plus extras documented in docs/simulator.md)."""
+    """The report dict (every key documented in docs/simulator.md)."""
     sc = res.scenario
     lo, hi = res.warmup_s, res.duration_s
     targets = {q.name: q.answer_target_s for q in sc.queues}

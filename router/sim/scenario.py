@@ -2,7 +2,7 @@
 
 Theory of operation: :class:`Scenario` *is* a :class:`~router.config.RouterConfig`
 (msgspec Struct inheritance, unknown fields forbidden) with three more tables,
-``[simulation]``, ``[[arrivals]]`` and ``[[surges]]`` (scenario.md §2); the agent
+``[simulation]``, ``[[arrivals]]`` and ``[[surges]]`` (docs/simulator.md); the agent
 groups are the config's own ``[[agents]]``. Files are read with the config loader
 (:func:`router.config.load_config` with ``type=Scenario``), so schema errors name
 their JSON path exactly like config errors, and the config-level semantic checks

@@ -247,6 +247,7 @@ class Agent:
         "queues",
         "recent",
         "recent_sum",
+        "roomy",
         "seq",
         "shift_end",
         "skills",
@@ -293,6 +294,7 @@ class Agent:
         self.heavy_block_until = 0.0
         self.no_answer = 0
         self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
+        self.roomy = False  # ready with a free slot on some channel (statistics count it)
         self.offers: dict[str, Ticket] = {}
         self.work: dict[str, Ticket] = {}
         # (pool, proficiency feature, queue weight)

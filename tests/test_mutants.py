@@ -1,0 +1,181 @@
+"""Each documented mutant breaks the core, and the state machines catch it.
+
+A mutant is a small wrong version of one core method, patched into the
+(pure-Python) Router for the length of one test; the machine of
+``tests/machine_base.py`` then runs on a fixed set of examples and must fail.
+A machine that cannot tell a working router from one of these is not testing
+what the core promises. The list is the one in ``tests/machine_base.py``'s
+docstring and docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis.stateful import run_state_machine_as_test
+
+from router import Router
+from router.state import codec
+from router.state.records import Agent, Pool, Ticket
+from tests.machine_base import RouterMachine, hunting
+from tests.test_core_state_machine import POLICY_MACHINES, CoreMachine
+
+pytestmark = pytest.mark.skipif(
+    not inspect.isfunction(Router._match),
+    reason="mutants patch Python methods; the compiled core has none",
+)
+
+Patch = tuple[Any, str, Callable[..., Any]]
+
+
+def no_matching() -> list[Patch]:
+    """``_match`` returns at once: nothing is ever offered."""
+    return [(Router, "_match", lambda self: None)]
+
+
+def steps_at_arrival() -> list[Patch]:
+    """Relaxation steps applied at arrival: the weakest requirement from the start."""
+    admit = Router._admit
+
+    def mutant(self: Router, t: Ticket, pool: Pool) -> None:
+        if t.queue.steps:
+            t.step = len(t.queue.steps)
+            pool = self._pool_for(t)
+        admit(self, t, pool)
+
+    return [(Router, "_admit", mutant)]
+
+
+def declined_ignored() -> list[Patch]:
+    """An offer given back is not remembered as declined by that agent."""
+
+    def mutant(self: Router, t: Ticket, agent: Agent, reason: str) -> None:
+        del agent.offers[t.id]
+        self._undo_heavy(t, agent)
+        self._release(agent, t)
+        self._requeue(t, reason)
+
+    return [(Router, "_take_back", mutant)]
+
+
+def declined_heap_never_searched() -> list[Patch]:
+    """A freed agent never looks past the inquiries nobody declined (a search that gives
+    up): an inquiry one agent declined waits while another agent sits free."""
+    return [(Router, "_first_not_declined", lambda self, pool, agent_id, bound: None)]
+
+
+def tenants_ignored() -> list[Patch]:
+    """Any agent may serve any tenant."""
+    fits = Router._fits
+
+    def mutant(self: Router, agent: Agent, q: Any, tenant: str | None, requires: Any) -> bool:
+        return fits(self, agent, q, None, requires)
+
+    return [(Router, "_fits", mutant)]
+
+
+def units_kept() -> list[Patch]:
+    """A finished inquiry's capacity units are not given back."""
+    release = Router._release
+
+    def mutant(self: Router, agent: Agent, t: Ticket) -> None:
+        release(self, agent, t)
+        if agent.units is not None:
+            agent.units_used += t.cost
+
+    return [(Router, "_release", mutant)]
+
+
+def caps_above_spec() -> list[Patch]:
+    """Every cap one above what the agent's spec allows."""
+    set_caps = Router._set_caps
+
+    def mutant(self: Router, agent: Agent) -> None:
+        set_caps(self, agent)
+        agent.caps = {ch: cap + 1 for ch, cap in agent.caps.items()}
+
+    return [(Router, "_set_caps", mutant)]
+
+
+def silent_withdrawal() -> list[Patch]:
+    """A withdrawn inquiry leaves the router with no outcome event."""
+    end = Router._end
+
+    def mutant(self: Router, t: Ticket, event: Any) -> None:
+        end(self, t, None if type(event).__name__ == "Withdrawn" else event)
+
+    return [(Router, "_end", mutant)]
+
+
+def statistics_miss_a_requeue() -> list[Patch]:
+    """An offer that comes back is still counted as on offer by ``statistics()``."""
+    enqueue = Router._enqueue
+
+    def mutant(self: Router, t: Ticket) -> None:
+        was_offered = t.state == 2
+        enqueue(self, t)
+        if was_offered:
+            self._n_offered += 1
+
+    return [(Router, "_enqueue", mutant)]
+
+
+def snapshot_forgets_declines() -> list[Patch]:
+    """The snapshot codec drops who declined an inquiry."""
+    record = codec.ticket_record
+
+    def mutant(t: Ticket, pool_index: dict[Any, int]) -> codec.TicketRecord:
+        rec = record(t, pool_index)
+        rec.declined = None
+        return rec
+
+    return [(codec, "ticket_record", mutant)]
+
+
+def callbacks_never_retried() -> list[Patch]:
+    """A callback that did not reach the customer is never put back in line."""
+    from router.policies.callbacks import Callbacks
+
+    return [(Callbacks, "on_retry", lambda self, t: None)]
+
+
+STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
+
+#: (mutant, the machine that hunts it, what the failure must say: the check that caught it)
+MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
+    (no_matching, CoreMachine, STALL),
+    (steps_at_arrival, CoreMachine, r"^unfit at step 0: Offered"),
+    (declined_ignored, CoreMachine, r"^offered again after a no"),
+    (declined_heap_never_searched, CoreMachine, STALL),
+    (tenants_ignored, CoreMachine, r"^wrong tenant"),
+    (units_kept, CoreMachine, r"^ag\d+ uses \d+ units, holds \d+\n"),
+    # wrong caps show either as a load above the spec or, sooner, as a room count
+    # that disagrees with the caps the agent claims
+    (caps_above_spec, CoreMachine, r"^ag\d+ holds \d+ on \w+, cap \d+\n|^\d+ with room, \d+\n"),
+    (silent_withdrawal, CoreMachine, r"^counters do not add up|^i\d+ is lost\n"),
+    (statistics_miss_a_requeue, CoreMachine, r"^statistics say"),
+    (snapshot_forgets_declines, CoreMachine, r"^offered again after a no"),
+    (callbacks_never_retried, POLICY_MACHINES["callback"], r"^callback i\d+ still parked"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutant", "machine", "caught_by"), MUTANTS, ids=[m.__name__ for m, _, _ in MUTANTS]
+)
+def test_the_machine_catches_the_mutant(
+    mutant: Callable[[], list[Patch]],
+    machine: type[RouterMachine],
+    caught_by: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for owner, name, replacement in mutant():
+        monkeypatch.setattr(owner, name, replacement)
+    with pytest.raises(AssertionError, match=caught_by):
+        run_state_machine_as_test(machine, settings=hunting(100))
+
+
+def test_the_machine_passes_without_a_mutant() -> None:
+    run_state_machine_as_test(CoreMachine, settings=hunting(30))
