@@ -195,11 +195,6 @@ def test_crossover_shift_clears_the_fliggy_backlog_at_21_00() -> None:
     assert after < 0.2 * before, (before, after)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs agent schedules in the core: [[agents]] shifts = [...] with tenants and "
-    "queues per shift, work time carried across (issue 13)",
-)
 def test_ye_works_taobao_by_day_then_fliggy_as_one_person() -> None:
     text = example_text("taobao_fliggy_chat.toml").replace(
         'name = "crossover"             # Ye Suzhen and colleagues: two extra hours for Fliggy\n'
@@ -301,9 +296,6 @@ patience = {{ dist = "exponential", mean_s = 300 }}
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs break staffing in the core: wellbeing.max_break_share (issue 13)"
-)
 @pytest.mark.parametrize(
     ("name", "wellbeing"),
     [
@@ -330,9 +322,6 @@ def test_a_team_logging_in_together_breaks_together_today() -> None:
     assert rep["on_break_max_fraction"] > 0.9  # what the share cap must prevent
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs break staffing in the core: wellbeing.max_break_share (issue 13)"
-)
 def test_a_team_of_60_with_a_25_percent_break_share() -> None:
     free = run_text(TEAM.format(share=""))
     capped = run_text(TEAM.format(share="max_break_share = 0.25"))
