@@ -136,8 +136,10 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
+    serves,
 )
 from router.state.scoring import Scorer
+from router.state.staffing import pool_changes
 from router.stats import Counters, QueueStatistics, RouterStatistics
 from router.wellbeing import (
     BREAK_OVER,
@@ -195,6 +197,11 @@ class Router:
         self._waiting_cb = 0  # of _waiting: callbacks holding their place in line
         self._breaks = BreakStaffing()
         self._releasing = False  # break staffing is handing out places (no re-entry)
+        # agents with a shift end or a schedule, and per pool the changes they announce
+        # (router/state/staffing.py), memoised until one of them logs in, out or changes
+        self._scheduled: dict[str, Agent] = {}
+        self._staff_ver = 0
+        self._plans: dict[PoolKey, tuple[int, list[tuple[float, int]]]] = {}
         self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
 
@@ -235,6 +242,7 @@ class Router:
             if name not in seen:
                 qs.removed = True
         self._bp.configure(cfg)
+        self._staff_ver += 1  # overtime rules may have changed
         if self._agents or wb.max_break_share != self._breaks.share:
             self._recount_breaks(wb.max_break_share)
 
@@ -600,7 +608,7 @@ class Router:
         self._n_offered -= 1
         self._n_assigned += 1
         self._counters.assigned += 1
-        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered)
+        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered, not t.callback)
         self._events.append(
             Assigned(
                 at=self._now,
@@ -795,6 +803,9 @@ class Router:
             self._n_ready += 1
         self._set_caps(agent)
         self._index_agent(agent)
+        if agent.shifts or agent.shift_end is not None:
+            self._scheduled[agent.id] = agent
+            self._staff_ver += 1
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._events.append(AgentLoggedIn(at=self._now, version=self._version, agent_id=agent.id))
@@ -921,6 +932,8 @@ class Router:
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
         self._stop_new_work(agent, LOGGING_OUT, "logout")
+        if agent.id in self._scheduled:
+            self._staff_ver += 1  # no longer counted in the staffing to come
         if self._agents.get(agent_id) is not agent:
             return  # handing back its last offer already logged it out
         if agent.total_load == 0:
@@ -942,6 +955,8 @@ class Router:
         agent.ver += 1
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
+        if self._scheduled.pop(agent.id, None) is not None:
+            self._staff_ver += 1
         self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
         self._count_break(agent)
 
@@ -1127,10 +1142,26 @@ class Router:
 
     # ------------------------------------------------------------------ schedules
 
+    def _staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
+        """Announced staffing changes for ``pool``: (seconds from now, agents more/fewer)."""
+        if not self._scheduled:
+            return []
+        memo = self._plans.get(pool.key)
+        if memo is None or memo[0] != self._staff_ver:
+            surge = self._surge
+            guard = self._guard
+            changes = pool_changes(
+                self._scheduled.values(), pool, self._now, lambda a: guard.shift_limit(a, surge)
+            )
+            self._plans[pool.key] = memo = (self._staff_ver, changes)
+        now = self._now
+        return [(at - now, d) for at, d in memo[1] if at > now]
+
     def _shift_change(self, agent: Agent) -> None:
         """The agent's schedule moves on (router/state/schedule.py)."""
         was_off = agent.off_shift
         schedule.advance(agent, self._now)
+        self._staff_ver += 1
         self._repool(agent)
         if agent.off_shift:
             if agent.state != LOGGING_OUT:
@@ -1271,20 +1302,11 @@ class Router:
                 del self._by_skill[skill]
 
     def _fits(self, agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
-        """Whether skills, tenant, queue membership and channel let ``agent`` serve."""
+        """Whether skills, tenant, queue membership and channel let ``agent`` serve (now:
+        off shift it serves nothing)."""
         if agent.off_shift:
             return False
-        if agent.queues and q.name not in agent.queues:
-            return False
-        if tenant is not None and tenant not in agent.tenants:
-            return False
-        if agent.spec.capacity.get(q.channel, 0) <= 0:
-            return False
-        skills = agent.skills
-        for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
-            if skills.get(s, 0) < lvl:
-                return False
-        return True
+        return serves(agent, agent.tenants, agent.queues, q, tenant, requires)
 
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
@@ -1605,7 +1627,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.queue.name, now, t.entered)
+            self._estimator.on_answer(t.queue.name, now, t.entered, not t.callback)
             self._events.append(
                 Assigned(
                     at=self._now,
@@ -2068,6 +2090,9 @@ class _Ops:
         r = self._r
         return bool(r._pending or r._freed)
 
+    def staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
+        return self._r._staffing_changes(pool)
+
     def freed_agents(self) -> Iterable[Agent]:
         return self._r._freed.values()
 
@@ -2164,6 +2189,7 @@ class _Ops:
     def set_surge(self, on: bool) -> None:
         r = self._r
         r._surge = on
+        r._staff_ver += 1  # overtime moves shift ends
         if on and r._guard.suspended("continuous_work", on):
             r._breaks.clear_deferred()  # no break is due in this surge
         for agent in r._agents.values():

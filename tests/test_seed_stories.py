@@ -62,11 +62,6 @@ def test_flagship_guardrails_hold_in_the_flood() -> None:
     assert q["complaint"]["rejected"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs an expected wait across queues in the core (router/state/estimate.py: credit the "
-    "second pass, overflow and logins) (issue 13)",
-)
 def test_flagship_expected_wait_within_a_quarter() -> None:
     _, rep = run_example("spring_festival.toml")
     assert rep["ewt_rel_error"] < 0.25

@@ -149,18 +149,30 @@ class AdmissionControl:
         ops = self.ops
         q = t.queue
         position = ops.position(q, t.priority)
-        if pool.eligible == 0:
+        staff = pool.eligible
+        changes = ops.staffing_changes(pool)  # agents scheduled to come or go
+        if staff == 0 and not changes:
             return position, _INF
         free = 0
-        if not pool.n_waiting or ops.match_pending():
+        if staff and (not pool.n_waiting or ops.match_pending()):
             # after a matching pass nobody free fits a pool that still has a line
             free = self._free_agents(pool, min(position, 8))  # they take the first in line
             if free >= position:
                 return position, 0.0
         est = ops.estimator
+        if t.step == 0 and t.extra is None and pool.tenant == q.tenant:
+            est.restaff(q.name, float(staff), ops.now)  # the queue's own pool: its staffing
         slots = 1.0 if q.name in est.gap else pool_slots(pool)
         return position, est.expected_wait(
-            q.name, position - free, t.priority, ops.priority_seconds, slots
+            q.name,
+            position - free,
+            t.priority,
+            ops.priority_seconds,
+            slots,
+            float(staff),
+            changes,
+            ops.now,
+            1.0 - q.n_callbacks / q.n_waiting if q.n_waiting else 1.0,
         )
 
     def _free_agents(self, pool: Pool, need: int) -> int:
@@ -281,6 +293,7 @@ class AdmissionControl:
                 self.refuse_waiting(victim, "rejected", vreason)
         if callback:
             t.patience_at = None  # the customer hung up: no abandonment while parked
+            t.callback = True  # counted apart from callers on the line
         self._in_line(t, pool, position, ewt, callback=bool(callback))
         if callback:
             self.callbacks.park(t, ewt)
@@ -367,7 +380,8 @@ class AdmissionControl:
         src = t.queue.name
         target = ops.queue(to)
         assert target is not None  # the config checks name every overflow target
-        ops.estimator.on_removed(src, ops.now - t.entered)
+        # the line moves on: the second pass serves it (a rate apart from the answers)
+        ops.estimator.on_moved(src, ops.now, ops.now - t.entered)
         ops.move(t, target, len(target.steps) if self.surge.relax_now else 0)
         c = ops.counters
         c.overflowed += 1

@@ -328,6 +328,29 @@ class Agent:
         self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
 
 
+def serves(
+    agent: Agent,
+    tenants: frozenset[str],
+    queues: dict[str, float],
+    q: QueueState,
+    tenant: str | None,
+    requires: Requirement,
+) -> bool:
+    """Whether ``agent``'s skills and channels, with these ``tenants`` and ``queues`` (its
+    own, or those of a shift), let it serve ``requires`` of ``tenant`` in queue ``q``."""
+    if queues and q.name not in queues:
+        return False
+    if tenant is not None and tenant not in tenants:
+        return False
+    if agent.spec.capacity.get(q.channel, 0) <= 0:
+        return False
+    skills = agent.skills
+    for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
+        if skills.get(s, 0) < lvl:
+            return False
+    return True
+
+
 def free_agents(pool: Pool, need: int) -> int:
     """How many agents listed in ``pool`` can take work now (counting stops at ``need``)."""
     heap = pool.agents
