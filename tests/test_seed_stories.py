@@ -219,15 +219,18 @@ def test_alipay_medical_line_first_and_outbound_on_idle_capacity() -> None:
     assert q["account"]["service_level"] > 0.95 and q["huabei_jiebei"]["service_level"] > 0.95
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs an outbound gate whose arrival-rate estimate decays with time, and "
-    "outbound deadlines (core: router/policies/outbound.py) (issue 13)",
-)
 def test_alipay_at_20x_starves_no_outbound_task_while_agents_idle() -> None:
     _, rep = run_example("alipay_hotline.toml", 20.0, 3600.0)
-    assert rep["outbound"]["offered"] > 1000
+    out = rep["outbound"]
+    assert out["offered"] > 1000
     assert rep["unresolved"] == 0  # drain: idle agents after the flood take every task
+    fraud = rep["queues"]["fraud_wakeup"]
+    assert fraud["expired"] > 50  # wake-up calls past their 30 minutes: their own outcome
+    # ...the rest started in time (accepted 3 s after the offer: accept_delay_s)
+    assert fraud["answered"] > 0 and fraud["wait_max_s"] <= 1800 + 3
+    assert out["offered"] == out["answered"] + out["expired"]
+    # the core counts every task, the report those that arrived after the warm-up
+    assert rep["core_counters"]["tasks_expired"] >= out["expired"]
 
 
 # ---------------------------------------------------------------- mafengwo_refund_flood.toml

@@ -78,6 +78,7 @@ T_OVERFLOW = 1  # obj: Ticket
 T_RETRY = 2  # obj: Ticket (a callback between attempts)
 T_CODEL = 3  # obj: NamedTimer (one per queue)
 T_SURGE = 4  # obj: NamedTimer
+T_DEADLINE = 5  # obj: Ticket (an outbound task's deadline)
 
 _INF = math.inf
 

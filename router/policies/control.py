@@ -26,6 +26,7 @@ from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
+    T_DEADLINE,
     T_OVERFLOW,
     T_RETRY,
     T_SURGE,
@@ -467,7 +468,7 @@ class AdmissionControl:
         t: Ticket = obj
         if self.ops.ticket(t.id) is not t:
             return False
-        if purpose == T_RETRY:
+        if purpose in (T_RETRY, T_DEADLINE):
             return t.state == PARKED
         return t.state == WAITING
 
@@ -485,6 +486,8 @@ class AdmissionControl:
                 self._overflow.on_timer(self, obj, purpose)
         elif purpose == T_RETRY:
             self.callbacks.on_retry(obj)
+        elif purpose == T_DEADLINE:
+            self.outbound.on_deadline(obj)
 
     # ------------------------------------------------------------------ after each match
 
