@@ -2093,6 +2093,9 @@ class _Ops:
     def staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
         return self._r._staffing_changes(pool)
 
+    def callbacks_waiting(self) -> int:
+        return self._r._waiting_cb
+
     def freed_agents(self) -> Iterable[Agent]:
         return self._r._freed.values()
 

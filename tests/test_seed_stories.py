@@ -104,17 +104,20 @@ patience = { dist = "exponential", mean_s = 300 }
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs bounds that protect priority in the core (a reserve for priority queues; "
-    "parked callbacks counted apart from the router-wide max_queue) (issue 13)",
-)
 def test_callbacks_holding_the_bound_never_refuse_the_priority_line() -> None:
     # the flagship at --load 2 before its second pass was bounded: callbacks filled
     # max_queue and 150 of 401 complaints got router_full; the same, small
     rep = run_text(PRIORITY_BEHIND_CALLBACKS)
     assert rep["callbacks"] > 100 and rep["queues"]["flood"]["rejected"] > 0  # the bound bites
     assert rep["queues"]["priority"]["rejected"] == 0  # ...never on the priority line
+
+
+def test_the_flagship_complaint_line_is_not_refused_at_load_2() -> None:
+    # the finding: at --load 2, 150 of 401 complaints got router_full behind parked callbacks
+    _, rep = run_example("spring_festival.toml", load=2)
+    assert rep["callbacks"] > 1000  # callbacks hold places...
+    assert rep["queues"]["complaint"]["offered"] > 300
+    assert rep["queues"]["complaint"]["rejected"] == 0  # ...never the complaint line's
 
 
 # ---------------------------------------------------------------- tujia_24h.toml

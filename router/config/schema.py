@@ -314,7 +314,7 @@ class Backpressure(_Base):
     max_callbacks: Annotated[int, Meta(ge=0)] | None = None
     #: share of each router-wide bound kept for arrivals of a higher priority than some
     #: work already waiting (that work could make room: it is served after them)
-    priority_reserve: Annotated[float, Meta(ge=0, lt=1)] = 0.1
+    priority_reserve: Annotated[float, Meta(ge=0, lt=1)] = 0.0
 
 
 class RouterConfig(_Base):

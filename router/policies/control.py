@@ -72,6 +72,7 @@ class AdmissionControl:
         self._overflow: Overflow | None = None
         self._codel: Codel | None = None
         self._bounds: _Bounds | None = None
+        self._queue_names: list[str] = []
 
     # ------------------------------------------------------------------ config
 
@@ -90,6 +91,7 @@ class AdmissionControl:
         self._overflow = next((p for p in chain if isinstance(p, Overflow)), None)
         self._codel = next((p for p in chain if isinstance(p, Codel)), None)
         self._bounds = _Bounds(cfg)
+        self._queue_names = [q.name for q in cfg.queues]
         shed = any(isinstance(p, ShedLowestPriority) for p in chain)
         if shed and not self._shed_on:
             self._rebuild_shed_index()
@@ -123,6 +125,25 @@ class AdmissionControl:
         """Places held in the router (see :meth:`queue_length`)."""
         return self.ops.total_waiting() + len(self.callbacks.retrying)
 
+    def live_waiting(self) -> int:
+        """Callers waiting on the line (callbacks apart)."""
+        return self.ops.total_waiting() - self.ops.callbacks_waiting()
+
+    def callbacks_held(self) -> int:
+        """Callbacks holding a place: in line, or between two attempts."""
+        return self.ops.callbacks_waiting() + len(self.callbacks.retrying)
+
+    def lower_priority_held(self, priority: int) -> bool:
+        """Whether some inquiry of a priority below ``priority`` holds a place in line."""
+        ops = self.ops
+        for name in self._queue_names:
+            q = ops.queue(name)
+            if q is not None and q.n_waiting:
+                for p, n in q.waiting_by_priority.items():
+                    if n and p < priority:
+                        return True
+        return False
+
     def expected_wait(self, queue: str, position: int) -> float:
         return self.ops.estimator.expected_wait(queue, position)
 
@@ -133,7 +154,7 @@ class AdmissionControl:
         limit = b.per_queue.get(queue)
         if limit is not None and self.queue_length(queue) >= limit:
             return False
-        return b.global_max is None or self.total_waiting() < b.global_max
+        return b.global_max is None or self.live_waiting() < b.global_max
 
     def head_of_line(self, queue: str) -> Ticket | None:
         """The waiting inquiry of ``queue`` that is next in line."""
@@ -262,6 +283,7 @@ class AdmissionControl:
                 )
             if kind == "callback":  # takes effect if no later policy refuses
                 callback = callback or v.reason
+                arrival.callback = True
                 continue
             # rejected / deflected: the one outcome of this arrival
             c.submitted += 1
@@ -414,9 +436,12 @@ class AdmissionControl:
         if everywhere:
             heappush(self._shed_all, e)
 
-    def lowest_priority_waiting(self, queue: str | None, below: int) -> tuple[str, int] | None:
+    def lowest_priority_waiting(
+        self, queue: str | None, below: int, callback: bool | None = None
+    ) -> tuple[str, int] | None:
         """The lowest-priority, newest waiting inquiry (of ``queue``, or anywhere) with a
-        priority below ``below``; ``None`` if there is none."""
+        priority below ``below``; ``None`` if there is none, or if ``callback`` is given and
+        that inquiry is not of the kind asked for (a callback, or a caller on the line)."""
         ops = self.ops
         if queue is None:
             heap = self._shed_all
@@ -438,7 +463,7 @@ class AdmissionControl:
             if t.state != WAITING:  # on offer right now: may come back, keep it indexed
                 aside.append(heappop(heap))
                 continue
-            if t.priority < below:
+            if t.priority < below and (callback is None or t.callback == callback):
                 found = (t.id, t.priority)
             break
         for e in aside:
