@@ -38,8 +38,10 @@ from router.events import (
     AgentOnBreak,
     AgentReady,
     Assigned,
+    BreakDeferred,
     CallbackScheduled,
     Completed,
+    CooldownStarted,
     Deflected,
     Event,
     Explanation,
@@ -54,6 +56,7 @@ from router.events import (
     Requeued,
     SurgeEnded,
     SurgeStarted,
+    TaskExpired,
     Withdrawn,
     WrapUpEnded,
     decode_events,
@@ -75,7 +78,7 @@ from router.inputs import (
     decode_input,
     encode_input,
 )
-from router.model import Admission, AgentSpec, Inquiry
+from router.model import Admission, AgentSpec, Inquiry, Shift
 from router.stats import Counters, QueueStatistics, RouterStatistics
 
 __version__ = dist_version()
@@ -92,11 +95,13 @@ __all__ = [
     "AgentReady",
     "AgentSpec",
     "Assigned",
+    "BreakDeferred",
     "CallbackFailed",
     "CallbackScheduled",
     "Complete",
     "Completed",
     "ConfigError",
+    "CooldownStarted",
     "Counters",
     "Decline",
     "Deflected",
@@ -129,10 +134,12 @@ __all__ = [
     "RouterStatistics",
     "Routing",
     "SetReady",
+    "Shift",
     "Step",
     "Submit",
     "SurgeEnded",
     "SurgeStarted",
+    "TaskExpired",
     "TimeWentBackwards",
     "UnknownId",
     "UsageError",

@@ -76,7 +76,9 @@ from router.events import (
     AgentOnBreak,
     AgentReady,
     Assigned,
+    BreakDeferred,
     Completed,
+    CooldownStarted,
     Deflected,
     Event,
     Explanation,
@@ -111,7 +113,8 @@ from router.inputs import (
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl
-from router.state import codec
+from router.state import codec, schedule
+from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import live_agents, live_tickets
 from router.state.ops import PolicyTimer
@@ -133,10 +136,19 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
+    serves,
 )
 from router.state.scoring import Scorer
+from router.state.staffing import pool_changes
 from router.stats import Counters, QueueStatistics, RouterStatistics
-from router.wellbeing import BREAK_OVER, CHANGED, SHIFT_END, TAKE_BREAK, Guardrails
+from router.wellbeing import (
+    BREAK_OVER,
+    CHANGED,
+    SHIFT_CHANGE,
+    SHIFT_END,
+    TAKE_BREAK,
+    Guardrails,
+)
 
 __all__ = ["Router"]
 
@@ -182,6 +194,14 @@ class Router:
         self._n_ready = 0
         self._n_with_room = 0
         self._waiting = 0
+        self._waiting_cb = 0  # of _waiting: callbacks holding their place in line
+        self._breaks = BreakStaffing()
+        self._releasing = False  # break staffing is handing out places (no re-entry)
+        # agents with a shift end or a schedule, and per pool the changes they announce
+        # (router/state/staffing.py), memoised until one of them logs in, out or changes
+        self._scheduled: dict[str, Agent] = {}
+        self._staff_ver = 0
+        self._plans: dict[PoolKey, tuple[int, list[tuple[float, int]]]] = {}
         self._bp = AdmissionControl(_Ops(self))
         self._apply_config(cfg)
 
@@ -201,6 +221,7 @@ class Router:
         self._wb = wb
         self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
+        self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
@@ -221,6 +242,9 @@ class Router:
             if name not in seen:
                 qs.removed = True
         self._bp.configure(cfg)
+        self._staff_ver += 1  # overtime rules may have changed
+        if self._agents or wb.max_break_share != self._breaks.share:
+            self._recount_breaks(wb.max_break_share)
 
     @property
     def config(self) -> RouterConfig:
@@ -584,7 +608,7 @@ class Router:
         self._n_offered -= 1
         self._n_assigned += 1
         self._counters.assigned += 1
-        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered)
+        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered, not t.callback)
         self._events.append(
             Assigned(
                 at=self._now,
@@ -696,6 +720,9 @@ class Router:
             # or (a callback) did not reach the customer does not
             agent.heavy_streak = 0
             agent.heavy_block_until = 0.0
+        after = self._wb.cooldown_after_heavy_s
+        if t.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
+            self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
             Completed(
@@ -719,6 +746,27 @@ class Router:
         else:
             self._end(t, None)
 
+    def _cool_down(self, agent: Agent, t: Ticket, handle: float) -> None:
+        """After long heavy work the agent takes no new work (or no heavy work) for a while:
+        recovery, apart from wrap-up, which only holds the slot."""
+        wb = self._wb
+        until = self._now + wb.cooldown_s
+        if until > agent.cooldown_until:
+            agent.cooldown_until = until
+            agent.ver += 1
+            self._schedule_agent(agent, until)
+        self._events.append(
+            CooldownStarted(
+                at=self._now,
+                version=self._version,
+                agent_id=agent.id,
+                inquiry_id=t.id,
+                until=agent.cooldown_until,
+                off=wb.cooldown_from,
+                reason=f"heavy inquiry handled {handle:.0f} s >= {wb.cooldown_after_heavy_s:g} s",
+            )
+        )
+
     # ------------------------------------------------------------------ agents
 
     def login(self, spec: AgentSpec, now: float) -> None:
@@ -738,15 +786,39 @@ class Router:
         for qn in spec.queues:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+        for i, sh in enumerate(spec.shifts):
+            for qn in sh.queues or ():
+                if qn not in self._queues:
+                    raise UnknownId(
+                        f"shifts[{i}].queues.{qn}: unknown queue {qn!r}; "
+                        f"known: {self._queue_list()}"
+                    )
         agent = Agent(spec, now, self._next_seq())
-        self._n_ready += 1
+        if agent.shifts:
+            schedule.locate(agent, now)
+        if agent.off_shift:  # logged in ahead of its shift: the router knows it is coming
+            agent.state = AWAY
+            agent.state_reason = "off_shift"
+        else:
+            self._n_ready += 1
         self._set_caps(agent)
         self._index_agent(agent)
+        if agent.shifts or agent.shift_end is not None:
+            self._scheduled[agent.id] = agent
+            self._staff_ver += 1
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._events.append(AgentLoggedIn(at=self._now, version=self._version, agent_id=agent.id))
-        self._freed[agent.id] = agent
+        if agent.off_shift:
+            self._events.append(
+                AgentAway(
+                    at=self._now, version=self._version, agent_id=agent.id, reason="off_shift"
+                )
+            )
+        else:
+            self._freed[agent.id] = agent
         self._schedule_agent(agent, self._agent_next_time(agent))
+        self._count_break(agent)
 
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
@@ -770,6 +842,10 @@ class Router:
                 raise InvalidState(f"agent {agent_id!r} is logging out")
             if agent.state == READY:
                 return
+            if agent.off_shift:
+                raise InvalidState(
+                    f"agent {agent_id!r} is off shift until {agent.shift_next!r} (its schedule)"
+                )
             if agent.state == BREAK:
                 agent.stretch_start = self._now
             self._make_ready(agent)
@@ -790,6 +866,7 @@ class Router:
         self._room(agent)
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
+        self._count_break(agent)
 
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
         """No new work; pending offers go back to their place; work in flight finishes."""
@@ -811,6 +888,7 @@ class Router:
         agent.state = state
         agent.state_reason = reason
         agent.break_until = until
+        agent.break_due = _INF  # a break waiting for a place is asked again when back
         agent.ver += 1
         self._freed.pop(agent.id, None)
         self._room(agent)
@@ -830,6 +908,7 @@ class Router:
             self._events.append(
                 AgentAway(at=self._now, version=self._version, agent_id=agent.id, reason=reason)
             )
+        self._count_break(agent)
 
     def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
@@ -853,6 +932,8 @@ class Router:
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {agent_id!r} is already logging out")
         self._stop_new_work(agent, LOGGING_OUT, "logout")
+        if agent.id in self._scheduled:
+            self._staff_ver += 1  # no longer counted in the staffing to come
         if self._agents.get(agent_id) is not agent:
             return  # handing back its last offer already logged it out
         if agent.total_load == 0:
@@ -874,7 +955,10 @@ class Router:
         agent.ver += 1
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
+        if self._scheduled.pop(agent.id, None) is not None:
+            self._staff_ver += 1
         self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
+        self._count_break(agent)
 
     # ------------------------------------------------------------------ slots
 
@@ -894,6 +978,8 @@ class Router:
                 self._remove_agent(agent)
                 return
             if agent.state == BREAK and agent.state_reason == "wellbeing" and not agent.break_until:
+                if self._breaks.enabled and not self._break_still_fits(agent):
+                    return  # postponed: back to work, first in line for a place
                 agent.break_until = now + self._wb.break_s
                 self._events.append(
                     AgentOnBreak(
@@ -921,7 +1007,7 @@ class Router:
 
     def _agent_next_time(self, agent: Agent) -> float:
         """The next time a guardrail or window changes this agent, or inf."""
-        return self._guard.next_time(agent, self._surge)
+        return self._guard.next_time(agent, self._surge, self._breaks.enabled)
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.
@@ -936,22 +1022,170 @@ class Router:
 
     def _agent_timer(self, agent: Agent) -> None:
         action = self._guard.check(agent, self._now, self._surge)
-        if action == BREAK_OVER:
+        if action == SHIFT_CHANGE:
+            self._shift_change(agent)
+        elif action == BREAK_OVER:
             self._make_ready(agent)
             return
-        if action == SHIFT_END:
+        elif action == SHIFT_END:
             self._stop_new_work(agent, AWAY, "shift_end")
             return
-        if action == TAKE_BREAK:
-            until = self._now + self._wb.break_s if agent.total_load == 0 else 0.0
-            self._stop_new_work(agent, BREAK, "wellbeing", until)
-            self._schedule_agent(agent, until or _INF)
+        elif action == TAKE_BREAK:
+            self._take_break(agent)
             return
-        if action == CHANGED:
+        elif action == CHANGED:
             agent.ver += 1
             if agent.state == READY:
                 self._freed[agent.id] = agent
+        self._count_break(agent)  # the agent may have become leaving (break staffing)
         self._schedule_agent(agent, self._agent_next_time(agent))
+
+    # ------------------------------------------------------------------ break staffing
+
+    def _take_break(self, agent: Agent) -> None:
+        """Continuous work reached its limit: the break starts, or waits for a place."""
+        bs = self._breaks
+        if bs.enabled and agent.break_due == _INF and not bs.has_place(agent):
+            self._defer_break(agent)
+            return
+        self._begin_break(agent)
+
+    def _defer_break(self, agent: Agent) -> None:
+        """The agent keeps working; its break waits, in order of due time, for a place."""
+        limit = self._wb.max_continuous_work_s
+        due = agent.stretch_start + limit if limit is not None else self._now
+        reason = self._breaks.explain(agent)
+        self._breaks.defer(agent, due)
+        self._events.append(
+            BreakDeferred(
+                at=self._now, version=self._version, agent_id=agent.id, due=due, reason=reason
+            )
+        )
+        self._schedule_agent(agent, self._agent_next_time(agent))
+
+    def _begin_break(self, agent: Agent) -> None:
+        """No new work; the break starts when the work in flight is done (``_release``)."""
+        until = self._now + self._wb.break_s if agent.total_load == 0 else 0.0
+        self._stop_new_work(agent, BREAK, "wellbeing", until)
+        self._schedule_agent(agent, self._agent_next_time(agent))  # break end, or shift end
+
+    def _break_still_fits(self, agent: Agent) -> bool:
+        """At the real start of a break given earlier: if the agents leaving soon now make it
+        too many, the agent goes back to work, first in line (unless its deferral is over)."""
+        if self._breaks.still_fits(agent):
+            return True
+        wb = self._wb
+        limit = wb.max_continuous_work_s
+        due = agent.stretch_start + limit if limit is not None else self._now
+        deferral = wb.max_break_deferral_s
+        if deferral is not None and self._now >= due + deferral:
+            return True  # wellbeing first: the deferral is over
+        self._make_ready(agent)
+        if agent.state == READY and agent.break_due == _INF:
+            self._defer_break(agent)
+        return False
+
+    def _break_flags(self, agent: Agent) -> int:
+        """What ``agent`` counts as for break staffing now (router/state/breaks.py)."""
+        if agent.off_shift or self._agents.get(agent.id) is not agent:
+            return 0
+        flags = STAFFED
+        state = agent.state
+        if state == BREAK:
+            flags |= ON_BREAK
+        if (
+            state == LOGGING_OUT
+            or (state == AWAY and agent.state_reason == "shift_end")
+            or self._guard.leaving(agent, self._now, self._surge)
+        ):
+            flags |= LEAVING
+        return flags
+
+    def _count_break(self, agent: Agent) -> None:
+        """Tell break staffing what ``agent`` counts as; hand out places that opened."""
+        bs = self._breaks
+        if bs.share is not None and bs.count(agent, self._break_flags(agent)):
+            self._release_breaks()
+
+    def _release_breaks(self) -> None:
+        """Deferred breaks take the places open now, the one due first going first."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while True:
+                agent = self._breaks.next_to_go()
+                if agent is None:
+                    break
+                agent.break_due = _INF
+                self._begin_break(agent)
+        finally:
+            self._releasing = False
+
+    def _recount_breaks(self, share: float | None) -> None:
+        """Count every agent again (a new config): deferred breaks are asked for again."""
+        bs = self._breaks
+        if share is None and not bs.enabled:
+            return
+        waiting = bs.clear_deferred()
+        bs.reset(share)
+        for agent in self._agents.values():
+            agent.brk_flags = 0
+            if share is not None:
+                bs.count(agent, self._break_flags(agent))
+        for agent in waiting:
+            self._schedule_agent(agent, self._agent_next_time(agent))
+        if share is not None:
+            for agent in self._agents.values():
+                self._schedule_agent(agent, self._agent_next_time(agent))
+            self._release_breaks()
+
+    # ------------------------------------------------------------------ schedules
+
+    def _staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
+        """Announced staffing changes for ``pool``: (seconds from now, agents more/fewer)."""
+        if not self._scheduled:
+            return []
+        memo = self._plans.get(pool.key)
+        if memo is None or memo[0] != self._staff_ver:
+            surge = self._surge
+            guard = self._guard
+            changes = pool_changes(
+                self._scheduled.values(), pool, self._now, lambda a: guard.shift_limit(a, surge)
+            )
+            self._plans[pool.key] = memo = (self._staff_ver, changes)
+        now = self._now
+        return [(at - now, d) for at, d in memo[1] if at > now]
+
+    def _shift_change(self, agent: Agent) -> None:
+        """The agent's schedule moves on (router/state/schedule.py)."""
+        was_off = agent.off_shift
+        schedule.advance(agent, self._now)
+        self._staff_ver += 1
+        self._repool(agent)
+        if agent.off_shift:
+            if agent.state != LOGGING_OUT:
+                self._stop_new_work(agent, AWAY, "off_shift")
+        elif was_off and agent.state == AWAY:
+            if agent.total_load == 0 and self._now - agent.idle_from >= self._wb.break_s:
+                agent.stretch_start = self._now  # off shift as long as a break: that was one
+            self._make_ready(agent)
+
+    def _repool(self, agent: Agent) -> None:
+        """List ``agent`` again in the pools its shift's tenants and queues allow."""
+        for pool, _, _ in agent.pools:
+            pool.eligible -= 1
+        agent.pools = []
+        agent.ver += 1
+        for t in list(agent.offers.values()):
+            held = t.pool
+            assert held is not None
+            if not self._fits(agent, t.queue, held.tenant, held.requires):
+                self._take_back_quietly(t, agent, "shift_change")
+        for pool in self._pools.values():
+            self._consider(agent, pool)
+        if agent.state == READY:
+            self._freed[agent.id] = agent
 
     # ------------------------------------------------------------------ deadlines
 
@@ -1068,18 +1302,11 @@ class Router:
                 del self._by_skill[skill]
 
     def _fits(self, agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
-        """Whether skills, tenant, queue membership and channel let ``agent`` serve."""
-        if agent.queues and q.name not in agent.queues:
+        """Whether skills, tenant, queue membership and channel let ``agent`` serve (now:
+        off shift it serves nothing)."""
+        if agent.off_shift:
             return False
-        if tenant is not None and tenant not in agent.tenants:
-            return False
-        if agent.spec.capacity.get(q.channel, 0) <= 0:
-            return False
-        skills = agent.skills
-        for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
-            if skills.get(s, 0) < lvl:
-                return False
-        return True
+        return serves(agent, agent.tenants, agent.queues, q, tenant, requires)
 
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
@@ -1094,6 +1321,12 @@ class Router:
 
     def _can_take(self, agent: Agent, pool: Pool) -> bool:
         if agent.state != READY:
+            return False
+        if (
+            agent.cooldown_until > self._now
+            and (pool.heavy or not self._cooldown_heavy)
+            and not self._guard.suspended("cooldown", self._surge)
+        ):
             return False
         ch = pool.channel
         if agent.load.get(ch, 0) >= agent.caps.get(ch, 0):
@@ -1131,6 +1364,10 @@ class Router:
             and agent.heavy_streak >= self._heavy_k
             and not self._guard.suspended("heavy", self._surge)
         )
+        if agent.cooldown_until > self._now and self._guard.cooling(agent, self._now, self._surge):
+            if not self._cooldown_heavy:
+                return  # off every queue until the cooldown ends (its timer re-lists it)
+            heavy_blocked = True
         base_key = self._scorer.base_key
         bases: dict[tuple[int, str], float] = {}
         for pool, prof, _ in agent.pools:
@@ -1164,6 +1401,9 @@ class Router:
         q.n_waiting += 1
         q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
         self._waiting += 1
+        if t.callback:
+            q.n_callbacks += 1
+            self._waiting_cb += 1
         declined = t.declined
         if declined:
             heap = pool.declined
@@ -1199,6 +1439,9 @@ class Router:
         q.n_waiting -= 1
         q.waiting_by_priority[t.priority] -= 1
         self._waiting -= 1
+        if t.callback:
+            q.n_callbacks -= 1
+            self._waiting_cb -= 1
 
     # ------------------------------------------------------------------ matching
 
@@ -1280,6 +1523,10 @@ class Router:
                     and agent.heavy_streak >= self._heavy_k
                     and not self._guard.suspended("heavy", self._surge)
                 )
+                if agent.cooldown_until > now and self._guard.cooling(agent, now, self._surge):
+                    if not self._cooldown_heavy:
+                        break
+                    heavy_blocked = True
                 for pool, _, weight in agent.pools:
                     if not pool.n_waiting:
                         continue
@@ -1366,6 +1613,7 @@ class Router:
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
+            agent.break_due = _INF
         agent.idle_since = now
         if t.heavy:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
@@ -1379,7 +1627,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.queue.name, now, t.entered)
+            self._estimator.on_answer(t.queue.name, now, t.entered, not t.callback)
             self._events.append(
                 Assigned(
                     at=self._now,
@@ -1674,6 +1922,8 @@ class Router:
             freed=list(self._freed),
             events=list(self._events),
             extra=self._bp.dump(),
+            breaks=self._breaks.deferred_entries(),
+            breaks_k=self._breaks.k,
         )
         return codec.encode(snap)
 
@@ -1733,6 +1983,9 @@ class Router:
                 bp = t.queue.waiting_by_priority
                 bp[t.priority] = bp.get(t.priority, 0) + 1
                 self._waiting += 1
+                if t.callback:
+                    t.queue.n_callbacks += 1
+                    self._waiting_cb += 1
                 if t.declined:
                     pool.declined.append((t.aged, t.seq, t.ver, t))
                     pool.n_declined += 1
@@ -1771,6 +2024,15 @@ class Router:
         for a in self._agents.values():
             a.roomy = self._has_room(a)
             self._n_with_room += a.roomy
+        bs = self._breaks
+        if bs.enabled:
+            for a in self._agents.values():
+                flags, a.brk_flags = a.brk_flags, 0
+                bs.count(a, flags)  # the counted flags as they were, not recomputed
+            bs.restore_deferred(
+                [(due, inc, k, self._agents[aid]) for due, inc, k, aid in snap.breaks],
+                snap.breaks_k,
+            )
         self._bp.load(snap.extra)
 
 
@@ -1827,6 +2089,12 @@ class _Ops:
     def match_pending(self) -> bool:
         r = self._r
         return bool(r._pending or r._freed)
+
+    def staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
+        return self._r._staffing_changes(pool)
+
+    def callbacks_waiting(self) -> int:
+        return self._r._waiting_cb
 
     def freed_agents(self) -> Iterable[Agent]:
         return self._r._freed.values()
@@ -1924,12 +2192,18 @@ class _Ops:
     def set_surge(self, on: bool) -> None:
         r = self._r
         r._surge = on
+        r._staff_ver += 1  # overtime moves shift ends
+        if on and r._guard.suspended("continuous_work", on):
+            r._breaks.clear_deferred()  # no break is due in this surge
         for agent in r._agents.values():
             r._set_caps(agent)
             agent.ver += 1
             if agent.state == READY:
                 r._freed[agent.id] = agent
             r._schedule_agent(agent, r._agent_next_time(agent))
+        if r._breaks.enabled:  # overtime may move shift ends: who is leaving changes
+            for agent in list(r._agents.values()):
+                r._count_break(agent)
 
 
 def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:

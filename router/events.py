@@ -21,8 +21,10 @@ __all__ = [
     "AgentOnBreak",
     "AgentReady",
     "Assigned",
+    "BreakDeferred",
     "CallbackScheduled",
     "Completed",
+    "CooldownStarted",
     "Deflected",
     "Event",
     "Explanation",
@@ -37,6 +39,7 @@ __all__ = [
     "Requeued",
     "SurgeEnded",
     "SurgeStarted",
+    "TaskExpired",
     "Withdrawn",
     "WrapUpEnded",
     "decode_events",
@@ -194,6 +197,35 @@ class SurgeEnded(_Ev, frozen=True):
     reason: str
 
 
+class BreakDeferred(_Ev, frozen=True):
+    """The agent's break (due at ``due``) waits for a place: ``wellbeing.max_break_share`` is
+    reached (``reason`` names the team and the count); the agent keeps working."""
+
+    agent_id: str
+    due: float
+    reason: str
+
+
+class CooldownStarted(_Ev, frozen=True):
+    """After long heavy work the agent takes no new work (``off = "all"``) or no heavy work
+    (``off = "heavy"``) until ``until``."""
+
+    agent_id: str
+    inquiry_id: str
+    until: float
+    off: str
+    reason: str
+
+
+class TaskExpired(_Ev, frozen=True):
+    """An outbound task not started by its deadline: its one outcome."""
+
+    inquiry_id: str
+    queue: str
+    wait_s: float
+    reason: str
+
+
 Event = (
     Queued
     | Rejected
@@ -217,6 +249,9 @@ Event = (
     | Reconfigured
     | SurgeStarted
     | SurgeEnded
+    | BreakDeferred
+    | CooldownStarted
+    | TaskExpired
 )
 
 _json_encoder = msgspec.json.Encoder()

@@ -27,7 +27,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from router.errors import InvalidInput
-from router.model import AgentSpec, Inquiry, Name
+from router.model import AgentSpec, Inquiry, Name, Shift
 
 __all__ = [
     "Accept",
@@ -227,6 +227,15 @@ def _check_skills(skills: Any, field: str) -> None:
             )
 
 
+def _check_weights(queues: Any, field: str) -> None:
+    if type(queues) is not dict:
+        raise InvalidInput(field, f"must be a mapping of queue to weight, got {queues!r}")
+    for qn, weight in queues.items():
+        check_id(qn, field)
+        if not (_finite(weight) and weight > 0):
+            raise InvalidInput(f"{field}.{qn}", f"must be a finite number > 0, got {weight!r}")
+
+
 def check_inquiry(inq: Any) -> Inquiry:
     """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
     if type(inq) is not Inquiry:
@@ -282,16 +291,48 @@ def check_agent_spec(spec: Any, max_concurrency: dict[str, int]) -> AgentSpec:
     if u is not None and (type(u) is not int or u < 1):
         raise InvalidInput("units", f"must be an integer >= 1, got {u!r}")
     _check_names(spec.tenants, "tenants")
-    if type(spec.queues) is not dict:
-        raise InvalidInput("queues", f"must be a mapping of queue to weight, got {spec.queues!r}")
-    for qn, weight in spec.queues.items():
-        check_id(qn, "queues")
-        if not (_finite(weight) and weight > 0):
-            raise InvalidInput(f"queues.{qn}", f"must be a finite number > 0, got {weight!r}")
+    _check_weights(spec.queues, "queues")
     w = spec.wrap_up_s
     if not (_finite(w) and w >= 0):
         raise InvalidInput("wrap_up_s", f"must be a finite number >= 0, got {w!r}")
     e = spec.shift_end
     if e is not None and not _finite(e):
         raise InvalidInput("shift_end", f"must be a finite number, got {e!r}")
+    if spec.team is not None:
+        check_id(spec.team, "team")
+    _check_shifts(spec)
     return spec
+
+
+def _check_shifts(spec: AgentSpec) -> None:
+    """A schedule: shifts in time order, not overlapping, only the last one open-ended."""
+    shifts = spec.shifts
+    if type(shifts) is not list:
+        raise InvalidInput("shifts", f"must be a list of router.Shift, got {shifts!r}")
+    if shifts and spec.shift_end is not None:
+        raise InvalidInput(
+            "shift_end", "not with shifts: the last shift's end_s is the agent's shift end"
+        )
+    prev_end: float | None = None
+    for i, sh in enumerate(shifts):
+        p = f"shifts[{i}]"
+        if type(sh) is not Shift:
+            raise InvalidInput(p, f"must be a router.Shift, got {type(sh).__name__}")
+        if not _finite(sh.start_s):
+            raise InvalidInput(f"{p}.start_s", f"must be a finite number, got {sh.start_s!r}")
+        end = sh.end_s
+        if end is not None and not (_finite(end) and end > sh.start_s):
+            raise InvalidInput(f"{p}.end_s", f"must be a finite number after start_s, got {end!r}")
+        if i:
+            if prev_end is None:
+                raise InvalidInput(f"shifts[{i - 1}].end_s", "only the last shift may be open")
+            if sh.start_s < prev_end:
+                raise InvalidInput(
+                    f"{p}.start_s",
+                    f"{sh.start_s!r} is before the end of shifts[{i - 1}] ({prev_end!r})",
+                )
+        prev_end = end
+        if sh.tenants is not None:
+            _check_names(sh.tenants, f"{p}.tenants")
+        if sh.queues is not None:
+            _check_weights(sh.queues, f"{p}.queues")

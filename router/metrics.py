@@ -62,7 +62,7 @@ _WINDOW_GAUGES = (
     ("router_asa_seconds", "asa_s", "Mean wait of the inquiries answered in the window"),
     ("router_abandon_rate", "abandon_rate", "Abandoned over ended inquiries in the window"),
 )
-_OUTCOMES = ("answered", "abandoned", "rejected", "deflected")
+_OUTCOMES = ("answered", "abandoned", "rejected", "deflected", "expired")
 
 
 def core_statistics(router: Any) -> RouterStatistics | None:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-__all__ = ["Admission", "AdmissionOutcome", "AgentSpec", "Inquiry", "Level", "Name"]
+__all__ = ["Admission", "AdmissionOutcome", "AgentSpec", "Inquiry", "Level", "Name", "Shift"]
 
 #: A proficiency level.
 Level = Annotated[int, Meta(ge=1, le=5, description="proficiency level 1..5")]
@@ -43,6 +43,21 @@ class Inquiry(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=Tr
     arrived_at: float | None = None
 
 
+class Shift(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """One shift of an agent's schedule: on duty from ``start_s`` to ``end_s``.
+
+    Times are on the router's clock (the one ``now`` is given in); ``end_s`` absent
+    means until the agent logs out (only the last shift may be open). ``tenants`` and
+    ``queues``, when given, replace the agent's own for the shift (Taobao by day, then
+    Fliggy in the evening); absent, the agent's own apply.
+    """
+
+    start_s: float
+    end_s: float | None = None
+    tenants: frozenset[Name] | None = None
+    queues: dict[Name, Annotated[float, Meta(gt=0)]] | None = None
+
+
 class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """A person logging in: skills, caps per channel, tenants and queues served.
 
@@ -52,6 +67,11 @@ class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=
     a fifth). Empty ``queues`` means every queue the skills and tenants allow;
     otherwise only those queues, with the given weight when choosing among them.
     ``shift_end`` is an absolute time after which no new work starts.
+    ``team`` names the agent's group for ``wellbeing.max_break_share`` (the scenario's
+    ``[[agents]]`` name). ``shifts`` is the agent's schedule (:class:`Shift`, in time
+    order, not overlapping): between shifts the agent is away (``off_shift``), its
+    continuous-work and heavy-streak counters carry across, and the last shift's
+    ``end_s`` is its shift end (``shift_end`` must then be absent).
     """
 
     id: Name
@@ -64,6 +84,8 @@ class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=
     queues: dict[Name, Annotated[float, Meta(gt=0)]] = msgspec.field(default_factory=dict)
     wrap_up_s: Annotated[float, Meta(ge=0)] = 0.0
     shift_end: float | None = None
+    team: Name | None = None
+    shifts: list[Shift] = msgspec.field(default_factory=list)
 
 
 class Admission(msgspec.Struct, frozen=True, gc=False, kw_only=True):

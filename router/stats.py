@@ -45,6 +45,8 @@ class Counters(Struct, kw_only=True, gc=False):
     callback_attempts_failed: int = 0
     #: times surge mode started
     surges: int = 0
+    #: outbound tasks not started by their deadline (``TaskExpired``, their one outcome)
+    tasks_expired: int = 0
 
 
 class QueueStatistics(Struct, frozen=True, kw_only=True):

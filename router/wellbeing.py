@@ -14,21 +14,42 @@ returns what the core state machine (``router/core.py``) must do: make the
 agent ready after its break, send it away at its shift end, send it on a
 wellbeing break, or only re-list it because its score changed. Guardrails named
 in ``wellbeing.suspend_in_surge`` are off while the router is in surge.
+
+Three more needs share the same timer. A schedule (``router/state/schedule.py``):
+at ``agent.shift_next`` the agent changes shift (``SHIFT_CHANGE``); a wellbeing
+break under way at the agent's shift end ends with the shift (the agent goes
+home). A cooldown after long heavy work (``cooldown_after_heavy_s``): at its end
+the agent is re-listed. Break staffing (``router/state/breaks.py``): a break that
+waits for a place has no continuous-work timer (places open on other agents'
+events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
+``break_s`` before the agent's run of shifts ends, the core counts it as leaving
+(:meth:`Guardrails.leaving`).
 """
 
 from __future__ import annotations
 
 from router.config import Wellbeing
-from router.state.records import BREAK, READY, Agent
+from router.state.breaks import LEAVING
+from router.state.records import BREAK, LOGGING_OUT, READY, Agent
+from router.state.schedule import staffed_until
 
-__all__ = ["BREAK_OVER", "CHANGED", "NOTHING", "SHIFT_END", "TAKE_BREAK", "Guardrails"]
+__all__ = [
+    "BREAK_OVER",
+    "CHANGED",
+    "NOTHING",
+    "SHIFT_CHANGE",
+    "SHIFT_END",
+    "TAKE_BREAK",
+    "Guardrails",
+]
 
 # what a timer asks of the core
 NOTHING = 0
 CHANGED = 1  # the agent's score changed: re-list it
 BREAK_OVER = 2  # back to work
 SHIFT_END = 3  # no new work: away
-TAKE_BREAK = 4  # continuous work reached its limit
+TAKE_BREAK = 4  # continuous work reached its limit (or a deferred break its deferral)
+SHIFT_CHANGE = 5  # the schedule moves on: another shift, or off shift until the next
 
 _INF = float("inf")
 
@@ -54,24 +75,52 @@ class Guardrails:
             return agent.shift_end + self.wb.max_overtime_s
         return agent.shift_end
 
-    def next_time(self, agent: Agent, surge: bool) -> float:
-        """The next time a guardrail or window changes this agent, or inf."""
+    def cooling(self, agent: Agent, now: float, surge: bool) -> bool:
+        """Whether the agent is in a cooldown after long heavy work now."""
+        return agent.cooldown_until > now and not self.suspended("cooldown", surge)
+
+    def leaving(self, agent: Agent, now: float, surge: bool) -> bool:
+        """Whether the agent's run of shifts ends within ``break_s`` (break staffing)."""
+        until = staffed_until(agent, self.shift_limit(agent, surge))
+        return now >= until - self.wb.break_s
+
+    def next_time(self, agent: Agent, surge: bool, staffing: bool = False) -> float:
+        """The next time a guardrail or window changes this agent, or inf.
+
+        ``staffing``: break staffing is on (the agent's leaving mark needs a timer).
+        """
         nxt = _INF
         wb = self.wb
-        if agent.state == READY:
+        state = agent.state
+        if state == READY:
             if wb.max_continuous_work_s is not None and not self.suspended(
                 "continuous_work", surge
             ):
-                nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
+                if agent.break_due == _INF:
+                    nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
+                elif wb.max_break_deferral_s is not None:
+                    nxt = min(nxt, agent.break_due + wb.max_break_deferral_s)
             limit = self.shift_limit(agent, surge)
             if limit is not None:
                 nxt = min(nxt, limit)
+        elif state == BREAK and agent.state_reason == "wellbeing":
+            limit = self.shift_limit(agent, surge)
+            if limit is not None:
+                nxt = min(nxt, limit)
+        if state != LOGGING_OUT:
+            nxt = min(nxt, agent.shift_next)
         if agent.break_until:
             nxt = min(nxt, agent.break_until)
         if agent.heavy_block_until:
             nxt = min(nxt, agent.heavy_block_until)
+        if agent.cooldown_until > -_INF:
+            nxt = min(nxt, agent.cooldown_until)
         if agent.recent:
             nxt = min(nxt, agent.recent[0][0] + self.window)
+        if staffing and not agent.brk_flags & LEAVING:
+            until = staffed_until(agent, self.shift_limit(agent, surge))
+            if until < _INF:
+                nxt = min(nxt, until - wb.break_s)
         return nxt
 
     def check(self, agent: Agent, now: float, surge: bool) -> int:
@@ -95,20 +144,34 @@ class Guardrails:
             agent.heavy_block_until = 0.0
             agent.heavy_streak = 0
             changed = True
-        if agent.state == BREAK and agent.break_until and now >= agent.break_until:
+        if agent.cooldown_until > -_INF and now >= agent.cooldown_until:
+            agent.cooldown_until = -_INF
+            changed = True
+        state = agent.state
+        if state != LOGGING_OUT and agent.shift_next <= now:
+            return SHIFT_CHANGE
+        wb = self.wb
+        if state == BREAK and agent.state_reason == "wellbeing":
+            limit = self.shift_limit(agent, surge)
+            if limit is not None and now >= limit:
+                return SHIFT_END  # the break ends with the shift: the agent goes home
+        if state == BREAK and agent.break_until and now >= agent.break_until:
             agent.stretch_start = now
             return BREAK_OVER
-        if agent.state == READY:
+        if state == READY:
             limit = self.shift_limit(agent, surge)
-            wb = self.wb
             if limit is not None and now >= limit:
                 return SHIFT_END
             if agent.total_load == 0 and now - agent.idle_from >= wb.break_s:
                 agent.stretch_start = now  # idle as long as a break: that was one
-            if (
-                wb.max_continuous_work_s is not None
-                and not self.suspended("continuous_work", surge)
-                and agent.stretch_start + wb.max_continuous_work_s <= now  # as in next_time
+                agent.break_due = _INF
+            if wb.max_continuous_work_s is not None and not self.suspended(
+                "continuous_work", surge
             ):
-                return TAKE_BREAK
+                due = agent.break_due
+                if due == _INF:
+                    if agent.stretch_start + wb.max_continuous_work_s <= now:  # as in next_time
+                        return TAKE_BREAK
+                elif wb.max_break_deferral_s is not None and due + wb.max_break_deferral_s <= now:
+                    return TAKE_BREAK
         return CHANGED if changed else NOTHING

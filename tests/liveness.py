@@ -4,7 +4,8 @@ After every ``tick`` no WAITING inquiry may be compatible with a READY agent
 that has room for it and has not declined it. "Compatible" is computed here
 from the agent's spec and the inquiry's queue at the relaxation step in force
 (skills, tenant, queue membership, channel cap, capacity units, the heavy-call
-guardrail), independently of the pools and heaps the core uses to decide, so a
+guardrail, a cooldown after long heavy work), independently of the pools and
+heaps the core uses to decide, so a
 core whose indexes lose an inquiry fails this check.
 """
 
@@ -40,8 +41,12 @@ def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
     if a.units is not None and a.units_used + t.cost > a.units:
         return False
     wb = r.config.wellbeing
+    surge = r.statistics().surge
+    cooling = a.cooldown_until > r.now and not (surge and "cooldown" in wb.suspend_in_surge)
+    if cooling and (wb.cooldown_from == "all" or t.heavy):
+        return False  # off the phone after long heavy work (off heavy queues only, or all)
     k = wb.max_consecutive_heavy
-    surge_off = r.statistics().surge and "heavy" in wb.suspend_in_surge
+    surge_off = surge and "heavy" in wb.suspend_in_surge
     return not (t.heavy and k is not None and a.heavy_streak >= k and not surge_off)
 
 

@@ -29,7 +29,8 @@ failure): ``_match`` returning at once; relaxation steps applied at arrival;
 the declined set ignored; a freed agent that never looks at the declined
 inquiries (a search that gives up); tenants ignored; capacity units not given
 back; caps raised above the spec; a withdrawal with no outcome; statistics that
-miss a requeue; a snapshot that forgets who declined; a callback never retried.
+miss a requeue; a snapshot that forgets who declined; a callback never retried;
+the break share ignored; a cooldown that keeps nobody off; a task deadline ignored.
 
 CI runs each machine on a fixed derandomized set of examples plus a bounded
 randomized run; ``ROUTER_FUZZ=N`` runs N randomized examples per machine.
@@ -54,10 +55,11 @@ from hypothesis.stateful import (
 
 from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
 from router.config import DEFAULT_CHANNELS
-from router.state.records import ASSIGNED, OFFERED, PARKED, READY, WAITING, WRAPUP, Ticket
+from router.model import Shift
+from router.state.records import ASSIGNED, BREAK, OFFERED, PARKED, READY, WAITING, WRAPUP, Ticket
 from tests.liveness import stalls
 
-OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected"}
+OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected", "TaskExpired"}
 
 
 def fuzz() -> int | None:
@@ -110,6 +112,8 @@ class RouterMachine(RuleBasedStateMachine):
     #: spread of the agents' levels and of the time between ticks
     LEVELS: ClassVar[tuple[int, ...]] = (0, 1, 2, 3, 3, 4, 5, 5)
     DTS: ClassVar[tuple[float, ...]] = (0.0, 1.0, 7.0, 16.0, 45.0)
+    #: agents log in with a team and, often, a schedule of shifts (``AgentSpec.shifts``)
+    SCHEDULES: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,6 +140,8 @@ class RouterMachine(RuleBasedStateMachine):
             | {s for q in cfg.queues for st_ in q.steps for s in st_.requires}
         )
         self.tenants = sorted({q.tenant for q in cfg.queues if q.tenant is not None})
+        self.on_wb_break: set[str] = set()  # agents on a wellbeing break at the last check
+        self.task_deadline: dict[str, float] = {}  # outbound tasks: started or ended by then
 
     def config(self) -> RouterConfig:
         from router import decode_config
@@ -175,6 +181,13 @@ class RouterMachine(RuleBasedStateMachine):
                 del self.retry_at[iid]
             else:
                 assert now < at, f"callback {iid} still parked at {now}, due back at {at}"
+        for iid, deadline in list(self.task_deadline.items()):
+            t = self.r._tickets.get(iid)
+            if t is None or t.state != PARKED:
+                if t is None or t.state != WAITING:  # started, or ended: no longer watched
+                    del self.task_deadline[iid]
+            else:
+                assert now < deadline, f"task {iid} still held past its deadline {deadline}"
 
     def _absorb(self, events: list[Any]) -> None:
         for e in events:
@@ -202,6 +215,11 @@ class RouterMachine(RuleBasedStateMachine):
                 self.declined.add((e.agent_id, e.inquiry_id))
             elif name == "CallbackScheduled":
                 self.callbacks.add(e.inquiry_id)
+            elif name == "Requeued" and e.reason.startswith("callback_unreached"):
+                # the call failed: the next one is a new decision (in event order: the
+                # Assigned of the failed call may still have been in the outbox)
+                self.assigned_once.discard(e.inquiry_id)
+                self.offered.discard(e.inquiry_id)
             if name in OUTCOMES:
                 assert e.inquiry_id not in self.outcome, f"two outcomes: {e}"
                 self.outcome[e.inquiry_id] = name
@@ -222,9 +240,54 @@ class RouterMachine(RuleBasedStateMachine):
             need[skill] = max(need.get(skill, 0), level)
         for skill, level in need.items():
             assert spec.skills.get(skill, 0) >= level, f"unfit at step {in_force}: {e} {spec}"
-        assert t.tenant is None or t.tenant in spec.tenants, f"wrong tenant: {e} {spec}"
-        assert not spec.queues or q.name in spec.queues, f"queue not served: {e} {spec}"
+        tenants, queues = self._in_force(spec, e.at)
+        assert t.tenant is None or t.tenant in tenants, f"wrong tenant: {e} {spec}"
+        assert not queues or q.name in queues, f"queue not served: {e} {spec}"
         assert spec.capacity.get(q.channel, 0) > 0, f"no such channel: {e} {spec}"
+        wb = self.r.config.wellbeing
+        agent = self.r._agents.get(e.agent_id)
+        cooling = agent is not None and agent.cooldown_until > e.at
+        if cooling and not (self.surge and "cooldown" in wb.suspend_in_surge):
+            assert wb.cooldown_from == "heavy" and not t.heavy, f"during a cooldown: {e}"
+
+    @staticmethod
+    def _in_force(spec: AgentSpec, at: float) -> tuple[frozenset[str], dict[str, float]]:
+        """The tenants and queues ``spec`` serves at ``at``: its shift's, or its own; a
+        decision between two shifts (or before the first) is a failure."""
+        shifts = spec.shifts
+        if not shifts:
+            return spec.tenants, spec.queues
+        for i, sh in enumerate(shifts):
+            last = i == len(shifts) - 1
+            if sh.start_s <= at and (last or sh.end_s is None or at < sh.end_s):
+                tenants = sh.tenants if sh.tenants is not None else spec.tenants
+                return tenants, sh.queues if sh.queues is not None else spec.queues
+        raise AssertionError(f"a decision at {at} off shift: {spec}")
+
+    def _schedule(self, data: st.DataObject) -> tuple[str | None, list[Shift]]:
+        """A team and a schedule from now: none, a shift ahead, or two shifts with a gap
+        (the second maybe for other tenants: one company by day, another in the evening)."""
+        team = data.draw(st.sampled_from([None, "t1", "t2", "t2"]), label="team")
+        now = self.now
+        kind = data.draw(st.sampled_from(["none", "ahead", "two", "back_to_back"]), label="sch")
+        other = None
+        if self.tenants:
+            other = data.draw(
+                st.sampled_from([None, *(frozenset({t}) for t in self.tenants)]), label="t2"
+            )
+        if kind == "ahead":
+            return team, [Shift(start_s=now + 20.0, end_s=now + 200.0)]
+        if kind == "two":
+            return team, [
+                Shift(start_s=now, end_s=now + 60.0),
+                Shift(start_s=now + 90.0, tenants=other),
+            ]
+        if kind == "back_to_back":
+            return team, [
+                Shift(start_s=now, end_s=now + 50.0),
+                Shift(start_s=now + 50.0, end_s=now + 400.0, tenants=other),
+            ]
+        return team, []
 
     def _spec(self, data: st.DataObject, agent_id: str) -> AgentSpec:
         """A spec biased towards agents who can work (most have the skills, the tenants
@@ -247,6 +310,7 @@ class RouterMachine(RuleBasedStateMachine):
             capacity[ch] = data.draw(st.sampled_from([top, top, 1, 0]), label=f"cap {ch}")
         units = data.draw(st.sampled_from([None, None, None, 100, 200]), label="units")
         wrap = data.draw(st.sampled_from([0.0, 5.0]), label="wrap")
+        team, shifts = self._schedule(data) if self.SCHEDULES else (None, [])
         return AgentSpec(
             id=agent_id,
             skills=skills,
@@ -254,6 +318,8 @@ class RouterMachine(RuleBasedStateMachine):
             tenants=frozenset(tenants),
             units=units,
             wrap_up_s=wrap,
+            team=team,
+            shifts=shifts,
         )
 
     # ---------------------------------------------------------------- rules: time
@@ -361,6 +427,10 @@ class RouterMachine(RuleBasedStateMachine):
         adm = self.r.submit(inquiry, self.now)
         if adm.outcome != "blocked":
             self.submitted.add(iid)
+        out = self.r.config.backpressure.outbound
+        deadline = patience if patience is not None else out.deadline_s.get(inquiry.queue)
+        if inquiry.queue in out.queues and adm.outcome == "admitted" and deadline is not None:
+            self.task_deadline[iid] = self.now + deadline
 
     @rule(k=st.integers(0, 50), n=st.integers(2, 6), priority=st.sampled_from([None, 1]))
     def burst(self, k: int, n: int, priority: int | None) -> None:
@@ -399,10 +469,8 @@ class RouterMachine(RuleBasedStateMachine):
             return
         if t.id in self.callbacks:
             self.r.callback_failed(t.id, self.now)
-            if t.id in self.r._tickets:  # another attempt comes
+            if t.id in self.r._tickets:  # another attempt comes (Requeued: a new decision)
                 self.retry_at[t.id] = self.now + self.r.config.backpressure.callback.retry_s
-            self.assigned_once.discard(t.id)  # the call failed: the next one is a new decision
-            self.offered.discard(t.id)
         else:
             with contextlib.suppress(InvalidState):
                 self.r.callback_failed(t.id, self.now)
@@ -491,4 +559,33 @@ class RouterMachine(RuleBasedStateMachine):
         assert c.submitted == len(self.submitted), (c.submitted, len(self.submitted))
         live = sum(1 for t in self.r._tickets.values() if t.state != WRAPUP)
         done = c.completed + c.withdrawn + c.abandoned + c.rejected + c.deflected
+        done += c.tasks_expired
         assert c.submitted == live + done, f"counters do not add up: {msgspec.structs.asdict(c)}"
+
+    @invariant()
+    def breaks_start_only_with_a_place(self) -> None:
+        """``wellbeing.max_break_share``: a wellbeing break that started since the last
+        step left at most ``max(1, floor(share * n))`` of the ``n`` agents on shift on a
+        break, in the agent's team and router-wide (counted here from the records: caller
+        breaks count too; agents leaving or logging out may lower ``n`` later)."""
+        wb = self.r.config.wellbeing
+        now_on = {
+            a.id
+            for a in self.r._agents.values()
+            if a.state == BREAK and a.state_reason == "wellbeing"
+        }
+        started, self.on_wb_break = now_on - self.on_wb_break, now_on
+        share = wb.max_break_share
+        if not started or share is None or wb.max_break_deferral_s is not None:
+            return
+        staffed = [a for a in self.r._agents.values() if not a.off_shift]
+        teams = {self.r._agents[aid].team for aid in started}
+        for team in [None, *sorted(t for t in teams if t is not None)]:
+            group = [a for a in staffed if team is None or a.team == team]
+            on_break = sum(1 for a in group if a.state == BREAK)
+            allowed = max(1, int(share * len(group) + 1e-9))
+            who = f"team {team}" if team else "all agents"
+            assert on_break <= allowed, (
+                f"{sorted(started)} went on a break: {on_break} of {len(group)} in {who} "
+                f"on a break, share {share}"
+            )

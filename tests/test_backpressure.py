@@ -197,6 +197,7 @@ name = "second"
 [backpressure]
 policy = {policy}
 max_queue = {gmax}
+max_callbacks = {cmax}
 [backpressure.deflect]
 max_wait_s = 240
 [backpressure.callback]
@@ -230,16 +231,17 @@ STREAMS = [("main", 6.0, None), ("vip", 0.3, None), ("main", 0.37, 3)]
         ('"overflow"', None, "overflowed"),
         ('"codel"', None, "rejected"),
         ('"token_bucket"', None, "rejected"),
-        ('["token_bucket", "overflow", "callback", "shed_lowest_priority"]', 400, "shed"),
+        ('["token_bucket", "overflow", "callback", "shed_lowest_priority"]', 150, "shed"),
     ],
 )
 def test_conservation_at_20x(policy: str, bound: int | None, acted: str) -> None:
-    toml = BASE.format(mode="offer", policy=policy, qmax=300, gmax=400)
+    toml = BASE.format(mode="offer", policy=policy, qmax=300, gmax=bound or 400, cmax=200)
     r = make_router(toml, agents=20)
 
     def check(f: Flood) -> None:
-        if bound is not None:
-            assert f.r.total_waiting() <= bound
+        if bound is not None:  # callers on the line and callbacks are bounded apart
+            live = f.r.total_waiting() - f.r._waiting_cb
+            assert live <= bound and f.r._waiting_cb <= 200
 
     f = Flood(r, STREAMS, duration_s=3600, patience_s=400, reach=0.8, seed=7).run(check=check)
     assert f.n > 23_000  # an hour at 20x
@@ -255,13 +257,13 @@ def test_conservation_at_20x(policy: str, bound: int | None, acted: str) -> None
     assert finals == f.n
     assert counts.get("Assigned", 0) == c.assigned
     if bound is not None:
-        assert f.max_waiting <= bound
-        # memory stays flat: what the router holds is bounded by the queue bound and the agents
-        assert f.max_tickets <= bound + 20
+        assert f.max_waiting <= bound + 200  # max_queue live + max_callbacks
+        # memory stays flat: what the router holds is bounded by the bounds and the agents
+        assert f.max_tickets <= bound + 200 + 20
 
 
 def test_bounded_flood_keeps_memory_flat_over_time() -> None:
-    toml = BASE.format(mode="immediate", policy='"reject_when_full"', qmax=300, gmax=400)
+    toml = BASE.format(mode="immediate", policy='"reject_when_full"', qmax=300, gmax=400, cmax=400)
     r = make_router(toml, agents=20)
     sizes: list[tuple[int, int]] = []
 
@@ -280,7 +282,7 @@ def test_bounded_flood_keeps_memory_flat_over_time() -> None:
 def test_snapshot_mid_run_then_same_inputs_gives_byte_identical_events() -> None:
     chain = '["token_bucket", "overflow", "codel", "callback", "shed_lowest_priority"]'
     toml = (
-        BASE.format(mode="offer", policy=chain, qmax=150, gmax=200)
+        BASE.format(mode="offer", policy=chain, qmax=150, gmax=200, cmax=200)
         + """
 [backpressure.surge]
 enter_wait_s = 200

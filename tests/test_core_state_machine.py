@@ -3,7 +3,8 @@
 ``tests/machine_base.py`` holds every rule and check (safety after every step,
 liveness after every tick, decisions checked at the relaxation step in force).
 Here: the wellbeing/tenant/relaxation config, one machine per backpressure
-policy, and one with the whole chain plus surge mode and outbound tasks.
+policy, one with the whole chain plus surge mode and outbound tasks, and one with
+break staffing, cooldowns, schedules of shifts and outbound deadlines.
 """
 
 from __future__ import annotations
@@ -149,3 +150,44 @@ class ChainMachine(RouterMachine):
 
 
 TestChainMachine, TestChainMachineRandomized = machine_tests(ChainMachine, fixed=60, randomized=5)
+
+
+# ---------------------------------------------------------------------- issue 13 features
+
+STAFFING = (
+    CORE.replace("max_continuous_work_s = 300", "max_continuous_work_s = 40")
+    .replace("break_s = 40", "break_s = 30")
+    .replace(
+        "heavy_recovery_s = 20",
+        "heavy_recovery_s = 20\nmax_break_share = 0.34\ncooldown_after_heavy_s = 10\n"
+        'cooldown_s = 25\ncooldown_from = "heavy"',
+    )
+    + """
+[[queues]]
+name = "outbound"
+requires = { refund = 1 }
+priority = 2
+[backpressure]
+policy = ["callback", "reject_when_full"]
+max_queue = 4
+max_callbacks = 2
+priority_reserve = 0.5
+callback = { min_wait_s = 30, retry_s = 15, max_attempts = 2 }
+outbound = { queues = ["outbound"], reserve_idle = 0, deadline_s = { outbound = 30 } }
+"""
+)
+
+
+class StaffingMachine(RouterMachine):
+    """Break staffing (a third of each team at most), cooldowns off heavy work after long
+    heavy calls, agents with teams and schedules of shifts (two companies), outbound tasks
+    with deadlines, callbacks bounded apart from callers with a priority reserve."""
+
+    CONFIG = STAFFING
+    SCHEDULES = True
+    STEPS = 60
+
+
+TestStaffingMachine, TestStaffingMachineRandomized = machine_tests(
+    StaffingMachine, fixed=60, randomized=5
+)

@@ -21,7 +21,7 @@ from router import Router
 from router.state import codec
 from router.state.records import Agent, Pool, Ticket
 from tests.machine_base import RouterMachine, hunting
-from tests.test_core_state_machine import POLICY_MACHINES, CoreMachine
+from tests.test_core_state_machine import POLICY_MACHINES, CoreMachine, StaffingMachine
 
 pytestmark = pytest.mark.skipif(
     not inspect.isfunction(Router._match),
@@ -142,6 +142,37 @@ def callbacks_never_retried() -> list[Patch]:
     return [(Callbacks, "on_retry", lambda self, t: None)]
 
 
+def break_share_ignored() -> list[Patch]:
+    """``wellbeing.max_break_share`` ignored: every break due starts at once (a team that
+    logged in together goes on a break together)."""
+    from router.state.breaks import BreakStaffing
+
+    return [(BreakStaffing, "has_place", lambda self, agent: True)]
+
+
+def cooldown_ignored() -> list[Patch]:
+    """A cooldown after long heavy work is set but never keeps the agent off the phone."""
+    from router.wellbeing import Guardrails
+
+    can_take = Router._can_take
+
+    def mutant(self: Router, agent: Agent, pool: Pool) -> bool:
+        until, agent.cooldown_until = agent.cooldown_until, -float("inf")
+        try:
+            return bool(can_take(self, agent, pool))
+        finally:
+            agent.cooldown_until = until
+
+    return [(Router, "_can_take", mutant), (Guardrails, "cooling", lambda self, a, n, s: False)]
+
+
+def task_deadline_ignored() -> list[Patch]:
+    """An outbound task's deadline timer does nothing: the task is held past it."""
+    from router.policies.outbound import Outbound
+
+    return [(Outbound, "on_deadline", lambda self, t: None)]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
 
 #: (mutant, the machine that hunts it, what the failure must say: the check that caught it)
@@ -159,6 +190,9 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (statistics_miss_a_requeue, CoreMachine, r"^statistics say"),
     (snapshot_forgets_declines, CoreMachine, r"^offered again after a no"),
     (callbacks_never_retried, POLICY_MACHINES["callback"], r"^callback i\d+ still parked"),
+    (break_share_ignored, StaffingMachine, r"went on a break: \d+ of \d+ in (team t\d|all)"),
+    (cooldown_ignored, StaffingMachine, r"^during a cooldown: (Offered|Assigned)"),
+    (task_deadline_ignored, StaffingMachine, r"^task i\d+ still held past its deadline"),
 ]
 
 

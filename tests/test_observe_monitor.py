@@ -118,6 +118,7 @@ def test_outcomes_windows_and_histogram() -> None:
         "abandoned": 1,
         "rejected": 0,
         "deflected": 0,
+        "expired": 0,
     }
     hist = st.queues["refund"].wait_histogram
     assert len(hist) == len(WAIT_BUCKETS) + 1

@@ -44,6 +44,7 @@ exempt = ["flood"]
 [backpressure.outbound]
 queues = ["out"]
 reserve_idle = 0
+protect = ["line"]
 [backpressure.surge]
 enter_waiting = 4
 exit_waiting = 2

@@ -21,6 +21,7 @@ from router.config.loading import (
     read_config_file,
 )
 from router.config.problems import format_validation_error, key_path, structure_problems
+from router.config.profiles import profile_agent
 from router.config.schema import (
     DEFAULT_CHANNELS,
     FEATURES,
@@ -91,6 +92,7 @@ __all__ = [
     "load_config",
     "parse_text",
     "policy_names",
+    "profile_agent",
     "read_config_file",
     "semantic_problems",
     "structure_problems",

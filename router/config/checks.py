@@ -155,10 +155,59 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
                 out.append(f"{key_path(p + '.queues', qn)}: unknown queue {qn!r}")
         if a.shift_end_s is not None and a.shift_end_s <= a.shift_start_s:
             out.append(f"{p}.shift_end_s: must be after shift_start_s")
+        if a.shifts:
+            out.extend(_shift_problems(p, a, names))
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
     out.extend(cfg.extra_problems())
     out.extend(backpressure_problems(cfg))
+    return out
+
+
+def _shift_problems(p: str, a: AgentProfile, queues: dict[str, int]) -> list[str]:
+    """A profile's schedule: in time order, not overlapping, only the last shift open."""
+    out: list[str] = []
+    if a.shift_start_s:
+        out.append(f"{p}.shift_start_s: not with shifts (each shift has its own start_s)")
+    if a.shift_end_s is not None:
+        out.append(f"{p}.shift_end_s: not with shifts (the last shift's end_s ends the day)")
+    prev_end: float | None = 0.0
+    for j, sh in enumerate(a.shifts):
+        sp = f"{p}.shifts[{j}]"
+        if sh.start_s < 0:
+            out.append(f"{sp}.start_s: must be >= 0, got {sh.start_s:g}")
+        if sh.end_s is not None and not sh.end_s > sh.start_s:
+            out.append(f"{sp}.end_s: must be after start_s ({sh.end_s:g} <= {sh.start_s:g})")
+        if prev_end is None:
+            out.append(f"{p}.shifts[{j - 1}].end_s: only the last shift may be open-ended")
+        elif j and sh.start_s < prev_end:
+            out.append(
+                f"{sp}.start_s: {sh.start_s:g} is before the end of shifts[{j - 1}] "
+                f"({prev_end:g}); shifts must be in time order and not overlap"
+            )
+        prev_end = sh.end_s
+        for qn in sh.queues or {}:
+            if qn not in queues:
+                out.append(f"{key_path(sp + '.queues', qn)}: unknown queue {qn!r}")
+    return out
+
+
+def _on_duty(agents: list[AgentProfile]) -> list[AgentProfile]:
+    """Profiles as they serve: one per shift of a schedule (its tenants and queues)."""
+    out: list[AgentProfile] = []
+    for a in agents:
+        if not a.shifts:
+            out.append(a)
+            continue
+        for sh in a.shifts:
+            out.append(
+                msgspec.structs.replace(
+                    a,
+                    tenants=sorted(sh.tenants) if sh.tenants is not None else a.tenants,
+                    queues=sh.queues if sh.queues is not None else a.queues,
+                    shifts=[],
+                )
+            )
     return out
 
 
@@ -170,7 +219,7 @@ def _coverage_problems(cfg: RouterConfig) -> list[str]:
     answer, so a config of many similar queues is checked in linear time.
     """
     out: list[str] = []
-    staffed = [a for a in cfg.agents if a.count > 0]
+    staffed = _on_duty([a for a in cfg.agents if a.count > 0])
     listed: dict[str, list[int]] = {}  # queue name -> profiles whose ``queues`` name it
     for j, a in enumerate(staffed):
         for qn in a.queues:
@@ -274,6 +323,13 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
     check_queues("$.backpressure.codel.queues", bp.codel.queues)
     check_queues("$.backpressure.outbound.queues", bp.outbound.queues)
     check_queues("$.backpressure.outbound.protect", bp.outbound.protect)
+    for qn in bp.outbound.deadline_s:
+        if qn in queues and qn not in bp.outbound.queues:
+            out.append(
+                f"$.backpressure.outbound.deadline_s.{qn}: {qn!r} is not an outbound queue "
+                "(backpressure.outbound.queues)"
+            )
+    check_queues("$.backpressure.outbound.deadline_s", bp.outbound.deadline_s)
     if bp.token_bucket.per == "queue":
         check_queues("$.backpressure.token_bucket.limits", bp.token_bucket.limits)
     for src, rule in bp.overflow.queues.items():

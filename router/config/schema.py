@@ -15,7 +15,7 @@ from typing import Annotated, Literal, get_args
 import msgspec
 from msgspec import Meta, Struct
 
-from router.model import Level, Name
+from router.model import Level, Name, Shift
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -155,9 +155,19 @@ class Wellbeing(_Base):
     max_consecutive_heavy: Annotated[int, Meta(ge=1)] | None = None
     heavy_recovery_s: Seconds = 120.0
     max_overtime_s: Seconds = 0.0
-    suspend_in_surge: list[Literal["continuous_work", "shift", "heavy"]] = msgspec.field(
-        default_factory=list
+    suspend_in_surge: list[Literal["continuous_work", "shift", "heavy", "cooldown"]] = (
+        msgspec.field(default_factory=list)
     )
+    #: at most this share of a team (``AgentSpec.team``) and of all agents on a break at once
+    max_break_share: Annotated[float, Meta(gt=0, le=1)] | None = None
+    #: how long past ``max_continuous_work_s`` a break may wait for a place (None: as long
+    #: as it takes); past it the agent goes anyway, above the share
+    max_break_deferral_s: PositiveSeconds | None = None
+    #: a heavy inquiry handled at least this long is followed by ``cooldown_s`` without work
+    cooldown_after_heavy_s: PositiveSeconds | None = None
+    cooldown_s: Seconds = 300.0
+    #: what the cooldown keeps the agent off: every queue, or heavy work only
+    cooldown_from: Literal["all", "heavy"] = "all"
 
 
 class AgentProfile(_Base):
@@ -175,6 +185,9 @@ class AgentProfile(_Base):
     wrap_up_s: Seconds = 0.0
     shift_start_s: Seconds = 0.0
     shift_end_s: Seconds | None = None
+    #: a schedule (``AgentSpec.shifts``): in a scenario the agents log in at t = 0 and the
+    #: router knows when each shift starts; not with shift_start_s / shift_end_s
+    shifts: list[Shift] = msgspec.field(default_factory=list)
 
 
 class DeflectPolicy(_Base):
@@ -269,6 +282,9 @@ class OutboundConfig(_Base):
     reserve_idle: Annotated[int, Meta(ge=0)] = 1
     protect: list[Name] = msgspec.field(default_factory=list)
     service_level: Annotated[float, Meta(gt=0, lt=1)] = 0.8
+    #: per outbound queue: a task not started this long after it was submitted ends with
+    #: ``TaskExpired`` (a task's own ``patience_s`` overrides it)
+    deadline_s: dict[Name, PositiveSeconds] = msgspec.field(default_factory=dict)
 
 
 class EstimateConfig(_Base):
@@ -276,6 +292,8 @@ class EstimateConfig(_Base):
 
     alpha: Annotated[float, Meta(gt=0, le=1)] = 0.05
     prior_handle_s: PositiveSeconds = 180.0
+    #: time constant of the arrival-rate estimate that decays when arrivals stop
+    arrival_window_s: PositiveSeconds = 600.0
 
 
 class Backpressure(_Base):
@@ -291,6 +309,12 @@ class Backpressure(_Base):
     surge: SurgeConfig | None = None
     outbound: OutboundConfig = msgspec.field(default_factory=OutboundConfig)
     estimate: EstimateConfig = msgspec.field(default_factory=EstimateConfig)
+    #: router-wide bound on callbacks holding a place, counted apart from callers on the
+    #: line (``max_queue``); default: the same number as ``max_queue``
+    max_callbacks: Annotated[int, Meta(ge=0)] | None = None
+    #: share of each router-wide bound kept for arrivals of a higher priority than some
+    #: work already waiting (that work could make room: it is served after them)
+    priority_reserve: Annotated[float, Meta(ge=0, lt=1)] = 0.0
 
 
 class RouterConfig(_Base):

@@ -44,6 +44,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from router.config import RouterConfig
+from router.config.profiles import profile_agent
 from router.core import Router
 from router.durable import faults
 from router.durable.log import Calls, DomainLog
@@ -64,7 +65,6 @@ from router.durable.wire import (
     submissions,
 )
 from router.inputs import Login
-from router.model import AgentSpec
 from router.stats import RouterStatistics
 
 __all__ = ["BATCH_BUCKETS", "DomainOptions", "DomainRunner", "DomainStats", "agents_from_config"]
@@ -120,23 +120,14 @@ class DomainStats(msgspec.Struct, kw_only=True):
 def agents_from_config(config: RouterConfig, now: float) -> list[Request]:
     """Login requests for every agent the config's ``[[agents]]`` profiles describe.
 
-    Ids are ``<profile name or p<index>>-<n>``; ``shift_end_s`` counts from ``now``.
+    Ids are ``<profile name or p<index>>-<n>``, the team the profile name; ``shift_end_s``
+    and shifts count from ``now``.
     """
     out: list[Request] = []
     for i, p in enumerate(config.agents):
         name = p.name or f"p{i}"
         for n in range(1, p.count + 1):
-            spec = AgentSpec(
-                id=f"{name}-{n}",
-                skills=dict(p.skills),
-                capacity=dict(p.capacity),
-                units=p.units,
-                tenants=frozenset(p.tenants),
-                queues=dict(p.queues),
-                wrap_up_s=p.wrap_up_s,
-                shift_end=now + p.shift_end_s if p.shift_end_s is not None else None,
-            )
-            out.append(Request(input=Login(agent=spec)))
+            out.append(Request(input=Login(agent=profile_agent(p, f"{name}-{n}", name, now))))
     return out
 
 

@@ -34,6 +34,7 @@ class Counts:
         "abandoned",
         "answered",
         "deflected",
+        "expired",
         "handle_s",
         "handled",
         "in_target",
@@ -50,6 +51,7 @@ class Counts:
         self.abandoned = 0
         self.rejected = 0
         self.deflected = 0
+        self.expired = 0  # outbound tasks past their deadline
         self.wait_s = 0.0  # sum of the waits of answered inquiries
         self.handled = 0  # completed inquiries
         self.handle_s = 0.0  # sum of their handle times
@@ -61,7 +63,7 @@ class Counts:
 
     @property
     def ended(self) -> int:
-        return self.answered + self.abandoned + self.rejected + self.deflected
+        return self.answered + self.abandoned + self.rejected + self.deflected + self.expired
 
     def figures(self) -> WindowFigures:
         ended = self.ended
@@ -77,6 +79,7 @@ class Counts:
             abandon_rate=self.abandoned / ended if ended else None,
             asa_s=self.wait_s / self.answered if self.answered else None,
             aht_s=self.handle_s / self.handled if self.handled else None,
+            expired=self.expired,
         )
 
 
@@ -94,6 +97,7 @@ class WindowFigures(Struct, frozen=True, kw_only=True):
     abandon_rate: float | None
     asa_s: float | None
     aht_s: float | None
+    expired: int = 0
 
 
 def window_label(seconds: float) -> str:

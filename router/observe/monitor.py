@@ -64,6 +64,7 @@ from router.events import (
     Requeued,
     SurgeEnded,
     SurgeStarted,
+    TaskExpired,
     Withdrawn,
     WrapUpEnded,
 )
@@ -208,6 +209,7 @@ class _Agent:
         "held_wt",
         "id",
         "load",
+        "off_shift",
         "offers",
         "reason",
         "shares",
@@ -228,6 +230,7 @@ class _Agent:
         self.held_w = 0.0  # sum of the shares held now
         self.held_wt = 0.0  # sum of share * hold start, for the open part of busy time
         self.staffed_from: float | None = now
+        self.off_shift = False  # logged in between two shifts: not staffed
         self.staffed_s = 0.0
         self.busy_s = 0.0
         self.offers = 0
@@ -314,6 +317,7 @@ class Monitor:
             Withdrawn: self._on_abandoned,
             Rejected: self._on_refused,
             Deflected: self._on_refused,
+            TaskExpired: self._on_task_expired,
             CallbackScheduled: self._on_callback,
             Completed: self._on_completed,
             WrapUpEnded: self._on_wrap_end,
@@ -602,6 +606,11 @@ class Monitor:
         self._count(ev.queue, ev.at, "rejected" if type(ev) is Rejected else "deflected")
         self._end(ev.inquiry_id, rec, ev.at)
 
+    def _on_task_expired(self, ev: TaskExpired) -> None:
+        rec = self._arrive(ev.inquiry_id, ev.queue, ev.at)
+        self._count(ev.queue, ev.at, "expired")
+        self._end(ev.inquiry_id, rec, ev.at)
+
     def _on_completed(self, ev: Completed) -> None:
         rec = self._inq.get(ev.inquiry_id)
         self._count(ev.queue, ev.at, "handled")
@@ -649,7 +658,13 @@ class Monitor:
             agent = self._login(ev.agent_id, ev.at)
         if isinstance(ev, AgentReady):
             agent.state, agent.reason = "ready", ""
+            if agent.off_shift:  # a shift starts: staffed from now
+                agent.off_shift = False
+                agent.staffed_from = ev.at
         else:
+            if ev.reason == "off_shift" and not agent.off_shift:
+                self._staff_until(agent, ev.at)
+                agent.off_shift = True
             agent.state = "break" if isinstance(ev, AgentOnBreak) else "away"
             agent.reason = ev.reason
 
@@ -664,6 +679,9 @@ class Monitor:
     def _staff_until(self, agent: _Agent, at: float) -> None:
         start = agent.staffed_from
         if start is None or at <= start:
+            return
+        if agent.off_shift:
+            agent.staffed_from = at
             return
         agent.staffed_s += at - start
         if self.intervals_s is not None:
@@ -754,6 +772,7 @@ class Monitor:
                     "abandoned": tot.abandoned,
                     "rejected": tot.rejected,
                     "deflected": tot.deflected,
+                    "expired": tot.expired,
                 },
                 moved_in=q.moved_in,
                 moved_out=q.moved_out,
@@ -764,7 +783,7 @@ class Monitor:
         agents = {}
         for a in self._agents.values():
             staffed = a.staffed_s
-            if a.staffed_from is not None and t > a.staffed_from:
+            if a.staffed_from is not None and t > a.staffed_from and not a.off_shift:
                 staffed += t - a.staffed_from
             busy = a.busy_s + a.held_w * t - a.held_wt
             agents[a.id] = AgentFigures(

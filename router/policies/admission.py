@@ -78,6 +78,7 @@ T_OVERFLOW = 1  # obj: Ticket
 T_RETRY = 2  # obj: Ticket (a callback between attempts)
 T_CODEL = 3  # obj: NamedTimer (one per queue)
 T_SURGE = 4  # obj: NamedTimer
+T_DEADLINE = 5  # obj: Ticket (an outbound task's deadline)
 
 _INF = math.inf
 
@@ -93,7 +94,16 @@ class Verdict(msgspec.Struct, frozen=True, gc=False):
 class Arrival:
     """One arrival as the policies see it (mutable: an overflow changes its queue)."""
 
-    __slots__ = ("expected_wait_s", "inquiry_id", "now", "position", "priority", "queue", "tenant")
+    __slots__ = (
+        "callback",
+        "expected_wait_s",
+        "inquiry_id",
+        "now",
+        "position",
+        "priority",
+        "queue",
+        "tenant",
+    )
 
     def __init__(
         self,
@@ -112,6 +122,7 @@ class Arrival:
         self.position = position
         self.expected_wait_s = expected_wait_s
         self.now = now
+        self.callback = False  # an earlier policy of the chain made it a callback
 
 
 class AdmissionView(Protocol):
@@ -123,7 +134,15 @@ class AdmissionView(Protocol):
 
     def expected_wait(self, queue: str, position: int) -> float: ...
 
-    def lowest_priority_waiting(self, queue: str | None, below: int) -> tuple[str, int] | None: ...
+    def lowest_priority_waiting(
+        self, queue: str | None, below: int, callback: bool | None = None
+    ) -> tuple[str, int] | None: ...
+
+    def live_waiting(self) -> int: ...
+
+    def callbacks_held(self) -> int: ...
+
+    def lower_priority_held(self, priority: int) -> bool: ...
 
 
 class PolicyContext(Protocol):
@@ -193,10 +212,17 @@ class AdmitAll(AdmissionPolicy):
 
 
 class _Bounds:
-    """``$.backpressure.max_queue`` (the router) and ``$.queues[i].max_queue`` (each queue)."""
+    """``$.queues[i].max_queue`` (each queue: every place held in it) and the router-wide
+    bounds, which protect priority: ``$.backpressure.max_queue`` on callers waiting on the
+    line and ``max_callbacks`` on callbacks holding a place, counted apart (callbacks that
+    fill theirs never refuse a caller on the line, a complaint), each keeping its last
+    ``priority_reserve`` share for arrivals above the lowest priority waiting."""
 
     def __init__(self, cfg: RouterConfig) -> None:
-        self.global_max = cfg.backpressure.max_queue
+        bp = cfg.backpressure
+        self.global_max = bp.max_queue
+        self.callback_max = bp.max_callbacks if bp.max_callbacks is not None else bp.max_queue
+        self.reserve = bp.priority_reserve
         self.per_queue = {q.name: q.max_queue for q in cfg.queues if q.max_queue is not None}
 
     def queue_full(self, view: AdmissionView, queue: str) -> str | None:
@@ -205,9 +231,28 @@ class _Bounds:
             return f"queue_full: {queue} holds {limit}"
         return None
 
-    def router_full(self, view: AdmissionView) -> str | None:
-        if self.global_max is not None and view.total_waiting() >= self.global_max:
-            return f"router_full: {self.global_max} waiting"
+    def router_full(self, view: AdmissionView, arrival: Arrival | None = None) -> str | None:
+        """Why the router-wide bound refuses ``arrival`` (a caller on the line unless it was
+        made a callback), or None. Without an arrival: is the line's bound reached."""
+        if arrival is not None and arrival.callback:
+            limit, held, what = self.callback_max, view.callbacks_held(), "callbacks"
+        else:
+            limit, held, what = self.global_max, view.live_waiting(), "waiting"
+        if limit is None:
+            return None
+        if held >= limit:
+            return f"router_full: {limit} {what}"
+        keep = math.floor(self.reserve * limit)
+        if (
+            keep
+            and held >= limit - keep
+            and arrival is not None
+            and not view.lower_priority_held(arrival.priority)
+        ):
+            return (
+                f"router_full: {held} {what}, the last {keep} places kept for arrivals "
+                "above the lowest priority waiting"
+            )
         return None
 
 
@@ -221,13 +266,16 @@ class RejectWhenFull(AdmissionPolicy):
         self.bounds = _Bounds(cfg)
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
-        reason = self.bounds.queue_full(view, arrival.queue) or self.bounds.router_full(view)
+        bounds = self.bounds
+        reason = bounds.queue_full(view, arrival.queue) or bounds.router_full(view, arrival)
         return Verdict("rejected", reason) if reason else None
 
 
 class ShedLowestPriority(AdmissionPolicy):
     """When full, a higher-priority arrival evicts the lowest-priority, newest waiting inquiry
-    (of its queue if the queue is full, of the router otherwise); else the arrival is rejected."""
+    (of its queue if the queue is full, of the router otherwise: of the arrival's kind, a callback
+    for a callback, a caller on the line for a caller, as the router-wide bounds count them
+    apart); else the arrival is rejected."""
 
     name = "shed_lowest_priority"
 
@@ -236,10 +284,15 @@ class ShedLowestPriority(AdmissionPolicy):
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
         full_q = self.bounds.queue_full(view, arrival.queue)
-        full = full_q or self.bounds.router_full(view)
+        full = full_q or self.bounds.router_full(view, arrival)
         if full is None:
             return None
-        victim = view.lowest_priority_waiting(arrival.queue if full_q else None, arrival.priority)
+        # the router-wide bounds are per kind: the victim must free a place of the arrival's
+        victim = view.lowest_priority_waiting(
+            arrival.queue if full_q else None,
+            arrival.priority,
+            None if full_q else arrival.callback,
+        )
         if victim is None:
             return Verdict("rejected", full)
         vid, vprio = victim
@@ -261,7 +314,8 @@ class Block(AdmissionPolicy):
         self.bounds = _Bounds(cfg)
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
-        reason = self.bounds.queue_full(view, arrival.queue) or self.bounds.router_full(view)
+        bounds = self.bounds
+        reason = bounds.queue_full(view, arrival.queue) or bounds.router_full(view, arrival)
         return Verdict("blocked", f"would_block: {reason}") if reason else None
 
 

@@ -26,6 +26,7 @@ from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
+    T_DEADLINE,
     T_OVERFLOW,
     T_RETRY,
     T_SURGE,
@@ -71,6 +72,7 @@ class AdmissionControl:
         self._overflow: Overflow | None = None
         self._codel: Codel | None = None
         self._bounds: _Bounds | None = None
+        self._queue_names: list[str] = []
 
     # ------------------------------------------------------------------ config
 
@@ -89,6 +91,7 @@ class AdmissionControl:
         self._overflow = next((p for p in chain if isinstance(p, Overflow)), None)
         self._codel = next((p for p in chain if isinstance(p, Codel)), None)
         self._bounds = _Bounds(cfg)
+        self._queue_names = [q.name for q in cfg.queues]
         shed = any(isinstance(p, ShedLowestPriority) for p in chain)
         if shed and not self._shed_on:
             self._rebuild_shed_index()
@@ -122,6 +125,25 @@ class AdmissionControl:
         """Places held in the router (see :meth:`queue_length`)."""
         return self.ops.total_waiting() + len(self.callbacks.retrying)
 
+    def live_waiting(self) -> int:
+        """Callers waiting on the line (callbacks apart)."""
+        return self.ops.total_waiting() - self.ops.callbacks_waiting()
+
+    def callbacks_held(self) -> int:
+        """Callbacks holding a place: in line, or between two attempts."""
+        return self.ops.callbacks_waiting() + len(self.callbacks.retrying)
+
+    def lower_priority_held(self, priority: int) -> bool:
+        """Whether some inquiry of a priority below ``priority`` holds a place in line."""
+        ops = self.ops
+        for name in self._queue_names:
+            q = ops.queue(name)
+            if q is not None and q.n_waiting:
+                for p, n in q.waiting_by_priority.items():
+                    if n and p < priority:
+                        return True
+        return False
+
     def expected_wait(self, queue: str, position: int) -> float:
         return self.ops.estimator.expected_wait(queue, position)
 
@@ -132,7 +154,7 @@ class AdmissionControl:
         limit = b.per_queue.get(queue)
         if limit is not None and self.queue_length(queue) >= limit:
             return False
-        return b.global_max is None or self.total_waiting() < b.global_max
+        return b.global_max is None or self.live_waiting() < b.global_max
 
     def head_of_line(self, queue: str) -> Ticket | None:
         """The waiting inquiry of ``queue`` that is next in line."""
@@ -149,18 +171,30 @@ class AdmissionControl:
         ops = self.ops
         q = t.queue
         position = ops.position(q, t.priority)
-        if pool.eligible == 0:
+        staff = pool.eligible
+        changes = ops.staffing_changes(pool)  # agents scheduled to come or go
+        if staff == 0 and not changes:
             return position, _INF
         free = 0
-        if not pool.n_waiting or ops.match_pending():
+        if staff and (not pool.n_waiting or ops.match_pending()):
             # after a matching pass nobody free fits a pool that still has a line
             free = self._free_agents(pool, min(position, 8))  # they take the first in line
             if free >= position:
                 return position, 0.0
         est = ops.estimator
+        if t.step == 0 and t.extra is None and pool.tenant == q.tenant:
+            est.restaff(q.name, float(staff), ops.now)  # the queue's own pool: its staffing
         slots = 1.0 if q.name in est.gap else pool_slots(pool)
         return position, est.expected_wait(
-            q.name, position - free, t.priority, ops.priority_seconds, slots
+            q.name,
+            position - free,
+            t.priority,
+            ops.priority_seconds,
+            slots,
+            float(staff),
+            changes,
+            ops.now,
+            1.0 - q.n_callbacks / q.n_waiting if q.n_waiting else 1.0,
         )
 
     def _free_agents(self, pool: Pool, need: int) -> int:
@@ -249,6 +283,7 @@ class AdmissionControl:
                 )
             if kind == "callback":  # takes effect if no later policy refuses
                 callback = callback or v.reason
+                arrival.callback = True
                 continue
             # rejected / deflected: the one outcome of this arrival
             c.submitted += 1
@@ -281,6 +316,7 @@ class AdmissionControl:
                 self.refuse_waiting(victim, "rejected", vreason)
         if callback:
             t.patience_at = None  # the customer hung up: no abandonment while parked
+            t.callback = True  # counted apart from callers on the line
         self._in_line(t, pool, position, ewt, callback=bool(callback))
         if callback:
             self.callbacks.park(t, ewt)
@@ -367,7 +403,8 @@ class AdmissionControl:
         src = t.queue.name
         target = ops.queue(to)
         assert target is not None  # the config checks name every overflow target
-        ops.estimator.on_removed(src, ops.now - t.entered)
+        # the line moves on: the second pass serves it (a rate apart from the answers)
+        ops.estimator.on_moved(src, ops.now, ops.now - t.entered)
         ops.move(t, target, len(target.steps) if self.surge.relax_now else 0)
         c = ops.counters
         c.overflowed += 1
@@ -399,9 +436,12 @@ class AdmissionControl:
         if everywhere:
             heappush(self._shed_all, e)
 
-    def lowest_priority_waiting(self, queue: str | None, below: int) -> tuple[str, int] | None:
+    def lowest_priority_waiting(
+        self, queue: str | None, below: int, callback: bool | None = None
+    ) -> tuple[str, int] | None:
         """The lowest-priority, newest waiting inquiry (of ``queue``, or anywhere) with a
-        priority below ``below``; ``None`` if there is none."""
+        priority below ``below``; ``None`` if there is none, or if ``callback`` is given and
+        that inquiry is not of the kind asked for (a callback, or a caller on the line)."""
         ops = self.ops
         if queue is None:
             heap = self._shed_all
@@ -423,7 +463,7 @@ class AdmissionControl:
             if t.state != WAITING:  # on offer right now: may come back, keep it indexed
                 aside.append(heappop(heap))
                 continue
-            if t.priority < below:
+            if t.priority < below and (callback is None or t.callback == callback):
                 found = (t.id, t.priority)
             break
         for e in aside:
@@ -453,7 +493,7 @@ class AdmissionControl:
         t: Ticket = obj
         if self.ops.ticket(t.id) is not t:
             return False
-        if purpose == T_RETRY:
+        if purpose in (T_RETRY, T_DEADLINE):
             return t.state == PARKED
         return t.state == WAITING
 
@@ -471,6 +511,8 @@ class AdmissionControl:
                 self._overflow.on_timer(self, obj, purpose)
         elif purpose == T_RETRY:
             self.callbacks.on_retry(obj)
+        elif purpose == T_DEADLINE:
+            self.outbound.on_deadline(obj)
 
     # ------------------------------------------------------------------ after each match
 

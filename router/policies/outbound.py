@@ -1,4 +1,4 @@
-"""Proactive outbound tasks, released onto idle capacity only.
+"""Proactive outbound tasks, released onto idle capacity only, with deadlines.
 
 Theory of operation
 -------------------
@@ -6,33 +6,58 @@ Proactive outbound tasks (an agent phoning a medical team, a fraud target)
 are submitted to the queues listed in ``[backpressure.outbound].queues``. They
 are *held* (``PARKED``, in no heap) so they can never take a slot an inbound
 inquiry could use. After each matching pass, which leaves no inbound inquiry
-waiting for an agent who could take it, a held task is released to an idle
-agent only if (1) more than ``reserve_idle`` agents of its pool stay idle, and
-(2) the agents not busy with tasks, one fewer, still number at least what the
-protected inbound queues need for ``service_level`` within their answer target:
-Erlang C (``router/state/erlang.py``) on their measured arrival rate
-and handle time. A reserve alone is not enough: at 70% inbound occupancy, ten
-agents and a reserve of two, tasks cut the inbound 20 s service level from
-0.94 to 0.78 in the tests; the Erlang C cap keeps it. In surge (with
-``pause_outbound``) nothing is released. A task that comes back (offer declined
-or expired) is held again after the pass.
+waiting for an agent who could take it, held tasks are released, the most
+urgent first across every outbound queue (aged priority, as inquiries: a fraud
+wake-up of priority 5 before a supply callback of priority -10), each to an
+idle agent only if (1) more than ``reserve_idle`` agents of its pool stay idle,
+and (2) the agents not busy with tasks, one fewer, still number at least what
+the protected inbound queues need for ``service_level`` within their answer
+target: Erlang C (``router/state/erlang.py``) on their arrival rate and handle
+time. A reserve alone is not enough: at 70% inbound occupancy, ten agents and a
+reserve of two, tasks cut the inbound 20 s service level from 0.94 to 0.78 in the
+tests; the Erlang C cap keeps it.
+
+The arrival rate is one that falls when arrivals stop: the estimator's decayed
+count (``WaitEstimator.arrival_rate``), and never more than ``3 / X`` for a queue
+whose last arrival was ``X`` seconds ago (at a higher rate, such a silence has
+less than a 5% chance). A mean of inter-arrival gaps, updated only on arrivals,
+would keep the flood's rate after the flood and hold every task while every
+agent sits idle. A queue counts once it has had two arrivals (one says nothing
+about a rate). The reserve never takes a whole pool: a pool of ``k`` agents keeps
+at most ``k - 1`` idle, so a task is never held for good while all of them idle.
+In surge (with ``pause_outbound``) nothing is released: the surge detector's view
+wins.
+
+A task may have a deadline: its own ``patience_s``, else
+``[backpressure.outbound].deadline_s`` of its queue, counted from its arrival. A
+task still held at its deadline ends with ``TaskExpired`` (its one outcome,
+counted in ``counters.tasks_expired``); one already started is done. A task that
+comes back (offer declined or expired) is held again after the pass, or expires
+then if its deadline has passed.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from heapq import heappop, heappush
 from typing import Any
 
 from router.config import RouterConfig
-from router.events import Queued, Rejected, wire_seconds
+from router.events import Queued, Rejected, TaskExpired, wire_seconds
 from router.model import Admission
+from router.policies.admission import T_DEADLINE
 from router.policies.surge import SurgeControl
 from router.state.erlang import agents_needed
 from router.state.ops import CoreOps
 from router.state.records import PARKED, Ticket, free_agents
 
 __all__ = ["Outbound"]
+
+
+#: a queue whose last arrival was X s ago has a rate of at most this / X (a 95% bound)
+SILENCE_BOUND = -math.log(0.05)
+
+_Entry = tuple[float, int, Ticket]  # (aged key, seq, task)
 
 
 class Outbound:
@@ -47,9 +72,11 @@ class Outbound:
         self.queues: frozenset[str] = frozenset()
         self.reserve = 1
         self.enabled = False
-        self.held: dict[str, deque[Ticket]] = {}
+        self.held: dict[str, list[_Entry]] = {}  # per queue: a heap by aged key
         self.active: dict[str, Ticket] = {}  # released tasks not finished yet
+        self.deadlines: dict[str, float] = {}  # task id -> deadline
         self.limits: dict[str, int] = {}
+        self.deadline_s: dict[str, float] = {}
         self.protect: list[str] = []
         self.goal = 0.8
         self.target_s = 20.0
@@ -62,6 +89,7 @@ class Outbound:
         self.reserve = o.reserve_idle
         self.enabled = bool(self.queues)
         self.limits = {q.name: q.max_queue for q in cfg.queues if q.max_queue is not None}
+        self.deadline_s = dict(o.deadline_s)
         protected = [q for q in cfg.queues if q.name not in self.queues]
         if o.protect:
             protected = [q for q in protected if q.name in o.protect]
@@ -75,8 +103,9 @@ class Outbound:
 
     def _unhold(self, name: str) -> None:
         ops = self.ops
-        for t in self.held.pop(name):
+        for _, _, t in sorted(self.held.pop(name)):
             if ops.ticket(t.id) is t and t.state == PARKED:
+                self.deadlines.pop(t.id, None)
                 if t.queue.removed:
                     ops.end(
                         t,
@@ -91,15 +120,19 @@ class Outbound:
                     continue
                 ops.enqueue(t)
 
+    def _push(self, t: Ticket) -> None:
+        key = t.arrival - t.priority * self.ops.priority_seconds
+        heappush(self.held.setdefault(t.queue.name, []), (key, t.seq, t))
+
     def hold(self, t: Ticket) -> Admission:
         """Admit a task to its outbound queue: it waits, held, for idle capacity."""
         ops = self.ops
         c = ops.counters
         name = t.queue.name
-        dq = self.held.setdefault(name, deque())
+        heap = self.held.setdefault(name, [])
         c.submitted += 1
         limit = self.limits.get(name)
-        if limit is not None and self._live(dq) >= limit:
+        if limit is not None and self._live(heap) >= limit:
             reason = f"queue_full: {name} holds {limit}"
             c.rejected += 1
             ops.emit(
@@ -110,10 +143,16 @@ class Outbound:
             return Admission(
                 inquiry_id=t.id, queue=name, outcome="rejected", expected_wait_s=0.0, reason=reason
             )
+        deadline = t.patience_at  # a task's patience is its deadline
+        if deadline is None and name in self.deadline_s:
+            deadline = t.arrival + self.deadline_s[name]
         t.patience_at = None
         ops.hold(t)
-        dq.append(t)
-        position = len(dq)
+        self._push(t)
+        if deadline is not None:
+            self.deadlines[t.id] = deadline
+            ops.schedule(max(deadline, ops.now), t, T_DEADLINE)
+        position = self._live(heap)
         ewt = ops.estimator.expected_wait(name, position)
         ops.emit(
             Queued(
@@ -129,11 +168,38 @@ class Outbound:
             inquiry_id=t.id, queue=name, outcome="admitted", expected_wait_s=ewt, position=position
         )
 
-    def _live(self, dq: deque[Ticket]) -> int:
-        live = self.ops.ticket
-        while dq and (live(dq[0].id) is not dq[0] or dq[0].state != PARKED):
-            dq.popleft()
-        return len(dq)
+    def _is_held(self, t: Ticket) -> bool:
+        return self.ops.ticket(t.id) is t and t.state == PARKED
+
+    def _live(self, heap: list[_Entry]) -> int:
+        """Held tasks in ``heap``: dead heads are dropped first (tasks started, expired or
+        withdrawn further down are counted until they reach the head: a bound errs safe)."""
+        while heap and not self._is_held(heap[0][2]):
+            heappop(heap)
+        return len(heap)
+
+    def on_deadline(self, t: Ticket) -> None:
+        """A task's deadline: if it is still held, it ends (``TaskExpired``)."""
+        if self._is_held(t) and t.id in self.deadlines:
+            self._expire(t)
+
+    def _expire(self, t: Ticket) -> None:
+        ops = self.ops
+        deadline = self.deadlines.pop(t.id)
+        ops.counters.tasks_expired += 1
+        waited = ops.now - t.arrival
+        ops.end(
+            t,
+            TaskExpired(
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                wait_s=waited,
+                reason=f"deadline: not started {waited:.0f} s after arrival "
+                f"(deadline {deadline - t.arrival:g} s)",
+            ),
+        )
 
     @property
     def paused(self) -> bool:
@@ -141,8 +207,9 @@ class Outbound:
         return self.ops.in_surge and s is not None and s.pause_outbound
 
     def _inbound_need(self) -> int:
-        """Agents the protected inbound queues need to meet the goal (Erlang C on measured
-        arrival rates and handle times), recomputed every :attr:`RECOMPUTE_S` seconds."""
+        """Agents the protected inbound queues need to meet the goal (Erlang C on their
+        arrival rates, which fall when arrivals stop, and handle times), recomputed every
+        :attr:`RECOMPUTE_S` seconds."""
         ops = self.ops
         now = ops.now
         if now - self.need_at < self.RECOMPUTE_S:
@@ -152,12 +219,14 @@ class Outbound:
         work = 0.0
         for name in self.protect:
             rates = est.rates.get(name)
-            if rates is None:
+            if rates is None or not rates.arrival_gap:
                 continue
-            q_lam = sum(1.0 / g for g in rates.arrival_gap.values() if g > 0.0)
-            handle = rates.handle if rates.handle > 0.0 else est.prior_handle_s
+            q_lam = est.arrival_rate(name, now)
+            silence = now - max(rates.arrival_last.values())
+            if silence > 0.0:
+                q_lam = min(q_lam, SILENCE_BOUND / silence)
             lam += q_lam
-            work += q_lam * handle
+            work += q_lam * est.handle_s(name)
         need = 0
         if lam > 0.0:
             need = agents_needed(lam, work / lam, self.target_s, self.goal)
@@ -172,42 +241,57 @@ class Outbound:
         return len(self.active)
 
     def release(self) -> None:
-        """After a matching pass: hold strays again, then start tasks on spare idle agents."""
+        """After a matching pass: hold strays again (or expire them past their deadline),
+        then start tasks on spare idle agents, the most urgent first."""
         ops = self.ops
-        paused = self.paused
-        for name, dq in self.held.items():
+        now = ops.now
+        for name in self.held:
             q = ops.queue(name)
             if q is not None and q.n_waiting:
-                strays = sorted(q.waiting(), key=lambda t: t.seq, reverse=True)
-                for t in strays:
+                for t in sorted(q.waiting(), key=_by_seq):
                     ops.park(t)
                     self.active.pop(t.id, None)
-                    dq.appendleft(t)
-            if paused or not self._live(dq):
-                continue
-            need = self._inbound_need()
-            idle_needed = self.reserve + 1
-            while self._live(dq):
+                    if self.deadlines.get(t.id, math.inf) <= now:
+                        self._expire(t)
+                    else:
+                        self._push(t)
+        if self.paused:
+            return
+        heads = []
+        for name, heap in self.held.items():
+            if self._live(heap):
+                heads.append((heap[0][0], heap[0][1], name))
+        if not heads:
+            return
+        heads.sort()
+        need = self._inbound_need()
+        for _, _, name in heads:
+            heap = self.held[name]
+            while self._live(heap):
                 if need and ops.agent_count() - self._busy_with_tasks() - 1 < need:
-                    break  # one more task would leave inbound short of its service level
-                t = dq[0]
-                if free_agents(ops.pool_for(t), idle_needed) < idle_needed:
+                    return  # one more task would leave inbound short of its service level
+                t = heap[0][2]
+                pool = ops.pool_for(t)
+                idle_needed = min(self.reserve, pool.eligible - 1) + 1
+                if free_agents(pool, idle_needed) < idle_needed:
                     break
-                dq.popleft()
+                entry = heappop(heap)
                 if not ops.try_start(t):  # nobody could take it after all (units, declines)
-                    dq.appendleft(t)
+                    heappush(heap, entry)
                     break
                 self.active[t.id] = t
 
     def dump(self) -> Any:
-        live = self.ops.ticket
         return {
             "held": {
-                name: [t.id for t in dq if live(t.id) is t and t.state == PARKED]
-                for name, dq in self.held.items()
+                name: [e[2].id for e in sorted(heap) if self._is_held(e[2])]
+                for name, heap in self.held.items()
             },
-            "active": [k for k, t in self.active.items() if live(k) is t],
+            "active": [k for k, t in self.active.items() if self.ops.ticket(k) is t],
             "need": [self.need, self.need_at],
+            "deadlines": sorted(
+                [k, d] for k, d in self.deadlines.items() if self.ops.ticket(k) is not None
+            ),
         }
 
     def load(self, state: Any) -> None:
@@ -220,6 +304,15 @@ class Outbound:
             assert t is not None
             return t
 
-        self.held = {name: deque(get(i) for i in ids) for name, ids in state["held"].items()}
+        self.held = {}
+        for name, ids in state["held"].items():
+            self.held[name] = []
+            for i in ids:
+                self._push(get(i))
         self.active = {k: get(k) for k in state["active"]}
         self.need, self.need_at = state["need"]
+        self.deadlines = {k: d for k, d in state.get("deadlines", [])}
+
+
+def _by_seq(t: Ticket) -> int:
+    return t.seq

@@ -57,7 +57,7 @@ from typing import Any
 
 import msgspec
 
-from router.config import DEFAULT_CHANNELS
+from router.config import DEFAULT_CHANNELS, profile_agent
 from router.core import Router
 from router.errors import UsageError
 from router.events import (
@@ -80,10 +80,11 @@ from router.events import (
     Requeued,
     SurgeEnded,
     SurgeStarted,
+    TaskExpired,
     Withdrawn,
     WrapUpEnded,
 )
-from router.model import AgentSpec, Inquiry
+from router.model import Inquiry
 from router.sim.clock import start_offset_s
 from router.sim.guard import check_run_size
 from router.sim.replay import make_stream
@@ -93,6 +94,7 @@ __all__ = [
     "ABANDONED",
     "ANSWERED",
     "DEFLECTED",
+    "EXPIRED",
     "OPEN",
     "REJECTED",
     "AgentRec",
@@ -108,6 +110,7 @@ ANSWERED = 1
 ABANDONED = 2
 REJECTED = 3
 DEFLECTED = 4
+EXPIRED = 5  # an outbound task not started by its deadline
 
 # heap input kinds
 _ARRIVAL = 0
@@ -205,6 +208,8 @@ class AgentRec:
         "long_heavy_end",
         "max_heavy_run",
         "maxload",
+        "on_shift",
+        "spans",
         "units",
         "units_used",
         "weights",
@@ -242,6 +247,10 @@ class AgentRec:
         self.last_heavy_end = -_INF
         #: when its last heavy inquiry longer than LONG_HEAVY_S ended (None: not pending)
         self.long_heavy_end: float | None = None
+        #: staffed: logged in and on shift; ``spans`` are the staffed stretches
+        #: ``[start, end]`` (end ``None`` while it lasts)
+        self.on_shift = False
+        self.spans: list[list[float | None]] = []
 
 
 class SimResult:
@@ -379,22 +388,16 @@ class Simulator:
         for gi, g in enumerate(sc.agents):
             group = g.name or f"group{gi}"
             caps = {ch: min(cap, self._max_conc.get(ch, cap)) for ch, cap in g.capacity.items()}
+            # a schedule is known from the start (the roster): those agents log in at t = 0
+            # and are off shift until their first shift; others log in unannounced
+            login_at = 0.0 if g.shifts else g.shift_start_s
             for k in range(g.count):
                 aid = f"{group}-{k + 1}"
-                spec = AgentSpec(
-                    id=aid,
-                    skills=dict(g.skills),
-                    capacity=dict(g.capacity),
-                    units=g.units,
-                    tenants=frozenset(g.tenants),
-                    queues=dict(g.queues),
-                    wrap_up_s=g.wrap_up_s,
-                    shift_end=g.shift_end_s,
-                )
+                spec = profile_agent(g, aid, group)
                 rec = AgentRec(aid, group, caps, g.units, self._unit_cost)
                 self._agents[aid] = rec
                 self.result.agents.append(rec)
-                heappush(heap, (g.shift_start_s, next(self._seq), _LOGIN, spec))
+                heappush(heap, (login_at, next(self._seq), _LOGIN, spec))
 
     # ------------------------------------------------------------------ ledger
 
@@ -440,6 +443,19 @@ class Simulator:
         self._busy_w -= rec.hold_w
 
     # ------------------------------------------------------------------ breaks, timeline
+
+    def _shift_change(self, a: AgentRec, on: bool, t: float) -> None:
+        """The agent is staffed (logged in and on shift) from ``t``, or no longer."""
+        if on == a.on_shift:
+            return
+        a.on_shift = on
+        sign = 1 if on else -1
+        self._staffed += sign
+        self._staffed_by[a.group] = self._staffed_by.get(a.group, 0) + sign
+        if on:
+            a.spans.append([t, None])
+        else:
+            a.spans[-1][1] = t
 
     def _break_change(self, a: AgentRec, on: bool) -> bool:
         """Record an agent starting (``on``) or ending a break; True if that changed it."""
@@ -698,6 +714,8 @@ class Simulator:
                     open_ -= self._finish(e.inquiry_id, REJECTED, t)
                 elif cls is Deflected:
                     open_ -= self._finish(e.inquiry_id, DEFLECTED, t)
+                elif cls is TaskExpired:
+                    open_ -= self._finish(e.inquiry_id, EXPIRED, t)
                 elif cls is CallbackScheduled:
                     rec = recs[e.inquiry_id]
                     rec.callback = True
@@ -712,19 +730,21 @@ class Simulator:
                 elif cls is AgentLoggedIn:
                     a = agents[e.agent_id]
                     a.login_at = t
-                    self._staffed += 1
-                    self._staffed_by[a.group] = self._staffed_by.get(a.group, 0) + 1
+                    self._shift_change(a, True, t)
                     breaks_changed = True
                 elif cls is AgentLoggedOut:
                     a = agents[e.agent_id]
                     a.logout_at = t
-                    self._staffed -= 1
-                    self._staffed_by[a.group] -= 1
+                    self._shift_change(a, False, t)
                     self._break_change(a, False)
                     breaks_changed = True
                 elif cls is AgentAway:
-                    self._break_change(agents[e.agent_id], False)
-                    if e.reason == "shift_end":
+                    a = agents[e.agent_id]
+                    self._break_change(a, False)
+                    if e.reason == "off_shift":  # logged in, between two shifts
+                        self._shift_change(a, False, t)
+                        breaks_changed = True
+                    elif e.reason == "shift_end":
                         router.logout(e.agent_id, t)
                         sq += 1
                         heappush(heap, (t, sq, _WAKE, None))
@@ -737,7 +757,11 @@ class Simulator:
                         if e.reason == "wellbeing":
                             res.wellbeing_breaks += 1
                 elif cls is AgentReady:
-                    if self._break_change(agents[e.agent_id], False):
+                    a = agents[e.agent_id]
+                    if self._break_change(a, False):
+                        breaks_changed = True
+                    if not a.on_shift:  # a shift starts
+                        self._shift_change(a, True, t)
                         breaks_changed = True
                 elif cls is SurgeStarted:
                     self._in_surge = True

@@ -25,6 +25,7 @@ from router.sim.engine import (
     ABANDONED,
     ANSWERED,
     DEFLECTED,
+    EXPIRED,
     LONG_HEAVY_S,
     OPEN,
     REJECTED,
@@ -61,7 +62,7 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
     """Outcome counts and wait figures of ``recs``, each judged by the target of the queue
     it ended in; ``offered`` is ``len(recs)`` (the caller overrides it per queue)."""
     n = len(recs)
-    counts = dict.fromkeys((OPEN, ANSWERED, ABANDONED, REJECTED, DEFLECTED), 0)
+    counts = dict.fromkeys((OPEN, ANSWERED, ABANDONED, REJECTED, DEFLECTED, EXPIRED), 0)
     waits: list[float] = []
     within = waited = callbacks = overflowed = 0
     for r in recs:
@@ -84,6 +85,7 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
         "abandoned": counts[ABANDONED],
         "rejected": counts[REJECTED],
         "deflected": counts[DEFLECTED],
+        "expired": counts[EXPIRED],
         "unresolved": counts[OPEN],
         "callbacks": callbacks,
         "overflowed": overflowed,
@@ -104,7 +106,7 @@ def _queue_rows(
     """Per queue: ``offered`` = arrived there; ``moved_in``/``moved_out`` = overflow moves;
     every outcome and ratio over the inquiries that *ended* there (the queue that served
     them), so ``offered + moved_in - moved_out == answered + abandoned + rejected +
-    deflected + unresolved`` row by row."""
+    deflected + expired + unresolved`` row by row (``expired``: outbound tasks only)."""
     arrived = dict.fromkeys(names, 0)
     moved_in = dict.fromkeys(names, 0)
     moved_out = dict.fromkeys(names, 0)
@@ -226,11 +228,10 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
             if a.caps.get(ch, 0) > 0 or n > 0:
                 max_conc[ch] = max(max_conc.get(ch, 0), n)
         max_heavy = max(max_heavy, a.max_heavy_run)
-        if a.login_at is None:
-            continue
-        start = max(a.login_at, lo)
-        end = min(a.logout_at if a.logout_at is not None else math.inf, hi)
-        staffed = end - start
+        staffed = 0.0
+        for start, end in a.spans:  # logged in and on shift
+            assert start is not None
+            staffed += max(0.0, min(end if end is not None else math.inf, hi) - max(start, lo))
         if staffed <= 0:
             continue
         g = groups.setdefault(a.group, [0.0, 0.0])
@@ -316,6 +317,7 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         ("abandoned", ""),
         ("rejected", ""),
         ("deflected", ""),
+        ("expired", ""),
         ("unresolved", ""),
         ("callbacks", ""),
         ("p_wait", "pct"),
@@ -332,6 +334,7 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         "abandon",
         "reject",
         "deflect",
+        "expired",
         "unresolved",
         "callback",
         "P(wait)",

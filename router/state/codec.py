@@ -25,6 +25,7 @@ from router.config import QueueConfig, RouterConfig
 from router.events import Event
 from router.model import AgentSpec
 from router.state.records import Agent, Pool, QueueState, Ticket
+from router.state.schedule import apply_shift
 from router.stats import Counters
 
 __all__ = [
@@ -71,6 +72,11 @@ class AgentRecord(Struct, array_like=True):
     heavy_block_until: float
     no_answer: int
     timer_at: float = float("inf")
+    shift_no: int = 0
+    off_shift: bool = False
+    cooldown_until: float = float("-inf")
+    break_due: float = float("inf")
+    brk_flags: int = 0
 
 
 class TicketRecord(Struct, array_like=True):
@@ -95,6 +101,7 @@ class TicketRecord(Struct, array_like=True):
     offer_no: int
     assigned_at: float
     wait_end: float
+    callback: bool = False
 
 
 class Snapshot(Struct):
@@ -116,6 +123,9 @@ class Snapshot(Struct):
     freed: list[str]
     events: list[Event]
     extra: dict[str, Any] = {}
+    #: deferred breaks (router/state/breaks.py): (due, incarnation, counter, agent id)
+    breaks: list[tuple[float, int, int, str]] = []
+    breaks_k: int = 0
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
@@ -160,6 +170,11 @@ def agent_record(a: Agent) -> AgentRecord:
         heavy_block_until=a.heavy_block_until,
         no_answer=a.no_answer,
         timer_at=a.timer_at,
+        shift_no=a.shift_no,
+        off_shift=a.off_shift,
+        cooldown_until=a.cooldown_until,
+        break_due=a.break_due,
+        brk_flags=a.brk_flags,
     )
 
 
@@ -183,6 +198,11 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.load = dict(rec.load)
     a.total_load = sum(rec.load.values())
     a.recent = [(at, handle) for at, handle in rec.recent]
+    if a.shifts:
+        apply_shift(a, rec.shift_no, rec.off_shift)  # the shift's tenants and queues
+    a.cooldown_until = rec.cooldown_until
+    a.break_due = rec.break_due
+    a.brk_flags = rec.brk_flags  # the core counts them again (break staffing)
 
 
 def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
@@ -209,6 +229,7 @@ def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
         offer_no=t.offer_no,
         assigned_at=t.assigned_at,
         wait_end=t.wait_end,
+        callback=t.callback,
     )
 
 
@@ -236,4 +257,5 @@ def restore_ticket(rec: TicketRecord, queue: QueueState, pools: list[Pool]) -> T
     t.offer_no = rec.offer_no
     t.assigned_at = rec.assigned_at
     t.wait_end = rec.wait_end
+    t.callback = rec.callback
     return t

@@ -31,6 +31,29 @@ which one fixed-point step adds to ``n``.
 
 Before a queue has been backlogged at all the rate comes from eligible capacity:
 ``slots / handle``, with the measured mean handle time (or ``prior_handle_s``).
+
+Staffing that changes. The measurements are made with the agents who could serve
+the queue at the time (``staff``: agents on shift eligible for it, on a break or
+not). When that number changes (logins, logouts, shift changes), every rate of the
+queue is rescaled by the ratio (:meth:`WaitEstimator.restaff`): a measured rate is
+a rate per agent times the agents, and 190 agents logging in multiply it at once
+instead of over the next hour of measurements. Changes the schedules announce
+(``router/state/staffing.py``: agents logged in ahead of their shift, shift ends)
+make the rate piecewise constant over the wait; the customer then moves up through
+the segments (:func:`wait_through`), each one the same pure-death line, entered with
+the people still ahead.
+
+Moves count as service. An inquiry that overflows out of the line (second pass)
+frees its place like an answer: the team of the queue it moved to serves it. Moves
+are measured apart (a decayed count, :meth:`WaitEstimator.on_moved`, called by
+``router/policies/control.py``) and their rate is added to the answer rate: it
+belongs to the other team, so it does not grow or shrink with this queue's staffing.
+
+Arrival rate that decays. Besides the gaps per priority (overtaking), each queue
+keeps an exponentially decayed count of arrivals (time constant
+``arrival_window_s``): :meth:`WaitEstimator.arrival_rate` falls when arrivals stop,
+where a mean of inter-arrival gaps would stay where the last arrival left it (the
+outbound gate, ``router/policies/outbound.py``, relies on it).
 """
 
 from __future__ import annotations
@@ -38,7 +61,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["WaitEstimator", "digamma", "wait_for_position"]
+__all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
 
 
 def digamma(x: float) -> float:
@@ -54,6 +77,61 @@ def digamma(x: float) -> float:
         - 0.5 / x
         - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
     )
+
+
+def trigamma(x: float) -> float:
+    """Trigamma for ``x > 0``: recurrence up to ``x >= 10``, then the asymptotic series."""
+    acc = 0.0
+    while x < 10.0:
+        acc += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    return acc + 1.0 / x + f / 2.0 + f / x * (1.0 / 6 - f * (1.0 / 30 - f / 42))
+
+
+def inverse_digamma(y: float) -> float:
+    """The ``x > 0`` with ``digamma(x) == y`` (Newton from Minka's starting point)."""
+    x = math.exp(y) + 0.5 if y >= -2.22 else -1.0 / (y + 0.5772156649)
+    for _ in range(8):
+        step = (digamma(x) - y) / trigamma(x)
+        x -= step
+        if x <= 0.0:
+            x = 1e-9
+        if abs(step) < 1e-9 * x:
+            break
+    return x
+
+
+def wait_through(n: float, theta: float, segments: list[tuple[float, float]]) -> float:
+    """The wait of position ``n`` when the service rate changes: ``segments`` are
+    ``(length_s, rate)`` in time order, the last one open (``inf``). Within a segment
+    the line moves as in :func:`wait_for_position`; a segment that ends first leaves
+    fewer people ahead for the next."""
+    t = 0.0
+    m = n
+    for length, rate in segments:
+        if rate <= 0.0:
+            if not length < _INF_WAIT:
+                return _INF_WAIT
+            if theta > 0.0 and m > 1.0:  # nobody serves: only those ahead who give up move
+                m = 1.0 + (m - 1.0) * math.exp(-theta * length)
+            t += length
+            continue
+        whole = wait_for_position(m, rate, theta)
+        if whole <= length:
+            return t + whole
+        if theta <= 0.0 or theta < rate * 1e-9:
+            m -= rate * length
+        else:
+            a = rate / theta
+            m = inverse_digamma(digamma(a + m) - theta * length) - a
+        t += length
+        if m <= 0.0:
+            return t
+    return t
+
+
+_INF_WAIT = float("inf")
 
 
 def wait_for_position(n: float, rate: float, theta: float) -> float:
@@ -79,7 +157,22 @@ HORIZONS = (600.0, 3600.0)
 class _Rates:
     """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
 
-    __slots__ = ("abandon", "arrival_gap", "arrival_last", "handle", "slow", "t_slow", "waited")
+    __slots__ = (
+        "abandon",
+        "arr_n",
+        "arr_t",
+        "arr_t0",
+        "arrival_gap",
+        "arrival_last",
+        "handle",
+        "mv_n",
+        "mv_t",
+        "settle_until",
+        "slow",
+        "staff",
+        "t_slow",
+        "waited",
+    )
 
     def __init__(self) -> None:
         # per horizon: decayed count of answers and decayed backlogged time
@@ -90,16 +183,25 @@ class _Rates:
         self.handle = 0.0  # EWMA of handle time (0 = unknown)
         self.arrival_gap: dict[int, float] = {}  # priority -> EWMA inter-arrival time
         self.arrival_last: dict[int, float] = {}
+        # arrivals decayed with time: count, when it was last decayed, the first arrival
+        self.arr_n = 0.0
+        self.arr_t = 0.0
+        self.arr_t0 = _INF_WAIT
+        self.staff = 0.0  # the agents the rates were measured with (0: not known)
+        self.mv_n = 0.0  # moves out of the line (overflow), decayed like arrivals
+        self.mv_t = 0.0
+        self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
 
 
 class WaitEstimator:
     """Measures per-queue service and abandonment rates; predicts the wait for a position."""
 
-    __slots__ = ("alpha", "gap", "last", "prior_handle_s", "rates")
+    __slots__ = ("alpha", "arrival_window_s", "gap", "last", "prior_handle_s", "rates")
 
     def __init__(self, alpha: float = 0.05, prior_handle_s: float = 180.0) -> None:
         self.alpha = alpha
         self.prior_handle_s = prior_handle_s
+        self.arrival_window_s = 600.0
         self.gap: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.rates: dict[str, _Rates] = {}
@@ -121,13 +223,84 @@ class WaitEstimator:
             g = now - last
             prev = r.arrival_gap.get(priority)
             r.arrival_gap[priority] = g if prev is None else prev + self.alpha * (g - prev)
+        if r.arr_t0 == _INF_WAIT:
+            r.arr_t0 = r.arr_t = now
+        elif now > r.arr_t:
+            r.arr_n *= math.exp((r.arr_t - now) / self.arrival_window_s)
+            r.arr_t = now
+        r.arr_n += 1.0
 
-    def on_answer(self, queue: str, decided: float, entered: float = -math.inf) -> None:
-        """An inquiry that entered the line at ``entered`` was given to an agent at ``decided``."""
+    def arrival_rate(self, queue: str, now: float) -> float:
+        """Arrivals per second over about the last ``arrival_window_s``, decayed to ``now``:
+        it falls when arrivals stop (0 before the first)."""
+        r = self.rates.get(queue)
+        if r is None or r.arr_t0 == _INF_WAIT:
+            return 0.0
+        return self._per_s(r, r.arr_n, r.arr_t, now)
+
+    def _per_s(self, r: _Rates, n: float, at: float, now: float) -> float:
+        tau = self.arrival_window_s
+        n *= math.exp(min(0.0, at - now) / tau)
+        # the first window is shorter than tau: divide by the time actually seen
+        seen = tau * -math.expm1(-max(now - r.arr_t0, 1.0) / tau)
+        return n / seen
+
+    def on_moved(self, queue: str, now: float, waited: float) -> None:
+        """An inquiry left ``queue``'s line for another queue (overflow) after ``waited``."""
+        r = self._r(queue)
+        if r.mv_n and now > r.mv_t:
+            r.mv_n *= math.exp((r.mv_t - now) / self.arrival_window_s)
+        r.mv_t = max(r.mv_t, now)
+        r.mv_n += 1.0
+        self._leave(queue, waited, 0.0)
+
+    def move_rate(self, queue: str, now: float) -> float:
+        """Moves out of ``queue``'s line per second, decayed like :meth:`arrival_rate`."""
+        r = self.rates.get(queue)
+        if r is None or not r.mv_n or r.arr_t0 == _INF_WAIT:
+            return 0.0
+        return self._per_s(r, r.mv_n, r.mv_t, now)
+
+    def restaff(self, queue: str, staff: float, now: float) -> None:
+        """The agents able to serve ``queue`` are now ``staff``: rescale its rates.
+
+        After a large change (a quarter or more) the answers of the next handle time
+        are a transient, not a rate: agents who came on shift together took the head
+        of the line together and finish together. They are not measured.
+        """
+        r = self.rates.get(queue)
+        if r is None or staff <= 0.0:
+            return
+        old = r.staff
+        r.staff = staff
+        if old <= 0.0 or old == staff:
+            return
+        f = staff / old
+        if not 0.8 < f < 1.25:
+            r.settle_until = now + self.handle_s(queue)
+        g = self.gap.get(queue)
+        if g is not None:
+            self.gap[queue] = g / f
+        slow = r.slow
+        for i in range(1, len(slow), 2):
+            slow[i] /= f  # backlogged time per answer shrinks with more agents
+
+    def on_answer(
+        self, queue: str, decided: float, entered: float = -math.inf, live: bool = True
+    ) -> None:
+        """An inquiry that entered the line at ``entered`` was given to an agent at ``decided``.
+
+        Answers at the same instant as the one before are one observation: agents coming
+        on shift together pick up the line at once, which is a change of staffing
+        (:meth:`restaff`), not a rate. ``live``: a caller on the line (a callback, who
+        cannot abandon, tells nothing about patience).
+        """
         last = self.last.get(queue)
         self.last[queue] = decided
         waited = decided - entered
-        if waited > 0.0:
+        r = self.rates.get(queue)
+        settling = r is not None and decided < r.settle_until
+        if waited > 0.0 and decided != last and not settling:
             start = entered if last is None or entered > last else last
             g = decided - start
             if g < 0.0:
@@ -142,7 +315,8 @@ class WaitEstimator:
                 f = math.exp(-dt / h) if dt > 0.0 else 1.0
                 slow[2 * i] = slow[2 * i] * f + 1.0
                 slow[2 * i + 1] = slow[2 * i + 1] * f + g
-        self._leave(queue, waited if waited > 0.0 else 0.0, 0.0)
+        if live:
+            self._leave(queue, waited if waited > 0.0 else 0.0, 0.0)
 
     def on_abandon(self, queue: str, waited: float) -> None:
         """A customer left the line after ``waited`` seconds (patience ran out, withdrew)."""
@@ -174,6 +348,11 @@ class WaitEstimator:
         handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
         return max(slots, 1.0) / handle
 
+    def handle_s(self, queue: str) -> float:
+        """Measured mean handle time of ``queue`` (``prior_handle_s`` until measured)."""
+        r = self.rates.get(queue)
+        return r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
+
     def theta(self, queue: str) -> float:
         """Measured abandonment hazard of a waiting customer (per second)."""
         r = self.rates.get(queue)
@@ -188,17 +367,29 @@ class WaitEstimator:
         priority: int | None = None,
         priority_seconds: float = 0.0,
         slots: float = 1.0,
+        staff: float = 0.0,
+        changes: list[tuple[float, int]] | None = None,
+        now: float | None = None,
+        live_share: float = 1.0,
     ) -> float:
         """Expected wait of the customer at ``position`` (1 = next) in ``queue``.
 
         With ``priority`` given, later arrivals of higher priority that will overtake
-        it are added to the line ahead.
+        it are added to the line ahead. ``changes`` (seconds from now, agents more or
+        fewer) are the staffing changes announced for the ``staff`` agents able to
+        serve it now (``router/state/staffing.py``). With ``now``, moves out of the line
+        (overflow) count as service at their measured rate. ``live_share``: the share of
+        the line that can abandon (callbacks keep their place and never do).
         """
         if position <= 0:
             return 0.0
+        moves = self.move_rate(queue, now) if now is not None else 0.0
+        theta = self.theta(queue) * live_share
+        if staff <= 0.0 and changes:
+            return self._wait_for_staff(queue, position, slots, changes, moves, theta)
         rate = self.rate(queue, slots)
-        theta = self.theta(queue)
-        w = wait_for_position(position, rate, theta)
+        ahead = float(position)
+        w = wait_for_position(position, rate + moves, theta)
         r = self.rates.get(queue)
         if r is not None:
             # a long wait depends on the rate over a long time: use the slower measurements
@@ -210,7 +401,7 @@ class WaitEstimator:
                 if count < 10.0 or busy <= 0.0:
                     break
                 rate = count / busy
-                w = wait_for_position(position, rate, theta)
+                w = wait_for_position(position, rate + moves, theta)
         if (
             priority is not None
             and priority_seconds > 0.0
@@ -222,8 +413,26 @@ class WaitEstimator:
                 if p > priority and g > 0.0:
                     extra += min(w, (p - priority) * priority_seconds) / g
             if extra > 0.0:
-                w = wait_for_position(position + extra, rate, theta)
+                w = wait_for_position(position + extra, rate + moves, theta)
+                ahead += extra
+        if changes and staff > 0.0:
+            w = wait_through(ahead, theta, _segments(rate, staff, changes, staff, moves))
         return w
+
+    def _wait_for_staff(
+        self,
+        queue: str,
+        position: int,
+        slots: float,
+        changes: list[tuple[float, int]],
+        moves: float,
+        theta: float,
+    ) -> float:
+        """Nobody can serve ``queue`` now but agents are scheduled to: each serves at
+        ``slots / handle`` (its capacity over the handle time) once on shift."""
+        per_agent = max(slots, 1.0) / self.handle_s(queue)
+        segments = _segments(per_agent, 1.0, changes, 0.0, moves)
+        return wait_through(position, theta, segments)
 
     # ------------------------------------------------------------------ snapshot
 
@@ -238,16 +447,38 @@ class WaitEstimator:
                 list(r.arrival_last.items()),
                 list(r.slow),
                 r.t_slow,
+                [r.arr_n, r.arr_t, r.arr_t0, r.staff, r.mv_n, r.mv_t, r.settle_until],
             ]
             for q, r in self.rates.items()
         }
 
     def load_extra_state(self, data: dict[str, Any]) -> None:
         self.rates = {}
-        for q, (abandon, waited, handle, gaps, lasts, slow, t_slow) in data.items():
+        for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():
             r = self.rates[q] = _Rates()
             r.abandon, r.waited, r.handle = abandon, waited, handle
             r.arrival_gap = {int(p): g for p, g in gaps}
             r.arrival_last = {int(p): t for p, t in lasts}
             r.slow = list(slow)
             r.t_slow = t_slow
+            if more:  # written before the decaying arrival count existed: starts empty
+                (r.arr_n, r.arr_t, r.arr_t0, r.staff, r.mv_n, r.mv_t, r.settle_until) = more[0]
+
+
+def _segments(
+    rate: float, staff: float, changes: list[tuple[float, int]], now_staff: float, moves: float
+) -> list[tuple[float, float]]:
+    """``(length, rate)`` segments: ``rate`` is for ``staff`` agents, scaled as the
+    announced ``changes`` (seconds from now, delta) move the number from ``now_staff``;
+    ``moves`` (another team's) is added unscaled."""
+    n = now_staff
+    per = rate / staff
+    out: list[tuple[float, float]] = []
+    t = 0.0
+    for at, delta in changes:
+        if at > t:
+            out.append((at - t, per * max(n, 0.0) + moves))
+            t = at
+        n += delta
+    out.append((_INF_WAIT, per * max(n, 0.0) + moves))
+    return out

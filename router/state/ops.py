@@ -97,6 +97,13 @@ class CoreOps(Protocol):
     def match_pending(self) -> bool:
         """Whether inputs since the last matching pass may still change who waits."""
 
+    def callbacks_waiting(self) -> int:
+        """Of :meth:`total_waiting`: callbacks holding their place in line."""
+
+    def staffing_changes(self, pool: Pool) -> list[tuple[float, int]]:
+        """Staffing changes the agents' schedules announce for ``pool``: (seconds from now,
+        agents more or fewer), in time order (``router/state/staffing.py``)."""
+
     def freed_agents(self) -> Iterable[Agent]:
         """Agents freed since the last matching pass."""
 

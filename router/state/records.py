@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from heapq import heappop
 
 from router.config import QueueConfig, Weights
-from router.model import AgentSpec
+from router.model import AgentSpec, Shift
 
 # Ticket states
 WAITING = 1
@@ -42,6 +42,8 @@ BREAK = 2
 AWAY = 3
 LOGGING_OUT = 4
 
+_INF = float("inf")
+
 Requirement = tuple[tuple[str, int], ...]
 #: (queue, tenant, skills at the ticket's relaxation step, heavy, capacity-unit cost)
 PoolKey = tuple[str, "str | None", Requirement, bool, int]
@@ -55,6 +57,7 @@ class QueueState:
         "cfg",
         "channel",
         "heavy",
+        "n_callbacks",
         "n_waiting",
         "name",
         "pools",
@@ -70,6 +73,7 @@ class QueueState:
     def __init__(self, cfg: QueueConfig, weights: Weights) -> None:
         self.name = cfg.name
         self.n_waiting = 0
+        self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
         self.waiting_by_priority: dict[int, int] = {}
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
@@ -171,6 +175,7 @@ class Ticket:
         "agent",
         "arrival",
         "assigned_at",
+        "callback",
         "cost",
         "declined",
         "entered",
@@ -225,14 +230,18 @@ class Ticket:
         self.offer_no = 0
         self.assigned_at = 0.0
         self.wait_end = 0.0
+        self.callback = False  # a callback: the customer hung up and keeps the place
 
 
 class Agent:
     """One logged-in agent and everything the scorer and guardrails need."""
 
     __slots__ = (
+        "break_due",
         "break_until",
+        "brk_flags",
         "caps",
+        "cooldown_until",
         "heavy_block_until",
         "heavy_streak",
         "id",
@@ -242,6 +251,7 @@ class Agent:
         "listed_ver",
         "load",
         "no_answer",
+        "off_shift",
         "offers",
         "pools",
         "queues",
@@ -250,11 +260,15 @@ class Agent:
         "roomy",
         "seq",
         "shift_end",
+        "shift_next",
+        "shift_no",
+        "shifts",
         "skills",
         "spec",
         "state",
         "state_reason",
         "stretch_start",
+        "team",
         "tenants",
         "timer_at",
         "total_load",
@@ -299,6 +313,42 @@ class Agent:
         self.work: dict[str, Ticket] = {}
         # (pool, proficiency feature, queue weight)
         self.pools: list[tuple[Pool, float, float]] = []
+        # schedules (router/state/schedule.py): the current (or, off shift, the next)
+        # shift and the next change that is not the shift end
+        self.team: str | None = spec.team
+        self.shifts: list[Shift] = list(spec.shifts)
+        self.shift_no = 0
+        self.off_shift = False
+        self.shift_next = _INF
+        if self.shifts and self.shift_end is None:
+            self.shift_end = self.shifts[-1].end_s
+        # wellbeing: a cooldown after long heavy work; a break waiting for a place
+        self.cooldown_until = -_INF
+        self.break_due = _INF  # inf: no break deferred
+        self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
+
+
+def serves(
+    agent: Agent,
+    tenants: frozenset[str],
+    queues: dict[str, float],
+    q: QueueState,
+    tenant: str | None,
+    requires: Requirement,
+) -> bool:
+    """Whether ``agent``'s skills and channels, with these ``tenants`` and ``queues`` (its
+    own, or those of a shift), let it serve ``requires`` of ``tenant`` in queue ``q``."""
+    if queues and q.name not in queues:
+        return False
+    if tenant is not None and tenant not in tenants:
+        return False
+    if agent.spec.capacity.get(q.channel, 0) <= 0:
+        return False
+    skills = agent.skills
+    for s, lvl in requires:  # noqa: SIM110 (a plain loop: no generator)
+        if skills.get(s, 0) < lvl:
+            return False
+    return True
 
 
 def free_agents(pool: Pool, need: int) -> int:

@@ -16,6 +16,13 @@ from msgspec import inspect as mi
 
 __all__ = ["sample", "sample_data"]
 
+#: rules across fields, by field names present: a shift ends after it starts; an agent
+#: with a schedule has no separate ``shift_end`` (the last shift's end is its shift end)
+_ACROSS_FIELDS: list[tuple[set[str], Any]] = [
+    ({"start_s", "end_s"}, lambda d: d.update(end_s=d["start_s"] + 1.0)),
+    ({"shifts", "shift_end"}, lambda d: d.pop("shift_end")),
+]
+
 
 def _int(t: mi.IntType) -> int:
     lo = t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else 1)
@@ -46,6 +53,9 @@ def sample_data(t: mi.Type) -> Any:
             out[t.tag_field] = t.tag
         for f in t.fields:
             out[f.encode_name] = sample_data(f.type)
+        for names, fix in _ACROSS_FIELDS:
+            if names <= out.keys():
+                fix(out)
         return out
     if isinstance(t, mi.UnionType):
         return sample_data(next(x for x in t.types if not isinstance(x, mi.NoneType)))

@@ -1,0 +1,230 @@
+"""Break staffing: how many agents may be on a break at once, and who goes next.
+
+Theory of operation
+-------------------
+With ``wellbeing.max_break_share = s``, at most ``floor(s * n)`` of the ``n``
+agents on shift may be on a break at once, in each team (``AgentSpec.team``)
+and router-wide; a team always allows one (a team smaller than ``1 / s`` can
+exceed the share by that one person rather than never break). "On a break"
+counts from the notice (the agent stops taking new work and finishes what it
+holds) to the end of the break, and includes breaks the caller gave
+(``go_on_break``), which the router never refuses.
+
+Agents leaving shortly would make the share of those who stay jump when they
+go, so a second test looks ahead one ``break_s``: the breaks of agents who stay
+must also fit the share of the agents who stay. An agent is *leaving* when its
+run of shifts ends within ``break_s`` (``router/state/schedule.py``), or when it is
+logging out or away at its shift end. A break starts only if both tests pass in
+its team and router-wide; when the work in flight is done and the break really
+starts, the look-ahead is checked again (someone may have become leaving since
+the notice), and if it fails the agent goes back to work, first in line.
+
+An agent whose break does not fit keeps working; its break is *deferred*,
+queued by the time it fell due. Whenever a place opens (a break ends, agents
+come on shift, a leaving agent is no longer leaving), the deferred agent due
+earliest whose team has a place goes. ``max_break_deferral_s`` bounds the wait:
+past it the agent goes anyway, above the share (wellbeing first).
+
+The core (``router/core.py``) tells this module what each agent counts as
+(:meth:`BreakStaffing.count`, with flags it computes from the agent's state)
+after every change; the tallies are plain counters, so every decision is O(1)
+plus O(teams) when places open.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush
+
+from router.state.records import READY, Agent
+
+__all__ = ["LEAVING", "ON_BREAK", "STAFFED", "BreakStaffing"]
+
+# what an agent counts as (Agent.brk_flags)
+STAFFED = 1  # logged in and on shift
+ON_BREAK = 2  # on a break, or told to take one and finishing its work
+LEAVING = 4  # its run of shifts ends within break_s (or it is already going)
+
+_INF = float("inf")
+
+
+class _Tally:
+    """Counts of one team (or of the whole router) and its deferred breaks."""
+
+    __slots__ = ("deferred", "leaving", "on_break", "on_break_leaving", "staffed")
+
+    def __init__(self) -> None:
+        self.staffed = 0
+        self.on_break = 0
+        self.leaving = 0
+        self.on_break_leaving = 0
+        # (due, incarnation, push counter, agent): a total order without comparing agents
+        self.deferred: list[tuple[float, int, int, Agent]] = []
+
+    def add(self, flags: int, sign: int) -> None:
+        if flags & STAFFED:
+            self.staffed += sign
+            if flags & ON_BREAK:
+                self.on_break += sign
+            if flags & LEAVING:
+                self.leaving += sign
+                if flags & ON_BREAK:
+                    self.on_break_leaving += sign
+
+
+class BreakStaffing:
+    """The break-share tallies of one router (see the module docstring)."""
+
+    __slots__ = ("all", "k", "n_deferred", "share", "teams")
+
+    def __init__(self) -> None:
+        self.share: float | None = None
+        self.all = _Tally()
+        self.teams: dict[str, _Tally] = {}
+        self.n_deferred = 0  # entries in the deferred heaps, stale ones included
+        self.k = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.share is not None
+
+    def reset(self, share: float | None) -> None:
+        """Forget every count (the core counts every agent again)."""
+        self.share = share
+        self.all = _Tally()
+        self.teams = {}
+        self.n_deferred = 0
+
+    def allowed(self, staffed: int) -> int:
+        """Places on a break for ``staffed`` agents on shift (at least one if any)."""
+        share = self.share
+        if share is None or staffed <= 0:
+            return 0
+        return max(1, math.floor(share * staffed + 1e-9))
+
+    def count(self, agent: Agent, flags: int) -> bool:
+        """Count ``agent`` as ``flags`` from now on; True if that may open a place."""
+        old = agent.brk_flags
+        if flags == old:
+            return False
+        agent.brk_flags = flags
+        team = self._team(agent)
+        for tally in (self.all, team) if team is not None else (self.all,):
+            tally.add(old, -1)
+            tally.add(flags, 1)
+        # a place opens when a break ends, staff grows or someone stops leaving
+        gone = old & ~flags
+        came = flags & ~old
+        return bool(gone & (ON_BREAK | LEAVING) or came & STAFFED)
+
+    def _team(self, agent: Agent) -> _Tally | None:
+        name = agent.team
+        if name is None:
+            return None
+        t = self.teams.get(name)
+        if t is None:
+            t = self.teams[name] = _Tally()
+        return t
+
+    def _fits(self, tally: _Tally, flags: int, extra: int) -> bool:
+        """Whether ``tally`` holds ``extra`` more breaks (the agent's own, when not yet
+        counted) now and, for an agent that stays, after those leaving have gone."""
+        if tally.on_break + extra > self.allowed(tally.staffed):
+            return False
+        if flags & LEAVING:
+            return True
+        stay = tally.on_break - tally.on_break_leaving + extra
+        return stay <= self.allowed(tally.staffed - tally.leaving)
+
+    def has_place(self, agent: Agent) -> bool:
+        """Whether ``agent`` (on shift, not yet on a break) may start its break now."""
+        flags = agent.brk_flags
+        if not self._fits(self.all, flags, 1):
+            return False
+        team = self._team(agent)
+        return team is None or self._fits(team, flags, 1)
+
+    def still_fits(self, agent: Agent) -> bool:
+        """At the start of a break given earlier (the agent is counted on a break)."""
+        flags = agent.brk_flags
+        if not self._fits(self.all, flags, 0):
+            return False
+        team = self._team(agent)
+        return team is None or self._fits(team, flags, 0)
+
+    def explain(self, agent: Agent) -> str:
+        """Why ``agent``'s break waits: the tally that is full."""
+        for name, tally in ((agent.team, self._team(agent)), (None, self.all)):
+            if tally is None or self._fits(tally, agent.brk_flags, 1):
+                continue
+            who = f"team {name}" if name is not None else "all agents"
+            return (
+                f"break_share: {tally.on_break} of {tally.staffed} on a break in {who} "
+                f"(max_break_share {self.share:g}, {tally.leaving} leaving soon)"
+            )
+        return "break_share"
+
+    def defer(self, agent: Agent, due: float) -> None:
+        """Queue ``agent``'s break, due since ``due``, for the next place."""
+        agent.break_due = due
+        team = self._team(agent)
+        self.k += 1
+        heappush((team or self.all).deferred, (due, agent.incarnation, self.k, agent))
+        self.n_deferred += 1
+
+    def next_to_go(self) -> Agent | None:
+        """Take out of its queue the deferred agent due earliest that has a place now."""
+        if not self.n_deferred:
+            return None
+        best: tuple[float, int, int, Agent] | None = None
+        best_heap: list[tuple[float, int, int, Agent]] | None = None
+        for tally in (self.all, *self.teams.values()):
+            heap = tally.deferred
+            while heap:
+                due, _, _, agent = heap[0]
+                if (
+                    agent.break_due == due
+                    and agent.state == READY
+                    and agent.brk_flags & STAFFED
+                    and not agent.brk_flags & ON_BREAK
+                ):
+                    break
+                heappop(heap)
+                self.n_deferred -= 1
+            if heap and (best is None or heap[0][:3] < best[:3]) and self.has_place(heap[0][3]):
+                best, best_heap = heap[0], heap
+        if best is None or best_heap is None:
+            return None
+        heappop(best_heap)
+        self.n_deferred -= 1
+        return best[3]
+
+    def clear_deferred(self) -> list[Agent]:
+        """Drop every deferred break (the guardrail is suspended); returns those agents."""
+        out = []
+        for tally in (self.all, *self.teams.values()):
+            for due, _, _, agent in tally.deferred:
+                if agent.break_due == due:
+                    agent.break_due = _INF
+                    out.append(agent)
+            tally.deferred = []
+        self.n_deferred = 0
+        return out
+
+    def deferred_entries(self) -> list[tuple[float, int, int, str]]:
+        """The deferred breaks, for the snapshot: (due, incarnation, counter, agent id)."""
+        out = []
+        for tally in (self.all, *self.teams.values()):
+            for due, inc, k, agent in tally.deferred:
+                if agent.break_due == due:
+                    out.append((due, inc, k, agent.id))
+        out.sort()
+        return out
+
+    def restore_deferred(self, entries: list[tuple[float, int, int, Agent]], k: int) -> None:
+        """Put back :meth:`deferred_entries` (agents resolved) and the push counter."""
+        for due, inc, n, agent in entries:
+            team = self._team(agent)
+            heappush((team or self.all).deferred, (due, inc, n, agent))
+            self.n_deferred += 1
+        self.k = k
