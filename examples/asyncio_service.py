@@ -20,9 +20,13 @@ inquiries still waiting are withdrawn (cancellation withdraws).
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
 when the config routes in immediate mode) and sends ``accept``, ``decline``,
 ``complete`` and ``callback_failed`` (``{"type": "accept", "inquiry_id": "c1"}``),
-``go_on_break``, ``set_ready`` and ``logout`` (``{"type": "set_ready", "agent_id":
-"a1"}``, its own id). When it disconnects, it is logged out and its open offers go
-back in line.
+``go_on_break``, ``set_ready``, ``logout`` and ``set_attributes`` (``{"type":
+"set_ready", "agent_id": "a1"}``, its own id; ``{"type": "set_attributes", "agent_id":
+"a1", "attributes": {"langs": ["zh", "en"]}}`` re-targets it for queues' ``match``).
+An inquiry's ``attributes`` and ``preferred_agents`` ride in the submit. In a queue
+with ``max_offers > 1`` an agent whose offer was taken by another gets the
+``OfferRescinded`` event. When it disconnects, it is logged out and its open offers
+go back in line.
 
 A malformed line gets one error line naming the field, and the connection stays
 open: ``{"error": "$.queue: Object missing required field", "line": 2}``.
@@ -65,6 +69,7 @@ from router import (
     QueueConfig,
     RouterConfig,
     Routing,
+    SetAttributes,
     SetReady,
     Submit,
     UsageError,
@@ -254,7 +259,10 @@ class Service:
         """One input from an agent connection, applied as that agent."""
         if isinstance(inp, Accept | Decline) and inp.agent_id not in (None, session.id):
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
-        if isinstance(inp, SetReady | GoOnBreak | Logout) and inp.agent_id != session.id:
+        if (
+            isinstance(inp, SetReady | GoOnBreak | Logout | SetAttributes)
+            and inp.agent_id != session.id
+        ):
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
         if isinstance(inp, Accept):
             session.accept(inp.inquiry_id)
@@ -270,6 +278,8 @@ class Service:
             session.set_ready()
         elif isinstance(inp, Logout):
             session.logout()
+        elif isinstance(inp, SetAttributes):
+            session.set_attributes(inp.attributes)
         else:
             raise ValueError(f"$.type: an agent cannot send {type(inp).__name__}")
 

@@ -112,7 +112,7 @@ colour = "red"
         "$.queues[0].answer_target_s: Expected float > 0.0",
         "$.queues[1]: missing required field 'name'",
         "$.agents[0]: unknown field 'colour'; known: count, name, skills, capacity, units, "
-        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts",
+        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts, attributes",
         "$.agents[0].capacity.chat: Expected int >= 0",
         "$.agents[0].queues.a: Expected float > 0.0",
     ]
@@ -346,7 +346,12 @@ def test_examples_are_valid() -> None:
     files = sorted(EXAMPLES.glob("*.*"))
     assert len(files) >= 5
     for f in files:
-        load_config(f)
+        if b"[simulation]" in f.read_bytes():  # a feature's scenario (router.sim)
+            from router.sim.scenario import load_scenario
+
+            load_scenario(f)
+        else:
+            load_config(f)
 
 
 def test_policy_names_are_the_schema_literal_and_the_registry() -> None:

@@ -17,11 +17,17 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from router import Router
+from router import Router, core
 from router.state import codec
-from router.state.records import Agent, Pool, Ticket
+from router.state.records import READY, Agent, Pool, Ticket
+from router.state.scoring import Scorer
 from tests.machine_base import RouterMachine, hunting
-from tests.test_core_state_machine import POLICY_MACHINES, CoreMachine, StaffingMachine
+from tests.test_core_state_machine import (
+    POLICY_MACHINES,
+    CoreMachine,
+    FeaturesMachine,
+    StaffingMachine,
+)
 
 pytestmark = pytest.mark.skipif(
     not inspect.isfunction(Router._match),
@@ -64,7 +70,7 @@ def declined_ignored() -> list[Patch]:
 def declined_heap_never_searched() -> list[Patch]:
     """A freed agent never looks past the inquiries nobody declined (a search that gives
     up): an inquiry one agent declined waits while another agent sits free."""
-    return [(Router, "_first_not_declined", lambda self, pool, agent_id, bound: None)]
+    return [(core, "first_not_declined", lambda heap, agent_id, bound=None: None)]
 
 
 def tenants_ignored() -> list[Patch]:
@@ -173,6 +179,49 @@ def task_deadline_ignored() -> list[Patch]:
     return [(Outbound, "on_deadline", lambda self, t: None)]
 
 
+def ring_not_rescinded() -> list[Patch]:
+    """Multi-offer: the first accept wins but the other open offers keep ringing."""
+
+    def mutant(self: Router, t: Ticket, winner: Agent) -> None:
+        t.agent = winner
+        t.also = None
+
+    return [(Router, "_win", mutant)]
+
+
+def ring_winner_not_relisted() -> list[Patch]:
+    """Multi-offer: the winner's keys change at the accept but it is not listed again, so
+    its free slots on other channels are lost (a bug the features machine found)."""
+    win = Router._win
+
+    def mutant(self: Router, t: Ticket, winner: Agent) -> None:
+        win(self, t, winner)
+        self._freed.pop(winner.id, None)
+
+    return [(Router, "_win", mutant)]
+
+
+def preferred_wait_never_ends() -> list[Patch]:
+    """An inquiry waiting for its preferred agents keeps waiting after the window."""
+    return [(Router, "_end_preference", lambda self, t: None)]
+
+
+def match_ignored() -> list[Patch]:
+    """A queue's ``match`` expression is not applied when an agent joins a pool."""
+
+    def mutant(self: Router, agent: Agent, pool: Pool) -> None:
+        q = pool.queue
+        if not self._fits(agent, q, pool.tenant, pool.requires):
+            return
+        prof = Scorer.proficiency(agent, pool)
+        agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
+        pool.eligible += 1
+        if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
+            self._push_agent(agent, pool, prof)
+
+    return [(Router, "_consider", mutant)]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
 
 #: (mutant, the machine that hunts it, what the failure must say: the check that caught it)
@@ -193,7 +242,16 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (break_share_ignored, StaffingMachine, r"went on a break: \d+ of \d+ in (team t\d|all)"),
     (cooldown_ignored, StaffingMachine, r"^during a cooldown: (Offered|Assigned)"),
     (task_deadline_ignored, StaffingMachine, r"^task i\d+ still held past its deadline"),
+    (ring_not_rescinded, FeaturesMachine, r"^offers of i\d+ not rescinded|still rings|held by"),
+    (ring_winner_not_relisted, FeaturesMachine, STALL),
+    (preferred_wait_never_ends, FeaturesMachine, STALL),
+    (match_ignored, FeaturesMachine, r"^unmatched"),
 ]
+
+
+#: mutants that need a rarer situation than most (here: a ring's winner with free slots on
+#: another channel while work waits there) get more examples than the default 100
+EXAMPLES: dict[Callable[[], list[Patch]], int] = {ring_winner_not_relisted: 300}
 
 
 @pytest.mark.parametrize(
@@ -208,7 +266,7 @@ def test_the_machine_catches_the_mutant(
     for owner, name, replacement in mutant():
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError, match=caught_by):
-        run_state_machine_as_test(machine, settings=hunting(100))
+        run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 100)))
 
 
 def test_the_machine_passes_without_a_mutant() -> None:

@@ -24,6 +24,7 @@ from router.config.problems import format_validation_error, key_path, structure_
 from router.config.profiles import profile_agent
 from router.config.schema import (
     DEFAULT_CHANNELS,
+    DISTRIBUTIONS,
     FEATURES,
     POLICY_NAMES,
     AgentProfile,
@@ -33,6 +34,7 @@ from router.config.schema import (
     Channel,
     CodelPolicy,
     DeflectPolicy,
+    DistributionMode,
     EstimateConfig,
     Level,
     Name,
@@ -55,6 +57,7 @@ from router.config.schema import (
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "DISTRIBUTIONS",
     "FEATURES",
     "POLICY_NAMES",
     "AgentProfile",
@@ -64,6 +67,7 @@ __all__ = [
     "Channel",
     "CodelPolicy",
     "DeflectPolicy",
+    "DistributionMode",
     "EstimateConfig",
     "Level",
     "Name",

@@ -15,10 +15,11 @@ from typing import Annotated, Literal, get_args
 import msgspec
 from msgspec import Meta, Struct
 
-from router.model import Level, Name, Shift
+from router.model import Attributes, Level, Name, Shift
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "DISTRIBUTIONS",
     "FEATURES",
     "POLICY_NAMES",
     "AgentProfile",
@@ -28,6 +29,7 @@ __all__ = [
     "Channel",
     "CodelPolicy",
     "DeflectPolicy",
+    "DistributionMode",
     "EstimateConfig",
     "Level",
     "Name",
@@ -71,6 +73,12 @@ PolicyName = Annotated[
 ]
 POLICY_NAMES: tuple[str, ...] = get_args(get_args(PolicyName)[0])
 
+#: A queue's distribution mode (``$.queues[i].distribution``); docs/routing-features.md.
+DistributionMode = Literal[
+    "scored", "longest_idle", "least_occupied", "round_robin", "best_skill", "random"
+]
+DISTRIBUTIONS: tuple[str, ...] = get_args(DistributionMode)
+
 #: Agent-scoring features, in the order the explanation reports them.
 FEATURES: tuple[str, ...] = (
     "proficiency",
@@ -109,6 +117,8 @@ class Routing(_Base):
     recent_window_s: PositiveSeconds = 1800.0
     trace: bool = False
     strict: bool = False
+    #: seed of the ``random`` distribution mode's draws (deterministic, in the snapshot)
+    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
 
 
 class Channel(_Base):
@@ -145,6 +155,13 @@ class QueueConfig(_Base):
     heavy: bool = False
     on_remove: Name | None = None
     max_queue: Annotated[int, Meta(ge=0)] | None = None
+    #: targeting expression over agent (bare names) and inquiry (``inquiry.NAME``) attributes
+    match: Annotated[str, Meta(max_length=2000)] | None = None
+    distribution: DistributionMode = "scored"
+    #: offer each inquiry to up to this many agents at once; the first to accept wins
+    max_offers: Annotated[int, Meta(ge=1, le=50)] = 1
+    #: an inquiry naming preferred agents waits this long for them before anyone else
+    preferred_wait_s: Seconds = 0.0
 
 
 class Wellbeing(_Base):
@@ -188,6 +205,7 @@ class AgentProfile(_Base):
     #: a schedule (``AgentSpec.shifts``): in a scenario the agents log in at t = 0 and the
     #: router knows when each shift starts; not with shift_start_s / shift_end_s
     shifts: list[Shift] = msgspec.field(default_factory=list)
+    attributes: Attributes = msgspec.field(default_factory=dict)
 
 
 class DeflectPolicy(_Base):

@@ -74,6 +74,7 @@ from router.events import (
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Overflowed,
     Queued,
     Rejected,
@@ -85,6 +86,7 @@ from router.events import (
     WrapUpEnded,
 )
 from router.model import Inquiry
+from router.sim.arrivals import sampler
 from router.sim.clock import start_offset_s
 from router.sim.guard import check_run_size
 from router.sim.replay import make_stream
@@ -134,12 +136,15 @@ class InquiryRec:
     """What the engine knows about one simulated inquiry."""
 
     __slots__ = (
+        "accepted_by",
+        "agent_id",
         "answered_at",
         "arrival",
         "by",
         "callback",
         "decided_at",
         "ewt",
+        "extra",
         "handle",
         "heavy",
         "hold_ch",
@@ -150,8 +155,10 @@ class InquiryRec:
         "offer_no",
         "outcome",
         "path",
+        "preferred",
         "queue",
         "reach",
+        "ring_expires",
         "stream",
     )
 
@@ -179,6 +186,13 @@ class InquiryRec:
         self.reach = True  # whether the current callback attempt reaches the customer
         #: the queues it was moved to (overflow), in order; None if it never moved
         self.path: list[str] | None = None
+        #: with max_offers > 1: the other agents holding its open offer -> (agent, share, cost)
+        self.extra: dict[str, tuple[AgentRec, float, int]] | None = None
+        self.ring_expires = 0.0
+        #: a returning customer: the agent it prefers (the one who served an earlier one)
+        self.preferred: str | None = None
+        self.agent_id = ""  # who answered it (answered inquiries)
+        self.accepted_by: str | None = None  # whose accept the engine sent (this offer round)
 
     @property
     def wait(self) -> float:
@@ -198,6 +212,7 @@ class AgentRec:
         "busy",
         "caps",
         "group",
+        "handled",
         "heavy_open",
         "heavy_run",
         "id",
@@ -237,6 +252,7 @@ class AgentRec:
             }
         self.load = dict.fromkeys(caps, 0)
         self.maxload = dict.fromkeys(caps, 0)
+        self.handled = 0  # inquiries it answered
         self.units_used = 0
         self.busy = 0.0
         self.login_at: float | None = None
@@ -267,6 +283,7 @@ class SimResult:
         "gaps_after_long_heavy",
         "inquiries",
         "load",
+        "lost_races",
         "on_break_max",
         "on_break_max_by_group",
         "scenario",
@@ -306,6 +323,8 @@ class SimResult:
         #: ``(gap_s, next_is_heavy)``: from the end of a heavy inquiry longer than
         #: LONG_HEAVY_S to the agent's next offer or assignment
         self.gaps_after_long_heavy: list[tuple[float, bool]] = []
+        #: accepts that came after another agent of the same multi-agent offer won
+        self.lost_races = 0
 
 
 class Simulator:
@@ -403,11 +422,22 @@ class Simulator:
 
     def _acquire(self, rec: InquiryRec, a: AgentRec, queue: str, t: float) -> None:
         ch = self._channel_of[queue]
-        w = a.weights.get(ch, 0.0)
         rec.holder = a
         rec.hold_from = t
-        rec.hold_w = w
         rec.hold_ch = ch
+        rec.hold_w, rec.hold_cost = self._take(a, ch, t, rec.heavy)
+
+    def _acquire_also(self, rec: InquiryRec, a: AgentRec, t: float) -> None:
+        """Another agent of the same multi-agent offer holds a slot too."""
+        w, cost = self._take(a, rec.hold_ch, t, rec.heavy)
+        if rec.extra is None:
+            rec.extra = {}
+        rec.extra[a.id] = (a, w, cost)
+
+    def _take(self, a: AgentRec, ch: str, t: float, heavy: bool) -> tuple[float, int]:
+        """One slot of ``a`` on ``ch`` from ``t``: caps checked; returns (share, unit cost)."""
+        w = a.weights.get(ch, 0.0)
+        cost = 0
         n = a.load.get(ch, 0) + 1
         a.load[ch] = n
         if n > a.maxload.get(ch, 0):
@@ -419,28 +449,63 @@ class Simulator:
             self.result.cap_violations += 1
         if a.units is not None:
             cost = self._unit_cost.get(ch, 0)
-            rec.hold_cost = cost
             a.units_used += cost
             if a.units_used > a.units:
                 self.result.cap_violations += 1
         self._busy_w += w
         if a.long_heavy_end is not None:  # the first work after a long heavy inquiry
-            self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, rec.heavy))
+            self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, heavy))
             a.long_heavy_end = None
+        return w, cost
+
+    def _give(self, a: AgentRec, w: float, ch: str, cost: int, since: float, t: float) -> None:
+        lo = since if since > self.warmup else self.warmup
+        hi = t if t < self.duration else self.duration
+        if hi > lo:
+            a.busy += (hi - lo) * w
+        a.load[ch] -= 1
+        if a.units is not None:
+            a.units_used -= cost
+        self._busy_w -= w
 
     def _release(self, rec: InquiryRec, t: float) -> None:
+        """Every slot the inquiry holds is given back."""
         a = rec.holder
         if a is None:
             return
         rec.holder = None
-        lo = rec.hold_from if rec.hold_from > self.warmup else self.warmup
-        hi = t if t < self.duration else self.duration
-        if hi > lo:
-            a.busy += (hi - lo) * rec.hold_w
-        a.load[rec.hold_ch] -= 1
-        if a.units is not None:
-            a.units_used -= rec.hold_cost
-        self._busy_w -= rec.hold_w
+        self._give(a, rec.hold_w, rec.hold_ch, rec.hold_cost, rec.hold_from, t)
+        extra = rec.extra
+        if extra is not None:
+            rec.extra = None
+            for b, w, cost in extra.values():
+                self._give(b, w, rec.hold_ch, cost, rec.hold_from, t)
+
+    def _drop(self, rec: InquiryRec, agent_id: str, t: float) -> None:
+        """One agent's slot is given back (a declined, expired or rescinded offer)."""
+        extra = rec.extra
+        if extra is not None and agent_id in extra:
+            b, w, cost = extra.pop(agent_id)
+            self._give(b, w, rec.hold_ch, cost, rec.hold_from, t)
+            return
+        a = rec.holder
+        if a is None or a.id != agent_id:
+            return
+        self._give(a, rec.hold_w, rec.hold_ch, rec.hold_cost, rec.hold_from, t)
+        if extra:  # another agent of the ring becomes the one the ledger follows
+            _, (b, w, cost) = extra.popitem()
+            rec.holder, rec.hold_w, rec.hold_cost = b, w, cost
+        else:
+            rec.holder = None
+            rec.extra = None
+
+    @staticmethod
+    def _holds(rec: InquiryRec, agent_id: str) -> bool:
+        a = rec.holder
+        if a is not None and a.id == agent_id:
+            return True
+        extra = rec.extra
+        return extra is not None and agent_id in extra
 
     # ------------------------------------------------------------------ breaks, timeline
 
@@ -530,6 +595,13 @@ class Simulator:
         drain = sim.drain
         stop_at = duration + sim.drain_limit_s if drain else duration
         accept_delay = sim.accept_delay_s
+        answer = sampler(sim.answer_time) if sim.answer_time is not None else None
+        no_answer = sim.no_answer_share
+        ans_rng = random.Random(f"router-sim/{self.seed}/answers")
+        returning = [a.returning_share for a in self.scenario.arrivals]
+        served: list[list[str]] = [[] for _ in returning]  # who answered each stream's calls
+        keep_served = [share > 0 for share in returning]
+        ret_rng = random.Random(f"router-sim/{self.seed}/returning")
         reach = sim.callback_reach
         cb_rng = random.Random(f"router-sim/{self.seed}/callbacks")
         recovery = self._recovery
@@ -604,7 +676,18 @@ class Simulator:
                     inquiries.append(rec)
                     open_ += 1
                     pat = s.patience
-                    if pat is None:
+                    share = returning[s.index]
+                    if share > 0 and served[s.index] and ret_rng.random() < share:
+                        # a returning customer: prefers the agent who served an earlier one
+                        history = served[s.index]
+                        aid = history[int(ret_rng.random() * len(history))]
+                        rec.preferred = aid
+                        fields = dict(s.fixed)
+                        fields["preferred_agents"] = [aid, *fields.get("preferred_agents", ())]
+                        if pat is not None:
+                            fields["patience_s"] = pat(rng)
+                        submit(Inquiry(id=iid, queue=s.queue, **fields), t)
+                    elif pat is None:
                         submit(Inquiry(id=iid, queue=s.queue, **s.fixed), t)
                     else:
                         submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **s.fixed), t)
@@ -618,12 +701,16 @@ class Simulator:
                     except UsageError:
                         self._anomaly("complete_refused")
                 elif kind == _ACCEPT:
-                    iid, no = p
+                    iid, no, aid = p
                     rec = recs[iid]
-                    if rec.offer_no == no and rec.holder is not None and rec.outcome == OPEN:
+                    if rec.offer_no == no and rec.outcome == OPEN and self._holds(rec, aid):
+                        if rec.accepted_by is not None:
+                            res.lost_races += 1  # another agent of the ring answered first
+                            continue
                         try:
                             if rec.reach:
-                                router.accept(iid, t)
+                                router.accept(iid, t, aid)
+                                rec.accepted_by = aid
                             else:  # the agent's call for this callback found nobody
                                 self._release(rec, t)
                                 router.callback_failed(iid, t)
@@ -654,6 +741,10 @@ class Simulator:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
                         rec.by = a.group
+                        rec.agent_id = a.id
+                        a.handled += 1
+                        if keep_served[rec.stream]:
+                            served[rec.stream].append(a.id)
                         open_ -= 1
                         if rec.decided_at is None:
                             rec.decided_at = t
@@ -693,20 +784,30 @@ class Simulator:
                     rec = recs[iid]
                     if rec.decided_at is None:
                         rec.decided_at = t
-                    if rec.holder is not None:
-                        self._release(rec, t)
-                    self._acquire(rec, agents[e.agent_id], e.queue, t)
-                    if rec.callback:
-                        rec.reach = cb_rng.random() < reach
-                    rec.offer_no += 1
+                    a = agents[e.agent_id]
+                    if (
+                        rec.holder is not None
+                        and rec.ring_expires == e.expires_at
+                        and rec.hold_from == t
+                    ):
+                        self._acquire_also(rec, a, t)  # one more agent of the same offer
+                    else:
+                        if rec.holder is not None:
+                            self._release(rec, t)
+                        self._acquire(rec, a, e.queue, t)
+                        rec.ring_expires = e.expires_at
+                        rec.accepted_by = None
+                        if rec.callback:
+                            rec.reach = cb_rng.random() < reach
+                        rec.offer_no += 1
+                    if no_answer and ans_rng.random() < no_answer:
+                        continue  # this agent never answers: the offer expires
+                    delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
-                    heappush(heap, (t + accept_delay, sq, _ACCEPT, (iid, rec.offer_no)))
-                elif (
-                    cls is WrapUpEnded
-                    or cls is OfferExpired
-                    or cls is OfferDeclined
-                    or cls is Requeued
-                ):
+                    heappush(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
+                elif cls is OfferExpired or cls is OfferDeclined or cls is OfferRescinded:
+                    self._drop(recs[e.inquiry_id], e.agent_id, t)
+                elif cls is WrapUpEnded or cls is Requeued:
                     self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
