@@ -44,10 +44,9 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
-import msgspec
-
 from router.config import RouterConfig, backpressure_problems, policy_names
 from router.errors import ConfigError
+from router.policies.verdict import Verdict, VerdictKind
 from router.state.records import WAITING, Ticket
 
 __all__ = [
@@ -69,8 +68,6 @@ __all__ = [
     "build_policies",
 ]
 
-VerdictKind = Literal["rejected", "deflected", "callback", "blocked", "overflow", "shed"]
-
 #: Deadline kind of backpressure timers in the core's heap (K_OFFER..K_AGENT are 1..5).
 K_BP = 6
 # timer purposes (the ``arg`` of a K_BP deadline)
@@ -81,14 +78,6 @@ T_SURGE = 4  # obj: NamedTimer
 T_DEADLINE = 5  # obj: Ticket (an outbound task's deadline)
 
 _INF = math.inf
-
-
-class Verdict(msgspec.Struct, frozen=True, gc=False):
-    """A policy's opinion on one arrival. ``target``: overflow queue, or inquiry id to shed."""
-
-    outcome: VerdictKind
-    reason: str
-    target: str = ""
 
 
 class Arrival:

@@ -21,6 +21,7 @@ from router.sim.arrivals import rate_segments
 from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import SimResult, simulate
 from router.sim.plots import MISSING_MESSAGE, matplotlib_available, write_charts
+from router._build import build_name
 from router.sim.report import build_report, format_summary
 from router.sim.scenario import Scenario, load_scenario
 
@@ -280,6 +281,7 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     res, rep = ran
     title = "Spring Festival flood (Tujia-style), " + _title(str(path), res)
     print(format_summary(rep, title))
+    print(f"core: {build_name()}")
     out = Path(args.out)
     try:
         _write_json(rep, out / "report.json")
