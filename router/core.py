@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from heapq import heappop, heappush
-from typing import Any, overload
+from typing import Any, final, overload
 
 import msgspec
 
@@ -106,6 +106,7 @@ from router.inputs import (
     Withdraw,
     check_agent_spec,
     check_id,
+    check_input_ids,
     check_inquiry,
     check_now,
     check_reason,
@@ -162,6 +163,7 @@ K_AGENT = 5
 _INF = float("inf")
 
 
+@final
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
 
@@ -381,6 +383,7 @@ class Router:
         """
         if isinstance(input, Submit):
             return self.submit(input.inquiry, now)
+        check_input_ids(input)
         if isinstance(input, Accept):
             self.accept(input.inquiry_id, now, input.agent_id)
         elif isinstance(input, Complete):
@@ -2036,6 +2039,7 @@ class Router:
         self._bp.load(snap.extra)
 
 
+@final
 class _Ops:
     """The core operations the policies may call (``router/state/ops.py``), on one Router."""
 

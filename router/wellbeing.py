@@ -28,6 +28,8 @@ events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
 
 from __future__ import annotations
 
+from typing import final
+
 from router.config import Wellbeing
 from router.state.breaks import LEAVING
 from router.state.records import BREAK, LOGGING_OUT, READY, Agent
@@ -54,6 +56,7 @@ SHIFT_CHANGE = 5  # the schedule moves on: another shift, or off shift until the
 _INF = float("inf")
 
 
+@final
 class Guardrails:
     """The wellbeing guardrails of one config version."""
 

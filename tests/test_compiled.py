@@ -6,8 +6,8 @@ are checked statically, so a module added later cannot break the compiled build
 quietly: no msgspec Struct with class keywords in a compiled module (mypyc drops
 them), one mypy pin everywhere.
 
-The flood needs ``build/compiled`` (``make compiled``; ``make test`` builds it
-first); outside CI the test skips without it, in CI it must run.
+The flood runs both builds in subprocesses from the compiled pass of ``make test``
+(``make unit-compiled``, on ``build/compiled``); the pure pass skips it.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ setup = _load(ROOT / "setup.py", "router_setup")
 
 def test_one_mypy_pin_for_the_build_the_backend_and_the_dev_extra() -> None:
     backend = _load(ROOT / "build_backend" / "router_build.py", "router_build_backend")
-    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"
-    ]["dev"]
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "dev"
+    ]
     assert re.fullmatch(r"mypy==[0-9.]+", setup.MYPY)
     assert backend.MYPY == setup.MYPY
     assert setup.MYPY in dev
@@ -82,9 +82,7 @@ def test_compiled_modules_define_no_class_with_class_keywords() -> None:
     }
     assert not bad, f"move these classes to a module in setup.PURE: {bad}"
     # the check itself sees such a class
-    assert _struct_with_keywords(ast.parse("class V(Struct, frozen=True):\n    x: int\n")) == [
-        "V"
-    ]
+    assert _struct_with_keywords(ast.parse("class V(Struct, frozen=True):\n    x: int\n")) == ["V"]
 
 
 def test_router_compiled_says_which_build_is_loaded() -> None:
@@ -130,14 +128,10 @@ def _flood(build: str, path: Path, duration_s: float) -> tuple[bool, bytes]:
 
 
 @pytest.mark.skipif(
-    os.environ.get("BENCH_ROUTER_BUILD") == "compiled",
-    reason="runs both builds in subprocesses: once, in the pure run of make test, is enough",
+    not router.compiled,
+    reason="runs in the compiled pass (make unit-compiled), after build/compiled is built",
 )
 def test_a_seeded_20x_flood_gives_the_same_events_byte_for_byte() -> None:
-    if not (COMPILED / "router").is_dir():
-        if os.environ.get("CI"):
-            raise AssertionError(f"no compiled build at {COMPILED}: make compiled")
-        pytest.skip(f"no compiled build at {COMPILED} (make compiled)")
     # 18:00-19:20 of the flagship at --load 20: an hour of evening, then 20 minutes of
     # the x20 flood on top (400x a normal evening): rejections, callbacks, surge mode
     duration = 4800.0

@@ -16,12 +16,12 @@ from typing import Any, NoReturn, TextIO
 
 import msgspec
 
+from router._build import build_name
 from router.errors import ConfigError
 from router.sim.arrivals import rate_segments
 from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import SimResult, simulate
 from router.sim.plots import MISSING_MESSAGE, matplotlib_available, write_charts
-from router._build import build_name
 from router.sim.report import build_report, format_summary
 from router.sim.scenario import Scenario, load_scenario
 

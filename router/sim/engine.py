@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, final
 
 import msgspec
 
@@ -131,6 +131,7 @@ Progress = Callable[[str], None]
 EventHook = Callable[[Any], bool]
 
 
+@final
 class InquiryRec:
     """What the engine knows about one simulated inquiry."""
 
@@ -192,6 +193,7 @@ class InquiryRec:
         return self.path[-1] if self.path else self.queue
 
 
+@final
 class AgentRec:
     """One simulated agent: its slots ledger, staffed and busy time, heavy runs."""
 
@@ -309,6 +311,7 @@ class SimResult:
         self.gaps_after_long_heavy: list[tuple[float, bool]] = []
 
 
+@final
 class Simulator:
     """Run one scenario through a fresh :class:`~router.core.Router` in virtual time.
 

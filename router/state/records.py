@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heappop
+from typing import final
 
 from router.config import QueueConfig, Weights
 from router.model import AgentSpec, Shift
@@ -49,6 +50,7 @@ Requirement = tuple[tuple[str, int], ...]
 PoolKey = tuple[str, "str | None", Requirement, bool, int]
 
 
+@final
 class QueueState:
     """A configured queue and its running counters."""
 
@@ -120,6 +122,7 @@ class QueueState:
                         yield t
 
 
+@final
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
@@ -167,6 +170,7 @@ class Pool:
         self.eligible = 0
 
 
+@final
 class Ticket:
     """One live inquiry."""
 
@@ -233,6 +237,7 @@ class Ticket:
         self.callback = False  # a callback: the customer hung up and keeps the place
 
 
+@final
 class Agent:
     """One logged-in agent and everything the scorer and guardrails need."""
 
