@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from heapq import heappop, heappush
-from typing import Any, final, overload
+from typing import Any, Final, final, overload
 
 import msgspec
 
@@ -154,13 +154,13 @@ from router.wellbeing import (
 __all__ = ["Router"]
 
 # Deadline kinds
-K_OFFER = 1
-K_PATIENCE = 2
-K_STEP = 3
-K_WRAP = 4
-K_AGENT = 5
+K_OFFER: Final = 1
+K_PATIENCE: Final = 2
+K_STEP: Final = 3
+K_WRAP: Final = 4
+K_AGENT: Final = 5
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
 @final

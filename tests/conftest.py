@@ -8,7 +8,7 @@ benchmarks' own loader (``bench/build.py``), which also fails the run when a
 compiled build was asked for and did not load.
 """
 
-from bench.build import apply_environment, require_build
+# importing bench applies the two variables (bench/__init__.py) before router is imported
+from bench.build import require_build
 
-apply_environment()
 require_build()

@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
-from typing import Any, final
+from typing import Any, Final, final
 
 import msgspec
 
@@ -106,25 +106,25 @@ __all__ = [
 ]
 
 # inquiry outcomes
-OPEN = 0
-ANSWERED = 1
-ABANDONED = 2
-REJECTED = 3
-DEFLECTED = 4
-EXPIRED = 5  # an outbound task not started by its deadline
+OPEN: Final = 0
+ANSWERED: Final = 1
+ABANDONED: Final = 2
+REJECTED: Final = 3
+DEFLECTED: Final = 4
+EXPIRED: Final = 5  # an outbound task not started by its deadline
 
 # heap input kinds
-_ARRIVAL = 0
-_COMPLETE = 1
-_ACCEPT = 2
-_LOGIN = 3
-_WAKE = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
+_ARRIVAL: Final = 0
+_COMPLETE: Final = 1
+_ACCEPT: Final = 2
+_LOGIN: Final = 3
+_WAKE: Final = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
 
-_INF = math.inf
+_INF: Final = math.inf
 
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
 #: next work (``after_long_heavy``): the recovery an abusive 20-minute call deserves
-LONG_HEAVY_S = 1200.0
+LONG_HEAVY_S: Final = 1200.0
 
 Progress = Callable[[str], None]
 #: Called with every core event; returning False stops the run early.

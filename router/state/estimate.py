@@ -59,7 +59,7 @@ outbound gate, ``router/policies/outbound.py``, relies on it).
 from __future__ import annotations
 
 import math
-from typing import Any, final
+from typing import Any, Final, final
 
 __all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
 
@@ -151,7 +151,7 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
 
 
 #: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
-HORIZONS = (600.0, 3600.0)
+HORIZONS: Final = (600.0, 3600.0)
 
 
 @final

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heappop
-from typing import final
+from typing import Final, final
 
 from router.config import QueueConfig, Weights
 from router.model import AgentSpec, Shift
 
 # Ticket states
-WAITING = 1
-OFFERED = 2
-ASSIGNED = 3
-WRAPUP = 4
-DONE = 5
-PARKED = 6  # out of line but keeping its place (callback); owned by admission
+WAITING: Final = 1
+OFFERED: Final = 2
+ASSIGNED: Final = 3
+WRAPUP: Final = 4
+DONE: Final = 5
+PARKED: Final = 6  # out of line but keeping its place (callback); owned by admission
 
 TICKET_STATE_NAMES = {
     WAITING: "waiting",
@@ -38,10 +38,10 @@ TICKET_STATE_NAMES = {
 }
 
 # Agent states
-READY = 1
-BREAK = 2
-AWAY = 3
-LOGGING_OUT = 4
+READY: Final = 1
+BREAK: Final = 2
+AWAY: Final = 3
+LOGGING_OUT: Final = 4
 
 _INF = float("inf")
 
