@@ -5,6 +5,7 @@ Importing ``router`` loads neither asyncio nor trio; the adapters live in
 facade are described in docs/architecture.md.
 """
 
+from router._build import is_compiled
 from router._dist import dist_version
 from router.config import (
     AgentProfile,
@@ -86,6 +87,10 @@ from router.stats import Counters, QueueStatistics, RouterStatistics
 
 __version__ = dist_version()
 
+#: True when the core was loaded from the optional mypyc build (``ROUTER_COMPILE=1``,
+#: docs/compiled.md), False for the pure-Python reference build
+compiled: bool = is_compiled("router.core")
+
 __all__ = [
     "Abandoned",
     "Accept",
@@ -155,6 +160,7 @@ __all__ = [
     "Withdrawn",
     "WouldBlock",
     "WrapUpEnded",
+    "compiled",
     "decode_config",
     "decode_events",
     "decode_input",

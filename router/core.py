@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from heapq import heappop, heappush
-from typing import Any, overload
+from typing import Any, Final, final, overload
 
 import msgspec
 
@@ -127,6 +127,7 @@ from router.inputs import (
     check_agent_spec,
     check_attributes,
     check_id,
+    check_input_ids,
     check_inquiry,
     check_now,
     check_reason,
@@ -175,16 +176,17 @@ from router.wellbeing import (
 __all__ = ["Router"]
 
 # Deadline kinds
-K_OFFER = 1
-K_PATIENCE = 2
-K_STEP = 3
-K_WRAP = 4
-K_AGENT = 5
-K_PREFER = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
+K_OFFER: Final = 1
+K_PATIENCE: Final = 2
+K_STEP: Final = 3
+K_WRAP: Final = 4
+K_AGENT: Final = 5
+K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
+@final
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
 
@@ -413,6 +415,7 @@ class Router:
         """
         if isinstance(input, Submit):
             return self.submit(input.inquiry, now)
+        check_input_ids(input)
         if isinstance(input, Accept):
             self.accept(input.inquiry_id, now, input.agent_id)
         elif isinstance(input, Complete):
@@ -2557,6 +2560,7 @@ class Router:
         self._bp.load(snap.extra)
 
 
+@final
 class _Ops:
     """The core operations the policies may call (``router/state/ops.py``), on one Router."""
 

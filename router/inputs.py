@@ -46,6 +46,7 @@ __all__ = [
     "check_agent_spec",
     "check_attributes",
     "check_id",
+    "check_input_ids",
     "check_inquiry",
     "check_now",
     "check_reason",
@@ -408,3 +409,23 @@ def _check_shifts(spec: AgentSpec) -> None:
             _check_names(sh.tenants, f"{p}.tenants")
         if sh.queues is not None:
             _check_weights(sh.queues, f"{p}.queues")
+
+
+def check_input_ids(input: object) -> None:
+    """The ids (and break reason) an input carries, checked before its method is called.
+
+    The methods check them again; checking here first lets ``Router.handle`` name
+    the field in the compiled build too, whose methods refuse an argument of the
+    wrong type (``None`` for an id) themselves, with a ``TypeError`` (docs/compiled.md).
+    """
+    if isinstance(input, Accept | Decline):
+        check_id(input.inquiry_id, "inquiry_id")
+        if input.agent_id is not None:
+            check_id(input.agent_id, "agent_id")
+    elif isinstance(input, Withdraw | Complete | CallbackFailed):
+        check_id(input.inquiry_id, "inquiry_id")
+    elif isinstance(input, SetReady | Logout):
+        check_id(input.agent_id, "agent_id")
+    elif isinstance(input, GoOnBreak):
+        check_id(input.agent_id, "agent_id")
+        check_reason(input.reason)

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heappop
-from typing import Any
+from typing import Any, Final, final
 
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
 
 # Ticket states
-WAITING = 1
-OFFERED = 2
-ASSIGNED = 3
-WRAPUP = 4
-DONE = 5
-PARKED = 6  # out of line but keeping its place (callback); owned by admission
+WAITING: Final = 1
+OFFERED: Final = 2
+ASSIGNED: Final = 3
+WRAPUP: Final = 4
+DONE: Final = 5
+PARKED: Final = 6  # out of line but keeping its place (callback); owned by admission
 
 TICKET_STATE_NAMES = {
     WAITING: "waiting",
@@ -39,10 +39,10 @@ TICKET_STATE_NAMES = {
 }
 
 # Agent states
-READY = 1
-BREAK = 2
-AWAY = 3
-LOGGING_OUT = 4
+READY: Final = 1
+BREAK: Final = 2
+AWAY: Final = 3
+LOGGING_OUT: Final = 4
 
 _INF = float("inf")
 
@@ -55,6 +55,7 @@ Binding = tuple[Any, ...]
 PoolKey = tuple[str, "str | None", Requirement, bool, int, Binding]
 
 
+@final
 class QueueState:
     """A configured queue and its running counters."""
 
@@ -146,6 +147,7 @@ class QueueState:
                         yield t
 
 
+@final
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
@@ -213,6 +215,7 @@ class Pool:
         self.line_live: dict[str, int] = {}
 
 
+@final
 class Ticket:
     """One live inquiry."""
 
@@ -291,6 +294,7 @@ class Ticket:
         self.also: dict[str, Agent] | None = None
 
 
+@final
 class Agent:
     """One logged-in agent and everything the scorer and guardrails need."""
 
