@@ -517,9 +517,9 @@ class Producer:
                     for i in range(0, len(res), 2)
                 ]
             waited = time.monotonic() - t0
-            if waited + pause > wait_s:
+            if waited >= wait_s:
                 raise DomainFull(k.domain, int(res[1]), int(res[2]), waited)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(min(pause, wait_s - waited))  # never refuse before wait_s
             pause = min(pause * 2, 0.1)
 
     def _request(self, inp: Input) -> Request:
