@@ -33,6 +33,8 @@ from router.events import Event
 from router.model import AgentSpec
 from router.state.records import Agent, Pool, QueueState, Ticket
 from router.state.schedule import apply_shift
+from router.state.tallies import AgentTallyRecord
+from router.state.windows import WindowsRecord
 from router.stats import Counters
 
 __all__ = [
@@ -57,6 +59,8 @@ FORMAT = 2
 class QueueRecord(Struct, array_like=True):
     cfg: QueueConfig
     removed: bool
+    #: the real-time windows of outcome counts (router/state/windows.py)
+    windows: WindowsRecord | None = None
 
 
 class AgentRecord(Struct, array_like=True):
@@ -85,6 +89,8 @@ class AgentRecord(Struct, array_like=True):
     break_due: float = float("inf")
     brk_flags: int = 0
     rr: dict[str, int] = {}
+    #: the agent's real-time figures (router/state/tallies.py)
+    tally: AgentTallyRecord | None = None
 
 
 class TicketRecord(Struct, array_like=True):
@@ -146,6 +152,10 @@ class Snapshot(Struct):
     random_keys: list[tuple[int, list[tuple[str, float]]]] = []
     #: draws taken from the ``random`` mode's generator
     draws: int = 0
+    #: when the since-reset statistics started (``Router.reset_statistics``)
+    statistics_reset_at: float = 0.0
+    #: inquiries answered at the instant of that reset, before it
+    statistics_reset_ties: list[str] = []
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
@@ -165,11 +175,11 @@ def decode(data: bytes) -> Snapshot:
     return snap
 
 
-def queue_record(q: QueueState) -> QueueRecord:
-    return QueueRecord(q.cfg, q.removed)
+def queue_record(q: QueueState, windows: WindowsRecord | None = None) -> QueueRecord:
+    return QueueRecord(q.cfg, q.removed, windows)
 
 
-def agent_record(a: Agent) -> AgentRecord:
+def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord:
     return AgentRecord(
         spec=a.spec,
         state=a.state,
@@ -196,6 +206,7 @@ def agent_record(a: Agent) -> AgentRecord:
         break_due=a.break_due,
         brk_flags=a.brk_flags,
         rr=dict(a.rr),
+        tally=tally,
     )
 
 

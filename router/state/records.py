@@ -20,6 +20,7 @@ from typing import Any, Final, final
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
+from router.state.tallies import AgentTally, QueueTally
 
 # Ticket states
 WAITING: Final = 1
@@ -62,6 +63,7 @@ class QueueState:
     __slots__ = (
         "answer_target_s",
         "binds",
+        "by_arrival",
         "cfg",
         "channel",
         "heavy",
@@ -76,6 +78,7 @@ class QueueState:
         "removed",
         "requires",
         "steps",
+        "tally",
         "target",
         "tenant",
         "waiting_by_priority",
@@ -89,6 +92,9 @@ class QueueState:
         self.waiting_by_priority: dict[int, int] = {}
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
+        # lazy heap of the waiting inquiries by arrival: its live head is the longest wait
+        self.by_arrival: list[tuple[float, int, int, Ticket]] = []
+        self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights)
 
     def apply(self, cfg: QueueConfig, weights: Weights) -> None:
@@ -331,6 +337,7 @@ class Agent:
         "state",
         "state_reason",
         "stretch_start",
+        "tally",
         "team",
         "tenants",
         "timer_at",
@@ -389,6 +396,7 @@ class Agent:
         self.cooldown_until = -_INF
         self.break_due = _INF  # inf: no break deferred
         self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
+        self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
 
         #: round robin: queue -> the router's sequence number at the agent's last offer there
         self.rr: dict[str, int] = {}
