@@ -206,6 +206,7 @@ class Realtime:
             tl = q.tally
             tl.channel = q.channel
             tl.unit_cost = self.unit_costs.get(q.channel, 0)
+            tl.ewt_key = None  # priority seconds and the estimator's priors may change
             if not tl.windows.same_shape(windows, st.bucket_s):
                 tl.windows = tl.windows.reshaped(windows, st.bucket_s)
 
@@ -319,22 +320,37 @@ class Realtime:
         """The figures of one queue (call :meth:`settle` first)."""
         tl = q.tally
         name = q.name
-        by_p = {p: n for p, n in sorted(q.waiting_by_priority.items(), reverse=True) if n}
-        ewt: dict[int, float] = {}
-        for p in sorted({q.priority, *by_p}, reverse=True):
-            position = 1 + sum(n for pp, n in by_p.items() if pp >= p)
-            if not tl.eligible:
-                ewt[p] = _INF
-            elif tl.available >= position:
-                ewt[p] = 0.0
-            else:
-                ewt[p] = est.expected_wait(name, position - tl.available, p, priority_seconds)
+        counts = q.waiting_by_priority
+        by_p: dict[int, int] = {}
+        if len(counts) == 1:  # the common case: one priority per queue
+            for p, n in counts.items():
+                if n:
+                    by_p[p] = n
+        else:
+            for p in sorted(counts, reverse=True):
+                if counts[p]:
+                    by_p[p] = counts[p]
+        # expected waits are pure functions of these: computed again only when one moved
+        key = (est.version(name), tl.available, tl.eligible, q.priority, *by_p.items())
+        if key != tl.ewt_key:
+            ewt: dict[int, float] = {}
+            for p in sorted({q.priority, *by_p}, reverse=True):
+                position = 1 + sum(n for pp, n in by_p.items() if pp >= p)
+                if not tl.eligible:
+                    ewt[p] = _INF
+                elif tl.available >= position:
+                    ewt[p] = 0.0
+                else:
+                    ewt[p] = est.expected_wait(name, position - tl.available, p, priority_seconds)
+            tl.ewt = (est.expected_wait(name, q.n_waiting), ewt)
+            tl.ewt_key = key
+        expected, ewt = tl.ewt
         return QueueStatistics(
             waiting=q.n_waiting,
-            expected_wait_s=est.expected_wait(name, q.n_waiting),
+            expected_wait_s=expected,
             longest_wait_s=longest_wait(q, now),
             waiting_by_priority=by_p,
-            expected_wait_by_priority_s=ewt,
+            expected_wait_by_priority_s=dict(ewt),
             eligible_agents=tl.eligible,
             available_agents=tl.available,
             windows=tl.windows.query(now),

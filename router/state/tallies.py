@@ -37,7 +37,7 @@ def capacity_shares(
 class QueueTally:
     """One queue's windows of outcome counts and its eligible and available agents."""
 
-    __slots__ = ("available", "channel", "eligible", "unit_cost", "windows")
+    __slots__ = ("available", "channel", "eligible", "ewt", "ewt_key", "unit_cost", "windows")
 
     def __init__(self, channel: str) -> None:
         self.windows = SlidingWindows(DEFAULT_WINDOWS, DEFAULT_BUCKET_S)
@@ -45,6 +45,9 @@ class QueueTally:
         self.unit_cost = 0  # the channel's capacity-unit cost (agents with ``units``)
         self.eligible = 0
         self.available = 0
+        #: the expected waits last computed, and what they were computed from
+        self.ewt_key: tuple[object, ...] | None = None
+        self.ewt: tuple[float, dict[int, float]] = (0.0, {})
 
 
 class AgentTally:

@@ -197,6 +197,31 @@ class Counts:
         return c
 
 
+def _figures(a: Counts, b: Counts) -> WindowFigures:
+    """The figures of the sum of ``a`` and ``b``."""
+    answered = a.answered + b.answered
+    in_target = a.in_target + b.in_target
+    abandoned = a.abandoned + b.abandoned
+    handled = a.handled + b.handled
+    ended = answered + abandoned + a.rejected + b.rejected + a.deflected + b.deflected
+    return WindowFigures(
+        offered=a.offered + b.offered,
+        answered=answered,
+        abandoned=abandoned,
+        rejected=a.rejected + b.rejected,
+        deflected=a.deflected + b.deflected,
+        answered_in_target=in_target,
+        handled=handled,
+        service_level=in_target / ended if ended else None,
+        abandon_rate=abandoned / ended if ended else None,
+        asa_s=(a.wait_s + b.wait_s) / answered if answered else None,
+        aht_s=(a.handle_s + b.handle_s) / handled if handled else None,
+    )
+
+
+_EMPTY = Counts().figures()
+
+
 class WindowsRecord(Struct, array_like=True):
     """A :class:`SlidingWindows` in a snapshot (its windows and bucket come from the config)."""
 
@@ -215,6 +240,8 @@ class SlidingWindows:
     """
 
     __slots__ = (
+        "_cache",
+        "_cache_key",
         "_k",
         "_keys",
         "_n",
@@ -227,6 +254,7 @@ class SlidingWindows:
         "reset_at",
         "total",
         "until",
+        "version",
         "windows",
     )
 
@@ -248,6 +276,10 @@ class SlidingWindows:
         self.until = -math.inf
         self.total = Counts()
         self.reset_at = float(now)
+        #: bumped by every change but a count into the open bucket (see :meth:`query`)
+        self.version = 0
+        self._cache_key: tuple[int, int, int] | None = None
+        self._cache: dict[str, WindowFigures] = {}
 
     def same_shape(self, windows: tuple[float, ...], bucket_s: float) -> bool:
         return self.windows == tuple(sorted(windows)) and self.bucket_s == float(bucket_s)
@@ -273,6 +305,7 @@ class SlidingWindows:
         old = self._k
         if k <= old:  # rounding at a bucket edge: still the open bucket
             return self.cur
+        self.version += 1
         if old != _NO_KEY:
             cur = self.cur
             self.total.add(cur)
@@ -307,6 +340,7 @@ class SlidingWindows:
         ``before_reset`` says whether what ``delta`` corrects was counted before the
         last reset (by default: whether ``at`` is earlier than the reset).
         """
+        self.version += 1
         k = int(at // self.bucket_s)
         if before_reset is None:
             before_reset = at < self.reset_at
@@ -326,6 +360,7 @@ class SlidingWindows:
 
     def reset(self, now: float) -> None:
         """Start the since-reset figures over at ``now`` (the windows go on)."""
+        self.version += 1
         self.total = Counts()
         self.total.sub(self.cur)
         self.reset_at = float(now)
@@ -354,10 +389,36 @@ class SlidingWindows:
         return c
 
     def query(self, now: float) -> dict[str, WindowFigures]:
-        """Figures per window label, plus ``since_reset``."""
-        out = {label: self.window(i, now).figures() for i, label in enumerate(self.labels)}
-        out["since_reset"] = self.since_reset().figures()
-        return out
+        """Figures per window label, plus ``since_reset``: the sum of each window and the
+        open bucket, straight into the figures.
+
+        The answer is remembered: while no bucket rolled or was adjusted, time stays
+        in the same bucket and nothing was counted since, the same figures come back
+        (a count always adds to one of the integer counters, so their sum tells).
+        """
+        top = self._k
+        cur = self.cur
+        k_now = max(int(now // self.bucket_s), top)
+        key = (
+            self.version,
+            k_now,
+            cur.offered + cur.answered + cur.abandoned + cur.rejected + cur.deflected + cur.handled,
+        )
+        if key == self._cache_key:
+            return dict(self._cache)
+        out: dict[str, WindowFigures] = {}
+        for i, label in enumerate(self.labels):
+            n = self._spans[i]
+            if top == _NO_KEY or k_now - n + 1 > top:
+                out[label] = _EMPTY
+            elif k_now == top:  # nothing slid out since the last roll
+                out[label] = _figures(self._sums[i], cur)
+            else:
+                out[label] = self.window(i, now).figures()
+        out["since_reset"] = _figures(self.total, cur)
+        self._cache_key = key
+        self._cache = out
+        return dict(out)
 
     # ------------------------------------------------------------------ snapshot
 
@@ -381,6 +442,7 @@ class SlidingWindows:
         """Put :meth:`dump` output back (on windows of the same shape)."""
         if len(rec.sums) != len(self._sums):
             raise ValueError("windows record of another shape")
+        self.version += 1
         for key, counts in rec.buckets:
             slot = key % self._n
             self._ring[slot] = Counts.from_record(counts)
