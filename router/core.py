@@ -143,7 +143,15 @@ from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_f
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import first_not_declined, live_agents, live_tickets
 from router.state.ops import PolicyTimer
-from router.state.realtime import Realtime, fits, has_room, restore_tally, tally_record
+from router.state.realtime import (
+    Realtime,
+    compact_arrivals,
+    fits,
+    has_room,
+    index_arrivals,
+    restore_tally,
+    tally_record,
+)
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -527,7 +535,7 @@ class Router:
         self._counters.admitted += 1
         self._tickets[t.id] = t
         t.pool = pool
-        self._enqueue(t)
+        self._enqueue(t, fresh=True)
         self._pending.append(t)
         if t.patience_at is not None:
             self._at(t.patience_at, K_PATIENCE, t, t.seq)
@@ -733,12 +741,7 @@ class Router:
             if wait <= q.answer_target_s:
                 c.in_target += 1
             return
-        delta = Counts()
-        delta.answered = -1
-        delta.wait_s = -wait
-        if wait <= q.answer_target_s:
-            delta.in_target = -1
-        w.adjust(at, delta, before_reset)
+        w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
 
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
@@ -1574,7 +1577,8 @@ class Router:
             if len(heap) > 2 * pool.eligible + 64:
                 pool.agents = live_agents(heap)
 
-    def _enqueue(self, t: Ticket) -> None:
+    def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
+        """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
         pool = t.pool
         assert pool is not None
         if t.state == OFFERED:  # given back: declined, expired, or its agent is leaving
@@ -1590,10 +1594,17 @@ class Router:
         if t.callback:
             q.n_callbacks += 1
             self._waiting_cb += 1
-        by_arrival = q.by_arrival
-        heappush(by_arrival, (t.arrival, t.seq, t.ver, t))
-        if len(by_arrival) > 2 * q.n_waiting + 64:
-            q.by_arrival = live_tickets(by_arrival)
+        if fresh and t.arrival >= q.newest:  # the common case: arrivals in time order
+            q.newest = t.arrival
+            by_arrival = q.by_arrival
+            by_arrival.append(t)
+            if len(by_arrival) > 2 * q.n_waiting + 64:
+                compact_arrivals(q)
+        else:
+            late = q.late
+            heappush(late, (t.arrival, t.seq, t.ver, t))
+            if len(late) > 2 * q.n_waiting + 64:
+                q.late = live_tickets(late)
         declined = t.declined
         if t.prefer_until > 0.0:  # waiting for its preferred agents only
             preference.add(pool, t)
@@ -2373,7 +2384,6 @@ class Router:
         self._pools = {}
         for q in self._queues.values():
             q.pools = []
-            q.by_arrival = []  # every waiting inquiry was taken out of line: enqueued again
         for agent in self._agents.values():
             agent.pools = []
             self._set_caps(agent)
@@ -2384,6 +2394,7 @@ class Router:
             t.pool = self._pool_for(t)
             self._enqueue(t)
             self._pending.append(t)
+        index_arrivals(self._queues.values(), waiting)
         for pool in self._pools.values():
             pool.waiting.sort()
             pool.declined.sort()
@@ -2628,12 +2639,11 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
-                t.queue.by_arrival.append((t.arrival, t.seq, t.ver, t))
         for pool in pools:
             pool.waiting.sort()
             pool.declined.sort()
-        for q in self._queues.values():
-            q.by_arrival.sort()
+        waiting = [t for t in self._tickets.values() if t.state == WAITING]
+        index_arrivals(self._queues.values(), waiting)
         drawn = {pools[i].key: dict(keys) for i, keys in snap.random_keys}
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:

@@ -204,3 +204,39 @@ def test_adapter_handle_with_a_followed_monitor() -> None:
     assert sample(fams, "router_outcomes_total", queue="refund", outcome="answered") == 1
     assert sample(fams, "router_offer_outcomes_total", outcome="accepted") == 1
     assert sample(fams, "router_decisions_total") >= 1
+
+
+def test_the_core_alone_gives_the_real_time_gauges_and_is_preferred() -> None:
+    d = busy_router()
+    r, m = d.router, d.monitor
+    r.submit(Inquiry(id="p", queue="refund", priority=2), now=60.0)  # waits until a tick
+    fams = scrape(RouterCollector(r))  # no monitor: the core's own real-time figures
+    st = r.statistics()
+    assert sample(fams, "router_inquiries_waiting_by_priority", queue="refund", priority="2") == 1
+    assert sample(fams, "router_longest_wait_seconds", queue="chat") == (
+        st.queues["chat"].longest_wait_s
+    )
+    assert sample(fams, "router_service_level", queue="refund", window="5m") == pytest.approx(1 / 4)
+    assert sample(fams, "router_abandon_rate", queue="refund", window="15m") == pytest.approx(3 / 4)
+    assert sample(fams, "router_asa_seconds", queue="refund", window="30m") == 8.0
+    for state, n in st.agents_by_state.items():
+        assert sample(fams, "router_agents", state=state) == n
+    assert sum(st.agents_by_state.values()) == 1
+    for name, q in st.queues.items():
+        assert sample(fams, "router_queue_agents", queue=name, state="eligible") == 1
+        got = sample(fams, "router_queue_agents", queue=name, state="available")
+        assert got == q.available_agents
+        for p, n in q.waiting_by_priority.items():
+            assert (
+                sample(fams, "router_inquiries_waiting_by_priority", queue=name, priority=str(p))
+                == n
+            )
+    per_agent = scrape(RouterCollector(r, per_agent=True))
+    assert sample(per_agent, "router_agent_handled_total", agent="ye") == 1
+    # after the core's own reset its since-reset figures win over the monitor's
+    r.reset_statistics(61.0)
+    fams = scrape(RouterCollector(r, m))
+    assert m.statistics().queues["refund"].windows["since_reset"].service_level is not None
+    with pytest.raises(AssertionError, match="no sample"):
+        sample(fams, "router_service_level", queue="refund", window="since_reset")
+    assert sample(fams, "router_service_level", queue="refund", window="5m") == pytest.approx(1 / 4)

@@ -385,11 +385,7 @@ class Monitor:
         q = self._queue(queue)
         targets = [q.windows.current(at), q.totals]
         if self.intervals_s is not None:
-            key = (int(at // self.intervals_s), queue)
-            row = self._q_rows.get(key)
-            if row is None:
-                row = self._q_rows[key] = Counts()
-            targets.append(row)
+            targets.append(self._q_row(int(at // self.intervals_s), queue))
         for c in targets:
             setattr(c, field, getattr(c, field) + amount)
 
@@ -492,11 +488,7 @@ class Monitor:
         if self.intervals_s is not None:
             for k, part in self._split(start, end):
                 self._a_row(k, agent.id).busy_s += part * w
-                key = (k, queue)
-                row = self._q_rows.get(key)
-                if row is None:
-                    row = self._q_rows[key] = Counts()
-                row.workload_s += part * w
+                self._q_row(k, queue).workload_s += part * w
 
     def _split(self, start: float, end: float) -> list[tuple[int, float]]:
         """``[(interval index, seconds)]`` covering ``[start, end)``."""
@@ -511,6 +503,12 @@ class Monitor:
             t = edge
             k += 1
         return out
+
+    def _q_row(self, k: int, queue: str) -> Counts:
+        row = self._q_rows.get((k, queue))
+        if row is None:
+            row = self._q_rows[(k, queue)] = Counts()
+        return row
 
     def _a_row(self, k: int, agent_id: str) -> AgentInterval:
         row = self._a_rows.get((k, agent_id))
@@ -582,18 +580,11 @@ class Monitor:
             if in_target:
                 self._count(queue, at, "in_target")
         else:
-            delta = Counts()
-            delta.answered = -1
-            delta.wait_s = -wait
-            delta.in_target = -1 if in_target else 0
+            delta = Counts.unanswer(wait, in_target)
             q.windows.adjust(at, delta)
             q.totals.add(delta)
             if self.intervals_s is not None:
-                key = (int(at // self.intervals_s), queue)
-                row = self._q_rows.get(key)
-                if row is None:
-                    row = self._q_rows[key] = Counts()
-                row.add(delta)
+                self._q_row(int(at // self.intervals_s), queue).add(delta)
         i = 0
         while i < len(WAIT_BUCKETS) and wait > WAIT_BUCKETS[i]:
             i += 1

@@ -15,11 +15,15 @@ there its own way:
   and *deflected* at the end, under the queue it ended in; *handled* (with its
   handle time) at completion. A callback whose call reached nobody takes its
   answer back from the bucket it was counted in. O(1) each.
-* **Longest wait.** Each queue keeps a lazy heap of its waiting inquiries by
-  arrival (``QueueState.by_arrival``), pushed by every enqueue; arrivals come
-  mostly in time order, so a push rarely sifts. Entries of inquiries no longer
-  waiting there go stale (their version moved) and are dropped when they reach
-  the top at a read, or by compaction (``router/state/lazyheap.py``).
+* **Longest wait.** New arrivals come in time order, so each queue appends
+  them to a deque (``QueueState.by_arrival``: one pointer per inquiry); every
+  other entry into the line (requeued after a decline, a relaxation step, an
+  overflow, a callback's retry, an arrival stamped earlier than the last) is
+  pushed on a small lazy heap by arrival (``QueueState.late``). The longest
+  wait is the older of the two live heads. Entries whose inquiry no longer
+  waits in that queue are dropped when they reach the head at a read, or by
+  compaction when a structure grows past twice the queue's waiting count
+  (``router/state/lazyheap.py``), so the cost stays O(1) amortised per entry.
 * **Agents.** Whether an agent is *eligible* for a queue (its skills,
   tenants, queue list and channels fit the queue's base requirement, and a
   ``match`` that reads only agent attributes lets it in; off shift it is
@@ -48,6 +52,7 @@ agents' figures are in the snapshot.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from heapq import heappop
 
@@ -74,7 +79,9 @@ __all__ = [
     "ON_BREAK",
     "WRAP_UP",
     "Realtime",
+    "compact_arrivals",
     "fits",
+    "index_arrivals",
     "longest_wait",
     "partition",
     "tally_record",
@@ -131,18 +138,50 @@ def has_room(agent: Agent) -> bool:
 def longest_wait(q: QueueState, now: float) -> float:
     """How long the longest-waiting inquiry of ``q`` has waited (0 when none waits).
 
-    Drops the stale entries at the top of ``q.by_arrival`` (each is dropped once).
+    Drops the entries at the heads of ``q.by_arrival`` and ``q.late`` whose inquiry
+    no longer waits there (each is dropped once).
     """
     if not q.n_waiting:
         return 0.0
-    heap = q.by_arrival
-    while heap:
-        e = heap[0]
+    oldest = _INF
+    line = q.by_arrival
+    while line:
+        t = line[0]
+        if t.state == WAITING and t.queue is q:
+            oldest = t.arrival
+            break
+        line.popleft()
+    late = q.late
+    while late:
+        e = late[0]
         t = e[3]
         if t.ver == e[2] and t.state == WAITING:
-            return max(0.0, now - e[0])
-        heappop(heap)
-    return 0.0
+            if e[0] < oldest:
+                oldest = e[0]
+            break
+        heappop(late)
+    return max(0.0, now - oldest) if oldest < _INF else 0.0
+
+
+def compact_arrivals(q: QueueState) -> None:
+    """Drop the entries of ``q.by_arrival`` whose inquiry no longer waits in ``q``."""
+    q.by_arrival = deque(t for t in q.by_arrival if t.state == WAITING and t.queue is q)
+
+
+def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> None:
+    """Rebuild every queue's arrival index from its waiting inquiries (restore, reconfigure)."""
+    lines: dict[str, list[Ticket]] = {}
+    for t in waiting:
+        lines.setdefault(t.queue.name, []).append(t)
+    for q in queues:
+        line = sorted(lines.get(q.name, ()), key=_arrival_order)
+        q.by_arrival = deque(line)
+        q.newest = line[-1].arrival if line else -_INF
+        q.late = []
+
+
+def _arrival_order(t: Ticket) -> tuple[float, int]:
+    return (t.arrival, t.seq)
 
 
 def tally_record(tl: AgentTally) -> AgentTallyRecord:

@@ -13,6 +13,7 @@ entries are skipped when they reach the top and dropped by compaction
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from heapq import heappop
 from typing import Any, Final, final
@@ -67,11 +68,13 @@ class QueueState:
         "cfg",
         "channel",
         "heavy",
+        "late",
         "max_offers",
         "mode",
         "n_callbacks",
         "n_waiting",
         "name",
+        "newest",
         "pools",
         "preferred_wait_s",
         "priority",
@@ -92,8 +95,11 @@ class QueueState:
         self.waiting_by_priority: dict[int, int] = {}
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
-        # lazy heap of the waiting inquiries by arrival: its live head is the longest wait
-        self.by_arrival: list[tuple[float, int, int, Ticket]] = []
+        # the longest wait (router/state/realtime.py): arrivals admitted in time order, and a
+        # lazy heap by arrival of every other entry into the line (requeued, relaxed, moved)
+        self.by_arrival: deque[Ticket] = deque()
+        self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
+        self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights)
 

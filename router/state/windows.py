@@ -147,21 +147,16 @@ class Counts:
         return self.answered + self.abandoned + self.rejected + self.deflected + self.expired
 
     def figures(self) -> WindowFigures:
-        ended = self.ended
-        return WindowFigures(
-            offered=self.offered,
-            answered=self.answered,
-            abandoned=self.abandoned,
-            rejected=self.rejected,
-            deflected=self.deflected,
-            answered_in_target=self.in_target,
-            handled=self.handled,
-            service_level=self.in_target / ended if ended else None,
-            abandon_rate=self.abandoned / ended if ended else None,
-            asa_s=self.wait_s / self.answered if self.answered else None,
-            aht_s=self.handle_s / self.handled if self.handled else None,
-            expired=self.expired,
-        )
+        return _figures(self, _NOTHING)
+
+    @classmethod
+    def unanswer(cls, wait: float, in_target: bool) -> Counts:
+        """The correction that takes back one answer (a callback whose call reached nobody)."""
+        c = cls()
+        c.answered = -1
+        c.wait_s = -wait
+        c.in_target = -1 if in_target else 0
+        return c
 
     def record(self) -> CountsRecord:
         return (
@@ -203,7 +198,8 @@ def _figures(a: Counts, b: Counts) -> WindowFigures:
     in_target = a.in_target + b.in_target
     abandoned = a.abandoned + b.abandoned
     handled = a.handled + b.handled
-    ended = answered + abandoned + a.rejected + b.rejected + a.deflected + b.deflected
+    expired = a.expired + b.expired
+    ended = answered + abandoned + a.rejected + b.rejected + a.deflected + b.deflected + expired
     return WindowFigures(
         offered=a.offered + b.offered,
         answered=answered,
@@ -216,9 +212,11 @@ def _figures(a: Counts, b: Counts) -> WindowFigures:
         abandon_rate=abandoned / ended if ended else None,
         asa_s=(a.wait_s + b.wait_s) / answered if answered else None,
         aht_s=(a.handle_s + b.handle_s) / handled if handled else None,
+        expired=expired,
     )
 
 
+_NOTHING = Counts()  # never changed: the other half of a lone Counts' figures
 _EMPTY = Counts().figures()
 
 
