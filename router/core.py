@@ -2379,7 +2379,7 @@ class Router:
                 )
         return out
 
-    def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
+    def _rebuild_indexes(self, waiting: list[Ticket]) -> None:
         """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
         for q in self._queues.values():
