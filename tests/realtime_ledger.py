@@ -13,6 +13,7 @@ compares both with ``statistics()`` and fails naming the figure.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -117,6 +118,9 @@ class EventLedger:
         self.facts: list[tuple[int, float, str, str, float]] = []
         self.seen: set[str] = set()
         self.answered: dict[str, tuple[int, float, str, float]] = {}
+        #: (seq, agent, "offers" | "handled" | "declined" | "expired"), and each agent's login
+        self.agent_facts: list[tuple[int, str, str]] = []
+        self.logins: dict[str, int] = {}
         self.seq = 0
         self.reset_seq = 0
 
@@ -166,11 +170,41 @@ class EventLedger:
             elif kind == "Completed":
                 self._fact(e.at, e.queue, "handled")
                 self._fact(e.at, e.queue, "handle_s", e.handle_s)
+            elif kind == "AgentLoggedIn":
+                self.logins[e.agent_id] = self.seq
+            if kind in ("Offered", "Completed", "OfferDeclined", "OfferExpired"):
+                field = {
+                    "Offered": "offers",
+                    "Completed": "handled",
+                    "OfferDeclined": "declined",
+                    "OfferExpired": "expired",
+                }[kind]
+                self.agent_facts.append((self.seq, e.agent_id, field))
+
+    def with_pending(self, events: list[Any]) -> EventLedger:
+        """A copy that also saw ``events`` (the router's outbox, not handed out yet)."""
+        other = copy.copy(self)
+        other.facts = list(self.facts)
+        other.seen = set(self.seen)
+        other.answered = dict(self.answered)
+        other.agent_facts = list(self.agent_facts)
+        other.logins = dict(self.logins)
+        other.feed(events)
+        return other
 
     def mark_reset(self, pending: int = 0) -> None:
         """The router's statistics were reset after the events fed so far and ``pending``
         more (events the router has not handed out yet)."""
         self.reset_seq = self.seq + pending + 1
+
+    def agent_counts(self, agent_id: str) -> dict[str, int]:
+        """An agent's offers, handled, declined and expired since its login or the reset."""
+        since = max(self.logins.get(agent_id, 0), self.reset_seq)
+        out = dict.fromkeys(("offers", "handled", "declined", "expired"), 0)
+        for seq, who, field in self.agent_facts:
+            if who == agent_id and seq >= since:
+                out[field] += 1
+        return out
 
     def figures(
         self, queue: str, now: float, window: float | None, bucket_s: float
@@ -226,6 +260,21 @@ def check_realtime(r: Router, ledger: EventLedger | None = None) -> None:
         for field, value in want.items():
             got = getattr(q, field)
             assert got == value, f"queues[{name}].{field}: {got} != {value} (recount)"
+    for a in r._agents.values():
+        got = r.agent_statistics(a.id)
+        assert got.state == _state_of(a), a.id
+        held: dict[str, int] = {}
+        for t in list(a.offers.values()) + list(a.work.values()):
+            held[t.queue.channel] = held.get(t.queue.channel, 0) + 1
+        assert {ch: n for ch, n in got.load.items() if n} == held, a.id
+        assert got.busy_s >= -1e-9 and got.staffed_s >= 0, a.id
+        if ledger is not None and a.id in ledger.logins:
+            counts = ledger.agent_counts(a.id)
+            assert (got.offers, got.handled, got.declined, got.expired) == tuple(counts.values()), (
+                a.id,
+                got,
+                counts,
+            )
     if ledger is None:
         return
     cfg = r.config.statistics

@@ -393,6 +393,19 @@ def _agree_with_monitor(core: Router, monitor: Monitor, labels: tuple[str, ...] 
     st = core.statistics()
     mon = monitor.statistics(core.now)
     assert st.agents_by_state == mon.agents_by_state
+    for agent_id in core.agent_ids():
+        a, m = core.agent_statistics(agent_id), mon.agents[agent_id]
+        assert (a.state, a.offers, a.handled, a.declined, a.expired) == (
+            m.state,
+            m.offers,
+            m.handled,
+            m.declined,
+            m.expired,
+        ), agent_id
+        if not labels:  # (a final check reads the monitor at its own, later, time)
+            assert a.staffed_s == pytest.approx(m.staffed_s, abs=1e-6), agent_id
+            assert a.occupancy == pytest.approx(m.occupancy, rel=1e-9, abs=1e-9), agent_id
+        assert {ch: n for ch, n in a.load.items() if n} == {ch: n for ch, n in m.load.items() if n}
     for name, q in st.queues.items():
         m = mon.queues[name]
         if not st.counters.callbacks:  # the core counts a callback holding its place as
