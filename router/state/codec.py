@@ -1,8 +1,10 @@
 """The snapshot codec: the core's logical state as deterministic MessagePack bytes.
 
-Theory of operation: a snapshot stores the logical state (config, queues,
-agents, live tickets, the raw deadline heap, pending work, undelivered events,
-the policies' own state) and none of the derived indexes. ``Router.snapshot``
+Theory of operation: a snapshot stores the logical state (config, queues with
+their real-time windows, agents with their real-time figures, live tickets, the
+raw deadline heap, pending work, undelivered events, the policies' own state,
+when the statistics were reset) and none of the derived indexes (pools, heaps,
+the real-time counts over agents and the arrival index are rebuilt). ``Router.snapshot``
 (``router/core.py``) fills a :class:`Snapshot` with the records of this module
 and encodes it; ``Router.restore`` decodes it, puts each record back and
 rebuilds the indexes: pools in their original creation order, and exactly the
