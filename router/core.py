@@ -535,7 +535,7 @@ class Router:
         self._counters.admitted += 1
         self._tickets[t.id] = t
         t.pool = pool
-        self._enqueue(t, fresh=True)
+        self._enqueue(t, True)
         self._pending.append(t)
         if t.patience_at is not None:
             self._at(t.patience_at, K_PATIENCE, t, t.seq)
@@ -1596,9 +1596,9 @@ class Router:
             self._waiting_cb += 1
         if fresh and t.arrival >= q.newest:  # the common case: arrivals in time order
             q.newest = t.arrival
-            by_arrival = q.by_arrival
-            by_arrival.append(t)
-            if len(by_arrival) > 2 * q.n_waiting + 64:
+            line = q.by_arrival
+            line.append(t)
+            if len(line) > 2 * q.n_waiting + 64:
                 compact_arrivals(q)
         else:
             late = q.late

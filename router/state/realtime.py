@@ -164,8 +164,17 @@ def longest_wait(q: QueueState, now: float) -> float:
 
 
 def compact_arrivals(q: QueueState) -> None:
-    """Drop the entries of ``q.by_arrival`` whose inquiry no longer waits in ``q``."""
-    q.by_arrival = deque(t for t in q.by_arrival if t.state == WAITING and t.queue is q)
+    """Drop the entries of ``q.by_arrival`` whose inquiry no longer waits in ``q``: first
+    from the head (served first, in the common case, and never looked at again), then,
+    if the line is still long, from everywhere."""
+    line = q.by_arrival
+    while line:
+        t = line[0]
+        if t.state == WAITING and t.queue is q:
+            break
+        line.popleft()
+    if len(line) > 2 * q.n_waiting + 64:
+        q.by_arrival = deque(t for t in line if t.state == WAITING and t.queue is q)
 
 
 def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> None:
