@@ -521,7 +521,7 @@ class Router:
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
             w = q.tally.windows
-            (w.cur if now < w.until else w.roll(now)).offered += 1
+            (w.cum if now < w.until else w.roll(now)).offered += 1
             if outcome == "rejected" or outcome == "deflected":  # refused at arrival
                 b = t.queue.tally.windows.current(now)
                 if outcome == "rejected":
@@ -735,7 +735,7 @@ class Router:
         w = q.tally.windows
         wait = at - t.arrival
         if sign > 0:
-            c = w.cur if at < w.until else w.roll(at)
+            c = w.cum if at < w.until else w.roll(at)
             c.answered += 1
             c.wait_s += wait
             if wait <= q.answer_target_s:
@@ -844,7 +844,7 @@ class Router:
         self._counters.completed += 1
         self._estimator.on_complete(t.queue.name, handle)
         w = t.queue.tally.windows
-        c = w.cur if now < w.until else w.roll(now)
+        c = w.cum if now < w.until else w.roll(now)
         c.handled += 1
         c.handle_s += handle
         tally = agent.tally

@@ -483,8 +483,7 @@ class Monitor:
             return
         agent.busy_s += (end - start) * w
         q = self._queue(queue)
-        for c in (q.windows.total, q.totals):  # since reset (spans buckets) and lifetime
-            c.workload_s += (end - start) * w
+        q.totals.workload_s += (end - start) * w
         if self.intervals_s is not None:
             for k, part in self._split(start, end):
                 self._a_row(k, agent.id).busy_s += part * w

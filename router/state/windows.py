@@ -2,37 +2,35 @@
 
 Theory of operation
 -------------------
-Every figure a window reports is a sum of a few counters (:class:`Counts`).
-A :class:`SlidingWindows` cuts time into buckets of ``bucket_s`` seconds
-(bucket ``k`` covers ``[k * bucket_s, (k + 1) * bucket_s)``); a window of
-``w`` seconds read at ``now`` is the ``w // bucket_s`` buckets ending with the
-one holding ``now``, so it is exact to one bucket, and the buckets are the
-same whoever counts (the core, ``router/core.py``, and the event-fed monitor,
-``router/observe/monitor.py``, agree to the count).
+Every figure a window reports is a difference of a few counters
+(:class:`Counts`). A :class:`SlidingWindows` cuts time into buckets of
+``bucket_s`` seconds (bucket ``k`` covers ``[k * bucket_s, (k + 1) *
+bucket_s)``); a window of ``w`` seconds read at ``now`` is the ``w //
+bucket_s`` buckets ending with the one holding ``now``, so it is exact to one
+bucket, and the buckets are the same whoever counts (the core,
+``router/core.py``, and the event-fed monitor, ``router/observe/monitor.py``,
+agree to the count).
 
-Counting touches only the open (newest) bucket: :meth:`SlidingWindows.current`
-returns it after one comparison while the instant is inside it; a late count
-(an earlier instant) goes into it too, as the events arrived. When time leaves
-the bucket, :meth:`SlidingWindows.roll` closes it: it is added to a running sum
-per window and to the since-reset total, and the buckets that slid out of each
-window are subtracted from that window's sum. Each bucket enters and leaves
-each sum once, so the cost is O(windows) per bucket of time, whatever the rate
-of events. Closed buckets stay in a ring of ``longest window / bucket_s``
-slots, long enough to be subtracted when they slide out.
+Counting adds to one cumulative :class:`Counts` (``cum``), whatever the
+bucket: :meth:`SlidingWindows.current` returns it after one comparison while
+the instant is inside the open bucket; a late count (an earlier instant) is
+counted in the open bucket, as the events arrived. The first count after the
+open bucket ends (:meth:`SlidingWindows.roll`) records ``cum`` as it stood at
+that bucket's end: one tuple of ten numbers, kept while some window may start
+after it (``longest window / bucket_s`` buckets). A window is then ``cum``
+minus the record at the end of the bucket just before the window (the newest
+record at or before it, found by bisection; none: nothing was counted before),
+and the since-reset figures are ``cum`` minus the record taken at the reset.
+So counting costs the same at any rate of events, a roll copies one tuple, and
+reading costs O(windows x log(buckets)), computed without changing anything:
+a read never changes the snapshot (:meth:`SlidingWindows.dump`).
+:meth:`SlidingWindows.adjust` takes something back from the bucket of an
+earlier instant (an answer, when a callback's call reached nobody): ``cum``
+and every record taken after that bucket lose it, and the reset record too if
+it was counted before the reset.
 
-Reading (:meth:`SlidingWindows.query`) is O(windows): each window's sum plus
-the open bucket, minus the buckets that slid out since the last roll (when
-nothing was counted for a while), computed without changing anything, so a
-read never changes the snapshot (:meth:`SlidingWindows.dump`).
-:meth:`SlidingWindows.adjust` changes the bucket of an earlier instant (an
-answer taken back when a callback's call reached nobody). The since-reset
-figures are the total of the closed buckets plus the open one; a reset starts
-the total at minus the open bucket, so counts before it cancel out.
-
-Sums of floats are kept by adding and subtracting, so a window's ``wait_s``
-may differ from a fresh sum in the last bits; it is set to exactly 0 whenever
-its window holds no answer (and ``handle_s`` when it holds no completion), so
-rounding never accumulates.
+Float sums (waits, handle times) are differences of cumulative sums, exact to
+the last bits of the cumulative value (a microsecond after a year of waits).
 
 Definitions (docs/metrics.md): an inquiry counts as *offered* when it arrives
 and as *answered*, *abandoned* (patience ran out, or withdrawn), *rejected* or
@@ -46,6 +44,7 @@ and ``asa_s`` the mean wait of the answered.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 
 from msgspec import Struct
 
@@ -147,7 +146,12 @@ class Counts:
         return self.answered + self.abandoned + self.rejected + self.deflected + self.expired
 
     def figures(self) -> WindowFigures:
-        return _figures(self, _NOTHING)
+        return _figures(self, _ZERO)
+
+    def negated(self) -> Counts:
+        c = Counts()
+        c.sub(self)
+        return c
 
     @classmethod
     def unanswer(cls, wait: float, in_target: bool) -> Counts:
@@ -192,41 +196,59 @@ class Counts:
         return c
 
 
-def _figures(a: Counts, b: Counts) -> WindowFigures:
-    """The figures of the sum of ``a`` and ``b``."""
-    answered = a.answered + b.answered
-    in_target = a.in_target + b.in_target
-    abandoned = a.abandoned + b.abandoned
-    handled = a.handled + b.handled
-    expired = a.expired + b.expired
-    ended = answered + abandoned + a.rejected + b.rejected + a.deflected + b.deflected + expired
+def _figures(c: Counts, base: CountsRecord) -> WindowFigures:
+    """The figures of ``c`` minus ``base``."""
+    answered = c.answered - base[1]
+    in_target = c.in_target - base[2]
+    abandoned = c.abandoned - base[3]
+    rejected = c.rejected - base[4]
+    deflected = c.deflected - base[5]
+    handled = c.handled - base[6]
+    expired = c.expired - base[10]
+    ended = answered + abandoned + rejected + deflected + expired
     return WindowFigures(
-        offered=a.offered + b.offered,
+        offered=c.offered - base[0],
         answered=answered,
         abandoned=abandoned,
-        rejected=a.rejected + b.rejected,
-        deflected=a.deflected + b.deflected,
+        rejected=rejected,
+        deflected=deflected,
         answered_in_target=in_target,
         handled=handled,
         service_level=in_target / ended if ended else None,
         abandon_rate=abandoned / ended if ended else None,
-        asa_s=(a.wait_s + b.wait_s) / answered if answered else None,
-        aht_s=(a.handle_s + b.handle_s) / handled if handled else None,
+        asa_s=(c.wait_s - base[7]) / answered if answered else None,
+        aht_s=(c.handle_s - base[8]) / handled if handled else None,
         expired=expired,
     )
 
 
-_NOTHING = Counts()  # never changed: the other half of a lone Counts' figures
-_EMPTY = Counts().figures()
+def _plus(rec: CountsRecord, d: Counts) -> CountsRecord:
+    return (
+        rec[0] + d.offered,
+        rec[1] + d.answered,
+        rec[2] + d.in_target,
+        rec[3] + d.abandoned,
+        rec[4] + d.rejected,
+        rec[5] + d.deflected,
+        rec[6] + d.handled,
+        rec[7] + d.wait_s,
+        rec[8] + d.handle_s,
+        rec[9] + d.workload_s,
+        rec[10] + d.expired,
+    )
+
+
+_ZERO: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0)
 
 
 class WindowsRecord(Struct, array_like=True):
     """A :class:`SlidingWindows` in a snapshot (its windows and bucket come from the config)."""
 
     key: int
-    buckets: list[tuple[int, CountsRecord]]
-    sums: list[CountsRecord]
-    total: CountsRecord
+    cum: CountsRecord
+    #: ``cum`` at the end of each bucket still needed, oldest first
+    ends: list[tuple[int, CountsRecord]]
+    reset: CountsRecord
     reset_at: float
 
 
@@ -240,17 +262,16 @@ class SlidingWindows:
     __slots__ = (
         "_cache",
         "_cache_key",
+        "_ends",
         "_k",
         "_keys",
         "_n",
-        "_ring",
+        "_reset",
         "_spans",
-        "_sums",
         "bucket_s",
-        "cur",
+        "cum",
         "labels",
         "reset_at",
-        "total",
         "until",
         "version",
         "windows",
@@ -265,14 +286,13 @@ class SlidingWindows:
         self.labels = [window_label(w) for w in self.windows]
         self._spans = [int(w // self.bucket_s) for w in self.windows]
         self._n = max(self._spans, default=1)
-        self._ring: list[Counts | None] = [None] * self._n
-        self._keys = [_NO_KEY] * self._n
-        self._sums = [Counts() for _ in self.windows]
-        self._k = _NO_KEY
-        #: the open bucket, where counts go while ``at < until``
-        self.cur = Counts()
-        self.until = -math.inf
-        self.total = Counts()
+        #: every count so far, whatever its bucket
+        self.cum = Counts()
+        self._k = _NO_KEY  # the open bucket (where the last count went)
+        self.until = -math.inf  # its end: a count at or after it rolls
+        self._keys: list[int] = []  # closed buckets, oldest first ...
+        self._ends: list[CountsRecord] = []  # ... and ``cum`` at the end of each
+        self._reset: CountsRecord = _ZERO  # ``cum`` at the last reset
         self.reset_at = float(now)
         #: bumped by every change but a count into the open bucket (see :meth:`query`)
         self.version = 0
@@ -285,135 +305,102 @@ class SlidingWindows:
     def reshaped(self, windows: tuple[float, ...], bucket_s: float) -> SlidingWindows:
         """New windows of another shape: they start empty; the since-reset figures carry on."""
         new = SlidingWindows(windows, bucket_s, self.reset_at)
-        new.total = self.total.copy()
-        new.total.add(self.cur)
+        new._reset = self.since_reset().negated().record()  # since reset = cum - reset
         return new
 
     # ------------------------------------------------------------------ counting
 
     def current(self, at: float) -> Counts:
-        """The bucket to count an event at ``at`` in (the open one; a new one if time left it)."""
+        """The counts to add an event at ``at`` to (records the bucket that just ended)."""
         if at < self.until:
-            return self.cur
+            return self.cum
         return self.roll(at)
 
     def roll(self, at: float) -> Counts:
-        """Close the open bucket and open the one holding ``at`` (``at >= until``)."""
+        """The open bucket ended before ``at`` (``at >= until``): record ``cum`` at its
+        end, drop the records no window can start after, open the bucket of ``at``."""
         k = int(at // self.bucket_s)
         old = self._k
         if k <= old:  # rounding at a bucket edge: still the open bucket
-            return self.cur
+            return self.cum
         self.version += 1
+        keys = self._keys
         if old != _NO_KEY:
-            cur = self.cur
-            self.total.add(cur)
-            for i, n in enumerate(self._spans):
-                s = self._sums[i]
-                lo = k - n + 1  # the oldest bucket in window i once ``k`` is open
-                if lo > old:
-                    self._sums[i] = Counts()
-                    continue
-                s.add(cur)
-                for key in range(old - n + 1, lo):  # the buckets that slid out
-                    b = self._bucket(key)
-                    if b is not None:
-                        s.sub(b)
-        cur = Counts()
-        slot = k % self._n
-        self._ring[slot] = cur
-        self._keys[slot] = k
+            keys.append(old)
+            self._ends.append(self.cum.record())
+            oldest_base = k - self._n  # the base of the longest window once ``k`` is open
+            if len(keys) > 1 and keys[1] <= oldest_base:
+                drop = bisect_right(keys, oldest_base) - 1  # keep the newest at or before it
+                del keys[:drop]
+                del self._ends[:drop]
         self._k = k
-        self.cur = cur
         self.until = (k + 1) * self.bucket_s
-        return cur
-
-    def _bucket(self, key: int) -> Counts | None:
-        slot = key % self._n
-        return self._ring[slot] if self._keys[slot] == key else None
+        return self.cum
 
     def adjust(self, at: float, delta: Counts, before_reset: bool | None = None) -> None:
         """Add ``delta`` (negative counts take something back) to the bucket of ``at``,
-        an instant at or before the open bucket, and to every sum that holds it.
+        an instant at or before the open bucket.
 
         ``before_reset`` says whether what ``delta`` corrects was counted before the
         last reset (by default: whether ``at`` is earlier than the reset).
         """
         self.version += 1
-        k = int(at // self.bucket_s)
         if before_reset is None:
             before_reset = at < self.reset_at
-        if self._k == _NO_KEY or k >= self._k:
-            self.cur.add(delta)
-            if before_reset:  # the since-reset figures never held it
-                self.total.sub(delta)
-            return
-        b = self._bucket(k)
-        if b is not None:
-            b.add(delta)
-            for i, n in enumerate(self._spans):
-                if k >= self._k - n + 1:
-                    self._sums[i].add(delta)
-        if not before_reset:
-            self.total.add(delta)
+        self.cum.add(delta)
+        ends = self._ends
+        for i in range(bisect_left(self._keys, int(at // self.bucket_s)), len(ends)):
+            ends[i] = _plus(ends[i], delta)  # recorded after the fact: it held it
+        if before_reset:
+            self._reset = _plus(self._reset, delta)
 
     def reset(self, now: float) -> None:
         """Start the since-reset figures over at ``now`` (the windows go on)."""
         self.version += 1
-        self.total = Counts()
-        self.total.sub(self.cur)
+        self._reset = self.cum.record()
         self.reset_at = float(now)
 
     # ------------------------------------------------------------------ reading
 
+    def _base(self, i: int, k_now: int) -> CountsRecord:
+        """``cum`` at the end of the bucket just before window ``i`` at bucket ``k_now``."""
+        j = k_now - self._spans[i]
+        if j >= self._k:  # the window starts after the last count
+            return self.cum.record()
+        at = bisect_right(self._keys, j) - 1
+        return self._ends[at] if at >= 0 else _ZERO
+
     def window(self, i: int, now: float) -> Counts:
         """The counts of window ``i`` (in :attr:`windows` order) read at ``now``."""
-        n = self._spans[i]
-        top = self._k
-        k_now = max(int(now // self.bucket_s), top)
-        lo = k_now - n + 1
-        if top == _NO_KEY or lo > top:
-            return Counts()
-        c = self._sums[i].copy()
-        c.add(self.cur)
-        for key in range(top - n + 1, lo):
-            b = self._bucket(key)
-            if b is not None:
-                c.sub(b)
+        k_now = max(int(now // self.bucket_s), self._k)
+        c = self.cum.copy()
+        c.sub(Counts.from_record(self._base(i, k_now)))
         return c
 
     def since_reset(self) -> Counts:
-        c = self.total.copy()
-        c.add(self.cur)
+        c = self.cum.copy()
+        c.sub(Counts.from_record(self._reset))
         return c
 
     def query(self, now: float) -> dict[str, WindowFigures]:
-        """Figures per window label, plus ``since_reset``: the sum of each window and the
-        open bucket, straight into the figures.
+        """Figures per window label, plus ``since_reset``.
 
-        The answer is remembered: while no bucket rolled or was adjusted, time stays
-        in the same bucket and nothing was counted since, the same figures come back
-        (a count always adds to one of the integer counters, so their sum tells).
+        The answer is remembered: while nothing rolled, was adjusted or reset, time
+        stays in the same bucket and nothing was counted since, the same figures
+        come back (a count always adds to one of the integer counters, so their sum
+        tells).
         """
-        top = self._k
-        cur = self.cur
-        k_now = max(int(now // self.bucket_s), top)
+        cum = self.cum
+        k_now = max(int(now // self.bucket_s), self._k)
         key = (
             self.version,
             k_now,
-            cur.offered + cur.answered + cur.abandoned + cur.rejected + cur.deflected + cur.handled,
+            cum.offered + cum.answered + cum.abandoned + cum.rejected + cum.deflected + cum.handled,
         )
         if key == self._cache_key:
             return dict(self._cache)
-        out: dict[str, WindowFigures] = {}
-        for i, label in enumerate(self.labels):
-            n = self._spans[i]
-            if top == _NO_KEY or k_now - n + 1 > top:
-                out[label] = _EMPTY
-            elif k_now == top:  # nothing slid out since the last roll
-                out[label] = _figures(self._sums[i], cur)
-            else:
-                out[label] = self.window(i, now).figures()
-        out["since_reset"] = _figures(self.total, cur)
+        out = {label: _figures(cum, self._base(i, k_now)) for i, label in enumerate(self.labels)}
+        out["since_reset"] = _figures(cum, self._reset)
         self._cache_key = key
         self._cache = out
         return dict(out)
@@ -421,35 +408,21 @@ class SlidingWindows:
     # ------------------------------------------------------------------ snapshot
 
     def dump(self) -> WindowsRecord:
-        top = self._k
-        buckets = []
-        if top != _NO_KEY:
-            for key in range(top - self._n + 1, top + 1):
-                b = self._bucket(key)
-                if b is not None:
-                    buckets.append((key, b.record()))
         return WindowsRecord(
-            key=top,
-            buckets=buckets,
-            sums=[s.record() for s in self._sums],
-            total=self.total.record(),
+            key=self._k,
+            cum=self.cum.record(),
+            ends=list(zip(self._keys, self._ends, strict=True)),
+            reset=self._reset,
             reset_at=self.reset_at,
         )
 
     def load(self, rec: WindowsRecord) -> None:
         """Put :meth:`dump` output back (on windows of the same shape)."""
-        if len(rec.sums) != len(self._sums):
-            raise ValueError("windows record of another shape")
         self.version += 1
-        for key, counts in rec.buckets:
-            slot = key % self._n
-            self._ring[slot] = Counts.from_record(counts)
-            self._keys[slot] = key
-        self._sums = [Counts.from_record(s) for s in rec.sums]
-        self.total = Counts.from_record(rec.total)
-        self.reset_at = rec.reset_at
         self._k = rec.key
-        if rec.key != _NO_KEY:
-            b = self._bucket(rec.key)
-            self.cur = b if b is not None else Counts()
-            self.until = (rec.key + 1) * self.bucket_s
+        self.until = (rec.key + 1) * self.bucket_s if rec.key != _NO_KEY else -math.inf
+        self.cum = Counts.from_record(rec.cum)
+        self._keys = [k for k, _ in rec.ends]
+        self._ends = [e for _, e in rec.ends]
+        self._reset = rec.reset
+        self.reset_at = rec.reset_at
