@@ -34,11 +34,12 @@ there its own way:
   :meth:`Realtime.add_agent`, :meth:`Realtime.remove_agent` and
   :meth:`Realtime.recount_agent` count it then, O(queues). Whether it is
   *available* there (ready, with room for one more inquiry of the queue's
-  channel, capacity units permitting), whether it has room at all, and its
-  place in the agents-by-state partition change with every offer and release:
-  the core only notes the agent in :attr:`Realtime.changed` (one dict store on
-  the hot path) and :meth:`Realtime.settle` re-counts the noted agents at the
-  next read, O(changed agents x their queues).
+  channel, capacity units permitting) and its place in the agents-by-state
+  partition change with every offer and release: the core only notes the
+  agent in :attr:`Realtime.changed` (one dict store on the hot path) and
+  :meth:`Realtime.settle` re-counts the noted agents at the next read,
+  O(changed agents x their queues). (Whether it has room at all, for
+  ``agents_with_room``, the core counts itself as it goes: ``Agent.roomy``.)
 * **Per agent** (``AgentTally``): offers, handled and handle time, declines,
   expiries and the capacity-time of holds already released are counted where
   they happen; open holds are added when read (O(load)).
@@ -228,11 +229,10 @@ def _held_busy(agent: Agent, now: float) -> float:
 class Realtime:
     """The counts over agents and the bookkeeping of :meth:`settle`; one per Router."""
 
-    __slots__ = ("by_state", "changed", "reset_at", "reset_ties", "unit_costs", "with_room")
+    __slots__ = ("by_state", "changed", "reset_at", "reset_ties", "unit_costs")
 
     def __init__(self, now: float) -> None:
         self.by_state = [0] * len(AGENT_STATES)
-        self.with_room = 0
         #: agents whose availability or state may have changed since the last settle
         self.changed: dict[str, Agent] = {}
         self.unit_costs: dict[str, int] = {}
@@ -274,7 +274,6 @@ class Realtime:
             qt.eligible += 1
         tl.counted = True
         tl.part = -1
-        tl.room = False
         tl.avail = []
         self._place(agent)
 
@@ -289,11 +288,8 @@ class Realtime:
             qt.available -= 1
         if tl.part >= 0:
             self.by_state[tl.part] -= 1
-        if tl.room:
-            self.with_room -= 1
         tl.counted = False
         tl.part = -1
-        tl.room = False
         tl.elig = []
         tl.avail = []
         if self.changed.get(agent.id) is agent:
@@ -315,12 +311,8 @@ class Realtime:
                 self.by_state[tl.part] -= 1
             self.by_state[part] += 1
             tl.part = part
-        room = has_room(agent)
-        if room != tl.room:
-            self.with_room += 1 if room else -1
-            tl.room = room
         avail = []
-        if room:
+        if has_room(agent):  # (the core counts agents with room itself: Agent.roomy)
             load = agent.load
             caps = agent.caps
             spare = agent.units - agent.units_used if agent.units is not None else None
@@ -351,7 +343,6 @@ class Realtime:
             q.tally.eligible = 0
             q.tally.available = 0
         self.by_state = [0] * len(AGENT_STATES)
-        self.with_room = 0
         self.changed.clear()
         for a in agents:
             a.tally.counted = False

@@ -64,7 +64,6 @@ class AgentTally:
         "handled",
         "offers",
         "part",
-        "room",
         "shares",
         "since",
     )
@@ -82,7 +81,6 @@ class AgentTally:
         #: whether the agent is in the counts below (from login until it leaves)
         self.counted = False
         self.part = -1  # its index in AGENT_STATES
-        self.room = False  # ready with room on some channel (``agents_with_room``)
         self.elig: list[QueueTally] = []  # queues it is eligible for
         self.avail: list[QueueTally] = []  # those it is counted available in
 
