@@ -196,6 +196,7 @@ class RouterCollector(Collector):
         self, stats: RouterStatistics | None, mon: MonitorStatistics | None
     ) -> Iterator[Metric]:
         yield from self._realtime_families(stats, mon)
+        yield from self._outcome_families(stats, mon)
         if self.monitor is not None:
             yield from self._monitor_families(mon)
         if self.per_agent:
@@ -273,8 +274,12 @@ class RouterCollector(Collector):
             agents.add_metric([state], n)
         yield from (longest, agents, queue_agents, by_priority, ewt, *windows)
 
-    def _monitor_families(self, mon: MonitorStatistics | None) -> Iterator[Metric]:
-        """What only the events tell: lifetime outcomes, offers, moves, the wait histogram."""
+    def _outcome_families(
+        self, stats: RouterStatistics | None, mon: MonitorStatistics | None
+    ) -> Iterator[Metric]:
+        """Outcomes and arrivals per queue since the start: the core's totals
+        (``QueueStatistics.totals``, kept in the snapshot) when it has them, else the
+        monitor's."""
         outcomes = CounterMetricFamily(
             "router_outcomes",
             "Inquiries that reached an outcome, by the queue they ended in",
@@ -283,6 +288,24 @@ class RouterCollector(Collector):
         offered = CounterMetricFamily(
             "router_offered", "Inquiries that arrived at the queue", labels=["queue"]
         )
+        done: set[str] = set()
+        for name, q in (stats.queues if stats is not None else {}).items():
+            totals = getattr(q, "totals", None)
+            if totals is not None:
+                done.add(name)
+                offered.add_metric([name], totals.offered)
+                for outcome in _OUTCOMES:
+                    outcomes.add_metric([name, outcome], getattr(totals, outcome))
+        if mon is not None:
+            for name, mq in mon.queues.items():
+                if name not in done:
+                    offered.add_metric([name], mq.offered)
+                    for outcome in _OUTCOMES:
+                        outcomes.add_metric([name, outcome], mq.outcomes[outcome])
+        yield from (outcomes, offered)
+
+    def _monitor_families(self, mon: MonitorStatistics | None) -> Iterator[Metric]:
+        """What only the events tell: offers, moves, the wait histogram."""
         offers = CounterMetricFamily(
             "router_offer_outcomes",
             "Offers to agents by outcome (accepted, declined, expired, taken_back)",
@@ -303,9 +326,6 @@ class RouterCollector(Collector):
                 offers.add_metric([outcome], n)
             bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
             for name, mq in mon.queues.items():
-                offered.add_metric([name], mq.offered)
-                for outcome in _OUTCOMES:
-                    outcomes.add_metric([name, outcome], mq.outcomes[outcome])
                 moved.add_metric([name, "in"], mq.moved_in)
                 moved.add_metric([name, "out"], mq.moved_out)
                 wait.add_metric(
@@ -313,7 +333,7 @@ class RouterCollector(Collector):
                     list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
                     mq.wait_sum_s,
                 )
-        yield from (outcomes, offered, offers, moved, wait)
+        yield from (offers, moved, wait)
 
     def _agent_families(self, mon: MonitorStatistics | None, collecting: bool) -> Iterator[Metric]:
         """One series per agent: the core's figures when it has them, else the monitor's."""

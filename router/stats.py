@@ -123,6 +123,10 @@ class QueueStatistics(Struct, frozen=True, kw_only=True):
     available_agents: int = 0
     #: figures per window label (``"5m"``, ``"15m"``, ``"30m"``) and ``"since_reset"``
     windows: dict[str, WindowFigures] = msgspec.field(default_factory=dict)
+    #: the same figures since the router started, across resets and reconfigures and
+    #: from owner to owner in durable mode (the snapshot keeps them): counters for
+    #: ``router_outcomes_total`` and ``router_offered_total``
+    totals: WindowFigures | None = None
 
 
 class RouterStatistics(Struct, frozen=True, kw_only=True):

@@ -207,15 +207,17 @@ class EventLedger:
         return out
 
     def figures(
-        self, queue: str, now: float, window: float | None, bucket_s: float
+        self, queue: str, now: float, window: float | None, bucket_s: float, total: bool = False
     ) -> dict[str, float]:
-        """Sums of one queue's facts over a window (None: since reset)."""
+        """Sums of one queue's facts over a window (None: since reset; ``total``: all)."""
         k_now = int(now // bucket_s)
         out: dict[str, float] = {}
         for seq, at, q, field, amount in self.facts:
             if q != queue:
                 continue
-            if window is None:
+            if total:
+                pass
+            elif window is None:
                 if seq < self.reset_seq:
                     continue
             elif not k_now - int(window // bucket_s) < int(at // bucket_s) <= k_now:
@@ -226,7 +228,8 @@ class EventLedger:
 
 def _agree(got: WindowFigures, want: dict[str, float], where: str) -> None:
     for field in _OUTCOME_FIELDS:
-        assert getattr(got, field) == want.get(field, 0), f"{where}.{field}"
+        n = getattr(got, field)
+        assert n == want.get(field, 0), f"{where}.{field}: {n}, the ledger {want.get(field, 0)}"
     assert got.answered_in_target == want.get("in_target", 0), f"{where}.answered_in_target"
     answered = want.get("answered", 0)
     ended = sum(
@@ -251,7 +254,8 @@ def check_realtime(r: Router, ledger: EventLedger | None = None) -> None:
     """``statistics()`` equals the brute-force recount (and the ledger's windows)."""
     st = r.statistics()
     now = recount_now(r)
-    assert st.agents_by_state == now["agents_by_state"], "agents_by_state"
+    by_state = now["agents_by_state"]
+    assert st.agents_by_state == by_state, f"agents_by_state {st.agents_by_state}, {by_state}"
     assert sum(st.agents_by_state.values()) == st.agents_logged_in
     assert st.agents_with_room == now["agents_with_room"], "agents_with_room"
     assert set(st.queues) == set(now["queues"])
@@ -281,5 +285,9 @@ def check_realtime(r: Router, ledger: EventLedger | None = None) -> None:
     for name, q in st.queues.items():
         for w in cfg.windows:
             label = window_label(w)
-            _agree(q.windows[label], ledger.figures(name, r.now, w, cfg.bucket_s), label)
-        _agree(q.windows["since_reset"], ledger.figures(name, r.now, None, cfg.bucket_s), name)
+            want = ledger.figures(name, r.now, w, cfg.bucket_s)
+            _agree(q.windows[label], want, f"queues[{name}].windows[{label}]")
+        want = ledger.figures(name, r.now, None, cfg.bucket_s)
+        _agree(q.windows["since_reset"], want, f"queues[{name}].windows[since_reset]")
+        assert q.totals is not None, name
+        _agree(q.totals, ledger.figures(name, r.now, None, cfg.bucket_s, True), f"{name}.totals")

@@ -113,9 +113,23 @@ def test_core_only_collector_and_per_agent_series() -> None:
     r = Router(Driven().cfg, now=0.0)
     r.submit(Inquiry(id="a", queue="refund"), now=0.0)
     r.tick(0.0)
-    fams = scrape(RouterCollector(r))  # no monitor: the statistics() gauges only
+    fams = scrape(RouterCollector(r))  # no monitor: what the core's statistics() says
     assert sample(fams, "router_inquiries_waiting", queue="refund") == 1
-    assert "router_outcomes" not in fams
+    assert sample(fams, "router_offered_total", queue="refund") == 1
+    assert sample(fams, "router_outcomes_total", queue="refund", outcome="answered") == 0
+    assert "router_wait_seconds" not in fams and "router_offer_outcomes" not in fams  # events
+    # the core's totals equal the monitor's over a whole run, and survive a reset
+    d = busy_router()
+    d.router.reset_statistics(d.router.now)
+    core = scrape(RouterCollector(d.router))
+    both = scrape(RouterCollector(d.router, d.monitor))
+    mon = d.monitor.statistics(d.router.now)
+    for q, mq in mon.queues.items():
+        assert sample(core, "router_offered_total", queue=q) == mq.offered
+        for outcome, n in mq.outcomes.items():
+            assert sample(core, "router_outcomes_total", queue=q, outcome=outcome) == n
+            assert sample(both, "router_outcomes_total", queue=q, outcome=outcome) == n
+    assert sample(core, "router_outcomes_total", queue="refund", outcome="abandoned") == 3
     d = busy_router()
     fams = scrape(RouterCollector(d.router, d.monitor, per_agent=True))
     assert sample(fams, "router_agent_handled_total", agent="ye") == 1

@@ -313,6 +313,14 @@ def test_the_windows_come_from_the_config() -> None:
     w = r.statistics().queues["refund"].windows
     assert set(w) == {"5m", "15m", "30m", "since_reset"}
     assert (w["5m"].offered, w["since_reset"].offered) == (0, 1)
+    # the totals since the start carry on too, across a reset and a snapshot
+    r.reset_statistics(now=11.0)
+    r.submit(Inquiry(id="y", queue="refund"), now=12.0)
+    totals = r.statistics().queues["refund"].totals
+    assert totals is not None and totals.offered == 2
+    restored = Router.restore(r.snapshot())
+    assert restored.statistics().queues["refund"].totals == totals
+    assert restored.snapshot() == r.snapshot()
     with pytest.raises(ConfigError) as err:
         Router(config(TWO_QUEUES + "[statistics]\nwindows = [5, 300, 300.0]\n"))
     assert err.value.problems == [

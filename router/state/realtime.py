@@ -384,6 +384,7 @@ class Realtime:
             tl.ewt = (est.expected_wait(name, q.n_waiting), ewt)
             tl.ewt_key = key
         expected, ewt = tl.ewt
+        windows = tl.windows.query(now)  # (refreshes windows.total)
         return QueueStatistics(
             waiting=q.n_waiting,
             expected_wait_s=expected,
@@ -392,7 +393,8 @@ class Realtime:
             expected_wait_by_priority_s=dict(ewt),
             eligible_agents=tl.eligible,
             available_agents=tl.available,
-            windows=tl.windows.query(now),
+            windows=windows,
+            totals=tl.windows.total,
         )
 
     def agent_statistics(self, agent: Agent, now: float) -> AgentStatistics:

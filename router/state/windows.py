@@ -21,6 +21,9 @@ after it (``longest window / bucket_s`` buckets). A window is then ``cum``
 minus the record at the end of the bucket just before the window (the newest
 record at or before it, found by bisection; none: nothing was counted before),
 and the since-reset figures are ``cum`` minus the record taken at the reset.
+The totals since the router started (:attr:`SlidingWindows.total`, for
+Prometheus counters) are ``cum`` plus what windows of an earlier shape counted
+(a reconfigure that changes the windows starts them empty, not the totals).
 So counting costs the same at any rate of events, a roll copies one tuple, and
 reading costs O(windows x log(buckets)), computed without changing anything:
 a read never changes the snapshot (:meth:`SlidingWindows.dump`).
@@ -250,6 +253,8 @@ class WindowsRecord(Struct, array_like=True):
     ends: list[tuple[int, CountsRecord]]
     reset: CountsRecord
     reset_at: float
+    #: what windows of earlier shapes counted (for the totals since the start)
+    before: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
 
 
 class SlidingWindows:
@@ -260,6 +265,7 @@ class SlidingWindows:
     """
 
     __slots__ = (
+        "_before",
         "_cache",
         "_cache_key",
         "_ends",
@@ -272,6 +278,7 @@ class SlidingWindows:
         "cum",
         "labels",
         "reset_at",
+        "total",
         "until",
         "version",
         "windows",
@@ -298,6 +305,9 @@ class SlidingWindows:
         self.version = 0
         self._cache_key: tuple[int, int, int] | None = None
         self._cache: dict[str, WindowFigures] = {}
+        self._before: CountsRecord = _ZERO  # counted by windows of an earlier shape
+        #: the figures since the router started, as of the last :meth:`query`
+        self.total = _figures(Counts(), _ZERO)
 
     def same_shape(self, windows: tuple[float, ...], bucket_s: float) -> bool:
         return self.windows == tuple(sorted(windows)) and self.bucket_s == float(bucket_s)
@@ -306,6 +316,7 @@ class SlidingWindows:
         """New windows of another shape: they start empty; the since-reset figures carry on."""
         new = SlidingWindows(windows, bucket_s, self.reset_at)
         new._reset = self.since_reset().negated().record()  # since reset = cum - reset
+        new._before = _plus(self._before, self.cum)
         return new
 
     # ------------------------------------------------------------------ counting
@@ -383,7 +394,7 @@ class SlidingWindows:
         return c
 
     def query(self, now: float) -> dict[str, WindowFigures]:
-        """Figures per window label, plus ``since_reset``.
+        """Figures per window label, plus ``since_reset``; refreshes :attr:`total`.
 
         The answer is remembered: while nothing rolled, was adjusted or reset, time
         stays in the same bucket and nothing was counted since, the same figures
@@ -401,6 +412,9 @@ class SlidingWindows:
             return dict(self._cache)
         out = {label: _figures(cum, self._base(i, k_now)) for i, label in enumerate(self.labels)}
         out["since_reset"] = _figures(cum, self._reset)
+        total = cum.copy()
+        total.add(Counts.from_record(self._before))
+        self.total = _figures(total, _ZERO)
         self._cache_key = key
         self._cache = out
         return dict(out)
@@ -414,6 +428,7 @@ class SlidingWindows:
             ends=list(zip(self._keys, self._ends, strict=True)),
             reset=self._reset,
             reset_at=self.reset_at,
+            before=self._before,
         )
 
     def load(self, rec: WindowsRecord) -> None:
@@ -426,3 +441,4 @@ class SlidingWindows:
         self._ends = [e for _, e in rec.ends]
         self._reset = rec.reset
         self.reset_at = rec.reset_at
+        self._before = rec.before

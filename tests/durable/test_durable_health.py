@@ -129,6 +129,45 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
             assert waiting == {(d, q) for d in ("h1", "h2") for q in ("orders", "refunds")}
             assert text.count("# TYPE router_inquiries_waiting gauge") == 1
 
+            # outcomes, arrivals and service level per domain, from the core's statistics
+            async def scrape() -> dict[str, Any]:
+                async with http.get(f"{base}/metrics") as resp:
+                    text = await resp.text()
+                return {f.name: f for f in text_string_to_metric_families(text)}
+
+            def value(fams: dict[str, Any], name: str, **labels: str) -> float | None:
+                for s in fams[name].samples:
+                    if s.name in (name, name + "_total") and all(
+                        s.labels.get(k) == v for k, v in labels.items()
+                    ):
+                        return float(s.value)
+                return None
+
+            await p.withdraw("q0")  # ended unanswered: abandoned, service level 0
+
+            async def withdrawn() -> dict[str, Any] | None:
+                fams = await scrape()
+                n = value(fams, "router_outcomes", domain="h1", queue="orders", outcome="abandoned")
+                return fams if n == 1 else None
+
+            fams = await _until(withdrawn, "the withdrawal in h1's router_outcomes_total")
+            assert value(fams, "router_offered", domain="h1", queue="orders") == 30
+            assert value(fams, "router_offered", domain="h2", queue="orders") == 0
+            for window in ("5m", "since_reset"):
+                sl = value(fams, "router_service_level", domain="h1", queue="orders", window=window)
+                assert sl == 0.0, window
+            assert value(fams, "router_service_level", domain="h2", queue="orders") is None
+            await p.reset_statistics()  # through the durable wire: since reset starts over
+
+            async def was_reset() -> dict[str, Any] | None:
+                fams = await scrape()
+                sl = value(fams, "router_service_level", domain="h1", window="since_reset")
+                return fams if sl is None else None
+
+            fams = await _until(was_reset, "the reset to reach h1's core")
+            assert value(fams, "router_service_level", domain="h1", window="5m") == 0.0
+            assert value(fams, "router_outcomes", domain="h1", outcome="abandoned") == 1  # total
+
             # a hung Redis: calls time out, /health fails (and still answers), then recovers
             assert redis_server.proc is not None
             redis_server.proc.send_signal(signal.SIGSTOP)
