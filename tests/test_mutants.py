@@ -19,6 +19,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from router import Router, core
 from router.state import codec
+from router.state.realtime import Realtime
 from router.state.records import READY, Agent, Pool, Ticket
 from router.state.scoring import Scorer
 from tests.machine_base import RouterMachine, hunting
@@ -120,9 +121,9 @@ def statistics_miss_a_requeue() -> list[Patch]:
     """An offer that comes back is still counted as on offer by ``statistics()``."""
     enqueue = Router._enqueue
 
-    def mutant(self: Router, t: Ticket) -> None:
+    def mutant(self: Router, t: Ticket, fresh: bool = False) -> None:
         was_offered = t.state == 2
-        enqueue(self, t)
+        enqueue(self, t, fresh)
         if was_offered:
             self._n_offered += 1
 
@@ -222,6 +223,24 @@ def match_ignored() -> list[Patch]:
     return [(Router, "_consider", mutant)]
 
 
+def windows_miss_an_answer() -> list[Patch]:
+    """An answer is never counted in the queue's sliding windows (the take-back of a
+    callback's failed call still is)."""
+    count = Router._count_answer
+
+    def mutant(self: Router, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
+        if sign < 0:
+            count(self, t, at, sign, before_reset)
+
+    return [(Router, "_count_answer", mutant)]
+
+
+def realtime_agents_miss_a_change() -> list[Patch]:
+    """``statistics()`` forgets the agents noted as changed instead of re-counting them:
+    available agents and agents by state go stale."""
+    return [(Realtime, "settle", lambda self: self.changed.clear())]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
 
 #: (mutant, the machine that hunts it, what the failure must say: the check that caught it)
@@ -246,11 +265,13 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (ring_winner_not_relisted, FeaturesMachine, STALL),
     (preferred_wait_never_ends, FeaturesMachine, STALL),
     (match_ignored, FeaturesMachine, r"^unmatched"),
+    (windows_miss_an_answer, CoreMachine, r"^queues\[\w+\]\.windows\[\w+\]\.answered: 0"),
+    (realtime_agents_miss_a_change, CoreMachine, r"^agents_by_state|available_agents"),
 ]
 
 
 #: mutants that need a rarer situation than most (here: a ring's winner with free slots on
-#: another channel while work waits there) get more examples than the default 100
+#: another channel while work waits there) get more examples than the default 150
 EXAMPLES: dict[Callable[[], list[Patch]], int] = {ring_winner_not_relisted: 300}
 
 
@@ -266,7 +287,7 @@ def test_the_machine_catches_the_mutant(
     for owner, name, replacement in mutant():
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError, match=caught_by):
-        run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 100)))
+        run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 150)))
 
 
 def test_the_machine_passes_without_a_mutant() -> None:
