@@ -261,6 +261,7 @@ def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
             await producer.send({"type": "withdraw", "inquiry_id": "c2"})
             await asyncio.sleep(0.05)
             assert service.router.statistics().router.counters.withdrawn == 1
+            assert (await producer.recv())["type"] == "Withdrawn"  # c2's outcome
             # and starts the since-reset figures over
             before = service.router.statistics().router.queues["chat"].windows["since_reset"]
             assert before.offered == 2
