@@ -312,7 +312,7 @@ class Realtime:
             self.by_state[part] += 1
             tl.part = part
         avail = []
-        if has_room(agent):  # (the core counts agents with room itself: Agent.roomy)
+        if agent.roomy:  # ready with room on some channel, kept by the core (Router._room)
             load = agent.load
             caps = agent.caps
             spare = agent.units - agent.units_used if agent.units is not None else None
