@@ -967,6 +967,8 @@ class Router:
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
         self._live.add_agent(agent, self._queues.values())
+        if agent.off_shift:
+            self._live.set_off_shift(agent, self._now, True)
 
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
@@ -1332,10 +1334,12 @@ class Router:
         if agent.off_shift:
             if agent.state != LOGGING_OUT:
                 self._stop_new_work(agent, AWAY, "off_shift")
+                self._live.set_off_shift(agent, self._now, True)
         elif was_off and agent.state == AWAY:
             if agent.total_load == 0 and self._now - agent.idle_from >= self._wb.break_s:
                 agent.stretch_start = self._now  # off shift as long as a break: that was one
             self._make_ready(agent)
+            self._live.set_off_shift(agent, self._now, False)
 
     def _repool(self, agent: Agent) -> None:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""

@@ -203,6 +203,8 @@ def tally_record(tl: AgentTally) -> AgentTallyRecord:
         declined=tl.declined,
         expired=tl.expired,
         busy_s=tl.busy_s,
+        staffed_s=tl.staffed_s,
+        on_from=tl.on_from,
     )
 
 
@@ -214,6 +216,8 @@ def restore_tally(rec: AgentTallyRecord, tl: AgentTally) -> None:
     tl.declined = rec.declined
     tl.expired = rec.expired
     tl.busy_s = rec.busy_s
+    tl.staffed_s = rec.staffed_s
+    tl.on_from = rec.on_from if rec.on_from is not None else rec.since
 
 
 def _held_busy(agent: Agent, now: float) -> float:
@@ -301,6 +305,17 @@ class Realtime:
         if agent.tally.counted:
             self.remove_agent(agent)
             self.add_agent(agent, queues)
+
+    def set_off_shift(self, agent: Agent, now: float, off: bool) -> None:
+        """The agent went off shift (``off``) or came back on: off-shift time is not
+        staffed (the core calls this where it says so in an event, as the monitor sees it)."""
+        tl = agent.tally
+        if off:
+            if tl.on_from != _INF:
+                tl.staffed_s += max(0.0, now - tl.on_from)
+                tl.on_from = _INF
+        elif tl.on_from == _INF:
+            tl.on_from = now
 
     def _place(self, agent: Agent) -> None:
         """Move the agent's counts to where it is now."""
@@ -401,7 +416,7 @@ class Realtime:
         """One agent's figures at ``now``: O(channels + inquiries it holds)."""
         tl = agent.tally
         busy = tl.busy_s + _held_busy(agent, now)
-        staffed = max(0.0, now - tl.since)
+        staffed = tl.staffed_s + (now - tl.on_from if now > tl.on_from else 0.0)
         part = partition(agent)
         return AgentStatistics(
             id=agent.id,
@@ -442,3 +457,6 @@ class Realtime:
             tl.offers = tl.handled = tl.declined = tl.expired = 0
             tl.handle_s = 0.0
             tl.busy_s = 0.0 - _held_busy(a, now)  # holds open now count from ``now`` on
+            tl.staffed_s = 0.0
+            if tl.on_from != _INF:
+                tl.on_from = now

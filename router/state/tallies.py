@@ -63,9 +63,11 @@ class AgentTally:
         "handle_s",
         "handled",
         "offers",
+        "on_from",
         "part",
         "shares",
         "since",
+        "staffed_s",
     )
 
     def __init__(self, now: float) -> None:
@@ -77,6 +79,10 @@ class AgentTally:
         self.expired = 0
         #: capacity-time of the holds already released (open holds are added when read)
         self.busy_s = 0.0
+        #: staffed time booked, and when the present staffed stretch began (inf: off
+        #: shift, logged in between two shifts of its schedule, is not staffed)
+        self.staffed_s = 0.0
+        self.on_from = now
         self.shares: dict[str, float] = {}
         #: whether the agent is in the counts below (from login until it leaves)
         self.counted = False
@@ -95,3 +101,5 @@ class AgentTallyRecord(Struct, array_like=True):
     declined: int
     expired: int
     busy_s: float
+    staffed_s: float = 0.0
+    on_from: float | None = None  # None: ``since``

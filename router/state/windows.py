@@ -254,7 +254,7 @@ class WindowsRecord(Struct, array_like=True):
     reset: CountsRecord
     reset_at: float
     #: what windows of earlier shapes counted (for the totals since the start)
-    before: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+    before: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0)
 
 
 class SlidingWindows:
