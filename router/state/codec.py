@@ -35,8 +35,7 @@ from router.events import Event
 from router.model import AgentSpec
 from router.state.records import Agent, Pool, QueueState, Ticket
 from router.state.schedule import apply_shift
-from router.state.tallies import AgentTallyRecord
-from router.state.windows import WindowsRecord
+from router.state.stat_records import AgentTallyRecord, WindowsRecord
 from router.stats import Counters
 
 __all__ = [

@@ -70,7 +70,8 @@ from router.state.records import (
     Ticket,
     serves,
 )
-from router.state.tallies import AgentTally, AgentTallyRecord, capacity_shares
+from router.state.stat_records import AgentTallyRecord
+from router.state.tallies import AgentTally, capacity_shares
 from router.stats import AGENT_STATES, AgentStatistics, QueueStatistics
 
 __all__ = [

@@ -12,8 +12,7 @@ construction and the snapshot record.
 
 from __future__ import annotations
 
-from msgspec import Struct
-
+from router.state.stat_records import AgentTallyRecord
 from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
 
 __all__ = ["AgentTally", "AgentTallyRecord", "QueueTally", "capacity_shares"]
@@ -89,17 +88,3 @@ class AgentTally:
         self.part = -1  # its index in AGENT_STATES
         self.elig: list[QueueTally] = []  # queues it is eligible for
         self.avail: list[QueueTally] = []  # those it is counted available in
-
-
-class AgentTallyRecord(Struct, array_like=True):
-    """The figures of an :class:`AgentTally` in a snapshot (the rest is derived)."""
-
-    since: float
-    offers: int
-    handled: int
-    handle_s: float
-    declined: int
-    expired: int
-    busy_s: float
-    staffed_s: float = 0.0
-    on_from: float | None = None  # None: ``since``

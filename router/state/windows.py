@@ -49,9 +49,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 
-from msgspec import Struct
-
 from router.config import window_problems
+from router.state.stat_records import CountsRecord, WindowsRecord
 from router.stats import WindowFigures, window_label
 
 __all__ = [
@@ -68,10 +67,6 @@ DEFAULT_WINDOWS: tuple[float, ...] = (300.0, 900.0, 1800.0)
 #: Resolution of the windows: a window is exact to one bucket.
 DEFAULT_BUCKET_S = 10.0
 _NO_KEY = -(2**62)  # the key of "no bucket yet"
-
-#: ``(offered, answered, in_target, abandoned, rejected, deflected, handled, wait_s,
-#: handle_s, workload_s, expired)``: a :class:`Counts` in a snapshot.
-CountsRecord = tuple[int, int, int, int, int, int, int, float, float, float, int]
 
 
 class Counts:
@@ -242,19 +237,6 @@ def _plus(rec: CountsRecord, d: Counts) -> CountsRecord:
 
 
 _ZERO: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0)
-
-
-class WindowsRecord(Struct, array_like=True):
-    """A :class:`SlidingWindows` in a snapshot (its windows and bucket come from the config)."""
-
-    key: int
-    cum: CountsRecord
-    #: ``cum`` at the end of each bucket still needed, oldest first
-    ends: list[tuple[int, CountsRecord]]
-    reset: CountsRecord
-    reset_at: float
-    #: what windows of earlier shapes counted (for the totals since the start)
-    before: CountsRecord = (0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0)
 
 
 class SlidingWindows:
