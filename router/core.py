@@ -902,6 +902,7 @@ class Router:
             agent.cooldown_until = until
             agent.ver += 1
             self._schedule_agent(agent, until)
+            self._changed[agent.id] = agent  # not available while it cools down
         self._events.append(
             CooldownStarted(
                 at=self._now,
@@ -1205,6 +1206,7 @@ class Router:
             agent.ver += 1
             if agent.state == READY:
                 self._freed[agent.id] = agent
+            self._changed[agent.id] = agent  # e.g. a cooldown ended: available again
         self._count_break(agent)  # the agent may have become leaving (break staffing)
         self._schedule_agent(agent, self._agent_next_time(agent))
 
@@ -2463,7 +2465,7 @@ class Router:
         every agent. Windows are read at the router's time (:attr:`now`).
         """
         live = self._live
-        live.settle()
+        live.settle(self._now, self._surge)
         now = self._now
         held = self._n_offered + self._n_assigned + self._n_wrapup
         est = self._estimator

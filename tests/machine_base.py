@@ -40,7 +40,8 @@ the break share ignored; a cooldown that keeps nobody off; a task deadline ignor
 ring (``max_offers > 1``) whose first accept leaves the others open; a ring's winner not
 listed again; a preferred wait that never ends; a queue's ``match`` not applied;
 windows that miss an answer; real-time agent counts that miss a change, or a shift
-change.
+change; an agent in a cooldown counted as available (and, by a directed test only, one
+paused after heavy work).
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:

@@ -59,6 +59,21 @@ def _fits(agent: Any, q: Any) -> bool:
     return target is None or bool(target.inquiry_names) or target.matches(spec.attributes, {})
 
 
+def _kept_off(r: Router, agent: Any, heavy: bool) -> bool:
+    """A guardrail keeps the agent off this queue now (unless a surge suspends it): a
+    cooldown after long heavy work (off every queue, or off heavy ones: ``cooldown_from``)
+    or, for a heavy queue, the pause after ``max_consecutive_heavy`` heavy inquiries."""
+    wb = r.config.wellbeing
+    surge = r._surge
+    k = wb.max_consecutive_heavy
+    paused = heavy and k is not None and agent.heavy_streak >= k
+    if paused and not (surge and "heavy" in wb.suspend_in_surge):
+        return True
+    if agent.cooldown_until <= r.now or (surge and "cooldown" in wb.suspend_in_surge):
+        return False
+    return heavy or wb.cooldown_from != "heavy"
+
+
 def _state_of(agent: Any) -> str:
     held = list(agent.offers.values()) + list(agent.work.values())
     if any(t.state in (OFFERED, ASSIGNED) for t in held):
@@ -90,6 +105,7 @@ def recount_now(r: Router) -> dict[str, Any]:
             if a.state == READY
             and a.load.get(q.channel, 0) < a.caps.get(q.channel, 0)
             and (a.units is None or a.units_used + cost <= a.units)
+            and not _kept_off(r, a, q.cfg.heavy)
         ]
         queues[name] = {
             "waiting": len(waiting),

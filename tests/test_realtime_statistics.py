@@ -171,6 +171,80 @@ def test_queue_figures_follow_the_inquiries() -> None:
     assert (a.offers, a.declined, a.handled, a.state) == (3, 1, 1, "busy")
 
 
+COOLDOWN = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+[wellbeing]
+cooldown_after_heavy_s = 10
+cooldown_s = 100
+cooldown_from = "%s"
+[[queues]]
+name = "complaint"
+channel = "voice"
+heavy = true
+[[queues]]
+name = "chat"
+channel = "chat"
+"""
+
+
+@pytest.mark.parametrize("cooldown_from", ["all", "heavy"])
+def test_an_agent_in_a_cooldown_is_not_available(cooldown_from: str) -> None:
+    d = Driven(COOLDOWN % cooldown_from)
+    r = d.r
+    r.login(AgentSpec(id="a", capacity={"voice": 1, "chat": 3}), now=0.0)
+    r.submit(Inquiry(id="h1", queue="complaint"), now=0.0)
+    d.tick(0.0)
+    r.accept("h1", now=1.0)
+    d.tick(1.0)
+    r.complete("h1", now=30.0)  # 29 s of heavy work: a cooldown until 130
+    events = d.tick(30.0)
+    assert [type(e).__name__ for e in events].count("CooldownStarted") == 1
+    st = r.statistics()
+    available = {q: st.queues[q].available_agents for q in ("complaint", "chat")}
+    # off every queue, or off the heavy one only; eligible either way, and idle
+    assert available == (
+        {"complaint": 0, "chat": 0}
+        if cooldown_from == "all"
+        else {
+            "complaint": 0,
+            "chat": 1,
+        }
+    )
+    assert (st.queues["complaint"].eligible_agents, st.queues["chat"].eligible_agents) == (1, 1)
+    assert st.agents_by_state["idle"] == 1
+    d.check()
+    d.tick(129.0)
+    assert r.statistics().queues["complaint"].available_agents == 0
+    d.tick(130.0)  # the cooldown is over
+    st = r.statistics()
+    assert (st.queues["complaint"].available_agents, st.queues["chat"].available_agents) == (1, 1)
+    d.check()
+
+
+def test_an_agent_paused_after_heavy_work_is_not_available_for_heavy_queues() -> None:
+    toml = COOLDOWN.replace("%s", "all").replace(
+        "cooldown_after_heavy_s = 10", "max_consecutive_heavy = 1\nheavy_recovery_s = 50"
+    )
+    d = Driven(toml)
+    r = d.r
+    r.login(AgentSpec(id="a", capacity={"voice": 1, "chat": 3}), now=0.0)
+    r.submit(Inquiry(id="h1", queue="complaint"), now=0.0)
+    d.tick(0.0)
+    r.accept("h1", now=1.0)
+    d.tick(1.0)
+    r.complete("h1", now=10.0)  # one heavy inquiry in a row: no heavy work until 60
+    d.tick(10.0)
+    st = r.statistics()
+    assert (st.queues["complaint"].available_agents, st.queues["chat"].available_agents) == (0, 1)
+    d.check()
+    d.tick(60.0)  # the recovery pause is over
+    st = r.statistics()
+    assert (st.queues["complaint"].available_agents, st.queues["chat"].available_agents) == (1, 1)
+    d.check()
+
+
 def test_outcomes_count_where_they_end_and_windows_slide() -> None:
     d = Driven(
         TWO_QUEUES

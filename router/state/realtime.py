@@ -34,7 +34,8 @@ there its own way:
   :meth:`Realtime.add_agent`, :meth:`Realtime.remove_agent` and
   :meth:`Realtime.recount_agent` count it then, O(queues). Whether it is
   *available* there (ready, with room for one more inquiry of the queue's
-  channel, capacity units permitting) and its place in the agents-by-state
+  channel, capacity units permitting, and not kept off the queue now by a
+  cooldown or a pause after heavy work: router/wellbeing.py) and its place in the agents-by-state
   partition change with every offer and release: the core only notes the
   agent in :attr:`Realtime.changed` (one dict store on the hot path) and
   :meth:`Realtime.settle` re-counts the noted agents at the next read,
@@ -234,7 +235,19 @@ def _held_busy(agent: Agent, now: float) -> float:
 class Realtime:
     """The counts over agents and the bookkeeping of :meth:`settle`; one per Router."""
 
-    __slots__ = ("by_state", "changed", "reset_at", "reset_ties", "unit_costs")
+    __slots__ = (
+        "by_state",
+        "changed",
+        "cool_heavy_only",
+        "cool_in_surge",
+        "heavy_in_surge",
+        "heavy_k",
+        "now",
+        "reset_at",
+        "reset_ties",
+        "surge",
+        "unit_costs",
+    )
 
     def __init__(self, now: float) -> None:
         self.by_state = [0] * len(AGENT_STATES)
@@ -244,6 +257,17 @@ class Realtime:
         self.reset_at = now
         #: inquiries answered at the very instant of the last reset, before it
         self.reset_ties: set[str] = set()
+        # the guardrails that keep a ready agent with room off work now (router/wellbeing.py):
+        # a cooldown after long heavy work (off heavy queues only with cooldown_from =
+        # "heavy") and the pause after max_consecutive_heavy heavy inquiries; a surge may
+        # suspend either (suspend_in_surge)
+        self.cool_heavy_only = False
+        self.cool_in_surge = True
+        self.heavy_k: int | None = None
+        self.heavy_in_surge = True
+        #: the router's time and surge mode at the last settle
+        self.now = now
+        self.surge = False
 
     def configure(
         self, cfg: RouterConfig, channels: dict[str, Channel], queues: Iterable[QueueState]
@@ -255,9 +279,15 @@ class Realtime:
         st = cfg.statistics
         windows = tuple(float(w) for w in st.windows)
         self.unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
+        wb = cfg.wellbeing
+        self.cool_heavy_only = wb.cooldown_from == "heavy"
+        self.cool_in_surge = "cooldown" not in wb.suspend_in_surge
+        self.heavy_k = wb.max_consecutive_heavy
+        self.heavy_in_surge = "heavy" not in wb.suspend_in_surge
         for q in queues:
             tl = q.tally
             tl.channel = q.channel
+            tl.heavy = q.heavy
             tl.unit_cost = self.unit_costs.get(q.channel, 0)
             tl.ewt_key = None  # priority seconds and the estimator's priors may change
             if not tl.windows.same_shape(windows, st.bucket_s):
@@ -281,6 +311,7 @@ class Realtime:
         tl.part = -1
         tl.avail = []
         self._place(agent)
+        self.changed[agent.id] = agent  # placed again at the next read, at its time
 
     def remove_agent(self, agent: Agent) -> None:
         """The agent left: take it out of every count."""
@@ -332,7 +363,20 @@ class Realtime:
             load = agent.load
             caps = agent.caps
             spare = agent.units - agent.units_used if agent.units is not None else None
+            # in a cooldown it takes no work (or no heavy work) now; after a run of heavy
+            # work, no heavy work (as Router._can_take decides)
+            surge = self.surge
+            cooling = agent.cooldown_until > self.now and (self.cool_in_surge or not surge)
+            heavy_only = self.cool_heavy_only
+            k = self.heavy_k
+            heavy_paused = (
+                k is not None and agent.heavy_streak >= k and (self.heavy_in_surge or not surge)
+            )
             for qt in tl.elig:
+                if qt.heavy and heavy_paused:
+                    continue
+                if cooling and (qt.heavy or not heavy_only):
+                    continue
                 ch = qt.channel
                 if load.get(ch, 0) < caps.get(ch, 0) and (spare is None or qt.unit_cost <= spare):
                     avail.append(qt)
@@ -344,8 +388,11 @@ class Realtime:
                 qt.available += 1
             tl.avail = avail
 
-    def settle(self) -> None:
-        """Re-count the agents noted as changed since the last call."""
+    def settle(self, now: float, surge: bool) -> None:
+        """Re-count the agents noted as changed since the last call, at ``now`` and in
+        surge mode or not (a surge may suspend the guardrails that keep agents off work)."""
+        self.now = now
+        self.surge = surge
         changed = self.changed
         if changed:
             for agent in changed.values():

@@ -36,7 +36,16 @@ def capacity_shares(
 class QueueTally:
     """One queue's windows of outcome counts and its eligible and available agents."""
 
-    __slots__ = ("available", "channel", "eligible", "ewt", "ewt_key", "unit_cost", "windows")
+    __slots__ = (
+        "available",
+        "channel",
+        "eligible",
+        "ewt",
+        "ewt_key",
+        "heavy",
+        "unit_cost",
+        "windows",
+    )
 
     def __init__(self, channel: str) -> None:
         self.windows = SlidingWindows(DEFAULT_WINDOWS, DEFAULT_BUCKET_S)
@@ -47,6 +56,7 @@ class QueueTally:
         #: the expected waits last computed, and what they were computed from
         self.ewt_key: tuple[object, ...] | None = None
         self.ewt: tuple[float, dict[int, float]] = (0.0, {})
+        self.heavy = False  # a heavy queue (a cooldown may keep agents off heavy work only)
 
 
 class AgentTally:
