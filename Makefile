@@ -18,7 +18,8 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_core_lifecycle.py tests/test
 	tests/test_reconfigure_property.py tests/test_sim_engine.py tests/test_sim_replay.py \
 	tests/test_seed_stories.py tests/test_examples_core.py tests/test_adapters.py \
 	tests/test_examples_async.py tests/test_multi_offer.py tests/test_preferred.py \
-	tests/test_targeting.py tests/test_distribution.py tests/test_feature_scenarios.py
+	tests/test_targeting.py tests/test_distribution.py tests/test_feature_scenarios.py \
+	tests/test_realtime_statistics.py
 
 .PHONY: demo test lint typecheck unit unit-compiled compiled bench bench-quick bench-smoke \
 	bench-check clean

@@ -11,11 +11,13 @@ per line, both ways. The first line of a connection says who is calling:
 Both sides then speak the router's own input vocabulary (``router/inputs.py``):
 one tagged object per line, decoded and validated by msgspec. A producer sends
 ``{"type": "submit", "inquiry": {"id": "c1", "queue": "chat", "patience_s": 30}}``
-(or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand) and
-``{"type": "withdraw", "inquiry_id": "c1"}``. The service answers a submit at once
-with ``{"admission": {...}}``, and later with the ``Assigned`` event, or the event
-that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects, its
-inquiries still waiting are withdrawn (cancellation withdraws).
+(or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand),
+``{"type": "withdraw", "inquiry_id": "c1"}`` and ``{"type": "reset_statistics"}``
+(answered ``{"ok": "reset_statistics"}``: the since-reset figures start over).
+The service answers a submit at once with ``{"admission": {...}}``, and later
+with the ``Assigned`` event, or the event that ended it (``Abandoned``,
+``Rejected``, ...). If a producer disconnects, its inquiries still waiting are
+withdrawn (cancellation withdraws).
 
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
 when the config routes in immediate mode) and sends ``accept``, ``decline``,
@@ -67,6 +69,7 @@ from router import (
     Inquiry,
     Logout,
     QueueConfig,
+    ResetStatistics,
     RouterConfig,
     Routing,
     SetAttributes,
@@ -210,8 +213,14 @@ class Service:
                         if isinstance(inp, Withdraw):
                             router.withdraw(inp.inquiry_id)
                             continue
+                        if isinstance(inp, ResetStatistics):
+                            router.reset_statistics()
+                            conn.send({"ok": "reset_statistics"})
+                            continue
                         if not isinstance(inp, Submit):
-                            raise ValueError("$.type: a producer sends submit or withdraw")
+                            raise ValueError(
+                                "$.type: a producer sends submit, withdraw or reset_statistics"
+                            )
                         inquiry = inp.inquiry
                     admission = await router.submit(inquiry)
                 except (

@@ -75,6 +75,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    ResetStatistics,
     SetAttributes,
     SetReady,
     Submit,
@@ -83,7 +84,13 @@ from router.inputs import (
     encode_input,
 )
 from router.model import Admission, AgentSpec, Inquiry, Shift
-from router.stats import Counters, QueueStatistics, RouterStatistics
+from router.stats import (
+    AgentStatistics,
+    Counters,
+    QueueStatistics,
+    RouterStatistics,
+    WindowFigures,
+)
 
 __version__ = dist_version()
 
@@ -103,6 +110,7 @@ __all__ = [
     "AgentProfile",
     "AgentReady",
     "AgentSpec",
+    "AgentStatistics",
     "Assigned",
     "BreakDeferred",
     "CallbackFailed",
@@ -138,6 +146,7 @@ __all__ = [
     "Reconfigured",
     "Rejected",
     "Requeued",
+    "ResetStatistics",
     "Router",
     "RouterBroken",
     "RouterConfig",
@@ -156,6 +165,7 @@ __all__ = [
     "UsageError",
     "Weights",
     "Wellbeing",
+    "WindowFigures",
     "Withdraw",
     "Withdrawn",
     "WouldBlock",

@@ -39,6 +39,7 @@ __all__ = [
     "Login",
     "Logout",
     "Reconfigure",
+    "ResetStatistics",
     "SetAttributes",
     "SetReady",
     "Submit",
@@ -161,6 +162,10 @@ class SetAttributes(_Input, tag="set_attributes", frozen=True):
     attributes: Attributes
 
 
+class ResetStatistics(_Input, tag="reset_statistics", frozen=True):
+    """Start the "since reset" figures of ``statistics()`` over (the sliding windows go on)."""
+
+
 Input = (
     Submit
     | Withdraw
@@ -174,6 +179,7 @@ Input = (
     | CallbackFailed
     | Reconfigure
     | SetAttributes
+    | ResetStatistics
 )
 
 _json_decoder: msgspec.json.Decoder[Input] = msgspec.json.Decoder(Input)

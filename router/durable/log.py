@@ -61,6 +61,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    ResetStatistics,
     SetAttributes,
     SetReady,
     Submit,
@@ -581,6 +582,9 @@ class Producer:
 
     async def reconfigure(self, config: Any, hand_over: dict[str, str] | None = None) -> str:
         return await self.send(Reconfigure(config=config, hand_over=hand_over))
+
+    async def reset_statistics(self) -> str:
+        return await self.send(ResetStatistics())
 
     async def read_outputs(
         self, after: str = "0-0", count: int = 1000, block_ms: int | None = None
