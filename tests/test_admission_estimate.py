@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
-from router.model import Admission
+from router.model import Admission, Inquiry
 from router.state.estimate import WaitEstimator, digamma, wait_for_position
 from tests.test_backpressure import Flood, make_router
 
@@ -70,3 +71,124 @@ def test_expected_wait_is_honest_at_20x_and_far_better_than_position_times_gap()
     assert mae < 0.2 * mean_wait
     assert abs(bias) < 0.1 * mean_wait
     assert naive_mae > 5 * mae
+
+
+SURGE_WATCH = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "q"
+[backpressure]
+policy = "admit_all"
+[backpressure.surge]
+enter_wait_s = 400
+exit_wait_s = 100
+queues = ["q"]
+"""
+
+
+def test_surge_measure_reuses_an_expected_wait_only_while_nothing_it_reads_changed() -> None:
+    """The surge detector measures after every matching pass and recomputes a queue's
+    expected wait only when its version, ``gap`` or arguments changed: at every step of a
+    20x flood (two priorities, abandonments, answers) what it returns equals a fresh
+    computation."""
+    r = make_router(SURGE_WATCH, agents=20)
+    surge = r._bp.surge
+    seen = {"checks": 0, "waits": 0}
+
+    def same_as_fresh(f: Flood) -> None:
+        remembered = surge.measure()
+        surge._measured.clear()
+        assert surge.measure() == remembered
+        seen["checks"] += 1
+        seen["waits"] += remembered[0] > 0.0
+
+    Flood(
+        r,
+        [("q", 20 * 20 / 60 * 0.8, 0), ("q", 20 * 20 / 60 * 0.2, 3)],
+        handle_s=60,
+        patience_s=120,
+        duration_s=1200,
+        seed=7,
+        on_submit=lambda f, adm: same_as_fresh(f),
+    ).run(check=same_as_fresh)
+    assert seen["waits"] > 1000  # a line was measured at most steps
+
+
+def test_surge_measure_sees_every_change_that_leaves_the_line_as_long() -> None:
+    """Inputs batched between two matching passes can change what the estimate reads and
+    leave the line as long as it was (one withdrawn, one arrived; one answered, one
+    arrived): the detector's remembered expected wait must not survive that."""
+    r = make_router(SURGE_WATCH, agents=2)
+    surge = r._bp.surge
+    t = 0.0
+    ids = [f"w{i}" for i in range(12)]
+    for iid in ids:
+        r.submit(Inquiry(id=iid, queue="q", patience_s=900.0), t)
+    r.tick(t)
+
+    def first(state: str) -> str:
+        return next(i for i in ids if i in r._tickets and r.inquiry_state(i) == state)
+
+    changed = 0
+    previous = surge.measure()
+
+    def check() -> None:
+        nonlocal changed
+        before = surge.measure()
+        surge._measured.clear()
+        fresh = surge.measure()
+        assert fresh == before
+        changed += fresh != previous
+
+    for k in range(60):
+        t += 7.0 + k % 5
+        if k % 2:  # one leaves the line, one arrives (of a higher priority every third)
+            r.withdraw(first("waiting"), t)
+        else:  # one is answered (its agent takes the next), one arrives
+            r.complete(first("assigned"), t)
+            r.tick(t)
+        ids.append(f"n{k}")
+        r.submit(Inquiry(id=ids[-1], queue="q", priority=3 if k % 3 == 0 else 0), t)
+        check()
+        previous = surge.measure()
+        r.tick(t)
+        check()
+        previous = surge.measure()
+    assert changed > 30  # the line stayed as long, its expected wait did not
+
+
+def test_version_is_renewed_by_every_observation_a_prediction_reads() -> None:
+    """``WaitEstimator.version`` promises: the same version gives the same
+    prediction. Each observation that changes what ``expected_wait`` reads renews it; a
+    staffing report that changes nothing does not."""
+    est = WaitEstimator()
+    assert est.version("q") == 0
+
+    def predict() -> tuple[float, float | None]:
+        return est.expected_wait("q", 30, 0, 60.0, 4.0), est.gap.get("q")
+
+    steps: list[tuple[str, bool, Callable[[], None]]] = [
+        ("first arrival", True, lambda: est.on_arrival("q", 0, 1.0)),
+        ("arrival gap", True, lambda: est.on_arrival("q", 0, 2.0)),
+        ("higher priority", False, lambda: est.on_arrival("q", 5, 2.5)),  # its first: no gap
+        ("higher priority gap", True, lambda: est.on_arrival("q", 5, 4.0)),
+        ("answer (a callback)", True, lambda: est.on_answer("q", 9.0, 1.0, live=False)),
+        ("answer", True, lambda: est.on_answer("q", 9.5, 2.0)),
+        ("staffing known", False, lambda: est.restaff("q", 10.0, 9.0)),
+        ("staffing unchanged", False, lambda: est.restaff("q", 10.0, 9.5)),
+        ("staffing doubled", True, lambda: est.restaff("q", 20.0, 10.0)),
+        ("abandon", True, lambda: est.on_abandon("q", 30.0)),
+        ("removed", True, lambda: est.on_removed("q", 40.0)),
+        ("moved", True, lambda: est.on_moved("q", 12.0, 11.0)),
+        ("complete", True, lambda: est.on_complete("q", 200.0)),
+    ]
+    for what, renews, step in steps:
+        version, before = est.version("q"), predict()
+        step()
+        assert (est.version("q") != version) == renews, what
+        if est.version("q") == version:
+            assert predict() == before, what
+    load = WaitEstimator()
+    load.load_extra_state(est.extra_state())
+    assert load.version("q") != 0  # restored measurements: a version of their own

@@ -37,10 +37,16 @@ from router.config import RouterConfig, SurgeConfig
 from router.events import SurgeEnded, SurgeStarted
 from router.policies.admission import T_SURGE
 from router.policies.timers import NamedTimers
+from router.state.estimate import WaitEstimator
 from router.state.ops import CoreOps
 from router.state.records import WAITING, pool_slots
 
 __all__ = ["SurgeControl"]
+
+#: what one queue's expected wait in :meth:`SurgeControl.measure` depends on: the
+#: estimator, the queue's measurement version and ``gap``, the prior handle time, the
+#: number waiting, the queue's priority, ``priority_seconds`` and the capacity slots
+_MeasureKey = tuple[WaitEstimator, int, "float | None", float, int, int, float, float]
 
 
 class SurgeControl:
@@ -56,6 +62,8 @@ class SurgeControl:
         self.caps: dict[str, int] = {}
         self.relax = False
         self.callbacks = False
+        # queue -> the arguments of its last measurement and the expected wait they gave
+        self._measured: dict[str, tuple[_MeasureKey, float]] = {}
 
     def configure(self, cfg: RouterConfig) -> None:
         s = cfg.backpressure.surge
@@ -93,9 +101,14 @@ class SurgeControl:
 
     def measure(self) -> tuple[float, str, int]:
         """The largest expected wait of a new arrival over watched queues (and which queue),
-        and the number waiting in them."""
+        and the number waiting in them.
+
+        It runs after every matching pass, mostly with nothing changed for a watched
+        queue since the last one: a queue's expected wait is computed again only when its
+        arguments or its measurements (``WaitEstimator.version``) changed."""
         ops = self.ops
         est = ops.estimator
+        measured = self._measured
         worst = 0.0
         worst_q = ""
         depth = 0
@@ -106,9 +119,26 @@ class SurgeControl:
             n = q.n_waiting
             depth += n
             slots = 1.0
-            if name not in est.gap:
+            gap = est.gap.get(name)
+            if gap is None:
                 slots = pool_slots(q.pools[0]) if q.pools else 1.0
-            ewt = est.expected_wait(name, n + 1, q.priority, ops.priority_seconds, slots)
+            ps = ops.priority_seconds
+            key: _MeasureKey = (
+                est,
+                est.version(name),
+                gap,
+                est.prior_handle_s,
+                n,
+                q.priority,
+                ps,
+                slots,
+            )
+            last = measured.get(name)
+            if last is not None and last[0] == key:
+                ewt = last[1]
+            else:
+                ewt = est.expected_wait(name, n + 1, q.priority, ps, slots)
+                measured[name] = (key, ewt)
             if ewt > worst:
                 worst, worst_q = ewt, name
         return worst, worst_q, depth

@@ -193,14 +193,14 @@ class _Rates:
         self.mv_n = 0.0  # moves out of the line (overflow), decayed like arrivals
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
-        self.ver = 0  # bumped by every observation (caches of predictions key on it)
+        self.ver = 0  # WaitEstimator.version: renewed whenever a prediction's input changes
 
 
 @final
 class WaitEstimator:
     """Measures per-queue service and abandonment rates; predicts the wait for a position."""
 
-    __slots__ = ("alpha", "arrival_window_s", "gap", "last", "prior_handle_s", "rates")
+    __slots__ = ("alpha", "arrival_window_s", "changes", "gap", "last", "prior_handle_s", "rates")
 
     def __init__(self, alpha: float = 0.05, prior_handle_s: float = 180.0) -> None:
         self.alpha = alpha
@@ -209,17 +209,24 @@ class WaitEstimator:
         self.gap: dict[str, float] = {}
         self.last: dict[str, float] = {}
         self.rates: dict[str, _Rates] = {}
+        self.changes = 0  # the last version given (version)
 
     def _r(self, queue: str) -> _Rates:
-        """The queue's measurements, about to change (every observation comes here)."""
         r = self.rates.get(queue)
         if r is None:
             r = self.rates[queue] = _Rates()
-        r.ver += 1
+            self._changed(r)
         return r
 
+    def _changed(self, r: _Rates) -> None:
+        self.changes += 1
+        r.ver = self.changes
+
     def version(self, queue: str) -> int:
-        """Changes whenever an observation about ``queue`` may change its predictions."""
+        """A number renewed whenever something :meth:`expected_wait` reads of ``queue``
+        changes (``gap`` included), apart from the arrival and move counts that only a call
+        with ``now`` reads: without ``now``, the same version and arguments give the same
+        prediction (caches of predictions key on it). 0: nothing measured for ``queue``."""
         r = self.rates.get(queue)
         return r.ver if r is not None else 0
 
@@ -234,6 +241,7 @@ class WaitEstimator:
             g = now - last
             prev = r.arrival_gap.get(priority)
             r.arrival_gap[priority] = g if prev is None else prev + self.alpha * (g - prev)
+            self._changed(r)
         if r.arr_t0 == _INF_WAIT:
             r.arr_t0 = r.arr_t = now
         elif now > r.arr_t:
@@ -286,7 +294,7 @@ class WaitEstimator:
         r.staff = staff
         if old <= 0.0 or old == staff:
             return
-        r.ver += 1  # the rates change (caches of predictions key on ``ver``)
+        self._changed(r)
         f = staff / old
         if not 0.8 < f < 1.25:
             r.settle_until = now + self.handle_s(queue)
@@ -320,6 +328,7 @@ class WaitEstimator:
             prev = self.gap.get(queue)
             self.gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
             r = self._r(queue)
+            self._changed(r)
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
             slow = r.slow
@@ -340,6 +349,7 @@ class WaitEstimator:
 
     def _leave(self, queue: str, waited: float, abandoned: float) -> None:
         r = self._r(queue)
+        self._changed(r)
         a = self.alpha
         r.abandon += a * (abandoned - r.abandon)
         r.waited += a * (waited - r.waited)
@@ -347,6 +357,7 @@ class WaitEstimator:
     def on_complete(self, queue: str, handle: float) -> None:
         """An agent finished an inquiry of ``queue`` after ``handle`` seconds."""
         r = self._r(queue)
+        self._changed(r)
         r.handle = handle if r.handle == 0.0 else r.handle + self.alpha * (handle - r.handle)
 
     # ------------------------------------------------------------------ predictions
@@ -467,7 +478,7 @@ class WaitEstimator:
     def load_extra_state(self, data: dict[str, Any]) -> None:
         self.rates = {}
         for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():
-            r = self.rates[q] = _Rates()
+            r = self._r(q)
             r.abandon, r.waited, r.handle = abandon, waited, handle
             r.arrival_gap = {int(p): g for p, g in gaps}
             r.arrival_last = {int(p): t for p, t in lasts}
