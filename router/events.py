@@ -20,6 +20,7 @@ __all__ = [
     "AgentLoggedOut",
     "AgentOnBreak",
     "AgentReady",
+    "AgentUpdated",
     "Assigned",
     "BreakDeferred",
     "CallbackScheduled",
@@ -29,10 +30,13 @@ __all__ = [
     "Event",
     "Explanation",
     "FeatureScore",
+    "InquiryUpdated",
     "OfferDeclined",
     "OfferExpired",
     "Offered",
     "Overflowed",
+    "QueueClosed",
+    "QueueOpened",
     "Queued",
     "Reconfigured",
     "Rejected",
@@ -40,6 +44,7 @@ __all__ = [
     "SurgeEnded",
     "SurgeStarted",
     "TaskExpired",
+    "Transferred",
     "Withdrawn",
     "WrapUpEnded",
     "decode_events",
@@ -68,6 +73,9 @@ class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=Tru
     chosen: FeatureScore
     runner_up: FeatureScore | None = None
     trigger: str = "arrival"  # "arrival": agent chosen for an inquiry; "agent_free": inquiry chosen
+    #: set when the agent took it by interrupting work of other channels past its capacity
+    #: units (``[channels.X] interrupts``): the inquiries it held then, per channel
+    interrupted: dict[str, int] | None = None
 
 
 class Queued(_Ev, frozen=True):
@@ -95,6 +103,7 @@ class CallbackScheduled(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     expected_wait_s: float | None
+    reason: str = ""  # "closed": the queue was closed; the call comes when it opens
 
 
 class Offered(_Ev, frozen=True):
@@ -226,6 +235,43 @@ class TaskExpired(_Ev, frozen=True):
     reason: str
 
 
+class InquiryUpdated(_Ev, frozen=True):
+    """An inquiry's priority or requirements changed in place (``UpdateInquiry``)."""
+
+    inquiry_id: str
+    queue: str
+    priority: int
+
+
+class Transferred(_Ev, frozen=True):
+    """Moved to another queue (``Transfer``); ``agent_id``: the agent it left, if any."""
+
+    inquiry_id: str
+    from_queue: str
+    to_queue: str
+    agent_id: str | None = None
+
+
+class AgentUpdated(_Ev, frozen=True):
+    """A logged-in agent's spec changed (``UpdateAgent``)."""
+
+    agent_id: str
+
+
+class QueueOpened(_Ev, frozen=True):
+    """A queue's hours of operation began (``hours``)."""
+
+    queue: str
+
+
+class QueueClosed(_Ev, frozen=True):
+    """A queue's hours of operation ended; ``outcomes``: waiting inquiries that got the
+    queue's ``closed`` outcome then (``at_close = "closed"``)."""
+
+    queue: str
+    outcomes: int = 0
+
+
 Event = (
     Queued
     | Rejected
@@ -252,6 +298,11 @@ Event = (
     | BreakDeferred
     | CooldownStarted
     | TaskExpired
+    | InquiryUpdated
+    | Transferred
+    | AgentUpdated
+    | QueueOpened
+    | QueueClosed
 )
 
 _json_encoder = msgspec.json.Encoder()

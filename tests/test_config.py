@@ -112,7 +112,8 @@ colour = "red"
         "$.queues[0].answer_target_s: Expected float > 0.0",
         "$.queues[1]: missing required field 'name'",
         "$.agents[0]: unknown field 'colour'; known: count, name, skills, capacity, units, "
-        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts",
+        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts, handback_share, "
+        "console_drop_s",
         "$.agents[0].capacity.chat: Expected int >= 0",
         "$.agents[0].queues.a: Expected float > 0.0",
     ]

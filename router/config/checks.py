@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from router.config.clock import clock_problems
 from router.config.problems import key_path, structure_problems
 from router.config.schema import (
     DEFAULT_CHANNELS,
@@ -157,6 +158,19 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
             out.append(f"{p}.shift_end_s: must be after shift_start_s")
         if a.shifts:
             out.extend(_shift_problems(p, a, names))
+    for name, channel in channels.items():
+        for other, most in channel.interrupts.items():
+            at = key_path(key_path("$.channels", name) + ".interrupts", other)
+            if other == name:
+                out.append(f"{at}: a channel cannot interrupt itself")
+            elif other not in channels:
+                out.append(f"{at}: unknown channel {other!r}; known: {', '.join(sorted(channels))}")
+            elif most > channels[other].max_concurrency:
+                out.append(
+                    f"{at}: {most} is above the channel's hard maximum "
+                    f"{channels[other].max_concurrency}"
+                )
+    out.extend(clock_problems(cfg))
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
     out.extend(cfg.extra_problems())

@@ -248,6 +248,7 @@ class Agent:
         "idle_from",
         "idle_since",
         "incarnation",
+        "last_seen",
         "listed_ver",
         "load",
         "no_answer",
@@ -273,6 +274,7 @@ class Agent:
         "timer_at",
         "total_load",
         "units",
+        "units_by",
         "units_used",
         "ver",
         "work",
@@ -326,6 +328,10 @@ class Agent:
         self.cooldown_until = -_INF
         self.break_due = _INF  # inf: no break deferred
         self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
+        #: the last input from the agent's console (presence timeouts)
+        self.last_seen = now
+        #: capacity units held per channel (agents with ``units``; interruptible work)
+        self.units_by: dict[str, int] = {}
 
 
 def serves(
