@@ -2332,6 +2332,7 @@ class Router:
         return r
 
     def _restore(self, snap: codec.Snapshot) -> None:
+        self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
         self._version = snap.version
         self._seq = snap.seq
         self._surge = snap.surge
