@@ -2121,6 +2121,11 @@ class Router:
             if name not in targets:
                 problems.append(f"hand_over.{name}: {name!r} is not a queue this config removes")
         problems += self._channel_change_problems(config)
+        if config.routing.clock.unix != self._cfg.routing.clock.unix:
+            problems.append(
+                "$.routing.clock.unix: cannot change in a running router "
+                "(now would count from another origin)"
+            )
         channels = {**DEFAULT_CHANNELS, **config.channels}
         for agent in self._agents.values():
             for ch in agent.spec.capacity:
