@@ -12,7 +12,12 @@ from router.adapters import open_router
 from router.adapters._clock import UnixClock
 from router.adapters._select import get_backend
 from router.config import Clock, Hours
-from tests.test_adapters import Env, drain, env  # noqa: F401  (the fixture)
+from tests.test_adapters import BACKENDS, Env, drain
+
+
+@pytest.fixture(params=BACKENDS)
+def env(request: pytest.FixtureRequest) -> Env:
+    return Env(request.param)
 
 
 def config(env: Env, **routing: Any) -> RouterConfig:
@@ -72,24 +77,22 @@ def test_a_silent_remote_console_is_timed_out_and_its_offer_goes_on(env: Env) ->
     async def scenario(env: Env) -> None:
         cfg = config(env, presence_timeout_s=env.s(60), offer_timeout_s=env.s(300))
         async with open_router(cfg, backend=env.name) as r:
-            async with r.subscribe(maxlen=100) as events:
-                async with (
-                    r.agent(AgentSpec(id="silent"), keepalive=False) as silent,
-                    r.agent(AgentSpec(id="local")) as local,
-                ):
-                    await env.sleep(env.s(10))
-                    r.submit_nowait(Inquiry(id="c1", queue="q"))
-                    await env.sleep(env.s(1))
-                    # whoever got it: the silent console times out at 60, the local
-                    # session (keepalive) never does
-                    await env.sleep(env.s(200))
-                    got = [e for e in drain(events) if type(e).__name__ == "AgentAway"]
-                    assert [(e.agent_id, e.reason) for e in got] == [
-                        ("silent", "presence_timeout")
-                    ]
-                    assert r.core.agent_of("c1") == "local"
-                    local.accept("c1")
-                    assert silent.pending == 0
+            async with (
+                r.subscribe(maxlen=100) as events,
+                r.agent(AgentSpec(id="silent"), keepalive=False) as silent,
+                r.agent(AgentSpec(id="local")) as local,
+            ):
+                await env.sleep(env.s(10))
+                r.submit_nowait(Inquiry(id="c1", queue="q"))
+                await env.sleep(env.s(1))
+                # whoever got it: the silent console times out at 60, the local
+                # session (keepalive) never does
+                await env.sleep(env.s(200))
+                got = [e for e in drain(events) if type(e).__name__ == "AgentAway"]
+                assert [(e.agent_id, e.reason) for e in got] == [("silent", "presence_timeout")]
+                assert r.core.agent_of("c1") == "local"
+                local.accept("c1")
+                assert silent.pending == 0
             assert r.statistics().router.counters.presence_timeouts == 1
 
     env.run(scenario)
@@ -98,14 +101,16 @@ def test_a_silent_remote_console_is_timed_out_and_its_offer_goes_on(env: Env) ->
 def test_a_remote_console_that_sends_heartbeats_stays(env: Env) -> None:
     async def scenario(env: Env) -> None:
         cfg = config(env, presence_timeout_s=env.s(60))
-        async with open_router(cfg, backend=env.name) as r:
-            async with r.agent(AgentSpec(id="remote"), keepalive=False) as remote:
-                for _ in range(10):
-                    await env.sleep(env.s(30))
-                    remote.heartbeat()
-                assert r.statistics().router.agents_ready == 1
-                await env.sleep(env.s(90))
-                assert r.statistics().router.agents_ready == 0
+        async with (
+            open_router(cfg, backend=env.name) as r,
+            r.agent(AgentSpec(id="remote"), keepalive=False) as remote,
+        ):
+            for _ in range(10):
+                await env.sleep(env.s(30))
+                remote.heartbeat()
+            assert r.statistics().router.agents_ready == 1
+            await env.sleep(env.s(90))
+            assert r.statistics().router.agents_ready == 0
 
     env.run(scenario)
 
