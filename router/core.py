@@ -868,7 +868,9 @@ class Router:
             agent = t.agent
             assert agent is not None
             pool = self._pool_for(t)
-            if not any(p is pool for p, _, _ in agent.pools):
+            if any(p is pool for p, _, _ in agent.pools):
+                t.pool = pool  # the offer stands, under the new requirement
+            else:
                 self._take_back_quietly(t, agent, "updated")
         self._counters.updated += 1
         self._events.append(
