@@ -141,3 +141,14 @@ def test_interruptions_survive_a_snapshot() -> None:
         out.append(encode_events(events))
     assert out[0] == out[1]
     assert b'"interrupted":{"chat":2}' in out[0]
+
+
+def test_explain_prints_the_interruption() -> None:
+    from router.cli.check import format_explanation
+
+    r = router()
+    hold(r, "chat", 2, 1)
+    r.submit(inq("call", queue="voice"), 2)
+    (ev,) = assigned(r.tick(2))
+    lines = format_explanation(ev)
+    assert lines[-1] == "  (an interruption: 2 chat keep running past the agent's capacity units)"

@@ -137,6 +137,9 @@ def format_explanation(ev: Any) -> list[str]:
         lines.append("  (no other agent could take it)")
     elif exp.runner_up is not None and exp.runner_up.score == exp.chosen.score:
         lines.append("  (equal scores: the agent free for longest goes first)")
+    if exp.interrupted:
+        held = ", ".join(f"{n} {ch}" for ch, n in exp.interrupted.items())
+        lines.append(f"  (an interruption: {held} keep running past the agent's capacity units)")
     return lines
 
 

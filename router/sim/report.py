@@ -337,6 +337,31 @@ def _fmt(v: Any, kind: str = "") -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _feature_lines(rep: dict[str, Any]) -> list[str]:
+    """One line per routing feature that did something in the run (docs/routing-features.md)."""
+    out = []
+    if rep.get("closed"):
+        out.append(
+            f"hours: {rep['closed']:,} inquiries got their queue's closed outcome, "
+            f"{rep['answered_while_closed']:,} answered while their queue was closed"
+        )
+    if rep.get("handed_back"):
+        out.append(
+            f"hand-backs: {rep['handed_back']:,} ({rep['handed_back_inquiries']:,} inquiries), "
+            f"{rep['answered_after_handback']:,} answered again"
+        )
+    if rep.get("interruptions"):
+        out.append(f"interruptions: {rep['interruptions']:,} past the agents' capacity units")
+    presence = rep.get("presence") or {}
+    if presence.get("timeouts") or presence.get("offers_after_drop"):
+        out.append(
+            f"presence: {presence['timeouts']:,} agents set away for a silent console, "
+            f"{presence['offers_after_drop']:,} offers after a console dropped, "
+            f"{presence['expired_after_drop']:,} of them rang out"
+        )
+    return out
+
+
 def format_summary(rep: dict[str, Any], title: str = "") -> str:
     """A readable table: one row per queue and a total row, then agents and speed.
 
@@ -423,6 +448,7 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         f" (bias {_fmt(rep['ewt_bias_s'], 's')}"
         + (f", {100 * rel:.0f}% of the mean actual wait)" if rel is not None else ")")
     )
+    out.extend(_feature_lines(rep))
     unresolved = rep["unresolved"]
     extra = f", {unresolved:,} unresolved at the end" if unresolved else ""
     out.append(
