@@ -726,6 +726,7 @@ class Router:
                 at=self._now, version=self._version, inquiry_id=t.id, queue=q.name, reason=reason
             )
         )
+        self._bp.back_in_line(t)  # a queue its hours closed may close it out
 
     # ------------------------------------------------------------------ completion
 
@@ -1030,7 +1031,8 @@ class Router:
             t.priority = priority
         self._counters.handed_back += 1
         self._requeue(t, "handed_back")
-        self._bp.changed(t, moved=True)
+        if t.state == WAITING:  # (a queue its hours closed may have closed it out)
+            self._bp.changed(t, moved=True)
 
     def _leave_agent(self, t: Ticket, agent: Agent) -> None:
         """Take an offered or assigned ``t`` off ``agent`` (not the agent's fault), leaving it

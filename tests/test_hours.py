@@ -379,3 +379,34 @@ handle_time = { dist = "constant", mean_s = 1 }
     )
     assert router_config(sc).routing.clock.start == "fri 20:00"
     assert DAYS[4] == "fri" and WEEK == 7 * D
+
+
+def test_a_closed_queue_answers_nobody_who_comes_back_into_line() -> None:
+    r = Router(config((HOURS % ("reject", "closed")).replace('"immediate"', '"offer"')))
+    r.login(AgentSpec(id="ye"), 2 * H)
+    r.submit(inq("x", queue="sales"), 12 * H - 5)
+    r.submit(inq("y", queue="sales"), 12 * H - 5)
+    r.tick(12 * H - 5)  # x offered to ye, y waits
+    ev = r.tick(12 * H)  # closing: y gets the outcome, x's offer stands
+    assert [(type(e).__name__, e.inquiry_id) for e in ev if hasattr(e, "inquiry_id")] == [
+        ("Rejected", "y")
+    ]
+    r.decline("x", 12 * H + 1)  # back into the line of a closed queue: closed out too
+    ev = r.tick(12 * H + 1)
+    assert [type(e).__name__ for e in ev] == ["OfferDeclined", "Requeued", "Rejected"]
+    assert ev[-1].reason == "closed" and r.counters.closed == 2
+
+
+def test_a_hand_back_after_closing_gets_the_closed_outcome() -> None:
+    r = router("callback", "closed")
+    r.login(AgentSpec(id="ye"), 2 * H)
+    r.submit(inq("x", queue="sales"), 11 * H)
+    r.tick(11 * H)  # assigned
+    r.tick(12 * H)
+    r.hand_back("x", 12 * H + 1)
+    ev = r.tick(12 * H + 1)
+    assert [type(e).__name__ for e in ev] == ["Requeued", "CallbackScheduled"]
+    assert r.inquiry_state("x") == "parked"
+    opening = r.tick(D + 2 * H)  # tuesday 08:00: called back (by anyone but ye: nobody)
+    assert [type(e).__name__ for e in opening] == ["QueueOpened"]
+    assert r.inquiry_state("x") == "waiting"

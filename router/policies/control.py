@@ -405,6 +405,12 @@ class AdmissionControl:
             for p in self._on_admitted:
                 p.on_admitted(self, t)
 
+    def back_in_line(self, t: Ticket) -> None:
+        """``t`` came back into line (``router/core.py``: a requeue): hours of operation
+        may close it out."""
+        if self.hours.schedules:
+            self.hours.back_in_line(t)
+
     def closed_now(self, queue: QueueState) -> bool:
         """Whether ``queue`` is closed by its hours of operation now."""
         return bool(self.hours.schedules) and self.hours.closed_now(queue)
@@ -447,6 +453,7 @@ class AdmissionControl:
             )
         )
         self._admitted(t, first=False)
+        self.back_in_line(t)
 
     # ------------------------------------------------------------------ shedding index
 

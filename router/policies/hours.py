@@ -22,7 +22,10 @@ nothing is scanned.
   ``QueueOpened`` / ``QueueClosed`` and applies ``at_close``: ``serve`` (the
   default) leaves waiting inquiries in line for the agents still there;
   ``closed`` gives each of them the ``closed`` outcome (in line order; a callback
-  keeps its place for the opening). Offers and work in flight always finish.
+  keeps its place for the opening). Offers and work in flight always finish;
+  with ``closed``, one that comes back into line while the queue is closed (a
+  declined or expired offer, a hand-back, an overflow move) gets the outcome
+  then, so a closed queue answers nobody.
 * A reconfigure recomputes every schedule; a change of state it causes is
   announced but does not apply ``at_close`` (that happens at scheduled closings).
 
@@ -184,28 +187,36 @@ class Hours:
         if q is None or not q.n_waiting:
             return 0
         line = sorted(q.waiting(), key=_in_line)
-        action = self.closed[name]
-        now = ops.now
         opens = self.next_open(q)
-        c = ops.counters
         for t in line:
-            c.closed += 1
-            if action == "callback":
-                ops.park(t)
-                t.patience_at = None
-                if self.callbacks.is_callback(t):
-                    self.callbacks.announce(t, opens - now, reason=CLOSED)
-                else:
-                    self.callbacks.park(t, opens - now, reason=CLOSED)
-                self.callbacks.hold_until(t, opens)
-            else:
-                ops.estimator.on_removed(name, now - t.entered)
-                cls = Deflected if action == "deflect" else Rejected
-                ops.end(
-                    t,
-                    cls(at=now, version=ops.version, inquiry_id=t.id, queue=name, reason=CLOSED),
-                )
+            self._close_one(t, opens)
         return len(line)
+
+    def back_in_line(self, t: Ticket) -> None:
+        """Waiting ``t`` came back into line (a declined or expired offer, a hand-back, an
+        overflow move): in a queue closed with ``at_close = "closed"`` it gets the
+        ``closed`` outcome at once, as it would have at the closing."""
+        q = t.queue
+        if self.at_close.get(q.name) == "closed" and self.closed_now(q):
+            self._close_one(t, self.next_open(q))
+
+    def _close_one(self, t: Ticket, opens: float) -> None:
+        ops = self.ops
+        name = t.queue.name
+        now = ops.now
+        ops.counters.closed += 1
+        if self.closed[name] == "callback":
+            ops.park(t)
+            t.patience_at = None
+            if self.callbacks.is_callback(t):
+                self.callbacks.announce(t, opens - now, reason=CLOSED)
+            else:
+                self.callbacks.park(t, opens - now, reason=CLOSED)
+            self.callbacks.hold_until(t, opens)
+        else:
+            ops.estimator.on_removed(name, now - t.entered)
+            cls = Deflected if self.closed[name] == "deflect" else Rejected
+            ops.end(t, cls(at=now, version=ops.version, inquiry_id=t.id, queue=name, reason=CLOSED))
 
 
 def _in_line(t: Ticket) -> tuple[float, int]:
