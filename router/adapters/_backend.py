@@ -1,6 +1,6 @@
 """The backend protocol the async runner is written against.
 
-Theory of operation: the runner (``_runner.py``) needs five things from an event
+Theory of operation: the runner (``_runner.py``) needs six things from an event
 loop, and nothing else: the loop's clock (``now``), a one-shot wake-up a task can
 wait on (:class:`Waiter`), a way to sleep until a wake-up or a deadline
 (``wait_until``), a task group to run the runner beside the caller's code, and

@@ -43,6 +43,9 @@ class UnixClock(Backend):
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return self._be.task_group()
 
+    async def checkpoint(self) -> None:
+        await self._be.checkpoint()
+
     async def checkpoint_if_cancelled(self) -> None:
         await self._be.checkpoint_if_cancelled()
 
