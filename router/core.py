@@ -898,7 +898,8 @@ class Router:
     ) -> None:
         """Move a waiting, offered or assigned inquiry to ``queue`` (same channel), keeping
         its arrival time: it takes its place there by arrival and priority, and the new
-        queue's relaxation steps start now. An offered or assigned one leaves its agent
+        queue's relaxation steps start now (in a surge that relaxes steps, at the last one,
+        as for an overflow move). An offered or assigned one leaves its agent
         (``agent_id``, if given, must be that agent); once answered it no longer abandons.
         A transfer into a queue closed by its ``hours`` is refused."""
         check_id(inquiry_id, "inquiry_id")
@@ -964,7 +965,7 @@ class Router:
                 agent.last_seen = now
         t.queue = q
         t.entered = now
-        t.step = 0
+        t.step = len(q.steps) if self._bp.surge.relax_now else 0  # as an overflow move
         if priority is not None:
             t.priority = priority
         if requires is not None:
