@@ -1122,6 +1122,10 @@ class Router:
         agent = self._agent(spec.id)
         if agent.state == LOGGING_OUT:
             raise InvalidState(f"agent {spec.id!r} is logging out")
+        if spec.team != agent.spec.team or spec.shifts != agent.spec.shifts:
+            raise InvalidInput(
+                "agent.shifts", "a team or schedule change needs a logout and a login"
+            )
         for qn in spec.queues:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")

@@ -17,11 +17,18 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from router import Router
+from router import InvalidState, Router
 from router.state import codec
-from router.state.records import Agent, Pool, Ticket
+from router.state.capacity import Interrupts
+from router.state.records import ASSIGNED, Agent, Pool, Ticket
 from tests.machine_base import RouterMachine, hunting
-from tests.test_core_state_machine import POLICY_MACHINES, CoreMachine, StaffingMachine
+from tests.test_core_state_machine import (
+    POLICY_MACHINES,
+    BlendedMachine,
+    CoreMachine,
+    FeaturesMachine,
+    StaffingMachine,
+)
 
 pytestmark = pytest.mark.skipif(
     not inspect.isfunction(Router._match),
@@ -173,7 +180,115 @@ def task_deadline_ignored() -> list[Patch]:
     return [(Outbound, "on_deadline", lambda self, t: None)]
 
 
+def hand_back_loses_the_inquiry() -> list[Patch]:
+    """A hand-back takes the inquiry off its agent and never puts it back in line."""
+
+    def mutant(self: Router, inquiry_id: str, agent_id: str | None, priority: int | None) -> None:
+        t = self._ticket(inquiry_id)
+        if t.state != ASSIGNED or t.agent is None:
+            raise InvalidState(f"inquiry {inquiry_id!r} is not assigned")
+        self._leave_agent(t, t.agent)
+
+    return [(Router, "_hand_back", mutant)]
+
+
+def hand_back_to_the_same_agent() -> list[Patch]:
+    """A handed-back inquiry may be offered to the agent who gave it back."""
+    hand_back = Router._hand_back
+
+    def mutant(self: Router, inquiry_id: str, agent_id: str | None, priority: int | None) -> None:
+        t = self._ticket(inquiry_id)
+        agent = t.agent
+        hand_back(self, inquiry_id, agent_id, priority)
+        if agent is not None and t.declined is not None:
+            t.declined.discard(agent.id)
+
+    return [(Router, "_hand_back", mutant)]
+
+
+def _offer_kept_on(reason: str) -> list[Patch]:
+    take_back = Router._take_back_quietly
+
+    def mutant(self: Router, t: Ticket, agent: Agent, why: str) -> None:
+        if why != reason:
+            take_back(self, t, agent, why)
+
+    return [(Router, "_take_back_quietly", mutant)]
+
+
+def agent_update_keeps_unfit_offers() -> list[Patch]:
+    """An agent update leaves an open offer with an agent who no longer fits it."""
+    return _offer_kept_on("agent_updated")
+
+
+def requirement_update_keeps_unfit_offers() -> list[Patch]:
+    """A requirement update leaves an open offer with an agent who does not meet it."""
+    return _offer_kept_on("updated")
+
+
+def interrupt_threshold_ignored() -> list[Patch]:
+    """A call interrupts however many chats the agent holds."""
+
+    def mutant(self: Interrupts, agent: Agent, channel: str, cost: int) -> bool:
+        rule = self.rules.get(channel)
+        if rule is None or agent.units is None:
+            return False
+        held = sum(agent.units_by.get(ch, 0) for ch in rule)
+        return held > 0 and agent.units_used - held + cost <= agent.units
+
+    return [(Interrupts, "allows", mutant)]
+
+
+def no_interruptions() -> list[Patch]:
+    """The ``interrupts`` rules are never applied: a call waits while an agent with one
+    chat could take it."""
+    return [(Interrupts, "allows", lambda self, agent, channel, cost: False)]
+
+
+def presence_never_times_out() -> list[Patch]:
+    """The presence timeout is never timed: a silent agent stays ready."""
+    return [(Router, "_agent_next_time", lambda self, a: self._guard.next_time(a, self._surge))]
+
+
+def presence_timeout_keeps_offers() -> list[Patch]:
+    """An agent set away for silence keeps its open offers."""
+    stop = Router._stop_new_work
+
+    def mutant(self: Router, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
+        if reason != "presence_timeout":
+            stop(self, agent, state, reason, until)
+            return
+        offers, agent.offers = agent.offers, {}
+        stop(self, agent, state, reason, until)
+        agent.offers = offers
+
+    return [(Router, "_stop_new_work", mutant)]
+
+
+def heartbeats_ignored() -> list[Patch]:
+    """A heartbeat is accepted but does not count as a sign of life."""
+
+    def mutant(self: Router, agent_id: str, now: float) -> None:
+        self._enter(now)
+        self._agent(agent_id)
+
+    return [(Router, "heartbeat", mutant)]
+
+
+def snapshot_forgets_last_seen() -> list[Patch]:
+    """The snapshot codec drops when each agent was last seen."""
+    record = codec.agent_record
+
+    def mutant(a: Agent) -> codec.AgentRecord:
+        rec = record(a)
+        rec.last_seen = 0.0
+        return rec
+
+    return [(codec, "agent_record", mutant)]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
+UNFIT = r"^ag\d+ keeps the offer of i\d+ it does not fit"
 
 #: (mutant, the machine that hunts it, what the failure must say: the check that caught it)
 MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
@@ -193,6 +308,16 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (break_share_ignored, StaffingMachine, r"went on a break: \d+ of \d+ in (team t\d|all)"),
     (cooldown_ignored, StaffingMachine, r"^during a cooldown: (Offered|Assigned)"),
     (task_deadline_ignored, StaffingMachine, r"^task i\d+ still held past its deadline"),
+    (hand_back_loses_the_inquiry, BlendedMachine, r"^i\d+ parked, lost"),
+    (hand_back_to_the_same_agent, BlendedMachine, r"^offered again after a no"),
+    (agent_update_keeps_unfit_offers, FeaturesMachine, UNFIT),
+    (requirement_update_keeps_unfit_offers, BlendedMachine, UNFIT),
+    (interrupt_threshold_ignored, BlendedMachine, r"^ag\d+ uses \d+ units of \d+: no interrupt"),
+    (no_interruptions, BlendedMachine, STALL),
+    (presence_never_times_out, FeaturesMachine, r"^ag\d+ still ready at [\d.]+, silent since"),
+    (presence_timeout_keeps_offers, FeaturesMachine, r"^ag\d+ \(state 3\) keeps the offer"),
+    (heartbeats_ignored, FeaturesMachine, r"^ag\d+ timed out at [\d.]+, seen at"),
+    (snapshot_forgets_last_seen, FeaturesMachine, r"^ag\d+ timed out at [\d.]+, seen at"),
 ]
 
 
@@ -208,7 +333,7 @@ def test_the_machine_catches_the_mutant(
     for owner, name, replacement in mutant():
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError, match=caught_by):
-        run_state_machine_as_test(machine, settings=hunting(100))
+        run_state_machine_as_test(machine, settings=hunting(300))
 
 
 def test_the_machine_passes_without_a_mutant() -> None:
