@@ -247,7 +247,10 @@ def no_interruptions() -> list[Patch]:
 
 def presence_never_times_out() -> list[Patch]:
     """The presence timeout is never timed: a silent agent stays ready."""
-    return [(Router, "_agent_next_time", lambda self, a: self._guard.next_time(a, self._surge))]
+    def mutant(self: Router, a: Agent) -> float:
+        return self._guard.next_time(a, self._surge, self._breaks.enabled)
+
+    return [(Router, "_agent_next_time", mutant)]
 
 
 def presence_timeout_keeps_offers() -> list[Patch]:
