@@ -247,6 +247,7 @@ def no_interruptions() -> list[Patch]:
 
 def presence_never_times_out() -> list[Patch]:
     """The presence timeout is never timed: a silent agent stays ready."""
+
     def mutant(self: Router, a: Agent) -> float:
         return self._guard.next_time(a, self._surge, self._breaks.enabled)
 
