@@ -854,6 +854,11 @@ class Router:
                 f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting, offered or "
                 "parked inquiry can be updated (hand an assigned one back first)"
             )
+        if state == PARKED and not self._bp.callbacks.is_callback(t):
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is an outbound task held for idle capacity; it can be "
+                "updated once it is released"
+            )
         if state == WAITING:
             self._dequeue(t)
             t.state = PARKED  # out of line for the change; _enqueue puts it back

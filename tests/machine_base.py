@@ -692,6 +692,8 @@ class RouterMachine(RuleBasedStateMachine):
 
         if t.state in (ASSIGNED, WRAPUP):
             self._refused(call, InvalidState, f"{iid} is with its agent")
+        elif t.state == PARKED and not self.r._bp.callbacks.is_callback(t):
+            self._refused(call, InvalidState, f"{iid} is an outbound task held")
         else:
             call()
 
