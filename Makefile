@@ -4,7 +4,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit bench bench-quick bench-smoke bench-check clean
+# The optional compiled build (setup.py, docs/compiled.md): the hot-path modules through
+# mypyc, installed apart from the editable pure-Python install so both can be tested.
+COMPILED := build/compiled
+ROUTER_SOURCES := $(shell find router -name '*.py') setup.py build_backend/router_build.py
+# the tests run again on the compiled build: core, policies, simulator, adapters
+# (tests/test_mutants.py patches Router methods and runs on the pure build only)
+COMPILED_TESTS := tests/test_compiled.py tests/test_core_lifecycle.py tests/test_core_errors.py \
+	tests/test_core_isolation.py tests/test_core_snapshot.py tests/test_core_state_machine.py \
+	tests/test_liveness.py tests/test_inputs.py tests/test_admission.py \
+	tests/test_admission_estimate.py tests/test_admission_outbound.py tests/test_backpressure.py \
+	tests/test_surge.py tests/test_wellbeing.py tests/test_fairness.py tests/test_reconfigure.py \
+	tests/test_reconfigure_property.py tests/test_sim_engine.py tests/test_sim_replay.py \
+	tests/test_seed_stories.py tests/test_examples_core.py tests/test_adapters.py \
+	tests/test_examples_async.py tests/test_multi_offer.py tests/test_preferred.py \
+	tests/test_targeting.py tests/test_distribution.py tests/test_feature_scenarios.py
+
+.PHONY: demo test lint typecheck unit unit-compiled compiled bench bench-quick bench-smoke \
+	bench-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,10 +45,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# ROUTER_COMPILE=1 pip install . (no isolation: the venv's pinned mypy compiles)
+$(COMPILED)/.built: $(ROUTER_SOURCES) $(STAMP)
+	ROUTER_COMPILE=1 $(BIN)/pip install -q --no-deps --no-build-isolation --upgrade \
+		--target $(COMPILED) .
+	touch $@
+
+compiled: $(COMPILED)/.built
+
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+unit-compiled: $(STAMP) $(COMPILED)/.built
+	BENCH_ROUTER_PATH=$(COMPILED) BENCH_ROUTER_BUILD=compiled $(BIN)/pytest $(COMPILED_TESTS)
+
+# the pure suite and the compile share the two cores, then the compiled pass
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 unit compiled
+	$(MAKE) --no-print-directory unit-compiled
 
 # the full report and chart, then the pytest-benchmark micro cases timed
 bench: $(STAMP)
@@ -50,4 +81,4 @@ bench-check: $(STAMP)
 	$(BIN)/python -m bench.guard --json out/bench-guard.json
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out build .pytest_cache .mypy_cache .ruff_cache

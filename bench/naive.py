@@ -143,6 +143,8 @@ class NaiveRouter:
         self.tickets: dict[str, _Ticket] = {}
         self.pending: list[_Ticket] = []
         self.freed: dict[str, _Agent] = {}
+        self._fresh: set[_Ticket] = set()
+        self._unlisted: set[str] = set()
         self.deadlines: list[tuple[float, int, int, Any, float]] = []
         self.events: list[Any] = []
         self.seq = 0
@@ -261,8 +263,13 @@ class NaiveRouter:
             self.freed = {}
             if len(freed) > 1:
                 freed.sort(key=self._best_key)  # as the core: the best-scored pulls first
+            if self.pending:
+                self._fresh = set(self.pending)
+                self._unlisted = {a.id for a in freed}
             for a in freed:
+                self._unlisted.discard(a.id)
                 self._fill(a)
+            self._fresh = set()
         if self.pending:
             pending = self.pending
             self.pending = []
@@ -308,10 +315,13 @@ class NaiveRouter:
         declined = t.declined
         best: _Agent | None = None
         best_key = float("inf")
+        unlisted = self._unlisted  # freed agents the core has not re-listed yet
         for a in self.agents.values():
             cap = a.caps.get(ch, 0)
             load = a.load.get(ch, 0)
             if load >= cap:
+                continue
+            if unlisted and a.id in unlisted:
                 continue
             if tenant is not None and tenant not in a.tenants:
                 continue
@@ -414,6 +424,11 @@ class NaiveRouter:
                     best, best_urg = head, urg
             if best is None:
                 return
+            if best in self._fresh:  # as the core: a new inquiry picks among the free agents
+                self._fresh.discard(best)
+                self._place(best)
+                if best.state != WAITING:
+                    continue
             self._assign(best, a)
 
     def _first_eligible(
@@ -571,11 +586,14 @@ class IndexedNaiveRouter(NaiveRouter):
         declined = t.declined
         best: _Agent | None = None
         best_key = float("inf")
+        unlisted = self._unlisted  # freed agents the core has not re-listed yet
         for a, prof, loads, cap in self._candidates(t):
             load = loads[ch]
             if load >= cap:
                 continue
             if declined is not None and a.id in declined:
+                continue
+            if unlisted and a.id in unlisted:
                 continue
             key = wi * a.idle_since / scale - wp * prof + wl * (load / cap)
             if wr:

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SURGE_SCENARIO = ROOT / "examples" / "spring_festival.toml"
 
 #: The sections of a run, in the order they run.
-SECTIONS = ("surge20", "queue_depth", "sim_vs_ciw", "e2e", "lifecycles")
+SECTIONS = ("surge20", "queue_depth", "sim_vs_ciw", "e2e", "lifecycles", "features")
 
 #: Sizes per mode. Report labels stay the spec's ("1000", "10000", "100000"); in
 #: ``tiny`` mode (the test suite's smoke run) they stand for much smaller centers.
@@ -146,6 +146,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "e2e_over_skill_queue_service": (">=", 0.5),
     "adapter_over_direct": (">=", 0.9),
     "sim_over_ciw": (">=", 2.0),
+    "worst_mode_over_lifecycle": ("<=", 1.5),
+    "expression_over_lifecycle": ("<=", 1.5),
 }
 
 
@@ -279,6 +281,8 @@ def build_report(
         "indexed_naive_lifecycle_us": None,
         "skill_queue_service_per_s": None,
         "simpy_customers_per_s": None,
+        "lifecycle_us_by_mode": None,
+        "expression_lifecycle_us": None,
     }
     notes: list[str] = []
     extra: dict[str, Any] = {}
@@ -370,7 +374,16 @@ def build_report(
         rep["statistics_over_decision"] = out["statistics"]["statistics_over_decision"]
         extra["queue_depth"] = out
 
+    def do_features() -> None:  # bench/features.py: the routing features of issue 16
+        from bench.features import features
+
+        out = features(cfg["sizes"]["10000"], cfg["rounds"], progress)
+        rep["lifecycle_us_by_mode"] = out.pop("lifecycle_us_by_mode")
+        rep["expression_lifecycle_us"] = out.pop("expression_lifecycle_us")
+        extra["features"] = out
+
     runs = {
+        "features": do_features,
         "surge20": do_surge,
         "queue_depth": do_queue,
         "sim_vs_ciw": do_sim,
@@ -425,6 +438,11 @@ def build_report(
         "uvloop_over_queue_pool": _ratio(e2e.get("uvloop"), rep["asyncio_queue_pool_per_s"]),
         # reported, not guarded: a tail percentile is not stable on 2 shared cores
         "surge20_p99_calibrated": _ratio(surge.get("p99_decision_us"), surge.get("calibration_us")),
+        # bench/features.py: each beside today's lifecycle in the same section
+        "worst_mode_over_lifecycle": max(
+            extra.get("features", {}).get("by_mode_over_lifecycle", {}).values(), default=None
+        ),
+        "expression_over_lifecycle": extra.get("features", {}).get("expression_over_lifecycle"),
     }
     rep["ratios"] = ratios
     rep["targets"] = {

@@ -23,12 +23,16 @@ inquiries still waiting are withdrawn (cancellation withdraws).
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
 when the config routes in immediate mode) and sends ``accept``, ``decline``,
 ``complete`` and ``callback_failed`` (``{"type": "accept", "inquiry_id": "c1"}``),
-``go_on_break``, ``set_ready`` and ``logout`` (``{"type": "set_ready", "agent_id":
-"a1"}``, its own id), ``hand_back`` and ``transfer`` of work it holds, and
-``heartbeat``. Its session is a remote console (``keepalive=False``): with
-``[routing] presence_timeout_s`` only what it sends counts, so a console that went
-silent is set away and its offers go back. When it disconnects, it is logged out and
-its open offers go back in line.
+``go_on_break``, ``set_ready``, ``logout`` and ``set_attributes`` (``{"type":
+"set_ready", "agent_id": "a1"}``, its own id; ``{"type": "set_attributes", "agent_id":
+"a1", "attributes": {"langs": ["zh", "en"]}}`` re-targets it for queues' ``match``),
+``hand_back`` and ``transfer`` of work it holds, and ``heartbeat``. An inquiry's
+``attributes`` and ``preferred_agents`` ride in the submit. In a queue with
+``max_offers > 1`` an agent whose offer was taken by another gets the ``OfferRescinded``
+event. Its session is a remote console (``keepalive=False``): with ``[routing]
+presence_timeout_s`` only what it sends counts, so a console that went silent is set
+away and its offers go back. When it disconnects, it is logged out and its open offers
+go back in line.
 
 A malformed line gets one error line naming the field, and the connection stays
 open: ``{"error": "$.queue: Object missing required field", "line": 2}``.
@@ -73,6 +77,7 @@ from router import (
     QueueConfig,
     RouterConfig,
     Routing,
+    SetAttributes,
     SetReady,
     Submit,
     Transfer,
@@ -291,7 +296,7 @@ class Service:
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
         if isinstance(inp, HandBack | Transfer) and inp.agent_id not in (None, session.id):
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
-        own = SetReady | GoOnBreak | Logout | Heartbeat
+        own = SetReady | GoOnBreak | Logout | Heartbeat | SetAttributes
         if isinstance(inp, own) and inp.agent_id != session.id:
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
         if isinstance(inp, Accept):
@@ -316,6 +321,8 @@ class Service:
             )
         elif isinstance(inp, Heartbeat):
             session.heartbeat()
+        elif isinstance(inp, SetAttributes):
+            session.set_attributes(inp.attributes)
         else:
             raise ValueError(f"$.type: an agent cannot send {type(inp).__name__}")
 

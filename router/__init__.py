@@ -5,6 +5,7 @@ Importing ``router`` loads neither asyncio nor trio; the adapters live in
 facade are described in docs/architecture.md.
 """
 
+from router._build import is_compiled
 from router._dist import dist_version
 from router.config import (
     AgentProfile,
@@ -32,6 +33,7 @@ from router.errors import (
 )
 from router.events import (
     Abandoned,
+    AgentAttributesSet,
     AgentAway,
     AgentLoggedIn,
     AgentLoggedOut,
@@ -51,6 +53,7 @@ from router.events import (
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Overflowed,
     QueueClosed,
     Queued,
@@ -79,6 +82,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    SetAttributes,
     SetReady,
     Submit,
     Transfer,
@@ -93,10 +97,15 @@ from router.stats import Counters, QueueStatistics, RouterStatistics
 
 __version__ = dist_version()
 
+#: True when the core was loaded from the optional mypyc build (``ROUTER_COMPILE=1``,
+#: docs/compiled.md), False for the pure-Python reference build
+compiled: bool = is_compiled("router.core")
+
 __all__ = [
     "Abandoned",
     "Accept",
     "Admission",
+    "AgentAttributesSet",
     "AgentAway",
     "AgentLoggedIn",
     "AgentLoggedOut",
@@ -133,6 +142,7 @@ __all__ = [
     "Logout",
     "OfferDeclined",
     "OfferExpired",
+    "OfferRescinded",
     "Offered",
     "Overflowed",
     "QueueClosed",
@@ -149,6 +159,7 @@ __all__ = [
     "RouterConfig",
     "RouterStatistics",
     "Routing",
+    "SetAttributes",
     "SetReady",
     "Shift",
     "Step",
@@ -169,6 +180,7 @@ __all__ = [
     "Withdrawn",
     "WouldBlock",
     "WrapUpEnded",
+    "compiled",
     "decode_config",
     "decode_events",
     "decode_input",

@@ -15,7 +15,8 @@ driver must call ``tick`` again. The core never reads a clock, sleeps, does I/O
 or imports an event loop: adapters and the simulator supply time.
 
 Data structures. Inquiries with the same requirement (queue, tenant, skills
-after relaxation, heavy or not, capacity-unit cost) share a :class:`Pool`. A
+after relaxation, heavy or not, capacity-unit cost, the values of the inquiry
+attributes the queue's ``match`` reads) share a :class:`Pool`. A
 pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
 it, keyed by their score (``router/state/scoring.py``; the idle term is linear
 in time so the key never needs re-sorting), and waiting inquiries keyed by aged
@@ -25,14 +26,28 @@ the agent's version, which invalidates its heap entries; a refresh pushes new
 ones only into the pools where it can take work now. A new arrival looks at the
 head of one agent heap; a freed agent looks at the heads of the waiting heaps
 of the pools it is eligible for. No decision scans all agents or all
-inquiries. One deadline heap (lazy too) drives offer expiry, patience,
-relaxation steps, wrap-up ends, policy timers and agent timers
+inquiries. Whether an agent is eligible for a pool (skills, tenant, channel,
+the queue's ``match`` expression) is decided once, when either appears.
+
+Routing features (docs/routing-features.md): a queue's distribution mode is
+the agent heap's key (``router/state/distribution.py``); an inquiry waiting for
+its preferred agents sits in their lines of its pool, not in the heaps everyone
+reads (``router/state/preference.py``); with ``max_offers > 1`` a decision
+offers one ticket to several agents (``Ticket.also``), the first accept wins and
+the others are rescinded. A matching pass lets agents freed since the last one
+pull the most urgent work first; a freed agent whose most urgent inquiry is new
+in the pass lists itself and lets the inquiry pick by its queue's mode.
+
+One deadline heap (lazy too) drives offer expiry, patience,
+relaxation steps, the end of a wait for preferred agents, wrap-up ends,
+policy timers and agent timers
 (``router/wellbeing.py``). Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 
 Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
-with a ready agent that has room for it and has not declined it. No search gives
+with a ready agent that has room for it and has not declined it (while an
+inquiry waits for its preferred agents, only they are compatible). No search gives
 up to keep it: a freed agent takes the head of a pool's undeclined heap unless
 the declined heap holds a more urgent inquiry it did not decline; an agent
 that declined every declined inquiry of the pool (``Pool.declined_by``) skips
@@ -54,11 +69,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from heapq import heappop, heappush
-from typing import Any, overload
+from typing import Any, Final, final, overload
 
 import msgspec
 
 from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
+from router.config.targeting import canon, decanon
 from router.errors import (
     ConfigError,
     DuplicateId,
@@ -72,6 +88,7 @@ from router.errors import (
 )
 from router.events import (
     Abandoned,
+    AgentAttributesSet,
     AgentAway,
     AgentLoggedIn,
     AgentLoggedOut,
@@ -85,10 +102,12 @@ from router.events import (
     Deflected,
     Event,
     Explanation,
+    FeatureScore,
     InquiryUpdated,
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Reconfigured,
     Rejected,
     Requeued,
@@ -108,6 +127,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    SetAttributes,
     SetReady,
     Submit,
     Transfer,
@@ -115,7 +135,9 @@ from router.inputs import (
     UpdateInquiry,
     Withdraw,
     check_agent_spec,
+    check_attributes,
     check_id,
+    check_input_ids,
     check_inquiry,
     check_now,
     check_priority,
@@ -125,11 +147,12 @@ from router.inputs import (
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl
-from router.state import codec, schedule
+from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
+from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import live_agents, live_tickets
+from router.state.lazyheap import first_not_declined, live_agents, live_tickets
 from router.state.ops import PolicyTimer
 from router.state.records import (
     ASSIGNED,
@@ -166,15 +189,17 @@ from router.wellbeing import (
 __all__ = ["Router"]
 
 # Deadline kinds
-K_OFFER = 1
-K_PATIENCE = 2
-K_STEP = 3
-K_WRAP = 4
-K_AGENT = 5
+K_OFFER: Final = 1
+K_PATIENCE: Final = 2
+K_STEP: Final = 3
+K_WRAP: Final = 4
+K_AGENT: Final = 5
+K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
+@final
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
 
@@ -197,6 +222,10 @@ class Router:
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
+        #: during a matching pass: the pending inquiries that have not sought an agent yet,
+        #: and the agents freed since the last pass
+        self._fresh: set[Ticket] | None = None
+        self._batch: list[Agent] = []
         self._surge = False
         self._estimator = WaitEstimator()
         self._counters = Counters()
@@ -216,6 +245,7 @@ class Router:
         self._staff_ver = 0
         self._plans: dict[PoolKey, tuple[int, list[tuple[float, int]]]] = {}
         self._bp = AdmissionControl(_Ops(self))
+        self._draws = Draws(cfg.routing.seed)
         self._apply_config(cfg)
 
     # ------------------------------------------------------------------ config
@@ -240,6 +270,7 @@ class Router:
         self._interrupts = Interrupts(self._channels)
         self._presence = r.presence_timeout_s
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
+        self._draws.seed = r.seed
         self._uses_recent = any(
             w.recent_work > 0 or w.recent_count > 0
             for w in [r.weights, *(q.weights for q in cfg.queues if q.weights is not None)]
@@ -346,6 +377,8 @@ class Router:
             return t.state in (WAITING, OFFERED) and t.patience_at == at
         if kind == K_STEP:
             return t.state in (WAITING, OFFERED) and t.step == arg - 1
+        if kind == K_PREFER:
+            return t.prefer_until == at and t.state in (WAITING, OFFERED, PARKED)
         return t.state == WRAPUP
 
     def tick(self, now: float) -> list[Event]:
@@ -386,7 +419,8 @@ class Router:
         | Transfer
         | HandBack
         | UpdateAgent
-        | Heartbeat,
+        | Heartbeat
+        | SetAttributes,
         now: float,
     ) -> None: ...
 
@@ -401,6 +435,7 @@ class Router:
         """
         if isinstance(input, Submit):
             return self.submit(input.inquiry, now)
+        check_input_ids(input)
         if isinstance(input, Accept):
             self.accept(input.inquiry_id, now, input.agent_id)
         elif isinstance(input, Complete):
@@ -438,6 +473,8 @@ class Router:
             self.hand_back(input.inquiry_id, now, input.agent_id, priority=input.priority)
         elif isinstance(input, UpdateAgent):
             self.update_agent(input.agent, now)
+        elif isinstance(input, SetAttributes):
+            self.set_attributes(input.agent_id, input.attributes, now)
         else:
             raise InvalidInput("input", f"not a router input: {type(input).__name__}")
         return None
@@ -488,10 +525,17 @@ class Router:
             cost,
             patience_at,
         )
+        if inquiry.attributes:
+            t.attributes = dict(inquiry.attributes)
         if self._strict:
             self._check_possible(t)  # before anything changes: a refusal leaves no pool
         t.seq = self._next_seq()
         pool = self._pool_for(t)
+        if inquiry.preferred_agents:
+            t.prefer = tuple(dict.fromkeys(inquiry.preferred_agents))
+            if q.preferred_wait_s > 0 and self._preferred_here(t, pool):
+                t.prefer_until = now + q.preferred_wait_s
+                self._at(t.prefer_until, K_PREFER, t, 0)
         return self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
 
     def _admit(self, t: Ticket, pool: Pool) -> None:
@@ -537,7 +581,9 @@ class Router:
                 if pool.eligible:
                     return
             elif any(
-                agent.state != LOGGING_OUT and self._fits(agent, q, key[1], key[2])
+                agent.state != LOGGING_OUT
+                and self._fits(agent, q, key[1], key[2])
+                and (q.target is None or q.target.admits(agent.spec.attributes, key[5]))
                 for agent in self._candidates(key[2])
             ):
                 return
@@ -591,6 +637,8 @@ class Router:
             if state == OFFERED:
                 del agent.offers[t.id]
                 self._n_offered -= 1
+                if t.also is not None:
+                    self._drop_others(t, undo_heavy=False)
             else:
                 del agent.work[t.id]
                 if state == ASSIGNED:
@@ -623,6 +671,8 @@ class Router:
         try:
             self._enter(now)
             t, agent = self._offer(inquiry_id, agent_id)
+            if t.also is not None:
+                self._win(t, agent)
             del agent.offers[t.id]
             agent.work[t.id] = t
             agent.no_answer = 0
@@ -639,6 +689,21 @@ class Router:
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not offered")
         agent = t.agent
         assert agent is not None
+        also = t.also
+        if also:  # several open offers: the caller says whose answer this is
+            names = ", ".join(repr(a) for a in [agent.id, *also])
+            if agent_id is None:
+                raise InvalidState(
+                    f"inquiry {inquiry_id!r} is offered to several agents ({names}); give agent_id"
+                )
+            if agent_id != agent.id:
+                other = also.get(agent_id)
+                if other is None:
+                    raise InvalidState(
+                        f"inquiry {inquiry_id!r} is offered to {names}, not {agent_id!r}"
+                    )
+                return t, other
+            return t, agent
         if agent_id is not None and agent_id != agent.id:
             raise InvalidState(
                 f"inquiry {inquiry_id!r} is offered to {agent.id!r}, not {agent_id!r}"
@@ -691,7 +756,8 @@ class Router:
             t.declined = set()
         t.declined.add(agent.id)
         self._release(agent, t)
-        self._requeue(t, reason)
+        if not self._drop_recipient(t, agent):
+            self._requeue(t, reason)
 
     def _undo_heavy(self, t: Ticket, agent: Agent) -> None:
         """A heavy inquiry given back unserved does not count in the agent's heavy streak
@@ -702,22 +768,35 @@ class Router:
     def _expire_offer(self, t: Ticket) -> None:
         agent = t.agent
         assert agent is not None
-        self._counters.expired += 1
-        self._events.append(
-            OfferExpired(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
-        )
-        self._take_back(t, agent, "offer_expired")
-        agent.no_answer += 1
-        if agent.no_answer >= self._max_no_answer and agent.state == READY:
-            self._stop_new_work(agent, AWAY, "max_no_answer")
+        holders = [agent] if t.also is None else [agent, *t.also.values()]
+        t.also = None
+        if t.declined is None:
+            t.declined = set()
+        for a in holders:
+            self._counters.expired += 1
+            self._events.append(
+                OfferExpired(at=self._now, version=self._version, inquiry_id=t.id, agent_id=a.id)
+            )
+            del a.offers[t.id]
+            self._undo_heavy(t, a)
+            t.declined.add(a.id)
+            self._release(a, t)
+        self._requeue(t, "offer_expired")
+        for a in holders:
+            a.no_answer += 1
+            if a.no_answer >= self._max_no_answer and a.state == READY:
+                self._stop_new_work(a, AWAY, "max_no_answer")
 
     def _requeue(self, t: Ticket, reason: str) -> None:
         t.agent = None
+        t.also = None
         q = t.queue
         if q.steps:
             elapsed = self._now - t.entered
             t.step = max(t.step, sum(1 for after, _ in q.steps if after <= elapsed))
-        t.pool = self._pool_for(t)
+        pool = t.pool = self._pool_for(t)
+        if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
+            t.prefer_until = 0.0  # every preferred agent declined, or is gone: anyone now
         self._enqueue(t)
         self._pending.append(t)
         self._schedule_step(t)
@@ -874,10 +953,12 @@ class Router:
             agent = t.agent
             assert agent is not None
             pool = self._pool_for(t)
-            if any(p is pool for p, _, _ in agent.pools):
+            holders = [agent, *(t.also or {}).values()]
+            gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
+            if len(gone) < len(holders):
                 t.pool = pool  # the offer stands, under the new requirement
-            else:
-                self._take_back_quietly(t, agent, "updated")
+            for a in gone:  # the last one out puts the inquiry back in line
+                self._take_back_quietly(t, a, "updated")
         self._counters.updated += 1
         self._events.append(
             InquiryUpdated(
@@ -954,7 +1035,7 @@ class Router:
                 f"{t.tenant!r}",
             )
         agent = t.agent
-        if agent_id is not None and (agent is None or agent.id != agent_id):
+        if agent_id is not None and (agent is None or not self.holds(inquiry_id, agent_id)):
             held = f"held by {agent.id!r}" if agent is not None else _state_name(t)
             raise InvalidState(f"inquiry {inquiry_id!r} is {held}, not held by {agent_id!r}")
         if self._bp.closed_now(q):
@@ -965,6 +1046,10 @@ class Router:
             t.state = PARKED  # out of line for the move; _enqueue puts it back
         else:
             assert agent is not None
+            if t.also is not None:  # one of several open offers: the others are rescinded
+                keep = agent if agent_id is None else self._offer(inquiry_id, agent_id)[1]
+                self._rescind_others(t, keep, "transferred")
+                agent = keep
             self._leave_agent(t, agent)
             if agent_id is not None:
                 agent.last_seen = now
@@ -1124,9 +1209,7 @@ class Router:
             raise
 
     def _update_agent(self, spec: AgentSpec) -> None:
-        agent = self._agent(spec.id)
-        if agent.state == LOGGING_OUT:
-            raise InvalidState(f"agent {spec.id!r} is logging out")
+        agent = self._staying_agent(spec.id)
         if spec.team != agent.spec.team or spec.shifts != agent.spec.shifts:
             raise InvalidInput(
                 "agent.shifts", "a team or schedule change needs a logout and a login"
@@ -1134,9 +1217,7 @@ class Router:
         for qn in spec.queues:
             if qn not in self._queues:
                 raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
-        for pool, _, _ in agent.pools:
-            pool.eligible -= 1
-        agent.pools = []
+        waiting_for = self._waiting_for(agent)
         old_skills = agent.skills
         agent.spec = spec
         agent.skills = dict(spec.skills)
@@ -1164,17 +1245,14 @@ class Router:
         agent.units_used = used if agent.units is not None else 0
         agent.units_by = by if agent.units is not None else {}
         self._set_caps(agent)
-        agent.ver += 1  # drops its listings; the matching pass re-lists it
-        for pool in self._pools.values():
-            self._consider(agent, pool)
+        self._relist(agent)  # skills, queues, tenants and the queues' match, evaluated again
         for t in list(agent.offers.values()):
             if not any(p is t.pool for p, _, _ in agent.pools):
                 self._take_back_quietly(t, agent, "agent_updated")
-        if agent.state == READY:
-            self._freed[agent.id] = agent
         self._counters.agents_updated += 1
         self._events.append(AgentUpdated(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
+        self._recheck_preferences(waiting_for)
 
     def heartbeat(self, agent_id: str, now: float) -> None:
         """The agent's console is alive: with ``[routing] presence_timeout_s``, an agent that
@@ -1212,9 +1290,7 @@ class Router:
         check_id(agent_id, "agent_id")
         try:
             self._enter(now)
-            agent = self._agent(agent_id)
-            if agent.state == LOGGING_OUT:
-                raise InvalidState(f"agent {agent_id!r} is logging out")
+            agent = self._staying_agent(agent_id)
             agent.last_seen = self._now
             if agent.state == READY:
                 return
@@ -1250,9 +1326,7 @@ class Router:
         check_reason(reason)
         try:
             self._enter(now)
-            agent = self._agent(agent_id)
-            if agent.state == LOGGING_OUT:
-                raise InvalidState(f"agent {agent_id!r} is logging out")
+            agent = self._staying_agent(agent_id)
             agent.last_seen = self._now
             self._stop_new_work(agent, BREAK, reason)
         except BaseException as exc:
@@ -1291,8 +1365,20 @@ class Router:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
         del agent.offers[t.id]
         self._undo_heavy(t, agent)
+        others = self._drop_recipient(t, agent)
+        if others:  # other agents still hold the inquiry's offer
+            self._events.append(
+                OfferRescinded(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    reason=reason,
+                )
+            )
         self._release(agent, t)
-        self._requeue(t, reason)
+        if not others:
+            self._requeue(t, reason)
 
     def logout(self, agent_id: str, now: float) -> None:
         """Offers go back to their place; the agent leaves once work in flight is done."""
@@ -1321,11 +1407,13 @@ class Router:
                     at=self._now, version=self._version, agent_id=agent.id, reason="logging_out"
                 )
             )
+            self._recheck_preferences(self._waiting_for(agent))  # it takes no new work
 
     def _remove_agent(self, agent: Agent) -> None:
         if agent.roomy:
             agent.roomy = False
             self._n_with_room -= 1
+        waiting_for = self._waiting_for(agent)
         for pool, _, _ in agent.pools:
             pool.eligible -= 1
         agent.pools = []
@@ -1336,6 +1424,7 @@ class Router:
             self._staff_ver += 1
         self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
         self._count_break(agent)
+        self._recheck_preferences(waiting_for)
 
     # ------------------------------------------------------------------ slots
 
@@ -1623,6 +1712,8 @@ class Router:
                 self._enqueue(t)
                 self._pending.append(t)
                 self._schedule_step(t)
+        elif kind == K_PREFER:
+            self._end_preference(t)
         else:  # K_WRAP
             agent = t.agent
             assert agent is not None
@@ -1645,13 +1736,22 @@ class Router:
                 if merged.get(s, 0) < lvl:
                     merged[s] = lvl
             base = merged
-        return (t.queue.name, t.tenant, tuple(sorted(base.items())), t.heavy, t.cost)
+        q = t.queue
+        return (
+            q.name,
+            t.tenant,
+            tuple(sorted(base.items())),
+            t.heavy,
+            t.cost,
+            q.binding(t.attributes),
+        )
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.queue
         if t.step == 0:
             if not t.extra:
-                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost)
+                bind = q.binding(t.attributes) if q.binds else ()
+                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost, bind)
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -1706,6 +1806,9 @@ class Router:
         q = pool.queue
         if not self._fits(agent, q, pool.tenant, pool.requires):
             return
+        target = q.target
+        if target is not None and not target.admits(agent.spec.attributes, pool.bind):
+            return  # the queue's match: evaluated once per (agent, pool), never per decision
         prof = Scorer.proficiency(agent, pool)
         agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
         pool.eligible += 1
@@ -1734,9 +1837,15 @@ class Router:
             return self._guard.suspended("heavy", self._surge)
         return True
 
+    def _key(self, agent: Agent, pool: Pool, prof: float) -> float:
+        """``agent``'s heap key in ``pool``: its score, or its distribution mode's key."""
+        if pool.mode == SCORED:
+            return self._scorer.key(agent, pool, prof, pool.queue.weights)
+        return mode_key(pool.mode, agent, pool, prof, self._draws)
+
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
-        key = self._scorer.key(agent, pool, prof, pool.queue.weights)
+        key = self._key(agent, pool, prof)
         heappush(heap, (key, agent.seq, agent.ver, agent))
         if len(heap) > 2 * pool.eligible + 64:
             pool.agents = live_agents(heap)
@@ -1776,13 +1885,17 @@ class Router:
                 continue
             if heavy_blocked and pool.heavy:
                 continue
-            w = pool.queue.weights
-            bk = (id(w), ch)
-            base = bases.get(bk)
-            if base is None:
-                base = bases[bk] = base_key(agent, ch, w)
+            if pool.mode == SCORED:
+                w = pool.queue.weights
+                bk = (id(w), ch)
+                base = bases.get(bk)
+                if base is None:
+                    base = bases[bk] = base_key(agent, ch, w)
+                key = base - w.proficiency * prof
+            else:
+                key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            heappush(heap, (base - w.proficiency * prof, seq, ver, agent))
+            heappush(heap, (key, seq, ver, agent))
             if len(heap) > 2 * pool.eligible + 64:
                 pool.agents = live_agents(heap)
 
@@ -1803,7 +1916,9 @@ class Router:
             q.n_callbacks += 1
             self._waiting_cb += 1
         declined = t.declined
-        if declined:
+        if t.prefer_until > 0.0:  # waiting for its preferred agents only
+            preference.add(pool, t)
+        elif declined:
             heap = pool.declined
             heappush(heap, (t.aged, t.seq, t.ver, t))
             pool.n_declined += 1
@@ -1824,7 +1939,9 @@ class Router:
         t.ver += 1
         pool.n_waiting -= 1
         declined = t.declined
-        if declined:
+        if t.prefer_until > 0.0:
+            preference.remove(pool, t)
+        elif declined:
             pool.n_declined -= 1
             by = pool.declined_by
             for aid in declined:
@@ -1844,14 +1961,28 @@ class Router:
     # ------------------------------------------------------------------ matching
 
     def _match(self) -> None:
+        """One matching pass: agents freed since the last pass pull the most urgent work
+        they can take, then new (or re-queued) inquiries go to the best agent listed.
+
+        A freed agent whose most urgent inquiry is new in this pass (``_fresh``: it has not
+        met the listed agents yet) does not just take it: the agent is listed, and the
+        inquiry goes to the best listed agent by its queue's mode, which may be another
+        one idle beside it. So urgency decides which inquiry is served first and the
+        distribution mode who serves a new one, however inputs were batched.
+        """
         if self._freed:
             freed = list(self._freed.values())
             self._freed = {}
+            if self._pending:
+                self._fresh = set(self._pending)
             if len(freed) > 1:
-                # several agents freed in one batch: the best-scored pulls first
+                # several agents freed in one batch: the best-keyed pulls first
                 freed.sort(key=self._best_key)
+            self._batch = freed
             for agent in freed:
                 self._fill(agent)
+            self._fresh = None
+            self._batch = []
         if self._pending:
             pending = self._pending
             self._pending = []
@@ -1865,6 +1996,12 @@ class Router:
         """Give ``t`` to the best agent listed in its pool, if any."""
         pool = t.pool
         assert pool is not None
+        if t.prefer_until > 0.0:
+            self._seek_preferred(t, pool)
+            return
+        if pool.queue.max_offers > 1 and not self._immediate:
+            self._seek_many(t, pool)
+            return
         heap = pool.agents
         skipped: list[tuple[float, int, int, Agent]] | None = None
         while heap:
@@ -1879,6 +2016,8 @@ class Router:
                 skipped.append(heappop(heap))
                 continue
             explanation = self._explain_pool(agent, pool, t) if self._trace else None
+            if pool.mode == RANDOM and entry[0] > pool.floor:
+                pool.floor = entry[0]  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
             if self._has_room(agent):
                 self._refresh(agent)
@@ -1891,7 +2030,7 @@ class Router:
         best = _INF
         for pool, prof, _ in agent.pools:
             if self._can_take(agent, pool):
-                k = self._scorer.key(agent, pool, prof, pool.queue.weights)
+                k = self._key(agent, pool, prof)
                 if k < best:
                     best = k
         return (best, agent.incarnation)
@@ -1914,6 +2053,7 @@ class Router:
                 best: Ticket | None = None
                 best_urg = 0.0
                 best_pool: Pool | None = None
+                best_prof = 0.0
                 load = agent.load
                 caps = agent.caps
                 spare = agent.units - agent.units_used if agent.units is not None else None
@@ -1926,7 +2066,7 @@ class Router:
                     if not self._cooldown_heavy:
                         break
                     heavy_blocked = True
-                for pool, _, weight in agent.pools:
+                for pool, prof, weight in agent.pools:
                     if not pool.n_waiting:
                         continue
                     ch = pool.channel
@@ -1937,20 +2077,69 @@ class Router:
                     if heavy_blocked and pool.heavy:
                         continue
                     t = self._head(pool, agent)
+                    if pool.n_preferring:  # inquiries waiting for this agent in particular
+                        p = preference.head(pool, agent.id)
+                        if p is not None and (t is None or (p.aged, p.seq) < (t.aged, t.seq)):
+                            t = p
                     if t is None:
                         continue
                     urg = (now - t.aged) * weight
                     if best is None or urg > best_urg or (urg == best_urg and t.seq < best.seq):
-                        best, best_urg, best_pool = t, urg, pool
+                        best, best_urg, best_pool, best_prof = t, urg, pool, prof
                 if best is None or best_pool is None:
                     break
+                fresh = self._fresh
+                if fresh is not None and best in fresh:
+                    fresh.discard(best)
+                    if self._placed_elsewhere(best, best_pool, agent, best_prof):
+                        continue
                 explanation = (
                     self._explain_pool(agent, best_pool, best, "agent_free")
                     if self._trace
                     else None
                 )
-                self._assign(best, agent, best_pool, explanation)
+                if best_pool.queue.max_offers > 1 and not self._immediate:
+                    self._offer_many(best, [agent], best_pool, [explanation])
+                else:
+                    self._assign(best, agent, best_pool, explanation)
         self._refresh(agent)
+
+    def _placed_elsewhere(self, t: Ticket, pool: Pool, agent: Agent, prof: float) -> bool:
+        """``t`` is new in this pass and the freed ``agent`` found it first: give it to the
+        agent its queue's mode prefers among the listed ones and this one. True when it was
+        placed here (with whichever agent, this one included); False when ``agent`` should
+        take it itself. The common case (one offer, a deterministic key) compares this
+        agent's key with the pool's head instead of listing it everywhere first."""
+        if t.prefer_until > 0.0:  # its preferred agents, in the order named
+            self._seek_preferred(t, pool)
+            return t.state != WAITING
+        heap = pool.agents
+        ring = pool.queue.max_offers > 1 and not self._immediate
+        if ring or pool.mode == RANDOM:
+            # a ring reaches every agent free in this pass, not only this one; a random
+            # draw competes as a listed key (the floor follows the winner)
+            self._refresh(agent)
+            if ring:
+                for other in self._batch:
+                    if other.listed_ver != other.ver:
+                        self._refresh(other)
+            self._seek_agent(t)
+            return t.state != WAITING
+        while heap and heap[0][3].ver != heap[0][2]:
+            heappop(heap)
+        if not heap:
+            return False
+        head = heap[0]
+        declined = t.declined
+        if declined is not None and head[3].id in declined:  # rare: list it, let it seek
+            self._refresh(agent)
+            self._seek_agent(t)
+            return t.state != WAITING
+        # listed now, this agent would go behind an equal key (a newer listing)
+        if self._key(agent, pool, prof) < head[0]:
+            return False
+        self._seek_agent(t)  # the head of the pool takes it
+        return t.state != WAITING
 
     def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
         """The most urgent waiting ticket of ``pool`` that ``agent`` did not decline.
@@ -1971,34 +2160,24 @@ class Router:
             break
         n_declined = pool.n_declined
         if n_declined and pool.declined_by.get(agent.id, 0) < n_declined:
-            other = self._first_not_declined(pool, agent.id, best)
+            other = first_not_declined(pool.declined, agent.id, best)
             if other is not None:
                 return other
         return best
 
-    def _first_not_declined(self, pool: Pool, agent_id: str, bound: Ticket | None) -> Ticket | None:
-        """The most urgent ticket of ``pool.declined`` that ``agent_id`` did not decline and
-        that comes before ``bound``; O(log n) per ticket this agent declined ahead of it."""
-        heap = pool.declined
-        aside: list[tuple[float, int, int, Ticket]] = []
-        found = None
-        while heap:
-            entry = heap[0]
-            t = entry[3]
-            if t.ver != entry[2]:
-                heappop(heap)
-                continue
-            if bound is not None and (t.aged, t.seq) > (bound.aged, bound.seq):
-                break
-            declined = t.declined
-            if declined is not None and agent_id in declined:
-                aside.append(heappop(heap))
-                continue
-            found = t
-            break
-        for e in aside:
-            heappush(heap, e)
-        return found
+    def _take_units(
+        self, agent: Agent, t: Ticket, ch: str, explanation: Explanation | None
+    ) -> Explanation | None:
+        """``t``'s capacity units held by ``agent`` (which has a budget); past the budget
+        only an interruption gets here: counted, and said in the explanation."""
+        if agent.units is not None and agent.units_used + t.cost > agent.units:
+            self._counters.interruptions += 1
+            if explanation is not None:
+                held = self._interrupts.held(agent, ch)
+                explanation = msgspec.structs.replace(explanation, interrupted=held)
+        agent.units_used += t.cost
+        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+        return explanation
 
     def _assign(self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None) -> None:
         now = self._now
@@ -2007,13 +2186,7 @@ class Router:
         agent.load[ch] += 1
         agent.total_load += 1
         if agent.units is not None:
-            if agent.units_used + t.cost > agent.units:  # only an interruption gets here
-                self._counters.interruptions += 1
-                if explanation is not None:
-                    held = self._interrupts.held(agent, ch)
-                    explanation = msgspec.structs.replace(explanation, interrupted=held)
-            agent.units_used += t.cost
-            agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+            explanation = self._take_units(agent, t, ch, explanation)
         if agent.load[ch] >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
@@ -2022,6 +2195,8 @@ class Router:
         agent.idle_since = now
         if t.heavy:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
+        if pool.mode == ROUND_ROBIN:
+            agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
         agent.ver += 1
         t.agent = agent
         t.wait_end = now
@@ -2065,23 +2240,356 @@ class Router:
             )
 
     def _explain_pool(
-        self, agent: Agent, pool: Pool, t: Ticket, trigger: str = "arrival"
+        self,
+        agent: Agent,
+        pool: Pool,
+        t: Ticket,
+        trigger: str = "arrival",
+        offers: int = 1,
+        key: float | None = None,
     ) -> Explanation:
         now = self._now
-        w = pool.queue.weights
-        prof = Scorer.proficiency(agent, pool)
-        chosen = self._scorer.explain(agent, pool, prof, w, now)
+        q = pool.queue
+        w = q.weights
+        mode = pool.mode
+        preferred = t.prefer_until > 0.0
         runner = None
-        if trigger == "arrival":
+        if mode == SCORED:
+            chosen = self._scorer.explain(agent, pool, Scorer.proficiency(agent, pool), w, now)
+        else:
+            chosen = self._explain_mode(agent, pool, now, key)
+        if trigger == "arrival" and offers == 1 and not preferred:
             # the best other valid agent in the pool (a bounded peek)
             best_key = _INF
+            best_seq = 0
             other: Agent | None = None
-            for key, _, ver, a in pool.agents[:64]:
-                if a is not agent and a.ver == ver and key < best_key:
-                    best_key, other = key, a
+            for key, seq, ver, a in pool.agents[:64]:
+                if (
+                    a is not agent
+                    and a.ver == ver
+                    and (key < best_key or (key == best_key and seq < best_seq))
+                ):
+                    best_key, best_seq, other = key, seq, a
             if other is not None:
-                runner = self._scorer.explain(other, pool, Scorer.proficiency(other, pool), w, now)
-        return Explanation(chosen=chosen, runner_up=runner, trigger=trigger)
+                if mode == SCORED:
+                    prof = Scorer.proficiency(other, pool)
+                    runner = self._scorer.explain(other, pool, prof, w, now)
+                else:
+                    runner = self._explain_mode(other, pool, now, best_key)
+        return Explanation(
+            chosen=chosen,
+            runner_up=runner,
+            trigger=trigger,
+            distribution=q.cfg.distribution,
+            match=q.cfg.match,
+            preferred=preferred,
+            offers=offers,
+        )
+
+    def _explain_mode(
+        self, agent: Agent, pool: Pool, now: float, key: float | None
+    ) -> FeatureScore:
+        """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
+        ``key`` when the caller knows it, else its live entry near the heap's top)."""
+        if key is None:
+            for k, _, ver, a in pool.agents[:64]:
+                if a is agent and a.ver == ver:
+                    key = k
+                    break
+        prof = Scorer.proficiency(agent, pool)
+        feats, score = mode_features(pool.mode, agent, pool, prof, key, now)
+        weights = dict.fromkeys(feats, 1.0)
+        return FeatureScore(agent_id=agent.id, features=feats, weights=weights, score=score)
+
+    # ------------------------------------------------------------------ multi-offer
+
+    def _seek_many(self, t: Ticket, pool: Pool) -> None:
+        """``max_offers > 1``: offer ``t`` to up to that many agents listed in its pool."""
+        heap = pool.agents
+        n = pool.queue.max_offers
+        chosen: list[Agent] = []
+        keys: list[float] = []
+        skipped: list[tuple[float, int, int, Agent]] = []
+        declined = t.declined
+        while heap and len(chosen) < n:
+            entry = heap[0]
+            agent = entry[3]
+            if agent.ver != entry[2]:
+                heappop(heap)
+                continue
+            if declined is not None and agent.id in declined:
+                skipped.append(heappop(heap))
+                continue
+            heappop(heap)  # the offer changes the agent: it is re-listed where it has room
+            chosen.append(agent)
+            keys.append(entry[0])
+        for e in skipped:
+            heappush(heap, e)
+        if chosen:
+            explanations = [
+                self._explain_pool(a, pool, t, offers=len(chosen), key=k) if self._trace else None
+                for a, k in zip(chosen, keys, strict=True)
+            ]
+            if pool.mode == RANDOM and keys[-1] > pool.floor:
+                pool.floor = keys[-1]  # the highest winning draw (router/state/distribution.py)
+            self._offer_many(t, chosen, pool, explanations)
+            for agent in chosen:
+                if self._has_room(agent):
+                    self._refresh(agent)
+
+    def _offer_many(
+        self, t: Ticket, agents: list[Agent], pool: Pool, explanations: list[Explanation | None]
+    ) -> None:
+        """One decision, an offer to each of ``agents``: each holds a slot until it answers,
+        the first accept wins (:meth:`_win`) and the others are rescinded. Idle time and
+        the work stretch change only for the winner, at the accept."""
+        now = self._now
+        self._dequeue(t)
+        self._counters.decisions += 1
+        t.wait_end = now
+        t.state = OFFERED
+        self._n_offered += 1
+        t.offer_no += 1
+        t.agent = agents[0]
+        t.also = {a.id: a for a in agents[1:]}
+        expires = now + self._offer_timeout
+        self._at(expires, K_OFFER, t, t.offer_no)
+        ch = pool.channel
+        rr = pool.mode == ROUND_ROBIN
+        for agent, explanation in zip(agents, explanations, strict=True):
+            agent.load[ch] += 1
+            agent.total_load += 1
+            if agent.units is not None:
+                explanation = self._take_units(agent, t, ch, explanation)
+            if agent.load[ch] >= agent.caps[ch]:  # its last slot on ch: maybe no room left
+                self._room(agent)
+            if t.heavy:
+                agent.heavy_streak += 1
+            if rr:
+                agent.rr[pool.queue.name] = self._next_seq()
+            agent.ver += 1
+            agent.offers[t.id] = t
+            self._counters.offers += 1
+            self._events.append(
+                Offered(
+                    at=now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=agent.id,
+                    queue=t.queue.name,
+                    expires_at=expires,
+                    explanation=explanation,
+                )
+            )
+
+    def _win(self, t: Ticket, winner: Agent) -> None:
+        """``winner`` accepted a multi-agent offer first: rescind the others'."""
+        self._rescind_others(t, winner, "accepted_elsewhere", accepted_by=winner.id)
+        now = self._now
+        if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
+            winner.stretch_start = now  # as _assign does for a one-agent offer
+        winner.idle_since = now
+        winner.ver += 1  # its keys changed (idle time): re-listed where it has room
+        if self._has_room(winner):
+            self._freed[winner.id] = winner
+
+    def _give_back(self, agent: Agent, t: Ticket) -> None:
+        """A rescinded offer's slot: freed without touching the agent's idle time (it did
+        nothing wrong and nothing happened to it)."""
+        idle_since, idle_from = agent.idle_since, agent.idle_from
+        self._release(agent, t)
+        agent.idle_since, agent.idle_from = idle_since, idle_from
+
+    def _drop_recipient(self, t: Ticket, agent: Agent) -> bool:
+        """``agent``'s part of ``t``'s offer is gone (its slot already given back); True
+        while other agents still hold an open offer of ``t``."""
+        also = t.also
+        if also is None:
+            return False
+        if agent is t.agent:
+            if not also:
+                t.also = None
+                return False
+            nxt = next(iter(also))
+            t.agent = also.pop(nxt)
+            return True
+        del also[agent.id]
+        return True
+
+    def _rescind_others(
+        self, t: Ticket, keep: Agent, reason: str, accepted_by: str | None = None
+    ) -> None:
+        """Leave ``t``'s offer with ``keep`` alone: the other holders' parts are rescinded
+        (``OfferRescinded``, ``reason``), their slots freed."""
+        first = t.agent
+        assert first is not None and t.also is not None
+        others = [a for a in (first, *t.also.values()) if a is not keep]
+        t.agent = keep
+        t.also = None
+        for a in others:
+            del a.offers[t.id]
+            self._undo_heavy(t, a)
+            self._give_back(a, t)
+            self._events.append(
+                OfferRescinded(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=a.id,
+                    reason=reason,
+                    accepted_by=accepted_by,
+                )
+            )
+
+    def _drop_others(self, t: Ticket, undo_heavy: bool) -> None:
+        """Take back the offers of ``t`` held by agents other than ``t.agent``."""
+        also = t.also
+        t.also = None
+        if not also:
+            return
+        for a in also.values():
+            del a.offers[t.id]
+            if undo_heavy:
+                self._undo_heavy(t, a)
+            self._release(a, t)
+
+    def holds(self, inquiry_id: str, agent_id: str) -> bool:
+        """Whether ``agent_id`` holds the inquiry: an open offer of it (one of several, with
+        ``max_offers > 1``), or the inquiry in service or wrap-up."""
+        t = self._tickets.get(inquiry_id)
+        if t is None or t.agent is None or t.state not in (OFFERED, ASSIGNED, WRAPUP):
+            return False
+        if t.agent.id == agent_id:
+            return True
+        return t.also is not None and agent_id in t.also
+
+    def offered_to(self, inquiry_id: str) -> list[str]:
+        """The agents holding an open offer of the inquiry (empty when it is not offered)."""
+        t = self._ticket(inquiry_id)
+        if t.state != OFFERED or t.agent is None:
+            return []
+        return [t.agent.id, *(t.also or ())]
+
+    # ------------------------------------------------------------------ preferred agents
+
+    def _preferred_here(self, t: Ticket, pool: Pool) -> bool:
+        """Whether a preferred agent of ``t`` who serves ``pool`` is logged in and has not
+        declined ``t``: the condition for ``t`` to keep waiting for them only."""
+        prefer = t.prefer
+        if prefer is None:
+            return False
+        declined = t.declined
+        for aid in prefer:
+            agent = self._agents.get(aid)
+            if agent is None or agent.state == LOGGING_OUT:
+                continue
+            if declined is not None and aid in declined:
+                continue
+            if preference.eligible(agent, pool):
+                return True
+        return False
+
+    def _seek_preferred(self, t: Ticket, pool: Pool) -> None:
+        """``t`` waits for its preferred agents: the first free ones, in the order named."""
+        prefer = t.prefer
+        assert prefer is not None
+        n = 1 if self._immediate else pool.queue.max_offers
+        declined = t.declined
+        chosen: list[Agent] = []
+        for aid in prefer:
+            agent = self._agents.get(aid)
+            if agent is None or not self._can_take(agent, pool):
+                continue
+            if declined is not None and aid in declined:
+                continue
+            if not preference.eligible(agent, pool):
+                continue
+            chosen.append(agent)
+            if len(chosen) >= n:
+                break
+        if not chosen:
+            return
+        if pool.queue.max_offers > 1 and not self._immediate:
+            explanations = [
+                self._explain_pool(a, pool, t, offers=len(chosen)) if self._trace else None
+                for a in chosen
+            ]
+            self._offer_many(t, chosen, pool, explanations)
+        else:
+            agent = chosen[0]
+            explanation = self._explain_pool(agent, pool, t) if self._trace else None
+            self._assign(t, agent, pool, explanation)
+        for agent in chosen:
+            if self._has_room(agent):
+                self._refresh(agent)
+
+    def _end_preference(self, t: Ticket) -> None:
+        """``t`` stops waiting for its preferred agents: every eligible agent may take it."""
+        if t.prefer_until <= 0.0:
+            return
+        if t.state == WAITING:
+            self._dequeue(t)
+            t.prefer_until = 0.0
+            self._enqueue(t)
+            self._pending.append(t)
+        else:
+            t.prefer_until = 0.0
+
+    def _waiting_for(self, agent: Agent) -> list[Ticket]:
+        """The tickets in their preference phase that list ``agent`` among their preferred."""
+        out: list[Ticket] = []
+        aid = agent.id
+        for pool, _, _ in agent.pools:
+            if pool.n_preferring and aid in pool.line_live:
+                out.extend(preference.line_tickets(pool, aid))
+        return out
+
+    def _recheck_preferences(self, tickets: list[Ticket]) -> None:
+        """After an agent left (or changed): end the phase of tickets no preferred agent who
+        could serve them is logged in for any more."""
+        for t in tickets:
+            pool = t.pool
+            if (
+                t.state == WAITING
+                and t.prefer_until > 0.0
+                and pool is not None
+                and not self._preferred_here(t, pool)
+            ):
+                self._end_preference(t)
+
+    # ------------------------------------------------------------------ attributes
+
+    def set_attributes(self, agent_id: str, attributes: dict[str, Any], now: float) -> None:
+        """Replace a logged-in agent's attributes; every queue's ``match`` is evaluated
+        again for it. Work in hand and open offers stay where they are."""
+        check_id(agent_id, "agent_id")
+        check_attributes(attributes)
+        try:
+            self._enter(now)
+            agent = self._staying_agent(agent_id)
+            waiting_for = self._waiting_for(agent)
+            agent.spec = msgspec.structs.replace(agent.spec, attributes=dict(attributes))
+            self._relist(agent)
+            self._events.append(
+                AgentAttributesSet(
+                    at=self._now, version=self._version, agent_id=agent.id, pools=len(agent.pools)
+                )
+            )
+            self._recheck_preferences(waiting_for)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _relist(self, agent: Agent) -> None:
+        """Work out again which pools ``agent`` is eligible for (its spec changed)."""
+        for pool, _, _ in agent.pools:
+            pool.eligible -= 1
+        agent.pools = []
+        agent.ver += 1  # stale everywhere; re-listed by the next matching pass
+        for pool in self._pools.values():
+            self._consider(agent, pool)
+        if agent.state == READY:
+            self._freed[agent.id] = agent
 
     # ------------------------------------------------------------------ reconfigure
 
@@ -2247,6 +2755,13 @@ class Router:
             raise UnknownId(f"unknown agent {agent_id!r}")
         return a
 
+    def _staying_agent(self, agent_id: str) -> Agent:
+        """A logged-in agent that is not logging out (an agent input may change it)."""
+        a = self._agent(agent_id)
+        if a.state == LOGGING_OUT:
+            raise InvalidState(f"agent {agent_id!r} is logging out")
+        return a
+
     def _queue_list(self) -> str:
         names = [n for n, q in self._queues.items() if not q.removed]
         return ", ".join(repr(n) for n in names) or "(none)"
@@ -2339,6 +2854,14 @@ class Router:
             extra=self._bp.dump(),
             breaks=self._breaks.deferred_entries(),
             breaks_k=self._breaks.k,
+            pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
+            pool_floors=[p.floor for p in self._pools.values()],
+            random_keys=[
+                (i, sorted((e[3].id, e[0]) for e in p.agents if e[3].ver == e[2]))
+                for i, p in enumerate(self._pools.values())
+                if p.mode == RANDOM
+            ],
+            draws=self._draws.n,
         )
         return codec.encode(snap)
 
@@ -2358,6 +2881,7 @@ class Router:
         self._counters = snap.counters
         self._estimator.gap = dict(snap.gaps)
         self._estimator.last = dict(snap.lasts)
+        self._draws.n = snap.draws
         weights = snap.config.routing.weights
         self._queues = {}
         for sq in snap.queues:
@@ -2365,10 +2889,15 @@ class Router:
             qs.removed = sq.removed
             self._queues[qs.name] = qs
         pools: list[Pool] = []
-        for qname, tenant, req, heavy, cost in snap.pools:
-            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy, cost)
+        binds = snap.pool_binds
+        floors = snap.pool_floors
+        for i, (qname, tenant, req, heavy, cost) in enumerate(snap.pools):
+            bind = tuple(canon(v) for v in binds[i]) if binds else ()
+            key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy, cost, bind)
             q = self._queues[qname]
             pool = Pool(key, q)
+            if floors:
+                pool.floor = floors[i]
             self._pools[key] = pool
             q.pools.append(pool)
             pools.append(pool)
@@ -2394,6 +2923,13 @@ class Router:
                 if agent.units is not None:  # derived: units held per channel
                     ch = t.queue.channel
                     agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+            if st.also is not None:
+                t.also = {aid: self._agents[aid] for aid in st.also}
+                for other in t.also.values():
+                    other.offers[t.id] = t
+                    if other.units is not None:
+                        ch = t.queue.channel
+                        other.units_by[ch] = other.units_by.get(ch, 0) + t.cost
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool
@@ -2405,7 +2941,9 @@ class Router:
                 if t.callback:
                     t.queue.n_callbacks += 1
                     self._waiting_cb += 1
-                if t.declined:
+                if t.prefer_until > 0.0:
+                    preference.add(pool, t)
+                elif t.declined:
                     pool.declined.append((t.aged, t.seq, t.ver, t))
                     pool.n_declined += 1
                     for aid in t.declined:
@@ -2415,13 +2953,16 @@ class Router:
         for pool in pools:
             pool.waiting.sort()
             pool.declined.sort()
+        drawn = {pools[i].key: dict(keys) for i, keys in snap.random_keys}
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:
                 for pool, prof, _ in a.pools:
                     if self._can_take(a, pool):
-                        pool.agents.append(
-                            (self._scorer.key(a, pool, prof, pool.queue.weights), a.seq, a.ver, a)
-                        )
+                        if pool.mode == RANDOM:
+                            k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
+                        else:
+                            k = self._key(a, pool, prof)
+                        pool.agents.append((k, a.seq, a.ver, a))
         for pool in pools:
             pool.agents.sort()
         for at, seq, kind, oid, arg in snap.deadlines:
@@ -2455,6 +2996,7 @@ class Router:
         self._bp.load(snap.extra)
 
 
+@final
 class _Ops:
     """The core operations the policies may call (``router/state/ops.py``), on one Router."""
 
@@ -2578,6 +3120,8 @@ class _Ops:
         if t.state == OFFERED:
             del agent.offers[t.id]
             r._n_offered -= 1
+            if t.also is not None:
+                r._drop_others(t, undo_heavy=True)
         else:
             del agent.work[t.id]
             r._n_assigned -= 1

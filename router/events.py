@@ -15,6 +15,7 @@ from msgspec import Struct
 
 __all__ = [
     "Abandoned",
+    "AgentAttributesSet",
     "AgentAway",
     "AgentLoggedIn",
     "AgentLoggedOut",
@@ -33,6 +34,7 @@ __all__ = [
     "InquiryUpdated",
     "OfferDeclined",
     "OfferExpired",
+    "OfferRescinded",
     "Offered",
     "Overflowed",
     "QueueClosed",
@@ -68,7 +70,14 @@ class FeatureScore(Struct, frozen=True, gc=False, kw_only=True):
 
 
 class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
-    """Why this agent: its score breakdown and the runner-up's, if there was one."""
+    """Why this agent: its score breakdown and the runner-up's, if there was one.
+
+    ``distribution`` is the queue's mode; for any mode but ``scored`` the features
+    are that mode's one ordering value (docs/routing-features.md). ``match`` is the
+    queue's targeting expression the agent satisfied, ``preferred`` says the
+    inquiry went to one of its preferred agents, ``offers`` how many agents were
+    offered the inquiry at once (``max_offers``).
+    """
 
     chosen: FeatureScore
     runner_up: FeatureScore | None = None
@@ -76,6 +85,10 @@ class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=Tru
     #: set when the agent took it by interrupting work of other channels past its capacity
     #: units (``[channels.X] interrupts``): the inquiries it held then, per channel
     interrupted: dict[str, int] | None = None
+    distribution: str = "scored"
+    match: str | None = None
+    preferred: bool = False
+    offers: int = 1
 
 
 class Queued(_Ev, frozen=True):
@@ -130,6 +143,18 @@ class OfferDeclined(_Ev, frozen=True):
 class OfferExpired(_Ev, frozen=True):
     inquiry_id: str
     agent_id: str
+
+
+class OfferRescinded(_Ev, frozen=True):
+    """One agent's part of a multi-agent offer (``max_offers > 1``) taken back while the
+    inquiry stays with others: ``reason`` is ``accepted_elsewhere`` (``accepted_by`` took
+    it first) or why this agent stopped taking work (``break``, ``logout``, ...). The
+    agent's slot is free again. (When the last open offer goes, ``Requeued`` says so.)"""
+
+    inquiry_id: str
+    agent_id: str
+    reason: str
+    accepted_by: str | None = None
 
 
 class Requeued(_Ev, frozen=True):
@@ -191,6 +216,13 @@ class AgentAway(_Ev, frozen=True):
 
 class AgentLoggedOut(_Ev, frozen=True):
     agent_id: str
+
+
+class AgentAttributesSet(_Ev, frozen=True):
+    """A logged-in agent's attributes changed; ``pools`` is how many pools it now serves."""
+
+    agent_id: str
+    pools: int
 
 
 class Reconfigured(_Ev, frozen=True):
@@ -303,6 +335,8 @@ Event = (
     | AgentUpdated
     | QueueOpened
     | QueueClosed
+    | OfferRescinded
+    | AgentAttributesSet
 )
 
 _json_encoder = msgspec.json.Encoder()

@@ -27,7 +27,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from router.errors import InvalidInput
-from router.model import AgentSpec, Inquiry, Level, Name, Shift
+from router.model import AgentSpec, Attributes, Inquiry, Level, Name, Shift
 
 __all__ = [
     "Accept",
@@ -41,6 +41,7 @@ __all__ = [
     "Login",
     "Logout",
     "Reconfigure",
+    "SetAttributes",
     "SetReady",
     "Submit",
     "Transfer",
@@ -48,7 +49,9 @@ __all__ = [
     "UpdateInquiry",
     "Withdraw",
     "check_agent_spec",
+    "check_attributes",
     "check_id",
+    "check_input_ids",
     "check_inquiry",
     "check_now",
     "check_priority",
@@ -64,6 +67,8 @@ MAX_NAME = 200
 MIN_PRIORITY, MAX_PRIORITY = -1000, 1000
 #: Proficiency levels (as :data:`router.model.Level` says).
 MIN_LEVEL, MAX_LEVEL = 1, 5
+#: Most agents an inquiry may prefer (as ``Inquiry.preferred_agents`` says).
+MAX_PREFERRED = 20
 
 Reason = Annotated[str, Meta(max_length=MAX_NAME)]
 
@@ -202,6 +207,14 @@ class Heartbeat(_Input, tag="heartbeat", frozen=True):
     agent_id: Name
 
 
+class SetAttributes(_Input, tag="set_attributes", frozen=True):
+    """Replace a logged-in agent's attributes; the queues' ``match`` expressions are
+    evaluated again for it (work in hand and open offers stay)."""
+
+    agent_id: Name
+    attributes: Attributes
+
+
 Input = (
     Submit
     | Withdraw
@@ -219,6 +232,7 @@ Input = (
     | HandBack
     | UpdateAgent
     | Heartbeat
+    | SetAttributes
 )
 
 _json_decoder: msgspec.json.Decoder[Input] = msgspec.json.Decoder(Input)
@@ -307,6 +321,53 @@ def check_requires(requires: Any, field: str = "requires") -> None:
         _check_skills(requires, field)
 
 
+#: Integers an attribute may hold: what MessagePack carries (signed 64 bits).
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+#: Longest list an attribute may hold (as :data:`router.model.AttrValue` says).
+MAX_ATTR_LIST = 100
+
+
+def _attr_scalar(v: Any, field: str) -> None:
+    t = type(v)
+    if t is bool:
+        return
+    if t is int:
+        if not _INT_MIN <= v <= _INT_MAX:
+            raise InvalidInput(field, f"an integer attribute must fit in 64 bits, got {v!r}")
+        return
+    if t is float:
+        if v - v != 0.0:
+            raise InvalidInput(field, f"must be a finite number, got {v!r}")
+        return
+    if t is str:
+        if len(v) > MAX_NAME:
+            raise InvalidInput(field, f"must be at most {MAX_NAME} characters, got {len(v)}")
+        return
+    raise InvalidInput(
+        field, f"must be a string, number, boolean or a list of them, got {type(v).__name__}"
+    )
+
+
+def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any]:
+    """A mapping of names to strings, finite numbers, booleans, or lists of them."""
+    if type(attrs) is not dict:
+        raise InvalidInput(field, f"must be a mapping of name to value, got {attrs!r}")
+    for name, value in attrs.items():
+        check_id(name, field)
+        where = f"{field}.{name}"
+        if type(value) is list:
+            if len(value) > MAX_ATTR_LIST:
+                raise InvalidInput(
+                    where,
+                    f"a list attribute holds at most {MAX_ATTR_LIST} values, got {len(value)}",
+                )
+            for i, item in enumerate(value):
+                _attr_scalar(item, f"{where}[{i}]")
+        else:
+            _attr_scalar(value, where)
+    return attrs
+
+
 def check_inquiry(inq: Any) -> Inquiry:
     """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
     if type(inq) is not Inquiry:
@@ -327,6 +388,16 @@ def check_inquiry(inq: Any) -> Inquiry:
     a = inq.arrived_at
     if a is not None and not _finite(a):
         raise InvalidInput("arrived_at", f"must be a finite number, got {a!r}")
+    if type(inq.attributes) is not dict or inq.attributes:
+        check_attributes(inq.attributes)
+    pref = inq.preferred_agents
+    if type(pref) is not list or pref:
+        if type(pref) is not list or len(pref) > MAX_PREFERRED:
+            raise InvalidInput(
+                "preferred_agents", f"must be a list of at most {MAX_PREFERRED} agent ids"
+            )
+        for aid in pref:
+            check_id(aid, "preferred_agents")
     return inq
 
 
@@ -367,6 +438,8 @@ def check_agent_spec(spec: Any, max_concurrency: dict[str, int]) -> AgentSpec:
     if spec.team is not None:
         check_id(spec.team, "team")
     _check_shifts(spec)
+    if type(spec.attributes) is not dict or spec.attributes:
+        check_attributes(spec.attributes)
     return spec
 
 
@@ -402,3 +475,34 @@ def _check_shifts(spec: AgentSpec) -> None:
             _check_names(sh.tenants, f"{p}.tenants")
         if sh.queues is not None:
             _check_weights(sh.queues, f"{p}.queues")
+
+
+def check_input_ids(input: object) -> None:
+    """The ids (and break reason) an input carries, checked before its method is called.
+
+    The methods check them again; checking here first lets ``Router.handle`` name
+    the field in the compiled build too, whose methods refuse an argument of the
+    wrong type (``None`` for an id) themselves, with a ``TypeError`` (docs/compiled.md).
+    """
+    if isinstance(input, Accept | Decline):
+        check_id(input.inquiry_id, "inquiry_id")
+        if input.agent_id is not None:
+            check_id(input.agent_id, "agent_id")
+    elif isinstance(input, Withdraw | Complete | CallbackFailed):
+        check_id(input.inquiry_id, "inquiry_id")
+    elif isinstance(input, SetReady | Logout):
+        check_id(input.agent_id, "agent_id")
+    elif isinstance(input, GoOnBreak):
+        check_id(input.agent_id, "agent_id")
+        check_reason(input.reason)
+    elif isinstance(input, Heartbeat | SetAttributes):
+        check_id(input.agent_id, "agent_id")
+    elif isinstance(input, UpdateInquiry | Transfer | HandBack):
+        check_id(input.inquiry_id, "inquiry_id")
+        if isinstance(input, Transfer):
+            check_id(input.queue, "queue")
+        if not isinstance(input, UpdateInquiry) and input.agent_id is not None:
+            check_id(input.agent_id, "agent_id")
+        check_priority(input.priority)
+        if not isinstance(input, HandBack):
+            check_requires(input.requires)

@@ -11,12 +11,28 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-__all__ = ["Admission", "AdmissionOutcome", "AgentSpec", "Inquiry", "Level", "Name", "Shift"]
+__all__ = [
+    "Admission",
+    "AdmissionOutcome",
+    "AgentSpec",
+    "AttrValue",
+    "Attributes",
+    "Inquiry",
+    "Level",
+    "Name",
+    "Shift",
+]
 
 #: A proficiency level.
 Level = Annotated[int, Meta(ge=1, le=5, description="proficiency level 1..5")]
 #: An id or a name: a non-empty string of at most 200 characters.
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+
+#: An attribute's plain value: a string, number or boolean, or a list of them.
+AttrScalar = Annotated[str, Meta(max_length=200)] | int | float | bool
+AttrValue = AttrScalar | Annotated[list[AttrScalar], Meta(max_length=100)]
+#: Attributes of an inquiry or an agent, read by a queue's ``match`` (docs/routing-features.md).
+Attributes = dict[Name, AttrValue]
 
 AdmissionOutcome = Literal["admitted", "rejected", "deflected", "callback", "blocked"]
 
@@ -29,7 +45,10 @@ class Inquiry(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=Tr
     ``patience_s`` is how long the customer will wait before abandoning.
     ``arrived_at`` keeps an earlier arrival time (a transfer, a callback); it
     defaults to the ``now`` of submission. Tag ``heavy`` marks an emotionally
-    heavy inquiry (a complaint) for the wellbeing guardrail.
+    heavy inquiry (a complaint) for the wellbeing guardrail. ``attributes`` are read
+    by the queue's ``match`` expression (``inquiry.NAME``); ``preferred_agents``
+    names the agents it waits for first, for the queue's ``preferred_wait_s``
+    (docs/routing-features.md).
     """
 
     id: Name
@@ -41,6 +60,10 @@ class Inquiry(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=Tr
     tags: frozenset[Name] = frozenset()
     cost: Annotated[int, Meta(ge=0)] | None = None
     arrived_at: float | None = None
+    attributes: Attributes = msgspec.field(default_factory=dict)
+    preferred_agents: Annotated[list[Name], Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Shift(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -72,6 +95,7 @@ class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=
     order, not overlapping): between shifts the agent is away (``off_shift``), its
     continuous-work and heavy-streak counters carry across, and the last shift's
     ``end_s`` is its shift end (``shift_end`` must then be absent).
+    ``attributes`` are what queues' ``match`` expressions read as bare names.
     """
 
     id: Name
@@ -86,6 +110,7 @@ class AgentSpec(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=
     shift_end: float | None = None
     team: Name | None = None
     shifts: list[Shift] = msgspec.field(default_factory=list)
+    attributes: Attributes = msgspec.field(default_factory=dict)
 
 
 class Admission(msgspec.Struct, frozen=True, gc=False, kw_only=True):

@@ -28,6 +28,8 @@ events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
 
 from __future__ import annotations
 
+from typing import Final, final
+
 from router.config import Wellbeing
 from router.state.breaks import LEAVING
 from router.state.records import BREAK, LOGGING_OUT, READY, Agent
@@ -44,16 +46,17 @@ __all__ = [
 ]
 
 # what a timer asks of the core
-NOTHING = 0
-CHANGED = 1  # the agent's score changed: re-list it
-BREAK_OVER = 2  # back to work
-SHIFT_END = 3  # no new work: away
-TAKE_BREAK = 4  # continuous work reached its limit (or a deferred break its deferral)
-SHIFT_CHANGE = 5  # the schedule moves on: another shift, or off shift until the next
+NOTHING: Final = 0
+CHANGED: Final = 1  # the agent's score changed: re-list it
+BREAK_OVER: Final = 2  # back to work
+SHIFT_END: Final = 3  # no new work: away
+TAKE_BREAK: Final = 4  # continuous work reached its limit (or a deferred break its deferral)
+SHIFT_CHANGE: Final = 5  # the schedule moves on: another shift, or off shift until the next
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
+@final
 class Guardrails:
     """The wellbeing guardrails of one config version."""
 

@@ -4,17 +4,19 @@ After every ``tick`` no WAITING inquiry may be compatible with a READY agent
 that has room for it and has not declined it. "Compatible" is computed here
 from the agent's spec and the inquiry's queue at the relaxation step in force
 (skills, tenant, queue membership, channel cap, capacity units or an
-interruption its channel's ``interrupts`` rule allows, the heavy-call guardrail,
-a cooldown after long heavy work), independently of the pools and heaps the core
-uses to decide, so a
-core whose indexes lose an inquiry fails this check.
+interruption its channel's ``interrupts`` rule allows, the heavy-call guardrail, a
+cooldown after long heavy work, the queue's ``match`` expression evaluated afresh on
+both attribute mappings, and, while the inquiry still waits for its preferred agents,
+only those), independently of the pools and heaps the core uses to decide, so a core
+whose indexes lose an inquiry fails this check.
 """
 
 from __future__ import annotations
 
 from router import Router
 from router.config import DEFAULT_CHANNELS
-from router.state.records import READY, WAITING, Agent, Ticket
+from router.config.targeting import parse_target
+from router.state.records import LOGGING_OUT, READY, WAITING, Agent, Ticket
 
 
 def requirement(t: Ticket) -> dict[str, int]:
@@ -34,6 +36,11 @@ def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
     if a.queues and q.name not in a.queues:
         return False
     if t.tenant is not None and t.tenant not in a.tenants:
+        return False
+    if t.prefer is not None and a.id not in t.prefer and still_preferring(r, t):
+        return False  # still waiting for its preferred agents only
+    match = q.cfg.match
+    if match is not None and not parse_target(match).matches(a.spec.attributes, t.attributes):
         return False
     if any(a.skills.get(s, 0) < lvl for s, lvl in requirement(t).items()):
         return False
@@ -70,6 +77,41 @@ def interruption_allowed(r: Router, a: Agent, channel: str, cost: int) -> bool:
         return False
     interruptible = sum(t.cost for t in held if t.queue.channel in rule)
     return interruptible > 0 and a.units_used - interruptible + cost <= a.units
+
+
+def could_serve(a: Agent, t: Ticket) -> bool:
+    """Whether ``a`` may serve ``t`` at all, busy or not: skills at the step in force,
+    tenant, queue membership, the queue's ``match``, a slot on its channel."""
+    q = t.queue
+    if a.queues and q.name not in a.queues:
+        return False
+    if t.tenant is not None and t.tenant not in a.tenants:
+        return False
+    match = q.cfg.match
+    if match is not None and not parse_target(match).matches(a.spec.attributes, t.attributes):
+        return False
+    if any(a.skills.get(s, 0) < lvl for s, lvl in requirement(t).items()):
+        return False
+    return a.spec.capacity.get(q.channel, 0) > 0
+
+
+def still_preferring(r: Router, t: Ticket) -> bool:
+    """Whether ``t`` may still wait for its preferred agents only, by the documented rule
+    (docs/routing-features.md), not by the core's flag: less than the queue's
+    ``preferred_wait_s`` since it entered, and one of them who could serve it is logged
+    in (not leaving) and has not declined it."""
+    wait = t.queue.cfg.preferred_wait_s
+    if not t.prefer or wait <= 0.0 or r.now >= t.entered + wait:
+        return False
+    for aid in t.prefer:
+        p = r._agents.get(aid)
+        if p is None or p.state == LOGGING_OUT:
+            continue
+        if t.declined is not None and aid in t.declined:
+            continue
+        if could_serve(p, t):
+            return True
+    return False
 
 
 def stalls(r: Router) -> list[str]:

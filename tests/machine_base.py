@@ -53,7 +53,16 @@ a hand-back that loses the inquiry or offers it to the same agent again; an agen
 update that leaves an offer it no longer fits; an interruption past its
 threshold; no interruption at all; a presence timeout that never fires, that
 leaves the offers with the agent, or that ignores heartbeats; a snapshot that
-forgets when an agent was last seen.
+forgets when an agent was last seen; a ring (``max_offers > 1``) whose first accept
+leaves the others open; a ring's winner not listed again; a preferred wait that never
+ends; a queue's ``match`` not applied.
+
+The feature rules (issue 16) run only on configs that use the features (a ``match``,
+``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
+``submit_targeted`` (attributes and preferred agents, through ``Router.handle``),
+``set_attributes``, and bad values in both refused with the state byte-identical. A
+decision must satisfy the queue's ``match`` and, while the inquiry waits for its preferred
+agents, name one of them; an accept of a ring must rescind every other open offer.
 
 CI runs each machine on a fixed derandomized set of examples plus a bounded
 randomized run; ``ROUTER_FUZZ=N`` runs N randomized examples per machine.
@@ -62,6 +71,7 @@ randomized run; ``ROUTER_FUZZ=N`` runs N randomized examples per machine.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from typing import Any, ClassVar
 
@@ -78,6 +88,8 @@ from hypothesis.stateful import (
 
 from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
 from router.config import DEFAULT_CHANNELS
+from router.config.targeting import parse_target
+from router.inputs import SetAttributes, Submit
 from router.model import Shift
 from router.state.records import (
     ASSIGNED,
@@ -235,6 +247,12 @@ class RouterMachine(RuleBasedStateMachine):
         self.handed_back: dict[str, str] = {}  # inquiry -> the agent that handed it back
         self.units_ceiling: dict[str, int] = {}  # units held when an update lowered the budget
         self._hours_of: tuple[RouterConfig, HoursModel] | None = None
+        #: the routing features in play (issue 16): match expressions, preferred agents,
+        #: multi-offer; their rules run only then, so other machines draw as before
+        self.targeted = any(q.match is not None for q in cfg.queues)
+        self.featured = self.targeted or any(
+            q.max_offers > 1 or q.preferred_wait_s > 0 for q in cfg.queues
+        )
 
     def hours(self) -> HoursModel:
         """The hours of the router's config now (a reconfigure may change them)."""
@@ -287,6 +305,13 @@ class RouterMachine(RuleBasedStateMachine):
         if not self.hours().is_open(queue, self.now):
             return f"{queue} is closed"
         return None
+
+    @staticmethod
+    def _holders(t: Ticket) -> list[str]:
+        """Who holds ``t``: its agent, and with ``max_offers > 1`` every open offer."""
+        if t.agent is None:
+            return []
+        return [t.agent.id, *(t.also or ())]
 
     def _channels(self) -> dict[str, int]:
         return {
@@ -387,10 +412,15 @@ class RouterMachine(RuleBasedStateMachine):
         """The agent fits the inquiry at the relaxation step in force at the event."""
         assert (e.agent_id, e.inquiry_id) not in self.declined, f"offered again after a no: {e}"
         t = self.r._tickets.get(e.inquiry_id)
-        if t is None or t.agent is None or t.agent.id != e.agent_id:
+        if t is None or e.agent_id not in self._holders(t):
             return  # ended or moved on within the same tick (its own checks ran)
         spec = self.specs[e.agent_id]
         q = t.queue
+        if q.cfg.match is not None:
+            fits = parse_target(q.cfg.match).matches(spec.attributes, t.attributes)
+            assert fits, f"unmatched: {e} {spec.attributes} {t.attributes}"
+        if t.prefer_until > 0.0:  # offered while it waits for its preferred agents
+            assert t.prefer is not None and e.agent_id in t.prefer, f"not preferred: {e}"
         in_force = sum(1 for after, _ in q.steps if t.entered + after <= e.at)
         if e.inquiry_id in self.relaxed:
             in_force = len(q.steps)
@@ -473,6 +503,7 @@ class RouterMachine(RuleBasedStateMachine):
         units = data.draw(st.sampled_from(self.UNITS), label="units")
         wrap = data.draw(st.sampled_from([0.0, 5.0]), label="wrap")
         team, shifts = self._schedule(data) if self.SCHEDULES else (None, [])
+        attributes = self._attributes(data) if self.targeted else {}
         return AgentSpec(
             id=agent_id,
             skills=skills,
@@ -482,7 +513,17 @@ class RouterMachine(RuleBasedStateMachine):
             wrap_up_s=wrap,
             team=team,
             shifts=shifts,
+            attributes=attributes,
         )
+
+    #: agents' attributes the feature machines' ``match`` expressions read
+    LANGS: ClassVar[tuple[tuple[str, ...], ...]] = (("zh",), ("zh",), ("en",), ("zh", "en"), ())
+
+    def _attributes(self, data: st.DataObject) -> dict[str, Any]:
+        langs = data.draw(st.sampled_from(self.LANGS), label="langs")
+        vip = data.draw(st.booleans(), label="vip")
+        level = data.draw(st.sampled_from([1, 2, 3]), label="level")
+        return {"langs": list(langs), "vip": vip, "level": level}
 
     # ---------------------------------------------------------------- rules: time
 
@@ -507,13 +548,7 @@ class RouterMachine(RuleBasedStateMachine):
         for t in sorted(self.r._tickets.values(), key=lambda t: t.id):
             if t.state == OFFERED and t.agent is not None:
                 what = data.draw(st.sampled_from(self.ANSWERS))
-                if what != "wait":
-                    self.seen[t.agent.id] = self.now
-                if what == "accept":
-                    self.r.accept(t.id, self.now, t.agent.id)
-                elif what == "decline":
-                    self.declined.add((t.agent.id, t.id))
-                    self.r.decline(t.id, self.now)
+                self._answer(t, what, data.draw(st.integers(0, 50)) if t.also else 0)
             elif t.state == ASSIGNED and data.draw(st.booleans()):
                 assert t.agent is not None
                 self.seen[t.agent.id] = self.now
@@ -581,23 +616,27 @@ class RouterMachine(RuleBasedStateMachine):
     def submit(
         self, k: int, patience: float | None, priority: int | None, cost: int | None, heavy: bool
     ) -> None:
-        queues = [q.name for q in self.r.config.queues]
-        if not queues:
-            return
-        self.n_inq += 1
-        iid = f"i{self.n_inq}"
-        inquiry = Inquiry(
-            id=iid,
-            queue=queues[k % len(queues)],
+        self._submit(
+            k,
             patience_s=patience,
             priority=priority,
             cost=cost,
             tags=frozenset({"heavy"}) if heavy else frozenset(),
         )
-        adm = self.r.submit(inquiry, self.now)
+
+    def _submit(self, k: int, **fields: Any) -> None:
+        """Submit the next inquiry id to the ``k``-th queue (through ``Router.handle``)."""
+        queues = [q.name for q in self.r.config.queues]
+        if not queues:
+            return
+        self.n_inq += 1
+        iid = f"i{self.n_inq}"
+        inquiry = Inquiry(id=iid, queue=queues[k % len(queues)], **fields)
+        adm = self.r.handle(Submit(inquiry=inquiry), self.now)
         if adm.outcome != "blocked":
             self.submitted.add(iid)
         out = self.r.config.backpressure.outbound
+        patience = inquiry.patience_s
         deadline = patience if patience is not None else out.deadline_s.get(inquiry.queue)
         if inquiry.queue in out.queues and adm.outcome == "admitted" and deadline is not None:
             self.task_deadline[iid] = self.now + deadline
@@ -617,18 +656,102 @@ class RouterMachine(RuleBasedStateMachine):
         for _ in range(n):
             self.submit(k, None, priority, None, False)
 
+    # ---------------------------------------------------------------- rules: features
+
+    @precondition(lambda self: self.featured)
+    @rule(
+        k=st.integers(0, 50),
+        lang=st.sampled_from([None, "zh", "zh", "en"]),
+        tier=st.sampled_from([None, 1, 2, 3]),
+        prefer=st.lists(st.integers(0, 50), max_size=3),
+        patience=st.sampled_from([None, 60.0]),
+    )
+    def submit_targeted(
+        self, k: int, lang: str | None, tier: int | None, prefer: list[int], patience: float | None
+    ) -> None:
+        """An inquiry with attributes (read by ``match``) naming preferred agents: known
+        ones, logged-out ones or ids nobody has, through ``Router.handle``."""
+        # mostly agents who cannot take it now (busy, away), so that it waits for them
+        busy = sorted(a.id for a in self.r._agents.values() if a.state != READY or a.total_load)
+        ids = [*busy, *busy, *(f"ag{n}" for n in range(1, self.n_agents + 2))]  # + one unknown
+        attributes: dict[str, Any] = {}
+        if lang is not None:
+            attributes["lang"] = lang
+        if tier is not None:
+            attributes["tier"] = tier
+        self._submit(
+            k,
+            patience_s=patience,
+            attributes=attributes,
+            preferred_agents=[ids[n % len(ids)] for n in prefer],
+        )
+
+    @precondition(lambda self: self.targeted and bool(self.r._agents))
+    @rule(data=st.data(), k=st.integers(0, 50))
+    def set_attributes(self, data: st.DataObject, k: int) -> None:
+        """A logged-in agent's attributes change: every ``match`` is evaluated again; work
+        in hand and open offers stay (they were fit when given)."""
+        ids = sorted(self.r._agents)
+        aid = ids[k % len(ids)]
+        attributes = self._attributes(data)
+        try:
+            self.r.handle(SetAttributes(agent_id=aid, attributes=attributes), self.now)
+        except InvalidState:
+            assert self.r._agents[aid].state == LOGGING_OUT  # only a leaving agent refuses
+            return
+        self.specs[aid] = msgspec.structs.replace(self.specs[aid], attributes=attributes)
+
+    @precondition(lambda self: self.featured)
+    @rule(k=st.integers(0, 50), bad=st.sampled_from([math.nan, math.inf, -math.inf, None]))
+    def bad_feature_inputs_are_refused(self, k: int, bad: float | None) -> None:
+        """NaN/inf/None in attributes or preferred agents: a UsageError naming the field,
+        and the router's state byte-identical."""
+        before = self.r.snapshot()
+        aid = sorted(self.r._agents)[k % len(self.r._agents)] if self.r._agents else "ag1"
+        queue = self.r.config.queues[k % len(self.r.config.queues)].name
+        cases: list[tuple[Any, str]] = [
+            (SetAttributes(agent_id=aid, attributes={"level": bad}), "attributes"),  # type: ignore[dict-item]
+            (
+                Submit(inquiry=Inquiry(id="bad", queue=queue, attributes={"tier": bad})),  # type: ignore[dict-item]
+                "attributes",
+            ),
+            (
+                Submit(inquiry=Inquiry(id="bad", queue=queue, preferred_agents=[bad])),  # type: ignore[list-item]
+                "preferred_agents",
+            ),
+        ]
+        for inp, field in cases:
+            try:
+                self.r.handle(inp, self.now)
+            except UsageError as exc:
+                assert field in str(exc), f"{exc} does not name {field}"
+            else:
+                raise AssertionError(f"accepted {inp}")
+            assert self.r.snapshot() == before, f"{inp} changed the state"
+
     @rule(k=st.integers(0, 50), accept=st.booleans())
     def answer_offer(self, k: int, accept: bool) -> None:
         t = self._pick((OFFERED,), k)
         if t is None:
             return
-        assert t.agent is not None
-        self.seen[t.agent.id] = self.now
-        if accept:
-            self.r.accept(t.id, self.now, t.agent.id)
-        else:
-            self.declined.add((t.agent.id, t.id))
-            self.r.decline(t.id, self.now)
+        self._answer(t, "accept" if accept else "decline", k)
+
+    def _answer(self, t: Ticket, what: str, k: int) -> None:
+        """One holder of ``t``'s offer (the ``k``-th, with several open) answers. With
+        ``max_offers > 1`` an accept must rescind every other open offer of ``t``."""
+        holders = self._holders(t)
+        aid = holders[k % len(holders)]
+        if what != "wait":
+            self.seen[aid] = self.now
+        if what == "accept":
+            self.r.accept(t.id, self.now, aid)
+            assert self._holders(t) == [aid], f"offers of {t.id} not rescinded: {holders}"
+            for other in holders:
+                if other != aid:
+                    assert t.id not in self.r._agents[other].offers, f"{other} still rings"
+        elif what == "decline":
+            self.declined.add((aid, t.id))
+            self.r.decline(t.id, self.now, aid)
 
     @rule(k=st.integers(0, 50))
     def complete(self, k: int) -> None:
@@ -795,14 +918,21 @@ class RouterMachine(RuleBasedStateMachine):
             # a completed inquiry stays live, in wrap-up, until the agent's slot frees
             alive = iid in live and live[iid].state != WRAPUP
             assert alive != ended, f"{iid} is {'alive and ended' if alive else 'lost'}"
-        holders: dict[str, str] = {}
+        holders: dict[str, list[str]] = {}
         for a in self.r._agents.values():
-            for iid in list(a.offers) + list(a.work):
+            for iid in a.offers:
+                holders.setdefault(iid, []).append(a.id)
+            for iid in a.work:
                 assert iid not in holders, f"{iid} held by {holders[iid]} and {a.id}"
-                holders[iid] = a.id
+                holders[iid] = [a.id]
         for iid, t in live.items():
-            if t.state in (OFFERED, ASSIGNED, WRAPUP):
-                assert t.agent is not None and holders.get(iid) == t.agent.id
+            if t.state == OFFERED:  # one open offer, or up to max_offers of them
+                held = sorted(holders.get(iid, []))
+                assert held == sorted(self._holders(t)), f"{iid} held by {held}"
+                assert len(held) <= t.queue.max_offers, f"{iid} rings {held}"
+            elif t.state in (ASSIGNED, WRAPUP):
+                assert t.agent is not None and t.also is None, f"{iid} held by several"
+                assert holders.get(iid) == [t.agent.id], f"{iid} held by {holders.get(iid)}"
             else:
                 assert iid not in holders
 

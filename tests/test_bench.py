@@ -120,16 +120,21 @@ def test_cli_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     )
 
 
+def _staffed(router: Any, n_agents: int) -> tuple[Any, float]:
+    """The seeded workload's agents logged in at distinct times; returns it and the time."""
+    wl = make_workload(n_agents, seed=3)
+    for i, spec in enumerate(wl.agents):
+        router.login(spec, i * 0.01)
+    return wl, n_agents * 0.01
+
+
 def _offers(router: Any, n_agents: int, steps: int, refuse: float = 0.0) -> list[tuple[str, str]]:
     """Drive ``router`` with distinct times (no score ties); return every offer made.
 
     With ``refuse`` > 0, that share of offers is declined and as many again are
     left to time out, so requeues and "never back to the same agent" are covered.
     """
-    wl = make_workload(n_agents, seed=3)
-    for i, spec in enumerate(wl.agents):
-        router.login(spec, i * 0.01)
-    now = n_agents * 0.01
+    wl, now = _staffed(router, n_agents)
     rng = random.Random(5)
     busy: list[str] = []
     offers: list[tuple[str, str]] = []
@@ -161,6 +166,36 @@ def test_naive_peers_make_the_same_decisions_as_the_core(refuse: float) -> None:
     assert len(core) > 500
     for peer in (NaiveRouter, IndexedNaiveRouter):
         assert _offers(peer(wl.config), 60, 600, refuse) == core, peer.__name__
+
+
+def _offers_batched(router: Any, n_agents: int, steps: int) -> list[tuple[str, str]]:
+    """Like :func:`_offers`, but a completion and the next arrivals share a matching pass
+    (the core lets the new inquiry choose among the agent just freed and those idle)."""
+    wl, now = _staffed(router, n_agents)
+    rng = random.Random(6)
+    busy: list[str] = []
+    offers: list[tuple[str, str]] = []
+    for k in range(steps):
+        now += 0.37
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            if busy:
+                router.complete(busy.pop(int(rng.random() * len(busy))), now)
+        for j in range(rng.choice((1, 1, 2))):
+            router.submit(Inquiry(id=f"q{k}-{j}", queue=wl.pick_queue(rng.random())), now)
+        for ev in router.tick(now):
+            if type(ev) is Offered:
+                offers.append((ev.inquiry_id, ev.agent_id))
+                router.accept(ev.inquiry_id, now)
+                busy.append(ev.inquiry_id)
+    return offers
+
+
+def test_naive_peers_agree_when_completions_and_arrivals_share_a_pass() -> None:
+    wl = make_workload(60, seed=3)
+    core = _offers_batched(Router(wl.config), 60, 700)
+    assert len(core) > 500
+    for peer in (NaiveRouter, IndexedNaiveRouter):
+        assert _offers_batched(peer(wl.config), 60, 700) == core, peer.__name__
 
 
 def test_indexed_peer_scores_only_statically_eligible_agents() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable
 
 import pytest
 
+import router
 from router import (
     ConfigError,
     DuplicateId,
@@ -19,6 +21,7 @@ from router import (
     UnknownId,
     UsageError,
 )
+from router.core import K_OFFER
 from tests.helpers import agent, basic, inq
 
 
@@ -137,6 +140,7 @@ def test_invalid_config_raises_with_paths() -> None:
     ]
 
 
+@pytest.mark.skipif(router.compiled, reason="patches a Router method: pure build only")
 def test_internal_failure_marks_router_broken() -> None:
     r = _router()
 
@@ -146,5 +150,17 @@ def test_internal_failure_marks_router_broken() -> None:
     r._match = boom  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         r.tick(7)
+    with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):
+        r.tick(8)
+
+
+def test_a_corrupt_deadline_marks_the_router_broken_in_either_build() -> None:
+    """No patching (the compiled build has no Python methods to patch): a deadline entry
+    holding a string where a ticket belongs makes the core itself fail."""
+    r = _router()
+    heapq.heappush(r._deadlines, (6.5, -1, K_OFFER, "not a ticket", 0))
+    with pytest.raises((AttributeError, TypeError)) as info:
+        r.tick(7)  # pure: str has no .id; compiled: the cast to Ticket fails
+    assert not isinstance(info.value, UsageError)
     with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):
         r.tick(8)

@@ -9,6 +9,11 @@ break staffing, cooldowns, schedules of shifts and outbound deadlines.
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize
+
 from router import RouterConfig, decode_config
 from tests.machine_base import RouterMachine, machine_tests
 
@@ -197,6 +202,82 @@ TestStaffingMachine, TestStaffingMachineRandomized = machine_tests(
 
 FEATURES = """
 [routing]
+mode = "offer"
+offer_timeout_s = 15
+max_no_answer = 3
+seed = 16
+[[queues]]
+name = "lang"
+channel = "chat"
+requires = { chat = 1 }
+match = "inquiry.lang in langs"
+distribution = "least_occupied"
+preferred_wait_s = 30
+[[queues]]
+name = "vip"
+tenant = "a"
+requires = { refund = 1 }
+match = "vip and level >= inquiry.tier"
+distribution = "best_skill"
+[[queues]]
+name = "ring"
+requires = { refund = 1 }
+max_offers = 3
+distribution = "round_robin"
+preferred_wait_s = 20
+[[queues]]
+name = "chat_ring"
+channel = "chat"
+requires = { chat = 1 }
+max_offers = 2
+distribution = "random"
+[[queues]]
+name = "idle"
+requires = { refund = 2 }
+steps = [{ after_s = 30, requires = { refund = 1 } }]
+distribution = "longest_idle"
+preferred_wait_s = 45
+[[queues]]
+name = "scored"
+requires = { refund = 1 }
+"""
+
+
+class FeaturesMachine(RouterMachine):
+    """Issue 16 items 1-3: ``match`` expressions and ``set_attributes``, preferred agents,
+    every distribution mode, multi-offer (accept, decline, expiry), beside the base's rules."""
+
+    CONFIG = FEATURES
+
+    @initialize(data=st.data(), n=st.integers(3, 6))
+    def staff(self, data: st.DataObject, n: int) -> None:
+        """More agents than the base: inquiries wait for a preferred one while others idle."""
+        for _ in range(n):
+            self.login(data)
+
+
+TestFeaturesMachine, TestFeaturesMachineRandomized = machine_tests(
+    FeaturesMachine, fixed=80, randomized=8
+)
+
+
+class ImmediateFeaturesMachine(RouterMachine):
+    """The same features in immediate mode (no rings: an assignment needs no offer)."""
+
+    def config(self) -> RouterConfig:
+        toml = FEATURES.replace('mode = "offer"', 'mode = "immediate"')
+        return decode_config(re.sub(r"max_offers = \d+\n", "", toml))
+
+
+TestImmediateFeaturesMachine, TestImmediateFeaturesMachineRandomized = machine_tests(
+    ImmediateFeaturesMachine, fixed=25, randomized=4
+)
+
+
+# ---------------------------------------------------------------------- in-queue changes
+
+QUEUE_CHANGES = """
+[routing]
 offer_timeout_s = 90           # an offer may outlast the console's silence
 max_no_answer = 2
 presence_timeout_s = 60
@@ -239,20 +320,20 @@ callback = { retry_s = 20, max_attempts = 2 }
 """
 
 
-class FeaturesMachine(RouterMachine):
+class QueueChangesMachine(RouterMachine):
     """Hours of operation (each closed outcome, both closing rules), interruptible
     capacity (a call over one chat), presence timeouts, tenants and relaxation steps:
     the base's in-queue changes run against all of them."""
 
-    CONFIG = FEATURES
+    CONFIG = QUEUE_CHANGES
     LEVELS = (0, 1, 2, 3, 4, 5, 5)
     ANSWERS = ("accept", "decline", "wait", "wait", "wait")  # consoles often silent
     DTS = (0.0, 1.0, 7.0, 16.0, 45.0, 60.0)
     UNITS = (None, 100, 100, 100, 200)
 
 
-TestFeaturesMachine, TestFeaturesMachineRandomized = machine_tests(
-    FeaturesMachine, fixed=100, randomized=10
+TestQueueChangesMachine, TestQueueChangesMachineRandomized = machine_tests(
+    QueueChangesMachine, fixed=100, randomized=10
 )
 
 BLENDED = """

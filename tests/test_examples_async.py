@@ -316,6 +316,75 @@ def test_service_carries_in_queue_changes_and_heartbeats() -> None:
             agent.close()
             producer.close()
 
+
+FEATURES = """
+[routing]
+offer_timeout_s = 10
+[[queues]]
+name = "chat"
+channel = "chat"
+match = "inquiry.lang in langs"
+preferred_wait_s = 30
+[[queues]]
+name = "ring"
+channel = "chat"
+max_offers = 2
+"""
+
+
+def test_service_carries_attributes_preferences_and_rings() -> None:
+    from router import decode_config
+
+    async def scenario() -> None:
+        async with running_service(config=decode_config(FEATURES)) as (service, connect):
+            agents = {}
+            for aid in ("ye", "li"):
+                agents[aid] = c = await connect()
+                spec = {"id": aid, "capacity": {"chat": 2}, "attributes": {"langs": ["en"]}}
+                assert await c.ask({"hello": "agent", "agent": spec}) == {"ok": "agent"}
+            ye, li = agents["ye"], agents["li"]
+            producer = await connect()
+            assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
+            c1 = {"id": "c1", "queue": "chat", "attributes": {"lang": "zh"}}
+            assert (await producer.ask(c1))["admission"]["outcome"] == "admitted"
+            await asyncio.sleep(0.05)
+            assert service.router.statistics().router.waiting == 1  # nobody speaks zh
+            # li learns Chinese: the queue's match is evaluated again, c1 goes to li
+            bad = {"type": "set_attributes", "agent_id": "li", "attributes": {"x": {"y": 1}}}
+            err = await li.ask(bad)
+            assert err["error"].startswith("$.attributes") and err["line"] == 2
+            assert await li.ask(
+                {"type": "set_attributes", "agent_id": "ye", "attributes": {"langs": ["zh"]}}
+            ) == {"error": "$.agent_id: this connection is agent 'li'", "line": 3}
+            await li.send(
+                {"type": "set_attributes", "agent_id": "li", "attributes": {"langs": ["zh"]}}
+            )
+            offer = await li.recv()
+            assert (offer["type"], offer["inquiry_id"]) == ("Offered", "c1")
+            # a preferred agent: c2 waits for ye although li is free
+            c2 = {"type": "submit", "inquiry": {"id": "c2", "queue": "chat",
+                  "attributes": {"lang": "en"}, "preferred_agents": ["ye"]}}  # fmt: skip
+            assert (await producer.ask(c2))["admission"]["outcome"] == "admitted"
+            offer = await ye.recv()
+            assert (offer["inquiry_id"], offer["agent_id"]) == ("c2", "ye")
+            # a ring to both: the first accept wins, the other's offer is rescinded
+            assert (await producer.ask({"id": "r1", "queue": "ring"}))["admission"]
+            assert (await ye.recv())["inquiry_id"] == "r1"
+            assert (await li.recv())["inquiry_id"] == "r1"
+            await ye.send({"type": "accept", "inquiry_id": "r1"})
+            rescinded = await li.recv()
+            assert (rescinded["type"], rescinded["inquiry_id"], rescinded["accepted_by"]) == (
+                "OfferRescinded",
+                "r1",
+                "ye",
+            )
+            assigned = await producer.recv()
+            while assigned["inquiry_id"] != "r1":  # c1 or c2 may be answered first
+                assigned = await producer.recv()
+            assert (assigned["type"], assigned["agent_id"]) == ("Assigned", "ye")
+            for c in (ye, li, producer):
+                c.close()
+
     run_async(scenario)
 
 

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "vocabulary",
         (
+            "router._build",
             "router._dist",
             "router.errors",
             "router.events",

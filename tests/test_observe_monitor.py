@@ -196,7 +196,12 @@ def observed(name: str, duration_s: float) -> tuple[SimResult, dict[str, Any], M
 
 @pytest.mark.parametrize(
     ("name", "duration_s"),
-    [("spring_festival.toml", 5400.0), ("taobao_fliggy_chat.toml", 3600.0)],
+    [
+        ("spring_festival.toml", 5400.0),
+        ("taobao_fliggy_chat.toml", 3600.0),
+        ("configs/multi_offer.toml", 3600.0),  # rings: several agents hold one inquiry
+        ("configs/preferred_agent.toml", 3600.0),
+    ],
 )
 def test_since_reset_figures_equal_the_simulation_report(name: str, duration_s: float) -> None:
     """Fed a drained run's events, the monitor's per-queue figures are the report's."""
@@ -220,7 +225,12 @@ def test_since_reset_figures_equal_the_simulation_report(name: str, duration_s: 
 
 @pytest.mark.parametrize(
     ("name", "duration_s"),
-    [("spring_festival.toml", 5400.0), ("taobao_fliggy_chat.toml", 3600.0)],
+    [
+        ("spring_festival.toml", 5400.0),
+        ("taobao_fliggy_chat.toml", 3600.0),
+        ("configs/multi_offer.toml", 3600.0),  # rings: several agents hold one inquiry
+        ("configs/preferred_agent.toml", 3600.0),
+    ],
 )
 def test_interval_occupancy_equals_the_simulation_report(name: str, duration_s: float) -> None:
     """Agent interval rows inside the run's window add up to the report's occupancy."""

@@ -9,7 +9,9 @@ never match. The runner sleeps until the handle is dirty or the core's
 ``next_deadline()`` comes due, then calls ``tick(now)`` once and dispatches the
 returned events:
 
-- ``Offered`` (and ``Assigned`` in immediate mode) to the agent's session buffer;
+- ``Offered`` (and ``Assigned`` in immediate mode) to the agent's session buffer,
+  and ``OfferRescinded`` (another agent accepted a ``max_offers > 1`` inquiry first)
+  to the session that had already read that offer;
 - ``Assigned`` and the endings (``Abandoned``, ``Rejected``, ``Deflected``,
   ``Withdrawn``) to callers blocked in ``wait_assigned``;
 - every event to each subscription's bounded buffer.
@@ -73,6 +75,7 @@ from router.events import (
     Completed,
     Deflected,
     Offered,
+    OfferRescinded,
     Rejected,
     Requeued,
     Transferred,
@@ -98,7 +101,7 @@ _INF = math.inf
 _MAX_REPEATS = 1000
 
 Overflow = Literal["disconnect", "drop_oldest"]
-Work = Offered | Assigned
+Work = Offered | Assigned | OfferRescinded
 
 
 class AdapterStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,6 +181,7 @@ class RouterHandle:
         self._keepalive_waiter: Waiter | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             Offered: self._on_offered,
+            OfferRescinded: self._on_rescinded,
             Assigned: self._on_assigned,
             Completed: self._on_completed,
             Abandoned: self._on_ended,
@@ -300,6 +304,14 @@ class RouterHandle:
     def _on_offered(self, ev: Offered) -> None:
         session = self._sessions.get(ev.agent_id)
         if session is not None:
+            session._deliver(ev)
+
+    def _on_rescinded(self, ev: OfferRescinded) -> None:
+        # An unread offer is dropped as stale when read; one already read is answered
+        # by the rescind, so the agent's screen can take it down.
+        session = self._sessions.get(ev.agent_id)
+        if session is not None and ev.inquiry_id in session._seen:
+            session._seen.discard(ev.inquiry_id)
             session._deliver(ev)
 
     def _on_agent_paused(self, ev: AgentOnBreak | AgentAway) -> None:
@@ -540,6 +552,12 @@ class RouterHandle:
 
     # ------------------------------------------------------------------ agents
 
+    def set_attributes(self, agent_id: str, attributes: dict[str, Any]) -> None:
+        """Replace a logged-in agent's attributes (see ``Router.set_attributes``)."""
+        self._check_open()
+        self._core.set_attributes(agent_id, attributes, self._now())
+        self._input_done()
+
     def agent(self, spec: AgentSpec, *, keepalive: bool = True) -> AgentSession:
         """An agent session: ``async with router.agent(spec) as session: async for offer in
         session: ...``. Logs in on enter, logs out on exit. ``keepalive``: heartbeats are
@@ -719,7 +737,10 @@ class AgentSession:
 
     Iterating yields ``Offered`` events (``Assigned`` ones in immediate mode, which
     need no accept). Offers that expired or were taken back before being read are
-    skipped. Iteration ends when the session or the router closes.
+    skipped. In a queue with ``max_offers > 1`` an offer already read may be
+    followed by an ``OfferRescinded`` (another agent accepted first): the offer is
+    gone, there is nothing to answer. Iteration ends when the session or the
+    router closes.
     """
 
     def __init__(self, handle: RouterHandle, spec: AgentSpec, *, keepalive: bool = True) -> None:
@@ -729,6 +750,8 @@ class AgentSession:
         #: heartbeats are sent for this session while it is open (``RouterHandle.agent``)
         self.keepalive = keepalive
         self._buffer: deque[Work] = deque()
+        #: inquiries of offers this agent has read and not answered (for rescinds)
+        self._seen: set[str] = set()
         self._waiter: Waiter | None = None
         self._active = False
         self._ended = False
@@ -793,6 +816,8 @@ class AgentSession:
             while buf:
                 ev = buf.popleft()
                 if self._still_mine(ev):
+                    if type(ev) is Offered:
+                        self._note_seen(ev.inquiry_id)
                     if h._checkpoints:
                         await be.cancel_shielded_checkpoint()
                     return ev
@@ -804,14 +829,20 @@ class AgentSession:
             finally:
                 self._waiter = None
 
+    def _note_seen(self, inquiry_id: str) -> None:
+        seen = self._seen
+        if len(seen) >= 64:  # offers read and never answered (expired): forget them
+            holds = self._handle._core.holds
+            self._seen = seen = {i for i in seen if holds(i, self.id)}
+        seen.add(inquiry_id)
+
     def _still_mine(self, ev: Work) -> bool:
         # Still offered (or, in immediate mode, assigned) to this agent. A declined or
         # expired offer never returns to the same agent, and offers taken back by a
         # break or away are dropped from the buffer (``_on_agent_paused``).
-        try:
-            return self._handle._core.agent_of(ev.inquiry_id) == self.id
-        except UnknownId:
-            return False
+        if type(ev) is OfferRescinded:
+            return True
+        return self._handle._core.holds(ev.inquiry_id, self.id)
 
     @property
     def pending(self) -> int:
@@ -846,7 +877,7 @@ class AgentSession:
         """Take the offered inquiry. Raises InvalidState if the offer already expired."""
         h = self._handle
         h._check_open()
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        inquiry_id = self._answer(offer)
         h._core.accept(inquiry_id, h._now(), agent_id=self.id)
         h._input_done()
 
@@ -854,9 +885,25 @@ class AgentSession:
         """Refuse the offer; the inquiry goes back to its place, never to this agent."""
         h = self._handle
         h._check_open()
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        inquiry_id = self._answer(offer)
         h._core.decline(inquiry_id, h._now(), agent_id=self.id)
         h._input_done()
+
+    def _answer(self, offer: Work | str) -> str:
+        if isinstance(offer, OfferRescinded):
+            why = (
+                f"{offer.accepted_by!r} accepted it first"
+                if offer.accepted_by is not None
+                else offer.reason
+            )
+            raise InvalidState(f"inquiry {offer.inquiry_id!r}: the offer was rescinded ({why})")
+        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        self._seen.discard(inquiry_id)
+        return inquiry_id
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        """Replace this agent's attributes; queues' ``match`` expressions are evaluated again."""
+        self._handle.set_attributes(self.id, attributes)
 
     def complete(self, inquiry_id: str) -> None:
         """Finish an inquiry this agent holds (allowed after the session exited)."""

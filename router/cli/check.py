@@ -121,6 +121,17 @@ def format_explanation(ev: Any) -> list[str]:
         return [head + ": no explanation (routing.trace is off)"]
     if exp.trigger == "agent_free":
         head += ": the agent became free and took the most urgent inquiry it can serve"
+    notes = []
+    if exp.distribution != "scored":
+        notes.append(f"distribution {exp.distribution}")
+    if exp.match is not None:
+        notes.append(f"match {exp.match!r}")
+    if exp.preferred:
+        notes.append("a preferred agent of the inquiry")
+    if exp.offers > 1:
+        notes.append(f"offered to {exp.offers} agents at once")
+    if notes:
+        head += f" [{'; '.join(notes)}]"
     cols = [fs for fs in (exp.chosen, exp.runner_up) if fs is not None]
     width = max(16, *(len(fs.agent_id) + 2 for fs in cols))
     row = "  {:<13}{:>7}" + f"  {{:>{width}}}{{:>9}}" * len(cols)
@@ -133,10 +144,14 @@ def format_explanation(ev: Any) -> list[str]:
             cells += [_num(v), _num(v * weight, signed=True)]
         lines.append(row.format(name, f"{weight:g}", *cells))
     lines.append(row.format("score", "", *[x for fs in cols for x in ("", f"{fs.score:+.3f}")]))
-    if exp.runner_up is None and exp.trigger == "arrival":
-        lines.append("  (no other agent could take it)")
+    if exp.runner_up is None and exp.trigger == "arrival" and exp.offers == 1:
+        if not exp.preferred:
+            lines.append("  (no other agent could take it)")
     elif exp.runner_up is not None and exp.runner_up.score == exp.chosen.score:
-        lines.append("  (equal scores: the agent free for longest goes first)")
+        if exp.distribution == "scored":
+            lines.append("  (equal scores: the agent free for longest goes first)")
+        else:
+            lines.append("  (a tie: the agent whose state changed longest ago goes first)")
     if exp.interrupted:
         held = ", ".join(f"{n} {ch}" for ch, n in exp.interrupted.items())
         lines.append(f"  (an interruption: {held} keep running past the agent's capacity units)")

@@ -24,6 +24,7 @@ from router.config.problems import format_validation_error, key_path, structure_
 from router.config.profiles import profile_agent
 from router.config.schema import (
     DEFAULT_CHANNELS,
+    DISTRIBUTIONS,
     FEATURES,
     POLICY_NAMES,
     AgentProfile,
@@ -34,6 +35,7 @@ from router.config.schema import (
     Clock,
     CodelPolicy,
     DeflectPolicy,
+    DistributionMode,
     EstimateConfig,
     Hours,
     Level,
@@ -57,6 +59,7 @@ from router.config.schema import (
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "DISTRIBUTIONS",
     "FEATURES",
     "POLICY_NAMES",
     "AgentProfile",
@@ -67,6 +70,7 @@ __all__ = [
     "Clock",
     "CodelPolicy",
     "DeflectPolicy",
+    "DistributionMode",
     "EstimateConfig",
     "Hours",
     "Level",

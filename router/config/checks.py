@@ -25,6 +25,7 @@ from router.config.schema import (
     QueueConfig,
     RouterConfig,
 )
+from router.config.targeting import TargetError, compile_target
 
 __all__ = ["backpressure_problems", "config_problems", "policy_names", "semantic_problems"]
 
@@ -110,6 +111,16 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
         if q.channel not in channels:
             out.append(
                 f"{p}.channel: unknown channel {q.channel!r}; known: {', '.join(sorted(channels))}"
+            )
+        if q.match is not None:
+            try:
+                compile_target(q.match)
+            except TargetError as exc:
+                out.append(f"{p}.match: {exc}")
+        if q.max_offers > 1 and cfg.routing.mode == "immediate":
+            out.append(
+                f'{p}.max_offers: {q.max_offers} offers at once need routing.mode = "offer" '
+                "(immediate mode assigns without an offer)"
             )
         last = 0.0
         for j, st in enumerate(q.steps):
@@ -254,6 +265,7 @@ def _coverage_problems(cfg: RouterConfig) -> list[str]:
             members,
             tuple(q.requires.items()),
             tuple(tuple(s.requires.items()) for s in q.steps),
+            q.match,
         )
         if key in memo:
             line = memo[key]
@@ -278,6 +290,15 @@ def _queue_coverage(q: QueueConfig, staffed: list[AgentProfile], members: set[in
     profiles = [a for j, a in fit if not a.queues or j in members]
     if not profiles:
         return ".name: every agent profile that could serve it leaves it out of queues"
+    if q.match is not None:
+        try:
+            target = compile_target(q.match)
+        except TargetError:
+            return None  # reported with its column by semantic_problems
+        if not target.inquiry_names:  # decidable without inquiries: some profile must match
+            profiles = [a for a in profiles if target.admits(a.attributes, ())]
+            if not profiles:
+                return ".match: no agent profile that could serve the queue matches it"
     sets = [("requires", q.requires)]
     sets += [(f"steps[{j}].requires", s.requires) for j, s in enumerate(q.steps)]
     for where, req in sets:

@@ -36,4 +36,5 @@ def profile_agent(p: AgentProfile, agent_id: str, team: str, offset: float = 0.0
             )
             for sh in p.shifts
         ],
+        attributes=dict(p.attributes),
     )

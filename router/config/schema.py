@@ -15,10 +15,11 @@ from typing import Annotated, Literal, get_args
 import msgspec
 from msgspec import Meta, Struct
 
-from router.model import Level, Name, Shift
+from router.model import Attributes, Level, Name, Shift
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "DISTRIBUTIONS",
     "FEATURES",
     "POLICY_NAMES",
     "AgentProfile",
@@ -29,6 +30,7 @@ __all__ = [
     "Clock",
     "CodelPolicy",
     "DeflectPolicy",
+    "DistributionMode",
     "EstimateConfig",
     "Hours",
     "Level",
@@ -72,6 +74,12 @@ PolicyName = Annotated[
     Meta(title="policy"),
 ]
 POLICY_NAMES: tuple[str, ...] = get_args(get_args(PolicyName)[0])
+
+#: A queue's distribution mode (``$.queues[i].distribution``); docs/routing-features.md.
+DistributionMode = Literal[
+    "scored", "longest_idle", "least_occupied", "round_robin", "best_skill", "random"
+]
+DISTRIBUTIONS: tuple[str, ...] = get_args(DistributionMode)
 
 #: Agent-scoring features, in the order the explanation reports them.
 FEATURES: tuple[str, ...] = (
@@ -125,6 +133,8 @@ class Routing(_Base):
     clock: Clock = msgspec.field(default_factory=Clock)
     #: an agent that sends nothing for this long while ready is set away (None: off)
     presence_timeout_s: PositiveSeconds | None = None
+    #: seed of the ``random`` distribution mode's draws (deterministic, in the snapshot)
+    seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
 
 
 class Channel(_Base):
@@ -179,6 +189,13 @@ class QueueConfig(_Base):
     closed: Literal["reject", "deflect", "callback"] = "reject"
     #: inquiries waiting at closing: ``serve`` (stay in line) or ``closed`` (get ``closed``)
     at_close: Literal["serve", "closed"] = "serve"
+    #: targeting expression over agent (bare names) and inquiry (``inquiry.NAME``) attributes
+    match: Annotated[str, Meta(max_length=2000)] | None = None
+    distribution: DistributionMode = "scored"
+    #: offer each inquiry to up to this many agents at once; the first to accept wins
+    max_offers: Annotated[int, Meta(ge=1, le=50)] = 1
+    #: an inquiry naming preferred agents waits this long for them before anyone else
+    preferred_wait_s: Seconds = 0.0
 
 
 class Wellbeing(_Base):
@@ -226,6 +243,7 @@ class AgentProfile(_Base):
     handback_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
     #: simulation: their consoles go silent at this time (no heartbeat, no accept)
     console_drop_s: Seconds | None = None
+    attributes: Attributes = msgspec.field(default_factory=dict)
 
 
 class DeflectPolicy(_Base):

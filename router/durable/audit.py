@@ -41,6 +41,7 @@ from router.events import (
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Rejected,
     Requeued,
     Withdrawn,
@@ -181,7 +182,7 @@ def audit_events(rep: Replay, config: RouterConfig, added: Iterable[str] | None 
     n_out: dict[str, int] = {}
     n_assigned: dict[str, int] = {}
     held: dict[tuple[str, str], int] = {}
-    offer_of: dict[str, str] = {}
+    offer_of: dict[str, list[str]] = {}  # inquiry -> agents holding an open offer of it
     chan: dict[str, str] = {}
     max_load: dict[str, int] = {}
     problems: list[str] = []
@@ -214,23 +215,32 @@ def audit_events(rep: Replay, config: RouterConfig, added: Iterable[str] | None 
             seen.add(iid)
             if isinstance(ev, Offered):
                 take(ev.agent_id, iid, ev.queue)
-                offer_of[iid] = ev.agent_id
+                offer_of.setdefault(iid, []).append(ev.agent_id)
             elif isinstance(ev, Assigned):
                 n_assigned[iid] = n_assigned.get(iid, 0) + 1
-                if offer_of.pop(iid, None) != ev.agent_id:
+                holders = offer_of.pop(iid, [])
+                if ev.agent_id in holders:
+                    holders.remove(ev.agent_id)  # the offer's slot is now the work's
+                else:
                     take(ev.agent_id, iid, ev.queue)
-            elif isinstance(ev, (OfferDeclined, OfferExpired)):
-                if offer_of.pop(iid, None) is not None:
+                for other in holders:  # (rescinds come first: none should be left)
+                    give(other, iid)
+            elif isinstance(ev, (OfferDeclined, OfferExpired, OfferRescinded)):
+                held_by = offer_of.get(iid)
+                if held_by is not None and ev.agent_id in held_by:
+                    held_by.remove(ev.agent_id)
                     give(ev.agent_id, iid)
             elif isinstance(ev, Requeued) and iid in offer_of:
-                give(offer_of.pop(iid), iid)  # taken back without blame (break, logout)
+                for other in offer_of.pop(iid):  # taken back without blame (break, logout)
+                    give(other, iid)
             elif isinstance(ev, Completed):
                 if ev.wrap_up_until <= ev.at:
                     give(ev.agent_id, iid)
             elif isinstance(ev, WrapUpEnded):
                 give(ev.agent_id, iid)
             if isinstance(ev, (Abandoned, Withdrawn)) and iid in offer_of:
-                give(offer_of.pop(iid), iid)
+                for other in offer_of.pop(iid):
+                    give(other, iid)
             if isinstance(ev, _OUTCOMES):
                 kind = type(ev).__name__
                 outcomes[kind] = outcomes.get(kind, 0) + 1

@@ -63,6 +63,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    SetAttributes,
     SetReady,
     Submit,
     Transfer,
@@ -579,6 +580,9 @@ class Producer:
 
     async def callback_failed(self, inquiry_id: str) -> str:
         return await self.send(CallbackFailed(inquiry_id=inquiry_id))
+
+    async def set_attributes(self, agent_id: str, attributes: dict[str, Any]) -> str:
+        return await self.send(SetAttributes(agent_id=agent_id, attributes=attributes))
 
     async def reconfigure(self, config: Any, hand_over: dict[str, str] | None = None) -> str:
         return await self.send(Reconfigure(config=config, hand_over=hand_over))

@@ -57,6 +57,7 @@ from router.events import (
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Overflowed,
     Queued,
     Reconfigured,
@@ -183,7 +184,18 @@ class AgentInterval:
 
 
 class _Inquiry:
-    __slots__ = ("agent", "answered", "arrival", "hold_from", "hold_w", "origin", "queue", "state")
+    __slots__ = (
+        "agent",
+        "also",
+        "answered",
+        "arrival",
+        "hold_from",
+        "hold_w",
+        "origin",
+        "queue",
+        "ring",
+        "state",
+    )
 
     def __init__(self, origin: str, arrival: float) -> None:
         self.origin = origin  # the queue it arrived at: offered counts here
@@ -195,6 +207,9 @@ class _Inquiry:
         self.hold_w = 0.0
         # (at, wait, queue) once counted answered
         self.answered: tuple[float, float, str] | None = None
+        # a multi-agent offer (max_offers > 1): the other agents ringing -> (agent, share)
+        self.also: dict[str, tuple[_Agent, float]] | None = None
+        self.ring = (0.0, 0.0)  # (at, expires_at) of the open offer
 
 
 class _Agent:
@@ -296,7 +311,9 @@ class Monitor:
         self.surge = False
         self.surge_changed_at: float | None = None
         self.last_reconfigure: ReconfigureNote | None = None
-        self.offer_outcomes = dict.fromkeys(("accepted", "declined", "expired", "taken_back"), 0)
+        self.offer_outcomes = dict.fromkeys(
+            ("accepted", "declined", "expired", "taken_back", "rescinded"), 0
+        )
         self._inq: dict[str, _Inquiry] = {}
         self._agents: dict[str, _Agent] = {}
         self._specs: dict[str, dict[str, float]] = {}
@@ -311,6 +328,7 @@ class Monitor:
             Assigned: self._on_assigned,
             OfferDeclined: self._on_declined,
             OfferExpired: self._on_expired,
+            OfferRescinded: self._on_rescinded,
             Requeued: self._on_requeued,
             Overflowed: self._on_overflowed,
             Abandoned: self._on_abandoned,
@@ -416,24 +434,52 @@ class Monitor:
             self._queue(rec.queue).waiting -= 1
 
     def _hold(self, rec: _Inquiry, agent_id: str, queue: str, at: float) -> None:
+        agent, w = self._take(agent_id, queue, at)
+        rec.agent = agent
+        rec.hold_from = at
+        rec.hold_w = w
+
+    def _take(self, agent_id: str, queue: str, at: float) -> tuple[_Agent, float]:
         agent = self._agents.get(agent_id)
         if agent is None:  # events from before the monitor started: adopt the agent
             agent = self._login(agent_id, at)
         ch = self._channel.get(queue, "")
         w = agent.shares.get(ch, 0.0) if agent.shares is not None else 1.0
-        rec.agent = agent
-        rec.hold_from = at
-        rec.hold_w = w
         agent.load[ch] = agent.load.get(ch, 0) + 1
         agent.active += 1
         agent.held_w += w
         agent.held_wt += w * at
+        return agent, w
 
     def _release(self, rec: _Inquiry, at: float) -> None:
         agent = rec.agent
         if agent is None:
             return
         rec.agent = None
+        self._give(agent, rec, rec.hold_w, at)
+        also = rec.also
+        if also is not None:
+            rec.also = None
+            for other, w in also.values():
+                self._give(other, rec, w, at)
+
+    def _release_one(self, rec: _Inquiry, agent_id: str, at: float) -> None:
+        """One agent's open offer of ``rec`` ended; the others of a multi-agent offer ring on."""
+        also = rec.also
+        if also is not None and agent_id in also:
+            other, w = also.pop(agent_id)
+            self._give(other, rec, w, at)
+            return
+        agent = rec.agent
+        if agent is None or agent.id != agent_id:
+            return
+        if not also:
+            self._release(rec, at)
+            return
+        self._give(agent, rec, rec.hold_w, at)
+        _, (rec.agent, rec.hold_w) = also.popitem()
+
+    def _give(self, agent: _Agent, rec: _Inquiry, w: float, at: float) -> None:
         if rec.state == _WRAPUP:
             agent.wrapping -= 1
         else:
@@ -444,7 +490,6 @@ class Monitor:
             agent.load[ch] = n
         else:
             agent.load.pop(ch, None)
-        w = rec.hold_w
         agent.held_w -= w
         agent.held_wt -= w * rec.hold_from
         self._busy(agent, rec.queue, rec.hold_from, at, w)
@@ -506,13 +551,22 @@ class Monitor:
 
     def _on_offered(self, ev: Offered) -> None:
         rec = self._arrive(ev.inquiry_id, ev.queue, ev.at)
-        self._dequeue(rec)
-        self._release(rec, ev.at)
-        rec.queue = ev.queue
-        rec.state = _OFFERED
-        self._hold(rec, ev.agent_id, ev.queue, ev.at)
-        assert rec.agent is not None
-        rec.agent.offers += 1
+        ring = (ev.at, ev.expires_at)
+        if rec.state == _OFFERED and rec.agent is not None and rec.ring == ring:
+            other, w = self._take(ev.agent_id, ev.queue, ev.at)  # one more agent of the ring
+            if rec.also is None:
+                rec.also = {}
+            rec.also[ev.agent_id] = (other, w)
+            other.offers += 1
+        else:
+            self._dequeue(rec)
+            self._release(rec, ev.at)
+            rec.queue = ev.queue
+            rec.state = _OFFERED
+            rec.ring = ring
+            self._hold(rec, ev.agent_id, ev.queue, ev.at)
+            assert rec.agent is not None
+            rec.agent.offers += 1
         if self.intervals_s is not None:
             self._a_row(int(ev.at // self.intervals_s), ev.agent_id).offers += 1
 
@@ -565,8 +619,14 @@ class Monitor:
                 row = self._a_row(int(at // self.intervals_s), agent_id)
                 setattr(row, how, getattr(row, how) + 1)
         rec = self._inq.get(inquiry_id)
+        if rec is not None:  # the Requeued that follows (after the last one) puts it in line
+            self._release_one(rec, agent_id, at)
+
+    def _on_rescinded(self, ev: OfferRescinded) -> None:
+        self.offer_outcomes["rescinded"] += 1
+        rec = self._inq.get(ev.inquiry_id)
         if rec is not None:
-            self._release(rec, at)  # the Requeued that follows puts it back in line
+            self._release_one(rec, ev.agent_id, ev.at)
 
     def _on_requeued(self, ev: Requeued) -> None:
         rec = self._inq.get(ev.inquiry_id)

@@ -42,12 +42,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
-
-import msgspec
+from typing import Any, Final, Literal, Protocol
 
 from router.config import RouterConfig, backpressure_problems, policy_names
 from router.errors import ConfigError
+from router.policies.verdict import Verdict, VerdictKind
 from router.state.records import WAITING, Ticket
 
 __all__ = [
@@ -69,26 +68,16 @@ __all__ = [
     "build_policies",
 ]
 
-VerdictKind = Literal["rejected", "deflected", "callback", "blocked", "overflow", "shed"]
-
 #: Deadline kind of backpressure timers in the core's heap (K_OFFER..K_AGENT are 1..5).
-K_BP = 6
+K_BP: Final = 6
 # timer purposes (the ``arg`` of a K_BP deadline)
-T_OVERFLOW = 1  # obj: Ticket
-T_RETRY = 2  # obj: Ticket (a callback between attempts)
-T_CODEL = 3  # obj: NamedTimer (one per queue)
-T_SURGE = 4  # obj: NamedTimer
-T_DEADLINE = 5  # obj: Ticket (an outbound task's deadline)
+T_OVERFLOW: Final = 1  # obj: Ticket
+T_RETRY: Final = 2  # obj: Ticket (a callback between attempts)
+T_CODEL: Final = 3  # obj: NamedTimer (one per queue)
+T_SURGE: Final = 4  # obj: NamedTimer
+T_DEADLINE: Final = 5  # obj: Ticket (an outbound task's deadline)
 
-_INF = math.inf
-
-
-class Verdict(msgspec.Struct, frozen=True, gc=False):
-    """A policy's opinion on one arrival. ``target``: overflow queue, or inquiry id to shed."""
-
-    outcome: VerdictKind
-    reason: str
-    target: str = ""
+_INF: Final = math.inf
 
 
 class Arrival:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from heapq import heapify, heappop, heappush
-from typing import Any, Literal
+from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
 from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
@@ -59,9 +59,10 @@ from router.state.records import (
 
 __all__ = ["AdmissionControl"]
 
-_INF = math.inf
+_INF: Final = math.inf
 
 
+@final
 class AdmissionControl:
     """Runs the chain for each arrival and every time-driven backpressure measure."""
 

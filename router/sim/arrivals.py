@@ -81,6 +81,10 @@ def inquiry_fields(arrival: Arrival) -> dict[str, Any]:
         fixed["requires"] = dict(arrival.requires)
     if arrival.tenant is not None:
         fixed["tenant"] = arrival.tenant
+    if arrival.attributes:
+        fixed["attributes"] = dict(arrival.attributes)
+    if arrival.preferred_agents:
+        fixed["preferred_agents"] = list(arrival.preferred_agents)
     return fixed
 
 

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TextIO
 
 import msgspec
 
+from router._build import build_name
 from router.errors import ConfigError
 from router.sim.arrivals import rate_segments
 from router.sim.clock import clock_label, clock_offset_s
@@ -280,6 +281,7 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     res, rep = ran
     title = "Spring Festival flood (Tujia-style), " + _title(str(path), res)
     print(format_summary(rep, title))
+    print(f"core: {build_name()}")
     out = Path(args.out)
     try:
         _write_json(rep, out / "report.json")

@@ -65,7 +65,7 @@ import time
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, Final, final
 
 import msgspec
 
@@ -84,9 +84,11 @@ from router.events import (
     CallbackScheduled,
     Completed,
     Deflected,
+    Event,
     OfferDeclined,
     Offered,
     OfferExpired,
+    OfferRescinded,
     Overflowed,
     Queued,
     Rejected,
@@ -98,6 +100,7 @@ from router.events import (
     WrapUpEnded,
 )
 from router.model import Inquiry
+from router.sim.arrivals import sampler
 from router.sim.clock import start_offset_s
 from router.sim.guard import check_run_size
 from router.sim.replay import make_stream
@@ -118,42 +121,46 @@ __all__ = [
 ]
 
 # inquiry outcomes
-OPEN = 0
-ANSWERED = 1
-ABANDONED = 2
-REJECTED = 3
-DEFLECTED = 4
-EXPIRED = 5  # an outbound task not started by its deadline
+OPEN: Final = 0
+ANSWERED: Final = 1
+ABANDONED: Final = 2
+REJECTED: Final = 3
+DEFLECTED: Final = 4
+EXPIRED: Final = 5  # an outbound task not started by its deadline
 
 # heap input kinds
-_ARRIVAL = 0
-_COMPLETE = 1
-_ACCEPT = 2
-_LOGIN = 3
-_WAKE = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
-_HEARTBEAT = 5  # an agent's console says it is alive (presence timeouts)
+_ARRIVAL: Final = 0
+_COMPLETE: Final = 1
+_ACCEPT: Final = 2
+_LOGIN: Final = 3
+_WAKE: Final = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
+_HEARTBEAT: Final = 5  # an agent's console says it is alive (presence timeouts)
 
-_INF = math.inf
+_INF: Final = math.inf
 
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
 #: next work (``after_long_heavy``): the recovery an abusive 20-minute call deserves
-LONG_HEAVY_S = 1200.0
+LONG_HEAVY_S: Final = 1200.0
 
 Progress = Callable[[str], None]
 #: Called with every core event; returning False stops the run early.
 EventHook = Callable[[Any], bool]
 
 
+@final
 class InquiryRec:
     """What the engine knows about one simulated inquiry."""
 
     __slots__ = (
+        "accepted_by",
+        "agent_id",
         "answered_at",
         "arrival",
         "by",
         "callback",
         "decided_at",
         "ewt",
+        "extra",
         "handle",
         "heavy",
         "hold_ch",
@@ -164,8 +171,10 @@ class InquiryRec:
         "offer_no",
         "outcome",
         "path",
+        "preferred",
         "queue",
         "reach",
+        "ring_expires",
         "stream",
     )
 
@@ -193,6 +202,13 @@ class InquiryRec:
         self.reach = True  # whether the current callback attempt reaches the customer
         #: the queues it was moved to (overflow), in order; None if it never moved
         self.path: list[str] | None = None
+        #: with max_offers > 1: the other agents holding its open offer -> (agent, share, cost)
+        self.extra: dict[str, tuple[AgentRec, float, int]] | None = None
+        self.ring_expires = 0.0
+        #: a returning customer: the agent it prefers (the one who served an earlier one)
+        self.preferred: str | None = None
+        self.agent_id = ""  # who answered it (answered inquiries)
+        self.accepted_by: str | None = None  # whose accept the engine sent (this offer round)
 
     @property
     def wait(self) -> float:
@@ -205,6 +221,7 @@ class InquiryRec:
         return self.path[-1] if self.path else self.queue
 
 
+@final
 class AgentRec:
     """One simulated agent: its slots ledger, staffed and busy time, heavy runs."""
 
@@ -213,6 +230,7 @@ class AgentRec:
         "caps",
         "drop_at",
         "group",
+        "handled",
         "heavy_open",
         "heavy_run",
         "id",
@@ -252,6 +270,7 @@ class AgentRec:
             }
         self.load = dict.fromkeys(caps, 0)
         self.maxload = dict.fromkeys(caps, 0)
+        self.handled = 0  # inquiries it answered
         self.units_used = 0
         self.busy = 0.0
         self.login_at: float | None = None
@@ -288,6 +307,7 @@ class SimResult:
         "inquiries",
         "interrupted",
         "load",
+        "lost_races",
         "on_break_max",
         "on_break_max_by_group",
         "presence",
@@ -341,8 +361,11 @@ class SimResult:
             "offers_after_drop": 0,
             "expired_after_drop": 0,
         }
+        #: accepts that came after another agent of the same multi-agent offer won
+        self.lost_races = 0
 
 
+@final
 class Simulator:
     """Run one scenario through a fresh :class:`~router.core.Router` in virtual time.
 
@@ -381,6 +404,9 @@ class Simulator:
         self.progress = progress
         self.on_event = on_event
         self.router = Router(router_config(scenario), now=0.0)
+        #: the call that ticks the router; a caller may wrap it before ``run`` (the
+        #: benchmarks time every tick this way: the Router's own methods are never patched)
+        self.tick: Callable[[float], list[Event]] = self.router.tick
         channels = {**DEFAULT_CHANNELS, **scenario.channels}
         self._unit_cost = {name: ch.unit_cost for name, ch in channels.items()}
         self._max_conc = {name: ch.max_concurrency for name, ch in channels.items()}
@@ -448,11 +474,22 @@ class Simulator:
 
     def _acquire(self, rec: InquiryRec, a: AgentRec, queue: str, t: float) -> None:
         ch = self._channel_of[queue]
-        w = a.weights.get(ch, 0.0)
         rec.holder = a
         rec.hold_from = t
-        rec.hold_w = w
         rec.hold_ch = ch
+        rec.hold_w, rec.hold_cost = self._take(rec, a, ch, t)
+
+    def _acquire_also(self, rec: InquiryRec, a: AgentRec, t: float) -> None:
+        """Another agent of the same multi-agent offer holds a slot too."""
+        w, cost = self._take(rec, a, rec.hold_ch, t)
+        if rec.extra is None:
+            rec.extra = {}
+        rec.extra[a.id] = (a, w, cost)
+
+    def _take(self, rec: InquiryRec, a: AgentRec, ch: str, t: float) -> tuple[float, int]:
+        """One slot of ``a`` on ``ch`` from ``t``: caps checked; returns (share, unit cost)."""
+        w = a.weights.get(ch, 0.0)
+        cost = 0
         n = a.load.get(ch, 0) + 1
         a.load[ch] = n
         if n > a.maxload.get(ch, 0):
@@ -464,7 +501,6 @@ class Simulator:
             self.result.cap_violations += 1
         if a.units is not None:
             cost = self._unit_cost.get(ch, 0)
-            rec.hold_cost = cost
             if a.units_used + cost > a.units:
                 if self._may_interrupt(a, ch, cost):
                     self.result.interrupted.append(rec)
@@ -475,6 +511,17 @@ class Simulator:
         if a.long_heavy_end is not None:  # the first work after a long heavy inquiry
             self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, rec.heavy))
             a.long_heavy_end = None
+        return w, cost
+
+    def _give(self, a: AgentRec, w: float, ch: str, cost: int, since: float, t: float) -> None:
+        lo = since if since > self.warmup else self.warmup
+        hi = t if t < self.duration else self.duration
+        if hi > lo:
+            a.busy += (hi - lo) * w
+        a.load[ch] -= 1
+        if a.units is not None:
+            a.units_used -= cost
+        self._busy_w -= w
 
     def _may_interrupt(self, a: AgentRec, ch: str, cost: int) -> bool:
         """The ``interrupts`` rule, read from the config: ``ch`` may interrupt the agent's
@@ -491,18 +538,43 @@ class Simulator:
         return held > 0 and a.units_used - held + cost <= a.units
 
     def _release(self, rec: InquiryRec, t: float) -> None:
+        """Every slot the inquiry holds is given back."""
         a = rec.holder
         if a is None:
             return
         rec.holder = None
-        lo = rec.hold_from if rec.hold_from > self.warmup else self.warmup
-        hi = t if t < self.duration else self.duration
-        if hi > lo:
-            a.busy += (hi - lo) * rec.hold_w
-        a.load[rec.hold_ch] -= 1
-        if a.units is not None:
-            a.units_used -= rec.hold_cost
-        self._busy_w -= rec.hold_w
+        self._give(a, rec.hold_w, rec.hold_ch, rec.hold_cost, rec.hold_from, t)
+        extra = rec.extra
+        if extra is not None:
+            rec.extra = None
+            for b, w, cost in extra.values():
+                self._give(b, w, rec.hold_ch, cost, rec.hold_from, t)
+
+    def _drop(self, rec: InquiryRec, agent_id: str, t: float) -> None:
+        """One agent's slot is given back (a declined, expired or rescinded offer)."""
+        extra = rec.extra
+        if extra is not None and agent_id in extra:
+            b, w, cost = extra.pop(agent_id)
+            self._give(b, w, rec.hold_ch, cost, rec.hold_from, t)
+            return
+        a = rec.holder
+        if a is None or a.id != agent_id:
+            return
+        self._give(a, rec.hold_w, rec.hold_ch, rec.hold_cost, rec.hold_from, t)
+        if extra:  # another agent of the ring becomes the one the ledger follows
+            _, (b, w, cost) = extra.popitem()
+            rec.holder, rec.hold_w, rec.hold_cost = b, w, cost
+        else:
+            rec.holder = None
+            rec.extra = None
+
+    @staticmethod
+    def _holds(rec: InquiryRec, agent_id: str) -> bool:
+        a = rec.holder
+        if a is not None and a.id == agent_id:
+            return True
+        extra = rec.extra
+        return extra is not None and agent_id in extra
 
     # ------------------------------------------------------------------ breaks, timeline
 
@@ -581,7 +653,7 @@ class Simulator:
         res = self.result
         sim = self.scenario.simulation
         router = self.router
-        tick = router.tick
+        tick = self.tick
         next_deadline = router.next_deadline
         submit = router.submit
         heap = self._heap
@@ -592,6 +664,13 @@ class Simulator:
         drain = sim.drain
         stop_at = duration + sim.drain_limit_s if drain else duration
         accept_delay = sim.accept_delay_s
+        answer = sampler(sim.answer_time) if sim.answer_time is not None else None
+        no_answer = sim.no_answer_share
+        ans_rng = random.Random(f"router-sim/{self.seed}/answers")
+        returning = [a.returning_share for a in self.scenario.arrivals]
+        served: list[list[str]] = [[] for _ in returning]  # who answered each stream's calls
+        keep_served = [share > 0 for share in returning]
+        ret_rng = random.Random(f"router-sim/{self.seed}/returning")
         reach = sim.callback_reach
         cb_rng = random.Random(f"router-sim/{self.seed}/callbacks")
         recovery = self._recovery
@@ -669,7 +748,18 @@ class Simulator:
                     inquiries.append(rec)
                     open_ += 1
                     pat = s.patience
-                    if pat is None:
+                    share = returning[s.index]
+                    if share > 0 and served[s.index] and ret_rng.random() < share:
+                        # a returning customer: prefers the agent who served an earlier one
+                        history = served[s.index]
+                        aid = history[int(ret_rng.random() * len(history))]
+                        rec.preferred = aid
+                        fields = dict(s.fixed)
+                        fields["preferred_agents"] = [aid, *fields.get("preferred_agents", ())]
+                        if pat is not None:
+                            fields["patience_s"] = pat(rng)
+                        submit(Inquiry(id=iid, queue=s.queue, **fields), t)
+                    elif pat is None:
                         submit(Inquiry(id=iid, queue=s.queue, **s.fixed), t)
                     else:
                         submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **s.fixed), t)
@@ -686,17 +776,21 @@ class Simulator:
                     except UsageError:
                         self._anomaly("complete_refused")
                 elif kind == _ACCEPT:
-                    iid, no = p
+                    iid, no, aid = p
                     rec = recs[iid]
                     if (
                         rec.offer_no == no
-                        and rec.holder is not None
                         and (rec.outcome == OPEN or self._awaits_answer(rec))
-                        and t < rec.holder.drop_at  # a console that dropped answers nothing
+                        and self._holds(rec, aid)
+                        and t < agents[aid].drop_at  # a console that dropped answers nothing
                     ):
+                        if rec.accepted_by is not None:
+                            res.lost_races += 1  # another agent of the ring answered first
+                            continue
                         try:
                             if rec.reach:
-                                router.accept(iid, t)
+                                router.accept(iid, t, aid)
+                                rec.accepted_by = aid
                             else:  # the agent's call for this callback found nobody
                                 self._release(rec, t)
                                 router.callback_failed(iid, t)
@@ -737,6 +831,10 @@ class Simulator:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
                         rec.by = a.group
+                        rec.agent_id = a.id
+                        a.handled += 1
+                        if keep_served[rec.stream]:
+                            served[rec.stream].append(a.id)
                         open_ -= 1
                         if rec.decided_at is None:
                             rec.decided_at = t
@@ -781,27 +879,35 @@ class Simulator:
                     rec = recs[iid]
                     if rec.decided_at is None:
                         rec.decided_at = t
-                    if rec.holder is not None:
-                        self._release(rec, t)
                     a = agents[e.agent_id]
                     if t >= a.drop_at:
                         res.presence["offers_after_drop"] += 1
-                    self._acquire(rec, a, e.queue, t)
-                    if rec.callback:
-                        rec.reach = cb_rng.random() < reach
-                    rec.offer_no += 1
+                    if (
+                        rec.holder is not None
+                        and rec.ring_expires == e.expires_at
+                        and rec.hold_from == t
+                    ):
+                        self._acquire_also(rec, a, t)  # one more agent of the same offer
+                    else:
+                        if rec.holder is not None:
+                            self._release(rec, t)
+                        self._acquire(rec, a, e.queue, t)
+                        rec.ring_expires = e.expires_at
+                        rec.accepted_by = None
+                        if rec.callback:
+                            rec.reach = cb_rng.random() < reach
+                        rec.offer_no += 1
+                    if no_answer and ans_rng.random() < no_answer:
+                        continue  # this agent never answers: the offer expires
+                    delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
-                    heappush(heap, (t + accept_delay, sq, _ACCEPT, (iid, rec.offer_no)))
-                elif (
-                    cls is WrapUpEnded
-                    or cls is OfferExpired
-                    or cls is OfferDeclined
-                    or cls is Requeued
-                ):
-                    rec = recs[e.inquiry_id]
+                    heappush(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
+                elif cls is OfferExpired or cls is OfferDeclined or cls is OfferRescinded:
                     if cls is OfferExpired and t >= agents[e.agent_id].drop_at:
                         res.presence["expired_after_drop"] += 1
-                    self._release(rec, t)
+                    self._drop(recs[e.inquiry_id], e.agent_id, t)
+                elif cls is WrapUpEnded or cls is Requeued:
+                    self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
                 elif cls is Rejected:

@@ -223,6 +223,51 @@ def _features(
     return totals, per_queue
 
 
+def _preferred(recs: list[InquiryRec]) -> dict[str, Any]:
+    """Returning customers (``[[arrivals]] returning_share``): how many, and the share the
+    agent they prefer served; answered ones only count as served."""
+    returning = [r for r in recs if r.preferred is not None]
+    by_them = sum(1 for r in returning if r.outcome == ANSWERED and r.agent_id == r.preferred)
+    answered = sum(1 for r in returning if r.outcome == ANSWERED)
+    return {
+        "returning": len(returning),
+        "answered": answered,
+        "served_by_preferred": by_them,
+        "share_served_by_preferred": _ratio(by_them, len(returning)),
+    }
+
+
+def _streams(recs: list[InquiryRec], names: list[str]) -> dict[str, dict[str, Any]]:
+    """Per ``[[arrivals]]`` stream (its ``name``, else ``stream<i>``): arrivals, answered,
+    mean wait of the answered, and which agent groups answered them."""
+    rows: dict[str, dict[str, Any]] = {}
+    waits: dict[str, list[float]] = {}
+    for name in names:
+        rows[name] = {"offered": 0, "answered": 0, "asa_s": None, "answered_by_group": {}}
+        waits[name] = []
+    for r in recs:
+        row = rows[names[r.stream]]
+        row["offered"] += 1
+        if r.outcome == ANSWERED:
+            row["answered"] += 1
+            by = row["answered_by_group"]
+            by[r.by] = by.get(r.by, 0) + 1
+            waits[names[r.stream]].append(r.answered_at - r.arrival)
+    for name, row in rows.items():
+        row["asa_s"] = _mean(waits[name])
+        row["answered_by_group"] = dict(sorted(row["answered_by_group"].items()))
+    return rows
+
+
+def _handled(res: SimResult) -> dict[str, dict[str, int]]:
+    """Per agent group: the fewest and most inquiries one agent answered (the whole run)."""
+    out: dict[str, list[int]] = {}
+    for a in res.agents:
+        if a.login_at is not None:
+            out.setdefault(a.group, []).append(a.handled)
+    return {g: {"min": min(xs), "max": max(xs), "total": sum(xs)} for g, xs in out.items()}
+
+
 def _jain(xs: list[float]) -> float | None:
     if not xs:
         return None
@@ -286,6 +331,13 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
         for name in dict.fromkeys(a.group for a in res.agents)
     }
     rep["after_long_heavy"] = _after_long_heavy(res.gaps_after_long_heavy)
+    rep["handled_by_group"] = _handled(res)
+    rep["preferred"] = _preferred(counted)
+    stream_names = [a.name or f"stream{i}" for i, a in enumerate(sc.arrivals)]
+    rep["streams"] = _streams(window, stream_names)
+    counters = res.counters
+    rep["offers_per_decision"] = _ratio(counters.get("offers", 0), counters.get("decisions", 0))
+    rep["lost_races"] = res.lost_races
 
     names = [q.name for q in sc.queues]
     rep["queues"] = _queue_rows(window, names, targets)
@@ -294,6 +346,7 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
         by_arrival[r.queue].append(r)
     for qname in names:  # the expected wait is told by the queue the inquiry arrived at
         rep["queues"][qname].update(_ewt(by_arrival[qname]))
+        rep["queues"][qname]["preferred"] = _preferred(by_arrival[qname])
     if outbound:
         rep["outbound"] = _outcomes(tasks, targets)
         rep["outbound_queues"] = sorted(outbound)

@@ -38,6 +38,7 @@ from router.config import (
     load_config,
 )
 from router.errors import ConfigError
+from router.model import Attributes
 from router.sim.clock import clock_offset_s, start_offset_s
 from router.sim.daylog import read_day
 
@@ -122,6 +123,11 @@ class Simulation(_Base):
     #: the wall clock at t = 0 (charts, summaries): a weekday and a time, "fri 18:00"
     start: str = "mon 00:00"
     limits: Limits = msgspec.field(default_factory=Limits)
+    #: how long an agent takes to answer an offer, drawn per offer (instead of the fixed
+    #: ``accept_delay_s``); with ``max_offers > 1`` the quickest of the agents wins
+    answer_time: Distribution | None = None
+    #: share of offers the agent never answers (they expire after ``offer_timeout_s``)
+    no_answer_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
 
 
 class Arrival(_Base):
@@ -138,6 +144,13 @@ class Arrival(_Base):
     requires: dict[Name, Level] | None = None
     tenant: Name | None = None
     name: Name | None = None
+    #: every arrival of the stream carries these attributes (read by queues' ``match``)
+    attributes: Attributes = msgspec.field(default_factory=dict)
+    #: every arrival of the stream prefers these agents (the queue's ``preferred_wait_s``)
+    preferred_agents: list[Name] = msgspec.field(default_factory=list)
+    #: share of arrivals that are returning customers: each prefers the agent who served
+    #: an earlier customer of this stream, drawn at random among those answered so far
+    returning_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
 
 
 class Surge(_Base):
@@ -184,6 +197,16 @@ def scenario_problems(sc: Scenario) -> list[str]:
             f"$.simulation.warmup_s: {sim.warmup_s:g} leaves no measured time "
             f"before duration_s = {sim.duration_s:g}"
         )
+    if sim.answer_time is not None and sim.accept_delay_s > 0:
+        out.append(
+            "$.simulation.answer_time: set answer_time or accept_delay_s, not both "
+            "(answer_time draws each offer's delay)"
+        )
+    if sc.routing.mode == "immediate" and (sim.answer_time is not None or sim.no_answer_share > 0):
+        out.append(
+            "$.simulation.answer_time: immediate mode makes no offers to answer "
+            '(answer_time and no_answer_share need routing.mode = "offer")'
+        )
     if sc.routing.mode == "offer" and sim.accept_delay_s >= sc.routing.offer_timeout_s:
         out.append(
             f"$.simulation.accept_delay_s: {sim.accept_delay_s:g} is not below "
@@ -207,6 +230,11 @@ def scenario_problems(sc: Scenario) -> list[str]:
             out.append(f"{p}.queue: unknown queue {a.queue!r}")
         elif a.tenant is not None and q.tenant is not None and a.tenant != q.tenant:
             out.append(f"{p}.tenant: {a.tenant!r} but queue {q.name!r} belongs to {q.tenant!r}")
+        elif (a.returning_share > 0 or a.preferred_agents) and q.preferred_wait_s <= 0:
+            out.append(
+                f"{p}.returning_share: queue {q.name!r} has preferred_wait_s = 0, so "
+                "preferred agents are never waited for (set preferred_wait_s on the queue)"
+            )
     for i, s in enumerate(sc.surges):
         p = f"$.surges[{i}]"
         if s.end_s <= s.start_s:

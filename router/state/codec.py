@@ -12,6 +12,13 @@ pool). Heap order is a total order on ``(key, seq)``, and every seq is
 restored, so the restored router pops the same entries in the same order and
 emits byte-identical events for the same inputs. The durability layer (Redis)
 relies on this. Sets are encoded sorted, so equal states give equal bytes.
+
+The routing features of docs/routing-features.md add, at the end of the records
+(older snapshots decode with their defaults): each pool's inquiry-attribute
+binding (plain values) and ``random`` floor, the live ``random`` keys (they are
+draws, not derivable from the state), the draw counter, each agent's round-robin
+turns, each ticket's attributes, preferred agents and phase, and the other agents
+of a multi-agent offer.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ class AgentRecord(Struct, array_like=True):
     break_due: float = float("inf")
     brk_flags: int = 0
     last_seen: float = 0.0
+    rr: dict[str, int] = {}
 
 
 class TicketRecord(Struct, array_like=True):
@@ -103,6 +111,10 @@ class TicketRecord(Struct, array_like=True):
     assigned_at: float
     wait_end: float
     callback: bool = False
+    attributes: dict[str, Any] | None = None
+    prefer: list[str] | None = None
+    prefer_until: float = 0.0
+    also: list[str] | None = None
 
 
 class Snapshot(Struct):
@@ -127,6 +139,14 @@ class Snapshot(Struct):
     #: deferred breaks (router/state/breaks.py): (due, incarnation, counter, agent id)
     breaks: list[tuple[float, int, int, str]] = []
     breaks_k: int = 0
+    #: per pool (the order of ``pools``): its inquiry-attribute binding, as plain values
+    pool_binds: list[list[Any]] = []
+    #: per pool: the ``random`` mode's floor
+    pool_floors: list[float] = []
+    #: (pool index, [(agent id, key) of its live entries]) for pools in ``random`` mode
+    random_keys: list[tuple[int, list[tuple[str, float]]]] = []
+    #: draws taken from the ``random`` mode's generator
+    draws: int = 0
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
@@ -177,6 +197,7 @@ def agent_record(a: Agent) -> AgentRecord:
         break_due=a.break_due,
         brk_flags=a.brk_flags,
         last_seen=a.last_seen,
+        rr=dict(a.rr),
     )
 
 
@@ -206,6 +227,7 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.cooldown_until = rec.cooldown_until
     a.break_due = rec.break_due
     a.brk_flags = rec.brk_flags  # the core counts them again (break staffing)
+    a.rr = dict(rec.rr)
 
 
 def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
@@ -233,6 +255,10 @@ def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
         assigned_at=t.assigned_at,
         wait_end=t.wait_end,
         callback=t.callback,
+        attributes=t.attributes,
+        prefer=list(t.prefer) if t.prefer is not None else None,
+        prefer_until=t.prefer_until,
+        also=list(t.also) if t.also is not None else None,
     )
 
 
@@ -261,4 +287,7 @@ def restore_ticket(rec: TicketRecord, queue: QueueState, pools: list[Pool]) -> T
     t.assigned_at = rec.assigned_at
     t.wait_end = rec.wait_end
     t.callback = rec.callback
+    t.attributes = rec.attributes
+    t.prefer = tuple(rec.prefer) if rec.prefer is not None else None
+    t.prefer_until = rec.prefer_until
     return t

@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 __all__ = [
     "ErlangA",
@@ -65,11 +66,11 @@ __all__ = [
 ]
 
 # Remainder tolerance for the Erlang A tail series, in log space (exp(-41.4) ~ 1e-18).
-_LOG_TAIL_EPS = math.log(1e-18)
+_LOG_TAIL_EPS: Final = math.log(1e-18)
 # Hard cap on tail-series length; only reached for absurd patience/overload combinations.
-_MAX_TAIL_TERMS = 2_000_000
+_MAX_TAIL_TERMS: Final = 2_000_000
 # Upper bound for the staffing search.
-_MAX_AGENTS = 10_000_000
+_MAX_AGENTS: Final = 10_000_000
 
 
 # --------------------------------------------------------------------------- validation

@@ -59,7 +59,7 @@ outbound gate, ``router/policies/outbound.py``, relies on it).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Final, final
 
 __all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
 
@@ -151,9 +151,10 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
 
 
 #: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
-HORIZONS = (600.0, 3600.0)
+HORIZONS: Final = (600.0, 3600.0)
 
 
+@final
 class _Rates:
     """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
 
@@ -193,6 +194,7 @@ class _Rates:
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
 
 
+@final
 class WaitEstimator:
     """Measures per-queue service and abandonment rates; predicts the wait for a position."""
 

@@ -12,11 +12,18 @@ made it necessary.
 
 from __future__ import annotations
 
-from heapq import heapify
+from heapq import heapify, heappop, heappush
 
 from router.state.records import WAITING, Agent, Ticket
 
-__all__ = ["AgentEntry", "TicketEntry", "bloated", "live_agents", "live_tickets"]
+__all__ = [
+    "AgentEntry",
+    "TicketEntry",
+    "bloated",
+    "first_not_declined",
+    "live_agents",
+    "live_tickets",
+]
 
 #: ``(score key, listing seq, agent version, agent)``; lower key is better.
 AgentEntry = tuple[float, int, int, Agent]
@@ -41,3 +48,31 @@ def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:
     out = [e for e in heap if e[3].ver == e[2] and e[3].state == WAITING]
     heapify(out)
     return out
+
+
+def first_not_declined(
+    heap: list[TicketEntry], agent_id: str, bound: Ticket | None = None
+) -> Ticket | None:
+    """The most urgent live ticket of ``heap`` that ``agent_id`` did not decline, and that
+    comes before ``bound`` if given. Stale heads are dropped; the entries of tickets this
+    agent declined are set aside and pushed back: O(log n) per such ticket ahead of the
+    answer (the cost of a decline is paid by the one who declined)."""
+    aside: list[TicketEntry] = []
+    found = None
+    while heap:
+        entry = heap[0]
+        t = entry[3]
+        if t.ver != entry[2] or t.state != WAITING:
+            heappop(heap)
+            continue
+        if bound is not None and (t.aged, t.seq) > (bound.aged, bound.seq):
+            break
+        declined = t.declined
+        if declined is not None and agent_id in declined:
+            aside.append(heappop(heap))
+            continue
+        found = t
+        break
+    for e in aside:
+        heappush(heap, e)
+    return found

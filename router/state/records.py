@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heappop
+from typing import Any, Final, final
 
-from router.config import QueueConfig, Weights
+from router.config import DISTRIBUTIONS, QueueConfig, Weights
+from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
 
 # Ticket states
-WAITING = 1
-OFFERED = 2
-ASSIGNED = 3
-WRAPUP = 4
-DONE = 5
-PARKED = 6  # out of line but keeping its place (callback); owned by admission
+WAITING: Final = 1
+OFFERED: Final = 2
+ASSIGNED: Final = 3
+WRAPUP: Final = 4
+DONE: Final = 5
+PARKED: Final = 6  # out of line but keeping its place (callback); owned by admission
 
 TICKET_STATE_NAMES = {
     WAITING: "waiting",
@@ -37,34 +39,44 @@ TICKET_STATE_NAMES = {
 }
 
 # Agent states
-READY = 1
-BREAK = 2
-AWAY = 3
-LOGGING_OUT = 4
+READY: Final = 1
+BREAK: Final = 2
+AWAY: Final = 3
+LOGGING_OUT: Final = 4
 
 _INF = float("inf")
 
 Requirement = tuple[tuple[str, int], ...]
-#: (queue, tenant, skills at the ticket's relaxation step, heavy, capacity-unit cost)
-PoolKey = tuple[str, "str | None", Requirement, bool, int]
+#: The canonical values of the inquiry attributes a queue's ``match`` reads
+#: (``router/config/targeting.py``); ``()`` when it reads none.
+Binding = tuple[Any, ...]
+#: (queue, tenant, skills at the ticket's relaxation step, heavy, capacity-unit cost,
+#: the inquiry's attribute binding)
+PoolKey = tuple[str, "str | None", Requirement, bool, int, Binding]
 
 
+@final
 class QueueState:
     """A configured queue and its running counters."""
 
     __slots__ = (
         "answer_target_s",
+        "binds",
         "cfg",
         "channel",
         "heavy",
+        "max_offers",
+        "mode",
         "n_callbacks",
         "n_waiting",
         "name",
         "pools",
+        "preferred_wait_s",
         "priority",
         "removed",
         "requires",
         "steps",
+        "target",
         "tenant",
         "waiting_by_priority",
         "weights",
@@ -91,6 +103,21 @@ class QueueState:
         self.answer_target_s = cfg.answer_target_s
         self.weights = cfg.weights or weights
         self.heavy = cfg.heavy
+        self.target: Target | None = compile_target(cfg.match) if cfg.match is not None else None
+        #: whether the pool key carries the inquiry's attributes (the match reads some)
+        self.binds = self.target is not None and bool(self.target.inquiry_names)
+        #: index in DISTRIBUTIONS (0: scored; see router/state/distribution.py)
+        self.mode = DISTRIBUTIONS.index(cfg.distribution)
+        self.max_offers = cfg.max_offers
+        self.preferred_wait_s = cfg.preferred_wait_s
+
+    def binding(self, attributes: dict[str, Any] | None) -> Binding:
+        """The part of a pool key an inquiry's attributes add (``()`` unless the match reads
+        some)."""
+        if not self.binds:
+            return ()
+        assert self.target is not None
+        return self.target.bind(attributes)
 
     def head_of_line(self) -> Ticket | None:
         """The waiting inquiry next in line (smallest aged key over the queue's pools)."""
@@ -98,7 +125,7 @@ class QueueState:
             return None
         best: Ticket | None = None
         for pool in self.pools:
-            for heap in (pool.waiting, pool.declined):
+            for heap in (pool.waiting, pool.declined, pool.preferring):
                 while heap:
                     e = heap[0]
                     t = e[3]
@@ -113,13 +140,14 @@ class QueueState:
     def waiting(self) -> Iterator[Ticket]:
         """Every waiting inquiry of the queue (no order)."""
         for pool in self.pools:
-            for heap in (pool.waiting, pool.declined):
+            for heap in (pool.waiting, pool.declined, pool.preferring):
                 for e in heap:
                     t = e[3]
                     if t.ver == e[2] and t.state == WAITING:
                         yield t
 
 
+@final
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
@@ -129,21 +157,33 @@ class Pool:
     with ``declined_by`` counting, per agent id, how many of them that agent declined.
     An agent whose count equals ``n_declined`` skips the declined heap at once; any
     other looks for the first entry it did not decline (the liveness bound in
-    ``router/core.py``). ``n_waiting`` counts both heaps.
+    ``router/core.py``). ``preferring``: the same for inquiries still waiting for
+    their preferred agents only (``router/state/preference.py`` lists them per
+    agent; no other agent looks here). ``n_waiting`` counts all three heaps.
+    ``bind`` is the inquiry-attribute part of the key; ``mode`` the queue's
+    distribution mode and ``floor`` the ``random`` mode's last drawn winner
+    (``router/state/distribution.py``).
     Entries go stale when their version no longer matches and are dropped lazily.
     """
 
     __slots__ = (
         "agents",
+        "bind",
         "channel",
         "cost",
         "declined",
         "declined_by",
         "eligible",
+        "floor",
         "heavy",
         "key",
+        "line_live",
+        "lines",
+        "mode",
         "n_declined",
+        "n_preferring",
         "n_waiting",
+        "preferring",
         "queue",
         "requires",
         "tenant",
@@ -165,16 +205,27 @@ class Pool:
         self.n_waiting = 0
         self.n_declined = 0
         self.eligible = 0
+        self.bind = key[5]
+        self.mode = queue.mode
+        self.floor = 0.0
+        self.preferring: list[tuple[float, int, int, Ticket]] = []
+        self.n_preferring = 0
+        #: preferred agent id -> heap of the tickets in their preference phase that prefer it
+        self.lines: dict[str, list[tuple[float, int, int, Ticket]]] = {}
+        self.line_live: dict[str, int] = {}
 
 
+@final
 class Ticket:
     """One live inquiry."""
 
     __slots__ = (
         "aged",
         "agent",
+        "also",
         "arrival",
         "assigned_at",
+        "attributes",
         "callback",
         "cost",
         "declined",
@@ -185,6 +236,8 @@ class Ticket:
         "offer_no",
         "patience_at",
         "pool",
+        "prefer",
+        "prefer_until",
         "priority",
         "queue",
         "seq",
@@ -231,8 +284,17 @@ class Ticket:
         self.assigned_at = 0.0
         self.wait_end = 0.0
         self.callback = False  # a callback: the customer hung up and keeps the place
+        #: the inquiry's attributes (read by its queue's match)
+        self.attributes: dict[str, Any] | None = None
+        #: the agents it prefers, in the order named; None when it names none
+        self.prefer: tuple[str, ...] | None = None
+        #: > 0 while it waits for its preferred agents only (until this time)
+        self.prefer_until = 0.0
+        #: with max_offers > 1: the other agents its open offer went to (None: one offer)
+        self.also: dict[str, Agent] | None = None
 
 
+@final
 class Agent:
     """One logged-in agent and everything the scorer and guardrails need."""
 
@@ -259,6 +321,7 @@ class Agent:
         "recent",
         "recent_sum",
         "roomy",
+        "rr",
         "seq",
         "shift_end",
         "shift_next",
@@ -332,6 +395,9 @@ class Agent:
         self.last_seen = now
         #: capacity units held per channel (agents with ``units``; interruptible work)
         self.units_by: dict[str, int] = {}
+
+        #: round robin: queue -> the router's sequence number at the agent's last offer there
+        self.rr: dict[str, int] = {}
 
 
 def serves(

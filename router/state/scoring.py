@@ -23,6 +23,8 @@ needs re-sorting as time passes, only when an agent's own state changes.
 
 from __future__ import annotations
 
+from typing import final
+
 from router.config import FEATURES, Routing, Weights
 from router.events import FeatureScore
 from router.state.records import Agent, Pool
@@ -30,6 +32,7 @@ from router.state.records import Agent, Pool
 __all__ = ["Scorer"]
 
 
+@final
 class Scorer:
     """Computes heap keys and explanations for one config version."""
 

@@ -152,6 +152,10 @@ def _login(**agent: Any) -> dict[str, Any]:
     return {"input": {"type": "login", "agent": {"id": "b", "capacity": {"chat": 2}, **agent}}}
 
 
+def _set_attributes(**attributes: Any) -> dict[str, Any]:
+    return {"input": {"type": "set_attributes", "agent_id": "b", "attributes": attributes}}
+
+
 def _reconfigure(**queue: Any) -> dict[str, Any]:
     config = {"queues": [{"name": "q", "channel": "chat", **queue}]}
     return {"input": {"type": "reconfigure", "config": config}}
@@ -192,6 +196,20 @@ BAD: list[tuple[Any, str]] = [
     ({"input": {"type": "complete", "inquiry_id": "c"}, "producer": 7}, "$.producer"),
     ([1, 2], "$: Expected object, got array"),
     (None, "$: Expected object, got None"),
+    # the routing features (issue 16): attributes, preferred agents, a queue's mode and ring
+    (_set_attributes(level=NAN), "attributes.level: must be a finite number, got nan"),
+    (_set_attributes(langs=["zh", INF]), "attributes.langs[1]: must be a finite number, got inf"),
+    (_set_attributes(x={"y": 1}), "$.input.attributes[...]: Expected bool | int | float | str"),
+    (
+        {"input": {"type": "set_attributes", "agent_id": "b", "attributes": None}},
+        "$.input.attributes: Expected object, got None",
+    ),
+    (_submit(attributes={"tier": NAN}), "attributes.tier: must be a finite number, got nan"),
+    (_submit(preferred_agents=[None]), "$.input.inquiry.preferred_agents[0]: Expected str"),
+    (_reconfigure(max_offers=0), "$.queues[0].max_offers: Expected int >= 1"),
+    (_reconfigure(distribution="fastest"), "$.queues[0].distribution: unknown value 'fastest'"),
+    (_reconfigure(match="vip =="), "$.queues[0].match: column 7: expected a value after '=='"),
+    (_reconfigure(preferred_wait_s=NAN), "$.queues[0].preferred_wait_s: must be a finite number"),
 ]
 
 GOOD = [

@@ -1,0 +1,72 @@
+"""The PEP 517 backend: setuptools, plus the pinned mypy when the build is compiled.
+
+``ROUTER_COMPILE=1 pip install .`` (or ``pip install -e .``, ``python -m build``) asks
+for ``setup.MYPY`` as an extra build requirement, so the compiled build works in
+pip's isolated build environment; without ``ROUTER_COMPILE`` nothing changes and no
+compiler is needed (docs/compiled.md). The requirement and metadata hooks run
+``setup.py`` with ``ROUTER_COMPILE`` unset: mypy is not installed yet when the
+requirements are asked for, and the metadata is the same for both builds.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from setuptools import build_meta as _setuptools
+from setuptools.build_meta import *  # noqa: F403  (the hooks this backend does not change)
+
+MYPY = "mypy==2.4.1"  # the same pin as setup.py's MYPY (tests/test_compiled.py checks)
+#: what mypyc needs to type the sources: the pinned mypy, and msgspec's own type hints
+COMPILE_REQUIRES = [MYPY, "msgspec>=0.18"]
+
+T = TypeVar("T")
+
+
+def _wanted() -> bool:
+    return os.environ.get("ROUTER_COMPILE", "").strip().lower() in ("1", "true", "yes")
+
+
+@contextmanager
+def _pure() -> Iterator[None]:
+    saved = os.environ.pop("ROUTER_COMPILE", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["ROUTER_COMPILE"] = saved
+
+
+def _as_pure(hook: Callable[..., T], *args: object) -> T:
+    with _pure():
+        return hook(*args)
+
+
+def get_requires_for_build_wheel(config_settings: dict[str, object] | None = None) -> list[str]:
+    extra = COMPILE_REQUIRES if _wanted() else []
+    return [*_as_pure(_setuptools.get_requires_for_build_wheel, config_settings), *extra]
+
+
+def get_requires_for_build_editable(
+    config_settings: dict[str, object] | None = None,
+) -> list[str]:
+    extra = COMPILE_REQUIRES if _wanted() else []
+    return [*_as_pure(_setuptools.get_requires_for_build_editable, config_settings), *extra]
+
+
+def prepare_metadata_for_build_wheel(
+    metadata_directory: str, config_settings: dict[str, object] | None = None
+) -> str:
+    return _as_pure(
+        _setuptools.prepare_metadata_for_build_wheel, metadata_directory, config_settings
+    )
+
+
+def prepare_metadata_for_build_editable(
+    metadata_directory: str, config_settings: dict[str, object] | None = None
+) -> str:
+    return _as_pure(
+        _setuptools.prepare_metadata_for_build_editable, metadata_directory, config_settings
+    )

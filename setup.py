@@ -1,0 +1,87 @@
+"""The optional compiled build: the hot-path modules through mypyc (docs/compiled.md).
+
+Everything else about the distribution is in ``pyproject.toml``. Without
+``ROUTER_COMPILE=1`` this file adds nothing and the package is pure Python (the
+reference build). With it, the modules :func:`compiled_modules` lists become
+C extension modules beside their ``.py`` sources; ``build_backend/router_build.py``
+then asks the installer for the pinned mypy (:data:`MYPY`), so
+``ROUTER_COMPILE=1 pip install .`` works with build isolation too.
+
+A module stays pure Python when :data:`PURE` names it, with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: the mypy (and so mypyc) every compiled build uses; the ``dev`` extra pins the same
+MYPY = "mypy==2.4.1"
+
+ROOT = Path(__file__).resolve().parent
+
+#: the hot path: these files and every module in these folders, less PURE
+COMPILED_FILES = ("router/core.py", "router/wellbeing.py", "router/sim/engine.py")
+COMPILED_DIRS = ("router/state", "router/policies")
+
+#: modules of those that stay pure Python, and why
+PURE = {
+    # mypyc creates a non-native class without its class keywords (frozen=, tag=,
+    # array_like=...): a msgspec Struct would silently lose its options. Structs with
+    # options therefore live in modules that are not compiled.
+    "router/state/codec.py": "snapshot records are msgspec Structs with array_like=True",
+    "router/policies/verdict.py": "Verdict is a frozen msgspec Struct",
+    # packages' __init__ only re-export
+    "router/state/__init__.py": "re-exports only",
+    "router/policies/__init__.py": "re-exports only",
+}
+
+
+def compile_requested() -> bool:
+    """``ROUTER_COMPILE`` is set to 1/true/yes."""
+    return os.environ.get("ROUTER_COMPILE", "").strip().lower() in ("1", "true", "yes")
+
+
+def compiled_modules() -> list[str]:
+    """The source files mypyc compiles, relative to the repository root, sorted."""
+    files = set(COMPILED_FILES)
+    for folder in COMPILED_DIRS:
+        files.update(p.relative_to(ROOT).as_posix() for p in (ROOT / folder).glob("*.py"))
+    return sorted(files - set(PURE))
+
+
+#: where a compiled build keeps its C sources and objects: apart from the pure build's
+#: ``build/lib``, so a pure wheel built later in the same tree never picks up a stale
+#: extension module
+COMPILED_BUILD_BASE = "build/mypyc"
+
+
+def _ext_modules() -> list[object]:
+    try:
+        from mypyc.build import mypycify
+    except ImportError as exc:
+        raise SystemExit(
+            f"ROUTER_COMPILE=1 needs mypyc: pip install '{MYPY}' (or unset ROUTER_COMPILE "
+            "for the pure-Python build)"
+        ) from exc
+    # one shared library (router_hot__mypyc) for the group: calls between compiled
+    # modules stay native
+    return list(
+        mypycify(
+            compiled_modules(),
+            opt_level="3",
+            debug_level="0",
+            group_name="router_hot",
+            target_dir=f"{COMPILED_BUILD_BASE}/src",
+        )
+    )
+
+
+if __name__ == "__main__":
+    from setuptools import setup
+
+    os.chdir(ROOT)  # mypycify takes paths relative to the repository root
+    if compile_requested():
+        setup(ext_modules=_ext_modules(), options={"build": {"build_base": COMPILED_BUILD_BASE}})
+    else:
+        setup()

@@ -1,0 +1,150 @@
+"""The optional compiled build (``setup.py``, docs/compiled.md) against the pure reference.
+
+The pure-Python build is the reference: a seeded 20x flood through the simulator
+must give byte-identical encoded events from both builds. The build's own rules
+are checked statically, so a module added later cannot break the compiled build
+quietly: no msgspec Struct with class keywords in a compiled module (mypyc drops
+them), one mypy pin everywhere.
+
+The flood runs both builds in subprocesses from the compiled pass of ``make test``
+(``make unit-compiled``, on ``build/compiled``); the pure pass skips it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import router
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPILED = ROOT / "build" / "compiled"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+setup = _load(ROOT / "setup.py", "router_setup")
+
+
+def test_one_mypy_pin_for_the_build_the_backend_and_the_dev_extra() -> None:
+    backend = _load(ROOT / "build_backend" / "router_build.py", "router_build_backend")
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "dev"
+    ]
+    assert re.fullmatch(r"mypy==[0-9.]+", setup.MYPY)
+    assert backend.MYPY == setup.MYPY
+    assert setup.MYPY in dev
+
+
+def test_the_hot_path_is_in_the_compiled_list() -> None:
+    mods = setup.compiled_modules()
+    for must in ("router/core.py", "router/state/records.py", "router/policies/control.py"):
+        assert must in mods
+    assert "router/sim/engine.py" in mods
+    for path in setup.PURE:
+        assert (ROOT / path).is_file(), f"setup.PURE names {path}, which does not exist"
+        assert path not in mods
+
+
+def _struct_with_keywords(tree: ast.Module) -> list[str]:
+    """Classes with a base and class keywords (``class X(Struct, frozen=True)``)."""
+    return [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and node.bases
+        and any(k.arg != "metaclass" for k in node.keywords)
+    ]
+
+
+def test_compiled_modules_define_no_class_with_class_keywords() -> None:
+    # mypyc calls a non-native class's metaclass without its class keywords: a msgspec
+    # Struct would lose frozen=, gc=, array_like=, tag=... and encode differently
+    bad = {
+        path: names
+        for path in setup.compiled_modules()
+        if (names := _struct_with_keywords(ast.parse((ROOT / path).read_text())))
+    }
+    assert not bad, f"move these classes to a module in setup.PURE: {bad}"
+    # the check itself sees such a class
+    assert _struct_with_keywords(ast.parse("class V(Struct, frozen=True):\n    x: int\n")) == ["V"]
+
+
+def test_router_compiled_says_which_build_is_loaded() -> None:
+    wanted = os.environ.get("BENCH_ROUTER_BUILD", "")
+    assert isinstance(router.compiled, bool)
+    if wanted == "compiled":
+        assert router.compiled
+    elif wanted == "pure":
+        assert not router.compiled
+    from router._build import build_name, compiled_modules
+
+    assert router.compiled == ("router.core" in compiled_modules())
+    assert build_name() == ("compiled (mypyc)" if router.compiled else "pure Python")
+
+
+FLOOD = """
+import sys
+from bench.build import apply_environment, describe
+apply_environment()
+from router.events import encode_events
+from router.sim import Simulator, load_scenario
+events = []
+def keep(event):
+    events.append(event)
+    return True
+sc = load_scenario(sys.argv[1])
+Simulator(sc, seed=2020, load=20.0, duration_s=float(sys.argv[2]), on_event=keep).run()
+sys.stderr.write(repr(describe()["compiled"]))
+sys.stdout.buffer.write(encode_events(events))
+"""
+
+
+def _flood(build: str, path: Path, duration_s: float) -> tuple[bool, bytes]:
+    env = {**os.environ, "BENCH_ROUTER_BUILD": build, "BENCH_ROUTER_PATH": str(path)}
+    env["PYTHONPATH"] = str(ROOT)  # the harness (bench/); the router comes from path
+    proc = subprocess.run(
+        [sys.executable, "-c", FLOOD, str(ROOT / "examples" / "spring_festival.toml"),
+         str(duration_s)],
+        capture_output=True, env=env, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stderr.decode().strip() == "True", proc.stdout
+
+
+@pytest.mark.skipif(
+    not router.compiled,
+    reason="runs in the compiled pass (make unit-compiled), after build/compiled is built",
+)
+def test_a_seeded_20x_flood_gives_the_same_events_byte_for_byte() -> None:
+    # 18:00-19:20 of the flagship at --load 20: an hour of evening, then 20 minutes of
+    # the x20 flood on top (400x a normal evening): rejections, callbacks, surge mode
+    duration = 4800.0
+    pure_flag, pure = _flood("pure", ROOT, duration)
+    compiled_flag, compiled = _flood("compiled", COMPILED, duration)
+    assert (pure_flag, compiled_flag) == (False, True)
+    assert len(pure) > 1_000_000
+    for tag in (b'"Offered"', b'"Rejected"', b'"CallbackScheduled"', b'"SurgeStarted"'):
+        assert tag in pure
+    if compiled != pure:
+        a, b = pure.split(b"},{"), compiled.split(b"},{")
+        first = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y) if a != b else None
+        raise AssertionError(
+            f"compiled events differ from the pure reference at event {first}: "
+            f"pure {a[first or 0][:300]!r} compiled {b[first or 0][:300]!r}"
+        )
