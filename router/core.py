@@ -1226,6 +1226,10 @@ class Router:
         agent.units = spec.units
         agent.wrap_up_s = spec.wrap_up_s
         agent.shift_end = spec.shift_end
+        if agent.shifts:  # the shift under way keeps its own tenants and queues
+            schedule.apply_shift(agent, agent.shift_no, agent.off_shift)
+            if agent.shift_end is None:
+                agent.shift_end = agent.shifts[-1].end_s
         for skill in old_skills:
             if skill not in agent.skills:
                 holders = self._by_skill[skill]

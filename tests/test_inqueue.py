@@ -20,6 +20,7 @@ from router import (
     InvalidInput,
     InvalidState,
     Router,
+    Shift,
     UnknownId,
     encode_events,
 )
@@ -401,6 +402,37 @@ def test_switching_the_units_budget_on_counts_the_work_already_held() -> None:
     r.complete("c1", 4)
     r.complete("c2", 4)
     assert [e.inquiry_id for e in r.tick(4) if type(e).__name__ == "Assigned"] == ["v"]
+
+
+TENANTS = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "taobao"
+tenant = "taobao"
+[[queues]]
+name = "fliggy"
+tenant = "fliggy"
+"""
+
+
+def test_an_update_keeps_the_tenants_of_the_shift_under_way() -> None:
+    # Ye serves Taobao by day, then Fliggy only (her schedule); an update of her skills
+    # in the evening must not give her the spec's tenants back (found by StaffingMachine)
+    shifts = [
+        Shift(start_s=0.0, end_s=50.0),
+        Shift(start_s=50.0, end_s=400.0, tenants=frozenset({"fliggy"})),
+    ]
+    spec = AgentSpec(id="ye", tenants=frozenset({"taobao", "fliggy"}), shifts=shifts)
+    r = Router(config(TENANTS))
+    r.login(spec, 0)
+    r.tick(60)
+    r.update_agent(msgspec.structs.replace(spec, skills={"refund": 2}), 60)
+    r.submit(inq("t", queue="taobao"), 61)
+    assert brief(r.tick(61)) == [("AgentUpdated", "ye"), ("Queued", "t")]
+    r.submit(inq("f", queue="fliggy"), 62)
+    assert ("Assigned", "f", "ye") in brief(r.tick(62))
+    assert r.agent_spec("ye").skills == {"refund": 2}
 
 
 def test_agent_update_refusals_change_nothing() -> None:
