@@ -22,6 +22,7 @@ from router.state import codec
 from router.state.capacity import Interrupts
 from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket
 from router.state.scoring import Scorer
+from tests import test_wellbeing
 from tests.machine_base import RouterMachine, hunting
 from tests.test_core_state_machine import (
     POLICY_MACHINES,
@@ -392,6 +393,31 @@ def test_the_machine_catches_the_mutant(
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError, match=caught_by):
         run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 300)))
+
+
+#: mutants that need a rare situation in the machines (a heavy call long enough for a
+#: cooldown, then heavy work offered inside it) are also caught by a directed test, so a
+#: change in the machines' draws cannot let them through
+DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
+    (
+        cooldown_ignored,
+        test_wellbeing.test_cooldown_after_long_heavy_work_keeps_the_agent_off_all_work,
+    ),
+    (cooldown_ignored, test_wellbeing.test_cooldown_from_heavy_still_takes_light_work),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutant", "test"), DIRECTED, ids=[f"{m.__name__}-{t.__name__}" for m, t in DIRECTED]
+)
+def test_a_directed_test_catches_the_mutant(
+    mutant: Callable[[], list[Patch]], test: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    test()  # passes on the router as it is
+    for owner, name, replacement in mutant():
+        monkeypatch.setattr(owner, name, replacement)
+    with pytest.raises(AssertionError):
+        test()
 
 
 def test_the_machine_passes_without_a_mutant() -> None:
