@@ -31,6 +31,7 @@ PURE = {
     # options therefore live in modules that are not compiled.
     "router/state/codec.py": "snapshot records are msgspec Structs with array_like=True",
     "router/policies/verdict.py": "Verdict is a frozen msgspec Struct",
+    "router/state/stat_records.py": "real-time statistics' snapshot records: array_like Structs",
     # packages' __init__ only re-export
     "router/state/__init__.py": "re-exports only",
     "router/policies/__init__.py": "re-exports only",

@@ -11,14 +11,15 @@ per line, both ways. The first line of a connection says who is calling:
 Both sides then speak the router's own input vocabulary (``router/inputs.py``):
 one tagged object per line, decoded and validated by msgspec. A producer sends
 ``{"type": "submit", "inquiry": {"id": "c1", "queue": "chat", "patience_s": 30}}``
-(or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand) and
-``{"type": "withdraw", "inquiry_id": "c1"}``; a supervisor's changes go the same
-way: ``update_inquiry`` (priority, requirements), ``transfer`` (to another queue) and
-``update_agent`` (a logged-in agent's new spec), each answered ``{"ok": "<type>"}``
-(docs/routing-features.md). The service answers a submit at once
-with ``{"admission": {...}}``, and later with the ``Assigned`` event, or the event
-that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects, its
-inquiries still waiting are withdrawn (cancellation withdraws).
+(or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand),
+``{"type": "withdraw", "inquiry_id": "c1"}`` and ``{"type": "reset_statistics"}``
+(answered ``{"ok": "reset_statistics"}``: the since-reset figures start over); a
+supervisor's changes go the same way: ``update_inquiry`` (priority, requirements),
+``transfer`` (to another queue) and ``update_agent`` (a logged-in agent's new spec),
+each answered ``{"ok": "<type>"}`` (docs/routing-features.md). The service answers a
+submit at once with ``{"admission": {...}}``, and later with the ``Assigned`` event, or
+the event that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects,
+its inquiries still waiting are withdrawn (cancellation withdraws).
 
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
 when the config routes in immediate mode) and sends ``accept``, ``decline``,
@@ -75,6 +76,7 @@ from router import (
     Inquiry,
     Logout,
     QueueConfig,
+    ResetStatistics,
     RouterConfig,
     Routing,
     SetAttributes,
@@ -222,14 +224,18 @@ class Service:
                         if isinstance(inp, Withdraw):
                             router.withdraw(inp.inquiry_id)
                             continue
+                        if isinstance(inp, ResetStatistics):
+                            router.reset_statistics()
+                            conn.send({"ok": "reset_statistics"})
+                            continue
                         if isinstance(inp, UpdateInquiry | Transfer | UpdateAgent):
                             self.change(inp)
                             conn.send({"ok": inp.__struct_config__.tag})
                             continue
                         if not isinstance(inp, Submit):
                             raise ValueError(
-                                "$.type: a producer sends submit, withdraw, update_inquiry, "
-                                "transfer or update_agent"
+                                "$.type: a producer sends submit, withdraw, reset_statistics, "
+                                "update_inquiry, transfer or update_agent"
                             )
                         inquiry = inp.inquiry
                     admission = await router.submit(inquiry)

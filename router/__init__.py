@@ -82,6 +82,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    ResetStatistics,
     SetAttributes,
     SetReady,
     Submit,
@@ -93,7 +94,13 @@ from router.inputs import (
     encode_input,
 )
 from router.model import Admission, AgentSpec, Inquiry, Shift
-from router.stats import Counters, QueueStatistics, RouterStatistics
+from router.stats import (
+    AgentStatistics,
+    Counters,
+    QueueStatistics,
+    RouterStatistics,
+    WindowFigures,
+)
 
 __version__ = dist_version()
 
@@ -113,6 +120,7 @@ __all__ = [
     "AgentProfile",
     "AgentReady",
     "AgentSpec",
+    "AgentStatistics",
     "AgentUpdated",
     "Assigned",
     "BreakDeferred",
@@ -154,6 +162,7 @@ __all__ = [
     "Reconfigured",
     "Rejected",
     "Requeued",
+    "ResetStatistics",
     "Router",
     "RouterBroken",
     "RouterConfig",
@@ -176,6 +185,7 @@ __all__ = [
     "UsageError",
     "Weights",
     "Wellbeing",
+    "WindowFigures",
     "Withdraw",
     "Withdrawn",
     "WouldBlock",

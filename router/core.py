@@ -111,6 +111,7 @@ from router.events import (
     Reconfigured,
     Rejected,
     Requeued,
+    TaskExpired,
     Transferred,
     Withdrawn,
     WrapUpEnded,
@@ -127,6 +128,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    ResetStatistics,
     SetAttributes,
     SetReady,
     Submit,
@@ -154,6 +156,15 @@ from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_f
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import first_not_declined, live_agents, live_tickets
 from router.state.ops import PolicyTimer
+from router.state.realtime import (
+    Realtime,
+    compact_arrivals,
+    fits,
+    has_room,
+    index_arrivals,
+    restore_tally,
+    tally_record,
+)
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -172,11 +183,11 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
-    serves,
 )
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
-from router.stats import Counters, QueueStatistics, RouterStatistics
+from router.state.windows import Counts
+from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.wellbeing import (
     BREAK_OVER,
     CHANGED,
@@ -244,6 +255,9 @@ class Router:
         self._scheduled: dict[str, Agent] = {}
         self._staff_ver = 0
         self._plans: dict[PoolKey, tuple[int, list[tuple[float, int]]]] = {}
+        # real-time statistics (router/state/realtime.py); agents noted as changed
+        self._live = Realtime(self._now)
+        self._changed = self._live.changed
         self._bp = AdmissionControl(_Ops(self))
         self._draws = Draws(cfg.routing.seed)
         self._apply_config(cfg)
@@ -287,6 +301,7 @@ class Router:
         for name, qs in self._queues.items():
             if name not in seen:
                 qs.removed = True
+        self._live.configure(cfg, self._channels, self._queues.values())
         self._bp.configure(cfg)
         self._staff_ver += 1  # overtime rules may have changed
         if self._agents or wb.max_break_share != self._breaks.share:
@@ -420,7 +435,8 @@ class Router:
         | HandBack
         | UpdateAgent
         | Heartbeat
-        | SetAttributes,
+        | SetAttributes
+        | ResetStatistics,
         now: float,
     ) -> None: ...
 
@@ -475,6 +491,8 @@ class Router:
             self.update_agent(input.agent, now)
         elif isinstance(input, SetAttributes):
             self.set_attributes(input.agent_id, input.attributes, now)
+        elif isinstance(input, ResetStatistics):
+            self.reset_statistics(now)
         else:
             raise InvalidInput("input", f"not a router input: {type(input).__name__}")
         return None
@@ -536,14 +554,25 @@ class Router:
             if q.preferred_wait_s > 0 and self._preferred_here(t, pool):
                 t.prefer_until = now + q.preferred_wait_s
                 self._at(t.prefer_until, K_PREFER, t, 0)
-        return self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
+        adm = self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
+        outcome = adm.outcome
+        if outcome != "blocked":  # offered: counted under the queue it arrived at
+            w = q.tally.windows
+            (w.cum if now < w.until else w.roll(now)).offered += 1
+            if outcome == "rejected" or outcome == "deflected":  # refused at arrival
+                b = t.queue.tally.windows.current(now)
+                if outcome == "rejected":
+                    b.rejected += 1
+                else:
+                    b.deflected += 1
+        return adm
 
     def _admit(self, t: Ticket, pool: Pool) -> None:
         """Put an accepted arrival in line (called by the admission control)."""
         self._counters.admitted += 1
         self._tickets[t.id] = t
         t.pool = pool
-        self._enqueue(t)
+        self._enqueue(t, True)
         self._pending.append(t)
         if t.patience_at is not None:
             self._at(t.patience_at, K_PATIENCE, t, t.seq)
@@ -561,10 +590,14 @@ class Router:
         try:
             self._enter(now)
             t = self._ticket(inquiry_id)
+            answered = t.state == ASSIGNED
+            before_reset = answered and self._live.answered_before_reset(t)
             agent = t.agent
             self._bp.callbacks.failed(t)
             if agent is not None:
                 agent.last_seen = self._now
+            if answered:  # the call reached nobody: it was no answer
+                self._count_answer(t, t.assigned_at, -1, before_reset)
         except BaseException as exc:
             self._failed(exc)
             raise
@@ -651,14 +684,22 @@ class Router:
             self._release(agent, t)
         if event is not None:
             c = self._counters
+            # counted under the queue it ended in
+            b = t.queue.tally.windows.current(self._now)
             if isinstance(event, Withdrawn):
                 c.withdrawn += 1
+                b.abandoned += 1
             elif isinstance(event, Abandoned):
                 c.abandoned += 1
+                b.abandoned += 1
             elif isinstance(event, Rejected):
                 c.rejected += 1
+                b.rejected += 1
             elif isinstance(event, Deflected):
                 c.deflected += 1
+                b.deflected += 1
+            elif isinstance(event, TaskExpired):  # (counters.tasks_expired: the outbound policy)
+                b.expired += 1
             self._events.append(event)
 
     # ------------------------------------------------------------------ offers
@@ -718,6 +759,7 @@ class Router:
         self._n_assigned += 1
         self._counters.assigned += 1
         self._estimator.on_answer(t.queue.name, t.wait_end, t.entered, not t.callback)
+        self._count_answer(t, now, 1)
         self._events.append(
             Assigned(
                 at=self._now,
@@ -729,6 +771,26 @@ class Router:
             )
         )
 
+    def _count_answer(self, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
+        """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
+        ``before_reset``: it was counted before the last reset)."""
+        q = t.queue
+        w = q.tally.windows
+        wait = at - t.arrival
+        if sign > 0:
+            c = w.cum if at < w.until else w.roll(at)
+            c.answered += 1
+            c.wait_s += wait
+            if wait <= q.answer_target_s:
+                c.in_target += 1
+            return
+        w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
+
+    def _unanswer(self, t: Ticket) -> None:
+        """Take back the answer of an assigned ``t`` going back into line (a hand-back, a
+        transfer): it counts as answered when an agent takes it again (docs/metrics.md)."""
+        self._count_answer(t, t.assigned_at, -1, self._live.answered_before_reset(t))
+
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
         check_id(inquiry_id, "inquiry_id")
@@ -739,6 +801,7 @@ class Router:
             t, agent = self._offer(inquiry_id, agent_id)
             agent.last_seen = self._now
             self._counters.declined += 1
+            agent.tally.declined += 1
             self._events.append(
                 OfferDeclined(
                     at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id
@@ -774,6 +837,7 @@ class Router:
             t.declined = set()
         for a in holders:
             self._counters.expired += 1
+            a.tally.expired += 1
             self._events.append(
                 OfferExpired(at=self._now, version=self._version, inquiry_id=t.id, agent_id=a.id)
             )
@@ -829,6 +893,13 @@ class Router:
         handle = now - t.assigned_at
         self._counters.completed += 1
         self._estimator.on_complete(t.queue.name, handle)
+        w = t.queue.tally.windows
+        c = w.cum if now < w.until else w.roll(now)
+        c.handled += 1
+        c.handle_s += handle
+        tally = agent.tally
+        tally.handled += 1
+        tally.handle_s += handle
         agent.last_seen = now
         self._work_ended(t, agent)
         after = self._wb.cooldown_after_heavy_s
@@ -852,8 +923,9 @@ class Router:
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
             agent.ver += 1  # recent work changed its score: re-list it where it has room
-            if self._has_room(agent):  # (a voice agent in wrap-up has none: no work)
+            if has_room(agent):  # (a voice agent in wrap-up has none: no work)
                 self._freed[agent.id] = agent
+            self._changed[agent.id] = agent  # busy -> wrap_up
         else:
             self._end(t, None)
 
@@ -866,6 +938,7 @@ class Router:
             agent.cooldown_until = until
             agent.ver += 1
             self._schedule_agent(agent, until)
+            self._changed[agent.id] = agent  # not available while it cools down
         self._events.append(
             CooldownStarted(
                 at=self._now,
@@ -1046,6 +1119,8 @@ class Router:
             t.state = PARKED  # out of line for the move; _enqueue puts it back
         else:
             assert agent is not None
+            if t.state == ASSIGNED:  # back in line: its answer is taken back (statistics)
+                self._unanswer(t)
             if t.also is not None:  # one of several open offers: the others are rescinded
                 keep = agent if agent_id is None else self._offer(inquiry_id, agent_id)[1]
                 self._rescind_others(t, keep, "transferred")
@@ -1114,6 +1189,7 @@ class Router:
                 f"inquiry {inquiry_id!r} is assigned to {agent.id!r}, not {agent_id!r}"
             )
         agent.last_seen = self._now
+        self._unanswer(t)  # back in line: its answer is taken back (statistics)
         self._leave_agent(t, agent)
         if t.declined is None:
             t.declined = set()
@@ -1193,6 +1269,9 @@ class Router:
             self._freed[agent.id] = agent
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
+        self._live.add_agent(agent, self._queues.values())
+        if agent.off_shift:
+            self._live.set_off_shift(agent, self._now, True)
 
     def update_agent(self, spec: AgentSpec, now: float) -> None:
         """A logged-in agent's new spec (same id), without a logout: skills, capacity,
@@ -1249,6 +1328,7 @@ class Router:
         agent.units_used = used if agent.units is not None else 0
         agent.units_by = by if agent.units is not None else {}
         self._set_caps(agent)
+        self._live.respec_agent(agent, self._queues.values(), self._now)  # capacity shares
         self._relist(agent)  # skills, queues, tenants and the queues' match, evaluated again
         for t in list(agent.offers.values()):
             if not any(p is t.pool for p, _, _ in agent.pools):
@@ -1288,6 +1368,7 @@ class Router:
         for ch in caps:
             agent.load.setdefault(ch, 0)
         self._room(agent)
+        self._changed[agent.id] = agent
 
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
@@ -1320,6 +1401,7 @@ class Router:
         agent.ver += 1
         self._freed[agent.id] = agent
         self._room(agent)
+        self._changed[agent.id] = agent
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
@@ -1347,6 +1429,7 @@ class Router:
         agent.ver += 1
         self._freed.pop(agent.id, None)
         self._room(agent)
+        self._changed[agent.id] = agent
         for t in list(agent.offers.values()):
             self._take_back_quietly(t, agent, reason)
         if state == BREAK:
@@ -1418,6 +1501,7 @@ class Router:
             agent.roomy = False
             self._n_with_room -= 1
         waiting_for = self._waiting_for(agent)
+        self._live.remove_agent(agent)
         for pool, _, _ in agent.pools:
             pool.eligible -= 1
         agent.pools = []
@@ -1442,6 +1526,9 @@ class Router:
             agent.units_by[ch] -= t.cost
         agent.ver += 1
         now = self._now
+        tally = agent.tally
+        tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
+        self._changed[agent.id] = agent
         if agent.total_load == 0:
             agent.idle_from = now
             agent.idle_since = now  # idle time counts from the end of the last work
@@ -1469,7 +1556,7 @@ class Router:
     def _room(self, agent: Agent) -> None:
         """Keep ``statistics().agents_with_room`` up to date after ``agent``'s state, load
         or caps changed."""
-        roomy = self._has_room(agent)
+        roomy = has_room(agent)
         if roomy != agent.roomy:
             agent.roomy = roomy
             self._n_with_room += 1 if roomy else -1
@@ -1523,6 +1610,7 @@ class Router:
             agent.ver += 1
             if agent.state == READY:
                 self._freed[agent.id] = agent
+            self._changed[agent.id] = agent  # e.g. a cooldown ended: available again
         self._count_break(agent)  # the agent may have become leaving (break staffing)
         self._schedule_agent(agent, self._agent_next_time(agent))
 
@@ -1652,10 +1740,12 @@ class Router:
         if agent.off_shift:
             if agent.state != LOGGING_OUT:
                 self._stop_new_work(agent, AWAY, "off_shift")
+                self._live.set_off_shift(agent, self._now, True)
         elif was_off and agent.state == AWAY:
             if agent.total_load == 0 and self._now - agent.idle_from >= self._wb.break_s:
                 agent.stretch_start = self._now  # off shift as long as a break: that was one
             self._make_ready(agent)
+            self._live.set_off_shift(agent, self._now, False)
 
     def _repool(self, agent: Agent) -> None:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""
@@ -1670,6 +1760,7 @@ class Router:
                 self._take_back_quietly(t, agent, "shift_change")
         for pool in self._pools.values():
             self._consider(agent, pool)
+        self._live.recount_agent(agent, self._queues.values())  # eligible elsewhere now
         if agent.state == READY:
             self._freed[agent.id] = agent
 
@@ -1801,9 +1892,7 @@ class Router:
     def _fits(self, agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
         """Whether skills, tenant, queue membership and channel let ``agent`` serve (now:
         off shift it serves nothing)."""
-        if agent.off_shift:
-            return False
-        return serves(agent, agent.tenants, agent.queues, q, tenant, requires)
+        return fits(agent, q, tenant, requires)
 
     def _consider(self, agent: Agent, pool: Pool) -> None:
         """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
@@ -1903,7 +1992,8 @@ class Router:
             if len(heap) > 2 * pool.eligible + 64:
                 pool.agents = live_agents(heap)
 
-    def _enqueue(self, t: Ticket) -> None:
+    def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
+        """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
         pool = t.pool
         assert pool is not None
         if t.state == OFFERED:  # given back: declined, expired, or its agent is leaving
@@ -1919,6 +2009,17 @@ class Router:
         if t.callback:
             q.n_callbacks += 1
             self._waiting_cb += 1
+        if fresh and t.arrival >= q.newest:  # the common case: arrivals in time order
+            q.newest = t.arrival
+            line = q.by_arrival
+            line.append(t)
+            if len(line) > 2 * q.n_waiting + 64:
+                compact_arrivals(q)
+        else:
+            late = q.late
+            heappush(late, (t.arrival, t.seq, t.ver, t))
+            if len(late) > 2 * q.n_waiting + 64:
+                q.late = live_tickets(late)
         declined = t.declined
         if t.prefer_until > 0.0:  # waiting for its preferred agents only
             preference.add(pool, t)
@@ -2023,7 +2124,7 @@ class Router:
             if pool.mode == RANDOM and entry[0] > pool.floor:
                 pool.floor = entry[0]  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
-            if self._has_room(agent):
+            if has_room(agent):
                 self._refresh(agent)
             break
         if skipped:
@@ -2038,15 +2139,6 @@ class Router:
                 if k < best:
                     best = k
         return (best, agent.incarnation)
-
-    def _has_room(self, agent: Agent) -> bool:
-        if agent.state != READY:
-            return False
-        load = agent.load
-        for ch, cap in agent.caps.items():  # noqa: SIM110 (a plain loop: no generator)
-            if load[ch] < cap:
-                return True
-        return False
 
     def _fill(self, agent: Agent) -> None:
         """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""
@@ -2205,6 +2297,7 @@ class Router:
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
+        self._changed[agent.id] = agent
         if self._immediate:
             agent.work[t.id] = t
             t.state = ASSIGNED
@@ -2212,6 +2305,7 @@ class Router:
             self._n_assigned += 1
             self._counters.assigned += 1
             self._estimator.on_answer(t.queue.name, now, t.entered, not t.callback)
+            self._count_answer(t, now, 1)
             self._events.append(
                 Assigned(
                     at=self._now,
@@ -2229,6 +2323,7 @@ class Router:
             self._n_offered += 1
             t.offer_no += 1
             self._counters.offers += 1
+            agent.tally.offers += 1
             expires = now + self._offer_timeout
             self._at(expires, K_OFFER, t, t.offer_no)
             self._events.append(
@@ -2338,7 +2433,7 @@ class Router:
                 pool.floor = keys[-1]  # the highest winning draw (router/state/distribution.py)
             self._offer_many(t, chosen, pool, explanations)
             for agent in chosen:
-                if self._has_room(agent):
+                if has_room(agent):
                     self._refresh(agent)
 
     def _offer_many(
@@ -2374,6 +2469,8 @@ class Router:
             agent.ver += 1
             agent.offers[t.id] = t
             self._counters.offers += 1
+            agent.tally.offers += 1
+            self._changed[agent.id] = agent
             self._events.append(
                 Offered(
                     at=now,
@@ -2394,7 +2491,8 @@ class Router:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
         winner.ver += 1  # its keys changed (idle time): re-listed where it has room
-        if self._has_room(winner):
+        self._changed[winner.id] = winner
+        if has_room(winner):
             self._freed[winner.id] = winner
 
     def _give_back(self, agent: Agent, t: Ticket) -> None:
@@ -2524,7 +2622,7 @@ class Router:
             explanation = self._explain_pool(agent, pool, t) if self._trace else None
             self._assign(t, agent, pool, explanation)
         for agent in chosen:
-            if self._has_room(agent):
+            if has_room(agent):
                 self._refresh(agent)
 
     def _end_preference(self, t: Ticket) -> None:
@@ -2592,6 +2690,7 @@ class Router:
         agent.ver += 1  # stale everywhere; re-listed by the next matching pass
         for pool in self._pools.values():
             self._consider(agent, pool)
+        self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
         if agent.state == READY:
             self._freed[agent.id] = agent
 
@@ -2699,6 +2798,7 @@ class Router:
                 t.step = sum(1 for after, _ in t.queue.steps if after <= elapsed)
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
+        self._live.recount(self._agents.values(), list(self._queues.values()))
         for t in survivors:
             self._schedule_step(t)
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
@@ -2726,7 +2826,7 @@ class Router:
                 )
         return out
 
-    def _rebuild_indexes(self, waiting: Iterable[Ticket]) -> None:
+    def _rebuild_indexes(self, waiting: list[Ticket]) -> None:
         """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
         for q in self._queues.values():
@@ -2741,6 +2841,7 @@ class Router:
             t.pool = self._pool_for(t)
             self._enqueue(t)
             self._pending.append(t)
+        index_arrivals(self._queues.values(), waiting)
         for pool in self._pools.values():
             pool.waiting.sort()
             pool.declined.sort()
@@ -2796,14 +2897,22 @@ class Router:
         return a.id if a is not None else None
 
     def statistics(self) -> RouterStatistics:
-        """An immutable snapshot of counters and current occupancy.
+        """An immutable snapshot of counters, current occupancy and real-time figures.
 
-        Cheap enough to scrape every few seconds: the figures are kept up to date
-        as inputs arrive; it costs O(queues), never a scan of the agents or inquiries.
+
+        Cheap enough to scrape every second: the figures are kept up to date as
+        inputs arrive (``router/state/realtime.py``); a call costs O(queues +
+        agents changed since the last call), never a scan of the inquiries or of
+        every agent. Windows are read at the router's time (:attr:`now`).
         """
+        live = self._live
+        live.settle(self._now, self._surge)
+        now = self._now
         held = self._n_offered + self._n_assigned + self._n_wrapup
+        est = self._estimator
+        ps = self._ps
         return RouterStatistics(
-            now=self._now,
+            now=now,
             version=self._version,
             agents_logged_in=len(self._agents),
             agents_ready=self._n_ready,
@@ -2815,15 +2924,35 @@ class Router:
             parked=len(self._tickets) - self._waiting - held,
             counters=self.counters,
             queues={
-                name: QueueStatistics(
-                    waiting=q.n_waiting,
-                    expected_wait_s=self._estimator.expected_wait(name, q.n_waiting),
-                )
+                name: live.queue_statistics(q, now, est, ps)
                 for name, q in self._queues.items()
                 if not q.removed
             },
             surge=self._surge,
+            agents_by_state=live.agents_by_state(),
+            reset_at=live.reset_at,
         )
+
+    def agent_statistics(self, agent_id: str) -> AgentStatistics:
+        """One logged-in agent's state, load, occupancy, handled, declines and expiries
+        since it logged in (or since the last reset); O(channels + inquiries it holds).
+        Raises UnknownId for an agent that is not logged in."""
+        check_id(agent_id, "agent_id")
+        return self._live.agent_statistics(self._agent(agent_id), self._now)
+
+    def agent_ids(self) -> list[str]:
+        """The logged-in agents, in login order (for a per-agent export: mind the count)."""
+        return list(self._agents)
+
+    def reset_statistics(self, now: float) -> None:
+        """Start the "since reset" figures of every queue and agent over at ``now``
+        (the sliding windows go on). O(queues + agents), once."""
+        try:
+            now = self._enter(now)
+            self._live.reset(now, self._queues.values(), self._agents.values())
+        except BaseException as exc:
+            self._failed(exc)
+            raise
 
     # ------------------------------------------------------------------ snapshot
 
@@ -2847,9 +2976,9 @@ class Router:
             counters=self.counters,
             gaps=dict(self._estimator.gap),
             lasts=dict(self._estimator.last),
-            queues=[codec.queue_record(q) for q in self._queues.values()],
+            queues=[codec.queue_record(q, q.tally.windows.dump()) for q in self._queues.values()],
             pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
-            agents=[codec.agent_record(a) for a in self._agents.values()],
+            agents=[codec.agent_record(a, tally_record(a.tally)) for a in self._agents.values()],
             tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
             deadlines=deadlines,
             pending=[t.id for t in self._pending if self._tickets.get(t.id) is t],
@@ -2866,6 +2995,8 @@ class Router:
                 if p.mode == RANDOM
             ],
             draws=self._draws.n,
+            statistics_reset_at=self._live.reset_at,
+            statistics_reset_ties=sorted(self._live.reset_ties),
         )
         return codec.encode(snap)
 
@@ -2892,6 +3023,12 @@ class Router:
             qs = QueueState(sq.cfg, weights)
             qs.removed = sq.removed
             self._queues[qs.name] = qs
+        self._live.configure(snap.config, self._channels, self._queues.values())
+        for sq in snap.queues:
+            if sq.windows is not None:
+                self._queues[sq.cfg.name].tally.windows.load(sq.windows)
+        self._live.reset_at = snap.statistics_reset_at
+        self._live.reset_ties = set(snap.statistics_reset_ties)
         pools: list[Pool] = []
         binds = snap.pool_binds
         floors = snap.pool_floors
@@ -2909,6 +3046,8 @@ class Router:
             a = Agent(sa.spec, snap.now, sa.incarnation)
             self._set_caps(a)
             codec.restore_agent(sa, a)
+            if sa.tally is not None:
+                restore_tally(sa.tally, a.tally)
             self._index_agent(a)
             ver = a.ver
             a.ver = -2  # suppress pushes while pools are attached
@@ -2957,6 +3096,8 @@ class Router:
         for pool in pools:
             pool.waiting.sort()
             pool.declined.sort()
+        waiting = [t for t in self._tickets.values() if t.state == WAITING]
+        index_arrivals(self._queues.values(), waiting)
         drawn = {pools[i].key: dict(keys) for i, keys in snap.random_keys}
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:
@@ -2986,8 +3127,9 @@ class Router:
         self._n_ready = sum(1 for a in self._agents.values() if a.state == READY)
         self._n_with_room = 0
         for a in self._agents.values():
-            a.roomy = self._has_room(a)
+            a.roomy = has_room(a)
             self._n_with_room += a.roomy
+        self._live.recount(self._agents.values(), list(self._queues.values()))
         bs = self._breaks
         if bs.enabled:
             for a in self._agents.values():

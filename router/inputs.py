@@ -41,6 +41,7 @@ __all__ = [
     "Login",
     "Logout",
     "Reconfigure",
+    "ResetStatistics",
     "SetAttributes",
     "SetReady",
     "Submit",
@@ -215,6 +216,10 @@ class SetAttributes(_Input, tag="set_attributes", frozen=True):
     attributes: Attributes
 
 
+class ResetStatistics(_Input, tag="reset_statistics", frozen=True):
+    """Start the "since reset" figures of ``statistics()`` over (the sliding windows go on)."""
+
+
 Input = (
     Submit
     | Withdraw
@@ -233,6 +238,7 @@ Input = (
     | UpdateAgent
     | Heartbeat
     | SetAttributes
+    | ResetStatistics
 )
 
 _json_decoder: msgspec.json.Decoder[Input] = msgspec.json.Decoder(Input)

@@ -10,15 +10,15 @@ Two lines in an embedding service::
 
 ``router`` is a :class:`~router.Router` or an adapter's ``RouterHandle``: anything
 with ``statistics()`` (which may return ``None`` while there is no core yet: the
-families are then empty). The current-state gauges (waiting, expected wait,
-agents, in flight, surge, decisions) are read from ``statistics()`` at every
-scrape, so they always agree with the core. ``monitor`` (a
-:class:`~router.observe.Monitor` fed the router's events) adds what only events
-tell: outcomes per queue, offer outcomes, the answered-wait histogram, windowed
-service level, ASA and abandon rate, agents by state and the longest wait. When
-the core's own statistics carry a figure (``QueueStatistics.longest_wait_s``,
-``RouterStatistics.agents_by_state``, ``QueueStatistics.windows``), the collector
-prefers it; see docs/metrics.md for the names and that interface.
+families are then empty). The current-state gauges (waiting, expected wait, agents,
+in flight, surge, decisions) and the core's real-time figures (longest wait,
+agents by state, eligible and available agents, waiting and expected wait by
+priority, windowed service level, ASA and abandon rate, per-agent figures with
+``per_agent``) are read from the core at every scrape, so they always agree with
+it. ``monitor`` (a :class:`~router.observe.Monitor` fed the router's events) adds
+what only events tell: lifetime outcomes per queue, offer outcomes, moves and the
+answered-wait histogram, and stands in for any real-time figure a core does not
+have (read with ``getattr``); see docs/metrics.md for the names.
 
 Several routers in one process (``router serve``'s domains, one router per
 tenant) share one :class:`RouterCollectors`: it gives each router's series a
@@ -195,6 +195,17 @@ class RouterCollector(Collector):
     def _event_families(
         self, stats: RouterStatistics | None, mon: MonitorStatistics | None
     ) -> Iterator[Metric]:
+        yield from self._realtime_families(stats, mon)
+        yield from self._outcome_families(stats, mon)
+        if self.monitor is not None:
+            yield from self._monitor_families(mon)
+        if self.per_agent:
+            yield from self._agent_families(mon, collecting=stats is not None)
+
+    def _realtime_families(
+        self, stats: RouterStatistics | None, mon: MonitorStatistics | None
+    ) -> Iterator[Metric]:
+        """The real-time figures: the core's own when it has them, else the monitor's."""
         longest = GaugeMetricFamily(
             "router_longest_wait_seconds",
             "How long the longest-waiting inquiry of the queue has waited",
@@ -205,22 +216,70 @@ class RouterCollector(Collector):
             "Logged-in agents by state (idle, busy, wrap_up, break, away)",
             labels=["state"],
         )
-        if stats is not None:
-            for name, q in stats.queues.items():
-                core_longest = _finite(getattr(q, "longest_wait_s", None))
-                if core_longest is not None:
-                    longest.add_metric([name], core_longest)
-                elif mon is not None and name in mon.queues:
-                    longest.add_metric([name], mon.queues[name].longest_wait_s)
-            by_state = getattr(stats, "agents_by_state", None)
-            if by_state is None and mon is not None:
-                by_state = mon.agents_by_state
-            for state, n in (by_state or {}).items():
-                agents.add_metric([state], n)
-        yield longest
-        yield agents
-        if self.monitor is None:
-            return
+        queue_agents = GaugeMetricFamily(
+            "router_queue_agents",
+            "Agents whose skills, tenants and channels fit the queue (state=eligible), "
+            "and those of them ready with room for one more of its inquiries (available)",
+            labels=["queue", "state"],
+        )
+        by_priority = GaugeMetricFamily(
+            "router_inquiries_waiting_by_priority",
+            "Inquiries waiting in line, by priority",
+            labels=["queue", "priority"],
+        )
+        ewt = GaugeMetricFamily(
+            "router_expected_wait_by_priority_seconds",
+            "Expected wait a new arrival of the priority would be told",
+            labels=["queue", "priority"],
+        )
+        windows = [
+            GaugeMetricFamily(name, doc, labels=["queue", "window"])
+            for name, _, doc in _WINDOW_GAUGES
+        ]
+        core_queues = stats.queues if stats is not None else {}
+        mon_queues = mon.queues if mon is not None else {}
+        for name, q in core_queues.items():
+            mq = mon_queues.get(name)
+            core_longest = _finite(getattr(q, "longest_wait_s", None))
+            if core_longest is not None:
+                longest.add_metric([name], core_longest)
+            elif mq is not None:
+                longest.add_metric([name], mq.longest_wait_s)
+            for state in ("eligible", "available"):
+                n = getattr(q, f"{state}_agents", None)
+                if n is not None:
+                    queue_agents.add_metric([name, state], n)
+            for p, n in (getattr(q, "waiting_by_priority", None) or {}).items():
+                by_priority.add_metric([name, str(p)], n)
+            for p, w in (getattr(q, "expected_wait_by_priority_s", None) or {}).items():
+                value = _finite(w)
+                if value is not None:
+                    ewt.add_metric([name, str(p)], value)
+        # windowed ratios: the core's for its queues, the monitor's for the rest
+        figures = {name: mq.windows for name, mq in mon_queues.items()}
+        for name, q in core_queues.items():
+            core_windows = getattr(q, "windows", None)
+            if core_windows:
+                figures[name] = core_windows
+        for name, by_window in figures.items():
+            for (_, attr, _), family in zip(_WINDOW_GAUGES, windows, strict=True):
+                for label, fig in by_window.items():
+                    value = _finite(getattr(fig, attr, None))
+                    if value is not None:
+                        family.add_metric([name, label], value)
+        by_state = getattr(stats, "agents_by_state", None) if stats is not None else None
+        if not by_state and mon is not None:
+            by_state = mon.agents_by_state
+        for state, n in (by_state or {}).items():
+            agents.add_metric([state], n)
+        yield from (longest, agents, queue_agents, by_priority, ewt, *windows)
+
+    def _outcome_families(
+        self, stats: RouterStatistics | None, mon: MonitorStatistics | None
+    ) -> Iterator[Metric]:
+        """Outcomes and arrivals per queue since the start: the core's totals
+        (``QueueStatistics.totals``, kept in the snapshot) when it has them, else the
+        monitor's."""
         outcomes = CounterMetricFamily(
             "router_outcomes",
             "Inquiries that reached an outcome, by the queue they ended in",
@@ -229,6 +288,24 @@ class RouterCollector(Collector):
         offered = CounterMetricFamily(
             "router_offered", "Inquiries that arrived at the queue", labels=["queue"]
         )
+        done: set[str] = set()
+        for name, q in (stats.queues if stats is not None else {}).items():
+            totals = getattr(q, "totals", None)
+            if totals is not None:
+                done.add(name)
+                offered.add_metric([name], totals.offered)
+                for outcome in _OUTCOMES:
+                    outcomes.add_metric([name, outcome], getattr(totals, outcome))
+        if mon is not None:
+            for name, mq in mon.queues.items():
+                if name not in done:
+                    offered.add_metric([name], mq.offered)
+                    for outcome in _OUTCOMES:
+                        outcomes.add_metric([name, outcome], mq.outcomes[outcome])
+        yield from (outcomes, offered)
+
+    def _monitor_families(self, mon: MonitorStatistics | None) -> Iterator[Metric]:
+        """What only the events tell: offers, moves, the wait histogram."""
         offers = CounterMetricFamily(
             "router_offer_outcomes",
             "Offers to agents by outcome (accepted, declined, expired, taken_back)",
@@ -244,13 +321,25 @@ class RouterCollector(Collector):
             "Wait of answered inquiries, arrival to answer, by the queue that answered",
             labels=["queue"],
         )
-        windows = [
-            GaugeMetricFamily(name, doc, labels=["queue", "window"])
-            for name, _, doc in _WINDOW_GAUGES
-        ]
+        if mon is not None:
+            for outcome, n in mon.offer_outcomes.items():
+                offers.add_metric([outcome], n)
+            bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
+            for name, mq in mon.queues.items():
+                moved.add_metric([name, "in"], mq.moved_in)
+                moved.add_metric([name, "out"], mq.moved_out)
+                wait.add_metric(
+                    [name],
+                    list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
+                    mq.wait_sum_s,
+                )
+        yield from (offers, moved, wait)
+
+    def _agent_families(self, mon: MonitorStatistics | None, collecting: bool) -> Iterator[Metric]:
+        """One series per agent: the core's figures when it has them, else the monitor's."""
         occupancy = GaugeMetricFamily(
             "router_agent_occupancy",
-            "Busy capacity-time over staffed time since reset",
+            "Busy capacity-time over staffed time since reset (or login)",
             labels=["agent"],
         )
         handled = CounterMetricFamily(
@@ -261,39 +350,21 @@ class RouterCollector(Collector):
             "Offers the agent declined or let expire",
             labels=["agent", "outcome"],
         )
-        if mon is not None:
-            for outcome, n in mon.offer_outcomes.items():
-                offers.add_metric([outcome], n)
-            core_queues = stats.queues if stats is not None else {}
-            for name, mq in mon.queues.items():
-                offered.add_metric([name], mq.offered)
-                for outcome in _OUTCOMES:
-                    outcomes.add_metric([name, outcome], mq.outcomes[outcome])
-                moved.add_metric([name, "in"], mq.moved_in)
-                moved.add_metric([name, "out"], mq.moved_out)
-                bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
-                wait.add_metric(
-                    [name],
-                    list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
-                    mq.wait_sum_s,
-                )
-                core_q = core_queues.get(name)
-                figures = getattr(core_q, "windows", None) or mq.windows
-                for (_, attr, _), family in zip(_WINDOW_GAUGES, windows, strict=True):
-                    for label, fig in figures.items():
-                        value = _finite(getattr(fig, attr, None))
-                        if value is not None:
-                            family.add_metric([name, label], value)
-            if self.per_agent:
-                for a in mon.agents.values():
-                    if a.occupancy is not None:
-                        occupancy.add_metric([a.id], a.occupancy)
-                    handled.add_metric([a.id], a.handled)
-                    refused.add_metric([a.id, "declined"], a.declined)
-                    refused.add_metric([a.id, "expired"], a.expired)
-        yield from (outcomes, offered, offers, moved, wait, *windows)
-        if self.per_agent:
-            yield from (occupancy, handled, refused)
+        rows: list[Any] = []
+        core = getattr(self.router, "core", self.router)  # a RouterHandle's core
+        if not collecting:
+            pass
+        elif callable(getattr(core, "agent_statistics", None)):
+            rows = [core.agent_statistics(agent_id) for agent_id in core.agent_ids()]
+        elif mon is not None:
+            rows = list(mon.agents.values())
+        for a in rows:
+            if a.occupancy is not None:
+                occupancy.add_metric([a.id], a.occupancy)
+            handled.add_metric([a.id], a.handled)
+            refused.add_metric([a.id, "declined"], a.declined)
+            refused.add_metric([a.id, "expired"], a.expired)
+        yield from (occupancy, handled, refused)
 
 
 class RouterCollectors(Collector):

@@ -2,17 +2,37 @@
 
 :class:`Counters` is what the router counted since it started; the core keeps
 one and updates it in place, ``statistics()`` and ``Router.counters`` hand out
-copies. :class:`RouterStatistics` adds what is in flight now; every figure is
-kept up to date as inputs arrive, so a scrape costs O(queues), never a scan of
-the agents or the inquiries. New figures are new fields with defaults: snapshots
-written before they existed still decode.
+copies. :class:`RouterStatistics` adds what is in flight now and, per queue
+(:class:`QueueStatistics`), the real-time figures of docs/metrics.md: longest
+wait, waiting and expected wait by priority, eligible and available agents,
+and :class:`WindowFigures` over sliding windows. Every figure is kept up to
+date as inputs arrive (``router/state/realtime.py``), so a call costs
+O(queues + agents changed since the last call), never a scan of the inquiries
+or of every agent. :class:`AgentStatistics` is one agent's figures
+(``Router.agent_statistics``). New figures are new fields with defaults:
+snapshots written before they existed still decode.
 """
 
 from __future__ import annotations
 
+import msgspec
 from msgspec import Struct
 
-__all__ = ["Counters", "QueueStatistics", "RouterStatistics"]
+__all__ = [
+    "AGENT_STATES",
+    "AgentStatistics",
+    "Counters",
+    "QueueStatistics",
+    "RouterStatistics",
+    "WindowFigures",
+    "window_label",
+]
+
+#: Every logged-in agent is in exactly one of these (``agents_by_state``, the ``state``
+#: label of ``router_agents``): ``busy`` holds an offer or work in service, ``wrap_up``
+#: only wrap-up, ``idle`` is ready and holds nothing, ``break`` and ``away`` (which
+#: includes an agent logging out) hold nothing either.
+AGENT_STATES: tuple[str, ...] = ("idle", "busy", "wrap_up", "break", "away")
 
 
 class Counters(Struct, kw_only=True, gc=False):
@@ -60,9 +80,64 @@ class Counters(Struct, kw_only=True, gc=False):
     presence_timeouts: int = 0
 
 
+def window_label(seconds: float) -> str:
+    """``300 -> "5m"``, ``3600 -> "1h"``, ``45 -> "45s"``: a window's key in
+    :attr:`QueueStatistics.windows` and its ``window`` label in metrics."""
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    return f"{seconds:g}s"
+
+
+class WindowFigures(Struct, frozen=True, kw_only=True):
+    """One queue's figures over one window (``None``: nothing to divide by yet).
+
+    Definitions (docs/metrics.md): *offered* counts under the queue an inquiry
+    arrived at, every outcome under the queue it ended in, each at its own time;
+    *ended* is answered + abandoned + rejected + deflected + expired.
+    """
+
+    offered: int
+    answered: int
+    abandoned: int
+    rejected: int
+    deflected: int
+    answered_in_target: int
+    handled: int
+    #: answered within the queue's ``answer_target_s`` over ended
+    service_level: float | None
+    #: abandoned (patience ran out, or withdrawn) over ended
+    abandon_rate: float | None
+    #: mean wait, arrival to answer, of the answered
+    asa_s: float | None
+    #: mean handle time of the inquiries completed
+    aht_s: float | None
+    #: outbound tasks not started by their deadline (``TaskExpired``)
+    expired: int = 0
+
+
 class QueueStatistics(Struct, frozen=True, kw_only=True):
     waiting: int
     expected_wait_s: float
+    #: how long the longest-waiting inquiry now in line has waited (since its arrival)
+    longest_wait_s: float = 0.0
+    #: inquiries in line by priority (only priorities with someone waiting)
+    waiting_by_priority: dict[int, int] = msgspec.field(default_factory=dict)
+    #: the expected wait a new arrival of each priority would be told: the queue's own
+    #: priority and every priority now waiting (inf: nobody can serve the queue)
+    expected_wait_by_priority_s: dict[int, float] = msgspec.field(default_factory=dict)
+    #: logged-in agents whose skills, tenants, queue list and channels fit the queue
+    #: (its base requirement, before relaxation steps)
+    eligible_agents: int = 0
+    #: eligible agents that are ready with room for one more inquiry of the queue now
+    available_agents: int = 0
+    #: figures per window label (``"5m"``, ``"15m"``, ``"30m"``) and ``"since_reset"``
+    windows: dict[str, WindowFigures] = msgspec.field(default_factory=dict)
+    #: the same figures since the router started, across resets and reconfigures and
+    #: from owner to owner in durable mode (the snapshot keeps them): counters for
+    #: ``router_outcomes_total`` and ``router_offered_total``
+    totals: WindowFigures | None = None
 
 
 class RouterStatistics(Struct, frozen=True, kw_only=True):
@@ -82,3 +157,34 @@ class RouterStatistics(Struct, frozen=True, kw_only=True):
     surge: bool = False
     #: inquiries out of line but alive: callbacks between attempts, held outbound tasks
     parked: int = 0
+    #: logged-in agents by :data:`AGENT_STATES` (a partition: the values sum to
+    #: ``agents_logged_in``)
+    agents_by_state: dict[str, int] = msgspec.field(default_factory=dict)
+    #: when the "since reset" figures started (the router's start, or ``reset_statistics``)
+    reset_at: float = 0.0
+
+
+class AgentStatistics(Struct, frozen=True, kw_only=True):
+    """One logged-in agent, since it logged in or since the last reset, whichever is later."""
+
+    id: str
+    #: one of :data:`AGENT_STATES`
+    state: str
+    #: why the agent is on break or away ("" when ready)
+    reason: str
+    #: inquiries held per channel (offers, work in service, wrap-up)
+    load: dict[str, int]
+    #: the caps in force per channel (surge mode may change them)
+    caps: dict[str, int]
+    since: float
+    staffed_s: float
+    #: capacity-time held, from each offer to the end of its wrap-up (a call on an agent
+    #: with ``capacity = {voice = 1, chat = 20}`` holds half the agent, a chat 1/40)
+    busy_s: float
+    #: ``busy_s / staffed_s`` (None before any time passed)
+    occupancy: float | None
+    offers: int
+    handled: int
+    aht_s: float | None
+    declined: int
+    expired: int

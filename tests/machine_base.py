@@ -35,6 +35,12 @@ Safety, checked after every step and on every decision event:
   the opening;
 * presence: an agent is set away for silence only once it sent nothing for
   ``presence_timeout_s`` (any input of the agent counts).
+* the real-time figures (``router/state/realtime.py``) agree with a brute-force
+  recount (``tests/realtime_ledger.py``): per queue waiting, longest wait,
+  waiting by priority, eligible and available agents; agents by state and with
+  room; each agent's state, load, offers, handled, declines and expiries; and
+  every sliding window and the since-reset figures equal a ledger of the
+  events, across resets (the rule ``reset_statistics``) and snapshots.
 
 Liveness, checked after every ``tick`` (``tests/liveness.py``): no waiting
 inquiry is compatible with a ready agent that has room and has not declined
@@ -55,7 +61,9 @@ threshold; no interruption at all; a presence timeout that never fires, that
 leaves the offers with the agent, or that ignores heartbeats; a snapshot that
 forgets when an agent was last seen; a ring (``max_offers > 1``) whose first accept
 leaves the others open; a ring's winner not listed again; a preferred wait that never
-ends; a queue's ``match`` not applied.
+ends; a queue's ``match`` not applied; windows that miss an answer; real-time agent
+counts that miss a change, or a shift change; an agent in a cooldown counted as
+available (and, by a directed test only, one paused after heavy work).
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
@@ -89,7 +97,7 @@ from hypothesis.stateful import (
 from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
 from router.config import DEFAULT_CHANNELS
 from router.config.targeting import parse_target
-from router.inputs import SetAttributes, Submit
+from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
 from router.state.records import (
     ASSIGNED,
@@ -104,6 +112,7 @@ from router.state.records import (
     Ticket,
 )
 from tests.liveness import requirement, stalls
+from tests.realtime_ledger import EventLedger, check_realtime
 
 OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected", "TaskExpired"}
 DAY = 86400.0
@@ -256,6 +265,8 @@ class RouterMachine(RuleBasedStateMachine):
         self.featured = self.targeted or any(
             q.max_offers > 1 or q.preferred_wait_s > 0 for q in cfg.queues
         )
+        #: every windowed fact recounted from the events handed out so far
+        self.ledger = EventLedger({q.name: q.answer_target_s for q in cfg.queues})
 
     def hours(self) -> HoursModel:
         """The hours of the router's config now (a reconfigure may change them)."""
@@ -334,6 +345,7 @@ class RouterMachine(RuleBasedStateMachine):
     def _tick(self, now: float) -> None:
         events = self.r.tick(now)
         self._absorb(events)
+        self.ledger.feed(events)
         assert stalls(self.r) == [], stalls(self.r)
         for iid, at in list(self.retry_at.items()):
             t = self.r._tickets.get(iid)
@@ -903,6 +915,12 @@ class RouterMachine(RuleBasedStateMachine):
         self.seen[aid] = self.now
 
     @rule()
+    def reset_statistics(self) -> None:
+        """The operator starts the since-reset figures over (an input like any other)."""
+        self.r.handle(ResetStatistics(), self.now)
+        self.ledger.mark_reset(pending=len(self.r._events))
+
+    @rule()
     def snapshot_roundtrip(self) -> None:
         snap = self.r.snapshot()
         restored = Router.restore(snap)
@@ -1048,6 +1066,11 @@ class RouterMachine(RuleBasedStateMachine):
         )
         assert s.agents_with_room == with_room, f"{s.agents_with_room} with room, {with_room}"
         assert s.agents_logged_in == len(self.r._agents)
+
+    @invariant()
+    def realtime_statistics_agree_with_a_recount(self) -> None:
+        # the outbox holds the events of inputs since the last tick: the ledger sees them too
+        check_realtime(self.r, self.ledger.with_pending(self.r._events))
 
     @invariant()
     def counters_add_up(self) -> None:

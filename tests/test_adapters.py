@@ -35,6 +35,7 @@ from router import (
     Offered,
     QueueConfig,
     Reconfigure,
+    ResetStatistics,
     RouterBroken,
     RouterConfig,
     Routing,
@@ -771,6 +772,14 @@ def test_every_input_reaches_the_core_through_the_adapter(env: Env) -> None:
             c = r.statistics().router.counters
             assert (c.callback_attempts_failed, c.declined, c.withdrawn) == (1, 1, 1)
             assert r.handle(Reconfigure(config=msgspec.to_builtins(cfg))) == 2
+            since = r.statistics().router.queues["q"].windows["since_reset"]
+            assert (since.offered, since.abandoned) == (2, 1)
+            r.handle(ResetStatistics())  # the since-reset figures start over
+            since = r.statistics().router.queues["q"].windows["since_reset"]
+            assert (since.offered, since.abandoned) == (0, 0)
+            r.submit_nowait(Inquiry(id="c3", queue="q"))
+            r.reset_statistics()  # the same input spelled as a call
+            assert r.statistics().router.queues["q"].windows["since_reset"].offered == 0
 
     env.run(scenario)
 

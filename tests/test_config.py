@@ -122,7 +122,7 @@ colour = "red"
 def test_unknown_top_level_table() -> None:
     assert problems("[routng]\nmode = 'offer'") == [
         "$: unknown field 'routng'; known: routing, channels, queues, wellbeing, backpressure, "
-        "agents"
+        "agents, statistics"
     ]
 
 

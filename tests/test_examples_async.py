@@ -262,6 +262,13 @@ def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
             await producer.send({"type": "withdraw", "inquiry_id": "c2"})
             await asyncio.sleep(0.05)
             assert service.router.statistics().router.counters.withdrawn == 1
+            assert (await producer.recv())["type"] == "Withdrawn"  # c2's outcome
+            # and starts the since-reset figures over
+            before = service.router.statistics().router.queues["chat"].windows["since_reset"]
+            assert before.offered == 2
+            assert await producer.ask({"type": "reset_statistics"}) == {"ok": "reset_statistics"}
+            stats = service.router.statistics().router
+            assert stats.queues["chat"].windows["since_reset"].offered == 0
             agent.close()
             producer.close()
 

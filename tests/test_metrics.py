@@ -113,9 +113,23 @@ def test_core_only_collector_and_per_agent_series() -> None:
     r = Router(Driven().cfg, now=0.0)
     r.submit(Inquiry(id="a", queue="refund"), now=0.0)
     r.tick(0.0)
-    fams = scrape(RouterCollector(r))  # no monitor: the statistics() gauges only
+    fams = scrape(RouterCollector(r))  # no monitor: what the core's statistics() says
     assert sample(fams, "router_inquiries_waiting", queue="refund") == 1
-    assert "router_outcomes" not in fams
+    assert sample(fams, "router_offered_total", queue="refund") == 1
+    assert sample(fams, "router_outcomes_total", queue="refund", outcome="answered") == 0
+    assert "router_wait_seconds" not in fams and "router_offer_outcomes" not in fams  # events
+    # the core's totals equal the monitor's over a whole run, and survive a reset
+    d = busy_router()
+    d.router.reset_statistics(d.router.now)
+    core = scrape(RouterCollector(d.router))
+    both = scrape(RouterCollector(d.router, d.monitor))
+    mon = d.monitor.statistics(d.router.now)
+    for q, mq in mon.queues.items():
+        assert sample(core, "router_offered_total", queue=q) == mq.offered
+        for outcome, n in mq.outcomes.items():
+            assert sample(core, "router_outcomes_total", queue=q, outcome=outcome) == n
+            assert sample(both, "router_outcomes_total", queue=q, outcome=outcome) == n
+    assert sample(core, "router_outcomes_total", queue="refund", outcome="abandoned") == 3
     d = busy_router()
     fams = scrape(RouterCollector(d.router, d.monitor, per_agent=True))
     assert sample(fams, "router_agent_handled_total", agent="ye") == 1
@@ -204,3 +218,39 @@ def test_adapter_handle_with_a_followed_monitor() -> None:
     assert sample(fams, "router_outcomes_total", queue="refund", outcome="answered") == 1
     assert sample(fams, "router_offer_outcomes_total", outcome="accepted") == 1
     assert sample(fams, "router_decisions_total") >= 1
+
+
+def test_the_core_alone_gives_the_real_time_gauges_and_is_preferred() -> None:
+    d = busy_router()
+    r, m = d.router, d.monitor
+    r.submit(Inquiry(id="p", queue="refund", priority=2), now=60.0)  # waits until a tick
+    fams = scrape(RouterCollector(r))  # no monitor: the core's own real-time figures
+    st = r.statistics()
+    assert sample(fams, "router_inquiries_waiting_by_priority", queue="refund", priority="2") == 1
+    assert sample(fams, "router_longest_wait_seconds", queue="chat") == (
+        st.queues["chat"].longest_wait_s
+    )
+    assert sample(fams, "router_service_level", queue="refund", window="5m") == pytest.approx(1 / 4)
+    assert sample(fams, "router_abandon_rate", queue="refund", window="15m") == pytest.approx(3 / 4)
+    assert sample(fams, "router_asa_seconds", queue="refund", window="30m") == 8.0
+    for state, n in st.agents_by_state.items():
+        assert sample(fams, "router_agents", state=state) == n
+    assert sum(st.agents_by_state.values()) == 1
+    for name, q in st.queues.items():
+        assert sample(fams, "router_queue_agents", queue=name, state="eligible") == 1
+        got = sample(fams, "router_queue_agents", queue=name, state="available")
+        assert got == q.available_agents
+        for p, n in q.waiting_by_priority.items():
+            assert (
+                sample(fams, "router_inquiries_waiting_by_priority", queue=name, priority=str(p))
+                == n
+            )
+    per_agent = scrape(RouterCollector(r, per_agent=True))
+    assert sample(per_agent, "router_agent_handled_total", agent="ye") == 1
+    # after the core's own reset its since-reset figures win over the monitor's
+    r.reset_statistics(61.0)
+    fams = scrape(RouterCollector(r, m))
+    assert m.statistics().queues["refund"].windows["since_reset"].service_level is not None
+    with pytest.raises(AssertionError, match="no sample"):
+        sample(fams, "router_service_level", queue="refund", window="since_reset")
+    assert sample(fams, "router_service_level", queue="refund", window="5m") == pytest.approx(1 / 4)

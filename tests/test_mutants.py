@@ -11,7 +11,8 @@ docstring and docs/architecture.md.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,9 +21,10 @@ from hypothesis.stateful import run_state_machine_as_test
 from router import InvalidState, Router, core
 from router.state import codec
 from router.state.capacity import Interrupts
+from router.state.realtime import Realtime
 from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket
 from router.state.scoring import Scorer
-from tests import test_wellbeing
+from tests import test_multi_offer, test_realtime_statistics, test_wellbeing
 from tests.machine_base import RouterMachine, hunting
 from tests.test_core_state_machine import (
     POLICY_MACHINES,
@@ -124,9 +126,9 @@ def statistics_miss_a_requeue() -> list[Patch]:
     """An offer that comes back is still counted as on offer by ``statistics()``."""
     enqueue = Router._enqueue
 
-    def mutant(self: Router, t: Ticket) -> None:
+    def mutant(self: Router, t: Ticket, fresh: bool = False) -> None:
         was_offered = t.state == 2
-        enqueue(self, t)
+        enqueue(self, t, fresh)
         if was_offered:
             self._n_offered += 1
 
@@ -337,6 +339,49 @@ def match_ignored() -> list[Patch]:
     return [(Router, "_consider", mutant)]
 
 
+def windows_miss_an_answer() -> list[Patch]:
+    """An answer is never counted in the queue's sliding windows (the take-back of a
+    callback's failed call still is)."""
+    count = Router._count_answer
+
+    def mutant(self: Router, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
+        if sign < 0:
+            count(self, t, at, sign, before_reset)
+
+    return [(Router, "_count_answer", mutant)]
+
+
+def realtime_misses_a_shift_change() -> list[Patch]:
+    """An agent's eligibility is not counted again when its shift changes its tenants and
+    queues (or takes it off shift): eligible and available agents go stale."""
+    return [(Realtime, "recount_agent", lambda self, agent, queues: None)]
+
+
+def realtime_agents_miss_a_change() -> list[Patch]:
+    """``statistics()`` forgets the agents noted as changed instead of re-counting them:
+    available agents and agents by state go stale."""
+    return [(Realtime, "settle", lambda self, now, surge: self.changed.clear())]
+
+
+def realtime_ignores_cooldowns() -> list[Patch]:
+    """An agent in a cooldown after long heavy work counts as available where it cannot
+    take work now."""
+    settle = Realtime.settle
+    return [(Realtime, "settle", lambda self, now, surge: settle(self, math.inf, surge))]
+
+
+def realtime_ignores_heavy_pauses() -> list[Patch]:
+    """An agent paused after a run of heavy work (``max_consecutive_heavy``) counts as
+    available for heavy queues."""
+    configure = Realtime.configure
+
+    def mutant(self: Realtime, *args: Any) -> None:
+        configure(self, *args)
+        self.heavy_k = None
+
+    return [(Realtime, "configure", mutant)]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
 UNFIT = r"^ag\d+ keeps the offer of i\d+ it does not fit"
 
@@ -350,7 +395,11 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (units_kept, CoreMachine, r"^ag\d+ uses \d+ units, holds \d+\n"),
     # wrong caps show either as a load above the spec or, sooner, as a room count
     # that disagrees with the caps the agent claims
-    (caps_above_spec, CoreMachine, r"^ag\d+ holds \d+ on \w+, cap \d+\n|^\d+ with room, \d+\n"),
+    (
+        caps_above_spec,
+        CoreMachine,
+        r"^ag\d+ holds \d+ on \w+, cap \d+\n|^\d+ with room, \d+\n|^agents_with_room\b",
+    ),
     (silent_withdrawal, CoreMachine, r"^counters do not add up|^i\d+ is lost\n"),
     (statistics_miss_a_requeue, CoreMachine, r"^statistics say"),
     (snapshot_forgets_declines, CoreMachine, r"^offered again after a no"),
@@ -372,12 +421,53 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (ring_winner_not_relisted, FeaturesMachine, STALL),
     (preferred_wait_never_ends, FeaturesMachine, STALL),
     (match_ignored, FeaturesMachine, r"^unmatched"),
+    (windows_miss_an_answer, CoreMachine, r"^queues\[\w+\]\.windows\[\w+\]\.answered: 0"),
+    (realtime_agents_miss_a_change, CoreMachine, r"^agents_by_state|available_agents"),
+    (
+        realtime_misses_a_shift_change,
+        StaffingMachine,
+        r"^queues\[\w+\]\.(eligible|available)_agents",
+    ),
+    (realtime_ignores_cooldowns, StaffingMachine, r"^queues\[\w+\]\.available_agents"),
 ]
 
 
 #: mutants that need a rarer situation than most (here: a ring's winner with free slots on
-#: another channel while work waits there) get more examples than the default 100
-EXAMPLES: dict[Callable[[], list[Patch]], int] = {ring_winner_not_relisted: 300}
+#: another channel while work waits there) get more examples than the default 150
+EXAMPLES: dict[Callable[[], list[Patch]], int] = {
+    ring_winner_not_relisted: 300,
+    # (the staffing machine draws differently since the machine base has a rule more,
+    # reset_statistics: these two are first caught between 150 and 400 examples)
+    break_share_ignored: 400,
+    cooldown_ignored: 400,
+}
+
+
+@pytest.fixture(autouse=True)
+def no_local_constants(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Draws that do not depend on what else the session imported.
+
+    Besides its seed (``derandomize=True`` in :func:`hunting`), Hypothesis mixes the
+    literals of every local module imported so far into its draws
+    (``hypothesis.internal.conjecture.providers._get_local_constants``): run in the full
+    suite, after other test files imported more modules, a hunt drew other examples than
+    run alone, and ``ring_winner_not_relisted`` once went uncaught. Here the hunts draw
+    from no local literals at all, so each one sees the same examples in any order.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # an older Hypothesis without local constants
+        yield
+        return
+    if not hasattr(providers, "_get_local_constants"):
+        yield
+        return
+    none = Constants()
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: none)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 
 
 @pytest.mark.parametrize(
@@ -392,13 +482,24 @@ def test_the_machine_catches_the_mutant(
     for owner, name, replacement in mutant():
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError, match=caught_by):
-        run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 300)))
+        run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 150)))
 
 
-#: mutants that need a rare situation in the machines (a heavy call long enough for a
-#: cooldown, then heavy work offered inside it) are also caught by a directed test, so a
-#: change in the machines' draws cannot let them through
+#: mutants a directed (non-Hypothesis) test also kills, for certain: the hunt may need a
+#: rare draw, the directed test builds the situation by hand
 DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
+    (
+        ring_winner_not_relisted,
+        test_multi_offer.test_the_winner_of_a_ring_stays_listed_where_it_has_room,
+    ),
+    # (the machines' heavy inquiries are mostly tagged ones on light queues: a paused agent
+    # that could serve the heavy queue is a rare draw)
+    (
+        realtime_ignores_heavy_pauses,
+        test_realtime_statistics.test_an_agent_paused_after_heavy_work_is_not_available_for_heavy_queues,
+    ),
+    # (a heavy call long enough for a cooldown, then work offered inside it: the staffing
+    # machine's hunt finds one only in some of its draws)
     (
         cooldown_ignored,
         test_wellbeing.test_cooldown_after_long_heavy_work_keeps_the_agent_off_all_work,
@@ -407,18 +508,14 @@ DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("mutant", "test"), DIRECTED, ids=[f"{m.__name__}-{t.__name__}" for m, t in DIRECTED]
-)
+@pytest.mark.parametrize(("mutant", "test"), DIRECTED, ids=[m.__name__ for m, _ in DIRECTED])
 def test_a_directed_test_catches_the_mutant(
-    mutant: Callable[[], list[Patch]], test: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    mutant: Callable[[], list[Patch]],
+    test: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    test()  # passes on the router as it is
+    test()  # it passes on the router as it is
     for owner, name, replacement in mutant():
         monkeypatch.setattr(owner, name, replacement)
     with pytest.raises(AssertionError):
         test()
-
-
-def test_the_machine_passes_without_a_mutant() -> None:
-    run_state_machine_as_test(CoreMachine, settings=hunting(30))

@@ -178,7 +178,7 @@ def test_monitor_rejects_bad_windows() -> None:
     cfg = config(TWO_QUEUES)
     with pytest.raises(ValueError, match=r"^bucket_s: must be a positive number, got nan$"):
         Monitor(cfg, bucket_s=math.nan)
-    with pytest.raises(ValueError, match=r"^windows: 5 must be a number >= bucket_s \(10\)$"):
+    with pytest.raises(ValueError, match=r"^windows\[0\]: 5 must be a number >= bucket_s \(10\)$"):
         Monitor(cfg, windows=(5.0,))
     with pytest.raises(ValueError, match=r"^interval rows need"):
         Monitor(cfg).queue_intervals()

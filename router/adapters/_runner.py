@@ -475,6 +475,13 @@ class RouterHandle:
         self._core.callback_failed(inquiry_id, self._now())
         self._input_done()
 
+    def reset_statistics(self) -> None:
+        """Start the since-reset figures of ``statistics()`` over (see
+        ``Router.reset_statistics``; the sliding windows go on)."""
+        self._check_open()
+        self._core.reset_statistics(self._now())
+        self._input_done()
+
     def handle(self, input: Input) -> Admission | int | None:
         """Apply any input of ``router/inputs.py`` at the loop's time, as the core's
         ``handle`` does; a ``Submit`` is :meth:`submit_nowait` (``WouldBlock`` when a

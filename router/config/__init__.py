@@ -11,6 +11,7 @@ from router.config.checks import (
     config_problems,
     policy_names,
     semantic_problems,
+    window_problems,
 )
 from router.config.loading import (
     convert_config,
@@ -49,6 +50,7 @@ from router.config.schema import (
     Routing,
     Seconds,
     Skills,
+    StatisticsConfig,
     Step,
     SurgeConfig,
     TokenBucketPolicy,
@@ -84,6 +86,7 @@ __all__ = [
     "Routing",
     "Seconds",
     "Skills",
+    "StatisticsConfig",
     "Step",
     "SurgeConfig",
     "TokenBucketPolicy",
@@ -104,4 +107,5 @@ __all__ = [
     "read_config_file",
     "semantic_problems",
     "structure_problems",
+    "window_problems",
 ]

@@ -10,6 +10,7 @@ changes a running router.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -26,8 +27,19 @@ from router.config.schema import (
     RouterConfig,
 )
 from router.config.targeting import TargetError, compile_target
+from router.stats import window_label
 
-__all__ = ["backpressure_problems", "config_problems", "policy_names", "semantic_problems"]
+__all__ = [
+    "MAX_WINDOW_SPAN",
+    "backpressure_problems",
+    "config_problems",
+    "policy_names",
+    "semantic_problems",
+    "window_problems",
+]
+
+#: Most buckets one sliding window may span (memory: a small object per bucket and queue).
+MAX_WINDOW_SPAN = 100_000
 
 
 #: (attribute, key in the file) of each struct type's fields, computed once per type:
@@ -171,6 +183,9 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     out.extend(clock_problems(cfg))
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
+    stats = cfg.statistics
+    if all(math.isfinite(w) for w in [*stats.windows, stats.bucket_s]):  # else reported above
+        out.extend(f"$.statistics.{p}" for p in window_problems(stats.windows, stats.bucket_s))
     out.extend(cfg.extra_problems())
     out.extend(backpressure_problems(cfg))
     return out
@@ -241,6 +256,30 @@ def _cap_problem(
         out.append(
             f"{at}: {count} is above the channel's hard maximum {channels[channel].max_concurrency}"
         )
+
+
+def window_problems(windows: tuple[float, ...] | list[float], bucket_s: float) -> list[str]:
+    """What is wrong with sliding ``windows`` (seconds) over buckets of ``bucket_s``:
+    ``field: message`` lines (``[statistics]`` in a config, ``Monitor`` arguments)."""
+    if not (type(bucket_s) in (int, float) and math.isfinite(bucket_s) and bucket_s > 0):
+        return [f"bucket_s: must be a positive number, got {bucket_s!r}"]
+    out = []
+    seen: set[str] = set()
+    for i, w in enumerate(windows):
+        if not (type(w) in (int, float) and math.isfinite(w) and w >= bucket_s):
+            shown = f"{w:g}" if type(w) in (int, float) else repr(w)
+            out.append(f"windows[{i}]: {shown} must be a number >= bucket_s ({bucket_s:g})")
+            continue
+        if w / bucket_s > MAX_WINDOW_SPAN:
+            out.append(
+                f"windows[{i}]: {w:g} s spans more than {MAX_WINDOW_SPAN:,} buckets "
+                f"of {bucket_s:g} s (raise bucket_s)"
+            )
+        label = window_label(w)
+        if label in seen:
+            out.append(f"windows[{i}]: {w:g} repeats the window {label!r}")
+        seen.add(label)
+    return out
 
 
 def _coverage_problems(cfg: RouterConfig) -> list[str]:

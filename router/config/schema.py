@@ -45,6 +45,7 @@ __all__ = [
     "Routing",
     "Seconds",
     "Skills",
+    "StatisticsConfig",
     "Step",
     "SurgeConfig",
     "TokenBucketPolicy",
@@ -373,6 +374,17 @@ class Backpressure(_Base):
     priority_reserve: Annotated[float, Meta(ge=0, lt=1)] = 0.0
 
 
+class StatisticsConfig(_Base):
+    """``[statistics]``: the sliding windows of ``statistics()`` (docs/metrics.md)."""
+
+    #: window lengths in seconds, each at least ``bucket_s`` ("since reset" is always there)
+    windows: Annotated[list[PositiveSeconds], Meta(max_length=16)] = msgspec.field(
+        default_factory=lambda: [300.0, 900.0, 1800.0]
+    )
+    #: resolution: a window is exact to one bucket
+    bucket_s: PositiveSeconds = 10.0
+
+
 class RouterConfig(_Base):
     """The whole router config (docs/tuning.md)."""
 
@@ -382,6 +394,7 @@ class RouterConfig(_Base):
     wellbeing: Wellbeing = msgspec.field(default_factory=Wellbeing)
     backpressure: Backpressure = msgspec.field(default_factory=Backpressure)
     agents: list[AgentProfile] = msgspec.field(default_factory=list)
+    statistics: StatisticsConfig = msgspec.field(default_factory=StatisticsConfig)
 
     def channel(self, name: str) -> Channel:
         """The channel's settings, falling back to the built-in defaults."""

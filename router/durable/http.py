@@ -158,9 +158,12 @@ class DomainCores(Collector):
     At each scrape the members follow the server's runners: a domain acquired
     gets a :class:`~router.metrics.RouterCollector` over its runner, a domain
     lost or handed over is dropped (so two processes never export the same
-    domain for long). Current-state figures only (no event monitor: its windows
-    would restart at every takeover); the counters come from the core, which a
-    successor restores from the snapshot, so they continue across owners.
+    domain for long). No event monitor (it would restart at every takeover): every
+    figure is the core's own, which a successor restores from the snapshot, so
+    they continue across owners: current state, the counters, outcomes and
+    arrivals per queue (``QueueStatistics.totals``) and the sliding windows
+    (service level, ASA, abandon rate). What only events tell (the wait
+    histogram, offer outcomes, moves) is not exported here.
     """
 
     def __init__(self, server: Server) -> None:

@@ -63,6 +63,7 @@ from router.inputs import (
     Login,
     Logout,
     Reconfigure,
+    ResetStatistics,
     SetAttributes,
     SetReady,
     Submit,
@@ -522,9 +523,9 @@ class Producer:
                     for i in range(0, len(res), 2)
                 ]
             waited = time.monotonic() - t0
-            if waited + pause > wait_s:
+            if waited >= wait_s:
                 raise DomainFull(k.domain, int(res[1]), int(res[2]), waited)
-            await asyncio.sleep(pause)
+            await asyncio.sleep(min(pause, wait_s - waited))  # never refuse before wait_s
             pause = min(pause * 2, 0.1)
 
     def _request(self, inp: Input) -> Request:
@@ -629,6 +630,9 @@ class Producer:
     async def heartbeat(self, agent_id: str) -> str:
         """The agent's console is alive (``[routing] presence_timeout_s``): one logged request."""
         return await self.send(Heartbeat(agent_id=agent_id))
+
+    async def reset_statistics(self) -> str:
+        return await self.send(ResetStatistics())
 
     async def read_outputs(
         self, after: str = "0-0", count: int = 1000, block_ms: int | None = None

@@ -68,6 +68,7 @@ class Server:
         max_lag_s: float = 10.0,
         redis_timeout_s: float = 2.0,
         cluster: bool = False,
+        fence_alert_s: float | None = None,
     ) -> None:
         self.url = url
         self.config = config
@@ -95,6 +96,8 @@ class Server:
         self.peers_serving: dict[str, int] = {}  # domain -> other live processes serving it
         self.started = time.time()
         self._lease_s = options.lease_ms / 1000.0
+        # how long /health reports a domain lost to another owner (default: one lease)
+        self.fence_alert_s = self._lease_s if fence_alert_s is None else fence_alert_s
         self._last_release = 0.0
         self._redis_ok = True
         self._scripts_loaded = False
@@ -300,8 +303,10 @@ class Server:
         if not self._redis_ok:
             problems.append("redis unreachable")
         now = time.monotonic()
-        if now - self.recent_fence_at < self._lease_s:
-            problems.append("lost a domain to another owner (fenced) within the last lease")
+        if now - self.recent_fence_at < self.fence_alert_s:
+            problems.append(
+                f"lost a domain to another owner (fenced) within the last {self.fence_alert_s:g} s"
+            )
         for d, r in sorted(self.runners.items()):
             since = now - r.renewed_at
             if since > self._lease_s:
@@ -451,6 +456,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-lag-s", type=float, default=10.0, help="/health fails past this lag (default 10)"
     )
     p.add_argument(
+        "--fence-alert-s",
+        type=float,
+        default=None,
+        help="/health fails this long after a domain is lost to another owner (default: a lease)",
+    )
+    p.add_argument(
         "--redis-timeout-s",
         type=float,
         default=2.0,
@@ -485,6 +496,7 @@ def _check_args(a: argparse.Namespace) -> tuple[list[str], tuple[str, int] | Non
         ("--dedupe-window-s", a.dedupe_window_s),
         ("--max-lag-s", a.max_lag_s),
         ("--redis-timeout-s", a.redis_timeout_s),
+        ("--fence-alert-s", a.lease_ms / 1000.0 if a.fence_alert_s is None else a.fence_alert_s),
     ):
         if not (value > 0 and math.isfinite(value)):
             raise _UsageError(f"{flag}: must be > 0, got {value}")
@@ -552,6 +564,7 @@ def serve_main(argv: list[str]) -> int:
             max_lag_s=a.max_lag_s,
             redis_timeout_s=a.redis_timeout_s,
             cluster=a.cluster,
+            fence_alert_s=a.fence_alert_s,
         )
     except ValueError as exc:
         print(f"router serve: --redis: {exc}", file=sys.stderr)

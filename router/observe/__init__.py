@@ -7,11 +7,8 @@ figures and optional interval rows; ``router.metrics`` exposes it (and
 page, ``router.sim.csv_report`` writes its interval rows. See docs/metrics.md.
 """
 
-from router.observe.counts import Counts, SlidingWindows, WindowFigures, window_label
 from router.observe.follow import follow
 from router.observe.monitor import (
-    AGENT_STATES,
-    DEFAULT_WINDOWS,
     WAIT_BUCKETS,
     AgentFigures,
     AgentInterval,
@@ -19,8 +16,10 @@ from router.observe.monitor import (
     MonitorStatistics,
     QueueFigures,
     ReconfigureNote,
-    capacity_shares,
 )
+from router.state.tallies import capacity_shares
+from router.state.windows import DEFAULT_WINDOWS, Counts, SlidingWindows
+from router.stats import AGENT_STATES, WindowFigures, window_label
 
 __all__ = [
     "AGENT_STATES",

@@ -9,8 +9,9 @@ and the simulator (its ``on_event`` hook). It keeps:
 
 - per inquiry in the router, a small record (arrival queue and time, state,
   the agent holding it and the capacity share it holds), dropped at its end;
-- per queue, :class:`~router.observe.counts.SlidingWindows` of outcome counts
-  (5/15/30 minutes by default and since reset), lifetime totals for monotonic
+- per queue, :class:`~router.state.windows.SlidingWindows` of outcome counts
+  (5/15/30 minutes by default and since reset: the same buckets as the core's
+  own ``statistics()``), lifetime totals for monotonic
   Prometheus counters, a histogram of answered waits, and a lazy heap of the
   waiting inquiries by arrival (longest waiting age);
 - per agent, its state, its held work, and since reset: staffed time, busy
@@ -42,7 +43,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from router.config import DEFAULT_CHANNELS, RouterConfig
+from router.config import DEFAULT_CHANNELS, RouterConfig, window_problems
 from router.events import (
     Abandoned,
     AgentAway,
@@ -66,11 +67,14 @@ from router.events import (
     SurgeEnded,
     SurgeStarted,
     TaskExpired,
+    Transferred,
     Withdrawn,
     WrapUpEnded,
 )
 from router.model import AgentSpec
-from router.observe.counts import Counts, SlidingWindows, WindowFigures
+from router.state.tallies import capacity_shares
+from router.state.windows import DEFAULT_WINDOWS, Counts, SlidingWindows
+from router.stats import AGENT_STATES, WindowFigures
 
 __all__ = [
     "AGENT_STATES",
@@ -85,12 +89,8 @@ __all__ = [
     "capacity_shares",
 ]
 
-#: Sliding windows in seconds (5, 15 and 30 minutes); "since reset" is always there.
-DEFAULT_WINDOWS: tuple[float, ...] = (300.0, 900.0, 1800.0)
 #: Upper bounds (seconds) of the answered-wait histogram buckets (+Inf is implied).
 WAIT_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
-#: Every agent is in exactly one of these (the ``state`` label of ``router_agents``).
-AGENT_STATES: tuple[str, ...] = ("idle", "busy", "wrap_up", "break", "away")
 
 # inquiry states
 _NEW = -1  # seen in an Overflowed at arrival; its Queued (or refusal) follows
@@ -99,16 +99,6 @@ _OFFERED = 1
 _ASSIGNED = 2
 _WRAPUP = 3
 _PARKED = 4
-
-
-def capacity_shares(
-    capacity: dict[str, int], units: int | None, unit_costs: dict[str, int]
-) -> dict[str, float]:
-    """The share of the whole agent one inquiry holds, per channel (occupancy weights)."""
-    if units is not None:
-        return {ch: unit_costs.get(ch, 0) / units for ch in capacity}
-    live = [ch for ch, cap in capacity.items() if cap > 0]
-    return {ch: 1.0 / (cap * len(live)) if cap > 0 else 0.0 for ch, cap in capacity.items()}
 
 
 class ReconfigureNote(Struct, frozen=True, kw_only=True):
@@ -267,8 +257,8 @@ class _Agent:
 class _Queue:
     __slots__ = ("heap", "histogram", "moved_in", "moved_out", "totals", "waiting", "windows")
 
-    def __init__(self, windows: tuple[float, ...], bucket_s: float) -> None:
-        self.windows = SlidingWindows(windows, bucket_s)
+    def __init__(self, windows: tuple[float, ...], bucket_s: float, now: float) -> None:
+        self.windows = SlidingWindows(windows, bucket_s, now)
         self.totals = Counts()  # lifetime, never reset (Prometheus counters)
         self.histogram = [0] * (len(WAIT_BUCKETS) + 1)
         self.waiting = 0
@@ -295,11 +285,9 @@ class Monitor:
         intervals_s: float | None = None,
         now: float = 0.0,
     ) -> None:
-        if not (math.isfinite(bucket_s) and bucket_s > 0):
-            raise ValueError(f"bucket_s: must be a positive number, got {bucket_s!r}")
-        for w in windows:
-            if not (math.isfinite(w) and w >= bucket_s):
-                raise ValueError(f"windows: {w:g} must be a number >= bucket_s ({bucket_s:g})")
+        problems = window_problems(windows, bucket_s)
+        if problems:
+            raise ValueError(problems[0])
         if intervals_s is not None and not (math.isfinite(intervals_s) and intervals_s > 0):
             raise ValueError(f"intervals_s: must be a positive number, got {intervals_s!r}")
         self.windows = tuple(sorted(windows))
@@ -331,6 +319,7 @@ class Monitor:
             OfferRescinded: self._on_rescinded,
             Requeued: self._on_requeued,
             Overflowed: self._on_overflowed,
+            Transferred: self._on_transferred,
             Abandoned: self._on_abandoned,
             Withdrawn: self._on_abandoned,
             Rejected: self._on_refused,
@@ -375,7 +364,7 @@ class Monitor:
     def _queue(self, name: str) -> _Queue:
         q = self._queues.get(name)
         if q is None:
-            q = self._queues[name] = _Queue(self.windows, self.bucket_s)
+            q = self._queues[name] = _Queue(self.windows, self.bucket_s, self.reset_at)
         return q
 
     # ------------------------------------------------------------------ feeding
@@ -396,13 +385,9 @@ class Monitor:
     def _count(self, queue: str, at: float, field: str, amount: float = 1) -> None:
         """Add to one counter of ``queue``: its window bucket, since reset, totals, interval."""
         q = self._queue(queue)
-        targets = [q.windows.at(at), q.windows.since_reset, q.totals]
+        targets = [q.windows.current(at), q.totals]
         if self.intervals_s is not None:
-            key = (int(at // self.intervals_s), queue)
-            row = self._q_rows.get(key)
-            if row is None:
-                row = self._q_rows[key] = Counts()
-            targets.append(row)
+            targets.append(self._q_row(int(at // self.intervals_s), queue))
         for c in targets:
             setattr(c, field, getattr(c, field) + amount)
 
@@ -500,16 +485,11 @@ class Monitor:
             return
         agent.busy_s += (end - start) * w
         q = self._queue(queue)
-        for c in (q.windows.since_reset, q.totals):
-            c.workload_s += (end - start) * w
+        q.totals.workload_s += (end - start) * w
         if self.intervals_s is not None:
             for k, part in self._split(start, end):
                 self._a_row(k, agent.id).busy_s += part * w
-                key = (k, queue)
-                row = self._q_rows.get(key)
-                if row is None:
-                    row = self._q_rows[key] = Counts()
-                row.workload_s += part * w
+                self._q_row(k, queue).workload_s += part * w
 
     def _split(self, start: float, end: float) -> list[tuple[int, float]]:
         """``[(interval index, seconds)]`` covering ``[start, end)``."""
@@ -524,6 +504,12 @@ class Monitor:
             t = edge
             k += 1
         return out
+
+    def _q_row(self, k: int, queue: str) -> Counts:
+        row = self._q_rows.get((k, queue))
+        if row is None:
+            row = self._q_rows[(k, queue)] = Counts()
+        return row
 
     def _a_row(self, k: int, agent_id: str) -> AgentInterval:
         row = self._a_rows.get((k, agent_id))
@@ -585,12 +571,21 @@ class Monitor:
             self._answer(ev.queue, ev.at, ev.wait_s, +1)
 
     def _answer(self, queue: str, at: float, wait: float, sign: int) -> None:
-        """Count (``sign`` +1) or take back (-1, a callback that did not reach) an answer."""
-        self._count(queue, at, "answered", sign)
-        self._count(queue, at, "wait_s", sign * wait)
-        if wait <= self._target.get(queue, 20.0):
-            self._count(queue, at, "in_target", sign)
+        """Count (``sign`` +1) or take back (-1, a callback that did not reach) an answer;
+        a take-back comes out of the bucket the answer was counted in."""
+        in_target = wait <= self._target.get(queue, 20.0)
         q = self._queue(queue)
+        if sign > 0:
+            self._count(queue, at, "answered")
+            self._count(queue, at, "wait_s", wait)
+            if in_target:
+                self._count(queue, at, "in_target")
+        else:
+            delta = Counts.unanswer(wait, in_target)
+            q.windows.adjust(at, delta)
+            q.totals.add(delta)
+            if self.intervals_s is not None:
+                self._q_row(int(at // self.intervals_s), queue).add(delta)
         i = 0
         while i < len(WAIT_BUCKETS) and wait > WAIT_BUCKETS[i]:
             i += 1
@@ -640,6 +635,8 @@ class Monitor:
             self._unanswer(rec)
             rec.state = _PARKED
             return
+        if ev.reason == "handed_back":  # back in line: answered when an agent takes it again
+            self._unanswer(rec)
         self._dequeue(rec)
         rec.queue = ev.queue
         self._enqueue(ev.inquiry_id, rec)
@@ -654,6 +651,20 @@ class Monitor:
             self._enqueue(ev.inquiry_id, rec)
         else:
             rec.queue = ev.to_queue
+
+    def _on_transferred(self, ev: Transferred) -> None:
+        """Moved to another queue by a supervisor (``Router.transfer``): off its agent, its
+        answer (if assigned) taken back, in line in the new queue."""
+        rec = self._inq.get(ev.inquiry_id)
+        if rec is None:
+            return
+        self._queue(ev.from_queue).moved_out += 1
+        self._queue(ev.to_queue).moved_in += 1
+        self._unanswer(rec)
+        self._release(rec, ev.at)
+        self._dequeue(rec)
+        rec.queue = ev.to_queue
+        self._enqueue(ev.inquiry_id, rec)
 
     def _on_abandoned(self, ev: Abandoned | Withdrawn) -> None:
         rec = self._arrive(ev.inquiry_id, ev.queue, ev.at)
@@ -781,7 +792,7 @@ class Monitor:
         self.flush(now)
         self.reset_at = self.now
         for q in self._queues.values():
-            q.windows.since_reset = Counts()
+            q.windows.reset(self.reset_at)
         for a in list(self._agents.values()):
             if a.staffed_from is None:
                 del self._agents[a.id]

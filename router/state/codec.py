@@ -1,8 +1,10 @@
 """The snapshot codec: the core's logical state as deterministic MessagePack bytes.
 
-Theory of operation: a snapshot stores the logical state (config, queues,
-agents, live tickets, the raw deadline heap, pending work, undelivered events,
-the policies' own state) and none of the derived indexes. ``Router.snapshot``
+Theory of operation: a snapshot stores the logical state (config, queues with
+their real-time windows, agents with their real-time figures, live tickets, the
+raw deadline heap, pending work, undelivered events, the policies' own state,
+when the statistics were reset) and none of the derived indexes (pools, heaps,
+the real-time counts over agents and the arrival index are rebuilt). ``Router.snapshot``
 (``router/core.py``) fills a :class:`Snapshot` with the records of this module
 and encodes it; ``Router.restore`` decodes it, puts each record back and
 rebuilds the indexes: pools in their original creation order, and exactly the
@@ -33,6 +35,7 @@ from router.events import Event
 from router.model import AgentSpec
 from router.state.records import Agent, Pool, QueueState, Ticket
 from router.state.schedule import apply_shift
+from router.state.stat_records import AgentTallyRecord, WindowsRecord
 from router.stats import Counters
 
 __all__ = [
@@ -57,6 +60,8 @@ FORMAT = 2
 class QueueRecord(Struct, array_like=True):
     cfg: QueueConfig
     removed: bool
+    #: the real-time windows of outcome counts (router/state/windows.py)
+    windows: WindowsRecord | None = None
 
 
 class AgentRecord(Struct, array_like=True):
@@ -86,6 +91,8 @@ class AgentRecord(Struct, array_like=True):
     brk_flags: int = 0
     last_seen: float = 0.0
     rr: dict[str, int] = {}
+    #: the agent's real-time figures (router/state/tallies.py)
+    tally: AgentTallyRecord | None = None
 
 
 class TicketRecord(Struct, array_like=True):
@@ -147,6 +154,10 @@ class Snapshot(Struct):
     random_keys: list[tuple[int, list[tuple[str, float]]]] = []
     #: draws taken from the ``random`` mode's generator
     draws: int = 0
+    #: when the since-reset statistics started (``Router.reset_statistics``)
+    statistics_reset_at: float = 0.0
+    #: inquiries answered at the instant of that reset, before it
+    statistics_reset_ties: list[str] = []
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
@@ -166,11 +177,11 @@ def decode(data: bytes) -> Snapshot:
     return snap
 
 
-def queue_record(q: QueueState) -> QueueRecord:
-    return QueueRecord(q.cfg, q.removed)
+def queue_record(q: QueueState, windows: WindowsRecord | None = None) -> QueueRecord:
+    return QueueRecord(q.cfg, q.removed, windows)
 
 
-def agent_record(a: Agent) -> AgentRecord:
+def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord:
     return AgentRecord(
         spec=a.spec,
         state=a.state,
@@ -198,6 +209,7 @@ def agent_record(a: Agent) -> AgentRecord:
         brk_flags=a.brk_flags,
         last_seen=a.last_seen,
         rr=dict(a.rr),
+        tally=tally,
     )
 
 

@@ -172,6 +172,7 @@ class _Rates:
         "slow",
         "staff",
         "t_slow",
+        "ver",
         "waited",
     )
 
@@ -192,6 +193,7 @@ class _Rates:
         self.mv_n = 0.0  # moves out of the line (overflow), decayed like arrivals
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
+        self.ver = 0  # bumped by every observation (caches of predictions key on it)
 
 
 @final
@@ -209,10 +211,17 @@ class WaitEstimator:
         self.rates: dict[str, _Rates] = {}
 
     def _r(self, queue: str) -> _Rates:
+        """The queue's measurements, about to change (every observation comes here)."""
         r = self.rates.get(queue)
         if r is None:
             r = self.rates[queue] = _Rates()
+        r.ver += 1
         return r
+
+    def version(self, queue: str) -> int:
+        """Changes whenever an observation about ``queue`` may change its predictions."""
+        r = self.rates.get(queue)
+        return r.ver if r is not None else 0
 
     # ------------------------------------------------------------------ observations
 
@@ -277,6 +286,7 @@ class WaitEstimator:
         r.staff = staff
         if old <= 0.0 or old == staff:
             return
+        r.ver += 1  # the rates change (caches of predictions key on ``ver``)
         f = staff / old
         if not 0.8 < f < 1.25:
             r.settle_until = now + self.handle_s(queue)

@@ -13,6 +13,7 @@ entries are skipped when they reach the top and dropped by compaction
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from heapq import heappop
 from typing import Any, Final, final
@@ -20,6 +21,7 @@ from typing import Any, Final, final
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
+from router.state.tallies import AgentTally, QueueTally
 
 # Ticket states
 WAITING: Final = 1
@@ -62,20 +64,24 @@ class QueueState:
     __slots__ = (
         "answer_target_s",
         "binds",
+        "by_arrival",
         "cfg",
         "channel",
         "heavy",
+        "late",
         "max_offers",
         "mode",
         "n_callbacks",
         "n_waiting",
         "name",
+        "newest",
         "pools",
         "preferred_wait_s",
         "priority",
         "removed",
         "requires",
         "steps",
+        "tally",
         "target",
         "tenant",
         "waiting_by_priority",
@@ -89,6 +95,12 @@ class QueueState:
         self.waiting_by_priority: dict[int, int] = {}
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
+        # the longest wait (router/state/realtime.py): arrivals admitted in time order, and a
+        # lazy heap by arrival of every other entry into the line (requeued, relaxed, moved)
+        self.by_arrival: deque[Ticket] = deque()
+        self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
+        self.late: list[tuple[float, int, int, Ticket]] = []
+        self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights)
 
     def apply(self, cfg: QueueConfig, weights: Weights) -> None:
@@ -332,6 +344,7 @@ class Agent:
         "state",
         "state_reason",
         "stretch_start",
+        "tally",
         "team",
         "tenants",
         "timer_at",
@@ -395,6 +408,7 @@ class Agent:
         self.last_seen = now
         #: capacity units held per channel (agents with ``units``; interruptible work)
         self.units_by: dict[str, int] = {}
+        self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
 
         #: round robin: queue -> the router's sequence number at the agent's last offer there
         self.rr: dict[str, int] = {}

@@ -38,7 +38,7 @@ def test_a_full_domain_refuses_submissions_at_once_or_after_the_producers_wait(
             await p.submit_many([Inquiry(id=f"x{i}", queue="orders") for i in range(3)])
         with pytest.raises(DomainFull) as info:
             await p.submit_many([Inquiry(id=f"x{i}", queue="orders") for i in range(3)], wait_s=0.2)
-        assert info.value.waited_s >= 0.1 and time.monotonic() - t0 < 5.0
+        assert info.value.waited_s >= 0.2 and time.monotonic() - t0 < 10.0  # all of wait_s
         assert await c.xlen("router:{d}:requests") == 1  # nothing of the refused calls
         # a retry of what was accepted is a duplicate, not a refusal; agent inputs always pass
         again = await p.submit_many([Inquiry(id="q0", queue="orders")])
@@ -183,4 +183,4 @@ def test_a_producer_facing_a_stalled_domain_is_refused_and_loses_nothing(tmp_pat
     assert res["audit_problems"] == []  # every accepted inquiry: exactly one outcome
     assert res["accepted"] >= 300
     assert res["first_refusal_after_stall_s"] == res["first_refusal_after_stall_s"]  # not NaN
-    assert all(0.15 <= b < 5.0 for b in res["blocking_refusal_s"])
+    assert all(0.2 <= b < 5.0 for b in res["blocking_refusal_s"])  # waited all of wait_s

@@ -25,6 +25,10 @@ from tests.durable.harness import run
 pytestmark = pytest.mark.redis
 
 
+async def _sorted_runners(server: Server) -> list[str]:
+    return sorted(server.runners)
+
+
 async def _until(pred: Callable[[], Awaitable[Any]], what: str, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -48,6 +52,7 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
             http=("127.0.0.1", 0),
             redis_timeout_s=1.0,
             max_lag_s=5.0,
+            fence_alert_s=60.0,  # a loaded machine's polls cannot miss the report
         )
         task = asyncio.create_task(server.run())
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
@@ -142,7 +147,13 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
                 async_eq(lambda: health_status(health), 200), "/health to recover", timeout=20
             )
 
-            # a lease lost to another owner
+            # a lease lost to another owner, stolen while h2 is served (after the hung Redis
+            # a domain may still be cooling down: then it is merely not acquired, not fenced)
+            await _until(
+                async_eq(lambda: _sorted_runners(server), ["h1", "h2"]),
+                "both domains served again",
+                timeout=30,
+            )
             await c.set("router:{h2}:lease", "thief", px=60_000)
             await c.incr("router:{h2}:fence")
 
@@ -173,6 +184,72 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
             await task
         assert not await c.exists("router:{h1}:lease")  # handed over on the way out
         assert not await c.exists(server.proc_key)
+
+    run(redis_server.url, body)
+
+
+def test_metrics_carry_outcomes_and_service_level_per_domain(redis_server: RedisServer) -> None:
+    """No event monitor in ``serve``: outcomes, arrivals and the windows come from each
+    domain's core (``QueueStatistics.totals`` and ``windows``), and a reset sent over the
+    durable wire restarts the since-reset figures only."""
+
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=600, agents_from_config=True)
+        server = Server(redis_server.url, cfg, ["h1", "h2"], opts, http=("127.0.0.1", 0))
+        task = asyncio.create_task(server.run())
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        try:
+            await _until(
+                async_eq(lambda: c.hget(server.proc_key, "domains"), b"h1,h2"), "both domains"
+            )
+            base = f"http://127.0.0.1:{server.http_port}"
+            p = Producer(c, "h1")
+            await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(30)])
+
+            # outcomes, arrivals and service level per domain, from the core's statistics
+            async def scrape() -> dict[str, Any]:
+                async with http.get(f"{base}/metrics") as resp:
+                    text = await resp.text()
+                return {f.name: f for f in text_string_to_metric_families(text)}
+
+            def value(fams: dict[str, Any], name: str, **labels: str) -> float | None:
+                for s in fams[name].samples:
+                    if s.name in (name, name + "_total") and all(
+                        s.labels.get(k) == v for k, v in labels.items()
+                    ):
+                        return float(s.value)
+                return None
+
+            await p.withdraw("q0")  # ended unanswered: abandoned, service level 0
+
+            async def withdrawn() -> dict[str, Any] | None:
+                fams = await scrape()
+                n = value(fams, "router_outcomes", domain="h1", queue="orders", outcome="abandoned")
+                return fams if n == 1 else None
+
+            fams = await _until(withdrawn, "the withdrawal in h1's router_outcomes_total")
+            assert value(fams, "router_offered", domain="h1", queue="orders") == 30
+            assert value(fams, "router_offered", domain="h2", queue="orders") == 0
+            for window in ("5m", "since_reset"):
+                sl = value(fams, "router_service_level", domain="h1", queue="orders", window=window)
+                assert sl == 0.0, window
+            assert value(fams, "router_service_level", domain="h2", queue="orders") is None
+            await p.reset_statistics()  # through the durable wire: since reset starts over
+
+            async def was_reset() -> dict[str, Any] | None:
+                fams = await scrape()
+                sl = value(fams, "router_service_level", domain="h1", window="since_reset")
+                return fams if sl is None else None
+
+            fams = await _until(was_reset, "the reset to reach h1's core")
+            assert value(fams, "router_service_level", domain="h1", window="5m") == 0.0
+            assert value(fams, "router_outcomes", domain="h1", outcome="abandoned") == 1  # total
+
+        finally:
+            await http.close()
+            server.stop()
+            await task
 
     run(redis_server.url, body)
 

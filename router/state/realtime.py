@@ -1,0 +1,528 @@
+"""The core's real-time statistics: every figure ``statistics()`` reads, kept up to date.
+
+Theory of operation
+-------------------
+``Router.statistics()`` costs O(queues + agents changed since the last call),
+never a scan of the inquiries or of every agent. Each kind of figure gets
+there its own way:
+
+* **Outcome counts.** The core (``router/core.py``) counts each fact once,
+  where it happens, into the open bucket of the queue's sliding windows
+  (``QueueTally.windows``, ``router/state/windows.py``): *offered* at arrival
+  under the queue the inquiry arrived at; *answered* (with its wait, and
+  whether it was within the queue's ``answer_target_s``) when an agent takes
+  it; *abandoned* (patience, withdrawn, a callback never reached), *rejected*
+  and *deflected* at the end, under the queue it ended in; *handled* (with its
+  handle time) at completion. A callback whose call reached nobody takes its
+  answer back from the bucket it was counted in. O(1) each.
+* **Longest wait.** New arrivals come in time order, so each queue appends
+  them to a deque (``QueueState.by_arrival``: one pointer per inquiry); every
+  other entry into the line (requeued after a decline, a relaxation step, an
+  overflow, a callback's retry, an arrival stamped earlier than the last) is
+  pushed on a small lazy heap by arrival (``QueueState.late``). The longest
+  wait is the older of the two live heads. Entries whose inquiry no longer
+  waits in that queue are dropped when they reach the head at a read, or by
+  compaction when a structure grows past twice the queue's waiting count
+  (``router/state/lazyheap.py``), so the cost stays O(1) amortised per entry.
+* **Agents.** Whether an agent is *eligible* for a queue (its skills,
+  tenants, queue list and channels fit the queue's base requirement, and a
+  ``match`` that reads only agent attributes lets it in; off shift it is
+  eligible nowhere) changes only at login, logout, reconfigure, a change of
+  its attributes (``Router.set_attributes``) and when its schedule moves to
+  another shift or off shift (``router/state/schedule.py``: the shift names
+  its tenants and queues):
+  :meth:`Realtime.add_agent`, :meth:`Realtime.remove_agent` and
+  :meth:`Realtime.recount_agent` count it then, O(queues). Whether it is
+  *available* there (ready, with room for one more inquiry of the queue's
+  channel, capacity units permitting (or an interruption its channel's rule
+  allows: router/state/capacity.py), and not kept off the queue now by a
+  cooldown or a pause after heavy work: router/wellbeing.py) and its place in the agents-by-state
+  partition change with every offer and release: the core only notes the
+  agent in :attr:`Realtime.changed` (one dict store on the hot path) and
+  :meth:`Realtime.settle` re-counts the noted agents at the next read,
+  O(changed agents x their queues). (Whether it has room at all, for
+  ``agents_with_room``, the core counts itself as it goes: ``Agent.roomy``.)
+* **Per agent** (``AgentTally``): offers, handled and handle time, declines,
+  expiries and the capacity-time of holds already released are counted where
+  they happen; open holds are added when read (O(load)).
+
+A reset (``Router.reset_statistics``) starts the since-reset figures of every
+queue and agent over: O(queues + agents + held inquiries), once. Eligibility,
+availability, the partition and the arrival heaps are derived state: a restore
+or a reconfigure recounts them (:meth:`Realtime.recount`); the windows and the
+agents' figures are in the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from heapq import heappop
+
+from router.config import Channel, RouterConfig
+from router.state.capacity import Interrupts
+from router.state.estimate import WaitEstimator
+from router.state.records import (
+    ASSIGNED,
+    BREAK,
+    READY,
+    WAITING,
+    Agent,
+    QueueState,
+    Requirement,
+    Ticket,
+    serves,
+)
+from router.state.stat_records import AgentTallyRecord
+from router.state.tallies import AgentTally, capacity_shares
+from router.stats import AGENT_STATES, AgentStatistics, QueueStatistics
+
+__all__ = [
+    "AWAY",
+    "BUSY",
+    "IDLE",
+    "ON_BREAK",
+    "WRAP_UP",
+    "Realtime",
+    "compact_arrivals",
+    "fits",
+    "index_arrivals",
+    "longest_wait",
+    "partition",
+    "tally_record",
+]
+
+# indexes into AGENT_STATES
+IDLE, BUSY, WRAP_UP, ON_BREAK, AWAY = range(5)
+
+_INF = float("inf")
+
+
+def fits(agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
+    """Whether skills, tenant, queue membership and channel let ``agent`` serve ``q``
+    under ``requires`` now: with its present shift's tenants and queues; off shift it
+    serves nothing (router/state/schedule.py)."""
+    if agent.off_shift:
+        return False
+    return serves(agent, agent.tenants, agent.queues, q, tenant, requires)
+
+
+def _matched(agent: Agent, q: QueueState) -> bool:
+    """Whether the queue's ``match`` lets ``agent`` in: decided here when it reads only
+    the agent's attributes; one that reads the inquiry's too is decided per inquiry
+    (router/config/targeting.py) and does not narrow the queue's eligible agents."""
+    target = q.target
+    return target is None or q.binds or target.admits(agent.spec.attributes, ())
+
+
+def partition(agent: Agent) -> int:
+    """The agent's index in :data:`~router.stats.AGENT_STATES`."""
+    if agent.offers:
+        return BUSY
+    if agent.work:
+        for t in agent.work.values():
+            if t.state == ASSIGNED:
+                return BUSY
+        return WRAP_UP
+    if agent.state == READY:
+        return IDLE
+    return ON_BREAK if agent.state == BREAK else AWAY
+
+
+def has_room(agent: Agent) -> bool:
+    """Ready, with room for one more inquiry on some channel."""
+    if agent.state != READY:
+        return False
+    load = agent.load
+    for ch, cap in agent.caps.items():  # noqa: SIM110 (a plain loop: no generator)
+        if load[ch] < cap:
+            return True
+    return False
+
+
+def longest_wait(q: QueueState, now: float) -> float:
+    """How long the longest-waiting inquiry of ``q`` has waited (0 when none waits).
+
+    Drops the entries at the heads of ``q.by_arrival`` and ``q.late`` whose inquiry
+    no longer waits there (each is dropped once).
+    """
+    if not q.n_waiting:
+        return 0.0
+    oldest = _INF
+    line = q.by_arrival
+    while line:
+        t = line[0]
+        if t.state == WAITING and t.queue is q:
+            oldest = t.arrival
+            break
+        line.popleft()
+    late = q.late
+    while late:
+        e = late[0]
+        t = e[3]
+        if t.ver == e[2] and t.state == WAITING:
+            if e[0] < oldest:
+                oldest = e[0]
+            break
+        heappop(late)
+    return max(0.0, now - oldest) if oldest < _INF else 0.0
+
+
+def compact_arrivals(q: QueueState) -> None:
+    """Drop the entries of ``q.by_arrival`` whose inquiry no longer waits in ``q``: first
+    from the head (served first, in the common case, and never looked at again), then,
+    if the line is still long, from everywhere."""
+    line = q.by_arrival
+    while line:
+        t = line[0]
+        if t.state == WAITING and t.queue is q:
+            break
+        line.popleft()
+    if len(line) > 2 * q.n_waiting + 64:
+        q.by_arrival = deque(t for t in line if t.state == WAITING and t.queue is q)
+
+
+def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> None:
+    """Rebuild every queue's arrival index from its waiting inquiries (restore, reconfigure)."""
+    lines: dict[str, list[Ticket]] = {}
+    for t in waiting:
+        lines.setdefault(t.queue.name, []).append(t)
+    for q in queues:
+        line = sorted(lines.get(q.name, ()), key=_arrival_order)
+        q.by_arrival = deque(line)
+        q.newest = line[-1].arrival if line else -_INF
+        q.late = []
+
+
+def _arrival_order(t: Ticket) -> tuple[float, int]:
+    return (t.arrival, t.seq)
+
+
+def tally_record(tl: AgentTally) -> AgentTallyRecord:
+    return AgentTallyRecord(
+        since=tl.since,
+        offers=tl.offers,
+        handled=tl.handled,
+        handle_s=tl.handle_s,
+        declined=tl.declined,
+        expired=tl.expired,
+        busy_s=tl.busy_s,
+        staffed_s=tl.staffed_s,
+        on_from=tl.on_from,
+    )
+
+
+def restore_tally(rec: AgentTallyRecord, tl: AgentTally) -> None:
+    tl.since = rec.since
+    tl.offers = rec.offers
+    tl.handled = rec.handled
+    tl.handle_s = rec.handle_s
+    tl.declined = rec.declined
+    tl.expired = rec.expired
+    tl.busy_s = rec.busy_s
+    tl.staffed_s = rec.staffed_s
+    tl.on_from = rec.on_from if rec.on_from is not None else rec.since
+
+
+def _held_busy(agent: Agent, now: float) -> float:
+    """Capacity-time the agent's open holds (offers, work, wrap-up) have held until ``now``."""
+    shares = agent.tally.shares
+    busy = 0.0
+    for held in (agent.offers, agent.work):
+        for t in held.values():
+            busy += shares.get(t.queue.channel, 0.0) * (now - t.wait_end)
+    return busy
+
+
+class Realtime:
+    """The counts over agents and the bookkeeping of :meth:`settle`; one per Router."""
+
+    __slots__ = (
+        "by_state",
+        "changed",
+        "cool_heavy_only",
+        "cool_in_surge",
+        "heavy_in_surge",
+        "heavy_k",
+        "interrupts",
+        "now",
+        "reset_at",
+        "reset_ties",
+        "surge",
+        "unit_costs",
+    )
+
+    def __init__(self, now: float) -> None:
+        self.by_state = [0] * len(AGENT_STATES)
+        #: agents whose availability or state may have changed since the last settle
+        self.changed: dict[str, Agent] = {}
+        self.unit_costs: dict[str, int] = {}
+        #: interruptible capacity: a channel that may take an agent past its units
+        self.interrupts = Interrupts({})
+        self.reset_at = now
+        #: inquiries answered at the very instant of the last reset, before it
+        self.reset_ties: set[str] = set()
+        # the guardrails that keep a ready agent with room off work now (router/wellbeing.py):
+        # a cooldown after long heavy work (off heavy queues only with cooldown_from =
+        # "heavy") and the pause after max_consecutive_heavy heavy inquiries; a surge may
+        # suspend either (suspend_in_surge)
+        self.cool_heavy_only = False
+        self.cool_in_surge = True
+        self.heavy_k: int | None = None
+        self.heavy_in_surge = True
+        #: the router's time and surge mode at the last settle
+        self.now = now
+        self.surge = False
+
+    def configure(
+        self, cfg: RouterConfig, channels: dict[str, Channel], queues: Iterable[QueueState]
+    ) -> None:
+        """Take the windows and channel costs of ``cfg`` (at start and after a reconfigure).
+
+        Windows of a new shape start empty; the since-reset figures carry on.
+        """
+        st = cfg.statistics
+        windows = tuple(float(w) for w in st.windows)
+        self.unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
+        self.interrupts = Interrupts(channels)
+        wb = cfg.wellbeing
+        self.cool_heavy_only = wb.cooldown_from == "heavy"
+        self.cool_in_surge = "cooldown" not in wb.suspend_in_surge
+        self.heavy_k = wb.max_consecutive_heavy
+        self.heavy_in_surge = "heavy" not in wb.suspend_in_surge
+        for q in queues:
+            tl = q.tally
+            tl.channel = q.channel
+            tl.heavy = q.heavy
+            tl.unit_cost = self.unit_costs.get(q.channel, 0)
+            tl.ewt_key = None  # priority seconds and the estimator's priors may change
+            if not tl.windows.same_shape(windows, st.bucket_s):
+                tl.windows = tl.windows.reshaped(windows, st.bucket_s)
+
+    # ------------------------------------------------------------------ agents
+
+    def add_agent(self, agent: Agent, queues: Iterable[QueueState]) -> None:
+        """Count a logged-in agent: its occupancy shares, the queues it is eligible for,
+        where it is available and its state (login, recount)."""
+        tl = agent.tally
+        tl.shares = capacity_shares(dict(agent.spec.capacity), agent.units, self.unit_costs)
+        tl.elig = [
+            q.tally
+            for q in queues
+            if not q.removed and fits(agent, q, q.tenant, q.requires) and _matched(agent, q)
+        ]
+        for qt in tl.elig:
+            qt.eligible += 1
+        tl.counted = True
+        tl.part = -1
+        tl.avail = []
+        self._place(agent)
+        self.changed[agent.id] = agent  # placed again at the next read, at its time
+
+    def remove_agent(self, agent: Agent) -> None:
+        """The agent left: take it out of every count."""
+        tl = agent.tally
+        if not tl.counted:
+            return
+        for qt in tl.elig:
+            qt.eligible -= 1
+        for qt in tl.avail:
+            qt.available -= 1
+        if tl.part >= 0:
+            self.by_state[tl.part] -= 1
+        tl.counted = False
+        tl.part = -1
+        tl.elig = []
+        tl.avail = []
+        if self.changed.get(agent.id) is agent:
+            del self.changed[agent.id]
+
+    def recount_agent(self, agent: Agent, queues: Iterable[QueueState]) -> None:
+        """The agent's tenants, queues or shift changed: count where it is eligible again
+        (a logged-out agent stays uncounted)."""
+        if agent.tally.counted:
+            self.remove_agent(agent)
+            self.add_agent(agent, queues)
+
+    def respec_agent(self, agent: Agent, queues: Iterable[QueueState], now: float) -> None:
+        """The agent's spec changed (``Router.update_agent``): eligibility and capacity
+        shares anew; the busy time its open holds counted so far stays as it was (they
+        count at the new shares from ``now`` on)."""
+        before = _held_busy(agent, now)
+        self.recount_agent(agent, queues)
+        agent.tally.busy_s += before - _held_busy(agent, now)
+
+    def set_off_shift(self, agent: Agent, now: float, off: bool) -> None:
+        """The agent went off shift (``off``) or came back on: off-shift time is not
+        staffed (the core calls this where it says so in an event, as the monitor sees it)."""
+        tl = agent.tally
+        if off:
+            if tl.on_from != _INF:
+                tl.staffed_s += max(0.0, now - tl.on_from)
+                tl.on_from = _INF
+        elif tl.on_from == _INF:
+            tl.on_from = now
+
+    def _place(self, agent: Agent) -> None:
+        """Move the agent's counts to where it is now."""
+        tl = agent.tally
+        part = partition(agent)
+        if part != tl.part:
+            if tl.part >= 0:
+                self.by_state[tl.part] -= 1
+            self.by_state[part] += 1
+            tl.part = part
+        avail = []
+        if agent.roomy:  # ready with room on some channel, kept by the core (Router._room)
+            load = agent.load
+            caps = agent.caps
+            spare = agent.units - agent.units_used if agent.units is not None else None
+            # in a cooldown it takes no work (or no heavy work) now; after a run of heavy
+            # work, no heavy work (as Router._can_take decides)
+            surge = self.surge
+            cooling = agent.cooldown_until > self.now and (self.cool_in_surge or not surge)
+            heavy_only = self.cool_heavy_only
+            k = self.heavy_k
+            heavy_paused = (
+                k is not None and agent.heavy_streak >= k and (self.heavy_in_surge or not surge)
+            )
+            for qt in tl.elig:
+                if qt.heavy and heavy_paused:
+                    continue
+                if cooling and (qt.heavy or not heavy_only):
+                    continue
+                ch = qt.channel
+                if load.get(ch, 0) < caps.get(ch, 0) and (
+                    spare is None
+                    or qt.unit_cost <= spare
+                    or self.interrupts.allows(agent, ch, qt.unit_cost)
+                ):
+                    avail.append(qt)
+        old = tl.avail
+        if avail != old:
+            for qt in old:
+                qt.available -= 1
+            for qt in avail:
+                qt.available += 1
+            tl.avail = avail
+
+    def settle(self, now: float, surge: bool) -> None:
+        """Re-count the agents noted as changed since the last call, at ``now`` and in
+        surge mode or not (a surge may suspend the guardrails that keep agents off work)."""
+        self.now = now
+        self.surge = surge
+        changed = self.changed
+        if changed:
+            for agent in changed.values():
+                if agent.tally.counted:
+                    self._place(agent)
+            changed.clear()
+
+    def recount(self, agents: Iterable[Agent], queues: list[QueueState]) -> None:
+        """Count every agent from scratch (reconfigure, restore): O(agents x queues)."""
+        for q in queues:
+            q.tally.eligible = 0
+            q.tally.available = 0
+        self.by_state = [0] * len(AGENT_STATES)
+        self.changed.clear()
+        for a in agents:
+            a.tally.counted = False
+            self.add_agent(a, queues)
+
+    def agents_by_state(self) -> dict[str, int]:
+        return dict(zip(AGENT_STATES, self.by_state, strict=True))
+
+    # ------------------------------------------------------------------ reading
+
+    def queue_statistics(
+        self, q: QueueState, now: float, est: WaitEstimator, priority_seconds: float
+    ) -> QueueStatistics:
+        """The figures of one queue (call :meth:`settle` first)."""
+        tl = q.tally
+        name = q.name
+        counts = q.waiting_by_priority
+        by_p: dict[int, int] = {}
+        if len(counts) == 1:  # the common case: one priority per queue
+            for p, n in counts.items():
+                if n:
+                    by_p[p] = n
+        else:
+            for p in sorted(counts, reverse=True):
+                if counts[p]:
+                    by_p[p] = counts[p]
+        # expected waits are pure functions of these: computed again only when one moved
+        key = (est.version(name), tl.available, tl.eligible, q.priority, *by_p.items())
+        if key != tl.ewt_key:
+            ewt: dict[int, float] = {}
+            for p in sorted({q.priority, *by_p}, reverse=True):
+                position = 1 + sum(n for pp, n in by_p.items() if pp >= p)
+                if not tl.eligible:
+                    ewt[p] = _INF
+                elif tl.available >= position:
+                    ewt[p] = 0.0
+                else:
+                    ewt[p] = est.expected_wait(name, position - tl.available, p, priority_seconds)
+            tl.ewt = (est.expected_wait(name, q.n_waiting), ewt)
+            tl.ewt_key = key
+        expected, ewt = tl.ewt
+        windows = tl.windows.query(now)  # (refreshes windows.total)
+        return QueueStatistics(
+            waiting=q.n_waiting,
+            expected_wait_s=expected,
+            longest_wait_s=longest_wait(q, now),
+            waiting_by_priority=by_p,
+            expected_wait_by_priority_s=dict(ewt),
+            eligible_agents=tl.eligible,
+            available_agents=tl.available,
+            windows=windows,
+            totals=tl.windows.total,
+        )
+
+    def agent_statistics(self, agent: Agent, now: float) -> AgentStatistics:
+        """One agent's figures at ``now``: O(channels + inquiries it holds)."""
+        tl = agent.tally
+        busy = tl.busy_s + _held_busy(agent, now)
+        staffed = tl.staffed_s + (now - tl.on_from if now > tl.on_from else 0.0)
+        part = partition(agent)
+        return AgentStatistics(
+            id=agent.id,
+            state=AGENT_STATES[part],
+            reason=agent.state_reason,
+            load=dict(agent.load),
+            caps=dict(agent.caps),
+            since=tl.since,
+            staffed_s=staffed,
+            busy_s=busy,
+            occupancy=busy / staffed if staffed > 0 else None,
+            offers=tl.offers,
+            handled=tl.handled,
+            aht_s=tl.handle_s / tl.handled if tl.handled else None,
+            declined=tl.declined,
+            expired=tl.expired,
+        )
+
+    # ------------------------------------------------------------------ reset
+
+    def answered_before_reset(self, t: Ticket) -> bool:
+        """Whether the answer of ``t`` (assigned) was counted before the last reset."""
+        at = t.assigned_at
+        return at < self.reset_at or (at == self.reset_at and t.id in self.reset_ties)
+
+    def reset(self, now: float, queues: Iterable[QueueState], agents: Iterable[Agent]) -> None:
+        """Start the since-reset figures of every queue and agent over at ``now``."""
+        self.reset_at = now
+        self.reset_ties = set()
+        for q in queues:
+            q.tally.windows.reset(now)
+        for a in agents:
+            for t in a.work.values():
+                if t.state == ASSIGNED and t.assigned_at == now:
+                    self.reset_ties.add(t.id)
+            tl = a.tally
+            tl.since = now
+            tl.offers = tl.handled = tl.declined = tl.expired = 0
+            tl.handle_s = 0.0
+            tl.busy_s = 0.0 - _held_busy(a, now)  # holds open now count from ``now`` on
+            tl.staffed_s = 0.0
+            if tl.on_from != _INF:
+                tl.on_from = now

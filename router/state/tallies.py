@@ -1,0 +1,100 @@
+"""The running tallies behind the real-time statistics: one per queue, one per agent.
+
+Theory of operation: a :class:`QueueTally` hangs off each ``QueueState`` and an
+:class:`AgentTally` off each ``Agent`` (``router/state/records.py``), so the
+core's hot path counts with a few attribute increments and no lookups. The
+core (``router/core.py``) counts outcomes into ``QueueTally.windows`` and the
+agent's own figures into ``AgentTally``; ``router/state/realtime.py`` keeps
+the eligible and available counts and the agents-by-state partition, and
+reads everything for ``statistics()``. Plain data: no logic beyond
+construction and the snapshot record.
+"""
+
+from __future__ import annotations
+
+from router.state.stat_records import AgentTallyRecord
+from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
+
+__all__ = ["AgentTally", "AgentTallyRecord", "QueueTally", "capacity_shares"]
+
+
+def capacity_shares(
+    capacity: dict[str, int], units: int | None, unit_costs: dict[str, int]
+) -> dict[str, float]:
+    """The share of the whole agent one inquiry holds, per channel (occupancy weights).
+
+    As the simulator's ledger (``router/sim/engine.py``): with ``units``, a channel's
+    ``unit_cost / units``; else each live channel gets an equal part of the agent,
+    split over its cap (``{voice: 1, chat: 20}``: a call 1/2, a chat 1/40).
+    """
+    if units is not None:
+        return {ch: unit_costs.get(ch, 0) / units for ch in capacity}
+    live = [ch for ch, cap in capacity.items() if cap > 0]
+    return {ch: 1.0 / (cap * len(live)) if cap > 0 else 0.0 for ch, cap in capacity.items()}
+
+
+class QueueTally:
+    """One queue's windows of outcome counts and its eligible and available agents."""
+
+    __slots__ = (
+        "available",
+        "channel",
+        "eligible",
+        "ewt",
+        "ewt_key",
+        "heavy",
+        "unit_cost",
+        "windows",
+    )
+
+    def __init__(self, channel: str) -> None:
+        self.windows = SlidingWindows(DEFAULT_WINDOWS, DEFAULT_BUCKET_S)
+        self.channel = channel
+        self.unit_cost = 0  # the channel's capacity-unit cost (agents with ``units``)
+        self.eligible = 0
+        self.available = 0
+        #: the expected waits last computed, and what they were computed from
+        self.ewt_key: tuple[object, ...] | None = None
+        self.ewt: tuple[float, dict[int, float]] = (0.0, {})
+        self.heavy = False  # a heavy queue (a cooldown may keep agents off heavy work only)
+
+
+class AgentTally:
+    """One agent's figures since login (or the last reset) and where it is counted."""
+
+    __slots__ = (
+        "avail",
+        "busy_s",
+        "counted",
+        "declined",
+        "elig",
+        "expired",
+        "handle_s",
+        "handled",
+        "offers",
+        "on_from",
+        "part",
+        "shares",
+        "since",
+        "staffed_s",
+    )
+
+    def __init__(self, now: float) -> None:
+        self.since = now
+        self.offers = 0
+        self.handled = 0
+        self.handle_s = 0.0
+        self.declined = 0
+        self.expired = 0
+        #: capacity-time of the holds already released (open holds are added when read)
+        self.busy_s = 0.0
+        #: staffed time booked, and when the present staffed stretch began (inf: off
+        #: shift, logged in between two shifts of its schedule, is not staffed)
+        self.staffed_s = 0.0
+        self.on_from = now
+        self.shares: dict[str, float] = {}
+        #: whether the agent is in the counts below (from login until it leaves)
+        self.counted = False
+        self.part = -1  # its index in AGENT_STATES
+        self.elig: list[QueueTally] = []  # queues it is eligible for
+        self.avail: list[QueueTally] = []  # those it is counted available in
