@@ -311,6 +311,11 @@ WRONG_TYPE = {
     "callback_failed id None",
     "set_ready id None",
     "logout id None",
+    # issue 16's in-queue changes and heartbeats: typed arguments the same way
+    "update id None",
+    "transfer priority nan",
+    "hand back priority high",
+    "heartbeat id None",
 }
 
 
