@@ -176,3 +176,30 @@ def test_an_agent_update_keeps_the_busy_time_counted_so_far() -> None:
     r.complete("c1", 20)
     run.tick(20)
     assert r.agent_statistics("ye").busy_s == pytest.approx(at_10 + 10 * share)
+
+
+def test_an_answer_given_at_a_reset_and_taken_back_then_given_again_counts_after_it() -> None:
+    """A tie at the reset instant: the first answer was counted before the reset, the
+    second after it; taking the second back must correct the since-reset figures."""
+    run = Run(monitor=False)  # (the monitor has no reset: the recount and ledger judge)
+    r = run.r
+    r.login(AgentSpec(id="ye"), 0)
+    r.login(AgentSpec(id="li"), 0)
+    r.submit(Inquiry(id="c1", queue="sales"), 1)
+    run.tick(1)
+    holder = next(a for a in ("ye", "li") if r.holds("c1", a))
+    r.accept("c1", 5, holder)
+    run.tick(5)
+    r.reset_statistics(5)  # at the instant of the answer: counted before the reset
+    run.ledger.mark_reset(pending=0)
+    r.hand_back("c1", 5)  # taken back from the figures before the reset
+    run.tick(5)
+    holder = next(a for a in ("ye", "li") if r.holds("c1", a))
+    r.accept("c1", 5, holder)  # answered again at the reset instant, after it
+    run.tick(5)
+    since = r.statistics().queues["sales"].windows["since_reset"]
+    assert since.answered == 1
+    r.hand_back("c1", 5)
+    run.tick(5)
+    since = r.statistics().queues["sales"].windows["since_reset"]
+    assert since.answered == 0  # taken back from the figures it was counted in
