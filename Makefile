@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-dev
 # mypyc, installed apart from the editable pure-Python install so both can be tested.
 COMPILED := build/compiled
 ROUTER_SOURCES := $(shell find router -name '*.py') setup.py build_backend/router_build.py
-# the tests run again on the compiled build: core, policies, simulator, adapters
+# the tests run again on the compiled build: core, policies, simulator, adapters, features
 # (tests/test_mutants.py patches Router methods and runs on the pure build only)
 COMPILED_TESTS := tests/test_compiled.py tests/test_core_lifecycle.py tests/test_core_errors.py \
 	tests/test_core_isolation.py tests/test_core_snapshot.py tests/test_core_state_machine.py \
@@ -19,7 +19,9 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_core_lifecycle.py tests/test
 	tests/test_seed_stories.py tests/test_examples_core.py tests/test_adapters.py \
 	tests/test_examples_async.py tests/test_multi_offer.py tests/test_preferred.py \
 	tests/test_targeting.py tests/test_distribution.py tests/test_feature_scenarios.py \
-	tests/test_realtime_statistics.py
+	tests/test_inqueue.py tests/test_hours.py tests/test_interrupts.py tests/test_presence.py \
+	tests/test_adapters_queue_changes.py tests/test_queue_change_scenarios.py \
+	tests/test_realtime_statistics.py tests/test_realtime_queue_changes.py
 
 .PHONY: demo test lint typecheck unit unit-compiled compiled bench bench-quick bench-smoke \
 	bench-check clean

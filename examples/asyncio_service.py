@@ -13,21 +13,26 @@ one tagged object per line, decoded and validated by msgspec. A producer sends
 ``{"type": "submit", "inquiry": {"id": "c1", "queue": "chat", "patience_s": 30}}``
 (or the bare inquiry, ``{"id": "c1", "queue": "chat"}``, as shorthand),
 ``{"type": "withdraw", "inquiry_id": "c1"}`` and ``{"type": "reset_statistics"}``
-(answered ``{"ok": "reset_statistics"}``: the since-reset figures start over).
-The service answers a submit at once with ``{"admission": {...}}``, and later
-with the ``Assigned`` event, or the event that ended it (``Abandoned``,
-``Rejected``, ...). If a producer disconnects, its inquiries still waiting are
-withdrawn (cancellation withdraws).
+(answered ``{"ok": "reset_statistics"}``: the since-reset figures start over); a
+supervisor's changes go the same way: ``update_inquiry`` (priority, requirements),
+``transfer`` (to another queue) and ``update_agent`` (a logged-in agent's new spec),
+each answered ``{"ok": "<type>"}`` (docs/routing-features.md). The service answers a
+submit at once with ``{"admission": {...}}``, and later with the ``Assigned`` event, or
+the event that ended it (``Abandoned``, ``Rejected``, ...). If a producer disconnects,
+its inquiries still waiting are withdrawn (cancellation withdraws).
 
 An agent receives its work as events (``{"type": "Offered", ...}``; ``Assigned``
 when the config routes in immediate mode) and sends ``accept``, ``decline``,
 ``complete`` and ``callback_failed`` (``{"type": "accept", "inquiry_id": "c1"}``),
 ``go_on_break``, ``set_ready``, ``logout`` and ``set_attributes`` (``{"type":
 "set_ready", "agent_id": "a1"}``, its own id; ``{"type": "set_attributes", "agent_id":
-"a1", "attributes": {"langs": ["zh", "en"]}}`` re-targets it for queues' ``match``).
-An inquiry's ``attributes`` and ``preferred_agents`` ride in the submit. In a queue
-with ``max_offers > 1`` an agent whose offer was taken by another gets the
-``OfferRescinded`` event. When it disconnects, it is logged out and its open offers
+"a1", "attributes": {"langs": ["zh", "en"]}}`` re-targets it for queues' ``match``),
+``hand_back`` and ``transfer`` of work it holds, and ``heartbeat``. An inquiry's
+``attributes`` and ``preferred_agents`` ride in the submit. In a queue with
+``max_offers > 1`` an agent whose offer was taken by another gets the ``OfferRescinded``
+event. Its session is a remote console (``keepalive=False``): with ``[routing]
+presence_timeout_s`` only what it sends counts, so a console that went silent is set
+away and its offers go back. When it disconnects, it is logged out and its open offers
 go back in line.
 
 A malformed line gets one error line naming the field, and the connection stays
@@ -66,6 +71,8 @@ from router import (
     Complete,
     Decline,
     GoOnBreak,
+    HandBack,
+    Heartbeat,
     Inquiry,
     Logout,
     QueueConfig,
@@ -75,6 +82,9 @@ from router import (
     SetAttributes,
     SetReady,
     Submit,
+    Transfer,
+    UpdateAgent,
+    UpdateInquiry,
     UsageError,
     Withdraw,
     decode_input,
@@ -177,7 +187,8 @@ class Service:
                 if self.monitor is not None:  # its capacity, for occupancy on the page
                     self.monitor.add_agent(hello.agent)
                 try:
-                    session = self.router.agent(hello.agent)
+                    # a remote console: only what it sends keeps it present
+                    session = self.router.agent(hello.agent, keepalive=False)
                     await session.__aenter__()
                 except UsageError as exc:  # e.g. the id is already logged in
                     conn.fail(exc)
@@ -217,9 +228,14 @@ class Service:
                             router.reset_statistics()
                             conn.send({"ok": "reset_statistics"})
                             continue
+                        if isinstance(inp, UpdateInquiry | Transfer | UpdateAgent):
+                            self.change(inp)
+                            conn.send({"ok": inp.__struct_config__.tag})
+                            continue
                         if not isinstance(inp, Submit):
                             raise ValueError(
-                                "$.type: a producer sends submit, withdraw or reset_statistics"
+                                "$.type: a producer sends submit, withdraw, reset_statistics, "
+                                "update_inquiry, transfer or update_agent"
                             )
                         inquiry = inp.inquiry
                     admission = await router.submit(inquiry)
@@ -263,15 +279,31 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await streamer
 
+    def change(self, inp: UpdateInquiry | Transfer | UpdateAgent) -> None:
+        """A supervisor's change to an inquiry in line or to a logged-in agent."""
+        router = self.router
+        if isinstance(inp, UpdateInquiry):
+            router.update_inquiry(inp.inquiry_id, priority=inp.priority, requires=inp.requires)
+        elif isinstance(inp, Transfer):
+            router.transfer(
+                inp.inquiry_id,
+                inp.queue,
+                agent_id=inp.agent_id,
+                priority=inp.priority,
+                requires=inp.requires,
+            )
+        else:
+            router.update_agent(inp.agent)
+
     @staticmethod
     def agent_input(session: AgentSession, inp: Any) -> None:
         """One input from an agent connection, applied as that agent."""
         if isinstance(inp, Accept | Decline) and inp.agent_id not in (None, session.id):
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
-        if (
-            isinstance(inp, SetReady | GoOnBreak | Logout | SetAttributes)
-            and inp.agent_id != session.id
-        ):
+        if isinstance(inp, HandBack | Transfer) and inp.agent_id not in (None, session.id):
+            raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
+        own = SetReady | GoOnBreak | Logout | Heartbeat | SetAttributes
+        if isinstance(inp, own) and inp.agent_id != session.id:
             raise ValueError(f"$.agent_id: this connection is agent {session.id!r}")
         if isinstance(inp, Accept):
             session.accept(inp.inquiry_id)
@@ -287,6 +319,14 @@ class Service:
             session.set_ready()
         elif isinstance(inp, Logout):
             session.logout()
+        elif isinstance(inp, HandBack):
+            session.hand_back(inp.inquiry_id, priority=inp.priority)
+        elif isinstance(inp, Transfer):
+            session.transfer(
+                inp.inquiry_id, inp.queue, priority=inp.priority, requires=inp.requires
+            )
+        elif isinstance(inp, Heartbeat):
+            session.heartbeat()
         elif isinstance(inp, SetAttributes):
             session.set_attributes(inp.attributes)
         else:

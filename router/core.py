@@ -5,8 +5,10 @@ Theory of operation
 ``Router`` is a synchronous state machine in the h11 style. Inputs are the
 structs of ``router/inputs.py`` (``Submit``, ``Withdraw``, ``Login``,
 ``SetReady``, ``GoOnBreak``, ``Logout``, ``Accept``, ``Decline``, ``Complete``,
-``CallbackFailed``, ``Reconfigure``), taken by ``handle(input, now)`` or by the
-method of the same name; they record facts at a caller supplied ``now``.
+``CallbackFailed``, ``Reconfigure``, and the in-queue changes ``UpdateInquiry``,
+``Transfer``, ``HandBack``, ``UpdateAgent``, ``Heartbeat``), taken by
+``handle(input, now)`` or by the method of the same name; they record facts at
+a caller supplied ``now``.
 ``tick(now)`` fires due deadlines, runs one matching pass and returns the
 events that happened since the last tick. ``next_deadline()`` says when the
 driver must call ``tick`` again. The core never reads a clock, sleeps, does I/O
@@ -92,6 +94,7 @@ from router.events import (
     AgentLoggedOut,
     AgentOnBreak,
     AgentReady,
+    AgentUpdated,
     Assigned,
     BreakDeferred,
     Completed,
@@ -100,6 +103,7 @@ from router.events import (
     Event,
     Explanation,
     FeatureScore,
+    InquiryUpdated,
     OfferDeclined,
     Offered,
     OfferExpired,
@@ -108,6 +112,7 @@ from router.events import (
     Rejected,
     Requeued,
     TaskExpired,
+    Transferred,
     Withdrawn,
     WrapUpEnded,
 )
@@ -117,6 +122,8 @@ from router.inputs import (
     Complete,
     Decline,
     GoOnBreak,
+    HandBack,
+    Heartbeat,
     Input,
     Login,
     Logout,
@@ -125,6 +132,9 @@ from router.inputs import (
     SetAttributes,
     SetReady,
     Submit,
+    Transfer,
+    UpdateAgent,
+    UpdateInquiry,
     Withdraw,
     check_agent_spec,
     check_attributes,
@@ -132,13 +142,16 @@ from router.inputs import (
     check_input_ids,
     check_inquiry,
     check_now,
+    check_priority,
     check_reason,
+    check_requires,
 )
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
+from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import first_not_declined, live_agents, live_tickets
@@ -268,6 +281,8 @@ class Router:
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
+        self._interrupts = Interrupts(self._channels)
+        self._presence = r.presence_timeout_s
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
         self._draws.seed = r.seed
         self._uses_recent = any(
@@ -373,8 +388,8 @@ class Router:
             return False
         if kind == K_OFFER:
             return t.state == OFFERED and t.offer_no == arg
-        if kind == K_PATIENCE:
-            return t.state in (WAITING, OFFERED)
+        if kind == K_PATIENCE:  # a hand-back or transfer after an answer switches it off
+            return t.state in (WAITING, OFFERED) and t.patience_at == at
         if kind == K_STEP:
             return t.state in (WAITING, OFFERED) and t.step == arg - 1
         if kind == K_PREFER:
@@ -415,6 +430,11 @@ class Router:
         | Decline
         | Complete
         | CallbackFailed
+        | UpdateInquiry
+        | Transfer
+        | HandBack
+        | UpdateAgent
+        | Heartbeat
         | SetAttributes
         | ResetStatistics,
         now: float,
@@ -452,6 +472,23 @@ class Router:
             self.callback_failed(input.inquiry_id, now)
         elif isinstance(input, Reconfigure):
             return self.reconfigure(input.config, now, hand_over=input.hand_over)
+        elif isinstance(input, Heartbeat):
+            self.heartbeat(input.agent_id, now)
+        elif isinstance(input, UpdateInquiry):
+            self.update_inquiry(input.inquiry_id, now, input.priority, input.requires)
+        elif isinstance(input, Transfer):
+            self.transfer(
+                input.inquiry_id,
+                input.queue,
+                now,
+                agent_id=input.agent_id,
+                priority=input.priority,
+                requires=input.requires,
+            )
+        elif isinstance(input, HandBack):
+            self.hand_back(input.inquiry_id, now, input.agent_id, priority=input.priority)
+        elif isinstance(input, UpdateAgent):
+            self.update_agent(input.agent, now)
         elif isinstance(input, SetAttributes):
             self.set_attributes(input.agent_id, input.attributes, now)
         elif isinstance(input, ResetStatistics):
@@ -555,7 +592,10 @@ class Router:
             t = self._ticket(inquiry_id)
             answered = t.state == ASSIGNED
             before_reset = answered and self._live.answered_before_reset(t)
+            agent = t.agent
             self._bp.callbacks.failed(t)
+            if agent is not None:
+                agent.last_seen = self._now
             if answered:  # the call reached nobody: it was no answer
                 self._count_answer(t, t.assigned_at, -1, before_reset)
         except BaseException as exc:
@@ -612,6 +652,8 @@ class Router:
             )
         if t.state != PARKED:
             self._estimator.on_abandon(t.queue.name, self._now - t.entered)
+        else:
+            self._bp.callbacks.withdrawn(t)
         self._end(
             t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
         )
@@ -675,6 +717,7 @@ class Router:
             del agent.offers[t.id]
             agent.work[t.id] = t
             agent.no_answer = 0
+            agent.last_seen = self._now
             self._start_work(t, agent)
         except BaseException as exc:
             self._failed(exc)
@@ -742,6 +785,12 @@ class Router:
                 c.in_target += 1
             return
         w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
+        self._live.reset_ties.discard(t.id)  # a next answer at the reset instant is after it
+
+    def _unanswer(self, t: Ticket) -> None:
+        """Take back the answer of an assigned ``t`` going back into line (a hand-back, a
+        transfer): it counts as answered when an agent takes it again (docs/metrics.md)."""
+        self._count_answer(t, t.assigned_at, -1, self._live.answered_before_reset(t))
 
     def decline(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent refused the offer; the inquiry goes back to its place, not to this agent."""
@@ -751,6 +800,7 @@ class Router:
         try:
             self._enter(now)
             t, agent = self._offer(inquiry_id, agent_id)
+            agent.last_seen = self._now
             self._counters.declined += 1
             agent.tally.declined += 1
             self._events.append(
@@ -820,6 +870,7 @@ class Router:
                 at=self._now, version=self._version, inquiry_id=t.id, queue=q.name, reason=reason
             )
         )
+        self._bp.back_in_line(t)  # a queue its hours closed may close it out
 
     # ------------------------------------------------------------------ completion
 
@@ -850,22 +901,8 @@ class Router:
         tally = agent.tally
         tally.handled += 1
         tally.handle_s += handle
-        if self._uses_recent:
-            agent.recent.append((now, handle))
-            agent.recent_sum += handle
-            self._schedule_agent(agent, now + self._window)
-        k = self._heavy_k
-        if t.heavy and k is not None and agent.heavy_streak >= k:
-            if self._wb.heavy_recovery_s > 0:
-                agent.heavy_block_until = now + self._wb.heavy_recovery_s
-                self._schedule_agent(agent, agent.heavy_block_until)
-            else:  # no recovery pause configured: the run ends with this inquiry
-                agent.heavy_streak = 0
-        elif not t.heavy and agent.heavy_streak:
-            # light work done ends a heavy run; a light offer that was declined, expired
-            # or (a callback) did not reach the customer does not
-            agent.heavy_streak = 0
-            agent.heavy_block_until = 0.0
+        agent.last_seen = now
+        self._work_ended(t, agent)
         after = self._wb.cooldown_after_heavy_s
         if t.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
             self._cool_down(agent, t, handle)
@@ -914,6 +951,272 @@ class Router:
                 reason=f"heavy inquiry handled {handle:.0f} s >= {wb.cooldown_after_heavy_s:g} s",
             )
         )
+
+    def _work_ended(self, t: Ticket, agent: Agent) -> None:
+        """``agent`` stopped working on the assigned ``t`` (completed, handed back or
+        transferred): the recent-work window and the heavy-call streak follow."""
+        now = self._now
+        if self._uses_recent:
+            handle = now - t.assigned_at
+            agent.recent.append((now, handle))
+            agent.recent_sum += handle
+            self._schedule_agent(agent, now + self._window)
+        k = self._heavy_k
+        if t.heavy and k is not None and agent.heavy_streak >= k:
+            if self._wb.heavy_recovery_s > 0:
+                agent.heavy_block_until = now + self._wb.heavy_recovery_s
+                self._schedule_agent(agent, agent.heavy_block_until)
+            else:  # no recovery pause configured: the run ends with this inquiry
+                agent.heavy_streak = 0
+        elif not t.heavy and agent.heavy_streak:
+            # light work done ends a heavy run; a light offer that was declined, expired
+            # or (a callback) did not reach the customer does not
+            agent.heavy_streak = 0
+            agent.heavy_block_until = 0.0
+
+    # ------------------------------------------------------------------ in-queue changes
+
+    def update_inquiry(
+        self,
+        inquiry_id: str,
+        now: float,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> None:
+        """Change a waiting, offered or parked inquiry's ``priority`` (re-aged from its
+        original arrival) or ``requires`` (skills on top of its queue's; ``{}`` clears
+        them): it keeps its arrival, so its place is the one it would have had with these
+        values from the start. An offer to an agent the new requirement excludes goes back."""
+        check_id(inquiry_id, "inquiry_id")
+        check_priority(priority)
+        check_requires(requires)
+        try:
+            self._enter(now)
+            self._update_inquiry(inquiry_id, priority, requires)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _update_inquiry(
+        self, inquiry_id: str, priority: int | None, requires: dict[str, int] | None
+    ) -> None:
+        t = self._ticket(inquiry_id)
+        state = t.state
+        if state not in (WAITING, OFFERED, PARKED):
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting, offered or "
+                "parked inquiry can be updated (hand an assigned one back first)"
+            )
+        if state == PARKED and not self._bp.callbacks.is_callback(t):
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is an outbound task held for idle capacity; it can be "
+                "updated once it is released"
+            )
+        if state == WAITING:
+            self._dequeue(t)
+            t.state = PARKED  # out of line for the change; _enqueue puts it back
+        if priority is not None:
+            t.priority = priority
+        if requires is not None:
+            t.extra = dict(requires) or None
+        if state == WAITING:
+            t.pool = self._pool_for(t)
+            self._enqueue(t)
+            self._pending.append(t)
+        elif state == OFFERED and requires is not None:
+            agent = t.agent
+            assert agent is not None
+            pool = self._pool_for(t)
+            holders = [agent, *(t.also or {}).values()]
+            gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
+            if len(gone) < len(holders):
+                t.pool = pool  # the offer stands, under the new requirement
+            for a in gone:  # the last one out puts the inquiry back in line
+                self._take_back_quietly(t, a, "updated")
+        self._counters.updated += 1
+        self._events.append(
+            InquiryUpdated(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                queue=t.queue.name,
+                priority=t.priority,
+            )
+        )
+        if t.state in (WAITING, OFFERED):
+            self._bp.changed(t, moved=False)
+
+    def transfer(
+        self,
+        inquiry_id: str,
+        queue: str,
+        now: float,
+        *,
+        agent_id: str | None = None,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> None:
+        """Move a waiting, offered or assigned inquiry to ``queue`` (same channel), keeping
+        its arrival time: it takes its place there by arrival and priority, and the new
+        queue's relaxation steps start now (in a surge that relaxes steps, at the last one,
+        as for an overflow move). An offered or assigned one leaves its agent
+        (``agent_id``, if given, must be that agent); once answered it no longer abandons.
+        A transfer into a queue closed by its ``hours`` is refused."""
+        check_id(inquiry_id, "inquiry_id")
+        check_id(queue, "queue")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        check_priority(priority)
+        check_requires(requires)
+        try:
+            self._enter(now)
+            self._transfer(inquiry_id, queue, agent_id, priority, requires)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _transfer(
+        self,
+        inquiry_id: str,
+        queue: str,
+        agent_id: str | None,
+        priority: int | None,
+        requires: dict[str, int] | None,
+    ) -> None:
+        now = self._now
+        t = self._ticket(inquiry_id)
+        if t.state not in (WAITING, OFFERED, ASSIGNED):
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting, offered or "
+                "assigned inquiry can be transferred"
+            )
+        q = self._queues.get(queue)
+        if q is None or q.removed:
+            raise UnknownId(f"unknown queue {queue!r}; known: {self._queue_list()}")
+        src = t.queue
+        if q is src:
+            raise InvalidInput("queue", f"inquiry {inquiry_id!r} is already in queue {queue!r}")
+        if q.channel != src.channel:
+            raise InvalidInput(
+                "queue",
+                f"queue {queue!r} is on channel {q.channel!r}; inquiry {inquiry_id!r} is on "
+                f"{src.channel!r}",
+            )
+        if q.tenant is not None and t.tenant != q.tenant:
+            raise InvalidInput(
+                "queue",
+                f"queue {queue!r} belongs to tenant {q.tenant!r}; inquiry {inquiry_id!r} to "
+                f"{t.tenant!r}",
+            )
+        agent = t.agent
+        if agent_id is not None and (agent is None or not self.holds(inquiry_id, agent_id)):
+            held = f"held by {agent.id!r}" if agent is not None else _state_name(t)
+            raise InvalidState(f"inquiry {inquiry_id!r} is {held}, not held by {agent_id!r}")
+        if self._bp.closed_now(q):
+            raise InvalidState(f"queue {queue!r} is closed (its hours of operation)")
+        if t.state == WAITING:
+            self._dequeue(t)
+            self._estimator.on_removed(src.name, now - t.entered)
+            t.state = PARKED  # out of line for the move; _enqueue puts it back
+        else:
+            assert agent is not None
+            if t.state == ASSIGNED:  # back in line: its answer is taken back (statistics)
+                self._unanswer(t)
+            if t.also is not None:  # one of several open offers: the others are rescinded
+                keep = agent if agent_id is None else self._offer(inquiry_id, agent_id)[1]
+                self._rescind_others(t, keep, "transferred")
+                agent = keep
+            self._leave_agent(t, agent)
+            if agent_id is not None:
+                agent.last_seen = now
+        t.queue = q
+        t.entered = now
+        t.step = len(q.steps) if self._bp.surge.relax_now else 0  # as an overflow move
+        if priority is not None:
+            t.priority = priority
+        if requires is not None:
+            t.extra = dict(requires) or None
+        t.heavy = t.heavy or q.heavy  # a heavy inquiry stays heavy
+        t.pool = self._pool_for(t)
+        self._enqueue(t)
+        self._pending.append(t)
+        self._schedule_step(t)
+        self._counters.transferred += 1
+        self._events.append(
+            Transferred(
+                at=now,
+                version=self._version,
+                inquiry_id=t.id,
+                from_queue=src.name,
+                to_queue=q.name,
+                agent_id=agent.id if agent is not None else None,
+            )
+        )
+        self._bp.changed(t, moved=True)
+
+    def hand_back(
+        self,
+        inquiry_id: str,
+        now: float,
+        agent_id: str | None = None,
+        *,
+        priority: int | None = None,
+    ) -> None:
+        """The agent gives an assigned inquiry back unfinished: it waits in its queue again
+        at its original place (arrival, priority; ``priority`` changes it), never for this
+        agent again, and no longer abandons. The agent's slot is free at once (no wrap-up)."""
+        check_id(inquiry_id, "inquiry_id")
+        if agent_id is not None:
+            check_id(agent_id, "agent_id")
+        check_priority(priority)
+        try:
+            self._enter(now)
+            self._hand_back(inquiry_id, agent_id, priority)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _hand_back(self, inquiry_id: str, agent_id: str | None, priority: int | None) -> None:
+        t = self._ticket(inquiry_id)
+        if t.state != ASSIGNED:
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is {_state_name(t)}; only an assigned inquiry can be "
+                "handed back (decline an offer)"
+            )
+        agent = t.agent
+        assert agent is not None
+        if agent_id is not None and agent_id != agent.id:
+            raise InvalidState(
+                f"inquiry {inquiry_id!r} is assigned to {agent.id!r}, not {agent_id!r}"
+            )
+        agent.last_seen = self._now
+        self._unanswer(t)  # back in line: its answer is taken back (statistics)
+        self._leave_agent(t, agent)
+        if t.declined is None:
+            t.declined = set()
+        t.declined.add(agent.id)
+        if priority is not None:
+            t.priority = priority
+        self._counters.handed_back += 1
+        self._requeue(t, "handed_back")
+        if t.state == WAITING:  # (a queue its hours closed may have closed it out)
+            self._bp.changed(t, moved=True)
+
+    def _leave_agent(self, t: Ticket, agent: Agent) -> None:
+        """Take an offered or assigned ``t`` off ``agent`` (not the agent's fault), leaving it
+        out of line (``PARKED``) for the caller to place. Work done counts as work."""
+        if t.state == OFFERED:
+            del agent.offers[t.id]
+            self._n_offered -= 1
+            self._undo_heavy(t, agent)
+        else:
+            del agent.work[t.id]
+            self._n_assigned -= 1
+            self._work_ended(t, agent)
+            t.patience_at = None  # answered: the customer is on hold now, not abandoning
+        t.state = PARKED
+        t.agent = None
+        self._release(agent, t)
 
     # ------------------------------------------------------------------ agents
 
@@ -971,6 +1274,90 @@ class Router:
         if agent.off_shift:
             self._live.set_off_shift(agent, self._now, True)
 
+    def update_agent(self, spec: AgentSpec, now: float) -> None:
+        """A logged-in agent's new spec (same id), without a logout: skills, capacity,
+        units, tenants, queues, wrap-up and shift end. Work in flight stays; a cap below
+        the current load only stops new work until the load is under it; an open offer
+        the agent no longer fits goes back to its place. Only the pools that exist are
+        re-examined (as at login), never the other agents."""
+        check_agent_spec(spec, self._max_concurrency)
+        try:
+            self._enter(now)
+            self._update_agent(spec)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def _update_agent(self, spec: AgentSpec) -> None:
+        agent = self._staying_agent(spec.id)
+        if spec.team != agent.spec.team or spec.shifts != agent.spec.shifts:
+            raise InvalidInput(
+                "agent.shifts", "a team or schedule change needs a logout and a login"
+            )
+        for qn in spec.queues:
+            if qn not in self._queues:
+                raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+        waiting_for = self._waiting_for(agent)
+        old_skills = agent.skills
+        agent.spec = spec
+        agent.skills = dict(spec.skills)
+        agent.tenants = frozenset(spec.tenants)
+        agent.queues = dict(spec.queues)
+        agent.units = spec.units
+        agent.wrap_up_s = spec.wrap_up_s
+        agent.shift_end = spec.shift_end
+        if agent.shifts:  # the shift under way keeps its own tenants and queues
+            schedule.apply_shift(agent, agent.shift_no, agent.off_shift)
+            if agent.shift_end is None:
+                agent.shift_end = agent.shifts[-1].end_s
+        for skill in old_skills:
+            if skill not in agent.skills:
+                holders = self._by_skill[skill]
+                del holders[agent.id]
+                if not holders:
+                    del self._by_skill[skill]
+        for skill in agent.skills:
+            if skill not in old_skills:
+                self._by_skill.setdefault(skill, {})[agent.id] = agent
+        # units held, recounted: the budget may have been switched on or off
+        used = 0
+        by: dict[str, int] = {}
+        for t in (*agent.offers.values(), *agent.work.values()):
+            used += t.cost
+            ch = t.queue.channel
+            by[ch] = by.get(ch, 0) + t.cost
+        agent.units_used = used if agent.units is not None else 0
+        agent.units_by = by if agent.units is not None else {}
+        self._set_caps(agent)
+        self._live.respec_agent(agent, self._queues.values(), self._now)  # capacity shares
+        self._relist(agent)  # skills, queues, tenants and the queues' match, evaluated again
+        for t in list(agent.offers.values()):
+            if not any(p is t.pool for p, _, _ in agent.pools):
+                self._take_back_quietly(t, agent, "agent_updated")
+        self._counters.agents_updated += 1
+        self._events.append(AgentUpdated(at=self._now, version=self._version, agent_id=agent.id))
+        self._schedule_agent(agent, self._agent_next_time(agent))
+        self._recheck_preferences(waiting_for)
+
+    def heartbeat(self, agent_id: str, now: float) -> None:
+        """The agent's console is alive: with ``[routing] presence_timeout_s``, an agent that
+        sends nothing (no heartbeat, no other input) for that long while ready is set away
+        (``AgentAway(reason="presence_timeout")``) and its offers go back. Any input of the
+        agent counts the same; a heartbeat changes nothing else (an agent set away stays
+        away until ``set_ready``)."""
+        check_id(agent_id, "agent_id")
+        try:
+            self._enter(now)
+            self._agent(agent_id).last_seen = self._now
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    def agent_spec(self, agent_id: str) -> AgentSpec:
+        """The spec a logged-in agent works under (for :meth:`update_agent` with changes:
+        ``msgspec.structs.replace(router.agent_spec("ye"), skills={...})``)."""
+        return self._agent(agent_id).spec
+
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
         surge = self._bp.surge if self._surge else None
@@ -990,6 +1377,7 @@ class Router:
         try:
             self._enter(now)
             agent = self._staying_agent(agent_id)
+            agent.last_seen = self._now
             if agent.state == READY:
                 return
             if agent.off_shift:
@@ -1026,6 +1414,7 @@ class Router:
         try:
             self._enter(now)
             agent = self._staying_agent(agent_id)
+            agent.last_seen = self._now
             self._stop_new_work(agent, BREAK, reason)
         except BaseException as exc:
             self._failed(exc)
@@ -1135,6 +1524,7 @@ class Router:
         agent.total_load -= 1
         if agent.units is not None:
             agent.units_used -= t.cost
+            agent.units_by[ch] -= t.cost
         agent.ver += 1
         now = self._now
         tally = agent.tally
@@ -1175,8 +1565,12 @@ class Router:
     # ------------------------------------------------------------------ agent timers
 
     def _agent_next_time(self, agent: Agent) -> float:
-        """The next time a guardrail or window changes this agent, or inf."""
-        return self._guard.next_time(agent, self._surge, self._breaks.enabled)
+        """The next time a guardrail, window or presence timeout changes this agent, or inf."""
+        at = self._guard.next_time(agent, self._surge, self._breaks.enabled)
+        timeout = self._presence
+        if timeout is not None and agent.state == READY and agent.last_seen + timeout < at:
+            at = agent.last_seen + timeout
+        return at
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.
@@ -1190,6 +1584,17 @@ class Router:
             self._at(when, K_AGENT, agent, agent.incarnation)
 
     def _agent_timer(self, agent: Agent) -> None:
+        timeout = self._presence
+        if (
+            timeout is not None
+            and agent.state == READY
+            and self._now >= agent.last_seen + timeout  # the expression of _agent_next_time
+        ):
+            # its console went silent: away, offers back to their place (not its fault)
+            self._counters.presence_timeouts += 1
+            self._stop_new_work(agent, AWAY, "presence_timeout")
+            self._schedule_agent(agent, self._agent_next_time(agent))
+            return
         action = self._guard.check(agent, self._now, self._surge)
         if action == SHIFT_CHANGE:
             self._shift_change(agent)
@@ -1516,7 +1921,11 @@ class Router:
         ch = pool.channel
         if agent.load.get(ch, 0) >= agent.caps.get(ch, 0):
             return False
-        if agent.units is not None and agent.units_used + pool.cost > agent.units:
+        if (
+            agent.units is not None
+            and agent.units_used + pool.cost > agent.units
+            and not self._interrupts.allows(agent, ch, pool.cost)
+        ):
             return False
         if pool.heavy and self._heavy_k is not None and agent.heavy_streak >= self._heavy_k:
             return self._guard.suspended("heavy", self._surge)
@@ -1560,12 +1969,13 @@ class Router:
                 return  # off every queue until the cooldown ends (its timer re-lists it)
             heavy_blocked = True
         base_key = self._scorer.base_key
+        allows = self._interrupts.allows
         bases: dict[tuple[int, str], float] = {}
         for pool, prof, _ in agent.pools:
             ch = pool.channel
             if load[ch] >= caps[ch]:
                 continue
-            if spare is not None and pool.cost > spare:
+            if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
                 continue
             if heavy_blocked and pool.heavy:
                 continue
@@ -1735,6 +2145,7 @@ class Router:
         """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""
         if agent.state == READY:
             now = self._now
+            allows = self._interrupts.allows
             while True:
                 best: Ticket | None = None
                 best_urg = 0.0
@@ -1758,7 +2169,7 @@ class Router:
                     ch = pool.channel
                     if load[ch] >= caps[ch]:
                         continue
-                    if spare is not None and pool.cost > spare:
+                    if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
                         continue
                     if heavy_blocked and pool.heavy:
                         continue
@@ -1851,6 +2262,20 @@ class Router:
                 return other
         return best
 
+    def _take_units(
+        self, agent: Agent, t: Ticket, ch: str, explanation: Explanation | None
+    ) -> Explanation | None:
+        """``t``'s capacity units held by ``agent`` (which has a budget); past the budget
+        only an interruption gets here: counted, and said in the explanation."""
+        if agent.units is not None and agent.units_used + t.cost > agent.units:
+            self._counters.interruptions += 1
+            if explanation is not None:
+                held = self._interrupts.held(agent, ch)
+                explanation = msgspec.structs.replace(explanation, interrupted=held)
+        agent.units_used += t.cost
+        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+        return explanation
+
     def _assign(self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None) -> None:
         now = self._now
         self._dequeue(t)
@@ -1858,7 +2283,7 @@ class Router:
         agent.load[ch] += 1
         agent.total_load += 1
         if agent.units is not None:
-            agent.units_used += t.cost
+            explanation = self._take_units(agent, t, ch, explanation)
         if agent.load[ch] >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
@@ -2035,7 +2460,7 @@ class Router:
             agent.load[ch] += 1
             agent.total_load += 1
             if agent.units is not None:
-                agent.units_used += t.cost
+                explanation = self._take_units(agent, t, ch, explanation)
             if agent.load[ch] >= agent.caps[ch]:  # its last slot on ch: maybe no room left
                 self._room(agent)
             if t.heavy:
@@ -2061,25 +2486,7 @@ class Router:
 
     def _win(self, t: Ticket, winner: Agent) -> None:
         """``winner`` accepted a multi-agent offer first: rescind the others'."""
-        first = t.agent
-        assert first is not None and t.also is not None
-        others = [a for a in (first, *t.also.values()) if a is not winner]
-        t.agent = winner
-        t.also = None
-        for a in others:
-            del a.offers[t.id]
-            self._undo_heavy(t, a)
-            self._give_back(a, t)
-            self._events.append(
-                OfferRescinded(
-                    at=self._now,
-                    version=self._version,
-                    inquiry_id=t.id,
-                    agent_id=a.id,
-                    reason="accepted_elsewhere",
-                    accepted_by=winner.id,
-                )
-            )
+        self._rescind_others(t, winner, "accepted_elsewhere", accepted_by=winner.id)
         now = self._now
         if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
@@ -2111,6 +2518,31 @@ class Router:
             return True
         del also[agent.id]
         return True
+
+    def _rescind_others(
+        self, t: Ticket, keep: Agent, reason: str, accepted_by: str | None = None
+    ) -> None:
+        """Leave ``t``'s offer with ``keep`` alone: the other holders' parts are rescinded
+        (``OfferRescinded``, ``reason``), their slots freed."""
+        first = t.agent
+        assert first is not None and t.also is not None
+        others = [a for a in (first, *t.also.values()) if a is not keep]
+        t.agent = keep
+        t.also = None
+        for a in others:
+            del a.offers[t.id]
+            self._undo_heavy(t, a)
+            self._give_back(a, t)
+            self._events.append(
+                OfferRescinded(
+                    at=self._now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    agent_id=a.id,
+                    reason=reason,
+                    accepted_by=accepted_by,
+                )
+            )
 
     def _drop_others(self, t: Ticket, undo_heavy: bool) -> None:
         """Take back the offers of ``t`` held by agents other than ``t.agent``."""
@@ -2315,6 +2747,11 @@ class Router:
             if name not in targets:
                 problems.append(f"hand_over.{name}: {name!r} is not a queue this config removes")
         problems += self._channel_change_problems(config)
+        if config.routing.clock.unix != self._cfg.routing.clock.unix:
+            problems.append(
+                "$.routing.clock.unix: cannot change in a running router "
+                "(now would count from another origin)"
+            )
         channels = {**DEFAULT_CHANNELS, **config.channels}
         for agent in self._agents.values():
             for ch in agent.spec.capacity:
@@ -2326,7 +2763,12 @@ class Router:
         if problems:
             raise ConfigError(problems)
         self._version += 1
+        presence = self._presence
         self._apply_config(config)
+        if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
+            for agent in self._agents.values():
+                agent.last_seen = self._now
+                self._schedule_agent(agent, self._agent_next_time(agent))
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
@@ -2568,6 +3010,7 @@ class Router:
         return r
 
     def _restore(self, snap: codec.Snapshot) -> None:
+        self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
         self._version = snap.version
         self._seq = snap.seq
         self._surge = snap.surge
@@ -2621,10 +3064,16 @@ class Router:
                     agent.offers[t.id] = t
                 else:
                     agent.work[t.id] = t
+                if agent.units is not None:  # derived: units held per channel
+                    ch = t.queue.channel
+                    agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
             if st.also is not None:
                 t.also = {aid: self._agents[aid] for aid in st.also}
                 for other in t.also.values():
                     other.offers[t.id] = t
+                    if other.units is not None:
+                        ch = t.queue.channel
+                        other.units_by[ch] = other.units_by.get(ch, 0) + t.cost
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool

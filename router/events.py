@@ -21,6 +21,7 @@ __all__ = [
     "AgentLoggedOut",
     "AgentOnBreak",
     "AgentReady",
+    "AgentUpdated",
     "Assigned",
     "BreakDeferred",
     "CallbackScheduled",
@@ -30,11 +31,14 @@ __all__ = [
     "Event",
     "Explanation",
     "FeatureScore",
+    "InquiryUpdated",
     "OfferDeclined",
     "OfferExpired",
     "OfferRescinded",
     "Offered",
     "Overflowed",
+    "QueueClosed",
+    "QueueOpened",
     "Queued",
     "Reconfigured",
     "Rejected",
@@ -42,6 +46,7 @@ __all__ = [
     "SurgeEnded",
     "SurgeStarted",
     "TaskExpired",
+    "Transferred",
     "Withdrawn",
     "WrapUpEnded",
     "decode_events",
@@ -77,6 +82,9 @@ class Explanation(Struct, frozen=True, gc=False, kw_only=True, omit_defaults=Tru
     chosen: FeatureScore
     runner_up: FeatureScore | None = None
     trigger: str = "arrival"  # "arrival": agent chosen for an inquiry; "agent_free": inquiry chosen
+    #: set when the agent took it by interrupting work of other channels past its capacity
+    #: units (``[channels.X] interrupts``): the inquiries it held then, per channel
+    interrupted: dict[str, int] | None = None
     distribution: str = "scored"
     match: str | None = None
     preferred: bool = False
@@ -108,6 +116,7 @@ class CallbackScheduled(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     expected_wait_s: float | None
+    reason: str = ""  # "closed": the queue was closed; the call comes when it opens
 
 
 class Offered(_Ev, frozen=True):
@@ -258,6 +267,43 @@ class TaskExpired(_Ev, frozen=True):
     reason: str
 
 
+class InquiryUpdated(_Ev, frozen=True):
+    """An inquiry's priority or requirements changed in place (``UpdateInquiry``)."""
+
+    inquiry_id: str
+    queue: str
+    priority: int
+
+
+class Transferred(_Ev, frozen=True):
+    """Moved to another queue (``Transfer``); ``agent_id``: the agent it left, if any."""
+
+    inquiry_id: str
+    from_queue: str
+    to_queue: str
+    agent_id: str | None = None
+
+
+class AgentUpdated(_Ev, frozen=True):
+    """A logged-in agent's spec changed (``UpdateAgent``)."""
+
+    agent_id: str
+
+
+class QueueOpened(_Ev, frozen=True):
+    """A queue's hours of operation began (``hours``)."""
+
+    queue: str
+
+
+class QueueClosed(_Ev, frozen=True):
+    """A queue's hours of operation ended; ``outcomes``: waiting inquiries that got the
+    queue's ``closed`` outcome then (``at_close = "closed"``)."""
+
+    queue: str
+    outcomes: int = 0
+
+
 Event = (
     Queued
     | Rejected
@@ -284,6 +330,11 @@ Event = (
     | BreakDeferred
     | CooldownStarted
     | TaskExpired
+    | InquiryUpdated
+    | Transferred
+    | AgentUpdated
+    | QueueOpened
+    | QueueClosed
     | OfferRescinded
     | AgentAttributesSet
 )

@@ -27,7 +27,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from router.errors import InvalidInput
-from router.model import AgentSpec, Attributes, Inquiry, Name, Shift
+from router.model import AgentSpec, Attributes, Inquiry, Level, Name, Shift
 
 __all__ = [
     "Accept",
@@ -35,6 +35,8 @@ __all__ = [
     "Complete",
     "Decline",
     "GoOnBreak",
+    "HandBack",
+    "Heartbeat",
     "Input",
     "Login",
     "Logout",
@@ -43,6 +45,9 @@ __all__ = [
     "SetAttributes",
     "SetReady",
     "Submit",
+    "Transfer",
+    "UpdateAgent",
+    "UpdateInquiry",
     "Withdraw",
     "check_agent_spec",
     "check_attributes",
@@ -50,7 +55,9 @@ __all__ = [
     "check_input_ids",
     "check_inquiry",
     "check_now",
+    "check_priority",
     "check_reason",
+    "check_requires",
     "decode_input",
     "encode_input",
 ]
@@ -154,6 +161,53 @@ class Reconfigure(_Input, tag="reconfigure", frozen=True):
     hand_over: dict[Name, Name] | None = None
 
 
+class UpdateInquiry(_Input, tag="update_inquiry", frozen=True):
+    """Change a waiting, offered or parked inquiry in place (TaskRouter's task update, ACS's
+    reclassify): a new ``priority`` re-ages it from its original arrival; new ``requires``
+    (skills on top of its queue's; ``{}`` clears them) move it to the matching line at the
+    same place. ``None`` leaves a field as it is. See docs/routing-features.md."""
+
+    inquiry_id: Name
+    priority: Annotated[int, Meta(ge=MIN_PRIORITY, le=MAX_PRIORITY)] | None = None
+    requires: dict[Name, Level] | None = None
+
+
+class Transfer(_Input, tag="transfer", frozen=True):
+    """Move a waiting, offered or assigned inquiry to another queue of the same channel,
+    keeping its arrival time (its place by arrival there); the new queue's relaxation steps
+    start now. An assigned one leaves its agent (``agent_id``, if given, must be it)."""
+
+    inquiry_id: Name
+    queue: Name
+    agent_id: Name | None = None
+    priority: Annotated[int, Meta(ge=MIN_PRIORITY, le=MAX_PRIORITY)] | None = None
+    requires: dict[Name, Level] | None = None
+
+
+class HandBack(_Input, tag="hand_back", frozen=True):
+    """The agent gives an assigned inquiry back unfinished: it waits again at its original
+    place (arrival and priority; ``priority`` changes it, Salesforce's secondary routing
+    priority), never for this agent again."""
+
+    inquiry_id: Name
+    agent_id: Name | None = None
+    priority: Annotated[int, Meta(ge=MIN_PRIORITY, le=MAX_PRIORITY)] | None = None
+
+
+class UpdateAgent(_Input, tag="update_agent", frozen=True):
+    """A logged-in agent's new spec (same id): skills, capacity, units, tenants, queues,
+    wrap-up and shift end change without a logout. Work in flight stays; a cap below the
+    current load only stops new work; an open offer it no longer fits goes back."""
+
+    agent: AgentSpec
+
+
+class Heartbeat(_Input, tag="heartbeat", frozen=True):
+    """The agent's console is alive (``[routing] presence_timeout_s``); changes nothing else."""
+
+    agent_id: Name
+
+
 class SetAttributes(_Input, tag="set_attributes", frozen=True):
     """Replace a logged-in agent's attributes; the queues' ``match`` expressions are
     evaluated again for it (work in hand and open offers stay)."""
@@ -178,6 +232,11 @@ Input = (
     | Complete
     | CallbackFailed
     | Reconfigure
+    | UpdateInquiry
+    | Transfer
+    | HandBack
+    | UpdateAgent
+    | Heartbeat
     | SetAttributes
     | ResetStatistics
 )
@@ -256,6 +315,18 @@ def _check_weights(queues: Any, field: str) -> None:
             raise InvalidInput(f"{field}.{qn}", f"must be a finite number > 0, got {weight!r}")
 
 
+def check_priority(p: Any, field: str = "priority") -> None:
+    """``None`` or an integer priority -1000..1000."""
+    if p is not None and (type(p) is not int or not MIN_PRIORITY <= p <= MAX_PRIORITY):
+        raise InvalidInput(field, f"must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {p!r}")
+
+
+def check_requires(requires: Any, field: str = "requires") -> None:
+    """``None`` or a mapping of skill to level 1..5."""
+    if requires is not None:
+        _check_skills(requires, field)
+
+
 #: Integers an attribute may hold: what MessagePack carries (signed 64 bits).
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 #: Longest list an attribute may hold (as :data:`router.model.AttrValue` says).
@@ -309,13 +380,8 @@ def check_inquiry(inq: Any) -> Inquiry:
         raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(inq).__name__}")
     check_id(inq.id, "id")
     check_id(inq.queue, "queue")
-    p = inq.priority
-    if p is not None and (type(p) is not int or not MIN_PRIORITY <= p <= MAX_PRIORITY):
-        raise InvalidInput(
-            "priority", f"must be an integer {MIN_PRIORITY}..{MAX_PRIORITY}, got {p!r}"
-        )
-    if inq.requires is not None:
-        _check_skills(inq.requires, "requires")
+    check_priority(inq.priority)
+    check_requires(inq.requires)
     if inq.tenant is not None:
         check_id(inq.tenant, "tenant")
     w = inq.patience_s
@@ -435,3 +501,14 @@ def check_input_ids(input: object) -> None:
     elif isinstance(input, GoOnBreak):
         check_id(input.agent_id, "agent_id")
         check_reason(input.reason)
+    elif isinstance(input, Heartbeat | SetAttributes):
+        check_id(input.agent_id, "agent_id")
+    elif isinstance(input, UpdateInquiry | Transfer | HandBack):
+        check_id(input.inquiry_id, "inquiry_id")
+        if isinstance(input, Transfer):
+            check_id(input.queue, "queue")
+        if not isinstance(input, UpdateInquiry) and input.agent_id is not None:
+            check_id(input.agent_id, "agent_id")
+        check_priority(input.priority)
+        if not isinstance(input, HandBack):
+            check_requires(input.requires)

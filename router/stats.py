@@ -67,6 +67,17 @@ class Counters(Struct, kw_only=True, gc=False):
     surges: int = 0
     #: outbound tasks not started by their deadline (``TaskExpired``, their one outcome)
     tasks_expired: int = 0
+    #: in-queue changes: priority/requirement updates, transfers, hand-backs, agent updates
+    updated: int = 0
+    transferred: int = 0
+    handed_back: int = 0
+    agents_updated: int = 0
+    #: inquiries that got their queue's ``closed`` outcome (arrivals, and waiting at closing)
+    closed: int = 0
+    #: assignments that interrupted other channels' work past the agent's capacity units
+    interruptions: int = 0
+    #: agents set away because their console sent nothing for ``presence_timeout_s``
+    presence_timeouts: int = 0
 
 
 def window_label(seconds: float) -> str:

@@ -3,16 +3,18 @@
 After every ``tick`` no WAITING inquiry may be compatible with a READY agent
 that has room for it and has not declined it. "Compatible" is computed here
 from the agent's spec and the inquiry's queue at the relaxation step in force
-(skills, tenant, queue membership, channel cap, capacity units, the heavy-call
-guardrail, a cooldown after long heavy work, the queue's ``match`` expression
-evaluated afresh on both attribute mappings, and, while the inquiry still waits for
-its preferred agents, only those), independently of the pools and heaps the core
-uses to decide, so a core whose indexes lose an inquiry fails this check.
+(skills, tenant, queue membership, channel cap, capacity units or an
+interruption its channel's ``interrupts`` rule allows, the heavy-call guardrail, a
+cooldown after long heavy work, the queue's ``match`` expression evaluated afresh on
+both attribute mappings, and, while the inquiry still waits for its preferred agents,
+only those), independently of the pools and heaps the core uses to decide, so a core
+whose indexes lose an inquiry fails this check.
 """
 
 from __future__ import annotations
 
 from router import Router
+from router.config import DEFAULT_CHANNELS
 from router.config.targeting import parse_target
 from router.state.records import LOGGING_OUT, READY, WAITING, Agent, Ticket
 
@@ -45,7 +47,11 @@ def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
     ch = q.channel
     if a.spec.capacity.get(ch, 0) <= 0 or a.load.get(ch, 0) >= a.caps.get(ch, 0):
         return False
-    if a.units is not None and a.units_used + t.cost > a.units:
+    if (
+        a.units is not None
+        and a.units_used + t.cost > a.units
+        and not interruption_allowed(r, a, ch, t.cost)
+    ):
         return False
     wb = r.config.wellbeing
     surge = r.statistics().surge
@@ -55,6 +61,22 @@ def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
     k = wb.max_consecutive_heavy
     surge_off = surge and "heavy" in wb.suspend_in_surge
     return not (t.heavy and k is not None and a.heavy_streak >= k and not surge_off)
+
+
+def interruption_allowed(r: Router, a: Agent, channel: str, cost: int) -> bool:
+    """Whether ``a`` may take work of ``channel`` costing ``cost`` past its units by
+    interrupting other channels (``[channels.X] interrupts``): each interrupted channel
+    held at most at its threshold, some of it held, the rest within the budget."""
+    assert a.units is not None
+    c = {**DEFAULT_CHANNELS, **r.config.channels}.get(channel)
+    rule = c.interrupts if c is not None else {}
+    if not rule:
+        return False
+    held = [*a.offers.values(), *a.work.values()]
+    if any(sum(1 for t in held if t.queue.channel == ch) > most for ch, most in rule.items()):
+        return False
+    interruptible = sum(t.cost for t in held if t.queue.channel in rule)
+    return interruptible > 0 and a.units_used - interruptible + cost <= a.units
 
 
 def could_serve(a: Agent, t: Ticket) -> bool:

@@ -19,6 +19,22 @@ Safety, checked after every step and on every decision event:
   claims), its tenant and queue membership and channel; an agent is never
   offered an inquiry it declined or let expire;
 * ``statistics()`` agrees with the records; the counters add up;
+* in-queue changes (``update_inquiry``, ``transfer``, ``hand_back``,
+  ``update_agent``): a refused change names its reason and leaves the snapshot
+  byte-identical; a handed-back inquiry is never offered to that agent again;
+  only a callback between attempts is parked; an offer stands only with a
+  ready agent that fits it under its current spec and the inquiry's current
+  requirement; a cap or a unit budget an update lowered only lets the load drain;
+* interruptible capacity: an agent is above its capacity units only while it
+  holds work of a channel whose ``interrupts`` rule allowed it (the interrupted
+  channels at most at their thresholds, the rest within the budget);
+* hours of operation (read here from the config, independently of the core's
+  schedule): an arrival at a closed queue gets the queue's ``closed`` outcome and
+  one at an open queue never does; a queue with ``at_close = "closed"`` has
+  nobody waiting while closed; a callback for a closed queue is back in line by
+  the opening;
+* presence: an agent is set away for silence only once it sent nothing for
+  ``presence_timeout_s`` (any input of the agent counts).
 * the real-time figures (``router/state/realtime.py``) agree with a brute-force
   recount (``tests/realtime_ledger.py``): per queue waiting, longest wait,
   waiting by priority, eligible and available agents; agents by state and with
@@ -28,7 +44,9 @@ Safety, checked after every step and on every decision event:
 
 Liveness, checked after every ``tick`` (``tests/liveness.py``): no waiting
 inquiry is compatible with a ready agent that has room and has not declined
-it. The rule ``tick_at_next_deadline`` advances exactly to ``next_deadline()``.
+it (room includes an interruption its channel's rule allows); no ready agent has
+been silent for ``presence_timeout_s``. The rule ``tick_at_next_deadline``
+advances exactly to ``next_deadline()``.
 
 Mutants this must catch (``tests/test_mutants.py`` applies each and expects a
 failure): ``_match`` returning at once; relaxation steps applied at arrival;
@@ -36,12 +54,16 @@ the declined set ignored; a freed agent that never looks at the declined
 inquiries (a search that gives up); tenants ignored; capacity units not given
 back; caps raised above the spec; a withdrawal with no outcome; statistics that
 miss a requeue; a snapshot that forgets who declined; a callback never retried;
-the break share ignored; a cooldown that keeps nobody off; a task deadline ignored; a
-ring (``max_offers > 1``) whose first accept leaves the others open; a ring's winner not
-listed again; a preferred wait that never ends; a queue's ``match`` not applied;
-windows that miss an answer; real-time agent counts that miss a change, or a shift
-change; an agent in a cooldown counted as available (and, by a directed test only, one
-paused after heavy work).
+the break share ignored; a cooldown that keeps nobody off; a task deadline ignored;
+a hand-back that loses the inquiry or offers it to the same agent again; an agent
+update that leaves an offer it no longer fits; an interruption past its
+threshold; no interruption at all; a presence timeout that never fires, that
+leaves the offers with the agent, or that ignores heartbeats; a snapshot that
+forgets when an agent was last seen; a ring (``max_offers > 1``) whose first accept
+leaves the others open; a ring's winner not listed again; a preferred wait that never
+ends; a queue's ``match`` not applied; windows that miss an answer; real-time agent
+counts that miss a change, or a shift change; an agent in a cooldown counted as
+available (and, by a directed test only, one paused after heavy work).
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
@@ -86,12 +108,64 @@ from router.state.records import (
     READY,
     WAITING,
     WRAPUP,
+    Agent,
     Ticket,
 )
-from tests.liveness import stalls
+from tests.liveness import requirement, stalls
 from tests.realtime_ledger import EventLedger, check_realtime
 
 OUTCOMES = {"Abandoned", "Withdrawn", "Completed", "Rejected", "Deflected", "TaskExpired"}
+DAY = 86400.0
+#: the inquiries a change picks from: one state at a time, so each is picked often
+STATE_GROUPS = ((WAITING,), (OFFERED,), (ASSIGNED,), (PARKED, WRAPUP))
+#: what an arrival at a closed queue gets, by the queue's ``closed``
+CLOSED_OUTCOME = {"reject": "rejected", "deflect": "deflected", "callback": "callback"}
+
+
+class HoursModel:
+    """Which queues are open when, read from the config independently of the core's
+    schedule (``router/config/clock.py``). Machines keep to daily spans (``days =
+    "mon-sun"``, ``close`` after ``open``) on the default clock (``now = 0`` is Monday
+    00:00), so a queue is open at ``now`` iff ``now mod 86400`` is inside a span."""
+
+    def __init__(self, cfg: RouterConfig) -> None:
+        clock = cfg.routing.clock
+        assert clock.start == "mon 00:00" and not clock.unix, "machines keep the default clock"
+        self.spans: dict[str, list[tuple[float, float]]] = {}
+        self.closed: dict[str, str] = {}
+        self.at_close: dict[str, str] = {}
+        for q in cfg.queues:
+            if q.hours is None:
+                continue
+            spans = []
+            for h in q.hours:
+                assert h.days == "mon-sun", "machines keep to daily spans"
+                start, end = _minutes(h.open) * 60.0, _minutes(h.close) * 60.0
+                assert start < end, "machines keep to spans within a day"
+                spans.append((start, end))
+            self.spans[q.name] = sorted(spans)
+            self.closed[q.name] = q.closed
+            self.at_close[q.name] = q.at_close
+
+    def is_open(self, queue: str, at: float) -> bool:
+        spans = self.spans.get(queue)
+        if spans is None:
+            return True
+        x = at % DAY
+        return any(start <= x < end for start, end in spans)
+
+    def opens_at(self, queue: str, at: float) -> float:
+        """``at`` if ``queue`` is open then, else its next opening."""
+        if self.is_open(queue, at):
+            return at
+        x = at % DAY
+        later = [start for start, _ in self.spans[queue] if start > x]
+        return at - x + (later[0] if later else DAY + self.spans[queue][0][0])
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def fuzz() -> int | None:
@@ -146,6 +220,10 @@ class RouterMachine(RuleBasedStateMachine):
     DTS: ClassVar[tuple[float, ...]] = (0.0, 1.0, 7.0, 16.0, 45.0)
     #: agents log in with a team and, often, a schedule of shifts (``AgentSpec.shifts``)
     SCHEDULES: ClassVar[bool] = False
+    #: how agents answer an offer after a tick (``wait``: not yet; a silent console)
+    ANSWERS: ClassVar[tuple[str, ...]] = ("accept", "accept", "decline", "wait")
+    #: the agents' capacity-unit budgets (None: no budget)
+    UNITS: ClassVar[tuple[int | None, ...]] = (None, None, None, 100, 200)
 
     def __init__(self) -> None:
         super().__init__()
@@ -174,6 +252,13 @@ class RouterMachine(RuleBasedStateMachine):
         self.tenants = sorted({q.tenant for q in cfg.queues if q.tenant is not None})
         self.on_wb_break: set[str] = set()  # agents on a wellbeing break at the last check
         self.task_deadline: dict[str, float] = {}  # outbound tasks: started or ended by then
+        self.seen: dict[str, float] = {}  # each agent's last input (presence timeouts)
+        self.handed_back: dict[str, str] = {}  # inquiry -> the agent that handed it back
+        self.units_ceiling: dict[str, int] = {}  # units held when an update lowered the budget
+        #: (agent, inquiry, offer_no) of offers standing at a reconfigure: they finish where
+        #: they are (docs/tuning.md section 6), even if the new config's line excludes them
+        self.kept_at_reconfigure: set[tuple[str, str, int]] = set()
+        self._hours_of: tuple[RouterConfig, HoursModel] | None = None
         #: the routing features in play (issue 16): match expressions, preferred agents,
         #: multi-offer; their rules run only then, so other machines draw as before
         self.targeted = any(q.match is not None for q in cfg.queues)
@@ -182,6 +267,13 @@ class RouterMachine(RuleBasedStateMachine):
         )
         #: every windowed fact recounted from the events handed out so far
         self.ledger = EventLedger({q.name: q.answer_target_s for q in cfg.queues})
+
+    def hours(self) -> HoursModel:
+        """The hours of the router's config now (a reconfigure may change them)."""
+        cfg = self.r.config
+        if self._hours_of is None or self._hours_of[0] is not cfg:
+            self._hours_of = (cfg, HoursModel(cfg))
+        return self._hours_of[1]
 
     def config(self) -> RouterConfig:
         from router import decode_config
@@ -195,6 +287,38 @@ class RouterMachine(RuleBasedStateMachine):
             (t for t in self.r._tickets.values() if t.state in states), key=lambda t: t.id
         )
         return found[k % len(found)] if found else None
+
+    def _refused(self, call: Any, error: type[Exception], why: str) -> None:
+        """``call`` must raise ``error`` and leave the router byte-identical."""
+        before = self.r.snapshot()
+        try:
+            call()
+        except error:
+            pass
+        else:
+            raise AssertionError(f"accepted, but {why}")
+        assert self.r.snapshot() == before, f"a refused change ({why}) altered the router"
+
+    def _requires(self, data: st.DataObject) -> dict[str, int] | None:
+        """New extra requirements: unchanged, cleared, or one skill at a level."""
+        choices: list[dict[str, int] | None] = [None, None, {}]
+        choices += [{s: lvl} for s in self.skills for lvl in (1, 3)]
+        return data.draw(st.sampled_from(choices), label="requires")
+
+    def _transfer_refusal(self, t: Ticket, queue: str) -> str | None:
+        """Why a transfer of ``t`` to ``queue`` must be refused (docs/routing-features.md)."""
+        q = next(q for q in self.r.config.queues if q.name == queue)
+        if t.state not in (WAITING, OFFERED, ASSIGNED):
+            return f"{t.id} is neither waiting, offered nor assigned"
+        if t.queue.name == queue:
+            return f"{t.id} is in {queue} already"
+        if q.channel != t.queue.channel:
+            return f"{queue} is on another channel"
+        if q.tenant is not None and t.tenant != q.tenant:
+            return f"{queue} belongs to another tenant"
+        if not self.hours().is_open(queue, self.now):
+            return f"{queue} is closed"
+        return None
 
     @staticmethod
     def _holders(t: Ticket) -> list[str]:
@@ -236,6 +360,12 @@ class RouterMachine(RuleBasedStateMachine):
                     del self.task_deadline[iid]
             else:
                 assert now < deadline, f"task {iid} still held past its deadline {deadline}"
+        timeout = self.r.config.routing.presence_timeout_s
+        if timeout is not None:
+            for a in self.r._agents.values():
+                if a.state == READY:
+                    last = self.seen[a.id]
+                    assert now < last + timeout, f"{a.id} still ready at {now}, silent since {last}"
 
     def _absorb(self, events: list[Any]) -> None:
         for e in events:
@@ -263,11 +393,32 @@ class RouterMachine(RuleBasedStateMachine):
                 self.declined.add((e.agent_id, e.inquiry_id))
             elif name == "CallbackScheduled":
                 self.callbacks.add(e.inquiry_id)
+                if e.reason == "closed":  # called back when its queue opens
+                    self.retry_at[e.inquiry_id] = self.hours().opens_at(e.queue, e.at)
             elif name == "Requeued" and e.reason.startswith("callback_unreached"):
                 # the call failed: the next one is a new decision (in event order: the
                 # Assigned of the failed call may still have been in the outbox)
                 self.assigned_once.discard(e.inquiry_id)
                 self.offered.discard(e.inquiry_id)
+            elif name == "Requeued" and e.reason == "handed_back":
+                agent_id = self.handed_back.pop(e.inquiry_id)
+                self.declined.add((agent_id, e.inquiry_id))  # never for this agent again
+                self.assigned_once.discard(e.inquiry_id)  # the next one is a new decision
+                self.offered.discard(e.inquiry_id)
+            elif name == "Transferred":  # the new queue's steps start: all of them in a surge
+                if e.agent_id is not None:  # it left its agent: the next one is a new decision
+                    self.assigned_once.discard(e.inquiry_id)
+                    self.offered.discard(e.inquiry_id)
+                self.relaxed.discard(e.inquiry_id)
+                surge = self.r.config.backpressure.surge
+                if self.surge and surge is not None and surge.relax_steps:
+                    self.relaxed.add(e.inquiry_id)
+            elif name == "AgentAway" and e.reason == "presence_timeout":
+                timeout = self.r.config.routing.presence_timeout_s
+                last = self.seen[e.agent_id]
+                assert timeout is not None and e.at >= last + timeout, (
+                    f"{e.agent_id} timed out at {e.at}, seen at {last}"
+                )
             if name in OUTCOMES:
                 assert e.inquiry_id not in self.outcome, f"two outcomes: {e}"
                 self.outcome[e.inquiry_id] = name
@@ -302,6 +453,9 @@ class RouterMachine(RuleBasedStateMachine):
         cooling = agent is not None and agent.cooldown_until > e.at
         if cooling and not (self.surge and "cooldown" in wb.suspend_in_surge):
             assert wb.cooldown_from == "heavy" and not t.heavy, f"during a cooldown: {e}"
+        hours = self.hours()
+        if hours.at_close.get(q.name) == "closed":
+            assert hours.is_open(q.name, e.at), f"offered while its queue is closed: {e}"
 
     @staticmethod
     def _in_force(spec: AgentSpec, at: float) -> tuple[frozenset[str], dict[str, float]]:
@@ -361,7 +515,7 @@ class RouterMachine(RuleBasedStateMachine):
         for ch in sorted(channels & set(limits)):
             top = min(3, limits[ch])
             capacity[ch] = data.draw(st.sampled_from([top, top, 1, 0]), label=f"cap {ch}")
-        units = data.draw(st.sampled_from([None, None, None, 100, 200]), label="units")
+        units = data.draw(st.sampled_from(self.UNITS), label="units")
         wrap = data.draw(st.sampled_from([0.0, 5.0]), label="wrap")
         team, shifts = self._schedule(data) if self.SCHEDULES else (None, [])
         attributes = self._attributes(data) if self.targeted else {}
@@ -388,9 +542,9 @@ class RouterMachine(RuleBasedStateMachine):
 
     # ---------------------------------------------------------------- rules: time
 
-    @rule(dt=st.sampled_from([0.0, 1.0, 7.0, 16.0, 45.0]), data=st.data())
-    def tick(self, dt: float, data: st.DataObject) -> None:
-        self.now += dt
+    @rule(data=st.data())
+    def tick(self, data: st.DataObject) -> None:
+        self.now += data.draw(st.sampled_from(self.DTS), label="dt")
         self._tick(self.now)
         self._respond(data)
 
@@ -408,9 +562,11 @@ class RouterMachine(RuleBasedStateMachine):
         of the work in hand is finished."""
         for t in sorted(self.r._tickets.values(), key=lambda t: t.id):
             if t.state == OFFERED and t.agent is not None:
-                what = data.draw(st.sampled_from(["accept", "accept", "decline", "wait"]))
+                what = data.draw(st.sampled_from(self.ANSWERS))
                 self._answer(t, what, data.draw(st.integers(0, 50)) if t.also else 0)
             elif t.state == ASSIGNED and data.draw(st.booleans()):
+                assert t.agent is not None
+                self.seen[t.agent.id] = self.now
                 self.r.complete(t.id, self.now)
 
     # ---------------------------------------------------------------- rules: agents
@@ -427,6 +583,7 @@ class RouterMachine(RuleBasedStateMachine):
         spec = self._spec(data, f"ag{self.n_agents}")
         self.specs[spec.id] = spec
         self.r.login(spec, self.now)
+        self.seen[spec.id] = self.now
 
     @precondition(lambda self: bool(self.gone))
     @rule(data=st.data(), k=st.integers(0, 50))
@@ -442,6 +599,7 @@ class RouterMachine(RuleBasedStateMachine):
         spec = self._spec(data, agent_id)
         self.specs[agent_id] = spec
         self.r.login(spec, self.now)
+        self.seen[agent_id] = self.now
 
     @precondition(lambda self: bool(self.r._agents))
     @rule(k=st.integers(0, 50), action=st.sampled_from(["break", "ready", "logout"]))
@@ -451,8 +609,10 @@ class RouterMachine(RuleBasedStateMachine):
         try:
             if action == "break":
                 self.r.go_on_break(aid, self.now)
+                self.seen[aid] = self.now
             elif action == "ready":
                 self.r.set_ready(aid, self.now)
+                self.seen[aid] = self.now
             else:
                 self.r.logout(aid, self.now)
                 self.gone.append(aid)
@@ -495,6 +655,15 @@ class RouterMachine(RuleBasedStateMachine):
         deadline = patience if patience is not None else out.deadline_s.get(inquiry.queue)
         if inquiry.queue in out.queues and adm.outcome == "admitted" and deadline is not None:
             self.task_deadline[iid] = self.now + deadline
+        hours = self.hours()
+        if not hours.is_open(inquiry.queue, self.now):
+            said = (adm.outcome, adm.reason)
+            assert said == (CLOSED_OUTCOME[hours.closed[inquiry.queue]], "closed"), said
+            if adm.outcome == "callback":
+                self.callbacks.add(iid)
+                self.retry_at[iid] = hours.opens_at(inquiry.queue, self.now)
+        else:
+            assert adm.reason != "closed", f"{iid} closed out of an open queue at {self.now}"
 
     @rule(k=st.integers(0, 50), n=st.integers(2, 6), priority=st.sampled_from([None, 1]))
     def burst(self, k: int, n: int, priority: int | None) -> None:
@@ -587,6 +756,8 @@ class RouterMachine(RuleBasedStateMachine):
         ``max_offers > 1`` an accept must rescind every other open offer of ``t``."""
         holders = self._holders(t)
         aid = holders[k % len(holders)]
+        if what != "wait":
+            self.seen[aid] = self.now
         if what == "accept":
             self.r.accept(t.id, self.now, aid)
             assert self._holders(t) == [aid], f"offers of {t.id} not rescinded: {holders}"
@@ -601,6 +772,8 @@ class RouterMachine(RuleBasedStateMachine):
     def complete(self, k: int) -> None:
         t = self._pick((ASSIGNED,), k)
         if t is not None:
+            assert t.agent is not None
+            self.seen[t.agent.id] = self.now
             self.r.complete(t.id, self.now)
 
     @rule(k=st.integers(0, 50))
@@ -615,9 +788,12 @@ class RouterMachine(RuleBasedStateMachine):
         if t is None:
             return
         if t.id in self.callbacks:
+            assert t.agent is not None
+            self.seen[t.agent.id] = self.now
             self.r.callback_failed(t.id, self.now)
             if t.id in self.r._tickets:  # another attempt comes (Requeued: a new decision)
-                self.retry_at[t.id] = self.now + self.r.config.backpressure.callback.retry_s
+                due = self.now + self.r.config.backpressure.callback.retry_s
+                self.retry_at[t.id] = self.hours().opens_at(t.queue.name, due)  # (or at opening)
         else:
             with contextlib.suppress(InvalidState):
                 self.r.callback_failed(t.id, self.now)
@@ -629,11 +805,114 @@ class RouterMachine(RuleBasedStateMachine):
         for call in (
             lambda: self.r.accept("nobody", self.now),
             lambda: self.r.set_ready("nobody", self.now),
+            lambda: self.r.heartbeat("nobody", self.now),
+            lambda: self.r.hand_back("nobody", self.now),
+            lambda: self.r.update_inquiry("nobody", self.now, priority=1),
+            lambda: self.r.transfer("nobody", self.r.config.queues[0].name, self.now),
         ):
             with contextlib.suppress(UnknownId):
                 call()
                 raise AssertionError("an unknown id was accepted")
         assert self.r.snapshot() == before
+
+    # ---------------------------------------------------------------- rules: in-queue changes
+
+    @rule(k=st.integers(0, 50), priority=st.sampled_from([None, None, -5, 0, 4]), data=st.data())
+    def update_inquiry(self, k: int, priority: int | None, data: st.DataObject) -> None:
+        t = self._pick(data.draw(st.sampled_from(STATE_GROUPS), label="of"), k)
+        if t is None:
+            return
+        requires = self._requires(data)
+        iid = t.id
+
+        def call() -> None:
+            self.r.update_inquiry(iid, self.now, priority, requires)
+
+        if t.state in (ASSIGNED, WRAPUP):
+            self._refused(call, InvalidState, f"{iid} is with its agent")
+        elif t.state == PARKED and not self.r._bp.callbacks.is_callback(t):
+            self._refused(call, InvalidState, f"{iid} is an outbound task held")
+        else:
+            call()
+
+    @rule(
+        k=st.integers(0, 50),
+        j=st.integers(0, 50),
+        by_agent=st.booleans(),
+        priority=st.sampled_from([None, None, 1]),
+        data=st.data(),
+    )
+    def transfer(
+        self, k: int, j: int, by_agent: bool, priority: int | None, data: st.DataObject
+    ) -> None:
+        t = self._pick(data.draw(st.sampled_from(STATE_GROUPS), label="of"), k)
+        queues = [q.name for q in self.r.config.queues]
+        if t is None or not queues:
+            return
+        queue = queues[j % len(queues)]
+        requires = self._requires(data)
+        agent = t.agent
+        agent_id = agent.id if by_agent and agent is not None else None
+        iid = t.id
+
+        def call() -> None:
+            self.r.transfer(
+                iid, queue, self.now, agent_id=agent_id, priority=priority, requires=requires
+            )
+
+        why = self._transfer_refusal(t, queue)
+        if why is not None:
+            self._refused(call, UsageError, why)
+            return
+        call()
+        if agent_id is not None:
+            self.seen[agent_id] = self.now
+
+    @rule(k=st.integers(0, 50), by_agent=st.booleans(), priority=st.sampled_from([None, 2]))
+    def hand_back(self, k: int, by_agent: bool, priority: int | None) -> None:
+        t = self._pick((ASSIGNED, OFFERED, WRAPUP), k)
+        if t is None:
+            return
+        agent = t.agent
+        assert agent is not None
+        iid = t.id
+
+        def call() -> None:
+            self.r.hand_back(iid, self.now, agent.id if by_agent else None, priority=priority)
+
+        if t.state != ASSIGNED:
+            self._refused(call, InvalidState, f"{iid} is not assigned")
+            return
+        call()
+        self.seen[agent.id] = self.now
+        self.handed_back[iid] = agent.id  # applied with its Requeued event (in order)
+
+    @precondition(lambda self: bool(self.r._agents))
+    @rule(k=st.integers(0, 50), data=st.data())
+    def update_agent(self, k: int, data: st.DataObject) -> None:
+        """A logged-in agent's skills, caps, units or tenants change without a logout."""
+        ids = sorted(self.r._agents)
+        a = self.r._agents[ids[k % len(ids)]]
+        # (a team or schedule change needs a logout and a login: the update keeps them)
+        drawn = self._spec(data, a.id)
+        spec = msgspec.structs.replace(drawn, team=a.spec.team, shifts=a.spec.shifts)
+        if a.state == LOGGING_OUT:
+            self._refused(
+                lambda: self.r.update_agent(spec, self.now), InvalidState, f"{a.id} leaves"
+            )
+            return
+        self.r.update_agent(spec, self.now)
+        self.specs[a.id] = spec
+        # a budget below what it holds only lets that drain
+        self.units_ceiling[a.id] = sum(t.cost for t in (*a.offers.values(), *a.work.values()))
+
+    @precondition(lambda self: bool(self.r._agents))
+    @rule(k=st.integers(0, 50))
+    def heartbeat(self, k: int) -> None:
+        ids = sorted(self.r._agents)
+        aid = ids[k % len(ids)]
+        self.r.heartbeat(aid, self.now)
+        self.seen[aid] = self.now
 
     @rule()
     def reset_statistics(self) -> None:
@@ -692,9 +971,84 @@ class RouterMachine(RuleBasedStateMachine):
             if spec.units is not None:
                 costs = sum(t.cost for t in held)
                 assert a.units_used == costs, f"{a.id} uses {a.units_used} units, holds {costs}"
-                assert a.units_used <= spec.units or any(t.cost > spec.units for t in held)
+                ceiling = max(spec.units, min(self.units_ceiling.get(a.id, 0), costs))
+                self.units_ceiling[a.id] = ceiling
+                if costs > ceiling and not any(t.cost > spec.units for t in held):
+                    assert self._interrupted(a, spec.units), (
+                        f"{a.id} uses {costs} units of {spec.units}: no interruption allows it"
+                    )
             else:
                 assert a.units_used == 0
+
+    def _interrupted(self, a: Agent, units: int) -> bool:
+        """Whether ``a``'s work past its budget is an interruption a rule allows: it holds
+        work of an interrupting channel, the interrupted channels at most at their
+        thresholds, and the rest of its work within the budget."""
+        channels = {**DEFAULT_CHANNELS, **self.r.config.channels}
+        held = [*a.offers.values(), *a.work.values()]
+        for ch, c in channels.items():
+            rule_ = c.interrupts
+            if not rule_ or a.load.get(ch, 0) == 0:
+                continue
+            if any(a.load.get(other, 0) > most for other, most in rule_.items()):
+                continue
+            rest = sum(t.cost for t in held if t.queue.channel not in rule_)
+            if rest <= units:
+                return True
+        return False
+
+    @invariant()
+    def offers_stand_with_ready_agents_that_fit(self) -> None:
+        """An offer stays only with a ready agent that fits it now (a break, a presence
+        timeout, an agent update or a requirement update takes it back otherwise). An
+        offer standing at a reconfigure finishes where it is (docs/tuning.md section 6):
+        the new config's line does not take it back."""
+        standing = set()
+        for a in self.r._agents.values():
+            spec = self.specs[a.id]
+            for t in a.offers.values():
+                assert a.state == READY, f"{a.id} (state {a.state}) keeps the offer of {t.id}"
+                key = (a.id, t.id, t.offer_no)
+                standing.add(key)
+                if key in self.kept_at_reconfigure:
+                    continue
+                need = requirement(t)
+                fits = all(spec.skills.get(s, 0) >= lvl for s, lvl in need.items())
+                if not spec.shifts:  # (a shift's own tenants and queues: checked at decisions)
+                    fits = fits and (t.tenant is None or t.tenant in spec.tenants)
+                    fits = fits and (not spec.queues or t.queue.name in spec.queues)
+                fits = fits and spec.capacity.get(t.queue.channel, 0) > 0
+                assert fits, f"{a.id} keeps the offer of {t.id} it does not fit: {spec}"
+        self.kept_at_reconfigure &= standing
+
+    def note_reconfigure(self) -> None:
+        """Record the offers standing at a successful reconfigure (they finish where
+        they are)."""
+        self.kept_at_reconfigure |= {
+            (a.id, t.id, t.offer_no) for a in self.r._agents.values() for t in a.offers.values()
+        }
+
+    @invariant()
+    def parked_only_between_calls(self) -> None:
+        """Out of line only: a callback between attempts, or an outbound task held."""
+        held = set(self.r.config.backpressure.outbound.queues)
+        # (events of inputs since the last tick are still in the router's outbox)
+        pending = {e.inquiry_id for e in self.r._events if type(e).__name__ == "CallbackScheduled"}
+        for t in self.r._tickets.values():
+            if t.state == PARKED:
+                called = t.id in self.callbacks or t.id in pending
+                assert called or t.queue.name in held, f"{t.id} parked, lost"
+
+    @invariant()
+    def closed_queues_answer_nobody(self) -> None:
+        hours = self.hours()
+        if not hours.spans:
+            return
+        now = self.r.now
+        for t in self.r._tickets.values():
+            q = t.queue.name
+            if t.state == WAITING and hours.at_close.get(q) == "closed":
+                assert hours.is_open(q, now), f"{t.id} waits in {q}, closed at {now}"
 
     @invariant()
     def statistics_agree_with_the_records(self) -> None:

@@ -74,6 +74,23 @@ def _kept_off(r: Router, agent: Any, heavy: bool) -> bool:
     return heavy or wb.cooldown_from != "heavy"
 
 
+def _interrupts(channels: dict[str, Any], agent: Any, q: Any, cost: int) -> bool:
+    """An inquiry of ``q`` costing ``cost`` units may interrupt the agent's work: the
+    channel's ``interrupts`` rule names channels the agent holds work of, each at most at
+    its threshold, and the rest of its work leaves room for the inquiry."""
+    rule = channels[q.channel].interrupts if q.channel in channels else {}
+    held = [*agent.offers.values(), *agent.work.values()]
+    if not rule or not any(t.queue.channel in rule for t in held):
+        return False
+    counts: dict[str, int] = {}
+    for t in held:
+        counts[t.queue.channel] = counts.get(t.queue.channel, 0) + 1
+    if any(counts.get(ch, 0) > most for ch, most in rule.items()):
+        return False
+    rest = sum(t.cost for t in held if t.queue.channel not in rule)
+    return bool(rest + cost <= agent.units)
+
+
 def _state_of(agent: Any) -> str:
     held = list(agent.offers.values()) + list(agent.work.values())
     if any(t.state in (OFFERED, ASSIGNED) for t in held):
@@ -104,7 +121,11 @@ def recount_now(r: Router) -> dict[str, Any]:
             for a in eligible
             if a.state == READY
             and a.load.get(q.channel, 0) < a.caps.get(q.channel, 0)
-            and (a.units is None or a.units_used + cost <= a.units)
+            and (
+                a.units is None
+                or a.units_used + cost <= a.units
+                or _interrupts(channels, a, q, cost)
+            )
             and not _kept_off(r, a, q.cfg.heavy)
         ]
         queues[name] = {
@@ -181,7 +202,10 @@ class EventLedger:
                 self._fact(e.at, e.queue, "wait_s", e.wait_s)
                 if e.wait_s <= self.targets.get(e.queue, 20.0):
                     self._fact(e.at, e.queue, "in_target")
-            elif kind == "Requeued" and e.reason.startswith("callback_unreached"):
+            elif kind == "Transferred" or (
+                kind == "Requeued"
+                and (e.reason.startswith("callback_unreached") or e.reason == "handed_back")
+            ):  # back in line: the answer (if any) is taken back
                 self._take_back(e.inquiry_id)
             elif kind == "Completed":
                 self._fact(e.at, e.queue, "handled")

@@ -83,8 +83,8 @@ def test_invalid_config_gives_one_line_per_problem(tmp_path: Path) -> None:
     assert code == 2
     assert lines == [
         "$.queues[1]: unknown field 'colour'; known: name, channel, requires, priority, tenant, "
-        "answer_target_s, steps, weights, heavy, on_remove, max_queue, match, distribution, "
-        "max_offers, preferred_wait_s",
+        "answer_target_s, steps, weights, heavy, on_remove, max_queue, hours, closed, at_close, "
+        "match, distribution, max_offers, preferred_wait_s",
         "$.queues[2].requires.refund: Expected int >= 1",
     ]
 

@@ -112,7 +112,8 @@ colour = "red"
         "$.queues[0].answer_target_s: Expected float > 0.0",
         "$.queues[1]: missing required field 'name'",
         "$.agents[0]: unknown field 'colour'; known: count, name, skills, capacity, units, "
-        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts, attributes",
+        "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts, handback_share, "
+        "console_drop_s, attributes",
         "$.agents[0].capacity.chat: Expected int >= 0",
         "$.agents[0].queues.a: Expected float > 0.0",
     ]
@@ -343,12 +344,14 @@ shift_end_s = 5
 
 
 def test_examples_are_valid() -> None:
+    from router.config import read_config_file
+    from router.config.summary import is_scenario
+    from router.sim import load_scenario
+
     files = sorted(EXAMPLES.glob("*.*"))
     assert len(files) >= 5
-    for f in files:
-        if b"[simulation]" in f.read_bytes():  # a feature's scenario (router.sim)
-            from router.sim.scenario import load_scenario
-
+    for f in files:  # router configs, and the routing features' scenarios
+        if is_scenario(read_config_file(f)):
             load_scenario(f)
         else:
             load_config(f)

@@ -272,3 +272,108 @@ class ImmediateFeaturesMachine(RouterMachine):
 TestImmediateFeaturesMachine, TestImmediateFeaturesMachineRandomized = machine_tests(
     ImmediateFeaturesMachine, fixed=25, randomized=4
 )
+
+
+# ---------------------------------------------------------------------- in-queue changes
+
+QUEUE_CHANGES = """
+[routing]
+offer_timeout_s = 90           # an offer may outlast the console's silence
+max_no_answer = 2
+presence_timeout_s = 60
+[channels.voice]
+unit_cost = 80
+interrupts = { chat = 1 }      # a call may interrupt one chat
+[channels.chat]
+max_concurrency = 20
+unit_cost = 40
+[[queues]]
+name = "sales"
+requires = { sales = 1 }
+hours = [{ open = "00:00", close = "00:02" }, { open = "00:03", close = "24:00" }]
+closed = "callback"
+at_close = "closed"
+[[queues]]
+name = "support"
+tenant = "a"
+requires = { sales = 1 }
+hours = [{ open = "00:00", close = "00:03" }, { open = "00:04", close = "24:00" }]
+[[queues]]
+name = "escalations"
+requires = { sales = 2 }
+steps = [{ after_s = 30, requires = { sales = 1 } }]
+priority = 1
+[[queues]]
+name = "chat"
+channel = "chat"
+requires = { chat = 1 }
+[[queues]]
+name = "chat_vip"
+channel = "chat"
+priority = 2
+requires = { chat = 1 }
+hours = [{ open = "00:00", close = "00:01" }, { open = "00:02", close = "24:00" }]
+closed = "deflect"
+at_close = "closed"
+[backpressure]
+callback = { retry_s = 20, max_attempts = 2 }
+"""
+
+
+class QueueChangesMachine(RouterMachine):
+    """Hours of operation (each closed outcome, both closing rules), interruptible
+    capacity (a call over one chat), presence timeouts, tenants and relaxation steps:
+    the base's in-queue changes run against all of them."""
+
+    CONFIG = QUEUE_CHANGES
+    LEVELS = (0, 1, 2, 3, 4, 5, 5)
+    ANSWERS = ("accept", "decline", "wait", "wait", "wait")  # consoles often silent
+    DTS = (0.0, 1.0, 7.0, 16.0, 45.0, 60.0)
+    UNITS = (None, 100, 100, 100, 200)
+
+
+TestQueueChangesMachine, TestQueueChangesMachineRandomized = machine_tests(
+    QueueChangesMachine, fixed=100, randomized=10
+)
+
+BLENDED = """
+[routing]
+offer_timeout_s = 90
+[channels.voice]
+unit_cost = 80
+interrupts = { chat = 1 }      # a call may interrupt one chat
+[channels.chat]
+max_concurrency = 20
+unit_cost = 40
+[[queues]]
+name = "calls"
+requires = { sales = 1 }
+[[queues]]
+name = "retention"
+requires = { sales = 2 }
+priority = 1
+[[queues]]
+name = "chat"
+channel = "chat"
+requires = { chat = 1 }
+[[queues]]
+name = "chat_vip"
+channel = "chat"
+requires = { chat = 2 }
+priority = 2
+"""
+
+
+class BlendedMachine(RouterMachine):
+    """Blended voice and chat agents on capacity units with interruptible chats, offers
+    that stay open a while: dense in the states in-queue changes act on."""
+
+    CONFIG = BLENDED
+    LEVELS = (0, 1, 2, 3, 4, 5)
+    ANSWERS = ("accept", "accept", "decline", "wait", "wait", "wait", "wait", "wait")
+    UNITS = (None, 100, 100, 200)
+
+
+TestBlendedMachine, TestBlendedMachineRandomized = machine_tests(
+    BlendedMachine, fixed=60, randomized=5
+)

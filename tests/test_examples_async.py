@@ -140,12 +140,13 @@ class Client:
 
 
 @asynccontextmanager
-async def running_service(**serve: Any) -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
+async def running_service(
+    config: Any = None, **serve: Any
+) -> AsyncIterator[tuple[Any, Callable[[], Any]]]:
     """The example service in this loop (``serve`` adds keyword arguments, e.g. ``http_port``)."""
     svc = load_example("asyncio_service")
     started: asyncio.Future[tuple[Any, int]] = asyncio.get_running_loop().create_future()
     stop = asyncio.Event()
-    config = serve.pop("config", None)
     task = asyncio.create_task(
         svc.serve(
             config if config is not None else svc.default_config(),
@@ -272,6 +273,55 @@ def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
             producer.close()
 
     run_async(scenario)
+
+
+def test_service_carries_in_queue_changes_and_heartbeats() -> None:
+    """A supervisor (producer side) updates, transfers and changes an agent; an agent hands
+    back, transfers and sends heartbeats; a bad change gets an error line."""
+    from router import QueueConfig, RouterConfig, Routing
+
+    config = RouterConfig(
+        queues=[QueueConfig(name="chat", channel="chat"), QueueConfig(name="vip", channel="chat")],
+        routing=Routing(offer_timeout_s=10.0),
+    )
+
+    async def scenario() -> None:
+        async with running_service(config) as (service, connect):
+            agent = await connect()
+            hello = {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 2}}}
+            assert await agent.ask(hello) == {"ok": "agent"}
+            producer = await connect()
+            assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
+            adm = await producer.ask({"id": "c1", "queue": "chat"})
+            assert adm["admission"]["outcome"] == "admitted"
+            assert (await agent.recv())["inquiry_id"] == "c1"
+            await agent.send({"type": "accept", "inquiry_id": "c1"})
+            assert (await producer.recv())["type"] == "Assigned"
+            await agent.send({"type": "hand_back", "inquiry_id": "c1"})
+            await agent.send({"type": "heartbeat", "agent_id": "ye"})
+            assert await agent.ask({"type": "heartbeat", "agent_id": "li"}) == {
+                "error": "$.agent_id: this connection is agent 'ye'",
+                "line": 5,
+            }
+            router = service.router
+            assert router.statistics().router.counters.handed_back == 1
+            assert router.statistics().router.waiting == 1  # never back to ye
+            change = {"type": "update_inquiry", "inquiry_id": "c1", "priority": 5}
+            assert await producer.ask(change) == {"ok": "update_inquiry"}
+            move = {"type": "transfer", "inquiry_id": "c1", "queue": "vip"}
+            assert await producer.ask(move) == {"ok": "transfer"}
+            bad = {"type": "transfer", "inquiry_id": "c1", "queue": "nope"}
+            assert "unknown queue 'nope'" in (await producer.ask(bad))["error"]
+            nan = '{"type": "update_inquiry", "inquiry_id": "c1", "priority": 1e999}'
+            assert "$.priority" in (await producer.ask(nan))["error"]
+            spec = {"type": "update_agent", "agent": {"id": "ye", "capacity": {"chat": 3}}}
+            assert await producer.ask(spec) == {"ok": "update_agent"}
+            stats = router.statistics().router
+            assert (stats.counters.updated, stats.counters.transferred) == (1, 1)
+            assert router.core.agent_spec("ye").capacity == {"chat": 3}
+            assert stats.queues["vip"].waiting == 1
+            agent.close()
+            producer.close()
 
 
 FEATURES = """

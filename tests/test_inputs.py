@@ -35,11 +35,16 @@ from router.inputs import (
     Complete,
     Decline,
     GoOnBreak,
+    HandBack,
+    Heartbeat,
     Login,
     Logout,
     Reconfigure,
     SetReady,
     Submit,
+    Transfer,
+    UpdateAgent,
+    UpdateInquiry,
     Withdraw,
     decode_input,
     encode_input,
@@ -224,6 +229,72 @@ BAD: list[tuple[str, Callable[[Router], object], Any, str]] = [
         "agent_id",
     ),
     (
+        "update priority 10**30",
+        lambda r: r.update_inquiry("i2", 6, priority=10**30),
+        UpdateInquiry(inquiry_id="i2", priority=10**30),
+        "priority",
+    ),
+    (
+        "update required level 99",
+        lambda r: r.update_inquiry("i2", 6, requires={"refund": 99}),
+        UpdateInquiry(inquiry_id="i2", requires={"refund": 99}),
+        "requires.refund",
+    ),
+    (
+        "update id None",
+        lambda r: r.update_inquiry(None, 6, priority=1),  # type: ignore[arg-type]
+        UpdateInquiry(inquiry_id=None, priority=1),  # type: ignore[arg-type]
+        "inquiry_id",
+    ),
+    (
+        "transfer queue empty",
+        lambda r: r.transfer("i2", "", 6),
+        Transfer(inquiry_id="i2", queue=""),
+        "queue",
+    ),
+    (
+        "transfer priority nan",
+        lambda r: r.transfer("i2", "vip", 6, priority=NAN),  # type: ignore[arg-type]
+        Transfer(inquiry_id="i2", queue="vip", priority=NAN),  # type: ignore[arg-type]
+        "priority",
+    ),
+    (
+        "transfer to another channel",
+        lambda r: r.transfer("i2", "chat", 6),
+        Transfer(inquiry_id="i2", queue="chat"),
+        "queue",
+    ),
+    (
+        "hand back agent id empty",
+        lambda r: r.hand_back("i1", 6, agent_id=""),
+        HandBack(inquiry_id="i1", agent_id=""),
+        "agent_id",
+    ),
+    (
+        "hand back priority high",
+        lambda r: r.hand_back("i1", 6, priority="high"),  # type: ignore[arg-type]
+        HandBack(inquiry_id="i1", priority="high"),  # type: ignore[arg-type]
+        "priority",
+    ),
+    (
+        "update agent capacity -1",
+        lambda r: r.update_agent(AgentSpec(id="a1", capacity={"voice": -1}), 6),
+        UpdateAgent(agent=AgentSpec(id="a1", capacity={"voice": -1})),
+        "capacity.voice",
+    ),
+    (
+        "update agent units 0",
+        lambda r: r.update_agent(AgentSpec(id="a1", units=0), 6),
+        UpdateAgent(agent=AgentSpec(id="a1", units=0)),
+        "units",
+    ),
+    (
+        "heartbeat id None",
+        lambda r: r.heartbeat(None, 6),  # type: ignore[arg-type]
+        Heartbeat(agent_id=None),  # type: ignore[arg-type]
+        "agent_id",
+    ),
+    (
         "not an input",
         lambda r: r.handle(inq("x"), 6),  # type: ignore[call-overload]
         inq("x"),
@@ -240,6 +311,11 @@ WRONG_TYPE = {
     "callback_failed id None",
     "set_ready id None",
     "logout id None",
+    # issue 16's in-queue changes and heartbeats: typed arguments the same way
+    "update id None",
+    "transfer priority nan",
+    "hand back priority high",
+    "heartbeat id None",
 }
 
 
@@ -367,6 +443,19 @@ def _script() -> list[Any]:
         (5.0, Withdraw(inquiry_id="c3")),
         (6.0, Logout(agent_id="a2")),
         (7.0, None),
+        (7.0, Submit(inquiry=inq("c4"))),
+        (7.0, Submit(inquiry=inq("c5"))),
+        (7.0, UpdateInquiry(inquiry_id="c5", priority=3)),
+        (7.0, Heartbeat(agent_id="a1")),
+        (7.0, None),
+        (8.0, Accept(inquiry_id="c5", agent_id="a1")),
+        (8.0, None),
+        (9.0, HandBack(inquiry_id="c5", agent_id="a1", priority=4)),
+        (9.0, None),
+        (10.0, Login(agent=agent("a3", level=2))),
+        (10.0, Transfer(inquiry_id="c4", queue="vip")),
+        (10.0, UpdateAgent(agent=agent("a3", level=5))),
+        (11.0, None),
     ]
 
 
@@ -389,6 +478,23 @@ def _as_call(r: Router, inp: Any, now: float) -> None:
         r.set_ready(inp.agent_id, now)
     elif isinstance(inp, Logout):
         r.logout(inp.agent_id, now)
+    elif isinstance(inp, UpdateInquiry):
+        r.update_inquiry(inp.inquiry_id, now, inp.priority, inp.requires)
+    elif isinstance(inp, Transfer):
+        r.transfer(
+            inp.inquiry_id,
+            inp.queue,
+            now,
+            agent_id=inp.agent_id,
+            priority=inp.priority,
+            requires=inp.requires,
+        )
+    elif isinstance(inp, HandBack):
+        r.hand_back(inp.inquiry_id, now, inp.agent_id, priority=inp.priority)
+    elif isinstance(inp, UpdateAgent):
+        r.update_agent(inp.agent, now)
+    elif isinstance(inp, Heartbeat):
+        r.heartbeat(inp.agent_id, now)
     else:
         raise AssertionError(inp)
 
@@ -407,7 +513,16 @@ def test_handle_and_the_methods_are_the_same_inputs() -> None:
             _as_call(by_method, inp, now)
     assert encode_events(out_h) == encode_events(out_m)
     assert by_handle.snapshot() == by_method.snapshot()
-    assert {type(e).__name__ for e in out_h} >= {"Offered", "Assigned", "Completed", "Withdrawn"}
+    assert {type(e).__name__ for e in out_h} >= {
+        "Offered",
+        "Assigned",
+        "Completed",
+        "Withdrawn",
+        "InquiryUpdated",
+        "Requeued",
+        "Transferred",
+        "AgentUpdated",
+    }
 
 
 def test_every_input_round_trips_through_json() -> None:

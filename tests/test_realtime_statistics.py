@@ -510,7 +510,12 @@ def _agree_with_monitor(core: Router, monitor: Monitor, labels: tuple[str, ...] 
 
 @pytest.mark.parametrize(
     ("name", "duration_s"),
-    [("spring_festival.toml", 5400.0), ("taobao_fliggy_chat.toml", 3600.0)],
+    [
+        ("spring_festival.toml", 5400.0),
+        ("taobao_fliggy_chat.toml", 3600.0),
+        ("configs/handback.toml", 14400.0),  # hand-backs take answers back (issue 16)
+        ("configs/presence.toml", 14400.0),  # silent consoles set agents away
+    ],
 )
 def test_core_monitor_and_report_agree_on_the_same_run(name: str, duration_s: float) -> None:
     """Fed the same run, the core and the monitor agree at every comparison, and the
@@ -526,5 +531,9 @@ def test_core_monitor_and_report_agree_on_the_same_run(name: str, duration_s: fl
         for key in ("offered", "answered", "abandoned", "rejected", "deflected"):
             assert getattr(w, key) == q[key], (qname, key)
         for key in ("service_level", "asa_s", "abandon_rate"):
+            if key != "abandon_rate" and rep.get("handed_back"):
+                # the report times a handed-back inquiry's first answer, the core and the
+                # monitor its last (docs/metrics.md): the counts agree, the waits need not
+                continue
             want, got = q[key], getattr(w, key)
             assert (got is None) if want is None else got == pytest.approx(want, rel=1e-9), key

@@ -129,6 +129,7 @@ class ReconfigureMachine(RouterMachine):
             return
         assert "<nowhere>" not in hand_over.values()
         self.configs[version] = cfg
+        self.note_reconfigure()
         for a in self.r._agents.values():
             for ch in a.caps:
                 cap = self._expected_cap(a.id, ch)

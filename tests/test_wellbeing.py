@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from router import AgentSpec, Inquiry, Router
-from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, Requeued
+from router import AgentSpec, Inquiry, Router, Shift
+from router.events import (
+    AgentAway,
+    AgentOnBreak,
+    AgentReady,
+    Assigned,
+    BreakDeferred,
+    CooldownStarted,
+    Requeued,
+)
+from router.state.records import BREAK
 from tests.helpers import config
 
 CONTINUOUS = """
@@ -255,6 +264,101 @@ def test_blocked_agent_still_takes_light_work_and_others_take_heavy() -> None:
     r.submit(Inquiry(id="c3", queue="complaints"), 201)
     r.submit(Inquiry(id="o1", queue="orders"), 201)
     assert sorted(_assigned(r.tick(201))) == [("c3", "b"), ("o1", "a")]
+
+
+# ---------------------------------------------------------------- break staffing
+
+STAFFING = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 80
+break_s = 30
+max_break_share = 0.5
+[[queues]]
+name = "q"
+"""
+
+
+def _on_break(r: Router) -> int:
+    return sum(1 for a in r._agents.values() if a.state == BREAK)
+
+
+def test_a_break_waits_when_leaving_colleagues_would_leave_too_many_on_a_break() -> None:
+    # five on shift, half may break: two places. Li's run of shifts ends at 100 and she
+    # is on a break; Xu and Xi go off shift at 90 (back at 500). At 80 Su's stretch is
+    # over: now 2 of 5 would be on a break, but from 90 to 100 it would be 2 of 3 (Li
+    # may leave last): Su's break waits for a place (found by StaffingMachine)
+    later = Shift(start_s=500.0, end_s=900.0)
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    assert _assigned(r.tick(0)) == [("long", "su")]  # Su works without a pause from 0
+    for aid in ("xu", "xi"):
+        r.login(AgentSpec(id=aid, shifts=[Shift(start_s=0.0, end_s=90.0), later]), 10)
+    r.login(AgentSpec(id="li", shift_end=100.0), 10)
+    r.login(AgentSpec(id="pu"), 10)
+    r.go_on_break("li", 75)
+    r.tick(75)
+    ev = r.tick(80)
+    assert [e.agent_id for e in _of(ev, BreakDeferred)] == ["su"]
+    assert _of(ev, AgentOnBreak) == []
+    ev = r.tick(90)
+    assert [e.reason for e in _of(ev, AgentAway)] == ["off_shift", "off_shift"]
+    assert _on_break(r) == 1  # Li alone: 1 of the 3 on shift
+    r.set_ready("li", 95)  # a place opens: Su goes first, by due time
+    assert [(e.agent_id, e.reason) for e in _of(r.tick(95), AgentOnBreak)] == [("su", "wellbeing")]
+
+
+# ---------------------------------------------------------------- cooldown after heavy work
+
+COOLDOWN = """
+[routing]
+mode = "immediate"
+[wellbeing]
+cooldown_after_heavy_s = 600
+cooldown_s = 300
+cooldown_from = "FROM"
+[[queues]]
+name = "complaints"
+heavy = true
+priority = 5
+[[queues]]
+name = "orders"
+"""
+
+
+def test_cooldown_after_long_heavy_work_keeps_the_agent_off_all_work() -> None:
+    r = _router(COOLDOWN.replace("FROM", "all"), AgentSpec(id="a"))
+    _serve(r, "c0", "complaints", 0, 100)  # a short heavy call: no cooldown
+    assert _assigned(_serve(r, "o0", "orders", 100, 110)) == [("o0", "a")]
+    r.submit(Inquiry(id="c1", queue="complaints"), 110)
+    r.tick(110)
+    r.complete("c1", 800)  # 690 s of heavy work >= 600 s: 300 s off from 800
+    ev = r.tick(800)
+    assert [(e.agent_id, e.inquiry_id, e.until, e.off) for e in _of(ev, CooldownStarted)] == [
+        ("a", "c1", 1100.0, "all")
+    ]
+    r.submit(Inquiry(id="o1", queue="orders"), 801)
+    r.submit(Inquiry(id="c2", queue="complaints"), 801)
+    assert _assigned(r.tick(801)) == []
+    assert r.next_deadline() == 1100.0
+    assert _assigned(r.tick(1099)) == []
+    assert _assigned(r.tick(1100)) == [("c2", "a")]  # the higher priority first
+
+
+def test_cooldown_from_heavy_still_takes_light_work() -> None:
+    r = _router(COOLDOWN.replace("FROM", "heavy"), AgentSpec(id="a"))
+    r.submit(Inquiry(id="c1", queue="complaints"), 0)
+    r.tick(0)
+    r.complete("c1", 700)
+    assert _of(r.tick(700), CooldownStarted)[0].until == 1000.0
+    r.submit(Inquiry(id="c2", queue="complaints"), 701)
+    r.submit(Inquiry(id="o1", queue="orders"), 701)
+    assert _assigned(r.tick(701)) == [("o1", "a")]  # light work only
+    r.complete("o1", 710)
+    assert _assigned(r.tick(710)) == []
+    assert _assigned(r.tick(1000)) == [("c2", "a")]
 
 
 # ---------------------------------------------------------------- surge overrides

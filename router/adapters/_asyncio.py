@@ -101,6 +101,9 @@ class AsyncioBackend(Backend):
     async def cancel_shielded_checkpoint(self) -> None:
         pass  # asyncio's convention: an operation that can proceed does not yield
 
+    async def sleep_until(self, deadline: float) -> None:
+        await asyncio.sleep(max(0.0, deadline - self._loop.time()))
+
 
 @asynccontextmanager
 async def _open_group() -> AsyncIterator[TaskGroup]:

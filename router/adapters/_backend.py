@@ -1,13 +1,14 @@
 """The backend protocol the async runner is written against.
 
-Theory of operation: the runner (``_runner.py``) needs five things from an event
+Theory of operation: the runner (``_runner.py``) needs six things from an event
 loop, and nothing else: the loop's clock (``now``), a one-shot wake-up a task can
 wait on (:class:`Waiter`), a way to sleep until a wake-up or a deadline
 (``wait_until``), a task group to run the runner beside the caller's code, and
-the loop's checkpoints (yield to the other tasks; the cancellation convention).
-Each backend implements them in a few lines (``_trio.py``, ``_asyncio.py``);
-uvloop is just an asyncio loop factory. This module imports neither trio nor
-asyncio; ``_select.py`` imports the chosen backend when a router is opened.
+the loop's checkpoints (yield to the other tasks; the cancellation convention),
+and a plain sleep for the presence keepalive. Each backend implements them in a
+few lines (``_trio.py``, ``_asyncio.py``); uvloop is just an asyncio loop factory.
+This module imports neither trio nor asyncio; ``_select.py`` imports the chosen
+backend when a router is opened.
 """
 
 from __future__ import annotations
@@ -75,3 +76,7 @@ class Backend(ABC):
     @abstractmethod
     async def cancel_shielded_checkpoint(self) -> None:
         """Let other tasks run without being cancellable here (no-op on asyncio)."""
+
+    @abstractmethod
+    async def sleep_until(self, deadline: float) -> None:
+        """Sleep until the loop's clock reaches ``deadline`` (the presence keepalive)."""

@@ -32,6 +32,19 @@ gone. An agent session that exits (normally or by an exception) logs the agent
 out; the core hands its open offers back to their place in line, and work in
 flight stays with the agent until ``complete``.
 
+Presence: with ``[routing] presence_timeout_s`` the core sets away an agent that
+sent nothing for that long. A session opened with ``keepalive=True`` (the
+default: the agent's code runs in this process) is alive while it is open: one
+keepalive task sends a heartbeat for every such session a third of the timeout
+apart, and stops with the session. A session that stands for a remote console
+(``keepalive=False``, as the example service opens them) forwards only what
+the console sends (:meth:`AgentSession.heartbeat` or any other input), so a
+console that went silent is timed out by the core.
+
+Clock: the router's ``now`` is the loop's clock, or, when the config's
+``[routing.clock]`` says ``unix = true``, Unix time read off the loop's clock
+(``_clock.py``).
+
 Checkpoints follow the loop's own convention: on trio every ``await`` here is a
 checkpoint; on asyncio, like ``asyncio.Queue.get``, an ``await`` whose answer is
 at hand returns without suspending.
@@ -48,6 +61,7 @@ from typing import Any, Literal
 import msgspec
 
 from router.adapters._backend import Backend, Waiter
+from router.adapters._clock import UnixClock
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
 from router.adapters._select import get_backend
 from router.config import RouterConfig
@@ -63,6 +77,8 @@ from router.events import (
     Offered,
     OfferRescinded,
     Rejected,
+    Requeued,
+    Transferred,
     Withdrawn,
 )
 from router.inputs import Input, Reconfigure, Submit
@@ -162,6 +178,7 @@ class RouterHandle:
         self._ticks = 0
         self._inputs = 0
         self._events = 0
+        self._keepalive_waiter: Waiter | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             Offered: self._on_offered,
             OfferRescinded: self._on_rescinded,
@@ -173,6 +190,8 @@ class RouterHandle:
             Withdrawn: self._on_ended,
             AgentOnBreak: self._on_agent_paused,
             AgentAway: self._on_agent_paused,
+            Requeued: self._on_back_in_line,
+            Transferred: self._on_back_in_line,
         }
 
     # ------------------------------------------------------------------ plumbing
@@ -313,6 +332,10 @@ class RouterHandle:
             session = self._sessions.get(ev.agent_id)
             if session is not None:
                 session._deliver(ev)
+
+    def _on_back_in_line(self, ev: Requeued | Transferred) -> None:
+        # handed back or transferred after its assignment: not in service any more
+        self._assigned.pop(ev.inquiry_id, None)
 
     def _on_completed(self, ev: Completed) -> None:
         assigned = self._assigned.pop(ev.inquiry_id, None)
@@ -542,10 +565,12 @@ class RouterHandle:
         self._core.set_attributes(agent_id, attributes, self._now())
         self._input_done()
 
-    def agent(self, spec: AgentSpec) -> AgentSession:
+    def agent(self, spec: AgentSpec, *, keepalive: bool = True) -> AgentSession:
         """An agent session: ``async with router.agent(spec) as session: async for offer in
-        session: ...``. Logs in on enter, logs out on exit."""
-        return AgentSession(self, spec)
+        session: ...``. Logs in on enter, logs out on exit. ``keepalive``: heartbeats are
+        sent for the session while it is open (presence timeouts); ``False`` when the
+        session stands for a remote console that sends its own."""
+        return AgentSession(self, spec, keepalive=keepalive)
 
     # ------------------------------------------------------------------ events
 
@@ -594,7 +619,92 @@ class RouterHandle:
             )
         self._immediate = self._core.config.routing.mode == "immediate"
         self._input_done()
+        self._wake_keepalive()
         return version
+
+    # ------------------------------------------------------------------ in-queue changes
+
+    def _change(self, call: Callable[[float], None]) -> None:
+        self._check_open()
+        call(self._now())
+        self._input_done()
+
+    def update_inquiry(
+        self,
+        inquiry_id: str,
+        *,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> None:
+        """Re-prioritize or change the requirements of an inquiry in line
+        (``Router.update_inquiry``)."""
+        self._change(lambda now: self._core.update_inquiry(inquiry_id, now, priority, requires))
+
+    def transfer(
+        self,
+        inquiry_id: str,
+        queue: str,
+        *,
+        agent_id: str | None = None,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> None:
+        """Move an inquiry to another queue, keeping its arrival time (``Router.transfer``)."""
+        core = self._core
+        self._change(
+            lambda now: core.transfer(
+                inquiry_id, queue, now, agent_id=agent_id, priority=priority, requires=requires
+            )
+        )
+
+    def hand_back(
+        self, inquiry_id: str, *, agent_id: str | None = None, priority: int | None = None
+    ) -> None:
+        """Put an assigned inquiry back at its place in line (``Router.hand_back``)."""
+        self._change(lambda now: self._core.hand_back(inquiry_id, now, agent_id, priority=priority))
+
+    def update_agent(self, spec: AgentSpec) -> None:
+        """A logged-in agent's new spec, without a logout (``Router.update_agent``)."""
+        self._change(lambda now: self._core.update_agent(spec, now))
+
+    def heartbeat(self, agent_id: str) -> None:
+        """The agent's console is alive (``Router.heartbeat``)."""
+        self._change(lambda now: self._core.heartbeat(agent_id, now))
+
+    # ------------------------------------------------------------------ presence
+
+    async def _keepalive(self) -> None:
+        """Heartbeats for the open ``keepalive`` sessions, a third of the timeout apart."""
+        be = self._be
+        while True:
+            timeout = self._core.config.routing.presence_timeout_s
+            if timeout is None or not any(s.keepalive for s in self._sessions.values()):
+                w = self._keepalive_waiter = be.waiter()
+                try:
+                    await w.wait()  # a keepalive session opened, or a reconfigure
+                finally:
+                    self._keepalive_waiter = None
+                continue
+            await be.sleep_until(be.now() + timeout / 3)
+            if self._closed:
+                return
+            now = self._now()
+            beats = 0
+            for session in list(self._sessions.values()):
+                if session.keepalive and session._active:
+                    try:
+                        self._core.heartbeat(session.id, now)
+                    except UnknownId:  # logged out by the core (a shift end)
+                        continue
+                    beats += 1
+            if beats:
+                self._input_done()  # deadlines due by now fired: the runner ticks
+
+    def _wake_keepalive(self) -> None:
+        w = self._keepalive_waiter
+        if w is not None:
+            self._keepalive_waiter = None
+            w.wake()
 
     # ------------------------------------------------------------------ closing
 
@@ -640,10 +750,12 @@ class AgentSession:
     router closes.
     """
 
-    def __init__(self, handle: RouterHandle, spec: AgentSpec) -> None:
+    def __init__(self, handle: RouterHandle, spec: AgentSpec, *, keepalive: bool = True) -> None:
         self._handle = handle
         self.spec = spec
         self.id = spec.id
+        #: heartbeats are sent for this session while it is open (``RouterHandle.agent``)
+        self.keepalive = keepalive
         self._buffer: deque[Work] = deque()
         #: inquiries of offers this agent has read and not answered (for rescinds)
         self._seen: set[str] = set()
@@ -660,6 +772,8 @@ class AgentSession:
         self._active = True
         h._sessions[self.id] = self
         h._input_done()
+        if self.keepalive:
+            h._wake_keepalive()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -741,6 +855,30 @@ class AgentSession:
     def pending(self) -> int:
         """Offers delivered but not read yet (some may have gone stale)."""
         return len(self._buffer)
+
+    def hand_back(self, offer: Work | str, *, priority: int | None = None) -> None:
+        """Give an assigned inquiry back unfinished: it waits again at its place, for
+        another agent (``Router.hand_back``)."""
+        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        self._handle.hand_back(inquiry_id, agent_id=self.id, priority=priority)
+
+    def transfer(
+        self,
+        offer: Work | str,
+        queue: str,
+        *,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> None:
+        """Transfer an inquiry this agent holds to another queue (``Router.transfer``)."""
+        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        self._handle.transfer(
+            inquiry_id, queue, agent_id=self.id, priority=priority, requires=requires
+        )
+
+    def heartbeat(self) -> None:
+        """The console is alive (sessions opened with ``keepalive=False`` send these)."""
+        self._handle.heartbeat(self.id)
 
     def accept(self, offer: Work | str) -> None:
         """Take the offered inquiry. Raises InvalidState if the offer already expired."""
@@ -928,10 +1066,13 @@ async def open_router(
     router failed, whether or not the block failed too.
     """
     be = get_backend(backend)
+    if config is not None and config.routing.clock.unix and not isinstance(be, UnixClock):
+        be = UnixClock(be)  # now is Unix time, read off the loop's clock
     handle = RouterHandle(Router(config, now=be.now()), be, history, tracing)
     try:
         async with be.task_group() as group:
             group.start_soon(handle._run, "router-runner")
+            group.start_soon(handle._keepalive, "router-keepalive")
             try:
                 yield handle
             finally:

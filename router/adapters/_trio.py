@@ -65,6 +65,9 @@ class TrioBackend(Backend):
     async def cancel_shielded_checkpoint(self) -> None:
         await trio.lowlevel.cancel_shielded_checkpoint()
 
+    async def sleep_until(self, deadline: float) -> None:
+        await trio.sleep_until(deadline)
+
 
 @asynccontextmanager
 async def _open_nursery() -> AsyncIterator[TaskGroup]:

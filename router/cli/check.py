@@ -152,6 +152,9 @@ def format_explanation(ev: Any) -> list[str]:
             lines.append("  (equal scores: the agent free for longest goes first)")
         else:
             lines.append("  (a tie: the agent whose state changed longest ago goes first)")
+    if exp.interrupted:
+        held = ", ".join(f"{n} {ch}" for ch, n in exp.interrupted.items())
+        lines.append(f"  (an interruption: {held} keep running past the agent's capacity units)")
     return lines
 
 

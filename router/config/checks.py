@@ -16,11 +16,13 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from router.config.clock import clock_problems
 from router.config.problems import key_path, structure_problems
 from router.config.schema import (
     DEFAULT_CHANNELS,
     AgentProfile,
     Backpressure,
+    Channel,
     QueueConfig,
     RouterConfig,
 )
@@ -163,16 +165,7 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
                 )
             profiles.setdefault(a.name, i)
         for ch, cap in a.capacity.items():
-            if ch not in channels:
-                out.append(
-                    f"{key_path(p + '.capacity', ch)}: unknown channel {ch!r}; "
-                    f"known: {', '.join(sorted(channels))}"
-                )
-            elif cap > channels[ch].max_concurrency:
-                out.append(
-                    f"{key_path(p + '.capacity', ch)}: {cap} is above the channel's hard maximum "
-                    f"{channels[ch].max_concurrency}"
-                )
+            _cap_problem(out, key_path(p + ".capacity", ch), ch, cap, channels)
         for qn in a.queues:
             if qn not in names:
                 out.append(f"{key_path(p + '.queues', qn)}: unknown queue {qn!r}")
@@ -180,6 +173,14 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
             out.append(f"{p}.shift_end_s: must be after shift_start_s")
         if a.shifts:
             out.extend(_shift_problems(p, a, names))
+    for name, channel in channels.items():
+        for other, most in channel.interrupts.items():
+            at = key_path(key_path("$.channels", name) + ".interrupts", other)
+            if other == name:
+                out.append(f"{at}: a channel cannot interrupt itself")
+            else:
+                _cap_problem(out, at, other, most, channels)
+    out.extend(clock_problems(cfg))
     if cfg.agents:
         out.extend(_coverage_problems(cfg))
     stats = cfg.statistics
@@ -235,6 +236,26 @@ def _on_duty(agents: list[AgentProfile]) -> list[AgentProfile]:
                 )
             )
     return out
+
+
+def _cap_problem(
+    out: list[str],
+    at: str,
+    channel: str,
+    count: int,
+    channels: dict[str, Channel],
+    *,
+    known: bool = True,
+) -> None:
+    """A per-channel count (a cap, a surge cap, an interrupt threshold) names a channel and
+    stays within its hard maximum."""
+    if channel not in channels:
+        names = f"; known: {', '.join(sorted(channels))}" if known else ""
+        out.append(f"{at}: unknown channel {channel!r}{names}")
+    elif count > channels[channel].max_concurrency:
+        out.append(
+            f"{at}: {count} is above the channel's hard maximum {channels[channel].max_concurrency}"
+        )
 
 
 def window_problems(windows: tuple[float, ...] | list[float], bucket_s: float) -> list[str]:
@@ -446,11 +467,5 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
         check_queues(f"{p}.queues", s.queues)
         channels = {**DEFAULT_CHANNELS, **cfg.channels}
         for ch, cap in s.caps.items():
-            if ch not in channels:
-                out.append(f"{p}.caps.{ch}: unknown channel {ch!r}")
-            elif cap > channels[ch].max_concurrency:
-                out.append(
-                    f"{p}.caps.{ch}: {cap} is above the channel's hard maximum "
-                    f"{channels[ch].max_concurrency}"
-                )
+            _cap_problem(out, f"{p}.caps.{ch}", ch, cap, channels, known=False)
     return out

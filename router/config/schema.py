@@ -27,10 +27,12 @@ __all__ = [
     "BucketLimit",
     "CallbackPolicy",
     "Channel",
+    "Clock",
     "CodelPolicy",
     "DeflectPolicy",
     "DistributionMode",
     "EstimateConfig",
+    "Hours",
     "Level",
     "Name",
     "OutboundConfig",
@@ -106,6 +108,16 @@ class Weights(_Base):
     heavy_streak: Weight = 0.0
 
 
+class Clock(_Base):
+    """How the router's ``now`` maps to the wall clock (``router/config/clock.py``): ``now = 0``
+    is ``start``; or, with ``unix``, ``now`` is Unix time and the wall clock is UTC plus
+    ``utc_offset``. Hours of operation read it."""
+
+    start: str = "mon 00:00"
+    unix: bool = False
+    utc_offset: str = "+00:00"
+
+
 class Routing(_Base):
     """How decisions are made."""
 
@@ -118,6 +130,10 @@ class Routing(_Base):
     recent_window_s: PositiveSeconds = 1800.0
     trace: bool = False
     strict: bool = False
+    #: the wall clock of ``now`` (hours of operation)
+    clock: Clock = msgspec.field(default_factory=Clock)
+    #: an agent that sends nothing for this long while ready is set away (None: off)
+    presence_timeout_s: PositiveSeconds | None = None
     #: seed of the ``random`` distribution mode's draws (deterministic, in the snapshot)
     seed: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
 
@@ -127,6 +143,9 @@ class Channel(_Base):
 
     max_concurrency: Annotated[int, Meta(ge=1, le=1000)] = 1
     unit_cost: Annotated[int, Meta(ge=0)] = 0
+    #: an inquiry of this channel may take an agent holding at most this many of another
+    #: channel's inquiries even past its capacity units; they keep running (interruptible)
+    interrupts: dict[Name, Annotated[int, Meta(ge=0)]] = msgspec.field(default_factory=dict)
 
 
 DEFAULT_CHANNELS: dict[str, Channel] = {
@@ -144,6 +163,16 @@ class Step(_Base):
     requires: Skills = msgspec.field(default_factory=dict)
 
 
+class Hours(_Base):
+    """One span of a queue's hours of operation: ``days`` (``"mon-fri"``, ``"sat,sun"``),
+    ``open`` and ``close`` as ``"HH:MM"`` on the router's clock (``close`` not after
+    ``open``: past midnight; ``"24:00"``: the end of the day)."""
+
+    days: str = "mon-sun"
+    open: str = "00:00"
+    close: str = "24:00"
+
+
 class QueueConfig(_Base):
     name: Name
     channel: Name = "voice"
@@ -156,6 +185,11 @@ class QueueConfig(_Base):
     heavy: bool = False
     on_remove: Name | None = None
     max_queue: Annotated[int, Meta(ge=0)] | None = None
+    #: hours of operation (None: always open); arrivals while closed get ``closed``
+    hours: list[Hours] | None = None
+    closed: Literal["reject", "deflect", "callback"] = "reject"
+    #: inquiries waiting at closing: ``serve`` (stay in line) or ``closed`` (get ``closed``)
+    at_close: Literal["serve", "closed"] = "serve"
     #: targeting expression over agent (bare names) and inquiry (``inquiry.NAME``) attributes
     match: Annotated[str, Meta(max_length=2000)] | None = None
     distribution: DistributionMode = "scored"
@@ -206,6 +240,10 @@ class AgentProfile(_Base):
     #: a schedule (``AgentSpec.shifts``): in a scenario the agents log in at t = 0 and the
     #: router knows when each shift starts; not with shift_start_s / shift_end_s
     shifts: list[Shift] = msgspec.field(default_factory=list)
+    #: simulation: the share of the inquiries they answer that they hand back unfinished
+    handback_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    #: simulation: their consoles go silent at this time (no heartbeat, no accept)
+    console_drop_s: Seconds | None = None
     attributes: Attributes = msgspec.field(default_factory=dict)
 
 

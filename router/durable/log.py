@@ -57,6 +57,8 @@ from router.inputs import (
     Complete,
     Decline,
     GoOnBreak,
+    HandBack,
+    Heartbeat,
     Input,
     Login,
     Logout,
@@ -65,6 +67,9 @@ from router.inputs import (
     SetAttributes,
     SetReady,
     Submit,
+    Transfer,
+    UpdateAgent,
+    UpdateInquiry,
     Withdraw,
     check_inquiry,
 )
@@ -582,6 +587,49 @@ class Producer:
 
     async def reconfigure(self, config: Any, hand_over: dict[str, str] | None = None) -> str:
         return await self.send(Reconfigure(config=config, hand_over=hand_over))
+
+    async def update_inquiry(
+        self,
+        inquiry_id: str,
+        *,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> str:
+        return await self.send(
+            UpdateInquiry(inquiry_id=inquiry_id, priority=priority, requires=requires)
+        )
+
+    async def transfer(
+        self,
+        inquiry_id: str,
+        queue: str,
+        *,
+        agent_id: str | None = None,
+        priority: int | None = None,
+        requires: dict[str, int] | None = None,
+    ) -> str:
+        return await self.send(
+            Transfer(
+                inquiry_id=inquiry_id,
+                queue=queue,
+                agent_id=agent_id,
+                priority=priority,
+                requires=requires,
+            )
+        )
+
+    async def hand_back(
+        self, inquiry_id: str, agent_id: str | None = None, *, priority: int | None = None
+    ) -> str:
+        inp = HandBack(inquiry_id=inquiry_id, agent_id=agent_id, priority=priority)
+        return await self.send(inp)
+
+    async def update_agent(self, agent: AgentSpec) -> str:
+        return await self.send(UpdateAgent(agent=agent))
+
+    async def heartbeat(self, agent_id: str) -> str:
+        """The agent's console is alive (``[routing] presence_timeout_s``): one logged request."""
+        return await self.send(Heartbeat(agent_id=agent_id))
 
     async def reset_statistics(self) -> str:
         return await self.send(ResetStatistics())

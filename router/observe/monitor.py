@@ -67,6 +67,7 @@ from router.events import (
     SurgeEnded,
     SurgeStarted,
     TaskExpired,
+    Transferred,
     Withdrawn,
     WrapUpEnded,
 )
@@ -318,6 +319,7 @@ class Monitor:
             OfferRescinded: self._on_rescinded,
             Requeued: self._on_requeued,
             Overflowed: self._on_overflowed,
+            Transferred: self._on_transferred,
             Abandoned: self._on_abandoned,
             Withdrawn: self._on_abandoned,
             Rejected: self._on_refused,
@@ -633,6 +635,8 @@ class Monitor:
             self._unanswer(rec)
             rec.state = _PARKED
             return
+        if ev.reason == "handed_back":  # back in line: answered when an agent takes it again
+            self._unanswer(rec)
         self._dequeue(rec)
         rec.queue = ev.queue
         self._enqueue(ev.inquiry_id, rec)
@@ -647,6 +651,20 @@ class Monitor:
             self._enqueue(ev.inquiry_id, rec)
         else:
             rec.queue = ev.to_queue
+
+    def _on_transferred(self, ev: Transferred) -> None:
+        """Moved to another queue by a supervisor (``Router.transfer``): off its agent, its
+        answer (if assigned) taken back, in line in the new queue."""
+        rec = self._inq.get(ev.inquiry_id)
+        if rec is None:
+            return
+        self._queue(ev.from_queue).moved_out += 1
+        self._queue(ev.to_queue).moved_in += 1
+        self._unanswer(rec)
+        self._release(rec, ev.at)
+        self._dequeue(rec)
+        rec.queue = ev.to_queue
+        self._enqueue(ev.inquiry_id, rec)
 
     def _on_abandoned(self, ev: Abandoned | Withdrawn) -> None:
         rec = self._arrive(ev.inquiry_id, ev.queue, ev.at)

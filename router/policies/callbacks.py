@@ -54,7 +54,7 @@ class Callbacks:
     def is_callback(self, t: Ticket) -> bool:
         return bool(self.parked) and self.parked.get(t.id) is t
 
-    def park(self, t: Ticket, ewt: float) -> None:
+    def park(self, t: Ticket, ewt: float, reason: str = "") -> None:
         """``t`` was just admitted as a callback (its patience already switched off)."""
         ops = self.ops
         if len(self.parked) >= self._compact_at:
@@ -65,6 +65,11 @@ class Callbacks:
         self.parked[t.id] = t
         c = ops.counters
         c.callbacks += 1
+        self.announce(t, ewt, reason)
+
+    def announce(self, t: Ticket, ewt: float, reason: str = "") -> None:
+        """Tell the customer of callback ``t`` when to expect the call (``CallbackScheduled``)."""
+        ops = self.ops
         ops.emit(
             CallbackScheduled(
                 at=ops.now,
@@ -72,8 +77,18 @@ class Callbacks:
                 inquiry_id=t.id,
                 queue=t.queue.name,
                 expected_wait_s=wire_seconds(ewt),
+                reason=reason,
             )
         )
+
+    def hold_until(self, t: Ticket, at: float) -> None:
+        """Callback ``t`` (parked, out of line) holds its place until ``at``, then goes back
+        in line (:meth:`on_retry`); bounds count it meanwhile. Used by hours of operation."""
+        if self.retrying.get(t.id) is not t:
+            self.retrying[t.id] = t
+            name = t.queue.name
+            self.retrying_in[name] = self.retrying_in.get(name, 0) + 1
+        self.ops.schedule(at, t, T_RETRY)
 
     def failed(self, t: Ticket) -> None:
         """The call for ``t`` did not reach the customer: retry later or give up."""
@@ -125,6 +140,11 @@ class Callbacks:
     def _forget_retry(self, t: Ticket) -> None:
         if self.retrying.pop(t.id, None) is not None:
             self.retrying_in[t.queue.name] -= 1
+
+    def withdrawn(self, t: Ticket) -> None:
+        """A parked ``t`` was withdrawn: it no longer holds a place."""
+        if self.retrying and self.retrying.get(t.id) is t:
+            self._forget_retry(t)
 
     def _prune_retrying(self) -> None:
         """Drop callbacks withdrawn while between attempts (rare; done on each failure)."""

@@ -41,11 +41,21 @@ from router.policies.admission import (
     build_policies,
 )
 from router.policies.callbacks import Callbacks
+from router.policies.hours import T_HOURS, Hours
 from router.policies.outbound import Outbound
 from router.policies.surge import SurgeControl
 from router.policies.timers import NamedTimer, NamedTimers
 from router.state.ops import CoreOps
-from router.state.records import OFFERED, PARKED, WAITING, Pool, Ticket, free_agents, pool_slots
+from router.state.records import (
+    OFFERED,
+    PARKED,
+    WAITING,
+    Pool,
+    QueueState,
+    Ticket,
+    free_agents,
+    pool_slots,
+)
 
 __all__ = ["AdmissionControl"]
 
@@ -63,6 +73,7 @@ class AdmissionControl:
         self.callbacks = Callbacks(ops)
         self.surge = SurgeControl(ops, self.timers)
         self.outbound = Outbound(ops, self.surge)
+        self.hours = Hours(ops, self.timers, self.callbacks)
         self.active = False
         self._shed_q: dict[str, list[tuple[int, int, int, Ticket]]] = {}
         self._shed_all: list[tuple[int, int, int, Ticket]] = []
@@ -107,6 +118,7 @@ class AdmissionControl:
             self.callbacks.policy = in_chain  # surge then adds nothing: it already runs
         self.outbound.configure(cfg)
         self.surge.configure(cfg)
+        self.hours.configure(cfg)
         self.active = bool(self._on_check) or self.surge.enabled or self.outbound.enabled
 
     # ------------------------------------------------------------------ the view
@@ -217,6 +229,8 @@ class AdmissionControl:
         """Decide on an arrival (already validated by the core) and act on the verdict."""
         ops = self.ops
         q = t.queue
+        if self.hours.schedules and self.hours.closed_now(q):
+            return self.hours.arrival(t)
         if self.outbound.enabled and q.name in self.outbound.queues:
             return self.outbound.hold(t)
         surge = ops.in_surge
@@ -382,6 +396,26 @@ class AdmissionControl:
         for p in self._on_admitted:
             p.on_admitted(self, t)
 
+    def changed(self, t: Ticket, moved: bool) -> None:
+        """``t`` changed in queue (``router/core.py``: an update, a transfer, a hand-back):
+        re-index it for shedding; a move also starts the time-driven rules of the queue it
+        entered (an overflow's ``after_s`` counts from then)."""
+        if self._shed_on and not self.callbacks.is_callback(t):
+            self._shed_push(t)
+        if moved:
+            for p in self._on_admitted:
+                p.on_admitted(self, t)
+
+    def back_in_line(self, t: Ticket) -> None:
+        """``t`` came back into line (``router/core.py``: a requeue): hours of operation
+        may close it out."""
+        if self.hours.schedules:
+            self.hours.back_in_line(t)
+
+    def closed_now(self, queue: QueueState) -> bool:
+        """Whether ``queue`` is closed by its hours of operation now."""
+        return bool(self.hours.schedules) and self.hours.closed_now(queue)
+
     # ------------------------------------------------------------------ actions
 
     def refuse_waiting(
@@ -420,6 +454,7 @@ class AdmissionControl:
             )
         )
         self._admitted(t, first=False)
+        self.back_in_line(t)
 
     # ------------------------------------------------------------------ shedding index
 
@@ -452,13 +487,14 @@ class AdmissionControl:
             q = ops.queue(queue)
             live = q.n_waiting if q is not None else 0
         if len(heap) > 2 * live + 64:
-            heap[:] = [e for e in heap if self._shed_live(e[3], queue)]
+            heap[:] = [e for e in heap if self._shed_live(e[3], queue) and e[0] == e[3].priority]
             heapify(heap)
         aside = []
         found = None
         while heap:
-            t = heap[0][3]
-            if not self._shed_live(t, queue):
+            e = heap[0]
+            t = e[3]
+            if not self._shed_live(t, queue) or e[0] != t.priority:  # priority changed since
                 heappop(heap)
                 continue
             if t.state != WAITING:  # on offer right now: may come back, keep it indexed
@@ -506,12 +542,14 @@ class AdmissionControl:
                     self._codel.on_timer(self, obj, purpose)
             elif purpose == T_SURGE:
                 self.surge.on_timer()
+            elif purpose == T_HOURS:
+                self.hours.on_timer(obj.target)
             return
         if purpose == T_OVERFLOW:
             if self._overflow is not None:
                 self._overflow.on_timer(self, obj, purpose)
-        elif purpose == T_RETRY:
-            self.callbacks.on_retry(obj)
+        elif purpose == T_RETRY and not self.hours.retry_due(obj):
+            self.callbacks.on_retry(obj)  # (a closed queue's callback waits for the opening)
         elif purpose == T_DEADLINE:
             self.outbound.on_deadline(obj)
 
@@ -551,7 +589,8 @@ class AdmissionControl:
 
         def ids(heap: list[tuple[int, int, int, Ticket]]) -> list[str]:
             # in the heap's order, not its layout: equal states give equal bytes
-            return [t.id for *_, t in sorted(heap) if ops.ticket(t.id) is t]
+            # (an entry whose priority is stale was left behind by a re-prioritization)
+            return [t.id for p, *_, t in sorted(heap) if ops.ticket(t.id) is t and p == t.priority]
 
         return {
             "k": self._shed_k,
@@ -577,6 +616,7 @@ class AdmissionControl:
             for q, st in self._codel.state.items():
                 targets[f"codel:{q}"] = st
         targets["surge"] = self.surge
+        targets.update(self.hours.timer_names())
         self.timers.load(state.get("timers", []), state.get("timer_at", {}), targets)
         shed = state.get("shed")
         if shed is not None and self._shed_on:

@@ -73,7 +73,11 @@ class NamedTimers:
     def load(
         self, entries: list[list[Any]], timer_at: dict[str, float], targets: dict[str, Any]
     ) -> None:
-        """Put back :meth:`dump` output; ``targets`` names each timer's target."""
+        """Put back :meth:`dump` output; ``targets`` names each timer's target.
+
+        Timers scheduled before (by a fresh router's configure) are dropped: the
+        snapshot's are the pending ones."""
+        self.timers = {}
         for at, seq, purpose, name in entries:
             timer = self.timers.get(name)
             if timer is None:

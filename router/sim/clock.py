@@ -2,26 +2,18 @@
 
 ``simulation.start`` (docs/simulator.md, ``"mon 00:00"`` by default) is the wall
 clock at ``t = 0``; a scenario without it counts from ``mon 00:00``. Charts,
-``simulate --csv`` interval rows and the dashboard label time with it.
+``simulate --csv`` interval rows and the dashboard label time with it, and the
+simulator hands it to the core as ``[routing.clock] start`` (hours of
+operation; ``router/config/clock.py`` parses it).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from router.config.clock import DAYS, clock_offset_s
+
 __all__ = ["DAYS", "clock_label", "clock_offset_s", "start_offset_s"]
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):([0-5][0-9])$")
-
-
-def clock_offset_s(start: str) -> float:
-    """Seconds from Monday 00:00 to ``start`` (``"fri 18:00"``); raises ValueError."""
-    m = _CLOCK.match(start.strip().lower())
-    if m is None:
-        raise ValueError(f"expected a day and a time like 'mon 00:00', got {start!r}")
-    return DAYS.index(m.group(1)) * 86400.0 + int(m.group(2)) * 3600.0 + int(m.group(3)) * 60.0
 
 
 def start_offset_s(scenario: Any) -> float:

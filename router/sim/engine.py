@@ -38,6 +38,18 @@ sampled every ``sample_s`` until the run ends, the drain included; callers who
 took a callback are counted apart from live callers (``Router.inquiry_state``
 tells a callback holding its place from one between two attempts).
 
+Issue 16's features are simulated the same way, by what people do: an agent
+group with ``handback_share`` hands that share of the inquiries it answers back
+unfinished (``Router.hand_back`` when the work would have ended), and the
+engine counts each hand-back and the answer that follows; a group with
+``console_drop_s`` stops answering at that time (no accepts, no heartbeats:
+its consoles are gone, while work in flight still ends), and with ``[routing]
+presence_timeout_s`` every other logged-in agent's console sends a heartbeat a
+third of the timeout apart. The engine reads the queues' hours
+(``router/config/clock.py``) to count the inquiries that got the ``closed``
+outcome and any answered while their queue was closed, and checks an agent over
+its capacity units against the ``interrupts`` rule itself.
+
 Stopping: without ``drain`` the run stops at ``duration_s``; with it, it goes on
 until every inquiry has an outcome (or ``drain_limit_s`` later, or until nothing
 can happen any more: no input left and no core deadline). Before anything is
@@ -58,6 +70,7 @@ from typing import Any, Final, final
 import msgspec
 
 from router.config import DEFAULT_CHANNELS, profile_agent
+from router.config.clock import queue_schedules
 from router.core import Router
 from router.errors import UsageError
 from router.events import (
@@ -121,6 +134,7 @@ _COMPLETE: Final = 1
 _ACCEPT: Final = 2
 _LOGIN: Final = 3
 _WAKE: Final = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
+_HEARTBEAT: Final = 5  # an agent's console says it is alive (presence timeouts)
 
 _INF: Final = math.inf
 
@@ -214,6 +228,7 @@ class AgentRec:
     __slots__ = (
         "busy",
         "caps",
+        "drop_at",
         "group",
         "handled",
         "heavy_open",
@@ -270,6 +285,8 @@ class AgentRec:
         #: ``[start, end]`` (end ``None`` while it lasts)
         self.on_shift = False
         self.spans: list[list[float | None]] = []
+        #: when its console goes silent (``console_drop_s``), or inf
+        self.drop_at = _INF
 
 
 class SimResult:
@@ -279,16 +296,21 @@ class SimResult:
         "agents",
         "anomalies",
         "cap_violations",
+        "closed_answered",
+        "closed_outcomes",
         "counters",
         "duration_s",
         "end_time",
         "events_by_type",
         "gaps_after_long_heavy",
+        "handbacks",
         "inquiries",
+        "interrupted",
         "load",
         "lost_races",
         "on_break_max",
         "on_break_max_by_group",
+        "presence",
         "scenario",
         "seed",
         "sim_events",
@@ -326,6 +348,19 @@ class SimResult:
         #: ``(gap_s, next_is_heavy)``: from the end of a heavy inquiry longer than
         #: LONG_HEAVY_S to the agent's next offer or assignment
         self.gaps_after_long_heavy: list[tuple[float, bool]] = []
+        #: per inquiry handed back: ``[times handed back, answers after a hand-back]``
+        self.handbacks: dict[InquiryRec, list[int]] = {}
+        #: inquiries that got their queue's ``closed`` outcome; answered while it was closed
+        self.closed_outcomes: list[InquiryRec] = []
+        self.closed_answered: list[InquiryRec] = []
+        #: inquiries an agent took by interrupting other channels' work (``interrupts``)
+        self.interrupted: list[InquiryRec] = []
+        #: presence: timeouts, and offers/expiries to agents after their console dropped
+        self.presence: dict[str, int] = {
+            "timeouts": 0,
+            "offers_after_drop": 0,
+            "expired_after_drop": 0,
+        }
         #: accepts that came after another agent of the same multi-agent offer won
         self.lost_races = 0
 
@@ -405,6 +440,14 @@ class Simulator:
             ch: min(cap, self._max_conc.get(ch, cap))
             for ch, cap in (surge.caps.items() if surge is not None else ())
         }
+        self._interrupts = {name: dict(ch.interrupts) for name, ch in channels.items()}
+        self._schedules = queue_schedules(self.router.config)
+        self._handback_share = {
+            g.name or f"group{i}": g.handback_share for i, g in enumerate(scenario.agents)
+        }
+        self._handback_rng = random.Random(f"router-sim/{self.seed}/handback")
+        timeout = scenario.routing.presence_timeout_s
+        self._beat_s = timeout / 3.0 if timeout is not None else None
 
     # ------------------------------------------------------------------ setup
 
@@ -421,6 +464,8 @@ class Simulator:
                 aid = f"{group}-{k + 1}"
                 spec = profile_agent(g, aid, group)
                 rec = AgentRec(aid, group, caps, g.units, self._unit_cost)
+                if g.console_drop_s is not None:
+                    rec.drop_at = g.console_drop_s
                 self._agents[aid] = rec
                 self.result.agents.append(rec)
                 heappush(heap, (login_at, next(self._seq), _LOGIN, spec))
@@ -432,16 +477,16 @@ class Simulator:
         rec.holder = a
         rec.hold_from = t
         rec.hold_ch = ch
-        rec.hold_w, rec.hold_cost = self._take(a, ch, t, rec.heavy)
+        rec.hold_w, rec.hold_cost = self._take(rec, a, ch, t)
 
     def _acquire_also(self, rec: InquiryRec, a: AgentRec, t: float) -> None:
         """Another agent of the same multi-agent offer holds a slot too."""
-        w, cost = self._take(a, rec.hold_ch, t, rec.heavy)
+        w, cost = self._take(rec, a, rec.hold_ch, t)
         if rec.extra is None:
             rec.extra = {}
         rec.extra[a.id] = (a, w, cost)
 
-    def _take(self, a: AgentRec, ch: str, t: float, heavy: bool) -> tuple[float, int]:
+    def _take(self, rec: InquiryRec, a: AgentRec, ch: str, t: float) -> tuple[float, int]:
         """One slot of ``a`` on ``ch`` from ``t``: caps checked; returns (share, unit cost)."""
         w = a.weights.get(ch, 0.0)
         cost = 0
@@ -456,12 +501,15 @@ class Simulator:
             self.result.cap_violations += 1
         if a.units is not None:
             cost = self._unit_cost.get(ch, 0)
+            if a.units_used + cost > a.units:
+                if self._may_interrupt(a, ch, cost):
+                    self.result.interrupted.append(rec)
+                else:
+                    self.result.cap_violations += 1
             a.units_used += cost
-            if a.units_used > a.units:
-                self.result.cap_violations += 1
         self._busy_w += w
         if a.long_heavy_end is not None:  # the first work after a long heavy inquiry
-            self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, heavy))
+            self.result.gaps_after_long_heavy.append((t - a.long_heavy_end, rec.heavy))
             a.long_heavy_end = None
         return w, cost
 
@@ -474,6 +522,20 @@ class Simulator:
         if a.units is not None:
             a.units_used -= cost
         self._busy_w -= w
+
+    def _may_interrupt(self, a: AgentRec, ch: str, cost: int) -> bool:
+        """The ``interrupts`` rule, read from the config: ``ch`` may interrupt the agent's
+        work of the channels it names, each held at most so often; the rest must fit."""
+        rule = self._interrupts.get(ch)
+        if not rule or a.units is None:
+            return False
+        held = 0
+        for other, most in rule.items():
+            n = a.load.get(other, 0)
+            if n > most:
+                return False
+            held += n * self._unit_cost.get(other, 0)
+        return held > 0 and a.units_used - held + cost <= a.units
 
     def _release(self, rec: InquiryRec, t: float) -> None:
         """Every slot the inquiry holds is given back."""
@@ -614,6 +676,9 @@ class Simulator:
         recovery = self._recovery
         inquiries = res.inquiries
         other: dict[str, int] = {}
+        handing_back = any(share > 0 for share in self._handback_share.values())
+        beat_s = self._beat_s
+        schedules = self._schedules
 
         # timeline: every sample_s until the run ends (the drain included)
         sample_s = sim.sample_s or duration / 240.0
@@ -703,6 +768,9 @@ class Simulator:
                         sq += 1
                         heappush(heap, (nxt, sq, _ARRIVAL, s))
                 elif kind == _COMPLETE:
+                    if handing_back and self._hands_back(p, t):
+                        open_ += 1  # answered, and open again until answered once more
+                        continue
                     try:
                         router.complete(p, t)
                     except UsageError:
@@ -710,7 +778,12 @@ class Simulator:
                 elif kind == _ACCEPT:
                     iid, no, aid = p
                     rec = recs[iid]
-                    if rec.offer_no == no and rec.outcome == OPEN and self._holds(rec, aid):
+                    if (
+                        rec.offer_no == no
+                        and (rec.outcome == OPEN or self._awaits_answer(rec))
+                        and self._holds(rec, aid)
+                        and t < agents[aid].drop_at  # a console that dropped answers nothing
+                    ):
                         if rec.accepted_by is not None:
                             res.lost_races += 1  # another agent of the ring answered first
                             continue
@@ -725,6 +798,16 @@ class Simulator:
                             self._anomaly("accept_refused")
                 elif kind == _LOGIN:
                     router.login(p, t)
+                elif kind == _HEARTBEAT:
+                    a = p
+                    if a.logout_at is None and t < a.drop_at:
+                        try:
+                            router.heartbeat(a.id, t)
+                        except UsageError:  # logged out at this instant: no more beats
+                            continue
+                        assert beat_s is not None
+                        sq += 1
+                        heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
             events: list[Any] = tick(t)
             n_core += len(events)
             breaks_changed = False
@@ -757,8 +840,13 @@ class Simulator:
                             rec.decided_at = t
                         if rec.callback:
                             callbacks_open.pop(iid, None)
+                    elif self._awaits_answer(rec):
+                        res.handbacks[rec][1] += 1
+                        open_ -= 1
                     else:
                         self._anomaly("assigned_after_outcome")
+                    if schedules and e.queue in schedules and not schedules[e.queue].is_open(t):
+                        res.closed_answered.append(rec)
                     if rec.holder is not a:
                         if rec.holder is not None:
                             self._release(rec, t)
@@ -792,6 +880,8 @@ class Simulator:
                     if rec.decided_at is None:
                         rec.decided_at = t
                     a = agents[e.agent_id]
+                    if t >= a.drop_at:
+                        res.presence["offers_after_drop"] += 1
                     if (
                         rec.holder is not None
                         and rec.ring_expires == e.expires_at
@@ -813,20 +903,28 @@ class Simulator:
                     sq += 1
                     heappush(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
                 elif cls is OfferExpired or cls is OfferDeclined or cls is OfferRescinded:
+                    if cls is OfferExpired and t >= agents[e.agent_id].drop_at:
+                        res.presence["expired_after_drop"] += 1
                     self._drop(recs[e.inquiry_id], e.agent_id, t)
                 elif cls is WrapUpEnded or cls is Requeued:
                     self._release(recs[e.inquiry_id], t)
                 elif cls is Abandoned or cls is Withdrawn:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
                 elif cls is Rejected:
+                    if e.reason == "closed":
+                        res.closed_outcomes.append(recs[e.inquiry_id])
                     open_ -= self._finish(e.inquiry_id, REJECTED, t)
                 elif cls is Deflected:
+                    if e.reason == "closed":
+                        res.closed_outcomes.append(recs[e.inquiry_id])
                     open_ -= self._finish(e.inquiry_id, DEFLECTED, t)
                 elif cls is TaskExpired:
                     open_ -= self._finish(e.inquiry_id, EXPIRED, t)
                 elif cls is CallbackScheduled:
                     rec = recs[e.inquiry_id]
                     rec.callback = True
+                    if e.reason == "closed":
+                        res.closed_outcomes.append(rec)
                     if rec.outcome == OPEN:
                         callbacks_open[e.inquiry_id] = rec
                 elif cls is Overflowed:
@@ -838,6 +936,9 @@ class Simulator:
                 elif cls is AgentLoggedIn:
                     a = agents[e.agent_id]
                     a.login_at = t
+                    if beat_s is not None:
+                        sq += 1
+                        heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
                     self._shift_change(a, True, t)
                     breaks_changed = True
                 elif cls is AgentLoggedOut:
@@ -849,7 +950,9 @@ class Simulator:
                 elif cls is AgentAway:
                     a = agents[e.agent_id]
                     self._break_change(a, False)
-                    if e.reason == "off_shift":  # logged in, between two shifts
+                    if e.reason == "presence_timeout":
+                        res.presence["timeouts"] += 1
+                    elif e.reason == "off_shift":  # logged in, between two shifts
                         self._shift_change(a, False, t)
                         breaks_changed = True
                     elif e.reason == "shift_end":
@@ -907,6 +1010,26 @@ class Simulator:
         if progress is not None and wall >= 1.0:
             progress(f"sim done: {n_inq:,} arrivals in {wall:.1f}s wall")
         return res
+
+    def _hands_back(self, iid: str, t: float) -> bool:
+        """At the end of its work, the agent hands ``iid`` back with its group's share."""
+        rec = self._recs[iid]
+        a = rec.holder
+        if a is None or self._handback_rng.random() >= self._handback_share.get(a.group, 0.0):
+            return False
+        try:
+            self.router.hand_back(iid, t)
+        except UsageError:
+            self._anomaly("hand_back_refused")
+            return False
+        counts = self.result.handbacks.setdefault(rec, [0, 0])
+        counts[0] += 1
+        return True
+
+    def _awaits_answer(self, rec: InquiryRec) -> bool:
+        """Handed back more often than answered again since."""
+        counts = self.result.handbacks.get(rec) if self.result.handbacks else None
+        return counts is not None and counts[1] < counts[0]
 
     def _finish(self, iid: str, outcome: int, t: float) -> int:
         """Record a final outcome; returns 1 if the inquiry was still open."""

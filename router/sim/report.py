@@ -192,6 +192,37 @@ def _after_long_heavy(gaps: list[tuple[float, bool]]) -> dict[str, Any]:
     }
 
 
+def _features(
+    res: SimResult, window: list[InquiryRec], names: list[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
+    """Issue 16's figures over the inquiries of the window (docs/simulator.md): closed
+    outcomes and answers while closed (hours), hand-backs and the answers after them,
+    interruptions; and the presence counts of the whole run. Per queue: closed outcomes by
+    the queue of arrival, answers while closed by the queue that answered."""
+    counted = set(map(id, window))
+    closed = {id(r): r for r in res.closed_outcomes if id(r) in counted}
+    while_closed = {id(r): r for r in res.closed_answered if id(r) in counted}
+    handed = [(r, c) for r, c in res.handbacks.items() if id(r) in counted]
+    interrupted = {id(r) for r in res.interrupted if id(r) in counted}
+    per_queue = {
+        n: {
+            "closed": sum(1 for r in closed.values() if r.queue == n),
+            "answered_while_closed": sum(1 for r in while_closed.values() if r.final_queue == n),
+        }
+        for n in names
+    }
+    totals = {
+        "closed": len(closed),
+        "answered_while_closed": len(while_closed),
+        "handed_back": sum(c[0] for _, c in handed),
+        "handed_back_inquiries": len(handed),
+        "answered_after_handback": sum(c[1] for _, c in handed),
+        "interruptions": len(interrupted),
+        "presence": dict(res.presence),
+    }
+    return totals, per_queue
+
+
 def _preferred(recs: list[InquiryRec]) -> dict[str, Any]:
     """Returning customers (``[[arrivals]] returning_share``): how many, and the share the
     agent they prefer served; answered ones only count as served."""
@@ -319,6 +350,10 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     if outbound:
         rep["outbound"] = _outcomes(tasks, targets)
         rep["outbound_queues"] = sorted(outbound)
+    features, per_queue = _features(res, window, names)
+    rep.update(features)
+    for qname, row in per_queue.items():
+        rep["queues"][qname].update(row)
     windows = [(start, min(end, res.end_time)) for start, end in res.surge_windows]
     rep["surge_mode_windows"] = [[start, end] for start, end in windows]
     rep["surge_mode_s"] = sum(max(0.0, min(hi, end) - max(lo, start)) for start, end in windows)
@@ -353,6 +388,31 @@ def _fmt(v: Any, kind: str = "") -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _feature_lines(rep: dict[str, Any]) -> list[str]:
+    """One line per routing feature that did something in the run (docs/routing-features.md)."""
+    out = []
+    if rep.get("closed"):
+        out.append(
+            f"hours: {rep['closed']:,} inquiries got their queue's closed outcome, "
+            f"{rep['answered_while_closed']:,} answered while their queue was closed"
+        )
+    if rep.get("handed_back"):
+        out.append(
+            f"hand-backs: {rep['handed_back']:,} ({rep['handed_back_inquiries']:,} inquiries), "
+            f"{rep['answered_after_handback']:,} answered again"
+        )
+    if rep.get("interruptions"):
+        out.append(f"interruptions: {rep['interruptions']:,} past the agents' capacity units")
+    presence = rep.get("presence") or {}
+    if presence.get("timeouts") or presence.get("offers_after_drop"):
+        out.append(
+            f"presence: {presence['timeouts']:,} agents set away for a silent console, "
+            f"{presence['offers_after_drop']:,} offers after a console dropped, "
+            f"{presence['expired_after_drop']:,} of them rang out"
+        )
+    return out
 
 
 def format_summary(rep: dict[str, Any], title: str = "") -> str:
@@ -441,6 +501,7 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         f" (bias {_fmt(rep['ewt_bias_s'], 's')}"
         + (f", {100 * rel:.0f}% of the mean actual wait)" if rel is not None else ")")
     )
+    out.extend(_feature_lines(rep))
     unresolved = rep["unresolved"]
     extra = f", {unresolved:,} unresolved at the end" if unresolved else ""
     out.append(

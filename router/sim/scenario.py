@@ -186,6 +186,12 @@ def scenario_problems(sc: Scenario) -> list[str]:
         clock_offset_s(sim.start)
     except ValueError as exc:
         out.append(f"$.simulation.start: {exc}")
+    clock = sc.routing.clock
+    if clock.unix or clock.start not in ("mon 00:00", sim.start):
+        out.append(
+            "$.routing.clock: a simulation's clock is [simulation] start "
+            "(leave [routing.clock] out of a scenario)"
+        )
     if sim.warmup_s >= sim.duration_s:
         out.append(
             f"$.simulation.warmup_s: {sim.warmup_s:g} leaves no measured time "
@@ -323,6 +329,9 @@ def decode_scenario(data: bytes | str, fmt: str = "toml") -> Scenario:
 
 
 def router_config(sc: Scenario) -> RouterConfig:
-    """The plain router config part of a scenario (what the core is given)."""
+    """The plain router config part of a scenario (what the core is given); its clock is the
+    scenario's ``[simulation] start`` (``now = 0`` is that weekday and time)."""
     fields: dict[str, Any] = {name: getattr(sc, name) for name in RouterConfig.__struct_fields__}
+    clock = msgspec.structs.replace(sc.routing.clock, start=sc.simulation.start)
+    fields["routing"] = msgspec.structs.replace(sc.routing, clock=clock)
     return RouterConfig(**fields)

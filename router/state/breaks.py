@@ -11,8 +11,9 @@ holds) to the end of the break, and includes breaks the caller gave
 (``go_on_break``), which the router never refuses.
 
 Agents leaving shortly would make the share of those who stay jump when they
-go, so a second test looks ahead one ``break_s``: the breaks of agents who stay
-must also fit the share of the agents who stay. An agent is *leaving* when its
+go, so a second test looks ahead one ``break_s`` to the worst case: the agents
+leaving from work gone, every break (those of leaving agents too: they may leave
+last) still running, the share of those who remain kept. An agent is *leaving* when its
 run of shifts ends within ``break_s`` (``router/state/schedule.py``), or when it is
 logging out or away at its shift end. A break starts only if both tests pass in
 its team and router-wide; when the work in flight is done and the break really
@@ -128,13 +129,15 @@ class BreakStaffing:
 
     def _fits(self, tally: _Tally, flags: int, extra: int) -> bool:
         """Whether ``tally`` holds ``extra`` more breaks (the agent's own, when not yet
-        counted) now and, for an agent that stays, after those leaving have gone."""
-        if tally.on_break + extra > self.allowed(tally.staffed):
+        counted) now and in the worst case within one ``break_s``: every leaving agent
+        at work gone, those on a break (this one included) still there."""
+        breaks = tally.on_break + extra
+        if breaks > self.allowed(tally.staffed):
             return False
-        if flags & LEAVING:
-            return True
-        stay = tally.on_break - tally.on_break_leaving + extra
-        return stay <= self.allowed(tally.staffed - tally.leaving)
+        gone = tally.leaving - tally.on_break_leaving
+        if extra and flags & LEAVING:
+            gone -= 1  # the agent itself, counted as leaving at work until its break
+        return breaks <= self.allowed(tally.staffed - gone)
 
     def has_place(self, agent: Agent) -> bool:
         """Whether ``agent`` (on shift, not yet on a break) may start its break now."""

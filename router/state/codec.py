@@ -89,6 +89,7 @@ class AgentRecord(Struct, array_like=True):
     cooldown_until: float = float("-inf")
     break_due: float = float("inf")
     brk_flags: int = 0
+    last_seen: float = 0.0
     rr: dict[str, int] = {}
     #: the agent's real-time figures (router/state/tallies.py)
     tally: AgentTallyRecord | None = None
@@ -206,6 +207,7 @@ def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord
         cooldown_until=a.cooldown_until,
         break_due=a.break_due,
         brk_flags=a.brk_flags,
+        last_seen=a.last_seen,
         rr=dict(a.rr),
         tally=tally,
     )
@@ -228,6 +230,7 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.heavy_block_until = rec.heavy_block_until
     a.no_answer = rec.no_answer
     a.timer_at = rec.timer_at
+    a.last_seen = rec.last_seen
     a.load = dict(rec.load)
     a.total_load = sum(rec.load.values())
     a.recent = [(at, handle) for at, handle in rec.recent]

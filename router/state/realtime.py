@@ -34,7 +34,8 @@ there its own way:
   :meth:`Realtime.add_agent`, :meth:`Realtime.remove_agent` and
   :meth:`Realtime.recount_agent` count it then, O(queues). Whether it is
   *available* there (ready, with room for one more inquiry of the queue's
-  channel, capacity units permitting, and not kept off the queue now by a
+  channel, capacity units permitting (or an interruption its channel's rule
+  allows: router/state/capacity.py), and not kept off the queue now by a
   cooldown or a pause after heavy work: router/wellbeing.py) and its place in the agents-by-state
   partition change with every offer and release: the core only notes the
   agent in :attr:`Realtime.changed` (one dict store on the hot path) and
@@ -59,6 +60,7 @@ from collections.abc import Iterable
 from heapq import heappop
 
 from router.config import Channel, RouterConfig
+from router.state.capacity import Interrupts
 from router.state.estimate import WaitEstimator
 from router.state.records import (
     ASSIGNED,
@@ -242,6 +244,7 @@ class Realtime:
         "cool_in_surge",
         "heavy_in_surge",
         "heavy_k",
+        "interrupts",
         "now",
         "reset_at",
         "reset_ties",
@@ -254,6 +257,8 @@ class Realtime:
         #: agents whose availability or state may have changed since the last settle
         self.changed: dict[str, Agent] = {}
         self.unit_costs: dict[str, int] = {}
+        #: interruptible capacity: a channel that may take an agent past its units
+        self.interrupts = Interrupts({})
         self.reset_at = now
         #: inquiries answered at the very instant of the last reset, before it
         self.reset_ties: set[str] = set()
@@ -279,6 +284,7 @@ class Realtime:
         st = cfg.statistics
         windows = tuple(float(w) for w in st.windows)
         self.unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
+        self.interrupts = Interrupts(channels)
         wb = cfg.wellbeing
         self.cool_heavy_only = wb.cooldown_from == "heavy"
         self.cool_in_surge = "cooldown" not in wb.suspend_in_surge
@@ -338,6 +344,14 @@ class Realtime:
             self.remove_agent(agent)
             self.add_agent(agent, queues)
 
+    def respec_agent(self, agent: Agent, queues: Iterable[QueueState], now: float) -> None:
+        """The agent's spec changed (``Router.update_agent``): eligibility and capacity
+        shares anew; the busy time its open holds counted so far stays as it was (they
+        count at the new shares from ``now`` on)."""
+        before = _held_busy(agent, now)
+        self.recount_agent(agent, queues)
+        agent.tally.busy_s += before - _held_busy(agent, now)
+
     def set_off_shift(self, agent: Agent, now: float, off: bool) -> None:
         """The agent went off shift (``off``) or came back on: off-shift time is not
         staffed (the core calls this where it says so in an event, as the monitor sees it)."""
@@ -378,7 +392,11 @@ class Realtime:
                 if cooling and (qt.heavy or not heavy_only):
                     continue
                 ch = qt.channel
-                if load.get(ch, 0) < caps.get(ch, 0) and (spare is None or qt.unit_cost <= spare):
+                if load.get(ch, 0) < caps.get(ch, 0) and (
+                    spare is None
+                    or qt.unit_cost <= spare
+                    or self.interrupts.allows(agent, ch, qt.unit_cost)
+                ):
                     avail.append(qt)
         old = tl.avail
         if avail != old:

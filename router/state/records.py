@@ -322,6 +322,7 @@ class Agent:
         "idle_from",
         "idle_since",
         "incarnation",
+        "last_seen",
         "listed_ver",
         "load",
         "no_answer",
@@ -349,6 +350,7 @@ class Agent:
         "timer_at",
         "total_load",
         "units",
+        "units_by",
         "units_used",
         "ver",
         "work",
@@ -402,6 +404,10 @@ class Agent:
         self.cooldown_until = -_INF
         self.break_due = _INF  # inf: no break deferred
         self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
+        #: the last input from the agent's console (presence timeouts)
+        self.last_seen = now
+        #: capacity units held per channel (agents with ``units``; interruptible work)
+        self.units_by: dict[str, int] = {}
         self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
 
         #: round robin: queue -> the router's sequence number at the agent's last offer there

@@ -388,7 +388,13 @@ class SlidingWindows:
         key = (
             self.version,
             k_now,
-            cum.offered + cum.answered + cum.abandoned + cum.rejected + cum.deflected + cum.handled,
+            cum.offered
+            + cum.answered
+            + cum.abandoned
+            + cum.rejected
+            + cum.deflected
+            + cum.handled
+            + cum.expired,
         )
         if key == self._cache_key:
             return dict(self._cache)
