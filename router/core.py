@@ -557,8 +557,7 @@ class Router:
         adm = self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
-            w = q.tally.windows
-            (w.cum if now < w.until else w.roll(now)).offered += 1
+            q.tally.windows.current(now).offered += 1
             if outcome == "rejected" or outcome == "deflected":  # refused at arrival
                 b = t.queue.tally.windows.current(now)
                 if outcome == "rejected":
@@ -778,7 +777,7 @@ class Router:
         w = q.tally.windows
         wait = at - t.arrival
         if sign > 0:
-            c = w.cum if at < w.until else w.roll(at)
+            c = w.current(at)
             c.answered += 1
             c.wait_s += wait
             if wait <= q.answer_target_s:
@@ -894,8 +893,7 @@ class Router:
         handle = now - t.assigned_at
         self._counters.completed += 1
         self._estimator.on_complete(t.queue.name, handle)
-        w = t.queue.tally.windows
-        c = w.cum if now < w.until else w.roll(now)
+        c = t.queue.tally.windows.current(now)
         c.handled += 1
         c.handle_s += handle
         tally = agent.tally
@@ -1234,9 +1232,7 @@ class Router:
         now = self._now
         if spec.id in self._agents:
             raise DuplicateId(f"agent {spec.id!r} is already logged in")
-        for qn in spec.queues:
-            if qn not in self._queues:
-                raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+        self._check_queues(spec)
         for i, sh in enumerate(spec.shifts):
             for qn in sh.queues or ():
                 if qn not in self._queues:
@@ -1274,6 +1270,12 @@ class Router:
         if agent.off_shift:
             self._live.set_off_shift(agent, self._now, True)
 
+    def _check_queues(self, spec: AgentSpec) -> None:
+        """Raise UnknownId for a queue of ``spec`` the config does not have."""
+        for qn in spec.queues:
+            if qn not in self._queues:
+                raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+
     def update_agent(self, spec: AgentSpec, now: float) -> None:
         """A logged-in agent's new spec (same id), without a logout: skills, capacity,
         units, tenants, queues, wrap-up and shift end. Work in flight stays; a cap below
@@ -1294,9 +1296,7 @@ class Router:
             raise InvalidInput(
                 "agent.shifts", "a team or schedule change needs a logout and a login"
             )
-        for qn in spec.queues:
-            if qn not in self._queues:
-                raise UnknownId(f"queues.{qn}: unknown queue {qn!r}; known: {self._queue_list()}")
+        self._check_queues(spec)
         waiting_for = self._waiting_for(agent)
         old_skills = agent.skills
         agent.spec = spec
