@@ -784,7 +784,7 @@ class Router:
                 c.in_target += 1
             return
         w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
-        self._live.reset_ties.discard(t.id)  # a next answer at the reset instant is after it
+        self._live.answer_taken_back(t)
 
     def _unanswer(self, t: Ticket) -> None:
         """Take back the answer of an assigned ``t`` going back into line (a hand-back, a

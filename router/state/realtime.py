@@ -508,6 +508,10 @@ class Realtime:
         at = t.assigned_at
         return at < self.reset_at or (at == self.reset_at and t.id in self.reset_ties)
 
+    def answer_taken_back(self, t: Ticket) -> None:
+        """The answer of ``t`` no longer counts: a next one at the reset instant is after it."""
+        self.reset_ties.discard(t.id)
+
     def reset(self, now: float, queues: Iterable[QueueState], agents: Iterable[Agent]) -> None:
         """Start the since-reset figures of every queue and agent over at ``now``."""
         self.reset_at = now
