@@ -566,3 +566,18 @@ def test_slowdown_copy_spins_only_when_asked(tmp_path: Path) -> None:
     first, second = done.stdout.splitlines()
     assert first == f"7 {patched}"
     assert second == "admitted"
+
+
+def test_digest_names_the_events_of_a_seeded_flood(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import digest
+
+    args = ["--duration", "600", "--load", "5"]
+    assert digest.main(args) == 0
+    first = capsys.readouterr().out.split("\n")
+    assert digest.main(args) == 0
+    again = capsys.readouterr().out.split("\n")
+    assert first == again  # seeded: the same flood, the same digest
+    assert int(first[0].removeprefix("events ")) > 100
+    assert re.fullmatch(r"sha256 [0-9a-f]{64}", first[1])
+    assert digest.main([*args, "--seed", "7"]) == 0
+    assert capsys.readouterr().out.split("\n")[1] != first[1]  # the digest sees the events
