@@ -2001,13 +2001,16 @@ class Router:
             self._n_offered -= 1
         t.state = WAITING
         t.ver += 1
-        t.aged = t.arrival - t.priority * self._ps
+        priority = t.priority
+        # at priority 0 the key is the arrival itself: no float of its own per ticket
+        t.aged = t.arrival if priority == 0 else t.arrival - priority * self._ps
         pool.n_waiting += 1
         q = t.queue
         q.n_waiting += 1
-        q.waiting_by_priority[t.priority] = q.waiting_by_priority.get(t.priority, 0) + 1
+        q.waiting_by_priority[priority] = q.waiting_by_priority.get(priority, 0) + 1
         self._waiting += 1
-        if t.callback:
+        more = t.more  # None for a plain inquiry: no callback, decline or preference
+        if more is not None and more.callback:
             q.n_callbacks += 1
             self._waiting_cb += 1
         if fresh and t.arrival >= q.newest:  # the common case: arrivals in time order
@@ -2021,8 +2024,8 @@ class Router:
             heappush(late, (t.arrival, t.seq, t.ver, t))
             if len(late) > 2 * q.n_waiting + 64:
                 q.late = live_tickets(late)
-        declined = t.declined
-        if t.prefer_until > 0.0:  # waiting for its preferred agents only
+        declined = more.declined if more is not None else None
+        if more is not None and more.prefer_until > 0.0:  # for its preferred agents only
             preference.add(pool, t)
         elif declined:
             heap = pool.declined
@@ -2044,8 +2047,9 @@ class Router:
         assert pool is not None
         t.ver += 1
         pool.n_waiting -= 1
-        declined = t.declined
-        if t.prefer_until > 0.0:
+        more = t.more  # None for a plain inquiry: no callback, decline or preference
+        declined = more.declined if more is not None else None
+        if more is not None and more.prefer_until > 0.0:
             preference.remove(pool, t)
         elif declined:
             pool.n_declined -= 1
@@ -2060,7 +2064,7 @@ class Router:
         q.n_waiting -= 1
         q.waiting_by_priority[t.priority] -= 1
         self._waiting -= 1
-        if t.callback:
+        if more is not None and more.callback:
             q.n_callbacks -= 1
             self._waiting_cb -= 1
 

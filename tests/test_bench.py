@@ -581,3 +581,15 @@ def test_digest_names_the_events_of_a_seeded_flood(capsys: pytest.CaptureFixture
     assert re.fullmatch(r"sha256 [0-9a-f]{64}", first[1])
     assert digest.main([*args, "--seed", "7"]) == 0
     assert capsys.readouterr().out.split("\n")[1] != first[1]  # the digest sees the events
+
+
+def test_inquiry_bytes_breakdown_names_the_ticket_as_the_largest_share() -> None:
+    from bench.inquiry_bytes import breakdown
+
+    added, rows = breakdown(3000, n_agents=200)
+    assert added >= 2000
+    total = sum(r[1] for r in rows)
+    assert 150 < total < 2000
+    top_line, top_bytes, top_objs = rows[0]
+    assert "router/core.py" in top_line and top_objs == pytest.approx(1.0, abs=0.05)
+    assert top_bytes < 0.6 * total  # the ticket, not everything

@@ -1,0 +1,110 @@
+"""A ticket's rarely-set fields live in one side record (``TicketMore``), allocated only
+when one of them is set: a plain waiting inquiry carries none (BENCHMARKS.md, "Bytes per
+waiting inquiry")."""
+
+from __future__ import annotations
+
+from router import Router
+from router.state.records import Ticket, TicketMore
+from tests.helpers import agent, basic, inq
+
+RARE = ("extra", "declined", "callback", "attributes", "prefer", "prefer_until", "also")
+
+
+def _ticket(r: Router, iid: str) -> Ticket:
+    t: Ticket = r._tickets[iid]  # type: ignore[attr-defined]
+    return t
+
+
+def test_plain_waiting_inquiry_has_no_side_record_and_reads_defaults() -> None:
+    r = basic()
+    r.submit(inq("q1"), 1.0)
+    r.submit(inq("q2", priority=0), 2.0)
+    r.tick(2.0)
+    for iid in ("q1", "q2"):
+        t = _ticket(r, iid)
+        assert t.more is None
+        assert (t.extra, t.declined, t.callback, t.attributes) == (None, None, False, None)
+        assert (t.prefer, t.prefer_until, t.also) == (None, 0.0, None)
+        assert t.aged == t.arrival  # priority 0: the key is the arrival itself
+
+
+def test_aged_key_of_a_prioritised_inquiry_is_still_aged() -> None:
+    r = basic()
+    r.submit(inq("v1", queue="vip"), 100.0)  # the queue's priority 2
+    t = _ticket(r, "v1")
+    assert t.aged == 100.0 - 2 * 60.0
+    assert t.more is None
+
+
+def test_setting_a_default_allocates_nothing() -> None:
+    r = basic()
+    r.submit(inq("q1"), 1.0)
+    t = _ticket(r, "q1")
+    t.extra = None
+    t.declined = None
+    t.callback = False
+    t.attributes = None
+    t.prefer = None
+    t.prefer_until = 0.0
+    t.also = None
+    assert t.more is None
+
+
+def test_setting_one_field_allocates_the_record_and_the_others_keep_their_defaults() -> None:
+    for name, value in (
+        ("extra", {"refund": 2}),
+        ("declined", {"a1"}),
+        ("callback", True),
+        ("attributes", {"lang": "zh"}),
+        ("prefer", ("a1",)),
+        ("prefer_until", 9.0),
+        ("also", {}),
+    ):
+        r = basic()
+        r.submit(inq("q1"), 1.0)
+        t = _ticket(r, "q1")
+        setattr(t, name, value)
+        assert isinstance(t.more, TicketMore)
+        assert getattr(t, name) == value
+        for other in RARE:
+            if other != name:
+                assert getattr(t.more, other) == getattr(TicketMore(), other)
+
+
+def test_a_decline_allocates_the_record_and_the_inquiry_goes_to_the_declined_line() -> None:
+    r = basic()
+    r.login(agent("a1"), 0.0)
+    r.login(agent("a2"), 0.0)
+    r.submit(inq("q1"), 1.0)
+    offered = [e for e in r.tick(1.0) if type(e).__name__ == "Offered"]
+    assert len(offered) == 1
+    first = offered[0].agent_id
+    r.decline("q1", 2.0)
+    t = _ticket(r, "q1")
+    assert t.more is not None and t.declined == {first}
+    assert t.pool is not None and t.pool.n_declined == 1
+    again = [e for e in r.tick(2.0) if type(e).__name__ == "Offered"]
+    assert [e.agent_id for e in again] == [a for a in ("a1", "a2") if a != first]
+
+
+def test_restore_allocates_no_side_record_for_plain_tickets() -> None:
+    r = basic()
+    r.login(agent("a1"), 0.0)
+    r.login(agent("a2"), 0.0)
+    for k in range(5):
+        r.submit(inq(f"q{k}"), 1.0 + k)
+    r.tick(6.0)
+    r.decline(next(iter(_offered_ids(r))), 7.0)
+    data = r.snapshot()
+    back = Router.restore(data)
+    assert back.snapshot() == data
+    for iid, t in back._tickets.items():  # type: ignore[attr-defined]
+        orig = _ticket(r, iid)
+        assert (t.more is None) == (orig.more is None), iid
+        for name in RARE[:-1]:
+            assert getattr(t, name) == getattr(orig, name), (iid, name)
+
+
+def _offered_ids(r: Router) -> list[str]:
+    return [iid for iid, t in r._tickets.items() if t.state == 2]  # type: ignore[attr-defined]
