@@ -1942,7 +1942,7 @@ class Router:
         key = self._key(agent, pool, prof)
         heappush(heap, (key, agent.seq, agent.ver, agent))
         listed(agent, pool)
-        if len(heap) > 2 * pool.eligible + 64:
+        if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             pool.agents = live_agents(heap)
 
     def _refresh(self, agent: Agent) -> None:
@@ -1993,8 +1993,10 @@ class Router:
             heap = pool.agents
             heappush(heap, (key, seq, ver, agent))
             listing.append(pool)
-            pool.n_listed += 1
-            if len(heap) > 2 * pool.eligible + 64:
+            n = pool.n_listed = pool.n_listed + 1
+            # compacted once stale entries pass half the live ones (+32): dropped in bulk
+            # instead of one pop each at the top (the order of live entries is unchanged)
+            if len(heap) > n + (n >> 1) + 32:
                 pool.agents = live_agents(heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
