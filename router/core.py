@@ -183,6 +183,11 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
+    join_pool,
+    leave_pools,
+    listed,
+    set_caps,
+    unlist,
 )
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
@@ -921,7 +926,7 @@ class Router:
             self._n_assigned -= 1
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
-            agent.ver += 1  # recent work changed its score: re-list it where it has room
+            unlist(agent)  # recent work changed its score: re-list it where it has room
             if has_room(agent):  # (a voice agent in wrap-up has none: no work)
                 self._freed[agent.id] = agent
             self._changed[agent.id] = agent  # busy -> wrap_up
@@ -935,7 +940,7 @@ class Router:
         until = self._now + wb.cooldown_s
         if until > agent.cooldown_until:
             agent.cooldown_until = until
-            agent.ver += 1
+            unlist(agent)
             self._schedule_agent(agent, until)
             self._changed[agent.id] = agent  # not available while it cools down
         self._events.append(
@@ -1365,7 +1370,7 @@ class Router:
             if surge is not None:
                 cap = surge.cap(ch, cap)
             caps[ch] = min(cap, self._channels[ch].max_concurrency)
-        agent.caps = caps
+        set_caps(agent, caps)
         for ch in caps:
             agent.load.setdefault(ch, 0)
         self._room(agent)
@@ -1399,7 +1404,7 @@ class Router:
         agent.break_until = 0.0
         agent.no_answer = 0
         agent.idle_since = self._now
-        agent.ver += 1
+        unlist(agent)
         self._freed[agent.id] = agent
         self._room(agent)
         self._changed[agent.id] = agent
@@ -1427,7 +1432,7 @@ class Router:
         agent.state_reason = reason
         agent.break_until = until
         agent.break_due = _INF  # a break waiting for a place is asked again when back
-        agent.ver += 1
+        unlist(agent)
         self._freed.pop(agent.id, None)
         self._room(agent)
         self._changed[agent.id] = agent
@@ -1503,10 +1508,8 @@ class Router:
             self._n_with_room -= 1
         waiting_for = self._waiting_for(agent)
         self._live.remove_agent(agent)
-        for pool, _, _ in agent.pools:
-            pool.eligible -= 1
-        agent.pools = []
-        agent.ver += 1
+        leave_pools(agent)
+        unlist(agent)
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
         if self._scheduled.pop(agent.id, None) is not None:
@@ -1525,7 +1528,7 @@ class Router:
         if agent.units is not None:
             agent.units_used -= t.cost
             agent.units_by[ch] -= t.cost
-        agent.ver += 1
+        unlist(agent)
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
@@ -1608,7 +1611,7 @@ class Router:
             self._take_break(agent)
             return
         elif action == CHANGED:
-            agent.ver += 1
+            unlist(agent)
             if agent.state == READY:
                 self._freed[agent.id] = agent
             self._changed[agent.id] = agent  # e.g. a cooldown ended: available again
@@ -1750,10 +1753,8 @@ class Router:
 
     def _repool(self, agent: Agent) -> None:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""
-        for pool, _, _ in agent.pools:
-            pool.eligible -= 1
-        agent.pools = []
-        agent.ver += 1
+        leave_pools(agent)
+        unlist(agent)
         for t in list(agent.offers.values()):
             held = t.pool
             assert held is not None
@@ -1904,8 +1905,7 @@ class Router:
         if target is not None and not target.admits(agent.spec.attributes, pool.bind):
             return  # the queue's match: evaluated once per (agent, pool), never per decision
         prof = Scorer.proficiency(agent, pool)
-        agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
-        pool.eligible += 1
+        join_pool(agent, pool, prof, agent.queues.get(q.name, 1.0))
         if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
             self._push_agent(agent, pool, prof)
 
@@ -1941,7 +1941,8 @@ class Router:
         heap = pool.agents
         key = self._key(agent, pool, prof)
         heappush(heap, (key, agent.seq, agent.ver, agent))
-        if len(heap) > 2 * pool.eligible + 64:
+        listed(agent, pool)
+        if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             pool.agents = live_agents(heap)
 
     def _refresh(self, agent: Agent) -> None:
@@ -1950,7 +1951,7 @@ class Router:
         The hot path of every decision: the key parts shared by all pools of a
         channel (idle, load, recent work, heavy streak) are computed once.
         """
-        agent.ver += 1
+        unlist(agent)
         self._seq += 1
         seq = agent.seq = self._seq
         ver = agent.listed_ver = agent.ver
@@ -1971,6 +1972,7 @@ class Router:
         base_key = self._scorer.base_key
         allows = self._interrupts.allows
         bases: dict[tuple[int, str], float] = {}
+        listing = agent.listed  # empty: unlisted above
         for pool, prof, _ in agent.pools:
             ch = pool.channel
             if load[ch] >= caps[ch]:
@@ -1990,7 +1992,11 @@ class Router:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
             heappush(heap, (key, seq, ver, agent))
-            if len(heap) > 2 * pool.eligible + 64:
+            listing.append(pool)
+            n = pool.n_listed = pool.n_listed + 1
+            # compacted once stale entries pass half the live ones (+32): dropped in bulk
+            # instead of one pop each at the top (the order of live entries is unchanged)
+            if len(heap) > n + (n >> 1) + 32:
                 pool.agents = live_agents(heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
@@ -2298,7 +2304,7 @@ class Router:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
-        agent.ver += 1
+        unlist(agent)
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
@@ -2471,7 +2477,7 @@ class Router:
                 agent.heavy_streak += 1
             if rr:
                 agent.rr[pool.queue.name] = self._next_seq()
-            agent.ver += 1
+            unlist(agent)
             agent.offers[t.id] = t
             self._counters.offers += 1
             agent.tally.offers += 1
@@ -2495,7 +2501,7 @@ class Router:
         if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
-        winner.ver += 1  # its keys changed (idle time): re-listed where it has room
+        unlist(winner)  # its keys changed (idle time): re-listed where it has room
         self._changed[winner.id] = winner
         if has_room(winner):
             self._freed[winner.id] = winner
@@ -2689,10 +2695,8 @@ class Router:
 
     def _relist(self, agent: Agent) -> None:
         """Work out again which pools ``agent`` is eligible for (its spec changed)."""
-        for pool, _, _ in agent.pools:
-            pool.eligible -= 1
-        agent.pools = []
-        agent.ver += 1  # stale everywhere; re-listed by the next matching pass
+        leave_pools(agent)
+        unlist(agent)  # stale everywhere; re-listed by the next matching pass
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
@@ -2838,6 +2842,7 @@ class Router:
             q.pools = []
         for agent in self._agents.values():
             agent.pools = []
+            agent.listed = []  # the old pools are gone
             self._set_caps(agent)
             agent.listed_ver = -1
             if agent.state == READY:
@@ -3113,6 +3118,7 @@ class Router:
                         else:
                             k = self._key(a, pool, prof)
                         pool.agents.append((k, a.seq, a.ver, a))
+                        listed(a, pool)
         for pool in pools:
             pool.agents.sort()
         for at, seq, kind, oid, arg in snap.deadlines:
@@ -3311,7 +3317,7 @@ class _Ops:
             r._breaks.clear_deferred()  # no break is due in this surge
         for agent in r._agents.values():
             r._set_caps(agent)
-            agent.ver += 1
+            unlist(agent)
             if agent.state == READY:
                 r._freed[agent.id] = agent
             r._schedule_agent(agent, r._agent_next_time(agent))

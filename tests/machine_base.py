@@ -110,6 +110,8 @@ from router.state.records import (
     WRAPUP,
     Agent,
     Ticket,
+    free_agents,
+    pool_slots,
 )
 from tests.liveness import requirement, stalls
 from tests.realtime_ledger import EventLedger, check_realtime
@@ -1071,6 +1073,33 @@ class RouterMachine(RuleBasedStateMachine):
     def realtime_statistics_agree_with_a_recount(self) -> None:
         # the outbox holds the events of inputs since the last tick: the ledger sees them too
         check_realtime(self.r, self.ledger.with_pending(self.r._events))
+
+    @invariant()
+    def estimate_inputs_agree_with_a_recount(self) -> None:
+        """The expected wait's inputs are counters kept as agents come, go and change:
+        each pool's eligible agents and the caps they sum on its channel
+        (``pool_slots``), and the agents with a live entry in its heap
+        (``free_agents``) equal a count from scratch, whatever the heap's layout."""
+        for pool in self.r._pools.values():
+            eligible = [a for a in self.r._agents.values() if any(p is pool for p, _, _ in a.pools)]
+            assert pool.eligible == len(eligible), (pool.key, pool.eligible, len(eligible))
+            caps = sum(a.caps.get(pool.channel, 0) for a in eligible)
+            assert pool.slots == caps, f"{pool.key}: slots {pool.slots}, caps sum {caps}"
+            live = [e[3] for e in pool.agents if e[3].ver == e[2]]
+            assert len(live) == len({a.id for a in live}), f"{pool.key}: listed twice"
+            assert pool.n_listed == len(live), f"{pool.key}: {pool.n_listed} listed, {len(live)}"
+            for n in range(10):
+                assert free_agents(pool, n) == min(n, len(live))
+            assert pool_slots(pool) == max(1.0, float(caps))
+        live_in: dict[str, set[int]] = {}
+        for pool in self.r._pools.values():
+            for e in pool.agents:
+                if e[3].ver == e[2]:
+                    live_in.setdefault(e[3].id, set()).add(id(pool))
+        for a in self.r._agents.values():
+            where = {id(p) for p in a.listed}
+            assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"
+            assert len(a.listed) == len(where), f"{a.id} lists a pool twice"
 
     @invariant()
     def counters_add_up(self) -> None:

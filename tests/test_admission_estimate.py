@@ -192,3 +192,40 @@ def test_version_is_renewed_by_every_observation_a_prediction_reads() -> None:
     load = WaitEstimator()
     load.load_extra_state(est.extra_state())
     assert load.version("q") != 0  # restored measurements: a version of their own
+
+
+def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
+    """``pool_slots`` is the caps summed over the eligible agents and ``free_agents`` the
+    agents listed now: the same with stale entries at the top of the heap as after a
+    restore that rebuilds it without them, so both tell an arrival the same wait."""
+    from router import AgentSpec, Router
+    from router.state.lazyheap import live_agents
+    from router.state.records import free_agents, pool_slots
+
+    toml = '[[queues]]\nname = "c"\nchannel = "chat"\n'
+    r = make_router(toml, agents=0)
+    caps = {f"a{i}": 1 + i % 7 for i in range(40)}
+    for aid, cap in caps.items():
+        r.login(AgentSpec(id=aid, capacity={"chat": cap}), 0.0)
+    t = 0.0
+    busy: list[str] = []
+    for k in range(300):  # offers, accepts and completions leave stale entries behind
+        t += 1.0
+        r.submit(Inquiry(id=f"i{k}", queue="c"), t)
+        for e in r.tick(t):
+            if type(e).__name__ == "Offered":
+                r.accept(e.inquiry_id, t)
+                busy.append(e.inquiry_id)
+        if len(busy) > 60:  # about 60 of the 160 slots busy
+            r.complete(busy.pop(k % len(busy)), t)
+    (pool,) = r._pools.values()
+    live = {e[3].id for e in pool.agents if e[3].ver == e[2]}
+    assert len(pool.agents) > len(live)  # stale entries are there
+    assert pool_slots(pool) == float(sum(caps.values()))
+    for need in range(1, 10):
+        assert free_agents(pool, need) == min(need, len(live))
+    restored = Router.restore(r.snapshot())
+    pool.agents = live_agents(pool.agents)  # a compacted layout of the same listing
+    t += 1.0
+    told = [x.submit(Inquiry(id="new", queue="c"), t) for x in (r, restored)]
+    assert told[0] == told[1]

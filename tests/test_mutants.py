@@ -22,7 +22,7 @@ from router import InvalidState, Router, core
 from router.state import codec
 from router.state.capacity import Interrupts
 from router.state.realtime import Realtime
-from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket
+from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket, join_pool
 from router.state.scoring import Scorer
 from tests import (
     test_inqueue,
@@ -338,8 +338,7 @@ def match_ignored() -> list[Patch]:
         if not self._fits(agent, q, pool.tenant, pool.requires):
             return
         prof = Scorer.proficiency(agent, pool)
-        agent.pools.append((pool, prof, agent.queues.get(q.name, 1.0)))
-        pool.eligible += 1
+        join_pool(agent, pool, prof, agent.queues.get(q.name, 1.0))
         if agent.state == READY and agent.listed_ver == agent.ver and self._can_take(agent, pool):
             self._push_agent(agent, pool, prof)
 

@@ -30,7 +30,9 @@ before the customer is served (aging stops them after ``dp * priority_seconds``)
 which one fixed-point step adds to ``n``.
 
 Before a queue has been backlogged at all the rate comes from eligible capacity:
-``slots / handle``, with the measured mean handle time (or ``prior_handle_s``).
+``slots / handle``, with the measured mean handle time (or ``prior_handle_s``);
+``slots`` is the sum of the caps on the queue's channel over the eligible agents
+(``router/state/records.py``: ``pool_slots``, a counter, not a sample of a heap).
 
 Staffing that changes. The measurements are made with the agents who could serve
 the queue at the time (``staff``: agents on shift eligible for it, on a break or

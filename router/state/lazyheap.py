@@ -7,7 +7,9 @@ record now belongs. Readers drop stale entries when they reach the top. A heap
 whose length grows past ``2 * live + 64`` is compacted (stale entries dropped,
 the rest re-heapified), so memory stays within a constant factor of the live
 entries and the compaction's O(n) cost is amortised over the n pushes that
-made it necessary.
+made it necessary. Agent heaps know their live count exactly (``Pool.n_listed``)
+and are compacted sooner, past ``1.5 * live + 32``: most stale agent entries are
+then dropped in bulk instead of one pop each at the top (``router/core.py``).
 """
 
 from __future__ import annotations

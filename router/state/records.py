@@ -193,11 +193,13 @@ class Pool:
         "lines",
         "mode",
         "n_declined",
+        "n_listed",
         "n_preferring",
         "n_waiting",
         "preferring",
         "queue",
         "requires",
+        "slots",
         "tenant",
         "waiting",
     )
@@ -225,6 +227,11 @@ class Pool:
         #: preferred agent id -> heap of the tickets in their preference phase that prefer it
         self.lines: dict[str, list[tuple[float, int, int, Ticket]]] = {}
         self.line_live: dict[str, int] = {}
+        #: agents with a live entry in ``agents`` (each such agent lists this pool in its
+        #: ``listed``): the free agents the expected wait counts (``free_agents``)
+        self.n_listed = 0
+        #: the caps on ``channel`` summed over the eligible agents (``pool_slots``)
+        self.slots = 0
 
 
 @final
@@ -435,6 +442,7 @@ class Agent:
         "idle_since",
         "incarnation",
         "last_seen",
+        "listed",
         "listed_ver",
         "load",
         "no_answer",
@@ -524,6 +532,8 @@ class Agent:
 
         #: round robin: queue -> the router's sequence number at the agent's last offer there
         self.rr: dict[str, int] = {}
+        #: the pools holding a live entry of this agent (``Pool.n_listed`` counts them)
+        self.listed: list[Pool] = []
 
 
 def serves(
@@ -549,30 +559,57 @@ def serves(
     return True
 
 
+def unlist(agent: Agent) -> None:
+    """Every heap entry of ``agent`` goes stale (its version changes): it is listed nowhere
+    until re-pushed."""
+    agent.ver += 1
+    listed = agent.listed
+    if listed:
+        for pool in listed:
+            pool.n_listed -= 1
+        listed.clear()
+
+
+def listed(agent: Agent, pool: Pool) -> None:
+    """``agent``'s current version was pushed into ``pool``'s agent heap."""
+    agent.listed.append(pool)
+    pool.n_listed += 1
+
+
+def join_pool(agent: Agent, pool: Pool, prof: float, weight: float) -> None:
+    """``agent`` becomes eligible for ``pool``."""
+    agent.pools.append((pool, prof, weight))
+    pool.eligible += 1
+    pool.slots += agent.caps.get(pool.channel, 0)
+
+
+def leave_pools(agent: Agent) -> None:
+    """``agent`` is eligible for no pool any more (its eligibility is worked out again, or
+    it logs out)."""
+    caps = agent.caps
+    for pool, _, _ in agent.pools:
+        pool.eligible -= 1
+        pool.slots -= caps.get(pool.channel, 0)
+    agent.pools = []
+
+
+def set_caps(agent: Agent, caps: dict[str, int]) -> None:
+    """``agent``'s caps per channel become ``caps`` (the pools' slots follow)."""
+    old = agent.caps
+    for pool, _, _ in agent.pools:
+        ch = pool.channel
+        pool.slots += caps.get(ch, 0) - old.get(ch, 0)
+    agent.caps = caps
+
+
 def free_agents(pool: Pool, need: int) -> int:
-    """How many agents listed in ``pool`` can take work now (counting stops at ``need``)."""
-    heap = pool.agents
-    while heap and heap[0][3].ver != heap[0][2]:
-        heappop(heap)  # stale heads would be dropped by the next match anyway
-    if not heap:
-        return 0
-    if need <= 1:
-        return 1  # a valid head: the common case costs O(1)
-    n = 0
-    limit = 4 * need + 32  # stale entries are few after compaction; never scan a huge heap
-    for i, e in enumerate(pool.agents):
-        if e[3].ver == e[2]:
-            n += 1
-            if n >= need:
-                break
-        if i > limit:
-            break
-    return n
+    """How many agents are listed in ``pool`` now, ready to take its work (counting stops
+    at ``need``): exact, whatever the layout of the pool's heap."""
+    n = pool.n_listed
+    return n if n < need else need
 
 
 def pool_slots(pool: Pool) -> float:
-    """Eligible capacity of ``pool``: eligible agents times their typical cap on its channel."""
-    ch = pool.channel
-    caps = [e[3].caps.get(ch, 1) for e in pool.agents[:32]]
-    per_agent = sum(caps) / len(caps) if caps else 1.0
-    return max(1.0, pool.eligible * per_agent)
+    """Eligible capacity of ``pool``: the caps on its channel summed over its eligible
+    agents (at least 1)."""
+    return max(1.0, float(pool.slots))
