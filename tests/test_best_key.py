@@ -32,6 +32,9 @@ cooldown_from = "%s"
 max_concurrency = 1
 unit_cost = 100
 interrupts = { chat = 2 }
+[channels.chat]
+max_concurrency = 20
+unit_cost = 40
 [[queues]]
 name = "v_scored"
 channel = "voice"
@@ -133,7 +136,8 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
         roll = rng.random()
         try:
             if roll < 0.35:
-                r.submit(Inquiry(id=f"i{step}", queue=rng.choice(queues)), now)
+                queue = "c_heavy" if rng.random() < 0.3 else rng.choice(queues)
+                r.submit(Inquiry(id=f"i{step}", queue=queue), now)
             elif roll < 0.7 and held:
                 r.complete(held.pop(rng.randrange(len(held))), now)
             elif roll < 0.75 and offered:
