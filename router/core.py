@@ -2166,7 +2166,7 @@ class Router:
         weights: dict[int, Weights] = {}
         for pool, prof, _ in agent.pools:
             ch = pool.channel
-            if load.get(ch, 0) >= caps.get(ch, 0):
+            if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
                 continue
             if pool.heavy:
                 if cooling or heavy_blocked:
