@@ -2140,9 +2140,10 @@ class Router:
         ``_can_take`` that depend on the agent alone are made once, and a scored pool's
         key is its first term (idle time and proficiency) finished by terms shared by
         every pool of one channel and weights (``Scorer.finish_key``). Float addition
-        is monotone, so the least first term per (weights, channel) finishes to that
-        group's least key. Other modes are keyed pool by pool, in order (``random``
-        draws)."""
+        is monotone, so the least first term of the first (weights, channel) met is
+        finished once to that group's least key; pools of other groups (rare: queues
+        with their own weights, agents of two channels) are finished one by one. Other
+        modes are keyed pool by pool, in order (``random`` draws)."""
         best = _INF
         if agent.state != READY:
             return (best, agent.incarnation)
@@ -2150,20 +2151,20 @@ class Router:
         caps = agent.caps
         units = agent.units
         guard = self._guard
-        surge = self._surge
-        cooling = agent.cooldown_until > self._now and not guard.suspended("cooldown", surge)
+        cooling = agent.cooldown_until > self._now and not guard.suspended("cooldown", self._surge)
         cooling_all = cooling and not self._cooldown_heavy
+        heavy_k = self._heavy_k
         heavy_blocked = (
-            self._heavy_k is not None
-            and agent.heavy_streak >= self._heavy_k
-            and not guard.suspended("heavy", surge)
+            heavy_k is not None
+            and agent.heavy_streak >= heavy_k
+            and not guard.suspended("heavy", self._surge)
         )
-        allows = self._interrupts.allows
         scorer = self._scorer
         idle_since = agent.idle_since
         idle_scale = scorer.idle_scale
-        firsts: dict[tuple[int, str], float] = {}
-        weights: dict[int, Weights] = {}
+        group_w: Weights | None = None  # the first (weights, channel) met, and its least term
+        group_ch = ""
+        group_x = _INF
         for pool, prof, _ in agent.pools:
             ch = pool.channel
             if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
@@ -2176,25 +2177,27 @@ class Router:
             if (
                 units is not None
                 and agent.units_used + pool.cost > units
-                and not allows(agent, ch, pool.cost)
+                and not self._interrupts.allows(agent, ch, pool.cost)
             ):
                 continue
             if pool.mode == SCORED:
                 w = pool.queue.weights
                 x = w.idle_time * idle_since / idle_scale - w.proficiency * prof
-                group = (id(w), ch)
-                least = firsts.get(group)
-                if least is None:
-                    firsts[group] = x
-                    weights[id(w)] = w
-                elif x < least:
-                    firsts[group] = x
+                if w is group_w and ch == group_ch:
+                    if x < group_x:
+                        group_x = x
+                elif group_w is None:
+                    group_w, group_ch, group_x = w, ch, x
+                else:
+                    k = scorer.finish_key(agent, ch, w, x)
+                    if k < best:
+                        best = k
             else:
                 k = mode_key(pool.mode, agent, pool, prof, self._draws)
                 if k < best:
                     best = k
-        for (wid, ch), x in firsts.items():
-            k = scorer.finish_key(agent, ch, weights[wid], x)
+        if group_w is not None:
+            k = scorer.finish_key(agent, group_ch, group_w, group_x)
             if k < best:
                 best = k
         return (best, agent.incarnation)
