@@ -8,9 +8,11 @@ next deadline changes, so a flood of inputs does not churn the timer heap.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from router.adapters._backend import Backend, TaskGroup, Waiter
@@ -29,8 +31,8 @@ class _FutureWaiter:
         if not fut.done():
             fut.set_result(None)
 
-    async def wait(self) -> None:
-        await self._fut
+    def wait(self) -> Awaitable[None]:
+        return self._fut
 
 
 class _Group:
@@ -41,10 +43,15 @@ class _Group:
         self._tasks: list[asyncio.Task[Any]] = []
 
     def start_soon(self, fn: Callable[[], Awaitable[Any]], name: str) -> None:
-        async def run() -> None:
-            await fn()
+        if inspect.iscoroutinefunction(fn):  # its coroutine is the task: no frame around it
+            coro: Coroutine[Any, Any, Any] = fn()
+        else:
 
-        self._tasks.append(self._group.create_task(run(), name=name))
+            async def run() -> None:
+                await fn()
+
+            coro = run()
+        self._tasks.append(self._group.create_task(coro, name=name))
 
     def cancel(self) -> None:
         for task in self._tasks:
@@ -58,6 +65,7 @@ class AsyncioBackend(Backend):
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.now = self._loop.time  # type: ignore[method-assign]  # skip one call layer
+        self.waiter = partial(_FutureWaiter, self._loop)  # type: ignore[method-assign]  # idem
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._alarm: Waiter | None = None

@@ -26,7 +26,10 @@ class Waiter(Protocol):
 
     def wake(self) -> None: ...
 
-    async def wait(self) -> None: ...
+    def wait(self) -> Awaitable[None]:
+        """An awaitable that completes at the wake-up (asyncio's is the bare future, no
+        coroutine around it: one frame less on every wake-up of an agent session)."""
+        ...
 
 
 class TaskGroup(Protocol):

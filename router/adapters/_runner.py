@@ -180,7 +180,6 @@ class RouterHandle:
         self._events = 0
         self._keepalive_waiter: Waiter | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
-            Offered: self._on_offered,
             OfferRescinded: self._on_rescinded,
             Assigned: self._on_assigned,
             Completed: self._on_completed,
@@ -221,13 +220,18 @@ class RouterHandle:
             raise RouterClosed("the router is closed")
 
     def _input_done(self) -> None:
-        """An input changed the core: make sure the runner ticks soon (once)."""
+        """An input changed the core: make sure the runner ticks soon (once).
+
+        The hot inputs (submit, an agent's accept and complete) inline these lines."""
         self._inputs += 1
         if not self._dirty:
-            self._dirty = True
-            w = self._runner_waiter
-            if w is not None:
-                w.wake()
+            self._wake_runner()
+
+    def _wake_runner(self) -> None:
+        self._dirty = True
+        w = self._runner_waiter
+        if w is not None:
+            w.wake()
 
     async def _run(self) -> None:
         """Tick when an input came or the core's next deadline is due; never spin.
@@ -289,7 +293,13 @@ class RouterHandle:
         if events:
             self._events += len(events)
             handlers = self._handlers
+            sessions = self._sessions
             for ev in events:
+                if type(ev) is Offered:  # the most frequent one handled: inline
+                    session = sessions.get(ev.agent_id)
+                    if session is not None:
+                        session._deliver(ev)
+                    continue
                 handler = handlers.get(type(ev))
                 if handler is not None:
                     handler(ev)
@@ -300,11 +310,6 @@ class RouterHandle:
             self._retry_blocked()
 
     # ------------------------------------------------------------------ dispatch
-
-    def _on_offered(self, ev: Offered) -> None:
-        session = self._sessions.get(ev.agent_id)
-        if session is not None:
-            session._deliver(ev)
 
     def _on_rescinded(self, ev: OfferRescinded) -> None:
         # An unread offer is dropped as stale when read; one already read is answered
@@ -359,14 +364,17 @@ class RouterHandle:
     # ------------------------------------------------------------------ inquiries
 
     def _submit_input(self, inquiry: Inquiry) -> Admission:
-        self._check_open()
+        if self._closed:
+            self._check_open()
         if self._tracing is None:
             adm = self._core.submit(inquiry, self._now())
         else:
             adm = self._tracing.submit(self._core, inquiry, self._now())
         if adm.outcome != BLOCKED:
             self._ended.pop(inquiry.id, None)
-            self._input_done()
+            self._inputs += 1  # _input_done, inline
+            if not self._dirty:
+                self._wake_runner()
         return adm
 
     def submit_nowait(self, inquiry: Inquiry) -> Admission:
@@ -397,7 +405,8 @@ class RouterHandle:
         be = self._be
         if self._checkpoints:
             await be.checkpoint_if_cancelled()
-        adm = None if self._blocked.get(inquiry.queue) else self._submit_input(inquiry)
+        blocked = self._blocked
+        adm = None if blocked and blocked.get(inquiry.queue) else self._submit_input(inquiry)
         if adm is not None and adm.outcome != BLOCKED:
             if self._checkpoints:
                 await be.cancel_shielded_checkpoint()
@@ -819,15 +828,26 @@ class AgentSession:
         if h._checkpoints:
             await be.checkpoint_if_cancelled()
         buf = self._buffer
+        holds = h._core.holds
         while True:
             while buf:
                 ev = buf.popleft()
-                if self._still_mine(ev):
-                    if type(ev) is Offered:
-                        self._note_seen(ev.inquiry_id)
-                    if h._checkpoints:
-                        await be.cancel_shielded_checkpoint()
-                    return ev
+                # Still offered (or, in immediate mode, assigned) to this agent? A declined
+                # or expired offer never returns to the same agent, and offers taken back
+                # by a break or away are dropped from the buffer (``_on_agent_paused``).
+                cls = type(ev)
+                if cls is not OfferRescinded:
+                    if not holds(ev.inquiry_id, self.id):
+                        continue
+                    if cls is Offered:
+                        seen = self._seen
+                        if len(seen) < 64:
+                            seen.add(ev.inquiry_id)
+                        else:
+                            self._note_seen(ev.inquiry_id)
+                if h._checkpoints:
+                    await be.cancel_shielded_checkpoint()
+                return ev
             if self._ended:
                 raise StopAsyncIteration
             w = self._waiter = be.waiter()
@@ -842,14 +862,6 @@ class AgentSession:
             holds = self._handle._core.holds
             self._seen = seen = {i for i in seen if holds(i, self.id)}
         seen.add(inquiry_id)
-
-    def _still_mine(self, ev: Work) -> bool:
-        # Still offered (or, in immediate mode, assigned) to this agent. A declined or
-        # expired offer never returns to the same agent, and offers taken back by a
-        # break or away are dropped from the buffer (``_on_agent_paused``).
-        if type(ev) is OfferRescinded:
-            return True
-        return self._handle._core.holds(ev.inquiry_id, self.id)
 
     @property
     def pending(self) -> int:
@@ -883,10 +895,17 @@ class AgentSession:
     def accept(self, offer: Work | str) -> None:
         """Take the offered inquiry. Raises InvalidState if the offer already expired."""
         h = self._handle
-        h._check_open()
-        inquiry_id = self._answer(offer)
+        if h._closed:
+            h._check_open()
+        if type(offer) is Offered:  # the common case: the offer just read
+            inquiry_id = offer.inquiry_id
+            self._seen.discard(inquiry_id)
+        else:
+            inquiry_id = self._answer(offer)
         h._core.accept(inquiry_id, h._now(), agent_id=self.id)
-        h._input_done()
+        h._inputs += 1  # h._input_done(), inline
+        if not h._dirty:
+            h._wake_runner()
 
     def decline(self, offer: Work | str) -> None:
         """Refuse the offer; the inquiry goes back to its place, never to this agent."""
@@ -915,12 +934,15 @@ class AgentSession:
     def complete(self, inquiry_id: str) -> None:
         """Finish an inquiry this agent holds (allowed after the session exited)."""
         h = self._handle
-        h._check_open()
+        if h._closed:
+            h._check_open()
         core = h._core
         if core.agent_of(inquiry_id) != self.id:
             raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.id!r}")
         core.complete(inquiry_id, h._now())
-        h._input_done()
+        h._inputs += 1  # h._input_done(), inline
+        if not h._dirty:
+            h._wake_runner()
 
     def go_on_break(self, reason: str = "break") -> None:
         """No new offers; open offers go back in line; work in flight continues."""

@@ -64,8 +64,14 @@ class Scorer:
     def key(self, agent: Agent, pool: Pool, prof: float, w: Weights) -> float:
         """Heap key (lower is better); time-invariant between the agent's changes."""
         k = w.idle_time * agent.idle_since / self.idle_scale - w.proficiency * prof
+        return self.finish_key(agent, pool.channel, w, k)
+
+    def finish_key(self, agent: Agent, channel: str, w: Weights, k: float) -> float:
+        """:meth:`key` from its first term ``k`` (idle time and proficiency) on: the terms
+        added after it are the same for every pool of ``channel`` and ``w``, and each
+        float addition is monotone, so the least first term finishes to the least key."""
         if w.load:
-            k += w.load * self.load_ratio(agent, pool.channel)
+            k += w.load * self.load_ratio(agent, channel)
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
         if w.recent_count:
