@@ -21,7 +21,12 @@ MYPY = "mypy==2.4.1"
 ROOT = Path(__file__).resolve().parent
 
 #: the hot path: these files and every module in these folders, less PURE
-COMPILED_FILES = ("router/core.py", "router/wellbeing.py", "router/sim/engine.py")
+COMPILED_FILES = (
+    "router/core.py",
+    "router/wellbeing.py",
+    "router/sim/engine.py",
+    "router/sim/arrivals.py",
+)
 COMPILED_DIRS = ("router/state", "router/policies")
 
 #: modules of those that stay pure Python, and why

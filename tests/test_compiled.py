@@ -56,6 +56,7 @@ def test_the_hot_path_is_in_the_compiled_list() -> None:
     for must in ("router/core.py", "router/state/records.py", "router/policies/control.py"):
         assert must in mods
     assert "router/sim/engine.py" in mods
+    assert "router/sim/arrivals.py" in mods  # the simulator's draws (BENCHMARKS.md)
     for path in setup.PURE:
         assert (ROOT / path).is_file(), f"setup.PURE names {path}, which does not exist"
         assert path not in mods

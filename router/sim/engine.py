@@ -138,6 +138,55 @@ _HEARTBEAT: Final = 5  # an agent's console says it is alive (presence timeouts)
 
 _INF: Final = math.inf
 
+# the event types the run loop handles, as small ints: one dict lookup per event picks the
+# branch (compiled, comparing the class with each imported name would be a module-dict
+# lookup per comparison); any other type is 0 and only counted
+_E_QUEUED: Final = 1
+_E_ASSIGNED: Final = 2
+_E_COMPLETED: Final = 3
+_E_OFFERED: Final = 4
+_E_OFFER_EXPIRED: Final = 5
+_E_OFFER_GONE: Final = 6  # declined or rescinded
+_E_RELEASED: Final = 7  # wrap-up ended or requeued
+_E_ABANDONED: Final = 8  # abandoned or withdrawn
+_E_REJECTED: Final = 9
+_E_DEFLECTED: Final = 10
+_E_TASK_EXPIRED: Final = 11
+_E_CALLBACK: Final = 12
+_E_OVERFLOWED: Final = 13
+_E_LOGGED_IN: Final = 14
+_E_LOGGED_OUT: Final = 15
+_E_AWAY: Final = 16
+_E_ON_BREAK: Final = 17
+_E_READY: Final = 18
+_E_SURGE_STARTED: Final = 19
+_E_SURGE_ENDED: Final = 20
+_EVENT_KIND: Final[dict[type, int]] = {
+    Queued: _E_QUEUED,
+    Assigned: _E_ASSIGNED,
+    Completed: _E_COMPLETED,
+    Offered: _E_OFFERED,
+    OfferExpired: _E_OFFER_EXPIRED,
+    OfferDeclined: _E_OFFER_GONE,
+    OfferRescinded: _E_OFFER_GONE,
+    WrapUpEnded: _E_RELEASED,
+    Requeued: _E_RELEASED,
+    Abandoned: _E_ABANDONED,
+    Withdrawn: _E_ABANDONED,
+    Rejected: _E_REJECTED,
+    Deflected: _E_DEFLECTED,
+    TaskExpired: _E_TASK_EXPIRED,
+    CallbackScheduled: _E_CALLBACK,
+    Overflowed: _E_OVERFLOWED,
+    AgentLoggedIn: _E_LOGGED_IN,
+    AgentLoggedOut: _E_LOGGED_OUT,
+    AgentAway: _E_AWAY,
+    AgentOnBreak: _E_ON_BREAK,
+    AgentReady: _E_READY,
+    SurgeStarted: _E_SURGE_STARTED,
+    SurgeEnded: _E_SURGE_ENDED,
+}
+
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
 #: next work (``after_long_heavy``): the recovery an abusive 20-minute call deserves
 LONG_HEAVY_S: Final = 1200.0
@@ -407,6 +456,7 @@ class Simulator:
         #: the call that ticks the router; a caller may wrap it before ``run`` (the
         #: benchmarks time every tick this way: the Router's own methods are never patched)
         self.tick: Callable[[float], list[Event]] = self.router.tick
+        self._own_tick = self.tick  # unwrapped: the loop then calls the router directly
         channels = {**DEFAULT_CHANNELS, **scenario.channels}
         self._unit_cost = {name: ch.unit_cost for name, ch in channels.items()}
         self._max_conc = {name: ch.max_concurrency for name, ch in channels.items()}
@@ -654,8 +704,10 @@ class Simulator:
         sim = self.scenario.simulation
         router = self.router
         tick = self.tick
-        next_deadline = router.next_deadline
-        submit = router.submit
+        # the router's methods are called on ``router`` itself, not through bound-method
+        # locals: compiled, that is a direct C call instead of a call through the wrapper
+        # that parses Python arguments
+        wrapped = tick is not self._own_tick
         heap = self._heap
         recs = self._recs
         agents = self._agents
@@ -694,6 +746,7 @@ class Simulator:
         next_sample = 0.0
         sample = self._sample
         callbacks_open = self._callbacks_open
+        event_kind = _EVENT_KIND
 
         self._schedule_logins()
         sq = next(self._seq)  # tie-breaking sequence of the engine's heap (a local from here)
@@ -715,7 +768,7 @@ class Simulator:
         last_report = wall0
         t = 0.0
         while True:
-            nd = next_deadline()
+            nd = router.next_deadline()
             t = heap[0][0] if heap else _INF
             if nd is not None and nd < t:
                 t = nd
@@ -758,11 +811,19 @@ class Simulator:
                         fields["preferred_agents"] = [aid, *fields.get("preferred_agents", ())]
                         if pat is not None:
                             fields["patience_s"] = pat(rng)
-                        submit(Inquiry(id=iid, queue=s.queue, **fields), t)
-                    elif pat is None:
-                        submit(Inquiry(id=iid, queue=s.queue, **s.fixed), t)
+                        router.submit(Inquiry(id=iid, queue=s.queue, **fields), t)
+                    elif s.fixed:
+                        fixed = s.fixed
+                        if pat is None:
+                            router.submit(Inquiry(id=iid, queue=s.queue, **fixed), t)
+                        else:
+                            router.submit(
+                                Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **fixed), t
+                            )
+                    elif pat is None:  # no fixed fields: a plain call, no keyword dict to build
+                        router.submit(Inquiry(id=iid, queue=s.queue), t)
                     else:
-                        submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **s.fixed), t)
+                        router.submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng)), t)
                     nxt = s.next_after(t)
                     if nxt is not None and nxt < duration:
                         sq += 1
@@ -808,16 +869,17 @@ class Simulator:
                         assert beat_s is not None
                         sq += 1
                         heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
-            events: list[Any] = tick(t)
+            events: list[Any] = tick(t) if wrapped else router.tick(t)
             n_core += len(events)
             breaks_changed = False
             for e in events:
-                cls = e.__class__
-                if cls is Queued:
+                cls = type(e)
+                ek = event_kind.get(cls, 0)
+                if ek == _E_QUEUED:
                     rec = recs[e.inquiry_id]
                     if rec.ewt is None:
                         rec.ewt = e.expected_wait_s
-                elif cls is Assigned:
+                elif ek == _E_ASSIGNED:
                     iid = e.inquiry_id
                     rec = recs[iid]
                     if rec.callback and rec.holder is None and cb_rng.random() >= reach:
@@ -864,7 +926,7 @@ class Simulator:
                         a.heavy_run = 0
                     sq += 1
                     heappush(heap, (t + rec.handle, sq, _COMPLETE, iid))
-                elif cls is Completed:
+                elif ek == _E_COMPLETED:
                     rec = recs[e.inquiry_id]
                     if rec.heavy:
                         a = agents[e.agent_id]
@@ -874,7 +936,7 @@ class Simulator:
                             a.long_heavy_end = t
                     if e.wrap_up_until <= t:
                         self._release(rec, t)
-                elif cls is Offered:
+                elif ek == _E_OFFERED:
                     iid = e.inquiry_id
                     rec = recs[iid]
                     if rec.decided_at is None:
@@ -902,38 +964,38 @@ class Simulator:
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
                     heappush(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
-                elif cls is OfferExpired or cls is OfferDeclined or cls is OfferRescinded:
-                    if cls is OfferExpired and t >= agents[e.agent_id].drop_at:
+                elif ek in (_E_OFFER_EXPIRED, _E_OFFER_GONE):
+                    if ek == _E_OFFER_EXPIRED and t >= agents[e.agent_id].drop_at:
                         res.presence["expired_after_drop"] += 1
                     self._drop(recs[e.inquiry_id], e.agent_id, t)
-                elif cls is WrapUpEnded or cls is Requeued:
+                elif ek == _E_RELEASED:
                     self._release(recs[e.inquiry_id], t)
-                elif cls is Abandoned or cls is Withdrawn:
+                elif ek == _E_ABANDONED:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
-                elif cls is Rejected:
+                elif ek == _E_REJECTED:
                     if e.reason == "closed":
                         res.closed_outcomes.append(recs[e.inquiry_id])
                     open_ -= self._finish(e.inquiry_id, REJECTED, t)
-                elif cls is Deflected:
+                elif ek == _E_DEFLECTED:
                     if e.reason == "closed":
                         res.closed_outcomes.append(recs[e.inquiry_id])
                     open_ -= self._finish(e.inquiry_id, DEFLECTED, t)
-                elif cls is TaskExpired:
+                elif ek == _E_TASK_EXPIRED:
                     open_ -= self._finish(e.inquiry_id, EXPIRED, t)
-                elif cls is CallbackScheduled:
+                elif ek == _E_CALLBACK:
                     rec = recs[e.inquiry_id]
                     rec.callback = True
                     if e.reason == "closed":
                         res.closed_outcomes.append(rec)
                     if rec.outcome == OPEN:
                         callbacks_open[e.inquiry_id] = rec
-                elif cls is Overflowed:
+                elif ek == _E_OVERFLOWED:
                     rec = recs[e.inquiry_id]
                     if rec.path is None:
                         rec.path = [e.to_queue]
                     else:
                         rec.path.append(e.to_queue)
-                elif cls is AgentLoggedIn:
+                elif ek == _E_LOGGED_IN:
                     a = agents[e.agent_id]
                     a.login_at = t
                     if beat_s is not None:
@@ -941,13 +1003,13 @@ class Simulator:
                         heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
                     self._shift_change(a, True, t)
                     breaks_changed = True
-                elif cls is AgentLoggedOut:
+                elif ek == _E_LOGGED_OUT:
                     a = agents[e.agent_id]
                     a.logout_at = t
                     self._shift_change(a, False, t)
                     self._break_change(a, False)
                     breaks_changed = True
-                elif cls is AgentAway:
+                elif ek == _E_AWAY:
                     a = agents[e.agent_id]
                     self._break_change(a, False)
                     if e.reason == "presence_timeout":
@@ -959,7 +1021,7 @@ class Simulator:
                         router.logout(e.agent_id, t)
                         sq += 1
                         heappush(heap, (t, sq, _WAKE, None))
-                elif cls is AgentOnBreak:
+                elif ek == _E_ON_BREAK:
                     # a wellbeing break starts when the work in flight is done (until set);
                     # before that the agent only stops taking new work
                     started = e.until is not None or e.reason != "wellbeing"
@@ -967,17 +1029,17 @@ class Simulator:
                         breaks_changed = True
                         if e.reason == "wellbeing":
                             res.wellbeing_breaks += 1
-                elif cls is AgentReady:
+                elif ek == _E_READY:
                     a = agents[e.agent_id]
                     if self._break_change(a, False):
                         breaks_changed = True
                     if not a.on_shift:  # a shift starts
                         self._shift_change(a, True, t)
                         breaks_changed = True
-                elif cls is SurgeStarted:
+                elif ek == _E_SURGE_STARTED:
                     self._in_surge = True
                     res.surge_windows.append([t, _INF])
-                elif cls is SurgeEnded:
+                elif ek == _E_SURGE_ENDED:
                     self._in_surge = False
                     if res.surge_windows and res.surge_windows[-1][1] == _INF:
                         res.surge_windows[-1][1] = t
