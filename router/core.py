@@ -214,6 +214,11 @@ K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K
 
 _INF: Final = float("inf")
 
+# What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take)
+_TAKES_ANY: Final = 0
+_TAKES_LIGHT: Final = 1  # no heavy pool: a pause after heavy work, or a heavy-only cooldown
+_TAKES_NONE: Final = 2  # a cooldown that keeps it off every queue
+
 
 @final
 class Router:
@@ -1912,24 +1917,31 @@ class Router:
     def _can_take(self, agent: Agent, pool: Pool) -> bool:
         if agent.state != READY:
             return False
-        if (
-            agent.cooldown_until > self._now
-            and (pool.heavy or not self._cooldown_heavy)
-            and not self._guard.suspended("cooldown", self._surge)
-        ):
+        takes = self._may_take(agent)
+        if takes == _TAKES_NONE or (takes == _TAKES_LIGHT and pool.heavy):
             return False
         ch = pool.channel
         if agent.load.get(ch, 0) >= agent.caps.get(ch, 0):
             return False
-        if (
+        return not (
             agent.units is not None
             and agent.units_used + pool.cost > agent.units
             and not self._interrupts.allows(agent, ch, pool.cost)
-        ):
-            return False
-        if pool.heavy and self._heavy_k is not None and agent.heavy_streak >= self._heavy_k:
-            return self._guard.suspended("heavy", self._surge)
-        return True
+        )
+
+    def _may_take(self, agent: Agent) -> int:
+        """What the wellbeing guardrails let ``agent`` take now, whatever the pool:
+        ``_TAKES_NONE`` in a cooldown off every queue, ``_TAKES_LIGHT`` in a cooldown off
+        heavy work only or after ``max_consecutive_heavy`` heavy inquiries in a row (each
+        unless suspended in a surge), else ``_TAKES_ANY``. The one rule ``_can_take``,
+        ``_refresh`` and ``_best_key`` apply."""
+        guard = self._guard
+        if agent.cooldown_until > self._now and guard.cooling(agent, self._now, self._surge):
+            return _TAKES_LIGHT if self._cooldown_heavy else _TAKES_NONE
+        k = self._heavy_k
+        if k is not None and agent.heavy_streak >= k and not guard.suspended("heavy", self._surge):
+            return _TAKES_LIGHT
+        return _TAKES_ANY
 
     def _key(self, agent: Agent, pool: Pool, prof: float) -> float:
         """``agent``'s heap key in ``pool``: its score, or its distribution mode's key."""
@@ -1960,15 +1972,10 @@ class Router:
         load = agent.load
         caps = agent.caps
         spare = agent.units - agent.units_used if agent.units is not None else None
-        heavy_blocked = (
-            self._heavy_k is not None
-            and agent.heavy_streak >= self._heavy_k
-            and not self._guard.suspended("heavy", self._surge)
-        )
-        if agent.cooldown_until > self._now and self._guard.cooling(agent, self._now, self._surge):
-            if not self._cooldown_heavy:
-                return  # off every queue until the cooldown ends (its timer re-lists it)
-            heavy_blocked = True
+        takes = self._may_take(agent)
+        if takes == _TAKES_NONE:
+            return  # off every queue until the cooldown ends (its timer re-lists it)
+        heavy_blocked = takes == _TAKES_LIGHT
         base_key = self._scorer.base_key
         allows = self._interrupts.allows
         bases: dict[tuple[int, str], float] = {}
@@ -2160,15 +2167,10 @@ class Router:
         load = agent.load
         caps = agent.caps
         units = agent.units
-        guard = self._guard
-        cooling = agent.cooldown_until > self._now and not guard.suspended("cooldown", self._surge)
-        cooling_all = cooling and not self._cooldown_heavy
-        heavy_k = self._heavy_k
-        heavy_blocked = (
-            heavy_k is not None
-            and agent.heavy_streak >= heavy_k
-            and not guard.suspended("heavy", self._surge)
-        )
+        takes = self._may_take(agent)
+        if takes == _TAKES_NONE:
+            return (best, agent.incarnation)
+        heavy_blocked = takes == _TAKES_LIGHT
         scorer = self._scorer
         idle_since = agent.idle_since
         idle_scale = scorer.idle_scale
@@ -2179,10 +2181,7 @@ class Router:
             ch = pool.channel
             if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
                 continue
-            if pool.heavy:
-                if cooling or heavy_blocked:
-                    continue
-            elif cooling_all:
+            if heavy_blocked and pool.heavy:
                 continue
             if (
                 units is not None

@@ -220,18 +220,13 @@ class RouterHandle:
             raise RouterClosed("the router is closed")
 
     def _input_done(self) -> None:
-        """An input changed the core: make sure the runner ticks soon (once).
-
-        The hot inputs (submit, an agent's accept and complete) inline these lines."""
+        """An input changed the core: make sure the runner ticks soon (once)."""
         self._inputs += 1
         if not self._dirty:
-            self._wake_runner()
-
-    def _wake_runner(self) -> None:
-        self._dirty = True
-        w = self._runner_waiter
-        if w is not None:
-            w.wake()
+            self._dirty = True
+            w = self._runner_waiter
+            if w is not None:
+                w.wake()
 
     async def _run(self) -> None:
         """Tick when an input came or the core's next deadline is due; never spin.
@@ -364,17 +359,14 @@ class RouterHandle:
     # ------------------------------------------------------------------ inquiries
 
     def _submit_input(self, inquiry: Inquiry) -> Admission:
-        if self._closed:
-            self._check_open()
+        self._check_open()
         if self._tracing is None:
             adm = self._core.submit(inquiry, self._now())
         else:
             adm = self._tracing.submit(self._core, inquiry, self._now())
         if adm.outcome != BLOCKED:
             self._ended.pop(inquiry.id, None)
-            self._inputs += 1  # _input_done, inline
-            if not self._dirty:
-                self._wake_runner()
+            self._input_done()
         return adm
 
     def submit_nowait(self, inquiry: Inquiry) -> Admission:
@@ -840,11 +832,7 @@ class AgentSession:
                     if not holds(ev.inquiry_id, self.id):
                         continue
                     if cls is Offered:
-                        seen = self._seen
-                        if len(seen) < 64:
-                            seen.add(ev.inquiry_id)
-                        else:
-                            self._note_seen(ev.inquiry_id)
+                        self._note_seen(ev.inquiry_id)
                 if h._checkpoints:
                     await be.cancel_shielded_checkpoint()
                 return ev
@@ -895,17 +883,10 @@ class AgentSession:
     def accept(self, offer: Work | str) -> None:
         """Take the offered inquiry. Raises InvalidState if the offer already expired."""
         h = self._handle
-        if h._closed:
-            h._check_open()
-        if type(offer) is Offered:  # the common case: the offer just read
-            inquiry_id = offer.inquiry_id
-            self._seen.discard(inquiry_id)
-        else:
-            inquiry_id = self._answer(offer)
+        h._check_open()
+        inquiry_id = self._answer(offer)
         h._core.accept(inquiry_id, h._now(), agent_id=self.id)
-        h._inputs += 1  # h._input_done(), inline
-        if not h._dirty:
-            h._wake_runner()
+        h._input_done()
 
     def decline(self, offer: Work | str) -> None:
         """Refuse the offer; the inquiry goes back to its place, never to this agent."""
@@ -934,15 +915,12 @@ class AgentSession:
     def complete(self, inquiry_id: str) -> None:
         """Finish an inquiry this agent holds (allowed after the session exited)."""
         h = self._handle
-        if h._closed:
-            h._check_open()
+        h._check_open()
         core = h._core
         if core.agent_of(inquiry_id) != self.id:
             raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.id!r}")
         core.complete(inquiry_id, h._now())
-        h._inputs += 1  # h._input_done(), inline
-        if not h._dirty:
-            h._wake_runner()
+        h._input_done()
 
     def go_on_break(self, reason: str = "break") -> None:
         """No new offers; open offers go back in line; work in flight continues."""

@@ -302,6 +302,13 @@ class Ticket:
     # The fields below live in ``more``: reading one of a plain ticket gives its default,
     # setting one to its default allocates nothing.
 
+    def _more(self) -> TicketMore:
+        """The side record, allocated on first use."""
+        m = self.more
+        if m is None:
+            m = self.more = TicketMore()
+        return m
+
     @property
     def extra(self) -> dict[str, int] | None:
         """Skills the inquiry requires beyond its queue's (None: none)."""
@@ -310,12 +317,8 @@ class Ticket:
 
     @extra.setter
     def extra(self, value: dict[str, int] | None) -> None:
-        m = self.more
-        if m is None:
-            if value is None:
-                return
-            m = self.more = TicketMore()
-        m.extra = value
+        if value is not None or self.more is not None:
+            self._more().extra = value
 
     @property
     def declined(self) -> set[str] | None:
@@ -325,12 +328,8 @@ class Ticket:
 
     @declined.setter
     def declined(self, value: set[str] | None) -> None:
-        m = self.more
-        if m is None:
-            if value is None:
-                return
-            m = self.more = TicketMore()
-        m.declined = value
+        if value is not None or self.more is not None:
+            self._more().declined = value
 
     @property
     def callback(self) -> bool:
@@ -340,12 +339,8 @@ class Ticket:
 
     @callback.setter
     def callback(self, value: bool) -> None:
-        m = self.more
-        if m is None:
-            if not value:
-                return
-            m = self.more = TicketMore()
-        m.callback = value
+        if value or self.more is not None:
+            self._more().callback = value
 
     @property
     def attributes(self) -> dict[str, Any] | None:
@@ -355,12 +350,8 @@ class Ticket:
 
     @attributes.setter
     def attributes(self, value: dict[str, Any] | None) -> None:
-        m = self.more
-        if m is None:
-            if value is None:
-                return
-            m = self.more = TicketMore()
-        m.attributes = value
+        if value is not None or self.more is not None:
+            self._more().attributes = value
 
     @property
     def prefer(self) -> tuple[str, ...] | None:
@@ -370,12 +361,8 @@ class Ticket:
 
     @prefer.setter
     def prefer(self, value: tuple[str, ...] | None) -> None:
-        m = self.more
-        if m is None:
-            if value is None:
-                return
-            m = self.more = TicketMore()
-        m.prefer = value
+        if value is not None or self.more is not None:
+            self._more().prefer = value
 
     @property
     def prefer_until(self) -> float:
@@ -385,12 +372,8 @@ class Ticket:
 
     @prefer_until.setter
     def prefer_until(self, value: float) -> None:
-        m = self.more
-        if m is None:
-            if value == 0.0:
-                return
-            m = self.more = TicketMore()
-        m.prefer_until = value
+        if value != 0.0 or self.more is not None:
+            self._more().prefer_until = value
 
     @property
     def also(self) -> dict[str, Agent] | None:
@@ -400,12 +383,8 @@ class Ticket:
 
     @also.setter
     def also(self, value: dict[str, Agent] | None) -> None:
-        m = self.more
-        if m is None:
-            if value is None:
-                return
-            m = self.more = TicketMore()
-        m.also = value
+        if value is not None or self.more is not None:
+            self._more().also = value
 
 
 @final
