@@ -35,6 +35,11 @@ Safety, checked after every step and on every decision event:
   the opening;
 * presence: an agent is set away for silence only once it sent nothing for
   ``presence_timeout_s`` (any input of the agent counts).
+* the deadline heap: the core's count of K_OFFER entries and of spent ones (an offer
+  accepted, declined, withdrawn, rescinded...: ``Router._compact_deadlines``) equal a
+  recount of the heap; every pending offer has exactly one deadline entry; an entry the
+  core would drop (compaction, snapshots) can never fire: not live, and of a kind other
+  than an offer only once its agent or inquiry has left;
 * the real-time figures (``router/state/realtime.py``) agree with a brute-force
   recount (``tests/realtime_ledger.py``): per queue waiting, longest wait,
   waiting by priority, eligible and available agents; agents by state and with
@@ -97,6 +102,7 @@ from hypothesis.stateful import (
 from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
 from router.config import DEFAULT_CHANNELS
 from router.config.targeting import parse_target
+from router.core import K_AGENT, K_OFFER
 from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
 from router.state.records import (
@@ -1100,6 +1106,31 @@ class RouterMachine(RuleBasedStateMachine):
             where = {id(p) for p in a.listed}
             assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"
             assert len(a.listed) == len(where), f"{a.id} lists a pool twice"
+
+    @invariant()
+    def deadline_counts_agree_with_a_recount(self) -> None:
+        r = self.r
+        offers = [(e[3], e[4]) for e in r._deadlines if e[2] == K_OFFER]
+        counted = r._offer_entries
+        assert counted == len(offers), f"offer deadlines: {counted} counted, {len(offers)} held"
+        pending = [
+            t.id
+            for t, no in offers
+            if r._tickets.get(t.id) is t and t.state == OFFERED and t.offer_no == no
+        ]
+        spent = len(offers) - len(pending)
+        said = counted - r._n_offered
+        assert said == spent, f"spent offer deadlines: {said} counted, {spent} recounted"
+        offered = sorted(t.id for t in r._tickets.values() if t.state == OFFERED)
+        assert sorted(pending) == offered, f"offers {offered}, their deadlines {sorted(pending)}"
+        for at, _, kind, obj, arg in r._deadlines:
+            if not r._deadline_spent(kind, obj, arg):
+                continue
+            assert not r._deadline_live(kind, obj, arg, at), f"live deadline {kind} of {obj.id}"
+            if kind == K_AGENT:
+                assert r._agents.get(obj.id) is not obj, f"timer of {obj.id} dropped, logged in"
+            elif kind != K_OFFER and isinstance(obj, Ticket):
+                assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
 
     @invariant()
     def counters_add_up(self) -> None:
