@@ -41,7 +41,11 @@ in the pass lists itself and lets the inquiry pick by its queue's mode.
 One deadline heap (lazy too) drives offer expiry, patience,
 relaxation steps, the end of a wait for preferred agents, wrap-up ends,
 policy timers and agent timers
-(``router/wellbeing.py``). Policies reach the state only through the core
+(``router/wellbeing.py``). Every offer pushes its expiry and most offers end
+before it (accepted, declined): the core counts those spent entries and
+compacts the heap in bulk once they outnumber the rest
+(:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
+still fire, so compaction never shows. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 

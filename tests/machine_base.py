@@ -68,7 +68,9 @@ forgets when an agent was last seen; a ring (``max_offers > 1``) whose first acc
 leaves the others open; a ring's winner not listed again; a preferred wait that never
 ends; a queue's ``match`` not applied; windows that miss an answer; real-time agent
 counts that miss a change, or a shift change; an agent in a cooldown counted as
-available (and, by a directed test only, one paused after heavy work).
+available (and, by a directed test only, one paused after heavy work); an offer
+deadline not counted when pushed or when ``next_deadline`` drops it; compaction that
+drops pending offers' or waiting inquiries' deadlines.
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
