@@ -270,3 +270,19 @@ def test_a_snapshot_with_spent_offer_entries_restores_and_counts_them() -> None:
     assert len(_spent(back)) == 3
     assert back.snapshot() == clean
     assert back.tick(r._now + 30.0) == r.tick(r._now + 30.0)
+
+
+@pytest.mark.skipif(not PURE, reason="bench.deadline_heap counts pops in the pure core only")
+def test_the_heap_probe_counts_no_spent_offer_pops_after_a_fill(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``python -m bench.deadline_heap``: the fill's accepted offers leave (nearly) nothing
+    behind, and the figures it prints add up."""
+    from bench.deadline_heap import main
+
+    assert main(["--agents", "200", "--warmup", "0", "--n", "300"]) == 0
+    out = capsys.readouterr().out
+    fill = int(out.split("after the fill: ")[1].split(" entries")[0].replace(",", ""))
+    busy = int(out.split(" agents, ")[1].split(" busy")[0].replace(",", ""))
+    assert busy > 500 and fill < 70, out  # no more than 64 spent entries past the live ones
+    assert "deadline entries popped per lifecycle: " in out
