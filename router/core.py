@@ -158,7 +158,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import bloated, first_not_declined, live_agents, live_tickets
+from router.state.lazyheap import first_not_declined, live_agents, live_tickets
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -217,6 +217,8 @@ K_AGENT: Final = 5
 K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
 
 _INF: Final = float("inf")
+#: the deadline heap is compacted once its spent offer entries outnumber the rest by this
+_SPENT_SLACK: Final = 64
 
 # What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take)
 _TAKES_ANY: Final = 0
@@ -353,7 +355,8 @@ class Router:
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         dl = self._deadlines
-        if bloated(len(dl), len(dl) - (self._offer_entries - self._n_offered)):
+        # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
+        if 2 * (self._offer_entries - self._n_offered) > len(dl) + _SPENT_SLACK:
             self._compact_deadlines()
         while dl and dl[0][0] <= now:
             at, _, kind, obj, arg = heappop(dl)
@@ -407,8 +410,9 @@ class Router:
         pushes one, with a new ``offer_no``; its expiry pops it), so the
         ``_offer_entries - _n_offered`` K_OFFER entries beyond that are spent: an
         offer accepted, declined, withdrawn, rescinded or ended some other way. When
-        they outnumber the other entries (``lazyheap.bloated``), :meth:`_enter` calls
-        this; the O(n) pass is paid for by the offers that ended since the last one.
+        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` calls this
+        (every input); the O(n) pass is paid for by the offers that ended since the last
+        one.
         The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
         """
         dl = self._deadlines
