@@ -41,7 +41,11 @@ in the pass lists itself and lets the inquiry pick by its queue's mode.
 One deadline heap (lazy too) drives offer expiry, patience,
 relaxation steps, the end of a wait for preferred agents, wrap-up ends,
 policy timers and agent timers
-(``router/wellbeing.py``). Policies reach the state only through the core
+(``router/wellbeing.py``). Every offer pushes its expiry and most offers end
+before it (accepted, declined): the core counts those spent entries and
+compacts the heap in bulk once they outnumber the rest
+(:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
+still fire, so compaction never shows. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 
@@ -68,7 +72,7 @@ instance broken.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any, Final, final, overload
 
 import msgspec
@@ -213,6 +217,8 @@ K_AGENT: Final = 5
 K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
 
 _INF: Final = float("inf")
+#: the deadline heap is compacted once its spent offer entries outnumber the rest by this
+_SPENT_SLACK: Final = 64
 
 # What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take)
 _TAKES_ANY: Final = 0
@@ -241,6 +247,8 @@ class Router:
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
+        #: K_OFFER entries in _deadlines; those beyond _n_offered are spent (_compact_deadlines)
+        self._offer_entries = 0
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
         #: during a matching pass: the pending inquiries that have not sought an agent yet,
@@ -347,8 +355,13 @@ class Router:
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         dl = self._deadlines
+        # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
+        if 2 * (self._offer_entries - self._n_offered) > len(dl) + _SPENT_SLACK:
+            self._compact_deadlines()
         while dl and dl[0][0] <= now:
             at, _, kind, obj, arg = heappop(dl)
+            if kind == K_OFFER:
+                self._offer_entries -= 1
             self._now = at
             self._fire(kind, obj, arg)
             self._rollback_now = at
@@ -369,6 +382,8 @@ class Router:
 
     def _at(self, when: float, kind: int, obj: Any, arg: int) -> None:
         self._seq += 1
+        if kind == K_OFFER:
+            self._offer_entries += 1
         heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
     def next_deadline(self) -> float | None:
@@ -384,7 +399,51 @@ class Router:
             if self._deadline_live(kind, obj, arg, at):
                 return at
             heappop(dl)
+            if kind == K_OFFER:
+                self._offer_entries -= 1
         return None
+
+    def _compact_deadlines(self) -> None:
+        """Drop the deadline entries that can never fire again and re-heapify, in place.
+
+        Every ticket ``OFFERED`` has exactly one K_OFFER entry pending (each offer
+        pushes one, with a new ``offer_no``; its expiry pops it), so the
+        ``_offer_entries - _n_offered`` K_OFFER entries beyond that are spent: an
+        offer accepted, declined, withdrawn, rescinded or ended some other way. When
+        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` calls this
+        (every input); the O(n) pass is paid for by the offers that ended since the last
+        one.
+        The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
+        """
+        dl = self._deadlines
+        kept: list[tuple[float, int, int, Any, int]] = []
+        offers = 0
+        for e in dl:
+            if not self._deadline_spent(e[2], e[3], e[4]):
+                kept.append(e)
+                if e[2] == K_OFFER:
+                    offers += 1
+        heapify(kept)
+        dl[:] = kept
+        self._offer_entries = offers
+
+    def _deadline_spent(self, kind: int, obj: Any, arg: int) -> bool:
+        """Whether a deadline entry can never fire again (compaction and snapshots drop it).
+
+        Narrower than ``not _deadline_live``: an agent's timer, a patience, step or
+        preference deadline can come back to life (the same ``timer_at``, ``patience_at``,
+        ``step`` or ``prefer_until`` set again), so those count as spent only once their
+        agent or ticket has left the router; an offer's ``offer_no`` never repeats. Policy
+        timers (K_BP) belong to the policies: spent once their inquiry has left.
+        """
+        if kind == K_AGENT:
+            return self._agents.get(obj.id) is not obj
+        if kind == K_BP and not isinstance(obj, Ticket):
+            return False  # a named policy timer (router/policies/timers.py)
+        t: Ticket = obj
+        if self._tickets.get(t.id) is not t:
+            return True
+        return kind == K_OFFER and (t.state != OFFERED or t.offer_no != arg)
 
     def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         if kind == K_AGENT:
@@ -3029,13 +3088,14 @@ class Router:
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
         pool_index = {key: i for i, key in enumerate(self._pools)}
-        deadlines = []
-        for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq):
-            live: Agent | Ticket | None = (
-                self._agents.get(obj.id) if isinstance(obj, Agent) else self._tickets.get(obj.id)
-            )
-            if live is not None and live is obj:
-                deadlines.append((at, seq, kind, obj.id, arg))
+        # the entries that can still fire, in time order: equal states give equal bytes,
+        # compacted or not (named policy timers are the policies' to dump)
+        deadlines = [
+            (at, seq, kind, obj.id, arg)
+            for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq)
+            if (kind != K_BP or isinstance(obj, Ticket))
+            and not self._deadline_spent(kind, obj, arg)
+        ]
         snap = codec.Snapshot(
             format=codec.FORMAT,
             config=self._cfg,
@@ -3080,6 +3140,7 @@ class Router:
 
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
+        self._offer_entries = 0
         self._version = snap.version
         self._seq = snap.seq
         self._surge = snap.surge
@@ -3184,6 +3245,8 @@ class Router:
         for at, seq, kind, oid, arg in snap.deadlines:
             obj: Any = self._agents[oid] if kind == K_AGENT else self._tickets[oid]
             self._deadlines.append((at, seq, kind, obj, arg))
+            if kind == K_OFFER:
+                self._offer_entries += 1
         self._deadlines.sort(key=_at_seq)
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}

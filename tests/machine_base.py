@@ -35,6 +35,11 @@ Safety, checked after every step and on every decision event:
   the opening;
 * presence: an agent is set away for silence only once it sent nothing for
   ``presence_timeout_s`` (any input of the agent counts).
+* the deadline heap: the core's count of K_OFFER entries and of spent ones (an offer
+  accepted, declined, withdrawn, rescinded...: ``Router._compact_deadlines``) equal a
+  recount of the heap; every pending offer has exactly one deadline entry; an entry the
+  core would drop (compaction, snapshots) can never fire: not live, and of a kind other
+  than an offer only once its agent or inquiry has left;
 * the real-time figures (``router/state/realtime.py``) agree with a brute-force
   recount (``tests/realtime_ledger.py``): per queue waiting, longest wait,
   waiting by priority, eligible and available agents; agents by state and with
@@ -63,7 +68,9 @@ forgets when an agent was last seen; a ring (``max_offers > 1``) whose first acc
 leaves the others open; a ring's winner not listed again; a preferred wait that never
 ends; a queue's ``match`` not applied; windows that miss an answer; real-time agent
 counts that miss a change, or a shift change; an agent in a cooldown counted as
-available (and, by a directed test only, one paused after heavy work).
+available (and, by a directed test only, one paused after heavy work); an offer
+deadline not counted when pushed or when ``next_deadline`` drops it; compaction that
+drops pending offers' or waiting inquiries' deadlines.
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
@@ -97,6 +104,7 @@ from hypothesis.stateful import (
 from router import AgentSpec, Inquiry, InvalidState, Router, RouterConfig, UnknownId, UsageError
 from router.config import DEFAULT_CHANNELS
 from router.config.targeting import parse_target
+from router.core import K_AGENT, K_OFFER
 from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
 from router.state.records import (
@@ -1100,6 +1108,33 @@ class RouterMachine(RuleBasedStateMachine):
             where = {id(p) for p in a.listed}
             assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"
             assert len(a.listed) == len(where), f"{a.id} lists a pool twice"
+
+    @invariant()
+    def z_deadline_counts_agree_with_a_recount(self) -> None:
+        # (invariants run in name order: last, so a mutant the other checks hunt, which
+        # also unsettles the offer counts, is reported by the check meant for it)
+        r = self.r
+        offers = [(e[3], e[4]) for e in r._deadlines if e[2] == K_OFFER]
+        counted = r._offer_entries
+        assert counted == len(offers), f"offer deadlines: {counted} counted, {len(offers)} held"
+        pending = [
+            t.id
+            for t, no in offers
+            if r._tickets.get(t.id) is t and t.state == OFFERED and t.offer_no == no
+        ]
+        spent = len(offers) - len(pending)
+        said = counted - r._n_offered
+        assert said == spent, f"spent offer deadlines: {said} counted, {spent} recounted"
+        offered = sorted(t.id for t in r._tickets.values() if t.state == OFFERED)
+        assert sorted(pending) == offered, f"offers {offered}, their deadlines {sorted(pending)}"
+        for at, _, kind, obj, arg in r._deadlines:
+            if not r._deadline_spent(kind, obj, arg):
+                continue
+            assert not r._deadline_live(kind, obj, arg, at), f"live deadline {kind} of {obj.id}"
+            if kind == K_AGENT:
+                assert r._agents.get(obj.id) is not obj, f"timer of {obj.id} dropped, logged in"
+            elif kind != K_OFFER and isinstance(obj, Ticket):
+                assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
 
     @invariant()
     def counters_add_up(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterator
+from heapq import heappop, heappush
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from router.state.realtime import Realtime
 from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket, join_pool
 from router.state.scoring import Scorer
 from tests import (
+    test_deadline_heap,
     test_inqueue,
     test_multi_offer,
     test_preferred,
@@ -388,6 +390,53 @@ def realtime_ignores_heavy_pauses() -> list[Patch]:
     return [(Realtime, "configure", mutant)]
 
 
+def offer_deadline_uncounted() -> list[Patch]:
+    """An offer's deadline is pushed without being counted: the spent count drifts."""
+
+    def mutant(self: Router, when: float, kind: int, obj: Any, arg: int) -> None:
+        self._seq += 1
+        heappush(self._deadlines, (when, self._seq, kind, obj, arg))
+
+    return [(Router, "_at", mutant)]
+
+
+def stale_pop_uncounted() -> list[Patch]:
+    """``next_deadline`` drops a spent offer entry at the top without counting it."""
+
+    def mutant(self: Router) -> float | None:
+        if self._pending or self._freed:
+            return self._now
+        dl = self._deadlines
+        while dl:
+            at, _, kind, obj, arg = dl[0]
+            if self._deadline_live(kind, obj, arg, at):
+                return at
+            heappop(dl)
+        return None
+
+    return [(Router, "next_deadline", mutant)]
+
+
+def pending_offer_deadline_dropped() -> list[Patch]:
+    """Compaction (and snapshots) take every offer's deadline as spent, pending ones too."""
+    spent = Router._deadline_spent
+
+    def mutant(self: Router, kind: int, obj: Any, arg: int) -> bool:
+        return kind == core.K_OFFER or spent(self, kind, obj, arg)
+
+    return [(Router, "_deadline_spent", mutant)]
+
+
+def waiting_deadlines_dropped() -> list[Patch]:
+    """Compaction drops the patience and step deadlines of inquiries still in the router."""
+    spent = Router._deadline_spent
+
+    def mutant(self: Router, kind: int, obj: Any, arg: int) -> bool:
+        return kind in (core.K_PATIENCE, core.K_STEP) or spent(self, kind, obj, arg)
+
+    return [(Router, "_deadline_spent", mutant)]
+
+
 STALL = r"waits in \w+ \(step \d+\) while ag\d+ is free"
 UNFIT = r"^ag\d+ keeps the offer of i\d+ it does not fit"
 
@@ -440,6 +489,10 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
         r"^queues\[\w+\]\.(eligible|available)_agents",
     ),
     (realtime_ignores_cooldowns, StaffingMachine, r"^queues\[\w+\]\.available_agents"),
+    (offer_deadline_uncounted, CoreMachine, r"^offer deadlines: -?\d+ counted, \d+ held"),
+    (stale_pop_uncounted, CoreMachine, r"^offer deadlines: \d+ counted, \d+ held"),
+    (pending_offer_deadline_dropped, CoreMachine, r"^live deadline 1 of i\d+"),
+    (waiting_deadlines_dropped, CoreMachine, r"^live deadline [23] of i\d+"),
 ]
 
 
@@ -536,6 +589,16 @@ DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
     (heartbeats_ignored, test_presence.test_heartbeats_and_any_input_of_the_agent_keep_it),
     (snapshot_forgets_last_seen, test_presence.test_presence_survives_a_snapshot),
     (preferred_wait_never_ends, test_preferred.test_after_the_window_anyone_eligible_takes_it),
+    # (compaction runs in the machines only past 64 spent offers: a directed test makes
+    # hundreds and compares the deadlines fired with a heap never compacted)
+    (
+        pending_offer_deadline_dropped,
+        test_deadline_heap.test_accepted_offers_do_not_bloat_the_heap_and_deadlines_fire_alike,
+    ),
+    (
+        waiting_deadlines_dropped,
+        test_deadline_heap.test_accepted_offers_do_not_bloat_the_heap_and_deadlines_fire_alike,
+    ),
 ]
 
 
