@@ -108,6 +108,7 @@ from router.events import (
     Offered,
     OfferExpired,
     OfferRescinded,
+    Queued,
     Reconfigured,
     Rejected,
     Requeued,
@@ -557,14 +558,45 @@ class Router:
             t.attributes = dict(inquiry.attributes)
         if self._strict:
             self._check_possible(t)  # before anything changes: a refusal leaves no pool
-        t.seq = self._next_seq()
+        self._seq += 1
+        t.seq = self._seq
         pool = self._pool_for(t)
         if inquiry.preferred_agents:
             t.prefer = tuple(dict.fromkeys(inquiry.preferred_agents))
             if q.preferred_wait_s > 0 and self._preferred_here(t, pool):
                 t.prefer_until = now + q.preferred_wait_s
                 self._at(t.prefer_until, K_PREFER, t, 0)
-        adm = self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
+        bp = self._bp
+        if bp.plain and (not self._surge or bp.plain_in_surge):
+            # no policy can act on it: admitted here, as AdmissionControl.submit admits
+            # when its chain is empty (the same estimate, counters and events), without
+            # the round trips through the core operations
+            position = self._position(q, priority)
+            changes = self._staffing_changes(pool) if self._scheduled else []
+            pending = bool(self._pending or self._freed)
+            ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
+            self._counters.submitted += 1
+            self._admit(t, pool)
+            self._estimator.on_arrival(q.name, priority, arrival)
+            self._events.append(
+                Queued(
+                    at=now,
+                    version=self._version,
+                    inquiry_id=t.id,
+                    queue=q.name,
+                    position=position,
+                    expected_wait_s=ewt if ewt < _INF else None,  # wire_seconds
+                )
+            )
+            q.tally.windows.current(now).offered += 1
+            return Admission(
+                inquiry_id=t.id,
+                queue=q.name,
+                outcome="admitted",
+                expected_wait_s=ewt,
+                position=position,
+            )
+        adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
             q.tally.windows.current(now).offered += 1

@@ -68,6 +68,7 @@ class AdmissionControl:
 
     def __init__(self, ops: CoreOps) -> None:
         self.ops = ops
+        self.estimator = ops.estimator  # the core's one estimator, for its whole life
         self.chain: list[AdmissionPolicy] = []
         self.timers = NamedTimers(ops)
         self.callbacks = Callbacks(ops)
@@ -85,6 +86,11 @@ class AdmissionControl:
         self._codel: Codel | None = None
         self._bounds: _Bounds | None = None
         self._queue_names: list[str] = []
+        #: no policy can act on an arrival (none in the chain, no hours, no outbound work,
+        #: no shedding index), out of surge and in it: ``Router._submit`` then admits it
+        #: itself, with the same estimate, counters and events as :meth:`submit`
+        self.plain = True
+        self.plain_in_surge = True
 
     # ------------------------------------------------------------------ config
 
@@ -120,6 +126,19 @@ class AdmissionControl:
         self.surge.configure(cfg)
         self.hours.configure(cfg)
         self.active = bool(self._on_check) or self.surge.enabled or self.outbound.enabled
+        self.plain = not (
+            self.chain
+            or self._on_admitted
+            or self._shed_on
+            or self.hours.schedules
+            or self.outbound.enabled
+        )
+        surge = self.surge
+        self.plain_in_surge = (
+            self.plain
+            and not surge.relax
+            and not (surge.callbacks and self.callbacks.policy is not None)
+        )
 
     # ------------------------------------------------------------------ the view
 
@@ -182,32 +201,52 @@ class AdmissionControl:
     def estimate(self, t: Ticket, pool: Pool) -> tuple[int, float]:
         """Position (1 = next) and expected wait of a new arrival ``t`` in ``pool``."""
         ops = self.ops
-        q = t.queue
-        position = ops.position(q, t.priority)
-        staff = pool.eligible
+        position = ops.position(t.queue, t.priority)
         changes = ops.staffing_changes(pool)  # agents scheduled to come or go
+        # (whether a matching pass is pending matters only to a pool with a line)
+        pending = bool(pool.n_waiting) and ops.match_pending()
+        wait = self.arrival_wait(t, pool, position, changes, pending, ops.now, ops.priority_seconds)
+        return position, wait
+
+    def arrival_wait(
+        self,
+        t: Ticket,
+        pool: Pool,
+        position: int,
+        changes: list[tuple[float, int]],
+        pending: bool,
+        now: float,
+        priority_seconds: float,
+    ) -> float:
+        """Expected wait of a new arrival ``t`` at ``position`` in ``pool``, from what the
+        core reads for it: the announced staffing ``changes``, whether a matching pass is
+        ``pending``, the time and ``priority_seconds`` (:meth:`estimate` reads them through
+        the core operations; ``Router._submit`` passes its own when no policy can act)."""
+        staff = pool.eligible
         if staff == 0 and not changes:
-            return position, _INF
+            return _INF
         free = 0
-        if staff and (not pool.n_waiting or ops.match_pending()):
+        if staff and (not pool.n_waiting or pending):
             # after a matching pass nobody free fits a pool that still has a line
             free = self._free_agents(pool, min(position, 8))  # they take the first in line
             if free >= position:
-                return position, 0.0
-        est = ops.estimator
+                return 0.0
+        q = t.queue
+        est = self.estimator
         if t.step == 0 and t.extra is None and pool.tenant == q.tenant:
-            est.restaff(q.name, float(staff), ops.now)  # the queue's own pool: its staffing
+            est.restaff(q.name, float(staff), now)  # the queue's own pool: its staffing
         slots = 1.0 if q.name in est.gap else pool_slots(pool)
-        return position, est.expected_wait(
+        n = q.n_waiting
+        return est.expected_wait(
             q.name,
             position - free,
             t.priority,
-            ops.priority_seconds,
+            priority_seconds,
             slots,
             float(staff),
             changes,
-            ops.now,
-            1.0 - q.n_callbacks / q.n_waiting if q.n_waiting else 1.0,
+            now,
+            1.0 - q.n_callbacks / n if n else 1.0,
         )
 
     def _free_agents(self, pool: Pool, need: int) -> int:
