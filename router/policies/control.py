@@ -228,7 +228,10 @@ class AdmissionControl:
         free = 0
         if staff and (not pool.n_waiting or pending):
             # after a matching pass nobody free fits a pool that still has a line
-            free = self._free_agents(pool, min(position, 8))  # they take the first in line
+            need = position if position < 8 else 8  # they take the first in line
+            free = free_agents(pool, need)
+            if free < need:
+                free = self._freed_fit(pool, need, free)
             if free >= position:
                 return 0.0
         q = t.queue
@@ -249,19 +252,17 @@ class AdmissionControl:
             1.0 - q.n_callbacks / n if n else 1.0,
         )
 
-    def _free_agents(self, pool: Pool, need: int) -> int:
-        """Agents who could take an inquiry of ``pool`` now: listed ones, and ones freed
-        since the last matching pass (a bounded look at both)."""
-        n = free_agents(pool, need)
-        if n < need:
-            can_take = self.ops.can_take
-            for i, agent in enumerate(self.ops.freed_agents()):
-                if i >= 64:
+    def _freed_fit(self, pool: Pool, need: int, n: int) -> int:
+        """The ``n`` agents listed in ``pool`` plus those freed since the last matching pass
+        who could take an inquiry of it now (a bounded look), counting stops at ``need``."""
+        can_take = self.ops.can_take
+        for i, agent in enumerate(self.ops.freed_agents()):
+            if i >= 64:
+                break
+            if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
+                n += 1
+                if n >= need:
                     break
-                if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
-                    n += 1
-                    if n >= need:
-                        break
         return n
 
     def submit(self, t: Ticket, pool: Pool) -> Admission:
