@@ -10,6 +10,13 @@ matching pass it runs the time-driven measures (surge detection, CoDel,
 outbound release). It is the policies' :class:`AdmissionView` and
 :class:`PolicyContext`.
 
+When no policy can act on an arrival (``plain``: an empty chain, no hours of
+operation, no outbound work, no shedding index; ``plain_in_surge``: nor surge
+mode's relaxation or callbacks), ``Router._submit`` admits it itself, with
+:meth:`AdmissionControl.arrival_wait` given the inputs the core holds, instead
+of a round trip through :meth:`AdmissionControl.submit` and the core
+operations: the same estimate, counters and events (``tests/test_plain_admission.py``).
+
 Stateful pieces (token buckets, CoDel state, the shedding index, surge state,
 parked callbacks, held outbound tasks, estimator rates, policy timers) go into
 the snapshot through :meth:`AdmissionControl.dump` / :meth:`AdmissionControl.load`.
