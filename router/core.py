@@ -108,7 +108,6 @@ from router.events import (
     Offered,
     OfferExpired,
     OfferRescinded,
-    Queued,
     Reconfigured,
     Rejected,
     Requeued,
@@ -149,7 +148,7 @@ from router.inputs import (
 )
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
-from router.policies.control import AdmissionControl
+from router.policies.control import AdmissionControl, admitted, queued
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
@@ -578,24 +577,9 @@ class Router:
             self._counters.submitted += 1
             self._admit(t, pool)
             self._estimator.on_arrival(q.name, priority, arrival)
-            self._events.append(
-                Queued(
-                    at=now,
-                    version=self._version,
-                    inquiry_id=t.id,
-                    queue=q.name,
-                    position=position,
-                    expected_wait_s=ewt if ewt < _INF else None,  # wire_seconds
-                )
-            )
+            self._events.append(queued(t, position, ewt, now, self._version))
             q.tally.windows.current(now).offered += 1
-            return Admission(
-                inquiry_id=t.id,
-                queue=q.name,
-                outcome="admitted",
-                expected_wait_s=ewt,
-                position=position,
-            )
+            return admitted(t, position, ewt)
         adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at

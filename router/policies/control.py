@@ -29,7 +29,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
+from router.events import Deflected, Overflowed, Queued, Rejected
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
@@ -64,7 +64,7 @@ from router.state.records import (
     pool_slots,
 )
 
-__all__ = ["AdmissionControl"]
+__all__ = ["AdmissionControl", "admitted", "queued"]
 
 _INF: Final = math.inf
 
@@ -292,13 +292,7 @@ class AdmissionControl:
         if not chain:  # the fast path: admit
             ops.counters.submitted += 1
             self._in_line(t, pool, position, ewt)
-            return Admission(
-                inquiry_id=t.id,
-                queue=q.name,
-                outcome="admitted",
-                expected_wait_s=ewt,
-                position=position,
-            )
+            return admitted(t, position, ewt)
         return self._judge(t, pool, position, ewt, chain)
 
     def _judge(
@@ -408,16 +402,7 @@ class AdmissionControl:
         ops.estimator.on_arrival(t.queue.name, t.priority, t.arrival)
         if self._shed_on or self._on_admitted:
             self._admitted(t, callback=callback)
-        ops.emit(
-            Queued(
-                at=ops.now,
-                version=ops.version,
-                inquiry_id=t.id,
-                queue=t.queue.name,
-                position=position,
-                expected_wait_s=wire_seconds(ewt),
-            )
-        )
+        ops.emit(queued(t, position, ewt, ops.now, ops.version))
 
     def _overflow_events(self, t: Ticket, moves: list[tuple[str, str, str]]) -> None:
         ops = self.ops
@@ -684,3 +669,26 @@ class AdmissionControl:
             for heap in self._shed_q.values():
                 heapify(heap)
             self._shed_k = shed["k"]
+
+
+def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Queued:
+    """The ``Queued`` event of an arrival admitted at ``position`` with wait ``ewt``."""
+    return Queued(
+        at=now,
+        version=version,
+        inquiry_id=t.id,
+        queue=t.queue.name,
+        position=position,
+        expected_wait_s=ewt if ewt < _INF else None,  # wire_seconds, without its call
+    )
+
+
+def admitted(t: Ticket, position: int, ewt: float) -> Admission:
+    """What ``submit`` returns for an arrival admitted in line with no reason to give."""
+    return Admission(
+        inquiry_id=t.id,
+        queue=t.queue.name,
+        outcome="admitted",
+        expected_wait_s=ewt,
+        position=position,
+    )

@@ -224,6 +224,16 @@ class WaitEstimator:
         self.changes += 1
         r.ver = self.changes
 
+    def _touched(self, queue: str) -> _Rates:
+        """The measurements of ``queue`` (made on first use), their version renewed: one
+        call where an observation took ``_r`` and ``_changed``."""
+        r = self.rates.get(queue)
+        if r is None:
+            r = self._r(queue)
+        self.changes += 1
+        r.ver = self.changes
+        return r
+
     def version(self, queue: str) -> int:
         """A number renewed whenever something :meth:`expected_wait` reads of ``queue``
         changes (``gap`` included), apart from the arrival and move counts that only a call
@@ -335,10 +345,7 @@ class WaitEstimator:
             gap = self.gap
             prev = gap.get(queue)
             gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
-            if r is None:
-                r = self._r(queue)
-            self.changes += 1
-            r.ver = self.changes
+            r = self._touched(queue)
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
             slow = r.slow
@@ -358,22 +365,14 @@ class WaitEstimator:
         self._leave(queue, waited, 0.0)
 
     def _leave(self, queue: str, waited: float, abandoned: float) -> None:
-        r = self.rates.get(queue)
-        if r is None:
-            r = self._r(queue)
-        self.changes += 1
-        r.ver = self.changes
+        r = self._touched(queue)
         a = self.alpha
         r.abandon += a * (abandoned - r.abandon)
         r.waited += a * (waited - r.waited)
 
     def on_complete(self, queue: str, handle: float) -> None:
         """An agent finished an inquiry of ``queue`` after ``handle`` seconds."""
-        r = self.rates.get(queue)
-        if r is None:
-            r = self._r(queue)
-        self.changes += 1
-        r.ver = self.changes
+        r = self._touched(queue)
         h = r.handle
         r.handle = handle if h == 0.0 else h + self.alpha * (handle - h)
 
