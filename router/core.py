@@ -152,7 +152,7 @@ from router.inputs import (
 )
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
-from router.policies.control import AdmissionControl
+from router.policies.control import AdmissionControl, admitted, queued
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
@@ -616,14 +616,30 @@ class Router:
             t.attributes = dict(inquiry.attributes)
         if self._strict:
             self._check_possible(t)  # before anything changes: a refusal leaves no pool
-        t.seq = self._next_seq()
+        self._seq += 1
+        t.seq = self._seq
         pool = self._pool_for(t)
         if inquiry.preferred_agents:
             t.prefer = tuple(dict.fromkeys(inquiry.preferred_agents))
             if q.preferred_wait_s > 0 and self._preferred_here(t, pool):
                 t.prefer_until = now + q.preferred_wait_s
                 self._at(t.prefer_until, K_PREFER, t, 0)
-        adm = self._bp.submit(t, pool)  # the backpressure chain; admits via _admit
+        bp = self._bp
+        if bp.plain and (not self._surge or bp.plain_in_surge):
+            # no policy can act on it: admitted here, as AdmissionControl.submit admits
+            # when its chain is empty (the same estimate, counters and events), without
+            # the round trips through the core operations
+            position = self._position(q, priority)
+            changes = self._staffing_changes(pool) if self._scheduled else []
+            pending = bool(self._pending or self._freed)
+            ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
+            self._counters.submitted += 1
+            self._admit(t, pool)
+            self._estimator.on_arrival(q.name, priority, arrival)
+            self._events.append(queued(t, position, ewt, now, self._version))
+            q.tally.windows.current(now).offered += 1
+            return admitted(t, position, ewt)
+        adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
             q.tally.windows.current(now).offered += 1

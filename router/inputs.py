@@ -378,16 +378,26 @@ def check_inquiry(inq: Any) -> Inquiry:
     """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
     if type(inq) is not Inquiry:
         raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(inq).__name__}")
-    check_id(inq.id, "id")
-    check_id(inq.queue, "queue")
-    check_priority(inq.priority)
-    check_requires(inq.requires)
+    # each field checked in order; a value of the common shape (a short id, a field left
+    # at its default) is passed without a call, anything else goes to its full check
+    v = inq.id
+    if type(v) is not str or not v or len(v) > MAX_NAME:
+        check_id(v, "id")
+    v = inq.queue
+    if type(v) is not str or not v or len(v) > MAX_NAME:
+        check_id(v, "queue")
+    if inq.priority is not None:
+        check_priority(inq.priority)
+    if inq.requires is not None:
+        check_requires(inq.requires)
     if inq.tenant is not None:
         check_id(inq.tenant, "tenant")
     w = inq.patience_s
     if w is not None and not (_finite(w) and w > 0):
         raise InvalidInput("patience_s", f"must be a finite number > 0, got {w!r}")
-    _check_names(inq.tags, "tags")
+    tags = inq.tags
+    if type(tags) is not frozenset or tags:
+        _check_names(tags, "tags")
     c = inq.cost
     if c is not None and (type(c) is not int or c < 0):
         raise InvalidInput("cost", f"must be an integer >= 0, got {c!r}")

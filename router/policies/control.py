@@ -10,6 +10,13 @@ matching pass it runs the time-driven measures (surge detection, CoDel,
 outbound release). It is the policies' :class:`AdmissionView` and
 :class:`PolicyContext`.
 
+When no policy can act on an arrival (``plain``: an empty chain, no hours of
+operation, no outbound work, no shedding index; ``plain_in_surge``: nor surge
+mode's relaxation or callbacks), ``Router._submit`` admits it itself, with
+:meth:`AdmissionControl.arrival_wait` given the inputs the core holds, instead
+of a round trip through :meth:`AdmissionControl.submit` and the core
+operations: the same estimate, counters and events (``tests/test_plain_admission.py``).
+
 Stateful pieces (token buckets, CoDel state, the shedding index, surge state,
 parked callbacks, held outbound tasks, estimator rates, policy timers) go into
 the snapshot through :meth:`AdmissionControl.dump` / :meth:`AdmissionControl.load`.
@@ -22,7 +29,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
+from router.events import Deflected, Overflowed, Queued, Rejected
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
@@ -57,7 +64,7 @@ from router.state.records import (
     pool_slots,
 )
 
-__all__ = ["AdmissionControl"]
+__all__ = ["AdmissionControl", "admitted", "queued"]
 
 _INF: Final = math.inf
 
@@ -68,6 +75,7 @@ class AdmissionControl:
 
     def __init__(self, ops: CoreOps) -> None:
         self.ops = ops
+        self.estimator = ops.estimator  # the core's one estimator, for its whole life
         self.chain: list[AdmissionPolicy] = []
         self.timers = NamedTimers(ops)
         self.callbacks = Callbacks(ops)
@@ -85,6 +93,11 @@ class AdmissionControl:
         self._codel: Codel | None = None
         self._bounds: _Bounds | None = None
         self._queue_names: list[str] = []
+        #: no policy can act on an arrival (none in the chain, no hours, no outbound work,
+        #: no shedding index), out of surge and in it: ``Router._submit`` then admits it
+        #: itself, with the same estimate, counters and events as :meth:`submit`
+        self.plain = True
+        self.plain_in_surge = True
 
     # ------------------------------------------------------------------ config
 
@@ -120,6 +133,19 @@ class AdmissionControl:
         self.surge.configure(cfg)
         self.hours.configure(cfg)
         self.active = bool(self._on_check) or self.surge.enabled or self.outbound.enabled
+        self.plain = not (
+            self.chain
+            or self._on_admitted
+            or self._shed_on
+            or self.hours.schedules
+            or self.outbound.enabled
+        )
+        surge = self.surge
+        self.plain_in_surge = (
+            self.plain
+            and not surge.relax
+            and not (surge.callbacks and self.callbacks.policy is not None)
+        )
 
     # ------------------------------------------------------------------ the view
 
@@ -182,47 +208,68 @@ class AdmissionControl:
     def estimate(self, t: Ticket, pool: Pool) -> tuple[int, float]:
         """Position (1 = next) and expected wait of a new arrival ``t`` in ``pool``."""
         ops = self.ops
-        q = t.queue
-        position = ops.position(q, t.priority)
-        staff = pool.eligible
+        position = ops.position(t.queue, t.priority)
         changes = ops.staffing_changes(pool)  # agents scheduled to come or go
+        # (whether a matching pass is pending matters only to a pool with a line)
+        pending = bool(pool.n_waiting) and ops.match_pending()
+        wait = self.arrival_wait(t, pool, position, changes, pending, ops.now, ops.priority_seconds)
+        return position, wait
+
+    def arrival_wait(
+        self,
+        t: Ticket,
+        pool: Pool,
+        position: int,
+        changes: list[tuple[float, int]],
+        pending: bool,
+        now: float,
+        priority_seconds: float,
+    ) -> float:
+        """Expected wait of a new arrival ``t`` at ``position`` in ``pool``, from what the
+        core reads for it: the announced staffing ``changes``, whether a matching pass is
+        ``pending``, the time and ``priority_seconds`` (:meth:`estimate` reads them through
+        the core operations; ``Router._submit`` passes its own when no policy can act)."""
+        staff = pool.eligible
         if staff == 0 and not changes:
-            return position, _INF
+            return _INF
         free = 0
-        if staff and (not pool.n_waiting or ops.match_pending()):
+        if staff and (not pool.n_waiting or pending):
             # after a matching pass nobody free fits a pool that still has a line
-            free = self._free_agents(pool, min(position, 8))  # they take the first in line
+            need = position if position < 8 else 8  # they take the first in line
+            free = free_agents(pool, need)
+            if free < need:
+                free = self._freed_fit(pool, need, free)
             if free >= position:
-                return position, 0.0
-        est = ops.estimator
+                return 0.0
+        q = t.queue
+        est = self.estimator
         if t.step == 0 and t.extra is None and pool.tenant == q.tenant:
-            est.restaff(q.name, float(staff), ops.now)  # the queue's own pool: its staffing
+            est.restaff(q.name, float(staff), now)  # the queue's own pool: its staffing
         slots = 1.0 if q.name in est.gap else pool_slots(pool)
-        return position, est.expected_wait(
+        n = q.n_waiting
+        return est.expected_wait(
             q.name,
             position - free,
             t.priority,
-            ops.priority_seconds,
+            priority_seconds,
             slots,
             float(staff),
             changes,
-            ops.now,
-            1.0 - q.n_callbacks / q.n_waiting if q.n_waiting else 1.0,
+            now,
+            1.0 - q.n_callbacks / n if n else 1.0,
         )
 
-    def _free_agents(self, pool: Pool, need: int) -> int:
-        """Agents who could take an inquiry of ``pool`` now: listed ones, and ones freed
-        since the last matching pass (a bounded look at both)."""
-        n = free_agents(pool, need)
-        if n < need:
-            can_take = self.ops.can_take
-            for i, agent in enumerate(self.ops.freed_agents()):
-                if i >= 64:
+    def _freed_fit(self, pool: Pool, need: int, n: int) -> int:
+        """The ``n`` agents listed in ``pool`` plus those freed since the last matching pass
+        who could take an inquiry of it now (a bounded look), counting stops at ``need``."""
+        can_take = self.ops.can_take
+        for i, agent in enumerate(self.ops.freed_agents()):
+            if i >= 64:
+                break
+            if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
+                n += 1
+                if n >= need:
                     break
-                if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
-                    n += 1
-                    if n >= need:
-                        break
         return n
 
     def submit(self, t: Ticket, pool: Pool) -> Admission:
@@ -245,13 +292,7 @@ class AdmissionControl:
         if not chain:  # the fast path: admit
             ops.counters.submitted += 1
             self._in_line(t, pool, position, ewt)
-            return Admission(
-                inquiry_id=t.id,
-                queue=q.name,
-                outcome="admitted",
-                expected_wait_s=ewt,
-                position=position,
-            )
+            return admitted(t, position, ewt)
         return self._judge(t, pool, position, ewt, chain)
 
     def _judge(
@@ -361,16 +402,7 @@ class AdmissionControl:
         ops.estimator.on_arrival(t.queue.name, t.priority, t.arrival)
         if self._shed_on or self._on_admitted:
             self._admitted(t, callback=callback)
-        ops.emit(
-            Queued(
-                at=ops.now,
-                version=ops.version,
-                inquiry_id=t.id,
-                queue=t.queue.name,
-                position=position,
-                expected_wait_s=wire_seconds(ewt),
-            )
-        )
+        ops.emit(queued(t, position, ewt, ops.now, ops.version))
 
     def _overflow_events(self, t: Ticket, moves: list[tuple[str, str, str]]) -> None:
         ops = self.ops
@@ -637,3 +669,26 @@ class AdmissionControl:
             for heap in self._shed_q.values():
                 heapify(heap)
             self._shed_k = shed["k"]
+
+
+def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Queued:
+    """The ``Queued`` event of an arrival admitted at ``position`` with wait ``ewt``."""
+    return Queued(
+        at=now,
+        version=version,
+        inquiry_id=t.id,
+        queue=t.queue.name,
+        position=position,
+        expected_wait_s=ewt if ewt < _INF else None,  # wire_seconds, without its call
+    )
+
+
+def admitted(t: Ticket, position: int, ewt: float) -> Admission:
+    """What ``submit`` returns for an arrival admitted in line with no reason to give."""
+    return Admission(
+        inquiry_id=t.id,
+        queue=t.queue.name,
+        outcome="admitted",
+        expected_wait_s=ewt,
+        position=position,
+    )

@@ -224,6 +224,16 @@ class WaitEstimator:
         self.changes += 1
         r.ver = self.changes
 
+    def _touched(self, queue: str) -> _Rates:
+        """The measurements of ``queue`` (made on first use), their version renewed: one
+        call where an observation took ``_r`` and ``_changed``."""
+        r = self.rates.get(queue)
+        if r is None:
+            r = self._r(queue)
+        self.changes += 1
+        r.ver = self.changes
+        return r
+
     def version(self, queue: str) -> int:
         """A number renewed whenever something :meth:`expected_wait` reads of ``queue``
         changes (``gap`` included), apart from the arrival and move counts that only a call
@@ -236,14 +246,19 @@ class WaitEstimator:
 
     def on_arrival(self, queue: str, priority: int, now: float) -> None:
         """An inquiry of ``priority`` arrived (feeds the overtaking forecast)."""
-        r = self._r(queue)
-        last = r.arrival_last.get(priority)
-        r.arrival_last[priority] = now
+        r = self.rates.get(queue)
+        if r is None:
+            r = self._r(queue)
+        lasts = r.arrival_last
+        last = lasts.get(priority)
+        lasts[priority] = now
         if last is not None:
             g = now - last
-            prev = r.arrival_gap.get(priority)
-            r.arrival_gap[priority] = g if prev is None else prev + self.alpha * (g - prev)
-            self._changed(r)
+            gaps = r.arrival_gap
+            prev = gaps.get(priority)
+            gaps[priority] = g if prev is None else prev + self.alpha * (g - prev)
+            self.changes += 1  # _changed(r), inline: these run on every arrival and answer
+            r.ver = self.changes
         if r.arr_t0 == _INF_WAIT:
             r.arr_t0 = r.arr_t = now
         elif now > r.arr_t:
@@ -327,10 +342,10 @@ class WaitEstimator:
             g = decided - start
             if g < 0.0:
                 g = 0.0
-            prev = self.gap.get(queue)
-            self.gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
-            r = self._r(queue)
-            self._changed(r)
+            gap = self.gap
+            prev = gap.get(queue)
+            gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
+            r = self._touched(queue)
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
             slow = r.slow
@@ -350,17 +365,16 @@ class WaitEstimator:
         self._leave(queue, waited, 0.0)
 
     def _leave(self, queue: str, waited: float, abandoned: float) -> None:
-        r = self._r(queue)
-        self._changed(r)
+        r = self._touched(queue)
         a = self.alpha
         r.abandon += a * (abandoned - r.abandon)
         r.waited += a * (waited - r.waited)
 
     def on_complete(self, queue: str, handle: float) -> None:
         """An agent finished an inquiry of ``queue`` after ``handle`` seconds."""
-        r = self._r(queue)
-        self._changed(r)
-        r.handle = handle if r.handle == 0.0 else r.handle + self.alpha * (handle - r.handle)
+        r = self._touched(queue)
+        h = r.handle
+        r.handle = handle if h == 0.0 else h + self.alpha * (handle - h)
 
     # ------------------------------------------------------------------ predictions
 
@@ -408,14 +422,22 @@ class WaitEstimator:
         """
         if position <= 0:
             return 0.0
-        moves = self.move_rate(queue, now) if now is not None else 0.0
-        theta = self.theta(queue) * live_share
+        # move_rate, theta and rate with the queue's measurements looked up once
+        r = self.rates.get(queue)
+        moves = 0.0
+        if now is not None and r is not None and r.mv_n and r.arr_t0 != _INF_WAIT:
+            moves = self._per_s(r, r.mv_n, r.mv_t, now)
+        theta = (r.abandon / r.waited if r is not None and r.waited > 0.0 else 0.0) * live_share
         if staff <= 0.0 and changes:
             return self._wait_for_staff(queue, position, slots, changes, moves, theta)
-        rate = self.rate(queue, slots)
+        g = self.gap.get(queue)
+        if g is not None and g > 0.0:
+            rate = 1.0 / g
+        else:
+            handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
+            rate = max(slots, 1.0) / handle
         ahead = float(position)
         w = wait_for_position(position, rate + moves, theta)
-        r = self.rates.get(queue)
         if r is not None:
             # a long wait depends on the rate over a long time: use the slower measurements
             slow = r.slow
