@@ -624,11 +624,23 @@ class Coeffs:
         self.recent_count = float(w.recent_count)
         self.heavy_streak = float(w.heavy_streak)
 
+    def same(self, w: Weights) -> bool:
+        """Whether these are ``w``'s values now (a caller may have changed the struct)."""
+        return (
+            self.proficiency == w.proficiency
+            and self.idle_time == w.idle_time
+            and self.load == w.load
+            and self.recent_work == w.recent_work
+            and self.recent_count == w.recent_count
+            and self.heavy_streak == w.heavy_streak
+        )
+
     @staticmethod
     def of(w: Weights) -> Coeffs:
-        """The ``Coeffs`` of ``w`` (the last one made for this very object, else a new one)."""
+        """The ``Coeffs`` of ``w``: the last one made for this very object while its values
+        are unchanged, else a new one."""
         c = _COEFFS.get(id(w))
-        if c is None or c.weights is not w:
+        if c is None or c.weights is not w or not c.same(w):
             c = Coeffs(w)
             if len(_COEFFS) > 1024:
                 _COEFFS.clear()
