@@ -77,7 +77,7 @@ from typing import Any, Final, final, overload
 
 import msgspec
 
-from router.config import DEFAULT_CHANNELS, RouterConfig, Weights, config_problems, convert_config
+from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
 from router.config.targeting import canon, decanon
 from router.errors import (
     ConfigError,
@@ -182,6 +182,7 @@ from router.state.records import (
     WAITING,
     WRAPUP,
     Agent,
+    Coeffs,
     Pool,
     PoolKey,
     QueueState,
@@ -2021,7 +2022,7 @@ class Router:
     def _key(self, agent: Agent, pool: Pool, prof: float) -> float:
         """``agent``'s heap key in ``pool``: its score, or its distribution mode's key."""
         if pool.mode == SCORED:
-            return self._scorer.key(agent, pool, prof, pool.queue.weights)
+            return self._scorer.key(agent, pool, prof, pool.queue.coeffs)
         return mode_key(pool.mode, agent, pool, prof, self._draws)
 
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
@@ -2053,27 +2054,49 @@ class Router:
         heavy_blocked = takes == _TAKES_LIGHT
         base_key = self._scorer.base_key
         allows = self._interrupts.allows
-        bases: dict[tuple[int, str], float] = {}
+        push = heappush  # a local: the compiled build looks a module global up on every use
+        # the base of the first (weights, channel) met, in locals; any other in ``bases``
+        group_c: Coeffs | None = None
+        group_ch = ""
+        group_base = 0.0
+        bases: dict[tuple[int, str], float] | None = None
         listing = agent.listed  # empty: unlisted above
+        last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
+        full = False  # agent is full on it: the pools of one channel usually come together
+        seen = False
         for pool, prof, _ in agent.pools:
             ch = pool.channel
-            if load[ch] >= caps[ch]:
+            if not seen or ch != last_ch:
+                seen = True
+                last_ch = ch
+                full = load[ch] >= caps[ch]
+            if full:
                 continue
             if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
                 continue
             if heavy_blocked and pool.heavy:
                 continue
             if pool.mode == SCORED:
-                w = pool.queue.weights
-                bk = (id(w), ch)
-                base = bases.get(bk)
-                if base is None:
-                    base = bases[bk] = base_key(agent, ch, w)
-                key = base - w.proficiency * prof
+                c = pool.queue.coeffs
+                if c is group_c and ch == group_ch:
+                    base = group_base
+                elif group_c is None:
+                    group_c = c
+                    group_ch = ch
+                    base = group_base = base_key(agent, ch, c)
+                else:
+                    if bases is None:
+                        bases = {}
+                    bk = (id(c), ch)
+                    other = bases.get(bk)
+                    if other is None:
+                        other = bases[bk] = base_key(agent, ch, c)
+                    base = other
+                key = base - c.proficiency * prof
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            heappush(heap, (key, seq, ver, agent))
+            push(heap, (key, seq, ver, agent))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
@@ -2249,7 +2272,7 @@ class Router:
         scorer = self._scorer
         idle_since = agent.idle_since
         idle_scale = scorer.idle_scale
-        group_w: Weights | None = None  # the first (weights, channel) met, and its least term
+        group_w: Coeffs | None = None  # the first (weights, channel) met, and its least term
         group_ch = ""
         group_x = _INF
         for pool, prof, _ in agent.pools:
@@ -2265,7 +2288,7 @@ class Router:
             ):
                 continue
             if pool.mode == SCORED:
-                w = pool.queue.weights
+                w = pool.queue.coeffs
                 x = w.idle_time * idle_since / idle_scale - w.proficiency * prof
                 if w is group_w and ch == group_ch:
                     if x < group_x:

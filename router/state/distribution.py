@@ -36,6 +36,7 @@ by ``[routing] seed``: its whole state is one counter, so a snapshot holds it
 from __future__ import annotations
 
 from math import log
+from typing import Final
 
 from router.config import DISTRIBUTIONS
 from router.state.records import Agent, Pool
@@ -54,12 +55,13 @@ __all__ = [
     "mode_name",
 ]
 
-SCORED = 0
-LONGEST_IDLE = 1
-LEAST_OCCUPIED = 2
-ROUND_ROBIN = 3
-BEST_SKILL = 4
-RANDOM = 5
+# Final: the compiled build inlines them (a plain module global is a dict lookup per use)
+SCORED: Final = 0
+LONGEST_IDLE: Final = 1
+LEAST_OCCUPIED: Final = 2
+ROUND_ROBIN: Final = 3
+BEST_SKILL: Final = 4
+RANDOM: Final = 5
 assert DISTRIBUTIONS[RANDOM] == "random" and DISTRIBUTIONS[SCORED] == "scored"
 
 _MASK = (1 << 64) - 1

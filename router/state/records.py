@@ -67,6 +67,7 @@ class QueueState:
         "by_arrival",
         "cfg",
         "channel",
+        "coeffs",
         "heavy",
         "late",
         "max_offers",
@@ -114,6 +115,8 @@ class QueueState:
         ]
         self.answer_target_s = cfg.answer_target_s
         self.weights = cfg.weights or weights
+        #: the same weights as native floats for the scorer (one ``Coeffs`` per ``Weights``)
+        self.coeffs = Coeffs.of(self.weights)
         self.heavy = cfg.heavy
         self.target: Target | None = compile_target(cfg.match) if cfg.match is not None else None
         #: whether the pool key carries the inquiry's attributes (the match reads some)
@@ -592,3 +595,58 @@ def pool_slots(pool: Pool) -> float:
     """Eligible capacity of ``pool``: the caps on its channel summed over its eligible
     agents (at least 1)."""
     return max(1.0, float(pool.slots))
+
+
+@final
+class Coeffs:
+    """A :class:`~router.config.Weights` as native float attributes: what the scorer
+    (``router/state/scoring.py``) reads on every refresh, without an attribute lookup on
+    the config struct. One per ``Weights`` object (``Coeffs.of``), so queues sharing the
+    routing weights share their ``Coeffs`` and the core groups their pools by identity.
+    Each value is ``float(weight)``: the same float arithmetic as reading the struct."""
+
+    __slots__ = (
+        "heavy_streak",
+        "idle_time",
+        "load",
+        "proficiency",
+        "recent_count",
+        "recent_work",
+        "weights",
+    )
+
+    def __init__(self, w: Weights) -> None:
+        self.weights = w
+        self.proficiency = float(w.proficiency)
+        self.idle_time = float(w.idle_time)
+        self.load = float(w.load)
+        self.recent_work = float(w.recent_work)
+        self.recent_count = float(w.recent_count)
+        self.heavy_streak = float(w.heavy_streak)
+
+    def same(self, w: Weights) -> bool:
+        """Whether these are ``w``'s values now (a caller may have changed the struct)."""
+        return (
+            self.proficiency == w.proficiency
+            and self.idle_time == w.idle_time
+            and self.load == w.load
+            and self.recent_work == w.recent_work
+            and self.recent_count == w.recent_count
+            and self.heavy_streak == w.heavy_streak
+        )
+
+    @staticmethod
+    def of(w: Weights) -> Coeffs:
+        """The ``Coeffs`` of ``w``: the last one made for this very object while its values
+        are unchanged, else a new one."""
+        c = _COEFFS.get(id(w))
+        if c is None or c.weights is not w or not c.same(w):
+            c = Coeffs(w)
+            if len(_COEFFS) > 1024:
+                _COEFFS.clear()
+            _COEFFS[id(w)] = c
+        return c
+
+
+#: id(Weights) -> its Coeffs (the entry keeps the struct alive, so the id is not reused)
+_COEFFS: dict[int, Coeffs] = {}

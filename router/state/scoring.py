@@ -27,7 +27,7 @@ from typing import final
 
 from router.config import FEATURES, Routing, Weights
 from router.events import FeatureScore
-from router.state.records import Agent, Pool
+from router.state.records import Agent, Coeffs, Pool
 
 __all__ = ["Scorer"]
 
@@ -61,12 +61,12 @@ class Scorer:
                 ratio = u
         return ratio
 
-    def key(self, agent: Agent, pool: Pool, prof: float, w: Weights) -> float:
+    def key(self, agent: Agent, pool: Pool, prof: float, w: Coeffs) -> float:
         """Heap key (lower is better); time-invariant between the agent's changes."""
         k = w.idle_time * agent.idle_since / self.idle_scale - w.proficiency * prof
         return self.finish_key(agent, pool.channel, w, k)
 
-    def finish_key(self, agent: Agent, channel: str, w: Weights, k: float) -> float:
+    def finish_key(self, agent: Agent, channel: str, w: Coeffs, k: float) -> float:
         """:meth:`key` from its first term ``k`` (idle time and proficiency) on: the terms
         added after it are the same for every pool of ``channel`` and ``w``, and each
         float addition is monotone, so the least first term finishes to the least key."""
@@ -80,7 +80,7 @@ class Scorer:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
 
-    def base_key(self, agent: Agent, channel: str, w: Weights) -> float:
+    def base_key(self, agent: Agent, channel: str, w: Coeffs) -> float:
         """The part of :meth:`key` shared by every pool of ``channel`` (all but proficiency)."""
         k = w.idle_time * agent.idle_since / self.idle_scale
         if w.load:  # load_ratio inlined: this runs once per channel on every refresh
