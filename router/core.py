@@ -154,7 +154,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import first_not_declined, live_agents, live_tickets
+from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -170,6 +170,7 @@ from router.state.records import (
     AWAY,
     BREAK,
     DONE,
+    FIRST_STAY,
     LOGGING_OUT,
     OFFERED,
     PARKED,
@@ -2049,6 +2050,17 @@ class Router:
                 by[aid] = by.get(aid, 0) + 1
             if len(heap) > 2 * pool.n_declined + 64:
                 pool.declined = live_tickets(heap)
+        elif (
+            t.ver == FIRST_STAY
+            and fresh
+            and (t.aged > pool.last_aged or (t.aged == pool.last_aged and t.seq > pool.last_seq))
+        ):  # first stay, in (aged, seq) order: one pointer, no heap entry (Pool.arrivals)
+            pool.last_aged = t.aged
+            pool.last_seq = t.seq
+            line = pool.arrivals
+            line.append(t)
+            if len(line) > 2 * pool.n_waiting + 64:
+                pool.arrivals = live_arrivals(line)
         else:
             heap = pool.waiting
             heappush(heap, (t.aged, t.seq, t.ver, t))
@@ -2311,20 +2323,12 @@ class Router:
     def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
         """The most urgent waiting ticket of ``pool`` that ``agent`` did not decline.
 
-        The pool's ``waiting`` heap holds only tickets nobody declined, so its head
-        is the answer unless a better one in the ``declined`` heap is open to this
-        agent; an agent that declined every ticket there skips that heap at once.
+        The pool's ``arrivals`` line and ``waiting`` heap hold only tickets nobody
+        declined, so their first (``Pool.first``) is the answer unless a better one in
+        the ``declined`` heap is open to this agent; an agent that declined every ticket
+        there skips that heap at once.
         """
-        best: Ticket | None = None
-        heap = pool.waiting
-        while heap:
-            entry = heap[0]
-            t = entry[3]
-            if t.ver != entry[2]:
-                heappop(heap)
-                continue
-            best = t
-            break
+        best = pool.first()
         n_declined = pool.n_declined
         if n_declined and pool.declined_by.get(agent.id, 0) < n_declined:
             other = first_not_declined(pool.declined, agent.id, best)
