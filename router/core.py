@@ -20,8 +20,10 @@ attributes the queue's ``match`` reads) share a :class:`Pool`. A
 pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
 it, keyed by their score (``router/state/scoring.py``; the idle term is linear
 in time so the key never needs re-sorting), and waiting inquiries keyed by aged
-arrival ``arrival - priority * priority_seconds`` then sequence, in two heaps:
-those no agent declined and those some agent declined. Every agent change bumps
+arrival ``arrival - priority * priority_seconds`` then sequence: those no agent
+declined in a deque of the new arrivals that came in that order (one pointer each)
+and a heap of every other entry, read as one line (``Pool.first``); those some
+agent declined in a heap of their own. Every agent change bumps
 the agent's version, which invalidates its heap entries; a refresh pushes new
 ones only into the pools where it can take work now. A new arrival looks at the
 head of one agent heap; a freed agent looks at the heads of the waiting heaps
