@@ -108,39 +108,3 @@ def test_restore_allocates_no_side_record_for_plain_tickets() -> None:
 
 def _offered_ids(r: Router) -> list[str]:
     return [iid for iid, t in r._tickets.items() if t.state == 2]  # type: ignore[attr-defined]
-
-
-HELD = ("agent", "offer_no", "assigned_at", "wait_end")
-
-
-def test_the_offer_record_comes_with_the_first_offer_and_survives_a_restore() -> None:
-    r = basic()
-    r.login(agent("a1"), 0.0)
-    for k in range(3):
-        r.submit(inq(f"q{k}"), 1.0 + k)
-    r.tick(3.0)
-    offered = _offered_ids(r)
-    assert len(offered) == 1
-    for iid, t in r._tickets.items():  # type: ignore[attr-defined]
-        if iid in offered:
-            assert t.hold is not None and t.agent is not None and t.offer_no == 1
-            assert t.wait_end == 3.0
-        else:  # waiting for a first offer: no record, the defaults
-            assert t.hold is None
-            assert (t.agent, t.offer_no, t.assigned_at, t.wait_end) == (None, 0, 0.0, 0.0)
-    r.decline(offered[0], 4.0)  # back in line: it keeps its offer count
-    t = _ticket(r, offered[0])
-    assert t.agent is None and t.offer_no == 1 and t.hold is not None
-    data = r.snapshot()
-    back = Router.restore(data)
-    assert back.snapshot() == data
-    for iid, t in back._tickets.items():  # type: ignore[attr-defined]
-        orig = _ticket(r, iid)
-        assert [getattr(t, n) is None for n in HELD] == [getattr(orig, n) is None for n in HELD]
-        assert (t.offer_no, t.assigned_at, t.wait_end) == (
-            orig.offer_no,
-            orig.assigned_at,
-            orig.wait_end,
-        )
-        if orig.hold is None:
-            assert t.hold is None, iid

@@ -289,13 +289,15 @@ class Ticket:
 
     __slots__ = (
         "aged",
+        "agent",
         "arrival",
+        "assigned_at",
         "cost",
         "entered",
         "heavy",
-        "hold",
         "id",
         "more",
+        "offer_no",
         "patience_at",
         "pool",
         "priority",
@@ -305,6 +307,7 @@ class Ticket:
         "step",
         "tenant",
         "ver",
+        "wait_end",
     )
 
     def __init__(
@@ -336,66 +339,17 @@ class Ticket:
         self.step = 0
         self.aged = 0.0
         self.pool: Pool | None = None
-        #: the fields that matter from the first offer on (None until then)
-        self.hold: TicketHold | None = None
+        self.agent: Agent | None = None
+        self.offer_no = 0
+        self.assigned_at = 0.0
+        self.wait_end = 0.0
         #: the fields a plain inquiry never sets (None until one of them is set)
         self.more: TicketMore | None = None
         if extra is not None:
             self.extra = extra
 
-    # The four fields below live in ``hold``, the rest in ``more``: reading one of a ticket
-    # without the record gives its default, setting one to its default allocates nothing.
-
-    def _hold(self) -> TicketHold:
-        """The offer record, allocated at the first offer."""
-        h = self.hold
-        if h is None:
-            h = self.hold = TicketHold()
-        return h
-
-    @property
-    def agent(self) -> Agent | None:
-        """The agent it is offered to or held by (``None`` while waiting or parked)."""
-        h = self.hold
-        return h.agent if h is not None else None
-
-    @agent.setter
-    def agent(self, value: Agent | None) -> None:
-        if value is not None or self.hold is not None:
-            self._hold().agent = value
-
-    @property
-    def offer_no(self) -> int:
-        """Offers made so far (an offer deadline names the one it is for)."""
-        h = self.hold
-        return h.offer_no if h is not None else 0
-
-    @offer_no.setter
-    def offer_no(self, value: int) -> None:
-        if value != 0 or self.hold is not None:
-            self._hold().offer_no = value
-
-    @property
-    def assigned_at(self) -> float:
-        """When the agent took it."""
-        h = self.hold
-        return h.assigned_at if h is not None else 0.0
-
-    @assigned_at.setter
-    def assigned_at(self, value: float) -> None:
-        if value != 0.0 or self.hold is not None:
-            self._hold().assigned_at = value
-
-    @property
-    def wait_end(self) -> float:
-        """When its wait ended (the last offer)."""
-        h = self.hold
-        return h.wait_end if h is not None else 0.0
-
-    @wait_end.setter
-    def wait_end(self, value: float) -> None:
-        if value != 0.0 or self.hold is not None:
-            self._hold().wait_end = value
+    # The fields below live in ``more``: reading one of a plain ticket gives its default,
+    # setting one to its default allocates nothing.
 
     def _more(self) -> TicketMore:
         """The side record, allocated on first use."""
@@ -480,20 +434,6 @@ class Ticket:
     def also(self, value: dict[str, Agent] | None) -> None:
         if value is not None or self.more is not None:
             self._more().also = value
-
-
-@final
-class TicketHold:
-    """The fields of a :class:`Ticket` that matter from its first offer on, allocated then
-    (an inquiry waiting for its first offer costs 24 bytes less without them)."""
-
-    __slots__ = ("agent", "assigned_at", "offer_no", "wait_end")
-
-    def __init__(self) -> None:
-        self.agent: Agent | None = None
-        self.offer_no = 0
-        self.assigned_at = 0.0
-        self.wait_end = 0.0
 
 
 @final
