@@ -20,8 +20,10 @@ attributes the queue's ``match`` reads) share a :class:`Pool`. A
 pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
 it, keyed by their score (``router/state/scoring.py``; the idle term is linear
 in time so the key never needs re-sorting), and waiting inquiries keyed by aged
-arrival ``arrival - priority * priority_seconds`` then sequence, in two heaps:
-those no agent declined and those some agent declined. Every agent change bumps
+arrival ``arrival - priority * priority_seconds`` then sequence: those no agent
+declined in a deque of the new arrivals that came in that order (one pointer each)
+and a heap of every other entry, read as one line (``Pool.first``); those some
+agent declined in a heap of their own. Every agent change bumps
 the agent's version, which invalidates its heap entries; a refresh pushes new
 ones only into the pools where it can take work now. A new arrival looks at the
 head of one agent heap; a freed agent looks at the heads of the waiting heaps
@@ -158,7 +160,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import first_not_declined, live_agents, live_tickets
+from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -174,6 +176,7 @@ from router.state.records import (
     AWAY,
     BREAK,
     DONE,
+    FIRST_STAY,
     LOGGING_OUT,
     OFFERED,
     PARKED,
@@ -2147,6 +2150,17 @@ class Router:
                 by[aid] = by.get(aid, 0) + 1
             if len(heap) > 2 * pool.n_declined + 64:
                 pool.declined = live_tickets(heap)
+        elif (
+            t.ver == FIRST_STAY
+            and fresh
+            and (t.aged > pool.last_aged or (t.aged == pool.last_aged and t.seq > pool.last_seq))
+        ):  # first stay, in (aged, seq) order: one pointer, no heap entry (Pool.arrivals)
+            pool.last_aged = t.aged
+            pool.last_seq = t.seq
+            line = pool.arrivals
+            line.append(t)
+            if len(line) > 2 * pool.n_waiting + 64:
+                pool.arrivals = live_arrivals(line)
         else:
             heap = pool.waiting
             heappush(heap, (t.aged, t.seq, t.ver, t))
@@ -2409,20 +2423,12 @@ class Router:
     def _head(self, pool: Pool, agent: Agent) -> Ticket | None:
         """The most urgent waiting ticket of ``pool`` that ``agent`` did not decline.
 
-        The pool's ``waiting`` heap holds only tickets nobody declined, so its head
-        is the answer unless a better one in the ``declined`` heap is open to this
-        agent; an agent that declined every ticket there skips that heap at once.
+        The pool's ``arrivals`` line and ``waiting`` heap hold only tickets nobody
+        declined, so their first (``Pool.first``) is the answer unless a better one in
+        the ``declined`` heap is open to this agent; an agent that declined every ticket
+        there skips that heap at once.
         """
-        best: Ticket | None = None
-        heap = pool.waiting
-        while heap:
-            entry = heap[0]
-            t = entry[3]
-            if t.ver != entry[2]:
-                heappop(heap)
-                continue
-            best = t
-            break
+        best = pool.first()
         n_declined = pool.n_declined
         if n_declined and pool.declined_by.get(agent.id, 0) < n_declined:
             other = first_not_declined(pool.declined, agent.id, best)

@@ -45,7 +45,13 @@ Safety, checked after every step and on every decision event:
   waiting by priority, eligible and available agents; agents by state and with
   room; each agent's state, load, offers, handled, declines and expiries; and
   every sliding window and the since-reset figures equal a ledger of the
-  events, across resets (the rule ``reset_statistics``) and snapshots.
+  events, across resets (the rule ``reset_statistics``) and snapshots;
+* the waiting lines agree with a recount: in every pool, each waiting inquiry
+  has exactly one live entry (in the ``arrivals`` line, the ``waiting`` or
+  ``declined`` heap, or the preference heap), the counts (``n_waiting``,
+  ``n_declined``) equal the live entries, the ``arrivals`` line is in
+  ``(aged, seq)`` order, and the head a freed agent reads (``Pool.first``) is
+  the most urgent undeclined inquiry by a brute-force sort.
 
 Liveness, checked after every ``tick`` (``tests/liveness.py``): no waiting
 inquiry is compatible with a ready agent that has room and has not declined
@@ -70,7 +76,8 @@ ends; a queue's ``match`` not applied; windows that miss an answer; real-time ag
 counts that miss a change, or a shift change; an agent in a cooldown counted as
 available (and, by a directed test only, one paused after heavy work); an offer
 deadline not counted when pushed or when ``next_deadline`` drops it; compaction that
-drops pending offers' or waiting inquiries' deadlines.
+drops pending offers' or waiting inquiries' deadlines; a pool whose ``arrivals`` line is
+read before its heap (a requeued inquiry behind newer ones).
 
 The feature rules (issue 16) run only on configs that use the features (a ``match``,
 ``max_offers > 1`` or ``preferred_wait_s``), so other machines draw as before:
@@ -110,6 +117,7 @@ from router.model import Shift
 from router.state.records import (
     ASSIGNED,
     BREAK,
+    FIRST_STAY,
     LOGGING_OUT,
     OFFERED,
     PARKED,
@@ -1135,6 +1143,39 @@ class RouterMachine(RuleBasedStateMachine):
                 assert r._agents.get(obj.id) is not obj, f"timer of {obj.id} dropped, logged in"
             elif kind != K_OFFER and isinstance(obj, Ticket):
                 assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
+
+    @invariant()
+    def waiting_lines_agree_with_a_recount(self) -> None:
+        """Each waiting inquiry has one live entry in its pool's lines; the counters and
+        the head equal a recount (``Pool`` in router/state/records.py)."""
+        placed: dict[str, int] = {}
+        for pool in self.r._pools.values():
+            line = [t for t in pool.arrivals if t.ver == FIRST_STAY]
+            keys = [(t.aged, t.seq) for t in line]
+            assert keys == sorted(keys) and len(set(keys)) == len(keys), (
+                f"waiting line of {pool.key} out of order: {keys}"
+            )
+            heaps = [e[3] for e in pool.waiting if e[3].ver == e[2]]
+            declined = [e[3] for e in pool.declined if e[3].ver == e[2]]
+            preferring = [e[3] for e in pool.preferring if e[3].ver == e[2]]
+            for t in line + heaps + declined + preferring:
+                assert t.state == WAITING and t.pool is pool, f"{t.id} stale entry in {pool.key}"
+                placed[t.id] = placed.get(t.id, 0) + 1
+            assert pool.n_waiting == len(line) + len(heaps) + len(declined) + len(preferring), (
+                f"waiting line of {pool.key}: n_waiting {pool.n_waiting}"
+            )
+            assert pool.n_declined == len(declined), f"waiting line of {pool.key}: n_declined"
+            open_ = sorted(line + heaps, key=lambda t: (t.aged, t.seq))
+            head = pool.first()
+            want = open_[0] if open_ else None
+            assert head is want, (
+                f"waiting line of {pool.key}: head {head and head.id}, most urgent "
+                f"{want and want.id}"
+            )
+        for t in self.r._tickets.values():
+            if t.state == WAITING and t.pool is not None:
+                assert placed.get(t.id) == 1, f"{t.id} has {placed.get(t.id, 0)} live entries"
+        assert sum(placed.values()) == self.r._waiting
 
     @invariant()
     def counters_add_up(self) -> None:

@@ -23,7 +23,7 @@ from router import InvalidState, Router, core
 from router.state import codec
 from router.state.capacity import Interrupts
 from router.state.realtime import Realtime
-from router.state.records import ASSIGNED, READY, Agent, Pool, Ticket, join_pool
+from router.state.records import ASSIGNED, FIRST_STAY, READY, Agent, Pool, Ticket, join_pool
 from router.state.scoring import Scorer
 from tests import (
     test_deadline_heap,
@@ -32,6 +32,7 @@ from tests import (
     test_preferred,
     test_presence,
     test_realtime_statistics,
+    test_waiting_lines,
     test_wellbeing,
 )
 from tests.machine_base import RouterMachine, hunting
@@ -86,6 +87,22 @@ def declined_heap_never_searched() -> list[Patch]:
     """A freed agent never looks past the inquiries nobody declined (a search that gives
     up): an inquiry one agent declined waits while another agent sits free."""
     return [(core, "first_not_declined", lambda heap, agent_id, bound=None: None)]
+
+
+def arrivals_before_the_heap() -> list[Patch]:
+    """A pool's head is its ``arrivals`` line whenever that holds a live ticket: a
+    requeued or re-prioritised inquiry (in the heap) waits behind newer arrivals."""
+    first = Pool.first
+
+    def mutant(self: Pool) -> Ticket | None:
+        line = self.arrivals
+        while line:
+            if line[0].ver == FIRST_STAY:
+                return line[0]
+            line.popleft()
+        return first(self)
+
+    return [(Pool, "first", mutant)]
 
 
 def tenants_ignored() -> list[Patch]:
@@ -446,6 +463,7 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (steps_at_arrival, CoreMachine, r"^unfit at step 0: Offered"),
     (declined_ignored, CoreMachine, r"^offered again after a no"),
     (declined_heap_never_searched, CoreMachine, STALL),
+    (arrivals_before_the_heap, CoreMachine, r"^waiting line of"),
     (tenants_ignored, CoreMachine, r"^wrong tenant"),
     (units_kept, CoreMachine, r"^ag\d+ uses \d+ units, holds \d+\n"),
     # wrong caps show either as a load above the spec or, sooner, as a room count
@@ -556,6 +574,10 @@ def test_the_machine_catches_the_mutant(
         run_state_machine_as_test(machine, settings=hunting(EXAMPLES.get(mutant, 150)))
 
 
+def _mixed_entries() -> None:
+    test_waiting_lines.test_mixed_entries_keep_the_aged_order(0)
+
+
 #: mutants a directed (non-Hypothesis) test also kills, for certain: the hunt may need a
 #: rare draw, the directed test builds the situation by hand
 DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
@@ -599,6 +621,7 @@ DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
         waiting_deadlines_dropped,
         test_deadline_heap.test_accepted_offers_do_not_bloat_the_heap_and_deadlines_fire_alike,
     ),
+    (arrivals_before_the_heap, _mixed_entries),
 ]
 
 

@@ -7,16 +7,19 @@ record now belongs. Readers drop stale entries when they reach the top. A heap
 whose length grows past ``2 * live + 64`` is compacted (stale entries dropped,
 the rest re-heapified), so memory stays within a constant factor of the live
 entries and the compaction's O(n) cost is amortised over the n pushes that
-made it necessary. Agent heaps know their live count exactly (``Pool.n_listed``)
-and are compacted sooner, past ``1.5 * live + 32``: most stale agent entries are
-then dropped in bulk instead of one pop each at the top (``router/core.py``).
+made it necessary. A pool's ``arrivals`` line (a deque of tickets, no entry tuples)
+follows the same rule with its own liveness test (``FIRST_STAY``). Agent heaps know
+their live count exactly (``Pool.n_listed``) and are compacted sooner, past
+``1.5 * live + 32``: most stale agent entries are then dropped in bulk instead of
+one pop each at the top (``router/core.py``).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from heapq import heapify, heappop, heappush
 
-from router.state.records import WAITING, Agent, Ticket
+from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 
 __all__ = [
     "AgentEntry",
@@ -24,6 +27,7 @@ __all__ = [
     "bloated",
     "first_not_declined",
     "live_agents",
+    "live_arrivals",
     "live_tickets",
 ]
 
@@ -50,6 +54,12 @@ def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:
     out = [e for e in heap if e[3].ver == e[2] and e[3].state == WAITING]
     heapify(out)
     return out
+
+
+def live_arrivals(line: deque[Ticket]) -> deque[Ticket]:
+    """The live entries of a pool's ``arrivals`` line (``Pool`` in router/state/records.py),
+    in their order: those whose ticket is still in its first stay in line."""
+    return deque(t for t in line if t.ver == FIRST_STAY)
 
 
 def first_not_declined(

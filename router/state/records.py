@@ -31,6 +31,11 @@ WRAPUP: Final = 4
 DONE: Final = 5
 PARKED: Final = 6  # out of line but keeping its place (callback); owned by admission
 
+#: A ticket's version during its first stay in line (``Ticket.ver`` starts at 0 and every
+#: entry into or exit from a line bumps it): the only stay whose entry may be in a pool's
+#: ``arrivals`` line, so such an entry is live exactly while its ticket's version is this.
+FIRST_STAY: Final = 1
+
 TICKET_STATE_NAMES = {
     WAITING: "waiting",
     OFFERED: "offered",
@@ -140,7 +145,10 @@ class QueueState:
             return None
         best: Ticket | None = None
         for pool in self.pools:
-            for heap in (pool.waiting, pool.declined, pool.preferring):
+            t = pool.first()
+            if t is not None and (best is None or (t.aged, t.seq) < (best.aged, best.seq)):
+                best = t
+            for heap in (pool.declined, pool.preferring):
                 while heap:
                     e = heap[0]
                     t = e[3]
@@ -155,6 +163,9 @@ class QueueState:
     def waiting(self) -> Iterator[Ticket]:
         """Every waiting inquiry of the queue (no order)."""
         for pool in self.pools:
+            for t in pool.arrivals:
+                if t.ver == FIRST_STAY and t.state == WAITING:
+                    yield t
             for heap in (pool.waiting, pool.declined, pool.preferring):
                 for e in heap:
                     t = e[3]
@@ -167,8 +178,14 @@ class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
-    ``waiting``: heap of ``(aged_key, ticket_seq, ticket_ver, ticket)`` of the waiting
-    inquiries no agent declined; ``declined``: the same for those some agent declined,
+    The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
+    deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
+    (the common case: new arrivals in time order; one pointer each, live while the
+    ticket's ``ver`` is :data:`FIRST_STAY`; ``last_aged``/``last_seq`` the key of the
+    last one appended), and ``waiting``, a heap of ``(aged_key, ticket_seq, ticket_ver,
+    ticket)`` of every other one (requeued, re-prioritised, moved, or arrived out of
+    order); the most urgent is the lesser of the two live heads (:meth:`first`).
+    ``declined``: a heap as ``waiting`` of those some agent declined,
     with ``declined_by`` counting, per agent id, how many of them that agent declined.
     An agent whose count equals ``n_declined`` skips the declined heap at once; any
     other looks for the first entry it did not decline (the liveness bound in
@@ -183,6 +200,7 @@ class Pool:
 
     __slots__ = (
         "agents",
+        "arrivals",
         "bind",
         "channel",
         "cost",
@@ -192,6 +210,8 @@ class Pool:
         "floor",
         "heavy",
         "key",
+        "last_aged",
+        "last_seq",
         "line_live",
         "lines",
         "mode",
@@ -216,6 +236,9 @@ class Pool:
         self.cost = key[4]
         self.channel = queue.channel
         self.agents: list[tuple[float, int, int, Agent]] = []
+        self.arrivals: deque[Ticket] = deque()
+        self.last_aged = -_INF
+        self.last_seq = 0
         self.waiting: list[tuple[float, int, int, Ticket]] = []
         self.declined: list[tuple[float, int, int, Ticket]] = []
         self.declined_by: dict[str, int] = {}
@@ -235,6 +258,32 @@ class Pool:
         self.n_listed = 0
         #: the caps on ``channel`` summed over the eligible agents (``pool_slots``)
         self.slots = 0
+
+    def first(self) -> Ticket | None:
+        """The most urgent waiting ticket no agent declined: the lesser ``(aged, seq)`` of
+        the live heads of ``arrivals`` and ``waiting`` (stale heads are dropped)."""
+        line = self.arrivals
+        best: Ticket | None = None
+        while line:
+            t = line[0]
+            if t.ver == FIRST_STAY:
+                best = t
+                break
+            line.popleft()
+        heap = self.waiting
+        while heap:
+            entry = heap[0]
+            t = entry[3]
+            if t.ver != entry[2]:
+                heappop(heap)
+                continue
+            if best is None:
+                return t
+            aged = entry[0]
+            if aged < best.aged or (aged == best.aged and entry[1] < best.seq):
+                return t
+            break
+        return best
 
 
 @final
