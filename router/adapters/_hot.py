@@ -23,7 +23,7 @@ in ``_runner.py``; this module only wakes waiters.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, final
 
 from router.adapters._backend import Waiter
@@ -46,7 +46,7 @@ from router.events import (
 )
 from router.model import Admission, Inquiry
 
-__all__ = ["BLOCKED", "Blocked", "Hub", "Inbox", "Slot", "Work"]
+__all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Slot", "Work"]
 
 #: The admission outcome a ``block`` policy returns: the producer must wait for room.
 BLOCKED: Final = "blocked"
@@ -63,6 +63,30 @@ _RESCINDED: Final = OfferRescinded
 _ENDINGS: Final = (Abandoned, Rejected, Deflected, Withdrawn)
 _PAUSES: Final = (AgentOnBreak, AgentAway)
 _BACK_IN_LINE: Final = (Requeued, Transferred)
+
+
+@final
+class FutureWaiter:
+    """asyncio's one-shot wake-up (``_asyncio.py``): a future of the loop, awaited bare.
+
+    Here rather than in ``_asyncio.py`` so that waking an agent's session and making a
+    fresh waiter for its next read are native calls in the compiled build. Imports
+    nothing of asyncio: the loop makes the future.
+    """
+
+    __slots__ = ("fut",)
+
+    def __init__(self, loop: Any) -> None:
+        self.fut: Any = loop.create_future()
+
+    def wake(self) -> None:
+        fut = self.fut
+        if not fut.done():
+            fut.set_result(None)
+
+    def wait(self) -> Awaitable[None]:
+        fut: Awaitable[None] = self.fut
+        return fut
 
 
 @final
