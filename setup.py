@@ -26,6 +26,7 @@ COMPILED_FILES = (
     "router/wellbeing.py",
     "router/sim/engine.py",
     "router/sim/arrivals.py",
+    "router/adapters/_hot.py",
 )
 COMPILED_DIRS = ("router/state", "router/policies")
 

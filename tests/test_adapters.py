@@ -349,7 +349,7 @@ def test_cancelling_an_offered_inquiry_takes_the_offer_back(env: Env) -> None:
             r.submit_nowait(Inquiry(id="c1", queue="q"))
             finished, _ = await env.within(env.s(5), lambda: r.wait_assigned("c1"))
             assert not finished
-            offer = a1._buffer[0]  # delivered, not read
+            offer = a1._inbox.buffer[0]  # delivered, not read
             assert offer.inquiry_id == "c1"
             r.submit_nowait(Inquiry(id="c2", queue="q"))
             nxt = await env.next(a1)  # the withdrawn c1 is skipped

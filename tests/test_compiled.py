@@ -13,6 +13,7 @@ The flood runs both builds in subprocesses from the compiled pass of ``make test
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 import os
 import re
@@ -57,6 +58,7 @@ def test_the_hot_path_is_in_the_compiled_list() -> None:
         assert must in mods
     assert "router/sim/engine.py" in mods
     assert "router/sim/arrivals.py" in mods  # the simulator's draws (BENCHMARKS.md)
+    assert "router/adapters/_hot.py" in mods  # the adapters' per-inquiry work
     for path in setup.PURE:
         assert (ROOT / path).is_file(), f"setup.PURE names {path}, which does not exist"
         assert path not in mods
@@ -96,6 +98,8 @@ def test_router_compiled_says_which_build_is_loaded() -> None:
     from router._build import build_name, compiled_modules
 
     assert router.compiled == ("router.core" in compiled_modules())
+    importlib.import_module("router.adapters")  # its per-inquiry work is compiled with the core
+    assert router.compiled == ("router.adapters._hot" in compiled_modules())
     assert build_name() == ("compiled (mypyc)" if router.compiled else "pure Python")
 
 

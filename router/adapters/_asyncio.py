@@ -1,6 +1,7 @@
 """The asyncio backend (any loop: the default one, uvloop, a virtual-time loop).
 
-``loop.time()`` is the clock; a waiter is a bare future; the runner's deadline is
+``loop.time()`` is the clock; a waiter is a bare future (``_hot.FutureWaiter``,
+compiled in the compiled build); the runner's deadline is
 one ``loop.call_at`` timer kept across wake-ups and moved only when the core's
 next deadline changes, so a flood of inputs does not churn the timer heap.
 """
@@ -16,23 +17,9 @@ from functools import partial
 from typing import Any
 
 from router.adapters._backend import Backend, TaskGroup, Waiter
+from router.adapters._hot import FutureWaiter as _FutureWaiter
 
 __all__ = ["AsyncioBackend"]
-
-
-class _FutureWaiter:
-    __slots__ = ("_fut",)
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._fut: asyncio.Future[None] = loop.create_future()
-
-    def wake(self) -> None:
-        fut = self._fut
-        if not fut.done():
-            fut.set_result(None)
-
-    def wait(self) -> Awaitable[None]:
-        return self._fut
 
 
 class _Group:

@@ -53,7 +53,7 @@ at hand returns without suspending.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -63,29 +63,18 @@ import msgspec
 from router.adapters._backend import Backend, Waiter
 from router.adapters._clock import UnixClock
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
+from router.adapters._hot import BLOCKED, Blocked, Hub, Inbox, Slot, Work
 from router.adapters._select import get_backend
 from router.config import RouterConfig
 from router.core import Router
 from router.errors import InvalidState, RouterBroken, UnknownId, WouldBlock
-from router.events import (
-    Abandoned,
-    AgentAway,
-    AgentOnBreak,
-    Assigned,
-    Completed,
-    Deflected,
-    Offered,
-    OfferRescinded,
-    Rejected,
-    Requeued,
-    Transferred,
-    Withdrawn,
-)
+from router.events import Assigned
 from router.inputs import Input, Reconfigure, Submit
 from router.model import Admission, AgentSpec, Inquiry
 from router.stats import RouterStatistics
 
 __all__ = [
+    "BLOCKED",
     "AdapterStatistics",
     "AgentSession",
     "RouterHandle",
@@ -93,15 +82,12 @@ __all__ = [
     "open_router",
 ]
 
-#: The admission outcome a ``block`` policy returns: the producer must wait for room.
-BLOCKED = "blocked"
 _WITHDRAWABLE = ("waiting", "offered", "parked")
 _INF = math.inf
 #: Ticks in a row the core may ask for at the instant it just ticked, with no input between.
 _MAX_REPEATS = 1000
 
 Overflow = Literal["disconnect", "drop_oldest"]
-Work = Offered | Assigned | OfferRescinded
 
 
 class AdapterStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,29 +108,6 @@ class AdapterStatistics(msgspec.Struct, frozen=True, kw_only=True):
     router: RouterStatistics
 
 
-class _Slot:
-    """One caller blocked in ``wait_assigned``."""
-
-    __slots__ = ("error", "result", "waiter")
-
-    def __init__(self, waiter: Waiter) -> None:
-        self.waiter = waiter
-        self.result: Assigned | None = None
-        self.error: BaseException | None = None
-
-
-class _Blocked:
-    """One producer held by a ``block`` admission verdict."""
-
-    __slots__ = ("admission", "error", "inquiry", "waiter")
-
-    def __init__(self, inquiry: Inquiry, waiter: Waiter) -> None:
-        self.inquiry = inquiry
-        self.waiter = waiter
-        self.admission: Admission | None = None
-        self.error: BaseException | None = None
-
-
 class RouterHandle:
     """An open router inside an event loop; get one from :func:`open_router`.
 
@@ -158,40 +121,11 @@ class RouterHandle:
         if history < 0:
             raise ValueError(f"history: must be >= 0, got {history}")
         self._core = core
-        #: a ``router.observe.tracing.Tracing`` (spans around submit, tick, reconfigure) or None
-        self._tracing = tracing
         self._be = backend
         self._now: Callable[[], float] = backend.now
         self._checkpoints = backend.checkpoints
-        self._history = history
-        self._dirty = True
-        self._runner_waiter: Waiter | None = None
-        self._closed = False
-        self._failure: BaseException | None = None
-        self._waiters: dict[str, list[_Slot]] = {}
-        self._assigned: dict[str, Assigned] = {}
-        self._ended: OrderedDict[str, Any] = OrderedDict()
-        self._sessions: dict[str, AgentSession] = {}
-        self._subs: list[Subscription] = []
-        self._blocked: dict[str, deque[_Blocked]] = {}
-        self._immediate = core.config.routing.mode == "immediate"
-        self._ticks = 0
-        self._inputs = 0
-        self._events = 0
-        self._keepalive_waiter: Waiter | None = None
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            OfferRescinded: self._on_rescinded,
-            Assigned: self._on_assigned,
-            Completed: self._on_completed,
-            Abandoned: self._on_ended,
-            Rejected: self._on_ended,
-            Deflected: self._on_ended,
-            Withdrawn: self._on_ended,
-            AgentOnBreak: self._on_agent_paused,
-            AgentAway: self._on_agent_paused,
-            Requeued: self._on_back_in_line,
-            Transferred: self._on_back_in_line,
-        }
+        #: the per-inquiry state and work (``_hot.py``: compiled in the compiled build)
+        self._hub = Hub(core, backend.now, history, tracing)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -214,19 +148,11 @@ class RouterHandle:
         return self._now()
 
     def _check_open(self) -> None:
-        if self._closed:
-            if self._failure is not None:
-                raise RouterBroken("the router failed earlier") from self._failure
-            raise RouterClosed("the router is closed")
+        self._hub.check_open()
 
     def _input_done(self) -> None:
         """An input changed the core: make sure the runner ticks soon (once)."""
-        self._inputs += 1
-        if not self._dirty:
-            self._dirty = True
-            w = self._runner_waiter
-            if w is not None:
-                w.wake()
+        self._hub.input_done()
 
     async def _run(self) -> None:
         """Tick when an input came or the core's next deadline is due; never spin.
@@ -239,11 +165,13 @@ class RouterHandle:
         """
         core = self._core
         be = self._be
+        hub = self._hub
+        tick = hub.tick
         repeats = 0
         just_ticked = False
         try:
             while True:
-                if self._dirty:
+                if hub.dirty:
                     repeats = 0
                 else:
                     deadline = core.next_deadline()
@@ -254,11 +182,11 @@ class RouterHandle:
                     if deadline > be.now():
                         repeats = 0
                         just_ticked = False
-                        w = self._runner_waiter = be.waiter()
+                        w = hub.runner_waiter = be.waiter()
                         try:
                             await be.wait_until(w, deadline)
                         finally:
-                            self._runner_waiter = None
+                            hub.runner_waiter = None
                         continue  # woken by an input, or by the timer (due? coarse clocks)
                     if just_ticked:  # due again at once: let the other tasks run first
                         if deadline <= core.now:
@@ -271,103 +199,15 @@ class RouterHandle:
                         just_ticked = False
                         await be.checkpoint()
                         continue
-                self._dirty = False
-                self._tick()
+                hub.dirty = False
+                tick()
                 just_ticked = True
         except BaseException as exc:
-            if not self._closed:
+            if not hub.closed:
                 self._fail(exc)
             raise
 
-    def _tick(self) -> None:
-        if self._tracing is None:
-            events = self._core.tick(self._now())
-        else:
-            events = self._tracing.tick(self._core, self._now())
-        self._ticks += 1
-        if events:
-            self._events += len(events)
-            handlers = self._handlers
-            sessions = self._sessions
-            for ev in events:
-                if type(ev) is Offered:  # the most frequent one handled: inline
-                    session = sessions.get(ev.agent_id)
-                    if session is not None:
-                        session._deliver(ev)
-                    continue
-                handler = handlers.get(type(ev))
-                if handler is not None:
-                    handler(ev)
-            if self._subs:
-                for sub in list(self._subs):
-                    sub._push(events)
-        if self._blocked:
-            self._retry_blocked()
-
-    # ------------------------------------------------------------------ dispatch
-
-    def _on_rescinded(self, ev: OfferRescinded) -> None:
-        # An unread offer is dropped as stale when read; one already read is answered
-        # by the rescind, so the agent's screen can take it down.
-        session = self._sessions.get(ev.agent_id)
-        if session is not None and ev.inquiry_id in session._seen:
-            session._seen.discard(ev.inquiry_id)
-            session._deliver(ev)
-
-    def _on_agent_paused(self, ev: AgentOnBreak | AgentAway) -> None:
-        # The core took back every open offer of this agent: drop them unread, so a
-        # later re-offer of the same inquiry is the only one the agent sees.
-        session = self._sessions.get(ev.agent_id)
-        if session is not None:
-            session._buffer.clear()
-
-    def _on_assigned(self, ev: Assigned) -> None:
-        self._assigned[ev.inquiry_id] = ev
-        slots = self._waiters.pop(ev.inquiry_id, None)
-        if slots is not None:
-            for slot in slots:
-                slot.result = ev
-                slot.waiter.wake()
-        if self._immediate:
-            session = self._sessions.get(ev.agent_id)
-            if session is not None:
-                session._deliver(ev)
-
-    def _on_back_in_line(self, ev: Requeued | Transferred) -> None:
-        # handed back or transferred after its assignment: not in service any more
-        self._assigned.pop(ev.inquiry_id, None)
-
-    def _on_completed(self, ev: Completed) -> None:
-        assigned = self._assigned.pop(ev.inquiry_id, None)
-        if assigned is not None:
-            self._remember(ev.inquiry_id, assigned)
-
-    def _on_ended(self, ev: Any) -> None:
-        self._remember(ev.inquiry_id, ev)
-        slots = self._waiters.pop(ev.inquiry_id, None)
-        if slots is not None:
-            for slot in slots:
-                slot.error = InquiryEnded(ev)
-                slot.waiter.wake()
-
-    def _remember(self, inquiry_id: str, ev: Any) -> None:
-        ended = self._ended
-        ended[inquiry_id] = ev
-        if len(ended) > self._history:
-            ended.popitem(last=False)
-
     # ------------------------------------------------------------------ inquiries
-
-    def _submit_input(self, inquiry: Inquiry) -> Admission:
-        self._check_open()
-        if self._tracing is None:
-            adm = self._core.submit(inquiry, self._now())
-        else:
-            adm = self._tracing.submit(self._core, inquiry, self._now())
-        if adm.outcome != BLOCKED:
-            self._ended.pop(inquiry.id, None)
-            self._input_done()
-        return adm
 
     def submit_nowait(self, inquiry: Inquiry) -> Admission:
         """Submit an inquiry; return its :class:`~router.model.Admission`.
@@ -377,13 +217,14 @@ class RouterHandle:
         :class:`~router.errors.WouldBlock` when a ``block`` policy would make the
         producer wait (or producers already wait for that queue).
         """
-        self._check_open()
-        line = self._blocked.get(inquiry.queue)
+        hub = self._hub
+        hub.check_open()
+        line = hub.blocked.get(inquiry.queue)
         if line:
             raise WouldBlock(
                 f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
             )
-        adm = self._submit_input(inquiry)
+        adm = hub.submit(inquiry)
         if adm.outcome == BLOCKED:
             raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
         return adm
@@ -397,23 +238,24 @@ class RouterHandle:
         be = self._be
         if self._checkpoints:
             await be.checkpoint_if_cancelled()
-        blocked = self._blocked
-        adm = None if blocked and blocked.get(inquiry.queue) else self._submit_input(inquiry)
+        hub = self._hub
+        blocked = hub.blocked
+        adm = None if blocked and blocked.get(inquiry.queue) else hub.submit(inquiry)
         if adm is not None and adm.outcome != BLOCKED:
             if self._checkpoints:
                 await be.cancel_shielded_checkpoint()
             return adm
-        held = _Blocked(inquiry, be.waiter())
-        self._blocked.setdefault(inquiry.queue, deque()).append(held)
+        held = Blocked(inquiry, be.waiter())
+        blocked.setdefault(inquiry.queue, deque()).append(held)
         try:
             await held.waiter.wait()
         except BaseException:
             if held.admission is None and held.error is None:
-                line = self._blocked.get(inquiry.queue)
+                line = blocked.get(inquiry.queue)
                 if line is not None:
                     line.remove(held)
                     if not line:
-                        del self._blocked[inquiry.queue]
+                        del blocked[inquiry.queue]
             elif held.admission is not None and held.admission.admitted:
                 self._withdraw_quietly(inquiry.id)
             raise
@@ -421,29 +263,6 @@ class RouterHandle:
             raise held.error
         assert held.admission is not None
         return held.admission
-
-    def _retry_blocked(self) -> None:
-        """Admit held producers, first come first served per queue, while there is room."""
-        core = self._core
-        now = self._now()
-        for queue in list(self._blocked):
-            line = self._blocked[queue]
-            while line and core.has_room(queue):
-                held = line[0]
-                try:
-                    adm = core.submit(held.inquiry, now)
-                except Exception as exc:  # e.g. the queue was removed by reconfigure
-                    held.error = exc
-                else:
-                    if adm.outcome == BLOCKED:
-                        break
-                    held.admission = adm
-                    self._ended.pop(held.inquiry.id, None)
-                    self._input_done()
-                line.popleft()
-                held.waiter.wake()
-            if not line:
-                del self._blocked[queue]
 
     def withdraw(self, inquiry_id: str) -> None:
         """The customer left: take a waiting, offered or parked inquiry out."""
@@ -453,7 +272,7 @@ class RouterHandle:
 
     def _withdraw_quietly(self, inquiry_id: str) -> None:
         """Withdraw if the inquiry is still withdrawable and the router still open."""
-        if self._closed:
+        if self._hub.closed:
             return
         core = self._core
         try:
@@ -466,9 +285,7 @@ class RouterHandle:
 
     def complete(self, inquiry_id: str) -> None:
         """The inquiry's work is done (any agent; see also ``AgentSession.complete``)."""
-        self._check_open()
-        self._core.complete(inquiry_id, self._now())
-        self._input_done()
+        self._hub.complete(inquiry_id)
 
     def callback_failed(self, inquiry_id: str) -> None:
         """A callback call did not reach the customer (see ``Router.callback_failed``)."""
@@ -517,8 +334,9 @@ class RouterHandle:
             if isinstance(known, Assigned):
                 return known
             raise InquiryEnded(known)
-        slot = _Slot(be.waiter())
-        slots = self._waiters.setdefault(inquiry_id, [])
+        slot = Slot(be.waiter())
+        waiters = self._hub.waiters
+        slots = waiters.setdefault(inquiry_id, [])
         slots.append(slot)
         try:
             await slot.waiter.wait()
@@ -526,7 +344,7 @@ class RouterHandle:
             if slot.result is None and slot.error is None:
                 slots.remove(slot)
                 if not slots:
-                    del self._waiters[inquiry_id]
+                    del waiters[inquiry_id]
                     self._withdraw_quietly(inquiry_id)
             raise
         if slot.error is not None:
@@ -536,7 +354,8 @@ class RouterHandle:
 
     def _outcome_of(self, inquiry_id: str) -> Any:
         """The known outcome (``Assigned`` or an ending), or None if one is coming."""
-        ev = self._assigned.get(inquiry_id)
+        hub = self._hub
+        ev = hub.assigned.get(inquiry_id)
         if ev is not None:
             return ev
         try:
@@ -545,16 +364,16 @@ class RouterHandle:
             pass
         else:
             return None  # in the router: its outcome comes with a later tick
-        if inquiry_id not in self._ended and self._dirty:
-            self._tick()  # it may have ended since the last tick: flush, then look
-            ev = self._assigned.get(inquiry_id)
+        if inquiry_id not in hub.ended and hub.dirty:
+            hub.tick()  # it may have ended since the last tick: flush, then look
+            ev = hub.assigned.get(inquiry_id)
             if ev is not None:
                 return ev
-        ev = self._ended.get(inquiry_id)
+        ev = hub.ended.get(inquiry_id)
         if ev is None:
             raise UnknownId(
                 f"unknown inquiry {inquiry_id!r} (never submitted, or ended more than "
-                f"{self._history} outcomes ago)"
+                f"{hub.history} outcomes ago)"
             )
         return ev
 
@@ -595,15 +414,16 @@ class RouterHandle:
 
     def statistics(self) -> AdapterStatistics:
         """Counters of the adapter and the core's statistics snapshot."""
+        hub = self._hub
         return AdapterStatistics(
             backend=self._be.name,
-            ticks=self._ticks,
-            inputs=self._inputs,
-            events=self._events,
-            sessions=len(self._sessions),
-            waiting_callers=sum(len(s) for s in self._waiters.values()),
-            blocked_submitters=sum(len(line) for line in self._blocked.values()),
-            subscribers=len(self._subs),
+            ticks=hub.ticks,
+            inputs=hub.inputs,
+            events=hub.events,
+            sessions=len(hub.sessions),
+            waiting_callers=sum(len(s) for s in hub.waiters.values()),
+            blocked_submitters=sum(len(line) for line in hub.blocked.values()),
+            subscribers=len(hub.subs),
             router=self._core.statistics(),
         )
 
@@ -612,13 +432,12 @@ class RouterHandle:
     ) -> int:
         """Switch to ``config`` atomically; returns the new version (see ``Router.reconfigure``)."""
         self._check_open()
-        if self._tracing is None:
+        tracing = self._hub.tracing
+        if tracing is None:
             version = self._core.reconfigure(config, self._now(), hand_over=hand_over)
         else:
-            version = self._tracing.reconfigure(
-                self._core, config, self._now(), hand_over=hand_over
-            )
-        self._immediate = self._core.config.routing.mode == "immediate"
+            version = tracing.reconfigure(self._core, config, self._now(), hand_over=hand_over)
+        self._hub.immediate = self._core.config.routing.mode == "immediate"
         self._input_done()
         self._wake_keepalive()
         return version
@@ -677,24 +496,25 @@ class RouterHandle:
     async def _keepalive(self) -> None:
         """Heartbeats for the open ``keepalive`` sessions, a third of the timeout apart."""
         be = self._be
+        hub = self._hub
         while True:
             timeout = self._core.config.routing.presence_timeout_s
-            if timeout is None or not any(s.keepalive for s in self._sessions.values()):
-                w = self._keepalive_waiter = be.waiter()
+            if timeout is None or not any(s.keepalive for s in hub.sessions.values()):
+                w = hub.keepalive_waiter = be.waiter()
                 try:
                     await w.wait()  # a keepalive session opened, or a reconfigure
                 finally:
-                    self._keepalive_waiter = None
+                    hub.keepalive_waiter = None
                 continue
             await be.sleep_until(be.now() + timeout / 3)
-            if self._closed:
+            if hub.closed:
                 return
             now = self._now()
             beats = 0
-            for session in list(self._sessions.values()):
-                if session.keepalive and session._active:
+            for inbox in list(hub.sessions.values()):
+                if inbox.keepalive and inbox.active:
                     try:
-                        self._core.heartbeat(session.id, now)
+                        self._core.heartbeat(inbox.agent_id, now)
                     except UnknownId:  # logged out by the core (a shift end)
                         continue
                     beats += 1
@@ -702,9 +522,10 @@ class RouterHandle:
                 self._input_done()  # deadlines due by now fired: the runner ticks
 
     def _wake_keepalive(self) -> None:
-        w = self._keepalive_waiter
+        hub = self._hub
+        w = hub.keepalive_waiter
         if w is not None:
-            self._keepalive_waiter = None
+            hub.keepalive_waiter = None
             w.wake()
 
     # ------------------------------------------------------------------ closing
@@ -713,30 +534,18 @@ class RouterHandle:
         if isinstance(exc, Exception):
             broken = RouterBroken(f"the router failed: {exc!r}")
             broken.__cause__ = exc
-            self._failure = exc
+            self._hub.failure = exc
             self._shut(broken)
         else:  # cancelled from outside
             self._shut(RouterClosed("the router is closed"))
 
     def _close(self) -> None:
-        if not self._closed:
+        if not self._hub.closed:
             self._shut(RouterClosed("the router is closed"))
 
     def _shut(self, error: BaseException) -> None:
-        self._closed = True
-        for slots in self._waiters.values():
-            for slot in slots:
-                slot.error = error
-                slot.waiter.wake()
-        self._waiters.clear()
-        for line in self._blocked.values():
-            for held in line:
-                held.error = error
-                held.waiter.wake()
-        self._blocked.clear()
-        for session in list(self._sessions.values()):
-            session._end()
-        for sub in list(self._subs):
+        self._hub.shut(error)
+        for sub in list(self._hub.subs):
             sub._end()
 
 
@@ -755,25 +564,30 @@ class AgentSession:
         self._handle = handle
         self.spec = spec
         self.id = spec.id
-        #: heartbeats are sent for this session while it is open (``RouterHandle.agent``)
-        self.keepalive = keepalive
-        self._buffer: deque[Work] = deque()
-        #: inquiries of offers this agent has read and not answered (for rescinds)
-        self._seen: set[str] = set()
-        self._waiter: Waiter | None = None
-        self._active = False
-        self._ended = False
+        #: the offers delivered and not read yet, and the answers (``_hot.py``)
+        self._inbox = Inbox(handle._hub, spec.id, keepalive)
+
+    @property
+    def keepalive(self) -> bool:
+        """Heartbeats are sent for this session while it is open (``RouterHandle.agent``)."""
+        return self._inbox.keepalive
+
+    @keepalive.setter
+    def keepalive(self, value: bool) -> None:
+        self._inbox.keepalive = value
 
     async def __aenter__(self) -> AgentSession:
         h = self._handle
-        h._check_open()
-        if self._active or self._ended:
+        hub = h._hub
+        hub.check_open()
+        inbox = self._inbox
+        if inbox.active or inbox.ended:
             raise InvalidState(f"agent session {self.id!r} was already entered")
         h._core.login(self.spec, h._now())
-        self._active = True
-        h._sessions[self.id] = self
-        h._input_done()
-        if self.keepalive:
+        inbox.active = True
+        hub.sessions[self.id] = inbox
+        hub.input_done()
+        if inbox.keepalive:
             h._wake_keepalive()
         return self
 
@@ -787,29 +601,17 @@ class AgentSession:
 
     def logout(self) -> None:
         """Log out now: offers go back in line; work in flight can still be completed."""
-        if not self._active:
+        inbox = self._inbox
+        if not inbox.active:
             return
-        self._active = False
-        h = self._handle
-        if h._sessions.get(self.id) is self:
-            del h._sessions[self.id]
-        self._end()
-        if not h._closed:
-            h._core.logout(self.id, h._now())
-            h._input_done()
-
-    def _end(self) -> None:
-        self._ended = True
-        w = self._waiter
-        if w is not None:
-            w.wake()
-
-    def _deliver(self, ev: Work) -> None:
-        self._buffer.append(ev)
-        w = self._waiter
-        if w is not None:
-            self._waiter = None
-            w.wake()
+        inbox.active = False
+        hub = self._handle._hub
+        if hub.sessions.get(self.id) is inbox:
+            del hub.sessions[self.id]
+        inbox.end()
+        if not hub.closed:
+            hub.core.logout(self.id, hub.now())
+            hub.input_done()
 
     def __aiter__(self) -> AsyncIterator[Work]:
         return self
@@ -819,42 +621,26 @@ class AgentSession:
         be = h._be
         if h._checkpoints:
             await be.checkpoint_if_cancelled()
-        buf = self._buffer
-        holds = h._core.holds
+        inbox = self._inbox
+        take = inbox.take
         while True:
-            while buf:
-                ev = buf.popleft()
-                # Still offered (or, in immediate mode, assigned) to this agent? A declined
-                # or expired offer never returns to the same agent, and offers taken back
-                # by a break or away are dropped from the buffer (``_on_agent_paused``).
-                cls = type(ev)
-                if cls is not OfferRescinded:
-                    if not holds(ev.inquiry_id, self.id):
-                        continue
-                    if cls is Offered:
-                        self._note_seen(ev.inquiry_id)
+            ev = take()
+            if ev is not None:
                 if h._checkpoints:
                     await be.cancel_shielded_checkpoint()
                 return ev
-            if self._ended:
+            if inbox.ended:
                 raise StopAsyncIteration
-            w = self._waiter = be.waiter()
+            w = inbox.waiter = be.waiter()
             try:
                 await w.wait()
             finally:
-                self._waiter = None
-
-    def _note_seen(self, inquiry_id: str) -> None:
-        seen = self._seen
-        if len(seen) >= 64:  # offers read and never answered (expired): forget them
-            holds = self._handle._core.holds
-            self._seen = seen = {i for i in seen if holds(i, self.id)}
-        seen.add(inquiry_id)
+                inbox.waiter = None
 
     @property
     def pending(self) -> int:
         """Offers delivered but not read yet (some may have gone stale)."""
-        return len(self._buffer)
+        return len(self._inbox.buffer)
 
     def hand_back(self, offer: Work | str, *, priority: int | None = None) -> None:
         """Give an assigned inquiry back unfinished: it waits again at its place, for
@@ -882,31 +668,11 @@ class AgentSession:
 
     def accept(self, offer: Work | str) -> None:
         """Take the offered inquiry. Raises InvalidState if the offer already expired."""
-        h = self._handle
-        h._check_open()
-        inquiry_id = self._answer(offer)
-        h._core.accept(inquiry_id, h._now(), agent_id=self.id)
-        h._input_done()
+        self._inbox.accept(offer)
 
     def decline(self, offer: Work | str) -> None:
         """Refuse the offer; the inquiry goes back to its place, never to this agent."""
-        h = self._handle
-        h._check_open()
-        inquiry_id = self._answer(offer)
-        h._core.decline(inquiry_id, h._now(), agent_id=self.id)
-        h._input_done()
-
-    def _answer(self, offer: Work | str) -> str:
-        if isinstance(offer, OfferRescinded):
-            why = (
-                f"{offer.accepted_by!r} accepted it first"
-                if offer.accepted_by is not None
-                else offer.reason
-            )
-            raise InvalidState(f"inquiry {offer.inquiry_id!r}: the offer was rescinded ({why})")
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
-        self._seen.discard(inquiry_id)
-        return inquiry_id
+        self._inbox.decline(offer)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         """Replace this agent's attributes; queues' ``match`` expressions are evaluated again."""
@@ -914,13 +680,7 @@ class AgentSession:
 
     def complete(self, inquiry_id: str) -> None:
         """Finish an inquiry this agent holds (allowed after the session exited)."""
-        h = self._handle
-        h._check_open()
-        core = h._core
-        if core.agent_of(inquiry_id) != self.id:
-            raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.id!r}")
-        core.complete(inquiry_id, h._now())
-        h._input_done()
+        self._inbox.complete(inquiry_id)
 
     def go_on_break(self, reason: str = "break") -> None:
         """No new offers; open offers go back in line; work in flight continues."""
@@ -966,7 +726,7 @@ class Subscription:
 
     async def __aenter__(self) -> Subscription:
         self._handle._check_open()
-        self._handle._subs.append(self)
+        self._handle._hub.subs.append(self)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -974,7 +734,7 @@ class Subscription:
         self._ended = True
 
     def _detach(self) -> None:
-        subs = self._handle._subs
+        subs = self._handle._hub.subs
         if self in subs:
             subs.remove(self)
 
@@ -1081,7 +841,7 @@ async def open_router(
     except BaseExceptionGroup as group_exc:
         # One exception type whatever failed: the block's own, or RouterBroken when the
         # runner failed (then the block, if it failed too, failed because of it).
-        failure = handle._failure
+        failure = handle._hub.failure
         rest = [e for e in _leaves(group_exc) if e is not failure]
         if rest:
             inner = rest[0]

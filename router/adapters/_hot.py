@@ -1,0 +1,420 @@
+"""The adapters' per-inquiry work, in plain classes that the compiled build compiles.
+
+Theory of operation: ``_runner.py`` holds the adapters' public classes
+(``RouterHandle``, ``AgentSession``, ``Subscription``, ``open_router``): async
+methods, context managers and a msgspec Struct of statistics, which stay pure
+Python (docs/compiled.md says why). What they do for every inquiry without
+awaiting lives here, in two final classes with explicit types that mypyc compiles
+(``setup.py``), so the calls into the compiled core are native calls:
+
+- :class:`Hub`, one per open router: the inputs of the hot path (``submit``, an
+  agent's ``accept``, ``decline`` and ``complete``) applied to the core at the
+  loop's time, the *dirty* mark that wakes the runner once per batch, and
+  :meth:`Hub.tick`: one matching pass and the dispatch of its events to agent
+  inboxes, callers blocked in ``wait_assigned``, held producers and subscriptions;
+- :class:`Inbox`, one per agent session: the offers delivered and not read yet,
+  and :meth:`Inbox.take`, the next one still offered to the agent.
+
+Nothing here awaits: a caller that must wait (the runner, an agent reading its
+offers, ``wait_assigned``, a held producer) registers a waiter here and awaits it
+in ``_runner.py``; this module only wakes waiters.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, final
+
+from router.adapters._backend import Waiter
+from router.adapters._errors import InquiryEnded, RouterClosed
+from router.core import Router
+from router.errors import InvalidState, RouterBroken
+from router.events import (
+    Abandoned,
+    AgentAway,
+    AgentOnBreak,
+    Assigned,
+    Completed,
+    Deflected,
+    Offered,
+    OfferRescinded,
+    Rejected,
+    Requeued,
+    Transferred,
+    Withdrawn,
+)
+from router.model import Admission, Inquiry
+
+__all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Slot", "Work"]
+
+#: The admission outcome a ``block`` policy returns: the producer must wait for room.
+BLOCKED: Final = "blocked"
+#: offers an agent read and never answered (expired) kept before the stale are forgotten
+_SEEN_MAX: Final = 64
+
+Work = Offered | Assigned | OfferRescinded
+
+# the event classes the dispatch tells apart (module constants: one load each, compiled)
+_OFFERED: Final = Offered
+_ASSIGNED: Final = Assigned
+_COMPLETED: Final = Completed
+_RESCINDED: Final = OfferRescinded
+_ENDINGS: Final = (Abandoned, Rejected, Deflected, Withdrawn)
+_PAUSES: Final = (AgentOnBreak, AgentAway)
+_BACK_IN_LINE: Final = (Requeued, Transferred)
+
+
+@final
+class FutureWaiter:
+    """asyncio's one-shot wake-up (``_asyncio.py``): a future of the loop, awaited bare.
+
+    Here rather than in ``_asyncio.py`` so that waking an agent's session and making a
+    fresh waiter for its next read are native calls in the compiled build. Imports
+    nothing of asyncio: the loop makes the future.
+    """
+
+    __slots__ = ("fut",)
+
+    def __init__(self, loop: Any) -> None:
+        self.fut: Any = loop.create_future()
+
+    def wake(self) -> None:
+        fut = self.fut
+        if not fut.done():
+            fut.set_result(None)
+
+    def wait(self) -> Awaitable[None]:
+        fut: Awaitable[None] = self.fut
+        return fut
+
+
+@final
+class Slot:
+    """One caller blocked in ``wait_assigned``."""
+
+    __slots__ = ("error", "result", "waiter")
+
+    def __init__(self, waiter: Waiter) -> None:
+        self.waiter = waiter
+        self.result: Assigned | None = None
+        self.error: BaseException | None = None
+
+
+@final
+class Blocked:
+    """One producer held by a ``block`` admission verdict."""
+
+    __slots__ = ("admission", "error", "inquiry", "waiter")
+
+    def __init__(self, inquiry: Inquiry, waiter: Waiter) -> None:
+        self.inquiry = inquiry
+        self.waiter = waiter
+        self.admission: Admission | None = None
+        self.error: BaseException | None = None
+
+
+@final
+class Inbox:
+    """One agent session's offers delivered and not read yet, and its answers."""
+
+    __slots__ = ("active", "agent_id", "buffer", "ended", "hub", "keepalive", "seen", "waiter")
+
+    def __init__(self, hub: Hub, agent_id: str, keepalive: bool) -> None:
+        self.hub = hub
+        self.agent_id = agent_id
+        #: heartbeats are sent for this session while it is open
+        self.keepalive = keepalive
+        self.buffer: deque[Work] = deque()
+        #: inquiries of offers this agent has read and not answered (for rescinds)
+        self.seen: set[str] = set()
+        #: the session's reader waits on it while the buffer is empty
+        self.waiter: Waiter | None = None
+        self.active = False
+        self.ended = False
+
+    def deliver(self, ev: Work) -> None:
+        self.buffer.append(ev)
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            w.wake()
+
+    def end(self) -> None:
+        self.ended = True
+        w = self.waiter
+        if w is not None:
+            w.wake()
+
+    def take(self) -> Work | None:
+        """The next buffered offer still this agent's, or None when none is buffered.
+
+        A declined or expired offer never returns to the same agent, and offers taken
+        back by a break or away are dropped from the buffer (``Hub.tick``), so an
+        offer (or, in immediate mode, an assignment) the core no longer gives this
+        agent is skipped. A rescind is always returned.
+        """
+        buf = self.buffer
+        core = self.hub.core
+        agent_id = self.agent_id
+        while buf:
+            ev = buf.popleft()
+            if type(ev) is _RESCINDED:
+                return ev
+            inquiry_id = ev.inquiry_id
+            if not core.holds(inquiry_id, agent_id):
+                continue
+            if type(ev) is _OFFERED:
+                self.note_seen(inquiry_id)
+            return ev
+        return None
+
+    def note_seen(self, inquiry_id: str) -> None:
+        seen = self.seen
+        if len(seen) >= _SEEN_MAX:  # offers read and never answered (expired): forget them
+            core = self.hub.core
+            agent_id = self.agent_id
+            self.seen = seen = {i for i in seen if core.holds(i, agent_id)}
+        seen.add(inquiry_id)
+
+    def answer(self, offer: Work | str) -> str:
+        """The inquiry an answer (accept, decline) is about; refuses a rescinded offer."""
+        if isinstance(offer, str):
+            inquiry_id = offer
+        elif isinstance(offer, OfferRescinded):
+            why = (
+                f"{offer.accepted_by!r} accepted it first"
+                if offer.accepted_by is not None
+                else offer.reason
+            )
+            raise InvalidState(f"inquiry {offer.inquiry_id!r}: the offer was rescinded ({why})")
+        else:
+            inquiry_id = offer.inquiry_id
+        self.seen.discard(inquiry_id)
+        return inquiry_id
+
+    def accept(self, offer: Work | str) -> None:
+        hub = self.hub
+        hub.check_open()
+        inquiry_id = self.answer(offer)
+        hub.core.accept(inquiry_id, hub.now(), self.agent_id)
+        hub.input_done()
+
+    def decline(self, offer: Work | str) -> None:
+        hub = self.hub
+        hub.check_open()
+        inquiry_id = self.answer(offer)
+        hub.core.decline(inquiry_id, hub.now(), self.agent_id)
+        hub.input_done()
+
+    def complete(self, inquiry_id: str) -> None:
+        hub = self.hub
+        hub.check_open()
+        core = hub.core
+        if core.agent_of(inquiry_id) != self.agent_id:
+            raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.agent_id!r}")
+        core.complete(inquiry_id, hub.now())
+        hub.input_done()
+
+
+@final
+class Hub:
+    """One open router's state between the loop and the core (see the module docstring)."""
+
+    __slots__ = (
+        "assigned",
+        "blocked",
+        "closed",
+        "core",
+        "dirty",
+        "ended",
+        "events",
+        "failure",
+        "history",
+        "immediate",
+        "inputs",
+        "keepalive_waiter",
+        "now",
+        "runner_waiter",
+        "sessions",
+        "subs",
+        "ticks",
+        "tracing",
+        "waiters",
+    )
+
+    def __init__(self, core: Router, now: Callable[[], float], history: int, tracing: Any) -> None:
+        self.core = core
+        #: the loop's clock (the router's clock)
+        self.now = now
+        #: a ``router.observe.tracing.Tracing`` (spans around submit, tick, reconfigure) or None
+        self.tracing = tracing
+        self.history = history
+        #: an input changed the core since the last tick: the runner ticks
+        self.dirty = True
+        self.runner_waiter: Waiter | None = None
+        self.keepalive_waiter: Waiter | None = None
+        self.closed = False
+        self.failure: BaseException | None = None
+        self.waiters: dict[str, list[Slot]] = {}
+        #: the ``Assigned`` event of every inquiry in service
+        self.assigned: dict[str, Assigned] = {}
+        #: the last ``history`` outcomes (``Assigned`` of completed ones, or the ending)
+        self.ended: OrderedDict[str, Any] = OrderedDict()
+        self.sessions: dict[str, Inbox] = {}
+        #: the open subscriptions (``_runner.Subscription``: ``_push``, ``_end``)
+        self.subs: list[Any] = []
+        self.blocked: dict[str, deque[Blocked]] = {}
+        self.immediate = core.config.routing.mode == "immediate"
+        self.ticks = 0
+        self.inputs = 0
+        self.events = 0
+
+    # ------------------------------------------------------------------ inputs
+
+    def check_open(self) -> None:
+        if self.closed:
+            if self.failure is not None:
+                raise RouterBroken("the router failed earlier") from self.failure
+            raise RouterClosed("the router is closed")
+
+    def input_done(self) -> None:
+        """An input changed the core: make sure the runner ticks soon (once)."""
+        self.inputs += 1
+        if not self.dirty:
+            self.dirty = True
+            w = self.runner_waiter
+            if w is not None:
+                w.wake()
+
+    def submit(self, inquiry: Inquiry) -> Admission:
+        """The core's admission of ``inquiry`` now; the runner ticks unless it is held."""
+        self.check_open()
+        if self.tracing is None:
+            adm = self.core.submit(inquiry, self.now())
+        else:
+            adm = self.tracing.submit(self.core, inquiry, self.now())
+        if adm.outcome != BLOCKED:
+            self.ended.pop(inquiry.id, None)
+            self.input_done()
+        return adm
+
+    def complete(self, inquiry_id: str) -> None:
+        self.check_open()
+        self.core.complete(inquiry_id, self.now())
+        self.input_done()
+
+    # ------------------------------------------------------------------ the matching pass
+
+    def tick(self) -> None:
+        """One matching pass at the loop's time; its events to whoever waits for them."""
+        if self.tracing is None:
+            events: list[Any] = self.core.tick(self.now())
+        else:
+            events = self.tracing.tick(self.core, self.now())
+        self.ticks += 1
+        if events:
+            self.events += len(events)
+            sessions = self.sessions
+            for ev in events:
+                cls = type(ev)
+                if cls is _OFFERED:  # the most frequent one first
+                    inbox = sessions.get(ev.agent_id)
+                    if inbox is not None:
+                        inbox.deliver(ev)
+                elif cls is _ASSIGNED:
+                    self.on_assigned(ev)
+                elif cls is _COMPLETED:
+                    assigned = self.assigned.pop(ev.inquiry_id, None)
+                    if assigned is not None:
+                        self.remember(ev.inquiry_id, assigned)
+                elif cls in _ENDINGS:
+                    self.on_ended(ev)
+                elif cls is _RESCINDED:
+                    # An unread offer is dropped as stale when read; one already read is
+                    # answered by the rescind, so the agent's screen can take it down.
+                    inbox = sessions.get(ev.agent_id)
+                    if inbox is not None and ev.inquiry_id in inbox.seen:
+                        inbox.seen.discard(ev.inquiry_id)
+                        inbox.deliver(ev)
+                elif cls in _PAUSES:
+                    # The core took back every open offer of this agent: drop them unread,
+                    # so a later re-offer of the same inquiry is the only one the agent sees.
+                    inbox = sessions.get(ev.agent_id)
+                    if inbox is not None:
+                        inbox.buffer.clear()
+                elif cls in _BACK_IN_LINE:
+                    # handed back or transferred after its assignment: not in service any more
+                    self.assigned.pop(ev.inquiry_id, None)
+            if self.subs:
+                for sub in list(self.subs):
+                    sub._push(events)
+        if self.blocked:
+            self.retry_blocked()
+
+    def on_assigned(self, ev: Assigned) -> None:
+        self.assigned[ev.inquiry_id] = ev
+        slots = self.waiters.pop(ev.inquiry_id, None)
+        if slots is not None:
+            for slot in slots:
+                slot.result = ev
+                slot.waiter.wake()
+        if self.immediate:
+            inbox = self.sessions.get(ev.agent_id)
+            if inbox is not None:
+                inbox.deliver(ev)
+
+    def on_ended(self, ev: Any) -> None:
+        self.remember(ev.inquiry_id, ev)
+        slots = self.waiters.pop(ev.inquiry_id, None)
+        if slots is not None:
+            for slot in slots:
+                slot.error = InquiryEnded(ev)
+                slot.waiter.wake()
+
+    def remember(self, inquiry_id: str, ev: Any) -> None:
+        ended = self.ended
+        ended[inquiry_id] = ev
+        if len(ended) > self.history:
+            ended.popitem(last=False)
+
+    def retry_blocked(self) -> None:
+        """Admit held producers, first come first served per queue, while there is room."""
+        core = self.core
+        now = self.now()
+        for queue in list(self.blocked):
+            line = self.blocked[queue]
+            while line and core.has_room(queue):
+                held = line[0]
+                try:
+                    adm = core.submit(held.inquiry, now)
+                except Exception as exc:  # e.g. the queue was removed by reconfigure
+                    held.error = exc
+                else:
+                    if adm.outcome == BLOCKED:
+                        break
+                    held.admission = adm
+                    self.ended.pop(held.inquiry.id, None)
+                    self.input_done()
+                line.popleft()
+                held.waiter.wake()
+            if not line:
+                del self.blocked[queue]
+
+    # ------------------------------------------------------------------ closing
+
+    def shut(self, error: BaseException) -> None:
+        """Closed: every waiting caller gets ``error``; sessions end (subscriptions: the caller)."""
+        self.closed = True
+        for slots in self.waiters.values():
+            for slot in slots:
+                slot.error = error
+                slot.waiter.wake()
+        self.waiters.clear()
+        for line in self.blocked.values():
+            for held in line:
+                held.error = error
+                held.waiter.wake()
+        self.blocked.clear()
+        for inbox in list(self.sessions.values()):
+            inbox.end()
