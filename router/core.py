@@ -312,14 +312,15 @@ class Router:
             for w in [r.weights, *(q.weights for q in cfg.queues if q.weights is not None)]
         )
         seen = set()
+        coeffs = Coeffs(r.weights)  # read now: a caller may have changed the struct in place
         for q in cfg.queues:
             seen.add(q.name)
             qs = self._queues.get(q.name)
             if qs is None:
-                self._queues[q.name] = QueueState(q, r.weights)
+                self._queues[q.name] = QueueState(q, r.weights, coeffs)
             else:
                 qs.removed = False
-                qs.apply(q, r.weights)
+                qs.apply(q, r.weights, coeffs)
         for name, qs in self._queues.items():
             if name not in seen:
                 qs.removed = True
@@ -3195,8 +3196,9 @@ class Router:
         self._draws.n = snap.draws
         weights = snap.config.routing.weights
         self._queues = {}
+        coeffs = Coeffs(weights)
         for sq in snap.queues:
-            qs = QueueState(sq.cfg, weights)
+            qs = QueueState(sq.cfg, weights, coeffs)
             qs.removed = sq.removed
             self._queues[qs.name] = qs
         self._live.configure(snap.config, self._channels, self._queues.values())

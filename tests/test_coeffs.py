@@ -3,6 +3,8 @@ shared by the queues that share one ``Weights``, and never stale after a reconfi
 
 from __future__ import annotations
 
+import msgspec
+
 from router import AgentSpec, Inquiry, Router
 from router.config import Weights
 from router.events import Offered
@@ -10,21 +12,19 @@ from router.state.records import Coeffs
 from tests.helpers import BASIC, config
 
 
-def test_one_coeffs_per_weights_with_float_values() -> None:
-    w = Weights(proficiency=2.0, idle_time=1, load=0.5)  # an int as a Python caller may pass
-    c = Coeffs.of(w)
-    assert Coeffs.of(w) is c
+def test_coeffs_hold_the_weights_as_floats() -> None:
+    c = Coeffs(Weights(proficiency=2.0, idle_time=1, load=0.5))  # an int as a caller may pass
     assert (c.proficiency, c.idle_time, c.load) == (2.0, 1.0, 0.5)
     assert type(c.idle_time) is float
-    assert Coeffs.of(Weights(proficiency=2.0, idle_time=1, load=0.5)) is not c
 
 
-def test_changed_values_of_the_same_struct_make_new_coeffs() -> None:
-    w = Weights()
-    c = Coeffs.of(w)
-    w.load = 3.0
-    c2 = Coeffs.of(w)
-    assert c2 is not c and c2.load == 3.0
+def test_a_queue_with_weights_of_its_own_has_its_own_coeffs() -> None:
+    cfg = config(BASIC)
+    own = Weights(proficiency=3.0)
+    queues = [q if q.name != "vip" else msgspec.structs.replace(q, weights=own) for q in cfg.queues]
+    r = Router(msgspec.structs.replace(cfg, queues=queues))
+    assert r._queues["vip"].coeffs is not r._queues["refund"].coeffs
+    assert r._queues["vip"].coeffs.proficiency == 3.0
 
 
 def test_queues_sharing_the_routing_weights_share_coeffs() -> None:
@@ -35,7 +35,7 @@ def test_queues_sharing_the_routing_weights_share_coeffs() -> None:
 
 def test_reconfigure_with_the_same_struct_changed_in_place_uses_the_new_weights() -> None:
     """Decisions follow the weights a reconfigure passes, even when the caller changed the
-    struct it passed before in place (the core caches per struct)."""
+    struct it passed before in place (the core reads the struct at every configure)."""
     cfg = config(BASIC, weights=Weights(proficiency=10.0, idle_time=0.0, load=0.0))
     r = Router(cfg)
     r.login(AgentSpec(id="low", skills={"refund": 1}, capacity={"voice": 1}), 0.0)

@@ -29,7 +29,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected
+from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
@@ -679,7 +679,7 @@ def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Qu
         inquiry_id=t.id,
         queue=t.queue.name,
         position=position,
-        expected_wait_s=ewt if ewt < _INF else None,  # wire_seconds, without its call
+        expected_wait_s=wire_seconds(ewt),
     )
 
 

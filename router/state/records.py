@@ -94,7 +94,7 @@ class QueueState:
         "weights",
     )
 
-    def __init__(self, cfg: QueueConfig, weights: Weights) -> None:
+    def __init__(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         self.name = cfg.name
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
@@ -107,9 +107,11 @@ class QueueState:
         self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
         self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
-        self.apply(cfg, weights)
+        self.apply(cfg, weights, coeffs)
 
-    def apply(self, cfg: QueueConfig, weights: Weights) -> None:
+    def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
+        """Take ``cfg``; ``weights`` are the routing weights and ``coeffs`` their ``Coeffs``
+        (one per configuration, shared by the queues without weights of their own)."""
         self.cfg = cfg
         self.channel = cfg.channel
         self.priority = cfg.priority
@@ -120,8 +122,8 @@ class QueueState:
         ]
         self.answer_target_s = cfg.answer_target_s
         self.weights = cfg.weights or weights
-        #: the same weights as native floats for the scorer (one ``Coeffs`` per ``Weights``)
-        self.coeffs = Coeffs.of(self.weights)
+        #: the same weights as native floats for the scorer
+        self.coeffs = coeffs if self.weights is weights else Coeffs(self.weights)
         self.heavy = cfg.heavy
         self.target: Target | None = compile_target(cfg.match) if cfg.match is not None else None
         #: whether the pool key carries the inquiry's attributes (the match reads some)
@@ -650,8 +652,9 @@ def pool_slots(pool: Pool) -> float:
 class Coeffs:
     """A :class:`~router.config.Weights` as native float attributes: what the scorer
     (``router/state/scoring.py``) reads on every refresh, without an attribute lookup on
-    the config struct. One per ``Weights`` object (``Coeffs.of``), so queues sharing the
-    routing weights share their ``Coeffs`` and the core groups their pools by identity.
+    the config struct. The core makes one for the routing weights per configuration, which
+    the queues without weights of their own share (its refresh groups pools by identity),
+    and one per queue with its own.
     Each value is ``float(weight)``: the same float arithmetic as reading the struct."""
 
     __slots__ = (
@@ -661,41 +664,12 @@ class Coeffs:
         "proficiency",
         "recent_count",
         "recent_work",
-        "weights",
     )
 
     def __init__(self, w: Weights) -> None:
-        self.weights = w
         self.proficiency = float(w.proficiency)
         self.idle_time = float(w.idle_time)
         self.load = float(w.load)
         self.recent_work = float(w.recent_work)
         self.recent_count = float(w.recent_count)
         self.heavy_streak = float(w.heavy_streak)
-
-    def same(self, w: Weights) -> bool:
-        """Whether these are ``w``'s values now (a caller may have changed the struct)."""
-        return (
-            self.proficiency == w.proficiency
-            and self.idle_time == w.idle_time
-            and self.load == w.load
-            and self.recent_work == w.recent_work
-            and self.recent_count == w.recent_count
-            and self.heavy_streak == w.heavy_streak
-        )
-
-    @staticmethod
-    def of(w: Weights) -> Coeffs:
-        """The ``Coeffs`` of ``w``: the last one made for this very object while its values
-        are unchanged, else a new one."""
-        c = _COEFFS.get(id(w))
-        if c is None or c.weights is not w or not c.same(w):
-            c = Coeffs(w)
-            if len(_COEFFS) > 1024:
-                _COEFFS.clear()
-            _COEFFS[id(w)] = c
-        return c
-
-
-#: id(Weights) -> its Coeffs (the entry keeps the struct alive, so the id is not reused)
-_COEFFS: dict[int, Coeffs] = {}
