@@ -272,6 +272,11 @@ class Router:
         self._waiting_cb = 0  # of _waiting: callbacks holding their place in line
         self._breaks = BreakStaffing()
         self._releasing = False  # break staffing is handing out places (no re-entry)
+        # while an instant's deadlines fire, break-staffing decisions wait for its end
+        # (``_decide_breaks``): agents asking for a break, and whether places opened
+        self._in_instant = False
+        self._break_asks: dict[str, Agent] = {}
+        self._release_asked = False
         # agents with a shift end or a schedule, and per pool the changes they announce
         # (router/state/staffing.py), memoised until one of them logs in, out or changes
         self._scheduled: dict[str, Agent] = {}
@@ -363,13 +368,20 @@ class Router:
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
         if 2 * (self._offer_entries - self._n_offered) > len(dl) + _SPENT_SLACK:
             self._compact_deadlines()
-        while dl and dl[0][0] <= now:
-            at, _, kind, obj, arg = heappop(dl)
-            if kind == K_OFFER:
-                self._offer_entries -= 1
-            self._now = at
-            self._fire(kind, obj, arg)
-            self._rollback_now = at
+        if dl and dl[0][0] <= now:
+            self._in_instant = True
+            try:
+                while dl and dl[0][0] <= now:
+                    at, _, kind, obj, arg = heappop(dl)
+                    if kind == K_OFFER:
+                        self._offer_entries -= 1
+                    self._now = at
+                    self._fire(kind, obj, arg)
+                    if (self._break_asks or self._release_asked) and (not dl or dl[0][0] != at):
+                        self._decide_breaks()
+                    self._rollback_now = at
+            finally:
+                self._in_instant = False
         self._now = now
         return now
 
@@ -1693,6 +1705,11 @@ class Router:
             self._stop_new_work(agent, AWAY, "shift_end")
             return
         elif action == TAKE_BREAK:
+            if self._in_instant and self._breaks.enabled and agent.break_due == _INF:
+                # whether there is a place depends on everything due at this instant
+                # (a shift starting with an agent already on a break): decided at its end
+                self._break_asks[agent.id] = agent
+                return
             self._take_break(agent)
             return
         elif action == CHANGED:
@@ -1770,8 +1787,28 @@ class Router:
         if bs.share is not None and bs.count(agent, self._break_flags(agent)):
             self._release_breaks()
 
+    def _decide_breaks(self) -> None:
+        """The deadlines of an instant have fired: places opened go to the deferred breaks,
+        then the agents whose timers asked for a break at this instant ask again, in the
+        order they asked (their timers run again: the state may have moved on)."""
+        self._in_instant = False
+        try:
+            while self._break_asks or self._release_asked:
+                if self._release_asked:
+                    self._release_asked = False
+                    self._release_breaks()
+                asks, self._break_asks = self._break_asks, {}
+                for agent in asks.values():
+                    if self._agents.get(agent.id) is agent:
+                        self._agent_timer(agent)
+        finally:
+            self._in_instant = True
+
     def _release_breaks(self) -> None:
         """Deferred breaks take the places open now, the one due first going first."""
+        if self._in_instant:
+            self._release_asked = True  # at the instant's end (_decide_breaks)
+            return
         if self._releasing:
             return
         self._releasing = True

@@ -310,6 +310,33 @@ def test_a_break_waits_when_leaving_colleagues_would_leave_too_many_on_a_break()
     assert [(e.agent_id, e.reason) for e in _of(r.tick(95), AgentOnBreak)] == [("su", "wellbeing")]
 
 
+def test_a_break_is_decided_after_the_shift_changes_of_the_same_instant() -> None:
+    # a third may break (share 0.34): one place among 3 or 4. Xu's shift pauses from 50 to
+    # 80 and she goes on a break of her own while off shift. At 80 Su's stretch is over and
+    # Xu comes back on shift, still on her break, at the same instant: Su's timer was set
+    # first, but her break is decided after Xu counts again: 1 of 4 already on a break,
+    # Su's waits (found by StaffingMachine: the break was granted before Xu counted)
+    toml = STAFFING.replace("max_break_share = 0.5", "max_break_share = 0.34")
+    r = Router(config(toml))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    assert _assigned(r.tick(0)) == [("long", "su")]  # Su's timer for 80 is pushed first
+    r.login(AgentSpec(id="pu"), 0)
+    r.login(AgentSpec(id="ka"), 0)
+    xu = [Shift(start_s=0.0, end_s=50.0), Shift(start_s=80.0, end_s=900.0)]
+    r.login(AgentSpec(id="xu", shifts=xu), 0)
+    assert [e.reason for e in _of(r.tick(50), AgentAway)] == ["off_shift"]
+    r.go_on_break("xu", 60)
+    r.tick(60)
+    ev = r.tick(80)
+    assert [e.agent_id for e in _of(ev, BreakDeferred)] == ["su"]
+    assert _of(ev, AgentOnBreak) == []
+    assert _on_break(r) == 1  # Xu alone: 1 of the 4 on shift
+    r.set_ready("xu", 85)  # the place opens: Su's break starts
+    assert [(e.agent_id, e.reason) for e in _of(r.tick(85), AgentOnBreak)] == [("su", "wellbeing")]
+    assert _on_break(r) == 1
+
+
 # ---------------------------------------------------------------- cooldown after heavy work
 
 COOLDOWN = """
