@@ -447,14 +447,15 @@ class Router:
     def _deadline_spent(self, kind: int, obj: Any, arg: int) -> bool:
         """Whether a deadline entry can never fire again (compaction and snapshots drop it).
 
-        Narrower than ``not _deadline_live``: an agent's timer, a patience, step or
-        preference deadline can come back to life (the same ``timer_at``, ``patience_at``,
-        ``step`` or ``prefer_until`` set again), so those count as spent only once their
-        agent or ticket has left the router; an offer's ``offer_no`` never repeats. Policy
+        Narrower than ``not _deadline_live``: a patience, step or preference deadline can
+        come back to life (the same ``patience_at``, ``step`` or ``prefer_until`` set
+        again), so those count as spent only once their ticket has left the router; an
+        offer's ``offer_no`` never repeats, nor does an agent timer's entry number. Policy
         timers (K_BP) belong to the policies: spent once their inquiry has left.
         """
         if kind == K_AGENT:
-            return self._agents.get(obj.id) is not obj
+            agent: Agent = obj
+            return self._agents.get(agent.id) is not agent or agent.timer_seq != arg
         if kind == K_BP and not isinstance(obj, Ticket):
             return False  # a named policy timer (router/policies/timers.py)
         t: Ticket = obj
@@ -464,9 +465,9 @@ class Router:
 
     def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         if kind == K_AGENT:
-            # one pending timer per agent: entries other than the agent's timer_at are stale
+            # one pending timer per agent: its latest entry (``_schedule_agent``)
             agent: Agent = obj
-            return self._agents.get(agent.id) is agent and agent.timer_at == at
+            return self._agents.get(agent.id) is agent and agent.timer_seq == arg
         if kind == K_BP:
             return self._bp.timer_live(obj, arg)
         t: Ticket = obj
@@ -1412,6 +1413,12 @@ class Router:
             schedule.apply_shift(agent, agent.shift_no, agent.off_shift)
             if agent.shift_end is None:
                 agent.shift_end = agent.shifts[-1].end_s
+        # the staffing to come (a shift end set, moved or dropped; skills or queues changed)
+        if agent.shifts or agent.shift_end is not None:
+            self._scheduled[agent.id] = agent
+            self._staff_ver += 1
+        elif self._scheduled.pop(agent.id, None) is not None:
+            self._staff_ver += 1
         for skill in old_skills:
             if skill not in agent.skills:
                 holders = self._by_skill[skill]
@@ -1681,7 +1688,12 @@ class Router:
         if when < agent.timer_at:
             when = max(when, self._now)
             agent.timer_at = when
-            self._at(when, K_AGENT, agent, agent.incarnation)
+            # the entry's own number is its ``arg``: only the latest entry is the timer, so
+            # an earlier one at the same time never comes back to life (whether or not
+            # ``next_deadline`` dropped it: a query must not change what happens later)
+            seq = self._seq + 1
+            agent.timer_seq = seq
+            self._at(when, K_AGENT, agent, seq)
 
     def _agent_timer(self, agent: Agent) -> None:
         timeout = self._presence
@@ -3264,6 +3276,8 @@ class Router:
             if sa.tally is not None:
                 restore_tally(sa.tally, a.tally)
             self._index_agent(a)
+            if a.shifts or a.shift_end is not None:
+                self._scheduled[a.id] = a  # its shift ends count in the staffing to come
             ver = a.ver
             a.ver = -2  # suppress pushes while pools are attached
             for pool in pools:
@@ -3308,6 +3322,10 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        for sa in snap.agents:  # offers and work back in the order they came
+            a = self._agents[sa.spec.id]
+            codec.reorder(a.offers, sa.offers)
+            codec.reorder(a.work, sa.work)
         for pool in pools:
             pool.waiting.sort()
             pool.declined.sort()
@@ -3326,8 +3344,16 @@ class Router:
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()
-        for at, seq, kind, oid, arg in snap.deadlines:
+        timers: dict[str, int] = {}  # agent id -> its timer's entry (the first at timer_at)
+        for at, seq, kind, oid, arg in sorted(snap.deadlines, key=_at_seq):
             obj: Any = self._agents[oid] if kind == K_AGENT else self._tickets[oid]
+            if kind == K_AGENT:
+                # an entry's ``arg`` is its own number; snapshots of formats that gave the
+                # agent's incarnation there held every entry at timer_at: the first fires
+                arg = seq
+                if at == obj.timer_at and oid not in timers:
+                    timers[oid] = seq
+                    obj.timer_seq = seq
             self._deadlines.append((at, seq, kind, obj, arg))
             if kind == K_OFFER:
                 self._offer_entries += 1

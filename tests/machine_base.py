@@ -86,6 +86,13 @@ The feature rules (issue 16) run only on configs that use the features (a ``matc
 decision must satisfy the queue's ``match`` and, while the inquiry waits for its preferred
 agents, name one of them; an accept of a ring must rescind every other open offer.
 
+Replay, at the end of every run: the inputs the machine gave (through
+:class:`Recorded`) go again into a fresh router of the first config, with no
+``next_deadline()`` calls and no snapshot round trips, and every tick must give the
+same events, every input the same result or the same refusal. Time is data and the
+core reads nothing else: the durable mode's restore-and-replay relies on it, and a
+query or a snapshot that changed later decisions would break it.
+
 CI runs each machine on a fixed derandomized set of examples plus a bounded
 randomized run; ``ROUTER_FUZZ=N`` runs N randomized examples per machine.
 """
@@ -228,6 +235,61 @@ def hunting(examples: int = 60) -> settings:
     )
 
 
+#: the Router methods that are inputs (everything else only reads)
+INPUTS = frozenset(
+    {
+        "tick", "handle", "submit", "callback_failed", "withdraw", "accept", "decline",
+        "complete", "update_inquiry", "transfer", "hand_back", "login", "update_agent",
+        "heartbeat", "set_ready", "go_on_break", "logout", "set_attributes", "reconfigure",
+        "reset_statistics",
+    }
+)  # fmt: skip
+
+
+#: (input, positional arguments, keyword arguments, its result or the refusal's class)
+InputLog = list[tuple[str, tuple[Any, ...], dict[str, Any], Any]]
+
+
+class Recorded:
+    """A Router whose inputs are logged with what they returned, or that they were refused.
+
+    Everything else (queries, the records the invariants read) passes through."""
+
+    def __init__(self, router: Router, log: InputLog) -> None:
+        object.__setattr__(self, "router", router)
+        object.__setattr__(self, "log", log)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.router, name)
+        if name not in INPUTS:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                out = attr(*args, **kwargs)
+            except UsageError as exc:
+                self.log.append((name, args, kwargs, type(exc)))
+                raise
+            self.log.append((name, args, kwargs, out))
+            return out
+
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.router, name, value)
+
+
+def replay(cfg: RouterConfig, log: InputLog) -> None:
+    """Give a fresh router the logged inputs: the same results, the same refusals."""
+    r = Router(cfg)
+    for i, (name, args, kwargs, out) in enumerate(log):
+        try:
+            got = getattr(r, name)(*args, **kwargs)
+        except UsageError as exc:
+            got = type(exc)
+        assert got == out, f"replay: input {i}, {name}{args!r}, gave {got!r}, not {out!r}"
+
+
 class RouterMachine(RuleBasedStateMachine):
     """Drives one Router; subclasses set :attr:`CONFIG` (TOML) or override :meth:`config`."""
 
@@ -246,7 +308,8 @@ class RouterMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         cfg = self.config()
-        self.r = Router(cfg)
+        self.inputs: InputLog = []
+        self.r: Router = Recorded(Router(cfg), self.inputs)  # type: ignore[assignment]
         self.configs: dict[int, RouterConfig] = {1: cfg}
         self.now = 0.0
         self.n_inq = 0
@@ -943,7 +1006,10 @@ class RouterMachine(RuleBasedStateMachine):
         snap = self.r.snapshot()
         restored = Router.restore(snap)
         assert restored.snapshot() == snap
-        self.r = restored
+        self.r = Recorded(restored, self.inputs)  # type: ignore[assignment]
+
+    def teardown(self) -> None:
+        replay(self.configs[1], self.inputs)
 
     # ---------------------------------------------------------------- invariants
 
@@ -1139,10 +1205,20 @@ class RouterMachine(RuleBasedStateMachine):
             if not r._deadline_spent(kind, obj, arg):
                 continue
             assert not r._deadline_live(kind, obj, arg, at), f"live deadline {kind} of {obj.id}"
-            if kind == K_AGENT:
-                assert r._agents.get(obj.id) is not obj, f"timer of {obj.id} dropped, logged in"
+            if kind == K_AGENT:  # an agent's timer is its latest entry (no other revives)
+                assert r._agents.get(obj.id) is not obj or obj.timer_seq != arg, (
+                    f"timer of {obj.id} dropped, logged in"
+                )
             elif kind != K_OFFER and isinstance(obj, Ticket):
                 assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
+        timers = {
+            (obj.id, at)
+            for at, seq, kind, obj, arg in r._deadlines
+            if kind == K_AGENT and seq == arg
+        }
+        for a in r._agents.values():
+            if a.timer_at < float("inf"):
+                assert (a.id, a.timer_at) in timers and a.timer_seq > 0, f"{a.id}'s timer is lost"
 
     @invariant()
     def waiting_lines_agree_with_a_recount(self) -> None:

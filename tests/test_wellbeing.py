@@ -188,6 +188,25 @@ def test_login_after_shift_end_takes_no_work() -> None:
     assert _of(ev, AgentAway)[0].reason == "shift_end"
 
 
+def test_a_shift_end_set_by_an_update_counts_in_the_staffing_to_come() -> None:
+    # Bo's shift end at 50, given at login or by an update at 1: the expected wait told
+    # at arrival is the same (an update left the staffing to come as it was)
+    toml = '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n'
+
+    def waits(update: bool) -> list[float]:
+        r = Router(config(toml))
+        r.login(AgentSpec(id="ann", shifts=[Shift(start_s=100.0, end_s=900.0)]), 0)
+        r.login(AgentSpec(id="bo", shift_end=None if update else 50.0), 0)
+        r.submit(Inquiry(id="i0", queue="q"), 0)
+        r.tick(0)
+        if update:
+            r.update_agent(AgentSpec(id="bo", shift_end=50.0), 1)
+        r.tick(1)
+        return [r.submit(Inquiry(id=f"i{k}", queue="q"), 2).expected_wait_s for k in (1, 2)]
+
+    assert waits(update=True) == waits(update=False) == [230.0, 410.0]
+
+
 def test_overtime_outside_surge_is_not_granted() -> None:
     r = _router(SHIFT.replace("[wellbeing]", '[wellbeing]\nsuspend_in_surge = ["shift"]'))
     r.login(AgentSpec(id="a", shift_end=1000.0), 0)

@@ -93,6 +93,10 @@ class AgentRecord(Struct, array_like=True):
     rr: dict[str, int] = {}
     #: the agent's real-time figures (router/state/tallies.py)
     tally: AgentTallyRecord | None = None
+    #: the ids of its offers and of its work in the order they came (what it gives back
+    #: first); snapshots without them restore both in the order of the tickets
+    offers: list[str] = []
+    work: list[str] = []
 
 
 class TicketRecord(Struct, array_like=True):
@@ -210,6 +214,8 @@ def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord
         last_seen=a.last_seen,
         rr=dict(a.rr),
         tally=tally,
+        offers=list(a.offers),
+        work=list(a.work),
     )
 
 
@@ -240,6 +246,15 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.break_due = rec.break_due
     a.brk_flags = rec.brk_flags  # the core counts them again (break staffing)
     a.rr = dict(rec.rr)
+
+
+def reorder(held: dict[str, Any], order: list[str]) -> None:
+    """Put ``held`` (an agent's offers or work, keyed by inquiry id) in ``order`` when the
+    record gave one for exactly these inquiries."""
+    if order and len(order) == len(held) and all(i in held for i in order):
+        items = [(i, held[i]) for i in order]
+        held.clear()
+        held.update(items)
 
 
 def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:

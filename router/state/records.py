@@ -501,6 +501,7 @@ class Agent:
         "team",
         "tenants",
         "timer_at",
+        "timer_seq",
         "total_load",
         "units",
         "units_by",
@@ -539,6 +540,7 @@ class Agent:
         self.heavy_block_until = 0.0
         self.no_answer = 0
         self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
+        self.timer_seq = 0  # and the sequence number of its deadline entry
         self.roomy = False  # ready with a free slot on some channel (statistics count it)
         self.offers: dict[str, Ticket] = {}
         self.work: dict[str, Ticket] = {}
