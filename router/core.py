@@ -756,6 +756,7 @@ class Router:
             self._estimator.on_abandon(t.queue.name, self._now - t.entered)
         else:
             self._bp.callbacks.withdrawn(t)
+            self._bp.outbound.withdrawn(t)
         self._end(
             t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
         )

@@ -1254,6 +1254,16 @@ class RouterMachine(RuleBasedStateMachine):
         assert sum(placed.values()) == self.r._waiting
 
     @invariant()
+    def held_tasks_agree_with_a_recount(self) -> None:
+        """Outbound tasks held, per queue: exactly the parked tickets the policy holds."""
+        o = self.r._bp.outbound
+        held: dict[str, int] = {}
+        for t in o.holding.values():
+            assert self.r._tickets.get(t.id) is t and t.state == PARKED, f"{t.id} held, gone"
+            held[t.queue.name] = held.get(t.queue.name, 0) + 1
+        assert {k: n for k, n in o.n_held.items() if n} == held, (o.n_held, held)
+
+    @invariant()
     def counters_add_up(self) -> None:
         c = self.r.counters
         assert c.submitted == len(self.submitted), (c.submitted, len(self.submitted))

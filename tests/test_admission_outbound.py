@@ -91,3 +91,25 @@ def test_blending_keeps_inbound_service_and_never_starts_a_task_over_waiting_inb
             assert r.counters.assigned - len(waits) == 300  # every task was made
     assert service_level[False] > 0.9
     assert service_level[True] >= service_level[False] - 0.05
+
+
+def test_a_held_task_withdrawn_or_expired_no_longer_counts_ahead() -> None:
+    # no agent: t0..t2 held; t1 withdrawn, t2 past its deadline, both behind t0: t3 is
+    # second in line, not fourth, and a restored router says the same (found by the
+    # machines' replay: gone tasks were counted until they reached the head of the line)
+    toml = CONFIG.format(reserve=0, protect='["in"]') + "deadline_s = { out = 30 }\n"
+
+    def build() -> Router:
+        r = Router(decode_config(toml))
+        r.submit(Inquiry(id="t0", queue="out", patience_s=300), 0)  # its own deadline
+        r.submit(Inquiry(id="t1", queue="out", patience_s=300), 0)
+        r.submit(Inquiry(id="t2", queue="out"), 0)
+        r.withdraw("t1", 1)
+        expired = [e.inquiry_id for e in r.tick(40) if type(e).__name__ == "TaskExpired"]
+        assert expired == ["t2"]  # the queue's deadline, 30 s
+        return r
+
+    kept = build().submit(Inquiry(id="t3", queue="out"), 41)
+    restored = Router.restore(build().snapshot()).submit(Inquiry(id="t3", queue="out"), 41)
+    assert kept == restored
+    assert kept.position == 2

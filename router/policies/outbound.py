@@ -73,6 +73,11 @@ class Outbound:
         self.reserve = 1
         self.enabled = False
         self.held: dict[str, list[_Entry]] = {}  # per queue: a heap by aged key
+        # the tasks held now (the heaps keep the entries of tasks gone since, lazily), and
+        # how many per queue: positions and bounds count exactly these, so a restored
+        # router (whose heaps hold only these) answers the same
+        self.holding: dict[str, Ticket] = {}
+        self.n_held: dict[str, int] = {}
         self.active: dict[str, Ticket] = {}  # released tasks not finished yet
         self.deadlines: dict[str, float] = {}  # task id -> deadline
         self.limits: dict[str, int] = {}
@@ -103,7 +108,10 @@ class Outbound:
 
     def _unhold(self, name: str) -> None:
         ops = self.ops
+        self.n_held.pop(name, None)
         for _, _, t in sorted(self.held.pop(name)):
+            if self.holding.get(t.id) is t:
+                del self.holding[t.id]
             if ops.ticket(t.id) is t and t.state == PARKED:
                 self.deadlines.pop(t.id, None)
                 if t.queue.removed:
@@ -122,7 +130,21 @@ class Outbound:
 
     def _push(self, t: Ticket) -> None:
         key = t.arrival - t.priority * self.ops.priority_seconds
-        heappush(self.held.setdefault(t.queue.name, []), (key, t.seq, t))
+        name = t.queue.name
+        heappush(self.held.setdefault(name, []), (key, t.seq, t))
+        self.holding[t.id] = t
+        self.n_held[name] = self.n_held.get(name, 0) + 1
+
+    def _let_go(self, t: Ticket) -> None:
+        """``t`` is held no longer (started, expired or withdrawn); its entry stays in the
+        heap until it reaches the head."""
+        if self.holding.get(t.id) is t:
+            del self.holding[t.id]
+            self.n_held[t.queue.name] -= 1
+
+    def withdrawn(self, t: Ticket) -> None:
+        """A parked ``t`` was withdrawn (the core ends it next)."""
+        self._let_go(t)
 
     def hold(self, t: Ticket) -> Admission:
         """Admit a task to its outbound queue: it waits, held, for idle capacity."""
@@ -132,7 +154,7 @@ class Outbound:
         heap = self.held.setdefault(name, [])
         c.submitted += 1
         limit = self.limits.get(name)
-        if limit is not None and self._live(heap) >= limit:
+        if limit is not None and self._live(heap, name) >= limit:
             reason = f"queue_full: {name} holds {limit}"
             c.rejected += 1
             ops.emit(
@@ -152,7 +174,7 @@ class Outbound:
         if deadline is not None:
             self.deadlines[t.id] = deadline
             ops.schedule(max(deadline, ops.now), t, T_DEADLINE)
-        position = self._live(heap)
+        position = self._live(heap, name)
         ewt = ops.estimator.expected_wait(name, position)
         ops.emit(
             Queued(
@@ -171,16 +193,23 @@ class Outbound:
     def _is_held(self, t: Ticket) -> bool:
         return self.ops.ticket(t.id) is t and t.state == PARKED
 
-    def _live(self, heap: list[_Entry]) -> int:
-        """Held tasks in ``heap``: dead heads are dropped first (tasks started, expired or
-        withdrawn further down are counted until they reach the head: a bound errs safe)."""
-        while heap and not self._is_held(heap[0][2]):
+    def _live(self, heap: list[_Entry], name: str) -> int:
+        """The tasks held in queue ``name``, whose heap is ``heap``: its dead heads are
+        dropped first, so while any is held the head is."""
+        holding = self.holding
+        while heap:
+            t = heap[0][2]
+            if holding.get(t.id) is t:
+                if self._is_held(t):
+                    break
+                self._let_go(t)  # gone without a word to this policy: counted out here
             heappop(heap)
-        return len(heap)
+        return self.n_held.get(name, 0)
 
     def on_deadline(self, t: Ticket) -> None:
         """A task's deadline: if it is still held, it ends (``TaskExpired``)."""
         if self._is_held(t) and t.id in self.deadlines:
+            self._let_go(t)
             self._expire(t)
 
     def _expire(self, t: Ticket) -> None:
@@ -259,7 +288,7 @@ class Outbound:
             return
         heads = []
         for name, heap in self.held.items():
-            if self._live(heap):
+            if self._live(heap, name):
                 heads.append((heap[0][0], heap[0][1], name))
         if not heads:
             return
@@ -267,7 +296,7 @@ class Outbound:
         need = self._inbound_need()
         for _, _, name in heads:
             heap = self.held[name]
-            while self._live(heap):
+            while self._live(heap, name):
                 if need and ops.agent_count() - self._busy_with_tasks() - 1 < need:
                     return  # one more task would leave inbound short of its service level
                 t = heap[0][2]
@@ -279,12 +308,13 @@ class Outbound:
                 if not ops.try_start(t):  # nobody could take it after all (units, declines)
                     heappush(heap, entry)
                     break
+                self._let_go(t)
                 self.active[t.id] = t
 
     def dump(self) -> Any:
         return {
             "held": {
-                name: [e[2].id for e in sorted(heap) if self._is_held(e[2])]
+                name: [e[2].id for e in sorted(heap) if self.holding.get(e[2].id) is e[2]]
                 for name, heap in self.held.items()
             },
             "active": [k for k, t in self.active.items() if self.ops.ticket(k) is t],
@@ -305,6 +335,8 @@ class Outbound:
             return t
 
         self.held = {}
+        self.holding = {}
+        self.n_held = {}
         for name, ids in state["held"].items():
             self.held[name] = []
             for i in ids:
