@@ -927,7 +927,7 @@ class Router:
     def _undo_heavy(self, t: Ticket, agent: Agent) -> None:
         """A heavy inquiry given back unserved does not count in the agent's heavy streak
         (else a streak at the limit with no call to end it would block the agent for good)."""
-        if t.heavy and agent.heavy_streak:
+        if t.terms.heavy and agent.heavy_streak:
             agent.heavy_streak -= 1
 
     def _expire_offer(self, t: Ticket) -> None:
@@ -1004,7 +1004,7 @@ class Router:
         agent.last_seen = now
         self._work_ended(t, agent)
         after = self._wb.cooldown_after_heavy_s
-        if t.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
+        if t.terms.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
             self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
@@ -1062,13 +1062,13 @@ class Router:
             agent.recent_sum += handle
             self._schedule_agent(agent, now + self._window)
         k = self._heavy_k
-        if t.heavy and k is not None and agent.heavy_streak >= k:
+        if t.terms.heavy and k is not None and agent.heavy_streak >= k:
             if self._wb.heavy_recovery_s > 0:
                 agent.heavy_block_until = now + self._wb.heavy_recovery_s
                 self._schedule_agent(agent, agent.heavy_block_until)
             else:  # no recovery pause configured: the run ends with this inquiry
                 agent.heavy_streak = 0
-        elif not t.heavy and agent.heavy_streak:
+        elif not t.terms.heavy and agent.heavy_streak:
             # light work done ends a heavy run; a light offer that was declined, expired
             # or (a callback) did not reach the customer does not
             agent.heavy_streak = 0
@@ -1140,7 +1140,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 queue=t.queue.name,
-                priority=t.priority,
+                priority=t.terms.priority,
             )
         )
         if t.state in (WAITING, OFFERED):
@@ -1236,7 +1236,8 @@ class Router:
             t.priority = priority
         if requires is not None:
             t.extra = dict(requires) or None
-        t.heavy = t.heavy or q.heavy  # a heavy inquiry stays heavy
+        if q.heavy and not t.terms.heavy:  # a heavy inquiry stays heavy
+            t.heavy = True
         t.pool = self._pool_for(t)
         self._enqueue(t)
         self._pending.append(t)
@@ -1425,9 +1426,9 @@ class Router:
         used = 0
         by: dict[str, int] = {}
         for t in (*agent.offers.values(), *agent.work.values()):
-            used += t.cost
+            used += t.terms.cost
             ch = t.queue.channel
-            by[ch] = by.get(ch, 0) + t.cost
+            by[ch] = by.get(ch, 0) + t.terms.cost
         agent.units_used = used if agent.units is not None else 0
         agent.units_by = by if agent.units is not None else {}
         self._set_caps(agent)
@@ -1623,8 +1624,8 @@ class Router:
         agent.load[ch] -= 1
         agent.total_load -= 1
         if agent.units is not None:
-            agent.units_used -= t.cost
-            agent.units_by[ch] -= t.cost
+            agent.units_used -= t.terms.cost
+            agent.units_by[ch] -= t.terms.cost
         unlist(agent)
         now = self._now
         tally = agent.tally
@@ -1956,12 +1957,13 @@ class Router:
                     merged[s] = lvl
             base = merged
         q = t.queue
+        k = t.terms
         return (
             q.name,
-            t.tenant,
+            k.tenant,
             tuple(sorted(base.items())),
-            t.heavy,
-            t.cost,
+            k.heavy,
+            k.cost,
             q.binding(t.attributes),
         )
 
@@ -1970,7 +1972,8 @@ class Router:
         if t.step == 0:
             if not t.extra:
                 bind = q.binding(t.attributes) if q.binds else ()
-                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost, bind)
+                k = t.terms
+                key: PoolKey = (q.name, k.tenant, q.requires, k.heavy, k.cost, bind)
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -2153,7 +2156,7 @@ class Router:
             self._n_offered -= 1
         t.state = WAITING
         t.ver += 1
-        priority = t.priority
+        priority = t.terms.priority
         # at priority 0 the key is the arrival itself: no float of its own per ticket
         t.aged = t.arrival if priority == 0 else t.arrival - priority * self._ps
         pool.n_waiting += 1
@@ -2225,7 +2228,7 @@ class Router:
                     del by[aid]
         q = t.queue
         q.n_waiting -= 1
-        q.waiting_by_priority[t.priority] -= 1
+        q.waiting_by_priority[t.terms.priority] -= 1
         self._waiting -= 1
         if more is not None and more.callback:
             q.n_callbacks -= 1
@@ -2479,13 +2482,13 @@ class Router:
     ) -> Explanation | None:
         """``t``'s capacity units held by ``agent`` (which has a budget); past the budget
         only an interruption gets here: counted, and said in the explanation."""
-        if agent.units is not None and agent.units_used + t.cost > agent.units:
+        if agent.units is not None and agent.units_used + t.terms.cost > agent.units:
             self._counters.interruptions += 1
             if explanation is not None:
                 held = self._interrupts.held(agent, ch)
                 explanation = msgspec.structs.replace(explanation, interrupted=held)
-        agent.units_used += t.cost
-        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+        agent.units_used += t.terms.cost
+        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.terms.cost
         return explanation
 
     def _assign(self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None) -> None:
@@ -2502,7 +2505,7 @@ class Router:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
         agent.idle_since = now
-        if t.heavy:
+        if t.terms.heavy:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
@@ -2675,7 +2678,7 @@ class Router:
                 explanation = self._take_units(agent, t, ch, explanation)
             if agent.load[ch] >= agent.caps[ch]:  # its last slot on ch: maybe no room left
                 self._room(agent)
-            if t.heavy:
+            if t.terms.heavy:
                 agent.heavy_streak += 1
             if rr:
                 agent.rr[pool.queue.name] = self._next_seq()
@@ -3280,21 +3283,22 @@ class Router:
                     agent.work[t.id] = t
                 if agent.units is not None:  # derived: units held per channel
                     ch = t.queue.channel
-                    agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+                    agent.units_by[ch] = agent.units_by.get(ch, 0) + t.terms.cost
             if st.also is not None:
                 t.also = {aid: self._agents[aid] for aid in st.also}
                 for other in t.also.values():
                     other.offers[t.id] = t
                     if other.units is not None:
                         ch = t.queue.channel
-                        other.units_by[ch] = other.units_by.get(ch, 0) + t.cost
+                        other.units_by[ch] = other.units_by.get(ch, 0) + t.terms.cost
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool
                 pool.n_waiting += 1
                 t.queue.n_waiting += 1
                 bp = t.queue.waiting_by_priority
-                bp[t.priority] = bp.get(t.priority, 0) + 1
+                p = t.terms.priority
+                bp[p] = bp.get(p, 0) + 1
                 self._waiting += 1
                 if t.callback:
                     t.queue.n_callbacks += 1

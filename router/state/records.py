@@ -297,20 +297,17 @@ class Ticket:
         "agent",
         "arrival",
         "assigned_at",
-        "cost",
         "entered",
-        "heavy",
         "id",
         "more",
         "offer_no",
         "patience_at",
         "pool",
-        "priority",
         "queue",
         "seq",
         "state",
         "step",
-        "tenant",
+        "terms",
         "ver",
         "wait_end",
     )
@@ -331,13 +328,12 @@ class Ticket:
     ) -> None:
         self.id = id
         self.queue = queue
-        self.priority = priority
+        #: priority, tenant, heavy and cost: a record shared by the tickets with the same
+        #: four values (:func:`terms_of`); replaced, never changed, when one of them changes
+        self.terms = terms_of(priority, tenant, heavy, cost)
         self.arrival = arrival
         self.entered = entered
         self.seq = seq
-        self.tenant = tenant
-        self.heavy = heavy
-        self.cost = cost
         self.patience_at = patience_at
         self.state = WAITING
         self.ver = 0
@@ -352,6 +348,49 @@ class Ticket:
         self.more: TicketMore | None = None
         if extra is not None:
             self.extra = extra
+
+    # The four fields below live in the shared ``terms``: setting one puts the ticket on
+    # another record (the old one may be shared with other tickets).
+
+    @property
+    def priority(self) -> int:
+        """Its priority (higher is served first)."""
+        return self.terms.priority
+
+    @priority.setter
+    def priority(self, value: int) -> None:
+        k = self.terms
+        self.terms = terms_of(value, k.tenant, k.heavy, k.cost)
+
+    @property
+    def tenant(self) -> str | None:
+        """Its tenant (None: none)."""
+        return self.terms.tenant
+
+    @tenant.setter
+    def tenant(self, value: str | None) -> None:
+        k = self.terms
+        self.terms = terms_of(k.priority, value, k.heavy, k.cost)
+
+    @property
+    def heavy(self) -> bool:
+        """A heavy inquiry (wellbeing: streaks and cooldowns)."""
+        return self.terms.heavy
+
+    @heavy.setter
+    def heavy(self, value: bool) -> None:
+        k = self.terms
+        self.terms = terms_of(k.priority, k.tenant, value, k.cost)
+
+    @property
+    def cost(self) -> int:
+        """The capacity units it holds while offered or assigned."""
+        return self.terms.cost
+
+    @cost.setter
+    def cost(self, value: int) -> None:
+        k = self.terms
+        self.terms = terms_of(k.priority, k.tenant, k.heavy, value)
 
     # The fields below live in ``more``: reading one of a plain ticket gives its default,
     # setting one to its default allocates nothing.
@@ -439,6 +478,35 @@ class Ticket:
     def also(self, value: dict[str, Agent] | None) -> None:
         if value is not None or self.more is not None:
             self._more().also = value
+
+
+@final
+class TicketTerms:
+    """A ticket's priority, tenant, heavy flag and cost: immutable, one record per distinct
+    four values, shared by every ticket that has them (a waiting inquiry keeps one pointer
+    instead of four fields). A ticket whose value changes is given another record, so a
+    change to one ticket (or to its queue's configuration) never moves another's values."""
+
+    __slots__ = ("cost", "heavy", "priority", "tenant")
+
+    def __init__(self, priority: int, tenant: str | None, heavy: bool, cost: int) -> None:
+        self.priority = priority
+        self.tenant = tenant
+        self.heavy = heavy
+        self.cost = cost
+
+
+_TERMS: Final[dict[tuple[int, str | None, bool, int], TicketTerms]] = {}
+
+
+def terms_of(priority: int, tenant: str | None, heavy: bool, cost: int) -> TicketTerms:
+    """The shared :class:`TicketTerms` record of these values (made on first use; there is
+    one per distinct combination of priorities, tenants and costs in use: a handful)."""
+    key = (priority, tenant, heavy, cost)
+    k = _TERMS.get(key)
+    if k is None:
+        k = _TERMS[key] = TicketTerms(priority, tenant, heavy, cost)
+    return k
 
 
 @final
