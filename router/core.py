@@ -661,7 +661,7 @@ class Router:
         if outcome != "blocked":  # offered: counted under the queue it arrived at
             q.tally.windows.current(now).offered += 1
             if outcome == "rejected" or outcome == "deflected":  # refused at arrival
-                b = t.queue.tally.windows.current(now)
+                b = t.terms.queue.tally.windows.current(now)
                 if outcome == "rejected":
                     b.rejected += 1
                 else:
@@ -706,7 +706,7 @@ class Router:
     def _check_possible(self, t: Ticket) -> None:
         """Strict mode: raise if no agent could serve ``t`` even after every relaxation
         step. Creates nothing (a pool made only to look would outlive the refusal)."""
-        q = t.queue
+        q = t.terms.queue
         reqs = [dict(q.requires)] + [dict(r) for _, r in q.steps]
         for base in reqs:
             key = self._pool_key(t, base)
@@ -752,11 +752,14 @@ class Router:
                 "inquiry can be withdrawn"
             )
         if t.state != PARKED:
-            self._estimator.on_abandon(t.queue.name, self._now - t.entered)
+            self._estimator.on_abandon(t.terms.queue.name, self._now - t.entered)
         else:
             self._bp.callbacks.withdrawn(t)
         self._end(
-            t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
+            t,
+            Withdrawn(
+                at=self._now, version=self._version, inquiry_id=t.id, queue=t.terms.queue.name
+            ),
         )
 
     def _end(self, t: Ticket, event: Event | None) -> None:
@@ -786,7 +789,7 @@ class Router:
         if event is not None:
             c = self._counters
             # counted under the queue it ended in
-            b = t.queue.tally.windows.current(self._now)
+            b = t.terms.queue.tally.windows.current(self._now)
             if isinstance(event, Withdrawn):
                 c.withdrawn += 1
                 b.abandoned += 1
@@ -859,7 +862,7 @@ class Router:
         self._n_offered -= 1
         self._n_assigned += 1
         self._counters.assigned += 1
-        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered, not t.callback)
+        self._estimator.on_answer(t.terms.queue.name, t.wait_end, t.entered, not t.callback)
         self._count_answer(t, now, 1)
         self._events.append(
             Assigned(
@@ -867,7 +870,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.queue.name,
+                queue=t.terms.queue.name,
                 wait_s=now - t.arrival,
             )
         )
@@ -875,7 +878,7 @@ class Router:
     def _count_answer(self, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
         """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
         ``before_reset``: it was counted before the last reset)."""
-        q = t.queue
+        q = t.terms.queue
         w = q.tally.windows
         wait = at - t.arrival
         if sign > 0:
@@ -956,7 +959,7 @@ class Router:
     def _requeue(self, t: Ticket, reason: str) -> None:
         t.agent = None
         t.also = None
-        q = t.queue
+        q = t.terms.queue
         if q.steps:
             elapsed = self._now - t.entered
             t.step = max(t.step, sum(1 for after, _ in q.steps if after <= elapsed))
@@ -994,8 +997,8 @@ class Router:
         assert agent is not None
         handle = now - t.assigned_at
         self._counters.completed += 1
-        self._estimator.on_complete(t.queue.name, handle)
-        c = t.queue.tally.windows.current(now)
+        self._estimator.on_complete(t.terms.queue.name, handle)
+        c = t.terms.queue.tally.windows.current(now)
         c.handled += 1
         c.handle_s += handle
         tally = agent.tally
@@ -1013,7 +1016,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.queue.name,
+                queue=t.terms.queue.name,
                 handle_s=handle,
                 wrap_up_until=now + wrap,
             )
@@ -1139,7 +1142,7 @@ class Router:
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
-                queue=t.queue.name,
+                queue=t.terms.queue.name,
                 priority=t.terms.priority,
             )
         )
@@ -1193,7 +1196,7 @@ class Router:
         q = self._queues.get(queue)
         if q is None or q.removed:
             raise UnknownId(f"unknown queue {queue!r}; known: {self._queue_list()}")
-        src = t.queue
+        src = t.terms.queue
         if q is src:
             raise InvalidInput("queue", f"inquiry {inquiry_id!r} is already in queue {queue!r}")
         if q.channel != src.channel:
@@ -1427,7 +1430,7 @@ class Router:
         by: dict[str, int] = {}
         for t in (*agent.offers.values(), *agent.work.values()):
             used += t.terms.cost
-            ch = t.queue.channel
+            ch = t.terms.queue.channel
             by[ch] = by.get(ch, 0) + t.terms.cost
         agent.units_used = used if agent.units is not None else 0
         agent.units_by = by if agent.units is not None else {}
@@ -1620,7 +1623,7 @@ class Router:
 
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
-        ch = t.queue.channel
+        ch = t.terms.queue.channel
         agent.load[ch] -= 1
         agent.total_load -= 1
         if agent.units is not None:
@@ -1881,7 +1884,7 @@ class Router:
         for t in list(agent.offers.values()):
             held = t.pool
             assert held is not None
-            if not self._fits(agent, t.queue, held.tenant, held.requires):
+            if not self._fits(agent, t.terms.queue, held.tenant, held.requires):
                 self._take_back_quietly(t, agent, "shift_change")
         for pool in self._pools.values():
             self._consider(agent, pool)
@@ -1907,19 +1910,19 @@ class Router:
         elif kind == K_PATIENCE:
             wait = self._now - t.arrival
             if t.state == WAITING:
-                self._estimator.on_abandon(t.queue.name, self._now - t.entered)
+                self._estimator.on_abandon(t.terms.queue.name, self._now - t.entered)
             self._end(
                 t,
                 Abandoned(
                     at=self._now,
                     version=self._version,
                     inquiry_id=t.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     wait_s=wait,
                 ),
             )
         elif kind == K_STEP:
-            steps = t.queue.steps
+            steps = t.terms.queue.steps
             # a step timer set before the inquiry changed queue (overflow, hand-over) is stale
             if (
                 t.state == WAITING
@@ -1943,7 +1946,7 @@ class Router:
             self._end(t, None)
 
     def _schedule_step(self, t: Ticket) -> None:
-        steps = t.queue.steps
+        steps = t.terms.queue.steps
         if t.step < len(steps):
             self._at(t.entered + steps[t.step][0], K_STEP, t, t.step + 1)
 
@@ -1956,7 +1959,7 @@ class Router:
                 if merged.get(s, 0) < lvl:
                     merged[s] = lvl
             base = merged
-        q = t.queue
+        q = t.terms.queue
         k = t.terms
         return (
             q.name,
@@ -1968,7 +1971,7 @@ class Router:
         )
 
     def _pool_for(self, t: Ticket) -> Pool:
-        q = t.queue
+        q = t.terms.queue
         if t.step == 0:
             if not t.extra:
                 bind = q.binding(t.attributes) if q.binds else ()
@@ -2160,7 +2163,7 @@ class Router:
         # at priority 0 the key is the arrival itself: no float of its own per ticket
         t.aged = t.arrival if priority == 0 else t.arrival - priority * self._ps
         pool.n_waiting += 1
-        q = t.queue
+        q = t.terms.queue
         q.n_waiting += 1
         q.waiting_by_priority[priority] = q.waiting_by_priority.get(priority, 0) + 1
         self._waiting += 1
@@ -2226,7 +2229,7 @@ class Router:
                     by[aid] = n
                 else:
                     del by[aid]
-        q = t.queue
+        q = t.terms.queue
         q.n_waiting -= 1
         q.waiting_by_priority[t.terms.priority] -= 1
         self._waiting -= 1
@@ -2520,7 +2523,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.queue.name, now, t.entered, not t.callback)
+            self._estimator.on_answer(t.terms.queue.name, now, t.entered, not t.callback)
             self._count_answer(t, now, 1)
             self._events.append(
                 Assigned(
@@ -2528,7 +2531,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     wait_s=now - t.arrival,
                     explanation=explanation,
                 )
@@ -2548,7 +2551,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     expires_at=expires,
                     explanation=explanation,
                 )
@@ -2693,7 +2696,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     expires_at=expires,
                     explanation=explanation,
                 )
@@ -2985,7 +2988,7 @@ class Router:
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
-            name = t.queue.name
+            name = t.terms.queue.name
             if name in targets and targets[name] is None:
                 rejected += 1
                 self._end(
@@ -3009,15 +3012,15 @@ class Router:
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 elapsed = self._now - t.entered
-                t.step = sum(1 for after, _ in t.queue.steps if after <= elapsed)
+                t.step = sum(1 for after, _ in t.terms.queue.steps if after <= elapsed)
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
         self._live.recount(self._agents.values(), list(self._queues.values()))
         for t in survivors:
             self._schedule_step(t)
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
-            if t.step > len(t.queue.steps):
-                t.step = len(t.queue.steps)
+            if t.step > len(t.terms.queue.steps):
+                t.step = len(t.terms.queue.steps)
         self._events.append(
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
@@ -3028,7 +3031,7 @@ class Router:
         held: dict[str, int] = {}
         for t in self._tickets.values():
             if t.state in (OFFERED, ASSIGNED, WRAPUP):
-                held[t.queue.name] = held.get(t.queue.name, 0) + 1
+                held[t.terms.queue.name] = held.get(t.terms.queue.name, 0) + 1
         out = []
         for i, q in enumerate(config.queues):
             old = self._queues.get(q.name)
@@ -3282,26 +3285,26 @@ class Router:
                 else:
                     agent.work[t.id] = t
                 if agent.units is not None:  # derived: units held per channel
-                    ch = t.queue.channel
+                    ch = t.terms.queue.channel
                     agent.units_by[ch] = agent.units_by.get(ch, 0) + t.terms.cost
             if st.also is not None:
                 t.also = {aid: self._agents[aid] for aid in st.also}
                 for other in t.also.values():
                     other.offers[t.id] = t
                     if other.units is not None:
-                        ch = t.queue.channel
+                        ch = t.terms.queue.channel
                         other.units_by[ch] = other.units_by.get(ch, 0) + t.terms.cost
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool
                 pool.n_waiting += 1
-                t.queue.n_waiting += 1
-                bp = t.queue.waiting_by_priority
+                t.terms.queue.n_waiting += 1
+                bp = t.terms.queue.waiting_by_priority
                 p = t.terms.priority
                 bp[p] = bp.get(p, 0) + 1
                 self._waiting += 1
                 if t.callback:
-                    t.queue.n_callbacks += 1
+                    t.terms.queue.n_callbacks += 1
                     self._waiting_cb += 1
                 if t.prefer_until > 0.0:
                     preference.add(pool, t)

@@ -90,12 +90,16 @@ class QueueState:
         "tally",
         "target",
         "tenant",
+        "terms",
         "waiting_by_priority",
         "weights",
     )
 
     def __init__(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         self.name = cfg.name
+        #: the TicketTerms of this queue's tickets, one per distinct (priority, tenant,
+        #: heavy, cost) in use here (:meth:`terms_for`)
+        self.terms: dict[tuple[int, str | None, bool, int], TicketTerms] = {}
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
         self.waiting_by_priority: dict[int, int] = {}
@@ -108,6 +112,15 @@ class QueueState:
         self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights, coeffs)
+
+    def terms_for(self, priority: int, tenant: str | None, heavy: bool, cost: int) -> TicketTerms:
+        """The shared :class:`TicketTerms` of a ticket in this queue with these values (made
+        on first use)."""
+        key = (priority, tenant, heavy, cost)
+        k = self.terms.get(key)
+        if k is None:
+            k = self.terms[key] = TicketTerms(self, priority, tenant, heavy, cost)
+        return k
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         """Take ``cfg``; ``weights`` are the routing weights and ``coeffs`` their ``Coeffs``
@@ -303,7 +316,6 @@ class Ticket:
         "offer_no",
         "patience_at",
         "pool",
-        "queue",
         "seq",
         "state",
         "step",
@@ -327,10 +339,10 @@ class Ticket:
         patience_at: float | None,
     ) -> None:
         self.id = id
-        self.queue = queue
-        #: priority, tenant, heavy and cost: a record shared by the tickets with the same
-        #: four values (:func:`terms_of`); replaced, never changed, when one of them changes
-        self.terms = terms_of(priority, tenant, heavy, cost)
+        #: queue, priority, tenant, heavy and cost: a record shared by the tickets with the
+        #: same five (:meth:`QueueState.terms_for`); replaced, never changed, when one of
+        #: them changes
+        self.terms = queue.terms_for(priority, tenant, heavy, cost)
         self.arrival = arrival
         self.entered = entered
         self.seq = seq
@@ -349,8 +361,18 @@ class Ticket:
         if extra is not None:
             self.extra = extra
 
-    # The four fields below live in the shared ``terms``: setting one puts the ticket on
+    # The five fields below live in the shared ``terms``: setting one puts the ticket on
     # another record (the old one may be shared with other tickets).
+
+    @property
+    def queue(self) -> QueueState:
+        """The queue it is in."""
+        return self.terms.queue
+
+    @queue.setter
+    def queue(self, value: QueueState) -> None:
+        k = self.terms
+        self.terms = value.terms_for(k.priority, k.tenant, k.heavy, k.cost)
 
     @property
     def priority(self) -> int:
@@ -360,7 +382,7 @@ class Ticket:
     @priority.setter
     def priority(self, value: int) -> None:
         k = self.terms
-        self.terms = terms_of(value, k.tenant, k.heavy, k.cost)
+        self.terms = k.queue.terms_for(value, k.tenant, k.heavy, k.cost)
 
     @property
     def tenant(self) -> str | None:
@@ -370,7 +392,7 @@ class Ticket:
     @tenant.setter
     def tenant(self, value: str | None) -> None:
         k = self.terms
-        self.terms = terms_of(k.priority, value, k.heavy, k.cost)
+        self.terms = k.queue.terms_for(k.priority, value, k.heavy, k.cost)
 
     @property
     def heavy(self) -> bool:
@@ -380,7 +402,7 @@ class Ticket:
     @heavy.setter
     def heavy(self, value: bool) -> None:
         k = self.terms
-        self.terms = terms_of(k.priority, k.tenant, value, k.cost)
+        self.terms = k.queue.terms_for(k.priority, k.tenant, value, k.cost)
 
     @property
     def cost(self) -> int:
@@ -390,7 +412,7 @@ class Ticket:
     @cost.setter
     def cost(self, value: int) -> None:
         k = self.terms
-        self.terms = terms_of(k.priority, k.tenant, k.heavy, value)
+        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, value)
 
     # The fields below live in ``more``: reading one of a plain ticket gives its default,
     # setting one to its default allocates nothing.
@@ -482,31 +504,23 @@ class Ticket:
 
 @final
 class TicketTerms:
-    """A ticket's priority, tenant, heavy flag and cost: immutable, one record per distinct
-    four values, shared by every ticket that has them (a waiting inquiry keeps one pointer
-    instead of four fields). A ticket whose value changes is given another record, so a
-    change to one ticket (or to its queue's configuration) never moves another's values."""
+    """A ticket's queue, priority, tenant, heavy flag and cost: immutable, one record per
+    queue and distinct four values (kept by the queue: :meth:`QueueState.terms_for`), shared
+    by every ticket that has them (a waiting inquiry keeps one pointer instead of five
+    fields). A ticket whose value changes is given another record, so a change to one
+    ticket, or to its queue's configuration (which updates the ``QueueState`` in place),
+    never moves another's values."""
 
-    __slots__ = ("cost", "heavy", "priority", "tenant")
+    __slots__ = ("cost", "heavy", "priority", "queue", "tenant")
 
-    def __init__(self, priority: int, tenant: str | None, heavy: bool, cost: int) -> None:
+    def __init__(
+        self, queue: QueueState, priority: int, tenant: str | None, heavy: bool, cost: int
+    ) -> None:
+        self.queue = queue
         self.priority = priority
         self.tenant = tenant
         self.heavy = heavy
         self.cost = cost
-
-
-_TERMS: Final[dict[tuple[int, str | None, bool, int], TicketTerms]] = {}
-
-
-def terms_of(priority: int, tenant: str | None, heavy: bool, cost: int) -> TicketTerms:
-    """The shared :class:`TicketTerms` record of these values (made on first use; there is
-    one per distinct combination of priorities, tenants and costs in use: a handful)."""
-    key = (priority, tenant, heavy, cost)
-    k = _TERMS.get(key)
-    if k is None:
-        k = _TERMS[key] = TicketTerms(priority, tenant, heavy, cost)
-    return k
 
 
 @final
