@@ -477,7 +477,7 @@ class Router:
         if kind == K_PATIENCE:  # a hand-back or transfer after an answer switches it off
             return t.state in (WAITING, OFFERED) and t.patience_at == at
         if kind == K_STEP:
-            return t.state in (WAITING, OFFERED) and t.step == arg - 1
+            return t.state in (WAITING, OFFERED) and t.terms.step == arg - 1
         if kind == K_PREFER:
             return t.prefer_until == at and t.state in (WAITING, OFFERED, PARKED)
         return t.state == WRAPUP
@@ -962,7 +962,7 @@ class Router:
         q = t.terms.queue
         if q.steps:
             elapsed = self._now - t.entered
-            t.step = max(t.step, sum(1 for after, _ in q.steps if after <= elapsed))
+            t.step = max(t.terms.step, sum(1 for after, _ in q.steps if after <= elapsed))
         pool = t.pool = self._pool_for(t)
         if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
             t.prefer_until = 0.0  # every preferred agent declined, or is gone: anyone now
@@ -1947,8 +1947,8 @@ class Router:
 
     def _schedule_step(self, t: Ticket) -> None:
         steps = t.terms.queue.steps
-        if t.step < len(steps):
-            self._at(t.entered + steps[t.step][0], K_STEP, t, t.step + 1)
+        if t.terms.step < len(steps):
+            self._at(t.entered + steps[t.terms.step][0], K_STEP, t, t.terms.step + 1)
 
     # ------------------------------------------------------------------ pools
 
@@ -1972,7 +1972,7 @@ class Router:
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.terms.queue
-        if t.step == 0:
+        if t.terms.step == 0:
             if not t.extra:
                 bind = q.binding(t.attributes) if q.binds else ()
                 k = t.terms
@@ -1980,7 +1980,7 @@ class Router:
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
-            key = self._pool_key(t, q.steps[t.step - 1][1])
+            key = self._pool_key(t, q.steps[t.terms.step - 1][1])
         pool = self._pools.get(key)
         if pool is None:
             pool = self._make_pool(key, q)
@@ -3019,7 +3019,7 @@ class Router:
         for t in survivors:
             self._schedule_step(t)
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
-            if t.step > len(t.terms.queue.steps):
+            if t.terms.step > len(t.terms.queue.steps):
                 t.step = len(t.terms.queue.steps)
         self._events.append(
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)

@@ -98,8 +98,8 @@ class QueueState:
     def __init__(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         self.name = cfg.name
         #: the TicketTerms of this queue's tickets, one per distinct (priority, tenant,
-        #: heavy, cost) in use here (:meth:`terms_for`)
-        self.terms: dict[tuple[int, str | None, bool, int], TicketTerms] = {}
+        #: heavy, cost, step) in use here (:meth:`terms_for`)
+        self.terms: dict[tuple[int, str | None, bool, int, int], TicketTerms] = {}
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
         self.waiting_by_priority: dict[int, int] = {}
@@ -113,13 +113,15 @@ class QueueState:
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights, coeffs)
 
-    def terms_for(self, priority: int, tenant: str | None, heavy: bool, cost: int) -> TicketTerms:
+    def terms_for(
+        self, priority: int, tenant: str | None, heavy: bool, cost: int, step: int
+    ) -> TicketTerms:
         """The shared :class:`TicketTerms` of a ticket in this queue with these values (made
         on first use)."""
-        key = (priority, tenant, heavy, cost)
+        key = (priority, tenant, heavy, cost, step)
         k = self.terms.get(key)
         if k is None:
-            k = self.terms[key] = TicketTerms(self, priority, tenant, heavy, cost)
+            k = self.terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
         return k
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
@@ -318,7 +320,6 @@ class Ticket:
         "pool",
         "seq",
         "state",
-        "step",
         "terms",
         "ver",
         "wait_end",
@@ -339,17 +340,16 @@ class Ticket:
         patience_at: float | None,
     ) -> None:
         self.id = id
-        #: queue, priority, tenant, heavy and cost: a record shared by the tickets with the
-        #: same five (:meth:`QueueState.terms_for`); replaced, never changed, when one of
-        #: them changes
-        self.terms = queue.terms_for(priority, tenant, heavy, cost)
+        #: queue, priority, tenant, heavy, cost and overflow step: a record shared by the
+        #: tickets with the same six (:meth:`QueueState.terms_for`); replaced, never
+        #: changed, when one of them changes
+        self.terms = queue.terms_for(priority, tenant, heavy, cost, 0)
         self.arrival = arrival
         self.entered = entered
         self.seq = seq
         self.patience_at = patience_at
         self.state = WAITING
         self.ver = 0
-        self.step = 0
         self.aged = 0.0
         self.pool: Pool | None = None
         self.agent: Agent | None = None
@@ -361,7 +361,7 @@ class Ticket:
         if extra is not None:
             self.extra = extra
 
-    # The five fields below live in the shared ``terms``: setting one puts the ticket on
+    # The six fields below live in the shared ``terms``: setting one puts the ticket on
     # another record (the old one may be shared with other tickets).
 
     @property
@@ -372,7 +372,18 @@ class Ticket:
     @queue.setter
     def queue(self, value: QueueState) -> None:
         k = self.terms
-        self.terms = value.terms_for(k.priority, k.tenant, k.heavy, k.cost)
+        self.terms = value.terms_for(k.priority, k.tenant, k.heavy, k.cost, k.step)
+
+    @property
+    def step(self) -> int:
+        """Its overflow step in its queue (0: the queue's own requirement; ``i``: the one of
+        ``queue.steps[i - 1]``)."""
+        return self.terms.step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, k.cost, value)
 
     @property
     def priority(self) -> int:
@@ -382,7 +393,7 @@ class Ticket:
     @priority.setter
     def priority(self, value: int) -> None:
         k = self.terms
-        self.terms = k.queue.terms_for(value, k.tenant, k.heavy, k.cost)
+        self.terms = k.queue.terms_for(value, k.tenant, k.heavy, k.cost, k.step)
 
     @property
     def tenant(self) -> str | None:
@@ -392,7 +403,7 @@ class Ticket:
     @tenant.setter
     def tenant(self, value: str | None) -> None:
         k = self.terms
-        self.terms = k.queue.terms_for(k.priority, value, k.heavy, k.cost)
+        self.terms = k.queue.terms_for(k.priority, value, k.heavy, k.cost, k.step)
 
     @property
     def heavy(self) -> bool:
@@ -402,7 +413,7 @@ class Ticket:
     @heavy.setter
     def heavy(self, value: bool) -> None:
         k = self.terms
-        self.terms = k.queue.terms_for(k.priority, k.tenant, value, k.cost)
+        self.terms = k.queue.terms_for(k.priority, k.tenant, value, k.cost, k.step)
 
     @property
     def cost(self) -> int:
@@ -412,7 +423,7 @@ class Ticket:
     @cost.setter
     def cost(self, value: int) -> None:
         k = self.terms
-        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, value)
+        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, value, k.step)
 
     # The fields below live in ``more``: reading one of a plain ticket gives its default,
     # setting one to its default allocates nothing.
@@ -504,18 +515,25 @@ class Ticket:
 
 @final
 class TicketTerms:
-    """A ticket's queue, priority, tenant, heavy flag and cost: immutable, one record per
-    queue and distinct four values (kept by the queue: :meth:`QueueState.terms_for`), shared
-    by every ticket that has them (a waiting inquiry keeps one pointer instead of five
-    fields). A ticket whose value changes is given another record, so a change to one
-    ticket, or to its queue's configuration (which updates the ``QueueState`` in place),
-    never moves another's values."""
+    """A ticket's queue, priority, tenant, heavy flag, cost and overflow step: immutable, one
+    record per queue and distinct five values (kept by the queue:
+    :meth:`QueueState.terms_for`), shared by every ticket that has them (a waiting inquiry
+    keeps one pointer instead of six fields). A ticket whose value changes is given another
+    record, so a change to one ticket, or to its queue's configuration (which updates the
+    ``QueueState`` in place), never moves another's values."""
 
-    __slots__ = ("cost", "heavy", "priority", "queue", "tenant")
+    __slots__ = ("cost", "heavy", "priority", "queue", "step", "tenant")
 
     def __init__(
-        self, queue: QueueState, priority: int, tenant: str | None, heavy: bool, cost: int
+        self,
+        queue: QueueState,
+        priority: int,
+        tenant: str | None,
+        heavy: bool,
+        cost: int,
+        step: int,
     ) -> None:
+        self.step = step
         self.queue = queue
         self.priority = priority
         self.tenant = tenant
