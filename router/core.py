@@ -478,7 +478,7 @@ class Router:
         if kind == K_PATIENCE:  # a hand-back or transfer after an answer switches it off
             return t.state in (WAITING, OFFERED) and t.patience_at == at
         if kind == K_STEP:
-            return t.state in (WAITING, OFFERED) and t.step == arg - 1
+            return t.state in (WAITING, OFFERED) and t.terms.step == arg - 1
         if kind == K_PREFER:
             return t.prefer_until == at and t.state in (WAITING, OFFERED, PARKED)
         return t.state == WRAPUP
@@ -662,7 +662,7 @@ class Router:
         if outcome != "blocked":  # offered: counted under the queue it arrived at
             q.tally.windows.current(now).offered += 1
             if outcome == "rejected" or outcome == "deflected":  # refused at arrival
-                b = t.queue.tally.windows.current(now)
+                b = t.terms.queue.tally.windows.current(now)
                 if outcome == "rejected":
                     b.rejected += 1
                 else:
@@ -707,7 +707,7 @@ class Router:
     def _check_possible(self, t: Ticket) -> None:
         """Strict mode: raise if no agent could serve ``t`` even after every relaxation
         step. Creates nothing (a pool made only to look would outlive the refusal)."""
-        q = t.queue
+        q = t.terms.queue
         reqs = [dict(q.requires)] + [dict(r) for _, r in q.steps]
         for base in reqs:
             key = self._pool_key(t, base)
@@ -753,12 +753,15 @@ class Router:
                 "inquiry can be withdrawn"
             )
         if t.state != PARKED:
-            self._estimator.on_abandon(t.queue.name, self._now - t.entered)
+            self._estimator.on_abandon(t.terms.queue.name, self._now - t.entered)
         else:
             self._bp.callbacks.withdrawn(t)
             self._bp.outbound.withdrawn(t)
         self._end(
-            t, Withdrawn(at=self._now, version=self._version, inquiry_id=t.id, queue=t.queue.name)
+            t,
+            Withdrawn(
+                at=self._now, version=self._version, inquiry_id=t.id, queue=t.terms.queue.name
+            ),
         )
 
     def _end(self, t: Ticket, event: Event | None) -> None:
@@ -788,7 +791,7 @@ class Router:
         if event is not None:
             c = self._counters
             # counted under the queue it ended in
-            b = t.queue.tally.windows.current(self._now)
+            b = t.terms.queue.tally.windows.current(self._now)
             if isinstance(event, Withdrawn):
                 c.withdrawn += 1
                 b.abandoned += 1
@@ -861,7 +864,7 @@ class Router:
         self._n_offered -= 1
         self._n_assigned += 1
         self._counters.assigned += 1
-        self._estimator.on_answer(t.queue.name, t.wait_end, t.entered, not t.callback)
+        self._estimator.on_answer(t.terms.queue.name, t.wait_end, t.entered, not t.callback)
         self._count_answer(t, now, 1)
         self._events.append(
             Assigned(
@@ -869,7 +872,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.queue.name,
+                queue=t.terms.queue.name,
                 wait_s=now - t.arrival,
             )
         )
@@ -877,7 +880,7 @@ class Router:
     def _count_answer(self, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
         """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
         ``before_reset``: it was counted before the last reset)."""
-        q = t.queue
+        q = t.terms.queue
         w = q.tally.windows
         wait = at - t.arrival
         if sign > 0:
@@ -929,7 +932,7 @@ class Router:
     def _undo_heavy(self, t: Ticket, agent: Agent) -> None:
         """A heavy inquiry given back unserved does not count in the agent's heavy streak
         (else a streak at the limit with no call to end it would block the agent for good)."""
-        if t.heavy and agent.heavy_streak:
+        if t.terms.heavy and agent.heavy_streak:
             agent.heavy_streak -= 1
 
     def _expire_offer(self, t: Ticket) -> None:
@@ -958,10 +961,10 @@ class Router:
     def _requeue(self, t: Ticket, reason: str) -> None:
         t.agent = None
         t.also = None
-        q = t.queue
+        q = t.terms.queue
         if q.steps:
             elapsed = self._now - t.entered
-            t.step = max(t.step, sum(1 for after, _ in q.steps if after <= elapsed))
+            t.step = max(t.terms.step, sum(1 for after, _ in q.steps if after <= elapsed))
         pool = t.pool = self._pool_for(t)
         if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
             t.prefer_until = 0.0  # every preferred agent declined, or is gone: anyone now
@@ -996,8 +999,8 @@ class Router:
         assert agent is not None
         handle = now - t.assigned_at
         self._counters.completed += 1
-        self._estimator.on_complete(t.queue.name, handle)
-        c = t.queue.tally.windows.current(now)
+        self._estimator.on_complete(t.terms.queue.name, handle)
+        c = t.terms.queue.tally.windows.current(now)
         c.handled += 1
         c.handle_s += handle
         tally = agent.tally
@@ -1006,7 +1009,7 @@ class Router:
         agent.last_seen = now
         self._work_ended(t, agent)
         after = self._wb.cooldown_after_heavy_s
-        if t.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
+        if t.terms.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
             self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
@@ -1015,7 +1018,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.queue.name,
+                queue=t.terms.queue.name,
                 handle_s=handle,
                 wrap_up_until=now + wrap,
             )
@@ -1064,13 +1067,13 @@ class Router:
             agent.recent_sum += handle
             self._schedule_agent(agent, now + self._window)
         k = self._heavy_k
-        if t.heavy and k is not None and agent.heavy_streak >= k:
+        if t.terms.heavy and k is not None and agent.heavy_streak >= k:
             if self._wb.heavy_recovery_s > 0:
                 agent.heavy_block_until = now + self._wb.heavy_recovery_s
                 self._schedule_agent(agent, agent.heavy_block_until)
             else:  # no recovery pause configured: the run ends with this inquiry
                 agent.heavy_streak = 0
-        elif not t.heavy and agent.heavy_streak:
+        elif not t.terms.heavy and agent.heavy_streak:
             # light work done ends a heavy run; a light offer that was declined, expired
             # or (a callback) did not reach the customer does not
             agent.heavy_streak = 0
@@ -1141,8 +1144,8 @@ class Router:
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
-                queue=t.queue.name,
-                priority=t.priority,
+                queue=t.terms.queue.name,
+                priority=t.terms.priority,
             )
         )
         if t.state in (WAITING, OFFERED):
@@ -1195,7 +1198,7 @@ class Router:
         q = self._queues.get(queue)
         if q is None or q.removed:
             raise UnknownId(f"unknown queue {queue!r}; known: {self._queue_list()}")
-        src = t.queue
+        src = t.terms.queue
         if q is src:
             raise InvalidInput("queue", f"inquiry {inquiry_id!r} is already in queue {queue!r}")
         if q.channel != src.channel:
@@ -1238,7 +1241,8 @@ class Router:
             t.priority = priority
         if requires is not None:
             t.extra = dict(requires) or None
-        t.heavy = t.heavy or q.heavy  # a heavy inquiry stays heavy
+        if q.heavy and not t.terms.heavy:  # a heavy inquiry stays heavy
+            t.heavy = True
         t.pool = self._pool_for(t)
         self._enqueue(t)
         self._pending.append(t)
@@ -1433,9 +1437,9 @@ class Router:
         used = 0
         by: dict[str, int] = {}
         for t in (*agent.offers.values(), *agent.work.values()):
-            used += t.cost
-            ch = t.queue.channel
-            by[ch] = by.get(ch, 0) + t.cost
+            used += t.terms.cost
+            ch = t.terms.queue.channel
+            by[ch] = by.get(ch, 0) + t.terms.cost
         agent.units_used = used if agent.units is not None else 0
         agent.units_by = by if agent.units is not None else {}
         self._set_caps(agent)
@@ -1627,12 +1631,12 @@ class Router:
 
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
-        ch = t.queue.channel
+        ch = t.terms.queue.channel
         agent.load[ch] -= 1
         agent.total_load -= 1
         if agent.units is not None:
-            agent.units_used -= t.cost
-            agent.units_by[ch] -= t.cost
+            agent.units_used -= t.terms.cost
+            agent.units_by[ch] -= t.terms.cost
         unlist(agent)
         now = self._now
         tally = agent.tally
@@ -1893,7 +1897,7 @@ class Router:
         for t in list(agent.offers.values()):
             held = t.pool
             assert held is not None
-            if not self._fits(agent, t.queue, held.tenant, held.requires):
+            if not self._fits(agent, t.terms.queue, held.tenant, held.requires):
                 self._take_back_quietly(t, agent, "shift_change")
         for pool in self._pools.values():
             self._consider(agent, pool)
@@ -1919,19 +1923,19 @@ class Router:
         elif kind == K_PATIENCE:
             wait = self._now - t.arrival
             if t.state == WAITING:
-                self._estimator.on_abandon(t.queue.name, self._now - t.entered)
+                self._estimator.on_abandon(t.terms.queue.name, self._now - t.entered)
             self._end(
                 t,
                 Abandoned(
                     at=self._now,
                     version=self._version,
                     inquiry_id=t.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     wait_s=wait,
                 ),
             )
         elif kind == K_STEP:
-            steps = t.queue.steps
+            steps = t.terms.queue.steps
             # a step timer set before the inquiry changed queue (overflow, hand-over) is stale
             if (
                 t.state == WAITING
@@ -1955,9 +1959,9 @@ class Router:
             self._end(t, None)
 
     def _schedule_step(self, t: Ticket) -> None:
-        steps = t.queue.steps
-        if t.step < len(steps):
-            self._at(t.entered + steps[t.step][0], K_STEP, t, t.step + 1)
+        steps = t.terms.queue.steps
+        if t.terms.step < len(steps):
+            self._at(t.entered + steps[t.terms.step][0], K_STEP, t, t.terms.step + 1)
 
     # ------------------------------------------------------------------ pools
 
@@ -1968,26 +1972,28 @@ class Router:
                 if merged.get(s, 0) < lvl:
                     merged[s] = lvl
             base = merged
-        q = t.queue
+        q = t.terms.queue
+        k = t.terms
         return (
             q.name,
-            t.tenant,
+            k.tenant,
             tuple(sorted(base.items())),
-            t.heavy,
-            t.cost,
+            k.heavy,
+            k.cost,
             q.binding(t.attributes),
         )
 
     def _pool_for(self, t: Ticket) -> Pool:
-        q = t.queue
-        if t.step == 0:
+        q = t.terms.queue
+        if t.terms.step == 0:
             if not t.extra:
                 bind = q.binding(t.attributes) if q.binds else ()
-                key: PoolKey = (q.name, t.tenant, q.requires, t.heavy, t.cost, bind)
+                k = t.terms
+                key: PoolKey = (q.name, k.tenant, q.requires, k.heavy, k.cost, bind)
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
-            key = self._pool_key(t, q.steps[t.step - 1][1])
+            key = self._pool_key(t, q.steps[t.terms.step - 1][1])
         pool = self._pools.get(key)
         if pool is None:
             pool = self._make_pool(key, q)
@@ -2166,11 +2172,11 @@ class Router:
             self._n_offered -= 1
         t.state = WAITING
         t.ver += 1
-        priority = t.priority
+        priority = t.terms.priority
         # at priority 0 the key is the arrival itself: no float of its own per ticket
         t.aged = t.arrival if priority == 0 else t.arrival - priority * self._ps
         pool.n_waiting += 1
-        q = t.queue
+        q = t.terms.queue
         q.n_waiting += 1
         q.waiting_by_priority[priority] = q.waiting_by_priority.get(priority, 0) + 1
         self._waiting += 1
@@ -2236,9 +2242,9 @@ class Router:
                     by[aid] = n
                 else:
                     del by[aid]
-        q = t.queue
+        q = t.terms.queue
         q.n_waiting -= 1
-        q.waiting_by_priority[t.priority] -= 1
+        q.waiting_by_priority[t.terms.priority] -= 1
         self._waiting -= 1
         if more is not None and more.callback:
             q.n_callbacks -= 1
@@ -2492,13 +2498,13 @@ class Router:
     ) -> Explanation | None:
         """``t``'s capacity units held by ``agent`` (which has a budget); past the budget
         only an interruption gets here: counted, and said in the explanation."""
-        if agent.units is not None and agent.units_used + t.cost > agent.units:
+        if agent.units is not None and agent.units_used + t.terms.cost > agent.units:
             self._counters.interruptions += 1
             if explanation is not None:
                 held = self._interrupts.held(agent, ch)
                 explanation = msgspec.structs.replace(explanation, interrupted=held)
-        agent.units_used += t.cost
-        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+        agent.units_used += t.terms.cost
+        agent.units_by[ch] = agent.units_by.get(ch, 0) + t.terms.cost
         return explanation
 
     def _assign(self, t: Ticket, agent: Agent, pool: Pool, explanation: Explanation | None) -> None:
@@ -2515,7 +2521,7 @@ class Router:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
         agent.idle_since = now
-        if t.heavy:
+        if t.terms.heavy:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
@@ -2530,7 +2536,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.queue.name, now, t.entered, not t.callback)
+            self._estimator.on_answer(t.terms.queue.name, now, t.entered, not t.callback)
             self._count_answer(t, now, 1)
             self._events.append(
                 Assigned(
@@ -2538,7 +2544,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     wait_s=now - t.arrival,
                     explanation=explanation,
                 )
@@ -2558,7 +2564,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     expires_at=expires,
                     explanation=explanation,
                 )
@@ -2688,7 +2694,7 @@ class Router:
                 explanation = self._take_units(agent, t, ch, explanation)
             if agent.load[ch] >= agent.caps[ch]:  # its last slot on ch: maybe no room left
                 self._room(agent)
-            if t.heavy:
+            if t.terms.heavy:
                 agent.heavy_streak += 1
             if rr:
                 agent.rr[pool.queue.name] = self._next_seq()
@@ -2703,7 +2709,7 @@ class Router:
                     version=self._version,
                     inquiry_id=t.id,
                     agent_id=agent.id,
-                    queue=t.queue.name,
+                    queue=t.terms.queue.name,
                     expires_at=expires,
                     explanation=explanation,
                 )
@@ -2995,7 +3001,7 @@ class Router:
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
-            name = t.queue.name
+            name = t.terms.queue.name
             if name in targets and targets[name] is None:
                 rejected += 1
                 self._end(
@@ -3019,15 +3025,15 @@ class Router:
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 elapsed = self._now - t.entered
-                t.step = sum(1 for after, _ in t.queue.steps if after <= elapsed)
+                t.step = sum(1 for after, _ in t.terms.queue.steps if after <= elapsed)
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
         self._live.recount(self._agents.values(), list(self._queues.values()))
         for t in survivors:
             self._schedule_step(t)
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
-            if t.step > len(t.queue.steps):
-                t.step = len(t.queue.steps)
+            if t.terms.step > len(t.terms.queue.steps):
+                t.step = len(t.terms.queue.steps)
         self._events.append(
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
@@ -3038,7 +3044,7 @@ class Router:
         held: dict[str, int] = {}
         for t in self._tickets.values():
             if t.state in (OFFERED, ASSIGNED, WRAPUP):
-                held[t.queue.name] = held.get(t.queue.name, 0) + 1
+                held[t.terms.queue.name] = held.get(t.terms.queue.name, 0) + 1
         out = []
         for i, q in enumerate(config.queues):
             old = self._queues.get(q.name)
@@ -3294,25 +3300,26 @@ class Router:
                 else:
                     agent.work[t.id] = t
                 if agent.units is not None:  # derived: units held per channel
-                    ch = t.queue.channel
-                    agent.units_by[ch] = agent.units_by.get(ch, 0) + t.cost
+                    ch = t.terms.queue.channel
+                    agent.units_by[ch] = agent.units_by.get(ch, 0) + t.terms.cost
             if st.also is not None:
                 t.also = {aid: self._agents[aid] for aid in st.also}
                 for other in t.also.values():
                     other.offers[t.id] = t
                     if other.units is not None:
-                        ch = t.queue.channel
-                        other.units_by[ch] = other.units_by.get(ch, 0) + t.cost
+                        ch = t.terms.queue.channel
+                        other.units_by[ch] = other.units_by.get(ch, 0) + t.terms.cost
             self._tickets[t.id] = t
             if t.state == WAITING and t.pool is not None:
                 pool = t.pool
                 pool.n_waiting += 1
-                t.queue.n_waiting += 1
-                bp = t.queue.waiting_by_priority
-                bp[t.priority] = bp.get(t.priority, 0) + 1
+                t.terms.queue.n_waiting += 1
+                bp = t.terms.queue.waiting_by_priority
+                p = t.terms.priority
+                bp[p] = bp.get(p, 0) + 1
                 self._waiting += 1
                 if t.callback:
-                    t.queue.n_callbacks += 1
+                    t.terms.queue.n_callbacks += 1
                     self._waiting_cb += 1
                 if t.prefer_until > 0.0:
                     preference.add(pool, t)

@@ -108,3 +108,24 @@ def test_restore_allocates_no_side_record_for_plain_tickets() -> None:
 
 def _offered_ids(r: Router) -> list[str]:
     return [iid for iid, t in r._tickets.items() if t.state == 2]  # type: ignore[attr-defined]
+
+
+def test_tickets_of_one_kind_share_one_terms_record_and_a_change_moves_only_its_own() -> None:
+    # queue, priority, tenant, heavy, cost and step live in one shared immutable record
+    # (TicketTerms, BENCHMARKS.md "Ticket terms shared per queue")
+    r = basic()
+    r.submit(inq("q1"), 1.0)
+    r.submit(inq("q2"), 2.0)
+    r.submit(inq("v1", queue="vip"), 3.0)
+    t1, t2, v1 = _ticket(r, "q1"), _ticket(r, "q2"), _ticket(r, "v1")
+    assert t1.terms is t2.terms
+    assert v1.terms is not t1.terms
+    assert (v1.queue.name, v1.priority, v1.step) == ("vip", 2, 0)
+    shared = t1.terms
+    r.update_inquiry("q1", 4.0, priority=3)
+    assert t1.priority == 3 and t2.priority == 0
+    assert t2.terms is shared and shared.priority == 0  # the shared record did not change
+    r.transfer("q2", "vip", 5.0)
+    assert t2.queue.name == "vip" and t2.priority == 0 and t1.queue.name == "refund"
+    r.update_inquiry("q1", 6.0, priority=0)
+    assert t1.terms is shared  # back to the same values: the same record again

@@ -208,7 +208,7 @@ class AdmissionControl:
     def estimate(self, t: Ticket, pool: Pool) -> tuple[int, float]:
         """Position (1 = next) and expected wait of a new arrival ``t`` in ``pool``."""
         ops = self.ops
-        position = ops.position(t.queue, t.priority)
+        position = ops.position(t.terms.queue, t.terms.priority)
         changes = ops.staffing_changes(pool)  # agents scheduled to come or go
         # (whether a matching pass is pending matters only to a pool with a line)
         pending = bool(pool.n_waiting) and ops.match_pending()
@@ -241,16 +241,16 @@ class AdmissionControl:
                 free = self._freed_fit(pool, need, free)
             if free >= position:
                 return 0.0
-        q = t.queue
+        q = t.terms.queue
         est = self.estimator
-        if t.step == 0 and t.extra is None and pool.tenant == q.tenant:
+        if t.terms.step == 0 and t.extra is None and pool.tenant == q.tenant:
             est.restaff(q.name, float(staff), now)  # the queue's own pool: its staffing
         slots = 1.0 if q.name in est.gap else pool_slots(pool)
         n = q.n_waiting
         return est.expected_wait(
             q.name,
             position - free,
-            t.priority,
+            t.terms.priority,
             priority_seconds,
             slots,
             float(staff),
@@ -275,7 +275,7 @@ class AdmissionControl:
     def submit(self, t: Ticket, pool: Pool) -> Admission:
         """Decide on an arrival (already validated by the core) and act on the verdict."""
         ops = self.ops
-        q = t.queue
+        q = t.terms.queue
         if self.hours.schedules and self.hours.closed_now(q):
             return self.hours.arrival(t)
         if self.outbound.enabled and q.name in self.outbound.queues:
@@ -301,12 +301,12 @@ class AdmissionControl:
         """Run the chain on an arrival and act on the verdicts."""
         ops = self.ops
         c = ops.counters
-        q = t.queue
+        q = t.terms.queue
         callback = ""
         victims: list[tuple[str, str]] = []
         moves: list[tuple[str, str, str]] = []
         reason = ""
-        arrival = Arrival(t.id, q.name, t.tenant, t.priority, position, ewt, ops.now)
+        arrival = Arrival(t.id, q.name, t.terms.tenant, t.terms.priority, position, ewt, ops.now)
         for policy in chain:
             v = policy.on_arrival(self, arrival)
             if v is None:
@@ -399,7 +399,7 @@ class AdmissionControl:
         """An admitted arrival takes its place in ``pool``, with its ``Queued`` event."""
         ops = self.ops
         ops.admit(t, pool)
-        ops.estimator.on_arrival(t.queue.name, t.priority, t.arrival)
+        ops.estimator.on_arrival(t.terms.queue.name, t.terms.priority, t.arrival)
         if self._shed_on or self._on_admitted:
             self._admitted(t, callback=callback)
         ops.emit(queued(t, position, ewt, ops.now, ops.version))
@@ -455,19 +455,23 @@ class AdmissionControl:
     ) -> None:
         """Take a waiting inquiry out of line with its one outcome event."""
         ops = self.ops
-        ops.estimator.on_removed(t.queue.name, ops.now - t.entered)
+        ops.estimator.on_removed(t.terms.queue.name, ops.now - t.entered)
         cls = Deflected if outcome == "deflected" else Rejected
         ops.end(
             t,
             cls(
-                at=ops.now, version=ops.version, inquiry_id=t.id, queue=t.queue.name, reason=reason
+                at=ops.now,
+                version=ops.version,
+                inquiry_id=t.id,
+                queue=t.terms.queue.name,
+                reason=reason,
             ),
         )
 
     def move(self, t: Ticket, to: str, reason: str) -> None:
         """Overflow a waiting inquiry to queue ``to``, keeping its arrival time."""
         ops = self.ops
-        src = t.queue.name
+        src = t.terms.queue.name
         target = ops.queue(to)
         assert target is not None  # the config checks name every overflow target
         # the line moves on: the second pass serves it (a rate apart from the answers)
@@ -499,8 +503,8 @@ class AdmissionControl:
 
     def _shed_push(self, t: Ticket, everywhere: bool = True) -> None:
         self._shed_k += 1
-        e = (t.priority, -t.seq, self._shed_k, t)
-        heappush(self._shed_q.setdefault(t.queue.name, []), e)
+        e = (t.terms.priority, -t.seq, self._shed_k, t)
+        heappush(self._shed_q.setdefault(t.terms.queue.name, []), e)
         if everywhere:
             heappush(self._shed_all, e)
 
@@ -526,14 +530,14 @@ class AdmissionControl:
         while heap:
             e = heap[0]
             t = e[3]
-            if not self._shed_live(t, queue) or e[0] != t.priority:  # priority changed since
+            if not self._shed_live(t, queue) or e[0] != t.terms.priority:  # priority changed since
                 heappop(heap)
                 continue
             if t.state != WAITING:  # on offer right now: may come back, keep it indexed
                 aside.append(heappop(heap))
                 continue
-            if t.priority < below and (callback is None or t.callback == callback):
-                found = (t.id, t.priority)
+            if t.terms.priority < below and (callback is None or t.callback == callback):
+                found = (t.id, t.terms.priority)
             break
         for e in aside:
             heappush(heap, e)
@@ -543,7 +547,7 @@ class AdmissionControl:
         return (
             self.ops.ticket(t.id) is t
             and t.state in (WAITING, OFFERED)
-            and (queue is None or t.queue.name == queue)
+            and (queue is None or t.terms.queue.name == queue)
         )
 
     # ------------------------------------------------------------------ timers
@@ -622,7 +626,9 @@ class AdmissionControl:
         def ids(heap: list[tuple[int, int, int, Ticket]]) -> list[str]:
             # in the heap's order, not its layout: equal states give equal bytes
             # (an entry whose priority is stale was left behind by a re-prioritization)
-            return [t.id for p, *_, t in sorted(heap) if ops.ticket(t.id) is t and p == t.priority]
+            return [
+                t.id for p, *_, t in sorted(heap) if ops.ticket(t.id) is t and p == t.terms.priority
+            ]
 
         return {
             "k": self._shed_k,
@@ -660,7 +666,7 @@ class AdmissionControl:
                 for k, i in enumerate(ids):
                     t = ops.ticket(i)
                     if t is not None:
-                        out.append((t.priority, -t.seq, k, t))
+                        out.append((t.terms.priority, -t.seq, k, t))
                 return out
 
             self._shed_all = entries(shed["all"])
@@ -677,7 +683,7 @@ def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Qu
         at=now,
         version=version,
         inquiry_id=t.id,
-        queue=t.queue.name,
+        queue=t.terms.queue.name,
         position=position,
         expected_wait_s=wire_seconds(ewt),
     )
@@ -687,7 +693,7 @@ def admitted(t: Ticket, position: int, ewt: float) -> Admission:
     """What ``submit`` returns for an arrival admitted in line with no reason to give."""
     return Admission(
         inquiry_id=t.id,
-        queue=t.queue.name,
+        queue=t.terms.queue.name,
         outcome="admitted",
         expected_wait_s=ewt,
         position=position,

@@ -152,7 +152,7 @@ def longest_wait(q: QueueState, now: float) -> float:
     line = q.by_arrival
     while line:
         t = line[0]
-        if t.state == WAITING and t.queue is q:
+        if t.state == WAITING and t.terms.queue is q:
             oldest = t.arrival
             break
         line.popleft()
@@ -175,18 +175,18 @@ def compact_arrivals(q: QueueState) -> None:
     line = q.by_arrival
     while line:
         t = line[0]
-        if t.state == WAITING and t.queue is q:
+        if t.state == WAITING and t.terms.queue is q:
             break
         line.popleft()
     if len(line) > 2 * q.n_waiting + 64:
-        q.by_arrival = deque(t for t in line if t.state == WAITING and t.queue is q)
+        q.by_arrival = deque(t for t in line if t.state == WAITING and t.terms.queue is q)
 
 
 def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> None:
     """Rebuild every queue's arrival index from its waiting inquiries (restore, reconfigure)."""
     lines: dict[str, list[Ticket]] = {}
     for t in waiting:
-        lines.setdefault(t.queue.name, []).append(t)
+        lines.setdefault(t.terms.queue.name, []).append(t)
     for q in queues:
         line = sorted(lines.get(q.name, ()), key=_arrival_order)
         q.by_arrival = deque(line)
@@ -230,7 +230,7 @@ def _held_busy(agent: Agent, now: float) -> float:
     busy = 0.0
     for held in (agent.offers, agent.work):
         for t in held.values():
-            busy += shares.get(t.queue.channel, 0.0) * (now - t.wait_end)
+            busy += shares.get(t.terms.queue.channel, 0.0) * (now - t.wait_end)
     return busy
 
 

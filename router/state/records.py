@@ -90,12 +90,16 @@ class QueueState:
         "tally",
         "target",
         "tenant",
+        "terms",
         "waiting_by_priority",
         "weights",
     )
 
     def __init__(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         self.name = cfg.name
+        #: the TicketTerms of this queue's tickets, one per distinct (priority, tenant,
+        #: heavy, cost, step) in use here (:meth:`terms_for`)
+        self.terms: dict[tuple[int, str | None, bool, int, int], TicketTerms] = {}
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
         self.waiting_by_priority: dict[int, int] = {}
@@ -108,6 +112,17 @@ class QueueState:
         self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         self.apply(cfg, weights, coeffs)
+
+    def terms_for(
+        self, priority: int, tenant: str | None, heavy: bool, cost: int, step: int
+    ) -> TicketTerms:
+        """The shared :class:`TicketTerms` of a ticket in this queue with these values (made
+        on first use)."""
+        key = (priority, tenant, heavy, cost, step)
+        k = self.terms.get(key)
+        if k is None:
+            k = self.terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
+        return k
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         """Take ``cfg``; ``weights`` are the routing weights and ``coeffs`` their ``Coeffs``
@@ -297,20 +312,15 @@ class Ticket:
         "agent",
         "arrival",
         "assigned_at",
-        "cost",
         "entered",
-        "heavy",
         "id",
         "more",
         "offer_no",
         "patience_at",
         "pool",
-        "priority",
-        "queue",
         "seq",
         "state",
-        "step",
-        "tenant",
+        "terms",
         "ver",
         "wait_end",
     )
@@ -330,18 +340,16 @@ class Ticket:
         patience_at: float | None,
     ) -> None:
         self.id = id
-        self.queue = queue
-        self.priority = priority
+        #: queue, priority, tenant, heavy, cost and overflow step: a record shared by the
+        #: tickets with the same six (:meth:`QueueState.terms_for`); replaced, never
+        #: changed, when one of them changes
+        self.terms = queue.terms_for(priority, tenant, heavy, cost, 0)
         self.arrival = arrival
         self.entered = entered
         self.seq = seq
-        self.tenant = tenant
-        self.heavy = heavy
-        self.cost = cost
         self.patience_at = patience_at
         self.state = WAITING
         self.ver = 0
-        self.step = 0
         self.aged = 0.0
         self.pool: Pool | None = None
         self.agent: Agent | None = None
@@ -352,6 +360,70 @@ class Ticket:
         self.more: TicketMore | None = None
         if extra is not None:
             self.extra = extra
+
+    # The six fields below live in the shared ``terms``: setting one puts the ticket on
+    # another record (the old one may be shared with other tickets).
+
+    @property
+    def queue(self) -> QueueState:
+        """The queue it is in."""
+        return self.terms.queue
+
+    @queue.setter
+    def queue(self, value: QueueState) -> None:
+        k = self.terms
+        self.terms = value.terms_for(k.priority, k.tenant, k.heavy, k.cost, k.step)
+
+    @property
+    def step(self) -> int:
+        """Its overflow step in its queue (0: the queue's own requirement; ``i``: the one of
+        ``queue.steps[i - 1]``)."""
+        return self.terms.step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, k.cost, value)
+
+    @property
+    def priority(self) -> int:
+        """Its priority (higher is served first)."""
+        return self.terms.priority
+
+    @priority.setter
+    def priority(self, value: int) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(value, k.tenant, k.heavy, k.cost, k.step)
+
+    @property
+    def tenant(self) -> str | None:
+        """Its tenant (None: none)."""
+        return self.terms.tenant
+
+    @tenant.setter
+    def tenant(self, value: str | None) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(k.priority, value, k.heavy, k.cost, k.step)
+
+    @property
+    def heavy(self) -> bool:
+        """A heavy inquiry (wellbeing: streaks and cooldowns)."""
+        return self.terms.heavy
+
+    @heavy.setter
+    def heavy(self, value: bool) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(k.priority, k.tenant, value, k.cost, k.step)
+
+    @property
+    def cost(self) -> int:
+        """The capacity units it holds while offered or assigned."""
+        return self.terms.cost
+
+    @cost.setter
+    def cost(self, value: int) -> None:
+        k = self.terms
+        self.terms = k.queue.terms_for(k.priority, k.tenant, k.heavy, value, k.step)
 
     # The fields below live in ``more``: reading one of a plain ticket gives its default,
     # setting one to its default allocates nothing.
@@ -439,6 +511,34 @@ class Ticket:
     def also(self, value: dict[str, Agent] | None) -> None:
         if value is not None or self.more is not None:
             self._more().also = value
+
+
+@final
+class TicketTerms:
+    """A ticket's queue, priority, tenant, heavy flag, cost and overflow step: immutable, one
+    record per queue and distinct five values (kept by the queue:
+    :meth:`QueueState.terms_for`), shared by every ticket that has them (a waiting inquiry
+    keeps one pointer instead of six fields). A ticket whose value changes is given another
+    record, so a change to one ticket, or to its queue's configuration (which updates the
+    ``QueueState`` in place), never moves another's values."""
+
+    __slots__ = ("cost", "heavy", "priority", "queue", "step", "tenant")
+
+    def __init__(
+        self,
+        queue: QueueState,
+        priority: int,
+        tenant: str | None,
+        heavy: bool,
+        cost: int,
+        step: int,
+    ) -> None:
+        self.step = step
+        self.queue = queue
+        self.priority = priority
+        self.tenant = tenant
+        self.heavy = heavy
+        self.cost = cost
 
 
 @final
