@@ -142,15 +142,7 @@ from router.inputs import (
     UpdateAgent,
     UpdateInquiry,
     Withdraw,
-    check_agent_spec,
-    check_attributes,
-    check_id,
     check_input_ids,
-    check_inquiry,
-    check_now,
-    check_priority,
-    check_reason,
-    check_requires,
 )
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
@@ -201,6 +193,16 @@ from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
+from router.values import (
+    check_agent_spec,
+    check_attributes,
+    check_id,
+    check_inquiry,
+    check_now,
+    check_priority,
+    check_reason,
+    check_requires,
+)
 from router.wellbeing import (
     BREAK_OVER,
     CHANGED,
