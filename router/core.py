@@ -2095,8 +2095,10 @@ class Router:
         if takes == _TAKES_NONE:
             return  # off every queue until the cooldown ends (its timer re-lists it)
         heavy_blocked = takes == _TAKES_LIGHT
-        base_key = self._scorer.base_key
-        allows = self._interrupts.allows
+        # the scorer and the interrupts rule are called on their objects, not through
+        # bound-method locals (compiled: a native call instead of a method object per call)
+        scorer = self._scorer
+        interrupts = self._interrupts
         push = heappush  # a local: the compiled build looks a module global up on every use
         # the base of the first (weights, channel) met, in locals; any other in ``bases``
         group_c: Coeffs | None = None
@@ -2115,7 +2117,11 @@ class Router:
                 full = load[ch] >= caps[ch]
             if full:
                 continue
-            if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
+            if (
+                spare is not None
+                and pool.cost > spare
+                and not interrupts.allows(agent, ch, pool.cost)
+            ):
                 continue
             if heavy_blocked and pool.heavy:
                 continue
@@ -2126,14 +2132,14 @@ class Router:
                 elif group_c is None:
                     group_c = c
                     group_ch = ch
-                    base = group_base = base_key(agent, ch, c)
+                    base = group_base = scorer.base_key(agent, ch, c)
                 else:
                     if bases is None:
                         bases = {}
                     bk = (id(c), ch)
                     other = bases.get(bk)
                     if other is None:
-                        other = bases[bk] = base_key(agent, ch, c)
+                        other = bases[bk] = scorer.base_key(agent, ch, c)
                     base = other
                 key = base - c.proficiency * prof
             else:
@@ -2367,7 +2373,7 @@ class Router:
         """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""
         if agent.state == READY:
             now = self._now
-            allows = self._interrupts.allows
+            interrupts = self._interrupts
             while True:
                 best: Ticket | None = None
                 best_urg = 0.0
@@ -2391,7 +2397,11 @@ class Router:
                     ch = pool.channel
                     if load[ch] >= caps[ch]:
                         continue
-                    if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
+                    if (
+                        spare is not None
+                        and pool.cost > spare
+                        and not interrupts.allows(agent, ch, pool.cost)
+                    ):
                         continue
                     if heavy_blocked and pool.heavy:
                         continue
