@@ -165,10 +165,14 @@ def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any]:
     return attrs
 
 
-def check_inquiry(inq: Any) -> Inquiry:
+def check_inquiry(value: Any) -> Inquiry:
     """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
-    if type(inq) is not Inquiry:
-        raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(inq).__name__}")
+    # the fields are read through ``inq``, typed Any: compiled code would otherwise check
+    # each field against the Struct's annotation as it reads it (a TypeError for a float
+    # among the preferred agents) before the check below names the field
+    inq: Any = value
+    if type(value) is not Inquiry:
+        raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(value).__name__}")
     # each field checked in order; a value of the common shape (a short id, a field left
     # at its default) is passed without a call, anything else goes to its full check
     v = inq.id
@@ -205,14 +209,15 @@ def check_inquiry(inq: Any) -> Inquiry:
             )
         for aid in pref:
             check_id(aid, "preferred_agents")
-    return inq
+    return value
 
 
-def check_agent_spec(spec: Any, max_concurrency: dict[str, int]) -> AgentSpec:
+def check_agent_spec(value: Any, max_concurrency: dict[str, int]) -> AgentSpec:
     """Every value of an :class:`~router.model.AgentSpec`; ``max_concurrency`` maps each
     known channel to its hard maximum."""
-    if type(spec) is not AgentSpec:
-        raise InvalidInput("agent", f"must be a router.AgentSpec, got {type(spec).__name__}")
+    spec: Any = value  # read as Any, as in check_inquiry
+    if type(value) is not AgentSpec:
+        raise InvalidInput("agent", f"must be a router.AgentSpec, got {type(value).__name__}")
     check_id(spec.id, "id")
     _check_skills(spec.skills, "skills")
     if type(spec.capacity) is not dict:
@@ -247,10 +252,10 @@ def check_agent_spec(spec: Any, max_concurrency: dict[str, int]) -> AgentSpec:
     _check_shifts(spec)
     if type(spec.attributes) is not dict or spec.attributes:
         check_attributes(spec.attributes)
-    return spec
+    return value
 
 
-def _check_shifts(spec: AgentSpec) -> None:
+def _check_shifts(spec: Any) -> None:
     """A schedule: shifts in time order, not overlapping, only the last one open-ended."""
     shifts = spec.shifts
     if type(shifts) is not list:
@@ -259,11 +264,12 @@ def _check_shifts(spec: AgentSpec) -> None:
         raise InvalidInput(
             "shift_end", "not with shifts: the last shift's end_s is the agent's shift end"
         )
-    prev_end: float | None = None
-    for i, sh in enumerate(shifts):
+    prev_end: Any = None
+    for i, item in enumerate(shifts):
+        sh: Any = item  # read as Any, as in check_inquiry
         p = f"shifts[{i}]"
-        if type(sh) is not Shift:
-            raise InvalidInput(p, f"must be a router.Shift, got {type(sh).__name__}")
+        if type(item) is not Shift:
+            raise InvalidInput(p, f"must be a router.Shift, got {type(item).__name__}")
         if not _finite(sh.start_s):
             raise InvalidInput(f"{p}.start_s", f"must be a finite number, got {sh.start_s!r}")
         end = sh.end_s
