@@ -27,6 +27,7 @@ COMPILED_FILES = (
     "router/sim/engine.py",
     "router/sim/arrivals.py",
     "router/adapters/_hot.py",
+    "router/values.py",
 )
 COMPILED_DIRS = ("router/state", "router/policies")
 

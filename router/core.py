@@ -142,15 +142,7 @@ from router.inputs import (
     UpdateAgent,
     UpdateInquiry,
     Withdraw,
-    check_agent_spec,
-    check_attributes,
-    check_id,
     check_input_ids,
-    check_inquiry,
-    check_now,
-    check_priority,
-    check_reason,
-    check_requires,
 )
 from router.model import Admission, AgentSpec, Inquiry
 from router.policies.admission import K_BP
@@ -201,6 +193,16 @@ from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
+from router.values import (
+    check_agent_spec,
+    check_attributes,
+    check_id,
+    check_inquiry,
+    check_now,
+    check_priority,
+    check_reason,
+    check_requires,
+)
 from router.wellbeing import (
     BREAK_OVER,
     CHANGED,
@@ -2112,8 +2114,10 @@ class Router:
         if takes == _TAKES_NONE:
             return  # off every queue until the cooldown ends (its timer re-lists it)
         heavy_blocked = takes == _TAKES_LIGHT
-        base_key = self._scorer.base_key
-        allows = self._interrupts.allows
+        # the scorer and the interrupts rule are called on their objects, not through
+        # bound-method locals (compiled: a native call instead of a method object per call)
+        scorer = self._scorer
+        interrupts = self._interrupts
         push = heappush  # a local: the compiled build looks a module global up on every use
         # the base of the first (weights, channel) met, in locals; any other in ``bases``
         group_c: Coeffs | None = None
@@ -2132,7 +2136,11 @@ class Router:
                 full = load[ch] >= caps[ch]
             if full:
                 continue
-            if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
+            if (
+                spare is not None
+                and pool.cost > spare
+                and not interrupts.allows(agent, ch, pool.cost)
+            ):
                 continue
             if heavy_blocked and pool.heavy:
                 continue
@@ -2143,14 +2151,14 @@ class Router:
                 elif group_c is None:
                     group_c = c
                     group_ch = ch
-                    base = group_base = base_key(agent, ch, c)
+                    base = group_base = scorer.base_key(agent, ch, c)
                 else:
                     if bases is None:
                         bases = {}
                     bk = (id(c), ch)
                     other = bases.get(bk)
                     if other is None:
-                        other = bases[bk] = base_key(agent, ch, c)
+                        other = bases[bk] = scorer.base_key(agent, ch, c)
                     base = other
                 key = base - c.proficiency * prof
             else:
@@ -2384,7 +2392,7 @@ class Router:
         """A freed agent takes the most urgent waiting inquiries it can, then is re-listed."""
         if agent.state == READY:
             now = self._now
-            allows = self._interrupts.allows
+            interrupts = self._interrupts
             while True:
                 best: Ticket | None = None
                 best_urg = 0.0
@@ -2408,7 +2416,11 @@ class Router:
                     ch = pool.channel
                     if load[ch] >= caps[ch]:
                         continue
-                    if spare is not None and pool.cost > spare and not allows(agent, ch, pool.cost):
+                    if (
+                        spare is not None
+                        and pool.cost > spare
+                        and not interrupts.allows(agent, ch, pool.cost)
+                    ):
                         continue
                     if heavy_blocked and pool.heavy:
                         continue

@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from router.values import wire_seconds
+
 __all__ = [
     "Abandoned",
     "AgentAttributesSet",
@@ -341,11 +343,6 @@ Event = (
 
 _json_encoder = msgspec.json.Encoder()
 _json_decoder: msgspec.json.Decoder[list[Any]] = msgspec.json.Decoder(list[Event])
-
-
-def wire_seconds(seconds: float) -> float | None:
-    """An expected wait for an event: ``None`` (unknown) instead of infinity, which JSON lacks."""
-    return seconds if seconds < float("inf") else None
 
 
 def encode_events(events: list[Any]) -> bytes:

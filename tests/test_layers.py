@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "router.inputs",
             "router.model",
             "router.stats",
+            "router.values",
         ),
     ),
     ("config", ("router.config",)),

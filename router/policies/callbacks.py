@@ -22,10 +22,11 @@ from typing import Any
 
 from router.config import RouterConfig
 from router.errors import InvalidState
-from router.events import Abandoned, CallbackScheduled, Rejected, Requeued, wire_seconds
+from router.events import Abandoned, CallbackScheduled, Rejected, Requeued
 from router.policies.admission import T_RETRY, CallbackOffer
 from router.state.ops import CoreOps
 from router.state.records import ASSIGNED, OFFERED, PARKED, WAITING, Ticket
+from router.values import wire_seconds
 
 __all__ = ["Callbacks"]
 

@@ -29,7 +29,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected, wire_seconds
+from router.events import Deflected, Overflowed, Queued, Rejected
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
@@ -63,6 +63,7 @@ from router.state.records import (
     free_agents,
     pool_slots,
 )
+from router.values import wire_seconds
 
 __all__ = ["AdmissionControl", "admitted", "queued"]
 

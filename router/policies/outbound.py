@@ -43,13 +43,14 @@ from heapq import heappop, heappush
 from typing import Any
 
 from router.config import RouterConfig
-from router.events import Queued, Rejected, TaskExpired, wire_seconds
+from router.events import Queued, Rejected, TaskExpired
 from router.model import Admission
 from router.policies.admission import T_DEADLINE
 from router.policies.surge import SurgeControl
 from router.state.erlang import agents_needed
 from router.state.ops import CoreOps
 from router.state.records import PARKED, Ticket, free_agents
+from router.values import wire_seconds
 
 __all__ = ["Outbound"]
 
