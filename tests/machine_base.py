@@ -430,7 +430,8 @@ class RouterMachine(RuleBasedStateMachine):
         assert stalls(self.r) == [], stalls(self.r)
         for iid, at in list(self.retry_at.items()):
             t = self.r._tickets.get(iid)
-            if t is None or t.state != PARKED:
+            # back in line; or moved to an outbound queue, whose tasks wait held (parked)
+            if t is None or t.state != PARKED or self.r._bp.outbound.holding.get(iid) is t:
                 del self.retry_at[iid]
             else:
                 assert now < at, f"callback {iid} still parked at {now}, due back at {at}"

@@ -162,3 +162,44 @@ def test_a_restored_agent_gives_back_its_offers_in_the_order_they_came() -> None
         return [e.inquiry_id for e in r.tick(2) if type(e).__name__ == "Requeued"]
 
     assert give_back(build()) == give_back(Router.restore(build().snapshot())) == ["i2", "i1"]
+
+
+CALLBACK_TO_OUTBOUND = """
+[routing]
+mode = "offer"
+[[queues]]
+name = "voice"
+requires = { refund = 2 }
+[[queues]]
+name = "outbound"
+requires = { refund = 1 }
+[backpressure]
+policy = ["callback", "reject_when_full"]
+max_queue = 4
+max_callbacks = 2
+priority_reserve = 0.5
+callback = { min_wait_s = 30, retry_s = 15, max_attempts = 2 }
+outbound = { queues = ["outbound"], reserve_idle = 0 }
+"""
+
+
+def test_a_callback_moved_to_an_outbound_queue_is_not_restored_as_between_attempts() -> None:
+    # i2 waits as a callback (nobody has refund 2), then is moved to the outbound queue,
+    # where that policy holds it: it is no callback between attempts, restored or not
+    # (found by the machines' replay: a restore counted every parked callback as one)
+    def build() -> Router:
+        r = Router(config(CALLBACK_TO_OUTBOUND))
+        r.login(AgentSpec(id="ag2", skills={"refund": 1}), 0)
+        r.submit(Inquiry(id="i1", queue="outbound"), 0)
+        r.tick(0)
+        r.accept("i1", 0)  # ag2 is busy with the task
+        assert r.submit(Inquiry(id="i2", queue="voice"), 0).outcome == "callback"
+        r.transfer("i2", "outbound", 0)
+        r.tick(0)
+        return r
+
+    kept = [build().submit(Inquiry(id=i, queue="voice"), 0) for i in ("i3",)]
+    restored_router = Router.restore(build().snapshot())
+    restored = [restored_router.submit(Inquiry(id=i, queue="voice"), 0) for i in ("i3",)]
+    assert kept == restored
+    assert kept[0].outcome == "callback"

@@ -173,22 +173,31 @@ class Callbacks:
         ops.enqueue(t)
 
     def dump(self) -> Any:
+        """``[id, attempts, between attempts (1/0)]`` per callback: a parked callback may be
+        held by another policy (an outbound queue it was moved to), not retrying."""
         live = self.ops.ticket
-        return [[k, self.attempts.get(k, 0)] for k, t in self.parked.items() if live(k) is t]
+        retrying = self.retrying
+        return [
+            [k, self.attempts.get(k, 0), int(retrying.get(k) is t)]
+            for k, t in self.parked.items()
+            if live(k) is t
+        ]
 
     def load(self, state: Any) -> None:
         if not state:
             return
         live = self.ops.ticket
         parked: dict[str, Ticket] = {}
-        for k, _ in state:
+        for row in state:
+            k = row[0]
             t = live(k)
             assert t is not None
             parked[k] = t
-        self.parked = parked
-        self.attempts = {k: n for k, n in state if n}
-        self._compact_at = 2 * len(self.parked) + 64
-        for t in self.parked.values():
-            if t.state == PARKED:
+            # older snapshots say nothing of it: a parked callback was between attempts
+            between = bool(row[2]) if len(row) > 2 else t.state == PARKED
+            if between:
                 self.retrying[t.id] = t
                 self.retrying_in[t.queue.name] = self.retrying_in.get(t.queue.name, 0) + 1
+        self.parked = parked
+        self.attempts = {row[0]: row[1] for row in state if row[1]}
+        self._compact_at = 2 * len(self.parked) + 64
