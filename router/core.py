@@ -1755,6 +1755,12 @@ class Router:
         due = agent.stretch_start + limit if limit is not None else self._now
         reason = self._breaks.explain(agent)
         self._breaks.defer(agent, due)
+        # the timer that asked may have changed the agent's record too (a cooldown over):
+        # it takes work again, so it is listed again where it may take it now
+        unlist(agent)
+        if agent.state == READY:
+            self._freed[agent.id] = agent
+        self._changed[agent.id] = agent
         self._events.append(
             BreakDeferred(
                 at=self._now, version=self._version, agent_id=agent.id, due=due, reason=reason

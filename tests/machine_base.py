@@ -332,6 +332,7 @@ class RouterMachine(RuleBasedStateMachine):
         )
         self.tenants = sorted({q.tenant for q in cfg.queues if q.tenant is not None})
         self.on_wb_break: set[str] = set()  # agents on a wellbeing break at the last check
+        self.off_shift_at_check: set[str] = set()  # agents off shift at the last check
         self.task_deadline: dict[str, float] = {}  # outbound tasks: started or ended by then
         self.seen: dict[str, float] = {}  # each agent's last input (presence timeouts)
         self.handed_back: dict[str, str] = {}  # inquiry -> the agent that handed it back
@@ -1278,22 +1279,25 @@ class RouterMachine(RuleBasedStateMachine):
         """``wellbeing.max_break_share``: a wellbeing break that started since the last
         step left at most ``max(1, floor(share * n))`` of the ``n`` agents on shift on a
         break, in the agent's team and router-wide (counted here from the records: caller
-        breaks count too; agents leaving or logging out may lower ``n`` later)."""
+        breaks count too; agents leaving or logging out may lower ``n`` later). An agent
+        whose shift started since the last step, already on a break of its own, is not
+        counted on a break: the step may have run past the instant the break was decided
+        (a shift starting at that very instant is counted first: a directed test in
+        tests/test_wellbeing.py)."""
         wb = self.r.config.wellbeing
-        now_on = {
-            a.id
-            for a in self.r._agents.values()
-            if a.state == BREAK and a.state_reason == "wellbeing"
-        }
+        agents = self.r._agents.values()
+        now_on = {a.id for a in agents if a.state == BREAK and a.state_reason == "wellbeing"}
         started, self.on_wb_break = now_on - self.on_wb_break, now_on
+        came = self.off_shift_at_check
+        self.off_shift_at_check = {a.id for a in agents if a.off_shift}
         share = wb.max_break_share
         if not started or share is None or wb.max_break_deferral_s is not None:
             return
-        staffed = [a for a in self.r._agents.values() if not a.off_shift]
+        staffed = [a for a in agents if not a.off_shift]
         teams = {self.r._agents[aid].team for aid in started}
         for team in [None, *sorted(t for t in teams if t is not None)]:
             group = [a for a in staffed if team is None or a.team == team]
-            on_break = sum(1 for a in group if a.state == BREAK)
+            on_break = sum(1 for a in group if a.state == BREAK and a.id not in came)
             allowed = max(1, int(share * len(group) + 1e-9))
             who = f"team {team}" if team else "all agents"
             assert on_break <= allowed, (

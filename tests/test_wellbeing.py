@@ -393,6 +393,32 @@ def test_cooldown_after_long_heavy_work_keeps_the_agent_off_all_work() -> None:
     assert _assigned(r.tick(1100)) == [("c2", "a")]  # the higher priority first
 
 
+def test_an_agent_whose_cooldown_ends_as_its_break_waits_takes_heavy_work_again() -> None:
+    # Ann's cooldown (from 60) and her stretch (from 0) both end at 85; Bo is on a break,
+    # the one place: her break waits and she keeps working, heavy work included, at once
+    # (found by StaffingMachine: the timer's other news was dropped with the deferral)
+    toml = (
+        COOLDOWN.replace("FROM", "heavy")
+        .replace("cooldown_after_heavy_s = 600", "cooldown_after_heavy_s = 10")
+        .replace("cooldown_s = 300", "cooldown_s = 25")
+        .replace(
+            "[wellbeing]",
+            "[wellbeing]\nmax_continuous_work_s = 85\nbreak_s = 30\nmax_break_share = 0.5",
+        )
+    )
+    r = _router(toml, AgentSpec(id="ann"), AgentSpec(id="bo"))
+    r.go_on_break("bo", 0)
+    r.submit(Inquiry(id="c0", queue="complaints"), 0)
+    assert _assigned(r.tick(0)) == [("c0", "ann")]
+    r.complete("c0", 60)  # 60 s of heavy work: off heavy queues until 85
+    assert [e.until for e in _of(r.tick(60), CooldownStarted)] == [85.0]
+    r.submit(Inquiry(id="c1", queue="complaints"), 70)
+    assert _assigned(r.tick(70)) == []
+    ev = r.tick(85)
+    assert [e.agent_id for e in _of(ev, BreakDeferred)] == ["ann"]
+    assert _assigned(ev) == [("c1", "ann")]
+
+
 def test_cooldown_from_heavy_still_takes_light_work() -> None:
     r = _router(COOLDOWN.replace("FROM", "heavy"), AgentSpec(id="a"))
     r.submit(Inquiry(id="c1", queue="complaints"), 0)
