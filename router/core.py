@@ -2011,7 +2011,10 @@ class Router:
         pool = Pool(key, q)
         self._pools[key] = pool
         q.pools.append(pool)
-        for agent in self._candidates(key[2]):
+        # in login order, whatever order the skill index holds them in (an agent update
+        # that adds a skill appends there; a restore rebuilds it in login order): random
+        # keys are drawn in this order
+        for agent in sorted(self._candidates(key[2]), key=_incarnation):
             if agent.state != LOGGING_OUT:
                 self._consider(agent, pool)
         return pool
@@ -3587,6 +3590,10 @@ class _Ops:
 
 def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:
     return (e[0], e[1])
+
+
+def _incarnation(agent: Agent) -> int:
+    return agent.incarnation
 
 
 def _size(c: Any) -> int:
