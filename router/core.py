@@ -47,7 +47,11 @@ policy timers and agent timers
 before it (accepted, declined): the core counts those spent entries and
 compacts the heap in bulk once they outnumber the rest
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
-still fire, so compaction never shows. Policies reach the state only through the core
+still fire, so compaction never shows. An agent has one timer, its latest entry (an
+older one at the same time never comes back, so asking ``next_deadline()`` changes
+nothing later). Break-staffing decisions asked for while an instant's deadlines fire
+wait for the instant's end (``_decide_breaks``): every shift change of that instant
+counts first. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 
