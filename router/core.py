@@ -1820,16 +1820,15 @@ class Router:
         """The deadlines of an instant have fired: places opened go to the deferred breaks,
         then the agents whose timers asked for a break at this instant ask again, in the
         order they asked (their timers run again: the state may have moved on)."""
-        self._in_instant = False
+        self._in_instant = False  # so neither asks again: one pass decides them all
         try:
-            while self._break_asks or self._release_asked:
-                if self._release_asked:
-                    self._release_asked = False
-                    self._release_breaks()
-                asks, self._break_asks = self._break_asks, {}
-                for agent in asks.values():
-                    if self._agents.get(agent.id) is agent:
-                        self._agent_timer(agent)
+            if self._release_asked:
+                self._release_asked = False
+                self._release_breaks()
+            asks, self._break_asks = self._break_asks, {}
+            for agent in asks.values():
+                if self._agents.get(agent.id) is agent:
+                    self._agent_timer(agent)
         finally:
             self._in_instant = True
 

@@ -1213,14 +1213,10 @@ class RouterMachine(RuleBasedStateMachine):
                 )
             elif kind != K_OFFER and isinstance(obj, Ticket):
                 assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
-        timers = {
-            (obj.id, at)
-            for at, seq, kind, obj, arg in r._deadlines
-            if kind == K_AGENT and seq == arg
-        }
+        timers = {(obj.id, at, arg) for at, seq, kind, obj, arg in r._deadlines if kind == K_AGENT}
         for a in r._agents.values():
             if a.timer_at < float("inf"):
-                assert (a.id, a.timer_at) in timers and a.timer_seq > 0, f"{a.id}'s timer is lost"
+                assert (a.id, a.timer_at, a.timer_seq) in timers, f"{a.id}'s timer is lost"
 
     @invariant()
     def waiting_lines_agree_with_a_recount(self) -> None:
