@@ -169,3 +169,23 @@ def test_reconfigure_switches_the_mode_for_the_next_decision() -> None:
     r.reconfigure(msgspec.structs.replace(cfg, queues=[q]), 11)
     r.tick(11)
     assert assign(r, "c1", 12).agent_id == "novice"
+
+
+def test_a_random_pool_made_after_a_restore_draws_as_the_live_one() -> None:
+    """An agent update that adds a skill appends the agent to that skill's index, while a
+    restore rebuilds the index in login order: a pool made afterwards must draw its agents'
+    keys in one order either way (login order), or the restored router rings another agent."""
+    picks = []
+    for restore in (False, True):
+        r = router("random", channel="chat", seed=11)
+        r.login(AgentSpec(id="other", skills={"z": 1}, capacity={"chat": 5}), 0)
+        r.login(AgentSpec(id="late", skills={"z": 1}, capacity={"chat": 5}), 0)
+        for aid in ("b", "c", "d", "e"):
+            login(r, aid, 0, chat=5)
+        r.update_agent(AgentSpec(id="late", skills={"x": 3, "z": 1}, capacity={"chat": 5}), 1)
+        r.tick(1)
+        if restore:
+            r = Router.restore(r.snapshot())
+        picks.append([assign(r, f"c{i}", 2 + i).agent_id for i in range(8)])
+    assert picks[0] == picks[1]
+    assert "late" in picks[0]  # the updated agent is in the draw
