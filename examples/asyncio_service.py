@@ -294,6 +294,8 @@ class Service:
             )
         else:
             router.update_agent(inp.agent)
+            if self.monitor is not None:  # its new capacity, for occupancy on the page
+                self.monitor.add_agent(inp.agent)
 
     @staticmethod
     def agent_input(session: AgentSession, inp: Any) -> None:

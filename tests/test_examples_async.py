@@ -286,10 +286,11 @@ def test_service_carries_in_queue_changes_and_heartbeats() -> None:
     )
 
     async def scenario() -> None:
-        async with running_service(config) as (service, connect):
+        async with running_service(config, http_port=0) as (service, connect):
             agent = await connect()
             hello = {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 2}}}
             assert await agent.ask(hello) == {"ok": "agent"}
+            assert service.monitor.shares("ye") == {"chat": 0.5}
             producer = await connect()
             assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
             adm = await producer.ask({"id": "c1", "queue": "chat"})
@@ -319,9 +320,12 @@ def test_service_carries_in_queue_changes_and_heartbeats() -> None:
             stats = router.statistics().router
             assert (stats.counters.updated, stats.counters.transferred) == (1, 1)
             assert router.core.agent_spec("ye").capacity == {"chat": 3}
+            assert service.monitor.shares("ye") == {"chat": 1 / 3}  # the page's occupancy
             assert stats.queues["vip"].waiting == 1
             agent.close()
             producer.close()
+
+    run_async(scenario)
 
 
 FEATURES = """

@@ -355,11 +355,21 @@ class Monitor:
         self.set_shares(spec.id, capacity_shares(dict(spec.capacity), spec.units, self._unit_costs))
 
     def set_shares(self, agent_id: str, shares: dict[str, float]) -> None:
-        """Set the share of the agent one inquiry holds, per channel (see ``capacity_shares``)."""
+        """Set the share of the agent one inquiry holds, per channel (see ``capacity_shares``).
+
+        Work assigned from now on holds the new share; work held now keeps the share it was
+        assigned with. A driver calls this (or :meth:`add_agent`) again after an agent's
+        spec changes: ``AgentUpdated`` names the agent, not its capacity."""
         self._specs[agent_id] = shares
         agent = self._agents.get(agent_id)
         if agent is not None:
             agent.shares = shares
+
+    def shares(self, agent_id: str) -> dict[str, float] | None:
+        """The share per channel one inquiry holds of ``agent_id`` (None: not told, so an
+        inquiry counts as the whole agent)."""
+        agent = self._agents.get(agent_id)
+        return agent.shares if agent is not None else self._specs.get(agent_id)
 
     def _queue(self, name: str) -> _Queue:
         q = self._queues.get(name)
