@@ -1615,7 +1615,11 @@ class Router:
                     at=self._now, version=self._version, agent_id=agent.id, reason="logging_out"
                 )
             )
-            self._recheck_preferences(self._waiting_for(agent))  # it takes no new work
+            waiting_for = self._waiting_for(agent)
+            # it takes no new work: no pool counts it as staff (the expected wait, the
+            # impossible-requirement check), as no pool made from now on would
+            leave_pools(agent)
+            self._recheck_preferences(waiting_for)
 
     def _remove_agent(self, agent: Agent) -> None:
         if agent.roomy:
@@ -2018,8 +2022,7 @@ class Router:
         # that adds a skill appends there; a restore rebuilds it in login order): random
         # keys are drawn in this order
         for agent in sorted(self._candidates(key[2]), key=_incarnation):
-            if agent.state != LOGGING_OUT:
-                self._consider(agent, pool)
+            self._consider(agent, pool)
         return pool
 
     def _candidates(self, requires: Requirement) -> Iterable[Agent]:
@@ -2052,9 +2055,10 @@ class Router:
         return fits(agent, q, tenant, requires)
 
     def _consider(self, agent: Agent, pool: Pool) -> None:
-        """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit."""
+        """Make ``agent`` eligible for ``pool`` if skills, tenant, queue and channel fit (an
+        agent logging out is eligible for none: it finishes its work and takes no more)."""
         q = pool.queue
-        if not self._fits(agent, q, pool.tenant, pool.requires):
+        if agent.state == LOGGING_OUT or not self._fits(agent, q, pool.tenant, pool.requires):
             return
         target = q.target
         if target is not None and not target.admits(agent.spec.attributes, pool.bind):

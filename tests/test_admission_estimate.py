@@ -229,3 +229,53 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
     t += 1.0
     told = [x.submit(Inquiry(id="new", queue="c"), t) for x in (r, restored)]
     assert told[0] == told[1]
+
+
+LOGOUT = """
+[routing]
+mode = "offer"
+strict = true
+[[queues]]
+name = "early"
+requires = { x = 1 }
+[[queues]]
+name = "late"
+requires = { x = 1 }
+"""
+
+
+@pytest.mark.parametrize("restore", [False, True])
+def test_an_agent_logging_out_with_work_is_no_staff(restore: bool) -> None:
+    """An agent logging out finishes its work and takes no more: a queue whose pool was
+    made before the logout counts it no more than one made after (the expected wait, the
+    strict check), and a restored router agrees (the first release counted it in the old
+    pools only, and a restore counted it everywhere)."""
+    from router import AgentSpec, ImpossibleRequirement, Router
+    from tests.helpers import config
+
+    r = Router(config(LOGOUT))
+    r.login(AgentSpec(id="a", skills={"x": 2}, capacity={"voice": 1}), 0)
+    r.login(AgentSpec(id="b", skills={"x": 2}, capacity={"voice": 1}), 0)
+    r.submit(Inquiry(id="c1", queue="early"), 0)  # the early pool: made before the logout
+    r.tick(0)
+    r.accept("c1", 1, "a")
+    r.logout("b", 1)  # b leaves now; a stays on the call and logs out after it
+    r.tick(1)
+    r.logout("a", 2)
+    if restore:
+        r = Router.restore(r.snapshot())
+    for queue in ("early", "late"):
+        with pytest.raises(ImpossibleRequirement):
+            r.submit(Inquiry(id=f"{queue}-1", queue=queue), 3)
+    r2 = Router(config(LOGOUT.replace("strict = true", "strict = false")))
+    r2.login(AgentSpec(id="a", skills={"x": 2}, capacity={"voice": 1}), 0)
+    r2.submit(Inquiry(id="c1", queue="early"), 0)
+    r2.tick(0)
+    r2.accept("c1", 1, "a")
+    r2.logout("a", 2)
+    if restore:
+        r2 = Router.restore(r2.snapshot())
+    for queue in ("early", "late"):
+        adm = r2.submit(Inquiry(id=f"{queue}-1", queue=queue), 3)
+        assert adm.outcome == "admitted"
+        assert adm.expected_wait_s == math.inf  # nobody who will take it is logged in
