@@ -14,6 +14,7 @@ and the messages are theirs (see ``router/inputs.py`` for what is checked where)
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from router.errors import InvalidInput
@@ -292,4 +293,5 @@ def _check_shifts(spec: Any) -> None:
 
 def wire_seconds(seconds: float) -> float | None:
     """An expected wait for an event: ``None`` (unknown) instead of infinity, which JSON lacks."""
-    return seconds if seconds < float("inf") else None
+    # math.inf compiles to a constant (float("inf") parsed the string on every call)
+    return seconds if seconds < math.inf else None

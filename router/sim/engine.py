@@ -100,7 +100,7 @@ from router.events import (
     WrapUpEnded,
 )
 from router.model import Inquiry
-from router.sim.arrivals import sampler
+from router.sim.arrivals import Sampler, Stream, sampler
 from router.sim.clock import start_offset_s
 from router.sim.guard import check_run_size
 from router.sim.replay import make_stream
@@ -709,6 +709,10 @@ class Simulator:
         # that parses Python arguments
         wrapped = tick is not self._own_tick
         heap = self._heap
+        # heapq's functions as locals: compiled, each call by its imported name is a lookup
+        # in the module's dict
+        push = heappush
+        pop = heappop
         recs = self._recs
         agents = self._agents
         streams = self.streams
@@ -754,7 +758,7 @@ class Simulator:
             first = s.next_after(0.0)
             if first is not None and first < duration:
                 sq += 1
-                heappush(heap, (first, sq, _ARRIVAL, s))
+                push(heap, (first, sq, _ARRIVAL, s))
         open_ = 0  # inquiries without an outcome yet
 
         n_inq = 0
@@ -789,45 +793,62 @@ class Simulator:
                     )
             # apply every engine input due now, then one matching pass
             while heap and heap[0][0] <= t:
-                _, _, kind, p = heappop(heap)
+                item = pop(heap)  # unpacked by index: no float or int boxed to be dropped
+                kind = item[2]
+                p = item[3]
                 n_sim += 1
                 if kind == _ARRIVAL:
-                    s = p
                     n_inq += 1
                     iid = str(n_inq)
-                    rng = s.rng
-                    rec = InquiryRec(t, s.index, s.queue, s.handle(rng), s.heavy)
+                    # a Poisson stream is the compiled ``Stream``: read through a variable of
+                    # that type, its fields are native reads (through ``p``, typed Any, each
+                    # is a generic attribute lookup); a replayed day's ``CsvStream`` offers
+                    # the same interface and is read as before
+                    poisson = type(p) is Stream
+                    if poisson:
+                        st: Stream = p
+                        rng: random.Random = st.rng
+                        si: int = st.index
+                        queue: str = st.queue
+                        rec = InquiryRec(t, si, queue, st.handle(rng), st.heavy)
+                        pat: Sampler | None = st.patience
+                        fixed: dict[str, Any] = st.fixed
+                    else:
+                        rng = p.rng
+                        si = p.index
+                        queue = p.queue
+                        rec = InquiryRec(t, si, queue, p.handle(rng), p.heavy)
+                        pat = p.patience
+                        fixed = p.fixed
                     recs[iid] = rec
                     inquiries.append(rec)
                     open_ += 1
-                    pat = s.patience
-                    share = returning[s.index]
-                    if share > 0 and served[s.index] and ret_rng.random() < share:
+                    share = returning[si]
+                    if share > 0 and served[si] and ret_rng.random() < share:
                         # a returning customer: prefers the agent who served an earlier one
-                        history = served[s.index]
+                        history = served[si]
                         aid = history[int(ret_rng.random() * len(history))]
                         rec.preferred = aid
-                        fields = dict(s.fixed)
+                        fields = dict(fixed)
                         fields["preferred_agents"] = [aid, *fields.get("preferred_agents", ())]
                         if pat is not None:
                             fields["patience_s"] = pat(rng)
-                        router.submit(Inquiry(id=iid, queue=s.queue, **fields), t)
-                    elif s.fixed:
-                        fixed = s.fixed
+                        router.submit(Inquiry(id=iid, queue=queue, **fields), t)
+                    elif fixed:
                         if pat is None:
-                            router.submit(Inquiry(id=iid, queue=s.queue, **fixed), t)
+                            router.submit(Inquiry(id=iid, queue=queue, **fixed), t)
                         else:
                             router.submit(
-                                Inquiry(id=iid, queue=s.queue, patience_s=pat(rng), **fixed), t
+                                Inquiry(id=iid, queue=queue, patience_s=pat(rng), **fixed), t
                             )
                     elif pat is None:  # no fixed fields: a plain call, no keyword dict to build
-                        router.submit(Inquiry(id=iid, queue=s.queue), t)
+                        router.submit(Inquiry(id=iid, queue=queue), t)
                     else:
-                        router.submit(Inquiry(id=iid, queue=s.queue, patience_s=pat(rng)), t)
-                    nxt = s.next_after(t)
+                        router.submit(Inquiry(id=iid, queue=queue, patience_s=pat(rng)), t)
+                    nxt = st.next_after(t) if poisson else p.next_after(t)
                     if nxt is not None and nxt < duration:
                         sq += 1
-                        heappush(heap, (nxt, sq, _ARRIVAL, s))
+                        push(heap, (nxt, sq, _ARRIVAL, p))
                 elif kind == _COMPLETE:
                     if handing_back and self._hands_back(p, t):
                         open_ += 1  # answered, and open again until answered once more
@@ -837,7 +858,9 @@ class Simulator:
                     except UsageError:
                         self._anomaly("complete_refused")
                 elif kind == _ACCEPT:
-                    iid, no, aid = p
+                    # typed: a native unbox of the tuple (through Any, an iterator to unpack)
+                    acc: tuple[str, int, str] = p
+                    iid, no, aid = acc
                     rec = recs[iid]
                     if (
                         rec.offer_no == no
@@ -868,7 +891,7 @@ class Simulator:
                             continue
                         assert beat_s is not None
                         sq += 1
-                        heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
+                        push(heap, (t + beat_s, sq, _HEARTBEAT, a))
             events: list[Any] = tick(t) if wrapped else router.tick(t)
             n_core += len(events)
             breaks_changed = False
@@ -886,7 +909,7 @@ class Simulator:
                         # immediate mode: this callback attempt did not reach the customer
                         router.callback_failed(iid, t)
                         sq += 1
-                        heappush(heap, (t, sq, _WAKE, None))
+                        push(heap, (t, sq, _WAKE, None))
                         continue
                     a = agents[e.agent_id]
                     if rec.outcome == OPEN:
@@ -925,7 +948,7 @@ class Simulator:
                     else:
                         a.heavy_run = 0
                     sq += 1
-                    heappush(heap, (t + rec.handle, sq, _COMPLETE, iid))
+                    push(heap, (t + rec.handle, sq, _COMPLETE, iid))
                 elif ek == _E_COMPLETED:
                     rec = recs[e.inquiry_id]
                     if rec.heavy:
@@ -963,7 +986,7 @@ class Simulator:
                         continue  # this agent never answers: the offer expires
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
-                    heappush(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
+                    push(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
                 elif ek in (_E_OFFER_EXPIRED, _E_OFFER_GONE):
                     if ek == _E_OFFER_EXPIRED and t >= agents[e.agent_id].drop_at:
                         res.presence["expired_after_drop"] += 1
@@ -1000,7 +1023,7 @@ class Simulator:
                     a.login_at = t
                     if beat_s is not None:
                         sq += 1
-                        heappush(heap, (t + beat_s, sq, _HEARTBEAT, a))
+                        push(heap, (t + beat_s, sq, _HEARTBEAT, a))
                     self._shift_change(a, True, t)
                     breaks_changed = True
                 elif ek == _E_LOGGED_OUT:
@@ -1020,7 +1043,7 @@ class Simulator:
                     elif e.reason == "shift_end":
                         router.logout(e.agent_id, t)
                         sq += 1
-                        heappush(heap, (t, sq, _WAKE, None))
+                        push(heap, (t, sq, _WAKE, None))
                 elif ek == _E_ON_BREAK:
                     # a wellbeing break starts when the work in flight is done (until set);
                     # before that the agent only stops taking new work

@@ -133,7 +133,7 @@ def wait_through(n: float, theta: float, segments: list[tuple[float, float]]) ->
     return t
 
 
-_INF_WAIT = float("inf")
+_INF_WAIT: Final = math.inf  # Final: compiled, a constant (not a module-dict lookup)
 
 
 def wait_for_position(n: float, rate: float, theta: float) -> float:
