@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.machinery
 import json
 import os
@@ -593,3 +594,14 @@ def test_inquiry_bytes_breakdown_names_the_ticket_as_the_largest_share() -> None
     top_line, top_bytes, top_objs = rows[0]
     assert "router/core.py" in top_line and top_objs == pytest.approx(1.0, abs=0.05)
     assert top_bytes < 0.6 * total  # the ticket, not everything
+
+
+def test_gc_share_counts_the_collections_it_times() -> None:
+    from bench.gc_share import measure
+
+    m = measure(100, 3000)
+    assert m["tracked_objects"] > 50  # the agents at least
+    assert m["lifecycle_us_gc_on"] > 0 and m["lifecycle_us_gc_off"] > 0
+    assert sum(m["collections"]) > 0  # 3,000 lifecycles fill the young generation
+    assert all(us >= 0 for us in m["collector_us_per_lifecycle"])
+    assert gc.isenabled()  # left as found
