@@ -3,7 +3,7 @@
 
 Builds the lifecycle benchmark's steady state (collector off while building, one full
 collection after, as ``bench.sections.lifecycles`` does), then runs ``K`` lifecycles
-with the collector on, timing each collection by generation (``gc.callbacks``), and
+with the collector on, timing each collection by generation (``gc.callbacks``, CPU time), and
 ``K`` more with it off. Prints microseconds per lifecycle both ways, the collections
 per generation and their cost per lifecycle, and the objects the collector tracks.
 CPU time (``time.process_time``); run it beside nothing else, or read only the shares.
@@ -22,24 +22,28 @@ from bench.workload import SteadyState, make_workload
 from router import Router
 
 
-def measure(agents: int, n: int) -> dict[str, Any]:
-    """The figures above for one steady state of ``agents`` agents, ``n`` lifecycles each way."""
+def measure(agents: int, n: int, freeze: bool = False) -> dict[str, Any]:
+    """The figures above for one steady state of ``agents`` agents, ``n`` lifecycles each way
+    (``freeze``: ``gc.freeze()`` after the set-up, as a service may after its start-up, so
+    that full collections skip what the set-up built)."""
     wl = make_workload(agents)
     gc.disable()
     s = SteadyState(Router(wl.config), wl)
     collect_after_setup()
     s.run(min(2000, n))
     tracked = len(gc.get_objects())
+    if freeze:
+        gc.freeze()
     per_gen = [[0, 0.0] for _ in range(3)]
     started = [0.0]
 
     def timer(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            started[0] = time.perf_counter()
+            started[0] = time.process_time()
         else:
             g = per_gen[info["generation"]]
             g[0] += 1
-            g[1] += time.perf_counter() - started[0]
+            g[1] += time.process_time() - started[0]
 
     gc.callbacks.append(timer)
     try:
@@ -53,6 +57,8 @@ def measure(agents: int, n: int) -> dict[str, Any]:
     s.run(n)
     off = time.process_time() - t0
     gc.enable()
+    if freeze:
+        gc.unfreeze()
     return {
         "agents": agents,
         "tracked_objects": tracked,
@@ -67,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.gc_share")
     p.add_argument("--agents", type=int, nargs="+", default=[1000, 10_000])
     p.add_argument("--n", type=int, default=100_000, help="lifecycles each way")
+    p.add_argument("--freeze", action="store_true", help="gc.freeze() after the set-up")
     args = p.parse_args(argv)
     if min(args.agents) < 10 or args.n < 1:
         print("bench.gc_share: --agents must be >= 10 and --n >= 1", file=sys.stderr)
         return 2
     for agents in args.agents:
-        m = measure(agents, args.n)
+        m = measure(agents, args.n, args.freeze)
         gens = " ".join(
             f"gen{i} {c} ({us:.2f} us)"
             for i, (c, us) in enumerate(
