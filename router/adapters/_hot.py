@@ -165,7 +165,11 @@ class Inbox:
             if not core.holds(inquiry_id, agent_id):
                 continue
             if type(ev) is _OFFERED:
-                self.note_seen(inquiry_id)
+                seen = self.seen
+                if len(seen) < _SEEN_MAX:  # the common case of note_seen, inline
+                    seen.add(inquiry_id)
+                else:
+                    self.note_seen(inquiry_id)
             return ev
         return None
 
@@ -195,10 +199,20 @@ class Inbox:
 
     def accept(self, offer: Work | str) -> None:
         hub = self.hub
-        hub.check_open()
-        inquiry_id = self.answer(offer)
+        if hub.closed:
+            hub.check_open()
+        if type(offer) is _OFFERED:  # the common case of answer(), inline
+            inquiry_id = offer.inquiry_id
+            self.seen.discard(inquiry_id)
+        else:
+            inquiry_id = self.answer(offer)
         hub.core.accept(inquiry_id, hub.now(), self.agent_id)
-        hub.input_done()
+        hub.inputs += 1  # input_done, inline
+        if not hub.dirty:
+            hub.dirty = True
+            w = hub.runner_waiter
+            if w is not None:
+                w.wake()
 
     def decline(self, offer: Work | str) -> None:
         hub = self.hub
@@ -209,12 +223,18 @@ class Inbox:
 
     def complete(self, inquiry_id: str) -> None:
         hub = self.hub
-        hub.check_open()
+        if hub.closed:
+            hub.check_open()
         core = hub.core
         if core.agent_of(inquiry_id) != self.agent_id:
             raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.agent_id!r}")
         core.complete(inquiry_id, hub.now())
-        hub.input_done()
+        hub.inputs += 1  # input_done, inline
+        if not hub.dirty:
+            hub.dirty = True
+            w = hub.runner_waiter
+            if w is not None:
+                w.wake()
 
 
 @final
@@ -289,14 +309,20 @@ class Hub:
 
     def submit(self, inquiry: Inquiry) -> Admission:
         """The core's admission of ``inquiry`` now; the runner ticks unless it is held."""
-        self.check_open()
+        if self.closed:
+            self.check_open()
         if self.tracing is None:
             adm = self.core.submit(inquiry, self.now())
         else:
             adm = self.tracing.submit(self.core, inquiry, self.now())
         if adm.outcome != BLOCKED:
             self.ended.pop(inquiry.id, None)
-            self.input_done()
+            self.inputs += 1  # input_done, inline
+            if not self.dirty:
+                self.dirty = True
+                w = self.runner_waiter
+                if w is not None:
+                    w.wake()
         return adm
 
     def complete(self, inquiry_id: str) -> None:
@@ -316,18 +342,32 @@ class Hub:
         if events:
             self.events += len(events)
             sessions = self.sessions
+            waiters = self.waiters
+            assigned_of = self.assigned
+            ended = self.ended
+            history = self.history
+            immediate = self.immediate
             for ev in events:
                 cls = type(ev)
                 if cls is _OFFERED:  # the most frequent one first
                     inbox = sessions.get(ev.agent_id)
-                    if inbox is not None:
-                        inbox.deliver(ev)
+                    if inbox is not None:  # deliver(), inline
+                        inbox.buffer.append(ev)
+                        w = inbox.waiter
+                        if w is not None:
+                            inbox.waiter = None
+                            w.wake()
                 elif cls is _ASSIGNED:
-                    self.on_assigned(ev)
+                    if immediate or ev.inquiry_id in waiters:
+                        self.on_assigned(ev)
+                    else:  # nobody waits for it: on_assigned's one effect, inline
+                        assigned_of[ev.inquiry_id] = ev
                 elif cls is _COMPLETED:
-                    assigned = self.assigned.pop(ev.inquiry_id, None)
-                    if assigned is not None:
-                        self.remember(ev.inquiry_id, assigned)
+                    assigned = assigned_of.pop(ev.inquiry_id, None)
+                    if assigned is not None:  # remember(), inline
+                        ended[ev.inquiry_id] = assigned
+                        if len(ended) > history:
+                            ended.popitem(last=False)
                 elif cls in _ENDINGS:
                     self.on_ended(ev)
                 elif cls is _RESCINDED:

@@ -565,7 +565,11 @@ class AgentSession:
         self.spec = spec
         self.id = spec.id
         #: the offers delivered and not read yet, and the answers (``_hot.py``)
-        self._inbox = Inbox(handle._hub, spec.id, keepalive)
+        self._inbox = inbox = Inbox(handle._hub, spec.id, keepalive)
+        # the hot answers go straight to the inbox (no frame of the methods below, which
+        # document them and do the same)
+        self.accept = inbox.accept  # type: ignore[method-assign]
+        self.complete = inbox.complete  # type: ignore[method-assign]
 
     @property
     def keepalive(self) -> bool:
@@ -622,13 +626,14 @@ class AgentSession:
         if h._checkpoints:
             await be.checkpoint_if_cancelled()
         inbox = self._inbox
-        take = inbox.take
+        buf = inbox.buffer
         while True:
-            ev = take()
-            if ev is not None:
-                if h._checkpoints:
-                    await be.cancel_shielded_checkpoint()
-                return ev
+            if buf:  # take() of an empty buffer is None: no call
+                ev = inbox.take()
+                if ev is not None:
+                    if h._checkpoints:
+                        await be.cancel_shielded_checkpoint()
+                    return ev
             if inbox.ended:
                 raise StopAsyncIteration
             w = inbox.waiter = be.waiter()
