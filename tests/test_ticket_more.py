@@ -129,3 +129,31 @@ def test_tickets_of_one_kind_share_one_terms_record_and_a_change_moves_only_its_
     assert t2.queue.name == "vip" and t2.priority == 0 and t1.queue.name == "refund"
     r.update_inquiry("q1", 6.0, priority=0)
     assert t1.terms is shared  # back to the same values: the same record again
+
+
+def test_entered_is_the_arrival_until_it_differs_and_only_then_takes_the_record() -> None:
+    r = basic()
+    r.submit(inq("q1"), 5.0)
+    r.submit(inq("q2", arrived_at=3.0), 5.0)  # arrived before it entered the router's queue
+    t1, t2 = _ticket(r, "q1"), _ticket(r, "q2")
+    assert (t1.arrival, t1.entered, t1.more) == (5.0, 5.0, None)
+    assert (t2.arrival, t2.entered) == (3.0, 5.0)
+    assert t2.more is not None and t2.more.entered == 5.0
+    r.transfer("q1", "vip", 8.0)  # entered its new queue now, keeps its arrival
+    assert (t1.arrival, t1.entered) == (5.0, 8.0)
+    assert t1.more is not None and t1.more.entered == 8.0
+    t1.entered = 5.0  # back to its arrival: the record forgets it
+    assert t1.more.entered is None and t1.entered == 5.0
+    data = r.snapshot()
+    back = Router.restore(data)
+    assert back.snapshot() == data
+    for iid in ("q1", "q2"):
+        assert _ticket(back, iid).entered == _ticket(r, iid).entered
+
+
+def test_entered_at_minus_zero_keeps_its_sign() -> None:
+    r = basic()
+    r.submit(inq("z", arrived_at=-0.0), 0.0)
+    t = _ticket(r, "z")
+    assert str(t.arrival) == "-0.0" and str(t.entered) == "0.0"
+    assert t.more is not None

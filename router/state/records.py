@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from heapq import heappop
+from math import copysign
 from typing import Any, Final, final
 
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
@@ -312,7 +313,6 @@ class Ticket:
         "agent",
         "arrival",
         "assigned_at",
-        "entered",
         "id",
         "more",
         "offer_no",
@@ -345,7 +345,6 @@ class Ticket:
         #: changed, when one of them changes
         self.terms = queue.terms_for(priority, tenant, heavy, cost, 0)
         self.arrival = arrival
-        self.entered = entered
         self.seq = seq
         self.patience_at = patience_at
         self.state = WAITING
@@ -360,6 +359,8 @@ class Ticket:
         self.more: TicketMore | None = None
         if extra is not None:
             self.extra = extra
+        if _differs(entered, arrival):  # entered its queue later than it arrived
+            self._more().entered = entered
 
     # The six fields below live in the shared ``terms``: setting one puts the ticket on
     # another record (the old one may be shared with other tickets).
@@ -434,6 +435,23 @@ class Ticket:
         if m is None:
             m = self.more = TicketMore()
         return m
+
+    @property
+    def entered(self) -> float:
+        """When it entered its current queue: its arrival until a transfer, a hand-back or
+        a restore with another value (only a different value is kept, in ``more``)."""
+        m = self.more
+        if m is None:
+            return self.arrival
+        e = m.entered
+        return self.arrival if e is None else e
+
+    @entered.setter
+    def entered(self, value: float) -> None:
+        if _differs(value, self.arrival):
+            self._more().entered = value
+        elif self.more is not None:
+            self.more.entered = None
 
     @property
     def extra(self) -> dict[str, int] | None:
@@ -513,6 +531,12 @@ class Ticket:
             self._more().also = value
 
 
+def _differs(a: float, b: float) -> bool:
+    """``a`` is not the same time as ``b`` (a ``-0.0`` differs from ``0.0``: either one
+    reaches a snapshot as written)."""
+    return a != b or (a == 0.0 and copysign(1.0, a) != copysign(1.0, b))
+
+
 @final
 class TicketTerms:
     """A ticket's queue, priority, tenant, heavy flag, cost and overflow step: immutable, one
@@ -544,11 +568,22 @@ class TicketTerms:
 @final
 class TicketMore:
     """The fields of a :class:`Ticket` that a plain inquiry never sets, allocated the first
-    time one is set (a waiting inquiry costs 56 bytes less without them)."""
+    time one is set (a waiting inquiry costs 64 bytes less without them)."""
 
-    __slots__ = ("also", "attributes", "callback", "declined", "extra", "prefer", "prefer_until")
+    __slots__ = (
+        "also",
+        "attributes",
+        "callback",
+        "declined",
+        "entered",
+        "extra",
+        "prefer",
+        "prefer_until",
+    )
 
     def __init__(self) -> None:
+        #: when it entered its queue, if not at its arrival (None: at its arrival)
+        self.entered: float | None = None
         self.extra: dict[str, int] | None = None
         self.declined: set[str] | None = None
         self.callback = False
