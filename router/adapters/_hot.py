@@ -207,12 +207,7 @@ class Inbox:
         else:
             inquiry_id = self.answer(offer)
         hub.core.accept(inquiry_id, hub.now(), self.agent_id)
-        hub.inputs += 1  # input_done, inline
-        if not hub.dirty:
-            hub.dirty = True
-            w = hub.runner_waiter
-            if w is not None:
-                w.wake()
+        hub.input_done()
 
     def decline(self, offer: Work | str) -> None:
         hub = self.hub
@@ -229,12 +224,7 @@ class Inbox:
         if core.agent_of(inquiry_id) != self.agent_id:
             raise InvalidState(f"inquiry {inquiry_id!r} is not assigned to agent {self.agent_id!r}")
         core.complete(inquiry_id, hub.now())
-        hub.inputs += 1  # input_done, inline
-        if not hub.dirty:
-            hub.dirty = True
-            w = hub.runner_waiter
-            if w is not None:
-                w.wake()
+        hub.input_done()
 
 
 @final
@@ -317,12 +307,7 @@ class Hub:
             adm = self.tracing.submit(self.core, inquiry, self.now())
         if adm.outcome != BLOCKED:
             self.ended.pop(inquiry.id, None)
-            self.inputs += 1  # input_done, inline
-            if not self.dirty:
-                self.dirty = True
-                w = self.runner_waiter
-                if w is not None:
-                    w.wake()
+            self.input_done()
         return adm
 
     def complete(self, inquiry_id: str) -> None:
