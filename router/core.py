@@ -1740,12 +1740,17 @@ class Router:
             self._take_break(agent)
             return
         elif action == CHANGED:
-            unlist(agent)
-            if agent.state == READY:
-                self._freed[agent.id] = agent
-            self._changed[agent.id] = agent  # e.g. a cooldown ended: available again
+            self._relist_changed(agent)  # e.g. a cooldown ended: available again
         self._count_break(agent)  # the agent may have become leaving (break staffing)
         self._schedule_agent(agent, self._agent_next_time(agent))
+
+    def _relist_changed(self, agent: Agent) -> None:
+        """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
+        it again where it may take work now."""
+        unlist(agent)
+        if agent.state == READY:
+            self._freed[agent.id] = agent
+        self._changed[agent.id] = agent
 
     # ------------------------------------------------------------------ break staffing
 
@@ -1763,12 +1768,8 @@ class Router:
         due = agent.stretch_start + limit if limit is not None else self._now
         reason = self._breaks.explain(agent)
         self._breaks.defer(agent, due)
-        # the timer that asked may have changed the agent's record too (a cooldown over):
-        # it takes work again, so it is listed again where it may take it now
-        unlist(agent)
-        if agent.state == READY:
-            self._freed[agent.id] = agent
-        self._changed[agent.id] = agent
+        # the timer that asked may have changed the agent's record too (a cooldown over)
+        self._relist_changed(agent)
         self._events.append(
             BreakDeferred(
                 at=self._now, version=self._version, agent_id=agent.id, due=due, reason=reason
