@@ -157,3 +157,21 @@ def test_entered_at_minus_zero_keeps_its_sign() -> None:
     t = _ticket(r, "z")
     assert str(t.arrival) == "-0.0" and str(t.entered) == "0.0"
     assert t.more is not None
+
+
+def test_the_shared_terms_table_stays_bounded_when_callers_bring_new_tenants() -> None:
+    # a queue without a tenant takes its callers' tenants, an open-ended set: the sharing
+    # table is forgotten when full rather than grown, and no ticket's values move
+    from router.state.records import MAX_SHARED_TERMS
+
+    r = basic()
+    n = MAX_SHARED_TERMS + 50
+    for i in range(n):
+        r.submit(inq(f"t{i}", tenant=f"org{i}"), 1.0 + i * 1e-3)
+    q = _ticket(r, "t0").queue
+    assert 0 < len(q.terms) <= MAX_SHARED_TERMS
+    for i in (0, MAX_SHARED_TERMS - 1, MAX_SHARED_TERMS, n - 1):
+        t = _ticket(r, f"t{i}")
+        assert (t.tenant, t.queue.name, t.priority) == (f"org{i}", "refund", 0)
+    r.update_inquiry("t0", 10.0, priority=1)
+    assert _ticket(r, "t0").priority == 1 and _ticket(r, "t0").tenant == "org0"

@@ -37,6 +37,10 @@ PARKED: Final = 6  # out of line but keeping its place (callback); owned by admi
 #: ``arrivals`` line, so such an entry is live exactly while its ticket's version is this.
 FIRST_STAY: Final = 1
 
+#: The most :class:`TicketTerms` a queue keeps for sharing (its callers' tenants and costs
+#: are open-ended, so the table is forgotten when full rather than grown).
+MAX_SHARED_TERMS: Final = 4096
+
 TICKET_STATE_NAMES = {
     WAITING: "waiting",
     OFFERED: "offered",
@@ -118,11 +122,16 @@ class QueueState:
         self, priority: int, tenant: str | None, heavy: bool, cost: int, step: int
     ) -> TicketTerms:
         """The shared :class:`TicketTerms` of a ticket in this queue with these values (made
-        on first use)."""
+        on first use; the table holds at most :data:`MAX_SHARED_TERMS`)."""
         key = (priority, tenant, heavy, cost, step)
-        k = self.terms.get(key)
+        terms = self.terms
+        k = terms.get(key)
         if k is None:
-            k = self.terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
+            if len(terms) >= MAX_SHARED_TERMS:
+                # callers' tenants and costs are open-ended: forget the table rather than
+                # grow it (records are values; tickets keep theirs, sharing starts again)
+                terms.clear()
+            k = terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
         return k
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
