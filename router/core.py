@@ -148,12 +148,13 @@ from router.inputs import (
     Withdraw,
     check_input_ids,
 )
-from router.model import Admission, AgentSpec, Inquiry
+from router.model import Admission, AgentSpec, Attributes, Inquiry
 from router.policies.admission import K_BP
 from router.policies.control import AdmissionControl, admitted, queued
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
+from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
@@ -198,14 +199,15 @@ from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
+    InquiryFields,
     check_agent_spec,
     check_attributes,
     check_id,
-    check_inquiry,
     check_now,
     check_priority,
     check_reason,
     check_requires,
+    inquiry_fields,
 )
 from router.wellbeing import (
     BREAK_OVER,
@@ -267,7 +269,7 @@ class Router:
         self._batch: list[Agent] = []
         self._surge = False
         self._estimator = WaitEstimator()
-        self._counters = Counters()
+        self._counters = LiveCounters()
         # what is in flight, kept up to date so statistics() never scans the inquiries
         self._n_offered = 0
         self._n_assigned = 0
@@ -594,57 +596,69 @@ class Router:
 
     def submit(self, inquiry: Inquiry, now: float) -> Admission:
         """Admit (or refuse) an inquiry at ``now``; matching happens in the next ``tick``."""
-        check_inquiry(inquiry)
+        fields = inquiry_fields(inquiry)  # checked, and read once (not field by field)
         try:
             self._enter(now)
-            return self._submit(inquiry)
+            return self._submit(fields)
         except BaseException as exc:
             self._failed(exc)
             raise
 
-    def _submit(self, inquiry: Inquiry) -> Admission:
+    def _submit(self, fields: InquiryFields) -> Admission:
+        # the inquiry's fields, typed as Inquiry declares them
+        iid: str = fields[0]
+        qname: str = fields[1]
+        prio: int | None = fields[2]
+        requires: dict[str, int] | None = fields[3]
+        own_tenant: str | None = fields[4]
+        patience_s: float | None = fields[5]
+        tags: frozenset[str] = fields[6]
+        own_cost: int | None = fields[7]
+        arrived_at: float | None = fields[8]
+        attributes: Attributes = fields[9]
+        preferred: list[str] = fields[10]
         now = self._now
-        if inquiry.id in self._tickets:
-            raise DuplicateId(f"inquiry {inquiry.id!r} is already in the router")
-        q = self._queues.get(inquiry.queue)
+        if iid in self._tickets:
+            raise DuplicateId(f"inquiry {iid!r} is already in the router")
+        q = self._queues.get(qname)
         if q is None or q.removed:
-            raise UnknownId(f"unknown queue {inquiry.queue!r}; known: {self._queue_list()}")
-        tenant = inquiry.tenant if inquiry.tenant is not None else q.tenant
+            raise UnknownId(f"unknown queue {qname!r}; known: {self._queue_list()}")
+        tenant = own_tenant if own_tenant is not None else q.tenant
         if q.tenant is not None and tenant != q.tenant:
             raise InvalidInput(
                 "tenant",
-                f"inquiry {inquiry.id!r} has tenant {tenant!r} "
+                f"inquiry {iid!r} has tenant {tenant!r} "
                 f"but queue {q.name!r} belongs to {q.tenant!r}",
             )
-        arrival = float(inquiry.arrived_at) if inquiry.arrived_at is not None else now
+        arrival = float(arrived_at) if arrived_at is not None else now
         if arrival > now:
             raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
-        priority = inquiry.priority if inquiry.priority is not None else q.priority
-        heavy = q.heavy or "heavy" in inquiry.tags
-        cost = inquiry.cost if inquiry.cost is not None else self._channels[q.channel].unit_cost
-        patience_at = arrival + inquiry.patience_s if inquiry.patience_s is not None else None
+        priority = prio if prio is not None else q.priority
+        heavy = q.heavy or "heavy" in tags
+        cost = own_cost if own_cost is not None else self._channels[q.channel].unit_cost
+        patience_at = arrival + patience_s if patience_s is not None else None
         t = Ticket(
-            inquiry.id,
+            iid,
             q,
             priority,
             arrival,
             now,
             0,
             tenant,
-            dict(inquiry.requires) if inquiry.requires else None,
+            dict(requires) if requires else None,
             heavy,
             cost,
             patience_at,
         )
-        if inquiry.attributes:
-            t.attributes = dict(inquiry.attributes)
+        if attributes:
+            t.attributes = dict(attributes)
         if self._strict:
             self._check_possible(t)  # before anything changes: a refusal leaves no pool
         self._seq += 1
         t.seq = self._seq
         pool = self._pool_for(t)
-        if inquiry.preferred_agents:
-            t.prefer = tuple(dict.fromkeys(inquiry.preferred_agents))
+        if preferred:
+            t.prefer = tuple(dict.fromkeys(preferred))
             if q.preferred_wait_s > 0 and self._preferred_here(t, pool):
                 t.prefer_until = now + q.preferred_wait_s
                 self._at(t.prefer_until, K_PREFER, t, 0)
@@ -3134,7 +3148,7 @@ class Router:
     @property
     def counters(self) -> Counters:
         """What the router counted since it started (a copy)."""
-        return msgspec.structs.replace(self._counters)
+        return self._counters.counters()
 
     # AdmissionView
     def queue_length(self, queue: str) -> int:
@@ -3275,7 +3289,7 @@ class Router:
         self._version = snap.version
         self._seq = snap.seq
         self._surge = snap.surge
-        self._counters = snap.counters
+        self._counters = LiveCounters.of(snap.counters)
         self._estimator.gap = dict(snap.gaps)
         self._estimator.last = dict(snap.lasts)
         self._draws.n = snap.draws
@@ -3449,7 +3463,7 @@ class _Ops:
         return self._r._surge
 
     @property
-    def counters(self) -> Counters:
+    def counters(self) -> LiveCounters:
         return self._r._counters
 
     @property

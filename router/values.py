@@ -17,10 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+import msgspec.structs
+
 from router.errors import InvalidInput
 from router.model import AgentSpec, Inquiry, Shift
 
 __all__ = [
+    "INQUIRY_FIELDS",
     "MAX_ATTR_LIST",
     "MAX_LEVEL",
     "MAX_NAME",
@@ -28,6 +31,7 @@ __all__ = [
     "MAX_PRIORITY",
     "MIN_LEVEL",
     "MIN_PRIORITY",
+    "InquiryFields",
     "check_agent_spec",
     "check_attributes",
     "check_id",
@@ -36,6 +40,7 @@ __all__ = [
     "check_priority",
     "check_reason",
     "check_requires",
+    "inquiry_fields",
     "wire_seconds",
 ]
 
@@ -166,43 +171,67 @@ def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any]:
     return attrs
 
 
+#: An :class:`~router.model.Inquiry`'s fields in its declaration order, as
+#: ``msgspec.structs.astuple`` returns them (:func:`inquiry_fields`): ``id``, ``queue``,
+#: ``priority``, ``requires``, ``tenant``, ``patience_s``, ``tags``, ``cost``,
+#: ``arrived_at``, ``attributes``, ``preferred_agents``. Typed ``Any`` each: they are
+#: read before they are checked (compiled, a narrower type would be checked on the read
+#: and raise mypyc's TypeError instead of the InvalidInput naming the field).
+InquiryFields = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+INQUIRY_FIELDS: Final = (
+    "id",
+    "queue",
+    "priority",
+    "requires",
+    "tenant",
+    "patience_s",
+    "tags",
+    "cost",
+    "arrived_at",
+    "attributes",
+    "preferred_agents",
+)
+if Inquiry.__struct_fields__ != INQUIRY_FIELDS:  # pragma: no cover - a model change
+    raise ImportError(f"router.values.INQUIRY_FIELDS is not Inquiry's {Inquiry.__struct_fields__}")
+_astuple: Final = msgspec.structs.astuple
+
+
 def check_inquiry(value: Any) -> Inquiry:
     """Every value of an :class:`~router.model.Inquiry`, as the wire checks them."""
-    # the fields are read through ``inq``, typed Any: compiled code would otherwise check
-    # each field against the Struct's annotation as it reads it (a TypeError for a float
-    # among the preferred agents) before the check below names the field
-    inq: Any = value
+    inquiry_fields(value)
+    return value  # type: ignore[no-any-return]
+
+
+def inquiry_fields(value: Any) -> InquiryFields:
+    """Check every value of an :class:`~router.model.Inquiry` (:func:`check_inquiry`) and
+    return its fields (:data:`InquiryFields`): read once, as one tuple, instead of one
+    generic attribute lookup per field and read (the core's ``submit`` reads them again)."""
     if type(value) is not Inquiry:
         raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(value).__name__}")
+    fields: InquiryFields = _astuple(value)
+    iid, queue, priority, requires, tenant, w, tags, c, a, attributes, pref = fields
     # each field checked in order; a value of the common shape (a short id, a field left
     # at its default) is passed without a call, anything else goes to its full check
-    v = inq.id
-    if type(v) is not str or not v or len(v) > MAX_NAME:
-        check_id(v, "id")
-    v = inq.queue
-    if type(v) is not str or not v or len(v) > MAX_NAME:
-        check_id(v, "queue")
-    if inq.priority is not None:
-        check_priority(inq.priority)
-    if inq.requires is not None:
-        check_requires(inq.requires)
-    if inq.tenant is not None:
-        check_id(inq.tenant, "tenant")
-    w = inq.patience_s
+    if type(iid) is not str or not iid or len(iid) > MAX_NAME:
+        check_id(iid, "id")
+    if type(queue) is not str or not queue or len(queue) > MAX_NAME:
+        check_id(queue, "queue")
+    if priority is not None:
+        check_priority(priority)
+    if requires is not None:
+        check_requires(requires)
+    if tenant is not None:
+        check_id(tenant, "tenant")
     if w is not None and not (_finite(w) and w > 0):
         raise InvalidInput("patience_s", f"must be a finite number > 0, got {w!r}")
-    tags = inq.tags
     if type(tags) is not frozenset or tags:
         _check_names(tags, "tags")
-    c = inq.cost
     if c is not None and (type(c) is not int or c < 0):
         raise InvalidInput("cost", f"must be an integer >= 0, got {c!r}")
-    a = inq.arrived_at
     if a is not None and not _finite(a):
         raise InvalidInput("arrived_at", f"must be a finite number, got {a!r}")
-    if type(inq.attributes) is not dict or inq.attributes:
-        check_attributes(inq.attributes)
-    pref = inq.preferred_agents
+    if type(attributes) is not dict or attributes:
+        check_attributes(attributes)
     if type(pref) is not list or pref:
         if type(pref) is not list or len(pref) > MAX_PREFERRED:
             raise InvalidInput(
@@ -210,7 +239,7 @@ def check_inquiry(value: Any) -> Inquiry:
             )
         for aid in pref:
             check_id(aid, "preferred_agents")
-    return value
+    return fields
 
 
 def check_agent_spec(value: Any, max_concurrency: dict[str, int]) -> AgentSpec:

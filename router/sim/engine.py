@@ -858,15 +858,16 @@ class Simulator:
                     except UsageError:
                         self._anomaly("complete_refused")
                 elif kind == _ACCEPT:
-                    # typed: a native unbox of the tuple (through Any, an iterator to unpack)
-                    acc: tuple[str, int, str] = p
-                    iid, no, aid = acc
-                    rec = recs[iid]
+                    # typed: a native unbox of the tuple (through Any, an iterator to unpack);
+                    # the records ride along (no lookup of the inquiry's or the agent's)
+                    acc: tuple[InquiryRec, str, int, AgentRec] = p
+                    rec, iid, no, a = acc
+                    aid = a.id
                     if (
                         rec.offer_no == no
                         and (rec.outcome == OPEN or self._awaits_answer(rec))
                         and self._holds(rec, aid)
-                        and t < agents[aid].drop_at  # a console that dropped answers nothing
+                        and t < a.drop_at  # a console that dropped answers nothing
                     ):
                         if rec.accepted_by is not None:
                             res.lost_races += 1  # another agent of the ring answered first
@@ -986,7 +987,7 @@ class Simulator:
                         continue  # this agent never answers: the offer expires
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
-                    push(heap, (t + delay, sq, _ACCEPT, (iid, rec.offer_no, a.id)))
+                    push(heap, (t + delay, sq, _ACCEPT, (rec, iid, rec.offer_no, a)))
                 elif ek in (_E_OFFER_EXPIRED, _E_OFFER_GONE):
                     if ek == _E_OFFER_EXPIRED and t >= agents[e.agent_id].drop_at:
                         res.presence["expired_after_drop"] += 1

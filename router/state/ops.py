@@ -37,9 +37,9 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from router.events import Event
+from router.state.counting import LiveCounters
 from router.state.estimate import WaitEstimator
 from router.state.records import Agent, Pool, QueueState, Ticket
-from router.stats import Counters
 
 __all__ = ["CoreOps", "PolicyTimer"]
 
@@ -69,7 +69,7 @@ class CoreOps(Protocol):
         """Whether surge mode is on."""
 
     @property
-    def counters(self) -> Counters:
+    def counters(self) -> LiveCounters:
         """The router's counters, live (policies add to theirs)."""
 
     @property
