@@ -473,6 +473,47 @@ def test_session_iteration_ends_when_the_router_closes(env: Env) -> None:
     assert env.run(scenario) == ["ended", "the router is closed"]
 
 
+def test_async_for_reads_skips_stale_offers_and_survives_a_cancelled_read(env: Env) -> None:
+    # ``async for`` over a session (asyncio: ``_hot.Offers``; trio: ``__anext__``)
+    async def scenario(env: Env) -> list[str]:
+        async with open_router(config(env), backend=env.name) as r:
+            async with r.agent(AgentSpec(id="a1")) as a1:
+
+                async def first() -> Any:
+                    async for offer in a1:
+                        return offer
+                    return None
+
+                # a read cancelled while it waits leaves the session readable
+                assert await env.within(env.s(5), first) == (False, None)
+                r.submit_nowait(Inquiry(id="c1", queue="q"))
+                done, offer = await env.within(env.s(1000), first)
+                assert done and (offer.inquiry_id, offer.agent_id) == ("c1", "a1")
+                a1.accept(offer)
+                a1.complete("c1")
+                # an offer that expired unread is skipped; the next one is read
+                r.submit_nowait(Inquiry(id="c2", queue="q"))
+                await env.sleep(env.s(40))
+                assert a1.pending == 1
+                r.submit_nowait(Inquiry(id="c3", queue="q"))
+                done, offer = await env.within(env.s(1000), first)
+                assert done and offer.inquiry_id == "c3"
+                log: list[str] = []
+
+                async def reader() -> None:
+                    async for offer in a1:
+                        log.append(offer.inquiry_id)
+                    log.append("ended")
+
+                async with env.spawn_group() as group:
+                    env.start(group, reader)
+                    await env.sleep(env.s(1))
+                    a1.logout()  # the session ends: so does its iteration
+            return log
+
+    assert env.run(scenario) == ["ended"]
+
+
 # ---------------------------------------------------------------- subscriptions
 
 

@@ -50,7 +50,7 @@ class AsyncioBackend(Backend):
     checkpoints = False
 
     def __init__(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loop = self.loop = asyncio.get_running_loop()
         self.now = self._loop.time  # type: ignore[method-assign]  # skip one call layer
         self.waiter = partial(_FutureWaiter, self._loop)  # type: ignore[method-assign]  # idem
         self._timer: asyncio.TimerHandle | None = None

@@ -48,6 +48,9 @@ class Backend(ABC):
     #: True when every adapter ``await`` must be a checkpoint (trio's rule).
     #: asyncio's rule (``asyncio.Queue.get``) is to return at once when the answer is at hand.
     checkpoints: bool
+    #: asyncio's running loop, or None (trio): an agent session then iterates its offers
+    #: with ``_hot.Offers`` (a future of this loop per wait, no coroutine per read).
+    loop: Any = None
 
     @abstractmethod
     def now(self) -> float:

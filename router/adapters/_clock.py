@@ -28,6 +28,7 @@ class UnixClock(Backend):
         self._be = backend
         self.name = backend.name
         self.checkpoints = backend.checkpoints
+        self.loop = backend.loop
         #: Unix time minus loop time, fixed at open
         self.offset = time.time() - backend.now() if offset is None else offset
 

@@ -23,7 +23,7 @@ in ``_runner.py``; this module only wakes waiters.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Final, final
 
 from router.adapters._backend import Waiter
@@ -39,6 +39,7 @@ from router.events import (
     Deflected,
     Offered,
     OfferRescinded,
+    Queued,
     Rejected,
     Requeued,
     Transferred,
@@ -46,7 +47,7 @@ from router.events import (
 )
 from router.model import Admission, Inquiry
 
-__all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Slot", "Work"]
+__all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Offers", "Slot", "Work"]
 
 #: The admission outcome a ``block`` policy returns: the producer must wait for room.
 BLOCKED: Final = "blocked"
@@ -59,6 +60,7 @@ Work = Offered | Assigned | OfferRescinded
 _OFFERED: Final = Offered
 _ASSIGNED: Final = Assigned
 _COMPLETED: Final = Completed
+_QUEUED: Final = Queued
 _RESCINDED: Final = OfferRescinded
 _ENDINGS: Final = (Abandoned, Rejected, Deflected, Withdrawn)
 _PAUSES: Final = (AgentOnBreak, AgentAway)
@@ -228,6 +230,64 @@ class Inbox:
 
 
 @final
+class Offers:
+    """asyncio's ``async for`` over one session's offers, with no coroutine per read.
+
+    ``AgentSession.__aiter__`` returns one of these when the loop is asyncio's (the
+    backend's ``loop``). It is its own ``__anext__`` awaitable; awaiting it runs
+    :meth:`__await__`, the same steps as ``AgentSession.__anext__`` (``take``, then
+    the session's end, then wait for a wake-up and read again), as a generator that
+    yields a fresh future of the loop to the task while it waits, as ``await future``
+    does. A read whose offer is buffered returns at once (asyncio's convention).
+    Compiled, the generator is native: a read runs no interpreter frame, returns its
+    offer without raising ``StopIteration`` (the generator's send slot), and the
+    session's waiter is this object (:meth:`wake`), not a fresh one per read. A task
+    cancelled while it waits gets the cancellation at its ``async for``.
+    """
+
+    __slots__ = ("fut", "inbox", "loop")
+
+    def __init__(self, inbox: Inbox, loop: Any) -> None:
+        self.inbox = inbox
+        self.loop = loop
+        #: the future the reading task waits on (a fresh one per wait)
+        self.fut: Any = None
+
+    def __aiter__(self) -> Offers:
+        return self
+
+    def __anext__(self) -> Offers:
+        return self
+
+    def __await__(self) -> Generator[Any, None, Work]:
+        inbox = self.inbox
+        while True:
+            if inbox.buffer:  # take() of an empty buffer is None: no call
+                ev = inbox.take()
+                if ev is not None:
+                    return ev
+            if inbox.ended:
+                raise StopAsyncIteration
+            fut = self.fut = self.loop.create_future()
+            fut._asyncio_future_blocking = True  # what ``Future.__await__`` sets before it yields
+            inbox.waiter = self
+            try:
+                yield fut
+            finally:
+                inbox.waiter = None
+
+    # the Waiter protocol: Hub.tick and Inbox.end wake the reading task
+    def wake(self) -> None:
+        fut = self.fut
+        if not fut.done():
+            fut.set_result(None)
+
+    def wait(self) -> Awaitable[None]:
+        fut: Awaitable[None] = self.fut
+        return fut
+
+
+@final
 class Hub:
     """One open router's state between the loop and the core (see the module docstring)."""
 
@@ -353,6 +413,8 @@ class Hub:
                         ended[ev.inquiry_id] = assigned
                         if len(ended) > history:
                             ended.popitem(last=False)
+                elif cls is _QUEUED:  # as frequent: nobody here waits for it
+                    pass
                 elif cls in _ENDINGS:
                     self.on_ended(ev)
                 elif cls is _RESCINDED:

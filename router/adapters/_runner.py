@@ -56,14 +56,14 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import msgspec
 
 from router.adapters._backend import Backend, Waiter
 from router.adapters._clock import UnixClock
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
-from router.adapters._hot import BLOCKED, Blocked, Hub, Inbox, Slot, Work
+from router.adapters._hot import BLOCKED, Blocked, Hub, Inbox, Offers, Slot, Work
 from router.adapters._select import get_backend
 from router.config import RouterConfig
 from router.core import Router
@@ -618,7 +618,11 @@ class AgentSession:
             hub.input_done()
 
     def __aiter__(self) -> AsyncIterator[Work]:
-        return self
+        loop = self._handle._be.loop
+        if loop is None:
+            return self
+        # asyncio: the same reads as ``__anext__`` below, without a coroutine per read
+        return cast(AsyncIterator[Work], Offers(self._inbox, loop))
 
     async def __anext__(self) -> Work:
         h = self._handle
