@@ -156,7 +156,14 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
+from router.state.lazyheap import (
+    AgentEntry,
+    agent_of,
+    first_not_declined,
+    live_agents,
+    live_arrivals,
+    live_tickets,
+)
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -253,6 +260,9 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
+        #: the same agents by incarnation: what the pools' agent heaps name them by
+        #: (``AgentEntry`` in router/state/lazyheap.py)
+        self._by_inc: dict[int, Agent] = {}
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
@@ -2039,11 +2049,13 @@ class Router:
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
+        self._by_inc[agent.incarnation] = agent
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent.id] = agent
 
     def _unindex_agent(self, agent: Agent) -> None:
         del self._agents[agent.id]
+        del self._by_inc[agent.incarnation]
         for skill in agent.skills:
             holders = self._by_skill[skill]
             del holders[agent.id]
@@ -2107,10 +2119,10 @@ class Router:
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
         key = self._key(agent, pool, prof)
-        heappush(heap, (key, agent.seq, agent.ver, agent))
+        heappush(heap, (key, agent.seq, agent.ver, agent.incarnation))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            pool.agents = live_agents(heap)
+            pool.agents = live_agents(heap, self._by_inc)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2122,6 +2134,7 @@ class Router:
         self._seq += 1
         seq = agent.seq = self._seq
         ver = agent.listed_ver = agent.ver
+        inc = agent.incarnation
         if agent.state != READY:
             return
         load = agent.load
@@ -2181,13 +2194,13 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            push(heap, (key, seq, ver, agent))
+            push(heap, (key, seq, ver, inc))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                pool.agents = live_agents(heap)
+                pool.agents = live_agents(heap, self._by_inc)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -2320,11 +2333,12 @@ class Router:
             self._seek_many(t, pool)
             return
         heap = pool.agents
-        skipped: list[tuple[float, int, int, Agent]] | None = None
+        skipped: list[AgentEntry] | None = None
+        by_inc = self._by_inc
         while heap:
             entry = heap[0]
-            agent = entry[3]
-            if agent.ver != entry[2]:
+            agent = agent_of(entry, by_inc)
+            if agent is None:
                 heappop(heap)
                 continue
             if t.declined is not None and agent.id in t.declined:
@@ -2490,13 +2504,18 @@ class Router:
                         self._refresh(other)
             self._seek_agent(t)
             return t.state != WAITING
-        while heap and heap[0][3].ver != heap[0][2]:
+        by_inc = self._by_inc
+        head_agent = None
+        while heap:
+            head_agent = agent_of(heap[0], by_inc)
+            if head_agent is not None:
+                break
             heappop(heap)
-        if not heap:
+        if head_agent is None:
             return False
         head = heap[0]
         declined = t.declined
-        if declined is not None and head[3].id in declined:  # rare: list it, let it seek
+        if declined is not None and head_agent.id in declined:  # rare: list it, let it seek
             self._refresh(agent)
             self._seek_agent(t)
             return t.state != WAITING
@@ -2623,10 +2642,12 @@ class Router:
             best_key = _INF
             best_seq = 0
             other: Agent | None = None
-            for key, seq, ver, a in pool.agents[:64]:
+            for e in pool.agents[:64]:
+                a = agent_of(e, self._by_inc)
+                key, seq = e[0], e[1]
                 if (
-                    a is not agent
-                    and a.ver == ver
+                    a is not None
+                    and a is not agent
                     and (key < best_key or (key == best_key and seq < best_seq))
                 ):
                     best_key, best_seq, other = key, seq, a
@@ -2652,9 +2673,9 @@ class Router:
         """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
         ``key`` when the caller knows it, else its live entry near the heap's top)."""
         if key is None:
-            for k, _, ver, a in pool.agents[:64]:
-                if a is agent and a.ver == ver:
-                    key = k
+            for e in pool.agents[:64]:
+                if agent_of(e, self._by_inc) is agent:
+                    key = e[0]
                     break
         prof = Scorer.proficiency(agent, pool)
         feats, score = mode_features(pool.mode, agent, pool, prof, key, now)
@@ -2669,12 +2690,13 @@ class Router:
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[tuple[float, int, int, Agent]] = []
+        skipped: list[AgentEntry] = []
         declined = t.declined
+        by_inc = self._by_inc
         while heap and len(chosen) < n:
             entry = heap[0]
-            agent = entry[3]
-            if agent.ver != entry[2]:
+            agent = agent_of(entry, by_inc)
+            if agent is None:
                 heappop(heap)
                 continue
             if declined is not None and agent.id in declined:
@@ -3219,6 +3241,7 @@ class Router:
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
         pool_index = {key: i for i, key in enumerate(self._pools)}
+        by_inc = self._by_inc
         # the entries that can still fire, in time order: equal states give equal bytes,
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
@@ -3251,7 +3274,12 @@ class Router:
             pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
             pool_floors=[p.floor for p in self._pools.values()],
             random_keys=[
-                (i, sorted((e[3].id, e[0]) for e in p.agents if e[3].ver == e[2]))
+                (
+                    i,
+                    sorted(
+                        (a.id, e[0]) for e in p.agents if (a := agent_of(e, by_inc)) is not None
+                    ),
+                )
                 for i, p in enumerate(self._pools.values())
                 if p.mode == RANDOM
             ],
@@ -3377,7 +3405,7 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        pool.agents.append((k, a.seq, a.ver, a))
+                        pool.agents.append((k, a.seq, a.ver, a.incarnation))
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()

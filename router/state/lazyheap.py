@@ -24,6 +24,7 @@ from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 __all__ = [
     "AgentEntry",
     "TicketEntry",
+    "agent_of",
     "bloated",
     "first_not_declined",
     "live_agents",
@@ -31,8 +32,13 @@ __all__ = [
     "live_tickets",
 ]
 
-#: ``(score key, listing seq, agent version, agent)``; lower key is better.
-AgentEntry = tuple[float, int, int, Agent]
+#: ``(score key, listing seq, agent version, agent incarnation)``; lower key is better.
+#: The agent is named by its incarnation (``Agent.incarnation``, unique over the router's
+#: life; the core's ``Router._by_inc`` maps it to the logged-in agent), not held: an entry
+#: of atoms only, which the cyclic collector stops tracking at its first pass, so the
+#: entries waiting in the heaps are never promoted to, nor walked by, the older
+#: generations. An entry whose agent logged out maps to nothing: stale.
+AgentEntry = tuple[float, int, int, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
@@ -42,11 +48,20 @@ def bloated(length: int, live: int) -> bool:
     return length > 2 * live + 64
 
 
-def live_agents(heap: list[AgentEntry]) -> list[AgentEntry]:
-    """The live entries of an agent heap, as a new heap."""
-    out = [e for e in heap if e[3].ver == e[2]]
+def live_agents(heap: list[AgentEntry], by_inc: dict[int, Agent]) -> list[AgentEntry]:
+    """The live entries of an agent heap (``by_inc``: the logged-in agents by
+    incarnation), as a new heap."""
+    out = [e for e in heap if agent_of(e, by_inc) is not None]
     heapify(out)
     return out
+
+
+def agent_of(entry: AgentEntry, by_inc: dict[int, Agent]) -> Agent | None:
+    """The agent of a live agent-heap ``entry``; None when the entry is stale."""
+    a = by_inc.get(entry[3])
+    if a is None or a.ver != entry[2]:
+        return None
+    return a
 
 
 def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:

@@ -195,7 +195,8 @@ class QueueState:
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
-    ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
+    ``agents``: heap of ``(score_key, seq, agent_ver, agent_incarnation)``, lower key =
+    better (``AgentEntry`` in router/state/lazyheap.py).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
@@ -253,7 +254,7 @@ class Pool:
         self.heavy = key[3]
         self.cost = key[4]
         self.channel = queue.channel
-        self.agents: list[tuple[float, int, int, Agent]] = []
+        self.agents: list[tuple[float, int, int, int]] = []
         self.arrivals: deque[Ticket] = deque()
         self.last_aged = -_INF
         self.last_seq = 0
