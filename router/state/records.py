@@ -233,6 +233,7 @@ class Pool:
         "last_seq",
         "line_live",
         "lines",
+        "members",
         "mode",
         "n_declined",
         "n_listed",
@@ -255,6 +256,9 @@ class Pool:
         self.cost = key[4]
         self.channel = queue.channel
         self.agents: list[tuple[float, int, int, int]] = []
+        #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
+        #: agents, one per distinct pair of values, shared (:func:`join_pool`)
+        self.members: dict[tuple[float, float], tuple[Pool, float, float]] = {}
         self.arrivals: deque[Ticket] = deque()
         self.last_aged = -_INF
         self.last_seq = 0
@@ -685,7 +689,8 @@ class Agent:
         # schedules (router/state/schedule.py): the current (or, off shift, the next)
         # shift and the next change that is not the shift end
         self.team: str | None = spec.team
-        self.shifts: list[Shift] = list(spec.shifts)
+        #: a tuple: usually the empty one, which the collector does not track
+        self.shifts: tuple[Shift, ...] = tuple(spec.shifts)
         self.shift_no = 0
         self.off_shift = False
         self.shift_next = _INF
@@ -748,8 +753,17 @@ def listed(agent: Agent, pool: Pool) -> None:
 
 
 def join_pool(agent: Agent, pool: Pool, prof: float, weight: float) -> None:
-    """``agent`` becomes eligible for ``pool``."""
-    agent.pools.append((pool, prof, weight))
+    """``agent`` becomes eligible for ``pool``. Its membership is the pool's one tuple of
+    these values, shared by every agent with them (the agents of a profile share theirs:
+    one tracked object less per agent and pool for the cyclic collector). Neither value is
+    ever ``-0.0`` (a mean of ``(level - 1) / 4``; a weight > 0), so equal keys are the same
+    floats."""
+    members = pool.members
+    key = (prof, weight)
+    m = members.get(key)
+    if m is None:
+        m = members[key] = (pool, prof, weight)
+    agent.pools.append(m)
     pool.eligible += 1
     pool.slots += agent.caps.get(pool.channel, 0)
 
