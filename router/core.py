@@ -158,8 +158,8 @@ from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_f
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
     AgentEntry,
-    agent_of,
     first_not_declined,
+    listed_agent,
     live_agents,
     live_arrivals,
     live_tickets,
@@ -2337,8 +2337,8 @@ class Router:
         by_inc = self._by_inc
         while heap:
             entry = heap[0]
-            agent = agent_of(entry, by_inc)
-            if agent is None:
+            agent = by_inc.get(entry[3])  # listed_agent(entry, by_inc), inline: the hot path
+            if agent is None or agent.ver != entry[2]:
                 heappop(heap)
                 continue
             if t.declined is not None and agent.id in t.declined:
@@ -2507,10 +2507,12 @@ class Router:
         by_inc = self._by_inc
         head_agent = None
         while heap:
-            head_agent = agent_of(heap[0], by_inc)
-            if head_agent is not None:
+            head = heap[0]
+            head_agent = by_inc.get(head[3])  # listed_agent(head, by_inc), inline
+            if head_agent is not None and head_agent.ver == head[2]:
                 break
             heappop(heap)
+            head_agent = None
         if head_agent is None:
             return False
         head = heap[0]
@@ -2643,7 +2645,7 @@ class Router:
             best_seq = 0
             other: Agent | None = None
             for e in pool.agents[:64]:
-                a = agent_of(e, self._by_inc)
+                a = listed_agent(e, self._by_inc)
                 key, seq = e[0], e[1]
                 if (
                     a is not None
@@ -2674,7 +2676,7 @@ class Router:
         ``key`` when the caller knows it, else its live entry near the heap's top)."""
         if key is None:
             for e in pool.agents[:64]:
-                if agent_of(e, self._by_inc) is agent:
+                if listed_agent(e, self._by_inc) is agent:
                     key = e[0]
                     break
         prof = Scorer.proficiency(agent, pool)
@@ -2695,7 +2697,7 @@ class Router:
         by_inc = self._by_inc
         while heap and len(chosen) < n:
             entry = heap[0]
-            agent = agent_of(entry, by_inc)
+            agent = listed_agent(entry, by_inc)
             if agent is None:
                 heappop(heap)
                 continue
@@ -3277,7 +3279,7 @@ class Router:
                 (
                     i,
                     sorted(
-                        (a.id, e[0]) for e in p.agents if (a := agent_of(e, by_inc)) is not None
+                        (a.id, e[0]) for e in p.agents if (a := listed_agent(e, by_inc)) is not None
                     ),
                 )
                 for i, p in enumerate(self._pools.values())

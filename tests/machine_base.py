@@ -121,7 +121,7 @@ from router.config.targeting import parse_target
 from router.core import K_AGENT, K_OFFER
 from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
-from router.state.lazyheap import agent_of
+from router.state.lazyheap import listed_agent
 from router.state.records import (
     ASSIGNED,
     BREAK,
@@ -1177,7 +1177,7 @@ class RouterMachine(RuleBasedStateMachine):
             assert pool.eligible == len(eligible), (pool.key, pool.eligible, len(eligible))
             caps = sum(a.caps.get(pool.channel, 0) for a in eligible)
             assert pool.slots == caps, f"{pool.key}: slots {pool.slots}, caps sum {caps}"
-            live = [a for e in pool.agents if (a := agent_of(e, self.r._by_inc)) is not None]
+            live = [a for e in pool.agents if (a := listed_agent(e, self.r._by_inc)) is not None]
             assert len(live) == len({a.id for a in live}), f"{pool.key}: listed twice"
             assert pool.n_listed == len(live), f"{pool.key}: {pool.n_listed} listed, {len(live)}"
             for n in range(10):
@@ -1186,7 +1186,7 @@ class RouterMachine(RuleBasedStateMachine):
         live_in: dict[str, set[int]] = {}
         for pool in self.r._pools.values():
             for e in pool.agents:
-                a = agent_of(e, self.r._by_inc)
+                a = listed_agent(e, self.r._by_inc)
                 if a is not None:
                     live_in.setdefault(a.id, set()).add(id(pool))
         for a in self.r._agents.values():

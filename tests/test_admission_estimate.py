@@ -199,7 +199,7 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
     agents listed now: the same with stale entries at the top of the heap as after a
     restore that rebuilds it without them, so both tell an arrival the same wait."""
     from router import AgentSpec, Router
-    from router.state.lazyheap import agent_of, live_agents
+    from router.state.lazyheap import listed_agent, live_agents
     from router.state.records import free_agents, pool_slots
 
     toml = '[[queues]]\nname = "c"\nchannel = "chat"\n'
@@ -219,7 +219,7 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
         if len(busy) > 60:  # about 60 of the 160 slots busy
             r.complete(busy.pop(k % len(busy)), t)
     (pool,) = r._pools.values()
-    live = {a.id for e in pool.agents if (a := agent_of(e, r._by_inc)) is not None}
+    live = {a.id for e in pool.agents if (a := listed_agent(e, r._by_inc)) is not None}
     assert len(pool.agents) > len(live)  # stale entries are there
     assert pool_slots(pool) == float(sum(caps.values()))
     for need in range(1, 10):

@@ -24,9 +24,9 @@ from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 __all__ = [
     "AgentEntry",
     "TicketEntry",
-    "agent_of",
     "bloated",
     "first_not_declined",
+    "listed_agent",
     "live_agents",
     "live_arrivals",
     "live_tickets",
@@ -51,12 +51,16 @@ def bloated(length: int, live: int) -> bool:
 def live_agents(heap: list[AgentEntry], by_inc: dict[int, Agent]) -> list[AgentEntry]:
     """The live entries of an agent heap (``by_inc``: the logged-in agents by
     incarnation), as a new heap."""
-    out = [e for e in heap if agent_of(e, by_inc) is not None]
+    out = []
+    for e in heap:  # (listed_agent inline: a pass over the whole heap)
+        a = by_inc.get(e[3])
+        if a is not None and a.ver == e[2]:
+            out.append(e)
     heapify(out)
     return out
 
 
-def agent_of(entry: AgentEntry, by_inc: dict[int, Agent]) -> Agent | None:
+def listed_agent(entry: AgentEntry, by_inc: dict[int, Agent]) -> Agent | None:
     """The agent of a live agent-heap ``entry``; None when the entry is stale."""
     a = by_inc.get(entry[3])
     if a is None or a.ver != entry[2]:
