@@ -78,3 +78,9 @@ def test_an_agent_without_a_schedule_holds_no_tracked_shift_container() -> None:
     for a in r._agents.values():
         assert a.shifts == ()
         assert not gc.is_tracked(a.shifts)
+
+
+def test_an_agent_holds_its_specs_tenants_not_a_copy() -> None:
+    r = _steady()
+    for a in r._agents.values():
+        assert a.tenants is a.spec.tenants

@@ -257,8 +257,10 @@ class Pool:
         self.channel = queue.channel
         self.agents: list[tuple[float, int, int, int]] = []
         #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
-        #: agents, one per distinct pair of values, shared (:func:`join_pool`)
-        self.members: dict[tuple[float, float], tuple[Pool, float, float]] = {}
+        #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
+        #: so that the compiled build hands on the tuple itself (a value typed as a tuple
+        #: of three is unboxed there, and boxed again into a new tuple where it is stored)
+        self.members: dict[tuple[float, float], Any] = {}
         self.arrivals: deque[Ticket] = deque()
         self.last_aged = -_INF
         self.last_seq = 0
@@ -655,7 +657,7 @@ class Agent:
         self.spec = spec
         self.id: str = spec.id
         self.skills: dict[str, int] = dict(spec.skills)
-        self.tenants: frozenset[str] = frozenset(spec.tenants)
+        self.tenants: frozenset[str] = spec_tenants(spec)
         self.queues: dict[str, float] = dict(spec.queues)
         self.units: int | None = spec.units
         self.wrap_up_s: float = spec.wrap_up_s
@@ -712,6 +714,14 @@ class Agent:
         self.listed: list[Pool] = []
 
 
+def spec_tenants(spec: AgentSpec) -> frozenset[str]:
+    """``spec.tenants`` as a frozenset: the spec's own, not a copy (the compiled build's
+    ``frozenset()`` copies one), so an agent holds one tracked object less for the
+    collector."""
+    tenants = spec.tenants
+    return tenants if type(tenants) is frozenset else frozenset(tenants)
+
+
 def serves(
     agent: Agent,
     tenants: frozenset[str],
@@ -762,7 +772,8 @@ def join_pool(agent: Agent, pool: Pool, prof: float, weight: float) -> None:
     key = (prof, weight)
     m = members.get(key)
     if m is None:
-        m = members[key] = (pool, prof, weight)
+        members[key] = (pool, prof, weight)
+        m = members[key]  # the stored tuple (see Pool.members)
     agent.pools.append(m)
     pool.eligible += 1
     pool.slots += agent.caps.get(pool.channel, 0)
