@@ -156,14 +156,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import (
-    AgentEntry,
-    first_not_declined,
-    listed_agent,
-    live_agents,
-    live_arrivals,
-    live_tickets,
-)
+from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -261,9 +254,6 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
-        #: the same agents by incarnation: what the pools' agent heaps name them by
-        #: (``AgentEntry`` in router/state/lazyheap.py)
-        self._by_inc: dict[int, Agent] = {}
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
@@ -2050,13 +2040,11 @@ class Router:
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
-        self._by_inc[agent.incarnation] = agent
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent.id] = agent
 
     def _unindex_agent(self, agent: Agent) -> None:
         del self._agents[agent.id]
-        del self._by_inc[agent.incarnation]
         for skill in agent.skills:
             holders = self._by_skill[skill]
             del holders[agent.id]
@@ -2120,10 +2108,10 @@ class Router:
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
         key = self._key(agent, pool, prof)
-        heappush(heap, (key, agent.seq, agent.ver, agent.incarnation))
+        heappush(heap, (key, agent.seq, agent.ver, agent))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            pool.agents = live_agents(heap, self._by_inc)
+            pool.agents = live_agents(heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2135,7 +2123,6 @@ class Router:
         self._seq += 1
         seq = agent.seq = self._seq
         ver = agent.listed_ver = agent.ver
-        inc = agent.incarnation
         if agent.state != READY:
             return
         load = agent.load
@@ -2195,13 +2182,13 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            push(heap, (key, seq, ver, inc))
+            push(heap, (key, seq, ver, agent))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                pool.agents = live_agents(heap, self._by_inc)
+                pool.agents = live_agents(heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -2334,12 +2321,11 @@ class Router:
             self._seek_many(t, pool)
             return
         heap = pool.agents
-        skipped: list[AgentEntry] | None = None
-        by_inc = self._by_inc
+        skipped: list[tuple[float, int, int, Agent]] | None = None
         while heap:
             entry = heap[0]
-            agent = by_inc.get(entry[3])  # listed_agent(entry, by_inc), inline: the hot path
-            if agent is None or agent.ver != entry[2]:
+            agent = entry[3]
+            if agent.ver != entry[2]:
                 heappop(heap)
                 continue
             if t.declined is not None and agent.id in t.declined:
@@ -2505,20 +2491,13 @@ class Router:
                         self._refresh(other)
             self._seek_agent(t)
             return t.state != WAITING
-        by_inc = self._by_inc
-        head_agent = None
-        while heap:
-            head = heap[0]
-            head_agent = by_inc.get(head[3])  # listed_agent(head, by_inc), inline
-            if head_agent is not None and head_agent.ver == head[2]:
-                break
+        while heap and heap[0][3].ver != heap[0][2]:
             heappop(heap)
-            head_agent = None
-        if head_agent is None:
+        if not heap:
             return False
         head = heap[0]
         declined = t.declined
-        if declined is not None and head_agent.id in declined:  # rare: list it, let it seek
+        if declined is not None and head[3].id in declined:  # rare: list it, let it seek
             self._refresh(agent)
             self._seek_agent(t)
             return t.state != WAITING
@@ -2645,12 +2624,10 @@ class Router:
             best_key = _INF
             best_seq = 0
             other: Agent | None = None
-            for e in pool.agents[:64]:
-                a = listed_agent(e, self._by_inc)
-                key, seq = e[0], e[1]
+            for key, seq, ver, a in pool.agents[:64]:
                 if (
-                    a is not None
-                    and a is not agent
+                    a is not agent
+                    and a.ver == ver
                     and (key < best_key or (key == best_key and seq < best_seq))
                 ):
                     best_key, best_seq, other = key, seq, a
@@ -2676,9 +2653,9 @@ class Router:
         """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
         ``key`` when the caller knows it, else its live entry near the heap's top)."""
         if key is None:
-            for e in pool.agents[:64]:
-                if listed_agent(e, self._by_inc) is agent:
-                    key = e[0]
+            for k, _, ver, a in pool.agents[:64]:
+                if a is agent and a.ver == ver:
+                    key = k
                     break
         prof = Scorer.proficiency(agent, pool)
         feats, score = mode_features(pool.mode, agent, pool, prof, key, now)
@@ -2693,13 +2670,12 @@ class Router:
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[AgentEntry] = []
+        skipped: list[tuple[float, int, int, Agent]] = []
         declined = t.declined
-        by_inc = self._by_inc
         while heap and len(chosen) < n:
             entry = heap[0]
-            agent = listed_agent(entry, by_inc)
-            if agent is None:
+            agent = entry[3]
+            if agent.ver != entry[2]:
                 heappop(heap)
                 continue
             if declined is not None and agent.id in declined:
@@ -3244,7 +3220,6 @@ class Router:
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
         pool_index = {key: i for i, key in enumerate(self._pools)}
-        by_inc = self._by_inc
         # the entries that can still fire, in time order: equal states give equal bytes,
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
@@ -3277,12 +3252,7 @@ class Router:
             pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
             pool_floors=[p.floor for p in self._pools.values()],
             random_keys=[
-                (
-                    i,
-                    sorted(
-                        (a.id, e[0]) for e in p.agents if (a := listed_agent(e, by_inc)) is not None
-                    ),
-                )
+                (i, sorted((e[3].id, e[0]) for e in p.agents if e[3].ver == e[2]))
                 for i, p in enumerate(self._pools.values())
                 if p.mode == RANDOM
             ],
@@ -3408,7 +3378,7 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        pool.agents.append((k, a.seq, a.ver, a.incarnation))
+                        pool.agents.append((k, a.seq, a.ver, a))
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()

@@ -121,7 +121,6 @@ from router.config.targeting import parse_target
 from router.core import K_AGENT, K_OFFER
 from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
-from router.state.lazyheap import listed_agent
 from router.state.records import (
     ASSIGNED,
     BREAK,
@@ -1177,7 +1176,7 @@ class RouterMachine(RuleBasedStateMachine):
             assert pool.eligible == len(eligible), (pool.key, pool.eligible, len(eligible))
             caps = sum(a.caps.get(pool.channel, 0) for a in eligible)
             assert pool.slots == caps, f"{pool.key}: slots {pool.slots}, caps sum {caps}"
-            live = [a for e in pool.agents if (a := listed_agent(e, self.r._by_inc)) is not None]
+            live = [e[3] for e in pool.agents if e[3].ver == e[2]]
             assert len(live) == len({a.id for a in live}), f"{pool.key}: listed twice"
             assert pool.n_listed == len(live), f"{pool.key}: {pool.n_listed} listed, {len(live)}"
             for n in range(10):
@@ -1186,9 +1185,8 @@ class RouterMachine(RuleBasedStateMachine):
         live_in: dict[str, set[int]] = {}
         for pool in self.r._pools.values():
             for e in pool.agents:
-                a = listed_agent(e, self.r._by_inc)
-                if a is not None:
-                    live_in.setdefault(a.id, set()).add(id(pool))
+                if e[3].ver == e[2]:
+                    live_in.setdefault(e[3].id, set()).add(id(pool))
         for a in self.r._agents.values():
             where = {id(p) for p in a.listed}
             assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"

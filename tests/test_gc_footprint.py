@@ -1,6 +1,6 @@
 """What the core leaves for the cyclic collector (issue 14, BENCHMARKS.md "Fewer objects for
-the collector"): the entries waiting in the pools' agent heaps hold only atoms, so the
-collector stops tracking them at its first pass and never walks them again."""
+the collector"): agents with the same skills share their pool memberships and eligibility
+tuples, and an agent holds no tracked container it does not need."""
 
 from __future__ import annotations
 
@@ -17,41 +17,6 @@ def _steady(agents: int = 60) -> Router:
     s = SteadyState(r, wl)
     s.run(300)
     return r
-
-
-def _entries(r: Router) -> list[tuple[float, int, int, int]]:
-    return [e for pool in r._pools.values() for e in pool.agents]
-
-
-def test_agent_heap_entries_hold_only_atoms_and_go_untracked() -> None:
-    r = _steady()
-    entries = _entries(r)
-    assert entries
-    for e in entries:
-        assert len(e) == 4
-        assert all(type(x) in (float, int) for x in e), e
-    gc.collect()
-    assert not any(gc.is_tracked(e) for e in entries)
-
-
-def test_an_entry_names_its_agent_by_incarnation() -> None:
-    r = _steady()
-    for pool in r._pools.values():
-        for _, seq, ver, inc in pool.agents:
-            agent = r._by_inc.get(inc)
-            if agent is not None and agent.ver == ver:  # live: the agent's own listing
-                assert agent.incarnation == inc
-                assert agent.seq == seq
-                assert any(p is pool for p in agent.listed)
-    assert r._by_inc == {a.incarnation: a for a in r._agents.values()}
-
-
-def test_restored_entries_hold_only_atoms() -> None:
-    r = Router.restore(_steady().snapshot())
-    entries = _entries(r)
-    assert entries
-    for e in entries:
-        assert all(type(x) in (float, int) for x in e), e
 
 
 def test_agents_with_the_same_skills_share_their_memberships_and_eligibility() -> None:

@@ -26,19 +26,13 @@ __all__ = [
     "TicketEntry",
     "bloated",
     "first_not_declined",
-    "listed_agent",
     "live_agents",
     "live_arrivals",
     "live_tickets",
 ]
 
-#: ``(score key, listing seq, agent version, agent incarnation)``; lower key is better.
-#: The agent is named by its incarnation (``Agent.incarnation``, unique over the router's
-#: life; the core's ``Router._by_inc`` maps it to the logged-in agent), not held: an entry
-#: of atoms only, which the cyclic collector stops tracking at its first pass, so the
-#: entries waiting in the heaps are never promoted to, nor walked by, the older
-#: generations. An entry whose agent logged out maps to nothing: stale.
-AgentEntry = tuple[float, int, int, int]
+#: ``(score key, listing seq, agent version, agent)``; lower key is better.
+AgentEntry = tuple[float, int, int, Agent]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
@@ -48,24 +42,11 @@ def bloated(length: int, live: int) -> bool:
     return length > 2 * live + 64
 
 
-def live_agents(heap: list[AgentEntry], by_inc: dict[int, Agent]) -> list[AgentEntry]:
-    """The live entries of an agent heap (``by_inc``: the logged-in agents by
-    incarnation), as a new heap."""
-    out = []
-    for e in heap:  # (listed_agent inline: a pass over the whole heap)
-        a = by_inc.get(e[3])
-        if a is not None and a.ver == e[2]:
-            out.append(e)
+def live_agents(heap: list[AgentEntry]) -> list[AgentEntry]:
+    """The live entries of an agent heap, as a new heap."""
+    out = [e for e in heap if e[3].ver == e[2]]
     heapify(out)
     return out
-
-
-def listed_agent(entry: AgentEntry, by_inc: dict[int, Agent]) -> Agent | None:
-    """The agent of a live agent-heap ``entry``; None when the entry is stale."""
-    a = by_inc.get(entry[3])
-    if a is None or a.ver != entry[2]:
-        return None
-    return a
 
 
 def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:

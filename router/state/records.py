@@ -255,7 +255,7 @@ class Pool:
         self.heavy = key[3]
         self.cost = key[4]
         self.channel = queue.channel
-        self.agents: list[tuple[float, int, int, int]] = []
+        self.agents: list[tuple[float, int, int, Agent]] = []
         #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
         #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
         #: so that the compiled build hands on the tuple itself (a value typed as a tuple
