@@ -192,6 +192,7 @@ from router.state.records import (
     leave_pools,
     listed,
     set_caps,
+    spec_tenants,
     unlist,
 )
 from router.state.scoring import Scorer
@@ -1429,7 +1430,7 @@ class Router:
         old_skills = agent.skills
         agent.spec = spec
         agent.skills = dict(spec.skills)
-        agent.tenants = frozenset(spec.tenants)
+        agent.tenants = spec_tenants(spec)
         agent.queues = dict(spec.queues)
         agent.units = spec.units
         agent.wrap_up_s = spec.wrap_up_s

@@ -74,7 +74,7 @@ from router.state.records import (
     serves,
 )
 from router.state.stat_records import AgentTallyRecord
-from router.state.tallies import AgentTally, capacity_shares
+from router.state.tallies import AgentTally, QueueTally, capacity_shares
 from router.stats import AGENT_STATES, AgentStatistics, QueueStatistics
 
 __all__ = [
@@ -242,6 +242,7 @@ class Realtime:
         "changed",
         "cool_heavy_only",
         "cool_in_surge",
+        "eligs",
         "heavy_in_surge",
         "heavy_k",
         "interrupts",
@@ -256,6 +257,9 @@ class Realtime:
         self.by_state = [0] * len(AGENT_STATES)
         #: agents whose availability or state may have changed since the last settle
         self.changed: dict[str, Agent] = {}
+        #: the agents' ``AgentTally.elig``, one tuple per distinct value, shared (the agents
+        #: of a profile share theirs: one tracked object less per agent for the collector)
+        self.eligs: dict[tuple[QueueTally, ...], tuple[QueueTally, ...]] = {}
         self.unit_costs: dict[str, int] = {}
         #: interruptible capacity: a channel that may take an agent past its units
         self.interrupts = Interrupts({})
@@ -306,11 +310,12 @@ class Realtime:
         where it is available and its state (login, recount)."""
         tl = agent.tally
         tl.shares = capacity_shares(dict(agent.spec.capacity), agent.units, self.unit_costs)
-        tl.elig = [
+        elig = tuple(
             q.tally
             for q in queues
             if not q.removed and fits(agent, q, q.tenant, q.requires) and _matched(agent, q)
-        ]
+        )
+        tl.elig = self.eligs.setdefault(elig, elig)
         for qt in tl.elig:
             qt.eligible += 1
         tl.counted = True
@@ -332,7 +337,7 @@ class Realtime:
             self.by_state[tl.part] -= 1
         tl.counted = False
         tl.part = -1
-        tl.elig = []
+        tl.elig = ()
         tl.avail = []
         if self.changed.get(agent.id) is agent:
             del self.changed[agent.id]
@@ -425,6 +430,7 @@ class Realtime:
             q.tally.available = 0
         self.by_state = [0] * len(AGENT_STATES)
         self.changed.clear()
+        self.eligs.clear()  # (a removed queue's tally is in none any more)
         for a in agents:
             a.tally.counted = False
             self.add_agent(a, queues)

@@ -204,7 +204,8 @@ class QueueState:
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
-    ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better.
+    ``agents``: heap of ``(score_key, seq, agent_ver, agent_incarnation)``, lower key =
+    better (``AgentEntry`` in router/state/lazyheap.py).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
@@ -241,6 +242,7 @@ class Pool:
         "last_seq",
         "line_live",
         "lines",
+        "members",
         "mode",
         "n_declined",
         "n_listed",
@@ -263,6 +265,11 @@ class Pool:
         self.cost = key[4]
         self.channel = queue.channel
         self.agents: list[tuple[float, int, int, Agent]] = []
+        #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
+        #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
+        #: so that the compiled build hands on the tuple itself (a value typed as a tuple
+        #: of three is unboxed there, and boxed again into a new tuple where it is stored)
+        self.members: dict[tuple[float, float], Any] = {}
         self.arrivals: deque[Ticket] = deque()
         self.last_aged = -_INF
         self.last_seq = 0
@@ -659,7 +666,7 @@ class Agent:
         self.spec = spec
         self.id: str = spec.id
         self.skills: dict[str, int] = dict(spec.skills)
-        self.tenants: frozenset[str] = frozenset(spec.tenants)
+        self.tenants: frozenset[str] = spec_tenants(spec)
         self.queues: dict[str, float] = dict(spec.queues)
         self.units: int | None = spec.units
         self.wrap_up_s: float = spec.wrap_up_s
@@ -693,7 +700,8 @@ class Agent:
         # schedules (router/state/schedule.py): the current (or, off shift, the next)
         # shift and the next change that is not the shift end
         self.team: str | None = spec.team
-        self.shifts: list[Shift] = list(spec.shifts)
+        #: a tuple: usually the empty one, which the collector does not track
+        self.shifts: tuple[Shift, ...] = tuple(spec.shifts)
         self.shift_no = 0
         self.off_shift = False
         self.shift_next = _INF
@@ -713,6 +721,14 @@ class Agent:
         self.rr: dict[str, int] = {}
         #: the pools holding a live entry of this agent (``Pool.n_listed`` counts them)
         self.listed: list[Pool] = []
+
+
+def spec_tenants(spec: AgentSpec) -> frozenset[str]:
+    """``spec.tenants`` as a frozenset: the spec's own, not a copy (the compiled build's
+    ``frozenset()`` copies one), so an agent holds one tracked object less for the
+    collector."""
+    tenants = spec.tenants
+    return tenants if type(tenants) is frozenset else frozenset(tenants)
 
 
 def serves(
@@ -756,8 +772,18 @@ def listed(agent: Agent, pool: Pool) -> None:
 
 
 def join_pool(agent: Agent, pool: Pool, prof: float, weight: float) -> None:
-    """``agent`` becomes eligible for ``pool``."""
-    agent.pools.append((pool, prof, weight))
+    """``agent`` becomes eligible for ``pool``. Its membership is the pool's one tuple of
+    these values, shared by every agent with them (the agents of a profile share theirs:
+    one tracked object less per agent and pool for the cyclic collector). Neither value is
+    ever ``-0.0`` (a mean of ``(level - 1) / 4``; a weight > 0), so equal keys are the same
+    floats."""
+    members = pool.members
+    key = (prof, weight)
+    m = members.get(key)
+    if m is None:
+        members[key] = (pool, prof, weight)
+        m = members[key]  # the stored tuple (see Pool.members)
+    agent.pools.append(m)
     pool.eligible += 1
     pool.slots += agent.caps.get(pool.channel, 0)
 

@@ -96,5 +96,5 @@ class AgentTally:
         #: whether the agent is in the counts below (from login until it leaves)
         self.counted = False
         self.part = -1  # its index in AGENT_STATES
-        self.elig: list[QueueTally] = []  # queues it is eligible for
+        self.elig: tuple[QueueTally, ...] = ()  # queues it is eligible for (Realtime.eligs)
         self.avail: list[QueueTally] = []  # those it is counted available in
