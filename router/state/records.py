@@ -204,8 +204,8 @@ class QueueState:
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
-    ``agents``: heap of ``(score_key, seq, agent_ver, agent_incarnation)``, lower key =
-    better (``AgentEntry`` in router/state/lazyheap.py).
+    ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better
+    (``AgentEntry`` in router/state/lazyheap.py).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
