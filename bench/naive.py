@@ -24,8 +24,9 @@ capacity units, relaxation steps, backpressure policies, reconfigure.
 requirement, for inquiries that bring their own), the list of agents that may
 ever serve it (tenant, queue list, channel, skill levels: everything that does
 not change while the agent is logged in), with the proficiency term of their
-score computed once. An arrival scores only that list; a freed agent looks only
-at the heads of the queues it may serve. Both lists keep login order, so ties
+score computed once. Each queue's list is kept at login (a list for an
+inquiry's own requirements is built on its first use). An arrival scores only
+that list; a freed agent looks only at the heads of the queues it may serve. Both lists keep login order, so ties
 break as in the scan-all router and the decisions stay exactly the core's
 (``tests/test_bench.py`` replays a seeded run through all three).
 """
@@ -543,8 +544,12 @@ class IndexedNaiveRouter(NaiveRouter):
     def __init__(self, config: RouterConfig, now: float = 0.0) -> None:
         super().__init__(config, now)
         #: (queue, requirements, tenant) -> [(agent, proficiency term, its load by channel,
-        #: its cap on the queue's channel)], in login order
-        self.candidates: dict[tuple[str, Requires, str | None], list[_Candidate]] = {}
+        #: its cap on the queue's channel)], in login order. Every queue's own list exists
+        #: from the start and is kept at login; only an inquiry that brings its own
+        #: requirements or tenant has its list built on first use (``_candidates``).
+        self.candidates: dict[tuple[str, Requires, str | None], list[_Candidate]] = {
+            (q.name, q.requires, q.cfg.tenant): [] for q in self.queues.values()
+        }
         #: agent id -> the queues it may serve (their own requirements and tenant)
         self.served: dict[str, list[_Queue]] = {}
 

@@ -212,6 +212,18 @@ def test_indexed_peer_scores_only_statically_eligible_agents() -> None:
         assert len(listed) < len(wl.agents)  # an index, not the whole center
 
 
+def test_indexed_peer_lists_every_queue_at_login() -> None:
+    """The lists are kept at login, so no timed lifecycle pays for building one (peer19)."""
+    wl = make_workload(200, seed=3)
+    r = IndexedNaiveRouter(wl.config)
+    for spec in wl.agents:
+        r.login(spec, 0.0)
+    assert len(r.candidates) == len(wl.queues)
+    for q in wl.queues:
+        entries = r.candidates[(q.name, tuple(sorted(q.requires.items())), q.tenant)]
+        assert [entry[0].id for entry in entries] == [s.id for s in wl.agents if may_serve(s, q)]
+
+
 @pytest.mark.parametrize("peer", [NaiveRouter, IndexedNaiveRouter])
 def test_mirror_copies_the_steady_state(peer: Any) -> None:
     wl = make_workload(80, seed=4)
