@@ -26,9 +26,10 @@ ever serve it (tenant, queue list, channel, skill levels: everything that does
 not change while the agent is logged in), with the proficiency term of their
 score computed once. Each queue's list is kept at login (a list for an
 inquiry's own requirements is built on its first use). An arrival scores only
-that list; a freed agent looks only at the heads of the queues it may serve. Both lists keep login order, so ties
-break as in the scan-all router and the decisions stay exactly the core's
-(``tests/test_bench.py`` replays a seeded run through all three).
+that list; a freed agent looks only at the heads of the queues it may serve.
+Both lists keep login order, so ties break as in the scan-all router and the
+decisions stay exactly the core's (``tests/test_bench.py`` replays a seeded run
+through all three).
 """
 
 from __future__ import annotations

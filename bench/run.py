@@ -353,6 +353,8 @@ def build_report(
                 "waiting_at_steady_state",
                 "units_per_round",
                 "spread",
+                "drift",
+                "indexed_over_core_paired",
                 "samples_us",
             )
         }

@@ -369,7 +369,11 @@ def lifecycles(
     ``core_calibrated`` is the median over rounds of each round's lifecycle over
     that round's calibration (neighbours in time: steadier than a ratio of medians);
     ``core_over_peer`` the same against the indexed peer at its smallest size: a
-    calibration that runs Python code, as the core does, not a loop in C. With ``keep``,
+    calibration that runs Python code, as the core does, not a loop in C. The indexed
+    peer runs the core's units per round at its label, so both time the same lifecycles
+    of one trajectory; ``indexed_over_core_paired`` is the median over rounds of the
+    peer's round over the core's, and ``drift`` each case's steady-state check
+    (:func:`_drift`). With ``keep``,
     the core's state at that label is returned as ``kept`` for :func:`queue_depth`.
     """
     indexed_sizes = indexed_sizes or {}
@@ -400,7 +404,18 @@ def lifecycles(
         cases[f"core/{label}"] = (core.run, auto_k(core.run))
         for name, state in copies.items():
             states.append(state)
-            cases[f"{name}/{label}"] = (state.run, auto_k(state.run, probe=2))
+            if name == "indexed":
+                # The indexed peer runs the core's lifecycles: its mirror has the same arrivals
+                # and completion draws and makes the same decisions, so with the same probes,
+                # warm-up and units per round both time the same stretch of one trajectory
+                # (the state drifts as it runs: the backlog drains, the recent-work window
+                # fills; a peer timed over its first few hundred lifecycles against a core
+                # timed over tens of thousands measured two different states).
+                auto_k(state.run)
+                k = cases[f"core/{label}"][1]
+            else:
+                k = auto_k(state.run, probe=2)
+            cases[f"{name}/{label}"] = (state.run, k)
     progress(f"timing {len(cases)} cases x {rounds} rounds")
     samples = interleave(cases, rounds)
     med = {name: median_us(s) for name, s in samples.items()}
@@ -415,7 +430,11 @@ def lifecycles(
         "waiting_at_steady_state": waiting,
         "units_per_round": {name: k for name, (_, k) in cases.items()},
         "spread": {name: _spread(s) for name, s in samples.items()},
+        "drift": {name: _drift(s) for name, s in samples.items()},
         "samples_us": {name: [x * 1e6 for x in s] for name, s in samples.items()},
+        "indexed_over_core_paired": {
+            lb: _paired(samples[f"indexed/{lb}"], samples[f"core/{lb}"]) for lb in indexed_sizes
+        },
     }
     if indexed_sizes:
         peer = samples[f"indexed/{next(iter(indexed_sizes))}"]
@@ -430,6 +449,16 @@ def lifecycles(
 def _paired(a: list[float], b: list[float]) -> float:
     """Median over rounds of ``a``'s sample over ``b``'s in the same round."""
     return statistics.median(x / y for x, y in zip(a, b))
+
+
+def _drift(samples: list[float]) -> float:
+    """Median of the last third of the rounds over that of the first third: a steady-state
+    check (1.0: the case cost the same at the end as at the start; a cold start or a
+    one-time cost inside the timed rounds shows as a value well below 1)."""
+    third = len(samples) // 3
+    if third < 1:
+        return math.nan
+    return statistics.median(samples[-third:]) / statistics.median(samples[:third])
 
 
 def _spread(samples: list[float]) -> float:
