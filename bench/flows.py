@@ -11,7 +11,11 @@ agents log in and inquiry objects are built before the clock starts):
 
 - :func:`adapter_flow`: the router behind its async adapter (trio, asyncio or
   uvloop). One agent session per agent accepts every offer it reads and
-  completes it at once.
+  completes it at once. The producer submits with ``submit_nowait``, a plain
+  call as the service's ``submit`` and the core's are (no admission policy in
+  this center holds a producer, so it never raises ``WouldBlock``); the flow
+  ``uvloop_awaited`` is the same on uvloop with ``await router.submit(...)``
+  (one coroutine per inquiry), reported beside it.
 - :func:`service_flow`: :class:`bench.service.SkillQueueService`, the asyncio
   service a backend engineer would write instead, on uvloop.
 - :func:`direct_flow`: the core called directly, no event loop: submit a
@@ -49,7 +53,7 @@ __all__ = [
 
 PACE = 10
 #: Flow names :func:`run_flow` knows: the adapters by loop, the service, the core.
-FLOWS = ("trio", "asyncio", "uvloop", "service", "direct")
+FLOWS = ("trio", "asyncio", "uvloop", "uvloop_awaited", "service", "direct")
 _CPU = time.process_time
 
 
@@ -91,8 +95,12 @@ class _Done:
             self.on_last()
 
 
-async def adapter_flow(work: FlowWork, backend: str) -> float:
-    """Inquiries per CPU second through the adapter, inside a running ``backend`` loop."""
+async def adapter_flow(work: FlowWork, backend: str, *, awaited: bool = False) -> float:
+    """Inquiries per CPU second through the adapter, inside a running ``backend`` loop.
+
+    The producer calls ``submit_nowait`` (as the service's producer calls its plain
+    ``submit``), or, with ``awaited``, awaits ``submit``.
+    """
     from router.adapters import get_backend, open_router
 
     be = get_backend(backend)
@@ -128,14 +136,23 @@ async def adapter_flow(work: FlowWork, backend: str) -> float:
             for spec in work.agents:
                 group.start_soon(agent(spec), spec.id)
             await all_ready.wait()
-            submit = router.submit
             t0 = _CPU()
-            for i, inquiry in enumerate(work.inquiries, 1):
-                admission = await submit(inquiry)
-                if not admission.admitted:
-                    raise RuntimeError(f"flow: {inquiry.id} not admitted: {admission.reason}")
-                if i % PACE == 0:
-                    await sleep0()
+            if awaited:
+                submit = router.submit
+                for i, inquiry in enumerate(work.inquiries, 1):
+                    admission = await submit(inquiry)
+                    if not admission.admitted:
+                        raise RuntimeError(f"flow: {inquiry.id} not admitted: {admission.reason}")
+                    if i % PACE == 0:
+                        await sleep0()
+            else:
+                submit_nowait = router.submit_nowait
+                for i, inquiry in enumerate(work.inquiries, 1):
+                    admission = submit_nowait(inquiry)
+                    if not admission.admitted:
+                        raise RuntimeError(f"flow: {inquiry.id} not admitted: {admission.reason}")
+                    if i % PACE == 0:
+                        await sleep0()
             await all_done.wait()
             elapsed = _CPU() - t0
             group.cancel()
@@ -208,6 +225,8 @@ def run_flow(name: str, work: FlowWork) -> float:
     elif name in ("trio", "asyncio", "uvloop"):
         backend = "trio" if name == "trio" else "asyncio"
         rate = run_in(name, lambda: adapter_flow(work, backend))
+    elif name == "uvloop_awaited":
+        rate = run_in("uvloop", lambda: adapter_flow(work, "asyncio", awaited=True))
     else:
         raise ValueError(f"flow: unknown flow {name!r}; known: {', '.join(FLOWS)}")
     return rate

@@ -63,7 +63,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_duration_s": 86_400.0,
         "sim_rounds": 3,
         "e2e": (5000, 200, 5),
-        "flows": ("trio", "asyncio", "uvloop", "service", "direct"),
+        "flows": ("trio", "asyncio", "uvloop", "uvloop_awaited", "service", "direct"),
         "pool": True,
         "surge": True,
         "pure_mode": "guard",
@@ -86,7 +86,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_duration_s": 86_400.0,
         "sim_rounds": 7,
         "e2e": (20_000, 200, 7),
-        "flows": ("trio", "asyncio", "uvloop", "service", "direct"),
+        "flows": ("trio", "asyncio", "uvloop", "uvloop_awaited", "service", "direct"),
         "pool": True,
         "surge": True,
         "pure_mode": "guard",
@@ -103,7 +103,7 @@ MODES: dict[str, dict[str, Any]] = {
         "sim_duration_s": 3600.0,
         "sim_rounds": 1,
         "e2e": (200, 20, 1),
-        "flows": ("trio", "asyncio", "uvloop", "service", "direct"),
+        "flows": ("trio", "asyncio", "uvloop", "uvloop_awaited", "service", "direct"),
         "pool": True,
         "surge": False,
         "pure_mode": "tiny",
@@ -330,6 +330,10 @@ def build_report(
             rep[key] = out[key]
         rep["skill_queue_service_per_s"] = out["skill_queue_service_per_s"]
         extra["core_direct_per_s"] = out["core_direct_per_s"]
+        # the producer awaiting ``submit`` (a coroutine per inquiry) instead of ``submit_nowait``
+        extra["uvloop_awaited_per_s"] = out["uvloop_awaited_per_s"]
+        extra["adapter_awaited_over_direct"] = out["adapter_awaited_over_direct"]
+        extra["e2e_awaited_over_skill_queue_service"] = out["e2e_awaited_over_skill_queue_service"]
         extra["e2e_flow"] = out["flow"]
 
     kept: dict[str, Any] = {}

@@ -341,6 +341,10 @@ def e2e(
         "asyncio_queue_pool_per_s": statistics.median(pool_runs) if pool_runs else None,
         "e2e_over_skill_queue_service": per_round("uvloop", "service"),
         "adapter_over_direct": per_round("uvloop", "direct"),
+        # the same with the producer awaiting ``submit`` (bench.flows: ``uvloop_awaited``)
+        "uvloop_awaited_per_s": med.get("uvloop_awaited"),
+        "adapter_awaited_over_direct": per_round("uvloop_awaited", "direct"),
+        "e2e_awaited_over_skill_queue_service": per_round("uvloop_awaited", "service"),
         "flow": {
             "agents": len(work.agents),
             "inquiries": len(work.inquiries),
