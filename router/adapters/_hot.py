@@ -29,7 +29,7 @@ from typing import Any, Final, final
 from router.adapters._backend import Waiter
 from router.adapters._errors import InquiryEnded, RouterClosed
 from router.core import Router
-from router.errors import InvalidState, RouterBroken
+from router.errors import InvalidState, RouterBroken, WouldBlock
 from router.events import (
     Abandoned,
     AgentAway,
@@ -366,8 +366,32 @@ class Hub:
         else:
             adm = self.tracing.submit(self.core, inquiry, self.now())
         if adm.outcome != BLOCKED:
-            self.ended.pop(inquiry.id, None)
+            ended = self.ended
+            inquiry_id = inquiry.id
+            if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
+                del ended[inquiry_id]
             self.input_done()
+        return adm
+
+    def submit_nowait(self, inquiry: Inquiry) -> Admission:
+        """``RouterHandle.submit_nowait`` (bound to it): ``submit``, or ``WouldBlock``.
+
+        Refused with ``WouldBlock`` while producers already wait for the queue's room,
+        or when a ``block`` policy would hold this one. Here so that a producer's plain
+        submit runs no interpreter frame in the compiled build.
+        """
+        if self.closed:
+            self.check_open()
+        blocked = self.blocked
+        if blocked:
+            line = blocked.get(inquiry.queue)
+            if line:
+                raise WouldBlock(
+                    f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
+                )
+        adm = self.submit(inquiry)
+        if adm.outcome == BLOCKED:
+            raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
         return adm
 
     def complete(self, inquiry_id: str) -> None:
@@ -403,14 +427,16 @@ class Hub:
                             inbox.waiter = None
                             w.wake()
                 elif cls is _ASSIGNED:
-                    if immediate or ev.inquiry_id in waiters:
+                    inquiry_id = ev.inquiry_id
+                    if immediate or inquiry_id in waiters:
                         self.on_assigned(ev)
                     else:  # nobody waits for it: on_assigned's one effect, inline
-                        assigned_of[ev.inquiry_id] = ev
+                        assigned_of[inquiry_id] = ev
                 elif cls is _COMPLETED:
-                    assigned = assigned_of.pop(ev.inquiry_id, None)
+                    inquiry_id = ev.inquiry_id
+                    assigned = assigned_of.pop(inquiry_id, None)
                     if assigned is not None:  # remember(), inline
-                        ended[ev.inquiry_id] = assigned
+                        ended[inquiry_id] = assigned
                         if len(ended) > history:
                             ended.popitem(last=False)
                 elif cls is _QUEUED:  # as frequent: nobody here waits for it

@@ -125,7 +125,10 @@ class RouterHandle:
         self._now: Callable[[], float] = backend.now
         self._checkpoints = backend.checkpoints
         #: the per-inquiry state and work (``_hot.py``: compiled in the compiled build)
-        self._hub = Hub(core, backend.now, history, tracing)
+        self._hub = hub = Hub(core, backend.now, history, tracing)
+        # a producer's plain submit goes straight to the hub (no frame of the method
+        # below, which documents it and does the same)
+        self.submit_nowait = hub.submit_nowait  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ plumbing
 
@@ -217,17 +220,7 @@ class RouterHandle:
         :class:`~router.errors.WouldBlock` when a ``block`` policy would make the
         producer wait (or producers already wait for that queue).
         """
-        hub = self._hub
-        hub.check_open()
-        line = hub.blocked.get(inquiry.queue)
-        if line:
-            raise WouldBlock(
-                f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
-            )
-        adm = hub.submit(inquiry)
-        if adm.outcome == BLOCKED:
-            raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
-        return adm
+        return self._hub.submit_nowait(inquiry)
 
     async def submit(self, inquiry: Inquiry) -> Admission:
         """Submit an inquiry; waits only while a ``block`` admission policy holds it.
