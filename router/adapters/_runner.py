@@ -164,7 +164,11 @@ class RouterHandle:
         the instant it just ticked without any input in between, is a bug: the
         router fails (``RouterBroken`` for every caller) instead of busy-looping.
         A due deadline after a tick yields to the loop first, so a burst of due
-        work never starves the callers' tasks.
+        work never starves the callers' tasks. A tick that returned events is followed
+        by one yield before the deadline is read: the callers it woke (agents' sessions,
+        ``wait_assigned``) answer at once, their inputs make the next tick due, and the
+        core's deadline (whose reading pops the spent offer entries one at a time) is
+        read only when none came.
         """
         core = self._core
         be = self._be
