@@ -2157,6 +2157,10 @@ class Router:
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
         listing = agent.listed  # empty: unlisted above
+        # the entries' sequence number and version as objects, made once: the compiled
+        # build would box each int again for every pool's entry (two allocations each)
+        entry_seq: Any = seq
+        entry_ver: Any = ver
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
         seen = False
@@ -2196,7 +2200,7 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            push(heap, (key, seq, ver, agent))
+            push(heap, (key, entry_seq, entry_ver, agent))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
