@@ -83,6 +83,7 @@ from typing import Any, Final, final, overload
 
 import msgspec
 
+from router._build import is_compiled
 from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
 from router.config.targeting import canon, decanon
 from router.errors import (
@@ -157,7 +158,14 @@ from router.state.capacity import Interrupts
 from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import first_not_declined, live_agents, live_arrivals, live_tickets
+from router.state.lazyheap import (
+    agent_pop,
+    agent_push,
+    first_not_declined,
+    live_agents,
+    live_arrivals,
+    live_tickets,
+)
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -256,6 +264,10 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
+        #: the agent heaps' hot push and pop through ``lazyheap.agent_push``/``agent_pop``
+        #: (compiled: native compares of the entries' keys) rather than ``heapq`` (pure:
+        #: C code there, faster than the Python functions); same order either way
+        self._native_heap: bool = is_compiled("router.state.lazyheap")
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
@@ -2151,12 +2163,17 @@ class Router:
         scorer = self._scorer
         interrupts = self._interrupts
         push = heappush  # a local: the compiled build looks a module global up on every use
+        native = self._native_heap
         # the base of the first (weights, channel) met, in locals; any other in ``bases``
         group_c: Coeffs | None = None
         group_ch = ""
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
         listing = agent.listed  # empty: unlisted above
+        # the entries' sequence number and version as objects, made once: the compiled
+        # build would box each int again for every pool's entry (two allocations each)
+        entry_seq: Any = seq
+        entry_ver: Any = ver
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
         seen = False
@@ -2196,7 +2213,10 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            push(heap, (key, seq, ver, agent))
+            if native:
+                agent_push(heap, (key, entry_seq, entry_ver, agent))
+            else:
+                push(heap, (key, entry_seq, entry_ver, agent))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
@@ -2336,11 +2356,15 @@ class Router:
             return
         heap = pool.agents
         skipped: list[tuple[float, int, int, Agent]] | None = None
+        native = self._native_heap
         while heap:
             entry = heap[0]
             agent = entry[3]
             if agent.ver != entry[2]:
-                heappop(heap)
+                if native:
+                    agent_pop(heap)
+                else:
+                    heappop(heap)
                 continue
             if t.declined is not None and agent.id in t.declined:
                 if skipped is None:

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heapify, heappop, heappush
+from typing import Any
 
 from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 
 __all__ = [
     "AgentEntry",
     "TicketEntry",
+    "agent_pop",
+    "agent_push",
     "bloated",
     "first_not_declined",
     "live_agents",
@@ -40,6 +43,66 @@ TicketEntry = tuple[float, int, int, Ticket]
 def bloated(length: int, live: int) -> bool:
     """Whether a heap of ``length`` entries with ``live`` live ones needs compacting."""
     return length > 2 * live + 64
+
+
+def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """``a < b`` for two agent entries of one heap: their ``(key, seq)`` decide (a heap never
+    holds two entries with both equal: one listing per agent and pool). Compiled, this is
+    two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an equality and
+    an order test of the keys, each a rich comparison returning a bool object)."""
+    ka: float = a[0]
+    kb: float = b[0]
+    if ka < kb:
+        return True
+    if ka == kb:
+        sa: int = a[1]
+        sb: int = b[1]
+        return sa < sb
+    return False
+
+
+def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
+    """``heapq._siftdown`` with :func:`_before`."""
+    newitem: tuple[Any, ...] = heap[pos]
+    while pos > startpos:
+        parentpos = (pos - 1) >> 1
+        parent: tuple[Any, ...] = heap[parentpos]
+        if _before(newitem, parent):
+            heap[pos] = parent
+            pos = parentpos
+            continue
+        break
+    heap[pos] = newitem
+
+
+def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
+    """``heapq.heappush`` for an agent heap (the compiled build's; the pure one calls
+    ``heapq``'s C functions, faster there). The same order, so either may act on a heap
+    the other built (``Router._native_heap``)."""
+    heap.append(entry)
+    _sift_down(heap, 0, len(heap) - 1)
+
+
+def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
+    """``heapq.heappop`` for an agent heap (see :func:`agent_push`): the same bottom-up
+    sift (the hole goes down to a leaf by the lesser child, then the last item up)."""
+    last: tuple[Any, ...] = heap.pop()
+    if not heap:
+        return last
+    top: tuple[Any, ...] = heap[0]
+    endpos = len(heap)
+    pos = 0
+    childpos = 1
+    while childpos < endpos:
+        rightpos = childpos + 1
+        if rightpos < endpos and not _before(heap[childpos], heap[rightpos]):
+            childpos = rightpos
+        heap[pos] = heap[childpos]
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = last
+    _sift_down(heap, 0, pos)
+    return top
 
 
 def live_agents(heap: list[AgentEntry]) -> list[AgentEntry]:

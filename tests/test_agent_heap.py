@@ -1,0 +1,36 @@
+"""The agent heaps' own push and pop (router/state/lazyheap.py, used by the compiled build):
+the same order as ``heapq`` on the entries ``(key, seq, ver, agent)``, so either may act on a
+heap the other built."""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+from router.state.lazyheap import agent_pop, agent_push
+
+
+def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
+    rng = random.Random(7)
+    ours: list[tuple[float, int, int, object]] = []
+    theirs: list[tuple[float, int, int, object]] = []
+    seq = 0
+    keys = [rng.choice([0.0, -1.5, 2.25, float("inf")]) for _ in range(50)]  # many ties
+    for step in range(4000):
+        if ours and rng.random() < 0.45:
+            a, b = agent_pop(ours), heapq.heappop(theirs)
+            assert a is b
+        else:
+            seq += 1
+            key = rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0)
+            entry = (key, seq, step, None)
+            if rng.random() < 0.5:  # either side may push into a heap the other keeps
+                agent_push(ours, entry)
+                heapq.heappush(theirs, entry)
+            else:
+                heapq.heappush(ours, entry)
+                agent_push(theirs, entry)
+        assert ours[0] is theirs[0] if ours else not theirs
+    while ours:
+        assert agent_pop(ours) is heapq.heappop(theirs)
+    assert not theirs
