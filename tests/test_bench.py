@@ -617,3 +617,18 @@ def test_gc_share_counts_the_collections_it_times() -> None:
     assert sum(m["collections"]) > 0  # 3,000 lifecycles fill the young generation
     assert all(us >= 0 for us in m["collector_us_per_lifecycle"])
     assert gc.isenabled()  # left as found
+
+
+def test_steady_probe_sees_the_agent_timers_start_once_the_recent_work_window_passes() -> None:
+    """``bench.steady``: no agent timer fires before the simulated time passes the
+    recent-work window (1,800 s), one per lifecycle after it (a recent-work entry expiring
+    per completion): the lifecycle benchmark's early rounds miss that work."""
+    from bench.steady import blocks
+
+    rows = blocks(100, 4, 1000, calls=True)
+    first, last = rows[0], rows[-1]
+    assert not first["window_passed"] and last["window_passed"]
+    assert first["calls_per_lifecycle"]["_agent_timer"] == 0.0
+    assert last["calls_per_lifecycle"]["_agent_timer"] == pytest.approx(1.0, abs=0.1)
+    assert last["calls_per_lifecycle"]["_refresh"] > first["calls_per_lifecycle"]["_refresh"]
+    assert [r["now_s"] for r in rows] == sorted(r["now_s"] for r in rows)
