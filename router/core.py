@@ -1047,9 +1047,10 @@ class Router:
         tally.handle_s += handle
         agent.last_seen = now
         self._work_ended(t, agent)
-        after = self._wb.cooldown_after_heavy_s
-        if t.terms.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
-            self._cool_down(agent, t, handle)
+        if t.terms.heavy:  # (the wellbeing settings read only then: a light one has none)
+            after = self._wb.cooldown_after_heavy_s
+            if after is not None and handle >= after and self._wb.cooldown_s > 0:
+                self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
             Completed(
