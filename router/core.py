@@ -2586,11 +2586,12 @@ class Router:
         now = self._now
         self._dequeue(t)
         ch = pool.channel
-        agent.load[ch] += 1
+        on_ch = agent.load[ch] + 1  # read once: _take_units leaves the load alone
+        agent.load[ch] = on_ch
         agent.total_load += 1
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
-        if agent.load[ch] >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
+        if on_ch >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
