@@ -264,9 +264,10 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
-        #: the agent heaps' hot push and pop through ``lazyheap.agent_push``/``agent_pop``
-        #: (compiled: native compares of the entries' keys) rather than ``heapq`` (pure:
-        #: C code there, faster than the Python functions); same order either way
+        #: the agent heaps' and the deadline heap's hot push and pop through
+        #: ``lazyheap.agent_push``/``agent_pop`` (compiled: native compares of the entries'
+        #: ``(key, seq)``) rather than ``heapq`` (pure: C code there, faster than the Python
+        #: functions); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
@@ -392,8 +393,10 @@ class Router:
         if dl and dl[0][0] <= now:
             self._in_instant = True
             try:
+                native = self._native_heap
                 while dl and dl[0][0] <= now:
-                    at, _, kind, obj, arg = heappop(dl)
+                    # (when, seq) decide the order, seq unique: agent_pop's compare applies
+                    at, _, kind, obj, arg = agent_pop(dl) if native else heappop(dl)
                     if kind == K_OFFER:
                         self._offer_entries -= 1
                     self._now = at
@@ -422,7 +425,10 @@ class Router:
         self._seq += 1
         if kind == K_OFFER:
             self._offer_entries += 1
-        heappush(self._deadlines, (when, self._seq, kind, obj, arg))
+        if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
+            agent_push(self._deadlines, (when, self._seq, kind, obj, arg))
+        else:
+            heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
     def next_deadline(self) -> float | None:
         """When ``tick`` must run next, or ``None`` when nothing is scheduled.
@@ -1041,9 +1047,10 @@ class Router:
         tally.handle_s += handle
         agent.last_seen = now
         self._work_ended(t, agent)
-        after = self._wb.cooldown_after_heavy_s
-        if t.terms.heavy and after is not None and handle >= after and self._wb.cooldown_s > 0:
-            self._cool_down(agent, t, handle)
+        if t.terms.heavy:  # (the wellbeing settings read only then: a light one has none)
+            after = self._wb.cooldown_after_heavy_s
+            if after is not None and handle >= after and self._wb.cooldown_s > 0:
+                self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
             Completed(
@@ -2579,11 +2586,12 @@ class Router:
         now = self._now
         self._dequeue(t)
         ch = pool.channel
-        agent.load[ch] += 1
+        on_ch = agent.load[ch] + 1  # read once: _take_units leaves the load alone
+        agent.load[ch] = on_ch
         agent.total_load += 1
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
-        if agent.load[ch] >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
+        if on_ch >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch

@@ -34,3 +34,26 @@ def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
     while ours:
         assert agent_pop(ours) is heapq.heappop(theirs)
     assert not theirs
+
+
+def test_deadline_entries_pop_in_heapqs_order() -> None:
+    """The router's deadline entries ``(when, seq, kind, obj, arg)`` go through the same
+    functions in the compiled build: ``(when, seq)`` decide (each entry has its own ``seq``),
+    whatever the rest holds (objects that do not compare)."""
+    rng = random.Random(11)
+    ours: list[tuple[float, int, int, object, int]] = []
+    theirs: list[tuple[float, int, int, object, int]] = []
+    seq = 0
+    times = [rng.uniform(0.0, 100.0) for _ in range(30)]  # many entries due at one instant
+    for _ in range(3000):
+        if ours and rng.random() < 0.4:
+            assert agent_pop(ours) is heapq.heappop(theirs)
+        else:
+            seq += 1
+            when = rng.choice(times) if rng.random() < 0.6 else rng.uniform(0.0, 100.0)
+            entry = (when, seq, rng.randrange(6), object(), rng.randrange(3))
+            agent_push(ours, entry)
+            heapq.heappush(theirs, entry)
+    while ours:
+        assert agent_pop(ours) is heapq.heappop(theirs)
+    assert not theirs

@@ -47,7 +47,9 @@ def bloated(length: int, live: int) -> bool:
 
 def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     """``a < b`` for two agent entries of one heap: their ``(key, seq)`` decide (a heap never
-    holds two entries with both equal: one listing per agent and pool). Compiled, this is
+    holds two entries with both equal: one listing per agent and pool). The router's deadline
+    entries ``(when, seq, kind, obj, arg)`` are ordered the same way (each has its own
+    ``seq``), so their heap uses :func:`agent_push` and :func:`agent_pop` too. Compiled, this is
     two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an equality and
     an order test of the keys, each a rich comparison returning a bool object)."""
     ka: float = a[0]
