@@ -116,6 +116,13 @@ MODES: dict[str, dict[str, Any]] = {
         "naive": (),
         "indexed": (),
         "rounds": 21,
+        # Lifecycles per round fixed, not sized by speed: the state drifts as it runs (its
+        # backlog drains; at 1,000 agents the recent-work window starts to expire after
+        # about 30,000 lifecycles, each then dearer: bench.steady), so a process that sized
+        # its rounds larger timed a later, dearer stretch. Both sides of the guard now time
+        # the same lifecycles, all before the window (21 rounds of 1,000 at 1,000 agents
+        # cover about 1,300 simulated seconds of its 1,800).
+        "units": {"1000": 1000, "10000": 1500},
         "depth_rounds": 9,
         "depth": 200_000,
         "stats_depth": 200_000,
@@ -342,7 +349,9 @@ def build_report(
         naive = {lb: cfg["sizes"][lb] for lb in cfg["naive"]}
         indexed = {lb: cfg["sizes"][lb] for lb in cfg["indexed"]}
         keep = "10000" if cfg.get("reuse_10000") and "queue_depth" in order else None
-        out = sections.lifecycles(cfg["sizes"], naive, cfg["rounds"], progress, indexed, keep=keep)
+        out = sections.lifecycles(
+            cfg["sizes"], naive, cfg["rounds"], progress, indexed, keep=keep, units=cfg.get("units")
+        )
         if keep is not None:
             kept["state"] = out.pop("kept")
         rep["calibration_heapq_pair_us"] = out["calibration_heapq_pair_us"]
@@ -358,6 +367,7 @@ def build_report(
                 "units_per_round",
                 "spread",
                 "drift",
+                "calibrated_by_size",
                 "indexed_over_core_paired",
                 "samples_us",
             )

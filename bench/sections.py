@@ -364,6 +364,7 @@ def lifecycles(
     progress: Progress = _quiet,
     indexed_sizes: dict[str, int] | None = None,
     keep: str | None = None,
+    units: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Median lifecycle microseconds per agent count, core and peers, with calibration.
 
@@ -379,6 +380,9 @@ def lifecycles(
     peer's round over the core's, and ``drift`` each case's steady-state check
     (:func:`_drift`). With ``keep``,
     the core's state at that label is returned as ``kept`` for :func:`queue_depth`.
+    ``units`` fixes the core's lifecycles per round at a label instead of sizing them by
+    speed (:func:`auto_k`): two processes then time exactly the same lifecycles of the
+    trajectory, which the state's drift makes matter (``bench.steady``; the guard's mode).
     """
     indexed_sizes = indexed_sizes or {}
     peers = {"naive": (NaiveRouter, naive_sizes), "indexed": (IndexedNaiveRouter, indexed_sizes)}
@@ -405,7 +409,8 @@ def lifecycles(
         )
         states.append(core)
         cores[label] = core
-        cases[f"core/{label}"] = (core.run, auto_k(core.run))
+        fixed = (units or {}).get(label)
+        cases[f"core/{label}"] = (core.run, fixed if fixed else auto_k(core.run))
         for name, state in copies.items():
             states.append(state)
             if name == "indexed":
@@ -435,6 +440,11 @@ def lifecycles(
         "units_per_round": {name: k for name, (_, k) in cases.items()},
         "spread": {name: _spread(s) for name, s in samples.items()},
         "drift": {name: _drift(s) for name, s in samples.items()},
+        # each size's lifecycle over the calibration of its round, median over rounds: a
+        # host slowing down for a while slows both (the guard's figures)
+        "calibrated_by_size": {
+            lb: _paired(samples[f"core/{lb}"], samples["calibration"]) for lb in sizes
+        },
         "samples_us": {name: [x * 1e6 for x in s] for name, s in samples.items()},
         "indexed_over_core_paired": {
             lb: _paired(samples[f"indexed/{lb}"], samples[f"core/{lb}"]) for lb in indexed_sizes

@@ -330,7 +330,7 @@ def test_build_pure_loads_sources_even_beside_extension_modules(tmp_path: Path) 
 
 
 MARGINS = {
-    "lifecycle_10000_us": {"better": "lower", "margin": 0.1},
+    "lifecycle_10000_calibrated": {"better": "lower", "margin": 0.1},
     "adapter_over_direct": {"better": "higher", "margin": 0.1},
     "statistics_over_decision": {"better": "lower", "margin": 0.1},
 }
@@ -341,7 +341,7 @@ def _pairs(cand: list[float], ref: list[float], name: str) -> list[Any]:
 
 
 def test_guard_fails_a_figure_only_when_worse_than_its_margin_in_k_repeats() -> None:
-    name = "lifecycle_10000_us"
+    name = "lifecycle_10000_calibrated"
     margins = {name: MARGINS[name]}
     # one slow spell (+30% once) is noise, not a regression
     once = evaluate(_pairs([130, 100, 104, 99], [100, 100, 100, 100], name), margins, 3)
@@ -368,18 +368,18 @@ def test_guard_turns_higher_is_better_figures_around() -> None:
 def test_guard_skips_what_the_reference_lacks_and_fails_what_the_candidate_lacks() -> None:
     pairs: list[Any] = [
         (
-            {"lifecycle_10000_us": 100.0, "statistics_over_decision": None},
-            {"lifecycle_10000_us": None, "statistics_over_decision": 5.0},
+            {"lifecycle_10000_calibrated": 100.0, "statistics_over_decision": None},
+            {"lifecycle_10000_calibrated": None, "statistics_over_decision": 5.0},
         ),
     ] * 2
     out = evaluate(pairs, MARGINS, 2)
-    assert out["lifecycle_10000_us"]["verdict"] == "skipped"
+    assert out["lifecycle_10000_calibrated"]["verdict"] == "skipped"
     assert out["statistics_over_decision"]["verdict"] == "REGRESSION"
     assert out["statistics_over_decision"]["why"] == "not measured in the candidate"
     table = format_table(out, 2, 2)
     assert "REGRESSION (not measured in the candidate)" in table
     # one lost candidate run (a section that timed out) does not decide alone
-    name = "lifecycle_10000_us"
+    name = "lifecycle_10000_calibrated"
     partial = evaluate(_pairs([None, 100.0, 101.0, 99.0], [100.0] * 4, name), MARGINS, 3)  # type: ignore[list-item]
     assert partial[name]["verdict"] == "ok"
     assert partial[name]["why"] == "not measured in 1 candidate run(s)"
@@ -396,7 +396,7 @@ def _guard_report(scale: float) -> dict[str, Any]:
         "adapter_over_direct": 0.8 / scale,
         "notes": [],
         "extra": {
-            "lifecycle": {},
+            "lifecycle": {"calibrated_by_size": {"1000": 110.0 * scale, "10000": 135.0 * scale}},
             "queue_depth": {"decision_calibrated": 130.0 * scale},
             "sim_over_ciw_rounds": [0.7 / scale, 0.72 / scale, 0.69 / scale],
         },
@@ -433,7 +433,7 @@ def test_guard_pairs_the_versions_and_exits_by_the_verdict(
     record = json.loads(out.read_text())
     assert len(record["pairs"]) == 4 and record["reference_why"] == "--reference HEAD"
     if code:
-        assert "bench-guard: REGRESSION in lifecycle_1000_us, " in text
+        assert "bench-guard: REGRESSION in lifecycle_1000_calibrated, " in text
         assert record["result"]["bytes_per_queued_inquiry"]["verdict"] == "ok"
     else:
         assert "bench-guard: ok, no figure worse than its margin in 3 of 4 repeats" in text
@@ -505,7 +505,7 @@ GOOD = {
         ),
         (
             {"guard": {**GOOD["guard"], "margins": {"nope": {}}}},  # type: ignore[dict-item]
-            r"\$\.guard\.margins\.nope: unknown figure; known: lifecycle_1000_us, .*",
+            r"\$\.guard\.margins\.nope: unknown figure; known: lifecycle_1000_calibrated, .*",
         ),
         (
             {
@@ -544,7 +544,7 @@ def test_committed_baseline_is_valid_and_guards_every_figure() -> None:
     data = load_baseline(Path(__file__).parent.parent / "bench" / "baseline.json")
     assert set(data["guard"]["margins"]) == set(GUARDED)
     # the sensitivity the guard promises: a 20% slower lifecycle must be able to fail
-    assert data["guard"]["margins"]["lifecycle_10000_us"]["margin"] < 0.2
+    assert data["guard"]["margins"]["lifecycle_10000_calibrated"]["margin"] < 0.2
     assert set(data["figures"]) == set(GUARDED)
 
 
