@@ -285,21 +285,34 @@ class NaiveRouter:
 
     # ---------------------------------------------------------------- bench setup
 
-    def place(self, iq: Inquiry, agent_id: str, now: float) -> None:
-        """Put ``iq`` straight into service with ``agent_id`` (mirrors another router's state)."""
-        t = self._ticket_for(iq, now)
-        a = self.agents[agent_id]
-        a.load[t.q.cfg.channel] += 1
-        t.agent = a
-        t.state = ASSIGNED
-        t.assigned_at = now
-        self.freed.pop(a.id, None)
-
     def park(self, iq: Inquiry, now: float) -> None:
-        """Queue ``iq`` without looking for an agent (mirrors another router's waiting line)."""
+        """Queue ``iq`` without looking for an agent (replays another router's arrival)."""
+        self._advance(now)
         t = self._ticket_for(iq, now)
         heappush(t.q.heap, (t.aged, t.seq, t.ver, t))
         t.q.n_waiting += 1
+
+    def assign(self, inquiry_id: str, agent_id: str, now: float) -> None:
+        """Put the waiting ``inquiry_id`` into service with ``agent_id``, as an accepted
+        offer does (replays another router's decision without making one)."""
+        self._advance(now)
+        t = self.tickets[inquiry_id]
+        a = self.agents[agent_id]
+        t.ver += 1  # its queue entry is spent
+        t.q.n_waiting -= 1
+        t.agent = a
+        a.load[t.q.cfg.channel] += 1
+        a.idle_since = now
+        t.state = ASSIGNED
+        t.assigned_at = now
+
+    def settle(self, now: float) -> None:
+        """End a replay: what the replayed router's matching passes did is in the log, so
+        nothing is left for this one's next pass."""
+        self._advance(now)
+        self.freed.clear()
+        self.pending.clear()
+        self.events.clear()
 
     # ---------------------------------------------------------------- matching
 

@@ -392,6 +392,7 @@ def lifecycles(
     states: list[SteadyState] = []
     cores: dict[str, SteadyState] = {}
     waiting: dict[str, int] = {}
+    windows: dict[str, float] = {}
     for label, n in sizes.items():
         t0 = time.perf_counter()
         wl = make_workload(n)
@@ -399,10 +400,10 @@ def lifecycles(
         mirrored = [name for name, (_, at) in peers.items() if label in at]
         core = SteadyState(Router(wl.config), wl, record=bool(mirrored))
         copies = {name: core.mirror(peers[name][0](wl.config)) for name in mirrored}
-        core.arrivals.clear()
-        core.placed.clear()
+        core.log.clear()
         collect_after_setup()
         waiting[label] = core.r.total_waiting()  # type: ignore[attr-defined]
+        windows[label] = wl.config.routing.recent_window_s
         progress(
             f"built {n:,} agents: {len(core.busy):,} busy, {waiting[label]:,} waiting "
             f"({time.perf_counter() - t0:.1f}s)"
@@ -437,6 +438,8 @@ def lifecycles(
         "core_calibrated": {lb: _paired(samples[f"core/{lb}"], cal) for lb in sizes},
         "core_over_peer": {},
         "waiting_at_steady_state": waiting,
+        # the recent-work window, passed before timing (bench.workload: the steady state)
+        "recent_window_s": windows,
         "units_per_round": {name: k for name, (_, k) in cases.items()},
         "spread": {name: _spread(s) for name, s in samples.items()},
         "drift": {name: _drift(s) for name, s in samples.items()},

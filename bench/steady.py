@@ -1,5 +1,5 @@
 """Is the lifecycle benchmark's state steady? ``python -m bench.steady [--agents N]
-[--blocks B] [--k K]``.
+[--blocks B] [--k K] [--cold]``.
 
 Builds the lifecycle benchmark's steady state (``bench.workload.SteadyState``, as
 ``bench.sections.lifecycles`` does), then runs ``B`` blocks of ``K`` lifecycles and prints,
@@ -9,12 +9,13 @@ passed the recent-work window (``routing.recent_window_s``) and the inquiries wa
 entry expiring out of the window, a cooldown or heavy-call block ending), agent refreshes and
 fills per lifecycle.
 
-What it shows (BENCHMARKS.md, "The lifecycle benchmark's state is not yet steady"): the fill
-starts with a backlog that drains as the lifecycles run, and no agent timer fires before
-the simulated time passes the recent-work window (1,800 s); after it, one fires per
-lifecycle, as in a center that has run longer than the window. The simulated time per
-lifecycle shrinks with the number of agents, so the 10,000- and 100,000-agent benchmarks
-time lifecycles from before that point.
+What it showed (BENCHMARKS.md, "The lifecycle benchmark's state is not yet steady"), and
+shows again with ``--cold`` (no warm-up after the fill): the fill starts with a backlog that
+drains as the lifecycles run, and no agent timer fires before the simulated time passes the
+recent-work window; after it, one fires per lifecycle, as in a center that has run longer
+than the window. Without ``--cold`` the state is built as every benchmark now builds it
+(``bench.workload``: a window of at most ``WINDOW_LIFECYCLES`` lifecycles, passed by the
+untimed warm-up), and the blocks should cost the same from the first.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ from router import Router
 CALLS = ("_agent_timer", "_refresh", "_fill")
 
 
-def blocks(agents: int, n_blocks: int, k: int, calls: bool = False) -> list[dict[str, Any]]:
+def blocks(
+    agents: int, n_blocks: int, k: int, calls: bool = False, cold: bool = False
+) -> list[dict[str, Any]]:
     """One row per block of ``k`` lifecycles (see the module docstring); with ``calls``,
-    the calls per lifecycle of :data:`CALLS` (cProfile: the pure build only, and slower)."""
+    the calls per lifecycle of :data:`CALLS` (cProfile: the pure build only, and slower);
+    with ``cold``, from the fill on (no warm-up)."""
     wl = make_workload(agents)
-    s = SteadyState(Router(wl.config), wl)
+    s = SteadyState(Router(wl.config), wl, warm=0 if cold else None)
     collect_after_setup()
     router: Any = s.r
     window = wl.config.routing.recent_window_s
@@ -73,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--calls", action="store_true", help=f"count calls of {', '.join(CALLS)} (pure build)"
     )
+    ap.add_argument("--cold", action="store_true", help="no warm-up after the fill")
     args = ap.parse_args(argv)
     print(f"{args.agents} agents, {args.blocks} blocks of {args.k} lifecycles")
     head = f"{'block':>5} {'us/lifecycle':>12} {'sim time s':>10} {'window':>6} {'waiting':>8}"
     print(head + ("".join(f" {c:>13}" for c in CALLS) if args.calls else ""))
-    for i, row in enumerate(blocks(args.agents, args.blocks, args.k, args.calls)):
+    for i, row in enumerate(blocks(args.agents, args.blocks, args.k, args.calls, args.cold)):
         line = (
             f"{i:>5} {row['us_per_lifecycle']:>12.1f} {row['now_s']:>10.0f} "
             f"{'passed' if row['window_passed'] else '':>6} {row['waiting']:>8}"

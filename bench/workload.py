@@ -17,7 +17,19 @@ accepted, one random in-service inquiry completes, and ``tick`` lets the freed
 agent pull waiting work. The number of inquiries in the system stays constant,
 so every repetition measures the same steady state. Virtual time advances so
 the mean handle time is 300 s whatever the size, which keeps offer timeouts
-and the recent-work window as realistic as the load.
+as realistic as the load.
+
+A steady state includes the recent-work window (``routing.recent_window_s``):
+every completion adds an entry that leaves the window later, and in a center
+that has run longer than the window one leaves per lifecycle (an agent timer in
+the core, a heap pop in the peers). Before the simulated clock passes the window
+none leaves, and the lifecycle is cheaper (``bench.steady``). So the window spans
+at most :data:`WINDOW_LIFECYCLES` lifecycles (1,800 s up to about 1,000 agents,
+shorter above: 173 s at 10,000, 18 s at 100,000) and, after the fill,
+:class:`SteadyState` runs :data:`WARM_FACTOR` windows of lifecycles untimed. The
+recent-work score term (recent handle time over the window) has the same mean
+whatever the window's length; only its spread grows as the window shortens, and
+the work of an expiry does not depend on it.
 
 The driver only uses the public API shared by :class:`router.Router` and
 :class:`bench.naive.NaiveRouter`, so both pay exactly the same driver cost.
@@ -25,6 +37,7 @@ The driver only uses the public API shared by :class:`router.Router` and
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect
 from dataclasses import dataclass, field
@@ -63,6 +76,13 @@ TENANTS = ("taobao", "fliggy", "alipay")
 FAIRNESS_WEIGHTS = Weights(proficiency=1.0, idle_time=1.0, load=2.0, recent_work=1.0)
 
 MEAN_HANDLE_S = 300.0
+#: the set-up log's operations (SteadyState.mirror)
+PARK, ASSIGN, COMPLETE = range(3)
+OCCUPANCY = 0.8
+#: the recent-work window spans at most this many lifecycles (module docstring)
+WINDOW_LIFECYCLES = 30_000
+#: the untimed lifecycles after the fill, in windows: past it, one entry leaves per lifecycle
+WARM_FACTOR = 1.2
 
 
 class LifecycleRouter(Protocol):
@@ -158,7 +178,6 @@ def make_workload(
                 )
             )
             weights_q.append(p.share * p.capacity[channel] / n_q)
-    config = RouterConfig(routing=Routing(weights=weights, mode=mode), queues=queues)  # type: ignore[arg-type]
     cum = list(accumulate(p.share for p in profiles))
     agents: list[AgentSpec] = []
     for i in range(n_agents):
@@ -175,15 +194,23 @@ def make_workload(
                 tenants=frozenset(p.tenants),
             )
         )
+    # the lifecycles' simulated time step at the steady state (SteadyState.dt, about)
+    busy = max(1.0, OCCUPANCY * sum(sum(a.capacity.values()) for a in agents))
+    window = min(Routing().recent_window_s, WINDOW_LIFECYCLES * MEAN_HANDLE_S / busy)
+    routing = Routing(weights=weights, mode=mode, recent_window_s=window)  # type: ignore[arg-type]
+    config = RouterConfig(routing=routing, queues=queues)
     return Workload(config, agents, queues, list(accumulate(weights_q)), profiles)
 
 
 class SteadyState:
     """A router filled to a steady state, and the timed lifecycle loop over it.
 
-    With ``record=True`` the fill remembers every arrival and where it went, so
-    :meth:`mirror` can copy the state into another router (the naive peer starts
-    from exactly the core's state instead of paying its own slow fill).
+    After the fill, ``warm`` (default: :data:`WARM_FACTOR` recent-work windows of)
+    lifecycles run untimed, so the timed ones start where recent work leaves the window
+    as it arrives. With ``record=True`` the set-up keeps a log of what happened (arrivals,
+    assignments, completions, with their times), so :meth:`mirror` can replay it into
+    another router: a naive peer reaches exactly the core's state, its recent-work window
+    included, without deciding anything (a scan-all peer could not afford the warm-up).
     """
 
     def __init__(
@@ -191,10 +218,11 @@ class SteadyState:
         router: LifecycleRouter,
         workload: Workload,
         *,
-        occupancy: float = 0.8,
+        occupancy: float = OCCUPANCY,
         seed: int = 11,
         prefix: str = "i",
         record: bool = False,
+        warm: int | None = None,
     ) -> None:
         self.r = router
         self.wl = workload
@@ -204,18 +232,21 @@ class SteadyState:
         self.now = 0.0
         self.busy: list[str] = []
         self.record = record
-        self.arrivals: dict[str, Inquiry] = {}
-        self.placed: dict[str, str] = {}
+        self.log: list[tuple[Any, ...]] = []
         for spec in workload.agents:
             router.login(spec, 0.0)
         router.tick(0.0)
         self.fill(int(workload.slots * occupancy))
-        self.record = False
         self.dt = MEAN_HANDLE_S / max(1, len(self.busy))
+        if warm is None:
+            warm = math.ceil(WARM_FACTOR * workload.config.routing.recent_window_s / self.dt)
+        self.warm(warm)
+        self.record = False
 
     def mirror(self, router: Any) -> SteadyState:
-        """The same state in ``router`` (a ``NaiveRouter``), with the same future arrivals."""
-        if not self.arrivals:
+        """The same state in ``router`` (a ``NaiveRouter``), with the same future arrivals:
+        the set-up's log replayed with ``park``, ``assign`` and ``complete``."""
+        if not self.log:
             raise ValueError("mirror needs a SteadyState built with record=True")
         other = object.__new__(SteadyState)
         other.r = router
@@ -228,17 +259,13 @@ class SteadyState:
         other.dt = self.dt
         other.busy = list(self.busy)
         other.record = False
-        other.arrivals, other.placed = {}, {}
+        other.log = []
         for spec in self.wl.agents:
             router.login(spec, 0.0)
-        placed = self.placed
-        for iid, iq in self.arrivals.items():
-            agent_id = placed.get(iid)
-            if agent_id is None:
-                router.park(iq, self.now)
-            else:
-                router.place(iq, agent_id, self.now)
-        router.tick(self.now)
+        ops = {PARK: router.park, ASSIGN: router.assign, COMPLETE: router.complete}
+        for op, *args in self.log:
+            ops[op](*args)
+        router.settle(self.now)
         return other
 
     def _accept_offers(self, events: list[Any], now: float) -> None:
@@ -249,7 +276,7 @@ class SteadyState:
                 accept(ev.inquiry_id, now)
                 busy.append(ev.inquiry_id)
                 if self.record:
-                    self.placed[ev.inquiry_id] = ev.agent_id
+                    self.log.append((ASSIGN, ev.inquiry_id, ev.agent_id, now))
 
     def inquiries(self, k: int) -> list[Inquiry]:
         """The next ``k`` arrivals (built outside any timed region)."""
@@ -269,10 +296,33 @@ class SteadyState:
             m = min(batch, k - done)
             for iq in self.inquiries(m):
                 if self.record:
-                    self.arrivals[iq.id] = iq
+                    self.log.append((PARK, iq, self.now))
                 r.submit(iq, self.now)
             self._accept_offers(r.tick(self.now), self.now)
             done += m
+
+    def warm(self, k: int) -> None:
+        """``k`` lifecycles, untimed (and logged when recording): the same steps as :meth:`run`."""
+        r = self.r
+        log = self.log if self.record else None
+        busy = self.busy
+        now = self.now
+        for iq in self.inquiries(k):
+            u = self.rng.random()
+            now += self.dt
+            if log is not None:
+                log.append((PARK, iq, now))
+            r.submit(iq, now)
+            self._accept_offers(r.tick(now), now)
+            i = int(u * len(busy))
+            done = busy[i]
+            busy[i] = busy[-1]
+            busy.pop()
+            if log is not None:
+                log.append((COMPLETE, done, now))
+            r.complete(done, now)
+            self._accept_offers(r.tick(now), now)
+        self.now = now
 
     def run(self, k: int) -> float:
         """``k`` lifecycles; returns the CPU seconds they took."""

@@ -224,17 +224,52 @@ def test_indexed_peer_lists_every_queue_at_login() -> None:
         assert [entry[0].id for entry in entries] == [s.id for s in wl.agents if may_serve(s, q)]
 
 
+def _recording_offers(s: SteadyState) -> list[tuple[str, str, float]]:
+    """Make ``s`` note every offer its lifecycles accept (the driver's own hook)."""
+    seen: list[tuple[str, str, float]] = []
+    accept_offers = s._accept_offers
+
+    def noting(events: list[Any], now: float) -> None:
+        seen.extend((e.inquiry_id, e.agent_id, now) for e in events if type(e) is Offered)
+        accept_offers(events, now)
+
+    s._accept_offers = noting  # type: ignore[method-assign]
+    return seen
+
+
 @pytest.mark.parametrize("peer", [NaiveRouter, IndexedNaiveRouter])
-def test_mirror_copies_the_steady_state(peer: Any) -> None:
+def test_mirror_replays_the_steady_state_and_then_decides_as_the_core(peer: Any) -> None:
+    """The mirrored peer has the core's state, recent-work window included: the lifecycles
+    after it make the same offers (a mirror without the completions' history, or without
+    the waiting line, or with an agent's load or idle time wrong, would differ)."""
     wl = make_workload(80, seed=4)
     s = SteadyState(Router(wl.config), wl, record=True)
+    assert s.now > wl.config.routing.recent_window_s  # the warm-up passed the window
     m = s.mirror(peer(wl.config))
     nv: Any = m.r
     assert sorted(m.busy) == sorted(s.busy)
     assert sum(q.n_waiting for q in nv.queues.values()) == s.r.total_waiting()  # type: ignore[attr-defined]
-    for label, st in (("core", s), ("peer", m)):
-        assert st.run(50) > 0, label
-    assert len(m.busy) == len(s.busy)
+    core_offers, peer_offers = _recording_offers(s), _recording_offers(m)
+    for st in (s, m):
+        assert st.run(1500) > 0
+    assert len(core_offers) > 1000
+    assert peer_offers == core_offers
+    assert s.now == m.now
+
+
+def test_steady_state_passes_the_recent_work_window_before_timing() -> None:
+    """The set-up runs past the recent-work window; the window spans at most
+    ``WINDOW_LIFECYCLES`` lifecycles, so a large center gets there cheaply."""
+    from bench.workload import WARM_FACTOR, WINDOW_LIFECYCLES
+
+    small, large = make_workload(80, seed=4), make_workload(3000, seed=4)
+    assert small.config.routing.recent_window_s == 1800.0
+    s = SteadyState(Router(large.config), large)
+    window = large.config.routing.recent_window_s
+    assert window < 1800.0
+    assert window / s.dt == pytest.approx(WINDOW_LIFECYCLES, rel=0.05)
+    assert s.now >= WARM_FACTOR * window * 0.99
+    assert s.now > window
 
 
 # ---------------------------------------------------------------------- flows and the service
@@ -625,10 +660,21 @@ def test_steady_probe_sees_the_agent_timers_start_once_the_recent_work_window_pa
     per completion): the lifecycle benchmark's early rounds miss that work."""
     from bench.steady import blocks
 
-    rows = blocks(100, 4, 1000, calls=True)
+    rows = blocks(100, 4, 1000, calls=True, cold=True)
     first, last = rows[0], rows[-1]
     assert not first["window_passed"] and last["window_passed"]
     assert first["calls_per_lifecycle"]["_agent_timer"] == 0.0
     assert last["calls_per_lifecycle"]["_agent_timer"] == pytest.approx(1.0, abs=0.1)
     assert last["calls_per_lifecycle"]["_refresh"] > first["calls_per_lifecycle"]["_refresh"]
     assert [r["now_s"] for r in rows] == sorted(r["now_s"] for r in rows)
+
+
+def test_steady_probe_sees_the_timers_from_the_first_block_after_the_warm_up() -> None:
+    """As the benchmarks build it, the state is past the window: the first block already
+    has one agent timer per lifecycle."""
+    from bench.steady import blocks
+
+    rows = blocks(100, 2, 1000, calls=True)
+    for row in rows:
+        assert row["window_passed"]
+        assert row["calls_per_lifecycle"]["_agent_timer"] == pytest.approx(1.0, abs=0.1)
