@@ -280,6 +280,10 @@ class Router:
         #: during a matching pass: the pending inquiries that have not sought an agent yet,
         #: and the agents freed since the last pass
         self._fresh: set[Ticket] | None = None
+        #: the one pending inquiry of a pass that had just one, in place of ``_fresh`` (no
+        #: set for it: a pass with one new inquiry and an agent freed, a recent-work entry
+        #: leaving the window say, is the common case past the window), until it is met
+        self._fresh_one: Ticket | None = None
         self._batch: list[Agent] = []
         self._surge = False
         self._estimator = WaitEstimator()
@@ -2332,8 +2336,12 @@ class Router:
         if self._freed:
             freed = list(self._freed.values())
             self._freed = {}
-            if self._pending:
-                self._fresh = set(self._pending)
+            pending = self._pending
+            if pending:
+                if len(pending) == 1:
+                    self._fresh_one = pending[0]
+                else:
+                    self._fresh = set(pending)
             if len(freed) > 1:
                 # several agents freed in one batch: the best-keyed pulls first
                 freed.sort(key=self._best_key)
@@ -2341,6 +2349,7 @@ class Router:
             for agent in freed:
                 self._fill(agent)
             self._fresh = None
+            self._fresh_one = None
             self._batch = []
         if self._pending:
             pending = self._pending
@@ -2500,8 +2509,13 @@ class Router:
                 if best is None or best_pool is None:
                     break
                 fresh = self._fresh
-                if fresh is not None and best in fresh:
-                    fresh.discard(best)
+                if fresh is not None:
+                    if best in fresh:
+                        fresh.discard(best)
+                        if self._placed_elsewhere(best, best_pool, agent, best_prof):
+                            continue
+                elif best is self._fresh_one:  # the same test for a pass of one (a set of one)
+                    self._fresh_one = None
                     if self._placed_elsewhere(best, best_pool, agent, best_prof):
                         continue
                 explanation = (

@@ -141,6 +141,25 @@ def test_recent_work_counts_handled_time_in_the_window_and_forgets_it() -> None:
     assert feature(ev, "recent_work") == 0.0
 
 
+@pytest.mark.parametrize(("a_left", "winner"), [(30.0, "b"), (20.0, "b"), (10.0, "a")])
+def test_recent_work_leaving_as_one_inquiry_arrives_the_best_score_takes_it(
+    a_left: float, winner: str
+) -> None:
+    # at 900 a's first 300 s leave the window in the pass i1 arrives in, alone: a is freed
+    # there and finds i1 first, but i1 is new in the pass, so it goes to the better score of
+    # a's and the listed b's (b: 20 s in the window; on equal scores the listed one): a
+    # pass with one new inquiry must treat it as new, as a pass with several does
+    r = router(
+        "proficiency = 0, idle_time = 0, load = 0, recent_work = 1.0", agent("a"), agent("b")
+    )
+    work(r, "w1", "a", 0, 300)  # a: 300 s, out of the window at 900
+    work(r, "w2", "a", 300, 300 + a_left)  # a: what is left at 900
+    work(r, "w3", "b", 340, 360)  # b: 20 s
+    ev = decide(r, "i1", 900)
+    assert ev.agent_id == winner
+    assert feature(ev, "recent_work") == pytest.approx(-min(a_left, 20.0) / 600)
+
+
 def test_recent_count_counts_inquiries_not_seconds() -> None:
     specs = (agent("a"), agent("b"))
     by_time = router("proficiency = 0, idle_time = 0, load = 0, recent_work = 1.0", *specs)
