@@ -60,11 +60,15 @@ _INF: Final = float("inf")
 class Guardrails:
     """The wellbeing guardrails of one config version."""
 
-    __slots__ = ("wb", "window")
+    __slots__ = ("break_s", "max_work", "wb", "window")
 
     def __init__(self, wellbeing: Wellbeing, recent_window_s: float) -> None:
         self.wb = wellbeing
         self.window = recent_window_s
+        # read once per config version (as the core reads ``max_consecutive_heavy``): every
+        # timer firing reads them, natively here instead of a struct attribute's lookup
+        self.max_work = wellbeing.max_continuous_work_s
+        self.break_s = wellbeing.break_s
 
     def suspended(self, guardrail: str, surge: bool) -> bool:
         """Whether ``guardrail`` is off now (only in surge, and only if configured so)."""
@@ -85,7 +89,7 @@ class Guardrails:
     def leaving(self, agent: Agent, now: float, surge: bool) -> bool:
         """Whether the agent's run of shifts ends within ``break_s`` (break staffing)."""
         until = staffed_until(agent, self.shift_limit(agent, surge))
-        return now >= until - self.wb.break_s
+        return now >= until - self.break_s
 
     def next_time(self, agent: Agent, surge: bool, staffing: bool = False) -> float:
         """The next time a guardrail or window changes this agent, or inf.
@@ -96,11 +100,10 @@ class Guardrails:
         wb = self.wb
         state = agent.state
         if state == READY:
-            if wb.max_continuous_work_s is not None and not self.suspended(
-                "continuous_work", surge
-            ):
+            max_work = self.max_work
+            if max_work is not None and not self.suspended("continuous_work", surge):
                 if agent.break_due == _INF:
-                    nxt = min(nxt, agent.stretch_start + wb.max_continuous_work_s)
+                    nxt = min(nxt, agent.stretch_start + max_work)
                 elif wb.max_break_deferral_s is not None:
                     nxt = min(nxt, agent.break_due + wb.max_break_deferral_s)
             limit = self.shift_limit(agent, surge)
@@ -123,7 +126,7 @@ class Guardrails:
         if staffing and not agent.brk_flags & LEAVING:
             until = staffed_until(agent, self.shift_limit(agent, surge))
             if until < _INF:
-                nxt = min(nxt, until - wb.break_s)
+                nxt = min(nxt, until - self.break_s)
         return nxt
 
     def check(self, agent: Agent, now: float, surge: bool) -> int:
@@ -139,7 +142,10 @@ class Guardrails:
                 agent.recent_sum -= recent[i][1]
                 i += 1
             if i:
-                del recent[:i]
+                if i == 1:
+                    del recent[0]  # the common case, one entry out: no slice object
+                else:
+                    del recent[:i]
                 if not recent:
                     agent.recent_sum = 0.0
                 changed = True
@@ -165,15 +171,14 @@ class Guardrails:
             limit = self.shift_limit(agent, surge)
             if limit is not None and now >= limit:
                 return SHIFT_END
-            if agent.total_load == 0 and now - agent.idle_from >= wb.break_s:
+            if agent.total_load == 0 and now - agent.idle_from >= self.break_s:
                 agent.stretch_start = now  # idle as long as a break: that was one
                 agent.break_due = _INF
-            if wb.max_continuous_work_s is not None and not self.suspended(
-                "continuous_work", surge
-            ):
+            max_work = self.max_work
+            if max_work is not None and not self.suspended("continuous_work", surge):
                 due = agent.break_due
                 if due == _INF:
-                    if agent.stretch_start + wb.max_continuous_work_s <= now:  # as in next_time
+                    if agent.stretch_start + max_work <= now:  # as in next_time
                         return TAKE_BREAK
                 elif wb.max_break_deferral_s is not None and due + wb.max_break_deferral_s <= now:
                     return TAKE_BREAK
