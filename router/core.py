@@ -2188,12 +2188,16 @@ class Router:
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
         seen = False
+        on_ch = 0  # the agent's load and capacity on ``last_ch``, read once for the key too
+        cap_ch = 0
         for pool, prof, _ in agent.pools:
             ch = pool.channel
             if not seen or ch != last_ch:
                 seen = True
                 last_ch = ch
-                full = load[ch] >= caps[ch]
+                on_ch = load[ch]
+                cap_ch = caps[ch]
+                full = on_ch >= cap_ch
             if full:
                 continue
             if (
@@ -2211,14 +2215,14 @@ class Router:
                 elif group_c is None:
                     group_c = c
                     group_ch = ch
-                    base = group_base = scorer.base_key(agent, ch, c)
+                    base = group_base = scorer.base_key(agent, c, on_ch, cap_ch)
                 else:
                     if bases is None:
                         bases = {}
                     bk = (id(c), ch)
                     other = bases.get(bk)
                     if other is None:
-                        other = bases[bk] = scorer.base_key(agent, ch, c)
+                        other = bases[bk] = scorer.base_key(agent, c, on_ch, cap_ch)
                     base = other
                 key = base - c.proficiency * prof
             else:

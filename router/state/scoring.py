@@ -80,12 +80,13 @@ class Scorer:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
 
-    def base_key(self, agent: Agent, channel: str, w: Coeffs) -> float:
-        """The part of :meth:`key` shared by every pool of ``channel`` (all but proficiency)."""
+    def base_key(self, agent: Agent, w: Coeffs, on: int, cap: int) -> float:
+        """The part of :meth:`key` shared by every pool of a channel (all but proficiency);
+        ``on`` and ``cap``: the agent's load and capacity on that channel (``_refresh`` has
+        read them for its own test)."""
         k = w.idle_time * agent.idle_since / self.idle_scale
         if w.load:  # load_ratio inlined: this runs once per channel on every refresh
-            cap = agent.caps[channel]
-            ratio = agent.load[channel] / cap if cap > 0 else 1.0
+            ratio = on / cap if cap > 0 else 1.0
             if agent.units is not None:
                 u = agent.units_used / agent.units
                 if u > ratio:
