@@ -1169,7 +1169,9 @@ class Router:
         if requires is not None:
             t.extra = dict(requires) or None
         if state == WAITING:
-            t.pool = self._pool_for(t)
+            pool = t.pool = self._pool_for(t)
+            if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
+                t.prefer_until = 0.0  # no preferred agent meets the new requirement: anyone now
             self._enqueue(t)
             self._pending.append(t)
         elif state == OFFERED and requires is not None:

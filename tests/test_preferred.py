@@ -101,6 +101,30 @@ def test_the_last_preferred_agent_logging_out_ends_the_wait() -> None:
     assert ("Offered", "c1", "ye") in brief(events)
 
 
+def test_a_new_requirement_no_preferred_agent_meets_ends_the_wait() -> None:
+    """``update_inquiry`` with skills its preferred agent lacks: it goes to anyone who has
+    them at the next pass (found by the features machine: it waited for the preferred one)."""
+    r = router("li")
+    r.login(AgentSpec(id="ye", skills={"care": 2, "visa": 1}), 0)
+    busy(r, "x", "li", 1)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 3)
+    assert brief(r.tick(3)) == [("Queued", "c1")]  # ye is free, but c1 waits for li
+    r.update_inquiry("c1", 4, requires={"visa": 1})
+    assert brief(r.tick(4))[-1] == ("Offered", "c1", "ye")
+    assert stalls(r) == []
+
+
+def test_a_new_requirement_a_preferred_agent_meets_keeps_the_wait() -> None:
+    r = router("ye", "li")
+    busy(r, "x", "li", 1)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 3)
+    r.tick(3)
+    r.update_inquiry("c1", 4, requires={"care": 2})
+    assert brief(r.tick(4)) == [("InquiryUpdated", "c1")]  # still li's, for 30 s
+    r.complete("x", 10)
+    assert brief(r.tick(10))[-1] == ("Offered", "c1", "li")
+
+
 def test_a_decline_by_every_preferred_agent_ends_the_wait() -> None:
     r = router("ye", "li")
     r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 1)
