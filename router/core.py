@@ -1008,9 +1008,7 @@ class Router:
         if q.steps:
             elapsed = self._now - t.entered
             t.step = max(t.terms.step, sum(1 for after, _ in q.steps if after <= elapsed))
-        pool = t.pool = self._pool_for(t)
-        if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
-            t.prefer_until = 0.0  # every preferred agent declined, or is gone: anyone now
+        self._set_pool(t)
         self._enqueue(t)
         self._pending.append(t)
         self._schedule_step(t)
@@ -1169,9 +1167,7 @@ class Router:
         if requires is not None:
             t.extra = dict(requires) or None
         if state == WAITING:
-            pool = t.pool = self._pool_for(t)
-            if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
-                t.prefer_until = 0.0  # no preferred agent meets the new requirement: anyone now
+            self._set_pool(t)
             self._enqueue(t)
             self._pending.append(t)
         elif state == OFFERED and requires is not None:
@@ -1289,7 +1285,7 @@ class Router:
             t.extra = dict(requires) or None
         if q.heavy and not t.terms.heavy:  # a heavy inquiry stays heavy
             t.heavy = True
-        t.pool = self._pool_for(t)
+        self._set_pool(t)
         self._enqueue(t)
         self._pending.append(t)
         self._schedule_step(t)
@@ -2902,6 +2898,15 @@ class Router:
 
     # ------------------------------------------------------------------ preferred agents
 
+    def _set_pool(self, t: Ticket) -> Pool:
+        """``t``'s pool under its terms now (requeued, updated, moved, back from a park);
+        its wait for preferred agents ends when none of them may serve it there (every one
+        declined, is gone or lacks a new requirement): anyone eligible may take it now."""
+        pool = t.pool = self._pool_for(t)
+        if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
+            t.prefer_until = 0.0
+        return pool
+
     def _preferred_here(self, t: Ticket, pool: Pool) -> bool:
         """Whether a preferred agent of ``t`` who serves ``pool`` is logged in and has not
         declined ``t``: the condition for ``t`` to keep waiting for them only."""
@@ -3165,7 +3170,7 @@ class Router:
             if agent.state == READY:
                 self._freed[agent.id] = agent
         for t in waiting:
-            t.pool = self._pool_for(t)
+            self._set_pool(t)
             self._enqueue(t)
             self._pending.append(t)
         index_arrivals(self._queues.values(), waiting)
@@ -3571,7 +3576,7 @@ class _Ops:
 
     def enqueue(self, t: Ticket) -> None:
         r = self._r
-        t.pool = r._pool_for(t)
+        r._set_pool(t)
         r._enqueue(t)
         r._pending.append(t)
         r._schedule_step(t)
@@ -3599,7 +3604,7 @@ class _Ops:
 
     def try_start(self, t: Ticket) -> bool:
         r = self._r
-        t.pool = r._pool_for(t)
+        r._set_pool(t)
         r._enqueue(t)
         r._seek_agent(t)
         if t.state == WAITING:
