@@ -1695,7 +1695,7 @@ class Router:
         if len(retired) > 16 + (len(self._agents) >> 2):
             slots = self._slots
             for pool in self._pools.values():
-                pool.agents = live_agents(pool.agents, slots)
+                pool.agents = live_agents(pool.agents, slots, self._native_heap)
             self._free_slots.extend(retired)
             retired.clear()
 
@@ -2177,7 +2177,7 @@ class Router:
         heappush(heap, (key, agent.seq, agent.ver, agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            pool.agents = live_agents(heap, self._slots)
+            pool.agents = live_agents(heap, self._slots, self._native_heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2263,7 +2263,7 @@ class Router:
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                pool.agents = live_agents(heap, self._slots)
+                pool.agents = live_agents(heap, self._slots, self._native_heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""

@@ -114,19 +114,24 @@ def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
     return top
 
 
-def live_agents(heap: list[Any], slots: list[Agent]) -> list[Any]:
+def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> list[Any]:
     """The live entries of an agent heap (its agents in ``slots``), as a new heap.
 
-    Each entry is read as a tuple object (``tuple[Any, ...]``): compiled, a typed
-    ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and
-    new ints) when kept; this way a kept entry is the same object."""
-    out: list[Any] = []
-    for e in heap:
-        entry: tuple[Any, ...] = e
-        slot: int = entry[3]
-        ver: int = entry[2]
-        if slots[slot].ver == ver:
-            out.append(entry)
+    ``native`` (``Router._native_heap``, the compiled build): each entry is read as a tuple
+    object (``tuple[Any, ...]``), whose slot and version are native ints; a typed
+    ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and new
+    ints) when kept, and an untyped one read generically. The pure build keeps the
+    comprehension (a third faster there than the loop)."""
+    if native:
+        out: list[Any] = []
+        for e in heap:
+            entry: tuple[Any, ...] = e
+            slot: int = entry[3]
+            ver: int = entry[2]
+            if slots[slot].ver == ver:
+                out.append(entry)
+    else:
+        out = [e for e in heap if slots[e[3]].ver == e[2]]
     heapify(out)
     return out
 
