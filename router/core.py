@@ -246,6 +246,10 @@ _TAKES_ANY: Final = 0
 _TAKES_LIGHT: Final = 1  # no heavy pool: a pause after heavy work, or a heavy-only cooldown
 _TAKES_NONE: Final = 2  # a cooldown that keeps it off every queue
 
+#: what a retired slot names (``Router._retire_slot``): a version no heap entry has
+_GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
+_GONE.ver = -1
+
 
 @final
 class Router:
@@ -269,6 +273,12 @@ class Router:
         #: ``(key, seq)``) rather than ``heapq`` (pure: C code there, faster than the Python
         #: functions); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
+        #: the slot table: the agent heap entries name their agent by its index here
+        #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
+        #: (they name ``_GONE``) and free again once every agent heap was compacted
+        self._slots: list[Agent] = []
+        self._free_slots: list[int] = []
+        self._retired: list[int] = []
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
@@ -1675,6 +1685,22 @@ class Router:
 
     # ------------------------------------------------------------------ slots
 
+    def _retire_slot(self, slot: int) -> None:
+        """The agent of ``slot`` is gone: its entries still in the heaps name ``_GONE``
+        (never live). Once the retired slots pass a quarter of the agents (+16), every
+        agent heap is compacted, after which no entry names them: they are free again (a
+        slot's next agent must not meet its last one's entries, whose versions it may
+        reach). The compaction's O(entries) is amortised over those departures."""
+        self._slots[slot] = _GONE
+        retired = self._retired
+        retired.append(slot)
+        if len(retired) > 16 + (len(self._agents) >> 2):
+            slots = self._slots
+            for pool in self._pools.values():
+                pool.agents = live_agents(pool.agents, slots, self._native_heap)
+            self._free_slots.extend(retired)
+            retired.clear()
+
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
         ch = t.terms.queue.channel
@@ -2075,11 +2101,18 @@ class Router:
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
+        if self._free_slots:
+            agent.slot = self._free_slots.pop()
+            self._slots[agent.slot] = agent
+        else:
+            agent.slot = len(self._slots)
+            self._slots.append(agent)
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent.id] = agent
 
     def _unindex_agent(self, agent: Agent) -> None:
         del self._agents[agent.id]
+        self._retire_slot(agent.slot)
         for skill in agent.skills:
             holders = self._by_skill[skill]
             del holders[agent.id]
@@ -2143,10 +2176,10 @@ class Router:
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
         key = self._key(agent, pool, prof)
-        heappush(heap, (key, agent.seq, agent.ver, agent))
+        heappush(heap, (key, agent.seq, agent.ver, agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            pool.agents = live_agents(heap)
+            pool.agents = live_agents(heap, self._slots, self._native_heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2179,10 +2212,11 @@ class Router:
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
         listing = agent.listed  # empty: unlisted above
-        # the entries' sequence number and version as objects, made once: the compiled
+        # the entries' sequence number, version and slot as objects, made once: the compiled
         # build would box each int again for every pool's entry (two allocations each)
         entry_seq: Any = seq
         entry_ver: Any = ver
+        entry_slot: Any = agent.slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
         seen = False
@@ -2227,15 +2261,15 @@ class Router:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
             if native:
-                agent_push(heap, (key, entry_seq, entry_ver, agent))
+                agent_push(heap, (key, entry_seq, entry_ver, entry_slot))
             else:
-                push(heap, (key, entry_seq, entry_ver, agent))
+                push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                pool.agents = live_agents(heap)
+                pool.agents = live_agents(heap, self._slots, self._native_heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -2373,11 +2407,12 @@ class Router:
             self._seek_many(t, pool)
             return
         heap = pool.agents
-        skipped: list[tuple[float, int, int, Agent]] | None = None
+        skipped: list[tuple[float, int, int, int]] | None = None
         native = self._native_heap
+        slots = self._slots
         while heap:
             entry = heap[0]
-            agent = entry[3]
+            agent = slots[entry[3]]
             if agent.ver != entry[2]:
                 if native:
                     agent_pop(heap)
@@ -2552,13 +2587,14 @@ class Router:
                         self._refresh(other)
             self._seek_agent(t)
             return t.state != WAITING
-        while heap and heap[0][3].ver != heap[0][2]:
+        slots = self._slots
+        while heap and slots[heap[0][3]].ver != heap[0][2]:
             heappop(heap)
         if not heap:
             return False
         head = heap[0]
         declined = t.declined
-        if declined is not None and head[3].id in declined:  # rare: list it, let it seek
+        if declined is not None and slots[head[3]].id in declined:  # rare: list it, let it seek
             self._refresh(agent)
             self._seek_agent(t)
             return t.state != WAITING
@@ -2686,7 +2722,9 @@ class Router:
             best_key = _INF
             best_seq = 0
             other: Agent | None = None
-            for key, seq, ver, a in pool.agents[:64]:
+            slots = self._slots
+            for key, seq, ver, slot in pool.agents[:64]:
+                a = slots[slot]
                 if (
                     a is not agent
                     and a.ver == ver
@@ -2715,7 +2753,8 @@ class Router:
         """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
         ``key`` when the caller knows it, else its live entry near the heap's top)."""
         if key is None:
-            for k, _, ver, a in pool.agents[:64]:
+            for k, _, ver, slot in pool.agents[:64]:
+                a = self._slots[slot]
                 if a is agent and a.ver == ver:
                     key = k
                     break
@@ -2732,11 +2771,12 @@ class Router:
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[tuple[float, int, int, Agent]] = []
+        skipped: list[tuple[float, int, int, int]] = []
         declined = t.declined
+        slots = self._slots
         while heap and len(chosen) < n:
             entry = heap[0]
-            agent = entry[3]
+            agent = slots[entry[3]]
             if agent.ver != entry[2]:
                 heappop(heap)
                 continue
@@ -3291,6 +3331,7 @@ class Router:
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
         pool_index = {key: i for i, key in enumerate(self._pools)}
+        slots = self._slots
         # the entries that can still fire, in time order: equal states give equal bytes,
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
@@ -3323,7 +3364,7 @@ class Router:
             pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
             pool_floors=[p.floor for p in self._pools.values()],
             random_keys=[
-                (i, sorted((e[3].id, e[0]) for e in p.agents if e[3].ver == e[2]))
+                (i, sorted((slots[e[3]].id, e[0]) for e in p.agents if slots[e[3]].ver == e[2]))
                 for i, p in enumerate(self._pools.values())
                 if p.mode == RANDOM
             ],
@@ -3449,7 +3490,7 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        pool.agents.append((k, a.seq, a.ver, a))
+                        pool.agents.append((k, a.seq, a.ver, a.slot))
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()

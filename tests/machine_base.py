@@ -1176,7 +1176,10 @@ class RouterMachine(RuleBasedStateMachine):
             assert pool.eligible == len(eligible), (pool.key, pool.eligible, len(eligible))
             caps = sum(a.caps.get(pool.channel, 0) for a in eligible)
             assert pool.slots == caps, f"{pool.key}: slots {pool.slots}, caps sum {caps}"
-            live = [e[3] for e in pool.agents if e[3].ver == e[2]]
+            slots = self.r._slots  # heap entries name their agent by slot
+            live = [slots[e[3]] for e in pool.agents if slots[e[3]].ver == e[2]]
+            for a in live:  # a live entry names a logged-in agent
+                assert self.r._agents.get(a.id) is a, f"{pool.key}: {a.id} listed, gone"
             assert len(live) == len({a.id for a in live}), f"{pool.key}: listed twice"
             assert pool.n_listed == len(live), f"{pool.key}: {pool.n_listed} listed, {len(live)}"
             for n in range(10):
@@ -1185,8 +1188,9 @@ class RouterMachine(RuleBasedStateMachine):
         live_in: dict[str, set[int]] = {}
         for pool in self.r._pools.values():
             for e in pool.agents:
-                if e[3].ver == e[2]:
-                    live_in.setdefault(e[3].id, set()).add(id(pool))
+                a = self.r._slots[e[3]]
+                if a.ver == e[2]:
+                    live_in.setdefault(a.id, set()).add(id(pool))
         for a in self.r._agents.values():
             where = {id(p) for p in a.listed}
             assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"

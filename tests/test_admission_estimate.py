@@ -219,13 +219,14 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
         if len(busy) > 60:  # about 60 of the 160 slots busy
             r.complete(busy.pop(k % len(busy)), t)
     (pool,) = r._pools.values()
-    live = {e[3].id for e in pool.agents if e[3].ver == e[2]}
+    slots = r._slots  # the heap entries name their agents by slot
+    live = {slots[e[3]].id for e in pool.agents if slots[e[3]].ver == e[2]}
     assert len(pool.agents) > len(live)  # stale entries are there
     assert pool_slots(pool) == float(sum(caps.values()))
     for need in range(1, 10):
         assert free_agents(pool, need) == min(need, len(live))
     restored = Router.restore(r.snapshot())
-    pool.agents = live_agents(pool.agents)  # a compacted layout of the same listing
+    pool.agents = live_agents(pool.agents, slots)  # a compacted layout of the same listing
     t += 1.0
     told = [x.submit(Inquiry(id="new", queue="c"), t) for x in (r, restored)]
     assert told[0] == told[1]

@@ -49,3 +49,71 @@ def test_an_agent_holds_its_specs_tenants_not_a_copy() -> None:
     r = _steady()
     for a in r._agents.values():
         assert a.tenants is a.spec.tenants
+
+
+def test_agent_heap_entries_hold_no_agent_and_are_not_tracked() -> None:
+    """The pools' agent heap entries name their agent by its slot (atoms only): the
+    collector stops tracking them at their first collection instead of promoting them
+    with the agent they held (BENCHMARKS.md "The lifecycle, core19")."""
+    r = _steady()
+    gc.collect()
+    entries = [e for pool in r._pools.values() for e in pool.agents]
+    assert entries
+    for e in entries:
+        assert type(e[3]) is int
+        assert not gc.is_tracked(e)
+    for a in r._agents.values():
+        assert r._slots[a.slot] is a
+
+
+def _listing_agrees(r: Router) -> None:
+    for pool in r._pools.values():
+        live = [r._slots[e[3]] for e in pool.agents if r._slots[e[3]].ver == e[2]]
+        assert len(live) == pool.n_listed == len({a.id for a in live})
+        for a in live:
+            assert r._agents.get(a.id) is a
+
+
+def test_a_slot_is_reused_only_after_the_heaps_forget_its_last_agent() -> None:
+    """Agents who leave retire their slots; once every agent heap was compacted the slots
+    go to new agents, whose versions restart low: an entry of the slot's last agent left in
+    a heap would then look live (listed twice). The decisions after the reuse are those of a
+    restored copy, whose agents got fresh slots."""
+    from router import AgentSpec, Inquiry
+    from tests.test_backpressure import make_router
+
+    toml = '[[queues]]\nname = "c"\nchannel = "chat"\n'
+    r = make_router(toml, agents=0)
+    for i in range(200):
+        r.login(AgentSpec(id=f"a{i}", capacity={"chat": 2}), 0.0)
+    t = 1.0
+    for k in range(30):  # offers and accepts re-list some agents, stale entries stay
+        r.submit(Inquiry(id=f"i{k}", queue="c"), t)
+        for e in r.tick(t):
+            if type(e).__name__ == "Offered":
+                r.accept(e.inquiry_id, t)
+    for i in range(200):  # 80 leave (the busy ones at the end of their work)
+        if i % 10 < 4:
+            r.logout(f"a{i}", t)
+    r.tick(t)
+    assert r._free_slots  # retired past the bound: compacted, free again
+    n_slots, n_free = len(r._slots), len(r._free_slots)
+    copy = Router.restore(r.snapshot())
+    outs: list[list[object]] = []
+    for x in (r, copy):
+        got: list[object] = []
+        u = t
+        for i in range(40):
+            x.login(AgentSpec(id=f"b{i}", capacity={"chat": 2}), u)
+            _listing_agrees(x)
+        for k in range(30, 80):
+            u += 1.0
+            x.submit(Inquiry(id=f"i{k}", queue="c"), u)
+            for e in x.tick(u):
+                got.append(e)
+                if type(e).__name__ == "Offered":
+                    x.accept(e.inquiry_id, u)
+            _listing_agrees(x)
+        outs.append(got)
+    assert len(r._slots) == n_slots + max(0, 40 - n_free)  # the freed slots went first
+    assert outs[0] == outs[1]

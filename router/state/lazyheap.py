@@ -12,6 +12,13 @@ follows the same rule with its own liveness test (``FIRST_STAY``). Agent heaps k
 their live count exactly (``Pool.n_listed``) and are compacted sooner, past
 ``1.5 * live + 32``: most stale agent entries are then dropped in bulk instead of
 one pop each at the top (``router/core.py``).
+
+An agent entry names its agent by the agent's slot, an index into the router's slot
+table (``Router._slots``), not by reference: an entry of atoms only, which the cyclic
+collector stops tracking at its first young collection instead of promoting it through
+the generations with the agent it holds (section "The lifecycle, core19" of
+BENCHMARKS.md). A slot is reused only after every agent heap was compacted since its
+agent left (``Router._retire_slot``), so no entry names a slot's next agent.
 """
 
 from __future__ import annotations
@@ -34,8 +41,8 @@ __all__ = [
     "live_tickets",
 ]
 
-#: ``(score key, listing seq, agent version, agent)``; lower key is better.
-AgentEntry = tuple[float, int, int, Agent]
+#: ``(score key, listing seq, agent version, agent slot)``; lower key is better.
+AgentEntry = tuple[float, int, int, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
@@ -107,9 +114,24 @@ def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
     return top
 
 
-def live_agents(heap: list[AgentEntry]) -> list[AgentEntry]:
-    """The live entries of an agent heap, as a new heap."""
-    out = [e for e in heap if e[3].ver == e[2]]
+def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> list[Any]:
+    """The live entries of an agent heap (its agents in ``slots``), as a new heap.
+
+    ``native`` (``Router._native_heap``, the compiled build): each entry is read as a tuple
+    object (``tuple[Any, ...]``), whose slot and version are native ints; a typed
+    ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and new
+    ints) when kept, and an untyped one read generically. The pure build keeps the
+    comprehension (a third faster there than the loop)."""
+    if native:
+        out: list[Any] = []
+        for e in heap:
+            entry: tuple[Any, ...] = e
+            slot: int = entry[3]
+            ver: int = entry[2]
+            if slots[slot].ver == ver:
+                out.append(entry)
+    else:
+        out = [e for e in heap if slots[e[3]].ver == e[2]]
     heapify(out)
     return out
 

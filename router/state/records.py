@@ -204,8 +204,8 @@ class QueueState:
 class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
-    ``agents``: heap of ``(score_key, seq, agent_ver, agent)``, lower key = better
-    (``AgentEntry`` in router/state/lazyheap.py).
+    ``agents``: heap of ``(score_key, seq, agent_ver, agent_slot)``, lower key = better
+    (``AgentEntry`` in router/state/lazyheap.py; the agent is ``Router._slots[agent_slot]``).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
@@ -264,7 +264,7 @@ class Pool:
         self.heavy = key[3]
         self.cost = key[4]
         self.channel = queue.channel
-        self.agents: list[tuple[float, int, int, Agent]] = []
+        self.agents: list[tuple[float, int, int, int]] = []
         #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
         #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
         #: so that the compiled build hands on the tuple itself (a value typed as a tuple
@@ -644,6 +644,7 @@ class Agent:
         "shift_no",
         "shifts",
         "skills",
+        "slot",
         "spec",
         "state",
         "state_reason",
@@ -681,6 +682,9 @@ class Agent:
         self.ver = 0
         self.listed_ver = -1
         self.seq = 0
+        #: the agent's index in the router's slot table (``Router._slots``): its heap
+        #: entries name it by this int, not by reference (``AgentEntry``)
+        self.slot = -1
         self.idle_since = now
         self.idle_from = now
         self.stretch_start = now
