@@ -77,6 +77,7 @@ instance broken.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, Final, final, overload
@@ -273,7 +274,13 @@ class Router:
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
-        #: K_OFFER entries in _deadlines; those beyond _n_offered are spent (_compact_deadlines)
+        #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
+        #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
+        #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
+        #: first of the two heads by ``(when, seq)`` (:meth:`_next_entry`)
+        self._offer_line: deque[tuple[float, int, int, Any, int]] = deque()
+        #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
+        #: spent (_compact_deadlines)
         self._offer_entries = 0
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
@@ -391,23 +398,33 @@ class Router:
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         dl = self._deadlines
+        ol = self._offer_line
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
-        if 2 * (self._offer_entries - self._n_offered) > len(dl) + _SPENT_SLACK:
+        if 2 * (self._offer_entries - self._n_offered) > len(dl) + len(ol) + _SPENT_SLACK:
             self._compact_deadlines()
-        if dl and dl[0][0] <= now:
+        e = self._next_entry()
+        if e is not None and e[0] <= now:
             self._in_instant = True
             try:
                 native = self._native_heap
-                while dl and dl[0][0] <= now:
-                    # (when, seq) decide the order, seq unique: agent_pop's compare applies
-                    at, _, kind, obj, arg = agent_pop(dl) if native else heappop(dl)
+                while e is not None and e[0] <= now:
+                    if ol and ol[0] is e:
+                        ol.popleft()
+                    elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
+                        agent_pop(dl)
+                    else:
+                        heappop(dl)
+                    at, _, kind, obj, arg = e
                     if kind == K_OFFER:
                         self._offer_entries -= 1
                     self._now = at
                     self._fire(kind, obj, arg)
-                    if (self._break_asks or self._release_asked) and (not dl or dl[0][0] != at):
-                        self._decide_breaks()
+                    if self._break_asks or self._release_asked:
+                        e = self._next_entry()
+                        if e is None or e[0] != at:
+                            self._decide_breaks()
                     self._rollback_now = at
+                    e = self._next_entry()
             finally:
                 self._in_instant = False
         self._now = now
@@ -429,6 +446,10 @@ class Router:
         self._seq += 1
         if kind == K_OFFER:
             self._offer_entries += 1
+            ol = self._offer_line
+            if not ol or ol[-1][0] <= when:  # in time order (a later seq breaks the tie)
+                ol.append((when, self._seq, kind, obj, arg))
+                return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
             agent_push(self._deadlines, (when, self._seq, kind, obj, arg))
         else:
@@ -441,15 +462,33 @@ class Router:
         """
         if self._pending or self._freed:
             return self._now
-        dl = self._deadlines
-        while dl:
-            at, _, kind, obj, arg = dl[0]
+        ol = self._offer_line
+        while True:
+            e = self._next_entry()
+            if e is None:
+                return None
+            at, _, kind, obj, arg = e
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            heappop(dl)
+            if ol and ol[0] is e:
+                ol.popleft()
+            else:
+                heappop(self._deadlines)
             if kind == K_OFFER:
                 self._offer_entries -= 1
-        return None
+
+    def _next_entry(self) -> tuple[float, int, int, Any, int] | None:
+        """The next deadline entry by ``(when, seq)``: the heap's head or the offer line's."""
+        dl = self._deadlines
+        ol = self._offer_line
+        if ol:
+            f = ol[0]
+            if dl:
+                h = dl[0]
+                if h[0] < f[0] or (h[0] == f[0] and h[1] < f[1]):
+                    return h
+            return f
+        return dl[0] if dl else None
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.
@@ -473,7 +512,15 @@ class Router:
                     offers += 1
         heapify(kept)
         dl[:] = kept
-        self._offer_entries = offers
+        ol = self._offer_line
+        line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4])]
+        ol.clear()
+        ol.extend(line)  # still in time order
+        self._offer_entries = offers + len(line)
+
+    def _deadline_entries(self) -> list[tuple[float, int, int, Any, int]]:
+        """Every deadline entry held, the heap's and the offer line's (in no order)."""
+        return [*self._deadlines, *self._offer_line]
 
     def _deadline_spent(self, kind: int, obj: Any, arg: int) -> bool:
         """Whether a deadline entry can never fire again (compaction and snapshots drop it).
@@ -3290,7 +3337,7 @@ class Router:
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
             (at, seq, kind, obj.id, arg)
-            for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq)
+            for at, seq, kind, obj, arg in sorted(self._deadline_entries(), key=_at_seq)
             if (kind != K_BP or isinstance(obj, Ticket))
             and not self._deadline_spent(kind, obj, arg)
         ]
@@ -3338,6 +3385,7 @@ class Router:
 
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
+        self._offer_line = deque()
         self._offer_entries = 0
         self._version = snap.version
         self._seq = snap.seq
@@ -3458,9 +3506,11 @@ class Router:
                 if at == obj.timer_at and oid not in timers:
                     timers[oid] = seq
                     obj.timer_seq = seq
-            self._deadlines.append((at, seq, kind, obj, arg))
             if kind == K_OFFER:
                 self._offer_entries += 1
+                self._offer_line.append((at, seq, kind, obj, arg))  # in time order
+            else:
+                self._deadlines.append((at, seq, kind, obj, arg))
         self._deadlines.sort(key=_at_seq)
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}

@@ -412,6 +412,10 @@ def offer_deadline_uncounted() -> list[Patch]:
 
     def mutant(self: Router, when: float, kind: int, obj: Any, arg: int) -> None:
         self._seq += 1
+        ol = self._offer_line
+        if kind == core.K_OFFER and (not ol or ol[-1][0] <= when):
+            ol.append((when, self._seq, kind, obj, arg))
+            return
         heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
     return [(Router, "_at", mutant)]
@@ -423,12 +427,15 @@ def stale_pop_uncounted() -> list[Patch]:
     def mutant(self: Router) -> float | None:
         if self._pending or self._freed:
             return self._now
-        dl = self._deadlines
-        while dl:
-            at, _, kind, obj, arg = dl[0]
+        ol = self._offer_line
+        while (e := self._next_entry()) is not None:
+            at, _, kind, obj, arg = e
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            heappop(dl)
+            if ol and ol[0] is e:
+                ol.popleft()
+            else:
+                heappop(self._deadlines)
         return None
 
     return [(Router, "next_deadline", mutant)]
