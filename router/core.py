@@ -273,6 +273,9 @@ class Router:
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
+        #: renewed whenever the pools or the queues' settings change: a ``TicketTerms``'
+        #: cached pool (``pool_gen``) is good only while it is the router's (``_pool_for``)
+        self._pool_gen = 0
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
         #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
@@ -326,6 +329,7 @@ class Router:
 
     def _apply_config(self, cfg: RouterConfig) -> None:
         self._cfg = cfg
+        self._pool_gen += 1  # a queue's requires and match may change: pool keys with them
         r = cfg.routing
         self._ps = r.priority_seconds
         self._immediate = r.mode == "immediate"
@@ -2088,11 +2092,29 @@ class Router:
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.terms.queue
-        if t.terms.step == 0:
+        k = t.terms
+        if k.step == 0:
             if not t.extra:
-                bind = q.binding(t.attributes) if q.binds else ()
-                k = t.terms
-                key: PoolKey = (q.name, k.tenant, q.requires, k.heavy, k.cost, bind)
+                if q.binds:
+                    key: PoolKey = (
+                        q.name,
+                        k.tenant,
+                        q.requires,
+                        k.heavy,
+                        k.cost,
+                        q.binding(t.attributes),
+                    )
+                else:
+                    gen = self._pool_gen
+                    if k.pool_gen == gen and k.pool is not None:
+                        return k.pool  # the pool of this key, made or looked up before
+                    key = (q.name, k.tenant, q.requires, k.heavy, k.cost, ())
+                    pool = self._pools.get(key)
+                    if pool is None:
+                        pool = self._make_pool(key, q)
+                    k.pool = pool
+                    k.pool_gen = gen
+                    return pool
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -3202,6 +3224,10 @@ class Router:
     def _rebuild_indexes(self, waiting: list[Ticket]) -> None:
         """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
+        self._pool_gen += 1  # the terms' pools are gone
+        for q in self._queues.values():
+            for k in q.terms.values():
+                k.pool = None
         for q in self._queues.values():
             q.pools = []
         for agent in self._agents.values():
