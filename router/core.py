@@ -280,7 +280,7 @@ class Router:
         #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
         #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
-        #: first of the two heads by ``(when, seq)`` (:meth:`_next_entry`)
+        #: first of the two heads by ``(when, seq)`` (:meth:`_next_source`)
         self._offer_line: deque[tuple[float, int, int, Any, int]] = deque()
         #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
         #: spent (_compact_deadlines)
@@ -406,29 +406,30 @@ class Router:
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
         if 2 * (self._offer_entries - self._n_offered) > len(dl) + len(ol) + _SPENT_SLACK:
             self._compact_deadlines()
-        e = self._next_entry()
-        if e is not None and e[0] <= now:
+        src = self._next_source()
+        if src and (dl[0][0] if src == 1 else ol[0][0]) <= now:
             self._in_instant = True
             try:
                 native = self._native_heap
-                while e is not None and e[0] <= now:
-                    if ol and ol[0] is e:
-                        ol.popleft()
+                while True:
+                    if src == 2:
+                        at, _, kind, obj, arg = ol.popleft()
                     elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
-                        agent_pop(dl)
+                        at, _, kind, obj, arg = agent_pop(dl)
                     else:
-                        heappop(dl)
-                    at, _, kind, obj, arg = e
+                        at, _, kind, obj, arg = heappop(dl)
                     if kind == K_OFFER:
                         self._offer_entries -= 1
                     self._now = at
                     self._fire(kind, obj, arg)
                     if self._break_asks or self._release_asked:
-                        e = self._next_entry()
-                        if e is None or e[0] != at:
+                        src = self._next_source()
+                        if not src or (dl[0][0] if src == 1 else ol[0][0]) != at:
                             self._decide_breaks()
                     self._rollback_now = at
-                    e = self._next_entry()
+                    src = self._next_source()
+                    if not src or (dl[0][0] if src == 1 else ol[0][0]) > now:
+                        break
             finally:
                 self._in_instant = False
         self._now = now
@@ -466,33 +467,36 @@ class Router:
         """
         if self._pending or self._freed:
             return self._now
+        dl = self._deadlines
         ol = self._offer_line
         while True:
-            e = self._next_entry()
-            if e is None:
+            src = self._next_source()
+            if not src:
                 return None
-            at, _, kind, obj, arg = e
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            if ol and ol[0] is e:
+            if src == 2:
                 ol.popleft()
             else:
-                heappop(self._deadlines)
+                heappop(dl)
             if kind == K_OFFER:
                 self._offer_entries -= 1
 
-    def _next_entry(self) -> tuple[float, int, int, Any, int] | None:
-        """The next deadline entry by ``(when, seq)``: the heap's head or the offer line's."""
+    def _next_source(self) -> int:
+        """Where the next deadline entry by ``(when, seq)`` is: 1 the heap's head, 2 the
+        offer line's, 0 none. (Not the entry: the compiled build unboxes a fixed-length
+        tuple, so an entry's identity does not survive a return.)"""
         dl = self._deadlines
         ol = self._offer_line
         if ol:
-            f = ol[0]
             if dl:
                 h = dl[0]
+                f = ol[0]
                 if h[0] < f[0] or (h[0] == f[0] and h[1] < f[1]):
-                    return h
-            return f
-        return dl[0] if dl else None
+                    return 1
+            return 2
+        return 1 if dl else 0
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.

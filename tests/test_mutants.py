@@ -427,15 +427,15 @@ def stale_pop_uncounted() -> list[Patch]:
     def mutant(self: Router) -> float | None:
         if self._pending or self._freed:
             return self._now
-        ol = self._offer_line
-        while (e := self._next_entry()) is not None:
-            at, _, kind, obj, arg = e
+        dl, ol = self._deadlines, self._offer_line
+        while src := self._next_source():
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            if ol and ol[0] is e:
+            if src == 2:
                 ol.popleft()
             else:
-                heappop(self._deadlines)
+                heappop(dl)
         return None
 
     return [(Router, "next_deadline", mutant)]
