@@ -43,9 +43,11 @@ in the pass lists itself and lets the inquiry pick by its queue's mode.
 One deadline heap (lazy too) drives offer expiry, patience,
 relaxation steps, the end of a wait for preferred agents, wrap-up ends,
 policy timers and agent timers
-(``router/wellbeing.py``). Every offer pushes its expiry and most offers end
+(``router/wellbeing.py``); offer expiries, pushed in time order (``now`` plus one
+timeout), wait beside it in a plain line, merged with its head by ``(when, seq)``.
+Every offer pushes its expiry and most offers end
 before it (accepted, declined): the core counts those spent entries and
-compacts the heap in bulk once they outnumber the rest
+compacts the heap and the line in bulk once they outnumber the rest
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
@@ -282,6 +284,9 @@ class Router:
         #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
         #: first of the two heads by ``(when, seq)`` (:meth:`_next_source`)
         self._offer_line: deque[tuple[float, int, int, Any, int]] = deque()
+        #: the offer line's first and last entries' times (infinity, minus infinity: empty)
+        self._line_at = _INF
+        self._line_last = -_INF
         #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
         #: spent (_compact_deadlines)
         self._offer_entries = 0
@@ -406,14 +411,13 @@ class Router:
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
         if 2 * (self._offer_entries - self._n_offered) > len(dl) + len(ol) + _SPENT_SLACK:
             self._compact_deadlines()
-        src = self._next_source()
-        if src and (dl[0][0] if src == 1 else ol[0][0]) <= now:
+        if (dl and dl[0][0] <= now) or self._line_at <= now:
             self._in_instant = True
             try:
                 native = self._native_heap
                 while True:
-                    if src == 2:
-                        at, _, kind, obj, arg = ol.popleft()
+                    if self._next_source() == 2:
+                        at, _, kind, obj, arg = self._line_pop()
                     elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
                         at, _, kind, obj, arg = agent_pop(dl)
                     else:
@@ -422,13 +426,10 @@ class Router:
                         self._offer_entries -= 1
                     self._now = at
                     self._fire(kind, obj, arg)
-                    if self._break_asks or self._release_asked:
-                        src = self._next_source()
-                        if not src or (dl[0][0] if src == 1 else ol[0][0]) != at:
-                            self._decide_breaks()
+                    if (self._break_asks or self._release_asked) and self._next_at() != at:
+                        self._decide_breaks()
                     self._rollback_now = at
-                    src = self._next_source()
-                    if not src or (dl[0][0] if src == 1 else ol[0][0]) > now:
+                    if not ((dl and dl[0][0] <= now) or self._line_at <= now):
                         break
             finally:
                 self._in_instant = False
@@ -451,8 +452,11 @@ class Router:
         self._seq += 1
         if kind == K_OFFER:
             self._offer_entries += 1
-            ol = self._offer_line
-            if not ol or ol[-1][0] <= when:  # in time order (a later seq breaks the tie)
+            if when >= self._line_last:  # in time order (a later seq breaks the tie)
+                ol = self._offer_line
+                if not ol:
+                    self._line_at = when
+                self._line_last = when
                 ol.append((when, self._seq, kind, obj, arg))
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
@@ -477,7 +481,7 @@ class Router:
             if self._deadline_live(kind, obj, arg, at):
                 return at
             if src == 2:
-                ol.popleft()
+                self._line_pop()
             else:
                 heappop(dl)
             if kind == K_OFFER:
@@ -489,14 +493,41 @@ class Router:
         tuple, so an entry's identity does not survive a return.)"""
         dl = self._deadlines
         ol = self._offer_line
+        if not ol:
+            return 1 if dl else 0
+        if dl:
+            h = dl[0]
+            la = self._line_at
+            if h[0] < la or (h[0] == la and h[1] < ol[0][1]):
+                return 1
+        return 2
+
+    def _next_at(self) -> float:
+        """When the next deadline entry is due (infinity when none is held)."""
+        dl = self._deadlines
+        la = self._line_at
+        if dl:
+            h = dl[0][0]
+            if h < la:
+                return h
+        return la
+
+    def _line_pop(self) -> tuple[float, int, int, Any, int]:
+        """The offer line's first entry, taken off; its head's time kept up to date."""
+        ol = self._offer_line
+        e = ol.popleft()
+        self._line_ends()
+        return e
+
+    def _line_ends(self) -> None:
+        """Take the offer line's head and tail times from the line (after it changed)."""
+        ol = self._offer_line
         if ol:
-            if dl:
-                h = dl[0]
-                f = ol[0]
-                if h[0] < f[0] or (h[0] == f[0] and h[1] < f[1]):
-                    return 1
-            return 2
-        return 1 if dl else 0
+            self._line_at = ol[0][0]
+            self._line_last = ol[-1][0]
+        else:
+            self._line_at = _INF
+            self._line_last = -_INF
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.
@@ -524,6 +555,7 @@ class Router:
         line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4])]
         ol.clear()
         ol.extend(line)  # still in time order
+        self._line_ends()
         self._offer_entries = offers + len(line)
 
     def _deadline_entries(self) -> list[tuple[float, int, int, Any, int]]:
@@ -3416,6 +3448,7 @@ class Router:
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
         self._offer_line = deque()
+        self._line_ends()
         self._offer_entries = 0
         self._version = snap.version
         self._seq = snap.seq
@@ -3542,6 +3575,7 @@ class Router:
             else:
                 self._deadlines.append((at, seq, kind, obj, arg))
         self._deadlines.sort(key=_at_seq)
+        self._line_ends()
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}
         self._events = list(snap.events)

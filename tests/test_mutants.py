@@ -412,8 +412,11 @@ def offer_deadline_uncounted() -> list[Patch]:
 
     def mutant(self: Router, when: float, kind: int, obj: Any, arg: int) -> None:
         self._seq += 1
-        ol = self._offer_line
-        if kind == core.K_OFFER and (not ol or ol[-1][0] <= when):
+        if kind == core.K_OFFER and when >= self._line_last:
+            ol = self._offer_line
+            if not ol:
+                self._line_at = when
+            self._line_last = when
             ol.append((when, self._seq, kind, obj, arg))
             return
         heappush(self._deadlines, (when, self._seq, kind, obj, arg))
@@ -433,7 +436,7 @@ def stale_pop_uncounted() -> list[Patch]:
             if self._deadline_live(kind, obj, arg, at):
                 return at
             if src == 2:
-                ol.popleft()
+                self._line_pop()
             else:
                 heappop(dl)
         return None
