@@ -516,7 +516,11 @@ class Router:
         """The offer line's first entry, taken off; its head's time kept up to date."""
         ol = self._offer_line
         e = ol.popleft()
-        self._line_ends()
+        if ol:
+            self._line_at = ol[0][0]  # the tail stays
+        else:
+            self._line_at = _INF
+            self._line_last = -_INF
         return e
 
     def _line_ends(self) -> None:
