@@ -43,9 +43,11 @@ in the pass lists itself and lets the inquiry pick by its queue's mode.
 One deadline heap (lazy too) drives offer expiry, patience,
 relaxation steps, the end of a wait for preferred agents, wrap-up ends,
 policy timers and agent timers
-(``router/wellbeing.py``). Every offer pushes its expiry and most offers end
+(``router/wellbeing.py``); offer expiries, pushed in time order (``now`` plus one
+timeout), wait beside it in a plain line, merged with its head by ``(when, seq)``.
+Every offer pushes its expiry and most offers end
 before it (accepted, declined): the core counts those spent entries and
-compacts the heap in bulk once they outnumber the rest
+compacts the heap and the line in bulk once they outnumber the rest
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
@@ -77,6 +79,7 @@ instance broken.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from heapq import heapify, heappop, heappush
 from typing import Any, Final, final, overload
@@ -282,8 +285,20 @@ class Router:
         self._by_skill: dict[str, dict[str, Agent]] = {}
         self._queues: dict[str, QueueState] = {}
         self._pools: dict[PoolKey, Pool] = {}
+        #: renewed whenever the pools or the queues' settings change: a ``TicketTerms``'
+        #: cached pool (``pool_gen``) is good only while it is the router's (``_pool_for``)
+        self._pool_gen = 0
         self._deadlines: list[tuple[float, int, int, Any, int]] = []
-        #: K_OFFER entries in _deadlines; those beyond _n_offered are spent (_compact_deadlines)
+        #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
+        #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
+        #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
+        #: first of the two heads by ``(when, seq)`` (:meth:`_next_source`)
+        self._offer_line: deque[tuple[float, int, int, Any, int]] = deque()
+        #: the offer line's first and last entries' times (infinity, minus infinity: empty)
+        self._line_at = _INF
+        self._line_last = -_INF
+        #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
+        #: spent (_compact_deadlines)
         self._offer_entries = 0
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
@@ -329,6 +344,7 @@ class Router:
 
     def _apply_config(self, cfg: RouterConfig) -> None:
         self._cfg = cfg
+        self._pool_gen += 1  # a queue's requires and match may change: pool keys with them
         r = cfg.routing
         self._ps = r.priority_seconds
         self._immediate = r.mode == "immediate"
@@ -401,23 +417,30 @@ class Router:
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         dl = self._deadlines
+        ol = self._offer_line
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
-        if 2 * (self._offer_entries - self._n_offered) > len(dl) + _SPENT_SLACK:
+        if 2 * (self._offer_entries - self._n_offered) > len(dl) + len(ol) + _SPENT_SLACK:
             self._compact_deadlines()
-        if dl and dl[0][0] <= now:
+        if (dl and dl[0][0] <= now) or self._line_at <= now:
             self._in_instant = True
             try:
                 native = self._native_heap
-                while dl and dl[0][0] <= now:
-                    # (when, seq) decide the order, seq unique: agent_pop's compare applies
-                    at, _, kind, obj, arg = agent_pop(dl) if native else heappop(dl)
+                while True:
+                    if self._next_source() == 2:
+                        at, _, kind, obj, arg = self._line_pop()
+                    elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
+                        at, _, kind, obj, arg = agent_pop(dl)
+                    else:
+                        at, _, kind, obj, arg = heappop(dl)
                     if kind == K_OFFER:
                         self._offer_entries -= 1
                     self._now = at
                     self._fire(kind, obj, arg)
-                    if (self._break_asks or self._release_asked) and (not dl or dl[0][0] != at):
+                    if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
+                    if not ((dl and dl[0][0] <= now) or self._line_at <= now):
+                        break
             finally:
                 self._in_instant = False
         self._now = now
@@ -439,6 +462,13 @@ class Router:
         self._seq += 1
         if kind == K_OFFER:
             self._offer_entries += 1
+            if when >= self._line_last:  # in time order (a later seq breaks the tie)
+                ol = self._offer_line
+                if not ol:
+                    self._line_at = when
+                self._line_last = when
+                ol.append((when, self._seq, kind, obj, arg))
+                return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
             agent_push(self._deadlines, (when, self._seq, kind, obj, arg))
         else:
@@ -452,14 +482,66 @@ class Router:
         if self._pending or self._freed:
             return self._now
         dl = self._deadlines
-        while dl:
-            at, _, kind, obj, arg = dl[0]
+        ol = self._offer_line
+        while True:
+            src = self._next_source()
+            if not src:
+                return None
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            heappop(dl)
+            if src == 2:
+                self._line_pop()
+            else:
+                heappop(dl)
             if kind == K_OFFER:
                 self._offer_entries -= 1
-        return None
+
+    def _next_source(self) -> int:
+        """Where the next deadline entry by ``(when, seq)`` is: 1 the heap's head, 2 the
+        offer line's, 0 none. (Not the entry: the compiled build unboxes a fixed-length
+        tuple, so an entry's identity does not survive a return.)"""
+        dl = self._deadlines
+        ol = self._offer_line
+        if not ol:
+            return 1 if dl else 0
+        if dl:
+            h = dl[0]
+            la = self._line_at
+            if h[0] < la or (h[0] == la and h[1] < ol[0][1]):
+                return 1
+        return 2
+
+    def _next_at(self) -> float:
+        """When the next deadline entry is due (infinity when none is held)."""
+        dl = self._deadlines
+        la = self._line_at
+        if dl:
+            h = dl[0][0]
+            if h < la:
+                return h
+        return la
+
+    def _line_pop(self) -> tuple[float, int, int, Any, int]:
+        """The offer line's first entry, taken off; its head's time kept up to date."""
+        ol = self._offer_line
+        e = ol.popleft()
+        if ol:
+            self._line_at = ol[0][0]  # the tail stays
+        else:
+            self._line_at = _INF
+            self._line_last = -_INF
+        return e
+
+    def _line_ends(self) -> None:
+        """Take the offer line's head and tail times from the line (after it changed)."""
+        ol = self._offer_line
+        if ol:
+            self._line_at = ol[0][0]
+            self._line_last = ol[-1][0]
+        else:
+            self._line_at = _INF
+            self._line_last = -_INF
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.
@@ -483,7 +565,16 @@ class Router:
                     offers += 1
         heapify(kept)
         dl[:] = kept
-        self._offer_entries = offers
+        ol = self._offer_line
+        line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4])]
+        ol.clear()
+        ol.extend(line)  # still in time order
+        self._line_ends()
+        self._offer_entries = offers + len(line)
+
+    def _deadline_entries(self) -> list[tuple[float, int, int, Any, int]]:
+        """Every deadline entry held, the heap's and the offer line's (in no order)."""
+        return [*self._deadlines, *self._offer_line]
 
     def _deadline_spent(self, kind: int, obj: Any, arg: int) -> bool:
         """Whether a deadline entry can never fire again (compaction and snapshots drop it).
@@ -2063,11 +2154,29 @@ class Router:
 
     def _pool_for(self, t: Ticket) -> Pool:
         q = t.terms.queue
-        if t.terms.step == 0:
+        k = t.terms
+        if k.step == 0:
             if not t.extra:
-                bind = q.binding(t.attributes) if q.binds else ()
-                k = t.terms
-                key: PoolKey = (q.name, k.tenant, q.requires, k.heavy, k.cost, bind)
+                if q.binds:
+                    key: PoolKey = (
+                        q.name,
+                        k.tenant,
+                        q.requires,
+                        k.heavy,
+                        k.cost,
+                        q.binding(t.attributes),
+                    )
+                else:
+                    gen = self._pool_gen
+                    if k.pool_gen == gen and k.pool is not None:
+                        return k.pool  # the pool of this key, made or looked up before
+                    key = (q.name, k.tenant, q.requires, k.heavy, k.cost, ())
+                    pool = self._pools.get(key)
+                    if pool is None:
+                        pool = self._make_pool(key, q)
+                    k.pool = pool
+                    k.pool_gen = gen
+                    return pool
             else:
                 key = self._pool_key(t, dict(q.requires))
         else:
@@ -3200,6 +3309,10 @@ class Router:
     def _rebuild_indexes(self, waiting: list[Ticket]) -> None:
         """Recreate every pool from scratch (reconfigure)."""
         self._pools = {}
+        self._pool_gen += 1  # the terms' pools are gone
+        for q in self._queues.values():
+            for k in q.terms.values():
+                k.pool = None
         for q in self._queues.values():
             q.pools = []
         for agent in self._agents.values():
@@ -3336,7 +3449,7 @@ class Router:
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
             (at, seq, kind, obj.id, arg)
-            for at, seq, kind, obj, arg in sorted(self._deadlines, key=_at_seq)
+            for at, seq, kind, obj, arg in sorted(self._deadline_entries(), key=_at_seq)
             if (kind != K_BP or isinstance(obj, Ticket))
             and not self._deadline_spent(kind, obj, arg)
         ]
@@ -3384,6 +3497,8 @@ class Router:
 
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
+        self._offer_line = deque()
+        self._line_ends()
         self._offer_entries = 0
         self._version = snap.version
         self._seq = snap.seq
@@ -3504,10 +3619,13 @@ class Router:
                 if at == obj.timer_at and oid not in timers:
                     timers[oid] = seq
                     obj.timer_seq = seq
-            self._deadlines.append((at, seq, kind, obj, arg))
             if kind == K_OFFER:
                 self._offer_entries += 1
+                self._offer_line.append((at, seq, kind, obj, arg))  # in time order
+            else:
+                self._deadlines.append((at, seq, kind, obj, arg))
         self._deadlines.sort(key=_at_seq)
+        self._line_ends()
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}
         self._events = list(snap.events)

@@ -1201,7 +1201,7 @@ class RouterMachine(RuleBasedStateMachine):
         # (invariants run in name order: last, so a mutant the other checks hunt, which
         # also unsettles the offer counts, is reported by the check meant for it)
         r = self.r
-        offers = [(e[3], e[4]) for e in r._deadlines if e[2] == K_OFFER]
+        offers = [(e[3], e[4]) for e in r._deadline_entries() if e[2] == K_OFFER]
         counted = r._offer_entries
         assert counted == len(offers), f"offer deadlines: {counted} counted, {len(offers)} held"
         pending = [
@@ -1214,7 +1214,7 @@ class RouterMachine(RuleBasedStateMachine):
         assert said == spent, f"spent offer deadlines: {said} counted, {spent} recounted"
         offered = sorted(t.id for t in r._tickets.values() if t.state == OFFERED)
         assert sorted(pending) == offered, f"offers {offered}, their deadlines {sorted(pending)}"
-        for at, _, kind, obj, arg in r._deadlines:
+        for at, _, kind, obj, arg in r._deadline_entries():
             if not r._deadline_spent(kind, obj, arg):
                 continue
             assert not r._deadline_live(kind, obj, arg, at), f"live deadline {kind} of {obj.id}"
@@ -1224,7 +1224,11 @@ class RouterMachine(RuleBasedStateMachine):
                 )
             elif kind != K_OFFER and isinstance(obj, Ticket):
                 assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
-        timers = {(obj.id, at, arg) for at, seq, kind, obj, arg in r._deadlines if kind == K_AGENT}
+        timers = {
+            (obj.id, at, arg)
+            for at, seq, kind, obj, arg in r._deadline_entries()
+            if kind == K_AGENT
+        }
         for a in r._agents.values():
             if a.timer_at < float("inf"):
                 assert (a.id, a.timer_at, a.timer_seq) in timers, f"{a.id}'s timer is lost"

@@ -140,7 +140,7 @@ class Drive:
 
 
 def _spent(r: Router) -> list[tuple[float, int, int, Any, int]]:
-    return [e for e in r._deadlines if r._deadline_spent(e[2], e[3], e[4])]
+    return [e for e in r._deadline_entries() if r._deadline_spent(e[2], e[3], e[4])]
 
 
 def test_compacting_at_any_step_changes_nothing() -> None:
@@ -225,12 +225,12 @@ def _bloat_and_compare(fired: Fired) -> None:
     drive.rng = random.Random(3)  # ...then answers at random again
     drive.now += 1.0
     drive.tick()  # the next input compacts
-    assert len(ref._deadlines) > 1200 > 300 > len(r._deadlines)
-    assert len(r._deadlines) <= 2 * (len(r._deadlines) - len(_spent(r))) + 64
+    assert len(ref._deadline_entries()) > 1200 > 300 > len(r._deadline_entries())
+    assert len(r._deadline_entries()) <= 2 * (len(r._deadline_entries()) - len(_spent(r))) + 64
     assert ref.snapshot() == r.snapshot()
     for _ in range(400):
         drive.step()
-        n = len(r._deadlines)
+        n = len(r._deadline_entries())
         spent = r._offer_entries - r._n_offered
         assert n <= 2 * (n - spent) + 64 + 8, f"{n} entries, {spent} of them spent offers"
     assert len(fired(r)) > 300
@@ -286,3 +286,36 @@ def test_the_heap_probe_counts_no_spent_offer_pops_after_a_fill(
     busy = int(out.split(" agents, ")[1].split(" busy")[0].replace(",", ""))
     assert busy > 500 and fill < 70, out  # no more than 64 spent entries past the live ones
     assert "deadline entries popped per lifecycle: " in out
+
+
+def test_a_shorter_offer_timeout_after_a_reconfigure_expires_in_time_order() -> None:
+    """Offer expiries go to a line in time order beside the heap; one earlier than the
+    line's last (the timeout shortened by a reconfigure) goes to the heap, and the two
+    merge by ``(when, seq)``: each offer expires at its own time, through a snapshot."""
+    cfg = config(CONFIG)
+    r = Router(cfg)
+    for i in range(3):
+        r.login(_agent(i, 1), 0.0)
+    r.submit(Inquiry(id="a", queue="chat"), 0.0)
+    r.tick(0.0)  # a's offer expires at 20
+    short = msgspec.structs.replace(
+        cfg, routing=msgspec.structs.replace(cfg.routing, offer_timeout_s=5.0)
+    )
+    r.reconfigure(short, 1.0)
+    r.submit(Inquiry(id="b", queue="chat"), 2.0)
+    r.tick(2.0)  # b's at 7, before a's: to the heap
+    r.submit(Inquiry(id="c", queue="chat"), 7.0)  # c's at 12 (b's fired first, at 7)
+    assert len(r._deadlines) >= 1 and r._offer_line
+    back = Router.restore(r.snapshot())
+    runs = []
+    for router in (r, back):
+        expired: list[tuple[float, str]] = []
+        while (at := router.next_deadline()) is not None and at <= 30.0:
+            events = router.tick(at)
+            expired += [(e.at, e.inquiry_id) for e in events if type(e).__name__ == "OfferExpired"]
+        runs.append(expired)
+    expired = runs[0]
+    assert runs[1] == expired
+    assert [at for at, _ in expired] == sorted(at for at, _ in expired), expired
+    first = {iid: at for at, iid in reversed(expired)}
+    assert first == {"b": 7.0, "c": 12.0, "a": 20.0}, expired

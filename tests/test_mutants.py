@@ -412,6 +412,13 @@ def offer_deadline_uncounted() -> list[Patch]:
 
     def mutant(self: Router, when: float, kind: int, obj: Any, arg: int) -> None:
         self._seq += 1
+        if kind == core.K_OFFER and when >= self._line_last:
+            ol = self._offer_line
+            if not ol:
+                self._line_at = when
+            self._line_last = when
+            ol.append((when, self._seq, kind, obj, arg))
+            return
         heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
     return [(Router, "_at", mutant)]
@@ -423,12 +430,15 @@ def stale_pop_uncounted() -> list[Patch]:
     def mutant(self: Router) -> float | None:
         if self._pending or self._freed:
             return self._now
-        dl = self._deadlines
-        while dl:
-            at, _, kind, obj, arg = dl[0]
+        dl, ol = self._deadlines, self._offer_line
+        while src := self._next_source():
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
-            heappop(dl)
+            if src == 2:
+                self._line_pop()
+            else:
+                heappop(dl)
         return None
 
     return [(Router, "next_deadline", mutant)]

@@ -343,3 +343,33 @@ def test_handed_over_inquiries_follow_the_target_queues_steps() -> None:
     assert _events(r, 100, Assigned) == []  # the steps count from the hand-over
     assert _events(r, 119, Assigned) == []
     assert [e.agent_id for e in _events(r, 120, Assigned)] == ["lo"]
+
+
+def test_arrivals_after_a_requirement_change_join_the_new_pool() -> None:
+    """Arrivals with the same terms share a pool (``TicketTerms`` keep it between them):
+    after a reconfigure that changes the queue's requirement, the next arrival with those
+    terms goes to the new requirement's pool, not the one before."""
+    cfg = config(
+        """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "q"
+requires = { a = 1 }
+"""
+    )
+    r = Router(cfg)
+    r.submit(Inquiry(id="i1", queue="q"), 0.0)
+    r.submit(Inquiry(id="i2", queue="q"), 0.0)
+    assert r._tickets["i1"].pool is r._tickets["i2"].pool
+    queue = msgspec.structs.replace(cfg.queues[0], requires={"b": 1})
+    r.reconfigure(msgspec.structs.replace(cfg, queues=[queue]), 1.0)
+    r.submit(Inquiry(id="i3", queue="q"), 2.0)
+    r.login(AgentSpec(id="ag-b", skills={"b": 1}), 3.0)
+    events = r.tick(3.0)
+    assigned = sorted(e.inquiry_id for e in events if isinstance(e, Assigned))
+    assert assigned == ["i1"], events  # one slot: the oldest of the three, all on b now
+    pools = {r._tickets[i].pool for i in ("i2", "i3")}
+    (pool,) = pools
+    assert pool is not None and pool.key[2] == (("b", 1),)
+    assert pool is next(p for k, p in r._pools.items() if k[2] == (("b", 1),))

@@ -79,6 +79,7 @@ class QueueState:
         "channel",
         "coeffs",
         "heavy",
+        "last_terms",
         "late",
         "max_offers",
         "mode",
@@ -105,6 +106,9 @@ class QueueState:
         #: the TicketTerms of this queue's tickets, one per distinct (priority, tenant,
         #: heavy, cost, step) in use here (:meth:`terms_for`)
         self.terms: dict[tuple[int, str | None, bool, int, int], TicketTerms] = {}
+        #: the record :meth:`terms_for` gave last (most arrivals of a queue share one:
+        #: its own priority, tenant, heavy flag and the channel's cost)
+        self.last_terms: TicketTerms | None = None
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
         self.waiting_by_priority: dict[int, int] = {}
@@ -123,6 +127,16 @@ class QueueState:
     ) -> TicketTerms:
         """The shared :class:`TicketTerms` of a ticket in this queue with these values (made
         on first use; the table holds at most :data:`MAX_SHARED_TERMS`)."""
+        k = self.last_terms
+        if (
+            k is not None
+            and k.priority == priority
+            and k.cost == cost
+            and k.step == step
+            and k.heavy == heavy
+            and (k.tenant is tenant or k.tenant == tenant)
+        ):
+            return k  # the table's record for these values (cleared with it)
         key = (priority, tenant, heavy, cost, step)
         terms = self.terms
         k = terms.get(key)
@@ -132,6 +146,7 @@ class QueueState:
                 # grow it (records are values; tickets keep theirs, sharing starts again)
                 terms.clear()
             k = terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
+        self.last_terms = k
         return k
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
@@ -562,7 +577,7 @@ class TicketTerms:
     record, so a change to one ticket, or to its queue's configuration (which updates the
     ``QueueState`` in place), never moves another's values."""
 
-    __slots__ = ("cost", "heavy", "priority", "queue", "step", "tenant")
+    __slots__ = ("cost", "heavy", "pool", "pool_gen", "priority", "queue", "step", "tenant")
 
     def __init__(
         self,
@@ -579,6 +594,11 @@ class TicketTerms:
         self.tenant = tenant
         self.heavy = heavy
         self.cost = cost
+        #: the pool of a ticket with these terms at step 0, no extra requirements and a
+        #: queue whose match reads no attributes, while ``pool_gen`` is the router's
+        #: (``Router._pool_for``; renewed when the pools or the queues' settings change)
+        self.pool: Pool | None = None
+        self.pool_gen = -1
 
 
 @final
