@@ -1,8 +1,9 @@
 """The core's deadline heap in the lifecycle benchmark: ``python -m bench.deadline_heap``.
 
 Builds the lifecycle benchmark's steady state (:class:`bench.workload.SteadyState`),
-then prints the deadline heap's length by entry kind after the fill, after a warm-up
-and after ``--n`` lifecycles, and the deadline entries popped per lifecycle by kind
+then prints the deadline heap's length by entry kind after the fill (without the
+benchmarks' warm-up past the recent-work window), after ``--warmup`` lifecycles
+and after ``--n`` more, and the deadline entries popped per lifecycle by kind
 (counted through the core module's ``heappop`` and the offer line's ``popleft``, so the
 pure-Python build only; run it on another tree with ``BENCH_ROUTER_PATH``). "Entries"
 are the heap's and the offer line's together (``Router._deadline_entries``). Each pop
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     line = CountingLine(getattr(r, "_offer_line", ()))
     if hasattr(r, "_offer_line"):  # (trees before the offer line: the heap alone)
         r._offer_line = line
-    s = SteadyState(r, wl)
+    s = SteadyState(r, wl, warm=0)  # "after the fill": the --warmup lifecycles come next
     print(f"{args.agents:,} agents, {len(s.busy):,} busy after the fill")
     print(f"after the fill: {len(entries(r)):,} entries {_kinds(entries(r))}")
     s.run(args.warmup)
