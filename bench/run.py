@@ -364,6 +364,7 @@ def build_report(
                 "core_calibrated",
                 "core_over_peer",
                 "waiting_at_steady_state",
+                "recent_window_s",
                 "units_per_round",
                 "spread",
                 "drift",

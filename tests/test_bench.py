@@ -69,6 +69,8 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert set(rep["naive_lifecycle_us"]) == {"1000", "10000"}
     assert set(rep["speedup_vs_indexed_naive"]) == {"1000", "10000"}
     assert set(rep["e2e_per_s"]) == {"trio", "asyncio", "uvloop"}
+    windows = rep["extra"]["lifecycle"]["recent_window_s"]  # passed before the timed rounds
+    assert set(windows) == {"1000", "10000", "100000"} and all(w > 0 for w in windows.values())
     assert rep["core_lifecycle_calibrated"] == pytest.approx(
         rep["core_lifecycle_us"]["10000"] / rep["calibration_heapq_pair_us"]
     )
