@@ -478,6 +478,13 @@ class Router:
         """When ``tick`` must run next, or ``None`` when nothing is scheduled.
 
         Returns the router's current time when a matching pass is pending.
+
+        A query: it changes nothing that happens later. It drops only the entries at the
+        top that can never fire again (``_deadline_spent``); one that is not live now but
+        may come back to life (a policy's ticket timer while its inquiry is with an agent,
+        a step or patience deadline while it is parked...) stays where it is
+        (:meth:`_next_live_past_dormant`), to fire or be dropped at its own time, as it
+        would had nobody asked.
         """
         if self._pending or self._freed:
             return self._now
@@ -490,12 +497,54 @@ class Router:
             at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
+            if not self._deadline_spent(kind, obj, arg):
+                return self._next_live_past_dormant()
             if src == 2:
                 self._line_pop()
             else:
                 heappop(dl)
             if kind == K_OFFER:
                 self._offer_entries -= 1
+
+    def _next_live_past_dormant(self) -> float | None:
+        """:meth:`next_deadline` past a dormant entry at the top (not live now, not spent):
+        the first live entry's time, or ``None``. The dormant entries passed on the way
+        are set aside and put back with their keys, so they fire in the same order; the
+        spent ones are dropped. Every entry passed is due before the time returned, so a
+        tick at that time takes it off (the scan is paid once per such entry, not per query
+        in a simulation's loop)."""
+        dl = self._deadlines
+        ol = self._offer_line
+        heap_aside: list[tuple[float, int, int, Any, int]] = []
+        line_aside: list[tuple[float, int, int, Any, int]] = []
+        found: float | None = None
+        while True:
+            src = self._next_source()
+            if not src:
+                break
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            if self._deadline_live(kind, obj, arg, at):
+                found = at
+                break
+            entry = self._line_pop() if src == 2 else heappop(dl)
+            if self._deadline_spent(kind, obj, arg):
+                if kind == K_OFFER:
+                    self._offer_entries -= 1
+            elif src == 2:
+                line_aside.append(entry)
+            else:
+                heap_aside.append(entry)
+        native = self._native_heap
+        for entry in heap_aside:
+            if native:
+                agent_push(dl, entry)
+            else:
+                heappush(dl, entry)
+        if line_aside:  # (an offer's entry not live is spent: never, in practice)
+            line_aside.reverse()
+            ol.extendleft(line_aside)  # the first ones, still in time order
+            self._line_ends()
+        return found
 
     def _next_source(self) -> int:
         """Where the next deadline entry by ``(when, seq)`` is: 1 the heap's head, 2 the
