@@ -478,7 +478,20 @@ class Router:
         """When ``tick`` must run next, or ``None`` when nothing is scheduled.
 
         Returns the router's current time when a matching pass is pending.
+
+        A query: it changes nothing that happens later. It drops only the entries at the
+        top that can never fire again; one that is not live now but may come back to life
+        (:meth:`_deadline_asleep`: a policy's ticket timer while its inquiry is with an
+        agent, a patience deadline while it is parked...) stays where it is
+        (:meth:`_next_live_past_dormant`), to fire or be dropped at its own time, as it
+        would had nobody asked.
         """
+        return self._next_deadline(_INF)
+
+    def _next_deadline(self, limit: float) -> float | None:
+        """:meth:`next_deadline`, exact below ``limit``; at or past it, any time ``>= limit``
+        (the simulation engine, whose own next event is due at ``limit``, needs no more:
+        it does not look past the sleeping entries due after that)."""
         if self._pending or self._freed:
             return self._now
         dl = self._deadlines
@@ -490,12 +503,55 @@ class Router:
             at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
             if self._deadline_live(kind, obj, arg, at):
                 return at
+            if self._deadline_asleep(kind, obj, arg, at):
+                return at if at >= limit else self._next_live_past_dormant(limit)
             if src == 2:
                 self._line_pop()
             else:
                 heappop(dl)
             if kind == K_OFFER:
                 self._offer_entries -= 1
+
+    def _next_live_past_dormant(self, limit: float) -> float | None:
+        """:meth:`_next_deadline` past a sleeping entry at the top (:meth:`_deadline_asleep`):
+        the first live entry's time, or ``None``; or the first entry's at or past
+        ``limit``. The sleeping entries passed on the way are set aside and put back with
+        their keys, so they fire in the same order; the others not live are dropped. Every
+        entry passed is due before the time returned: a tick then takes it off, so a driver
+        that ticks at the time returned (or bounds the query by its own next event, as the
+        simulation engine does) pays for each such entry about once."""
+        dl = self._deadlines
+        ol = self._offer_line
+        heap_aside: list[tuple[float, int, int, Any, int]] = []
+        line_aside: list[tuple[float, int, int, Any, int]] = []
+        found: float | None = None
+        while True:
+            src = self._next_source()
+            if not src:
+                break
+            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            if at >= limit or self._deadline_live(kind, obj, arg, at):
+                found = at
+                break
+            entry = self._line_pop() if src == 2 else heappop(dl)
+            if not self._deadline_asleep(kind, obj, arg, at):
+                if kind == K_OFFER:
+                    self._offer_entries -= 1
+            elif src == 2:
+                line_aside.append(entry)
+            else:
+                heap_aside.append(entry)
+        native = self._native_heap
+        for entry in heap_aside:
+            if native:
+                agent_push(dl, entry)
+            else:
+                heappush(dl, entry)
+        if line_aside:  # (an offer's entry not live is spent: never, in practice)
+            line_aside.reverse()
+            ol.extendleft(line_aside)  # the first ones, still in time order
+            self._line_ends()
+        return found
 
     def _next_source(self) -> int:
         """Where the next deadline entry by ``(when, seq)`` is: 1 the heap's head, 2 the
@@ -594,6 +650,29 @@ class Router:
         if self._tickets.get(t.id) is not t:
             return True
         return kind == K_OFFER and (t.state != OFFERED or t.offer_no != arg)
+
+    def _deadline_asleep(self, kind: int, obj: Any, arg: int, at: float) -> bool:
+        """Whether an entry not live now may come back to life (``next_deadline`` keeps it).
+
+        Between ``not _deadline_live`` and ``_deadline_spent`` (which the snapshots use and
+        keeps every deadline of an inquiry still here): an offer's or an agent timer's
+        entry not live is spent; an inquiry in wrap-up only ends (its wrap-up deadline is
+        live); a patience deadline comes back only from ``PARKED`` (``patience_at`` is set
+        once, at the arrival, and only ever cleared: by an answer taken back, an outbound
+        task's start, a callback's admission; so not from ``ASSIGNED``: every way back from
+        an agent after an answer clears it). A step, preference or policy timer of an
+        inquiry still here may (a hand-back, a decline, a move between queues): kept.
+        """
+        if kind in (K_OFFER, K_AGENT, K_WRAP):
+            return False  # (not live: spent, or an inquiry past its wrap-up)
+        if kind == K_BP and not isinstance(obj, Ticket):
+            return True  # a named policy timer: the policies' (never spent)
+        t: Ticket = obj
+        if self._tickets.get(t.id) is not t or t.state == WRAPUP:
+            return False
+        if kind == K_PATIENCE:
+            return t.state == PARKED and t.patience_at == at
+        return True
 
     def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         if kind == K_AGENT:
