@@ -214,6 +214,7 @@ from router.values import (
     InquiryFields,
     check_agent_spec,
     check_attributes,
+    check_bound,
     check_id,
     check_now,
     check_priority,
@@ -474,10 +475,13 @@ class Router:
         else:
             heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, before: float = _INF) -> float | None:
         """When ``tick`` must run next, or ``None`` when nothing is scheduled.
 
-        Returns the router's current time when a matching pass is pending.
+        Returns the router's current time when a matching pass is pending. With
+        ``before`` (a driver's own next event, as the simulation engine passes), the answer
+        is exact below it; at or past it, it is some time ``>= before``: the query does not
+        look past entries due after the driver's next event.
 
         A query: it changes nothing that happens later. It drops only the entries at the
         top that can never fire again; one that is not live now but may come back to life
@@ -486,12 +490,7 @@ class Router:
         (:meth:`_next_live_past_dormant`), to fire or be dropped at its own time, as it
         would had nobody asked.
         """
-        return self._next_deadline(_INF)
-
-    def _next_deadline(self, limit: float) -> float | None:
-        """:meth:`next_deadline`, exact below ``limit``; at or past it, any time ``>= limit``
-        (the simulation engine, whose own next event is due at ``limit``, needs no more:
-        it does not look past the sleeping entries due after that)."""
+        limit = before if before == _INF else check_bound(before, "before")
         if self._pending or self._freed:
             return self._now
         dl = self._deadlines
@@ -513,7 +512,7 @@ class Router:
                 self._offer_entries -= 1
 
     def _next_live_past_dormant(self, limit: float) -> float | None:
-        """:meth:`_next_deadline` past a sleeping entry at the top (:meth:`_deadline_asleep`):
+        """:meth:`next_deadline` past a sleeping entry at the top (:meth:`_deadline_asleep`):
         the first live entry's time, or ``None``; or the first entry's at or past
         ``limit``. The sleeping entries passed on the way are set aside and put back with
         their keys, so they fire in the same order; the others not live are dropped. Every

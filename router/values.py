@@ -70,6 +70,16 @@ def check_now(now: Any) -> float:
     raise InvalidInput("now", f"must be a finite number, got {now!r}")
 
 
+def check_bound(value: Any, field: str) -> float:
+    """``value`` as a float; InvalidInput unless it is a finite number or +inf."""
+    if type(value) is float:
+        if value - value == 0.0 or value == math.inf:
+            return value
+    elif type(value) is int:
+        return float(value)
+    raise InvalidInput(field, f"must be a finite number or inf, got {value!r}")
+
+
 def check_id(value: Any, field: str) -> str:
     """A non-empty string of at most 200 characters."""
     if type(value) is not str or not value:

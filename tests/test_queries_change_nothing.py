@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from router import AgentSpec, Inquiry, Offered, Router, decode_config
+import pytest
+
+from router import AgentSpec, Inquiry, InvalidInput, Offered, Router, decode_config
 from tests.helpers import brief
 from tests.test_core_state_machine import CHAIN, QUEUES
 
@@ -136,3 +138,11 @@ preferred_wait_s = 30
     ]
     events = _both(toml, steps)
     assert events[-1][:3] == ("Offered", "c1", "ye"), events
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("-inf"), None, "10"])
+def test_a_bad_bound_is_refused_naming_it(bad: object) -> None:
+    r = Router(decode_config((QUEUES + "[backpressure]\n" + CHAIN).encode()))
+    with pytest.raises(InvalidInput, match="before: must be a finite number or inf"):
+        r.next_deadline(bad)  # type: ignore[arg-type]
+    assert r.next_deadline(10) is None and r.next_deadline(10.0) is None

@@ -773,7 +773,7 @@ class Simulator:
         t = 0.0
         while True:
             t = heap[0][0] if heap else _INF
-            nd = router._next_deadline(t)  # exact below t, the engine's own next event
+            nd = router.next_deadline(t)  # exact below t, the engine's own next event
             if nd is not None and nd < t:
                 t = nd
             if t >= duration and (t >= stop_at or open_ == 0 or not drain):
