@@ -2231,34 +2231,27 @@ class Router:
         )
 
     def _pool_for(self, t: Ticket) -> Pool:
-        q = t.terms.queue
         k = t.terms
-        if k.step == 0:
-            if not t.extra:
-                if q.binds:
-                    key: PoolKey = (
-                        q.name,
-                        k.tenant,
-                        q.requires,
-                        k.heavy,
-                        k.cost,
-                        q.binding(t.attributes),
-                    )
-                else:
-                    gen = self._pool_gen
-                    if k.pool_gen == gen and k.pool is not None:
-                        return k.pool  # the pool of this key, made or looked up before
-                    key = (q.name, k.tenant, q.requires, k.heavy, k.cost, ())
-                    pool = self._pools.get(key)
-                    if pool is None:
-                        pool = self._make_pool(key, q)
-                    k.pool = pool
-                    k.pool_gen = gen
-                    return pool
-            else:
-                key = self._pool_key(t, dict(q.requires))
+        q = k.queue
+        if k.step != 0:
+            key: PoolKey = self._pool_key(t, q.steps[k.step - 1][1])
+        elif t.extra:
+            key = self._pool_key(t, dict(q.requires))
+        elif q.binds:
+            key = (q.name, k.tenant, q.requires, k.heavy, k.cost, q.binding(t.attributes))
         else:
-            key = self._pool_key(t, q.steps[t.terms.step - 1][1])
+            # every ticket with these terms has this pool: kept on the terms while the pools
+            # and the queues' settings stay as they are (``_pool_gen``)
+            gen = self._pool_gen
+            if k.pool_gen == gen and k.pool is not None:
+                return k.pool
+            pool = k.pool = self._pool_at((q.name, k.tenant, q.requires, k.heavy, k.cost, ()), q)
+            k.pool_gen = gen
+            return pool
+        return self._pool_at(key, q)
+
+    def _pool_at(self, key: PoolKey, q: QueueState) -> Pool:
+        """The pool of ``key``, made on first use."""
         pool = self._pools.get(key)
         if pool is None:
             pool = self._make_pool(key, q)
@@ -2732,16 +2725,10 @@ class Router:
                         best, best_urg, best_pool, best_prof = t, urg, pool, prof
                 if best is None or best_pool is None:
                     break
-                fresh = self._fresh
-                if fresh is not None:
-                    if best in fresh:
-                        fresh.discard(best)
-                        if self._placed_elsewhere(best, best_pool, agent, best_prof):
-                            continue
-                elif best is self._fresh_one:  # the same test for a pass of one (a set of one)
-                    self._fresh_one = None
-                    if self._placed_elsewhere(best, best_pool, agent, best_prof):
-                        continue
+                if self._meet_fresh(best) and self._placed_elsewhere(
+                    best, best_pool, agent, best_prof
+                ):
+                    continue
                 explanation = (
                     self._explain_pool(agent, best_pool, best, "agent_free")
                     if self._trace
@@ -2752,6 +2739,18 @@ class Router:
                 else:
                     self._assign(best, agent, best_pool, explanation)
         self._refresh(agent)
+
+    def _meet_fresh(self, t: Ticket) -> bool:
+        """Whether ``t`` is new in this pass and a freed agent meets it first (it is met
+        now: ``_fresh``, or ``_fresh_one`` for a pass of one inquiry)."""
+        if t is self._fresh_one:
+            self._fresh_one = None
+            return True
+        fresh = self._fresh
+        if fresh is not None and t in fresh:
+            fresh.discard(t)
+            return True
+        return False
 
     def _placed_elsewhere(self, t: Ticket, pool: Pool, agent: Agent, prof: float) -> bool:
         """``t`` is new in this pass and the freed ``agent`` found it first: give it to the
