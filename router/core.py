@@ -79,6 +79,7 @@ instance broken.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable
 from heapq import heapify, heappop, heappush
@@ -209,7 +210,7 @@ from router.state.records import (
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
-from router.stats import AgentStatistics, Counters, RouterStatistics
+from router.stats import WAIT_BUCKETS, AgentStatistics, Counters, RouterStatistics
 from router.values import (
     InquiryFields,
     check_agent_spec,
@@ -1103,8 +1104,10 @@ class Router:
         """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
         ``before_reset``: it was counted before the last reset)."""
         q = t.terms.queue
-        w = q.tally.windows
+        tl = q.tally
+        w = tl.windows
         wait = at - t.arrival
+        tl.waits[bisect_left(WAIT_BUCKETS, wait)] += sign
         if sign > 0:
             c = w.current(at)
             c.answered += 1
@@ -3540,7 +3543,10 @@ class Router:
             counters=self.counters,
             gaps=dict(self._estimator.gap),
             lasts=dict(self._estimator.last),
-            queues=[codec.queue_record(q, q.tally.windows.dump()) for q in self._queues.values()],
+            queues=[
+                codec.queue_record(q, q.tally.windows.dump(), list(q.tally.waits))
+                for q in self._queues.values()
+            ],
             pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
             agents=[codec.agent_record(a, tally_record(a.tally)) for a in self._agents.values()],
             tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
@@ -3593,8 +3599,11 @@ class Router:
             self._queues[qs.name] = qs
         self._live.configure(snap.config, self._channels, self._queues.values())
         for sq in snap.queues:
+            tl = self._queues[sq.cfg.name].tally
             if sq.windows is not None:
-                self._queues[sq.cfg.name].tally.windows.load(sq.windows)
+                tl.windows.load(sq.windows)
+            if sq.waits is not None and len(sq.waits) == len(tl.waits):
+                tl.waits = list(sq.waits)
         self._live.reset_at = snap.statistics_reset_at
         self._live.reset_ties = set(snap.statistics_reset_ties)
         pools: list[Pool] = []

@@ -14,11 +14,12 @@ families are then empty). The current-state gauges (waiting, expected wait, agen
 in flight, surge, decisions) and the core's real-time figures (longest wait,
 agents by state, eligible and available agents, waiting and expected wait by
 priority, windowed service level, ASA and abandon rate, per-agent figures with
-``per_agent``) are read from the core at every scrape, so they always agree with
-it. ``monitor`` (a :class:`~router.observe.Monitor` fed the router's events) adds
-what only events tell: lifetime outcomes per queue, offer outcomes, moves and the
-answered-wait histogram, and stands in for any real-time figure a core does not
-have (read with ``getattr``); see docs/metrics.md for the names.
+``per_agent``) and its figures since the start (outcomes and arrivals per queue,
+the answered-wait histogram, all kept in its snapshot) are read from the core at
+every scrape, so they always agree with it. ``monitor`` (a
+:class:`~router.observe.Monitor` fed the router's events) adds what only events
+tell: offer outcomes and moves, and stands in for any figure a core does not have
+(read with ``getattr``); see docs/metrics.md for the names.
 
 Several routers in one process (``router serve``'s domains, one router per
 tenant) share one :class:`RouterCollectors`: it gives each router's series a
@@ -46,8 +47,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from router.observe import WAIT_BUCKETS, Monitor, MonitorStatistics
-from router.stats import RouterStatistics
+from router.observe import Monitor, MonitorStatistics
+from router.stats import WAIT_BUCKETS, RouterStatistics
 
 __all__ = ["RouterCollector", "RouterCollectors", "core_statistics", "merge_families"]
 
@@ -197,6 +198,7 @@ class RouterCollector(Collector):
     ) -> Iterator[Metric]:
         yield from self._realtime_families(stats, mon)
         yield from self._outcome_families(stats, mon)
+        yield self._wait_family(stats, mon)
         if self.monitor is not None:
             yield from self._monitor_families(mon)
         if self.per_agent:
@@ -304,8 +306,30 @@ class RouterCollector(Collector):
                         outcomes.add_metric([name, outcome], mq.outcomes[outcome])
         yield from (outcomes, offered)
 
+    def _wait_family(self, stats: RouterStatistics | None, mon: MonitorStatistics | None) -> Metric:
+        """The answered waits since the start: the core's (``QueueStatistics.wait_histogram``,
+        kept in the snapshot) when it has them, else the monitor's."""
+        wait = HistogramMetricFamily(
+            "router_wait_seconds",
+            "Wait of answered inquiries, arrival to answer, by the queue that answered",
+            labels=["queue"],
+        )
+        bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
+        done: set[str] = set()
+        for name, q in (stats.queues if stats is not None else {}).items():
+            hist = getattr(q, "wait_histogram", None)
+            if hist:
+                done.add(name)
+                buckets = zip(bounds, (float(n) for n in hist), strict=True)
+                wait.add_metric([name], list(buckets), q.wait_sum_s)
+        for name, mq in (mon.queues if mon is not None else {}).items():
+            if name not in done:
+                buckets = zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)
+                wait.add_metric([name], list(buckets), mq.wait_sum_s)
+        return wait
+
     def _monitor_families(self, mon: MonitorStatistics | None) -> Iterator[Metric]:
-        """What only the events tell: offers, moves, the wait histogram."""
+        """What only the events tell: offers and moves."""
         offers = CounterMetricFamily(
             "router_offer_outcomes",
             "Offers to agents by outcome (accepted, declined, expired, taken_back)",
@@ -316,24 +340,13 @@ class RouterCollector(Collector):
             "Inquiries moved between queues by overflow (direction in or out)",
             labels=["queue", "direction"],
         )
-        wait = HistogramMetricFamily(
-            "router_wait_seconds",
-            "Wait of answered inquiries, arrival to answer, by the queue that answered",
-            labels=["queue"],
-        )
         if mon is not None:
             for outcome, n in mon.offer_outcomes.items():
                 offers.add_metric([outcome], n)
-            bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
             for name, mq in mon.queues.items():
                 moved.add_metric([name, "in"], mq.moved_in)
                 moved.add_metric([name, "out"], mq.moved_out)
-                wait.add_metric(
-                    [name],
-                    list(zip(bounds, (float(n) for n in mq.wait_histogram), strict=True)),
-                    mq.wait_sum_s,
-                )
-        yield from (offers, moved, wait)
+        yield from (offers, moved)
 
     def _agent_families(self, mon: MonitorStatistics | None, collecting: bool) -> Iterator[Metric]:
         """One series per agent: the core's figures when it has them, else the monitor's."""

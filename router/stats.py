@@ -20,6 +20,7 @@ from msgspec import Struct
 
 __all__ = [
     "AGENT_STATES",
+    "WAIT_BUCKETS",
     "AgentStatistics",
     "Counters",
     "QueueStatistics",
@@ -27,6 +28,24 @@ __all__ = [
     "WindowFigures",
     "window_label",
 ]
+
+#: Upper bounds (seconds) of the answered-wait histogram buckets (+Inf is implied): the
+#: core's ``QueueStatistics.wait_histogram`` and the monitor's use the same.
+WAIT_BUCKETS: tuple[float, ...] = (
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+    1200.0,
+    1800.0,
+    3600.0,
+)
 
 #: Every logged-in agent is in exactly one of these (``agents_by_state``, the ``state``
 #: label of ``router_agents``): ``busy`` holds an offer or work in service, ``wrap_up``
@@ -138,6 +157,13 @@ class QueueStatistics(Struct, frozen=True, kw_only=True):
     #: from owner to owner in durable mode (the snapshot keeps them): counters for
     #: ``router_outcomes_total`` and ``router_offered_total``
     totals: WindowFigures | None = None
+    #: the answered waits since the router started (as ``totals``), arrival to answer, by
+    #: the queue that answered: cumulative counts per :data:`WAIT_BUCKETS` bound, then
+    #: +Inf (an answer taken back by a hand-back leaves it again); empty from a core
+    #: that does not keep them
+    wait_histogram: list[int] = msgspec.field(default_factory=list)
+    #: the sum of those waits (the histogram's ``_sum``)
+    wait_sum_s: float = 0.0
 
 
 class RouterStatistics(Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ from router import AgentSpec, Inquiry, Router
 from router.adapters import open_router
 from router.metrics import RouterCollector, RouterCollectors
 from router.observe import Monitor, follow
+from router.stats import WAIT_BUCKETS
 from tests.test_observe_monitor import TWO_QUEUES, Driven
 
 #: docs/metrics.md: the names the collector must expose (the durable ones are serve's).
@@ -117,7 +118,8 @@ def test_core_only_collector_and_per_agent_series() -> None:
     assert sample(fams, "router_inquiries_waiting", queue="refund") == 1
     assert sample(fams, "router_offered_total", queue="refund") == 1
     assert sample(fams, "router_outcomes_total", queue="refund", outcome="answered") == 0
-    assert "router_wait_seconds" not in fams and "router_offer_outcomes" not in fams  # events
+    assert sample(fams, "router_wait_seconds_count", queue="refund") == 0  # the core's own
+    assert "router_offer_outcomes" not in fams and "router_moved" not in fams  # events only
     # the core's totals equal the monitor's over a whole run, and survive a reset
     d = busy_router()
     d.router.reset_statistics(d.router.now)
@@ -130,6 +132,14 @@ def test_core_only_collector_and_per_agent_series() -> None:
             assert sample(core, "router_outcomes_total", queue=q, outcome=outcome) == n
             assert sample(both, "router_outcomes_total", queue=q, outcome=outcome) == n
     assert sample(core, "router_outcomes_total", queue="refund", outcome="abandoned") == 3
+    # ... and so does the core's wait histogram, bucket for bucket
+    bounds = [repr(float(b)) for b in WAIT_BUCKETS] + ["+Inf"]
+    for q, mq in mon.queues.items():
+        for le, n in zip(bounds, mq.wait_histogram, strict=True):
+            assert sample(core, "router_wait_seconds_bucket", queue=q, le=le) == n, (q, le)
+            assert sample(both, "router_wait_seconds_bucket", queue=q, le=le) == n, (q, le)
+        assert sample(core, "router_wait_seconds_sum", queue=q) == mq.wait_sum_s
+    assert sample(core, "router_wait_seconds_bucket", queue="refund", le="10.0") == 1
     d = busy_router()
     fams = scrape(RouterCollector(d.router, d.monitor, per_agent=True))
     assert sample(fams, "router_agent_handled_total", agent="ye") == 1

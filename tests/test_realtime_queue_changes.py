@@ -65,14 +65,21 @@ def test_a_hand_back_takes_the_answer_back_and_the_next_answer_counts_once() -> 
     r.accept("c1", 2)
     run.tick(2)
     assert run.window("sales").answered == 1
+    q = r.statistics().queues["sales"]
+    assert (q.wait_histogram[0], q.wait_histogram[-1], q.wait_sum_s) == (1, 1, 1.0)  # le=1
     r.hand_back("c1", 40)  # back in line: not answered any more
     run.tick(40)
     assert run.window("sales").answered == 0
+    q = r.statistics().queues["sales"]
+    assert (q.wait_histogram, q.wait_sum_s) == ([0] * 14, 0.0)  # its wait left the bucket
     holder = next(a for a in ("ye", "li") if r.holds("c1", a))
     r.accept("c1", 41, holder)
     run.tick(41)
     w = run.window("sales")
     assert (w.offered, w.answered, w.asa_s) == (1, 1, 40.0)  # waited from its arrival
+    q = r.statistics().queues["sales"]
+    assert q.wait_histogram == [0] * 6 + [1] * 8  # 40 s: first in the le=60 bucket
+    assert q.wait_sum_s == 40.0
 
 
 def test_a_transfer_of_an_assigned_inquiry_answers_it_in_the_new_queue() -> None:

@@ -17,6 +17,7 @@ from router.errors import ConfigError, InvalidInput, UnknownId
 from router.observe import Monitor
 from router.sim import build_report, load_scenario
 from router.sim.observed import ObservedRun
+from router.state import codec
 from router.state.windows import Counts, SlidingWindows
 from router.stats import WindowFigures
 from tests.helpers import config
@@ -410,6 +411,33 @@ def test_the_windows_come_from_the_config() -> None:
         Router(config(TWO_QUEUES + "[statistics]\nbucket_s = nan\n"))
 
 
+def test_the_wait_histogram_survives_a_snapshot_and_an_older_one_restarts_it() -> None:
+    d = Driven()
+    r = d.r
+    r.login(AgentSpec(id="ye", skills={"refund": 2}), now=0.0)
+    for i, wait in enumerate((0.5, 7.0, 7000.0)):
+        r.submit(Inquiry(id=f"c{i}", queue="refund"), now=10_000.0 * i)
+        d.tick(10_000.0 * i + wait)
+        r.accept(f"c{i}", now=10_000.0 * i + wait)
+        r.complete(f"c{i}", now=10_000.0 * i + wait + 1)
+    q = r.statistics().queues["refund"]
+    assert q.wait_histogram == [1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3]  # 0.5, 7, 7000 s
+    assert q.wait_sum_s == 7007.5
+    again = Router.restore(r.snapshot())
+    assert again.statistics().queues["refund"].wait_histogram == q.wait_histogram
+    assert again.snapshot() == r.snapshot()
+    # a snapshot written before the histogram was kept restores, and counts from zero
+    old = codec.decode(r.snapshot())
+    old.queues = [msgspec.structs.replace(sq, waits=None) for sq in old.queues]
+    older = Router.restore(codec.encode(old))
+    st = older.statistics().queues["refund"]
+    assert (st.wait_histogram, st.totals) == ([0] * 14, q.totals)
+    older.submit(Inquiry(id="c9", queue="refund"), now=40_000.0)
+    older.tick(40_000.0)
+    older.accept("c9", now=40_001.0)
+    assert older.statistics().queues["refund"].wait_histogram == [1] * 14  # 1 s: le=1 on
+
+
 def test_snapshot_round_trips_the_windows_and_agent_figures() -> None:
     d = Driven()
     r = d.r
@@ -502,6 +530,10 @@ def _agree_with_monitor(core: Router, monitor: Monitor, labels: tuple[str, ...] 
             # waiting (as ``waiting`` always did); the monitor counts it parked
             assert q.waiting == m.waiting, name
             assert q.longest_wait_s == pytest.approx(m.longest_wait_s, abs=1e-9), name
+        # the answered waits since the start, bucket for bucket (hand-backs and callbacks
+        # that reached nobody take theirs back out)
+        assert q.wait_histogram == m.wait_histogram, name
+        assert q.wait_sum_s == pytest.approx(m.wait_sum_s, rel=1e-9, abs=1e-9), name
         assert set(q.windows) == set(m.windows)
         for label, w in q.windows.items():
             if not labels or label in labels:

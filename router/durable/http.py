@@ -161,9 +161,10 @@ class DomainCores(Collector):
     domain for long). No event monitor (it would restart at every takeover): every
     figure is the core's own, which a successor restores from the snapshot, so
     they continue across owners: current state, the counters, outcomes and
-    arrivals per queue (``QueueStatistics.totals``) and the sliding windows
-    (service level, ASA, abandon rate). What only events tell (the wait
-    histogram, offer outcomes, moves) is not exported here.
+    arrivals per queue (``QueueStatistics.totals``), the answered-wait histogram
+    (``router_wait_seconds``) and the sliding windows (service level, ASA,
+    abandon rate). What only events tell (offer outcomes, moves) is not exported
+    here.
     """
 
     def __init__(self, server: Server) -> None:

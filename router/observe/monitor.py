@@ -74,7 +74,7 @@ from router.events import (
 from router.model import AgentSpec
 from router.state.tallies import capacity_shares
 from router.state.windows import DEFAULT_WINDOWS, Counts, SlidingWindows
-from router.stats import AGENT_STATES, WindowFigures
+from router.stats import AGENT_STATES, WAIT_BUCKETS, WindowFigures
 
 __all__ = [
     "AGENT_STATES",
@@ -89,8 +89,6 @@ __all__ = [
     "capacity_shares",
 ]
 
-#: Upper bounds (seconds) of the answered-wait histogram buckets (+Inf is implied).
-WAIT_BUCKETS: tuple[float, ...] = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
 # inquiry states
 _NEW = -1  # seen in an Overflowed at arrival; its Queued (or refusal) follows

@@ -62,6 +62,9 @@ class QueueRecord(Struct, array_like=True):
     removed: bool
     #: the real-time windows of outcome counts (router/state/windows.py)
     windows: WindowsRecord | None = None
+    #: ``QueueTally.waits``, the answered waits per histogram bucket since the start
+    #: (``None`` in snapshots written before they were kept: they restart from zero)
+    waits: list[int] | None = None
 
 
 class AgentRecord(Struct, array_like=True):
@@ -181,8 +184,10 @@ def decode(data: bytes) -> Snapshot:
     return snap
 
 
-def queue_record(q: QueueState, windows: WindowsRecord | None = None) -> QueueRecord:
-    return QueueRecord(q.cfg, q.removed, windows)
+def queue_record(
+    q: QueueState, windows: WindowsRecord | None = None, waits: list[int] | None = None
+) -> QueueRecord:
+    return QueueRecord(q.cfg, q.removed, windows, waits)
 
 
 def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord:

@@ -58,6 +58,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from heapq import heappop
+from itertools import accumulate
 
 from router.config import Channel, RouterConfig
 from router.state.capacity import Interrupts
@@ -482,6 +483,8 @@ class Realtime:
             available_agents=tl.available,
             windows=windows,
             totals=tl.windows.total,
+            wait_histogram=list(accumulate(tl.waits)),
+            wait_sum_s=tl.windows.total_wait_s,
         )
 
     def agent_statistics(self, agent: Agent, now: float) -> AgentStatistics:

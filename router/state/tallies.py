@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from router.state.stat_records import AgentTallyRecord
 from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
+from router.stats import WAIT_BUCKETS
 
 __all__ = ["AgentTally", "AgentTallyRecord", "QueueTally", "capacity_shares"]
 
@@ -34,7 +35,8 @@ def capacity_shares(
 
 
 class QueueTally:
-    """One queue's windows of outcome counts and its eligible and available agents."""
+    """One queue's windows of outcome counts, its answered waits and its eligible and
+    available agents."""
 
     __slots__ = (
         "available",
@@ -44,6 +46,7 @@ class QueueTally:
         "ewt_key",
         "heavy",
         "unit_cost",
+        "waits",
         "windows",
     )
 
@@ -57,6 +60,9 @@ class QueueTally:
         self.ewt_key: tuple[object, ...] | None = None
         self.ewt: tuple[float, dict[int, float]] = (0.0, {})
         self.heavy = False  # a heavy queue (a cooldown may keep agents off heavy work only)
+        #: answers since the router started by wait: index ``i`` counts the waits in
+        #: ``(WAIT_BUCKETS[i - 1], WAIT_BUCKETS[i]]``, the last one those past every bound
+        self.waits = [0] * (len(WAIT_BUCKETS) + 1)
 
 
 class AgentTally:

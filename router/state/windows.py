@@ -261,6 +261,7 @@ class SlidingWindows:
         "labels",
         "reset_at",
         "total",
+        "total_wait_s",
         "until",
         "version",
         "windows",
@@ -290,6 +291,7 @@ class SlidingWindows:
         self._before: CountsRecord = _ZERO  # counted by windows of an earlier shape
         #: the figures since the router started, as of the last :meth:`query`
         self.total = _figures(Counts(), _ZERO)
+        self.total_wait_s = 0.0  # ... and the sum of the answered waits in it
 
     def same_shape(self, windows: tuple[float, ...], bucket_s: float) -> bool:
         return self.windows == tuple(sorted(windows)) and self.bucket_s == float(bucket_s)
@@ -376,7 +378,8 @@ class SlidingWindows:
         return c
 
     def query(self, now: float) -> dict[str, WindowFigures]:
-        """Figures per window label, plus ``since_reset``; refreshes :attr:`total`.
+        """Figures per window label, plus ``since_reset``; refreshes :attr:`total` and
+        :attr:`total_wait_s`.
 
         The answer is remembered: while nothing rolled, was adjusted or reset, time
         stays in the same bucket and nothing was counted since, the same figures
@@ -403,6 +406,7 @@ class SlidingWindows:
         total = cum.copy()
         total.add(Counts.from_record(self._before))
         self.total = _figures(total, _ZERO)
+        self.total_wait_s = total.wait_s
         self._cache_key = key
         self._cache = out
         return dict(out)

@@ -189,8 +189,9 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
 
 
 def test_metrics_carry_outcomes_and_service_level_per_domain(redis_server: RedisServer) -> None:
-    """No event monitor in ``serve``: outcomes, arrivals and the windows come from each
-    domain's core (``QueueStatistics.totals`` and ``windows``), and a reset sent over the
+    """No event monitor in ``serve``: outcomes, arrivals, the wait histogram and the windows
+    come from each domain's core (``QueueStatistics.totals``, ``wait_histogram`` and
+    ``windows``), and a reset sent over the
     durable wire restarts the since-reset figures only."""
 
     async def body(c: Redis) -> None:
@@ -235,6 +236,13 @@ def test_metrics_carry_outcomes_and_service_level_per_domain(redis_server: Redis
                 sl = value(fams, "router_service_level", domain="h1", queue="orders", window=window)
                 assert sl == 0.0, window
             assert value(fams, "router_service_level", domain="h2", queue="orders") is None
+            # the core's wait histogram per domain (nothing answered yet: counts of zero)
+            counts = {
+                s.labels["domain"]: s.value
+                for s in fams["router_wait_seconds"].samples
+                if s.name == "router_wait_seconds_count" and s.labels["queue"] == "orders"
+            }
+            assert counts == {"h1": 0.0, "h2": 0.0}
             await p.reset_statistics()  # through the durable wire: since reset starts over
 
             async def was_reset() -> dict[str, Any] | None:
