@@ -165,6 +165,7 @@ from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
     agent_pop,
     agent_push,
+    best_live_except,
     first_not_declined,
     live_agents,
     live_arrivals,
@@ -2907,20 +2908,11 @@ class Router:
         else:
             chosen = self._explain_mode(agent, pool, now, key)
         if trigger == "arrival" and offers == 1 and not preferred:
-            # the best other valid agent in the pool (a bounded peek)
-            best_key = _INF
-            best_seq = 0
-            other: Agent | None = None
-            slots = self._slots
-            for key, seq, ver, slot in pool.agents[:64]:
-                a = slots[slot]
-                if (
-                    a is not agent
-                    and a.ver == ver
-                    and (key < best_key or (key == best_key and seq < best_seq))
-                ):
-                    best_key, best_seq, other = key, seq, a
-            if other is not None:
+            # the best other agent listed in the pool
+            entry = best_live_except(pool.agents, self._slots, agent)
+            if entry is not None:
+                other = self._slots[entry[3]]
+                best_key: float = entry[0]
                 if mode == SCORED:
                     prof = Scorer.proficiency(other, pool)
                     runner = self._scorer.explain(other, pool, prof, w, now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from router.state.lazyheap import agent_pop, agent_push
+from router.state.lazyheap import agent_pop, agent_push, best_live_except
 
 
 def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -57,3 +57,29 @@ def test_deadline_entries_pop_in_heapqs_order() -> None:
     while ours:
         assert agent_pop(ours) is heapq.heappop(theirs)
     assert not theirs
+
+
+class _Rec:
+    """An agent record as a heap reads it: its version."""
+
+    def __init__(self, ver: int) -> None:
+        self.ver = ver
+
+
+def test_best_live_except_is_the_least_live_entry_of_another_agent() -> None:
+    """Against a scan of the whole heap, on heaps with many stale entries and ties."""
+    rng = random.Random(11)
+    for _ in range(300):
+        slots = [_Rec(0) for _ in range(rng.randint(1, 40))]
+        heap: list[tuple[float, int, int, int]] = []
+        for seq in range(rng.randint(0, 120)):
+            slot = rng.randrange(len(slots))
+            heapq.heappush(heap, (float(rng.randint(0, 6)), seq, slots[slot].ver, slot))
+            if rng.random() < 0.6:  # its entries so far go stale
+                slots[slot].ver += 1
+        before = list(heap)
+        skip = rng.choice(slots)
+        live = [e for e in heap if slots[e[3]] is not skip and slots[e[3]].ver == e[2]]
+        got = best_live_except(heap, slots, skip)
+        assert got == (min(live) if live else None)
+        assert heap == before  # read only

@@ -225,6 +225,24 @@ def test_explanation_is_features_times_weights_with_runner_up() -> None:
     assert exp.runner_up.score == pytest.approx(2 * 0.75 + 0.5 * 1.0 - 3.0 * 0.2)  # 1.4
 
 
+def test_the_runner_up_is_the_best_other_listed_agent_below_many_stale_entries() -> None:
+    """The runner-up is read exactly, however many stale entries sit between it and the
+    chosen agent in the pool's heap (a peek at the heap's first 64 entries missed it)."""
+    r = router("idle_time = 1.0")
+    for i in range(300):  # logged in one second apart: the first has been idle longest
+        r.login(agent(f"a{i:03}"), float(i))
+    assert decide(r, "i0", 300.0).agent_id == "a000"  # the pool's heap now exists
+    r.complete("i0", 300.0)  # a000 is listed again, last (idle for 0 s)
+    for i in range(2, 112):  # the next 110 go on a break: their entries go stale in place
+        r.go_on_break(f"a{i:03}", 300.0)
+    r.tick(300.0)
+    ev = decide(r, "i1", 301.0)
+    assert ev.explanation.chosen.agent_id == "a001"
+    assert ev.explanation.runner_up is not None
+    assert ev.explanation.runner_up.agent_id == "a112"
+    assert ev.explanation.runner_up.features["idle_time"] == pytest.approx((301 - 112) / 60)
+
+
 def test_explanation_when_a_freed_agent_picks_the_inquiry() -> None:
     r = router("proficiency = 1.0, idle_time = 1.0, load = 1.0", agent("a"))
     decide(r, "i1", 0)

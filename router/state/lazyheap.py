@@ -34,6 +34,7 @@ __all__ = [
     "TicketEntry",
     "agent_pop",
     "agent_push",
+    "best_live_except",
     "bloated",
     "first_not_declined",
     "live_agents",
@@ -134,6 +135,29 @@ def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> li
         out = [e for e in heap if slots[e[3]].ver == e[2]]
     heapify(out)
     return out
+
+
+def best_live_except(heap: list[Any], slots: list[Any], agent: object) -> Any:
+    """The live entry of least ``(key, seq)`` in an agent heap whose agent is not ``agent``
+    (``None``: there is none), read without changing the heap: a best-first walk down
+    the tree (a child is never before its parent), so it visits only the entries before
+    the answer (stale ones, ``agent``'s) and their children. (Off the hot path: only
+    an explanation reads it; ``slots`` untyped so that a test may pass plain records.)"""
+    n = len(heap)
+    if not n:
+        return None
+    frontier: list[tuple[float, int, int]] = [(heap[0][0], heap[0][1], 0)]
+    while frontier:
+        i = heappop(frontier)[2]
+        e = heap[i]
+        a = slots[e[3]]
+        if a is not agent and a.ver == e[2]:
+            return e
+        for c in (2 * i + 1, 2 * i + 2):
+            if c < n:
+                ce = heap[c]
+                heappush(frontier, (ce[0], ce[1], c))
+    return None
 
 
 def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:
