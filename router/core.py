@@ -191,6 +191,9 @@ from router.state.records import (
     OFFERED,
     PARKED,
     READY,
+    TAKES_ANY,
+    TAKES_LIGHT,
+    TAKES_NONE,
     TICKET_STATE_NAMES,
     WAITING,
     WRAPUP,
@@ -248,9 +251,9 @@ _INF: Final = float("inf")
 _SPENT_SLACK: Final = 64
 
 # What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take)
-_TAKES_ANY: Final = 0
-_TAKES_LIGHT: Final = 1  # no heavy pool: a pause after heavy work, or a heavy-only cooldown
-_TAKES_NONE: Final = 2  # a cooldown that keeps it off every queue
+_TAKES_ANY: Final = TAKES_ANY
+_TAKES_LIGHT: Final = TAKES_LIGHT
+_TAKES_NONE: Final = TAKES_NONE
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -338,6 +341,7 @@ class Router:
         self._plans: dict[PoolKey, tuple[int, list[tuple[float, int]]]] = {}
         # real-time statistics (router/state/realtime.py); agents noted as changed
         self._live = Realtime(self._now)
+        self._live.may_take = self._may_take  # the guardrails' one rule
         self._changed = self._live.changed
         self._bp = AdmissionControl(_Ops(self))
         self._draws = Draws(cfg.routing.seed)
@@ -3463,7 +3467,7 @@ class Router:
         every agent. Windows are read at the router's time (:attr:`now`).
         """
         live = self._live
-        live.settle(self._now, self._surge)
+        live.settle()
         now = self._now
         held = self._n_offered + self._n_assigned + self._n_wrapup
         est = self._estimator

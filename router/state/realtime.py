@@ -36,7 +36,8 @@ there its own way:
   *available* there (ready, with room for one more inquiry of the queue's
   channel, capacity units permitting (or an interruption its channel's rule
   allows: router/state/capacity.py), and not kept off the queue now by a
-  cooldown or a pause after heavy work: router/wellbeing.py) and its place in the agents-by-state
+  cooldown or a pause after heavy work, by the router's own rule
+  ``Router._may_take``, :attr:`Realtime.may_take`) and its place in the agents-by-state
   partition change with every offer and release: the core only notes the
   agent in :attr:`Realtime.changed` (one dict store on the hot path) and
   :meth:`Realtime.settle` re-counts the noted agents at the next read,
@@ -56,7 +57,7 @@ agents' figures are in the snapshot.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from heapq import heappop
 from itertools import accumulate
 
@@ -67,6 +68,9 @@ from router.state.records import (
     ASSIGNED,
     BREAK,
     READY,
+    TAKES_ANY,
+    TAKES_LIGHT,
+    TAKES_NONE,
     WAITING,
     Agent,
     QueueState,
@@ -97,6 +101,11 @@ __all__ = [
 IDLE, BUSY, WRAP_UP, ON_BREAK, AWAY = range(5)
 
 _INF = float("inf")
+
+
+def _takes_any(agent: Agent) -> int:
+    """No guardrail (a Realtime not yet joined to its router)."""
+    return TAKES_ANY
 
 
 def fits(agent: Agent, q: QueueState, tenant: str | None, requires: Requirement) -> bool:
@@ -241,16 +250,11 @@ class Realtime:
     __slots__ = (
         "by_state",
         "changed",
-        "cool_heavy_only",
-        "cool_in_surge",
         "eligs",
-        "heavy_in_surge",
-        "heavy_k",
         "interrupts",
-        "now",
+        "may_take",
         "reset_at",
         "reset_ties",
-        "surge",
         "unit_costs",
     )
 
@@ -267,17 +271,11 @@ class Realtime:
         self.reset_at = now
         #: inquiries answered at the very instant of the last reset, before it
         self.reset_ties: set[str] = set()
-        # the guardrails that keep a ready agent with room off work now (router/wellbeing.py):
-        # a cooldown after long heavy work (off heavy queues only with cooldown_from =
-        # "heavy") and the pause after max_consecutive_heavy heavy inquiries; a surge may
-        # suspend either (suspend_in_surge)
-        self.cool_heavy_only = False
-        self.cool_in_surge = True
-        self.heavy_k: int | None = None
-        self.heavy_in_surge = True
-        #: the router's time and surge mode at the last settle
-        self.now = now
-        self.surge = False
+        #: what the wellbeing guardrails let a ready agent take at the router's time now:
+        #: ``TAKES_ANY``, ``TAKES_LIGHT`` (no heavy queue) or ``TAKES_NONE`` (the router's
+        #: own rule, ``Router._may_take``: a cooldown after long heavy work, the pause after
+        #: ``max_consecutive_heavy`` heavy inquiries, each unless a surge suspends it)
+        self.may_take: Callable[[Agent], int] = _takes_any
 
     def configure(
         self, cfg: RouterConfig, channels: dict[str, Channel], queues: Iterable[QueueState]
@@ -290,11 +288,6 @@ class Realtime:
         windows = tuple(float(w) for w in st.windows)
         self.unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
         self.interrupts = Interrupts(channels)
-        wb = cfg.wellbeing
-        self.cool_heavy_only = wb.cooldown_from == "heavy"
-        self.cool_in_surge = "cooldown" not in wb.suspend_in_surge
-        self.heavy_k = wb.max_consecutive_heavy
-        self.heavy_in_surge = "heavy" not in wb.suspend_in_surge
         for q in queues:
             tl = q.tally
             tl.channel = q.channel
@@ -383,19 +376,10 @@ class Realtime:
             load = agent.load
             caps = agent.caps
             spare = agent.units - agent.units_used if agent.units is not None else None
-            # in a cooldown it takes no work (or no heavy work) now; after a run of heavy
-            # work, no heavy work (as Router._can_take decides)
-            surge = self.surge
-            cooling = agent.cooldown_until > self.now and (self.cool_in_surge or not surge)
-            heavy_only = self.cool_heavy_only
-            k = self.heavy_k
-            heavy_paused = (
-                k is not None and agent.heavy_streak >= k and (self.heavy_in_surge or not surge)
-            )
-            for qt in tl.elig:
-                if qt.heavy and heavy_paused:
-                    continue
-                if cooling and (qt.heavy or not heavy_only):
+            # the guardrails may keep it off every queue, or off heavy ones, now
+            takes = self.may_take(agent)
+            for qt in tl.elig if takes != TAKES_NONE else ():
+                if takes == TAKES_LIGHT and qt.heavy:
                     continue
                 ch = qt.channel
                 if load.get(ch, 0) < caps.get(ch, 0) and (
@@ -412,11 +396,9 @@ class Realtime:
                 qt.available += 1
             tl.avail = avail
 
-    def settle(self, now: float, surge: bool) -> None:
-        """Re-count the agents noted as changed since the last call, at ``now`` and in
-        surge mode or not (a surge may suspend the guardrails that keep agents off work)."""
-        self.now = now
-        self.surge = surge
+    def settle(self) -> None:
+        """Re-count the agents noted as changed since the last call, at the router's time
+        now (its guardrails, :attr:`may_take`, read the router's time and surge mode)."""
         changed = self.changed
         if changed:
             for agent in changed.values():

@@ -56,6 +56,12 @@ BREAK: Final = 2
 AWAY: Final = 3
 LOGGING_OUT: Final = 4
 
+# What the wellbeing guardrails let a ready agent take now, whatever the queue
+# (``Router._may_take``, the one rule; the real-time counts ask it too)
+TAKES_ANY: Final = 0
+TAKES_LIGHT: Final = 1  # no heavy queue: a pause after heavy work, or a heavy-only cooldown
+TAKES_NONE: Final = 2  # a cooldown that keeps it off every queue
+
 _INF = float("inf")
 
 Requirement = tuple[tuple[str, int], ...]
