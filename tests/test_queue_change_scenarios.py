@@ -84,6 +84,11 @@ def test_every_handed_back_inquiry_is_answered_once_more_and_ends_once() -> None
     assert rep["handed_back"] > 30
     assert rep["answered_after_handback"] == rep["handed_back"]
     assert rep["handed_back_inquiries"] <= rep["handed_back"]
+    # an inquiry counts for the agent of its last answer, once: the agents' handled add up
+    answered = [r for r in res.inquiries if r.outcome == ANSWERED]
+    assert sum(a.handled for a in res.agents) == len(answered)
+    by_id = {a.id: a.group for a in res.agents}
+    assert all(by_id[r.agent_id] == r.by for r in answered)
     # the core counted each hand-back (those of warm-up arrivals too)
     assert res.counters["handed_back"] >= rep["handed_back"]
 

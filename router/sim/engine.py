@@ -927,8 +927,15 @@ class Simulator:
                         if rec.callback:
                             callbacks_open.pop(iid, None)
                     elif self._awaits_answer(rec):
+                        # answered again after a hand-back: this answer is the one that
+                        # counts (as in the core's figures), from the same arrival
                         res.handbacks[rec][1] += 1
                         open_ -= 1
+                        agents[rec.agent_id].handled -= 1
+                        rec.answered_at = t
+                        rec.by = a.group
+                        rec.agent_id = a.id
+                        a.handled += 1
                     else:
                         self._anomaly("assigned_after_outcome")
                     if schedules and e.queue in schedules and not schedules[e.queue].is_open(t):
