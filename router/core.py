@@ -2629,12 +2629,12 @@ class Router:
 
         The value is that of ``min(_key(...))`` bit for bit, for less work: the checks of
         ``_can_take`` that depend on the agent alone are made once, and a scored pool's
-        key is its first term (idle time and proficiency) finished by terms shared by
-        every pool of one channel and weights (``Scorer.finish_key``). Float addition
-        is monotone, so the least first term of the first (weights, channel) met is
-        finished once to that group's least key; pools of other groups (rare: queues
-        with their own weights, agents of two channels) are finished one by one. Other
-        modes are keyed pool by pool, in order (``random`` draws)."""
+        key is ``Scorer.base_key`` (shared by every pool of one channel and weights) minus
+        its proficiency term. Float subtraction is monotone in what it subtracts, so the
+        first (weights, channel) group met keys its largest proficiency term once against
+        its base; pools of other groups (rare: queues with their own weights, agents of
+        two channels) are keyed one by one. Other modes are keyed pool by pool, in order
+        (``random`` draws)."""
         best = _INF
         if agent.state != READY:
             return (best, agent.incarnation)
@@ -2646,11 +2646,9 @@ class Router:
             return (best, agent.incarnation)
         heavy_blocked = takes == _TAKES_LIGHT
         scorer = self._scorer
-        idle_since = agent.idle_since
-        idle_scale = scorer.idle_scale
-        group_w: Coeffs | None = None  # the first (weights, channel) met, and its least term
+        group_w: Coeffs | None = None  # the first (weights, channel) met, its largest term
         group_ch = ""
-        group_x = _INF
+        group_p = -_INF
         for pool, prof, _ in agent.pools:
             ch = pool.channel
             if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
@@ -2665,14 +2663,14 @@ class Router:
                 continue
             if pool.mode == SCORED:
                 w = pool.queue.coeffs
-                x = w.idle_time * idle_since / idle_scale - w.proficiency * prof
+                p = w.proficiency * prof
                 if w is group_w and ch == group_ch:
-                    if x < group_x:
-                        group_x = x
+                    if p > group_p:
+                        group_p = p
                 elif group_w is None:
-                    group_w, group_ch, group_x = w, ch, x
+                    group_w, group_ch, group_p = w, ch, p
                 else:
-                    k = scorer.finish_key(agent, ch, w, x)
+                    k = scorer.base_key(agent, w, load[ch], caps[ch]) - p
                     if k < best:
                         best = k
             else:
@@ -2680,7 +2678,7 @@ class Router:
                 if k < best:
                     best = k
         if group_w is not None:
-            k = scorer.finish_key(agent, group_ch, group_w, group_x)
+            k = scorer.base_key(agent, group_w, load[group_ch], caps[group_ch]) - group_p
             if k < best:
                 best = k
         return (best, agent.incarnation)

@@ -16,6 +16,7 @@ import pytest
 
 from router import AgentSpec, Inquiry, Router
 from router.errors import UsageError
+from router.state.distribution import SCORED as SCORED_MODE
 from tests.helpers import config
 
 CENTER = """
@@ -115,6 +116,23 @@ def _check_all(r: Router) -> int:
     return compared
 
 
+def _check_listed(r: Router) -> int:
+    """Every live entry of a scored pool's heap holds the agent's ``_key`` there, bit for
+    bit, whichever path listed it (a refresh, a new pool's first listing): equal states
+    then order agents equally, however they were reached (a snapshot restore lists anew)."""
+    compared = 0
+    for pool in r._pools.values():
+        if pool.mode != SCORED_MODE:  # (a random draw must not be drawn again here)
+            continue
+        for key, _, ver, slot in pool.agents:
+            agent = r._slots[slot]
+            if agent.ver == ver:
+                prof = next(p for pl, p, _ in agent.pools if pl is pool)
+                assert key == r._key(agent, pool, prof), (agent.id, pool.queue.name)
+                compared += 1
+    return compared
+
+
 #: the queues keyed by score: other modes' keys (a proficiency, a draw) are often the least,
 #: so a run that opens only these checks the scored keys on their own
 SCORED = ("v_scored", "v_own", "c_scored", "c_heavy", "c_ring")
@@ -143,7 +161,7 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
     now = 0.0
     held: list[str] = []
     offered: list[str] = []
-    compared = 0
+    compared = listed = 0
     for step in range(500):
         now += rng.choice([0.0, 0.5, 3.0, 17.0])
         roll = rng.random()
@@ -164,6 +182,7 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
         except UsageError:
             pass  # e.g. a break refused, an offer that expired: not what is checked here
         compared += _check_all(r)  # before the pass: agents freed since the last one
+        listed += _check_listed(r)
         for ev in r.tick(now):
             name = type(ev).__name__
             if name == "Offered":
@@ -177,3 +196,4 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
         offered = [i for i in offered if r.inquiry_state(i) == "offered"]
         held = [i for i in held if r.inquiry_state(i) == "assigned"]
     assert compared > 2000  # agents with some pool open, compared with a finite key
+    assert listed > 2000

@@ -62,28 +62,20 @@ class Scorer:
         return ratio
 
     def key(self, agent: Agent, pool: Pool, prof: float, w: Coeffs) -> float:
-        """Heap key (lower is better); time-invariant between the agent's changes."""
-        k = w.idle_time * agent.idle_since / self.idle_scale - w.proficiency * prof
-        return self.finish_key(agent, pool.channel, w, k)
+        """Heap key (lower is better); time-invariant between the agent's changes.
 
-    def finish_key(self, agent: Agent, channel: str, w: Coeffs, k: float) -> float:
-        """:meth:`key` from its first term ``k`` (idle time and proficiency) on: the terms
-        added after it are the same for every pool of ``channel`` and ``w``, and each
-        float addition is monotone, so the least first term finishes to the least key."""
-        if w.load:
-            k += w.load * self.load_ratio(agent, channel)
-        if w.recent_work:
-            k += w.recent_work * agent.recent_sum / self.window
-        if w.recent_count:
-            k += w.recent_count * len(agent.recent)
-        if w.heavy_streak:
-            k += w.heavy_streak * agent.heavy_streak / self.heavy_k
-        return k
+        Always ``base_key - w.proficiency * prof``, in that order: float addition is not
+        associative, so every path that keys an agent (listing it, a new pool, a restore,
+        a batched pass's order) computes the same terms in the same order, bit for bit,
+        and equal states list agents in equal order however they were reached."""
+        ch = pool.channel
+        base = self.base_key(agent, w, agent.load.get(ch, 0), agent.caps.get(ch, 0))
+        return base - w.proficiency * prof
 
     def base_key(self, agent: Agent, w: Coeffs, on: int, cap: int) -> float:
         """The part of :meth:`key` shared by every pool of a channel (all but proficiency);
         ``on`` and ``cap``: the agent's load and capacity on that channel (``_refresh`` has
-        read them for its own test)."""
+        read them for its own test). A pool's key is this minus ``w.proficiency * prof``."""
         k = w.idle_time * agent.idle_since / self.idle_scale
         if w.load:  # load_ratio inlined: this runs once per channel on every refresh
             ratio = on / cap if cap > 0 else 1.0
