@@ -79,7 +79,6 @@ instance broken.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable
 from heapq import heapify, heappop, heappush
@@ -214,7 +213,7 @@ from router.state.records import (
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
-from router.stats import WAIT_BUCKETS, AgentStatistics, Counters, RouterStatistics
+from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
     InquiryFields,
     check_agent_spec,
@@ -1112,7 +1111,7 @@ class Router:
         tl = q.tally
         w = tl.windows
         wait = at - t.arrival
-        tl.waits[bisect_left(WAIT_BUCKETS, wait)] += sign
+        tl.count_wait(wait, sign)
         if sign > 0:
             c = w.current(at)
             c.answered += 1

@@ -12,9 +12,14 @@ construction and the snapshot record.
 
 from __future__ import annotations
 
+from typing import Final
+
 from router.state.stat_records import AgentTallyRecord
 from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
 from router.stats import WAIT_BUCKETS
+
+#: the histogram's bounds as this module's own constant (compiled: a native read)
+_BOUNDS: Final = WAIT_BUCKETS
 
 __all__ = ["AgentTally", "AgentTallyRecord", "QueueTally", "capacity_shares"]
 
@@ -63,6 +68,15 @@ class QueueTally:
         #: answers since the router started by wait: index ``i`` counts the waits in
         #: ``(WAIT_BUCKETS[i - 1], WAIT_BUCKETS[i]]``, the last one those past every bound
         self.waits = [0] * (len(WAIT_BUCKETS) + 1)
+
+    def count_wait(self, wait: float, sign: int) -> None:
+        """Count an answered ``wait`` in :attr:`waits` (``sign`` -1: take it back)."""
+        i = 0
+        for bound in _BOUNDS:
+            if wait <= bound:
+                break
+            i += 1
+        self.waits[i] += sign
 
 
 class AgentTally:
