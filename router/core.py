@@ -215,6 +215,7 @@ from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
+    MAX_NAME,
     InquiryFields,
     check_agent_spec,
     check_attributes,
@@ -874,7 +875,10 @@ class Router:
             # no policy can act on it: admitted here, as AdmissionControl.submit admits
             # when its chain is empty (the same estimate, counters and events), without
             # the round trips through the core operations
-            position = self._position(q, priority)
+            position = 1  # self._position(q, priority), inline: once per arrival
+            for p, n in q.waiting_by_priority.items():
+                if p >= priority:
+                    position += n
             changes = self._staffing_changes(pool) if self._scheduled else []
             pending = bool(self._pending or self._freed)
             ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
@@ -882,7 +886,8 @@ class Router:
             self._admit(t, pool)
             self._estimator.on_arrival(q.name, priority, arrival)
             self._events.append(queued(t, position, ewt, now, self._version))
-            q.tally.windows.current(now).offered += 1
+            w = q.tally.windows
+            (w.cum if now < w.until else w.roll(now)).offered += 1  # w.current(now), inline
             return admitted(t, position, ewt)
         adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
@@ -905,7 +910,8 @@ class Router:
         self._pending.append(t)
         if t.patience_at is not None:
             self._at(t.patience_at, K_PATIENCE, t, t.seq)
-        self._schedule_step(t)
+        if t.terms.queue.steps:  # (no overflow steps: nothing to schedule)
+            self._schedule_step(t)
 
     def has_room(self, queue: str) -> bool:
         """False while ``queue`` or the router is at a configured ``max_queue`` (under the
@@ -1039,14 +1045,21 @@ class Router:
 
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        check_id(inquiry_id, "inquiry_id")
+        if type(inquiry_id) is not str or not inquiry_id or len(inquiry_id) > MAX_NAME:
+            check_id(inquiry_id, "inquiry_id")  # (a short id passes without the call)
         if agent_id is not None:
             check_id(agent_id, "agent_id")
         try:
             self._enter(now)
-            t, agent = self._offer(inquiry_id, agent_id)
-            if t.also is not None:
-                self._win(t, agent)
+            t = self._tickets.get(inquiry_id)
+            if t is None or t.state != OFFERED or t.more is not None or agent_id is not None:
+                # unknown, not on offer, on offer to several agents, or an agent named
+                t, agent = self._offer(inquiry_id, agent_id)
+                if t.also is not None:
+                    self._win(t, agent)
+            else:  # a plain ticket (no side record) on offer to one agent
+                assert t.agent is not None
+                agent = t.agent
             del agent.offers[t.id]
             agent.work[t.id] = t
             agent.no_answer = 0
@@ -1091,7 +1104,12 @@ class Router:
         self._n_offered -= 1
         self._n_assigned += 1
         self._counters.assigned += 1
-        self._estimator.on_answer(t.terms.queue.name, t.wait_end, t.entered, not t.callback)
+        name = t.terms.queue.name
+        more = t.more
+        if more is None:  # a plain ticket: entered at its arrival, not a callback
+            self._estimator.on_answer(name, t.wait_end, t.arrival, True)
+        else:
+            self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
         self._events.append(
             Assigned(
@@ -1099,7 +1117,7 @@ class Router:
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.terms.queue.name,
+                queue=name,
                 wait_s=now - t.arrival,
             )
         )
@@ -1113,7 +1131,7 @@ class Router:
         wait = at - t.arrival
         tl.count_wait(wait, sign)
         if sign > 0:
-            c = w.current(at)
+            c = w.cum if at < w.until else w.roll(at)  # w.current(at), inline: every answer
             c.answered += 1
             c.wait_s += wait
             if wait <= q.answer_target_s:
@@ -2587,7 +2605,8 @@ class Router:
         """Give ``t`` to the best agent listed in its pool, if any."""
         pool = t.pool
         assert pool is not None
-        if t.prefer_until > 0.0:
+        more = t.more  # None for a plain inquiry: no preference, nobody declined it
+        if more is not None and more.prefer_until > 0.0:
             self._seek_preferred(t, pool)
             return
         if pool.queue.max_offers > 1 and not self._immediate:
@@ -2597,6 +2616,7 @@ class Router:
         skipped: list[tuple[float, int, int, int]] | None = None
         native = self._native_heap
         slots = self._slots
+        declined = more.declined if more is not None else None
         while heap:
             entry = heap[0]
             agent = slots[entry[3]]
@@ -2606,7 +2626,7 @@ class Router:
                 else:
                     heappop(heap)
                 continue
-            if t.declined is not None and agent.id in t.declined:
+            if declined is not None and agent.id in declined:
                 if skipped is None:
                     skipped = []
                 skipped.append(heappop(heap))

@@ -60,7 +60,6 @@ from router.state.records import (
     Pool,
     QueueState,
     Ticket,
-    free_agents,
     pool_slots,
 )
 from router.values import wire_seconds
@@ -237,7 +236,8 @@ class AdmissionControl:
         if staff and (not pool.n_waiting or pending):
             # after a matching pass nobody free fits a pool that still has a line
             need = position if position < 8 else 8  # they take the first in line
-            free = free_agents(pool, need)
+            n = pool.n_listed  # free_agents(pool, need), inline: once per arrival
+            free = n if n < need else need
             if free < need:
                 free = self._freed_fit(pool, need, free)
             if free >= position:

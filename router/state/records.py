@@ -396,7 +396,8 @@ class Ticket:
         self.more: TicketMore | None = None
         if extra is not None:
             self.extra = extra
-        if _differs(entered, arrival):  # entered its queue later than it arrived
+        # entered its queue later than it arrived (_differs: a call only at 0.0)
+        if entered != arrival or (entered == 0.0 and _differs(entered, arrival)):
             self._more().entered = entered
 
     # The six fields below live in the shared ``terms``: setting one puts the ticket on
