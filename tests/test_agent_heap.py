@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from router.state.lazyheap import agent_pop, agent_push
+from router.state.lazyheap import agent_heapify, agent_pop, agent_push
 
 
 def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -57,3 +57,23 @@ def test_deadline_entries_pop_in_heapqs_order() -> None:
     while ours:
         assert agent_pop(ours) is heapq.heappop(theirs)
     assert not theirs
+
+
+def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
+    """The compaction's heapify (``live_agents``, compiled) builds ``heapq.heapify``'s very
+    layout, not only a valid heap: the bounded peeks of an explanation read a heap's first
+    entries, and either build may act on a heap the other built."""
+    rng = random.Random(23)
+    for _ in range(400):
+        n = rng.randrange(0, 200)
+        keys = [0.0, -0.0, 1.0, float("inf")]  # ties, and -0.0 == 0.0 (no NaN key is made)
+        seqs = rng.sample(range(10 * n + 1), n)
+        entries = [
+            (rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0), s, 0, None)
+            for s in seqs
+        ]
+        ours, theirs = list(entries), list(entries)
+        agent_heapify(ours)
+        heapq.heapify(theirs)
+        assert len(ours) == len(theirs)
+        assert all(a is b for a, b in zip(ours, theirs, strict=True))
