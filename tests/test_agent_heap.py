@@ -61,8 +61,8 @@ def test_deadline_entries_pop_in_heapqs_order() -> None:
 
 def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
     """The compaction's heapify (``live_agents``, compiled) builds ``heapq.heapify``'s very
-    layout, not only a valid heap: the bounded peeks of an explanation read a heap's first
-    entries, and either build may act on a heap the other built."""
+    layout, not only a valid heap: the pure build compacts with ``heapq``, and either build
+    may act on a heap the other built."""
     rng = random.Random(23)
     for _ in range(400):
         n = rng.randrange(0, 200)

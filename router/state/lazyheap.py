@@ -101,10 +101,25 @@ def _sift_up(heap: list[Any], pos: int) -> None:
     newitem: tuple[Any, ...] = heap[pos]
     childpos = 2 * pos + 1
     while childpos < endpos:
+        # ``not _before(child, right)`` inline: each entry read once, its key unboxed once
+        child: tuple[Any, ...] = heap[childpos]
         rightpos = childpos + 1
-        if rightpos < endpos and not _before(heap[childpos], heap[rightpos]):
-            childpos = rightpos
-        heap[pos] = heap[childpos]
+        if rightpos < endpos:
+            right: tuple[Any, ...] = heap[rightpos]
+            kc: float = child[0]
+            kr: float = right[0]
+            if kc < kr:
+                pass
+            elif kc == kr:
+                sc: int = child[1]
+                sr: int = right[1]
+                if not sc < sr:
+                    childpos = rightpos
+                    child = right
+            else:
+                childpos = rightpos
+                child = right
+        heap[pos] = child
         pos = childpos
         childpos = 2 * pos + 1
     heap[pos] = newitem
