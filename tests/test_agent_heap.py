@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 import random
 
-from router.state.lazyheap import agent_pop, agent_push, best_live_except
+from router.state.lazyheap import agent_heapify, agent_pop, agent_push, best_live_except
 
 
 def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -83,3 +83,23 @@ def test_best_live_except_is_the_least_live_entry_of_another_agent() -> None:
         got = best_live_except(heap, slots, skip)
         assert got == (min(live) if live else None)
         assert heap == before  # read only
+
+
+def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
+    """The compaction's heapify (``live_agents``, compiled) builds ``heapq.heapify``'s very
+    layout, not only a valid heap: the pure build compacts with ``heapq``, and either build
+    may act on a heap the other built."""
+    rng = random.Random(23)
+    for _ in range(400):
+        n = rng.randrange(0, 200)
+        keys = [0.0, -0.0, 1.0, float("inf")]  # ties, and -0.0 == 0.0 (no NaN key is made)
+        seqs = rng.sample(range(10 * n + 1), n)
+        entries = [
+            (rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0), s, 0, None)
+            for s in seqs
+        ]
+        ours, theirs = list(entries), list(entries)
+        agent_heapify(ours)
+        heapq.heapify(theirs)
+        assert len(ours) == len(theirs)
+        assert all(a is b for a, b in zip(ours, theirs, strict=True))

@@ -32,6 +32,7 @@ from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 __all__ = [
     "AgentEntry",
     "TicketEntry",
+    "agent_heapify",
     "agent_pop",
     "agent_push",
     "best_live_except",
@@ -93,6 +94,47 @@ def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
     _sift_down(heap, 0, len(heap) - 1)
 
 
+def _sift_up(heap: list[Any], pos: int) -> None:
+    """``heapq._siftup`` with :func:`_before`: the hole at ``pos`` goes down to a leaf by
+    the lesser child, then the item that was there goes up (as in :func:`agent_pop`)."""
+    endpos = len(heap)
+    startpos = pos
+    newitem: tuple[Any, ...] = heap[pos]
+    childpos = 2 * pos + 1
+    while childpos < endpos:
+        # ``not _before(child, right)`` inline: each entry read once, its key unboxed once
+        child: tuple[Any, ...] = heap[childpos]
+        rightpos = childpos + 1
+        if rightpos < endpos:
+            right: tuple[Any, ...] = heap[rightpos]
+            kc: float = child[0]
+            kr: float = right[0]
+            if kc < kr:
+                pass
+            elif kc == kr:
+                sc: int = child[1]
+                sr: int = right[1]
+                if not sc < sr:
+                    childpos = rightpos
+                    child = right
+            else:
+                childpos = rightpos
+                child = right
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = newitem
+    _sift_down(heap, startpos, pos)
+
+
+def agent_heapify(heap: list[Any]) -> None:
+    """``heapq.heapify`` for an agent heap (see :func:`agent_push`): the same sifts in the
+    same order, so the same layout; compiled, native key compares instead of
+    ``tuple.__lt__`` (two rich comparisons per pair of entries)."""
+    for i in range(len(heap) // 2 - 1, -1, -1):
+        _sift_up(heap, i)
+
+
 def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
     """``heapq.heappop`` for an agent heap (see :func:`agent_push`): the same bottom-up
     sift (the hole goes down to a leaf by the lesser child, then the last item up)."""
@@ -131,9 +173,10 @@ def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> li
             ver: int = entry[2]
             if slots[slot].ver == ver:
                 out.append(entry)
+        agent_heapify(out)  # heapq's layout, native compares
     else:
         out = [e for e in heap if slots[e[3]].ver == e[2]]
-    heapify(out)
+        heapify(out)
     return out
 
 
