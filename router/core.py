@@ -51,7 +51,9 @@ compacts the heap and the line in bulk once they outnumber the rest
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
-nothing later). Break-staffing decisions asked for while an instant's deadlines fire
+nothing later). The offer and agent timer entries hold atoms only (the inquiry's id,
+the agent's slot: :meth:`Router._entry_obj`), which the cyclic collector stops tracking.
+Break-staffing decisions asked for while an instant's deadlines fire
 wait for the instant's end (``_decide_breaks``): every shift change of that instant
 counts first. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
@@ -434,15 +436,15 @@ class Router:
                 native = self._native_heap
                 while True:
                     if self._next_source() == 2:
-                        at, _, kind, obj, arg = self._line_pop()
+                        at, seq, kind, obj, arg = self._line_pop()
                     elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
-                        at, _, kind, obj, arg = agent_pop(dl)
+                        at, seq, kind, obj, arg = agent_pop(dl)
                     else:
-                        at, _, kind, obj, arg = heappop(dl)
+                        at, seq, kind, obj, arg = heappop(dl)
                     if kind == K_OFFER:
                         self._offer_entries -= 1
                     self._now = at
-                    self._fire(kind, obj, arg)
+                    self._fire(kind, obj, arg, seq)
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
@@ -505,8 +507,8 @@ class Router:
             src = self._next_source()
             if not src:
                 return None
-            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
-            if self._deadline_live(kind, obj, arg, at):
+            at, seq, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            if self._deadline_live(kind, obj, arg, at, seq):
                 return at
             if self._deadline_asleep(kind, obj, arg, at):
                 return at if at >= limit else self._next_live_past_dormant(limit)
@@ -534,8 +536,8 @@ class Router:
             src = self._next_source()
             if not src:
                 break
-            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
-            if at >= limit or self._deadline_live(kind, obj, arg, at):
+            at, seq, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            if at >= limit or self._deadline_live(kind, obj, arg, at, seq):
                 found = at
                 break
             entry = self._line_pop() if src == 2 else heappop(dl)
@@ -620,14 +622,14 @@ class Router:
         kept: list[tuple[float, int, int, Any, int]] = []
         offers = 0
         for e in dl:
-            if not self._deadline_spent(e[2], e[3], e[4]):
+            if not self._deadline_spent(e[2], e[3], e[4], e[1]):
                 kept.append(e)
                 if e[2] == K_OFFER:
                     offers += 1
         heapify(kept)
         dl[:] = kept
         ol = self._offer_line
-        line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4])]
+        line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
         ol.clear()
         ol.extend(line)  # still in time order
         self._line_ends()
@@ -637,7 +639,38 @@ class Router:
         """Every deadline entry held, the heap's and the offer line's (in no order)."""
         return [*self._deadlines, *self._offer_line]
 
-    def _deadline_spent(self, kind: int, obj: Any, arg: int) -> bool:
+    def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
+        """The inquiry an offer's deadline entry ``(when, seq, K_OFFER, tid, offer_no)``
+        names, or ``None`` once it has left. The entries hold atoms only (the collector
+        untracks them: no inquiry kept alive, nothing for it to traverse); an inquiry of the
+        same id that came later has a later ``seq`` than every entry of the one before."""
+        t = self._tickets.get(tid)
+        if t is None or t.seq > seq:
+            return None
+        return t
+
+    def _entry_obj(self, kind: int, obj: Any, seq: int) -> Any:
+        """What a deadline entry names: its agent (by slot: ``_GONE`` once retired), its
+        inquiry (``None`` once gone) or the policy timer's target."""
+        if kind == K_AGENT:
+            slot: int = obj
+            return self._slots[slot]
+        if kind == K_OFFER:
+            return self._offer_ticket(obj, seq)
+        return obj
+
+    def _entry_id(self, kind: int, obj: Any) -> str:
+        """The id a snapshot writes for a deadline entry not spent."""
+        if kind == K_AGENT:
+            slot: int = obj
+            return self._slots[slot].id
+        if kind == K_OFFER:
+            tid: str = obj
+            return tid
+        named: Ticket = obj
+        return named.id
+
+    def _deadline_spent(self, kind: int, obj: Any, arg: int, seq: int) -> bool:
         """Whether a deadline entry can never fire again (compaction and snapshots drop it).
 
         Narrower than ``not _deadline_live``: a patience, step or preference deadline can
@@ -646,15 +679,16 @@ class Router:
         offer's ``offer_no`` never repeats, nor does an agent timer's entry number. Policy
         timers (K_BP) belong to the policies: spent once their inquiry has left.
         """
-        if kind == K_AGENT:
-            agent: Agent = obj
-            return self._agents.get(agent.id) is not agent or agent.timer_seq != arg
+        if kind == K_AGENT:  # (a slot retired or taken by another agent: not its number)
+            slot: int = obj
+            return self._slots[slot].timer_seq != arg
+        if kind == K_OFFER:
+            o = self._offer_ticket(obj, seq)
+            return o is None or o.state != OFFERED or o.offer_no != arg
         if kind == K_BP and not isinstance(obj, Ticket):
             return False  # a named policy timer (router/policies/timers.py)
         t: Ticket = obj
-        if self._tickets.get(t.id) is not t:
-            return True
-        return kind == K_OFFER and (t.state != OFFERED or t.offer_no != arg)
+        return self._tickets.get(t.id) is not t
 
     def _deadline_asleep(self, kind: int, obj: Any, arg: int, at: float) -> bool:
         """Whether an entry not live now may come back to life (``next_deadline`` keeps it).
@@ -679,18 +713,21 @@ class Router:
             return t.state == PARKED and t.patience_at == at
         return True
 
-    def _deadline_live(self, kind: int, obj: Any, arg: int, at: float) -> bool:
+    def _deadline_live(self, kind: int, obj: Any, arg: int, at: float, seq: int) -> bool:
         if kind == K_AGENT:
-            # one pending timer per agent: its latest entry (``_schedule_agent``)
-            agent: Agent = obj
-            return self._agents.get(agent.id) is agent and agent.timer_seq == arg
+            # one pending timer per agent: its latest entry (``_schedule_agent``); the
+            # entry names the agent's slot, whose later agents (or ``_GONE``) never hold
+            # this entry's number
+            slot: int = obj
+            return self._slots[slot].timer_seq == arg
+        if kind == K_OFFER:
+            o = self._offer_ticket(obj, seq)
+            return o is not None and o.state == OFFERED and o.offer_no == arg
         if kind == K_BP:
             return self._bp.timer_live(obj, arg)
         t: Ticket = obj
         if self._tickets.get(t.id) is not t:
             return False
-        if kind == K_OFFER:
-            return t.state == OFFERED and t.offer_no == arg
         if kind == K_PATIENCE:  # a hand-back or transfer after an answer switches it off
             return t.state in (WAITING, OFFERED) and t.patience_at == at
         if kind == K_STEP:
@@ -1964,7 +2001,7 @@ class Router:
             # ``next_deadline`` dropped it: a query must not change what happens later)
             seq = self._seq + 1
             agent.timer_seq = seq
-            self._at(when, K_AGENT, agent, seq)
+            self._at(when, K_AGENT, agent.slot, seq)
 
     def _agent_timer(self, agent: Agent) -> None:
         timeout = self._presence
@@ -2179,20 +2216,26 @@ class Router:
 
     # ------------------------------------------------------------------ deadlines
 
-    def _fire(self, kind: int, obj: Any, arg: int) -> None:
-        if not self._deadline_live(kind, obj, arg, self._now):
-            return
+    def _fire(self, kind: int, obj: Any, arg: int, seq: int) -> None:
         if kind == K_AGENT:
-            obj.timer_at = _INF
-            self._agent_timer(obj)
+            slot: int = obj
+            timed = self._slots[slot]
+            if timed.timer_seq == arg:  # (_deadline_live)
+                timed.timer_at = _INF
+                self._agent_timer(timed)
+            return
+        if kind == K_OFFER:
+            o = self._offer_ticket(obj, seq)
+            if o is not None and o.state == OFFERED and o.offer_no == arg:  # (_deadline_live)
+                self._expire_offer(o)
+            return
+        if not self._deadline_live(kind, obj, arg, self._now, seq):
             return
         if kind == K_BP:
             self._bp.fire(obj, arg)
             return
         t: Ticket = obj
-        if kind == K_OFFER:
-            self._expire_offer(t)
-        elif kind == K_PATIENCE:
+        if kind == K_PATIENCE:
             wait = self._now - t.arrival
             if t.state == WAITING:
                 self._estimator.on_abandon(t.terms.queue.name, self._now - t.entered)
@@ -2896,7 +2939,7 @@ class Router:
             self._counters.offers += 1
             agent.tally.offers += 1
             expires = now + self._offer_timeout
-            self._at(expires, K_OFFER, t, t.offer_no)
+            self._at(expires, K_OFFER, t.id, t.offer_no)
             self._events.append(
                 Offered(
                     at=self._now,
@@ -3018,7 +3061,7 @@ class Router:
         t.agent = agents[0]
         t.also = {a.id: a for a in agents[1:]}
         expires = now + self._offer_timeout
-        self._at(expires, K_OFFER, t, t.offer_no)
+        self._at(expires, K_OFFER, t.id, t.offer_no)
         ch = pool.channel
         rr = pool.mode == ROUND_ROBIN
         for agent, explanation in zip(agents, explanations, strict=True):
@@ -3541,10 +3584,10 @@ class Router:
         # the entries that can still fire, in time order: equal states give equal bytes,
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
-            (at, seq, kind, obj.id, arg)
+            (at, seq, kind, self._entry_id(kind, obj), arg)
             for at, seq, kind, obj, arg in sorted(self._deadline_entries(), key=_at_seq)
             if (kind != K_BP or isinstance(obj, Ticket))
-            and not self._deadline_spent(kind, obj, arg)
+            and not self._deadline_spent(kind, obj, arg, seq)
         ]
         snap = codec.Snapshot(
             format=codec.FORMAT,
@@ -3718,6 +3761,9 @@ class Router:
                 if at == obj.timer_at and oid not in timers:
                     timers[oid] = seq
                     obj.timer_seq = seq
+                obj = obj.slot  # (the entries hold atoms: _offer_ticket, _entry_obj)
+            elif kind == K_OFFER:
+                obj = obj.id
             if kind == K_OFFER:
                 self._offer_entries += 1
                 self._offer_line.append((at, seq, kind, obj, arg))  # in time order

@@ -1201,23 +1201,33 @@ class RouterMachine(RuleBasedStateMachine):
         # (invariants run in name order: last, so a mutant the other checks hunt, which
         # also unsettles the offer counts, is reported by the check meant for it)
         r = self.r
-        offers = [(e[3], e[4]) for e in r._deadline_entries() if e[2] == K_OFFER]
+        # the offer entries name their inquiry by id, the agent timers their agent by slot
+        # (atoms only: ``Router._entry_obj``)
+        offers = [
+            (r._entry_obj(e[2], e[3], e[1]), e[4]) for e in r._deadline_entries() if e[2] == K_OFFER
+        ]
         counted = r._offer_entries
         assert counted == len(offers), f"offer deadlines: {counted} counted, {len(offers)} held"
         pending = [
             t.id
             for t, no in offers
-            if r._tickets.get(t.id) is t and t.state == OFFERED and t.offer_no == no
+            if t is not None
+            and r._tickets.get(t.id) is t
+            and t.state == OFFERED
+            and t.offer_no == no
         ]
         spent = len(offers) - len(pending)
         said = counted - r._n_offered
         assert said == spent, f"spent offer deadlines: {said} counted, {spent} recounted"
         offered = sorted(t.id for t in r._tickets.values() if t.state == OFFERED)
         assert sorted(pending) == offered, f"offers {offered}, their deadlines {sorted(pending)}"
-        for at, _, kind, obj, arg in r._deadline_entries():
-            if not r._deadline_spent(kind, obj, arg):
+        for at, seq, kind, atom, arg in r._deadline_entries():
+            if not r._deadline_spent(kind, atom, arg, seq):
                 continue
-            assert not r._deadline_live(kind, obj, arg, at), f"live deadline {kind} of {obj.id}"
+            obj = r._entry_obj(kind, atom, seq)
+            assert not r._deadline_live(kind, atom, arg, at, seq), (
+                f"live deadline {kind} of {getattr(obj, 'id', atom)}"
+            )
             if kind == K_AGENT:  # an agent's timer is its latest entry (no other revives)
                 assert r._agents.get(obj.id) is not obj or obj.timer_seq != arg, (
                     f"timer of {obj.id} dropped, logged in"
@@ -1225,8 +1235,8 @@ class RouterMachine(RuleBasedStateMachine):
             elif kind != K_OFFER and isinstance(obj, Ticket):
                 assert r._tickets.get(obj.id) is not obj, f"deadline {kind} of {obj.id} dropped"
         timers = {
-            (obj.id, at, arg)
-            for at, seq, kind, obj, arg in r._deadline_entries()
+            (r._entry_obj(kind, atom, seq).id, at, arg)
+            for at, seq, kind, atom, arg in r._deadline_entries()
             if kind == K_AGENT
         }
         for a in r._agents.values():

@@ -21,7 +21,7 @@ from router import (
     UnknownId,
     UsageError,
 )
-from router.core import K_OFFER
+from router.core import K_AGENT
 from tests.helpers import agent, basic, inq
 
 
@@ -156,11 +156,11 @@ def test_internal_failure_marks_router_broken() -> None:
 
 def test_a_corrupt_deadline_marks_the_router_broken_in_either_build() -> None:
     """No patching (the compiled build has no Python methods to patch): a deadline entry
-    holding a string where a ticket belongs makes the core itself fail."""
+    holding a string where an agent's slot belongs makes the core itself fail."""
     r = _router()
-    heapq.heappush(r._deadlines, (6.5, -1, K_OFFER, "not a ticket", 0))
+    heapq.heappush(r._deadlines, (6.5, -1, K_AGENT, "not a slot", 0))
     with pytest.raises((AttributeError, TypeError)) as info:
-        r.tick(7)  # pure: str has no .id; compiled: the cast to Ticket fails
+        r.tick(7)  # pure: a list index of str; compiled: the cast to int fails
     assert not isinstance(info.value, UsageError)
     with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):
         r.tick(8)

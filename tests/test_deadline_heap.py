@@ -140,7 +140,7 @@ class Drive:
 
 
 def _spent(r: Router) -> list[tuple[float, int, int, Any, int]]:
-    return [e for e in r._deadline_entries() if r._deadline_spent(e[2], e[3], e[4])]
+    return [e for e in r._deadline_entries() if r._deadline_spent(e[2], e[3], e[4], e[1])]
 
 
 def test_compacting_at_any_step_changes_nothing() -> None:
@@ -174,10 +174,10 @@ def recording_fires() -> Iterator[Fired]:
     log: dict[int, list[tuple[float, int, str, int]]] = {}
     fire = Router._fire
 
-    def recording(self: Router, kind: int, obj: Any, arg: int) -> None:
-        if self._deadline_live(kind, obj, arg, self._now):
-            log.setdefault(id(self), []).append((self._now, kind, obj.id, arg))
-        fire(self, kind, obj, arg)
+    def recording(self: Router, kind: int, obj: Any, arg: int, seq: int) -> None:
+        if self._deadline_live(kind, obj, arg, self._now, seq):
+            log.setdefault(id(self), []).append((self._now, kind, self._entry_id(kind, obj), arg))
+        fire(self, kind, obj, arg, seq)
 
     mp = pytest.MonkeyPatch()
     mp.setattr(Router, "_fire", recording)

@@ -117,3 +117,66 @@ def test_a_slot_is_reused_only_after_the_heaps_forget_its_last_agent() -> None:
         outs.append(got)
     assert len(r._slots) == n_slots + max(0, 40 - n_free)  # the freed slots went first
     assert outs[0] == outs[1]
+
+
+def test_offer_and_agent_timer_entries_hold_atoms_and_are_not_tracked() -> None:
+    """The deadline entries the lifecycle pushes, an offer's expiry and an agent's timer, name
+    their inquiry by id and their agent by slot (BENCHMARKS.md "Deadline entries without
+    references (gc22)"): untracked after a collection, and an inquiry that left is not kept
+    alive by its spent offer entry."""
+    from router.core import K_AGENT, K_OFFER
+
+    r = _steady()
+    gc.collect()
+    entries = r._deadline_entries()
+    kinds = {e[2] for e in entries}
+    assert K_OFFER in kinds and K_AGENT in kinds
+    for e in entries:
+        if e[2] == K_OFFER:
+            assert type(e[3]) is str
+        elif e[2] == K_AGENT:
+            assert type(e[3]) is int
+            assert r._entry_obj(K_AGENT, e[3], e[1]) is r._slots[e[3]]
+        else:
+            continue
+        assert not gc.is_tracked(e)
+
+
+OFFER = """
+[routing]
+mode = "offer"
+offer_timeout_s = 20
+[[queues]]
+name = "q"
+"""
+
+
+def test_a_spent_offer_entry_never_expires_a_later_inquiry_of_the_same_id() -> None:
+    """An inquiry that left and one of the same id offered after it: both offers are number 1,
+    the first one's entry (due at 20) is still held when the second one's offer is out, and
+    must not expire it (the entry names an id: its ``seq`` is before the second inquiry's)."""
+    from router import AgentSpec, Inquiry, OfferExpired
+    from router.state.records import OFFERED
+    from tests.helpers import config
+
+    r = Router(config(OFFER))
+    r.login(AgentSpec(id="a", capacity={"voice": 1}), 0.0)
+    r.submit(Inquiry(id="x", queue="q"), 0.0)
+    r.tick(0.0)
+    r.accept("x", 1.0)
+    r.complete("x", 2.0)
+    r.submit(Inquiry(id="x", queue="q"), 3.0)
+    r.tick(3.0)
+    assert r._tickets["x"].offer_no == 1
+    assert len([e for e in r._deadline_entries() if e[3] == "x"]) == 2
+    assert r._deadline_spent(*_entry_args(r, 0))
+    assert r.next_deadline() == 23.0
+    assert not [e for e in r.tick(20.0) if isinstance(e, OfferExpired)]
+    assert r._tickets["x"].state == OFFERED
+    assert [e.inquiry_id for e in r.tick(23.0) if isinstance(e, OfferExpired)] == ["x"]
+
+
+def _entry_args(r: Router, k: int) -> tuple[int, object, int, int]:
+    """The ``k``-th deadline entry by ``(when, seq)`` as ``_deadline_spent``'s arguments."""
+    _at, seq, kind, obj, arg = sorted(r._deadline_entries(), key=lambda e: (e[0], e[1]))[k]
+    return kind, obj, arg, seq

@@ -432,8 +432,8 @@ def stale_pop_uncounted() -> list[Patch]:
             return self._now
         dl, ol = self._deadlines, self._offer_line
         while src := self._next_source():
-            at, _, kind, obj, arg = dl[0] if src == 1 else ol[0]
-            if self._deadline_live(kind, obj, arg, at):
+            at, seq, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            if self._deadline_live(kind, obj, arg, at, seq):
                 return at
             if src == 2:
                 self._line_pop()
@@ -448,8 +448,8 @@ def pending_offer_deadline_dropped() -> list[Patch]:
     """Compaction (and snapshots) take every offer's deadline as spent, pending ones too."""
     spent = Router._deadline_spent
 
-    def mutant(self: Router, kind: int, obj: Any, arg: int) -> bool:
-        return kind == core.K_OFFER or spent(self, kind, obj, arg)
+    def mutant(self: Router, kind: int, obj: Any, arg: int, seq: int) -> bool:
+        return kind == core.K_OFFER or spent(self, kind, obj, arg, seq)
 
     return [(Router, "_deadline_spent", mutant)]
 
@@ -458,8 +458,8 @@ def waiting_deadlines_dropped() -> list[Patch]:
     """Compaction drops the patience and step deadlines of inquiries still in the router."""
     spent = Router._deadline_spent
 
-    def mutant(self: Router, kind: int, obj: Any, arg: int) -> bool:
-        return kind in (core.K_PATIENCE, core.K_STEP) or spent(self, kind, obj, arg)
+    def mutant(self: Router, kind: int, obj: Any, arg: int, seq: int) -> bool:
+        return kind in (core.K_PATIENCE, core.K_STEP) or spent(self, kind, obj, arg, seq)
 
     return [(Router, "_deadline_spent", mutant)]
 
