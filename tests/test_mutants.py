@@ -11,7 +11,6 @@ docstring and docs/architecture.md.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
 from typing import Any
@@ -23,7 +22,16 @@ from router import InvalidState, Router, core
 from router.state import codec
 from router.state.capacity import Interrupts
 from router.state.realtime import Realtime
-from router.state.records import ASSIGNED, FIRST_STAY, READY, Agent, Pool, Ticket, join_pool
+from router.state.records import (
+    ASSIGNED,
+    FIRST_STAY,
+    READY,
+    TAKES_ANY,
+    Agent,
+    Pool,
+    Ticket,
+    join_pool,
+)
 from router.state.scoring import Scorer
 from tests import (
     test_deadline_heap,
@@ -385,24 +393,46 @@ def realtime_misses_a_shift_change() -> list[Patch]:
 def realtime_agents_miss_a_change() -> list[Patch]:
     """``statistics()`` forgets the agents noted as changed instead of re-counting them:
     available agents and agents by state go stale."""
-    return [(Realtime, "settle", lambda self, now, surge: self.changed.clear())]
+    return [(Realtime, "settle", lambda self: self.changed.clear())]
 
 
 def realtime_ignores_cooldowns() -> list[Patch]:
     """An agent in a cooldown after long heavy work counts as available where it cannot
-    take work now."""
+    take work now (the re-count asks the guardrails' rule as if no cooldown ran)."""
     settle = Realtime.settle
-    return [(Realtime, "settle", lambda self, now, surge: settle(self, math.inf, surge))]
+
+    def mutant(self: Realtime) -> None:
+        rule = self.may_take
+        r = rule.__self__  # type: ignore[attr-defined]  # the router's bound _may_take
+        self.may_take = lambda a: TAKES_ANY if a.cooldown_until > r._now else rule(a)
+        try:
+            settle(self)
+        finally:
+            self.may_take = rule
+
+    return [(Realtime, "settle", mutant)]
 
 
 def realtime_ignores_heavy_pauses() -> list[Patch]:
     """An agent paused after a run of heavy work (``max_consecutive_heavy``) counts as
-    available for heavy queues."""
+    available for heavy queues (wherever the counts ask the guardrails' rule)."""
     configure = Realtime.configure
 
     def mutant(self: Realtime, *args: Any) -> None:
         configure(self, *args)
-        self.heavy_k = None
+        rule = self.may_take
+        r = getattr(rule, "__self__", None)
+        if r is None or getattr(rule, "mutated", False):
+            return
+
+        def ignoring(a: Agent) -> int:
+            k = r._heavy_k
+            if k is not None and a.heavy_streak >= k and not a.cooldown_until > r._now:
+                return TAKES_ANY
+            return int(rule(a))
+
+        ignoring.mutated = True  # type: ignore[attr-defined]
+        self.may_take = ignoring
 
     return [(Realtime, "configure", mutant)]
 
@@ -488,7 +518,12 @@ MUTANTS: list[tuple[Callable[[], list[Patch]], type[RouterMachine], str]] = [
     (snapshot_forgets_declines, CoreMachine, r"^offered again after a no|^replay: "),
     (callbacks_never_retried, POLICY_MACHINES["callback"], r"^callback i\d+ still parked"),
     (break_share_ignored, StaffingMachine, r"went on a break: \d+ of \d+ in (team t\d|all)"),
-    (cooldown_ignored, StaffingMachine, r"^during a cooldown: (Offered|Assigned)|^replay: "),
+    # (the real-time counts ask the same rule, so a re-count may see it first)
+    (
+        cooldown_ignored,
+        StaffingMachine,
+        r"^during a cooldown: (Offered|Assigned)|^replay: |^queues\[\w+\]\.available_agents",
+    ),
     (task_deadline_ignored, StaffingMachine, r"^task i\d+ still held past its deadline"),
     (hand_back_loses_the_inquiry, BlendedMachine, r"^i\d+ parked, lost"),
     # (the waiting-line recount sees the declined counts go wrong first, when it does)
