@@ -354,10 +354,12 @@ class NaiveRouter:
                     continue
                 if n_req:
                     prof = prof / 4.0 / n_req
-                # the core's heap key (lower is better); see router/state/scoring.py
-                key = wi * a.idle_since / scale - wp * prof + wl * (load / cap)
+                # the core's heap key (lower is better), its terms in its order (float
+                # addition is not associative): see router/state/scoring.py
+                key = wi * a.idle_since / scale + wl * (load / cap)
                 if wr:
                     key += wr * a.recent_sum / window
+                key -= wp * prof
                 if key < best_key:
                     best_key, best = key, a
         if best is not None:
@@ -385,11 +387,10 @@ class NaiveRouter:
         if requires:
             prof = prof / 4.0 / len(requires)
         w = q.weights
-        key = w.idle_time * a.idle_since / self.idle_scale - w.proficiency * prof
-        key += w.load * (load / cap)
+        key = w.idle_time * a.idle_since / self.idle_scale + w.load * (load / cap)
         if w.recent_work:
             key += w.recent_work * a.recent_sum / self.window
-        return key
+        return key - w.proficiency * prof  # (the core's order: Scorer.key)
 
     def _best_key(self, a: _Agent) -> float:
         """The agent's best key over the queues that have had traffic (the core's order)."""
@@ -614,9 +615,10 @@ class IndexedNaiveRouter(NaiveRouter):
                 continue
             if unlisted and a.id in unlisted:
                 continue
-            key = wi * a.idle_since / scale - wp * prof + wl * (load / cap)
+            key = wi * a.idle_since / scale + wl * (load / cap)  # (the core's order)
             if wr:
                 key += wr * a.recent_sum / window
+            key -= wp * prof
             if key < best_key:
                 best_key, best = key, a
         if best is not None:
