@@ -3660,6 +3660,7 @@ class Router:
                 tl.windows.load(sq.windows)
             if sq.waits is not None and len(sq.waits) == len(tl.waits):
                 tl.waits = list(sq.waits)
+                tl.waits_ver += 1
         self._live.reset_at = snap.statistics_reset_at
         self._live.reset_ties = set(snap.statistics_reset_ties)
         pools: list[Pool] = []

@@ -59,7 +59,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from heapq import heappop
-from itertools import accumulate
 
 from router.config import Channel, RouterConfig
 from router.state.capacity import Interrupts
@@ -465,7 +464,7 @@ class Realtime:
             available_agents=tl.available,
             windows=windows,
             totals=tl.windows.total,
-            wait_histogram=list(accumulate(tl.waits)),
+            wait_histogram=tl.histogram(),
             wait_sum_s=tl.windows.total_wait_s,
         )
 

@@ -12,6 +12,7 @@ construction and the snapshot record.
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import Final
 
 from router.state.stat_records import AgentTallyRecord
@@ -50,8 +51,11 @@ class QueueTally:
         "ewt",
         "ewt_key",
         "heavy",
+        "hist",
+        "hist_ver",
         "unit_cost",
         "waits",
+        "waits_ver",
         "windows",
     )
 
@@ -68,6 +72,10 @@ class QueueTally:
         #: answers since the router started by wait: index ``i`` counts the waits in
         #: ``(WAIT_BUCKETS[i - 1], WAIT_BUCKETS[i]]``, the last one those past every bound
         self.waits = [0] * (len(WAIT_BUCKETS) + 1)
+        self.waits_ver = 0  # bumped by every count
+        #: :attr:`waits` cumulated (the statistics' histogram), as of ``hist_ver``
+        self.hist: list[int] = []
+        self.hist_ver = -1
 
     def count_wait(self, wait: float, sign: int) -> None:
         """Count an answered ``wait`` in :attr:`waits` (``sign`` -1: take it back)."""
@@ -77,6 +85,15 @@ class QueueTally:
                 break
             i += 1
         self.waits[i] += sign
+        self.waits_ver += 1
+
+    def histogram(self) -> list[int]:
+        """The cumulative counts per bound, then +Inf (a new list; cumulated again only
+        after a count: a scrape of many queues reads mostly unchanged ones)."""
+        if self.hist_ver != self.waits_ver:
+            self.hist = list(accumulate(self.waits))
+            self.hist_ver = self.waits_ver
+        return self.hist[:]
 
 
 class AgentTally:
