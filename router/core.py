@@ -217,7 +217,6 @@ from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
-    MAX_NAME,
     InquiryFields,
     check_agent_spec,
     check_attributes,
@@ -252,7 +251,9 @@ _INF: Final = float("inf")
 #: the deadline heap is compacted once its spent offer entries outnumber the rest by this
 _SPENT_SLACK: Final = 64
 
-# What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take)
+# What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take);
+# this module's own Finals: compiled, a name imported from another module is looked up
+# on every use (docs/compiled.md), and _may_take runs for every freed agent
 _TAKES_ANY: Final = TAKES_ANY
 _TAKES_LIGHT: Final = TAKES_LIGHT
 _TAKES_NONE: Final = TAKES_NONE
@@ -1082,8 +1083,7 @@ class Router:
 
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        if type(inquiry_id) is not str or not inquiry_id or len(inquiry_id) > MAX_NAME:
-            check_id(inquiry_id, "inquiry_id")  # (a short id passes without the call)
+        check_id(inquiry_id, "inquiry_id")
         if agent_id is not None:
             check_id(agent_id, "agent_id")
         try:
@@ -2674,7 +2674,7 @@ class Router:
                     skipped = []
                 skipped.append(heappop(heap))
                 continue
-            explanation = self._explain_pool(agent, pool, t) if self._trace else None
+            explanation = self._explain_pool(agent, pool, t, key=entry[0]) if self._trace else None
             if pool.mode == RANDOM and entry[0] > pool.floor:
                 pool.floor = entry[0]  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
@@ -2996,11 +2996,11 @@ class Router:
         self, agent: Agent, pool: Pool, now: float, key: float | None
     ) -> FeatureScore:
         """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
-        ``key`` when the caller knows it, else its live entry near the heap's top)."""
+        ``key`` when the caller knows it, else its live entry in the pool's heap, if any)."""
         if key is None:
-            for k, _, ver, slot in pool.agents[:64]:
-                a = self._slots[slot]
-                if a is agent and a.ver == ver:
+            slots = self._slots
+            for k, _, ver, slot in pool.agents:  # (traced decisions only)
+                if slots[slot] is agent and agent.ver == ver:
                     key = k
                     break
         prof = Scorer.proficiency(agent, pool)
@@ -3183,14 +3183,13 @@ class Router:
 
     # ------------------------------------------------------------------ preferred agents
 
-    def _set_pool(self, t: Ticket) -> Pool:
+    def _set_pool(self, t: Ticket) -> None:
         """``t``'s pool under its terms now (requeued, updated, moved, back from a park);
         its wait for preferred agents ends when none of them may serve it there (every one
         declined, is gone or lacks a new requirement): anyone eligible may take it now."""
         pool = t.pool = self._pool_for(t)
         if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
             t.prefer_until = 0.0
-        return pool
 
     def _preferred_here(self, t: Ticket, pool: Pool) -> bool:
         """Whether a preferred agent of ``t`` who serves ``pool`` is logged in and has not

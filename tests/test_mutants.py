@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from heapq import heappop, heappush
+from heapq import heappop
 from typing import Any
 
 import pytest
@@ -440,16 +440,12 @@ def realtime_ignores_heavy_pauses() -> list[Patch]:
 def offer_deadline_uncounted() -> list[Patch]:
     """An offer's deadline is pushed without being counted: the spent count drifts."""
 
+    at = Router._at
+
     def mutant(self: Router, when: float, kind: int, obj: Any, arg: int) -> None:
-        self._seq += 1
-        if kind == core.K_OFFER and when >= self._line_last:
-            ol = self._offer_line
-            if not ol:
-                self._line_at = when
-            self._line_last = when
-            ol.append((when, self._seq, kind, obj, arg))
-            return
-        heappush(self._deadlines, (when, self._seq, kind, obj, arg))
+        at(self, when, kind, obj, arg)
+        if kind == core.K_OFFER:
+            self._offer_entries -= 1  # pushed, never counted
 
     return [(Router, "_at", mutant)]
 

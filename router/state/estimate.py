@@ -353,14 +353,8 @@ class WaitEstimator:
                 f = math.exp(-dt / h) if dt > 0.0 else 1.0
                 slow[2 * i] = slow[2 * i] * f + 1.0
                 slow[2 * i + 1] = slow[2 * i + 1] * f + g
-        if live:  # self._leave(queue, max(waited, 0.0), 0.0), inline: once per answer
-            if r is None:
-                r = self._r(queue)
-            self.changes += 1
-            r.ver = self.changes
-            a = self.alpha
-            r.abandon += a * (0.0 - r.abandon)
-            r.waited += a * ((waited if waited > 0.0 else 0.0) - r.waited)
+        if live:
+            self._leave(queue, waited if waited > 0.0 else 0.0, 0.0)
 
     def on_abandon(self, queue: str, waited: float) -> None:
         """A customer left the line after ``waited`` seconds (patience ran out, withdrew)."""

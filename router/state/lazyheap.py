@@ -96,7 +96,7 @@ def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
 
 def _sift_up(heap: list[Any], pos: int) -> None:
     """``heapq._siftup`` with :func:`_before`: the hole at ``pos`` goes down to a leaf by
-    the lesser child, then the item that was there goes up (as in :func:`agent_pop`)."""
+    the lesser child, then the item that was there goes up."""
     endpos = len(heap)
     startpos = pos
     newitem: tuple[Any, ...] = heap[pos]
@@ -136,24 +136,14 @@ def agent_heapify(heap: list[Any]) -> None:
 
 
 def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
-    """``heapq.heappop`` for an agent heap (see :func:`agent_push`): the same bottom-up
-    sift (the hole goes down to a leaf by the lesser child, then the last item up)."""
+    """``heapq.heappop`` for an agent heap (see :func:`agent_push`): the last item takes
+    the top's place and sifts as in ``heapq`` (:func:`_sift_up`)."""
     last: tuple[Any, ...] = heap.pop()
     if not heap:
         return last
     top: tuple[Any, ...] = heap[0]
-    endpos = len(heap)
-    pos = 0
-    childpos = 1
-    while childpos < endpos:
-        rightpos = childpos + 1
-        if rightpos < endpos and not _before(heap[childpos], heap[rightpos]):
-            childpos = rightpos
-        heap[pos] = heap[childpos]
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos] = last
-    _sift_down(heap, 0, pos)
+    heap[0] = last
+    _sift_up(heap, 0)
     return top
 
 
