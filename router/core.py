@@ -2470,7 +2470,7 @@ class Router:
         seen = False
         on_ch = 0  # the agent's load and capacity on ``last_ch``, read once for the key too
         cap_ch = 0
-        for pool, prof, _ in agent.pools:
+        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
             if not seen or ch != last_ch:
                 seen = True
@@ -2711,7 +2711,7 @@ class Router:
         group_w: Coeffs | None = None  # the first (weights, channel) met, its largest term
         group_ch = ""
         group_p = -_INF
-        for pool, prof, _ in agent.pools:
+        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
             if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
                 continue

@@ -73,15 +73,26 @@ def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 
 
 def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
-    """``heapq._siftdown`` with :func:`_before`."""
+    """``heapq._siftdown`` with :func:`_before`, inline: the new item's key is unboxed once,
+    not once per parent it meets (compiled: one float read per level instead of two, and no
+    call)."""
     newitem: tuple[Any, ...] = heap[pos]
+    nk: float = newitem[0]
     while pos > startpos:
         parentpos = (pos - 1) >> 1
         parent: tuple[Any, ...] = heap[parentpos]
-        if _before(newitem, parent):
+        pk: float = parent[0]
+        if nk < pk:
             heap[pos] = parent
             pos = parentpos
             continue
+        if nk == pk:
+            ns: int = newitem[1]
+            ps: int = parent[1]
+            if ns < ps:
+                heap[pos] = parent
+                pos = parentpos
+                continue
         break
     heap[pos] = newitem
 
