@@ -148,8 +148,9 @@ def agent_heapify(heap: list[Any]) -> None:
     both put the item after the path's entries that come before it: the same place, the
     same layout, since no two entries of a heap have both key and seq equal (see
     :func:`_before`). ``heapq``'s way saves compares on random input; a compaction's input
-    is a heap with entries taken out, whose items mostly stay where they are (compiled: a
-    compaction's entries moved and compared fall by about a half)."""
+    is a heap with entries taken out, whose items mostly stay where they are (a simulated
+    pool of 300 agents: compares 585 -> 320, moves 560 -> 28 per compaction; BENCHMARKS.md,
+    "The matching path (core25)")."""
     n = len(heap)
     for i in range(n // 2 - 1, -1, -1):
         item: tuple[Any, ...] = heap[i]
