@@ -2435,7 +2435,13 @@ class Router:
         The hot path of every decision: the key parts shared by all pools of a
         channel (idle, load, recent work, heavy streak) are computed once.
         """
-        unlist(agent)
+        # ``unlist(agent)`` inline (pure: a call less on every refresh)
+        agent.ver += 1
+        listing = agent.listed
+        if listing:
+            for pool in listing:
+                pool.n_listed -= 1
+            listing.clear()
         self._seq += 1
         seq = agent.seq = self._seq
         ver = agent.listed_ver = agent.ver
@@ -2444,10 +2450,13 @@ class Router:
         load = agent.load
         caps = agent.caps
         spare = agent.units - agent.units_used if agent.units is not None else None
-        takes = self._may_take(agent)
-        if takes == _TAKES_NONE:
-            return  # off every queue until the cooldown ends (its timer re-lists it)
-        heavy_blocked = takes == _TAKES_LIGHT
+        if agent.cooldown_until > self._now or self._heavy_k is not None:
+            takes = self._may_take(agent)
+            if takes == _TAKES_NONE:
+                return  # off every queue until the cooldown ends (its timer re-lists it)
+            heavy_blocked = takes == _TAKES_LIGHT
+        else:  # ``_may_take``'s answer without the call: no cooldown, no heavy streak limit
+            heavy_blocked = False
         # the scorer and the interrupts rule are called on their objects, not through
         # bound-method locals (compiled: a native call instead of a method object per call)
         scorer = self._scorer
@@ -2459,7 +2468,6 @@ class Router:
         group_ch = ""
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
-        listing = agent.listed  # empty: unlisted above
         # the entries' sequence number, version and slot as objects, made once: the compiled
         # build would box each int again for every pool's entry (two allocations each)
         entry_seq: Any = seq
@@ -2470,7 +2478,7 @@ class Router:
         seen = False
         on_ch = 0  # the agent's load and capacity on ``last_ch``, read once for the key too
         cap_ch = 0
-        for pool, prof, _ in agent.pools:
+        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
             if not seen or ch != last_ch:
                 seen = True
@@ -2711,7 +2719,7 @@ class Router:
         group_w: Coeffs | None = None  # the first (weights, channel) met, its largest term
         group_ch = ""
         group_p = -_INF
-        for pool, prof, _ in agent.pools:
+        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
             if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
                 continue

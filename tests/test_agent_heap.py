@@ -103,3 +103,24 @@ def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
         heapq.heapify(theirs)
         assert len(ours) == len(theirs)
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
+
+
+def test_agent_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> None:
+    """A compaction's input: a heap with entries taken out (most items stay where they are,
+    so ``agent_heapify``'s sifts stop early); the layout is still ``heapq.heapify``'s."""
+    rng = random.Random(29)
+    for _ in range(300):
+        n = rng.randrange(0, 300)
+        keys = [0.0, -0.0, 1.0]  # ties on the key, decided by the seq
+        seqs = rng.sample(range(10 * n + 1), n)
+        heap = [
+            (rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0), s, 0, None)
+            for s in seqs
+        ]
+        heapq.heapify(heap)
+        drop = rng.random()
+        kept = [e for e in heap if rng.random() >= drop]
+        ours, theirs = list(kept), list(kept)
+        agent_heapify(ours)
+        heapq.heapify(theirs)
+        assert all(a is b for a, b in zip(ours, theirs, strict=True))
