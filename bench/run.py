@@ -57,6 +57,9 @@ MODES: dict[str, dict[str, Any]] = {
         "naive": ("1000", "10000"),
         "indexed": ("1000", "10000"),
         "rounds": 15,
+        # more rounds for the calibration, the peers and the core at the peers' labels
+        # (sections.lifecycles): the speedups over the peers from 30 rounds
+        "peer_rounds": 15,
         "depth": 1_000_000,
         "stats_depth": 200_000,
         "depth_series": (),
@@ -80,6 +83,7 @@ MODES: dict[str, dict[str, Any]] = {
         "naive": ("1000", "3000", "10000"),
         "indexed": ("1000", "3000", "10000"),
         "rounds": 41,
+        "peer_rounds": 20,
         "depth": 1_000_000,
         "stats_depth": 200_000,
         "depth_series": (10_000, 100_000, 1_000_000),
@@ -97,6 +101,7 @@ MODES: dict[str, dict[str, Any]] = {
         "naive": ("1000", "10000"),
         "indexed": ("1000", "10000"),
         "rounds": 3,
+        "peer_rounds": 1,
         "depth": 3000,
         "stats_depth": 3000,
         "depth_series": (),
@@ -350,7 +355,14 @@ def build_report(
         indexed = {lb: cfg["sizes"][lb] for lb in cfg["indexed"]}
         keep = "10000" if cfg.get("reuse_10000") and "queue_depth" in order else None
         out = sections.lifecycles(
-            cfg["sizes"], naive, cfg["rounds"], progress, indexed, keep=keep, units=cfg.get("units")
+            cfg["sizes"],
+            naive,
+            cfg["rounds"],
+            progress,
+            indexed,
+            keep=keep,
+            units=cfg.get("units"),
+            peer_rounds=cfg.get("peer_rounds", 0),
         )
         if keep is not None:
             kept["state"] = out.pop("kept")
@@ -370,6 +382,7 @@ def build_report(
                 "drift",
                 "calibrated_by_size",
                 "indexed_over_core_paired",
+                "naive_over_core_paired",
                 "samples_us",
             )
         }
@@ -490,6 +503,7 @@ def build_report(
         "sections": order,
         "sizes": cfg["sizes"],
         "rounds": cfg["rounds"],
+        "peer_rounds": cfg.get("peer_rounds", 0),
         "build": build,
         "machine": machine(),
         "versions": versions(),

@@ -365,6 +365,7 @@ def lifecycles(
     indexed_sizes: dict[str, int] | None = None,
     keep: str | None = None,
     units: dict[str, int] | None = None,
+    peer_rounds: int = 0,
 ) -> dict[str, Any]:
     """Median lifecycle microseconds per agent count, core and peers, with calibration.
 
@@ -383,6 +384,12 @@ def lifecycles(
     ``units`` fixes the core's lifecycles per round at a label instead of sizing them by
     speed (:func:`auto_k`): two processes then time exactly the same lifecycles of the
     trajectory, which the state's drift makes matter (``bench.steady``; the guard's mode).
+    ``peer_rounds`` more rounds follow for the calibration, the peers and the core at the
+    peers' labels only (taking turns in the same order; their samples appended), so the
+    speedups over the peers are medians of ``rounds + peer_rounds`` rounds: the scan-all
+    peer at 10,000 agents runs at the speed of the shared last-level cache, and its rounds
+    move by a third with what the machine's other processes do (BENCHMARKS.md, "The naive
+    peers between processes (peer25)").
     """
     indexed_sizes = indexed_sizes or {}
     peers = {"naive": (NaiveRouter, naive_sizes), "indexed": (IndexedNaiveRouter, indexed_sizes)}
@@ -428,6 +435,18 @@ def lifecycles(
             cases[f"{name}/{label}"] = (state.run, k)
     progress(f"timing {len(cases)} cases x {rounds} rounds")
     samples = interleave(cases, rounds)
+    paired = [lb for lb in sizes if lb in naive_sizes or lb in indexed_sizes]
+    if peer_rounds and paired:
+        more = ["calibration"] + [
+            f"{name}/{lb}"
+            for lb in paired
+            for name in ("core", "naive", "indexed")
+            if f"{name}/{lb}" in cases
+        ]
+        progress(f"timing {len(more)} cases x {peer_rounds} more rounds (the peers' labels)")
+        extra = interleave({name: cases[name] for name in more}, peer_rounds, warmup=False)
+        for name, s in extra.items():
+            samples[name].extend(s)  # after the first rounds: pairs by round stay aligned
     med = {name: median_us(s) for name, s in samples.items()}
     cal = samples["calibration"]
     out: dict[str, Any] = {
@@ -451,6 +470,9 @@ def lifecycles(
         "samples_us": {name: [x * 1e6 for x in s] for name, s in samples.items()},
         "indexed_over_core_paired": {
             lb: _paired(samples[f"indexed/{lb}"], samples[f"core/{lb}"]) for lb in indexed_sizes
+        },
+        "naive_over_core_paired": {
+            lb: _paired(samples[f"naive/{lb}"], samples[f"core/{lb}"]) for lb in naive_sizes
         },
     }
     if indexed_sizes:

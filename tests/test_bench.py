@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,39 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert "ratios:" in capsys.readouterr().out
     # the guard reads every figure it guards from a report of this shape
     assert all(v is not None for v in figures_of(rep).values())
+
+
+def test_peer_rounds_time_the_peers_labels_longer() -> None:
+    """``peer_rounds`` more rounds for the calibration, the peers and the core at the peers'
+    labels, appended after the first rounds: every case keeps its rounds in step with the
+    calibration's, and a label without a peer keeps its own rounds."""
+    from bench import sections
+
+    out = sections.lifecycles(
+        {"a": 60, "b": 150}, {"b": 150}, 2, indexed_sizes={"b": 150}, peer_rounds=3
+    )
+    n = {name: len(s) for name, s in out["samples_us"].items()}
+    assert n == {
+        "calibration": 5,
+        "core/a": 2,
+        "core/b": 5,
+        "naive/b": 5,
+        "indexed/b": 5,
+    }
+    cal = out["samples_us"]["calibration"]
+    core_a = out["samples_us"]["core/a"]
+    # the label without a peer over the calibration of its own two rounds
+    assert out["core_calibrated"]["a"] == pytest.approx(
+        statistics.median(x / y for x, y in zip(core_a, cal[:2]))
+    )
+    assert set(out["naive_over_core_paired"]) == {"b"}
+    assert out["naive_lifecycle_us"]["b"] > 0 and out["indexed_naive_lifecycle_us"]["b"] > 0
+    # without peers (the guard's mode) nothing more runs
+    out = sections.lifecycles({"a": 60}, {}, 2, peer_rounds=3)
+    assert {name: len(s) for name, s in out["samples_us"].items()} == {
+        "calibration": 2,
+        "core/a": 2,
+    }
 
 
 def test_pure_beside_runs_the_lifecycles_in_a_pure_subprocess(tmp_path: Path) -> None:
