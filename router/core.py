@@ -257,6 +257,10 @@ _SPENT_SLACK: Final = 64
 _TAKES_ANY: Final = TAKES_ANY
 _TAKES_LIGHT: Final = TAKES_LIGHT
 _TAKES_NONE: Final = TAKES_NONE
+# the events every lifecycle builds, as this module's Finals for the same reason (a class
+# imported from router.events is a module-dict lookup per use, compiled)
+_Assigned: Final = Assigned
+_Completed: Final = Completed
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -1152,7 +1156,7 @@ class Router:
             self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
         self._events.append(
-            Assigned(
+            _Assigned(
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
@@ -1302,7 +1306,7 @@ class Router:
                 self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
-            Completed(
+            _Completed(
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
