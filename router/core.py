@@ -257,6 +257,10 @@ _SPENT_SLACK: Final = 64
 _TAKES_ANY: Final = TAKES_ANY
 _TAKES_LIGHT: Final = TAKES_LIGHT
 _TAKES_NONE: Final = TAKES_NONE
+# the events every lifecycle builds, as this module's Finals for the same reason (a class
+# imported from router.events is a module-dict lookup per use, compiled)
+_Assigned: Final = Assigned
+_Completed: Final = Completed
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -370,6 +374,8 @@ class Router:
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
         self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
+        # read on every arrival: an int in a typed dict, not a config struct's attribute
+        self._unit_cost = {ch: c.unit_cost for ch, c in self._channels.items()}
         self._interrupts = Interrupts(self._channels)
         self._presence = r.presence_timeout_s
         self._scorer = Scorer(r, wb.max_consecutive_heavy)
@@ -423,7 +429,8 @@ class Router:
         if self._broken is not None:
             raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
         self._rollback_now = self._now
-        now = check_now(now)  # an int stored in a record would change snapshot bytes
+        if type(now) is not float or now - now != 0.0:  # (a finite float passes without a call)
+            now = check_now(now)  # an int stored in a record would change snapshot bytes
         if now < self._now:
             raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
         dl = self._deadlines
@@ -881,7 +888,7 @@ class Router:
             raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
         priority = prio if prio is not None else q.priority
         heavy = q.heavy or "heavy" in tags
-        cost = own_cost if own_cost is not None else self._channels[q.channel].unit_cost
+        cost = own_cost if own_cost is not None else self._unit_cost[q.channel]
         patience_at = arrival + patience_s if patience_s is not None else None
         t = Ticket(
             iid,
@@ -1149,7 +1156,7 @@ class Router:
             self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
         self._events.append(
-            Assigned(
+            _Assigned(
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
@@ -1274,15 +1281,18 @@ class Router:
 
     def _complete(self, inquiry_id: str) -> None:
         now = self._now
-        t = self._ticket(inquiry_id)
-        if t.state != ASSIGNED:
+        t = self._tickets.get(inquiry_id)
+        if t is None or t.state != ASSIGNED:
+            t = self._ticket(inquiry_id)  # raises for an unknown id
             raise InvalidState(f"inquiry {inquiry_id!r} is {_state_name(t)}, not assigned")
         agent = t.agent
         assert agent is not None
         handle = now - t.assigned_at
         self._counters.completed += 1
-        self._estimator.on_complete(t.terms.queue.name, handle)
-        c = t.terms.queue.tally.windows.current(now)
+        q = t.terms.queue
+        self._estimator.on_complete(q.name, handle)
+        w = q.tally.windows
+        c = w.cum if now < w.until else w.roll(now)  # w.current(now), inline: every completion
         c.handled += 1
         c.handle_s += handle
         tally = agent.tally
@@ -1296,12 +1306,12 @@ class Router:
                 self._cool_down(agent, t, handle)
         wrap = self._bp.surge.wrap_up(agent.wrap_up_s) if self._surge else agent.wrap_up_s
         self._events.append(
-            Completed(
+            _Completed(
                 at=self._now,
                 version=self._version,
                 inquiry_id=t.id,
                 agent_id=agent.id,
-                queue=t.terms.queue.name,
+                queue=q.name,
                 handle_s=handle,
                 wrap_up_until=now + wrap,
             )

@@ -204,6 +204,7 @@ INQUIRY_FIELDS: Final = (
 if Inquiry.__struct_fields__ != INQUIRY_FIELDS:  # pragma: no cover - a model change
     raise ImportError(f"router.values.INQUIRY_FIELDS is not Inquiry's {Inquiry.__struct_fields__}")
 _astuple: Final = msgspec.structs.astuple
+_Inquiry: Final = Inquiry  # compiled, a Final is read directly, an imported class per lookup
 
 
 def check_inquiry(value: Any) -> Inquiry:
@@ -216,7 +217,7 @@ def inquiry_fields(value: Any) -> InquiryFields:
     """Check every value of an :class:`~router.model.Inquiry` (:func:`check_inquiry`) and
     return its fields (:data:`InquiryFields`): read once, as one tuple, instead of one
     generic attribute lookup per field and read (the core's ``submit`` reads them again)."""
-    if type(value) is not Inquiry:
+    if type(value) is not _Inquiry:
         raise InvalidInput("inquiry", f"must be a router.Inquiry, got {type(value).__name__}")
     fields: InquiryFields = _astuple(value)
     iid, queue, priority, requires, tenant, w, tags, c, a, attributes, pref = fields

@@ -96,6 +96,8 @@ class Guardrails:
 
         ``staffing``: break staffing is on (the agent's leaving mark needs a timer).
         """
+        # each ``if t < nxt: nxt = t`` is ``nxt = min(nxt, t)`` (the same result, NaN
+        # included) without a call: every agent timer asks
         nxt = _INF
         wb = self.wb
         state = agent.state
@@ -103,30 +105,47 @@ class Guardrails:
             max_work = self.max_work
             if max_work is not None and not self.suspended("continuous_work", surge):
                 if agent.break_due == _INF:
-                    nxt = min(nxt, agent.stretch_start + max_work)
+                    t = agent.stretch_start + max_work
+                    if t < nxt:
+                        nxt = t
                 elif wb.max_break_deferral_s is not None:
-                    nxt = min(nxt, agent.break_due + wb.max_break_deferral_s)
-            limit = self.shift_limit(agent, surge)
-            if limit is not None:
-                nxt = min(nxt, limit)
+                    t = agent.break_due + wb.max_break_deferral_s
+                    if t < nxt:
+                        nxt = t
+            if agent.shift_end is not None:  # (shift_limit is None without a shift end)
+                limit = self.shift_limit(agent, surge)
+                if limit is not None and limit < nxt:
+                    nxt = limit
         elif state == BREAK and agent.state_reason == "wellbeing":
             limit = self.shift_limit(agent, surge)
-            if limit is not None:
-                nxt = min(nxt, limit)
+            if limit is not None and limit < nxt:
+                nxt = limit
         if state != LOGGING_OUT:
-            nxt = min(nxt, agent.shift_next)
+            t = agent.shift_next
+            if t < nxt:
+                nxt = t
         if agent.break_until:
-            nxt = min(nxt, agent.break_until)
+            t = agent.break_until
+            if t < nxt:
+                nxt = t
         if agent.heavy_block_until:
-            nxt = min(nxt, agent.heavy_block_until)
+            t = agent.heavy_block_until
+            if t < nxt:
+                nxt = t
         if agent.cooldown_until > -_INF:
-            nxt = min(nxt, agent.cooldown_until)
+            t = agent.cooldown_until
+            if t < nxt:
+                nxt = t
         if agent.recent:
-            nxt = min(nxt, agent.recent[0][0] + self.window)
+            t = agent.recent[0][0] + self.window
+            if t < nxt:
+                nxt = t
         if staffing and not agent.brk_flags & LEAVING:
             until = staffed_until(agent, self.shift_limit(agent, surge))
             if until < _INF:
-                nxt = min(nxt, until - self.break_s)
+                t = until - self.break_s
+                if t < nxt:
+                    nxt = t
         return nxt
 
     def check(self, agent: Agent, now: float, surge: bool) -> int:
@@ -168,9 +187,10 @@ class Guardrails:
             agent.stretch_start = now
             return BREAK_OVER
         if state == READY:
-            limit = self.shift_limit(agent, surge)
-            if limit is not None and now >= limit:
-                return SHIFT_END
+            if agent.shift_end is not None:  # (shift_limit is None without a shift end)
+                limit = self.shift_limit(agent, surge)
+                if limit is not None and now >= limit:
+                    return SHIFT_END
             if agent.total_load == 0 and now - agent.idle_from >= self.break_s:
                 agent.stretch_start = now  # idle as long as a break: that was one
                 agent.break_due = _INF

@@ -67,6 +67,10 @@ from router.values import wire_seconds
 __all__ = ["AdmissionControl", "admitted", "queued"]
 
 _INF: Final = math.inf
+# what every plain arrival builds (queued, admitted), as this module's Finals: compiled, a
+# class imported from another module is a module-dict lookup per use
+_Queued: Final = Queued
+_Admission: Final = Admission
 
 
 @final
@@ -680,7 +684,7 @@ class AdmissionControl:
 
 def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Queued:
     """The ``Queued`` event of an arrival admitted at ``position`` with wait ``ewt``."""
-    return Queued(
+    return _Queued(
         at=now,
         version=version,
         inquiry_id=t.id,
@@ -692,7 +696,7 @@ def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Qu
 
 def admitted(t: Ticket, position: int, ewt: float) -> Admission:
     """What ``submit`` returns for an arrival admitted in line with no reason to give."""
-    return Admission(
+    return _Admission(
         inquiry_id=t.id,
         queue=t.terms.queue.name,
         outcome="admitted",
