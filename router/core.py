@@ -3204,9 +3204,12 @@ class Router:
     def _set_pool(self, t: Ticket) -> None:
         """``t``'s pool under its terms now (requeued, updated, moved, back from a park);
         its wait for preferred agents ends when none of them may serve it there (every one
-        declined, is gone or lacks a new requirement): anyone eligible may take it now."""
+        declined, is gone or lacks a new requirement), or when its time is up (the deadline
+        fell due while it was assigned, when nothing was to end): anyone eligible may take
+        it now."""
         pool = t.pool = self._pool_for(t)
-        if t.prefer_until > 0.0 and not self._preferred_here(t, pool):
+        until = t.prefer_until
+        if until > 0.0 and (until <= self._now or not self._preferred_here(t, pool)):
             t.prefer_until = 0.0
 
     def _preferred_here(self, t: Ticket, pool: Pool) -> bool:

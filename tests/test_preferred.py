@@ -207,3 +207,30 @@ def test_a_preferred_arrival_and_its_agent_freed_in_one_pass_make_one_offer() ->
     li = r._agents["li"]
     assert li.load["voice"] == 1 and list(li.offers) == ["c1"]
     assert r.statistics().waiting == 0
+
+
+def test_handed_back_after_its_window_passed_it_goes_to_anyone() -> None:
+    """The preference deadline fell due while the inquiry was assigned (nothing to end
+    then); handed back after it, the inquiry no longer waits for its preferred agents."""
+    r = router("li", "wu")
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li", "wu"]), 0)
+    assert brief(r.tick(0))[-1] == ("Offered", "c1", "li")
+    r.accept("c1", 0, "li")
+    busy(r, "x", "wu", 0)  # wu, its other preferred agent, is busy until the end
+    r.tick(40)  # its window (30) ends while it is assigned
+    r.login(AgentSpec(id="ye", skills={"care": 2}), 40)
+    r.hand_back("c1", 40)  # li never gets it again; wu is busy: anyone may take it
+    assert brief(r.tick(40))[-1] == ("Offered", "c1", "ye")
+    assert stalls(r) == []
+
+
+def test_handed_back_within_its_window_it_waits_for_the_rest_of_it() -> None:
+    r = router("li", "wu")
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li", "wu"]), 0)
+    assert brief(r.tick(0))[-1] == ("Offered", "c1", "li")
+    r.accept("c1", 0, "li")
+    busy(r, "x", "wu", 0)
+    r.login(AgentSpec(id="ye", skills={"care": 2}), 20)
+    r.hand_back("c1", 20)
+    assert brief(r.tick(29)) == [("AgentLoggedIn", "ye"), ("Requeued", "c1")]  # for wu until 30
+    assert brief(r.tick(30))[-1] == ("Offered", "c1", "ye")
