@@ -2673,6 +2673,8 @@ class Router:
         if pool.queue.max_offers > 1 and not self._immediate:
             self._seek_many(t, pool)
             return
+        # ``heap`` is ``pool.agents`` throughout: the refresh after the assignment may compact
+        # it, in place (``live_agents``), so the skipped entries go back into the live list
         heap = pool.agents
         skipped: list[tuple[float, int, int, int]] | None = None
         native = self._native_heap

@@ -7,7 +7,15 @@ from __future__ import annotations
 import heapq
 import random
 
-from router.state.lazyheap import agent_heapify, agent_pop, agent_push, best_live_except
+import pytest
+
+from router.state.lazyheap import (
+    agent_heapify,
+    agent_pop,
+    agent_push,
+    best_live_except,
+    live_agents,
+)
 
 
 def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -124,3 +132,29 @@ def test_agent_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> N
         agent_heapify(ours)
         heapq.heapify(theirs)
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_live_agents_compacts_the_heap_in_place(native: bool) -> None:
+    """``Router._seek_agent`` holds a pool's heap while it skips the agents who declined
+    the inquiry, and pushes them back after the assignment, whose refresh may compact
+    that very heap: the compaction must keep the list object, or the pushed-back agents
+    land in a discarded list and are never found in that pool until re-listed."""
+
+    class Slot:
+        def __init__(self, ver: int) -> None:
+            self.ver = ver
+
+    rng = random.Random(5)
+    slots = [Slot(rng.randrange(3)) for _ in range(40)]
+    heap = [(rng.uniform(-5.0, 5.0), s, rng.randrange(3), rng.randrange(40)) for s in range(200)]
+    heapq.heapify(heap)
+    want = [e for e in heap if slots[e[3]].ver == e[2]]
+    heapq.heapify(want)
+    held = heap
+    out = live_agents(heap, slots, native)  # type: ignore[arg-type]
+    assert out is held
+    assert all(a is b for a, b in zip(out, want, strict=True))
+    skipped = (-9.0, 999, slots[0].ver, 0)  # pushed back into the list held before
+    heapq.heappush(held, skipped)
+    assert out[0] is skipped
