@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from router import AgentSpec
 from router.state.lazyheap import (
     agent_heapify,
     agent_pop,
@@ -16,6 +17,7 @@ from router.state.lazyheap import (
     best_live_except,
     live_agents,
 )
+from router.state.records import Agent
 
 
 def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -140,19 +142,16 @@ def test_live_agents_compacts_the_heap_in_place(native: bool) -> None:
     the inquiry, and pushes them back after the assignment, whose refresh may compact
     that very heap: the compaction must keep the list object, or the pushed-back agents
     land in a discarded list and are never found in that pool until re-listed."""
-
-    class Slot:
-        def __init__(self, ver: int) -> None:
-            self.ver = ver
-
     rng = random.Random(5)
-    slots = [Slot(rng.randrange(3)) for _ in range(40)]
+    slots = [Agent(AgentSpec(id=f"s{i}", capacity={}), 0.0, i) for i in range(40)]
+    for agent in slots:
+        agent.ver = rng.randrange(3)
     heap = [(rng.uniform(-5.0, 5.0), s, rng.randrange(3), rng.randrange(40)) for s in range(200)]
     heapq.heapify(heap)
     want = [e for e in heap if slots[e[3]].ver == e[2]]
     heapq.heapify(want)
     held = heap
-    out = live_agents(heap, slots, native)  # type: ignore[arg-type]
+    out = live_agents(heap, slots, native)
     assert out is held
     assert all(a is b for a, b in zip(out, want, strict=True))
     skipped = (-9.0, 999, slots[0].ver, 0)  # pushed back into the list held before
