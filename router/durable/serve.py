@@ -335,14 +335,25 @@ class Server:
         }
 
     async def _heartbeat_loop(self) -> None:
+        """Publish :meth:`health` every third of a lease until :meth:`stop` or a cancel.
+
+        A cancel that lands inside a Redis call may come out of the client as a
+        ``RedisError`` (its socket timeout and the cancel race); taken for Redis being down,
+        it would be swallowed and the loop would beat on, and :meth:`run`'s shutdown would
+        wait for it forever. So an error while the task is being cancelled ends it, and the
+        loop also stops when the server does."""
         every = self._lease_s / 3.0
-        while True:
+        task = asyncio.current_task()
+        while not self._stop.is_set():
             try:
                 await self._heartbeat()
                 self._redis_up()
             except (RedisError, OSError) as exc:
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc
                 self._redis_down(exc)
-            await asyncio.sleep(every)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), every)
 
     async def _heartbeat(self) -> None:
         for r in list(self.runners.values()):
