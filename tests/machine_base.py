@@ -370,8 +370,22 @@ class RouterMachine(RuleBasedStateMachine):
         )
         return found[k % len(found)] if found else None
 
+    def _fire_due_by_a_refusal(self) -> None:
+        """Fire the deadlines due by ``self.now`` the way a refused input does."""
+        due = self.r.next_deadline()
+        if due is not None and due <= self.now:
+            with contextlib.suppress(UnknownId):
+                self.r.heartbeat("nobody", self.now)
+                raise AssertionError("an unknown id was accepted")
+
     def _refused(self, call: Any, error: type[Exception], why: str) -> None:
-        """``call`` must raise ``error`` and leave the router byte-identical."""
+        """``call`` must raise ``error`` and leave the router byte-identical.
+
+        Deadlines already due (one an input scheduled at ``now``, say) fire as any input
+        enters, refused or not: time passed (``Router._enter``). They are fired first by
+        a refused input of their own, so the comparison sees only what ``call`` did.
+        """
+        self._fire_due_by_a_refusal()
         before = self.r.snapshot()
         try:
             call()
@@ -884,13 +898,7 @@ class RouterMachine(RuleBasedStateMachine):
 
     @rule()
     def unknown_ids_are_refused(self) -> None:
-        due = self.r.next_deadline()
-        if due is not None and due <= self.now:
-            # deadlines due now fire as the first input enters, refused or not: time passed
-            # (Router._enter), so they fire first; the refusals must change nothing else
-            with contextlib.suppress(UnknownId):
-                self.r.heartbeat("nobody", self.now)
-                raise AssertionError("an unknown id was accepted")
+        self._fire_due_by_a_refusal()
         before = self.r.snapshot()
         for call in (
             lambda: self.r.accept("nobody", self.now),

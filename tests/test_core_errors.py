@@ -164,3 +164,30 @@ def test_a_corrupt_deadline_marks_the_router_broken_in_either_build() -> None:
     assert not isinstance(info.value, UsageError)
     with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):
         r.tick(8)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        lambda r: r.accept("zz", 15),
+        lambda r: r.accept("i1", 15),  # refused because the offer ran out as it entered
+        lambda r: r.submit(inq("i2"), 15),
+        lambda r: r.hand_back("i2", 15),
+    ],
+    ids=["unknown id", "accept an offer that ran out", "duplicate id", "hand back a waiting one"],
+)
+def test_a_refused_input_fires_the_deadlines_due_and_nothing_else(
+    refused: Callable[[Router], object],
+) -> None:
+    """Time passed: deadlines due by ``now`` fire as any input enters, refused or not
+    (``Router._enter``); the refusal itself leaves no trace, so every refused input at
+    one instant leaves the same router as any other."""
+    reference = _router()
+    with pytest.raises(UnknownId):
+        reference.heartbeat("nobody", 15)  # i1's offer to a1 ran out at 15
+    r = _router()
+    assert r.next_deadline() == 15.0
+    with pytest.raises(UsageError):
+        refused(r)
+    assert r.snapshot() == reference.snapshot()
+    assert r._tickets["i1"].state != router.core.OFFERED  # the offer's deadline fired
