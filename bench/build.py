@@ -76,14 +76,21 @@ def _router_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).parent
 
 
+#: the (path, build) applied in this process, so a second call is a no-op
+_applied: tuple[str, str] | None = None
+
+
 def apply_environment() -> None:
     """Honour ``BENCH_ROUTER_PATH`` and ``BENCH_ROUTER_BUILD`` (see the module docstring)."""
+    global _applied
     path = os.environ.get(ENV_PATH, "")
     build = os.environ.get(ENV_BUILD, "") or "auto"
     if build not in BUILDS:
         raise SystemExit(f"bench: {ENV_BUILD}={build!r}: expected one of {', '.join(BUILDS)}")
     if not path and build != "pure":
         return
+    if _applied == (path, build):
+        return  # applied before router was imported (bench/__init__.py): nothing to redo
     if "router" in sys.modules:
         raise SystemExit(f"bench: {ENV_PATH}/{ENV_BUILD} must be set before router is imported")
     if path:
@@ -93,6 +100,7 @@ def apply_environment() -> None:
         sys.path.insert(0, str(root))
     if build == "pure":
         sys.meta_path.insert(0, _SourceOnlyFinder(_router_root()))
+    _applied = (path, build)
 
 
 def _compiled_modules() -> list[str]:
