@@ -323,6 +323,8 @@ class Router:
         #: leaving the window say, is the common case past the window), until it is met
         self._fresh_one: Ticket | None = None
         self._batch: list[Agent] = []
+        #: an empty list that ``_match`` swaps with ``_pending`` for the pass
+        self._spare: list[Ticket] = []
         self._surge = False
         self._estimator = WaitEstimator()
         self._counters = LiveCounters()
@@ -2635,32 +2637,47 @@ class Router:
         one idle beside it. So urgency decides which inquiry is served first and the
         distribution mode who serves a new one, however inputs were batched.
         """
-        if self._freed:
-            freed = list(self._freed.values())
-            self._freed = {}
+        # The pass's containers are kept and emptied in place, not made anew per pass:
+        # ``_batch`` (the agents freed, in the order they pull) and ``_freed`` are read
+        # only during the pass and by queries that iterate at once (``freed_agents``);
+        # ``_pending`` swaps with ``_spare``, so what the pass puts in line waits in the
+        # other list for the next pass. (A list found not empty is from a pass that
+        # raised: not reused.)
+        freed = self._freed
+        if freed:
+            batch = self._batch
+            if batch:
+                batch = self._batch = []
+            for agent in freed.values():
+                batch.append(agent)
+            freed.clear()
             pending = self._pending
             if pending:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
                 else:
                     self._fresh = set(pending)
-            if len(freed) > 1:
+            if len(batch) > 1:
                 # several agents freed in one batch: the best-keyed pulls first
-                freed.sort(key=self._best_key)
-            self._batch = freed
-            for agent in freed:
+                batch.sort(key=self._best_key)
+            for agent in batch:
                 self._fill(agent)
             self._fresh = None
             self._fresh_one = None
-            self._batch = []
-        if self._pending:
-            pending = self._pending
-            self._pending = []
+            batch.clear()
+        pending = self._pending
+        if pending:
+            spare = self._spare
+            if spare or spare is pending:
+                spare = []
+            self._pending = spare
             if len(pending) > 1:
                 pending.sort(key=_urgency)
             for t in pending:
                 if t.state == WAITING:
                     self._seek_agent(t)
+            pending.clear()
+            self._spare = pending
 
     def _seek_agent(self, t: Ticket) -> None:
         """Give ``t`` to the best agent listed in its pool, if any."""
