@@ -322,6 +322,7 @@ class Router:
         #: set for it: a pass with one new inquiry and an agent freed, a recent-work entry
         #: leaving the window say, is the common case past the window), until it is met
         self._fresh_one: Ticket | None = None
+        #: the agents freed, during a pass that has several (``_placed_elsewhere``)
         self._batch: list[Agent] = []
         self._surge = False
         self._estimator = WaitEstimator()
@@ -443,8 +444,23 @@ class Router:
             try:
                 native = self._native_heap
                 while True:
-                    if self._next_source() == 2:
-                        at, seq, kind, obj, arg = self._line_pop()
+                    # the next entry by (when, seq): _next_source and _line_pop, inline (an
+                    # offer's expiry and an agent timer per lifecycle come this way)
+                    from_line = False
+                    if ol:
+                        if dl:
+                            h = dl[0]
+                            la = self._line_at
+                            from_line = not (h[0] < la or (h[0] == la and h[1] < ol[0][1]))
+                        else:
+                            from_line = True
+                    if from_line:
+                        at, seq, kind, obj, arg = ol.popleft()
+                        if ol:
+                            self._line_at = ol[0][0]  # the tail stays
+                        else:
+                            self._line_at = _INF
+                            self._line_last = -_INF
                     elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
                         at, seq, kind, obj, arg = agent_pop(dl)
                     else:
@@ -2635,24 +2651,34 @@ class Router:
         one idle beside it. So urgency decides which inquiry is served first and the
         distribution mode who serves a new one, however inputs were batched.
         """
-        if self._freed:
-            freed = list(self._freed.values())
-            self._freed = {}
+        freed = self._freed
+        if freed:
             pending = self._pending
             if pending:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
                 else:
                     self._fresh = set(pending)
-            if len(freed) > 1:
+            if len(freed) == 1:
+                # one agent freed (the common case: a recent-work entry left the window, or
+                # work ended): no list of the batch. ``_batch`` stays empty; the one agent
+                # in it would change nothing: ``_placed_elsewhere`` refreshes the agent it
+                # was called for before it reads the batch for the agents not yet listed
+                for agent in freed.values():  # (the one, taken without a list)
+                    freed.clear()  # emptied in place: what the pass frees waits in it
+                    self._fill(agent)
+                    break
+            else:
                 # several agents freed in one batch: the best-keyed pulls first
-                freed.sort(key=self._best_key)
-            self._batch = freed
-            for agent in freed:
-                self._fill(agent)
+                batch = list(freed.values())
+                freed.clear()
+                batch.sort(key=self._best_key)
+                self._batch = batch
+                for agent in batch:
+                    self._fill(agent)
+                self._batch = []
             self._fresh = None
             self._fresh_one = None
-            self._batch = []
         if self._pending:
             pending = self._pending
             self._pending = []
@@ -2855,7 +2881,7 @@ class Router:
             # a ring reaches every agent free in this pass, not only this one; a random
             # draw competes as a listed key (the floor follows the winner)
             self._refresh(agent)
-            if ring:
+            if ring:  # (the batch is empty when this agent is the only one freed)
                 for other in self._batch:
                     if other.listed_ver != other.ver:
                         self._refresh(other)
