@@ -1243,7 +1243,17 @@ class Router:
             self._estimator.on_answer(name, t.wait_end, t.arrival, True)
         else:
             self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
-        self._count_answer(t, now, 1)
+        # self._count_answer(t, now, 1), inline: every answer
+        q = t.terms.queue
+        tl = q.tally
+        wait = now - t.arrival
+        tl.count_wait(wait, 1)
+        w = tl.windows
+        c = w.cum if now < w.until else w.roll(now)  # w.current(now), inline
+        c.answered += 1
+        c.wait_s += wait
+        if wait <= q.answer_target_s:
+            c.in_target += 1
         self._events.append(
             _Assigned(
                 at=self._now,
@@ -1251,7 +1261,7 @@ class Router:
                 inquiry_id=t.id,
                 agent_id=agent.id,
                 queue=name,
-                wait_s=now - t.arrival,
+                wait_s=wait,
             )
         )
 
@@ -2086,7 +2096,8 @@ class Router:
 
     def _agent_next_time(self, agent: Agent) -> float:
         """The next time a guardrail, window or presence timeout changes this agent, or inf."""
-        at = self._guard.next_time(agent, self._surge, self._breaks.enabled)
+        # (self._breaks.enabled, without the property: every agent timer asks)
+        at = self._guard.next_time(agent, self._surge, self._breaks.share is not None)
         timeout = self._presence
         if timeout is not None and agent.state == READY and agent.last_seen + timeout < at:
             at = agent.last_seen + timeout
