@@ -1243,17 +1243,7 @@ class Router:
             self._estimator.on_answer(name, t.wait_end, t.arrival, True)
         else:
             self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
-        # self._count_answer(t, now, 1), inline: every answer
-        q = t.terms.queue
-        tl = q.tally
-        wait = now - t.arrival
-        tl.count_wait(wait, 1)
-        w = tl.windows
-        c = w.cum if now < w.until else w.roll(now)  # w.current(now), inline
-        c.answered += 1
-        c.wait_s += wait
-        if wait <= q.answer_target_s:
-            c.in_target += 1
+        self._count_answer(t, now, 1)
         self._events.append(
             _Assigned(
                 at=self._now,
@@ -1261,7 +1251,7 @@ class Router:
                 inquiry_id=t.id,
                 agent_id=agent.id,
                 queue=name,
-                wait_s=wait,
+                wait_s=now - t.arrival,
             )
         )
 
