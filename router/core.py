@@ -217,6 +217,7 @@ from router.state.staffing import pool_changes
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
+    MAX_NAME,
     InquiryFields,
     check_agent_spec,
     check_attributes,
@@ -270,6 +271,80 @@ _GONE.ver = -1
 @final
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
+
+    # every attribute the router has, named (pure build: no instance dict, so ``self._x``
+    # reads and ``self._m(...)`` calls specialize to a slot read and a method without a dict
+    # check; with a dict of this many keys CPython 3.11 keeps them generic); a new
+    # attribute goes here too (compiled, mypyc ignores this: a native class has no dict)
+    __slots__ = (
+        "_agents",
+        "_batch",
+        "_bp",
+        "_break_asks",
+        "_breaks",
+        "_broken",
+        "_by_skill",
+        "_cfg",
+        "_changed",
+        "_channels",
+        "_cooldown_heavy",
+        "_counters",
+        "_deadlines",
+        "_draws",
+        "_estimator",
+        "_events",
+        "_free_slots",
+        "_freed",
+        "_fresh",
+        "_fresh_one",
+        "_guard",
+        "_heavy_k",
+        "_immediate",
+        "_in_instant",
+        "_interrupts",
+        "_line_at",
+        "_line_last",
+        "_live",
+        "_max_concurrency",
+        "_max_no_answer",
+        "_n_assigned",
+        "_n_offered",
+        "_n_ready",
+        "_n_with_room",
+        "_n_wrapup",
+        "_native_heap",
+        "_now",
+        "_offer_entries",
+        "_offer_line",
+        "_offer_timeout",
+        "_pending",
+        "_plans",
+        "_pool_gen",
+        "_pools",
+        "_presence",
+        "_ps",
+        "_queues",
+        "_release_asked",
+        "_releasing",
+        "_retired",
+        "_rollback_now",
+        "_scheduled",
+        "_scorer",
+        "_seq",
+        "_slots",
+        "_staff_ver",
+        "_strict",
+        "_surge",
+        "_tickets",
+        "_trace",
+        "_unit_cost",
+        "_uses_recent",
+        "_version",
+        "_waiting",
+        "_waiting_cb",
+        "_wb",
+        "_window",
+    )
 
     def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
         cfg = config if config is not None else RouterConfig()
@@ -874,18 +949,31 @@ class Router:
             raise
 
     def _submit(self, fields: InquiryFields) -> Admission:
-        # the inquiry's fields, typed as Inquiry declares them
-        iid: str = fields[0]
-        qname: str = fields[1]
-        prio: int | None = fields[2]
-        requires: dict[str, int] | None = fields[3]
-        own_tenant: str | None = fields[4]
-        patience_s: float | None = fields[5]
-        tags: frozenset[str] = fields[6]
-        own_cost: int | None = fields[7]
-        arrived_at: float | None = fields[8]
-        attributes: Attributes = fields[9]
-        preferred: list[str] = fields[10]
+        # the inquiry's fields, typed as Inquiry declares them (one unpack, not 11 reads)
+        iid: str
+        qname: str
+        prio: int | None
+        requires: dict[str, int] | None
+        own_tenant: str | None
+        patience_s: float | None
+        tags: frozenset[str]
+        own_cost: int | None
+        arrived_at: float | None
+        attributes: Attributes
+        preferred: list[str]
+        (
+            iid,
+            qname,
+            prio,
+            requires,
+            own_tenant,
+            patience_s,
+            tags,
+            own_cost,
+            arrived_at,
+            attributes,
+            preferred,
+        ) = fields
         now = self._now
         if iid in self._tickets:
             raise DuplicateId(f"inquiry {iid!r} is already in the router")
@@ -1106,7 +1194,8 @@ class Router:
 
     def accept(self, inquiry_id: str, now: float, agent_id: str | None = None) -> None:
         """The agent took the offered inquiry; it is now assigned."""
-        check_id(inquiry_id, "inquiry_id")
+        if type(inquiry_id) is not str or not inquiry_id or len(inquiry_id) > MAX_NAME:
+            check_id(inquiry_id, "inquiry_id")  # (a short id passes without the call)
         if agent_id is not None:
             check_id(agent_id, "agent_id")
         try:
@@ -1287,7 +1376,8 @@ class Router:
 
     def complete(self, inquiry_id: str, now: float) -> None:
         """The agent finished the inquiry; its slot is held for the agent's wrap-up time."""
-        check_id(inquiry_id, "inquiry_id")
+        if type(inquiry_id) is not str or not inquiry_id or len(inquiry_id) > MAX_NAME:
+            check_id(inquiry_id, "inquiry_id")  # (a short id passes without the call)
         try:
             self._enter(now)
             self._complete(inquiry_id)
@@ -1374,7 +1464,9 @@ class Router:
             handle = now - t.assigned_at
             agent.recent.append((now, handle))
             agent.recent_sum += handle
-            self._schedule_agent(agent, now + self._window)
+            when = now + self._window
+            if when < agent.timer_at:  # (else the pending timer comes first: no call)
+                self._schedule_agent(agent, when)
         k = self._heavy_k
         if t.terms.heavy and k is not None and agent.heavy_streak >= k:
             if self._wb.heavy_recovery_s > 0:
@@ -1993,7 +2085,10 @@ class Router:
                 self._schedule_agent(agent, agent.break_until)
         if agent.state == READY:
             self._freed[agent.id] = agent
-            self._room(agent)
+            roomy = has_room(agent)  # self._room(agent), inline: every release
+            if roomy != agent.roomy:
+                agent.roomy = roomy
+                self._n_with_room += 1 if roomy else -1
 
     def _room(self, agent: Agent) -> None:
         """Keep ``statistics().agents_with_room`` up to date after ``agent``'s state, load
@@ -2007,7 +2102,8 @@ class Router:
 
     def _agent_next_time(self, agent: Agent) -> float:
         """The next time a guardrail, window or presence timeout changes this agent, or inf."""
-        at = self._guard.next_time(agent, self._surge, self._breaks.enabled)
+        # (self._breaks.enabled, without the property: every agent timer asks)
+        at = self._guard.next_time(agent, self._surge, self._breaks.share is not None)
         timeout = self._presence
         if timeout is not None and agent.state == READY and agent.last_seen + timeout < at:
             at = agent.last_seen + timeout
@@ -2327,9 +2423,10 @@ class Router:
     def _pool_for(self, t: Ticket) -> Pool:
         k = t.terms
         q = k.queue
+        more = t.more  # t.extra without the property: None for a plain ticket
         if k.step != 0:
             key: PoolKey = self._pool_key(t, q.steps[k.step - 1][1])
-        elif t.extra:
+        elif more is not None and more.extra:
             key = self._pool_key(t, dict(q.requires))
         elif q.binds:
             key = (q.name, k.tenant, q.requires, k.heavy, k.cost, q.binding(t.attributes))

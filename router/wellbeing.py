@@ -151,15 +151,18 @@ class Guardrails:
     def check(self, agent: Agent, now: float, surge: bool) -> int:
         """The agent's timer fired at ``now``: update its own record, say what the core does."""
         changed = False
-        if agent.recent:
+        recent = agent.recent
+        if recent:
             # same expression as next_time: (t + w) - w may round below t, and a timer
             # due at recent[0][0] + window must then remove that entry (no re-fire)
             window = self.window
-            recent = agent.recent
             i = 0
-            while i < len(recent) and recent[i][0] + window <= now:
-                agent.recent_sum -= recent[i][1]
-                i += 1
+            for at, handle in recent:  # (one pass: no index, no len per entry)
+                if at + window <= now:
+                    agent.recent_sum -= handle
+                    i += 1
+                else:
+                    break
             if i:
                 if i == 1:
                     del recent[0]  # the common case, one entry out: no slice object

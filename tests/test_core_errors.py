@@ -141,13 +141,14 @@ def test_invalid_config_raises_with_paths() -> None:
 
 
 @pytest.mark.skipif(router.compiled, reason="patches a Router method: pure build only")
-def test_internal_failure_marks_router_broken() -> None:
+def test_internal_failure_marks_router_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     r = _router()
 
     def boom(*a: object) -> None:
         raise RuntimeError("bug")
 
-    r._match = boom  # type: ignore[method-assign]
+    # on the class: the router's attributes are slots (no instance dict to shadow a method)
+    monkeypatch.setattr(Router, "_match", boom)
     with pytest.raises(RuntimeError):
         r.tick(7)
     with pytest.raises(RouterBroken, match=r"^the router failed earlier and refuses inputs$"):

@@ -62,7 +62,6 @@ from router.state.records import (
     Ticket,
     pool_slots,
 )
-from router.values import wire_seconds
 
 __all__ = ["AdmissionControl", "admitted", "queued"]
 
@@ -690,7 +689,8 @@ def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Qu
         inquiry_id=t.id,
         queue=t.terms.queue.name,
         position=position,
-        expected_wait_s=wire_seconds(ewt),
+        # wire_seconds(ewt), inline (every arrival): None for an unknown (infinite) wait
+        expected_wait_s=ewt if ewt < _INF else None,
     )
 
 
