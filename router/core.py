@@ -164,8 +164,6 @@ from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
-    agent_drop,
-    agent_list,
     agent_pop,
     agent_push,
     best_live_except,
@@ -2475,7 +2473,6 @@ class Router:
         interrupts = self._interrupts
         push = heappush  # a local: the compiled build looks a module global up on every use
         native = self._native_heap
-        slots = self._slots
         # the base of the first (weights, channel) met, in locals; any other in ``bases``
         group_c: Coeffs | None = None
         group_ch = ""
@@ -2529,15 +2526,9 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            # the stale entries at the end are dropped first (agent_list): O(1) each
             if native:
-                agent_list(heap, (key, entry_seq, entry_ver, entry_slot), slots)
+                agent_push(heap, (key, entry_seq, entry_ver, entry_slot))
             else:
-                while heap:
-                    last = heap[-1]
-                    if slots[last[3]].ver == last[2]:
-                        break
-                    heap.pop()
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
@@ -2694,7 +2685,7 @@ class Router:
             agent = slots[entry[3]]
             if agent.ver != entry[2]:
                 if native:
-                    agent_drop(heap, slots)  # the stale entries at the end first
+                    agent_pop(heap)
                 else:
                     heappop(heap)
                 continue

@@ -11,9 +11,7 @@ import pytest
 
 from router import AgentSpec
 from router.state.lazyheap import (
-    agent_drop,
     agent_heapify,
-    agent_list,
     agent_pop,
     agent_push,
     best_live_except,
@@ -159,57 +157,3 @@ def test_live_agents_compacts_the_heap_in_place(native: bool) -> None:
     skipped = (-9.0, 999, slots[0].ver, 0)  # pushed back into the list held before
     heapq.heappush(held, skipped)
     assert out[0] is skipped
-
-
-def test_agent_list_and_drop_take_the_stale_entries_at_the_end_out_first() -> None:
-    """``agent_list`` (the compiled refresh's push) and ``agent_drop`` (the compiled seek's
-    pop of a stale top) first take the stale entries at the end out: leaves, so the rest is
-    still a heap, laid out as ``heap.pop()`` then ``heapq``'s push or pop would, and the
-    live entries are those of a plain push or pop."""
-    rng = random.Random(27)
-    slots = [Agent(AgentSpec(id=f"s{i}", capacity={}), 0.0, i) for i in range(60)]
-    ours: list[tuple[float, int, int, int]] = []
-    theirs: list[tuple[float, int, int, int]] = []
-    plain: list[tuple[float, int, int, int]] = []  # plain pushes and pops: main's heap
-    keys = [0.0, -1.5, 2.25]  # ties on the key, decided by the seq
-
-    def stale(e: tuple[float, int, int, int]) -> bool:
-        return slots[e[3]].ver != e[2]
-
-    def trim(heap: list[tuple[float, int, int, int]], keep: int) -> int:
-        n = 0
-        while len(heap) > keep and stale(heap[-1]):
-            heap.pop()
-            n += 1
-        return n
-
-    dropped = 0
-    for seq in range(6000):
-        r = rng.random()
-        if r < 0.25 and ours:  # the seek: a stale top dropped, else the live top taken
-            if stale(theirs[0]):
-                dropped += trim(theirs, 1)
-                heapq.heappop(theirs)
-                agent_drop(ours, slots)
-                while plain and stale(plain[0]):
-                    heapq.heappop(plain)
-            else:
-                a, b = agent_pop(ours), heapq.heappop(theirs)
-                assert a is b
-                while stale(plain[0]):
-                    heapq.heappop(plain)
-                assert heapq.heappop(plain) is a
-        elif r < 0.45:  # an agent changes: its entries go stale
-            slots[rng.randrange(60)].ver += 1
-        else:
-            slot = rng.randrange(60)
-            key = rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
-            entry = (key, seq, slots[slot].ver, slot)
-            dropped += trim(theirs, 0)
-            heapq.heappush(theirs, entry)
-            heapq.heappush(plain, entry)
-            agent_list(ours, entry, slots)
-        assert all(a is b for a, b in zip(ours, theirs, strict=True))
-        assert len(ours) == len(theirs)
-        assert sorted(e for e in ours if not stale(e)) == sorted(e for e in plain if not stale(e))
-    assert dropped > 500

@@ -32,9 +32,7 @@ from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 __all__ = [
     "AgentEntry",
     "TicketEntry",
-    "agent_drop",
     "agent_heapify",
-    "agent_list",
     "agent_pop",
     "agent_push",
     "best_live_except",
@@ -105,41 +103,6 @@ def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
     the other built (``Router._native_heap``)."""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
-
-
-def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> None:
-    """:func:`agent_push` after dropping the stale entries at the end of an agent heap (its
-    agents in ``slots``): a last entry is a leaf, taken out in O(1) with the heap order
-    kept, where a compaction would visit it and move the entries after it (the pool's
-    live entries are the same, so are the decisions; the layout is not in a snapshot).
-    The pure build does the same with ``heapq`` (``Router._refresh``)."""
-    n = len(heap)
-    while n:
-        last: tuple[Any, ...] = heap[n - 1]
-        slot: int = last[3]
-        ver: int = last[2]
-        if slots[slot].ver == ver:
-            break
-        heap.pop()
-        n -= 1
-    heap.append(entry)
-    _sift_down(heap, 0, n)
-
-
-def agent_drop(heap: list[Any], slots: list[Agent]) -> None:
-    """Take out an agent heap's top, known stale (``Router._seek_agent``), after the stale
-    entries at the end (see :func:`agent_list`): the entry that takes the top's place and
-    sifts down is a live one, or the heap is left empty."""
-    n = len(heap)
-    while n > 1:
-        last: tuple[Any, ...] = heap[n - 1]
-        slot: int = last[3]
-        ver: int = last[2]
-        if slots[slot].ver == ver:
-            break
-        heap.pop()
-        n -= 1
-    agent_pop(heap)
 
 
 def _sift_up(heap: list[Any], pos: int) -> None:
