@@ -164,6 +164,7 @@ from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
+    agent_list,
     agent_pop,
     agent_push,
     best_live_except,
@@ -2639,8 +2640,8 @@ class Router:
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
-            if native:
-                agent_push(heap, (key, entry_seq, entry_ver, entry_slot))
+            if native:  # a stale top gives the new entry its place (agent_list)
+                agent_list(heap, (key, entry_seq, entry_ver, entry_slot), self._slots)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)

@@ -12,6 +12,7 @@ import pytest
 from router import AgentSpec
 from router.state.lazyheap import (
     agent_heapify,
+    agent_list,
     agent_pop,
     agent_push,
     best_live_except,
@@ -157,3 +158,63 @@ def test_live_agents_compacts_the_heap_in_place(native: bool) -> None:
     skipped = (-9.0, 999, slots[0].ver, 0)  # pushed back into the list held before
     heapq.heappush(held, skipped)
     assert out[0] is skipped
+
+
+def _replaced(heap: list[tuple[float, int, int, int]], entry: tuple[float, int, int, int]) -> None:
+    """The model of ``agent_list``'s replacement: the new entry at the top, moved down past
+    each lesser child (``heapq``'s choice of child) that comes before it."""
+    pos, n = 0, len(heap)
+    while 2 * pos + 1 < n:
+        c = 2 * pos + 1
+        if c + 1 < n and not heap[c][:2] < heap[c + 1][:2]:
+            c += 1
+        if entry[:2] < heap[c][:2]:
+            break
+        heap[pos] = heap[c]
+        pos = c
+    heap[pos] = entry
+
+
+def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
+    """``agent_list`` (the compiled refresh's push): a stale top is replaced by the new entry,
+    sifted down from the top (the model above, entry by entry); else a push as ``heapq``'s.
+    The heap stays a heap, and its live entries are those of plain pushes and pops."""
+    rng = random.Random(27)
+    slots = [Agent(AgentSpec(id=f"s{i}", capacity={}), 0.0, i) for i in range(60)]
+    ours: list[tuple[float, int, int, int]] = []
+    model: list[tuple[float, int, int, int]] = []
+    plain: list[tuple[float, int, int, int]] = []  # plain pushes and pops: main's heap
+    keys = [0.0, -1.5, 2.25]  # ties on the key, decided by the seq
+
+    def stale(e: tuple[float, int, int, int]) -> bool:
+        return slots[e[3]].ver != e[2]
+
+    replaced = 0
+    for seq in range(6000):
+        r = rng.random()
+        if r < 0.25 and ours:  # the seek: pops stale tops, then takes the live one
+            while ours and stale(ours[0]):
+                agent_pop(ours)
+                heapq.heappop(model)
+            while plain and stale(plain[0]):
+                heapq.heappop(plain)
+            if ours:
+                a, b, c = agent_pop(ours), heapq.heappop(model), heapq.heappop(plain)
+                assert a is b is c
+        elif r < 0.45:  # an agent changes: its entries go stale
+            slots[rng.randrange(60)].ver += 1
+        else:
+            slot = rng.randrange(60)
+            key = rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
+            entry = (key, seq, slots[slot].ver, slot)
+            if model and stale(model[0]):
+                _replaced(model, entry)
+                replaced += 1
+            else:
+                heapq.heappush(model, entry)
+            heapq.heappush(plain, entry)
+            agent_list(ours, entry, slots)
+        assert all(a is b for a, b in zip(ours, model, strict=True))
+        assert all(not ours[i][:2] < ours[(i - 1) >> 1][:2] for i in range(1, len(ours)))
+        assert sorted(e for e in ours if not stale(e)) == sorted(e for e in plain if not stale(e))
+    assert replaced > 100

@@ -33,6 +33,7 @@ __all__ = [
     "AgentEntry",
     "TicketEntry",
     "agent_heapify",
+    "agent_list",
     "agent_pop",
     "agent_push",
     "best_live_except",
@@ -103,6 +104,65 @@ def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
     the other built (``Router._native_heap``)."""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
+
+
+def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> None:
+    """:func:`agent_push` for the compiled refresh, except that a stale top (its agent in
+    ``slots`` has moved on) gives the new entry its place: the pool's next seek would pop
+    it, one sift from the top to a leaf; here the new entry sifts down from the top instead
+    and stops where it comes before the lesser child (new entries mostly settle a few levels
+    above the bottom: fewer reads and moves than that pop plus the push). The live entries
+    are those of a push (the same decisions); the layout, never in a snapshot, is not
+    ``heapq``'s after a replacement (the pure build pushes)."""
+    if heap:
+        top: tuple[Any, ...] = heap[0]
+        slot: int = top[3]
+        ver: int = top[2]
+        if slots[slot].ver != ver:
+            _replace_top(heap, entry)
+            return
+    heap.append(entry)
+    _sift_down(heap, 0, len(heap) - 1)
+
+
+def _replace_top(heap: list[Any], entry: tuple[Any, ...]) -> None:
+    """``heap[0] = entry``, sifted down by the lesser child while that child comes before
+    it (:func:`agent_heapify`'s sift, the new entry's key unboxed once)."""
+    n = len(heap)
+    ek: float = entry[0]
+    pos = 0
+    childpos = 1
+    while childpos < n:
+        child: tuple[Any, ...] = heap[childpos]
+        kc: float = child[0]
+        rightpos = childpos + 1
+        if rightpos < n:
+            right: tuple[Any, ...] = heap[rightpos]
+            kr: float = right[0]
+            if kc < kr:
+                pass
+            elif kc == kr:
+                sc: int = child[1]
+                sr: int = right[1]
+                if not sc < sr:
+                    childpos = rightpos
+                    child = right
+                    kc = kr
+            else:
+                childpos = rightpos
+                child = right
+                kc = kr
+        if ek < kc:
+            break
+        if ek == kc:
+            es: int = entry[1]
+            sk: int = child[1]
+            if es < sk:
+                break
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = entry
 
 
 def _sift_up(heap: list[Any], pos: int) -> None:
