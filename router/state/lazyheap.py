@@ -126,13 +126,18 @@ def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> N
 
 
 def _replace_top(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heap[0] = entry``, sifted down by the lesser child while that child comes before
-    it (:func:`agent_heapify`'s sift, the new entry's key unboxed once)."""
-    n = len(heap)
-    ek: float = entry[0]
-    pos = 0
-    childpos = 1
+    """``heap[0] = entry``, sifted down while the lesser child comes before it."""
+    _settle(heap, 0, entry, len(heap))
+
+
+def _settle(heap: list[Any], pos: int, item: tuple[Any, ...], n: int) -> None:
+    """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the lesser
+    child while that child comes before it (its key unboxed once; :func:`agent_heapify`
+    and :func:`_replace_top`)."""
+    ik: float = item[0]
+    childpos = 2 * pos + 1
     while childpos < n:
+        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
         child: tuple[Any, ...] = heap[childpos]
         kc: float = child[0]
         rightpos = childpos + 1
@@ -152,17 +157,18 @@ def _replace_top(heap: list[Any], entry: tuple[Any, ...]) -> None:
                 childpos = rightpos
                 child = right
                 kc = kr
-        if ek < kc:
+        # ``_before(item, child)``: the item stays here
+        if ik < kc:
             break
-        if ek == kc:
-            es: int = entry[1]
+        if ik == kc:
+            si: int = item[1]
             sk: int = child[1]
-            if es < sk:
+            if si < sk:
                 break
         heap[pos] = child
         pos = childpos
         childpos = 2 * pos + 1
-    heap[pos] = entry
+    heap[pos] = item
 
 
 def _sift_up(heap: list[Any], pos: int) -> None:
@@ -213,44 +219,7 @@ def agent_heapify(heap: list[Any]) -> None:
     "The matching path (core25)")."""
     n = len(heap)
     for i in range(n // 2 - 1, -1, -1):
-        item: tuple[Any, ...] = heap[i]
-        ik: float = item[0]
-        pos = i
-        childpos = 2 * pos + 1
-        while childpos < n:
-            # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
-            child: tuple[Any, ...] = heap[childpos]
-            kc: float = child[0]
-            rightpos = childpos + 1
-            if rightpos < n:
-                right: tuple[Any, ...] = heap[rightpos]
-                kr: float = right[0]
-                if kc < kr:
-                    pass
-                elif kc == kr:
-                    sc: int = child[1]
-                    sr: int = right[1]
-                    if not sc < sr:
-                        childpos = rightpos
-                        child = right
-                        kc = kr
-                else:
-                    childpos = rightpos
-                    child = right
-                    kc = kr
-            # ``_before(item, child)``: the item stays here
-            if ik < kc:
-                break
-            if ik == kc:
-                si: int = item[1]
-                sk: int = child[1]
-                if si < sk:
-                    break
-            heap[pos] = child
-            pos = childpos
-            childpos = 2 * pos + 1
-        if pos != i:
-            heap[pos] = item
+        _settle(heap, i, heap[i], n)
 
 
 def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
