@@ -112,6 +112,7 @@ MODES: dict[str, dict[str, Any]] = {
         "pool": True,
         "surge": False,
         "pure_mode": "tiny",
+        "features_max_k": 2000,  # (bench/features.py: a center of 150 agents sustains ~10k)
         "limits": {"sim_vs_ciw": 30, "e2e": 30},
     },
     "guard": {
@@ -407,7 +408,7 @@ def build_report(
     def do_features() -> None:  # bench/features.py: the routing features of issue 16
         from bench.features import features
 
-        out = features(cfg["sizes"]["10000"], cfg["rounds"], progress)
+        out = features(cfg["sizes"]["10000"], cfg["rounds"], progress, cfg.get("features_max_k"))
         rep["lifecycle_us_by_mode"] = out.pop("lifecycle_us_by_mode")
         rep["expression_lifecycle_us"] = out.pop("expression_lifecycle_us")
         extra["features"] = out
