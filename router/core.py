@@ -168,8 +168,8 @@ from router.state.lazyheap import (
     agent_pop,
     agent_push,
     best_live_except,
+    compact_agents,
     first_not_declined,
-    live_agents,
     live_arrivals,
     live_tickets,
 )
@@ -2047,7 +2047,7 @@ class Router:
         if len(retired) > 16 + (len(self._agents) >> 2):
             slots = self._slots
             for pool in self._pools.values():
-                pool.agents = live_agents(pool.agents, slots, self._native_heap)
+                compact_agents(pool.agents, slots, self._native_heap)
             self._free_slots.extend(retired)
             retired.clear()
 
@@ -2551,7 +2551,7 @@ class Router:
         heappush(heap, (key, agent.seq, agent.ver, agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            pool.agents = live_agents(heap, self._slots, self._native_heap)
+            compact_agents(heap, self._slots, self._native_heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2649,7 +2649,7 @@ class Router:
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                pool.agents = live_agents(heap, self._slots, self._native_heap)
+                compact_agents(heap, self._slots, self._native_heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -2798,7 +2798,7 @@ class Router:
             self._seek_many(t, pool)
             return
         # ``heap`` is ``pool.agents`` throughout: the refresh after the assignment may compact
-        # it, in place (``live_agents``), so the skipped entries go back into the live list
+        # it, in place (``compact_agents``), so the skipped entries go back into the live list
         heap = pool.agents
         skipped: list[tuple[float, int, int, int]] | None = None
         native = self._native_heap

@@ -199,7 +199,7 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
     agents listed now: the same with stale entries at the top of the heap as after a
     restore that rebuilds it without them, so both tell an arrival the same wait."""
     from router import AgentSpec, Router
-    from router.state.lazyheap import live_agents
+    from router.state.lazyheap import compact_agents
     from router.state.records import free_agents, pool_slots
 
     toml = '[[queues]]\nname = "c"\nchannel = "chat"\n'
@@ -226,7 +226,7 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
     for need in range(1, 10):
         assert free_agents(pool, need) == min(need, len(live))
     restored = Router.restore(r.snapshot())
-    pool.agents = live_agents(pool.agents, slots)  # a compacted layout of the same listing
+    compact_agents(pool.agents, slots)  # a compacted layout of the same listing
     t += 1.0
     told = [x.submit(Inquiry(id="new", queue="c"), t) for x in (r, restored)]
     assert told[0] == told[1]

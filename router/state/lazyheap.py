@@ -38,8 +38,8 @@ __all__ = [
     "agent_push",
     "best_live_except",
     "bloated",
+    "compact_agents",
     "first_not_declined",
-    "live_agents",
     "live_arrivals",
     "live_tickets",
 ]
@@ -119,21 +119,16 @@ def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> N
         slot: int = top[3]
         ver: int = top[2]
         if slots[slot].ver != ver:
-            _replace_top(heap, entry)
+            _settle(heap, 0, entry, len(heap))  # in the stale top's place, sifted down
             return
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
 
-def _replace_top(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heap[0] = entry``, sifted down while the lesser child comes before it."""
-    _settle(heap, 0, entry, len(heap))
-
-
 def _settle(heap: list[Any], pos: int, item: tuple[Any, ...], n: int) -> None:
     """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the lesser
     child while that child comes before it (its key unboxed once; :func:`agent_heapify`
-    and :func:`_replace_top`)."""
+    and :func:`agent_list`)."""
     ik: float = item[0]
     childpos = 2 * pos + 1
     while childpos < n:
@@ -234,9 +229,9 @@ def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
     return top
 
 
-def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> list[Any]:
-    """The live entries of an agent heap (its agents in ``slots``), as a heap: ``heap``
-    itself, compacted in place and returned (the same list object). A new list would be a
+def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> None:
+    """Keep only the live entries of an agent heap (its agents in ``slots``), as a heap, in
+    place: the list object stays the pool's (and a caller's who holds it). A new list would be a
     young container of up to a pool's whole listing: every young collection until it is
     promoted twice traverses all its entries (at 100,000 agents, pools of thousands of
     entries: ~19 entry visits per lifecycle); the pool's list is long in the oldest generation.
@@ -262,7 +257,6 @@ def live_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> li
     else:
         heap[:] = [e for e in heap if slots[e[3]].ver == e[2]]
         heapify(heap)
-    return heap
 
 
 def best_live_except(heap: list[Any], slots: list[Any], agent: object) -> Any:
