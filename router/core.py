@@ -164,11 +164,9 @@ from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
-    ARITY,
     agent_list,
     best_live_except,
     compact_agents,
-    entry_heapify,
     entry_pop,
     entry_push,
     first_not_declined,
@@ -362,12 +360,10 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
-        #: the agent heaps and the deadline heap are native heaps, pushed and popped through
+        #: the agent heaps' and the deadline heap's hot push and pop through
         #: ``lazyheap.entry_push``/``entry_pop`` (compiled: native compares of the entries'
-        #: ``(key, seq)``, a 4-ary layout), rather than ``heapq``'s (pure: C code there,
-        #: faster than the Python functions; binary). The same order either way, not the
-        #: same layout: every push, pop and heapify of these heaps (and every read below
-        #: the top) goes by this flag (``_heap_push``, ``_heap_pop`` off the hot path)
+        #: ``(key, seq)``) rather than ``heapq`` (pure: C code there, faster than the Python
+        #: functions); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
         #: the slot table: the agent heap entries name their agent by its index here
         #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
@@ -541,7 +537,7 @@ class Router:
                         else:
                             self._line_at = _INF
                             self._line_last = -_INF
-                    elif native:  # (when, seq) decide the order, seq unique: entry_pop's
+                    elif native:  # (when, seq) decide the order, seq unique: as entry_pop's
                         at, seq, kind, obj, arg = entry_pop(dl)
                     else:
                         at, seq, kind, obj, arg = heappop(dl)
@@ -566,20 +562,6 @@ class Router:
             self._now = self._rollback_now
         elif self._broken is None and not isinstance(exc, RouterBroken):
             self._broken = exc
-
-    def _heap_push(self, heap: list[Any], entry: tuple[Any, ...]) -> None:
-        """Push ``entry`` onto an agent heap or the deadline heap, native or ``heapq``'s as
-        the build keeps them (``_native_heap``; the hot paths test the flag inline)."""
-        if self._native_heap:
-            entry_push(heap, entry)
-        else:
-            heappush(heap, entry)
-
-    def _heap_pop(self, heap: list[Any]) -> Any:
-        """Pop the least entry of an agent heap or the deadline heap (see :meth:`_heap_push`)."""
-        if self._native_heap:
-            return entry_pop(heap)
-        return heappop(heap)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -633,7 +615,7 @@ class Router:
             if src == 2:
                 self._line_pop()
             else:
-                self._heap_pop(dl)
+                heappop(dl)
             if kind == K_OFFER:
                 self._offer_entries -= 1
 
@@ -658,7 +640,7 @@ class Router:
             if at >= limit or self._deadline_live(kind, obj, arg, at, seq):
                 found = at
                 break
-            entry = self._line_pop() if src == 2 else self._heap_pop(dl)
+            entry = self._line_pop() if src == 2 else heappop(dl)
             if not self._deadline_asleep(kind, obj, arg, at):
                 if kind == K_OFFER:
                     self._offer_entries -= 1
@@ -666,8 +648,12 @@ class Router:
                 line_aside.append(entry)
             else:
                 heap_aside.append(entry)
+        native = self._native_heap
         for entry in heap_aside:
-            self._heap_push(dl, entry)
+            if native:
+                entry_push(dl, entry)
+            else:
+                heappush(dl, entry)
         if line_aside:  # (an offer's entry not live is spent: never, in practice)
             line_aside.reverse()
             ol.extendleft(line_aside)  # the first ones, still in time order
@@ -740,10 +726,7 @@ class Router:
                 kept.append(e)
                 if e[2] == K_OFFER:
                     offers += 1
-        if self._native_heap:
-            entry_heapify(kept)
-        else:
-            heapify(kept)
+        heapify(kept)
         dl[:] = kept
         ol = self._offer_line
         line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
@@ -2565,7 +2548,7 @@ class Router:
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
         key = self._key(agent, pool, prof)
-        self._heap_push(heap, (key, agent.seq, agent.ver, agent.slot))
+        heappush(heap, (key, agent.seq, agent.ver, agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             compact_agents(heap, self._slots, self._native_heap)
@@ -2833,7 +2816,7 @@ class Router:
             if declined is not None and agent.id in declined:
                 if skipped is None:
                     skipped = []
-                skipped.append(self._heap_pop(heap))
+                skipped.append(heappop(heap))
                 continue
             explanation = self._explain_pool(agent, pool, t, key=entry[0]) if self._trace else None
             if pool.mode == RANDOM and entry[0] > pool.floor:
@@ -2844,7 +2827,7 @@ class Router:
             break
         if skipped:
             for e in skipped:
-                self._heap_push(heap, e)
+                heappush(heap, e)
 
     def _best_key(self, agent: Agent) -> tuple[float, int]:
         """A freed agent's place in a batched pass: its least ``_key`` over the pools it
@@ -3003,12 +2986,8 @@ class Router:
             self._seek_agent(t)
             return t.state != WAITING
         slots = self._slots
-        native = self._native_heap
         while heap and slots[heap[0][3]].ver != heap[0][2]:
-            if native:
-                entry_pop(heap)
-            else:
-                heappop(heap)
+            heappop(heap)
         if not heap:
             return False
         head = heap[0]
@@ -3138,8 +3117,7 @@ class Router:
             chosen = self._explain_mode(agent, pool, now, key)
         if trigger == "arrival" and offers == 1 and not preferred:
             # the best other agent listed in the pool
-            arity = ARITY if self._native_heap else 2
-            entry = best_live_except(pool.agents, self._slots, agent, arity)
+            entry = best_live_except(pool.agents, self._slots, agent)
             if entry is not None:
                 other = self._slots[entry[3]]
                 best_key: float = entry[0]
@@ -3189,16 +3167,16 @@ class Router:
             entry = heap[0]
             agent = slots[entry[3]]
             if agent.ver != entry[2]:
-                self._heap_pop(heap)
+                heappop(heap)
                 continue
             if declined is not None and agent.id in declined:
-                skipped.append(self._heap_pop(heap))
+                skipped.append(heappop(heap))
                 continue
-            self._heap_pop(heap)  # the offer changes the agent: it is re-listed where it has room
+            heappop(heap)  # the offer changes the agent: it is re-listed where it has room
             chosen.append(agent)
             keys.append(entry[0])
         for e in skipped:
-            self._heap_push(heap, e)
+            heappush(heap, e)
         if chosen:
             explanations = [
                 self._explain_pool(a, pool, t, offers=len(chosen), key=k) if self._trace else None
@@ -4119,7 +4097,7 @@ class _Ops:
 
     def restore_policy_timer(self, timer: PolicyTimer) -> None:
         at, seq, target, purpose = timer
-        self._r._heap_push(self._r._deadlines, (at, seq, K_BP, target, purpose))
+        heappush(self._r._deadlines, (at, seq, K_BP, target, purpose))
 
     def match(self) -> None:
         self._r._match()

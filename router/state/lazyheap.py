@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from collections import deque
 from heapq import heapify, heappop, heappush
-from typing import Any, Final
+from typing import Any
 
 from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 
 __all__ = [
-    "ARITY",
     "AgentEntry",
     "TicketEntry",
     "agent_list",
@@ -56,22 +55,13 @@ def bloated(length: int, live: int) -> bool:
     return length > 2 * live + 64
 
 
-#: The native entry heaps' arity is ``1 << _SHIFT`` (4): the children of ``i`` are
-#: ``(i << _SHIFT) + 1`` onwards, its parent ``(i - 1) >> _SHIFT``. Half the levels of a
-#: binary heap: a push (sifted toward the top, one compare a level) does half the compares
-#: and moves, a pop (three compares a level to find the least child) as many compares and
-#: half the moves, and each level is a cache miss at 100,000 agents.
-_SHIFT: Final = 2
-#: The number of children of a node, ``1 << _SHIFT``.
-ARITY: Final = 4
-
-
 def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """``a < b`` for two entries of one heap: their ``(key, seq)`` decide (a heap never
-    holds two entries with both equal: one listing per agent and pool; each deadline entry
-    ``(when, seq, kind, obj, arg)`` has its own ``seq``). Compiled, this is two native float
-    compares where ``heapq`` goes through ``tuple.__lt__`` (an equality and an order test
-    of the keys, each a rich comparison returning a bool object)."""
+    """``a < b`` for two entries of one heap: their ``(key, seq)`` decide (a heap never holds
+    two entries with both equal: an agent heap one listing per agent and pool, the router's
+    deadline heap ``(when, seq, kind, obj, arg)`` a ``seq`` of its own per entry). Compiled,
+    this is two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an
+    equality and an order test of the keys, each a rich comparison returning a bool
+    object)."""
     ka: float = a[0]
     kb: float = b[0]
     if ka < kb:
@@ -84,14 +74,13 @@ def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
 
 
 def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
-    """``heapq._siftdown`` on the :data:`ARITY`-ary layout with :func:`_before`, inline:
-    the item at ``pos`` goes toward the top past each parent it comes before; its key is
-    unboxed once, not once per parent it meets (compiled: one float read per level
-    instead of two, and no call)."""
+    """``heapq._siftdown`` with :func:`_before`, inline: the new item's key is unboxed once,
+    not once per parent it meets (compiled: one float read per level instead of two, and no
+    call)."""
     newitem: tuple[Any, ...] = heap[pos]
     nk: float = newitem[0]
     while pos > startpos:
-        parentpos = (pos - 1) >> _SHIFT
+        parentpos = (pos - 1) >> 1
         parent: tuple[Any, ...] = heap[parentpos]
         pk: float = parent[0]
         if nk < pk:
@@ -110,24 +99,22 @@ def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
 
 
 def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heapq.heappush`` for a native entry heap (the compiled build's agent heaps and
-    deadline heap, ``Router._native_heap``): the same order of ``(key, seq)``, on the
-    :data:`ARITY`-ary layout. A native heap is only ever touched through this module's
-    functions (the pure build's through ``heapq``'s, binary): the layouts differ, the
-    order of the entries popped does not, and no layout is in a snapshot (a restore sorts
-    its entries: a sorted list is a heap of any arity)."""
+    """``heapq.heappush`` for an entry heap ordered by ``(key, seq)``: the router's agent heaps
+    and its deadline heap, in the compiled build (``Router._native_heap``; the pure one calls
+    ``heapq``'s C functions, faster there). The same order and layout as ``heapq``'s, so
+    either may act on a heap the other built."""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
 
 def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> None:
-    """:func:`entry_push` for the compiled refresh's agent entries, except that a stale top
-    (its agent in ``slots`` has moved on) gives the new entry its place: the pool's next
-    seek would pop it, one sift from the top to a leaf; here the new entry sifts down from
-    the top instead and stops where it comes before the least child (new entries mostly
-    settle a few levels above the bottom: fewer reads and moves than that pop plus the
-    push). The live entries are those of a push (the same decisions); the layout differs,
-    and it is never in a snapshot."""
+    """:func:`entry_push` for the compiled refresh, except that a stale top (its agent in
+    ``slots`` has moved on) gives the new entry its place: the pool's next seek would pop
+    it, one sift from the top to a leaf; here the new entry sifts down from the top instead
+    and stops where it comes before the lesser child (new entries mostly settle a few levels
+    above the bottom: fewer reads and moves than that pop plus the push). The live entries
+    are those of a push (the same decisions); the layout, never in a snapshot, is not
+    ``heapq``'s after a replacement (the pure build pushes)."""
     if heap:
         top: tuple[Any, ...] = heap[0]
         slot: int = top[3]
@@ -139,175 +126,101 @@ def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> N
     _sift_down(heap, 0, len(heap) - 1)
 
 
-def _least_child(heap: list[Any], childpos: int, n: int) -> int:
-    """The position of the least (by ``(key, seq)``) of the children ``heap[childpos:]``
-    of one node, up to :data:`ARITY` of them and within ``heap[:n]`` (``childpos < n``):
-    a node's last children, fewer than :data:`ARITY` (the sifts take a full family
-    inline)."""
-    best: tuple[Any, ...] = heap[childpos]
-    bk: float = best[0]
-    bpos = childpos
-    end = childpos + ARITY
-    if end > n:
-        end = n
-    for j in range(childpos + 1, end):
-        e: tuple[Any, ...] = heap[j]
-        ek: float = e[0]
-        if ek < bk:
-            best = e
-            bk = ek
-            bpos = j
-        elif ek == bk:
-            es: int = e[1]
-            bs: int = best[1]
-            if es < bs:
-                best = e
-                bpos = j
-    return bpos
-
-
 def _settle(heap: list[Any], pos: int, item: tuple[Any, ...], n: int) -> None:
-    """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the least
+    """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the lesser
     child while that child comes before it (its key unboxed once; :func:`entry_heapify`
     and :func:`agent_list`)."""
     ik: float = item[0]
-    childpos = (pos << _SHIFT) + 1
+    childpos = 2 * pos + 1
     while childpos < n:
-        if childpos + 3 < n:
-            # four children: the least in a tournament, each read once, its key unboxed
-            # once (inline: a call per level would read the winner again)
-            a: tuple[Any, ...] = heap[childpos]
-            b: tuple[Any, ...] = heap[childpos + 1]
-            ka: float = a[0]
-            kb: float = b[0]
-            apos = childpos
-            if kb < ka:
-                a = b
-                ka = kb
-                apos = childpos + 1
-            elif kb == ka:
-                sa: int = a[1]
-                sb: int = b[1]
-                if sb < sa:
-                    a = b
-                    apos = childpos + 1
-            c: tuple[Any, ...] = heap[childpos + 2]
-            d: tuple[Any, ...] = heap[childpos + 3]
-            kc: float = c[0]
-            kd: float = d[0]
-            cpos = childpos + 2
-            if kd < kc:
-                c = d
-                kc = kd
-                cpos = childpos + 3
-            elif kd == kc:
-                sc: int = c[1]
-                sd: int = d[1]
-                if sd < sc:
-                    c = d
-                    cpos = childpos + 3
-            if kc < ka:
-                a = c
-                ka = kc
-                apos = cpos
-            elif kc == ka:
-                sa2: int = a[1]
-                sc2: int = c[1]
-                if sc2 < sa2:
-                    a = c
-                    apos = cpos
-            child: tuple[Any, ...] = a
-            kchild: float = ka
-            childpos = apos
-        else:
-            childpos = _least_child(heap, childpos, n)
-            child = heap[childpos]
-            kchild = child[0]
+        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
+        child: tuple[Any, ...] = heap[childpos]
+        kc: float = child[0]
+        rightpos = childpos + 1
+        if rightpos < n:
+            right: tuple[Any, ...] = heap[rightpos]
+            kr: float = right[0]
+            if kc < kr:
+                pass
+            elif kc == kr:
+                sc: int = child[1]
+                sr: int = right[1]
+                if not sc < sr:
+                    childpos = rightpos
+                    child = right
+                    kc = kr
+            else:
+                childpos = rightpos
+                child = right
+                kc = kr
         # ``_before(item, child)``: the item stays here
-        if ik < kchild:
+        if ik < kc:
             break
-        if ik == kchild:
+        if ik == kc:
             si: int = item[1]
             sk: int = child[1]
             if si < sk:
                 break
         heap[pos] = child
         pos = childpos
-        childpos = (pos << _SHIFT) + 1
+        childpos = 2 * pos + 1
     heap[pos] = item
 
 
 def _sift_up(heap: list[Any], pos: int) -> None:
-    """``heapq._siftup`` on the :data:`ARITY`-ary layout: the hole at ``pos`` goes down to
-    a leaf by the least child, then the item that was there goes up (it came from the
-    bottom: it mostly belongs near it, so this compares less than :func:`_settle`)."""
+    """``heapq._siftup`` with :func:`_before`: the hole at ``pos`` goes down to a leaf by
+    the lesser child, then the item that was there goes up."""
     endpos = len(heap)
     startpos = pos
     newitem: tuple[Any, ...] = heap[pos]
-    childpos = (pos << _SHIFT) + 1
+    childpos = 2 * pos + 1
     while childpos < endpos:
-        if childpos + 3 < endpos:
-            # four children: the tournament of :func:`_settle`
-            a: tuple[Any, ...] = heap[childpos]
-            b: tuple[Any, ...] = heap[childpos + 1]
-            ka: float = a[0]
-            kb: float = b[0]
-            apos = childpos
-            if kb < ka:
-                a = b
-                ka = kb
-                apos = childpos + 1
-            elif kb == ka:
-                sa: int = a[1]
-                sb: int = b[1]
-                if sb < sa:
-                    a = b
-                    apos = childpos + 1
-            c: tuple[Any, ...] = heap[childpos + 2]
-            d: tuple[Any, ...] = heap[childpos + 3]
-            kc: float = c[0]
-            kd: float = d[0]
-            cpos = childpos + 2
-            if kd < kc:
-                c = d
-                kc = kd
-                cpos = childpos + 3
-            elif kd == kc:
-                sc: int = c[1]
-                sd: int = d[1]
-                if sd < sc:
-                    c = d
-                    cpos = childpos + 3
-            if kc < ka or (kc == ka and _before(c, a)):
-                a = c
-                apos = cpos
-            heap[pos] = a
-            pos = apos
-        else:
-            childpos = _least_child(heap, childpos, endpos)
-            heap[pos] = heap[childpos]
-            pos = childpos
-        childpos = (pos << _SHIFT) + 1
+        # ``not _before(child, right)`` inline: each entry read once, its key unboxed once
+        child: tuple[Any, ...] = heap[childpos]
+        rightpos = childpos + 1
+        if rightpos < endpos:
+            right: tuple[Any, ...] = heap[rightpos]
+            kc: float = child[0]
+            kr: float = right[0]
+            if kc < kr:
+                pass
+            elif kc == kr:
+                sc: int = child[1]
+                sr: int = right[1]
+                if not sc < sr:
+                    childpos = rightpos
+                    child = right
+            else:
+                childpos = rightpos
+                child = right
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
     heap[pos] = newitem
     _sift_down(heap, startpos, pos)
 
 
 def entry_heapify(heap: list[Any]) -> None:
-    """``heapq.heapify`` for a native entry heap (see :func:`entry_push`): each parent,
-    from the last one up, sifts down the path of least children and stops at the first
-    child it comes before. A compaction's input is a heap with entries taken out, whose
-    items mostly stay where they are: stopping early there saves the compares and moves of
-    ``heapq``'s way (the hole down to a leaf and the item back up; a simulated pool of 300
-    agents, binary: compares 585 -> 320, moves 560 -> 28 per compaction; BENCHMARKS.md,
+    """``heapq.heapify``'s layout for an entry heap (see :func:`entry_push`), with native key
+    compares instead of ``tuple.__lt__`` (two rich comparisons per pair of entries).
+
+    Each item sifts down the path of lesser children and stops at the first child it comes
+    before, where ``heapq`` takes the hole down to a leaf and the item back up. Along that
+    path the children come in increasing order (the subtrees below are heaps already), so
+    both put the item after the path's entries that come before it: the same place, the
+    same layout, since no two entries of a heap have both key and seq equal (see
+    :func:`_before`). ``heapq``'s way saves compares on random input; a compaction's input
+    is a heap with entries taken out, whose items mostly stay where they are (a simulated
+    pool of 300 agents: compares 585 -> 320, moves 560 -> 28 per compaction; BENCHMARKS.md,
     "The matching path (core25)")."""
     n = len(heap)
-    for i in range((n - 2) >> _SHIFT, -1, -1):  # the last parent, (n - 1 - 1) >> _SHIFT
+    for i in range(n // 2 - 1, -1, -1):
         _settle(heap, i, heap[i], n)
 
 
 def entry_pop(heap: list[Any]) -> tuple[Any, ...]:
-    """``heapq.heappop`` for a native entry heap (see :func:`entry_push`): the last item
-    takes the top's place and sifts as in ``heapq`` (:func:`_sift_up`)."""
+    """``heapq.heappop`` for an entry heap (see :func:`entry_push`): the last item takes
+    the top's place and sifts as in ``heapq`` (:func:`_sift_up`)."""
     last: tuple[Any, ...] = heap.pop()
     if not heap:
         return last
@@ -324,15 +237,13 @@ def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) ->
     promoted twice traverses all its entries (at 100,000 agents, pools of thousands of
     entries: ~19 entry visits per lifecycle); the pool's list is long in the oldest generation.
 
-    ``native`` (``Router._native_heap``, the compiled build; the heap is then a native one,
-    :func:`entry_push`): each entry is read as a tuple object (``tuple[Any, ...]``), whose
-    slot and version are native ints; a typed ``AgentEntry`` would be unpacked into native
-    fields and boxed into a new tuple (and new ints) when kept, and an untyped one read
-    generically. Kept entries are moved down in place (a kept entry's new index is never
-    past the one being read), then :func:`entry_heapify`. The pure build keeps the
-    comprehension (a third faster there than the loop), copies it back and heapifies with
-    ``heapq``. Either way the kept entries are those of the old copy-out, in the same
-    order."""
+    ``native`` (``Router._native_heap``, the compiled build): each entry is read as a tuple
+    object (``tuple[Any, ...]``), whose slot and version are native ints; a typed
+    ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and new
+    ints) when kept, and an untyped one read generically. Kept entries are moved down in
+    place (a kept entry's new index is never past the one being read). The pure build keeps
+    the comprehension (a third faster there than the loop) and copies it back. Either way the
+    kept entries are those of the old copy-out, in the same order, heapified the same way."""
     if native:
         j = 0
         for e in heap:
@@ -343,20 +254,18 @@ def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) ->
                 heap[j] = entry
                 j += 1
         del heap[j:]
-        entry_heapify(heap)  # the native layout, native compares
+        entry_heapify(heap)  # heapq's layout, native compares
     else:
         heap[:] = [e for e in heap if slots[e[3]].ver == e[2]]
         heapify(heap)
 
 
-def best_live_except(heap: list[Any], slots: list[Any], agent: object, arity: int = 2) -> Any:
+def best_live_except(heap: list[Any], slots: list[Any], agent: object) -> Any:
     """The live entry of least ``(key, seq)`` in an agent heap whose agent is not ``agent``
     (``None``: there is none), read without changing the heap: a best-first walk down
     the tree (a child is never before its parent), so it visits only the entries before
-    the answer (stale ones, ``agent``'s) and their children. ``arity``: the heap's layout,
-    2 for ``heapq``'s (the pure build), :data:`ARITY` for a native heap (the compiled
-    build's, :func:`entry_push`). (Off the hot path: only an explanation reads it;
-    ``slots`` untyped so that a test may pass plain records.)"""
+    the answer (stale ones, ``agent``'s) and their children. (Off the hot path: only
+    an explanation reads it; ``slots`` untyped so that a test may pass plain records.)"""
     n = len(heap)
     if not n:
         return None
@@ -367,9 +276,10 @@ def best_live_except(heap: list[Any], slots: list[Any], agent: object, arity: in
         a = slots[e[3]]
         if a is not agent and a.ver == e[2]:
             return e
-        for c in range(arity * i + 1, min(arity * i + arity + 1, n)):
-            ce = heap[c]
-            heappush(frontier, (ce[0], ce[1], c))
+        for c in (2 * i + 1, 2 * i + 2):
+            if c < n:
+                ce = heap[c]
+                heappush(frontier, (ce[0], ce[1], c))
     return None
 
 
