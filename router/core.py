@@ -165,10 +165,10 @@ from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_f
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
     agent_list,
-    agent_pop,
-    agent_push,
     best_live_except,
     compact_agents,
+    entry_pop,
+    entry_push,
     first_not_declined,
     live_arrivals,
     live_tickets,
@@ -361,7 +361,7 @@ class Router:
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
         #: the agent heaps' and the deadline heap's hot push and pop through
-        #: ``lazyheap.agent_push``/``agent_pop`` (compiled: native compares of the entries'
+        #: ``lazyheap.entry_push``/``entry_pop`` (compiled: native compares of the entries'
         #: ``(key, seq)``) rather than ``heapq`` (pure: C code there, faster than the Python
         #: functions); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
@@ -537,8 +537,8 @@ class Router:
                         else:
                             self._line_at = _INF
                             self._line_last = -_INF
-                    elif native:  # (when, seq) decide the order, seq unique: as agent_pop's
-                        at, seq, kind, obj, arg = agent_pop(dl)
+                    elif native:  # (when, seq) decide the order, seq unique: as entry_pop's
+                        at, seq, kind, obj, arg = entry_pop(dl)
                     else:
                         at, seq, kind, obj, arg = heappop(dl)
                     if kind == K_OFFER:
@@ -579,7 +579,7 @@ class Router:
                 ol.append((when, self._seq, kind, obj, arg))
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
-            agent_push(self._deadlines, (when, self._seq, kind, obj, arg))
+            entry_push(self._deadlines, (when, self._seq, kind, obj, arg))
         else:
             heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
@@ -651,7 +651,7 @@ class Router:
         native = self._native_heap
         for entry in heap_aside:
             if native:
-                agent_push(dl, entry)
+                entry_push(dl, entry)
             else:
                 heappush(dl, entry)
         if line_aside:  # (an offer's entry not live is spent: never, in practice)
@@ -2809,7 +2809,7 @@ class Router:
             agent = slots[entry[3]]
             if agent.ver != entry[2]:
                 if native:
-                    agent_pop(heap)
+                    entry_pop(heap)
                 else:
                     heappop(heap)
                 continue

@@ -1,6 +1,6 @@
-"""The agent heaps' own push and pop (router/state/lazyheap.py, used by the compiled build):
-the same order as ``heapq`` on the entries ``(key, seq, ver, agent)``, so either may act on a
-heap the other built."""
+"""The entry heaps' own push and pop (router/state/lazyheap.py, used by the compiled build on
+its agent heaps and deadline heap): the same order and layout as ``heapq`` on the entries
+``(key, seq, ...)``, so either may act on a heap the other built."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import pytest
 
 from router import AgentSpec
 from router.state.lazyheap import (
-    agent_heapify,
     agent_list,
-    agent_pop,
-    agent_push,
     best_live_except,
     compact_agents,
+    entry_heapify,
+    entry_pop,
+    entry_push,
 )
 from router.state.records import Agent
 
 
-def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
+def test_entry_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
     rng = random.Random(7)
     ours: list[tuple[float, int, int, object]] = []
     theirs: list[tuple[float, int, int, object]] = []
@@ -29,21 +29,21 @@ def test_agent_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
     keys = [rng.choice([0.0, -1.5, 2.25, float("inf")]) for _ in range(50)]  # many ties
     for step in range(4000):
         if ours and rng.random() < 0.45:
-            a, b = agent_pop(ours), heapq.heappop(theirs)
+            a, b = entry_pop(ours), heapq.heappop(theirs)
             assert a is b
         else:
             seq += 1
             key = rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0)
             entry = (key, seq, step, None)
             if rng.random() < 0.5:  # either side may push into a heap the other keeps
-                agent_push(ours, entry)
+                entry_push(ours, entry)
                 heapq.heappush(theirs, entry)
             else:
                 heapq.heappush(ours, entry)
-                agent_push(theirs, entry)
+                entry_push(theirs, entry)
         assert ours[0] is theirs[0] if ours else not theirs
     while ours:
-        assert agent_pop(ours) is heapq.heappop(theirs)
+        assert entry_pop(ours) is heapq.heappop(theirs)
     assert not theirs
 
 
@@ -58,15 +58,15 @@ def test_deadline_entries_pop_in_heapqs_order() -> None:
     times = [rng.uniform(0.0, 100.0) for _ in range(30)]  # many entries due at one instant
     for _ in range(3000):
         if ours and rng.random() < 0.4:
-            assert agent_pop(ours) is heapq.heappop(theirs)
+            assert entry_pop(ours) is heapq.heappop(theirs)
         else:
             seq += 1
             when = rng.choice(times) if rng.random() < 0.6 else rng.uniform(0.0, 100.0)
             entry = (when, seq, rng.randrange(6), object(), rng.randrange(3))
-            agent_push(ours, entry)
+            entry_push(ours, entry)
             heapq.heappush(theirs, entry)
     while ours:
-        assert agent_pop(ours) is heapq.heappop(theirs)
+        assert entry_pop(ours) is heapq.heappop(theirs)
     assert not theirs
 
 
@@ -96,7 +96,7 @@ def test_best_live_except_is_the_least_live_entry_of_another_agent() -> None:
         assert heap == before  # read only
 
 
-def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
+def test_entry_heapify_lays_entries_out_as_heapq_does() -> None:
     """The compaction's heapify (``compact_agents``, compiled) builds ``heapq.heapify``'s very
     layout, not only a valid heap: the pure build compacts with ``heapq``, and either build
     may act on a heap the other built."""
@@ -110,15 +110,15 @@ def test_agent_heapify_lays_entries_out_as_heapq_does() -> None:
             for s in seqs
         ]
         ours, theirs = list(entries), list(entries)
-        agent_heapify(ours)
+        entry_heapify(ours)
         heapq.heapify(theirs)
         assert len(ours) == len(theirs)
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
 
 
-def test_agent_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> None:
+def test_entry_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> None:
     """A compaction's input: a heap with entries taken out (most items stay where they are,
-    so ``agent_heapify``'s sifts stop early); the layout is still ``heapq.heapify``'s."""
+    so ``entry_heapify``'s sifts stop early); the layout is still ``heapq.heapify``'s."""
     rng = random.Random(29)
     for _ in range(300):
         n = rng.randrange(0, 300)
@@ -132,7 +132,7 @@ def test_agent_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> N
         drop = rng.random()
         kept = [e for e in heap if rng.random() >= drop]
         ours, theirs = list(kept), list(kept)
-        agent_heapify(ours)
+        entry_heapify(ours)
         heapq.heapify(theirs)
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
 
@@ -190,12 +190,12 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
         r = rng.random()
         if r < 0.25 and ours:  # the seek: pops stale tops, then takes the live one
             while ours and stale(ours[0]):
-                agent_pop(ours)
+                entry_pop(ours)
                 heapq.heappop(model)
             while plain and stale(plain[0]):
                 heapq.heappop(plain)
             if ours:
-                a, b, c = agent_pop(ours), heapq.heappop(model), heapq.heappop(plain)
+                a, b, c = entry_pop(ours), heapq.heappop(model), heapq.heappop(plain)
                 assert a is b is c
         elif r < 0.45:  # an agent changes: its entries go stale
             slots[rng.randrange(60)].ver += 1

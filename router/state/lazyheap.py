@@ -32,13 +32,13 @@ from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
 __all__ = [
     "AgentEntry",
     "TicketEntry",
-    "agent_heapify",
     "agent_list",
-    "agent_pop",
-    "agent_push",
     "best_live_except",
     "bloated",
     "compact_agents",
+    "entry_heapify",
+    "entry_pop",
+    "entry_push",
     "first_not_declined",
     "live_arrivals",
     "live_tickets",
@@ -56,12 +56,12 @@ def bloated(length: int, live: int) -> bool:
 
 
 def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """``a < b`` for two agent entries of one heap: their ``(key, seq)`` decide (a heap never
-    holds two entries with both equal: one listing per agent and pool). The router's deadline
-    entries ``(when, seq, kind, obj, arg)`` are ordered the same way (each has its own
-    ``seq``), so their heap uses :func:`agent_push` and :func:`agent_pop` too. Compiled, this is
-    two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an equality and
-    an order test of the keys, each a rich comparison returning a bool object)."""
+    """``a < b`` for two entries of one heap: their ``(key, seq)`` decide (a heap never holds
+    two entries with both equal: an agent heap one listing per agent and pool, the router's
+    deadline heap ``(when, seq, kind, obj, arg)`` a ``seq`` of its own per entry). Compiled,
+    this is two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an
+    equality and an order test of the keys, each a rich comparison returning a bool
+    object)."""
     ka: float = a[0]
     kb: float = b[0]
     if ka < kb:
@@ -98,16 +98,17 @@ def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
     heap[pos] = newitem
 
 
-def agent_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heapq.heappush`` for an agent heap (the compiled build's; the pure one calls
-    ``heapq``'s C functions, faster there). The same order, so either may act on a heap
-    the other built (``Router._native_heap``)."""
+def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
+    """``heapq.heappush`` for an entry heap ordered by ``(key, seq)``: the router's agent heaps
+    and its deadline heap, in the compiled build (``Router._native_heap``; the pure one calls
+    ``heapq``'s C functions, faster there). The same order and layout as ``heapq``'s, so
+    either may act on a heap the other built."""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
 
 def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> None:
-    """:func:`agent_push` for the compiled refresh, except that a stale top (its agent in
+    """:func:`entry_push` for the compiled refresh, except that a stale top (its agent in
     ``slots`` has moved on) gives the new entry its place: the pool's next seek would pop
     it, one sift from the top to a leaf; here the new entry sifts down from the top instead
     and stops where it comes before the lesser child (new entries mostly settle a few levels
@@ -127,7 +128,7 @@ def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> N
 
 def _settle(heap: list[Any], pos: int, item: tuple[Any, ...], n: int) -> None:
     """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the lesser
-    child while that child comes before it (its key unboxed once; :func:`agent_heapify`
+    child while that child comes before it (its key unboxed once; :func:`entry_heapify`
     and :func:`agent_list`)."""
     ik: float = item[0]
     childpos = 2 * pos + 1
@@ -199,8 +200,8 @@ def _sift_up(heap: list[Any], pos: int) -> None:
     _sift_down(heap, startpos, pos)
 
 
-def agent_heapify(heap: list[Any]) -> None:
-    """``heapq.heapify``'s layout for an agent heap (see :func:`agent_push`), with native key
+def entry_heapify(heap: list[Any]) -> None:
+    """``heapq.heapify``'s layout for an entry heap (see :func:`entry_push`), with native key
     compares instead of ``tuple.__lt__`` (two rich comparisons per pair of entries).
 
     Each item sifts down the path of lesser children and stops at the first child it comes
@@ -217,8 +218,8 @@ def agent_heapify(heap: list[Any]) -> None:
         _settle(heap, i, heap[i], n)
 
 
-def agent_pop(heap: list[Any]) -> tuple[Any, ...]:
-    """``heapq.heappop`` for an agent heap (see :func:`agent_push`): the last item takes
+def entry_pop(heap: list[Any]) -> tuple[Any, ...]:
+    """``heapq.heappop`` for an entry heap (see :func:`entry_push`): the last item takes
     the top's place and sifts as in ``heapq`` (:func:`_sift_up`)."""
     last: tuple[Any, ...] = heap.pop()
     if not heap:
@@ -253,7 +254,7 @@ def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) ->
                 heap[j] = entry
                 j += 1
         del heap[j:]
-        agent_heapify(heap)  # heapq's layout, native compares
+        entry_heapify(heap)  # heapq's layout, native compares
     else:
         heap[:] = [e for e in heap if slots[e[3]].ver == e[2]]
         heapify(heap)
