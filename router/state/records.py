@@ -709,6 +709,8 @@ class Agent:
         # (pool, proficiency feature, queue weight)
         self.pools: list[tuple[Pool, float, float]] = []
         self.load: dict[str, int] = {}
+        #: replaced (``set_caps``), never changed in place: shared by the agents with the
+        #: same caps (``Router._set_caps``)
         self.caps: dict[str, int] = {}
         self.units: int | None = spec.units
         self.units_used = 0
