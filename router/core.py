@@ -252,6 +252,8 @@ K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K
 _INF: Final = float("inf")
 #: the deadline heap is compacted once its spent offer entries outnumber the rest by this
 _SPENT_SLACK: Final = 64
+#: the most distinct caps dicts the agents share (``Router._caps_shared``; then forgotten)
+MAX_SHARED_CAPS: Final = 4096
 
 # What the wellbeing guardrails let a ready agent take now, whatever the pool (_may_take);
 # this module's own Finals: compiled, a name imported from another module is looked up
@@ -285,6 +287,7 @@ class Router:
         "_breaks",
         "_broken",
         "_by_skill",
+        "_caps_shared",
         "_cfg",
         "_changed",
         "_channels",
@@ -450,6 +453,11 @@ class Router:
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
+        #: the agents' caps dicts, one per distinct content (:meth:`_set_caps`): an agent's is
+        #: replaced, never changed in place (``records.set_caps``), so the agents of one
+        #: capacity share it, a few dicts that stay in cache where each agent's own would be
+        #: a miss at 100,000 agents (and one tracked object each for the collector)
+        self._caps_shared: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
         self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
         # read on every arrival: an int in a typed dict, not a config struct's attribute
         self._unit_cost = {ch: c.unit_cost for ch, c in self._channels.items()}
@@ -1881,8 +1889,14 @@ class Router:
             if surge is not None:
                 cap = surge.cap(ch, cap)
             caps[ch] = min(cap, self._channels[ch].max_concurrency)
-        set_caps(agent, caps)
-        for ch in caps:
+        key = tuple(caps.items())  # (the same items in the same order: the same dict)
+        shared = self._caps_shared.get(key)
+        if shared is None:
+            if len(self._caps_shared) >= MAX_SHARED_CAPS:  # open-ended: forget, not grow
+                self._caps_shared.clear()
+            shared = self._caps_shared[key] = caps
+        set_caps(agent, shared)
+        for ch in shared:
             agent.load.setdefault(ch, 0)
         self._room(agent)
         self._changed[agent.id] = agent

@@ -691,43 +691,67 @@ class Agent:
     )
 
     def __init__(self, spec: AgentSpec, now: float, incarnation: int) -> None:
-        self.spec = spec
-        self.id: str = spec.id
-        self.skills: dict[str, int] = dict(spec.skills)
-        self.tenants: frozenset[str] = spec_tenants(spec)
-        self.queues: dict[str, float] = dict(spec.queues)
-        self.units: int | None = spec.units
-        self.wrap_up_s: float = spec.wrap_up_s
-        self.shift_end: float | None = spec.shift_end
-        self.incarnation = incarnation
-        self.state = READY
-        self.state_reason = ""
-        self.caps: dict[str, int] = {}
-        self.load: dict[str, int] = {}
-        self.total_load = 0
-        self.units_used = 0
+        # The order of these assignments is the field order of the compiled record (mypyc
+        # lays its attributes out as ``__init__`` first assigns them; the pure build's layout
+        # is ``__slots__``'s): the fields a lifecycle reads together come first and together,
+        # so that an agent touched costs fewer cache lines (at 100,000 agents they are
+        # memory misses; BENCHMARKS.md, "The lifecycle at 100,000 agents (scale28)"). First
+        # ``ver``, which is all a heap entry's liveness test reads (``slots[slot].ver``),
+        # beside the object header that fetching the record touches anyway; then what
+        # ``_refresh`` and the scorer read, then assignment, release and completion, then the
+        # timer's guardrails; the spec's copies and the schedule last.
         self.ver = 0
-        self.listed_ver = -1
+        self.state = READY
+        #: the pools holding a live entry of this agent (``Pool.n_listed`` counts them)
+        self.listed: list[Pool] = []
         self.seq = 0
+        self.listed_ver = -1
+        # (pool, proficiency feature, queue weight)
+        self.pools: list[tuple[Pool, float, float]] = []
+        self.load: dict[str, int] = {}
+        #: replaced (``set_caps``), never changed in place: shared by the agents with the
+        #: same caps (``Router._set_caps``)
+        self.caps: dict[str, int] = {}
+        self.units: int | None = spec.units
+        self.units_used = 0
+        # wellbeing: a cooldown after long heavy work; a break waiting for a place
+        self.cooldown_until = -_INF
+        self.idle_since = now
+        self.recent_sum = 0.0
+        self.recent: list[tuple[float, float]] = []
+        self.heavy_streak = 0
+        self.total_load = 0
         #: the agent's index in the router's slot table (``Router._slots``): its heap
         #: entries name it by this int, not by reference (``AgentEntry``)
         self.slot = -1
-        self.idle_since = now
-        self.idle_from = now
-        self.stretch_start = now
-        self.break_until = 0.0
-        self.recent: list[tuple[float, float]] = []
-        self.recent_sum = 0.0
-        self.heavy_streak = 0
-        self.heavy_block_until = 0.0
-        self.no_answer = 0
-        self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
-        self.timer_seq = 0  # and the sequence number of its deadline entry
+        self.id: str = spec.id
         self.roomy = False  # ready with a free slot on some channel (statistics count it)
         self.offers: dict[str, Ticket] = {}
         self.work: dict[str, Ticket] = {}
-        # (pool, proficiency feature, queue weight)
-        self.pools: list[tuple[Pool, float, float]] = []
+        self.idle_from = now
+        self.stretch_start = now
+        self.break_due = _INF  # inf: no break deferred
+        self.no_answer = 0
+        #: the last input from the agent's console (presence timeouts)
+        self.last_seen = now
+        self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
+        self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
+        self.timer_seq = 0  # and the sequence number of its deadline entry
+        #: capacity units held per channel (agents with ``units``; interruptible work)
+        self.units_by: dict[str, int] = {}
+        self.wrap_up_s: float = spec.wrap_up_s
+        self.heavy_block_until = 0.0
+        self.break_until = 0.0
+        self.shift_end: float | None = spec.shift_end
+        self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
+        #: round robin: queue -> the router's sequence number at the agent's last offer there
+        self.rr: dict[str, int] = {}
+        self.incarnation = incarnation
+        self.state_reason = ""
+        self.spec = spec
+        self.skills: dict[str, int] = dict(spec.skills)
+        self.tenants: frozenset[str] = spec_tenants(spec)
+        self.queues: dict[str, float] = dict(spec.queues)
         # schedules (router/state/schedule.py): the current (or, off shift, the next)
         # shift and the next change that is not the shift end
         self.team: str | None = spec.team
@@ -738,20 +762,6 @@ class Agent:
         self.shift_next = _INF
         if self.shifts and self.shift_end is None:
             self.shift_end = self.shifts[-1].end_s
-        # wellbeing: a cooldown after long heavy work; a break waiting for a place
-        self.cooldown_until = -_INF
-        self.break_due = _INF  # inf: no break deferred
-        self.brk_flags = 0  # what break staffing counted (router/state/breaks.py)
-        #: the last input from the agent's console (presence timeouts)
-        self.last_seen = now
-        #: capacity units held per channel (agents with ``units``; interruptible work)
-        self.units_by: dict[str, int] = {}
-        self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
-
-        #: round robin: queue -> the router's sequence number at the agent's last offer there
-        self.rr: dict[str, int] = {}
-        #: the pools holding a live entry of this agent (``Pool.n_listed`` counts them)
-        self.listed: list[Pool] = []
 
 
 def spec_tenants(spec: AgentSpec) -> frozenset[str]:
