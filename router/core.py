@@ -506,10 +506,16 @@ class Router:
         if self._broken is not None:
             raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
         self._rollback_now = self._now
-        if type(now) is not float or now - now != 0.0:  # (a finite float passes without a call)
-            now = check_now(now)  # an int stored in a record would change snapshot bytes
-        if now < self._now:
-            raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
+        # pure: the same float object as the router's time (the input before at this instant
+        # passed it) was checked then; compiled (``_native_heap``), where ``is`` would box
+        # both floats, every ``now`` is checked
+        if self._native_heap or now is not self._now:
+            if type(now) is not float or now - now != 0.0:  # (a finite float: no call)
+                now = check_now(now)  # an int stored in a record would change snapshot bytes
+            if now < self._now:
+                raise TimeWentBackwards(
+                    f"now={now!r} is earlier than the router's time {self._now!r}"
+                )
         dl = self._deadlines
         ol = self._offer_line
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
