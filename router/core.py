@@ -514,10 +514,16 @@ class Router:
         if self._broken is not None:
             raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
         self._rollback_now = self._now
-        if type(now) is not float or now - now != 0.0:  # (a finite float passes without a call)
-            now = check_now(now)  # an int stored in a record would change snapshot bytes
-        if now < self._now:
-            raise TimeWentBackwards(f"now={now!r} is earlier than the router's time {self._now!r}")
+        # pure: the same float object as the router's time (the input before at this instant
+        # passed it) was checked then; compiled (``_native_heap``), where ``is`` would box
+        # both floats, every ``now`` is checked
+        if self._native_heap or now is not self._now:
+            if type(now) is not float or now - now != 0.0:  # (a finite float: no call)
+                now = check_now(now)  # an int stored in a record would change snapshot bytes
+            if now < self._now:
+                raise TimeWentBackwards(
+                    f"now={now!r} is earlier than the router's time {self._now!r}"
+                )
         dl = self._deadlines
         ol = self._offer_line
         # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
@@ -2073,7 +2079,12 @@ class Router:
         if agent.units is not None:
             agent.units_used -= t.terms.cost
             agent.units_by[ch] -= t.terms.cost
-        unlist(agent)
+        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every release)
+        listing = agent.listed
+        if listing:
+            for pool in listing:
+                pool.n_listed -= 1
+            listing.clear()
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
@@ -2100,7 +2111,13 @@ class Router:
                 self._schedule_agent(agent, agent.break_until)
         if agent.state == READY:
             self._freed[agent.id] = agent
-            roomy = has_room(agent)  # self._room(agent), inline: every release
+            # self._room(agent) and its ``has_room(agent)``, inline: every release
+            roomy = False
+            load = agent.load
+            for chan, cap in agent.caps.items():
+                if load[chan] < cap:
+                    roomy = True
+                    break
             if roomy != agent.roomy:
                 agent.roomy = roomy
                 self._n_with_room += 1 if roomy else -1
@@ -2177,7 +2194,12 @@ class Router:
     def _relist_changed(self, agent: Agent) -> None:
         """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
         it again where it may take work now."""
-        unlist(agent)
+        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every agent timer)
+        listing = agent.listed
+        if listing:
+            for pool in listing:
+                pool.n_listed -= 1
+            listing.clear()
         if agent.state == READY:
             self._freed[agent.id] = agent
         self._changed[agent.id] = agent
@@ -2836,8 +2858,12 @@ class Router:
             if pool.mode == RANDOM and entry[0] > pool.floor:
                 pool.floor = entry[0]  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
-            if has_room(agent):
-                self._refresh(agent)
+            if agent.state == READY:  # ``has_room(agent)`` inline (pure: a call less per seek)
+                load = agent.load
+                for ch, cap in agent.caps.items():
+                    if load[ch] < cap:
+                        self._refresh(agent)
+                        break
             break
         if skipped:
             for e in skipped:
@@ -3065,7 +3091,12 @@ class Router:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
-        unlist(agent)
+        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every assignment)
+        listing = agent.listed
+        if listing:
+            for listed_in in listing:
+                listed_in.n_listed -= 1
+            listing.clear()
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
