@@ -2079,12 +2079,7 @@ class Router:
         if agent.units is not None:
             agent.units_used -= t.terms.cost
             agent.units_by[ch] -= t.terms.cost
-        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every release)
-        listing = agent.listed
-        if listing:
-            for pool in listing:
-                pool.n_listed -= 1
-            listing.clear()
+        unlist(agent)
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
@@ -2194,12 +2189,7 @@ class Router:
     def _relist_changed(self, agent: Agent) -> None:
         """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
         it again where it may take work now."""
-        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every agent timer)
-        listing = agent.listed
-        if listing:
-            for pool in listing:
-                pool.n_listed -= 1
-            listing.clear()
+        unlist(agent)
         if agent.state == READY:
             self._freed[agent.id] = agent
         self._changed[agent.id] = agent
@@ -3091,12 +3081,7 @@ class Router:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
-        agent.ver += 1  # ``unlist(agent)`` inline (pure: a call less on every assignment)
-        listing = agent.listed
-        if listing:
-            for listed_in in listing:
-                listed_in.n_listed -= 1
-            listing.clear()
+        unlist(agent)
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
