@@ -319,3 +319,60 @@ def test_a_shorter_offer_timeout_after_a_reconfigure_expires_in_time_order() -> 
     assert [at for at, _ in expired] == sorted(at for at, _ in expired), expired
     first = {iid: at for at, iid in reversed(expired)}
     assert first == {"b": 7.0, "c": 12.0, "a": 20.0}, expired
+
+
+def _margin(r: Router) -> int:
+    """The compaction rule's margin (``Router._enter``: below 0, the input compacts)."""
+    spent = r._offer_entries - r._n_offered
+    return len(r._deadlines) + len(r._offer_line) + 64 - 2 * spent
+
+
+class _Checked(Drive):
+    """A drive that checks ``_spent_room`` after every input and counts the compactions
+    (an input after which the spent offer entries are fewer by more than 32)."""
+
+    compactions = 0
+
+    def _check(self, spent: list[int]) -> None:
+        for r, before in zip(self.routers, spent):
+            assert r._spent_room <= _margin(r), (r._spent_room, _margin(r))
+            if r._offer_entries - r._n_offered < before - 32:
+                self.compactions += 1
+
+    def _spent(self) -> list[int]:
+        return [r._offer_entries - r._n_offered for r in self.routers]
+
+    def call(self, name: str, *args: Any) -> None:
+        spent = self._spent()
+        super().call(name, *args)
+        self._check(spent)
+
+    def tick(self) -> list[Any]:
+        spent = self._spent()
+        events = super().tick()  # (its accepts and declines are checked as calls)
+        self._check(spent)
+        return events
+
+
+def test_the_spent_room_is_a_lower_bound_of_the_margin() -> None:
+    """``Router._spent_room`` stands for the compaction rule, counted only once it ran out:
+    after every input (offers accepted, declined and expired, completions, withdrawals,
+    logouts, ``next_deadline`` drops, compactions, a restore) it is at most the margin, so
+    the inputs that compact are those that would with the rule counted every time."""
+    cfg = config(CONFIG)
+    r = Router(cfg)
+    drive = _Checked([r], seed=7)
+    drive.login(40, chat=20)
+    for i in range(1200):
+        if i % 150 == 0:  # a burst of offers, 19 in 20 accepted: spent entries pile up
+            drive.submit(300, queue="chat")
+            random_ = drive.rng.random
+            drive.rng.random = itertools.cycle([0.0] * 19 + [0.95]).__next__
+            drive.tick()
+            drive.rng.random = random_
+        drive.step()
+        if i == 700:
+            r = Router.restore(r.snapshot())
+            drive.routers = [r]
+            drive._check([0])
+    assert drive.compactions >= 4
