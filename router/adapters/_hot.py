@@ -83,8 +83,13 @@ class FutureWaiter:
 
     def wake(self) -> None:
         fut = self.fut
-        if not fut.done():
+        # no done() call first (a method call per wake): a done future refuses the result
+        try:
             fut.set_result(None)
+        except Exception:
+            if not fut.done():
+                raise
+            # done already: its task was cancelled meanwhile (or it was woken before)
 
     def wait(self) -> Awaitable[None]:
         fut: Awaitable[None] = self.fut
@@ -245,11 +250,13 @@ class Offers:
     cancelled while it waits gets the cancellation at its ``async for``.
     """
 
-    __slots__ = ("fut", "inbox", "loop")
+    __slots__ = ("fut", "inbox", "loop", "new_future")
 
     def __init__(self, inbox: Inbox, loop: Any) -> None:
         self.inbox = inbox
         self.loop = loop
+        #: ``loop.create_future``, bound once (no method lookup per wait)
+        self.new_future: Callable[[], Any] = loop.create_future
         #: the future the reading task waits on (a fresh one per wait)
         self.fut: Any = None
 
@@ -268,7 +275,7 @@ class Offers:
                     return ev
             if inbox.ended:
                 raise StopAsyncIteration
-            fut = self.fut = self.loop.create_future()
+            fut = self.fut = self.new_future()
             fut._asyncio_future_blocking = True  # what ``Future.__await__`` sets before it yields
             inbox.waiter = self
             try:
@@ -279,8 +286,13 @@ class Offers:
     # the Waiter protocol: Hub.tick and Inbox.end wake the reading task
     def wake(self) -> None:
         fut = self.fut
-        if not fut.done():
+        # as FutureWaiter.wake: no done() call first
+        try:
             fut.set_result(None)
+        except Exception:
+            if not fut.done():
+                raise
+            # done already: the reading task was cancelled while it waited
 
     def wait(self) -> Awaitable[None]:
         fut: Awaitable[None] = self.fut
@@ -425,7 +437,10 @@ class Hub:
                         w = inbox.waiter
                         if w is not None:
                             inbox.waiter = None
-                            w.wake()
+                            if isinstance(w, Offers):  # asyncio's reader: a native call
+                                w.wake()
+                            else:
+                                w.wake()
                 elif cls is _ASSIGNED:
                     inquiry_id = ev.inquiry_id
                     if immediate or inquiry_id in waiters:
