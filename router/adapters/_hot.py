@@ -22,7 +22,7 @@ in ``_runner.py``; this module only wakes waiters.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Final, final
 
@@ -53,6 +53,9 @@ __all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Offers", "Slot
 BLOCKED: Final = "blocked"
 #: offers an agent read and never answered (expired) kept before the stale are forgotten
 _SEEN_MAX: Final = 64
+#: entries of ``Hub.ended_order`` whose outcome was forgotten early (a resubmitted id) kept
+#: beyond the live ones before the order is rebuilt from ``Hub.ended``
+_STALE_MAX: Final = 64
 
 Work = Offered | Assigned | OfferRescinded
 
@@ -310,6 +313,7 @@ class Hub:
         "core",
         "dirty",
         "ended",
+        "ended_order",
         "events",
         "failure",
         "history",
@@ -341,8 +345,15 @@ class Hub:
         self.waiters: dict[str, list[Slot]] = {}
         #: the ``Assigned`` event of every inquiry in service
         self.assigned: dict[str, Assigned] = {}
-        #: the last ``history`` outcomes (``Assigned`` of completed ones, or the ending)
-        self.ended: OrderedDict[str, Any] = OrderedDict()
+        #: the last ``history`` outcomes (``Assigned`` of completed ones, or the ending), by
+        #: inquiry id: a plain dict (an OrderedDict's insert costs twice a dict's), with
+        #: its order of arrival kept beside it, in ``ended_order``
+        self.ended: dict[str, Any] = {}
+        #: the outcomes of ``ended`` as they came (the oldest first), to forget the oldest
+        #: one without a scan of a dict's deleted slots; an outcome dropped from ``ended``
+        #: early (its id was submitted again) stays here, stale, until it is reached
+        #: (``forget_oldest``) or the order is rebuilt (``remember``)
+        self.ended_order: deque[Any] = deque()
         self.sessions: dict[str, Inbox] = {}
         #: the open subscriptions (``_runner.Subscription``: ``_push``, ``_end``)
         self.subs: list[Any] = []
@@ -425,8 +436,6 @@ class Hub:
             sessions = self.sessions
             waiters = self.waiters
             assigned_of = self.assigned
-            ended = self.ended
-            history = self.history
             immediate = self.immediate
             for ev in events:
                 cls = type(ev)
@@ -449,11 +458,11 @@ class Hub:
                         assigned_of[inquiry_id] = ev
                 elif cls is _COMPLETED:
                     inquiry_id = ev.inquiry_id
-                    assigned = assigned_of.pop(inquiry_id, None)
-                    if assigned is not None:  # remember(), inline
-                        ended[inquiry_id] = assigned
-                        if len(ended) > history:
-                            ended.popitem(last=False)
+                    # get and del: dict.pop(key, default) is a generic method call (compiled)
+                    assigned = assigned_of.get(inquiry_id)
+                    if assigned is not None:
+                        del assigned_of[inquiry_id]
+                        self.remember(inquiry_id, assigned)
                 elif cls is _QUEUED:  # as frequent: nobody here waits for it
                     pass
                 elif cls in _ENDINGS:
@@ -501,10 +510,27 @@ class Hub:
                 slot.waiter.wake()
 
     def remember(self, inquiry_id: str, ev: Any) -> None:
+        """Keep ``ev`` (whose ``inquiry_id`` this is) among the last ``history`` outcomes."""
         ended = self.ended
         ended[inquiry_id] = ev
+        order = self.ended_order
+        order.append(ev)
         if len(ended) > self.history:
-            ended.popitem(last=False)
+            self.forget_oldest()
+        elif len(order) > 2 * len(ended) + _STALE_MAX:
+            # mostly stale entries (ids submitted again): the dict has the live ones in order
+            self.ended_order = deque(ended.values())
+
+    def forget_oldest(self) -> None:
+        """Drop the oldest outcomes until ``history`` are left (stale entries are skipped)."""
+        ended = self.ended
+        order = self.ended_order
+        history = self.history
+        while len(ended) > history:
+            ev = order.popleft()
+            inquiry_id = ev.inquiry_id
+            if ended.get(inquiry_id) is ev:  # else stale: the id's outcome went before
+                del ended[inquiry_id]
 
     def retry_blocked(self) -> None:
         """Admit held producers, first come first served per queue, while there is room."""
