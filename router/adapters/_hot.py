@@ -128,7 +128,17 @@ class Blocked:
 class Inbox:
     """One agent session's offers delivered and not read yet, and its answers."""
 
-    __slots__ = ("active", "agent_id", "buffer", "ended", "hub", "keepalive", "seen", "waiter")
+    __slots__ = (
+        "active",
+        "agent_id",
+        "buffer",
+        "ended",
+        "hub",
+        "keepalive",
+        "reader",
+        "seen",
+        "waiter",
+    )
 
     def __init__(self, hub: Hub, agent_id: str, keepalive: bool) -> None:
         self.hub = hub
@@ -140,11 +150,18 @@ class Inbox:
         self.seen: set[str] = set()
         #: the session's reader waits on it while the buffer is empty
         self.waiter: Waiter | None = None
+        #: or, on asyncio, its ``async for`` (:class:`Offers`) waits: a slot of that
+        #: type, so that waking it is a native call (compiled), not a protocol's method
+        self.reader: Offers | None = None
         self.active = False
         self.ended = False
 
     def deliver(self, ev: Work) -> None:
         self.buffer.append(ev)
+        r = self.reader
+        if r is not None:
+            self.reader = None
+            r.wake()
         w = self.waiter
         if w is not None:
             self.waiter = None
@@ -152,6 +169,9 @@ class Inbox:
 
     def end(self) -> None:
         self.ended = True
+        r = self.reader
+        if r is not None:
+            r.wake()
         w = self.waiter
         if w is not None:
             w.wake()
@@ -248,9 +268,10 @@ class Offers:
     yields a fresh future of the loop to the task while it waits, as ``await future``
     does. A read whose offer is buffered returns at once (asyncio's convention).
     Compiled, the generator is native: a read runs no interpreter frame, returns its
-    offer without raising ``StopIteration`` (the generator's send slot), and the
-    session's waiter is this object (:meth:`wake`), not a fresh one per read. A task
-    cancelled while it waits gets the cancellation at its ``async for``.
+    offer without raising ``StopIteration`` (the generator's send slot), and what
+    waits is this object (the inbox's ``reader``, woken by :meth:`wake`), not a fresh
+    waiter per read. A task cancelled while it waits gets the cancellation at its
+    ``async for``.
     """
 
     __slots__ = ("fut", "inbox", "loop", "new_future")
@@ -280,14 +301,14 @@ class Offers:
                 raise StopAsyncIteration
             fut = self.fut = self.new_future()
             fut._asyncio_future_blocking = True  # what ``Future.__await__`` sets before it yields
-            inbox.waiter = self
+            inbox.reader = self
             try:
                 yield fut
             finally:
-                inbox.waiter = None
+                inbox.reader = None
 
-    # the Waiter protocol: Hub.tick and Inbox.end wake the reading task
     def wake(self) -> None:
+        """Wake the reading task (``Hub.tick``, ``Inbox.deliver`` and ``Inbox.end``)."""
         fut = self.fut
         # as FutureWaiter.wake: no done() call first
         try:
@@ -296,10 +317,6 @@ class Offers:
             if not fut.done():
                 raise
             # done already: the reading task was cancelled while it waited
-
-    def wait(self) -> Awaitable[None]:
-        fut: Awaitable[None] = self.fut
-        return fut
 
 
 @final
@@ -443,12 +460,14 @@ class Hub:
                     inbox = sessions.get(ev.agent_id)
                     if inbox is not None:  # deliver(), inline
                         inbox.buffer.append(ev)
-                        w = inbox.waiter
-                        if w is not None:
-                            inbox.waiter = None
-                            if isinstance(w, Offers):  # asyncio's reader: a native call
-                                w.wake()
-                            else:
+                        r = inbox.reader
+                        if r is not None:  # asyncio's ``async for``: a native call
+                            inbox.reader = None
+                            r.wake()
+                        else:
+                            w = inbox.waiter
+                            if w is not None:
+                                inbox.waiter = None
                                 w.wake()
                 elif cls is _ASSIGNED:
                     inquiry_id = ev.inquiry_id
