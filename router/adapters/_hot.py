@@ -274,13 +274,11 @@ class Offers:
     ``async for``.
     """
 
-    __slots__ = ("fut", "inbox", "loop", "new_future")
+    __slots__ = ("fut", "inbox", "loop")
 
     def __init__(self, inbox: Inbox, loop: Any) -> None:
         self.inbox = inbox
         self.loop = loop
-        #: ``loop.create_future``, bound once (no method lookup per wait)
-        self.new_future: Callable[[], Any] = loop.create_future
         #: the future the reading task waits on (a fresh one per wait)
         self.fut: Any = None
 
@@ -299,7 +297,7 @@ class Offers:
                     return ev
             if inbox.ended:
                 raise StopAsyncIteration
-            fut = self.fut = self.new_future()
+            fut = self.fut = self.loop.create_future()
             fut._asyncio_future_blocking = True  # what ``Future.__await__`` sets before it yields
             inbox.reader = self
             try:
