@@ -850,3 +850,93 @@ def test_a_failing_router_raises_router_broken_from_open_router(
             assert isinstance(cause, RuntimeError) and str(cause) == "bug in the core"
 
     env.run(scenario)
+
+
+# ---------------------------------------------------------------- the outcome history
+
+
+def test_wait_assigned_knows_the_last_history_outcomes(env: Env) -> None:
+    """``history`` outcomes are kept, the oldest forgotten first; a resubmitted id's new
+    outcome is its only one."""
+
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name, history=2) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+
+            async def serve(inquiry_id: str) -> Assigned:
+                r.submit_nowait(Inquiry(id=inquiry_id, queue="q"))
+                offer = await env.next(a1)
+                assert offer.inquiry_id == inquiry_id
+                a1.accept(offer)
+                assigned = await r.wait_assigned(inquiry_id)
+                a1.complete(inquiry_id)
+                await env.sleep(env.s(1))
+                return assigned
+
+            served = {i: await serve(i) for i in ("c1", "c2", "c3")}
+            with pytest.raises(UnknownId, match="ended more than 2 outcomes ago"):
+                await r.wait_assigned("c1")
+            assert await r.wait_assigned("c2") is served["c2"]
+            again = await serve("c2")  # submitted again: its old outcome goes
+            assert again is not served["c2"]
+            assert await r.wait_assigned("c2") is again
+            assert await r.wait_assigned("c3") is served["c3"]
+            served["c4"] = await serve("c4")  # c3 is the oldest now
+            with pytest.raises(UnknownId):
+                await r.wait_assigned("c3")
+            assert await r.wait_assigned("c2") is again
+            assert await r.wait_assigned("c4") is served["c4"]
+
+    env.run(scenario)
+
+
+class _Outcome:
+    """An outcome as ``Hub.remember`` keeps it: anything with an ``inquiry_id``."""
+
+    def __init__(self, inquiry_id: str) -> None:
+        self.inquiry_id = inquiry_id
+
+
+def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
+    """``Hub.ended`` (by id) and ``Hub.ended_order`` (as they came): the last ``history``
+    outcomes; an outcome dropped early (a resubmitted id) is skipped when reached, and the
+    order is rebuilt before such stale entries pile up."""
+    from router.adapters._hot import _STALE_MAX, Hub
+    from router.core import Router
+
+    def hub(history: int) -> Hub:
+        return Hub(Router(RouterConfig(queues=[QueueConfig(name="q")])), lambda: 0.0, history, None)
+
+    h = hub(3)
+    first = {i: _Outcome(i) for i in ("i0", "i1", "i2", "i3", "i4")}
+    for i, ev in first.items():
+        h.remember(i, ev)
+    assert list(h.ended) == ["i2", "i3", "i4"]
+    assert all(h.ended[i] is first[i] for i in h.ended)
+    del h.ended["i3"]  # what Hub.submit does for an id submitted again
+    new3 = _Outcome("i3")
+    h.remember("i3", new3)
+    assert list(h.ended) == ["i2", "i4", "i3"] and h.ended["i3"] is new3
+    h.remember("i5", _Outcome("i5"))
+    assert list(h.ended) == ["i4", "i3", "i5"]
+    h.remember("i6", _Outcome("i6"))  # the stale first i3 is skipped, i4 goes
+    assert list(h.ended) == ["i3", "i5", "i6"] and h.ended["i3"] is new3
+    assert [ev.inquiry_id for ev in h.ended_order] == ["i3", "i5", "i6"]
+
+    none = hub(0)
+    none.remember("x", _Outcome("x"))
+    assert not none.ended and not none.ended_order
+
+    h = hub(10)
+    for n in range(5):
+        h.remember(f"k{n}", _Outcome(f"k{n}"))
+    for _ in range(1000):  # one id submitted again and again: stale entries stay bounded
+        h.ended.pop("x", None)
+        h.remember("x", _Outcome("x"))
+        assert len(h.ended_order) <= 2 * len(h.ended) + _STALE_MAX + 1
+    assert list(h.ended) == ["k0", "k1", "k2", "k3", "k4", "x"]
+    for n in range(20):
+        h.remember(f"m{n}", _Outcome(f"m{n}"))
+    assert list(h.ended) == [f"m{n}" for n in range(10, 20)]

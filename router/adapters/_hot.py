@@ -22,7 +22,7 @@ in ``_runner.py``; this module only wakes waiters.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Final, final
 
@@ -53,6 +53,9 @@ __all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Offers", "Slot
 BLOCKED: Final = "blocked"
 #: offers an agent read and never answered (expired) kept before the stale are forgotten
 _SEEN_MAX: Final = 64
+#: entries of ``Hub.ended_order`` whose outcome was forgotten early (a resubmitted id) kept
+#: beyond the live ones before the order is rebuilt from ``Hub.ended``
+_STALE_MAX: Final = 64
 
 Work = Offered | Assigned | OfferRescinded
 
@@ -83,8 +86,13 @@ class FutureWaiter:
 
     def wake(self) -> None:
         fut = self.fut
-        if not fut.done():
+        # no done() call first (a method call per wake): a done future refuses the result
+        try:
             fut.set_result(None)
+        except Exception:
+            if not fut.done():
+                raise
+            # done already: its task was cancelled meanwhile (or it was woken before)
 
     def wait(self) -> Awaitable[None]:
         fut: Awaitable[None] = self.fut
@@ -120,7 +128,17 @@ class Blocked:
 class Inbox:
     """One agent session's offers delivered and not read yet, and its answers."""
 
-    __slots__ = ("active", "agent_id", "buffer", "ended", "hub", "keepalive", "seen", "waiter")
+    __slots__ = (
+        "active",
+        "agent_id",
+        "buffer",
+        "ended",
+        "hub",
+        "keepalive",
+        "reader",
+        "seen",
+        "waiter",
+    )
 
     def __init__(self, hub: Hub, agent_id: str, keepalive: bool) -> None:
         self.hub = hub
@@ -132,11 +150,18 @@ class Inbox:
         self.seen: set[str] = set()
         #: the session's reader waits on it while the buffer is empty
         self.waiter: Waiter | None = None
+        #: or, on asyncio, its ``async for`` (:class:`Offers`) waits: a slot of that
+        #: type, so that waking it is a native call (compiled), not a protocol's method
+        self.reader: Offers | None = None
         self.active = False
         self.ended = False
 
     def deliver(self, ev: Work) -> None:
         self.buffer.append(ev)
+        r = self.reader
+        if r is not None:
+            self.reader = None
+            r.wake()
         w = self.waiter
         if w is not None:
             self.waiter = None
@@ -144,6 +169,9 @@ class Inbox:
 
     def end(self) -> None:
         self.ended = True
+        r = self.reader
+        if r is not None:
+            r.wake()
         w = self.waiter
         if w is not None:
             w.wake()
@@ -240,9 +268,10 @@ class Offers:
     yields a fresh future of the loop to the task while it waits, as ``await future``
     does. A read whose offer is buffered returns at once (asyncio's convention).
     Compiled, the generator is native: a read runs no interpreter frame, returns its
-    offer without raising ``StopIteration`` (the generator's send slot), and the
-    session's waiter is this object (:meth:`wake`), not a fresh one per read. A task
-    cancelled while it waits gets the cancellation at its ``async for``.
+    offer without raising ``StopIteration`` (the generator's send slot), and what
+    waits is this object (the inbox's ``reader``, woken by :meth:`wake`), not a fresh
+    waiter per read. A task cancelled while it waits gets the cancellation at its
+    ``async for``.
     """
 
     __slots__ = ("fut", "inbox", "loop")
@@ -270,21 +299,22 @@ class Offers:
                 raise StopAsyncIteration
             fut = self.fut = self.loop.create_future()
             fut._asyncio_future_blocking = True  # what ``Future.__await__`` sets before it yields
-            inbox.waiter = self
+            inbox.reader = self
             try:
                 yield fut
             finally:
-                inbox.waiter = None
+                inbox.reader = None
 
-    # the Waiter protocol: Hub.tick and Inbox.end wake the reading task
     def wake(self) -> None:
+        """Wake the reading task (``Hub.tick``, ``Inbox.deliver`` and ``Inbox.end``)."""
         fut = self.fut
-        if not fut.done():
+        # as FutureWaiter.wake: no done() call first
+        try:
             fut.set_result(None)
-
-    def wait(self) -> Awaitable[None]:
-        fut: Awaitable[None] = self.fut
-        return fut
+        except Exception:
+            if not fut.done():
+                raise
+            # done already: the reading task was cancelled while it waited
 
 
 @final
@@ -298,6 +328,7 @@ class Hub:
         "core",
         "dirty",
         "ended",
+        "ended_order",
         "events",
         "failure",
         "history",
@@ -329,8 +360,15 @@ class Hub:
         self.waiters: dict[str, list[Slot]] = {}
         #: the ``Assigned`` event of every inquiry in service
         self.assigned: dict[str, Assigned] = {}
-        #: the last ``history`` outcomes (``Assigned`` of completed ones, or the ending)
-        self.ended: OrderedDict[str, Any] = OrderedDict()
+        #: the last ``history`` outcomes (``Assigned`` of completed ones, or the ending), by
+        #: inquiry id: a plain dict (an OrderedDict's insert costs twice a dict's), with
+        #: its order of arrival kept beside it, in ``ended_order``
+        self.ended: dict[str, Any] = {}
+        #: the outcomes of ``ended`` as they came (the oldest first), to forget the oldest
+        #: one without a scan of a dict's deleted slots; an outcome dropped from ``ended``
+        #: early (its id was submitted again) stays here, stale, until it is reached
+        #: (``forget_oldest``) or the order is rebuilt (``remember``)
+        self.ended_order: deque[Any] = deque()
         self.sessions: dict[str, Inbox] = {}
         #: the open subscriptions (``_runner.Subscription``: ``_push``, ``_end``)
         self.subs: list[Any] = []
@@ -413,8 +451,6 @@ class Hub:
             sessions = self.sessions
             waiters = self.waiters
             assigned_of = self.assigned
-            ended = self.ended
-            history = self.history
             immediate = self.immediate
             for ev in events:
                 cls = type(ev)
@@ -422,10 +458,15 @@ class Hub:
                     inbox = sessions.get(ev.agent_id)
                     if inbox is not None:  # deliver(), inline
                         inbox.buffer.append(ev)
-                        w = inbox.waiter
-                        if w is not None:
-                            inbox.waiter = None
-                            w.wake()
+                        r = inbox.reader
+                        if r is not None:  # asyncio's ``async for``: a native call
+                            inbox.reader = None
+                            r.wake()
+                        else:
+                            w = inbox.waiter
+                            if w is not None:
+                                inbox.waiter = None
+                                w.wake()
                 elif cls is _ASSIGNED:
                     inquiry_id = ev.inquiry_id
                     if immediate or inquiry_id in waiters:
@@ -434,11 +475,11 @@ class Hub:
                         assigned_of[inquiry_id] = ev
                 elif cls is _COMPLETED:
                     inquiry_id = ev.inquiry_id
-                    assigned = assigned_of.pop(inquiry_id, None)
-                    if assigned is not None:  # remember(), inline
-                        ended[inquiry_id] = assigned
-                        if len(ended) > history:
-                            ended.popitem(last=False)
+                    # get and del: dict.pop(key, default) is a generic method call (compiled)
+                    assigned = assigned_of.get(inquiry_id)
+                    if assigned is not None:
+                        del assigned_of[inquiry_id]
+                        self.remember(inquiry_id, assigned)
                 elif cls is _QUEUED:  # as frequent: nobody here waits for it
                     pass
                 elif cls in _ENDINGS:
@@ -486,10 +527,27 @@ class Hub:
                 slot.waiter.wake()
 
     def remember(self, inquiry_id: str, ev: Any) -> None:
+        """Keep ``ev`` (whose ``inquiry_id`` this is) among the last ``history`` outcomes."""
         ended = self.ended
         ended[inquiry_id] = ev
+        order = self.ended_order
+        order.append(ev)
         if len(ended) > self.history:
-            ended.popitem(last=False)
+            self.forget_oldest()
+        elif len(order) > 2 * len(ended) + _STALE_MAX:
+            # mostly stale entries (ids submitted again): the dict has the live ones in order
+            self.ended_order = deque(ended.values())
+
+    def forget_oldest(self) -> None:
+        """Drop the oldest outcomes until ``history`` are left (stale entries are skipped)."""
+        ended = self.ended
+        order = self.ended_order
+        history = self.history
+        while len(ended) > history:
+            ev = order.popleft()
+            inquiry_id = ev.inquiry_id
+            if ended.get(inquiry_id) is ev:  # else stale: the id's outcome went before
+                del ended[inquiry_id]
 
     def retry_blocked(self) -> None:
         """Admit held producers, first come first served per queue, while there is room."""
