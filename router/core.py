@@ -374,9 +374,10 @@ class Router:
         #: (they name ``_GONE``) and free again once every agent heap was compacted
         self._slots: list[Agent] = []
         #: the version table, parallel to ``_slots``: each slot's agent's version as the int
-        #: object its heap entries hold (``None`` once retired); an entry is live while it
-        #: holds that very object (``vers[slot] is ver``: router/state/lazyheap.py), a test
-        #: that reads this list and not the agent
+        #: object its heap entries hold while it is listed at that version (``None`` once it
+        #: moves on or the slot retires); an entry is live while it holds that very object
+        #: (``vers[slot] is ver``: router/state/lazyheap.py), a test that reads this list and
+        #: not the agent
         self._vers: list[object] = []
         self._free_slots: list[int] = []
         self._retired: list[int] = []

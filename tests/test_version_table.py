@@ -19,7 +19,10 @@ def _table_agrees(r: Router) -> int:
         if a is _GONE:
             assert vers[slot] is None  # retired: no entry holds it
         else:
-            assert type(vers[slot]) is int and vers[slot] == a.ver
+            if vers[slot] is None:  # unlisted since its version moved on
+                assert a.listed_ver != a.ver
+            else:
+                assert type(vers[slot]) is int and vers[slot] == a.ver
             assert r._agents.get(a.id) is a
     live = 0
     for pool in r._pools.values():

@@ -21,15 +21,17 @@ BENCHMARKS.md). A slot is reused only after every agent heap was compacted since
 agent left (``Router._retire_slot``), so no entry names a slot's next agent.
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
-parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. The table holds an
-int object equal to each agent's version (``vers[slot] == agent.ver``), written where that
-version changes and only there, and an entry takes its version object from the table. So
-an entry of the current version holds the table's very object (not rewritten since), and
-one of an older version an int of another value (versions only grow): never that object.
-Identity is then the version compare, read from one 8-byte cell of a contiguous list (80 KB
-at 10,000 agents) instead of the agent record (and, compiled, the version's int object): a
-stale entry that a compaction or a seek walks past costs no read of its agent (section
-"Liveness from a version table (mem29)" of BENCHMARKS.md).
+parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
+at its current version (``listed_ver == ver``) its cell holds that version as an int object
+(written by ``_refresh`` when it lists the agent, by ``_index_agent`` for a new or restored
+one); once the version moves on (``unlist``) or the slot retires, ``None``, which no entry
+holds. Entries are pushed only while ``listed_ver == ver`` (``_refresh``, ``_consider``,
+``restore``), with the table's object. So an entry of the current version holds the table's
+very object (not rewritten since), and one of an older version an int of another value
+(versions only grow) or meets ``None``: never that object. Identity is then the version
+compare, read from one 8-byte cell of a contiguous list (80 KB at 10,000 agents) instead of
+the agent record: a stale entry that a compaction or a seek walks past costs no read of its
+agent (section "Liveness from a version table (mem29)" of BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -799,10 +799,10 @@ def serves(
 
 def unlist(agent: Agent, vers: list[object]) -> None:
     """Every heap entry of ``agent`` goes stale (its version changes, and its cell in the
-    router's version table ``vers``: router/state/lazyheap.py): it is listed nowhere until
-    re-pushed."""
+    router's version table ``vers`` is cleared: router/state/lazyheap.py): it is listed
+    nowhere until re-pushed."""
     agent.ver += 1
-    vers[agent.slot] = agent.ver
+    vers[agent.slot] = None  # no entry holds None; the next listing (_refresh) writes its own
     listed = agent.listed
     if listed:
         for pool in listed:
