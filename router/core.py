@@ -344,6 +344,7 @@ class Router:
         "_trace",
         "_unit_cost",
         "_uses_recent",
+        "_vers",
         "_version",
         "_waiting",
         "_waiting_cb",
@@ -373,6 +374,12 @@ class Router:
         #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
         #: (they name ``_GONE``) and free again once every agent heap was compacted
         self._slots: list[Agent] = []
+        #: the version table, parallel to ``_slots``: each slot's agent's version as the int
+        #: object its heap entries hold while it is listed at that version (``None`` once it
+        #: moves on or the slot retires); an entry is live while it holds that very object
+        #: (``vers[slot] is ver``: router/state/lazyheap.py), a test that reads this list and
+        #: not the agent
+        self._vers: list[object] = []
         self._free_slots: list[int] = []
         self._retired: list[int] = []
         self._by_skill: dict[str, dict[str, Agent]] = {}
@@ -1464,7 +1471,7 @@ class Router:
             self._n_assigned -= 1
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
-            unlist(agent)  # recent work changed its score: re-list it where it has room
+            unlist(agent, self._vers)  # recent work changed its score: re-listed where it has room
             if has_room(agent):  # (a voice agent in wrap-up has none: no work)
                 self._freed[agent.id] = agent
             self._changed[agent.id] = agent  # busy -> wrap_up
@@ -1478,7 +1485,7 @@ class Router:
         until = self._now + wb.cooldown_s
         if until > agent.cooldown_until:
             agent.cooldown_until = until
-            unlist(agent)
+            unlist(agent, self._vers)
             self._schedule_agent(agent, until)
             self._changed[agent.id] = agent  # not available while it cools down
         self._events.append(
@@ -1958,7 +1965,7 @@ class Router:
         agent.break_until = 0.0
         agent.no_answer = 0
         agent.idle_since = self._now
-        unlist(agent)
+        unlist(agent, self._vers)
         self._freed[agent.id] = agent
         self._room(agent)
         self._changed[agent.id] = agent
@@ -1986,7 +1993,7 @@ class Router:
         agent.state_reason = reason
         agent.break_until = until
         agent.break_due = _INF  # a break waiting for a place is asked again when back
-        unlist(agent)
+        unlist(agent, self._vers)
         self._freed.pop(agent.id, None)
         self._room(agent)
         self._changed[agent.id] = agent
@@ -2067,7 +2074,7 @@ class Router:
         waiting_for = self._waiting_for(agent)
         self._live.remove_agent(agent)
         leave_pools(agent)
-        unlist(agent)
+        unlist(agent, self._vers)
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
         if self._scheduled.pop(agent.id, None) is not None:
@@ -2085,12 +2092,13 @@ class Router:
         slot's next agent must not meet its last one's entries, whose versions it may
         reach). The compaction's O(entries) is amortised over those departures."""
         self._slots[slot] = _GONE
+        self._vers[slot] = None  # no entry holds it: the slot's entries are all stale
         retired = self._retired
         retired.append(slot)
         if len(retired) > 16 + (len(self._agents) >> 2):
-            slots = self._slots
+            vers = self._vers
             for pool in self._pools.values():
-                compact_agents(pool.agents, slots, self._native_heap)
+                compact_agents(pool.agents, vers, self._native_heap)
             self._free_slots.extend(retired)
             retired.clear()
 
@@ -2102,7 +2110,7 @@ class Router:
         if agent.units is not None:
             agent.units_used -= t.terms.cost
             agent.units_by[ch] -= t.terms.cost
-        unlist(agent)
+        unlist(agent, self._vers)
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
@@ -2212,7 +2220,7 @@ class Router:
     def _relist_changed(self, agent: Agent) -> None:
         """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
         it again where it may take work now."""
-        unlist(agent)
+        unlist(agent, self._vers)
         if agent.state == READY:
             self._freed[agent.id] = agent
         self._changed[agent.id] = agent
@@ -2374,7 +2382,7 @@ class Router:
     def _repool(self, agent: Agent) -> None:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""
         leave_pools(agent)
-        unlist(agent)
+        unlist(agent, self._vers)
         for t in list(agent.offers.values()):
             held = t.pool
             assert held is not None
@@ -2525,9 +2533,11 @@ class Router:
         if self._free_slots:
             agent.slot = self._free_slots.pop()
             self._slots[agent.slot] = agent
+            self._vers[agent.slot] = agent.ver
         else:
             agent.slot = len(self._slots)
             self._slots.append(agent)
+            self._vers.append(agent.ver)
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent.id] = agent
 
@@ -2597,10 +2607,11 @@ class Router:
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
         heap = pool.agents
         key = self._key(agent, pool, prof)
-        heappush(heap, (key, agent.seq, agent.ver, agent.slot))
+        # the version object from the table: an entry's liveness is its identity there
+        heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            compact_agents(heap, self._slots, self._native_heap)
+            compact_agents(heap, self._vers, self._native_heap)
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -2618,6 +2629,11 @@ class Router:
         self._seq += 1
         seq = agent.seq = self._seq
         ver = agent.listed_ver = agent.ver
+        # the version as an object, made once (compiled: boxed once, not once per pool's
+        # entry): the table's cell and every entry of this listing hold this very object
+        entry_ver: Any = ver
+        vers = self._vers
+        vers[agent.slot] = entry_ver
         if agent.state != READY:
             return
         load = agent.load
@@ -2641,10 +2657,9 @@ class Router:
         group_ch = ""
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
-        # the entries' sequence number, version and slot as objects, made once: the compiled
-        # build would box each int again for every pool's entry (two allocations each)
+        # the entries' sequence number and slot as objects, made once: the compiled build
+        # would box each int again for every pool's entry (two allocations each)
         entry_seq: Any = seq
-        entry_ver: Any = ver
         entry_slot: Any = agent.slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
@@ -2690,7 +2705,7 @@ class Router:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
             if native:  # a stale top gives the new entry its place (agent_list)
-                agent_list(heap, (key, entry_seq, entry_ver, entry_slot), self._slots)
+                agent_list(heap, (key, entry_seq, entry_ver, entry_slot), vers)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
@@ -2698,7 +2713,7 @@ class Router:
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
-                compact_agents(heap, self._slots, self._native_heap)
+                compact_agents(heap, vers, self._native_heap)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -2850,19 +2865,21 @@ class Router:
         # ``heap`` is ``pool.agents`` throughout: the refresh after the assignment may compact
         # it, in place (``compact_agents``), so the skipped entries go back into the live list
         heap = pool.agents
-        skipped: list[tuple[float, int, int, int]] | None = None
+        skipped: list[tuple[float, int, object, int]] | None = None
         native = self._native_heap
         slots = self._slots
+        vers = self._vers
         declined = more.declined if more is not None else None
         while heap:
             entry = heap[0]
-            agent = slots[entry[3]]
-            if agent.ver != entry[2]:
+            slot = entry[3]
+            if vers[slot] is not entry[2]:  # stale: its agent is not read
                 if native:
                     entry_pop(heap)
                 else:
                     heappop(heap)
                 continue
+            agent = slots[slot]
             if declined is not None and agent.id in declined:
                 if skipped is None:
                     skipped = []
@@ -3040,7 +3057,8 @@ class Router:
             self._seek_agent(t)
             return t.state != WAITING
         slots = self._slots
-        while heap and slots[heap[0][3]].ver != heap[0][2]:
+        vers = self._vers
+        while heap and vers[heap[0][3]] is not heap[0][2]:
             heappop(heap)
         if not heap:
             return False
@@ -3105,7 +3123,7 @@ class Router:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
-        unlist(agent)
+        unlist(agent, self._vers)
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
@@ -3214,15 +3232,17 @@ class Router:
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[tuple[float, int, int, int]] = []
+        skipped: list[tuple[float, int, object, int]] = []
         declined = t.declined
         slots = self._slots
+        vers = self._vers
         while heap and len(chosen) < n:
             entry = heap[0]
-            agent = slots[entry[3]]
-            if agent.ver != entry[2]:
+            slot = entry[3]
+            if vers[slot] is not entry[2]:
                 heappop(heap)
                 continue
+            agent = slots[slot]
             if declined is not None and agent.id in declined:
                 skipped.append(heappop(heap))
                 continue
@@ -3273,7 +3293,7 @@ class Router:
                 agent.heavy_streak += 1
             if rr:
                 agent.rr[pool.queue.name] = self._next_seq()
-            unlist(agent)
+            unlist(agent, self._vers)
             agent.offers[t.id] = t
             self._counters.offers += 1
             agent.tally.offers += 1
@@ -3297,7 +3317,7 @@ class Router:
         if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
-        unlist(winner)  # its keys changed (idle time): re-listed where it has room
+        unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room
         self._changed[winner.id] = winner
         if has_room(winner):
             self._freed[winner.id] = winner
@@ -3503,7 +3523,7 @@ class Router:
     def _relist(self, agent: Agent) -> None:
         """Work out again which pools ``agent`` is eligible for (its spec changed)."""
         leave_pools(agent)
-        unlist(agent)  # stale everywhere; re-listed by the next matching pass
+        unlist(agent, self._vers)  # stale everywhere; re-listed by the next matching pass
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
@@ -3949,7 +3969,7 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        pool.agents.append((k, a.seq, a.ver, a.slot))
+                        pool.agents.append((k, a.seq, self._vers[a.slot], a.slot))
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()
@@ -4166,7 +4186,7 @@ class _Ops:
             r._breaks.clear_deferred()  # no break is due in this surge
         for agent in r._agents.values():
             r._set_caps(agent)
-            unlist(agent)
+            unlist(agent, r._vers)
             if agent.state == READY:
                 r._freed[agent.id] = agent
             r._schedule_agent(agent, r._agent_next_time(agent))

@@ -226,7 +226,7 @@ def test_estimate_inputs_do_not_depend_on_the_agent_heaps_layout() -> None:
     for need in range(1, 10):
         assert free_agents(pool, need) == min(need, len(live))
     restored = Router.restore(r.snapshot())
-    compact_agents(pool.agents, slots)  # a compacted layout of the same listing
+    compact_agents(pool.agents, r._vers)  # a compacted layout of the same listing
     t += 1.0
     told = [x.submit(Inquiry(id="new", queue="c"), t) for x in (r, restored)]
     assert told[0] == told[1]

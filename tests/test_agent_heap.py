@@ -9,7 +9,6 @@ import random
 
 import pytest
 
-from router import AgentSpec
 from router.state.lazyheap import (
     agent_list,
     best_live_except,
@@ -18,7 +17,6 @@ from router.state.lazyheap import (
     entry_pop,
     entry_push,
 )
-from router.state.records import Agent
 
 
 def test_entry_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
@@ -144,16 +142,26 @@ def test_compact_agents_compacts_the_heap_in_place(native: bool) -> None:
     that very heap: the compaction must keep the list object, or the pushed-back agents
     land in a discarded list and are never found in that pool until re-listed."""
     rng = random.Random(5)
-    slots = [Agent(AgentSpec(id=f"s{i}", capacity={}), 0.0, i) for i in range(40)]
-    for agent in slots:
-        agent.ver = rng.randrange(3)
-    heap = [(rng.uniform(-5.0, 5.0), s, rng.randrange(3), rng.randrange(40)) for s in range(200)]
+    # the version table (``Router._vers``): ints past the small-int cache, one object each
+    vers: list[object] = [_big(rng.randrange(3)) for _ in range(40)]
+    heap: list[tuple[float, int, object, int]] = []
+    for s in range(200):
+        slot = rng.randrange(40)
+        # a live entry holds the table's object; a stale one an older version's
+        ver = vers[slot] if rng.random() < 0.5 else _big(rng.randrange(3) - 3)
+        heap.append((rng.uniform(-5.0, 5.0), s, ver, slot))
     heapq.heapify(heap)
-    want = [e for e in heap if slots[e[3]].ver == e[2]]
+    want = [e for e in heap if vers[e[3]] == e[2]]  # the value compare: the same entries
     heapq.heapify(want)
     held = heap  # what _seek_agent holds; a copy-out would leave it with the stale entries
-    compact_agents(heap, slots, native)
+    compact_agents(heap, vers, native)
     assert all(a is b for a, b in zip(held, want, strict=True))
+
+
+def _big(v: int) -> object:
+    """A version ``v`` as an int object of its own (past CPython's small-int cache: equal
+    values made apart are distinct objects, as the compiled build boxes them)."""
+    return int(str(10**6 + v))
 
 
 def _replaced(heap: list[tuple[float, int, int, int]], entry: tuple[float, int, int, int]) -> None:
@@ -176,14 +184,14 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
     sifted down from the top (the model above, entry by entry); else a push as ``heapq``'s.
     The heap stays a heap, and its live entries are those of plain pushes and pops."""
     rng = random.Random(27)
-    slots = [Agent(AgentSpec(id=f"s{i}", capacity={}), 0.0, i) for i in range(60)]
-    ours: list[tuple[float, int, int, int]] = []
-    model: list[tuple[float, int, int, int]] = []
-    plain: list[tuple[float, int, int, int]] = []  # plain pushes and pops: main's heap
+    vers: list[object] = [_big(0) for _ in range(60)]  # the version table (Router._vers)
+    ours: list[tuple[float, int, object, int]] = []
+    model: list[tuple[float, int, object, int]] = []
+    plain: list[tuple[float, int, object, int]] = []  # plain pushes and pops: main's heap
     keys = [0.0, -1.5, 2.25]  # ties on the key, decided by the seq
 
-    def stale(e: tuple[float, int, int, int]) -> bool:
-        return slots[e[3]].ver != e[2]
+    def stale(e: tuple[float, int, object, int]) -> bool:
+        return vers[e[3]] != e[2]  # the value compare (agent_list tests identity)
 
     replaced = 0
     for seq in range(6000):
@@ -198,18 +206,19 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
                 a, b, c = entry_pop(ours), heapq.heappop(model), heapq.heappop(plain)
                 assert a is b is c
         elif r < 0.45:  # an agent changes: its entries go stale
-            slots[rng.randrange(60)].ver += 1
+            slot = rng.randrange(60)
+            vers[slot] = _big(int(str(vers[slot])) - 10**6 + 1)  # the next version
         else:
             slot = rng.randrange(60)
             key = rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
-            entry = (key, seq, slots[slot].ver, slot)
+            entry = (key, seq, vers[slot], slot)
             if model and stale(model[0]):
                 _replaced(model, entry)
                 replaced += 1
             else:
                 heapq.heappush(model, entry)
             heapq.heappush(plain, entry)
-            agent_list(ours, entry, slots)
+            agent_list(ours, entry, vers)
         assert all(a is b for a, b in zip(ours, model, strict=True))
         assert all(not ours[i][:2] < ours[(i - 1) >> 1][:2] for i in range(1, len(ours)))
         assert sorted(e for e in ours if not stale(e)) == sorted(e for e in plain if not stale(e))

@@ -19,6 +19,19 @@ collector stops tracking at its first young collection instead of promoting it t
 the generations with the agent it holds (section "The lifecycle, core19" of
 BENCHMARKS.md). A slot is reused only after every agent heap was compacted since its
 agent left (``Router._retire_slot``), so no entry names a slot's next agent.
+
+An agent entry's liveness is read from the router's version table (``Router._vers``,
+parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
+at its current version (``listed_ver == ver``) its cell holds that version as an int object
+(written by ``_refresh`` when it lists the agent, by ``_index_agent`` for a new or restored
+one); once the version moves on (``unlist``) or the slot retires, ``None``, which no entry
+holds. Entries are pushed only while ``listed_ver == ver`` (``_refresh``, ``_consider``,
+``restore``), with the table's object. So an entry of the current version holds the table's
+very object (not rewritten since), and one of an older version an int of another value
+(versions only grow) or meets ``None``: never that object. Identity is then the version
+compare, read from one 8-byte cell of a contiguous list (80 KB at 10,000 agents) instead of
+the agent record: a stale entry that a compaction or a seek walks past costs no read of its
+agent (section "Liveness from a version table (mem29)" of BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any
 
-from router.state.records import FIRST_STAY, WAITING, Agent, Ticket
+from router.state.records import FIRST_STAY, WAITING, Ticket
 
 __all__ = [
     "AgentEntry",
@@ -44,8 +57,9 @@ __all__ = [
     "live_tickets",
 ]
 
-#: ``(score key, listing seq, agent version, agent slot)``; lower key is better.
-AgentEntry = tuple[float, int, int, int]
+#: ``(score key, listing seq, agent version, agent slot)``; lower key is better. The version
+#: is the object of the router's version table (``Router._vers[slot]``) when it was pushed.
+AgentEntry = tuple[float, int, object, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
@@ -107,19 +121,18 @@ def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
     _sift_down(heap, 0, len(heap) - 1)
 
 
-def agent_list(heap: list[Any], entry: tuple[Any, ...], slots: list[Agent]) -> None:
-    """:func:`entry_push` for the compiled refresh, except that a stale top (its agent in
-    ``slots`` has moved on) gives the new entry its place: the pool's next seek would pop
-    it, one sift from the top to a leaf; here the new entry sifts down from the top instead
-    and stops where it comes before the lesser child (new entries mostly settle a few levels
-    above the bottom: fewer reads and moves than that pop plus the push). The live entries
-    are those of a push (the same decisions); the layout, never in a snapshot, is not
-    ``heapq``'s after a replacement (the pure build pushes)."""
+def agent_list(heap: list[Any], entry: tuple[Any, ...], vers: list[object]) -> None:
+    """:func:`entry_push` for the compiled refresh, except that a stale top (its version is
+    not its slot's object in ``vers``, the version table) gives the new entry its place: the
+    pool's next seek would pop it, one sift from the top to a leaf; here the new entry sifts
+    down from the top instead and stops where it comes before the lesser child (new entries
+    mostly settle a few levels above the bottom: fewer reads and moves than that pop plus the
+    push). The live entries are those of a push (the same decisions); the layout, never in a
+    snapshot, is not ``heapq``'s after a replacement (the pure build pushes)."""
     if heap:
         top: tuple[Any, ...] = heap[0]
         slot: int = top[3]
-        ver: int = top[2]
-        if slots[slot].ver != ver:
+        if vers[slot] is not top[2]:  # compiled: a pointer compare, nothing unboxed
             _settle(heap, 0, entry, len(heap))  # in the stale top's place, sifted down
             return
     heap.append(entry)
@@ -230,15 +243,16 @@ def entry_pop(heap: list[Any]) -> tuple[Any, ...]:
     return top
 
 
-def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) -> None:
-    """Keep only the live entries of an agent heap (its agents in ``slots``), as a heap, in
+def compact_agents(heap: list[Any], vers: list[object], native: bool = False) -> None:
+    """Keep only the live entries of an agent heap (``vers``: the version table), as a heap, in
     place: the list object stays the pool's (and a caller's who holds it). A new list would be a
     young container of up to a pool's whole listing: every young collection until it is
     promoted twice traverses all its entries (at 100,000 agents, pools of thousands of
     entries: ~19 entry visits per lifecycle); the pool's list is long in the oldest generation.
 
     ``native`` (``Router._native_heap``, the compiled build): each entry is read as a tuple
-    object (``tuple[Any, ...]``), whose slot and version are native ints; a typed
+    object (``tuple[Any, ...]``), its slot a native int and its version an object (only its
+    identity is tested: a pointer compare); a typed
     ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and new
     ints) when kept, and an untyped one read generically. Kept entries are moved down in
     place (a kept entry's new index is never past the one being read). The pure build keeps
@@ -249,14 +263,13 @@ def compact_agents(heap: list[Any], slots: list[Agent], native: bool = False) ->
         for e in heap:
             entry: tuple[Any, ...] = e
             slot: int = entry[3]
-            ver: int = entry[2]
-            if slots[slot].ver == ver:
+            if vers[slot] is entry[2]:
                 heap[j] = entry
                 j += 1
         del heap[j:]
         entry_heapify(heap)  # heapq's layout, native compares
     else:
-        heap[:] = [e for e in heap if slots[e[3]].ver == e[2]]
+        heap[:] = [e for e in heap if vers[e[3]] is e[2]]
         heapify(heap)
 
 

@@ -226,7 +226,9 @@ class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent_slot)``, lower key = better
-    (``AgentEntry`` in router/state/lazyheap.py; the agent is ``Router._slots[agent_slot]``).
+    (``AgentEntry`` in router/state/lazyheap.py; the agent is ``Router._slots[agent_slot]``;
+    ``agent_ver`` the int object of ``Router._vers[agent_slot]``, typed ``object``: the
+    compiled build keeps the object, whose identity is the liveness test).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
@@ -285,7 +287,7 @@ class Pool:
         self.heavy = key[3]
         self.cost = key[4]
         self.channel = queue.channel
-        self.agents: list[tuple[float, int, int, int]] = []
+        self.agents: list[tuple[float, int, object, int]] = []
         #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
         #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
         #: so that the compiled build hands on the tuple itself (a value typed as a tuple
@@ -795,10 +797,12 @@ def serves(
     return True
 
 
-def unlist(agent: Agent) -> None:
-    """Every heap entry of ``agent`` goes stale (its version changes): it is listed nowhere
-    until re-pushed."""
+def unlist(agent: Agent, vers: list[object]) -> None:
+    """Every heap entry of ``agent`` goes stale (its version changes, and its cell in the
+    router's version table ``vers`` is cleared: router/state/lazyheap.py): it is listed
+    nowhere until re-pushed."""
     agent.ver += 1
+    vers[agent.slot] = None  # no entry holds None; the next listing (_refresh) writes its own
     listed = agent.listed
     if listed:
         for pool in listed:
