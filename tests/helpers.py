@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from router import AgentSpec, Inquiry, Router, decode_config
@@ -69,3 +70,33 @@ def brief(events: list[Any]) -> list[tuple[Any, ...]]:
                 row += (v,)
         out.append(row)
     return out
+
+
+def new_agents_then_inquiries(
+    r: Router,
+    t: float,
+    logins: int,
+    inquiries: range,
+    check: Callable[[Router], object],
+    complete_every: int = 0,
+) -> list[Any]:
+    """Log in ``logins`` chat agents ``b0``, ``b1``, ... at ``t``, then submit inquiries
+    ``i<k>`` for ``k`` in ``inquiries`` to queue ``c``, one a second, accepting every offer
+    (and completing the assignment of every ``k`` that ``complete_every`` divides);
+    ``check(r)`` after each step. The events, in order (to compare a router with its
+    restored copy)."""
+    got: list[Any] = []
+    for i in range(logins):
+        r.login(AgentSpec(id=f"b{i}", capacity={"chat": 2}), t)
+        check(r)
+    for k in inquiries:
+        t += 1.0
+        r.submit(Inquiry(id=f"i{k}", queue="c"), t)
+        for e in r.tick(t):
+            got.append(e)
+            if type(e).__name__ == "Offered":
+                r.accept(e.inquiry_id, t)
+            elif type(e).__name__ == "Assigned" and complete_every and k % complete_every == 0:
+                r.complete(e.inquiry_id, t)
+        check(r)
+    return got

@@ -9,6 +9,7 @@ import gc
 from bench.workload import SteadyState, make_workload
 from router import Router
 from router.state.records import Agent
+from tests.helpers import new_agents_then_inquiries
 
 
 def _steady(agents: int = 60) -> Router:
@@ -99,22 +100,7 @@ def test_a_slot_is_reused_only_after_the_heaps_forget_its_last_agent() -> None:
     assert r._free_slots  # retired past the bound: compacted, free again
     n_slots, n_free = len(r._slots), len(r._free_slots)
     copy = Router.restore(r.snapshot())
-    outs: list[list[object]] = []
-    for x in (r, copy):
-        got: list[object] = []
-        u = t
-        for i in range(40):
-            x.login(AgentSpec(id=f"b{i}", capacity={"chat": 2}), u)
-            _listing_agrees(x)
-        for k in range(30, 80):
-            u += 1.0
-            x.submit(Inquiry(id=f"i{k}", queue="c"), u)
-            for e in x.tick(u):
-                got.append(e)
-                if type(e).__name__ == "Offered":
-                    x.accept(e.inquiry_id, u)
-            _listing_agrees(x)
-        outs.append(got)
+    outs = [new_agents_then_inquiries(x, t, 40, range(30, 80), _listing_agrees) for x in (r, copy)]
     assert len(r._slots) == n_slots + max(0, 40 - n_free)  # the freed slots went first
     assert outs[0] == outs[1]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bench.workload import SteadyState, make_workload
 from router import AgentSpec, Inquiry, Router
 from router.core import _GONE
+from tests.helpers import new_agents_then_inquiries
 
 
 def _table_agrees(r: Router) -> int:
@@ -69,22 +70,7 @@ def test_the_table_follows_slots_retired_reused_and_restored() -> None:
     assert r._free_slots
     copy = Router.restore(r.snapshot())  # entries rebuilt from the restored table
     _table_agrees(copy)
-    outs: list[list[object]] = []
-    for x in (r, copy):
-        got: list[object] = []
-        u = t
-        for i in range(30):  # the free slots go to new agents
-            x.login(AgentSpec(id=f"b{i}", capacity={"chat": 2}), u)
-            _table_agrees(x)
-        for k in range(40, 100):
-            u += 1.0
-            x.submit(Inquiry(id=f"i{k}", queue="c"), u)
-            for e in x.tick(u):
-                got.append(e)
-                if type(e).__name__ == "Offered":
-                    x.accept(e.inquiry_id, u)
-                elif type(e).__name__ == "Assigned" and k % 3 == 0:
-                    x.complete(e.inquiry_id, u)
-            _table_agrees(x)
-        outs.append(got)
+    outs = [
+        new_agents_then_inquiries(x, t, 30, range(40, 100), _table_agrees, 3) for x in (r, copy)
+    ]
     assert outs[0] == outs[1]
