@@ -6,9 +6,10 @@ place, never exposed to callers (callers see events and statistics). The core
 changes through the operations of ``router/state/ops.py``.
 
 Heaps are lazy: an entry ``(key, seq, ver, record)`` is live while
-``record.ver == ver``; every change of a record bumps its version, so stale
-entries are skipped when they reach the top and dropped by compaction
-(``router/state/lazyheap.py``).
+``record.ver == ver`` (an agent entry, which names its record by slot, reads that
+version from the router's version table); every change of a record bumps its
+version, so stale entries are skipped when they reach the top and dropped by
+compaction (``router/state/lazyheap.py``).
 """
 
 from __future__ import annotations
@@ -698,7 +699,8 @@ class Agent:
         # is ``__slots__``'s): the fields a lifecycle reads together come first and together,
         # so that an agent touched costs fewer cache lines (at 100,000 agents they are
         # memory misses; BENCHMARKS.md, "The lifecycle at 100,000 agents (scale28)"). First
-        # ``ver``, which is all a heap entry's liveness test reads (``slots[slot].ver``),
+        # ``ver`` and ``state``, which ``unlist`` and ``_refresh`` read first (a heap entry's
+        # liveness test reads the router's version table, not the record: lazyheap.py),
         # beside the object header that fetching the record touches anyway; then what
         # ``_refresh`` and the scorer read, then assignment, release and completion, then the
         # timer's guardrails; the spec's copies and the schedule last.
