@@ -531,8 +531,11 @@ class Router:
         # pure: the same float object as the router's time (the input before at this instant
         # passed it) was checked then; compiled (``_native_heap``), where ``is`` would box
         # both floats, every ``now`` is checked
-        if self._native_heap or now is not self._now:
-            if type(now) is not float or now - now != 0.0:  # (a finite float: no call)
+        native = self._native_heap
+        if native or now is not self._now:
+            # (a finite float: no call). Compiled, ``now`` arrived as a C double (the call
+            # converted an int) and ``type(now)`` would box it for nothing: only finiteness
+            if (not native and type(now) is not float) or now - now != 0.0:
                 now = check_now(now)  # an int stored in a record would change snapshot bytes
             if now < self._now:
                 raise TimeWentBackwards(
@@ -550,7 +553,6 @@ class Router:
         if (dl and dl[0][0] <= now) or self._line_at <= now:
             self._in_instant = True
             try:
-                native = self._native_heap
                 while True:
                     # the next entry by (when, seq): _next_source and _line_pop, inline (an
                     # offer's expiry and an agent timer per lifecycle come this way)
