@@ -325,7 +325,12 @@ class SlidingWindows:
             self._ends.append(self.cum.record())
             oldest_base = k - self._n  # the base of the longest window once ``k`` is open
             if len(keys) > 1 and keys[1] <= oldest_base:
-                drop = bisect_right(keys, oldest_base) - 1  # keep the newest at or before it
+                # keep the newest at or before it; one bucket rolled (the common case): the
+                # first record only, without the bisection (a generic call, compiled)
+                if len(keys) == 2 or keys[2] > oldest_base:
+                    drop = 1
+                else:
+                    drop = bisect_right(keys, oldest_base) - 1
                 del keys[:drop]
                 del self._ends[:drop]
         self._k = k
