@@ -21,7 +21,7 @@ pool holds lazy heaps (``router/state/lazyheap.py``): ready agents eligible for
 it, keyed by their score (``router/state/scoring.py``; the idle term is linear
 in time so the key never needs re-sorting), and waiting inquiries keyed by aged
 arrival ``arrival - priority * priority_seconds`` then sequence: those no agent
-declined in a deque of the new arrivals that came in that order (one pointer each)
+declined in a line of the new arrivals that came in that order (one pointer each)
 and a heap of every other entry, read as one line (``Pool.first``); those some
 agent declined in a heap of their own. Every agent change bumps
 the agent's version, which invalidates its heap entries; a refresh pushes new
@@ -2770,8 +2770,9 @@ class Router:
             pool.last_seq = t.seq
             line = pool.arrivals
             line.append(t)
-            if len(line) > 2 * pool.n_waiting + 64:
+            if len(line) > 2 * pool.n_waiting + 64:  # (the stale entries before head count)
                 pool.arrivals = live_arrivals(line)
+                pool.head = 0
         else:
             heap = pool.waiting
             heappush(heap, (t.aged, t.seq, t.ver, t))

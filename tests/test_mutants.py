@@ -104,10 +104,10 @@ def arrivals_before_the_heap() -> list[Patch]:
 
     def mutant(self: Pool) -> Ticket | None:
         line = self.arrivals
-        while line:
-            if line[0].ver == FIRST_STAY:
-                return line[0]
-            line.popleft()
+        while self.head < len(line):
+            if line[self.head].ver == FIRST_STAY:
+                return line[self.head]
+            self.head += 1
         return first(self)
 
     return [(Pool, "first", mutant)]

@@ -1,12 +1,14 @@
 """A pool's waiting inquiries in two lines, read as one: the order is ``(aged, seq)``.
 
-New arrivals in order go to a pool's ``arrivals`` deque (one pointer each), every other
+New arrivals in order go to a pool's ``arrivals`` line (one pointer each), every other
 entry into line (a priority, a requeue after a decline or an expiry, an arrival stamped
 earlier than the last, a transfer, a hand-back) to its heaps (``Pool`` in
 router/state/records.py). These seeded runs mix all of them and check, after every
 input, that the head a freed agent reads and the queue's head of line are the most
 urgent inquiry by a brute-force sort of the waiting tickets, and that the order in which
-inquiries are then served is that sort.
+inquiries are then served is that sort. The arrival lines are lists read from a head
+index (``Pool.head``, ``QueueState.arrival_head``): what lies before it is passed for good,
+and the lines stay within a constant factor of the waiting inquiries.
 """
 
 from __future__ import annotations
@@ -156,3 +158,63 @@ def test_mixed_entries_keep_the_aged_order(seed: int) -> None:
         r.complete(offers[0], now)
     assert served == [t.id for t in order]
     assert served
+
+
+def _check_heads(r: Router, now: float) -> None:
+    """The entries before a pool's head are stale for good; the longest wait the statistics
+    read from a queue's arrival line (past its head) is the brute-force one."""
+    for pool in r._pools.values():
+        assert 0 <= pool.head <= len(pool.arrivals)
+        assert all(t.ver != FIRST_STAY for t in pool.arrivals[: pool.head])
+    stats = r.statistics().queues
+    for q in r._queues.values():
+        assert 0 <= q.arrival_head <= len(q.by_arrival)
+        mine = [t for t in r._tickets.values() if t.state == WAITING and t.queue is q]
+        want = max((now - t.arrival for t in mine), default=0.0)
+        assert stats[q.name].longest_wait_s == want
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_arrival_lines_pass_their_heads_and_stay_bounded(seed: int) -> None:
+    """A long run with a backlog that grows and drains, the statistics read after every
+    step: the heads move past stale entries, the passed ones are cut off or compacted
+    away, and neither line outgrows a constant factor of the waiting inquiries."""
+    rnd = random.Random(seed)
+    r = Router(config(TWO_QUEUES))
+    agents = [f"a{i}" for i in range(3)]
+    for a in agents:
+        r.login(agent(a), 0.0)
+    now = 0.0
+    n = 0
+    most = 0  # the most inquiries waiting at once so far
+    moved = {"pool": 0, "queue": 0, "cut": 0}  # steps after which each was seen
+    for step in range(3000):
+        now += 1.0
+        lengths = [len(q.by_arrival) for q in r._queues.values()]
+        # a backlog builds (1.5 arrivals a step, one served) and then drains (0.3)
+        k = (1 + (rnd.random() < 0.5)) if (step // 300) % 2 == 0 else int(rnd.random() < 0.3)
+        for _ in range(k):
+            n += 1
+            r.submit(inq(f"i{n}", queue=rnd.choice(("refund", "vip"))), now)
+        for e in r.tick(now):
+            if isinstance(e, Offered):
+                if rnd.random() < 0.1:
+                    r.decline(e.inquiry_id, now)  # back in line, in a heap
+                else:
+                    r.accept(e.inquiry_id, now)
+        assigned = [t.id for t in r._tickets.values() if t.state == ASSIGNED]
+        if assigned:
+            r.complete(rnd.choice(assigned), now)
+        for e in r.tick(now):
+            if isinstance(e, Offered):
+                r.accept(e.inquiry_id, now)
+        most = max(most, r.total_waiting())
+        _check_heads(r, now)
+        for pool in r._pools.values():
+            moved["pool"] += pool.head > 0
+            assert len(pool.arrivals) <= 2 * most + 65
+        for q, before in zip(r._queues.values(), lengths):
+            moved["queue"] += q.arrival_head > 0
+            moved["cut"] += len(q.by_arrival) < before  # passed heads cut off, or compacted
+            assert len(q.by_arrival) <= 4 * most + 130
+    assert most > 50 and all(moved.values()), (most, moved)

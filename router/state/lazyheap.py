@@ -7,9 +7,9 @@ record now belongs. Readers drop stale entries when they reach the top. A heap
 whose length grows past ``2 * live + 64`` is compacted (stale entries dropped,
 the rest re-heapified), so memory stays within a constant factor of the live
 entries and the compaction's O(n) cost is amortised over the n pushes that
-made it necessary. A pool's ``arrivals`` line (a deque of tickets, no entry tuples)
-follows the same rule with its own liveness test (``FIRST_STAY``). Agent heaps know
-their live count exactly (``Pool.n_listed``) and are compacted sooner, past
+made it necessary. A pool's ``arrivals`` line (a list of tickets, no entry tuples, read
+from ``Pool.head``) follows the same rule with its own liveness test (``FIRST_STAY``).
+Agent heaps know their live count exactly (``Pool.n_listed``) and are compacted sooner, past
 ``1.5 * live + 32``: most stale agent entries are then dropped in bulk instead of
 one pop each at the top (``router/core.py``).
 
@@ -36,7 +36,6 @@ agent (section "Liveness from a version table (mem29)" of BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -303,10 +302,11 @@ def live_tickets(heap: list[TicketEntry]) -> list[TicketEntry]:
     return out
 
 
-def live_arrivals(line: deque[Ticket]) -> deque[Ticket]:
+def live_arrivals(line: list[Ticket]) -> list[Ticket]:
     """The live entries of a pool's ``arrivals`` line (``Pool`` in router/state/records.py),
-    in their order: those whose ticket is still in its first stay in line."""
-    return deque(t for t in line if t.ver == FIRST_STAY)
+    in their order: those whose ticket is still in its first stay in line (the stale
+    entries before the pool's ``head`` among the dropped ones: the new line's head is 0)."""
+    return [t for t in line if t.ver == FIRST_STAY]
 
 
 def first_not_declined(

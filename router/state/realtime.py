@@ -16,7 +16,9 @@ there its own way:
   handle time) at completion. A callback whose call reached nobody takes its
   answer back from the bucket it was counted in. O(1) each.
 * **Longest wait.** New arrivals come in time order, so each queue appends
-  them to a deque (``QueueState.by_arrival``: one pointer per inquiry); every
+  them to a list (``QueueState.by_arrival``: one pointer per inquiry, read from
+  ``QueueState.arrival_head``, past the stale heads: a deque's ``popleft`` and
+  ``[0]`` would be generic calls compiled); every
   other entry into the line (requeued after a decline, a relaxation step, an
   overflow, a callback's retry, an arrival stamped earlier than the last) is
   pushed on a small lazy heap by arrival (``QueueState.late``). The longest
@@ -56,7 +58,6 @@ agents' figures are in the snapshot.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from heapq import heappop
 
@@ -159,12 +160,15 @@ def longest_wait(q: QueueState, now: float) -> float:
         return 0.0
     oldest = _INF
     line = q.by_arrival
-    while line:
-        t = line[0]
+    i = q.arrival_head
+    n = len(line)
+    while i < n:
+        t = line[i]
         if t.state == WAITING and t.terms.queue is q:
             oldest = t.arrival
             break
-        line.popleft()
+        i += 1  # passed, never read again (as if dropped: compact_arrivals drops it)
+    q.arrival_head = i
     late = q.late
     while late:
         e = late[0]
@@ -179,16 +183,24 @@ def longest_wait(q: QueueState, now: float) -> float:
 
 def compact_arrivals(q: QueueState) -> None:
     """Drop the entries of ``q.by_arrival`` whose inquiry no longer waits in ``q``: first
-    from the head (served first, in the common case, and never looked at again), then,
-    if the line is still long, from everywhere."""
+    from the head (served first, in the common case, and never looked at again: passed,
+    and cut off once they outnumber the rest), then, if the line is still long, from
+    everywhere."""
     line = q.by_arrival
-    while line:
-        t = line[0]
+    i = q.arrival_head
+    n = len(line)
+    while i < n:
+        t = line[i]
         if t.state == WAITING and t.terms.queue is q:
             break
-        line.popleft()
-    if len(line) > 2 * q.n_waiting + 64:
-        q.by_arrival = deque(t for t in line if t.state == WAITING and t.terms.queue is q)
+        i += 1
+    if n - i > 2 * q.n_waiting + 64:
+        q.by_arrival = [t for t in line[i:] if t.state == WAITING and t.terms.queue is q]
+        i = 0
+    elif i > n - i:  # the passed heads outnumber the rest: cut off (O(1) amortised each)
+        del line[:i]
+        i = 0
+    q.arrival_head = i
 
 
 def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> None:
@@ -198,7 +210,8 @@ def index_arrivals(queues: Iterable[QueueState], waiting: Iterable[Ticket]) -> N
         lines.setdefault(t.terms.queue.name, []).append(t)
     for q in queues:
         line = sorted(lines.get(q.name, ()), key=_arrival_order)
-        q.by_arrival = deque(line)
+        q.by_arrival = line
+        q.arrival_head = 0
         q.newest = line[-1].arrival if line else -_INF
         q.late = []
 

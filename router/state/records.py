@@ -14,7 +14,6 @@ compaction (``router/state/lazyheap.py``).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from heapq import heappop
 from math import copysign
@@ -80,6 +79,7 @@ class QueueState:
 
     __slots__ = (
         "answer_target_s",
+        "arrival_head",
         "binds",
         "by_arrival",
         "cfg",
@@ -122,8 +122,10 @@ class QueueState:
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
         # the longest wait (router/state/realtime.py): arrivals admitted in time order, and a
-        # lazy heap by arrival of every other entry into the line (requeued, relaxed, moved)
-        self.by_arrival: deque[Ticket] = deque()
+        # lazy heap by arrival of every other entry into the line (requeued, relaxed, moved);
+        # by_arrival[:arrival_head]: stale heads already passed (compact_arrivals drops them)
+        self.by_arrival: list[Ticket] = []
+        self.arrival_head = 0
         self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
         self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
@@ -231,12 +233,15 @@ class Pool:
     ``agent_ver`` the int object of ``Router._vers[agent_slot]``, typed ``object``: the
     compiled build keeps the object, whose identity is the liveness test).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
-    deque of the tickets that came in line in ``(aged, seq)`` order on their first stay
+    list of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
     ticket's ``ver`` is :data:`FIRST_STAY`; ``last_aged``/``last_seq`` the key of the
-    last one appended), and ``waiting``, a heap of ``(aged_key, ticket_seq, ticket_ver,
-    ticket)`` of every other one (requeued, re-prioritised, moved, or arrived out of
-    order); the most urgent is the lesser of the two live heads (:meth:`first`).
+    last one appended; the entries before ``head`` are stale heads already passed, which
+    the next compaction drops: a list read from an index, where a deque's ``popleft``
+    and ``[0]`` would be generic calls compiled), and ``waiting``, a heap of
+    ``(aged_key, ticket_seq, ticket_ver, ticket)`` of every other one (requeued,
+    re-prioritised, moved, or arrived out of order); the most urgent is the lesser of the
+    two live heads (:meth:`first`).
     ``declined``: a heap as ``waiting`` of those some agent declined,
     with ``declined_by`` counting, per agent id, how many of them that agent declined.
     An agent whose count equals ``n_declined`` skips the declined heap at once; any
@@ -260,6 +265,7 @@ class Pool:
         "declined_by",
         "eligible",
         "floor",
+        "head",
         "heavy",
         "key",
         "last_aged",
@@ -294,7 +300,8 @@ class Pool:
         #: so that the compiled build hands on the tuple itself (a value typed as a tuple
         #: of three is unboxed there, and boxed again into a new tuple where it is stored)
         self.members: dict[tuple[float, float], Any] = {}
-        self.arrivals: deque[Ticket] = deque()
+        self.arrivals: list[Ticket] = []
+        self.head = 0  # arrivals[:head]: stale, passed by first(); dropped by a compaction
         self.last_aged = -_INF
         self.last_seq = 0
         self.waiting: list[tuple[float, int, int, Ticket]] = []
@@ -322,12 +329,15 @@ class Pool:
         the live heads of ``arrivals`` and ``waiting`` (stale heads are dropped)."""
         line = self.arrivals
         best: Ticket | None = None
-        while line:
-            t = line[0]
+        i = self.head
+        n = len(line)
+        while i < n:
+            t = line[i]
             if t.ver == FIRST_STAY:
                 best = t
                 break
-            line.popleft()
+            i += 1  # stale for good (a ticket's version only grows): passed
+        self.head = i
         heap = self.waiting
         while heap:
             entry = heap[0]
