@@ -542,6 +542,11 @@ class Router:
                     f"now={now!r} is earlier than the router's time {self._now!r}"
                 )
         dl = self._deadlines
+        # the heap again, read for its head's time only (``[0]`` of the top entry): compiled,
+        # a DeadlineEntry read from the list is unboxed whole (a float, three ints and a
+        # reference) for one field; as a tuple of floats it is one reference and one float
+        any_dl: Any = dl
+        times: list[tuple[float, ...]] = any_dl
         ol = self._offer_line
         if self._spent_room < 0:  # the margin may have run out: count it (_spent_room)
             # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
@@ -550,7 +555,7 @@ class Router:
                 self._compact_deadlines()
             else:
                 self._spent_room = room
-        if (dl and dl[0][0] <= now) or self._line_at <= now:
+        if (dl and times[0][0] <= now) or self._line_at <= now:
             self._in_instant = True
             try:
                 while True:
@@ -584,7 +589,7 @@ class Router:
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
-                    if not ((dl and dl[0][0] <= now) or self._line_at <= now):
+                    if not ((dl and times[0][0] <= now) or self._line_at <= now):
                         break
             finally:
                 self._in_instant = False
