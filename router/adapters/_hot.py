@@ -427,9 +427,18 @@ class Hub:
                 raise WouldBlock(
                     f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
                 )
-        adm = self.submit(inquiry)
+        # submit(), inline: its outcome read once (a generic read compiled), not twice
+        if self.tracing is None:
+            adm = self.core.submit(inquiry, self.now())
+        else:
+            adm = self.tracing.submit(self.core, inquiry, self.now())
         if adm.outcome == BLOCKED:
             raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
+        ended = self.ended
+        inquiry_id = inquiry.id
+        if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
+            del ended[inquiry_id]
+        self.input_done()
         return adm
 
     def complete(self, inquiry_id: str) -> None:
@@ -469,7 +478,8 @@ class Hub:
                                 w.wake()
                 elif cls is _ASSIGNED:
                     inquiry_id = ev.inquiry_id
-                    if immediate or inquiry_id in waiters:
+                    # waiters is most often empty: no lookup then (a native size test)
+                    if immediate or (waiters and inquiry_id in waiters):
                         self.on_assigned(ev)
                     else:  # nobody waits for it: on_assigned's one effect, inline
                         assigned_of[inquiry_id] = ev
