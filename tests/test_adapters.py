@@ -1057,9 +1057,10 @@ class _Outcome:
 
 
 def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
-    """``Hub.ended`` (by id) and ``Hub.ended_order`` (as they came): the last ``history``
-    outcomes; an outcome dropped early (a resubmitted id) is skipped when reached, and the
-    order is rebuilt before such stale entries pile up."""
+    """``Hub.ended`` (by id) and ``Hub.ended_order`` (as they came, from ``ended_head`` on):
+    the last ``history`` outcomes; an outcome dropped early (a resubmitted id) is skipped
+    when reached, the order is rebuilt before such stale entries pile up, and the forgotten
+    prefix of the order is cut before it outgrows the rest."""
     from router.adapters._hot import _STALE_MAX, Hub
     from router.core import Router
 
@@ -1080,7 +1081,8 @@ def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
     assert list(h.ended) == ["i4", "i3", "i5"]
     h.remember("i6", _Outcome("i6"))  # the stale first i3 is skipped, i4 goes
     assert list(h.ended) == ["i3", "i5", "i6"] and h.ended["i3"] is new3
-    assert [ev.inquiry_id for ev in h.ended_order] == ["i3", "i5", "i6"]
+    assert [ev.inquiry_id for ev in h.ended_order[h.ended_head :]] == ["i3", "i5", "i6"]
+    assert not any(h.ended_order[: h.ended_head])  # forgotten: not kept alive
 
     none = hub(0)
     none.remember("x", _Outcome("x"))
@@ -1092,8 +1094,17 @@ def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
     for _ in range(1000):  # one id submitted again and again: stale entries stay bounded
         h.ended.pop("x", None)
         h.remember("x", _Outcome("x"))
-        assert len(h.ended_order) <= 2 * len(h.ended) + _STALE_MAX + 1
+        assert len(h.ended_order) - h.ended_head <= 2 * len(h.ended) + _STALE_MAX + 1
     assert list(h.ended) == ["k0", "k1", "k2", "k3", "k4", "x"]
     for n in range(20):
         h.remember(f"m{n}", _Outcome(f"m{n}"))
     assert list(h.ended) == [f"m{n}" for n in range(10, 20)]
+
+    h = hub(10)  # many outcomes through a short history: the forgotten prefix is cut
+    for n in range(1000):
+        h.remember(f"n{n}", _Outcome(f"n{n}"))
+        assert len(h.ended_order) <= _STALE_MAX + 10 + 1
+        assert not any(h.ended_order[: h.ended_head])
+        live = h.ended_order[h.ended_head :]
+        assert [ev.inquiry_id for ev in live] == list(h.ended)
+    assert list(h.ended) == [f"n{n}" for n in range(990, 1000)]
