@@ -432,7 +432,8 @@ class Hub:
                 raise WouldBlock(
                     f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
                 )
-        # submit(), inline: its outcome read once (a generic read compiled), not twice
+        # submit()'s body, inline (keep the two in step): the admission's outcome is read
+        # once (a generic read compiled), not once there and again here
         if self.tracing is None:
             adm = self.core.submit(inquiry, self.now())
         else:
