@@ -9,6 +9,7 @@ with every duration scaled down (``env.s``) and no assertion on times.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import re
 import subprocess
 import sys
@@ -514,6 +515,162 @@ def test_async_for_reads_skips_stale_offers_and_survives_a_cancelled_read(env: E
     assert env.run(scenario) == ["ended"]
 
 
+# ---------------------------------------------------------------- asyncio's reader (``async for``)
+# ``_hot.Offers``: what a task waiting in ``async for`` sees on asyncio and uvloop when it is
+# cancelled, timed out or woken (trio's reader is ``AgentSession.__anext__``, above).
+
+ASYNCIO_BACKENDS = ["asyncio", "uvloop"]
+
+
+@pytest.fixture(params=ASYNCIO_BACKENDS)
+def aenv(request: pytest.FixtureRequest) -> Env:
+    return Env(request.param)
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let every ready task run a few steps."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+def test_asyncio_reader_cancelled_while_it_waits(aenv: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            caught: list[tuple[Any, ...]] = []
+
+            async def read() -> Any:
+                try:
+                    async for offer in a1:
+                        return offer
+                except asyncio.CancelledError as exc:
+                    caught.append(exc.args)
+                    raise
+                return None
+
+            it = aiter(a1)
+            assert not asyncio.isfuture(it) and not asyncio.isfuture(it.__anext__())
+            for message in (None, "stop reading"):
+                task = asyncio.create_task(read())
+                await settle()
+                assert not task.done()  # waiting: nothing offered yet
+                task.cancel(message)
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                assert task.cancelled()
+                assert caught.pop() == (() if message is None else (message,))
+            # the session stays readable: the next offer is read
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            offer = await env.next(a1)
+            assert offer.inquiry_id == "c1"
+            a1.accept(offer)
+            a1.complete("c1")
+            # and so does the same iterator, after its own cancelled wait
+            task = asyncio.ensure_future(it.__anext__())  # not a future: wrapped in a task
+            await settle()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            r.submit_nowait(Inquiry(id="c2", queue="q"))
+            done, offer = await env.within(env.s(1000), it.__anext__)
+            assert done and offer.inquiry_id == "c2"
+
+    aenv.run(scenario)
+
+
+def test_asyncio_reader_cancelled_after_its_wake_up_loses_no_offer(aenv: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            read: list[str] = []
+
+            async def reader() -> None:
+                async for offer in a1:
+                    read.append(offer.inquiry_id)
+
+            for n, message in enumerate((None, "racing")):
+                task = asyncio.create_task(reader())
+                await settle()
+                r.submit_nowait(Inquiry(id=f"c{n}", queue="q"))
+                for _ in range(100):  # until the offer is delivered: its reader is woken
+                    await asyncio.sleep(0)
+                    if a1.pending:
+                        break
+                # woken, not run yet: cancelled now, the wake-up and the cancel race
+                assert a1.pending == 1 and not task.done() and not read
+                task.cancel(message)
+                with pytest.raises(asyncio.CancelledError) as caught:
+                    await task
+                assert caught.value.args == (() if message is None else (message,))
+                # the offer is not lost: the next wait reads it
+                assert a1.pending == 1
+                offer = await env.next(a1)
+                assert offer.inquiry_id == f"c{n}"
+                a1.accept(offer)
+                a1.complete(offer.inquiry_id)
+
+    aenv.run(scenario)
+
+
+def test_asyncio_reader_under_wait_for_and_timeout(aenv: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            it = aiter(a1)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(it.__anext__(), env.s(5))
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(it.__anext__(), 0)  # wrapped in a task, cancelled
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(env.s(5)):
+                    async for _ in a1:
+                        raise AssertionError("nothing was offered")
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            offer = await asyncio.wait_for(it.__anext__(), env.s(1000))
+            assert offer.inquiry_id == "c1"
+            a1.accept(offer)
+            a1.complete("c1")
+            r.submit_nowait(Inquiry(id="c2", queue="q"))
+            async with asyncio.timeout(env.s(1000)):
+                async for offer in a1:
+                    assert offer.inquiry_id == "c2"
+                    break
+            assert a1.pending == 0
+
+    aenv.run(scenario)
+
+
+def test_asyncio_reader_resumes_in_its_own_context(aenv: Env) -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+
+            async def reader() -> tuple[str, str]:
+                var.set("reader")
+                async for offer in a1:
+                    return offer.inquiry_id, var.get()
+                return "", ""
+
+            task = asyncio.create_task(reader())
+            await settle()  # it waits
+            assert not task.done()
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            assert await task == ("c1", "reader")
+            assert var.get() == "unset"
+
+    aenv.run(scenario)
+
+
 # ---------------------------------------------------------------- subscriptions
 
 
@@ -900,9 +1057,10 @@ class _Outcome:
 
 
 def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
-    """``Hub.ended`` (by id) and ``Hub.ended_order`` (as they came): the last ``history``
-    outcomes; an outcome dropped early (a resubmitted id) is skipped when reached, and the
-    order is rebuilt before such stale entries pile up."""
+    """``Hub.ended`` (by id) and ``Hub.ended_order`` (as they came, from ``ended_head`` on):
+    the last ``history`` outcomes; an outcome dropped early (a resubmitted id) is skipped
+    when reached, the order is rebuilt before such stale entries pile up, and the forgotten
+    prefix of the order is cut before it outgrows the rest."""
     from router.adapters._hot import _STALE_MAX, Hub
     from router.core import Router
 
@@ -923,7 +1081,8 @@ def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
     assert list(h.ended) == ["i4", "i3", "i5"]
     h.remember("i6", _Outcome("i6"))  # the stale first i3 is skipped, i4 goes
     assert list(h.ended) == ["i3", "i5", "i6"] and h.ended["i3"] is new3
-    assert [ev.inquiry_id for ev in h.ended_order] == ["i3", "i5", "i6"]
+    assert [ev.inquiry_id for ev in h.ended_order[h.ended_head :]] == ["i3", "i5", "i6"]
+    assert not any(h.ended_order[: h.ended_head])  # forgotten: not kept alive
 
     none = hub(0)
     none.remember("x", _Outcome("x"))
@@ -935,8 +1094,17 @@ def test_hub_history_forgets_the_oldest_and_bounds_its_stale_entries() -> None:
     for _ in range(1000):  # one id submitted again and again: stale entries stay bounded
         h.ended.pop("x", None)
         h.remember("x", _Outcome("x"))
-        assert len(h.ended_order) <= 2 * len(h.ended) + _STALE_MAX + 1
+        assert len(h.ended_order) - h.ended_head <= 2 * len(h.ended) + _STALE_MAX + 1
     assert list(h.ended) == ["k0", "k1", "k2", "k3", "k4", "x"]
     for n in range(20):
         h.remember(f"m{n}", _Outcome(f"m{n}"))
     assert list(h.ended) == [f"m{n}" for n in range(10, 20)]
+
+    h = hub(10)  # many outcomes through a short history: the forgotten prefix is cut
+    for n in range(1000):
+        h.remember(f"n{n}", _Outcome(f"n{n}"))
+        assert len(h.ended_order) <= _STALE_MAX + 10 + 1
+        assert not any(h.ended_order[: h.ended_head])
+        live = h.ended_order[h.ended_head :]
+        assert [ev.inquiry_id for ev in live] == list(h.ended)
+    assert list(h.ended) == [f"n{n}" for n in range(990, 1000)]

@@ -328,6 +328,7 @@ class Hub:
         "core",
         "dirty",
         "ended",
+        "ended_head",
         "ended_order",
         "events",
         "failure",
@@ -367,8 +368,12 @@ class Hub:
         #: the outcomes of ``ended`` as they came (the oldest first), to forget the oldest
         #: one without a scan of a dict's deleted slots; an outcome dropped from ``ended``
         #: early (its id was submitted again) stays here, stale, until it is reached
-        #: (``forget_oldest``) or the order is rebuilt (``remember``)
-        self.ended_order: deque[Any] = deque()
+        #: (``forget_oldest``) or the order is rebuilt (``remember``). A list read from
+        #: ``ended_head`` on (the entries before it were forgotten, and are None): its
+        #: ``append`` is a native call compiled, a deque's a generic method call; the
+        #: forgotten prefix is cut once it is as long as the rest (``forget_oldest``)
+        self.ended_order: list[Any] = []
+        self.ended_head = 0
         self.sessions: dict[str, Inbox] = {}
         #: the open subscriptions (``_runner.Subscription``: ``_push``, ``_end``)
         self.subs: list[Any] = []
@@ -427,9 +432,19 @@ class Hub:
                 raise WouldBlock(
                     f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
                 )
-        adm = self.submit(inquiry)
+        # submit()'s body, inline (keep the two in step): the admission's outcome is read
+        # once (a generic read compiled), not once there and again here
+        if self.tracing is None:
+            adm = self.core.submit(inquiry, self.now())
+        else:
+            adm = self.tracing.submit(self.core, inquiry, self.now())
         if adm.outcome == BLOCKED:
             raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
+        ended = self.ended
+        inquiry_id = inquiry.id
+        if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
+            del ended[inquiry_id]
+        self.input_done()
         return adm
 
     def complete(self, inquiry_id: str) -> None:
@@ -469,7 +484,8 @@ class Hub:
                                 w.wake()
                 elif cls is _ASSIGNED:
                     inquiry_id = ev.inquiry_id
-                    if immediate or inquiry_id in waiters:
+                    # waiters is most often empty: no lookup then (a native size test)
+                    if immediate or (waiters and inquiry_id in waiters):
                         self.on_assigned(ev)
                     else:  # nobody waits for it: on_assigned's one effect, inline
                         assigned_of[inquiry_id] = ev
@@ -534,20 +550,31 @@ class Hub:
         order.append(ev)
         if len(ended) > self.history:
             self.forget_oldest()
-        elif len(order) > 2 * len(ended) + _STALE_MAX:
+        elif len(order) - self.ended_head > 2 * len(ended) + _STALE_MAX:
             # mostly stale entries (ids submitted again): the dict has the live ones in order
-            self.ended_order = deque(ended.values())
+            self.ended_order = list(ended.values())
+            self.ended_head = 0
 
     def forget_oldest(self) -> None:
         """Drop the oldest outcomes until ``history`` are left (stale entries are skipped)."""
         ended = self.ended
         order = self.ended_order
         history = self.history
+        head = self.ended_head
         while len(ended) > history:
-            ev = order.popleft()
+            ev = order[head]
+            order[head] = None  # forgotten: not kept alive by the order
+            head += 1
             inquiry_id = ev.inquiry_id
             if ended.get(inquiry_id) is ev:  # else stale: the id's outcome went before
                 del ended[inquiry_id]
+        if head == len(order):  # all forgotten (``history`` 0)
+            order.clear()
+            head = 0
+        elif head > _STALE_MAX and 2 * head >= len(order):
+            del order[:head]  # the forgotten prefix, cut at most once per its length
+            head = 0
+        self.ended_head = head
 
     def retry_blocked(self) -> None:
         """Admit held producers, first come first served per queue, while there is room."""
