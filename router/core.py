@@ -573,12 +573,18 @@ class Router:
                         at, seq, kind, obj, arg = entry_pop(dl)
                     else:
                         at, seq, kind, obj, arg = heappop(dl)
-                    if kind == K_OFFER:
-                        self._offer_entries -= 1
-                    else:
-                        self._spent_room -= 1  # one entry less, no spent one
                     self._now = at
-                    self._fire(kind, obj, arg, seq)
+                    if kind != K_OFFER:
+                        self._spent_room -= 1  # one entry less, no spent one
+                        self._fire(kind, obj, arg, seq)
+                    else:
+                        self._offer_entries -= 1
+                        # _fire's test for an offer's expiry, inline (_offer_ticket): most
+                        # offers were accepted before it (a lifecycle's expiry is spent), no
+                        # call then; _fire tests the offer number
+                        o = self._tickets.get(obj)
+                        if o is not None and o.seq <= seq and o.state == OFFERED:
+                            self._fire(kind, obj, arg, seq)
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
