@@ -580,12 +580,18 @@ class Router:
                         at, seq, kind, obj, arg = entry_pop(dl)
                     else:
                         at, seq, kind, obj, arg = heappop(dl)
-                    if kind == K_OFFER:
-                        self._offer_entries -= 1
-                    else:
-                        self._spent_room -= 1  # one entry less, no spent one
                     self._now = at
-                    self._fire(kind, obj, arg, seq)
+                    if kind != K_OFFER:
+                        self._spent_room -= 1  # one entry less, no spent one
+                        self._fire(kind, obj, arg, seq)
+                    else:
+                        self._offer_entries -= 1
+                        # _fire's test for an offer's expiry, inline (_offer_ticket): most
+                        # offers were accepted before it (a lifecycle's expiry is spent), no
+                        # call then; _fire tests the offer number
+                        o = self._tickets.get(obj)
+                        if o is not None and o.seq <= seq and o.state == OFFERED:
+                            self._fire(kind, obj, arg, seq)
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
@@ -2181,7 +2187,8 @@ class Router:
         later need is covered by an earlier pending timer and is not pushed again.
         """
         if when < agent.timer_at:
-            when = max(when, self._now)
+            if when < self._now:  # max(when, self._now) without the call: every agent timer
+                when = self._now
             agent.timer_at = when
             # the entry's own number is its ``arg``: only the latest entry is the timer, so
             # an earlier one at the same time never comes back to life (whether or not
@@ -2203,7 +2210,10 @@ class Router:
             self._schedule_agent(agent, self._agent_next_time(agent))
             return
         action = self._guard.check(agent, self._now, self._surge)
-        if action == SHIFT_CHANGE:
+        # CHANGED first: the common firing (a recent-work entry left the window)
+        if action == CHANGED:
+            self._relist_changed(agent)  # e.g. a cooldown ended: available again
+        elif action == SHIFT_CHANGE:
             self._shift_change(agent)
         elif action == BREAK_OVER:
             self._make_ready(agent)
@@ -2219,9 +2229,8 @@ class Router:
                 return
             self._take_break(agent)
             return
-        elif action == CHANGED:
-            self._relist_changed(agent)  # e.g. a cooldown ended: available again
-        self._count_break(agent)  # the agent may have become leaving (break staffing)
+        if self._breaks.share is not None:  # (_count_break's own test: no call without it)
+            self._count_break(agent)  # the agent may have become leaving (break staffing)
         self._schedule_agent(agent, self._agent_next_time(agent))
 
     def _relist_changed(self, agent: Agent) -> None:

@@ -54,6 +54,7 @@ TAKE_BREAK: Final = 4  # continuous work reached its limit (or a deferred break 
 SHIFT_CHANGE: Final = 5  # the schedule moves on: another shift, or off shift until the next
 
 _INF: Final = float("inf")
+_NEG_INF: Final = -_INF  # (``-_INF`` in a timer's test is a negation per call, pure)
 
 
 @final
@@ -99,11 +100,11 @@ class Guardrails:
         # each ``if t < nxt: nxt = t`` is ``nxt = min(nxt, t)`` (the same result, NaN
         # included) without a call: every agent timer asks
         nxt = _INF
-        wb = self.wb
         state = agent.state
         if state == READY:
             max_work = self.max_work
             if max_work is not None and not self.suspended("continuous_work", surge):
+                wb = self.wb
                 if agent.break_due == _INF:
                     t = agent.stretch_start + max_work
                     if t < nxt:
@@ -132,7 +133,7 @@ class Guardrails:
             t = agent.heavy_block_until
             if t < nxt:
                 nxt = t
-        if agent.cooldown_until > -_INF:
+        if agent.cooldown_until > _NEG_INF:
             t = agent.cooldown_until
             if t < nxt:
                 nxt = t
@@ -175,21 +176,13 @@ class Guardrails:
             agent.heavy_block_until = 0.0
             agent.heavy_streak = 0
             changed = True
-        if agent.cooldown_until > -_INF and now >= agent.cooldown_until:
-            agent.cooldown_until = -_INF
+        if agent.cooldown_until > _NEG_INF and now >= agent.cooldown_until:
+            agent.cooldown_until = _NEG_INF
             changed = True
         state = agent.state
         if state != LOGGING_OUT and agent.shift_next <= now:
             return SHIFT_CHANGE
-        wb = self.wb
-        if state == BREAK and agent.state_reason == "wellbeing":
-            limit = self.shift_limit(agent, surge)
-            if limit is not None and now >= limit:
-                return SHIFT_END  # the break ends with the shift: the agent goes home
-        if state == BREAK and agent.break_until and now >= agent.break_until:
-            agent.stretch_start = now
-            return BREAK_OVER
-        if state == READY:
+        if state == READY:  # (first: most timers fire for a ready agent)
             if agent.shift_end is not None:  # (shift_limit is None without a shift end)
                 limit = self.shift_limit(agent, surge)
                 if limit is not None and now >= limit:
@@ -203,6 +196,16 @@ class Guardrails:
                 if due == _INF:
                     if agent.stretch_start + max_work <= now:  # as in next_time
                         return TAKE_BREAK
-                elif wb.max_break_deferral_s is not None and due + wb.max_break_deferral_s <= now:
-                    return TAKE_BREAK
+                else:
+                    deferral = self.wb.max_break_deferral_s
+                    if deferral is not None and due + deferral <= now:
+                        return TAKE_BREAK
+        elif state == BREAK:
+            if agent.state_reason == "wellbeing":
+                limit = self.shift_limit(agent, surge)
+                if limit is not None and now >= limit:
+                    return SHIFT_END  # the break ends with the shift: the agent goes home
+            if agent.break_until and now >= agent.break_until:
+                agent.stretch_start = now
+                return BREAK_OVER
         return CHANGED if changed else NOTHING
