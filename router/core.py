@@ -1570,7 +1570,8 @@ class Router:
                 f"inquiry {inquiry_id!r} is {_state_name(t)}; only a waiting, offered or "
                 "parked inquiry can be updated (hand an assigned one back first)"
             )
-        if state == PARKED and not self._bp.callbacks.is_callback(t):
+        # (a callback moved to an outbound queue is held there too: its key is the heap's)
+        if state == PARKED and self._bp.outbound.holds(t):
             raise InvalidState(
                 f"inquiry {inquiry_id!r} is an outbound task held for idle capacity; it can be "
                 "updated once it is released"

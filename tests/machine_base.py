@@ -928,7 +928,7 @@ class RouterMachine(RuleBasedStateMachine):
 
         if t.state in (ASSIGNED, WRAPUP):
             self._refused(call, InvalidState, f"{iid} is with its agent")
-        elif t.state == PARKED and not self.r._bp.callbacks.is_callback(t):
+        elif t.state == PARKED and self.r._bp.outbound.holds(t):  # a callback moved there too
             self._refused(call, InvalidState, f"{iid} is an outbound task held")
         else:
             call()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from router import AgentSpec, Inquiry, Router, decode_config
+from router.errors import InvalidState
 from router.events import Assigned
 from tests.test_backpressure import Flood
 
@@ -113,3 +116,59 @@ def test_a_held_task_withdrawn_or_expired_no_longer_counts_ahead() -> None:
     restored = Router.restore(build().snapshot()).submit(Inquiry(id="t3", queue="out"), 41)
     assert kept == restored
     assert kept.position == 2
+
+
+def test_a_priority_seconds_change_rekeys_the_held_tasks() -> None:
+    # "old" (priority 0, at 0 s) and "new" (priority 1, at 30 s): "new" first at 60 s a
+    # level, "old" first at 10 s a level. After the change the held heap must be keyed anew,
+    # as the inbound lines are, or the live router and a restored one (which pushes its
+    # tasks afresh) release them in different orders (found by the staffing machine)
+    def build(queue: str) -> Router:
+        toml = CONFIG.format(reserve=0, protect='["in"]')
+        r = Router(decode_config(toml.replace("[routing]", "[routing]\npriority_seconds = 60")))
+        r.submit(Inquiry(id="old", queue=queue, priority=0), 0)
+        r.submit(Inquiry(id="new", queue=queue, priority=1), 30)
+        r.tick(30)
+        r.reconfigure(
+            decode_config(toml.replace("[routing]", "[routing]\npriority_seconds = 10")), 31
+        )
+        return r
+
+    for queue in ("in", "out"):
+        live = build(queue)
+        snap = live.snapshot()
+        restored = Router.restore(snap)
+        assert restored.snapshot() == snap
+        firsts = []
+        for r in (live, restored):
+            r.login(AgentSpec(id="a"), 40)
+            firsts.append(assigned(r.tick(40)))
+        assert firsts == [["old"], ["old"]], (queue, firsts)
+
+
+def test_a_callback_moved_to_an_outbound_queue_is_held_like_a_task() -> None:
+    # a callback keeps its place in its inbound line; transferred to an outbound queue it
+    # is held there, and a held task cannot be updated (its key is the held heap's): the
+    # update is refused and changes nothing (found by the staffing machine: the priority
+    # changed under the heap, and a restored router ordered the tasks differently)
+    toml = CONFIG.format(reserve=0, protect='["in"]') + (
+        '[backpressure]\npolicy = "callback"\n[backpressure.callback]\nmin_wait_s = 1\n'
+    )
+    r = Router(
+        decode_config(toml.replace('[routing]\nmode = "immediate"', '[routing]\nmode = "offer"'))
+    )
+    r.login(AgentSpec(id="a"), 0)
+    r.submit(Inquiry(id="busy", queue="in"), 0)
+    r.tick(0)
+    r.accept("busy", 0)
+    r.submit(Inquiry(id="t", queue="out", priority=0), 1)  # a task held ahead of the move
+    assert r.submit(Inquiry(id="cb", queue="in"), 2).outcome == "callback"
+    r.tick(2)
+    r.transfer("cb", "out", 3, priority=1)
+    r.tick(3)  # after the pass, held (no idle agent)
+    assert r.inquiry_state("cb") == "parked"
+    before = r.snapshot()
+    with pytest.raises(InvalidState, match="outbound task held"):
+        r.update_inquiry("cb", 4, priority=-5)
+    assert r.snapshot() == before
+    assert Router.restore(before).snapshot() == before

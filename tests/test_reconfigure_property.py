@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from router import ConfigError, RouterConfig
-from router.config import Channel, QueueConfig, Routing, Step, Weights, Wellbeing
+from router.config import (
+    Backpressure,
+    Channel,
+    OutboundConfig,
+    QueueConfig,
+    Routing,
+    Step,
+    Weights,
+    Wellbeing,
+)
 from tests.machine_base import RouterMachine, machine_tests
 
 # name -> (channel, tenant, skill, heavy): fixed, so a queue never changes channel
@@ -80,6 +89,12 @@ def configs(draw: st.DrawFn) -> RouterConfig:
         offer_timeout_s=draw(st.sampled_from([10.0, 15.0])),
         max_no_answer=2,
         recent_window_s=draw(st.sampled_from([30.0, 300.0])),
+        # aging changes the order of what waits and of outbound tasks held (re-keyed)
+        priority_seconds=draw(st.sampled_from([60.0, 10.0])),
+    )
+    # an outbound queue or none: its held tasks must survive every change of config
+    outbound = OutboundConfig(
+        queues=draw(st.lists(st.sampled_from(names), max_size=1)), reserve_idle=0
     )
     wellbeing = Wellbeing(
         max_consecutive_heavy=draw(st.none() | st.integers(1, 3)),
@@ -93,6 +108,7 @@ def configs(draw: st.DrawFn) -> RouterConfig:
         queues=queues,
         wellbeing=wellbeing,
         channels={"chat": Channel(max_concurrency=chat_max, unit_cost=20)},
+        backpressure=Backpressure(outbound=outbound),
     )
 
 

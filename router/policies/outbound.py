@@ -33,13 +33,15 @@ A task may have a deadline: its own ``patience_s``, else
 task still held at its deadline ends with ``TaskExpired`` (its one outcome,
 counted in ``counters.tasks_expired``); one already started is done. A task that
 comes back (offer declined or expired) is held again after the pass, or expires
-then if its deadline has passed.
+then if its deadline has passed. A held task's key is fixed while it is held (it
+cannot be updated; a callback moved to an outbound queue is held like any task), and
+every change of config keys the held tasks anew (``priority_seconds`` may change).
 """
 
 from __future__ import annotations
 
 import math
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from router.config import RouterConfig
@@ -106,6 +108,26 @@ class Outbound:
         for name in list(self.held):
             if name not in self.queues:  # no longer an outbound queue: tasks wait like inquiries
                 self._unhold(name)
+        self._rekey()
+
+    def _rekey(self) -> None:
+        """Key every held task again from its arrival and priority: ``priority_seconds``
+        may have changed, and a restored router (which pushes them afresh) must hold them in
+        the same order as this one."""
+        ps = self.ops.priority_seconds
+        holding = self.holding
+        for name, heap in self.held.items():
+            keyed = [
+                (t.arrival - t.priority * ps, seq, t)
+                for _, seq, t in heap
+                if holding.get(t.id) is t
+            ]
+            heapify(keyed)
+            self.held[name] = keyed
+
+    def holds(self, t: Ticket) -> bool:
+        """Whether ``t`` is a task held here for idle capacity now."""
+        return self.holding.get(t.id) is t
 
     def _unhold(self, name: str) -> None:
         ops = self.ops
