@@ -400,20 +400,24 @@ class Hub:
             if w is not None:
                 w.wake()
 
-    def submit(self, inquiry: Inquiry) -> Admission:
-        """The core's admission of ``inquiry`` now; the runner ticks unless it is held."""
+    def submit(self, inquiry: Inquiry, nowait: bool = False) -> Admission:
+        """The core's admission of ``inquiry`` now; the runner ticks unless it is held
+        (``nowait``: a held one raises ``WouldBlock`` instead, :meth:`submit_nowait`)."""
         if self.closed:
             self.check_open()
         if self.tracing is None:
             adm = self.core.submit(inquiry, self.now())
         else:
             adm = self.tracing.submit(self.core, inquiry, self.now())
-        if adm.outcome != BLOCKED:
-            ended = self.ended
-            inquiry_id = inquiry.id
-            if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
-                del ended[inquiry_id]
-            self.input_done()
+        if adm.outcome == BLOCKED:  # (the outcome read once: a generic read compiled)
+            if nowait:
+                raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
+            return adm
+        ended = self.ended
+        inquiry_id = inquiry.id
+        if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
+            del ended[inquiry_id]
+        self.input_done()
         return adm
 
     def submit_nowait(self, inquiry: Inquiry) -> Admission:
@@ -432,20 +436,7 @@ class Hub:
                 raise WouldBlock(
                     f"queue {inquiry.queue!r}: {len(line)} producer(s) already wait for room"
                 )
-        # submit()'s body, inline (keep the two in step): the admission's outcome is read
-        # once (a generic read compiled), not once there and again here
-        if self.tracing is None:
-            adm = self.core.submit(inquiry, self.now())
-        else:
-            adm = self.tracing.submit(self.core, inquiry, self.now())
-        if adm.outcome == BLOCKED:
-            raise WouldBlock(f"queue {inquiry.queue!r}: {adm.reason or 'full'}")
-        ended = self.ended
-        inquiry_id = inquiry.id
-        if inquiry_id in ended:  # a resubmitted id: its old outcome goes (no call else)
-            del ended[inquiry_id]
-        self.input_done()
-        return adm
+        return self.submit(inquiry, True)
 
     def complete(self, inquiry_id: str) -> None:
         self.check_open()

@@ -24,7 +24,7 @@ set at most once per tick.
 Outcomes are remembered so ``wait_assigned`` works after the fact: the
 ``Assigned`` event of every inquiry in service, and the last ``history`` endings
 (assigned-and-completed, abandoned, rejected, ...) in a dict by inquiry id, with
-their order of arrival beside it in a deque to forget the oldest (``_hot.Hub.remember``).
+their order of arrival beside it in a list to forget the oldest (``_hot.Hub.remember``).
 
 Cancellation: a caller cancelled while it waits for its inquiry (``wait_assigned``,
 or ``submit`` held by a ``block`` admission policy) withdraws that inquiry from the
