@@ -1487,7 +1487,10 @@ class Router:
             unlist(agent, self._vers)  # recent work changed its score: re-listed where it has room
             if has_room(agent):  # (a voice agent in wrap-up has none: no work)
                 self._freed[agent.id] = agent
-            self._changed[agent.id] = agent  # busy -> wrap_up
+            tl = agent.tally  # busy -> wrap_up: noted (_note_changed, inline)
+            if not tl.noted:
+                tl.noted = True
+                self._changed[agent.id] = agent
         else:
             self._end(t, None)
 
@@ -1500,7 +1503,7 @@ class Router:
             agent.cooldown_until = until
             unlist(agent, self._vers)
             self._schedule_agent(agent, until)
-            self._changed[agent.id] = agent  # not available while it cools down
+            self._note_changed(agent)  # not available while it cools down
         self._events.append(
             CooldownStarted(
                 at=self._now,
@@ -1949,7 +1952,7 @@ class Router:
         for ch in shared:
             agent.load.setdefault(ch, 0)
         self._room(agent)
-        self._changed[agent.id] = agent
+        self._note_changed(agent)
 
     def set_ready(self, agent_id: str, now: float) -> None:
         """Back from a break or away: the agent takes work again."""
@@ -1982,7 +1985,7 @@ class Router:
         unlist(agent, self._vers)
         self._freed[agent.id] = agent
         self._room(agent)
-        self._changed[agent.id] = agent
+        self._note_changed(agent)
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
@@ -2010,7 +2013,7 @@ class Router:
         unlist(agent, self._vers)
         self._freed.pop(agent.id, None)
         self._room(agent)
-        self._changed[agent.id] = agent
+        self._note_changed(agent)
         for t in list(agent.offers.values()):
             self._take_back_quietly(t, agent, reason)
         if state == BREAK:
@@ -2128,7 +2131,9 @@ class Router:
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
-        self._changed[agent.id] = agent
+        if not tally.noted:  # _note_changed, inline: every release
+            tally.noted = True
+            self._changed[agent.id] = agent
         if agent.total_load == 0:
             agent.idle_from = now
             agent.idle_since = now  # idle time counts from the end of the last work
@@ -2161,6 +2166,14 @@ class Router:
             if roomy != agent.roomy:
                 agent.roomy = roomy
                 self._n_with_room += 1 if roomy else -1
+
+    def _note_changed(self, agent: Agent) -> None:
+        """Note ``agent`` for the real-time counts' next settle (``Realtime.changed``): once
+        until then (``AgentTally.noted``; an agent already noted costs no dict store)."""
+        tl = agent.tally
+        if not tl.noted:
+            tl.noted = True
+            self._changed[agent.id] = agent
 
     def _room(self, agent: Agent) -> None:
         """Keep ``statistics().agents_with_room`` up to date after ``agent``'s state, load
@@ -2240,7 +2253,10 @@ class Router:
         unlist(agent, self._vers)
         if agent.state == READY:
             self._freed[agent.id] = agent
-        self._changed[agent.id] = agent
+        tl = agent.tally
+        if not tl.noted:  # _note_changed, inline: an agent timer per lifecycle
+            tl.noted = True
+            self._changed[agent.id] = agent
 
     # ------------------------------------------------------------------ break staffing
 
@@ -3145,7 +3161,10 @@ class Router:
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
-        self._changed[agent.id] = agent
+        tally = agent.tally
+        if not tally.noted:  # _note_changed, inline: every decision
+            tally.noted = True
+            self._changed[agent.id] = agent
         if self._immediate:
             agent.work[t.id] = t
             t.state = ASSIGNED
@@ -3171,7 +3190,7 @@ class Router:
             self._n_offered += 1
             t.offer_no += 1
             self._counters.offers += 1
-            agent.tally.offers += 1
+            tally.offers += 1
             expires = now + self._offer_timeout
             self._at(expires, K_OFFER, t.id, t.offer_no)
             self._events.append(
@@ -3315,7 +3334,7 @@ class Router:
             agent.offers[t.id] = t
             self._counters.offers += 1
             agent.tally.offers += 1
-            self._changed[agent.id] = agent
+            self._note_changed(agent)
             self._events.append(
                 Offered(
                     at=now,
@@ -3336,7 +3355,7 @@ class Router:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
         unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room
-        self._changed[winner.id] = winner
+        self._note_changed(winner)
         if has_room(winner):
             self._freed[winner.id] = winner
 

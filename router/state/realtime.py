@@ -41,7 +41,8 @@ there its own way:
   cooldown or a pause after heavy work, by the router's own rule
   ``Router._may_take``, :attr:`Realtime.may_take`) and its place in the agents-by-state
   partition change with every offer and release: the core only notes the
-  agent in :attr:`Realtime.changed` (one dict store on the hot path) and
+  agent in :attr:`Realtime.changed` (one dict store on the hot path, skipped while
+  the agent is already noted: ``AgentTally.noted``) and
   :meth:`Realtime.settle` re-counts the noted agents at the next read,
   O(changed agents x their queues). (Whether it has room at all, for
   ``agents_with_room``, the core counts itself as it goes: ``Agent.roomy``.)
@@ -347,6 +348,7 @@ class Realtime:
         tl.avail = []
         if self.changed.get(agent.id) is agent:
             del self.changed[agent.id]
+        tl.noted = False
 
     def recount_agent(self, agent: Agent, queues: Iterable[QueueState]) -> None:
         """The agent's tenants, queues or shift changed: count where it is eligible again
@@ -414,7 +416,9 @@ class Realtime:
         changed = self.changed
         if changed:
             for agent in changed.values():
-                if agent.tally.counted:
+                tl = agent.tally
+                tl.noted = False  # (AgentTally.noted: it may be noted again)
+                if tl.counted:
                     self._place(agent)
             changed.clear()
 
@@ -424,6 +428,8 @@ class Realtime:
             q.tally.eligible = 0
             q.tally.available = 0
         self.by_state = [0] * len(AGENT_STATES)
+        for agent in self.changed.values():
+            agent.tally.noted = False
         self.changed.clear()
         self.eligs.clear()  # (a removed queue's tally is in none any more)
         for a in agents:

@@ -108,6 +108,7 @@ class AgentTally:
         "expired",
         "handle_s",
         "handled",
+        "noted",
         "offers",
         "on_from",
         "part",
@@ -132,6 +133,10 @@ class AgentTally:
         self.shares: dict[str, float] = {}
         #: whether the agent is in the counts below (from login until it leaves)
         self.counted = False
+        #: whether the agent is in ``Realtime.changed`` (noted since the last settle): the
+        #: core's store there is skipped while it is; one there may have it unset (noted by
+        #: ``Realtime`` itself), never the other way round
+        self.noted = False
         self.part = -1  # its index in AGENT_STATES
         self.elig: tuple[QueueTally, ...] = ()  # queues it is eligible for (Realtime.eligs)
         self.avail: list[QueueTally] = []  # those it is counted available in
