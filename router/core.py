@@ -1080,9 +1080,9 @@ class Router:
             # when its chain is empty (the same estimate, counters and events), without
             # the round trips through the core operations
             position = 1  # self._position(q, priority), inline: once per arrival
-            for p, n in q.waiting_by_priority.items():
+            for p, c in q.waiting_by_priority.items():
                 if p >= priority:
-                    position += n
+                    position += c.n
             changes = self._staffing_changes(pool) if self._scheduled else []
             pending = bool(self._pending or self._freed)
             ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
@@ -1167,9 +1167,9 @@ class Router:
 
     def _position(self, q: QueueState, priority: int) -> int:
         ahead = 0
-        for p, n in q.waiting_by_priority.items():
+        for p, c in q.waiting_by_priority.items():
             if p >= priority:
-                ahead += n
+                ahead += c.n
         return ahead + 1
 
     def withdraw(self, inquiry_id: str, now: float) -> None:
@@ -2763,7 +2763,7 @@ class Router:
         pool.n_waiting += 1
         q = t.terms.queue
         q.n_waiting += 1
-        q.waiting_by_priority[priority] = q.waiting_by_priority.get(priority, 0) + 1
+        t.terms.waiting.n += 1  # q.waiting_by_priority[priority], without the dict
         self._waiting += 1
         more = t.more  # None for a plain inquiry: no callback, decline or preference
         if more is not None and more.callback:
@@ -2830,7 +2830,7 @@ class Router:
                     del by[aid]
         q = t.terms.queue
         q.n_waiting -= 1
-        q.waiting_by_priority[t.terms.priority] -= 1
+        t.terms.waiting.n -= 1  # (its terms' priority's count in q.waiting_by_priority)
         self._waiting -= 1
         if more is not None and more.callback:
             q.n_callbacks -= 1
@@ -3972,9 +3972,7 @@ class Router:
                 pool = t.pool
                 pool.n_waiting += 1
                 t.terms.queue.n_waiting += 1
-                bp = t.terms.queue.waiting_by_priority
-                p = t.terms.priority
-                bp[p] = bp.get(p, 0) + 1
+                t.terms.waiting.n += 1
                 self._waiting += 1
                 if t.callback:
                     t.terms.queue.n_callbacks += 1

@@ -181,8 +181,8 @@ class AdmissionControl:
         for name in self._queue_names:
             q = ops.queue(name)
             if q is not None and q.n_waiting:
-                for p, n in q.waiting_by_priority.items():
-                    if n and p < priority:
+                for p, c in q.waiting_by_priority.items():
+                    if c.n and p < priority:
                         return True
         return False
 

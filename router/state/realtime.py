@@ -450,13 +450,14 @@ class Realtime:
         counts = q.waiting_by_priority
         by_p: dict[int, int] = {}
         if len(counts) == 1:  # the common case: one priority per queue
-            for p, n in counts.items():
-                if n:
-                    by_p[p] = n
+            for p, c in counts.items():
+                if c.n:
+                    by_p[p] = c.n
         else:
             for p in sorted(counts, reverse=True):
-                if counts[p]:
-                    by_p[p] = counts[p]
+                n = counts[p].n
+                if n:
+                    by_p[p] = n
         # expected waits are pure functions of these: computed again only when one moved
         key = (est.version(name), tl.available, tl.eligible, q.priority, *by_p.items())
         if key != tl.ewt_key:

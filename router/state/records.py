@@ -118,7 +118,11 @@ class QueueState:
         self.last_terms: TicketTerms | None = None
         self.n_waiting = 0
         self.n_callbacks = 0  # of n_waiting: callbacks holding their place in line
-        self.waiting_by_priority: dict[int, int] = {}
+        #: priority -> how many of its inquiries wait in line: a record per priority seen
+        #: here (made with the first TicketTerms of that priority, :meth:`waiting_count`),
+        #: which the terms hold (``TicketTerms.waiting``): an entry into or exit from the
+        #: line counts there without a dict lookup; priorities with none waiting stay at 0
+        self.waiting_by_priority: dict[int, WaitingCount] = {}
         self.removed = False
         self.pools: list[Pool] = []  # every pool of this queue, in creation order
         # the longest wait (router/state/realtime.py): arrivals admitted in time order, and a
@@ -157,6 +161,13 @@ class QueueState:
             k = terms[key] = TicketTerms(self, priority, tenant, heavy, cost, step)
         self.last_terms = k
         return k
+
+    def waiting_count(self, priority: int) -> WaitingCount:
+        """The count of the inquiries of ``priority`` waiting here (made on first use)."""
+        c = self.waiting_by_priority.get(priority)
+        if c is None:
+            c = self.waiting_by_priority[priority] = WaitingCount()
+        return c
 
     def apply(self, cfg: QueueConfig, weights: Weights, coeffs: Coeffs) -> None:
         """Take ``cfg``; ``weights`` are the routing weights and ``coeffs`` their ``Coeffs``
@@ -222,6 +233,17 @@ class QueueState:
                     t = e[3]
                     if t.ver == e[2] and t.state == WAITING:
                         yield t
+
+
+@final
+class WaitingCount:
+    """How many inquiries of one priority wait in a queue's line
+    (``QueueState.waiting_by_priority``)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
 
 
 @final
@@ -597,7 +619,17 @@ class TicketTerms:
     record, so a change to one ticket, or to its queue's configuration (which updates the
     ``QueueState`` in place), never moves another's values."""
 
-    __slots__ = ("cost", "heavy", "pool", "pool_gen", "priority", "queue", "step", "tenant")
+    __slots__ = (
+        "cost",
+        "heavy",
+        "pool",
+        "pool_gen",
+        "priority",
+        "queue",
+        "step",
+        "tenant",
+        "waiting",
+    )
 
     def __init__(
         self,
@@ -619,6 +651,9 @@ class TicketTerms:
         #: (``Router._pool_for``; renewed when the pools or the queues' settings change)
         self.pool: Pool | None = None
         self.pool_gen = -1
+        #: the queue's count of waiting inquiries of this priority (one record per queue
+        #: and priority, shared by the terms that have them: ``_enqueue``/``_dequeue``)
+        self.waiting = queue.waiting_count(priority)
 
 
 @final
