@@ -588,10 +588,13 @@ class Router:
                         self._offer_entries -= 1
                         # _fire's test for an offer's expiry, inline (_offer_ticket): most
                         # offers were accepted before it (a lifecycle's expiry is spent), no
-                        # call then; _fire tests the offer number
-                        o = self._tickets.get(obj)
-                        if o is not None and o.seq <= seq and o.state == OFFERED:
-                            self._fire(kind, obj, arg, seq)
+                        # call then; _fire tests the offer number. With no inquiry on offer
+                        # (_n_offered: every offer answered, the common case) the entry is
+                        # spent without looking its inquiry up
+                        if self._n_offered:
+                            o = self._tickets.get(obj)
+                            if o is not None and o.seq <= seq and o.state == OFFERED:
+                                self._fire(kind, obj, arg, seq)
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
