@@ -473,7 +473,8 @@ class Router:
         #: a miss at 100,000 agents (and one tracked object each for the collector)
         self._caps_shared: dict[tuple[tuple[str, int], ...], dict[str, int]] = {}
         self._max_concurrency = {ch: c.max_concurrency for ch, c in self._channels.items()}
-        # read on every arrival: an int in a typed dict, not a config struct's attribute
+        # an arrival's default cost, as ints, not a config struct's attribute; each queue
+        # keeps its channel's (``QueueState.unit_cost``, below: no lookup per arrival)
         self._unit_cost = {ch: c.unit_cost for ch, c in self._channels.items()}
         self._interrupts = Interrupts(self._channels)
         self._presence = r.presence_timeout_s
@@ -496,6 +497,8 @@ class Router:
         for name, qs in self._queues.items():
             if name not in seen:
                 qs.removed = True
+            # (a removed queue's channel may be gone: it takes no arrival)
+            qs.unit_cost = self._unit_cost.get(qs.channel, 1)
         self._live.configure(cfg, self._channels, self._queues.values())
         self._bp.configure(cfg)
         self._staff_ver += 1  # overtime rules may have changed
@@ -1050,7 +1053,7 @@ class Router:
             raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
         priority = prio if prio is not None else q.priority
         heavy = q.heavy or "heavy" in tags
-        cost = own_cost if own_cost is not None else self._unit_cost[q.channel]
+        cost = own_cost if own_cost is not None else q.unit_cost  # (the channel's: one read)
         patience_at = arrival + patience_s if patience_s is not None else None
         t = Ticket(
             iid,
@@ -3913,6 +3916,7 @@ class Router:
         for sq in snap.queues:
             qs = QueueState(sq.cfg, weights, coeffs)
             qs.removed = sq.removed
+            qs.unit_cost = self._unit_cost.get(qs.channel, 1)  # (as _apply_config sets it)
             self._queues[qs.name] = qs
         self._live.configure(snap.config, self._channels, self._queues.values())
         for sq in snap.queues:

@@ -104,6 +104,7 @@ class QueueState:
         "target",
         "tenant",
         "terms",
+        "unit_cost",
         "waiting_by_priority",
         "weights",
     )
@@ -133,6 +134,9 @@ class QueueState:
         self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
         self.late: list[tuple[float, int, int, Ticket]] = []
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
+        #: its channel's capacity-unit cost, an arrival's default (set by the router with
+        #: each configuration: ``Router._apply_config``)
+        self.unit_cost = 1
         self.apply(cfg, weights, coeffs)
 
     def terms_for(
