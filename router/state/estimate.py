@@ -157,6 +157,20 @@ HORIZONS: Final = (600.0, 3600.0)
 
 
 @final
+class _Arrivals:
+    """One priority's arrivals at a queue (``_Rates.arrivals``): the last one's time and the
+    EWMA of the gaps between them, each once there is one (``has_last``, ``has_gap``)."""
+
+    __slots__ = ("gap", "has_gap", "has_last", "last")
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.has_last = False
+        self.gap = 0.0
+        self.has_gap = False
+
+
+@final
 class _Rates:
     """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
 
@@ -165,8 +179,8 @@ class _Rates:
         "arr_n",
         "arr_t",
         "arr_t0",
-        "arrival_gap",
-        "arrival_last",
+        "arrivals",
+        "gap_order",
         "handle",
         "mv_n",
         "mv_t",
@@ -185,8 +199,12 @@ class _Rates:
         self.abandon = 0.0  # EWMA of "this departure from the line was an abandonment"
         self.waited = 0.0  # EWMA of the time that departure had waited
         self.handle = 0.0  # EWMA of handle time (0 = unknown)
-        self.arrival_gap: dict[int, float] = {}  # priority -> EWMA inter-arrival time
-        self.arrival_last: dict[int, float] = {}
+        #: priority -> its arrivals (one dict read per arrival, not four reads and writes
+        #: of two dicts), in the order the priorities first arrived (``arrival_last``'s);
+        #: the priorities in the order their first gap was measured (``arrival_gap``'s: the
+        #: order :meth:`WaitEstimator.expected_wait` sums them in)
+        self.arrivals: dict[int, _Arrivals] = {}
+        self.gap_order: list[int] = []
         # arrivals decayed with time: count, when it was last decayed, the first arrival
         self.arr_n = 0.0
         self.arr_t = 0.0
@@ -196,6 +214,18 @@ class _Rates:
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
         self.ver = 0  # WaitEstimator.version: renewed whenever a prediction's input changes
+
+    @property
+    def arrival_gap(self) -> dict[int, float]:
+        """Priority -> EWMA inter-arrival time (built when read: the snapshot, the outbound
+        gate)."""
+        arrivals = self.arrivals
+        return {p: arrivals[p].gap for p in self.gap_order}
+
+    @property
+    def arrival_last(self) -> dict[int, float]:
+        """Priority -> the time of its last arrival (built when read)."""
+        return {p: a.last for p, a in self.arrivals.items() if a.has_last}
 
 
 @final
@@ -249,16 +279,23 @@ class WaitEstimator:
         r = self.rates.get(queue)
         if r is None:
             r = self._r(queue)
-        lasts = r.arrival_last
-        last = lasts.get(priority)
-        lasts[priority] = now
-        if last is not None:
-            g = now - last
-            gaps = r.arrival_gap
-            prev = gaps.get(priority)
-            gaps[priority] = g if prev is None else prev + self.alpha * (g - prev)
+        arrivals = r.arrivals
+        a = arrivals.get(priority)
+        if a is None:
+            a = arrivals[priority] = _Arrivals()
+        if a.has_last:
+            g = now - a.last
+            if a.has_gap:
+                prev = a.gap
+                a.gap = prev + self.alpha * (g - prev)
+            else:
+                a.gap = g
+                a.has_gap = True
+                r.gap_order.append(priority)
             self.changes += 1  # _changed(r), inline: these run on every arrival and answer
             r.ver = self.changes
+        a.last = now
+        a.has_last = True
         if r.arr_t0 == _INF_WAIT:
             r.arr_t0 = r.arr_t = now
         elif now > r.arr_t:
@@ -345,7 +382,11 @@ class WaitEstimator:
             gap = self.gap
             prev = gap.get(queue)
             gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
-            r = self._touched(queue)
+            # self._touched(queue), with the record already in hand (one lookup per answer)
+            if r is None:
+                r = self._r(queue)
+            self.changes += 1
+            r.ver = self.changes
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
             slow = r.slow
@@ -354,7 +395,14 @@ class WaitEstimator:
                 slow[2 * i] = slow[2 * i] * f + 1.0
                 slow[2 * i + 1] = slow[2 * i + 1] * f + g
         if live:
-            self._leave(queue, waited if waited > 0.0 else 0.0, 0.0)
+            # self._leave(queue, max(waited, 0.0), 0.0), inline with the same record
+            if r is None:
+                r = self._r(queue)
+            self.changes += 1
+            r.ver = self.changes
+            a = self.alpha
+            r.abandon += a * (0.0 - r.abandon)
+            r.waited += a * ((waited if waited > 0.0 else 0.0) - r.waited)
 
     def on_abandon(self, queue: str, waited: float) -> None:
         """A customer left the line after ``waited`` seconds (patience ran out, withdrew)."""
@@ -453,10 +501,12 @@ class WaitEstimator:
             priority is not None
             and priority_seconds > 0.0
             and r is not None
-            and len(r.arrival_gap) > 1
+            and len(r.gap_order) > 1
         ):
             extra = 0.0
-            for p, g in r.arrival_gap.items():
+            arrivals = r.arrivals
+            for p in r.gap_order:  # (arrival_gap's order)
+                g = arrivals[p].gap
                 if p > priority and g > 0.0:
                     extra += min(w, (p - priority) * priority_seconds) / g
             if extra > 0.0:
@@ -504,8 +554,21 @@ class WaitEstimator:
         for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():
             r = self._r(q)
             r.abandon, r.waited, r.handle = abandon, waited, handle
-            r.arrival_gap = {int(p): g for p, g in gaps}
-            r.arrival_last = {int(p): t for p, t in lasts}
+            arrivals = r.arrivals
+            for p, t in lasts:
+                a = arrivals.get(int(p))
+                if a is None:
+                    a = arrivals[int(p)] = _Arrivals()
+                a.last = t
+                a.has_last = True
+            for p, g in gaps:
+                a = arrivals.get(int(p))
+                if a is None:  # (a gap comes after a last: not in a snapshot written here)
+                    a = arrivals[int(p)] = _Arrivals()
+                a.gap = g
+                if not a.has_gap:
+                    a.has_gap = True
+                    r.gap_order.append(int(p))
             r.slow = list(slow)
             r.t_slow = t_slow
             if more:  # written before the decaying arrival count existed: starts empty
