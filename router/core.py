@@ -164,7 +164,10 @@ from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
+    AgentEntry,
     agent_list,
+    agent_pop,
+    agent_push,
     best_live_except,
     compact_agents,
     entry_pop,
@@ -365,10 +368,11 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
-        #: the agent heaps' and the deadline heap's hot push and pop through
-        #: ``lazyheap.entry_push``/``entry_pop`` (compiled: native compares of the entries'
-        #: ``(key, seq)``) rather than ``heapq`` (pure: C code there, faster than the Python
-        #: functions); same order either way
+        #: the agent heaps' and the deadline heap's hot push and pop through ``lazyheap``'s
+        #: functions (compiled: native compares of the entries' ``(key, seq)``; the agent
+        #: heaps hold ``AgentEntry`` objects, ``agent_push``/``agent_pop``/``agent_list``, the
+        #: deadline heap tuples, ``entry_push``/``entry_pop``) rather than ``heapq`` (pure: C
+        #: code there, faster than the Python functions, on tuples); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
         #: the slot table: the agent heap entries name their agent by its index here
         #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
@@ -2647,7 +2651,11 @@ class Router:
         heap = pool.agents
         key = self._key(agent, pool, prof)
         # the version object from the table: an entry's liveness is its identity there
-        heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
+        if self._native_heap:  # compiled: the heap holds AgentEntry objects (lazyheap.py)
+            any_heap: Any = heap
+            agent_push(any_heap, AgentEntry(key, agent.seq, self._vers[agent.slot], agent.slot))
+        else:
+            heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             compact_agents(heap, self._vers, self._native_heap)
@@ -2696,10 +2704,11 @@ class Router:
         group_ch = ""
         group_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
-        # the entries' sequence number and slot as objects, made once: the compiled build
-        # would box each int again for every pool's entry (two allocations each)
-        entry_seq: Any = seq
-        entry_slot: Any = agent.slot
+        # pure: the entries' sequence number and slot as objects, made once (a tuple holds
+        # objects); compiled, an AgentEntry holds them as native ints: nothing to box
+        slot = agent.slot
+        entry_seq: Any = None if native else seq
+        entry_slot: Any = None if native else slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
         full = False  # agent is full on it: the pools of one channel usually come together
         seen = False
@@ -2744,7 +2753,8 @@ class Router:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
             heap = pool.agents
             if native:  # a stale top gives the new entry its place (agent_list)
-                agent_list(heap, (key, entry_seq, entry_ver, entry_slot), vers)
+                any_heap: Any = heap  # compiled: the heap holds AgentEntry objects
+                agent_list(any_heap, AgentEntry(key, seq, entry_ver, slot), vers)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
@@ -2905,29 +2915,37 @@ class Router:
         # ``heap`` is ``pool.agents`` throughout: the refresh after the assignment may compact
         # it, in place (``compact_agents``), so the skipped entries go back into the live list
         heap = pool.agents
-        skipped: list[tuple[float, int, object, int]] | None = None
+        any_heap: Any = heap
+        entries: list[AgentEntry] = any_heap  # compiled: the same list, of AgentEntry objects
+        skipped: list[Any] | None = None
         native = self._native_heap
         slots = self._slots
         vers = self._vers
         declined = more.declined if more is not None else None
         while heap:
-            entry = heap[0]
-            slot = entry[3]
-            if vers[slot] is not entry[2]:  # stale: its agent is not read
-                if native:
-                    entry_pop(heap)
-                else:
+            if native:  # compiled: the entry's fields read from the object, nothing unboxed
+                top = entries[0]
+                slot = top.slot
+                if vers[slot] is not top.ver:  # stale: its agent is not read
+                    agent_pop(entries)
+                    continue
+                key = top.key
+            else:
+                entry = heap[0]
+                slot = entry[3]
+                if vers[slot] is not entry[2]:  # stale: its agent is not read
                     heappop(heap)
-                continue
+                    continue
+                key = entry[0]
             agent = slots[slot]
             if declined is not None and agent.id in declined:
                 if skipped is None:
                     skipped = []
-                skipped.append(heappop(heap))
+                skipped.append(agent_pop(entries) if native else heappop(heap))
                 continue
-            explanation = self._explain_pool(agent, pool, t, key=entry[0]) if self._trace else None
-            if pool.mode == RANDOM and entry[0] > pool.floor:
-                pool.floor = entry[0]  # the winning draw: see router/state/distribution.py
+            explanation = self._explain_pool(agent, pool, t, key=key) if self._trace else None
+            if pool.mode == RANDOM and key > pool.floor:
+                pool.floor = key  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
             if agent.state == READY:  # ``has_room(agent)`` inline (pure: a call less per seek)
                 load = agent.load
@@ -2938,7 +2956,10 @@ class Router:
             break
         if skipped:
             for e in skipped:
-                heappush(heap, e)
+                if native:
+                    agent_push(entries, e)
+                else:
+                    heappush(heap, e)
 
     def _best_key(self, agent: Agent) -> tuple[float, int]:
         """A freed agent's place in a batched pass: its least ``_key`` over the pools it
@@ -3098,18 +3119,31 @@ class Router:
             return t.state != WAITING
         slots = self._slots
         vers = self._vers
-        while heap and vers[heap[0][3]] is not heap[0][2]:
-            heappop(heap)
-        if not heap:
-            return False
-        head = heap[0]
+        if self._native_heap:  # compiled: the heap holds AgentEntry objects
+            any_heap: Any = heap
+            entries: list[AgentEntry] = any_heap
+            while entries and vers[entries[0].slot] is not entries[0].ver:
+                agent_pop(entries)
+            if not entries:
+                return False
+            top = entries[0]
+            head_slot = top.slot
+            head_key = top.key
+        else:
+            while heap and vers[heap[0][3]] is not heap[0][2]:
+                heappop(heap)
+            if not heap:
+                return False
+            head = heap[0]
+            head_slot = head[3]
+            head_key = head[0]
         declined = t.declined
-        if declined is not None and slots[head[3]].id in declined:  # rare: list it, let it seek
+        if declined is not None and slots[head_slot].id in declined:  # rare: list it, seek
             self._refresh(agent)
             self._seek_agent(t)
             return t.state != WAITING
         # listed now, this agent would go behind an equal key (a newer listing)
-        if self._key(agent, pool, prof) < head[0]:
+        if self._key(agent, pool, prof) < head_key:
             return False
         self._seek_agent(t)  # the head of the pool takes it
         return t.state != WAITING
@@ -3258,7 +3292,8 @@ class Router:
         ``key`` when the caller knows it, else its live entry in the pool's heap, if any)."""
         if key is None:
             slots = self._slots
-            for k, _, ver, slot in pool.agents:  # (traced decisions only)
+            listing: list[Any] = pool.agents  # (tuples, or AgentEntry objects compiled)
+            for k, _, ver, slot in listing:  # (traced decisions only)
                 if slots[slot] is agent and agent.ver == ver:
                     key = k
                     break
@@ -3271,16 +3306,18 @@ class Router:
 
     def _seek_many(self, t: Ticket, pool: Pool) -> None:
         """``max_offers > 1``: offer ``t`` to up to that many agents listed in its pool."""
-        heap = pool.agents
+        heap: list[Any] = pool.agents  # (tuples, or AgentEntry objects compiled: ``heapq``)
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[tuple[float, int, object, int]] = []
+        skipped: list[Any] = []
         declined = t.declined
         slots = self._slots
         vers = self._vers
         while heap and len(chosen) < n:
-            entry = heap[0]
+            # read generically (``heapq`` orders AgentEntry objects too, by their ``<``):
+            # a tuple in the pure build, an AgentEntry compiled (``e[i]``)
+            entry: Any = heap[0]
             slot = entry[3]
             if vers[slot] is not entry[2]:
                 heappop(heap)
@@ -3879,7 +3916,7 @@ class Router:
             pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
             pool_floors=[p.floor for p in self._pools.values()],
             random_keys=[
-                (i, sorted((slots[e[3]].id, e[0]) for e in p.agents if slots[e[3]].ver == e[2]))
+                (i, sorted((slots[e[3]].id, e[0]) for e in _entries(p) if slots[e[3]].ver == e[2]))
                 for i, p in enumerate(self._pools.values())
                 if p.mode == RANDOM
             ],
@@ -4011,7 +4048,11 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        pool.agents.append((k, a.seq, self._vers[a.slot], a.slot))
+                        if self._native_heap:  # (compiled: AgentEntry objects, lazyheap.py)
+                            any_heap: Any = pool.agents
+                            any_heap.append(AgentEntry(k, a.seq, self._vers[a.slot], a.slot))
+                        else:
+                            pool.agents.append((k, a.seq, self._vers[a.slot], a.slot))
                         listed(a, pool)
         for pool in pools:
             pool.agents.sort()
@@ -4243,6 +4284,13 @@ def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:
 
 def _incarnation(agent: Agent) -> int:
     return agent.incarnation
+
+
+def _entries(pool: Pool) -> list[Any]:
+    """``pool``'s agent heap, its entries read generically: ``(key, seq, ver, slot)`` tuples
+    (pure) or ``lazyheap.AgentEntry`` objects (compiled), which index alike (off the hot
+    path: a snapshot's draws)."""
+    return pool.agents
 
 
 def _size(c: Any) -> int:

@@ -1,16 +1,24 @@
 """The entry heaps' own push and pop (router/state/lazyheap.py, used by the compiled build on
 its agent heaps and deadline heap): the same order and layout as ``heapq`` on the entries
-``(key, seq, ...)``, so either may act on a heap the other built."""
+``(key, seq, ...)``, so either may act on a heap the other built. The compiled build's agent
+heaps hold ``AgentEntry`` objects (``agent_push``, ``agent_pop``, ``agent_list``,
+``agent_heapify``): the same order and layout as ``heapq`` on them, or on the tuples of
+their fields."""
 
 from __future__ import annotations
 
 import heapq
 import random
+from typing import Any
 
 import pytest
 
 from router.state.lazyheap import (
+    AgentEntry,
+    agent_heapify,
     agent_list,
+    agent_pop,
+    agent_push,
     best_live_except,
     compact_agents,
     entry_heapify,
@@ -135,21 +143,24 @@ def test_entry_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> N
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
 
 
-@pytest.mark.parametrize("native", [False, True])
-def test_compact_agents_compacts_the_heap_in_place(native: bool) -> None:
+@pytest.mark.parametrize(("native", "objects"), [(False, False), (False, True), (True, True)])
+def test_compact_agents_compacts_the_heap_in_place(native: bool, objects: bool) -> None:
     """``Router._seek_agent`` holds a pool's heap while it skips the agents who declined
     the inquiry, and pushes them back after the assignment, whose refresh may compact
     that very heap: the compaction must keep the list object, or the pushed-back agents
-    land in a discarded list and are never found in that pool until re-listed."""
+    land in a discarded list and are never found in that pool until re-listed. (``objects``:
+    ``AgentEntry`` objects, the compiled build's; the pure branch compacts them too, as a
+    test may on a compiled router's heap.)"""
     rng = random.Random(5)
     # the version table (``Router._vers``): ints past the small-int cache, one object each
     vers: list[object] = [_big(rng.randrange(3)) for _ in range(40)]
-    heap: list[tuple[float, int, object, int]] = []
+    heap: list[Any] = []
     for s in range(200):
         slot = rng.randrange(40)
         # a live entry holds the table's object; a stale one an older version's
         ver = vers[slot] if rng.random() < 0.5 else _big(rng.randrange(3) - 3)
-        heap.append((rng.uniform(-5.0, 5.0), s, ver, slot))
+        key = rng.uniform(-5.0, 5.0)
+        heap.append(AgentEntry(key, s, ver, slot) if objects else (key, s, ver, slot))
     heapq.heapify(heap)
     want = [e for e in heap if vers[e[3]] == e[2]]  # the value compare: the same entries
     heapq.heapify(want)
@@ -164,15 +175,19 @@ def _big(v: int) -> object:
     return int(str(10**6 + v))
 
 
-def _replaced(heap: list[tuple[float, int, int, int]], entry: tuple[float, int, int, int]) -> None:
+def _kq(e: AgentEntry) -> tuple[float, int]:
+    return (e.key, e.seq)
+
+
+def _replaced(heap: list[AgentEntry], entry: AgentEntry) -> None:
     """The model of ``agent_list``'s replacement: the new entry at the top, moved down past
     each lesser child (``heapq``'s choice of child) that comes before it."""
     pos, n = 0, len(heap)
     while 2 * pos + 1 < n:
         c = 2 * pos + 1
-        if c + 1 < n and not heap[c][:2] < heap[c + 1][:2]:
+        if c + 1 < n and not _kq(heap[c]) < _kq(heap[c + 1]):
             c += 1
-        if entry[:2] < heap[c][:2]:
+        if _kq(entry) < _kq(heap[c]):
             break
         heap[pos] = heap[c]
         pos = c
@@ -185,25 +200,25 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
     The heap stays a heap, and its live entries are those of plain pushes and pops."""
     rng = random.Random(27)
     vers: list[object] = [_big(0) for _ in range(60)]  # the version table (Router._vers)
-    ours: list[tuple[float, int, object, int]] = []
-    model: list[tuple[float, int, object, int]] = []
-    plain: list[tuple[float, int, object, int]] = []  # plain pushes and pops: main's heap
+    ours: list[AgentEntry] = []
+    model: list[AgentEntry] = []
+    plain: list[AgentEntry] = []  # plain pushes and pops: main's heap
     keys = [0.0, -1.5, 2.25]  # ties on the key, decided by the seq
 
-    def stale(e: tuple[float, int, object, int]) -> bool:
-        return vers[e[3]] != e[2]  # the value compare (agent_list tests identity)
+    def stale(e: AgentEntry) -> bool:
+        return vers[e.slot] != e.ver  # the value compare (agent_list tests identity)
 
     replaced = 0
     for seq in range(6000):
         r = rng.random()
         if r < 0.25 and ours:  # the seek: pops stale tops, then takes the live one
             while ours and stale(ours[0]):
-                entry_pop(ours)
+                agent_pop(ours)
                 heapq.heappop(model)
             while plain and stale(plain[0]):
                 heapq.heappop(plain)
             if ours:
-                a, b, c = entry_pop(ours), heapq.heappop(model), heapq.heappop(plain)
+                a, b, c = agent_pop(ours), heapq.heappop(model), heapq.heappop(plain)
                 assert a is b is c
         elif r < 0.45:  # an agent changes: its entries go stale
             slot = rng.randrange(60)
@@ -211,7 +226,7 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
         else:
             slot = rng.randrange(60)
             key = rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
-            entry = (key, seq, vers[slot], slot)
+            entry = AgentEntry(key, seq, vers[slot], slot)
             if model and stale(model[0]):
                 _replaced(model, entry)
                 replaced += 1
@@ -220,6 +235,57 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
             heapq.heappush(plain, entry)
             agent_list(ours, entry, vers)
         assert all(a is b for a, b in zip(ours, model, strict=True))
-        assert all(not ours[i][:2] < ours[(i - 1) >> 1][:2] for i in range(1, len(ours)))
-        assert sorted(e for e in ours if not stale(e)) == sorted(e for e in plain if not stale(e))
+        assert all(not _kq(ours[i]) < _kq(ours[(i - 1) >> 1]) for i in range(1, len(ours)))
+        live = sorted(_kq(e) for e in ours if not stale(e))
+        assert live == sorted(_kq(e) for e in plain if not stale(e))
     assert replaced > 100
+
+
+def test_agent_entry_heaps_keep_heapqs_order_and_layout() -> None:
+    """``agent_push``, ``agent_pop`` and ``agent_heapify`` on ``AgentEntry`` objects lay
+    them out as ``heapq`` lays out the tuples of their fields (ties on the key decided by
+    the seq, ``-0.0 == 0.0``), so either build's functions may act on a heap the other
+    built; ``heapq`` on the objects themselves (their ``<``) agrees too."""
+    rng = random.Random(31)
+    ours: list[AgentEntry] = []
+    tuples: list[tuple[float, int, object, int]] = []
+    objs: list[AgentEntry] = []  # heapq on the objects
+    keys = [0.0, -0.0, -1.5, 2.25, float("inf")]
+    for seq in range(5000):
+        if ours and rng.random() < 0.45:
+            a, b, c = agent_pop(ours), heapq.heappop(tuples), heapq.heappop(objs)
+            assert a is c and tuple(a) == b
+        else:
+            key = rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0)
+            e = AgentEntry(key, seq, seq % 7, rng.randrange(50))
+            agent_push(ours, e)
+            heapq.heappush(tuples, (e.key, e.seq, e.ver, e.slot))
+            heapq.heappush(objs, e)
+        assert [tuple(e) for e in ours] == tuples
+        assert all(a is b for a, b in zip(ours, objs, strict=True))
+    for _ in range(300):
+        n = rng.randrange(0, 200)
+        entries = [
+            AgentEntry(rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0), s, 0, 0)
+            for s in rng.sample(range(10 * n + 1), n)
+        ]
+        mine, theirs = list(entries), list(entries)
+        agent_heapify(mine)
+        heapq.heapify(theirs)
+        assert all(a is b for a, b in zip(mine, theirs, strict=True))
+
+
+def test_agent_entry_reads_as_its_tuple() -> None:
+    """Readers off the hot path take either form: ``e[i]``, unpacking, ``len`` and ``<``
+    as the tuple ``(key, seq, ver, slot)``'s (``<`` by ``(key, seq)``, never reaching the
+    version: one listing per agent and pool, so no two entries of a heap tie on both)."""
+    ver = _big(5)
+    e = AgentEntry(-2.5, 17, ver, 3)
+    assert (e[0], e[1], e[2], e[3]) == (-2.5, 17, ver, 3) and e[2] is ver
+    key, seq, v, slot = e
+    assert (key, seq, v, slot) == (-2.5, 17, ver, 3) and len(e) == 4
+    assert tuple(e) == (-2.5, 17, ver, 3)
+    assert "AgentEntry" in repr(e)
+    for a, b in [((1.0, 1), (2.0, 0)), ((1.0, 1), (1.0, 2)), ((-0.0, 1), (0.0, 2))]:
+        x, y = AgentEntry(a[0], a[1], None, 0), AgentEntry(b[0], b[1], None, 0)
+        assert (x < y) == (a < b) and (y < x) == (b < a)

@@ -20,6 +20,14 @@ the generations with the agent it holds (section "The lifecycle, core19" of
 BENCHMARKS.md). A slot is reused only after every agent heap was compacted since its
 agent left (``Router._retire_slot``), so no entry names a slot's next agent.
 
+The pure build's agent entry is that tuple (:data:`AgentTuple`), which ``heapq`` orders in C.
+The compiled build's (``Router._native_heap``) is an :class:`AgentEntry`, the same four
+fields in a native object: its key a C double (a compare unboxes nothing), one allocation per
+push instead of a tuple and a float, and never tracked by the collector (``acyclic``: it holds
+atoms only). The compiled agent heaps are kept by ``agent_push``, ``agent_pop``,
+``agent_list`` and ``agent_heapify`` (``heapq``'s order and layout: the entries compare by
+``(key, seq)`` as the tuples do); readers off the hot path index either form alike.
+
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
 at its current version (``listed_ver == ver``) its cell holds that version as an int object
@@ -36,15 +44,29 @@ agent (section "Liveness from a version table (mem29)" of BENCHMARKS.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from heapq import heapify, heappop, heappush
-from typing import Any
+from typing import Any, final
 
 from router.state.records import FIRST_STAY, WAITING, Ticket
 
+try:  # mypyc reads the decorator when it compiles; at run time it is a no-op
+    from mypy_extensions import mypyc_attr
+except ImportError:  # (not a dependency: the pure build runs without it)
+
+    def mypyc_attr(*_args: object, **_kwargs: object) -> Any:  # type: ignore[misc]
+        """``mypy_extensions.mypyc_attr``'s stand-in: no-op."""
+        return lambda cls: cls
+
+
 __all__ = [
     "AgentEntry",
+    "AgentTuple",
     "TicketEntry",
+    "agent_heapify",
     "agent_list",
+    "agent_pop",
+    "agent_push",
     "best_live_except",
     "bloated",
     "compact_agents",
@@ -58,9 +80,50 @@ __all__ = [
 
 #: ``(score key, listing seq, agent version, agent slot)``; lower key is better. The version
 #: is the object of the router's version table (``Router._vers[slot]``) when it was pushed.
-AgentEntry = tuple[float, int, object, int]
+#: The pure build's agent heap entry (``heapq`` compares tuples in C); the compiled build's
+#: is an :class:`AgentEntry` with the same four fields.
+AgentTuple = tuple[float, int, object, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
+
+
+@final
+@mypyc_attr(acyclic=True, free_list_len=1)
+class AgentEntry:
+    """The compiled build's agent heap entry: :data:`AgentTuple`'s four fields in a native
+    object (``Router._native_heap``; the pure build keeps the tuples, which ``heapq``
+    compares in C). Compiled, the key is a C double in the object: a sift's compare reads
+    it with no unboxing (a tuple's boxed float needs ``PyFloat_AsDouble``), and a push makes
+    one object where a tuple needed two (the tuple and the key's float). It holds no
+    reference but its version's int, so it is ``acyclic``: never tracked by the cyclic
+    collector, where a tuple is tracked until the first young collection after its push
+    (and counts towards starting one); ``free_list_len=1`` keeps one freed entry for the
+    next push. ``(key, seq)`` orders entries (:meth:`__lt__`, for ``heapq`` and ``sort``
+    off the hot path); ``e[i]`` and unpacking read the fields in the tuple's order, for
+    readers off the hot path that take either form (snapshots, explanations, tests)."""
+
+    __slots__ = ("key", "seq", "slot", "ver")
+
+    def __init__(self, key: float, seq: int, ver: object, slot: int) -> None:
+        self.key = key
+        self.seq = seq
+        self.ver = ver
+        self.slot = slot
+
+    def __lt__(self, other: AgentEntry) -> bool:
+        return self.key < other.key or (self.key == other.key and self.seq < other.seq)
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.key, self.seq, self.ver, self.slot)[i]
+
+    def __len__(self) -> int:
+        return 4
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.key, self.seq, self.ver, self.slot))
+
+    def __repr__(self) -> str:
+        return f"AgentEntry{(self.key, self.seq, self.ver, self.slot)!r}"
 
 
 def bloated(length: int, live: int) -> bool:
@@ -116,24 +179,6 @@ def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
     and its deadline heap, in the compiled build (``Router._native_heap``; the pure one calls
     ``heapq``'s C functions, faster there). The same order and layout as ``heapq``'s, so
     either may act on a heap the other built."""
-    heap.append(entry)
-    _sift_down(heap, 0, len(heap) - 1)
-
-
-def agent_list(heap: list[Any], entry: tuple[Any, ...], vers: list[object]) -> None:
-    """:func:`entry_push` for the compiled refresh, except that a stale top (its version is
-    not its slot's object in ``vers``, the version table) gives the new entry its place: the
-    pool's next seek would pop it, one sift from the top to a leaf; here the new entry sifts
-    down from the top instead and stops where it comes before the lesser child (new entries
-    mostly settle a few levels above the bottom: fewer reads and moves than that pop plus the
-    push). The live entries are those of a push (the same decisions); the layout, never in a
-    snapshot, is not ``heapq``'s after a replacement (the pure build pushes)."""
-    if heap:
-        top: tuple[Any, ...] = heap[0]
-        slot: int = top[3]
-        if vers[slot] is not top[2]:  # compiled: a pointer compare, nothing unboxed
-            _settle(heap, 0, entry, len(heap))  # in the stale top's place, sifted down
-            return
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
@@ -242,6 +287,115 @@ def entry_pop(heap: list[Any]) -> tuple[Any, ...]:
     return top
 
 
+def agent_push(heap: list[AgentEntry], entry: AgentEntry) -> None:
+    """:func:`entry_push` for an agent heap of the compiled build (:class:`AgentEntry`
+    objects: each key a field, read with no unboxing). ``heapq``'s layout, as the tuple
+    functions' (the entries compare by ``(key, seq)`` as the tuples do)."""
+    heap.append(entry)
+    _agent_sift_down(heap, 0, len(heap) - 1)
+
+
+def agent_list(heap: list[AgentEntry], entry: AgentEntry, vers: list[object]) -> None:
+    """:func:`agent_push` for the compiled refresh, except that a stale top (its version is
+    not its slot's object in ``vers``, the version table) gives the new entry its place: the
+    pool's next seek would pop it, one sift from the top to a leaf; here the new entry sifts
+    down from the top instead and stops where it comes before the lesser child (new entries
+    mostly settle a few levels above the bottom: fewer reads and moves than that pop plus the
+    push). The live entries are those of a push (the same decisions); the layout, never in a
+    snapshot, is not ``heapq``'s after a replacement (the pure build pushes)."""
+    if heap:
+        top = heap[0]
+        if vers[top.slot] is not top.ver:  # compiled: a pointer compare, nothing unboxed
+            _agent_settle(heap, 0, entry, len(heap))  # in the stale top's place, sifted down
+            return
+    heap.append(entry)
+    _agent_sift_down(heap, 0, len(heap) - 1)
+
+
+def _agent_sift_down(heap: list[AgentEntry], startpos: int, pos: int) -> None:
+    """:func:`_sift_down` for :class:`AgentEntry` objects (``heapq._siftdown``'s moves)."""
+    newitem = heap[pos]
+    nk = newitem.key
+    while pos > startpos:
+        parentpos = (pos - 1) >> 1
+        parent = heap[parentpos]
+        pk = parent.key
+        if nk < pk or (nk == pk and newitem.seq < parent.seq):
+            heap[pos] = parent
+            pos = parentpos
+            continue
+        break
+    heap[pos] = newitem
+
+
+def _agent_settle(heap: list[AgentEntry], pos: int, item: AgentEntry, n: int) -> None:
+    """:func:`_settle` for :class:`AgentEntry` objects: ``item`` into the hole at ``pos`` of
+    ``heap[:n]``, sifted down by the lesser child while that child comes before it."""
+    ik = item.key
+    childpos = 2 * pos + 1
+    while childpos < n:
+        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
+        child = heap[childpos]
+        kc = child.key
+        rightpos = childpos + 1
+        if rightpos < n:
+            right = heap[rightpos]
+            kr = right.key
+            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+                childpos = rightpos
+                child = right
+                kc = kr
+        # ``item < child``: the item stays here
+        if ik < kc or (ik == kc and item.seq < child.seq):
+            break
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = item
+
+
+def _agent_sift_up(heap: list[AgentEntry], pos: int) -> None:
+    """:func:`_sift_up` for :class:`AgentEntry` objects (``heapq._siftup``'s moves): the
+    hole at ``pos`` goes down to a leaf by the lesser child, then the item goes up."""
+    endpos = len(heap)
+    startpos = pos
+    newitem = heap[pos]
+    childpos = 2 * pos + 1
+    while childpos < endpos:
+        child = heap[childpos]
+        rightpos = childpos + 1
+        if rightpos < endpos:
+            right = heap[rightpos]
+            kc = child.key
+            kr = right.key
+            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+                childpos = rightpos
+                child = right
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = newitem
+    _agent_sift_down(heap, startpos, pos)
+
+
+def agent_heapify(heap: list[AgentEntry]) -> None:
+    """:func:`entry_heapify` for :class:`AgentEntry` objects: ``heapq.heapify``'s layout."""
+    n = len(heap)
+    for i in range(n // 2 - 1, -1, -1):
+        _agent_settle(heap, i, heap[i], n)
+
+
+def agent_pop(heap: list[AgentEntry]) -> AgentEntry:
+    """:func:`entry_pop` for :class:`AgentEntry` objects (``heapq.heappop``'s moves)."""
+    last = heap.pop()
+    if not heap:
+        return last
+    top = heap[0]
+    heap[0] = last
+    _agent_sift_up(heap, 0)
+    return top
+
+
 def compact_agents(heap: list[Any], vers: list[object], native: bool = False) -> None:
     """Keep only the live entries of an agent heap (``vers``: the version table), as a heap, in
     place: the list object stays the pool's (and a caller's who holds it). A new list would be a
@@ -249,24 +403,23 @@ def compact_agents(heap: list[Any], vers: list[object], native: bool = False) ->
     promoted twice traverses all its entries (at 100,000 agents, pools of thousands of
     entries: ~19 entry visits per lifecycle); the pool's list is long in the oldest generation.
 
-    ``native`` (``Router._native_heap``, the compiled build): each entry is read as a tuple
-    object (``tuple[Any, ...]``), its slot a native int and its version an object (only its
-    identity is tested: a pointer compare); a typed
-    ``AgentEntry`` would be unpacked into native fields and boxed into a new tuple (and new
-    ints) when kept, and an untyped one read generically. Kept entries are moved down in
+    ``native`` (``Router._native_heap``, the compiled build): the entries are
+    :class:`AgentEntry` objects, each read for its slot (a native int) and its version (an
+    object: only its identity is tested, a pointer compare). Kept entries are moved down in
     place (a kept entry's new index is never past the one being read). The pure build keeps
-    the comprehension (a third faster there than the loop) and copies it back. Either way the
-    kept entries are those of the old copy-out, in the same order, heapified the same way."""
+    the comprehension (a third faster there than the loop) and copies it back (it also
+    compacts a heap of :class:`AgentEntry` objects, through their ``e[i]`` and ``<``). Either
+    way the kept entries are those of the old copy-out, in the same order, heapified the same
+    way."""
     if native:
+        entries: list[AgentEntry] = heap
         j = 0
-        for e in heap:
-            entry: tuple[Any, ...] = e
-            slot: int = entry[3]
-            if vers[slot] is entry[2]:
-                heap[j] = entry
+        for entry in entries:
+            if vers[entry.slot] is entry.ver:
+                entries[j] = entry
                 j += 1
-        del heap[j:]
-        entry_heapify(heap)  # heapq's layout, native compares
+        del entries[j:]
+        agent_heapify(entries)  # heapq's layout, native compares
     else:
         heap[:] = [e for e in heap if vers[e[3]] is e[2]]
         heapify(heap)

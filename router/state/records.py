@@ -255,9 +255,11 @@ class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent_slot)``, lower key = better
-    (``AgentEntry`` in router/state/lazyheap.py; the agent is ``Router._slots[agent_slot]``;
-    ``agent_ver`` the int object of ``Router._vers[agent_slot]``, typed ``object``: the
-    compiled build keeps the object, whose identity is the liveness test).
+    (``AgentTuple`` in router/state/lazyheap.py; compiled, ``AgentEntry`` objects of these
+    fields: the list is typed for the pure build's tuples; the agent is
+    ``Router._slots[agent_slot]``; ``agent_ver`` the int object of
+    ``Router._vers[agent_slot]``, typed ``object``: the compiled build keeps the object,
+    whose identity is the liveness test).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     list of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
