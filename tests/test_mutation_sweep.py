@@ -299,3 +299,17 @@ def test_an_agent_back_at_a_lowered_cap_after_a_release_has_no_room() -> None:
         if isinstance(e, Offered):
             r.accept(e.inquiry_id, 4.0)
     assert r.statistics().agents_with_room == 0
+
+
+def test_a_history_of_none_forgets_every_outcome_at_once() -> None:
+    """``history = 0`` keeps no outcome: each one is forgotten as it comes
+    (``Hub.forget_oldest``: the order emptied and read from its start again). Kills the
+    head left where it was when the order is emptied (``head = 0`` dropped): the next
+    outcome was looked up past the end of the order."""
+    from router.adapters._hot import Hub
+    from router.config import QueueConfig, RouterConfig
+
+    h = Hub(Router(RouterConfig(queues=[QueueConfig(name="q")])), lambda: 0.0, 0, None)
+    for n in range(5):
+        h.remember(f"k{n}", _Outcome(f"k{n}"))
+        assert not h.ended and not h.ended_order and h.ended_head == 0
