@@ -1636,7 +1636,8 @@ class Router:
         """Move a waiting, offered or assigned inquiry to ``queue`` (same channel), keeping
         its arrival time: it takes its place there by arrival and priority, and the new
         queue's relaxation steps start now (in a surge that relaxes steps, at the last one,
-        as for an overflow move). An offered or assigned one leaves its agent
+        as for an overflow move; a wait for preferred agents still on lasts at most the new
+        queue's ``preferred_wait_s`` from now). An offered or assigned one leaves its agent
         (``agent_id``, if given, must be that agent); once answered it no longer abandons.
         A transfer into a queue closed by its ``hours`` is refused."""
         check_id(inquiry_id, "inquiry_id")
@@ -1708,6 +1709,7 @@ class Router:
                 agent.last_seen = now
         t.queue = q
         t.entered = now
+        self._prefer_in(t)
         t.step = len(q.steps) if self._bp.surge.relax_now else 0  # as an overflow move
         if priority is not None:
             t.priority = priority
@@ -3543,6 +3545,24 @@ class Router:
             if has_room(agent):
                 self._refresh(agent)
 
+    def _prefer_in(self, t: Ticket) -> None:
+        """``t`` moved to another queue (a transfer, an overflow move, a removed queue's
+        hand-over) while out of line: its wait for preferred agents, if still on, lasts at
+        most the new queue's ``preferred_wait_s`` from now (``0`` there ends it). A move
+        never starts or lengthens the wait. (The old deadline is spent: ``_fire`` ends a
+        wait only at its ``prefer_until``.)"""
+        until = t.prefer_until
+        if until <= 0.0:
+            return
+        wait = t.terms.queue.preferred_wait_s
+        if wait <= 0.0:
+            t.prefer_until = 0.0
+            return
+        end = self._now + wait
+        if end < until:
+            t.prefer_until = end
+            self._at(end, K_PREFER, t, 0)
+
     def _end_preference(self, t: Ticket) -> None:
         """``t`` stops waiting for its preferred agents: every eligible agent may take it."""
         if t.prefer_until <= 0.0:
@@ -3707,6 +3727,7 @@ class Router:
                 assert target is not None
                 t.queue = self._queues[target]
                 t.entered = self._now
+                self._prefer_in(t)
                 t.step = 0
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
@@ -4202,6 +4223,7 @@ class _Ops:
         r._dequeue(t)
         t.queue = queue
         t.entered = r._now
+        r._prefer_in(t)
         t.step = step
         self.enqueue(t)
 

@@ -234,3 +234,108 @@ def test_handed_back_within_its_window_it_waits_for_the_rest_of_it() -> None:
     r.hand_back("c1", 20)
     assert brief(r.tick(29)) == [("AgentLoggedIn", "ye"), ("Requeued", "c1")]  # for wu until 30
     assert brief(r.tick(30))[-1] == ("Offered", "c1", "ye")
+
+
+# ----------------------------------------------------------- moved to another queue
+#
+# A move (transfer, overflow, a removed queue's hand-over) bounds the wait by the new
+# queue's ``preferred_wait_s`` from the move (0: over), and never lengthens it. A fuzz run
+# found a transferred inquiry still waiting for its preferred agents by the old queue's
+# window in a queue that has none, while another agent was free (a stall).
+
+MOVES = (
+    CFG
+    + """
+[[queues]]
+name = "short"
+channel = "voice"
+requires = { care = 1 }
+preferred_wait_s = 5
+[[queues]]
+name = "long"
+channel = "voice"
+requires = { care = 1 }
+preferred_wait_s = 100
+"""
+)
+
+
+def waiting_for_li() -> Router:
+    """c1 waits in "care" (window to 33) for li, who is busy; ye is free."""
+    r = Router(config(MOVES))
+    for aid in ("ye", "li"):
+        r.login(AgentSpec(id=aid, skills={"care": 2}), 0)
+    r.tick(0)
+    busy(r, "x", "li", 1)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 3)
+    assert brief(r.tick(3)) == [("Queued", "c1")]
+    return r
+
+
+def test_transferred_to_a_queue_without_a_window_it_goes_to_anyone_at_once() -> None:
+    r = waiting_for_li()
+    r.transfer("c1", "plain", 4)
+    assert brief(r.tick(4))[-1] == ("Offered", "c1", "ye")
+    assert stalls(r) == []
+
+
+def test_transferred_to_a_shorter_window_it_waits_that_long_from_the_move() -> None:
+    r = waiting_for_li()
+    r.transfer("c1", "short", 4)
+    assert ("Offered", "c1", "ye") not in brief(r.tick(4))  # still li's for 5 s
+    assert r.next_deadline() == 9.0
+    assert brief(r.tick(9)) == [("Offered", "c1", "ye")]
+
+
+def test_transferred_to_a_longer_window_its_wait_is_not_lengthened() -> None:
+    r = waiting_for_li()
+    r.transfer("c1", "long", 4)
+    r.tick(4)
+    assert r.next_deadline() == 33.0  # the window it had, not 4 + 100
+    assert brief(r.tick(33)) == [("Offered", "c1", "ye")]
+
+
+def test_an_assigned_inquiry_transferred_keeps_no_window_its_new_queue_lacks() -> None:
+    r = Router(config(MOVES))
+    for aid in ("ye", "li"):
+        r.login(AgentSpec(id=aid, skills={"care": 2}), 0)
+    r.tick(0)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 1)
+    assert brief(r.tick(1)) == [("Queued", "c1"), ("Offered", "c1", "li")]
+    r.accept("c1", 2, "li")
+    r.transfer("c1", "plain", 3, agent_id="li")  # li passes it on while its window is open
+    r.go_on_break("li", 3)  # (a preferred agent on a break still counts as logged in)
+    assert ("Offered", "c1", "ye") in brief(r.tick(3))
+    assert stalls(r) == []
+
+
+def test_a_removed_queue_hands_it_over_within_the_new_queue_window() -> None:
+    r = waiting_for_li()
+    care = '[[queues]]\nname = "care"\nchannel = "voice"\nrequires = { care = 1 }\n'
+    removed = MOVES.replace(care + "preferred_wait_s = 30\n", "")
+    assert 'name = "care"' not in removed
+    r.reconfigure(config(removed), 4, hand_over={"care": "short"})
+    r.tick(4)
+    assert r.inquiry_state("c1") == "waiting"
+    assert r.next_deadline() == 9.0
+    assert ("Offered", "c1", "ye") in brief(r.tick(9))
+
+
+def test_an_overflow_move_ends_the_wait_where_the_new_queue_has_no_window() -> None:
+    r = Router(
+        config(
+            MOVES + '[backpressure]\npolicy = "overflow"\n'
+            '[backpressure.overflow.queues.care]\nto = "plain"\nafter_s = 10\n'
+        )
+    )
+    for aid in ("ye", "li"):
+        r.login(AgentSpec(id=aid, skills={"care": 2}), 0)
+    r.tick(0)
+    busy(r, "x", "li", 1)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 3)
+    assert brief(r.tick(3)) == [("Queued", "c1")]
+    assert r.next_deadline() == 13.0  # the overflow move, before the window's end (33)
+    events = brief(r.tick(13))
+    assert ("Overflowed", "c1") in [e[:2] for e in events]
+    assert events[-1] == ("Offered", "c1", "ye")
+    assert stalls(r) == []
