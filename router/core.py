@@ -1707,10 +1707,7 @@ class Router:
             self._leave_agent(t, agent)
             if agent_id is not None:
                 agent.last_seen = now
-        t.queue = q
-        t.entered = now
-        self._prefer_in(t)
-        t.step = len(q.steps) if self._bp.surge.relax_now else 0  # as an overflow move
+        self._move_to(t, q, len(q.steps) if self._bp.surge.relax_now else 0)  # as overflow
         if priority is not None:
             t.priority = priority
         if requires is not None:
@@ -3545,16 +3542,19 @@ class Router:
             if has_room(agent):
                 self._refresh(agent)
 
-    def _prefer_in(self, t: Ticket) -> None:
-        """``t`` moved to another queue (a transfer, an overflow move, a removed queue's
-        hand-over) while out of line: its wait for preferred agents, if still on, lasts at
-        most the new queue's ``preferred_wait_s`` from now (``0`` there ends it). A move
-        never starts or lengthens the wait. (The old deadline is spent: ``_fire`` ends a
-        wait only at its ``prefer_until``.)"""
+    def _move_to(self, t: Ticket, q: QueueState, step: int) -> None:
+        """``t``, out of line, enters queue ``q`` now at relaxation ``step`` (a transfer, an
+        overflow move, a removed queue's hand-over): its wait for preferred agents, if still
+        on, lasts at most ``q.preferred_wait_s`` from now (``0`` there ends it). A move never
+        starts or lengthens the wait. (The old deadline is spent: ``_fire`` ends a wait only
+        at its ``prefer_until``.)"""
+        t.queue = q
+        t.entered = self._now
+        t.step = step
         until = t.prefer_until
         if until <= 0.0:
             return
-        wait = t.terms.queue.preferred_wait_s
+        wait = q.preferred_wait_s
         if wait <= 0.0:
             t.prefer_until = 0.0
             return
@@ -3725,10 +3725,7 @@ class Router:
             if name in targets:
                 target = targets[name]
                 assert target is not None
-                t.queue = self._queues[target]
-                t.entered = self._now
-                self._prefer_in(t)
-                t.step = 0
+                self._move_to(t, self._queues[target], 0)
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 elapsed = self._now - t.entered
@@ -4221,10 +4218,7 @@ class _Ops:
     def move(self, t: Ticket, queue: QueueState, step: int) -> None:
         r = self._r
         r._dequeue(t)
-        t.queue = queue
-        t.entered = r._now
-        r._prefer_in(t)
-        t.step = step
+        r._move_to(t, queue, step)
         self.enqueue(t)
 
     def relax(self, t: Ticket, step: int) -> None:

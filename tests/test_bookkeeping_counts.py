@@ -24,23 +24,7 @@ import pytest
 from router import Router
 from router.state.records import ASSIGNED, LOGGING_OUT, OFFERED, READY, WAITING
 from tests.helpers import agent, config, inq
-
-CFG = """
-[routing]
-mode = "offer"
-offer_timeout_s = 10
-max_no_answer = 100
-priority_seconds = 20
-[[queues]]
-name = "refund"
-channel = "voice"
-requires = { refund = 1 }
-[[queues]]
-name = "vip"
-channel = "voice"
-requires = { refund = 1 }
-priority = 1
-"""
+from tests.test_waiting_lines import TWO_QUEUES as CFG  # (refund, and vip at priority 1)
 
 
 def _check_counts(r: Router) -> None:
