@@ -1,0 +1,333 @@
+"""Directed tests for the mutants a second sweep of the core, the adapter's hot path and
+the real-time counts left alive.
+
+A mutation sweep (BENCHMARKS.md, "Mutation sweep of the core, the adapter's hot path and
+the real-time counts (mutA33)") applied one small change at a time to ``router/core.py``,
+``router/adapters/_hot.py``, ``router/state/realtime.py`` and the state modules changed
+since ``69f375d`` and ran the module's tests. Each test here fails on a mutant that
+survived them and passes on the real code; each says which mutant. They read behaviour
+(the events, who is offered what) where it shows the fault, and a stated invariant of a
+structure only where nothing else does.
+"""
+
+from __future__ import annotations
+
+from router import AgentSpec, Assigned, Offered, Router
+from tests.helpers import agent, config, inq
+
+RECENT = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+recent_window_s = 100
+[routing.weights]
+recent_work = 1.0
+[[queues]]
+name = "refund"
+channel = "voice"
+requires = { refund = 1 }
+"""
+
+
+def _offered(events: list[object]) -> list[tuple[str, str]]:
+    return [(e.inquiry_id, e.agent_id) for e in events if isinstance(e, (Offered, Assigned))]
+
+
+def test_recent_work_leaves_the_score_when_the_window_passes() -> None:
+    """A completion puts the work's handle time in the agent's recent-work window and sets
+    the agent's timer for when it leaves (``Router._work_ended``: the timer is pushed when it
+    comes before the pending one, and with none pending it always does). Once it has left,
+    the agent is scored as one that did no work: the longest idle of two agents gets the
+    next inquiry. Kills the timer not pushed at a completion (``_schedule_agent`` dropped):
+    the work stayed in the score for good and the other agent got it."""
+    r = Router(config(RECENT))
+    r.login(agent("a"), 0.0)
+    r.submit(inq("i1"), 0.0)
+    assert _offered(r.tick(0.0)) == [("i1", "a")]
+    r.accept("i1", 0.0)
+    r.complete("i1", 50.0)  # 50 s of work in a's window until 150
+    r.tick(50.0)
+    r.login(agent("b"), 55.0)  # idle since 55: a has been idle longer
+    r.tick(55.0)
+    r.tick(200.0)  # a's work left its window at 150
+    r.submit(inq("i2"), 200.0)
+    assert _offered(r.tick(200.0)) == [("i2", "a")]
+
+
+def test_offers_withdrawn_in_a_burst_are_compacted_at_the_next_input() -> None:
+    """The deadline entries of offers that ended are spent; when they outnumber the rest by
+    the slack (64), the next input drops them (``Router._compact_deadlines``), and the core
+    knows when without counting every input: ``_spent_room`` is a lower bound of the rule's
+    margin, lowered with every change that lowers the margin (tests/test_deadline_heap.py).
+    A hundred offers counted at one input and then withdrawn while offered: each withdrawal
+    lowers the margin by two, and the input after it ran out compacts.
+    Kills ``_end`` not lowering the bound for an offered inquiry (``_spent_room -= 2``
+    dropped, or ``-= 1``): the bound rose above the margin and the spent entries stayed."""
+    from tests.test_deadline_heap import _margin
+
+    r = Router(config(RECENT))
+    for n in range(100):
+        r.login(agent(f"a{n:03d}"), 0.0)
+        r.submit(inq(f"i{n:03d}"), 0.0)
+    assert len(_offered(r.tick(0.0))) == 100
+    r.tick(1.0)  # the bound counted again with the offers' entries in
+    for n in range(100):
+        r.withdraw(f"i{n:03d}", 2.0)
+        assert r._spent_room <= _margin(r), (n, r._spent_room, _margin(r))
+    # past 82 withdrawals the spent entries outnumbered the rest by the slack: compacted
+    assert len(r._deadline_entries()) == r._offer_entries < 64
+
+
+def test_a_heap_deadline_between_two_offer_expiries_at_one_instant_fires_between_them() -> None:
+    """Deadlines due at one instant fire in the order they were set, ``(when, seq)``: here
+    two offers' expiries in the offer line (made before and after) and an inquiry's patience
+    in the heap (set between them), all due at 10. ``Router._enter`` compares the heap's
+    head with the line's head, the first of the line. Kills the tie read from the line's
+    last entry (``ol[-1]``): the patience came first."""
+    r = Router(config(RECENT))
+    r.login(agent("a"), 0.0)
+    r.submit(inq("i1"), 0.0)
+    assert _offered(r.tick(0.0)) == [("i1", "a")]  # expires at 10
+    r.submit(inq("i2", patience_s=10.0), 0.0)  # nobody free: gives up at 10
+    r.login(agent("b"), 0.0)
+    r.submit(inq("i3", priority=1), 0.0)  # served before i2
+    assert _offered(r.tick(0.0)) == [("i3", "b")]  # expires at 10
+    got = [
+        (type(e).__name__, e.inquiry_id)
+        for e in r.tick(10.0)
+        if type(e).__name__ in ("OfferExpired", "Abandoned")
+    ]
+    assert got == [("OfferExpired", "i1"), ("Abandoned", "i2"), ("OfferExpired", "i3")]
+
+
+STEP = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "refund"
+channel = "voice"
+requires = { refund = 1 }
+[[queues]]
+name = "step"
+channel = "chat"
+requires = { refund = 1 }
+steps = [{ after_s = 50, requires = {} }]
+"""
+
+
+def test_next_deadline_past_a_sleeping_entry_lowers_the_spent_room_with_each_drop() -> None:
+    """``next_deadline`` with a sleeping entry at the top (a relaxation step's timer of an
+    inquiry now with an agent: it may come back to life) sets it aside and drops the dead
+    entries behind it (``Router._next_live_past_dormant``: here the patience deadlines of
+    inquiries already assigned); each drop lowers the compaction rule's margin, and the
+    bound ``_spent_room`` with it (tests/test_deadline_heap.py). The bound counted exactly
+    first (a restored router counts it at its first input). Kills the drops past a sleeping
+    entry raising the bound (``+= 1``) or lowering it only for an offer's entry
+    (``kind == K_OFFER``): above the margin, an input would skip a compaction."""
+    from tests.test_deadline_heap import _margin
+
+    r = Router(config(STEP))
+    r.submit(inq("s1", queue="step"), 0.0)
+    r.tick(0.0)  # waits: its step is due at 50
+    r.login(agent("s", voice=0, chat=1), 0.5)
+    for n in range(40):
+        r.login(agent(f"a{n}"), 0.5)
+        r.submit(inq(f"p{n}", patience_s=100.0), 0.5)
+    assert sum(isinstance(e, Assigned) for e in r.tick(0.5)) == 41
+    r = Router.restore(r.snapshot())
+    r.tick(1.0)
+    assert r._spent_room == _margin(r)  # counted
+    assert r.next_deadline() is None  # the step's timer kept, the 40 patience ones dropped
+    assert len(r._deadline_entries()) == 1
+    assert r._spent_room <= _margin(r), (r._spent_room, _margin(r))
+
+
+CHAT = """
+[routing]
+mode = "immediate"
+[routing.weights]
+proficiency = 1.0
+idle_time = 1.0
+load = 1.0
+[[queues]]
+name = "chat"
+channel = "chat"
+requires = { refund = 1 }
+"""
+
+
+def test_an_agent_freed_by_a_release_is_scored_as_it_is_now() -> None:
+    """A release changes the agent's score (its load; its idle time starts again once it
+    holds nothing), so its entries in the agent heaps, keyed before, are made stale
+    (``Router._release``: ``unlist``) and the matching pass lists it again with its new key.
+    Here b, listed with a chat since 0 (its idle term 10 by 600), ends it at 600 as a, a
+    better agent (level 4), logs in and a new chat arrives: by the scores at 600 (b 0.5, a
+    0.75) a takes it. Kills the release leaving b's old entry live (``unlist`` dropped):
+    the pass found b at its old key, 10 - 0.5, and gave it the chat."""
+    r = Router(config(CHAT))
+    r.login(agent("b", level=3, voice=0, chat=2), 0.0)
+    r.submit(inq("c0", queue="chat"), 0.0)
+    assert _offered(r.tick(0.0)) == [("c0", "b")]  # b listed again: one chat of two
+    r.complete("c0", 600.0)
+    r.login(agent("a", level=4, voice=0, chat=2), 600.0)
+    r.submit(inq("c1", queue="chat"), 600.0)
+    assert _offered(r.tick(600.0)) == [("c1", "a")]
+
+
+def test_an_agent_updated_out_of_a_queue_is_not_given_its_work() -> None:
+    """``update_agent`` works an agent's pools out again (``Router._relist``): its entries in
+    every agent heap go stale first, so an agent whose new skills no longer meet a queue's
+    requirement is never found there. b, listed in chat's pool since 0, loses the skill at
+    600, as a logs in and a chat arrives in the same pass: a takes it. Kills the stale
+    entries left live (``unlist`` dropped in ``_relist``): b, which cannot serve the
+    queue, was assigned the chat (ahead of a by its old key)."""
+    r = Router(config(CHAT))
+    r.login(agent("b", level=3, voice=0, chat=2), 0.0)
+    r.submit(inq("c0", queue="chat"), 0.0)
+    assert _offered(r.tick(0.0)) == [("c0", "b")]
+    r.complete("c0", 0.0)
+    r.tick(0.0)  # b listed in chat's pool again
+    r.update_agent(AgentSpec(id="b", skills={"other": 3}, capacity={"chat": 2}), 600.0)
+    r.login(agent("a", level=4, voice=0, chat=2), 600.0)
+    r.submit(inq("c1", queue="chat"), 600.0)
+    assert _offered(r.tick(600.0)) == [("c1", "a")]
+
+
+RING_AND_CHAT = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+[[queues]]
+name = "ring"
+channel = "chat"
+max_offers = 2
+[[queues]]
+name = "chat2"
+channel = "chat"
+requires = { refund = 1 }
+"""
+
+
+def test_agents_rung_on_their_last_slot_are_not_offered_another_queues_work() -> None:
+    """A ring offers one inquiry to several agents at once (``Router._offer_many``); each
+    one's entries in every agent heap go stale, and one left without room is listed
+    nowhere until work ends. y and z (one chat each) are rung for r1 and listed in chat2's
+    pool too; a chat2 inquiry next goes to x, the one agent with room. Kills the rung
+    agents' entries left live (``unlist`` dropped in ``_offer_many``): the inquiry was
+    offered to y, past its cap."""
+    r = Router(config(RING_AND_CHAT))
+    r.submit(inq("w0", queue="chat2"), 0.0)  # chat2's pool made, before the logins
+    r.withdraw("w0", 0.0)
+    r.login(agent("x", level=2, voice=0, chat=2), 0.0)
+    r.login(agent("y", voice=0, chat=1), 0.0)
+    r.login(agent("z", voice=0, chat=1), 0.0)
+    r.tick(0.0)
+    r.submit(inq("r1", queue="ring"), 1.0)
+    assert sorted(_offered(r.tick(1.0))) == [("r1", "y"), ("r1", "z")]
+    r.submit(inq("w1", queue="chat2"), 2.0)
+    assert _offered(r.tick(2.0)) == [("w1", "x")]
+
+
+def test_an_async_for_reader_waiting_is_woken_by_an_immediate_assignment() -> None:
+    """In immediate mode the adapter delivers each ``Assigned`` to the agent's session
+    (``Hub.on_assigned`` -> ``Inbox.deliver``), which wakes a reader already waiting in
+    ``async for`` on asyncio (``_hot.Offers``). The reader waits first, then the inquiry
+    comes (virtual time: the wait for it is bounded by the loop's own clock, not the
+    machine's). Kills ``deliver`` clearing the reader without waking it: it never read."""
+    import asyncio
+
+    from router import Inquiry, QueueConfig, RouterConfig, Routing
+    from router.adapters import open_router
+    from router.adapters.testing import run_virtual
+
+    async def scenario() -> list[str]:
+        cfg = RouterConfig(queues=[QueueConfig(name="q")], routing=Routing(mode="immediate"))
+        async with open_router(cfg, backend="asyncio") as r, r.agent(AgentSpec(id="a1")) as a1:
+            read: list[str] = []
+
+            async def reader() -> None:
+                async for work in a1:
+                    read.append(work.inquiry_id)
+                    return
+
+            task = asyncio.create_task(reader())
+            for _ in range(20):  # the reader runs up to its wait
+                await asyncio.sleep(0)
+            assert not task.done()
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            try:
+                async with asyncio.timeout(1000.0):  # virtual seconds
+                    await task
+            except TimeoutError:
+                task.cancel()
+            return read
+
+    assert run_virtual(scenario()) == ["c1"]
+
+
+def test_a_resubmitted_id_does_not_push_an_older_outcome_out_of_the_history() -> None:
+    """The adapter keeps the last ``history`` outcomes for ``wait_assigned``; an id submitted
+    again drops its old outcome at once (``Hub.submit``): its new life gets a new one, and
+    it must not count among the kept ones meanwhile. With a history of 2: k0 and c1 give up,
+    c1 is submitted again, k2 gives up: k0 and k2 are the last two outcomes, and
+    ``wait_assigned("k0")`` still says how k0 ended. Kills the old outcome kept (``del``
+    dropped): it counted, and k0's was forgotten (``UnknownId``)."""
+    import asyncio
+
+    from router import Inquiry, QueueConfig, RouterConfig, UnknownId
+    from router.adapters import InquiryEnded, open_router
+    from router.adapters.testing import run_virtual
+
+    async def scenario() -> str:
+        cfg = RouterConfig(queues=[QueueConfig(name="q")])
+        async with open_router(cfg, backend="asyncio", history=2) as r:
+            r.submit_nowait(Inquiry(id="k0", queue="q", patience_s=1.0))
+            r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=1.0))
+            await asyncio.sleep(5.0)  # both gave up
+            r.submit_nowait(Inquiry(id="c1", queue="q"))  # waits: nobody to serve it
+            r.submit_nowait(Inquiry(id="k2", queue="q", patience_s=1.0))
+            await asyncio.sleep(5.0)
+            try:
+                await r.wait_assigned("k0")
+            except InquiryEnded as exc:
+                return type(exc.event).__name__
+            except UnknownId:
+                return "forgotten"
+            return "assigned"
+
+    assert run_virtual(scenario()) == "Abandoned"
+
+
+def _arrival_line(stale_head: bool) -> tuple[int, float]:
+    """w0 waits from 1 (behind an inquiry that left at once if ``stale_head``), 79 others
+    come and go, w1 comes at 100: the queue's waiting count and longest wait at 100; the
+    line's bound checked after every arrival."""
+    r = Router(config(RECENT))
+    if stale_head:
+        r.submit(inq("x0"), 0.0)
+        r.withdraw("x0", 0.0)
+    r.submit(inq("w0"), 1.0)  # waits from 1: the longest wait
+    q = r._queues["refund"]
+    for n in range(1, 80):
+        r.submit(inq(f"x{n}"), 1.0 + n)
+        assert len(q.by_arrival) - q.arrival_head <= 2 * q.n_waiting + 64
+        r.withdraw(f"x{n}", 1.0 + n)
+    r.submit(inq("w1"), 100.0)
+    r.tick(100.0)
+    s = r.statistics().queues["refund"]
+    return s.waiting, s.longest_wait_s
+
+
+def test_the_arrival_line_is_compacted_within_its_bound_and_keeps_the_longest_wait() -> None:
+    """Each queue's line of arrivals (``QueueState.by_arrival``, read from
+    ``arrival_head``) gives the longest wait; entries of inquiries that left stay until
+    the line outgrows twice the waiting count plus 64, when ``compact_arrivals`` drops them
+    (router/state/realtime.py: "by compaction when a structure grows past twice the
+    queue's waiting count"). w0 waits while 79 arrivals come and go behind it, with and
+    without a stale entry before it: the line stays within its bound and the longest wait
+    is w0's. Kills the walk past stale heads going backwards (``i -= 1``: past a stale
+    head only the newest was kept, and the longest wait read 0) and the compaction from
+    everywhere skipped while the line is long (``not`` added: with w0 at the head the line
+    grew past its bound)."""
+    assert _arrival_line(stale_head=False) == (2, 99.0)
+    assert _arrival_line(stale_head=True) == (2, 99.0)
