@@ -331,3 +331,36 @@ def test_the_arrival_line_is_compacted_within_its_bound_and_keeps_the_longest_wa
     grew past its bound)."""
     assert _arrival_line(stale_head=False) == (2, 99.0)
     assert _arrival_line(stale_head=True) == (2, 99.0)
+
+
+def test_an_agent_passed_over_for_an_inquiry_it_declined_is_offered_the_next_one() -> None:
+    """An inquiry seeks the best listed agent that did not decline it; the entries of the
+    agents that did are set aside and put back once the seek ends (``Router._seek_agent``),
+    so they stay listed for other work. a declines i1 (back in line: nobody else to take
+    it), then i2 comes: a is offered i2. Kills the set-aside entries not put back
+    (``heappush`` dropped): a, free, was listed nowhere and i2 waited."""
+    r = Router(config(RECENT, max_no_answer=5))
+    r.login(agent("a"), 0.0)
+    r.submit(inq("i1"), 0.0)
+    assert _offered(r.tick(0.0)) == [("i1", "a")]
+    r.decline("i1", 1.0)
+    assert _offered(r.tick(1.0)) == []  # i1 sought a again and passed it over
+    r.submit(inq("i2"), 2.0)
+    assert _offered(r.tick(2.0)) == [("i2", "a")]
+
+
+def test_a_new_inquiry_met_by_a_freed_agent_goes_to_a_better_listed_one() -> None:
+    """A freed agent that meets a new inquiry first compares its own key with the head of
+    the pool's agent heap (``Router._placed_elsewhere``): the best listed agent takes it when
+    it is better. b (level 4, idle since 0) and c (level 1, idle since 59) are listed; a
+    (level 3) logs in at 60 with a new inquiry: scores b 1.75, a 0.5, c 0.02, so b takes
+    it. Kills the comparison made with another entry than the head's key (``heap[-1]``: c's,
+    or ``head[1]``/``head[-1]``: its sequence number or slot): a took it."""
+    r = Router(config(RECENT))
+    r.login(AgentSpec(id="d", skills={"other": 1}, capacity={"chat": 1}), 0.0)  # slot 0
+    r.login(agent("b", level=4), 0.0)
+    r.login(agent("c", level=1), 59.0)
+    r.tick(59.0)
+    r.login(agent("a", level=3), 60.0)
+    r.submit(inq("i1"), 60.0)
+    assert _offered(r.tick(60.0)) == [("i1", "b")]
