@@ -364,3 +364,51 @@ def test_a_new_inquiry_met_by_a_freed_agent_goes_to_a_better_listed_one() -> Non
     r.login(agent("a", level=3), 60.0)
     r.submit(inq("i1"), 60.0)
     assert _offered(r.tick(60.0)) == [("i1", "b")]
+
+
+def test_a_freed_agent_tied_with_the_listed_head_leaves_the_new_inquiry_to_it() -> None:
+    """Equal keys fall to the agent listed first (router/state/distribution.py: "the agent
+    listed first"); a freed agent meeting a new inquiry would be listed after the pool's head,
+    so on a tie the head takes it (``Router._placed_elsewhere``). b (level 1) idle since 0
+    and a (level 5) logging in at 60 both score 1.0 then: b takes the inquiry. Kills the
+    tie going to the freed agent (``<=`` for ``<``)."""
+    r = Router(config(RECENT))
+    r.login(agent("b", level=1), 0.0)
+    r.tick(0.0)
+    r.login(agent("a", level=5), 60.0)
+    r.submit(inq("i1"), 60.0)
+    assert _offered(r.tick(60.0)) == [("i1", "b")]
+
+
+def test_the_real_time_counts_follow_an_agent_back_from_a_break_before_the_next_pass() -> None:
+    """``statistics()`` re-counts the agents noted as changed since its last call
+    (router/state/realtime.py, "Agents"); an agent back from a break (``set_ready`` ->
+    ``Router._make_ready``) is noted at once, so a read before the next matching pass
+    already counts it idle. Kills the note dropped there: it was still counted on a break."""
+    r = Router(config(RECENT))
+    r.login(agent("a"), 0.0)
+    r.tick(0.0)
+    r.go_on_break("a", 1.0)
+    r.tick(1.0)
+    assert r.statistics().agents_by_state["break"] == 1
+    r.set_ready("a", 2.0)
+    by_state = r.statistics().agents_by_state
+    assert (by_state["idle"], by_state["break"]) == (1, 0)
+
+
+def test_an_agent_given_room_by_the_surge_caps_is_counted_available() -> None:
+    """Surge mode raises the chat cap (tests/test_surge.py's config: 4); every agent's caps
+    are set again (``Router._set_caps``) and the agent is noted for the real-time counts: an
+    agent holding two chats at a cap of two becomes available for the chat queue. Kills the
+    note dropped in ``_set_caps``: the queue still counted no agent available."""
+    from router import Inquiry
+    from tests.test_surge import make, start_surge
+
+    r = make(enter_after=0)
+    r.login(AgentSpec(id="c", capacity={"chat": 2, "voice": 1}), 0)
+    for i in range(2):
+        r.submit(Inquiry(id=f"c{i}", queue="chat"), 0)
+    r.tick(0)
+    assert r.statistics().queues["chat"].available_agents == 0
+    start_surge(r, 1)
+    assert r.statistics().queues["chat"].available_agents == 1
