@@ -412,3 +412,65 @@ def test_an_agent_given_room_by_the_surge_caps_is_counted_available() -> None:
     assert r.statistics().queues["chat"].available_agents == 0
     start_surge(r, 1)
     assert r.statistics().queues["chat"].available_agents == 1
+
+
+RING2 = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+[[queues]]
+name = "ring"
+channel = "chat"
+max_offers = 2
+"""
+
+
+def test_the_real_time_counts_follow_the_agents_a_ring_reached() -> None:
+    """A ring's offer (``Router._offer_many``) notes every agent it reached for the
+    real-time counts: x and y (one chat each) rung for r1 are busy, with no room and not
+    available for the queue. Kills the note dropped there: both were still counted idle
+    and available."""
+    r = Router(config(RING2))
+    r.login(agent("x", voice=0, chat=1), 0.0)
+    r.login(agent("y", voice=0, chat=1), 0.0)
+    r.tick(0.0)
+    assert r.statistics().queues["ring"].available_agents == 2
+    r.submit(inq("r1", queue="ring"), 1.0)
+    assert sorted(_offered(r.tick(1.0))) == [("r1", "x"), ("r1", "y")]
+    s = r.statistics()
+    assert (s.agents_by_state["busy"], s.agents_by_state["idle"]) == (2, 0)
+    assert (s.queues["ring"].available_agents, s.agents_with_room) == (0, 0)
+
+
+STEPS = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+[[queues]]
+name = "a"
+channel = "voice"
+requires = { refund = 3 }
+steps = [{ after_s = 10, requires = { refund = 1 } }]
+[[queues]]
+name = "b"
+channel = "voice"
+requires = { refund = 3 }
+steps = [{ after_s = 600, requires = { refund = 1 } }]
+"""
+
+
+def test_a_transfer_starts_the_new_queues_relaxation_steps_again() -> None:
+    """A transferred inquiry enters its new queue at its first requirement: "the new queue's
+    relaxation steps start now" (``Router.transfer`` -> ``_move_to``). x waited into queue
+    a's relaxed step (level 1 from 10 s), is transferred to b (level 3 for its first 600 s):
+    a level-1 agent back from a break is not offered it. Kills the step left as it was
+    (``t.step = step`` dropped): b's relaxed step applied at once and lo was offered x."""
+    r = Router(config(STEPS))
+    r.login(agent("lo", level=1), 0.0)
+    r.go_on_break("lo", 0.0)
+    r.submit(inq("x", queue="a"), 0.0)
+    r.tick(20.0)  # a's step 1 reached
+    r.transfer("x", "b", 21.0)
+    r.set_ready("lo", 22.0)
+    assert _offered(r.tick(22.0)) == []
+    assert r.inquiry_state("x") == "waiting"
