@@ -474,3 +474,40 @@ def test_a_transfer_starts_the_new_queues_relaxation_steps_again() -> None:
     r.set_ready("lo", 22.0)
     assert _offered(r.tick(22.0)) == []
     assert r.inquiry_state("x") == "waiting"
+
+
+PREFERRED = """
+[routing]
+mode = "offer"
+offer_timeout_s = 10
+[[queues]]
+name = "care"
+channel = "voice"
+requires = { care = 1 }
+preferred_wait_s = 0.05
+[[queues]]
+name = "plain"
+channel = "voice"
+requires = { care = 1 }
+"""
+
+
+def test_a_transfer_ends_a_wait_for_preferred_agents_within_the_first_second() -> None:
+    """A move into a queue without a window for preferred agents ends the wait at once
+    (``Router._move_to``: a wait is on while ``prefer_until > 0``, times being any float).
+    c1 waits for li (busy) from 0.01 to 0.06 and is transferred at 0.02: ye, free, is
+    offered it then. Kills the test of a wait in force read against a constant above 0
+    (``<= 1.0``, ``<= 0.1``): a wait ending before it was left running."""
+    from router import Inquiry
+
+    r = Router(config(PREFERRED))
+    for aid in ("ye", "li"):
+        r.login(AgentSpec(id=aid, skills={"care": 2}), 0.0)
+    r.tick(0.0)
+    r.submit(Inquiry(id="x", queue="care", preferred_agents=["li"]), 0.0)
+    assert _offered(r.tick(0.0)) == [("x", "li")]
+    r.accept("x", 0.0)
+    r.submit(Inquiry(id="c1", queue="care", preferred_agents=["li"]), 0.01)
+    assert ("c1", "ye") not in _offered(r.tick(0.01))  # li's until 0.06
+    r.transfer("c1", "plain", 0.02)
+    assert _offered(r.tick(0.02)) == [("c1", "ye")]
