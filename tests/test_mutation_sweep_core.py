@@ -511,3 +511,21 @@ def test_a_transfer_ends_a_wait_for_preferred_agents_within_the_first_second() -
     assert ("c1", "ye") not in _offered(r.tick(0.01))  # li's until 0.06
     r.transfer("c1", "plain", 0.02)
     assert _offered(r.tick(0.02)) == [("c1", "ye")]
+
+
+def test_a_reconfigure_rebuilds_the_arrival_line_read_from_its_start() -> None:
+    """A reconfigure rebuilds each queue's line of arrivals from its waiting inquiries
+    (``index_arrivals``), read from its start again. Four of five arrivals left, a read of
+    the statistics walked the line past them (``arrival_head`` 4), then the same config is
+    applied: the longest wait is still x4's. Kills the old head kept on the rebuilt line
+    (``arrival_head = 0`` dropped): the walk started past its one entry, and read 0."""
+    cfg = config(RECENT)
+    r = Router(cfg)
+    for n in range(5):
+        r.submit(inq(f"x{n}"), float(n))
+    for n in range(4):
+        r.withdraw(f"x{n}", 5.0)
+    assert r.statistics().queues["refund"].longest_wait_s == 1.0  # x4, since 4
+    r.reconfigure(cfg, 10.0)
+    s = r.statistics().queues["refund"]
+    assert (s.waiting, s.longest_wait_s) == (1, 6.0)
