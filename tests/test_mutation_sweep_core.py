@@ -12,6 +12,8 @@ structure only where nothing else does.
 
 from __future__ import annotations
 
+import pytest
+
 from router import AgentSpec, Assigned, Offered, Router
 from tests.helpers import agent, config, inq
 
@@ -529,3 +531,24 @@ def test_a_reconfigure_rebuilds_the_arrival_line_read_from_its_start() -> None:
     r.reconfigure(cfg, 10.0)
     s = r.statistics().queues["refund"]
     assert (s.waiting, s.longest_wait_s) == (1, 6.0)
+
+
+def test_accept_and_complete_refuse_an_id_that_is_not_a_string() -> None:
+    """``accept`` and ``complete`` test a plain short string id inline and leave any other to
+    ``check_id`` (``Router.accept``): an int, None or bytes is refused as ``InvalidInput``
+    naming ``inquiry_id``, and the router goes on. Kills the inline test's type check
+    flipped (``is str``): an int failed inside as a ``TypeError`` (the router then broken)
+    and bytes came out as an unknown id."""
+    from router import InvalidInput
+
+    r = Router(config(RECENT))
+    r.login(agent("a"), 0.0)
+    r.submit(inq("i1"), 0.0)
+    r.tick(0.0)
+    for bad in (5, None, b"i1"):
+        for call in (r.accept, r.complete):
+            with pytest.raises(InvalidInput) as err:
+                call(bad, 1.0)  # type: ignore[arg-type]
+            assert err.value.field == "inquiry_id"
+    r.accept("i1", 1.0)
+    r.complete("i1", 2.0)
