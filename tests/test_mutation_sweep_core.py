@@ -12,6 +12,8 @@ structure only where nothing else does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from router import AgentSpec, Assigned, Offered, Router
@@ -31,7 +33,7 @@ requires = { refund = 1 }
 """
 
 
-def _offered(events: list[object]) -> list[tuple[str, str]]:
+def _offered(events: Iterable[object]) -> list[tuple[str, str]]:
     return [(e.inquiry_id, e.agent_id) for e in events if isinstance(e, (Offered, Assigned))]
 
 
