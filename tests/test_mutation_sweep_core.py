@@ -554,3 +554,23 @@ def test_accept_and_complete_refuse_an_id_that_is_not_a_string() -> None:
             assert err.value.field == "inquiry_id"
     r.accept("i1", 1.0)
     r.complete("i1", 2.0)
+
+
+def test_the_shared_caps_are_forgotten_not_grown_past_their_bound() -> None:
+    """Agents with the same caps share one dict, kept by content in ``Router._caps_shared``;
+    the contents are open-ended (any capacity an update names), so past ``MAX_SHARED_CAPS``
+    the cache is cleared, not grown ("open-ended: forget, not grow"). One agent updated
+    through 4,200 distinct capacities: the cache stays within its bound and the agent's caps
+    are its last. Kills the clear dropped (the cache grew by one dict per capacity)."""
+    import itertools
+
+    from router.core import MAX_SHARED_CAPS
+
+    r = Router(config(RECENT))
+    r.login(agent("a"), 0.0)
+    combos = itertools.product(range(1, 31), range(21), range(6), range(2))
+    for n, (chat, email, task, voice) in enumerate(itertools.islice(combos, 4200)):
+        cap = {"chat": chat, "email": email, "task": task, "voice": voice}
+        r.update_agent(AgentSpec(id="a", skills={"refund": 3}, capacity=cap), 1.0)
+        assert len(r._caps_shared) <= MAX_SHARED_CAPS, n
+    assert r._agents["a"].caps == cap
