@@ -574,3 +574,34 @@ def test_the_shared_caps_are_forgotten_not_grown_past_their_bound() -> None:
         r.update_agent(AgentSpec(id="a", skills={"refund": 3}, capacity=cap), 1.0)
         assert len(r._caps_shared) <= MAX_SHARED_CAPS, n
     assert r._agents["a"].caps == cap
+
+
+def test_the_agent_heaps_stay_within_their_compaction_bound() -> None:
+    """An agent's entries go stale whenever it changes; a pool's agent heap is compacted
+    once its length passes its listed agents by half plus 32 (``Router._refresh``: "dropped
+    in bulk"), so after every input it holds at most that many. A seeded run of twenty
+    agents and 1,500 seconds of arrivals, offers accepted at once and completions at random:
+    the bound holds in every pool throughout. Kills the compaction dropped from
+    ``_refresh`` (the heap passed its bound)."""
+    import random
+
+    r = Router(config(RECENT))
+    rnd = random.Random(5)
+    for i in range(20):
+        r.login(agent(f"a{i}", level=1 + i % 5), 0.0)
+    held: list[str] = []
+    n = 0
+    for step in range(1, 1501):
+        now = float(step)
+        for _ in range(rnd.choice((0, 1, 1, 2, 3))):
+            n += 1
+            r.submit(inq(f"i{n}"), now)
+        for e in r.tick(now):
+            if isinstance(e, Offered):
+                r.accept(e.inquiry_id, now)
+                held.append(e.inquiry_id)
+        rnd.shuffle(held)
+        while held and rnd.random() < 0.6:
+            r.complete(held.pop(), now)
+        for p in r._pools.values():
+            assert len(p.agents) <= p.n_listed + (p.n_listed >> 1) + 32, step
