@@ -58,27 +58,43 @@ def test_recent_work_leaves_the_score_when_the_window_passes() -> None:
     assert _offered(r.tick(200.0)) == [("i2", "a")]
 
 
-def test_offers_withdrawn_in_a_burst_are_compacted_at_the_next_input() -> None:
+NOBODY = (
+    RECENT
+    + """
+[[queues]]
+name = "nobody"
+channel = "voice"
+requires = { other = 1 }
+"""
+)
+
+
+@pytest.mark.parametrize("end", ["withdraw", "transfer"])
+def test_offers_ended_in_a_burst_are_compacted_at_the_next_input(end: str) -> None:
     """The deadline entries of offers that ended are spent; when they outnumber the rest by
     the slack (64), the next input drops them (``Router._compact_deadlines``), and the core
     knows when without counting every input: ``_spent_room`` is a lower bound of the rule's
     margin, lowered with every change that lowers the margin (tests/test_deadline_heap.py).
-    A hundred offers counted at one input and then withdrawn while offered: each withdrawal
-    lowers the margin by two, and the input after it ran out compacts.
-    Kills ``_end`` not lowering the bound for an offered inquiry (``_spent_room -= 2``
-    dropped, or ``-= 1``): the bound rose above the margin and the spent entries stayed."""
+    A hundred offers counted at one input and then ended while offered (withdrawn, or
+    transferred to a queue nobody serves): each lowers the margin by two, and the input after
+    it ran out compacts. Kills ``_end`` (withdrawn) and ``_leave_agent`` (transferred) not
+    lowering the bound for an offered inquiry (``_spent_room -= 2`` dropped, or ``-= 1``):
+    the bound rose above the margin and the spent entries stayed."""
     from tests.test_deadline_heap import _margin
 
-    r = Router(config(RECENT))
+    r = Router(config(NOBODY))
     for n in range(100):
         r.login(agent(f"a{n:03d}"), 0.0)
         r.submit(inq(f"i{n:03d}"), 0.0)
     assert len(_offered(r.tick(0.0))) == 100
     r.tick(1.0)  # the bound counted again with the offers' entries in
     for n in range(100):
-        r.withdraw(f"i{n:03d}", 2.0)
+        if end == "withdraw":
+            r.withdraw(f"i{n:03d}", 2.0)
+        else:
+            r.transfer(f"i{n:03d}", "nobody", 2.0)
         assert r._spent_room <= _margin(r), (n, r._spent_room, _margin(r))
-    # past 82 withdrawals the spent entries outnumbered the rest by the slack: compacted
+    # past 82 of them the spent entries outnumbered the rest by the slack: compacted
     assert len(r._deadline_entries()) == r._offer_entries < 64
 
 
@@ -605,3 +621,40 @@ def test_the_agent_heaps_stay_within_their_compaction_bound() -> None:
             r.complete(held.pop(), now)
         for p in r._pools.values():
             assert len(p.agents) <= p.n_listed + (p.n_listed >> 1) + 32, step
+
+
+RING_AND_CHAT_LONG = """
+[routing]
+mode = "offer"
+offer_timeout_s = 100
+[[queues]]
+name = "ring"
+channel = "chat"
+max_offers = 2
+[[queues]]
+name = "chat"
+channel = "chat"
+requires = { refund = 1 }
+"""
+
+
+def test_the_winner_of_a_ring_is_scored_from_its_answer() -> None:
+    """The agent that accepts a ring's offer first wins it (``Router._win``): its idle time
+    starts again, so its entries in the agent heaps are made stale and it is listed again
+    with its new key. x (idle since 0, listed in chat's pool with one of two chats rung)
+    wins r1 at 600 as a (level 4) logs in and a chat arrives: by the scores at 600 (x 0.0,
+    a 0.75) a takes it. Kills the winner's entries left live (``unlist`` dropped in
+    ``_win``): x was found at its old key, 10, and given the chat."""
+    r = Router(config(RING_AND_CHAT_LONG))
+    r.submit(inq("w0", queue="chat"), 0.0)  # chat's pool made, before the logins
+    r.withdraw("w0", 0.0)
+    r.login(agent("x", level=3, voice=0, chat=2), 0.0)
+    r.tick(0.0)
+    r.login(agent("y", level=1, voice=0, chat=2), 590.0)
+    r.tick(590.0)
+    r.submit(inq("r1", queue="ring"), 595.0)
+    assert sorted(_offered(r.tick(595.0))) == [("r1", "x"), ("r1", "y")]
+    r.accept("r1", 600.0, agent_id="x")
+    r.login(agent("a", level=4, voice=0, chat=2), 600.0)
+    r.submit(inq("c1", queue="chat"), 600.0)
+    assert ("c1", "a") in _offered(r.tick(600.0))
