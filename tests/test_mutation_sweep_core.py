@@ -658,3 +658,35 @@ def test_the_winner_of_a_ring_is_scored_from_its_answer() -> None:
     r.login(agent("a", level=4, voice=0, chat=2), 600.0)
     r.submit(inq("c1", queue="chat"), 600.0)
     assert ("c1", "a") in _offered(r.tick(600.0))
+
+
+def test_a_callback_failed_on_offer_lowers_the_spent_room() -> None:
+    """A callback whose call reached nobody while on offer is released from its agent
+    (``callback_failed`` -> the policies' ``release``): its offer's deadline entry is spent,
+    the compaction rule's margin falls by two, and the bound ``_spent_room`` with it
+    (tests/test_deadline_heap.py). The bound counted exactly first (a restored router counts
+    it at its first input); the last attempt gives up (no retry timer set after it). Kills
+    the release not lowering it (``-= 2`` dropped, or ``-= 1``): above the margin, an input
+    would skip a compaction."""
+    from tests.test_admission import CALLBACK, router, submit
+    from tests.test_deadline_heap import _margin
+
+    r = router(CALLBACK, mode="offer")
+    r.login(AgentSpec(id="a"), 0)
+    r.tick(0)
+    for iid in ("1", "2", "cb"):
+        submit(r, iid, 0)
+    r.tick(0)
+    for iid, at in (("1", 10.0), ("2", 20.0)):
+        r.accept(iid, at - 9.0)
+        r.complete(iid, at)
+        r.tick(at)
+    for at in (20.0, 81.0):  # its first call, then its retry at 81 (the last: 2 attempts)
+        r.tick(at)
+        assert r.inquiry_state("cb") == "offered"
+        r = Router.restore(r.snapshot())
+        r.tick(at)
+        assert r._spent_room == _margin(r)  # counted at the restored router's first input
+        r.callback_failed("cb", at + 1.0)
+        assert r._spent_room <= _margin(r), (at, r._spent_room, _margin(r))
+    assert r.counters.abandoned == 1  # gave up after its second attempt
