@@ -690,3 +690,43 @@ def test_a_callback_failed_on_offer_lowers_the_spent_room() -> None:
         r.callback_failed("cb", at + 1.0)
         assert r._spent_room <= _margin(r), (at, r._spent_room, _margin(r))
     assert r.counters.abandoned == 1  # gave up after its second attempt
+
+
+TENANTS = """
+[routing]
+mode = "immediate"
+[routing.weights]
+idle_time = 0.01
+[[queues]]
+name = "taobao"
+tenant = "taobao"
+requires = { refund = 1 }
+[[queues]]
+name = "fliggy"
+tenant = "fliggy"
+requires = { fl = 1 }
+"""
+
+
+def test_an_agent_whose_shift_leaves_a_tenant_is_not_given_its_work() -> None:
+    """A shift change lists the agent again in the pools its new shift allows
+    (``Router._repool``): its entries in every agent heap go stale first. ye serves both
+    tenants until 600, then Fliggy only; at 600 z (Taobao, level 3) logs in and a Taobao
+    inquiry arrives in the same pass: z takes it (ye's score in Fliggy's pool, 0.1, puts it
+    after z in the pass; its old Taobao entry would score 1.1). Kills the stale entries
+    left live (``unlist`` dropped in ``_repool``): ye, off Taobao, was assigned it."""
+    from router import Shift
+
+    r = Router(config(TENANTS))
+    r.submit(inq("w0", queue="taobao"), 0.0)  # Taobao's pool made
+    r.withdraw("w0", 0.0)
+    shifts = [
+        Shift(start_s=0.0, end_s=600.0),
+        Shift(start_s=600.0, end_s=4000.0, tenants=frozenset({"fliggy"})),
+    ]
+    both = frozenset({"taobao", "fliggy"})
+    r.login(AgentSpec(id="ye", skills={"refund": 5, "fl": 1}, tenants=both, shifts=shifts), 0.0)
+    r.tick(0.0)
+    r.login(AgentSpec(id="z", skills={"refund": 3}, tenants=frozenset({"taobao"})), 600.0)
+    r.submit(inq("t", queue="taobao"), 600.0)
+    assert _offered(r.tick(600.0)) == [("t", "z")]
