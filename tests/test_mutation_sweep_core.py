@@ -730,3 +730,26 @@ def test_an_agent_whose_shift_leaves_a_tenant_is_not_given_its_work() -> None:
     r.login(AgentSpec(id="z", skills={"refund": 3}, tenants=frozenset({"taobao"})), 600.0)
     r.submit(inq("t", queue="taobao"), 600.0)
     assert _offered(r.tick(600.0)) == [("t", "z")]
+
+
+def test_an_answer_is_a_departure_that_did_not_abandon() -> None:
+    """``WaitEstimator`` keeps, per queue, exponentially weighted means over departures from
+    the line (router/state/estimate.py: weight ``alpha``): whether it was an abandonment,
+    and how long it had waited; an answer is such a departure, not abandoned, and renews the
+    queue's version (predictions cached on it are made again), also when it waited nothing.
+    One abandonment after 100 s, then answers after 0.05 s and after 0 s: each moves the
+    means by ``alpha`` and ``theta`` (their ratio) with them. Kills ``on_answer`` leaving the
+    abandonment mean as it was, counting a wait up to 1 s (or 0.1 s) as none or none as 1 s,
+    and not renewing the version."""
+    from router.state.estimate import WaitEstimator
+
+    est = WaitEstimator(alpha=0.5)
+    est.on_abandon("q", 100.0)
+    abandon, waited = 0.5, 50.0  # each mean moved half way from 0
+    assert est.theta("q") == pytest.approx(abandon / waited)
+    for at, wait in ((10.0, 0.05), (20.0, 0.0)):
+        ver = est.version("q")
+        est.on_answer("q", at, at - wait)
+        abandon, waited = abandon / 2, waited + 0.5 * (wait - waited)
+        assert est.theta("q") == pytest.approx(abandon / waited), (at, wait)
+        assert est.version("q") != ver
