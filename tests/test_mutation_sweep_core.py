@@ -34,6 +34,7 @@ requires = { refund = 1 }
 
 
 def _offered(events: Iterable[object]) -> list[tuple[str, str]]:
+    """(inquiry, agent) of each decision among ``events``: ``Offered`` or ``Assigned``."""
     return [(e.inquiry_id, e.agent_id) for e in events if isinstance(e, (Offered, Assigned))]
 
 
