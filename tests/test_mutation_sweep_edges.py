@@ -1,0 +1,82 @@
+"""Directed tests from the mutation sweep of the runner, the admission control and
+durable serving (BENCHMARKS: "Mutation sweep of durable serving, control, the runner
+and the policies (mutB33)"). Each test names the behaviour a surviving mutant broke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing, Withdraw
+from router.adapters import RouterClosed, open_router
+from router.adapters.testing import run_virtual
+
+
+def _config() -> RouterConfig:
+    return RouterConfig(queues=[QueueConfig(name="q")], routing=Routing(offer_timeout_s=30.0))
+
+
+# ---------------------------------------------------------------------- the runner
+
+
+def test_every_input_on_a_closed_router_raises_router_closed() -> None:
+    """After the router closed, each input method of the handle and of a session raises
+    ``RouterClosed`` and changes nothing (each one's ``_check_open``), and ``wait_assigned``
+    raises it at once instead of waiting for a tick that never comes."""
+    calls: list[tuple[str, Any]] = []
+
+    async def main() -> Any:
+        async with open_router(_config()) as r:
+            r.submit_nowait(Inquiry(id="i1", queue="q"))
+            handle = r
+            session = r.agent(AgentSpec(id="a1"))
+            await session.__aenter__()
+            await asyncio.sleep(0)
+            await session.__aexit__(None, None, None)
+        before = handle.core.snapshot()
+        calls.extend(
+            [
+                ("withdraw", lambda: handle.withdraw("i1")),
+                ("callback_failed", lambda: handle.callback_failed("i1")),
+                ("reset_statistics", handle.reset_statistics),
+                ("handle", lambda: handle.handle(Withdraw(inquiry_id="i1"))),
+                ("set_attributes", lambda: handle.set_attributes("a1", {})),
+                ("reconfigure", lambda: handle.reconfigure(_config())),
+                ("update_inquiry", lambda: handle.update_inquiry("i1", priority=3)),
+                ("heartbeat", lambda: handle.heartbeat("a1")),
+                ("go_on_break", session.go_on_break),
+                ("set_ready", session.set_ready),
+                ("callback_failed (session)", lambda: session.callback_failed("i1")),
+            ]
+        )
+        for name, call in calls:
+            with pytest.raises(RouterClosed):
+                call()
+                pytest.fail(f"{name} on a closed router")
+        with pytest.raises(RouterClosed):
+            await asyncio.wait_for(handle.wait_assigned("i1"), 60.0)
+        with pytest.raises(RouterClosed):
+            async with handle.subscribe():
+                pass
+        assert handle.core.snapshot() == before
+
+    run_virtual(main())
+
+
+def test_a_subscription_that_exits_is_no_longer_counted_or_fed() -> None:
+    """Leaving a subscription's block detaches it: the statistics stop counting it and the
+    router stops buffering events for it."""
+
+    async def main() -> Any:
+        async with open_router(_config()) as r:
+            async with r.subscribe() as events:
+                assert r.statistics().subscribers == 1
+            assert r.statistics().subscribers == 0
+            r.submit_nowait(Inquiry(id="i1", queue="q"))
+            await asyncio.sleep(1.0)
+            assert events._buffer == type(events._buffer)()
+
+    run_virtual(main())
