@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing, Withdraw
+from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing, UnknownId, Withdraw
 from router.adapters import RouterClosed, open_router
 from router.adapters.testing import run_virtual
+from router.config import Backpressure
 
 
 def _config() -> RouterConfig:
@@ -78,5 +79,35 @@ def test_a_subscription_that_exits_is_no_longer_counted_or_fed() -> None:
             r.submit_nowait(Inquiry(id="i1", queue="q"))
             await asyncio.sleep(1.0)
             assert events._buffer == type(events._buffer)()
+
+    run_virtual(main())
+
+
+def test_a_held_producer_cancelled_as_its_inquiry_is_admitted_withdraws_it() -> None:
+    """A ``block`` policy holds a producer; the matching pass admits its inquiry and wakes
+    it, and the producer is cancelled before it runs again: the inquiry is withdrawn, so
+    no one is offered a customer whose producer is gone (``submit``'s cancellation path)."""
+
+    async def main() -> Any:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q", max_queue=1)],
+            routing=Routing(offer_timeout_s=30.0),
+            backpressure=Backpressure(policy="block"),
+        )
+        async with open_router(cfg) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="q"))
+            producer = asyncio.ensure_future(r.submit(Inquiry(id="c2", queue="q")))
+            await asyncio.sleep(1.0)
+            assert r.statistics().blocked_submitters == 1
+            r.withdraw("c1")
+            # the pass, run here rather than by the runner task, so that nothing runs
+            # between the admission and the cancel
+            r._hub.tick()
+            assert r.core.inquiry_state("c2") == "waiting"  # admitted, producer not resumed
+            producer.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await producer
+            with pytest.raises(UnknownId):
+                r.core.inquiry_state("c2")
 
     run_virtual(main())
