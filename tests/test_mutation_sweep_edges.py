@@ -9,6 +9,8 @@ import asyncio
 from typing import Any
 
 import pytest
+import trio
+import trio.testing
 
 from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing, UnknownId, Withdraw
 from router.adapters import RouterClosed, open_router
@@ -111,3 +113,49 @@ def test_a_held_producer_cancelled_as_its_inquiry_is_admitted_withdraws_it() -> 
                 r.core.inquiry_state("c2")
 
     run_virtual(main())
+
+
+def test_on_trio_every_await_of_the_handle_is_a_checkpoint() -> None:
+    """trio's convention: an ``await`` is a cancel point and a schedule point even when its
+    answer is at hand (``submit`` admitted at once, ``wait_assigned`` of a known outcome,
+    a buffered offer or event); and one cancelled before it does nothing."""
+
+    async def main() -> None:
+        async with open_router(_config(), backend="trio") as r:
+            with trio.CancelScope() as cs:
+                cs.cancel()
+                await r.submit(Inquiry(id="gone", queue="q"))
+            assert cs.cancelled_caught
+            with pytest.raises(UnknownId):
+                r.core.inquiry_state("gone")
+            async with r.subscribe() as events, r.agent(AgentSpec(id="a1")) as a1:
+                with trio.testing.assert_checkpoints():
+                    await r.submit(Inquiry(id="i1", queue="q"))
+                await trio.sleep(1.0)  # the pass offers i1 to a1
+                assert a1.pending == 1
+                with trio.CancelScope() as cs:
+                    cs.cancel()
+                    await a1.__anext__()
+                assert cs.cancelled_caught and a1.pending == 1  # the offer is still there
+                with trio.testing.assert_checkpoints():
+                    offer = await a1.__anext__()
+                a1.accept(offer)
+                await trio.sleep(1.0)
+                with trio.CancelScope() as cs:
+                    cs.cancel()
+                    await r.wait_assigned("i1")
+                assert cs.cancelled_caught
+                with trio.testing.assert_checkpoints():
+                    assigned = await r.wait_assigned("i1")
+                assert assigned.inquiry_id == "i1"
+                n = len(events._buffer)
+                assert n > 0
+                with trio.CancelScope() as cs:
+                    cs.cancel()
+                    await events.__anext__()
+                assert cs.cancelled_caught and len(events._buffer) == n
+                with trio.testing.assert_checkpoints():
+                    await events.__anext__()
+                assert len(events._buffer) == n - 1
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
