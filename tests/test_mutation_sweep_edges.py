@@ -159,3 +159,47 @@ def test_on_trio_every_await_of_the_handle_is_a_checkpoint() -> None:
                 assert len(events._buffer) == n - 1
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+@pytest.mark.parametrize("turned_on", ["at_open", "by_reconfigure"])
+def test_a_keepalive_session_opened_later_is_kept_present(turned_on: str) -> None:
+    """The keepalive task already waits (no keepalive session yet, or no presence timeout)
+    when a keepalive session opens or a reconfigure sets the timeout: it must be woken, or
+    the in-process agent is timed out as away."""
+
+    def cfg(timeout: float | None) -> RouterConfig:
+        return RouterConfig(
+            queues=[QueueConfig(name="q")],
+            routing=Routing(offer_timeout_s=30.0, presence_timeout_s=timeout),
+        )
+
+    async def main() -> Any:
+        async with open_router(cfg(60.0 if turned_on == "at_open" else None)) as r:
+            await asyncio.sleep(5.0)  # the keepalive task waits for a reason to beat
+            async with r.agent(AgentSpec(id="local")):
+                await asyncio.sleep(5.0)
+                if turned_on == "by_reconfigure":
+                    r.reconfigure(cfg(60.0))
+                await asyncio.sleep(300.0)
+                stats = r.statistics().router
+                assert stats.counters.presence_timeouts == 0
+                assert stats.agents_ready == 1
+
+    run_virtual(main())
+
+
+def test_a_session_whose_keepalive_is_turned_off_is_timed_out() -> None:
+    async def main() -> Any:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q")],
+            routing=Routing(offer_timeout_s=30.0, presence_timeout_s=60.0),
+        )
+        async with open_router(cfg) as r, r.agent(AgentSpec(id="console")) as s:
+            await asyncio.sleep(100.0)
+            assert r.statistics().router.counters.presence_timeouts == 0
+            s.keepalive = False  # now it stands for a remote console that sends its own
+            assert not s.keepalive
+            await asyncio.sleep(200.0)
+            assert r.statistics().router.counters.presence_timeouts == 1
+
+    run_virtual(main())
