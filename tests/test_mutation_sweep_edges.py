@@ -78,9 +78,19 @@ def test_a_subscription_that_exits_is_no_longer_counted_or_fed() -> None:
             async with r.subscribe() as events:
                 assert r.statistics().subscribers == 1
             assert r.statistics().subscribers == 0
+            with pytest.raises(RouterClosed, match="the subscription is closed"):
+                events.receive_nowait()
             r.submit_nowait(Inquiry(id="i1", queue="q"))
             await asyncio.sleep(1.0)
             assert events._buffer == type(events._buffer)()
+            # one still open when the router closes is detached and ends too
+            left_open = await r.subscribe().__aenter__()
+            handle = r
+        assert handle.statistics().subscribers == 0
+        with pytest.raises(RouterClosed, match="the subscription is closed"):
+            left_open.receive_nowait()
+        with pytest.raises(StopAsyncIteration):
+            await left_open.__anext__()
 
     run_virtual(main())
 
