@@ -12,8 +12,17 @@ import pytest
 import trio
 import trio.testing
 
-from router import AgentSpec, Inquiry, QueueConfig, RouterConfig, Routing, UnknownId, Withdraw
-from router.adapters import RouterClosed, open_router
+from router import (
+    AgentSpec,
+    Inquiry,
+    QueueConfig,
+    ResetStatistics,
+    RouterConfig,
+    Routing,
+    UnknownId,
+    Withdraw,
+)
+from router.adapters import RouterClosed, SubscriberOverflow, open_router
 from router.adapters.testing import run_virtual
 from router.config import Backpressure
 
@@ -211,5 +220,67 @@ def test_a_session_whose_keepalive_is_turned_off_is_timed_out() -> None:
             assert not s.keepalive
             await asyncio.sleep(200.0)
             assert r.statistics().router.counters.presence_timeouts == 1
+
+    run_virtual(main())
+
+
+def test_every_input_wakes_the_runner_for_a_pass() -> None:
+    """Each input method marks the handle dirty and wakes the runner (``_input_done``): the
+    pass runs at once, not at the core's next deadline (none comes here for 30 s)."""
+
+    async def main() -> Any:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q"), QueueConfig(name="q2")],
+            routing=Routing(offer_timeout_s=30.0),
+            backpressure=Backpressure(policy="callback"),
+        )
+        async with open_router(cfg) as r:
+
+            async def wakes(name: str, call: Any) -> None:
+                ticks = r.statistics().ticks
+                call()
+                await asyncio.sleep(0.001)
+                assert r.statistics().ticks > ticks, name
+
+            assert r.submit_nowait(Inquiry(id="c1", queue="q")).outcome == "callback"
+            assert r.submit_nowait(Inquiry(id="c2", queue="q")).outcome == "callback"
+            async with r.agent(AgentSpec(id="a1")) as a1, r.agent(AgentSpec(id="a2")) as a2:
+                o1 = await a1.__anext__()
+                o2 = await a2.__anext__()
+                await asyncio.sleep(1.0)
+                await wakes("session callback_failed", lambda: a1.callback_failed(o1))
+                await wakes("callback_failed", lambda: r.callback_failed(o2.inquiry_id))
+                await wakes("set_attributes", lambda: r.set_attributes("a1", {"x": 1}))
+                await wakes("go_on_break", a1.go_on_break)
+                await wakes("set_ready", a1.set_ready)
+                await wakes("heartbeat", lambda: r.heartbeat("a1"))
+                await wakes("update_agent", lambda: r.update_agent(AgentSpec(id="a2")))
+                await wakes("reset_statistics", r.reset_statistics)
+                await wakes("handle", lambda: r.handle(ResetStatistics()))
+                await wakes("reconfigure", lambda: r.reconfigure(cfg))
+                r.submit_nowait(Inquiry(id="c3", queue="q"))
+                await asyncio.sleep(1.0)
+                await wakes("update_inquiry", lambda: r.update_inquiry("c3", priority=2))
+                await wakes("transfer", lambda: r.transfer("c3", "q2"))
+                await wakes("withdraw", lambda: r.withdraw("c3"))
+
+    run_virtual(main())
+
+
+def test_a_subscriber_already_holding_events_overflows_at_maxlen() -> None:
+    """The room left is ``maxlen`` less what the subscriber already holds: events pushed
+    over several passes fill it up to ``maxlen`` exactly, then it is disconnected."""
+
+    async def main() -> Any:
+        async with open_router(_config()) as r, r.subscribe(maxlen=2) as events:
+            for i in range(3):  # one Queued event per pass
+                r.submit_nowait(Inquiry(id=f"i{i}", queue="q"))
+                await asyncio.sleep(1.0)
+            assert len(events._buffer) == 2 and events.dropped == 1
+            assert r.statistics().subscribers == 0
+            got = [await events.__anext__(), await events.__anext__()]
+            assert [e.inquiry_id for e in got] == ["i0", "i1"]
+            with pytest.raises(SubscriberOverflow):
+                await events.__anext__()
 
     run_virtual(main())
