@@ -250,6 +250,7 @@ def test_every_input_wakes_the_runner_for_a_pass() -> None:
                 await asyncio.sleep(1.0)
                 await wakes("session callback_failed", lambda: a1.callback_failed(o1))
                 await wakes("callback_failed", lambda: r.callback_failed(o2.inquiry_id))
+                assert r.statistics().router.counters.callback_attempts_failed == 2
                 await wakes("set_attributes", lambda: r.set_attributes("a1", {"x": 1}))
                 await wakes("go_on_break", a1.go_on_break)
                 await wakes("set_ready", a1.set_ready)
