@@ -4,12 +4,17 @@ behaviour a surviving mutant broke."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from router.durable.serve import _check_args, _parser, _UsageError, serve_main
+from router import RouterConfig, decode_config
+from router.durable.domain import DomainOptions, DomainStats
+from router.durable.serve import Server, _check_args, _parser, _UsageError, serve_main
 from tests.durable.conftest import CONFIG
 
 OK = ["r.toml", "--redis", "redis://x"]
@@ -86,3 +91,132 @@ def test_a_refused_argument_exits_with_2_and_one_line(
     cfg.write_text(CONFIG)
     assert serve_main([str(cfg), "--redis", "redis://x", "--http", "nope"]) == 2
     assert capsys.readouterr().err == "router serve: --http: expected HOST:PORT, got 'nope'\n"
+
+
+# ---------------------------------------------------------------------- the server's own logic
+# No Redis: the server's client connects at its first call, and these make none; each
+# runner is a stand-in with the attributes the server reads.
+
+
+class _Runner:
+    def __init__(self, acquired_at: float, lag: float = 0.0, renewed_ago: float = 0.0) -> None:
+        self.stats = DomainStats(acquired_at=acquired_at)
+        self._lag = lag
+        self.renewed_at = time.monotonic() - renewed_ago
+        self.stopping = False
+
+    def lag_s(self) -> float:
+        return self._lag
+
+
+def _server(domains: list[str], **kw: Any) -> Server:
+    cfg: RouterConfig = decode_config(CONFIG.encode())
+    return Server("redis://127.0.0.1:1", cfg, domains, DomainOptions(lease_ms=1000), **kw)
+
+
+def _with_server(domains: list[str], body: Any, **kw: Any) -> None:
+    async def main() -> None:
+        server = _server(domains, **kw)
+        try:
+            body(server)
+        finally:
+            await server.client.aclose()
+
+    asyncio.run(main())
+
+
+def test_health_names_each_problem_past_its_bound_only() -> None:
+    def body(s: Server) -> None:
+        settled = time.time() - 100.0
+        s.runners = {
+            "a": _Runner(settled, lag=5.0),  # at the bound: fine
+            "b": _Runner(settled, lag=5.0004, renewed_ago=0.5),  # past it
+            "c": _Runner(settled, renewed_ago=30.0),  # the lease went unrenewed
+        }  # type: ignore[dict-item]
+        assert s.health_problems() == [
+            "domain b: 5.0 s behind (max 5 s)",
+            "domain c: lease not renewed for 30.0 s (lease lost)",
+        ]
+        h = s.health()
+        assert h["problems"] == s.health_problems()
+        assert h["domains"] == ["a", "b", "c"] and h["redis_ok"] is True
+        assert [h["stats"][d]["lag_s"] for d in "abc"] == [5.0, 5.0, 0.0]  # rounded to ms
+        assert h["live_processes"] == 1
+        s.runners = {}
+        s._redis_down(OSError("down"))
+        assert not s.redis_ok and s.health_problems() == ["redis unreachable"]
+        s._redis_up()
+        assert s.redis_ok and s.health_problems() == []
+        s.recent_fence_at = time.monotonic() - 1.0  # within fence_alert_s (2 s)
+        assert s.health_problems() == [
+            "lost a domain to another owner (fenced) within the last 2 s"
+        ]
+        s.recent_fence_at = time.monotonic() - 3.0
+        assert s.health_problems() == []
+
+    _with_server(["a", "b", "c"], body, max_lag_s=5.0, fence_alert_s=2.0)
+
+
+def test_a_fenced_alert_lasts_one_lease_by_default() -> None:
+    def body(s: Server) -> None:
+        assert s.fence_alert_s == 1.0  # lease_ms=1000
+        s.recent_fence_at = time.monotonic() - 0.5
+        assert len(s.health_problems()) == 1
+
+    _with_server(["a"], body)
+
+
+def test_rebalance_hands_over_one_settled_shared_domain_above_the_fair_share() -> None:
+    def body(s: Server) -> None:
+        now = time.time()
+        runners = {
+            "a": _Runner(now - 100.0),
+            "b": _Runner(now - 50.0),  # the newest settled one: handed over
+            "c": _Runner(now - 1.0),  # just taken over: kept (its old owner may be the peer)
+            "d": _Runner(now - 200.0),
+        }
+        s.runners = runners  # type: ignore[assignment]
+        s.peers_serving = {"a": 1, "b": 1, "c": 1}  # nobody else serves d
+        s.live = 1  # alone: nothing to share
+        s._rebalance()
+        assert not any(r.stopping for r in runners.values())
+        s.live = 2  # fair share: ceil(4 / 2) = 2, and 4 are held
+        before = time.monotonic()
+        s._rebalance()
+        assert [d for d, r in runners.items() if r.stopping] == ["b"]
+        assert s.cool_until["b"] >= before + 3 * 1.0  # not taken back for three leases
+        assert s.cool_until["b"] <= time.monotonic() + 3 * 1.0
+        runners["b"].stopping = False
+        s._rebalance()  # one per two leases at most
+        assert not any(r.stopping for r in runners.values())
+        s._last_release -= 2.0  # two leases later
+        s._rebalance()
+        assert [d for d, r in runners.items() if r.stopping] == ["b"]
+
+    _with_server(["a", "b", "c", "d"], body)
+
+
+def test_rebalance_keeps_the_fair_share_and_unshared_domains() -> None:
+    def body(s: Server) -> None:
+        old = time.time() - 100.0
+        runners = {"a": _Runner(old), "b": _Runner(old), "c": _Runner(old)}
+        s.runners = runners  # type: ignore[assignment]
+        s.live = 2  # ceil(4 / 2) = 2 < 3 held
+        s.peers_serving = {"a": 0}  # no peer serves b or c; a's count is zero
+        s._rebalance()
+        assert not any(r.stopping for r in runners.values())
+        s.peers_serving = {"c": 1}
+        s.live = 1
+        s._rebalance()  # alone again: keep all
+        assert not any(r.stopping for r in runners.values())
+        s.live = 2
+        del runners["a"]  # two held: the fair share exactly
+        s._rebalance()
+        assert not any(r.stopping for r in runners.values())
+        runners["a"] = _Runner(old)
+        runners["c"].stopping = True  # being handed over already: nothing more
+        s._rebalance()
+        assert [d for d, r in runners.items() if r.stopping] == ["c"]
+        assert "c" not in s.cool_until
+
+    _with_server(["a", "b", "c", "d"], body)
