@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from router import RouterConfig, decode_config
 from router.durable.domain import DomainOptions, DomainStats
 from router.durable.serve import Server, _check_args, _parser, _UsageError, serve_main
+from router.durable.testing import RedisServer
 from tests.durable.conftest import CONFIG
+from tests.durable.harness import run
 
 OK = ["r.toml", "--redis", "redis://x"]
 
@@ -220,3 +223,29 @@ def test_rebalance_keeps_the_fair_share_and_unshared_domains() -> None:
         assert "c" not in s.cool_until
 
     _with_server(["a", "b", "c", "d"], body)
+
+
+@pytest.mark.redis
+def test_acquisitions_count_takeovers_of_a_domain_served_before(redis_server: RedisServer) -> None:
+    """A domain whose fence was already raised (a previous owner) is a takeover; a new one
+    is only an acquisition; one whose lease another owner holds is not taken."""
+
+    async def body(c: Redis) -> None:
+        await c.set("router:{t1}:fence", 1)  # a previous owner held t1
+        await c.set("router:{t3}:lease", "someone", px=60_000)
+        cfg: RouterConfig = decode_config(CONFIG.encode())
+        server = Server(redis_server.url, cfg, ["t1", "t2", "t3"], DomainOptions(lease_ms=600))
+        task = asyncio.create_task(server.run())
+        try:
+            deadline = time.monotonic() + 15.0
+            while sorted(server.runners) != ["t1", "t2"]:
+                assert time.monotonic() < deadline, "t1 and t2 were not acquired"
+                await asyncio.sleep(0.05)
+            assert server.runners["t1"].token == 2 and server.runners["t2"].token == 1
+            assert (server.counters["acquired"], server.counters["takeovers"]) == (2, 1)
+            assert await c.get("router:{t3}:lease") == b"someone"
+        finally:
+            server.stop()
+            await task
+
+    run(redis_server.url, body)
