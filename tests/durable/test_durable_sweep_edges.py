@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
@@ -247,5 +248,59 @@ def test_acquisitions_count_takeovers_of_a_domain_served_before(redis_server: Re
         finally:
             server.stop()
             await task
+
+    run(redis_server.url, body)
+
+
+class _Seen:
+    backlog = 7
+    outputs_pending = {"agents": 3}  # noqa: RUF012
+
+
+class _Log:
+    async def observe(self) -> _Seen:
+        return _Seen()
+
+
+@pytest.mark.redis
+def test_the_heartbeat_publishes_each_domain_and_counts_the_peers_sharing_ours(
+    redis_server: RedisServer,
+) -> None:
+    """What a heartbeat publishes (each served domain's backlog and pending outputs from
+    its log), and what it reads back: the live processes that serve some of our domains
+    (a process serving none of them is not one) and, per domain, how many peers serve it."""
+
+    async def body(c: Redis) -> None:
+        cfg: RouterConfig = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=5000)
+        me = Server(redis_server.url, cfg, ["a", "b", "c"], opts, owner="me")
+        peer1 = Server(redis_server.url, cfg, ["b", "c", "x"], opts, owner="peer1")
+        peer2 = Server(redis_server.url, cfg, ["c"], opts, owner="peer2")
+        other = Server(redis_server.url, cfg, ["y"], opts, owner="other")
+        servers = [me, peer1, peer2, other]
+        try:
+            held = _Runner(time.time())
+            held.log = _Log()  # type: ignore[attr-defined]
+            me.runners = {"a": held}  # type: ignore[dict-item]
+            await me._heartbeat()
+            assert (me.live, me.peers_serving) == (1, {})  # alone so far
+            for s in servers[1:]:
+                await s._heartbeat()
+            await me._heartbeat()
+            assert me.live == 3
+            assert me.peers_serving == {"b": 1, "c": 2}
+            assert (other.live, other.peers_serving) == (1, {})
+            assert (await c.hget("router:proc:me", "serves")) == b"a,b,c"
+            assert (await c.hget("router:proc:me", "domains")) == b"a"
+            published = msgspec.json.decode(await c.hget("router:proc:me", "json"))
+            assert published["stats"]["a"]["backlog"] == 7
+            assert published["stats"]["a"]["outputs_pending"] == {"agents": 3}
+            ttl = await c.pttl("router:proc:me")
+            assert 10_000 < ttl <= 15_000  # three leases
+            score = await c.zscore("router:procs", "me")
+            assert score is not None and abs(score - (time.time() * 1000 + 5000)) < 2000
+        finally:
+            for s in servers:
+                await s.client.aclose()
 
     run(redis_server.url, body)
