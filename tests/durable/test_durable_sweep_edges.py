@@ -5,6 +5,7 @@ behaviour a surviving mutant broke."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import Any
 import msgspec
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router import RouterConfig, decode_config
 from router.durable.domain import DomainOptions, DomainStats
+from router.durable.log import Fenced, LogMoved
 from router.durable.serve import Server, _check_args, _parser, _UsageError, serve_main
 from router.durable.testing import RedisServer
 from tests.durable.conftest import CONFIG
@@ -304,3 +307,127 @@ def test_the_heartbeat_publishes_each_domain_and_counts_the_peers_sharing_ours(
                 await s.client.aclose()
 
     run(redis_server.url, body)
+
+
+class _Serving:
+    """A domain runner stand-in for ``Server._serve``: ``recover`` or ``run`` raises
+    ``error`` when given."""
+
+    def __init__(self, domain: str, error: BaseException | None = None, at: str = "run") -> None:
+        self.domain = domain
+        self.token = 3
+        self.pending_out: list[Any] = []
+        self.error = error
+        self.at = at
+        self.calls: list[str] = []
+        self.log = self
+
+    async def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if self.error is not None and name == self.at:
+            raise self.error
+
+    async def recover(self) -> int:
+        await self._step("recover")
+        return 4
+
+    async def run(self) -> None:
+        await self._step("run")
+
+    async def hand_over(self) -> None:
+        await self._step("hand_over")
+
+    async def release(self) -> None:
+        await self._step("release")
+
+
+@pytest.mark.parametrize(
+    ("error", "at", "counter", "cool_s", "calls"),
+    [
+        (None, "", "released", None, ["recover", "run", "hand_over"]),
+        (Fenced("d", 3, "4"), "run", "fenced_refusals", 1.0, ["recover", "run"]),
+        (RedisConnectionError("gone"), "run", "lost", 0.25, ["recover", "run"]),
+        (LogMoved("moved"), "hand_over", "lost", 0.25, ["recover", "run", "hand_over"]),
+        (OSError("reset"), "recover", "lost", 0.25, ["recover"]),
+        (RuntimeError("a bug"), "run", "failed", 60.0, ["recover", "run", "release"]),
+    ],
+)
+def test_serving_a_domain_ends_in_the_right_counter_and_cool_down(
+    error: BaseException | None, at: str, counter: str, cool_s: float | None, calls: list[str]
+) -> None:
+    """How a domain's serving ends decides what is counted and how long the domain is left
+    alone: a fenced write one lease (and /health reports it), a Redis error (the last write
+    in doubt) a moment (min(0.5 s, a quarter lease)), a bug 60 s (the lease is released);
+    a clean hand-over neither. The domain is dropped from the runners in every case."""
+
+    async def main() -> None:
+        s = _server(["d"])
+        try:
+            r = _Serving("d", error, at)
+            s.runners["d"] = r  # type: ignore[assignment]
+            s.tasks["d"] = asyncio.current_task()  # type: ignore[assignment]
+            s._scripts_loaded = True
+            before = time.monotonic()
+            await s._serve(r)  # type: ignore[arg-type]
+            after = time.monotonic()
+            assert r.calls == calls
+            assert {k: v for k, v in s.counters.items() if v} == {counter: 1}
+            assert "d" not in s.runners and "d" not in s.tasks
+            if cool_s is None:
+                assert "d" not in s.cool_until
+            else:
+                assert before + cool_s <= s.cool_until["d"] <= after + cool_s
+            assert s._scripts_loaded is (counter != "lost")  # Redis may have restarted
+            fenced_now = before <= s.recent_fence_at <= after
+            assert fenced_now is (counter == "fenced_refusals")
+            assert bool(s.health_problems()) is (counter == "fenced_refusals")
+        finally:
+            await s.client.aclose()
+
+    asyncio.run(main())
+
+
+def test_redis_going_down_and_up_is_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
+    def body(s: Server) -> None:
+        assert s.http_port is None
+        logged: list[list[str]] = []
+        with caplog.at_level(logging.INFO, logger="router.durable"):
+            for call in (s._redis_down, s._redis_down, s._redis_up, s._redis_up):
+                if call == s._redis_down:
+                    call(OSError("refused"))
+                else:
+                    call()
+                logged.append([r.getMessage() for r in caplog.records])
+                caplog.clear()
+        assert logged == [
+            ["redis unavailable: OSError: refused; retrying"],
+            [],
+            ["redis available again"],
+            [],
+        ]
+
+    _with_server(["a"], body)
+
+
+def test_serve_option_defaults_are_the_documented_ones() -> None:
+    a = _parser().parse_args(OK)
+    assert {k: v for k, v in vars(a).items() if k not in ("config", "redis")} == {
+        "domains": "default",
+        "agents_from_config": False,
+        "lease_ms": 5000,
+        "batch": 1000,
+        "batch_items": 5000,
+        "snapshot_every_s": 5.0,
+        "keep_log": False,
+        "dedupe_window_s": 600.0,
+        "output_retention_s": 600.0,
+        "max_unprocessed": 100_000,
+        "max_lag_s": 10.0,
+        "fence_alert_s": None,
+        "redis_timeout_s": 2.0,
+        "cluster": False,
+        "prefix": "router",
+        "http": None,
+        "no_uvloop": False,
+        "log_level": "INFO",
+    }
