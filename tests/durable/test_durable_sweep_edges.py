@@ -431,3 +431,20 @@ def test_serve_option_defaults_are_the_documented_ones() -> None:
         "no_uvloop": False,
         "log_level": "INFO",
     }
+
+
+def test_a_dead_lettered_batch_is_counted_and_logged_with_its_domain(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def body(s: Server) -> None:
+        report = s._dead_lettered("d2")
+        with caplog.at_level(logging.ERROR, logger="router.durable"):
+            report("b-1", "Traceback: boom\n")
+            report("b-2", "again\n")
+        assert s.counters["dead_letters"] == 2
+        assert caplog.records[0].getMessage() == (
+            "domain d2: batch b-1 crashed the core; dead-lettered (its inputs are refused), "
+            "carrying on without it:\nTraceback: boom"
+        )
+
+    _with_server(["d2"], body)
