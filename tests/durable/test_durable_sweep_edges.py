@@ -50,7 +50,10 @@ def _check(*extra: str) -> tuple[list[str], tuple[str, int] | None]:
         (["--redis-timeout-s", "0.5"], r"^--redis-timeout-s: must exceed the 0\.5 s XREAD"),
         (["--fence-alert-s", "0"], r"^--fence-alert-s: must be > 0, got 0\.0$"),
         (["--output-retention-s", "inf"], r"^--output-retention-s: must be >= 0 or -1, got inf$"),
-        (["--output-retention-s", "-0.5"], r"^--output-retention-s: must be >= 0 or -1, got -0\.5$"),
+        (
+            ["--output-retention-s", "-0.5"],
+            r"^--output-retention-s: must be >= 0 or -1, got -0\.5$",
+        ),
         (["--prefix", ""], r"^--prefix: must be non-empty without braces, got ''$"),
         (["--prefix", "a{b"], r"^--prefix: must be non-empty without braces, got 'a\{b'$"),
         (["--prefix", "a}b"], r"^--prefix: must be non-empty without braces, got 'a\}b'$"),
