@@ -451,3 +451,34 @@ def test_a_dead_lettered_batch_is_counted_and_logged_with_its_domain(
         )
 
     _with_server(["d2"], body)
+
+
+@pytest.mark.redis
+def test_a_flushed_script_cache_is_loaded_again_before_the_next_acquisition(
+    redis_server: RedisServer,
+) -> None:
+    """Redis lost its scripts (a restart, ``SCRIPT FLUSH``) while the server kept polling a
+    domain another owner holds: each lease try comes back NOSCRIPT, so the scripts are
+    loaded again and the domain is taken once it is free."""
+
+    async def body(c: Redis) -> None:
+        await c.set("router:{s1}:lease", "someone", px=60_000)
+        cfg: RouterConfig = decode_config(CONFIG.encode())
+        server = Server(redis_server.url, cfg, ["s1"], DomainOptions(lease_ms=600))
+        task = asyncio.create_task(server.run())
+        try:
+            deadline = time.monotonic() + 15.0
+            while not server._scripts_loaded:
+                assert time.monotonic() < deadline, "the scripts were never loaded"
+                await asyncio.sleep(0.02)
+            await c.script_flush()
+            await asyncio.sleep(0.3)  # a few polls meet the empty cache
+            await c.delete("router:{s1}:lease")
+            while "s1" not in server.runners:
+                assert time.monotonic() < deadline, "s1 was not acquired"
+                await asyncio.sleep(0.05)
+        finally:
+            server.stop()
+            await task
+
+    run(redis_server.url, body)
