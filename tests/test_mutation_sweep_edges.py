@@ -25,6 +25,8 @@ from router import (
 from router.adapters import RouterClosed, SubscriberOverflow, open_router
 from router.adapters.testing import run_virtual
 from router.config import Backpressure
+from tests.test_surge import make as surge_router
+from tests.test_surge import start_surge
 
 
 def _config() -> RouterConfig:
@@ -285,3 +287,18 @@ def test_a_subscriber_already_holding_events_overflows_at_maxlen() -> None:
                 await events.__anext__()
 
     run_virtual(main())
+
+
+# ---------------------------------------------------------------------- the admission control
+
+
+def test_an_arrival_in_surge_with_relaxed_steps_starts_at_its_queues_last_step() -> None:
+    """``relax_steps`` in surge: not only the inquiries waiting when it starts, an arrival
+    during the surge too takes its queue's last relaxation step (no skill needed) and is
+    offered to an agent without the skill at once."""
+    r = surge_router(enter_after=0)
+    r.login(AgentSpec(id="c", capacity={"voice": 1, "chat": 1}), 0)
+    start_surge(r, 1)
+    r.submit(Inquiry(id="y", queue="expert"), 2)  # needs gold 3 outside surge
+    r.tick(2)
+    assert r.agent_of("y") == "c"
