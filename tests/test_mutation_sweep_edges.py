@@ -17,10 +17,12 @@ from router import (
     Inquiry,
     QueueConfig,
     ResetStatistics,
+    Router,
     RouterConfig,
     Routing,
     UnknownId,
     Withdraw,
+    decode_config,
 )
 from router.adapters import RouterClosed, SubscriberOverflow, open_router
 from router.adapters.testing import run_virtual
@@ -302,3 +304,38 @@ def test_an_arrival_in_surge_with_relaxed_steps_starts_at_its_queues_last_step()
     r.submit(Inquiry(id="y", queue="expert"), 2)  # needs gold 3 outside surge
     r.tick(2)
     assert r.agent_of("y") == "c"
+
+
+def test_the_priority_reserve_admits_only_arrivals_above_the_lowest_priority_waiting() -> None:
+    """``priority_reserve``: the router's last places are kept for an arrival of a higher
+    priority than some inquiry waiting in any queue (``lower_priority_held``)."""
+    cfg = decode_config(
+        b"""
+[[queues]]
+name = "a"
+[[queues]]
+name = "b"
+[backpressure]
+policy = "reject_when_full"
+max_queue = 4
+priority_reserve = 0.5
+"""
+    )
+    r = Router(cfg)
+    for i in range(2):
+        assert r.submit(Inquiry(id=f"w{i}", queue="a", priority=2), 0).outcome == "admitted"
+    # two of four places held: the last two are kept
+    same = r.submit(Inquiry(id="same", queue="b", priority=2), 0)
+    assert (same.outcome, same.reason) == (
+        "rejected",
+        "router_full: 2 waiting, the last 2 places kept for arrivals above the lowest "
+        "priority waiting",
+    )
+    assert r.submit(Inquiry(id="low", queue="b", priority=1), 0).outcome == "rejected"
+    assert r.submit(Inquiry(id="high", queue="b", priority=3), 0).outcome == "admitted"
+    r.withdraw("w0", 0)
+    r.withdraw("w1", 0)
+    assert r.submit(Inquiry(id="x", queue="b", priority=3), 0).outcome == "admitted"
+    # a holds none now, b two of priority 3: only what b holds is lower
+    assert r.submit(Inquiry(id="y", queue="a", priority=3), 0).outcome == "rejected"
+    assert r.submit(Inquiry(id="z", queue="a", priority=4), 0).outcome == "admitted"
