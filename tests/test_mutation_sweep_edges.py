@@ -339,3 +339,52 @@ priority_reserve = 0.5
     # a holds none now, b two of priority 3: only what b holds is lower
     assert r.submit(Inquiry(id="y", queue="a", priority=3), 0).outcome == "rejected"
     assert r.submit(Inquiry(id="z", queue="a", priority=4), 0).outcome == "admitted"
+
+
+SHED = b"""
+[routing]
+offer_timeout_s = 60
+[[queues]]
+name = "low"
+requires = { low = 1 }
+[[queues]]
+name = "high"
+requires = { high = 1 }
+[backpressure]
+policy = "shed_lowest_priority"
+max_queue = %d
+"""
+
+
+def test_a_reprioritized_inquiry_is_shed_at_its_new_priority() -> None:
+    """``shed_lowest_priority`` finds the victim by its current priority: an inquiry lowered
+    in line is re-indexed (``AdmissionControl.changed``) and is the one shed."""
+    r = Router(decode_config(SHED % 2))
+    r.submit(Inquiry(id="a", queue="high", priority=1), 0)
+    r.submit(Inquiry(id="b", queue="high", priority=5), 0)
+    r.update_inquiry("b", 1, priority=0)
+    adm = r.submit(Inquiry(id="c", queue="high", priority=3), 2)
+    assert adm.outcome == "admitted"
+    assert r.inquiry_state("a") == "waiting"
+    with pytest.raises(UnknownId):
+        r.inquiry_state("b")
+
+
+def test_an_offered_inquiry_passed_over_for_shedding_stays_sheddable() -> None:
+    """The victim search sets an offered inquiry aside (it is not waiting); once it is back
+    in line (declined) it is the lowest priority waiting again and is shed."""
+    r = Router(decode_config(SHED % 1))
+    r.login(AgentSpec(id="x", skills={"low": 1}), 0)
+    r.submit(Inquiry(id="o", queue="low", priority=1), 0)
+    r.tick(0)
+    assert r.agent_of("o") == "x"
+    r.submit(Inquiry(id="w", queue="high", priority=2), 1)  # the one place
+    assert r.submit(Inquiry(id="c", queue="high", priority=5), 2).outcome == "admitted"
+    with pytest.raises(UnknownId):
+        r.inquiry_state("w")  # shed; "o", on offer, passed over
+    r.decline("o", 3, "x")
+    r.tick(3)
+    assert r.inquiry_state("o") == "waiting"
+    assert r.submit(Inquiry(id="d", queue="high", priority=5), 4).outcome == "admitted"
+    with pytest.raises(UnknownId):
+        r.inquiry_state("o")
