@@ -27,6 +27,8 @@ from router import (
 from router.adapters import RouterClosed, SubscriberOverflow, open_router
 from router.adapters.testing import run_virtual
 from router.config import Backpressure
+from router.events import SurgeStarted
+from tests.test_surge import flood as surge_flood
 from tests.test_surge import make as surge_router
 from tests.test_surge import start_surge
 
@@ -388,3 +390,45 @@ def test_an_offered_inquiry_passed_over_for_shedding_stays_sheddable() -> None:
     assert r.submit(Inquiry(id="d", queue="high", priority=5), 4).outcome == "admitted"
     with pytest.raises(UnknownId):
         r.inquiry_state("o")
+
+
+@pytest.mark.parametrize("bound", ["router", "queue"])
+def test_a_restored_router_sheds_the_same_victim(bound: str) -> None:
+    """The shedding index (router-wide and per queue) comes back with a snapshot: the
+    restored router sheds the inquiry the original would."""
+    cfg = (
+        SHED % 2
+        if bound == "router"
+        else (SHED % 100).replace(b'name = "high"\n', b'name = "high"\nmax_queue = 2\n')
+    )
+    r = Router(decode_config(cfg))
+    r.submit(Inquiry(id="a", queue="high", priority=1), 0)
+    r.submit(Inquiry(id="b", queue="high", priority=2), 0)
+    if bound == "queue":  # the router-wide count is not the bound here
+        r.submit(Inquiry(id="keep", queue="low", priority=0), 0)
+    for router in (r, Router.restore(r.snapshot())):
+        assert router.submit(Inquiry(id="c", queue="high", priority=5), 1).outcome == "admitted"
+        with pytest.raises(UnknownId):
+            router.inquiry_state("a")
+        assert router.inquiry_state("b") == "waiting"
+
+
+def test_a_router_restored_in_surge_is_still_in_surge() -> None:
+    r = surge_router(enter_after=0)
+    r.login(AgentSpec(id="c", capacity={"voice": 1, "chat": 1}), 0)
+    start_surge(r, 1)
+    r2 = Router.restore(r.snapshot())
+    r2.submit(Inquiry(id="y", queue="expert"), 2)  # relaxed at once: surge goes on
+    r2.tick(2)
+    assert r2.agent_of("y") == "c"
+
+
+def test_a_restored_router_enters_surge_when_the_crossing_begun_before_has_lasted() -> None:
+    """The surge detector's state (when the current crossing began) comes back with a
+    snapshot: the restored router enters surge at the same instant as the original."""
+    r = surge_router(enter_after=10)
+    surge_flood(r, 5, 0)
+    r.tick(0)  # over the threshold from 0: surge at 10
+    for router in (r, Router.restore(r.snapshot())):
+        assert not [e for e in router.tick(9) if isinstance(e, SurgeStarted)]
+        assert [e.at for e in router.tick(10) if isinstance(e, SurgeStarted)] == [10]
