@@ -27,7 +27,8 @@ from router import (
 from router.adapters import RouterClosed, SubscriberOverflow, open_router
 from router.adapters.testing import run_virtual
 from router.config import Backpressure
-from router.events import SurgeStarted
+from router.events import Overflowed, SurgeStarted
+from tests.test_surge import CONFIG as SURGE_CONFIG
 from tests.test_surge import flood as surge_flood
 from tests.test_surge import make as surge_router
 from tests.test_surge import start_surge
@@ -432,3 +433,42 @@ def test_a_restored_router_enters_surge_when_the_crossing_begun_before_has_laste
     for router in (r, Router.restore(r.snapshot())):
         assert not [e for e in router.tick(9) if isinstance(e, SurgeStarted)]
         assert [e.at for e in router.tick(10) if isinstance(e, SurgeStarted)] == [10]
+
+
+def test_an_overflow_at_arrival_is_counted_and_announced() -> None:
+    r = Router(
+        decode_config(
+            b"""
+[[queues]]
+name = "main"
+[[queues]]
+name = "second"
+[backpressure]
+policy = "overflow"
+[backpressure.overflow.queues.main]
+to = "second"
+max_queue = 1
+"""
+        )
+    )
+    assert r.submit(Inquiry(id="a", queue="main"), 0).queue == "main"
+    adm = r.submit(Inquiry(id="b", queue="main"), 0)
+    assert (adm.outcome, adm.queue) == ("admitted", "second")
+    moved = [e for e in r.tick(0) if isinstance(e, Overflowed)]
+    assert [(e.inquiry_id, e.from_queue, e.to_queue) for e in moved] == [("b", "main", "second")]
+    assert r.statistics().counters.overflowed == 1
+
+
+def test_surge_without_relax_steps_keeps_an_arrivals_first_step() -> None:
+    r = Router(
+        decode_config(
+            SURGE_CONFIG.format(enter_after=0).replace("relax_steps = true", "relax_steps = false")
+        )
+    )
+    r.login(AgentSpec(id="c", capacity={"voice": 1, "chat": 1}), 0)
+    start_surge(r, 1)
+    r.submit(Inquiry(id="y", queue="expert"), 2)  # needs gold 3 until its step at 600 s
+    r.tick(2)
+    assert r.agent_of("y") is None
+    r.tick(602)
+    assert r.agent_of("y") == "c"
