@@ -565,8 +565,12 @@ class Router:
         dl = self._deadlines
         ol = self._offer_line
         # the same heap and line typed as what they hold compiled (``DeadlineEntry`` objects:
-        # each field a native read); pure, tuples (these are locals: no cost there)
+        # each field a native read); pure, tuples (these are locals: no cost there). ``times``
+        # is the pure heap read for its head's time as a float: compiled, a conditional
+        # expression of ``nd[0].when`` and an untyped ``dl[0][0]`` would box the float for a
+        # generic compare
         nd: list[DeadlineEntry] = dl
+        times: list[tuple[float, ...]] = dl
         nol: deque[DeadlineEntry] = ol
         if self._spent_room < 0:  # the margin may have run out: count it (_spent_room)
             # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
@@ -575,7 +579,7 @@ class Router:
                 self._compact_deadlines()
             else:
                 self._spent_room = room
-        if (dl and (nd[0].when if native else dl[0][0]) <= now) or self._line_at <= now:
+        if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
             self._in_instant = True
             obj: Any
             try:
@@ -610,7 +614,10 @@ class Router:
                         at, seq, kind, obj, arg = heappop(dl)
                     if from_line:
                         if ol:  # the tail stays
-                            self._line_at = nol[0].when if native else ol[0][0]
+                            if native:  # (statements: a conditional expression would box)
+                                self._line_at = nol[0].when
+                            else:
+                                self._line_at = ol[0][0]
                         else:
                             self._line_at = _INF
                             self._line_last = -_INF
@@ -633,7 +640,8 @@ class Router:
                         self._decide_breaks()
                     self._rollback_now = at
                     if not (
-                        (dl and (nd[0].when if native else dl[0][0]) <= now) or self._line_at <= now
+                        (dl and (nd[0].when if native else times[0][0]) <= now)
+                        or self._line_at <= now
                     ):
                         break
             finally:
@@ -823,7 +831,10 @@ class Router:
         la = self._line_at
         if dl:
             nd: list[DeadlineEntry] = dl
-            h: float = nd[0].when if self._native_heap else dl[0][0]
+            if self._native_heap:  # (statements: a conditional expression would box)
+                h = nd[0].when
+            else:
+                h = dl[0][0]
             if h < la:
                 return h
         return la
