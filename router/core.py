@@ -53,6 +53,9 @@ still fire, so compaction never shows. An agent has one timer, its latest entry 
 older one at the same time never comes back, so asking ``next_deadline()`` changes
 nothing later). The offer and agent timer entries hold atoms only (the inquiry's id,
 the agent's slot: :meth:`Router._entry_obj`), which the cyclic collector stops tracking.
+The compiled build's entries are ``lazyheap.DeadlineEntry`` objects (native fields, never
+tracked): the object a ticket's or a policy timer's entry names waits beside the heap, in
+``Router._deadline_refs`` under the entry's ``seq``, until the entry leaves it.
 Break-staffing decisions asked for while an instant's deadlines fire
 wait for the instant's end (``_decide_breaks``): every shift change of that instant
 counts first. Policies reach the state only through the core
@@ -165,13 +168,16 @@ from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_f
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import (
     AgentEntry,
+    DeadlineEntry,
+    DeadlineTuple,
     agent_list,
     agent_pop,
     agent_push,
     best_live_except,
     compact_agents,
-    entry_pop,
-    entry_push,
+    deadline_heapify,
+    deadline_pop,
+    deadline_push,
     first_not_declined,
     live_arrivals,
     live_tickets,
@@ -296,6 +302,7 @@ class Router:
         "_channels",
         "_cooldown_heavy",
         "_counters",
+        "_deadline_refs",
         "_deadlines",
         "_draws",
         "_estimator",
@@ -371,8 +378,9 @@ class Router:
         #: the agent heaps' and the deadline heap's hot push and pop through ``lazyheap``'s
         #: functions (compiled: native compares of the entries' ``(key, seq)``; the agent
         #: heaps hold ``AgentEntry`` objects, ``agent_push``/``agent_pop``/``agent_list``, the
-        #: deadline heap tuples, ``entry_push``/``entry_pop``) rather than ``heapq`` (pure: C
-        #: code there, faster than the Python functions, on tuples); same order either way
+        #: deadline heap and the offer line ``DeadlineEntry`` objects, ``deadline_push``/
+        #: ``deadline_pop``) rather than ``heapq`` (pure: C code there, faster than the Python
+        #: functions, on tuples); same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
         #: the slot table: the agent heap entries name their agent by its index here
         #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
@@ -392,12 +400,18 @@ class Router:
         #: renewed whenever the pools or the queues' settings change: a ``TicketTerms``'
         #: cached pool (``pool_gen``) is good only while it is the router's (``_pool_for``)
         self._pool_gen = 0
-        self._deadlines: list[tuple[float, int, int, Any, int]] = []
+        #: the deadline heap: ``DeadlineTuple`` entries ``(when, seq, kind, obj, arg)`` (pure),
+        #: ``DeadlineEntry`` objects (compiled: ``_native_heap``), which hold atoms only
+        self._deadlines: list[Any] = []
+        #: compiled: the object a deadline entry names (a ticket, a policy timer's target) by
+        #: the entry's ``seq``, for the kinds whose ``obj`` is not an atom (:func:`_by_ref`),
+        #: from its push until it leaves the heap; the entry holds ``None`` (pure: empty)
+        self._deadline_refs: dict[int, Any] = {}
         #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
         #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
         #: first of the two heads by ``(when, seq)`` (:meth:`_next_source`)
-        self._offer_line: deque[tuple[float, int, int, Any, int]] = deque()
+        self._offer_line: deque[Any] = deque()  # (entries in the heap's form)
         #: the offer line's first and last entries' times (infinity, minus infinity: empty)
         self._line_at = _INF
         self._line_last = -_INF
@@ -549,12 +563,15 @@ class Router:
                     f"now={now!r} is earlier than the router's time {self._now!r}"
                 )
         dl = self._deadlines
-        # the heap again, read for its head's time only (``[0]`` of the top entry): compiled,
-        # a DeadlineEntry read from the list is unboxed whole (a float, three ints and a
-        # reference) for one field; as a tuple of floats it is one reference and one float
-        any_dl: Any = dl
-        times: list[tuple[float, ...]] = any_dl
         ol = self._offer_line
+        # the same heap and line typed as what they hold compiled (``DeadlineEntry`` objects:
+        # each field a native read); pure, tuples (these are locals: no cost there). ``times``
+        # is the pure heap read for its head's time as a float: compiled, a conditional
+        # expression of ``nd[0].when`` and an untyped ``dl[0][0]`` would box the float for a
+        # generic compare
+        nd: list[DeadlineEntry] = dl
+        times: list[tuple[float, ...]] = dl
+        nol: deque[DeadlineEntry] = ol
         if self._spent_room < 0:  # the margin may have run out: count it (_spent_room)
             # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
             room = len(dl) + len(ol) + _SPENT_SLACK - 2 * (self._offer_entries - self._n_offered)
@@ -562,8 +579,9 @@ class Router:
                 self._compact_deadlines()
             else:
                 self._spent_room = room
-        if (dl and times[0][0] <= now) or self._line_at <= now:
+        if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
             self._in_instant = True
+            obj: Any
             try:
                 while True:
                     # the next entry by (when, seq): _next_source and _line_pop, inline (an
@@ -571,22 +589,38 @@ class Router:
                     from_line = False
                     if ol:
                         if dl:
-                            h = dl[0]
                             la = self._line_at
-                            from_line = not (h[0] < la or (h[0] == la and h[1] < ol[0][1]))
+                            if native:
+                                h = nd[0]
+                                hw = h.when
+                                from_line = not (hw < la or (hw == la and h.seq < nol[0].seq))
+                            else:
+                                ht = dl[0]
+                                from_line = not (ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]))
                         else:
                             from_line = True
-                    if from_line:
+                    if native:  # (when, seq) decide the order, seq unique: as heappop's
+                        e = nol.popleft() if from_line else deadline_pop(nd)
+                        at = e.when
+                        seq = e.seq
+                        kind = e.kind
+                        obj = e.obj
+                        arg = e.arg
+                        if _by_ref(kind):
+                            obj = self._deadline_refs.pop(seq)
+                    elif from_line:
                         at, seq, kind, obj, arg = ol.popleft()
-                        if ol:
-                            self._line_at = ol[0][0]  # the tail stays
+                    else:
+                        at, seq, kind, obj, arg = heappop(dl)
+                    if from_line:
+                        if ol:  # the tail stays
+                            if native:  # (statements: a conditional expression would box)
+                                self._line_at = nol[0].when
+                            else:
+                                self._line_at = ol[0][0]
                         else:
                             self._line_at = _INF
                             self._line_last = -_INF
-                    elif native:  # (when, seq) decide the order, seq unique: as entry_pop's
-                        at, seq, kind, obj, arg = entry_pop(dl)
-                    else:
-                        at, seq, kind, obj, arg = heappop(dl)
                     self._now = at
                     if kind != K_OFFER:
                         self._spent_room -= 1  # one entry less, no spent one
@@ -605,7 +639,10 @@ class Router:
                     if (self._break_asks or self._release_asked) and self._next_at() != at:
                         self._decide_breaks()
                     self._rollback_now = at
-                    if not ((dl and times[0][0] <= now) or self._line_at <= now):
+                    if not (
+                        (dl and (nd[0].when if native else times[0][0]) <= now)
+                        or self._line_at <= now
+                    ):
                         break
             finally:
                 self._in_instant = False
@@ -634,12 +671,56 @@ class Router:
                 if not ol:
                     self._line_at = when
                 self._line_last = when
-                ol.append((when, self._seq, kind, obj, arg))
+                if self._native_heap:  # (an offer's entry names its inquiry by id: an atom)
+                    ol.append(DeadlineEntry(when, self._seq, kind, obj, arg))
+                else:
+                    ol.append((when, self._seq, kind, obj, arg))
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
-            entry_push(self._deadlines, (when, self._seq, kind, obj, arg))
+            if _by_ref(kind):  # the entry holds atoms only: the object beside it, by seq
+                self._deadline_refs[self._seq] = obj
+                obj = None
+            deadline_push(self._deadlines, DeadlineEntry(when, self._seq, kind, obj, arg))
         else:
             heappush(self._deadlines, (when, self._seq, kind, obj, arg))
+
+    def _push_entry(self, entry: DeadlineTuple) -> None:
+        """Push ``entry``, its ``seq`` given (a restored policy timer), in the build's form."""
+        when, seq, kind, obj, arg = entry
+        if self._native_heap:
+            if _by_ref(kind):
+                self._deadline_refs[seq] = obj
+                obj = None
+            deadline_push(self._deadlines, DeadlineEntry(when, seq, kind, obj, arg))
+        else:
+            heappush(self._deadlines, entry)
+
+    def _deadline_head(self, src: int) -> DeadlineTuple:
+        """The first entry of the heap (``src`` 1) or the offer line (2), as a tuple."""
+        e = self._deadlines[0] if src == 1 else self._offer_line[0]
+        return self._entry_tuple(e) if self._native_heap else e
+
+    def _entry_tuple(self, e: DeadlineEntry) -> DeadlineTuple:
+        """A compiled build's entry as the pure build's tuple, with the object it names."""
+        return (
+            e.when,
+            e.seq,
+            e.kind,
+            self._deadline_refs[e.seq] if _by_ref(e.kind) else e.obj,
+            e.arg,
+        )
+
+    def _heap_pop(self) -> Any:
+        """The heap's first entry, taken off (the build's form)."""
+        if self._native_heap:
+            return deadline_pop(self._deadlines)
+        return heappop(self._deadlines)
+
+    def _dropped(self, kind: int, seq: int) -> None:
+        """A heap entry that will never be pushed back left the heap: compiled, the object
+        it names leaves ``_deadline_refs``."""
+        if self._native_heap and _by_ref(kind):
+            del self._deadline_refs[seq]
 
     def next_deadline(self, before: float = _INF) -> float | None:
         """When ``tick`` must run next, or ``None`` when nothing is scheduled.
@@ -659,13 +740,11 @@ class Router:
         limit = before if before == _INF else check_bound(before, "before")
         if self._pending or self._freed:
             return self._now
-        dl = self._deadlines
-        ol = self._offer_line
         while True:
             src = self._next_source()
             if not src:
                 return None
-            at, seq, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            at, seq, kind, obj, arg = self._deadline_head(src)
             if self._deadline_live(kind, obj, arg, at, seq):
                 return at
             if self._deadline_asleep(kind, obj, arg, at):
@@ -673,7 +752,8 @@ class Router:
             if src == 2:
                 self._line_pop()
             else:
-                heappop(dl)
+                self._heap_pop()
+                self._dropped(kind, seq)
             if kind == K_OFFER:
                 self._offer_entries -= 1
             else:
@@ -689,31 +769,32 @@ class Router:
         simulation engine does) pays for each such entry about once."""
         dl = self._deadlines
         ol = self._offer_line
-        heap_aside: list[tuple[float, int, int, Any, int]] = []
-        line_aside: list[tuple[float, int, int, Any, int]] = []
+        heap_aside: list[Any] = []  # (entries in the build's form)
+        line_aside: list[Any] = []
         found: float | None = None
         while True:
             src = self._next_source()
             if not src:
                 break
-            at, seq, kind, obj, arg = dl[0] if src == 1 else ol[0]
+            at, seq, kind, obj, arg = self._deadline_head(src)
             if at >= limit or self._deadline_live(kind, obj, arg, at, seq):
                 found = at
                 break
-            entry = self._line_pop() if src == 2 else heappop(dl)
+            entry = self._line_pop() if src == 2 else self._heap_pop()
             if kind != K_OFFER:
                 self._spent_room -= 1  # (an entry set aside and put back is not counted)
             if not self._deadline_asleep(kind, obj, arg, at):
                 if kind == K_OFFER:
                     self._offer_entries -= 1
+                self._dropped(kind, seq)
             elif src == 2:
                 line_aside.append(entry)
             else:
                 heap_aside.append(entry)
         native = self._native_heap
-        for entry in heap_aside:
+        for entry in heap_aside:  # (the same entries: their objects stay in _deadline_refs)
             if native:
-                entry_push(dl, entry)
+                deadline_push(dl, entry)
             else:
                 heappush(dl, entry)
         if line_aside:  # (an offer's entry not live is spent: never, in practice)
@@ -731,10 +812,17 @@ class Router:
         if not ol:
             return 1 if dl else 0
         if dl:
-            h = dl[0]
             la = self._line_at
-            if h[0] < la or (h[0] == la and h[1] < ol[0][1]):
-                return 1
+            if self._native_heap:
+                nd: list[DeadlineEntry] = dl
+                nol: deque[DeadlineEntry] = ol
+                h = nd[0]
+                if h.when < la or (h.when == la and h.seq < nol[0].seq):
+                    return 1
+            else:
+                ht = dl[0]
+                if ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]):
+                    return 1
         return 2
 
     def _next_at(self) -> float:
@@ -742,17 +830,22 @@ class Router:
         dl = self._deadlines
         la = self._line_at
         if dl:
-            h = dl[0][0]
+            nd: list[DeadlineEntry] = dl
+            if self._native_heap:  # (statements: a conditional expression would box)
+                h = nd[0].when
+            else:
+                h = dl[0][0]
             if h < la:
                 return h
         return la
 
-    def _line_pop(self) -> tuple[float, int, int, Any, int]:
-        """The offer line's first entry, taken off; its head's time kept up to date."""
+    def _line_pop(self) -> Any:
+        """The offer line's first entry, taken off (the build's form); its head's time kept
+        up to date."""
         ol = self._offer_line
         e = ol.popleft()
         if ol:
-            self._line_at = ol[0][0]  # the tail stays
+            self._line_at = _when(ol[0], self._native_heap)  # the tail stays
         else:
             self._line_at = _INF
             self._line_last = -_INF
@@ -762,8 +855,9 @@ class Router:
         """Take the offer line's head and tail times from the line (after it changed)."""
         ol = self._offer_line
         if ol:
-            self._line_at = ol[0][0]
-            self._line_last = ol[-1][0]
+            native = self._native_heap
+            self._line_at = _when(ol[0], native)
+            self._line_last = _when(ol[-1], native)
         else:
             self._line_at = _INF
             self._line_last = -_INF
@@ -782,8 +876,34 @@ class Router:
         The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
         """
         dl = self._deadlines
-        kept: list[tuple[float, int, int, Any, int]] = []
         offers = 0
+        ol = self._offer_line
+        if self._native_heap:  # the entries' fields read natively; their objects by seq
+            refs = self._deadline_refs
+            nd: list[DeadlineEntry] = dl
+            nkept: list[DeadlineEntry] = []
+            for ne in nd:
+                kind = ne.kind
+                seq = ne.seq
+                if not self._deadline_spent(
+                    kind, refs[seq] if _by_ref(kind) else ne.obj, ne.arg, seq
+                ):
+                    nkept.append(ne)
+                    if kind == K_OFFER:
+                        offers += 1
+                elif _by_ref(kind):
+                    del refs[seq]
+            deadline_heapify(nkept)
+            nd[:] = nkept
+            nol: deque[DeadlineEntry] = ol  # (offer entries: atoms, none in refs)
+            nline = [e for e in nol if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)]
+            ol.clear()
+            ol.extend(nline)  # still in time order
+            self._line_ends()
+            self._offer_entries = offers + len(nline)
+            self._spent_room = -1  # counted at the next input
+            return
+        kept: list[DeadlineTuple] = []
         for e in dl:
             if not self._deadline_spent(e[2], e[3], e[4], e[1]):
                 kept.append(e)
@@ -791,7 +911,6 @@ class Router:
                     offers += 1
         heapify(kept)
         dl[:] = kept
-        ol = self._offer_line
         line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
         ol.clear()
         ol.extend(line)  # still in time order
@@ -799,8 +918,11 @@ class Router:
         self._offer_entries = offers + len(line)
         self._spent_room = -1  # counted at the next input
 
-    def _deadline_entries(self) -> list[tuple[float, int, int, Any, int]]:
-        """Every deadline entry held, the heap's and the offer line's (in no order)."""
+    def _deadline_entries(self) -> list[DeadlineTuple]:
+        """Every deadline entry held, the heap's and the offer line's (in no order), as
+        ``(when, seq, kind, obj, arg)`` tuples (compiled: built from the entries)."""
+        if self._native_heap:
+            return [self._entry_tuple(e) for e in [*self._deadlines, *self._offer_line]]
         return [*self._deadlines, *self._offer_line]
 
     def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
@@ -3954,6 +4076,7 @@ class Router:
 
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
+        self._deadline_refs = {}
         self._offer_line = deque()
         self._line_ends()
         self._offer_entries = 0
@@ -4089,10 +4212,12 @@ class Router:
                 obj = obj.id
             if kind == K_OFFER:
                 self._offer_entries += 1
-                self._offer_line.append((at, seq, kind, obj, arg))  # in time order
+                if self._native_heap:
+                    self._offer_line.append(DeadlineEntry(at, seq, kind, obj, arg))
+                else:
+                    self._offer_line.append((at, seq, kind, obj, arg))  # in time order
             else:
-                self._deadlines.append((at, seq, kind, obj, arg))
-        self._deadlines.sort(key=_at_seq)
+                self._push_entry((at, seq, kind, obj, arg))  # (in time order: appended)
         self._line_ends()
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}
@@ -4267,12 +4392,14 @@ class _Ops:
 
     def policy_timers(self) -> list[PolicyTimer]:
         return [
-            (at, seq, obj, arg) for at, seq, kind, obj, arg in self._r._deadlines if kind == K_BP
+            (at, seq, obj, arg)
+            for at, seq, kind, obj, arg in self._r._deadline_entries()
+            if kind == K_BP
         ]
 
     def restore_policy_timer(self, timer: PolicyTimer) -> None:
         at, seq, target, purpose = timer
-        heappush(self._r._deadlines, (at, seq, K_BP, target, purpose))
+        self._r._push_entry((at, seq, K_BP, target, purpose))
 
     def match(self) -> None:
         self._r._match()
@@ -4296,6 +4423,22 @@ class _Ops:
 
 def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:
     return (e[0], e[1])
+
+
+def _by_ref(kind: int) -> bool:
+    """Whether a deadline entry of ``kind`` names an object (a ticket, a policy timer's
+    target), which the compiled build keeps beside its heap (``Router._deadline_refs``):
+    every kind but an offer's expiry (an inquiry's id) and an agent timer (a slot)."""
+    return kind != K_OFFER and kind != K_AGENT
+
+
+def _when(e: Any, native: bool) -> float:
+    """A deadline entry's time, either form (``DeadlineEntry`` compiled, a tuple pure)."""
+    if native:
+        ne: DeadlineEntry = e
+        return ne.when
+    t: float = e[0]
+    return t
 
 
 def _incarnation(agent: Agent) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Callable
 
@@ -159,7 +158,7 @@ def test_a_corrupt_deadline_marks_the_router_broken_in_either_build() -> None:
     """No patching (the compiled build has no Python methods to patch): a deadline entry
     holding a string where an agent's slot belongs makes the core itself fail."""
     r = _router()
-    heapq.heappush(r._deadlines, (6.5, -1, K_AGENT, "not a slot", 0))
+    r._at(6.5, K_AGENT, "not a slot", 0)  # (in the build's form: a tuple, a DeadlineEntry)
     with pytest.raises((AttributeError, TypeError)) as info:
         r.tick(7)  # pure: a list index of str; compiled: the cast to int fails
     assert not isinstance(info.value, UsageError)

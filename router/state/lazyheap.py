@@ -26,7 +26,12 @@ fields in a native object: its key a C double (a compare unboxes nothing), one a
 push instead of a tuple and a float, and never tracked by the collector (``acyclic``: it holds
 atoms only). The compiled agent heaps are kept by ``agent_push``, ``agent_pop``,
 ``agent_list`` and ``agent_heapify`` (``heapq``'s order and layout: the entries compare by
-``(key, seq)`` as the tuples do); readers off the hot path index either form alike.
+``(key, seq)`` as the tuples do); readers off the hot path index either form alike. The
+router's deadline heap and offer line are the same way: :data:`DeadlineTuple` entries pure,
+:class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
+``deadline_heapify``), which hold atoms only (the object a ticket's or a policy timer's entry
+names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). The tuple
+functions (``entry_push``, ``entry_pop``, ``entry_heapify``) remain for heaps of tuples.
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -62,6 +67,8 @@ except ImportError:  # (not a dependency: the pure build runs without it)
 __all__ = [
     "AgentEntry",
     "AgentTuple",
+    "DeadlineEntry",
+    "DeadlineTuple",
     "TicketEntry",
     "agent_heapify",
     "agent_list",
@@ -70,6 +77,9 @@ __all__ = [
     "best_live_except",
     "bloated",
     "compact_agents",
+    "deadline_heapify",
+    "deadline_pop",
+    "deadline_push",
     "entry_heapify",
     "entry_pop",
     "entry_push",
@@ -83,6 +93,9 @@ __all__ = [
 #: The pure build's agent heap entry (``heapq`` compares tuples in C); the compiled build's
 #: is an :class:`AgentEntry` with the same four fields.
 AgentTuple = tuple[float, int, object, int]
+#: ``(when, seq, kind, obj, arg)``: the router's deadline entry (``Router._at``), ordered by
+#: ``(when, seq)``; the pure build's, where the compiled build's is a :class:`DeadlineEntry`.
+DeadlineTuple = tuple[float, int, int, Any, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
@@ -124,6 +137,47 @@ class AgentEntry:
 
     def __repr__(self) -> str:
         return f"AgentEntry{(self.key, self.seq, self.ver, self.slot)!r}"
+
+
+@final
+@mypyc_attr(acyclic=True, free_list_len=1)
+class DeadlineEntry:
+    """The compiled build's deadline entry (``Router._deadlines`` and ``Router._offer_line``):
+    :data:`DeadlineTuple`'s five fields in a native object (the pure build keeps the tuples,
+    which ``heapq`` compares in C). Compiled, ``when`` is a C double and ``seq``, ``kind`` and
+    ``arg`` native ints: a sift's compare and the router's reads unbox nothing, and a push
+    makes one object where a tuple needed two (the tuple and the time's float). ``obj`` is an
+    atom only (an offer's inquiry id, an agent timer's slot; ``None`` for the kinds that name
+    an object, which the router keeps beside the heap by the entry's ``seq``:
+    ``Router._deadline_refs``), so the class is ``acyclic``: never tracked by the cyclic
+    collector (an entry holding a reference would keep a cycle through it from ever being
+    collected: a named policy timer's target holds its policy, which holds the router).
+    ``(when, seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in
+    the tuple's order, for readers off the hot path that take either form."""
+
+    __slots__ = ("arg", "kind", "obj", "seq", "when")
+
+    def __init__(self, when: float, seq: int, kind: int, obj: str | int | None, arg: int) -> None:
+        self.when = when
+        self.seq = seq
+        self.kind = kind
+        self.obj = obj
+        self.arg = arg
+
+    def __lt__(self, other: DeadlineEntry) -> bool:
+        return self.when < other.when or (self.when == other.when and self.seq < other.seq)
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.when, self.seq, self.kind, self.obj, self.arg)[i]
+
+    def __len__(self) -> int:
+        return 5
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.when, self.seq, self.kind, self.obj, self.arg))
+
+    def __repr__(self) -> str:
+        return f"DeadlineEntry{(self.when, self.seq, self.kind, self.obj, self.arg)!r}"
 
 
 def bloated(length: int, live: int) -> bool:
@@ -175,10 +229,11 @@ def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
 
 
 def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heapq.heappush`` for an entry heap ordered by ``(key, seq)``: the router's agent heaps
-    and its deadline heap, in the compiled build (``Router._native_heap``; the pure one calls
-    ``heapq``'s C functions, faster there). The same order and layout as ``heapq``'s, so
-    either may act on a heap the other built."""
+    """``heapq.heappush`` for a heap of entry tuples ordered by ``(key, seq)``, with native
+    compares compiled. The same order and layout as ``heapq``'s, so either may act on a heap
+    the other built. (The router's compiled heaps held such tuples before they held
+    :class:`AgentEntry` and :class:`DeadlineEntry` objects; the router no longer calls these
+    tuple functions.)"""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
@@ -394,6 +449,96 @@ def agent_pop(heap: list[AgentEntry]) -> AgentEntry:
     heap[0] = last
     _agent_sift_up(heap, 0)
     return top
+
+
+def deadline_push(heap: list[DeadlineEntry], entry: DeadlineEntry) -> None:
+    """:func:`entry_push` for the compiled deadline heap (:class:`DeadlineEntry` objects, each
+    ``when`` a field read with no unboxing): ``heapq``'s layout, ``(when, seq)`` order."""
+    heap.append(entry)
+    _deadline_sift_down(heap, 0, len(heap) - 1)
+
+
+def deadline_pop(heap: list[DeadlineEntry]) -> DeadlineEntry:
+    """:func:`entry_pop` for :class:`DeadlineEntry` objects (``heapq.heappop``'s moves)."""
+    last = heap.pop()
+    if not heap:
+        return last
+    top = heap[0]
+    heap[0] = last
+    _deadline_sift_up(heap, 0)
+    return top
+
+
+def deadline_heapify(heap: list[DeadlineEntry]) -> None:
+    """:func:`entry_heapify` for :class:`DeadlineEntry` objects: ``heapq.heapify``'s layout."""
+    n = len(heap)
+    for i in range(n // 2 - 1, -1, -1):
+        _deadline_settle(heap, i, heap[i], n)
+
+
+def _deadline_sift_down(heap: list[DeadlineEntry], startpos: int, pos: int) -> None:
+    """:func:`_sift_down` for :class:`DeadlineEntry` objects (``heapq._siftdown``'s moves)."""
+    newitem = heap[pos]
+    nk = newitem.when
+    while pos > startpos:
+        parentpos = (pos - 1) >> 1
+        parent = heap[parentpos]
+        pk = parent.when
+        if nk < pk or (nk == pk and newitem.seq < parent.seq):
+            heap[pos] = parent
+            pos = parentpos
+            continue
+        break
+    heap[pos] = newitem
+
+
+def _deadline_settle(heap: list[DeadlineEntry], pos: int, item: DeadlineEntry, n: int) -> None:
+    """:func:`_settle` for :class:`DeadlineEntry` objects (:func:`deadline_heapify`)."""
+    ik = item.when
+    childpos = 2 * pos + 1
+    while childpos < n:
+        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
+        child = heap[childpos]
+        kc = child.when
+        rightpos = childpos + 1
+        if rightpos < n:
+            right = heap[rightpos]
+            kr = right.when
+            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+                childpos = rightpos
+                child = right
+                kc = kr
+        # ``item < child``: the item stays here
+        if ik < kc or (ik == kc and item.seq < child.seq):
+            break
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = item
+
+
+def _deadline_sift_up(heap: list[DeadlineEntry], pos: int) -> None:
+    """:func:`_sift_up` for :class:`DeadlineEntry` objects (``heapq._siftup``'s moves): the
+    hole at ``pos`` goes down to a leaf by the lesser child, then the item goes up."""
+    endpos = len(heap)
+    startpos = pos
+    newitem = heap[pos]
+    childpos = 2 * pos + 1
+    while childpos < endpos:
+        child = heap[childpos]
+        rightpos = childpos + 1
+        if rightpos < endpos:
+            right = heap[rightpos]
+            kc = child.when
+            kr = right.when
+            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+                childpos = rightpos
+                child = right
+        heap[pos] = child
+        pos = childpos
+        childpos = 2 * pos + 1
+    heap[pos] = newitem
+    _deadline_sift_down(heap, startpos, pos)
 
 
 def compact_agents(heap: list[Any], vers: list[object], native: bool = False) -> None:

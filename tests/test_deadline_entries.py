@@ -1,0 +1,138 @@
+"""The compiled build's deadline entries (``lazyheap.DeadlineEntry``, ``deadline_push``,
+``deadline_pop``, ``deadline_heapify``): the same order and layout as ``heapq`` on the tuples
+``(when, seq, kind, obj, arg)`` of the pure build; entries that hold atoms only (the object a
+ticket's or a policy timer's entry names waits beside the heap, ``Router._deadline_refs``,
+for exactly as long as its entry is held)."""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import inspect
+import random
+from typing import Any
+
+from router import Router
+from router.core import K_AGENT, K_OFFER
+from router.state.lazyheap import DeadlineEntry, deadline_heapify, deadline_pop, deadline_push
+from tests.helpers import config
+from tests.test_deadline_heap import CONFIG, Drive
+
+COMPILED = not inspect.isfunction(deadline_push)
+
+
+def _fields(e: DeadlineEntry) -> tuple[float, int, int, Any, int]:
+    return (e.when, e.seq, e.kind, e.obj, e.arg)
+
+
+def _entry(rng: random.Random, seq: int, times: list[float]) -> DeadlineEntry:
+    when = rng.choice(times) if rng.random() < 0.6 else rng.uniform(0.0, 100.0)
+    obj: str | int | None = rng.choice([None, 7, "i3"])
+    return DeadlineEntry(when, seq, rng.randrange(1, 7), obj, rng.randrange(3))
+
+
+def test_deadline_push_and_pop_keep_heapqs_order_and_layout() -> None:
+    """Random pushes and pops with many entries due at one instant (and ``-0.0``): the
+    entries come off in ``heapq``'s order of their tuples, laid out as ``heapq`` lays out
+    the tuples, and as ``heapq`` lays out the entries themselves (their ``<``)."""
+    rng = random.Random(5)
+    ours: list[DeadlineEntry] = []
+    tuples: list[tuple[float, int, int, Any, int]] = []
+    objects: list[DeadlineEntry] = []
+    times = [rng.uniform(0.0, 100.0) for _ in range(20)] + [0.0, -0.0]
+    seq = 0
+    for step in range(5000):
+        if ours and rng.random() < 0.45:
+            got = deadline_pop(ours)
+            assert _fields(got) == heapq.heappop(tuples)
+            assert got is heapq.heappop(objects)
+        else:
+            seq += 1
+            entry = _entry(rng, seq, times)
+            deadline_push(ours, entry)
+            heapq.heappush(tuples, _fields(entry))
+            heapq.heappush(objects, entry)
+        if step % 50 == 0:
+            assert [_fields(e) for e in ours] == tuples
+            assert all(a is b for a, b in zip(ours, objects, strict=True))
+    while ours:
+        assert _fields(deadline_pop(ours)) == heapq.heappop(tuples)
+    assert not tuples
+
+
+def test_deadline_heapify_lays_entries_out_as_heapq_does() -> None:
+    """A compaction's heapify (``Router._compact_deadlines``, compiled): ``heapq.heapify``'s
+    layout, for random lists and for heaps with entries taken out."""
+    rng = random.Random(13)
+    times = [0.0, -0.0, 1.0, 5.0]
+    for trial in range(400):
+        n = rng.randrange(0, 200)
+        seqs = rng.sample(range(10 * n + 1), n)
+        entries = [_entry(rng, s, times) for s in seqs]
+        if trial % 2:  # a heap with entries taken out: most stay where they are
+            heapq.heapify(entries)
+            drop = rng.random()
+            entries = [e for e in entries if rng.random() >= drop]
+        ours = list(entries)
+        tuples = [_fields(e) for e in entries]
+        deadline_heapify(ours)
+        heapq.heapify(tuples)
+        assert [_fields(e) for e in ours] == tuples
+
+
+def test_a_deadline_entry_reads_as_its_tuple() -> None:
+    """``e[i]``, unpacking, ``len`` and ``<`` as the tuple's; compiled, never tracked by the
+    cyclic collector (``acyclic``: it holds atoms only)."""
+    e = DeadlineEntry(2.5, 9, K_OFFER, "i1", 3)
+    assert tuple(e) == (2.5, 9, K_OFFER, "i1", 3) == tuple(e[i] for i in range(len(e)))
+    at, seq, kind, obj, arg = e
+    assert (at, seq, kind, obj, arg) == (2.5, 9, K_OFFER, "i1", 3)
+    assert e < DeadlineEntry(2.5, 10, K_AGENT, 4, 10) and not e < DeadlineEntry(2.5, 9, 1, None, 0)
+    assert DeadlineEntry(-0.0, 8, 1, None, 0) < e
+    assert "2.5" in repr(e)
+    if COMPILED:
+        gc.collect()
+        assert not gc.is_tracked(e)
+
+
+def _check_entries(r: Router) -> None:
+    """The router's entries hold atoms; compiled, every object an entry names is in
+    ``_deadline_refs`` under the entry's ``seq``, and nothing else is."""
+    held = [*r._deadlines, *r._offer_line]
+    named = [e for e in r._deadline_entries() if e[2] not in (K_OFFER, K_AGENT)]
+    if not r._native_heap:
+        assert not r._deadline_refs
+        assert all(type(e) is tuple for e in held)
+        return
+    assert all(type(e) is DeadlineEntry for e in held)
+    assert all(e.obj is None for e in held if e.kind not in (K_OFFER, K_AGENT))
+    assert all(
+        type(e.obj) is (str if e.kind == K_OFFER else int) for e in held if e.obj is not None
+    )
+    assert sorted(r._deadline_refs) == sorted(e[1] for e in named)
+    assert all(r._deadline_refs[e[1]] is e[3] for e in named)
+    assert all(not gc.is_tracked(e) for e in held)
+
+
+def test_the_objects_entries_name_leave_with_their_entries() -> None:
+    """A seeded drive with patience, relaxation steps, wrap-ups, expiries, withdrawals and
+    logouts (the entries that name a ticket fire, go spent, are compacted away): after every
+    step the objects kept beside the compiled heap are exactly those its entries name; a
+    restored router holds the same entries, and goes on alike."""
+    r = Router(config(CONFIG))
+    drive = Drive([r], seed=17)
+    drive.login(12, chat=2)
+    drive.submit(30)
+    drive.tick()
+    kinds: set[int] = set()
+    for i in range(1500):
+        drive.step()
+        _check_entries(r)
+        kinds |= {e[2] for e in r._deadline_entries()}
+        if i % 300 == 299:
+            back = Router.restore(r.snapshot())
+            _check_entries(back)
+            assert back.snapshot() == r.snapshot()
+            assert back.next_deadline() == r.next_deadline()
+            drive.routers = [r, back]
+    assert len(kinds) >= 4  # offers, agent timers and at least two kinds that name a ticket
