@@ -1,6 +1,5 @@
-"""The entry heaps' own push and pop (router/state/lazyheap.py, used by the compiled build on
-its agent heaps and deadline heap): the same order and layout as ``heapq`` on the entries
-``(key, seq, ...)``, so either may act on a heap the other built. The compiled build's agent
+"""The agent heaps' own push and pop (router/state/lazyheap.py, used by the compiled build;
+the deadline heap's are in tests/test_deadline_entries.py): the compiled build's agent
 heaps hold ``AgentEntry`` objects (``agent_push``, ``agent_pop``, ``agent_list``,
 ``agent_heapify``): the same order and layout as ``heapq`` on them, or on the tuples of
 their fields."""
@@ -21,59 +20,7 @@ from router.state.lazyheap import (
     agent_push,
     best_live_except,
     compact_agents,
-    entry_heapify,
-    entry_pop,
-    entry_push,
 )
-
-
-def test_entry_push_and_pop_keep_heapqs_order_with_ties_on_the_key() -> None:
-    rng = random.Random(7)
-    ours: list[tuple[float, int, int, object]] = []
-    theirs: list[tuple[float, int, int, object]] = []
-    seq = 0
-    keys = [rng.choice([0.0, -1.5, 2.25, float("inf")]) for _ in range(50)]  # many ties
-    for step in range(4000):
-        if ours and rng.random() < 0.45:
-            a, b = entry_pop(ours), heapq.heappop(theirs)
-            assert a is b
-        else:
-            seq += 1
-            key = rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0)
-            entry = (key, seq, step, None)
-            if rng.random() < 0.5:  # either side may push into a heap the other keeps
-                entry_push(ours, entry)
-                heapq.heappush(theirs, entry)
-            else:
-                heapq.heappush(ours, entry)
-                entry_push(theirs, entry)
-        assert ours[0] is theirs[0] if ours else not theirs
-    while ours:
-        assert entry_pop(ours) is heapq.heappop(theirs)
-    assert not theirs
-
-
-def test_deadline_entries_pop_in_heapqs_order() -> None:
-    """The router's deadline entries ``(when, seq, kind, obj, arg)`` go through the same
-    functions in the compiled build: ``(when, seq)`` decide (each entry has its own ``seq``),
-    whatever the rest holds (objects that do not compare)."""
-    rng = random.Random(11)
-    ours: list[tuple[float, int, int, object, int]] = []
-    theirs: list[tuple[float, int, int, object, int]] = []
-    seq = 0
-    times = [rng.uniform(0.0, 100.0) for _ in range(30)]  # many entries due at one instant
-    for _ in range(3000):
-        if ours and rng.random() < 0.4:
-            assert entry_pop(ours) is heapq.heappop(theirs)
-        else:
-            seq += 1
-            when = rng.choice(times) if rng.random() < 0.6 else rng.uniform(0.0, 100.0)
-            entry = (when, seq, rng.randrange(6), object(), rng.randrange(3))
-            entry_push(ours, entry)
-            heapq.heappush(theirs, entry)
-    while ours:
-        assert entry_pop(ours) is heapq.heappop(theirs)
-    assert not theirs
 
 
 class _Rec:
@@ -102,43 +49,24 @@ def test_best_live_except_is_the_least_live_entry_of_another_agent() -> None:
         assert heap == before  # read only
 
 
-def test_entry_heapify_lays_entries_out_as_heapq_does() -> None:
-    """The compaction's heapify (``compact_agents``, compiled) builds ``heapq.heapify``'s very
-    layout, not only a valid heap: the pure build compacts with ``heapq``, and either build
-    may act on a heap the other built."""
-    rng = random.Random(23)
-    for _ in range(400):
-        n = rng.randrange(0, 200)
-        keys = [0.0, -0.0, 1.0, float("inf")]  # ties, and -0.0 == 0.0 (no NaN key is made)
-        seqs = rng.sample(range(10 * n + 1), n)
-        entries = [
-            (rng.choice(keys) if rng.random() < 0.5 else rng.uniform(-5.0, 5.0), s, 0, None)
-            for s in seqs
-        ]
-        ours, theirs = list(entries), list(entries)
-        entry_heapify(ours)
-        heapq.heapify(theirs)
-        assert len(ours) == len(theirs)
-        assert all(a is b for a, b in zip(ours, theirs, strict=True))
-
-
-def test_entry_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> None:
-    """A compaction's input: a heap with entries taken out (most items stay where they are,
-    so ``entry_heapify``'s sifts stop early); the layout is still ``heapq.heapify``'s."""
+def test_agent_heapify_of_a_compacted_heap_lays_entries_out_as_heapq_does() -> None:
+    """A compaction's input (``compact_agents``, compiled): a heap with entries taken out
+    (most items stay where they are, so ``agent_heapify``'s sifts stop early); the layout is
+    still ``heapq.heapify``'s, so either build may act on a heap the other built."""
     rng = random.Random(29)
     for _ in range(300):
         n = rng.randrange(0, 300)
         keys = [0.0, -0.0, 1.0]  # ties on the key, decided by the seq
         seqs = rng.sample(range(10 * n + 1), n)
         heap = [
-            (rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0), s, 0, None)
+            AgentEntry(rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0), s, 0, 0)
             for s in seqs
         ]
         heapq.heapify(heap)
         drop = rng.random()
         kept = [e for e in heap if rng.random() >= drop]
         ours, theirs = list(kept), list(kept)
-        entry_heapify(ours)
+        agent_heapify(ours)
         heapq.heapify(theirs)
         assert all(a is b for a, b in zip(ours, theirs, strict=True))
 

@@ -30,8 +30,7 @@ atoms only). The compiled agent heaps are kept by ``agent_push``, ``agent_pop``,
 router's deadline heap and offer line are the same way: :data:`DeadlineTuple` entries pure,
 :class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
 ``deadline_heapify``), which hold atoms only (the object a ticket's or a policy timer's entry
-names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). The tuple
-functions (``entry_push``, ``entry_pop``, ``entry_heapify``) remain for heaps of tuples.
+names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``).
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -80,9 +79,6 @@ __all__ = [
     "deadline_heapify",
     "deadline_pop",
     "deadline_push",
-    "entry_heapify",
-    "entry_pop",
-    "entry_push",
     "first_not_declined",
     "live_arrivals",
     "live_tickets",
@@ -183,163 +179,6 @@ class DeadlineEntry:
 def bloated(length: int, live: int) -> bool:
     """Whether a heap of ``length`` entries with ``live`` live ones needs compacting."""
     return length > 2 * live + 64
-
-
-def _before(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """``a < b`` for two entries of one heap: their ``(key, seq)`` decide (a heap never holds
-    two entries with both equal: an agent heap one listing per agent and pool, the router's
-    deadline heap ``(when, seq, kind, obj, arg)`` a ``seq`` of its own per entry). Compiled,
-    this is two native float compares where ``heapq`` goes through ``tuple.__lt__`` (an
-    equality and an order test of the keys, each a rich comparison returning a bool
-    object)."""
-    ka: float = a[0]
-    kb: float = b[0]
-    if ka < kb:
-        return True
-    if ka == kb:
-        sa: int = a[1]
-        sb: int = b[1]
-        return sa < sb
-    return False
-
-
-def _sift_down(heap: list[Any], startpos: int, pos: int) -> None:
-    """``heapq._siftdown`` with :func:`_before`, inline: the new item's key is unboxed once,
-    not once per parent it meets (compiled: one float read per level instead of two, and no
-    call)."""
-    newitem: tuple[Any, ...] = heap[pos]
-    nk: float = newitem[0]
-    while pos > startpos:
-        parentpos = (pos - 1) >> 1
-        parent: tuple[Any, ...] = heap[parentpos]
-        pk: float = parent[0]
-        if nk < pk:
-            heap[pos] = parent
-            pos = parentpos
-            continue
-        if nk == pk:
-            ns: int = newitem[1]
-            ps: int = parent[1]
-            if ns < ps:
-                heap[pos] = parent
-                pos = parentpos
-                continue
-        break
-    heap[pos] = newitem
-
-
-def entry_push(heap: list[Any], entry: tuple[Any, ...]) -> None:
-    """``heapq.heappush`` for a heap of entry tuples ordered by ``(key, seq)``, with native
-    compares compiled. The same order and layout as ``heapq``'s, so either may act on a heap
-    the other built. (The router's compiled heaps held such tuples before they held
-    :class:`AgentEntry` and :class:`DeadlineEntry` objects; the router no longer calls these
-    tuple functions.)"""
-    heap.append(entry)
-    _sift_down(heap, 0, len(heap) - 1)
-
-
-def _settle(heap: list[Any], pos: int, item: tuple[Any, ...], n: int) -> None:
-    """Put ``item`` in the hole at ``pos`` of ``heap[:n]`` and sift it down by the lesser
-    child while that child comes before it (its key unboxed once; :func:`entry_heapify`
-    and :func:`agent_list`)."""
-    ik: float = item[0]
-    childpos = 2 * pos + 1
-    while childpos < n:
-        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
-        child: tuple[Any, ...] = heap[childpos]
-        kc: float = child[0]
-        rightpos = childpos + 1
-        if rightpos < n:
-            right: tuple[Any, ...] = heap[rightpos]
-            kr: float = right[0]
-            if kc < kr:
-                pass
-            elif kc == kr:
-                sc: int = child[1]
-                sr: int = right[1]
-                if not sc < sr:
-                    childpos = rightpos
-                    child = right
-                    kc = kr
-            else:
-                childpos = rightpos
-                child = right
-                kc = kr
-        # ``_before(item, child)``: the item stays here
-        if ik < kc:
-            break
-        if ik == kc:
-            si: int = item[1]
-            sk: int = child[1]
-            if si < sk:
-                break
-        heap[pos] = child
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos] = item
-
-
-def _sift_up(heap: list[Any], pos: int) -> None:
-    """``heapq._siftup`` with :func:`_before`: the hole at ``pos`` goes down to a leaf by
-    the lesser child, then the item that was there goes up."""
-    endpos = len(heap)
-    startpos = pos
-    newitem: tuple[Any, ...] = heap[pos]
-    childpos = 2 * pos + 1
-    while childpos < endpos:
-        # ``not _before(child, right)`` inline: each entry read once, its key unboxed once
-        child: tuple[Any, ...] = heap[childpos]
-        rightpos = childpos + 1
-        if rightpos < endpos:
-            right: tuple[Any, ...] = heap[rightpos]
-            kc: float = child[0]
-            kr: float = right[0]
-            if kc < kr:
-                pass
-            elif kc == kr:
-                sc: int = child[1]
-                sr: int = right[1]
-                if not sc < sr:
-                    childpos = rightpos
-                    child = right
-            else:
-                childpos = rightpos
-                child = right
-        heap[pos] = child
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos] = newitem
-    _sift_down(heap, startpos, pos)
-
-
-def entry_heapify(heap: list[Any]) -> None:
-    """``heapq.heapify``'s layout for an entry heap (see :func:`entry_push`), with native key
-    compares instead of ``tuple.__lt__`` (two rich comparisons per pair of entries).
-
-    Each item sifts down the path of lesser children and stops at the first child it comes
-    before, where ``heapq`` takes the hole down to a leaf and the item back up. Along that
-    path the children come in increasing order (the subtrees below are heaps already), so
-    both put the item after the path's entries that come before it: the same place, the
-    same layout, since no two entries of a heap have both key and seq equal (see
-    :func:`_before`). ``heapq``'s way saves compares on random input; a compaction's input
-    is a heap with entries taken out, whose items mostly stay where they are (a simulated
-    pool of 300 agents: compares 585 -> 320, moves 560 -> 28 per compaction; BENCHMARKS.md,
-    "The matching path (core25)")."""
-    n = len(heap)
-    for i in range(n // 2 - 1, -1, -1):
-        _settle(heap, i, heap[i], n)
-
-
-def entry_pop(heap: list[Any]) -> tuple[Any, ...]:
-    """``heapq.heappop`` for an entry heap (see :func:`entry_push`): the last item takes
-    the top's place and sifts as in ``heapq`` (:func:`_sift_up`)."""
-    last: tuple[Any, ...] = heap.pop()
-    if not heap:
-        return last
-    top: tuple[Any, ...] = heap[0]
-    heap[0] = last
-    _sift_up(heap, 0)
-    return top
 
 
 def agent_push(heap: list[AgentEntry], entry: AgentEntry) -> None:
