@@ -5,7 +5,11 @@ stream with ``XREAD BLOCK`` (from the start, or from a given id). Every
 ``Offered`` schedules an ``accept`` after ``accept_delay_s`` (or a ``decline``
 with probability ``decline_p``); every ``Assigned`` schedules a ``complete``
 after a handle time drawn uniformly from ``handle_s``. Due inputs are sent in
-pipelined batches through a :class:`~router.durable.log.Producer`. It is a test
+pipelined batches through a :class:`~router.durable.log.Producer`. A ``complete``
+of ours refused with ``DeadLettered`` (its batch crashed the core, so it changed
+nothing) is sent again, as a real agent desktop would: the inquiry stays with its
+agent until a completion is applied. A refused ``accept`` or ``decline`` needs
+nothing: the offer expires and is made again. It is a test
 and benchmark driver, not part of serving; on a Redis error it waits and goes
 on from the last entry it read, so it survives a Redis restart.
 
@@ -34,6 +38,8 @@ from router.inputs import Accept, Complete, Decline
 
 __all__ = ["AgentSimulator", "main"]
 
+_COMPLETE: str = Complete.__struct_config__.tag  # type: ignore[assignment]
+
 
 class AgentSimulator:
     """Answer offers and complete work in the given domains until :meth:`stop`."""
@@ -59,7 +65,14 @@ class AgentSimulator:
         self.rng = random.Random(seed)
         self.prefix = prefix
         self.start = start
-        self.counts = {"offers": 0, "accepts": 0, "declines": 0, "assigned": 0, "completes": 0}
+        self.counts = {
+            "offers": 0,
+            "accepts": 0,
+            "declines": 0,
+            "assigned": 0,
+            "completes": 0,
+            "resent": 0,
+        }
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -83,7 +96,8 @@ class AgentSimulator:
         return dict(self.counts)
 
     async def _domain(self, domain: str) -> None:
-        producer = Producer(self.client, domain, prefix=self.prefix)
+        me = f"agentsim:{domain}"  # our refusals come back with it
+        producer = Producer(self.client, domain, prefix=self.prefix, producer=me)
         due: list[tuple[float, int, Any]] = []
         seq = 0
         after = self.start
@@ -129,6 +143,11 @@ class AgentSimulator:
                         lo, hi = self.handle_s
                         at = now + (self.rng.uniform(lo, hi) if hi > lo else lo)
                         heapq.heappush(due, (at, seq, Complete(inquiry_id=ev.inquiry_id)))
+                for r in entry.refusals:
+                    if r.error == "DeadLettered" and r.producer == me and r.input == _COMPLETE:
+                        c["resent"] += 1
+                        seq += 1
+                        heapq.heappush(due, (now, seq, Complete(inquiry_id=r.ref)))
 
 
 def _range(text: str) -> tuple[float, float]:
