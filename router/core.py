@@ -677,23 +677,21 @@ class Router:
                     ol.append((when, self._seq, kind, obj, arg))
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
-            if _by_ref(kind):  # the entry holds atoms only: the object beside it, by seq
-                self._deadline_refs[self._seq] = obj
-                obj = None
-            deadline_push(self._deadlines, DeadlineEntry(when, self._seq, kind, obj, arg))
-        else:
+            self._push_entry(when, self._seq, kind, obj, arg)
+        else:  # (pure: inline, one call less on the hot path)
             heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
-    def _push_entry(self, entry: DeadlineTuple) -> None:
-        """Push ``entry``, its ``seq`` given (a restored policy timer), in the build's form."""
-        when, seq, kind, obj, arg = entry
+    def _push_entry(self, when: float, seq: int, kind: int, obj: Any, arg: int) -> None:
+        """Push a heap entry, its ``seq`` given (:meth:`_at`, a restored or policy timer), in
+        the build's form: compiled, a ``DeadlineEntry`` that holds atoms only (the object
+        beside it in ``_deadline_refs``, by ``seq``)."""
         if self._native_heap:
             if _by_ref(kind):
                 self._deadline_refs[seq] = obj
                 obj = None
             deadline_push(self._deadlines, DeadlineEntry(when, seq, kind, obj, arg))
         else:
-            heappush(self._deadlines, entry)
+            heappush(self._deadlines, (when, seq, kind, obj, arg))
 
     def _deadline_head(self, src: int) -> DeadlineTuple:
         """The first entry of the heap (``src`` 1) or the offer line (2), as a tuple."""
@@ -4217,7 +4215,7 @@ class Router:
                 else:
                     self._offer_line.append((at, seq, kind, obj, arg))  # in time order
             else:
-                self._push_entry((at, seq, kind, obj, arg))  # (in time order: appended)
+                self._push_entry(at, seq, kind, obj, arg)  # (in time order: appended)
         self._line_ends()
         self._pending = [self._tickets[i] for i in snap.pending]
         self._freed = {i: self._agents[i] for i in snap.freed}
@@ -4399,7 +4397,7 @@ class _Ops:
 
     def restore_policy_timer(self, timer: PolicyTimer) -> None:
         at, seq, target, purpose = timer
-        self._r._push_entry((at, seq, K_BP, target, purpose))
+        self._r._push_entry(at, seq, K_BP, target, purpose)
 
     def match(self) -> None:
         self._r._match()
