@@ -178,6 +178,7 @@ from router.state.lazyheap import (
     deadline_heapify,
     deadline_pop,
     deadline_push,
+    deadline_rekey,
     first_not_declined,
     live_arrivals,
     live_tickets,
@@ -351,6 +352,7 @@ class Router:
         "_strict",
         "_surge",
         "_tickets",
+        "_top_fired",
         "_trace",
         "_unit_cost",
         "_uses_recent",
@@ -407,6 +409,11 @@ class Router:
         #: the entry's ``seq``, for the kinds whose ``obj`` is not an atom (:func:`_by_ref`),
         #: from its push until it leaves the heap; the entry holds ``None`` (pure: empty)
         self._deadline_refs: dict[int, Any] = {}
+        #: compiled: an agent timer is firing from the heap's top and is still there; the
+        #: first push of its fire re-keys it in place (``deadline_rekey``: one sift for the
+        #: pop and the push, no allocation), or :meth:`_enter` pops it after the fire (pure:
+        #: never set)
+        self._top_fired = False
         #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
         #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
@@ -600,7 +607,14 @@ class Router:
                         else:
                             from_line = True
                     if native:  # (when, seq) decide the order, seq unique: as heappop's
-                        e = nol.popleft() if from_line else deadline_pop(nd)
+                        if from_line:
+                            e = nol.popleft()
+                        else:
+                            e = nd[0]
+                            if e.kind == K_AGENT:  # off the heap at the fire's first push
+                                self._top_fired = True
+                            else:
+                                deadline_pop(nd)
                         at = e.when
                         seq = e.seq
                         kind = e.kind
@@ -625,6 +639,9 @@ class Router:
                     if kind != K_OFFER:
                         self._spent_room -= 1  # one entry less, no spent one
                         self._fire(kind, obj, arg, seq)
+                        if native and self._top_fired:  # no push took its place: off now
+                            self._top_fired = False
+                            deadline_pop(nd)
                     else:
                         self._offer_entries -= 1
                         # _fire's test for an offer's expiry, inline (_offer_ticket): most
@@ -646,6 +663,9 @@ class Router:
                         break
             finally:
                 self._in_instant = False
+                if native and self._top_fired:  # (a fire that raised)
+                    self._top_fired = False
+                    deadline_pop(nd)
         self._now = now
         return now
 
@@ -689,7 +709,11 @@ class Router:
             if _by_ref(kind):
                 self._deadline_refs[seq] = obj
                 obj = None
-            deadline_push(self._deadlines, DeadlineEntry(when, seq, kind, obj, arg))
+            if self._top_fired:  # the agent timer firing at the top (_enter): its entry
+                self._top_fired = False  # object, re-keyed, is this one (no allocation)
+                deadline_rekey(self._deadlines, when, seq, kind, obj, arg)
+            else:
+                deadline_push(self._deadlines, DeadlineEntry(when, seq, kind, obj, arg))
         else:
             heappush(self._deadlines, (when, seq, kind, obj, arg))
 
@@ -920,7 +944,9 @@ class Router:
         """Every deadline entry held, the heap's and the offer line's (in no order), as
         ``(when, seq, kind, obj, arg)`` tuples (compiled: built from the entries)."""
         if self._native_heap:
-            return [self._entry_tuple(e) for e in [*self._deadlines, *self._offer_line]]
+            # (an agent timer firing at the top, _top_fired, is no longer held)
+            heap = self._deadlines[1:] if self._top_fired else self._deadlines
+            return [self._entry_tuple(e) for e in [*heap, *self._offer_line]]
         return [*self._deadlines, *self._offer_line]
 
     def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
@@ -4075,6 +4101,7 @@ class Router:
     def _restore(self, snap: codec.Snapshot) -> None:
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
         self._deadline_refs = {}
+        self._top_fired = False
         self._offer_line = deque()
         self._line_ends()
         self._offer_entries = 0

@@ -14,7 +14,13 @@ from typing import Any
 
 from router import Router
 from router.core import K_AGENT, K_OFFER
-from router.state.lazyheap import DeadlineEntry, deadline_heapify, deadline_pop, deadline_push
+from router.state.lazyheap import (
+    DeadlineEntry,
+    deadline_heapify,
+    deadline_pop,
+    deadline_push,
+    deadline_rekey,
+)
 from tests.helpers import config
 from tests.test_deadline_heap import CONFIG, Drive
 
@@ -55,6 +61,38 @@ def test_deadline_push_and_pop_keep_heapqs_order_and_layout() -> None:
         if step % 50 == 0:
             assert [_fields(e) for e in ours] == tuples
             assert all(a is b for a, b in zip(ours, objects, strict=True))
+    while ours:
+        assert _fields(deadline_pop(ours)) == heapq.heappop(tuples)
+    assert not tuples
+
+
+def test_deadline_rekey_is_heapqs_heapreplace() -> None:
+    """An agent timer's fire and its next timer (``Router._push_entry`` while
+    ``_top_fired``): ``deadline_rekey`` takes the top off and pushes an entry in one sift,
+    the top's object re-keyed: ``heapq.heapreplace``'s moves and layout, then the same order
+    of every entry after."""
+    rng = random.Random(8)
+    ours: list[DeadlineEntry] = []
+    tuples: list[tuple[float, int, int, Any, int]] = []
+    times = [rng.uniform(0.0, 100.0) for _ in range(20)] + [0.0, -0.0]
+    seq = 0
+    for step in range(5000):
+        roll = rng.random()
+        if ours and roll < 0.35:
+            assert _fields(deadline_pop(ours)) == heapq.heappop(tuples)
+        else:
+            seq += 1
+            entry = _entry(rng, seq, times)
+            if ours and roll < 0.7:
+                top = ours[0]
+                assert _fields(top) == heapq.heapreplace(tuples, _fields(entry))
+                deadline_rekey(ours, *_fields(entry))
+                assert top in ours  # the same object, re-keyed
+            else:
+                deadline_push(ours, entry)
+                heapq.heappush(tuples, _fields(entry))
+        if step % 50 == 0:
+            assert [_fields(e) for e in ours] == tuples
     while ours:
         assert _fields(deadline_pop(ours)) == heapq.heappop(tuples)
     assert not tuples
@@ -136,3 +174,27 @@ def test_the_objects_entries_name_leave_with_their_entries() -> None:
             assert back.next_deadline() == r.next_deadline()
             drive.routers = [r, back]
     assert len(kinds) >= 4  # offers, agent timers and at least two kinds that name a ticket
+
+
+def test_an_agent_timer_fired_at_the_top_leaves_the_heap_by_its_input_end() -> None:
+    """Compiled, an agent timer firing from the heap's top stays there until the first push
+    of its fire takes its place (``Router._top_fired``, ``deadline_replace``) or the fire
+    ends: between inputs the flag is down and the heap is a heap of ``(when, seq)`` with
+    every entry held once; the seeded drive's decisions are checked against the pure build
+    by ``tests/test_compiled.py`` and ``bench.digest``."""
+    r = Router(config(CONFIG))
+    drive = Drive([r], seed=23)
+    drive.login(12, chat=2)
+    drive.submit(30)
+    drive.tick()
+    fired = 0
+    for _ in range(1500):
+        timers = sum(1 for e in r._deadline_entries() if e[2] == K_AGENT)
+        drive.step()
+        fired += timers > sum(1 for e in r._deadline_entries() if e[2] == K_AGENT)
+        assert not r._top_fired
+        heap = r._deadlines
+        keys = [(e[0], e[1]) for e in heap]
+        assert all(keys[(i - 1) >> 1] < keys[i] for i in range(1, len(keys)))
+        assert len({e[1] for e in r._deadline_entries()}) == len(heap) + len(r._offer_line)
+    assert fired  # agent timers came off the heap (fired, or a push took their place)

@@ -30,7 +30,9 @@ atoms only). The compiled agent heaps are kept by ``agent_push``, ``agent_pop``,
 router's deadline heap and offer line are the same way: :data:`DeadlineTuple` entries pure,
 :class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
 ``deadline_heapify``), which hold atoms only (the object a ticket's or a policy timer's entry
-names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``).
+names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). An agent
+timer that fires from the top of the compiled heap is taken off by the first push of its fire
+(``deadline_rekey``: one sift for the pop and the push; ``Router._top_fired``), not before.
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -306,6 +308,24 @@ def deadline_pop(heap: list[DeadlineEntry]) -> DeadlineEntry:
     heap[0] = last
     _deadline_sift_up(heap, 0)
     return top
+
+
+def deadline_rekey(
+    heap: list[DeadlineEntry], when: float, seq: int, kind: int, obj: str | int | None, arg: int
+) -> None:
+    """The top of a non-empty deadline heap taken off and an entry of these fields pushed, in
+    one sift (``heapq.heapreplace``'s moves): the top's own object takes the new fields (no
+    allocation; a holder of it must have read its old fields), the hole at the top goes to a
+    leaf by the lesser child, then the entry goes up from there. The entries held after are
+    those of a :func:`deadline_pop` and a :func:`deadline_push` (so the same ``(when, seq)``
+    order); the layout may differ (never in a snapshot: ``Router.snapshot`` sorts them)."""
+    top = heap[0]
+    top.when = when
+    top.seq = seq
+    top.kind = kind
+    top.obj = obj
+    top.arg = arg
+    _deadline_sift_up(heap, 0)
 
 
 def deadline_heapify(heap: list[DeadlineEntry]) -> None:
