@@ -33,6 +33,8 @@ router's deadline heap and offer line are the same way: :data:`DeadlineTuple` en
 names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). An agent
 timer that fires from the top of the compiled heap is taken off by the first push of its fire
 (``deadline_rekey``: one sift for the pop and the push; ``Router._top_fired``), not before.
+The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
+list indexing compiled, where a tagged int tests its tag at every step; nothing pure).
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -52,9 +54,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heapify, heappop, heappush
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
 from router.state.records import FIRST_STAY, WAITING, Ticket
+
+if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
+    from mypy_extensions import i64
 
 try:  # mypyc reads the decorator when it compiles; at run time it is a no-op
     from mypy_extensions import mypyc_attr
@@ -208,7 +213,7 @@ def agent_list(heap: list[AgentEntry], entry: AgentEntry, vers: list[object]) ->
     _agent_sift_down(heap, 0, len(heap) - 1)
 
 
-def _agent_sift_down(heap: list[AgentEntry], startpos: int, pos: int) -> None:
+def _agent_sift_down(heap: list[AgentEntry], startpos: i64, pos: i64) -> None:
     """:func:`_sift_down` for :class:`AgentEntry` objects (``heapq._siftdown``'s moves)."""
     newitem = heap[pos]
     nk = newitem.key
@@ -224,7 +229,7 @@ def _agent_sift_down(heap: list[AgentEntry], startpos: int, pos: int) -> None:
     heap[pos] = newitem
 
 
-def _agent_settle(heap: list[AgentEntry], pos: int, item: AgentEntry, n: int) -> None:
+def _agent_settle(heap: list[AgentEntry], pos: i64, item: AgentEntry, n: i64) -> None:
     """:func:`_settle` for :class:`AgentEntry` objects: ``item`` into the hole at ``pos`` of
     ``heap[:n]``, sifted down by the lesser child while that child comes before it."""
     ik = item.key
@@ -250,10 +255,10 @@ def _agent_settle(heap: list[AgentEntry], pos: int, item: AgentEntry, n: int) ->
     heap[pos] = item
 
 
-def _agent_sift_up(heap: list[AgentEntry], pos: int) -> None:
+def _agent_sift_up(heap: list[AgentEntry], pos: i64) -> None:
     """:func:`_sift_up` for :class:`AgentEntry` objects (``heapq._siftup``'s moves): the
     hole at ``pos`` goes down to a leaf by the lesser child, then the item goes up."""
-    endpos = len(heap)
+    endpos: i64 = len(heap)
     startpos = pos
     newitem = heap[pos]
     childpos = 2 * pos + 1
@@ -276,7 +281,7 @@ def _agent_sift_up(heap: list[AgentEntry], pos: int) -> None:
 
 def agent_heapify(heap: list[AgentEntry]) -> None:
     """:func:`entry_heapify` for :class:`AgentEntry` objects: ``heapq.heapify``'s layout."""
-    n = len(heap)
+    n: i64 = len(heap)
     for i in range(n // 2 - 1, -1, -1):
         _agent_settle(heap, i, heap[i], n)
 
@@ -330,12 +335,12 @@ def deadline_rekey(
 
 def deadline_heapify(heap: list[DeadlineEntry]) -> None:
     """:func:`entry_heapify` for :class:`DeadlineEntry` objects: ``heapq.heapify``'s layout."""
-    n = len(heap)
+    n: i64 = len(heap)
     for i in range(n // 2 - 1, -1, -1):
         _deadline_settle(heap, i, heap[i], n)
 
 
-def _deadline_sift_down(heap: list[DeadlineEntry], startpos: int, pos: int) -> None:
+def _deadline_sift_down(heap: list[DeadlineEntry], startpos: i64, pos: i64) -> None:
     """:func:`_sift_down` for :class:`DeadlineEntry` objects (``heapq._siftdown``'s moves)."""
     newitem = heap[pos]
     nk = newitem.when
@@ -351,7 +356,7 @@ def _deadline_sift_down(heap: list[DeadlineEntry], startpos: int, pos: int) -> N
     heap[pos] = newitem
 
 
-def _deadline_settle(heap: list[DeadlineEntry], pos: int, item: DeadlineEntry, n: int) -> None:
+def _deadline_settle(heap: list[DeadlineEntry], pos: i64, item: DeadlineEntry, n: i64) -> None:
     """:func:`_settle` for :class:`DeadlineEntry` objects (:func:`deadline_heapify`)."""
     ik = item.when
     childpos = 2 * pos + 1
@@ -376,10 +381,10 @@ def _deadline_settle(heap: list[DeadlineEntry], pos: int, item: DeadlineEntry, n
     heap[pos] = item
 
 
-def _deadline_sift_up(heap: list[DeadlineEntry], pos: int) -> None:
+def _deadline_sift_up(heap: list[DeadlineEntry], pos: i64) -> None:
     """:func:`_sift_up` for :class:`DeadlineEntry` objects (``heapq._siftup``'s moves): the
     hole at ``pos`` goes down to a leaf by the lesser child, then the item goes up."""
-    endpos = len(heap)
+    endpos: i64 = len(heap)
     startpos = pos
     newitem = heap[pos]
     childpos = 2 * pos + 1
