@@ -41,6 +41,7 @@ from router.durable import scripts
 from router.durable.wire import (
     INPUT_TYPES,
     Batch,
+    DeadLetter,
     DomainKeys,
     Output,
     OutputEntry,
@@ -49,7 +50,6 @@ from router.durable.wire import (
     decode_output,
     encode_request,
     encode_requests,
-    pack_events,
 )
 from router.inputs import (
     Accept,
@@ -226,6 +226,11 @@ def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
 
+#: A dead letter's ``items`` field: the indices of the batch's inputs that crash the core.
+_dead_items = msgspec.msgpack.Encoder()
+_dead_items_dec = msgspec.msgpack.Decoder(list[int])
+
+
 def _flat(outputs: Sequence[Output]) -> list[Any]:
     args: list[Any] = [len(outputs)]
     for input_id, events, refusals in outputs:
@@ -357,10 +362,12 @@ class DomainLog:
         batch_id: str,
         batch: bytes,
         message: str,
-        refusals: bytes,
+        items: Sequence[int] | None,
         outputs: Sequence[Output],
     ) -> None:
-        """Publish ``outputs``, then the dead batch's refusals; record it in ``dead``."""
+        """Publish ``outputs``; record the dead batch in ``dead`` (``items``: the indices
+        of its inputs that crash the core, None for the whole batch). Its own output
+        entry comes from the replay that follows (see ``scripts.DEAD_LETTER``)."""
         k = self.keys
         res = await DEAD_LETTER(
             self.client,
@@ -372,17 +379,25 @@ class DomainLog:
                 batch_id,
                 message,
                 batch,
-                pack_events([]),
-                refusals,
+                _dead_items.encode(list(items)) if items is not None else b"",
                 *_flat(outputs),
             ],
         )
         self._fenced(res)
 
-    async def dead_letters(self) -> dict[str, str]:
-        """Dead-lettered batch id -> its error, for every batch still in the ``dead`` stream."""
+    async def dead_letters(self) -> dict[str, DeadLetter]:
+        """Dead-lettered batch id -> its record, for every batch still in the ``dead`` stream.
+
+        An entry without ``items`` (written before isolation, or a batch dead whole)
+        stands for the whole batch.
+        """
         rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
-        return {_s(f[b"in"]): _s(f[b"err"]) for _, f in rows}
+        out: dict[str, DeadLetter] = {}
+        for _, f in rows:
+            raw = f.get(b"items")
+            items = tuple(_dead_items_dec.decode(raw)) if raw else None
+            out[_s(f[b"in"])] = DeadLetter(error=_s(f[b"err"]), items=items)
+        return out
 
     async def release(self) -> bool:
         k = self.keys
