@@ -28,16 +28,16 @@ the server recovers the domain from the log again.
 A batch that crashes the core (a bug: anything but a caller's mistake) is
 *dead-lettered*, live or met during recovery: the runner rebuilds the core as
 it was before the batch (snapshot plus replay, stopping there), finds the
-inputs that crash it (:func:`~router.durable.wire.isolate`: one by one, one
-restore per crashing input) and records their indices with the error in the
-``dead`` stream (fenced; the whole batch when its tick crashes or it is the
-domain's first). It then rebuilds the core from the log again: the replay runs
-the dead batch without its crashing inputs, and queues its output entry (the
-served inputs' events, the refusals, ``DeadLettered`` for the crashing ones) like
-any output not yet published, so the live owner, a successor and the audit
-publish byte-identical entries. One poison input costs only itself; the
-domain carries on. The crash points of this cycle are named in
-:mod:`router.durable.faults`.
+inputs that crash it (:func:`~router.durable.wire.isolate_steps`: one by one,
+one restore per crashing input, the lease renewed between steps as in the
+replay) and records their indices with the error in the ``dead`` stream
+(fenced; the whole batch when its tick crashes or it is the domain's first).
+It then rebuilds the core from the log again: the replay runs the dead batch
+without its crashing inputs, and queues its output entry (the served inputs'
+events, the refusals, ``DeadLettered`` for the crashing ones) like any output
+not yet published, so the live owner, a successor and the audit publish
+byte-identical entries. One poison input costs only itself; the domain carries
+on. The crash points of this cycle are named in :mod:`router.durable.faults`.
 """
 
 from __future__ import annotations
@@ -60,12 +60,13 @@ from router.durable.wire import (
     Batch,
     DomainKeys,
     Invalid,
+    Isolation,
     Output,
     Request,
     batch_output,
     decode_request,
     encode_batch,
-    isolate,
+    isolate_steps,
     replay_batch,
     run_batch,
     stream_id_key,
@@ -109,6 +110,7 @@ class DomainStats(msgspec.Struct, kw_only=True):
     snapshots: int = 0
     recovered_batches: int = 0
     recovery_renewals: int = 0
+    isolation_renewals: int = 0  # lease renewals during dead-letter isolation walks
     republished: int = 0
     recovery_ms: float = 0.0
     dead_letters: int = 0  # dead batches
@@ -312,7 +314,7 @@ class DomainRunner:
         which applies the record and queues the batch's output entry.
         """
         await self._replay(until=batch_id)
-        items, first = isolate(self.core, batch)
+        items, first = await self._isolate(batch)
         self.core = None  # used up by the walk: recover() rebuilds it
         cause = first if first is not None else exc
         message = "unknown error"
@@ -329,6 +331,22 @@ class DomainRunner:
             detail = "".join(traceback.format_exception(cause)) if cause is not None else message
             self.on_dead_letter(batch_id, detail, refused, len(batch.items) + len(batch.invalid))
         faults.reached("after_dead_letter")
+
+    async def _isolate(self, batch: Batch) -> Isolation:
+        """:func:`~router.durable.wire.isolate_steps` on the core, renewing the lease
+        between its steps as the replay does: a walk of a large batch on a large state
+        (a restore per crashing input) may outlast the lease, and an owner that lost it
+        would have its record refused and the next owner walk the batch again."""
+        walk = isolate_steps(self.core, batch)
+        while True:
+            try:
+                next(walk)
+            except StopIteration as stop:
+                result: Isolation = stop.value
+                return result
+            if time.monotonic() >= self._renew_at:
+                await self._renew()
+                self.stats.isolation_renewals += 1
 
     def _update_gauges(self) -> None:
         if self.core is None:

@@ -42,6 +42,7 @@ on one Redis Cluster slot.
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from typing import Any, get_args
 
 import msgspec
@@ -61,6 +62,7 @@ __all__ = [
     "DeadLetter",
     "DomainKeys",
     "Invalid",
+    "Isolation",
     "Output",
     "OutputEntry",
     "Refusal",
@@ -78,6 +80,7 @@ __all__ = [
     "input_ref",
     "input_tag",
     "isolate",
+    "isolate_steps",
     "pack_events",
     "replay_batch",
     "run_batch",
@@ -470,7 +473,12 @@ def _handle_one(router: Router, request: Request, now: float) -> None:
         pass
 
 
-def isolate(router: Router | None, batch: Batch) -> tuple[list[int] | None, Exception | None]:
+#: What :func:`isolate_steps` ends with: the crashing inputs' indices (None: the whole
+#: batch) and the first crash.
+Isolation = tuple[list[int] | None, Exception | None]
+
+
+def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, Isolation]:
     """Which inputs of a batch that crashed the core crash it: (their indices, the first crash).
 
     ``router`` is the core as it was *before* the batch (it is used up). The
@@ -488,11 +496,17 @@ def isolate(router: Router | None, batch: Batch) -> tuple[list[int] | None, Exce
     ``(None, error)`` means the whole batch is dead: the batch is a domain's
     first (``router`` is None), its closing tick crashes, or nothing crashed
     this time (``error`` None: the caller's own crash stands).
+
+    A generator: it yields after every input applied and every restore, and
+    returns the result (``StopIteration.value``), so a caller holding a lease
+    renews it between steps (``DomainRunner._dead_letter``: a large batch on a
+    large state can outlast the lease); :func:`isolate` runs it at once.
     """
     if router is None:
         return None, None
     now = batch.now
     before = router.snapshot()
+    yield
     core = router
     items = batch.items
     poison: list[int] = []
@@ -505,9 +519,12 @@ def isolate(router: Router | None, batch: Batch) -> tuple[list[int] | None, Exce
                 first = exc
             poison.append(i)
             core = Router.restore(before)
+            yield
             for j in range(i):
                 if j not in poison:
                     _handle_one(core, items[j], now)
+                    yield
+        yield
     try:
         if faults.item_check() is not None:
             faults.check_tick(batch)
@@ -515,6 +532,17 @@ def isolate(router: Router | None, batch: Batch) -> tuple[list[int] | None, Exce
     except Exception as exc:
         return None, exc
     return (poison or None), first
+
+
+def isolate(router: Router | None, batch: Batch) -> Isolation:
+    """:func:`isolate_steps` run to its end at once (no lease to renew on the way)."""
+    walk = isolate_steps(router, batch)
+    while True:
+        try:
+            next(walk)
+        except StopIteration as stop:
+            result: Isolation = stop.value
+            return result
 
 
 def dead_letter_refusals(batch: Batch, message: str) -> list[Refusal]:

@@ -9,14 +9,21 @@ crashes is dead whole, as is one recorded by the old code (no ``items``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import msgspec
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from router import Inquiry, decode_config
+from router.core import Router
 from router.durable import Producer, faults
+from router.durable import domain as domain_mod
+from router.durable import wire as wire_mod
 from router.durable.audit import audit_events, verify_replay
 from router.durable.domain import DomainRunner
 from router.durable.testing import RedisServer
@@ -279,3 +286,68 @@ def test_an_old_dead_letter_without_items_still_replays_as_the_whole_batch(
         assert rep.dead[bid.decode()].items is None
 
     run(redis_server.url, body)
+
+
+def test_the_isolation_walk_renews_the_lease(
+    redis_server: RedisServer, die_at: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A walk that outlasts the lease renews it between its steps, as the replay does.
+
+    The runner's monotonic clock is fake, and each restore of the walk (one per
+    crashing input: the slow part on a large state) takes 1.8 "seconds" of it. When
+    the fake time since the runner's last acknowledged renewal passes the lease
+    (3 s, renewed every 1 s), the lease is gone from Redis and another process holds
+    the domain (a new fencing token), so the runner's next fenced write is refused.
+    Two crashing inputs, two restores, 3.6 s: without the renewals between the
+    walk's steps the record would be refused and the next owner would walk the
+    batch again.
+    """
+    fake = Clock(1000.0)
+    monkeypatch.setattr(
+        domain_mod,
+        "time",
+        SimpleNamespace(monotonic=fake, time=time.time, perf_counter=time.perf_counter),
+    )
+    sync = SyncRedis.from_url(redis_server.url)
+    lease_s = 3.0
+    expired: list[float] = []
+    runners: list[DomainRunner] = []
+
+    class SlowRestores:
+        """``wire.Router``: the walk's restores take long (the replay's are not these)."""
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Router:
+            return Router(*args, **kwargs)
+
+        def restore(self, data: bytes) -> Router:
+            fake.t += 1.8
+            if fake.t - runners[0].renewed_at > lease_s and not expired:
+                expired.append(fake.t)  # the lease ran out: another process takes the domain
+                sync.set("router:{d}:lease", "p2")
+                sync.incr("router:{d}:fence")
+            return Router.restore(data)
+
+    monkeypatch.setattr(wire_mod, "Router", SlowRestores())
+
+    async def body(c: Redis) -> None:
+        clock = Clock(50.0)
+        r1, offers = await _setup(c, clock)
+        runners.append(r1)
+        # renew as a 3 s lease would (Redis keeps the harness's long one: only the
+        # restores above make it "run out")
+        r1._renew_every = lease_s / 3
+        r1._renew_at = r1.renewed_at + r1._renew_every
+        faults.set_poison("bad,complete:q1")
+        bid = await _poison_batch(c, r1, offers)
+        assert expired == []
+        assert r1.stats.isolation_renewals >= 1
+        assert r1.stats.dead_letters == 1
+        dead = await c.xrange("router:{d}:dead")
+        assert len(dead) == 1 and dead[0][1][b"in"].decode() == bid
+        assert msgspec.msgpack.decode(dead[0][1][b"items"]) == [4, 7]
+        assert await c.get("router:{d}:fence") == str(r1.token).encode()
+
+    try:
+        run(redis_server.url, body)
+    finally:
+        sync.close()
