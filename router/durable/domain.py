@@ -37,7 +37,11 @@ without its crashing inputs, and queues its output entry (the served inputs'
 events, the refusals, ``DeadLettered`` for the crashing ones) like any output
 not yet published, so the live owner, a successor and the audit publish
 byte-identical entries. One poison input costs only itself; the domain carries
-on. The crash points of this cycle are named in :mod:`router.durable.faults`.
+on. A recorded batch whose replay crashes again (a crash that is not
+reproducible, a core a deploy changed) is isolated again, the new entry
+superseding the old; after two such records it is recorded whole, so recovery
+never loops on it. The crash points of this cycle are named in
+:mod:`router.durable.faults`.
 """
 
 from __future__ import annotations
@@ -139,6 +143,11 @@ def agents_from_config(config: RouterConfig, now: float) -> list[Request]:
         for n in range(1, p.count + 1):
             out.append(Request(input=Login(agent=profile_agent(p, f"{name}-{n}", name, now))))
     return out
+
+
+#: Records of one batch found by isolation; a batch that crashes again after that many
+#: is recorded whole (see ``DomainRunner._dead_letter``).
+_MAX_ISOLATIONS = 2
 
 
 class _Poisoned(Exception):
@@ -308,13 +317,24 @@ class DomainRunner:
     async def _dead_letter(self, batch_id: str, batch: Batch, exc: BaseException | None) -> None:
         """Find the inputs of a logged batch that crash the core and record them (fenced).
 
-        The core is rebuilt as it was before the batch; :func:`isolate` walks the
-        batch; the record goes out with the outputs still pending before the
+        The core is rebuilt as it was before the batch; :func:`isolate_steps` walks
+        the batch; the record goes out with the outputs still pending before the
         batch. The caller then rebuilds the core from the log (:meth:`recover`),
         which applies the record and queues the batch's output entry.
+
+        A batch already recorded crashes again when its record no longer holds (a
+        crash that is not reproducible, or a core a deploy changed): it is isolated
+        again and the new entry supersedes the old (``DomainLog.dead_letters`` keeps
+        the last per batch). Bounded: a batch recorded twice already is recorded
+        whole, without a walk (a whole dead batch changes nothing, so it cannot
+        crash again), so recovery never loops on it.
         """
+        records = await self.log.dead_letter_records(batch_id)
         await self._replay(until=batch_id)
-        items, first = await self._isolate(batch)
+        if records >= _MAX_ISOLATIONS:
+            items, first = None, None  # the whole batch, refused with the last crash's error
+        else:
+            items, first = await self._isolate(batch)
         self.core = None  # used up by the walk: recover() rebuilds it
         cause = first if first is not None else exc
         message = "unknown error"

@@ -389,15 +389,23 @@ class DomainLog:
         """Dead-lettered batch id -> its record, for every batch still in the ``dead`` stream.
 
         An entry without ``items`` (written before isolation, or a batch dead whole)
-        stands for the whole batch.
+        stands for the whole batch. A batch recorded more than once (its record
+        crashed the core again in a replay, and it was isolated again: see
+        ``DomainRunner._dead_letter``) has its *last* entry here: a newer entry
+        supersedes the older ones.
         """
         rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
         out: dict[str, DeadLetter] = {}
-        for _, f in rows:
+        for _, f in rows:  # oldest first: the last entry of a batch wins
             raw = f.get(b"items")
             items = tuple(_dead_items_dec.decode(raw)) if raw else None
             out[_s(f[b"in"])] = DeadLetter(error=_s(f[b"err"]), items=items)
         return out
+
+    async def dead_letter_records(self, batch_id: str) -> int:
+        """How many entries of the ``dead`` stream record batch ``batch_id``."""
+        rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
+        return sum(1 for _, f in rows if _s(f[b"in"]) == batch_id)
 
     async def release(self) -> bool:
         k = self.keys

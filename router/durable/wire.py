@@ -215,7 +215,9 @@ class DeadLetter(Struct, frozen=True, kw_only=True):
 
     ``items``: the indices (in ``Batch.items``) of the inputs that crash it, the
     rest of the batch being served; ``None`` for the whole batch (its tick
-    crashed, it is a domain's first, or the entry was written before isolation).
+    crashed, it is a domain's first, the entry was written before isolation, or
+    the batch crashed the core again after two records). A batch may be recorded
+    more than once; the last record holds.
     """
 
     error: str

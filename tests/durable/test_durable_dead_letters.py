@@ -28,6 +28,7 @@ from router.durable.audit import audit_events, verify_replay
 from router.durable.domain import DomainRunner
 from router.durable.testing import RedisServer
 from router.durable.wire import OutputEntry, decode_batch
+from router.errors import UnknownId
 from router.events import Assigned, Completed, Offered
 from router.inputs import Accept, Complete, Withdraw
 from tests.durable.conftest import CONFIG
@@ -351,3 +352,118 @@ def test_the_isolation_walk_renews_the_lease(
         run(redis_server.url, body)
     finally:
         sync.close()
+
+
+def test_a_recorded_batch_that_crashes_again_is_isolated_again_then_dead_whole(
+    redis_server: RedisServer, die_at: list[str]
+) -> None:
+    """A record that no longer holds (a crash that is not reproducible, a core a deploy
+    changed): a successor's replay of the recorded batch crashes on another input. It
+    is isolated again from the core before it, and the new entry supersedes the old;
+    a batch recorded twice that crashes once more is recorded whole (no walk), so
+    recovery never loops on it."""
+
+    async def body(c: Redis) -> None:
+        clock = Clock(50.0)
+        r1, offers = await _setup(c, clock)
+        faults.set_poison("bad")
+        bid = await _poison_batch(c, r1, offers)
+        assert (await r1.log.dead_letters())[bid].items == (4,)
+        published = [o for o in await Producer(c, "d").all_outputs() if o.input_id == bid]
+        assert [x.ref for x in published[0].refusals] == ["bad"]
+        n_out = await c.xlen("router:{d}:output")
+
+        # the core changed: c1 (index 6) crashes it now as well
+        faults.set_poison("bad,c1")
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, clock, owner="p2")
+        assert await r2.acquire()
+        await r2.recover()
+        assert r2.stats.dead_letters == 1 and r2.stats.dead_inputs == 2
+        dead = await c.xrange("router:{d}:dead")
+        assert [f[b"in"].decode() for _, f in dead] == [bid, bid]
+        assert msgspec.msgpack.decode(dead[1][1][b"items"]) == [4, 6]
+        assert dead[1][1][b"err"] == b"InjectedFault: injected fault: submit 'bad'"
+        assert (await r2.log.dead_letters())[bid].items == (4, 6)  # the last entry wins
+        assert await r2.log.dead_letter_records(bid) == 2
+        state = r2.core.inquiry_state  # type: ignore[union-attr]
+        assert state("b2") is not None
+        with pytest.raises(UnknownId):
+            state("c1")  # refused by the new record: the replay never applied it
+        # the batch's entry was published by the first owner; it is not published again
+        await settle(r2)
+        assert await c.xlen("router:{d}:output") == n_out
+        # the audit replays through the last record; the published entry is the first's
+        rep = await verify_replay(c, "d")
+        assert rep.dead[bid].items == (4, 6)
+        assert [p for p in rep.problems if f"(batch {bid}) differs from the replay" in p]
+
+        # once more: b2 (index 5) too. Recorded twice already: the whole batch, no walk
+        faults.set_poison("bad,c1,b2")
+        await c.delete("router:{d}:lease")
+        r3 = runner(c, clock, owner="p3")
+        assert await r3.acquire()
+        await r3.recover()
+        assert r3.stats.dead_letters == 1 and r3.stats.dead_inputs == 8
+        dead = await c.xrange("router:{d}:dead")
+        assert [f[b"in"].decode() for _, f in dead] == [bid, bid, bid]
+        assert b"items" not in dead[2][1]
+        assert dead[2][1][b"err"] == b"InjectedFault: injected fault: submit 'b2'"
+        assert (await r3.log.dead_letters())[bid].items is None
+        # nothing of the batch applied: q0 and q1 still held by their agents
+        with pytest.raises(UnknownId):
+            r3.core.inquiry_state("a1")  # type: ignore[union-attr]
+        assert r3.core.inquiry_state("q0") is not None  # type: ignore[union-attr]
+        # and a further recovery replays it whole without crashing or recording again
+        await c.delete("router:{d}:lease")
+        r4 = runner(c, clock, owner="p4")
+        assert await r4.acquire()
+        await r4.recover()
+        assert r4.stats.dead_letters == 0
+        assert await c.xlen("router:{d}:dead") == 3
+        assert r4.core.snapshot() == r3.core.snapshot()  # type: ignore[union-attr]
+
+    run(redis_server.url, body)
+
+
+def test_a_recovery_meeting_a_batch_that_keeps_crashing_ends_with_it_dead_whole(
+    redis_server: RedisServer, die_at: list[str]
+) -> None:
+    """One recovery: after each record of the batch another of its inputs starts to
+    crash (the faults hook moves the poison at ``after_dead_letter``). Isolated, then
+    isolated again, then recorded whole: three records, and the recovery ends."""
+
+    async def body(c: Redis) -> None:
+        clock = Clock(50.0)
+        r1, offers = await _setup(c, clock)
+        faults.set_poison("bad")
+        die_at.append("after_commit")  # logged, never applied by its owner
+        with pytest.raises(Died):
+            await _poison_batch(c, r1, offers)
+        bid = (await c.xrange("router:{d}:input", count=1000))[-1][0].decode()
+        poisons = ["bad,c1", "bad,c1,b2", "bad,c1,b2,a1"]
+
+        def hook(point: str) -> None:
+            if point == "after_dead_letter":
+                faults.set_poison(poisons.pop(0))
+
+        faults.set_hook(hook)
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, clock, owner="p2")
+        assert await r2.acquire()
+        await r2.recover()
+        assert r2.stats.dead_letters == 3 and r2.stats.dead_inputs == 1 + 2 + 8
+        assert poisons == []  # three records (a fourth would pop from an empty list)
+        dead = await c.xrange("router:{d}:dead")
+        assert [f[b"in"].decode() for _, f in dead] == [bid, bid, bid]
+        assert [msgspec.msgpack.decode(f[b"items"]) for _, f in dead[:2]] == [[4], [4, 6]]
+        assert b"items" not in dead[2][1]
+        # the entry published is the last record's: every input refused
+        await settle(r2)
+        entry = [o for o in await Producer(c, "d").all_outputs() if o.input_id == bid]
+        assert len(entry) == 1 and entry[0].events == []
+        assert [x.ref for x in entry[0].refusals] == WHOLE
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+
+    run(redis_server.url, body)
