@@ -30,7 +30,7 @@ A batch that crashes the core (a bug: anything but a caller's mistake) is
 it was before the batch (snapshot plus replay, stopping there), finds the
 inputs that crash it (:func:`~router.durable.wire.isolate_steps`: one by one,
 one restore per crashing input, the lease renewed between steps as in the
-replay) and records their indices with the error in the ``dead`` stream
+replay) and records their indices and errors in the ``dead`` stream
 (fenced; the whole batch when its tick crashes or it is the domain's first).
 It then rebuilds the core from the log again: the replay runs the dead batch
 without its crashing inputs, and queues its output entry (the served inputs'
@@ -156,6 +156,11 @@ class _Poisoned(Exception):
     def __init__(self, batch_id: str, batch: Batch) -> None:
         self.batch_id = batch_id
         self.batch = batch
+
+
+def _error(exc: BaseException) -> str:
+    """A crash as a dead letter records it (and a ``DeadLettered`` refusal's message)."""
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _inputs(requests: list[tuple[str, list[Request], list[Invalid], int]]) -> int:
@@ -332,14 +337,13 @@ class DomainRunner:
         records = await self.log.dead_letter_records(batch_id)
         await self._replay(until=batch_id)
         if records >= _MAX_ISOLATIONS:
-            items, first = None, None  # the whole batch, refused with the last crash's error
+            crashes, first = None, None  # the whole batch, refused with the last crash's error
         else:
-            items, first = await self._isolate(batch)
+            crashes, first = await self._isolate(batch)
         self.core = None  # used up by the walk: recover() rebuilds it
         cause = first if first is not None else exc
-        message = "unknown error"
-        if cause is not None:
-            message = f"{type(cause).__name__}: {cause}"[:1000]
+        message = _error(cause) if cause is not None else "unknown error"
+        items = [(i, _error(e)) for i, e in crashes] if crashes is not None else None
         faults.reached("after_isolation")
         await self.log.dead_letter(batch_id, encode_batch(batch), message, items, self.pending_out)
         self.pending_out = []

@@ -226,9 +226,11 @@ def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
 
-#: A dead letter's ``items`` field: the indices of the batch's inputs that crash the core.
+#: A dead letter's ``items`` field: per input of the batch that crashes the core, its
+#: index when its error is the record's ``err`` (the first crash's; the only form
+#: before per-input errors), else ``[index, error]``.
 _dead_items = msgspec.msgpack.Encoder()
-_dead_items_dec = msgspec.msgpack.Decoder(list[int])
+_dead_items_dec = msgspec.msgpack.Decoder(list[int | tuple[int, str]])
 
 
 def _flat(outputs: Sequence[Output]) -> list[Any]:
@@ -362,13 +364,17 @@ class DomainLog:
         batch_id: str,
         batch: bytes,
         message: str,
-        items: Sequence[int] | None,
+        items: Sequence[tuple[int, str]] | None,
         outputs: Sequence[Output],
     ) -> None:
-        """Publish ``outputs``; record the dead batch in ``dead`` (``items``: the indices
-        of its inputs that crash the core, None for the whole batch). Its own output
-        entry comes from the replay that follows (see ``scripts.DEAD_LETTER``)."""
+        """Publish ``outputs``; record the dead batch in ``dead`` (``items``: its inputs
+        that crash the core, (index, error) each, None for the whole batch; ``message``
+        the first crash's error). Its own output entry comes from the replay that
+        follows (see ``scripts.DEAD_LETTER``)."""
         k = self.keys
+        packed = b""
+        if items is not None:
+            packed = _dead_items.encode([i if e == message else (i, e) for i, e in items])
         res = await DEAD_LETTER(
             self.client,
             [k.lease, k.fence, k.output, k.dead],
@@ -379,7 +385,7 @@ class DomainLog:
                 batch_id,
                 message,
                 batch,
-                _dead_items.encode(list(items)) if items is not None else b"",
+                packed,
                 *_flat(outputs),
             ],
         )
@@ -389,7 +395,8 @@ class DomainLog:
         """Dead-lettered batch id -> its record, for every batch still in the ``dead`` stream.
 
         An entry without ``items`` (written before isolation, or a batch dead whole)
-        stands for the whole batch. A batch recorded more than once (its record
+        stands for the whole batch; an index alone in ``items`` (the only form
+        before per-input errors) has the entry's error. A batch recorded more than once (its record
         crashed the core again in a replay, and it was isolated again: see
         ``DomainRunner._dead_letter``) has its *last* entry here: a newer entry
         supersedes the older ones.
@@ -397,9 +404,17 @@ class DomainLog:
         rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
         out: dict[str, DeadLetter] = {}
         for _, f in rows:  # oldest first: the last entry of a batch wins
+            error = _s(f[b"err"])
             raw = f.get(b"items")
-            items = tuple(_dead_items_dec.decode(raw)) if raw else None
-            out[_s(f[b"in"])] = DeadLetter(error=_s(f[b"err"]), items=items)
+            if not raw:
+                out[_s(f[b"in"])] = DeadLetter(error=error)
+                continue
+            pairs = [(x, error) if isinstance(x, int) else x for x in _dead_items_dec.decode(raw)]
+            out[_s(f[b"in"])] = DeadLetter(
+                error=error,
+                items=tuple(i for i, _ in pairs),
+                errors=tuple(e for _, e in pairs),
+            )
         return out
 
     async def dead_letter_records(self, batch_id: str) -> int:

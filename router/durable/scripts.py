@@ -216,9 +216,9 @@ return {1, idem_trimmed, out_trimmed}
 )
 
 #: KEYS: lease, fence, output, dead.
-#: ARGV: token, owner, lease_ms, batch_id, message, batch, items (MessagePack array of
-#: the crashing inputs' indices; '' for the whole batch), n_out, then n_out triples of
-#: outputs pending before it.
+#: ARGV: token, owner, lease_ms, batch_id, message, batch, items (MessagePack array, per
+#: crashing input its index, or [index, error] when its error is not ``message``; '' for
+#: the whole batch), n_out, then n_out triples of outputs pending before it.
 #: Publishes the pending outputs and records the batch in the dead-letter stream
 #: (field ``items`` only when some inputs of the batch are served). The dead
 #: batch's own output entry is not written here: the owner rebuilds its core

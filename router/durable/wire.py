@@ -23,13 +23,15 @@ replay, so a replay of the input log reproduces the same events, byte for
 byte. A caller's mistake (a NaN from the wire, accepting an offer that already
 expired, logging in twice) is a :class:`Refusal` naming the field,
 deterministic like everything else. A batch that crashed the core (a bug) is
-*dead-lettered*: :func:`isolate` finds, from the core as it was before the batch,
-the inputs that crash it, and the :class:`DeadLetter` record names them (or the
-whole batch, when its tick crashes, it is a domain's first, or the record
-predates isolation). :func:`replay_batch`, again the one function of the live
-path (after the record, the owner rebuilds its core through it) and of replay,
-runs such a batch as :func:`run_batch` skipping those inputs, each refused with
-``DeadLettered`` and the error, the others served; a whole dead batch changes
+*dead-lettered*: :func:`isolate_steps` (or :func:`isolate`, the same walk at
+once) finds, from the core as it was before the batch, the inputs that crash it,
+and the :class:`DeadLetter` record names them with their errors (or the whole
+batch, when its tick crashes, it is a domain's first, the record predates
+isolation, or the batch crashed the core again after two records).
+:func:`replay_batch`, again the one function of the live path (after the
+record, the owner rebuilds its core through it) and of replay, runs such a
+batch as :func:`run_batch` skipping those inputs, each refused with
+``DeadLettered`` and its error, the others served; a whole dead batch changes
 nothing and every input in it is refused so.
 
 A domain's first batch carries the config (``init``); a new core starts from it.
@@ -216,12 +218,15 @@ class DeadLetter(Struct, frozen=True, kw_only=True):
     ``items``: the indices (in ``Batch.items``) of the inputs that crash it, the
     rest of the batch being served; ``None`` for the whole batch (its tick
     crashed, it is a domain's first, the entry was written before isolation, or
-    the batch crashed the core again after two records). A batch may be recorded
-    more than once; the last record holds.
+    the batch crashed the core again after two records). ``errors[k]``: the
+    error input ``items[k]`` crashed with, its refusal's message (empty: each is
+    refused with ``error``); ``error``: the first crash's. A batch may be
+    recorded more than once; the last record holds.
     """
 
     error: str
     items: tuple[int, ...] | None = None
+    errors: tuple[str, ...] = ()
 
 
 class OutputEntry(Struct, frozen=True, kw_only=True):
@@ -436,7 +441,8 @@ def run_batch(
     Each input goes to ``Router.handle``; a :class:`~router.errors.UsageError`
     (the core's edge checks, a caller's mistake) is that input's refusal. The
     inputs ``dead.items`` names are not applied: each is refused ``DeadLettered``
-    with ``dead.error``, in its place among the refusals.
+    with its error (``dead.errors``, else ``dead.error``), in its place among the
+    refusals.
     """
     now = batch.now
     if router is None:
@@ -444,13 +450,14 @@ def run_batch(
             raise ValueError("the first batch of a domain must carry its config (init)")
         router = Router(batch.init, now=now)
     refusals = _invalid_refusals(batch) if batch.invalid else []
-    skip = frozenset(dead.items) if dead is not None and dead.items is not None else frozenset()
+    skip: dict[int, str] = {}
+    if dead is not None and dead.items is not None:
+        skip = dict(zip(dead.items, dead.errors or (dead.error,) * len(dead.items), strict=True))
     handle = router.handle
     check = faults.item_check()  # None unless a test poisons an input
     for i, request in enumerate(batch.items):
         if i in skip:
-            assert dead is not None
-            refusals.append(_refusal(now, request, "DeadLettered", dead.error))
+            refusals.append(_refusal(now, request, "DeadLettered", skip[i]))
             continue
         try:
             if check is not None:
@@ -475,13 +482,14 @@ def _handle_one(router: Router, request: Request, now: float) -> None:
         pass
 
 
-#: What :func:`isolate_steps` ends with: the crashing inputs' indices (None: the whole
-#: batch) and the first crash.
-Isolation = tuple[list[int] | None, Exception | None]
+#: What :func:`isolate_steps` ends with: the crashing inputs, each as (its index, its
+#: crash) (None: the whole batch), and the first crash.
+Isolation = tuple[list[tuple[int, Exception]] | None, Exception | None]
 
 
 def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, Isolation]:
-    """Which inputs of a batch that crashed the core crash it: (their indices, the first crash).
+    """Which inputs of a batch that crashed the core crash it: ((index, crash) of each,
+    the first crash).
 
     ``router`` is the core as it was *before* the batch (it is used up). The
     inputs are applied one by one, as :func:`run_batch` does; when input ``i``
@@ -511,7 +519,8 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
     yield
     core = router
     items = batch.items
-    poison: list[int] = []
+    poison: list[tuple[int, Exception]] = []
+    marked: set[int] = set()
     first: Exception | None = None
     for i, request in enumerate(items):
         try:
@@ -519,11 +528,12 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
         except Exception as exc:
             if first is None:
                 first = exc
-            poison.append(i)
+            poison.append((i, exc))
+            marked.add(i)
             core = Router.restore(before)
             yield
             for j in range(i):
-                if j not in poison:
+                if j not in marked:
                     _handle_one(core, items[j], now)
                     yield
         yield

@@ -204,11 +204,19 @@ def test_two_poison_inputs_one_a_completion_are_each_dead_lettered_alone(
         rep = await verify_replay(c, "d")
         assert rep.problems == []
         assert rep.dead[bid].items == (4, 7)
-        # the first crash's error goes to every crashing input of the batch
-        assert rep.dead[bid].error == "InjectedFault: injected fault: submit 'bad'"
+        # each crashing input is refused with its own error; the record's is the first's
+        bad = "InjectedFault: injected fault: submit 'bad'"
+        q1 = "InjectedFault: injected fault: complete 'q1'"
+        assert rep.dead[bid].error == bad
+        assert rep.dead[bid].errors == (bad, q1)
+        dead = await c.xrange("router:{d}:dead")
+        assert msgspec.msgpack.decode(dead[0][1][b"items"]) == [4, [7, q1]]
         entry = next(o for o in await Producer(c, "d").all_outputs() if o.input_id == bid)
-        refused = [(x.input, x.ref, x.error) for x in entry.refusals]
-        assert refused == [("submit", "bad", "DeadLettered"), ("complete", "q1", "DeadLettered")]
+        refused = [(x.input, x.ref, x.error, x.message) for x in entry.refusals]
+        assert refused == [
+            ("submit", "bad", "DeadLettered", bad),
+            ("complete", "q1", "DeadLettered", q1),
+        ]
         assert {e.inquiry_id for e in entry.events if isinstance(e, Completed)} == {"q0"}
         # q1's completion changed nothing: it stays with its agent until one is applied
         faults.set_poison(None)
@@ -345,7 +353,8 @@ def test_the_isolation_walk_renews_the_lease(
         assert r1.stats.dead_letters == 1
         dead = await c.xrange("router:{d}:dead")
         assert len(dead) == 1 and dead[0][1][b"in"].decode() == bid
-        assert msgspec.msgpack.decode(dead[0][1][b"items"]) == [4, 7]
+        q1 = "InjectedFault: injected fault: complete 'q1'"
+        assert msgspec.msgpack.decode(dead[0][1][b"items"]) == [4, [7, q1]]
         assert await c.get("router:{d}:fence") == str(r1.token).encode()
 
     try:
@@ -382,7 +391,8 @@ def test_a_recorded_batch_that_crashes_again_is_isolated_again_then_dead_whole(
         assert r2.stats.dead_letters == 1 and r2.stats.dead_inputs == 2
         dead = await c.xrange("router:{d}:dead")
         assert [f[b"in"].decode() for _, f in dead] == [bid, bid]
-        assert msgspec.msgpack.decode(dead[1][1][b"items"]) == [4, 6]
+        c1 = "InjectedFault: injected fault: submit 'c1'"
+        assert msgspec.msgpack.decode(dead[1][1][b"items"]) == [4, [6, c1]]
         assert dead[1][1][b"err"] == b"InjectedFault: injected fault: submit 'bad'"
         assert (await r2.log.dead_letters())[bid].items == (4, 6)  # the last entry wins
         assert await r2.log.dead_letter_records(bid) == 2
@@ -456,13 +466,61 @@ def test_a_recovery_meeting_a_batch_that_keeps_crashing_ends_with_it_dead_whole(
         assert poisons == []  # three records (a fourth would pop from an empty list)
         dead = await c.xrange("router:{d}:dead")
         assert [f[b"in"].decode() for _, f in dead] == [bid, bid, bid]
-        assert [msgspec.msgpack.decode(f[b"items"]) for _, f in dead[:2]] == [[4], [4, 6]]
+        c1 = "InjectedFault: injected fault: submit 'c1'"
+        items = [msgspec.msgpack.decode(f[b"items"]) for _, f in dead[:2]]
+        assert items == [[4], [4, [6, c1]]]
         assert b"items" not in dead[2][1]
         # the entry published is the last record's: every input refused
         await settle(r2)
         entry = [o for o in await Producer(c, "d").all_outputs() if o.input_id == bid]
         assert len(entry) == 1 and entry[0].events == []
         assert [x.ref for x in entry[0].refusals] == WHOLE
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+
+    run(redis_server.url, body)
+
+
+def test_a_dead_letter_with_indices_only_still_replays_with_its_one_error(
+    redis_server: RedisServer, die_at: list[str]
+) -> None:
+    """An entry written before per-input errors: ``items`` holds indices only, each
+    crashing input refused with the entry's ``err``."""
+
+    async def body(c: Redis) -> None:
+        clock = Clock(50.0)
+        r1, offers = await _setup(c, clock)
+        die_at.append("after_commit")  # logged, not applied, nothing published
+        with pytest.raises(Died):
+            await _poison_batch(c, r1, offers)
+        bid, fields = (await c.xrange("router:{d}:input", count=1000))[-1]
+        # as the dlq34 DEAD_LETTER script wrote it: "bad" and q1's completion
+        await c.xadd(
+            "router:{d}:dead",
+            {
+                "in": bid,
+                "tok": fields[b"tok"],
+                "err": "RuntimeError: old",
+                "b": fields[b"b"],
+                "items": msgspec.msgpack.encode([4, 7]),
+            },
+        )
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, clock, owner="p2")
+        assert await r2.acquire()
+        await r2.recover()
+        await settle(r2)
+        assert r2.stats.dead_letters == 0  # recorded already
+        dead = (await r2.log.dead_letters())[bid.decode()]
+        assert dead.items == (4, 7) and dead.errors == ("RuntimeError: old",) * 2
+        entry = [o for o in await Producer(c, "d").all_outputs() if o.input_id == bid.decode()]
+        assert len(entry) == 1
+        refused = [(x.ref, x.error, x.message) for x in entry[0].refusals]
+        assert refused == [
+            ("bad", "DeadLettered", "RuntimeError: old"),
+            ("q1", "DeadLettered", "RuntimeError: old"),
+        ]
+        assert {e.inquiry_id for e in entry[0].events if isinstance(e, Completed)} == {"q0"}
         rep = await verify_replay(c, "d")
         assert rep.problems == []
 
