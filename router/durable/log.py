@@ -396,10 +396,10 @@ class DomainLog:
 
         An entry without ``items`` (written before isolation, or a batch dead whole)
         stands for the whole batch; an index alone in ``items`` (the only form
-        before per-input errors) has the entry's error. A batch recorded more than once (its record
-        crashed the core again in a replay, and it was isolated again: see
-        ``DomainRunner._dead_letter``) has its *last* entry here: a newer entry
-        supersedes the older ones.
+        before per-input errors) has the entry's error. A batch recorded more than
+        once (its record crashed the core again in a replay, and it was isolated
+        again: see ``DomainRunner._dead_letter``) has its *last* entry here: a newer
+        entry supersedes the older ones.
         """
         rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
         out: dict[str, DeadLetter] = {}

@@ -509,7 +509,7 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
 
     A generator: it yields after every input applied and every restore, and
     returns the result (``StopIteration.value``), so a caller holding a lease
-    renews it between steps (``DomainRunner._dead_letter``: a large batch on a
+    renews it between steps (``DomainRunner._isolate``: a large batch on a
     large state can outlast the lease); :func:`isolate` runs it at once.
     """
     if router is None:
