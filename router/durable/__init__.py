@@ -12,8 +12,10 @@ agents serving them) whose Redis keys all share the hash tag ``{domain}``:
   its router time and appends it *before* the core applies it;
 * ``output``: the events each logged batch produced, one entry per batch,
   trimmed only past what every consumer group acknowledged;
-* ``dead``: batches that crashed the core, with the error (their inputs are
-  refused in ``output``; the domain carries on without them);
+* ``dead``: batches that crashed the core, with the error and the indices
+  (and errors) of the inputs that crash it (only those are refused in
+  ``output``, with ``DeadLettered``; the rest of the batch is served; a batch
+  whose tick crashes is dead whole); the domain carries on;
 * ``snapshot``: the core's bytes after some logged batch, to replay from;
 * ``lease`` and ``fence``: one owner at a time; every owner write is a Lua
   script that checks the owner's fencing token first (``scripts.py``).

@@ -10,7 +10,9 @@ first write). :func:`audit_events` walks the events and checks the contract of
 a drained run: every inquiry has exactly one outcome (completed, rejected,
 deflected, abandoned or withdrawn, or its submission dead-lettered), none was
 assigned twice, and no agent ever held more than its cap on a channel. Batches
-recorded in the ``dead`` stream are replayed as their refusals.
+recorded in the ``dead`` stream are replayed as the record says
+(:func:`~router.durable.wire.replay_batch`): without the inputs it names, each
+refused ``DeadLettered``, or, for a whole dead batch, as its refusals.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from router.core import Router
 from router.durable.log import DomainLog
 from router.durable.wire import (
     Batch,
+    DeadLetter,
     DomainKeys,
     OutputEntry,
     batch_output,
@@ -62,7 +65,7 @@ class Replay(msgspec.Struct, kw_only=True):
     outputs: list[OutputEntry]
     raw_outputs: list[tuple[str, bytes, bytes]]
     problems: list[str]
-    dead: dict[str, str] = {}
+    dead: dict[str, DeadLetter] = {}
     config: RouterConfig | None = None
 
 

@@ -26,10 +26,22 @@ renewal. Any Redis error leaves the last write in doubt: the runner stops and
 the server recovers the domain from the log again.
 
 A batch that crashes the core (a bug: anything but a caller's mistake) is
-*dead-lettered*: its inputs are refused with the error in its output entry,
-it is recorded in the ``dead`` stream, and the core is rebuilt without it
-(snapshot plus replay, skipping dead batches), so the domain carries on. The
-crash points of this cycle are named in :mod:`router.durable.faults`.
+*dead-lettered*, live or met during recovery: the runner rebuilds the core as
+it was before the batch (snapshot plus replay, stopping there), finds the
+inputs that crash it (:func:`~router.durable.wire.isolate_steps`: one by one,
+one restore per crashing input, the lease renewed between steps as in the
+replay) and records their indices and errors in the ``dead`` stream
+(fenced; the whole batch when its tick crashes or it is the domain's first).
+It then rebuilds the core from the log again: the replay runs the dead batch
+without its crashing inputs, and queues its output entry (the served inputs'
+events, the refusals, ``DeadLettered`` for the crashing ones) like any output
+not yet published, so the live owner, a successor and the audit publish
+byte-identical entries. One poison input costs only itself; the domain carries
+on. A recorded batch whose replay crashes again (a crash that is not
+reproducible, a core a deploy changed) is isolated again, the new entry
+superseding the old; after two such records it is recorded whole, so recovery
+never loops on it. The crash points of this cycle are named in
+:mod:`router.durable.faults`.
 """
 
 from __future__ import annotations
@@ -52,13 +64,13 @@ from router.durable.wire import (
     Batch,
     DomainKeys,
     Invalid,
+    Isolation,
     Output,
     Request,
     batch_output,
-    dead_letter_refusals,
     decode_request,
     encode_batch,
-    encode_refusals,
+    isolate_steps,
     replay_batch,
     run_batch,
     stream_id_key,
@@ -102,9 +114,11 @@ class DomainStats(msgspec.Struct, kw_only=True):
     snapshots: int = 0
     recovered_batches: int = 0
     recovery_renewals: int = 0
+    isolation_renewals: int = 0  # lease renewals during dead-letter isolation walks
     republished: int = 0
     recovery_ms: float = 0.0
-    dead_letters: int = 0
+    dead_letters: int = 0  # dead batches
+    dead_inputs: int = 0  # their inputs refused DeadLettered (all of a whole dead batch's)
     idem_trimmed: int = 0
     outputs_trimmed: int = 0
     acquired_at: float = 0.0
@@ -131,13 +145,22 @@ def agents_from_config(config: RouterConfig, now: float) -> list[Request]:
     return out
 
 
+#: Records of one batch found by isolation; a batch that crashes again after that many
+#: is recorded whole (see ``DomainRunner._dead_letter``).
+_MAX_ISOLATIONS = 2
+
+
 class _Poisoned(Exception):
     """A logged batch crashed the core during replay."""
 
-    def __init__(self, batch_id: str, batch: Batch, pending: list[Output]) -> None:
+    def __init__(self, batch_id: str, batch: Batch) -> None:
         self.batch_id = batch_id
         self.batch = batch
-        self.pending = pending
+
+
+def _error(exc: BaseException) -> str:
+    """A crash as a dead letter records it (and a ``DeadLettered`` refusal's message)."""
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _inputs(requests: list[tuple[str, list[Request], list[Invalid], int]]) -> int:
@@ -163,7 +186,7 @@ class DomainRunner:
         options: DomainOptions,
         *,
         clock: Callable[[], float] = time.time,
-        on_dead_letter: Callable[[str, str], None] | None = None,
+        on_dead_letter: Callable[[str, str, int, int], None] | None = None,
     ) -> None:
         self.client = client
         self.keys = DomainKeys(domain, options.prefix)
@@ -229,7 +252,8 @@ class DomainRunner:
         """Rebuild the core from the snapshot and the log; return the batches replayed.
 
         The lease is renewed along the way; a batch that crashes the core is
-        dead-lettered and the replay starts over without it.
+        dead-lettered (its crashing inputs isolated) and the replay starts over
+        through the record.
         """
         t0 = time.perf_counter()
         while True:
@@ -237,7 +261,7 @@ class DomainRunner:
                 n = await self._replay()
                 break
             except _Poisoned as p:
-                await self._dead_letter(p.batch_id, p.batch, p.__cause__, p.pending)
+                await self._dead_letter(p.batch_id, p.batch, p.__cause__)
         s = self.stats
         s.recovered_batches = n
         s.republished = len(self.pending_out)
@@ -245,7 +269,9 @@ class DomainRunner:
         self._update_gauges()
         return n
 
-    async def _replay(self) -> int:
+    async def _replay(self, until: str | None = None) -> int:
+        """Rebuild the core from the snapshot and every logged batch after it (``until``:
+        stop before that batch); set the runner's state from it."""
         snap = await self.log.read_snapshot()
         dead = await self.log.dead_letters()
         core = Router.restore(snap.data) if snap is not None else None
@@ -254,15 +280,17 @@ class DomainRunner:
         published = stream_id_key(await self.log.last_output_input())
         pending: list[Output] = []
         n = 0
+        reached_until = False
         async for chunk in self.log.batches_after(head):
             for bid, _tok, batch in chunk:
+                if bid == until:
+                    reached_until = True
+                    break
                 why = dead.get(bid)
                 try:
-                    if why is None:
-                        faults.check_poison(batch)
                     core, events, refusals = replay_batch(core, batch, why)
                 except Exception as exc:
-                    raise _Poisoned(bid, batch, pending) from exc
+                    raise _Poisoned(bid, batch) from exc
                 out = batch_output(bid, events, refusals, why is not None)
                 if out is not None and stream_id_key(bid) > published:
                     pending.append(out)
@@ -272,6 +300,8 @@ class DomainRunner:
                 if time.monotonic() >= self._renew_at:
                     await self._renew()
                     self.stats.recovery_renewals += 1
+            if reached_until:
+                break
         self.core = core
         self.head = head
         self.cur = cur
@@ -289,18 +319,58 @@ class DomainRunner:
         self.renewed_at = sent
         self._renew_at = sent + self._renew_every
 
-    async def _dead_letter(
-        self, batch_id: str, batch: Batch, exc: BaseException | None, pending: list[Output]
-    ) -> None:
-        """Record a batch that crashed the core and refuse its inputs (fenced)."""
-        message = f"{type(exc).__name__}: {exc}"[:1000] if exc is not None else "unknown error"
-        refusals = encode_refusals(dead_letter_refusals(batch, message))
-        await self.log.dead_letter(batch_id, encode_batch(batch), message, refusals, pending)
-        self.stats.dead_letters += 1
+    async def _dead_letter(self, batch_id: str, batch: Batch, exc: BaseException | None) -> None:
+        """Find the inputs of a logged batch that crash the core and record them (fenced).
+
+        The core is rebuilt as it was before the batch; :func:`isolate_steps` walks
+        the batch; the record goes out with the outputs still pending before the
+        batch. The caller then rebuilds the core from the log (:meth:`recover`),
+        which applies the record and queues the batch's output entry.
+
+        A batch already recorded crashes again when its record no longer holds (a
+        crash that is not reproducible, or a core a deploy changed): it is isolated
+        again and the new entry supersedes the old (``DomainLog.dead_letters`` keeps
+        the last per batch). Bounded: a batch recorded twice already is recorded
+        whole, without a walk (a whole dead batch changes nothing, so it cannot
+        crash again), so recovery never loops on it.
+        """
+        records = await self.log.dead_letter_records(batch_id)
+        await self._replay(until=batch_id)
+        if records >= _MAX_ISOLATIONS:
+            crashes, first = None, None  # the whole batch, refused with the last crash's error
+        else:
+            crashes, first = await self._isolate(batch)
+        self.core = None  # used up by the walk: recover() rebuilds it
+        cause = first if first is not None else exc
+        message = _error(cause) if cause is not None else "unknown error"
+        items = [(i, _error(e)) for i, e in crashes] if crashes is not None else None
+        faults.reached("after_isolation")
+        await self.log.dead_letter(batch_id, encode_batch(batch), message, items, self.pending_out)
+        self.pending_out = []
+        refused = len(items) if items is not None else len(batch.items)
+        s = self.stats
+        s.dead_letters += 1
+        s.dead_inputs += refused
         if self.on_dead_letter is not None:
-            detail = "".join(traceback.format_exception(exc)) if exc is not None else message
-            self.on_dead_letter(batch_id, detail)
+            detail = "".join(traceback.format_exception(cause)) if cause is not None else message
+            self.on_dead_letter(batch_id, detail, refused, len(batch.items) + len(batch.invalid))
         faults.reached("after_dead_letter")
+
+    async def _isolate(self, batch: Batch) -> Isolation:
+        """:func:`~router.durable.wire.isolate_steps` on the core, renewing the lease
+        between its steps as the replay does: a walk of a large batch on a large state
+        (a restore per crashing input) may outlast the lease, and an owner that lost it
+        would have its record refused and the next owner walk the batch again."""
+        walk = isolate_steps(self.core, batch)
+        while True:
+            try:
+                next(walk)
+            except StopIteration as stop:
+                result: Isolation = stop.value
+                return result
+            if time.monotonic() >= self._renew_at:
+                await self._renew()
+                self.stats.isolation_renewals += 1
 
     def _update_gauges(self) -> None:
         if self.core is None:
@@ -423,12 +493,13 @@ class DomainRunner:
     async def _apply(self, batch_id: str, batch: Batch) -> bool:
         """Apply a logged batch; False when it was dead-lettered and the core rebuilt."""
         try:
-            faults.check_poison(batch)
             self.core, events, refusals = run_batch(self.core, batch)
         except Exception as exc:
             # a bug in the core: the batch is logged, so every owner would fail on it again
-            await self._dead_letter(batch_id, batch, exc, [])
-            await self.recover()  # the core may be half-changed: rebuild it without the batch
+            await self._dead_letter(batch_id, batch, exc)
+            # the core may be half-changed: rebuild it through the record (the batch's
+            # served inputs applied, its output entry queued)
+            await self.recover()
             return False
         self.head = batch_id
         self.cur = batch.cur

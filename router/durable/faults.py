@@ -8,9 +8,14 @@ publish), it sends itself SIGSTOP. The test sees the process stopped (state
 ``T``) and either kills it (kill -9 at exactly that point) or lets its lease run
 out, waits for another process to take the domain over, and resumes it (a pause
 past the lease). An in-process hook (:func:`set_hook`) serves tests that drive a
-runner by hand. ``ROUTER_DURABLE_POISON=ID`` (or :func:`set_poison`) makes any
-batch that submits inquiry ``ID`` crash as a core bug would, to exercise the
-dead-letter path.
+runner by hand. ``ROUTER_DURABLE_POISON=ID`` (or :func:`set_poison`) makes the
+submission of inquiry ``ID`` crash where it is applied, as a core bug would, to
+exercise the dead-letter path (its batch is then half applied: isolation
+starts again from the core as it was before the batch).
+``TAG:ID`` poisons the input ``TAG`` (``accept``, ``complete``, ...) about inquiry
+(or agent) ``ID`` instead; ``tick:ID`` makes the closing tick of a batch that
+submits ``ID`` crash (the whole batch is dead then). Several specs may be
+given, separated by commas.
 
 Points, in the order a cycle passes them:
 
@@ -22,6 +27,8 @@ Points, in the order a cycle passes them:
 * ``after_apply``: the core applied the batch; its events are not published yet;
 * ``after_snapshot``: a snapshot was stored (busy: it covered unpublished
   outputs); the next commit has not happened;
+* ``after_isolation``: a batch crashed the core and the runner found the inputs
+  that crash it (isolation computes, writes nothing); it has not recorded them;
 * ``after_dead_letter``: a batch that crashed the core was dead-lettered, the
   core not yet rebuilt.
 """
@@ -33,7 +40,15 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["POINTS", "InjectedFault", "check_poison", "reached", "set_hook", "set_poison"]
+__all__ = [
+    "POINTS",
+    "InjectedFault",
+    "check_tick",
+    "item_check",
+    "reached",
+    "set_hook",
+    "set_poison",
+]
 
 POINTS = (
     "recovering",
@@ -42,6 +57,7 @@ POINTS = (
     "after_commit",
     "after_apply",
     "after_snapshot",
+    "after_isolation",
     "after_dead_letter",
 )
 
@@ -60,27 +76,62 @@ def _parse(spec: str | None) -> tuple[str, int] | None:
 
 
 _armed = _parse(os.environ.get("ROUTER_DURABLE_FAULT"))
-_poison: str | None = os.environ.get("ROUTER_DURABLE_POISON") or None
 
 
 class InjectedFault(RuntimeError):
-    """The crash :func:`check_poison` injects in place of a bug in the core."""
+    """The crash a poisoned input (or tick) raises in place of a bug in the core."""
 
 
-def set_poison(inquiry_id: str | None) -> None:
-    """Make batches that submit ``inquiry_id`` crash (None: no poison)."""
+def _parse_poison(spec: str | None) -> frozenset[tuple[str, str]]:
+    """``ID`` / ``TAG:ID`` / ``tick:ID``, comma-separated, as (tag, id) pairs."""
+    out: set[tuple[str, str]] = set()
+    for part in (spec or "").split(","):
+        if not part:
+            continue
+        tag, sep, ident = part.rpartition(":")
+        out.add((tag if sep else "submit", ident))
+    return frozenset(out)
+
+
+_poison = _parse_poison(os.environ.get("ROUTER_DURABLE_POISON"))
+
+
+def set_poison(spec: str | None) -> None:
+    """Poison inputs as ``ROUTER_DURABLE_POISON`` does (None: no poison)."""
     global _poison
-    _poison = inquiry_id
+    _poison = _parse_poison(spec)
 
 
-def check_poison(batch: Any) -> None:
-    """Raise :class:`InjectedFault` if ``batch`` submits the poisoned inquiry."""
-    if _poison is None:
-        return
+def _about(inp: Any) -> str | None:
+    for attr in ("inquiry_id", "agent_id"):
+        value = getattr(inp, attr, None)
+        if isinstance(value, str):
+            return value
+    for attr in ("inquiry", "agent"):
+        value = getattr(getattr(inp, attr, None), "id", None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _check_item(request: Any) -> None:
+    inp = request.input
+    if (type(inp).__struct_config__.tag, _about(inp)) in _poison:
+        raise InjectedFault(f"injected fault: {type(inp).__struct_config__.tag} {_about(inp)!r}")
+
+
+def item_check() -> Callable[[Any], None] | None:
+    """What :func:`~router.durable.wire.run_batch` calls before applying each request
+    (raises :class:`InjectedFault` for a poisoned one); None when nothing is poisoned."""
+    return _check_item if _poison else None
+
+
+def check_tick(batch: Any) -> None:
+    """Raise :class:`InjectedFault` at the tick of a batch that submits a ``tick:ID`` inquiry."""
     for request in batch.items:
         inquiry = getattr(request.input, "inquiry", None)
-        if inquiry is not None and inquiry.id == _poison:
-            raise InjectedFault(f"injected fault: inquiry {_poison!r} poisons its batch")
+        if inquiry is not None and ("tick", inquiry.id) in _poison:
+            raise InjectedFault(f"injected fault: the tick of a batch that submits {inquiry.id!r}")
 
 
 def set_hook(hook: Callable[[str], None] | None) -> None:

@@ -97,6 +97,12 @@ class DurableCollector(Collector):
             "Logged batches that crashed the core and were dead-lettered",
             labels=["domain"],
         )
+        dead_inputs = CounterMetricFamily(
+            "router_durable_dead_inputs",
+            "Inputs of dead-lettered batches refused as DeadLettered (the ones that crash the "
+            "core, or every input of a batch dead whole)",
+            labels=["domain"],
+        )
         inputs = CounterMetricFamily(
             "router_durable_inputs", "Inputs logged and applied", labels=["domain"]
         )
@@ -117,6 +123,7 @@ class DurableCollector(Collector):
             buckets.append(("+Inf", cumulative + s.batch_hist[-1]))
             batches.add_metric([d], buckets, sum_value=s.inputs)
             dead.add_metric([d], s.dead_letters)
+            dead_inputs.add_metric([d], s.dead_inputs)
             inputs.add_metric([d], s.inputs)
             waiting.add_metric([d], s.waiting)
         c = srv.counters
@@ -125,6 +132,7 @@ class DurableCollector(Collector):
         yield pending
         yield batches
         yield dead
+        yield dead_inputs
         yield inputs
         yield waiting
         yield CounterMetricFamily(

@@ -41,6 +41,7 @@ from router.durable import scripts
 from router.durable.wire import (
     INPUT_TYPES,
     Batch,
+    DeadLetter,
     DomainKeys,
     Output,
     OutputEntry,
@@ -49,7 +50,6 @@ from router.durable.wire import (
     decode_output,
     encode_request,
     encode_requests,
-    pack_events,
 )
 from router.inputs import (
     Accept,
@@ -226,6 +226,13 @@ def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
 
+#: A dead letter's ``items`` field: per input of the batch that crashes the core, its
+#: index when its error is the record's ``err`` (the first crash's; the only form
+#: before per-input errors), else ``[index, error]``.
+_dead_items = msgspec.msgpack.Encoder()
+_dead_items_dec = msgspec.msgpack.Decoder(list[int | tuple[int, str]])
+
+
 def _flat(outputs: Sequence[Output]) -> list[Any]:
     args: list[Any] = [len(outputs)]
     for input_id, events, refusals in outputs:
@@ -357,11 +364,17 @@ class DomainLog:
         batch_id: str,
         batch: bytes,
         message: str,
-        refusals: bytes,
+        items: Sequence[tuple[int, str]] | None,
         outputs: Sequence[Output],
     ) -> None:
-        """Publish ``outputs``, then the dead batch's refusals; record it in ``dead``."""
+        """Publish ``outputs``; record the dead batch in ``dead`` (``items``: its inputs
+        that crash the core, (index, error) each, None for the whole batch; ``message``
+        the first crash's error). Its own output entry comes from the replay that
+        follows (see ``scripts.DEAD_LETTER``)."""
         k = self.keys
+        packed = b""
+        if items is not None:
+            packed = _dead_items.encode([i if e == message else (i, e) for i, e in items])
         res = await DEAD_LETTER(
             self.client,
             [k.lease, k.fence, k.output, k.dead],
@@ -372,17 +385,42 @@ class DomainLog:
                 batch_id,
                 message,
                 batch,
-                pack_events([]),
-                refusals,
+                packed,
                 *_flat(outputs),
             ],
         )
         self._fenced(res)
 
-    async def dead_letters(self) -> dict[str, str]:
-        """Dead-lettered batch id -> its error, for every batch still in the ``dead`` stream."""
+    async def dead_letters(self) -> dict[str, DeadLetter]:
+        """Dead-lettered batch id -> its record, for every batch still in the ``dead`` stream.
+
+        An entry without ``items`` (written before isolation, or a batch dead whole)
+        stands for the whole batch; an index alone in ``items`` (the only form
+        before per-input errors) has the entry's error. A batch recorded more than
+        once (its record crashed the core again in a replay, and it was isolated
+        again: see ``DomainRunner._dead_letter``) has its *last* entry here: a newer
+        entry supersedes the older ones.
+        """
         rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
-        return {_s(f[b"in"]): _s(f[b"err"]) for _, f in rows}
+        out: dict[str, DeadLetter] = {}
+        for _, f in rows:  # oldest first: the last entry of a batch wins
+            error = _s(f[b"err"])
+            raw = f.get(b"items")
+            if not raw:
+                out[_s(f[b"in"])] = DeadLetter(error=error)
+                continue
+            pairs = [(x, error) if isinstance(x, int) else x for x in _dead_items_dec.decode(raw)]
+            out[_s(f[b"in"])] = DeadLetter(
+                error=error,
+                items=tuple(i for i, _ in pairs),
+                errors=tuple(e for _, e in pairs),
+            )
+        return out
+
+    async def dead_letter_records(self, batch_id: str) -> int:
+        """How many entries of the ``dead`` stream record batch ``batch_id``."""
+        rows: Any = await self.client.xrange(self.keys.dead, min="-", max="+")
+        return sum(1 for _, f in rows if _s(f[b"in"]) == batch_id)
 
     async def release(self) -> bool:
         k = self.keys

@@ -216,11 +216,15 @@ return {1, idem_trimmed, out_trimmed}
 )
 
 #: KEYS: lease, fence, output, dead.
-#: ARGV: token, owner, lease_ms, batch_id, message, batch, events, refusals, n_out,
-#: then n_out triples of outputs pending before it.
-#: Publishes the pending outputs, then the dead batch's output entry (the
-#: refusals that tell each producer), and records the batch in the dead-letter
-#: stream. Returns {1} or {-1, fence}.
+#: ARGV: token, owner, lease_ms, batch_id, message, batch, items (MessagePack array, per
+#: crashing input its index, or [index, error] when its error is not ``message``; '' for
+#: the whole batch), n_out, then n_out triples of outputs pending before it.
+#: Publishes the pending outputs and records the batch in the dead-letter stream
+#: (field ``items`` only when some inputs of the batch are served). The dead
+#: batch's own output entry is not written here: the owner rebuilds its core
+#: from the log, and that replay queues the entry like any unpublished output
+#: (the same function gives it to a successor and to the audit).
+#: Returns {1} or {-1, fence}.
 DEAD_LETTER = _script(
     _FENCE,
     _OUTPUTS,
@@ -228,10 +232,14 @@ DEAD_LETTER = _script(
 local refused = fenced()
 if refused then return refused end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-append_outputs(KEYS[3], tonumber(ARGV[9]), 10)
-redis.call('XADD', KEYS[3], '*', 'tok', ARGV[1], 'in', ARGV[4], 'ev', ARGV[7], 'err', ARGV[8])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', 1000, '*', 'in', ARGV[4], 'tok', ARGV[1],
-  'err', ARGV[5], 'b', ARGV[6])
+append_outputs(KEYS[3], tonumber(ARGV[8]), 9)
+local args = {KEYS[4], 'MAXLEN', '~', 1000, '*', 'in', ARGV[4], 'tok', ARGV[1],
+  'err', ARGV[5], 'b', ARGV[6]}
+if ARGV[7] ~= '' then
+  args[#args + 1] = 'items'
+  args[#args + 1] = ARGV[7]
+end
+redis.call('XADD', unpack(args))
 return {1}
 """,
 )

@@ -90,6 +90,7 @@ class Server:
             "lost": 0,
             "failed": 0,
             "dead_letters": 0,
+            "dead_inputs": 0,
         }
         self.recent_fence_at = -math.inf  # monotonic time of the last fenced refusal
         self.live = 1  # live processes serving at least one of our domains, us included
@@ -235,13 +236,16 @@ class Server:
             self.tasks.pop(domain, None)
 
     def _dead_lettered(self, domain: str) -> Any:
-        def report(batch_id: str, detail: str) -> None:
+        def report(batch_id: str, detail: str, refused: int, inputs: int) -> None:
             self.counters["dead_letters"] += 1
+            self.counters["dead_inputs"] += refused
             log.error(
-                "domain %s: batch %s crashed the core; dead-lettered (its inputs are refused), "
-                "carrying on without it:\n%s",
+                "domain %s: batch %s crashed the core; dead-lettered: %d of its %d inputs "
+                "refused (DeadLettered), the rest served; carrying on:\n%s",
                 domain,
                 batch_id,
+                refused,
+                inputs,
                 detail.rstrip(),
             )
 

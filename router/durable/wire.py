@@ -23,8 +23,16 @@ replay, so a replay of the input log reproduces the same events, byte for
 byte. A caller's mistake (a NaN from the wire, accepting an offer that already
 expired, logging in twice) is a :class:`Refusal` naming the field,
 deterministic like everything else. A batch that crashed the core (a bug) is
-*dead-lettered*: replay skips it (:func:`replay_batch`) and its output entry
-refuses each of its inputs with ``DeadLettered`` and the error.
+*dead-lettered*: :func:`isolate_steps` (or :func:`isolate`, the same walk at
+once) finds, from the core as it was before the batch, the inputs that crash it,
+and the :class:`DeadLetter` record names them with their errors (or the whole
+batch, when its tick crashes, it is a domain's first, the record predates
+isolation, or the batch crashed the core again after two records).
+:func:`replay_batch`, again the one function of the live path (after the
+record, the owner rebuilds its core through it) and of replay, runs such a
+batch as :func:`run_batch` skipping those inputs, each refused with
+``DeadLettered`` and its error, the others served; a whole dead batch changes
+nothing and every input in it is refused so.
 
 A domain's first batch carries the config (``init``); a new core starts from it.
 Events go to the ``output`` stream as MessagePack lists of the core's tagged
@@ -36,6 +44,7 @@ on one Redis Cluster slot.
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from typing import Any, get_args
 
 import msgspec
@@ -43,6 +52,7 @@ from msgspec import Struct
 
 from router.config import Name, RouterConfig, format_validation_error
 from router.core import Router
+from router.durable import faults
 from router.errors import UsageError
 from router.events import Event
 from router.inputs import Input
@@ -51,8 +61,10 @@ __all__ = [
     "INPUT_TYPES",
     "MAX_UNTYPED_DEPTH",
     "Batch",
+    "DeadLetter",
     "DomainKeys",
     "Invalid",
+    "Isolation",
     "Output",
     "OutputEntry",
     "Refusal",
@@ -69,6 +81,8 @@ __all__ = [
     "encode_requests",
     "input_ref",
     "input_tag",
+    "isolate",
+    "isolate_steps",
     "pack_events",
     "replay_batch",
     "run_batch",
@@ -196,6 +210,23 @@ class Refusal(Struct, frozen=True, kw_only=True, omit_defaults=True):
     message: str
     key: str | None = None
     producer: str | None = None
+
+
+class DeadLetter(Struct, frozen=True, kw_only=True):
+    """A logged batch that crashed the core, as the ``dead`` stream records it.
+
+    ``items``: the indices (in ``Batch.items``) of the inputs that crash it, the
+    rest of the batch being served; ``None`` for the whole batch (its tick
+    crashed, it is a domain's first, the entry was written before isolation, or
+    the batch crashed the core again after two records). ``errors[k]``: the
+    error input ``items[k]`` crashed with, its refusal's message (empty: each is
+    refused with ``error``); ``error``: the first crash's. A batch may be
+    recorded more than once; the last record holds.
+    """
+
+    error: str
+    items: tuple[int, ...] | None = None
+    errors: tuple[str, ...] = ()
 
 
 class OutputEntry(Struct, frozen=True, kw_only=True):
@@ -401,12 +432,17 @@ def _invalid_refusals(batch: Batch) -> list[Refusal]:
     ]
 
 
-def run_batch(router: Router | None, batch: Batch) -> tuple[Router, list[Any], list[Refusal]]:
+def run_batch(
+    router: Router | None, batch: Batch, dead: DeadLetter | None = None
+) -> tuple[Router, list[Any], list[Refusal]]:
     """Apply one logged batch and tick once at its ``now``: the only path to the core.
 
     ``router`` is ``None`` for a domain's first batch, which must carry ``init``.
     Each input goes to ``Router.handle``; a :class:`~router.errors.UsageError`
-    (the core's edge checks, a caller's mistake) is that input's refusal.
+    (the core's edge checks, a caller's mistake) is that input's refusal. The
+    inputs ``dead.items`` names are not applied: each is refused ``DeadLettered``
+    with its error (``dead.errors``, else ``dead.error``), in its place among the
+    refusals.
     """
     now = batch.now
     if router is None:
@@ -414,18 +450,115 @@ def run_batch(router: Router | None, batch: Batch) -> tuple[Router, list[Any], l
             raise ValueError("the first batch of a domain must carry its config (init)")
         router = Router(batch.init, now=now)
     refusals = _invalid_refusals(batch) if batch.invalid else []
+    skip: dict[int, str] = {}
+    if dead is not None and dead.items is not None:
+        skip = dict(zip(dead.items, dead.errors or (dead.error,) * len(dead.items), strict=True))
     handle = router.handle
-    for request in batch.items:
+    check = faults.item_check()  # None unless a test poisons an input
+    for i, request in enumerate(batch.items):
+        if i in skip:
+            refusals.append(_refusal(now, request, "DeadLettered", skip[i]))
+            continue
         try:
+            if check is not None:
+                check(request)
             handle(request.input, now)
         except UsageError as exc:
             refusals.append(_refusal(now, request, type(exc).__name__, str(exc)))
+    if check is not None:
+        faults.check_tick(batch)
     events = router.tick(now)
     return router, events, refusals
 
 
+def _handle_one(router: Router, request: Request, now: float) -> None:
+    """One input as :func:`run_batch` applies it (a caller's mistake changes nothing)."""
+    check = faults.item_check()
+    try:
+        if check is not None:
+            check(request)
+        router.handle(request.input, now)
+    except UsageError:
+        pass
+
+
+#: What :func:`isolate_steps` ends with: the crashing inputs, each as (its index, its
+#: crash) (None: the whole batch), and the first crash.
+Isolation = tuple[list[tuple[int, Exception]] | None, Exception | None]
+
+
+def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, Isolation]:
+    """Which inputs of a batch that crashed the core crash it: ((index, crash) of each,
+    the first crash).
+
+    ``router`` is the core as it was *before* the batch (it is used up). The
+    inputs are applied one by one, as :func:`run_batch` does; when input ``i``
+    raises anything but a ``UsageError``, the core (maybe half-changed by it)
+    is restored from one snapshot taken before the batch, the good inputs before
+    ``i`` are applied again, ``i`` is marked and the walk goes on after it: one
+    restore per crashing input, no snapshot per input. Deterministic: every
+    probe applies inputs from the log to a state the log fixes (the core before
+    the batch plus the good inputs before it), and the core is deterministic
+    (``Router.restore`` plus the same inputs give the same state), so every owner
+    and every replay finds the same indices, and :func:`run_batch` skipping them
+    rebuilds the core this walk ends with.
+
+    ``(None, error)`` means the whole batch is dead: the batch is a domain's
+    first (``router`` is None), its closing tick crashes, or nothing crashed
+    this time (``error`` None: the caller's own crash stands).
+
+    A generator: it yields after every input applied and every restore, and
+    returns the result (``StopIteration.value``), so a caller holding a lease
+    renews it between steps (``DomainRunner._isolate``: a large batch on a
+    large state can outlast the lease); :func:`isolate` runs it at once.
+    """
+    if router is None:
+        return None, None
+    now = batch.now
+    before = router.snapshot()
+    yield
+    core = router
+    items = batch.items
+    poison: list[tuple[int, Exception]] = []
+    marked: set[int] = set()
+    first: Exception | None = None
+    for i, request in enumerate(items):
+        try:
+            _handle_one(core, request, now)
+        except Exception as exc:
+            if first is None:
+                first = exc
+            poison.append((i, exc))
+            marked.add(i)
+            core = Router.restore(before)
+            yield
+            for j in range(i):
+                if j not in marked:
+                    _handle_one(core, items[j], now)
+                    yield
+        yield
+    try:
+        if faults.item_check() is not None:
+            faults.check_tick(batch)
+        core.tick(now)
+    except Exception as exc:
+        return None, exc
+    return (poison or None), first
+
+
+def isolate(router: Router | None, batch: Batch) -> Isolation:
+    """:func:`isolate_steps` run to its end at once (no lease to renew on the way)."""
+    walk = isolate_steps(router, batch)
+    while True:
+        try:
+            next(walk)
+        except StopIteration as stop:
+            result: Isolation = stop.value
+            return result
+
+
 def dead_letter_refusals(batch: Batch, message: str) -> list[Refusal]:
-    """What a dead-lettered batch tells its producers: each input refused, with the error."""
+    """What a whole dead batch tells its producers: each input refused, with the error."""
     refusals = _invalid_refusals(batch)
     refusals += [_refusal(batch.now, r, "DeadLettered", message) for r in batch.items]
     return refusals
@@ -444,12 +577,15 @@ def batch_output(
 
 
 def replay_batch(
-    router: Router | None, batch: Batch, dead: str | None
+    router: Router | None, batch: Batch, dead: DeadLetter | None
 ) -> tuple[Router | None, list[Any], list[Refusal]]:
-    """:func:`run_batch`, or for a dead-lettered batch (``dead`` = its error) its refusals."""
-    if dead is not None:
-        return router, [], dead_letter_refusals(batch, dead)
-    return run_batch(router, batch)
+    """A logged batch as the log records it: :func:`run_batch`, skipping the inputs a
+    dead letter names (``dead``), or for a whole dead batch only its refusals."""
+    if dead is None:
+        return run_batch(router, batch)
+    if dead.items is None:
+        return router, [], dead_letter_refusals(batch, dead.error)
+    return run_batch(router, batch, dead)
 
 
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

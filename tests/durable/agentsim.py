@@ -6,10 +6,10 @@ stream with ``XREAD BLOCK`` (from the start, or from a given id). Every
 with probability ``decline_p``); every ``Assigned`` schedules a ``complete``
 after a handle time drawn uniformly from ``handle_s``. Due inputs are sent in
 pipelined batches through a :class:`~router.durable.log.Producer`. A ``complete``
-of ours refused with ``DeadLettered`` (its batch crashed the core, so it changed
-nothing) is sent again, as a real agent desktop would: the inquiry stays with its
-agent until a completion is applied. A refused ``accept`` or ``decline`` needs
-nothing: the offer expires and is made again. It is a test
+of ours refused with ``DeadLettered`` (it crashed the core, or its whole batch
+died, so it changed nothing) is sent again, as a real agent desktop would: the
+inquiry stays with its agent until a completion is applied. A refused ``accept``
+or ``decline`` needs nothing: the offer expires and is made again. It is a test
 and benchmark driver, not part of serving; on a Redis error it waits and goes
 on from the last entry it read, so it survives a Redis restart.
 

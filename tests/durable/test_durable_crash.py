@@ -126,22 +126,17 @@ def test_a_batch_that_crashes_the_core_is_dead_lettered_and_the_domain_carries_o
         assert r1.stats.dead_letters == 1
         dead = await c.xrange("router:{d}:dead")
         assert len(dead) == 1
-        assert (
-            dead[0][1][b"err"] == b"InjectedFault: injected fault: inquiry 'bad' poisons its batch"
-        )
+        assert dead[0][1][b"err"] == b"InjectedFault: injected fault: submit 'bad'"
         outs = await p.all_outputs()
         refused = [x for o in outs for x in o.refusals]
-        assert [(x.input, x.ref, x.error) for x in refused] == [
-            ("submit", "bad", "DeadLettered"),
-            ("submit", "ok2", "DeadLettered"),
-        ]
+        assert [(x.input, x.ref, x.error) for x in refused] == [("submit", "bad", "DeadLettered")]
         assert refused[0].message.startswith("InjectedFault: injected fault")
         offered = {e.inquiry_id for o in outs for e in o.events if isinstance(e, Offered)}
-        assert offered == {"ok1", "ok3"}  # the domain carried on without the dead batch
+        assert offered == {"ok1", "ok2", "ok3"}  # only the poison input was dead-lettered
         rep = await verify_replay(c, "d")
         assert rep.problems == []
         audit = audit_events(rep, decode_config(CONFIG.encode()), ["ok1", "bad", "ok2", "ok3"])
-        assert audit.outcomes.get("DeadLettered") == 2
+        assert audit.outcomes.get("DeadLettered") == 1
         # the next owner skips the dead batch without crashing and holds the same core
         state = r1.core.snapshot()  # type: ignore[union-attr]
         await c.delete("router:{d}:lease")
@@ -153,8 +148,9 @@ def test_a_batch_that_crashes_the_core_is_dead_lettered_and_the_domain_carries_o
     run(redis_server.url, body)
 
 
-def test_an_owner_dying_before_it_dead_letters_leaves_it_to_its_successor(
-    redis_server: RedisServer, die_at: list[str]
+@pytest.mark.parametrize("point", ["after_commit", "after_isolation", "after_dead_letter"])
+def test_an_owner_dying_around_a_dead_letter_leaves_the_rest_to_its_successor(
+    redis_server: RedisServer, die_at: list[str], point: str
 ) -> None:
     async def body(c: Redis) -> None:
         clock = Clock(30.0)
@@ -162,8 +158,8 @@ def test_an_owner_dying_before_it_dead_letters_leaves_it_to_its_successor(
         await start(r1)
         p = Producer(c, "d")
         faults.set_poison("bad")
-        await p.submit_many([Inquiry(id="bad", queue="orders")])
-        die_at.append("after_commit")  # the poison batch is logged; r1 dies before applying it
+        await p.submit_many([Inquiry(id="bad", queue="orders"), Inquiry(id="ok0", queue="orders")])
+        die_at.append(point)  # the poison batch is logged; r1 dies before it, or its record
         with pytest.raises(Died):
             for _ in range(5):
                 await r1.cycle(block=False)
@@ -173,13 +169,14 @@ def test_an_owner_dying_before_it_dead_letters_leaves_it_to_its_successor(
         assert await r2.acquire()
         await r2.recover()  # replay meets the poison batch: dead-letters it, replays again
         await settle(r2)
-        assert r2.stats.dead_letters == 1
+        assert r2.stats.dead_letters == (point != "after_dead_letter")  # recorded once
+        assert await c.xlen("router:{d}:dead") == 1
         rep = await verify_replay(c, "d")
         assert rep.problems == []
-        audit = audit_events(rep, decode_config(CONFIG.encode()), ["bad", "ok"])
+        audit = audit_events(rep, decode_config(CONFIG.encode()), ["bad", "ok0", "ok"])
         assert audit.outcomes.get("DeadLettered") == 1
         assert [x for x in audit.problems if "has 0 outcomes" not in x] == []
         offered = {e.inquiry_id for o in rep.outputs for e in o.events if isinstance(e, Offered)}
-        assert offered == {"ok"}
+        assert offered == {"ok0", "ok"}  # the poison batch's other input was served
 
     run(redis_server.url, body)

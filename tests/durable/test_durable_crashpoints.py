@@ -7,7 +7,10 @@ survivor holds its lease and resumed (its next write must be fenced). Checked
 from the streams once everything drained: every acknowledged inquiry has
 exactly one outcome, none was assigned twice, no cap was exceeded, and the
 output stream holds, once each and byte for byte, the outputs a replay of the
-whole log gives (no output missing for a logged batch, none doubled).
+whole log gives (no output missing for a logged batch, none doubled). At the
+dead-letter points (``after_isolation``, ``after_dead_letter``) one submission
+is poisoned: only it is refused ``DeadLettered``; the other inputs of its batch
+are served, their inquiries reaching outcomes like every other.
 """
 
 from __future__ import annotations
@@ -43,8 +46,10 @@ WHEN = {
     "after_commit": 8,
     "after_apply": 8,
     "after_snapshot": 1,
+    "after_isolation": 1,
     "after_dead_letter": 1,
 }
+DEAD_POINTS = ("after_isolation", "after_dead_letter")
 TOTAL = 400
 POISON = "d-101"
 
@@ -70,7 +75,7 @@ def test_no_crash_point_loses_or_doubles_anything(
     url = redis_server.url
     env = {"ROUTER_DURABLE_FAULT": f"{point}:{WHEN[point]}"}
     plain: dict[str, str] = {}
-    if point == "after_dead_letter":
+    if point in DEAD_POINTS:
         env["ROUTER_DURABLE_POISON"] = plain["ROUTER_DURABLE_POISON"] = POISON
     first: Proc | None = None
     if point == "recovering":  # the faulty process must be the one taking over
@@ -117,7 +122,19 @@ def test_no_crash_point_loses_or_doubles_anything(
     assert sum(audit.outcomes.values()) == TOTAL
     tokens = [t for _, t, _ in rep.batches]
     assert tokens == sorted(tokens) and tokens[-1] > tokens[0]  # a takeover happened
-    if point == "after_dead_letter":
-        assert rep.dead and audit.outcomes.get("DeadLettered", 0) >= 1
+    if point in DEAD_POINTS:
+        # the poison input alone is dead-lettered: its batch's other inputs were served
+        assert len(rep.dead) == 1
+        ((bid, record),) = rep.dead.items()
+        assert record.items is not None and len(record.items) == 1
+        (batch,) = [b for i, _, b in rep.batches if i == bid]
+        assert len(batch.items) >= 4  # the producer's entry d-100..d-103, maybe more
+        poison = batch.items[record.items[0]].input
+        assert getattr(poison, "inquiry", None) is not None and poison.inquiry.id == POISON
+        refused = [
+            (x.input, x.ref) for o in rep.outputs for x in o.refusals if x.error == "DeadLettered"
+        ]
+        assert refused == [("submit", POISON)]
+        assert audit.outcomes.get("DeadLettered") == 1  # every other inquiry: a real outcome
     for p in (owner, *survivor):
-        assert "Traceback" not in p.output() or point == "after_dead_letter"
+        assert "Traceback" not in p.output() or point in DEAD_POINTS

@@ -91,6 +91,7 @@ def test_health_and_metrics_follow_redis_leases_and_lag(redis_server: RedisServe
                 "router_durable_fenced_refusals",
                 "router_durable_batch_inputs",
                 "router_durable_dead_letters",
+                "router_durable_dead_inputs",
                 "router_durable_outputs_pending",
                 "router_durable_unprocessed_submissions",
             ):

@@ -442,12 +442,13 @@ def test_a_dead_lettered_batch_is_counted_and_logged_with_its_domain(
     def body(s: Server) -> None:
         report = s._dead_lettered("d2")
         with caplog.at_level(logging.ERROR, logger="router.durable"):
-            report("b-1", "Traceback: boom\n")
-            report("b-2", "again\n")
+            report("b-1", "Traceback: boom\n", 1, 40)
+            report("b-2", "again\n", 3, 3)
         assert s.counters["dead_letters"] == 2
+        assert s.counters["dead_inputs"] == 4
         assert caplog.records[0].getMessage() == (
-            "domain d2: batch b-1 crashed the core; dead-lettered (its inputs are refused), "
-            "carrying on without it:\nTraceback: boom"
+            "domain d2: batch b-1 crashed the core; dead-lettered: 1 of its 40 inputs refused "
+            "(DeadLettered), the rest served; carrying on:\nTraceback: boom"
         )
 
     _with_server(["d2"], body)
