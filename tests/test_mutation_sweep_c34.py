@@ -1,0 +1,1109 @@
+"""mutC34's sweep: the config checks, the NaN/inf/None promise, the policies, the
+estimator and the heaps.
+
+Each test here kills mutants a mutation sweep found alive (BENCHMARKS.md, "Mutation sweep
+of the heaps, the estimator, the config and the policies (mutC34)"): a check dropped or
+loosened, a path spelled wrong, a bound moved. Deterministic, no timing.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import router
+from router import ConfigError, Router, UsageError
+from router.cli.check import check_main
+from router.config import convert_config
+from router.inputs import Login, SetAttributes, Submit, UpdateAgent
+from tests.helpers import agent, basic, inq
+
+NAN, INF = math.nan, math.inf
+
+
+def _router() -> Router:
+    r = basic()
+    r.login(agent("a1"), 0)
+    r.submit(inq("i1", patience_s=100.0), 5)
+    r.submit(inq("i2"), 5)
+    r.tick(5)  # i1 offered to a1, i2 waiting
+    return r
+
+
+# --- the NaN/inf/None promise: every float a Python caller gives ----------------------
+
+#: (case, the input for ``handle`` made with the value, the field named, None allowed)
+FLOAT_FIELDS: list[tuple[str, Callable[[Any], Any], str, bool]] = [
+    ("inquiry patience_s", lambda v: Submit(inquiry=inq("x", patience_s=v)), "patience_s", True),
+    ("inquiry arrived_at", lambda v: Submit(inquiry=inq("x", arrived_at=v)), "arrived_at", True),
+    (
+        "inquiry attribute",
+        lambda v: Submit(inquiry=inq("x", attributes={"tier": v})),
+        "attributes.tier",
+        False,
+    ),
+    ("login wrap_up_s", lambda v: Login(agent=agent("b", wrap_up_s=v)), "wrap_up_s", False),
+    ("login shift_end", lambda v: Login(agent=agent("b", shift_end=v)), "shift_end", True),
+    (
+        "login proficiency",
+        lambda v: Login(agent=agent("b", queues={"refund": v})),
+        "queues.refund",
+        False,
+    ),
+    (
+        "login attribute",
+        lambda v: Login(agent=agent("b", attributes={"tier": v})),
+        "attributes.tier",
+        False,
+    ),
+    ("update wrap_up_s", lambda v: UpdateAgent(agent=agent("a1", wrap_up_s=v)), "wrap_up_s", False),
+    ("update shift_end", lambda v: UpdateAgent(agent=agent("a1", shift_end=v)), "shift_end", True),
+    (
+        "update proficiency",
+        lambda v: UpdateAgent(agent=agent("a1", queues={"refund": v})),
+        "queues.refund",
+        False,
+    ),
+    (
+        "update attribute",
+        lambda v: UpdateAgent(agent=agent("a1", attributes={"tier": v})),
+        "attributes.tier",
+        False,
+    ),
+    (
+        "set_attributes value",
+        lambda v: SetAttributes(agent_id="a1", attributes={"tier": v}),
+        "attributes.tier",
+        False,
+    ),
+    (
+        "set_attributes list item",
+        lambda v: SetAttributes(agent_id="a1", attributes={"tier": [1.0, v]}),
+        "attributes.tier[1]",
+        False,
+    ),
+]
+
+#: the same inputs through the Router's methods
+_METHOD: dict[str, Callable[[Router, Any], object]] = {
+    "Submit": lambda r, i: r.submit(i.inquiry, 6),
+    "Login": lambda r, i: r.login(i.agent, 6),
+    "UpdateAgent": lambda r, i: r.update_agent(i.agent, 6),
+    "SetAttributes": lambda r, i: r.set_attributes(i.agent_id, i.attributes, 6),
+}
+
+
+@pytest.mark.parametrize("via", ["method", "handle"])
+@pytest.mark.parametrize("value", [NAN, INF, -INF, None], ids=["nan", "inf", "-inf", "None"])
+@pytest.mark.parametrize(
+    ("make", "field", "none_ok"), [c[1:] for c in FLOAT_FIELDS], ids=[c[0] for c in FLOAT_FIELDS]
+)
+def test_every_float_field_refuses_nan_inf_and_none_naming_it(
+    make: Callable[[Any], Any], field: str, none_ok: bool, value: Any, via: str
+) -> None:
+    r = _router()
+    before = r.snapshot()
+    inp = make(value)
+    call = _METHOD[type(inp).__name__]
+    if value is None and none_ok:  # Optional: None is "not given", taken
+        (call(r, inp) if via == "method" else r.handle(inp, 6))
+        return
+    with pytest.raises(UsageError) as info:
+        call(r, inp) if via == "method" else r.handle(inp, 6)
+    assert info.value.field == field
+    assert str(info.value).startswith(f"{field}: must be a ")
+    assert r.snapshot() == before
+
+
+#: every method taking ``now``, given valid arguments otherwise
+NOW_CALLS: dict[str, Callable[[Router, Any], object]] = {
+    "tick": lambda r, t: r.tick(t),
+    "submit": lambda r, t: r.submit(inq("x"), t),
+    "callback_failed": lambda r, t: r.callback_failed("i2", t),
+    "withdraw": lambda r, t: r.withdraw("i2", t),
+    "accept": lambda r, t: r.accept("i1", t),
+    "decline": lambda r, t: r.decline("i1", t),
+    "complete": lambda r, t: r.complete("i1", t),
+    "update_inquiry": lambda r, t: r.update_inquiry("i2", t, priority=1),
+    "transfer": lambda r, t: r.transfer("i2", "vip", t),
+    "hand_back": lambda r, t: r.hand_back("i1", t),
+    "login": lambda r, t: r.login(agent("b"), t),
+    "update_agent": lambda r, t: r.update_agent(agent("a1", level=2), t),
+    "heartbeat": lambda r, t: r.heartbeat("a1", t),
+    "set_ready": lambda r, t: r.set_ready("a1", t),
+    "go_on_break": lambda r, t: r.go_on_break("a1", t),
+    "logout": lambda r, t: r.logout("a1", t),
+    "set_attributes": lambda r, t: r.set_attributes("a1", {"tier": 1}, t),
+    "reset_statistics": lambda r, t: r.reset_statistics(t),
+    "handle": lambda r, t: r.handle(Submit(inquiry=inq("x")), t),
+}
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF, None], ids=["nan", "inf", "-inf", "None"])
+@pytest.mark.parametrize("method", sorted(NOW_CALLS))
+def test_every_method_refuses_a_nan_inf_or_none_now(method: str, value: Any) -> None:
+    r = _router()
+    before = r.snapshot()
+    if value is None and router.compiled and method != "handle":
+        # a compiled method refuses an argument of the wrong type itself (docs/compiled.md)
+        with pytest.raises(TypeError):
+            NOW_CALLS[method](r, value)
+        assert r.snapshot() == before
+        return
+    with pytest.raises(UsageError) as info:
+        NOW_CALLS[method](r, value)
+    assert info.value.field == "now"
+    assert str(info.value) == f"now: must be a finite number, got {value}"
+    assert r.snapshot() == before
+
+
+# --- config validation: every bound of the schema, at its path, through ``router check`` ---
+
+#: a valid config reaching every table (two queues, two profiles, one with shifts)
+BASE: dict[str, Any] = {
+    "routing": {"weights": {}, "clock": {}},
+    "channels": {"x": {"max_concurrency": 1, "interrupts": {"voice": 1}}},
+    "queues": [
+        {
+            "name": "q",
+            "requires": {"k": 1},
+            "steps": [{"after_s": 5, "requires": {"k": 1}}],
+            "hours": [{}],
+            "weights": {},
+        },
+        {"name": "q2"},
+    ],
+    "wellbeing": {},
+    "backpressure": {
+        "deflect": {"queues": {"q": 10}},
+        "callback": {"queues": {"q": 10}},
+        "overflow": {"queues": {"q": {"to": "q2", "after_s": 5}}},
+        "codel": {},
+        "token_bucket": {"limits": {"q": {"rate_per_s": 1, "burst": 1}}},
+        "surge": {"enter_wait_s": 10, "caps": {"voice": 1}},
+        "outbound": {"queues": ["q2"], "deadline_s": {"q2": 5}},
+        "estimate": {},
+    },
+    "agents": [
+        {"skills": {"k": 5}, "capacity": {"voice": 1}, "queues": {"q": 1, "q2": 1}},
+        {"skills": {"k": 5}, "shifts": [{"start_s": 0, "queues": {"q": 1, "q2": 1}}]},
+    ],
+    "statistics": {"windows": [300.0]},
+}
+
+
+def _with(changes: dict[tuple[Any, ...], Any], base: dict[str, Any] | None = None) -> Any:
+    """``base`` (default BASE) with each path set (a missing table is made; None deletes)."""
+    raw = copy.deepcopy(BASE if base is None else base)
+    for path, value in changes.items():
+        cur = raw
+        for k in path[:-1]:
+            cur = cur.setdefault(k, {}) if isinstance(cur, dict) else cur[k]
+        if value is None and isinstance(cur, dict):
+            cur.pop(path[-1], None)
+        else:
+            cur[path[-1]] = value
+    return raw
+
+
+def _check(tmp_path: Path, raw: Any) -> tuple[int, list[str]]:
+    """``router check`` of ``raw`` as a JSON file: the exit code and the lines."""
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps(raw))
+    out = io.StringIO()
+    code = check_main([str(f)], out=out)
+    return code, out.getvalue().splitlines()
+
+
+def _problems(raw: Any) -> list[str]:
+    try:
+        convert_config(raw)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def test_the_base_config_is_valid(tmp_path: Path) -> None:
+    code, lines = _check(tmp_path, BASE)
+    assert (
+        code == 0
+        and len(lines) == 1
+        and lines == ["ok: 2 queues, 2 agent profiles (2 agents), policy admit_all"]
+    ), lines
+
+
+#: (path, a value past the bound, the one line ``router check`` prints, the bound's value)
+BOUNDS: list[tuple[tuple[Any, ...], Any, str, Any]] = [
+    (
+        ("routing", "weights", "proficiency"),
+        -0.5,
+        "$.routing.weights.proficiency: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("routing", "weights", "idle_time"),
+        -0.5,
+        "$.routing.weights.idle_time: Expected float >= 0.0",
+        0,
+    ),
+    (("routing", "weights", "load"), -0.5, "$.routing.weights.load: Expected float >= 0.0", 0),
+    (
+        ("routing", "weights", "recent_work"),
+        -0.5,
+        "$.routing.weights.recent_work: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("routing", "weights", "recent_count"),
+        -0.5,
+        "$.routing.weights.recent_count: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("routing", "weights", "heavy_streak"),
+        -0.5,
+        "$.routing.weights.heavy_streak: Expected float >= 0.0",
+        0,
+    ),
+    (("routing", "priority_seconds"), -0.5, "$.routing.priority_seconds: Expected float >= 0.0", 0),
+    (("routing", "offer_timeout_s"), 0, "$.routing.offer_timeout_s: Expected float > 0.0", 0.5),
+    (("routing", "max_no_answer"), 0, "$.routing.max_no_answer: Expected int >= 1", 1),
+    (("routing", "idle_scale_s"), 0, "$.routing.idle_scale_s: Expected float > 0.0", 0.5),
+    (("routing", "recent_window_s"), 0, "$.routing.recent_window_s: Expected float > 0.0", 0.5),
+    (
+        ("routing", "presence_timeout_s"),
+        0,
+        "$.routing.presence_timeout_s: Expected float > 0.0",
+        0.5,
+    ),
+    (("routing", "seed"), -1, "$.routing.seed: Expected int >= 0", 0),
+    (
+        ("routing", "seed"),
+        9223372036854775808,
+        "$.routing.seed: Expected int <= 9223372036854775807",
+        9223372036854775807,
+    ),
+    (("channels", "x", "max_concurrency"), 0, "$.channels.x.max_concurrency: Expected int >= 1", 1),
+    (
+        ("channels", "x", "max_concurrency"),
+        1001,
+        "$.channels.x.max_concurrency: Expected int <= 1000",
+        1000,
+    ),
+    (("channels", "x", "unit_cost"), -1, "$.channels.x.unit_cost: Expected int >= 0", 0),
+    (("channels", "x", "interrupts", "k"), -1, "$.channels.x.interrupts.k: Expected int >= 0", 0),
+    (("queues", 0, "requires", "k"), 0, "$.queues[0].requires.k: Expected int >= 1", 1),
+    (("queues", 0, "requires", "k"), 6, "$.queues[0].requires.k: Expected int <= 5", 5),
+    (("queues", 0, "priority"), -1001, "$.queues[0].priority: Expected int >= -1000", -1000),
+    (("queues", 0, "priority"), 1001, "$.queues[0].priority: Expected int <= 1000", 1000),
+    (("queues", 0, "answer_target_s"), 0, "$.queues[0].answer_target_s: Expected float > 0.0", 0.5),
+    (
+        ("queues", 0, "steps", 0, "after_s"),
+        0,
+        "$.queues[0].steps[0].after_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("queues", 0, "steps", 0, "requires", "k"),
+        0,
+        "$.queues[0].steps[0].requires.k: Expected int >= 1",
+        1,
+    ),
+    (
+        ("queues", 0, "steps", 0, "requires", "k"),
+        6,
+        "$.queues[0].steps[0].requires.k: Expected int <= 5",
+        5,
+    ),
+    (
+        ("queues", 0, "weights", "proficiency"),
+        -0.5,
+        "$.queues[0].weights.proficiency: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("queues", 0, "weights", "idle_time"),
+        -0.5,
+        "$.queues[0].weights.idle_time: Expected float >= 0.0",
+        0,
+    ),
+    (("queues", 0, "weights", "load"), -0.5, "$.queues[0].weights.load: Expected float >= 0.0", 0),
+    (
+        ("queues", 0, "weights", "recent_work"),
+        -0.5,
+        "$.queues[0].weights.recent_work: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("queues", 0, "weights", "recent_count"),
+        -0.5,
+        "$.queues[0].weights.recent_count: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("queues", 0, "weights", "heavy_streak"),
+        -0.5,
+        "$.queues[0].weights.heavy_streak: Expected float >= 0.0",
+        0,
+    ),
+    (("queues", 0, "max_queue"), -1, "$.queues[0].max_queue: Expected int >= 0", 0),
+    (("queues", 0, "max_offers"), 0, "$.queues[0].max_offers: Expected int >= 1", 1),
+    (("queues", 0, "max_offers"), 51, "$.queues[0].max_offers: Expected int <= 50", 50),
+    (
+        ("queues", 0, "preferred_wait_s"),
+        -0.5,
+        "$.queues[0].preferred_wait_s: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("wellbeing", "max_continuous_work_s"),
+        0,
+        "$.wellbeing.max_continuous_work_s: Expected float > 0.0",
+        0.5,
+    ),
+    (("wellbeing", "break_s"), 0, "$.wellbeing.break_s: Expected float > 0.0", 0.5),
+    (
+        ("wellbeing", "max_consecutive_heavy"),
+        0,
+        "$.wellbeing.max_consecutive_heavy: Expected int >= 1",
+        1,
+    ),
+    (
+        ("wellbeing", "heavy_recovery_s"),
+        -0.5,
+        "$.wellbeing.heavy_recovery_s: Expected float >= 0.0",
+        0,
+    ),
+    (("wellbeing", "max_overtime_s"), -0.5, "$.wellbeing.max_overtime_s: Expected float >= 0.0", 0),
+    (("wellbeing", "max_break_share"), 0, "$.wellbeing.max_break_share: Expected float > 0.0", 0.5),
+    (
+        ("wellbeing", "max_break_share"),
+        1.5,
+        "$.wellbeing.max_break_share: Expected float <= 1.0",
+        1,
+    ),
+    (
+        ("wellbeing", "max_break_deferral_s"),
+        0,
+        "$.wellbeing.max_break_deferral_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("wellbeing", "cooldown_after_heavy_s"),
+        0,
+        "$.wellbeing.cooldown_after_heavy_s: Expected float > 0.0",
+        0.5,
+    ),
+    (("wellbeing", "cooldown_s"), -0.5, "$.wellbeing.cooldown_s: Expected float >= 0.0", 0),
+    (("backpressure", "max_queue"), -1, "$.backpressure.max_queue: Expected int >= 0", 0),
+    (
+        ("backpressure", "deflect", "max_wait_s"),
+        0,
+        "$.backpressure.deflect.max_wait_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "deflect", "queues", "k"),
+        0,
+        "$.backpressure.deflect.queues.k: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "callback", "min_wait_s"),
+        0,
+        "$.backpressure.callback.min_wait_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "callback", "queues", "k"),
+        0,
+        "$.backpressure.callback.queues.k: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "callback", "retry_s"),
+        0,
+        "$.backpressure.callback.retry_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "callback", "max_attempts"),
+        0,
+        "$.backpressure.callback.max_attempts: Expected int >= 1",
+        1,
+    ),
+    (
+        ("backpressure", "callback", "max_attempts"),
+        101,
+        "$.backpressure.callback.max_attempts: Expected int <= 100",
+        100,
+    ),
+    (
+        ("backpressure", "overflow", "queues", "q", "after_s"),
+        0,
+        "$.backpressure.overflow.queues.q.after_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "overflow", "queues", "q", "max_queue"),
+        -1,
+        "$.backpressure.overflow.queues.q.max_queue: Expected int >= 0",
+        0,
+    ),
+    (
+        ("backpressure", "codel", "target_s"),
+        0,
+        "$.backpressure.codel.target_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "codel", "interval_s"),
+        0,
+        "$.backpressure.codel.interval_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "token_bucket", "rate_per_s"),
+        0,
+        "$.backpressure.token_bucket.rate_per_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "token_bucket", "burst"),
+        0.5,
+        "$.backpressure.token_bucket.burst: Expected float >= 1.0",
+        1,
+    ),
+    (
+        ("backpressure", "token_bucket", "limits", "q", "rate_per_s"),
+        0,
+        "$.backpressure.token_bucket.limits.q.rate_per_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "token_bucket", "limits", "q", "burst"),
+        0.5,
+        "$.backpressure.token_bucket.limits.q.burst: Expected float >= 1.0",
+        1,
+    ),
+    (
+        ("backpressure", "surge", "enter_wait_s"),
+        0,
+        "$.backpressure.surge.enter_wait_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "surge", "exit_wait_s"),
+        0,
+        "$.backpressure.surge.exit_wait_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "surge", "enter_waiting"),
+        0,
+        "$.backpressure.surge.enter_waiting: Expected int >= 1",
+        1,
+    ),
+    (
+        ("backpressure", "surge", "exit_waiting"),
+        -1,
+        "$.backpressure.surge.exit_waiting: Expected int >= 0",
+        0,
+    ),
+    (
+        ("backpressure", "surge", "enter_after_s"),
+        -0.5,
+        "$.backpressure.surge.enter_after_s: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("backpressure", "surge", "exit_after_s"),
+        -0.5,
+        "$.backpressure.surge.exit_after_s: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("backpressure", "surge", "caps", "k"),
+        0,
+        "$.backpressure.surge.caps.k: Expected int >= 1",
+        1,
+    ),
+    (
+        ("backpressure", "surge", "wrap_up_s"),
+        -0.5,
+        "$.backpressure.surge.wrap_up_s: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("backpressure", "outbound", "reserve_idle"),
+        -1,
+        "$.backpressure.outbound.reserve_idle: Expected int >= 0",
+        0,
+    ),
+    (
+        ("backpressure", "outbound", "service_level"),
+        0,
+        "$.backpressure.outbound.service_level: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "outbound", "service_level"),
+        1,
+        "$.backpressure.outbound.service_level: Expected float < 1.0",
+        0.99,
+    ),
+    (
+        ("backpressure", "outbound", "deadline_s", "k"),
+        0,
+        "$.backpressure.outbound.deadline_s.k: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "estimate", "alpha"),
+        0,
+        "$.backpressure.estimate.alpha: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "estimate", "alpha"),
+        1.5,
+        "$.backpressure.estimate.alpha: Expected float <= 1.0",
+        1,
+    ),
+    (
+        ("backpressure", "estimate", "prior_handle_s"),
+        0,
+        "$.backpressure.estimate.prior_handle_s: Expected float > 0.0",
+        0.5,
+    ),
+    (
+        ("backpressure", "estimate", "arrival_window_s"),
+        0,
+        "$.backpressure.estimate.arrival_window_s: Expected float > 0.0",
+        0.5,
+    ),
+    (("backpressure", "max_callbacks"), -1, "$.backpressure.max_callbacks: Expected int >= 0", 0),
+    (
+        ("backpressure", "priority_reserve"),
+        -0.5,
+        "$.backpressure.priority_reserve: Expected float >= 0.0",
+        0,
+    ),
+    (
+        ("backpressure", "priority_reserve"),
+        1,
+        "$.backpressure.priority_reserve: Expected float < 1.0",
+        0.99,
+    ),
+    (("agents", 0, "count"), -1, "$.agents[0].count: Expected int >= 0", 0),
+    (("agents", 0, "skills", "k"), 0, "$.agents[0].skills.k: Expected int >= 1", 1),
+    (("agents", 0, "skills", "k"), 6, "$.agents[0].skills.k: Expected int <= 5", 5),
+    (("agents", 0, "capacity", "k"), -1, "$.agents[0].capacity.k: Expected int >= 0", 0),
+    (("agents", 0, "units"), 0, "$.agents[0].units: Expected int >= 1", 1),
+    (("agents", 0, "queues", "k"), 0, "$.agents[0].queues.k: Expected float > 0.0", 0.5),
+    (("agents", 0, "wrap_up_s"), -0.5, "$.agents[0].wrap_up_s: Expected float >= 0.0", 0),
+    (("agents", 0, "shift_start_s"), -0.5, "$.agents[0].shift_start_s: Expected float >= 0.0", 0),
+    (("agents", 0, "shift_end_s"), -0.5, "$.agents[0].shift_end_s: Expected float >= 0.0", 0),
+    (("agents", 0, "handback_share"), -0.5, "$.agents[0].handback_share: Expected float >= 0.0", 0),
+    (("agents", 0, "handback_share"), 1.5, "$.agents[0].handback_share: Expected float <= 1.0", 1),
+    (("agents", 0, "console_drop_s"), -0.5, "$.agents[0].console_drop_s: Expected float >= 0.0", 0),
+    (("statistics", "windows", 0), 0, "$.statistics.windows[0]: Expected float > 0.0", 0.5),
+    (("statistics", "bucket_s"), 0, "$.statistics.bucket_s: Expected float > 0.0", 0.5),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "bad", "line", "ok"), BOUNDS, ids=[b[2].split(":")[0] for b in BOUNDS]
+)
+def test_each_schema_bound_refuses_past_it_naming_the_path_and_takes_the_bound(
+    tmp_path: Path, path: tuple[Any, ...], bad: Any, line: str, ok: Any
+) -> None:
+    assert _check(tmp_path, _with({path: bad})) == (2, [line])
+    spelled = line.split(": ")[0]
+    assert not [p for p in _problems(_with({path: ok})) if p.startswith(spelled + ": Expected")]
+
+
+#: (case, changes to BASE, every line ``router check`` prints: exit 2, or none: exit 0)
+SEMANTIC: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
+    (
+        "dup queue",
+        {("queues", 1, "name"): "q"},
+        [
+            "$.queues[1].name: duplicate queue name 'q' (also $.queues[0])",
+            "$.agents[0].queues.q2: unknown queue 'q2'",
+            "$.agents[1].shifts[0].queues.q2: unknown queue 'q2'",
+            "$.backpressure.outbound.queues: unknown queue 'q2'",
+            "$.backpressure.outbound.deadline_s.q2: unknown queue 'q2'",
+            "$.backpressure.overflow.queues.q.to: unknown queue 'q2'",
+        ],
+    ),
+    (
+        "unknown channel",
+        {("queues", 1, "channel"): "fax"},
+        [
+            "$.queues[1].channel: unknown channel 'fax'; known: chat, email, task, voice, x",
+            "$.queues[1].channel: no agent profile serving it has capacity on 'fax'",
+            "$.backpressure.overflow.queues.q.to: queue 'q2' is on channel 'fax', 'q' on 'voice'",
+        ],
+    ),
+    (
+        "bad match",
+        {("queues", 1, "match"): "tier >"},
+        ["$.queues[1].match: column 7: expected a value after '>', found the end"],
+    ),
+    (
+        "max_offers immediate",
+        {("queues", 1, "max_offers"): 2, ("routing", "mode"): "immediate"},
+        [
+            '$.queues[1].max_offers: 2 offers at once need routing.mode = "offer" (immediate mode assigns without an offer)'  # noqa: E501
+        ],
+    ),
+    (
+        "max_offers 1 immediate",
+        {("queues", 1, "max_offers"): 1, ("routing", "mode"): "immediate"},
+        [],
+    ),
+    (
+        "steps equal",
+        {("queues", 1, "steps"): [{"after_s": 5}, {"after_s": 5}]},
+        ["$.queues[1].steps[1].after_s: steps must have increasing after_s (5 is not after 5)"],
+    ),
+    (
+        "steps down",
+        {("queues", 1, "steps"): [{"after_s": 10}, {"after_s": 5}, {"after_s": 7}]},
+        [
+            "$.queues[1].steps[1].after_s: steps must have increasing after_s (5 is not after 10)",
+            "$.queues[1].steps[2].after_s: steps must have increasing after_s (7 is not after 10)",
+        ],
+    ),
+    ("step half", {("queues", 1, "steps"): [{"after_s": 0.5}, {"after_s": 1.5}]}, []),
+    (
+        "on_remove self",
+        {("queues", 1, "on_remove"): "q2"},
+        ["$.queues[1].on_remove: a queue cannot hand over to itself"],
+    ),
+    (
+        "on_remove unknown",
+        {("queues", 1, "on_remove"): "zz"},
+        ["$.queues[1].on_remove: unknown queue 'zz'"],
+    ),
+    ("on_remove ok", {("queues", 1, "on_remove"): "q"}, []),
+    (
+        "surge twice",
+        {("wellbeing", "suspend_in_surge"): ["shift", "heavy", "shift"]},
+        ["$.wellbeing.suspend_in_surge[2]: 'shift' is listed twice"],
+    ),
+    (
+        "dup profile",
+        {("agents", 0, "name"): "p", ("agents", 1, "name"): "p"},
+        ["$.agents[1].name: duplicate agent profile name 'p' (also $.agents[0])"],
+    ),
+    (
+        "cap unknown",
+        {("agents", 0, "capacity"): {"voice": 1, "fax": 1}},
+        ["$.agents[0].capacity.fax: unknown channel 'fax'; known: chat, email, task, voice, x"],
+    ),
+    (
+        "cap above",
+        {("agents", 0, "capacity"): {"voice": 2, "chat": 30}},
+        ["$.agents[0].capacity.voice: 2 is above the channel's hard maximum 1"],
+    ),
+    (
+        "agent queue unknown",
+        {("agents", 0, "queues"): {"q": 1, "q2": 1, "zz": 1}},
+        ["$.agents[0].queues.zz: unknown queue 'zz'"],
+    ),
+    (
+        "shift_end equal",
+        {("agents", 0, "shift_start_s"): 10, ("agents", 0, "shift_end_s"): 10},
+        ["$.agents[0].shift_end_s: must be after shift_start_s"],
+    ),
+    (
+        "shift_end after",
+        {("agents", 0, "shift_start_s"): 10, ("agents", 0, "shift_end_s"): 10.5},
+        [],
+    ),
+    (
+        "shifts with start/end",
+        {("agents", 1, "shift_start_s"): 5, ("agents", 1, "shift_end_s"): 50},
+        [
+            "$.agents[1].shift_start_s: not with shifts (each shift has its own start_s)",
+            "$.agents[1].shift_end_s: not with shifts (the last shift's end_s ends the day)",
+        ],
+    ),
+    (
+        "shift negative",
+        {("agents", 1, "shifts"): [{"start_s": -1}]},
+        ["$.agents[1].shifts[0].start_s: must be >= 0, got -1"],
+    ),
+    (
+        "shift end before",
+        {("agents", 1, "shifts"): [{"start_s": 10, "end_s": 10}]},
+        ["$.agents[1].shifts[0].end_s: must be after start_s (10 <= 10)"],
+    ),
+    (
+        "shift open not last",
+        {("agents", 1, "shifts"): [{"start_s": 0}, {"start_s": 10}]},
+        ["$.agents[1].shifts[0].end_s: only the last shift may be open-ended"],
+    ),
+    (
+        "shift overlap",
+        {("agents", 1, "shifts"): [{"start_s": 0, "end_s": 20}, {"start_s": 10}]},
+        [
+            "$.agents[1].shifts[1].start_s: 10 is before the end of shifts[0] (20); shifts must be in time order and not overlap"  # noqa: E501
+        ],
+    ),
+    (
+        "shift touching ok",
+        {
+            ("agents", 1, "shifts"): [
+                {"start_s": 0, "end_s": 20},
+                {"start_s": 20, "end_s": 30},
+                {"start_s": 30},
+            ]
+        },
+        [],
+    ),
+    (
+        "shift queue unknown",
+        {("agents", 1, "shifts"): [{"start_s": 0, "queues": {"q": 1, "q2": 1, "zz": 1}}]},
+        ["$.agents[1].shifts[0].queues.zz: unknown queue 'zz'"],
+    ),
+    (
+        "interrupt self",
+        {("channels", "x", "interrupts"): {"x": 1}},
+        ["$.channels.x.interrupts.x: a channel cannot interrupt itself"],
+    ),
+    (
+        "interrupt unknown",
+        {("channels", "x", "interrupts"): {"fax": 1}},
+        ["$.channels.x.interrupts.fax: unknown channel 'fax'; known: chat, email, task, voice, x"],
+    ),
+    (
+        "interrupt above",
+        {("channels", "x", "interrupts"): {"voice": 2, "chat": 30}},
+        ["$.channels.x.interrupts.voice: 2 is above the channel's hard maximum 1"],
+    ),
+    (
+        "tenant none",
+        {("queues", 1, "tenant"): "t"},
+        [
+            "$.queues[1].tenant: no agent profile serves tenant 't'",
+            "$.backpressure.overflow.queues.q.to: queue 'q2' belongs to tenant 't', 'q' to None",
+        ],
+    ),
+    (
+        "tenant ok",
+        {("queues", 1, "tenant"): "t", ("agents", 0, "tenants"): ["t"]},
+        ["$.backpressure.overflow.queues.q.to: queue 'q2' belongs to tenant 't', 'q' to None"],
+    ),
+    (
+        "no capacity",
+        {("queues", 1, "channel"): "chat"},
+        [
+            "$.queues[1].channel: no agent profile serving it has capacity on 'chat'",
+            "$.backpressure.overflow.queues.q.to: queue 'q2' is on channel 'chat', 'q' on 'voice'",
+        ],
+    ),
+    (
+        "left out",
+        {
+            ("agents", 0, "queues"): {"q": 1},
+            ("agents", 1, "shifts"): [{"start_s": 0, "queues": {"q": 1}}],
+        },
+        ["$.queues[1].name: every agent profile that could serve it leaves it out of queues"],
+    ),
+    (
+        "match none",
+        {("queues", 1, "match"): "tier == 'gold'"},
+        ["$.queues[1].match: no agent profile that could serve the queue matches it"],
+    ),
+    (
+        "match ok",
+        {("queues", 1, "match"): "tier == 'gold'", ("agents", 0, "attributes"): {"tier": "gold"}},
+        [],
+    ),
+    (
+        "level high",
+        {
+            ("queues", 1, "requires"): {"k": 5},
+            ("agents", 0, "skills"): {"k": 3},
+            ("agents", 1, "skills"): {"k": 4},
+            ("queues", 0, "requires"): {"k": 1},
+        },
+        ["$.queues[1].requires.k: needs level 5; the best is 4"],
+    ),
+    (
+        "first step waits",
+        {
+            ("queues", 0, "requires"): {"k": 5},
+            ("agents", 0, "skills"): {"k": 3},
+            ("agents", 1, "skills"): {"k": 4},
+            ("queues", 0, "steps"): [{"after_s": 5, "requires": {"k": 1}}],
+        },
+        [
+            "$.queues[0].requires.k: needs level 5; the best is 4 (every inquiry waits for the first step)"  # noqa: E501
+        ],
+    ),
+    (
+        "nobody staffed",
+        {("agents", 0, "count"): 0, ("agents", 1, "count"): 0},
+        [
+            "$.queues[0].channel: no agent profile serving it has capacity on 'voice'",
+            "$.queues[1].channel: no agent profile serving it has capacity on 'voice'",
+        ],
+    ),
+    (
+        "level none",
+        {("queues", 1, "requires"): {"z": 2}},
+        ["$.queues[1].requires.z: needs level 2; no agent profile has it"],
+    ),
+    (
+        "no single",
+        {
+            ("queues", 1, "requires"): {"k": 1, "z": 1},
+            ("agents", 0, "skills"): {"k": 1},
+            ("agents", 1, "skills"): {"z": 1},
+        },
+        ["$.queues[1].requires: no single agent profile has all of k >= 1, z >= 1"],
+    ),
+    (
+        "step level high",
+        {("queues", 1, "steps"): [{"after_s": 5, "requires": {"k": 5, "z": 1}}]},
+        ["$.queues[1].steps[0].requires.z: needs level 1; no agent profile has it"],
+    ),
+    (
+        "bucket windows",
+        {("statistics", "windows"): [5.0, 300.0, 300.0], ("statistics", "bucket_s"): 10},
+        [
+            "$.statistics.windows[0]: 5 must be a number >= bucket_s (10)",
+            "$.statistics.windows[2]: 300 repeats the window '5m'",
+        ],
+    ),
+    (
+        "windows span",
+        {("statistics", "windows"): [1000.5], ("statistics", "bucket_s"): 0.01},
+        [
+            "$.statistics.windows[0]: 1000.5 s spans more than 100,000 buckets of 0.01 s (raise bucket_s)"  # noqa: E501
+        ],
+    ),
+    (
+        "windows span ok",
+        {("statistics", "windows"): [1000.0], ("statistics", "bucket_s"): 0.01},
+        [],
+    ),
+    (
+        "window equal bucket",
+        {("statistics", "windows"): [10.0], ("statistics", "bucket_s"): 10},
+        [],
+    ),
+    (
+        "policy twice",
+        {("backpressure", "policy"): ["deflect", "deflect"]},
+        ["$.backpressure.policy[1]: policy 'deflect' appears twice"],
+    ),
+    (
+        "bounded",
+        {("backpressure", "policy"): ["deflect", "reject_when_full"]},
+        [
+            "$.backpressure.policy[1]: reject_when_full needs a bound: set $.backpressure.max_queue or max_queue on a queue"  # noqa: E501
+        ],
+    ),
+    (
+        "bounded str",
+        {("backpressure", "policy"): "block"},
+        [
+            "$.backpressure.policy: block needs a bound: set $.backpressure.max_queue or max_queue on a queue"  # noqa: E501
+        ],
+    ),
+    (
+        "bounded queue max",
+        {("backpressure", "policy"): "shed_lowest_priority", ("queues", 1, "max_queue"): 3},
+        [],
+    ),
+    (
+        "bounded bp max",
+        {("backpressure", "policy"): "shed_lowest_priority", ("backpressure", "max_queue"): 3},
+        [],
+    ),
+    (
+        "unknown queues",
+        {
+            ("backpressure", "deflect", "queues"): {"zz": 1},
+            ("backpressure", "deflect", "exempt"): ["q", "zy"],
+            ("backpressure", "callback", "queues"): {"zx": 1},
+            ("backpressure", "callback", "exempt"): ["zw"],
+            ("backpressure", "codel", "queues"): ["zv"],
+            ("backpressure", "outbound", "protect"): ["zu"],
+        },
+        [
+            "$.backpressure.deflect.queues.zz: unknown queue 'zz'",
+            "$.backpressure.deflect.exempt: unknown queue 'zy'",
+            "$.backpressure.callback.queues.zx: unknown queue 'zx'",
+            "$.backpressure.callback.exempt: unknown queue 'zw'",
+            "$.backpressure.codel.queues: unknown queue 'zv'",
+            "$.backpressure.outbound.protect: unknown queue 'zu'",
+        ],
+    ),
+    (
+        "outbound queue unknown",
+        {("backpressure", "outbound", "queues"): ["q2", "zt"]},
+        ["$.backpressure.outbound.queues: unknown queue 'zt'"],
+    ),
+    (
+        "deadline not outbound",
+        {("backpressure", "outbound", "deadline_s"): {"q": 5, "zs": 5}},
+        [
+            "$.backpressure.outbound.deadline_s.q: 'q' is not an outbound queue (backpressure.outbound.queues)",  # noqa: E501
+            "$.backpressure.outbound.deadline_s.zs: unknown queue 'zs'",
+        ],
+    ),
+    (
+        "bucket per queue",
+        {("backpressure", "token_bucket", "limits"): {"zr": {"rate_per_s": 1, "burst": 1}}},
+        ["$.backpressure.token_bucket.limits.zr: unknown queue 'zr'"],
+    ),
+    (
+        "bucket per tenant",
+        {
+            ("backpressure", "token_bucket", "per"): "tenant",
+            ("backpressure", "token_bucket", "limits"): {"zr": {"rate_per_s": 1, "burst": 1}},
+        },
+        [],
+    ),
+    (
+        "overflow src",
+        {("backpressure", "overflow", "queues"): {"zq": {"to": "q", "after_s": 1}}},
+        ["$.backpressure.overflow.queues.zq: unknown queue 'zq'"],
+    ),
+    (
+        "overflow to",
+        {("backpressure", "overflow", "queues"): {"q": {"to": "zp", "after_s": 1}}},
+        ["$.backpressure.overflow.queues.q.to: unknown queue 'zp'"],
+    ),
+    (
+        "overflow self",
+        {("backpressure", "overflow", "queues"): {"q": {"to": "q", "after_s": 1}}},
+        [
+            "$.backpressure.overflow.queues.q.to: a queue cannot overflow to itself",
+            "$.backpressure.overflow.queues.q.to: overflow rules form a cycle through 'q'",
+        ],
+    ),
+    (
+        "overflow channel",
+        {
+            ("queues", 1, "channel"): "chat",
+            ("agents", 0, "capacity"): {"voice": 1, "chat": 1},
+            ("backpressure", "overflow", "queues"): {"q": {"to": "q2", "after_s": 1}},
+        },
+        ["$.backpressure.overflow.queues.q.to: queue 'q2' is on channel 'chat', 'q' on 'voice'"],
+    ),
+    (
+        "overflow tenant",
+        {
+            ("queues", 1, "tenant"): "t",
+            ("agents", 0, "tenants"): ["t"],
+            ("backpressure", "overflow", "queues"): {"q": {"to": "q2", "after_s": 1}},
+        },
+        ["$.backpressure.overflow.queues.q.to: queue 'q2' belongs to tenant 't', 'q' to None"],
+    ),
+    (
+        "overflow tenant to none ok",
+        {
+            ("queues", 0, "tenant"): "t",
+            ("agents", 0, "tenants"): ["t"],
+            ("backpressure", "overflow", "queues"): {"q": {"to": "q2", "after_s": 1}},
+        },
+        [],
+    ),
+    (
+        "overflow neither",
+        {("backpressure", "overflow", "queues"): {"q": {"to": "q2"}}},
+        ["$.backpressure.overflow.queues.q: set after_s, max_queue or both"],
+    ),
+    (
+        "overflow max only",
+        {("backpressure", "overflow", "queues"): {"q": {"to": "q2", "max_queue": 3}}},
+        [],
+    ),
+    (
+        "overflow cycle",
+        {
+            ("backpressure", "overflow", "queues"): {
+                "q": {"to": "q2", "after_s": 1},
+                "q2": {"to": "q", "after_s": 1},
+            }
+        },
+        [
+            "$.backpressure.overflow.queues.q.to: overflow rules form a cycle through 'q'",
+            "$.backpressure.overflow.queues.q2.to: overflow rules form a cycle through 'q2'",
+        ],
+    ),
+    (
+        "surge neither",
+        {("backpressure", "surge"): {}},
+        ["$.backpressure.surge: set enter_wait_s, enter_waiting or both"],
+    ),
+    ("surge waiting only", {("backpressure", "surge"): {"enter_waiting": 4}}, []),
+    (
+        "surge exit above",
+        {
+            ("backpressure", "surge"): {
+                "enter_wait_s": 10,
+                "exit_wait_s": 10.5,
+                "enter_waiting": 4,
+                "exit_waiting": 5,
+            }
+        },
+        [
+            "$.backpressure.surge.exit_wait_s: 10.5 is above enter_wait_s 10",
+            "$.backpressure.surge.exit_waiting: 5 is above enter_waiting 4",
+        ],
+    ),
+    (
+        "surge exit equal",
+        {
+            ("backpressure", "surge"): {
+                "enter_wait_s": 10,
+                "exit_wait_s": 10,
+                "enter_waiting": 4,
+                "exit_waiting": 4,
+            }
+        },
+        [],
+    ),
+    (
+        "surge queues caps",
+        {
+            ("backpressure", "surge"): {
+                "enter_wait_s": 10,
+                "queues": ["q", "zo"],
+                "caps": {"fax": 1, "chat": 31, "email": 20},
+            }
+        },
+        [
+            "$.backpressure.surge.queues: unknown queue 'zo'",
+            "$.backpressure.surge.caps.fax: unknown channel 'fax'",
+            "$.backpressure.surge.caps.chat: 31 is above the channel's hard maximum 30",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "lines"), [c[1:] for c in SEMANTIC], ids=[c[0] for c in SEMANTIC]
+)
+def test_each_semantic_check_names_its_path_and_check_exits_2(
+    tmp_path: Path, changes: dict[tuple[Any, ...], Any], lines: list[str]
+) -> None:
+    raw = _with(changes)
+    assert _problems(raw) == lines
+    code, out = _check(tmp_path, raw)
+    assert (code, out if lines else []) == ((2, lines) if lines else (0, []))
