@@ -23,7 +23,7 @@ from router import ConfigError, Router, UsageError
 from router.cli.check import check_main
 from router.config import convert_config
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
-from tests.helpers import agent, basic, inq
+from tests.helpers import agent, basic, config, inq, names
 
 NAN, INF = math.nan, math.inf
 
@@ -151,7 +151,7 @@ NOW_CALLS: dict[str, Callable[[Router, Any], object]] = {
 def test_every_method_refuses_a_nan_inf_or_none_now(method: str, value: Any) -> None:
     r = _router()
     before = r.snapshot()
-    if value is None and router.compiled and method != "handle":
+    if value is None and router.compiled:
         # a compiled method refuses an argument of the wrong type itself (docs/compiled.md)
         with pytest.raises(TypeError):
             NOW_CALLS[method](r, value)
@@ -1107,3 +1107,48 @@ def test_each_semantic_check_names_its_path_and_check_exits_2(
     assert _problems(raw) == lines
     code, out = _check(tmp_path, raw)
     assert (code, out if lines else []) == ((2, lines) if lines else (0, []))
+
+
+# --- the admission control: mutB33's open ones ----------------------------------------
+
+_OVERFLOW = """
+[[queues]]
+name = "main"
+[[queues]]
+name = "spill"
+[backpressure]
+policy = "overflow"
+[backpressure.overflow.queues.main]
+to = "spill"
+after_s = 5
+"""
+
+
+def test_an_overflow_is_counted_as_a_move_out_of_its_line() -> None:
+    # control.move tells the estimator (on_moved): the line's move rate feeds the next
+    # arrival's expected wait. Dropped, the rate stayed 0.
+    r = Router(config(_OVERFLOW))
+    r.submit(inq("i1", queue="main"), 0)
+    r.submit(inq("i2", queue="main"), 1)
+    assert names(r.tick(10)) == ["Queued", "Queued", "Overflowed", "Overflowed"]
+    assert r._estimator.move_rate("main", 10) > 0.0
+    assert r._estimator.move_rate("spill", 10) == 0.0
+
+
+def test_only_an_arrival_in_its_queues_own_pool_sets_the_queues_staffing() -> None:
+    # arrival_wait restaffs the estimator with the pool's eligible agents only for a plain
+    # arrival (step 0, no extra requirement, the queue's tenant): an arrival needing
+    # refund 3 is in a pool of one agent, not the queue's two.
+    r = Router(config('[[queues]]\nname = "main"\nrequires = { refund = 1 }\n'))
+    r.login(agent("a1", level=3), 0)
+    r.login(agent("a2", level=1), 0)
+    r.submit(inq("i1", queue="main"), 0)
+    r.submit(inq("i2", queue="main"), 0)
+    r.tick(0)
+    r.accept("i1", 1)
+    r.accept("i2", 1)
+    assert names(r.tick(1)) == ["Assigned", "Assigned"]
+    r.submit(inq("x", queue="main"), 2)
+    assert r._estimator.rates["main"].staff == 2.0
+    r.submit(inq("y", queue="main", requires={"refund": 3}), 3)
+    assert r._estimator.rates["main"].staff == 2.0
