@@ -21,7 +21,7 @@ import pytest
 import router
 from router import ConfigError, Router, UsageError
 from router.cli.check import check_main
-from router.config import convert_config
+from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
 from tests.helpers import agent, basic, config, inq, names
 
@@ -1152,3 +1152,64 @@ def test_only_an_arrival_in_its_queues_own_pool_sets_the_queues_staffing() -> No
     assert r._estimator.rates["main"].staff == 2.0
     r.submit(inq("y", queue="main", requires={"refund": 3}), 3)
     assert r._estimator.rates["main"].staff == 2.0
+
+
+#: (case, TOML text, the one line ``router check`` prints): TOML allows nan and inf
+NONFINITE: list[tuple[str, str, str]] = [
+    (
+        "dict value",
+        '[[queues]]\nname = "q"\n[[agents]]\nqueues = { q = inf }\n',
+        "$.agents[0].queues.q: must be a finite number, got inf",
+    ),
+    (
+        "list item",
+        "[statistics]\nwindows = [300.0, inf]\n",
+        "$.statistics.windows[1]: must be a finite number, got inf",
+    ),
+    (
+        "scalar",
+        "[routing]\noffer_timeout_s = nan\n",
+        "$.routing.offer_timeout_s: must be a finite number, got nan",
+    ),
+    (
+        "struct in a list",
+        '[[queues]]\nname = "q"\n[[agents]]\nshifts = [{ start_s = inf }]\n',
+        "$.agents[0].shifts[0].start_s: must be a finite number, got inf",
+    ),
+    (
+        "attribute",
+        '[[queues]]\nname = "q"\n[[agents]]\nattributes = { tier = nan }\n',
+        "$.agents[0].attributes.tier: must be a finite number, got nan",
+    ),
+    (
+        "attribute list item",
+        '[[queues]]\nname = "q"\n[[agents]]\nattributes = { tier = [1.0, -inf] }\n',
+        "$.agents[0].attributes.tier[1]: must be a finite number, got -inf",
+    ),
+    (
+        "optional table",
+        '[[queues]]\nname = "q"\n[backpressure.surge]\nenter_wait_s = inf\n',
+        "$.backpressure.surge.enter_wait_s: must be a finite number, got inf",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [c[1:] for c in NONFINITE], ids=[c[0] for c in NONFINITE]
+)
+def test_nan_and_inf_in_a_file_are_refused_at_their_path(
+    tmp_path: Path, text: str, line: str
+) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    out = io.StringIO()
+    assert (check_main([str(f)], out=out), out.getvalue().splitlines()) == (2, [line])
+
+
+def test_a_config_built_in_python_is_checked_against_the_schema_and_for_nonfinite() -> None:
+    assert config_problems(RouterConfig(queues=[QueueConfig(name="q", priority=10**30)])) == [
+        "$.queues[0].priority: Expected int <= 1000"
+    ]
+    cfg = RouterConfig(agents=[AgentProfile(queues={"q": INF})], queues=[QueueConfig(name="q")])
+    assert config_problems(cfg) == ["$.agents[0].queues.q: must be a finite number, got inf"]
+    assert config_problems("x") == ["$: expected a RouterConfig, got str"]
