@@ -684,6 +684,7 @@ SEMANTIC: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
         ],
     ),
     ("step half", {("queues", 1, "steps"): [{"after_s": 0.5}, {"after_s": 1.5}]}, []),
+    ("step tiny", {("queues", 1, "steps"): [{"after_s": 0.1}]}, []),
     (
         "on_remove self",
         {("queues", 1, "on_remove"): "q2"},
