@@ -9,9 +9,11 @@ loosened, a path spelled wrong, a bound moved. Deterministic, no timing.
 from __future__ import annotations
 
 import copy
+import heapq
 import io
 import json
 import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from router import ConfigError, Router, UsageError
 from router.cli.check import check_main
 from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
+from router.state import lazyheap
+from router.state.lazyheap import AgentEntry, DeadlineEntry
 from tests.helpers import agent, basic, config, inq, names
 
 NAN, INF = math.nan, math.inf
@@ -1214,3 +1218,72 @@ def test_a_config_built_in_python_is_checked_against_the_schema_and_for_nonfinit
     cfg = RouterConfig(agents=[AgentProfile(queues={"q": INF})], queues=[QueueConfig(name="q")])
     assert config_problems(cfg) == ["$.agents[0].queues.q: must be a finite number, got inf"]
     assert config_problems("x") == ["$: expected a RouterConfig, got str"]
+
+
+# --- the heaps: the compiled build's entry heaps against heapq, ties included ---------
+
+
+def _tuples(heap: list[Any]) -> list[tuple[float, int]]:
+    return [(e[0], e[1]) for e in heap]
+
+
+@pytest.mark.parametrize("kind", ["agent", "deadline"])
+@pytest.mark.parametrize("seed", range(12))
+def test_entry_heaps_lay_out_and_pop_as_heapq_with_many_ties(kind: str, seed: int) -> None:
+    # keys from three values: most compares are ties decided by seq (pushed out of order)
+    rng = random.Random(seed)
+    if kind == "agent":
+        make: Callable[[float, int], Any] = lambda k, s: AgentEntry(k, s, None, s)  # noqa: E731
+        push, pop, heapify_ = lazyheap.agent_push, lazyheap.agent_pop, lazyheap.agent_heapify
+    else:
+        make = lambda k, s: DeadlineEntry(k, s, 0, None, s)  # noqa: E731
+        push, pop, heapify_ = (
+            lazyheap.deadline_push,
+            lazyheap.deadline_pop,
+            lazyheap.deadline_heapify,
+        )
+    seqs = rng.sample(range(1000), 200)
+    ours: list[Any] = []
+    ref: list[tuple[float, int]] = []
+    for s in seqs:
+        if ref and rng.random() < 0.35:
+            got = pop(ours)
+            want = heapq.heappop(ref)
+            assert (got[0], got[1]) == want
+        else:
+            k = float(rng.randrange(3))
+            push(ours, make(k, s))
+            heapq.heappush(ref, (k, s))
+        assert _tuples(ours) == ref
+    while ref:
+        got = pop(ours)
+        assert (got[0], got[1]) == heapq.heappop(ref)
+        assert _tuples(ours) == ref
+    # heapify of an unordered list, then pops
+    items = [(float(rng.randrange(3)), s) for s in rng.sample(range(1000), 50 + seed)]
+    ours = [make(k, s) for k, s in items]
+    heapify_(ours)
+    heapq.heapify(items)
+    assert _tuples(ours) == items
+    assert [tuple(pop(ours))[:2] for _ in range(len(items))] == [
+        heapq.heappop(items) for _ in range(len(items))
+    ]
+
+
+def test_entry_order_is_key_then_seq() -> None:
+    for make in (
+        lambda k, s: AgentEntry(k, s, None, 0),
+        lambda k, s: DeadlineEntry(k, s, 0, None, 0),
+    ):
+        assert make(1.0, 5) < make(2.0, 1)
+        assert not make(2.0, 1) < make(1.0, 5)
+        assert make(1.0, 1) < make(1.0, 2)
+        assert not make(1.0, 2) < make(1.0, 1)
+        assert not make(1.0, 1) < make(1.0, 1)
+
+
+def test_bloated_is_past_twice_the_live_entries_plus_64() -> None:
+    assert not lazyheap.bloated(2 * 10 + 64, 10)
+    assert lazyheap.bloated(2 * 10 + 65, 10)
+    assert not lazyheap.bloated(64, 0)
+    assert lazyheap.bloated(65, 0)
