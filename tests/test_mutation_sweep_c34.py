@@ -1287,3 +1287,57 @@ def test_bloated_is_past_twice_the_live_entries_plus_64() -> None:
     assert lazyheap.bloated(2 * 10 + 65, 10)
     assert not lazyheap.bloated(64, 0)
     assert lazyheap.bloated(65, 0)
+
+
+# --- the estimator: its state through a snapshot ---------------------------------------
+
+_ESTIMATE = """
+[routing]
+priority_seconds = 60
+[[queues]]
+name = "main"
+[[queues]]
+name = "spill"
+[backpressure]
+policy = "overflow"
+[backpressure.overflow.queues.main]
+to = "spill"
+after_s = 50
+"""
+
+
+def _estimated_router() -> tuple[Router, float]:
+    """Arrivals of two priorities, answers, completions, abandons and overflow moves: every
+    part of the estimator's state measured."""
+    r = Router(config(_ESTIMATE))
+    r.login(agent("a1"), 0)
+    t = 0.0
+    busy: list[str] = []
+    for k in range(40):
+        t += 7.0
+        if busy and k % 2:
+            r.complete(busy.pop(), t)
+        prio = 5 if k % 3 == 0 else 0
+        r.submit(inq(f"i{k}", queue="main", priority=prio, patience_s=30.0 if k % 4 else None), t)
+        for e in r.tick(t):
+            if type(e).__name__ == "Offered":
+                r.accept(e.inquiry_id, t)
+                busy.append(e.inquiry_id)
+    return r, t
+
+
+def test_a_restored_estimator_estimates_as_the_one_it_was() -> None:
+    r, t = _estimated_router()
+    rates = r._estimator.rates["main"]
+    assert len(rates.gap_order) == 2 and rates.mv_n > 0 and rates.abandon > 0
+    assert rates.handle > 0
+    snap = r.snapshot()
+    b = Router.restore(snap)
+    assert b.snapshot() == snap
+    assert b._estimator.rates["main"].gap_order == rates.gap_order
+    for k, prio in enumerate((0, 5, 0)):
+        now = t + 1 + k
+        x = r.submit(inq(f"z{k}", queue="main", priority=prio), now)
+        y = b.submit(inq(f"z{k}", queue="main", priority=prio), now)
+        assert x.expected_wait_s == y.expected_wait_s > 0.0
+    assert b.snapshot() == r.snapshot()
