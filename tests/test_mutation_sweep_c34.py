@@ -24,6 +24,7 @@ import router
 from router import ConfigError, Router, UsageError
 from router.cli.check import check_main
 from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
+from router.config.checks import window_problems
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
 from router.state import lazyheap
 from router.state.lazyheap import AgentEntry, DeadlineEntry
@@ -1099,6 +1100,59 @@ SEMANTIC: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
             "$.backpressure.surge.caps.chat: 31 is above the channel's hard maximum 30",
         ],
     ),
+    (
+        "shift tenants serve",
+        {
+            ("queues", 1, "tenant"): "t",
+            ("agents", 1, "shifts"): [
+                {"start_s": 0, "tenants": ["t"], "queues": {"q": 1, "q2": 1}}
+            ],
+            ("backpressure", "overflow", "queues"): {},
+        },
+        [],
+    ),
+    (
+        "shift queues serve",
+        {
+            ("agents", 0, "queues"): {"q": 1},
+            ("agents", 1, "queues"): {"q": 1},
+            ("agents", 1, "shifts"): [{"start_s": 0, "queues": {"q": 1, "q2": 1}}],
+        },
+        [],
+    ),
+    (
+        "alike queues share an answer",
+        {
+            ("queues",): [
+                {
+                    "name": "q",
+                    "requires": {"k": 1},
+                    "steps": [{"after_s": 5, "requires": {"k": 1}}],
+                    "hours": [{}],
+                    "weights": {},
+                },
+                {"name": "q2"},
+                {"name": "q3", "tenant": "u"},
+                {"name": "q4"},
+                {"name": "q5", "tenant": "u"},
+            ],
+            ("agents", 0, "queues"): None,
+            ("agents", 1, "shifts"): [{"start_s": 0}],
+        },
+        [
+            "$.queues[2].tenant: no agent profile serves tenant 'u'",
+            "$.queues[4].tenant: no agent profile serves tenant 'u'",
+        ],
+    ),
+    (
+        "bounded every queue",
+        {
+            ("backpressure", "policy"): "block",
+            ("queues", 0, "max_queue"): 3,
+            ("queues", 1, "max_queue"): 3,
+        },
+        [],
+    ),
 ]
 
 
@@ -1341,3 +1395,16 @@ def test_a_restored_estimator_estimates_as_the_one_it_was() -> None:
         y = b.submit(inq(f"z{k}", queue="main", priority=prio), now)
         assert x.expected_wait_s == y.expected_wait_s > 0.0
     assert b.snapshot() == r.snapshot()
+
+
+def test_window_problems_name_each_bad_window_and_bucket() -> None:
+    # also the Monitor's arguments: values the schema never saw
+    assert window_problems([300.0], 0) == ["bucket_s: must be a positive number, got 0"]
+    assert window_problems([300.0], "10") == ["bucket_s: must be a positive number, got '10'"]
+    assert window_problems([10.0, "x", 3.0, 20.0], 10.0) == [
+        "windows[1]: 'x' must be a number >= bucket_s (10)",
+        "windows[2]: 3 must be a number >= bucket_s (10)",
+    ]
+    assert window_problems([10.0 * 100_000, 10.0 * 100_000 + 10.0], 10.0) == [
+        "windows[1]: 1.00001e+06 s spans more than 100,000 buckets of 10 s (raise bucket_s)"
+    ]
