@@ -1408,3 +1408,109 @@ def test_window_problems_name_each_bad_window_and_bucket() -> None:
     assert window_problems([10.0 * 100_000, 10.0 * 100_000 + 10.0], 10.0) == [
         "windows[1]: 1.00001e+06 s spans more than 100,000 buckets of 10 s (raise bucket_s)"
     ]
+
+
+#: (case, changes to BASE, every line ``router check`` prints): schema mistakes, each at
+#: its path, independent ones all reported (router/config/problems.py's walker)
+STRUCTURE: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
+    (
+        "two queues",
+        {("queues", 0, "priority"): "high", ("queues", 1, "requires"): {"refund": 0}},
+        [
+            "$.queues[0].priority: Expected int, got str",
+            "$.queues[1].requires.refund: Expected int >= 1",
+        ],
+    ),
+    (
+        "unknown field",
+        {("queues", 1, "colour"): "red"},
+        [
+            "$.queues[1]: unknown field 'colour'; known: name, channel, requires, priority, tenant, answer_target_s, steps, weights, heavy, on_remove, max_queue, hours, closed, at_close, match, distribution, max_offers, preferred_wait_s"  # noqa: E501
+        ],
+    ),
+    (
+        "unknown feature",
+        {("routing", "weights", "speed"): 1},
+        [
+            "$.routing.weights: unknown feature 'speed'; known: proficiency, idle_time, load, recent_work, recent_count, heavy_streak"  # noqa: E501
+        ],
+    ),
+    (
+        "missing required",
+        {("queues", 1, "steps"): [{"after_s": 5}, {}]},
+        ["$.queues[1].steps[1]: missing required field 'after_s'"],
+    ),
+    (
+        "bad key",
+        {("agents", 0, "capacity"): {"": 1, "voice": 1}},
+        ["$.agents[0].capacity: invalid key '': Expected str of length >= 1"],
+    ),
+    (
+        "quoted key",
+        {("queues", 1, "requires"): {"a b": 0}},
+        ['$.queues[1].requires["a b"]: Expected int >= 1'],
+    ),
+    (
+        "unknown mode",
+        {("routing", "mode"): "fast"},
+        ["$.routing.mode: unknown value 'fast'; known: immediate, offer"],
+    ),
+    (
+        "unknown policy",
+        {("backpressure", "policy"): ["admit_all", "nope"]},
+        [
+            "$.backpressure.policy[1]: unknown policy 'nope'; known: admit_all, block, callback, codel, deflect, overflow, reject_when_full, shed_lowest_priority, token_bucket"  # noqa: E501
+        ],
+    ),
+    ("not a list", {("queues",): 5}, ["$.queues: Expected array, got int"]),
+    (
+        "list item",
+        {("statistics", "windows"): [300, "x"]},
+        ["$.statistics.windows[1]: Expected float, got str"],
+    ),
+    (
+        "optional table",
+        {("backpressure", "surge"): 5},
+        ["$.backpressure.surge: Expected object | null, got int"],
+    ),
+    (
+        "optional table field",
+        {("backpressure", "surge"): {"enter_wait_s": "x"}},
+        ["$.backpressure.surge.enter_wait_s: Expected float | null, got str"],
+    ),
+    (
+        "tuple-less",
+        {("queues", 1, "hours"): [{"days": 5}]},
+        ["$.queues[1].hours[0].days: Expected str, got int"],
+    ),
+    (
+        "top level",
+        {("queue",): []},
+        [
+            "$: unknown field 'queue'; known: routing, channels, queues, wellbeing, backpressure, agents, statistics"  # noqa: E501
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "lines"), [c[1:] for c in STRUCTURE], ids=[c[0] for c in STRUCTURE]
+)
+def test_each_schema_mistake_is_reported_at_its_path(
+    tmp_path: Path, changes: dict[tuple[Any, ...], Any], lines: list[str]
+) -> None:
+    assert _check(tmp_path, _with(changes)) == (2, lines)
+
+
+def test_a_nonfinite_value_beside_a_schema_mistake_is_reported_too(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(
+        '[routing]\noffer_timeout_s = nan\nmode = "fast"\n[[queues]]\nname = "q"\npriority = "x"\n'
+    )
+    out = io.StringIO()
+    assert check_main([str(f)], out=out) == 2
+    assert out.getvalue().splitlines() == [
+        "$.routing.mode: unknown value 'fast'; known: immediate, offer",
+        "$.routing.offer_timeout_s: must be a finite number, got nan",
+        "$.queues[0].priority: Expected int, got str",
+    ]
