@@ -26,6 +26,7 @@ from router.cli.check import check_main
 from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
 from router.config.checks import window_problems
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
+from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
 from router.state.lazyheap import AgentEntry, DeadlineEntry
 from tests.helpers import agent, basic, config, inq, names
@@ -1514,3 +1515,46 @@ def test_a_nonfinite_value_beside_a_schema_mistake_is_reported_too(tmp_path: Pat
         "$.routing.offer_timeout_s: must be a finite number, got nan",
         "$.queues[0].priority: Expected int, got str",
     ]
+
+
+# --- the named policy timers -----------------------------------------------------------
+
+
+class _Ops:
+    """The two things NamedTimers reads of the core: the time and the deadline heap."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.scheduled: list[tuple[float, str, int]] = []
+
+    def schedule(self, when: float, timer: Any, purpose: int) -> None:
+        self.scheduled.append((when, timer.name, purpose))
+
+
+def test_a_named_timer_is_covered_only_by_an_earlier_pending_one_of_its_name() -> None:
+    ops = _Ops()
+    timers = NamedTimers(ops)  # type: ignore[arg-type]
+    ops.now = 5.0
+    timers.schedule("a", 5.0, "x", 1)  # now: dropped (it would fire again at once)
+    timers.schedule("a", 4.0, "x", 1)  # the past: dropped
+    assert ops.scheduled == [] and timers.at == {}
+    timers.schedule("a", 20.0, "x", 1)
+    timers.schedule("a", 30.0, "x", 1)  # covered by 20
+    timers.schedule("a", 20.0, "x", 1)  # covered by 20 (equal)
+    timers.schedule("b", 30.0, "y", 2)  # another name: not covered
+    timers.schedule("a", 10.0, "z", 1)  # before 20: scheduled, now the one pending
+    assert ops.scheduled == [(20.0, "a", 1), (30.0, "b", 2), (10.0, "a", 1)]
+    assert timers.at == {"a": 10.0, "b": 30.0}
+    a = timers.timers["a"]
+    assert a.target == "z" and a.id == "\x00a" and timers.live(a)
+    ops.now = 10.0
+    timers.schedule("a", 12.0, "x", 1)  # covered: the pending one fires now
+    assert len(ops.scheduled) == 3
+    timers.fired(a)  # the pending one fired: a new request is no longer covered
+    assert "a" not in timers.at
+    ops.now = 11.0
+    timers.fired(timers.timers["b"])  # not b's time: b stays pending
+    assert timers.at == {"b": 30.0}
+    timers.schedule("a", 25.0, "x", 1)
+    assert ops.scheduled[-1] == (25.0, "a", 1)
+    assert not timers.live(NamedTimer("a", None))  # another object of the name
