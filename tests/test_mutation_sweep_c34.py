@@ -25,6 +25,7 @@ from router import ConfigError, Router, UsageError
 from router.cli.check import check_main
 from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
 from router.config.checks import window_problems
+from router.config.clock import clock_offset_s, parse_days, parse_time_of_day, parse_utc_offset
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
 from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
@@ -1154,6 +1155,89 @@ SEMANTIC: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
         },
         [],
     ),
+    (
+        "clock start",
+        {("routing", "clock", "start"): "monday 9:00"},
+        ["$.routing.clock.start: expected a day and a time like 'mon 00:00', got 'monday 9:00'"],
+    ),
+    ("clock start any case", {("routing", "clock", "start"): " Fri 18:00 "}, []),
+    (
+        "clock offset",
+        {("routing", "clock", "unix"): True, ("routing", "clock", "utc_offset"): "+8"},
+        ["$.routing.clock.utc_offset: expected an offset like '+08:00' or '-05:30', got '+8'"],
+    ),
+    (
+        "clock offset ok",
+        {("routing", "clock", "unix"): True, ("routing", "clock", "utc_offset"): "-05:30"},
+        [],
+    ),
+    (
+        "clock offset 24",
+        {("routing", "clock", "unix"): True, ("routing", "clock", "utc_offset"): "+24:00"},
+        ["$.routing.clock.utc_offset: expected an offset like '+08:00' or '-05:30', got '+24:00'"],
+    ),
+    (
+        "unix with start",
+        {("routing", "clock", "unix"): True, ("routing", "clock", "start"): "tue 00:00"},
+        ["$.routing.clock.start: with unix = true, now is Unix time; leave start out"],
+    ),
+    (
+        "offset without unix",
+        {("routing", "clock", "utc_offset"): "+01:00"},
+        ["$.routing.clock.utc_offset: applies only with unix = true (now as Unix time)"],
+    ),
+    (
+        "at_close without hours",
+        {("queues", 1, "at_close"): "closed"},
+        ["$.queues[1].at_close: the queue has no hours"],
+    ),
+    ("at_close with hours", {("queues", 0, "at_close"): "closed"}, []),
+    (
+        "empty hours",
+        {("queues", 1, "hours"): []},
+        [
+            "$.queues[1].hours: an empty list would never open; leave hours out for a queue that is always open"  # noqa: E501
+        ],
+    ),
+    (
+        "bad days",
+        {
+            ("queues", 1, "hours"): [
+                {"days": "weekdays"},
+                {"days": "mon-"},
+                {"days": "fri-mon"},
+                {"days": "mon-fri, sun"},
+            ]
+        },
+        [
+            "$.queues[1].hours[0].days: expected days like 'mon-fri' or 'sat,sun' (mon tue wed thu fri sat sun), got 'weekdays'",  # noqa: E501
+            "$.queues[1].hours[1].days: expected days like 'mon-fri' or 'sat,sun' (mon tue wed thu fri sat sun), got 'mon-'",  # noqa: E501
+        ],
+    ),
+    (
+        "bad open",
+        {("queues", 1, "hours"): [{"open": "8:00"}, {"open": "24:00"}, {"open": "23:59"}]},
+        [
+            "$.queues[1].hours[0].open: expected a time like '08:00', got '8:00'",
+            "$.queues[1].hours[1].open: expected a time like '08:00', got '24:00'",
+        ],
+    ),
+    (
+        "bad close",
+        {
+            ("queues", 1, "hours"): [
+                {"close": "25:00"},
+                {"open": "08:00", "close": "08:00"},
+                {"days": "x", "open": "x"},
+            ]
+        },
+        [
+            "$.queues[1].hours[0].close: expected a time like '08:00' (or '24:00'), got '25:00'",
+            "$.queues[1].hours[1].close: equals open (08:00); for all day use open = '00:00', close = '24:00'",  # noqa: E501
+            "$.queues[1].hours[2].days: expected days like 'mon-fri' or 'sat,sun' (mon tue wed thu fri sat sun), got 'x'",  # noqa: E501
+            "$.queues[1].hours[2].open: expected a time like '08:00', got 'x'",
+        ],
+    ),
 ]
 
 
@@ -1558,3 +1642,18 @@ def test_a_named_timer_is_covered_only_by_an_earlier_pending_one_of_its_name() -
     timers.schedule("a", 25.0, "x", 1)
     assert ops.scheduled[-1] == (25.0, "a", 1)
     assert not timers.live(NamedTimer("a", None))  # another object of the name
+
+
+def test_clock_and_hours_parse_to_their_seconds() -> None:
+    assert clock_offset_s("fri 18:00") == 4 * 86400 + 18 * 3600
+    assert clock_offset_s(" SUN 23:59 ") == 6 * 86400 + 23 * 3600 + 59 * 60
+    assert parse_utc_offset("-05:30") == -(5 * 3600 + 30 * 60)
+    assert parse_utc_offset("+08:15") == 8 * 3600 + 15 * 60
+    assert parse_days("fri-mon") == [0, 4, 5, 6]
+    assert parse_days("mon-fri,sun") == [0, 1, 2, 3, 4, 6]
+    assert parse_days("sun") == [6]
+    assert parse_days("tue-tue") == [1]
+    assert parse_time_of_day("24:00", allow_24=True) == 86400
+    assert parse_time_of_day("23:59") == 23 * 3600 + 59 * 60
+    with pytest.raises(ValueError, match=r"^expected a time like '08:00', got '24:00'$"):
+        parse_time_of_day("24:00")
