@@ -26,7 +26,9 @@ from router.cli.check import check_main
 from router.config import AgentProfile, QueueConfig, RouterConfig, config_problems, convert_config
 from router.config.checks import window_problems
 from router.config.clock import clock_offset_s, parse_days, parse_time_of_day, parse_utc_offset
+from router.config.profiles import profile_agent
 from router.inputs import Login, SetAttributes, Submit, UpdateAgent
+from router.model import Shift
 from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
 from router.state.lazyheap import AgentEntry, DeadlineEntry
@@ -1657,3 +1659,36 @@ def test_clock_and_hours_parse_to_their_seconds() -> None:
     assert parse_time_of_day("23:59") == 23 * 3600 + 59 * 60
     with pytest.raises(ValueError, match=r"^expected a time like '08:00', got '24:00'$"):
         parse_time_of_day("24:00")
+
+
+def test_a_profiles_agent_has_its_fields_and_its_times_from_the_offset() -> None:
+    p = AgentProfile(
+        skills={"k": 2},
+        capacity={"voice": 1, "chat": 3},
+        units=4,
+        tenants=["t", "s"],
+        queues={"q": 0.5},
+        wrap_up_s=7.0,
+        shift_end_s=100.0,
+        attributes={"tier": "gold"},
+    )
+    spec = profile_agent(p, "a-1", "team", 1000.0)
+    assert (spec.id, spec.team, spec.skills, spec.capacity, spec.units) == (
+        "a-1",
+        "team",
+        {"k": 2},
+        {"voice": 1, "chat": 3},
+        4,
+    )
+    assert (spec.tenants, spec.queues, spec.wrap_up_s, spec.shift_end) == (
+        frozenset({"t", "s"}),
+        {"q": 0.5},
+        7.0,
+        1100.0,
+    )
+    assert spec.attributes == {"tier": "gold"} and spec.shifts == []
+    assert profile_agent(AgentProfile(), "b", "x").shift_end is None
+    shifted = profile_agent(
+        AgentProfile(shifts=[Shift(start_s=0.0, end_s=60.0), Shift(start_s=90.0)]), "c", "x", 10.0
+    )
+    assert [(s.start_s, s.end_s) for s in shifted.shifts] == [(10.0, 70.0), (100.0, None)]
