@@ -14,6 +14,7 @@ import io
 import json
 import math
 import random
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1556,6 +1557,14 @@ STRUCTURE: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
         ["$.statistics.windows[1]: Expected float, got str"],
     ),
     (
+        "list items",
+        {("statistics", "windows"): ["x", 300, "y"]},
+        [
+            "$.statistics.windows[0]: Expected float, got str",
+            "$.statistics.windows[2]: Expected float, got str",
+        ],
+    ),
+    (
         "optional table",
         {("backpressure", "surge"): 5},
         ["$.backpressure.surge: Expected object | null, got int"],
@@ -1692,3 +1701,52 @@ def test_a_profiles_agent_has_its_fields_and_its_times_from_the_offset() -> None
         AgentProfile(shifts=[Shift(start_s=0.0, end_s=60.0), Shift(start_s=90.0)]), "c", "x", 10.0
     )
     assert [(s.start_s, s.end_s) for s in shifted.shifts] == [(10.0, 70.0), (100.0, None)]
+
+
+#: (file name, its text, the one line ``router check`` prints, exit code)
+FILES: list[tuple[str, str, str, int]] = [
+    ("a.ini", "x", "$: unknown file type '.ini'; use .toml, .json or .yaml", 2),
+    (
+        "b.toml",
+        "[routing\n",
+        "$: malformed TOML: Expected ']' at the end of a table declaration (at line 1, column 9)",
+        2,
+    ),
+    ("c.json", "{", "$: malformed JSON: Input data was truncated", 2),
+    ("e.toml", "", "$: the config is empty: expected tables such as [routing] and [[queues]]", 2),
+    ("f.json", "{}", "$: the config is empty: expected tables such as [routing] and [[queues]]", 2),
+    (
+        "h.yaml",
+        "routing: {mode: offer}\n",
+        "ok: 0 queues, 0 agent profiles (0 agents), policy admit_all",
+        0,
+    ),
+    ("i.yml", "queues: 5\n", "$.queues: Expected array, got int", 2),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "line", "code"), FILES, ids=[f[0] for f in FILES])
+def test_each_file_problem_is_one_line_and_exit_2(
+    tmp_path: Path, name: str, text: str, line: str, code: int
+) -> None:
+    f = tmp_path / name
+    f.write_text(text)
+    out = io.StringIO()
+    assert (check_main([str(f)], out=out), out.getvalue().splitlines()) == (code, [line])
+
+
+def test_a_missing_file_and_a_missing_yaml_module_are_one_line_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "g.toml"
+    out = io.StringIO()
+    assert check_main([str(missing)], out=out) == 2
+    assert out.getvalue().splitlines() == [f"$: cannot read {missing}: No such file or directory"]
+    f = tmp_path / "j.yaml"
+    f.write_text("routing: {}\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml: ImportError
+    out = io.StringIO()
+    assert check_main([str(f)], out=out) == 2
+    assert out.getvalue().splitlines() == [
+        "$: YAML needs PyYAML: pip install 'inquiry-router[yaml]'"
+    ]
