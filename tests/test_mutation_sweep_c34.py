@@ -32,6 +32,7 @@ from router.inputs import Login, SetAttributes, Submit, UpdateAgent
 from router.model import Shift
 from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
+from router.state.estimate import WaitEstimator
 from router.state.lazyheap import AgentEntry, DeadlineEntry
 from tests.helpers import agent, basic, config, inq, names
 
@@ -1750,3 +1751,24 @@ def test_a_missing_file_and_a_missing_yaml_module_are_one_line_each(
     assert out.getvalue().splitlines() == [
         "$: YAML needs PyYAML: pip install 'inquiry-router[yaml]'"
     ]
+
+
+def test_expected_wait_through_announced_staffing_changes() -> None:
+    e = WaitEstimator()  # no measurements: 180 s a handle (the prior)
+    # nobody now, one agent from 60 s: the third in line waits 60 + 3 * 180
+    assert e.expected_wait("q", 3, staff=0.0, changes=[(60.0, 1)]) == 600.0
+    assert e.expected_wait("q", 1, staff=0.0, changes=[(60.0, 1)]) == 240.0
+    # the only agent leaves before the line is served: never (not a rate of one agent)
+    assert e.expected_wait("q", 3, staff=0.0, changes=[(60.0, 1), (120.0, -1)]) == INF
+    assert e.expected_wait("q", 3, staff=1.0, changes=[(60.0, -1)]) == INF
+
+
+def test_a_change_of_no_agents_changes_no_estimate_with_overtaking_arrivals() -> None:
+    e = WaitEstimator()
+    for t in range(0, 600, 10):
+        e.on_arrival("q", 5, float(t))
+        e.on_arrival("q", 0, t + 5.0)
+    kw: dict[str, Any] = {"priority_seconds": 60.0, "staff": 2.0, "now": 600.0}
+    base = e.expected_wait("q", 3, priority=0, **kw)
+    assert base > e.expected_wait("q", 3, **kw)  # the priority 5 arrivals overtake it
+    assert e.expected_wait("q", 3, priority=0, changes=[(1e9, 0)], **kw) == base
