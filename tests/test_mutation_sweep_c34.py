@@ -1772,3 +1772,19 @@ def test_a_change_of_no_agents_changes_no_estimate_with_overtaking_arrivals() ->
     base = e.expected_wait("q", 3, priority=0, **kw)
     assert base > e.expected_wait("q", 3, **kw)  # the priority 5 arrivals overtake it
     assert e.expected_wait("q", 3, priority=0, changes=[(1e9, 0)], **kw) == base
+
+
+def test_moves_out_of_the_line_shorten_an_overtaken_arrivals_wait() -> None:
+    def estimator(moves: int) -> WaitEstimator:
+        e = WaitEstimator()
+        for t in range(0, 600, 10):
+            e.on_arrival("q", 5, float(t))
+            e.on_arrival("q", 0, t + 5.0)
+        for k in range(moves):
+            e.on_moved("q", 550.0 + k, 30.0)
+        return e
+
+    kw: dict[str, Any] = {"priority": 0, "priority_seconds": 60.0, "staff": 2.0, "now": 600.0}
+    still = estimator(0).expected_wait("q", 3, **kw)
+    moved = estimator(20).expected_wait("q", 3, **kw)
+    assert 0.0 < moved < still
