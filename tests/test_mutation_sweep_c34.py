@@ -1788,3 +1788,31 @@ def test_moves_out_of_the_line_shorten_an_overtaken_arrivals_wait() -> None:
     still = estimator(0).expected_wait("q", 3, **kw)
     moved = estimator(20).expected_wait("q", 3, **kw)
     assert 0.0 < moved < still
+
+
+# --- the admission policies --------------------------------------------------------------
+
+
+def test_token_buckets_past_64_forget_the_full_ones_and_keep_a_slow_limit() -> None:
+    # 64 queues' buckets: the next new one compacts them (a full bucket is no bucket); q0's
+    # own limit (one token per 1000 s) keeps its empty bucket, so q0 stays limited
+    queues = "".join(f'[[queues]]\nname = "q{i}"\n' for i in range(66))
+    r = Router(
+        config(
+            queues + '[backpressure]\npolicy = "token_bucket"\n[backpressure.token_bucket]\n'
+            'per = "queue"\nrate_per_s = 1\nburst = 1\n'
+            "[backpressure.token_bucket.limits.q0]\nrate_per_s = 0.001\nburst = 1\n"
+        )
+    )
+    for i in range(64):
+        assert r.submit(inq(f"a{i}", queue=f"q{i}"), 0).outcome == "admitted"
+    (bucket,) = [p for p in r._bp.chain if type(p).__name__ == "TokenBucket"]
+    assert len(bucket.buckets) == 64
+    assert r.submit(inq("b64", queue="q64"), 10).outcome == "admitted"
+    assert sorted(bucket.buckets) == ["q0", "q64"] and bucket._compact_at == 2 * 1 + 64
+    refused = r.submit(inq("b0", queue="q0"), 10)
+    assert (refused.outcome, refused.reason) == (
+        "rejected",
+        "rate_limited: queue q0 above 0.001/s (burst 1)",
+    )
+    assert r.submit(inq("b1", queue="q1"), 10).outcome == "admitted"  # full again: admitted
