@@ -1816,3 +1816,35 @@ def test_token_buckets_past_64_forget_the_full_ones_and_keep_a_slow_limit() -> N
         "rate_limited: queue q0 above 0.001/s (burst 1)",
     )
     assert r.submit(inq("b1", queue="q1"), 10).outcome == "admitted"  # full again: admitted
+
+
+def test_surge_relaxes_every_waiting_inquiry_past_one_already_assigned() -> None:
+    r = Router(
+        config(
+            '[[queues]]\nname = "main"\nrequires = { refund = 3 }\n'
+            "steps = [{ after_s = 3000, requires = { refund = 1 } }]\n"
+            '[backpressure]\npolicy = "admit_all"\n[backpressure.surge]\n'
+            "enter_waiting = 1\nenter_after_s = 10\nrelax_steps = true\n"
+        )
+    )
+    r.login(agent("a1", level=3), 0)
+    r.submit(inq("i1", queue="main"), 0)
+    r.tick(0)
+    r.accept("i1", 1)  # i1, first of the tickets, is not waiting
+    r.login(agent("a2", level=1), 2)  # serves the relaxed step only
+    r.submit(inq("i2", queue="main"), 2)
+    r.submit(inq("i3", queue="main"), 2)
+    assert names(r.tick(5)) == []
+    events = r.tick(12)
+    assert names(events) == ["SurgeStarted", "Offered"]
+    assert (events[1].inquiry_id, events[1].agent_id) == ("i2", "a2")
+
+
+def test_a_queue_closing_with_at_close_serve_closes_no_inquiry() -> None:
+    r = Router(config('[[queues]]\nname = "main"\nhours = [{ open = "08:00", close = "09:00" }]\n'))
+    r.login(agent("a1"), 0)
+    r.submit(inq("x", queue="main"), 8 * 3600 + 10)
+    r.tick(8 * 3600 + 20)  # offered; the offer expires at the close: x waits
+    events = r.tick(9 * 3600)
+    assert names(events) == ["OfferExpired", "Requeued", "QueueClosed"]
+    assert events[-1].outcomes == 0
