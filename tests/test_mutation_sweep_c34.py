@@ -1834,6 +1834,7 @@ def test_surge_relaxes_every_waiting_inquiry_past_one_already_assigned() -> None
     r.login(agent("a2", level=1), 2)  # serves the relaxed step only
     r.submit(inq("i2", queue="main"), 2)
     r.submit(inq("i3", queue="main"), 2)
+    assert names(r.tick(2)) == ["Assigned", "AgentLoggedIn", "Queued", "Queued"]
     assert names(r.tick(5)) == []
     events = r.tick(12)
     assert names(events) == ["SurgeStarted", "Offered"]
