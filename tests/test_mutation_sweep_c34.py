@@ -1849,3 +1849,27 @@ def test_a_queue_closing_with_at_close_serve_closes_no_inquiry() -> None:
     events = r.tick(9 * 3600)
     assert names(events) == ["OfferExpired", "Requeued", "QueueClosed"]
     assert events[-1].outcomes == 0
+
+
+def test_a_callback_withdrawn_between_attempts_no_longer_holds_a_retry() -> None:
+    r = Router(
+        config(
+            '[[queues]]\nname = "main"\n[backpressure]\npolicy = "callback"\n'
+            "[backpressure.callback]\nmin_wait_s = 1\nretry_s = 100\n"
+        )
+    )
+    r.login(agent("a1"), 0)
+    r.submit(inq("i0", queue="main"), 0)
+    r.tick(0)
+    r.accept("i0", 0)
+    assert r.submit(inq("i1", queue="main"), 1).outcome == "callback"
+    r.complete("i0", 2)
+    r.tick(2)
+    r.accept("i1", 3)
+    r.callback_failed("i1", 4)  # parked until its retry at 104
+    assert names(r.tick(4)) == ["Assigned", "Requeued"]
+    cb = r._bp.callbacks
+    assert list(cb.retrying) == ["i1"] and cb.retrying_in["main"] == 1
+    r.withdraw("i1", 5)
+    assert names(r.tick(5)) == ["Withdrawn"]
+    assert cb.retrying == {} and cb.retrying_in["main"] == 0
