@@ -1873,3 +1873,21 @@ def test_a_callback_withdrawn_between_attempts_no_longer_holds_a_retry() -> None
     r.withdraw("i1", 5)
     assert names(r.tick(5)) == ["Withdrawn"]
     assert cb.retrying == {} and cb.retrying_in["main"] == 0
+
+
+def test_a_restored_router_keeps_an_outbound_tasks_deadline() -> None:
+    r = Router(
+        config(
+            '[[queues]]\nname = "calls"\n[[queues]]\nname = "task"\nchannel = "task"\n'
+            '[backpressure]\npolicy = "admit_all"\n[backpressure.outbound]\nqueues = ["task"]\n'
+            "reserve_idle = 1\ndeadline_s = { task = 50 }\n"
+        )
+    )
+    r.login(agent("a1"), 0)
+    r.submit(inq("t1", queue="task"), 1)
+    assert names(r.tick(1)) == ["AgentLoggedIn", "Queued"]  # held: a1 is the reserve
+    snap = r.snapshot()
+    b = Router.restore(snap)
+    assert b._bp.outbound.deadlines == r._bp.outbound.deadlines == {"t1": 51.0}
+    assert b.snapshot() == snap
+    assert names(r.tick(60)) == names(b.tick(60)) == ["TaskExpired"]
