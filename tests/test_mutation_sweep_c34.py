@@ -34,6 +34,7 @@ from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import AgentEntry, DeadlineEntry
+from router.state.records import WAITING
 from tests.helpers import agent, basic, config, inq, names
 
 NAN, INF = math.nan, math.inf
@@ -1891,3 +1892,19 @@ def test_a_restored_router_keeps_an_outbound_tasks_deadline() -> None:
     assert b._bp.outbound.deadlines == r._bp.outbound.deadlines == {"t1": 51.0}
     assert b.snapshot() == snap
     assert names(r.tick(60)) == names(b.tick(60)) == ["TaskExpired"]
+
+
+def test_live_tickets_is_a_heap_of_the_live_entries() -> None:
+    class T:
+        def __init__(self, ver: int, state: int) -> None:
+            self.ver, self.state = ver, state
+
+    rng = random.Random(7)
+    heap: list[Any] = []
+    for seq in range(60):
+        t = T(rng.randrange(2), WAITING if rng.random() < 0.8 else WAITING + 1)
+        heapq.heappush(heap, (float(rng.randrange(100)), seq, 1, t))
+    live = lazyheap.live_tickets(heap)
+    want = sorted(e for e in heap if e[3].ver == 1 and e[3].state == WAITING)
+    assert all(live[(i - 1) // 2][:2] <= live[i][:2] for i in range(1, len(live)))  # a heap
+    assert [heapq.heappop(live) for _ in range(len(want))] == want
