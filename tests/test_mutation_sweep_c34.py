@@ -1243,6 +1243,33 @@ SEMANTIC: list[tuple[str, dict[tuple[Any, ...], Any], list[str]]] = [
             "$.queues[1].hours[2].open: expected a time like '08:00', got 'x'",
         ],
     ),
+    (
+        "cycle past the source",
+        {
+            ("queues",): [
+                {
+                    "name": "q",
+                    "requires": {"k": 1},
+                    "steps": [{"after_s": 5, "requires": {"k": 1}}],
+                    "hours": [{}],
+                    "weights": {},
+                },
+                {"name": "q2"},
+                {"name": "q3"},
+            ],
+            ("backpressure", "overflow", "queues"): {
+                "q": {"to": "q2", "after_s": 1},
+                "q2": {"to": "q3", "after_s": 1},
+                "q3": {"to": "q2", "after_s": 1},
+            },
+        },
+        [
+            "$.queues[2].name: every agent profile that could serve it leaves it out of queues",
+            "$.backpressure.overflow.queues.q.to: overflow rules form a cycle through 'q2'",
+            "$.backpressure.overflow.queues.q2.to: overflow rules form a cycle through 'q2'",
+            "$.backpressure.overflow.queues.q3.to: overflow rules form a cycle through 'q3'",
+        ],
+    ),
 ]
 
 
@@ -1655,6 +1682,19 @@ def test_a_named_timer_is_covered_only_by_an_earlier_pending_one_of_its_name() -
     timers.schedule("a", 25.0, "x", 1)
     assert ops.scheduled[-1] == (25.0, "a", 1)
     assert not timers.live(NamedTimer("a", None))  # another object of the name
+
+
+def test_named_timers_dump_in_time_order_not_seq_order() -> None:
+    ops = _Ops()
+    timers = NamedTimers(ops)  # type: ignore[arg-type]
+    timers.schedule("late", 30.0, None, 2)
+    timers.schedule("early", 20.0, None, 1)
+    late, early = timers.timers["late"], timers.timers["early"]
+    ops.policy_timers = lambda: [(30.0, 1, late, 2), (20.0, 2, early, 1)]  # type: ignore[attr-defined]
+    assert timers.dump() == (
+        [[20.0, 2, 1, "early"], [30.0, 1, 2, "late"]],
+        {"late": 30.0, "early": 20.0},
+    )
 
 
 def test_clock_and_hours_parse_to_their_seconds() -> None:
