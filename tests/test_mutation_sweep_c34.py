@@ -1890,6 +1890,16 @@ def test_a_queue_closing_with_at_close_serve_closes_no_inquiry() -> None:
     events = r.tick(9 * 3600)
     assert names(events) == ["OfferExpired", "Requeued", "QueueClosed"]
     assert events[-1].outcomes == 0
+    # at_close = "closed" with nobody waiting: none either
+    r = Router(
+        config(
+            '[[queues]]\nname = "main"\nat_close = "closed"\n'
+            'hours = [{ open = "08:00", close = "09:00" }]\n'
+        )
+    )
+    r.tick(8 * 3600)
+    events = r.tick(9 * 3600)
+    assert names(events) == ["QueueClosed"] and events[0].outcomes == 0
 
 
 def test_a_callback_withdrawn_between_attempts_no_longer_holds_a_retry() -> None:
