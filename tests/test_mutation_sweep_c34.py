@@ -1958,3 +1958,19 @@ def test_live_tickets_is_a_heap_of_the_live_entries() -> None:
     want = sorted(e for e in heap if e[3].ver == 1 and e[3].state == WAITING)
     assert all(live[(i - 1) // 2][:2] <= live[i][:2] for i in range(1, len(live)))  # a heap
     assert [heapq.heappop(live) for _ in range(len(want))] == want
+
+
+def test_a_queue_taken_out_of_outbound_releases_its_held_tasks() -> None:
+    text = (
+        '[[queues]]\nname = "calls"\n[[queues]]\nname = "task"\nchannel = "task"\n'
+        '[backpressure]\npolicy = "admit_all"\n[backpressure.outbound]\n'
+        "queues = [%s]\nreserve_idle = 1\n"
+    )
+    r = Router(config(text % '"task"'))
+    r.login(agent("a1"), 0)
+    r.submit(inq("t1", queue="task"), 1)
+    assert names(r.tick(1)) == ["AgentLoggedIn", "Queued"]
+    assert list(r._bp.outbound.holding) == ["t1"]  # held for idle capacity
+    r.reconfigure(config(text % ""), 2)
+    assert names(r.tick(2)) == ["Reconfigured"]
+    assert r._bp.outbound.holding == {}
