@@ -80,6 +80,7 @@ __all__ = [
     "encode_request",
     "encode_requests",
     "input_ref",
+    "input_subject",
     "input_tag",
     "isolate",
     "isolate_steps",
@@ -387,8 +388,8 @@ def input_tag(inp: Input) -> str:
     return tag
 
 
-def input_ref(inp: Input) -> str:
-    """The id an input is about: its inquiry's, else its agent's, else its tag.
+def input_subject(inp: Input) -> str | None:
+    """The id an input is about: its inquiry's, else its agent's, else None.
 
     Generic over the union: ``inquiry_id``/``agent_id`` fields, or the ``id`` of
     an ``inquiry``/``agent`` struct it carries.
@@ -401,7 +402,13 @@ def input_ref(inp: Input) -> str:
         value = getattr(getattr(inp, attr, None), "id", None)
         if isinstance(value, str):
             return value
-    return input_tag(inp)
+    return None
+
+
+def input_ref(inp: Input) -> str:
+    """The id an input is about (:func:`input_subject`), else its tag."""
+    subject = input_subject(inp)
+    return subject if subject is not None else input_tag(inp)
 
 
 def _refusal(at: float, request: Request, error: str, message: str) -> Refusal:
