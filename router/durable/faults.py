@@ -103,9 +103,15 @@ def set_poison(spec: str | None) -> None:
 
 
 def _about(inp: Any) -> str | None:
-    from router.durable.wire import input_subject  # (wire imports this module)
-
-    return input_subject(inp)
+    for attr in ("inquiry_id", "agent_id"):
+        value = getattr(inp, attr, None)
+        if isinstance(value, str):
+            return value
+    for attr in ("inquiry", "agent"):
+        value = getattr(getattr(inp, attr, None), "id", None)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def _check_item(request: Any) -> None:

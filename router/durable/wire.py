@@ -80,7 +80,6 @@ __all__ = [
     "encode_request",
     "encode_requests",
     "input_ref",
-    "input_subject",
     "input_tag",
     "isolate",
     "isolate_steps",
@@ -388,8 +387,8 @@ def input_tag(inp: Input) -> str:
     return tag
 
 
-def input_subject(inp: Input) -> str | None:
-    """The id an input is about: its inquiry's, else its agent's, else None.
+def input_ref(inp: Input) -> str:
+    """The id an input is about: its inquiry's, else its agent's, else its tag.
 
     Generic over the union: ``inquiry_id``/``agent_id`` fields, or the ``id`` of
     an ``inquiry``/``agent`` struct it carries.
@@ -402,13 +401,7 @@ def input_subject(inp: Input) -> str | None:
         value = getattr(getattr(inp, attr, None), "id", None)
         if isinstance(value, str):
             return value
-    return None
-
-
-def input_ref(inp: Input) -> str:
-    """The id an input is about (:func:`input_subject`), else its tag."""
-    subject = input_subject(inp)
-    return subject if subject is not None else input_tag(inp)
+    return input_tag(inp)
 
 
 def _refusal(at: float, request: Request, error: str, message: str) -> Refusal:
