@@ -103,6 +103,7 @@ def set_poison(spec: str | None) -> None:
 
 
 def _about(inp: Any) -> str | None:
+    # wire.input_ref's lookup, repeated: wire imports this module (the layers form a DAG)
     for attr in ("inquiry_id", "agent_id"):
         value = getattr(inp, attr, None)
         if isinstance(value, str):
