@@ -521,13 +521,10 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
     items = batch.items
     poison: list[tuple[int, Exception]] = []
     marked: set[int] = set()
-    first: Exception | None = None
     for i, request in enumerate(items):
         try:
             _handle_one(core, request, now)
         except Exception as exc:
-            if first is None:
-                first = exc
             poison.append((i, exc))
             marked.add(i)
             core = Router.restore(before)
@@ -543,7 +540,9 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
         core.tick(now)
     except Exception as exc:
         return None, exc
-    return (poison or None), first
+    if not poison:
+        return None, None
+    return poison, poison[0][1]
 
 
 def isolate(router: Router | None, batch: Batch) -> Isolation:
