@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from router import AgentSpec, Inquiry, Router, decode_config
-from router.events import Deflected
+from router.config.targeting import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    TargetError,
+    canon,
+    canon_map,
+    compile_target,
+    decanon,
+    parse_target,
+)
+from router.events import Abandoned, Deflected
 
 # --- the survivors left open by mutB33 and mutC34 ---------------------------------------
 
@@ -74,3 +86,232 @@ def test_the_look_at_freed_agents_counts_at_most_the_first_eight_in_line() -> No
     for freed in (8, 9, 20):
         position, ewt = _arrival_wait(8, freed)
         assert position == 9 and ewt > 0.0, freed
+
+
+# --- the policies ------------------------------------------------------------------------
+
+HOURS = """
+[routing]
+mode = "immediate"
+[routing.clock]
+start = "mon 06:00"
+[[queues]]
+name = "sales"
+hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
+closed = "%s"
+"""
+
+
+def test_an_arrival_while_closed_is_counted_under_its_outcome() -> None:
+    # `hours.py:133` (`c.deflected -= 1`): the deflection of a closed queue was uncounted
+    for closed, outcome in (("deflect", "deflected"), ("reject", "rejected")):
+        r = Router(decode_config(HOURS % closed))
+        assert r.submit(Inquiry(id="early", queue="sales"), 60).outcome == outcome
+        r.tick(60)
+        c = r.counters
+        assert (c.closed, c.deflected, c.rejected) == (
+            1,
+            int(outcome == "deflected"),
+            int(outcome == "rejected"),
+        )
+
+
+def test_a_callback_given_up_reports_its_wait_since_arrival() -> None:
+    # `callbacks.py:120` (`now + t.arrival`): the Abandoned of an unreached callback
+    # reported its wait from time 0 (the only arrival tested before was at 0)
+    r = _one_queue(
+        '[backpressure]\npolicy = "callback"\n'
+        "[backpressure.callback]\nmin_wait_s = 1\nretry_s = 100\nmax_attempts = 1\n"
+    )
+    r.login(AgentSpec(id="a1"), 0)
+    r.submit(Inquiry(id="i0", queue="q"), 0)
+    r.tick(0)
+    assert r.submit(Inquiry(id="i1", queue="q"), 5).outcome == "callback"
+    r.complete("i0", 6)
+    r.tick(6)
+    r.callback_failed("i1", 8)
+    gone = [e for e in r.tick(8) if isinstance(e, Abandoned)]
+    assert [(e.inquiry_id, e.wait_s, e.reason) for e in gone] == [
+        ("i1", 3.0, "callback_unreached: 1 attempts")
+    ]
+
+
+# --- attribute targeting -----------------------------------------------------------------
+
+AGENT = {
+    "vip": True,
+    "flag": False,
+    "langs": ["zh", "en"],
+    "level": 4,
+    "team": "refund",
+    "quote": "it's",
+    "my-attr_2": 1,
+}
+
+#: (expression, the inquiry's attributes, whether AGENT serves it), beyond test_targeting's
+EVAL: list[tuple[str, dict[str, Any] | None, bool]] = [
+    ("flag in [true, false]", {}, True),  # booleans in a list literal
+    ("vip in [true]", {}, True),
+    ("vip in [false]", {}, False),
+    ("[true, 'x'] has vip", {}, True),
+    ("true", {}, True),  # a boolean literal is a condition
+    ("false", {}, False),
+    ("flag", {}, False),  # a bare attribute: true only when it is true
+    ("level", {}, False),  # 4 is not true
+    ("not not vip", {}, True),
+    ("level < 4", {}, False),
+    ("level <= 4", {}, True),
+    ("level > 4", {}, False),
+    ("level >= 4", {}, True),
+    ("level <= 3", {}, False),
+    ("level >= 5", {}, False),
+    ("level > 3.5", {}, True),
+    ("team > 'a'", {}, True),
+    ("team >= 'refund'", {}, True),
+    ("team <= 'refund'", {}, True),
+    ("team > 'refund'", {}, False),
+    ("level < missing", {}, False),  # missing on the right: false too
+    ("missing < level", {}, False),
+    ("level > -.5", {}, True),  # a negative number without a leading digit
+    ("level == -4", {}, False),
+    ("level == 4e0", {}, True),
+    ("level < 1E1", {}, True),
+    ("level > 1e-1", {}, True),
+    ("level < 1.5e+1", {}, True),
+    ("level == 4.", {}, True),
+    ("quote == 'it\\'s'", {}, True),  # an escaped quote inside a string
+    ('quote == "it\'s"', {}, True),
+    ("my-attr_2 == 1", {}, True),  # names take '-', '_' and digits after the first letter
+    ("vip\tand\nlevel == 4", {}, True),  # any blank separates
+    ("inquiry.not == 1", {"not": 1}, True),  # a keyword is a name after 'inquiry.'
+    ("level == 1 or level == 2 or level == 4", {}, True),  # every part of an 'or'
+    ("level == 4 or level == 1 or level == 2", {}, True),
+    ("level == 1 or level == 2 or level == 3", {}, False),
+    ("vip and level == 4 and team == 'refund'", {}, True),  # every part of an 'and'
+    ("vip and level == 4 and team == 'x'", {}, False),
+    ("team == 'x' and vip", {}, False),
+    ("inquiry.b == 2 and inquiry.a == 1", {"a": 1, "b": 2}, True),  # two names, bound sorted
+    ("inquiry.b == 2 and inquiry.a == 1", {"a": 2, "b": 1}, False),
+    ("inquiry.b == 2 and inquiry.a == 1", {"b": 2}, False),
+    ("inquiry.a == 1", None, False),  # no attributes: every one missing
+    ("not inquiry.a == 1", None, True),
+    ("inquiry.tier == level", {"tier": 4}, True),  # one name, not a string: canonical
+    ("inquiry.tier == level", {"tier": 4.0}, True),
+    ("inquiry.flag == vip", {"flag": True}, True),
+    ("inquiry.flag == vip", {"flag": 1}, False),
+    ("inquiry.tags has 'zh'", {"tags": ["zh"]}, True),
+    ("inquiry.lang == team", {"lang": "refund"}, True),
+    ("langs has inquiry.tags", {"tags": ["zh"]}, False),  # 'has' one value, never a list
+    ("inquiry.tags in langs", {"tags": ["zh"]}, False),  # 'in' one value, never a list
+]
+
+
+@pytest.mark.parametrize(("text", "inquiry", "expected"), EVAL)
+def test_targeting_expressions_evaluate(
+    text: str, inquiry: dict[str, Any] | None, expected: bool
+) -> None:
+    t = parse_target(text)
+    assert t.matches(AGENT, inquiry) is expected
+    assert t.admits(AGENT, t.bind(inquiry)) is expected
+    assert compile_target(text).matches(AGENT, inquiry) is expected
+
+
+#: (expression, column, the whole message), beyond test_targeting's
+MISTAKES: list[tuple[str, int, str]] = [
+    ("x" * (MAX_LENGTH + 1), MAX_LENGTH + 1, f"longer than {MAX_LENGTH} characters"),
+    ("(" * (MAX_DEPTH + 1) + "vip" + ")" * (MAX_DEPTH + 1), 33, "nested deeper than 32 levels"),
+    ("not " * (MAX_DEPTH + 1) + "vip", 129, "nested deeper than 32 levels"),
+    ("   ", 1, "empty expression; leave match out to accept every agent"),
+    ("(vip or level", 14, "expected ')' to close the '(' at column 1, found the end"),
+    ("(vip level)", 6, "expected ')' to close the '(' at column 1, found 'level'"),
+    ("level == 1e999", 10, "'1e999' is not a finite number"),
+    ("level == -1e999", 10, "'-1e999' is not a finite number"),
+    ("level == 1e", 10, "'1e' is not a number"),
+    ("vip | level", 5, "unknown operator '|'; use 'or'"),
+    ("vip || level", 5, "unknown operator '||'; use 'or'"),
+    ("vip & level", 5, "unknown operator '&'; use 'and'"),
+    ("!vip", 1, "unknown operator '!'; use 'not'"),
+    ("vip @ 1", 5, "unexpected character '@'"),
+    ("inquiry.1 == 1", 9, "expected an attribute name after 'inquiry.', found '1'"),
+    ("inquiry. == 1", 10, "expected an attribute name after 'inquiry.', found '=='"),
+    ("inquiry.", 9, "expected an attribute name after 'inquiry.', found the end"),
+    ("level in [1 2]", 13, "expected ',' or ']' in the list at column 10, found '2'"),
+    ("level in [1,", 13, "a list holds literals (strings, numbers, true, false), found the end"),
+    ("level in [[1]]", 11, "a list holds literals (strings, numbers, true, false), found '['"),
+    ("level == 1 == 2", 12, "comparisons do not chain; join them with 'and'"),
+    ("level in langs in langs", 16, "comparisons do not chain; join them with 'and'"),
+    ("langs has 1 has 2", 13, "comparisons do not chain; join them with 'and'"),
+    ("level == 1 vip", 12, "expected 'and', 'or' or the end, found 'vip'"),
+    ("level == 1)", 11, "expected 'and', 'or' or the end, found ')'"),
+    ("tags has [1]", 10, "'has' tests one value, not a list"),
+    ("'a' has 1", 1, "'has' needs a list on its left, not a string"),
+    ("true has 1", 1, "'has' needs a list on its left, not a boolean"),
+    ("level in 3", 10, "'in' needs a list on its right, not a number"),
+    ("level in true", 10, "'in' needs a list on its right, not a boolean"),
+    ("level < [1]", 9, "'<' orders numbers or strings, not a list"),
+    ("[1] >= level", 1, "'>=' orders numbers or strings, not a list"),
+    ("true > level", 1, "'>' orders numbers or strings, not a boolean"),
+    ("1 < 'a'", 3, "'<' cannot order a number against a string"),
+    ("'a' <= 1", 5, "'<=' cannot order a string against a number"),
+    ("true == 1", 6, "a boolean is never equal to a number"),
+    ("[1] != 'a'", 5, "a list is never equal to a string"),
+    ("1", 1, "a number is not a condition; compare it with ==, <, in..."),
+    ("[1]", 1, "a list is not a condition; compare it with ==, <, in..."),
+    ("vip and 'x'", 9, "a string is not a condition; compare it with ==, <, in..."),
+    ("vip ==", 7, "expected a value after '==', found the end"),
+    ("vip in", 7, "expected a value after 'in', found the end"),
+    ("vip and", 8, "expected a condition, found the end"),
+    ("vip or )", 8, "expected a condition, found ')'"),
+    ("not", 4, "expected a condition, found the end"),
+]
+
+
+@pytest.mark.parametrize(("text", "column", "message"), MISTAKES)
+def test_targeting_mistakes_name_the_column_and_the_whole_message(
+    text: str, column: int, message: str
+) -> None:
+    with pytest.raises(TargetError) as info:
+        parse_target(text)
+    assert (info.value.column, info.value.message) == (column, message)
+    assert str(info.value) == f"column {column}: {message}"
+
+
+def test_targeting_takes_the_longest_and_deepest_expression_allowed() -> None:
+    longest = "vip" + " " * (MAX_LENGTH - 3)
+    assert len(longest) == MAX_LENGTH and parse_target(longest).matches(AGENT, {})
+    deepest = "(" * MAX_DEPTH + "vip" + ")" * MAX_DEPTH
+    assert parse_target(deepest).matches(AGENT, {})
+    assert parse_target("not " * MAX_DEPTH + "vip").matches(AGENT, {}) is True  # 32: even
+    # depth is nesting, not count: many side by side are fine
+    wide = " and ".join(["(vip)"] * (MAX_DEPTH + 5))
+    assert parse_target(wide).matches(AGENT, {})
+
+
+def test_targeting_names_what_it_reads() -> None:
+    t = parse_target("vip and (level > inquiry.tier or not team == 'x') and inquiry.a in langs")
+    assert t.agent_names == ("langs", "level", "team", "vip")
+    assert t.inquiry_names == ("a", "tier")
+    assert t.bind({"tier": 2, "a": "zh"}) == (("s", "zh"), ("n", 2))
+    assert t.bind({}) == (None, None)
+    one = parse_target("inquiry.x == 1 or inquiry.x == 'a'")
+    assert one.inquiry_names == ("x",)
+    assert one.bind({"x": "a"}) == (("s", "a"),)
+    assert one.bind({"x": 1.0}) == (("n", 1.0),)
+    assert one.bind({"x": [True]}) == (("l", (("b", True),)),)
+    assert one.bind({"y": 1}) == (None,)
+    assert parse_target("true").agent_names == () == parse_target("true").inquiry_names
+    assert repr(t) == f"Target({t.text!r})"
+    assert compile_target(t.text) is compile_target(t.text)
+
+
+def test_canonical_values_tell_true_from_one_and_come_back_plain() -> None:
+    assert canon(True) == ("b", True) != canon(1) == ("n", 1) == canon(1.0)
+    assert canon("a") == ("s", "a") and canon(None) is None
+    assert canon([1, ["a", False]]) == ("l", (("n", 1), ("l", (("s", "a"), ("b", False)))))
+    assert canon((1,)) == ("l", (("n", 1),))
+    with pytest.raises(TypeError, match=r"^not an attribute value: \{\}$"):
+        canon({})
+    for v in (True, 0, 2.5, "x", [1, ["a", False]], None):
+        assert decanon(canon(v)) == v
+    assert canon_map(None) == {} == canon_map({})
+    assert canon_map({"a": 1, "b": [True]}) == {"a": ("n", 1), "b": ("l", (("b", True),))}
