@@ -8,11 +8,20 @@ tests hold while the core and the admission fast path change. Deterministic, no 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 
 from router import AgentSpec, Inquiry, Router, decode_config
+from router.config.clock import (
+    EPS,
+    WeekSchedule,
+    clock_offset_s,
+    parse_days,
+    parse_time_of_day,
+    parse_utc_offset,
+)
 from router.config.targeting import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -315,3 +324,92 @@ def test_canonical_values_tell_true_from_one_and_come_back_plain() -> None:
         assert decanon(canon(v)) == v
     assert canon_map(None) == {} == canon_map({})
     assert canon_map({"a": 1, "b": [True]}) == {"a": ("n", 1), "b": ("l", (("b", True),))}
+
+
+# --- the clock: the week schedule and its parsers ---------------------------------------
+
+H = 3600.0
+D = 24 * H
+
+
+def _week(*spans: tuple[str, str, str], start: str = "mon 00:00") -> WeekSchedule:
+    return WeekSchedule(
+        [
+            (parse_days(d), parse_time_of_day(o), parse_time_of_day(c, allow_24=True))
+            for d, o, c in spans
+        ],
+        clock_offset_s(start),
+    )
+
+
+def test_spans_that_touch_or_nest_merge_into_one_interval() -> None:
+    touching = _week(("mon", "08:00", "12:00"), ("mon", "12:00", "14:00"))
+    assert touching.bounds == [8 * H, 14 * H]  # no change at 12:00
+    assert touching.next_change(9 * H) == 14 * H and touching.is_open(12 * H)
+    nested = _week(("mon", "08:00", "18:00"), ("mon", "09:00", "10:00"))
+    assert nested.bounds == [8 * H, 18 * H]  # the inner span does not shorten the outer
+    assert nested.is_open(12 * H) and nested.next_change(9.5 * H) == 18 * H
+    apart = _week(("mon", "08:00", "09:00"), ("mon", "10:00", "11:00"))
+    assert apart.bounds == [8 * H, 9 * H, 10 * H, 11 * H] and not apart.is_open(9.5 * H)
+
+
+def test_a_span_to_sunday_midnight_and_one_past_it() -> None:
+    to_end = _week(("sun", "20:00", "24:00"))
+    assert to_end.bounds == [6 * D + 20 * H, 7 * D] and not to_end.open_at_zero
+    assert to_end.is_open(7 * D - 1) and not to_end.is_open(7 * D)
+    assert to_end.next_change(7 * D - 1) == 7 * D
+    assert to_end.next_change(7 * D + 1) == 13 * D + 20 * H  # past the last bound: wraps
+    past = _week(("sun", "20:00", "02:00"))
+    assert past.open_at_zero and past.bounds == [2 * H, 6 * D + 20 * H]  # no change at the wrap
+    assert past.is_open(H) and not past.is_open(3 * H) and past.is_open(6 * D + 21 * H)
+    none = WeekSchedule([], 0.0)
+    assert not none.is_open(0) and none.next_change(0) == math.inf == none.next_open(5)
+
+
+def test_a_point_within_eps_of_a_change_is_past_it() -> None:
+    s = _week(("mon", "08:00", "09:00"))
+    for near in (8 * H - EPS / 2, 8 * H, 8 * H + EPS / 2):
+        assert s.is_open(near) and s.next_change(near) == near + (9 * H - near)
+    assert not s.is_open(8 * H - 2 * EPS) and s.next_change(8 * H - 2 * EPS) == 8 * H
+    assert s.next_open(9 * H - EPS / 2) == 7 * D + 8 * H  # closing now: the next opening
+
+
+def test_clock_parsers_take_their_bounds_and_name_what_they_refuse() -> None:
+    assert clock_offset_s("sun 23:59") == 6 * D + 23 * H + 59 * 60
+    assert clock_offset_s(" MON 00:00 ") == 0.0
+    assert parse_time_of_day("23:59") == 23 * H + 59 * 60
+    assert parse_time_of_day("24:00", allow_24=True) == D
+    assert parse_time_of_day("00:00", allow_24=True) == 0.0
+    assert parse_utc_offset("-05:30") == -(5 * H + 30 * 60)
+    assert parse_utc_offset("+23:59") == 23 * H + 59 * 60
+    assert parse_utc_offset("-00:00") == 0.0
+    assert parse_days("sun-sun") == [6] and parse_days("sat-fri") == list(range(7))
+    assert parse_days(" Sat , sun,sat ") == [5, 6]
+    refused: list[tuple[Any, str]] = [
+        (
+            lambda: clock_offset_s("mon 24:00"),
+            "expected a day and a time like 'mon 00:00', got 'mon 24:00'",
+        ),
+        (lambda: parse_time_of_day("24:00"), "expected a time like '08:00', got '24:00'"),
+        (
+            lambda: parse_time_of_day("8:00", allow_24=True),
+            "expected a time like '08:00' (or '24:00'), got '8:00'",
+        ),
+        (
+            lambda: parse_utc_offset("08:00"),
+            "expected an offset like '+08:00' or '-05:30', got '08:00'",
+        ),
+        (
+            lambda: parse_days("mon-"),
+            "expected days like 'mon-fri' or 'sat,sun' (mon tue wed thu fri sat sun), got 'mon-'",
+        ),
+        (
+            lambda: parse_days("mon,,tue"),
+            "expected days like 'mon-fri' or 'sat,sun' (mon tue wed thu fri sat sun), "
+            "got 'mon,,tue'",
+        ),
+    ]
+    for call, message in refused:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == message
