@@ -32,7 +32,7 @@ from router.config.targeting import (
     decanon,
     parse_target,
 )
-from router.events import Abandoned, Deflected
+from router.events import Abandoned, Deflected, SurgeStarted
 
 # --- the survivors left open by mutB33 and mutC34 ---------------------------------------
 
@@ -413,3 +413,22 @@ def test_clock_parsers_take_their_bounds_and_name_what_they_refuse() -> None:
         with pytest.raises(ValueError) as info:
             call()
         assert str(info.value) == message
+
+
+def test_surge_measures_only_watched_queues_with_someone_waiting() -> None:
+    # `surge.py:117` (`q.removed and not q.n_waiting`): an empty watched queue with nobody
+    # to serve it was measured (a first arrival's wait by the prior, 360 s) and entered surge
+    r = _one_queue(
+        '[[queues]]\nname = "empty"\nrequires = { nobody = 1 }\n'
+        "[backpressure.surge]\nenter_wait_s = 10\nenter_after_s = 0\nexit_after_s = 0\n"
+        'queues = ["q", "empty"]\n'
+    )
+    r.login(AgentSpec(id="a1"), 0)
+    seen: list[str] = []
+    for now in (0.0, 1.0, 50.0):
+        seen += [type(e).__name__ for e in r.tick(now) if isinstance(e, SurgeStarted)]
+    assert seen == []
+    r.submit(Inquiry(id="x", queue="empty"), 60)  # now someone waits there, unserved
+    assert [e.reason for e in r.tick(60) if isinstance(e, SurgeStarted)] == [
+        "expected_wait: empty 360 s > 10 s for 0 s"
+    ]
