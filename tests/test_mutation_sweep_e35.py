@@ -272,6 +272,8 @@ MISTAKES: list[tuple[str, int, str]] = [
     ("vip and", 8, "expected a condition, found the end"),
     ("vip or )", 8, "expected a condition, found ')'"),
     ("not", 4, "expected a condition, found the end"),
+    ("vip 'x'", 5, "expected 'and', 'or' or the end, found \"'x'\""),  # a string's own text
+    ('level in [1 "ab"]', 13, "expected ',' or ']' in the list at column 10, found '\"ab\"'"),
 ]
 
 
