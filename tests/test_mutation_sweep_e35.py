@@ -434,3 +434,36 @@ def test_surge_measures_only_watched_queues_with_someone_waiting() -> None:
     assert [e.reason for e in r.tick(60) if isinstance(e, SurgeStarted)] == [
         "expected_wait: empty 360 s > 10 s for 0 s"
     ]
+
+
+def test_a_new_callback_under_a_reused_id_gets_all_its_attempts() -> None:
+    # A real bug found by the sweep (`callbacks.py:203`, the compaction bound after a
+    # restore, led to it): the failed attempts were kept by inquiry id until a compaction,
+    # so a later inquiry under the same id, called back, started with the earlier one's
+    # count: given up after one attempt of two ("callback_unreached: 2 attempts"). A
+    # restored router (whose snapshot keeps live callbacks only) gave it both.
+    r = _one_queue(
+        '[backpressure]\npolicy = "callback"\n'
+        "[backpressure.callback]\nmin_wait_s = 1\nretry_s = 10\nmax_attempts = 2\n"
+    )
+    r.login(AgentSpec(id="a1"), 0)
+    r.submit(Inquiry(id="i0", queue="q"), 0)
+    r.tick(0)
+    assert r.submit(Inquiry(id="cb", queue="q"), 1).outcome == "callback"
+    r.complete("i0", 2)
+    r.tick(2)
+    r.callback_failed("cb", 3)  # the first customer's first attempt fails
+    assert [type(e).__name__ for e in r.tick(3)] == ["Requeued"]
+    r.tick(13)  # the retry reaches the customer
+    assert r.inquiry_state("cb") == "assigned"
+    r.complete("cb", 20)
+    r.tick(20)
+    r.submit(Inquiry(id="i1", queue="q"), 21)
+    r.tick(21)
+    assert r.submit(Inquiry(id="cb", queue="q"), 22).outcome == "callback"  # a new customer
+    r.complete("i1", 23)
+    r.tick(23)
+    r.callback_failed("cb", 24)
+    assert [(type(e).__name__, e.reason) for e in r.tick(24)] == [
+        ("Requeued", "callback_unreached: attempt 1 of 2, retry at 34")
+    ]

@@ -64,6 +64,9 @@ class Callbacks:
             self.attempts = {k: n for k, n in self.attempts.items() if k in self.parked}
             self._compact_at = 2 * len(self.parked) + 64
         self.parked[t.id] = t
+        # a new callback: attempts are kept by id until a compaction, so an earlier
+        # inquiry's under the same id must not count for this one
+        self.attempts.pop(t.id, None)
         c = ops.counters
         c.callbacks += 1
         self.announce(t, ewt, reason)
