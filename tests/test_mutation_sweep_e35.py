@@ -467,3 +467,26 @@ def test_a_new_callback_under_a_reused_id_gets_all_its_attempts() -> None:
     assert [(type(e).__name__, e.reason) for e in r.tick(24)] == [
         ("Requeued", "callback_unreached: attempt 1 of 2, retry at 34")
     ]
+
+
+def test_a_task_back_in_line_past_its_deadline_expires() -> None:
+    # `outbound.py:307` (`self._expire(t)` dropped): a task declined after its deadline
+    # (which passed while it was on offer) was parked for good, neither held nor expired
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "offer"\noffer_timeout_s = 100\n[[queues]]\nname = "in"\n'
+            '[[queues]]\nname = "out"\n[backpressure.outbound]\nqueues = ["out"]\n'
+            "reserve_idle = 0\ndeadline_s = { out = 50 }\n"
+        )
+    )
+    r.login(AgentSpec(id="a0"), 0)
+    r.submit(Inquiry(id="t0", queue="out"), 1)
+    assert [type(e).__name__ for e in r.tick(1)] == ["AgentLoggedIn", "Queued", "Offered"]
+    assert r.tick(51) == [] and r.inquiry_state("t0") == "offered"  # its deadline, on offer
+    r.decline("t0", 52)
+    assert [(type(e).__name__, getattr(e, "reason", "")) for e in r.tick(52)] == [
+        ("OfferDeclined", ""),
+        ("Requeued", "declined"),
+        ("TaskExpired", "deadline: not started 51 s after arrival (deadline 50 s)"),
+    ]
+    assert r.counters.tasks_expired == 1
