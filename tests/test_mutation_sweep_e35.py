@@ -387,6 +387,7 @@ def test_clock_parsers_take_their_bounds_and_name_what_they_refuse() -> None:
     assert parse_utc_offset("-00:00") == 0.0
     assert parse_days("sun-sun") == [6] and parse_days("sat-fri") == list(range(7))
     assert parse_days(" Sat , sun,sat ") == [5, 6]
+    assert parse_days("mon - wed, fri -sat") == [0, 1, 2, 4, 5]  # blanks around the dash
     refused: list[tuple[Any, str]] = [
         (
             lambda: clock_offset_s("mon 24:00"),
