@@ -32,7 +32,7 @@ from router.config.targeting import (
     decanon,
     parse_target,
 )
-from router.events import Abandoned, Deflected, SurgeStarted
+from router.events import Abandoned, Deflected, SurgeEnded, SurgeStarted
 
 # --- the survivors left open by mutB33 and mutC34 ---------------------------------------
 
@@ -491,3 +491,40 @@ def test_a_task_back_in_line_past_its_deadline_expires() -> None:
         ("TaskExpired", "deadline: not started 51 s after arrival (deadline 50 s)"),
     ]
     assert r.counters.tasks_expired == 1
+
+
+def test_a_task_refused_by_a_full_outbound_queue_is_counted() -> None:
+    # `outbound.py:182` (`c.rejected += 1` dropped): the refusal was announced, not counted
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "immediate"\n[[queues]]\nname = "out"\nmax_queue = 1\n'
+            '[backpressure.outbound]\nqueues = ["out"]\nreserve_idle = 0\n'
+        )
+    )
+    assert r.submit(Inquiry(id="t0", queue="out"), 0).outcome == "admitted"
+    adm = r.submit(Inquiry(id="t1", queue="out"), 0)
+    assert (adm.outcome, adm.reason) == ("rejected", "queue_full: out holds 1")
+    c = r.counters
+    assert (c.submitted, c.rejected) == (2, 1)
+
+
+def test_leaving_surge_waits_its_own_hold_from_its_own_crossing() -> None:
+    # `surge.py:183` (`self.since = None` dropped at a toggle): the exit's hold was counted
+    # from the entry's crossing, so surge ended as soon as the line emptied
+    r = _one_queue(
+        "[backpressure.surge]\nenter_waiting = 1\nexit_waiting = 1\n"
+        'enter_after_s = 10\nexit_after_s = 20\nqueues = ["q"]\n'
+    )
+    for i in range(2):
+        r.submit(Inquiry(id=f"i{i}", queue="q"), 0)
+    seen: list[tuple[str, float]] = []
+    for now in (0.0, 10.0, 11.0, 30.0, 31.0):
+        if now == 11.0:
+            r.withdraw("i0", now)
+            r.withdraw("i1", now)
+        seen += [
+            (type(e).__name__, e.at)
+            for e in r.tick(now)
+            if isinstance(e, SurgeStarted | SurgeEnded)
+        ]
+    assert seen == [("SurgeStarted", 10.0), ("SurgeEnded", 31.0)]
