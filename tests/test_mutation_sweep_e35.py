@@ -3,7 +3,9 @@
 Each test here kills mutants a mutation sweep found alive (BENCHMARKS.md, "Mutation sweep
 of targeting, the policies and the left survivors (mutE35)"). The policies are tested
 through behaviour (inputs in, events and admissions out), not their internals, so these
-tests hold while the core and the admission fast path change. Deterministic, no timing.
+tests hold while the core and the admission fast path change. One is the failing test of
+a real bug the sweep found (`test_a_new_callback_under_a_reused_id_gets_all_its_attempts`).
+Deterministic, no timing.
 """
 
 from __future__ import annotations
