@@ -9,15 +9,20 @@ runner's bookkeeping. The first part needs no Redis.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import msgspec
 import pytest
+from redis.asyncio import Redis
 
 from router import Inquiry, decode_config
 from router.core import Router
-from router.durable import faults
+from router.durable import Producer, faults
 from router.durable.domain import agents_from_config
+from router.durable.log import Calls, DomainLog, Fenced, LogMoved
+from router.durable.testing import RedisServer
 from router.durable.wire import (
     MAX_UNTYPED_DEPTH,
     Batch,
@@ -31,6 +36,7 @@ from router.durable.wire import (
     dead_letter_refusals,
     decode_output,
     decode_request,
+    encode_batch,
     encode_refusals,
     input_ref,
     input_tag,
@@ -53,6 +59,7 @@ from router.inputs import (
 )
 from router.model import AgentSpec
 from tests.durable.conftest import CONFIG
+from tests.durable.harness import Clock, run, runner, settle
 
 mp = msgspec.msgpack.encode
 
@@ -499,3 +506,193 @@ def test_stream_id_key_orders_ids() -> None:
     assert stream_id_key("") == (-1, -1)
     assert stream_id_key(b"") == (-1, -1)
     assert stream_id_key("") < stream_id_key("0-0") < stream_id_key("0-1") < stream_id_key("1-0")
+
+
+# ---------------------------------------------------------------------- domain: pure helpers
+
+
+def test_batch_size_buckets_and_the_error_text() -> None:
+    from router.durable.domain import BATCH_BUCKETS, _bucket, _error, _inputs
+
+    assert [_bucket(n) for n in (0, 1, 2, 10, 11, 100, 101, 5000, 20000, 20001)] == [
+        0, 1, 2, 2, 3, 3, 4, 5, 6, 7,
+    ]  # fmt: skip
+    assert _bucket(10**9) == len(BATCH_BUCKETS)
+    assert _error(ValueError("x")) == "ValueError: x"
+    assert _error(ValueError("y" * 2000)) == ("ValueError: " + "y" * 2000)[:1000]
+    assert _inputs([("1-0", [_submit("a")], [], 1), ("2-0", [], [_inv("r", "m")] * 2, 0)]) == 3
+
+
+# ---------------------------------------------------------------------- domain and log: Redis
+
+
+@pytest.mark.redis
+def test_a_runner_keeps_its_token_renewal_times_lag_and_counts(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(time.time() + 100.0)
+        r = runner(c, clock)
+        assert r.statistics() is None and r.lag_s() == 0.0 and r.token == 0
+        t0, m0 = time.time(), time.monotonic()
+        assert await r.acquire()
+        t1, m1 = time.time(), time.monotonic()
+        assert r.token == 1 and r.log.token == 1 and r.stats.token == 1
+        assert t0 <= r.stats.acquired_at <= t1
+        assert m0 <= r.renewed_at <= m1
+        assert r._renew_at == r.renewed_at + 60_000 / 3000.0
+        await r.recover()
+        await settle(r)
+        assert r.statistics() == r.core.statistics()  # type: ignore[union-attr]
+        p = Producer(c, "d")
+        a = await p.submit(Inquiry(id="q1", queue="orders"))
+        await asyncio.sleep(0.01)
+        await p.submit_many([Inquiry(id="q2", queue="orders"), Inquiry(id="q3", queue="nope")])
+        assert r.lag_s() == 0.0
+        await r.cycle(block=False)  # reads both entries, logs nothing
+        assert len(r._requests) == 2
+        first_ms = int(a.request_id.split("-")[0])
+        assert r.lag_s() == max(0.0, clock.t - first_ms / 1000.0) > 99.0
+        clock.t = first_ms / 1000.0 - 5.0  # a clock behind the request: no negative lag
+        assert r.lag_s() == 0.0
+        clock.t = first_ms / 1000.0 + 100.0
+        await settle(r)
+        s = r.stats
+        got = (s.batches, s.inputs, s.events, s.refusals, s.max_batch, s.batch_hist, s.snapshots)
+        assert got == (2, 12, 13, 1, 9, [0, 0, 2, 0, 0, 0, 0, 0], 0)
+        assert (s.now, s.offered) == (0.0, 0)  # the gauges follow snapshots and recoveries
+        await r.snapshot()
+        assert (s.snapshots, s.now, s.offered, s.waiting) == (1, r.core.now, 2, 0)  # type: ignore[union-attr]
+
+    run(redis_server.url, body)
+
+
+def _log(c: Redis, owner: str, lease_ms: int = 60_000) -> DomainLog:
+    return DomainLog(c, DomainKeys("d"), owner, lease_ms)
+
+
+@pytest.mark.redis
+def test_the_lease_its_fence_and_release(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        a, b = _log(c, "o1"), _log(c, "o2")
+        await a.load_scripts()
+        assert await a.acquire(limit=7) == 1 and a.token == 1
+        assert await c.hget("router:{d}:flow", "limit") == b"7"
+        assert await c.get("router:{d}:lease") == b"o1"
+        assert 0 < await c.pttl("router:{d}:lease") <= 60_000
+        assert await b.acquire() is None and b.token == 0
+        assert await a.acquire() == 2 and a.token == 2  # the holder again: a new token
+        assert await c.hget("router:{d}:flow", "limit") == b"0"
+        await a.renew()
+        a.token = 1
+        with pytest.raises(Fenced) as e:
+            await a.renew()
+        assert str(e.value) == "domain 'd': write refused by fencing (our token 1, current token 2)"
+        assert (e.value.domain, e.value.token, e.value.current) == ("d", 1, "2")
+        a.token = 2
+        await c.set("router:{d}:lease", "o9")  # the fence is ours, the lease another's
+        with pytest.raises(Fenced, match=r"current token 2\)$"):
+            await a.renew()
+        await c.delete("router:{d}:lease")  # ran out, nobody took it: ours to renew
+        await a.renew()
+        assert await c.get("router:{d}:lease") == b"o1"
+        assert not await b.release()
+        a.token = 1
+        assert not await a.release()
+        a.token = 2
+        assert await a.release() and await c.get("router:{d}:lease") is None
+        assert not await a.release()
+        assert await b.acquire() == 3
+        with pytest.raises(Fenced, match=r"our token 2, current token 3\)$"):
+            await a.renew()
+        await c.delete("router:{d}:fence")
+        with pytest.raises(Fenced, match=r"current token none\)$"):
+            await a.renew()
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_commits_batches_outputs_and_dead_letters_as_the_log_reads_them(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        log = _log(c, "o1")
+        await log.load_scripts()
+        await log.acquire()
+        assert await log.read_snapshot() is None
+        assert await log.last_output_input() == ""
+
+        async def commit(head: str, batch: Batch | None, outputs: Any = (), taken: int = 0) -> Any:
+            calls = Calls(c)
+            payload = encode_batch(batch) if batch is not None else None
+            log.queue_commit(calls, head, payload, outputs, taken)
+            assert len(calls) == 1
+            (reply,) = await calls.execute()
+            return reply
+
+        batches = [Batch(now=float(i), cur=f"{i}-0", items=[_submit(f"q{i}")]) for i in (1, 2, 3)]
+        ids = []
+        head = ""
+        for i, batch in enumerate(batches):
+            head = log.check_commit(await commit(head, batch, taken=i + 1))
+            ids.append(head)
+        assert await c.hget("router:{d}:flow", "taken") == b"6"
+        with pytest.raises(LogMoved) as moved:
+            log.check_commit(await commit(ids[0], batches[0]))
+        assert str(moved.value) == (
+            f"domain 'd': input log head is {ids[2]!r}, not the last batch this owner wrote"
+        )
+        assert await c.xlen("router:{d}:input") == 3
+        # no batch: outputs only, any head
+        r = Refusal(at=1.0, input="submit", ref="q", error="E", message="m")
+        outs = [(ids[0], pack_events([]), b""), (ids[1], pack_events([]), encode_refusals([r]))]
+        assert log.check_commit(await commit("whatever", None, outs)) == ""
+        rows = await c.xrange("router:{d}:output")
+        assert [f for _, f in rows] == [
+            {b"tok": b"1", b"in": ids[0].encode(), b"ev": pack_events([])},
+            {b"tok": b"1", b"in": ids[1].encode(), b"ev": pack_events([]), b"err": outs[1][2]},
+        ]
+        assert await log.last_output_input() == ids[1]
+        with pytest.raises(ConnectionError):
+            log.check_commit(ConnectionError("lost"))
+        log.token = 5
+        with pytest.raises(Fenced):
+            log.check_commit(await commit(ids[2], batches[0]))
+        log.token = 1
+        # the batches, in chunks, after an id
+        chunks = [chunk async for chunk in log.batches_after("", chunk=2)]
+        assert [[(i, t, b.cur) for i, t, b in ch] for ch in chunks] == [
+            [(ids[0], 1, "1-0"), (ids[1], 1, "2-0")],
+            [(ids[2], 1, "3-0")],
+        ]
+        chunks = [chunk async for chunk in log.batches_after(ids[0], chunk=1)]
+        assert [[i for i, _, _ in ch] for ch in chunks] == [[ids[1]], [ids[2]]]
+        assert [chunk async for chunk in log.batches_after(ids[2])] == []
+        # dead letters: per input its index, or (index, error) when not the first crash's
+        blob = encode_batch(batches[1])
+        await log.dead_letter(ids[1], blob, "E1", [(0, "E1"), (2, "E2")], [])
+        (entry,) = [f for _, f in await c.xrange("router:{d}:dead")]
+        assert entry == {
+            b"in": ids[1].encode(),
+            b"tok": b"1",
+            b"err": b"E1",
+            b"b": blob,
+            b"items": msgspec.msgpack.encode([0, [2, "E2"]]),
+        }
+        assert await log.dead_letters() == {
+            ids[1]: DeadLetter(error="E1", items=(0, 2), errors=("E1", "E2"))
+        }
+        await log.dead_letter(ids[0], blob, "W", None, [(ids[2], pack_events([]), b"")])
+        await log.dead_letter(ids[1], blob, "E3", [(1, "E3")], [])
+        assert await log.dead_letters() == {
+            ids[0]: DeadLetter(error="W"),
+            ids[1]: DeadLetter(error="E3", items=(1,), errors=("E3",)),
+        }
+        assert [await log.dead_letter_records(i) for i in ids] == [1, 2, 0]
+        assert b"items" not in (await c.xrange("router:{d}:dead"))[1][1]
+        assert await log.last_output_input() == ids[2]  # published with the record
+        log.token = 9
+        with pytest.raises(Fenced):
+            await log.dead_letter(ids[2], blob, "X", None, [])
+        assert await log.dead_letter_records(ids[2]) == 0
+
+    run(redis_server.url, body)
