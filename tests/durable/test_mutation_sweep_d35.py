@@ -21,7 +21,7 @@ from router import Inquiry, decode_config
 from router.core import Router
 from router.durable import Producer, faults
 from router.durable.domain import agents_from_config
-from router.durable.log import Calls, DomainLog, Fenced, LogMoved
+from router.durable.log import Calls, DomainLog, Fenced, LogMoved, SnapshotRecord
 from router.durable.testing import RedisServer
 from router.durable.wire import (
     MAX_UNTYPED_DEPTH,
@@ -59,7 +59,7 @@ from router.inputs import (
 )
 from router.model import AgentSpec
 from tests.durable.conftest import CONFIG
-from tests.durable.harness import Clock, run, runner, settle
+from tests.durable.harness import Clock, run, runner, settle, start
 
 mp = msgspec.msgpack.encode
 
@@ -694,5 +694,131 @@ def test_commits_batches_outputs_and_dead_letters_as_the_log_reads_them(
         with pytest.raises(Fenced):
             await log.dead_letter(ids[2], blob, "X", None, [])
         assert await log.dead_letter_records(ids[2]) == 0
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_recovery_counts_what_it_replayed_and_republishes(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(1000.0)
+        r1 = runner(c, clock)
+        await start(r1)
+        p = Producer(c, "d")
+        await p.submit_many([Inquiry(id=f"q{i}", queue="refunds") for i in range(12)])
+        await settle(r1)
+        clock.t = 1001.0
+        await p.submit_many([Inquiry(id=f"r{i}", queue="refunds") for i in range(2)])
+        await r1.cycle(block=False)  # reads
+        await r1.cycle(block=False)  # logs and applies; the outputs are pending
+        assert len(r1.pending_out) == 1
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, Clock(1001.0), owner="p2")
+        assert await r2.acquire()
+        t0 = time.perf_counter()
+        assert await r2.recover() == 3
+        wall_ms = (time.perf_counter() - t0) * 1000.0
+        s = r2.stats
+        assert (s.recovered_batches, s.republished) == (3, 1)
+        assert 0.0 < s.recovery_ms <= wall_ms
+        st = r2.core.statistics()  # type: ignore[union-attr]
+        assert (s.now, s.waiting, s.offered, s.in_service) == (1001.0, st.waiting, st.offered, 0)
+        assert (s.waiting, s.offered) == (14 - 9, 9)  # nine agents take a refund each
+        assert r2.pending_out == r1.pending_out
+        assert (r2.head, r2.cur, r2.last_now) == (r1.head, r1.cur, 1001.0)
+        assert r2._read_cur == r1.cur and r2._requests == [] and r2._buffered == 0
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_snapshot_trims_keys_requests_and_outputs_as_its_script_says(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        log = _log(c, "o1")
+        await log.load_scripts()
+        await log.acquire()
+        p = Producer(c, "d")
+        rids = [(await p.submit(Inquiry(id=f"k{i}", queue="orders"))).request_id for i in range(3)]
+        ev = pack_events([])
+        ids = []
+        head = ""
+        for i in range(3):
+            calls = Calls(c)
+            blob = encode_batch(Batch(now=1.0, cur=rids[i], items=[]))
+            log.queue_commit(calls, head, blob, [(f"o{i}", ev, b"")], 1)
+            head = log.check_commit((await calls.execute())[0])
+            ids.append(head)
+        assert (await log.observe()).backlog == 0
+        # a snapshot at the second batch: the logs trimmed below it, no key (the window is long)
+        got = await log.snapshot(ids[1], rids[1], b"core", 5.25, trim=True, dedupe_window_ms=10**12)
+        assert got == (0, 0)  # output_retention_ms -1: outputs kept
+        assert [i.decode() for i, _ in await c.xrange("router:{d}:input")] == ids[1:]
+        assert [i.decode() for i, _ in await c.xrange("router:{d}:requests")] == rids[1:]
+        assert await c.hgetall("router:{d}:snapshot") == {
+            b"in": ids[1].encode(),
+            b"cur": rids[1].encode(),
+            b"data": b"core",
+            b"tok": b"1",
+            b"now": b"5.25",
+        }
+        assert await log.read_snapshot() == SnapshotRecord(ids[1], rids[1], b"core", 1)
+        # no window: every key up to the cursor's own goes, never one past it
+        got = await log.snapshot(ids[1], rids[1], b"core", 5.25, trim=False, dedupe_window_ms=0)
+        assert got == (2, 0)
+        assert [k for k, _ in await c.zrange("router:{d}:idem", 0, -1, withscores=True)] == [b"k2"]
+        assert await c.xlen("router:{d}:input") == 2  # trim off
+        # outputs without consumer groups: kept for the retention time, the newest always
+        assert await c.xlen("router:{d}:output") == 3
+        kw: dict[str, Any] = {"trim": False, "dedupe_window_ms": 0}
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=10**9, **kw)
+        assert got == (1, 0)
+        more = [(f"o{i}", ev, b"") for i in range(3, 7)]
+        assert await log.snapshot(ids[2], rids[2], b"c", 6.0, outputs=more, **kw) == (0, 0)
+        out_ids = [i.decode() for i, _ in await c.xrange("router:{d}:output")]
+        assert len(out_ids) == 7
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
+        assert got == (0, 6)
+        assert [i.decode() for i, _ in await c.xrange("router:{d}:output")] == out_ids[-1:]
+        # with groups: what the slowest group has not acknowledged stays
+        more = [(f"o{i}", ev, b"") for i in range(7, 12)]
+        await log.snapshot(ids[2], rids[2], b"c", 6.0, outputs=more, **kw)
+        out_ids = [i.decode() for i, _ in await c.xrange("router:{d}:output")]
+        assert len(out_ids) == 6
+        assert await p.create_group("slow", start="0")
+        assert await p.create_group("fast", start="0")
+        assert await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw) == (
+            0,
+            0,
+        )  # "slow" has read nothing
+        read = await p.read_group("slow", "x", count=3)
+        await p.ack("slow", [read[0].id])
+        fast = await p.read_group("fast", "y", count=6)
+        await p.ack("fast", [e.id for e in fast])
+        obs = await log.observe()
+        assert obs.outputs_pending == {"slow": 2 + 3, "fast": 0}
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
+        assert got == (0, 1)  # up to slow's oldest pending entry
+        await p.ack("slow", [e.id for e in read[1:]])
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
+        assert got == (0, 1)  # up to slow's last delivered entry, which stays
+        assert [i.decode() for i, _ in await c.xrange("router:{d}:output")] == out_ids[2:]
+        await p.read_group("slow", "x", count=10)
+        await p.ack("slow", out_ids[3:])
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
+        assert got == (0, 3)  # everything acknowledged: the newest entry stays
+        assert await c.xlen("router:{d}:output") == 1
+        # the backlog: submissions added and not taken
+        await p.submit_many([Inquiry(id=f"n{i}", queue="orders") for i in range(4)])
+        calls = Calls(c)
+        log.queue_commit(calls, ids[2], encode_batch(Batch(now=1.0, cur="0-0", items=[])), [], 1)
+        log.check_commit((await calls.execute())[0])
+        assert (await log.observe()).backlog == 3
+        await c.hset("router:{d}:flow", "taken", 100)
+        assert (await log.observe()).backlog == 0
+        log.token = 7
+        with pytest.raises(Fenced):
+            await log.snapshot(ids[2], rids[2], b"c", 6.0, **kw)
 
     run(redis_server.url, body)
