@@ -561,6 +561,10 @@ def test_a_runner_keeps_its_token_renewal_times_lag_and_counts(redis_server: Red
         assert (s.now, s.offered) == (0.0, 0)  # the gauges follow snapshots and recoveries
         await r.snapshot()
         assert (s.snapshots, s.now, s.offered, s.waiting) == (1, r.core.now, 2, 0)  # type: ignore[union-attr]
+        # a token acquired elsewhere (the server acquires many domains in one pipeline)
+        other = runner(c, clock, owner="p3")
+        other.adopt(5)
+        assert (other.token, other.log.token, other.stats.token) == (5, 5, 5)
 
     run(redis_server.url, body)
 
