@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from router import Inquiry, decode_config
 from router.core import Router
 from router.durable import Producer, faults
+from router.durable.audit import Replay, audit_events, verify_replay
 from router.durable.domain import agents_from_config
 from router.durable.log import Calls, DomainLog, Fenced, LogMoved, SnapshotRecord
 from router.durable.testing import RedisServer
@@ -29,6 +30,7 @@ from router.durable.wire import (
     DeadLetter,
     DomainKeys,
     Invalid,
+    OutputEntry,
     Refusal,
     Request,
     batch_output,
@@ -47,6 +49,19 @@ from router.durable.wire import (
     run_batch,
     stream_id_key,
     submissions,
+)
+from router.events import (
+    Abandoned,
+    AgentReady,
+    Assigned,
+    Completed,
+    Deflected,
+    OfferDeclined,
+    Offered,
+    Rejected,
+    Requeued,
+    Withdrawn,
+    WrapUpEnded,
 )
 from router.inputs import (
     Accept,
@@ -826,3 +841,220 @@ def test_a_snapshot_trims_keys_requests_and_outputs_as_its_script_says(
             await log.snapshot(ids[2], rids[2], b"c", 6.0, **kw)
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_replay_goes_past_its_first_chunk_of_batches(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        log = _log(c, "o1")
+        await log.load_scripts()
+        await log.acquire()
+        head = ""
+        for i in range(130):  # more than batches_after's chunk of 100
+            batch = Batch(now=float(i + 1), cur="0-0", items=[], init=cfg if i == 0 else None)
+            calls = Calls(c)
+            log.queue_commit(calls, head, encode_batch(batch), [])
+            head = log.check_commit((await calls.execute())[0])
+        await log.release()
+        r = runner(c, Clock(1.0))
+        assert await r.acquire()
+        assert await r.recover() == 130
+        assert (r.head, r.last_now) == (head, 130.0)
+        rep = await verify_replay(c, "d")
+        assert len(rep.batches) == 130 and rep.problems == []
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_verify_replay_names_each_kind_of_mismatch(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        assert (await verify_replay(c, "d")).problems == [
+            "domain 'd': the input log does not start with the first batch"
+        ]
+        r = runner(c, Clock(10.0))
+        await start(r)
+        p = Producer(c, "d")
+        await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(3)])
+        await settle(r)
+        rep = await verify_replay(c, "d")
+        assert rep.problems == [] and rep.config is not None and len(rep.outputs) == 2
+        ids = [o.id for o in rep.outputs]
+        fields = (await c.xrange("router:{d}:output"))[1][1]
+        await r.log.release()
+        # a missing entry: fine as a prefix unless strict
+        await c.xdel("router:{d}:output", ids[1])
+        assert (await verify_replay(c, "d", strict=False)).problems == []
+        assert (await verify_replay(c, "d")).problems == [
+            "domain 'd': replay gives 2 output entries, the stream holds 1"
+        ]
+        # an entry too many, or one that differs, or a token going down
+        await c.xadd("router:{d}:output", fields, id="9999999999999-0")
+        await c.xadd("router:{d}:output", fields, id="9999999999999-1")
+        assert (await verify_replay(c, "d", strict=False)).problems == [
+            "domain 'd': replay gives 2 output entries, the stream holds 3"
+        ]
+        await c.xdel("router:{d}:output", "9999999999999-1")
+        assert (await verify_replay(c, "d")).problems == []
+        bad = dict(fields, ev=pack_events([]))
+        await c.xadd("router:{d}:output", bad, id="9999999999999-2")
+        bid = fields[b"in"].decode()
+        assert (await verify_replay(c, "d", strict=False)).problems == [
+            "domain 'd': replay gives 2 output entries, the stream holds 3"
+        ]
+        await c.xdel("router:{d}:output", "9999999999999-0")
+        assert (await verify_replay(c, "d")).problems == [
+            f"domain 'd': output entry 1 (batch {bid}) differs from the replay of batch {bid}"
+        ]
+        await c.xdel("router:{d}:output", "9999999999999-2")
+        await c.xadd("router:{d}:output", dict(fields, tok=b"0"), id="9999999999999-3")
+        assert (await verify_replay(c, "d")).problems == [
+            "domain 'd': output stream has a write with token 0 after one with token 1"
+        ]
+        entry = (await c.xrange("router:{d}:input"))[-1]
+        await c.xadd("router:{d}:input", dict(entry[1], tok=b"0"))
+        problems = (await verify_replay(c, "d", strict=False)).problems
+        assert (
+            "domain 'd': input stream has a write with token 0 after one with token 1" in problems
+        )
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_poison_batch_in_a_long_log_is_isolated_on_the_core_before_it(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        cfg = decode_config(CONFIG.encode())
+        log = _log(c, "o1")
+        await log.load_scripts()
+        await log.acquire()
+        head = ""
+        ids = []
+        for i in range(130):  # the poison batch early in the first chunk of 100, more after
+            items = agents_from_config(cfg, 1.0) if i == 0 else [_submit(f"n{i}")]
+            if i == 2:
+                items = [_submit("poison"), _submit("fine")]
+            batch = Batch(now=1.0 + i, cur="0-0", items=items, init=cfg if i == 0 else None)
+            calls = Calls(c)
+            log.queue_commit(calls, head, encode_batch(batch), [])
+            head = log.check_commit((await calls.execute())[0])
+            ids.append(head)
+        await log.release()  # the owner died before it applied any: nothing published
+        r = runner(c, Clock(1.0))
+        assert await r.acquire()
+        faults.set_poison("poison")
+        try:
+            assert await r.recover() == 130
+            await settle(r)
+        finally:
+            faults.set_poison(None)
+        dead = await r.log.dead_letters()
+        assert list(dead) == [ids[2]] and dead[ids[2]].items == (0,)
+        assert r.stats.dead_letters == 1 and r.stats.dead_inputs == 1
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+        assert [o.input_id for o in rep.outputs] == ids  # each batch's entry, once, in order
+        audit = audit_events(rep, cfg)
+        assert audit.outcomes == {"DeadLettered": 1} and audit.problems == [
+            f"inquiry {x!r} has 0 outcomes, expected exactly 1"
+            for x in sorted(["fine"] + [f"n{i}" for i in range(1, 130) if i != 2])
+        ]
+
+    run(redis_server.url, body)
+
+
+def test_the_audit_counts_outcomes_assignments_and_loads_against_caps() -> None:
+    cfg = decode_config(CONFIG.encode())
+    a = AgentSpec(id="A", skills={}, capacity={"chat": 2, "voice": 1})
+    b = AgentSpec(id="B", skills={}, capacity={"chat": 1})
+    o = {"queue": "orders", "expires_at": 9.0}
+    ev = [
+        Offered(at=1, inquiry_id="q1", agent_id="A", **o),
+        Assigned(at=1, inquiry_id="q1", agent_id="A", queue="orders", wait_s=0),
+        Offered(at=1, inquiry_id="q2", agent_id="A", **o),
+        Offered(at=1, inquiry_id="q2", agent_id="B", **o),
+        Assigned(at=1, inquiry_id="q2", agent_id="A", queue="orders", wait_s=0),  # B freed
+        Offered(at=2, inquiry_id="q3", agent_id="A", **o),  # A holds 3 chats, its cap 2
+        OfferDeclined(at=2, inquiry_id="q3", agent_id="A"),
+        Completed(at=3, inquiry_id="q1", agent_id="A", queue="orders", handle_s=1, wrap_up_until=3),
+        Completed(at=3, inquiry_id="q2", agent_id="A", queue="orders", handle_s=1, wrap_up_until=5),
+        WrapUpEnded(at=5, inquiry_id="q2", agent_id="A"),
+        Offered(at=5, inquiry_id="q4", agent_id="B", queue="refunds", expires_at=9),
+        Requeued(at=5, inquiry_id="q4", queue="refunds", reason="break"),
+        Withdrawn(at=6, inquiry_id="q4", queue="refunds"),
+        Abandoned(at=6, inquiry_id="q5", queue="orders", wait_s=1),
+        Rejected(at=6, inquiry_id="q6", queue="orders", reason="x"),
+        Deflected(at=6, inquiry_id="q7", queue="orders", reason="x"),
+        Offered(at=7, inquiry_id="q8", agent_id="A", queue="refunds", expires_at=9),
+        Abandoned(at=7, inquiry_id="q8", queue="refunds", wait_s=1),
+        Assigned(at=7, inquiry_id="q9", agent_id="B", queue="orders", wait_s=0),
+        Assigned(at=7, inquiry_id="q9", agent_id="B", queue="orders", wait_s=0),
+        Completed(at=8, inquiry_id="q1", agent_id="A", queue="orders", handle_s=1, wrap_up_until=8),
+        AgentReady(at=8, agent_id="A"),
+    ]
+    refusals = [
+        Refusal(at=1, input="submit", ref="q10", error="DeadLettered", message="m"),
+        Refusal(at=1, input="accept", ref="q11", error="DeadLettered", message="m"),
+        Refusal(at=1, input="submit", ref="q12", error="DuplicateInquiry", message="m"),
+    ]
+    logins = [Request(input=Login(agent=a)), Request(input=Login(agent=b))]
+    rep = Replay(
+        batches=[("1-0", 1, Batch(now=1, cur="0-0", items=logins, init=cfg))],
+        outputs=[OutputEntry(id="2-0", token=1, input_id="1-0", events=ev, refusals=refusals)],
+        raw_outputs=[],
+        problems=[],
+    )
+    outcomes = {
+        "DeadLettered": 1,
+        "Completed": 3,
+        "Withdrawn": 1,
+        "Abandoned": 2,
+        "Rejected": 1,
+        "Deflected": 1,
+    }
+    loads = {"A/chat": 3, "B/chat": 2, "B/voice": 1, "A/voice": 1}
+    caps = [
+        "agent 'A' holds 3 on 'chat', above its cap 2",
+        "agent 'B' holds 2 on 'chat', above its cap 1",
+    ]
+    audit = audit_events(rep, cfg)
+    assert (audit.inquiries, audit.outcomes, audit.assigned, audit.max_load) == (
+        10,
+        outcomes,
+        4,
+        loads,
+    )
+    assert audit.problems == [
+        *caps,
+        "inquiry 'q1' has 2 outcomes, expected exactly 1",
+        "inquiry 'q3' has 0 outcomes, expected exactly 1",
+        "inquiry 'q9' has 0 outcomes, expected exactly 1",
+        "inquiry 'q9' was assigned 2 times",
+    ]
+    audit = audit_events(rep, cfg, added=["q1", "q2", "q3", "q5", "q10", "q11", "q13"])
+    never_added = ["q4", "q6", "q7", "q8", "q9"]
+    assert audit.inquiries == 7 and audit.problems == [
+        *caps,
+        "inquiry 'q1' has 2 outcomes, expected exactly 1",
+        "inquiry 'q11' has 0 outcomes, expected exactly 1",
+        "inquiry 'q13' has 0 outcomes, expected exactly 1",
+        "inquiry 'q3' has 0 outcomes, expected exactly 1",
+        "inquiry 'q9' was assigned 2 times",
+        *[
+            f"inquiry {x!r} appears in the outputs but was never added"
+            for x in ["q4", "q6", "q7", "q8", "q9"]
+        ],
+    ]
+    # a channel's max_concurrency caps an agent's capacity; an unknown channel keeps it
+    from router.durable.audit import _caps
+
+    big = AgentSpec(id="C", skills={}, capacity={"chat": 50, "voice": 3, "video": 2})
+    later = Batch(now=2, cur="0-0", items=[Request(input=Login(agent=big))])
+    assert _caps([("1-0", 1, rep.batches[0][2]), ("2-0", 1, later)])["C"] == {
+        "chat": 30,
+        "voice": 1,
+        "video": 2,
+    }
