@@ -1055,3 +1055,86 @@ def test_the_audit_counts_outcomes_assignments_and_loads_against_caps() -> None:
         "voice": 1,
         "video": 2,
     }
+
+
+@pytest.mark.redis
+def test_when_a_runner_snapshots_what_it_trims_and_its_hand_over(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(100.0)
+        r = runner(
+            c,
+            clock,
+            keep_log=False,
+            snapshot_every_s=3600.0,
+            snapshot_every_batches=2,
+            dedupe_window_s=0.0,
+            output_retention_s=0.0,
+        )
+        await r.snapshot()  # no core yet: nothing stored
+        assert await c.exists("router:{d}:snapshot") == 0
+        assert await r.acquire()
+        await r.recover()
+        assert not r._snapshot_due()
+        await r.cycle(block=False)  # the first batch (the logins): one of two
+        assert r._snap_batches == 1 and not r._snapshot_due()
+        assert await c.exists("router:{d}:snapshot") == 0
+        p = Producer(c, "d")
+        await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(2)])
+        await r.cycle(block=False)  # reads
+        await r.cycle(block=False)  # the second batch: a snapshot in the same cycle
+        assert r._snap_batches == 0 and r.stats.snapshots == 1
+        snap = await r.log.read_snapshot()
+        assert snap is not None and (snap.input_id, snap.cur) == (r.head, r.cur)
+        assert r.stats.idem_trimmed == 2  # no dedupe window: the keys up to the cursor
+        assert await c.zcard("router:{d}:idem") == 0
+        assert r.stats.outputs_trimmed == 1  # no retention: the newest entry only
+        assert await c.xlen("router:{d}:output") == 1
+        assert r.pending_out == []
+        # a snapshot published the pending outputs, so the next commit has none
+        await p.submit(Inquiry(id="q9", queue="orders"))
+        await r.cycle(block=False)
+        await r.cycle(block=False)
+        assert r.pending_out and r._snap_batches == 1
+        before = await c.xlen("router:{d}:output")
+        r.stopping = True
+        await r.run()  # no cycle: only the final flush of the pending outputs
+        assert r.pending_out == [] and await c.xlen("router:{d}:output") == before + 1
+        await r.hand_over()  # a batch since the last snapshot: a snapshot, then the release
+        assert r.stats.snapshots == 2 and await c.get("router:{d}:lease") is None
+        snap = await r.log.read_snapshot()
+        assert snap is not None and snap.input_id == r.head
+        # nothing new: hand_over only releases
+        r2 = runner(c, clock, owner="p2")
+        assert await r2.acquire()
+        await r2.recover()
+        await r2.hand_over()
+        assert r2.stats.snapshots == 0 and await c.get("router:{d}:lease") is None
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_how_long_a_read_may_block(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(100.0)
+        r = runner(c, clock)
+        await start(r)
+        assert 499 <= r._block_ms() <= 500  # type: ignore[operator]  # at most 0.5 s
+        p = Producer(c, "d")
+        await p.submit(Inquiry(id="q1", queue="orders"))
+        await settle(r)
+        due = r.core.next_deadline()  # type: ignore[union-attr]
+        assert due == 102.0  # the offer expires
+        clock.t = due - 0.1234
+        assert r._block_ms() == 124
+        clock.t = due - 0.0004
+        assert r._block_ms() == 1
+        clock.t = due
+        assert r._block_ms() is None
+        clock.t = 100.0
+        r._renew_at = time.monotonic() + 0.2  # a renewal sooner than the deadline
+        assert 150 <= r._block_ms() <= 200  # type: ignore[operator]
+        r._renew_at = time.monotonic() - 1.0
+        assert r._block_ms() is None
+
+    run(redis_server.url, body)
