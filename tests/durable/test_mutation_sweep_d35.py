@@ -812,21 +812,22 @@ def test_a_snapshot_trims_keys_requests_and_outputs_as_its_script_says(
             0,
         )  # "slow" has read nothing
         read = await p.read_group("slow", "x", count=3)
-        await p.ack("slow", [read[0].id])
+        await p.ack("slow", [read[0].id, read[2].id])  # one pending, older than the last read
         fast = await p.read_group("fast", "y", count=6)
         await p.ack("fast", [e.id for e in fast])
         obs = await log.observe()
-        assert obs.outputs_pending == {"slow": 2 + 3, "fast": 0}
+        assert obs.outputs_pending == {"slow": 1 + 3, "fast": 0}
         got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
         assert got == (0, 1)  # up to slow's oldest pending entry
-        await p.ack("slow", [e.id for e in read[1:]])
+        await p.ack("slow", [read[1].id])
         got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
         assert got == (0, 1)  # up to slow's last delivered entry, which stays
         assert [i.decode() for i, _ in await c.xrange("router:{d}:output")] == out_ids[2:]
         await p.read_group("slow", "x", count=10)
         await p.ack("slow", out_ids[3:])
-        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=0, **kw)
-        assert got == (0, 3)  # everything acknowledged: the newest entry stays
+        # everything acknowledged: the newest entry stays; with groups, no retention time
+        got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=10**9, **kw)
+        assert got == (0, 3)
         assert await c.xlen("router:{d}:output") == 1
         # the backlog: submissions added and not taken
         await p.submit_many([Inquiry(id=f"n{i}", queue="orders") for i in range(4)])
