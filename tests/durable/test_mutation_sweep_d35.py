@@ -1139,3 +1139,49 @@ def test_how_long_a_read_may_block(redis_server: RedisServer) -> None:
         assert r._block_ms() is None
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_submit_dedupes_within_a_call_bounds_the_backlog_and_packs_any_count(
+    redis_server: RedisServer,
+) -> None:
+    from router.durable.log import DomainFull
+    from router.durable.scripts import id_score
+
+    assert id_score("5-3") == 5 * 1024 + 3
+    assert id_score("5-5000") == 5 * 1024 + 1023
+    assert id_score("5") == 5 * 1024
+
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d", default_limit=3, producer="pp")
+        res = await p.submit_many(
+            [Inquiry(id="a", queue="orders"), (Inquiry(id="b", queue="orders"), "a")]
+        )
+        assert [r.duplicate for r in res] == [False, True]
+        assert res[0].request_id == res[1].request_id  # the same entry
+        again = await p.submit(Inquiry(id="c", queue="orders"), key="a")
+        assert again.duplicate and again.request_id == res[0].request_id  # from its score
+        assert await p.submit_many([Inquiry(id="a", queue="orders")]) == [again]
+        assert await p.submit_many([]) == []
+        await p.submit_many([Inquiry(id="b", queue="orders"), Inquiry(id="c", queue="orders")])
+        assert await c.hget("router:{d}:flow", "added") == b"3"
+        with pytest.raises(DomainFull) as e:
+            await p.submit(Inquiry(id="d", queue="orders"))
+        assert (e.value.domain, e.value.backlog, e.value.limit) == ("d", 3, 3)
+        assert str(e.value).startswith(
+            "domain 'd' is full: 3 submissions not yet processed, limit 3 (waited "
+        )
+        assert (await p.submit(Inquiry(id="a", queue="orders"))).duplicate  # dups never full
+        await c.hset("router:{d}:flow", "taken", 9)  # more taken than added: no backlog
+        await p.submit_many([Inquiry(id=f"x{i}", queue="orders") for i in range(3)])
+        await c.hset("router:{d}:flow", mapping={"added": 0, "taken": 0, "limit": 0})
+        for n in (15, 16, 17, 300):  # MessagePack array headers: fixarray, then array 16
+            res = await p.submit_many([Inquiry(id=f"n{n}-{i}", queue="orders") for i in range(n)])
+            rows = await c.xrange("router:{d}:requests", min=res[0].request_id, max="+")
+            (rid, fields), *_ = rows
+            good, bad = decode_request(fields, rid.decode())
+            assert bad == [] and submissions(fields) == n
+            assert [r.input.inquiry.id for r in good] == [f"n{n}-{i}" for i in range(n)]  # type: ignore[attr-defined]
+            assert {r.producer for r in good} == {"pp"}
+
+    run(redis_server.url, body)
