@@ -1185,3 +1185,19 @@ def test_submit_dedupes_within_a_call_bounds_the_backlog_and_packs_any_count(
             assert {r.producer for r in good} == {"pp"}
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_the_dead_stream_is_capped_near_a_thousand_records(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        log = _log(c, "o1")
+        await log.load_scripts()
+        await log.acquire()
+        for i in range(250):
+            await log.dead_letter(f"{i + 1}-0", b"", "E", None, [])
+        assert await c.xlen("router:{d}:dead") == 250  # far below the cap: every record
+        for i in range(250, 1300):
+            await log.dead_letter(f"{i + 1}-0", b"", "E", None, [])
+        assert 1000 <= await c.xlen("router:{d}:dead") < 1300  # MAXLEN ~ 1000
+
+    run(redis_server.url, body)
