@@ -829,6 +829,14 @@ def test_a_snapshot_trims_keys_requests_and_outputs_as_its_script_says(
         got = await log.snapshot(ids[2], rids[2], b"c", 6.0, output_retention_ms=10**9, **kw)
         assert got == (0, 3)
         assert await c.xlen("router:{d}:output") == 1
+        # the cursor's score: seq capped at 1023, then never one past it (ids of one ms
+        # past 1023 adds share a score: their keys stay)
+        await c.delete("router:{d}:idem")
+        scores = {"a": 5 * 1024 + 3, "b": 5 * 1024 + 4, "c": 5 * 1024 + 1023, "d": 6 * 1024}
+        await c.zadd("router:{d}:idem", scores)
+        assert await log.snapshot(ids[2], "5-3", b"c", 6.0, **kw) == (1, 0)
+        assert await log.snapshot(ids[2], "5-5000", b"c", 6.0, **kw) == (1, 0)
+        assert await c.zrange("router:{d}:idem", 0, -1) == [b"c", b"d"]
         # the backlog: submissions added and not taken
         await p.submit_many([Inquiry(id=f"n{i}", queue="orders") for i in range(4)])
         calls = Calls(c)
@@ -1173,6 +1181,9 @@ def test_submit_dedupes_within_a_call_bounds_the_backlog_and_packs_any_count(
         )
         assert (await p.submit(Inquiry(id="a", queue="orders"))).duplicate  # dups never full
         await c.hset("router:{d}:flow", "taken", 9)  # more taken than added: no backlog
+        with pytest.raises(DomainFull) as e:
+            await p.submit_many([Inquiry(id=f"x{i}", queue="orders") for i in range(4)])
+        assert (e.value.backlog, e.value.limit) == (0, 3)
         await p.submit_many([Inquiry(id=f"x{i}", queue="orders") for i in range(3)])
         await c.hset("router:{d}:flow", mapping={"added": 0, "taken": 0, "limit": 0})
         for n in (15, 16, 17, 300):  # MessagePack array headers: fixarray, then array 16
