@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from router import Inquiry, decode_config
 from router.core import Router
-from router.durable import Producer, faults
+from router.durable import DomainOptions, DomainRunner, Producer, faults
 from router.durable.audit import Replay, audit_events, verify_replay
 from router.durable.domain import agents_from_config
 from router.durable.log import Calls, DomainLog, Fenced, LogMoved, SnapshotRecord
@@ -1210,5 +1210,48 @@ def test_the_dead_stream_is_capped_near_a_thousand_records(redis_server: RedisSe
         for i in range(250, 1300):
             await log.dead_letter(f"{i + 1}-0", b"", "E", None, [])
         assert 1000 <= await c.xlen("router:{d}:dead") < 1300  # MAXLEN ~ 1000
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_the_dead_letter_callback_gets_the_batch_its_crash_and_its_counts(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        calls: list[tuple[str, str, int, int]] = []
+        cfg = decode_config(CONFIG.encode())
+        opts = DomainOptions(lease_ms=60_000, keep_log=True, agents_from_config=True)
+        r = DomainRunner(
+            c, "d", "p1", cfg, opts, clock=Clock(5.0), on_dead_letter=lambda *a: calls.append(a)
+        )
+        await start(r)
+        p = Producer(c, "d")
+        faults.set_poison("bad,tick:whole")
+        try:
+            await p.submit_many([Inquiry(id=x, queue="orders") for x in ("ok1", "bad", "ok2")])
+            await c.xadd("router:{d}:requests", {"j": b"[1]"})  # an undecodable request
+            await settle(r)
+            assert len(calls) == 1
+            bid, detail, refused, total = calls[0]
+            assert bid == r.head and (refused, total) == (1, 4)
+            assert detail.startswith("Traceback (most recent call last):")
+            assert detail.endswith("InjectedFault: injected fault: submit 'bad'\n")
+            assert (r.stats.dead_letters, r.stats.dead_inputs) == (1, 1)
+            await p.submit_many([Inquiry(id=x, queue="orders") for x in ("w1", "whole")])
+            await settle(r)
+        finally:
+            faults.set_poison(None)
+        assert len(calls) == 2
+        bid, detail, refused, total = calls[1]
+        assert bid == r.head and (refused, total) == (2, 2)  # the tick: the whole batch
+        assert detail.endswith("injected fault: the tick of a batch that submits 'whole'\n")
+        assert (r.stats.dead_letters, r.stats.dead_inputs) == (2, 3)
+        dead = await r.log.dead_letters()
+        assert dead[bid] == DeadLetter(
+            error="InjectedFault: injected fault: the tick of a batch that submits 'whole'"
+        )
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
 
     run(redis_server.url, body)
