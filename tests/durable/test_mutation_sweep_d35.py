@@ -1288,3 +1288,26 @@ def test_isolation_applies_the_good_inputs_before_a_crash_again(
         faults.set_poison(None)
     assert items is not None and [i for i, _ in items] == [1]
     assert str(crash) == "injected fault: submit 'bad'"
+
+
+def test_isolation_ticks_the_core_and_a_crashing_tick_is_the_whole_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    core = _core()
+    original = Router.tick
+
+    def buggy(self: Router, now: float) -> Any:
+        if _knows(self, "boom"):
+            raise RuntimeError("a bug in the tick")
+        return original(self, now)
+
+    try:
+        monkeypatch.setattr(Router, "tick", buggy)
+    except (TypeError, AttributeError):
+        pytest.skip("the compiled Router's methods cannot be patched")
+    before = core.snapshot()
+    batch = Batch(now=2.0, cur="2-0", items=[_submit("a"), _submit("boom")])
+    items, crash = isolate(Router.restore(before), batch)
+    assert items is None and str(crash) == "a bug in the tick"
+    ok = Batch(now=2.0, cur="2-0", items=[_submit("a")])
+    assert isolate(Router.restore(before), ok) == (None, None)
