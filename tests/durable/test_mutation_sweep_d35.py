@@ -1059,6 +1059,7 @@ def test_the_audit_counts_outcomes_assignments_and_loads_against_caps() -> None:
 
     big = AgentSpec(id="C", skills={}, capacity={"chat": 50, "voice": 3, "video": 2})
     later = Batch(now=2, cur="0-0", items=[Request(input=Login(agent=big))])
+    assert _caps([("2-0", 1, later)])["C"] == {"chat": 30, "voice": 1, "video": 2}  # defaults
     assert _caps([("1-0", 1, rep.batches[0][2]), ("2-0", 1, later)])["C"] == {
         "chat": 30,
         "voice": 1,
