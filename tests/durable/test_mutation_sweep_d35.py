@@ -58,6 +58,8 @@ from router.events import (
     Deflected,
     OfferDeclined,
     Offered,
+    OfferExpired,
+    OfferRescinded,
     Rejected,
     Requeued,
     Withdrawn,
@@ -1312,3 +1314,32 @@ def test_isolation_ticks_the_core_and_a_crashing_tick_is_the_whole_batch(
     assert items is None and str(crash) == "a bug in the tick"
     ok = Batch(now=2.0, cur="2-0", items=[_submit("a")])
     assert isolate(Router.restore(before), ok) == (None, None)
+
+
+def test_the_audit_frees_an_offer_that_ends_without_the_work() -> None:
+    cfg = decode_config(CONFIG.encode())
+    c = AgentSpec(id="C", skills={}, capacity={"chat": 1})
+    o = {"agent_id": "C", "queue": "orders", "expires_at": 9.0}
+    ev: list[Any] = []
+    for i, end in enumerate(
+        [
+            OfferDeclined(at=1, inquiry_id="x0", agent_id="C"),
+            OfferExpired(at=1, inquiry_id="x1", agent_id="C"),
+            OfferRescinded(at=1, inquiry_id="x2", agent_id="C", reason="withdrawn"),
+            Requeued(at=1, inquiry_id="x3", queue="orders", reason="break"),
+            Abandoned(at=1, inquiry_id="x4", queue="orders", wait_s=1),
+            Withdrawn(at=1, inquiry_id="x5", queue="orders"),
+        ]
+    ):
+        ev += [Offered(at=1, inquiry_id=f"x{i}", **o), end]
+    ev += [Offered(at=1, inquiry_id="x6", **o)]  # each slot was given back: never above 1
+    rep = Replay(
+        batches=[("1-0", 1, Batch(now=1, cur="0-0", items=[Request(input=Login(agent=c))]))],
+        outputs=[OutputEntry(id="2-0", token=1, input_id="1-0", events=ev, refusals=[])],
+        raw_outputs=[],
+        problems=[],
+    )
+    audit = audit_events(rep, cfg, added=["x4", "x5"])
+    assert audit.max_load == {"C/chat": 1}
+    assert audit.outcomes == {"Abandoned": 1, "Withdrawn": 1}
+    assert [p for p in audit.problems if "cap" in p] == []
