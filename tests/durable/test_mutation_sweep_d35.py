@@ -1343,3 +1343,9 @@ def test_the_audit_frees_an_offer_that_ends_without_the_work() -> None:
     assert audit.max_load == {"C/chat": 1}
     assert audit.outcomes == {"Abandoned": 1, "Withdrawn": 1}
     assert [p for p in audit.problems if "cap" in p] == []
+    # an open offer holds its slot until it ends: two at once pass a cap of 1
+    two = [Offered(at=1, inquiry_id=f"y{i}", **o) for i in range(2)]
+    rep.outputs = [OutputEntry(id="2-0", token=1, input_id="1-0", events=two, refusals=[])]
+    audit = audit_events(rep, cfg)
+    assert audit.max_load == {"C/chat": 2}
+    assert audit.problems[0] == "agent 'C' holds 2 on 'chat', above its cap 1"
