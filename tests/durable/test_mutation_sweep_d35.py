@@ -440,11 +440,11 @@ def test_isolation_finds_each_poison_input_and_yields_after_every_step() -> None
     assert _steps(Router.restore(before), Batch(now=2.0, cur="2-0", items=[])) == (1, (None, None))
 
 
-def test_isolation_applies_the_good_inputs_again_before_the_tick() -> None:
+def test_a_poison_input_and_a_crashing_tick_make_the_batch_dead_whole() -> None:
     core = _core()
     before = core.snapshot()
-    # the tick crashes only when "t" is submitted in the batch, and the walk must have
-    # re-applied "a" after restoring for the poisoned "p": its final core holds "a"
+    # "p" crashes where it is applied, the tick crashes because "t" is in the batch: the
+    # tick's crash wins (the whole batch), not the list of poison inputs
     batch = Batch(now=2.0, cur="2-0", items=[_submit("a"), _submit("p"), _submit("t")])
     faults.set_poison("p,tick:t")
     try:
