@@ -592,7 +592,7 @@ _DOMAIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 def check_domain_name(name: str) -> str:
     """Return ``name`` if it is a valid domain name, else raise ValueError."""
-    if not _DOMAIN_RE.match(name):
+    if not _DOMAIN_RE.fullmatch(name):  # not match: its ``$`` passes a trailing newline
         raise ValueError(
             f"domain name {name!r}: use 1-100 letters, digits, '_', '.', '-' "
             "(starting with a letter or digit)"
