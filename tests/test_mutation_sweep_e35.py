@@ -24,6 +24,7 @@ from router.config.clock import (
     parse_time_of_day,
     parse_utc_offset,
 )
+from router.config.problems import key_path
 from router.config.targeting import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -418,6 +419,19 @@ def test_clock_parsers_take_their_bounds_and_name_what_they_refuse() -> None:
         with pytest.raises(ValueError) as info:
             call()
         assert str(info.value) == message
+
+
+def test_a_trailing_newline_is_not_part_of_a_match() -> None:
+    # `re.match` with `...$` takes "08:30\n" (`$` matches before a final newline), as the
+    # domain names did (mutD35): the parsers read with `fullmatch`
+    for call in (
+        lambda: parse_time_of_day("08:30\n"),
+        lambda: parse_utc_offset("+08:00\n"),
+    ):
+        with pytest.raises(ValueError):
+            call()
+    assert key_path("$.teams", "a\n") == '$.teams["a\\n"]'
+    assert key_path("$.teams", "night-shift_2") == "$.teams.night-shift_2"
 
 
 def test_surge_measures_only_watched_queues_with_someone_waiting() -> None:

@@ -64,11 +64,12 @@ UNIX_EPOCH_DAY = 3
 _CLOCK = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):([0-5][0-9])$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _OFFSET = re.compile(r"^([+-])([01][0-9]|2[0-3]):([0-5][0-9])$")
+# Read with `fullmatch`: `$` alone also matches before a final newline ("08:30\n").
 
 
 def clock_offset_s(start: str) -> float:
     """Seconds from Monday 00:00 to ``start`` (``"fri 18:00"``); raises ValueError."""
-    m = _CLOCK.match(start.strip().lower())
+    m = _CLOCK.fullmatch(start.strip().lower())
     if m is None:
         raise ValueError(f"expected a day and a time like 'mon 00:00', got {start!r}")
     return DAYS.index(m.group(1)) * DAY + int(m.group(2)) * 3600.0 + int(m.group(3)) * 60.0
@@ -78,7 +79,7 @@ def parse_time_of_day(text: str, *, allow_24: bool = False) -> float:
     """``"08:30"`` as seconds after midnight (``"24:00"`` too if ``allow_24``)."""
     if allow_24 and text == "24:00":
         return DAY
-    m = _TIME.match(text)
+    m = _TIME.fullmatch(text)
     if m is None:
         end = " (or '24:00')" if allow_24 else ""
         raise ValueError(f"expected a time like '08:00'{end}, got {text!r}")
@@ -87,7 +88,7 @@ def parse_time_of_day(text: str, *, allow_24: bool = False) -> float:
 
 def parse_utc_offset(text: str) -> float:
     """``"+08:00"`` / ``"-05:30"`` as seconds east of UTC."""
-    m = _OFFSET.match(text)
+    m = _OFFSET.fullmatch(text)
     if m is None:
         raise ValueError(f"expected an offset like '+08:00' or '-05:30', got {text!r}")
     sign = 1.0 if m.group(1) == "+" else -1.0

@@ -42,7 +42,7 @@ def format_validation_error(exc: msgspec.MsgspecError, at: str = "$") -> str:
 
 def key_path(path: str, key: object) -> str:
     """``$.a`` + ``b`` -> ``$.a.b``; keys that are not identifiers are quoted."""
-    if isinstance(key, str) and _IDENT_RE.match(key):
+    if isinstance(key, str) and _IDENT_RE.fullmatch(key):  # `$` alone takes "a\n"
         return f"{path}.{key}"
     return f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
 

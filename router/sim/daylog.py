@@ -48,7 +48,7 @@ def _seconds(text: str, column: str) -> float:
 
 
 def _timestamp(text: str, offset_s: float) -> float:
-    m = _CLOCK.match(text)
+    m = _CLOCK.fullmatch(text)
     if m is None:
         try:
             t = float(text)
