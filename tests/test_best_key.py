@@ -219,3 +219,25 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
     assert compared > 2000  # agents with some pool open, compared with a finite key
     assert listed > 2000
     assert ordered > 2000
+
+
+def test_by_urgency_orders_as_sort_does() -> None:
+    """``_by_urgency`` (the compiled build's order of a short list of pending arrivals) is
+    ``sort(key=_urgency)``: random batches of waiting tickets of several priorities, equal
+    arrival times among them."""
+    from router.core import _by_urgency, _urgency
+
+    rng = random.Random(5)
+    r = Router(config(CENTER % "all"), now=0.0)
+    queues = [q.name for q in r.config.queues]
+    for i in range(60):
+        r.submit(
+            Inquiry(id=f"i{i}", queue=rng.choice(queues), priority=rng.randint(0, 3)),
+            float(i // 4),
+        )
+    tickets = list(r._tickets.values())
+    for _ in range(200):
+        batch = rng.sample(tickets, rng.randint(2, 32))
+        want = sorted(batch, key=_urgency)
+        _by_urgency(batch)
+        assert [t.id for t in batch] == [t.id for t in want]
