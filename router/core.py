@@ -275,6 +275,9 @@ _TAKES_NONE: Final = TAKES_NONE
 # imported from router.events is a module-dict lookup per use, compiled)
 _Assigned: Final = Assigned
 _Completed: Final = Completed
+#: the longest batch of freed agents or pending arrivals the compiled build orders by
+#: insertion (``_by_best_key``, ``_by_urgency``: quadratic at worst); longer ones are sorted
+_BY_INSERTION: Final = 32
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -3028,9 +3031,14 @@ class Router:
                     break
             else:
                 # several agents freed in one batch: the best-keyed pulls first
-                batch = list(freed.values())
-                freed.clear()
-                batch.sort(key=self._best_key)
+                if self._native_heap and len(freed) <= _BY_INSERTION:
+                    # compiled: the same order, without sort's generic key calls
+                    batch = self._by_best_key(freed)
+                    freed.clear()
+                else:
+                    batch = list(freed.values())
+                    freed.clear()
+                    batch.sort(key=self._best_key)
                 self._batch = batch
                 for agent in batch:
                     self._fill(agent)
@@ -3041,7 +3049,10 @@ class Router:
             pending = self._pending
             self._pending = []
             if len(pending) > 1:
-                pending.sort(key=_urgency)
+                if self._native_heap and len(pending) <= _BY_INSERTION:
+                    _by_urgency(pending)  # compiled: the same order, read natively
+                else:
+                    pending.sort(key=_urgency)
             for t in pending:
                 if t.state == WAITING:
                     self._seek_agent(t)
@@ -3105,6 +3116,34 @@ class Router:
                     agent_push(entries, e)
                 else:
                     heappush(heap, e)
+
+    def _by_best_key(self, agents: dict[str, Agent]) -> list[Agent]:
+        """``agents`` in ``_best_key`` order: ``sorted(agents.values(), key=self._best_key)``.
+
+        The compiled build's way (``_match``, a batch of freed agents: about ten in the
+        end-to-end flow): ``_best_key`` called natively, in the same order as ``sort``
+        calls it (a random pool's key draws), its float kept on the agent
+        (``Agent.batch_key``), the agents placed by insertion with native compares.
+        ``list.sort`` with a key calls ``_best_key`` through its Python wrapper and
+        compares a tuple per agent, generically. The order is the same: incarnations are
+        unique (``_next_seq`` at login) and keys are finite (the config's numbers are), so
+        ``(key, incarnation)`` orders any batch totally.
+        """
+        out = list(agents.values())
+        for j in range(len(out)):
+            agent = out[j]
+            k, inc = self._best_key(agent)
+            agent.batch_key = k
+            i = j
+            while i > 0:
+                before = out[i - 1]
+                bk = before.batch_key
+                if bk < k or (bk == k and before.incarnation < inc):
+                    break
+                out[i] = before
+                i -= 1
+            out[i] = agent
+        return out
 
     def _best_key(self, agent: Agent) -> tuple[float, int]:
         """A freed agent's place in a batched pass: its least ``_key`` over the pools it
@@ -4483,6 +4522,26 @@ def _size(c: Any) -> int:
 
 def _urgency(t: Ticket) -> tuple[float, int]:
     return (t.aged, t.seq)
+
+
+def _by_urgency(tickets: list[Ticket]) -> None:
+    """Sort ``tickets`` by ``_urgency``, in place, by insertion: ``tickets.sort(key=_urgency)``
+    for the compiled build's short lists (``_match``'s pending arrivals; ``_BY_INSERTION``),
+    where ``list.sort`` calls ``_urgency`` generically and compares a tuple per ticket. The
+    order is the same: ``seq`` is unique, so ``(aged, seq)`` orders any list totally (an
+    aged key is finite). Arrivals in time order are already in order: one compare each."""
+    for j in range(1, len(tickets)):
+        t = tickets[j]
+        aged = t.aged
+        seq = t.seq
+        i = j
+        while i > 0:
+            before = tickets[i - 1]
+            if before.aged < aged or (before.aged == aged and before.seq < seq):
+                break
+            tickets[i] = before
+            i -= 1
+        tickets[i] = t
 
 
 def _state_name(t: Ticket) -> str:

@@ -116,6 +116,25 @@ def _check_all(r: Router) -> int:
     return compared
 
 
+def _check_order(r: Router, rng: random.Random) -> int:
+    """``_by_best_key`` (the compiled build's order of a batch of freed agents) puts any
+    batch in the order of ``sorted(..., key=_best_key)`` (the pure build's), and draws what
+    it draws: all agents, then a random batch (in a random order, as ``_freed`` may hold it)."""
+    draws = r._draws
+    agents = list(r._agents.values())
+    batch = rng.sample(agents, rng.randint(2, len(agents)))
+    for group in (agents, batch):
+        n = draws.n
+        want = sorted(group, key=r._best_key)
+        used = draws.n - n
+        draws.n = n
+        got = r._by_best_key({a.id: a for a in group})
+        assert draws.n - n == used
+        draws.n = n
+        assert [a.id for a in got] == [a.id for a in want]
+    return len(batch)
+
+
 def _check_listed(r: Router) -> int:
     """Every live entry of a scored pool's heap holds the agent's ``_key`` there, bit for
     bit, whichever path listed it (a refresh, a new pool's first listing): equal states
@@ -161,7 +180,7 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
     now = 0.0
     held: list[str] = []
     offered: list[str] = []
-    compared = listed = 0
+    compared = listed = ordered = 0
     for step in range(500):
         now += rng.choice([0.0, 0.5, 3.0, 17.0])
         roll = rng.random()
@@ -182,6 +201,8 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
         except UsageError:
             pass  # e.g. a break refused, an offer that expired: not what is checked here
         compared += _check_all(r)  # before the pass: agents freed since the last one
+        # (its own rng: the walk's stays as it was)
+        ordered += _check_order(r, random.Random(seed * 1000 + step))
         listed += _check_listed(r)
         for ev in r.tick(now):
             name = type(ev).__name__
@@ -197,3 +218,26 @@ def test_best_key_is_the_least_key_over_the_pools_the_agent_can_take(
         held = [i for i in held if r.inquiry_state(i) == "assigned"]
     assert compared > 2000  # agents with some pool open, compared with a finite key
     assert listed > 2000
+    assert ordered > 2000
+
+
+def test_by_urgency_orders_as_sort_does() -> None:
+    """``_by_urgency`` (the compiled build's order of a short list of pending arrivals) is
+    ``sort(key=_urgency)``: random batches of waiting tickets of several priorities, equal
+    arrival times among them."""
+    from router.core import _by_urgency, _urgency
+
+    rng = random.Random(5)
+    r = Router(config(CENTER % "all"), now=0.0)
+    queues = [q.name for q in r.config.queues]
+    for i in range(60):
+        r.submit(
+            Inquiry(id=f"i{i}", queue=rng.choice(queues), priority=rng.randint(0, 3)),
+            float(i // 4),
+        )
+    tickets = list(r._tickets.values())
+    for _ in range(200):
+        batch = rng.sample(tickets, rng.randint(2, 32))
+        want = sorted(batch, key=_urgency)
+        _by_urgency(batch)
+        assert [t.id for t in batch] == [t.id for t in want]

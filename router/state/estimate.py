@@ -153,7 +153,9 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
 
 
 #: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
-HORIZONS: Final = (600.0, 3600.0)
+#: (a tuple of any length to the compiled build: ``enumerate`` of it is then a native indexed
+#: loop; typed as the pair it is, the loop is a generic iterator and a tuple per horizon)
+HORIZONS: Final[tuple[float, ...]] = (600.0, 3600.0)
 
 
 @final

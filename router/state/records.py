@@ -695,6 +695,7 @@ class Agent:
     """One logged-in agent and everything the scorer and guardrails need."""
 
     __slots__ = (
+        "batch_key",
         "break_due",
         "break_until",
         "brk_flags",
@@ -817,6 +818,8 @@ class Agent:
         self.shift_next = _INF
         if self.shifts and self.shift_end is None:
             self.shift_end = self.shifts[-1].end_s
+        #: its ``_best_key`` while a batch of freed agents is ordered (``Router._by_best_key``)
+        self.batch_key = _INF
 
 
 def spec_tenants(spec: AgentSpec) -> frozenset[str]:
