@@ -145,18 +145,18 @@ class AgentEntry:
 @final
 @mypyc_attr(acyclic=True, free_list_len=1)
 class DeadlineEntry:
-    """The compiled build's deadline entry (``Router._deadlines`` and ``Router._offer_line``):
-    :data:`DeadlineTuple`'s five fields in a native object (the pure build keeps the tuples,
-    which ``heapq`` compares in C). Compiled, ``when`` is a C double and ``seq``, ``kind`` and
-    ``arg`` native ints: a sift's compare and the router's reads unbox nothing, and a push
-    makes one object where a tuple needed two (the tuple and the time's float). ``obj`` is an
-    atom only (an offer's inquiry id, an agent timer's slot; ``None`` for the kinds that name
-    an object, which the router keeps beside the heap by the entry's ``seq``:
-    ``Router._deadline_refs``), so the class is ``acyclic``: never tracked by the cyclic
-    collector (an entry holding a reference would keep a cycle through it from ever being
-    collected: a named policy timer's target holds its policy, which holds the router).
-    ``(when, seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in
-    the tuple's order, for readers off the hot path that take either form."""
+    """The compiled build's deadline entry (``Router._deadlines`` and the offer line,
+    ``Router._line``): :data:`DeadlineTuple`'s five fields in a native object (the pure build
+    keeps the tuples, which ``heapq`` compares in C). Compiled, ``when`` is a C double and
+    ``seq``, ``kind`` and ``arg`` native ints: a sift's compare and the router's reads unbox
+    nothing, and a push makes one object where a tuple needed two (the tuple and the time's
+    float). ``obj`` is an atom only (an offer's inquiry id, an agent timer's slot; ``None`` for
+    the kinds that name an object, which the router keeps beside the heap by the entry's
+    ``seq``: ``Router._deadline_refs``), so the class is ``acyclic``: never tracked by the
+    cyclic collector (an entry holding a reference would keep a cycle through it from ever being
+    collected: a named policy timer's target holds its policy, which holds the router). ``(when,
+    seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in the
+    tuple's order, for readers off the hot path that take either form."""
 
     __slots__ = ("arg", "kind", "obj", "seq", "when")
 
