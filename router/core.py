@@ -2948,7 +2948,7 @@ class Router:
         bases: dict[tuple[int, str], float] | None = None
         # pure: the entries' sequence number and slot as objects, made once (a tuple holds
         # objects); compiled, an AgentEntry holds them as native ints: nothing to box
-        slot = agent.slot
+        slot: i64 = agent.slot
         entry_seq: Any = None if native else seq
         entry_slot: Any = None if native else slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
