@@ -44,7 +44,8 @@ One deadline heap (lazy too) drives offer expiry, patience,
 relaxation steps, the end of a wait for preferred agents, wrap-up ends,
 policy timers and agent timers
 (``router/wellbeing.py``); offer expiries, pushed in time order (``now`` plus one
-timeout), wait beside it in a plain line, merged with its head by ``(when, seq)``.
+timeout), wait beside it in a plain line (pure, a ``deque``; compiled, a list read from a
+head index, ``Router._line``), merged with its head by ``(when, seq)``.
 Every offer pushes its expiry and most offers end
 before it (accepted, declined): the core counts those spent entries and
 compacts the heap and the line in bulk once they outnumber the rest
@@ -87,7 +88,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from heapq import heapify, heappop, heappush
-from typing import Any, Final, final, overload
+from typing import TYPE_CHECKING, Any, Final, final, overload
 
 import msgspec
 
@@ -249,6 +250,9 @@ from router.wellbeing import (
     Guardrails,
 )
 
+if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
+    from mypy_extensions import i64
+
 __all__ = ["Router"]
 
 # Deadline kinds
@@ -260,6 +264,12 @@ K_AGENT: Final = 5
 K_PREFER: Final = 16  # the end of an inquiry's wait for its preferred agents (K_BP is 6)
 
 _INF: Final = float("inf")
+#: compiled: what a cell of the offer line (``Router._line``) holds once its entry was popped
+#: (the entry itself is released at its pop)
+_PASSED: Final = DeadlineEntry(_INF, 0, 0, None, 0)
+#: compiled: the offer line's passed cells are cut off once this many or more, and at least
+#: as many as the entries held (:meth:`Router._line_cut`)
+_LINE_CUT: Final = 64
 #: the deadline heap is compacted once its spent offer entries outnumber the rest by this
 _SPENT_SLACK: Final = 64
 #: the most distinct caps dicts the agents share (``Router._caps_shared``; then forgotten)
@@ -320,7 +330,9 @@ class Router:
         "_immediate",
         "_in_instant",
         "_interrupts",
+        "_line",
         "_line_at",
+        "_line_head",
         "_line_last",
         "_live",
         "_max_concurrency",
@@ -421,7 +433,16 @@ class Router:
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
         #: shorter timeout after a reconfigure) goes to the heap. The next deadline is the
         #: first of the two heads by ``(when, seq)`` (:meth:`_next_source`)
-        self._offer_line: deque[Any] = deque()  # (entries in the heap's form)
+        self._offer_line: deque[Any] = deque()  # (pure: tuples; compiled: empty)
+        #: compiled, the offer line is ``_line[_line_head:]`` (``DeadlineEntry`` objects), a
+        #: list read from a head index: ``append``, the head's read and its pop are native
+        #: list operations where a ``deque``'s are generic method calls. An entry is released
+        #: at its pop (its cell holds ``_PASSED``); the passed cells are cut off once they are
+        #: at least half the list (:meth:`_line_cut`), or when the line empties. Pure: empty
+        #: (the deque is the line: its ``popleft`` is C code there).
+        #: :meth:`_line_entries` reads either as a list.
+        self._line: list[DeadlineEntry] = []
+        self._line_head: i64 = 0
         #: the offer line's first and last entries' times (infinity, minus infinity: empty)
         self._line_at = _INF
         self._line_last = -_INF
@@ -581,10 +602,13 @@ class Router:
         # generic compare
         nd: list[DeadlineEntry] = dl
         times: list[tuple[float, ...]] = dl
-        nol: deque[DeadlineEntry] = ol
         if self._spent_room < 0:  # the margin may have run out: count it (_spent_room)
             # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
-            room = len(dl) + len(ol) + _SPENT_SLACK - 2 * (self._offer_entries - self._n_offered)
+            if native:  # (the offer line's length: _line_len, inline)
+                held = len(dl) + len(self._line) - self._line_head
+            else:
+                held = len(dl) + len(ol)
+            room = held + _SPENT_SLACK - 2 * (self._offer_entries - self._n_offered)
             if room < 0:
                 self._compact_deadlines()
             else:
@@ -595,23 +619,33 @@ class Router:
             try:
                 while True:
                     # the next entry by (when, seq): _next_source and _line_pop, inline (an
-                    # offer's expiry and an agent timer per lifecycle come this way)
-                    from_line = False
-                    if ol:
-                        if dl:
-                            la = self._line_at
-                            if native:
+                    # offer's expiry and an agent timer per lifecycle come this way);
+                    # (when, seq) decide the order, seq unique: as heappop's
+                    if native:  # the offer line is line[hd:] (a list: native reads)
+                        line = self._line
+                        hd = self._line_head
+                        from_line = False
+                        if hd < len(line):
+                            if dl:
+                                la = self._line_at
                                 h = nd[0]
                                 hw = h.when
-                                from_line = not (hw < la or (hw == la and h.seq < nol[0].seq))
+                                from_line = not (hw < la or (hw == la and h.seq < line[hd].seq))
                             else:
-                                ht = dl[0]
-                                from_line = not (ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]))
-                        else:
-                            from_line = True
-                    if native:  # (when, seq) decide the order, seq unique: as heappop's
+                                from_line = True
                         if from_line:
-                            e = nol.popleft()
+                            e = line[hd]
+                            line[hd] = _PASSED  # released at its pop
+                            hd += 1
+                            self._line_head = hd
+                            if hd < len(line):  # the tail stays
+                                self._line_at = line[hd].when
+                                if hd >= _LINE_CUT and hd + hd >= len(line):
+                                    self._line_cut()
+                            else:
+                                self._line_cut()
+                                self._line_at = _INF
+                                self._line_last = -_INF
                         else:
                             e = nd[0]
                             if e.kind == K_AGENT:  # off the heap at the fire's first push
@@ -625,19 +659,24 @@ class Router:
                         arg = e.arg
                         if _by_ref(kind):
                             obj = self._deadline_refs.pop(seq)
-                    elif from_line:
-                        at, seq, kind, obj, arg = ol.popleft()
                     else:
-                        at, seq, kind, obj, arg = heappop(dl)
-                    if from_line:
-                        if ol:  # the tail stays
-                            if native:  # (statements: a conditional expression would box)
-                                self._line_at = nol[0].when
+                        from_line = False
+                        if ol:
+                            if dl:
+                                la = self._line_at
+                                ht = dl[0]
+                                from_line = not (ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]))
                             else:
+                                from_line = True
+                        if from_line:
+                            at, seq, kind, obj, arg = ol.popleft()
+                            if ol:  # the tail stays
                                 self._line_at = ol[0][0]
+                            else:
+                                self._line_at = _INF
+                                self._line_last = -_INF
                         else:
-                            self._line_at = _INF
-                            self._line_last = -_INF
+                            at, seq, kind, obj, arg = heappop(dl)
                     self._now = at
                     if kind != K_OFFER:
                         self._spent_room -= 1  # one entry less, no spent one
@@ -690,14 +729,17 @@ class Router:
             self._offer_entries += 1
             self._spent_room -= 1  # (-2 for the entry counted, +1 for its place)
             if when >= self._line_last:  # in time order (a later seq breaks the tie)
-                ol = self._offer_line
-                if not ol:
-                    self._line_at = when
-                self._line_last = when
                 if self._native_heap:  # (an offer's entry names its inquiry by id: an atom)
-                    ol.append(DeadlineEntry(when, self._seq, kind, obj, arg))
+                    line = self._line
+                    if self._line_head == len(line):
+                        self._line_at = when
+                    line.append(DeadlineEntry(when, self._seq, kind, obj, arg))
                 else:
+                    ol = self._offer_line
+                    if not ol:
+                        self._line_at = when
                     ol.append((when, self._seq, kind, obj, arg))
+                self._line_last = when
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
             self._push_entry(when, self._seq, kind, obj, arg)
@@ -722,8 +764,11 @@ class Router:
 
     def _deadline_head(self, src: int) -> DeadlineTuple:
         """The first entry of the heap (``src`` 1) or the offer line (2), as a tuple."""
-        e = self._deadlines[0] if src == 1 else self._offer_line[0]
-        return self._entry_tuple(e) if self._native_heap else e
+        if self._native_heap:
+            e = self._deadlines[0] if src == 1 else self._line[self._line_head]
+            return self._entry_tuple(e)
+        t: DeadlineTuple = self._deadlines[0] if src == 1 else self._offer_line[0]
+        return t
 
     def _entry_tuple(self, e: DeadlineEntry) -> DeadlineTuple:
         """A compiled build's entry as the pure build's tuple, with the object it names."""
@@ -823,8 +868,13 @@ class Router:
             else:
                 heappush(dl, entry)
         if line_aside:  # (an offer's entry not live is spent: never, in practice)
-            line_aside.reverse()
-            ol.extendleft(line_aside)  # the first ones, still in time order
+            if native:  # the first ones, still in time order
+                line = self._line
+                self._line_cut()
+                line[0:0] = line_aside
+            else:
+                line_aside.reverse()
+                ol.extendleft(line_aside)  # the first ones, still in time order
             self._line_ends()
         return found
 
@@ -833,21 +883,26 @@ class Router:
         offer line's, 0 none. (Not the entry: the compiled build unboxes a fixed-length
         tuple, so an entry's identity does not survive a return.)"""
         dl = self._deadlines
+        if self._native_heap:
+            line = self._line
+            hd = self._line_head
+            if hd == len(line):
+                return 1 if dl else 0
+            if dl:
+                la = self._line_at
+                nd: list[DeadlineEntry] = dl
+                h = nd[0]
+                if h.when < la or (h.when == la and h.seq < line[hd].seq):
+                    return 1
+            return 2
         ol = self._offer_line
         if not ol:
             return 1 if dl else 0
         if dl:
             la = self._line_at
-            if self._native_heap:
-                nd: list[DeadlineEntry] = dl
-                nol: deque[DeadlineEntry] = ol
-                h = nd[0]
-                if h.when < la or (h.when == la and h.seq < nol[0].seq):
-                    return 1
-            else:
-                ht = dl[0]
-                if ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]):
-                    return 1
+            ht = dl[0]
+            if ht[0] < la or (ht[0] == la and ht[1] < ol[0][1]):
+                return 1
         return 2
 
     def _next_at(self) -> float:
@@ -867,10 +922,21 @@ class Router:
     def _line_pop(self) -> Any:
         """The offer line's first entry, taken off (the build's form); its head's time kept
         up to date."""
+        if self._native_heap:  # (the hot pop is _enter's, inline)
+            line = self._line
+            hd = self._line_head
+            ne = line[hd]
+            line[hd] = _PASSED
+            hd += 1
+            self._line_head = hd
+            if hd >= _LINE_CUT and hd + hd >= len(line):
+                self._line_cut()
+            self._line_ends()  # (emptied: cut)
+            return ne
         ol = self._offer_line
         e = ol.popleft()
         if ol:
-            self._line_at = _when(ol[0], self._native_heap)  # the tail stays
+            self._line_at = ol[0][0]  # the tail stays
         else:
             self._line_at = _INF
             self._line_last = -_INF
@@ -878,14 +944,41 @@ class Router:
 
     def _line_ends(self) -> None:
         """Take the offer line's head and tail times from the line (after it changed)."""
-        ol = self._offer_line
-        if ol:
-            native = self._native_heap
-            self._line_at = _when(ol[0], native)
-            self._line_last = _when(ol[-1], native)
-        else:
-            self._line_at = _INF
-            self._line_last = -_INF
+        if self._native_heap:
+            line = self._line
+            if self._line_head < len(line):
+                self._line_at = line[self._line_head].when
+                self._line_last = line[-1].when
+                return
+            self._line_cut()  # (emptied: no passed cells kept)
+        elif self._offer_line:
+            ol = self._offer_line
+            self._line_at = ol[0][0]
+            self._line_last = ol[-1][0]
+            return
+        self._line_at = _INF
+        self._line_last = -_INF
+
+    def _line_cut(self) -> None:
+        """Compiled: cut the offer line's passed cells off (``_line[:_line_head]``, each
+        ``_PASSED``: their entries were released at their pops); the head is 0 after. Made
+        once they are ``_LINE_CUT`` or more and at least as many as the entries held, so a
+        cut moves no more cells than pops made it due, and when the line empties."""
+        del self._line[: self._line_head]
+        self._line_head = 0
+
+    def _line_len(self) -> int:
+        """How many entries the offer line holds."""
+        if self._native_heap:
+            return len(self._line) - self._line_head
+        return len(self._offer_line)
+
+    def _line_entries(self) -> list[Any]:
+        """The offer line's entries, first to last, in the build's form (a new list: compiled,
+        ``DeadlineEntry`` objects read from the head; pure, the deque's tuples)."""
+        if self._native_heap:
+            return self._line[self._line_head :]
+        return list(self._offer_line)
 
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.
@@ -920,10 +1013,14 @@ class Router:
                     del refs[seq]
             deadline_heapify(nkept)
             nd[:] = nkept
-            nol: deque[DeadlineEntry] = ol  # (offer entries: atoms, none in refs)
-            nline = [e for e in nol if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)]
-            ol.clear()
-            ol.extend(nline)  # still in time order
+            line = self._line  # (offer entries: atoms, none in refs)
+            nline = [
+                e
+                for e in line[self._line_head :]
+                if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)
+            ]
+            line[:] = nline  # still in time order (the list stays the router's)
+            self._line_head = 0
             self._line_ends()
             self._offer_entries = offers + len(nline)
             self._spent_room = -1  # counted at the next input
@@ -949,7 +1046,7 @@ class Router:
         if self._native_heap:
             # (an agent timer firing at the top, _top_fired, is no longer held)
             heap = self._deadlines[1:] if self._top_fired else self._deadlines
-            return [self._entry_tuple(e) for e in [*heap, *self._offer_line]]
+            return [self._entry_tuple(e) for e in [*heap, *self._line_entries()]]
         return [*self._deadlines, *self._offer_line]
 
     def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
@@ -2854,7 +2951,7 @@ class Router:
         bases: dict[tuple[int, str], float] | None = None
         # pure: the entries' sequence number and slot as objects, made once (a tuple holds
         # objects); compiled, an AgentEntry holds them as native ints: nothing to box
-        slot = agent.slot
+        slot: i64 = agent.slot
         entry_seq: Any = None if native else seq
         entry_slot: Any = None if native else slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
@@ -4142,6 +4239,8 @@ class Router:
         self._deadline_refs = {}
         self._top_fired = False
         self._offer_line = deque()
+        self._line = []
+        self._line_head = 0
         self._line_ends()
         self._offer_entries = 0
         self._spent_room = -1  # counted at the first input
@@ -4277,7 +4376,7 @@ class Router:
             if kind == K_OFFER:
                 self._offer_entries += 1
                 if self._native_heap:
-                    self._offer_line.append(DeadlineEntry(at, seq, kind, obj, arg))
+                    self._line.append(DeadlineEntry(at, seq, kind, obj, arg))
                 else:
                     self._offer_line.append((at, seq, kind, obj, arg))  # in time order
             else:
@@ -4494,15 +4593,6 @@ def _by_ref(kind: int) -> bool:
     target), which the compiled build keeps beside its heap (``Router._deadline_refs``):
     every kind but an offer's expiry (an inquiry's id) and an agent timer (a slot)."""
     return kind != K_OFFER and kind != K_AGENT
-
-
-def _when(e: Any, native: bool) -> float:
-    """A deadline entry's time, either form (``DeadlineEntry`` compiled, a tuple pure)."""
-    if native:
-        ne: DeadlineEntry = e
-        return ne.when
-    t: float = e[0]
-    return t
 
 
 def _incarnation(agent: Agent) -> int:

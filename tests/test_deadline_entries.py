@@ -12,7 +12,7 @@ import inspect
 import random
 from typing import Any
 
-from router import Router
+from router import Router, core
 from router.core import K_AGENT, K_OFFER
 from router.state.lazyheap import (
     DeadlineEntry,
@@ -136,7 +136,7 @@ def test_a_deadline_entry_reads_as_its_tuple() -> None:
 def _check_entries(r: Router) -> None:
     """The router's entries hold atoms; compiled, every object an entry names is in
     ``_deadline_refs`` under the entry's ``seq``, and nothing else is."""
-    held = [*r._deadlines, *r._offer_line]
+    held = [*r._deadlines, *r._line_entries()]
     named = [e for e in r._deadline_entries() if e[2] not in (K_OFFER, K_AGENT)]
     if not r._native_heap:
         assert not r._deadline_refs
@@ -196,5 +196,70 @@ def test_an_agent_timer_fired_at_the_top_leaves_the_heap_by_its_input_end() -> N
         heap = r._deadlines
         keys = [(e[0], e[1]) for e in heap]
         assert all(keys[(i - 1) >> 1] < keys[i] for i in range(1, len(keys)))
-        assert len({e[1] for e in r._deadline_entries()}) == len(heap) + len(r._offer_line)
+        assert len({e[1] for e in r._deadline_entries()}) == len(heap) + len(r._line_entries())
     assert fired  # agent timers came off the heap (fired, or a push took their place)
+
+
+def _check_line(r: Router) -> tuple[int, int]:
+    """The offer line's invariants between inputs; returns its head index and list length.
+    Compiled (``Router._line`` from ``_line_head``): the cells before the head are
+    ``_PASSED`` (each entry released at its pop), cut off once they are ``_LINE_CUT`` or more
+    and at least as many as the entries held, and none once the line is empty; pure, the
+    deque is the line. Either way the held entries are in ``(when, seq)`` order and the
+    router's ``_line_at``/``_line_last`` are the first's and the last's times."""
+    held = r._line_entries()
+    if r._native_heap:
+        line, hd = r._line, r._line_head
+        assert not r._offer_line
+        assert all(c is core._PASSED for c in line[:hd])
+        assert hd < core._LINE_CUT or hd + hd < len(line)
+        assert line or not hd
+        assert hd < len(line) or not line  # (emptied: nothing kept)
+        assert all(type(e) is DeadlineEntry and e is not core._PASSED for e in held)
+    else:
+        line, hd = r._line, r._line_head
+        assert not line and not hd
+        assert held == list(r._offer_line)
+    keys = [(e[0], e[1]) for e in held]
+    assert keys == sorted(keys)
+    assert all(e[2] == K_OFFER for e in held)
+    assert r._line_at == (held[0][0] if held else float("inf"))
+    assert r._line_last == (held[-1][0] if held else -float("inf"))
+    return hd, len(line)
+
+
+def test_the_offer_line_releases_each_entry_at_its_pop_and_cuts_its_passed_cells() -> None:
+    """Bursts of offers that expire at one instant (more than ``_LINE_CUT`` popped in one
+    input), then a seeded drive: after every input the line holds its entries in order and,
+    compiled, the popped ones are released and their cells cut off (head index kept below
+    ``_LINE_CUT`` or half the list). A restored router holds the same line and goes on
+    alike."""
+    r = Router(config(CONFIG))
+    drive = Drive([r], seed=31)
+    drive.login(150, chat=1)
+    heads: list[int] = []
+    for _ in range(4):
+        drive.submit(140, queue="chat")
+        for e in r.tick(drive.now):  # offers left unanswered: they expire together
+            assert type(e).__name__ != "OfferExpired"
+        heads.append(_check_line(r)[0])
+        drive.now += 20.0
+        drive.tick()  # (some accepted, some declined, the rest left to expire)
+        heads.append(_check_line(r)[0])
+        back = Router.restore(r.snapshot())
+        _check_line(back)
+        assert back.snapshot() == r.snapshot()
+        drive.routers = [r, back]
+        for _ in range(40):
+            drive.step()
+            for router in drive.routers:
+                heads.append(_check_line(router)[0])
+        drive.routers = [r]
+        for held in list(drive.held):
+            drive.call("complete", held)
+        drive.held.clear()
+    if r._native_heap:
+        assert max(heads) > 0  # passed cells kept between inputs
+    for _ in range(1500):
+        drive.step()
+        _check_line(r)

@@ -305,7 +305,7 @@ def test_a_shorter_offer_timeout_after_a_reconfigure_expires_in_time_order() -> 
     r.submit(Inquiry(id="b", queue="chat"), 2.0)
     r.tick(2.0)  # b's at 7, before a's: to the heap
     r.submit(Inquiry(id="c", queue="chat"), 7.0)  # c's at 12 (b's fired first, at 7)
-    assert len(r._deadlines) >= 1 and r._offer_line
+    assert len(r._deadlines) >= 1 and r._line_entries()
     back = Router.restore(r.snapshot())
     runs = []
     for router in (r, back):
@@ -324,7 +324,7 @@ def test_a_shorter_offer_timeout_after_a_reconfigure_expires_in_time_order() -> 
 def _margin(r: Router) -> int:
     """The compaction rule's margin (``Router._enter``: below 0, the input compacts)."""
     spent = r._offer_entries - r._n_offered
-    return len(r._deadlines) + len(r._offer_line) + 64 - 2 * spent
+    return len(r._deadlines) + len(r._line_entries()) + 64 - 2 * spent
 
 
 class _Checked(Drive):

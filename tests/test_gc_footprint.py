@@ -116,7 +116,7 @@ def test_offer_and_agent_timer_entries_hold_atoms_and_are_not_tracked() -> None:
     gc.collect()
     # the entries as held: tuples (pure), ``lazyheap.DeadlineEntry`` objects (compiled: never
     # tracked), which index alike
-    entries = [*r._deadlines, *r._offer_line]
+    entries = [*r._deadlines, *r._line_entries()]
     kinds = {e[2] for e in entries}
     assert K_OFFER in kinds and K_AGENT in kinds
     for e in entries:

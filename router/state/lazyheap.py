@@ -34,7 +34,9 @@ names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``)
 timer that fires from the top of the compiled heap is taken off by the first push of its fire
 (``deadline_rekey``: one sift for the pop and the push; ``Router._top_fired``), not before.
 The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
-list indexing compiled, where a tagged int tests its tag at every step; nothing pure).
+list indexing compiled, where a tagged int tests its tag at every step; nothing pure), and so
+do the entries' ``seq`` fields and an agent entry's ``slot`` (its reads index ``vers`` and the
+slot table with no tag test).
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -120,7 +122,7 @@ class AgentEntry:
 
     __slots__ = ("key", "seq", "slot", "ver")
 
-    def __init__(self, key: float, seq: int, ver: object, slot: int) -> None:
+    def __init__(self, key: float, seq: i64, ver: object, slot: i64) -> None:
         self.key = key
         self.seq = seq
         self.ver = ver
@@ -145,22 +147,22 @@ class AgentEntry:
 @final
 @mypyc_attr(acyclic=True, free_list_len=1)
 class DeadlineEntry:
-    """The compiled build's deadline entry (``Router._deadlines`` and ``Router._offer_line``):
-    :data:`DeadlineTuple`'s five fields in a native object (the pure build keeps the tuples,
-    which ``heapq`` compares in C). Compiled, ``when`` is a C double and ``seq``, ``kind`` and
-    ``arg`` native ints: a sift's compare and the router's reads unbox nothing, and a push
-    makes one object where a tuple needed two (the tuple and the time's float). ``obj`` is an
-    atom only (an offer's inquiry id, an agent timer's slot; ``None`` for the kinds that name
-    an object, which the router keeps beside the heap by the entry's ``seq``:
-    ``Router._deadline_refs``), so the class is ``acyclic``: never tracked by the cyclic
-    collector (an entry holding a reference would keep a cycle through it from ever being
-    collected: a named policy timer's target holds its policy, which holds the router).
-    ``(when, seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in
-    the tuple's order, for readers off the hot path that take either form."""
+    """The compiled build's deadline entry (``Router._deadlines`` and the offer line,
+    ``Router._line``): :data:`DeadlineTuple`'s five fields in a native object (the pure build
+    keeps the tuples, which ``heapq`` compares in C). Compiled, ``when`` is a C double and
+    ``seq``, ``kind`` and ``arg`` native ints: a sift's compare and the router's reads unbox
+    nothing, and a push makes one object where a tuple needed two (the tuple and the time's
+    float). ``obj`` is an atom only (an offer's inquiry id, an agent timer's slot; ``None`` for
+    the kinds that name an object, which the router keeps beside the heap by the entry's
+    ``seq``: ``Router._deadline_refs``), so the class is ``acyclic``: never tracked by the
+    cyclic collector (an entry holding a reference would keep a cycle through it from ever being
+    collected: a named policy timer's target holds its policy, which holds the router). ``(when,
+    seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in the
+    tuple's order, for readers off the hot path that take either form."""
 
     __slots__ = ("arg", "kind", "obj", "seq", "when")
 
-    def __init__(self, when: float, seq: int, kind: int, obj: str | int | None, arg: int) -> None:
+    def __init__(self, when: float, seq: i64, kind: int, obj: str | int | None, arg: int) -> None:
         self.when = when
         self.seq = seq
         self.kind = kind
@@ -316,7 +318,7 @@ def deadline_pop(heap: list[DeadlineEntry]) -> DeadlineEntry:
 
 
 def deadline_rekey(
-    heap: list[DeadlineEntry], when: float, seq: int, kind: int, obj: str | int | None, arg: int
+    heap: list[DeadlineEntry], when: float, seq: i64, kind: int, obj: str | int | None, arg: int
 ) -> None:
     """The top of a non-empty deadline heap taken off and an entry of these fields pushed, in
     one sift (``heapq.heapreplace``'s moves): the top's own object takes the new fields (no
@@ -422,7 +424,7 @@ def compact_agents(heap: list[Any], vers: list[object], native: bool = False) ->
     way."""
     if native:
         entries: list[AgentEntry] = heap
-        j = 0
+        j: i64 = 0
         for entry in entries:
             if vers[entry.slot] is entry.ver:
                 entries[j] = entry
