@@ -604,7 +604,7 @@ class Router:
         times: list[tuple[float, ...]] = dl
         if self._spent_room < 0:  # the margin may have run out: count it (_spent_room)
             # spent offer entries past the rest by _SPENT_SLACK: the rule of lazyheap.bloated
-            if native:  # (the offer line's length: _line_len, inline)
+            if native:  # (the offer line's length: line[head:])
                 held = len(dl) + len(self._line) - self._line_head
             else:
                 held = len(dl) + len(ol)
@@ -966,12 +966,6 @@ class Router:
         cut moves no more cells than pops made it due, and when the line empties."""
         del self._line[: self._line_head]
         self._line_head = 0
-
-    def _line_len(self) -> int:
-        """How many entries the offer line holds."""
-        if self._native_heap:
-            return len(self._line) - self._line_head
-        return len(self._offer_line)
 
     def _line_entries(self) -> list[Any]:
         """The offer line's entries, first to last, in the build's form (a new list: compiled,
@@ -3128,13 +3122,11 @@ class Router:
                     break
             else:
                 # several agents freed in one batch: the best-keyed pulls first
-                if self._native_heap and len(freed) <= _BY_INSERTION:
-                    # compiled: the same order, without sort's generic key calls
-                    batch = self._by_best_key(freed)
-                    freed.clear()
+                batch = list(freed.values())
+                freed.clear()
+                if self._native_heap and len(batch) <= _BY_INSERTION:
+                    self._by_best_key(batch)  # compiled: the same order, read natively
                 else:
-                    batch = list(freed.values())
-                    freed.clear()
                     batch.sort(key=self._best_key)
                 self._batch = batch
                 for agent in batch:
@@ -3214,8 +3206,8 @@ class Router:
                 else:
                     heappush(heap, e)
 
-    def _by_best_key(self, agents: dict[str, Agent]) -> list[Agent]:
-        """``agents`` in ``_best_key`` order: ``sorted(agents.values(), key=self._best_key)``.
+    def _by_best_key(self, agents: list[Agent]) -> None:
+        """Sort ``agents`` by ``_best_key``, in place: ``agents.sort(key=self._best_key)``.
 
         The compiled build's way (``_match``, a batch of freed agents: about ten in the
         end-to-end flow): ``_best_key`` called natively, in the same order as ``sort``
@@ -3226,21 +3218,19 @@ class Router:
         unique (``_next_seq`` at login) and keys are finite (the config's numbers are), so
         ``(key, incarnation)`` orders any batch totally.
         """
-        out = list(agents.values())
-        for j in range(len(out)):
-            agent = out[j]
+        for j in range(len(agents)):
+            agent = agents[j]
             k, inc = self._best_key(agent)
             agent.batch_key = k
             i = j
             while i > 0:
-                before = out[i - 1]
+                before = agents[i - 1]
                 bk = before.batch_key
                 if bk < k or (bk == k and before.incarnation < inc):
                     break
-                out[i] = before
+                agents[i] = before
                 i -= 1
-            out[i] = agent
-        return out
+            agents[i] = agent
 
     def _best_key(self, agent: Agent) -> tuple[float, int]:
         """A freed agent's place in a batched pass: its least ``_key`` over the pools it

@@ -128,7 +128,8 @@ def _check_order(r: Router, rng: random.Random) -> int:
         want = sorted(group, key=r._best_key)
         used = draws.n - n
         draws.n = n
-        got = r._by_best_key({a.id: a for a in group})
+        got = list(group)
+        r._by_best_key(got)
         assert draws.n - n == used
         draws.n = n
         assert [a.id for a in got] == [a.id for a in want]
