@@ -1666,8 +1666,7 @@ class Router:
         t.also = None
         q = t.terms.queue
         if q.steps:
-            elapsed = self._now - t.entered
-            t.step = max(t.terms.step, sum(1 for after, _ in q.steps if after <= elapsed))
+            t.step = max(t.terms.step, self._steps_due(t))
         self._set_pool(t)
         self._enqueue(t)
         self._pending.append(t)
@@ -2734,6 +2733,30 @@ class Router:
                 WrapUpEnded(at=self._now, version=self._version, inquiry_id=t.id, agent_id=agent.id)
             )
             self._end(t, None)
+
+    def _steps_due(self, t: Ticket) -> int:
+        """How many of its queue's steps are due by now (its wait since ``entered``).
+
+        The test is the step timer's own (``_fire``), so the next step's time, which
+        :meth:`_schedule_step` sets, is always later than now: no timer is set in the past,
+        where firing it would move the router's time back."""
+        entered = t.entered
+        now = self._now
+        return sum(1 for after, _ in t.terms.queue.steps if now >= entered + after)
+
+    def _back_in_line(self, t: Ticket) -> None:
+        """``t``, out of line a while (a callback between attempts, a held outbound task),
+        enters its queue's line again: at a step its queue has (the steps may have changed
+        meanwhile: a reconfigure) and at least the steps its wait has made due (time out of
+        line counts, as :meth:`_requeue` counts time on offer), then its next step's timer."""
+        n = len(t.terms.queue.steps)
+        step = max(min(t.terms.step, n), self._steps_due(t))
+        if step != t.terms.step:
+            t.step = step
+        self._set_pool(t)
+        self._enqueue(t)
+        self._pending.append(t)
+        self._schedule_step(t)
 
     def _schedule_step(self, t: Ticket) -> None:
         steps = t.terms.queue.steps
@@ -4000,8 +4023,7 @@ class Router:
                 self._move_to(t, self._queues[target], 0)
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
-                elapsed = self._now - t.entered
-                t.step = sum(1 for after, _ in t.terms.queue.steps if after <= elapsed)
+                t.step = self._steps_due(t)
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
         self._live.recount(self._agents.values(), list(self._queues.values()))
@@ -4480,11 +4502,7 @@ class _Ops:
         r._tickets[t.id] = t
 
     def enqueue(self, t: Ticket) -> None:
-        r = self._r
-        r._set_pool(t)
-        r._enqueue(t)
-        r._pending.append(t)
-        r._schedule_step(t)
+        self._r._back_in_line(t)
 
     def park(self, t: Ticket) -> None:
         r = self._r

@@ -1205,6 +1205,13 @@ class RouterMachine(RuleBasedStateMachine):
             assert len(a.listed) == len(where), f"{a.id} lists a pool twice"
 
     @invariant()
+    def no_timer_before_now(self) -> None:
+        """Time never runs back: no timer is set before the router's time (one in the past
+        would fire at its own time, and a refused input would restore that time)."""
+        nxt = self.r.next_deadline()
+        assert nxt is None or nxt >= self.r.now, f"a timer at {nxt}, now={self.r.now}"
+
+    @invariant()
     def z_deadline_counts_agree_with_a_recount(self) -> None:
         # (invariants run in name order: last, so a mutant the other checks hunt, which
         # also unsettles the offer counts, is reported by the check meant for it)
