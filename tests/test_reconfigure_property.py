@@ -134,6 +134,7 @@ class ReconfigureMachine(RouterMachine):
             for name in removed
             if data.draw(st.booleans(), label=f"hand_{name}")
         }
+        self._fire_due_by_a_refusal()  # a refusal must change nothing else (``_refused``)
         before = self.r.snapshot()
         loads = {(a.id, ch): n for a in self.r._agents.values() for ch, n in a.load.items()}
         try:
