@@ -217,3 +217,25 @@ def test_agent_entry_reads_as_its_tuple() -> None:
     for a, b in [((1.0, 1), (2.0, 0)), ((1.0, 1), (1.0, 2)), ((-0.0, 1), (0.0, 2))]:
         x, y = AgentEntry(a[0], a[1], None, 0), AgentEntry(b[0], b[1], None, 0)
         assert (x < y) == (a < b) and (y < x) == (b < a)
+
+
+def test_entries_are_sized_for_80_byte_blocks_and_read_as_their_tuples() -> None:
+    """The padding fields (``AgentEntry.__init__``): compiled, each entry is 65-80 bytes, so
+    pymalloc gives it an 80-byte block (a 64-byte one puts the object header and the key in
+    two cache lines, every time); either build, the entries read, iterate and compare as the
+    tuples of their fields, which the padding does not join."""
+    import sys
+
+    import router
+    from router.state.lazyheap import DeadlineEntry
+
+    a = AgentEntry(1.5, 7, None, 3)
+    d = DeadlineEntry(2.5, 9, 1, "x", 4)
+    assert tuple(a) == (1.5, 7, None, 3) and len(a) == 4
+    assert [a[i] for i in range(4)] == [1.5, 7, None, 3]
+    assert tuple(d) == (2.5, 9, 1, "x", 4) and len(d) == 5
+    assert AgentEntry(1.5, 6, None, 9) < a < AgentEntry(1.5, 8, None, 0)
+    assert DeadlineEntry(2.5, 8, 0, None, 0) < d < DeadlineEntry(3.0, 0, 0, None, 0)
+    if router.compiled:
+        for e in (a, d):
+            assert 64 < sys.getsizeof(e) <= 80, (type(e).__name__, sys.getsizeof(e))

@@ -36,7 +36,9 @@ timer that fires from the top of the compiled heap is taken off by the first pus
 The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
 list indexing compiled, where a tagged int tests its tag at every step; nothing pure), and so
 do the entries' ``seq`` fields and an agent entry's ``slot`` (its reads index ``vers`` and the
-slot table with no tag test).
+slot table with no tag test). Both entry classes carry unused padding fields that size them
+for pymalloc's 80-byte blocks: most entries then have their object header and their key in
+one cache line, where every 64-byte block split them over two (``AgentEntry.__init__``).
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -120,13 +122,23 @@ class AgentEntry:
     off the hot path); ``e[i]`` and unpacking read the fields in the tuple's order, for
     readers off the hot path that take either form (snapshots, explanations, tests)."""
 
-    __slots__ = ("key", "seq", "slot", "ver")
+    __slots__ = ("key", "pad1", "pad2", "seq", "slot", "ver")
 
     def __init__(self, key: float, seq: i64, ver: object, slot: i64) -> None:
+        # Compiled, the fields are laid out in this order (mypyc: as first assigned), the key
+        # first. ``pad1``/``pad2`` are never read: they make the object 72 bytes, so that it
+        # takes an 80-byte block, not a 64-byte one. pymalloc's blocks start 48 bytes into a
+        # 64-byte line (its pool header), so every 64-byte block has its object header
+        # (refcount, type: touched by every list read) in one line and its fields in the
+        # next: two lines per entry a sift reads. Of the 80-byte blocks, three in four
+        # hold the header and the key in one line (BENCHMARKS.md, "Cache misses at 10,000
+        # agents, lc36"). The pure build never makes one on its hot path (tuples).
         self.key = key
-        self.seq = seq
         self.ver = ver
         self.slot = slot
+        self.seq = seq
+        self.pad1: i64 = 0
+        self.pad2: i64 = 0
 
     def __lt__(self, other: AgentEntry) -> bool:
         return self.key < other.key or (self.key == other.key and self.seq < other.seq)
@@ -160,7 +172,7 @@ class DeadlineEntry:
     seq)`` orders entries (:meth:`__lt__`); ``e[i]`` and unpacking read the fields in the
     tuple's order, for readers off the hot path that take either form."""
 
-    __slots__ = ("arg", "kind", "obj", "seq", "when")
+    __slots__ = ("arg", "kind", "obj", "pad1", "seq", "when")
 
     def __init__(self, when: float, seq: i64, kind: int, obj: str | int | None, arg: int) -> None:
         self.when = when
@@ -168,6 +180,9 @@ class DeadlineEntry:
         self.kind = kind
         self.obj = obj
         self.arg = arg
+        # never read: 72 bytes, an 80-byte block, for the header and ``when`` in one cache
+        # line in three entries of four (as :class:`AgentEntry`'s ``pad1``/``pad2``)
+        self.pad1: i64 = 0
 
     def __lt__(self, other: DeadlineEntry) -> bool:
         return self.when < other.when or (self.when == other.when and self.seq < other.seq)
