@@ -2961,10 +2961,14 @@ class Router:
         interrupts = self._interrupts
         push = heappush  # a local: the compiled build looks a module global up on every use
         native = self._native_heap
-        # the base of the first (weights, channel) met, in locals; any other in ``bases``
+        # the bases of the first two (weights, channel) groups met, in locals (an agent of
+        # two channels under one set of weights has two); any other in ``bases``
         group_c: Coeffs | None = None
         group_ch = ""
         group_base = 0.0
+        group2_c: Coeffs | None = None
+        group2_ch = ""
+        group2_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
         # pure: the entries' sequence number and slot as objects, made once (a tuple holds
         # objects); compiled, an AgentEntry holds them as native ints: nothing to box
@@ -2976,13 +2980,28 @@ class Router:
         seen = False
         on_ch = 0  # the agent's load and capacity on ``last_ch``, read once for the key too
         cap_ch = 0
+        # the channel met before ``last_ch`` (once ``seen2``), its load and capacity: an
+        # agent of two channels has its pools interleaved (in the pools' creation order),
+        # and a switch back swaps the two instead of reading both dicts again
+        other_ch = ""
+        other_on = 0
+        other_cap = 0
+        seen2 = False
         for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
             if not seen or ch != last_ch:
-                seen = True
-                last_ch = ch
-                on_ch = load[ch]
-                cap_ch = caps[ch]
+                if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
+                    other_ch, last_ch = last_ch, other_ch
+                    other_on, on_ch = on_ch, other_on
+                    other_cap, cap_ch = cap_ch, other_cap
+                else:
+                    if seen:
+                        seen2 = True
+                        other_ch, other_on, other_cap = last_ch, on_ch, cap_ch
+                    seen = True
+                    last_ch = ch
+                    on_ch = load[ch]
+                    cap_ch = caps[ch]
                 full = on_ch >= cap_ch
             if full:
                 continue
@@ -3002,6 +3021,12 @@ class Router:
                     group_c = c
                     group_ch = ch
                     base = group_base = scorer.base_key(agent, c, on_ch, cap_ch)
+                elif c is group2_c and ch == group2_ch:
+                    base = group2_base
+                elif group2_c is None:
+                    group2_c = c
+                    group2_ch = ch
+                    base = group2_base = scorer.base_key(agent, c, on_ch, cap_ch)
                 else:
                     if bases is None:
                         bases = {}
@@ -3263,10 +3288,11 @@ class Router:
         ``_can_take`` that depend on the agent alone are made once, and a scored pool's
         key is ``Scorer.base_key`` (shared by every pool of one channel and weights) minus
         its proficiency term. Float subtraction is monotone in what it subtracts, so the
-        first (weights, channel) group met keys its largest proficiency term once against
-        its base; pools of other groups (rare: queues with their own weights, agents of
-        two channels) are keyed one by one. Other modes are keyed pool by pool, in order
-        (``random`` draws)."""
+        first two (weights, channel) groups met (an agent of two channels has two) each key
+        their largest proficiency term once against their base; pools of other groups
+        (rare: queues with their own weights) are keyed one by one. Other modes are keyed
+        pool by pool, in order (``random`` draws). The agent's load and capacity on a
+        channel are read once per channel met (as in ``_refresh``)."""
         best = _INF
         if agent.state != READY:
             return (best, agent.incarnation)
@@ -3281,9 +3307,40 @@ class Router:
         group_w: Coeffs | None = None  # the first (weights, channel) met, its largest term
         group_ch = ""
         group_p = -_INF
+        group_on = 0  # the agent's load and capacity on ``group_ch``
+        group_cap = 0
+        group2_w: Coeffs | None = None  # the second (an agent of two channels), the same
+        group2_ch = ""
+        group2_p = -_INF
+        group2_on = 0
+        group2_cap = 0
+        # the load and capacity of the pool's channel read once per channel met, as in
+        # ``_refresh`` (the channel before, ``last_ch``, and the one before it, ``other_ch``,
+        # swapped on a switch back)
+        last_ch = ""
+        seen = False
+        on_ch = 0
+        cap_ch = 0
+        other_ch = ""
+        other_on = 0
+        other_cap = 0
+        seen2 = False
         for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
             ch = pool.channel
-            if load[ch] >= caps[ch]:  # an agent has both for every pool's channel (_refresh)
+            if not seen or ch != last_ch:
+                if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
+                    other_ch, last_ch = last_ch, other_ch
+                    other_on, on_ch = on_ch, other_on
+                    other_cap, cap_ch = cap_ch, other_cap
+                else:
+                    if seen:
+                        seen2 = True
+                        other_ch, other_on, other_cap = last_ch, on_ch, cap_ch
+                    seen = True
+                    last_ch = ch
+                    on_ch = load[ch]  # an agent has both for every pool's channel (_refresh)
+                    cap_ch = caps[ch]
+            if on_ch >= cap_ch:
                 continue
             if heavy_blocked and pool.heavy:
                 continue
@@ -3301,8 +3358,17 @@ class Router:
                         group_p = p
                 elif group_w is None:
                     group_w, group_ch, group_p = w, ch, p
+                    group_on = on_ch
+                    group_cap = cap_ch
+                elif w is group2_w and ch == group2_ch:
+                    if p > group2_p:
+                        group2_p = p
+                elif group2_w is None:
+                    group2_w, group2_ch, group2_p = w, ch, p
+                    group2_on = on_ch
+                    group2_cap = cap_ch
                 else:
-                    k = scorer.base_key(agent, w, load[ch], caps[ch]) - p
+                    k = scorer.base_key(agent, w, on_ch, cap_ch) - p
                     if k < best:
                         best = k
             else:
@@ -3310,7 +3376,11 @@ class Router:
                 if k < best:
                     best = k
         if group_w is not None:
-            k = scorer.base_key(agent, group_w, load[group_ch], caps[group_ch]) - group_p
+            k = scorer.base_key(agent, group_w, group_on, group_cap) - group_p
+            if k < best:
+                best = k
+        if group2_w is not None:
+            k = scorer.base_key(agent, group2_w, group2_on, group2_cap) - group2_p
             if k < best:
                 best = k
         return (best, agent.incarnation)

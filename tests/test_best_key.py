@@ -139,8 +139,23 @@ def _check_order(r: Router, rng: random.Random) -> int:
 def _check_listed(r: Router) -> int:
     """Every live entry of a scored pool's heap holds the agent's ``_key`` there, bit for
     bit, whichever path listed it (a refresh, a new pool's first listing): equal states
-    then order agents equally, however they were reached (a snapshot restore lists anew)."""
+    then order agents equally, however they were reached (a snapshot restore lists anew).
+    An agent whose listing is current (``listed_ver == ver``: not freed since) is listed
+    in exactly the pools it can take work from (``_can_take``), each once: ``_refresh``
+    reads its load and capacity once per channel met, and an agent here has two."""
     compared = 0
+    for agent in r._agents.values():
+        if agent.listed_ver != agent.ver:
+            continue
+        want = [id(pool) for pool, _, _ in agent.pools if r._can_take(agent, pool)]
+        assert sorted(id(pool) for pool in agent.listed) == sorted(want), agent.id
+        live = sum(
+            1
+            for pool, _, _ in agent.pools
+            for entry in pool.agents
+            if entry[3] == agent.slot and entry[2] is r._vers[agent.slot]
+        )
+        assert live == len(want), agent.id
     for pool in r._pools.values():
         if pool.mode != SCORED_MODE:  # (a random draw must not be drawn again here)
             continue
