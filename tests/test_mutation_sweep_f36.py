@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from router import AgentSpec, Inquiry, Router, decode_config
 from router.config.targeting import TargetError, compile_target, parse_target
+from router.events import CallbackScheduled, Offered, Rejected
+from router.state import codec
 
 # --- attribute targeting -----------------------------------------------------------------
 
@@ -78,3 +81,111 @@ def test_targeting_mistakes_name_the_column_and_the_whole_message_f36(
     assert (info.value.column, info.value.message) == (column, message)
     assert info.value.args == (column, message)  # as ValueError's arguments too
     assert str(info.value) == f"column {column}: {message}"
+
+
+# --- the policies --------------------------------------------------------------------------
+
+HOURS = """
+[routing]
+mode = "immediate"
+[routing.clock]
+start = "mon 06:00"
+[[queues]]
+name = "sales"
+hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
+closed = "callback"
+%s
+"""
+H = 3600.0
+
+
+def test_a_callback_taken_while_closed_has_no_patience_left() -> None:
+    # `hours.py:118` (`t.patience_at = None` dropped): the customer hung up, so the
+    # callback keeps no patience (the snapshot kept the dropped one)
+    r = Router(decode_config(HOURS % ""))
+    a = r.submit(Inquiry(id="early", queue="sales", patience_s=30.0), 600.0)
+    assert (a.outcome, a.expected_wait_s) == ("callback", 2 * H - 600.0)
+    (rec,) = codec.decode(r.snapshot()).tickets
+    assert (rec.id, rec.patience_at) == ("early", None)
+
+
+def test_a_closing_announces_each_callback_its_wait_from_the_closing() -> None:
+    # `hours.py:214` (`opens + now`): at a closing with `at_close = "closed"`, a waiting
+    # inquiry becomes a callback told to expect the call at the next opening, Tuesday
+    # 08:00, 14 hours after the closing at 18:00 (router time 12 h)
+    r = Router(decode_config(HOURS % 'at_close = "closed"'))
+    r.submit(Inquiry(id="w", queue="sales"), 4 * H)
+    r.tick(4 * H)
+    told = [e for e in r.tick(12 * H) if isinstance(e, CallbackScheduled)]
+    assert [(e.inquiry_id, e.expected_wait_s, e.reason) for e in told] == [("w", 14 * H, "closed")]
+
+
+OUTBOUND = (
+    '[[queues]]\nname = "calls"\n[[queues]]\nname = "task"\nchannel = "task"\n'
+    '[backpressure]\npolicy = "admit_all"\n[backpressure.outbound]\n'
+    "queues = [%s]\nreserve_idle = 1\n"
+)
+
+
+def _held_task() -> Router:
+    """A router holding task t1 for idle capacity (its one agent serves voice only)."""
+    r = Router(decode_config(OUTBOUND % '"task"'))
+    r.login(AgentSpec(id="a1", queues={"calls": 1.0, "task": 1.0}), 0)
+    r.submit(Inquiry(id="t1", queue="task"), 1)
+    r.tick(1)
+    return r
+
+
+def test_a_task_held_when_its_queue_leaves_outbound_waits_in_line() -> None:
+    # `outbound.py:138` (`not ops.ticket(t.id) is t`): a held task of a queue taken out of
+    # outbound was left parked for good, never offered
+    r = _held_task()
+    r.reconfigure(decode_config(OUTBOUND % ""), 2)
+    r.tick(2)
+    r.login(AgentSpec(id="a2", capacity={"task": 1}, queues={"task": 1.0}), 3)
+    assert [(type(e).__name__, e.inquiry_id) for e in r.tick(3) if isinstance(e, Offered)] == [
+        ("Offered", "t1")
+    ]
+
+
+def test_a_task_held_when_its_queue_is_removed_is_rejected() -> None:
+    r = _held_task()
+    r.reconfigure(decode_config('[[queues]]\nname = "calls"\n'), 2)
+    out = [(e.inquiry_id, e.reason) for e in r.tick(2) if isinstance(e, Rejected)]
+    assert out == [("t1", "queue_removed")]
+
+
+@pytest.mark.parametrize(
+    ("policy", "table"),
+    [
+        ("token_bucket", "[backpressure.token_bucket]\nrate_per_s = 1\nburst = 1\n"),
+        ("codel", "[backpressure.codel]\ntarget_s = 10\ninterval_s = 12\n"),
+    ],
+)
+def test_a_policys_state_is_kept_in_the_snapshot_under_its_name(policy: str, table: str) -> None:
+    # `admission.py:516` (`name = "token_bucket"` dropped): the state was kept as "base",
+    # a snapshot another build could not read back
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n'
+            f'[backpressure]\npolicy = "{policy}"\n{table}'
+        )
+    )
+    for i in range(3):
+        r.submit(Inquiry(id=f"i{i}", queue="q"), float(i))
+    r.tick(30.0)
+    assert list(codec.decode(r.snapshot()).extra["policies"]) == [policy]
+
+
+def test_a_declined_task_back_in_hold_is_no_longer_active() -> None:
+    # `outbound.py:305` (`self.active.pop` dropped): a task declined back into hold still
+    # counted as a task an agent works on (its snapshot listed it as active and held)
+    r = Router(decode_config((OUTBOUND % '"task"').replace("reserve_idle = 1", "reserve_idle = 0")))
+    r.login(AgentSpec(id="a1", capacity={"task": 1}, queues={"task": 1.0}), 0)
+    r.submit(Inquiry(id="t1", queue="task"), 1)
+    r.tick(1)
+    assert codec.decode(r.snapshot()).extra["outbound"]["active"] == ["t1"]
+    r.decline("t1", 2, "a1")
+    r.tick(2)
+    out = codec.decode(r.snapshot()).extra["outbound"]
+    assert (out["active"], out["held"]) == ([], {"task": ["t1"]})
