@@ -45,10 +45,12 @@ def test_targeting_expressions_evaluate_f36(
 
 
 def test_compile_target_hands_back_the_same_compiled_expression() -> None:
-    # memoised: a config reload re-uses the compiled expression (a cache cleared at every
-    # call past none but a full one gave a new, equal one each time)
+    # memoised: a config reload re-uses the compiled expression (`targeting.py:624`,
+    # `if not len(_CACHE) > 4096`: the cache cleared at each miss but past 4096 entries)
     text = "level >= 3 and team == 'refund'"
     first = compile_target(text)
+    assert compile_target(text) is first
+    compile_target("level >= 3 and team == 'other'")  # a miss in between keeps the rest
     assert compile_target(text) is first
     assert compile_target(text).matches(AGENT, {}) is True
 
@@ -189,3 +191,41 @@ def test_a_declined_task_back_in_hold_is_no_longer_active() -> None:
     r.tick(2)
     out = codec.decode(r.snapshot()).extra["outbound"]
     assert (out["active"], out["held"]) == ([], {"task": ["t1"]})
+
+
+def test_two_outbound_queues_start_the_most_urgent_head_first() -> None:
+    # `outbound.py:315` (`heap[-1][0]`: a queue ranked by its last entry, not its head):
+    # ta's head (arrived at 1) goes before tb's (3), though ta also holds one from 5;
+    # `outbound.py:194` (`t.patience_at = None` dropped): a held task's patience is its
+    # deadline, kept apart, not a patience of its own
+    r = Router(
+        decode_config(
+            '[[queues]]\nname = "ta"\nchannel = "task"\n[[queues]]\nname = "tb"\nchannel = "task"\n'
+            '[backpressure]\npolicy = "admit_all"\n[backpressure.outbound]\n'
+            'queues = ["ta", "tb"]\nreserve_idle = 0\n'
+        )
+    )
+    for tid, q, at in (("ta1", "ta", 1.0), ("tb3", "tb", 3.0), ("ta5", "ta", 5.0)):
+        r.submit(Inquiry(id=tid, queue=q, patience_s=1000.0), at)
+        r.tick(at)
+    assert [t.patience_at for t in codec.decode(r.snapshot()).tickets] == [None, None, None]
+    r.login(AgentSpec(id="a1", capacity={"task": 1}, queues={"ta": 1.0, "tb": 1.0}), 10)
+    assert [e.inquiry_id for e in r.tick(10) if isinstance(e, Offered)] == ["ta1"]
+
+
+def test_a_token_bucket_refills_from_its_last_look_refused_or_not() -> None:
+    # rate 1/s, burst 1: 10 takes the token; 10.5 finds half a token (refused) and
+    # 10.9 0.9 of one (refused); 11.5 a whole one. `admission.py:540` (`b[0] = now`: the
+    # refill time never moved, 10.9 refilled from 10) and `:544` (`b[-1] = tokens`: the
+    # tokens left stored as the time) admitted 10.9
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n'
+            '[backpressure]\npolicy = "token_bucket"\n'
+            "[backpressure.token_bucket]\nrate_per_s = 1\nburst = 1\n"
+        )
+    )
+    outcomes = [
+        r.submit(Inquiry(id=f"i{at}", queue="q"), at).outcome for at in (10, 10.5, 10.9, 11.5)
+    ]
+    assert outcomes == ["admitted", "rejected", "rejected", "admitted"]
