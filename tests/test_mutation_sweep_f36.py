@@ -229,3 +229,69 @@ def test_a_token_bucket_refills_from_its_last_look_refused_or_not() -> None:
         r.submit(Inquiry(id=f"i{at}", queue="q"), at).outcome for at in (10, 10.5, 10.9, 11.5)
     ]
     assert outcomes == ["admitted", "rejected", "rejected", "admitted"]
+
+
+def test_callbacks_between_attempts_each_hold_a_place_after_another_fails() -> None:
+    # `callbacks.py:157` (`live(k) is t`): the pruning at a failure forgot the live
+    # callbacks between attempts (c1 when c2 failed), not the withdrawn ones, and a queue
+    # full with c1 and c2 took a third
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\nmax_queue = 2\n'
+            '[backpressure]\npolicy = ["reject_when_full", "callback"]\n'
+            "[backpressure.callback]\nmin_wait_s = 1\nretry_s = 100\nmax_attempts = 3\n"
+        )
+    )
+    r.login(AgentSpec(id="a1"), 0)
+    r.submit(Inquiry(id="i0", queue="q"), 0)
+    r.tick(0)
+    assert [r.submit(Inquiry(id=c, queue="q"), at).outcome for c, at in (("c1", 5), ("c2", 6))] == [
+        "callback",
+        "callback",
+    ]
+    r.complete("i0", 7)
+    r.tick(7)
+    r.callback_failed("c1", 8)  # c2 is then called
+    r.tick(8)
+    r.callback_failed("c2", 9)
+    r.tick(9)
+    r.submit(Inquiry(id="b", queue="q"), 9.5)  # a1 busy again
+    r.tick(9.5)
+    a = r.submit(Inquiry(id="i3", queue="q"), 10)
+    assert (a.outcome, a.reason) == ("rejected", "queue_full: q holds 2")
+
+
+def _wait_after_a_closing(transfer: bool) -> float:
+    """The expected wait of an arrival the morning after three inquiries left ``sales``:
+    deflected at its closing (18:00, router time 12 h), or moved away a second before."""
+    r = Router(
+        decode_config(
+            HOURS.replace('closed = "callback"', 'closed = "deflect"')
+            % 'at_close = "closed"\n[[queues]]\nname = "other"'
+        )
+    )
+    r.login(AgentSpec(id="a1", queues={"sales": 1.0}), 2 * H)
+    r.submit(Inquiry(id="busy", queue="sales"), 2 * H)  # a1 busy for good
+    r.tick(2 * H)
+    r.submit(Inquiry(id="p1", queue="sales", patience_s=10.0), 2 * H + 1)  # abandons
+    r.tick(2 * H + 1)
+    r.tick(2 * H + 20)
+    for i in range(3):
+        r.submit(Inquiry(id=f"w{i}", queue="sales"), 4 * H + i)
+    r.tick(4 * H + 5)
+    if transfer:
+        for i in range(3):
+            r.transfer(f"w{i}", "other", 12 * H - 1)
+    r.tick(12 * H)
+    r.tick(26 * H)  # open again, Tuesday 08:00
+    r.submit(Inquiry(id="x1", queue="sales"), 26 * H + 10)
+    return r.submit(Inquiry(id="x2", queue="sales"), 26 * H + 20).expected_wait_s
+
+
+def test_a_closing_tells_the_estimator_of_each_inquiry_it_sends_away() -> None:
+    # `hours.py:217` (`on_removed` dropped): inquiries a closing deflects left the line
+    # uncounted, so the abandonment hazard kept only p1's 10 s; counted, as a move away
+    # is, their long waits (censored patience) lengthen the estimate: 360 s, not 189 s
+    closing = _wait_after_a_closing(transfer=False)
+    assert closing == pytest.approx(_wait_after_a_closing(transfer=True), rel=1e-6)
+    assert closing > 300.0
