@@ -1664,16 +1664,14 @@ class Router:
     def _requeue(self, t: Ticket, reason: str) -> None:
         t.agent = None
         t.also = None
-        q = t.terms.queue
-        if q.steps:
-            t.step = max(t.terms.step, self._steps_due(t))
-        self._set_pool(t)
-        self._enqueue(t)
-        self._pending.append(t)
-        self._schedule_step(t)
+        self._back_in_line(t)
         self._events.append(
             Requeued(
-                at=self._now, version=self._version, inquiry_id=t.id, queue=q.name, reason=reason
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                queue=t.terms.queue.name,
+                reason=reason,
             )
         )
         self._bp.back_in_line(t)  # a queue its hours closed may close it out
@@ -2745,14 +2743,16 @@ class Router:
         return sum(1 for after, _ in t.terms.queue.steps if now >= entered + after)
 
     def _back_in_line(self, t: Ticket) -> None:
-        """``t``, out of line a while (a callback between attempts, a held outbound task),
-        enters its queue's line again: at a step its queue has (the steps may have changed
-        meanwhile: a reconfigure) and at least the steps its wait has made due (time out of
-        line counts, as :meth:`_requeue` counts time on offer), then its next step's timer."""
-        n = len(t.terms.queue.steps)
-        step = max(min(t.terms.step, n), self._steps_due(t))
-        if step != t.terms.step:
-            t.step = step
+        """``t``, out of line a while (on offer, a callback between attempts, a held outbound
+        task), enters its queue's line again: at a step its queue has (the steps may have
+        changed meanwhile: a reconfigure) and at least the steps its wait has made due (time
+        out of line counts), then its next step's timer."""
+        k = t.terms
+        n = len(k.queue.steps)
+        if n or k.step:  # (no steps, at step 0: the common case, nothing to re-pick)
+            step = max(min(k.step, n), self._steps_due(t))
+            if step != k.step:
+                t.step = step
         self._set_pool(t)
         self._enqueue(t)
         self._pending.append(t)

@@ -36,6 +36,7 @@ from router.config.targeting import (
     parse_target,
 )
 from router.events import Abandoned, Deflected, SurgeEnded, SurgeStarted
+from tests.test_hours import HOURS
 
 # --- the survivors left open by mutB33 and mutC34 ---------------------------------------
 
@@ -102,22 +103,11 @@ def test_the_look_at_freed_agents_counts_at_most_the_first_eight_in_line() -> No
 
 # --- the policies ------------------------------------------------------------------------
 
-HOURS = """
-[routing]
-mode = "immediate"
-[routing.clock]
-start = "mon 06:00"
-[[queues]]
-name = "sales"
-hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
-closed = "%s"
-"""
-
 
 def test_an_arrival_while_closed_is_counted_under_its_outcome() -> None:
     # `hours.py:133` (`c.deflected -= 1`): the deflection of a closed queue was uncounted
     for closed, outcome in (("deflect", "deflected"), ("reject", "rejected")):
-        r = Router(decode_config(HOURS % closed))
+        r = Router(decode_config(HOURS % (closed, "serve")))
         assert r.submit(Inquiry(id="early", queue="sales"), 60).outcome == outcome
         r.tick(60)
         c = r.counters
@@ -277,6 +267,8 @@ MISTAKES: list[tuple[str, int, str]] = [
     ("not", 4, "expected a condition, found the end"),
     ("vip 'x'", 5, "expected 'and', 'or' or the end, found \"'x'\""),  # a string's own text
     ('level in [1 "ab"]', 13, "expected ',' or ']' in the list at column 10, found '\"ab\"'"),
+    ("team == 'a\\", 9, "a string that is never closed"),  # a backslash at the end
+    ("'\\", 1, "a string that is never closed"),
 ]
 
 
@@ -287,6 +279,7 @@ def test_targeting_mistakes_name_the_column_and_the_whole_message(
     with pytest.raises(TargetError) as info:
         parse_target(text)
     assert (info.value.column, info.value.message) == (column, message)
+    assert info.value.args == (column, message)  # as ValueError's arguments too
     assert str(info.value) == f"column {column}: {message}"
 
 

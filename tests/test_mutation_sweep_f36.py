@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from router import AgentSpec, Inquiry, Router, decode_config
-from router.config.targeting import TargetError, compile_target, parse_target
+from router.config.targeting import compile_target, parse_target
 from router.events import CallbackScheduled, Offered, Rejected
 from router.state import codec
+from tests.test_hours import HOURS
 
 # --- attribute targeting -----------------------------------------------------------------
 
@@ -67,44 +68,15 @@ def test_compile_target_forgets_past_4096_expressions() -> None:
     assert again.matches(AGENT, {}) is True
 
 
-#: (expression, column, the whole message)
-MISTAKES: list[tuple[str, int, str]] = [
-    ("team == 'a\\", 9, "a string that is never closed"),  # a backslash at the end
-    ("'\\", 1, "a string that is never closed"),
-]
-
-
-@pytest.mark.parametrize(("text", "column", "message"), MISTAKES)
-def test_targeting_mistakes_name_the_column_and_the_whole_message_f36(
-    text: str, column: int, message: str
-) -> None:
-    with pytest.raises(TargetError) as info:
-        parse_target(text)
-    assert (info.value.column, info.value.message) == (column, message)
-    assert info.value.args == (column, message)  # as ValueError's arguments too
-    assert str(info.value) == f"column {column}: {message}"
-
-
 # --- the policies --------------------------------------------------------------------------
 
-HOURS = """
-[routing]
-mode = "immediate"
-[routing.clock]
-start = "mon 06:00"
-[[queues]]
-name = "sales"
-hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
-closed = "callback"
-%s
-"""
 H = 3600.0
 
 
 def test_a_callback_taken_while_closed_has_no_patience_left() -> None:
     # `hours.py:118` (`t.patience_at = None` dropped): the customer hung up, so the
     # callback keeps no patience (the snapshot kept the dropped one)
-    r = Router(decode_config(HOURS % ""))
+    r = Router(decode_config(HOURS % ("callback", "serve")))
     a = r.submit(Inquiry(id="early", queue="sales", patience_s=30.0), 600.0)
     assert (a.outcome, a.expected_wait_s) == ("callback", 2 * H - 600.0)
     (rec,) = codec.decode(r.snapshot()).tickets
@@ -115,7 +87,7 @@ def test_a_closing_announces_each_callback_its_wait_from_the_closing() -> None:
     # `hours.py:214` (`opens + now`): at a closing with `at_close = "closed"`, a waiting
     # inquiry becomes a callback told to expect the call at the next opening, Tuesday
     # 08:00, 14 hours after the closing at 18:00 (router time 12 h)
-    r = Router(decode_config(HOURS % 'at_close = "closed"'))
+    r = Router(decode_config(HOURS % ("callback", "closed")))
     r.submit(Inquiry(id="w", queue="sales"), 4 * H)
     r.tick(4 * H)
     told = [e for e in r.tick(12 * H) if isinstance(e, CallbackScheduled)]
@@ -264,12 +236,7 @@ def test_callbacks_between_attempts_each_hold_a_place_after_another_fails() -> N
 def _wait_after_a_closing(transfer: bool) -> float:
     """The expected wait of an arrival the morning after three inquiries left ``sales``:
     deflected at its closing (18:00, router time 12 h), or moved away a second before."""
-    r = Router(
-        decode_config(
-            HOURS.replace('closed = "callback"', 'closed = "deflect"')
-            % 'at_close = "closed"\n[[queues]]\nname = "other"'
-        )
-    )
+    r = Router(decode_config(HOURS % ("deflect", "closed")))
     r.login(AgentSpec(id="a1", queues={"sales": 1.0}), 2 * H)
     r.submit(Inquiry(id="busy", queue="sales"), 2 * H)  # a1 busy for good
     r.tick(2 * H)
@@ -281,7 +248,7 @@ def _wait_after_a_closing(transfer: bool) -> float:
     r.tick(4 * H + 5)
     if transfer:
         for i in range(3):
-            r.transfer(f"w{i}", "other", 12 * H - 1)
+            r.transfer(f"w{i}", "always", 12 * H - 1)
     r.tick(12 * H)
     r.tick(26 * H)  # open again, Tuesday 08:00
     r.submit(Inquiry(id="x1", queue="sales"), 26 * H + 10)
