@@ -86,10 +86,12 @@ def test_recovery_renews_the_lease_while_it_replays(redis_server: RedisServer) -
 
         def slow_replay(point: str) -> None:
             if point == "recovering":
-                time.sleep(0.06)  # 12 batches x 60 ms: twice the 400 ms lease
+                # 12 batches x 150 ms: 1.8 s, more than the 1.5 s lease; renewed every 0.5 s,
+                # so a stall of up to about 1 s on a loaded machine still keeps it
+                time.sleep(0.15)
                 holders.append(sync.get("router:{d}:lease"))
 
-        r2 = runner(c, Clock(2.0), owner="p2", lease_ms=400)
+        r2 = runner(c, Clock(2.0), owner="p2", lease_ms=1500)
         assert await r2.acquire()
         faults.set_hook(slow_replay)
         try:
