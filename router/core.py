@@ -2817,8 +2817,16 @@ class Router:
         q.pools.append(pool)
         # in login order, whatever order the skill index holds them in (an agent update
         # that adds a skill appends there; a restore rebuilds it in login order): random
-        # keys are drawn in this order
-        for agent in sorted(self._candidates(key[2]), key=_incarnation):
+        # keys are drawn in this order. The index is mostly in that order already: sorted
+        # only when it is not (a sort with a key calls it through its Python wrapper)
+        agents = list(self._candidates(key[2]))
+        last = -1
+        for agent in agents:
+            if agent.incarnation < last:
+                agents.sort(key=_incarnation)
+                break
+            last = agent.incarnation
+        for agent in agents:
             self._consider(agent, pool)
         return pool
 
