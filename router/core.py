@@ -307,6 +307,7 @@ class Router:
         "_batch",
         "_bp",
         "_break_asks",
+        "_break_s",
         "_breaks",
         "_broken",
         "_by_skill",
@@ -512,6 +513,9 @@ class Router:
         self._window = r.recent_window_s
         wb = cfg.wellbeing
         self._wb = wb
+        # read on every decision (``_assign``): a native float, where the struct's attribute
+        # is a generic ``getattr`` compiled
+        self._break_s = wb.break_s
         self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
@@ -1295,7 +1299,9 @@ class Router:
         arrival = float(arrived_at) if arrived_at is not None else now
         if arrival > now:
             raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
-        priority = prio if prio is not None else q.priority
+        # (annotated: compiled, the conditional is kept as an object and each compare with
+        # it below is generic)
+        priority: int = prio if prio is not None else q.priority
         heavy = q.heavy or "heavy" in tags
         cost = own_cost if own_cost is not None else q.unit_cost  # (the channel's: one read)
         patience_at = arrival + patience_s if patience_s is not None else None
@@ -3561,7 +3567,7 @@ class Router:
             explanation = self._take_units(agent, t, ch, explanation)
         if on_ch >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
-        if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
+        if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
         agent.idle_since = now
@@ -3766,7 +3772,7 @@ class Router:
         """``winner`` accepted a multi-agent offer first: rescind the others'."""
         self._rescind_others(t, winner, "accepted_elsewhere", accepted_by=winner.id)
         now = self._now
-        if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
+        if winner.total_load == 1 and now - winner.idle_from >= self._break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
         unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room
