@@ -3055,7 +3055,7 @@ class Router:
             heap = pool.agents
             if native:  # a stale top gives the new entry its place (agent_list)
                 any_heap: Any = heap  # compiled: the heap holds AgentEntry objects
-                agent_list(any_heap, AgentEntry(key, seq, entry_ver, slot), vers)
+                agent_list(any_heap, key, seq, entry_ver, slot, vers)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
