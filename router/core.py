@@ -1288,7 +1288,8 @@ class Router:
         if q is None or q.removed:
             raise UnknownId(f"unknown queue {qname!r}; known: {self._queue_list()}")
         tenant = own_tenant if own_tenant is not None else q.tenant
-        if q.tenant is not None and tenant != q.tenant:
+        q_tenant = q.tenant  # (only an inquiry's own tenant can differ: compared as str)
+        if q_tenant is not None and own_tenant is not None and own_tenant != q_tenant:
             raise InvalidInput(
                 "tenant",
                 f"inquiry {iid!r} has tenant {tenant!r} "
