@@ -307,6 +307,7 @@ class Router:
         "_batch",
         "_bp",
         "_break_asks",
+        "_break_s",
         "_breaks",
         "_broken",
         "_by_skill",
@@ -323,7 +324,6 @@ class Router:
         "_events",
         "_free_slots",
         "_freed",
-        "_fresh",
         "_fresh_one",
         "_guard",
         "_heavy_k",
@@ -457,12 +457,11 @@ class Router:
         self._spent_room = -1
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
-        #: during a matching pass: the pending inquiries that have not sought an agent yet,
-        #: and the agents freed since the last pass
-        self._fresh: set[Ticket] | None = None
-        #: the one pending inquiry of a pass that had just one, in place of ``_fresh`` (no
-        #: set for it: a pass with one new inquiry and an agent freed, a recent-work entry
-        #: leaving the window say, is the common case past the window), until it is met
+        #: during a matching pass, the pending inquiries that have not met an agent yet are
+        #: marked (``Ticket.fresh``); the one pending inquiry of a pass that had just one is
+        #: here instead (no mark to clear: a pass with one new inquiry and an agent freed, a
+        #: recent-work entry leaving the window say, is the common case past the window),
+        #: until it is met
         self._fresh_one: Ticket | None = None
         #: the agents freed, during a pass that has several (``_placed_elsewhere``)
         self._batch: list[Agent] = []
@@ -512,6 +511,9 @@ class Router:
         self._window = r.recent_window_s
         wb = cfg.wellbeing
         self._wb = wb
+        # read on every decision (``_assign``): a native float, where the struct's attribute
+        # is a generic ``getattr`` compiled
+        self._break_s = wb.break_s
         self._guard = Guardrails(wb, r.recent_window_s)
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
@@ -1286,7 +1288,8 @@ class Router:
         if q is None or q.removed:
             raise UnknownId(f"unknown queue {qname!r}; known: {self._queue_list()}")
         tenant = own_tenant if own_tenant is not None else q.tenant
-        if q.tenant is not None and tenant != q.tenant:
+        q_tenant = q.tenant  # (only an inquiry's own tenant can differ: compared as str)
+        if q_tenant is not None and own_tenant is not None and own_tenant != q_tenant:
             raise InvalidInput(
                 "tenant",
                 f"inquiry {iid!r} has tenant {tenant!r} "
@@ -1295,7 +1298,9 @@ class Router:
         arrival = float(arrived_at) if arrived_at is not None else now
         if arrival > now:
             raise InvalidInput("arrived_at", f"{arrival!r} is later than now={now!r}")
-        priority = prio if prio is not None else q.priority
+        # (annotated: compiled, the conditional is kept as an object and each compare with
+        # it below is generic)
+        priority: int = prio if prio is not None else q.priority
         heavy = q.heavy or "heavy" in tags
         cost = own_cost if own_cost is not None else q.unit_cost  # (the channel's: one read)
         patience_at = arrival + patience_s if patience_s is not None else None
@@ -2817,8 +2822,16 @@ class Router:
         q.pools.append(pool)
         # in login order, whatever order the skill index holds them in (an agent update
         # that adds a skill appends there; a restore rebuilds it in login order): random
-        # keys are drawn in this order
-        for agent in sorted(self._candidates(key[2]), key=_incarnation):
+        # keys are drawn in this order. The index is mostly in that order already: sorted
+        # only when it is not (a sort with a key calls it through its Python wrapper)
+        agents = list(self._candidates(key[2]))
+        last = -1
+        for agent in agents:
+            if agent.incarnation < last:
+                agents.sort(key=_incarnation)
+                break
+            last = agent.incarnation
+        for agent in agents:
             self._consider(agent, pool)
         return pool
 
@@ -3041,7 +3054,7 @@ class Router:
             heap = pool.agents
             if native:  # a stale top gives the new entry its place (agent_list)
                 any_heap: Any = heap  # compiled: the heap holds AgentEntry objects
-                agent_list(any_heap, AgentEntry(key, seq, entry_ver, slot), vers)
+                agent_list(any_heap, key, seq, entry_ver, slot, vers)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
@@ -3145,7 +3158,7 @@ class Router:
         """One matching pass: agents freed since the last pass pull the most urgent work
         they can take, then new (or re-queued) inquiries go to the best agent listed.
 
-        A freed agent whose most urgent inquiry is new in this pass (``_fresh``: it has not
+        A freed agent whose most urgent inquiry is new in this pass (``fresh``: it has not
         met the listed agents yet) does not just take it: the agent is listed, and the
         inquiry goes to the best listed agent by its queue's mode, which may be another
         one idle beside it. So urgency decides which inquiry is served first and the
@@ -3157,8 +3170,9 @@ class Router:
             if pending:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
-                else:
-                    self._fresh = set(pending)
+                else:  # marked, not put in a set (compiled: attribute writes, no hashing)
+                    for t in pending:
+                        t.fresh = True
             if len(freed) == 1:
                 # one agent freed (the common case: a recent-work entry left the window, or
                 # work ended): no list of the batch. ``_batch`` stays empty; the one agent
@@ -3180,7 +3194,9 @@ class Router:
                 for agent in batch:
                     self._fill(agent)
                 self._batch = []
-            self._fresh = None
+            if len(pending) > 1:
+                for t in pending:  # (and what joined it in the pass, never marked)
+                    t.fresh = False
             self._fresh_one = None
         if self._pending:
             pending = self._pending
@@ -3450,13 +3466,12 @@ class Router:
 
     def _meet_fresh(self, t: Ticket) -> bool:
         """Whether ``t`` is new in this pass and a freed agent meets it first (it is met
-        now: ``_fresh``, or ``_fresh_one`` for a pass of one inquiry)."""
+        now: its ``fresh`` mark, or ``_fresh_one`` for a pass of one inquiry)."""
         if t is self._fresh_one:
             self._fresh_one = None
             return True
-        fresh = self._fresh
-        if fresh is not None and t in fresh:
-            fresh.discard(t)
+        if t.fresh:
+            t.fresh = False
             return True
         return False
 
@@ -3553,7 +3568,7 @@ class Router:
             explanation = self._take_units(agent, t, ch, explanation)
         if on_ch >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
-        if agent.total_load == 1 and now - agent.idle_from >= self._wb.break_s:
+        if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
         agent.idle_since = now
@@ -3758,7 +3773,7 @@ class Router:
         """``winner`` accepted a multi-agent offer first: rescind the others'."""
         self._rescind_others(t, winner, "accepted_elsewhere", accepted_by=winner.id)
         now = self._now
-        if winner.total_load == 1 and now - winner.idle_from >= self._wb.break_s:
+        if winner.total_load == 1 and now - winner.idle_from >= self._break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
         winner.idle_since = now
         unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room

@@ -125,10 +125,12 @@ def _replaced(heap: list[AgentEntry], entry: AgentEntry) -> None:
 def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
     """``agent_list`` (the compiled refresh's push): a stale top is replaced by the new entry,
     sifted down from the top (the model above, entry by entry); else a push as ``heapq``'s.
-    The heap stays a heap, and its live entries are those of plain pushes and pops."""
+    The heap stays a heap, and its live entries are those of plain pushes and pops. The
+    replacement is the stale top's own object with the new fields (no allocation); a push
+    makes a new one."""
     rng = random.Random(27)
     vers: list[object] = [_big(0) for _ in range(60)]  # the version table (Router._vers)
-    ours: list[AgentEntry] = []
+    ours: list[AgentEntry] = []  # agent_list's own objects (it rewrites a stale top's)
     model: list[AgentEntry] = []
     plain: list[AgentEntry] = []  # plain pushes and pops: main's heap
     keys = [0.0, -1.5, 2.25]  # ties on the key, decided by the seq
@@ -147,7 +149,7 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
                 heapq.heappop(plain)
             if ours:
                 a, b, c = agent_pop(ours), heapq.heappop(model), heapq.heappop(plain)
-                assert a is b is c
+                assert tuple(a) == tuple(b) and b is c
         elif r < 0.45:  # an agent changes: its entries go stale
             slot = rng.randrange(60)
             vers[slot] = _big(int(str(vers[slot])) - 10**6 + 1)  # the next version
@@ -155,14 +157,22 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
             slot = rng.randrange(60)
             key = rng.choice(keys) if rng.random() < 0.3 else rng.uniform(-5.0, 5.0)
             entry = AgentEntry(key, seq, vers[slot], slot)
-            if model and stale(model[0]):
+            top = ours[0] if ours else None
+            replacing = bool(model) and stale(model[0])
+            if replacing:
                 _replaced(model, entry)
                 replaced += 1
             else:
                 heapq.heappush(model, entry)
             heapq.heappush(plain, entry)
-            agent_list(ours, entry, vers)
-        assert all(a is b for a, b in zip(ours, model, strict=True))
+            before = {id(e) for e in ours}
+            agent_list(ours, key, seq, vers[slot], slot, vers)
+            if replacing:  # the stale top's object, with the new fields, somewhere below
+                assert top is not None and tuple(top) == tuple(entry)
+                assert {id(e) for e in ours} == before
+            else:
+                assert len(ours) == len(before) + 1
+        assert [tuple(e) for e in ours] == [tuple(e) for e in model]
         assert all(not _kq(ours[i]) < _kq(ours[(i - 1) >> 1]) for i in range(1, len(ours)))
         live = sorted(_kq(e) for e in ours if not stale(e))
         assert live == sorted(_kq(e) for e in plain if not stale(e))

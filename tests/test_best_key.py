@@ -257,3 +257,41 @@ def test_by_urgency_orders_as_sort_does() -> None:
         want = sorted(batch, key=_urgency)
         _by_urgency(batch)
         assert [t.id for t in batch] == [t.id for t in want]
+
+
+def test_a_pass_leaves_no_inquiry_marked_new() -> None:
+    """A matching pass with agents freed marks its new inquiries (``Ticket.fresh``): a
+    freed agent meeting one first lets its queue's mode place it (``Router._meet_fresh``).
+    The marks are cleared by the end of the pass, met or not: a mark left on an inquiry
+    still waiting would have the next pass's freed agent place it as new instead of taking
+    it. Batches of arrivals and completions between ticks, on every mode; after every tick
+    no live inquiry is marked."""
+    rng = random.Random(8)
+    r = Router(config(CENTER % "all"), now=0.0)
+    for i in range(10):
+        capacity = {"voice": 1, "chat": rng.choice([1, 2, 3])}
+        spec = AgentSpec(id=f"a{i}", skills={"a": rng.randint(1, 5), "b": rng.randint(1, 5)})
+        r.login(AgentSpec(id=spec.id, skills=spec.skills, capacity=capacity), 0.0)
+    queues = [q.name for q in r.config.queues]
+    now = 0.0
+    held: list[str] = []
+    passes = 0
+    n = 0
+    for _ in range(300):
+        now += rng.choice([0.5, 3.0, 17.0])
+        for _ in range(rng.randint(0, 3)):
+            if held:
+                r.complete(held.pop(rng.randrange(len(held))), now)
+        for _ in range(rng.randint(0, 4)):
+            n += 1
+            r.submit(Inquiry(id=f"i{n}", queue=rng.choice(queues)), now)
+        if r._freed and len(r._pending) > 1:
+            passes += 1
+        for ev in r.tick(now):
+            if type(ev).__name__ == "Offered":
+                with contextlib.suppress(UsageError):  # a ring's, taken by another
+                    r.accept(ev.inquiry_id, now, agent_id=ev.agent_id)
+                    held.append(ev.inquiry_id)
+        held = [i for i in held if r.inquiry_state(i) == "assigned"]
+        assert not [t.id for t in r._tickets.values() if t.fresh]
+    assert passes > 50  # passes with agents freed and several new inquiries

@@ -9,9 +9,11 @@ import pytest
 
 import router
 from router import (
+    AgentSpec,
     ConfigError,
     DuplicateId,
     ImpossibleRequirement,
+    Inquiry,
     InvalidInput,
     InvalidState,
     Router,
@@ -21,7 +23,7 @@ from router import (
     UsageError,
 )
 from router.core import K_AGENT
-from tests.helpers import agent, basic, inq
+from tests.helpers import agent, basic, config, inq
 
 
 def _router() -> Router:
@@ -191,3 +193,20 @@ def test_a_refused_input_fires_the_deadlines_due_and_nothing_else(
         refused(r)
     assert r.snapshot() == reference.snapshot()
     assert r._tickets["i1"].state != router.core.OFFERED  # the offer's deadline fired
+
+
+def test_an_inquiry_of_another_tenant_than_its_queues_is_refused() -> None:
+    """A queue that belongs to a tenant takes only that tenant's inquiries: one naming
+    another tenant is refused (``InvalidInput`` naming ``tenant``) and changes nothing; one
+    naming the queue's tenant, or none (it takes the queue's), is admitted."""
+    r = Router(config('[[queues]]\nname = "tb"\nchannel = "voice"\ntenant = "taobao"\n'))
+    r.login(AgentSpec(id="a", capacity={"voice": 1}, tenants=frozenset({"taobao"})), 0.0)
+    before = r.snapshot()
+    with pytest.raises(
+        InvalidInput,
+        match=r"^tenant: inquiry 'x' has tenant 'fliggy' but queue 'tb' belongs to 'taobao'$",
+    ):
+        r.submit(Inquiry(id="x", queue="tb", tenant="fliggy"), 1.0)
+    assert r.snapshot() == before
+    assert r.submit(Inquiry(id="y", queue="tb", tenant="taobao"), 1.0).admitted
+    assert r.submit(Inquiry(id="z", queue="tb"), 1.0).admitted

@@ -376,7 +376,9 @@ class WaitEstimator:
         waited = decided - entered
         r = self.rates.get(queue)
         settling = r is not None and decided < r.settle_until
-        if waited > 0.0 and decided != last and not settling:
+        # (``last is None or``: compiled, ``decided != last`` alone compares a float with
+        # an optional float generically)
+        if waited > 0.0 and (last is None or decided != last) and not settling:
             start = entered if last is None or entered > last else last
             g = decided - start
             if g < 0.0:

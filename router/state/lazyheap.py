@@ -213,20 +213,30 @@ def agent_push(heap: list[AgentEntry], entry: AgentEntry) -> None:
     _agent_sift_down(heap, 0, len(heap) - 1)
 
 
-def agent_list(heap: list[AgentEntry], entry: AgentEntry, vers: list[object]) -> None:
-    """:func:`agent_push` for the compiled refresh, except that a stale top (its version is
-    not its slot's object in ``vers``, the version table) gives the new entry its place: the
-    pool's next seek would pop it, one sift from the top to a leaf; here the new entry sifts
-    down from the top instead and stops where it comes before the lesser child (new entries
-    mostly settle a few levels above the bottom: fewer reads and moves than that pop plus the
-    push). The live entries are those of a push (the same decisions); the layout, never in a
-    snapshot, is not ``heapq``'s after a replacement (the pure build pushes)."""
+def agent_list(
+    heap: list[AgentEntry], key: float, seq: i64, ver: object, slot: i64, vers: list[object]
+) -> None:
+    """:func:`agent_push` of an entry of these fields, for the compiled refresh, except that a
+    stale top (its version is not its slot's object in ``vers``, the version table) gives the
+    new entry its place: the pool's next seek would pop it, one sift from the top to a leaf;
+    here the new entry sifts down from the top instead and stops where it comes before the
+    lesser child (new entries mostly settle a few levels above the bottom: fewer reads and
+    moves than that pop plus the push). The stale top's own object takes the new fields (no
+    allocation, and no deallocation of the stale one; nothing else holds an entry of the
+    heap across a refresh: a seek reads its top's fields before it assigns, and entries it
+    skipped are out of the heap). The live entries are those of a push (the same
+    decisions); the layout, never in a snapshot, is not ``heapq``'s after a replacement
+    (the pure build pushes)."""
     if heap:
         top = heap[0]
         if vers[top.slot] is not top.ver:  # compiled: a pointer compare, nothing unboxed
-            _agent_settle(heap, 0, entry, len(heap))  # in the stale top's place, sifted down
+            top.key = key
+            top.seq = seq
+            top.ver = ver
+            top.slot = slot
+            _agent_settle(heap, 0, top, len(heap))  # in the stale top's place, sifted down
             return
-    heap.append(entry)
+    heap.append(AgentEntry(key, seq, ver, slot))
     _agent_sift_down(heap, 0, len(heap) - 1)
 
 

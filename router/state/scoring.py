@@ -49,7 +49,13 @@ class Scorer:
         if not req:
             return 0.0
         skills = agent.skills
-        return sum((skills[s] - 1) / 4.0 for s, _ in req) / len(req)
+        # ``sum(... for s, _ in req)`` as a plain loop (compiled, a generator object per
+        # call: once per agent and pool made); the same additions in the same order as
+        # CPython 3.11's ``sum`` (its first float added to 0 exactly: no term is -0.0)
+        total = 0.0
+        for s, _ in req:
+            total += (skills[s] - 1) / 4.0
+        return total / len(req)
 
     @staticmethod
     def load_ratio(agent: Agent, channel: str) -> float:

@@ -84,7 +84,8 @@ class QueueTally:
             if wait <= bound:
                 break
             i += 1
-        self.waits[i] += sign
+        waits = self.waits
+        waits[i] = waits[i] + sign  # (not ``+=``: compiled, an item's ``+=`` is generic)
         self.waits_ver += 1
 
     def histogram(self) -> list[int]:
