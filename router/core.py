@@ -1774,7 +1774,9 @@ class Router:
         now = self._now
         if self._uses_recent:
             handle = now - t.assigned_at
-            agent.recent.append((now, handle))
+            recent = agent.recent  # flat pairs (Agent.recent)
+            recent.append(now)
+            recent.append(handle)
             agent.recent_sum += handle
             when = now + self._window
             if when < agent.timer_at:  # (else the pending timer comes first: no call)

@@ -137,8 +137,8 @@ class Guardrails:
             t = agent.cooldown_until
             if t < nxt:
                 nxt = t
-        if agent.recent:
-            t = agent.recent[0][0] + self.window
+        if agent.recent:  # (flat pairs: recent[0] is the oldest entry's time)
+            t = agent.recent[0] + self.window
             if t < nxt:
                 nxt = t
         if staffing and not agent.brk_flags & LEAVING:
@@ -158,17 +158,12 @@ class Guardrails:
             # due at recent[0][0] + window must then remove that entry (no re-fire)
             window = self.window
             i = 0
-            for at, handle in recent:  # (one pass: no index, no len per entry)
-                if at + window <= now:
-                    agent.recent_sum -= handle
-                    i += 1
-                else:
-                    break
+            n = len(recent)
+            while i < n and recent[i] + window <= now:  # flat pairs: (at, handle) at i, i + 1
+                agent.recent_sum -= recent[i + 1]
+                i += 2
             if i:
-                if i == 1:
-                    del recent[0]  # the common case, one entry out: no slice object
-                else:
-                    del recent[:i]
+                del recent[:i]
                 if not recent:
                     agent.recent_sum = 0.0
                 changed = True

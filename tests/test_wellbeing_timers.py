@@ -69,8 +69,8 @@ def ref_next_time(g: Guardrails, agent: Agent, surge: bool, staffing: bool) -> f
         times.append(agent.heavy_block_until)
     if agent.cooldown_until > -INF:
         times.append(agent.cooldown_until)
-    if agent.recent:
-        times.append(agent.recent[0][0] + g.window)
+    if agent.recent:  # flat pairs (at, handle)
+        times.append(agent.recent[0] + g.window)
     if staffing and not agent.brk_flags & LEAVING:
         until = staffed_until(agent, _limit(g, agent, surge))
         if until < INF:
@@ -82,9 +82,9 @@ def ref_check(g: Guardrails, agent: Agent, now: float, surge: bool) -> int:
     wb = g.wb
     changed = False
     out = 0
-    while out < len(agent.recent) and agent.recent[out][0] + g.window <= now:
-        agent.recent_sum -= agent.recent[out][1]
-        out += 1
+    while out < len(agent.recent) and agent.recent[out] + g.window <= now:
+        agent.recent_sum -= agent.recent[out + 1]
+        out += 2
     if out:
         del agent.recent[:out]
         if not agent.recent:
@@ -157,8 +157,8 @@ def _random_agent(rng: random.Random, now: float) -> Agent:
     agent.brk_flags = rng.choice((0, LEAVING))
     for _ in range(rng.randrange(4)):  # entries in time order, some out of the window
         at = near() - 600.0
-        if not agent.recent or at >= agent.recent[-1][0]:
-            agent.recent.append((at, 30.0))
+        if not agent.recent or at >= agent.recent[-2]:
+            agent.recent += (at, 30.0)
             agent.recent_sum += 30.0
     return agent
 

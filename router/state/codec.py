@@ -191,6 +191,7 @@ def queue_record(
 
 
 def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord:
+    r = a.recent
     return AgentRecord(
         spec=a.spec,
         state=a.state,
@@ -205,7 +206,7 @@ def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord
         idle_from=a.idle_from,
         stretch_start=a.stretch_start,
         break_until=a.break_until,
-        recent=list(a.recent),
+        recent=[(r[i], r[i + 1]) for i in range(0, len(r), 2)],  # pairs (Agent.recent: flat)
         recent_sum=a.recent_sum,
         heavy_streak=a.heavy_streak,
         heavy_block_until=a.heavy_block_until,
@@ -244,7 +245,7 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.last_seen = rec.last_seen
     a.load = dict(rec.load)
     a.total_load = sum(rec.load.values())
-    a.recent = [(at, handle) for at, handle in rec.recent]
+    a.recent = [x for pair in rec.recent for x in pair]  # flat (Agent.recent)
     if a.shifts:
         apply_shift(a, rec.shift_no, rec.off_shift)  # the shift's tenants and queues
     a.cooldown_until = rec.cooldown_until

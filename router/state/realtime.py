@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from heapq import heappop
+from typing import Final
 
 from router.config import Channel, RouterConfig
 from router.state.capacity import Interrupts
@@ -102,6 +103,10 @@ __all__ = [
 IDLE, BUSY, WRAP_UP, ON_BREAK, AWAY = range(5)
 
 _INF = float("inf")
+
+#: The most distinct ``AgentTally.shares`` dicts a router keeps for sharing
+#: (``Realtime.shares``; agents' specs are open-ended, so the table starts again when full)
+MAX_SHARED_SHARES: Final = 4096
 
 
 def _takes_any(agent: Agent) -> int:
@@ -268,6 +273,7 @@ class Realtime:
         "may_take",
         "reset_at",
         "reset_ties",
+        "shares",
         "unit_costs",
     )
 
@@ -279,6 +285,11 @@ class Realtime:
         #: of a profile share theirs: one tracked object less per agent for the collector)
         self.eligs: dict[tuple[QueueTally, ...], tuple[QueueTally, ...]] = {}
         self.unit_costs: dict[str, int] = {}
+        #: the agents' ``AgentTally.shares``, one dict per distinct (capacity, units), shared
+        #: and never changed in place (:meth:`shares_for`): the agents of a profile read
+        #: one dict where each read its own, which at 10,000 agents is a trip to memory on
+        #: every release (BENCHMARKS.md, lc37); cleared when the channels' costs change
+        self.shares: dict[tuple[tuple[tuple[str, int], ...], int | None], dict[str, float]] = {}
         #: interruptible capacity: a channel that may take an agent past its units
         self.interrupts = Interrupts({})
         self.reset_at = now
@@ -299,7 +310,10 @@ class Realtime:
         """
         st = cfg.statistics
         windows = tuple(float(w) for w in st.windows)
-        self.unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
+        unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
+        if unit_costs != self.unit_costs:
+            self.shares = {}  # (agents keep the dicts they have until recounted, as before)
+        self.unit_costs = unit_costs
         self.interrupts = Interrupts(channels)
         for q in queues:
             tl = q.tally
@@ -316,7 +330,7 @@ class Realtime:
         """Count a logged-in agent: its occupancy shares, the queues it is eligible for,
         where it is available and its state (login, recount)."""
         tl = agent.tally
-        tl.shares = capacity_shares(dict(agent.spec.capacity), agent.units, self.unit_costs)
+        tl.shares = self.shares_for(agent.spec.capacity, agent.units)
         elig = tuple(
             q.tally
             for q in queues
@@ -330,6 +344,18 @@ class Realtime:
         tl.avail = []
         self._place(agent)
         self.changed[agent.id] = agent  # placed again at the next read, at its time
+
+    def shares_for(self, capacity: dict[str, int], units: int | None) -> dict[str, float]:
+        """``capacity_shares`` of these values under the channels' costs now: the one dict
+        of :attr:`shares` for them (made on first use; the table holds at most
+        :data:`MAX_SHARED_SHARES`, then starts again)."""
+        key = (tuple(capacity.items()), units)
+        shares = self.shares.get(key)
+        if shares is None:
+            if len(self.shares) >= MAX_SHARED_SHARES:
+                self.shares = {}  # open-ended specs: forget the table rather than grow it
+            shares = self.shares[key] = capacity_shares(dict(capacity), units, self.unit_costs)
+        return shares
 
     def remove_agent(self, agent: Agent) -> None:
         """The agent left: take it out of every count."""

@@ -778,7 +778,10 @@ class Agent:
         self.cooldown_until = -_INF
         self.idle_since = now
         self.recent_sum = 0.0
-        self.recent: list[tuple[float, float]] = []
+        #: the recent-work window, flat: ``[at, handle, at, handle, ...]`` in time order (a
+        #: pair per work ended: when, and how long it took); one list of floats where a
+        #: tuple per pair was one more object to fetch when the agent's timer reads it
+        self.recent: list[float] = []
         self.heavy_streak = 0
         self.total_load = 0
         #: the agent's index in the router's slot table (``Router._slots``): its heap

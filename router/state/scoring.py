@@ -93,7 +93,7 @@ class Scorer:
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
         if w.recent_count:
-            k += w.recent_count * len(agent.recent)
+            k += w.recent_count * (len(agent.recent) >> 1)  # (flat pairs: one per work)
         if w.heavy_streak:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
@@ -105,7 +105,7 @@ class Scorer:
             "idle_time": (now - agent.idle_since) / self.idle_scale,
             "load": -self.load_ratio(agent, pool.channel),
             "recent_work": -agent.recent_sum / self.window,
-            "recent_count": -float(len(agent.recent)),
+            "recent_count": -float(len(agent.recent) >> 1),
             "heavy_streak": -agent.heavy_streak / self.heavy_k,
         }
 
