@@ -4085,7 +4085,11 @@ class Router:
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
                 agent.last_seen = self._now
-                self._schedule_agent(agent, self._agent_next_time(agent))
+        # the new limits and window may bring an agent's next need earlier than its timer
+        # (a shorter stretch or window): moved there. A later need waits for the timer,
+        # which finds nothing due and looks again (``_schedule_agent`` only moves earlier)
+        for agent in self._agents.values():
+            self._schedule_agent(agent, self._agent_next_time(agent))
         waiting = sorted((t for t in self._tickets.values() if t.state == WAITING), key=_urgency)
         handed = rejected = 0
         for t in waiting:
