@@ -1,0 +1,31 @@
+"""``bench.instructions``: callgrind counts the K lifecycles, not the set-up or teardown."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench import instructions
+
+
+def test_bad_arguments_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert instructions.main(["--agents", "5"]) == 2
+    assert instructions.main(["--k", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bench.instructions: --agents >= 10, --warm >= 0, --k >= 1"] * 2
+
+
+def test_counts_grow_with_the_lifecycles_counted_alone(tmp_path: Path) -> None:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        if os.environ.get("CI"):
+            pytest.fail("valgrind is not installed in CI (.ci/run installs it)")
+        pytest.skip("needs valgrind (apt-get install valgrind)")
+    small = instructions.count(50, 0, 100, tmp_path / "a.out")["Ir"]
+    large = instructions.count(50, 0, 300, tmp_path / "b.out")["Ir"]
+    # the same steady lifecycles: three times as many cost about three times as much; a
+    # count that took in the set-up (millions) or the teardown would not scale so
+    assert 2.7 < large / small < 3.3
+    assert 5_000 < small / 100 < 1_000_000  # a lifecycle's instructions, not a stray count
