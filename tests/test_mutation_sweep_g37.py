@@ -9,8 +9,107 @@ timing.
 from __future__ import annotations
 
 from router import AgentSpec, Inquiry, Router, decode_config
-from router.events import Assigned, SurgeEnded, SurgeStarted
+from router.events import Assigned, Deflected, Rejected, SurgeEnded, SurgeStarted
 from tests.test_mutation_sweep_e35 import _one_queue
+
+# --- CoDel and shedding ------------------------------------------------------------------
+
+CODEL = (
+    '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n[backpressure]\npolicy = %s\n'
+    "[backpressure.callback]\nmin_wait_s = 100\n"
+    '[backpressure.codel]\ntarget_s = 10\ninterval_s = 12\naction = "deflect"\n'
+)
+
+
+def _codel_router_with_callback_at(callback_at: float, callers: list[tuple[str, float]]) -> Router:
+    """A CoDel router (target 10 s, interval 12 s): callers and one callback, ``cb``, in
+    line, nobody serving. ``cb`` is taken as a callback (no agent: an endless wait) under
+    the callback policy, which is then configured away: the callers wait on the line."""
+    codel, both = decode_config(CODEL % '"codel"'), decode_config(CODEL % '["callback", "codel"]')
+    r = Router(codel)
+    before = [c for c in callers if c[1] < callback_at]
+    after = [c for c in callers if c[1] >= callback_at]
+    for inquiry_id, at in before:
+        r.submit(Inquiry(id=inquiry_id, queue="q"), at)
+    r.reconfigure(both, callback_at)
+    assert r.submit(Inquiry(id="cb", queue="q"), callback_at).outcome == "callback"
+    r.reconfigure(codel, callback_at)
+    for inquiry_id, at in after:
+        r.submit(Inquiry(id=inquiry_id, queue="q"), at)
+    return r
+
+
+def _run(
+    r: Router, steps: list[float], login_at: float | None = None
+) -> list[tuple[str, str, float]]:
+    """Tick ``r`` at ``steps`` (an agent logs in at ``login_at``): assignments and sheds."""
+    seen: list[tuple[str, str, float]] = []
+    for now in steps:
+        if now == login_at:
+            r.login(AgentSpec(id="a1"), now)
+        seen += [
+            (type(e).__name__, e.inquiry_id, round(e.at, 3))
+            for e in r.tick(now)
+            if isinstance(e, Assigned | Deflected)
+        ]
+    return seen
+
+
+def test_codel_never_sheds_a_callback_at_the_head_nor_counts_it_as_a_drop() -> None:
+    # `admission.py:492` (`_shed` true for a callback at the head): the callback was kept
+    # but counted as a drop, so CoDel entered its dropping state and shed the callers
+    # behind it on the drop schedule (55.4, 60.8). Above target since 10 s with a callback
+    # at the head: nothing shed; once an agent takes the callback at 50, the caller now at
+    # the head has been above target for an interval and goes at once, the next 12 s on
+    r = _codel_router_with_callback_at(0.0, [("c1", 1.0), ("c2", 2.0), ("c3", 3.0)])
+    steps = [3.0, 10.0, 15.0, 22.0, 30.0, 40.0, 50.0, 51.0, 60.0, 62.0]
+    assert _run(r, steps, login_at=50.0) == [
+        ("Assigned", "cb", 50.0),
+        ("Deflected", "c1", 50.0),
+        ("Deflected", "c2", 62.0),
+    ]
+
+
+def test_codel_skips_a_turn_for_a_callback_at_the_head_by_its_drop_interval() -> None:
+    # `admission.py:466` (`max(st.count, 2)`): a callback at the head when a drop was due
+    # put the next drop an interval / sqrt(2) on (42.5), not the interval after one drop
+    # (46). A shed at 22 (above target since 10), then the callback at the head at 34
+    r = _codel_router_with_callback_at(0.5, [("A", 0.0), ("C", 1.0), ("D", 1.5)])
+    steps = [1.5, 10.0, 22.0, 34.0, 40.0, 42.486, 46.0]
+    assert _run(r, steps, login_at=40.0) == [
+        ("Deflected", "A", 22.0),
+        ("Assigned", "cb", 40.0),
+        ("Deflected", "C", 46.0),
+    ]
+
+
+def test_codel_waits_an_interval_above_target_before_its_first_shed() -> None:
+    # `admission.py:412` (`first_above = 1.0` at the start): a queue first looked at when
+    # its head was already above target shed at once (20), not an interval later (32)
+    r = Router(decode_config(CODEL % '"codel"'))
+    r.submit(Inquiry(id="A", queue="q"), 0)
+    r.submit(Inquiry(id="B", queue="q"), 0.5)
+    assert _run(r, [20.0, 31.0, 32.0]) == [("Deflected", "A", 32.0)]
+
+
+def test_shedding_configured_later_can_shed_inquiries_already_waiting() -> None:
+    # `control.py:125` (the shedding index not built when `shed_lowest_priority` comes in
+    # by a reconfigure): the inquiries already waiting could not be shed; a full queue
+    # rejected the higher-priority arrival instead
+    cfg = (
+        '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\nmax_queue = 2\n'
+        '[backpressure]\npolicy = "%s"\n'
+    )
+    r = Router(decode_config(cfg % "reject_when_full"))
+    r.submit(Inquiry(id="l1", queue="q", priority=1), 0)
+    r.submit(Inquiry(id="l2", queue="q", priority=1), 1)
+    r.reconfigure(decode_config(cfg % "shed_lowest_priority"), 2)
+    r.tick(2)
+    assert r.submit(Inquiry(id="h", queue="q", priority=5), 3).outcome == "admitted"
+    assert [(e.inquiry_id, e.reason) for e in r.tick(3) if isinstance(e, Rejected)] == [
+        ("l2", "shed: displaced by 'h' (priority 5 > 1); queue_full: q holds 2")
+    ]
+
 
 # --- surge -------------------------------------------------------------------------------
 
