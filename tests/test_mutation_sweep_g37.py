@@ -199,3 +199,22 @@ def test_a_task_back_in_line_at_its_deadline_expires() -> None:
         ("TaskExpired", "deadline: not started 50 s after arrival (deadline 50 s)"),
     ]
     assert r.counters.tasks_expired == 1
+
+
+def test_a_token_bucket_compaction_keeps_the_buckets_not_full() -> None:
+    # `admission.py:554` (`now + b[1]` in the fullness test): the compaction at the 65th
+    # tenant (106.4 s) forgot the spent buckets too (their last looks past 100 s), so a
+    # tenant whose token was spent 10 s before (0.1 of a token back at 0.01/s) was
+    # admitted as if new
+    r = _one_queue(
+        '[backpressure]\npolicy = "token_bucket"\n'
+        '[backpressure.token_bucket]\nper = "tenant"\nrate_per_s = 0.01\nburst = 1\n'
+    )
+    for i in range(65):  # 64 tenants with a spent bucket, then a new one: the compaction
+        adm = r.submit(Inquiry(id=f"i{i}", queue="q", tenant=f"t{i}"), 100 + i / 10)
+        assert adm.outcome == "admitted"
+    again = r.submit(Inquiry(id="again", queue="q", tenant="t0"), 110)
+    assert (again.outcome, again.reason) == (
+        "rejected",
+        "rate_limited: tenant t0 above 0.01/s (burst 1)",
+    )
