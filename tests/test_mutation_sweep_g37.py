@@ -218,3 +218,18 @@ def test_a_token_bucket_compaction_keeps_the_buckets_not_full() -> None:
         "rejected",
         "rate_limited: tenant t0 above 0.01/s (burst 1)",
     )
+
+
+def test_a_restored_router_keeps_its_pending_named_timers_times() -> None:
+    # `timers.py:86` (`self.at` not restored): the restored router knew no pending CoDel
+    # timer, so its snapshot differed from the one it came from (the times per name)
+    r = Router(decode_config(CODEL % '"codel"'))
+    r.submit(Inquiry(id="A", queue="q"), 0)
+    r.submit(Inquiry(id="B", queue="q"), 0.5)
+    r.tick(0.5)  # CoDel looks again when A crosses the target, at 10
+    snap = r.snapshot()
+    b = Router.restore(snap)
+    assert b.snapshot() == snap
+    seen = [_run(x, [10.0, 21.0, 22.0]) for x in (r, b)]
+    assert seen == [[("Deflected", "A", 22.0)]] * 2
+    assert b.snapshot() == r.snapshot()
