@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from router import AgentSpec, Inquiry, Router, decode_config
 from router.events import Assigned, Deflected, Rejected, SurgeEnded, SurgeStarted
+from router.state import codec
 from tests.test_mutation_sweep_e35 import _one_queue
 
 # --- CoDel and shedding ------------------------------------------------------------------
@@ -233,3 +234,49 @@ def test_a_restored_router_keeps_its_pending_named_timers_times() -> None:
     seen = [_run(x, [10.0, 21.0, 22.0]) for x in (r, b)]
     assert seen == [[("Deflected", "A", 22.0)]] * 2
     assert b.snapshot() == r.snapshot()
+
+
+def test_a_callback_between_attempts_restores_from_a_snapshot_without_the_flag() -> None:
+    # `callbacks.py:200` (`len(row) >= 2`): older snapshots keep `[id, attempts]` per
+    # callback, without "between attempts"; restoring one failed (an IndexError) instead
+    # of reading a parked callback as between attempts
+    r = _one_queue(
+        '[backpressure]\npolicy = "callback"\n'
+        "[backpressure.callback]\nmin_wait_s = 1\nretry_s = 10\nmax_attempts = 2\n"
+    )
+    r.login(AgentSpec(id="a1"), 0)
+    r.submit(Inquiry(id="i0", queue="q"), 0)
+    r.tick(0)
+    assert r.submit(Inquiry(id="cb", queue="q"), 1).outcome == "callback"
+    r.complete("i0", 2)
+    r.tick(2)
+    r.callback_failed("cb", 3)
+    r.tick(3)  # its retry at 13
+    snap = codec.decode(r.snapshot())
+    assert snap.extra["callbacks"] == [["cb", 1, 1]]
+    snap.extra["callbacks"] = [row[:2] for row in snap.extra["callbacks"]]
+    b = Router.restore(codec.encode(snap))
+    assert b.snapshot() == r.snapshot()
+    for x in (r, b):
+        assert [(type(e).__name__, e.at) for e in x.tick(13)] == [("Assigned", 13.0)]
+
+
+def test_a_full_queue_sheds_from_its_own_line_not_one_an_inquiry_moved_from() -> None:
+    # `control.py:554` (`or` for `and` in `_shed_live`): the queue's index still held l2,
+    # transferred to q2 since, as its own lowest-priority newest; a full q shed l2 (from
+    # q2, leaving q over its bound) instead of l1
+    r = Router(
+        decode_config(
+            '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\nmax_queue = 2\n'
+            '[[queues]]\nname = "q2"\n[backpressure]\npolicy = "shed_lowest_priority"\n'
+        )
+    )
+    r.submit(Inquiry(id="l1", queue="q", priority=1), 0)
+    r.submit(Inquiry(id="l2", queue="q", priority=1), 1)
+    r.transfer("l2", "q2", 2)
+    r.submit(Inquiry(id="l3", queue="q", priority=2), 3)
+    assert r.submit(Inquiry(id="h", queue="q", priority=5), 4).outcome == "admitted"
+    assert [(e.inquiry_id, e.reason) for e in r.tick(4) if isinstance(e, Rejected)] == [
+        ("l1", "shed: displaced by 'h' (priority 5 > 1); queue_full: q holds 2")
+    ]
+    assert r.inquiry_state("l2") == "waiting"
