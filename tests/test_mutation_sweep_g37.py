@@ -12,6 +12,7 @@ from router import AgentSpec, Inquiry, Router, decode_config
 from router.events import Assigned, Deflected, Rejected, SurgeEnded, SurgeStarted
 from router.state import codec
 from tests.test_mutation_sweep_e35 import _one_queue
+from tests.test_mutation_sweep_f36 import OUTBOUND
 
 # --- CoDel and shedding ------------------------------------------------------------------
 
@@ -280,3 +281,19 @@ def test_a_full_queue_sheds_from_its_own_line_not_one_an_inquiry_moved_from() ->
         ("l1", "shed: displaced by 'h' (priority 5 > 1); queue_full: q holds 2")
     ]
     assert r.inquiry_state("l2") == "waiting"
+
+
+def test_a_task_whose_queue_leaves_outbound_keeps_no_deadline() -> None:
+    # `outbound.py:139` (the deadline kept when the queue leaves outbound): the task waits
+    # like an inquiry, and its hold's deadline goes with the hold. Kept, it stayed in the
+    # snapshot, and the task was expired by it (at 80, deadline 51) when its queue was made
+    # outbound again and a new task there had the strays held
+    r = Router(decode_config(OUTBOUND % '"task"' + "deadline_s = { task = 50 }\n"))
+    r.login(AgentSpec(id="a1", queues={"calls": 1.0, "task": 1.0}), 0)
+    r.submit(Inquiry(id="t1", queue="task"), 1)
+    r.tick(1)
+    assert codec.decode(r.snapshot()).extra["outbound"]["deadlines"] == [["t1", 51.0]]
+    r.reconfigure(decode_config(OUTBOUND % ""), 2)
+    r.tick(2)
+    assert r.inquiry_state("t1") == "waiting"
+    assert codec.decode(r.snapshot()).extra["outbound"]["deadlines"] == []
