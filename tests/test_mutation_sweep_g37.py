@@ -131,6 +131,25 @@ def test_surge_on_expected_wait_ends_when_the_line_empties() -> None:
     assert ended == [(5.0, "expected_wait 0 s < 1 s for 0 s")]
 
 
+def test_a_reconfigure_ends_surge_only_when_it_drops_the_surge_table() -> None:
+    # `surge.py:76` (`s is not None`): any reconfigure in surge ended it ("surge_disabled"),
+    # and one without a `[backpressure.surge]` table left the router in surge for good
+    surge = (
+        "[backpressure.surge]\nenter_waiting = 1\nenter_after_s = 0\nexit_after_s = 0\n"
+        'queues = ["q"]\n'
+    )
+    base = '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n'
+    r = Router(decode_config(base + surge))
+    r.submit(Inquiry(id="a", queue="q"), 0)
+    r.submit(Inquiry(id="b", queue="q"), 0)
+    assert [type(e).__name__ for e in r.tick(0) if isinstance(e, SurgeStarted)] == ["SurgeStarted"]
+    r.reconfigure(decode_config(base + surge.replace("exit_after_s = 0", "exit_after_s = 5")), 1)
+    assert [e for e in r.tick(1) if isinstance(e, SurgeEnded)] == []
+    r.reconfigure(decode_config(base), 2)
+    ended = [(e.at, e.reason) for e in r.tick(2) if isinstance(e, SurgeEnded)]
+    assert ended == [(2.0, "surge_disabled")]
+
+
 # --- outbound ----------------------------------------------------------------------------
 
 
