@@ -10,9 +10,34 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from router.durable.log import Calls
+from router.durable import Producer
+from router.durable.log import Calls, DomainLog, Observed
+from router.durable.testing import RedisServer
+from router.durable.wire import DomainKeys, decode_request
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    HandBack,
+    Heartbeat,
+    Login,
+    Logout,
+    ResetStatistics,
+    SetAttributes,
+    SetReady,
+    Transfer,
+    UpdateAgent,
+    UpdateInquiry,
+    Withdraw,
+)
+from router.model import AgentSpec
+from tests.durable.harness import run
 
 
 class _FakeCluster(RedisCluster):  # type: ignore[misc]
@@ -47,3 +72,93 @@ def test_calls_on_a_cluster_go_to_the_client_concurrently_errors_as_values() -> 
     assert isinstance(replies[1], ValueError) and str(replies[1]) == "no such key"
     assert client.seen == ["b", "a"]  # together: a answered after b
     assert asyncio.run(Calls(client).execute()) == []
+
+
+# --- the Producer and observe, against a real redis-server ---------------------------------
+
+
+@pytest.mark.redis
+def test_each_producer_call_appends_its_input_and_returns_the_entry_id(
+    redis_server: RedisServer,
+) -> None:
+    # `log.py:624` (`set_attributes` returned None) and the other calls spelled as inputs:
+    # each appends one request entry holding exactly its input, and returns that entry's id
+    agent = AgentSpec(id="a1", queues={"orders": 1.0})
+    cases: list[tuple[str, tuple[Any, ...], dict[str, Any], Any]] = [
+        ("withdraw", ("i1",), {}, Withdraw(inquiry_id="i1")),
+        ("login", (agent,), {}, Login(agent=agent)),
+        ("set_ready", ("a1",), {}, SetReady(agent_id="a1")),
+        ("go_on_break", ("a1",), {}, GoOnBreak(agent_id="a1", reason="break")),
+        ("go_on_break", ("a1", "lunch"), {}, GoOnBreak(agent_id="a1", reason="lunch")),
+        ("logout", ("a1",), {}, Logout(agent_id="a1")),
+        ("accept", ("i1", "a1"), {}, Accept(inquiry_id="i1", agent_id="a1")),
+        ("accept", ("i1",), {}, Accept(inquiry_id="i1", agent_id=None)),
+        ("decline", ("i1", "a1"), {}, Decline(inquiry_id="i1", agent_id="a1")),
+        ("complete", ("i1",), {}, Complete(inquiry_id="i1")),
+        ("callback_failed", ("i1",), {}, CallbackFailed(inquiry_id="i1")),
+        (
+            "set_attributes",
+            ("a1", {"level": 3}),
+            {},
+            SetAttributes(agent_id="a1", attributes={"level": 3}),
+        ),
+        (
+            "update_inquiry",
+            ("i1",),
+            {"priority": 4, "requires": {"orders": 2}},
+            UpdateInquiry(inquiry_id="i1", priority=4, requires={"orders": 2}),
+        ),
+        (
+            "transfer",
+            ("i1", "refunds"),
+            {"agent_id": "a1", "priority": 2, "requires": {"refund": 1}},
+            Transfer(
+                inquiry_id="i1", queue="refunds", agent_id="a1", priority=2, requires={"refund": 1}
+            ),
+        ),
+        (
+            "hand_back",
+            ("i1", "a1"),
+            {"priority": 7},
+            HandBack(inquiry_id="i1", agent_id="a1", priority=7),
+        ),
+        ("update_agent", (agent,), {}, UpdateAgent(agent=agent)),
+        ("heartbeat", ("a1",), {}, Heartbeat(agent_id="a1")),
+        ("reset_statistics", (), {}, ResetStatistics()),
+    ]
+
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d", producer="pp")
+        for name, args, kwargs, expected in cases:
+            rid = await getattr(p, name)(*args, **kwargs)
+            (last_id, fields), *_ = await c.xrevrange("router:{d}:requests", count=1)
+            assert rid == last_id.decode(), name
+            good, bad = decode_request(fields, rid)
+            assert bad == [] and [(r.input, r.producer) for r in good] == [(expected, "pp")], name
+        assert await p.send_many([]) is None
+        rid = await p.send_many([Withdraw(inquiry_id="x"), Complete(inquiry_id="y")])
+        (last_id, fields), *_ = await c.xrevrange("router:{d}:requests", count=1)
+        good, _ = decode_request(fields, rid)
+        assert rid == last_id.decode()
+        assert [r.input for r in good] == [Withdraw(inquiry_id="x"), Complete(inquiry_id="y")]
+        assert await c.xlen("router:{d}:requests") == len(cases) + 1
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_reading_outputs_an_empty_stream_groups_and_acks(redis_server: RedisServer) -> None:
+    # `log.py:683` (`read_group` returned None for nothing new): every read answers a list
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d")
+        assert await p.read_outputs() == []
+        assert await p.all_outputs() == []
+        assert await p.create_group("g") is True
+        assert await p.create_group("g") is False  # it exists
+        assert await p.read_group("g", "c1") == []
+        assert await p.read_group("g", "c1", pending=True) == []
+        assert await p.ack("g", []) == 0
+        obs = await DomainLog(c, DomainKeys("d"), "o1", 60_000).observe()
+        assert obs == Observed(backlog=0, outputs_pending={"g": 0})
+
+    run(redis_server.url, body)
