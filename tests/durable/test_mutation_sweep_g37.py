@@ -162,3 +162,34 @@ def test_reading_outputs_an_empty_stream_groups_and_acks(redis_server: RedisServ
         assert obs == Observed(backlog=0, outputs_pending={"g": 0})
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_calls_on_a_plain_redis_are_a_pipeline_in_which_a_read_blocks(
+    redis_server: RedisServer,
+) -> None:
+    # `log.py:124` (`pipeline(transaction=True)`): inside MULTI a blocking XREAD does not
+    # block, so a runner's cycle (its commit and its read sent together) never waited for
+    # input. Here the read is held by the server until another client adds an entry
+    async def body(c: Redis) -> None:
+        other = Redis.from_url(redis_server.url)
+        try:
+            calls = Calls(c)
+            calls.call("ping")
+            calls.call("xread", {"s": "$"}, count=10, block=60_000)
+            task = asyncio.create_task(calls.execute())
+            for _ in range(2000):  # until the server holds the read (or it came back)
+                if task.done() or (await other.info("clients"))["blocked_clients"] == 1:
+                    break
+                await asyncio.sleep(0.005)
+            assert not task.done()
+            rid = await other.xadd("s", {"k": "v"})
+            pong, read = await asyncio.wait_for(task, 30)
+            assert pong is True
+            assert read == [[b"s", [(rid, {b"k": b"v"})]]]
+            stats = await other.info("commandstats")
+            assert "cmdstat_multi" not in stats and "cmdstat_exec" not in stats
+        finally:
+            await other.aclose()
+
+    run(redis_server.url, body)
