@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from router.durable import Producer
-from router.durable.log import Calls, DomainLog, Observed
+from router.durable.log import Calls, DomainLog, Observed, connect
 from router.durable.testing import RedisServer
 from router.durable.wire import DomainKeys, decode_request
 from router.inputs import (
@@ -193,3 +193,19 @@ def test_calls_on_a_plain_redis_are_a_pipeline_in_which_a_read_blocks(
             await other.aclose()
 
     run(redis_server.url, body)
+
+
+def test_connect_never_retries_and_bounds_each_command() -> None:
+    # `log.py:102` (`Retry(NoBackoff(), 1)` for a cluster): a client must never retry on
+    # its own (a lost reply is an in-doubt write); `timeout_s` bounds connecting and every
+    # command. Building a client connects to nothing
+    plain = connect("redis://127.0.0.1:1", timeout_s=3.5)
+    assert plain.get_retry().get_retries() == 0
+    kw = plain.connection_pool.connection_kwargs
+    assert (kw["socket_timeout"], kw["socket_connect_timeout"]) == (3.5, 3.5)
+    cluster = connect("redis://127.0.0.1:1", timeout_s=3.5, cluster=True)
+    assert isinstance(cluster, RedisCluster)
+    assert cluster.retry.get_retries() == 0
+    kw = cluster.connection_kwargs
+    assert (kw["socket_timeout"], kw["socket_connect_timeout"]) == (3.5, 3.5)
+    assert connect("redis://127.0.0.1:1").connection_pool.connection_kwargs["socket_timeout"] == 2.0
