@@ -209,3 +209,30 @@ def test_connect_never_retries_and_bounds_each_command() -> None:
     kw = cluster.connection_kwargs
     assert (kw["socket_timeout"], kw["socket_connect_timeout"]) == (3.5, 3.5)
     assert connect("redis://127.0.0.1:1").connection_pool.connection_kwargs["socket_timeout"] == 2.0
+
+
+@pytest.mark.redis
+def test_observe_counts_the_backlog_and_each_groups_unacknowledged(
+    redis_server: RedisServer,
+) -> None:
+    # `log.py:463` (`backlog = 1` before the read): a flow it cannot read (an error as a
+    # value) counts as no backlog, as does a missing output stream as no groups
+    async def body(c: Redis) -> None:
+        log = DomainLog(c, DomainKeys("d"), "o1", 60_000)
+        assert await log.observe() == Observed(backlog=0, outputs_pending={})
+        await c.set("router:{d}:flow", "not a hash")
+        assert await log.observe() == Observed(backlog=0, outputs_pending={})
+        await c.delete("router:{d}:flow")
+        await c.hset("router:{d}:flow", mapping={"added": 5, "taken": 2})
+        for i in range(3):
+            await c.xadd("router:{d}:output", {"in": f"{i}-0"})
+        p = Producer(c, "d")
+        assert await p.create_group("g", start="0") is True
+        assert await p.create_group("h", start="$") is True
+        await c.xreadgroup("g", "c1", {"router:{d}:output": ">"}, count=1)
+        # g: one read and not acknowledged, two not read yet; h: from the end
+        assert await log.observe() == Observed(backlog=3, outputs_pending={"g": 3, "h": 0})
+        await c.hset("router:{d}:flow", "taken", 9)  # more taken than added: none
+        assert (await log.observe()).backlog == 0
+
+    run(redis_server.url, body)
