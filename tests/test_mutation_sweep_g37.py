@@ -9,10 +9,20 @@ timing.
 from __future__ import annotations
 
 from router import AgentSpec, Inquiry, Router, decode_config
-from router.events import Assigned, Deflected, Rejected, SurgeEnded, SurgeStarted
+from router.events import (
+    Assigned,
+    CallbackScheduled,
+    Deflected,
+    Rejected,
+    SurgeEnded,
+    SurgeStarted,
+)
 from router.state import codec
+from tests.test_hours import HOURS
 from tests.test_mutation_sweep_e35 import _one_queue
 from tests.test_mutation_sweep_f36 import OUTBOUND
+
+H = 3600.0
 
 # --- CoDel and shedding ------------------------------------------------------------------
 
@@ -111,6 +121,29 @@ def test_shedding_configured_later_can_shed_inquiries_already_waiting() -> None:
     assert [(e.inquiry_id, e.reason) for e in r.tick(3) if isinstance(e, Rejected)] == [
         ("l2", "shed: displaced by 'h' (priority 5 > 1); queue_full: q holds 2")
     ]
+
+
+def test_an_inquiry_made_a_callback_at_a_closing_is_never_shed() -> None:
+    # A real bug (found reading `control.py:503`'s survivor): an inquiry waiting when its
+    # queue closed became a callback (`at_close = "closed"`), but its entry in the shedding
+    # index stayed; back in line at the opening, a higher-priority arrival to the full
+    # queue shed it ("Callbacks are never shed", docs/backpressure.md). Now the arrival is
+    # rejected, as for any full queue of callbacks
+    cfg = (HOURS % ("callback", "closed")).replace(
+        'name = "sales"\n', 'name = "sales"\nmax_queue = 2\n'
+    ) + '[backpressure]\npolicy = "shed_lowest_priority"\n'
+    r = Router(decode_config(cfg))
+    r.submit(Inquiry(id="w1", queue="sales", priority=1), 4 * H)  # Monday 10:00, open
+    r.submit(Inquiry(id="w2", queue="sales", priority=1), 4 * H + 1)
+    r.tick(4 * H + 1)
+    told = [e.inquiry_id for e in r.tick(12 * H) if isinstance(e, CallbackScheduled)]
+    assert told == ["w1", "w2"]  # closed at 18:00: each will be called back
+    r.tick(26 * H)  # Tuesday 08:00: open again, both back in line as callbacks
+    assert (r.inquiry_state("w1"), r.inquiry_state("w2")) == ("waiting", "waiting")
+    adm = r.submit(Inquiry(id="h", queue="sales", priority=5), 26 * H + 10)
+    assert (adm.outcome, adm.reason) == ("rejected", "queue_full: sales holds 2")
+    assert [e.inquiry_id for e in r.tick(26 * H + 10) if isinstance(e, Rejected)] == ["h"]
+    assert (r.inquiry_state("w1"), r.inquiry_state("w2")) == ("waiting", "waiting")
 
 
 # --- surge -------------------------------------------------------------------------------
