@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from router.durable import Producer
-from router.durable.log import Calls, DomainLog, Observed, connect
+from router.durable.log import Calls, DomainLog, Observed, SubmitResult, connect
 from router.durable.testing import RedisServer
 from router.durable.wire import DomainKeys, decode_request
 from router.inputs import (
@@ -36,7 +36,7 @@ from router.inputs import (
     UpdateInquiry,
     Withdraw,
 )
-from router.model import AgentSpec
+from router.model import AgentSpec, Inquiry
 from tests.durable.harness import run
 
 
@@ -234,5 +234,25 @@ def test_observe_counts_the_backlog_and_each_groups_unacknowledged(
         assert await log.observe() == Observed(backlog=3, outputs_pending={"g": 3, "h": 0})
         await c.hset("router:{d}:flow", "taken", 9)  # more taken than added: none
         assert (await log.observe()).backlog == 0
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_submit_many_gives_each_inquiry_its_own_entry_id(redis_server: RedisServer) -> None:
+    # `log.py:560` (`res[i - 1]`): each result took its neighbour's request id; a new
+    # inquiry beside a duplicate was told the earlier entry's id, the duplicate the new one
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d")
+        first = await p.submit(Inquiry(id="x", queue="orders"))
+        both = await p.submit_many(
+            [Inquiry(id="y", queue="orders"), Inquiry(id="x", queue="orders")]
+        )
+        (last_id, _), *_ = await c.xrevrange("router:{d}:requests", count=1)
+        assert last_id.decode() != first.request_id
+        assert both == [
+            SubmitResult(request_id=last_id.decode(), duplicate=False),
+            SubmitResult(request_id=first.request_id, duplicate=True),
+        ]
 
     run(redis_server.url, body)
