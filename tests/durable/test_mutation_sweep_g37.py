@@ -17,7 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from router.durable import Producer
 from router.durable.log import Calls, DomainLog, Observed, SubmitResult, connect
 from router.durable.testing import RedisServer
-from router.durable.wire import DomainKeys, decode_request
+from router.durable.wire import DomainKeys, OutputEntry, decode_request, pack_events
 from router.inputs import (
     Accept,
     CallbackFailed,
@@ -254,5 +254,31 @@ def test_submit_many_gives_each_inquiry_its_own_entry_id(redis_server: RedisServ
             SubmitResult(request_id=last_id.decode(), duplicate=False),
             SubmitResult(request_id=first.request_id, duplicate=True),
         ]
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_reading_outputs_decodes_each_entry_after_the_id_asked(redis_server: RedisServer) -> None:
+    # `log.py:684` (`read_outputs` returned None for entries read): outputs after `after`,
+    # decoded, through every reader (plain, a group's new and pending entries, all)
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d")
+        assert await p.create_group("g") is True
+        ids = []
+        for k in range(3):
+            fields = {"tok": 7, "in": f"{k + 1}-0", "ev": pack_events([])}
+            ids.append((await c.xadd("router:{d}:output", fields)).decode())
+        expected = [
+            OutputEntry(id=i, token=7, input_id=f"{k + 1}-0", events=[], refusals=[])
+            for k, i in enumerate(ids)
+        ]
+        assert await p.read_outputs() == expected
+        assert await p.read_outputs(after=ids[0], count=1) == expected[1:2]
+        assert await p.all_outputs(chunk=2) == expected
+        assert await p.read_group("g", "c1", count=2) == expected[:2]
+        assert await p.read_group("g", "c1", pending=True) == expected[:2]
+        assert await p.ack("g", ids[:2]) == 2
+        assert await p.read_group("g", "c1", pending=True) == []
 
     run(redis_server.url, body)
