@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from router.durable import Producer
+from router.durable import DomainOptions, Producer
 from router.durable.log import Calls, DomainLog, Observed, SubmitResult, connect
 from router.durable.testing import RedisServer
 from router.durable.wire import DomainKeys, OutputEntry, decode_request, pack_events
@@ -282,3 +282,10 @@ def test_reading_outputs_decodes_each_entry_after_the_id_asked(redis_server: Red
         assert await p.read_group("g", "c1", pending=True) == []
 
     run(redis_server.url, body)
+
+
+def test_domain_options_defaults_are_the_documented_ones() -> None:
+    # `domain.py:99` (`max_unprocessed = 99999`): the bound on submissions not yet logged
+    # is 100,000 by default (docs/deploy.md, `serve --max-unprocessed`)
+    o = DomainOptions()
+    assert (o.max_unprocessed, o.dedupe_window_s, o.output_retention_s) == (100_000, 600.0, 600.0)
