@@ -548,10 +548,13 @@ class AdmissionControl:
         return found
 
     def _shed_live(self, t: Ticket, queue: str | None) -> bool:
+        # an entry outlives changes to its inquiry: it counts while the inquiry waits (or is
+        # on offer) in ``queue`` and is no callback (a caller waiting at a closing becomes one)
         return (
             self.ops.ticket(t.id) is t
             and t.state in (WAITING, OFFERED)
             and (queue is None or t.terms.queue.name == queue)
+            and not self.callbacks.is_callback(t)
         )
 
     # ------------------------------------------------------------------ timers
