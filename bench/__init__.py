@@ -7,7 +7,8 @@ hand-written asyncio service peer), ``flows`` (end-to-end flows through the
 adapters, the service and the core), ``timing`` (calibration, interleaved
 rounds), ``sections`` (what is measured), ``run`` (the CLI and the report),
 ``guard`` (the A/B regression guard against a reference commit), ``chart``
-(the PNG), ``instructions`` (callgrind's count per lifecycle). Micro benchmarks for pytest-benchmark are in ``test_micro.py``.
+(the PNG), ``instructions`` (callgrind's count per lifecycle). Micro benchmarks
+for pytest-benchmark are in ``test_micro.py``.
 
 Importing the package applies ``BENCH_ROUTER_PATH`` / ``BENCH_ROUTER_BUILD``
 (:mod:`bench.build`) before any of its modules imports ``router``.
