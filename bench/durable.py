@@ -696,7 +696,16 @@ async def _refusal(url: str, owner: Proc, rate: float, wait_s: float) -> dict[st
     while time.monotonic() - t_resume < 2.0:  # room again once the owner catches up
         await submit(wait_s)
         await asyncio.sleep(step)
-    await asyncio.sleep(3.0)
+    # the owner catches up on what the stall left and the agents finish it: until every
+    # accepted inquiry has its outcome in the log (a fixed grace of 3 s was too short on a
+    # loaded machine), at most a minute; the audit after the owner stops says what is left
+    config = decode_config(CONFIG.encode())
+    t_settle = time.monotonic()
+    while time.monotonic() - t_settle < 60.0:
+        await asyncio.sleep(0.5)
+        rep = await verify_replay(client, "r", strict=False)
+        if not audit_events(rep, config, added).problems:
+            break
     stop.set()
     await agents
     await client.aclose()
