@@ -479,9 +479,12 @@ def test_a_new_callback_under_a_reused_id_gets_all_its_attempts() -> None:
     ]
 
 
-def test_a_task_back_in_line_past_its_deadline_expires() -> None:
+@pytest.mark.parametrize("declined_at", [52, 51])
+def test_a_task_back_in_line_past_its_deadline_expires(declined_at: int) -> None:
     # `outbound.py:307` (`self._expire(t)` dropped): a task declined after its deadline
-    # (which passed while it was on offer) was parked for good, neither held nor expired
+    # (which passed while it was on offer) was parked for good, neither held nor expired;
+    # mutG37's `outbound.py:306` (`deadline < now`): one declined at the very second of its
+    # deadline (51: it arrived at 1) was held again, and held for good
     r = Router(
         decode_config(
             '[routing]\nmode = "offer"\noffer_timeout_s = 100\n[[queues]]\nname = "in"\n'
@@ -493,11 +496,14 @@ def test_a_task_back_in_line_past_its_deadline_expires() -> None:
     r.submit(Inquiry(id="t0", queue="out"), 1)
     assert [type(e).__name__ for e in r.tick(1)] == ["AgentLoggedIn", "Queued", "Offered"]
     assert r.tick(51) == [] and r.inquiry_state("t0") == "offered"  # its deadline, on offer
-    r.decline("t0", 52)
-    assert [(type(e).__name__, getattr(e, "reason", "")) for e in r.tick(52)] == [
+    r.decline("t0", declined_at)
+    assert [(type(e).__name__, getattr(e, "reason", "")) for e in r.tick(declined_at)] == [
         ("OfferDeclined", ""),
         ("Requeued", "declined"),
-        ("TaskExpired", "deadline: not started 51 s after arrival (deadline 50 s)"),
+        (
+            "TaskExpired",
+            f"deadline: not started {declined_at - 1} s after arrival (deadline 50 s)",
+        ),
     ]
     assert r.counters.tasks_expired == 1
 

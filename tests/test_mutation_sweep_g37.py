@@ -232,29 +232,6 @@ def test_the_inbound_need_is_computed_again_only_every_ten_seconds() -> None:
     assert started == [("t", 52.0)]
 
 
-def test_a_task_back_in_line_at_its_deadline_expires() -> None:
-    # `outbound.py:306` (`deadline < now`): a task declined at the very second of its
-    # deadline (which passed while it was on offer) was held again, and held for good
-    r = Router(
-        decode_config(
-            '[routing]\nmode = "offer"\noffer_timeout_s = 100\n[[queues]]\nname = "out"\n'
-            '[backpressure.outbound]\nqueues = ["out"]\nreserve_idle = 0\n'
-            "deadline_s = { out = 50 }\n"
-        )
-    )
-    r.login(AgentSpec(id="a0"), 0)
-    r.submit(Inquiry(id="t0", queue="out"), 1)
-    r.tick(1)
-    assert r.tick(51) == [] and r.inquiry_state("t0") == "offered"
-    r.decline("t0", 51)
-    assert [(type(e).__name__, getattr(e, "reason", "")) for e in r.tick(51)] == [
-        ("OfferDeclined", ""),
-        ("Requeued", "declined"),
-        ("TaskExpired", "deadline: not started 50 s after arrival (deadline 50 s)"),
-    ]
-    assert r.counters.tasks_expired == 1
-
-
 def test_a_token_bucket_compaction_keeps_the_buckets_not_full() -> None:
     # `admission.py:554` (`now + b[1]` in the fullness test): the compaction at the 65th
     # tenant (106.4 s) forgot the spent buckets too (their last looks past 100 s), so a

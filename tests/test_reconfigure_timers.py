@@ -12,16 +12,7 @@ import msgspec
 from router import AgentSpec, Inquiry, Router
 from router.events import AgentOnBreak, Assigned
 from tests.helpers import config
-
-STRETCH = """
-[routing]
-mode = "immediate"
-[wellbeing]
-max_continuous_work_s = 3600
-break_s = 600
-[[queues]]
-name = "q"
-"""
+from tests.test_wellbeing import CONTINUOUS as STRETCH  # a 3,600 s stretch, 600 s breaks
 
 RECENT = """
 [routing]
