@@ -324,6 +324,7 @@ class Router:
         "_events",
         "_free_slots",
         "_freed",
+        "_fresh",
         "_fresh_one",
         "_guard",
         "_heavy_k",
@@ -457,11 +458,12 @@ class Router:
         self._spent_room = -1
         self._pending: list[Ticket] = []
         self._freed: dict[str, Agent] = {}
-        #: during a matching pass, the pending inquiries that have not met an agent yet are
-        #: marked (``Ticket.fresh``); the one pending inquiry of a pass that had just one is
-        #: here instead (no mark to clear: a pass with one new inquiry and an agent freed, a
-        #: recent-work entry leaving the window say, is the common case past the window),
-        #: until it is met
+        #: during a matching pass: the pending inquiries that have not sought an agent yet,
+        #: and the agents freed since the last pass
+        self._fresh: set[Ticket] | None = None
+        #: the one pending inquiry of a pass that had just one, in place of ``_fresh`` (no
+        #: set for it: a pass with one new inquiry and an agent freed, a recent-work entry
+        #: leaving the window say, is the common case past the window), until it is met
         self._fresh_one: Ticket | None = None
         #: the agents freed, during a pass that has several (``_placed_elsewhere``)
         self._batch: list[Agent] = []
@@ -3160,7 +3162,7 @@ class Router:
         """One matching pass: agents freed since the last pass pull the most urgent work
         they can take, then new (or re-queued) inquiries go to the best agent listed.
 
-        A freed agent whose most urgent inquiry is new in this pass (``fresh``: it has not
+        A freed agent whose most urgent inquiry is new in this pass (``_fresh``: it has not
         met the listed agents yet) does not just take it: the agent is listed, and the
         inquiry goes to the best listed agent by its queue's mode, which may be another
         one idle beside it. So urgency decides which inquiry is served first and the
@@ -3172,9 +3174,8 @@ class Router:
             if pending:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
-                else:  # marked, not put in a set (compiled: attribute writes, no hashing)
-                    for t in pending:
-                        t.fresh = True
+                else:
+                    self._fresh = set(pending)
             if len(freed) == 1:
                 # one agent freed (the common case: a recent-work entry left the window, or
                 # work ended): no list of the batch. ``_batch`` stays empty; the one agent
@@ -3196,9 +3197,7 @@ class Router:
                 for agent in batch:
                     self._fill(agent)
                 self._batch = []
-            if len(pending) > 1:
-                for t in pending:  # (and what joined it in the pass, never marked)
-                    t.fresh = False
+            self._fresh = None
             self._fresh_one = None
         if self._pending:
             pending = self._pending
@@ -3468,12 +3467,13 @@ class Router:
 
     def _meet_fresh(self, t: Ticket) -> bool:
         """Whether ``t`` is new in this pass and a freed agent meets it first (it is met
-        now: its ``fresh`` mark, or ``_fresh_one`` for a pass of one inquiry)."""
+        now: ``_fresh``, or ``_fresh_one`` for a pass of one inquiry)."""
         if t is self._fresh_one:
             self._fresh_one = None
             return True
-        if t.fresh:
-            t.fresh = False
+        fresh = self._fresh
+        if fresh is not None and t in fresh:
+            fresh.discard(t)
             return True
         return False
 

@@ -391,7 +391,6 @@ class Ticket:
         "agent",
         "arrival",
         "assigned_at",
-        "fresh",
         "id",
         "more",
         "offer_no",
@@ -436,9 +435,6 @@ class Ticket:
         self.wait_end = 0.0
         #: the fields a plain inquiry never sets (None until one of them is set)
         self.more: TicketMore | None = None
-        #: in line, new in the matching pass under way and not yet met by a freed agent
-        #: (``Router._match``, ``Router._meet_fresh``); False outside a pass
-        self.fresh = False
         if extra is not None:
             self.extra = extra
         # entered its queue later than it arrived (_differs: a call only at 0.0)
