@@ -172,3 +172,37 @@ def test_a_callback_moved_to_an_outbound_queue_is_held_like_a_task() -> None:
         r.update_inquiry("cb", 4, priority=-5)
     assert r.snapshot() == before
     assert Router.restore(before).snapshot() == before
+
+
+def test_inquiries_waiting_in_a_queue_a_reconfigure_makes_outbound_are_held_with_deadlines() -> (
+    None
+):
+    # "out" starts as an inbound queue; three inquiries wait there (no agent), two with a
+    # patience. A reconfigure makes "out" outbound with a 30 s deadline: after the next pass
+    # all three are held (parked, in no heap), so two idle agents with a reserve of one
+    # start one of them only, and the others end at their deadlines (their patience, else
+    # the queue's), counted as expired tasks. Before the fix the queue had no heap of held
+    # tasks until a task arrived there, so all three were offered as inbound inquiries, and
+    # once held they had no deadline at all
+    inbound = CONFIG.format(reserve=1, protect='["in"]').replace('queues = ["out"]', "queues = []")
+    outbound = CONFIG.format(reserve=1, protect='["in"]') + "deadline_s = { out = 30 }\n"
+    r = Router(decode_config(inbound))
+    r.submit(Inquiry(id="w0", queue="out", patience_s=100), 0)
+    r.submit(Inquiry(id="w1", queue="out"), 1)
+    r.submit(Inquiry(id="w2", queue="out", patience_s=50), 2)
+    r.tick(2)
+    r.reconfigure(decode_config(outbound), 3)
+    r.tick(3)
+    assert [r.inquiry_state(i) for i in ("w0", "w1", "w2")] == ["parked"] * 3
+    snap = r.snapshot()
+    for router in (r, Router.restore(snap)):
+        router.login(AgentSpec(id="a0"), 4)
+        router.login(AgentSpec(id="a1"), 4)
+        assert assigned(router.tick(4)) == ["w0"]  # two idle, a reserve of one: one starts
+        expired = []
+        for now in (30.0, 31.0, 32.0, 51.0, 52.0, 53.0):
+            expired += [
+                (e.inquiry_id, now) for e in router.tick(now) if type(e).__name__ == "TaskExpired"
+            ]
+        assert expired == [("w1", 31.0), ("w2", 52.0)]  # arrivals 1 and 2
+        assert router.counters.tasks_expired == 2

@@ -33,7 +33,9 @@ A task may have a deadline: its own ``patience_s``, else
 task still held at its deadline ends with ``TaskExpired`` (its one outcome,
 counted in ``counters.tasks_expired``); one already started is done. A task that
 comes back (offer declined or expired) is held again after the pass, or expires
-then if its deadline has passed. A held task's key is fixed while it is held (it
+then if its deadline has passed; so are the inquiries already waiting in a queue
+that a reconfigure makes outbound (their patience, else the queue's ``deadline_s``,
+becomes their deadline). A held task's key is fixed while it is held (it
 cannot be updated; a callback moved to an outbound queue is held like any task), and
 every change of config keys the held tasks anew (``priority_seconds`` may change).
 """
@@ -73,6 +75,7 @@ class Outbound:
         self.ops = ops
         self.surge = surge
         self.queues: frozenset[str] = frozenset()
+        self.order: tuple[str, ...] = ()  # the outbound queues in config order
         self.reserve = 1
         self.enabled = False
         self.held: dict[str, list[_Entry]] = {}  # per queue: a heap by aged key
@@ -94,6 +97,7 @@ class Outbound:
     def configure(self, cfg: RouterConfig) -> None:
         o = cfg.backpressure.outbound
         self.queues = frozenset(o.queues)
+        self.order = tuple(o.queues)
         self.reserve = o.reserve_idle
         self.enabled = bool(self.queues)
         self.limits = {q.name: q.max_queue for q in cfg.queues if q.max_queue is not None}
@@ -108,7 +112,15 @@ class Outbound:
         for name in list(self.held):
             if name not in self.queues:  # no longer an outbound queue: tasks wait like inquiries
                 self._unhold(name)
+        self._watch()
         self._rekey()
+
+    def _watch(self) -> None:
+        """Give every outbound queue a heap, in config order: :meth:`release` holds the
+        strays of the queues it has heaps for, so inquiries already waiting in a queue that a
+        reconfigure makes outbound are held after the next pass like any task."""
+        for name in self.order:
+            self.held.setdefault(name, [])
 
     def _rekey(self) -> None:
         """Key every held task again from its arrival and priority: ``priority_seconds``
@@ -188,15 +200,9 @@ class Outbound:
             return Admission(
                 inquiry_id=t.id, queue=name, outcome="rejected", expected_wait_s=0.0, reason=reason
             )
-        deadline = t.patience_at  # a task's patience is its deadline
-        if deadline is None and name in self.deadline_s:
-            deadline = t.arrival + self.deadline_s[name]
-        t.patience_at = None
         ops.hold(t)
         self._push(t)
-        if deadline is not None:
-            self.deadlines[t.id] = deadline
-            ops.schedule(max(deadline, ops.now), t, T_DEADLINE)
+        self._set_deadline(t, name)
         position = self._live(heap, name)
         ewt = ops.estimator.expected_wait(name, position)
         ops.emit(
@@ -212,6 +218,18 @@ class Outbound:
         return Admission(
             inquiry_id=t.id, queue=name, outcome="admitted", expected_wait_s=ewt, position=position
         )
+
+    def _set_deadline(self, t: Ticket, name: str) -> None:
+        """``t``'s deadline, if it has one: its own patience (which it no longer has as an
+        inquiry: a held task does not abandon), else its queue's ``deadline_s`` from its
+        arrival."""
+        deadline = t.patience_at
+        if deadline is None and name in self.deadline_s:
+            deadline = t.arrival + self.deadline_s[name]
+        t.patience_at = None
+        if deadline is not None:
+            self.deadlines[t.id] = deadline
+            self.ops.schedule(max(deadline, self.ops.now), t, T_DEADLINE)
 
     def _is_held(self, t: Ticket) -> bool:
         return self.ops.ticket(t.id) is t and t.state == PARKED
@@ -303,6 +321,8 @@ class Outbound:
                 for t in sorted(q.waiting(), key=_by_seq):
                     ops.park(t)
                     self.active.pop(t.id, None)
+                    if t.id not in self.deadlines:  # (an inquiry waiting when its queue
+                        self._set_deadline(t, name)  # became outbound: deadline from now on)
                     if self.deadlines.get(t.id, math.inf) <= now:
                         self._expire(t)
                     else:
@@ -364,6 +384,7 @@ class Outbound:
             self.held[name] = []
             for i in ids:
                 self._push(get(i))
+        self._watch()  # (a snapshot from before every outbound queue had a heap)
         self.active = {k: get(k) for k in state["active"]}
         self.need, self.need_at = state["need"]
         self.deadlines = {k: d for k, d in state.get("deadlines", [])}
