@@ -23,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(
     *cmd: str | Path, cwd: Path | None = None, ok: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    # the clean venv sees only what it installed: a PYTHONPATH naming a source tree (with
+    # its egg-info) would make pip take the distribution as installed already
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=600
+        [str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=600, env=env
     )
     if ok:
         assert proc.returncode == 0, f"{cmd}: {proc.stdout}\n{proc.stderr}"
