@@ -206,3 +206,25 @@ def test_inquiries_waiting_in_a_queue_a_reconfigure_makes_outbound_are_held_with
             ]
         assert expired == [("w1", 31.0), ("w2", 52.0)]  # arrivals 1 and 2
         assert router.counters.tasks_expired == 2
+
+
+def test_a_deadline_given_to_an_outbound_queue_reaches_the_tasks_held_there() -> None:
+    # two tasks held without a deadline (no agent); a reconfigure gives "out" a 30 s
+    # deadline: the task that arrived 40 s ago expires at the next tick, the other at its
+    # arrival + 30 s; a task with its own patience keeps it. Before the fix only tasks
+    # arriving after the change had a deadline, so these two were held for good
+    base = CONFIG.format(reserve=0, protect='["in"]')
+    r = Router(decode_config(base))
+    r.submit(Inquiry(id="old", queue="out"), 0)
+    r.submit(Inquiry(id="own", queue="out", patience_s=100), 0)
+    r.submit(Inquiry(id="new", queue="out"), 20)
+    r.tick(20)
+    r.reconfigure(decode_config(base + "deadline_s = { out = 30 }\n"), 40)
+    snap = r.snapshot()
+    for router in (r, Router.restore(snap)):
+        expired = []
+        for now in (40.0, 49.0, 50.0, 99.0, 100.0):
+            expired += [
+                (e.inquiry_id, now) for e in router.tick(now) if type(e).__name__ == "TaskExpired"
+            ]
+        assert expired == [("old", 40.0), ("new", 50.0), ("own", 100.0)]

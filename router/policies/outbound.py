@@ -37,7 +37,9 @@ then if its deadline has passed; so are the inquiries already waiting in a queue
 that a reconfigure makes outbound (their patience, else the queue's ``deadline_s``,
 becomes their deadline). A held task's key is fixed while it is held (it
 cannot be updated; a callback moved to an outbound queue is held like any task), and
-every change of config keys the held tasks anew (``priority_seconds`` may change).
+every change of config keys the held tasks anew (``priority_seconds`` may change) and
+gives a queue's new ``deadline_s`` to its tasks held without a deadline (a deadline once
+set stays).
 """
 
 from __future__ import annotations
@@ -114,6 +116,11 @@ class Outbound:
                 self._unhold(name)
         self._watch()
         self._rekey()
+        for name, heap in self.held.items():  # a queue given a deadline_s: tasks held without
+            if name in self.deadline_s:  # a deadline take it (counted from their arrival)
+                for _, _, t in sorted(heap):
+                    if self.holding.get(t.id) is t and t.id not in self.deadlines:
+                        self._set_deadline(t, name)
 
     def _watch(self) -> None:
         """Give every outbound queue a heap, in config order: :meth:`release` holds the
