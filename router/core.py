@@ -288,11 +288,6 @@ _Completed: Final = Completed
 #: the longest batch of freed agents or pending arrivals the compiled build orders by
 #: insertion (``_by_best_key``, ``_by_urgency``: quadratic at worst); longer ones are sorted
 _BY_INSERTION: Final = 32
-# what ``_refresh`` does: list the agent now; or put the listing off when the config allows
-# (``_seek_agent``'s assignment); or make the listing put off (``_flush``)
-_LIST_NOW: Final = 0
-_LIST_LATER: Final = 1
-_LIST_PUT_OFF: Final = 2
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -336,10 +331,6 @@ class Router:
         "_immediate",
         "_in_instant",
         "_interrupts",
-        "_later",
-        "_later_gen",
-        "_later_ok",
-        "_later_seq",
         "_line",
         "_line_at",
         "_line_head",
@@ -476,13 +467,6 @@ class Router:
         self._fresh_one: Ticket | None = None
         #: the agents freed, during a pass that has several (``_placed_elsewhere``)
         self._batch: list[Agent] = []
-        #: listings put off (``_refresh(agent, _LIST_LATER)``): the agents and their listings'
-        #: ``seq``, in that order; the pools they are in carry ``_later_gen`` (``Pool.later_at``)
-        #: until the next :meth:`_flush`; ``_later_ok``: whether this config allows it
-        self._later: list[Agent] = []
-        self._later_seq: list[int] = []
-        self._later_gen = 0
-        self._later_ok = False
         self._surge = False
         self._estimator = WaitEstimator()
         self._counters = LiveCounters()
@@ -571,14 +555,6 @@ class Router:
         self._live.configure(cfg, self._channels, self._queues.values())
         self._bp.configure(cfg)
         self._staff_ver += 1  # overtime rules may have changed
-        # a listing may be put off (_flush) when it draws nothing (no ``random`` queue), no
-        # explanation reads the heaps (trace) and no heavy-streak limit makes it hang on
-        # the surge (the cooldown is tested per listing)
-        self._later_ok = (
-            not self._trace
-            and self._heavy_k is None
-            and all(qs.mode != RANDOM for qs in self._queues.values())
-        )
         if self._agents or wb.max_break_share != self._breaks.share:
             self._recount_breaks(wb.max_break_share)
 
@@ -598,19 +574,15 @@ class Router:
 
     # ------------------------------------------------------------------ time
 
-    def _enter(self, now: float, plain: bool = False) -> float:
+    def _enter(self, now: float) -> float:
         """Fire deadlines due by ``now`` and move to it; returns ``now`` as a float.
 
         Every input starts here, inside the ``try`` whose ``except`` is
         :meth:`_failed`: a refused ``now`` changes nothing, and deadlines that fire
         before a later refusal stay fired (time passed; the input left no trace).
-        The listings put off are made first (:meth:`_flush`), but for an accept or a
-        completion (``plain``), before a deadline fires.
         """
         if self._broken is not None:
             raise RouterBroken("the router failed earlier and refuses inputs") from self._broken
-        if self._later and not plain:
-            self._flush()
         self._rollback_now = self._now
         # pure: the same float object as the router's time (the input before at this instant
         # passed it) was checked then; compiled (``_native_heap``), where ``is`` would box
@@ -646,8 +618,6 @@ class Router:
             else:
                 self._spent_room = room
         if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
-            if self._later:
-                self._flush()
             self._in_instant = True
             obj: Any
             try:
@@ -1180,8 +1150,6 @@ class Router:
             self._enter(now)
             self._match()
             if self._bp.active:
-                if self._later:
-                    self._flush()
                 self._bp.after_match()
         except BaseException as exc:
             self._failed(exc)
@@ -1544,12 +1512,10 @@ class Router:
         if agent_id is not None:
             check_id(agent_id, "agent_id")
         try:
-            self._enter(now, True)
+            self._enter(now)
             t = self._tickets.get(inquiry_id)
             if t is None or t.state != OFFERED or t.more is not None or agent_id is not None:
                 # unknown, not on offer, on offer to several agents, or an agent named
-                if self._later:  # (not the plain path: _win may re-list, re-queue)
-                    self._flush()
                 t, agent = self._offer(inquiry_id, agent_id)
                 if t.also is not None:
                     self._win(t, agent)
@@ -1724,7 +1690,7 @@ class Router:
         if type(inquiry_id) is not str or not inquiry_id or len(inquiry_id) > MAX_NAME:
             check_id(inquiry_id, "inquiry_id")  # (a short id passes without the call)
         try:
-            self._enter(now, True)  # (a completion reads no listing but a leaving agent's)
+            self._enter(now)
             self._complete(inquiry_id)
         except BaseException as exc:
             self._failed(exc)
@@ -2374,8 +2340,6 @@ class Router:
             self._recheck_preferences(waiting_for)
 
     def _remove_agent(self, agent: Agent) -> None:
-        if self._later:  # (its waiting inquiries look for other agents)
-            self._flush()
         if agent.roomy:
             agent.roomy = False
             self._n_with_room -= 1
@@ -2857,8 +2821,6 @@ class Router:
         return pool
 
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
-        if self._later:  # (_consider lists its agents that are listed)
-            self._flush()
         pool = Pool(key, q)
         self._pools[key] = pool
         q.pools.append(pool)
@@ -2977,57 +2939,39 @@ class Router:
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             compact_agents(heap, self._vers, self._native_heap)
 
-    def _refresh(self, agent: Agent, step: int = _LIST_NOW) -> None:
+    def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
 
         The hot path of every decision: the key parts shared by all pools of a
         channel (idle, load, recent work, heavy streak) are computed once.
-        ``step`` ``_LIST_LATER`` may put the pushes off (:meth:`_flush`: the version and
-        ``seq`` are taken now); ``_LIST_PUT_OFF`` makes such a listing.
         """
-        entry_ver: Any
+        # ``unlist(agent)`` inline (pure: a call less on every refresh)
+        agent.ver += 1
+        listing = agent.listed
+        if listing:
+            for pool in listing:
+                pool.n_listed -= 1
+            listing.clear()
+        self._seq += 1
+        seq = agent.seq = self._seq
+        ver = agent.listed_ver = agent.ver
+        # the version as an object, made once (compiled: boxed once, not once per pool's
+        # entry): the table's cell and every entry of this listing hold this very object
+        entry_ver: Any = ver
         vers = self._vers
-        if step == _LIST_PUT_OFF:  # the listing put off: its version and seq taken then
-            listing = agent.listed
-            seq = agent.seq
-            entry_ver = vers[agent.slot]
-            heavy_blocked = False  # (put off only without a cooldown or a streak limit)
-        else:
-            # ``unlist(agent)`` inline (pure: a call less on every refresh)
-            agent.ver += 1
-            listing = agent.listed
-            if listing:
-                for pool in listing:
-                    pool.n_listed -= 1
-                listing.clear()
-            self._seq += 1
-            seq = agent.seq = self._seq
-            ver = agent.listed_ver = agent.ver
-            # the version as an object, made once (compiled: boxed once, not once per pool's
-            # entry): the table's cell and every entry of this listing hold this very object
-            entry_ver = ver
-            vers[agent.slot] = entry_ver
-            if agent.state != READY:
-                return
-            if agent.cooldown_until > self._now or self._heavy_k is not None:
-                takes = self._may_take(agent)
-                if takes == _TAKES_NONE:
-                    return  # off every queue until the cooldown ends (its timer re-lists it)
-                heavy_blocked = takes == _TAKES_LIGHT
-            else:  # ``_may_take``'s answer without the call: no cooldown, no heavy streak limit
-                heavy_blocked = False
-                if step == _LIST_LATER and self._later_ok:
-                    # put off: the pools it is in are marked, the next read of one of them
-                    # (or the next input but an accept or a completion) lists it (_flush)
-                    gen = self._later_gen
-                    for pool, _prof, _weight in agent.pools:
-                        pool.later_at = gen
-                    self._later.append(agent)
-                    self._later_seq.append(seq)
-                    return
+        vers[agent.slot] = entry_ver
+        if agent.state != READY:
+            return
         load = agent.load
         caps = agent.caps
         spare = agent.units - agent.units_used if agent.units is not None else None
+        if agent.cooldown_until > self._now or self._heavy_k is not None:
+            takes = self._may_take(agent)
+            if takes == _TAKES_NONE:
+                return  # off every queue until the cooldown ends (its timer re-lists it)
+            heavy_blocked = takes == _TAKES_LIGHT
+        else:  # ``_may_take``'s answer without the call: no cooldown, no heavy streak limit
+            heavy_blocked = False
         # the scorer and the interrupts rule are called on their objects, not through
         # bound-method locals (compiled: a native call instead of a method object per call)
         scorer = self._scorer
@@ -3123,31 +3067,6 @@ class Router:
             # instead of one pop each at the top (the order of live entries is unchanged)
             if len(heap) > n + (n >> 1) + 32:
                 compact_agents(heap, vers, self._native_heap)
-
-    def _flush(self) -> None:
-        """Make the listings put off (``_refresh(agent, _LIST_LATER)``), in that order.
-
-        Theory: after ``_seek_agent`` gave an agent an inquiry, its new listing is usually
-        stale before anything reads it (the agent completes, which unlists it, before the
-        next pass): so the version and ``seq`` are taken at once and the pushes wait. They
-        are made, the same as at once, before anything can tell: before a read of a pool
-        the agent is in (``Pool.later_at``: ``_seek_agent``, ``_placed_elsewhere``), before
-        a new pool lists its agents, before any deadline fires or a policy acts, and at the
-        start of every input but an accept or a completion on their plain paths (which read
-        no listing). The same pushes: the keys read only the agent's record, the config and
-        no draw (``_later_ok``), and any change to those unlists the agent (a listing still
-        current has the same ``seq`` and version); the eligibility was ``_TAKES_ANY`` without
-        a cooldown; a heap's order is its entries' ``(key, seq)``, unique, so when an entry
-        was pushed changes no read. A listing no longer current is dropped."""
-        later = self._later
-        seqs = self._later_seq
-        self._later = []
-        self._later_seq = []
-        self._later_gen += 1
-        for i in range(len(later)):
-            agent = later[i]
-            if agent.seq == seqs[i] and agent.listed_ver == agent.ver and agent.state == READY:
-                self._refresh(agent, _LIST_PUT_OFF)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -3296,8 +3215,6 @@ class Router:
         """Give ``t`` to the best agent listed in its pool, if any."""
         pool = t.pool
         assert pool is not None
-        if pool.later_at == self._later_gen:  # an agent of the pool's listing was put off
-            self._flush()
         more = t.more  # None for a plain inquiry: no preference, nobody declined it
         if more is not None and more.prefer_until > 0.0:
             self._seek_preferred(t, pool)
@@ -3344,7 +3261,7 @@ class Router:
                 load = agent.load
                 for ch, cap in agent.caps.items():
                     if load[ch] < cap:
-                        self._refresh(agent, _LIST_LATER)  # (maybe put off: _flush)
+                        self._refresh(agent)
                         break
             break
         if skipped:
@@ -3566,8 +3483,6 @@ class Router:
         placed here (with whichever agent, this one included); False when ``agent`` should
         take it itself. The common case (one offer, a deterministic key) compares this
         agent's key with the pool's head instead of listing it everywhere first."""
-        if pool.later_at == self._later_gen:  # an agent of the pool's listing was put off
-            self._flush()
         if t.prefer_until > 0.0:  # its preferred agents, in the order named
             self._seek_preferred(t, pool)
             return t.state != WAITING
@@ -3772,8 +3687,6 @@ class Router:
 
     def _seek_many(self, t: Ticket, pool: Pool) -> None:
         """``max_offers > 1``: offer ``t`` to up to that many agents listed in its pool."""
-        if self._later:
-            self._flush()
         heap: list[Any] = pool.agents  # (tuples, or AgentEntry objects compiled: ``heapq``)
         n = pool.queue.max_offers
         chosen: list[Agent] = []
@@ -3979,8 +3892,6 @@ class Router:
 
     def _seek_preferred(self, t: Ticket, pool: Pool) -> None:
         """``t`` waits for its preferred agents: the first free ones, in the order named."""
-        if self._later:  # (it reads agents' listings)
-            self._flush()
         prefer = t.prefer
         assert prefer is not None
         n = 1 if self._immediate else pool.queue.max_offers
@@ -4371,8 +4282,6 @@ class Router:
 
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
-        if self._later:
-            self._flush()
         pool_index = {key: i for i, key in enumerate(self._pools)}
         slots = self._slots
         # the entries that can still fire, in time order: equal states give equal bytes,
@@ -4755,10 +4664,7 @@ class _Ops:
         self._r._push_entry(at, seq, K_BP, target, purpose)
 
     def match(self) -> None:
-        r = self._r
-        r._match()
-        if r._later:  # a policy reads on
-            r._flush()
+        self._r._match()
 
     def set_surge(self, on: bool) -> None:
         r = self._r

@@ -298,7 +298,6 @@ class Pool:
         "key",
         "last_aged",
         "last_seq",
-        "later_at",
         "line_live",
         "lines",
         "members",
@@ -350,9 +349,6 @@ class Pool:
         #: agents with a live entry in ``agents`` (each such agent lists this pool in its
         #: ``listed``): the free agents the expected wait counts (``free_agents``)
         self.n_listed = 0
-        #: ``Router._later_gen`` while an agent of this pool has its listing put off
-        #: (``Router._flush``)
-        self.later_at = -1
         #: the caps on ``channel`` summed over the eligible agents (``pool_slots``)
         self.slots = 0
 
