@@ -206,16 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         totals = count(args.agents, args.warm, args.k, out, args.cache_sim, flow)
     if flow is not None:
         per = {name: value / (flow[0] * flow[1]) for name, value in totals.items()}
-        print(
-            f"{build}, direct flow, {FLOW_AGENTS} agents, {flow[1]} x {flow[0]:,} inquiries: "
-            f"{per['Ir']:,.0f} instructions per inquiry"
-        )
-        return 0
-    per = {name: value / args.k for name, value in totals.items()}
+        what = f"direct flow, {FLOW_AGENTS} agents, {flow[1]} x {flow[0]:,} inquiries"
+        unit = "inquiry"
+    else:
+        per = {name: value / args.k for name, value in totals.items()}
+        what = f"{args.agents:,} agents, {args.k:,} lifecycles"
+        unit = "lifecycle"
     line = ", ".join(f"{name} {v:,.1f}" for name, v in per.items() if name != "Ir")
     print(
-        f"{build}, {args.agents:,} agents, {args.k:,} lifecycles: "
-        f"{per['Ir']:,.0f} instructions per lifecycle" + (f" ({line})" if line else "")
+        f"{build}, {what}: {per['Ir']:,.0f} instructions per {unit}"
+        + (f" ({line})" if line else "")
     )
     return 0
 
