@@ -11,6 +11,12 @@ instructions per lifecycle (with ``--cache-sim``, the simulated L1/L2 misses too
 ``BENCH_ROUTER_PATH`` and ``BENCH_ROUTER_BUILD`` (``bench/build.py``); ``callgrind_annotate
 --inclusive=yes FILE`` says where the instructions go.
 
+``--flow direct [--inquiries N] [--runs R]`` counts the end-to-end section's direct flow
+instead (``bench/flows.py``: the core alone, the e2e section's 200 agents and N inquiries):
+one uninstrumented run (warm), one full collection, then R runs, each counted between the
+flow's two ``time.process_time()`` calls, the part the e2e section times (not its set-up:
+a router, the logins, the first tick); it prints the instructions per inquiry.
+
 Timings on 2 shared cores move with the neighbours' load; instruction counts of one tree
 differ by about 0.1-0.5% from run to run (object addresses order some sets). Compare two
 trees by their counts, each taken with this module.
@@ -27,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+#: the end-to-end section's center (``bench.sections.e2e``: 200 agents, as e2e35-e2e37 counted)
+FLOW_AGENTS = 200
 CACHE_SIM = ["--cache-sim=yes", "--branch-sim=no", "--D1=32768,8,64", "--LL=524288,8,64"]
 
 
@@ -48,6 +56,35 @@ def drive(agents: int, warm: int, k: int, marker: str) -> None:
     _handshake(marker)  # the instrumentation goes on
     s.run(k)
     _handshake(marker + ".end")  # ... and off, before the teardown
+
+
+def drive_flow(inquiries: int, runs: int, marker: str) -> None:
+    """The direct flow's driver (``--flow direct``): warm once, then ``runs`` runs counted."""
+    import gc
+
+    import bench  # noqa: F401  (applies BENCH_ROUTER_PATH before router is imported)
+    from bench import flows
+    from bench.flows import flow_work, run_flow
+
+    work = flow_work(FLOW_AGENTS, inquiries)
+    gc.disable()
+    run_flow("direct", work)
+    gc.collect()  # one full collection; the collector stays off
+    clock = flows._CPU
+    calls = iter(range(2 * runs))
+
+    def counted() -> float:  # the flow's clock: on at its first read, off at its second
+        i = next(calls)
+        if i % 2:
+            now = clock()
+            _handshake(f"{marker}.{i}")
+            return now
+        _handshake(f"{marker}.{i}")
+        return clock()
+
+    flows._CPU = counted
+    for _ in range(runs):
+        run_flow("direct", work)
 
 
 def _handshake(path: str) -> None:
@@ -75,8 +112,16 @@ def _totals(out: Path) -> dict[str, int]:
     raise RuntimeError(f"no totals in {out}")
 
 
-def count(agents: int, warm: int, k: int, out: Path, cache_sim: bool = False) -> dict[str, int]:
-    """Run the driver under callgrind; the totals of the K lifecycles by event name."""
+def count(
+    agents: int,
+    warm: int,
+    k: int,
+    out: Path,
+    cache_sim: bool = False,
+    flow: tuple[int, int] | None = None,
+) -> dict[str, int]:
+    """Run the driver under callgrind; the totals of the K lifecycles by event name (with
+    ``flow``, ``(inquiries, runs)``: of the direct flow's runs)."""
     with tempfile.TemporaryDirectory() as tmp:
         marker = os.path.join(tmp, "go")
         cmd = [
@@ -96,10 +141,19 @@ def count(agents: int, warm: int, k: int, out: Path, cache_sim: bool = False) ->
             str(warm),
             "--k",
             str(k),
+            *(
+                ["--flow", "direct", "--inquiries", str(flow[0]), "--runs", str(flow[1])]
+                if flow
+                else []
+            ),
         ]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
+        if flow is None:
+            switches = [(marker, "on"), (marker + ".end", "off")]
+        else:  # on and off around each run's timed part
+            switches = [(f"{marker}.{i}", "off" if i % 2 else "on") for i in range(2 * flow[1])]
         with subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL) as proc:
-            for path, switch in ((marker, "on"), (marker + ".end", "off")):
+            for path, switch in switches:
                 _wait_for(path, proc)
                 subprocess.run(
                     ["callgrind_control", "-i", switch, str(proc.pid)],
@@ -119,13 +173,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=4000, help="lifecycles counted")
     p.add_argument("--cache-sim", action="store_true", help="simulated cache misses too")
     p.add_argument("--out", default=None, help="the callgrind output file (default: a temp)")
+    p.add_argument("--flow", choices=["direct"], default=None, help="the e2e direct flow instead")
+    p.add_argument("--inquiries", type=int, default=3000, help="--flow: inquiries per run")
+    p.add_argument("--runs", type=int, default=4, help="--flow: runs counted")
     p.add_argument("--drive", default=None, help=argparse.SUPPRESS)  # the driver, internal
     args = p.parse_args(argv)
     if args.agents < 10 or args.warm < 0 or args.k < 1:
         print("bench.instructions: --agents >= 10, --warm >= 0, --k >= 1", file=sys.stderr)
         return 2
+    if args.flow is not None and (args.inquiries < 1 or args.runs < 1):
+        print("bench.instructions: --inquiries >= 1, --runs >= 1", file=sys.stderr)
+        return 2
     if args.drive is not None:
-        drive(args.agents, args.warm, args.k, args.drive)
+        if args.flow is not None:
+            drive_flow(args.inquiries, args.runs, args.drive)
+        else:
+            drive(args.agents, args.warm, args.k, args.drive)
         return 0
     missing = [c for c in ("valgrind", "callgrind_control") if shutil.which(c) is None]
     if missing:
@@ -139,12 +202,20 @@ def main(argv: list[str] | None = None) -> int:
     build = "compiled" if describe()["compiled"] else "pure"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "callgrind.out"
-        totals = count(args.agents, args.warm, args.k, out, args.cache_sim)
-    per = {name: value / args.k for name, value in totals.items()}
+        flow = (args.inquiries, args.runs) if args.flow is not None else None
+        totals = count(args.agents, args.warm, args.k, out, args.cache_sim, flow)
+    if flow is not None:
+        per = {name: value / (flow[0] * flow[1]) for name, value in totals.items()}
+        what = f"direct flow, {FLOW_AGENTS} agents, {flow[1]} x {flow[0]:,} inquiries"
+        unit = "inquiry"
+    else:
+        per = {name: value / args.k for name, value in totals.items()}
+        what = f"{args.agents:,} agents, {args.k:,} lifecycles"
+        unit = "lifecycle"
     line = ", ".join(f"{name} {v:,.1f}" for name, v in per.items() if name != "Ir")
     print(
-        f"{build}, {args.agents:,} agents, {args.k:,} lifecycles: "
-        f"{per['Ir']:,.0f} instructions per lifecycle" + (f" ({line})" if line else "")
+        f"{build}, {what}: {per['Ir']:,.0f} instructions per {unit}"
+        + (f" ({line})" if line else "")
     )
     return 0
 

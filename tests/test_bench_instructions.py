@@ -29,3 +29,23 @@ def test_counts_grow_with_the_lifecycles_counted_alone(tmp_path: Path) -> None:
     # count that took in the set-up (millions) or the teardown would not scale so
     assert 2.7 < large / small < 3.3
     assert 5_000 < small / 100 < 1_000_000  # a lifecycle's instructions, not a stray count
+
+
+def test_flow_bad_arguments_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert instructions.main(["--flow", "direct", "--runs", "0"]) == 2
+    assert instructions.main(["--flow", "direct", "--inquiries", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bench.instructions: --inquiries >= 1, --runs >= 1"] * 2
+
+
+def test_flow_counts_the_timed_part_alone(tmp_path: Path) -> None:
+    """``--flow direct``: the runs' timed parts only (each run's set-up, 200 logins and a
+    router, is millions of instructions: a count that took it in would not scale)."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        if os.environ.get("CI"):
+            pytest.fail("valgrind is not installed in CI (.ci/run installs it)")
+        pytest.skip("needs valgrind (apt-get install valgrind)")
+    small = instructions.count(10, 0, 1, tmp_path / "a.out", flow=(100, 1))["Ir"]
+    large = instructions.count(10, 0, 1, tmp_path / "b.out", flow=(100, 3))["Ir"]
+    assert 2.7 < large / small < 3.3
+    assert 5_000 < small / 100 < 1_000_000  # an inquiry's instructions, not a stray count
