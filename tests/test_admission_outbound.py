@@ -228,3 +228,44 @@ def test_a_deadline_given_to_an_outbound_queue_reaches_the_tasks_held_there() ->
                 (e.inquiry_id, now) for e in router.tick(now) if type(e).__name__ == "TaskExpired"
             ]
         assert expired == [("old", 40.0), ("new", 50.0), ("own", 100.0)]
+
+
+@pytest.mark.parametrize("how", ["decline", "expire", "hand_back", "transfer"])
+def test_a_task_back_in_line_is_held_at_once_not_offered_over_waiting_inbound(how: str) -> None:
+    # a1 is busy with i0, a0 has the task t0 (priority 5) on offer, i1 and i2 wait. Then
+    # t0 comes back into line (or, "transfer": a waiting inquiry of "in" is moved to "out")
+    # as a1 frees. Both free agents must go to inbound; the task waits, held. Before the fix
+    # it waited in line through the pass, which gave it (priority 5) a1 while i2 waited
+    toml = CONFIG.format(reserve=0, protect='["quiet"]')
+    toml = toml.replace('mode = "immediate"', 'mode = "offer"\noffer_timeout_s = 10')
+    r = Router(decode_config(toml))
+    r.login(AgentSpec(id="a1"), 0)
+    r.submit(Inquiry(id="i0", queue="in"), 0)
+    r.tick(0)
+    r.accept("i0", 0)
+    r.login(AgentSpec(id="a0"), 1)
+    if how == "transfer":
+        r.submit(Inquiry(id="t0", queue="in", priority=5), 1)  # offered to a0 as inbound
+    else:
+        r.submit(Inquiry(id="t0", queue="out", priority=5), 1)
+    r.tick(1)
+    r.submit(Inquiry(id="i1", queue="in"), 2)
+    r.submit(Inquiry(id="i2", queue="in"), 2)
+    r.tick(2)
+    now = 5.0
+    if how == "decline":
+        r.decline("t0", now)
+    elif how == "expire":
+        now = 11.0  # the offer's 10 s ran out
+    elif how == "hand_back":
+        r.accept("t0", 3)
+        r.hand_back("t0", now)
+    else:
+        r.transfer("t0", "out", now)
+    r.complete("i0", now)
+    events = r.tick(now)
+    offered = sorted(e.inquiry_id for e in events if type(e).__name__ == "Offered")
+    assert offered == ["i1", "i2"]
+    assert r.inquiry_state("t0") == "parked"
+    snap = r.snapshot()
+    assert Router.restore(snap).snapshot() == snap

@@ -441,12 +441,21 @@ class AdmissionControl:
         if moved:
             for p in self._on_admitted:
                 p.on_admitted(self, t)
+            self._hold_task(t)
 
     def back_in_line(self, t: Ticket) -> None:
         """``t`` came back into line (``router/core.py``: a requeue): hours of operation
-        may close it out."""
+        may close it out; in an outbound queue it is held again."""
         if self.hours.schedules:
             self.hours.back_in_line(t)
+        self._hold_task(t)
+
+    def _hold_task(self, t: Ticket) -> None:
+        # a task back in an outbound queue's line is held at once, before the next pass
+        # could offer it over inbound inquiries waiting for the same agents
+        o = self.outbound
+        if o.enabled and t.state == WAITING and t.terms.queue.name in o.queues:
+            o.take_back(t)
 
     def closed_now(self, queue: QueueState) -> bool:
         """Whether ``queue`` is closed by its hours of operation now."""

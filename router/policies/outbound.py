@@ -32,14 +32,16 @@ A task may have a deadline: its own ``patience_s``, else
 ``[backpressure.outbound].deadline_s`` of its queue, counted from its arrival. A
 task still held at its deadline ends with ``TaskExpired`` (its one outcome,
 counted in ``counters.tasks_expired``); one already started is done. A task that
-comes back (offer declined or expired) is held again after the pass, or expires
-then if its deadline has passed; so are the inquiries already waiting in a queue
-that a reconfigure makes outbound (their patience, else the queue's ``deadline_s``,
-becomes their deadline). A held task's key is fixed while it is held (it
-cannot be updated; a callback moved to an outbound queue is held like any task), and
-every change of config keys the held tasks anew (``priority_seconds`` may change) and
-gives a queue's new ``deadline_s`` to its tasks held without a deadline (a deadline once
-set stays).
+comes back (offer declined or expired, handed back) or is transferred to an
+outbound queue is held again at once (``take_back``, from the control plane's
+``back_in_line``/``changed``: a pass must not offer it over waiting inbound), or
+expires then if its deadline has passed; inquiries already waiting in a queue
+that a reconfigure makes outbound are held after the next pass (their patience,
+else the queue's ``deadline_s``, becomes their deadline). A held task's key is
+fixed while it is held (it cannot be updated; a callback moved to an outbound
+queue is held like any task). Every change of config keys the held tasks anew
+(``priority_seconds`` may change) and gives a queue's new ``deadline_s`` to its
+tasks held without a deadline (a deadline once set stays).
 """
 
 from __future__ import annotations
@@ -238,6 +240,19 @@ class Outbound:
             self.deadlines[t.id] = deadline
             self.ops.schedule(max(deadline, self.ops.now), t, T_DEADLINE)
 
+    def take_back(self, t: Ticket) -> None:
+        """``t`` waits in its outbound queue's line (a task whose offer was declined or
+        expired, one handed back or transferred here, an inquiry waiting when a reconfigure
+        made its queue outbound): held again, or ended if its deadline has passed."""
+        self.ops.park(t)
+        self.active.pop(t.id, None)
+        if t.id not in self.deadlines:  # (never held: its deadline from now on)
+            self._set_deadline(t, t.queue.name)
+        if self.deadlines.get(t.id, math.inf) <= self.ops.now:
+            self._expire(t)
+        else:
+            self._push(t)
+
     def _is_held(self, t: Ticket) -> bool:
         return self.ops.ticket(t.id) is t and t.state == PARKED
 
@@ -321,19 +336,11 @@ class Outbound:
         """After a matching pass: hold strays again (or expire them past their deadline),
         then start tasks on spare idle agents, the most urgent first."""
         ops = self.ops
-        now = ops.now
         for name in self.held:
             q = ops.queue(name)
             if q is not None and q.n_waiting:
                 for t in sorted(q.waiting(), key=_by_seq):
-                    ops.park(t)
-                    self.active.pop(t.id, None)
-                    if t.id not in self.deadlines:  # (an inquiry waiting when its queue
-                        self._set_deadline(t, name)  # became outbound: deadline from now on)
-                    if self.deadlines.get(t.id, math.inf) <= now:
-                        self._expire(t)
-                    else:
-                        self._push(t)
+                    self.take_back(t)
         if self.paused:
             return
         heads = []
