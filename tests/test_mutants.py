@@ -572,7 +572,7 @@ EXAMPLES: dict[Callable[[], list[Patch]], int] = {
     # reset_statistics: these two are first caught between 150 and 400 examples)
     break_share_ignored: 400,
     cooldown_ignored: 400,
-    # (outbound tasks back in line are held at once since cc1f557's successor: the staffing
+    # (since outbound tasks back in line are held at once, ba0d7f5, the staffing
     # machine's draws run differently, and this one is first caught between 200 and 300)
     realtime_ignores_cooldowns: 300,
     # (the in-queue change, presence and preferred-wait mutants were first caught within 300
