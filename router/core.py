@@ -184,6 +184,7 @@ from router.state.lazyheap import (
     live_arrivals,
     live_tickets,
 )
+from router.state.loads import step_down, step_up
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -220,6 +221,8 @@ from router.state.records import (
     join_pool,
     leave_pools,
     listed,
+    load_up,
+    load_with,
     set_caps,
     spec_tenants,
     unlist,
@@ -2204,8 +2207,7 @@ class Router:
                 self._caps_shared.clear()
             shared = self._caps_shared[key] = caps
         set_caps(agent, shared)
-        for ch in shared:
-            agent.load.setdefault(ch, 0)
+        load_with(agent, shared)  # a count (0) for each of its channels
         self._room(agent)
         self._note_changed(agent)
 
@@ -2377,7 +2379,11 @@ class Router:
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
         ch = t.terms.queue.channel
-        agent.load[ch] -= 1
+        st = agent.loadst.downs.get(ch)  # load_down(agent, ch), inline: every release
+        if st is None:
+            st = step_down(agent.loadst, ch)
+        agent.loadst = st
+        agent.load = st.counts
         agent.total_load -= 1
         if agent.units is not None:
             agent.units_used -= t.terms.cost
@@ -3563,8 +3569,12 @@ class Router:
         now = self._now
         self._dequeue(t)
         ch = pool.channel
-        on_ch = agent.load[ch] + 1  # read once: _take_units leaves the load alone
-        agent.load[ch] = on_ch
+        st = agent.loadst.ups.get(ch)  # load_up(agent, ch), inline: every assignment
+        if st is None:
+            st = step_up(agent.loadst, ch)
+        agent.loadst = st
+        load = agent.load = st.counts
+        on_ch = load[ch]  # read once: _take_units leaves the load alone
         agent.total_load += 1
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
@@ -3744,11 +3754,11 @@ class Router:
         ch = pool.channel
         rr = pool.mode == ROUND_ROBIN
         for agent, explanation in zip(agents, explanations, strict=True):
-            agent.load[ch] += 1
+            on_ch = load_up(agent, ch)
             agent.total_load += 1
             if agent.units is not None:
                 explanation = self._take_units(agent, t, ch, explanation)
-            if agent.load[ch] >= agent.caps[ch]:  # its last slot on ch: maybe no room left
+            if on_ch >= agent.caps[ch]:  # its last slot on ch: maybe no room left
                 self._room(agent)
             if t.terms.heavy:
                 agent.heavy_streak += 1

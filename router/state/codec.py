@@ -33,7 +33,7 @@ from msgspec import Struct
 from router.config import QueueConfig, RouterConfig
 from router.events import Event
 from router.model import AgentSpec
-from router.state.records import Agent, Pool, QueueState, Ticket
+from router.state.records import Agent, Pool, QueueState, Ticket, set_load
 from router.state.schedule import apply_shift
 from router.state.stat_records import AgentTallyRecord, WindowsRecord
 from router.stats import Counters
@@ -243,7 +243,7 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.no_answer = rec.no_answer
     a.timer_at = rec.timer_at
     a.last_seen = rec.last_seen
-    a.load = dict(rec.load)
+    set_load(a, rec.load)  # shared (router/state/loads.py)
     a.total_load = sum(rec.load.values())
     a.recent = [x for pair in rec.recent for x in pair]  # flat (Agent.recent)
     if a.shifts:

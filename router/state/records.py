@@ -14,7 +14,7 @@ compaction (``router/state/lazyheap.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from heapq import heappop
 from math import copysign
 from typing import Any, Final, final
@@ -22,6 +22,7 @@ from typing import Any, Final, final
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
+from router.state.loads import NO_LOAD, LoadState, load_state, step_up, with_channels
 from router.state.tallies import AgentTally, QueueTally
 
 # Ticket states
@@ -711,6 +712,7 @@ class Agent:
         "listed",
         "listed_ver",
         "load",
+        "loadst",
         "no_answer",
         "off_shift",
         "offers",
@@ -764,7 +766,12 @@ class Agent:
         self.listed_ver = -1
         # (pool, proficiency feature, queue weight)
         self.pools: list[tuple[Pool, float, float]] = []
-        self.load: dict[str, int] = {}
+        #: inquiries held per channel: its load state's dict, shared by every agent with the
+        #: same counts and never changed in place (router/state/loads.py); changed only
+        #: with ``loadst``, to a neighbouring state (``load_up``, ``load_with``, ``set_load``,
+        #: and ``Router._assign`` and ``_release`` inline)
+        self.load: dict[str, int] = NO_LOAD.counts
+        self.loadst: LoadState = NO_LOAD
         #: replaced (``set_caps``), never changed in place: shared by the agents with the
         #: same caps (``Router._set_caps``)
         self.caps: dict[str, int] = {}
@@ -854,6 +861,28 @@ def serves(
         if skills.get(s, 0) < lvl:
             return False
     return True
+
+
+def load_up(agent: Agent, ch: str) -> int:
+    """One inquiry more on ``ch`` for ``agent`` (its load state's neighbour); the new count."""
+    st = step_up(agent.loadst, ch)
+    agent.loadst = st
+    counts = agent.load = st.counts
+    return counts[ch]
+
+
+def load_with(agent: Agent, channels: Iterable[str]) -> None:
+    """``agent``'s load counts each of ``channels`` (0 where it had no count)."""
+    st = with_channels(agent.loadst, channels)
+    agent.loadst = st
+    agent.load = st.counts
+
+
+def set_load(agent: Agent, counts: dict[str, int]) -> None:
+    """``agent``'s load is ``counts`` (a restored record's), shared (router/state/loads.py)."""
+    st = load_state(counts.items())
+    agent.loadst = st
+    agent.load = st.counts
 
 
 def unlist(agent: Agent, vers: list[object]) -> None:
