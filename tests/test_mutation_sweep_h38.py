@@ -8,9 +8,29 @@ Deterministic, no timing.
 
 from __future__ import annotations
 
-from router import Router
+import io
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from msgspec import Struct
+
+from router import ConfigError, Router
+from router.cli.check import check_main
+from router.config import RouterConfig, config_problems, convert_config, schema
 from router.events import Assigned
+from router.state.estimate import WaitEstimator
+from tests.test_mutation_sweep_c34 import BASE, BOUNDS, _check, _problems, _with
 from tests.test_mutation_sweep_g37 import _burst_then_silence
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _spell_path(path: tuple[Any, ...]) -> str:
+    """``("agents", 0, "queues", "q")`` as ``$.agents[0].queues.q``."""
+    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+
 
 # --- the estimator -----------------------------------------------------------------------
 
@@ -35,3 +55,366 @@ def test_the_configured_arrival_window_sets_how_fast_the_outbound_gate_forgets_a
     assert _gate_opens_at("arrival_window_s = 600\n") == [("t", 52.0)]
     assert _gate_opens_at("arrival_window_s = 10\n") == [("t", 42.0)]
     assert _gate_opens_at("arrival_window_s = 5\n") == [("t", 22.0)]
+
+
+def test_rate_is_answers_per_second_measured_else_slots_over_the_handle_time() -> None:
+    # `estimate.py:440` (`return None`): the rate before a backlogged gap is measured is
+    # `max(slots, 1) / handle`, the prior handle time until one is measured
+    est = WaitEstimator(alpha=0.5, prior_handle_s=200.0)
+    assert (est.rate("q"), est.rate("q", 4.0), est.rate("q", 0.5)) == (1 / 200, 4 / 200, 1 / 200)
+    est.on_complete("q", 50.0)
+    assert (est.rate("q"), est.rate("q", 4.0)) == (1 / 50, 4 / 50)
+    est.on_answer("q", 100.0, 95.0)  # waited 5 s: backlogged since 95
+    est.on_answer("q", 104.0, 90.0)  # backlogged through: a gap of 4 s, the mean 4.5 s
+    assert (est.rate("q"), est.rate("q", 4.0)) == (1 / 4.5, 1 / 4.5)
+
+
+# --- the config schema -------------------------------------------------------------------
+
+#: every field's default, per table (a table's own default: its class's name). The
+#: documented ones (docs/backpressure.md, docs/tuning.md, the schema's comments) and the
+#: rest as they are: a default is what a config that leaves the field out means.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "Weights": {
+        "proficiency": 1.0,
+        "idle_time": 1.0,
+        "load": 1.0,
+        "recent_work": 0.0,
+        "recent_count": 0.0,
+        "heavy_streak": 0.0,
+    },
+    "Clock": {"start": "mon 00:00", "unix": False, "utc_offset": "+00:00"},
+    "Routing": {
+        "weights": "Weights",
+        "priority_seconds": 60.0,
+        "mode": "offer",
+        "offer_timeout_s": 30.0,
+        "max_no_answer": 3,
+        "idle_scale_s": 60.0,
+        "recent_window_s": 1800.0,
+        "trace": False,
+        "strict": False,
+        "clock": "Clock",
+        "presence_timeout_s": None,
+        "seed": 0,
+    },
+    "Channel": {"max_concurrency": 1, "unit_cost": 0, "interrupts": {}},
+    "Step": {"requires": {}},
+    "Hours": {"days": "mon-sun", "open": "00:00", "close": "24:00"},
+    "QueueConfig": {
+        "channel": "voice",
+        "requires": {},
+        "priority": 0,
+        "tenant": None,
+        "answer_target_s": 20.0,
+        "steps": [],
+        "weights": None,
+        "heavy": False,
+        "on_remove": None,
+        "max_queue": None,
+        "hours": None,
+        "closed": "reject",
+        "at_close": "serve",
+        "match": None,
+        "distribution": "scored",
+        "max_offers": 1,
+        "preferred_wait_s": 0.0,
+    },
+    "Wellbeing": {
+        "max_continuous_work_s": None,
+        "break_s": 900.0,
+        "max_consecutive_heavy": None,
+        "heavy_recovery_s": 120.0,
+        "max_overtime_s": 0.0,
+        "suspend_in_surge": [],
+        "max_break_share": None,
+        "max_break_deferral_s": None,
+        "cooldown_after_heavy_s": None,
+        "cooldown_s": 300.0,
+        "cooldown_from": "all",
+    },
+    "AgentProfile": {
+        "count": 1,
+        "name": None,
+        "skills": {},
+        "capacity": {"voice": 1},
+        "units": None,
+        "tenants": [],
+        "queues": {},
+        "wrap_up_s": 0.0,
+        "shift_start_s": 0.0,
+        "shift_end_s": None,
+        "shifts": [],
+        "handback_share": 0.0,
+        "console_drop_s": None,
+        "attributes": {},
+    },
+    "DeflectPolicy": {"max_wait_s": 300.0, "queues": {}, "exempt": []},
+    "CallbackPolicy": {
+        "min_wait_s": 120.0,
+        "queues": {},
+        "exempt": [],
+        "retry_s": 300.0,
+        "max_attempts": 3,
+    },
+    "OverflowRule": {"after_s": None, "max_queue": None},
+    "OverflowPolicy": {"queues": {}},
+    "CodelPolicy": {"target_s": 30.0, "interval_s": 120.0, "queues": [], "action": "reject"},
+    "BucketLimit": {},
+    "TokenBucketPolicy": {
+        "per": "queue",
+        "rate_per_s": 10.0,
+        "burst": 20.0,
+        "limits": {},
+        "action": "reject",
+    },
+    "SurgeConfig": {
+        "enter_wait_s": None,
+        "exit_wait_s": None,
+        "enter_waiting": None,
+        "exit_waiting": None,
+        "enter_after_s": 60.0,
+        "exit_after_s": 300.0,
+        "queues": [],
+        "caps": {},
+        "wrap_up_s": None,
+        "relax_steps": False,
+        "pause_outbound": True,
+        "callbacks": False,
+    },
+    "OutboundConfig": {
+        "queues": [],
+        "reserve_idle": 1,
+        "protect": [],
+        "service_level": 0.8,
+        "deadline_s": {},
+    },
+    "EstimateConfig": {"alpha": 0.05, "prior_handle_s": 180.0, "arrival_window_s": 600.0},
+    "Backpressure": {
+        "policy": "admit_all",
+        "max_queue": None,
+        "deflect": "DeflectPolicy",
+        "callback": "CallbackPolicy",
+        "overflow": "OverflowPolicy",
+        "codel": "CodelPolicy",
+        "token_bucket": "TokenBucketPolicy",
+        "surge": None,
+        "outbound": "OutboundConfig",
+        "estimate": "EstimateConfig",
+        "max_callbacks": None,
+        "priority_reserve": 0.0,
+    },
+    "StatisticsConfig": {"windows": [300.0, 900.0, 1800.0], "bucket_s": 10.0},
+    "RouterConfig": {
+        "routing": "Routing",
+        "channels": {},
+        "queues": [],
+        "wellbeing": "Wellbeing",
+        "backpressure": "Backpressure",
+        "agents": [],
+        "statistics": "StatisticsConfig",
+    },
+}
+
+
+def _defaults(tp: type[Struct]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in msgspec.structs.fields(tp):
+        if f.default is not msgspec.NODEFAULT:
+            value = f.default
+        elif f.default_factory is not msgspec.NODEFAULT:
+            value = f.default_factory()
+        else:
+            continue  # required
+        out[f.name] = type(value).__name__ if isinstance(value, Struct) else value
+    return out
+
+
+def test_every_config_field_has_its_documented_default() -> None:
+    # `schema.py:209` (`max_overtime_s = 1.0`), `:351` (`prior_handle_s = 179.0`) and
+    # every other default moved: a config that leaves a field out means its default
+    tables = {
+        name: tp
+        for name, tp in vars(schema).items()
+        if isinstance(tp, type) and issubclass(tp, Struct) and tp.__module__ == schema.__name__
+    }
+    assert sorted(tables) == sorted([*DEFAULTS, "_Base"])
+    for name, expected in DEFAULTS.items():
+        got = _defaults(tables[name])
+        assert got == expected, name
+        # and each float default is a float (an int default would take `is float` paths)
+        assert [k for k, v in got.items() if type(v) is not type(expected[k])] == [], name
+
+
+def _set(cfg: RouterConfig, path: tuple[Any, ...], value: Any) -> None:
+    """Set the field at ``path`` (the file's keys and list indices) of a decoded config, as a
+    Python caller would."""
+    cur: Any = cfg
+    for i, key in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(cur, Struct):
+            attr = next(f.name for f in msgspec.structs.fields(cur) if f.encode_name == key)
+            if last:
+                setattr(cur, attr, value)
+            else:
+                cur = getattr(cur, attr)
+        elif last:
+            cur[key] = value
+        else:
+            cur = cur[key]
+
+
+def _from_python(path: tuple[Any, ...], value: Any, ok: Any) -> list[str]:
+    """The problems of the config BOUNDS makes valid at ``path`` (by ``ok``), with ``value``
+    set from Python: ``Router(config)`` and a reconfigure refuse it with the same lines,
+    and ``config_problems`` gives them."""
+    cfg = msgspec.convert(_with({path: ok}), RouterConfig)
+    _set(cfg, path, value)
+    problems = config_problems(cfg)
+    if not problems:
+        Router(cfg)
+        return []
+    with pytest.raises(ConfigError) as info:
+        Router(cfg)
+    assert info.value.problems == problems
+    r = Router(convert_config(BASE))
+    before = r.snapshot()
+    with pytest.raises(ConfigError) as info:
+        r.reconfigure(cfg, 1.0)
+    assert info.value.problems == problems and r.snapshot() == before
+    return problems
+
+
+def _from_the_wire(tmp_path: Path, path: tuple[Any, ...], value: Any) -> tuple[int, list[str]]:
+    """``router check`` of BASE with ``value`` at ``path`` in a YAML file (which spells
+    NaN, infinities and null): its exit code and lines."""
+    raw = _with({path: 0})
+    cur = raw
+    for key in path[:-1]:
+        cur = cur[key]
+    cur[path[-1]] = value
+    f = tmp_path / "c.yaml"
+    f.write_bytes(msgspec.yaml.encode(raw))
+    out = io.StringIO()
+    code = check_main([str(f)], out=out)
+    return code, out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("path", "bad", "line", "ok"), BOUNDS, ids=[b[2].split(":")[0] for b in BOUNDS]
+)
+def test_each_schema_bound_refuses_a_python_callers_value_past_it_naming_the_path(
+    path: tuple[Any, ...], bad: Any, line: str, ok: Any
+) -> None:
+    # mutC34's BOUNDS (each `Meta` bound, past it and at it, through `router check`) from
+    # a Python caller: a bound loosened (`ge=-1`, `gt` to `ge`, `le=2`) takes the value
+    # from Python as well as from a file; `Router(config)` and `reconfigure` refuse it
+    assert _from_python(path, bad, ok) == [line]
+    spelled = line.split(": ")[0]
+    assert not [p for p in _from_python(path, ok, ok) if p.startswith(spelled + ": Expected")]
+
+
+#: the float fields of BOUNDS (a path once each)
+FLOATS = list(
+    {b[0]: b for b in BOUNDS if type(b[1]) is float or type(b[3]) is float or b[1:] == (0, 0.5)}
+)
+#: None at an optional float is "not given" (no problem), or the table's own problem
+NONE_TAKEN: dict[str, list[str]] = {
+    "$.routing.presence_timeout_s": [],
+    "$.wellbeing.max_continuous_work_s": [],
+    "$.wellbeing.max_break_share": [],
+    "$.wellbeing.max_break_deferral_s": [],
+    "$.wellbeing.cooldown_after_heavy_s": [],
+    "$.backpressure.surge.exit_wait_s": [],
+    "$.backpressure.surge.wrap_up_s": [],
+    "$.agents[0].shift_end_s": [],
+    "$.agents[0].console_drop_s": [],
+    "$.backpressure.overflow.queues.q.after_s": [
+        "$.backpressure.overflow.queues.q: set after_s, max_queue or both"
+    ],
+    "$.backpressure.surge.enter_wait_s": [
+        "$.backpressure.surge: set enter_wait_s, enter_waiting or both"
+    ],
+}
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF, None], ids=["nan", "inf", "-inf", "None"])
+@pytest.mark.parametrize("path", FLOATS, ids=[_spell_path(p) for p in FLOATS])
+def test_every_float_setting_refuses_nan_inf_and_none_from_python_and_the_wire_alike(
+    tmp_path: Path, path: tuple[Any, ...], value: Any
+) -> None:
+    # "NaN/inf/None from Python callers as well as from the wire": the same lines both
+    # ways, the first naming the field; None refused unless the field is optional
+    ok = next(b[3] for b in BOUNDS if b[0] == path)
+    spelled = _spell_path(path)
+    python = _from_python(path, value, ok)
+    code, wire = _from_the_wire(tmp_path, path, value)
+    if python:
+        assert (code, wire) == (2, python)
+    else:
+        assert code == 0 and wire[0].startswith("ok: ")
+    if value is None:
+        assert python == NONE_TAKEN.get(spelled, [f"{spelled}: Expected float, got null"])
+    else:
+        assert python[0] == f"{spelled}: must be a finite number, got {value}"
+
+
+_LONG_KEY = "k" * 201
+#: (path, a value past a length bound, the one line, the value at the bound): the length
+#: bounds (`Meta(max_length=...)`, `Name`'s) that BOUNDS leaves out
+LENGTHS: list[tuple[tuple[Any, ...], Any, str, Any]] = [
+    (
+        ("queues", 1, "match"),
+        "a" * 2001,
+        "$.queues[1].match: Expected str of length <= 2000",
+        "a" * 2000,
+    ),
+    (
+        ("statistics", "windows"),
+        [10.0 * (i + 1) for i in range(17)],
+        "$.statistics.windows: Expected array of length <= 16",
+        [10.0 * (i + 1) for i in range(16)],
+    ),
+    (
+        ("queues", 0, "name"),
+        "q" * 201,
+        "$.queues[0].name: Expected str of length <= 200",
+        "q" * 200,
+    ),
+    (("queues", 0, "name"), "", "$.queues[0].name: Expected str of length >= 1", "q"),
+    (
+        ("agents", 0, "attributes"),
+        {"tier": "g" * 201},
+        "$.agents[0].attributes.tier: Expected str of length <= 200",
+        {"tier": "g" * 200},
+    ),
+    (
+        ("agents", 0, "attributes"),
+        {"tier": ["g"] * 101},
+        "$.agents[0].attributes.tier: Expected array of length <= 100",
+        {"tier": ["g"] * 100},
+    ),
+    (
+        ("agents", 0, "skills"),
+        {_LONG_KEY: 1},
+        f"$.agents[0].skills: invalid key '{_LONG_KEY}': Expected str of length <= 200",
+        {_LONG_KEY[1:]: 1},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "bad", "line", "ok"),
+    LENGTHS,
+    ids=[f"{b[2].split(':')[0]}-{len(b[1])}" for b in LENGTHS],
+)
+def test_each_length_bound_refuses_past_it_from_a_file_and_from_python(
+    tmp_path: Path, path: tuple[Any, ...], bad: Any, line: str, ok: Any
+) -> None:
+    # a length bound loosened (`max_length=2001`, `=17`, ...) or dropped: the value one
+    # past it taken, from a file (`router check`) and from a Python caller alike
+    assert _check(tmp_path, _with({path: bad})) == (2, [line])
+    assert _from_python(path, bad, ok) == [line]
+    spelled = line.split(": ")[0]
+    for problems in (_problems(_with({path: ok})), _from_python(path, ok, ok)):
+        assert not [p for p in problems if p.startswith(spelled + ": ") and "length" in p]
