@@ -20,7 +20,7 @@ from router import ConfigError, Router
 from router.cli.check import check_main
 from router.config import RouterConfig, config_problems, convert_config, schema
 from router.events import Assigned
-from router.state.estimate import WaitEstimator
+from router.state.estimate import WaitEstimator, wait_for_position
 from tests.test_mutation_sweep_c34 import BASE, BOUNDS, _check, _problems, _with
 from tests.test_mutation_sweep_g37 import _burst_then_silence
 
@@ -67,6 +67,31 @@ def test_rate_is_answers_per_second_measured_else_slots_over_the_handle_time() -
     est.on_answer("q", 100.0, 95.0)  # waited 5 s: backlogged since 95
     est.on_answer("q", 104.0, 90.0)  # backlogged through: a gap of 4 s, the mean 4.5 s
     assert (est.rate("q"), est.rate("q", 4.0)) == (1 / 4.5, 1 / 4.5)
+
+
+def test_abandonment_after_waits_under_a_second_shortens_the_expected_wait() -> None:
+    # `estimate.py:482` (`r.waited > 1.0`): customers who abandon within a second still
+    # make an abandonment hazard (0.5 abandoned over 0.25 s waited: 2 per second), and the
+    # expected wait is the one with it (181 s), not position / rate (540 s)
+    est = WaitEstimator(alpha=0.5)
+    est.on_abandon("q", 0.5)
+    assert est.theta("q") == 2.0
+    w = est.expected_wait("q", 3)
+    assert w == wait_for_position(3, 1 / 180.0, 2.0) and 180.0 < w < 181.0
+
+
+def test_a_long_wait_is_predicted_from_the_recent_rate_not_the_whole_history() -> None:
+    # `estimate.py:395` (`r.t_slow` not kept: the slow measurements never decay): 30
+    # answers a second apart, then 100 answers 30 s apart (always backlogged). A wait
+    # past 600 s reads the 600 s horizon: about 20.6 answers in 611 s lately, so 30
+    # ahead wait 892 s; with the whole history (130 in 3030 s) it would be 699 s
+    est = WaitEstimator()
+    t = 0.0
+    for gap in [1.0] * 30 + [30.0] * 100:
+        t += gap
+        est.on_answer("q", t, 0.0)
+    assert 29.8 < est.gap["q"] < 29.9  # the answers' mean gap: position 30 is past 600 s
+    assert 891.0 < est.expected_wait("q", 30) < 892.0
 
 
 # --- the config schema -------------------------------------------------------------------
