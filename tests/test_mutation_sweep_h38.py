@@ -9,6 +9,7 @@ Deterministic, no timing.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,19 @@ def test_a_long_wait_is_predicted_from_the_recent_rate_not_the_whole_history() -
         est.on_answer("q", t, 0.0)
     assert 29.8 < est.gap["q"] < 29.9  # the answers' mean gap: position 30 is past 600 s
     assert 891.0 < est.expected_wait("q", 30) < 892.0
+
+
+def test_the_arrival_rate_counts_every_arrival_the_first_too_decayed() -> None:
+    # `estimate.py:211` (`arr_n = -1.0` at first): the first arrival went uncounted.
+    # Arrivals at 0, 10 and 20 s: at 20 s, each decayed by e^(-age / 600), over the 20 s
+    # seen so far (as much of a 600 s window: 600 (1 - e^(-20/600)))
+    est = WaitEstimator()
+    assert est.arrival_rate("q", 0.0) == 0.0
+    for at in (0.0, 10.0, 20.0):
+        est.on_arrival("q", 0, at)
+    n = math.exp(-20 / 600) + math.exp(-10 / 600) + 1.0
+    assert est.arrival_rate("q", 20.0) == pytest.approx(n / (600 * -math.expm1(-20 / 600)))
+    assert 0.149 < est.arrival_rate("q", 20.0) < 0.151
 
 
 # --- the config schema -------------------------------------------------------------------
