@@ -108,6 +108,36 @@ def test_the_arrival_rate_counts_every_arrival_the_first_too_decayed() -> None:
     assert 0.149 < est.arrival_rate("q", 20.0) < 0.151
 
 
+def test_a_change_of_staff_rescales_from_the_last_staff_nobody_in_between() -> None:
+    # `estimate.py:347` (`staff <= -1.0`): a moment with nobody able to serve (0) is no
+    # staffing to rescale from; the rates measured with 4 agents are rescaled for 8
+    # (the gap halves), not kept as if measured with nobody
+    est = WaitEstimator()
+    est.on_answer("q", 10.0, 0.0)
+    est.on_answer("q", 20.0, 0.0)
+    assert est.gap["q"] == 10.0
+    est.restaff("q", 4.0, 20.0)
+    est.restaff("q", 0.0, 30.0)
+    est.restaff("q", 8.0, 40.0)
+    assert est.gap["q"] == 5.0
+
+
+def test_later_arrivals_of_higher_priority_are_forecast_from_their_gaps() -> None:
+    # `estimate.py:299` (`a.last` not kept): the gaps between arrivals of a priority are
+    # measured from the one before (10 s here, not from time 0: 110 s, 120 s). The
+    # customer at position 2 of priority 0 (360 s by the prior) is overtaken by one
+    # priority-5 arrival per 10 s for 5 x 60 s: 30 more ahead, 32 x 180 s
+    est = WaitEstimator()
+    for at in (100.0, 110.0, 120.0):
+        est.on_arrival("q", 5, at)
+    for at in (100.0, 130.0):
+        est.on_arrival("q", 0, at)
+    assert est.rates["q"].arrival_gap == {5: 10.0, 0: 30.0}
+    assert est.rates["q"].arrival_last == {5: 120.0, 0: 130.0}
+    w = est.expected_wait("q", 2, priority=0, priority_seconds=60.0)
+    assert w == pytest.approx(32 * 180.0)
+
+
 # --- the config schema -------------------------------------------------------------------
 
 #: every field's default, per table (a table's own default: its class's name). The
@@ -457,3 +487,12 @@ def test_each_length_bound_refuses_past_it_from_a_file_and_from_python(
     spelled = line.split(": ")[0]
     for problems in (_problems(_with({path: ok})), _from_python(path, ok, ok)):
         assert not [p for p in problems if p.startswith(spelled + ": ") and "length" in p]
+
+
+def test_a_configs_channel_is_its_own_else_the_built_in_else_a_key_error() -> None:
+    # `schema.py:402` (the test negated): `RouterConfig.channel` (the naive baseline's)
+    cfg = convert_config(BASE)
+    assert cfg.channel("x") is cfg.channels["x"]
+    assert cfg.channel("voice") is schema.DEFAULT_CHANNELS["voice"]
+    with pytest.raises(KeyError):
+        cfg.channel("nope")
