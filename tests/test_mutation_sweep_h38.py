@@ -138,6 +138,18 @@ def test_later_arrivals_of_higher_priority_are_forecast_from_their_gaps() -> Non
     assert w == pytest.approx(32 * 180.0)
 
 
+def test_the_move_rate_decays_each_move_from_its_own_time() -> None:
+    # `estimate.py:328` (`min(r.mv_t, now)`: the moves' clock stuck at 0, each decayed
+    # again from time 0): moves out of the line at 100, 110 and 120 s count e^(-age / 600)
+    # each at 120 s, over the 120 s seen since the first arrival
+    est = WaitEstimator()
+    est.on_arrival("q", 0, 0.0)
+    for at in (100.0, 110.0, 120.0):
+        est.on_moved("q", at, 5.0)
+    n = math.exp(-20 / 600) + math.exp(-10 / 600) + 1.0
+    assert est.move_rate("q", 120.0) == pytest.approx(n / (600 * -math.expm1(-120 / 600)))
+
+
 # --- the config schema -------------------------------------------------------------------
 
 #: every field's default, per table (a table's own default: its class's name). The
