@@ -21,7 +21,7 @@ from router import ConfigError, Router
 from router.cli.check import check_main
 from router.config import RouterConfig, config_problems, convert_config, schema
 from router.events import Assigned
-from router.state.estimate import WaitEstimator, wait_for_position
+from router.state.estimate import WaitEstimator, wait_for_position, wait_through
 from tests.test_mutation_sweep_c34 import BASE, BOUNDS, _check, _problems, _with
 from tests.test_mutation_sweep_g37 import _burst_then_silence
 
@@ -148,6 +148,32 @@ def test_the_move_rate_decays_each_move_from_its_own_time() -> None:
         est.on_moved("q", at, 5.0)
     n = math.exp(-20 / 600) + math.exp(-10 / 600) + 1.0
     assert est.move_rate("q", 120.0) == pytest.approx(n / (600 * -math.expm1(-120 / 600)))
+
+
+def test_a_constant_rate_split_into_segments_gives_the_same_wait() -> None:
+    # `estimate.py:125` (`theta < rate / 1e-9`: a segment that ends first moved the line
+    # by its service alone, forgetting those ahead who give up): the same rate in two
+    # segments is the wait of one, with abandonment as without (lines of 8 or more
+    # throughout: shorter ones are summed directly, a slightly different curve)
+    for n, theta in ((20.0, 0.01), (100.0, 0.02), (20.0, 0.0)):
+        one = wait_for_position(n, 0.1, theta)
+        assert one > 30.0
+        assert wait_through(n, theta, [(30.0, 0.1), (math.inf, 0.1)]) == pytest.approx(one)
+
+
+def test_a_change_of_staff_rescales_the_slow_measurements_too() -> None:
+    # `estimate.py:362` (the slow horizons' backlogged time not rescaled): twice the
+    # agents halve a long wait read from the 600 s horizon as they halve the gap: 60
+    # ahead, 892 s (30 per 611 / 20.6 s ... halved), not 1,783 s
+    est = WaitEstimator()
+    t = 0.0
+    for gap in [1.0] * 30 + [30.0] * 100:
+        t += gap
+        est.on_answer("q", t, 0.0)
+    est.restaff("q", 4.0, t)
+    est.restaff("q", 8.0, t)
+    assert 14.9 < est.gap["q"] < 15.0  # 60 ahead: past 600 s by the gap as well
+    assert 891.0 < est.expected_wait("q", 60) < 892.0
 
 
 # --- the config schema -------------------------------------------------------------------
