@@ -176,6 +176,14 @@ def test_a_change_of_staff_rescales_the_slow_measurements_too() -> None:
     assert 891.0 < est.expected_wait("q", 60) < 892.0
 
 
+def test_before_any_measurement_the_line_moves_at_slots_over_the_prior_handle_time() -> None:
+    # `estimate.py:490` (`min(slots, 1.0)`): four slots serve four at a time (180 s for
+    # the 4th by the 180 s prior); fewer than one slot counts as one
+    est = WaitEstimator()
+    assert est.expected_wait("q", 4, slots=4.0) == 180.0
+    assert est.expected_wait("q", 4, slots=0.5) == 720.0
+
+
 # --- the config schema -------------------------------------------------------------------
 
 #: every field's default, per table (a table's own default: its class's name). The
