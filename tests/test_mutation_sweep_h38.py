@@ -332,6 +332,21 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def test_the_built_in_channels_are_the_documented_ones() -> None:
+    # `schema.py:153` (chat's `unit_cost = 19`): the caps docs/tuning.md gives (voice 1,
+    # chat 30, email 20, task 5) and the unit costs (a voice call 100, chat 20, email 10,
+    # task 20 of an agent's units)
+    assert {
+        name: (c.max_concurrency, c.unit_cost, c.interrupts)
+        for name, c in schema.DEFAULT_CHANNELS.items()
+    } == {
+        "voice": (1, 100, {}),
+        "chat": (30, 20, {}),
+        "email": (20, 10, {}),
+        "task": (5, 20, {}),
+    }
+
+
 def _defaults(tp: type[Struct]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in msgspec.structs.fields(tp):
@@ -536,8 +551,10 @@ def test_each_length_bound_refuses_past_it_from_a_file_and_from_python(
 
 
 def test_a_configs_channel_is_its_own_else_the_built_in_else_a_key_error() -> None:
-    # `schema.py:402` (the test negated): `RouterConfig.channel` (the naive baseline's)
+    # `schema.py:402` (the test negated): `RouterConfig.channel` (the naive baseline's);
+    # `:407` (`return None`): `queue_names`
     cfg = convert_config(BASE)
+    assert cfg.queue_names() == ["q", "q2"]
     assert cfg.channel("x") is cfg.channels["x"]
     assert cfg.channel("voice") is schema.DEFAULT_CHANNELS["voice"]
     with pytest.raises(KeyError):
