@@ -21,7 +21,13 @@ from router import ConfigError, Router
 from router.cli.check import check_main
 from router.config import RouterConfig, config_problems, convert_config, schema
 from router.events import Assigned
-from router.state.estimate import WaitEstimator, wait_for_position, wait_through
+from router.state.estimate import (
+    WaitEstimator,
+    digamma,
+    inverse_digamma,
+    wait_for_position,
+    wait_through,
+)
 from tests.test_mutation_sweep_c34 import BASE, BOUNDS, _check, _problems, _with
 from tests.test_mutation_sweep_g37 import _burst_then_silence
 
@@ -182,6 +188,34 @@ def test_before_any_measurement_the_line_moves_at_slots_over_the_prior_handle_ti
     est = WaitEstimator()
     assert est.expected_wait("q", 4, slots=4.0) == 180.0
     assert est.expected_wait("q", 4, slots=0.5) == 720.0
+
+
+def test_inverse_digamma_inverts_digamma_to_the_last_digits() -> None:
+    # `estimate.py:91` (trigamma's `2.0 / x`: Newton's steps off, 1e-6 left at 12)
+    for x in (0.5, 3.0, 12.0, 50.0, 1000.0):
+        assert inverse_digamma(digamma(x)) == pytest.approx(x, rel=1e-12, abs=0.0)
+
+
+def test_a_long_wait_without_enough_recent_answers_is_read_from_the_gap() -> None:
+    # `estimate.py:501` (`continue`: a horizon short of 10 answers skipped for a longer
+    # one): 10 answers 100 s apart, then 10 300 s apart; at position 20 (3605 s by the
+    # mean gap, 180.3 s) the 600 s horizon holds 2.6 answers: too few, so the gap's
+    # estimate stands; the 3600 s horizon (10.9 in 2506 s) is not read past it (4,591 s)
+    est = WaitEstimator()
+    t = 0.0
+    for gap in [100.0] * 10 + [300.0] * 10:
+        t += gap
+        est.on_answer("q", t, 0.0)
+    assert est.expected_wait("q", 20) == pytest.approx(20 * est.gap["q"])
+    assert 3605.0 < est.expected_wait("q", 20) < 3605.1
+
+
+def test_a_measured_handle_time_under_a_second_is_used() -> None:
+    # `estimate.py:489` (`r.handle > 1.0`): a measured 0.5 s handle time is the rate's
+    # (2 a second), not the 180 s prior
+    est = WaitEstimator()
+    est.on_complete("q", 0.5)
+    assert est.expected_wait("q", 2) == 1.0
 
 
 # --- the config schema -------------------------------------------------------------------
