@@ -218,6 +218,49 @@ def test_a_measured_handle_time_under_a_second_is_used() -> None:
     assert est.expected_wait("q", 2) == 1.0
 
 
+def test_every_observation_renews_the_version_to_one_never_given_before() -> None:
+    # `estimate.py:256` (`changes -= 1` in `_changed`): versions went down there and up
+    # inline, so a second arrival gave 0 ("nothing measured") and numbers came back
+    est = WaitEstimator()
+    seen = [est.version("q")]
+    assert seen == [0]
+
+    def first_staff_then_an_answer() -> None:
+        est.restaff("q", 4.0, 2.0)  # the first staffing known: nothing to rescale
+        est.on_answer("q", 2.5, 1.0)
+
+    steps = [
+        lambda: est.on_arrival("q", 0, 1.0),
+        lambda: est.on_arrival("q", 0, 2.0),
+        first_staff_then_an_answer,
+        lambda: est.on_answer("q", 3.0, 1.0),
+        lambda: est.restaff("q", 8.0, 3.0),
+        lambda: est.on_abandon("q", 2.0),
+        lambda: est.on_complete("q", 30.0),
+        lambda: est.on_moved("q", 4.0, 3.0),
+    ]
+    for step in steps:
+        step()
+        assert est.version("q") not in seen
+        seen.append(est.version("q"))
+
+
+def test_answers_from_the_end_of_the_transient_on_are_measured() -> None:
+    # `estimate.py:378` (`decided <= r.settle_until`): after a large change of staff the
+    # answers of the next handle time (180 s by the prior) are not measured; one at its
+    # end is (the gap moves from 5 s toward the 1 s since the answer before: 4.8 s)
+    est = WaitEstimator()
+    est.on_answer("q", 10.0, 0.0)
+    est.on_answer("q", 20.0, 0.0)
+    est.restaff("q", 4.0, 20.0)
+    est.restaff("q", 8.0, 20.0)  # twice the agents: the transient lasts to 200 s
+    assert est.gap["q"] == 5.0
+    est.on_answer("q", 199.0, 0.0)
+    assert est.gap["q"] == 5.0  # in the transient: not measured
+    est.on_answer("q", 200.0, 0.0)
+    assert est.gap["q"] == pytest.approx(5.0 + 0.05 * (1.0 - 5.0))
+
+
 # --- the config schema -------------------------------------------------------------------
 
 #: every field's default, per table (a table's own default: its class's name). The
