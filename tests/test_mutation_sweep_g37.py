@@ -186,14 +186,15 @@ def test_a_reconfigure_ends_surge_only_when_it_drops_the_surge_table() -> None:
 # --- outbound ----------------------------------------------------------------------------
 
 
-def _burst_then_silence() -> Router:
+def _burst_then_silence(estimate: str = "") -> Router:
     """20 inbound arrivals in 1 s to a protected queue (30 s calls by the prior), all
-    withdrawn; then 4 idle agents and one outbound task, held at 2 s."""
+    withdrawn; then 4 idle agents and one outbound task, held at 2 s. ``estimate``: more
+    lines of ``[backpressure.estimate]``."""
     r = Router(
         decode_config(
             '[routing]\nmode = "immediate"\n[[queues]]\nname = "in"\n[[queues]]\nname = "out"\n'
             '[backpressure.outbound]\nqueues = ["out"]\nreserve_idle = 0\nprotect = ["in"]\n'
-            "[backpressure.estimate]\nprior_handle_s = 30\n"
+            "[backpressure.estimate]\nprior_handle_s = 30\n" + estimate
         )
     )
     for i in range(20):

@@ -128,6 +128,7 @@ class AdmissionControl:
         est = self.ops.estimator
         est.alpha = bp.estimate.alpha
         est.prior_handle_s = bp.estimate.prior_handle_s
+        est.arrival_window_s = bp.estimate.arrival_window_s
         self.callbacks.configure(cfg)
         in_chain = next((p for p in chain if isinstance(p, CallbackOffer)), None)
         if in_chain is not None:
