@@ -154,8 +154,9 @@ class Outbound:
         ops = self.ops
         self.n_held.pop(name, None)
         for _, _, t in sorted(self.held.pop(name)):
-            if self.holding.get(t.id) is t:
-                del self.holding[t.id]
+            if self.holding.get(t.id) is not t:
+                continue  # an entry outlived its hold (started, ended, or held again later)
+            del self.holding[t.id]
             if ops.ticket(t.id) is t and t.state == PARKED:
                 self.deadlines.pop(t.id, None)
                 if t.queue.removed:
