@@ -470,8 +470,8 @@ class Router:
         #: leaving the window say, is the common case past the window), until it is met
         self._fresh_one: Ticket | None = None
         #: compiled, a pass of 2 to ``_BY_INSERTION`` new inquiries, in place of ``_fresh``
-        #: (no set made, no hashing): ``_fresh_list[:_fresh_n]`` are those not met yet, the
-        #: pass's pending list itself (a met one is swapped past them: ``_meet_fresh``)
+        #: (no set made, no hashing): ``_fresh_list[:_fresh_n]`` are those not met yet, of a
+        #: copy of the pass's pending list (a met one is swapped past them: ``_meet_fresh``)
         self._fresh_list: list[Ticket] = _NO_FRESH
         self._fresh_n = 0
         #: the agents freed, during a pass that has several (``_placed_elsewhere``)
@@ -3184,7 +3184,9 @@ class Router:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
                 elif self._native_heap and len(pending) <= _BY_INSERTION:
-                    self._fresh_list = pending  # compiled: marked by place, no set
+                    # compiled: marked by place in a copy (the pending list keeps its order,
+                    # arrival order mostly, which ``_by_urgency`` sorts with a compare each)
+                    self._fresh_list = pending.copy()
                     self._fresh_n = len(pending)
                 else:
                     self._fresh = set(pending)
@@ -3487,10 +3489,8 @@ class Router:
             return True
         n = self._fresh_n
         if n:
-            # compiled, a short pass: the unmet ones are the list's first ``n``; a met one
-            # is swapped to the ``n``-th place, past them. The order of the pending list
-            # changes, and nothing reads it before it is sorted by ``_urgency`` (``_match``:
-            # a total order, so the sort's result is the same whatever the order before)
+            # compiled, a short pass: the unmet ones are the copy's first ``n``; a met one
+            # is swapped to the ``n``-th place, past them
             fl = self._fresh_list
             for i in range(n):
                 if fl[i] is t:
