@@ -291,6 +291,8 @@ _Completed: Final = Completed
 #: the longest batch of freed agents or pending arrivals the compiled build orders by
 #: insertion (``_by_best_key``, ``_by_urgency``: quadratic at worst); longer ones are sorted
 _BY_INSERTION: Final = 32
+#: ``Router._fresh_list`` between passes: an empty list, never written (read below ``_fresh_n``)
+_NO_FRESH: Final[list[Ticket]] = []
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -328,6 +330,8 @@ class Router:
         "_free_slots",
         "_freed",
         "_fresh",
+        "_fresh_list",
+        "_fresh_n",
         "_fresh_one",
         "_guard",
         "_heavy_k",
@@ -468,6 +472,11 @@ class Router:
         #: set for it: a pass with one new inquiry and an agent freed, a recent-work entry
         #: leaving the window say, is the common case past the window), until it is met
         self._fresh_one: Ticket | None = None
+        #: compiled, a pass of 2 to ``_BY_INSERTION`` new inquiries, in place of ``_fresh``
+        #: (no set made, no hashing): ``_fresh_list[:_fresh_n]`` are those not met yet, of a
+        #: copy of the pass's pending list (a met one is swapped past them: ``_meet_fresh``)
+        self._fresh_list: list[Ticket] = _NO_FRESH
+        self._fresh_n = 0
         #: the agents freed, during a pass that has several (``_placed_elsewhere``)
         self._batch: list[Agent] = []
         self._surge = False
@@ -3180,6 +3189,11 @@ class Router:
             if pending:
                 if len(pending) == 1:
                     self._fresh_one = pending[0]
+                elif self._native_heap and len(pending) <= _BY_INSERTION:
+                    # compiled: marked by place in a copy (the pending list keeps its order,
+                    # arrival order mostly, which ``_by_urgency`` sorts with a compare each)
+                    self._fresh_list = pending.copy()
+                    self._fresh_n = len(pending)
                 else:
                     self._fresh = set(pending)
             if len(freed) == 1:
@@ -3205,6 +3219,8 @@ class Router:
                 self._batch = []
             self._fresh = None
             self._fresh_one = None
+            self._fresh_n = 0
+            self._fresh_list = _NO_FRESH
         if self._pending:
             pending = self._pending
             self._pending = []
@@ -3477,6 +3493,19 @@ class Router:
         if t is self._fresh_one:
             self._fresh_one = None
             return True
+        n = self._fresh_n
+        if n:
+            # compiled, a short pass: the unmet ones are the copy's first ``n``; a met one
+            # is swapped to the ``n``-th place, past them
+            fl = self._fresh_list
+            for i in range(n):
+                if fl[i] is t:
+                    n -= 1
+                    fl[i] = fl[n]
+                    fl[n] = t
+                    self._fresh_n = n
+                    return True
+            return False
         fresh = self._fresh
         if fresh is not None and t in fresh:
             fresh.discard(t)

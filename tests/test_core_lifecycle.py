@@ -292,6 +292,26 @@ def test_batch_of_freed_agents_best_scored_pulls_first() -> None:
     assert brief(r.tick(10))[-1] == ("Assigned", "i1", "senior")
 
 
+def test_new_inquiries_of_a_pass_go_to_the_best_listed_agent_not_the_freed_one() -> None:
+    # a pass with an agent freed and several new inquiries (compiled: marked by their place
+    # in a copy of the pending list, not put in a set): the freed junior's most urgent
+    # inquiry is new in the pass, so it goes to the best listed agent, the idle senior;
+    # the junior then meets the next new one, which nobody listed scores better for
+    r = basic(mode="immediate")
+    r.login(agent("junior", level=1), 0)
+    r.submit(inq("busy"), 0)
+    r.tick(0)
+    r.login(agent("senior", level=5), 1)
+    r.tick(1)
+    r.complete("busy", 5)
+    for i in range(1, 4):
+        r.submit(inq(f"i{i}"), 5)
+    ev = r.tick(5)
+    assigned = [(e.inquiry_id, e.agent_id) for e in ev if type(e).__name__ == "Assigned"]
+    assert assigned == [("i1", "senior"), ("i2", "junior")]
+    assert r.inquiry_state("i3") == "waiting"
+
+
 PRESENCE = """
 [routing]
 mode = "immediate"
