@@ -2388,7 +2388,7 @@ class Router:
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
         ch = t.terms.queue.channel
-        st = agent.loadst.downs.get(ch)  # load_down(agent, ch), inline: every release
+        st = agent.loadst.downs.get(ch)  # one step down (as load_up, inline): every release
         if st is None:
             st = step_down(agent.loadst, ch)
         agent.loadst = st

@@ -87,16 +87,23 @@ def test_abandonment_after_waits_under_a_second_shortens_the_expected_wait() -> 
     assert w == wait_for_position(3, 1 / 180.0, 2.0) and 180.0 < w < 181.0
 
 
-def test_a_long_wait_is_predicted_from_the_recent_rate_not_the_whole_history() -> None:
-    # `estimate.py:395` (`r.t_slow` not kept: the slow measurements never decay): 30
-    # answers a second apart, then 100 answers 30 s apart (always backlogged). A wait
-    # past 600 s reads the 600 s horizon: about 20.6 answers in 611 s lately, so 30
-    # ahead wait 892 s; with the whole history (130 in 3030 s) it would be 699 s
+def _fast_then_slow() -> tuple[WaitEstimator, float]:
+    """30 answers a second apart, then 100 answers 30 s apart (always backlogged): the
+    estimator and the time of the last answer."""
     est = WaitEstimator()
     t = 0.0
     for gap in [1.0] * 30 + [30.0] * 100:
         t += gap
         est.on_answer("q", t, 0.0)
+    return est, t
+
+
+def test_a_long_wait_is_predicted_from_the_recent_rate_not_the_whole_history() -> None:
+    # `estimate.py:395` (`r.t_slow` not kept: the slow measurements never decay): 30
+    # answers a second apart, then 100 answers 30 s apart (always backlogged). A wait
+    # past 600 s reads the 600 s horizon: about 20.6 answers in 611 s lately, so 30
+    # ahead wait 892 s; with the whole history (130 in 3030 s) it would be 699 s
+    est, _ = _fast_then_slow()
     assert 29.8 < est.gap["q"] < 29.9  # the answers' mean gap: position 30 is past 600 s
     assert 891.0 < est.expected_wait("q", 30) < 892.0
 
@@ -171,11 +178,7 @@ def test_a_change_of_staff_rescales_the_slow_measurements_too() -> None:
     # `estimate.py:362` (the slow horizons' backlogged time not rescaled): twice the
     # agents halve a long wait read from the 600 s horizon as they halve the gap: 60
     # ahead, 892 s (30 per 611 / 20.6 s ... halved), not 1,783 s
-    est = WaitEstimator()
-    t = 0.0
-    for gap in [1.0] * 30 + [30.0] * 100:
-        t += gap
-        est.on_answer("q", t, 0.0)
+    est, t = _fast_then_slow()
     est.restaff("q", 4.0, t)
     est.restaff("q", 8.0, t)
     assert 14.9 < est.gap["q"] < 15.0  # 60 ahead: past 600 s by the gap as well

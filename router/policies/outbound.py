@@ -334,8 +334,10 @@ class Outbound:
         return len(self.active)
 
     def release(self) -> None:
-        """After a matching pass: hold strays again (or expire them past their deadline),
-        then start tasks on spare idle agents, the most urgent first."""
+        """After a matching pass: hold the strays (inquiries that entered an outbound
+        queue's line without :meth:`take_back`: a reconfigure that made it outbound, a
+        policy's move), or expire them past their deadline, then start tasks on spare idle
+        agents, the most urgent first."""
         ops = self.ops
         for name in self.held:
             q = ops.queue(name)
