@@ -188,3 +188,42 @@ def test_a_producer_facing_a_stalled_domain_is_refused_and_loses_nothing(tmp_pat
     assert res["accepted"] >= 300
     assert res["first_refusal_after_stall_s"] == res["first_refusal_after_stall_s"]  # not NaN
     assert all(0.2 <= b < 5.0 for b in res["blocking_refusal_s"])  # waited all of wait_s
+
+
+def test_a_waiting_producer_backs_off_doubling_to_a_tenth_and_stops_at_its_wait(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retries of a full domain: 5 ms doubling to 100 ms, the last cut to end at ``wait_s``.
+
+    Time is data here: the producer's clock and sleep are replaced in its own module only
+    (the event loop and the Redis client keep theirs), so the pauses are exact.
+    """
+    import asyncio
+    from types import SimpleNamespace
+
+    from router.durable import log
+
+    now = [100.0]
+    pauses: list[float] = []
+
+    async def sleep(s: float) -> None:
+        pauses.append(s)
+        assert len(pauses) < 100, "the producer retries without end"
+        now[0] += s
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(log, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(log, "asyncio", SimpleNamespace(sleep=sleep, gather=asyncio.gather))
+
+    async def body(c: Redis) -> None:
+        p = Producer(c, "d", default_limit=2)
+        await p.submit_many([Inquiry(id=f"q{i}", queue="orders") for i in range(2)])
+        with pytest.raises(DomainFull) as info:
+            await p.submit(Inquiry(id="late", queue="orders"), wait_s=1.0)
+        expected = [0.005, 0.01, 0.02, 0.04, 0.08] + [0.1] * 8
+        assert pauses[:-1] == pytest.approx(expected)
+        assert pauses[-1] == pytest.approx(1.0 - sum(expected))  # cut: never past wait_s
+        assert info.value.waited_s == pytest.approx(1.0)
+        assert await c.xlen("router:{d}:requests") == 1  # the refused one added nothing
+
+    run(redis_server.url, body)
