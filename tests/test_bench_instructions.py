@@ -49,3 +49,35 @@ def test_flow_counts_the_timed_part_alone(tmp_path: Path) -> None:
     large = instructions.count(10, 0, 1, tmp_path / "b.out", flow=(100, 3))["Ir"]
     assert 2.7 < large / small < 3.3
     assert 5_000 < small / 100 < 1_000_000  # an inquiry's instructions, not a stray count
+
+
+def test_ll_sizes_and_bad_ll_are_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert instructions.ll_size("32M") == 33_554_432
+    assert instructions.ll_size("512k") == 524_288
+    assert instructions.ll_size("33554432") == 33_554_432
+    assert instructions.ll_sim(33_554_432)[-1] == "--LL=33554432,16,64"
+    for bad in ("24M", "1000", "M", "32X", "-32M"):  # sets must be a power of two
+        with pytest.raises(ValueError):
+            instructions.ll_size(bad)
+    assert instructions.main(["--ll", "24M"]) == 2
+    assert instructions.main(["--ll", "32M", "--flow", "direct"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("bench.instructions: --ll '24M': a size such as 32M")
+    assert err[1] == "bench.instructions: --ll counts lifecycles, not --flow"
+
+
+def test_ll_counts_the_k_lifecycles_with_warm_caches(tmp_path: Path) -> None:
+    """``--ll``: K lifecycles warm the simulated caches, the counters are zeroed, the K
+    counted are the second K alone (as many instructions as a plain count's K) and miss
+    the last level far less than a count whose caches start cold."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        if os.environ.get("CI"):
+            pytest.fail("valgrind is not installed in CI (.ci/run installs it)")
+        pytest.skip("needs valgrind (apt-get install valgrind)")
+    cold = instructions.count(50, 0, 100, tmp_path / "a.out", cache_sim=True)
+    warm = instructions.count(50, 0, 100, tmp_path / "b.out", ll=instructions.ll_size("32M"))
+    assert 0.85 < warm["Ir"] / cold["Ir"] < 1.15  # the counted K only, not the warming K too
+    assert {"DLmr", "DLmw", "D1mr"} <= warm.keys()
+    # 50 agents' state fits either LL: cold, its first touches miss; warmed, hardly any
+    assert warm["DLmr"] + warm["DLmw"] < (cold["DLmr"] + cold["DLmw"]) / 4
