@@ -63,6 +63,12 @@ counts first. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 
+Memory at scale: at 10,000 agents an agent's own objects are out of the caches by
+the time it is touched again. An agent's ``offers`` or ``work`` dict that its last
+entry leaves is ``clear()``ed then, while its key table is in cache: the table goes
+back to the interpreter's free list, and the next insertion takes one from there
+(recently used, in cache) rather than reading and writing the cold one.
+
 Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
 with a ready agent that has room for it and has not declined it (while an
 inquiry waits for its preferred agents, only they are compatible). No search gives
@@ -1486,7 +1492,10 @@ class Router:
                 if t.also is not None:
                     self._drop_others(t, undo_heavy=False)
             else:
-                del agent.work[t.id]
+                work = agent.work
+                del work[t.id]
+                if not work:  # emptied: its key table to the free list ("Memory at scale")
+                    work.clear()
                 if state == ASSIGNED:
                     self._n_assigned -= 1
                 else:
@@ -1534,7 +1543,10 @@ class Router:
             else:  # a plain ticket (no side record) on offer to one agent
                 assert t.agent is not None
                 agent = t.agent
-            del agent.offers[t.id]
+            offers = agent.offers
+            del offers[t.id]
+            if not offers:  # emptied: its key table to the free list ("Memory at scale")
+                offers.clear()
             agent.work[t.id] = t
             agent.no_answer = 0
             agent.last_seen = self._now
