@@ -201,6 +201,8 @@ from router.state.realtime import (
     restore_tally,
     tally_record,
 )
+from router.state.recent import NATIVE as NATIVE_RECENT
+from router.state.recent import RecentWork
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -1800,9 +1802,12 @@ class Router:
         now = self._now
         if self._uses_recent:
             handle = now - t.assigned_at
-            recent = agent.recent  # flat pairs (Agent.recent)
-            recent.append(now)
-            recent.append(handle)
+            recent = agent.recent  # (router/state/recent.py: its two forms)
+            if NATIVE_RECENT:
+                recent.append(RecentWork(now, handle))
+            else:
+                recent.append(now)
+                recent.append(handle)
             agent.recent_sum += handle
             when = now + self._window
             if when < agent.timer_at:  # (else the pending timer comes first: no call)
