@@ -162,7 +162,7 @@ class Guardrails:
         recent = agent.recent
         if recent:
             # same expression as next_time: (t + w) - w may round below t, and a timer
-            # due at recent[0][0] + window must then remove that entry (no re-fire)
+            # due at the oldest entry's time + window must then remove it (no re-fire)
             window = self.window
             i = 0
             n = len(recent)
