@@ -63,6 +63,12 @@ counts first. Policies reach the state only through the core
 operations of ``router/state/ops.py`` (implemented by ``_Ops``); a ticket's
 life ends in one place, :meth:`Router._end`.
 
+Memory at scale: at 10,000 agents an agent's own objects are out of the caches by
+the time it is touched again. An agent's ``offers`` or ``work`` dict that its last
+entry leaves is ``clear()``ed then, while its key table is in cache: the table goes
+back to the interpreter's free list, and the next insertion takes one from there
+(recently used, in cache) rather than reading and writing the cold one.
+
 Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
 with a ready agent that has room for it and has not declined it (while an
 inquiry waits for its preferred agents, only they are compatible). No search gives
@@ -195,6 +201,8 @@ from router.state.realtime import (
     restore_tally,
     tally_record,
 )
+from router.state.recent import NATIVE as NATIVE_RECENT
+from router.state.recent import RecentWork
 from router.state.records import (
     ASSIGNED,
     AWAY,
@@ -1486,7 +1494,10 @@ class Router:
                 if t.also is not None:
                     self._drop_others(t, undo_heavy=False)
             else:
-                del agent.work[t.id]
+                work = agent.work
+                del work[t.id]
+                if not work:  # emptied: its key table to the free list ("Memory at scale")
+                    work.clear()
                 if state == ASSIGNED:
                     self._n_assigned -= 1
                 else:
@@ -1534,7 +1545,10 @@ class Router:
             else:  # a plain ticket (no side record) on offer to one agent
                 assert t.agent is not None
                 agent = t.agent
-            del agent.offers[t.id]
+            offers = agent.offers
+            del offers[t.id]
+            if not offers:  # emptied: its key table to the free list ("Memory at scale")
+                offers.clear()
             agent.work[t.id] = t
             agent.no_answer = 0
             agent.last_seen = self._now
@@ -1788,9 +1802,12 @@ class Router:
         now = self._now
         if self._uses_recent:
             handle = now - t.assigned_at
-            recent = agent.recent  # flat pairs (Agent.recent)
-            recent.append(now)
-            recent.append(handle)
+            recent = agent.recent  # (router/state/recent.py: its two forms)
+            if NATIVE_RECENT:
+                recent.append(RecentWork(now, handle))
+            else:
+                recent.append(now)
+                recent.append(handle)
             agent.recent_sum += handle
             when = now + self._window
             if when < agent.timer_at:  # (else the pending timer comes first: no call)

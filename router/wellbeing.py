@@ -32,6 +32,8 @@ from typing import Final, final
 
 from router.config import Wellbeing
 from router.state.breaks import LEAVING
+from router.state.recent import NATIVE as NATIVE_RECENT
+from router.state.recent import RecentWork
 from router.state.records import BREAK, LOGGING_OUT, READY, Agent
 from router.state.schedule import staffed_until
 
@@ -137,8 +139,13 @@ class Guardrails:
             t = agent.cooldown_until
             if t < nxt:
                 nxt = t
-        if agent.recent:  # (flat pairs: recent[0] is the oldest entry's time)
-            t = agent.recent[0] + self.window
+        recent = agent.recent
+        if recent:  # its oldest entry's time (router/state/recent.py: two forms)
+            if NATIVE_RECENT:
+                first: RecentWork = recent[0]
+                t = first.at + self.window
+            else:
+                t = recent[0] + self.window
             if t < nxt:
                 nxt = t
         if staffing and not agent.brk_flags & LEAVING:
@@ -155,13 +162,21 @@ class Guardrails:
         recent = agent.recent
         if recent:
             # same expression as next_time: (t + w) - w may round below t, and a timer
-            # due at recent[0][0] + window must then remove that entry (no re-fire)
+            # due at the oldest entry's time + window must then remove it (no re-fire)
             window = self.window
             i = 0
             n = len(recent)
-            while i < n and recent[i] + window <= now:  # flat pairs: (at, handle) at i, i + 1
-                agent.recent_sum -= recent[i + 1]
-                i += 2
+            if NATIVE_RECENT:  # RecentWork entries (router/state/recent.py)
+                while i < n:
+                    e: RecentWork = recent[i]
+                    if e.at + window > now:
+                        break
+                    agent.recent_sum -= e.handle
+                    i += 1
+            else:  # flat pairs: (at, handle) at i, i + 1
+                while i < n and recent[i] + window <= now:
+                    agent.recent_sum -= recent[i + 1]
+                    i += 2
             if i:
                 del recent[:i]
                 if not recent:

@@ -1,12 +1,13 @@
-"""An agent's recent-work window is one flat list of floats (``Agent.recent``).
+"""An agent's recent-work window (``Agent.recent``, ``router/state/recent.py``).
 
-``[at, handle, at, handle, ...]``: a pair per work ended (when, and how long it took), in
-time order, where a list of ``(at, handle)`` tuples was one more object per entry for the
-agent's timer to fetch (BENCHMARKS.md, lc37). Through seeded drives (completions, the
-window's timers, transfers and hand-backs, reconfigures, snapshots) the window keeps its
-invariants: pairs, in time order, inside the window, summed by ``recent_sum``, counted by
-the scorer as one per pair; a restored router holds the same window and the snapshot reads
-it as pairs.
+An entry per work ended (when, and how long it took), in time order: compiled, a
+``RecentWork`` object of two C doubles; pure, a pair of floats in one flat list
+``[at, handle, at, handle, ...]``, where a list of ``(at, handle)`` tuples was one more
+object per entry for the agent's timer to fetch (BENCHMARKS.md, lc37, ix39). Through
+seeded drives (completions, the window's timers, transfers and hand-backs, reconfigures,
+snapshots) the window keeps its invariants: this build's form, in time order, inside the
+window, summed by ``recent_sum``, counted by the scorer as one per entry; a restored router
+holds the same window and the snapshot reads it as pairs.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import random
 import pytest
 
 from router import AgentSpec, Inquiry, Router
+from router._build import is_compiled
 from router.config import QueueConfig, RouterConfig, Routing, Weights
 from router.events import Offered
+from router.state import recent as rw
 
 
 def _config(window: float = 50.0) -> RouterConfig:
@@ -37,9 +40,12 @@ def _check(r: Router) -> None:
     window = r._window
     for a in r._agents.values():
         rec = a.recent
-        assert len(rec) % 2 == 0
-        ats, handles = rec[0::2], rec[1::2]
-        assert all(type(x) is float for x in rec)
+        if rw.NATIVE:  # this build's form: one object per entry, or two floats
+            assert all(type(x) is rw.RecentWork for x in rec)
+        else:
+            assert len(rec) % 2 == 0 and all(type(x) is float for x in rec)
+        ats = [at for at, _ in rw.pairs(rec)]
+        handles = [h for _, h in rw.pairs(rec)]
         assert ats == sorted(ats)
         assert all(at + window > r._now for at in ats)  # the timer took the ones out
         assert all(h >= 0.0 for h in handles)
@@ -54,7 +60,7 @@ def _check(r: Router) -> None:
                 assert feats["recent_count"] == -float(len(ats))
 
 
-def test_one_completion_is_one_pair_of_floats() -> None:
+def test_one_completion_is_one_entry() -> None:
     r = Router(_config())
     r.login(AgentSpec(id="a", skills={"s": 1}, capacity={"chat": 2}), 0.0)
     r.submit(Inquiry(id="i1", queue="c"), 1.0)
@@ -62,12 +68,14 @@ def test_one_completion_is_one_pair_of_floats() -> None:
     r.accept("i1", 2.0)
     r.complete("i1", 12.0)
     a = r._agents["a"]
-    assert a.recent == [12.0, 10.0] and a.recent_sum == 10.0
+    assert is_compiled("router.state.recent") == rw.NATIVE  # the form follows the build
+    assert len(a.recent) == (1 if rw.NATIVE else 2)  # one object, or two floats
+    assert rw.pairs(a.recent) == [(12.0, 10.0)] and a.recent_sum == 10.0
     back = Router.restore(r.snapshot())
-    assert back._agents["a"].recent == [12.0, 10.0]
+    assert rw.pairs(back._agents["a"].recent) == [(12.0, 10.0)]
     assert back.snapshot() == r.snapshot()
     r.tick(61.9)
-    assert a.recent == [12.0, 10.0]
+    assert rw.pairs(a.recent) == [(12.0, 10.0)]
     r.tick(62.0)  # 12 + 50: out of the window
     assert a.recent == [] and a.recent_sum == 0.0
 
@@ -104,7 +112,7 @@ def test_the_window_keeps_its_pairs_through_seeded_drives(seed: int) -> None:
             back = Router.restore(r.snapshot())
             assert back.snapshot() == r.snapshot()
             for aid, a in r._agents.items():
-                assert back._agents[aid].recent == a.recent
+                assert rw.pairs(back._agents[aid].recent) == rw.pairs(a.recent)
             r = back
             _check(r)
     assert sum(len(a.recent) for a in r._agents.values()) > 0

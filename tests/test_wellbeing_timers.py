@@ -15,6 +15,7 @@ import random
 from router import AgentSpec
 from router.config import Wellbeing
 from router.state.breaks import LEAVING
+from router.state.recent import from_pairs, pairs
 from router.state.records import AWAY, BREAK, LOGGING_OUT, READY, Agent
 from router.state.schedule import staffed_until
 from router.wellbeing import (
@@ -69,8 +70,8 @@ def ref_next_time(g: Guardrails, agent: Agent, surge: bool, staffing: bool) -> f
         times.append(agent.heavy_block_until)
     if agent.cooldown_until > -INF:
         times.append(agent.cooldown_until)
-    if agent.recent:  # flat pairs (at, handle)
-        times.append(agent.recent[0] + g.window)
+    if agent.recent:  # (at, handle) entries, either form (router/state/recent.py)
+        times.append(pairs(agent.recent)[0][0] + g.window)
     if staffing and not agent.brk_flags & LEAVING:
         until = staffed_until(agent, _limit(g, agent, surge))
         if until < INF:
@@ -82,11 +83,12 @@ def ref_check(g: Guardrails, agent: Agent, now: float, surge: bool) -> int:
     wb = g.wb
     changed = False
     out = 0
-    while out < len(agent.recent) and agent.recent[out] + g.window <= now:
-        agent.recent_sum -= agent.recent[out + 1]
-        out += 2
+    window = pairs(agent.recent)
+    while out < len(window) and window[out][0] + g.window <= now:
+        agent.recent_sum -= window[out][1]
+        out += 1
     if out:
-        del agent.recent[:out]
+        agent.recent = from_pairs(window[out:])
         if not agent.recent:
             agent.recent_sum = 0.0
         changed = True
@@ -157,8 +159,9 @@ def _random_agent(rng: random.Random, now: float) -> Agent:
     agent.brk_flags = rng.choice((0, LEAVING))
     for _ in range(rng.randrange(4)):  # entries in time order, some out of the window
         at = near() - 600.0
-        if not agent.recent or at >= agent.recent[-2]:
-            agent.recent += (at, 30.0)
+        window = pairs(agent.recent)
+        if not window or at >= window[-1][0]:
+            agent.recent = from_pairs([*window, (at, 30.0)])
             agent.recent_sum += 30.0
     return agent
 
@@ -185,7 +188,10 @@ def test_check_and_next_time_agree_with_their_plain_reading() -> None:
         action = g.check(agent, now, surge)
         assert action == ref_check(g, ref, now, surge), case
         for name in FIELDS:
-            assert getattr(agent, name) == getattr(ref, name), (case, name)
+            got, want = getattr(agent, name), getattr(ref, name)
+            if name == "recent":  # (compiled: RecentWork entries, compared by value)
+                got, want = pairs(got), pairs(want)
+            assert got == want, (case, name)
         assert g.next_time(agent, surge, staffing) == ref_next_time(g, ref, surge, staffing), case
         seen.add(action)
     assert seen == {NOTHING, CHANGED, BREAK_OVER, SHIFT_END, TAKE_BREAK, SHIFT_CHANGE}

@@ -33,6 +33,8 @@ from msgspec import Struct
 from router.config import QueueConfig, RouterConfig
 from router.events import Event
 from router.model import AgentSpec
+from router.state.recent import from_pairs as recent_from_pairs
+from router.state.recent import pairs as recent_pairs
 from router.state.records import Agent, Pool, QueueState, Ticket, set_load
 from router.state.schedule import apply_shift
 from router.state.stat_records import AgentTallyRecord, WindowsRecord
@@ -191,7 +193,6 @@ def queue_record(
 
 
 def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord:
-    r = a.recent
     return AgentRecord(
         spec=a.spec,
         state=a.state,
@@ -206,7 +207,7 @@ def agent_record(a: Agent, tally: AgentTallyRecord | None = None) -> AgentRecord
         idle_from=a.idle_from,
         stretch_start=a.stretch_start,
         break_until=a.break_until,
-        recent=[(r[i], r[i + 1]) for i in range(0, len(r), 2)],  # pairs (Agent.recent: flat)
+        recent=recent_pairs(a.recent),  # (either form: router/state/recent.py)
         recent_sum=a.recent_sum,
         heavy_streak=a.heavy_streak,
         heavy_block_until=a.heavy_block_until,
@@ -245,7 +246,7 @@ def restore_agent(rec: AgentRecord, a: Agent) -> None:
     a.last_seen = rec.last_seen
     set_load(a, rec.load)  # shared (router/state/loads.py)
     a.total_load = sum(rec.load.values())
-    a.recent = [x for pair in rec.recent for x in pair]  # flat (Agent.recent)
+    a.recent = recent_from_pairs(rec.recent)  # this build's form
     if a.shifts:
         apply_shift(a, rec.shift_no, rec.off_shift)  # the shift's tenants and queues
     a.cooldown_until = rec.cooldown_until

@@ -781,10 +781,10 @@ class Agent:
         self.cooldown_until = -_INF
         self.idle_since = now
         self.recent_sum = 0.0
-        #: the recent-work window, flat: ``[at, handle, at, handle, ...]`` in time order (a
-        #: pair per work ended: when, and how long it took); one list of floats where a
-        #: tuple per pair was one more object to fetch when the agent's timer reads it
-        self.recent: list[float] = []
+        #: the recent-work window, an entry per work ended (when, and how long it took) in
+        #: time order: ``RecentWork`` objects compiled, flat floats ``[at, handle, ...]``
+        #: pure (``router/state/recent.py``)
+        self.recent: list[Any] = []
         self.heavy_streak = 0
         self.total_load = 0
         #: the agent's index in the router's slot table (``Router._slots``): its heap

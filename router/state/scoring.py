@@ -27,6 +27,7 @@ from typing import final
 
 from router.config import FEATURES, Routing, Weights
 from router.events import FeatureScore
+from router.state.recent import SHIFT as RECENT_SHIFT
 from router.state.records import Agent, Coeffs, Pool
 
 __all__ = ["Scorer"]
@@ -93,7 +94,7 @@ class Scorer:
         if w.recent_work:
             k += w.recent_work * agent.recent_sum / self.window
         if w.recent_count:
-            k += w.recent_count * (len(agent.recent) >> 1)  # (flat pairs: one per work)
+            k += w.recent_count * (len(agent.recent) >> RECENT_SHIFT)  # its entries
         if w.heavy_streak:
             k += w.heavy_streak * agent.heavy_streak / self.heavy_k
         return k
@@ -105,7 +106,7 @@ class Scorer:
             "idle_time": (now - agent.idle_since) / self.idle_scale,
             "load": -self.load_ratio(agent, pool.channel),
             "recent_work": -agent.recent_sum / self.window,
-            "recent_count": -float(len(agent.recent) >> 1),
+            "recent_count": -float(len(agent.recent) >> RECENT_SHIFT),
             "heavy_streak": -agent.heavy_streak / self.heavy_k,
         }
 
