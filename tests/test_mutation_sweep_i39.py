@@ -1,0 +1,100 @@
+"""mutI39's sweep: the config checks, the problem walker and the loading.
+
+Each test here kills mutants a mutation sweep of ``router/config/checks.py``,
+``problems.py`` and ``loading.py`` found alive (BENCHMARKS.md, "Mutation sweep of the
+config checks, problems and loading (mutI39)"). The promise is the operator's: a bad
+config gives one ``path: message`` line per mistake, the path naming the field, and
+never a traceback. Messages are asserted exactly. Deterministic, no timing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from router import ConfigError, decode_config
+from router.config import (
+    RouterConfig,
+    convert_config,
+    detect_format,
+    load_config,
+    parse_text,
+    structure_problems,
+)
+
+
+def _refused(call: Any, *args: Any) -> list[str]:
+    """The problem lines of the ConfigError ``call(*args)`` raises."""
+    with pytest.raises(ConfigError) as info:
+        call(*args)
+    return info.value.problems
+
+
+# --- the problem walker (problems.py) -----------------------------------------------------
+
+
+def test_a_tuple_of_one_item_type_is_walked_item_by_item() -> None:
+    # `problems.py:83` (`args[-1]`: the `...` of `tuple[int, ...]` taken as the item type):
+    # each bad item is named at its index, as in a list
+    assert structure_problems([1, "x", 3, "y"], tuple[int, ...]) == [
+        "$[1]: Expected int, got str",
+        "$[3]: Expected int, got str",
+    ]
+    assert structure_problems({"a": [1, "x"]}, dict[str, tuple[int, ...]]) == [
+        "$.a[1]: Expected int, got str"
+    ]
+
+
+def test_a_fixed_tuple_is_reported_by_msgspec_not_walked_as_one_item_type() -> None:
+    # `problems.py:161` (`origin is tuple or ...`: a fixed tuple walked with its first
+    # item's type for every item): `"y"` is wrong for `int`, not for `str`
+    assert structure_problems(["x", "y"], tuple[int, str]) == ["$[0]: Expected int, got str"]
+    assert structure_problems([1, 2], tuple[int, str]) == ["$[1]: Expected str, got int"]
+
+
+# --- loading (loading.py) -----------------------------------------------------------------
+
+
+def test_the_format_is_the_suffix_s_in_any_case(tmp_path: Path) -> None:
+    # `loading.py:39` (`.tml` no longer TOML)
+    formats = {"toml": "toml", "TML": "toml", "json": "json", "JSON": "json", "yaml": "yaml"}
+    formats |= {"Yml": "yaml"}
+    assert {s: detect_format(Path(f"c.{s}")) for s in formats} == formats
+    (tmp_path / "c.tml").write_text('[[queues]]\nname = "q"\n')
+    assert load_config(tmp_path / "c.tml").queue_names() == ["q"]
+    assert _refused(detect_format, Path("c.ini")) == [
+        "$: unknown file type '.ini'; use .toml, .json or .yaml"
+    ]
+    assert _refused(detect_format, Path("toml")) == [
+        "$: unknown file type ''; use .toml, .json or .yaml"
+    ]
+
+
+def test_an_unknown_format_is_one_line_naming_it() -> None:
+    # `loading.py:67` (the raise dropped: None parsed, then "the config is empty")
+    assert _refused(parse_text, "a = 1", "ini") == ["$: unknown format 'ini'"]
+    assert _refused(decode_config, "[routing]", "TOML") == ["$: unknown format 'TOML'"]
+
+
+class _Tree(msgspec.Struct, forbid_unknown_fields=True):
+    kids: list[_Tree] = msgspec.field(default_factory=list)
+
+
+class _WithTree(RouterConfig):
+    """A caller's config type (as a scenario is) with a recursive table of its own."""
+
+    tree: _Tree | None = None
+
+
+def test_data_nested_too_deeply_for_msgspec_is_one_line_not_a_traceback() -> None:
+    # `loading.py:109` (the safety net's raise dropped: an UnboundLocalError). The parsers
+    # refuse deep nesting; a Python caller's data reaches msgspec, which raises a
+    # RecursionError at this depth
+    tree: dict[str, Any] = {"kids": []}
+    for _ in range(5000):
+        tree = {"kids": [tree]}
+    raw = {"queues": [{"name": "q"}], "tree": tree}
+    assert _refused(convert_config, raw, _WithTree) == ["$: nested too deeply"]
