@@ -24,6 +24,7 @@ from router.config import (
     parse_text,
     structure_problems,
 )
+from tests.test_mutation_sweep_c34 import _problems, _with
 
 
 def _refused(call: Any, *args: Any) -> list[str]:
@@ -53,6 +54,34 @@ def test_a_fixed_tuple_is_reported_by_msgspec_not_walked_as_one_item_type() -> N
     # item's type for every item): `"y"` is wrong for `int`, not for `str`
     assert structure_problems(["x", "y"], tuple[int, str]) == ["$[0]: Expected int, got str"]
     assert structure_problems([1, 2], tuple[int, str]) == ["$[1]: Expected str, got int"]
+
+
+def test_every_bad_key_of_a_table_is_reported_and_its_good_keys_walked() -> None:
+    # `problems.py:93` (`break` after the first invalid key)
+    long = "x" * 201
+    raw = _with({("agents", 0, "capacity"): {"": 1, "voice": 1, long: 2, "chat": -1}})
+    assert _problems(raw) == [
+        "$.agents[0].capacity: invalid key '': Expected str of length >= 1",
+        f"$.agents[0].capacity: invalid key '{long}': Expected str of length <= 200",
+        "$.agents[0].capacity.chat: Expected int >= 0",
+    ]
+
+
+# --- the semantic checks (checks.py) -------------------------------------------------------
+
+
+def test_every_overflow_rule_is_checked_past_one_naming_an_unknown_queue() -> None:
+    # `checks.py:420` (`break` after a rule from an unknown queue), `:423` (after one to one)
+    itself = [
+        "$.backpressure.overflow.queues.q2.to: a queue cannot overflow to itself",
+        "$.backpressure.overflow.queues.q2.to: overflow rules form a cycle through 'q2'",
+    ]
+    for src, to, line in [
+        ("q", "nope", "$.backpressure.overflow.queues.q.to: unknown queue 'nope'"),
+        ("zz", "q", "$.backpressure.overflow.queues.zz: unknown queue 'zz'"),
+    ]:
+        rules = {src: {"to": to, "after_s": 1}, "q2": {"to": "q2", "after_s": 1}}
+        assert _problems(_with({("backpressure", "overflow", "queues"): rules})) == [line, *itself]
 
 
 # --- loading (loading.py) -----------------------------------------------------------------
