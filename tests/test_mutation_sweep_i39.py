@@ -24,6 +24,7 @@ from router.config import (
     parse_text,
     structure_problems,
 )
+from router.sim.scenario import Scenario
 from tests.test_mutation_sweep_c34 import _problems, _with
 
 
@@ -64,6 +65,22 @@ def test_every_bad_key_of_a_table_is_reported_and_its_good_keys_walked() -> None
         "$.agents[0].capacity: invalid key '': Expected str of length >= 1",
         f"$.agents[0].capacity: invalid key '{long}': Expected str of length <= 200",
         "$.agents[0].capacity.chat: Expected int >= 0",
+    ]
+
+
+def test_every_mistake_in_a_tagged_table_is_reported_at_its_path() -> None:
+    # `problems.py:153` (`tag_field is None and ...`: a member of a tagged union, the
+    # simulator's distributions, never walked: msgspec's first mistake alone)
+    dists = {
+        "handle_time": {"dist": "lognormal", "mean_s": -1, "sd_s": -2},
+        "patience": {"dist": "exponential", "mean_s": 0, "sd_s": 1},
+    }
+    raw = {"queues": [{"name": "q"}], "arrivals": [{"queue": "q", "rate_per_s": 1, **dists}]}
+    assert _refused(convert_config, raw, Scenario) == [
+        "$.arrivals[0].handle_time.mean_s: Expected float > 0.0",
+        "$.arrivals[0].handle_time.sd_s: Expected float >= 0.0",
+        "$.arrivals[0].patience: unknown field 'sd_s'; known: mean_s",
+        "$.arrivals[0].patience.mean_s: Expected float > 0.0",
     ]
 
 
