@@ -68,6 +68,24 @@ def test_every_bad_key_of_a_table_is_reported_and_its_good_keys_walked() -> None
     ]
 
 
+def test_an_infinity_in_a_table_that_converts_is_reported_beside_a_schema_mistake() -> None:
+    # `problems.py:136` (a list's items not looked at for nan/inf): `gt=0` takes inf, so
+    # the tables convert; the semantic checks, which would name it, do not run
+    inf = float("inf")
+    raw = _with(
+        {
+            ("statistics", "windows"): [300.0, inf],
+            ("agents", 0, "queues"): {"q": 1, "q2": inf},
+            ("queues", 1, "priority"): "x",
+        }
+    )
+    assert _problems(raw) == [
+        "$.queues[1].priority: Expected int, got str",
+        "$.agents[0].queues.q2: must be a finite number, got inf",
+        "$.statistics.windows[1]: must be a finite number, got inf",
+    ]
+
+
 def test_every_mistake_in_a_tagged_table_is_reported_at_its_path() -> None:
     # `problems.py:153` (`tag_field is None and ...`: a member of a tagged union, the
     # simulator's distributions, never walked: msgspec's first mistake alone)
