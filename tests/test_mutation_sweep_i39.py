@@ -86,6 +86,23 @@ def test_an_infinity_in_a_table_that_converts_is_reported_beside_a_schema_mistak
     ]
 
 
+def test_a_table_where_a_string_or_number_belongs_is_one_line_each() -> None:
+    # `problems.py:151` (`isinstance(tp, type) or ...`: `str.__struct_config__`, an
+    # AttributeError, for a table given where a plain value belongs)
+    raw = _with(
+        {
+            ("queues", 1, "name"): {"a": 1},
+            ("queues", 1, "priority"): {},
+            ("routing", "offer_timeout_s"): {"s": 1},
+        }
+    )
+    assert _problems(raw) == [
+        "$.routing.offer_timeout_s: Expected float, got object",
+        "$.queues[1].name: Expected str, got object",
+        "$.queues[1].priority: Expected int, got object",
+    ]
+
+
 def test_every_mistake_in_a_tagged_table_is_reported_at_its_path() -> None:
     # `problems.py:153` (`tag_field is None and ...`: a member of a tagged union, the
     # simulator's distributions, never walked: msgspec's first mistake alone)
