@@ -9,6 +9,7 @@ never a traceback. Messages are asserted exactly. Deterministic, no timing.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ def test_a_tuple_of_one_item_type_is_walked_item_by_item() -> None:
     ]
     assert structure_problems({"a": [1, "x"]}, dict[str, tuple[int, ...]]) == [
         "$.a[1]: Expected int, got str"
+    ]
+
+
+def test_typings_generics_are_walked_as_the_builtin_ones() -> None:
+    # `problems.py:79` (`isinstance(inner, type) or issubclass(inner, Struct)`): a caller's
+    # `typing.List[int]` is no class, and `issubclass` raised a TypeError for it
+    assert structure_problems([1, "x", "y"], typing.List[int]) == [  # noqa: UP006
+        "$[1]: Expected int, got str",
+        "$[2]: Expected int, got str",
+    ]
+    tp = typing.Dict[str, typing.Tuple[int, ...]]  # noqa: UP006
+    assert structure_problems({"a": "x", "b": [1, "z"]}, tp) == [
+        "$.a: Expected array, got str",
+        "$.b[1]: Expected int, got str",
     ]
 
 
