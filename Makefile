@@ -66,13 +66,19 @@ $(COMPILED)/.built: $(ROUTER_SOURCES) $(STAMP)
 
 compiled: $(COMPILED)/.built
 
+# pytest-xdist: the suites spread over the machine's cores (worksteal: an idle worker takes
+# tests from a busy one, so the slow hunts don't make a tail); `make test PYTEST_XDIST=-n0`
+# runs them serially in one process, as plain `.venv/bin/pytest` does
+PYTEST_XDIST ?= -n auto --dist worksteal
+
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_XDIST)
 
 unit-compiled: $(STAMP) $(COMPILED)/.built
-	BENCH_ROUTER_PATH=$(COMPILED) BENCH_ROUTER_BUILD=compiled $(BIN)/pytest $(COMPILED_TESTS)
+	BENCH_ROUTER_PATH=$(COMPILED) BENCH_ROUTER_BUILD=compiled $(BIN)/pytest $(PYTEST_XDIST) \
+		$(COMPILED_TESTS)
 
-# the pure suite and the compile share the two cores, then the compiled pass
+# the pure suite (on xdist's workers) and the compile share the cores, then the compiled pass
 test: lint typecheck
 	$(MAKE) --no-print-directory -j2 unit compiled
 	$(MAKE) --no-print-directory unit-compiled
