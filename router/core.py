@@ -4331,6 +4331,7 @@ class Router:
             if (kind != K_BP or isinstance(obj, Ticket))
             and not self._deadline_spent(kind, obj, arg, seq)
         ]
+        gaps, lasts = self._estimator.answers()
         snap = codec.Snapshot(
             format=codec.FORMAT,
             config=self._cfg,
@@ -4339,8 +4340,8 @@ class Router:
             seq=self._seq,
             surge=self._surge,
             counters=self.counters,
-            gaps=dict(self._estimator.gap),
-            lasts=dict(self._estimator.last),
+            gaps=gaps,
+            lasts=lasts,
             queues=[
                 codec.queue_record(q, q.tally.windows.dump(), list(q.tally.waits))
                 for q in self._queues.values()
@@ -4390,8 +4391,6 @@ class Router:
         self._seq = snap.seq
         self._surge = snap.surge
         self._counters = LiveCounters.of(snap.counters)
-        self._estimator.gap = dict(snap.gaps)
-        self._estimator.last = dict(snap.lasts)
         self._draws.n = snap.draws
         weights = snap.config.routing.weights
         self._queues = {}
@@ -4549,7 +4548,8 @@ class Router:
                 [(due, inc, k, self._agents[aid]) for due, inc, k, aid in snap.breaks],
                 snap.breaks_k,
             )
-        self._bp.load(snap.extra)
+        self._bp.load(snap.extra)  # the estimator's records (load_extra_state), then:
+        self._estimator.load_answers(snap.gaps, snap.lasts)
 
 
 @final

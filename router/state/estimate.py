@@ -61,6 +61,7 @@ outbound gate, ``router/policies/outbound.py``, relies on it).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, Final, final
 
 __all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
@@ -174,7 +175,8 @@ class _Arrivals:
 
 @final
 class _Rates:
-    """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
+    """Per-queue smoothed measurements (kept for the snapshot as a list, but ``gap`` and
+    ``last``, which the core snapshot stores as two dicts: :meth:`WaitEstimator.answers`)."""
 
     __slots__ = (
         "abandon",
@@ -182,8 +184,12 @@ class _Rates:
         "arr_t",
         "arr_t0",
         "arrivals",
+        "gap",
         "gap_order",
         "handle",
+        "has_gap",
+        "has_last",
+        "last",
         "mv_n",
         "mv_t",
         "settle_until",
@@ -195,6 +201,13 @@ class _Rates:
     )
 
     def __init__(self) -> None:
+        # the answers: the last one's time, the EWMA of the backlogged gaps between them
+        # (each once there is one: ``has_last``, ``has_gap``; on the record, not in two
+        # str-keyed dicts: one lookup per answer)
+        self.last = 0.0
+        self.has_last = False
+        self.gap = 0.0
+        self.has_gap = False
         # per horizon: decayed count of answers and decayed backlogged time
         self.slow = [0.0] * (2 * len(HORIZONS))
         self.t_slow = 0.0
@@ -231,24 +244,79 @@ class _Rates:
 
 
 @final
+class Gaps:
+    """``WaitEstimator.gap``: queue -> the EWMA of its backlogged answer gaps, read-only
+    (``get``, ``[]``, ``in``, ``dict(...)``), read from the per-queue records."""
+
+    __slots__ = ("_est",)
+
+    def __init__(self, est: WaitEstimator) -> None:
+        self._est = est
+
+    def get(self, queue: str) -> float | None:
+        r = self._est.rates.get(queue)
+        return r.gap if r is not None and r.has_gap else None
+
+    def __getitem__(self, queue: str) -> float:
+        r = self._est.rates.get(queue)
+        if r is None or not r.has_gap:
+            raise KeyError(queue)
+        return r.gap
+
+    def __contains__(self, queue: object) -> bool:
+        if not isinstance(queue, str):
+            return False
+        r = self._est.rates.get(queue)
+        return r is not None and r.has_gap
+
+    def keys(self) -> list[str]:
+        return [q for q, r in self._est.rates.items() if r.has_gap]
+
+    def items(self) -> list[tuple[str, float]]:
+        return [(q, r.gap) for q, r in self._est.rates.items() if r.has_gap]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+
+@final
 class WaitEstimator:
     """Measures per-queue service and abandonment rates; predicts the wait for a position."""
 
-    __slots__ = ("alpha", "arrival_window_s", "changes", "gap", "last", "prior_handle_s", "rates")
+    __slots__ = (
+        "_bare_last",
+        "alpha",
+        "arrival_window_s",
+        "changes",
+        "gap",
+        "prior_handle_s",
+        "rates",
+    )
 
     def __init__(self, alpha: float = 0.05, prior_handle_s: float = 180.0) -> None:
         self.alpha = alpha
         self.prior_handle_s = prior_handle_s
         self.arrival_window_s = 600.0
-        self.gap: dict[str, float] = {}
-        self.last: dict[str, float] = {}
         self.rates: dict[str, _Rates] = {}
+        self.gap: Final = Gaps(self)  # read-only: the records' gaps
+        #: an answer's time at a queue without a record (a callback answered at once, the
+        #: queue's first observation): an answer that measures nothing makes no record
+        #: (:meth:`restaff` starts with a record); the record made later takes it (``_r``)
+        self._bare_last: dict[str, float] = {}
         self.changes = 0  # the last version given (version)
 
     def _r(self, queue: str) -> _Rates:
         r = self.rates.get(queue)
         if r is None:
             r = self.rates[queue] = _Rates()
+            if self._bare_last:
+                last = self._bare_last.pop(queue, None)
+                if last is not None:
+                    r.last = last
+                    r.has_last = True
             self._changed(r)
         return r
 
@@ -354,9 +422,8 @@ class WaitEstimator:
         f = staff / old
         if not 0.8 < f < 1.25:
             r.settle_until = now + self.handle_s(queue)
-        g = self.gap.get(queue)
-        if g is not None:
-            self.gap[queue] = g / f
+        if r.has_gap:
+            r.gap /= f
         slow = r.slow
         for i in range(1, len(slow), 2):
             slow[i] /= f  # backlogged time per answer shrinks with more agents
@@ -371,24 +438,29 @@ class WaitEstimator:
         (:meth:`restaff`), not a rate. ``live``: a caller on the line (a callback, who
         cannot abandon, tells nothing about patience).
         """
-        last = self.last.get(queue)
-        self.last[queue] = decided
         waited = decided - entered
         r = self.rates.get(queue)
-        settling = r is not None and decided < r.settle_until
-        # (``last is None or``: compiled, ``decided != last`` alone compares a float with
-        # an optional float generically)
-        if waited > 0.0 and (last is None or decided != last) and not settling:
-            start = entered if last is None or entered > last else last
+        if r is None:  # the queue's first observation (rare)
+            r = self._first_answer(queue, decided, waited, live)
+            if r is None:
+                return
+        # the record holds the answers' ``last`` and ``gap``: no other lookup per answer
+        last = r.last
+        first = not r.has_last
+        r.last = decided
+        r.has_last = True
+        if waited > 0.0 and (first or decided != last) and not decided < r.settle_until:
+            start = entered if first or entered > last else last
             g = decided - start
             if g < 0.0:
                 g = 0.0
-            gap = self.gap
-            prev = gap.get(queue)
-            gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
-            # self._touched(queue), with the record already in hand (one lookup per answer)
-            if r is None:
-                r = self._r(queue)
+            if r.has_gap:
+                prev = r.gap
+                r.gap = prev + self.alpha * (g - prev)
+            else:
+                r.gap = g
+                r.has_gap = True
+            # self._touched(queue), with the record already in hand
             self.changes += 1
             r.ver = self.changes
             dt = decided - r.t_slow if r.t_slow else 0.0
@@ -400,13 +472,22 @@ class WaitEstimator:
                 slow[2 * i + 1] = slow[2 * i + 1] * f + g
         if live:
             # self._leave(queue, max(waited, 0.0), 0.0), inline with the same record
-            if r is None:
-                r = self._r(queue)
             self.changes += 1
             r.ver = self.changes
             a = self.alpha
             r.abandon += a * (0.0 - r.abandon)
             r.waited += a * ((waited if waited > 0.0 else 0.0) - r.waited)
+
+    def _first_answer(self, queue: str, decided: float, waited: float, live: bool) -> _Rates | None:
+        """:meth:`on_answer` at a queue without a record: its record, made (and ``last``
+        from ``_bare_last``) unless the answer measures nothing; then ``None``, the time
+        kept in ``_bare_last``."""
+        bare = self._bare_last
+        last = bare.get(queue)
+        if live or (waited > 0.0 and (last is None or decided != last)):
+            return self._r(queue)
+        bare[queue] = decided
+        return None
 
     def on_abandon(self, queue: str, waited: float) -> None:
         """A customer left the line after ``waited`` seconds (patience ran out, withdrew)."""
@@ -432,10 +513,9 @@ class WaitEstimator:
 
     def rate(self, queue: str, slots: float = 1.0) -> float:
         """Answers per second while backlogged; ``slots / handle`` until that is measured."""
-        g = self.gap.get(queue)
-        if g is not None and g > 0.0:
-            return 1.0 / g
         r = self.rates.get(queue)
+        if r is not None and r.has_gap and r.gap > 0.0:
+            return 1.0 / r.gap
         handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
         return max(slots, 1.0) / handle
 
@@ -482,9 +562,8 @@ class WaitEstimator:
         theta = (r.abandon / r.waited if r is not None and r.waited > 0.0 else 0.0) * live_share
         if staff <= 0.0 and changes:
             return self._wait_for_staff(queue, position, slots, changes, moves, theta)
-        g = self.gap.get(queue)
-        if g is not None and g > 0.0:
-            rate = 1.0 / g
+        if r is not None and r.has_gap and r.gap > 0.0:
+            rate = 1.0 / r.gap
         else:
             handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
             rate = max(slots, 1.0) / handle
@@ -537,8 +616,43 @@ class WaitEstimator:
 
     # ------------------------------------------------------------------ snapshot
 
+    def answers(self) -> tuple[dict[str, float], dict[str, float]]:
+        """``gap`` and ``last`` per queue, two dicts: the core snapshot's ``gaps`` and
+        ``lasts`` (the wire format of before they moved onto the records)."""
+        gaps: dict[str, float] = {}
+        lasts: dict[str, float] = {}
+        for q, r in self.rates.items():
+            if r.has_gap:
+                gaps[q] = r.gap
+            if r.has_last:
+                lasts[q] = r.last
+        lasts.update(self._bare_last)
+        return gaps, lasts
+
+    def load_answers(self, gaps: dict[str, float], lasts: dict[str, float]) -> None:
+        """Restore :meth:`answers` output, after :meth:`load_extra_state` (which makes the
+        records). A queue with a ``last`` and no record keeps it apart (``_bare_last``), as
+        it was; with a ``gap`` (never written so: a gap is measured on the record) one is
+        made."""
+        for r in self.rates.values():
+            r.has_last = r.has_gap = False
+            r.last = r.gap = 0.0
+        self._bare_last = {}
+        for q, t in lasts.items():
+            rec = self.rates.get(q)
+            if rec is None:
+                self._bare_last[q] = t
+            else:
+                rec.last = t
+                rec.has_last = True
+        for q, g in gaps.items():
+            r = self._r(q)
+            r.gap = g
+            r.has_gap = True
+
     def extra_state(self) -> dict[str, Any]:
-        """State beyond ``gap``/``last`` (which the core snapshot stores itself)."""
+        """State beyond ``gap``/``last`` (which the core snapshot stores itself:
+        :meth:`answers`)."""
         return {
             q: [
                 r.abandon,
@@ -554,7 +668,10 @@ class WaitEstimator:
         }
 
     def load_extra_state(self, data: dict[str, Any]) -> None:
+        """Restore :meth:`extra_state` output: the records, each without ``gap`` and
+        ``last`` (:meth:`load_answers` sets them, after this)."""
         self.rates = {}
+        self._bare_last = {}
         for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():
             r = self._r(q)
             r.abandon, r.waited, r.handle = abandon, waited, handle
