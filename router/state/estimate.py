@@ -153,10 +153,12 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
     return (digamma(a + n) - digamma(a)) / theta
 
 
-#: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
-#: (a tuple of any length to the compiled build: ``enumerate`` of it is then a native indexed
-#: loop; typed as the pair it is, the loop is a generic iterator and a tuple per horizon)
-HORIZONS: Final[tuple[float, ...]] = (600.0, 3600.0)
+#: Time constants (s) of the slower service-rate measurements, used for long predicted waits:
+#: two, each a pair of native floats on the record (``_Rates.n600`` ...: compiled, a list of
+#: floats boxes every store)
+_H600: Final = 600.0
+_H3600: Final = 3600.0
+HORIZONS: Final[tuple[float, ...]] = (_H600, _H3600)
 
 
 @final
@@ -184,6 +186,8 @@ class _Rates:
         "arr_t",
         "arr_t0",
         "arrivals",
+        "b600",
+        "b3600",
         "gap",
         "gap_order",
         "handle",
@@ -192,8 +196,9 @@ class _Rates:
         "last",
         "mv_n",
         "mv_t",
+        "n600",
+        "n3600",
         "settle_until",
-        "slow",
         "staff",
         "t_slow",
         "ver",
@@ -208,8 +213,11 @@ class _Rates:
         self.has_last = False
         self.gap = 0.0
         self.has_gap = False
-        # per horizon: decayed count of answers and decayed backlogged time
-        self.slow = [0.0] * (2 * len(HORIZONS))
+        # per horizon (HORIZONS): decayed count of answers and decayed backlogged time
+        self.n600 = 0.0
+        self.b600 = 0.0
+        self.n3600 = 0.0
+        self.b3600 = 0.0
         self.t_slow = 0.0
         self.abandon = 0.0  # EWMA of "this departure from the line was an abandonment"
         self.waited = 0.0  # EWMA of the time that departure had waited
@@ -229,6 +237,12 @@ class _Rates:
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
         self.ver = 0  # WaitEstimator.version: renewed whenever a prediction's input changes
+
+    @property
+    def slow(self) -> list[float]:
+        """The horizons' counts and backlogged times, in HORIZONS' order: the snapshot's
+        list."""
+        return [self.n600, self.b600, self.n3600, self.b3600]
 
     @property
     def arrival_gap(self) -> dict[int, float]:
@@ -424,9 +438,8 @@ class WaitEstimator:
             r.settle_until = now + self.handle_s(queue)
         if r.has_gap:
             r.gap /= f
-        slow = r.slow
-        for i in range(1, len(slow), 2):
-            slow[i] /= f  # backlogged time per answer shrinks with more agents
+        r.b600 /= f  # backlogged time per answer shrinks with more agents
+        r.b3600 /= f
 
     def on_answer(
         self, queue: str, decided: float, entered: float = -math.inf, live: bool = True
@@ -465,11 +478,12 @@ class WaitEstimator:
             r.ver = self.changes
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
-            slow = r.slow
-            for i, h in enumerate(HORIZONS):
-                f = math.exp(-dt / h) if dt > 0.0 else 1.0
-                slow[2 * i] = slow[2 * i] * f + 1.0
-                slow[2 * i + 1] = slow[2 * i + 1] * f + g
+            f = math.exp(-dt / _H600) if dt > 0.0 else 1.0  # each horizon decays
+            r.n600 = r.n600 * f + 1.0
+            r.b600 = r.b600 * f + g
+            f = math.exp(-dt / _H3600) if dt > 0.0 else 1.0
+            r.n3600 = r.n3600 * f + 1.0
+            r.b3600 = r.b3600 * f + g
         if live:
             # self._leave(queue, max(waited, 0.0), 0.0), inline with the same record
             self.changes += 1
@@ -570,16 +584,18 @@ class WaitEstimator:
         ahead = float(position)
         w = wait_for_position(position, rate + moves, theta)
         if r is not None:
-            # a long wait depends on the rate over a long time: use the slower measurements
-            slow = r.slow
-            for i, h in enumerate(HORIZONS):
-                if w < h:
-                    break
-                count, busy = slow[2 * i], slow[2 * i + 1]
-                if count < 10.0 or busy <= 0.0:
-                    break
+            # a long wait depends on the rate over a long time: use the slower measurements,
+            # each once the wait reaches its horizon (and it has ten answers)
+            count = r.n600
+            busy = r.b600
+            if not w < _H600 and not count < 10.0 and not busy <= 0.0:
                 rate = count / busy
                 w = wait_for_position(position, rate + moves, theta)
+                count = r.n3600
+                busy = r.b3600
+                if not w < _H3600 and not count < 10.0 and not busy <= 0.0:
+                    rate = count / busy
+                    w = wait_for_position(position, rate + moves, theta)
         if (
             priority is not None
             and priority_seconds > 0.0
@@ -690,7 +706,7 @@ class WaitEstimator:
                 if not a.has_gap:
                     a.has_gap = True
                     r.gap_order.append(int(p))
-            r.slow = list(slow)
+            r.n600, r.b600, r.n3600, r.b3600 = slow
             r.t_slow = t_slow
             if more:  # written before the decaying arrival count existed: starts empty
                 (r.arr_n, r.arr_t, r.arr_t0, r.staff, r.mv_n, r.mv_t, r.settle_until) = more[0]
