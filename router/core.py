@@ -1021,8 +1021,9 @@ class Router:
                         offers += 1
                 elif _by_ref(kind):
                     del refs[seq]
-            deadline_heapify(nkept)
-            nd[:] = nkept
+            if len(nkept) != len(nd):  # (none dropped: the heap is as it was, kept in place)
+                deadline_heapify(nkept)
+                nd[:] = nkept
             line = self._line  # (offer entries: atoms, none in refs)
             nline = [
                 e
@@ -1041,8 +1042,9 @@ class Router:
                 kept.append(e)
                 if e[2] == K_OFFER:
                     offers += 1
-        heapify(kept)
-        dl[:] = kept
+        if len(kept) != len(dl):  # (none dropped: the heap is as it was)
+            heapify(kept)
+            dl[:] = kept
         line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
         ol.clear()
         ol.extend(line)  # still in time order
