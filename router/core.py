@@ -160,7 +160,7 @@ from router.inputs import (
 )
 from router.model import Admission, AgentSpec, Attributes, Inquiry
 from router.policies.admission import K_BP
-from router.policies.control import AdmissionControl, admitted, queued
+from router.policies.control import AdmissionControl, queued_admitted
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
@@ -1360,10 +1360,10 @@ class Router:
             self._counters.submitted += 1
             self._admit(t, pool)
             self._estimator.on_arrival(q.name, priority, arrival)
-            self._events.append(queued(t, position, ewt, now, self._version))
+            adm = queued_admitted(self._events, t, q.name, position, ewt, now, self._version)
             w = q.tally.windows
             (w.cum if now < w.until else w.roll(now)).offered += 1  # w.current(now), inline
-            return admitted(t, position, ewt)
+            return adm
         adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
