@@ -194,6 +194,8 @@ class _Rates:
         "has_gap",
         "has_last",
         "last",
+        "last_arrivals",
+        "last_priority",
         "mv_n",
         "mv_t",
         "n600",
@@ -227,6 +229,9 @@ class _Rates:
         #: the priorities in the order their first gap was measured (``arrival_gap``'s: the
         #: order :meth:`WaitEstimator.expected_wait` sums them in)
         self.arrivals: dict[int, _Arrivals] = {}
+        #: the last arrival's priority and its entry of ``arrivals`` (the same object)
+        self.last_priority = 0
+        self.last_arrivals: _Arrivals | None = None
         self.gap_order: list[int] = []
         # arrivals decayed with time: count, when it was last decayed, the first arrival
         self.arr_n = 0.0
@@ -363,10 +368,14 @@ class WaitEstimator:
         r = self.rates.get(queue)
         if r is None:
             r = self._r(queue)
-        arrivals = r.arrivals
-        a = arrivals.get(priority)
-        if a is None:
-            a = arrivals[priority] = _Arrivals()
+        a = r.last_arrivals  # the priority of the last arrival's, mostly: no dict lookup
+        if a is None or r.last_priority != priority:
+            arrivals = r.arrivals
+            a = arrivals.get(priority)
+            if a is None:
+                a = arrivals[priority] = _Arrivals()
+            r.last_arrivals = a
+            r.last_priority = priority
         if a.has_last:
             g = now - a.last
             if a.has_gap:
