@@ -166,7 +166,7 @@ from router.inputs import (
 )
 from router.model import Admission, AgentSpec, Attributes, Inquiry
 from router.policies.admission import K_BP
-from router.policies.control import AdmissionControl, admitted, queued
+from router.policies.control import AdmissionControl, queued_admitted
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
@@ -1029,8 +1029,9 @@ class Router:
                         offers += 1
                 elif _by_ref(kind):
                     del refs[seq]
-            deadline_heapify(nkept)
-            nd[:] = nkept
+            if len(nkept) != len(nd):  # (none dropped: the heap is as it was, kept in place)
+                deadline_heapify(nkept)
+                nd[:] = nkept
             line = self._line  # (offer entries: atoms, none in refs)
             nline = [
                 e
@@ -1049,8 +1050,9 @@ class Router:
                 kept.append(e)
                 if e[2] == K_OFFER:
                     offers += 1
-        heapify(kept)
-        dl[:] = kept
+        if len(kept) != len(dl):  # (none dropped: the heap is as it was)
+            heapify(kept)
+            dl[:] = kept
         line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
         ol.clear()
         ol.extend(line)  # still in time order
@@ -1366,10 +1368,10 @@ class Router:
             self._counters.submitted += 1
             self._admit(t, pool)
             self._estimator.on_arrival(q.name, priority, arrival)
-            self._events.append(queued(t, position, ewt, now, self._version))
+            adm = queued_admitted(self._events, t, q.name, position, ewt, now, self._version)
             w = q.tally.windows
             (w.cum if now < w.until else w.roll(now)).offered += 1  # w.current(now), inline
-            return admitted(t, position, ewt)
+            return adm
         adm = bp.submit(t, pool)  # the backpressure chain; admits via _admit
         outcome = adm.outcome
         if outcome != "blocked":  # offered: counted under the queue it arrived at
@@ -4348,6 +4350,7 @@ class Router:
             if (kind != K_BP or isinstance(obj, Ticket))
             and not self._deadline_spent(kind, obj, arg, seq)
         ]
+        gaps, lasts = self._estimator.answers()
         snap = codec.Snapshot(
             format=codec.FORMAT,
             config=self._cfg,
@@ -4356,8 +4359,8 @@ class Router:
             seq=self._seq,
             surge=self._surge,
             counters=self.counters,
-            gaps=dict(self._estimator.gap),
-            lasts=dict(self._estimator.last),
+            gaps=gaps,
+            lasts=lasts,
             queues=[
                 codec.queue_record(q, q.tally.windows.dump(), list(q.tally.waits))
                 for q in self._queues.values()
@@ -4407,8 +4410,6 @@ class Router:
         self._seq = snap.seq
         self._surge = snap.surge
         self._counters = LiveCounters.of(snap.counters)
-        self._estimator.gap = dict(snap.gaps)
-        self._estimator.last = dict(snap.lasts)
         self._draws.n = snap.draws
         weights = snap.config.routing.weights
         self._queues = {}
@@ -4566,7 +4567,8 @@ class Router:
                 [(due, inc, k, self._agents[aid]) for due, inc, k, aid in snap.breaks],
                 snap.breaks_k,
             )
-        self._bp.load(snap.extra)
+        self._bp.load(snap.extra)  # the estimator's records (load_extra_state), then:
+        self._estimator.load_answers(snap.gaps, snap.lasts)
 
 
 @final

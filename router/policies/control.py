@@ -29,7 +29,7 @@ from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
 from router.config import RouterConfig
-from router.events import Deflected, Overflowed, Queued, Rejected
+from router.events import Deflected, Event, Overflowed, Queued, Rejected
 from router.model import Admission
 from router.policies.admission import (
     T_CODEL,
@@ -704,6 +704,30 @@ def queued(t: Ticket, position: int, ewt: float, now: float, version: int) -> Qu
         position=position,
         # wire_seconds(ewt), inline (every arrival): None for an unknown (infinite) wait
         expected_wait_s=ewt if ewt < _INF else None,
+    )
+
+
+def queued_admitted(
+    events: list[Event], t: Ticket, queue: str, position: int, ewt: float, now: float, version: int
+) -> Admission:
+    """:func:`queued` appended to ``events``, :func:`admitted` returned: the core's plain
+    arrival (``Router._submit``), ``queue`` its queue's name. (Compiled, the position and
+    the wait are boxed once for the two structs, not once each.)"""
+    pos: Any = position
+    wait: Any = ewt
+    iid = t.id
+    events.append(
+        _Queued(
+            at=now,
+            version=version,
+            inquiry_id=iid,
+            queue=queue,
+            position=pos,
+            expected_wait_s=wait if ewt < _INF else None,  # wire_seconds(ewt), inline
+        )
+    )
+    return _Admission(
+        inquiry_id=iid, queue=queue, outcome="admitted", expected_wait_s=wait, position=pos
     )
 
 

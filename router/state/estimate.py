@@ -61,6 +61,7 @@ outbound gate, ``router/policies/outbound.py``, relies on it).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, Final, final
 
 __all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
@@ -152,10 +153,12 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
     return (digamma(a + n) - digamma(a)) / theta
 
 
-#: Time constants (s) of the slower service-rate measurements, used for long predicted waits.
-#: (a tuple of any length to the compiled build: ``enumerate`` of it is then a native indexed
-#: loop; typed as the pair it is, the loop is a generic iterator and a tuple per horizon)
-HORIZONS: Final[tuple[float, ...]] = (600.0, 3600.0)
+#: Time constants (s) of the slower service-rate measurements, used for long predicted waits:
+#: two, each a pair of native floats on the record (``_Rates.n600`` ...: compiled, a list of
+#: floats boxes every store)
+_H600: Final = 600.0
+_H3600: Final = 3600.0
+HORIZONS: Final[tuple[float, ...]] = (_H600, _H3600)
 
 
 @final
@@ -174,7 +177,8 @@ class _Arrivals:
 
 @final
 class _Rates:
-    """Per-queue smoothed measurements beyond ``gap`` (kept for the snapshot as a list)."""
+    """Per-queue smoothed measurements (kept for the snapshot as a list, but ``gap`` and
+    ``last``, which the core snapshot stores as two dicts: :meth:`WaitEstimator.answers`)."""
 
     __slots__ = (
         "abandon",
@@ -182,12 +186,21 @@ class _Rates:
         "arr_t",
         "arr_t0",
         "arrivals",
+        "b600",
+        "b3600",
+        "gap",
         "gap_order",
         "handle",
+        "has_gap",
+        "has_last",
+        "last",
+        "last_arrivals",
+        "last_priority",
         "mv_n",
         "mv_t",
+        "n600",
+        "n3600",
         "settle_until",
-        "slow",
         "staff",
         "t_slow",
         "ver",
@@ -195,8 +208,18 @@ class _Rates:
     )
 
     def __init__(self) -> None:
-        # per horizon: decayed count of answers and decayed backlogged time
-        self.slow = [0.0] * (2 * len(HORIZONS))
+        # the answers: the last one's time, the EWMA of the backlogged gaps between them
+        # (each once there is one: ``has_last``, ``has_gap``; on the record, not in two
+        # str-keyed dicts: one lookup per answer)
+        self.last = 0.0
+        self.has_last = False
+        self.gap = 0.0
+        self.has_gap = False
+        # per horizon (HORIZONS): decayed count of answers and decayed backlogged time
+        self.n600 = 0.0
+        self.b600 = 0.0
+        self.n3600 = 0.0
+        self.b3600 = 0.0
         self.t_slow = 0.0
         self.abandon = 0.0  # EWMA of "this departure from the line was an abandonment"
         self.waited = 0.0  # EWMA of the time that departure had waited
@@ -206,6 +229,9 @@ class _Rates:
         #: the priorities in the order their first gap was measured (``arrival_gap``'s: the
         #: order :meth:`WaitEstimator.expected_wait` sums them in)
         self.arrivals: dict[int, _Arrivals] = {}
+        #: the last arrival's priority and its entry of ``arrivals`` (the same object)
+        self.last_priority = 0
+        self.last_arrivals: _Arrivals | None = None
         self.gap_order: list[int] = []
         # arrivals decayed with time: count, when it was last decayed, the first arrival
         self.arr_n = 0.0
@@ -216,6 +242,12 @@ class _Rates:
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
         self.ver = 0  # WaitEstimator.version: renewed whenever a prediction's input changes
+
+    @property
+    def slow(self) -> list[float]:
+        """The horizons' counts and backlogged times, in HORIZONS' order: the snapshot's
+        list."""
+        return [self.n600, self.b600, self.n3600, self.b3600]
 
     @property
     def arrival_gap(self) -> dict[int, float]:
@@ -231,24 +263,79 @@ class _Rates:
 
 
 @final
+class Gaps:
+    """``WaitEstimator.gap``: queue -> the EWMA of its backlogged answer gaps, read-only
+    (``get``, ``[]``, ``in``, ``dict(...)``), read from the per-queue records."""
+
+    __slots__ = ("_est",)
+
+    def __init__(self, est: WaitEstimator) -> None:
+        self._est = est
+
+    def get(self, queue: str) -> float | None:
+        r = self._est.rates.get(queue)
+        return r.gap if r is not None and r.has_gap else None
+
+    def __getitem__(self, queue: str) -> float:
+        r = self._est.rates.get(queue)
+        if r is None or not r.has_gap:
+            raise KeyError(queue)
+        return r.gap
+
+    def __contains__(self, queue: object) -> bool:
+        if not isinstance(queue, str):
+            return False
+        r = self._est.rates.get(queue)
+        return r is not None and r.has_gap
+
+    def keys(self) -> list[str]:
+        return [q for q, r in self._est.rates.items() if r.has_gap]
+
+    def items(self) -> list[tuple[str, float]]:
+        return [(q, r.gap) for q, r in self._est.rates.items() if r.has_gap]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+
+@final
 class WaitEstimator:
     """Measures per-queue service and abandonment rates; predicts the wait for a position."""
 
-    __slots__ = ("alpha", "arrival_window_s", "changes", "gap", "last", "prior_handle_s", "rates")
+    __slots__ = (
+        "_bare_last",
+        "alpha",
+        "arrival_window_s",
+        "changes",
+        "gap",
+        "prior_handle_s",
+        "rates",
+    )
 
     def __init__(self, alpha: float = 0.05, prior_handle_s: float = 180.0) -> None:
         self.alpha = alpha
         self.prior_handle_s = prior_handle_s
         self.arrival_window_s = 600.0
-        self.gap: dict[str, float] = {}
-        self.last: dict[str, float] = {}
         self.rates: dict[str, _Rates] = {}
+        self.gap: Final = Gaps(self)  # read-only: the records' gaps
+        #: an answer's time at a queue without a record (a callback answered at once, the
+        #: queue's first observation): an answer that measures nothing makes no record
+        #: (:meth:`restaff` starts with a record); the record made later takes it (``_r``)
+        self._bare_last: dict[str, float] = {}
         self.changes = 0  # the last version given (version)
 
     def _r(self, queue: str) -> _Rates:
         r = self.rates.get(queue)
         if r is None:
             r = self.rates[queue] = _Rates()
+            if self._bare_last:
+                last = self._bare_last.pop(queue, None)
+                if last is not None:
+                    r.last = last
+                    r.has_last = True
             self._changed(r)
         return r
 
@@ -281,10 +368,14 @@ class WaitEstimator:
         r = self.rates.get(queue)
         if r is None:
             r = self._r(queue)
-        arrivals = r.arrivals
-        a = arrivals.get(priority)
-        if a is None:
-            a = arrivals[priority] = _Arrivals()
+        a = r.last_arrivals  # the priority of the last arrival's, mostly: no dict lookup
+        if a is None or r.last_priority != priority:
+            arrivals = r.arrivals
+            a = arrivals.get(priority)
+            if a is None:
+                a = arrivals[priority] = _Arrivals()
+            r.last_arrivals = a
+            r.last_priority = priority
         if a.has_last:
             g = now - a.last
             if a.has_gap:
@@ -354,12 +445,10 @@ class WaitEstimator:
         f = staff / old
         if not 0.8 < f < 1.25:
             r.settle_until = now + self.handle_s(queue)
-        g = self.gap.get(queue)
-        if g is not None:
-            self.gap[queue] = g / f
-        slow = r.slow
-        for i in range(1, len(slow), 2):
-            slow[i] /= f  # backlogged time per answer shrinks with more agents
+        if r.has_gap:
+            r.gap /= f
+        r.b600 /= f  # backlogged time per answer shrinks with more agents
+        r.b3600 /= f
 
     def on_answer(
         self, queue: str, decided: float, entered: float = -math.inf, live: bool = True
@@ -371,42 +460,57 @@ class WaitEstimator:
         (:meth:`restaff`), not a rate. ``live``: a caller on the line (a callback, who
         cannot abandon, tells nothing about patience).
         """
-        last = self.last.get(queue)
-        self.last[queue] = decided
         waited = decided - entered
         r = self.rates.get(queue)
-        settling = r is not None and decided < r.settle_until
-        # (``last is None or``: compiled, ``decided != last`` alone compares a float with
-        # an optional float generically)
-        if waited > 0.0 and (last is None or decided != last) and not settling:
-            start = entered if last is None or entered > last else last
+        if r is None:  # the queue's first observation (rare)
+            r = self._first_answer(queue, decided, waited, live)
+            if r is None:
+                return
+        # the record holds the answers' ``last`` and ``gap``: no other lookup per answer
+        last = r.last
+        first = not r.has_last
+        r.last = decided
+        r.has_last = True
+        if waited > 0.0 and (first or decided != last) and not decided < r.settle_until:
+            start = entered if first or entered > last else last
             g = decided - start
             if g < 0.0:
                 g = 0.0
-            gap = self.gap
-            prev = gap.get(queue)
-            gap[queue] = g if prev is None else prev + self.alpha * (g - prev)
-            # self._touched(queue), with the record already in hand (one lookup per answer)
-            if r is None:
-                r = self._r(queue)
+            if r.has_gap:
+                prev = r.gap
+                r.gap = prev + self.alpha * (g - prev)
+            else:
+                r.gap = g
+                r.has_gap = True
+            # self._touched(queue), with the record already in hand
             self.changes += 1
             r.ver = self.changes
             dt = decided - r.t_slow if r.t_slow else 0.0
             r.t_slow = decided
-            slow = r.slow
-            for i, h in enumerate(HORIZONS):
-                f = math.exp(-dt / h) if dt > 0.0 else 1.0
-                slow[2 * i] = slow[2 * i] * f + 1.0
-                slow[2 * i + 1] = slow[2 * i + 1] * f + g
+            f = math.exp(-dt / _H600) if dt > 0.0 else 1.0  # each horizon decays
+            r.n600 = r.n600 * f + 1.0
+            r.b600 = r.b600 * f + g
+            f = math.exp(-dt / _H3600) if dt > 0.0 else 1.0
+            r.n3600 = r.n3600 * f + 1.0
+            r.b3600 = r.b3600 * f + g
         if live:
             # self._leave(queue, max(waited, 0.0), 0.0), inline with the same record
-            if r is None:
-                r = self._r(queue)
             self.changes += 1
             r.ver = self.changes
             a = self.alpha
             r.abandon += a * (0.0 - r.abandon)
             r.waited += a * ((waited if waited > 0.0 else 0.0) - r.waited)
+
+    def _first_answer(self, queue: str, decided: float, waited: float, live: bool) -> _Rates | None:
+        """:meth:`on_answer` at a queue without a record: its record, made (and ``last``
+        from ``_bare_last``) unless the answer measures nothing; then ``None``, the time
+        kept in ``_bare_last``."""
+        bare = self._bare_last
+        last = bare.get(queue)
+        if live or (waited > 0.0 and (last is None or decided != last)):
+            return self._r(queue)
+        bare[queue] = decided
+        return None
 
     def on_abandon(self, queue: str, waited: float) -> None:
         """A customer left the line after ``waited`` seconds (patience ran out, withdrew)."""
@@ -432,10 +536,9 @@ class WaitEstimator:
 
     def rate(self, queue: str, slots: float = 1.0) -> float:
         """Answers per second while backlogged; ``slots / handle`` until that is measured."""
-        g = self.gap.get(queue)
-        if g is not None and g > 0.0:
-            return 1.0 / g
         r = self.rates.get(queue)
+        if r is not None and r.has_gap and r.gap > 0.0:
+            return 1.0 / r.gap
         handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
         return max(slots, 1.0) / handle
 
@@ -482,25 +585,26 @@ class WaitEstimator:
         theta = (r.abandon / r.waited if r is not None and r.waited > 0.0 else 0.0) * live_share
         if staff <= 0.0 and changes:
             return self._wait_for_staff(queue, position, slots, changes, moves, theta)
-        g = self.gap.get(queue)
-        if g is not None and g > 0.0:
-            rate = 1.0 / g
+        if r is not None and r.has_gap and r.gap > 0.0:
+            rate = 1.0 / r.gap
         else:
             handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
             rate = max(slots, 1.0) / handle
         ahead = float(position)
         w = wait_for_position(position, rate + moves, theta)
         if r is not None:
-            # a long wait depends on the rate over a long time: use the slower measurements
-            slow = r.slow
-            for i, h in enumerate(HORIZONS):
-                if w < h:
-                    break
-                count, busy = slow[2 * i], slow[2 * i + 1]
-                if count < 10.0 or busy <= 0.0:
-                    break
+            # a long wait depends on the rate over a long time: use the slower measurements,
+            # each once the wait reaches its horizon (and it has ten answers)
+            count = r.n600
+            busy = r.b600
+            if not w < _H600 and not count < 10.0 and not busy <= 0.0:
                 rate = count / busy
                 w = wait_for_position(position, rate + moves, theta)
+                count = r.n3600
+                busy = r.b3600
+                if not w < _H3600 and not count < 10.0 and not busy <= 0.0:
+                    rate = count / busy
+                    w = wait_for_position(position, rate + moves, theta)
         if (
             priority is not None
             and priority_seconds > 0.0
@@ -537,8 +641,43 @@ class WaitEstimator:
 
     # ------------------------------------------------------------------ snapshot
 
+    def answers(self) -> tuple[dict[str, float], dict[str, float]]:
+        """``gap`` and ``last`` per queue, two dicts: the core snapshot's ``gaps`` and
+        ``lasts`` (the wire format of before they moved onto the records)."""
+        gaps: dict[str, float] = {}
+        lasts: dict[str, float] = {}
+        for q, r in self.rates.items():
+            if r.has_gap:
+                gaps[q] = r.gap
+            if r.has_last:
+                lasts[q] = r.last
+        lasts.update(self._bare_last)
+        return gaps, lasts
+
+    def load_answers(self, gaps: dict[str, float], lasts: dict[str, float]) -> None:
+        """Restore :meth:`answers` output, after :meth:`load_extra_state` (which makes the
+        records). A queue with a ``last`` and no record keeps it apart (``_bare_last``), as
+        it was; with a ``gap`` (never written so: a gap is measured on the record) one is
+        made."""
+        for r in self.rates.values():
+            r.has_last = r.has_gap = False
+            r.last = r.gap = 0.0
+        self._bare_last = {}
+        for q, t in lasts.items():
+            rec = self.rates.get(q)
+            if rec is None:
+                self._bare_last[q] = t
+            else:
+                rec.last = t
+                rec.has_last = True
+        for q, g in gaps.items():
+            r = self._r(q)
+            r.gap = g
+            r.has_gap = True
+
     def extra_state(self) -> dict[str, Any]:
-        """State beyond ``gap``/``last`` (which the core snapshot stores itself)."""
+        """State beyond ``gap``/``last`` (which the core snapshot stores itself:
+        :meth:`answers`)."""
         return {
             q: [
                 r.abandon,
@@ -554,7 +693,10 @@ class WaitEstimator:
         }
 
     def load_extra_state(self, data: dict[str, Any]) -> None:
+        """Restore :meth:`extra_state` output: the records, each without ``gap`` and
+        ``last`` (:meth:`load_answers` sets them, after this)."""
         self.rates = {}
+        self._bare_last = {}
         for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():
             r = self._r(q)
             r.abandon, r.waited, r.handle = abandon, waited, handle
@@ -573,7 +715,7 @@ class WaitEstimator:
                 if not a.has_gap:
                     a.has_gap = True
                     r.gap_order.append(int(p))
-            r.slow = list(slow)
+            r.n600, r.b600, r.n3600, r.b3600 = slow
             r.t_slow = t_slow
             if more:  # written before the decaying arrival count existed: starts empty
                 (r.arr_n, r.arr_t, r.arr_t0, r.staff, r.mv_n, r.mv_t, r.settle_until) = more[0]
