@@ -1398,7 +1398,9 @@ class Router:
 
     def has_room(self, queue: str) -> bool:
         """False while ``queue`` or the router is at a configured ``max_queue`` (under the
-        ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``."""
+        ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``.
+        Raises :class:`UnknownId` for a queue that is not configured (or was removed)."""
+        self._known_queue(queue)
         return self._bp.has_room(queue)
 
     def callback_failed(self, inquiry_id: str, now: float) -> None:
@@ -4258,15 +4260,28 @@ class Router:
         """What the router counted since it started (a copy)."""
         return self._counters.counters()
 
-    # AdmissionView
+    def _known_queue(self, queue: str) -> QueueState:
+        """The configured queue named ``queue``; :class:`UnknownId` (or, for a value that is
+        no queue name at all, :class:`InvalidInput`) otherwise."""
+        q = self._queues.get(queue) if type(queue) is str else None
+        if q is None or q.removed:
+            check_id(queue, "queue")
+            raise UnknownId(f"unknown queue {queue!r}; known: {self._queue_list()}")
+        return q
+
     def queue_length(self, queue: str) -> int:
-        q = self._queues.get(queue)
-        return q.n_waiting if q is not None else 0
+        """The inquiries waiting in ``queue``, callbacks holding their place included."""
+        return self._known_queue(queue).n_waiting
 
     def total_waiting(self) -> int:
         return self._waiting
 
     def expected_wait(self, queue: str, position: int) -> float:
+        """The expected wait in seconds of the customer at ``position`` (1 = next) in
+        ``queue``, from the rates measured so far."""
+        self._known_queue(queue)
+        if type(position) is not int or position < 1:
+            raise InvalidInput("position", f"must be an integer >= 1, got {position!r}")
         return self._estimator.expected_wait(queue, position)
 
     def inquiry_state(self, inquiry_id: str) -> str:

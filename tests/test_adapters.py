@@ -820,6 +820,35 @@ def test_block_policy_holds_producers_first_come_first_served(env: Env) -> None:
     env.run(scenario)
 
 
+def test_producers_held_for_a_queue_that_reconfigure_removes_get_unknown_id(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        cfg = RouterConfig(
+            queues=[QueueConfig(name="q"), QueueConfig(name="old", max_queue=1)],
+            routing=Routing(offer_timeout_s=env.s(30)),
+            backpressure=Backpressure(policy="block"),
+        )
+        async with open_router(cfg, backend=env.name) as r:
+            r.submit_nowait(Inquiry(id="c1", queue="old"))
+            got: list[str] = []
+
+            async def producer() -> None:
+                try:
+                    await r.submit(Inquiry(id="c2", queue="old"))
+                except UnknownId as exc:
+                    got.append(str(exc))
+
+            async with env.spawn_group() as group:
+                env.start(group, producer)
+                await env.sleep(env.s(1))
+                assert r.statistics().blocked_submitters == 1
+                assert r.reconfigure(config(env)) == 2  # c1 rejected: room in a queue gone
+            assert got == ["unknown queue 'old'; known: 'q'"]
+            assert r.statistics().blocked_submitters == 0
+            r.submit_nowait(Inquiry(id="c3", queue="q"))  # the router still serves
+
+    env.run(scenario)
+
+
 # ---------------------------------------------------------------- loop-free import
 
 

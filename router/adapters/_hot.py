@@ -573,9 +573,11 @@ class Hub:
         now = self.now()
         for queue in list(self.blocked):
             line = self.blocked[queue]
-            while line and core.has_room(queue):
+            while line:
                 held = line[0]
                 try:
+                    if not core.has_room(queue):
+                        break
                     adm = core.submit(held.inquiry, now)
                 except Exception as exc:  # e.g. the queue was removed by reconfigure
                     held.error = exc

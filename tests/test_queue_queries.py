@@ -1,0 +1,61 @@
+"""The core's per-queue queries answer for configured queues only: a name that is not one
+(a typo, a queue removed by reconfigure) is an ``UnknownId``, not a made-up figure."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from router import Inquiry, InvalidInput, QueueConfig, Router, RouterConfig, UnknownId
+
+
+def _router() -> Router:
+    return Router(RouterConfig(queues=[QueueConfig(name="refund"), QueueConfig(name="sales")]))
+
+
+def _ask(router: Router, query: str, queue: object) -> object:
+    args = (queue, 1) if query == "expected_wait" else (queue,)
+    return getattr(router, query)(*args)
+
+
+QUERIES = ["has_room", "queue_length", "expected_wait"]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_query_about_an_unknown_queue_raises_unknown_id(query: str) -> None:
+    router = _router()
+    with pytest.raises(UnknownId, match=r"^unknown queue 'refnud'; known: 'refund', 'sales'$"):
+        _ask(router, query, "refnud")
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_query_about_a_removed_queue_raises_unknown_id(query: str) -> None:
+    router = _router()
+    router.submit(Inquiry(id="c1", queue="sales"), now=0.0)
+    router.reconfigure(RouterConfig(queues=[QueueConfig(name="refund")]), now=1.0)
+    with pytest.raises(UnknownId, match=r"^unknown queue 'sales'; known: 'refund'$"):
+        _ask(router, query, "sales")
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("queue", [None, 3, ""])
+def test_a_query_with_no_queue_name_is_invalid_input(query: str, queue: object) -> None:
+    with pytest.raises(InvalidInput, match=r"^queue: "):
+        _ask(_router(), query, queue)
+
+
+@pytest.mark.parametrize("position", [0, -1, 1.0, math.nan, None, True])
+def test_expected_wait_needs_a_position_of_one_or_more(position: object) -> None:
+    with pytest.raises(InvalidInput, match=r"^position: must be an integer >= 1, got "):
+        _router().expected_wait("refund", position)  # type: ignore[arg-type]
+
+
+def test_the_queries_answer_for_a_configured_queue() -> None:
+    router = _router()
+    for k in range(3):
+        router.submit(Inquiry(id=f"c{k}", queue="refund"), now=0.0)
+    assert router.queue_length("refund") == 3
+    assert router.queue_length("sales") == 0
+    assert router.has_room("refund") is True
+    assert router.expected_wait("refund", 1) >= 0.0
