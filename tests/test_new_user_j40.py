@@ -1,0 +1,75 @@
+"""A new user's first hour (ux40): what a newcomer met on a fresh clone, each kept fixed.
+
+Every case is cheap (no simulation).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from router.cli.check import check_main
+from router.config import detect_format, parse_text
+from router.dashboard.state import check_upload
+from router.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+HINT = "use .toml, .tml, .json, .yaml or .yml"
+
+
+def _check(*args: str) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = check_main(list(args), out=out)
+    return code, out.getvalue().splitlines()
+
+
+def _refused(fn: object, *args: object) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        fn(*args)  # type: ignore[operator]
+    return info.value.problems
+
+
+# --- file types --------------------------------------------------------------------------
+
+
+def test_the_unknown_suffix_message_names_every_accepted_suffix() -> None:
+    # .tml and .yml are accepted (loading.py): the message names them too
+    assert _refused(detect_format, Path("c.ini")) == [f"$: unknown file type '.ini'; {HINT}"]
+
+
+def test_a_missing_file_of_an_unknown_type_is_refused_for_its_type(tmp_path: Path) -> None:
+    # the suffix decides before the disk is read: "cannot read" only for a file it could load
+    assert _check(str(tmp_path / "c.ini")) == (2, [f"$: unknown file type '.ini'; {HINT}"])
+    (tmp_path / "d.cfg").mkdir()
+    assert _check(str(tmp_path / "d.cfg")) == (2, [f"$: unknown file type '.cfg'; {HINT}"])
+
+
+def test_the_operator_page_takes_the_suffixes_router_check_takes() -> None:
+    text = b'[[queues]]\nname = "q"\nchannel = "chat"\n'
+    for name in ("c.toml", "c.TML", "c.tml"):
+        assert check_upload(text, name)[0].queue_names() == ["q"]
+    assert _refused(check_upload, text, "c.ini") == [f"c.ini: unknown file type '.ini'; {HINT}"]
+
+
+# --- text that is not what it claims ------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json", "yaml"])
+def test_a_file_that_is_not_utf8_says_so_in_one_line(fmt: str) -> None:
+    if fmt == "yaml":
+        pytest.importorskip("yaml")
+    data = b'[[queues]]\nname = "caf\xe9"\n'  # Latin-1, as a Windows editor may save it
+    assert _refused(parse_text, data, fmt) == [
+        "$: the file is not UTF-8 text: byte 0xe9 at line 2, column 12; save it as UTF-8"
+    ]
+
+
+def test_malformed_json_is_said_once_with_its_line_and_column() -> None:
+    # msgspec's own text begins "JSON is malformed: ", and counts bytes
+    data = b'{"queues": [\n  {"name": "q", "answer_target_s": NaN}\n]}'
+    assert _refused(parse_text, data, "json") == [
+        "$: malformed JSON: invalid character (line 2, column 36)"
+    ]
+    assert _refused(parse_text, b"{", "json") == ["$: malformed JSON: Input data was truncated"]
