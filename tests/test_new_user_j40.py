@@ -1,11 +1,14 @@
 """A new user's first hour (ux40): what a newcomer met on a fresh clone, each kept fixed.
 
-Every case is cheap (no simulation).
+Every case is cheap (no simulation, no subprocess but the README's snippet).
 """
 
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,35 @@ def test_malformed_json_is_said_once_with_its_line_and_column() -> None:
         "$: malformed JSON: invalid character (line 2, column 36)"
     ]
     assert _refused(parse_text, b"{", "json") == ["$: malformed JSON: Input data was truncated"]
+
+
+# --- the README ---------------------------------------------------------------------------
+
+
+def test_the_readme_python_snippets_run_as_written(tmp_path: Path) -> None:
+    """Every ```python block of README.md, copied as a newcomer would, runs, and the events
+    its comments name are the ones it prints, in that order."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for i, block in enumerate(blocks):
+        script = tmp_path / f"snippet{i}.py"
+        script.write_text(block)
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        printed = re.findall(r"(?:^|\[|, )([A-Z]\w+)\(", done.stdout, re.M)
+        said = [
+            name
+            for comment in re.findall(r"print\(.*\)\s+# (.*)", block)
+            for name in re.findall(r"\b([A-Z][a-z]+[A-Z]?\w*)\b", comment)
+        ]
+        assert said and printed == said, (printed, said)
+
+
+def test_the_readme_embedding_snippet_is_the_example_file() -> None:
+    """README: "This is `examples/embed_core.py`": every line of the snippet is in it."""
+    block = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[0]
+    example = (ROOT / "examples" / "embed_core.py").read_text()
+    missing = [line for line in block.splitlines() if line not in example.splitlines()]
+    assert missing == []
