@@ -1,12 +1,15 @@
 """A new user's first hour (ux40): what a newcomer met on a fresh clone, each kept fixed.
 
-Every case is cheap (no simulation, no subprocess but the README's snippet).
+Every case is cheap (no simulation; two subprocesses: the README's snippet and the example
+service).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +111,44 @@ def test_the_readme_embedding_snippet_is_the_example_file() -> None:
     example = (ROOT / "examples" / "embed_core.py").read_text()
     missing = [line for line in block.splitlines() if line not in example.splitlines()]
     assert missing == []
+
+
+# --- the example service ------------------------------------------------------------------
+
+
+def test_ctrl_c_on_the_example_service_with_clients_connected_is_quiet() -> None:
+    """A producer with an inquiry on offer and an agent connected, then SIGINT: exit 0 and
+    no traceback (each client is hung up on before the router closes)."""
+    service = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "asyncio_service.py"), "--every", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert service.stdout is not None
+        first = service.stdout.readline()
+        assert first.startswith("listening on 127.0.0.1:"), first
+        port = int(first.rsplit(":", 1)[1])
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as producer,
+            socket.create_connection(("127.0.0.1", port), timeout=10) as agent,
+        ):
+            p, a = producer.makefile("rwb"), agent.makefile("rwb")
+            for f, line in (
+                (p, b'{"hello": "producer"}'),
+                (p, b'{"id": "c1", "queue": "chat"}'),
+                (a, b'{"hello": "agent", "agent": {"id": "a1", "capacity": {"chat": 2}}}'),
+            ):
+                f.write(line + b"\n")
+                f.flush()
+                assert b"error" not in f.readline()
+            assert b'"Offered"' in a.readline()
+            service.send_signal(signal.SIGINT)
+            out, err = service.communicate(timeout=20)
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.communicate()
+    assert (service.returncode, "Traceback" in err) == (0, False), err
+    assert "stopped: connections=2 errors=0" in out
