@@ -118,8 +118,8 @@ def error_line(exc: Exception) -> str:
         if m is not None:
             return f"{m['path']}.{m['field']}: Object missing required field"
         return text
-    if isinstance(exc, msgspec.DecodeError):
-        return f"$: malformed JSON: {exc}"
+    if isinstance(exc, msgspec.DecodeError):  # msgspec's text may begin "JSON is malformed: "
+        return f"$: malformed JSON: {str(exc).removeprefix('JSON is malformed: ')}"
     return str(exc)
 
 

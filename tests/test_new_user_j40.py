@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from router.cli.check import check_main
@@ -152,3 +153,12 @@ def test_ctrl_c_on_the_example_service_with_clients_connected_is_quiet() -> None
             service.communicate()
     assert (service.returncode, "Traceback" in err) == (0, False), err
     assert "stopped: connections=2 errors=0" in out
+
+
+def test_the_example_service_says_malformed_json_once() -> None:
+    from tests.test_examples_async import load_example
+
+    error_line = load_example("asyncio_service").error_line
+    with pytest.raises(msgspec.DecodeError) as info:
+        msgspec.json.decode(b'{"id": NaN}')
+    assert error_line(info.value) == "$: malformed JSON: invalid character (byte 7)"
