@@ -162,3 +162,15 @@ def test_the_example_service_says_malformed_json_once() -> None:
     with pytest.raises(msgspec.DecodeError) as info:
         msgspec.json.decode(b'{"id": NaN}')
     assert error_line(info.value) == "$: malformed JSON: invalid character (byte 7)"
+
+
+def test_the_trio_example_without_trio_says_what_to_install() -> None:
+    hide = "import sys, runpy; sys.modules['trio'] = None; "
+    run = f"runpy.run_path({str(ROOT / 'examples' / 'trio_chat_desk.py')!r}, run_name='__main__')"
+    done = subprocess.run(
+        [sys.executable, "-c", hide + run], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (
+        2,
+        "trio_chat_desk: needs trio: pip install 'inquiry-router[trio]'\n",
+    )
