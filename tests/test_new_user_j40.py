@@ -174,3 +174,34 @@ def test_the_trio_example_without_trio_says_what_to_install() -> None:
         2,
         "trio_chat_desk: needs trio: pip install 'inquiry-router[trio]'\n",
     )
+
+
+# --- a scenario's tagged values -----------------------------------------------------------
+
+SCENARIO = """[[queues]]
+name = "q"
+channel = "chat"
+[[agents]]
+count = 2
+capacity = { chat = 3 }
+[simulation]
+duration_s = 100
+[[arrivals]]
+queue = "q"
+rate_per_s = 1
+"""
+
+
+def test_an_unknown_or_missing_distribution_names_the_known_ones(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(
+        SCENARIO + 'handle_time = { dist = "weird", mean_s = 10 }\npatience = { mean_s = 60 }\n'
+    )
+    known = "known: constant, exponential, lognormal"
+    assert _check(str(f)) == (
+        2,
+        [
+            f"$.arrivals[0].handle_time.dist: unknown value 'weird'; {known}",
+            f"$.arrivals[0].patience: missing required field 'dist'; {known}",
+        ],
+    )
