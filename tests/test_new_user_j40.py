@@ -205,3 +205,34 @@ def test_an_unknown_or_missing_distribution_names_the_known_ones(tmp_path: Path)
             f"$.arrivals[0].patience: missing required field 'dist'; {known}",
         ],
     )
+
+
+# --- router staff -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--rate", "0"], "--rate must be a finite number > 0, got 0"),
+        (["--rate", "-60", "--per", "minute"], "--rate must be a finite number > 0, got -60"),
+        (["--rate", "nan"], "--rate must be a finite number > 0, got nan"),
+        (["--aht", "0"], "--aht must be a finite number > 0, got 0.0"),
+        (["--target-s", "-1"], "--target-s must be a finite number >= 0, got -1.0"),
+        (["--sl", "1.5"], "--sl must be strictly between 0 and 1, got 1.5"),
+        (["--max-occupancy", "2"], "--max-occupancy must be in (0, 1], got 2.0"),
+        (
+            ["--max-abandon", "0.1"],
+            "--max-abandon needs --patience-s (Erlang C has no abandonment)",
+        ),
+    ],
+)
+def test_router_staff_names_the_flag_not_the_parameter(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from router.cli.staff import staff_main
+
+    given = {"--rate": "1", "--aht": "180", "--target-s": "20"}
+    for flag, value in zip(flags[::2], flags[1::2], strict=True):
+        given[flag] = value
+    assert staff_main([x for kv in given.items() for x in kv]) == 2
+    assert capsys.readouterr().err == f"python -m router staff: error: {message}\n"
