@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from router.cli.check import check_main
-from router.config import detect_format, parse_text
+from router.config import detect_format, load_config, parse_text
 from router.dashboard.state import check_upload
 from router.errors import ConfigError
 
@@ -236,3 +236,18 @@ def test_router_staff_names_the_flag_not_the_parameter(
         given[flag] = value
     assert staff_main([x for kv in given.items() for x in kv]) == 2
     assert capsys.readouterr().err == f"python -m router staff: error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"),
+    [
+        ("toml", '[[queues]]\nname = "q"\nchannel = "chat"\n'),
+        ("json", '{"queues": [{"name": "q", "channel": "chat"}]}'),
+    ],
+)
+def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path: Path, fmt: str, text: str) -> None:
+    # Notepad and some Windows tools save UTF-8 with a BOM; YAML took it, TOML and JSON did not
+    f = tmp_path / f"c.{fmt}"
+    f.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_config(f).queue_names() == ["q"]
+    assert parse_text("\ufeff" + text, fmt) == parse_text(text, fmt)

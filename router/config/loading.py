@@ -58,7 +58,14 @@ def detect_format(path: Path) -> str:
 
 
 def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
-    """Parse TOML/JSON/YAML text into plain Python data; ConfigError (one line) if malformed."""
+    """Parse TOML/JSON/YAML text into plain Python data; ConfigError (one line) if malformed.
+
+    A leading UTF-8 byte order mark (Notepad's) is skipped, as YAML already does.
+    """
+    if isinstance(data, bytes):
+        data = data.removeprefix(b"\xef\xbb\xbf")
+    else:
+        data = data.removeprefix("\ufeff")
     try:
         if fmt == "toml":
             return msgspec.toml.decode(data)
