@@ -251,3 +251,10 @@ def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path: Path, fmt: str, text
     f.write_bytes(b"\xef\xbb\xbf" + text.encode())
     assert load_config(f).queue_names() == ["q"]
     assert parse_text("\ufeff" + text, fmt) == parse_text(text, fmt)
+
+
+def test_loading_something_that_is_no_text_or_path_is_a_config_error() -> None:
+    # as Router({}) is: "$: expected a RouterConfig, got dict"
+    assert _refused(parse_text, 5, "toml") == ["$: expected the text of a config, got int"]
+    assert _refused(parse_text, None, "json") == ["$: expected the text of a config, got NoneType"]
+    assert _refused(load_config, None) == ["$: expected a file path, got NoneType"]

@@ -12,6 +12,7 @@ message`` line each.
 from __future__ import annotations
 
 import re
+from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,8 +65,10 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
     """
     if isinstance(data, bytes):
         data = data.removeprefix(b"\xef\xbb\xbf")
-    else:
+    elif isinstance(data, str):
         data = data.removeprefix("\ufeff")
+    else:
+        raise ConfigError([f"$: expected the text of a config, got {type(data).__name__}"])
     try:
         if fmt == "toml":
             return msgspec.toml.decode(data)
@@ -129,6 +132,8 @@ def empty_problems(raw: Any) -> list[str]:
 
 def read_config_file(path: str | Path) -> Any:
     """Read and parse a config file (format from its suffix); ConfigError on any failure."""
+    if not isinstance(path, str | PathLike):
+        raise ConfigError([f"$: expected a file path, got {type(path).__name__}"])
     p = Path(path)
     fmt = detect_format(p)  # first: a file of no known type is refused whether it exists or not
     try:
