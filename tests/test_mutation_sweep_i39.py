@@ -165,7 +165,7 @@ def test_the_format_is_the_suffix_s_in_any_case(tmp_path: Path) -> None:
         "$: unknown file type '.ini'; use .toml, .tml, .json, .yaml or .yml"
     ]
     assert _refused(detect_format, Path("toml")) == [
-        "$: unknown file type ''; use .toml, .tml, .json, .yaml or .yml"
+        "$: the file name has no suffix; use .toml, .tml, .json, .yaml or .yml"
     ]
 
 

@@ -258,3 +258,8 @@ def test_loading_something_that_is_no_text_or_path_is_a_config_error() -> None:
     assert _refused(parse_text, 5, "toml") == ["$: expected the text of a config, got int"]
     assert _refused(parse_text, None, "json") == ["$: expected the text of a config, got NoneType"]
     assert _refused(load_config, None) == ["$: expected a file path, got NoneType"]
+
+
+def test_a_file_name_without_a_suffix_is_said_so() -> None:
+    # was "unknown file type ''"
+    assert _refused(detect_format, Path("router")) == [f"$: the file name has no suffix; {HINT}"]

@@ -44,9 +44,8 @@ SUFFIXES = {".toml": "toml", ".tml": "toml", ".json": "json", ".yaml": "yaml", "
 
 def unknown_suffix(where: str, suffix: str) -> ConfigError:
     """The one line for a file name whose suffix is no config format's."""
-    return ConfigError(
-        [f"{where}: unknown file type {suffix!r}; use .toml, .tml, .json, .yaml or .yml"]
-    )
+    what = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
+    return ConfigError([f"{where}: {what}; use .toml, .tml, .json, .yaml or .yml"])
 
 
 def detect_format(path: Path) -> str:
