@@ -118,8 +118,8 @@ def error_line(exc: Exception) -> str:
         if m is not None:
             return f"{m['path']}.{m['field']}: Object missing required field"
         return text
-    if isinstance(exc, msgspec.DecodeError):
-        return f"$: malformed JSON: {exc}"
+    if isinstance(exc, msgspec.DecodeError):  # msgspec's text may begin "JSON is malformed: "
+        return f"$: malformed JSON: {str(exc).removeprefix('JSON is malformed: ')}"
     return str(exc)
 
 
@@ -166,10 +166,25 @@ class Service:
         self.errors = 0
         #: the bound port of the page and /metrics (``--http``), else None
         self.http_port: int | None = None
+        #: the clients connected now, and the tasks handling them
+        self.open: set[Connection] = set()
+        self.handlers: set[asyncio.Task[Any]] = set()
+
+    async def hang_up(self) -> None:
+        """Close every client's connection and let its handler finish, before the router
+        closes: a stop (Ctrl-C) with clients connected ends quietly, with no task cancelled
+        mid-read and no wait left to fail on the closed router."""
+        for conn in list(self.open):
+            conn.writer.close()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         conn = Connection(self, reader, writer)
+        me = asyncio.current_task()
+        assert me is not None
+        self.open.add(conn)
+        self.handlers.add(me)
         try:
             while raw := await conn.readline():
                 try:
@@ -201,6 +216,8 @@ class Service:
         except (ConnectionError, RouterClosed):
             pass
         finally:
+            self.open.discard(conn)
+            self.handlers.discard(me)
             with contextlib.suppress(ConnectionError):
                 writer.close()
 
@@ -212,6 +229,8 @@ class Service:
                 conn.send(await router.wait_assigned(inquiry_id))
             except InquiryEnded as exc:
                 conn.send(exc.event)
+            except RouterClosed:  # the service is stopping: nothing more to tell
+                pass
 
         waits: set[asyncio.Task[None]] = set()
         try:
@@ -386,6 +405,7 @@ async def serve(
                 await asyncio.wait_for(stop.wait(), seconds)
             stats.cancel()
             server.close()
+            await service.hang_up()
         print(service.line(t0), flush=True)
     return service
 

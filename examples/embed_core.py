@@ -17,7 +17,7 @@ router.login(AgentSpec(id="ye", skills={"refund": 5}, capacity={"chat": 20}), no
 admission = router.submit(Inquiry(id="order-1", queue="refund", patience_s=300), now=1.0)
 print(admission.outcome, admission.expected_wait_s)
 for event in router.tick(now=1.0):  # one matching pass; returns what happened
-    print(event)  # Queued, Offered(order-1 -> ye), ...
+    print(event)  # AgentLoggedIn, Queued, Offered(order-1 -> ye)
 router.accept("order-1", now=3.0)
 router.complete("order-1", now=95.0)
 print(router.tick(now=95.0))  # Assigned, Completed

@@ -20,8 +20,12 @@ import random
 import sys
 import time
 
-import trio
-import trio.testing
+try:
+    import trio
+    import trio.testing
+except ImportError:  # run as a script: one line saying what to install, not a traceback
+    print("trio_chat_desk: needs trio: pip install 'inquiry-router[trio]'", file=sys.stderr)
+    sys.exit(2)
 
 from router import AgentSpec, Inquiry, Offered, QueueConfig, RouterConfig, Routing, UsageError
 from router.adapters import AgentSession, InquiryEnded, RouterHandle, open_router

@@ -100,9 +100,17 @@ def test_semantic_problem(tmp_path: Path) -> None:
         ("missing.toml", None, r"^\$: cannot read .*missing\.toml: No such file or directory$"),
         ("dir.toml", "<dir>", r"^\$: cannot read .*dir\.toml: Is a directory$"),
         ("bad.toml", "[queues\nname=1", r"^\$: malformed TOML: .+$"),
-        ("latin1.toml", b"a = '\xe9'", r"^\$: malformed TOML: .+$"),
+        (
+            "latin1.toml",
+            b"a = '\xe9'",
+            r"^\$: the file is not UTF-8 text: byte 0xe9 at line 1, .+$",
+        ),
         ("bad.json", "{", r"^\$: malformed JSON: .+$"),
-        ("conf.ini", "", r"^\$: unknown file type '\.ini'; use \.toml, \.json or \.yaml$"),
+        (
+            "conf.ini",
+            "",
+            r"^\$: unknown file type '\.ini'; use \.toml, \.tml, \.json, \.yaml or \.yml$",
+        ),
     ],
 )
 def test_unusable_file_is_one_line_exit_2(

@@ -69,7 +69,9 @@ def test_unknown_file_type(tmp_path: Path) -> None:
     p.write_text("")
     with pytest.raises(ConfigError) as info:
         load_config(p)
-    assert info.value.problems == ["$: unknown file type '.ini'; use .toml, .json or .yaml"]
+    assert info.value.problems == [
+        "$: unknown file type '.ini'; use .toml, .tml, .json, .yaml or .yml"
+    ]
 
 
 # ---------------------------------------------------------------- schema paths

@@ -73,7 +73,7 @@ def test_check_upload_is_router_check() -> None:
     with pytest.raises(ConfigError) as info:
         check_upload(text.replace(b"answer_target_s = 20", b"answer_target_s = nan"), "x.toml")
     assert info.value.problems[0].startswith("$.queues[0].answer_target_s")
-    with pytest.raises(ConfigError, match=r"x\.ini: unknown format 'ini'"):
+    with pytest.raises(ConfigError, match=r"x\.ini: unknown file type '\.ini'"):
         check_upload(text, "x.ini")
     with pytest.raises(ConfigError):
         check_upload(b"{not json", "x.json")

@@ -1747,7 +1747,7 @@ def test_a_profiles_agent_has_its_fields_and_its_times_from_the_offset() -> None
 
 #: (file name, its text, the one line ``router check`` prints, exit code)
 FILES: list[tuple[str, str, str, int]] = [
-    ("a.ini", "x", "$: unknown file type '.ini'; use .toml, .json or .yaml", 2),
+    ("a.ini", "x", "$: unknown file type '.ini'; use .toml, .tml, .json, .yaml or .yml", 2),
     (
         "b.toml",
         "[routing\n",

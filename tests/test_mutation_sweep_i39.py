@@ -162,10 +162,10 @@ def test_the_format_is_the_suffix_s_in_any_case(tmp_path: Path) -> None:
     (tmp_path / "c.tml").write_text('[[queues]]\nname = "q"\n')
     assert load_config(tmp_path / "c.tml").queue_names() == ["q"]
     assert _refused(detect_format, Path("c.ini")) == [
-        "$: unknown file type '.ini'; use .toml, .json or .yaml"
+        "$: unknown file type '.ini'; use .toml, .tml, .json, .yaml or .yml"
     ]
     assert _refused(detect_format, Path("toml")) == [
-        "$: unknown file type ''; use .toml, .json or .yaml"
+        "$: the file name has no suffix; use .toml, .tml, .json, .yaml or .yml"
     ]
 
 

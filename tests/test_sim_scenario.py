@@ -92,7 +92,8 @@ patience = { dist = "lognormal", mean_s = 10 }
     assert got[0].startswith("$.simulation: unknown field 'colour'; known: duration_s, ")
     assert got[1:] == [
         "$.simulation.duration_s: Expected float > 0.0",
-        "$.arrivals[0].handle_time.dist: Invalid value 'weibull'",
+        "$.arrivals[0].handle_time.dist: unknown value 'weibull'; known: constant, exponential, "
+        "lognormal",
         "$.arrivals[0].patience: missing required field 'sd_s'",
     ]
 

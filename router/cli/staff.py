@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from typing import NoReturn
 
@@ -42,6 +43,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise _ArgError(2, f"{self.format_usage()}{self.prog}: error: {message}\n")
+
+
+#: ``agents_needed``'s parameter names -> the flags that give them, for its error messages
+_FLAGS = {
+    "arrival_rate": "--rate",
+    "mean_service_s": "--aht",
+    "target_s": "--target-s",
+    "service_level": "--sl",
+    "max_occupancy": "--max-occupancy",
+    "mean_patience_s": "--patience-s",
+    "max_abandon": "--max-abandon",
+}
+_PARAMETER = re.compile(r"\b(" + "|".join(_FLAGS) + r")\b")
+
+
+def _flags(message: str) -> str:
+    """An error of the calculator, with the flags a user typed for its parameter names."""
+    return _PARAMETER.sub(lambda m: _FLAGS[m[1]], message)
 
 
 def _build_parser() -> _Parser:
@@ -127,6 +146,11 @@ def staff_main(argv: list[str] | None = None) -> int:
         if exc.message:
             (sys.stderr if exc.status else sys.stdout).write(exc.message)
         return exc.status
+    if not (math.isfinite(ns.rate) and ns.rate > 0):  # before --per converts it
+        sys.stderr.write(
+            f"{parser.prog}: error: --rate must be a finite number > 0, got {ns.rate:g}\n"
+        )
+        return 2
     rate = float(ns.rate) / _PER_SECONDS[ns.per]
     aht, target, sl = float(ns.aht), float(ns.target_s), float(ns.sl)
     patience: float | None = ns.patience_s
@@ -145,7 +169,7 @@ def staff_main(argv: list[str] | None = None) -> int:
         )
         lines = _table(rate, aht, target, patience, agents)
     except (ValueError, OverflowError, ZeroDivisionError) as exc:
-        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        sys.stderr.write(f"{parser.prog}: error: {_flags(str(exc))}\n")
         return 2
     model = (
         "Erlang C (M/M/c)" if patience is None else f"Erlang A (M/M/c+M, patience {patience:g} s)"

@@ -11,6 +11,8 @@ message`` line each.
 
 from __future__ import annotations
 
+import re
+from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ from router.config.schema import RouterConfig
 from router.errors import ConfigError
 
 __all__ = [
+    "SUFFIXES",
     "convert_config",
     "decode_config",
     "detect_format",
@@ -29,24 +32,42 @@ __all__ = [
     "load_config",
     "parse_text",
     "read_config_file",
+    "unknown_suffix",
 ]
 
 C = TypeVar("C", bound=RouterConfig)
 
 
+#: A config file's suffix (in any case) -> its format; ``.tml`` and ``.yml`` are short spellings.
+SUFFIXES = {".toml": "toml", ".tml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def unknown_suffix(where: str, suffix: str) -> ConfigError:
+    """The one line for a file name whose suffix is no config format's."""
+    what = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
+    return ConfigError([f"{where}: {what}; use .toml, .tml, .json, .yaml or .yml"])
+
+
 def detect_format(path: Path) -> str:
+    """The format of a config file, from its suffix (:data:`SUFFIXES`)."""
     suffix = path.suffix.lower()
-    if suffix in (".toml", ".tml"):
-        return "toml"
-    if suffix == ".json":
-        return "json"
-    if suffix in (".yaml", ".yml"):
-        return "yaml"
-    raise ConfigError([f"$: unknown file type {suffix!r}; use .toml, .json or .yaml"])
+    fmt = SUFFIXES.get(suffix)
+    if fmt is None:
+        raise unknown_suffix("$", suffix)
+    return fmt
 
 
 def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
-    """Parse TOML/JSON/YAML text into plain Python data; ConfigError (one line) if malformed."""
+    """Parse TOML/JSON/YAML text into plain Python data; ConfigError (one line) if malformed.
+
+    A leading UTF-8 byte order mark (Notepad's) is skipped, as YAML already does.
+    """
+    if isinstance(data, bytes):
+        data = data.removeprefix(b"\xef\xbb\xbf")
+    elif isinstance(data, str):
+        data = data.removeprefix("\ufeff")
+    else:
+        raise ConfigError([f"$: expected the text of a config, got {type(data).__name__}"])
     try:
         if fmt == "toml":
             return msgspec.toml.decode(data)
@@ -60,11 +81,45 @@ def parse_text(data: bytes | str, fmt: str = "toml") -> Any:
                 raise ConfigError([f"$: YAML needs PyYAML: {hint}"]) from None
             return msgspec.yaml.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        msg = " ".join(str(exc).split())
-        raise ConfigError([f"$: malformed {fmt.upper()}: {msg}"]) from None
+        raise ConfigError([_malformed(data, fmt, exc)]) from None
     except RecursionError:
         raise ConfigError([f"$: malformed {fmt.upper()}: nested too deeply"]) from None
     raise ConfigError([f"$: unknown format {fmt!r}"])
+
+
+#: msgspec's JSON errors: "JSON is malformed: invalid character (byte 58)"
+_JSON_AT = re.compile(r"^JSON is malformed: (.*) \(byte (\d+)\)$")
+
+
+def _malformed(data: bytes | str, fmt: str, exc: Exception) -> str:
+    """The one line for text that does not parse, said the way an editor would show it.
+
+    Bytes that are not UTF-8 (a file saved as Latin-1 or GBK) are named as such
+    whatever the format, and a JSON error's byte offset becomes a line and column.
+    """
+    if isinstance(data, bytes):
+        try:
+            data.decode()
+        except UnicodeDecodeError as bad:
+            at = bad.start
+            where = _line_column(data, at)
+            return (
+                f"$: the file is not UTF-8 text: byte 0x{data[at]:02x} at {where}; save it as UTF-8"
+            )
+    msg = " ".join(str(exc).split())
+    m = _JSON_AT.match(msg) if fmt == "json" else None
+    if m is not None:
+        raw = data.encode() if isinstance(data, str) else data
+        msg = f"{m[1]} ({_line_column(raw, int(m[2]))})"
+    return f"$: malformed {fmt.upper()}: {msg}"
+
+
+def _line_column(data: bytes, offset: int) -> str:
+    """``line L, column C`` (from 1; the column in characters) of a byte offset."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[start:offset].decode(errors="replace")) + 1
+    return f"line {line}, column {column}"
 
 
 def empty_problems(raw: Any) -> list[str]:
@@ -76,12 +131,15 @@ def empty_problems(raw: Any) -> list[str]:
 
 def read_config_file(path: str | Path) -> Any:
     """Read and parse a config file (format from its suffix); ConfigError on any failure."""
+    if not isinstance(path, str | PathLike):
+        raise ConfigError([f"$: expected a file path, got {type(path).__name__}"])
     p = Path(path)
+    fmt = detect_format(p)  # first: a file of no known type is refused whether it exists or not
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise ConfigError([f"$: cannot read {p}: {exc.strerror or exc}"]) from None
-    return parse_text(data, detect_format(p))
+    return parse_text(data, fmt)
 
 
 def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]

@@ -94,10 +94,19 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
                 _walk(v, vt, key_path(path, k), out)
     if len(out) == before:
         choice = _choices(tp) if isinstance(raw, str) else None
+        tagged = _tags(tp) if isinstance(raw, dict) else None
         if choice is not None:
             noun, names = choice
             known = ", ".join(sorted(names))
             out.append(f"{path}: unknown {noun} {raw!r}; known: {known}")
+        elif tagged is not None and raw.get(tagged[0]) not in tagged[1]:
+            tag, names = tagged  # a tagged union (``dist = "exponential"``) named no member
+            known = ", ".join(sorted(names))
+            if tag in raw:
+                value = raw[tag]
+                out.append(f"{key_path(path, tag)}: unknown value {value!r}; known: {known}")
+            else:
+                out.append(f"{path}: missing required field {tag!r}; known: {known}")
         else:
             out.append(format_validation_error(err, path))
 
@@ -122,6 +131,22 @@ def _choices(tp: Any) -> tuple[str, tuple[str, ...]] | None:
             if found is not None:
                 return found
     return None
+
+
+def _tags(tp: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The tag field and the tags of a tagged struct union in ``tp`` (maybe ``Annotated`` or
+    optional), or None."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    members = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
+    field, tags = None, []
+    for m in members:
+        if isinstance(m, builtins.type) and issubclass(m, Struct):
+            conf = m.__struct_config__
+            if conf.tag_field is not None and isinstance(conf.tag, str):
+                field = conf.tag_field
+                tags.append(conf.tag)
+    return (field, tuple(tags)) if field is not None else None
 
 
 def _raw_nonfinite(raw: Any, path: str, out: list[str]) -> None:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from router.config import RouterConfig, convert_config, parse_text
+from router.config.loading import SUFFIXES, unknown_suffix
 from router.config.summary import is_scenario, summary_line
-from router.errors import ConfigError
 from router.observe import MonitorStatistics
 from router.stats import RouterStatistics
 
@@ -29,7 +29,6 @@ __all__ = ["AGENTS_SHOWN", "check_upload", "page_state"]
 
 #: Agents listed on the page (the busiest first); the counts by state cover everyone.
 AGENTS_SHOWN = 14
-_FORMATS = {"toml": "toml", "json": "json", "yaml": "yaml", "yml": "yaml"}
 
 
 def _round(x: float | None, nd: int = 4) -> float | None:
@@ -140,10 +139,10 @@ def check_upload(data: bytes, filename: str = "config.toml") -> tuple[RouterConf
     :class:`ConfigError` with one line per problem. A scenario's simulator tables
     are checked too, and dropped: the router gets the config part.
     """
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "toml"
-    fmt = _FORMATS.get(suffix)
-    if fmt is None:
-        raise ConfigError([f"{filename}: unknown format {suffix!r}; use .toml, .json or .yaml"])
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ".toml"
+    fmt = SUFFIXES.get(suffix)
+    if fmt is None:  # the suffixes `router check` takes (router/config/loading.py)
+        raise unknown_suffix(filename, suffix)
     raw = parse_text(data, fmt)
     if is_scenario(raw):
         from router.sim.scenario import Scenario, router_config
