@@ -265,20 +265,5 @@ def test_a_file_name_without_a_suffix_is_said_so() -> None:
     assert _refused(detect_format, Path("router")) == [f"$: the file name has no suffix; {HINT}"]
 
 
-# --- the core's queries (router/core.py: left to the lead, see BENCHMARKS "ux40") ----------
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: has_room, queue_length and expected_wait answer for a queue that does not "
-    "exist (True, 0, a made-up wait) where the README promises an UnknownId; router/core.py "
-    "is other helpers' area this round",
-)
-@pytest.mark.parametrize("query", ["has_room", "queue_length", "expected_wait"])
-def test_a_query_about_an_unknown_queue_raises_unknown_id(query: str) -> None:
-    from router import QueueConfig, Router, RouterConfig, UnknownId
-
-    router = Router(RouterConfig(queues=[QueueConfig(name="refund", channel="chat")]))
-    args: tuple[object, ...] = ("refnud", 1) if query == "expected_wait" else ("refnud",)
-    with pytest.raises(UnknownId, match="refnud"):
-        getattr(router, query)(*args)
+# The core's queries about an unknown queue (has_room, queue_length, expected_wait) found here
+# are tested in tests/test_queue_queries.py, with the fix.
