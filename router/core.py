@@ -172,7 +172,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
-from router.state.estimate import WaitEstimator
+from router.state.estimate import QueueRates, WaitEstimator
 from router.state.lazyheap import (
     AgentEntry,
     DeadlineEntry,
@@ -1367,7 +1367,10 @@ class Router:
             ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
             self._counters.submitted += 1
             self._admit(t, pool)
-            self._estimator.on_arrival(q.name, priority, arrival)
+            r = q.est  # the estimator's record of q, held (QueueState.est): no lookup by name
+            if r is None or r.dropped:
+                r = self._est_record(q)
+            self._estimator.arrival(r, priority, arrival)
             adm = queued_admitted(self._events, t, q.name, position, ewt, now, self._version)
             w = q.tally.windows
             (w.cum if now < w.until else w.roll(now)).offered += 1  # w.current(now), inline
@@ -1595,12 +1598,13 @@ class Router:
         self._spent_room -= 2  # the offer's entry is spent
         self._n_assigned += 1
         self._counters.assigned += 1
-        name = t.terms.queue.name
+        q = t.terms.queue
+        name = q.name
         more = t.more
         if more is None:  # a plain ticket: entered at its arrival, not a callback
-            self._estimator.on_answer(name, t.wait_end, t.arrival, True)
+            self._answered(q, t.wait_end, t.arrival, True)
         else:
-            self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
+            self._answered(q, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
         self._events.append(
             _Assigned(
@@ -1612,6 +1616,24 @@ class Router:
                 wait_s=now - t.arrival,
             )
         )
+
+    def _est_record(self, q: QueueState) -> QueueRates:
+        """The estimator's record of ``q``, made on first use, now held on ``q``
+        (``QueueState.est``): the observations of every inquiry take it from there, not
+        by the queue's name. Asked again when the estimator dropped it (a restore of its
+        records, ``WaitEstimator.load_extra_state``)."""
+        r = q.est = self._estimator.made(q.name)
+        return r
+
+    def _answered(self, q: QueueState, decided: float, entered: float, live: bool) -> None:
+        """``WaitEstimator.on_answer`` with ``q``'s record held (:meth:`_est_record`)."""
+        r = q.est
+        if r is None or r.dropped:
+            r = q.est = self._estimator.record(q.name)
+            if r is None:  # no record yet: the estimator decides whether this answer makes one
+                self._estimator.on_answer(q.name, decided, entered, live)
+                return
+        self._estimator.answer(r, decided, entered, live)
 
     def _count_answer(self, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
         """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
@@ -1735,7 +1757,10 @@ class Router:
         handle = now - t.assigned_at
         self._counters.completed += 1
         q = t.terms.queue
-        self._estimator.on_complete(q.name, handle)
+        r = q.est  # the estimator's record of q, held (QueueState.est)
+        if r is None or r.dropped:
+            r = self._est_record(q)
+        self._estimator.complete(r, handle)
         w = q.tally.windows
         c = w.cum if now < w.until else w.roll(now)  # w.current(now), inline: every completion
         c.handled += 1
@@ -3650,7 +3675,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.terms.queue.name, now, t.entered, not t.callback)
+            self._answered(t.terms.queue, now, t.entered, not t.callback)
             self._count_answer(t, now, 1)
             self._events.append(
                 Assigned(
