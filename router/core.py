@@ -241,6 +241,7 @@ from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
     MAX_NAME,
+    NO_TAGS,
     InquiryFields,
     check_agent_spec,
     check_attributes,
@@ -301,6 +302,11 @@ _Completed: Final = Completed
 _BY_INSERTION: Final = 32
 #: ``Router._fresh_list`` between passes: an empty list, never written (read below ``_fresh_n``)
 _NO_FRESH: Final[list[Ticket]] = []
+#: a plain arrival's staffing changes without schedules: an empty list, never written (read
+#: by ``AdmissionControl.arrival_wait`` and the estimator), not a new one per arrival
+_NO_CHANGES: Final[list[tuple[float, int]]] = []
+#: ``Inquiry.tags``' default (``router.values.NO_TAGS``): tags left at it hold no "heavy"
+_NO_TAGS: Final = NO_TAGS
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -1325,7 +1331,7 @@ class Router:
         # (annotated: compiled, the conditional is kept as an object and each compare with
         # it below is generic)
         priority: int = prio if prio is not None else q.priority
-        heavy = q.heavy or "heavy" in tags
+        heavy = q.heavy or (tags is not _NO_TAGS and "heavy" in tags)  # (no set lookup)
         cost = own_cost if own_cost is not None else q.unit_cost  # (the channel's: one read)
         patience_at = arrival + patience_s if patience_s is not None else None
         t = Ticket(
@@ -1362,7 +1368,7 @@ class Router:
             for p, c in q.waiting_by_priority.items():
                 if p >= priority:
                     position += c.n
-            changes = self._staffing_changes(pool) if self._scheduled else []
+            changes = self._staffing_changes(pool) if self._scheduled else _NO_CHANGES
             pending = bool(self._pending or self._freed)
             ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
             self._counters.submitted += 1

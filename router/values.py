@@ -31,6 +31,7 @@ __all__ = [
     "MAX_PRIORITY",
     "MIN_LEVEL",
     "MIN_PRIORITY",
+    "NO_TAGS",
     "InquiryFields",
     "check_agent_spec",
     "check_attributes",
@@ -219,8 +220,8 @@ if Inquiry.__struct_fields__ != INQUIRY_FIELDS:  # pragma: no cover - a model ch
 _astuple: Final = msgspec.structs.astuple
 _Inquiry: Final = Inquiry  # compiled, a Final is read directly, an imported class per lookup
 #: ``Inquiry.tags``' default, one shared empty frozenset: tags left at it pass on identity
-#: (compiled, the truth test of a frozenset is a generic call)
-_NO_TAGS: Final = next(f.default for f in msgspec.structs.fields(Inquiry) if f.name == "tags")
+#: (compiled, the truth test of a frozenset is a generic call, a ``in`` a set lookup)
+NO_TAGS: Final = next(f.default for f in msgspec.structs.fields(Inquiry) if f.name == "tags")
 
 
 def check_inquiry(value: Any) -> Inquiry:
@@ -251,7 +252,7 @@ def inquiry_fields(value: Any) -> InquiryFields:
         check_id(tenant, "tenant")
     if w is not None and not _positive(w):
         raise InvalidInput("patience_s", f"must be a finite number > 0, got {w!r}")
-    if tags is not _NO_TAGS and (type(tags) is not frozenset or tags):
+    if tags is not NO_TAGS and (type(tags) is not frozenset or tags):
         _check_names(tags, "tags")
     if c is not None and (type(c) is not int or c < 0):
         raise InvalidInput("cost", f"must be an integer >= 0, got {c!r}")
