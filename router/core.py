@@ -172,7 +172,7 @@ from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
-from router.state.estimate import WaitEstimator
+from router.state.estimate import QueueRates, WaitEstimator
 from router.state.lazyheap import (
     AgentEntry,
     DeadlineEntry,
@@ -241,6 +241,7 @@ from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, RouterStatistics
 from router.values import (
     MAX_NAME,
+    NO_TAGS,
     InquiryFields,
     check_agent_spec,
     check_attributes,
@@ -301,6 +302,11 @@ _Completed: Final = Completed
 _BY_INSERTION: Final = 32
 #: ``Router._fresh_list`` between passes: an empty list, never written (read below ``_fresh_n``)
 _NO_FRESH: Final[list[Ticket]] = []
+#: a plain arrival's staffing changes without schedules: an empty list, never written (read
+#: by ``AdmissionControl.arrival_wait`` and the estimator), not a new one per arrival
+_NO_CHANGES: Final[list[tuple[float, int]]] = []
+#: ``Inquiry.tags``' default (``router.values.NO_TAGS``): tags left at it hold no "heavy"
+_NO_TAGS: Final = NO_TAGS
 
 #: what a retired slot names (``Router._retire_slot``): a version no heap entry has
 _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
@@ -1325,7 +1331,7 @@ class Router:
         # (annotated: compiled, the conditional is kept as an object and each compare with
         # it below is generic)
         priority: int = prio if prio is not None else q.priority
-        heavy = q.heavy or "heavy" in tags
+        heavy = q.heavy or (tags is not _NO_TAGS and "heavy" in tags)  # (no set lookup)
         cost = own_cost if own_cost is not None else q.unit_cost  # (the channel's: one read)
         patience_at = arrival + patience_s if patience_s is not None else None
         t = Ticket(
@@ -1362,12 +1368,15 @@ class Router:
             for p, c in q.waiting_by_priority.items():
                 if p >= priority:
                     position += c.n
-            changes = self._staffing_changes(pool) if self._scheduled else []
+            changes = self._staffing_changes(pool) if self._scheduled else _NO_CHANGES
             pending = bool(self._pending or self._freed)
             ewt = bp.arrival_wait(t, pool, position, changes, pending, now, self._ps)
             self._counters.submitted += 1
             self._admit(t, pool)
-            self._estimator.on_arrival(q.name, priority, arrival)
+            r = q.est  # the estimator's record of q, held (QueueState.est): no lookup by name
+            if r is None or r.dropped:
+                r = self._est_record(q)
+            self._estimator.arrival(r, priority, arrival)
             adm = queued_admitted(self._events, t, q.name, position, ewt, now, self._version)
             w = q.tally.windows
             (w.cum if now < w.until else w.roll(now)).offered += 1  # w.current(now), inline
@@ -1597,12 +1606,13 @@ class Router:
         self._spent_room -= 2  # the offer's entry is spent
         self._n_assigned += 1
         self._counters.assigned += 1
-        name = t.terms.queue.name
+        q = t.terms.queue
+        name = q.name
         more = t.more
         if more is None:  # a plain ticket: entered at its arrival, not a callback
-            self._estimator.on_answer(name, t.wait_end, t.arrival, True)
+            self._answered(q, t.wait_end, t.arrival, True)
         else:
-            self._estimator.on_answer(name, t.wait_end, t.entered, not more.callback)
+            self._answered(q, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
         self._events.append(
             _Assigned(
@@ -1614,6 +1624,24 @@ class Router:
                 wait_s=now - t.arrival,
             )
         )
+
+    def _est_record(self, q: QueueState) -> QueueRates:
+        """The estimator's record of ``q``, made on first use, now held on ``q``
+        (``QueueState.est``): the observations of every inquiry take it from there, not
+        by the queue's name. Asked again when the estimator dropped it (a restore of its
+        records, ``WaitEstimator.load_extra_state``)."""
+        r = q.est = self._estimator.made(q.name)
+        return r
+
+    def _answered(self, q: QueueState, decided: float, entered: float, live: bool) -> None:
+        """``WaitEstimator.on_answer`` with ``q``'s record held (:meth:`_est_record`)."""
+        r = q.est
+        if r is None or r.dropped:
+            r = q.est = self._estimator.record(q.name)
+            if r is None:  # no record yet: the estimator decides whether this answer makes one
+                self._estimator.on_answer(q.name, decided, entered, live)
+                return
+        self._estimator.answer(r, decided, entered, live)
 
     def _count_answer(self, t: Ticket, at: float, sign: int, before_reset: bool = False) -> None:
         """Count ``t`` answered at ``at`` in its queue's windows (``sign`` -1: take it back,
@@ -1737,7 +1765,10 @@ class Router:
         handle = now - t.assigned_at
         self._counters.completed += 1
         q = t.terms.queue
-        self._estimator.on_complete(q.name, handle)
+        r = q.est  # the estimator's record of q, held (QueueState.est)
+        if r is None or r.dropped:
+            r = self._est_record(q)
+        self._estimator.complete(r, handle)
         w = q.tally.windows
         c = w.cum if now < w.until else w.roll(now)  # w.current(now), inline: every completion
         c.handled += 1
@@ -3652,7 +3683,7 @@ class Router:
             t.assigned_at = now
             self._n_assigned += 1
             self._counters.assigned += 1
-            self._estimator.on_answer(t.terms.queue.name, now, t.entered, not t.callback)
+            self._answered(t.terms.queue, now, t.entered, not t.callback)
             self._count_answer(t, now, 1)
             self._events.append(
                 Assigned(

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_PRIORITY",
     "MIN_LEVEL",
     "MIN_PRIORITY",
+    "NO_TAGS",
     "InquiryFields",
     "check_agent_spec",
     "check_attributes",
@@ -57,7 +58,18 @@ MAX_PREFERRED: Final = 20
 
 
 def _finite(value: Any) -> bool:
-    return (type(value) is float and value - value == 0.0) or type(value) is int
+    if type(value) is float:
+        f: float = value  # compiled, unboxed: ``value - value`` on ``Any`` boxes a new float
+        return f - f == 0.0
+    return type(value) is int
+
+
+def _positive(value: Any) -> bool:
+    """``_finite(value) and value > 0``, a float compared unboxed (compiled)."""
+    if type(value) is float:
+        f: float = value
+        return f - f == 0.0 and f > 0.0
+    return type(value) is int and value > 0
 
 
 def check_now(now: Any) -> float:
@@ -118,7 +130,7 @@ def _check_weights(queues: Any, field: str) -> None:
         raise InvalidInput(field, f"must be a mapping of queue to weight, got {queues!r}")
     for qn, weight in queues.items():
         check_id(qn, field)
-        if not (_finite(weight) and weight > 0):
+        if not _positive(weight):
             raise InvalidInput(f"{field}.{qn}", f"must be a finite number > 0, got {weight!r}")
 
 
@@ -186,8 +198,10 @@ def check_attributes(attrs: Any, field: str = "attributes") -> dict[str, Any]:
 #: ``priority``, ``requires``, ``tenant``, ``patience_s``, ``tags``, ``cost``,
 #: ``arrived_at``, ``attributes``, ``preferred_agents``. Typed ``Any`` each: they are
 #: read before they are checked (compiled, a narrower type would be checked on the read
-#: and raise mypyc's TypeError instead of the InvalidInput naming the field).
-InquiryFields = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+#: and raise mypyc's TypeError instead of the InvalidInput naming the field). A tuple of
+#: any length to mypyc: it stays astuple's object, read in place (a fixed-length type
+#: is copied out into a native record, 11 new references, and the tuple freed at once).
+InquiryFields = tuple[Any, ...]
 INQUIRY_FIELDS: Final = (
     "id",
     "queue",
@@ -205,6 +219,9 @@ if Inquiry.__struct_fields__ != INQUIRY_FIELDS:  # pragma: no cover - a model ch
     raise ImportError(f"router.values.INQUIRY_FIELDS is not Inquiry's {Inquiry.__struct_fields__}")
 _astuple: Final = msgspec.structs.astuple
 _Inquiry: Final = Inquiry  # compiled, a Final is read directly, an imported class per lookup
+#: ``Inquiry.tags``' default, one shared empty frozenset: tags left at it pass on identity
+#: (compiled, the truth test of a frozenset is a generic call, a ``in`` a set lookup)
+NO_TAGS: Final = next(f.default for f in msgspec.structs.fields(Inquiry) if f.name == "tags")
 
 
 def check_inquiry(value: Any) -> Inquiry:
@@ -233,9 +250,9 @@ def inquiry_fields(value: Any) -> InquiryFields:
         check_requires(requires)
     if tenant is not None:
         check_id(tenant, "tenant")
-    if w is not None and not (_finite(w) and w > 0):
+    if w is not None and not _positive(w):
         raise InvalidInput("patience_s", f"must be a finite number > 0, got {w!r}")
-    if type(tags) is not frozenset or tags:
+    if tags is not NO_TAGS and (type(tags) is not frozenset or tags):
         _check_names(tags, "tags")
     if c is not None and (type(c) is not int or c < 0):
         raise InvalidInput("cost", f"must be an integer >= 0, got {c!r}")

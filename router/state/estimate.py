@@ -64,7 +64,14 @@ import math
 from collections.abc import Iterator
 from typing import Any, Final, final
 
-__all__ = ["WaitEstimator", "digamma", "inverse_digamma", "wait_for_position", "wait_through"]
+__all__ = [
+    "QueueRates",
+    "WaitEstimator",
+    "digamma",
+    "inverse_digamma",
+    "wait_for_position",
+    "wait_through",
+]
 
 
 def digamma(x: float) -> float:
@@ -154,7 +161,7 @@ def wait_for_position(n: float, rate: float, theta: float) -> float:
 
 
 #: Time constants (s) of the slower service-rate measurements, used for long predicted waits:
-#: two, each a pair of native floats on the record (``_Rates.n600`` ...: compiled, a list of
+#: two, each a pair of native floats on the record (``QueueRates.n600`` ...: compiled, a list of
 #: floats boxes every store)
 _H600: Final = 600.0
 _H3600: Final = 3600.0
@@ -163,7 +170,7 @@ HORIZONS: Final[tuple[float, ...]] = (_H600, _H3600)
 
 @final
 class _Arrivals:
-    """One priority's arrivals at a queue (``_Rates.arrivals``): the last one's time and the
+    """One priority's arrivals at a queue (``QueueRates.arrivals``): the last one's time and the
     EWMA of the gaps between them, each once there is one (``has_last``, ``has_gap``)."""
 
     __slots__ = ("gap", "has_gap", "has_last", "last")
@@ -176,7 +183,7 @@ class _Arrivals:
 
 
 @final
-class _Rates:
+class QueueRates:
     """Per-queue smoothed measurements (kept for the snapshot as a list, but ``gap`` and
     ``last``, which the core snapshot stores as two dicts: :meth:`WaitEstimator.answers`)."""
 
@@ -188,6 +195,7 @@ class _Rates:
         "arrivals",
         "b600",
         "b3600",
+        "dropped",
         "gap",
         "gap_order",
         "handle",
@@ -242,6 +250,9 @@ class _Rates:
         self.mv_t = 0.0
         self.settle_until = -_INF_WAIT  # after a large staffing change: no rate samples
         self.ver = 0  # WaitEstimator.version: renewed whenever a prediction's input changes
+        #: no longer the queue's: :meth:`WaitEstimator.load_extra_state` replaced the records
+        #: (a holder of this one, ``QueueState.est``, asks for the new one)
+        self.dropped = False
 
     @property
     def slow(self) -> list[float]:
@@ -319,7 +330,7 @@ class WaitEstimator:
         self.alpha = alpha
         self.prior_handle_s = prior_handle_s
         self.arrival_window_s = 600.0
-        self.rates: dict[str, _Rates] = {}
+        self.rates: dict[str, QueueRates] = {}
         self.gap: Final = Gaps(self)  # read-only: the records' gaps
         #: an answer's time at a queue without a record (a callback answered at once, the
         #: queue's first observation): an answer that measures nothing makes no record
@@ -327,10 +338,10 @@ class WaitEstimator:
         self._bare_last: dict[str, float] = {}
         self.changes = 0  # the last version given (version)
 
-    def _r(self, queue: str) -> _Rates:
+    def _r(self, queue: str) -> QueueRates:
         r = self.rates.get(queue)
         if r is None:
-            r = self.rates[queue] = _Rates()
+            r = self.rates[queue] = QueueRates()
             if self._bare_last:
                 last = self._bare_last.pop(queue, None)
                 if last is not None:
@@ -339,11 +350,11 @@ class WaitEstimator:
             self._changed(r)
         return r
 
-    def _changed(self, r: _Rates) -> None:
+    def _changed(self, r: QueueRates) -> None:
         self.changes += 1
         r.ver = self.changes
 
-    def _touched(self, queue: str) -> _Rates:
+    def _touched(self, queue: str) -> QueueRates:
         """The measurements of ``queue`` (made on first use), their version renewed: one
         call where an observation took ``_r`` and ``_changed``."""
         r = self.rates.get(queue)
@@ -361,6 +372,25 @@ class WaitEstimator:
         r = self.rates.get(queue)
         return r.ver if r is not None else 0
 
+    # ------------------------------------------------------------------ records to hold
+
+    # The core makes three observations per inquiry (an arrival, an answer, a completion):
+    # it holds each queue's record (``QueueState.est``) and gives it to :meth:`arrival`,
+    # :meth:`answer` and :meth:`complete`, where ``on_arrival``, ``on_answer`` and
+    # ``on_complete`` (every other caller's) find it by name first. A record is its
+    # queue's for the estimator's life but for :meth:`load_extra_state`, which replaces
+    # them all and marks the old ones ``dropped``: a holder checks that and asks again.
+
+    def record(self, queue: str) -> QueueRates | None:
+        """The record of ``queue``'s measurements, ``None`` before its first."""
+        return self.rates.get(queue)
+
+    def made(self, queue: str) -> QueueRates:
+        """The record of ``queue``'s measurements, made on first use (as an arrival or a
+        completion makes it)."""
+        r = self.rates.get(queue)
+        return r if r is not None else self._r(queue)
+
     # ------------------------------------------------------------------ observations
 
     def on_arrival(self, queue: str, priority: int, now: float) -> None:
@@ -368,6 +398,10 @@ class WaitEstimator:
         r = self.rates.get(queue)
         if r is None:
             r = self._r(queue)
+        self.arrival(r, priority, now)
+
+    def arrival(self, r: QueueRates, priority: int, now: float) -> None:
+        """:meth:`on_arrival` with the queue's record in hand (:meth:`made`)."""
         a = r.last_arrivals  # the priority of the last arrival's, mostly: no dict lookup
         if a is None or r.last_priority != priority:
             arrivals = r.arrivals
@@ -404,7 +438,7 @@ class WaitEstimator:
             return 0.0
         return self._per_s(r, r.arr_n, r.arr_t, now)
 
-    def _per_s(self, r: _Rates, n: float, at: float, now: float) -> float:
+    def _per_s(self, r: QueueRates, n: float, at: float, now: float) -> float:
         tau = self.arrival_window_s
         n *= math.exp(min(0.0, at - now) / tau)
         # the first window is shorter than tau: divide by the time actually seen
@@ -460,12 +494,17 @@ class WaitEstimator:
         (:meth:`restaff`), not a rate. ``live``: a caller on the line (a callback, who
         cannot abandon, tells nothing about patience).
         """
-        waited = decided - entered
         r = self.rates.get(queue)
         if r is None:  # the queue's first observation (rare)
-            r = self._first_answer(queue, decided, waited, live)
+            r = self._first_answer(queue, decided, decided - entered, live)
             if r is None:
                 return
+        self.answer(r, decided, entered, live)
+
+    def answer(self, r: QueueRates, decided: float, entered: float, live: bool) -> None:
+        """:meth:`on_answer` with the queue's record in hand (:meth:`record`; without one,
+        :meth:`on_answer` decides whether the answer makes it)."""
+        waited = decided - entered
         # the record holds the answers' ``last`` and ``gap``: no other lookup per answer
         last = r.last
         first = not r.has_last
@@ -501,7 +540,9 @@ class WaitEstimator:
             r.abandon += a * (0.0 - r.abandon)
             r.waited += a * ((waited if waited > 0.0 else 0.0) - r.waited)
 
-    def _first_answer(self, queue: str, decided: float, waited: float, live: bool) -> _Rates | None:
+    def _first_answer(
+        self, queue: str, decided: float, waited: float, live: bool
+    ) -> QueueRates | None:
         """:meth:`on_answer` at a queue without a record: its record, made (and ``last``
         from ``_bare_last``) unless the answer measures nothing; then ``None``, the time
         kept in ``_bare_last``."""
@@ -528,7 +569,12 @@ class WaitEstimator:
 
     def on_complete(self, queue: str, handle: float) -> None:
         """An agent finished an inquiry of ``queue`` after ``handle`` seconds."""
-        r = self._touched(queue)
+        self.complete(self.made(queue), handle)
+
+    def complete(self, r: QueueRates, handle: float) -> None:
+        """:meth:`on_complete` with the queue's record in hand (:meth:`made`)."""
+        self.changes += 1  # _changed(r), inline
+        r.ver = self.changes
         h = r.handle
         r.handle = handle if h == 0.0 else h + self.alpha * (handle - h)
 
@@ -694,7 +740,10 @@ class WaitEstimator:
 
     def load_extra_state(self, data: dict[str, Any]) -> None:
         """Restore :meth:`extra_state` output: the records, each without ``gap`` and
-        ``last`` (:meth:`load_answers` sets them, after this)."""
+        ``last`` (:meth:`load_answers` sets them, after this). The records replaced are
+        marked ``dropped`` (their holders ask for the new ones)."""
+        for old in self.rates.values():
+            old.dropped = True
         self.rates = {}
         self._bare_last = {}
         for q, (abandon, waited, handle, gaps, lasts, slow, t_slow, *more) in data.items():

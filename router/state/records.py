@@ -22,6 +22,7 @@ from typing import Any, Final, final
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
+from router.state.estimate import QueueRates
 from router.state.loads import NO_LOAD, LoadState, load_state, step_up, with_channels
 from router.state.tallies import AgentTally, QueueTally
 
@@ -86,6 +87,7 @@ class QueueState:
         "cfg",
         "channel",
         "coeffs",
+        "est",
         "heavy",
         "last_terms",
         "late",
@@ -134,6 +136,9 @@ class QueueState:
         self.arrival_head = 0
         self.newest = -float("inf")  # arrival of the last ticket appended to by_arrival
         self.late: list[tuple[float, int, int, Ticket]] = []
+        #: the estimator's record of this queue (``WaitEstimator.made``/``record``), held by
+        #: the core for the observations of every inquiry; ``None`` until it has one
+        self.est: QueueRates | None = None
         self.tally = QueueTally(cfg.channel)  # real-time figures (router/state/realtime.py)
         #: its channel's capacity-unit cost, an arrival's default (set by the router with
         #: each configuration: ``Router._apply_config``)
