@@ -92,7 +92,7 @@ instance broken.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
@@ -1293,7 +1293,7 @@ class Router:
         requires: dict[str, int] | None
         own_tenant: str | None
         patience_s: float | None
-        tags: frozenset[str]
+        tags: Collection[str]  # a frozenset from the wire; a Python caller's set, list or tuple
         own_cost: int | None
         arrived_at: float | None
         attributes: Attributes
