@@ -841,8 +841,20 @@ def spec_tenants(spec: AgentSpec) -> frozenset[str]:
     """``spec.tenants`` as a frozenset: the spec's own, not a copy (the compiled build's
     ``frozenset()`` copies one), so an agent holds one tracked object less for the
     collector."""
-    tenants = spec.tenants
-    return tenants if type(tenants) is frozenset else frozenset(tenants)
+    return as_names(getattr(spec, "tenants"))  # noqa: B009 (see as_names)
+
+
+def shift_tenants(shift: Shift) -> frozenset[str] | None:
+    """``shift.tenants`` as a frozenset, or None where the shift names none."""
+    tenants = getattr(shift, "tenants")  # noqa: B009 (see as_names)
+    return None if tenants is None else as_names(tenants)
+
+
+def as_names(values: Any) -> frozenset[str]:
+    """A Python caller's set, list or tuple of names (checked by ``router.values``) as the
+    frozenset the wire gives. The fields are read with ``getattr``: the compiled build checks
+    an attribute read of a declared ``frozenset`` field and refused the other forms."""
+    return values if type(values) is frozenset else frozenset(values)
 
 
 def serves(

@@ -17,7 +17,7 @@ in its pools after every change; this module only computes.
 
 from __future__ import annotations
 
-from router.state.records import Agent, spec_tenants
+from router.state.records import Agent, shift_tenants, spec_tenants
 
 __all__ = ["advance", "apply_shift", "locate", "staffed_until"]
 
@@ -44,7 +44,8 @@ def apply_shift(agent: Agent, i: int, off: bool) -> None:
     sh = agent.shifts[i]
     agent.shift_no = i
     agent.off_shift = off
-    agent.tenants = sh.tenants if sh.tenants is not None else spec_tenants(spec)
+    tenants = shift_tenants(sh)
+    agent.tenants = tenants if tenants is not None else spec_tenants(spec)
     agent.queues = dict(sh.queues) if sh.queues is not None else dict(spec.queues)
     if off:
         agent.shift_next = sh.start_s

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from router.state.records import LOGGING_OUT, Agent, Pool, serves
+from router.state.records import LOGGING_OUT, Agent, Pool, serves, shift_tenants, spec_tenants
 
 __all__ = ["pool_changes"]
 
@@ -47,7 +47,8 @@ def pool_changes(
         for j in range(a.shift_no, len(shifts)):
             sh = shifts[j]
             if j > a.shift_no or a.off_shift:
-                tenants = sh.tenants if sh.tenants is not None else frozenset(spec.tenants)
+                own = shift_tenants(sh)
+                tenants = own if own is not None else spec_tenants(spec)
                 queues = sh.queues if sh.queues is not None else spec.queues
                 steps.append((sh.start_s, serves(a, tenants, queues, q, tenant, requires)))
             end = sh.end_s
