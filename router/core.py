@@ -4385,8 +4385,21 @@ class Router:
             draws=self._draws.n,
             statistics_reset_at=self._live.reset_at,
             statistics_reset_ties=sorted(self._live.reset_ties),
+            lost_pools=self._lost_pools(),
         )
         return codec.encode(snap)
+
+    def _lost_pools(self) -> list[tuple[str, list[Any]]]:
+        """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
+        with that pool's key in plain values."""
+        out: list[tuple[str, list[Any]]] = []
+        pools = self._pools
+        for t in self._tickets.values():
+            pool = t.pool
+            if pool is not None and pools.get(pool.key) is not pool:
+                k = pool.key
+                out.append((t.id, [k[0], k[1], list(k[2]), k[3], k[4], [decanon(v) for v in k[5]]]))
+        return out
 
     @classmethod
     def restore(cls, data: bytes) -> Router:
@@ -4494,6 +4507,14 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        lost: dict[PoolKey, Pool] = {}  # one pool per key, outside self._pools
+        for iid, (qname, tenant, req, heavy, cost, bind) in snap.lost_pools:
+            reqs = tuple((s, lvl) for s, lvl in req)
+            lkey: PoolKey = (qname, tenant, reqs, heavy, cost, tuple(canon(v) for v in bind))
+            held = lost.get(lkey)
+            if held is None:
+                held = lost[lkey] = Pool(lkey, self._queues[qname])
+            self._tickets[iid].pool = held
         for sa in snap.agents:  # offers and work back in the order they came
             a = self._agents[sa.spec.id]
             codec.reorder(a.offers, sa.offers)

@@ -167,6 +167,12 @@ class Snapshot(Struct):
     statistics_reset_at: float = 0.0
     #: inquiries answered at the instant of that reset, before it
     statistics_reset_ties: list[str] = []
+    #: (inquiry id, pool key as in ``pools`` plus its binding) of each ticket whose pool
+    #: is no longer one of the router's: a reconfigure made new pools while it was on
+    #: offer or in service. It gets back a pool of that key of its own, as it held: an
+    #: offer is checked against the requirement it was made under, and is in no agent's
+    #: pools (``pool`` alone would name a listed pool of the same key, or none)
+    lost_pools: list[tuple[str, list[Any]]] = []
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
