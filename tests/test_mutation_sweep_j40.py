@@ -17,7 +17,25 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, InvalidInput, Router, Shift, UsageError, encode_events
-from router.inputs import Reconfigure
+from router.inputs import (
+    Accept,
+    CallbackFailed,
+    Complete,
+    Decline,
+    GoOnBreak,
+    HandBack,
+    Heartbeat,
+    Login,
+    Logout,
+    Reconfigure,
+    ResetStatistics,
+    SetAttributes,
+    SetReady,
+    Transfer,
+    UpdateInquiry,
+    Withdraw,
+    check_input_ids,
+)
 from tests.helpers import agent, basic, config, inq, names
 
 RICH = """
@@ -256,6 +274,16 @@ def test_a_snapshot_without_the_later_fields_restores_with_their_defaults() -> N
     assert Router.restore(msgspec.msgpack.encode(old)).snapshot() == snap
 
 
+def test_a_snapshot_of_another_format_is_refused_naming_both() -> None:
+    # kills codec.py:185 (the format's check dropped: a snapshot of another layout decoded
+    # as this one)
+    raw = msgspec.msgpack.decode(_router().snapshot())
+    raw["format"] = 1
+    with pytest.raises(ValueError) as info:
+        Router.restore(msgspec.msgpack.encode(raw))
+    assert str(info.value) == "snapshot format 1 is not supported (expected 2)"
+
+
 # ---------------------------------------------------------------------- values.py
 
 
@@ -280,6 +308,45 @@ REFUSED: list[tuple[str, Callable[[Router], object], str]] = [
         "agent attributes None",
         lambda r: r.login(AgentSpec(id="b", attributes=None), 2),  # type: ignore[arg-type]
         "attributes: must be a mapping of name to value, got None",
+    ),
+    # the agent's mappings and sets, each not one; kills values.py:118 (queues)
+    (
+        "agent queues None",
+        lambda r: r.login(AgentSpec(id="b", queues=None), 2),  # type: ignore[arg-type]
+        "queues: must be a mapping of queue to weight, got None",
+    ),
+    (
+        "agent skills a list",
+        lambda r: r.login(AgentSpec(id="b", skills=["refund"]), 2),  # type: ignore[arg-type]
+        "skills: must be a mapping of skill to level, got ['refund']",
+    ),
+    (
+        "agent capacity None",
+        lambda r: r.login(AgentSpec(id="b", capacity=None), 2),  # type: ignore[arg-type]
+        "capacity: must be a mapping of channel to cap, got None",
+    ),
+    (
+        "agent tenants a string",
+        lambda r: r.login(AgentSpec(id="b", tenants="t"), 2),  # type: ignore[arg-type]
+        "tenants: must be a set of names, got 't'",
+    ),
+    (
+        "agent capacity on an unknown channel",
+        lambda r: r.login(AgentSpec(id="b", capacity={"fax": 1}), 2),
+        "capacity.fax: unknown channel 'fax'; known: chat, email, task, voice",
+    ),
+    (
+        "agent capacity above the channel's maximum",
+        lambda r: r.login(AgentSpec(id="b", capacity={"voice": 2}), 2),
+        "capacity.voice: 2 is above the channel's hard maximum 1",
+    ),
+    (
+        "a shift's queues a list",
+        lambda r: r.login(
+            AgentSpec(id="b", shifts=[Shift(start_s=0.0, queues=["refund"])]),  # type: ignore[arg-type]
+            2,
+        ),
+        "shifts[0].queues: must be a mapping of queue to weight, got ['refund']",
     ),
     # a schedule (values.py:_check_shifts), every message; kills values.py:321 (the path of
     # the open shift's end)
@@ -430,3 +497,82 @@ def test_each_bound_of_a_value_is_taken_and_one_past_it_refused() -> None:
             r.submit(value, 2)
         assert str(info.value) == message
     assert r.snapshot() == before
+
+
+# ---------------------------------------------------------------------- inputs.py
+
+_ID = "must be a non-empty string, got"
+#: (an input with one bad id, priority or requirement, the whole message): what
+#: ``check_input_ids`` promises to name before the method runs (the compiled methods
+#: would refuse a wrong type with mypyc's TypeError instead: docs/compiled.md)
+BAD_IDS: list[tuple[object, str]] = [
+    (Accept(inquiry_id=None), f"inquiry_id: {_ID} None"),  # type: ignore[arg-type]
+    (Accept(inquiry_id="i", agent_id=""), f"agent_id: {_ID} ''"),
+    (Decline(inquiry_id=5), f"inquiry_id: {_ID} 5"),  # type: ignore[arg-type]
+    (Decline(inquiry_id="i", agent_id=5), f"agent_id: {_ID} 5"),  # type: ignore[arg-type]
+    (Withdraw(inquiry_id=""), f"inquiry_id: {_ID} ''"),
+    (Complete(inquiry_id=None), f"inquiry_id: {_ID} None"),  # type: ignore[arg-type]
+    (CallbackFailed(inquiry_id=5), f"inquiry_id: {_ID} 5"),  # type: ignore[arg-type]
+    (SetReady(agent_id=None), f"agent_id: {_ID} None"),  # type: ignore[arg-type]
+    (Logout(agent_id=""), f"agent_id: {_ID} ''"),
+    (GoOnBreak(agent_id=None), f"agent_id: {_ID} None"),  # type: ignore[arg-type]
+    (
+        GoOnBreak(agent_id="a", reason="x" * 201),
+        "reason: must be a string of at most 200 characters",
+    ),
+    (Heartbeat(agent_id=5), f"agent_id: {_ID} 5"),  # type: ignore[arg-type]
+    (SetAttributes(agent_id="", attributes={}), f"agent_id: {_ID} ''"),
+    (UpdateInquiry(inquiry_id=None), f"inquiry_id: {_ID} None"),  # type: ignore[arg-type]
+    (
+        UpdateInquiry(inquiry_id="i", priority=1001),
+        "priority: must be an integer -1000..1000, got 1001",
+    ),
+    (
+        UpdateInquiry(inquiry_id="i", requires={"r": 9}),
+        "requires.r: must be a level 1..5, got 9",
+    ),
+    (Transfer(inquiry_id="", queue="q"), f"inquiry_id: {_ID} ''"),
+    (Transfer(inquiry_id="i", queue=None), f"queue: {_ID} None"),  # type: ignore[arg-type]
+    (Transfer(inquiry_id="i", queue="q", agent_id=""), f"agent_id: {_ID} ''"),
+    (
+        Transfer(inquiry_id="i", queue="q", priority="high"),  # type: ignore[arg-type]
+        "priority: must be an integer -1000..1000, got 'high'",
+    ),
+    (
+        Transfer(inquiry_id="i", queue="q", requires={"r": 0}),
+        "requires.r: must be a level 1..5, got 0",
+    ),
+    (HandBack(inquiry_id=None), f"inquiry_id: {_ID} None"),  # type: ignore[arg-type]
+    (HandBack(inquiry_id="i", agent_id=""), f"agent_id: {_ID} ''"),
+    (
+        HandBack(inquiry_id="i", priority=-1001),
+        "priority: must be an integer -1000..1000, got -1001",
+    ),
+]
+
+#: inputs whose ids are all right (or that carry none ``check_input_ids`` looks at)
+GOOD_IDS: list[object] = [
+    Accept(inquiry_id="i"),
+    Decline(inquiry_id="i", agent_id="a"),
+    GoOnBreak(agent_id="a", reason=""),
+    UpdateInquiry(inquiry_id="i", requires={}),
+    Transfer(inquiry_id="i", queue="q", agent_id="a", priority=-1000, requires={"r": 5}),
+    HandBack(inquiry_id="i", agent_id="a", priority=1000),
+    Login(agent=AgentSpec(id="")),  # the agent's spec is login's to check
+    Reconfigure(config=None),
+    ResetStatistics(),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_IDS, ids=[type(b[0]).__name__ for b in BAD_IDS])
+def test_each_inputs_ids_are_checked_before_its_method_naming_the_field(
+    value: object, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        assert check_input_ids(value) is None  # type: ignore[func-returns-value]
+    assert str(info.value) == message
+
+
+def test_an_inputs_good_ids_pass_the_check() -> None:
+    for value in GOOD_IDS:
+        assert check_input_ids(value) is None  # type: ignore[func-returns-value]
