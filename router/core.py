@@ -4389,16 +4389,16 @@ class Router:
         )
         return codec.encode(snap)
 
-    def _lost_pools(self) -> list[tuple[str, list[Any]]]:
+    def _lost_pools(self) -> list[tuple[str, codec.LostPool]]:
         """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
         with that pool's key in plain values."""
-        out: list[tuple[str, list[Any]]] = []
+        out: list[tuple[str, codec.LostPool]] = []
         pools = self._pools
         for t in self._tickets.values():
             pool = t.pool
             if pool is not None and pools.get(pool.key) is not pool:
                 k = pool.key
-                out.append((t.id, [k[0], k[1], list(k[2]), k[3], k[4], [decanon(v) for v in k[5]]]))
+                out.append((t.id, (k[0], k[1], list(k[2]), k[3], k[4], [decanon(v) for v in k[5]])))
         return out
 
     @classmethod
@@ -4508,12 +4508,12 @@ class Router:
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
         lost: dict[PoolKey, Pool] = {}  # one pool per key, outside self._pools
-        for iid, (qname, tenant, req, heavy, cost, bind) in snap.lost_pools:
-            reqs = tuple((s, lvl) for s, lvl in req)
-            lkey: PoolKey = (qname, tenant, reqs, heavy, cost, tuple(canon(v) for v in bind))
+        for iid, lp in snap.lost_pools:
+            reqs = tuple((s, lvl) for s, lvl in lp[2])
+            lkey: PoolKey = (lp[0], lp[1], reqs, lp[3], lp[4], tuple(canon(v) for v in lp[5]))
             held = lost.get(lkey)
             if held is None:
-                held = lost[lkey] = Pool(lkey, self._queues[qname])
+                held = lost[lkey] = Pool(lkey, self._queues[lp[0]])
             self._tickets[iid].pool = held
         for sa in snap.agents:  # offers and work back in the order they came
             a = self._agents[sa.spec.id]

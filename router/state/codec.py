@@ -43,6 +43,7 @@ from router.stats import Counters
 __all__ = [
     "FORMAT",
     "AgentRecord",
+    "LostPool",
     "QueueRecord",
     "Snapshot",
     "TicketRecord",
@@ -133,6 +134,10 @@ class TicketRecord(Struct, array_like=True):
     also: list[str] | None = None
 
 
+#: a pool key in plain values: queue, tenant, requirement, heavy, cost, binding
+LostPool = tuple[str, str | None, list[tuple[str, int]], bool, int, list[Any]]
+
+
 class Snapshot(Struct):
     format: int
     config: RouterConfig
@@ -172,7 +177,7 @@ class Snapshot(Struct):
     #: offer or in service. It gets back a pool of that key of its own, as it held: an
     #: offer is checked against the requirement it was made under, and is in no agent's
     #: pools (``pool`` alone would name a listed pool of the same key, or none)
-    lost_pools: list[tuple[str, list[Any]]] = []
+    lost_pools: list[tuple[str, LostPool]] = []
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
