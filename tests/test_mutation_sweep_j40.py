@@ -248,20 +248,28 @@ def _required(cls: type[msgspec.Struct]) -> int:
     return len(cls.__struct_fields__) - len(cls.__struct_defaults__)
 
 
-@pytest.mark.parametrize("breaks", [False, True], ids=["records cut", "break staffing"])
-def test_a_snapshot_without_the_later_fields_restores_with_their_defaults(breaks: bool) -> None:
+@pytest.mark.parametrize("old_form", ["records cut", "break staffing", "no order of offers"])
+def test_a_snapshot_without_the_later_fields_restores_with_their_defaults(old_form: str) -> None:
     # "older snapshots decode with their defaults" (router/state/codec.py): the same state
-    # written without the fields added since (the snapshot's keys with a default left out,
-    # and, without break staffing, whose flags an agent's record holds, the agents' and
-    # tickets' records cut to their fields without a default) restores to the same router.
+    # written without the fields added since restores to the same router: the snapshot's
+    # keys with a default left out, and "records cut": the agents' and tickets' records
+    # cut to their fields without a default (no break staffing: an agent's record holds
+    # its flags); "no order of offers": the agents' records without their offers' and
+    # work's order ("restore both in the order of the tickets"), a2 holding two offers.
     # Kills codec.py:132 (prefer_until's default 1.0), :96, :97, :129, :165 (draws' -1),
-    # :157 (breaks_k's -1: read with break staffing on)
+    # :157 (breaks_k's -1: read with break staffing on), :261 (``reorder`` with ``or``: an
+    # empty order emptied the agent's offers)
     from router.state import codec
     from tests.helpers import BASIC
 
-    r = Router(config(BASIC + ("[wellbeing]\nmax_break_share = 0.5\n" if breaks else "")))
+    staffing = "[wellbeing]\nmax_break_share = 0.5\n" if old_form == "break staffing" else ""
+    r = Router(config(BASIC + staffing))
     r.login(agent("a1", level=1), 0)
     r.submit(inq("i1", queue="vip"), 0)  # waits: a1 lacks refund 4
+    if old_form == "no order of offers":
+        r.login(agent("a2", chat=2), 0)
+        r.submit(inq("i2", queue="chat"), 0)
+        r.submit(inq("i3", queue="chat"), 0)
     r.tick(0)
     snap = r.snapshot()
     raw = msgspec.msgpack.decode(snap)
@@ -270,10 +278,13 @@ def test_a_snapshot_without_the_later_fields_restores_with_their_defaults(breaks
     # declared defaults instead, a changed default would agree with itself
     later = set(codec.Snapshot.__struct_fields__[_required(codec.Snapshot) :]) - {"extra"}
     old = {k: v for k, v in raw.items() if k not in later}
-    if not breaks:
+    if old_form == "records cut":
         old["agents"] = [a[: _required(codec.AgentRecord)] for a in raw["agents"]]
         old["tickets"] = [t[: _required(codec.TicketRecord)] for t in raw["tickets"]]
-        assert len(old["agents"][0]) < len(raw["agents"][0])
+    elif old_form == "no order of offers":
+        assert codec.AgentRecord.__struct_fields__[-2:] == ("offers", "work")
+        assert raw["agents"][1][-2] == ["i2", "i3"]
+        old["agents"] = [a[:-2] for a in raw["agents"]]
     assert len(old) < len(raw)
     assert Router.restore(msgspec.msgpack.encode(old)).snapshot() == snap
 
@@ -351,6 +362,17 @@ REFUSED: list[tuple[str, Callable[[Router], object], str]] = [
             2,
         ),
         "shifts[0].queues: must be a mapping of queue to weight, got ['refund']",
+    ),
+    (
+        # values.py:261 (the spec's type check dropped)
+        "login not an AgentSpec",
+        lambda r: r.login(inq("x"), 2),  # type: ignore[arg-type]
+        "agent: must be a router.AgentSpec, got Inquiry",
+    ),
+    (
+        "update_agent not an AgentSpec",
+        lambda r: r.update_agent(None, 2),  # type: ignore[arg-type]
+        "agent: must be a router.AgentSpec, got NoneType",
     ),
     # a schedule (values.py:_check_shifts), every message; kills values.py:321 (the path of
     # the open shift's end)
