@@ -324,6 +324,17 @@ REFUSED: list[tuple[str, Callable[[Router], object], str]] = [
         lambda r: r.login(AgentSpec(id="b", attributes=None), 2),  # type: ignore[arg-type]
         "attributes: must be a mapping of name to value, got None",
     ),
+    (
+        # values.py:238 (``... and tags``: a frozenset of tags, or none, passed unchecked)
+        "a tag empty",
+        lambda r: r.submit(inq("x", tags=frozenset({"vip", ""})), 2),
+        "tags: must be a non-empty string, got ''",
+    ),
+    (
+        "tags None",
+        lambda r: r.submit(inq("x", tags=None), 2),  # type: ignore[arg-type]
+        "tags: must be a set of names, got None",
+    ),
     # the agent's mappings and sets, each not one; kills values.py:118 (queues)
     (
         "agent queues None",
