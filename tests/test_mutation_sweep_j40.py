@@ -180,8 +180,8 @@ def _restores_to_the_same_bytes(r: Router) -> None:
 
 
 def test_every_state_of_a_rich_run_restores_to_the_same_snapshot() -> None:
-    # kills codec.py:243 (heavy_block_until not restored), :254 (brk_flags), :285 (a
-    # ticket whose pool the reconfigure removed restored into pool 0 instead of none)
+    # kills codec.py:240, :243, :252, :253, :254 (break_until, heavy_block_until,
+    # cooldown_until, break_due, brk_flags not restored: each holds a value here)
     r, _ = _drive(40, 200, _restores_to_the_same_bytes)
     assert r.version == 2 and r.counters.completed > 20 and r.counters.handed_back > 0
 
