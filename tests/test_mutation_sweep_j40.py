@@ -482,13 +482,27 @@ def test_an_integer_bound_is_taken_as_its_float() -> None:
     assert r.next_deadline(before=10) == r.next_deadline(before=10.0) == 21.0
 
 
-def test_check_inquiry_gives_back_the_inquiry_it_passed() -> None:
-    # values.py:213 (``check_inquiry`` returning None: exported by router.inputs, whose
-    # callers check and keep in one step)
-    from router.inputs import check_inquiry
+def test_each_public_check_gives_back_the_value_it_passed() -> None:
+    # values.py:213 (``check_inquiry`` returning None), :89 (``check_id``): exported by
+    # router.inputs, whose callers check and keep in one step
+    from router.inputs import (
+        check_agent_spec,
+        check_attributes,
+        check_id,
+        check_inquiry,
+        check_now,
+        check_reason,
+    )
 
     i = inq("x", priority=3, attributes={"lang": "en"})
     assert check_inquiry(i) is i
+    assert check_id("a1", "agent_id") == "a1"
+    assert check_reason("lunch") == "lunch"
+    attrs = {"lang": "en", "n": [1, 2]}
+    assert check_attributes(attrs) is attrs
+    spec = agent("a1")
+    assert check_agent_spec(spec, {"voice": 1}) is spec
+    assert check_now(3) == 3.0 and type(check_now(3)) is float
 
 
 def test_a_cost_of_zero_is_taken() -> None:
