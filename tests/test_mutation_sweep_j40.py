@@ -375,6 +375,12 @@ REFUSED: list[tuple[str, Callable[[Router], object], str]] = [
         "shifts[0].queues: must be a mapping of queue to weight, got ['refund']",
     ),
     (
+        # values.py:221 (the inquiry's type check dropped)
+        "submit not an Inquiry",
+        lambda r: r.submit(AgentSpec(id="x"), 2),  # type: ignore[arg-type]
+        "inquiry: must be a router.Inquiry, got AgentSpec",
+    ),
+    (
         # values.py:261 (the spec's type check dropped)
         "login not an AgentSpec",
         lambda r: r.login(inq("x"), 2),  # type: ignore[arg-type]
