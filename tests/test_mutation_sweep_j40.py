@@ -375,6 +375,25 @@ REFUSED: list[tuple[str, Callable[[Router], object], str]] = [
         "shifts[0].queues: must be a mapping of queue to weight, got ['refund']",
     ),
     (
+        # values.py:228 (``... and not queue``), :229 (the queue's check dropped): an empty
+        # queue name went on to be an unknown queue, not a bad value
+        "inquiry queue empty",
+        lambda r: r.submit(inq("x", queue=""), 2),
+        "queue: must be a non-empty string, got ''",
+    ),
+    (
+        # values.py:120 (a queue name of the agent's weights unchecked)
+        "agent queue name empty",
+        lambda r: r.login(AgentSpec(id="b", queues={"": 1.0}), 2),
+        "queues: must be a non-empty string, got ''",
+    ),
+    (
+        # values.py:269 (a channel name of the capacity unchecked: an unknown channel '')
+        "agent channel name empty",
+        lambda r: r.login(AgentSpec(id="b", capacity={"": 1}), 2),
+        "capacity: must be a non-empty string, got ''",
+    ),
+    (
         # values.py:221 (the inquiry's type check dropped)
         "submit not an Inquiry",
         lambda r: r.submit(AgentSpec(id="x"), 2),  # type: ignore[arg-type]
