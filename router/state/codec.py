@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import Struct
+from msgspec import UNSET, Struct, UnsetType
 
 from router.config import QueueConfig, RouterConfig
 from router.events import Event
@@ -176,8 +176,9 @@ class Snapshot(Struct):
     #: is no longer one of the router's: a reconfigure made new pools while it was on
     #: offer or in service. It gets back a pool of that key of its own, as it held: an
     #: offer is checked against the requirement it was made under, and is in no agent's
-    #: pools (``pool`` alone would name a listed pool of the same key, or none)
-    lost_pools: list[tuple[str, LostPool]] = []
+    #: pools (``pool`` alone would name a listed pool of the same key, or none). UNSET (left
+    #: out of the bytes) when there is none: every other snapshot's bytes are as before
+    lost_pools: list[tuple[str, LostPool]] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
