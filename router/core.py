@@ -97,6 +97,7 @@ from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from router._build import is_compiled
 from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
@@ -4431,8 +4432,21 @@ class Router:
             draws=self._draws.n,
             statistics_reset_at=self._live.reset_at,
             statistics_reset_ties=sorted(self._live.reset_ties),
+            lost_pools=self._lost_pools(),
         )
         return codec.encode(snap)
+
+    def _lost_pools(self) -> list[tuple[str, codec.LostPool]] | UnsetType:
+        """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
+        with that pool's key in plain values; UNSET for none."""
+        out: list[tuple[str, codec.LostPool]] = []
+        pools = self._pools
+        for t in self._tickets.values():
+            pool = t.pool
+            if pool is not None and pools.get(pool.key) is not pool:
+                k = pool.key
+                out.append((t.id, (k[0], k[1], list(k[2]), k[3], k[4], [decanon(v) for v in k[5]])))
+        return out or UNSET
 
     @classmethod
     def restore(cls, data: bytes) -> Router:
@@ -4540,6 +4554,16 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        lost_pools = snap.lost_pools
+        if isinstance(lost_pools, list):  # (UNSET: none)
+            lost: dict[PoolKey, Pool] = {}  # one pool per key, outside self._pools
+            for iid, lp in lost_pools:
+                reqs = tuple((s, lvl) for s, lvl in lp[2])
+                lkey: PoolKey = (lp[0], lp[1], reqs, lp[3], lp[4], tuple(canon(v) for v in lp[5]))
+                held = lost.get(lkey)
+                if held is None:
+                    held = lost[lkey] = Pool(lkey, self._queues[lp[0]])
+                self._tickets[iid].pool = held
         for sa in snap.agents:  # offers and work back in the order they came
             a = self._agents[sa.spec.id]
             codec.reorder(a.offers, sa.offers)

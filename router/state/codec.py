@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import Struct
+from msgspec import UNSET, Struct, UnsetType
 
 from router.config import QueueConfig, RouterConfig
 from router.events import Event
@@ -43,6 +43,7 @@ from router.stats import Counters
 __all__ = [
     "FORMAT",
     "AgentRecord",
+    "LostPool",
     "QueueRecord",
     "Snapshot",
     "TicketRecord",
@@ -133,6 +134,10 @@ class TicketRecord(Struct, array_like=True):
     also: list[str] | None = None
 
 
+#: a pool key in plain values: queue, tenant, requirement, heavy, cost, binding
+LostPool = tuple[str, str | None, list[tuple[str, int]], bool, int, list[Any]]
+
+
 class Snapshot(Struct):
     format: int
     config: RouterConfig
@@ -167,6 +172,13 @@ class Snapshot(Struct):
     statistics_reset_at: float = 0.0
     #: inquiries answered at the instant of that reset, before it
     statistics_reset_ties: list[str] = []
+    #: (inquiry id, pool key as in ``pools`` plus its binding) of each ticket whose pool
+    #: is no longer one of the router's: a reconfigure made new pools while it was on
+    #: offer or in service. It gets back a pool of that key of its own, as it held: an
+    #: offer is checked against the requirement it was made under, and is in no agent's
+    #: pools (``pool`` alone would name a listed pool of the same key, or none). UNSET (left
+    #: out of the bytes) when there is none: every other snapshot's bytes are as before
+    lost_pools: list[tuple[str, LostPool]] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
