@@ -40,12 +40,13 @@ C = TypeVar("C", bound=RouterConfig)
 
 #: A config file's suffix (in any case) -> its format; ``.tml`` and ``.yml`` are short spellings.
 SUFFIXES = {".toml": "toml", ".tml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+_KNOWN = f"{', '.join(list(SUFFIXES)[:-1])} or {list(SUFFIXES)[-1]}"
 
 
 def unknown_suffix(where: str, suffix: str) -> ConfigError:
     """The one line for a file name whose suffix is no config format's."""
     what = f"unknown file type {suffix!r}" if suffix else "the file name has no suffix"
-    return ConfigError([f"{where}: {what}; use .toml, .tml, .json, .yaml or .yml"])
+    return ConfigError([f"{where}: {what}; use {_KNOWN}"])
 
 
 def detect_format(path: Path) -> str:

@@ -388,8 +388,7 @@ class WaitEstimator:
     def made(self, queue: str) -> QueueRates:
         """The record of ``queue``'s measurements, made on first use (as an arrival or a
         completion makes it)."""
-        r = self.rates.get(queue)
-        return r if r is not None else self._r(queue)
+        return self._r(queue)
 
     # ------------------------------------------------------------------ observations
 
