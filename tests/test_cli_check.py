@@ -176,7 +176,7 @@ def test_every_example_config_passes() -> None:
 def test_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_main([]) == 2
     err = capsys.readouterr().err
-    assert err == "python -m router check: the following arguments are required: FILE\n"
+    assert err == "router check: the following arguments are required: FILE\n"
 
 
 def test_real_command_line_never_prints_a_traceback(tmp_path: Path) -> None:

@@ -137,6 +137,6 @@ def test_a_plain_config_is_not_a_scenario(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert explain_main(["x.toml", "--limit", "0"]) == 2
     assert capsys.readouterr().err == (
-        "python -m router explain: argument --limit: expected a positive integer, got '0'\n"
+        "router explain: argument --limit: expected a positive integer, got '0'\n"
     )
     assert explain_main([str(tmp_path / "missing.toml")], out=io.StringIO()) == 2

@@ -235,7 +235,7 @@ def test_router_staff_names_the_flag_not_the_parameter(
     for flag, value in zip(flags[::2], flags[1::2], strict=True):
         given[flag] = value
     assert staff_main([x for kv in given.items() for x in kv]) == 2
-    assert capsys.readouterr().err == f"python -m router staff: error: {message}\n"
+    assert capsys.readouterr().err == f"router staff: error: {message}\n"
 
 
 @pytest.mark.parametrize(

@@ -92,14 +92,14 @@ def test_bad_scenario_exits_2_with_one_line_per_problem(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([], "python -m router simulate: the following arguments are required: FILE"),
+        ([], "router simulate: the following arguments are required: FILE"),
         (
             ["x.toml", "--load", "-1"],
-            "python -m router simulate: argument --load: expected a finite number >= 0, got '-1'",
+            "router simulate: argument --load: expected a finite number >= 0, got '-1'",
         ),
         (
             ["x.toml", "--seed", "one"],
-            "python -m router simulate: argument --seed: invalid int value: 'one'",
+            "router simulate: argument --seed: invalid int value: 'one'",
         ),
     ],
 )
@@ -231,13 +231,13 @@ def test_staff_refuses_an_absurd_load_at_once(capsys: pytest.CaptureFixture[str]
 
     assert staff_main(["--rate", "1e9", "--aht", "180", "--target-s", "20"]) == 2
     assert capsys.readouterr().err == (
-        "python -m router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
+        "router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
         "agents, the most this calculator sizes\n"
     )
     argv = ["--rate", "1e9", "--aht", "180", "--target-s", "20", "--patience-s", "60"]
     assert staff_main(argv) == 2
     assert capsys.readouterr().err == (
-        "python -m router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
+        "router staff: error: offered load 1.8e+11 Erlangs needs more than 100,000 "
         "agents for 80% answered, the most this calculator sizes\n"
     )
     assert (

@@ -75,7 +75,7 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     """``python -m router check FILE [FILE ...]``: exit 0 when every file is valid, else 2."""
     out = out if out is not None else sys.stdout
     parser = _Parser(
-        prog="python -m router check",
+        prog="router check",
         description="Validate router config or scenario files (TOML, JSON or YAML).",
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
@@ -162,7 +162,7 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     """``python -m router explain SCENARIO [--inquiry ID] [--limit N]``."""
     out = out if out is not None else sys.stdout
     parser = _Parser(
-        prog="python -m router explain",
+        prog="router explain",
         description="Run a scenario with tracing on and show why each agent was chosen.",
     )
     parser.add_argument("scenario", metavar="SCENARIO")

@@ -219,7 +219,7 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     """``python -m router compare-policies FILE [--seed N] [--load X] [--json PATH]``."""
     err = sys.stderr
     parser = _Parser(
-        prog="python -m router compare-policies",
+        prog="router compare-policies",
         description="Simulate a scenario once per backpressure policy; print a Markdown table.",
     )
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
@@ -263,9 +263,7 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.file}: {line}", file=err)
         return 2
     if not rows:
-        print(
-            f"python -m router compare-policies: no variant matches --only {args.only!r}", file=err
-        )
+        print(f"router compare-policies: no variant matches --only {args.only!r}", file=err)
         return 2
     seed = args.seed if args.seed is not None else sc.simulation.seed
     print(
@@ -278,6 +276,6 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
         try:
             Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(rows)) + b"\n")
         except OSError as exc:
-            print(f"python -m router compare-policies: cannot write {args.json}: {exc}", file=err)
+            print(f"router compare-policies: cannot write {args.json}: {exc}", file=err)
             return 2
     return 0

@@ -65,7 +65,7 @@ def _flags(message: str) -> str:
 
 def _build_parser() -> _Parser:
     p = _Parser(
-        prog="python -m router staff",
+        prog="router staff",
         description="Erlang C / Erlang A staffing calculator.",
     )
     p.add_argument("--rate", type=float, required=True, help="arrival rate (calls per --per)")

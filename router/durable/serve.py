@@ -429,7 +429,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
-        prog="python -m router serve",
+        prog="router serve",
         description="Serve routing domains over Redis Streams (see docs/deploy.md).",
     )
     p.add_argument("config", help="router config (TOML, JSON or YAML) for new domains")

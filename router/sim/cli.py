@@ -157,7 +157,7 @@ def _run(
     try:
         paths = write_csv(monitor, scenario, Path(csv_dir))
     except OSError as exc:
-        print(f"python -m router simulate: cannot write output: {exc}", file=err)
+        print(f"router simulate: cannot write output: {exc}", file=err)
         return 2
     print(f"csv: {', '.join(str(p) for p in paths)} ({interval_s / 60:g}-minute intervals)")
     return res, build_report(res)
@@ -185,7 +185,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     """``router simulate FILE [--seed N] [--load X] [--json PATH] [--plot DIR] [--csv DIR]``."""
     err = sys.stderr
     parser = _Parser(
-        prog="python -m router simulate",
+        prog="router simulate",
         description="Run a scenario through the real router core in virtual time.",
     )
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
@@ -247,7 +247,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         raise  # stdout closed early (``| head``): _quiet_pipe ends quietly
     except OSError as exc:
-        print(f"python -m router simulate: cannot write output: {exc}", file=err)
+        print(f"router simulate: cannot write output: {exc}", file=err)
         return 2
     return 0
 
@@ -263,7 +263,7 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     """``python -m router demo [--out DIR] [--seed N]``: the flagship 20x scenario."""
     err = sys.stderr
     parser = _Parser(
-        prog="python -m router demo",
+        prog="router demo",
         description="Run the flagship Spring Festival scenario (20x calls) and chart it.",
     )
     parser.add_argument("--out", metavar="DIR", default="out/demo", help="output directory")
@@ -290,6 +290,6 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        print(f"python -m router demo: cannot write output: {exc}", file=err)
+        print(f"router demo: cannot write output: {exc}", file=err)
         return 2
     return 0
