@@ -4118,7 +4118,9 @@ class Router:
         ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
         Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
         the removed queue's ``on_remove``, else they are rejected with reason
-        ``queue_removed``; offered and assigned ones finish where they are.
+        ``queue_removed``; offered and assigned ones finish where they are. An open
+        offer is held to the new config: an agent it no longer allows loses it at once
+        (``reason="reconfigured"``); work in service stays.
         An invalid config raises ConfigError naming every problem and changes nothing.
         """
         if isinstance(config, dict):
@@ -4215,10 +4217,32 @@ class Router:
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
             if t.terms.step > len(t.terms.queue.steps):
                 t.step = len(t.terms.queue.steps)
+        self._repool_offers()
         self._events.append(
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _repool_offers(self) -> None:
+        """Hold every open offer to the new config (reconfigure, once the pools are rebuilt).
+
+        An offered inquiry takes the pool it would wait in now (its queue's requirement at
+        its step, its tenant and own requirement, the queue's ``match``): the new pool of
+        that key, made here if no waiting inquiry made it. An agent that pool does not list
+        (the new config no longer lets it serve the inquiry) loses the offer with
+        ``reason="reconfigured"``; the last holder out puts the inquiry back in line. As
+        :meth:`_update_inquiry` does for a new requirement: afterwards the offer's pool is
+        one of the router's, which an agent update and a shift change check it against."""
+        for t in [t for t in self._tickets.values() if t.state == OFFERED]:
+            agent = t.agent
+            assert agent is not None
+            pool = self._pool_for(t)
+            holders = [agent, *(t.also or {}).values()]
+            gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
+            if len(gone) < len(holders):
+                t.pool = pool  # the offer stands, under the new config
+            for a in gone:  # the last one out puts the inquiry back in line
+                self._take_back_quietly(t, a, "reconfigured")
 
     def _channel_change_problems(self, config: RouterConfig) -> list[str]:
         """A queue may not change channel while it holds agents' slots on the old one."""
@@ -4438,7 +4462,9 @@ class Router:
 
     def _lost_pools(self) -> list[tuple[str, codec.LostPool]] | UnsetType:
         """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
-        with that pool's key in plain values; UNSET for none."""
+        with that pool's key in plain values; UNSET for none. Since a reconfigure re-pools
+        the open offers (:meth:`_repool_offers`), these are inquiries in service across a
+        reconfigure, and offers restored from a snapshot written before that."""
         out: list[tuple[str, codec.LostPool]] = []
         pools = self._pools
         for t in self._tickets.values():

@@ -337,9 +337,6 @@ class RouterMachine(RuleBasedStateMachine):
         self.seen: dict[str, float] = {}  # each agent's last input (presence timeouts)
         self.handed_back: dict[str, str] = {}  # inquiry -> the agent that handed it back
         self.units_ceiling: dict[str, int] = {}  # units held when an update lowered the budget
-        #: (agent, inquiry, offer_no) of offers standing at a reconfigure: they finish where
-        #: they are (docs/tuning.md section 6), even if the new config's line excludes them
-        self.kept_at_reconfigure: set[tuple[str, str, int]] = set()
         self._hours_of: tuple[RouterConfig, HoursModel] | None = None
         #: the routing features in play (issue 16): match expressions, preferred agents,
         #: multi-offer; their rules run only then, so other machines draw as before
@@ -1101,18 +1098,13 @@ class RouterMachine(RuleBasedStateMachine):
     @invariant()
     def offers_stand_with_ready_agents_that_fit(self) -> None:
         """An offer stays only with a ready agent that fits it now (a break, a presence
-        timeout, an agent update or a requirement update takes it back otherwise). An
-        offer standing at a reconfigure finishes where it is (docs/tuning.md section 6):
-        the new config's line does not take it back."""
-        standing = set()
+        timeout, an agent update, a requirement update or a reconfigure takes it back
+        otherwise: an offer standing at a reconfigure is held to the new config,
+        docs/tuning.md section 6)."""
         for a in self.r._agents.values():
             spec = self.specs[a.id]
             for t in a.offers.values():
                 assert a.state == READY, f"{a.id} (state {a.state}) keeps the offer of {t.id}"
-                key = (a.id, t.id, t.offer_no)
-                standing.add(key)
-                if key in self.kept_at_reconfigure:
-                    continue
                 need = requirement(t)
                 fits = all(spec.skills.get(s, 0) >= lvl for s, lvl in need.items())
                 if not spec.shifts:  # (a shift's own tenants and queues: checked at decisions)
@@ -1120,14 +1112,6 @@ class RouterMachine(RuleBasedStateMachine):
                     fits = fits and (not spec.queues or t.queue.name in spec.queues)
                 fits = fits and spec.capacity.get(t.queue.channel, 0) > 0
                 assert fits, f"{a.id} keeps the offer of {t.id} it does not fit: {spec}"
-        self.kept_at_reconfigure &= standing
-
-    def note_reconfigure(self) -> None:
-        """Record the offers standing at a successful reconfigure (they finish where
-        they are)."""
-        self.kept_at_reconfigure |= {
-            (a.id, t.id, t.offer_no) for a in self.r._agents.values() for t in a.offers.values()
-        }
 
     @invariant()
     def parked_only_between_calls(self) -> None:

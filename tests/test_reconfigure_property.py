@@ -6,7 +6,9 @@ random valid config (queues added and removed, steps, weights, modes, channel
 maxima) with random hand-overs. A lowered cap may leave an agent above it, but
 its load only falls until it is under; ``queue_removed`` rejections are
 outcomes like any other. A reconfigure the router refuses changes nothing
-(snapshot bytes equal).
+(snapshot bytes equal). An open offer is held to the new config (the machine's
+check of standing offers makes no exception for it), and after a reconfigure an
+agent update with the same spec takes nothing back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import msgspec
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
-from router import ConfigError, RouterConfig
+from router import ConfigError, InvalidInput, Router, RouterConfig
 from router.config import (
     Backpressure,
     Channel,
@@ -146,11 +148,30 @@ class ReconfigureMachine(RouterMachine):
             return
         assert "<nowhere>" not in hand_over.values()
         self.configs[version] = cfg
-        self.note_reconfigure()
+        self._a_no_op_update_takes_nothing_back()
         for a in self.r._agents.values():
             for ch in a.caps:
                 cap = self._expected_cap(a.id, ch)
                 self.ceiling[(a.id, ch)] = max(cap, loads.get((a.id, ch), 0))
+
+    def _a_no_op_update_takes_nothing_back(self) -> None:
+        """After a reconfigure, an update of an agent holding offers with the spec it has
+        emits ``AgentUpdated`` only and keeps its offers (each offer is in one of the new
+        config's pools); an update refused (a capacity above a lowered channel maximum)
+        changes nothing. On a restored copy: the run goes on as drawn."""
+        copy = Router.restore(self.r.snapshot())
+        for a in list(copy._agents.values()):
+            held = list(a.offers)
+            if not held:
+                continue
+            n = len(copy._events)
+            try:
+                copy.update_agent(a.spec, self.now)
+            except InvalidInput:  # its capacity above a channel maximum the config lowered
+                continue
+            got = [type(e).__name__ for e in copy._events[n:]]
+            assert got == ["AgentUpdated"], f"a no-op update of {a.id}: {got}"
+            assert list(a.offers) == held, f"a no-op update of {a.id} lost offers"
 
 
 TestReconfigureMachine, TestReconfigureMachineRandomized = machine_tests(

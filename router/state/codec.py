@@ -173,11 +173,12 @@ class Snapshot(Struct):
     #: inquiries answered at the instant of that reset, before it
     statistics_reset_ties: list[str] = []
     #: (inquiry id, pool key as in ``pools`` plus its binding) of each ticket whose pool
-    #: is no longer one of the router's: a reconfigure made new pools while it was on
-    #: offer or in service. It gets back a pool of that key of its own, as it held: an
-    #: offer is checked against the requirement it was made under, and is in no agent's
-    #: pools (``pool`` alone would name a listed pool of the same key, or none). UNSET (left
-    #: out of the bytes) when there is none: every other snapshot's bytes are as before
+    #: is no longer one of the router's: a reconfigure made new pools while it was in
+    #: service (an open offer is given the new config's pool since rp41; a snapshot written
+    #: before may hold one here). It gets back a pool of that key of its own, as it held
+    #: (``pool`` alone would name a listed pool of the same key, or none): an old offer is
+    #: checked against the requirement it was made under, and is in no agent's pools. UNSET
+    #: (left out of the bytes) when there is none: every other snapshot's bytes are as before
     lost_pools: list[tuple[str, LostPool]] | UnsetType = UNSET
 
 
