@@ -174,7 +174,7 @@ class Snapshot(Struct):
     statistics_reset_ties: list[str] = []
     #: (inquiry id, pool key as in ``pools`` plus its binding) of each ticket whose pool
     #: is no longer one of the router's: a reconfigure made new pools while it was in
-    #: service (an open offer is given the new config's pool since rp41; a snapshot written
+    #: service (an open offer is given the new config's pool at the reconfigure; a snapshot written
     #: before may hold one here). It gets back a pool of that key of its own, as it held
     #: (``pool`` alone would name a listed pool of the same key, or none): an old offer is
     #: checked against the requirement it was made under, and is in no agent's pools. UNSET
