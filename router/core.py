@@ -2445,6 +2445,7 @@ class Router:
         if st is None:
             st = step_down(agent.loadst, ch)
         agent.loadst = st
+        agent.loadn = st.nums
         agent.load = st.counts
         agent.total_load -= 1
         if agent.units is not None:
@@ -2481,9 +2482,9 @@ class Router:
             self._freed[agent.id] = agent
             # self._room(agent) and its ``has_room(agent)``, inline: every release
             roomy = False
-            load = agent.load
-            for chan, cap in agent.caps.items():
-                if load[chan] < cap:
+            loadn = agent.loadn  # by channel number (router/state/loads.py)
+            for cn, cap in enumerate(agent.capn):  # (no cap on a channel: 0, maybe no count)
+                if cap > 0 and loadn[cn] < cap:
                     roomy = True
                     break
             if roomy != agent.roomy:
@@ -3030,8 +3031,8 @@ class Router:
         vers[agent.slot] = entry_ver
         if agent.state != READY:
             return
-        load = agent.load
-        caps = agent.caps
+        loadn = agent.loadn  # load and caps by channel number (``Pool.chan``: loads.py)
+        capn = agent.capn
         spare = agent.units - agent.units_used if agent.units is not None else None
         if agent.cooldown_until > self._now or self._heavy_k is not None:
             takes = self._may_take(agent)
@@ -3085,8 +3086,9 @@ class Router:
                         other_ch, other_on, other_cap = last_ch, on_ch, cap_ch
                     seen = True
                     last_ch = ch
-                    on_ch = load[ch]
-                    cap_ch = caps[ch]
+                    cn = pool.chan
+                    on_ch = loadn[cn]
+                    cap_ch = capn[cn]
                 full = on_ch >= cap_ch
             if full:
                 continue
@@ -3333,9 +3335,9 @@ class Router:
                 pool.floor = key  # the winning draw: see router/state/distribution.py
             self._assign(t, agent, pool, explanation)
             if agent.state == READY:  # ``has_room(agent)`` inline (pure: a call less per seek)
-                load = agent.load
-                for ch, cap in agent.caps.items():
-                    if load[ch] < cap:
+                loadn = agent.loadn  # by channel number, as in _release
+                for cn, cap in enumerate(agent.capn):
+                    if cap > 0 and loadn[cn] < cap:
                         self._refresh(agent)
                         break
             break
@@ -3388,8 +3390,8 @@ class Router:
         best = _INF
         if agent.state != READY:
             return (best, agent.incarnation)
-        load = agent.load
-        caps = agent.caps
+        loadn = agent.loadn  # load and caps by channel number (``Pool.chan``: loads.py)
+        capn = agent.capn
         units = agent.units
         takes = self._may_take(agent)
         if takes == _TAKES_NONE:
@@ -3430,8 +3432,9 @@ class Router:
                         other_ch, other_on, other_cap = last_ch, on_ch, cap_ch
                     seen = True
                     last_ch = ch
-                    on_ch = load[ch]  # an agent has both for every pool's channel (_refresh)
-                    cap_ch = caps[ch]
+                    cn = pool.chan  # an agent has both for every pool's channel (_refresh)
+                    on_ch = loadn[cn]
+                    cap_ch = capn[cn]
             if on_ch >= cap_ch:
                 continue
             if heavy_blocked and pool.heavy:
@@ -3487,8 +3490,8 @@ class Router:
                 best_urg = 0.0
                 best_pool: Pool | None = None
                 best_prof = 0.0
-                load = agent.load
-                caps = agent.caps
+                loadn = agent.loadn  # by channel number (``Pool.chan``: loads.py)
+                capn = agent.capn
                 spare = agent.units - agent.units_used if agent.units is not None else None
                 heavy_blocked = (
                     self._heavy_k is not None
@@ -3502,9 +3505,10 @@ class Router:
                 for pool, prof, weight in agent.pools:
                     if not pool.n_waiting:
                         continue
-                    ch = pool.channel
-                    if load[ch] >= caps[ch]:
+                    cn = pool.chan
+                    if loadn[cn] >= capn[cn]:
                         continue
+                    ch = pool.channel
                     if (
                         spare is not None
                         and pool.cost > spare
@@ -3655,12 +3659,14 @@ class Router:
         if st is None:
             st = step_up(agent.loadst, ch)
         agent.loadst = st
-        load = agent.load = st.counts
-        on_ch = load[ch]  # read once: _take_units leaves the load alone
+        agent.load = st.counts
+        loadn = agent.loadn = st.nums
+        cn = pool.chan
+        on_ch = loadn[cn]  # read once: _take_units leaves the load alone
         agent.total_load += 1
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
-        if on_ch >= agent.caps[ch]:  # that was its last slot on ch: maybe no room left
+        if on_ch >= agent.capn[cn]:  # that was its last slot on ch: maybe no room left
             self._room(agent)
         if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch

@@ -22,7 +22,16 @@ from router import AgentSpec, Inquiry, Router
 from router.config import QueueConfig, RouterConfig
 from router.events import Offered
 from router.state import loads
-from router.state.loads import MAX_SHARED_LOADS, LoadState, load_state, step_down, step_up
+from router.state.loads import (
+    MAX_SHARED_LOADS,
+    LoadState,
+    by_number,
+    cap_numbers,
+    channel_no,
+    load_state,
+    step_down,
+    step_up,
+)
 from router.state.records import LOGGING_OUT
 
 
@@ -54,6 +63,10 @@ def _check(r: Router, items_of: dict[int, tuple[tuple[str, int], ...]]) -> None:
         assert all(ch in load for ch in a.caps), aid
         assert a.total_load == sum(load.values()), aid
         items = tuple(load.items())
+        # by channel number (the hot paths' reads): the state's list, and the caps' shared
+        assert a.loadn is a.loadst.nums and a.loadn == by_number(items), aid
+        assert a.capn == by_number(tuple(a.caps.items())), aid
+        assert a.capn is cap_numbers(a.caps), aid
         assert by_items.setdefault(items, load) is load, aid  # one dict per load
         assert items_of.setdefault(id(load), items) == items, aid  # never changed in place
 
@@ -163,7 +176,7 @@ def test_the_table_starts_again_when_full_and_held_states_stay_right() -> None:
         loads._table.clear()
         held = load_state((("chat", 1),))
         for i in range(MAX_SHARED_LOADS - 1):
-            load_state((("chat", 0), (f"x{i}", 1)))
+            load_state((("chat", i + 3),))  # (one channel: no new channel numbers)
         assert len(loads._table) == MAX_SHARED_LOADS
         load_state((("chat", 2),))  # full: forgotten, then this one
         assert len(loads._table) == 1
@@ -175,3 +188,17 @@ def test_the_table_starts_again_when_full_and_held_states_stay_right() -> None:
     finally:
         loads._table.clear()
         loads._table.update(saved)
+
+
+def test_channel_numbers_index_the_lists_and_stay_fixed() -> None:
+    """A channel keeps its number; a list holds each count at its channel's number, 0 for a
+    channel it has no count on, and is no longer than its highest number + 1."""
+    a, b = channel_no("nums-a"), channel_no("nums-b")
+    assert channel_no("nums-a") == a and b == a + 1
+    assert by_number((("nums-b", 3),)) == [0] * b + [3]
+    assert by_number((("nums-b", 3), ("nums-a", 2))) == [0] * a + [2, 3]
+    st = load_state((("nums-a", 1), ("nums-b", 0)))
+    assert st.nums[a] == 1 and st.nums[b] == 0 and len(st.nums) == b + 1
+    assert step_up(st, "nums-b").nums[b] == 1 and step_down(st, "nums-a").nums[a] == 0
+    caps = {"nums-b": 5}
+    assert cap_numbers(caps) is cap_numbers(dict(caps)) and cap_numbers(caps)[b] == 5

@@ -16,6 +16,12 @@ The table of states is module-wide (values, shared by every router in the proces
 forgotten when it reaches :data:`MAX_SHARED_LOADS` states (channels and capacities are
 open-ended): states already held keep their counts and their cached neighbours, so an
 agent's counts stay right; only the sharing starts again.
+
+Channel numbers. The hot paths (a refresh, a seek, an assignment) read an agent's load and
+capacity on a pool's channel by the channel's number (``channel_no``, module-wide, given
+once per name and never forgotten: a number stays valid in every state and pool), an index
+into a list (``LoadState.nums``, ``Agent.capn``: ``cap_numbers``), not a str-keyed probe of
+the dicts. A list is as long as its highest channel number + 1, 0 where it has no count.
 """
 
 from __future__ import annotations
@@ -34,15 +40,48 @@ class LoadState:
     """One load: ``counts`` (channel -> inquiries held, never changed in place) and the
     loads one inquiry more (``ups``) or less (``downs``) on a channel, cached by channel."""
 
-    __slots__ = ("counts", "downs", "ups")
+    __slots__ = ("counts", "downs", "nums", "ups")
 
     def __init__(self, key: LoadKey) -> None:
         self.counts: dict[str, int] = dict(key)
+        #: ``counts`` by channel number (``channel_no``)
+        self.nums: list[int] = by_number(key)
         self.ups: dict[str, LoadState] = {}
         self.downs: dict[str, LoadState] = {}
 
 
 _table: dict[LoadKey, LoadState] = {}
+#: channel name -> its number (module-wide, never forgotten: the configured channels)
+_numbers: dict[str, int] = {}
+_caps_table: dict[LoadKey, list[int]] = {}
+
+
+def channel_no(ch: str) -> int:
+    """``ch``'s number (given on first use)."""
+    n = _numbers.get(ch)
+    if n is None:
+        n = _numbers[ch] = len(_numbers)
+    return n
+
+
+def by_number(items: LoadKey) -> list[int]:
+    """Counts per channel as a list indexed by channel number (0 where none)."""
+    at = [channel_no(ch) for ch, _ in items]
+    nums = [0] * (max(at) + 1 if at else 0)
+    for i, (_, n) in zip(at, items, strict=True):
+        nums[i] = n
+    return nums
+
+
+def cap_numbers(caps: dict[str, int]) -> list[int]:
+    """``caps`` by channel number (``Agent.capn``): one list per distinct caps, shared."""
+    key = tuple(caps.items())
+    nums = _caps_table.get(key)
+    if nums is None:
+        if len(_caps_table) >= MAX_SHARED_LOADS:
+            _caps_table.clear()  # open-ended: forget the table rather than grow it
+        nums = _caps_table[key] = by_number(key)
+    return nums
 
 
 def load_state(items: Iterable[tuple[str, int]]) -> LoadState:

@@ -23,7 +23,15 @@ from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
 from router.model import AgentSpec, Shift
 from router.state.estimate import QueueRates
-from router.state.loads import NO_LOAD, LoadState, load_state, step_up, with_channels
+from router.state.loads import (
+    NO_LOAD,
+    LoadState,
+    cap_numbers,
+    channel_no,
+    load_state,
+    step_up,
+    with_channels,
+)
 from router.state.tallies import AgentTally, QueueTally
 
 # Ticket states
@@ -293,6 +301,7 @@ class Pool:
         "agents",
         "arrivals",
         "bind",
+        "chan",
         "channel",
         "cost",
         "declined",
@@ -328,6 +337,7 @@ class Pool:
         self.heavy = key[3]
         self.cost = key[4]
         self.channel = queue.channel
+        self.chan = channel_no(queue.channel)  # (router/state/loads.py, channel numbers)
         self.agents: list[tuple[float, int, object, int]] = []
         #: the memberships ``(pool, proficiency feature, queue weight)`` of its eligible
         #: agents, one per distinct pair of values, shared (:func:`join_pool`); typed Any
@@ -705,6 +715,7 @@ class Agent:
         "break_due",
         "break_until",
         "brk_flags",
+        "capn",
         "caps",
         "cooldown_until",
         "heavy_block_until",
@@ -717,6 +728,7 @@ class Agent:
         "listed",
         "listed_ver",
         "load",
+        "loadn",
         "loadst",
         "no_answer",
         "off_shift",
@@ -777,9 +789,12 @@ class Agent:
         #: and ``Router._assign`` and ``_release`` inline)
         self.load: dict[str, int] = NO_LOAD.counts
         self.loadst: LoadState = NO_LOAD
+        #: ``loadst.nums``: ``load`` by channel number (``Pool.chan``; router/state/loads.py)
+        self.loadn: list[int] = NO_LOAD.nums
         #: replaced (``set_caps``), never changed in place: shared by the agents with the
-        #: same caps (``Router._set_caps``)
+        #: same caps (``Router._set_caps``); ``capn`` is it by channel number, shared too
         self.caps: dict[str, int] = {}
+        self.capn: list[int] = []
         self.units: int | None = spec.units
         self.units_used = 0
         # wellbeing: a cooldown after long heavy work; a break waiting for a place
@@ -884,6 +899,7 @@ def load_up(agent: Agent, ch: str) -> int:
     """One inquiry more on ``ch`` for ``agent`` (its load state's neighbour); the new count."""
     st = step_up(agent.loadst, ch)
     agent.loadst = st
+    agent.loadn = st.nums
     counts = agent.load = st.counts
     return counts[ch]
 
@@ -892,6 +908,7 @@ def load_with(agent: Agent, channels: Iterable[str]) -> None:
     """``agent``'s load counts each of ``channels`` (0 where it had no count)."""
     st = with_channels(agent.loadst, channels)
     agent.loadst = st
+    agent.loadn = st.nums
     agent.load = st.counts
 
 
@@ -899,6 +916,7 @@ def set_load(agent: Agent, counts: dict[str, int]) -> None:
     """``agent``'s load is ``counts`` (a restored record's), shared (router/state/loads.py)."""
     st = load_state(counts.items())
     agent.loadst = st
+    agent.loadn = st.nums
     agent.load = st.counts
 
 
@@ -955,6 +973,7 @@ def set_caps(agent: Agent, caps: dict[str, int]) -> None:
         ch = pool.channel
         pool.slots += caps.get(ch, 0) - old.get(ch, 0)
     agent.caps = caps
+    agent.capn = cap_numbers(caps)
 
 
 def free_agents(pool: Pool, need: int) -> int:
