@@ -177,6 +177,17 @@ _REFUSED: list[tuple[str, Any, str]] = [
         lambda r: r.login(AgentSpec(id="b", skills={"": 1}), 2),
         "skills: must be a non-empty string, got ''",
     ),
+    (
+        # values.py:252 (an inquiry's tenant unchecked)
+        "tenant empty",
+        lambda r: r.submit(inq("x", tenant=""), 2),
+        "tenant: must be a non-empty string, got ''",
+    ),
+    (
+        "tenant a number",
+        lambda r: r.submit(inq("x", tenant=5), 2),
+        "tenant: must be a non-empty string, got 5",
+    ),
 ]
 
 
