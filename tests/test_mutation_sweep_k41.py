@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, InvalidInput
-from router.inputs import Accept, check_input_ids, decode_input
+from router.inputs import Accept, GoOnBreak, check_input_ids, decode_input
 from router.values import NO_TAGS, check_id, check_priority, wire_seconds
 from tests.helpers import agent, basic, inq, names
 
@@ -215,3 +215,17 @@ def test_an_id_of_200_characters_is_taken_and_201_refused() -> None:
     with pytest.raises(InvalidInput) as info:
         r.login(agent("b" * 201), 2)
     assert str(info.value) == "id: must be at most 200 characters, got 201"
+
+
+def test_a_break_reason_of_200_characters_is_taken_and_201_refused() -> None:
+    # values.py:105 (``len(value) >= MAX_NAME``: a 200-character reason refused)
+    r = basic()
+    r.login(agent("a1"), 0)
+    r.handle(GoOnBreak(agent_id="a1", reason="r" * 200), 1)
+    assert [(type(e).__name__, getattr(e, "reason", None)) for e in r.tick(1)][-1] == (
+        "AgentOnBreak",
+        "r" * 200,
+    )
+    with pytest.raises(InvalidInput) as info:
+        r.handle(GoOnBreak(agent_id="a1", reason="r" * 201), 2)
+    assert str(info.value) == "reason: must be a string of at most 200 characters"
