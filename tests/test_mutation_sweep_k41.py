@@ -188,6 +188,18 @@ _REFUSED: list[tuple[str, Any, str]] = [
         lambda r: r.submit(inq("x", tenant=5), 2),
         "tenant: must be a non-empty string, got 5",
     ),
+    (
+        # values.py:261 (``type(attributes) is dict or attributes``: a falsy non-mapping
+        # passed unchecked)
+        "inquiry attributes None",
+        lambda r: r.submit(inq("x", attributes=None), 2),
+        "attributes: must be a mapping of name to value, got None",
+    ),
+    (
+        "inquiry attributes an empty list",
+        lambda r: r.submit(inq("x", attributes=[]), 2),
+        "attributes: must be a mapping of name to value, got []",
+    ),
 ]
 
 
