@@ -1610,8 +1610,12 @@ class Router:
         q = t.terms.queue
         name = q.name
         more = t.more
+        r = q.est  # ``_answered``, inline while the record held is current (every answer)
         if more is None:  # a plain ticket: entered at its arrival, not a callback
-            self._answered(q, t.wait_end, t.arrival, True)
+            if r is not None and not r.dropped:
+                self._estimator.answer(r, t.wait_end, t.arrival, True)
+            else:
+                self._answered(q, t.wait_end, t.arrival, True)
         else:
             self._answered(q, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
