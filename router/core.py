@@ -1610,8 +1610,12 @@ class Router:
         q = t.terms.queue
         name = q.name
         more = t.more
+        r = q.est  # ``_answered``, inline while the record held is current (every answer)
         if more is None:  # a plain ticket: entered at its arrival, not a callback
-            self._answered(q, t.wait_end, t.arrival, True)
+            if r is not None and not r.dropped:
+                self._estimator.answer(r, t.wait_end, t.arrival, True)
+            else:
+                self._answered(q, t.wait_end, t.arrival, True)
         else:
             self._answered(q, t.wait_end, t.entered, not more.callback)
         self._count_answer(t, now, 1)
@@ -3045,8 +3049,11 @@ class Router:
         # bound-method locals (compiled: a native call instead of a method object per call)
         scorer = self._scorer
         interrupts = self._interrupts
-        push = heappush  # a local: the compiled build looks a module global up on every use
         native = self._native_heap
+        # pure: ``heappush`` as a local (a global is looked up on every use); compiled, never
+        # read (the heap is ``agent_list``'s): a module global read there is a dict lookup
+        # per refresh, so it is not read at all
+        push: Any = None if native else heappush
         # the bases of the first two (weights, channel) groups met, in locals (an agent of
         # two channels under one set of weights has two); any other in ``bases``
         group_c: Coeffs | None = None

@@ -248,12 +248,17 @@ class AdmissionControl:
                 return 0.0
         q = t.terms.queue
         est = self.estimator
-        if t.terms.step == 0 and t.extra is None and pool.tenant == q.tenant:
-            est.restaff(q.name, float(staff), now)  # the queue's own pool: its staffing
-        slots = 1.0 if q.name in est.gap else pool_slots(pool)
+        # the estimator's record of q as the core holds it (``QueueState.est``; asked by name
+        # only when the core has none yet or it was dropped): three lookups by name less
+        r = q.est
+        if r is None or r.dropped:
+            r = est.record(q.name)
+        if r is not None and t.terms.step == 0 and t.extra is None and pool.tenant == q.tenant:
+            est.rescale(r, float(staff), now)  # the queue's own pool: its staffing (restaff)
+        slots = 1.0 if r is not None and r.has_gap else pool_slots(pool)  # q.name in est.gap
         n = q.n_waiting
-        return est.expected_wait(
-            q.name,
+        return est.wait(
+            r,
             position - free,
             t.terms.priority,
             priority_seconds,

@@ -468,7 +468,12 @@ class WaitEstimator:
         of the line together and finish together. They are not measured.
         """
         r = self.rates.get(queue)
-        if r is None or staff <= 0.0:
+        if r is not None:
+            self.rescale(r, staff, now)
+
+    def rescale(self, r: QueueRates, staff: float, now: float) -> None:
+        """:meth:`restaff` with the queue's record in hand (:meth:`record`)."""
+        if staff <= 0.0:
             return
         old = r.staff
         r.staff = staff
@@ -477,7 +482,7 @@ class WaitEstimator:
         self._changed(r)
         f = staff / old
         if not 0.8 < f < 1.25:
-            r.settle_until = now + self.handle_s(queue)
+            r.settle_until = now + (r.handle if r.handle > 0.0 else self.prior_handle_s)
         if r.has_gap:
             r.gap /= f
         r.b600 /= f  # backlogged time per answer shrinks with more agents
@@ -623,13 +628,40 @@ class WaitEstimator:
         if position <= 0:
             return 0.0
         # move_rate, theta and rate with the queue's measurements looked up once
-        r = self.rates.get(queue)
+        return self.wait(
+            self.rates.get(queue),
+            position,
+            priority,
+            priority_seconds,
+            slots,
+            staff,
+            changes,
+            now,
+            live_share,
+        )
+
+    def wait(
+        self,
+        r: QueueRates | None,
+        position: int,
+        priority: int | None,
+        priority_seconds: float,
+        slots: float,
+        staff: float,
+        changes: list[tuple[float, int]] | None,
+        now: float | None,
+        live_share: float,
+    ) -> float:
+        """:meth:`expected_wait` with the queue's record in hand (:meth:`record`; ``None``:
+        nothing measured yet)."""
+        if position <= 0:
+            return 0.0
         moves = 0.0
         if now is not None and r is not None and r.mv_n and r.arr_t0 != _INF_WAIT:
             moves = self._per_s(r, r.mv_n, r.mv_t, now)
         theta = (r.abandon / r.waited if r is not None and r.waited > 0.0 else 0.0) * live_share
         if staff <= 0.0 and changes:
-            return self._wait_for_staff(queue, position, slots, changes, moves, theta)
+            return self._wait_for_staff(r, position, slots, changes, moves, theta)
         if r is not None and r.has_gap and r.gap > 0.0:
             rate = 1.0 / r.gap
         else:
@@ -671,16 +703,17 @@ class WaitEstimator:
 
     def _wait_for_staff(
         self,
-        queue: str,
+        r: QueueRates | None,
         position: int,
         slots: float,
         changes: list[tuple[float, int]],
         moves: float,
         theta: float,
     ) -> float:
-        """Nobody can serve ``queue`` now but agents are scheduled to: each serves at
-        ``slots / handle`` (its capacity over the handle time) once on shift."""
-        per_agent = max(slots, 1.0) / self.handle_s(queue)
+        """Nobody can serve the queue of record ``r`` now but agents are scheduled to: each
+        serves at ``slots / handle`` (its capacity over the handle time) once on shift."""
+        handle = r.handle if r is not None and r.handle > 0.0 else self.prior_handle_s
+        per_agent = max(slots, 1.0) / handle
         segments = _segments(per_agent, 1.0, changes, 0.0, moves)
         return wait_through(position, theta, segments)
 
