@@ -1916,15 +1916,7 @@ class Router:
             self._enqueue(t)
             self._pending.append(t)
         elif state == OFFERED and requires is not None:
-            agent = t.agent
-            assert agent is not None
-            pool = self._pool_for(t)
-            holders = [agent, *(t.also or {}).values()]
-            gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
-            if len(gone) < len(holders):
-                t.pool = pool  # the offer stands, under the new requirement
-            for a in gone:  # the last one out puts the inquiry back in line
-                self._take_back_quietly(t, a, "updated")
+            self._hold_offer(t, "updated")
         self._counters.updated += 1
         self._events.append(
             InquiryUpdated(
@@ -4247,15 +4239,21 @@ class Router:
         :meth:`_update_inquiry` does for a new requirement: afterwards the offer's pool is
         one of the router's, which an agent update and a shift change check it against."""
         for t in [t for t in self._tickets.values() if t.state == OFFERED]:
-            agent = t.agent
-            assert agent is not None
-            pool = self._pool_for(t)
-            holders = [agent, *(t.also or {}).values()]
-            gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
-            if len(gone) < len(holders):
-                t.pool = pool  # the offer stands, under the new config
-            for a in gone:  # the last one out puts the inquiry back in line
-                self._take_back_quietly(t, a, "reconfigured")
+            self._hold_offer(t, "reconfigured")
+
+    def _hold_offer(self, t: Ticket, reason: str) -> None:
+        """The offered ``t`` takes the pool it would wait in now (:meth:`_pool_for`, after a
+        new requirement or config): the offer stands for the holders that pool lists; the
+        others lose it with ``reason``, and the last one out puts the inquiry back in line."""
+        agent = t.agent
+        assert agent is not None
+        pool = self._pool_for(t)
+        holders = [agent, *(t.also or {}).values()]
+        gone = [a for a in holders if not any(p is pool for p, _, _ in a.pools)]
+        if len(gone) < len(holders):
+            t.pool = pool  # the offer stands, in the pool it would wait in now
+        for a in gone:  # the last one out puts the inquiry back in line
+            self._take_back_quietly(t, a, reason)
 
     def _channel_change_problems(self, config: RouterConfig) -> list[str]:
         """A queue may not change channel while it holds agents' slots on the old one."""
