@@ -1610,8 +1610,8 @@ class Router:
         q = t.terms.queue
         name = q.name
         more = t.more
-        r = q.est  # ``_answered``, inline while the record held is current (every answer)
         if more is None:  # a plain ticket: entered at its arrival, not a callback
+            r = q.est  # ``_answered``, inline while the record held is current (every answer)
             if r is not None and not r.dropped:
                 self._estimator.answer(r, t.wait_end, t.arrival, True)
             else:
@@ -4222,29 +4222,22 @@ class Router:
         for t in self._tickets.values():  # offered/parked: re-pick their step when requeued
             if t.terms.step > len(t.terms.queue.steps):
                 t.step = len(t.terms.queue.steps)
-        self._repool_offers()
+        # every open offer held to the new config: an agent it no longer admits loses it at
+        # once; the offers that stand are in the router's pools, which a later agent update
+        # or shift change checks them against
+        for t in [t for t in self._tickets.values() if t.state == OFFERED]:
+            self._hold_offer(t, "reconfigured")
         self._events.append(
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
 
-    def _repool_offers(self) -> None:
-        """Hold every open offer to the new config (reconfigure, once the pools are rebuilt).
-
-        An offered inquiry takes the pool it would wait in now (its queue's requirement at
-        its step, its tenant and own requirement, the queue's ``match``): the new pool of
-        that key, made here if no waiting inquiry made it. An agent that pool does not list
-        (the new config no longer lets it serve the inquiry) loses the offer with
-        ``reason="reconfigured"``; the last holder out puts the inquiry back in line. As
-        :meth:`_update_inquiry` does for a new requirement: afterwards the offer's pool is
-        one of the router's, which an agent update and a shift change check it against."""
-        for t in [t for t in self._tickets.values() if t.state == OFFERED]:
-            self._hold_offer(t, "reconfigured")
-
     def _hold_offer(self, t: Ticket, reason: str) -> None:
         """The offered ``t`` takes the pool it would wait in now (:meth:`_pool_for`, after a
-        new requirement or config): the offer stands for the holders that pool lists; the
-        others lose it with ``reason``, and the last one out puts the inquiry back in line."""
+        new requirement or config: its queue's requirement at its step, its tenant and own
+        requirement, the queue's ``match``; made here if no waiting inquiry made it): the
+        offer stands for the holders that pool lists; the others lose it with ``reason``, and
+        the last one out puts the inquiry back in line."""
         agent = t.agent
         assert agent is not None
         pool = self._pool_for(t)
@@ -4474,7 +4467,7 @@ class Router:
     def _lost_pools(self) -> list[tuple[str, codec.LostPool]] | UnsetType:
         """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
         with that pool's key in plain values; UNSET for none. Since a reconfigure re-pools
-        the open offers (:meth:`_repool_offers`), these are inquiries in service across a
+        the open offers (:meth:`_hold_offer`), these are inquiries in service across a
         reconfigure, and offers restored from a snapshot written before that."""
         out: list[tuple[str, codec.LostPool]] = []
         pools = self._pools
