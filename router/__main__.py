@@ -5,7 +5,9 @@ Commands import lazily so ``check`` never loads the simulator or an event loop.
 Every command takes ``argv`` and returns an exit code: 0 ok, 2 user error
 (one line per problem, never a traceback). A command whose optional
 dependency is missing (``serve`` without redis-py, ``dashboard`` without
-aiohttp) says which extra of the distribution to install.
+aiohttp) says which extra of the distribution to install (``router._dist``); its
+``--help`` needs no extra: those commands import theirs when they run
+(``router.cli.extras``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-from router._dist import DIST, dist_version, install_hint
+from router._dist import DIST, EXTRAS, dist_version, missing_dependency
+
+__all__ = ["COMMANDS", "EXTRAS", "main", "missing_dependency", "run", "usage"]
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("router.cli.check", "check_main", "validate a config or scenario file"),
@@ -27,19 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "backpressure policies side by side",
     ),
     "dashboard": ("router.cli.dashboard", "dashboard_main", "replay a scenario on a live page"),
-    "serve": ("router.durable.serve", "serve_main", "serve routing domains over Redis Streams"),
-}
-
-#: Top-level module of an optional dependency -> the extra that installs it.
-EXTRAS: dict[str, str] = {
-    "redis": "redis",
-    "aiohttp": "dashboard",
-    "prometheus_client": "metrics",
-    "opentelemetry": "otel",
-    "matplotlib": "plot",
-    "yaml": "yaml",
-    "trio": "trio",
-    "uvloop": "uvloop",
+    "serve": ("router.cli.serve", "serve_main", "serve routing domains over Redis Streams"),
 }
 
 
@@ -49,15 +41,6 @@ def usage() -> str:
     lines += [f"  {name:<17} {help}" for name, (_, _, help) in COMMANDS.items()]
     lines += ["", "router COMMAND --help shows a command's options; router --version the version."]
     return "\n".join(lines)
-
-
-def missing_dependency(command: str, exc: ImportError) -> str:
-    """One line naming the extra to install for a command whose dependency is missing."""
-    top = (exc.name or "").split(".")[0]
-    extra = EXTRAS.get(top)
-    if extra is None:
-        return f"router {command}: not available ({exc})"
-    return f"router {command}: needs the {top!r} package: {install_hint(extra)}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,13 +84,17 @@ def test_wheel_and_sdist_install_into_a_clean_venv(tmp_path: Path) -> None:
     assert "TOTAL" in sim.stdout
     check = _run(router, "check", ROOT / "examples" / "configs" / "minimal.toml")
     assert check.stdout.startswith("ok: 1 queue")
-    # the extras are missing here: each command says which one to install
-    serve = _run(router, "serve", "--help", ok=False)
+    # the extras are missing here: --help shows the options, a run says which extra to install
+    assert _run(router, "serve", "--help").stdout.startswith("usage: router serve ")
+    cfg = ROOT / "examples" / "configs" / "minimal.toml"
+    serve = _run(router, "serve", cfg, "--redis", "redis://127.0.0.1:1/0", ok=False)
     assert serve.returncode == 2
     assert serve.stderr.strip() == (
         "router serve: needs the 'redis' package: pip install 'inquiry-router[redis]'"
     )
-    dash = _run(router, "dashboard", "--help", ok=False)
+    assert _run(router, "dashboard", "--help").stdout.startswith("usage: router dashboard ")
+    dash = _run(router, "dashboard", ROOT / "examples" / "spring_festival.toml", ok=False)
+    assert dash.returncode == 2
     assert dash.stderr.strip() == (
         "router dashboard: needs the 'aiohttp' package: pip install 'inquiry-router[dashboard]'"
     )

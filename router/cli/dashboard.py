@@ -1,7 +1,9 @@
 """``router dashboard SCENARIO``: replay a scenario in accelerated virtual time on a live page.
 
 Exit codes: 0 stopped (Ctrl-C, ``--seconds``, or ``--exit-when-done``), 2 a user
-error (bad arguments or scenario: one line per problem, naming the field).
+error (bad arguments or scenario: one line per problem, naming the field) or no
+aiohttp (the ``dashboard`` extra, imported when the command runs, so ``--help``
+works without it).
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from router._dist import install_hint
 from router.cli.check import _Parser, _UsageExit
-from router.dashboard.replay import ReplaySource
-from router.dashboard.server import start_server
+from router.cli.extras import missing_extra
 from router.errors import ConfigError
 from router.sim.cli import _positive
 from router.sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from router.dashboard.replay import ReplaySource
 
 __all__ = ["dashboard_main"]
 
@@ -46,7 +52,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p = _Parser(
         prog="router dashboard",
         description="Replay a scenario in accelerated virtual time and watch it on a live page "
-        "(queues, waits, agents, service level, surge, reconfigure by upload).",
+        "(queues, waits, agents, service level, surge, reconfigure by upload). "
+        f"Needs the dashboard extra: {install_hint('dashboard')}",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML, JSON or YAML)")
     p.add_argument("--speed", type=_positive, default=60.0, help="virtual s per wall s (60)")
@@ -63,6 +70,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def dashboard_main(argv: Sequence[str]) -> int:
     """``router dashboard SCENARIO [--speed X] [--port N] ...``."""
+    try:
+        from router.dashboard.replay import ReplaySource
+    except ImportError as exc:  # no aiohttp (router.dashboard.server)
+        return missing_extra("dashboard", exc, parse, argv)
     try:
         args = parse(argv)
     except _UsageExit as exc:
@@ -92,6 +103,8 @@ def dashboard_main(argv: Sequence[str]) -> int:
 
 
 async def _serve(source: ReplaySource, args: argparse.Namespace) -> int:
+    from router.dashboard.server import start_server
+
     runner, port = await start_server(source, args.host, args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

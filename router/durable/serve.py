@@ -1,4 +1,4 @@
-"""``python -m router serve CONFIG --redis URL``: own routing domains, share them out.
+"""The process behind ``router serve CONFIG --redis URL``: own routing domains, share them out.
 
 Theory of operation: a :class:`Server` is one asyncio (uvloop when available)
 process. Every ``lease/10`` it tries to take each configured domain whose
@@ -21,34 +21,31 @@ shows up as errors, never as a frozen process. ``--http HOST:PORT`` adds
 renewed in time, or a domain lags by more than ``--max-lag-s``), ``GET
 /metrics`` (Prometheus text) and ``GET /stats`` (JSON), served by aiohttp
 (:mod:`router.durable.http`). ``--cluster`` talks to a Redis Cluster: each
-domain's keys share one hash slot, so its scripts run on one node.
+domain's keys share one hash slot, so its scripts run on one node. The command
+line is ``router/cli/serve.py`` (its ``--help`` works without redis-py).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import math
 import os
-import signal
 import socket
-import sys
 import time
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
 import msgspec
 from redis.exceptions import RedisError
 
-from router.config import RouterConfig, load_config
+from router.config import RouterConfig
 from router.durable.domain import DomainOptions, DomainRunner
 from router.durable.log import ACQUIRE, OWNER_SCRIPTS, Calls, Fenced, LogMoved, connect
-from router.durable.wire import DomainKeys, check_domain_name
-from router.errors import ConfigError
+from router.durable.wire import DomainKeys
 
-__all__ = ["Server", "connect", "serve_main"]
+__all__ = ["Server", "connect"]
 
 log = logging.getLogger("router.durable")
 
@@ -413,191 +410,3 @@ class Server:
         runner, self.http_port = await start_http(self, host, port)
         log.info("http on %s:%d (GET /health, /metrics, /stats)", host, self.http_port)
         return runner
-
-
-# ---------------------------------------------------------------------- CLI
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="router serve",
-        description="Serve routing domains over Redis Streams (see docs/deploy.md).",
-    )
-    p.add_argument("config", help="router config (TOML, JSON or YAML) for new domains")
-    p.add_argument("--redis", required=True, help="redis://host:port/db")
-    p.add_argument("--domains", default="default", help="comma-separated domain names")
-    p.add_argument(
-        "--agents-from-config",
-        action="store_true",
-        help="log in the config's [[agents]] when a domain is created",
-    )
-    p.add_argument("--lease-ms", type=int, default=5000, help="lease time (default 5000)")
-    p.add_argument("--batch", type=int, default=1000, help="request entries per read")
-    p.add_argument(
-        "--batch-items", type=int, default=5000, help="max inputs per logged batch (default 5000)"
-    )
-    p.add_argument("--snapshot-every-s", type=float, default=5.0)
-    p.add_argument(
-        "--keep-log", action="store_true", help="never trim the input log (full replay and audit)"
-    )
-    p.add_argument(
-        "--dedupe-window-s",
-        type=float,
-        default=600.0,
-        help="how long a submission's idempotency key is remembered (default 600)",
-    )
-    p.add_argument(
-        "--output-retention-s",
-        type=float,
-        default=600.0,
-        help="without consumer groups, keep output entries this long; -1 keeps all (default 600)",
-    )
-    p.add_argument(
-        "--max-unprocessed",
-        type=int,
-        default=100_000,
-        help="per-domain bound on submissions not yet logged; 0 = none (default 100000)",
-    )
-    p.add_argument(
-        "--max-lag-s", type=float, default=10.0, help="/health fails past this lag (default 10)"
-    )
-    p.add_argument(
-        "--fence-alert-s",
-        type=float,
-        default=None,
-        help="/health fails this long after a domain is lost to another owner (default: a lease)",
-    )
-    p.add_argument(
-        "--redis-timeout-s",
-        type=float,
-        default=2.0,
-        help="connect and command timeout of every Redis call (default 2)",
-    )
-    p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
-    p.add_argument("--prefix", default="router", help="key prefix (default router)")
-    p.add_argument("--http", default=None, help="HOST:PORT for GET /health, /metrics, /stats")
-    p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return p
-
-
-def _check_args(a: argparse.Namespace) -> tuple[list[str], tuple[str, int] | None]:
-    if not a.redis.startswith(("redis://", "rediss://", "unix://")):
-        raise _UsageError(f"--redis: expected redis://, rediss:// or unix:// URL, got {a.redis!r}")
-    try:
-        domains = [check_domain_name(d.strip()) for d in a.domains.split(",")]
-    except ValueError as exc:
-        raise _UsageError(f"--domains: {exc}") from None
-    if len(set(domains)) != len(domains):
-        raise _UsageError("--domains: a domain is listed twice")
-    if not 200 <= a.lease_ms <= 600_000:
-        raise _UsageError(f"--lease-ms: must be in 200..600000, got {a.lease_ms}")
-    if not 1 <= a.batch <= 100_000:
-        raise _UsageError(f"--batch: must be in 1..100000, got {a.batch}")
-    if not (a.snapshot_every_s > 0 and math.isfinite(a.snapshot_every_s)):
-        raise _UsageError(f"--snapshot-every-s: must be > 0, got {a.snapshot_every_s}")
-    if not 1 <= a.batch_items <= 1_000_000:
-        raise _UsageError(f"--batch-items: must be in 1..1000000, got {a.batch_items}")
-    for flag, value in (
-        ("--dedupe-window-s", a.dedupe_window_s),
-        ("--max-lag-s", a.max_lag_s),
-        ("--redis-timeout-s", a.redis_timeout_s),
-        ("--fence-alert-s", a.lease_ms / 1000.0 if a.fence_alert_s is None else a.fence_alert_s),
-    ):
-        if not (value > 0 and math.isfinite(value)):
-            raise _UsageError(f"{flag}: must be > 0, got {value}")
-    if not (
-        math.isfinite(a.output_retention_s)
-        and (a.output_retention_s >= 0 or a.output_retention_s == -1)
-    ):
-        raise _UsageError(f"--output-retention-s: must be >= 0 or -1, got {a.output_retention_s}")
-    if a.max_unprocessed < 0:
-        raise _UsageError(f"--max-unprocessed: must be >= 0, got {a.max_unprocessed}")
-    if a.redis_timeout_s <= 0.5:
-        raise _UsageError(
-            f"--redis-timeout-s: must exceed the 0.5 s XREAD block, got {a.redis_timeout_s}"
-        )
-    if "{" in a.prefix or "}" in a.prefix or not a.prefix:
-        raise _UsageError(f"--prefix: must be non-empty without braces, got {a.prefix!r}")
-    http = None
-    if a.http is not None:
-        host, _, port = a.http.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 65535:
-            raise _UsageError(f"--http: expected HOST:PORT, got {a.http!r}")
-        http = (host, int(port))
-    return domains, http
-
-
-def serve_main(argv: list[str]) -> int:
-    """Entry point of ``python -m router serve``; returns the exit code."""
-    try:
-        a = _parser().parse_args(argv)
-        domains, http = _check_args(a)
-    except _UsageError as exc:
-        print(f"router serve: {exc}", file=sys.stderr)
-        return 2
-    try:
-        config: RouterConfig = load_config(a.config, RouterConfig)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"router serve: {a.config}: {problem}", file=sys.stderr)
-        return 2
-    options = DomainOptions(
-        lease_ms=a.lease_ms,
-        batch=a.batch,
-        snapshot_every_s=a.snapshot_every_s,
-        keep_log=a.keep_log,
-        batch_items=a.batch_items,
-        dedupe_window_s=a.dedupe_window_s,
-        output_retention_s=a.output_retention_s,
-        max_unprocessed=a.max_unprocessed,
-        agents_from_config=a.agents_from_config,
-        prefix=a.prefix,
-    )
-    logging.basicConfig(
-        level=a.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s.%(msecs)03d router serve[%(process)d] %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    try:
-        server = Server(
-            a.redis,
-            config,
-            domains,
-            options,
-            http=http,
-            max_lag_s=a.max_lag_s,
-            redis_timeout_s=a.redis_timeout_s,
-            cluster=a.cluster,
-            fence_alert_s=a.fence_alert_s,
-        )
-    except ValueError as exc:
-        print(f"router serve: --redis: {exc}", file=sys.stderr)
-        return 2
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stop)
-        await server.run()
-
-    runner: Any = asyncio.run
-    if not a.no_uvloop:
-        try:
-            import uvloop
-
-            runner = uvloop.run
-        except ImportError:
-            pass
-    runner(main())
-    return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router.durable.serve import serve_main
+from router.cli.serve import serve_main
 from tests.durable.conftest import CONFIG
 
 

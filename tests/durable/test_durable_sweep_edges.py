@@ -17,9 +17,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router import RouterConfig, decode_config
+from router.cli.serve import _check_args, _parser, _UsageError, serve_main
 from router.durable.domain import DomainOptions, DomainStats
 from router.durable.log import Fenced, LogMoved
-from router.durable.serve import Server, _check_args, _parser, _UsageError, serve_main
+from router.durable.serve import Server
 from router.durable.testing import RedisServer
 from tests.durable.conftest import CONFIG
 from tests.durable.harness import run
