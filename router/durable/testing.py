@@ -8,18 +8,26 @@ off; it can be killed and restarted on the same port and directory.
 Cluster with ``redis-cli --cluster create``.
 :class:`Proc` runs a Python module in a subprocess with its output in a log
 file, and always kills it on :meth:`Proc.kill` (SIGKILL after a grace period).
+Neither outlives the process that started it, however that ends (``_spawn``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +41,87 @@ def redis_server_path() -> str | None:
     return shutil.which("redis-server") or (
         "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
     )
+
+
+# ---------------------------------------------------------------------- children
+#
+# A test run stopped by SIGTERM (a timeout) or SIGKILL (an xdist worker killed) runs no
+# fixture teardown, no ``atexit`` and no signal handler, so nothing in this process can
+# stop its children then: only the kernel can. On Linux every child asks it, between fork
+# and exec, for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``; kept across
+# exec, so redis-server gets it too). SIGKILL, not SIGTERM: a ``router serve`` told to stop
+# would wait for a Redis that may be dying with it. The kernel's "parent" is the *thread*
+# that forked the child, and tests start servers from threads that end (the soak's chaos
+# thread, a crash-point watcher), so every child is forked by one spawner thread that
+# lives as long as the process (a daemon: it ends only when the process does). The
+# ``preexec_fn`` is safe beside other threads: it only calls a function resolved before
+# the fork and ``os`` calls, takes no lock and imports nothing. And everywhere an
+# ``atexit`` hook kills the children still running at a normal exit (Ctrl-C included):
+# all there is where prctl is not.
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_jobs: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[bytes]], Future[Any]]] = (
+    queue.SimpleQueue()
+)
+_spawner: threading.Thread | None = None
+_spawner_lock = threading.Lock()
+_children: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+
+
+def _death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child SIGKILLed when its parent dies; None off Linux."""
+    if sys.platform != "linux":
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the prctl: no signal will come
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def _spawner_loop() -> None:
+    while True:
+        start, done = _jobs.get()
+        try:
+            done.set_result(start())
+        except BaseException as exc:  # the caller's to handle
+            done.set_exception(exc)
+
+
+def _kill_children() -> None:
+    for p in list(_children):
+        if p.poll() is None:
+            p.kill()
+
+
+def _spawn(args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen(args, **kwargs)`` for a child that dies with this process."""
+    global _spawner
+    preexec = _death_signal()
+    if preexec is None:
+        p = subprocess.Popen(args, **kwargs)
+    else:
+        with _spawner_lock:
+            if _spawner is None or not _spawner.is_alive():  # not alive in a forked child
+                _spawner = threading.Thread(target=_spawner_loop, name="spawner", daemon=True)
+                _spawner.start()
+        done: Future[subprocess.Popen[bytes]] = Future()
+        _jobs.put((lambda: subprocess.Popen(args, preexec_fn=preexec, **kwargs), done))
+        p = done.result()
+    _children.add(p)
+    return p
+
+
+atexit.register(_kill_children)
 
 
 def free_port() -> int:
@@ -97,7 +186,7 @@ class RedisServer:
         ]  # fmt: skip
         if self.cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self.proc = _spawn(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -147,7 +236,7 @@ class Proc:
         self._log = open(self.log_path, "wb")  # noqa: SIM115
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(
+        self.proc = _spawn(
             [sys.executable, "-m", *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
