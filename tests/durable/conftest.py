@@ -3,7 +3,8 @@
 Each test gets its own ``redis-server`` on a free 127.0.0.1 port with its own
 data directory, AOF on (``appendfsync always``) and RDB off. Without the
 ``redis-server`` binary the tests skip, except under CI (``CI`` set), where
-they fail: CI installs it (``.ci/run``).
+they fail: CI installs it (``.ci/run``). Fixtures kill their processes at teardown; a run
+stopped without one (SIGTERM, SIGKILL) takes them with it (``router/durable/testing.py``).
 """
 
 from __future__ import annotations
