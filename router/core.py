@@ -385,6 +385,7 @@ class Router:
         "_scorer",
         "_seq",
         "_slots",
+        "_spare",
         "_spent_room",
         "_staff_ver",
         "_strict",
@@ -432,6 +433,9 @@ class Router:
         #: (``vers[slot] is ver``: router/state/lazyheap.py), a test that reads this list and
         #: not the agent
         self._vers: list[object] = []
+        #: compiled: stale agent entries the refresh's compactions dropped, reused by its
+        #: ``agent_list`` instead of new ones (``lazyheap.compact_agents``; pure: empty)
+        self._spare: list[AgentEntry] = []
         self._free_slots: list[int] = []
         self._retired: list[int] = []
         self._by_skill: dict[str, dict[str, Agent]] = {}
@@ -3127,15 +3131,16 @@ class Router:
             heap = pool.agents
             if native:  # a stale top gives the new entry its place (agent_list)
                 any_heap: Any = heap  # compiled: the heap holds AgentEntry objects
-                agent_list(any_heap, key, seq, entry_ver, slot, vers)
+                agent_list(any_heap, key, seq, entry_ver, slot, vers, self._spare)
             else:
                 push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
-            # instead of one pop each at the top (the order of live entries is unchanged)
+            # instead of one pop each at the top (the order of live entries is unchanged);
+            # compiled, the dropped ones are kept for reuse (``_spare``, ``agent_list``)
             if len(heap) > n + (n >> 1) + 32:
-                compact_agents(heap, vers, self._native_heap)
+                compact_agents(heap, vers, native, self._spare)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from router.state.lazyheap import (
+    SPARE_MAX,
     AgentEntry,
     agent_heapify,
     agent_list,
@@ -97,6 +98,47 @@ def test_compact_agents_compacts_the_heap_in_place(native: bool, objects: bool) 
     assert all(a is b for a, b in zip(held, want, strict=True))
 
 
+def test_compacted_stale_entries_are_reused_by_agent_list() -> None:
+    """The compiled refresh's compaction keeps the stale entries it drops in ``spare`` (up
+    to ``SPARE_MAX`` in all), and ``agent_list`` appends one of them, given the new fields,
+    instead of a new object when the top is live; a stale top is still reused first. The
+    heap's live entries and order are those of plain pushes."""
+    rng = random.Random(41)
+    vers: list[object] = [_big(0) for _ in range(30)]
+    heap: list[AgentEntry] = []
+    for s in range(120):
+        slot = rng.randrange(30)
+        # a stale entry holds another int object than its slot's
+        ver = vers[slot] if s % 3 else _big(1)
+        agent_push(heap, AgentEntry(rng.uniform(-5.0, 5.0), s, ver, slot))
+    stale = [e for e in heap if vers[e.slot] is not e.ver]
+    live = sorted(_kq(e) for e in heap if vers[e.slot] is e.ver)
+    spare: list[AgentEntry] = [AgentEntry(0.0, -1, None, 0) for _ in range(SPARE_MAX - 10)]
+    compact_agents(heap, vers, True, spare)
+    assert sorted(_kq(e) for e in heap) == live  # only the live entries stay
+    assert len(spare) == SPARE_MAX  # full: the other stale entries are dropped
+    assert all(any(e is d for d in stale) for e in spare[-10:])  # the first 10 dropped
+    # the top is live: the entry appended is spare's last one, with the new fields
+    assert vers[heap[0].slot] is heap[0].ver
+    reused = spare[-1]
+    agent_list(heap, -9.0, 500, vers[7], 7, vers, spare)
+    assert len(spare) == SPARE_MAX - 1 and heap[0] is reused
+    assert tuple(reused) == (-9.0, 500, vers[7], 7)
+    # a stale top is replaced in place: spare is not read
+    vers[7] = _big(2)
+    agent_list(heap, 9.0, 501, vers[3], 3, vers, spare)
+    assert len(spare) == SPARE_MAX - 1 and any(e is reused for e in heap)
+    assert tuple(reused) == (9.0, 501, vers[3], 3)
+    # no spare left and a live top: a new entry
+    compact_agents(heap, vers, True, spare)
+    assert vers[heap[0].slot] is heap[0].ver
+    before = list(heap)  # (held: no id of theirs is reused)
+    agent_list(heap, 0.5, 502, vers[3], 3, vers, [])
+    assert len(heap) == len(before) + 1
+    assert sum(not any(e is b for b in before) for e in heap) == 1
+    assert all(not _kq(heap[i]) < _kq(heap[(i - 1) >> 1]) for i in range(1, len(heap)))
+
+
 def _big(v: int) -> object:
     """A version ``v`` as an int object of its own (past CPython's small-int cache: equal
     values made apart are distinct objects, as the compiled build boxes them)."""
@@ -166,7 +208,7 @@ def test_agent_list_gives_a_stale_tops_place_to_the_new_entry() -> None:
                 heapq.heappush(model, entry)
             heapq.heappush(plain, entry)
             before = {id(e) for e in ours}
-            agent_list(ours, key, seq, vers[slot], slot, vers)
+            agent_list(ours, key, seq, vers[slot], slot, vers, [])
             if replacing:  # the stale top's object, with the new fields, somewhere below
                 assert top is not None and tuple(top) == tuple(entry)
                 assert {id(e) for e in ours} == before

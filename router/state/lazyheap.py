@@ -33,6 +33,9 @@ router's deadline heap and offer line are the same way: :data:`DeadlineTuple` en
 names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). An agent
 timer that fires from the top of the compiled heap is taken off by the first push of its fire
 (``deadline_rekey``: one sift for the pop and the push; ``Router._top_fired``), not before.
+The compiled refresh's compactions keep the stale agent entries they drop (``Router._spare``,
+up to :data:`SPARE_MAX`), and ``agent_list`` gives one the new fields instead of allocating:
+in steady state the entries pushed equal those dropped, so most pushes allocate nothing.
 The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
 list indexing compiled, where a tagged int tests its tag at every step; nothing pure), and so
 do the entries' ``seq`` fields and an agent entry's ``slot`` (its reads index ``vers`` and the
@@ -58,7 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from heapq import heapify, heappop, heappush
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from router.state.records import FIRST_STAY, WAITING, Ticket
 
@@ -75,6 +78,7 @@ except ImportError:  # (not a dependency: the pure build runs without it)
 
 
 __all__ = [
+    "SPARE_MAX",
     "AgentEntry",
     "AgentTuple",
     "DeadlineEntry",
@@ -213,8 +217,18 @@ def agent_push(heap: list[AgentEntry], entry: AgentEntry) -> None:
     _agent_sift_down(heap, 0, len(heap) - 1)
 
 
+#: the most stale entries a compaction keeps for reuse (``compact_agents``' ``spare``: 80 KB)
+SPARE_MAX: Final = 1024
+
+
 def agent_list(
-    heap: list[AgentEntry], key: float, seq: i64, ver: object, slot: i64, vers: list[object]
+    heap: list[AgentEntry],
+    key: float,
+    seq: i64,
+    ver: object,
+    slot: i64,
+    vers: list[object],
+    spare: list[AgentEntry],
 ) -> None:
     """:func:`agent_push` of an entry of these fields, for the compiled refresh, except that a
     stale top (its version is not its slot's object in ``vers``, the version table) gives the
@@ -226,7 +240,9 @@ def agent_list(
     heap across a refresh: a seek reads its top's fields before it assigns, and entries it
     skipped are out of the heap). The live entries are those of a push (the same
     decisions); the layout, never in a snapshot, is not ``heapq``'s after a replacement
-    (the pure build pushes)."""
+    (the pure build pushes). Otherwise the entry appended is one of ``spare``, the stale
+    entries a compaction dropped (:func:`compact_agents`), given the new fields, if there is
+    one: a list pop instead of an allocation (and of the dropped one's deallocation)."""
     if heap:
         top = heap[0]
         if vers[top.slot] is not top.ver:  # compiled: a pointer compare, nothing unboxed
@@ -236,7 +252,15 @@ def agent_list(
             top.slot = slot
             _agent_settle(heap, 0, top, len(heap))  # in the stale top's place, sifted down
             return
-    heap.append(AgentEntry(key, seq, ver, slot))
+    if spare:
+        entry = spare.pop()
+        entry.key = key
+        entry.seq = seq
+        entry.ver = ver
+        entry.slot = slot
+    else:
+        entry = AgentEntry(key, seq, ver, slot)
+    heap.append(entry)
     _agent_sift_down(heap, 0, len(heap) - 1)
 
 
@@ -432,7 +456,9 @@ def _deadline_sift_up(heap: list[DeadlineEntry], pos: i64) -> None:
     _deadline_sift_down(heap, startpos, pos)
 
 
-def compact_agents(heap: list[Any], vers: list[object], native: bool = False) -> None:
+def compact_agents(
+    heap: list[Any], vers: list[object], native: bool = False, spare: list[Any] | None = None
+) -> None:
     """Keep only the live entries of an agent heap (``vers``: the version table), as a heap, in
     place: the list object stays the pool's (and a caller's who holds it). A new list would be a
     young container of up to a pool's whole listing: every young collection until it is
@@ -446,14 +472,22 @@ def compact_agents(heap: list[Any], vers: list[object], native: bool = False) ->
     the comprehension (a third faster there than the loop) and copies it back (it also
     compacts a heap of :class:`AgentEntry` objects, through their ``e[i]`` and ``<``). Either
     way the kept entries are those of the old copy-out, in the same order, heapified the same
-    way."""
+    way. ``spare`` (compiled, the refresh's): the stale entries dropped go there, up to
+    :data:`SPARE_MAX` in all, for :func:`agent_list` to reuse (the caller holds no entry of
+    the heap: nothing else reads a dropped one)."""
     if native:
         entries: list[AgentEntry] = heap
         j: i64 = 0
+        # (a list of room 0 when there is no ``spare``: the loop tests one int)
+        keep: list[AgentEntry] = spare if spare is not None else []
+        room: i64 = SPARE_MAX - len(keep) if spare is not None else 0
         for entry in entries:
             if vers[entry.slot] is entry.ver:
                 entries[j] = entry
                 j += 1
+            elif room > 0:
+                keep.append(entry)
+                room -= 1
         del entries[j:]
         agent_heapify(entries)  # heapq's layout, native compares
     else:
