@@ -3138,8 +3138,10 @@ class Router:
             n = pool.n_listed = pool.n_listed + 1
             # compacted once stale entries pass half the live ones (+32): dropped in bulk
             # instead of one pop each at the top (the order of live entries is unchanged);
-            # compiled, the dropped ones are kept for reuse (``_spare``, ``agent_list``)
-            if len(heap) > n + (n >> 1) + 32:
+            # compiled, the dropped ones are kept for reuse (``_spare``, ``agent_list``).
+            # Pure, once they pass the live ones (+64): a compaction costs more there than
+            # the longer heap's sifts (BENCHMARKS.md, "The refresh's listing work, e2e42")
+            if len(heap) > (n + (n >> 1) + 32 if native else n + n + 64):
                 compact_agents(heap, vers, native, self._spare)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:

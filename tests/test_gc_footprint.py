@@ -168,3 +168,33 @@ def _entry_args(r: Router, k: int) -> tuple[int, object, int, int]:
     """The ``k``-th deadline entry by ``(when, seq)`` as ``_deadline_spent``'s arguments."""
     _at, seq, kind, obj, arg = sorted(r._deadline_entries(), key=lambda e: (e[0], e[1]))[k]
     return kind, obj, arg, seq
+
+
+
+def test_an_agent_heap_stays_bounded_by_its_compaction_rule() -> None:
+    """Every refresh lists its agent again and leaves the old entry stale in the heap: the
+    refresh compacts a heap once it passes its build's bound (compiled: ``1.5 n + 32``;
+    pure: ``2 n + 64``, where a compaction costs more than the longer heap's sifts), so the
+    heap reaches the bound and never passes it, however many refreshes come."""
+    from router import AgentSpec, Inquiry
+    from tests.test_backpressure import make_router
+
+    toml = '[[queues]]\nname = "c"\nchannel = "chat"\n'
+    r = make_router(toml, agents=0)
+    n = 100
+    for i in range(n):
+        r.login(AgentSpec(id=f"a{i}", capacity={"chat": 3}), 0.0)
+    r.submit(Inquiry(id="x", queue="c"), 0.5)  # (the pool is made at the first arrival)
+    for e in r.tick(0.5):
+        if type(e).__name__ == "Offered":
+            r.accept(e.inquiry_id, 0.5)
+    (pool,) = r._pools.values()
+    agents = list(r._agents.values())
+    bound = n + (n >> 1) + 32 if r._native_heap else 2 * n + 64
+    sizes = []
+    for k in range(1000):  # agents deep in the heap as well as at its top
+        r._refresh(agents[(k * 37) % n])
+        sizes.append(len(pool.agents))
+        assert pool.n_listed == n
+    assert max(sizes) == bound
+    assert min(sizes[bound:]) <= n + 1  # compacted: the stale entries dropped
