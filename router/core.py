@@ -191,7 +191,7 @@ from router.state.lazyheap import (
     live_arrivals,
     live_tickets,
 )
-from router.state.loads import step_down, step_up
+from router.state.loads import step_down_no, step_up_no
 from router.state.ops import PolicyTimer
 from router.state.realtime import (
     Realtime,
@@ -2440,10 +2440,13 @@ class Router:
 
     def _release(self, agent: Agent, t: Ticket) -> None:
         """Give back the capacity ``t`` held on ``agent``."""
-        ch = t.terms.queue.channel
-        st = agent.loadst.downs.get(ch)  # one step down (as load_up, inline): every release
+        queue = t.terms.queue
+        ch = queue.channel
+        cn = queue.chan
+        downs = agent.loadst.downs  # one step down by channel number (loads.py), inline
+        st = downs[cn] if cn < len(downs) else None
         if st is None:
-            st = step_down(agent.loadst, ch)
+            st = step_down_no(agent.loadst, cn, ch)
         agent.loadst = st
         agent.loadn = st.nums
         agent.load = st.counts
@@ -3661,13 +3664,14 @@ class Router:
         now = self._now
         self._dequeue(t)
         ch = pool.channel
-        st = agent.loadst.ups.get(ch)  # load_up(agent, ch), inline: every assignment
+        cn = pool.chan
+        ups = agent.loadst.ups  # load_up(agent, ch) by channel number (loads.py), inline
+        st = ups[cn] if cn < len(ups) else None
         if st is None:
-            st = step_up(agent.loadst, ch)
+            st = step_up_no(agent.loadst, cn, ch)
         agent.loadst = st
         agent.load = st.counts
         loadn = agent.loadn = st.nums
-        cn = pool.chan
         on_ch = loadn[cn]  # read once: _take_units leaves the load alone
         agent.total_load += 1
         if agent.units is not None:

@@ -178,7 +178,10 @@ class Guardrails:
                     agent.recent_sum -= recent[i + 1]
                     i += 2
             if i:
-                del recent[:i]
+                if i == 1:  # the common take (compiled: a pop makes no slice object)
+                    recent.pop(0)
+                else:
+                    del recent[:i]
                 if not recent:
                     agent.recent_sum = 0.0
                 changed = True

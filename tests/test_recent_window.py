@@ -80,6 +80,33 @@ def test_one_completion_is_one_entry() -> None:
     assert a.recent == [] and a.recent_sum == 0.0
 
 
+def test_entries_leave_the_window_one_or_several_at_a_time() -> None:
+    """The timer takes out every entry past the window at once: two ended at the same time
+    leave together, the one after them alone, then the last one (the timer's one-entry and
+    several-entry takes: ``Guardrails.check``)."""
+    r = Router(_config())
+    r.login(AgentSpec(id="a", skills={"s": 1}, capacity={"chat": 3}), 0.0)
+    for i in (1, 2, 3):
+        r.submit(Inquiry(id=f"i{i}", queue="c"), 1.0)
+    r.tick(1.0)
+    for i in (1, 2, 3):
+        r.accept(f"i{i}", 1.0)
+    a = r._agents["a"]
+    for iid, at in (("i1", 10.0), ("i2", 10.0), ("i3", 14.0)):
+        r.complete(iid, at)
+    r.submit(Inquiry(id="i4", queue="c"), 15.0)
+    r.tick(15.0)
+    r.accept("i4", 15.0)
+    r.complete("i4", 20.0)
+    assert rw.pairs(a.recent) == [(10.0, 9.0), (10.0, 9.0), (14.0, 13.0), (20.0, 5.0)]
+    r.tick(60.0)  # 10 + 50: the two of 10.0 leave together
+    assert rw.pairs(a.recent) == [(14.0, 13.0), (20.0, 5.0)] and a.recent_sum == 18.0
+    r.tick(64.0)  # then the one of 14.0 alone
+    assert rw.pairs(a.recent) == [(20.0, 5.0)] and a.recent_sum == 5.0
+    r.tick(70.0)
+    assert a.recent == [] and a.recent_sum == 0.0
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_window_keeps_its_pairs_through_seeded_drives(seed: int) -> None:
     rng = random.Random(seed)

@@ -30,7 +30,9 @@ from router.state.loads import (
     channel_no,
     load_state,
     step_down,
+    step_down_no,
     step_up,
+    step_up_no,
 )
 from router.state.records import LOGGING_OUT
 
@@ -69,6 +71,20 @@ def _check(r: Router, items_of: dict[int, tuple[tuple[str, int], ...]]) -> None:
         assert a.capn is cap_numbers(a.caps), aid
         assert by_items.setdefault(items, load) is load, aid  # one dict per load
         assert items_of.setdefault(id(load), items) == items, aid  # never changed in place
+        _check_steps(a.loadst)
+
+
+def _check_steps(st: LoadState) -> None:
+    """The neighbours cached on ``st`` by channel number are its counts one inquiry more
+    (``ups``) or less (``downs``) on that channel."""
+    name = {n: ch for ch, n in loads._numbers.items()}
+    for steps, by in ((st.ups, 1), (st.downs, -1)):
+        for n, nxt in enumerate(steps):
+            if nxt is not None:
+                ch = name[n]
+                want = dict(st.counts)
+                want[ch] = want.get(ch, 0) + by
+                assert nxt.counts == want and list(nxt.counts) == list(want), (st.counts, ch)
 
 
 def test_one_dict_per_load_and_a_change_moves_to_its_neighbour() -> None:
@@ -202,3 +218,36 @@ def test_channel_numbers_index_the_lists_and_stay_fixed() -> None:
     assert step_up(st, "nums-b").nums[b] == 1 and step_down(st, "nums-a").nums[a] == 0
     caps = {"nums-b": 5}
     assert cap_numbers(caps) is cap_numbers(dict(caps)) and cap_numbers(caps)[b] == 5
+
+
+def test_steps_are_cached_by_channel_number() -> None:
+    """``ups``/``downs`` hold a state's neighbours at their channel's number (``None``
+    where none found yet), grown for a channel numbered after the state was made; the
+    by-name and by-number steps find the same state."""
+    st = load_state((("steps-a", 1),))
+    a = channel_no("steps-a")
+    late = channel_no("steps-late")  # a channel numbered after the state was made
+    up = step_up(st, "steps-late")
+    assert len(st.ups) == late + 1 and st.ups[late] is up and st.ups[:late] == [None] * late
+    assert up.counts == {"steps-a": 1, "steps-late": 1}
+    assert step_up_no(st, late, "steps-late") is up and step_up(st, "steps-late") is up
+    down = step_down_no(st, a, "steps-a")
+    assert st.downs[a] is down and step_down(st, "steps-a") is down
+    assert down.counts == {"steps-a": 0} and step_up(down, "steps-a") is st
+    _check_steps(st)
+
+
+def test_a_queue_keeps_its_channels_number_across_a_reconfigure() -> None:
+    """``QueueState.chan`` (what a release steps down by) is its channel's number, after a
+    reconfigure that moves the queue to another channel too."""
+    r = Router(_config(email=False))
+    q = r._queues["c"]
+    assert q.chan == channel_no("chat") and r._queues["v"].chan == channel_no("voice")
+    moved = RouterConfig(
+        queues=[
+            QueueConfig(name="c", channel="voice", requires={"s": 1}),
+            QueueConfig(name="v", channel="voice", requires={"s": 1}),
+        ]
+    )
+    r.reconfigure(moved, 1.0)
+    assert r._queues["c"] is q and q.chan == channel_no("voice")

@@ -7,10 +7,10 @@ is touched: two or three trips to memory (BENCHMARKS.md, ix38). Loads are small 
 the distinct ones in use are few. Each is a :class:`LoadState`: its counts as a dict (the
 same items in the same order as the per-agent dict had), never changed in place, and the
 states one inquiry more or less on a channel away, found once and then cached on the state
-(``ups``, ``downs``). An agent holds its state (``Agent.loadst``) and that state's dict
-(``Agent.load``, what the readers read); a change replaces both (``router/state/records.py``:
-``load_up``, ``load_with``, ``set_load``; ``Router._assign`` and ``_release`` inline). The
-dicts in use stay few and hot.
+(``ups``, ``downs``: by channel number, below). An agent holds its state
+(``Agent.loadst``) and that state's dict (``Agent.load``, what the readers read); a change
+replaces both (``router/state/records.py``: ``load_up``, ``load_with``, ``set_load``;
+``Router._assign`` and ``_release`` inline). The dicts in use stay few and hot.
 
 The table of states is module-wide (values, shared by every router in the process) and is
 forgotten when it reaches :data:`MAX_SHARED_LOADS` states (channels and capacities are
@@ -22,6 +22,11 @@ capacity on a pool's channel by the channel's number (``channel_no``, module-wid
 once per name and never forgotten: a number stays valid in every state and pool), an index
 into a list (``LoadState.nums``, ``Agent.capn``: ``cap_numbers``), not a str-keyed probe of
 the dicts. A list is as long as its highest channel number + 1, 0 where it has no count.
+The cached neighbours are lists by channel number too (``ups``/``downs``, ``None`` where
+not found yet, as long as the highest channel stepped on + 1): an assignment and a release
+step by ``Pool.chan``/``QueueState.chan`` (``step_up_no``/``step_down_no``, the bound and
+``None`` checks inline in ``Router._assign``/``_release``); ``step_up``/``step_down`` take
+the channel's name for every other caller.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ LoadKey = tuple[tuple[str, int], ...]
 @final
 class LoadState:
     """One load: ``counts`` (channel -> inquiries held, never changed in place) and the
-    loads one inquiry more (``ups``) or less (``downs``) on a channel, cached by channel."""
+    loads one inquiry more (``ups``) or less (``downs``) on a channel, cached by channel
+    number."""
 
     __slots__ = ("counts", "downs", "nums", "ups")
 
@@ -46,8 +52,8 @@ class LoadState:
         self.counts: dict[str, int] = dict(key)
         #: ``counts`` by channel number (``channel_no``)
         self.nums: list[int] = by_number(key)
-        self.ups: dict[str, LoadState] = {}
-        self.downs: dict[str, LoadState] = {}
+        self.ups: list[LoadState | None] = []
+        self.downs: list[LoadState | None] = []
 
 
 _table: dict[LoadKey, LoadState] = {}
@@ -97,21 +103,42 @@ def load_state(items: Iterable[tuple[str, int]]) -> LoadState:
 
 def step_up(st: LoadState, ch: str) -> LoadState:
     """``st`` with one inquiry more on ``ch`` (a channel new to it comes last)."""
-    nxt = st.ups.get(ch)
-    if nxt is None:
-        counts = dict(st.counts)
-        counts[ch] = counts.get(ch, 0) + 1
-        nxt = st.ups[ch] = load_state(counts.items())
-    return nxt
+    return step_up_no(st, channel_no(ch), ch)
 
 
 def step_down(st: LoadState, ch: str) -> LoadState:
     """``st`` with one inquiry less on ``ch`` (``KeyError`` if it holds none there)."""
-    nxt = st.downs.get(ch)
+    return step_down_no(st, channel_no(ch), ch)
+
+
+def _cached(steps: list[LoadState | None], cn: int) -> LoadState | None:
+    return steps[cn] if cn < len(steps) else None
+
+
+def _cache(steps: list[LoadState | None], cn: int, nxt: LoadState) -> LoadState:
+    if cn >= len(steps):
+        steps.extend([None] * (cn + 1 - len(steps)))
+    steps[cn] = nxt
+    return nxt
+
+
+def step_up_no(st: LoadState, cn: int, ch: str) -> LoadState:
+    """``step_up(st, ch)``, ``cn`` being ``ch``'s number (``channel_no``)."""
+    nxt = _cached(st.ups, cn)
+    if nxt is None:
+        counts = dict(st.counts)
+        counts[ch] = counts.get(ch, 0) + 1
+        nxt = _cache(st.ups, cn, load_state(counts.items()))
+    return nxt
+
+
+def step_down_no(st: LoadState, cn: int, ch: str) -> LoadState:
+    """``step_down(st, ch)``, ``cn`` being ``ch``'s number (``channel_no``)."""
+    nxt = _cached(st.downs, cn)
     if nxt is None:
         counts = dict(st.counts)
         counts[ch] -= 1
-        nxt = st.downs[ch] = load_state(counts.items())
+        nxt = _cache(st.downs, cn, load_state(counts.items()))
     return nxt
 
 

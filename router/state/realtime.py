@@ -149,9 +149,9 @@ def has_room(agent: Agent) -> bool:
     """Ready, with room for one more inquiry on some channel."""
     if agent.state != READY:
         return False
-    load = agent.load
-    for ch, cap in agent.caps.items():  # noqa: SIM110 (a plain loop: no generator)
-        if load[ch] < cap:
+    loadn = agent.loadn  # by channel number (router/state/loads.py), as _release's inline
+    for cn, cap in enumerate(agent.capn):  # noqa: SIM110 (no cap on a channel: 0, maybe no count)
+        if cap > 0 and loadn[cn] < cap:
             return True
     return False
 

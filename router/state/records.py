@@ -93,6 +93,7 @@ class QueueState:
         "binds",
         "by_arrival",
         "cfg",
+        "chan",
         "channel",
         "coeffs",
         "est",
@@ -192,6 +193,7 @@ class QueueState:
         (one per configuration, shared by the queues without weights of their own)."""
         self.cfg = cfg
         self.channel = cfg.channel
+        self.chan = channel_no(cfg.channel)  # (router/state/loads.py, channel numbers)
         self.priority = cfg.priority
         self.tenant = cfg.tenant
         self.requires: Requirement = tuple(sorted(cfg.requires.items()))
