@@ -170,7 +170,6 @@ def _entry_args(r: Router, k: int) -> tuple[int, object, int, int]:
     return kind, obj, arg, seq
 
 
-
 def test_an_agent_heap_stays_bounded_by_its_compaction_rule() -> None:
     """Every refresh lists its agent again and leaves the old entry stale in the heap: the
     refresh compacts a heap once it passes its build's bound (compiled: ``1.5 n + 32``;
