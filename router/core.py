@@ -3143,7 +3143,7 @@ class Router:
             # instead of one pop each at the top (the order of live entries is unchanged);
             # compiled, the dropped ones are kept for reuse (``_spare``, ``agent_list``).
             # Pure, once they pass the live ones (+64): a compaction costs more there than
-            # the longer heap's sifts (BENCHMARKS.md, "The refresh's listing work, e2e42")
+            # the longer heap's sifts (BENCHMARKS.md: "The refresh's listing work")
             if len(heap) > (n + (n >> 1) + 32 if native else n + n + 64):
                 compact_agents(heap, vers, native, self._spare)
 
