@@ -1,0 +1,81 @@
+"""Directed tests from the mutation sweep of the durable wire (mutL42).
+
+Each test pins one behaviour of ``router/durable/wire.py`` that a mutant changed without
+any other test noticing. None needs Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from router.durable.wire import (
+    Batch,
+    decode_batch,
+    decode_request,
+    encode_batch,
+)
+from router.inputs import Reconfigure
+
+
+def _mp(obj: Any) -> bytes:
+    return msgspec.msgpack.encode(obj)
+
+
+def _nest(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_untyped_data_nests_64_levels_as_the_docs_say_and_not_65() -> None:
+    # docs/deploy.md: "Untyped values (a reconfigure's `config`) may nest at most 64 levels."
+    def fields(config: Any) -> dict[bytes, bytes]:
+        return {b"m": _mp({"input": {"type": "reconfigure", "config": config}})}
+
+    (req,), bad = decode_request(fields(_nest(64)), "1-0")
+    assert bad == [] and req.input == Reconfigure(config=_nest(64))
+    # the logged batch nests the request two levels deeper; it still decodes
+    batch = Batch(now=1.0, cur="1-0", items=[req])
+    assert decode_batch(encode_batch(batch)) == batch
+    good, (x,) = decode_request(fields(_nest(65)), "1-0")
+    assert good == []
+    assert x.message == "$.input.config: nested more than 64 levels deep"
+    assert (x.ref, x.input) == ("1-0", "reconfigure")
+
+
+class _Leaf(msgspec.Struct):
+    n: int
+    x: Any
+
+
+class _Tree(msgspec.Struct):
+    name: str
+    kids: list[_Tree] = []
+    note: dict[str, list[Any]] | None = None
+
+
+class _Loop(msgspec.Struct):
+    kids: list[_Loop]
+
+
+def test_the_depth_check_finds_untyped_data_inside_any_container_or_struct() -> None:
+    # today only Reconfigure.config is untyped; the check is generic over the union's
+    # members, present or future, so each kind of container is looked into
+    from router.durable.wire import _holds_any, _untyped_fields
+
+    def holds(t: Any) -> bool:
+        return _holds_any(msgspec.inspect.type_info(t), set())
+
+    assert holds(Any) and not holds(int) and not holds(str)
+    assert holds(dict[str, Any]) and holds(dict[Any, int]) and not holds(dict[str, int])
+    assert holds(list[Any]) and holds(set[Any]) and holds(tuple[Any, ...])
+    assert not holds(list[int]) and not holds(tuple[int, ...])
+    assert holds(tuple[int, Any]) and not holds(tuple[int, str])
+    assert holds(int | list[Any]) and not holds(int | str)
+    assert holds(_Leaf) and holds(list[_Leaf]) and holds(_Tree)  # _Tree via note
+    assert _untyped_fields(_Leaf) == ("x",)
+    assert _untyped_fields(_Tree) == ("kids", "note")
+    assert not holds(_Loop) and _untyped_fields(_Loop) == ()  # a recursive struct ends
