@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from router.durable import DomainOptions
 from router.durable.wire import (
     Batch,
     decode_batch,
@@ -79,3 +80,12 @@ def test_the_depth_check_finds_untyped_data_inside_any_container_or_struct() -> 
     assert _untyped_fields(_Leaf) == ("x",)
     assert _untyped_fields(_Tree) == ("kids", "note")
     assert not holds(_Loop) and _untyped_fields(_Loop) == ()  # a recursive struct ends
+
+
+def test_domain_options_default_to_the_documented_serve_flags() -> None:
+    # docs/deploy.md's table of `router serve` flags; snapshot_every_batches has no flag
+    o = DomainOptions()
+    assert (o.lease_ms, o.batch, o.batch_items, o.snapshot_every_s) == (5000, 1000, 5000, 5.0)
+    assert (o.keep_log, o.agents_from_config, o.prefix) == (False, False, "router")
+    assert (o.dedupe_window_s, o.output_retention_s, o.max_unprocessed) == (600.0, 600.0, 100_000)
+    assert o.snapshot_every_batches == 10_000
