@@ -1,7 +1,8 @@
-"""Directed tests from the mutation sweep of the durable wire (mutL42).
+"""Directed tests from the mutation sweep of the durable wire and domain (mutL42).
 
-Each test pins one behaviour of ``router/durable/wire.py`` that a mutant changed without
-any other test noticing. None needs Redis.
+Each test pins one behaviour of ``router/durable/wire.py`` or ``domain.py`` that a mutant
+changed without any other test noticing. The ones marked ``redis`` start their own
+``redis-server`` (the ``redis_server`` fixture).
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import pytest
+from redis.asyncio import Redis
 
-from router.durable import DomainOptions
+from router import Inquiry
+from router.durable import DomainOptions, Producer
+from router.durable.testing import RedisServer
 from router.durable.wire import (
     Batch,
     decode_batch,
@@ -18,6 +23,7 @@ from router.durable.wire import (
     encode_batch,
 )
 from router.inputs import Reconfigure
+from tests.durable.harness import Clock, run, runner, start
 
 
 def _mp(obj: Any) -> bytes:
@@ -89,3 +95,20 @@ def test_domain_options_default_to_the_documented_serve_flags() -> None:
     assert (o.keep_log, o.agents_from_config, o.prefix) == (False, False, "router")
     assert (o.dedupe_window_s, o.output_retention_s, o.max_unprocessed) == (600.0, 600.0, 100_000)
     assert o.snapshot_every_batches == 10_000
+
+
+@pytest.mark.redis
+def test_an_idle_domain_takes_no_snapshot_however_late(redis_server: RedisServer) -> None:
+    # a snapshot is due after a batch, when the period is over: with no batch since the last
+    # one, none (a period of 0 s is over at every cycle)
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0), keep_log=False, snapshot_every_s=0.0)
+        await start(r)  # the logins' batch, then its snapshot
+        assert r.stats.snapshots == 1 and r._snap_batches == 0
+        await Producer(c, "d").submit(Inquiry(id="q1", queue="orders"))
+        for _ in range(4):
+            await r.cycle(block=False)
+        assert r.stats.snapshots == 2 and r._snap_batches == 0
+        assert not r._snapshot_due()
+
+    run(redis_server.url, body)
