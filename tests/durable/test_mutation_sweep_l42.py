@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from router import Inquiry
-from router.durable import DomainOptions, Producer
+from router.durable import DomainOptions, DomainStats, Producer
 from router.durable.testing import RedisServer
 from router.durable.wire import (
     Batch,
@@ -95,6 +95,17 @@ def test_domain_options_default_to_the_documented_serve_flags() -> None:
     assert (o.keep_log, o.agents_from_config, o.prefix) == (False, False, "router")
     assert (o.dedupe_window_s, o.output_retention_s, o.max_unprocessed) == (600.0, 600.0, 100_000)
     assert o.snapshot_every_batches == 10_000
+
+
+def test_a_new_runner_and_its_counters_start_at_nothing() -> None:
+    # what /health and /metrics report for a domain not yet served; no Redis is reached
+    stats = msgspec.structs.asdict(DomainStats())
+    assert stats.pop("batch_hist") == [0] * 8 and stats.pop("outputs_pending") == {}
+    assert set(stats.values()) == {0} and len(stats) == 23
+    r = runner(Redis(), Clock(0.0))
+    assert (r.core, r.head, r.cur, r.last_now, r.pending_out) == (None, "", "0-0", 0.0, [])
+    assert (r.token, r.stopping, r._requests, r._buffered, r._read_cur) == (0, False, [], 0, "0-0")
+    assert msgspec.structs.asdict(r.stats) == msgspec.structs.asdict(DomainStats())
 
 
 @pytest.mark.redis
