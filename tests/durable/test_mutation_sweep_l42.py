@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from router import Inquiry
 from router.durable import DomainOptions, DomainStats, Producer
+from router.durable.log import Fenced
 from router.durable.testing import RedisServer
 from router.durable.wire import (
     Batch,
@@ -121,5 +122,55 @@ def test_an_idle_domain_takes_no_snapshot_however_late(redis_server: RedisServer
             await r.cycle(block=False)
         assert r.stats.snapshots == 2 and r._snap_batches == 0
         assert not r._snapshot_due()
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_batch_takes_whole_entries_up_to_its_limit_and_reads_on_below_it(
+    redis_server: RedisServer,
+) -> None:
+    # a batch logs whole entries up to batch_items inputs and keeps the rest; the same round
+    # trip reads more only while what stays buffered is below batch_items
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0), batch_items=2)
+        await start(r)
+        logins = r.stats.inputs
+        p = Producer(c, "d")
+
+        async def submit(i: int) -> str:
+            return (await p.submit(Inquiry(id=f"q{i}", queue="orders"))).request_id
+
+        ids = [await submit(i) for i in range(5)]
+        await r.cycle(block=False)  # reads the five entries
+        assert [x[0] for x in r._requests] == ids and r._buffered == 5
+        ids.append(await submit(5))
+        await r.cycle(block=False)  # logs q0, q1; three stay buffered: no read
+        assert [x[0] for x in r._requests] == ids[2:5] and r._buffered == 3
+        assert (r.cur, r.stats.inputs) == (ids[1], logins + 2)
+        await r.cycle(block=False)  # logs q2, q3; one stays: reads q5
+        assert [x[0] for x in r._requests] == ids[4:] and r._buffered == 2
+        await r.cycle(block=False)
+        assert (r._requests, r._buffered, r.cur, r.stats.inputs) == ([], 0, ids[5], logins + 6)
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_the_last_flush_of_a_runner_that_lost_its_lease_is_fenced(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0))
+        await start(r)
+        await Producer(c, "d").submit(Inquiry(id="q1", queue="orders"))
+        await r.cycle(block=False)  # reads
+        await r.cycle(block=False)  # logs and applies; its outputs are pending
+        assert r.pending_out
+        await c.delete("router:{d}:lease")
+        assert await runner(c, Clock(100.0), owner="p2").acquire()
+        r.stopping = True
+        with pytest.raises(Fenced):
+            await r.run()  # no cycle: only the final flush, refused
 
     run(redis_server.url, body)
