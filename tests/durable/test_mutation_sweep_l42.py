@@ -174,3 +174,66 @@ def test_the_last_flush_of_a_runner_that_lost_its_lease_is_fenced(
             await r.run()  # no cycle: only the final flush, refused
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_recovery_republishes_only_batches_with_something_to_say_and_renews_when_due(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        r1 = runner(c, Clock(100.0))
+        await start(r1)  # the logins' batch, its output published
+        await Producer(c, "d").heartbeat("chat-1")  # changes nothing: no event, no refusal
+        await r1.cycle(block=False)  # reads
+        await r1.cycle(block=False)  # logs and applies: no output entry
+        assert r1.pending_out == [] and r1.stats.batches == 2
+        for owner, renew_at, renewals in (("p2", None, 0), ("p3", 0.0, 1)):
+            await c.delete("router:{d}:lease")
+            r = runner(c, Clock(100.0), owner=owner)
+            assert await r.acquire()
+            if renew_at is not None:
+                r._renew_at = renew_at  # a renewal due at the first batch replayed
+            assert await r.recover() == 2
+            assert (r.stats.republished, r.pending_out) == (0, [])
+            assert r.stats.recovery_renewals == renewals
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_an_undecodable_request_counts_in_the_buffer_until_logged(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0))
+        await start(r)
+        await c.xadd("router:{d}:requests", {"j": b"{"})
+        await r.cycle(block=False)  # reads it: one undecodable request
+        ((_, good, bad, n),) = r._requests
+        assert (good, len(bad), n, r._buffered) == ([], 1, 0, 1)
+        await r.cycle(block=False)  # logged, refused first in its batch
+        assert (r._requests, r._buffered, r.stats.refusals) == ([], 0, 1)
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_batch_stops_at_the_first_entry_that_does_not_fit(redis_server: RedisServer) -> None:
+    # entries in order: one that does not fit ends the batch; a smaller one after it waits
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0), batch_items=2)
+        await start(r)
+        logins = r.stats.inputs
+        p = Producer(c, "d")
+        a = (await p.submit(Inquiry(id="q0", queue="orders"))).request_id
+        await p.submit_many([Inquiry(id="q1", queue="orders"), Inquiry(id="q2", queue="orders")])
+        d = (await p.submit(Inquiry(id="q3", queue="orders"))).request_id
+        await r.cycle(block=False)  # reads the three entries (1, 2 and 1 inputs)
+        b = r._requests[1][0]
+        seen = []
+        for _ in range(3):
+            await r.cycle(block=False)
+            seen.append((r.cur, r.stats.inputs - logins, len(r._requests)))
+        assert seen == [(a, 1, 2), (b, 3, 1), (d, 4, 0)]
+
+    run(redis_server.url, body)
