@@ -237,3 +237,21 @@ def test_a_batch_stops_at_the_first_entry_that_does_not_fit(redis_server: RedisS
         assert seen == [(a, 1, 2), (b, 3, 1), (d, 4, 0)]
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_batch_never_goes_back_in_time_when_the_clock_does(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        clock = Clock(100.0)
+        r = runner(c, clock)
+        await start(r)
+        p = Producer(c, "d")
+        for i, t in enumerate((200.0, 150.0)):  # the machine's clock steps back 50 s
+            clock.t = t
+            await p.submit(Inquiry(id=f"q{i}", queue="orders"))
+            await r.cycle(block=False)  # reads
+            await r.cycle(block=False)  # logs and applies
+            assert (r.last_now, r.core.now) == (200.0, 200.0)  # type: ignore[union-attr]
+        assert r.stats.inputs == 9 + 2
+
+    run(redis_server.url, body)
