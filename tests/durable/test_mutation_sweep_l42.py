@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from router import Inquiry
-from router.durable import DomainOptions, DomainStats, Producer
+from router.durable import DomainOptions, DomainStats, Producer, faults
 from router.durable.log import Fenced
 from router.durable.testing import RedisServer
 from router.durable.wire import (
@@ -253,5 +253,23 @@ def test_a_batch_never_goes_back_in_time_when_the_clock_does(redis_server: Redis
             await r.cycle(block=False)  # logs and applies
             assert (r.last_now, r.core.now) == (200.0, 200.0)  # type: ignore[union-attr]
         assert r.stats.inputs == 9 + 2
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_cycle_that_dead_letters_its_batch_did_work(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0))
+        await start(r)
+        faults.set_poison("bad")
+        try:
+            await Producer(c, "d").submit(Inquiry(id="bad", queue="orders"))
+            assert await r.cycle(block=False)  # reads
+            assert await r.cycle(block=False)  # logs, crashes, dead-letters, rebuilds
+        finally:
+            faults.set_poison(None)
+        assert (r.stats.dead_letters, r.stats.dead_inputs, r._requests) == (1, 1, [])
+        assert not await r.cycle(block=False)  # then nothing to do
 
     run(redis_server.url, body)
