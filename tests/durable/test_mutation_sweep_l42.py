@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from router import Inquiry
 from router.durable import DomainOptions, DomainStats, Producer, faults
@@ -271,5 +272,18 @@ def test_a_cycle_that_dead_letters_its_batch_did_work(redis_server: RedisServer)
             faults.set_poison(None)
         assert (r.stats.dead_letters, r.stats.dead_inputs, r._requests) == (1, 1, [])
         assert not await r.cycle(block=False)  # then nothing to do
+
+    run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_a_read_that_fails_raises_the_servers_error(redis_server: RedisServer) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0))
+        await start(r)
+        await c.delete("router:{d}:requests")
+        await c.set("router:{d}:requests", "not a stream")
+        with pytest.raises(ResponseError, match=r"^WRONGTYPE"):
+            await r.cycle(block=False)
 
     run(redis_server.url, body)
