@@ -20,11 +20,14 @@ from router.durable.log import Fenced
 from router.durable.testing import RedisServer
 from router.durable.wire import (
     Batch,
+    DeadLetter,
+    Request,
     decode_batch,
     decode_request,
     encode_batch,
+    run_batch,
 )
-from router.inputs import Reconfigure
+from router.inputs import Reconfigure, Submit
 from tests.durable.harness import Clock, run, runner, start
 
 
@@ -53,6 +56,13 @@ def test_untyped_data_nests_64_levels_as_the_docs_say_and_not_65() -> None:
     assert good == []
     assert x.message == "$.input.config: nested more than 64 levels deep"
     assert (x.ref, x.input) == ("1-0", "reconfigure")
+    # a map's keys count too (MessagePack keys may be arrays: tuples once decoded)
+    key: Any = 1
+    for _ in range(64):
+        key = (key,)
+    good, (x,) = decode_request(fields({key: 0}), "1-0")
+    assert good == [] and x.message == "$.input.config: nested more than 64 levels deep"
+    assert len(decode_request(fields({key[0]: 0}), "1-0")[0]) == 1
 
 
 class _Leaf(msgspec.Struct):
@@ -287,3 +297,22 @@ def test_a_read_that_fails_raises_the_servers_error(redis_server: RedisServer) -
             await r.cycle(block=False)
 
     run(redis_server.url, body)
+
+
+def test_a_dead_letter_names_one_error_per_input_or_none() -> None:
+    # DeadLetter.errors[k] is items[k]'s error: a record whose lists differ is refused
+    # (ValueError), not read as far as the shorter goes
+    from router import decode_config
+    from tests.durable.conftest import CONFIG
+
+    cfg = decode_config(CONFIG.encode())
+    core, _, _ = run_batch(None, Batch(now=1.0, cur="0-0", items=[], init=cfg))
+    reqs = [Request(input=Submit(inquiry=Inquiry(id=f"q{i}", queue="orders"))) for i in range(2)]
+    batch = Batch(now=2.0, cur="1-0", items=reqs)
+    with pytest.raises(ValueError, match="zip"):
+        run_batch(core, batch, DeadLetter(error="e", items=(0, 1), errors=("e0",)))
+    _, _, refusals = run_batch(core, batch, DeadLetter(error="e", items=(0, 1)))
+    assert [(x.ref, x.error, x.message) for x in refusals] == [
+        ("q0", "DeadLettered", "e"),
+        ("q1", "DeadLettered", "e"),
+    ]
