@@ -28,7 +28,7 @@ from router.durable.wire import (
     run_batch,
 )
 from router.inputs import Reconfigure, Submit
-from tests.durable.harness import Clock, run, runner, start
+from tests.durable.harness import Clock, run, runner, settle, start
 
 
 def _mp(obj: Any) -> bytes:
@@ -118,6 +118,7 @@ def test_a_new_runner_and_its_counters_start_at_nothing() -> None:
     assert (r.core, r.head, r.cur, r.last_now, r.pending_out) == (None, "", "0-0", 0.0, [])
     assert (r.token, r.stopping, r._requests, r._buffered, r._read_cur) == (0, False, [], 0, "0-0")
     assert msgspec.structs.asdict(r.stats) == msgspec.structs.asdict(DomainStats())
+    assert (r._renew_at, r._snap_at, r._snap_batches, r.renewed_at) == (0.0, 0.0, 0, 0.0)
 
 
 @pytest.mark.redis
@@ -316,3 +317,23 @@ def test_a_dead_letter_names_one_error_per_input_or_none() -> None:
         ("q0", "DeadLettered", "e"),
         ("q1", "DeadLettered", "e"),
     ]
+
+
+@pytest.mark.redis
+def test_a_snapshot_sets_the_gauges_of_waiting_offered_and_in_service(
+    redis_server: RedisServer,
+) -> None:
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0))
+        await start(r)
+        p = Producer(c, "d")
+        await p.submit_many([Inquiry(id=f"q{i}", queue="refunds") for i in range(12)])
+        await r.cycle(block=False)  # reads
+        await r.cycle(block=False)  # nine offers (as many agents take refunds), three wait
+        await p.accept("q0")
+        await settle(r)
+        await r.snapshot()
+        s = r.stats
+        assert (s.now, s.waiting, s.offered, s.in_service) == (100.0, 3, 8, 1)
+
+    run(redis_server.url, body)
