@@ -119,6 +119,7 @@ def test_a_new_runner_and_its_counters_start_at_nothing() -> None:
     assert (r.token, r.stopping, r._requests, r._buffered, r._read_cur) == (0, False, [], 0, "0-0")
     assert msgspec.structs.asdict(r.stats) == msgspec.structs.asdict(DomainStats())
     assert (r._renew_at, r._snap_at, r._snap_batches, r.renewed_at) == (0.0, 0.0, 0, 0.0)
+    assert (r.domain, r.keys.lease) == ("d", "router:{d}:lease")
 
 
 @pytest.mark.redis
@@ -205,9 +206,18 @@ def test_a_recovery_republishes_only_batches_with_something_to_say_and_renews_wh
             assert await r.acquire()
             if renew_at is not None:
                 r._renew_at = renew_at  # a renewal due at the first batch replayed
-            assert await r.recover() == 2
+                await c.pexpire("router:{d}:lease", 1000)
+            points: list[str] = []
+            faults.set_hook(points.append)
+            try:
+                assert await r.recover() == 2
+            finally:
+                faults.set_hook(None)
+            assert points.count("recovering") == 2  # each batch has inputs: a busy point
             assert (r.stats.republished, r.pending_out) == (0, [])
             assert r.stats.recovery_renewals == renewals
+            if renew_at is not None:  # the renewal reached the server: a full lease again
+                assert await c.pttl("router:{d}:lease") > 30_000
 
     run(redis_server.url, body)
 
@@ -335,5 +345,6 @@ def test_a_snapshot_sets_the_gauges_of_waiting_offered_and_in_service(
         await r.snapshot()
         s = r.stats
         assert (s.now, s.waiting, s.offered, s.in_service) == (100.0, 3, 8, 1)
+        assert r._renew_at == r.renewed_at + 60_000 / 3000.0  # the snapshot renewed the lease
 
     run(redis_server.url, body)
