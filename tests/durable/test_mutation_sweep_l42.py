@@ -7,6 +7,7 @@ changed without any other test noticing. The ones marked ``redis`` start their o
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -157,8 +158,12 @@ def test_a_batch_takes_whole_entries_up_to_its_limit_and_reads_on_below_it(
         ids = [await submit(i) for i in range(5)]
         await r.cycle(block=False)  # reads the five entries
         assert [x[0] for x in r._requests] == ids and r._buffered == 5
+        assert await c.hmget("router:{d}:flow", "added", "taken") == [b"5", None]
         ids.append(await submit(5))
+        m0 = time.monotonic()
         await r.cycle(block=False)  # logs q0, q1; three stay buffered: no read
+        assert r.renewed_at >= m0  # the commit renewed the lease
+        assert await c.hmget("router:{d}:flow", "added", "taken") == [b"6", b"2"]
         assert [x[0] for x in r._requests] == ids[2:5] and r._buffered == 3
         assert (r.cur, r.stats.inputs) == (ids[1], logins + 2)
         await r.cycle(block=False)  # logs q2, q3; one stays: reads q5
@@ -282,16 +287,23 @@ def test_a_batch_never_goes_back_in_time_when_the_clock_does(redis_server: Redis
 @pytest.mark.redis
 def test_a_cycle_that_dead_letters_its_batch_did_work(redis_server: RedisServer) -> None:
     async def body(c: Redis) -> None:
-        r = runner(c, Clock(100.0))
+        r = runner(c, Clock(100.0), batch_items=1)
         await start(r)
+        p = Producer(c, "d")
         faults.set_poison("bad")
         try:
-            await Producer(c, "d").submit(Inquiry(id="bad", queue="orders"))
-            assert await r.cycle(block=False)  # reads
-            assert await r.cycle(block=False)  # logs, crashes, dead-letters, rebuilds
+            await p.submit(Inquiry(id="bad", queue="orders"))
+            await p.submit(Inquiry(id="ok", queue="orders"))
+            assert await r.cycle(block=False)  # reads both
+            assert await r.cycle(block=False)  # logs "bad", crashes, dead-letters, rebuilds
         finally:
             faults.set_poison(None)
-        assert (r.stats.dead_letters, r.stats.dead_inputs, r._requests) == (1, 1, [])
+        assert (r.stats.dead_letters, r.stats.dead_inputs) == (1, 1)
+        # "ok" was read but not logged: dropped with the core, read again from the log's cursor
+        assert (r._requests, r._buffered, r._read_cur) == ([], 0, r.cur)
+        await settle(r)
+        assert r.stats.refusals == 0 and r.core.statistics().offered == 1  # type: ignore[union-attr]
+        assert await c.hmget("router:{d}:flow", "added", "taken") == [b"2", b"2"]
         assert not await r.cycle(block=False)  # then nothing to do
 
     run(redis_server.url, body)
