@@ -196,4 +196,6 @@ def test_an_agent_heap_stays_bounded_by_its_compaction_rule() -> None:
         sizes.append(len(pool.agents))
         assert pool.n_listed == n
     assert max(sizes) == bound
-    assert min(sizes[bound:]) <= n + 1  # compacted: the stale entries dropped
+    # compacted at the bound: the stale entries dropped (compiled, a stale top is then
+    # reused by the next listings: the heap may settle below the bound)
+    assert sizes[sizes.index(bound) + 1 :].count(n) >= 1
