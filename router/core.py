@@ -2486,8 +2486,8 @@ class Router:
             # self._room(agent) and its ``has_room(agent)``, inline: every release
             roomy = False
             loadn = agent.loadn  # by channel number (router/state/loads.py)
-            for cn, cap in enumerate(agent.capn):  # (no cap on a channel: 0, maybe no count)
-                if cap > 0 and loadn[cn] < cap:
+            for cn, cap in enumerate(agent.capn):  # (0 where it has no cap: never room)
+                if loadn[cn] < cap:
                     roomy = True
                     break
             if roomy != agent.roomy:
@@ -3346,7 +3346,7 @@ class Router:
             if agent.state == READY:  # ``has_room(agent)`` inline (pure: a call less per seek)
                 loadn = agent.loadn  # by channel number, as in _release
                 for cn, cap in enumerate(agent.capn):
-                    if cap > 0 and loadn[cn] < cap:
+                    if loadn[cn] < cap:
                         self._refresh(agent)
                         break
             break

@@ -150,8 +150,8 @@ def has_room(agent: Agent) -> bool:
     if agent.state != READY:
         return False
     loadn = agent.loadn  # by channel number (router/state/loads.py), as _release's inline
-    for cn, cap in enumerate(agent.capn):  # noqa: SIM110 (no cap on a channel: 0, maybe no count)
-        if cap > 0 and loadn[cn] < cap:
+    for cn, cap in enumerate(agent.capn):  # noqa: SIM110 (0 where it has no cap: never room)
+        if loadn[cn] < cap:
             return True
     return False
 
