@@ -53,7 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-items", type=int, default=5000, help="max inputs per logged batch (default 5000)"
     )
-    p.add_argument("--snapshot-every-s", type=float, default=5.0)
+    p.add_argument(
+        "--snapshot-every-s",
+        type=float,
+        default=5.0,
+        help="snapshot period in seconds (default 5)",
+    )
+    p.add_argument(
+        "--snapshot-every-batches",
+        type=int,
+        default=10_000,
+        help="also snapshot after this many logged batches (default 10000)",
+    )
     p.add_argument(
         "--keep-log", action="store_true", help="never trim the input log (full replay and audit)"
     )
@@ -115,6 +126,8 @@ def _check_args(a: argparse.Namespace) -> tuple[list[str], tuple[str, int] | Non
         raise _UsageError(f"--batch: must be in 1..100000, got {a.batch}")
     if not (a.snapshot_every_s > 0 and math.isfinite(a.snapshot_every_s)):
         raise _UsageError(f"--snapshot-every-s: must be > 0, got {a.snapshot_every_s}")
+    if a.snapshot_every_batches < 1:
+        raise _UsageError(f"--snapshot-every-batches: must be >= 1, got {a.snapshot_every_batches}")
     if not 1 <= a.batch_items <= 1_000_000:
         raise _UsageError(f"--batch-items: must be in 1..1000000, got {a.batch_items}")
     for flag, value in (
@@ -170,6 +183,7 @@ def serve_main(argv: list[str]) -> int:
         lease_ms=a.lease_ms,
         batch=a.batch,
         snapshot_every_s=a.snapshot_every_s,
+        snapshot_every_batches=a.snapshot_every_batches,
         keep_log=a.keep_log,
         batch_items=a.batch_items,
         dedupe_window_s=a.dedupe_window_s,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from router.cli.serve import serve_main
+from router.cli.serve import _parser, serve_main
+from router.durable import serve as durable_serve
+from router.durable.domain import DomainOptions
 from tests.durable.conftest import CONFIG
 
 
@@ -31,6 +34,10 @@ def test_serve_rejects_bad_arguments_with_one_line(
          r"^router serve: --output-retention-s: must be >= 0 or -1, got -2\.0$"),
         ([str(cfg), "--redis", "redis://x", "--batch-items", "0"],
          r"^router serve: --batch-items: must be in 1\.\.1000000, got 0$"),
+        ([str(cfg), "--redis", "redis://x", "--snapshot-every-batches", "0"],
+         r"^router serve: --snapshot-every-batches: must be >= 1, got 0$"),
+        ([str(cfg), "--redis", "redis://x", "--snapshot-every-batches", "1.5"],
+         r"^router serve: argument --snapshot-every-batches: invalid int value: '1\.5'$"),
         ([str(tmp_path / "none.toml"), "--redis", "redis://x"],
          r"^router serve: .*none\.toml: \$: cannot read .*none\.toml: No such file"),
     ]  # fmt: skip
@@ -46,6 +53,58 @@ def test_serve_rejects_bad_arguments_with_one_line(
         r"^router serve: .*bad\.toml: \$\.queues\[0\]\.answer_target_s: Expected float > 0\.0$",
         capsys.readouterr().err,
     )
+
+
+def test_every_serve_flag_reaches_the_domain_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each flag of a ``DomainOptions`` field lands in the options the server gets; the
+    parser's defaults are the options' own (a flag added to one and not the other fails)."""
+    got: list[DomainOptions] = []
+
+    class _Server:  # the process's stand-in: records its options and returns at once
+        def __init__(
+            self, url: str, config: object, domains: list[str], o: DomainOptions, **kw: object
+        ) -> None:
+            got.append(o)
+
+        def stop(self) -> None:
+            pass
+
+        async def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(durable_serve, "Server", _Server)
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(CONFIG)
+    base = [str(cfg), "--redis", "redis://x", "--no-uvloop"]
+    assert serve_main(base) == 0
+    assert got.pop() == DomainOptions()
+    defaults = vars(_parser().parse_args(["r.toml", "--redis", "redis://x"]))
+    fields = DomainOptions.__struct_fields__
+    assert {f: defaults[f] for f in fields} == msgspec.structs.asdict(DomainOptions())
+    flags = [
+        "--lease-ms", "300", "--batch", "7", "--batch-items", "9", "--snapshot-every-s", "2.5",
+        "--snapshot-every-batches", "3", "--keep-log", "--dedupe-window-s", "60",
+        "--output-retention-s", "-1", "--max-unprocessed", "11", "--agents-from-config",
+        "--prefix", "rt",
+    ]  # fmt: skip
+    assert serve_main([*base, *flags]) == 0
+    assert got.pop() == DomainOptions(
+        lease_ms=300, batch=7, batch_items=9, snapshot_every_s=2.5, snapshot_every_batches=3,
+        keep_log=True, dedupe_window_s=60.0, output_retention_s=-1.0, max_unprocessed=11,
+        agents_from_config=True, prefix="rt",
+    )  # fmt: skip
+
+
+def test_every_serve_flag_has_a_row_in_the_deploy_docs() -> None:
+    """docs/deploy.md §2's table names every flag of ``router serve`` and no other."""
+    doc = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text()
+    table = doc.split("\n| flag | default | meaning |\n", 1)[1].split("\n\n", 1)[0]
+    rows = set(re.findall(r"^\| `(--[a-z-]+)", table, re.M))
+    actions = _parser()._actions
+    flags = {o for a in actions for o in a.option_strings if o.startswith("--")} - {"--help"}
+    assert rows == flags
 
 
 def test_importing_router_does_not_import_redis() -> None:

@@ -102,7 +102,8 @@ def test_the_depth_check_finds_untyped_data_inside_any_container_or_struct() -> 
 
 
 def test_domain_options_default_to_the_documented_serve_flags() -> None:
-    # docs/deploy.md's table of `router serve` flags; snapshot_every_batches has no flag
+    # docs/deploy.md's table of `router serve` flags (test_durable_cli holds the parser's
+    # defaults to these)
     o = DomainOptions()
     assert (o.lease_ms, o.batch, o.batch_items, o.snapshot_every_s) == (5000, 1000, 5000, 5.0)
     assert (o.keep_log, o.agents_from_config, o.prefix) == (False, False, "router")
