@@ -212,7 +212,6 @@ class DomainRunner:
         self._renew_at = 0.0
         self._snap_at = 0.0
         self._snap_batches = 0
-        self._snap_inputs = 0
 
     @property
     def token(self) -> int:
@@ -517,10 +516,13 @@ class DomainRunner:
         if n > s.max_batch:
             s.max_batch = n
         self._snap_batches += 1
-        self._snap_inputs += n
         return True
 
     def _snapshot_due(self) -> bool:
+        """After a batch, once ``snapshot_every_s`` is over or ``snapshot_every_batches``
+        batches are logged. The period bounds what a successor replays to what this owner
+        applied live in that time; no rule counts inputs (a batch holds at most
+        ``batch_items`` of them)."""
         if self._snap_batches == 0:
             return False
         return (
@@ -554,7 +556,6 @@ class DomainRunner:
         self.renewed_at = sent
         self._renew_at = sent + self._renew_every
         self._snap_batches = 0
-        self._snap_inputs = 0
         self._snap_at = time.monotonic() + o.snapshot_every_s
         s = self.stats
         s.snapshots += 1
