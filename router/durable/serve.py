@@ -13,7 +13,8 @@ domain over (snapshot, release) per lease period, choosing one that another
 live process also serves, and that process takes it. A domain whose write is
 refused by the fencing check is dropped at once: another process owns it. Any
 other Redis error leaves the last write in doubt, so the domain is dropped and
-recovered from the log again.
+recovered from the log again. At its first connection it warns when Redis keeps no
+append-only file (Redis's default), which the guarantees of docs/deploy.md need.
 
 Every Redis call has a socket timeout (``--redis-timeout-s``): a hung Redis
 shows up as errors, never as a frozen process. ``--http HOST:PORT`` adds
@@ -99,6 +100,7 @@ class Server:
         self._last_release = 0.0
         self._redis_ok = True
         self._scripts_loaded = False
+        self._aof_checked = False
         self._stop = asyncio.Event()
         p = options.prefix
         self.proc_key = f"{p}:proc:{self.owner}"
@@ -153,6 +155,8 @@ class Server:
                 for script in OWNER_SCRIPTS:
                     await script.load(self.client)
                 self._scripts_loaded = True
+                if not self._aof_checked:
+                    await self._warn_without_aof()
             calls = Calls(self.client)
             for d in wanted:
                 k = DomainKeys(d, p)
@@ -187,6 +191,23 @@ class Server:
                 self.counters["takeovers"] += 1
             self.runners[domain] = runner
             self.tasks[domain] = asyncio.create_task(self._serve(runner))
+
+    async def _warn_without_aof(self) -> None:
+        """Log a warning, once, when Redis keeps no append-only file (its default): a Redis
+        restart would then lose what producers were told was added. Redis that refuses
+        ``CONFIG GET`` (managed services often do) is not second-guessed."""
+        self._aof_checked = True
+        try:
+            reply: Any = await self.client.config_get("appendonly")
+        except RedisError:
+            return
+        nodes = [v for v in reply.values() if isinstance(v, dict)] or [reply]  # by node?
+        values = {v.decode() if isinstance(v, bytes) else v for n in nodes for v in n.values()}
+        if "no" in values:
+            log.warning(
+                "redis keeps no append-only file (appendonly no): a Redis restart loses what "
+                "was acknowledged; set appendonly yes (docs/deploy.md, section 4)"
+            )
 
     async def _serve(self, runner: DomainRunner) -> None:
         domain = runner.domain

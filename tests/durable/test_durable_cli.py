@@ -107,6 +107,23 @@ def test_every_serve_flag_has_a_row_in_the_deploy_docs() -> None:
     assert rows == flags
 
 
+def test_the_docs_name_every_input_and_the_producer_method_of_each() -> None:
+    """README and docs/deploy.md list the inputs; deploy.md the ``Producer`` methods too."""
+    from typing import get_args
+
+    from router.durable import Producer
+    from router.inputs import Input
+
+    root = Path(__file__).parents[2]
+    names = [cls.__name__ for cls in get_args(Input)]
+    for doc in ("README.md", "docs/deploy.md"):
+        text = (root / doc).read_text()
+        assert [n for n in names if f"`{n}`" not in text] == [], doc
+    deploy = (root / "docs" / "deploy.md").read_text()
+    methods = [m for m in vars(Producer) if not m.startswith("_")]
+    assert [m for m in methods if not re.search(rf"(`|\.){m}[`(]", deploy)] == []
+
+
 def test_importing_router_does_not_import_redis() -> None:
     import subprocess
     import sys
