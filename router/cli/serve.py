@@ -41,15 +41,21 @@ def _parser() -> argparse.ArgumentParser:
         f"Needs the redis extra: {install_hint('redis')}",
     )
     p.add_argument("config", help="router config (TOML, JSON or YAML) for new domains")
-    p.add_argument("--redis", required=True, help="redis://host:port/db")
-    p.add_argument("--domains", default="default", help="comma-separated domain names")
+    p.add_argument(
+        "--redis", required=True, help="redis://host:port/db, rediss://... or unix:///path.sock"
+    )
+    p.add_argument(
+        "--domains", default="default", help="comma-separated domain names (default: default)"
+    )
     p.add_argument(
         "--agents-from-config",
         action="store_true",
         help="log in the config's [[agents]] when a domain is created",
     )
     p.add_argument("--lease-ms", type=int, default=5000, help="lease time (default 5000)")
-    p.add_argument("--batch", type=int, default=1000, help="request entries per read")
+    p.add_argument(
+        "--batch", type=int, default=1000, help="request entries per read (default 1000)"
+    )
     p.add_argument(
         "--batch-items", type=int, default=5000, help="max inputs per logged batch (default 5000)"
     )
@@ -105,7 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default="router", help="key prefix (default router)")
     p.add_argument("--http", default=None, help="HOST:PORT for GET /health, /metrics, /stats")
     p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log lines on stderr from this level (default INFO)",
+    )
     return p
 
 
