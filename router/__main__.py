@@ -7,12 +7,14 @@ Every command takes ``argv`` and returns an exit code: 0 ok, 2 user error
 dependency is missing (``serve`` without redis-py, ``dashboard`` without
 aiohttp) says which extra of the distribution to install (``router._dist``); its
 ``--help`` needs no extra: those commands import theirs when they run
-(``router.cli.extras``).
+(``router.cli.extras``). A reader that closes stdout early (``| head``) ends a command
+quietly, exit 0.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from router._dist import DIST, EXTRAS, dist_version, missing_dependency
@@ -62,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:
         print(missing_dependency(name, exc), file=sys.stderr)
         return 2
-    code: int = fn(rest)
+    try:
+        code: int = fn(rest)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader left (``router explain FILE | head``): end quietly, as ``simulate`` does;
+        # stdout goes to /dev/null so the interpreter's own last flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

@@ -4,6 +4,8 @@ distribution (``inquiry-router``), never the unrelated ``router`` on PyPI."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -64,3 +66,19 @@ def test_every_install_hint_names_the_distribution_and_a_real_extra() -> None:
             assert m[1] in ("inquiry-router", "."), f"{path}: {m[0]}"  # . is a checkout
             assert set(m[2].split(",")) <= known, f"{path}: {m[0]}"
     assert seen >= 10
+
+
+def test_a_reader_that_leaves_early_ends_a_command_quietly() -> None:
+    """``router explain FILE | head``: exit 0 and no traceback once ``head`` has its lines."""
+    cmd = [sys.executable, "-m", "router", "explain", "examples/spring_festival.toml"]
+    proc = subprocess.Popen(
+        [*cmd, "--limit", "100000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"t=")  # one line read, then the reader leaves
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert (proc.wait(timeout=120), err) == (0, "")
