@@ -201,7 +201,8 @@ class Server:
             reply: Any = await self.client.config_get("appendonly")
         except RedisError:
             return
-        nodes = [v for v in reply.values() if isinstance(v, dict)] or [reply]  # by node?
+        # a cluster client answers one dict per node, a single Redis one dict
+        nodes = [v for v in reply.values() if isinstance(v, dict)] or [reply]
         values = {v.decode() if isinstance(v, bytes) else v for n in nodes for v in n.values()}
         if "no" in values:
             log.warning(
