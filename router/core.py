@@ -3281,10 +3281,11 @@ class Router:
                 for agent in batch:
                     self._fill(agent)
                 self._batch = []
-            self._fresh = None
-            self._fresh_one = None
-            self._fresh_n = 0
-            self._fresh_list = _NO_FRESH
+            if pending:  # the marks of the new ones, set above, end with the fills
+                self._fresh = None
+                self._fresh_one = None
+                self._fresh_n = 0
+                self._fresh_list = _NO_FRESH
         if self._pending:
             pending = self._pending
             self._pending = []
@@ -3677,7 +3678,16 @@ class Router:
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
         if on_ch >= agent.capn[cn]:  # that was its last slot on ch: maybe no room left
-            self._room(agent)
+            # self._room(agent) and its ``has_room(agent)``, inline (as in _release)
+            roomy = False
+            if agent.state == READY:
+                for cap_cn, cap in enumerate(agent.capn):  # (0 where it has no cap: never room)
+                    if loadn[cap_cn] < cap:
+                        roomy = True
+                        break
+            if roomy != agent.roomy:
+                agent.roomy = roomy
+                self._n_with_room += 1 if roomy else -1
         if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
