@@ -93,7 +93,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterable
-from heapq import heapify, heappop, heappush
+from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
 import msgspec
@@ -451,10 +451,10 @@ class Router:
         #: the entry's ``seq``, for the kinds whose ``obj`` is not an atom (:func:`_by_ref`),
         #: from its push until it leaves the heap; the entry holds ``None`` (pure: empty)
         self._deadline_refs: dict[int, Any] = {}
-        #: compiled: an agent timer is firing from the heap's top and is still there; the
-        #: first push of its fire re-keys it in place (``deadline_rekey``: one sift for the
-        #: pop and the push, no allocation), or :meth:`_enter` pops it after the fire (pure:
-        #: never set)
+        #: an agent timer is firing from the heap's top and is still there; the first push
+        #: of its fire takes its place in one sift for the pop and the push (compiled,
+        #: ``deadline_rekey``: the entry re-keyed, no allocation; pure, ``heapreplace``),
+        #: or :meth:`_enter` pops it after the fire
         self._top_fired = False
         #: offer expiries pushed in time order (one timeout: ``now + offer_timeout_s``),
         #: beside the heap: O(1) push and pop; an entry earlier than the line's last (a
@@ -711,14 +711,21 @@ class Router:
                                 self._line_at = _INF
                                 self._line_last = -_INF
                         else:
-                            at, seq, kind, obj, arg = heappop(dl)
+                            at, seq, kind, obj, arg = dl[0]
+                            if kind == K_AGENT:  # off the heap at the fire's first push
+                                self._top_fired = True  # (heapreplace: one sift for both)
+                            else:
+                                heappop(dl)
                     self._now = at
                     if kind != K_OFFER:
                         self._spent_room -= 1  # one entry less, no spent one
                         self._fire(kind, obj, arg, seq)
-                        if native and self._top_fired:  # no push took its place: off now
+                        if self._top_fired:  # no push took its place: off now
                             self._top_fired = False
-                            deadline_pop(nd)
+                            if native:
+                                deadline_pop(nd)
+                            else:
+                                heappop(dl)
                     else:
                         self._offer_entries -= 1
                         # _fire's test for an offer's expiry, inline (_offer_ticket): most
@@ -740,9 +747,12 @@ class Router:
                         break
             finally:
                 self._in_instant = False
-                if native and self._top_fired:  # (a fire that raised)
+                if self._top_fired:  # (a fire that raised)
                     self._top_fired = False
-                    deadline_pop(nd)
+                    if native:
+                        deadline_pop(nd)
+                    else:
+                        heappop(dl)
         self._now = now
         return now
 
@@ -778,7 +788,10 @@ class Router:
                 return
         if self._native_heap:  # (when, seq) decide the order, as in the agent heaps
             self._push_entry(when, self._seq, kind, obj, arg)
-        else:  # (pure: inline, one call less on the hot path)
+        elif self._top_fired:  # (pure: inline, one call less on the hot path; as below)
+            self._top_fired = False
+            heapreplace(self._deadlines, (when, self._seq, kind, obj, arg))
+        else:
             heappush(self._deadlines, (when, self._seq, kind, obj, arg))
 
     def _push_entry(self, when: float, seq: int, kind: int, obj: Any, arg: int) -> None:
@@ -794,6 +807,9 @@ class Router:
                 deadline_rekey(self._deadlines, when, seq, kind, obj, arg)
             else:
                 deadline_push(self._deadlines, DeadlineEntry(when, seq, kind, obj, arg))
+        elif self._top_fired:  # pure: the firing agent timer's tuple replaced by this one
+            self._top_fired = False
+            heapreplace(self._deadlines, (when, seq, kind, obj, arg))
         else:
             heappush(self._deadlines, (when, seq, kind, obj, arg))
 
@@ -1074,11 +1090,11 @@ class Router:
     def _deadline_entries(self) -> list[DeadlineTuple]:
         """Every deadline entry held, the heap's and the offer line's (in no order), as
         ``(when, seq, kind, obj, arg)`` tuples (compiled: built from the entries)."""
+        # (an agent timer firing at the top, _top_fired, is no longer held)
+        heap = self._deadlines[1:] if self._top_fired else self._deadlines
         if self._native_heap:
-            # (an agent timer firing at the top, _top_fired, is no longer held)
-            heap = self._deadlines[1:] if self._top_fired else self._deadlines
             return [self._entry_tuple(e) for e in [*heap, *self._line_entries()]]
-        return [*self._deadlines, *self._offer_line]
+        return [*heap, *self._offer_line]
 
     def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
         """The inquiry an offer's deadline entry ``(when, seq, K_OFFER, tid, offer_no)``
@@ -3281,10 +3297,11 @@ class Router:
                 for agent in batch:
                     self._fill(agent)
                 self._batch = []
-            self._fresh = None
-            self._fresh_one = None
-            self._fresh_n = 0
-            self._fresh_list = _NO_FRESH
+            if pending:  # the marks of the new ones, set above, end with the fills
+                self._fresh = None
+                self._fresh_one = None
+                self._fresh_n = 0
+                self._fresh_list = _NO_FRESH
         if self._pending:
             pending = self._pending
             self._pending = []
@@ -3677,7 +3694,16 @@ class Router:
         if agent.units is not None:
             explanation = self._take_units(agent, t, ch, explanation)
         if on_ch >= agent.capn[cn]:  # that was its last slot on ch: maybe no room left
-            self._room(agent)
+            # self._room(agent) and its ``has_room(agent)``, inline (as in _release)
+            roomy = False
+            if agent.state == READY:
+                for cap_cn, cap in enumerate(agent.capn):  # (0 where it has no cap: never room)
+                    if loadn[cap_cn] < cap:
+                        roomy = True
+                        break
+            if roomy != agent.roomy:
+                agent.roomy = roomy
+                self._n_with_room += 1 if roomy else -1
         if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF

@@ -12,6 +12,8 @@ import inspect
 import random
 from typing import Any
 
+import pytest
+
 from router import Router, core
 from router.core import K_AGENT, K_OFFER
 from router.state.lazyheap import (
@@ -177,11 +179,12 @@ def test_the_objects_entries_name_leave_with_their_entries() -> None:
 
 
 def test_an_agent_timer_fired_at_the_top_leaves_the_heap_by_its_input_end() -> None:
-    """Compiled, an agent timer firing from the heap's top stays there until the first push
-    of its fire takes its place (``Router._top_fired``, ``deadline_replace``) or the fire
-    ends: between inputs the flag is down and the heap is a heap of ``(when, seq)`` with
-    every entry held once; the seeded drive's decisions are checked against the pure build
-    by ``tests/test_compiled.py`` and ``bench.digest``."""
+    """Either build, an agent timer firing from the heap's top stays there until the first
+    push of its fire takes its place (``Router._top_fired``: compiled ``deadline_rekey``,
+    pure ``heapq.heapreplace``) or the fire ends: between inputs the flag is down and the
+    heap is a heap of ``(when, seq)`` with every entry held once; the seeded drive's
+    decisions are checked against the pure build by ``tests/test_compiled.py`` and
+    ``bench.digest``."""
     r = Router(config(CONFIG))
     drive = Drive([r], seed=23)
     drive.login(12, chat=2)
@@ -198,6 +201,44 @@ def test_an_agent_timer_fired_at_the_top_leaves_the_heap_by_its_input_end() -> N
         assert all(keys[(i - 1) >> 1] < keys[i] for i in range(1, len(keys)))
         assert len({e[1] for e in r._deadline_entries()}) == len(heap) + len(r._line_entries())
     assert fired  # agent timers came off the heap (fired, or a push took their place)
+
+
+@pytest.mark.skipif(COMPILED, reason="the pure build's heapq calls (compiled: deadline_rekey)")
+def test_pure_agent_timer_refires_with_one_heapreplace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pure, an agent timer that fires from the heap's top and pushes the agent's next timer
+    leaves by that push: one ``heapq.heapreplace`` of the deadline heap (one sift), not a
+    ``heappop`` and a ``heappush`` (the compiled build's ``deadline_rekey``, the same
+    entries in the same order)."""
+    r = Router(config(CONFIG))
+    calls: dict[str, int] = {"heappop": 0, "heappush": 0, "heapreplace": 0}
+
+    def counted(name: str) -> Any:
+        real = getattr(heapq, name)
+
+        def call(heap: list[Any], *args: Any) -> Any:
+            if heap is r._deadlines:
+                calls[name] += 1
+            return real(heap, *args)
+
+        return call
+
+    for name in calls:
+        monkeypatch.setattr(core, name, counted(name))
+    drive = Drive([r], seed=23)
+    drive.login(12, chat=2)
+    drive.submit(30)
+    drive.tick()
+    refired = 0
+    for _ in range(600):
+        before = dict(calls)
+        timers = [e for e in r._deadline_entries() if e[2] == K_AGENT]
+        drive.step()
+        gone = {e[1] for e in timers} - {e[1] for e in r._deadline_entries()}
+        if gone and calls["heapreplace"] > before["heapreplace"]:
+            refired += 1
+    assert refired >= 20  # agent timers fired and were replaced by their agents' next
+    assert calls["heapreplace"] >= refired
+    assert not r._top_fired
 
 
 def _check_line(r: Router) -> tuple[int, int]:

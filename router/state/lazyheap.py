@@ -31,8 +31,9 @@ router's deadline heap and offer line are the same way: :data:`DeadlineTuple` en
 :class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
 ``deadline_heapify``), which hold atoms only (the object a ticket's or a policy timer's entry
 names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). An agent
-timer that fires from the top of the compiled heap is taken off by the first push of its fire
-(``deadline_rekey``: one sift for the pop and the push; ``Router._top_fired``), not before.
+timer that fires from the top of the heap is taken off by the first push of its fire
+(``deadline_rekey`` compiled, ``heapq.heapreplace`` pure: one sift for the pop and the push;
+``Router._top_fired``), not before.
 The compiled refresh's compactions keep the stale agent entries they drop (``Router._spare``,
 up to :data:`SPARE_MAX`), and ``agent_list`` gives one the new fields instead of allocating:
 in steady state the entries pushed equal those dropped, so most pushes allocate nothing.
