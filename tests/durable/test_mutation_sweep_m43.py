@@ -6,10 +6,17 @@ noticing. No Redis is reached.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
+from redis.asyncio import Redis
+
+from router import Router, decode_config
 from router.durable.domain import BATCH_BUCKETS, _bucket
+from router.durable.wire import Batch
+from tests.durable.conftest import CONFIG
+from tests.durable.harness import Clock, runner
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 
@@ -23,3 +30,18 @@ def test_the_batch_size_buckets_are_the_ones_the_docs_list() -> None:
     # a batch counts in the first bucket whose bound it does not pass
     assert [_bucket(b) for b in BATCH_BUCKETS] == list(range(len(BATCH_BUCKETS)))
     assert [_bucket(b + 1) for b in BATCH_BUCKETS] == list(range(1, len(BATCH_BUCKETS) + 1))
+
+
+def test_each_renewal_during_an_isolation_counts_once() -> None:
+    # /metrics' isolation renewals: one per renewal the walk of a crashing batch made
+    r = runner(Redis(), Clock(0.0))  # no Redis is reached: the renewal is counted here
+    r.core = Router(decode_config(CONFIG.encode()), now=1.0)
+    renewals: list[float] = []
+
+    async def renew() -> None:  # the lease's renewal, left due after each
+        renewals.append(r._renew_at)
+
+    r._renew = renew  # type: ignore[method-assign]
+    batch = Batch(now=2.0, cur="1-0", items=[])
+    asyncio.run(r._isolate(batch))
+    assert len(renewals) >= 1 and r.stats.isolation_renewals == len(renewals)
