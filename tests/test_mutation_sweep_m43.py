@@ -158,6 +158,9 @@ def test_an_explanation_leaves_its_defaults_out_and_is_frozen_and_gc_free() -> N
     )
     assert decode_events(encode_events([ev])) == [ev]
     assert not gc.is_tracked(fs) and not gc.is_tracked(ex)  # gc=False though they hold dicts
+    held = Explanation(chosen=fs, interrupted={"chat": 1})
+    ev2 = Assigned(at=1.0, inquiry_id="i", agent_id="a", queue="q", wait_s=0.5, explanation=held)
+    assert not gc.is_tracked(held) and not gc.is_tracked(ev2)
     for obj, name in ((fs, "score"), (ex, "offers")):
         with pytest.raises(AttributeError):
             setattr(obj, name, 5)
