@@ -177,3 +177,12 @@ def test_decode_events_names_the_unknown_tag_and_the_missing_field() -> None:
     with pytest.raises(msgspec.ValidationError) as e:
         decode_events(b'[{"type":"AgentReady","at":1.0}]')
     assert str(e.value) == "Object missing required field `agent_id` - at `$[0]`"
+
+
+_IMPORTED = {"annotations", "Any", "msgspec", "Struct"}  # what the module imports for itself
+
+
+def test_the_module_exports_every_public_name_it_defines() -> None:
+    # ``from router.events import *`` gives every event, the union and the codec
+    public = {n for n in vars(E) if not n.startswith("_") and n not in _IMPORTED}
+    assert sorted(E.__all__) == E.__all__ and set(E.__all__) == public and len(public) == 38
