@@ -121,10 +121,10 @@ def test_every_event_round_trips_tagged_and_is_frozen_and_gc_free(cls: type) -> 
     data = encode_events([ev])
     assert data.startswith(b'[{"type":"' + cls.__name__.encode() + b'",')
     (back,) = decode_events(data)
-    assert type(back) is cls and back == ev and back.version == 3
+    assert back == ev and back.version == 3 and type(back) is cls
     assert not gc.is_tracked(ev) and hash(ev) == hash(back)
     with pytest.raises(AttributeError):
-        ev.at = 9.0  # type: ignore[misc]
+        ev.at = 9.0
 
 
 def test_an_event_leaves_its_defaults_out_of_the_json() -> None:
@@ -165,9 +165,9 @@ def test_an_explanation_leaves_its_defaults_out_and_is_frozen_and_gc_free() -> N
         with pytest.raises(AttributeError):
             setattr(obj, name, 5)
     with pytest.raises(TypeError):
-        FeatureScore("a", {}, {}, 1.0)  # type: ignore[misc]
+        FeatureScore("a", {}, {}, 1.0)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Explanation(fs)  # type: ignore[misc]
+        Explanation(fs)  # type: ignore[call-arg]
 
 
 def test_decode_events_names_the_unknown_tag_and_the_missing_field() -> None:
