@@ -1,7 +1,8 @@
 """Directed tests from the mutation sweep of ``router/durable/domain.py``'s rest (mutM43).
 
 Each test pins one behaviour of ``domain.py`` that a mutant changed without any other test
-noticing. No Redis is reached.
+noticing. The one marked ``redis`` starts its own ``redis-server`` (the ``redis_server``
+fixture).
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
-from router import Router, decode_config
+from router import Inquiry, Router, decode_config
+from router.durable import Producer
 from router.durable.domain import BATCH_BUCKETS, _bucket
+from router.durable.testing import RedisServer
 from router.durable.wire import Batch
 from tests.durable.conftest import CONFIG
-from tests.durable.harness import Clock, runner
+from tests.durable.harness import Clock, run, runner, start
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 
@@ -45,3 +49,23 @@ def test_each_renewal_during_an_isolation_counts_once() -> None:
     batch = Batch(now=2.0, cur="1-0", items=[])
     asyncio.run(r._isolate(batch))
     assert len(renewals) >= 1 and r.stats.isolation_renewals == len(renewals)
+
+
+@pytest.mark.redis
+def test_an_entrys_undecodable_requests_count_toward_the_batch_limit(
+    redis_server: RedisServer,
+) -> None:
+    # batch_items bounds a batch's inputs, the undecodable ones (refused in it) included
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(100.0), batch_items=1)
+        await start(r)
+        logins = r.stats.inputs
+        await Producer(c, "d").submit(Inquiry(id="q0", queue="orders"))
+        await c.xadd("router:{d}:requests", {"j": b"{"})
+        await c.xadd("router:{d}:requests", {"j": b"{"})
+        await r.cycle(block=False)  # reads the three entries (1 input, 1 and 1 undecodable)
+        assert len(r._requests) == 3
+        await r.cycle(block=False)  # logs the first alone: one more input would pass 1
+        assert (r.stats.inputs - logins, r.stats.refusals, len(r._requests)) == (1, 0, 2)
+
+    run(redis_server.url, body)
