@@ -4448,7 +4448,7 @@ class Router:
             gaps=gaps,
             lasts=lasts,
             queues=[
-                codec.queue_record(q, q.tally.windows.dump(), list(q.tally.waits))
+                codec.queue_record(q, q.tally.windows.dump(), q.tally.counts())
                 for q in self._queues.values()
             ],
             pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
@@ -4526,8 +4526,7 @@ class Router:
             if sq.windows is not None:
                 tl.windows.load(sq.windows)
             if sq.waits is not None and len(sq.waits) == len(tl.waits):
-                tl.waits = list(sq.waits)
-                tl.waits_ver += 1
+                tl.load_counts(sq.waits)
         self._live.reset_at = snap.statistics_reset_at
         self._live.reset_ties = set(snap.statistics_reset_ties)
         pools: list[Pool] = []
