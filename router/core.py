@@ -3511,7 +3511,12 @@ class Router:
                     if not self._cooldown_heavy:
                         break
                     heavy_blocked = True
-                for pool, prof, weight in agent.pools:
+                # The pools' two floats are read as objects and unboxed only for a pool
+                # with an inquiry to offer (compiled, unpacking ``tuple[Pool, float,
+                # float]`` unboxes both for every pool, the ones skipped at once too);
+                # the annotations below are what mypyc checks, no cost in the pure build
+                pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+                for pool, prof_o, weight_o in pools:
                     if not pool.n_waiting:
                         continue
                     cn = pool.chan
@@ -3533,8 +3538,10 @@ class Router:
                             t = p
                     if t is None:
                         continue
+                    weight: float = weight_o  # type: ignore[assignment]
                     urg = (now - t.aged) * weight
                     if best is None or urg > best_urg or (urg == best_urg and t.seq < best.seq):
+                        prof: float = prof_o  # type: ignore[assignment]
                         best, best_urg, best_pool, best_prof = t, urg, pool, prof
                 if best is None or best_pool is None:
                     break
