@@ -3079,7 +3079,10 @@ class Router:
         other_on = 0
         other_cap = 0
         seen2 = False
-        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
+        # the pools' floats read as objects: the weight is not used here and the
+        # proficiency is unboxed only past the skips (``_fill``'s note)
+        pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+        for pool, prof_o, _weight in pools:
             ch = pool.channel
             if not seen or ch != last_ch:
                 if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
@@ -3106,6 +3109,7 @@ class Router:
                 continue
             if heavy_blocked and pool.heavy:
                 continue
+            prof: float = prof_o  # type: ignore[assignment]
             if pool.mode == SCORED:
                 c = pool.queue.coeffs
                 if c is group_c and ch == group_ch:
@@ -3428,7 +3432,10 @@ class Router:
         other_on = 0
         other_cap = 0
         seen2 = False
-        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
+        # the pools' floats read as objects: the weight is not used here and the
+        # proficiency is unboxed only past the skips (``_fill``'s note)
+        pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+        for pool, prof_o, _weight in pools:
             ch = pool.channel
             if not seen or ch != last_ch:
                 if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
@@ -3454,6 +3461,7 @@ class Router:
                 and not self._interrupts.allows(agent, ch, pool.cost)
             ):
                 continue
+            prof: float = prof_o  # type: ignore[assignment]
             if pool.mode == SCORED:
                 w = pool.queue.coeffs
                 p = w.proficiency * prof
