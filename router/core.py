@@ -3095,7 +3095,10 @@ class Router:
         other_on = 0
         other_cap = 0
         seen2 = False
-        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
+        # the pools' floats read as objects: the weight is not used here and the
+        # proficiency is unboxed only past the skips (``_fill``'s note)
+        pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+        for pool, prof_o, _weight in pools:
             ch = pool.channel
             if not seen or ch != last_ch:
                 if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
@@ -3122,6 +3125,7 @@ class Router:
                 continue
             if heavy_blocked and pool.heavy:
                 continue
+            prof: float = prof_o  # type: ignore[assignment]
             if pool.mode == SCORED:
                 c = pool.queue.coeffs
                 if c is group_c and ch == group_ch:
@@ -3445,7 +3449,10 @@ class Router:
         other_on = 0
         other_cap = 0
         seen2 = False
-        for pool, prof, _weight in agent.pools:  # (named: compiled, ``_`` boxes a float)
+        # the pools' floats read as objects: the weight is not used here and the
+        # proficiency is unboxed only past the skips (``_fill``'s note)
+        pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+        for pool, prof_o, _weight in pools:
             ch = pool.channel
             if not seen or ch != last_ch:
                 if seen2 and ch == other_ch:  # (pairs: pure, a swap each, no tuple)
@@ -3471,6 +3478,7 @@ class Router:
                 and not self._interrupts.allows(agent, ch, pool.cost)
             ):
                 continue
+            prof: float = prof_o  # type: ignore[assignment]
             if pool.mode == SCORED:
                 w = pool.queue.coeffs
                 p = w.proficiency * prof
@@ -3528,7 +3536,12 @@ class Router:
                     if not self._cooldown_heavy:
                         break
                     heavy_blocked = True
-                for pool, prof, weight in agent.pools:
+                # The pools' two floats are read as objects and unboxed only for a pool
+                # with an inquiry to offer (compiled, unpacking ``tuple[Pool, float,
+                # float]`` unboxes both for every pool, the ones skipped at once too);
+                # the annotations below are what mypyc checks, no cost in the pure build
+                pools: list[tuple[Pool, object, object]] = agent.pools  # type: ignore[assignment]
+                for pool, prof_o, weight_o in pools:
                     if not pool.n_waiting:
                         continue
                     cn = pool.chan
@@ -3550,8 +3563,10 @@ class Router:
                             t = p
                     if t is None:
                         continue
+                    weight: float = weight_o  # type: ignore[assignment]
                     urg = (now - t.aged) * weight
                     if best is None or urg > best_urg or (urg == best_urg and t.seq < best.seq):
+                        prof: float = prof_o  # type: ignore[assignment]
                         best, best_urg, best_pool, best_prof = t, urg, pool, prof
                 if best is None or best_pool is None:
                     break
@@ -4474,7 +4489,7 @@ class Router:
             gaps=gaps,
             lasts=lasts,
             queues=[
-                codec.queue_record(q, q.tally.windows.dump(), list(q.tally.waits))
+                codec.queue_record(q, q.tally.windows.dump(), q.tally.counts())
                 for q in self._queues.values()
             ],
             pools=[(k[0], k[1], list(k[2]), k[3], k[4]) for k in self._pools],
@@ -4552,8 +4567,7 @@ class Router:
             if sq.windows is not None:
                 tl.windows.load(sq.windows)
             if sq.waits is not None and len(sq.waits) == len(tl.waits):
-                tl.waits = list(sq.waits)
-                tl.waits_ver += 1
+                tl.load_counts(sq.waits)
         self._live.reset_at = snap.statistics_reset_at
         self._live.reset_ties = set(snap.statistics_reset_ties)
         pools: list[Pool] = []

@@ -13,11 +13,14 @@ construction and the snapshot record.
 from __future__ import annotations
 
 from itertools import accumulate
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from router.state.stat_records import AgentTallyRecord
 from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
 from router.stats import WAIT_BUCKETS
+
+if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
+    from mypy_extensions import i64
 
 #: the histogram's bounds as this module's own constant (compiled: a native read)
 _BOUNDS: Final = WAIT_BUCKETS
@@ -53,6 +56,8 @@ class QueueTally:
         "heavy",
         "hist",
         "hist_ver",
+        "run_i",
+        "run_n",
         "unit_cost",
         "waits",
         "waits_ver",
@@ -70,8 +75,14 @@ class QueueTally:
         self.ewt: tuple[float, dict[int, float]] = (0.0, {})
         self.heavy = False  # a heavy queue (a cooldown may keep agents off heavy work only)
         #: answers since the router started by wait: index ``i`` counts the waits in
-        #: ``(WAIT_BUCKETS[i - 1], WAIT_BUCKETS[i]]``, the last one those past every bound
+        #: ``(WAIT_BUCKETS[i - 1], WAIT_BUCKETS[i]]``, the last one those past every bound;
+        #: the latest run of counts in one bucket is held apart (read :meth:`counts`)
         self.waits = [0] * (len(WAIT_BUCKETS) + 1)
+        #: the run: ``run_n`` counts not yet in ``waits[run_i]``. Consecutive answers
+        #: mostly fall in one bucket; compiled, the run's count is a native int, where a
+        #: count in the list boxes a new int past 256 and stores it through a generic call
+        self.run_i: i64 = 0
+        self.run_n: i64 = 0
         self.waits_ver = 0  # bumped by every count
         #: :attr:`waits` cumulated (the statistics' histogram), as of ``hist_ver``
         self.hist: list[int] = []
@@ -84,14 +95,37 @@ class QueueTally:
             if wait <= bound:
                 break
             i += 1
-        waits = self.waits
-        waits[i] = waits[i] + sign  # (not ``+=``: compiled, an item's ``+=`` is generic)
+        if i != self.run_i:  # another bucket: the run so far goes into the list
+            self._fold()
+            self.run_i = i
+        self.run_n += sign
+        self.waits_ver += 1
+
+    def _fold(self) -> None:
+        """Add the run to :attr:`waits` (the run is then empty)."""
+        n = self.run_n
+        if n:
+            waits = self.waits
+            i = self.run_i
+            waits[i] = waits[i] + n  # (not ``+=``: compiled, an item's ``+=`` is generic)
+            self.run_n = 0
+
+    def counts(self) -> list[int]:
+        """The answered waits per bucket, run included (a new list; the snapshot's)."""
+        self._fold()
+        return self.waits[:]
+
+    def load_counts(self, waits: list[int]) -> None:
+        """Take ``waits`` as the counts per bucket (a restore)."""
+        self.waits = list(waits)
+        self.run_n = 0
         self.waits_ver += 1
 
     def histogram(self) -> list[int]:
         """The cumulative counts per bound, then +Inf (a new list; cumulated again only
         after a count: a scrape of many queues reads mostly unchanged ones)."""
         if self.hist_ver != self.waits_ver:
+            self._fold()
             self.hist = list(accumulate(self.waits))
             self.hist_ver = self.waits_ver
         return self.hist[:]
