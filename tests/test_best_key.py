@@ -257,3 +257,25 @@ def test_by_urgency_orders_as_sort_does() -> None:
         want = sorted(batch, key=_urgency)
         _by_urgency(batch)
         assert [t.id for t in batch] == [t.id for t in want]
+
+
+def test_the_load_term_is_the_larger_of_the_channel_and_the_units_ratio() -> None:
+    """``Scorer.base_key`` inlines ``load_ratio``: for an agent with capacity units, the
+    larger of its load over the channel's cap and its units used over its units. One chat
+    of an agent with chat cap 2 and 100 units (a chat costs 20): chat 1/2 beats the units'
+    0.2; voice 0/1 loses to them. The key's term and the explanation's feature agree."""
+    from router.config import Weights
+    from router.state.records import Coeffs
+    from router.state.scoring import Scorer
+    from tests.helpers import agent, basic, inq
+
+    r = basic(mode="immediate")
+    r.login(agent("a1", voice=1, chat=2, units=100), 0)
+    r.submit(inq("c0", queue="chat"), 0)
+    assert [type(e).__name__ for e in r.tick(0)][-1] == "Assigned"
+    a = r._agents["a1"]
+    scorer = Scorer(r.config.routing, None)
+    w = Coeffs(Weights(proficiency=0.0, idle_time=0.0, load=1.0))
+    for ch, on, cap, ratio in (("chat", 1, 2, 0.5), ("voice", 0, 1, 0.2)):
+        assert Scorer.load_ratio(a, ch) == ratio
+        assert scorer.base_key(a, w, on, cap) == ratio
