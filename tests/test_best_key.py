@@ -279,3 +279,34 @@ def test_the_load_term_is_the_larger_of_the_channel_and_the_units_ratio() -> Non
     for ch, on, cap, ratio in (("chat", 1, 2, 0.5), ("voice", 0, 1, 0.2)):
         assert Scorer.load_ratio(a, ch) == ratio
         assert scorer.base_key(a, w, on, cap) == ratio
+
+
+def test_each_weighted_term_of_the_key_is_its_explained_feature() -> None:
+    """The key's load, recent-work, recent-count and heavy-streak terms, each weight alone,
+    equal the explanation's feature times its weight, negated (higher score wins, lower key
+    is listed first): an operator's weight moves the key the way ``router explain`` says."""
+    from router.config import Weights
+    from router.state.records import Coeffs
+    from router.state.scoring import Scorer
+    from tests.helpers import agent, basic, inq
+
+    # (the recent window is kept only when a recent weight is set)
+    r = basic(mode="immediate", weights=Weights(recent_work=1.0, recent_count=1.0))
+    r.login(agent("a1", voice=1, chat=2, units=100), 0)
+    r.submit(inq("c0", queue="chat"), 0)
+    r.tick(0)
+    r.complete("c0", 30)  # recent work: 30 s, one inquiry
+    r.submit(inq("c1", queue="chat"), 40)
+    assert [type(e).__name__ for e in r.tick(40)][-1] == "Assigned"
+    a = r._agents["a1"]
+    a.heavy_streak = 2  # (no heavy queue here: the term's input set by hand)
+    scorer = Scorer(r.config.routing, 4)
+    pool, prof, _ = next(p for p in a.pools if p[0].channel == "chat")
+    feats = scorer.features(a, pool, prof, 40.0)
+    seen = 0
+    for name in ("load", "recent_work", "recent_count", "heavy_streak"):
+        weights = {"proficiency": 0.0, "idle_time": 0.0, "load": 0.0, name: 2.0}
+        w = Coeffs(Weights(**weights))
+        assert scorer.base_key(a, w, 1, 2) == -2.0 * feats[name], name
+        seen += feats[name] != 0.0
+    assert seen == 4  # every term is live in this state
