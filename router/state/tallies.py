@@ -89,7 +89,8 @@ class QueueTally:
         self.hist_ver = -1
 
     def count_wait(self, wait: float, sign: int) -> None:
-        """Count an answered ``wait`` in :attr:`waits` (``sign`` -1: take it back)."""
+        """Count an answered ``wait`` (``sign`` -1: take it back): in the run while it falls
+        in the run's bucket, else the run goes into :attr:`waits` and a new one starts."""
         i = 0
         for bound in _BOUNDS:
             if wait <= bound:
