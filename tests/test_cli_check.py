@@ -154,6 +154,76 @@ def test_scenario_is_checked_with_its_tables(tmp_path: Path) -> None:
     )
 
 
+CONFIG_GIVEN = (
+    "$: a router config, not a scenario (it has no [simulation], [[arrivals]] or [[surges]]); "
+    "a scenario is a router config plus [simulation] and [[arrivals]] "
+    "(docs/simulator.md; e.g. examples/spring_festival.toml)"
+)
+SCENARIO_GIVEN = (
+    "$: a scenario (it has [simulation], [[arrivals]], [[surges]]), not a router config; "
+    "give a router config, such as the scenario without those tables "
+    "(router check FILE says which a file is)"
+)
+
+
+def test_the_scenario_commands_given_a_router_config_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """simulate, explain, compare-policies and dashboard given a plain router config: one
+    line saying what the file is and what a scenario adds (before: ``$.arrivals: a scenario
+    needs at least one [[arrivals]] stream``), exit 2."""
+    from router.cli.check import explain_main
+    from router.cli.compare import compare_main
+    from router.sim.cli import simulate_main
+
+    cfg = write(tmp_path, "c.toml", CONFIG)
+    assert simulate_main([cfg]) == 2
+    assert capsys.readouterr().err == f"{cfg}: {CONFIG_GIVEN}\n"
+    out = io.StringIO()
+    assert explain_main([cfg], out=out) == 2
+    assert out.getvalue() == CONFIG_GIVEN + "\n"
+    assert compare_main([cfg]) == 2
+    assert capsys.readouterr().err == f"{cfg}: {CONFIG_GIVEN}\n"
+    pytest.importorskip("aiohttp")
+    from router.cli.dashboard import dashboard_main
+
+    assert dashboard_main([cfg]) == 2
+    assert capsys.readouterr().err == f"{cfg}: {CONFIG_GIVEN}\n"
+    # and check, which takes both, still takes it as a config
+    assert run(cfg)[0] == 0
+
+
+def test_a_scenario_where_a_router_config_belongs_is_named_one(tmp_path: Path) -> None:
+    """load_config and decode_config (serve, the example service, Router users) given a
+    scenario: the one line, not ``unknown field 'simulation'`` and its siblings."""
+    from router.config import convert_config, decode_config, load_config
+    from router.errors import ConfigError
+    from router.sim.scenario import load_scenario
+
+    path = write(tmp_path, "s.toml", SCENARIO)
+    for load in (lambda: load_config(path), lambda: decode_config(SCENARIO)):
+        with pytest.raises(ConfigError) as info:
+            load()
+        assert info.value.problems == [SCENARIO_GIVEN]
+    assert load_scenario(path).simulation.seed == 3  # a scenario's own loader takes it
+    with pytest.raises(ConfigError) as info:
+        convert_config({"queues": [{"name": "q"}], "arrivals": []})
+    assert info.value.problems == [
+        "$: a scenario (it has [[arrivals]]), not a router config; give a router config, "
+        "such as the scenario without those tables (router check FILE says which a file is)"
+    ]
+
+
+def test_explain_reads_a_replayed_day_beside_its_scenario() -> None:
+    """``router explain examples/replay_day.toml`` from the checkout's root: its ``from_csv``
+    is relative to the scenario file (a ``FileNotFoundError`` traceback before)."""
+    from router.cli.check import explain_main
+
+    out = io.StringIO()
+    assert explain_main([str(ROOT / "examples" / "replay_day.toml"), "--limit", "1"], out=out) == 0
+    assert out.getvalue().startswith("t=")
+
+
 def test_several_files_prefix_each_line(tmp_path: Path) -> None:
     good = write(tmp_path, "a.toml", CONFIG)
     bad = write(tmp_path, "b.toml", "[routing]\nweights = { load = nan }")

@@ -131,7 +131,11 @@ def test_invalid_scenario_is_one_line_per_problem(tmp_path: Path) -> None:
 def test_a_plain_config_is_not_a_scenario(tmp_path: Path) -> None:
     code, lines = run(tmp_path, text='[[queues]]\nname = "q"\n')
     assert code == 2
-    assert "$.arrivals: a scenario needs at least one [[arrivals]] stream" in lines
+    assert lines == [
+        "$: a router config, not a scenario (it has no [simulation], [[arrivals]] or "
+        "[[surges]]); a scenario is a router config plus [simulation] and [[arrivals]] "
+        "(docs/simulator.md; e.g. examples/spring_festival.toml)"
+    ]
 
 
 def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

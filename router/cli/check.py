@@ -183,11 +183,10 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     if run is None:
         print("router explain: the simulator (router.sim) is not installed", file=sys.stderr)
         return 2
+    from router.sim.scenario import load_scenario  # resolves from_csv against the file
+
     try:
-        raw = read_config_file(args.scenario)
-        scenario_type = _scenario_type()
-        assert scenario_type is not None
-        scenario = convert_config(raw, scenario_type)
+        scenario: RouterConfig = load_scenario(args.scenario)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=out)

@@ -21,6 +21,7 @@ import msgspec
 from router.config.checks import semantic_problems
 from router.config.problems import structure_problems
 from router.config.schema import RouterConfig
+from router.config.summary import is_scenario, scenario_given
 from router.errors import ConfigError
 
 __all__ = [
@@ -151,13 +152,16 @@ def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterCo
 def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
     """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
 
-    An empty document is refused first; then schema problems (all of them); the
-    semantic checks run once the schema is satisfied. Nesting too deep for the
-    parsers or the walker is one line, never a RecursionError.
+    An empty document is refused first, then a scenario given for a plain router config
+    (one line saying so); then schema problems (all of them); the semantic checks run
+    once the schema is satisfied. Nesting too deep for the parsers or the walker is one
+    line, never a RecursionError.
     """
     problems = empty_problems(raw)
     if problems:
         raise ConfigError(problems)
+    if type is RouterConfig and is_scenario(raw):  # a scenario where a router config belongs
+        raise ConfigError([scenario_given(raw)])
     try:
         try:
             cfg = msgspec.convert(raw, type)

@@ -34,9 +34,11 @@ from router.config import (
     Level,
     Name,
     RouterConfig,
+    convert_config,
     decode_config,
-    load_config,
+    read_config_file,
 )
+from router.config.summary import config_given, is_scenario
 from router.errors import ConfigError
 from router.model import Attributes
 from router.sim.clock import clock_offset_s, start_offset_s
@@ -267,10 +269,14 @@ def scenario_problems(sc: Scenario) -> list[str]:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file (TOML, JSON or YAML); raises ConfigError.
 
+    A plain router config (none of the three tables) is refused in one line saying so.
     ``from_csv`` paths are resolved against the file's directory and the CSV files
     checked (``router/sim/daylog.py``).
     """
-    sc = load_config(path, type=Scenario)
+    raw = read_config_file(path)
+    if isinstance(raw, dict) and raw and not is_scenario(raw):
+        raise ConfigError([config_given()])  # a router config where a scenario belongs
+    sc = convert_config(raw, Scenario)
     if not any(a.from_csv is not None for a in sc.arrivals):
         return sc
     sc, problems = _check_csv_arrivals(sc, Path(path).parent)

@@ -55,6 +55,25 @@ def test_serve_rejects_bad_arguments_with_one_line(
     )
 
 
+def test_serve_given_a_scenario_says_it_is_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario where a router config belongs: one line naming what the file is and what
+    serve needs, not three ``unknown field`` lines (tidy43's "Noticed")."""
+    root = Path(__file__).parents[2]
+    scenario = str(root / "examples" / "spring_festival.toml")
+    assert serve_main([scenario, "--redis", "redis://x"]) == 2
+    assert capsys.readouterr().err == (
+        f"router serve: {scenario}: $: a scenario (it has [simulation], [[arrivals]], "
+        "[[surges]]), not a router config; give a router config, such as the scenario "
+        "without those tables (router check FILE says which a file is)\n"
+    )
+    only = tmp_path / "s.toml"  # one simulator table is enough to tell
+    only.write_text(CONFIG + "\n[simulation]\nduration_s = 60\n")
+    assert serve_main([str(only), "--redis", "redis://x"]) == 2
+    assert "$: a scenario (it has [simulation]), not a router config;" in capsys.readouterr().err
+
+
 def test_every_serve_flag_reaches_the_domain_options(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
