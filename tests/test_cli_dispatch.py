@@ -3,11 +3,14 @@ distribution (``inquiry-router``), never the unrelated ``router`` on PyPI."""
 
 from __future__ import annotations
 
+import argparse
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,74 @@ def test_a_reader_that_leaves_early_ends_a_command_quietly() -> None:
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert (proc.wait(timeout=120), err) == (0, "")
+
+
+# --- the commands the docs quote ------------------------------------------------------------
+
+#: what a reader types for the docs' placeholders (any file of the right kind will do)
+PLACEHOLDERS = {
+    "FILE": "examples/spring_festival.toml",
+    "SCENARIO": "examples/spring_festival.toml",
+    "CONFIG": "examples/configs/minimal.toml",
+    "DIR": "out/intervals",
+    "ID": "1",
+    "N": "3",
+}
+COMMAND = re.compile(r"^(?:python -m )?router ([a-z-]+)((?: .*)?)$")
+
+
+def quoted_commands() -> list[tuple[str, str]]:
+    """``router CMD ...`` and ``python -m router CMD ...`` as README.md and docs/*.md quote
+    them: every line of a ``sh`` or plain block and every inline one that names a file or a
+    placeholder (not a bare mention such as `router serve --http`); ``[--opt X]`` is taken
+    as written without the brackets, ``A|B`` as ``A``; ``[FILE ...]`` and ``...`` dropped."""
+    found = []
+    for doc in [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md"))]:
+        text = doc.read_text()
+        lines, fence = [], None
+        for ln in text.splitlines():
+            if ln.startswith("```"):
+                fence = ln[3:] if fence is None else None
+            elif fence in ("sh", ""):
+                lines.append(ln)
+        lines += [
+            ln
+            for ln in re.findall(r"`((?:python -m )?router [a-z][^`]*)`", text)
+            if re.search(r"[A-Z]{2,}|examples/", ln)
+        ]
+        for line in lines:
+            line = " ".join(line.split("#", 1)[0].split())  # comments off, one line
+            line = re.sub(r"\[[A-Z]+ \.\.\.\]|\.\.\.", "", line)
+            line = re.sub(r"\[(--[^]]*)\]", r"\1", line)
+            line = re.sub(r"(\S+)\|\S+", r"\1", line)
+            m = COMMAND.match(line.strip())
+            if m and m[1] in COMMANDS:
+                argv = [PLACEHOLDERS.get(w, w) for w in shlex.split(m[2])]
+                found.append((f"{doc.name}: {line.strip()}", shlex.join([m[1], *argv])))
+    return found
+
+
+class _Parsed(Exception):
+    """Raised in place of running a command once its arguments parsed."""
+
+
+def test_every_command_the_docs_quote_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flags drift when a command changes and its docs do not: each quoted command's
+    arguments must parse with today's parser (nothing is run: parsing stops there)."""
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self: argparse.ArgumentParser, *args: Any, **kw: Any) -> Any:
+        raise _Parsed(original(self, *args, **kw))
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    commands = quoted_commands()
+    assert len(commands) >= 25
+    assert {shlex.split(c)[0] for _, c in commands} == set(COMMANDS)  # every command quoted
+    refused = []
+    for where, cmd in commands:
+        try:
+            code = main(shlex.split(cmd))
+        except _Parsed:
+            continue
+        refused.append(f"{where} -> exit {code}")
+    assert refused == []
