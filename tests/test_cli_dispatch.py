@@ -156,3 +156,41 @@ def test_every_command_the_docs_quote_parses(monkeypatch: pytest.MonkeyPatch) ->
             continue
         refused.append(f"{where} -> exit {code}")
     assert refused == []
+
+
+def _parsers(monkeypatch: pytest.MonkeyPatch) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, caught as the command parses (nothing is run)."""
+    seen: dict[str, argparse.ArgumentParser] = {}
+
+    def catch(self: argparse.ArgumentParser, *args: Any, **kw: Any) -> Any:
+        raise _Parsed(self)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", catch)
+    for name in COMMANDS:
+        with pytest.raises(_Parsed) as info:
+            main([name])
+        seen[name] = info.value.args[0]
+    return seen
+
+
+def test_every_option_says_what_it_is_for_and_its_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``router COMMAND --help`` as a new user reads it: every argument has a line of help
+    and a metavar of its own (not argparse's ``LEASE_MS``), and a default, when there is
+    one, is in that line."""
+    for name, parser in _parsers(monkeypatch).items():
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            flag = action.option_strings[-1] if action.option_strings else action.dest
+            assert action.help, f"router {name} {flag}: no help"
+            if action.nargs != 0 and action.choices is None and action.metavar is None:
+                assert "_" not in action.dest, f"router {name} {flag}: {action.dest.upper()}"
+            d = action.default
+            if d in (None, False, "") or isinstance(d, bool):
+                continue
+            shown = {str(d)}
+            if isinstance(d, int | float):
+                shown |= {f"{d:g}", f"{int(d):,}"} if d == int(d) else {f"{d:g}"}
+            assert any(s in action.help for s in shown), f"router {name} {flag}: default {d}"

@@ -55,3 +55,23 @@ def test_cross_check_with_ciw_on_the_same_mmc_day() -> None:
     for c in result["checks"]:
         key = c.name.split()[-1]
         assert abs(c.reference - result["exact"][key]) <= c.tolerance
+
+
+def test_the_command_line_help_runs_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m router.sim.validate --help`` prints its options; it used to ignore them
+    and start the few-minute validation run (and so did a mistyped ``--quik``)."""
+    from router.sim import validate
+
+    def no_run(*args: object, **kw: object) -> list[Check]:
+        raise AssertionError("a validation run started")
+
+    monkeypatch.setattr(validate, "check_erlang_c", no_run)
+    for argv, code in ((["--help"], 0), (["--quik"], 2)):
+        with pytest.raises(SystemExit) as info:
+            validate.main(argv)
+        assert info.value.code == code
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: python -m router.sim.validate [-h] [--quick]\n")
+    assert err.endswith("error: unrecognized arguments: --quik\n")

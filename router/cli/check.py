@@ -78,7 +78,12 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         prog="router check",
         description="Validate router config or scenario files (TOML, JSON or YAML).",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a router config, or a scenario (a config plus [simulation], [[arrivals]])",
+    )
     parser.add_argument(
         "--force", action="store_true", help="accept scenarios past [simulation.limits]"
     )
@@ -165,12 +170,14 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         prog="router explain",
         description="Run a scenario with tracing on and show why each agent was chosen.",
     )
-    parser.add_argument("scenario", metavar="SCENARIO")
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML, JSON or YAML)")
     parser.add_argument("--inquiry", metavar="ID", help="only decisions about this inquiry")
     parser.add_argument(
         "--limit", metavar="N", type=_positive_int, default=20, help="decisions shown (20)"
     )
-    parser.add_argument("--seed", metavar="N", type=int, default=None, help="override the seed")
+    parser.add_argument(
+        "--seed", metavar="N", type=int, default=None, help="override simulation.seed"
+    )
     parser.add_argument(
         "--force", action="store_true", help="run even past [simulation.limits] (run size)"
     )

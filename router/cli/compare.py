@@ -223,19 +223,31 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
         description="Simulate a scenario once per backpressure policy; print a Markdown table.",
     )
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
-    parser.add_argument("--seed", type=int, default=None, help="override simulation.seed")
     parser.add_argument(
-        "--load",
-        type=_load,
-        default=1.0,
-        help="multiply every arrival rate, on top of the file's own [[surges]]",
+        "--seed", metavar="N", type=int, default=None, help="override simulation.seed"
     )
     parser.add_argument(
-        "--duration", type=_load, default=None, help="override simulation.duration_s"
+        "--load",
+        metavar="X",
+        type=_load,
+        default=1.0,
+        help="multiply every arrival rate, on top of the file's own [[surges]] (default 1)",
+    )
+    parser.add_argument(
+        "--duration",
+        metavar="S",
+        type=_load,
+        default=None,
+        help="override simulation.duration_s (seconds)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON here")
     parser.add_argument(
-        "--only", metavar="NAMES", default="", help="comma-separated variant labels (prefixes)"
+        "--only",
+        metavar="NAMES",
+        default="",
+        help="only these rows: comma-separated label prefixes (configured, admit_all, "
+        "reject_when_full, shed_lowest_priority, deflect, callback, overflow, codel, "
+        "token_bucket, chain; default: all)",
     )
     parser.add_argument(
         "--force", action="store_true", help="run even past [simulation.limits] (run size)"

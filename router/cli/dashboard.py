@@ -56,14 +56,32 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         f"Needs the dashboard extra: {install_hint('dashboard')}",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML, JSON or YAML)")
-    p.add_argument("--speed", type=_positive, default=60.0, help="virtual s per wall s (60)")
+    p.add_argument(
+        "--speed", metavar="X", type=_positive, default=60.0, help="virtual s per wall s (60)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=_port, default=8050, help="TCP port (8050; 0: a free one)")
-    p.add_argument("--seed", type=int, default=None, help="override simulation.seed")
-    p.add_argument("--load", type=_positive, default=1.0, help="multiply every arrival rate")
-    p.add_argument("--duration", type=_positive, default=None, help="override duration_s")
-    p.add_argument("--sl-goal", type=_fraction, default=0.8, help="service-level goal (0.8)")
-    p.add_argument("--seconds", type=_positive, default=None, help="stop after this long")
+    p.add_argument("--seed", metavar="N", type=int, default=None, help="override simulation.seed")
+    p.add_argument(
+        "--load", metavar="X", type=_positive, default=1.0, help="multiply every arrival rate (1)"
+    )
+    p.add_argument(
+        "--duration",
+        metavar="S",
+        type=_positive,
+        default=None,
+        help="override simulation.duration_s (seconds)",
+    )
+    p.add_argument(
+        "--sl-goal", metavar="F", type=_fraction, default=0.8, help="service-level goal (0.8)"
+    )
+    p.add_argument(
+        "--seconds",
+        metavar="S",
+        type=_positive,
+        default=None,
+        help="stop after this many wall seconds (default: run until Ctrl-C)",
+    )
     p.add_argument("--exit-when-done", action="store_true", help="stop when the replay ends")
     return p.parse_args(list(argv))
 

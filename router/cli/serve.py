@@ -40,33 +40,55 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve routing domains over Redis Streams (see docs/deploy.md). "
         f"Needs the redis extra: {install_hint('redis')}",
     )
-    p.add_argument("config", help="router config (TOML, JSON or YAML) for new domains")
     p.add_argument(
-        "--redis", required=True, help="redis://host:port/db, rediss://... or unix:///path.sock"
+        "config",
+        metavar="CONFIG",
+        help="router config (TOML, JSON or YAML) for new domains; not a scenario",
     )
     p.add_argument(
-        "--domains", default="default", help="comma-separated domain names (default: default)"
+        "--redis",
+        metavar="URL",
+        required=True,
+        help="redis://host:port/db, rediss://... or unix:///path.sock",
+    )
+    p.add_argument(
+        "--domains",
+        metavar="A,B,...",
+        default="default",
+        help="comma-separated domain names (default: default)",
     )
     p.add_argument(
         "--agents-from-config",
         action="store_true",
         help="log in the config's [[agents]] when a domain is created",
     )
-    p.add_argument("--lease-ms", type=int, default=5000, help="lease time (default 5000)")
     p.add_argument(
-        "--batch", type=int, default=1000, help="request entries per read (default 1000)"
+        "--lease-ms", metavar="MS", type=int, default=5000, help="lease time (default 5000)"
     )
     p.add_argument(
-        "--batch-items", type=int, default=5000, help="max inputs per logged batch (default 5000)"
+        "--batch",
+        metavar="N",
+        type=int,
+        default=1000,
+        help="request entries per read (default 1000)",
+    )
+    p.add_argument(
+        "--batch-items",
+        metavar="N",
+        type=int,
+        default=5000,
+        help="max inputs per logged batch (default 5000)",
     )
     p.add_argument(
         "--snapshot-every-s",
+        metavar="S",
         type=float,
         default=5.0,
         help="snapshot period in seconds (default 5)",
     )
     p.add_argument(
         "--snapshot-every-batches",
+        metavar="N",
         type=int,
         default=10_000,
         help="also snapshot after this many logged batches (default 10000)",
@@ -76,40 +98,54 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dedupe-window-s",
+        metavar="S",
         type=float,
         default=600.0,
         help="how long a submission's idempotency key is remembered (default 600)",
     )
     p.add_argument(
         "--output-retention-s",
+        metavar="S",
         type=float,
         default=600.0,
         help="without consumer groups, keep output entries this long; -1 keeps all (default 600)",
     )
     p.add_argument(
         "--max-unprocessed",
+        metavar="N",
         type=int,
         default=100_000,
         help="per-domain bound on submissions not yet logged; 0 = none (default 100000)",
     )
     p.add_argument(
-        "--max-lag-s", type=float, default=10.0, help="/health fails past this lag (default 10)"
+        "--max-lag-s",
+        metavar="S",
+        type=float,
+        default=10.0,
+        help="/health fails past this lag (default 10)",
     )
     p.add_argument(
         "--fence-alert-s",
+        metavar="S",
         type=float,
         default=None,
         help="/health fails this long after a domain is lost to another owner (default: a lease)",
     )
     p.add_argument(
         "--redis-timeout-s",
+        metavar="S",
         type=float,
         default=2.0,
         help="connect and command timeout of every Redis call (default 2)",
     )
     p.add_argument("--cluster", action="store_true", help="the URL is a Redis Cluster node")
     p.add_argument("--prefix", default="router", help="key prefix (default router)")
-    p.add_argument("--http", default=None, help="HOST:PORT for GET /health, /metrics, /stats")
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        default=None,
+        help="serve GET /health, /metrics, /stats here (default: off)",
+    )
     p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
     p.add_argument(
         "--log-level",

@@ -66,30 +66,55 @@ def _flags(message: str) -> str:
 def _build_parser() -> _Parser:
     p = _Parser(
         prog="router staff",
-        description="Erlang C / Erlang A staffing calculator.",
+        description="Agents needed for a service-level target: Erlang C, or Erlang A with "
+        "--patience-s (callers who abandon).",
     )
-    p.add_argument("--rate", type=float, required=True, help="arrival rate (calls per --per)")
+    p.add_argument(
+        "--rate", metavar="R", type=float, required=True, help="arrival rate (calls per --per)"
+    )
     p.add_argument(
         "--per",
         choices=sorted(_PER_SECONDS),
         default="second",
         help="time unit of --rate (default: second)",
     )
-    p.add_argument("--aht", type=float, required=True, help="average handle time, seconds")
-    p.add_argument("--target-s", type=float, required=True, help="service-level threshold, s")
-    p.add_argument("--sl", type=float, default=0.8, help="service-level target (default 0.8)")
-    p.add_argument("--max-occupancy", type=float, default=None, help="occupancy cap in (0, 1]")
+    p.add_argument(
+        "--aht", metavar="S", type=float, required=True, help="average handle time, seconds"
+    )
+    p.add_argument(
+        "--target-s",
+        metavar="S",
+        type=float,
+        required=True,
+        help="answered within this many seconds counts toward the service level",
+    )
+    p.add_argument(
+        "--sl", metavar="F", type=float, default=0.8, help="service-level target (default 0.8)"
+    )
+    p.add_argument(
+        "--max-occupancy",
+        metavar="F",
+        type=float,
+        default=None,
+        help="occupancy cap in (0, 1] (default: none)",
+    )
     p.add_argument(
         "--patience-s",
+        metavar="S",
         type=float,
         default=None,
         help="mean caller patience, seconds (switches to Erlang A)",
     )
     p.add_argument(
-        "--max-abandon", type=float, default=None, help="abandonment cap (needs --patience-s)"
+        "--max-abandon",
+        metavar="F",
+        type=float,
+        default=None,
+        help="abandonment cap (needs --patience-s; default: none)",
     )
     p.add_argument(
         "--max-agents",
+        metavar="N",
         type=int,
         default=STAFF_MAX_AGENTS,
         help=f"refuse to size beyond this many agents (default {STAFF_MAX_AGENTS:,})",

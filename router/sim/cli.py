@@ -189,19 +189,25 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         description="Run a scenario through the real router core in virtual time.",
     )
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML, JSON or YAML)")
-    parser.add_argument("--seed", type=int, default=None, help="override simulation.seed")
+    parser.add_argument(
+        "--seed", metavar="N", type=int, default=None, help="override simulation.seed"
+    )
     parser.add_argument(
         "--load",
         type=_load_factor,
         default=1.0,
         metavar="X",
         help="multiply every arrival rate by X, on top of the file's own [[surges]] (a file "
-        "whose surge is x20 run at --load 20 peaks at 400x its base rate)",
+        "whose surge is x20 run at --load 20 peaks at 400x its base rate; default 1)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
     parser.add_argument(
-        "--duration", type=_positive, default=None, help="override simulation.duration_s"
+        "--duration",
+        metavar="S",
+        type=_positive,
+        default=None,
+        help="override simulation.duration_s (seconds)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument(
@@ -215,7 +221,7 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         type=int,
         choices=(15, 30),
         default=15,
-        help="minutes per --csv interval row (15 or 30)",
+        help="minutes per --csv interval row (default 15)",
     )
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))
@@ -266,8 +272,12 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
         prog="router demo",
         description="Run the flagship Spring Festival scenario (20x calls) and chart it.",
     )
-    parser.add_argument("--out", metavar="DIR", default="out/demo", help="output directory")
-    parser.add_argument("--seed", type=int, default=None, help="override simulation.seed")
+    parser.add_argument(
+        "--out", metavar="DIR", default="out/demo", help="report and charts here (out/demo)"
+    )
+    parser.add_argument(
+        "--seed", metavar="N", type=int, default=None, help="override simulation.seed"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     try:
         args = parser.parse_args(list(sys.argv[2:] if argv is None else argv))

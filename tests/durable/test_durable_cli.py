@@ -20,7 +20,7 @@ def test_serve_rejects_bad_arguments_with_one_line(
     cfg = tmp_path / "r.toml"
     cfg.write_text(CONFIG)
     cases = [
-        (["--redis", "redis://x"], r"^router serve: the following arguments are required: config$"),
+        (["--redis", "redis://x"], r"^router serve: the following arguments are required: CONFIG$"),
         ([str(cfg), "--redis", "http://x"], r"^router serve: --redis: expected redis://"),
         ([str(cfg), "--redis", "redis://x", "--domains", "a,b c"], r"^router serve: --domains: "
          r"domain name 'b c': use 1-100 letters"),
