@@ -280,3 +280,47 @@ def test_explain_and_compare_refuse_too_large_runs(
     assert capsys.readouterr().out.splitlines() == [line]
     assert compare_main([str(path), "--only", "admit_all"]) == 2
     assert capsys.readouterr().err.splitlines() == [f"{path}: {line}"]
+
+
+ROSTER = """
+[[queues]]
+name = "q"
+[simulation]
+duration_s = 3600
+warmup_s = 0
+seed = 5
+[[agents]]
+name = "early"
+count = 3
+skills = {}
+[[agents]]
+name = "late"                       # on the roster: logged in at 0, on shift from 1800
+count = 3
+shifts = [ { start_s = 1800 } ]
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.02
+handle_time = { dist = "exponential", mean_s = 120 }
+"""
+
+
+def test_the_occupancy_chart_divides_by_time_on_shift_as_the_report_does() -> None:
+    """An agent on the roster logs in before its shift: its bar in the per-agent chart is
+    busy time over time on shift, the report's occupancy (it was over time since login,
+    so the flagship's 190 reinforcements showed 58% beside a report of 82%)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from router.sim import build_report, decode_scenario, simulate
+    from router.sim.plots import _agents_panel
+
+    res = simulate(decode_scenario(ROSTER))
+    rep = build_report(res, timeline=False)
+    fig, ax = plt.subplots()
+    _agents_panel(ax, res)
+    bars = {c.get_label().split()[0]: [b.get_height() / 100 for b in c] for c in ax.containers}
+    plt.close(fig)
+    occupancy = rep["occupancy_by_group"]["late"]
+    assert min(bars["late"]) <= occupancy <= max(bars["late"])
+    assert max(bars["late"]) > 0.2 and max(bars["late"]) <= rep["occupancy_max"] + 1e-9
+    assert min(min(hs) for hs in bars.values()) == pytest.approx(rep["occupancy_min"])

@@ -24,7 +24,7 @@ from typing import Any
 
 from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import ABANDONED, ANSWERED, DEFLECTED, OPEN, REJECTED, SimResult
-from router.sim.report import EWT_WINDOW_S
+from router.sim.report import EWT_WINDOW_S, staffed_in_window
 
 __all__ = ["MISSING_MESSAGE", "matplotlib_available", "overview_figure", "write_charts"]
 
@@ -271,12 +271,9 @@ def _agents_panel(ax: Any, res: SimResult) -> None:
     lo, hi = res.warmup_s, res.duration_s
     rows: list[tuple[str, float]] = []
     for a in res.agents:
-        if a.login_at is None:
-            continue
-        start = max(a.login_at, lo)
-        end = min(a.logout_at if a.logout_at is not None else hi, hi)
-        if end > start:
-            rows.append((a.group, a.busy / (end - start)))
+        staffed = staffed_in_window(a, lo, hi)  # on shift, as the report's occupancy
+        if staffed > 0:
+            rows.append((a.group, a.busy / staffed))
     groups = list(dict.fromkeys(g for g, _ in rows))
     x = 0
     for gi, g in enumerate(groups):

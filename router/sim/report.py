@@ -33,7 +33,7 @@ from router.sim.engine import (
     SimResult,
 )
 
-__all__ = ["SPEED_KEYS", "build_report", "format_summary"]
+__all__ = ["SPEED_KEYS", "build_report", "format_summary", "staffed_in_window"]
 
 #: Report keys that depend on the machine, not on the scenario and seed.
 SPEED_KEYS = ("wall_s", "sim_events_per_s", "arrivals_per_s")
@@ -268,6 +268,17 @@ def _handled(res: SimResult) -> dict[str, dict[str, int]]:
     return {g: {"min": min(xs), "max": max(xs), "total": sum(xs)} for g, xs in out.items()}
 
 
+def staffed_in_window(agent: Any, lo: float, hi: float) -> float:
+    """Seconds of ``[lo, hi)`` the agent was staffed (logged in and on shift: its ``spans``),
+    the denominator of its occupancy here and in the charts. An agent on the roster logs in
+    ahead of its shift; the wait before the shift is not staffed time."""
+    staffed = 0.0
+    for start, end in agent.spans:
+        assert start is not None
+        staffed += max(0.0, min(end if end is not None else math.inf, hi) - max(start, lo))
+    return staffed
+
+
 def _jain(xs: list[float]) -> float | None:
     if not xs:
         return None
@@ -304,10 +315,7 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
             if a.caps.get(ch, 0) > 0 or n > 0:
                 max_conc[ch] = max(max_conc.get(ch, 0), n)
         max_heavy = max(max_heavy, a.max_heavy_run)
-        staffed = 0.0
-        for start, end in a.spans:  # logged in and on shift
-            assert start is not None
-            staffed += max(0.0, min(end if end is not None else math.inf, hi) - max(start, lo))
+        staffed = staffed_in_window(a, lo, hi)
         if staffed <= 0:
             continue
         g = groups.setdefault(a.group, [0.0, 0.0])
