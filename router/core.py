@@ -55,7 +55,8 @@ older one at the same time never comes back, so asking ``next_deadline()`` chang
 nothing later). An agent timer due when its oldest recent-work entry leaves the window (past
 the window, one per lifecycle) is not in the heap: it rides that entry's cell of the recent
 line, a cell per entry in the order the work ended, which is the windows' end order
-(``Router._rline``; no sift), merged with the heap and the offer line the same way.
+(``Router._rline``; no sift), merged with the heap and the offer line the same way (pure
+build only: compiled, the native heap's in-place re-key is cheaper than a cell's objects).
 The offer and agent timer entries hold atoms only (the inquiry's id,
 the agent's slot: :meth:`Router._entry_obj`), which the cyclic collector stops tracking.
 The compiled build's entries are ``lazyheap.DeadlineEntry`` objects (native fields, never
@@ -494,11 +495,16 @@ class Router:
         #: appended; an entry at or before ``_rline_epoch`` (a tie, a reconfigure, a restore)
         #: has none, and its timer goes to the heap (:meth:`_schedule_agent`). Read from a head
         #: index, cut as the compiled offer line is (:meth:`_rline_pop`).
+        #: Pure only (by build, as ``_refresh`` picks its bound): compiled, a cell is three
+        #: objects made and freed per lifecycle (the tuple, its float and int) where the
+        #: native heap re-keys its entry in place (``deadline_rekey``, no allocation): the
+        #: line cost that build 3.7% (BENCHMARKS.md, dl44), so there no entry gets a cell
+        #: (``_rline_epoch`` at infinity) and every timer stays in the heap
         self._rline: list[tuple[float, int]] = []
         self._rline_head: i64 = 0
         self._rline_at = _INF  # the head cell's time (infinity: empty)
         self._rline_last = -_INF  # the last cell's time
-        self._rline_epoch = -_INF
+        self._rline_epoch = _INF if self._native_heap else -_INF
         #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
         #: spent (_compact_deadlines)
         self._offer_entries = 0
@@ -1126,7 +1132,7 @@ class Router:
         self._rline_head = 0
         self._rline_at = _INF
         self._rline_last = -_INF
-        self._rline_epoch = self._now
+        self._rline_epoch = _INF if self._native_heap else self._now  # (compiled: no cells)
 
     def _rider_at(self) -> float:
         """The first riding agent timer's time on the recent line (infinity: none), for
@@ -2716,7 +2722,7 @@ class Router:
             # due at its oldest recent-work entry's end of window, later than now: it rides
             # that entry's cell (``_rline``: made when the work ended, after ``_rline_epoch``,
             # not passed yet), no heap entry; ``seq`` is taken all the same
-            recent = agent.recent
+            recent = agent.recent if self._rline_epoch < when else None  # (compiled: None)
             if recent and when > self._now:
                 if NATIVE_RECENT:
                     first: RecentWork = recent[0]
