@@ -52,12 +52,7 @@ compacts the heap and the line in bulk once they outnumber the rest
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
-nothing later). An agent timer due when its oldest recent-work entry leaves the window (past
-the window, one per lifecycle) is not in the heap: it rides that entry's cell of the recent
-line, a cell per entry in the order the work ended, which is the windows' end order
-(``Router._rline``; no sift), merged with the heap and the offer line the same way (pure
-build only: compiled, the native heap's in-place re-key is cheaper than a cell's objects).
-The offer and agent timer entries hold atoms only (the inquiry's id,
+nothing later). The offer and agent timer entries hold atoms only (the inquiry's id,
 the agent's slot: :meth:`Router._entry_obj`), which the cyclic collector stops tracking.
 The compiled build's entries are ``lazyheap.DeadlineEntry`` objects (native fields, never
 tracked): the object a ticket's or a policy timer's entry names waits beside the heap, in
@@ -385,11 +380,6 @@ class Router:
         "_release_asked",
         "_releasing",
         "_retired",
-        "_rline",
-        "_rline_at",
-        "_rline_epoch",
-        "_rline_head",
-        "_rline_last",
         "_rollback_now",
         "_scheduled",
         "_scorer",
@@ -483,28 +473,6 @@ class Router:
         #: the offer line's first and last entries' times (infinity, minus infinity: empty)
         self._line_at = _INF
         self._line_last = -_INF
-        #: the recent line: a cell ``(when, slot)`` per recent-work entry, appended as work
-        #: ends (``_work_ended``), where ``when`` is the entry's end of window (``at +
-        #: window``): in time order, as the offer line, though the agent timers it stands for
-        #: are scheduled out of order (at the fire of the one before). An agent timer due at
-        #: its oldest entry's end of window, the common need, rides that entry's cell
-        #: (``Agent.timer_rides``) instead of an entry of the deadline heap: no sift. A cell
-        #: is live while its agent's timer rides it (``timer_at == when``); its key is then
-        #: ``(when, timer_seq)``, merged with the heap's and the offer line's heads by
-        #: ``(when, seq)``; a cell not live fires nothing. Only strictly later cells are
-        #: appended; an entry at or before ``_rline_epoch`` (a tie, a reconfigure, a restore)
-        #: has none, and its timer goes to the heap (:meth:`_schedule_agent`). Read from a head
-        #: index, cut as the compiled offer line is (:meth:`_rline_pop`).
-        #: Pure only (by build, as ``_refresh`` picks its bound): compiled, a cell is three
-        #: objects made and freed per lifecycle (the tuple, its float and int) where the
-        #: native heap re-keys its entry in place (``deadline_rekey``, no allocation): the
-        #: line cost that build 3.7% (BENCHMARKS.md, dl44), so there no entry gets a cell
-        #: (``_rline_epoch`` at infinity) and every timer stays in the heap
-        self._rline: list[tuple[float, int]] = []
-        self._rline_head: i64 = 0
-        self._rline_at = _INF  # the head cell's time (infinity: empty)
-        self._rline_last = -_INF  # the last cell's time
-        self._rline_epoch = _INF if self._native_heap else -_INF
         #: K_OFFER entries in _deadlines and _offer_line; those beyond _n_offered are
         #: spent (_compact_deadlines)
         self._offer_entries = 0
@@ -680,53 +648,15 @@ class Router:
                 self._compact_deadlines()
             else:
                 self._spent_room = room
-        if (
-            (dl and (nd[0].when if native else times[0][0]) <= now)
-            or self._line_at <= now
-            or self._rline_at <= now
-        ):
+        if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
             self._in_instant = True
             obj: Any
             try:
                 while True:
                     # the next entry by (when, seq): _next_source and _line_pop, inline (an
                     # offer's expiry and an agent timer per lifecycle come this way);
-                    # (when, seq) decide the order, seq unique: as heappop's. First the
-                    # recent line's head, when due: a riding agent timer (the common one
-                    # past the window) if it comes before both other heads, or a cell not
-                    # live (``cseq`` -1, first at its time: it fires nothing)
-                    cw = self._rline_at
-                    take = False
-                    if cw <= now:
-                        _cw, cslot = self._rline[self._rline_head]
-                        ta = self._slots[cslot]
-                        cseq = ta.timer_seq if ta.timer_rides and ta.timer_at == cw else -1
-                        take = True
-                        if dl:
-                            if native:
-                                h = nd[0]
-                                hw = h.when
-                                take = cw < hw or (cw == hw and cseq < h.seq)
-                            else:
-                                ht = dl[0]
-                                take = cw < ht[0] or (cw == ht[0] and cseq < ht[1])
-                        if take:
-                            la = self._line_at
-                            if la < cw:
-                                take = False
-                            elif la == cw:
-                                if native:
-                                    take = cseq < self._line[self._line_head].seq
-                                else:
-                                    take = cseq < ol[0][1]
-                    if take:
-                        self._rline_pop()
-                        at = cw
-                        seq = cseq
-                        kind = K_AGENT
-                        obj = cslot
-                        arg = cseq
-                    elif native:  # the offer line is line[hd:] (a list: native reads)
+                    # (when, seq) decide the order, seq unique: as heappop's
+                    if native:  # the offer line is line[hd:] (a list: native reads)
                         line = self._line
                         hd = self._line_head
                         from_line = False
@@ -813,7 +743,6 @@ class Router:
                     if not (
                         (dl and (nd[0].when if native else times[0][0]) <= now)
                         or self._line_at <= now
-                        or self._rline_at <= now
                     ):
                         break
             finally:
@@ -932,25 +861,15 @@ class Router:
         limit = before if before == _INF else check_bound(before, "before")
         if self._pending or self._freed:
             return self._now
-        # the riding agent timers (the recent line) are live entries before the heap's and the
-        # offer line's: the answer is the earlier of the two
-        ride = self._rider_at()
         while True:
             src = self._next_source()
             if not src:
-                return ride if ride < _INF else None
+                return None
             at, seq, kind, obj, arg = self._deadline_head(src)
-            if ride <= at:
-                return ride
             if self._deadline_live(kind, obj, arg, at, seq):
                 return at
             if self._deadline_asleep(kind, obj, arg, at):
-                if at >= limit:
-                    return at
-                found = self._next_live_past_dormant(min(limit, ride))
-                if found is None:
-                    return ride if ride < _INF else None
-                return ride if ride < found else found
+                return at if at >= limit else self._next_live_past_dormant(limit)
             if src == 2:
                 self._line_pop()
             else:
@@ -1038,13 +957,9 @@ class Router:
         return 2
 
     def _next_at(self) -> float:
-        """When the next deadline entry is due (infinity when none is held); a recent line's
-        cell counts, live or not (one not live at this instant only delays a break decision
-        past it, as a spent heap entry does)."""
+        """When the next deadline entry is due (infinity when none is held)."""
         dl = self._deadlines
         la = self._line_at
-        if self._rline_at < la:
-            la = self._rline_at
         if dl:
             nd: list[DeadlineEntry] = dl
             if self._native_heap:  # (statements: a conditional expression would box)
@@ -1102,75 +1017,6 @@ class Router:
         cut moves no more cells than pops made it due, and when the line empties."""
         del self._line[: self._line_head]
         self._line_head = 0
-
-    def _rline_pop(self) -> None:
-        """Take the recent line's head cell off; the next one's time kept (infinity: empty).
-        The passed cells are cut off as the compiled offer line's are (:meth:`_line_cut`)."""
-        line = self._rline
-        hd = self._rline_head + 1
-        if hd < len(line):
-            self._rline_at = line[hd][0]
-            if hd >= _LINE_CUT and hd + hd >= len(line):
-                del line[:hd]
-                hd = 0
-        else:
-            line.clear()
-            hd = 0
-            self._rline_at = _INF
-            self._rline_last = -_INF
-        self._rline_head = hd
-
-    def _rline_flush(self) -> None:
-        """Move every riding agent timer to the deadline heap with its key and empty the
-        recent line; no entry made so far gets a cell (a reconfigure may change the window
-        the cells were made with; a restore starts here)."""
-        for a in self._agents.values():
-            if a.timer_rides:  # (its timer pending: set off at a fire)
-                a.timer_rides = False
-                self._push_entry(a.timer_at, a.timer_seq, K_AGENT, a.slot, a.timer_seq)
-        self._rline.clear()
-        self._rline_head = 0
-        self._rline_at = _INF
-        self._rline_last = -_INF
-        self._rline_epoch = _INF if self._native_heap else self._now  # (compiled: no cells)
-
-    def _rider_at(self) -> float:
-        """The first riding agent timer's time on the recent line (infinity: none), for
-        :meth:`next_deadline`. A query: cells at the head that no timer can ride again (their
-        entry left the window, or is not one that rides) are dropped on the way, the others
-        only passed (a later entry's cell waits for the timer's fire before it)."""
-        line = self._rline
-        window = self._window
-        i = self._rline_head
-        while i < len(line):
-            cw, slot = line[i]
-            a = self._slots[slot]
-            if a.timer_rides and a.timer_at == cw:
-                return cw
-            if i == self._rline_head:
-                recent = a.recent
-                at = _INF
-                if recent:
-                    if NATIVE_RECENT:
-                        first: RecentWork = recent[0]
-                        at = first.at
-                    else:
-                        at = recent[0]
-                if at <= self._rline_epoch or at + window > cw:  # never ridden again
-                    self._rline_pop()
-                    i = self._rline_head
-                    continue
-            i += 1
-        return _INF
-
-    def _rider_entries(self) -> list[DeadlineTuple]:
-        """The riding agent timers as ``(when, seq, K_AGENT, slot, seq)`` deadline tuples."""
-        out: list[DeadlineTuple] = []
-        for cw, slot in self._rline[self._rline_head :]:
-            a = self._slots[slot]
-            if a.timer_rides and a.timer_at == cw:
-                out.append((cw, a.timer_seq, K_AGENT, slot, a.timer_seq))
-        return out
 
     def _line_entries(self) -> list[Any]:
         """The offer line's entries, first to last, in the build's form (a new list: compiled,
@@ -1247,11 +1093,8 @@ class Router:
         # (an agent timer firing at the top, _top_fired, is no longer held)
         heap = self._deadlines[1:] if self._top_fired else self._deadlines
         if self._native_heap:
-            return [
-                *[self._entry_tuple(e) for e in [*heap, *self._line_entries()]],
-                *self._rider_entries(),
-            ]
-        return [*heap, *self._offer_line, *self._rider_entries()]
+            return [self._entry_tuple(e) for e in [*heap, *self._line_entries()]]
+        return [*heap, *self._offer_line]
 
     def _offer_ticket(self, tid: str, seq: int) -> Ticket | None:
         """The inquiry an offer's deadline entry ``(when, seq, K_OFFER, tid, offer_no)``
@@ -2027,16 +1870,6 @@ class Router:
                 recent.append(handle)
             agent.recent_sum += handle
             when = now + self._window
-            # the entry's cell on the recent line (before the timer: it may ride it)
-            if now > self._rline_epoch:
-                if when > self._rline_last:
-                    line = self._rline
-                    if self._rline_head == len(line):
-                        self._rline_at = when
-                    line.append((when, agent.slot))
-                    self._rline_last = when
-                else:  # a tie with the last cell: none, and no entry up to now rides one
-                    self._rline_epoch = now
             if when < agent.timer_at:  # (else the pending timer comes first: no call)
                 self._schedule_agent(agent, when)
         k = self._heavy_k
@@ -2719,21 +2552,6 @@ class Router:
             # ``next_deadline`` dropped it: a query must not change what happens later)
             seq = self._seq + 1
             agent.timer_seq = seq
-            # due at its oldest recent-work entry's end of window, later than now: it rides
-            # that entry's cell (``_rline``: made when the work ended, after ``_rline_epoch``,
-            # not passed yet), no heap entry; ``seq`` is taken all the same
-            recent = agent.recent if self._rline_epoch < when else None  # (compiled: None)
-            if recent and when > self._now:
-                if NATIVE_RECENT:
-                    first: RecentWork = recent[0]
-                    at = first.at
-                else:
-                    at = recent[0]
-                if at > self._rline_epoch and at + self._window == when:
-                    agent.timer_rides = True
-                    self._seq = seq
-                    return
-            agent.timer_rides = False
             self._at(when, K_AGENT, agent.slot, seq)
 
     def _agent_timer(self, agent: Agent) -> None:
@@ -2960,7 +2778,6 @@ class Router:
             timed = self._slots[slot]
             if timed.timer_seq == arg:  # (_deadline_live)
                 timed.timer_at = _INF
-                timed.timer_rides = False
                 self._agent_timer(timed)
             return
         if kind == K_OFFER:
@@ -4415,7 +4232,6 @@ class Router:
             raise ConfigError(problems)
         self._version += 1
         presence = self._presence
-        self._rline_flush()  # the window may change: the riding timers to the heap
         self._apply_config(config)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
@@ -4730,7 +4546,6 @@ class Router:
         self._line = []
         self._line_head = 0
         self._line_ends()
-        self._rline_flush()  # (no agent yet: the restored timers go to the heap)
         self._offer_entries = 0
         self._spent_room = -1  # counted at the first input
         self._version = snap.version

@@ -2,8 +2,7 @@
 
 Theory of operation
 -------------------
-Every agent has one pending timer in the core's deadline heap (``Agent.timer_at``; or on its
-oldest recent-work entry's cell of the core's recent line, ``Agent.timer_rides``),
+Every agent has one pending timer in the core's deadline heap (``Agent.timer_at``),
 set to the earliest time any guardrail or window needs to look at it
 (:meth:`Guardrails.next_time`): the end of its allowed continuous work, its
 shift end (plus overtime when the shift cap is suspended in surge), the end of

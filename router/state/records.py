@@ -756,7 +756,6 @@ class Agent:
         "team",
         "tenants",
         "timer_at",
-        "timer_rides",
         "timer_seq",
         "total_load",
         "units",
@@ -826,9 +825,6 @@ class Agent:
         self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
         self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
         self.timer_seq = 0  # and the sequence number of its deadline entry
-        #: the timer is not in the deadline heap: it rides its oldest recent-work entry's
-        #: cell of the router's recent line (``Router._rline``; core._schedule_agent)
-        self.timer_rides = False
         #: capacity units held per channel (agents with ``units``; interruptible work)
         self.units_by: dict[str, int] = {}
         self.wrap_up_s: float = spec.wrap_up_s
