@@ -51,7 +51,7 @@ PURE = {
 #: directly (a ``-fPIC`` shared object's exported functions are otherwise called through the
 #: PLT and never inlined), and a larger inlining budget lets GCC inline the small helpers a
 #: hot loop calls (``CPyList_GetItemInt64``, ``CPyList_SetItemInt64``: the heaps' sifts)
-#: and small native functions. The same C, so the same decisions; about 4.5% fewer
+#: and small native functions. The same C, so the same decisions; about 8% fewer
 #: instructions per lifecycle (BENCHMARKS.md, "The compiled lifecycle at 10,000 agents, cx44")
 GCC_CFLAGS = ("-fno-semantic-interposition", "--param", "max-inline-insns-auto=60")
 
