@@ -64,6 +64,17 @@ def test_the_hot_path_is_in_the_compiled_list() -> None:
         assert path not in mods
 
 
+def test_gcc_gets_the_inlining_options_and_other_compilers_none() -> None:
+    # (setup.py's GCC_CFLAGS: calls inside the group's C file bound directly and its small
+    # helpers inlined; another compiler would refuse or misread GCC's --param names)
+    flags = list(setup.GCC_CFLAGS)
+    assert "-fno-semantic-interposition" in flags
+    for cc in ("gcc", "gcc -pthread", "/usr/bin/x86_64-linux-gnu-gcc-12", "ccache gcc"):
+        assert setup.compiler_cflags(cc) == flags, cc
+    for cc in ("clang", "clang -pthread", "/usr/bin/clang-gcc-compat", "cl.exe", "cc", "", None):
+        assert setup.compiler_cflags(cc) == [], cc
+
+
 def _struct_with_keywords(tree: ast.Module) -> list[str]:
     """Classes with a base and class keywords (``class X(Struct, frozen=True)``)."""
     return [
