@@ -1,0 +1,148 @@
+"""Directed tests from the mutation sweep of the core's state modules (mutN44).
+
+Each test pins one behaviour of ``router/state/{ops,loads,recent,capacity,breaks,...}.py``
+(and ``router/stats.py``, ``errors.py``, ``reload.py``) that a mutant changed without any
+other test noticing. They drive the modules directly or a small ``Router``; none is timed.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from router import AgentSpec, Router
+from router.events import Assigned
+from router.state import recent
+from tests.helpers import config, inq
+
+MODULES = [
+    "router.state.breaks",
+    "router.state.capacity",
+    "router.state.counting",
+    "router.state.distribution",
+    "router.state.ops",
+    "router.state.recent",
+    "router.state.schedule",
+    "router.state.staffing",
+    "router.stats",
+    "router.errors",
+    "router.reload",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_the_module_exports_every_public_name_it_defines(name: str) -> None:
+    # `__all__` is what `from m import *` and the docs take: each public top-level name
+    # the module defines (not its type variables), and nothing it does not define
+    mod = importlib.import_module(name)
+    # the source beside the module (compiled, the module's file is the extension's)
+    src = Path(mod.__file__ or "").with_name(name.rsplit(".", 1)[1] + ".py").read_text()
+    defined: set[str] = set()
+    for node in ast.parse(src).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defined.add(node.target.id)
+    public = {
+        n for n in defined if not n.startswith("_") and not isinstance(getattr(mod, n), TypeVar)
+    }
+    assert sorted(mod.__all__) == sorted(public)
+
+
+# ---------------------------------------------------------------------- state/capacity.py
+
+INTERRUPTS = """
+[routing]
+mode = "immediate"
+[channels.voice]
+max_concurrency = 1
+unit_cost = 100
+interrupts = { chat = 2 }
+[channels.email]
+max_concurrency = 2
+unit_cost = 1
+[[queues]]
+name = "voice"
+channel = "voice"
+[[queues]]
+name = "email"
+channel = "email"
+[[queues]]
+name = "chat"
+channel = "chat"
+"""
+
+
+def test_a_call_interrupts_nothing_when_the_agent_holds_no_interruptible_work() -> None:
+    # `capacity.py:48`: the units of interruptible work held start at 0; an agent whose
+    # one email (1 unit) keeps a call (100 of 100) out is not interrupted for it
+    r = Router(config(INTERRUPTS))
+    r.login(AgentSpec(id="ye", capacity={"voice": 1, "chat": 5, "email": 2}, units=100), 0)
+    r.submit(inq("mail", queue="email"), 1)
+    assert [e.inquiry_id for e in r.tick(1) if isinstance(e, Assigned)] == ["mail"]
+    r.submit(inq("call", queue="voice"), 2)
+    assert [e for e in r.tick(2) if isinstance(e, Assigned)] == []
+    assert r.counters.interruptions == 0
+
+
+# ---------------------------------------------------------------------- state/recent.py
+
+
+def test_a_recent_work_entry_holds_its_end_and_handle_time() -> None:
+    # `recent.py:50`, `:51`, `:54`: the compiled build's entry (the pure build makes one
+    # only in the native form below)
+    e = recent.RecentWork(1.5, 2.0)
+    assert (e.at, e.handle, repr(e)) == (1.5, 2.0, "RecentWork(1.5, 2.0)")
+
+
+# the compiled functions read NATIVE inlined: there, only the build's own form
+@pytest.mark.parametrize("native", [True] if recent.NATIVE else [False, True])
+def test_a_recent_window_of_either_form_reads_back_its_entries(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recent, "NATIVE", native)
+    items = [(10.0, 3.0), (12.5, 4.0), (20.0, 0.5)]
+    window = recent.from_pairs(items)
+    assert len(window) == len(items) * (1 if native else 2)
+    assert all(isinstance(x, recent.RecentWork) for x in window) == native
+    assert recent.pairs(window) == items
+    assert recent.pairs([]) == [] and recent.from_pairs([]) == []
+
+
+def test_shift_turns_the_windows_length_into_its_entries() -> None:
+    # `recent.py:64`: this build's form (compiled one object per entry, pure two floats)
+    items = [(1.0, 2.0), (3.0, 4.0), (5.0, 6.0)]
+    assert len(recent.from_pairs(items)) >> recent.SHIFT == 3
+
+
+def test_the_module_runs_without_mypy_extensions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `recent.py:33`: the pure build's stand-in for `mypyc_attr` (mypy_extensions is not a
+    # dependency) leaves the class as it is
+    monkeypatch.setitem(sys.modules, "mypy_extensions", None)  # its import raises
+    src = Path(recent.__file__ or "").with_name("recent.py")
+    spec = importlib.util.spec_from_file_location("_recent_without_extensions", src)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.RecentWork(1.0, 2.0).handle == 2.0 and not mod.NATIVE and mod.SHIFT == 1
+
+
+def test_an_interruption_names_only_the_interruptible_work_the_agent_holds() -> None:
+    # `capacity.py:58`: a rule's channel the agent has no load on (no capacity for it)
+    # is left out of the explanation
+    cfg = INTERRUPTS.replace("interrupts = { chat = 2 }", "interrupts = { chat = 2, email = 1 }")
+    r = Router(config(cfg.replace('mode = "immediate"', 'mode = "immediate"\ntrace = true')))
+    r.login(AgentSpec(id="ye", capacity={"voice": 1, "chat": 5}, units=100), 0)
+    for i in range(2):
+        r.submit(inq(f"chat{i}", queue="chat"), 1)
+    r.submit(inq("call", queue="voice"), 2)
+    (ev,) = [e for e in r.tick(2) if isinstance(e, Assigned) and e.inquiry_id == "call"]
+    assert ev.explanation is not None and ev.explanation.interrupted == {"chat": 2}
