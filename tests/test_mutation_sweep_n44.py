@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import pytest
 
-from router import AgentSpec, Router
-from router.events import Assigned
+from router import AgentSpec, Inquiry, Router
+from router.events import AgentOnBreak, Assigned, BreakDeferred
 from router.state import recent
 from tests.helpers import config, inq
 
@@ -146,3 +146,37 @@ def test_an_interruption_names_only_the_interruptible_work_the_agent_holds() -> 
     r.submit(inq("call", queue="voice"), 2)
     (ev,) = [e for e in r.tick(2) if isinstance(e, Assigned) and e.inquiry_id == "call"]
     assert ev.explanation is not None and ev.explanation.interrupted == {"chat": 2}
+
+
+# ---------------------------------------------------------------------- state/breaks.py
+
+STAFFING = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 80
+break_s = 30
+max_break_share = 0.5
+[[queues]]
+name = "q"
+"""
+
+
+def test_a_leaving_agent_on_a_break_is_not_counted_gone_twice() -> None:
+    # `breaks.py:73`: four on shift, half may break: two places. Li's shift ends at 100
+    # and she is on a break from 75; at 80 Su's stretch is over. Li is leaving from a
+    # break, not from work, so the look-ahead counts none gone: 2 of 4, Su's break fits
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    assert [e.agent_id for e in r.tick(0) if isinstance(e, Assigned)] == ["su"]
+    r.login(AgentSpec(id="li", shift_end=100.0), 10)
+    r.login(AgentSpec(id="pu"), 10)
+    r.login(AgentSpec(id="ka"), 10)
+    r.go_on_break("li", 75)
+    r.tick(75)
+    ev = r.tick(80)
+    assert [e for e in ev if isinstance(e, BreakDeferred)] == []
+    assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
+        ("su", "wellbeing")
+    ]
