@@ -18,7 +18,7 @@ import pytest
 
 from router import AgentSpec, Inquiry, Router
 from router.events import AgentOnBreak, Assigned, BreakDeferred
-from router.state import recent
+from router.state import loads, recent
 from tests.helpers import config, inq
 
 MODULES = [
@@ -180,3 +180,39 @@ def test_a_leaving_agent_on_a_break_is_not_counted_gone_twice() -> None:
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
         ("su", "wellbeing")
     ]
+
+
+# ---------------------------------------------------------------------- state/loads.py
+
+
+def test_the_caps_table_starts_again_when_full_and_held_lists_stay_right() -> None:
+    # `loads.py:88`: the table of capacities by channel number is bounded as the load
+    # table is (test_shared_loads.py): full, it is forgotten, then takes the new caps
+    saved = dict(loads._caps_table)
+    cn = loads.channel_no("chat")
+    try:
+        loads._caps_table.clear()
+        held = loads.cap_numbers({"chat": 1})
+        for i in range(loads.MAX_SHARED_LOADS - 1):
+            loads.cap_numbers({"chat": i + 3})  # (one channel: no new channel numbers)
+        assert len(loads._caps_table) == loads.MAX_SHARED_LOADS
+        assert loads.cap_numbers({"chat": 2})[cn] == 2  # full: forgotten, then this one
+        assert len(loads._caps_table) == 1 and held[cn] == 1
+        assert loads.cap_numbers({"chat": 1}) is not held  # made again
+    finally:
+        loads._caps_table.clear()
+        loads._caps_table.update(saved)
+
+
+def test_a_step_once_found_is_the_cached_neighbour_even_after_the_table_is_forgotten() -> None:
+    # `loads.py:115`: a state's neighbours are read from its cache, not found again in
+    # the table (after the table starts again, found again would be another object)
+    saved = dict(loads._table)
+    try:
+        held = loads.load_state((("chat", 1),))
+        up, down = loads.step_up(held, "chat"), loads.step_down(held, "chat")
+        loads._table.clear()
+        assert loads.step_up(held, "chat") is up and loads.step_down(held, "chat") is down
+    finally:
+        loads._table.clear()
+        loads._table.update(saved)
