@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import pytest
 
-from router import AgentSpec, Inquiry, Router
-from router.events import AgentOnBreak, Assigned, BreakDeferred
+from router import AgentSpec, Inquiry, Router, Shift
+from router.events import AgentAway, AgentOnBreak, Assigned, BreakDeferred
 from router.state import loads, recent
 from tests.helpers import config, inq
 
@@ -216,3 +216,24 @@ def test_a_step_once_found_is_the_cached_neighbour_even_after_the_table_is_forgo
     finally:
         loads._table.clear()
         loads._table.update(saved)
+
+
+# ---------------------------------------------------------------------- state/schedule.py
+
+PLAIN = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "q"
+"""
+
+
+def test_an_agent_logged_in_past_its_last_shift_is_on_it_and_goes_at_once() -> None:
+    # `schedule.py:38`: past every shift, the agent is placed on the last one, whose end
+    # (the shift end) the guardrail applies at once
+    r = Router(config(PLAIN))
+    shifts = [Shift(start_s=0.0, end_s=50.0), Shift(start_s=60.0, end_s=90.0)]
+    r.login(AgentSpec(id="su", shifts=shifts), 100)
+    ev = r.tick(100)
+    assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentAway)] == [("su", "shift_end")]
+    assert r._agents["su"].shift_no == 1
