@@ -237,3 +237,36 @@ def test_an_agent_logged_in_past_its_last_shift_is_on_it_and_goes_at_once() -> N
     ev = r.tick(100)
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentAway)] == [("su", "shift_end")]
     assert r._agents["su"].shift_no == 1
+
+
+def test_a_break_given_with_work_in_flight_starts_when_the_work_ends() -> None:
+    # `breaks.py:153`, `:156`: at the real start of a break given earlier, the look-ahead
+    # is checked again; it still fits (one of three), so the break starts then
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    r.tick(0)
+    r.login(AgentSpec(id="pu"), 10)
+    r.login(AgentSpec(id="ka"), 10)
+    notice = [(e.agent_id, e.until) for e in r.tick(80) if isinstance(e, AgentOnBreak)]
+    assert notice == [("su", None)]  # the notice: no new work, the work in flight goes on
+    r.complete("long", 85)
+    ev = r.tick(85)
+    assert [(e.agent_id, e.until) for e in ev if isinstance(e, AgentOnBreak)] == [("su", 115.0)]
+    assert [e for e in ev if isinstance(e, BreakDeferred)] == []
+
+
+def test_a_deferred_break_names_the_full_tally() -> None:
+    # `breaks.py:162`: no team: the router-wide tally is the full one
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    r.tick(0)
+    r.login(AgentSpec(id="pu"), 10)
+    r.go_on_break("pu", 75)
+    r.tick(75)
+    (ev,) = [e for e in r.tick(80) if isinstance(e, BreakDeferred)]
+    assert (ev.agent_id, ev.due) == ("su", 80.0)
+    assert ev.reason == (
+        "break_share: 1 of 2 on a break in all agents (max_break_share 0.5, 0 leaving soon)"
+    )
