@@ -270,3 +270,14 @@ def test_a_deferred_break_names_the_full_tally() -> None:
     assert ev.reason == (
         "break_share: 1 of 2 on a break in all agents (max_break_share 0.5, 0 leaving soon)"
     )
+
+
+def test_the_last_shifts_end_is_the_shift_end_not_a_next_shift() -> None:
+    # `schedule.py:52`: off at 50, back at 60; the last shift's end (90) is the shift end
+    # the guardrail applies: no shift follows it
+    r = Router(config(PLAIN))
+    shifts = [Shift(start_s=0.0, end_s=50.0), Shift(start_s=60.0, end_s=90.0)]
+    r.login(AgentSpec(id="su", shifts=shifts), 10)
+    away = [(t, e.reason) for t in (50, 60, 90, 95) for e in r.tick(t) if isinstance(e, AgentAway)]
+    assert away == [(50, "off_shift"), (90, "shift_end")]
+    assert r._agents["su"].shift_next == float("inf")
