@@ -281,3 +281,25 @@ def test_the_last_shifts_end_is_the_shift_end_not_a_next_shift() -> None:
     away = [(t, e.reason) for t in (50, 60, 90, 95) for e in r.tick(t) if isinstance(e, AgentAway)]
     assert away == [(50, "off_shift"), (90, "shift_end")]
     assert r._agents["su"].shift_next == float("inf")
+
+
+def test_a_deferred_break_taken_otherwise_is_not_given_again_when_a_place_opens() -> None:
+    # `breaks.py:191`, `:192`: Su's break is deferred at 80 (Pu holds the one place);
+    # the caller sends her on a break at 82 and back at 85. When Pu comes back at 90 the
+    # place opens, and Su's old entry is stale (her break is no longer due): no break
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    r.tick(0)
+    r.login(AgentSpec(id="pu"), 10)
+    r.go_on_break("pu", 75)
+    r.tick(75)
+    assert [e.agent_id for e in r.tick(80) if isinstance(e, BreakDeferred)] == ["su"]
+    r.go_on_break("su", 82)
+    r.tick(82)
+    r.complete("long", 83)
+    r.tick(83)
+    r.set_ready("su", 85)
+    r.tick(85)
+    r.set_ready("pu", 90)
+    assert [e for e in r.tick(90) if isinstance(e, AgentOnBreak)] == []
