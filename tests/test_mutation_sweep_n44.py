@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 from router import AgentSpec, Inquiry, Router, Shift
-from router.events import AgentAway, AgentOnBreak, Assigned, BreakDeferred
+from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, BreakDeferred
 from router.state import loads, recent
 from tests.helpers import config, inq
 
@@ -303,3 +303,47 @@ def test_a_deferred_break_taken_otherwise_is_not_given_again_when_a_place_opens(
     r.tick(85)
     r.set_ready("pu", 90)
     assert [e for e in r.tick(90) if isinstance(e, AgentOnBreak)] == []
+
+
+def test_each_shift_of_three_starts_and_ends_in_turn() -> None:
+    # `schedule.py:67`, `:68`: at a shift's end the next one (not an earlier one) starts,
+    # or the agent is off shift until it does
+    r = Router(config(PLAIN))
+    shifts = [
+        Shift(start_s=0.0, end_s=50.0),
+        Shift(start_s=60.0, end_s=100.0),
+        Shift(start_s=120.0, end_s=200.0),
+    ]
+    r.login(AgentSpec(id="su", shifts=shifts), 10)
+    seen = [
+        (t, type(e).__name__, getattr(e, "reason", None))
+        for t in (50, 60, 100, 120, 200)
+        for e in r.tick(t)
+        if isinstance(e, (AgentAway, AgentReady))
+    ]
+    assert seen == [
+        (50, "AgentAway", "off_shift"),
+        (60, "AgentReady", None),
+        (100, "AgentAway", "off_shift"),
+        (120, "AgentReady", None),
+        (200, "AgentAway", "shift_end"),
+    ]
+
+
+def test_back_to_back_shifts_are_one_run_for_break_staffing() -> None:
+    # `schedule.py:80`: Li's shifts meet at 90, so her run ends at 200, not 90: at 80
+    # she is not leaving, and Su's break takes the second of four places (Pu has one)
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    r.tick(0)
+    li = [Shift(start_s=0.0, end_s=90.0), Shift(start_s=90.0, end_s=200.0)]
+    r.login(AgentSpec(id="li", shifts=li), 10)
+    r.login(AgentSpec(id="pu"), 10)
+    r.login(AgentSpec(id="ka"), 10)
+    r.go_on_break("pu", 75)
+    r.tick(75)
+    ev = r.tick(80)
+    assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
+        ("su", "wellbeing")
+    ]
