@@ -19,6 +19,7 @@ import pytest
 from router import AgentSpec, Inquiry, Router, Shift
 from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, BreakDeferred
 from router.state import loads, recent
+from router.state.schedule import staffed_until
 from tests.helpers import config, inq
 
 MODULES = [
@@ -347,3 +348,17 @@ def test_back_to_back_shifts_are_one_run_for_break_staffing() -> None:
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
         ("su", "wellbeing")
     ]
+
+
+def test_a_run_reaching_the_last_shift_ends_at_the_guardrails_shift_end() -> None:
+    # `schedule.py:81`: the last shift's end is the guardrail's (overtime included, as
+    # the caller passes it), not the shift's own end_s; a run that stops short of the last
+    # shift ends where it stops
+    r = Router(config(PLAIN))
+    joined = [Shift(start_s=0.0, end_s=90.0), Shift(start_s=90.0, end_s=100.0)]
+    gap = [Shift(start_s=0.0, end_s=50.0), Shift(start_s=60.0, end_s=100.0)]
+    r.login(AgentSpec(id="li", shifts=joined), 10)
+    r.login(AgentSpec(id="xu", shifts=gap), 10)
+    li, xu = r._agents["li"], r._agents["xu"]
+    assert (staffed_until(li, 130.0), staffed_until(li, None)) == (130.0, float("inf"))
+    assert staffed_until(xu, 130.0) == 50.0
