@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import math
 import sys
 from pathlib import Path
 from typing import TypeVar
@@ -19,6 +20,7 @@ import pytest
 from router import AgentSpec, Inquiry, Router, Shift
 from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, BreakDeferred
 from router.state import loads, recent
+from router.state.distribution import Draws
 from router.state.schedule import staffed_until
 from tests.helpers import config, inq
 
@@ -362,3 +364,20 @@ def test_a_run_reaching_the_last_shift_ends_at_the_guardrails_shift_end() -> Non
     li, xu = r._agents["li"], r._agents["xu"]
     assert (staffed_until(li, 130.0), staffed_until(li, None)) == (130.0, float("inf"))
     assert staffed_until(xu, 130.0) == 50.0
+
+
+# ---------------------------------------------------------------------- state/distribution.py
+
+#: SplitMix64's first outputs from state 0 (Vigna's reference splitmix64.c)
+SPLITMIX64_FROM_0 = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F, 0xF88BB8A8724C81EC]
+
+
+def test_the_random_modes_draws_are_splitmix64_over_the_counter() -> None:
+    # `distribution.py:67`, `:82`-`:86`: the draws (and so every `random` pick, and a
+    # restored router's) are SplitMix64's outputs, their top 53 bits as a float in [0, 1)
+    d = Draws(0)
+    assert [d.uniform() for _ in range(4)] == [(x >> 11) / 2.0**53 for x in SPLITMIX64_FROM_0]
+    assert d.n == 4
+    again = Draws(0, n=2)  # the counter is the whole state: a snapshot holds it
+    assert again.uniform() == (SPLITMIX64_FROM_0[2] >> 11) / 2.0**53
+    assert again.exp() == -math.log(1.0 - (SPLITMIX64_FROM_0[3] >> 11) / 2.0**53)
