@@ -381,3 +381,21 @@ def test_the_random_modes_draws_are_splitmix64_over_the_counter() -> None:
     again = Draws(0, n=2)  # the counter is the whole state: a snapshot holds it
     assert again.uniform() == (SPLITMIX64_FROM_0[2] >> 11) / 2.0**53
     assert again.exp() == -math.log(1.0 - (SPLITMIX64_FROM_0[3] >> 11) / 2.0**53)
+
+
+def test_a_reconfigure_without_a_break_share_lets_a_deferred_break_go_at_once() -> None:
+    # `breaks.py:210`, `:211`: the deferred breaks are dropped (no longer due) and asked
+    # for again: with no share to keep, Su's break starts then
+    r = Router(config(STAFFING))
+    r.login(AgentSpec(id="su"), 0)
+    r.submit(Inquiry(id="long", queue="q"), 0)
+    r.tick(0)
+    r.login(AgentSpec(id="pu"), 10)
+    r.go_on_break("pu", 75)
+    r.tick(75)
+    assert [e.agent_id for e in r.tick(80) if isinstance(e, BreakDeferred)] == ["su"]
+    r.reconfigure(config(STAFFING.replace("max_break_share = 0.5\n", "")), 85)
+    ev = r.tick(85)
+    assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
+        ("su", "wellbeing")
+    ]
