@@ -20,7 +20,16 @@ import pytest
 from router import AgentSpec, Inquiry, Router, Shift
 from router.events import AgentAway, AgentOnBreak, AgentReady, Assigned, BreakDeferred
 from router.state import loads, recent
-from router.state.distribution import Draws
+from router.state.distribution import (
+    BEST_SKILL,
+    LEAST_OCCUPIED,
+    LONGEST_IDLE,
+    RANDOM,
+    ROUND_ROBIN,
+    SCORED,
+    Draws,
+    mode_name,
+)
 from router.state.schedule import staffed_until
 from tests.helpers import config, inq
 
@@ -399,3 +408,31 @@ def test_a_reconfigure_without_a_break_share_lets_a_deferred_break_go_at_once() 
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
         ("su", "wellbeing")
     ]
+
+
+def test_each_mode_has_its_configs_name() -> None:
+    # `distribution.py:108`: mode_name reads a mode number back as the config names it
+    modes = {SCORED: "scored", LONGEST_IDLE: "longest_idle", LEAST_OCCUPIED: "least_occupied"}
+    modes.update({ROUND_ROBIN: "round_robin", BEST_SKILL: "best_skill", RANDOM: "random"})
+    assert {m: mode_name(m) for m in modes} == modes
+
+
+def test_least_occupied_explains_the_lower_occupancy_as_the_higher_score() -> None:
+    # `distribution.py:121`: an explanation's score is higher for the one that wins
+    r = Router(
+        config(
+            '[routing]\nmode = "immediate"\ntrace = true\n'
+            '[[queues]]\nname = "q"\nchannel = "chat"\ndistribution = "least_occupied"\n'
+        )
+    )
+    for aid in ("a", "b"):
+        r.login(AgentSpec(id=aid, capacity={"chat": 4}), 0)
+    r.submit(Inquiry(id="c0", queue="q"), 1)
+    r.tick(1)  # to a (a tie: listed first): a holds 1 of 4
+    r.submit(Inquiry(id="c1", queue="q"), 2)
+    (ev,) = [e for e in r.tick(2) if isinstance(e, Assigned)]
+    x = ev.explanation
+    assert ev.agent_id == "b" and x is not None and x.runner_up is not None
+    assert (x.chosen.features, x.chosen.score) == ({"occupancy": 0.0}, 0.0)
+    assert (x.runner_up.agent_id, x.runner_up.features) == ("a", {"occupancy": 0.25})
+    assert x.runner_up.score == -0.25
