@@ -11,6 +11,7 @@ import ast
 import importlib
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +32,7 @@ from router.state.distribution import (
     mode_name,
 )
 from router.state.schedule import staffed_until
+from router.stats import WAIT_BUCKETS
 from tests.helpers import config, inq
 
 MODULES = [
@@ -436,3 +438,16 @@ def test_least_occupied_explains_the_lower_occupancy_as_the_higher_score() -> No
     assert (x.chosen.features, x.chosen.score) == ({"occupancy": 0.0}, 0.0)
     assert (x.runner_up.agent_id, x.runner_up.features) == ("a", {"occupancy": 0.25})
     assert x.runner_up.score == -0.25
+
+
+# ---------------------------------------------------------------------- stats.py
+
+METRICS_DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+
+
+def test_the_wait_buckets_are_the_ones_the_docs_list() -> None:
+    # `stats.py:35`-`:47`: docs/metrics.md's table names the histogram's bounds (twice)
+    rows = [x for x in METRICS_DOC.read_text().splitlines() if "router_wait_seconds" in x]
+    found = {m for x in rows for m in re.findall(r"((?:\d+, )+\d+) s\)?", x)}
+    assert found and all(tuple(float(b) for b in m.split(", ")) == WAIT_BUCKETS for m in found)
+    assert list(WAIT_BUCKETS) == sorted(set(WAIT_BUCKETS))
