@@ -47,6 +47,17 @@ def run(tmp_path: Path, *args: str, text: str = SCENARIO) -> tuple[int, list[str
     return code, out.getvalue().splitlines()
 
 
+def run_err(tmp_path: Path, text: str) -> tuple[int, list[str], list[str]]:
+    """A bad scenario: (exit code, stdout lines, stderr lines with the file prefix cut)."""
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    code = explain_main([str(path)], out=out, err=err)
+    lines = err.getvalue().splitlines()
+    assert all(line.startswith(f"{path}: ") for line in lines), lines
+    return code, out.getvalue().splitlines(), [line[len(f"{path}: ") :] for line in lines]
+
+
 def tables(lines: list[str]) -> list[list[str]]:
     out: list[list[str]] = []
     for line in lines:
@@ -124,13 +135,14 @@ def test_abandoned_before_any_decision(tmp_path: Path) -> None:
 
 
 def test_invalid_scenario_is_one_line_per_problem(tmp_path: Path) -> None:
-    code, lines = run(tmp_path, text=SCENARIO.replace("rate_per_s = 0.02", "rate_per_s = -1"))
-    assert (code, lines) == (2, ["$.arrivals[0].rate_per_s: Expected float >= 0.0"])
+    text = SCENARIO.replace("rate_per_s = 0.02", "rate_per_s = -1")
+    code, out, lines = run_err(tmp_path, text)
+    assert (code, out, lines) == (2, [], ["$.arrivals[0].rate_per_s: Expected float >= 0.0"])
 
 
 def test_a_plain_config_is_not_a_scenario(tmp_path: Path) -> None:
-    code, lines = run(tmp_path, text='[[queues]]\nname = "q"\n')
-    assert code == 2
+    code, out, lines = run_err(tmp_path, '[[queues]]\nname = "q"\n')
+    assert (code, out) == (2, [])
     assert lines == [
         "$: a router config, not a scenario (it has no [simulation], [[arrivals]] or "
         "[[surges]]); a scenario is a router config plus [simulation] and [[arrivals]] "

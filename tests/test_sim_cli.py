@@ -277,7 +277,7 @@ def test_explain_and_compare_refuse_too_large_runs(
         "raise simulation.limits.agents, or pass --force"
     )
     assert explain_main([str(path)]) == 2
-    assert capsys.readouterr().out.splitlines() == [line]
+    assert capsys.readouterr().err.splitlines() == [f"{path}: {line}"]
     assert compare_main([str(path), "--only", "admit_all"]) == 2
     assert capsys.readouterr().err.splitlines() == [f"{path}: {line}"]
 

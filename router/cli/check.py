@@ -163,9 +163,14 @@ def format_explanation(ev: Any) -> list[str]:
     return lines
 
 
-def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
-    """``python -m router explain SCENARIO [--inquiry ID] [--limit N]``."""
+def explain_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``python -m router explain SCENARIO [--inquiry ID] [--limit N]``.
+
+    The decisions go to ``out``; a bad scenario's problems to ``err``, each prefixed with
+    the file, as ``router simulate`` and ``router compare-policies`` print theirs.
+    """
     out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
     parser = _Parser(
         prog="router explain",
         description="Run a scenario with tracing on and show why each agent was chosen.",
@@ -196,7 +201,7 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         scenario: RouterConfig = load_scenario(args.scenario)
     except ConfigError as exc:
         for problem in exc.problems:
-            print(problem, file=out)
+            print(f"{args.scenario}: {problem}", file=err)
         return 2
     scenario = _with_trace(scenario)
     shown = 0
@@ -223,7 +228,7 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None) -> int:
         run(scenario, on_event, args.seed, args.force)
     except ConfigError as exc:  # the run is past [simulation.limits] (router.sim.guard)
         for problem in exc.problems:
-            print(problem, file=out)
+            print(f"{args.scenario}: {problem}", file=err)
         return 2
     if shown == 0:
         if args.inquiry is None:
