@@ -14,7 +14,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -176,14 +176,30 @@ name = "q"
 """
 
 
-def test_a_leaving_agent_on_a_break_is_not_counted_gone_twice() -> None:
-    # `breaks.py:73`: four on shift, half may break: two places. Li's shift ends at 100
-    # and she is on a break from 75; at 80 Su's stretch is over. Li is leaving from a
-    # break, not from work, so the look-ahead counts none gone: 2 of 4, Su's break fits
+def su_busy() -> Router:
+    """Su logged in at 0 and on one long inquiry from then: her stretch is over at 80."""
     r = Router(config(STAFFING))
     r.login(AgentSpec(id="su"), 0)
     r.submit(Inquiry(id="long", queue="q"), 0)
     assert [e.agent_id for e in r.tick(0) if isinstance(e, Assigned)] == ["su"]
+    return r
+
+
+def su_deferred() -> tuple[Router, list[Any]]:
+    """:func:`su_busy`, and Pu on a break from 75 holds the one place of two: the events
+    at 80, when Su's break is due and deferred."""
+    r = su_busy()
+    r.login(AgentSpec(id="pu"), 10)
+    r.go_on_break("pu", 75)
+    r.tick(75)
+    return r, r.tick(80)
+
+
+def test_a_leaving_agent_on_a_break_is_not_counted_gone_twice() -> None:
+    # `breaks.py:73`: four on shift, half may break: two places. Li's shift ends at 100
+    # and she is on a break from 75; at 80 Su's stretch is over. Li is leaving from a
+    # break, not from work, so the look-ahead counts none gone: 2 of 4, Su's break fits
+    r = su_busy()
     r.login(AgentSpec(id="li", shift_end=100.0), 10)
     r.login(AgentSpec(id="pu"), 10)
     r.login(AgentSpec(id="ka"), 10)
@@ -256,10 +272,7 @@ def test_an_agent_logged_in_past_its_last_shift_is_on_it_and_goes_at_once() -> N
 def test_a_break_given_with_work_in_flight_starts_when_the_work_ends() -> None:
     # `breaks.py:153`, `:156`: at the real start of a break given earlier, the look-ahead
     # is checked again; it still fits (one of three), so the break starts then
-    r = Router(config(STAFFING))
-    r.login(AgentSpec(id="su"), 0)
-    r.submit(Inquiry(id="long", queue="q"), 0)
-    r.tick(0)
+    r = su_busy()
     r.login(AgentSpec(id="pu"), 10)
     r.login(AgentSpec(id="ka"), 10)
     notice = [(e.agent_id, e.until) for e in r.tick(80) if isinstance(e, AgentOnBreak)]
@@ -272,14 +285,8 @@ def test_a_break_given_with_work_in_flight_starts_when_the_work_ends() -> None:
 
 def test_a_deferred_break_names_the_full_tally() -> None:
     # `breaks.py:162`: no team: the router-wide tally is the full one
-    r = Router(config(STAFFING))
-    r.login(AgentSpec(id="su"), 0)
-    r.submit(Inquiry(id="long", queue="q"), 0)
-    r.tick(0)
-    r.login(AgentSpec(id="pu"), 10)
-    r.go_on_break("pu", 75)
-    r.tick(75)
-    (ev,) = [e for e in r.tick(80) if isinstance(e, BreakDeferred)]
+    _, events = su_deferred()
+    (ev,) = [e for e in events if isinstance(e, BreakDeferred)]
     assert (ev.agent_id, ev.due) == ("su", 80.0)
     assert ev.reason == (
         "break_share: 1 of 2 on a break in all agents (max_break_share 0.5, 0 leaving soon)"
@@ -301,14 +308,8 @@ def test_a_deferred_break_taken_otherwise_is_not_given_again_when_a_place_opens(
     # `breaks.py:191`, `:192`: Su's break is deferred at 80 (Pu holds the one place);
     # the caller sends her on a break at 82 and back at 85. When Pu comes back at 90 the
     # place opens, and Su's old entry is stale (her break is no longer due): no break
-    r = Router(config(STAFFING))
-    r.login(AgentSpec(id="su"), 0)
-    r.submit(Inquiry(id="long", queue="q"), 0)
-    r.tick(0)
-    r.login(AgentSpec(id="pu"), 10)
-    r.go_on_break("pu", 75)
-    r.tick(75)
-    assert [e.agent_id for e in r.tick(80) if isinstance(e, BreakDeferred)] == ["su"]
+    r, events = su_deferred()
+    assert [e.agent_id for e in events if isinstance(e, BreakDeferred)] == ["su"]
     r.go_on_break("su", 82)
     r.tick(82)
     r.complete("long", 83)
@@ -347,10 +348,7 @@ def test_each_shift_of_three_starts_and_ends_in_turn() -> None:
 def test_back_to_back_shifts_are_one_run_for_break_staffing() -> None:
     # `schedule.py:80`: Li's shifts meet at 90, so her run ends at 200, not 90: at 80
     # she is not leaving, and Su's break takes the second of four places (Pu has one)
-    r = Router(config(STAFFING))
-    r.login(AgentSpec(id="su"), 0)
-    r.submit(Inquiry(id="long", queue="q"), 0)
-    r.tick(0)
+    r = su_busy()
     li = [Shift(start_s=0.0, end_s=90.0), Shift(start_s=90.0, end_s=200.0)]
     r.login(AgentSpec(id="li", shifts=li), 10)
     r.login(AgentSpec(id="pu"), 10)
@@ -397,14 +395,8 @@ def test_the_random_modes_draws_are_splitmix64_over_the_counter() -> None:
 def test_a_reconfigure_without_a_break_share_lets_a_deferred_break_go_at_once() -> None:
     # `breaks.py:210`, `:211`: the deferred breaks are dropped (no longer due) and asked
     # for again: with no share to keep, Su's break starts then
-    r = Router(config(STAFFING))
-    r.login(AgentSpec(id="su"), 0)
-    r.submit(Inquiry(id="long", queue="q"), 0)
-    r.tick(0)
-    r.login(AgentSpec(id="pu"), 10)
-    r.go_on_break("pu", 75)
-    r.tick(75)
-    assert [e.agent_id for e in r.tick(80) if isinstance(e, BreakDeferred)] == ["su"]
+    r, events = su_deferred()
+    assert [e.agent_id for e in events if isinstance(e, BreakDeferred)] == ["su"]
     r.reconfigure(config(STAFFING.replace("max_break_share = 0.5\n", "")), 85)
     ev = r.tick(85)
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
