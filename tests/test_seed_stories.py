@@ -169,6 +169,15 @@ def test_tujia_drain_runs_past_midnight_to_the_last_caller() -> None:
     assert rep["queues"]["cancellation"]["answered_by_group"]["next_night"] > 0
 
 
+def test_tujia_callers_are_told_a_wait_that_counts_the_next_shift() -> None:
+    # every shift is on the roster: the estimate counts the people due at each handover
+    # (logging in unannounced, 07:30 and 23:30 were told 3-4x their wait; 0.32 overall)
+    _, rep = run_example("tujia_24h.toml")
+    assert rep["ewt_rel_error"] < 0.2
+    worst = max(w["ewt_rel_error"] or 0.0 for w in rep["ewt_by_window"])
+    assert worst < 1.5, worst
+
+
 # ---------------------------------------------------------------- taobao_fliggy_chat.toml
 
 TAOBAO_GROUPS = {"taobao_day", "taobao_evening", "crossover"}

@@ -223,3 +223,25 @@ def test_start_clock_is_a_weekday_and_a_time() -> None:
     assert problems(text) == [
         "$.simulation.start: expected a day and a time like 'mon 00:00', got 'friday 6pm'"
     ]
+
+
+def test_a_group_that_starts_after_the_run_is_named_shift_or_roster() -> None:
+    sim = "[simulation]\nduration_s = 100\ndrain = false\n"
+    late = BASE.replace("count = 2", "count = 2\nshift_start_s = 100") + sim
+    assert problems(late) == [
+        "$.agents[0].shift_start_s: 100 is after the run ends (duration_s = 100, drain off)"
+    ]
+    roster = BASE.replace("count = 2", "count = 2\nshifts = [ { start_s = 150 } ]") + sim
+    assert problems(roster) == [
+        "$.agents[0].shifts[0].start_s: 150 is after the run ends (duration_s = 100, drain off)"
+    ]
+    decode_scenario(roster.replace("drain = false", "drain = true"))  # the drain reaches it
+
+
+def test_tujia_shifts_are_on_the_roster() -> None:
+    # a shift that logs in unannounced (shift_start_s) is not counted by the wait told to
+    # callers before it comes: every Tujia shift is on the roster (docs44's note)
+    sc = load_scenario(EXAMPLES / "tujia_24h.toml")
+    for g in sc.agents:
+        assert len(g.shifts) == 1, g.name
+        assert g.shift_start_s == 0 and g.shift_end_s is None, g.name

@@ -256,6 +256,12 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 f"$.agents[{i}].shift_start_s: {g.shift_start_s:g} is after the run ends "
                 f"(duration_s = {sim.duration_s:g}, drain off)"
             )
+        # a roster whose first shift starts after the run: the agents would never work
+        if g.shifts and g.shifts[0].start_s >= sim.duration_s and g.count > 0 and not sim.drain:
+            out.append(
+                f"$.agents[{i}].shifts[0].start_s: {g.shifts[0].start_s:g} is after the run "
+                f"ends (duration_s = {sim.duration_s:g}, drain off)"
+            )
         if g.units is not None:
             for ch in g.capacity:
                 if ch in channels and channels[ch].unit_cost > g.units:
