@@ -150,6 +150,31 @@ def test_seed_scenario_runs_and_conserves_inquiries(name: str) -> None:
     msgspec.json.encode(rep)  # JSON-ready: no NaN objects, no custom types
 
 
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_every_example_adds_up_at_small_scale(name: str) -> None:
+    # every examples/*.toml (a new one too, and replay_day.toml, which the seed list
+    # leaves out): half an hour past the warm-up at x2, drained; one outcome each, and
+    # every row, the tasks and the totals add up with expired counted where tasks end
+    sc = load_scenario(EXAMPLES / name)
+    end = min(sc.simulation.duration_s, sc.simulation.warmup_s + 1800)
+    rep = build_report(simulate(sc, load=2.0, duration_s=end))
+    outbound = set(sc.backpressure.outbound.queues)
+    ends = ("answered", "abandoned", "rejected", "deflected", "expired", "unresolved")
+    assert rep["offered"] > 0 and rep["unresolved"] == 0
+    assert rep["expired"] == 0  # only outbound tasks expire; the totals count inquiries
+    assert rep["offered"] == sum(rep[k] for k in ends)
+    for q in rep["queues"].values():
+        assert q["offered"] + q["moved_in"] - q["moved_out"] == sum(q[k] for k in ends)
+    inbound = [q for n, q in rep["queues"].items() if n not in outbound]
+    for k in ("offered", *ends):
+        assert sum(q[k] for q in inbound) == rep[k], k
+    if outbound:
+        tasks = rep["outbound"]
+        assert tasks["offered"] == sum(tasks[k] for k in ends)
+        rows = [q for n, q in rep["queues"].items() if n in outbound]
+        assert sum(q["expired"] for q in rows) == tasks["expired"]
+
+
 def test_chat_desk_shifts_come_from_the_core() -> None:
     res, _ = run_example("taobao_fliggy_chat.toml")
     # crossover agents work 4h-6h only; the Taobao day shift leaves at 4h
@@ -172,6 +197,54 @@ def test_summary_table_has_a_row_per_queue_with_unresolved() -> None:
         assert row[:col].split()[-1] == str(rep["queues"][q]["unresolved"])
     assert any(line.startswith("medical_outbound (outbound) ") for line in lines)
     assert any(line.startswith("TOTAL ") for line in lines)
+
+
+EXPIRING_TASKS = """
+[channels.task]
+max_concurrency = 1
+[backpressure.outbound]
+queues = ["calls_out"]
+deadline_s = { calls_out = 120 }
+[[queues]]
+name = "calls_in"
+[[queues]]
+name = "calls_out"
+channel = "task"
+[simulation]
+duration_s = 1800
+seed = 3
+[[agents]]
+count = 2
+capacity = { voice = 1, task = 1 }
+[[arrivals]]
+queue = "calls_in"
+rate_per_s = 0.02
+handle_time = { dist = "exponential", mean_s = 90 }
+[[arrivals]]
+queue = "calls_out"
+rate_per_s = 0.01
+handle_time = { dist = "constant", mean_s = 60 }
+"""
+
+
+def test_summary_says_where_expired_tasks_are_not_a_zero_total() -> None:
+    # only outbound tasks expire and the totals leave tasks out: the TOTAL row's expired
+    # is "-" (it printed 0 beside a task row's 9), and the tasks get a line of their own
+    rep = build_report(simulate(decode_scenario(EXPIRING_TASKS)))
+    out = rep["outbound"]
+    assert out["expired"] > 0 and out["answered"] > 0
+    assert out["offered"] == out["answered"] + out["expired"] + out["unresolved"]
+    lines = format_summary(rep).splitlines()
+    heads = lines[0]
+    col = heads.index("expired") + len("expired")
+    row = next(line for line in lines if line.startswith("calls_out (outbound) "))
+    assert row[:col].split()[-1] == str(out["expired"])
+    total = next(line for line in lines if line.startswith("TOTAL "))
+    assert total[:col].split()[-1] == "-"
+    assert (
+        f"outbound tasks (not in the total): {out['offered']} offered, {out['answered']} "
+        f"answered, {out['expired']} expired past their deadline, 0 unresolved"
+    ) in lines
 
 
 # ---------------------------------------------------------------- determinism

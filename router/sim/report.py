@@ -427,8 +427,9 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
     """A readable table: one row per queue and a total row, then agents and speed.
 
     Rows count arrivals under ``offered`` and every outcome in the queue the inquiry
-    ended in (``moved in``/``moved out``: overflow); outbound task queues are marked and
-    left out of the total.
+    ended in (``moved in``/``moved out``: overflow); outbound task queues are marked,
+    left out of the total (its ``expired`` is ``-``: only tasks expire) and summed on a
+    line of their own.
     """
     cols = [
         ("offered", ""),
@@ -469,7 +470,8 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
         label = f"{name} (outbound)" if name in outbound else name
         rows.append([label] + [_fmt(q.get(k, 0), kind) for k, kind in cols])
     total = dict(rep)
-    total["moved_in"] = total["moved_out"] = "-"
+    # the totals count inquiries, not outbound tasks, and only tasks expire: "-", not 0
+    total["moved_in"] = total["moved_out"] = total["expired"] = "-"
     total["unresolved"] = rep["unresolved"] - rep.get("outbound", {}).get("unresolved", 0)
     rows.append(["TOTAL"] + [_fmt(total[k], kind) for k, kind in cols])
     widths = [max(len(r[i]) for r in rows) for i in range(len(heads))]
@@ -487,6 +489,13 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
     out.extend(line(r) for r in rows[1:-1])
     out.append("  ".join("-" * w for w in widths))
     out.append(line(rows[-1]))
+    tasks = rep.get("outbound")
+    if tasks:
+        out.append(
+            f"outbound tasks (not in the total): {tasks['offered']:,} offered, "
+            f"{tasks['answered']:,} answered, {tasks['expired']:,} expired past their deadline, "
+            f"{tasks['unresolved']:,} unresolved"
+        )
     conc = ", ".join(f"{ch} {n}" for ch, n in rep["max_concurrency"].items()) or "-"
     out.append("")
     out.append(
