@@ -6,7 +6,10 @@ first sends a malformed inquiry (and prints the service's error line), then
 Poisson arrivals at ``--rate`` per second for ``--seconds``, multiplied by
 ``--burst`` (20x) in the middle third. It waits until every admitted inquiry has
 its outcome, prints a summary and exits: 0 if every inquiry got exactly one
-outcome, 1 otherwise.
+outcome and the service refused nothing, 1 otherwise, with each problem on stderr.
+An accept that arrives after its offer ended (the caller hung up meanwhile, or the
+offer expired) is a race, not an error: ``offers_gone`` counts them, and that chat is
+dropped (``working`` and ``completed`` count the chats that went ahead).
 
     python examples/asyncio_service.py &          # prints: listening on 127.0.0.1:PORT
     python examples/load_client.py --port PORT
@@ -64,42 +67,93 @@ async def connect(port: int, hello: dict[str, Any]) -> tuple[asyncio.StreamReade
     return reader, writer
 
 
+class AgentLines:
+    """What one agent connection sent, by line number, to read the service's error lines.
+
+    The service answers a refused line with ``{"error": ..., "line": N}`` (line 1 is the
+    hello). An ``accept`` refused means the offer ended while the accept was on its way
+    (the caller hung up, the offer expired or went to someone else): a race every remote
+    console runs, not an error. The chat is dropped, and its ``complete``, if already sent,
+    is refused for the same reason. Any other refusal is an error.
+    """
+
+    def __init__(self) -> None:
+        self.lines = 1
+        self.sent: dict[int, tuple[str, str]] = {}
+        self.gone: set[str] = set()
+
+    def note(self, kind: str, inquiry_id: str) -> None:
+        """One ``accept`` or ``complete`` line written."""
+        self.lines += 1
+        self.sent[self.lines] = (kind, inquiry_id)
+
+    def refused(self, msg: dict[str, Any]) -> tuple[str, str] | None:
+        """``(line's kind, inquiry)`` when the refusal is an offer that was gone; None
+        when it is an error."""
+        kind, inquiry_id = self.sent.get(msg.get("line", 0), ("", ""))
+        if kind == "accept" or (kind == "complete" and inquiry_id in self.gone):
+            self.gone.add(inquiry_id)
+            return kind, inquiry_id
+        return None
+
+
 async def agent(
-    i: int, args: argparse.Namespace, rng: random.Random, tally: Counter[str]
+    i: int, args: argparse.Namespace, rng: random.Random, tally: Counter[str], errors: list[str]
 ) -> tuple[asyncio.Task[None], Any]:
     spec = {"id": f"agent{i:03d}", "capacity": {"chat": args.chats}}
     reader, writer = await connect(args.port, {"hello": "agent", "agent": spec})
+    lines = AgentLines()
+    chats: dict[str, asyncio.Task[None]] = {}
+
+    def send(kind: str, inquiry_id: str) -> None:
+        writer.write(_encode({"type": kind, "inquiry_id": inquiry_id}) + b"\n")
+        lines.note(kind, inquiry_id)
 
     async def finish(inquiry_id: str) -> None:
         await asyncio.sleep(rng.expovariate(1 / args.handle))
         if not writer.is_closing():
-            writer.write(_encode({"type": "complete", "inquiry_id": inquiry_id}) + b"\n")
+            send("complete", inquiry_id)
             tally["completed"] += 1
 
+    def start(inquiry_id: str) -> None:
+        chat = asyncio.create_task(finish(inquiry_id))
+        chats[inquiry_id] = chat
+        chat.add_done_callback(lambda _: chats.pop(inquiry_id, None))
+
     async def run() -> None:
-        chats: set[asyncio.Task[None]] = set()
         try:
             while raw := await reader.readline():
                 msg = _decode(raw)
                 kind = msg.get("type")
                 if kind == "Offered":
-                    accept = {"type": "accept", "inquiry_id": msg["inquiry_id"]}
-                    writer.write(_encode(accept) + b"\n")
+                    send("accept", msg["inquiry_id"])
                 if kind in ("Offered", "Assigned"):
                     tally["working"] += 1
-                    task = asyncio.create_task(finish(msg["inquiry_id"]))
-                    chats.add(task)
-                    task.add_done_callback(chats.discard)
+                    start(msg["inquiry_id"])
                 elif "error" in msg:
-                    tally["agent_errors"] += 1  # e.g. accepted after the offer expired
+                    race = lines.refused(msg)
+                    if race is None:
+                        tally["agent_errors"] += 1
+                        errors.append(f"agent{i:03d} line {msg.get('line')}: {msg['error']}")
+                    elif race[0] == "accept":  # the offer was gone: no chat after all
+                        tally["offers_gone"] += 1
+                        tally["working"] -= 1
+                        chat = chats.pop(race[1], None)
+                        if chat is not None:
+                            chat.cancel()
+                        else:  # its complete went out before the refusal came back
+                            tally["completed"] -= 1
+                    # else: the refused complete of a chat dropped at its accept
         finally:
-            for task in list(chats):
-                task.cancel()
+            for chat in list(chats.values()):
+                chat.cancel()
 
     return asyncio.create_task(run()), writer
 
 
-async def produce(args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+async def produce(
+    args: argparse.Namespace, rng: random.Random, errors: list[str]
+) -> dict[str, Any]:
     reader, writer = await connect(args.port, {"hello": "producer"})
     writer.write(b'{"id": "bad-1"}\n')  # no queue: the service must say so and carry on
     error = _decode(await reader.readline())
@@ -123,6 +177,7 @@ async def produce(args: argparse.Namespace, rng: random.Random) -> dict[str, Any
                     admitted.add(adm["inquiry_id"])
             elif "error" in msg:
                 outcomes["errors"] += 1
+                errors.append(f"producer line {msg.get('line')}: {msg['error']}")
             else:
                 kind = msg["type"]
                 if msg["inquiry_id"] in ended:
@@ -172,11 +227,14 @@ async def produce(args: argparse.Namespace, rng: random.Random) -> dict[str, Any
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, errors: list[str]) -> dict[str, Any]:
+    """The run's summary; the error lines the service sent go to ``errors``."""
     rng = random.Random(args.seed)
     tally: Counter[str] = Counter()
-    agents = [await agent(i, args, random.Random(rng.random()), tally) for i in range(args.agents)]
-    summary = await produce(args, rng)
+    agents = [
+        await agent(i, args, random.Random(rng.random()), tally, errors) for i in range(args.agents)
+    ]
+    summary = await produce(args, rng, errors)
     deadline = time.perf_counter() + args.drain
     while tally["completed"] < tally["working"] and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)  # let the agents finish their last chats
@@ -188,21 +246,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def verdict(summary: dict[str, Any], errors: list[str]) -> list[str]:
+    """What went wrong in a run (empty: every inquiry got exactly one outcome and the
+    service refused nothing but offers that were gone, ``offers_gone``)."""
+    problems = [f"load_client: error: {e}" for e in errors]
+    outcomes = sum(summary.get(k, 0) for k in ("assigned", "abandoned", "rejected", "withdrawn"))
+    if outcomes != summary.get("admission_admitted", 0):
+        problems.append(
+            f"load_client: {outcomes} outcomes for {summary.get('admission_admitted', 0)} "
+            "admitted inquiries"
+        )
+    for key in ("duplicate_outcomes", "missing_outcomes"):
+        if summary.get(key):
+            problems.append(f"load_client: {key}={summary[key]}")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    errors: list[str] = []
     try:
-        summary = asyncio.run(run(args))
+        summary = asyncio.run(run(args, errors))
     except ConnectionError as exc:
         print(f"load_client: cannot talk to {HOST}:{args.port}: {exc}", file=sys.stderr)
         return 2
     print("summary " + " ".join(f"{k}={v}" for k, v in summary.items()), flush=True)
-    outcomes = sum(summary.get(k, 0) for k in ("assigned", "abandoned", "rejected", "withdrawn"))
-    ok = (
-        outcomes == summary.get("admission_admitted", 0)
-        and not summary.get("duplicate_outcomes")
-        and not summary.get("missing_outcomes")
-    )
-    return 0 if ok else 1
+    problems = verdict(summary, errors)
+    for line in problems:
+        print(line, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -112,6 +112,33 @@ def test_service_and_load_client_with_a_20x_burst() -> None:
     assert int(stopped[1]) >= 1  # the malformed line (plus accepts of offers that expired)
 
 
+def test_load_client_tells_a_gone_offer_from_an_error() -> None:
+    lc = load_example("load_client")
+    lines = lc.AgentLines()
+    for kind, inquiry in [("accept", "c1"), ("accept", "c2"), ("complete", "c2")]:
+        lines.note(kind, inquiry)  # lines 2, 3, 4 (line 1: the hello)
+    lines.note("complete", "c1")  # line 5
+    # the caller of c1 hung up while the accept was on its way: a race, not an error
+    assert lines.refused({"error": "unknown inquiry 'c1'", "line": 2}) == ("accept", "c1")
+    assert lines.refused({"error": "unknown inquiry 'c1'", "line": 5}) == ("complete", "c1")
+    # c2 was accepted: its complete refused is an error, as is a line the client never sent
+    assert lines.refused({"error": "unknown inquiry 'c2'", "line": 4}) is None
+    assert lines.refused({"error": "$.type: ...", "line": 9}) is None
+
+
+def test_load_client_fails_on_any_error_and_says_which() -> None:
+    # it used to print agent_errors=4 and exit 0
+    lc = load_example("load_client")
+    good = {"admission_admitted": 3, "assigned": 2, "abandoned": 1, "offers_gone": 1}
+    assert lc.verdict(good, []) == []
+    error = "agent000 line 7: unknown inquiry 'c2'"
+    assert lc.verdict(good, [error]) == [f"load_client: error: {error}"]
+    assert lc.verdict({**good, "assigned": 1}, []) == [
+        "load_client: 2 outcomes for 3 admitted inquiries"
+    ]
+    assert lc.verdict({**good, "missing_outcomes": 1}, []) == ["load_client: missing_outcomes=1"]
+
+
 # ---------------------------------------------------------------- the protocol, in-process
 
 
