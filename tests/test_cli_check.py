@@ -94,6 +94,18 @@ def test_semantic_problem(tmp_path: Path) -> None:
     assert (code, lines) == (2, ["$.queues[2].requires.refund: needs level 3; the best is 2"])
 
 
+def test_tuning_md_section_1_example_gives_the_lines_it_quotes(tmp_path: Path) -> None:
+    """docs/tuning.md §1: its bad.toml gives the two schema lines quoted, and with those
+    fixed, the semantic one (it quoted all three as one file's output, which cannot be)."""
+    section = (ROOT / "docs" / "tuning.md").read_text().split("## 1.")[1].split("## 2.")[0]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```$", section, re.S | re.M)
+    assert [lang for lang, _ in blocks] == ["toml", "", ""]
+    text, first, then = blocks[0][1], blocks[1][1].splitlines(), blocks[2][1].splitlines()
+    assert run(write(tmp_path, "bad.toml", text)) == (2, first)
+    fixed = text.replace(", speed = 2.0", "").replace("refund = 0", "refund = 1")
+    assert run(write(tmp_path, "fixed.toml", fixed)) == (2, then)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
