@@ -87,11 +87,12 @@ def test_check_upload_refuses_a_scenario_as_serve_does() -> None:
         load_config(path)  # what `router serve` loads its config with
     with pytest.raises(ConfigError) as upload:
         check_upload(path.read_bytes(), path.name)
-    assert upload.value.problems == serve.value.problems == [
+    refusal = (
         "$: a scenario (it has [simulation], [[arrivals]], [[surges]]), not a router config; "
         "give a router config, such as the scenario without those tables "
         "(router check FILE says which a file is)"
-    ]
+    )
+    assert upload.value.problems == serve.value.problems == [refusal]
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
