@@ -19,11 +19,14 @@ then the K counted. Its ``DLmr + DLmw`` per lifecycle are the lifecycle's trips 
 once the caches hold what the steady state keeps touching (at 10,000 agents the state
 does not fit in a 512 KB L2 at all, so only the L3-sized figure tells 10k from 1k).
 
-``--flow direct [--inquiries N] [--runs R]`` counts the end-to-end section's direct flow
-instead (``bench/flows.py``: the core alone, the e2e section's 200 agents and N inquiries):
-one uninstrumented run (warm), one full collection, then R runs, each counted between the
-flow's two ``time.process_time()`` calls, the part the e2e section times (not its set-up:
-a router, the logins, the first tick); it prints the instructions per inquiry.
+``--flow FLOW [--inquiries N] [--runs R]`` counts one of the end-to-end section's flows
+instead (``bench/flows.py``, the e2e section's 200 agents and N inquiries: ``direct``, the
+core alone; ``uvloop`` and ``asyncio``, the adapter on that loop; ``service``, the
+hand-written asyncio service; ``floor``, ``bench/floor.py``'s flow without routing, each
+inquiry's agent fixed beforehand): one uninstrumented run (warm), one full collection,
+then R runs, each counted between the flow's two ``time.process_time()`` calls, the part
+the e2e section times (not its set-up: a loop, a router, the logins, the first tick); it
+prints the instructions per inquiry.
 
 Timings on 2 shared cores move with the neighbours' load; instruction counts of one tree
 differ by about 0.1-0.5% from run to run (object addresses order some sets). Compare two
@@ -43,6 +46,8 @@ from pathlib import Path
 
 #: the end-to-end section's center (``bench.sections.e2e``: 200 agents, as e2e35-e2e37 counted)
 FLOW_AGENTS = 200
+#: ``--flow``: the flows of ``bench.flows`` counted, and ``bench.floor``'s
+COUNTED_FLOWS = ("direct", "uvloop", "asyncio", "service", "floor")
 CACHE_SIM = ["--cache-sim=yes", "--branch-sim=no", "--D1=32768,8,64", "--LL=524288,8,64"]
 #: ``--ll``: the simulated last-level cache's ways and line size
 LL_WAYS = 16
@@ -96,17 +101,26 @@ def drive(agents: int, warm: int, k: int, marker: str, warm_caches: bool = False
     _handshake(marker + ".end")  # ... and off, before the teardown
 
 
-def drive_flow(inquiries: int, runs: int, marker: str) -> None:
-    """The direct flow's driver (``--flow direct``): warm once, then ``runs`` runs counted."""
+def drive_flow(inquiries: int, runs: int, marker: str, name: str = "direct") -> None:
+    """A flow's driver (``--flow NAME``): warm once, then ``runs`` runs counted."""
     import gc
+    from collections.abc import Callable
 
     import bench  # noqa: F401  (applies BENCH_ROUTER_PATH before router is imported)
     from bench import flows
     from bench.flows import flow_work, run_flow
 
     work = flow_work(FLOW_AGENTS, inquiries)
+    run: Callable[[], float]
+    if name == "floor":
+        from bench.floor import floor_plan, run_floor
+
+        plan = floor_plan(work)  # the agents fixed beforehand, not counted
+        run = lambda: run_floor(work, plan)  # noqa: E731
+    else:
+        run = lambda: run_flow(name, work)  # noqa: E731
     gc.disable()
-    run_flow("direct", work)
+    run()
     gc.collect()  # one full collection; the collector stays off
     clock = flows._CPU
     calls = iter(range(2 * runs))
@@ -122,7 +136,7 @@ def drive_flow(inquiries: int, runs: int, marker: str) -> None:
 
     flows._CPU = counted
     for _ in range(runs):
-        run_flow("direct", work)
+        run()
 
 
 def _handshake(path: str) -> None:
@@ -158,10 +172,11 @@ def count(
     cache_sim: bool = False,
     flow: tuple[int, int] | None = None,
     ll: int | None = None,
+    flow_name: str = "direct",
 ) -> dict[str, int]:
     """Run the driver under callgrind; the totals of the K lifecycles by event name (with
-    ``flow``, ``(inquiries, runs)``: of the direct flow's runs; with ``ll``, a last-level
-    cache of that many bytes, warmed by K lifecycles before the K counted)."""
+    ``flow``, ``(inquiries, runs)``: of the runs of flow ``flow_name``; with ``ll``, a
+    last-level cache of that many bytes, warmed by K lifecycles before the K counted)."""
     if ll is not None and flow is not None:
         raise ValueError("ll counts lifecycles, not the flow")
     sim = ll_sim(ll) if ll is not None else CACHE_SIM if cache_sim else []
@@ -185,7 +200,7 @@ def count(
             "--k",
             str(k),
             *(
-                ["--flow", "direct", "--inquiries", str(flow[0]), "--runs", str(flow[1])]
+                ["--flow", flow_name, "--inquiries", str(flow[0]), "--runs", str(flow[1])]
                 if flow
                 else []
             ),
@@ -241,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         help="simulate a last-level cache of SIZE (32M: this machine's L3), warmed first",
     )
     p.add_argument("--out", default=None, help="the callgrind output file (default: a temp)")
-    p.add_argument("--flow", choices=["direct"], default=None, help="the e2e direct flow instead")
+    p.add_argument(
+        "--flow", choices=COUNTED_FLOWS, default=None, help="an e2e flow (or the floor) instead"
+    )
     p.add_argument("--inquiries", type=int, default=3000, help="--flow: inquiries per run")
     p.add_argument("--runs", type=int, default=4, help="--flow: runs counted")
     p.add_argument("--drive", default=None, help=argparse.SUPPRESS)  # the driver, internal
@@ -269,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.drive is not None:
         if args.flow is not None:
-            drive_flow(args.inquiries, args.runs, args.drive)
+            drive_flow(args.inquiries, args.runs, args.drive, args.flow)
         else:
             drive(args.agents, args.warm, args.k, args.drive, args.warm_caches)
         return 0
@@ -286,10 +303,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "callgrind.out"
         flow = (args.inquiries, args.runs) if args.flow is not None else None
-        totals = count(args.agents, args.warm, args.k, out, args.cache_sim, flow, ll)
+        totals = count(
+            args.agents, args.warm, args.k, out, args.cache_sim, flow, ll, args.flow or "direct"
+        )
     if flow is not None:
         per = {name: value / (flow[0] * flow[1]) for name, value in totals.items()}
-        what = f"direct flow, {FLOW_AGENTS} agents, {flow[1]} x {flow[0]:,} inquiries"
+        what = f"{args.flow} flow, {FLOW_AGENTS} agents, {flow[1]} x {flow[0]:,} inquiries"
         unit = "inquiry"
     else:
         per = {name: value / args.k for name, value in totals.items()}

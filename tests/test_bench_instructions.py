@@ -76,3 +76,62 @@ def test_ll_sizes_and_bad_ll_are_one_line_exit_2(capsys: pytest.CaptureFixture[s
     assert len(err) == 2
     assert err[0].startswith("bench.instructions: --ll '24M': a size such as 32M")
     assert err[1] == "bench.instructions: --ll counts lifecycles, not --flow"
+
+
+def test_every_counted_flow_is_counted_between_its_two_clock_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--flow NAME``'s driver, without valgrind: a thread stands in for the parent and
+    answers the handshakes; each counted run of every flow reads the clock twice (the
+    counting switched on, then off), in order, and the warm run reads no handshake."""
+    import gc
+    import threading
+
+    from bench import flows
+
+    clock = flows._CPU
+    monkeypatch.setattr(flows, "_CPU", clock)  # drive_flow replaces it: restored after
+    for name in instructions.COUNTED_FLOWS:
+        flows._CPU = clock
+        marker = str(tmp_path / name)
+        seen: list[str] = []
+        stop = threading.Event()
+
+        def parent(
+            marker: str = marker, seen: list[str] = seen, stop: threading.Event = stop
+        ) -> None:
+            while not stop.is_set():
+                for i in range(4):
+                    path = f"{marker}.{i}"
+                    if os.path.exists(path):
+                        seen.append(path[len(marker) :])
+                        os.remove(path)
+                stop.wait(0.01)
+
+        thread = threading.Thread(target=parent, daemon=True)
+        thread.start()
+        try:
+            instructions.drive_flow(30, 2, marker, name)
+        finally:
+            stop.set()
+            thread.join()
+            gc.enable()  # the driver turns the collector off (a process of its own)
+        assert seen == [".0", ".1", ".2", ".3"], name
+
+
+def test_the_floor_moves_every_inquiry_to_its_planned_agent() -> None:
+    """``bench.floor``: each inquiry's agent is one that may serve its queue; the floor's
+    flow completes every inquiry and wakes a suspended agent at most once per inquiry."""
+    from bench import floor
+    from bench.flows import flow_work
+    from bench.workload import may_serve
+
+    work = flow_work(20, 60)
+    plan = floor.floor_plan(work)
+    agents = {a.id: a for a in work.agents}
+    queues = {q.name: q for q in work.config.queues}
+    assert len(plan) == len(work.inquiries)
+    assert all(may_serve(agents[a], queues[i.queue]) for a, i in zip(plan, work.inquiries))
+    assert floor.run_floor(work, plan) > 0
+    # the agents start suspended: the first offer to each wakes it; no more than one each
+    assert len(set(plan)) <= floor.WAKES[0] <= len(work.inquiries)

@@ -3,7 +3,9 @@
 ``loop.time()`` is the clock; a waiter is a bare future (``_hot.FutureWaiter``,
 compiled in the compiled build); the runner's deadline is
 one ``loop.call_at`` timer kept across wake-ups and moved only when the core's
-next deadline changes, so a flood of inputs does not churn the timer heap.
+next deadline changes, so a flood of inputs does not churn the timer heap. A
+checkpoint is one bare yield to the task (:func:`_yield_once`), as ``asyncio.sleep(0)``
+is.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
@@ -20,6 +23,15 @@ from router.adapters._backend import Backend, TaskGroup, Waiter
 from router.adapters._hot import FutureWaiter as _FutureWaiter
 
 __all__ = ["AsyncioBackend"]
+
+
+@types.coroutine
+def _yield_once() -> Generator[None, None, None]:
+    """Let the loop run the other ready tasks once: a bare yield, which the task answers
+    by scheduling its next step (``loop.call_soon``). ``asyncio.sleep(0)`` does exactly
+    this (its ``__sleep0``), behind two coroutine frames of its own; the runner
+    checkpoints once per tick that woke someone."""
+    yield
 
 
 class _Group:
@@ -53,6 +65,7 @@ class AsyncioBackend(Backend):
         self._loop = self.loop = asyncio.get_running_loop()
         self.now = self._loop.time  # type: ignore[method-assign]  # skip one call layer
         self.waiter = partial(_FutureWaiter, self._loop)  # type: ignore[method-assign]  # idem
+        self.checkpoint = _yield_once  # type: ignore[method-assign]  # idem, no frames
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._alarm: Waiter | None = None
@@ -87,8 +100,8 @@ class AsyncioBackend(Backend):
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         return _open_group()
 
-    async def checkpoint(self) -> None:
-        await asyncio.sleep(0)
+    async def checkpoint(self) -> None:  # (replaced by ``_yield_once`` in ``__init__``)
+        await _yield_once()
 
     async def checkpoint_if_cancelled(self) -> None:
         pass  # asyncio delivers cancellation at the next suspension
