@@ -1,0 +1,328 @@
+"""Directed tests from the mutation sweep of mutN44's open survivors, ``stats.py`` and
+``reload.py`` (mutO45).
+
+Each test pins one behaviour of ``router/state/{breaks,distribution,staffing}.py``,
+``router/errors.py`` or ``router/stats.py`` that a mutant changed without any other test
+noticing; its comment names the mutants. They drive a small ``Router``; none is timed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from router import AgentSpec, Inquiry, Router, Shift
+from router.errors import ConfigError
+from router.events import AgentOnBreak, Assigned, BreakDeferred, SurgeEnded, SurgeStarted
+from router.state import codec
+from router.state.distribution import Draws
+from router.stats import (
+    Counters,
+    QueueStatistics,
+    RouterStatistics,
+    WindowFigures,
+    window_label,
+)
+from tests.helpers import config
+
+# ---------------------------------------------------------------------- state/breaks.py
+
+STAFFING = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 80
+break_s = 30
+max_break_share = 0.5
+suspend_in_surge = ["continuous_work"]
+[[queues]]
+name = "q"
+[backpressure.surge]
+enter_waiting = 1
+enter_after_s = 0
+exit_after_s = 0
+"""
+
+
+def breaks_of(events: list[Any]) -> list[str]:
+    return [e.agent_id for e in events if isinstance(e, AgentOnBreak)]
+
+
+def deferred_of(events: list[Any]) -> list[tuple[str, float]]:
+    return [(e.agent_id, e.due) for e in events if isinstance(e, BreakDeferred)]
+
+
+def on_break_at_0(r: Router, *agents: tuple[str, str | None]) -> None:
+    """Log ``agents`` (id, team) in at 0 and send each on a break the caller ends."""
+    for aid, team in agents:
+        r.login(AgentSpec(id=aid, team=team), 0)
+        r.go_on_break(aid, 0)
+    assert breaks_of(r.tick(0)) == [aid for aid, _ in agents]
+
+
+def at_work(r: Router, t: float, aid: str, **spec: Any) -> None:
+    """Log ``aid`` in at ``t`` on one long inquiry: its break falls due at ``t + 80``."""
+    r.login(AgentSpec(id=aid, **spec), t)
+    r.submit(Inquiry(id="i" + aid, queue="q"), t)
+    assert [e.agent_id for e in r.tick(t) if isinstance(e, Assigned)] == [aid]
+
+
+def three_deferred(until: float) -> Router:
+    """Six on shift, three places (share 0.5), all held by p1 (team B), p2, p3 from 0. X
+    (team A, due 80), Z (team B, due 90) and Y (team A, due 100) are deferred in turn: A's
+    heap holds X and Y, B's Z; the router-wide one is empty; B's tally comes first."""
+    r = Router(config(STAFFING))
+    on_break_at_0(r, ("p1", "B"), ("p2", None), ("p3", None))
+    at_work(r, 0, "x", team="A")
+    at_work(r, 10, "z", team="B")
+    at_work(r, 20, "y", team="A")
+    got = [d for t in (80, 90, 100) if t <= until for d in deferred_of(r.tick(t))]
+    assert got == [("x", 80.0), ("z", 90.0), ("y", 100.0)][: len(got)]
+    return r
+
+
+def places_open(r: Router) -> list[tuple[float, list[str]]]:
+    """p1, p2, p3 come back at 105, 106, 107; X's work ends at 108, so his break ends at
+    138: the breaks that start at each."""
+    out = []
+    for t, p in ((105, "p1"), (106, "p2"), (107, "p3")):
+        r.set_ready(p, t)
+        out.append((float(t), breaks_of(r.tick(t))))
+    r.complete("ix", 108)
+    r.tick(108)
+    out.append((138.0, breaks_of(r.tick(138))))
+    return out
+
+
+# p3's place goes to nobody: team A's one place is X's until his break ends at 138
+ORDER = [(105.0, ["x"]), (106.0, ["z"]), (107.0, []), (138.0, ["y"])]
+
+
+def test_deferred_breaks_go_in_due_order_across_team_heaps_as_places_open() -> None:
+    # `breaks.py:197` (`heap[-1]`: team A's later Y against B's Z, so Z before X; an empty
+    # heap read or a `None` compared: both crash; `negate`) and `:201` (the chosen entry
+    # left in its heap: popped again as stale later, `n_deferred` hits 0 with Y still
+    # deferred, and Y never gets a place)
+    r = three_deferred(100)
+    assert places_open(r) == ORDER
+
+
+def test_a_leaving_agent_first_in_line_takes_the_place_only_it_fits() -> None:
+    # `breaks.py:197` (`has_place(heap[-1][3])`): E1 (due 80) leaves at 130, so from 100 he
+    # is leaving: the look-ahead lets him go (he is gone anyway) where E2 (due 100), who
+    # stays, does not fit (3 breaks of 6, but of 5 once E1 is gone: 2 places)
+    r = Router(config(STAFFING))
+    on_break_at_0(r, ("p1", None), ("p2", None), ("p3", None))
+    at_work(r, 0, "e1", shift_end=130.0)
+    at_work(r, 20, "e2")
+    r.login(AgentSpec(id="w"), 50)
+    assert [d for t in (50, 80, 100) for d in deferred_of(r.tick(t))] == [
+        ("e1", 80.0),
+        ("e2", 100.0),
+    ]
+    r.set_ready("p1", 105)
+    assert breaks_of(r.tick(105)) == ["e1"]
+
+
+def test_a_surge_drops_the_deferred_breaks_and_their_count() -> None:
+    # `breaks.py:213` (the heaps kept) and `:214` (`n_deferred = -1`): S's break is
+    # deferred at 80; the surge from 85 to 87 drops it; S logs out with work. V1's and
+    # V2's breaks are deferred after it; two places open: each goes (with S's entry left
+    # behind, popping it as stale takes V2's count, and V2 never goes)
+    r = Router(config(STAFFING))
+    on_break_at_0(r, ("p1", None), ("p2", None))
+    at_work(r, 0, "s")
+    at_work(r, 30, "v1")
+    at_work(r, 40, "v2")
+    assert deferred_of(r.tick(80)) == [("s", 80.0)]
+    r.submit(Inquiry(id="w1", queue="q"), 85)
+    r.submit(Inquiry(id="w2", queue="q"), 85)
+    assert [type(e) for e in r.tick(85) if isinstance(e, SurgeStarted)] == [SurgeStarted]
+    r.withdraw("w1", 87)
+    r.withdraw("w2", 87)
+    assert [type(e) for e in r.tick(87) if isinstance(e, SurgeEnded)] == [SurgeEnded]
+    assert deferred_of(r.tick(88)) == [("s", 80.0)]  # due again once the surge is over
+    r.logout("s", 89)
+    r.tick(89)
+    assert [d for t in (110, 120) for d in deferred_of(r.tick(t))] == [
+        ("v1", 110.0),
+        ("v2", 120.0),
+    ]
+    r.set_ready("p1", 125)
+    assert breaks_of(r.tick(125)) == ["v1"]
+    r.set_ready("p2", 126)
+    assert breaks_of(r.tick(126)) == ["v2"]
+
+
+def test_a_restored_router_gives_the_deferred_breaks_as_the_original_would() -> None:
+    # `breaks.py:232` (`n_deferred` not counted on restore, or `-= 1`: X's entry restored,
+    # Z's and Y's deferred after: the count hits 0 with breaks deferred) and `:224` (the
+    # snapshot lists the deferred breaks in due order, whatever heap holds them)
+    r = Router.restore(three_deferred(85).snapshot())
+    assert [d for t in (90, 100) for d in deferred_of(r.tick(t))] == [("z", 90.0), ("y", 100.0)]
+    snap = codec.decode(r.snapshot())
+    assert [(due, aid) for due, _, _, aid in snap.breaks] == [
+        (80.0, "x"),
+        (90.0, "z"),
+        (100.0, "y"),
+    ]
+    assert places_open(r) == ORDER
+
+
+# ---------------------------------------------------------------------- state/distribution.py
+
+
+def traced(distribution: str, capacity: int) -> Router:
+    r = Router(
+        config(
+            '[routing]\nmode = "immediate"\ntrace = true\nseed = 7\n'
+            f'[[queues]]\nname = "q"\nchannel = "chat"\ndistribution = "{distribution}"\n'
+        )
+    )
+    for aid in ("a", "b", "c")[: 3 if capacity > 1 else 1]:
+        r.login(AgentSpec(id=aid, capacity={"chat": capacity}), 0)
+    return r
+
+
+def explained(r: Router, t: float) -> Any:
+    (ev,) = [e for e in r.tick(t) if isinstance(e, Assigned)]
+    return ev.explanation
+
+
+def test_round_robin_explains_an_agent_never_given_a_turn_as_turn_0() -> None:
+    # `distribution.py:123` (the default turn 1 or -1; the line dropped: a crash)
+    r = traced("round_robin", 4)
+    r.submit(Inquiry(id="c0", queue="q"), 1)
+    x = explained(r, 1)
+    assert (x.chosen.agent_id, x.chosen.features, x.chosen.score) == ("a", {"last_turn": 0.0}, 0.0)
+
+
+def test_random_explains_each_agents_draw_above_the_pools_floor() -> None:
+    # `distribution.py:127` (`key + floor`: the floor is the last winning draw, 0.505 after
+    # the first pick; `key is None`: 0.0 for every agent) and `:128` (the score `+draw`):
+    # each listing's key is the floor plus the router's next exponential draw (seed 7),
+    # and the explanation shows that draw, the smaller one winning
+    exp = Draws(7)
+    draws = [exp.exp() for _ in range(7)]
+    r = traced("random", 4)
+    r.submit(Inquiry(id="c0", queue="q"), 1)
+    r.tick(1)
+    r.submit(Inquiry(id="c1", queue="q"), 2)
+    x = explained(r, 2)
+    assert (x.chosen.agent_id, x.runner_up.agent_id) == ("b", "a")
+    assert x.chosen.features == {"draw": pytest.approx(draws[5], rel=1e-12)}
+    assert x.runner_up.features == {"draw": pytest.approx(draws[6], rel=1e-12)}
+    assert x.chosen.score == -x.chosen.features["draw"]
+    assert x.runner_up.score == -x.runner_up.features["draw"]
+
+
+def test_random_explains_an_agent_not_listed_as_draw_0() -> None:
+    # `distribution.py:127` (the fallback 1.0 or -1.0): an agent freed by the end of its
+    # work takes the waiting inquiry before it is listed again: no draw to show
+    r = traced("random", 1)
+    r.submit(Inquiry(id="c0", queue="q"), 1)
+    r.tick(1)
+    r.submit(Inquiry(id="c1", queue="q"), 2)
+    assert [e for e in r.tick(2) if isinstance(e, Assigned)] == []
+    r.complete("c0", 3)
+    x = explained(r, 3)
+    assert (x.trigger, x.chosen.features, x.chosen.score) == ("agent_free", {"draw": 0.0}, 0.0)
+
+
+# ---------------------------------------------------------------------- state/staffing.py
+
+
+def test_the_expected_wait_follows_the_shifts_to_come() -> None:
+    # `staffing.py:42` (a logging-out agent ends the walk: GA's and TR's changes lost),
+    # `:55`, `:56` (the gap between two shifts: GA off from 20 to 100, TR from 120 to 150,
+    # after two shifts that meet at 50), `:61` (a step that changes nothing is no change),
+    # `:63` (each step from the state the last one left)
+    r = Router(config('[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\n'))
+    ga = [Shift(start_s=0.0, end_s=20.0), Shift(start_s=100.0, end_s=400.0)]
+    tr = [
+        Shift(start_s=0.0, end_s=50.0),
+        Shift(start_s=50.0, end_s=120.0),
+        Shift(start_s=150.0, end_s=500.0),
+    ]
+    for aid, shifts in (("lo", [Shift(start_s=0.0, end_s=300.0)]), ("ga", ga), ("tr", tr)):
+        at_work(r, 0, aid, shifts=shifts)
+    r.logout("lo", 5)  # with work: no staff now, nor later
+    r.tick(5)
+    adm = r.submit(Inquiry(id="w", queue="q"), 10)
+    pool = r._pool_for(r._tickets["w"])
+    assert r._staffing_changes(pool) == [
+        (10.0, -1),  # GA's gap
+        (90.0, 1),
+        (110.0, -1),  # TR's gap
+        (140.0, 1),
+        (390.0, -1),  # the shift ends
+        (490.0, -1),
+    ]
+    # nothing measured: 180 s a handle an agent. The one in line is served at 2/180 a
+    # second from 10 s ahead, 1/180 to 90, 2/180 to 110, 1/180 to 140, then 2/180: served
+    # 20 + 80 + 40 + 30 of the 180 by 140, the last 10 by 145
+    assert (adm.position, adm.expected_wait_s) == (1, 145.0)
+
+
+# ---------------------------------------------------------------------- errors.py
+
+
+def test_a_config_errors_message_is_its_problems_one_a_line() -> None:
+    # `errors.py:70` (without it the message is the list's repr)
+    e = ConfigError(["$.a: bad", "$.b: worse"])
+    assert (str(e), e.problems) == ("$.a: bad\n$.b: worse", ["$.a: bad", "$.b: worse"])
+
+
+# ---------------------------------------------------------------------- stats.py
+
+
+def test_every_counter_starts_at_0_and_an_older_record_decodes() -> None:
+    # `stats.py:61`-`:99` (a default other than 0, or the field dropped): the core builds
+    # `Counters` with every field; a record written before a counter existed decodes to 0
+    names = [
+        *("submitted", "admitted", "rejected", "deflected", "withdrawn", "abandoned"),
+        *("offers", "declined", "expired", "assigned", "completed", "decisions", "blocked"),
+        *("shed", "overflowed", "callbacks", "callback_attempts_failed", "surges"),
+        *("tasks_expired", "updated", "transferred", "handed_back", "agents_updated"),
+        *("closed", "interruptions", "presence_timeouts"),
+    ]
+    assert msgspec.structs.asdict(Counters()) == dict.fromkeys(names, 0)
+    assert msgspec.convert({}, Counters) == Counters()
+
+
+FIGURES = dict.fromkeys(
+    ("offered", "answered", "abandoned", "rejected", "deflected", "answered_in_target"), 0
+)
+
+
+def test_the_statistics_structs_defaults() -> None:
+    # `stats.py:136`-`:190`: what a figure added later reads as in an older record
+    w = msgspec.convert(
+        {**FIGURES, "handled": 0, "service_level": None, "abandon_rate": None}
+        | {"asa_s": None, "aht_s": None},
+        WindowFigures,
+    )
+    assert w.expired == 0
+    q = msgspec.convert({"waiting": 0, "expected_wait_s": 0.0}, QueueStatistics)
+    assert (q.longest_wait_s, q.eligible_agents, q.available_agents, q.totals) == (0.0, 0, 0, None)
+    assert (q.waiting_by_priority, q.expected_wait_by_priority_s, q.windows) == ({}, {}, {})
+    assert (q.wait_histogram, q.wait_sum_s) == ([], 0.0)
+    required = ("agents_logged_in", "agents_ready", "agents_with_room", "waiting", "offered")
+    s = msgspec.convert(
+        {"now": 1.0, "version": 1, "in_service": 0, "wrap_up": 0, "queues": {}}
+        | dict.fromkeys(required, 0)
+        | {"counters": {}},
+        RouterStatistics,
+    )
+    assert (s.surge, s.parked, s.agents_by_state, s.reset_at) == (False, 0, {}, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "label"),
+    [(3600, "1h"), (7200, "2h"), (300, "5m"), (60, "1m"), (90, "90s"), (45, "45s"), (0.5, "0.5s")],
+)
+def test_a_windows_label(seconds: float, label: str) -> None:
+    # `stats.py:105`-`:109`
+    assert window_label(seconds) == label
