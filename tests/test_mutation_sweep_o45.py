@@ -8,14 +8,16 @@ noticing; its comment names the mutants. They drive a small ``Router``; none is 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from router import AgentSpec, Inquiry, Router, Shift
+from router import AgentSpec, Inquiry, Router, RouterConfig, Shift
 from router.errors import ConfigError
 from router.events import AgentOnBreak, Assigned, BreakDeferred, SurgeEnded, SurgeStarted
+from router.reload import ConfigWatcher
 from router.state import codec
 from router.state.distribution import Draws
 from router.stats import (
@@ -326,3 +328,103 @@ def test_the_statistics_structs_defaults() -> None:
 def test_a_windows_label(seconds: float, label: str) -> None:
     # `stats.py:105`-`:109`
     assert window_label(seconds) == label
+
+
+# ---------------------------------------------------------------------- reload.py
+
+V1 = b'[routing]\nmode = "immediate"\n[[queues]]\nname = "a"\n'
+V2 = V1 + b'[[queues]]\nname = "b"\n'
+
+
+class InMemory(ConfigWatcher[RouterConfig]):
+    """A watcher over a file the test holds: each poll finds ``stat`` (``None``: the file is
+    gone) and ``data`` (``None``: it cannot be read); ``reads`` counts the reads."""
+
+    def __init__(self) -> None:
+        super().__init__("mem.toml", clock=lambda: 1e12)  # no read is racy
+        self.stat: tuple[int, int, int] | None = (1, 1, len(V1))
+        self.data: bytes | None = V1
+        self.reads = 0
+        self.load()
+
+    def put(self, data: bytes | None, mtime: int, ino: int = 1) -> None:
+        self.stat = (ino, mtime, len(data or b""))
+        self.data = data
+
+    def _stat_now(self) -> tuple[int, int, int]:
+        if self.stat is None:
+            raise ConfigError(["$: cannot read mem.toml: gone"])
+        return self.stat
+
+    def _read(self) -> bytes:
+        self.reads += 1
+        if self.data is None:
+            raise ConfigError(["$: cannot read mem.toml: unreadable"])
+        return self.data
+
+
+def queues(polled: list[RouterConfig | None]) -> list[list[str] | None]:
+    return [None if c is None else c.queue_names() for c in polled]
+
+
+def test_a_new_watcher_has_no_problems() -> None:
+    # `reload.py:77`
+    w: ConfigWatcher[RouterConfig] = ConfigWatcher("nowhere.toml")
+    assert (w.config, w.problems, w.loads, w.rejections) == (None, [], 0, 0)
+
+
+@pytest.mark.parametrize("gap", ["gone", "unreadable", "the version in force"])
+def test_new_bytes_seen_once_then_lost_must_be_seen_twice_again(gap: str) -> None:
+    # `reload.py:108` (gone), `:120` (unreadable), `:135` (the version in force back): V2
+    # seen once is forgotten when the file is lost between two polls; back, with the
+    # same bytes and stat, it is applied on the second poll again, not at once
+    w = InMemory()
+    w.put(V2, 2)
+    polled = [w.poll()]
+    if gap == "gone":
+        w.stat = None
+    else:
+        w.put(None if gap == "unreadable" else V1, 3)
+    polled.append(w.poll())
+    w.put(V2, 2)
+    polled += [w.poll(), w.poll()]
+    assert queues(polled) == [None, None, None, ["a", "b"]]
+
+
+def test_a_poll_after_an_ignored_rewrite_costs_one_stat() -> None:
+    # `reload.py:127`: the same bytes with a new mtime are read once; the stat is kept,
+    # so the next polls read nothing
+    w = InMemory()
+    w.put(V1, 2)
+    assert [w.poll(), w.poll(), w.poll()] == [None, None, None]
+    assert (w.reads, w.loads) == (2, 1)  # load() and the first poll
+
+
+def test_an_unreadable_file_is_polled_again_and_applied_once_readable(tmp_path: Path) -> None:
+    # `reload.py:82`: a watcher starts racy, so a file it never read is read on every poll
+    # (without `_racy` the second poll fails); a directory where the file should be
+    path = tmp_path / "r.toml"
+    path.mkdir()
+    w: ConfigWatcher[RouterConfig] = ConfigWatcher(path, clock=lambda: 1e12)
+    assert [w.poll(), w.poll()] == [None, None]
+    assert w.problems == [f"$: cannot read {path}: Is a directory"]
+    path.rmdir()
+    path.write_bytes(V1)
+    assert w.poll() is None
+    c = w.poll()
+    assert c is not None and c.queue_names() == ["a"]
+
+
+def test_a_file_dropping_a_later_queue_with_work_waiting_is_refused() -> None:
+    # `reload.py:179` (`continue` -> `break`: the queues after the first one kept go
+    # unchecked): V2 in force (a, b); V1 drops b while 2 inquiries wait in it
+    w = InMemory()
+    w.put(V2, 2)
+    assert queues([w.poll(), w.poll()]) == [None, ["a", "b"]]
+    w.waiting = {"a": 1, "b": 2}.__getitem__
+    w.put(V1, 3)
+    assert [w.poll(), w.poll()] == [None, None]
+    assert w.problems == [
+        "$.queues: the new file drops queue 'b' while 2 inquiries wait in it; keep it, or "
+        "first give it on_remove = a queue the new file keeps"
+    ]
