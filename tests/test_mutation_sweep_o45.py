@@ -405,9 +405,14 @@ def test_an_unreadable_file_is_polled_again_and_applied_once_readable(tmp_path: 
     # (without `_racy` the second poll fails); a directory where the file should be
     path = tmp_path / "r.toml"
     path.mkdir()
-    w: ConfigWatcher[RouterConfig] = ConfigWatcher(path, clock=lambda: 1e12)
-    assert [w.poll(), w.poll()] == [None, None]
-    assert w.problems == [f"$: cannot read {path}: Is a directory"]
+    reported: list[list[str]] = []
+    w: ConfigWatcher[RouterConfig] = ConfigWatcher(
+        path, on_error=reported.append, clock=lambda: 1e12
+    )
+    assert [w.poll(), w.poll(), w.poll()] == [None, None, None]
+    # reported once (the docstring's "once per distinct content"), not on every poll
+    assert reported == [[f"$: cannot read {path}: Is a directory"]]
+    assert (w.problems, w.rejections) == (reported[0], 1)
     path.rmdir()
     path.write_bytes(V1)
     assert w.poll() is None
