@@ -340,8 +340,8 @@ class InMemory(ConfigWatcher[RouterConfig]):
     """A watcher over a file the test holds: each poll finds ``stat`` (``None``: the file is
     gone) and ``data`` (``None``: it cannot be read); ``reads`` counts the reads."""
 
-    def __init__(self) -> None:
-        super().__init__("mem.toml", clock=lambda: 1e12)  # no read is racy
+    def __init__(self, clock: float = 1e12) -> None:
+        super().__init__("mem.toml", clock=lambda: clock)  # 1e12: no read is racy
         self.stat: tuple[int, int, int] | None = (1, 1, len(V1))
         self.data: bytes | None = V1
         self.reads = 0
@@ -391,13 +391,56 @@ def test_new_bytes_seen_once_then_lost_must_be_seen_twice_again(gap: str) -> Non
     assert queues(polled) == [None, None, None, ["a", "b"]]
 
 
-def test_a_poll_after_an_ignored_rewrite_costs_one_stat() -> None:
+def test_a_poll_after_an_ignored_rewrite_or_a_new_version_costs_one_stat() -> None:
     # `reload.py:127`: the same bytes with a new mtime are read once; the stat is kept,
-    # so the next polls read nothing
+    # so the next polls read nothing; `:135`: nor after a version is applied
     w = InMemory()
     w.put(V1, 2)
     assert [w.poll(), w.poll(), w.poll()] == [None, None, None]
     assert (w.reads, w.loads) == (2, 1)  # load() and the first poll
+    w.put(V2, 3)
+    assert queues([w.poll(), w.poll(), w.poll(), w.poll()]) == [None, ["a", "b"], None, None]
+    assert (w.reads, w.loads) == (4, 2)
+
+
+def test_the_same_bytes_replaced_atomically_are_not_applied_again() -> None:
+    # `reload.py:131` (the `return` after the version in force is found again)
+    w = InMemory()
+    w.put(V1, 2, ino=2)
+    assert w.poll() is None
+    assert w.loads == 1
+
+
+def test_a_refused_version_is_reported_once_even_with_a_new_mtime() -> None:
+    # `reload.py:136`: the refused bytes' digest is kept, so the same bytes saved again
+    # are not validated and reported again
+    w = InMemory()
+    bad = V1 + b"[routing.x]\n"
+    w.put(bad, 2)
+    assert [w.poll(), w.poll()] == [None, None]
+    w.put(bad, 3)
+    assert [w.poll(), w.poll()] == [None, None]
+    assert w.rejections == 1 and w.config is not None and w.config.queue_names() == ["a"]
+
+
+def test_an_unreadable_file_after_a_good_one_is_reported_once() -> None:
+    # `reload.py:120`: the stat of the unreadable file is kept: the next polls read nothing
+    w = InMemory()
+    w.put(None, 2)
+    assert [w.poll(), w.poll(), w.poll()] == [None, None, None]
+    assert (w.rejections, w.reads) == (1, 2)
+    assert w.problems == ["$: cannot read mem.toml: unreadable"]
+
+
+def test_a_racy_read_of_the_version_in_force_is_read_again() -> None:
+    # `reload.py:126` (racy from the mtime, not the inode): at 100 s the same bytes are
+    # saved (mtime 100 s: racy), then other bytes of the same size in the same tick: the
+    # stat is the same, but the read was racy, so the next poll reads again
+    w = InMemory(clock=100.0)
+    w.put(V1, 100_000_000_000)
+    assert w.poll() is None
+    w.put(V1.replace(b'"a"', b'"c"'), 100_000_000_000)
+    assert queues([w.poll(), w.poll()]) == [None, ["c"]]
 
 
 def test_an_unreadable_file_is_polled_again_and_applied_once_readable(tmp_path: Path) -> None:
