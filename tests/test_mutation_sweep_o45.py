@@ -368,14 +368,14 @@ def queues(polled: list[RouterConfig | None]) -> list[list[str] | None]:
 
 
 def test_a_new_watcher_has_no_problems() -> None:
-    # `reload.py:77`
+    # `reload.py:76`, `:77` (line numbers: `e54e7b8`, before the fix below)
     w: ConfigWatcher[RouterConfig] = ConfigWatcher("nowhere.toml")
     assert (w.config, w.problems, w.loads, w.rejections) == (None, [], 0, 0)
 
 
 @pytest.mark.parametrize("gap", ["gone", "unreadable", "the version in force"])
 def test_new_bytes_seen_once_then_lost_must_be_seen_twice_again(gap: str) -> None:
-    # `reload.py:108` (gone), `:120` (unreadable), `:135` (the version in force back): V2
+    # `reload.py:108` (gone), `:121` (unreadable), `:130` (the version in force back): V2
     # seen once is forgotten when the file is lost between two polls; back, with the
     # same bytes and stat, it is applied on the second poll again, not at once
     w = InMemory()
@@ -444,7 +444,7 @@ def test_a_racy_read_of_the_version_in_force_is_read_again() -> None:
 
 
 def test_an_unreadable_file_is_polled_again_and_applied_once_readable(tmp_path: Path) -> None:
-    # `reload.py:82`: a watcher starts racy, so a file it never read is read on every poll
+    # `reload.py:82`, `:122`: a watcher starts racy, so a file it never read is read on every poll
     # (without `_racy` the second poll fails); a directory where the file should be
     path = tmp_path / "r.toml"
     path.mkdir()
