@@ -391,6 +391,27 @@ def test_new_bytes_seen_once_then_lost_must_be_seen_twice_again(gap: str) -> Non
     assert queues(polled) == [None, None, None, ["a", "b"]]
 
 
+def test_a_file_back_after_it_vanished_is_no_atomic_replacement() -> None:
+    # `reload.py:111`: gone, the file's stat is forgotten: back with another inode, V2 is
+    # seen twice before it applies (only a rename over the file known is complete at once)
+    w = InMemory()
+    w.stat = None
+    assert w.poll() is None
+    w.put(V2, 3, ino=2)
+    assert queues([w.poll(), w.poll()]) == [None, ["a", "b"]]
+
+
+def test_each_time_the_file_vanishes_is_reported() -> None:
+    # `reload.py:114`: once back, a file that vanishes again is reported again
+    w = InMemory()
+    for _ in range(2):
+        w.stat = None
+        assert [w.poll(), w.poll()] == [None, None]
+        w.put(V1, 1)
+        assert w.poll() is None
+    assert (w.rejections, w.loads) == (2, 1)
+
+
 def test_a_poll_after_an_ignored_rewrite_or_a_new_version_costs_one_stat() -> None:
     # `reload.py:127`: the same bytes with a new mtime are read once; the stat is kept,
     # so the next polls read nothing; `:135`: nor after a version is applied
