@@ -446,11 +446,15 @@ def test_a_refused_version_is_reported_once_even_with_a_new_mtime() -> None:
 
 def test_an_unreadable_file_after_a_good_one_is_reported_once() -> None:
     # `reload.py:120`: the stat of the unreadable file is kept: the next polls read nothing
+    # (and the fix's `again`: a new stat is a new version)
     w = InMemory()
     w.put(None, 2)
     assert [w.poll(), w.poll(), w.poll()] == [None, None, None]
     assert (w.rejections, w.reads) == (1, 2)
     assert w.problems == ["$: cannot read mem.toml: unreadable"]
+    w.put(None, 3)  # saved again, still unreadable: a new version, reported
+    assert [w.poll(), w.poll()] == [None, None]
+    assert (w.rejections, w.reads) == (2, 3)
 
 
 def test_a_racy_read_of_the_version_in_force_is_read_again() -> None:
