@@ -483,8 +483,7 @@ def test_an_unreadable_file_is_polled_again_and_applied_once_readable(tmp_path: 
     assert (w.problems, w.rejections) == (reported[0], 1)
     path.rmdir()
     path.write_bytes(V1)
-    assert w.poll() is None
-    c = w.poll()
+    c = w.poll() or w.poll()  # at once if the file has another inode than the directory had
     assert c is not None and c.queue_names() == ["a"]
 
 
