@@ -16,7 +16,15 @@ import pytest
 
 from router import AgentSpec, Inquiry, Router, RouterConfig, Shift
 from router.errors import ConfigError
-from router.events import AgentOnBreak, Assigned, BreakDeferred, SurgeEnded, SurgeStarted
+from router.events import (
+    AgentAway,
+    AgentOnBreak,
+    Assigned,
+    BreakDeferred,
+    Offered,
+    SurgeEnded,
+    SurgeStarted,
+)
 from router.reload import ConfigWatcher
 from router.state import codec
 from router.state.distribution import Draws
@@ -500,3 +508,37 @@ def test_a_file_dropping_a_later_queue_with_work_waiting_is_refused() -> None:
         "$.queues: the new file drops queue 'b' while 2 inquiries wait in it; keep it, or "
         "first give it on_remove = a queue the new file keeps"
     ]
+
+
+# ---------------------------------------------------------------------- core.py: decline
+
+
+def declined_at_2(toml: str) -> tuple[Router, list[Any]]:
+    """Agent A offered H1 at 1 (offers time out after 100 s) and declining it at 2; H2 at 3:
+    the events at 3."""
+    r = Router(config('[routing]\nmode = "offer"\noffer_timeout_s = 100\n' + toml))
+    r.login(AgentSpec(id="a"), 0)
+    r.submit(Inquiry(id="h1", queue="q"), 1)
+    r.tick(1)
+    r.decline("h1", 2)
+    r.submit(Inquiry(id="h2", queue="q"), 3)
+    return r, r.tick(3)
+
+
+def test_a_declined_heavy_offer_leaves_the_heavy_streak_as_it_was() -> None:
+    # `core.py:1729` (`heavy_streak -= 0`): one heavy inquiry in a row at most; H1 declined
+    # does not count, so H2 (heavy too) is offered to A
+    r, events = declined_at_2(
+        '[wellbeing]\nmax_consecutive_heavy = 1\n[[queues]]\nname = "q"\nheavy = true\n'
+    )
+    assert [(e.inquiry_id, e.agent_id) for e in events if isinstance(e, Offered)] == [("h2", "a")]
+    assert (r.counters.declined, r._agents["a"].tally.declined) == (1, 1)  # `:1703`, `:1704`
+
+
+def test_a_decline_is_a_sign_of_life_for_the_presence_timeout() -> None:
+    # `core.py:1702`: A is set away 30 s after the last thing its console sent, the decline
+    # at 2 (not the login at 0; an offer made is not a sign of life)
+    r, _ = declined_at_2('presence_timeout_s = 30\n[[queues]]\nname = "q"\n')
+    assert [e for e in r.tick(31) if isinstance(e, AgentAway)] == []
+    away = [(e.agent_id, e.reason) for e in r.tick(32) if isinstance(e, AgentAway)]
+    assert away == [("a", "presence_timeout")]
