@@ -542,3 +542,24 @@ def test_a_decline_is_a_sign_of_life_for_the_presence_timeout() -> None:
     assert [e for e in r.tick(31) if isinstance(e, AgentAway)] == []
     away = [(e.agent_id, e.reason) for e in r.tick(32) if isinstance(e, AgentAway)]
     assert away == [("a", "presence_timeout")]
+
+
+def test_a_declined_light_offer_leaves_the_heavy_streak_as_it_was() -> None:
+    # `core.py:1728` (`heavy or streak`): after one heavy inquiry served, a light one
+    # offered and declined neither ends nor shortens the streak of heavy work
+    r = Router(
+        config(
+            '[routing]\nmode = "offer"\noffer_timeout_s = 100\n[wellbeing]\n'
+            'max_consecutive_heavy = 2\n[[queues]]\nname = "hq"\nheavy = true\n'
+            '[[queues]]\nname = "lq"\n'
+        )
+    )
+    r.login(AgentSpec(id="a"), 0)
+    r.submit(Inquiry(id="h0", queue="hq"), 1)
+    r.tick(1)
+    r.accept("h0", 2)
+    r.complete("h0", 3)
+    r.submit(Inquiry(id="l1", queue="lq"), 4)
+    assert [e.inquiry_id for e in r.tick(4) if isinstance(e, Offered)] == ["l1"]
+    r.decline("l1", 5)
+    assert r._agents["a"].heavy_streak == 1
