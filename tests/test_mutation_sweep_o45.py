@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router, RouterConfig, Shift
-from router.errors import ConfigError
+from router.errors import ConfigError, InvalidInput
 from router.events import (
     AgentAway,
     AgentOnBreak,
@@ -563,3 +563,18 @@ def test_a_declined_light_offer_leaves_the_heavy_streak_as_it_was() -> None:
     assert [e.inquiry_id for e in r.tick(4) if isinstance(e, Offered)] == ["l1"]
     r.decline("l1", 5)
     assert r._agents["a"].heavy_streak == 1
+
+
+@pytest.mark.parametrize("bad", ["", 7, "x" * 1000])
+def test_a_decline_checks_its_ids_at_the_edge(bad: Any) -> None:
+    # `core.py:1696`, `:1698`: a malformed id is an `InvalidInput` naming the field, not a
+    # lookup's `InvalidState`; the router stays usable
+    r, _ = declined_at_2('[[queues]]\nname = "q"\n')
+    with pytest.raises(InvalidInput) as e:
+        r.decline(bad, 4)
+    assert e.value.field == "inquiry_id"
+    with pytest.raises(InvalidInput) as e:
+        r.decline("h2", 4, agent_id=bad)
+    assert e.value.field == "agent_id"
+    r.decline("h2", 4, agent_id="a")
+    assert r.counters.declined == 2
