@@ -22,6 +22,7 @@ from router.events import (
     Assigned,
     BreakDeferred,
     Offered,
+    OfferExpired,
     SurgeEnded,
     SurgeStarted,
 )
@@ -578,3 +579,10 @@ def test_a_decline_checks_its_ids_at_the_edge(bad: Any) -> None:
     assert e.value.field == "agent_id"
     r.decline("h2", 4, agent_id="a")
     assert r.counters.declined == 2
+
+
+def test_an_expired_offer_counts_once_for_the_router_and_for_the_agent() -> None:
+    # `core.py:1739`, `:1740` (`expired -= 1`): H2, offered to A at 3, expires at 103
+    r, _ = declined_at_2('[[queues]]\nname = "q"\n')
+    assert [e.inquiry_id for e in r.tick(103) if isinstance(e, OfferExpired)] == ["h2"]
+    assert (r.counters.expired, r.agent_statistics("a").expired) == (1, 1)
