@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router, RouterConfig, Shift
-from router.errors import ConfigError, InvalidInput
+from router.errors import ConfigError, InvalidInput, InvalidState, UnknownId
 from router.events import (
     AgentAway,
     AgentOnBreak,
@@ -586,3 +586,26 @@ def test_an_expired_offer_counts_once_for_the_router_and_for_the_agent() -> None
     r, _ = declined_at_2('[[queues]]\nname = "q"\n')
     assert [e.inquiry_id for e in r.tick(103) if isinstance(e, OfferExpired)] == ["h2"]
     assert (r.counters.expired, r.agent_statistics("a").expired) == (1, 1)
+
+
+def test_an_expired_heavy_offer_leaves_the_heavy_streak_as_it_was() -> None:
+    # `core.py:1745` (`_undo_heavy` in `_expire_offer`): H2 (heavy), offered to A at 3,
+    # expires at 103 unanswered: it does not count, so H3 (heavy) is offered to A
+    r, _ = declined_at_2(
+        '[wellbeing]\nmax_consecutive_heavy = 1\n[[queues]]\nname = "q"\nheavy = true\n'
+    )
+    r.tick(103)
+    r.submit(Inquiry(id="h3", queue="q"), 104)
+    assert [(e.inquiry_id, e.agent_id) for e in r.tick(104) if isinstance(e, Offered)] == [
+        ("h3", "a")
+    ]
+
+
+def test_declining_what_was_not_offered_raises_and_changes_nothing() -> None:
+    # `core.py:1712` (the `raise` after `_failed`): an unknown inquiry, one not offered
+    r, _ = declined_at_2('[[queues]]\nname = "q"\n')
+    with pytest.raises(UnknownId):
+        r.decline("nope", 4)
+    with pytest.raises(InvalidState):
+        r.decline("h1", 4)  # back in line, not offered
+    assert r.counters.declined == 1
