@@ -602,10 +602,12 @@ def test_an_expired_heavy_offer_leaves_the_heavy_streak_as_it_was() -> None:
 
 
 def test_declining_what_was_not_offered_raises_and_changes_nothing() -> None:
-    # `core.py:1712` (the `raise` after `_failed`): an unknown inquiry, one not offered
+    # `core.py:1712` (`_failed`: a caller's mistake leaves no trace, not even the time it
+    # carried): an unknown inquiry, one not offered
     r, _ = declined_at_2('[[queues]]\nname = "q"\n')
     with pytest.raises(UnknownId):
-        r.decline("nope", 4)
+        r.decline("nope", 10)
     with pytest.raises(InvalidState):
-        r.decline("h1", 4)  # back in line, not offered
-    assert r.counters.declined == 1
+        r.decline("h1", 10)  # back in line, not offered
+    assert (r.now, r.counters.declined) == (3.0, 1)
+    r.tick(4)  # not "time went backwards"
