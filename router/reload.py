@@ -117,9 +117,13 @@ class ConfigWatcher(Generic[C]):
         try:
             data = self._read()
         except ConfigError as exc:
+            # read again while racy (it may become readable without a new stat), but the
+            # same unreadable file (same stat, same problems) is reported once
+            again = stat == self._stat and exc.problems == self.problems
             self._stat = stat
             self._pending = None
-            self._reject(exc.problems)
+            if not again:
+                self._reject(exc.problems)
             return None
         # renamed over the file we knew (a new inode where it was): complete by construction
         atomic = self._stat is not None and stat[0] != self._stat[0]
