@@ -13,7 +13,6 @@ import pytest
 pytest.importorskip("aiohttp", reason="pip install 'inquiry-router[dashboard]'")
 
 from router.cli.dashboard import dashboard_main
-from router.config import load_config
 from router.dashboard.replay import ReplaySource
 from router.dashboard.server import Applied
 from router.dashboard.state import check_upload
@@ -78,21 +77,6 @@ def test_check_upload_is_router_check() -> None:
         check_upload(text, "x.ini")
     with pytest.raises(ConfigError):
         check_upload(b"{not json", "x.json")
-
-
-def test_check_upload_refuses_a_scenario_as_serve_does() -> None:
-    # it took a scenario's config part, where `router serve` refuses a scenario
-    path = EXAMPLES / "spring_festival.toml"
-    with pytest.raises(ConfigError) as serve:
-        load_config(path)  # what `router serve` loads its config with
-    with pytest.raises(ConfigError) as upload:
-        check_upload(path.read_bytes(), path.name)
-    refusal = (
-        "$: a scenario (it has [simulation], [[arrivals]], [[surges]]), not a router config; "
-        "give a router config, such as the scenario without those tables "
-        "(router check FILE says which a file is)"
-    )
-    assert upload.value.problems == serve.value.problems == [refusal]
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,9 +53,6 @@ async def _session_flow(connect: Callable[[], Any], http: str) -> dict[str, Any]
             f"{http}/api/config?filename=bad.toml", data=CONFIG.replace(b"20\n", b"-20\n")
         ) as res:
             out["bad"] = (res.status, await res.json())
-        scenario = CONFIG + b'[[arrivals]]\nqueue = "chat"\nrate_per_s = 1\n'
-        async with http_client.post(f"{http}/api/config?filename=day.toml", data=scenario) as res:
-            out["scenario"] = (res.status, await res.json())
         form = aiohttp.FormData()
         form.add_field("config", CONFIG, filename="tuned.toml")
         async with http_client.post(f"{http}/api/config", data=form) as res:
@@ -101,12 +98,6 @@ def test_service_serves_page_state_metrics_and_config_upload() -> None:
         "ok": False,
         "problems": ["$.queues[0].answer_target_s: Expected float > 0.0"],
     }
-    status, body = out["scenario"]  # refused as `router serve` refuses one
-    assert status == 422
-    assert body["problems"] == [
-        "$: a scenario (it has [[arrivals]]), not a router config; give a router config, "
-        "such as the scenario without those tables (router check FILE says which a file is)"
-    ]
     status, body = out["good"]
     assert (status, body["ok"], body["version"]) == (200, True, 2)
     assert body["summary"].startswith("ok: 1 queue")

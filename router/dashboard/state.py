@@ -8,11 +8,10 @@ live service build it the same way, on the thread that drives the router, and
 the web server only ships the bytes (``router/dashboard/server.py``).
 
 An uploaded config goes through the same validation as ``router check``: the
-text is parsed (TOML, JSON or YAML by file name) and every problem comes back as
-one ``$.path: message`` line; a scenario is refused in one line, as ``router serve``
-refuses one (``router/config/summary.py``). Only a valid config reaches the core's
-``reconfigure``, which may still refuse it (a removed queue with nowhere to go) and
-then changes nothing.
+text is parsed (TOML, JSON or YAML by file name), a scenario is checked as a
+scenario, and every problem comes back as one ``$.path: message`` line; only a
+valid config reaches the core's ``reconfigure``, which may still refuse it
+(a removed queue with nowhere to go) and then changes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from typing import Any
 
 from router.config import RouterConfig, convert_config, parse_text
 from router.config.loading import SUFFIXES, unknown_suffix
-from router.config.summary import summary_line
+from router.config.summary import is_scenario, summary_line
 from router.observe import MonitorStatistics
 from router.stats import RouterStatistics
 
@@ -134,17 +133,21 @@ def page_state(
 
 
 def check_upload(data: bytes, filename: str = "config.toml") -> tuple[RouterConfig, str]:
-    """Validate uploaded router config text as ``router check`` does.
+    """Validate uploaded config (or scenario) text as ``router check`` does.
 
     Returns the router config to apply and the check's summary line; raises
-    :class:`ConfigError` with one line per problem. A scenario is refused with the
-    line ``router serve`` gives (``$: a scenario (it has [simulation], ...), not a
-    router config; ...``): the router takes the config part, without those tables.
+    :class:`ConfigError` with one line per problem. A scenario's simulator tables
+    are checked too, and dropped: the router gets the config part.
     """
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ".toml"
     fmt = SUFFIXES.get(suffix)
     if fmt is None:  # the suffixes `router check` takes (router/config/loading.py)
         raise unknown_suffix(filename, suffix)
     raw = parse_text(data, fmt)
-    cfg: RouterConfig = convert_config(raw)  # refuses a scenario: scenario_given()
+    if is_scenario(raw):
+        from router.sim.scenario import Scenario, router_config
+
+        scenario = convert_config(raw, Scenario)
+        return router_config(scenario), summary_line(scenario, raw)
+    cfg: RouterConfig = convert_config(raw)
     return cfg, summary_line(cfg, raw)
