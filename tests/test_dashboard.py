@@ -79,6 +79,19 @@ def test_check_upload_is_router_check() -> None:
         check_upload(b"{not json", "x.json")
 
 
+def test_check_upload_takes_a_scenario_applies_its_router_config() -> None:
+    """A replay's operator uploads the scenario they watch: its router config is applied,
+    its simulator tables are checked (a bad one is named) and not applied."""
+    path = EXAMPLES / "taobao_fliggy_chat.toml"
+    cfg, summary = check_upload(path.read_bytes(), path.name)
+    assert cfg == router_config(load_scenario(path))
+    assert summary.startswith("ok: ")
+    bad = path.read_text().replace("duration_s = 21600", "duration_s = -1", 1)
+    with pytest.raises(ConfigError) as info:
+        check_upload(bad.encode(), path.name)
+    assert info.value.problems[0].startswith("$.simulation.duration_s")
+
+
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert dashboard_main([str(EXAMPLES / "spring_festival.toml"), "--speed", "0"]) == 2
     assert "argument --speed: expected a number > 0, got '0'" in capsys.readouterr().err
