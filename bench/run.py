@@ -343,6 +343,9 @@ def build_report(
             rep[key] = out[key]
         rep["skill_queue_service_per_s"] = out["skill_queue_service_per_s"]
         extra["core_direct_per_s"] = out["core_direct_per_s"]
+        # the ceiling of adapter_over_direct for this flow (bench/floor.py)
+        extra["floor_per_s"] = out["floor_per_s"]
+        extra["adapter_ceiling"] = out["adapter_ceiling"]
         # the producer awaiting ``submit`` (a coroutine per inquiry) instead of ``submit_nowait``
         extra["uvloop_awaited_per_s"] = out["uvloop_awaited_per_s"]
         extra["adapter_awaited_over_direct"] = out["adapter_awaited_over_direct"]
@@ -462,6 +465,9 @@ def build_report(
         "bytes_per_queued_inquiry": rep["bytes_per_queued_inquiry"],
         "e2e_over_skill_queue_service": rep["e2e_over_skill_queue_service"],
         "adapter_over_direct": rep["adapter_over_direct"],
+        # reported, no target: the most any asyncio adapter of this flow can reach (the
+        # floor beside the direct flow, bench/floor.py)
+        "adapter_ceiling": extra.get("adapter_ceiling"),
         "statistics_over_decision": rep["statistics_over_decision"],
         "sim_over_ciw": _ratio(rep["sim_customers_per_s"], rep["ciw_customers_per_s"]),
         "sim_over_simpy": _ratio(rep["sim_customers_per_s"], rep["simpy_customers_per_s"]),

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.floor import floor_plan, run_floor
 from bench.flows import FLOWS, flow_work, run_flow
 from bench.naive import IndexedNaiveRouter, NaiveRouter
 from bench.timing import (
@@ -316,6 +317,10 @@ def e2e(
     work = flow_work(agents, n)
     runs: dict[str, list[float]] = {f: [] for f in flows}
     pool_runs: list[float] = []
+    # the floor (bench/floor.py): the flow's pacing, agent tasks and wake-ups, no routing;
+    # beside the direct flow it bounds ``adapter_over_direct`` from above
+    plan = floor_plan(work) if {"direct", "uvloop"} <= set(flows) else None
+    floor_runs: list[float] = []
     for name in flows:  # warm-up: imports, first-loop costs
         run_flow(name, work)
     for _ in range(rounds):
@@ -327,6 +332,8 @@ def e2e(
                 runs[name].append(run_flow(name, work))
         if pool:
             pool_runs.append(_pool_per_s(POOL_FACTOR * n, agents))
+        if plan is not None:
+            floor_runs.append(run_floor(work, plan))
 
     def per_round(a: str, b: str) -> float | None:
         if a not in runs or b not in runs:
@@ -341,6 +348,13 @@ def e2e(
         "asyncio_queue_pool_per_s": statistics.median(pool_runs) if pool_runs else None,
         "e2e_over_skill_queue_service": per_round("uvloop", "service"),
         "adapter_over_direct": per_round("uvloop", "direct"),
+        # its ceiling: direct / (direct + floor) per inquiry, each round's pair
+        "floor_per_s": statistics.median(floor_runs) if floor_runs else None,
+        "adapter_ceiling": (
+            statistics.median(f / (f + d) for f, d in zip(floor_runs, runs["direct"]))
+            if floor_runs
+            else None
+        ),
         # the same with the producer awaiting ``submit`` (bench.flows: ``uvloop_awaited``)
         "uvloop_awaited_per_s": med.get("uvloop_awaited"),
         "adapter_awaited_over_direct": per_round("uvloop_awaited", "direct"),

@@ -93,6 +93,10 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert set(rep["meta"]["versions"]) >= {"python", "msgspec", "ciw", "simpy", "uvloop"}
     assert 100 < rep["bytes_per_queued_inquiry"] < 5000
     assert rep["extra"]["e2e_flow"]["inquiries"] == 200
+    # the floor ran beside the direct flow: the adapter's ceiling, a share of the direct flow
+    assert rep["extra"]["floor_per_s"] > 0
+    assert 0 < rep["extra"]["adapter_ceiling"] < 1
+    assert rep["ratios"]["adapter_ceiling"] == rep["extra"]["adapter_ceiling"]
     assert "ratios:" in capsys.readouterr().out
     # the guard reads every figure it guards from a report of this shape
     assert all(v is not None for v in figures_of(rep).values())
