@@ -40,6 +40,20 @@ priority = 2
 """
 
 
+#: a one-queue center where a break is due after 80 s of work and at most half the staff
+#: may be on a break at once (the wellbeing and mutation tests of break staffing)
+BREAK_SHARE = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 80
+break_s = 30
+max_break_share = 0.5
+[[queues]]
+name = "q"
+"""
+
+
 def basic(**routing: Any) -> Router:
     return Router(config(BASIC, **routing))
 

@@ -33,7 +33,7 @@ from router.state.distribution import (
 )
 from router.state.schedule import staffed_until
 from router.stats import WAIT_BUCKETS
-from tests.helpers import config, inq
+from tests.helpers import BREAK_SHARE, config, inq
 
 MODULES = [
     "router.state.breaks",
@@ -164,21 +164,10 @@ def test_an_interruption_names_only_the_interruptible_work_the_agent_holds() -> 
 
 # ---------------------------------------------------------------------- state/breaks.py
 
-STAFFING = """
-[routing]
-mode = "immediate"
-[wellbeing]
-max_continuous_work_s = 80
-break_s = 30
-max_break_share = 0.5
-[[queues]]
-name = "q"
-"""
-
 
 def su_busy() -> Router:
     """Su logged in at 0 and on one long inquiry from then: her stretch is over at 80."""
-    r = Router(config(STAFFING))
+    r = Router(config(BREAK_SHARE))
     r.login(AgentSpec(id="su"), 0)
     r.submit(Inquiry(id="long", queue="q"), 0)
     assert [e.agent_id for e in r.tick(0) if isinstance(e, Assigned)] == ["su"]
@@ -397,7 +386,7 @@ def test_a_reconfigure_without_a_break_share_lets_a_deferred_break_go_at_once() 
     # for again: with no share to keep, Su's break starts then
     r, events = su_deferred()
     assert [e.agent_id for e in events if isinstance(e, BreakDeferred)] == ["su"]
-    r.reconfigure(config(STAFFING.replace("max_break_share = 0.5\n", "")), 85)
+    r.reconfigure(config(BREAK_SHARE.replace("max_break_share = 0.5\n", "")), 85)
     ev = r.tick(85)
     assert [(e.agent_id, e.reason) for e in ev if isinstance(e, AgentOnBreak)] == [
         ("su", "wellbeing")

@@ -36,25 +36,14 @@ from router.stats import (
     WindowFigures,
     window_label,
 )
-from tests.helpers import config
+from tests.helpers import BREAK_SHARE, config
 
 # ---------------------------------------------------------------------- state/breaks.py
 
-STAFFING = """
-[routing]
-mode = "immediate"
-[wellbeing]
-max_continuous_work_s = 80
-break_s = 30
-max_break_share = 0.5
-suspend_in_surge = ["continuous_work"]
-[[queues]]
-name = "q"
-[backpressure.surge]
-enter_waiting = 1
-enter_after_s = 0
-exit_after_s = 0
-"""
+# break staffing with surge mode: entered at the first waiting inquiry, left at once
+STAFFING = BREAK_SHARE.replace(
+    "max_break_share = 0.5\n", 'max_break_share = 0.5\nsuspend_in_surge = ["continuous_work"]\n'
+) + ("[backpressure.surge]\nenter_waiting = 1\nenter_after_s = 0\nexit_after_s = 0\n")
 
 
 def breaks_of(events: list[Any]) -> list[str]:

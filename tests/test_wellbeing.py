@@ -18,7 +18,7 @@ from router.events import (
     Requeued,
 )
 from router.state.records import BREAK
-from tests.helpers import config
+from tests.helpers import BREAK_SHARE, config
 
 CONTINUOUS = """
 [routing]
@@ -287,17 +287,6 @@ def test_blocked_agent_still_takes_light_work_and_others_take_heavy() -> None:
 
 # ---------------------------------------------------------------- break staffing
 
-STAFFING = """
-[routing]
-mode = "immediate"
-[wellbeing]
-max_continuous_work_s = 80
-break_s = 30
-max_break_share = 0.5
-[[queues]]
-name = "q"
-"""
-
 
 def _on_break(r: Router) -> int:
     return sum(1 for a in r._agents.values() if a.state == BREAK)
@@ -309,7 +298,7 @@ def test_a_break_waits_when_leaving_colleagues_would_leave_too_many_on_a_break()
     # over: now 2 of 5 would be on a break, but from 90 to 100 it would be 2 of 3 (Li
     # may leave last): Su's break waits for a place (found by StaffingMachine)
     later = Shift(start_s=500.0, end_s=900.0)
-    r = Router(config(STAFFING))
+    r = Router(config(BREAK_SHARE))
     r.login(AgentSpec(id="su"), 0)
     r.submit(Inquiry(id="long", queue="q"), 0)
     assert _assigned(r.tick(0)) == [("long", "su")]  # Su works without a pause from 0
@@ -335,7 +324,7 @@ def test_a_break_is_decided_after_the_shift_changes_of_the_same_instant() -> Non
     # Xu comes back on shift, still on her break, at the same instant: Su's timer was set
     # first, but her break is decided after Xu counts again: 1 of 4 already on a break,
     # Su's waits (found by StaffingMachine: the break was granted before Xu counted)
-    toml = STAFFING.replace("max_break_share = 0.5", "max_break_share = 0.34")
+    toml = BREAK_SHARE.replace("max_break_share = 0.5", "max_break_share = 0.34")
     r = Router(config(toml))
     r.login(AgentSpec(id="su"), 0)
     r.submit(Inquiry(id="long", queue="q"), 0)
