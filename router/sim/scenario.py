@@ -251,16 +251,16 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 out.append(f"{p}.queues[{j}]: unknown queue {qn!r}")
     channels = {**DEFAULT_CHANNELS, **sc.channels}
     for i, g in enumerate(sc.agents):
-        if g.shift_start_s >= sim.duration_s and g.count > 0 and not sim.drain:
+        # first on shift after the run (a roster's first shift, or the one shift): never works
+        field, start = (
+            ("shifts[0].start_s", g.shifts[0].start_s)
+            if g.shifts
+            else ("shift_start_s", g.shift_start_s)
+        )
+        if start >= sim.duration_s and g.count > 0 and not sim.drain:
             out.append(
-                f"$.agents[{i}].shift_start_s: {g.shift_start_s:g} is after the run ends "
+                f"$.agents[{i}].{field}: {start:g} is after the run ends "
                 f"(duration_s = {sim.duration_s:g}, drain off)"
-            )
-        # a roster whose first shift starts after the run: the agents would never work
-        if g.shifts and g.shifts[0].start_s >= sim.duration_s and g.count > 0 and not sim.drain:
-            out.append(
-                f"$.agents[{i}].shifts[0].start_s: {g.shifts[0].start_s:g} is after the run "
-                f"ends (duration_s = {sim.duration_s:g}, drain off)"
             )
         if g.units is not None:
             for ch in g.capacity:
