@@ -111,6 +111,9 @@ def one_queue(
 
 # ---------------------------------------------------------------- the seed scenarios
 
+#: the report's outcomes: each inquiry (and outbound task) counted ends in exactly one
+OUTCOMES = ("answered", "abandoned", "rejected", "deflected", "expired", "unresolved")
+
 
 @pytest.mark.parametrize("name", SEED_SCENARIOS)
 def test_seed_scenario_runs_and_conserves_inquiries(name: str) -> None:
@@ -119,16 +122,12 @@ def test_seed_scenario_runs_and_conserves_inquiries(name: str) -> None:
     assert rep["offered"] > 500
     # drain: every inquiry that arrived in the window has exactly one outcome
     assert rep["unresolved"] == 0
-    assert rep["offered"] == (
-        rep["answered"] + rep["abandoned"] + rep["rejected"] + rep["deflected"]
-    )
+    assert rep["offered"] == sum(rep[k] for k in OUTCOMES)
     outbound = set(res.scenario.backpressure.outbound.queues)
     for q in rep["queues"].values():
         assert q.keys() >= SPEC_QUEUE_KEYS
         # each row: what arrived or moved in and did not move on ended here
-        assert q["offered"] + q["moved_in"] - q["moved_out"] == (
-            q["answered"] + q["abandoned"] + q["rejected"] + q["deflected"] + q["unresolved"]
-        )
+        assert q["offered"] + q["moved_in"] - q["moved_out"] == sum(q[k] for k in OUTCOMES)
         assert q["unresolved"] == 0
     assert sum(q["moved_in"] for q in rep["queues"].values()) == sum(
         q["moved_out"] for q in rep["queues"].values()
@@ -159,18 +158,17 @@ def test_every_example_adds_up_at_small_scale(name: str) -> None:
     end = min(sc.simulation.duration_s, sc.simulation.warmup_s + 1800)
     rep = build_report(simulate(sc, load=2.0, duration_s=end))
     outbound = set(sc.backpressure.outbound.queues)
-    ends = ("answered", "abandoned", "rejected", "deflected", "expired", "unresolved")
     assert rep["offered"] > 0 and rep["unresolved"] == 0
     assert rep["expired"] == 0  # only outbound tasks expire; the totals count inquiries
-    assert rep["offered"] == sum(rep[k] for k in ends)
+    assert rep["offered"] == sum(rep[k] for k in OUTCOMES)
     for q in rep["queues"].values():
-        assert q["offered"] + q["moved_in"] - q["moved_out"] == sum(q[k] for k in ends)
+        assert q["offered"] + q["moved_in"] - q["moved_out"] == sum(q[k] for k in OUTCOMES)
     inbound = [q for n, q in rep["queues"].items() if n not in outbound]
-    for k in ("offered", *ends):
+    for k in ("offered", *OUTCOMES):
         assert sum(q[k] for q in inbound) == rep[k], k
     if outbound:
         tasks = rep["outbound"]
-        assert tasks["offered"] == sum(tasks[k] for k in ends)
+        assert tasks["offered"] == sum(tasks[k] for k in OUTCOMES)
         rows = [q for n, q in rep["queues"].items() if n in outbound]
         assert sum(q["expired"] for q in rows) == tasks["expired"]
 
