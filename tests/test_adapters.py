@@ -714,7 +714,7 @@ def test_drop_oldest_subscriber_keeps_the_newest_and_counts(env: Env) -> None:
 def test_subscribe_rejects_bad_arguments(env: Env) -> None:
     async def scenario(env: Env) -> None:
         async with open_router(config(env), backend=env.name) as r:
-            with pytest.raises(ValueError, match=r"^maxlen: must be >= 1, got 0$"):
+            with pytest.raises(ValueError, match=r"^maxlen: must be an integer >= 1, got 0$"):
                 r.subscribe(maxlen=0)
             with pytest.raises(ValueError, match=r"^overflow: unknown policy 'block'; known:"):
                 r.subscribe(overflow="block")  # type: ignore[arg-type]
@@ -912,6 +912,51 @@ def test_a_nan_from_the_caller_raises_in_the_caller(env: Env) -> None:
             async with r.agent(AgentSpec(id="a1")) as a1:
                 r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=env.s(100)))
                 assert (await env.next(a1)).inquiry_id == "c1"
+
+    env.run(scenario)
+
+
+def test_a_wrong_value_for_an_offer_or_an_agent_is_invalid_input(env: Env) -> None:
+    """A session's answers take an offer event or an inquiry id, ``agent`` an AgentSpec with
+    a valid id: anything else is InvalidInput naming it, on both builds (it was an
+    AttributeError, or mypyc's TypeError), and changes nothing."""
+
+    async def scenario(env: Env) -> None:
+        async with (
+            open_router(config(env), backend=env.name) as r,
+            r.agent(AgentSpec(id="a1")) as a1,
+        ):
+            r.submit_nowait(Inquiry(id="c1", queue="q", patience_s=env.s(100)))
+            offer = await env.next(a1)
+            before = r.core.snapshot()
+            for bad in (None, 7, True, b"c1", Withdraw(inquiry_id="c1")):
+                for answer in (a1.accept, a1.decline, a1.hand_back, a1.callback_failed):
+                    with pytest.raises(InvalidInput, match=r"^offer: must be an offer "):
+                        answer(bad)  # type: ignore[arg-type]
+                with pytest.raises(InvalidInput, match=r"^offer: must be an offer "):
+                    a1.transfer(bad, "q")  # type: ignore[arg-type]
+            for spec, line in (
+                (None, r"^agent: must be a router.AgentSpec, got NoneType$"),
+                ({"id": "a2"}, r"^agent: must be a router.AgentSpec, got dict$"),
+                (AgentSpec(id=7), r"^id: must be a non-empty string, got 7$"),  # type: ignore[arg-type]
+                (AgentSpec(id=""), r"^id: must be a non-empty string, got ''$"),
+            ):
+                with pytest.raises(InvalidInput, match=line):
+                    r.agent(spec)  # type: ignore[arg-type]
+            assert r.core.snapshot() == before
+            a1.accept(offer)  # the offer is still open: nothing was changed
+            assert r.core.inquiry_state("c1") == "assigned"
+
+    env.run(scenario)
+
+
+def test_subscribe_refuses_a_maxlen_that_is_not_a_positive_integer(env: Env) -> None:
+    async def scenario(env: Env) -> None:
+        async with open_router(config(env), backend=env.name) as r:
+            for bad in (float("nan"), float("inf"), 2.5, True, None, "3"):
+                with pytest.raises(ValueError, match=r"^maxlen: must be an integer >= 1, got "):
+                    r.subscribe(maxlen=bad)  # type: ignore[arg-type]
+            assert r.statistics().subscribers == 0
 
     env.run(scenario)
 

@@ -29,7 +29,7 @@ from typing import Any, Final, final
 from router.adapters._backend import Waiter
 from router.adapters._errors import InquiryEnded, RouterClosed
 from router.core import Router
-from router.errors import InvalidState, RouterBroken, WouldBlock
+from router.errors import InvalidInput, InvalidState, RouterBroken, WouldBlock
 from router.events import (
     Abandoned,
     AgentAway,
@@ -47,7 +47,17 @@ from router.events import (
 )
 from router.model import Admission, Inquiry
 
-__all__ = ["BLOCKED", "Blocked", "FutureWaiter", "Hub", "Inbox", "Offers", "Slot", "Work"]
+__all__ = [
+    "BLOCKED",
+    "Blocked",
+    "FutureWaiter",
+    "Hub",
+    "Inbox",
+    "Offers",
+    "Slot",
+    "Work",
+    "offer_id",
+]
 
 #: The admission outcome a ``block`` policy returns: the producer must wait for room.
 BLOCKED: Final = "blocked"
@@ -68,6 +78,22 @@ _RESCINDED: Final = OfferRescinded
 _ENDINGS: Final = (Abandoned, Rejected, Deflected, Withdrawn)
 _PAUSES: Final = (AgentOnBreak, AgentAway)
 _BACK_IN_LINE: Final = (Requeued, Transferred)
+_WORK: Final = (Offered, Assigned, OfferRescinded)
+
+
+def offer_id(offer: object) -> str:
+    """The inquiry an agent's answer names: an offer event's (``Work``) or the id given.
+
+    Anything else is the caller's mistake, refused here (InvalidInput naming ``offer``) rather
+    than as an AttributeError; an id's value is the core's to check."""
+    if isinstance(offer, str):
+        return offer
+    if isinstance(offer, _WORK):
+        return offer.inquiry_id
+    raise InvalidInput(
+        "offer",
+        "must be an offer (Offered, Assigned) or an inquiry id, got " + type(offer).__name__,
+    )
 
 
 @final
@@ -223,7 +249,7 @@ class Inbox:
             )
             raise InvalidState(f"inquiry {offer.inquiry_id!r}: the offer was rescinded ({why})")
         else:
-            inquiry_id = offer.inquiry_id
+            inquiry_id = offer_id(offer)
         self.seen.discard(inquiry_id)
         return inquiry_id
 

@@ -64,15 +64,16 @@ import msgspec
 from router.adapters._backend import Backend, Waiter
 from router.adapters._clock import UnixClock
 from router.adapters._errors import InquiryEnded, RouterClosed, SubscriberOverflow
-from router.adapters._hot import BLOCKED, Blocked, Hub, Inbox, Offers, Slot, Work
+from router.adapters._hot import BLOCKED, Blocked, Hub, Inbox, Offers, Slot, Work, offer_id
 from router.adapters._select import get_backend
 from router.config import RouterConfig
 from router.core import Router
-from router.errors import InvalidState, RouterBroken, UnknownId, WouldBlock
+from router.errors import InvalidInput, InvalidState, RouterBroken, UnknownId, WouldBlock
 from router.events import Assigned
 from router.inputs import Input, Reconfigure, Submit
 from router.model import Admission, AgentSpec, Inquiry
 from router.stats import RouterStatistics
+from router.values import check_id
 
 __all__ = [
     "BLOCKED",
@@ -394,6 +395,9 @@ class RouterHandle:
         session: ...``. Logs in on enter, logs out on exit. ``keepalive``: heartbeats are
         sent for the session while it is open (presence timeouts); ``False`` when the
         session stands for a remote console that sends its own."""
+        if type(spec) is not AgentSpec:
+            raise InvalidInput("agent", f"must be a router.AgentSpec, got {type(spec).__name__}")
+        check_id(spec.id, "id")  # the session's key, read before the login checks the rest
         return AgentSession(self, spec, keepalive=keepalive)
 
     # ------------------------------------------------------------------ events
@@ -406,8 +410,8 @@ class RouterHandle:
         it holds, then raises :class:`SubscriberOverflow`; ``"drop_oldest"`` drops
         the oldest events and counts them in ``dropped``.
         """
-        if maxlen < 1:
-            raise ValueError(f"maxlen: must be >= 1, got {maxlen}")
+        if type(maxlen) is not int or maxlen < 1:  # (a bool, a float, None: not a length)
+            raise ValueError(f"maxlen: must be an integer >= 1, got {maxlen!r}")
         if overflow not in ("disconnect", "drop_oldest"):
             raise ValueError(
                 f"overflow: unknown policy {overflow!r}; known: 'disconnect', 'drop_oldest'"
@@ -658,7 +662,7 @@ class AgentSession:
     def hand_back(self, offer: Work | str, *, priority: int | None = None) -> None:
         """Give an assigned inquiry back unfinished: it waits again at its place, for
         another agent (``Router.hand_back``)."""
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        inquiry_id = offer_id(offer)
         self._handle.hand_back(inquiry_id, agent_id=self.id, priority=priority)
 
     def transfer(
@@ -670,7 +674,7 @@ class AgentSession:
         requires: dict[str, int] | None = None,
     ) -> None:
         """Transfer an inquiry this agent holds to another queue (``Router.transfer``)."""
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        inquiry_id = offer_id(offer)
         self._handle.transfer(
             inquiry_id, queue, agent_id=self.id, priority=priority, requires=requires
         )
@@ -714,7 +718,7 @@ class AgentSession:
         goes back to its place after ``callback.retry_s`` (see ``Router.callback_failed``)."""
         h = self._handle
         h._check_open()
-        inquiry_id = offer if isinstance(offer, str) else offer.inquiry_id
+        inquiry_id = offer_id(offer)
         core = h._core
         if core.agent_of(inquiry_id) != self.id:
             raise InvalidState(f"inquiry {inquiry_id!r} is not offered or assigned to {self.id!r}")
