@@ -247,7 +247,28 @@ SEMANTIC = [
     (
         "tenant nobody serves",
         '[[queues]]\nname = "a"\ntenant = "fliggy"\n[[agents]]\ntenants = ["taobao"]',
-        ["$.queues[0].tenant: no agent profile serves tenant 'fliggy'"],
+        [
+            "$.agents[0].tenants[0]: unknown tenant 'taobao'; the queues' tenants: fliggy",
+            "$.queues[0].tenant: no agent profile serves tenant 'fliggy'",
+        ],
+    ),
+    (
+        "profile with a misspelled tenant",  # ok before: the two agents served nothing
+        '[[queues]]\nname = "a"\ntenant = "fliggy"\n[[queues]]\nname = "b"\ntenant = "taobao"\n'
+        '[[agents]]\ntenants = ["fliggy", "taobao"]\n'
+        '[[agents]]\ncount = 2\ntenants = ["taobao", "fligy"]',
+        ["$.agents[1].tenants[1]: unknown tenant 'fligy'; the queues' tenants: fliggy, taobao"],
+    ),
+    (
+        "shift with a tenant no queue has",
+        '[[queues]]\nname = "a"\ntenant = "t"\n[[agents]]\ntenants = ["t"]\n'
+        'shifts = [{ start_s = 0, end_s = 60 }, { start_s = 60, tenants = ["u", "t"] }]',
+        ["$.agents[0].shifts[1].tenants: unknown tenant 'u'; the queues' tenants: t"],
+    ),
+    (
+        "profile tenant when no queue has one",
+        '[[queues]]\nname = "a"\n[[agents]]\ntenants = ["t"]',
+        ["$.agents[0].tenants[0]: unknown tenant 't'; no queue belongs to a tenant"],
     ),
     (
         "tenant served only by an empty profile",

@@ -2,10 +2,10 @@
 
 Theory of operation: once a config satisfies the schema, :func:`semantic_problems`
 looks for NaN/inf (TOML allows them), duplicate names, unknown channels and
-queues, caps above a channel's hard maximum, skills, levels or tenants no agent
-profile has; :func:`backpressure_problems` checks ``[backpressure]`` against
-the rest. The core re-runs them on every reconfigure, so an invalid config never
-changes a running router.
+queues, caps above a channel's hard maximum, a profile's tenant no queue belongs
+to, skills, levels or tenants no agent profile has; :func:`backpressure_problems`
+checks ``[backpressure]`` against the rest. The core re-runs them on every
+reconfigure, so an invalid config never changes a running router.
 """
 
 from __future__ import annotations
@@ -155,8 +155,16 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
             out.append(f"$.wellbeing.suspend_in_surge[{j}]: {g!r} is listed twice")
         seen_surge.add(g)
     profiles: dict[str, int] = {}
+    tenants = {q.tenant for q in cfg.queues if q.tenant is not None}
     for i, a in enumerate(cfg.agents):
         p = f"$.agents[{i}]"
+        for j, t in enumerate(a.tenants):
+            if t not in tenants:
+                out.append(f"{p}.tenants[{j}]: {_unknown_tenant(t, tenants)}")
+        for j, sh in enumerate(a.shifts):
+            for t in sorted(sh.tenants or ()):
+                if t not in tenants:
+                    out.append(f"{p}.shifts[{j}].tenants: {_unknown_tenant(t, tenants)}")
         if a.name is not None:
             if a.name in profiles:
                 out.append(
@@ -189,6 +197,13 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     out.extend(cfg.extra_problems())
     out.extend(backpressure_problems(cfg))
     return out
+
+
+def _unknown_tenant(tenant: str, known: set[str]) -> str:
+    """The line for a profile's tenant that no queue belongs to (a typo serves nothing)."""
+    if not known:
+        return f"unknown tenant {tenant!r}; no queue belongs to a tenant"
+    return f"unknown tenant {tenant!r}; the queues' tenants: {', '.join(sorted(known))}"
 
 
 def _shift_problems(p: str, a: AgentProfile, queues: dict[str, int]) -> list[str]:
