@@ -25,6 +25,7 @@ from router import (
     InvalidInput,
     Router,
     RouterConfig,
+    TimeWentBackwards,
     UsageError,
     encode_events,
 )
@@ -345,6 +346,40 @@ def test_bad_values_are_refused_naming_the_field_and_change_nothing(
     assert r.snapshot() == before
     r.accept("i1", 6)  # still usable
     assert any(type(e).__name__ == "Assigned" for e in r.tick(6))
+
+
+def test_a_bool_where_a_number_belongs() -> None:
+    """A bool is not a number to the checks (``True`` is an int to Python). Read as ``Any``
+    (an inquiry's or an agent's fields, priorities), both builds refuse it naming the field;
+    a compiled method's ``float``/``int`` parameter (``now``, ``before``, ``position``) takes
+    it as the number 1 or 0 on entry, as mypyc does for an int (docs/compiled.md), so only the
+    pure build can refuse it there. Nothing changes either way."""
+    r = _router()
+    before = r.snapshot()
+    for call, field in (
+        (lambda: r.submit(inq("x", patience_s=True), 6), "patience_s"),
+        (lambda: r.submit(inq("x", priority=True), 6), "priority"),
+        (lambda: r.update_inquiry("i2", 6, priority=True), "priority"),
+        (lambda: r.login(agent("a2", voice=True), 6), "capacity.voice"),
+        (lambda: r.login(agent("a2", wrap_up_s=False), 6), "wrap_up_s"),
+    ):
+        with pytest.raises(InvalidInput) as info:
+            call()
+        assert info.value.field == field
+    if router.compiled:
+        with pytest.raises(TimeWentBackwards, match=r"^now=1.0 is earlier than .* 5.0$"):
+            r.tick(True)  # type: ignore[arg-type]
+        assert r.next_deadline(True) == r.next_deadline(1.0)  # type: ignore[arg-type]
+        assert r.expected_wait("refund", True) == r.expected_wait("refund", 1)  # type: ignore[arg-type]
+    else:
+        for call, field in (
+            (lambda: r.tick(True), "now"),  # type: ignore[arg-type]
+            (lambda: r.next_deadline(True), "before"),  # type: ignore[arg-type]
+            (lambda: r.expected_wait("refund", True), "position"),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(InvalidInput, match=rf"^{field}: must be "):
+                call()
+    assert r.snapshot() == before
 
 
 def test_values_are_checked_before_due_deadlines_fire() -> None:
