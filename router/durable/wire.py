@@ -265,9 +265,12 @@ def encode_requests(requests: list[Request]) -> bytes:
 
 
 def submissions(fields: dict[bytes, bytes]) -> int:
-    """How many submissions a ``requests`` entry counts against the domain's limit."""
+    """How many submissions a ``requests`` entry counts against the domain's limit: its ``n``
+    (what :data:`~router.durable.scripts.SUBMIT` writes), 0 when absent or not a count (an
+    entry some other writer added, which the limit never counted either: a garbled ``n``
+    would otherwise fail every owner that reads the entry)."""
     n = fields.get(b"n")
-    return int(n) if n else 0
+    return int(n) if n and n.isascii() and n.isdigit() else 0
 
 
 def _str(value: Any) -> str | None:

@@ -478,3 +478,22 @@ def test_bad_values_through_redis_cost_only_themselves(redis_server: RedisServer
                    for e in o.events)  # fmt: skip
 
     run(redis_server.url, body)
+
+
+@pytest.mark.redis
+def test_an_entry_with_a_garbled_submission_count_is_served(redis_server: RedisServer) -> None:
+    """Field ``n`` of a ``requests`` entry written by another producer than the script is not a
+    count: the entry's requests are served, the domain goes on (it failed every owner that read
+    it, the entry stayed after the log's cursor, and the domain stalled)."""
+
+    async def body(c: Redis) -> None:
+        r = runner(c, Clock(1.0))
+        await start(r)
+        await c.xadd("router:{d}:requests", {"a": encode_raw(GOOD), "n": b"lots"})
+        await settle(r)
+        rep = await verify_replay(c, "d")
+        assert rep.problems == []
+        assert any(isinstance(e, Offered) and e.inquiry_id == "ok1" for o in rep.outputs
+                   for e in o.events)  # fmt: skip
+
+    run(redis_server.url, body)

@@ -309,6 +309,8 @@ def test_submissions_counts_the_n_field() -> None:
     assert submissions({b"a": b""}) == 0
     assert submissions({b"n": b""}) == 0
     assert submissions({b"n": b"0"}) == 0
+    for garbled in (b"lots", b"-3", b"1.5", b" 2", "\u00b2".encode()):  # not a count: 0
+        assert submissions({b"n": garbled, b"a": b""}) == 0
 
 
 def test_decode_output_reads_every_field() -> None:
