@@ -371,6 +371,7 @@ def test_a_bool_where_a_number_belongs() -> None:
             r.tick(True)  # type: ignore[arg-type]
         assert r.next_deadline(True) == r.next_deadline(1.0)  # type: ignore[arg-type]
         assert r.expected_wait("refund", True) == r.expected_wait("refund", 1)  # type: ignore[arg-type]
+        assert Router(r.config, now=True).now == 1.0
     else:
         for call, field in (
             (lambda: r.tick(True), "now"),  # type: ignore[arg-type]
@@ -379,6 +380,8 @@ def test_a_bool_where_a_number_belongs() -> None:
         ):
             with pytest.raises(InvalidInput, match=rf"^{field}: must be "):
                 call()
+        with pytest.raises(InvalidInput, match=r"^now: must be a finite number, got True$"):
+            Router(r.config, now=True)
     assert r.snapshot() == before
 
 
