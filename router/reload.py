@@ -19,7 +19,8 @@ refused; with ``waiting`` given, a file that drops a queue with inquiries
 waiting is refused unless the queue in force says where they go
 (``on_remove``). Only then does the config reach ``on_change`` (typically
 ``router.reconfigure``), and if that raises :class:`~router.errors.ConfigError`
-the config counts as rejected too. A rejected, unreadable or vanished file
+(or any other :class:`~router.errors.UsageError`: the router refused it) the config
+counts as rejected too. A rejected, unreadable or vanished file
 changes nothing: the previous config stays in force, the problems go to
 ``on_error`` once per distinct content, and polling goes on, so the fix is
 picked up on the next save. This module imports no event loop.
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from router.config import RouterConfig, convert_config, detect_format, parse_text
-from router.errors import ConfigError
+from router.errors import ConfigError, UsageError
 
 __all__ = ["ConfigWatcher", "watch"]
 
@@ -46,7 +47,7 @@ class ConfigWatcher(Generic[C]):
     """Polls one config file; hands each new valid version to ``on_change``.
 
     ``on_change(config)`` is called with every new valid config, in order; it
-    may raise :class:`ConfigError` to refuse it. ``on_error(problems)`` is
+    may raise :class:`ConfigError` (or any ``UsageError``) to refuse it. ``on_error(problems)`` is
     called with the problem lines of each rejected version (once per distinct
     file content). ``waiting(queue)`` (e.g. ``router.queue_length``) lets the
     watcher refuse a file that would drop a queue while inquiries wait in it,
@@ -147,6 +148,9 @@ class ConfigWatcher(Generic[C]):
                 self.on_change(cfg)
         except ConfigError as exc:
             self._reject(exc.problems)
+            return None
+        except UsageError as exc:  # refused otherwise (TimeWentBackwards: the caller's clock)
+            self._reject([f"$: the router refused the new config: {exc}"])
             return None
         self._accept(stat, data, cfg)
         return cfg

@@ -280,3 +280,46 @@ def test_atomic_replace_applies_on_the_first_poll(tmp_path: Path) -> None:
     assert cfg is not None and cfg.queue_names() == ["a", "b"] and r.version == 2
     replace_atomically(path, "")  # an atomic empty file is still refused
     assert w.poll() is None and r.version == 2 and len(errors.errors) == 1
+
+
+class _Stop(Exception):
+    """Ends a ``watch`` loop from its ``sleep``."""
+
+
+def test_any_refusal_by_the_router_counts_as_rejection_and_watch_goes_on(tmp_path: Path) -> None:
+    """``on_change`` refusing a valid file with another UsageError than ConfigError (here the
+    caller's clock is behind the router's: TimeWentBackwards) is a rejection like any other:
+    reported once, the config in force stays, and ``watch`` keeps polling (it raised out of
+    ``poll`` and ended ``watch``, whose promise is never to raise)."""
+    path = tmp_path / "router.toml"
+    path.write_text(V1)
+    errors = Recorder()
+    r = Router(ConfigWatcher(path).load(), now=10.0)
+    clock = [5.0]  # the caller's clock, behind the router's
+    w: ConfigWatcher = ConfigWatcher(
+        path,
+        on_change=lambda cfg: r.reconfigure(cfg, clock[0]),
+        on_error=errors,
+        clock=lambda: 1e12,
+    )
+    w.load()
+    before = r.snapshot()
+    rewrite(path, V2)
+    polls = 0
+
+    async def sleep(_: float) -> None:
+        nonlocal polls
+        polls += 1
+        if polls == 3:
+            clock[0] = 20.0  # the clock caught up: the next save is applied
+            rewrite(path, V2 + "\n# saved again\n")
+        if polls == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        asyncio.run(watch(w, sleep))
+    assert errors.errors == [
+        ["$: the router refused the new config: now=5.0 is earlier than the router's time 10.0"]
+    ]
+    assert w.rejections == 1 and w.loads == 2 and r.version == 2
+    assert r.snapshot() != before and w.problems == []
