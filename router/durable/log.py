@@ -71,6 +71,7 @@ from router.inputs import (
     UpdateAgent,
     UpdateInquiry,
     Withdraw,
+    check_id,
     check_inquiry,
 )
 from router.model import AgentSpec, Inquiry
@@ -518,7 +519,8 @@ class Producer:
         self.client = client
         self.keys = DomainKeys(domain, prefix)
         self.default_limit = default_limit
-        self.producer = producer
+        # echoed in every request: one the owner's decoding refuses would refuse them all
+        self.producer = producer if producer is None else check_id(producer, "producer")
 
     async def submit(
         self, inquiry: Inquiry, key: str | None = None, *, wait_s: float = 0.0
@@ -546,7 +548,7 @@ class Producer:
         for entry in inquiries:
             inquiry, key = entry if isinstance(entry, tuple) else (entry, None)
             check_inquiry(inquiry)
-            key = key if key is not None else inquiry.id
+            key = inquiry.id if key is None else check_id(key, "key")  # a Name, as the wire's
             request = Request(input=Submit(inquiry=inquiry), key=key, producer=self.producer)
             args += (key, encode_request(request))
         if len(args) == 1:

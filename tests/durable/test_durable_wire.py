@@ -350,6 +350,18 @@ def test_the_producer_checks_an_inquiry_before_adding_it(redis_server: RedisServ
             await p.submit_many(
                 [Inquiry(id="ok", queue="orders"), Inquiry(id="x", queue="orders", patience_s=NAN)]
             )
+        # a key or producer id the owner's decoding would refuse (a Name): refused here, before
+        # the SUBMIT script records the key (a retry with that key was a duplicate, never served)
+        for key, line in (
+            ("k" * 201, r"^key: must be at most 200 characters, got 201$"),
+            ("", r"^key: must be a non-empty string, got ''$"),
+            (7, r"^key: must be a non-empty string, got 7$"),
+        ):
+            with pytest.raises(InvalidInput, match=line):
+                await p.submit(Inquiry(id="x", queue="orders"), key)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match=r"^producer: must be at most 200 characters"):
+            Producer(c, "d", producer="p" * 201)
+        assert await c.zcard("router:{d}:idem") == 0
         with pytest.raises(TypeError, match="submit inquiries with submit"):
             await p.send(Submit(inquiry=Inquiry(id="x", queue="orders")))
         with pytest.raises(TypeError, match="expected a router input"):
