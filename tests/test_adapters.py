@@ -28,6 +28,7 @@ from router import (
     Admission,
     AgentSpec,
     Assigned,
+    ConfigError,
     Decline,
     GoOnBreak,
     Inquiry,
@@ -946,6 +947,26 @@ def test_a_wrong_value_for_an_offer_or_an_agent_is_invalid_input(env: Env) -> No
             assert r.core.snapshot() == before
             a1.accept(offer)  # the offer is still open: nothing was changed
             assert r.core.inquiry_state("c1") == "assigned"
+
+    env.run(scenario)
+
+
+def test_open_router_refuses_a_config_or_history_of_the_wrong_kind(env: Env) -> None:
+    """``open_router("x")`` or a dict is the core's ConfigError (it was an AttributeError on
+    ``config.routing``); a ``history`` that is not an integer >= 0 a ValueError naming it (NaN
+    opened a router, None was a TypeError)."""
+
+    async def scenario(env: Env) -> None:
+        for bad, kind in (("x", "str"), ({"queues": [{"name": "q"}]}, "dict")):
+            with pytest.raises(ConfigError, match=rf"^\$: expected a RouterConfig, got {kind}$"):
+                async with open_router(bad, backend=env.name):  # type: ignore[arg-type]
+                    pass
+        for history in (-1, float("nan"), None, 2.5, True):
+            with pytest.raises(ValueError, match=r"^history: must be an integer >= 0, got "):
+                async with open_router(config(env), backend=env.name, history=history):  # type: ignore[arg-type]
+                    pass
+        async with open_router(config(env), backend=env.name, history=0) as r:
+            assert r.core.version == 1  # 0 keeps no ended outcome: allowed
 
     env.run(scenario)
 

@@ -120,8 +120,8 @@ class RouterHandle:
     def __init__(
         self, core: Router, backend: Backend, history: int = 10_000, tracing: Any = None
     ) -> None:
-        if history < 0:
-            raise ValueError(f"history: must be >= 0, got {history}")
+        if type(history) is not int or history < 0:  # (a bool, a float, None: not a count)
+            raise ValueError(f"history: must be an integer >= 0, got {history!r}")
         self._core = core
         self._be = backend
         self._now: Callable[[], float] = backend.now
@@ -843,7 +843,9 @@ async def open_router(
     router failed, whether or not the block failed too.
     """
     be = get_backend(backend)
-    if config is not None and config.routing.clock.unix and not isinstance(be, UnixClock):
+    # (anything but a RouterConfig is the core's ConfigError below, not an AttributeError here)
+    unix = isinstance(config, RouterConfig) and config.routing.clock.unix
+    if unix and not isinstance(be, UnixClock):
         be = UnixClock(be)  # now is Unix time, read off the loop's clock
     handle = RouterHandle(Router(config, now=be.now()), be, history, tracing)
     try:
