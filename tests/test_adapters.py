@@ -953,8 +953,8 @@ def test_a_wrong_value_for_an_offer_or_an_agent_is_invalid_input(env: Env) -> No
 
 def test_open_router_refuses_a_config_or_history_of_the_wrong_kind(env: Env) -> None:
     """``open_router("x")`` or a dict is the core's ConfigError (it was an AttributeError on
-    ``config.routing``); a ``history`` that is not an integer >= 0 a ValueError naming it (NaN
-    opened a router, None was a TypeError)."""
+    ``config.routing``); a ``history`` that is not an integer >= 0, or a ``tracing`` that is not
+    a Tracing, a ValueError naming it (NaN opened a router, None was a TypeError)."""
 
     async def scenario(env: Env) -> None:
         for bad, kind in (("x", "str"), ({"queues": [{"name": "q"}]}, "dict")):
@@ -965,6 +965,9 @@ def test_open_router_refuses_a_config_or_history_of_the_wrong_kind(env: Env) -> 
             with pytest.raises(ValueError, match=r"^history: must be an integer >= 0, got "):
                 async with open_router(config(env), backend=env.name, history=history):  # type: ignore[arg-type]
                     pass
+        with pytest.raises(ValueError, match=r"^tracing: must be a router.observe.tracing.Tracing"):
+            async with open_router(config(env), backend=env.name, tracing="x"):
+                pass  # it was an AttributeError at the first submission
         async with open_router(config(env), backend=env.name, history=0) as r:
             assert r.core.version == 1  # 0 keeps no ended outcome: allowed
 

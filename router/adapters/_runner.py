@@ -122,6 +122,13 @@ class RouterHandle:
     ) -> None:
         if type(history) is not int or history < 0:  # (a bool, a float, None: not a count)
             raise ValueError(f"history: must be an integer >= 0, got {history!r}")
+        if tracing is not None and not all(
+            callable(getattr(tracing, name, None)) for name in ("submit", "tick", "reconfigure")
+        ):  # (checked by shape: naming the class would import opentelemetry)
+            raise ValueError(
+                "tracing: must be a router.observe.tracing.Tracing or None, got "
+                + type(tracing).__name__
+            )
         self._core = core
         self._be = backend
         self._now: Callable[[], float] = backend.now
