@@ -767,6 +767,12 @@ def test_backend_is_detected_and_checked(env: Env) -> None:
         with pytest.raises(ValueError, match=r"^backend: unknown backend 'curio'; known: "):
             async with open_router(config(env), backend="curio"):
                 pass
+        other, runs = ("asyncio", "trio") if env.name == "trio" else ("trio", "asyncio")
+        with pytest.raises(
+            ValueError, match=rf"^backend: '{other}' given, but this task runs in {runs}$"
+        ):
+            async with open_router(config(env), backend=other):  # trio's own error before
+                pass
 
     env.run(scenario)
 

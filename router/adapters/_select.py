@@ -47,9 +47,27 @@ def get_backend(name: str | Backend | None = None) -> Backend:
     if name == "trio":
         from router.adapters._trio import TrioBackend
 
+        _check_running(name, "trio")
         return TrioBackend()
     if name in ("asyncio", "uvloop"):
         from router.adapters._asyncio import AsyncioBackend
 
+        _check_running(name, "asyncio")
         return AsyncioBackend()
     raise ValueError(f"backend: unknown backend {name!r}; known: 'trio', 'asyncio', 'uvloop'")
+
+
+def _check_running(name: str, library: str) -> None:
+    """A backend named explicitly must be the loop running the caller (trio's or asyncio's own
+    error, from deep inside the runner, does not say which argument was wrong)."""
+    mod = sys.modules[library]  # imported by the backend's module
+    try:
+        mod.lowlevel.current_task() if library == "trio" else mod.get_running_loop()
+        return
+    except RuntimeError:
+        pass
+    try:
+        where = f"this task runs in {current_backend_name()}"
+    except RuntimeError:
+        where = "no event loop is running"
+    raise ValueError(f"backend: {name!r} given, but {where}")
