@@ -182,6 +182,13 @@ def test_monitor_rejects_bad_windows() -> None:
         Monitor(cfg, windows=(5.0,))
     with pytest.raises(ValueError, match=r"^interval rows need"):
         Monitor(cfg).queue_intervals()
+    # a config that is not one, a start time that is not a finite number: named (they were an
+    # AttributeError on config.channels and "cannot convert float NaN to integer")
+    with pytest.raises(ValueError, match=r"^config: must be a RouterConfig, got str$"):
+        Monitor("x")  # type: ignore[arg-type]
+    for now in (math.nan, math.inf, None, True, "0"):
+        with pytest.raises(ValueError, match=r"^now: must be a finite number, got "):
+            Monitor(cfg, now=now)  # type: ignore[arg-type]
 
 
 @cache

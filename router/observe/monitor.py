@@ -283,6 +283,10 @@ class Monitor:
         intervals_s: float | None = None,
         now: float = 0.0,
     ) -> None:
+        if not isinstance(config, RouterConfig):
+            raise ValueError(f"config: must be a RouterConfig, got {type(config).__name__}")
+        if type(now) not in (int, float) or not math.isfinite(now):
+            raise ValueError(f"now: must be a finite number, got {now!r}")
         problems = window_problems(windows, bucket_s)
         if problems:
             raise ValueError(problems[0])
