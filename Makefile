@@ -63,10 +63,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # ROUTER_COMPILE=1 pip install . (no isolation: the venv's pinned mypy compiles)
+# the stamp takes the build's start time: a source saved while it compiles is newer, so
+# the next make builds again (a stamp touched at the end would hide that edit)
 $(COMPILED)/.built: $(ROUTER_SOURCES) $(STAMP)
+	mkdir -p $(COMPILED) && touch $@.start
 	ROUTER_COMPILE=1 $(BIN)/pip install -q --no-deps --no-build-isolation --upgrade \
 		--target $(COMPILED) .
-	touch $@
+	mv $@.start $@
 
 compiled: $(COMPILED)/.built
 

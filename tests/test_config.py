@@ -422,3 +422,23 @@ def test_a_large_config_is_checked_in_linear_time(monkeypatch: pytest.MonkeyPatc
     assert len(cfg.queues) == n
     assert calls["fields"] <= 20  # once per struct type, not once per struct
     assert calls["coverage"] == 3  # once per kind of queue (three requirement levels)
+
+
+def test_a_profile_tenant_no_queue_has_is_refused_in_documents_only() -> None:
+    """A misspelled tenant is a document's problem (``router check``, files, the watcher);
+    a ``RouterConfig`` made in Python, and a snapshot holding one, still build a router."""
+    text = '[[queues]]\nname = "a"\ntenant = "fliggy"\n[[agents]]\ntenants = ["fliggy", "fligy"]'
+    with pytest.raises(ConfigError) as err:
+        decode_config(text)
+    assert err.value.problems == [
+        "$.agents[0].tenants[1]: unknown tenant 'fligy'; the queues' tenants: fliggy"
+    ]
+    cfg = msgspec.convert(msgspec.toml.decode(text), RouterConfig)
+    assert semantic_problems(cfg) == []
+    assert semantic_problems(cfg, profile_tenants=True) == err.value.problems
+    router = Router(cfg)
+    again = Router.restore(router.snapshot())
+    assert again.snapshot() == router.snapshot()
+    with pytest.raises(ConfigError):  # a mapping given to reconfigure is a document
+        router.reconfigure(msgspec.to_builtins(cfg), 1.0)
+    router.reconfigure(cfg, 1.0)  # the same config as a RouterConfig applies

@@ -2,10 +2,15 @@
 
 Theory of operation: once a config satisfies the schema, :func:`semantic_problems`
 looks for NaN/inf (TOML allows them), duplicate names, unknown channels and
-queues, caps above a channel's hard maximum, a profile's tenant no queue belongs
-to, skills, levels or tenants no agent profile has; :func:`backpressure_problems`
-checks ``[backpressure]`` against the rest. The core re-runs them on every
-reconfigure, so an invalid config never changes a running router.
+queues, caps above a channel's hard maximum, skills, levels or tenants no agent
+profile has; :func:`backpressure_problems` checks ``[backpressure]`` against the
+rest. The core re-runs them on every reconfigure, so an invalid config never
+changes a running router. One check runs only where a config enters as a document
+(``convert_config``: files, the reload watcher, the operator page, ``router check``,
+``reconfigure`` given a mapping): a profile's tenant that no queue belongs to
+(``profile_tenants``). It is a typo's likely sign (those agents serve nothing), not
+an inconsistency of the running router, and a snapshot or ``RouterConfig`` accepted
+before the check existed must still restore.
 """
 
 from __future__ import annotations
@@ -106,9 +111,10 @@ def config_problems(cfg: Any) -> list[str]:
     return semantic_problems(cfg)
 
 
-def semantic_problems(cfg: RouterConfig) -> list[str]:
+def semantic_problems(cfg: RouterConfig, *, profile_tenants: bool = False) -> list[str]:
     """Checks beyond the schema, ``[backpressure]`` included; one ``path: message`` line
-    per problem."""
+    per problem. ``profile_tenants``: also a profile's (or a shift's) tenant that no
+    queue belongs to (documents only: the module's note)."""
     out: list[str] = []
     _nonfinite_problems(cfg, "$", out)
     channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -158,13 +164,8 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     tenants = {q.tenant for q in cfg.queues if q.tenant is not None}
     for i, a in enumerate(cfg.agents):
         p = f"$.agents[{i}]"
-        for j, t in enumerate(a.tenants):
-            if t not in tenants:
-                out.append(f"{p}.tenants[{j}]: {_unknown_tenant(t, tenants)}")
-        for j, sh in enumerate(a.shifts):
-            for t in sorted(sh.tenants or ()):
-                if t not in tenants:
-                    out.append(f"{p}.shifts[{j}].tenants: {_unknown_tenant(t, tenants)}")
+        if profile_tenants:
+            _profile_tenant_problems(p, a, tenants, out)
         if a.name is not None:
             if a.name in profiles:
                 out.append(
@@ -197,6 +198,17 @@ def semantic_problems(cfg: RouterConfig) -> list[str]:
     out.extend(cfg.extra_problems())
     out.extend(backpressure_problems(cfg))
     return out
+
+
+def _profile_tenant_problems(p: str, a: AgentProfile, tenants: set[str], out: list[str]) -> None:
+    """A profile's tenants and its shifts' that no queue belongs to."""
+    for j, t in enumerate(a.tenants):
+        if t not in tenants:
+            out.append(f"{p}.tenants[{j}]: {_unknown_tenant(t, tenants)}")
+    for j, sh in enumerate(a.shifts):
+        for t in sorted(sh.tenants or ()):
+            if t not in tenants:
+                out.append(f"{p}.shifts[{j}].tenants: {_unknown_tenant(t, tenants)}")
 
 
 def _unknown_tenant(tenant: str, known: set[str]) -> str:

@@ -154,8 +154,9 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
 
     An empty document is refused first, then a scenario given for a plain router config
     (one line saying so); then schema problems (all of them); the semantic checks run
-    once the schema is satisfied. Nesting too deep for the parsers or the walker is one
-    line, never a RecursionError.
+    once the schema is satisfied, with the documents' own (a profile's tenant no queue
+    belongs to: ``router/config/checks.py``). Nesting too deep for the parsers or the
+    walker is one line, never a RecursionError.
     """
     problems = empty_problems(raw)
     if problems:
@@ -167,7 +168,7 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
             cfg = msgspec.convert(raw, type)
         except msgspec.ValidationError:
             raise ConfigError(structure_problems(raw, type)) from None
-        problems = semantic_problems(cfg)
+        problems = semantic_problems(cfg, profile_tenants=True)
     except RecursionError:  # the parsers refuse deep nesting; this is the safety net
         raise ConfigError(["$: nested too deeply"]) from None
     if problems:
