@@ -199,8 +199,6 @@ class Service:
                 if hello.agent is None:
                     conn.fail(ValueError("$.agent: an agent must say who it is"))
                     continue
-                if self.monitor is not None:  # its capacity, for occupancy on the page
-                    self.monitor.add_agent(hello.agent)
                 try:
                     # a remote console: only what it sends keeps it present
                     session = self.router.agent(hello.agent, keepalive=False)
@@ -208,6 +206,8 @@ class Service:
                 except UsageError as exc:  # e.g. the id is already logged in
                     conn.fail(exc)
                     continue
+                if self.monitor is not None:  # its capacity, for occupancy on the page
+                    self.monitor.add_agent(hello.agent)  # (once the login is taken)
                 async with contextlib.AsyncExitStack() as stack:
                     stack.push_async_exit(session)
                     conn.send({"ok": "agent"})

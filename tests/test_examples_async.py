@@ -318,6 +318,13 @@ def test_service_carries_in_queue_changes_and_heartbeats() -> None:
             hello = {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 2}}}
             assert await agent.ask(hello) == {"ok": "agent"}
             assert service.monitor.shares("ye") == {"chat": 0.5}
+            twin = await connect()  # a second console as ye: refused, the page keeps ye's
+            refused = await twin.ask(
+                {"hello": "agent", "agent": {"id": "ye", "capacity": {"chat": 5}}}
+            )
+            assert "ye" in refused["error"]
+            assert service.monitor.shares("ye") == {"chat": 0.5}
+            twin.close()
             producer = await connect()
             assert await producer.ask({"hello": "producer"}) == {"ok": "producer"}
             adm = await producer.ask({"id": "c1", "queue": "chat"})
