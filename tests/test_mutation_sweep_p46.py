@@ -465,3 +465,88 @@ def test_a_natural_break_long_enough_voids_a_deferred_break() -> None:
     assert assigned(r.tick(120)) == [("next", "su")]
     r.set_ready("pu", 130)
     assert [e for e in r.tick(130) if isinstance(e, AgentOnBreak)] == []
+
+
+# ---------------------------------------------------------------------- _match
+
+
+def test_new_inquiries_of_one_pass_meet_the_agents_most_urgent_first() -> None:
+    # `core.py:3312` (`len(pending) > 2`), `:3316` (the sort dropped): "low" then "high"
+    # (priority 1: 60 s more urgent) arrive before the pass; the one free agent takes
+    # "high", whatever the order they came in
+    r = Router(config('[routing]\nmode = "immediate"\n' + Q))
+    r.login(AgentSpec(id="a"), 0)
+    r.tick(0)
+    r.submit(Inquiry(id="low", queue="q"), 1)
+    r.submit(Inquiry(id="high", queue="q", priority=1), 1)
+    assert assigned(r.tick(1)) == [("high", "a")]
+
+
+def test_a_ring_reaches_every_agent_freed_in_the_same_pass() -> None:
+    # `core.py:3300` (the batch not kept: `_placed_elsewhere` lists only the agent it was
+    # called for): A and B end their calls at 10, when x arrives at the ring queue r
+    # (two offers at once): both are offered x, not only the first freed
+    toml = (
+        '[routing]\nmode = "offer"\noffer_timeout_s = 30\n[[queues]]\nname = "s"\n'
+        '[[queues]]\nname = "r"\nmax_offers = 2\n'
+    )
+    r = Router(config(toml))
+    for aid in ("a", "b"):
+        r.login(AgentSpec(id=aid), 0)
+    for iid in ("s0", "s1"):
+        r.submit(Inquiry(id=iid, queue="s"), 0)
+    assert sorted(offered(r.tick(0))) == [("s0", "a"), ("s1", "b")]
+    for iid in ("s0", "s1"):
+        r.accept(iid, 1)
+    for iid in ("s0", "s1"):
+        r.complete(iid, 10)
+    r.submit(Inquiry(id="x", queue="r"), 10)
+    assert sorted(offered(r.tick(10))) == [("x", "a"), ("x", "b")]
+
+
+def test_two_new_inquiries_of_one_pass_both_go_by_the_mode_not_to_the_freed_agent() -> None:
+    # `core.py:3274` (`len(pending) == 2`: only the first of two new ones marked new): B
+    # ends its call at 20 as x, then the more urgent y, arrive. Both are new, so each goes
+    # to the best agent by score, not to B because it was freed: y to A (idle since 5),
+    # x then to B
+    r = Router(config('[routing]\nmode = "immediate"\n' + Q))
+    r.login(AgentSpec(id="b"), 0)
+    r.submit(Inquiry(id="w", queue="q"), 0)
+    assert assigned(r.tick(0)) == [("w", "b")]
+    r.login(AgentSpec(id="a"), 5)
+    r.tick(5)
+    r.complete("w", 20)
+    r.submit(Inquiry(id="x", queue="q"), 20)
+    r.submit(Inquiry(id="y", queue="q", priority=1), 20)
+    assert sorted(assigned(r.tick(20))) == [("x", "b"), ("y", "a")]
+
+
+RING_AND_CHAT = (
+    '[routing]\nmode = "offer"\noffer_timeout_s = 30\n[[queues]]\nname = "s"\n'
+    '[[queues]]\nname = "c"\nchannel = "chat"\n[[queues]]\nname = "r"\nmax_offers = 2\n'
+)
+
+
+@pytest.mark.parametrize("arrivals", [["x"], ["x", "x2"]])
+def test_ring_inquiries_waiting_since_an_earlier_pass_go_to_the_freed_agents_in_turn(
+    arrivals: list[str],
+) -> None:
+    # `core.py:3305`, `:3306` (the pass's marks of its new inquiries not cleared): x (and
+    # x2) reach the ring queue r at 5, in a pass that freed only the chat agent: they wait.
+    # A and B, freed together at 10, meet them as old work: each takes the most urgent
+    # left, alone (x to A, x2 to B); x is not rung on both as if it had just arrived
+    r = Router(config(RING_AND_CHAT))
+    for aid, cap in (("a", {"voice": 1}), ("b", {"voice": 1}), ("ch", {"chat": 1})):
+        r.login(AgentSpec(id=aid, capacity=cap), 0)
+    for iid, queue in (("s0", "s"), ("s1", "s"), ("c0", "c")):
+        r.submit(Inquiry(id=iid, queue=queue), 0)
+    assert sorted(offered(r.tick(0))) == [("c0", "ch"), ("s0", "a"), ("s1", "b")]
+    for iid in ("s0", "s1", "c0"):
+        r.accept(iid, 1)
+    r.complete("c0", 5)
+    for iid in arrivals:
+        r.submit(Inquiry(id=iid, queue="r"), 5)
+    assert offered(r.tick(5)) == []
+    r.complete("s0", 10)
+    r.complete("s1", 10)
+    assert sorted(offered(r.tick(10))) == list(zip(arrivals, ["a", "b"]))
