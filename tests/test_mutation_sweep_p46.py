@@ -550,3 +550,58 @@ def test_ring_inquiries_waiting_since_an_earlier_pass_go_to_the_freed_agents_in_
     r.complete("s0", 10)
     r.complete("s1", 10)
     assert sorted(offered(r.tick(10))) == list(zip(arrivals, ["a", "b"]))
+
+
+# ---------------------------------------------------------------------- _fill
+
+
+def test_a_freed_agent_at_its_heavy_limit_does_not_pull_waiting_heavy_work() -> None:
+    # `core.py:3533` (`and self._guard.suspended(...)`): one heavy inquiry in a row at most,
+    # then 60 s of recovery. A ends h1 at 10 with h2 waiting: h2 waits for the recovery to
+    # end (70), A being the only agent
+    toml = (
+        '[routing]\nmode = "immediate"\n[wellbeing]\nmax_consecutive_heavy = 1\n'
+        'heavy_recovery_s = 60\n[[queues]]\nname = "hq"\nheavy = true\n'
+    )
+    r = Router(config(toml))
+    r.login(AgentSpec(id="a"), 0)
+    r.submit(Inquiry(id="h1", queue="hq"), 0)
+    r.submit(Inquiry(id="h2", queue="hq"), 0)
+    assert assigned(r.tick(0)) == [("h1", "a")]
+    r.complete("h1", 10)
+    assert assigned(r.tick(10)) == []
+    assert assigned(r.tick(70)) == [("h2", "a")]
+
+
+def test_an_agent_cooling_down_from_all_work_pulls_no_light_work_either() -> None:
+    # `core.py:3536` (`if self._cooldown_heavy`): A (two chats) ends a heavy one handled
+    # 20 s at 21: a 30 s cooldown from all work. The light chat waiting is not pulled
+    # by the freed slot; it goes to A when the cooldown ends, at 51
+    toml = (
+        '[routing]\nmode = "immediate"\n[wellbeing]\ncooldown_after_heavy_s = 20\n'
+        'cooldown_s = 30\n[[queues]]\nname = "hq"\nchannel = "chat"\nheavy = true\n'
+        '[[queues]]\nname = "lq"\nchannel = "chat"\n'
+    )
+    r = Router(config(toml))
+    r.login(AgentSpec(id="a", capacity={"chat": 2}), 0)
+    r.submit(Inquiry(id="h", queue="hq"), 1)
+    r.submit(Inquiry(id="l1", queue="lq"), 1)
+    r.submit(Inquiry(id="l2", queue="lq"), 1)
+    assert sorted(assigned(r.tick(1))) == [("h", "a"), ("l1", "a")]
+    r.complete("h", 21)
+    assert assigned(r.tick(21)) == []
+    assert assigned(r.tick(51)) == [("l2", "a")]
+
+
+# ---------------------------------------------------------------------- _seek_agent
+
+
+def test_an_agent_given_a_new_inquiry_stays_listed_while_it_has_room() -> None:
+    # `core.py:3367` (`state != READY`), `:3371` (the refresh dropped): A (two chats) takes
+    # i1 at 1 as a new inquiry meets it; i2 at 2 finds it listed, with its second slot
+    r = Router(config('[routing]\nmode = "immediate"\n[[queues]]\nname = "c"\nchannel = "chat"\n'))
+    r.login(AgentSpec(id="a", capacity={"chat": 2}), 0)
+    r.tick(0)
+    for k in (1, 2):
+        r.submit(Inquiry(id=f"i{k}", queue="c"), k)
+        assert assigned(r.tick(k)) == [(f"i{k}", "a")]
