@@ -605,3 +605,32 @@ def test_an_agent_given_a_new_inquiry_stays_listed_while_it_has_room() -> None:
     for k in (1, 2):
         r.submit(Inquiry(id=f"i{k}", queue="c"), k)
         assert assigned(r.tick(k)) == [(f"i{k}", "a")]
+
+
+def test_old_ring_work_taken_alone_restarts_the_idle_time_at_the_accept() -> None:
+    # `core.py:3582` (`max_offers > 2`: a freed agent's old work of a two-agent ring offered
+    # as a one-agent offer): a ring's offer changes the winner's idle time at its accept
+    # (`_win`), not when offered. A, freed at 10, is offered x (waiting since 5) and
+    # accepts at 20; B logs in at 15. y (longest idle first) at 25 goes to B, idle since 15
+    toml = (
+        '[routing]\nmode = "offer"\noffer_timeout_s = 30\n[[queues]]\nname = "c"\n'
+        'channel = "chat"\ndistribution = "longest_idle"\n'
+        '[[queues]]\nname = "r"\nchannel = "chat"\nmax_offers = 2\n'
+    )
+    r = Router(config(toml))
+    r.login(AgentSpec(id="a", capacity={"chat": 2}), 0)
+    for iid in ("c0", "c1"):
+        r.submit(Inquiry(id=iid, queue="c"), 0)
+    assert offered(r.tick(0)) == [("c0", "a"), ("c1", "a")]
+    for iid in ("c0", "c1"):
+        r.accept(iid, 1)
+    r.submit(Inquiry(id="x", queue="r"), 5)
+    assert offered(r.tick(5)) == []
+    r.complete("c0", 10)
+    assert offered(r.tick(10)) == [("x", "a")]
+    r.login(AgentSpec(id="b", capacity={"chat": 2}), 15)
+    r.tick(15)
+    r.accept("x", 20)
+    r.complete("c1", 21)
+    r.submit(Inquiry(id="y", queue="c"), 25)
+    assert offered(r.tick(25)) == [("y", "b")]
