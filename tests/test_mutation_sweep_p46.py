@@ -1,9 +1,10 @@
 """Directed tests from the mutation sweep of the core's assignment path (mutP46).
 
-``Router.accept``, ``_start_work``, ``_complete``, ``_release`` and ``_assign`` swept one
-mutant a line without the randomized fuzz: each test pins one behaviour a mutant changed
-without any deterministic test noticing; its comment names the mutants (``core.py`` lines
-at ``3aa8f8d``). They drive a small ``Router``; none is timed.
+``Router.accept``, ``_start_work``, ``_complete``, ``_release``, ``_assign``, ``_match``,
+``_seek_agent`` and ``_fill`` swept one mutant a line without the randomized fuzz: each test
+pins one behaviour a mutant changed without the six core test files noticing (some of those
+mutants a broader file kills too, a scenario run: BENCHMARKS.md, mutP46); its comment names
+the mutants (``core.py`` lines at ``3aa8f8d``). They drive a small ``Router``; none is timed.
 """
 
 from __future__ import annotations
@@ -634,3 +635,50 @@ def test_old_ring_work_taken_alone_restarts_the_idle_time_at_the_accept() -> Non
     r.complete("c1", 21)
     r.submit(Inquiry(id="y", queue="c"), 25)
     assert offered(r.tick(25)) == [("y", "b")]
+
+
+# ---------------------------------------------------------------------- _submit
+
+
+def test_a_wait_for_a_preferred_agent_ends_at_the_queues_preferred_wait() -> None:
+    # `core.py:1382` (the preference's deadline not set): i prefers P, busy; after the
+    # queue's 30 s of `preferred_wait_s` it goes to Q, free all along
+    toml = '[routing]\nmode = "immediate"\n[[queues]]\nname = "q"\npreferred_wait_s = 30\n'
+    r = Router(config(toml))
+    r.login(AgentSpec(id="p"), 0)
+    r.submit(Inquiry(id="w", queue="q"), 0)
+    assert assigned(r.tick(0)) == [("w", "p")]
+    r.login(AgentSpec(id="q"), 0)
+    r.submit(Inquiry(id="i", queue="q", preferred_agents=["p"]), 1)
+    assert assigned(r.tick(1)) == []
+    assert assigned(r.tick(30)) == []
+    assert assigned(r.tick(31)) == [("i", "q")]
+
+
+def test_an_arrival_in_a_surge_that_relaxes_steps_starts_at_the_last_step() -> None:
+    # `core.py:1384` (`self._surge or plain_in_surge`: a surge arrival admitted on the plain
+    # path, unrelaxed): with `relax_steps`, an inquiry arriving in the surge requires only
+    # the last step's skills at once; A4 (refund 1), free, is offered it
+    r = Router(
+        config(
+            '[[queues]]\nname = "main"\nrequires = { refund = 3 }\n'
+            "steps = [{ after_s = 3000, requires = { refund = 1 } }]\n"
+            '[backpressure]\npolicy = "admit_all"\n[backpressure.surge]\n'
+            "enter_waiting = 1\nenter_after_s = 10\nrelax_steps = true\n"
+        )
+    )
+    r.login(AgentSpec(id="a1", skills={"refund": 3}), 0)
+    r.submit(Inquiry(id="i1", queue="main"), 0)
+    assert offered(r.tick(0)) == [("i1", "a1")]
+    r.accept("i1", 1)
+    r.tick(1)
+    r.submit(Inquiry(id="i2", queue="main"), 2)
+    r.submit(Inquiry(id="i3", queue="main"), 2)
+    r.tick(2)
+    assert [type(e).__name__ for e in r.tick(12)] == ["SurgeStarted"]
+    for aid in ("a2", "a3"):
+        r.login(AgentSpec(id=aid, skills={"refund": 1}), 13)
+    assert offered(r.tick(13)) == [("i2", "a2"), ("i3", "a3")]
+    r.login(AgentSpec(id="a4", skills={"refund": 1}), 14)
+    r.submit(Inquiry(id="i4", queue="main"), 14)
+    assert offered(r.tick(14)) == [("i4", "a4")]
