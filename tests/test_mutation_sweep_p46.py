@@ -682,3 +682,17 @@ def test_an_arrival_in_a_surge_that_relaxes_steps_starts_at_the_last_step() -> N
     r.login(AgentSpec(id="a4", skills={"refund": 1}), 14)
     r.submit(Inquiry(id="i4", queue="main"), 14)
     assert offered(r.tick(14)) == [("i4", "a4")]
+
+
+def test_a_deflected_arrival_counts_in_its_queues_windows() -> None:
+    # `core.py:1414` (`b.deflected += 1` dropped): with `deflect` above 100 s, the second
+    # arrival (180 s expected) is deflected: offered 2, deflected 1 in the queue's windows
+    from tests.test_admission import router, submit
+
+    r = router('[backpressure]\npolicy = "deflect"\n[backpressure.deflect]\nmax_wait_s = 100\n')
+    r.login(AgentSpec(id="a"), 0)
+    r.tick(0)
+    assert submit(r, "1", 0).outcome == "admitted"
+    assert submit(r, "2", 0).outcome == "deflected"
+    w = r.statistics().queues["q"].windows["since_reset"]
+    assert (w.offered, w.deflected, w.rejected) == (2, 1, 0)
