@@ -553,6 +553,34 @@ def test_ring_inquiries_waiting_since_an_earlier_pass_go_to_the_freed_agents_in_
     assert sorted(offered(r.tick(10))) == list(zip(arrivals, ["a", "b"]))
 
 
+def test_an_agent_on_a_reused_slot_stays_listed_after_a_lone_freed_agents_ring() -> None:
+    # `core.py:3303` (`self._batch = []` dropped: the batch of an old pass of several freed
+    # agents stays, and a later ring of a lone freed agent refreshes its stale members).
+    # d00-d16 are freed together at 0 and all log out at 1: the 17th retirement (past
+    # 16 + 0 agents / 4) compacts the heaps, so the slots are free again. N logs in at 2
+    # on d16's slot, listed. F logs in on d15's at 3 as i reaches the ring queue: i is rung
+    # on both. A stale batch would refresh the gone d16 too, writing its version into N's
+    # cell: N's entries go stale though N counts as listed, so it is offered neither i nor
+    # j (after F took i) until something re-lists it
+    r = Router(config(RING_AND_CHAT))
+    gone = [f"d{i:02}" for i in range(17)]
+    for aid in gone:
+        r.login(AgentSpec(id=aid), 0)
+    r.tick(0)
+    for aid in gone:
+        r.logout(aid, 1)
+    r.tick(1)
+    r.login(AgentSpec(id="n"), 2)
+    assert offered(r.tick(2)) == []
+    r.login(AgentSpec(id="f"), 3)
+    r.submit(Inquiry(id="i", queue="r"), 3)
+    assert sorted(offered(r.tick(3))) == [("i", "f"), ("i", "n")]
+    r.accept("i", 4, agent_id="f")
+    r.tick(4)
+    r.submit(Inquiry(id="j", queue="r"), 5)
+    assert offered(r.tick(5)) == [("j", "n")]
+
+
 # ---------------------------------------------------------------------- _fill
 
 
