@@ -40,6 +40,21 @@ priority = 2
 """
 
 
+#: one queue needing refund 3, relaxed to refund 1 after 3000 s or at once in a surge
+#: (``relax_steps``), which starts when one inquiry has waited 10 s
+RELAXING_SURGE = """
+[[queues]]
+name = "main"
+requires = { refund = 3 }
+steps = [{ after_s = 3000, requires = { refund = 1 } }]
+[backpressure]
+policy = "admit_all"
+[backpressure.surge]
+enter_waiting = 1
+enter_after_s = 10
+relax_steps = true
+"""
+
 #: a one-queue center where a break is due after 80 s of work and at most half the staff
 #: may be on a break at once (the wellbeing and mutation tests of break staffing)
 BREAK_SHARE = """

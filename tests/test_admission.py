@@ -256,6 +256,18 @@ max_attempts = 2
 """
 
 
+def callback_behind_two() -> Router:
+    """Offer mode under :data:`CALLBACK`, one agent ``a``: inquiries ``1``, ``2`` and the
+    callback ``cb`` submitted at 0 and matched (``1`` offered to ``a``, ``cb`` scheduled)."""
+    r = router(CALLBACK, mode="offer")
+    r.login(AgentSpec(id="a"), 0)
+    r.tick(0)
+    for iid in ("1", "2", "cb"):
+        submit(r, iid, 0)
+    r.tick(0)
+    return r
+
+
 def test_callback_keeps_the_place_and_never_abandons() -> None:
     r = router(CALLBACK.replace("min_wait_s = 100", "min_wait_s = 200"), mode="offer")
     r.login(AgentSpec(id="a"), 0)

@@ -35,7 +35,7 @@ from router.state import lazyheap
 from router.state.estimate import WaitEstimator
 from router.state.lazyheap import AgentEntry, DeadlineEntry
 from router.state.records import WAITING
-from tests.helpers import agent, basic, config, inq, names
+from tests.helpers import RELAXING_SURGE, agent, basic, config, inq, names
 
 NAN, INF = math.nan, math.inf
 
@@ -1860,14 +1860,7 @@ def test_token_buckets_past_64_forget_the_full_ones_and_keep_a_slow_limit() -> N
 
 
 def test_surge_relaxes_every_waiting_inquiry_past_one_already_assigned() -> None:
-    r = Router(
-        config(
-            '[[queues]]\nname = "main"\nrequires = { refund = 3 }\n'
-            "steps = [{ after_s = 3000, requires = { refund = 1 } }]\n"
-            '[backpressure]\npolicy = "admit_all"\n[backpressure.surge]\n'
-            "enter_waiting = 1\nenter_after_s = 10\nrelax_steps = true\n"
-        )
-    )
+    r = Router(config(RELAXING_SURGE))
     r.login(agent("a1", level=3), 0)
     r.submit(inq("i1", queue="main"), 0)
     r.tick(0)

@@ -679,15 +679,10 @@ def test_a_callback_failed_on_offer_lowers_the_spent_room() -> None:
     it at its first input); the last attempt gives up (no retry timer set after it). Kills
     the release not lowering it (``-= 2`` dropped, or ``-= 1``): above the margin, an input
     would skip a compaction."""
-    from tests.test_admission import CALLBACK, router, submit
+    from tests.test_admission import callback_behind_two
     from tests.test_deadline_heap import _margin
 
-    r = router(CALLBACK, mode="offer")
-    r.login(AgentSpec(id="a"), 0)
-    r.tick(0)
-    for iid in ("1", "2", "cb"):
-        submit(r, iid, 0)
-    r.tick(0)
+    r = callback_behind_two()
     for iid, at in (("1", 10.0), ("2", 20.0)):
         r.accept(iid, at - 9.0)
         r.complete(iid, at)

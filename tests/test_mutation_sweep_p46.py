@@ -23,7 +23,7 @@ from router.events import (
     Offered,
     OfferExpired,
 )
-from tests.helpers import BREAK_SHARE, config
+from tests.helpers import BREAK_SHARE, RELAXING_SURGE, config
 
 ONE_QUEUE = '[routing]\nmode = "offer"\noffer_timeout_s = 10\nmax_no_answer = 2\n'
 Q = '[[queues]]\nname = "q"\n'
@@ -102,14 +102,9 @@ def test_a_callbacks_answer_is_no_live_callers_wait_in_the_abandonment_model() -
     # `core.py:1640` (`more.callback` for `not more.callback`): a callback reached in offer
     # mode was not on the line, so its wait does not move the estimator's mean wait of the
     # callers who could have abandoned (it counts as service)
-    from tests.test_admission import CALLBACK, router, submit
+    from tests.test_admission import callback_behind_two
 
-    r = router(CALLBACK, mode="offer")
-    r.login(AgentSpec(id="a"), 0)
-    r.tick(0)
-    for iid in ("1", "2", "cb"):
-        submit(r, iid, 0)
-    r.tick(0)
+    r = callback_behind_two()
     r.accept("1", 1)
     r.complete("1", 10)
     r.tick(10)
@@ -687,14 +682,7 @@ def test_an_arrival_in_a_surge_that_relaxes_steps_starts_at_the_last_step() -> N
     # `core.py:1384` (`self._surge or plain_in_surge`: a surge arrival admitted on the plain
     # path, unrelaxed): with `relax_steps`, an inquiry arriving in the surge requires only
     # the last step's skills at once; A4 (refund 1), free, is offered it
-    r = Router(
-        config(
-            '[[queues]]\nname = "main"\nrequires = { refund = 3 }\n'
-            "steps = [{ after_s = 3000, requires = { refund = 1 } }]\n"
-            '[backpressure]\npolicy = "admit_all"\n[backpressure.surge]\n'
-            "enter_waiting = 1\nenter_after_s = 10\nrelax_steps = true\n"
-        )
-    )
+    r = Router(config(RELAXING_SURGE))
     r.login(AgentSpec(id="a1", skills={"refund": 3}), 0)
     r.submit(Inquiry(id="i1", queue="main"), 0)
     assert offered(r.tick(0)) == [("i1", "a1")]

@@ -62,7 +62,10 @@ def _check_running(name: str, library: str) -> None:
     error, from deep inside the runner, does not say which argument was wrong)."""
     mod = sys.modules[library]  # imported by the backend's module
     try:
-        mod.lowlevel.current_task() if library == "trio" else mod.get_running_loop()
+        if library == "trio":
+            mod.lowlevel.current_task()
+        else:
+            mod.get_running_loop()
         return
     except RuntimeError:
         pass

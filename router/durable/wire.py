@@ -270,7 +270,7 @@ def submissions(fields: dict[bytes, bytes]) -> int:
     entry some other writer added, which the limit never counted either: a garbled ``n``
     would otherwise fail every owner that reads the entry)."""
     n = fields.get(b"n")
-    return int(n) if n and n.isascii() and n.isdigit() else 0
+    return int(n) if n and n.isdigit() else 0  # (bytes: ASCII digits only)
 
 
 def _str(value: Any) -> str | None:
