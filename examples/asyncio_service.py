@@ -92,7 +92,7 @@ from router import (
 )
 from router.adapters import AgentSession, InquiryEnded, RouterClosed, RouterHandle, open_router
 from router.config import format_validation_error
-from router.errors import ConfigError
+from router.errors import ConfigError, InvalidMessage
 from router.observe import Monitor, follow
 
 #: the loopback address: the example never listens beyond this machine.
@@ -112,8 +112,11 @@ _MISSING = re.compile(r"^(?P<path>\$[^:]*): Object missing required field (?P<fi
 
 def error_line(exc: Exception) -> str:
     """One line naming the field: ``$.queue: Object missing required field``."""
+    if isinstance(exc, InvalidMessage) and exc.problem.startswith("JSON is malformed: "):
+        return f"$: malformed JSON: {exc.problem.removeprefix('JSON is malformed: ')}"
     if isinstance(exc, msgspec.ValidationError):
-        text = format_validation_error(exc)
+        # decode_input's InvalidMessage says its path already; the decoders' own, msgspec's
+        text = str(exc) if isinstance(exc, InvalidMessage) else format_validation_error(exc)
         m = _MISSING.match(text)
         if m is not None:
             return f"{m['path']}.{m['field']}: Object missing required field"

@@ -107,6 +107,7 @@ from router.errors import (
     DuplicateId,
     ImpossibleRequirement,
     InvalidInput,
+    InvalidSnapshot,
     InvalidState,
     RouterBroken,
     TimeWentBackwards,
@@ -1426,12 +1427,11 @@ class Router:
         if t.terms.queue.steps:  # (no overflow steps: nothing to schedule)
             self._schedule_step(t)
 
-    def has_room(self, queue: str) -> bool:
+    def has_room(self, queue: object) -> bool:
         """False while ``queue`` or the router is at a configured ``max_queue`` (under the
         ``block`` policy a submit would return ``blocked``); adapters poll it after ``tick``.
         Raises :class:`UnknownId` for a queue that is not configured (or was removed)."""
-        self._known_queue(queue)
-        return self._bp.has_room(queue)
+        return self._bp.has_room(self._known_queue(queue).name)
 
     def callback_failed(self, inquiry_id: str, now: float) -> None:
         """The call for a callback on offer or assigned did not reach the customer: it goes
@@ -2266,10 +2266,10 @@ class Router:
             self._failed(exc)
             raise
 
-    def agent_spec(self, agent_id: str) -> AgentSpec:
+    def agent_spec(self, agent_id: object) -> AgentSpec:
         """The spec a logged-in agent works under (for :meth:`update_agent` with changes:
         ``msgspec.structs.replace(router.agent_spec("ye"), skills={...})``)."""
-        return self._agent(agent_id).spec
+        return self._agent(_query_id(agent_id, "agent_id")).spec
 
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
@@ -3992,9 +3992,14 @@ class Router:
                 self._undo_heavy(t, a)
             self._release(a, t)
 
-    def holds(self, inquiry_id: str, agent_id: str) -> bool:
+    def holds(self, inquiry_id: object, agent_id: object) -> bool:
         """Whether ``agent_id`` holds the inquiry: an open offer of it (one of several, with
         ``max_offers > 1``), or the inquiry in service or wrap-up."""
+        # (inline, not _query_id: the adapters' inbox asks once per offer it hands out)
+        if type(inquiry_id) is not str:
+            raise _not_an_id(inquiry_id, "inquiry_id")
+        if type(agent_id) is not str:
+            raise _not_an_id(agent_id, "agent_id")
         t = self._tickets.get(inquiry_id)
         if t is None or t.agent is None or t.state not in (OFFERED, ASSIGNED, WRAPUP):
             return False
@@ -4002,9 +4007,9 @@ class Router:
             return True
         return t.also is not None and agent_id in t.also
 
-    def offered_to(self, inquiry_id: str) -> list[str]:
+    def offered_to(self, inquiry_id: object) -> list[str]:
         """The agents holding an open offer of the inquiry (empty when it is not offered)."""
-        t = self._ticket(inquiry_id)
+        t = self._ticket(_query_id(inquiry_id, "inquiry_id"))
         if t.state != OFFERED or t.agent is None:
             return []
         return [t.agent.id, *(t.also or ())]
@@ -4372,7 +4377,7 @@ class Router:
         """What the router counted since it started (a copy)."""
         return self._counters.counters()
 
-    def _known_queue(self, queue: str) -> QueueState:
+    def _known_queue(self, queue: object) -> QueueState:
         """The configured queue named ``queue``; :class:`UnknownId` (or, for a value that is
         no queue name at all, :class:`InvalidInput`) otherwise."""
         q = self._queues.get(queue) if type(queue) is str else None
@@ -4381,28 +4386,28 @@ class Router:
             raise UnknownId(f"unknown queue {queue!r}; known: {self._queue_list()}")
         return q
 
-    def queue_length(self, queue: str) -> int:
+    def queue_length(self, queue: object) -> int:
         """The inquiries waiting in ``queue``, callbacks holding their place included."""
         return self._known_queue(queue).n_waiting
 
     def total_waiting(self) -> int:
         return self._waiting
 
-    def expected_wait(self, queue: str, position: int) -> float:
+    def expected_wait(self, queue: object, position: int) -> float:
         """The expected wait in seconds of the customer at ``position`` (1 = next) in
         ``queue``, from the rates measured so far."""
-        self._known_queue(queue)
+        name = self._known_queue(queue).name
         if type(position) is not int or position < 1:
             raise InvalidInput("position", f"must be an integer >= 1, got {position!r}")
-        return self._estimator.expected_wait(queue, position)
+        return self._estimator.expected_wait(name, position)
 
-    def inquiry_state(self, inquiry_id: str) -> str:
+    def inquiry_state(self, inquiry_id: object) -> str:
         """``waiting``, ``offered``, ``assigned``, ``wrap_up`` or ``parked``; raises if unknown."""
-        return _state_name(self._ticket(inquiry_id))
+        return _state_name(self._ticket(_query_id(inquiry_id, "inquiry_id")))
 
-    def agent_of(self, inquiry_id: str) -> str | None:
+    def agent_of(self, inquiry_id: object) -> str | None:
         """The agent an inquiry is offered or assigned to, if any."""
-        a = self._ticket(inquiry_id).agent
+        a = self._ticket(_query_id(inquiry_id, "inquiry_id")).agent
         return a.id if a is not None else None
 
     def statistics(self) -> RouterStatistics:
@@ -4442,12 +4447,12 @@ class Router:
             reset_at=live.reset_at,
         )
 
-    def agent_statistics(self, agent_id: str) -> AgentStatistics:
+    def agent_statistics(self, agent_id: object) -> AgentStatistics:
         """One logged-in agent's state, load, occupancy, handled, declines and expiries
         since it logged in (or since the last reset); O(channels + inquiries it holds).
         Raises UnknownId for an agent that is not logged in."""
-        check_id(agent_id, "agent_id")
-        return self._live.agent_statistics(self._agent(agent_id), self._now)
+        a = self._agent(check_id(agent_id, "agent_id"))
+        return self._live.agent_statistics(a, self._now)
 
     def agent_ids(self) -> list[str]:
         """The logged-in agents, in login order (for a per-agent export: mind the count)."""
@@ -4531,11 +4536,20 @@ class Router:
         return out or UNSET
 
     @classmethod
-    def restore(cls, data: bytes) -> Router:
-        """Rebuild a router from :meth:`snapshot` bytes."""
+    def restore(cls, data: object) -> Router:
+        """Rebuild a router from :meth:`snapshot` bytes. Anything else (not bytes,
+        truncated, not a snapshot, another format, a config or records that do not hold)
+        raises :class:`~router.errors.InvalidSnapshot` saying what is wrong (``data`` is
+        typed ``object`` so that the compiled build's wrapper lets it reach that check)."""
         snap = codec.decode(data)
-        r = cls(snap.config, now=snap.now)
-        r._restore(snap)
+        try:
+            r = cls(snap.config, now=snap.now)
+        except UsageError as exc:  # its config (or now) does not hold
+            raise InvalidSnapshot(str(exc)) from None
+        try:
+            r._restore(snap)
+        except (LookupError, TypeError, ValueError) as exc:  # a record names what is not there
+            raise InvalidSnapshot(f"inconsistent: {type(exc).__name__}: {exc}") from exc
         return r
 
     def _restore(self, snap: codec.Snapshot) -> None:
@@ -4940,6 +4954,19 @@ def _by_urgency(tickets: list[Ticket]) -> None:
             tickets[i] = before
             i -= 1
         tickets[i] = t
+
+
+def _query_id(value: object, field: str) -> str:
+    """An id a query was given: a str as it is (an unknown one is the query's to answer),
+    anything else :class:`InvalidInput` naming ``field``. The queries take ``object`` so
+    that the compiled build's wrapper lets a wrong type through to here (docs/compiled.md)."""
+    if type(value) is str:
+        return value
+    raise _not_an_id(value, field)
+
+
+def _not_an_id(value: object, field: str) -> InvalidInput:
+    return InvalidInput(field, f"must be a non-empty string, got {value!r}")
 
 
 def _state_name(t: Ticket) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from router.errors import read_message
 from router.values import wire_seconds
 
 __all__ = [
@@ -351,5 +352,6 @@ def encode_events(events: list[Any]) -> bytes:
 
 
 def decode_events(data: bytes) -> list[Any]:
-    """Decode JSON bytes from :func:`encode_events`."""
-    return _json_decoder.decode(data)
+    """Decode JSON bytes from :func:`encode_events`; what it cannot read raises
+    :class:`~router.errors.InvalidMessage` naming msgspec's path."""
+    return read_message(_json_decoder, data)

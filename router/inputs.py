@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from router.errors import read_message
 from router.model import AgentSpec, Attributes, Inquiry, Level, Name
 from router.values import (
     MAX_NAME,
@@ -250,9 +251,10 @@ _json_encoder = msgspec.json.Encoder()
 
 
 def decode_input(data: bytes | str) -> Input:
-    """One input from JSON (``{"type": "accept", "inquiry_id": "c1"}``); msgspec errors name
-    the field."""
-    return _json_decoder.decode(data)
+    """One input from JSON (``{"type": "accept", "inquiry_id": "c1"}``). A message it cannot
+    read raises :class:`~router.errors.InvalidMessage` naming msgspec's path
+    (``$.inquiry.patience_s: Expected float > 0.0``)."""
+    return read_message(_json_decoder, data)
 
 
 def encode_input(inp: Input) -> bytes:

@@ -191,6 +191,12 @@ def test_wait_assigned_unknown_id(env: Env) -> None:
         async with open_router(config(env), backend=env.name) as r:
             with pytest.raises(UnknownId, match=r"^unknown inquiry 'nope' \(never submitted"):
                 await r.wait_assigned("nope")
+            # an id that is no str at all: InvalidInput naming it, on both builds (the
+            # pure build said UnknownId, the compiled one mypyc's TypeError); no waiter left
+            for bad in (None, 7, b"nope", ["nope"]):
+                with pytest.raises(InvalidInput, match=r"^inquiry_id: must be a non-empty str"):
+                    await r.wait_assigned(bad)  # type: ignore[arg-type]
+            assert not r._hub.waiters
 
     env.run(scenario)
 

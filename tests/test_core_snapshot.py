@@ -5,8 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from router import AgentSpec, Inquiry, Router, encode_events
+import msgspec
+import pytest
+
+from router import AgentSpec, Inquiry, InvalidSnapshot, Router, UsageError, encode_events
 from router.core import Router as CoreRouter
+from router.state import codec
 from tests.helpers import config
 
 TOML = """
@@ -203,3 +207,71 @@ def test_a_callback_moved_to_an_outbound_queue_is_not_restored_as_between_attemp
     restored = [restored_router.submit(Inquiry(id=i, queue="voice"), 0) for i in ("i3",)]
     assert kept == restored
     assert kept[0].outcome == "callback"
+
+
+def _garbage() -> list[tuple[str, object, str]]:
+    """(case, what restore is given, the start of the message after ``snapshot: ``)."""
+    r = CoreRouter(config(TOML))
+    run(r, script(seed=5, n=40))
+    good = r.snapshot()
+    snap = codec.decode(good)
+    dup = msgspec.structs.replace(snap.config, queues=[*snap.config.queues, snap.config.queues[0]])
+    return [
+        ("empty", b"", "$: Input data was truncated"),
+        ("truncated", good[: len(good) // 2], "$: Input data was truncated"),
+        ("random bytes", bytes(random.Random(7).randbytes(64)), "$"),
+        ("msgpack, not a map", msgspec.msgpack.encode([1, 2, 3]), "$: Expected object, got array"),
+        (
+            "msgpack map, fields missing",
+            msgspec.msgpack.encode({"format": codec.FORMAT}),
+            "$: Object missing required field config",
+        ),
+        (
+            "a field of the wrong type",
+            msgspec.msgpack.encode({**msgspec.to_builtins(snap), "seq": "x"}),
+            "$.seq: Expected int, got str",
+        ),
+        ("json", msgspec.json.encode(msgspec.to_builtins(snap)), "$: Expected object, got int"),
+        (
+            "another format",
+            codec.encode(msgspec.structs.replace(snap, format=codec.FORMAT + 1)),
+            f"format {codec.FORMAT + 1} is not supported (expected {codec.FORMAT})",
+        ),
+        (
+            "an older format's layout",
+            msgspec.msgpack.encode(
+                {**msgspec.to_builtins(snap), "format": 1, "pools": [["refund", None, [], 0]]}
+            ),
+            f"format 1 is not supported (expected {codec.FORMAT})",
+        ),
+        (
+            "a name no record has",
+            codec.encode(msgspec.structs.replace(snap, freed=["ghost"])),
+            "inconsistent: ",
+        ),
+        (
+            "its config invalid",
+            codec.encode(msgspec.structs.replace(snap, config=dup)),
+            "$.queues[3].name: duplicate",
+        ),
+        ("None", None, "expected bytes, got NoneType"),
+        ("a str", good.decode("latin-1"), "expected bytes, got str"),
+        ("an int", 7, "expected bytes, got int"),
+    ]
+
+
+def test_restoring_what_is_no_snapshot_raises_invalid_snapshot_saying_why() -> None:
+    """Bytes that are not a snapshot this release wrote (or not bytes at all) raise the
+    project's ``InvalidSnapshot`` (a ``UsageError``, and a ``ValueError`` as msgspec's
+    errors were) naming what is wrong, with msgspec's path where there is one."""
+    for case, data, start in _garbage():
+        with pytest.raises(InvalidSnapshot) as info:
+            Router.restore(data)  # type: ignore[arg-type]
+        err = info.value
+        assert isinstance(err, UsageError) and isinstance(err, ValueError), case
+        assert str(err).startswith(f"snapshot: {start}"), (case, str(err))
+    r = CoreRouter(config(TOML))
+    run(r, script(seed=5, n=40))
+    good = r.snapshot()
+    assert Router.restore(bytearray(good)).snapshot() == good  # bytes-like is bytes
+    assert Router.restore(memoryview(good)).snapshot() == good

@@ -23,10 +23,13 @@ from router import (
     ImpossibleRequirement,
     Inquiry,
     InvalidInput,
+    InvalidMessage,
     Router,
     RouterConfig,
     TimeWentBackwards,
+    UnknownId,
     UsageError,
+    decode_events,
     encode_events,
 )
 from router.config import Backpressure, QueueConfig, Routing
@@ -579,3 +582,67 @@ def test_a_bad_wire_input_names_the_field() -> None:
         decode_input(b'{"type":"submit","inquiry":{"id":"x","queue":"q","patience_s":-1}}')
     with pytest.raises(msgspec.ValidationError, match=r"Invalid value 'teleport'"):
         decode_input(b'{"type":"teleport"}')
+
+
+def test_a_message_decode_input_cannot_read_raises_invalid_message_naming_the_path() -> None:
+    """``decode_input`` (and ``decode_events``) raise the project's ``InvalidMessage``: an
+    ``InvalidInput`` whose field is msgspec's path, and still a ``msgspec.ValidationError``
+    (a ``ValueError``) for callers that catch msgspec's errors."""
+    cases: list[tuple[Any, str, str]] = [
+        (b'{"type":"submit","inquiry":{"id":"x","queue":"q","patience_s":-1}}',
+         "$.inquiry.patience_s", "Expected float > 0.0"),
+        (b'{"type":"teleport"}', "$.type", "Invalid value 'teleport'"),
+        (b'{"type":"accept"}', "$", "Object missing required field inquiry_id"),
+        (b"[1]", "$", "Expected object, got array"),
+        (b'{"type":', "$", "Input data was truncated"),
+        (b"", "$", "Input data was truncated"),
+        ("\x00", "$", "JSON is malformed"),
+        (None, "data", "must be bytes or str, got NoneType"),
+        (7, "data", "must be bytes or str, got int"),
+    ]  # fmt: skip
+    for data, field, problem in cases:
+        with pytest.raises(InvalidMessage) as info:
+            decode_input(data)
+        err = info.value
+        assert isinstance(err, InvalidInput) and isinstance(err, msgspec.ValidationError)
+        assert err.field == field, (data, str(err))
+        assert err.problem.startswith(problem), (data, str(err))
+        assert str(err).startswith(f"{field}: {problem}")
+    with pytest.raises(InvalidMessage, match=r"^\$\[0\]\.type: Invalid value 'fly'"):
+        decode_events(b'[{"type":"fly"}]')
+
+
+#: every public query of the core that takes an id (or a queue name), with the argument
+QUERIES: list[tuple[str, Callable[[Router, Any], object], str]] = [
+    ("holds inquiry", lambda r, x: r.holds(x, "a1"), "inquiry_id"),
+    ("holds agent", lambda r, x: r.holds("i1", x), "agent_id"),
+    ("offered_to", lambda r, x: r.offered_to(x), "inquiry_id"),
+    ("inquiry_state", lambda r, x: r.inquiry_state(x), "inquiry_id"),
+    ("agent_of", lambda r, x: r.agent_of(x), "inquiry_id"),
+    ("agent_spec", lambda r, x: r.agent_spec(x), "agent_id"),
+    ("agent_statistics", lambda r, x: r.agent_statistics(x), "agent_id"),
+    ("has_room", lambda r, x: r.has_room(x), "queue"),
+    ("queue_length", lambda r, x: r.queue_length(x), "queue"),
+    ("expected_wait", lambda r, x: r.expected_wait(x, 1), "queue"),
+]
+
+
+@pytest.mark.parametrize(("name", "query", "field"), QUERIES, ids=[q[0] for q in QUERIES])
+def test_a_query_given_an_id_that_is_no_str_raises_invalid_input_on_both_builds(
+    name: str, query: Callable[[Router, Any], object], field: str
+) -> None:
+    """The queries are not the hot path: their id parameters take any object, so the
+    compiled build refuses a wrong type as the pure one does (docs/compiled.md)."""
+    r = _router()
+    before = r.snapshot()
+    for bad in (None, 7, b"i1", ["i1"], True):
+        with pytest.raises(InvalidInput) as info:
+            query(r, bad)
+        assert info.value.field == field, (name, bad)
+        assert str(info.value) == f"{field}: must be a non-empty string, got {bad!r}"
+    assert r.snapshot() == before
+    # a str is an answer (or, for an id the router does not know, UnknownId), as before
+    assert r.holds("i1", "a1") and not r.holds("i2", "a1") and not r.holds("nobody", "a1")
+    assert r.offered_to("i1") == ["a1"] and r.inquiry_state("i2") == "waiting"
+    with pytest.raises(UnknownId):
+        r.inquiry_state("nobody")

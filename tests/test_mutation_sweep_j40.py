@@ -296,7 +296,7 @@ def test_a_snapshot_of_another_format_is_refused_naming_both() -> None:
     raw["format"] = 1
     with pytest.raises(ValueError) as info:
         Router.restore(msgspec.msgpack.encode(raw))
-    assert str(info.value) == "snapshot format 1 is not supported (expected 2)"
+    assert str(info.value) == "snapshot: format 1 is not supported (expected 2)"
 
 
 # ---------------------------------------------------------------------- values.py

@@ -41,10 +41,10 @@ def test_the_wire_takes_each_priority_bound_and_refuses_one_past(base: dict[str,
         assert inp.priority == p  # type: ignore[union-attr]
         check_input_ids(inp)
         check_priority(p)
-    for p, message in ((-1001, "Expected `int` >= -1000"), (1001, "Expected `int` <= 1000")):
+    for p, message in ((-1001, "Expected int >= -1000"), (1001, "Expected int <= 1000")):
         with pytest.raises(msgspec.ValidationError) as info:
             decode_input(json.dumps({**base, "priority": p}))
-        assert str(info.value) == f"{message} - at `$.priority`"
+        assert str(info.value) == f"$.priority: {message}"
 
 
 #: every id field of every input, with the input's other required fields: the wire takes
@@ -82,7 +82,7 @@ def test_the_wire_takes_an_id_of_1_to_200_characters_naming_the_field(
     for bad, message in (("", "length >= 1"), ("x" * 201, "length <= 200")):
         with pytest.raises(msgspec.ValidationError) as info:
             decode_input(json.dumps({**base, field: bad}))
-        assert str(info.value) == f"Expected `str` of {message} - at `$.{field}`"
+        assert str(info.value) == f"$.{field}: Expected str of {message}"
 
 
 #: the wire's other constraints, each the core's too: (input, the whole message)
@@ -90,48 +90,48 @@ _WIRE_REFUSED: list[tuple[dict[str, Any], str]] = [
     # inputs.py:78 (``Reason = str``): a break reason of 201 characters
     (
         {"type": "go_on_break", "agent_id": "a", "reason": "x" * 201},
-        "Expected `str` of length <= 200 - at `$.reason`",
+        "$.reason: Expected str of length <= 200",
     ),
     # inputs.py:86 (``forbid_unknown_fields=False``): a misspelt field went unseen
     (
         {"type": "accept", "inquiry_id": "i", "agent": "a"},
-        "Object contains unknown field `agent`",
+        "$: Object contains unknown field agent",
     ),
     # inputs.py:176, :188 (``dict[Name, int]``, ``dict[str, Level]``): a requirement's
     # level, and its skill's name
     (
         {"type": "update_inquiry", "inquiry_id": "i", "requires": {"r": 6}},
-        "Expected `int` <= 5 - at `$.requires[...]`",
+        "$.requires[...]: Expected int <= 5",
     ),
     (
         {"type": "update_inquiry", "inquiry_id": "i", "requires": {"": 1}},
-        "Expected `str` of length >= 1 - at `key` in `$.requires`",
+        "$.requires: Expected str of length >= 1 (a key)",
     ),
     (
         {"type": "transfer", "inquiry_id": "i", "queue": "q", "requires": {"r": 0}},
-        "Expected `int` >= 1 - at `$.requires[...]`",
+        "$.requires[...]: Expected int >= 1",
     ),
     (
         {"type": "transfer", "inquiry_id": "i", "queue": "q", "requires": {"": 1}},
-        "Expected `str` of length >= 1 - at `key` in `$.requires`",
+        "$.requires: Expected str of length >= 1 (a key)",
     ),
     # inputs.py:165 (``dict[str, str]``): a hand-over's queues
     (
         {"type": "reconfigure", "config": {}, "hand_over": {"": "a"}},
-        "Expected `str` of length >= 1 - at `key` in `$.hand_over`",
+        "$.hand_over: Expected str of length >= 1 (a key)",
     ),
     (
         {"type": "reconfigure", "config": {}, "hand_over": {"a": ""}},
-        "Expected `str` of length >= 1 - at `$.hand_over[...]`",
+        "$.hand_over[...]: Expected str of length >= 1",
     ),
     # inputs.py:220 (``dict[str, Any]``): an agent's attributes
     (
         {"type": "set_attributes", "agent_id": "a", "attributes": {"": 1}},
-        "Expected `str` of length >= 1 - at `key` in `$.attributes`",
+        "$.attributes: Expected str of length >= 1 (a key)",
     ),
     (
         {"type": "set_attributes", "agent_id": "a", "attributes": {"x": None}},
-        "Expected `bool | int | float | str | array`, got `null` - at `$.attributes[...]`",
+        "$.attributes[...]: Expected bool | int | float | str | array, got null",
     ),
 ]
 

@@ -332,9 +332,12 @@ class RouterHandle:
         in service and among the last ``history`` outcomes after). Raises
         :class:`InquiryEnded` if it ends otherwise (abandoned, rejected, deflected,
         withdrawn), :class:`~router.errors.UnknownId` for an id the router does not
-        know, :class:`RouterClosed` if the router closes meanwhile. Cancelling the
-        last waiter withdraws the inquiry, then re-raises the cancellation.
+        know (:class:`~router.errors.InvalidInput` for one that is no str),
+        :class:`RouterClosed` if the router closes meanwhile. Cancelling the last
+        waiter withdraws the inquiry, then re-raises the cancellation.
         """
+        if type(inquiry_id) is not str:  # (the core's queries refuse it so, both builds)
+            raise InvalidInput("inquiry_id", f"must be a non-empty string, got {inquiry_id!r}")
         self._check_open()
         be = self._be
         if self._checkpoints:

@@ -31,6 +31,8 @@ import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
 from router.config import QueueConfig, RouterConfig
+from router.config.problems import format_validation_error
+from router.errors import InvalidSnapshot
 from router.events import Event
 from router.model import AgentSpec
 from router.state.recent import from_pairs as recent_from_pairs
@@ -191,12 +193,39 @@ def encode(snap: Snapshot) -> bytes:
     return _encoder.encode(snap)
 
 
-def decode(data: bytes) -> Snapshot:
-    """A snapshot from :func:`encode` bytes; ValueError if the format is not this one."""
-    snap = _decoder.decode(data)
+class _Format(Struct):
+    """Only a snapshot's ``format`` (the other fields skipped): read when the whole does
+    not decode, to name another format rather than the first field its layout breaks."""
+
+    format: int
+
+
+_format_decoder = msgspec.msgpack.Decoder(_Format)
+
+
+def decode(data: object) -> Snapshot:
+    """A snapshot from :func:`encode` bytes; :class:`~router.errors.InvalidSnapshot` (a
+    ``ValueError``) saying what is wrong when they are not bytes, not a snapshot, or
+    another format's."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidSnapshot(f"expected bytes, got {type(data).__name__}")
+    try:
+        snap = _decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        try:
+            other = _format_decoder.decode(data).format
+        except msgspec.MsgspecError:
+            other = FORMAT
+        if other != FORMAT:
+            raise InvalidSnapshot(_other_format(other)) from None
+        raise InvalidSnapshot(format_validation_error(exc)) from None
     if snap.format != FORMAT:
-        raise ValueError(f"snapshot format {snap.format} is not supported (expected {FORMAT})")
+        raise InvalidSnapshot(_other_format(snap.format))
     return snap
+
+
+def _other_format(n: int) -> str:
+    return f"format {n} is not supported (expected {FORMAT})"
 
 
 def queue_record(
