@@ -10,6 +10,7 @@ from router.config.checks import (
     backpressure_problems,
     config_problems,
     policy_names,
+    profile_tenant_problems,
     semantic_problems,
     window_problems,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "parse_text",
     "policy_names",
     "profile_agent",
+    "profile_tenant_problems",
     "read_config_file",
     "semantic_problems",
     "structure_problems",

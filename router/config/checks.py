@@ -39,6 +39,7 @@ __all__ = [
     "backpressure_problems",
     "config_problems",
     "policy_names",
+    "profile_tenant_problems",
     "semantic_problems",
     "window_problems",
 ]
@@ -197,6 +198,17 @@ def semantic_problems(cfg: RouterConfig, *, profile_tenants: bool = False) -> li
         out.extend(f"$.statistics.{p}" for p in window_problems(stats.windows, stats.bucket_s))
     out.extend(cfg.extra_problems())
     out.extend(backpressure_problems(cfg))
+    return out
+
+
+def profile_tenant_problems(cfg: RouterConfig) -> list[str]:
+    """Only the documents' own check: each profile's (and shift's) tenant that no queue
+    belongs to, one ``path: message`` line each (the durable log's edge runs it alone:
+    ``router/durable/wire.py``)."""
+    out: list[str] = []
+    tenants = {q.tenant for q in cfg.queues if q.tenant is not None}
+    for i, a in enumerate(cfg.agents):
+        _profile_tenant_problems(f"$.agents[{i}]", a, tenants, out)
     return out
 
 

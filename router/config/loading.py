@@ -149,14 +149,20 @@ def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterCo
     return convert_config(parse_text(data, fmt), type)
 
 
-def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
+def convert_config(
+    raw: Any,
+    type: type[C] = RouterConfig,  # type: ignore[assignment]
+    *,
+    profile_tenants: bool = True,
+) -> C:
     """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
 
     An empty document is refused first, then a scenario given for a plain router config
     (one line saying so); then schema problems (all of them); the semantic checks run
     once the schema is satisfied, with the documents' own (a profile's tenant no queue
-    belongs to: ``router/config/checks.py``). Nesting too deep for the parsers or the
-    walker is one line, never a RecursionError.
+    belongs to: ``router/config/checks.py``) unless ``profile_tenants`` is off (a durable
+    log's entry, checked when it was logged: ``router/durable/wire.py``). Nesting too
+    deep for the parsers or the walker is one line, never a RecursionError.
     """
     problems = empty_problems(raw)
     if problems:
@@ -168,7 +174,7 @@ def convert_config(raw: Any, type: type[C] = RouterConfig) -> C:  # type: ignore
             cfg = msgspec.convert(raw, type)
         except msgspec.ValidationError:
             raise ConfigError(structure_problems(raw, type)) from None
-        problems = semantic_problems(cfg, profile_tenants=True)
+        problems = semantic_problems(cfg, profile_tenants=profile_tenants)
     except RecursionError:  # the parsers refuse deep nesting; this is the safety net
         raise ConfigError(["$: nested too deeply"]) from None
     if problems:

@@ -45,6 +45,7 @@ from router.config import RouterConfig
 from router.durable.domain import DomainOptions, DomainRunner
 from router.durable.log import ACQUIRE, OWNER_SCRIPTS, Calls, Fenced, LogMoved, connect
 from router.durable.wire import DomainKeys
+from router.errors import InvalidSnapshot
 
 __all__ = ["Server", "connect"]
 
@@ -243,6 +244,14 @@ class Server:
                 exc,
             )
             self.cool_until[domain] = time.monotonic() + min(0.5, self._lease_s / 4)
+        except InvalidSnapshot as exc:
+            # the stored snapshot is not one this release restores: an operator's matter
+            # (a downgrade, a foreign write), said in one line; leave the domain
+            self.counters["failed"] += 1
+            log.error("domain %s: %s; leaving the domain for 60 s", domain, exc)
+            self.cool_until[domain] = time.monotonic() + 60.0
+            with contextlib.suppress(RedisError, OSError):
+                await runner.log.release()
         except Exception:
             # not the core (a failing batch is dead-lettered): a bug here, leave the domain
             self.counters["failed"] += 1

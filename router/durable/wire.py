@@ -11,7 +11,10 @@ one JSON request). Every request is decoded by one msgspec decoder per format,
 built once, which validates the input against the core's own struct
 constraints; a request it cannot decode becomes an :class:`Invalid` naming the
 field (``$.input.inquiry.id: Expected str, got int``), never an error that
-reaches the batch.
+reaches the batch. So does a reconfigure whose document fails a check newer than
+some logs (a profile's tenant no queue belongs to): refused there, before the log,
+it is not checked again when a logged entry is applied, so a log an earlier
+release wrote replays to the state that release reached.
 
 The domain's owner reads requests in order, stamps a batch of them with its
 router time ``now`` and the id of the last request it consumed (``cur``), and
@@ -50,12 +53,18 @@ from typing import Any, get_args
 import msgspec
 from msgspec import Struct
 
-from router.config import Name, RouterConfig, format_validation_error
+from router.config import (
+    Name,
+    RouterConfig,
+    convert_config,
+    format_validation_error,
+    profile_tenant_problems,
+)
 from router.core import Router
 from router.durable import faults
 from router.errors import UsageError
 from router.events import Event
-from router.inputs import Input
+from router.inputs import Input, Reconfigure
 
 __all__ = [
     "INPUT_TYPES",
@@ -281,6 +290,8 @@ def _invalid(ref: str, exc: Exception, raw: bytes | None, json: bool = False) ->
     """An :class:`Invalid` for a request that failed to decode, with what can still be read."""
     if isinstance(exc, msgspec.MsgspecError):
         message = format_validation_error(exc)
+    elif isinstance(exc, _Refused):
+        message = str(exc)
     else:
         message = "$: nested too deeply"
     try:
@@ -309,19 +320,58 @@ def _invalid(ref: str, exc: Exception, raw: bytes | None, json: bool = False) ->
     )
 
 
+class _Refused(Exception):
+    """A request the log's edge refuses though it decodes (its message names the field)."""
+
+
 def _checked(request: Request) -> Request:
-    """The request, unless untyped data in it nests too deep (ValidationError naming the field)."""
-    names = _UNTYPED.get(type(request.input))
+    """The request, unless untyped data in it nests too deep (ValidationError naming the
+    field) or it is a reconfigure whose document fails the documents' own check
+    (:func:`_document_problems`; :class:`_Refused` naming the field)."""
+    inp = request.input
+    names = _UNTYPED.get(type(inp))
     if names is not None:
         for name in names:
-            if _too_deep(getattr(request.input, name), MAX_UNTYPED_DEPTH):
+            if _too_deep(getattr(inp, name), MAX_UNTYPED_DEPTH):
                 raise msgspec.ValidationError(
                     f"nested more than {MAX_UNTYPED_DEPTH} levels deep - at `$.input.{name}`"
                 )
+    if type(inp) is Reconfigure:
+        problems = _document_problems(inp.config)
+        if problems:
+            raise _Refused("\n".join(f"$.input.config{p[1:]}" for p in problems))
     return request
 
 
-_DECODE_ERRORS = (msgspec.MsgspecError, RecursionError)
+def _document_problems(config: Any) -> list[str]:
+    """What a reconfigure's document is refused for at the log's edge, beyond the core's
+    checks: a profile's (or shift's) tenant that no queue belongs to, which
+    ``convert_config`` refuses in documents since 2f7ac36 (e88afa5). Checked here,
+    before the log, and not when a logged entry is applied (:func:`_as_logged`): an entry
+    the previous release logged replays as it was applied then, and every release reads
+    the same log to the same state. ``[]`` for a document whose schema does not hold: the
+    core refuses that, naming every problem, as before."""
+    if not isinstance(config, dict):
+        return []
+    try:
+        cfg = msgspec.convert(config, RouterConfig)
+    except (msgspec.ValidationError, RecursionError):
+        return []
+    return profile_tenant_problems(cfg)
+
+
+def _as_logged(inp: Reconfigure) -> Reconfigure:
+    """A logged reconfigure as the core applies it: its document converted without the
+    documents' own check (:func:`_document_problems` ran at the log's edge), so a mapping
+    logged by the previous release is applied as it was then; any other problem is the
+    core's ``ConfigError``, as before."""
+    if not isinstance(inp.config, dict):
+        return inp
+    cfg = convert_config(inp.config, RouterConfig, profile_tenants=False)
+    return Reconfigure(config=cfg, hand_over=inp.hand_over)
+
+
+_DECODE_ERRORS = (msgspec.MsgspecError, RecursionError, _Refused)
 
 
 def decode_request(fields: dict[bytes, bytes], ref: str) -> tuple[list[Request], list[Invalid]]:
@@ -471,7 +521,8 @@ def run_batch(
         try:
             if check is not None:
                 check(request)
-            handle(request.input, now)
+            inp = request.input
+            handle(_as_logged(inp) if type(inp) is Reconfigure else inp, now)
         except UsageError as exc:
             refusals.append(_refusal(now, request, type(exc).__name__, str(exc)))
     if check is not None:
@@ -486,7 +537,8 @@ def _handle_one(router: Router, request: Request, now: float) -> None:
     try:
         if check is not None:
             check(request)
-        router.handle(request.input, now)
+        inp = request.input
+        router.handle(_as_logged(inp) if type(inp) is Reconfigure else inp, now)
     except UsageError:
         pass
 

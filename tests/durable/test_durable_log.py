@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from typing import Any
 
@@ -9,9 +11,11 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from router import Inquiry, decode_config
+from router import Inquiry, InvalidSnapshot, decode_config
+from router.config import checks
 from router.durable import DomainOptions, DomainRunner, Fenced, Producer
 from router.durable.audit import audit_events, verify_replay
+from router.durable.serve import Server
 from router.durable.testing import RedisServer
 from router.durable.wire import Refusal, Request, decode_output, encode_request
 from router.events import Assigned, Offered
@@ -199,5 +203,102 @@ def test_a_domain_keeps_its_reconfigured_config_across_owners(redis_server: Redi
         assert r2.core is not None
         assert r2.core.config.routing.offer_timeout_s == 9.0
         assert r2.core.version == 2
+
+    run(redis_server.url, body)
+
+
+def _typo_profile_config() -> dict[str, Any]:
+    """CONFIG as a document, with an offer timeout of 9 s and a profile whose tenant no
+    queue belongs to: what the previous release took in a reconfigure and this one refuses
+    in a document (``convert_config``, since 2f7ac36/e88afa5)."""
+    doc = msgspec.to_builtins(decode_config(CONFIG.encode()))
+    doc["routing"]["offer_timeout_s"] = 9.0
+    doc["agents"].append(
+        {"name": "typo", "count": 1, "skills": {"orders": 1}, "capacity": {"chat": 1}}
+        | {"tenants": ["fligy"]}
+    )
+    return doc
+
+
+def test_a_reconfigure_the_previous_release_logged_replays_to_the_same_state(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log's ``Reconfigure`` whose document the previous release accepted (a profile's
+    tenant no queue belongs to) is applied on replay as it was then, so the new owner's
+    state is the old owner's; the same document sent now is refused at the log's edge
+    (the owner's decoding: an ``InvalidRequest`` naming the field), and changes nothing."""
+    doc = _typo_profile_config()
+
+    async def body(c: Redis) -> None:
+        # the previous release: the documents' tenant check did not exist
+        with monkeypatch.context() as m:
+            m.setattr(checks, "_profile_tenant_problems", lambda *a: None)
+            r1 = runner(c, Clock(1.0))
+            await start(r1)
+            await Producer(c, "d").reconfigure(doc)
+            await settle(r1)
+            assert r1.core is not None and r1.core.version == 2
+            state = r1.core.snapshot()
+        # the upgrade: the owner dies, a new release's owner replays the log
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, Clock(2.0), owner="p2")
+        assert await r2.acquire()
+        await r2.recover()
+        assert r2.core is not None and r2.core.snapshot() == state
+        assert r2.core.config.routing.offer_timeout_s == 9.0
+        assert (await verify_replay(c, "d")).problems == []
+        # the same document sent now is refused before the log, naming the field
+        p = Producer(c, "d", producer="ops")
+        after = await c.xlen("router:{d}:output")
+        rid = await p.reconfigure(doc)
+        await settle(r2)
+        assert r2.core.version == 2  # not applied (a reconfigure makes version 3)
+        out = (await p.all_outputs())[after:]
+        assert [r for o in out for r in o.refusals] == [
+            Refusal(
+                at=2.0,
+                input="reconfigure",
+                ref=rid,  # (an undecodable request's: its request id)
+                error="InvalidRequest",
+                message="$.input.config.agents[2].tenants[0]: unknown tenant 'fligy'; "
+                "no queue belongs to a tenant",
+                producer="ops",
+            )
+        ]
+        assert (await verify_replay(c, "d")).problems == []
+
+    run(redis_server.url, body)
+
+
+def test_a_stored_snapshot_that_does_not_restore_raises_invalid_snapshot(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A snapshot hash whose bytes are no snapshot (a foreign write, a release that wrote
+    another format) stops the recovery with ``InvalidSnapshot`` saying why, not msgspec's
+    error; ``serve`` logs that one line (no traceback) and leaves the domain."""
+
+    async def body(c: Redis) -> None:
+        r1 = runner(c, Clock(1.0))
+        await start(r1)
+        await r1.snapshot()
+        await c.hset("router:{d}:snapshot", "data", b"\x93\x01\x02")
+        await c.delete("router:{d}:lease")
+        r2 = runner(c, Clock(2.0), owner="p2")
+        assert await r2.acquire()
+        with pytest.raises(InvalidSnapshot, match=r"^snapshot: \$: Expected object, got array$"):
+            await r2.recover()
+        await c.delete("router:{d}:lease")
+        s = Server(redis_server.url, decode_config(CONFIG.encode()), ["d"], DomainOptions())
+        asyncio.get_running_loop().call_later(0.3, s.stop)
+        with caplog.at_level(logging.INFO, logger="router.durable"):
+            await s.run()
+        assert s.counters["failed"] == 1 and s.counters["acquired"] == 1
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert [(r.getMessage(), r.exc_info) for r in errors] == [
+            (
+                "domain d: snapshot: $: Expected object, got array; leaving the domain for 60 s",
+                None,
+            )
+        ]
 
     run(redis_server.url, body)

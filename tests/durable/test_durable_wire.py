@@ -39,6 +39,7 @@ from router.durable.wire import (
     encode_requests,
     input_ref,
     input_tag,
+    isolate,
     run_batch,
 )
 from router.errors import InvalidInput
@@ -55,7 +56,7 @@ from router.events import (
     Reconfigured,
     Withdrawn,
 )
-from router.inputs import Input, Submit
+from router.inputs import Input, Reconfigure, Submit
 from router.model import AgentSpec
 from tests.durable.conftest import CONFIG
 from tests.durable.harness import Clock, run, runner, serve, settle, start, wait_for
@@ -246,6 +247,48 @@ def test_bad_values_from_the_wire_are_refused_each_naming_its_field() -> None:
 
 def encode_raw(value: Any) -> bytes:
     return msgspec.msgpack.encode(value)
+
+
+def test_a_reconfigure_naming_a_tenant_no_queue_has_is_refused_before_the_log_only() -> None:
+    """The documents' tenant check (``convert_config``) runs where a request enters the
+    log (``decode_request``): a new such reconfigure is an ``InvalidRequest`` naming the
+    field. A logged one (the previous release took it) is applied by ``run_batch`` and by
+    the dead-letter walk as it was then; any other problem stays the core's refusal."""
+    doc = {
+        "queues": [{"name": "orders", "channel": "chat", "tenant": "fliggy"}],
+        "agents": [
+            {"count": 1, "capacity": {"chat": 1}, "tenants": ["fliggy"]},
+            {"count": 1, "capacity": {"chat": 1}, "tenants": ["fligy"]},
+        ],
+    }
+    raw = msgspec.msgpack.encode({"input": {"type": "reconfigure", "config": doc}})
+    good, bad = decode_request({b"m": raw}, "7-0")
+    assert good == [] and [(x.input, x.ref, x.message) for x in bad] == [
+        (
+            "reconfigure",
+            "7-0",
+            "$.input.config.agents[1].tenants[0]: unknown tenant 'fligy'; "
+            "the queues' tenants: fliggy",
+        )
+    ]
+    logged = Batch(now=1.0, cur="7-0", items=[Request(input=Reconfigure(config=doc))])
+    core, _, refusals = run_batch(_core(), decode_batch(encode_batch(logged)))
+    assert refusals == [] and core.version == 2
+    assert core.config.agents[1].tenants == ["fligy"]
+    assert isolate(_core(), logged) == (None, None)  # the walk applies it alike
+    # a document that is wrong otherwise: the core's ConfigError, as before
+    worse = {"queues": [{"name": "orders", "channel": "fax", "tenant": "fliggy"}]}
+    good, bad = decode_request(
+        {b"m": encode_raw({"input": {"type": "reconfigure", "config": worse}})}, "8-0"
+    )
+    assert bad == [] and len(good) == 1
+    _, _, refusals = run_batch(_core(), Batch(now=1.0, cur="8-0", items=good))
+    assert [(r.error, r.message.splitlines()[0]) for r in refusals] == [
+        (
+            "ConfigError",
+            "$.queues[0].channel: unknown channel 'fax'; known: chat, email, task, voice",
+        )
+    ]
 
 
 def test_a_refusal_names_the_input_its_id_key_and_producer_even_when_undecodable() -> None:
