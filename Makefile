@@ -27,7 +27,8 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_queue_queries.py tests/test_
 	tests/test_gc_footprint.py tests/test_counting.py tests/test_ticket_more.py tests/test_agent_heap.py \
 	tests/test_queries_change_nothing.py tests/test_bench.py tests/test_public_surface.py \
 	tests/test_shared_caps.py tests/test_version_table.py tests/test_bookkeeping_counts.py \
-	tests/test_deadline_entries.py tests/test_mutation_sweep_core.py tests/test_mutation_sweep_edges.py \
+	tests/test_deadline_entries.py tests/test_mutation_sweep.py tests/test_mutation_sweep_core.py \
+	tests/test_mutation_sweep_edges.py \
 	tests/test_mutation_sweep_c34.py tests/test_mutation_sweep_e35.py \
 	tests/test_steps_out_of_line.py tests/test_mutation_sweep_f36.py tests/test_reconfigure_timers.py \
 	tests/test_shared_shares.py tests/test_recent_window.py tests/test_mutation_sweep_g37.py \

@@ -238,13 +238,20 @@ def test_waking_a_waiter_whose_task_was_cancelled_is_harmless() -> None:
     without asking ``done()`` first; a future already done (its task was cancelled while it
     waited, or it was woken before) refuses it, and the wake must swallow that refusal (it
     runs inside ``Hub.tick``, for every inbox). Kills the refusal re-raised when the future
-    is done (``not`` dropped), for both waiters."""
+    is done (``not`` dropped), for both waiters. Reached through the constructors and a
+    session's own ``async for`` reader (asyncio), so it runs on both builds (a compiled
+    ``Offers`` cannot be made with ``__new__``)."""
     import asyncio
 
+    from router import AgentSpec
+    from router.adapters import open_router
     from router.adapters._hot import FutureWaiter, Offers
 
-    loop = asyncio.new_event_loop()
-    try:
+    async def read(reader: Any) -> Any:
+        return await reader.__anext__()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
         w = FutureWaiter(loop)
         w.fut.cancel()
         w.wake()  # cancelled: nothing to wake
@@ -252,12 +259,23 @@ def test_waking_a_waiter_whose_task_was_cancelled_is_harmless() -> None:
         w.wake()
         w.wake()  # woken before
         assert w.fut.done() and not w.fut.cancelled()
-        reader = Offers.__new__(Offers)
-        reader.fut = loop.create_future()
-        reader.fut.cancel()
-        reader.wake()
-    finally:
-        loop.close()
+        async with (
+            open_router(config(CHAT), backend="asyncio") as r,
+            r.agent(AgentSpec(id="a1", skills={"refund": 1}, capacity={"chat": 1})) as a1,
+        ):
+            reader = a1.__aiter__()
+            assert type(reader) is Offers
+            task = asyncio.create_task(read(reader))
+            await asyncio.sleep(0)  # the task waits on the reader's future: no offer yet
+            fut = reader.fut
+            assert fut is not None and not fut.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert fut.cancelled() and reader.fut is fut
+            reader.wake()  # as Hub.tick's wake would, had it raced the cancellation
+
+    asyncio.run(main())
 
 
 CHAT = """
