@@ -4266,6 +4266,29 @@ class Router:
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 t.step = self._steps_due(t)
+        # a callback between two attempts holds its place in its queue too: it follows the
+        # removed queue's target (its retry puts it in line there) or is rejected now
+        callbacks = self._bp.callbacks
+        for t in sorted(callbacks.between_attempts_in(targets), key=_urgency):
+            name = t.terms.queue.name
+            target = targets[name]
+            if target is None:
+                callbacks.withdrawn(t)  # it holds no place any more
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+            else:
+                self._move_to(t, self._queues[target], 0)
+                callbacks.moved(t, name)
+                handed += 1
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
         self._live.recount(self._agents.values(), list(self._queues.values()))
