@@ -135,6 +135,7 @@ from router.events import (
     Offered,
     OfferExpired,
     OfferRescinded,
+    Overflowed,
     Reconfigured,
     Rejected,
     Requeued,
@@ -4173,9 +4174,10 @@ class Router:
         """Atomically switch to ``config``; returns the new version.
 
         ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
-        Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
-        the removed queue's ``on_remove``, else they are rejected with reason
-        ``queue_removed``; offered and assigned ones finish where they are. An open
+        Waiting inquiries of a removed queue (callbacks between two attempts too) move to
+        ``hand_over[queue]``, else to the removed queue's ``on_remove`` (an ``Overflowed``
+        each), else they are rejected with reason ``queue_removed``; offered and assigned
+        ones finish where they are. An open
         offer is held to the new config: an agent it no longer allows loses it at once
         (``reason="reconfigured"``); work in service stays.
         An invalid config raises ConfigError naming every problem and changes nothing.
@@ -4262,7 +4264,7 @@ class Router:
             if name in targets:
                 target = targets[name]
                 assert target is not None
-                self._move_to(t, self._queues[target], 0)
+                self._hand_over(t, name, target)
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 t.step = self._steps_due(t)
@@ -4286,7 +4288,7 @@ class Router:
                     ),
                 )
             else:
-                self._move_to(t, self._queues[target], 0)
+                self._hand_over(t, name, target)
                 callbacks.moved(t, name)
                 handed += 1
         survivors = [t for t in waiting if t.state != DONE]
@@ -4306,6 +4308,21 @@ class Router:
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _hand_over(self, t: Ticket, name: str, target: str) -> None:
+        """``t``, out of line, leaves the removed queue ``name`` for ``target`` (reconfigure):
+        a move, announced as one (``Overflowed``) so the event consumers see it too."""
+        self._move_to(t, self._queues[target], 0)
+        self._events.append(
+            Overflowed(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                from_queue=name,
+                to_queue=target,
+                reason="queue_removed",
+            )
+        )
 
     def _hold_offer(self, t: Ticket, reason: str) -> None:
         """The offered ``t`` takes the pool it would wait in now (:meth:`_pool_for`, after a

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from router import AgentSpec, Inquiry, Router
-from router.events import Assigned, Offered, Reconfigured, Rejected, Requeued
+from router.events import Assigned, Offered, Overflowed, Reconfigured, Rejected, Requeued
+from router.observe import Monitor
 from tests.helpers import config
 
 QUEUES = """
@@ -94,7 +95,17 @@ def test_a_callback_between_attempts_follows_its_removed_queue(
     r = _between_attempts(on_remove)
     assert r.reconfigure(config(ONLY_B), now=20.0, hand_over=hand_over) == 2
     ev = r.tick(20.0)
-    assert ev == [Reconfigured(at=20.0, version=2, handed_over=1, rejected=0)]
+    assert ev == [
+        Overflowed(
+            at=20.0,
+            version=2,
+            inquiry_id="c1",
+            from_queue="a",
+            to_queue="b",
+            reason="queue_removed",
+        ),
+        Reconfigured(at=20.0, version=2, handed_over=1, rejected=0),
+    ]
     assert r.inquiry_state("c1") == "parked"  # still between attempts: the retry is at 111
     # its place is held in b now: b (max_queue 1) is full
     assert r.submit(Inquiry(id="c2", queue="b"), now=30.0).reason == "queue_full: b holds 1"
@@ -122,3 +133,58 @@ def test_a_callback_between_attempts_of_a_removed_queue_without_target_is_reject
     assert r.submit(Inquiry(id="busy2", queue="b"), now=201.0).outcome == "admitted"
     r.tick(201.0)  # offered to ag: a new arrival would wait
     assert r.submit(Inquiry(id="c2", queue="b"), now=202.0).outcome == "callback"
+
+
+HANDED = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "a"
+requires = { x = 1 }
+on_remove = "b"
+[[queues]]
+name = "b"
+requires = { x = 1 }
+"""
+
+
+def test_a_removed_queues_hand_over_is_a_move_the_monitor_sees() -> None:
+    """docs/backpressure.md: a move gets an ``Overflowed`` event on the way; so the event
+    consumers (the monitor, the simulator's report) keep each queue's row adding up:
+    ``offered + moved_in - moved_out`` = outcomes + still in the router."""
+    cfg = config(HANDED)
+    after = config(HANDED.split('[[queues]]\nname = "a"')[0] + '[[queues]]\nname = "b"\n')
+    r, mon = Router(cfg), Monitor(cfg)
+    r.login(AgentSpec(id="ag", skills={"x": 1}), 0.0)
+    for k in range(3):
+        r.submit(Inquiry(id=f"i{k}", queue="a"), 1.0)
+    mon.feed(r.tick(1.0))  # i0 assigned, i1 and i2 wait
+    r.reconfigure(after, 5.0)
+    mon.configure(after)
+    ev = r.tick(5.0)
+    assert ev == [
+        Overflowed(
+            at=5.0,
+            version=2,
+            inquiry_id=f"i{k}",
+            from_queue="a",
+            to_queue="b",
+            reason="queue_removed",
+        )
+        for k in (1, 2)
+    ] + [Reconfigured(at=5.0, version=2, handed_over=2, rejected=0)]
+    mon.feed(ev)
+    for k, t in enumerate((10.0, 20.0, 30.0)):  # one agent: i0, i1, i2 in turn
+        r.complete(f"i{k}", t)
+        mon.feed(r.tick(t))
+    rows = mon.statistics(30.0).queues
+    for q, offered, moved_in, moved_out, answered in (("a", 3, 0, 2, 1), ("b", 0, 2, 0, 2)):
+        row = rows[q]
+        won = row.windows["since_reset"]
+        assert (won.offered, row.moved_in, row.moved_out, won.answered) == (
+            offered,
+            moved_in,
+            moved_out,
+            answered,
+        )
+        assert offered + moved_in - moved_out == won.answered + row.waiting
