@@ -4233,6 +4233,9 @@ class Router:
         if problems:
             raise ConfigError(problems)
         self._version += 1
+        # tasks held in a removed outbound queue: moved or ended below, never by the policy
+        outbound = self._bp.outbound
+        tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
         self._apply_config(config)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
@@ -4293,6 +4296,30 @@ class Router:
                 handed += 1
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
+        for t in sorted(tasks, key=_urgency):
+            name = t.terms.queue.name
+            target = targets[name]
+            if target is None:
+                outbound.deadlines.pop(t.id, None)
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+                continue
+            self._hand_over(t, name, target)
+            handed += 1
+            if target in outbound.queues:
+                outbound.take_back(t)  # held there, its deadline kept
+            else:  # an inbound queue: in line like an inquiry (as the policy's _unhold)
+                outbound.deadlines.pop(t.id, None)
+                self._back_in_line(t)
         self._live.recount(self._agents.values(), list(self._queues.values()))
         for t in survivors:
             self._schedule_step(t)

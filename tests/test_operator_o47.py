@@ -188,3 +188,89 @@ def test_a_removed_queues_hand_over_is_a_move_the_monitor_sees() -> None:
             answered,
         )
         assert offered + moved_in - moved_out == won.answered + row.waiting
+
+
+OUTBOUND = """
+[routing]
+mode = "immediate"
+[backpressure.outbound]
+queues = [{outbound}]
+reserve_idle = 0
+[[queues]]
+name = "in"
+requires = {{ x = 1 }}
+[[queues]]
+name = "ob"
+requires = {{ x = 1 }}
+{on_remove}
+[[queues]]
+name = "ob2"
+requires = {{ x = 1 }}
+"""
+
+
+def _held_tasks(on_remove: str) -> Router:
+    """An agent busy on an inbound call; tasks t0..t2 held in the outbound queue ``ob``."""
+    r = Router(config(OUTBOUND.format(outbound='"ob", "ob2"', on_remove=on_remove)))
+    r.login(AgentSpec(id="ag", skills={"x": 1}), 0.0)
+    r.submit(Inquiry(id="i0", queue="in"), 0.0)
+    for k in range(3):
+        r.submit(Inquiry(id=f"t{k}", queue="ob"), 0.0)
+    r.tick(0.0)
+    assert [r.inquiry_state(f"t{k}") for k in range(3)] == ["parked"] * 3
+    return r
+
+
+ONLY_OB2 = OUTBOUND.format(outbound='"ob2"', on_remove="").replace(
+    '[[queues]]\nname = "ob"\nrequires = { x = 1 }\n\n', ""
+)
+
+
+def test_tasks_held_in_a_removed_outbound_queue_follow_its_on_remove() -> None:
+    r = _held_tasks('on_remove = "ob2"')
+    r.reconfigure(config(ONLY_OB2), 1.0)
+    ev = r.tick(1.0)
+    assert ev == [
+        Overflowed(
+            at=1.0,
+            version=2,
+            inquiry_id=f"t{k}",
+            from_queue="ob",
+            to_queue="ob2",
+            reason="queue_removed",
+        )
+        for k in range(3)
+    ] + [Reconfigured(at=1.0, version=2, handed_over=3, rejected=0)]
+    # still held (outbound tasks in ob2 now): released onto idle capacity only, in order
+    assert [r.inquiry_state(f"t{k}") for k in range(3)] == ["parked"] * 3
+    done = []
+    for k, t in enumerate((10.0, 20.0, 30.0, 40.0)):
+        r.complete("i0" if k == 0 else f"t{k - 1}", t)
+        done += [(e.inquiry_id, e.queue) for e in r.tick(t) if isinstance(e, Assigned)]
+    assert done == [("t0", "ob2"), ("t1", "ob2"), ("t2", "ob2")]
+    assert r.counters.rejected == 0
+
+
+def test_tasks_held_in_a_removed_outbound_queue_handed_to_an_inbound_queue_wait_in_line() -> None:
+    r = _held_tasks('on_remove = "in"')
+    r.reconfigure(config(ONLY_OB2), 1.0)
+    ev = r.tick(1.0)
+    assert [(type(e).__name__, getattr(e, "to_queue", None)) for e in ev] == [
+        ("Overflowed", "in")
+    ] * 3 + [("Reconfigured", None)]
+    assert [r.inquiry_state(f"t{k}") for k in range(3)] == ["waiting"] * 3
+    assert r.queue_length("in") == 3
+    r.complete("i0", 10.0)
+    (a,) = [e for e in r.tick(10.0) if isinstance(e, Assigned)]
+    assert (a.inquiry_id, a.queue, a.wait_s) == ("t0", "in", 10.0)
+
+
+def test_tasks_held_in_a_removed_outbound_queue_without_target_are_counted_rejected() -> None:
+    r = _held_tasks("")
+    r.reconfigure(config(ONLY_OB2), 1.0)
+    ev = r.tick(1.0)
+    assert ev == [
+        Rejected(at=1.0, version=2, inquiry_id=f"t{k}", queue="ob", reason="queue_removed")
+        for k in range(3)
+    ] + [Reconfigured(at=1.0, version=2, handed_over=0, rejected=3)]
+    assert r.counters.rejected == 3
