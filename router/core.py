@@ -4174,10 +4174,10 @@ class Router:
         """Atomically switch to ``config``; returns the new version.
 
         ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
-        Waiting inquiries of a removed queue (callbacks between two attempts too) move to
-        ``hand_over[queue]``, else to the removed queue's ``on_remove`` (an ``Overflowed``
-        each), else they are rejected with reason ``queue_removed``; offered and assigned
-        ones finish where they are. An open
+        Waiting inquiries of a removed queue (callbacks between two attempts and held
+        outbound tasks too) move to ``hand_over[queue]``, else to the removed queue's
+        ``on_remove`` (an ``Overflowed`` each), else they are rejected with reason
+        ``queue_removed``; offered and assigned ones finish where they are. An open
         offer is held to the new config: an agent it no longer allows loses it at once
         (``reason="reconfigured"``); work in service stays.
         An invalid config raises ConfigError naming every problem and changes nothing.
