@@ -136,6 +136,7 @@ from router.events import (
     Offered,
     OfferExpired,
     OfferRescinded,
+    Overflowed,
     Reconfigured,
     Rejected,
     Requeued,
@@ -4178,8 +4179,9 @@ class Router:
         """Atomically switch to ``config``; returns the new version.
 
         ``config`` is a :class:`~router.config.RouterConfig` or its plain-data form.
-        Waiting inquiries of a removed queue move to ``hand_over[queue]``, else to
-        the removed queue's ``on_remove``, else they are rejected with reason
+        Waiting inquiries of a removed queue (callbacks between two attempts and held
+        outbound tasks too) move to ``hand_over[queue]``, else to the removed queue's
+        ``on_remove`` (an ``Overflowed`` each), else they are rejected with reason
         ``queue_removed``; offered and assigned ones finish where they are. An open
         offer is held to the new config: an agent it no longer allows loses it at once
         (``reason="reconfigured"``); work in service stays.
@@ -4236,6 +4238,9 @@ class Router:
         if problems:
             raise ConfigError(problems)
         self._version += 1
+        # tasks held in a removed outbound queue: moved or ended below, never by the policy
+        outbound = self._bp.outbound
+        tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
         self._apply_config(config)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
@@ -4267,12 +4272,59 @@ class Router:
             if name in targets:
                 target = targets[name]
                 assert target is not None
-                self._move_to(t, self._queues[target], 0)
+                self._hand_over(t, name, target)
                 handed += 1
             else:  # its queue's steps may have changed: apply the ones already due
                 t.step = self._steps_due(t)
+        # a callback between two attempts holds its place in its queue too: it follows the
+        # removed queue's target (its retry puts it in line there) or is rejected now
+        callbacks = self._bp.callbacks
+        for t in sorted(callbacks.between_attempts_in(targets), key=_urgency):
+            name = t.terms.queue.name
+            target = targets[name]
+            if target is None:
+                callbacks.withdrawn(t)  # it holds no place any more
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+            else:
+                self._hand_over(t, name, target)
+                callbacks.moved(t, name)
+                handed += 1
         survivors = [t for t in waiting if t.state != DONE]
         self._rebuild_indexes(survivors)
+        for t in sorted(tasks, key=_urgency):
+            name = t.terms.queue.name
+            target = targets[name]
+            if target is None:
+                outbound.deadlines.pop(t.id, None)
+                rejected += 1
+                self._end(
+                    t,
+                    Rejected(
+                        at=self._now,
+                        version=self._version,
+                        inquiry_id=t.id,
+                        queue=name,
+                        reason="queue_removed",
+                    ),
+                )
+                continue
+            self._hand_over(t, name, target)
+            handed += 1
+            if target in outbound.queues:
+                outbound.take_back(t)  # held there, its deadline kept
+            else:  # an inbound queue: in line like an inquiry (as the policy's _unhold)
+                outbound.deadlines.pop(t.id, None)
+                self._back_in_line(t)
         self._live.recount(self._agents.values(), list(self._queues.values()))
         for t in survivors:
             self._schedule_step(t)
@@ -4288,6 +4340,21 @@ class Router:
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _hand_over(self, t: Ticket, name: str, target: str) -> None:
+        """``t``, out of line, leaves the removed queue ``name`` for ``target`` (reconfigure):
+        a move, announced as one (``Overflowed``) so the event consumers see it too."""
+        self._move_to(t, self._queues[target], 0)
+        self._events.append(
+            Overflowed(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                from_queue=name,
+                to_queue=target,
+                reason="queue_removed",
+            )
+        )
 
     def _hold_offer(self, t: Ticket, reason: str) -> None:
         """The offered ``t`` takes the pool it would wait in now (:meth:`_pool_for`, after a

@@ -18,6 +18,7 @@ its outcome and once in ``counters.callbacks``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from router.config import RouterConfig
@@ -149,6 +150,21 @@ class Callbacks:
         """A parked ``t`` was withdrawn: it no longer holds a place."""
         if self.retrying and self.retrying.get(t.id) is t:
             self._forget_retry(t)
+
+    def between_attempts_in(self, names: Collection[str]) -> list[Ticket]:
+        """The callbacks between two attempts that hold a place in one of the queues
+        ``names`` (a reconfigure removing them moves or ends these too)."""
+        if not self.retrying:
+            return []
+        live = self.ops.ticket
+        return [t for k, t in self.retrying.items() if t.queue.name in names and live(k) is t]
+
+    def moved(self, t: Ticket, old: str) -> None:
+        """``t``, between attempts, left queue ``old`` for ``t.queue`` (a removed queue's
+        hand-over): its place now counts there until its retry."""
+        self.retrying_in[old] -= 1
+        name = t.queue.name
+        self.retrying_in[name] = self.retrying_in.get(name, 0) + 1
 
     def _prune_retrying(self) -> None:
         """Drop callbacks withdrawn while between attempts (rare; done on each failure)."""

@@ -47,6 +47,7 @@ tasks held without a deadline (a deadline once set stays).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -186,6 +187,14 @@ class Outbound:
         if self.holding.get(t.id) is t:
             del self.holding[t.id]
             self.n_held[t.queue.name] -= 1
+
+    def let_go_in(self, names: Collection[str]) -> list[Ticket]:
+        """The tasks held now in the queues ``names``, let go: a reconfigure that removes
+        those queues moves them (:meth:`take_back` in an outbound target) or ends them."""
+        out = [t for t in self.holding.values() if t.queue.name in names and self._is_held(t)]
+        for t in out:
+            self._let_go(t)
+        return out
 
     def withdrawn(self, t: Ticket) -> None:
         """A parked ``t`` was withdrawn (the core ends it next)."""
