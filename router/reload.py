@@ -23,7 +23,9 @@ waiting is refused unless the queue in force says where they go
 counts as rejected too. A rejected, unreadable or vanished file
 changes nothing: the previous config stays in force, the problems go to
 ``on_error`` once per distinct content, and polling goes on, so the fix is
-picked up on the next save. This module imports no event loop.
+picked up on the next save. An accepted version's warnings (``router check``'s:
+settings that do nothing, ``router/config/warnings.py``) never refuse it: they
+are kept in ``warnings`` and go to ``on_warning``. This module imports no event loop.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from router.config import RouterConfig, convert_config, detect_format, parse_text
+from router.config import RouterConfig, config_warnings, convert_config, detect_format, parse_text
 from router.errors import ConfigError, UsageError
 
 __all__ = ["ConfigWatcher", "watch"]
@@ -54,6 +56,8 @@ class ConfigWatcher(Generic[C]):
     unless that queue's ``on_remove`` (in the config in force) names a queue
     the new file keeps. ``config`` is the last accepted config, ``problems``
     the last rejection's lines (empty once a valid version is accepted).
+    ``warnings`` are the accepted version's warning lines (settings that do nothing;
+    they never refuse it), also given to ``on_warning(lines)`` when there are any.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class ConfigWatcher(Generic[C]):
         *,
         on_change: Callable[[C], object] | None = None,
         on_error: Callable[[list[str]], object] | None = None,
+        on_warning: Callable[[list[str]], object] | None = None,
         waiting: Callable[[str], int] | None = None,
         type: type[C] = RouterConfig,  # type: ignore[assignment]
         racy_s: float = 2.0,
@@ -70,12 +75,14 @@ class ConfigWatcher(Generic[C]):
         self.path = Path(path)
         self.on_change = on_change
         self.on_error = on_error
+        self.on_warning = on_warning
         self.waiting = waiting
         self.type = type
         self.racy_s = racy_s
         self.clock = clock
         self.config: C | None = None
         self.problems: list[str] = []
+        self.warnings: list[str] = []
         self.loads = 0  # accepted versions
         self.rejections = 0  # rejected versions
         self._stat: tuple[int, int, int] | None = None
@@ -201,6 +208,9 @@ class ConfigWatcher(Generic[C]):
         self.config = cfg
         self.problems = []
         self.loads += 1
+        self.warnings = config_warnings(cfg)
+        if self.warnings and self.on_warning is not None:
+            self.on_warning(list(self.warnings))
 
     def _reject(self, problems: list[str]) -> None:
         self.problems = list(problems)

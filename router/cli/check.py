@@ -3,7 +3,10 @@
 Theory of operation: both commands are for operators, so every failure they
 can foresee (missing or unreadable file, malformed TOML, a schema or semantic
 problem, a bad argument) is one line naming the file or path, exit code 2,
-never a traceback. ``check`` validates a router config, or a scenario (a config
+never a traceback. A valid file's warnings (settings that do nothing as
+written, ``router/config/warnings.py``) follow its summary line as
+``warning: path: message`` lines; they leave the exit code 0 unless ``--strict``
+(then 1; a problem's 2 wins). ``check`` validates a router config, or a scenario (a config
 plus ``[simulation]``, ``[[arrivals]]``, ``[[surges]]``) with the simulator's
 ``Scenario`` schema when ``router.sim`` is importable. ``explain`` runs a
 scenario through the simulator with ``routing.trace`` on and prints, for each
@@ -19,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from router.config import RouterConfig, convert_config, read_config_file
+from router.config import RouterConfig, config_warnings, convert_config, read_config_file
 from router.config.summary import SCENARIO_KEYS, is_scenario, summary_line
 from router.errors import ConfigError
 
@@ -72,7 +75,8 @@ def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, 
 
 
 def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
-    """``python -m router check FILE [FILE ...]``: exit 0 when every file is valid, else 2."""
+    """``python -m router check FILE [FILE ...]``: exit 2 when a file is invalid; else 0, or
+    1 with ``--strict`` when a file has warnings."""
     out = out if out is not None else sys.stdout
     parser = _Parser(
         prog="router check",
@@ -87,6 +91,9 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     parser.add_argument(
         "--force", action="store_true", help="accept scenarios past [simulation.limits]"
     )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when a valid file has warnings"
+    )
     try:
         args = parser.parse_args(list(argv))
     except _UsageExit as exc:
@@ -97,13 +104,18 @@ def check_main(argv: Sequence[str], out: TextIO | None = None) -> int:
     for name in args.files:
         prefix = f"{name}: " if many else ""
         try:
-            _, line = check_file(name, force=args.force)
+            cfg, line = check_file(name, force=args.force)
         except ConfigError as exc:
             code = 2
             for problem in exc.problems:
                 print(prefix + problem, file=out)
-        else:
-            print(prefix + line, file=out)
+            continue
+        print(prefix + line, file=out)
+        warnings = config_warnings(cfg)
+        for warning in warnings:
+            print(f"{prefix}warning: {warning}", file=out)
+        if warnings and args.strict and code == 0:
+            code = 1
     return code
 
 

@@ -1,7 +1,8 @@
 """Router configuration: the operators' file, validated at the edge.
 
 The schema (``schema.py``), the all-problems walker (``problems.py``), the
-semantic checks (``checks.py``) and loading (``loading.py``). Every problem is
+semantic checks (``checks.py``), warnings (``warnings.py``: valid settings that do
+nothing) and loading (``loading.py``). Every problem is
 one ``path: message`` line; loading raises :class:`~router.errors.ConfigError`
 carrying them all. This package imports nothing above it: no policy, no core.
 """
@@ -59,6 +60,7 @@ from router.config.schema import (
     Weights,
     Wellbeing,
 )
+from router.config.warnings import config_warnings
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -96,6 +98,7 @@ __all__ = [
     "Wellbeing",
     "backpressure_problems",
     "config_problems",
+    "config_warnings",
     "convert_config",
     "decode_config",
     "detect_format",

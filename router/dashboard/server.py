@@ -8,7 +8,8 @@ Routes:
 - ``GET /api/state``: the same JSON once;
 - ``POST /api/config``: a config file (multipart field ``config``, or the raw body
   with ``?filename=``); checked like ``router check``, applied through the core's
-  ``reconfigure`` only if valid; answers ``{"ok": true, "version": n, "summary": ...}``
+  ``reconfigure`` only if valid; answers ``{"ok": true, "version": n, "summary": ...,
+  "warnings": [...]}`` (``router check``'s warnings: applied all the same)
   or ``{"ok": false, "problems": [...]}`` (status 422);
 - ``GET /metrics``: Prometheus text format, when the source has a collector;
 - ``GET /health``: ``ok``.
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from router.config import RouterConfig
+from router.config import RouterConfig, config_warnings
 from router.dashboard.state import check_upload
 from router.errors import ConfigError
 
@@ -129,7 +130,10 @@ def make_app(source: Source, *, push_s: float = 0.5) -> web.Application:
             version = await source.apply(cfg)
         except (ConfigError, Applied) as exc:
             return _refused(list(exc.problems), 422)
-        return web.json_response({"ok": True, "version": version, "summary": summary})
+        warnings = config_warnings(cfg)
+        return web.json_response(
+            {"ok": True, "version": version, "summary": summary, "warnings": warnings}
+        )
 
     async def metrics(request: web.Request) -> web.Response:
         body = source.metrics()

@@ -1,7 +1,9 @@
 """``python -m router simulate`` and ``python -m router demo``.
 
 Exit codes: 0 done, 2 a user error (bad arguments or a bad scenario file: one
-line per problem on stderr, naming the field), never a traceback.
+line per problem on stderr, naming the field), never a traceback. A valid
+scenario's warnings (``router check``'s: settings that do nothing) go to stderr
+before the run, one ``FILE: warning: path: message`` line each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 import msgspec
 
 from router._build import build_name
+from router.config import config_warnings
 from router.errors import ConfigError
 from router.sim.arrivals import rate_segments
 from router.sim.clock import clock_label, clock_offset_s
@@ -129,6 +132,8 @@ def _run(
     progress = None if quiet else _progress(err)
     try:
         scenario: Scenario = load_scenario(path)
+        for warning in config_warnings(scenario):
+            print(f"{path}: warning: {warning}", file=err)
         if csv_dir is None:
             res = simulate(
                 scenario,

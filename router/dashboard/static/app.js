@@ -179,6 +179,9 @@ $("config-form").addEventListener("submit", async (ev) => {
     if (body.ok) {
       out.className = "result ok";
       out.textContent = `applied: version ${body.version} (${body.summary})`;
+      if (body.warnings && body.warnings.length) {
+        out.textContent += "\nwarnings (applied all the same):\n" + body.warnings.join("\n");
+      }
     } else {
       out.className = "result err";
       out.textContent = "not applied:\n" + body.problems.join("\n");
