@@ -194,6 +194,8 @@ BASE: dict[str, Any] = {
     ],
     "wellbeing": {},
     "backpressure": {
+        # every table's policy in the chain: a table outside it is a warning (warn47)
+        "policy": ["deflect", "callback", "overflow", "codel", "token_bucket"],
         "deflect": {"queues": {"q": 10}},
         "callback": {"queues": {"q": 10}},
         "overflow": {"queues": {"q": {"to": "q2", "after_s": 5}}},
@@ -247,7 +249,11 @@ def test_the_base_config_is_valid(tmp_path: Path) -> None:
     assert (
         code == 0
         and len(lines) == 1
-        and lines == ["ok: 2 queues, 2 agent profiles (2 agents), policy admit_all"]
+        and lines
+        == [
+            "ok: 2 queues, 2 agent profiles (2 agents), "
+            "policies deflect, callback, overflow, codel, token_bucket"
+        ]
     ), lines
 
 
