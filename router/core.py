@@ -1069,10 +1069,12 @@ class Router:
         pushes one, with a new ``offer_no``; its expiry pops it), so the
         ``_offer_entries - _n_offered`` K_OFFER entries beyond that are spent: an
         offer accepted, declined, withdrawn, rescinded or ended some other way. When
-        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` calls this
+        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` compacts
         (it tests every input, counting only once ``_spent_room``, a lower bound of the
-        margin, ran out: the same inputs compact); the O(n) pass is paid for by the offers
-        that ended since the last one.
+        margin, ran out: the same inputs compact): the offer line first
+        (:meth:`_compact_offer_line`), then this, the heap and the line, only where the
+        line's spent entries alone do not meet the rule; the O(n) pass is paid for by the
+        offers that ended since the last one.
         The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
         """
         dl = self._deadlines
