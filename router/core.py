@@ -48,7 +48,9 @@ timeout), wait beside it in a plain line (pure, a ``deque``; compiled, a list re
 head index, ``Router._line``), merged with its head by ``(when, seq)``.
 Every offer pushes its expiry and most offers end
 before it (accepted, declined): the core counts those spent entries and
-compacts the heap and the line in bulk once they outnumber the rest
+compacts in bulk once they outnumber the rest: the line first
+(:meth:`Router._compact_offer_line`, where they wait when offers are made in time order),
+the heap too only where the line alone leaves them outnumbering
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
