@@ -23,7 +23,7 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_operator_o47.py tests/test_c
 	tests/test_adapters_queue_changes.py tests/test_queue_change_scenarios.py \
 	tests/test_realtime_statistics.py tests/test_realtime_queue_changes.py tests/test_best_key.py \
 	tests/test_plain_admission.py tests/test_adapters_features.py tests/test_adapters_throughput.py \
-	tests/test_tracing.py tests/test_deadline_heap.py tests/test_waiting_lines.py \
+	tests/test_tracing.py tests/test_deadline_heap.py tests/test_offer_line_compaction.py tests/test_waiting_lines.py \
 	tests/test_gc_footprint.py tests/test_counting.py tests/test_ticket_more.py tests/test_agent_heap.py \
 	tests/test_queries_change_nothing.py tests/test_bench.py tests/test_public_surface.py \
 	tests/test_shared_caps.py tests/test_version_table.py tests/test_bookkeeping_counts.py \

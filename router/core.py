@@ -48,7 +48,9 @@ timeout), wait beside it in a plain line (pure, a ``deque``; compiled, a list re
 head index, ``Router._line``), merged with its head by ``(when, seq)``.
 Every offer pushes its expiry and most offers end
 before it (accepted, declined): the core counts those spent entries and
-compacts the heap and the line in bulk once they outnumber the rest
+compacts in bulk once they outnumber the rest: the line first
+(:meth:`Router._compact_offer_line`, where they wait when offers are made in time order),
+the heap too only where the line alone leaves them outnumbering
 (:meth:`Router._compact_deadlines`); snapshots hold only deadlines that can
 still fire, so compaction never shows. An agent has one timer, its latest entry (an
 older one at the same time never comes back, so asking ``next_deadline()`` changes
@@ -647,7 +649,9 @@ class Router:
                 held = len(dl) + len(ol)
             room = held + _SPENT_SLACK - 2 * (self._offer_entries - self._n_offered)
             if room < 0:
-                self._compact_deadlines()
+                # the offer line first: where it leaves the rule met, the heap is not read
+                if not self._compact_offer_line():
+                    self._compact_deadlines()
             else:
                 self._spent_room = room
         if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
@@ -1027,6 +1031,41 @@ class Router:
             return self._line[self._line_head :]
         return list(self._offer_line)
 
+    def _compact_offer_line(self) -> bool:
+        """Drop the spent entries of the offer line only (:meth:`_compact_deadlines`' second
+        half); whether the compaction rule is met after it (then the heap is left as it is).
+
+        :meth:`_enter` compacts once the spent offer entries outnumber the rest; in a steady
+        state they are accepted offers whose expiries wait in the line (offers are made in
+        time order), and the heap holds none: at 100,000 agents its ~23,000 agent timers,
+        each read for its agent's ``timer_seq`` (a cold record), were the half of a
+        compaction that dropped nothing (BENCHMARKS.md, "Memory trips from 1k to 100k
+        agents, scale47"). The line's offer entries are all ``K_OFFER``, so the heap's are
+        ``_offer_entries`` less the line's; the rule is then counted as :meth:`_enter` does.
+        Where the heap holds spent offers that the rule still needs dropped, the caller
+        compacts both (the line again: none of its entries is spent now, so it keeps all).
+        """
+        if self._native_heap:
+            line = self._line
+            head = self._line_head
+            in_line = len(line) - head
+            nline = [
+                e for e in line[head:] if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)
+            ]
+            line[:] = nline  # still in time order (the list stays the router's)
+            self._line_head = 0
+        else:
+            ol = self._offer_line
+            in_line = len(ol)
+            nline = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
+            ol.clear()
+            ol.extend(nline)  # still in time order
+        self._line_ends()
+        self._offer_entries = self._offer_entries - in_line + len(nline)
+        self._spent_room = -1  # counted at the next input
+        spent = self._offer_entries - self._n_offered
+        return len(self._deadlines) + len(nline) + _SPENT_SLACK - 2 * spent >= 0
+
     def _compact_deadlines(self) -> None:
         """Drop the deadline entries that can never fire again and re-heapify, in place.
 
@@ -1034,10 +1073,12 @@ class Router:
         pushes one, with a new ``offer_no``; its expiry pops it), so the
         ``_offer_entries - _n_offered`` K_OFFER entries beyond that are spent: an
         offer accepted, declined, withdrawn, rescinded or ended some other way. When
-        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` calls this
+        they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` compacts
         (it tests every input, counting only once ``_spent_room``, a lower bound of the
-        margin, ran out: the same inputs compact); the O(n) pass is paid for by the offers
-        that ended since the last one.
+        margin, ran out: the same inputs compact): the offer line first
+        (:meth:`_compact_offer_line`), then this, the heap and the line, only where the
+        line's spent entries alone do not meet the rule; the O(n) pass is paid for by the
+        offers that ended since the last one.
         The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
         """
         dl = self._deadlines

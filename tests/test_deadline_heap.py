@@ -191,6 +191,9 @@ def _uncompacted(cfg: Any) -> Router:
     """A router whose heap is never compacted: the reference (a subclass, pure build)."""
 
     class Reference(Router):
+        def _compact_offer_line(self) -> bool:
+            return True  # (nothing dropped, and the heap's half not called either)
+
         def _compact_deadlines(self) -> None:
             pass
 
