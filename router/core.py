@@ -4498,6 +4498,20 @@ class Router:
         """The inquiries waiting in ``queue``, callbacks holding their place included."""
         return self._known_queue(queue).n_waiting
 
+    def queue_holds(self, queue: object) -> int:
+        """Everything a reconfigure removing ``queue`` would hand over or reject: its line
+        (:meth:`queue_length`), its callbacks between two attempts (or held until its hours
+        open) and the outbound tasks it holds. For a reload guard (``ConfigWatcher``'s
+        ``waiting``); O(callbacks between attempts + tasks held), nothing kept for it."""
+        q = self._known_queue(queue)
+        names = (q.name,)
+        bp = self._bp
+        return (
+            q.n_waiting
+            + len(bp.callbacks.between_attempts_in(names))
+            + len(bp.outbound.held_in(names))
+        )
+
     def total_waiting(self) -> int:
         return self._waiting
 

@@ -51,7 +51,8 @@ class ConfigWatcher(Generic[C]):
     ``on_change(config)`` is called with every new valid config, in order; it
     may raise :class:`ConfigError` (or any ``UsageError``) to refuse it. ``on_error(problems)`` is
     called with the problem lines of each rejected version (once per distinct
-    file content). ``waiting(queue)`` (e.g. ``router.queue_length``) lets the
+    file content). ``waiting(queue)`` (e.g. ``router.queue_holds``: the line, callbacks
+    between attempts, held outbound tasks) lets the
     watcher refuse a file that would drop a queue while inquiries wait in it,
     unless that queue's ``on_remove`` (in the config in force) names a queue
     the new file keeps. ``config`` is the last accepted config, ``problems``

@@ -623,6 +623,7 @@ QUERIES: list[tuple[str, Callable[[Router, Any], object], str]] = [
     ("agent_statistics", lambda r, x: r.agent_statistics(x), "agent_id"),
     ("has_room", lambda r, x: r.has_room(x), "queue"),
     ("queue_length", lambda r, x: r.queue_length(x), "queue"),
+    ("queue_holds", lambda r, x: r.queue_holds(x), "queue"),
     ("expected_wait", lambda r, x: r.expected_wait(x, 1), "queue"),
 ]
 

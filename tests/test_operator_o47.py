@@ -11,13 +11,16 @@ later while a target was given.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from router import AgentSpec, Inquiry, Router
+from router import AgentSpec, Inquiry, InvalidInput, Router, RouterConfig, UnknownId
 from router.events import Assigned, Offered, Overflowed, Reconfigured, Rejected, Requeued
 from router.observe import Monitor
+from router.reload import ConfigWatcher
 from tests.helpers import config
 
 QUEUES = """
@@ -274,3 +277,143 @@ def test_tasks_held_in_a_removed_outbound_queue_without_target_are_counted_rejec
         for k in range(3)
     ] + [Reconfigured(at=1.0, version=2, handed_over=0, rejected=3)]
     assert r.counters.rejected == 3
+
+
+# ------------------------------------------------------------------ what a queue holds
+# ``Router.queue_holds(queue)``: everything a reconfigure removing ``queue`` hands over or
+# rejects (its line, callbacks between two attempts, held outbound tasks, callbacks its
+# hours hold until the opening), so a reload guard sees all of it; ``queue_length`` counts
+# the line only (unchanged).
+
+HOURS = """
+[routing]
+mode = "immediate"
+[routing.clock]
+start = "mon 06:00"
+[backpressure.callback]
+min_wait_s = 0.001
+[[queues]]
+name = "sales"
+hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
+closed = "callback"
+{on_remove}
+[[queues]]
+name = "always"
+"""
+ONLY_ALWAYS = '[routing]\nmode = "immediate"\n[routing.clock]\nstart = "mon 06:00"\n'
+ONLY_ALWAYS += '[[queues]]\nname = "always"\n'
+
+
+def _line(on_remove: str) -> Router:
+    """Queue ``a`` holds two inquiries in line (ag busy on a third)."""
+    r = Router(config(QUEUES.replace("{on_remove}", on_remove).replace('"offer"', '"immediate"')))
+    r.login(AgentSpec(id="ag", skills={"x": 1}, capacity={"voice": 1}), now=0.0)
+    r.submit(Inquiry(id="busy", queue="a"), now=0.0)
+    r.tick(0.0)
+    for k in range(2):  # the callback policy: a caller who would wait is called back
+        assert r.submit(Inquiry(id=f"w{k}", queue="a"), now=1.0).outcome == "callback"
+    return r
+
+
+def _closed(on_remove: str) -> Router:
+    """Queue ``sales`` (closed until 08:00) holds a callback until it opens."""
+    r = Router(config(HOURS.replace("{on_remove}", on_remove)))
+    assert r.submit(Inquiry(id="early", queue="sales"), now=60.0).outcome == "callback"
+    r.tick(60.0)
+    assert r.inquiry_state("early") == "parked"
+    return r
+
+
+# (router with the queue holding work, its queue, the config without it, queue_length, holds)
+KINDS = {
+    "in line": (_line, "a", ONLY_B, 2, 2),
+    "between attempts": (_between_attempts, "a", ONLY_B, 0, 1),
+    "held outbound tasks": (
+        lambda on_remove: _held_tasks(on_remove.replace('"b"', '"ob2"')),
+        "ob",
+        ONLY_OB2,
+        0,
+        3,
+    ),
+    "closed by its hours": (
+        lambda on_remove: _closed(on_remove.replace('"b"', '"always"')),
+        "sales",
+        ONLY_ALWAYS,
+        0,
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("target", [True, False], ids=["on_remove", "no target"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_queue_holds_is_what_removing_the_queue_hands_over_or_rejects(
+    kind: str, target: bool
+) -> None:
+    make, queue, after, length, holds = KINDS[kind]
+    r = make('on_remove = "b"' if target else "")
+    assert r.queue_length(queue) == length  # the line only, as before
+    assert r.queue_holds(queue) == holds
+    before = r.snapshot()
+    assert r.queue_holds(queue) == holds and r.snapshot() == before  # a query changes nothing
+    r.reconfigure(config(after), r.now + 1.0)
+    (done,) = [e for e in r.tick(r.now) if isinstance(e, Reconfigured)]
+    assert (done.handed_over, done.rejected) == ((holds, 0) if target else (0, holds))
+
+
+def test_queue_holds_counts_a_callback_between_attempts_where_it_was_handed() -> None:
+    r = _between_attempts('on_remove = "b"')
+    assert (r.queue_holds("a"), r.queue_holds("b")) == (1, 0)
+    r.reconfigure(config(ONLY_B), now=20.0)
+    assert (r.queue_length("b"), r.queue_holds("b")) == (0, 1)
+    _run_to(r, 200.0)  # called back at 111 and answered: held nowhere any more
+    assert r.queue_holds("b") == 0
+
+
+def test_queue_holds_checks_its_queue_as_queue_length_does() -> None:
+    r = _between_attempts()
+    with pytest.raises(UnknownId, match=r"^unknown queue 'c'; known: 'a', 'b'$"):
+        r.queue_holds("c")
+    for bad in (None, 7, b"a", ""):
+        with pytest.raises(InvalidInput, match=r"^queue: must be a non-empty string, got "):
+            r.queue_holds(bad)
+
+
+def test_the_reload_guard_refuses_a_file_dropping_a_queue_holding_a_callback_between_attempts(
+    tmp_path: Path,
+) -> None:
+    """docs/tuning.md §6's guard, ``waiting=router.queue_holds``: the callback between two
+    attempts is work in the queue; ``queue_length`` (0 here) let this file through and the
+    router rejected the callback at the switch."""
+    r = _between_attempts()
+    path = tmp_path / "router.toml"
+    path.write_text(QUEUES.replace("{on_remove}", ""))
+    errors: list[list[str]] = []
+    w: ConfigWatcher[RouterConfig] = ConfigWatcher(
+        path,
+        on_change=lambda cfg: r.reconfigure(cfg, 20.0),
+        on_error=errors.append,
+        waiting=r.queue_holds,
+        clock=lambda: 1e12,
+    )
+    w.load()
+    tmp = tmp_path / "new.toml"
+    tmp.write_text(ONLY_B)
+    os.replace(tmp, path)  # atomic: judged on this poll
+    assert w.poll() is None
+    assert errors == [
+        [
+            "$.queues: the new file drops queue 'a' while 1 inquiry waits in it; keep it, or "
+            "first give it on_remove = a queue the new file keeps"
+        ]
+    ]
+    assert r.version == 1 and r.inquiry_state("c1") == "parked" and r.counters.rejected == 0
+    # the two-step retirement: on_remove first, then the file without the queue
+    tmp.write_text(QUEUES.replace("{on_remove}", 'on_remove = "b"'))
+    os.replace(tmp, path)
+    assert w.poll() is not None and r.version == 2
+    tmp.write_text(ONLY_B)
+    os.replace(tmp, path)
+    assert w.poll() is not None and r.version == 3
+    assert r.inquiry_state("c1") == "parked" and r.queue_holds("b") == 1
+    assert r.counters.rejected == 0 and len(errors) == 1

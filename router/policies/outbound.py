@@ -188,10 +188,16 @@ class Outbound:
             del self.holding[t.id]
             self.n_held[t.queue.name] -= 1
 
+    def held_in(self, names: Collection[str]) -> list[Ticket]:
+        """The tasks held now in the queues ``names`` (O(tasks held); nothing changes)."""
+        if not self.holding:
+            return []
+        return [t for t in self.holding.values() if t.queue.name in names and self._is_held(t)]
+
     def let_go_in(self, names: Collection[str]) -> list[Ticket]:
         """The tasks held now in the queues ``names``, let go: a reconfigure that removes
         those queues moves them (:meth:`take_back` in an outbound target) or ends them."""
-        out = [t for t in self.holding.values() if t.queue.name in names and self._is_held(t)]
+        out = self.held_in(names)
         for t in out:
             self._let_go(t)
         return out
