@@ -383,6 +383,46 @@ def test_simulate_prints_the_warnings_before_the_run(
     )
 
 
+def test_explain_prints_the_warnings_before_the_decisions(tmp_path: Path) -> None:
+    from router.cli.check import explain_main
+
+    path = tmp_path / "s.toml"
+    path.write_text(queue_orders('closed = "deflect"'))
+    out, err = io.StringIO(), io.StringIO()
+    assert explain_main([str(path), "--limit", "1"], out=out, err=err) == 0
+    assert err.getvalue().splitlines() == [
+        f"{path}: warning: $.queues[1].closed: does nothing without hours (the queue never closes)"
+    ]
+    assert out.getvalue().startswith("t=")  # the decisions, as without the warning
+    clean = tmp_path / "c.toml"
+    clean.write_text(BASE)
+    err = io.StringIO()
+    assert explain_main([str(clean), "--limit", "1"], out=io.StringIO(), err=err) == 0
+    assert err.getvalue() == ""
+
+
+def test_compare_policies_prints_the_warnings_before_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from router.cli.compare import compare_main
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        queue_orders('closed = "deflect"').replace("duration_s = 3600", "duration_s = 600")
+    )
+    assert compare_main([str(path), "--only", "admit_all"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err.splitlines() == [
+        f"{path}: warning: $.queues[1].closed: does nothing without hours (the queue never closes)"
+    ]
+    out = cap.out.splitlines()
+    assert out[0].startswith("s.toml, seed 7, load x1: ") and out[-1].startswith("| admit_all |")
+    clean = tmp_path / "c.toml"
+    clean.write_text(BASE.replace("duration_s = 3600", "duration_s = 600"))
+    assert compare_main([str(clean), "--only", "admit_all"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_reload_watcher_applies_a_warned_file_and_reports_the_warnings(tmp_path: Path) -> None:
     path = tmp_path / "router.toml"
     path.write_text('[[queues]]\nname = "orders"\n')

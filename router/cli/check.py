@@ -179,7 +179,8 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
     """``python -m router explain SCENARIO [--inquiry ID] [--limit N]``.
 
     The decisions go to ``out``; a bad scenario's problems to ``err``, each prefixed with
-    the file, as ``router simulate`` and ``router compare-policies`` print theirs.
+    the file, as ``router simulate`` and ``router compare-policies`` print theirs, and so
+    do a valid one's warnings (``FILE: warning: path: message``), before the decisions.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -215,6 +216,8 @@ def explain_main(argv: Sequence[str], out: TextIO | None = None, err: TextIO | N
         for problem in exc.problems:
             print(f"{args.scenario}: {problem}", file=err)
         return 2
+    for warning in config_warnings(scenario):  # as ``router simulate``: before the run
+        print(f"{args.scenario}: warning: {warning}", file=err)
     scenario = _with_trace(scenario)
     shown = 0
     settled: list[Any] = []

@@ -12,7 +12,9 @@ docs/backpressure.md explains each. ``block`` is left out: it makes the
 producer wait, which a simulator's Poisson arrivals cannot do.
 
 Exit codes: 0 done, 2 a user error (bad arguments or file: one line per
-problem on stderr, naming the field), never a traceback.
+problem on stderr, naming the field), never a traceback. A valid scenario's
+warnings (``router check``'s: settings that do nothing) go to stderr before the
+table, one ``FILE: warning: path: message`` line each, as ``router simulate``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from router.config import Backpressure, backpressure_problems
+from router.config import Backpressure, backpressure_problems, config_warnings
 from router.errors import ConfigError
 
 __all__ = ["compare", "compare_main", "format_table", "variants"]
@@ -261,6 +263,8 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
 
     try:
         sc = load_scenario(args.file)
+        for warning in config_warnings(sc):
+            print(f"{args.file}: warning: {warning}", file=err)
         only = [o.strip() for o in args.only.split(",") if o.strip()]
         rows = compare(
             sc,
