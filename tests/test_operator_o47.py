@@ -304,14 +304,17 @@ ONLY_ALWAYS = '[routing]\nmode = "immediate"\n[routing.clock]\nstart = "mon 06:0
 ONLY_ALWAYS += '[[queues]]\nname = "always"\n'
 
 
-def _line(on_remove: str) -> Router:
-    """Queue ``a`` holds two inquiries in line (ag busy on a third)."""
-    r = Router(config(QUEUES.replace("{on_remove}", on_remove).replace('"offer"', '"immediate"')))
+def _line(on_remove: str, policy: str = "callback") -> Router:
+    """Queue ``a`` holds two inquiries in line (ag busy on a third): callbacks holding their
+    place (the callback policy: a caller who would wait is called back), or callers."""
+    text = QUEUES.replace("{on_remove}", on_remove).replace('"offer"', '"immediate"')
+    r = Router(config(text.replace('["callback"]', f'["{policy}"]')))
     r.login(AgentSpec(id="ag", skills={"x": 1}, capacity={"voice": 1}), now=0.0)
     r.submit(Inquiry(id="busy", queue="a"), now=0.0)
     r.tick(0.0)
-    for k in range(2):  # the callback policy: a caller who would wait is called back
-        assert r.submit(Inquiry(id=f"w{k}", queue="a"), now=1.0).outcome == "callback"
+    outcome = "callback" if policy == "callback" else "admitted"
+    for k in range(2):
+        assert r.submit(Inquiry(id=f"w{k}", queue="a"), now=1.0).outcome == outcome
     return r
 
 
@@ -326,7 +329,8 @@ def _closed(on_remove: str) -> Router:
 
 # (router with the queue holding work, its queue, the config without it, queue_length, holds)
 KINDS = {
-    "in line": (_line, "a", ONLY_B, 2, 2),
+    "callers in line": (lambda on_remove: _line(on_remove, "admit_all"), "a", ONLY_B, 2, 2),
+    "callbacks in line": (_line, "a", ONLY_B, 2, 2),
     "between attempts": (_between_attempts, "a", ONLY_B, 0, 1),
     "held outbound tasks": (
         lambda on_remove: _held_tasks(on_remove.replace('"b"', '"ob2"')),
