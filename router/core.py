@@ -4298,16 +4298,7 @@ class Router:
             name = t.terms.queue.name
             if name in targets and targets[name] is None:
                 rejected += 1
-                self._end(
-                    t,
-                    Rejected(
-                        at=self._now,
-                        version=self._version,
-                        inquiry_id=t.id,
-                        queue=name,
-                        reason="queue_removed",
-                    ),
-                )
+                self._reject_removed(t, name)
                 continue
             self._dequeue(t)
             if name in targets:
@@ -4326,16 +4317,7 @@ class Router:
             if target is None:
                 callbacks.withdrawn(t)  # it holds no place any more
                 rejected += 1
-                self._end(
-                    t,
-                    Rejected(
-                        at=self._now,
-                        version=self._version,
-                        inquiry_id=t.id,
-                        queue=name,
-                        reason="queue_removed",
-                    ),
-                )
+                self._reject_removed(t, name)
             else:
                 self._hand_over(t, name, target)
                 callbacks.moved(t, name)
@@ -4348,16 +4330,7 @@ class Router:
             if target is None:
                 outbound.deadlines.pop(t.id, None)
                 rejected += 1
-                self._end(
-                    t,
-                    Rejected(
-                        at=self._now,
-                        version=self._version,
-                        inquiry_id=t.id,
-                        queue=name,
-                        reason="queue_removed",
-                    ),
-                )
+                self._reject_removed(t, name)
                 continue
             self._hand_over(t, name, target)
             handed += 1
@@ -4381,6 +4354,19 @@ class Router:
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _reject_removed(self, t: Ticket, name: str) -> None:
+        """``t``, out of line, ends with its removed queue ``name`` (reconfigure, no target)."""
+        self._end(
+            t,
+            Rejected(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                queue=name,
+                reason="queue_removed",
+            ),
+        )
 
     def _hand_over(self, t: Ticket, name: str, target: str) -> None:
         """``t``, out of line, leaves the removed queue ``name`` for ``target`` (reconfigure):
