@@ -651,7 +651,7 @@ class Router:
             if room < 0:
                 # the offer line first: where it leaves the rule met, the heap is not read
                 if not self._compact_offer_line():
-                    self._compact_deadlines()
+                    self._compact_deadline_heap()
             else:
                 self._spent_room = room
         if (dl and (nd[0].when if native else times[0][0]) <= now) or self._line_at <= now:
@@ -1032,7 +1032,7 @@ class Router:
         return list(self._offer_line)
 
     def _compact_offer_line(self) -> bool:
-        """Drop the spent entries of the offer line only (:meth:`_compact_deadlines`' second
+        """Drop the spent entries of the offer line only (:meth:`_compact_deadlines`' first
         half); whether the compaction rule is met after it (then the heap is left as it is).
 
         :meth:`_enter` compacts once the spent offer entries outnumber the rest; in a steady
@@ -1043,7 +1043,7 @@ class Router:
         agents, scale47"). The line's offer entries are all ``K_OFFER``, so the heap's are
         ``_offer_entries`` less the line's; the rule is then counted as :meth:`_enter` does.
         Where the heap holds spent offers that the rule still needs dropped, the caller
-        compacts both (the line again: none of its entries is spent now, so it keeps all).
+        compacts the heap too (:meth:`_compact_deadline_heap`).
         """
         if self._native_heap:
             line = self._line
@@ -1067,7 +1067,8 @@ class Router:
         return len(self._deadlines) + len(nline) + _SPENT_SLACK - 2 * spent >= 0
 
     def _compact_deadlines(self) -> None:
-        """Drop the deadline entries that can never fire again and re-heapify, in place.
+        """Drop the deadline entries that can never fire again, the offer line's and the
+        heap's (re-heapified in place).
 
         Every ticket ``OFFERED`` has exactly one K_OFFER entry pending (each offer
         pushes one, with a new ``offer_no``; its expiry pops it), so the
@@ -1076,14 +1077,19 @@ class Router:
         they outnumber the other entries by ``_SPENT_SLACK``, :meth:`_enter` compacts
         (it tests every input, counting only once ``_spent_room``, a lower bound of the
         margin, ran out: the same inputs compact): the offer line first
-        (:meth:`_compact_offer_line`), then this, the heap and the line, only where the
-        line's spent entries alone do not meet the rule; the O(n) pass is paid for by the
-        offers that ended since the last one.
+        (:meth:`_compact_offer_line`), the heap (:meth:`_compact_deadline_heap`) only
+        where the line's spent entries alone do not meet the rule; the O(n) pass is paid
+        for by the offers that ended since the last one.
         The live entries keep their ``(when, seq)`` keys, so they fire in the same order.
         """
+        self._compact_offer_line()
+        self._compact_deadline_heap()
+
+    def _compact_deadline_heap(self) -> None:
+        """The heap's half of :meth:`_compact_deadlines`: its spent entries dropped and the
+        rest re-heapified in place (left as it was when none is spent)."""
         dl = self._deadlines
-        offers = 0
-        ol = self._offer_line
+        dropped = 0  # spent K_OFFER entries dropped (``_offer_entries`` counts them)
         if self._native_heap:  # the entries' fields read natively; their objects by seq
             refs = self._deadline_refs
             nd: list[DeadlineEntry] = dl
@@ -1095,39 +1101,24 @@ class Router:
                     kind, refs[seq] if _by_ref(kind) else ne.obj, ne.arg, seq
                 ):
                     nkept.append(ne)
-                    if kind == K_OFFER:
-                        offers += 1
+                elif kind == K_OFFER:
+                    dropped += 1
                 elif _by_ref(kind):
                     del refs[seq]
             if len(nkept) != len(nd):  # (none dropped: the heap is as it was, kept in place)
                 deadline_heapify(nkept)
                 nd[:] = nkept
-            line = self._line  # (offer entries: atoms, none in refs)
-            nline = [
-                e
-                for e in line[self._line_head :]
-                if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)
-            ]
-            line[:] = nline  # still in time order (the list stays the router's)
-            self._line_head = 0
-            self._line_ends()
-            self._offer_entries = offers + len(nline)
-            self._spent_room = -1  # counted at the next input
-            return
-        kept: list[DeadlineTuple] = []
-        for e in dl:
-            if not self._deadline_spent(e[2], e[3], e[4], e[1]):
-                kept.append(e)
-                if e[2] == K_OFFER:
-                    offers += 1
-        if len(kept) != len(dl):  # (none dropped: the heap is as it was)
-            heapify(kept)
-            dl[:] = kept
-        line = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
-        ol.clear()
-        ol.extend(line)  # still in time order
-        self._line_ends()
-        self._offer_entries = offers + len(line)
+        else:
+            kept: list[DeadlineTuple] = []
+            for e in dl:
+                if not self._deadline_spent(e[2], e[3], e[4], e[1]):
+                    kept.append(e)
+                elif e[2] == K_OFFER:
+                    dropped += 1
+            if len(kept) != len(dl):  # (none dropped: the heap is as it was)
+                heapify(kept)
+                dl[:] = kept
+        self._offer_entries -= dropped
         self._spent_room = -1  # counted at the next input
 
     def _deadline_entries(self) -> list[DeadlineTuple]:
