@@ -257,6 +257,7 @@ from router.values import (
     check_reason,
     check_requires,
     inquiry_fields,
+    query_id,
 )
 from router.wellbeing import (
     BREAK_OVER,
@@ -2302,7 +2303,7 @@ class Router:
     def agent_spec(self, agent_id: object) -> AgentSpec:
         """The spec a logged-in agent works under (for :meth:`update_agent` with changes:
         ``msgspec.structs.replace(router.agent_spec("ye"), skills={...})``)."""
-        return self._agent(_query_id(agent_id, "agent_id")).spec
+        return self._agent(query_id(agent_id, "agent_id")).spec
 
     def _set_caps(self, agent: Agent) -> None:
         caps = {}
@@ -4028,11 +4029,11 @@ class Router:
     def holds(self, inquiry_id: object, agent_id: object) -> bool:
         """Whether ``agent_id`` holds the inquiry: an open offer of it (one of several, with
         ``max_offers > 1``), or the inquiry in service or wrap-up."""
-        # (inline, not _query_id: the adapters' inbox asks once per offer it hands out)
+        # (the type tests inline: the adapters' inbox asks once per offer it hands out)
         if type(inquiry_id) is not str:
-            raise _not_an_id(inquiry_id, "inquiry_id")
+            inquiry_id = query_id(inquiry_id, "inquiry_id")  # (raises)
         if type(agent_id) is not str:
-            raise _not_an_id(agent_id, "agent_id")
+            agent_id = query_id(agent_id, "agent_id")
         t = self._tickets.get(inquiry_id)
         if t is None or t.agent is None or t.state not in (OFFERED, ASSIGNED, WRAPUP):
             return False
@@ -4042,7 +4043,7 @@ class Router:
 
     def offered_to(self, inquiry_id: object) -> list[str]:
         """The agents holding an open offer of the inquiry (empty when it is not offered)."""
-        t = self._ticket(_query_id(inquiry_id, "inquiry_id"))
+        t = self._ticket(query_id(inquiry_id, "inquiry_id"))
         if t.state != OFFERED or t.agent is None:
             return []
         return [t.agent.id, *(t.also or ())]
@@ -4502,11 +4503,11 @@ class Router:
 
     def inquiry_state(self, inquiry_id: object) -> str:
         """``waiting``, ``offered``, ``assigned``, ``wrap_up`` or ``parked``; raises if unknown."""
-        return _state_name(self._ticket(_query_id(inquiry_id, "inquiry_id")))
+        return _state_name(self._ticket(query_id(inquiry_id, "inquiry_id")))
 
     def agent_of(self, inquiry_id: object) -> str | None:
         """The agent an inquiry is offered or assigned to, if any."""
-        a = self._ticket(_query_id(inquiry_id, "inquiry_id")).agent
+        a = self._ticket(query_id(inquiry_id, "inquiry_id")).agent
         return a.id if a is not None else None
 
     def statistics(self) -> RouterStatistics:
@@ -5053,19 +5054,6 @@ def _by_urgency(tickets: list[Ticket]) -> None:
             tickets[i] = before
             i -= 1
         tickets[i] = t
-
-
-def _query_id(value: object, field: str) -> str:
-    """An id a query was given: a str as it is (an unknown one is the query's to answer),
-    anything else :class:`InvalidInput` naming ``field``. The queries take ``object`` so
-    that the compiled build's wrapper lets a wrong type through to here (docs/compiled.md)."""
-    if type(value) is str:
-        return value
-    raise _not_an_id(value, field)
-
-
-def _not_an_id(value: object, field: str) -> InvalidInput:
-    return InvalidInput(field, f"must be a non-empty string, got {value!r}")
 
 
 def _state_name(t: Ticket) -> str:

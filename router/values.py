@@ -42,6 +42,7 @@ __all__ = [
     "check_reason",
     "check_requires",
     "inquiry_fields",
+    "query_id",
     "wire_seconds",
 ]
 
@@ -98,6 +99,16 @@ def check_id(value: Any, field: str) -> str:
         raise InvalidInput(field, f"must be a non-empty string, got {value!r}")
     if len(value) > MAX_NAME:
         raise InvalidInput(field, f"must be at most {MAX_NAME} characters, got {len(value)}")
+    return value
+
+
+def query_id(value: Any, field: str) -> str:
+    """An id a query was given: any str as it is (an unknown one, even empty, is the query's
+    to answer: ``UnknownId`` or ``False``), anything else :class:`InvalidInput` naming
+    ``field`` as :func:`check_id` refuses it. The queries take ``object`` so that the
+    compiled build's wrapper lets a wrong type through to here (docs/compiled.md)."""
+    if type(value) is not str:
+        raise InvalidInput(field, f"must be a non-empty string, got {value!r}")
     return value
 
 

@@ -73,7 +73,7 @@ from router.events import Assigned
 from router.inputs import Input, Reconfigure, Submit
 from router.model import Admission, AgentSpec, Inquiry
 from router.stats import RouterStatistics
-from router.values import check_id
+from router.values import check_id, query_id
 
 __all__ = [
     "BLOCKED",
@@ -336,8 +336,7 @@ class RouterHandle:
         :class:`RouterClosed` if the router closes meanwhile. Cancelling the last
         waiter withdraws the inquiry, then re-raises the cancellation.
         """
-        if type(inquiry_id) is not str:  # (the core's queries refuse it so, both builds)
-            raise InvalidInput("inquiry_id", f"must be a non-empty string, got {inquiry_id!r}")
+        query_id(inquiry_id, "inquiry_id")  # (as the core's queries, both builds)
         self._check_open()
         be = self._be
         if self._checkpoints:
