@@ -435,6 +435,95 @@ handle_time = { dist = "constant", mean_s = 30 }
     assert max(rep["timeline"]["agents_on_break"]) == 4
 
 
+BREAK_PAIR = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_continuous_work_s = 1000
+break_s = 300
+max_break_share = 0.5
+{extra}
+[[queues]]
+name = "q"
+[[agents]]
+name = "pair"
+count = 2
+{shift}
+[[arrivals]]
+queue = "q"
+rate_per_s = 1.0
+handle_time = {{ dist = "constant", mean_s = 120 }}
+patience = {{ dist = "constant", mean_s = 100000 }}
+"""
+
+
+def _break_pair(extra: str = "", shift: str = "") -> tuple[dict[str, Any], list[float]]:
+    """Two agents working flat out from t = 0 (a queue that never empties), one place on
+    a break: both breaks fall due at 1000; the report's lateness and the first arrivals."""
+    text = BREAK_PAIR.format(extra=extra, shift=shift)
+    arrivals: list[float] = []
+
+    def hook(ev: Any) -> bool:
+        if type(ev).__name__ == "Queued" and len(arrivals) < 2:
+            arrivals.append(ev.at)
+        return True
+
+    rep = build_report(simulate(scenario(text, duration_s=2000, drain=False), on_event=hook))
+    return rep, arrivals
+
+
+def test_break_lateness_counts_the_share_and_the_work_in_flight() -> None:
+    rep, (_, t1) = _break_pair()
+    # the first agent's break starts when its call in flight ends (calls from t0, 120 s
+    # each: t0 + 1080); the second's waits for that break's end (t0 + 1380) and then for
+    # its own call in flight (calls from t1): t1 + 1440, 440 s + t1 after it fell due
+    assert rep["break_late_max_s"] == pytest.approx(440 + t1)
+    assert rep["break_late_max_s_by_group"] == {"pair": rep["break_late_max_s"]}
+    assert rep["wellbeing_breaks"] == 2  # the next ones fall due after the run ends
+    assert rep["break_late_p90_s"] == rep["break_late_max_s"]  # nearest rank of two
+    assert rep["breaks_missed"] == 0
+    assert rep["on_break_max_fraction"] == 0.5  # the share held...
+    assert rep["other_events"]["BreakDeferred"] > 0  # ...by deferring breaks
+
+
+def test_break_lateness_with_a_deferral_bound_and_a_shift_end() -> None:
+    # past max_break_deferral_s the second break goes anyway (above the share), after
+    # its call in flight: due 1000, goes at 1100, starts at t1 + 1200
+    rep, (_, t1) = _break_pair(extra="max_break_deferral_s = 100")
+    assert rep["break_late_max_s"] == pytest.approx(200 + t1)
+    assert rep["on_break_max_fraction"] == 1.0
+    # a shift that ends while the break waits: never taken, late until the agent left
+    rep, _ = _break_pair(shift="shift_end_s = 1300")
+    assert rep["breaks_missed"] == 1
+    assert rep["break_late_max_s"] == 300.0
+
+
+def test_idle_as_long_as_a_break_is_one_for_the_lateness_too() -> None:
+    # three agents, one place; arrivals stop at 1100. The first break starts at t0 + 1080
+    # (its call in flight), the second when it ends (t0 + 1380: 380 s late, idle since
+    # ~1200), the third at t0 + 1680 after 480 s idle: a break already (as the core
+    # counts one before new work), so it is not counted late
+    text = (
+        BREAK_PAIR.format(extra="", shift="")
+        .replace("0.5", "0.34")
+        .replace("count = 2", "count = 3")
+        .replace("100000", "5")
+    )
+    text += "[[surges]]\nstart_s = 1100\nend_s = 2400\nmultiplier = 0\n"
+    arrivals: list[float] = []
+
+    def hook(ev: Any) -> bool:
+        if type(ev).__name__ == "Queued" and not arrivals:
+            arrivals.append(ev.at)
+        return True
+
+    res = simulate(scenario(text, duration_s=2400, drain=False), on_event=hook)
+    rep = build_report(res)
+    assert rep["wellbeing_breaks"] == 3 and rep["breaks_missed"] == 0
+    assert rep["break_late_max_s"] == pytest.approx(380 + arrivals[0])
+    assert sorted(round(s) for _, s in res.break_late) == [0, 80, 380]
+
+
 def test_moves_are_counted_where_the_work_ended() -> None:
     text = """
 [routing]

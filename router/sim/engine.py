@@ -81,6 +81,7 @@ from router.events import (
     AgentOnBreak,
     AgentReady,
     Assigned,
+    BreakDeferred,
     CallbackScheduled,
     Completed,
     Deflected,
@@ -161,6 +162,7 @@ _E_ON_BREAK: Final = 17
 _E_READY: Final = 18
 _E_SURGE_STARTED: Final = 19
 _E_SURGE_ENDED: Final = 20
+_E_BREAK_DEFERRED: Final = 21
 _EVENT_KIND: Final[dict[type, int]] = {
     Queued: _E_QUEUED,
     Assigned: _E_ASSIGNED,
@@ -185,6 +187,7 @@ _EVENT_KIND: Final[dict[type, int]] = {
     AgentReady: _E_READY,
     SurgeStarted: _E_SURGE_STARTED,
     SurgeEnded: _E_SURGE_ENDED,
+    BreakDeferred: _E_BREAK_DEFERRED,
 }
 
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
@@ -275,6 +278,7 @@ class AgentRec:
     """One simulated agent: its slots ledger, staffed and busy time, heavy runs."""
 
     __slots__ = (
+        "break_due",
         "busy",
         "caps",
         "drop_at",
@@ -282,7 +286,9 @@ class AgentRec:
         "handled",
         "heavy_open",
         "heavy_run",
+        "held",
         "id",
+        "idle_from",
         "last_heavy_end",
         "load",
         "login_at",
@@ -336,6 +342,12 @@ class AgentRec:
         self.spans: list[list[float | None]] = []
         #: when its console goes silent (``console_drop_s``), or inf
         self.drop_at = _INF
+        #: when its wellbeing break fell due (its continuous work reached the limit) and the
+        #: break has not started yet, or inf; ``held``: slots it holds; ``idle_from``: since
+        #: when it holds none (idle as long as a break counts as one, as in the core)
+        self.break_due = _INF
+        self.held = 0
+        self.idle_from = 0.0
 
 
 class SimResult:
@@ -344,6 +356,8 @@ class SimResult:
     __slots__ = (
         "agents",
         "anomalies",
+        "break_late",
+        "breaks_missed",
         "cap_violations",
         "closed_answered",
         "closed_outcomes",
@@ -391,6 +405,11 @@ class SimResult:
         self.end_time = 0.0
         self.sim_events = 0
         self.wall_s = 0.0
+        #: per wellbeing break (due, started or not): ``(group, seconds from due to its
+        #: start, or to the agent leaving or the run ending first)``; ``breaks_missed``
+        #: counts those that never started
+        self.break_late: list[tuple[str, float]] = []
+        self.breaks_missed = 0
         #: highest share of logged-in agents on a break at any instant, and per group
         self.on_break_max = 0.0
         self.on_break_max_by_group: dict[str, float] = {}
@@ -463,6 +482,7 @@ class Simulator:
         self._channel_of = {q.name: q.channel for q in scenario.queues}
         self._heavy_q = {q.name: q.heavy for q in scenario.queues}
         self._recovery = scenario.wellbeing.heavy_recovery_s
+        self._break_s = scenario.wellbeing.break_s
         offset = start_offset_s(scenario)
         self.streams = [
             make_stream(i, a, self.seed, load, scenario.surges, self.duration, offset)
@@ -540,6 +560,9 @@ class Simulator:
         """One slot of ``a`` on ``ch`` from ``t``: caps checked; returns (share, unit cost)."""
         w = a.weights.get(ch, 0.0)
         cost = 0
+        if a.held == 0:
+            self._rested(a, t)
+        a.held += 1
         n = a.load.get(ch, 0) + 1
         a.load[ch] = n
         if n > a.maxload.get(ch, 0):
@@ -569,6 +592,9 @@ class Simulator:
         if hi > lo:
             a.busy += (hi - lo) * w
         a.load[ch] -= 1
+        a.held -= 1
+        if a.held == 0:
+            a.idle_from = t
         if a.units is not None:
             a.units_used -= cost
         self._busy_w -= w
@@ -1036,12 +1062,15 @@ class Simulator:
                     breaks_changed = True
                 elif ek == _E_LOGGED_OUT:
                     a = agents[e.agent_id]
+                    self._break_missed(a, t)
                     a.logout_at = t
                     self._shift_change(a, False, t)
                     self._break_change(a, False)
                     breaks_changed = True
                 elif ek == _E_AWAY:
                     a = agents[e.agent_id]
+                    if e.reason in ("shift_end", "off_shift"):
+                        self._break_missed(a, t)
                     self._break_change(a, False)
                     if e.reason == "presence_timeout":
                         res.presence["timeouts"] += 1
@@ -1056,7 +1085,15 @@ class Simulator:
                     # a wellbeing break starts when the work in flight is done (until set);
                     # before that the agent only stops taking new work
                     started = e.until is not None or e.reason != "wellbeing"
-                    if started and self._break_change(agents[e.agent_id], True):
+                    a = agents[e.agent_id]
+                    if e.reason == "wellbeing":
+                        self._rested(a, t)
+                        if a.break_due == _INF:
+                            a.break_due = t  # due now (the core's timer fired at the limit)
+                        if started:
+                            res.break_late.append((a.group, t - a.break_due))
+                            a.break_due = _INF
+                    if started and self._break_change(a, True):
                         breaks_changed = True
                         if e.reason == "wellbeing":
                             res.wellbeing_breaks += 1
@@ -1074,6 +1111,11 @@ class Simulator:
                     self._in_surge = False
                     if res.surge_windows and res.surge_windows[-1][1] == _INF:
                         res.surge_windows[-1][1] = t
+                elif ek == _E_BREAK_DEFERRED:
+                    a = agents[e.agent_id]
+                    if e.due < a.break_due:
+                        a.break_due = e.due
+                    other["BreakDeferred"] = other.get("BreakDeferred", 0) + 1
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1
@@ -1093,6 +1135,8 @@ class Simulator:
             if rec.holder is not None:
                 self._release(rec, close)
         res.end_time = router.now
+        for a in self.result.agents:  # breaks still waiting when the run ended
+            self._break_missed(a, res.end_time)
         if not tl["t"] or tl["t"][-1] < res.end_time:
             sample(tl, res.end_time)  # the last point: where the run (or its drain) ended
         res.counters = msgspec.structs.asdict(router.counters)
@@ -1103,6 +1147,20 @@ class Simulator:
         if progress is not None and wall >= 1.0:
             progress(f"sim done: {n_inq:,} arrivals in {wall:.1f}s wall")
         return res
+
+    def _rested(self, a: AgentRec, t: float) -> None:
+        """Idle (holding nothing) as long as a break: the core counts that as one, and a
+        break that was due is no longer (``Guardrails.check``, ``Router._assign``)."""
+        if a.break_due < _INF and a.held == 0 and t - a.idle_from >= self._break_s:
+            a.break_due = _INF
+
+    def _break_missed(self, a: AgentRec, t: float) -> None:
+        """The agent leaves (or the run ends) with its wellbeing break due and not taken."""
+        self._rested(a, t)
+        if a.break_due < _INF:
+            self.result.break_late.append((a.group, t - a.break_due))
+            self.result.breaks_missed += 1
+            a.break_due = _INF
 
     def _hands_back(self, iid: str, t: float) -> bool:
         """At the end of its work, the agent hands ``iid`` back with its group's share."""

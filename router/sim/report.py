@@ -259,6 +259,23 @@ def _streams(recs: list[InquiryRec], names: list[str]) -> dict[str, dict[str, An
     return rows
 
 
+def _break_lateness(late: list[tuple[str, float]]) -> dict[str, Any]:
+    """How long after it fell due each wellbeing break started (the whole run): a break
+    waiting for a place (``max_break_share``) or for the work in flight keeps the agent
+    working past ``max_continuous_work_s``; a break never taken counts to when the agent
+    left or the run ended. The most overall and per group, and the 90th percentile."""
+    by: dict[str, float] = {}
+    for group, s in late:
+        if s > by.get(group, -1.0):
+            by[group] = s
+    xs = sorted(s for _, s in late)
+    return {
+        "break_late_max_s": xs[-1] if xs else None,
+        "break_late_p90_s": _pct(xs, 90),
+        "break_late_max_s_by_group": dict(sorted(by.items())),
+    }
+
+
 def _handled(res: SimResult) -> dict[str, dict[str, int]]:
     """Per agent group: the fewest and most inquiries one agent answered (the whole run)."""
     out: dict[str, list[int]] = {}
@@ -338,6 +355,8 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
         name: res.on_break_max_by_group.get(name, 0.0)
         for name in dict.fromkeys(a.group for a in res.agents)
     }
+    rep.update(_break_lateness(res.break_late))
+    rep["breaks_missed"] = res.breaks_missed
     rep["after_long_heavy"] = _after_long_heavy(res.gaps_after_long_heavy)
     rep["handled_by_group"] = _handled(res)
     rep["preferred"] = _preferred(counted)
@@ -507,10 +526,18 @@ def format_summary(rep: dict[str, Any], title: str = "") -> str:
     groups = rep["on_break_max_fraction_by_group"]
     worst = max(groups.items(), key=lambda kv: kv[1]) if groups else None
     team = f" (team {worst[0]} {_fmt(worst[1], 'pct')})" if worst and worst[1] > 0 else ""
+    late = rep.get("break_late_max_s")
+    missed = rep.get("breaks_missed", 0)
+    lateness = (
+        f", breaks up to {_fmt(late, 's')} past due"
+        + (f" ({missed:,} never taken)" if missed else "")
+        if late is not None
+        else ""
+    )
     out.append(
         f"wellbeing: {rep['wellbeing_breaks']:,} enforced breaks, at most "
-        f"{_fmt(rep['on_break_max_fraction'], 'pct')} of agents on a break at once{team}, "
-        f"longest heavy run {rep['max_heavy_run']}"
+        f"{_fmt(rep['on_break_max_fraction'], 'pct')} of agents on a break at once{team}"
+        f"{lateness}, longest heavy run {rep['max_heavy_run']}"
     )
     rel = rep["ewt_rel_error"]
     out.append(
