@@ -19,9 +19,10 @@ import pytest
 from router import AgentSpec, ConfigError, Inquiry, Router
 from router.config import config_warnings
 from router.events import AgentOnBreak, AgentReady, BreakDeferred
-from router.sim import build_report, decode_scenario
+from router.sim import build_report, decode_scenario, load_scenario
 from router.sim.engine import Simulator
 from tests.helpers import BREAK_SHARE, config
+from tests.sim_runs import EXAMPLES
 
 # BREAK_SHARE: a break of 30 s after 80 s of work, half the staff on a break at once;
 # the window opens 40 s before a break falls due
@@ -325,3 +326,56 @@ def test_a_team_logging_in_together_takes_its_breaks_within_the_window() -> None
         assert run["cut"] == 0  # a break starts with no work in flight
         assert run["rep"]["unresolved"] == 0
     assert len(after["late"]) >= 60  # everyone had a break
+
+
+# ---------------------------------------------------------------- the seed days
+
+
+def late_by_group(name: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """examples/NAME run once: per agent group the latest break start after its due time
+    (a notice's time, or ``BreakDeferred.due``; an early break 0), and the report."""
+    sim = Simulator(load_scenario(EXAMPLES / name))
+    due: dict[str, float] = {}
+    late: dict[str, float] = {}
+
+    def hook(e: Any) -> bool:
+        if isinstance(e, BreakDeferred):
+            due[e.agent_id] = min(due.get(e.agent_id, math.inf), e.due)
+        elif isinstance(e, AgentOnBreak) and e.reason == "wellbeing":
+            if e.until is None:
+                due.setdefault(e.agent_id, e.at)
+            else:
+                s = max(0.0, e.at - due.pop(e.agent_id, e.at))
+                late[e.agent_id] = max(late.get(e.agent_id, 0.0), s)
+        return True
+
+    sim.on_event = hook
+    res = sim.run()
+    by: dict[str, float] = {}
+    for a in res.agents:
+        by[a.group] = max(by.get(a.group, 0.0), late.get(a.id, 0.0))
+    return by, build_report(res)
+
+
+@pytest.mark.parametrize(
+    ("name", "late_s", "groups"),
+    [
+        # story48's xfail (test_seed_stories.py) asks an hour for airline's 15-minute break
+        # after 90 minutes (74 minutes late before) and 30 minutes for Tujia's 15 after 2 h
+        # (86 minutes late before); both now with break_window_s = 3600
+        ("airline_complaints.toml", 3600.0, None),
+        ("tujia_24h.toml", 1800.0, None),
+        # Mafengwo's meal after 3 h, window 2 h: the voice teams (one call at a time) eat
+        # within the hour (1.7 h late before); the chat teams hold up to 5 chats in the
+        # flood and a break waits for them to end, as before (not brought forward)
+        ("mafengwo_refund_flood.toml", 3600.0, ["voice_team", "early_birds"]),
+    ],
+)
+def test_breaks_start_soon_after_due_with_a_quarter_away(
+    name: str, late_s: float, groups: list[str] | None
+) -> None:
+    by, rep = late_by_group(name)
+    assert rep["on_break_max_fraction"] <= 0.25
+    assert max(rep["on_break_max_fraction_by_group"].values()) <= 0.25
+    assert rep["unresolved"] == 0
+    assert max(v for g, v in by.items() if groups is None or g in groups) <= late_s, by
