@@ -345,6 +345,8 @@ class Router:
         "_deadline_refs",
         "_deadlines",
         "_draws",
+        "_early_asks",
+        "_early_s",
         "_estimator",
         "_events",
         "_free_slots",
@@ -521,6 +523,10 @@ class Router:
         self._in_instant = False
         self._break_asks: dict[str, Agent] = {}
         self._release_asked = False
+        # break_window_s (0: off): agents freed up or back since the last matching pass, asked
+        # then whether they may take their break early (``_ask_early``)
+        self._early_s = 0.0
+        self._early_asks: dict[str, Agent] = {}
         # agents with a shift end or a schedule, and per pool the changes they announce
         # (router/state/staffing.py), memoised until one of them logs in, out or changes
         self._scheduled: dict[str, Agent] = {}
@@ -553,6 +559,12 @@ class Router:
         # is a generic ``getattr`` compiled
         self._break_s = wb.break_s
         self._guard = Guardrails(wb, r.recent_window_s)
+        window = wb.break_window_s
+        self._early_s = (
+            window
+            if window and wb.max_break_share is not None and wb.max_continuous_work_s is not None
+            else 0.0
+        )
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -2358,6 +2370,8 @@ class Router:
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
+        if self._early_s > 0.0:
+            self._early_asks[agent.id] = agent
 
     def go_on_break(self, agent_id: str, now: float, reason: str = "break") -> None:
         """No new work; pending offers go back to their place; work in flight finishes."""
@@ -2531,6 +2545,8 @@ class Router:
                     )
                 )
                 self._schedule_agent(agent, agent.break_until)
+            elif self._early_s > 0.0 and agent.state == READY:
+                self._early_asks[agent.id] = agent  # freed up: an early break? (_ask_early)
         if agent.state == READY:
             self._freed[agent.id] = agent
             # self._room(agent) and its ``has_room(agent)``, inline: every release
@@ -2728,15 +2744,57 @@ class Router:
         if self._releasing:
             return
         self._releasing = True
+        bs = self._breaks
         try:
             while True:
-                agent = self._breaks.next_to_go()
+                agent = bs.next_to_go()
+                if agent is not None:
+                    agent.break_due = _INF
+                elif bs.n_early:  # then breaks brought forward (break_window_s)
+                    max_work = self._guard.max_work
+                    if max_work is not None:
+                        agent = bs.next_early(self._early_due, max_work)
                 if agent is None:
                     break
-                agent.break_due = _INF
                 self._begin_break(agent)
         finally:
             self._releasing = False
+
+    def _early_due(self, agent: Agent) -> float:
+        """When ``agent``'s break falls due if it may take it early now, else inf
+        (``Guardrails.early_due``; counted on shift and not on a break)."""
+        flags = agent.brk_flags
+        if not flags & STAFFED or flags & ON_BREAK:
+            return _INF
+        return self._guard.early_due(agent, self._now, self._surge, self._early_s)
+
+    def _ask_early(self) -> None:
+        """The agents freed up (or back) since the last pass that are in their break window
+        queue as early candidates (router/state/breaks.py); then places open go, deferred
+        breaks first, candidates by due time (the one freed up now may start at once)."""
+        asks = self._early_asks
+        self._early_asks = {}
+        if self._early_s <= 0.0:
+            return
+        bs = self._breaks
+        due_of = self._early_due
+        added = False
+        for agent in asks.values():
+            due = due_of(agent)
+            if due < _INF:
+                bs.add_early(agent, due, due_of)
+                added = True
+        if added:
+            self._release_breaks()
+
+    def _ask_early_all(self) -> None:
+        """Every agent is asked again at the next pass (a new config, a surge's change, a
+        restore: the candidates are what the agents' records say, not a history)."""
+        self._breaks.clear_early()
+        if self._early_s > 0.0:
+            self._early_asks.update(self._agents)
+        else:
+            self._early_asks.clear()
 
     def _recount_breaks(self, share: float | None) -> None:
         """Count every agent again (a new config): deferred breaks are asked for again."""
@@ -2751,6 +2809,7 @@ class Router:
                 bs.count(agent, self._break_flags(agent))
         for agent in waiting:
             self._schedule_agent(agent, self._agent_next_time(agent))
+        self._ask_early_all()
         if share is not None:
             for agent in self._agents.values():
                 self._schedule_agent(agent, self._agent_next_time(agent))
@@ -3301,6 +3360,8 @@ class Router:
         one idle beside it. So urgency decides which inquiry is served first and the
         distribution mode who serves a new one, however inputs were batched.
         """
+        if self._early_asks:  # (break_window_s) before the freed agents take work
+            self._ask_early()
         freed = self._freed
         if freed:
             pending = self._pending
@@ -4832,6 +4893,7 @@ class Router:
                 [(due, inc, k, self._agents[aid]) for due, inc, k, aid in snap.breaks],
                 snap.breaks_k,
             )
+            self._ask_early_all()
         self._bp.load(snap.extra)  # the estimator's records (load_extra_state), then:
         self._estimator.load_answers(snap.gaps, snap.lasts)
 
@@ -5004,6 +5066,7 @@ class _Ops:
         if r._breaks.enabled:  # overtime may move shift ends: who is leaving changes
             for agent in list(r._agents.values()):
                 r._count_break(agent)
+            r._ask_early_all()  # continuous work may be suspended, or no longer
 
 
 def _at_seq(e: tuple[float, int, int, Any, int]) -> tuple[float, int]:

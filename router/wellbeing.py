@@ -23,7 +23,9 @@ the agent is re-listed. Break staffing (``router/state/breaks.py``): a break tha
 waits for a place has no continuous-work timer (places open on other agents'
 events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
 ``break_s`` before the agent's run of shifts ends, the core counts it as leaving
-(:meth:`Guardrails.leaving`).
+(:meth:`Guardrails.leaving`). With ``break_window_s`` an agent freed up within that long
+before its break falls due may take it early (:meth:`Guardrails.early_due`; the places
+are break staffing's): no timer of its own, the core asks when the agent frees up.
 """
 
 from __future__ import annotations
@@ -93,6 +95,28 @@ class Guardrails:
         """Whether the agent's run of shifts ends within ``break_s`` (break staffing)."""
         until = staffed_until(agent, self.shift_limit(agent, surge))
         return now >= until - self.break_s
+
+    def early_due(self, agent: Agent, now: float, surge: bool, window: float) -> float:
+        """When ``agent``'s break falls due, if it may start it ``window`` early now, else
+        inf: ready with no work in flight, freed up within the window (``idle_from``), not
+        yet due (a due break is the timer's), not rested (idle as long as a break: that was
+        one), not deferred, on shift when it falls due (else it goes home instead), and
+        continuous work not suspended in a surge."""
+        max_work = self.max_work
+        if (
+            max_work is None
+            or agent.state != READY
+            or agent.total_load
+            or agent.break_due != _INF
+            or self.suspended("continuous_work", surge)
+        ):
+            return _INF
+        due = agent.stretch_start + max_work
+        if agent.idle_from < due - window or now >= due or now - agent.idle_from >= self.break_s:
+            return _INF
+        if due >= staffed_until(agent, self.shift_limit(agent, surge)):
+            return _INF
+        return due
 
     def next_time(self, agent: Agent, surge: bool, staffing: bool = False) -> float:
         """The next time a guardrail or window changes this agent, or inf.

@@ -324,6 +324,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "suspend_in_surge": [],
         "max_break_share": None,
         "max_break_deferral_s": None,
+        "break_window_s": None,
         "cooldown_after_heavy_s": None,
         "cooldown_s": 300.0,
         "cooldown_from": "all",

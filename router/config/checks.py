@@ -156,6 +156,17 @@ def semantic_problems(cfg: RouterConfig, *, profile_tenants: bool = False) -> li
             out.append(f"$.queues[{i}].on_remove: a queue cannot hand over to itself")
         elif q.on_remove not in names:
             out.append(f"$.queues[{i}].on_remove: unknown queue {q.on_remove!r}")
+    wb = cfg.wellbeing
+    if (
+        wb.break_window_s is not None
+        and wb.max_continuous_work_s is not None
+        and wb.break_window_s >= wb.max_continuous_work_s
+    ):
+        out.append(
+            f"$.wellbeing.break_window_s: {wb.break_window_s:g} must be below "
+            f"max_continuous_work_s ({wb.max_continuous_work_s:g}): a break may start at most "
+            "that long before it falls due, after some work"
+        )
     seen_surge: set[str] = set()
     for j, g in enumerate(cfg.wellbeing.suspend_in_surge):
         if g in seen_surge:

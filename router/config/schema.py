@@ -215,6 +215,10 @@ class Wellbeing(_Base):
     #: how long past ``max_continuous_work_s`` a break may wait for a place (None: as long
     #: as it takes); past it the agent goes anyway, above the share
     max_break_deferral_s: PositiveSeconds | None = None
+    #: a break may start this long before ``max_continuous_work_s``, when the agent frees up
+    #: and a place under ``max_break_share`` is free (earliest due first): the breaks of a
+    #: team that logged in together spread over the window instead of queueing past due
+    break_window_s: Seconds | None = None
     #: a heavy inquiry handled at least this long is followed by ``cooldown_s`` without work
     cooldown_after_heavy_s: PositiveSeconds | None = None
     cooldown_s: Seconds = 300.0

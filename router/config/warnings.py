@@ -86,6 +86,14 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             "$.wellbeing.max_break_deferral_s: does nothing without max_break_share "
             "(no break is deferred)"
         )
+    if wb.break_window_s is not None and (
+        wb.max_break_share is None or wb.max_continuous_work_s is None
+    ):
+        need = "max_break_share" if wb.max_break_share is None else "max_continuous_work_s"
+        out.append(
+            f"$.wellbeing.break_window_s: does nothing without {need} "
+            "(no break falls due to be brought forward under a share)"
+        )
     if wb.cooldown_after_heavy_s is None:
         for key in ("cooldown_s", "cooldown_from"):
             if getattr(wb, key) != getattr(_WELLBEING, key):

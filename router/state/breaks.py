@@ -26,6 +26,23 @@ come on shift, a leaving agent is no longer leaving), the deferred agent due
 earliest whose team has a place goes. ``max_break_deferral_s`` bounds the wait:
 past it the agent goes anyway, above the share (wellbeing first).
 
+With ``wellbeing.break_window_s = w`` breaks are also brought *forward*, so that a
+team that became due together (it logged in together) spreads its breaks over the
+window instead of queueing past due: an agent that frees up (its work in flight
+done, never cut) within ``w`` before its break falls due is an *early candidate*,
+queued by its due time; a candidate still idle when a place opens may take it.
+Places go first to the deferred breaks (due already), then to the candidates,
+earliest due first, and never above the share (the same two tests): a candidate goes
+only if the members of its group (team, or the agents of no team) due before it and not
+on a break (deferred ones included, leaving ones not) are fewer than the places left,
+so a place waits for the one due first to free up rather than going to a later one
+(O(group) per decision, only with the window). The core says who is a candidate and
+when (``Router._early_due``); a candidate that took work again, rested as long as a
+break, reached its due time (the break is then due as above), went on a break the
+caller gave or leaves before it falls due is dropped when met at a queue's head. An
+early break is a wellbeing break like any (a new stretch at its end);
+``max_break_deferral_s`` concerns only breaks past due.
+
 The core (``router/core.py``) tells this module what each agent counts as
 (:meth:`BreakStaffing.count`, with flags it computes from the agent's state)
 after every change; the tallies are plain counters, so every decision is O(1)
@@ -35,6 +52,7 @@ plus O(teams) when places open.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from heapq import heappop, heappush
 
 from router.state.records import READY, Agent
@@ -52,7 +70,15 @@ _INF = float("inf")
 class _Tally:
     """Counts of one team (or of the whole router) and its deferred breaks."""
 
-    __slots__ = ("deferred", "leaving", "on_break", "on_break_leaving", "staffed")
+    __slots__ = (
+        "deferred",
+        "early",
+        "leaving",
+        "members",
+        "on_break",
+        "on_break_leaving",
+        "staffed",
+    )
 
     def __init__(self) -> None:
         self.staffed = 0
@@ -61,6 +87,11 @@ class _Tally:
         self.on_break_leaving = 0
         # (due, incarnation, push counter, agent): a total order without comparing agents
         self.deferred: list[tuple[float, int, int, Agent]] = []
+        # early candidates (break_window_s), the same order: (due, incarnation, counter, agent)
+        self.early: list[tuple[float, int, int, Agent]] = []
+        # the agents on shift whose queues these are (a team; the router's: those of no
+        # team): who is due before an early candidate
+        self.members: dict[str, Agent] = {}
 
     def add(self, flags: int, sign: int) -> None:
         if flags & STAFFED:
@@ -76,7 +107,7 @@ class _Tally:
 class BreakStaffing:
     """The break-share tallies of one router (see the module docstring)."""
 
-    __slots__ = ("all", "k", "n_deferred", "share", "teams")
+    __slots__ = ("all", "k", "k_early", "n_deferred", "n_early", "share", "teams")
 
     def __init__(self) -> None:
         self.share: float | None = None
@@ -84,6 +115,8 @@ class BreakStaffing:
         self.teams: dict[str, _Tally] = {}
         self.n_deferred = 0  # entries in the deferred heaps, stale ones included
         self.k = 0
+        self.n_early = 0  # entries in the early heaps, stale ones included
+        self.k_early = 0  # (not in snapshots: the core asks its candidates again)
 
     @property
     def enabled(self) -> bool:
@@ -95,6 +128,7 @@ class BreakStaffing:
         self.all = _Tally()
         self.teams = {}
         self.n_deferred = 0
+        self.n_early = 0
 
     def allowed(self, staffed: int) -> int:
         """Places on a break for ``staffed`` agents on shift (at least one if any)."""
@@ -113,6 +147,12 @@ class BreakStaffing:
         for tally in (self.all, team) if team is not None else (self.all,):
             tally.add(old, -1)
             tally.add(flags, 1)
+        if (old ^ flags) & STAFFED:
+            group = team or self.all
+            if flags & STAFFED:
+                group.members[agent.id] = agent
+            else:
+                group.members.pop(agent.id, None)
         # a place opens when a break ends, staff grows or someone stops leaving
         gone = old & ~flags
         came = flags & ~old
@@ -201,6 +241,78 @@ class BreakStaffing:
         heappop(best_heap)
         self.n_deferred -= 1
         return best[3]
+
+    def add_early(self, agent: Agent, due: float, due_of: Callable[[Agent], float]) -> None:
+        """Queue ``agent`` (due at ``due``) as an early candidate; ``due_of`` says whether an
+        entry still stands (the agent's due time while it is a candidate, else inf)."""
+        if self.n_early > 64 + 2 * self.all.staffed:  # stale entries outnumber: drop them
+            n = 0
+            for tally in (self.all, *self.teams.values()):
+                tally.early = [e for e in tally.early if due_of(e[3]) == e[0]]
+                tally.early.sort()
+                n += len(tally.early)
+            self.n_early = n
+        team = self._team(agent)
+        self.k_early += 1
+        heappush((team or self.all).early, (due, agent.incarnation, self.k_early, agent))
+        self.n_early += 1
+
+    def _first_due(self, tally: _Tally, agent: Agent, due: float, max_work: float) -> bool:
+        """Whether ``agent`` (due at ``due``) is among the first of its group by due time
+        (then incarnation) for the places left there: the members due before it that are
+        not on a break (deferred ones included, leaving ones not: they go home) would
+        take the places first. O(group size), only with ``break_window_s``."""
+        free = self.allowed(tally.staffed) - tally.on_break
+        if free <= 0:
+            return False
+        inc = agent.incarnation
+        ahead = 0
+        for m in tally.members.values():
+            if m is agent or m.brk_flags & (ON_BREAK | LEAVING):
+                continue
+            d = m.break_due
+            if d == _INF:
+                d = m.stretch_start + max_work
+            if d < due or (d == due and m.incarnation < inc):
+                ahead += 1
+                if ahead >= free:
+                    return False
+        return True
+
+    def next_early(self, due_of: Callable[[Agent], float], max_work: float) -> Agent | None:
+        """Take out of its queue the early candidate due earliest that has a place now and
+        no one in its group due before it waiting for that place (earliest due first:
+        a place may wait for that one to free up, work in flight is never cut)."""
+        if not self.n_early:
+            return None
+        best: tuple[float, int, int, Agent] | None = None
+        best_heap: list[tuple[float, int, int, Agent]] | None = None
+        for tally in (self.all, *self.teams.values()):
+            heap = tally.early
+            while heap:
+                due, _, _, agent = heap[0]
+                if due_of(agent) == due:
+                    break
+                heappop(heap)
+                self.n_early -= 1
+            if (
+                heap
+                and (best is None or heap[0][:3] < best[:3])
+                and self.has_place(heap[0][3])
+                and self._first_due(tally, heap[0][3], heap[0][0], max_work)
+            ):
+                best, best_heap = heap[0], heap
+        if best is None or best_heap is None:
+            return None
+        heappop(best_heap)
+        self.n_early -= 1
+        return best[3]
+
+    def clear_early(self) -> None:
+        """Drop every early candidate (the core asks its candidates again)."""
+        for tally in (self.all, *self.teams.values()):
+            tally.early = []
+        self.n_early = 0
 
     def clear_deferred(self) -> list[Agent]:
         """Drop every deferred break (the guardrail is suspended); returns those agents."""
