@@ -470,30 +470,47 @@ def test_mafengwo_meals_are_never_cut_short_in_the_flood() -> None:
     assert min(lengths) == pytest.approx(1800.0)
 
 
-@pytest.mark.xfail(
+CHAT_BREAKS = pytest.mark.xfail(
     strict=True,
-    reason="break staffing only defers a break past its due time (max_break_share); a team "
-    "that logs in together then waits (1 / share - 1) x break_s and more for the last "
-    "breaks, and max_break_deferral_s only trades that for the share. Missing in the "
-    "core: a break window that brings breaks forward (taken early when a place is free)",
+    reason="an agent takes an early break (wellbeing.break_window_s) only when it holds no "
+    "work, rare for a chat agent in a flood: the chat team's meals still start up to 2.2 h "
+    "late. Missing in the core: a stop-new-chats notice from the start of the window",
 )
+
+
+def _late_breaks(rep: dict[str, Any], late_s: float) -> None:
+    assert rep["on_break_max_fraction"] <= 0.25
+    assert rep["breaks_missed"] == 0
+    assert rep["break_late_max_s"] <= late_s, rep["break_late_max_s_by_group"]
+
+
 @pytest.mark.parametrize(
     ("name", "late_s"),
     [
         # the 30-minute meal after 3 hours, within an hour (five chats in flight may take
-        # that long to end): 3.1 h late at most today, 8 never taken
-        ("mafengwo_refund_flood.toml", 3600.0),
+        # that long to end): 3.1 h late at most with the share only deferring, 8 never taken
+        pytest.param("mafengwo_refund_flood.toml", 3600.0, marks=CHAT_BREAKS),
         # a 15-minute break after 90 minutes, within an hour (an abusive call in flight
-        # may last that long): 74 minutes late at most today
+        # may last that long): 74 minutes late at most without break_window_s
         ("airline_complaints.toml", 3600.0),
-        # a 10-minute break after 2 hours: 48 minutes late at most today
-        ("spring_festival.toml", 1800.0),
-        # a 15-minute break after 2 hours: 86 minutes late at most today
+        # a 15-minute break after 2 hours: 86 minutes late at most without break_window_s
         ("tujia_24h.toml", 1800.0),
     ],
 )
 def test_breaks_start_soon_after_due_with_a_quarter_away(name: str, late_s: float) -> None:
-    _, rep = run_example(name)
-    assert rep["on_break_max_fraction"] <= 0.25
-    assert rep["breaks_missed"] == 0
-    assert rep["break_late_max_s"] <= late_s, rep["break_late_max_s_by_group"]
+    # seeds 000/003: breaks that are due are taken, a quarter of a team away at most;
+    # the examples set wellbeing.break_window_s, which brings breaks forward into free places
+    _late_breaks(run_example(name)[1], late_s)
+
+
+def test_the_flagship_breaks_on_time_with_a_break_window() -> None:
+    # the flagship (the digest's config, so left as it is) defers its reinforcements'
+    # breaks up to 48 minutes past the 2 hours; the same night with an hour's window
+    # starts every break by its due time, a quarter of a team away at most
+    text = example_text("spring_festival.toml")
+    assert not any(line.startswith("break_window_s") for line in text.splitlines())
+    assert run_example("spring_festival.toml")[1]["break_late_max_s"] > 1800.0
+    text = text.replace(
+        "max_break_share = 0.25", "max_break_share = 0.25\nbreak_window_s = 3600", 1
+    )
+    _late_breaks(run_text(text), 1800.0)
