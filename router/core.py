@@ -73,7 +73,11 @@ back to the interpreter's free list, and the next insertion takes one from there
 
 Invariant after every ``tick`` (liveness): no waiting inquiry is compatible
 with a ready agent that has room for it and has not declined it (while an
-inquiry waits for its preferred agents, only they are compatible). No search gives
+inquiry waits for its preferred agents, only they are compatible); and, with
+``decline_memory = "round"``, no waiting inquiry keeps its declines once every
+agent in its round (eligible for its pool, logged in, not set away) declined it:
+they are forgotten when it enters a line so (``_ends_round``) and when an agent
+leaves a pool holding declined inquiries or is set away (``_end_rounds``). No search gives
 up to keep it: a freed agent takes the head of a pool's undeclined heap unless
 the declined heap holds a more urgent inquiry it did not decline; an agent
 that declined every declined inquiry of the pool (``Pool.declined_by``) skips
@@ -129,6 +133,7 @@ from router.events import (
     BreakDeferred,
     Completed,
     CooldownStarted,
+    DeclinesForgotten,
     Deflected,
     Event,
     Explanation,
@@ -231,6 +236,7 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
+    count_away,
     join_pool,
     leave_pools,
     listed,
@@ -388,6 +394,7 @@ class Router:
         "_releasing",
         "_retired",
         "_rollback_now",
+        "_rounds",
         "_scheduled",
         "_scorer",
         "_seq",
@@ -550,6 +557,7 @@ class Router:
         self._immediate = r.mode == "immediate"
         self._offer_timeout = r.offer_timeout_s
         self._max_no_answer = r.max_no_answer
+        self._rounds = r.decline_memory == "round"
         self._trace = r.trace
         self._strict = r.strict
         self._window = r.recent_window_s
@@ -1800,7 +1808,7 @@ class Router:
     def _requeue(self, t: Ticket, reason: str) -> None:
         t.agent = None
         t.also = None
-        self._back_in_line(t)
+        # (before it is in line: a round of declines it ends there follows it)
         self._events.append(
             Requeued(
                 at=self._now,
@@ -1810,6 +1818,7 @@ class Router:
                 reason=reason,
             )
         )
+        self._back_in_line(t)
         self._bp.back_in_line(t)  # a queue its hours closed may close it out
 
     # ------------------------------------------------------------------ completion
@@ -2358,6 +2367,8 @@ class Router:
     def _make_ready(self, agent: Agent) -> None:
         if agent.state != READY:
             self._n_ready += 1
+        if agent.state == AWAY:
+            count_away(agent, -1)  # back in its pools' rounds
         agent.state = READY
         agent.state_reason = ""
         agent.break_until = 0.0
@@ -2387,8 +2398,14 @@ class Router:
             raise
 
     def _stop_new_work(self, agent: Agent, state: int, reason: str, until: float = 0.0) -> None:
-        if agent.state == READY:
+        was = agent.state
+        if was == READY:
             self._n_ready -= 1
+        away = state == AWAY and was != AWAY  # out of its pools' rounds of declines
+        if away:
+            count_away(agent, 1)
+        elif was == AWAY and state != AWAY:
+            count_away(agent, -1)
         agent.state = state
         agent.state_reason = reason
         agent.break_until = until
@@ -2414,6 +2431,8 @@ class Router:
                 AgentAway(at=self._now, version=self._version, agent_id=agent.id, reason=reason)
             )
         self._count_break(agent)
+        if away:
+            self._end_rounds(self._declined_pools(agent))
 
     def _take_back_quietly(self, t: Ticket, agent: Agent, reason: str) -> None:
         """Return an offer without blaming the agent (it is leaving, not declining)."""
@@ -2462,16 +2481,19 @@ class Router:
                 )
             )
             waiting_for = self._waiting_for(agent)
+            rounds = self._declined_pools(agent)
             # it takes no new work: no pool counts it as staff (the expected wait, the
             # impossible-requirement check), as no pool made from now on would
             leave_pools(agent)
             self._recheck_preferences(waiting_for)
+            self._end_rounds(rounds)
 
     def _remove_agent(self, agent: Agent) -> None:
         if agent.roomy:
             agent.roomy = False
             self._n_with_room -= 1
         waiting_for = self._waiting_for(agent)
+        rounds = self._declined_pools(agent)
         self._live.remove_agent(agent)
         leave_pools(agent)
         unlist(agent, self._vers)
@@ -2482,6 +2504,7 @@ class Router:
         self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
         self._count_break(agent)
         self._recheck_preferences(waiting_for)
+        self._end_rounds(rounds)
 
     # ------------------------------------------------------------------ slots
 
@@ -2850,6 +2873,7 @@ class Router:
 
     def _repool(self, agent: Agent) -> None:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""
+        rounds = self._declined_pools(agent)
         leave_pools(agent)
         unlist(agent, self._vers)
         for t in list(agent.offers.values()):
@@ -2862,6 +2886,7 @@ class Router:
         self._live.recount_agent(agent, self._queues.values())  # eligible elsewhere now
         if agent.state == READY:
             self._freed[agent.id] = agent
+        self._end_rounds(rounds)
 
     # ------------------------------------------------------------------ deadlines
 
@@ -3295,7 +3320,7 @@ class Router:
         declined = more.declined if more is not None else None
         if more is not None and more.prefer_until > 0.0:  # for its preferred agents only
             preference.add(pool, t)
-        elif declined:
+        elif declined and not (self._rounds and self._ends_round(t, pool, declined)):
             heap = pool.declined
             heappush(heap, (t.aged, t.seq, t.ver, t))
             pool.n_declined += 1
@@ -3347,6 +3372,73 @@ class Router:
         if more is not None and more.callback:
             q.n_callbacks -= 1
             self._waiting_cb -= 1
+
+    # ------------------------------------------------------------------ rounds of declines
+
+    def _ends_round(self, t: Ticket, pool: Pool, declined: set[str]) -> bool:
+        """Whether ``t``, entering ``pool``'s line, finds its round of declines over
+        (:meth:`_round_over`): then its declines are forgotten (``DeclinesForgotten``) and
+        it waits among the undeclined."""
+        if not self._round_over(pool, declined):
+            return False
+        self._forget_declines(t)
+        return True
+
+    def _round_over(self, pool: Pool, declined: set[str]) -> bool:
+        """Whether every agent of ``pool``'s round declined (an id of ``declined``): the
+        agents eligible for it (logged in, not leaving; skills at the step, tenant, queue,
+        match, on shift: ``Pool.eligible``) but those set away (``Pool.n_away``: no answer,
+        presence timeout, shift end; a person must bring them back). A busy agent or one on
+        a break counts: it takes work again by itself. No agent in the round: over."""
+        left = pool.eligible - pool.n_away
+        agents = self._agents
+        for aid in declined:
+            if left <= 0:
+                break
+            a = agents.get(aid)
+            if a is not None and a.state != AWAY and preference.eligible(a, pool):
+                left -= 1
+        return left <= 0
+
+    def _forget_declines(self, t: Ticket) -> None:
+        """``t``'s round is over: it may be offered to every agent again (out of line)."""
+        declined = t.declined
+        t.declined = None
+        self._events.append(
+            DeclinesForgotten(
+                at=self._now,
+                version=self._version,
+                inquiry_id=t.id,
+                queue=t.terms.queue.name,
+                agents=len(declined) if declined is not None else 0,
+            )
+        )
+
+    def _declined_pools(self, agent: Agent) -> list[Pool]:
+        """The pools of ``agent`` holding declined inquiries: where its leaving (a logout, a
+        change, set away) may end a round (:meth:`_end_rounds`)."""
+        if not self._rounds:
+            return []
+        return [pool for pool, _, _ in agent.pools if pool.n_declined]
+
+    def _end_rounds(self, pools: list[Pool]) -> None:
+        """An agent left ``pools`` (or was set away): the declined inquiries there whose
+        round is over now wait among the undeclined, in their place in line."""
+        over: list[Ticket] = []
+        for pool in pools:
+            if not pool.n_declined:
+                continue
+            for e in pool.declined:
+                t = e[3]
+                declined = t.declined
+                if t.ver == e[2] and declined and self._round_over(pool, declined):
+                    over.append(t)
+        over.sort(key=_urgency)
+        for t in over:
+            self._dequeue(t)
+            self._forget_declines(t)
+            self._enqueue(t)
+            self._pending.append(t)
 
     # ------------------------------------------------------------------ matching
 
@@ -4253,6 +4345,7 @@ class Router:
 
     def _relist(self, agent: Agent) -> None:
         """Work out again which pools ``agent`` is eligible for (its spec changed)."""
+        rounds = self._declined_pools(agent)
         leave_pools(agent)
         unlist(agent, self._vers)  # stale everywhere; re-listed by the next matching pass
         for pool in self._pools.values():
@@ -4260,6 +4353,7 @@ class Router:
         self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
         if agent.state == READY:
             self._freed[agent.id] = agent
+        self._end_rounds(rounds)
 
     # ------------------------------------------------------------------ reconfigure
 

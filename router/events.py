@@ -30,6 +30,7 @@ __all__ = [
     "CallbackScheduled",
     "Completed",
     "CooldownStarted",
+    "DeclinesForgotten",
     "Deflected",
     "Event",
     "Explanation",
@@ -164,6 +165,16 @@ class Requeued(_Ev, frozen=True):
     inquiry_id: str
     queue: str
     reason: str
+
+
+class DeclinesForgotten(_Ev, frozen=True):
+    """Every agent that may take the inquiry now declined it, let its offer expire or handed
+    it back (a round, ``decline_memory = "round"``): those ``agents`` are forgotten and it is
+    offered again from its place in line, to them too."""
+
+    inquiry_id: str
+    queue: str
+    agents: int
 
 
 class Overflowed(_Ev, frozen=True):
@@ -317,6 +328,7 @@ Event = (
     | OfferDeclined
     | OfferExpired
     | Requeued
+    | DeclinesForgotten
     | Overflowed
     | Abandoned
     | Withdrawn

@@ -1,9 +1,12 @@
 """The liveness invariant, checked from the records rather than the core's indexes.
 
 After every ``tick`` no WAITING inquiry may be compatible with a READY agent
-that has room for it and has not declined it. "Compatible" is computed here
-from the agent's spec and the inquiry's queue at the relaxation step in force
-(skills, tenant, queue membership, channel cap, capacity units or an
+that has room for it and has not declined it, and (``decline_memory = "round"``,
+the default) no inquiry may keep its declines once its round is over: every agent
+in the round (logged in, not leaving, not set away, able to serve it at its step)
+declined it, so all are forgotten and a declining agent may be offered it again.
+"Compatible" is computed here from the agent's spec and the inquiry's queue at the
+relaxation step in force (skills, tenant, queue membership, channel cap, capacity units or an
 interruption its channel's ``interrupts`` rule allows, the heavy-call guardrail, a
 cooldown after long heavy work, the queue's ``match`` expression evaluated afresh on
 both attribute mappings, and, while the inquiry still waits for its preferred agents,
@@ -16,7 +19,7 @@ from __future__ import annotations
 from router import Router
 from router.config import DEFAULT_CHANNELS
 from router.config.targeting import parse_target
-from router.state.records import LOGGING_OUT, READY, WAITING, Agent, Ticket
+from router.state.records import AWAY, LOGGING_OUT, READY, WAITING, Agent, Ticket
 
 
 def requirement(t: Ticket) -> dict[str, int]:
@@ -32,7 +35,7 @@ def can_serve_now(r: Router, a: Agent, t: Ticket) -> bool:
     """Whether READY agent ``a`` could take waiting ``t`` right now."""
     q = t.queue
     if a.state != READY or (t.declined is not None and a.id in t.declined):
-        return False
+        return False  # (a round that is over has no declines: round_over below)
     if a.queues and q.name not in a.queues:
         return False
     if t.tenant is not None and t.tenant not in a.tenants:
@@ -114,13 +117,30 @@ def still_preferring(r: Router, t: Ticket) -> bool:
     return False
 
 
+def round_over(r: Router, t: Ticket) -> bool:
+    """Whether every agent in ``t``'s round declined it (docs/routing-features.md): the
+    agents logged in (not leaving), not set away and able to serve it at its step
+    (:func:`could_serve`); busy or on a break, they count. None left: over."""
+    declined = t.declined or set()
+    for a in r._agents.values():
+        if a.state in (LOGGING_OUT, AWAY) or a.off_shift:
+            continue
+        if a.id not in declined and could_serve(a, t):
+            return False
+    return True
+
+
 def stalls(r: Router) -> list[str]:
-    """Every (waiting inquiry, agent) pair that breaks the invariant; empty when it holds."""
+    """Every (waiting inquiry, agent) pair that breaks the invariant, and every waiting
+    inquiry that keeps its declines past its round; empty when it holds."""
     out = []
     agents = list(r._agents.values())
+    rounds = r.config.routing.decline_memory == "round"
     for t in r._tickets.values():
         if t.state != WAITING:
             continue
+        if rounds and t.declined and not still_preferring(r, t) and round_over(r, t):
+            out.append(f"{t.id} keeps {sorted(t.declined)}'s declines past its round")
         for a in agents:
             if can_serve_now(r, a, t):
                 out.append(f"{t.id} waits in {t.queue.name} (step {t.step}) while {a.id} is free")

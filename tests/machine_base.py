@@ -17,11 +17,13 @@ Safety, checked after every step and on every decision event:
   agent's skills meet the inquiry's requirement at the relaxation step in force
   at the event (from the time it entered its queue, not the step the core
   claims), its tenant and queue membership and channel; an agent is never
-  offered an inquiry it declined or let expire;
+  offered an inquiry it declined or let expire until a ``DeclinesForgotten`` says
+  the inquiry's round is over;
 * ``statistics()`` agrees with the records; the counters add up;
 * in-queue changes (``update_inquiry``, ``transfer``, ``hand_back``,
   ``update_agent``): a refused change names its reason and leaves the snapshot
-  byte-identical; a handed-back inquiry is never offered to that agent again;
+  byte-identical; a handed-back inquiry is not offered to that agent again
+  within its round;
   only a callback between attempts is parked; an offer stands only with a
   ready agent that fits it under its current spec and the inquiry's current
   requirement; a cap or a unit budget an update lowered only lets the load drain;
@@ -55,7 +57,8 @@ Safety, checked after every step and on every decision event:
 
 Liveness, checked after every ``tick`` (``tests/liveness.py``): no waiting
 inquiry is compatible with a ready agent that has room and has not declined
-it (room includes an interruption its channel's rule allows); no ready agent has
+it (room includes an interruption its channel's rule allows); none keeps its
+declines past its round (``decline_memory = "round"``); no ready agent has
 been silent for ``presence_timeout_s``. The rule ``tick_at_next_deadline``
 advances exactly to ``next_deadline()``.
 
@@ -320,7 +323,8 @@ class RouterMachine(RuleBasedStateMachine):
         self.outcome: dict[str, str] = {}
         self.assigned_once: set[str] = set()
         self.offered: set[str] = set()
-        self.declined: set[tuple[str, str]] = set()  # (agent, inquiry) never to offer again
+        #: (agent, inquiry) not to offer again until the inquiry's round of declines is over
+        self.declined: set[tuple[str, str]] = set()
         self.callbacks: set[str] = set()
         self.retry_at: dict[str, float] = {}  # callbacks between attempts: back in line by
         self.ceiling: dict[tuple[str, str], int] = {}
@@ -485,6 +489,8 @@ class RouterMachine(RuleBasedStateMachine):
                     self._check_decision(e)
             elif name == "OfferExpired":
                 self.declined.add((e.agent_id, e.inquiry_id))
+            elif name == "DeclinesForgotten":  # its round is over (stalls() checks not late)
+                self.declined = {p for p in self.declined if p[1] != e.inquiry_id}
             elif name == "CallbackScheduled":
                 self.callbacks.add(e.inquiry_id)
                 if e.reason == "closed":  # called back when its queue opens

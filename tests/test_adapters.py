@@ -223,7 +223,7 @@ def test_immediate_mode_sessions_yield_assigned(env: Env) -> None:
 def test_offer_expiry_requeues_to_another_agent(env: Env) -> None:
     async def scenario(env: Env) -> None:
         async with (
-            open_router(config(env), backend=env.name) as r,
+            open_router(config(env, decline_memory="forever"), backend=env.name) as r,
             r.subscribe(maxlen=100) as events,
             r.agent(AgentSpec(id="a1")) as a1,
         ):
@@ -412,7 +412,7 @@ def test_work_in_flight_survives_the_session_and_can_be_completed(env: Env) -> N
 def test_decline_goes_to_another_agent(env: Env) -> None:
     async def scenario(env: Env) -> None:
         async with (
-            open_router(config(env), backend=env.name) as r,
+            open_router(config(env, decline_memory="forever"), backend=env.name) as r,
             r.agent(AgentSpec(id="a1")) as a1,
         ):
             r.submit_nowait(Inquiry(id="c1", queue="q"))
@@ -484,7 +484,7 @@ def test_session_iteration_ends_when_the_router_closes(env: Env) -> None:
 def test_async_for_reads_skips_stale_offers_and_survives_a_cancelled_read(env: Env) -> None:
     # ``async for`` over a session (asyncio: ``_hot.Offers``; trio: ``__anext__``)
     async def scenario(env: Env) -> list[str]:
-        async with open_router(config(env), backend=env.name) as r:
+        async with open_router(config(env, decline_memory="forever"), backend=env.name) as r:
             async with r.agent(AgentSpec(id="a1")) as a1:
 
                 async def first() -> Any:

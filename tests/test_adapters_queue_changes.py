@@ -29,7 +29,7 @@ def config(env: Env, **routing: Any) -> RouterConfig:
 def test_hand_back_then_another_agent_and_wait_assigned_follows(env: Env) -> None:
     async def scenario(env: Env) -> None:
         async with (
-            open_router(config(env), backend=env.name) as r,
+            open_router(config(env, decline_memory="forever"), backend=env.name) as r,
             r.agent(AgentSpec(id="a1")) as a1,
         ):
             r.submit_nowait(Inquiry(id="c1", queue="q"))

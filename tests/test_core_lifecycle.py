@@ -64,7 +64,7 @@ def test_priority_aging_one_point_is_priority_seconds() -> None:
 
 
 def test_decline_requeues_at_original_position_not_to_same_agent() -> None:
-    r = basic()
+    r = basic(decline_memory="forever")  # (the round rule: the next test)
     r.login(agent("a1"), 0)
     r.submit(inq("i1"), 0)
     r.submit(inq("i2"), 1)
@@ -81,8 +81,34 @@ def test_decline_requeues_at_original_position_not_to_same_agent() -> None:
     assert brief(r.tick(3))[-1] == ("Offered", "i1", "a2")
 
 
+def test_a_lone_agents_decline_ends_the_round_and_it_is_offered_again() -> None:
+    r = basic()  # decline_memory = "round"
+    r.login(agent("a1"), 0)
+    r.submit(inq("i1"), 0)
+    r.submit(inq("i2"), 1)
+    r.tick(1)
+    r.decline("i1", 2)
+    ev = r.tick(2)
+    # a1 was the round: its decline is forgotten, i1 first in line again (as in Omni-Channel)
+    assert brief(ev) == [
+        ("OfferDeclined", "i1", "a1"),
+        ("Requeued", "i1"),
+        ("DeclinesForgotten", "i1"),
+        ("Offered", "i1", "a1"),
+    ]
+    r.login(agent("a2"), 3)
+    r.decline("i1", 4)  # now a2 has not declined it: it waits for a2, a1 takes i2
+    assert brief(r.tick(4)) == [
+        ("AgentLoggedIn", "a2"),
+        ("OfferDeclined", "i1", "a1"),
+        ("Requeued", "i1"),
+        ("Offered", "i1", "a2"),
+        ("Offered", "i2", "a1"),
+    ]
+
+
 def test_offer_expiry_and_max_no_answer_sends_agent_away() -> None:
-    r = basic()  # offer_timeout 10, max_no_answer 2
+    r = basic(decline_memory="forever")  # offer_timeout 10, max_no_answer 2
     r.login(agent("a1"), 0)
     r.submit(inq("i1"), 0)
     r.submit(inq("i2"), 0)

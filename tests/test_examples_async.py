@@ -309,7 +309,7 @@ def test_service_carries_in_queue_changes_and_heartbeats() -> None:
 
     config = RouterConfig(
         queues=[QueueConfig(name="chat", channel="chat"), QueueConfig(name="vip", channel="chat")],
-        routing=Routing(offer_timeout_s=10.0),
+        routing=Routing(offer_timeout_s=10.0, decline_memory="forever"),  # (a refusal kept)
     )
 
     async def scenario() -> None:

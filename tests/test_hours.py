@@ -382,7 +382,8 @@ handle_time = { dist = "constant", mean_s = 1 }
 
 
 def test_a_closed_queue_answers_nobody_who_comes_back_into_line() -> None:
-    r = Router(config((HOURS % ("reject", "closed")).replace('"immediate"', '"offer"')))
+    text = (HOURS % ("reject", "closed")).replace('"immediate"', '"offer"')
+    r = Router(config(text, decline_memory="forever"))  # (ye alone: a round of one)
     r.login(AgentSpec(id="ye"), 2 * H)
     r.submit(inq("x", queue="sales"), 12 * H - 5)
     r.submit(inq("y", queue="sales"), 12 * H - 5)
@@ -398,7 +399,7 @@ def test_a_closed_queue_answers_nobody_who_comes_back_into_line() -> None:
 
 
 def test_a_hand_back_after_closing_gets_the_closed_outcome() -> None:
-    r = router("callback", "closed")
+    r = Router(config(HOURS % ("callback", "closed"), decline_memory="forever"))  # (ye alone)
     r.login(AgentSpec(id="ye"), 2 * H)
     r.submit(inq("x", queue="sales"), 11 * H)
     r.tick(11 * H)  # assigned

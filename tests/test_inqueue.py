@@ -253,7 +253,7 @@ tenant = "fliggy"
 
 
 def test_a_hand_back_returns_to_the_original_place_never_to_the_same_agent() -> None:
-    r = basic()
+    r = basic(decline_memory="forever")  # (a lone agent's hand-back ends its round otherwise)
     r.login(agent("ye"), 0)
     r.submit(inq("x", patience_s=40), 1)
     r.tick(1)
@@ -275,7 +275,7 @@ def test_a_hand_back_returns_to_the_original_place_never_to_the_same_agent() -> 
 
 
 def test_a_hand_back_with_a_priority_moves_it_up() -> None:
-    r = basic(priority_seconds=60)
+    r = basic(priority_seconds=60, decline_memory="forever")  # (see above)
     r.login(agent("ye"), 0)
     r.submit(inq("x"), 10)
     r.tick(10)
@@ -315,7 +315,8 @@ heavy_recovery_s = 50
 [[queues]]
 name = "complaints"
 heavy = true
-"""
+""",
+            decline_memory="forever",  # (ye alone: its hand-back would end h1's round)
         )
     )
     r.login(AgentSpec(id="ye"), 0)

@@ -1,4 +1,6 @@
-"""Liveness: no search gives up. An agent is offered every inquiry it has not declined.
+"""Liveness: no search gives up. An agent is offered every inquiry it has not declined,
+and (``decline_memory = "round"``) an inquiry every agent in its round declined is offered
+again to them all: with one agent that accepts, every inquiry reaches an outcome.
 
 The bound that remains (docs/architecture.md): a decision costs O(log n), plus
 O(log n) for each inquiry the deciding agent itself declined that still waits
@@ -21,6 +23,7 @@ ONE_QUEUE = """
 [routing]
 offer_timeout_s = 30
 max_no_answer = 1000
+decline_memory = "forever"
 [[queues]]
 name = "q"
 requires = { s = 1 }
@@ -28,6 +31,7 @@ requires = { s = 1 }
 
 
 def test_an_agent_declining_everything_is_offered_all_300_in_turn() -> None:
+    # (decline_memory = "forever": with the default a lone agent's decline ends the round)
     r = Router(config(ONE_QUEUE))
     for i in range(300):
         r.submit(Inquiry(id=f"i{i:03d}", queue="q"), 0.0)
@@ -92,6 +96,7 @@ MANY = """
 [routing]
 offer_timeout_s = 10
 max_no_answer = 1000
+decline_memory = "forever"
 [[queues]]
 name = "voice"
 requires = { s = 1 }
@@ -136,6 +141,8 @@ def decline_patterns(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(decline_patterns())
 def test_no_stall_under_any_decline_pattern(case: dict[str, Any]) -> None:
+    # (forever: declines are kept, so a run where everyone declines settles; the round
+    # rule's liveness is the next test's)
     r = Router(config(MANY))
     now = 0.0
     for spec in case["agents"]:
@@ -165,3 +172,82 @@ def test_no_stall_under_any_decline_pattern(case: dict[str, Any]) -> None:
     else:
         raise AssertionError("the run did not settle")
     assert stalls(r) == []
+
+
+# ------------------------------------------------------------ liveness under rounds
+
+ROUNDS = MANY.replace('decline_memory = "forever"\n', "")
+
+
+@st.composite
+def answer_scripts(draw: st.DrawFn) -> dict[str, Any]:
+    """Agents (``a0`` can serve every queue), inquiries, and what each agent does with its
+    successive offers of each inquiry: a script of declines and expiries, then its last
+    answer for good; ``a0``'s last answer is accept, the others' any."""
+    n_agents = draw(st.integers(1, 4))
+    agents = [AgentSpec(id="a0", skills={"s": 3}, capacity={"voice": 1, "chat": 2})]
+    agents += [
+        AgentSpec(
+            id=f"a{i}",
+            skills={"s": draw(st.integers(1, 3))},
+            capacity={"voice": 1, "chat": draw(st.integers(0, 3))},
+        )
+        for i in range(1, n_agents)
+    ]
+    n = draw(st.integers(1, 25))
+    inquiries = [
+        Inquiry(id=f"i{k}", queue=draw(st.sampled_from(["voice", "chat", "vip"]))) for k in range(n)
+    ]
+    refusal = st.sampled_from(["decline", "expire"])
+    scripts: dict[tuple[str, int], list[str]] = {}
+    for a in agents:
+        for k in range(n):
+            last = "accept" if a.id == "a0" else draw(st.sampled_from(["accept", *["decline"] * 2]))
+            scripts[(a.id, k)] = [*draw(st.lists(refusal, max_size=3)), last]
+    return {"agents": agents, "inquiries": inquiries, "scripts": scripts}
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(answer_scripts())
+def test_every_inquiry_reaches_an_outcome_when_one_agent_accepts(case: dict[str, Any]) -> None:
+    """Liveness, not just no stall: whatever the others do, and though the accepting agent
+    itself declines or lets expire its first offers of an inquiry, each inquiry is
+    offered to it again (a round ends) and completes. Under "forever" an inquiry ``a0``
+    refused once would never come back to it."""
+    r = Router(config(ROUNDS))
+    now = 0.0
+    for spec in case["agents"]:
+        r.login(spec, now)
+    for inq in case["inquiries"]:
+        r.submit(inq, now)
+    offers_seen: dict[tuple[str, int], int] = {}
+    in_service: list[str] = []
+    completed: set[str] = set()
+    for _ in range(5000):
+        events = r.tick(now)
+        assert stalls(r) == [], now
+        for e in events:
+            if type(e).__name__ != "Offered":
+                continue
+            k = int(e.inquiry_id[1:])
+            script = case["scripts"][(e.agent_id, k)]
+            i = offers_seen.get((e.agent_id, k), 0)
+            offers_seen[(e.agent_id, k)] = i + 1
+            what = script[min(i, len(script) - 1)]
+            if what == "accept":
+                r.accept(e.inquiry_id, now)
+                in_service.append(e.inquiry_id)
+            elif what == "decline":
+                r.decline(e.inquiry_id, now)
+        if in_service and now % 3 == 0:
+            done = in_service.pop(0)
+            r.complete(done, now)
+            completed.add(done)
+        if len(completed) == len(case["inquiries"]):
+            break
+        nxt = r.next_deadline()
+        now = max(now + 1.0, nxt if nxt is not None and nxt > now else now + 1.0)
+    else:
+        left = sorted({i.id for i in case["inquiries"]} - completed)
+        raise AssertionError(f"no outcome for {left}")
+    assert r.statistics().waiting == 0

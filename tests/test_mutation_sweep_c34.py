@@ -1882,7 +1882,8 @@ def test_surge_relaxes_every_waiting_inquiry_past_one_already_assigned() -> None
 
 
 def test_a_queue_closing_with_at_close_serve_closes_no_inquiry() -> None:
-    r = Router(config('[[queues]]\nname = "main"\nhours = [{ open = "08:00", close = "09:00" }]\n'))
+    text = '[[queues]]\nname = "main"\nhours = [{ open = "08:00", close = "09:00" }]\n'
+    r = Router(config(text, decline_memory="forever"))  # (a1 alone: a round of one)
     r.login(agent("a1"), 0)
     r.submit(inq("x", queue="main"), 8 * 3600 + 10)
     r.tick(8 * 3600 + 20)  # offered; the offer expires at the close: x waits

@@ -361,7 +361,7 @@ def test_an_agent_passed_over_for_an_inquiry_it_declined_is_offered_the_next_one
     so they stay listed for other work. a declines i1 (back in line: nobody else to take
     it), then i2 comes: a is offered i2. Kills the set-aside entries not put back
     (``heappush`` dropped): a, free, was listed nowhere and i2 waited."""
-    r = Router(config(RECENT, max_no_answer=5))
+    r = Router(config(RECENT, max_no_answer=5, decline_memory="forever"))  # (a alone)
     r.login(agent("a"), 0.0)
     r.submit(inq("i1"), 0.0)
     assert _offered(r.tick(0.0)) == [("i1", "a")]

@@ -487,7 +487,8 @@ def test_a_task_back_in_line_past_its_deadline_expires(declined_at: int) -> None
     # deadline (51: it arrived at 1) was held again, and held for good
     r = Router(
         decode_config(
-            '[routing]\nmode = "offer"\noffer_timeout_s = 100\n[[queues]]\nname = "in"\n'
+            '[routing]\nmode = "offer"\noffer_timeout_s = 100\ndecline_memory = "forever"\n'
+            '[[queues]]\nname = "in"\n'
             '[[queues]]\nname = "out"\n[backpressure.outbound]\nqueues = ["out"]\n'
             "reserve_idle = 0\ndeadline_s = { out = 50 }\n"
         )

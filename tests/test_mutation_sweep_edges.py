@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 import trio.testing
@@ -376,7 +377,11 @@ def test_a_reprioritized_inquiry_is_shed_at_its_new_priority() -> None:
 def test_an_offered_inquiry_passed_over_for_shedding_stays_sheddable() -> None:
     """The victim search sets an offered inquiry aside (it is not waiting); once it is back
     in line (declined) it is the lowest priority waiting again and is shed."""
-    r = Router(decode_config(SHED % 1))
+    cfg = decode_config(SHED % 1)  # (forever: x alone, its decline would end o's round)
+    cfg = msgspec.structs.replace(
+        cfg, routing=msgspec.structs.replace(cfg.routing, decline_memory="forever")
+    )
+    r = Router(cfg)
     r.login(AgentSpec(id="x", skills={"low": 1}), 0)
     r.submit(Inquiry(id="o", queue="low", priority=1), 0)
     r.tick(0)

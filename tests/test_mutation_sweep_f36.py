@@ -16,6 +16,7 @@ from router import AgentSpec, Inquiry, Router, decode_config
 from router.config.targeting import compile_target, parse_target
 from router.events import CallbackScheduled, Offered, Rejected
 from router.state import codec
+from tests.helpers import config
 from tests.test_hours import HOURS
 
 # --- attribute targeting -----------------------------------------------------------------
@@ -154,7 +155,8 @@ def test_a_policys_state_is_kept_in_the_snapshot_under_its_name(policy: str, tab
 def test_a_declined_task_back_in_hold_is_no_longer_active() -> None:
     # `outbound.py:305` (`self.active.pop` dropped): a task declined back into hold still
     # counted as a task an agent works on (its snapshot listed it as active and held)
-    r = Router(decode_config((OUTBOUND % '"task"').replace("reserve_idle = 1", "reserve_idle = 0")))
+    text = (OUTBOUND % '"task"').replace("reserve_idle = 1", "reserve_idle = 0")
+    r = Router(config(text, decline_memory="forever"))  # (a refusal kept)
     r.login(AgentSpec(id="a1", capacity={"task": 1}, queues={"task": 1.0}), 0)
     r.submit(Inquiry(id="t1", queue="task"), 1)
     r.tick(1)

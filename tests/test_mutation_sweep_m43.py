@@ -53,6 +53,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("agent_id", "inquiry_id", "until", "off", "reason", "at"),
         {"version": 0},
     ),
+    "DeclinesForgotten": (("inquiry_id", "queue", "agents", "at"), {"version": 0}),
     "Deflected": (("inquiry_id", "queue", "reason", "at"), {"version": 0}),
     "InquiryUpdated": (("inquiry_id", "queue", "priority", "at"), {"version": 0}),
     "OfferDeclined": (("inquiry_id", "agent_id", "at"), {"version": 0}),
@@ -104,7 +105,7 @@ def _one(cls: type) -> Any:
 
 
 def test_every_event_class_is_in_the_union_with_its_fields_and_defaults() -> None:
-    assert set(_CLASSES) == set(typing.get_args(E.Event)) and len(_CLASSES) == 32
+    assert set(_CLASSES) == set(typing.get_args(E.Event)) and len(_CLASSES) == 33
     schema = {
         c.__name__: (
             tuple(f.name for f in msgspec.structs.fields(c) if f.required),
@@ -186,4 +187,4 @@ _IMPORTED = {"annotations", "Any", "msgspec", "Struct", "read_message"}
 def test_the_module_exports_every_public_name_it_defines() -> None:
     # ``from router.events import *`` gives every event, the union and the codec
     public = {n for n in vars(E) if not n.startswith("_") and n not in _IMPORTED}
-    assert sorted(E.__all__) == E.__all__ and set(E.__all__) == public and len(public) == 38
+    assert sorted(E.__all__) == E.__all__ and set(E.__all__) == public and len(public) == 39

@@ -503,10 +503,14 @@ def test_a_file_dropping_a_later_queue_with_work_waiting_is_refused() -> None:
 # ---------------------------------------------------------------------- core.py: decline
 
 
+#: A alone: under the default its refusal would end the round of one (the old rule pinned)
+FOREVER = {"decline_memory": "forever"}
+
+
 def declined_at_2(toml: str) -> tuple[Router, list[Any]]:
     """Agent A offered H1 at 1 (offers time out after 100 s) and declining it at 2; H2 at 3:
     the events at 3."""
-    r = Router(config('[routing]\nmode = "offer"\noffer_timeout_s = 100\n' + toml))
+    r = Router(config('[routing]\nmode = "offer"\noffer_timeout_s = 100\n' + toml, **FOREVER))
     r.login(AgentSpec(id="a"), 0)
     r.submit(Inquiry(id="h1", queue="q"), 1)
     r.tick(1)

@@ -47,7 +47,7 @@ def away(events: list[Any]) -> list[tuple[str, str]]:
 def test_an_accept_ends_the_run_of_unanswered_offers() -> None:
     # `core.py:1587` (`agent.no_answer = 0` dropped): with `max_no_answer = 2`, one offer
     # expired, one accepted, then one more expired is a run of one, not two: A stays ready
-    r = Router(config(ONE_QUEUE + Q))
+    r = Router(config(ONE_QUEUE + Q, decline_memory="forever"))  # (A alone)
     r.login(AgentSpec(id="a"), 0)
     r.submit(Inquiry(id="i1", queue="q"), 0)
     assert offered(r.tick(0)) == [("i1", "a")]

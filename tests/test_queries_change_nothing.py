@@ -24,7 +24,7 @@ import pytest
 
 import router
 from router import AgentSpec, Inquiry, InvalidInput, Offered, Router, decode_config
-from tests.helpers import brief
+from tests.helpers import brief, config
 from tests.test_core_state_machine import CHAIN, QUEUES
 
 OVERFLOW = """
@@ -87,7 +87,7 @@ def _offered_at_15() -> list[Step]:
 
 def test_a_decline_wakes_the_overflow_timer_a_query_stepped_over() -> None:
     toml = QUEUES + "[backpressure]\n" + OVERFLOW
-    r = Router(decode_config(toml.encode()))
+    r = Router(config(toml, decline_memory="forever"))  # (a refusal kept)
     for step in _offered_at_15():
         step(r)
     assert r.next_deadline() == 25.0  # the offer's expiry: the overflow timer sleeps

@@ -40,6 +40,11 @@ channel = "chat"
 answer_target_s = 60
 """
 
+#: TWO_QUEUES with a refusal kept for the inquiry's whole stay (docs/routing-features.md)
+KEPT = TWO_QUEUES.replace(
+    "offer_timeout_s = 10\n", 'offer_timeout_s = 10\ndecline_memory = "forever"\n'
+)
+
 
 class Driven:
     """A bare core whose events feed a ledger (and optionally a monitor)."""
@@ -136,7 +141,7 @@ def test_float_sums_leave_no_residue_in_an_empty_window() -> None:
 
 
 def test_queue_figures_follow_the_inquiries() -> None:
-    d = Driven()
+    d = Driven(KEPT)  # (one agent: its refusals kept, as these figures were worked out)
     r = d.r
     for i in range(4):
         r.submit(Inquiry(id=f"c{i}", queue="refund", priority=i % 2, patience_s=500), now=i)
@@ -320,7 +325,7 @@ retry_s = 60
 
 
 def test_agent_figures_occupancy_and_states() -> None:
-    d = Driven()
+    d = Driven(KEPT)  # (one agent: its refusals kept, as these figures were worked out)
     r = d.r
     r.login(AgentSpec(id="ye", skills={"refund": 2}, capacity={"voice": 1, "chat": 2}), now=0.0)
     r.submit(Inquiry(id="v", queue="refund"), now=0.0)

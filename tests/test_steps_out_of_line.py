@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router, UnknownId, decode_config
@@ -48,6 +49,14 @@ def make(
     return decode_config(toml)
 
 
+def kept(cfg: Any) -> Any:
+    """``cfg`` with a refusal kept for the inquiry's whole stay (``decline_memory``): a lone
+    agent's hand-back would end its round under the default."""
+    return msgspec.structs.replace(
+        cfg, routing=msgspec.structs.replace(cfg.routing, decline_memory="forever")
+    )
+
+
 def step_of(r: Router, iid: str) -> int:
     return int(r._tickets[iid].terms.step)
 
@@ -79,7 +88,7 @@ def test_a_held_task_released_by_a_reconfigure_takes_the_steps_now_due() -> None
 
 
 def test_a_held_task_keeps_a_step_its_changed_queue_has() -> None:
-    r = Router(make(outbound=True))
+    r = Router(kept(make(outbound=True)))
     r.login(AgentSpec(id="a", skills={"chat": 3}, capacity={"chat": 1}), 0)
     r.submit(Inquiry(id="t", queue="q"), 0)
     assert [e.agent_id for e in r.tick(0) if isinstance(e, Assigned)] == ["a"]
@@ -87,7 +96,7 @@ def test_a_held_task_keeps_a_step_its_changed_queue_has() -> None:
     r.tick(10)
     assert r.inquiry_state("t") == "parked"  # held again after the matching pass
     assert step_of(r, "t") == 1
-    r.reconfigure(make(steps=""), 11)  # no steps, not outbound: released at step 0
+    r.reconfigure(kept(make(steps="")), 11)  # no steps, not outbound: released at step 0
     assert r.inquiry_state("t") == "waiting"
     assert step_of(r, "t") == 0
     assert_time_holds(r, 11.0)

@@ -126,6 +126,10 @@ class Routing(_Base):
     mode: Literal["offer", "immediate"] = "offer"
     offer_timeout_s: PositiveSeconds = 30.0
     max_no_answer: Annotated[int, Meta(ge=1)] = 3
+    #: how long an agent's decline (or expired offer, or hand-back) keeps an inquiry from it:
+    #: ``round`` until every agent that may take it has declined it (then all are forgotten),
+    #: ``forever`` for the inquiry's whole stay (docs/routing-features.md)
+    decline_memory: Literal["round", "forever"] = "round"
     idle_scale_s: PositiveSeconds = 60.0
     recent_window_s: PositiveSeconds = 1800.0
     trace: bool = False

@@ -290,9 +290,12 @@ class Pool:
     with ``declined_by`` counting, per agent id, how many of them that agent declined.
     An agent whose count equals ``n_declined`` skips the declined heap at once; any
     other looks for the first entry it did not decline (the liveness bound in
-    ``router/core.py``). ``preferring``: the same for inquiries still waiting for
-    their preferred agents only (``router/state/preference.py`` lists them per
-    agent; no other agent looks here). ``n_waiting`` counts all three heaps.
+    ``router/core.py``). ``eligible`` counts the agents eligible for the pool (logged in,
+    not leaving) and ``n_away`` those of them set away: a declined inquiry's round of
+    declines ends when every other one declined it (``Router._round_over``).
+    ``preferring``: the same for inquiries still waiting for their preferred agents only
+    (``router/state/preference.py`` lists them per agent; no other agent looks here).
+    ``n_waiting`` counts all three heaps.
     ``bind`` is the inquiry-attribute part of the key; ``mode`` the queue's
     distribution mode and ``floor`` the ``random`` mode's last drawn winner
     (``router/state/distribution.py``).
@@ -319,6 +322,7 @@ class Pool:
         "lines",
         "members",
         "mode",
+        "n_away",
         "n_declined",
         "n_listed",
         "n_preferring",
@@ -356,6 +360,9 @@ class Pool:
         self.n_waiting = 0
         self.n_declined = 0
         self.eligible = 0
+        #: the eligible agents set away (``AWAY``: no answer, presence timeout, shift end),
+        #: who wait for a person to come back: not in a round of declines (core._round_over)
+        self.n_away = 0
         self.bind = key[5]
         self.mode = queue.mode
         self.floor = 0.0
@@ -955,6 +962,8 @@ def join_pool(agent: Agent, pool: Pool, prof: float, weight: float) -> None:
         m = members[key]  # the stored tuple (see Pool.members)
     agent.pools.append(m)
     pool.eligible += 1
+    if agent.state == AWAY:
+        pool.n_away += 1
     pool.slots += agent.caps.get(pool.channel, 0)
 
 
@@ -962,10 +971,20 @@ def leave_pools(agent: Agent) -> None:
     """``agent`` is eligible for no pool any more (its eligibility is worked out again, or
     it logs out)."""
     caps = agent.caps
+    away = agent.state == AWAY
     for pool, _, _ in agent.pools:
         pool.eligible -= 1
+        if away:
+            pool.n_away -= 1
         pool.slots -= caps.get(pool.channel, 0)
     agent.pools = []
+
+
+def count_away(agent: Agent, sign: int) -> None:
+    """``agent``, eligible for its pools, is set away (``sign`` 1) or back (-1):
+    ``Pool.n_away`` follows."""
+    for pool, _, _ in agent.pools:
+        pool.n_away += sign
 
 
 def set_caps(agent: Agent, caps: dict[str, int]) -> None:
