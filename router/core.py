@@ -1717,7 +1717,12 @@ class Router:
             if wait <= q.answer_target_s:
                 c.in_target += 1
             return
-        w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
+        target = t.answer_target  # counted before a reconfigure changed the queue's
+        if target is None:
+            target = q.answer_target_s
+        else:
+            t.answer_target = None
+        w.adjust(at, Counts.unanswer(wait, wait <= target), before_reset)
         self._live.answer_taken_back(t)
 
     def _unanswer(self, t: Ticket) -> None:
@@ -4275,6 +4280,7 @@ class Router:
         outbound = self._bp.outbound
         tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
+        self._keep_answer_targets(config)
         self._apply_config(config)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
@@ -4346,6 +4352,23 @@ class Router:
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _keep_answer_targets(self, config: RouterConfig) -> None:
+        """Before ``config`` changes a queue's ``answer_target_s``: each inquiry assigned
+        there keeps the target its answer was counted by, so a take-back (a hand-back, a
+        transfer, a callback's call that reached nobody) comes out of the same figure."""
+        changed = {
+            q.name
+            for q in config.queues
+            if q.name in self._queues and self._queues[q.name].answer_target_s != q.answer_target_s
+        }
+        if not changed:
+            return
+        for t in self._tickets.values():
+            if t.state == ASSIGNED:
+                q = t.terms.queue
+                if q.name in changed and t.answer_target is None:
+                    t.answer_target = q.answer_target_s
 
     def _reject_removed(self, t: Ticket, name: str) -> None:
         """``t``, out of line, ends with its removed queue ``name`` (reconfigure, no target)."""

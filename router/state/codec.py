@@ -134,6 +134,8 @@ class TicketRecord(Struct, array_like=True):
     prefer: list[str] | None = None
     prefer_until: float = 0.0
     also: list[str] | None = None
+    #: the answer target its answer was counted by, if a reconfigure changed its queue's
+    answer_target: float | None = None
 
 
 #: a pool key in plain values: queue, tenant, requirement, heavy, cost, binding
@@ -335,6 +337,7 @@ def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
         prefer=list(t.prefer) if t.prefer is not None else None,
         prefer_until=t.prefer_until,
         also=list(t.also) if t.also is not None else None,
+        answer_target=t.answer_target,
     )
 
 
@@ -366,4 +369,5 @@ def restore_ticket(rec: TicketRecord, queue: QueueState, pools: list[Pool]) -> T
     t.attributes = rec.attributes
     t.prefer = tuple(rec.prefer) if rec.prefer is not None else None
     t.prefer_until = rec.prefer_until
+    t.answer_target = rec.answer_target
     return t
