@@ -243,7 +243,7 @@ from router.state.records import (
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
-from router.stats import AgentStatistics, Counters, RouterStatistics
+from router.stats import AgentStatistics, Counters, QueueHolds, RouterStatistics
 from router.values import (
     MAX_NAME,
     NO_TAGS,
@@ -4502,15 +4502,21 @@ class Router:
     def queue_holds(self, queue: object) -> int:
         """Everything a reconfigure removing ``queue`` would hand over or reject: its line
         (:meth:`queue_length`), its callbacks between two attempts (or held until its hours
-        open) and the outbound tasks it holds. For a reload guard (``ConfigWatcher``'s
-        ``waiting``); O(callbacks between attempts + tasks held), nothing kept for it."""
+        open) and the outbound tasks it holds (:meth:`queue_holdings`, by kind).
+        O(callbacks between attempts + tasks held), nothing kept for it."""
+        return self.queue_holdings(queue).total
+
+    def queue_holdings(self, queue: object) -> QueueHolds:
+        """:meth:`queue_holds` by kind: ``waiting`` (its line), ``between_attempts``,
+        ``held_tasks``; ``describe()`` names the non-zero ones. For a reload guard
+        (``ConfigWatcher``'s ``waiting``: its refusal says what the queue holds)."""
         q = self._known_queue(queue)
         names = (q.name,)
         bp = self._bp
-        return (
-            q.n_waiting
-            + len(bp.callbacks.between_attempts_in(names))
-            + len(bp.outbound.held_in(names))
+        return QueueHolds(
+            waiting=q.n_waiting,
+            between_attempts=len(bp.callbacks.between_attempts_in(names)),
+            held_tasks=len(bp.outbound.held_in(names)),
         )
 
     def total_waiting(self) -> int:
