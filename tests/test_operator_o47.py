@@ -477,3 +477,68 @@ def test_the_reload_guard_names_every_kind_a_queue_holds(tmp_path: Path) -> None
     tmp.write_text(ONLY_B)
     os.replace(tmp, path)
     assert empty.poll() is not None and empty.problems == []
+
+
+# ------------------------------------------------------------------ the policies' view (left48)
+
+
+def test_the_policies_view_names_each_count_once() -> None:
+    """``places_held`` counts a callback between two attempts (what ``max_queue`` bounds),
+    ``line_length`` does not (``Router.queue_length``'s figure); the old view names are the
+    first's, warned once each."""
+    r = _between_attempts()  # queue a: nobody in line, c1 between two attempts
+    plane = r._bp
+    assert (r.queue_length("a"), plane.line_length("a"), plane.places_held("a")) == (0, 0, 1)
+    assert plane.total_places_held() == r.total_waiting() + 1
+    with pytest.warns(DeprecationWarning, match=r"AdmissionView\.queue_length is deprecated"):
+        assert plane.queue_length("a") == 1
+    with pytest.warns(DeprecationWarning, match=r"AdmissionView\.total_waiting is deprecated"):
+        assert plane.total_waiting() == plane.total_places_held()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once each: no second warning
+        assert plane.queue_length("a") == 1 and plane.total_waiting() == 1
+    assert (plane.line_length("nope"), plane.places_held("nope")) == (0, 0)
+    lined = _line("", "admit_all")  # two callers in line: the two names agree
+    assert (lined.queue_length("a"), lined._bp.line_length("a"), lined._bp.places_held("a")) == (
+        2,
+        2,
+        2,
+    )
+
+
+@pytest.mark.skipif(
+    __import__("router").compiled, reason="a Python subclass of the compiled AdmissionPolicy"
+)
+def test_a_custom_policy_on_the_old_name_reads_what_it_read(monkeypatch: Any) -> None:
+    """A policy written against ``view.queue_length`` keeps its figure (callbacks between
+    attempts counted) and is told once to pick a name."""
+    from router.policies import admission
+
+    seen: list[tuple[int, int, int]] = []
+
+    class Probe(admission.AdmissionPolicy):
+        name = "probe"
+
+        def on_arrival(self, view: Any, arrival: Any) -> None:
+            q = arrival.queue
+            seen.append((view.queue_length(q), view.places_held(q), view.line_length(q)))
+
+    # the config's schema knows the built-in names only: the probe takes one of them
+    monkeypatch.setitem(admission.POLICIES, "token_bucket", lambda cfg: Probe())
+    text = QUEUES.replace("{on_remove}", "").replace('["callback"]', '["token_bucket", "callback"]')
+    r = Router(config(text))
+    r.login(AgentSpec(id="ag", skills={"x": 1}, capacity={"voice": 1}), now=0.0)
+    with pytest.warns(DeprecationWarning, match="use places_held"):
+        r.submit(Inquiry(id="busy", queue="a"), now=0.0)
+    r.tick(0.0)
+    r.accept("busy", now=1.0)
+    assert r.submit(Inquiry(id="c1", queue="a", patience_s=60), now=2.0).outcome == "callback"
+    r.complete("busy", now=10.0)
+    r.tick(10.0)
+    r.callback_failed("c1", now=11.0)
+    r.tick(11.0)
+    assert r.inquiry_state("c1") == "parked"
+    r.submit(Inquiry(id="late", queue="a"), now=12.0)
+    assert seen[-1] == (1, 1, 0)  # c1 between attempts: held, not in line
