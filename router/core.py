@@ -4647,8 +4647,19 @@ class Router:
             statistics_reset_at=self._live.reset_at,
             statistics_reset_ties=sorted(self._live.reset_ties),
             lost_pools=self._lost_pools(),
+            answer_targets=self._answer_targets(),
         )
         return codec.encode(snap)
+
+    def _answer_targets(self) -> dict[str, float] | UnsetType:
+        """``Snapshot.answer_targets``: the targets kept on assigned tickets across a
+        reconfigure (:meth:`_keep_answer_targets`); UNSET for none (the bytes as before)."""
+        out: dict[str, float] = {}
+        for t in self._tickets.values():
+            target = t.answer_target
+            if target is not None:
+                out[t.id] = target
+        return out or UNSET
 
     def _lost_pools(self) -> list[tuple[str, codec.LostPool]] | UnsetType:
         """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
@@ -4778,6 +4789,10 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        kept = snap.answer_targets
+        if isinstance(kept, dict):  # (UNSET: none)
+            for iid, target in kept.items():
+                self._tickets[iid].answer_target = target
         lost_pools = snap.lost_pools
         if isinstance(lost_pools, list):  # (UNSET: none)
             lost: dict[PoolKey, Pool] = {}  # one pool per key, outside self._pools

@@ -134,8 +134,6 @@ class TicketRecord(Struct, array_like=True):
     prefer: list[str] | None = None
     prefer_until: float = 0.0
     also: list[str] | None = None
-    #: the answer target its answer was counted by, if a reconfigure changed its queue's
-    answer_target: float | None = None
 
 
 #: a pool key in plain values: queue, tenant, requirement, heavy, cost, binding
@@ -184,6 +182,10 @@ class Snapshot(Struct):
     #: checked against the requirement it was made under, and is in no agent's pools. UNSET
     #: (left out of the bytes) when there is none: every other snapshot's bytes are as before
     lost_pools: list[tuple[str, LostPool]] | UnsetType = UNSET
+    #: inquiry id -> the answer target its answer was counted by, for the assigned ones
+    #: whose queue's target a reconfigure changed since (``Ticket.answer_target``); UNSET
+    #: (left out of the bytes) when there is none
+    answer_targets: dict[str, float] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
@@ -337,7 +339,6 @@ def ticket_record(t: Ticket, pool_index: dict[Any, int]) -> TicketRecord:
         prefer=list(t.prefer) if t.prefer is not None else None,
         prefer_until=t.prefer_until,
         also=list(t.also) if t.also is not None else None,
-        answer_target=t.answer_target,
     )
 
 
@@ -369,5 +370,4 @@ def restore_ticket(rec: TicketRecord, queue: QueueState, pools: list[Pool]) -> T
     t.attributes = rec.attributes
     t.prefer = tuple(rec.prefer) if rec.prefer is not None else None
     t.prefer_until = rec.prefer_until
-    t.answer_target = rec.answer_target
     return t
