@@ -249,7 +249,7 @@ from router.state.records import (
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
 from router.state.windows import Counts
-from router.stats import AgentStatistics, Counters, RouterStatistics
+from router.stats import AgentStatistics, Counters, QueueHolds, RouterStatistics
 from router.values import (
     MAX_NAME,
     NO_TAGS,
@@ -1737,7 +1737,12 @@ class Router:
             if wait <= q.answer_target_s:
                 c.in_target += 1
             return
-        w.adjust(at, Counts.unanswer(wait, wait <= q.answer_target_s), before_reset)
+        target = t.answer_target  # counted before a reconfigure changed the queue's
+        if target is None:
+            target = q.answer_target_s
+        else:
+            t.answer_target = None
+        w.adjust(at, Counts.unanswer(wait, wait <= target), before_reset)
         self._live.answer_taken_back(t)
 
     def _unanswer(self, t: Ticket) -> None:
@@ -4430,6 +4435,7 @@ class Router:
         outbound = self._bp.outbound
         tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
+        self._keep_answer_targets(config)
         self._apply_config(config)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
@@ -4501,6 +4507,23 @@ class Router:
             Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
         )
         return self._version
+
+    def _keep_answer_targets(self, config: RouterConfig) -> None:
+        """Before ``config`` changes a queue's ``answer_target_s``: each inquiry assigned
+        there keeps the target its answer was counted by, so a take-back (a hand-back, a
+        transfer, a callback's call that reached nobody) comes out of the same figure."""
+        changed = {
+            q.name
+            for q in config.queues
+            if q.name in self._queues and self._queues[q.name].answer_target_s != q.answer_target_s
+        }
+        if not changed:
+            return
+        for t in self._tickets.values():
+            if t.state == ASSIGNED:
+                q = t.terms.queue
+                if q.name in changed and t.answer_target is None:
+                    t.answer_target = q.answer_target_s
 
     def _reject_removed(self, t: Ticket, name: str) -> None:
         """``t``, out of line, ends with its removed queue ``name`` (reconfigure, no target)."""
@@ -4634,15 +4657,21 @@ class Router:
     def queue_holds(self, queue: object) -> int:
         """Everything a reconfigure removing ``queue`` would hand over or reject: its line
         (:meth:`queue_length`), its callbacks between two attempts (or held until its hours
-        open) and the outbound tasks it holds. For a reload guard (``ConfigWatcher``'s
-        ``waiting``); O(callbacks between attempts + tasks held), nothing kept for it."""
+        open) and the outbound tasks it holds (:meth:`queue_holdings`, by kind).
+        O(callbacks between attempts + tasks held), nothing kept for it."""
+        return self.queue_holdings(queue).total
+
+    def queue_holdings(self, queue: object) -> QueueHolds:
+        """:meth:`queue_holds` by kind: ``waiting`` (its line), ``between_attempts``,
+        ``held_tasks``; ``describe()`` names the non-zero ones. For a reload guard
+        (``ConfigWatcher``'s ``waiting``: its refusal says what the queue holds)."""
         q = self._known_queue(queue)
         names = (q.name,)
         bp = self._bp
-        return (
-            q.n_waiting
-            + len(bp.callbacks.between_attempts_in(names))
-            + len(bp.outbound.held_in(names))
+        return QueueHolds(
+            waiting=q.n_waiting,
+            between_attempts=len(bp.callbacks.between_attempts_in(names)),
+            held_tasks=len(bp.outbound.held_in(names)),
         )
 
     def total_waiting(self) -> int:
@@ -4773,8 +4802,19 @@ class Router:
             statistics_reset_at=self._live.reset_at,
             statistics_reset_ties=sorted(self._live.reset_ties),
             lost_pools=self._lost_pools(),
+            answer_targets=self._answer_targets(),
         )
         return codec.encode(snap)
+
+    def _answer_targets(self) -> dict[str, float] | UnsetType:
+        """``Snapshot.answer_targets``: the targets kept on assigned tickets across a
+        reconfigure (:meth:`_keep_answer_targets`); UNSET for none (the bytes as before)."""
+        out: dict[str, float] = {}
+        for t in self._tickets.values():
+            target = t.answer_target
+            if target is not None:
+                out[t.id] = target
+        return out or UNSET
 
     def _lost_pools(self) -> list[tuple[str, codec.LostPool]] | UnsetType:
         """The tickets held in a pool the router no longer lists (``Snapshot.lost_pools``),
@@ -4904,6 +4944,10 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        kept = snap.answer_targets
+        if isinstance(kept, dict):  # (UNSET: none)
+            for iid, target in kept.items():
+                self._tickets[iid].answer_target = target
         lost_pools = snap.lost_pools
         if isinstance(lost_pools, list):  # (UNSET: none)
             lost: dict[PoolKey, Pool] = {}  # one pool per key, outside self._pools

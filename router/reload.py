@@ -39,6 +39,7 @@ from typing import Any, Generic, TypeVar
 
 from router.config import RouterConfig, config_warnings, convert_config, detect_format, parse_text
 from router.errors import ConfigError, UsageError
+from router.stats import QueueHolds
 
 __all__ = ["ConfigWatcher", "watch"]
 
@@ -51,9 +52,10 @@ class ConfigWatcher(Generic[C]):
     ``on_change(config)`` is called with every new valid config, in order; it
     may raise :class:`ConfigError` (or any ``UsageError``) to refuse it. ``on_error(problems)`` is
     called with the problem lines of each rejected version (once per distinct
-    file content). ``waiting(queue)`` (e.g. ``router.queue_holds``: the line, callbacks
-    between attempts, held outbound tasks) lets the
-    watcher refuse a file that would drop a queue while inquiries wait in it,
+    file content). ``waiting(queue)`` (e.g. ``router.queue_holdings``: the line, callbacks
+    between attempts, held outbound tasks, each named in the refusal; or any count, such
+    as ``router.queue_holds``) lets the watcher refuse a file that would drop a queue
+    while it holds work,
     unless that queue's ``on_remove`` (in the config in force) names a queue
     the new file keeps. ``config`` is the last accepted config, ``problems``
     the last rejection's lines (empty once a valid version is accepted).
@@ -68,7 +70,7 @@ class ConfigWatcher(Generic[C]):
         on_change: Callable[[C], object] | None = None,
         on_error: Callable[[list[str]], object] | None = None,
         on_warning: Callable[[list[str]], object] | None = None,
-        waiting: Callable[[str], int] | None = None,
+        waiting: Callable[[str], int | QueueHolds] | None = None,
         type: type[C] = RouterConfig,  # type: ignore[assignment]
         racy_s: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -185,7 +187,7 @@ class ConfigWatcher(Generic[C]):
         return convert_config(raw, self.type)
 
     def _dropped_work(self, cfg: C) -> list[str]:
-        """Queues the new config drops while inquiries wait in them, with nowhere to go."""
+        """Queues the new config drops while they hold work, with nowhere to go."""
         if self.waiting is None or self.config is None:
             return []
         keep = set(cfg.queue_names())
@@ -193,12 +195,15 @@ class ConfigWatcher(Generic[C]):
         for q in self.config.queues:
             if q.name in keep or (q.on_remove is not None and q.on_remove in keep):
                 continue
-            n = self.waiting(q.name)
-            if n > 0:
+            held = self.waiting(q.name)
+            if isinstance(held, QueueHolds):
+                what = held.describe() if held.total > 0 else ""
+            else:
+                what = f"{held} {'inquiry' if held == 1 else 'inquiries'}" if held > 0 else ""
+            if what:
                 out.append(
-                    f"$.queues: the new file drops queue {q.name!r} while {n} "
-                    f"{'inquiry waits' if n == 1 else 'inquiries wait'} in it; keep it, or "
-                    "first give it on_remove = a queue the new file keeps"
+                    f"$.queues: the new file drops queue {q.name!r} while it holds {what}; "
+                    "keep it, or first give it on_remove = a queue the new file keeps"
                 )
         return out
 

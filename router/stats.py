@@ -23,6 +23,7 @@ __all__ = [
     "WAIT_BUCKETS",
     "AgentStatistics",
     "Counters",
+    "QueueHolds",
     "QueueStatistics",
     "RouterStatistics",
     "WindowFigures",
@@ -52,6 +53,37 @@ WAIT_BUCKETS: tuple[float, ...] = (
 #: only wrap-up, ``idle`` is ready and holds nothing, ``break`` and ``away`` (which
 #: includes an agent logging out) hold nothing either.
 AGENT_STATES: tuple[str, ...] = ("idle", "busy", "wrap_up", "break", "away")
+
+
+class QueueHolds(Struct, frozen=True, kw_only=True):
+    """What a queue holds that removing it would move or reject, by kind
+    (``Router.queue_holdings``; ``total`` is ``Router.queue_holds``)."""
+
+    #: in its line, callbacks holding their place included (``Router.queue_length``)
+    waiting: int
+    #: callbacks between two attempts, or held until the queue's hours open
+    between_attempts: int
+    #: outbound tasks held there, not yet released onto idle capacity
+    held_tasks: int
+
+    @property
+    def total(self) -> int:
+        """Everything it holds."""
+        return self.waiting + self.between_attempts + self.held_tasks
+
+    def describe(self) -> str:
+        """``"2 waiting, 1 callback between attempts, 3 held outbound tasks"``: the
+        non-zero parts (``"nothing"`` when it holds nothing)."""
+        parts = []
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting")
+        if self.between_attempts:
+            n = self.between_attempts
+            parts.append(f"{n} callback{'' if n == 1 else 's'} between attempts")
+        if self.held_tasks:
+            n = self.held_tasks
+            parts.append(f"{n} held outbound task{'' if n == 1 else 's'}")
+        return ", ".join(parts) or "nothing"
 
 
 class Counters(Struct, kw_only=True, gc=False):

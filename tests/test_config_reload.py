@@ -234,7 +234,7 @@ def test_truncated_file_that_stays_is_refused_while_work_waits(tmp_path: Path) -
     assert settle(w) is None
     assert errors.errors == [
         [
-            "$.queues: the new file drops queue 'a' while 5 inquiries wait in it; keep it, or "
+            "$.queues: the new file drops queue 'a' while it holds 5 inquiries; keep it, or "
             "first give it on_remove = a queue the new file keeps"
         ]
     ]

@@ -17,7 +17,8 @@ from router.dashboard.replay import ReplaySource
 from router.dashboard.server import Applied
 from router.dashboard.state import check_upload
 from router.errors import ConfigError
-from router.sim import load_scenario
+from router.sim import decode_scenario, load_scenario
+from router.sim.engine import REJECTED
 from router.sim.scenario import router_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -49,7 +50,8 @@ def test_replay_runs_publishes_and_applies_a_checked_config() -> None:
         with pytest.raises(Applied) as info:
             asyncio.run(source.apply(fewer))
         assert info.value.problems[0] == (
-            "$.queues: 'fliggy_refund' is missing; the replay's arrivals need it"
+            "$.queues: 'fliggy_refund' is missing; the replay's arrivals need it: keep it, "
+            "or first give it on_remove = a queue the new file keeps"
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not source.done:
@@ -63,6 +65,71 @@ def test_replay_runs_publishes_and_applies_a_checked_config() -> None:
             asyncio.run(source.apply(tuned))
     finally:
         source.stop()
+
+
+TWO_QUEUES = """
+[simulation]
+duration_s = 1800
+[[queues]]
+name = "fliggy_change"
+[[queues]]
+name = "fliggy_refund"
+[[queues]]
+name = "spare"
+[[agents]]
+count = 3
+capacity = { voice = 1 }
+[[arrivals]]
+queue = "fliggy_change"
+rate_per_s = 0.02
+handle_time = { dist = "exponential", mean_s = 60 }
+[[arrivals]]
+queue = "fliggy_refund"
+rate_per_s = 0.02
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_replay_takes_a_dropped_queue_whose_callers_have_somewhere_to_go() -> None:
+    """A queue no stream dials may go; a dialed one once its on_remove names a kept queue:
+    its callers then reach that queue, and its timeline points are null from there."""
+    sc = decode_scenario(TWO_QUEUES.encode())
+    source = ReplaySource(sc, speed=2000.0, duration_s=1800.0, push_s=0.05)
+    cfg = router_config(sc)
+    fewer = msgspec.structs.replace(
+        cfg, queues=[q for q in cfg.queues if q.name != "fliggy_refund"]
+    )
+    spare = msgspec.structs.replace(cfg, queues=[q for q in cfg.queues if q.name != "spare"])
+    first = msgspec.structs.replace(
+        cfg,
+        queues=[
+            msgspec.structs.replace(q, on_remove="fliggy_change")
+            if q.name == "fliggy_refund"
+            else q
+            for q in cfg.queues
+        ],
+    )
+    source.start()
+    try:
+        assert asyncio.run(source.apply(spare)) == 2  # no stream dials it: it may go
+        with pytest.raises(Applied, match="first give it on_remove"):
+            asyncio.run(source.apply(fewer))
+        assert asyncio.run(source.apply(first)) == 3
+        assert asyncio.run(source.apply(fewer)) == 4
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not source.done:
+            time.sleep(0.05)
+        assert source.done and source.error is None
+        assert json.loads(source.state()[1])["version"] == 4
+    finally:
+        source.stop()
+    res = source.run.sim.result
+    series = res.timeline["waiting"]["fliggy_refund"]
+    assert len(series) == len(res.timeline["t"]) and series[-1] is None
+    assert series[0] is not None
+    late = [r for r in res.inquiries if r.stream == 1 and r.queue == "fliggy_change"]
+    assert late  # the fliggy_refund stream's callers after the drop
+    assert all(r.outcome != REJECTED for r in late)
 
 
 def test_check_upload_is_router_check() -> None:

@@ -624,6 +624,7 @@ QUERIES: list[tuple[str, Callable[[Router, Any], object], str]] = [
     ("has_room", lambda r, x: r.has_room(x), "queue"),
     ("queue_length", lambda r, x: r.queue_length(x), "queue"),
     ("queue_holds", lambda r, x: r.queue_holds(x), "queue"),
+    ("queue_holdings", lambda r, x: r.queue_holdings(x), "queue"),
     ("expected_wait", lambda r, x: r.expected_wait(x, 1), "queue"),
 ]
 

@@ -495,7 +495,7 @@ def test_a_file_dropping_a_later_queue_with_work_waiting_is_refused() -> None:
     w.put(V1, 3)
     assert [w.poll(), w.poll()] == [None, None]
     assert w.problems == [
-        "$.queues: the new file drops queue 'b' while 2 inquiries wait in it; keep it, or "
+        "$.queues: the new file drops queue 'b' while it holds 2 inquiries; keep it, or "
         "first give it on_remove = a queue the new file keeps"
     ]
 

@@ -349,6 +349,16 @@ KINDS = {
 }
 
 
+# what the reload guard's refusal says each holds (QueueHolds.describe)
+DESCRIBED = {
+    "callers in line": "2 waiting",
+    "callbacks in line": "2 waiting",
+    "between attempts": "1 callback between attempts",
+    "held outbound tasks": "3 held outbound tasks",
+    "closed by its hours": "1 callback between attempts",
+}
+
+
 @pytest.mark.parametrize("target", [True, False], ids=["on_remove", "no target"])
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_queue_holds_is_what_removing_the_queue_hands_over_or_rejects(
@@ -358,6 +368,9 @@ def test_queue_holds_is_what_removing_the_queue_hands_over_or_rejects(
     r = make('on_remove = "b"' if target else "")
     assert r.queue_length(queue) == length  # the line only, as before
     assert r.queue_holds(queue) == holds
+    parts = r.queue_holdings(queue)
+    assert parts.total == holds and parts.waiting == length
+    assert parts.describe() == DESCRIBED[kind]
     before = r.snapshot()
     assert r.queue_holds(queue) == holds and r.snapshot() == before  # a query changes nothing
     r.reconfigure(config(after), r.now + 1.0)
@@ -386,9 +399,9 @@ def test_queue_holds_checks_its_queue_as_queue_length_does() -> None:
 def test_the_reload_guard_refuses_a_file_dropping_a_queue_holding_a_callback_between_attempts(
     tmp_path: Path,
 ) -> None:
-    """docs/tuning.md §6's guard, ``waiting=router.queue_holds``: the callback between two
-    attempts is work in the queue; ``queue_length`` (0 here) let this file through and the
-    router rejected the callback at the switch."""
+    """docs/tuning.md §6's guard, ``waiting=router.queue_holdings``: the callback between
+    two attempts is work in the queue, named as such in the refusal; ``queue_length`` (0
+    here) let this file through and the router rejected the callback at the switch."""
     r = _between_attempts()
     path = tmp_path / "router.toml"
     path.write_text(QUEUES.replace("{on_remove}", ""))
@@ -397,7 +410,7 @@ def test_the_reload_guard_refuses_a_file_dropping_a_queue_holding_a_callback_bet
         path,
         on_change=lambda cfg: r.reconfigure(cfg, 20.0),
         on_error=errors.append,
-        waiting=r.queue_holds,
+        waiting=r.queue_holdings,
         clock=lambda: 1e12,
     )
     w.load()
@@ -407,8 +420,8 @@ def test_the_reload_guard_refuses_a_file_dropping_a_queue_holding_a_callback_bet
     assert w.poll() is None
     assert errors == [
         [
-            "$.queues: the new file drops queue 'a' while 1 inquiry waits in it; keep it, or "
-            "first give it on_remove = a queue the new file keeps"
+            "$.queues: the new file drops queue 'a' while it holds 1 callback between "
+            "attempts; keep it, or first give it on_remove = a queue the new file keeps"
         ]
     ]
     assert r.version == 1 and r.inquiry_state("c1") == "parked" and r.counters.rejected == 0
@@ -421,3 +434,111 @@ def test_the_reload_guard_refuses_a_file_dropping_a_queue_holding_a_callback_bet
     assert w.poll() is not None and r.version == 3
     assert r.inquiry_state("c1") == "parked" and r.queue_holds("b") == 1
     assert r.counters.rejected == 0 and len(errors) == 1
+
+
+def test_the_reload_guard_names_every_kind_a_queue_holds(tmp_path: Path) -> None:
+    """Each non-zero part, singular or plural, in the order waiting, callbacks between
+    attempts, held tasks; an int ``waiting`` (any count) is said as inquiries."""
+    from router.stats import QueueHolds
+
+    held = QueueHolds(waiting=2, between_attempts=1, held_tasks=3)
+    assert held.total == 6
+    assert held.describe() == "2 waiting, 1 callback between attempts, 3 held outbound tasks"
+    assert QueueHolds(waiting=0, between_attempts=2, held_tasks=1).describe() == (
+        "2 callbacks between attempts, 1 held outbound task"
+    )
+    assert QueueHolds(waiting=0, between_attempts=0, held_tasks=0).describe() == "nothing"
+    path = tmp_path / "router.toml"
+    path.write_text(QUEUES.replace("{on_remove}", ""))
+    for waiting, said in [
+        (
+            lambda q: held if q == "a" else QueueHolds(waiting=0, between_attempts=0, held_tasks=0),
+            "2 waiting, 1 callback between attempts, 3 held outbound tasks",
+        ),
+        (lambda q: 1 if q == "a" else 0, "1 inquiry"),
+        (lambda q: 4 if q == "a" else 0, "4 inquiries"),
+    ]:
+        w: ConfigWatcher[RouterConfig] = ConfigWatcher(path, waiting=waiting, clock=lambda: 1e12)
+        w.load()
+        tmp = tmp_path / "new.toml"
+        tmp.write_text(ONLY_B)
+        os.replace(tmp, path)
+        assert w.poll() is None
+        assert w.problems == [
+            f"$.queues: the new file drops queue 'a' while it holds {said}; keep it, or "
+            "first give it on_remove = a queue the new file keeps"
+        ]
+        path.write_text(QUEUES.replace("{on_remove}", ""))
+    empty = ConfigWatcher(  # holding nothing: the file passes
+        path, waiting=lambda q: QueueHolds(waiting=0, between_attempts=0, held_tasks=0)
+    )
+    empty.load()
+    tmp = tmp_path / "new.toml"
+    tmp.write_text(ONLY_B)
+    os.replace(tmp, path)
+    assert empty.poll() is not None and empty.problems == []
+
+
+# ------------------------------------------------------------------ the policies' view (left48)
+
+
+def test_the_policies_view_names_each_count_once() -> None:
+    """``places_held`` counts a callback between two attempts (what ``max_queue`` bounds),
+    ``line_length`` does not (``Router.queue_length``'s figure); the old view names are the
+    first's, warned once each."""
+    r = _between_attempts()  # queue a: nobody in line, c1 between two attempts
+    plane = r._bp
+    assert (r.queue_length("a"), plane.line_length("a"), plane.places_held("a")) == (0, 0, 1)
+    assert plane.total_places_held() == r.total_waiting() + 1
+    with pytest.warns(DeprecationWarning, match=r"AdmissionView\.queue_length is deprecated"):
+        assert plane.queue_length("a") == 1
+    with pytest.warns(DeprecationWarning, match=r"AdmissionView\.total_waiting is deprecated"):
+        assert plane.total_waiting() == plane.total_places_held()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once each: no second warning
+        assert plane.queue_length("a") == 1 and plane.total_waiting() == 1
+    assert (plane.line_length("nope"), plane.places_held("nope")) == (0, 0)
+    lined = _line("", "admit_all")  # two callers in line: the two names agree
+    assert (lined.queue_length("a"), lined._bp.line_length("a"), lined._bp.places_held("a")) == (
+        2,
+        2,
+        2,
+    )
+
+
+@pytest.mark.skipif(
+    __import__("router").compiled, reason="a Python subclass of the compiled AdmissionPolicy"
+)
+def test_a_custom_policy_on_the_old_name_reads_what_it_read(monkeypatch: Any) -> None:
+    """A policy written against ``view.queue_length`` keeps its figure (callbacks between
+    attempts counted) and is told once to pick a name."""
+    from router.policies import admission
+
+    seen: list[tuple[int, int, int]] = []
+
+    class Probe(admission.AdmissionPolicy):
+        name = "probe"
+
+        def on_arrival(self, view: Any, arrival: Any) -> None:
+            q = arrival.queue
+            seen.append((view.queue_length(q), view.places_held(q), view.line_length(q)))
+
+    # the config's schema knows the built-in names only: the probe takes one of them
+    monkeypatch.setitem(admission.POLICIES, "token_bucket", lambda cfg: Probe())
+    text = QUEUES.replace("{on_remove}", "").replace('["callback"]', '["token_bucket", "callback"]')
+    r = Router(config(text))
+    r.login(AgentSpec(id="ag", skills={"x": 1}, capacity={"voice": 1}), now=0.0)
+    with pytest.warns(DeprecationWarning, match="use places_held"):
+        r.submit(Inquiry(id="busy", queue="a"), now=0.0)
+    r.tick(0.0)
+    r.accept("busy", now=1.0)
+    assert r.submit(Inquiry(id="c1", queue="a", patience_s=60), now=2.0).outcome == "callback"
+    r.complete("busy", now=10.0)
+    r.tick(10.0)
+    r.callback_failed("c1", now=11.0)
+    r.tick(11.0)
+    assert r.inquiry_state("c1") == "parked"
+    r.submit(Inquiry(id="late", queue="a"), now=12.0)
+    assert seen[-1] == (1, 1, 0)  # c1 between attempts: held, not in line

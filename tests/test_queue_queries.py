@@ -20,7 +20,7 @@ def _ask(router: Router, query: str, queue: object) -> object:
     return getattr(router, query)(*args)
 
 
-QUERIES = ["has_room", "queue_length", "queue_holds", "expected_wait"]
+QUERIES = ["has_room", "queue_length", "queue_holds", "queue_holdings", "expected_wait"]
 
 
 @pytest.mark.parametrize("query", QUERIES)

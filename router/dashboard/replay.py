@@ -11,9 +11,12 @@ the web server's thread only reads; and an uploaded config, already checked,
 waits in a queue until the hook applies it through ``Router.reconfigure`` at the
 router's current time and hands the result back through a future.
 
-The replay keeps the scenario's arrival streams, so a config applied to it must
-name the same queues on the same channels (weights, priorities, targets,
-backpressure and wellbeing may all change).
+The replay keeps the scenario's arrival streams, so a config applied to it keeps
+the scenario's queues on their channels (weights, priorities, targets,
+backpressure and wellbeing may all change), except that it may drop a queue no
+arrival stream dials, or one whose ``on_remove`` (in the config in force) names a
+queue it keeps: that queue's callers then reach its ``on_remove`` (the
+simulator's ``Simulator.reconfigure``; its timeline points are null from there).
 """
 
 from __future__ import annotations
@@ -216,9 +219,17 @@ class ReplaySource:
                     f"$.queues[{i}].channel: {q.channel!r}, but the replay's {q.name!r} "
                     f"is {old[q.name]!r}"
                 )
+        dialed = {a.queue for a in self.scenario.arrivals}
+        in_force = {q.name: q.on_remove for q in self.router.config.queues}
         for name in old:
-            if name not in new:
-                out.append(f"$.queues: {name!r} is missing; the replay's arrivals need it")
+            if name in new or name not in dialed:
+                continue
+            to = in_force.get(name)
+            if name in in_force and (to is None or to not in new):
+                out.append(
+                    f"$.queues: {name!r} is missing; the replay's arrivals need it: keep "
+                    "it, or first give it on_remove = a queue the new file keeps"
+                )
         return out
 
     def _apply_pending(self) -> None:
@@ -228,7 +239,7 @@ class ReplaySource:
             except queue.Empty:
                 return
             try:
-                version = self.router.reconfigure(cfg, self.router.now)
+                version = self.run.sim.reconfigure(cfg)
             except ConfigError as exc:
                 fut.set_exception(exc)
             except BaseException as exc:  # pragma: no cover - a core bug

@@ -193,8 +193,8 @@ class _Inquiry:
         self.agent: _Agent | None = None
         self.hold_from = 0.0
         self.hold_w = 0.0
-        # (at, wait, queue) once counted answered
-        self.answered: tuple[float, float, str] | None = None
+        # (at, wait, queue, within the queue's target then) once counted answered
+        self.answered: tuple[float, float, str, bool] | None = None
         # a multi-agent offer (max_offers > 1): the other agents ringing -> (agent, share)
         self.also: dict[str, tuple[_Agent, float]] | None = None
         self.ring = (0.0, 0.0)  # (at, expires_at) of the open offer
@@ -579,13 +579,14 @@ class Monitor:
             self._hold(rec, ev.agent_id, ev.queue, ev.at)
         rec.state = _ASSIGNED
         if rec.answered is None:
-            rec.answered = (ev.at, ev.wait_s, ev.queue)
-            self._answer(ev.queue, ev.at, ev.wait_s, +1)
+            in_target = ev.wait_s <= self._target.get(ev.queue, 20.0)
+            rec.answered = (ev.at, ev.wait_s, ev.queue, in_target)
+            self._answer(ev.queue, ev.at, ev.wait_s, +1, in_target)
 
-    def _answer(self, queue: str, at: float, wait: float, sign: int) -> None:
+    def _answer(self, queue: str, at: float, wait: float, sign: int, in_target: bool) -> None:
         """Count (``sign`` +1) or take back (-1, a callback that did not reach) an answer;
-        a take-back comes out of the bucket the answer was counted in."""
-        in_target = wait <= self._target.get(queue, 20.0)
+        a take-back comes out of the bucket the answer was counted in, judged as it was
+        (``in_target``: by the queue's target when answered, whatever a reconfigure did)."""
         q = self._queue(queue)
         if sign > 0:
             self._count(queue, at, "answered")
@@ -607,9 +608,9 @@ class Monitor:
     def _unanswer(self, rec: _Inquiry) -> None:
         """An answer counted for a callback whose call then reached nobody was no answer."""
         if rec.answered is not None:
-            at, wait, queue = rec.answered
+            at, wait, queue, in_target = rec.answered
             rec.answered = None
-            self._answer(queue, at, wait, -1)
+            self._answer(queue, at, wait, -1, in_target)
 
     def _on_declined(self, ev: OfferDeclined) -> None:
         self._offer_refused(ev.inquiry_id, ev.agent_id, ev.at, "declined")

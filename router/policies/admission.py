@@ -115,11 +115,25 @@ class Arrival:
 
 
 class AdmissionView(Protocol):
-    """What a policy may read of the router."""
+    """What a policy may read of the router (docs/backpressure.md, "Writing a policy")."""
 
-    def queue_length(self, queue: str) -> int: ...
+    def places_held(self, queue: str) -> int:
+        """Its line plus callbacks between two attempts: what ``max_queue`` bounds."""
+        ...
 
-    def total_waiting(self) -> int: ...
+    def line_length(self, queue: str) -> int:
+        """Its line only (callbacks in line included): ``Router.queue_length``."""
+        ...
+
+    def total_places_held(self) -> int: ...
+
+    def queue_length(self, queue: str) -> int:
+        """Deprecated: :meth:`places_held` (not ``Router.queue_length``'s figure)."""
+        ...
+
+    def total_waiting(self) -> int:
+        """Deprecated: :meth:`total_places_held` (not ``Router.total_waiting``'s)."""
+        ...
 
     def expected_wait(self, queue: str, position: int) -> float: ...
 
@@ -140,7 +154,13 @@ class PolicyContext(Protocol):
     @property
     def now(self) -> float: ...
 
-    def queue_length(self, queue: str) -> int: ...
+    def places_held(self, queue: str) -> int: ...
+
+    def line_length(self, queue: str) -> int: ...
+
+    def queue_length(self, queue: str) -> int:
+        """Deprecated: :meth:`places_held`."""
+        ...
 
     def head_of_line(self, queue: str) -> Ticket | None: ...
 
@@ -216,7 +236,7 @@ class _Bounds:
 
     def queue_full(self, view: AdmissionView, queue: str) -> str | None:
         limit = self.per_queue.get(queue)
-        if limit is not None and view.queue_length(queue) >= limit:
+        if limit is not None and view.places_held(queue) >= limit:
             return f"queue_full: {queue} holds {limit}"
         return None
 
@@ -375,7 +395,7 @@ class Overflow(AdmissionPolicy):
             rule = self.rules.get(queue)
             if rule is None or rule.max_queue is None or rule.to in seen:
                 break
-            n = view.queue_length(queue)
+            n = view.places_held(queue)
             if n < rule.max_queue:
                 break
             reason = reason or f"queue_length: {queue} holds {n} (overflow at {rule.max_queue})"
@@ -399,7 +419,7 @@ class Overflow(AdmissionPolicy):
         if rule is None or rule.after_s is None or now < t.entered + rule.after_s:
             return  # the queue changed since the timer was set; its own timer is pending
         limit = self.limits.get(rule.to)
-        if limit is not None and ctx.queue_length(rule.to) >= limit:
+        if limit is not None and ctx.places_held(rule.to) >= limit:
             return  # the second pass is full: stay
         waited = now - t.entered
         ctx.move(t, rule.to, f"waited: {waited:.0f} s in {t.queue.name} (after_s {rule.after_s:g})")
@@ -456,7 +476,7 @@ class Codel(AdmissionPolicy):
     def _check(self, ctx: PolicyContext, queue: str, st: _CodelQueue, now: float) -> None:
         head = ctx.head_of_line(queue)
         sojourn = now - head.entered if head is not None else 0.0
-        ok = self._ok_to_drop(st, sojourn, ctx.queue_length(queue), now)
+        ok = self._ok_to_drop(st, sojourn, ctx.places_held(queue), now)
         if st.dropping:
             if not ok:
                 st.dropping = False
@@ -468,7 +488,7 @@ class Codel(AdmissionPolicy):
                 st.count += 1
                 head = ctx.head_of_line(queue)
                 sojourn = now - head.entered if head is not None else 0.0
-                if not self._ok_to_drop(st, sojourn, ctx.queue_length(queue), now):
+                if not self._ok_to_drop(st, sojourn, ctx.places_held(queue), now):
                     st.dropping = False
                 else:
                     st.drop_next += self.interval / math.sqrt(st.count)

@@ -25,6 +25,7 @@ the snapshot through :meth:`AdmissionControl.dump` / :meth:`AdmissionControl.loa
 from __future__ import annotations
 
 import math
+import warnings
 from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
@@ -96,6 +97,7 @@ class AdmissionControl:
         self._codel: Codel | None = None
         self._bounds: _Bounds | None = None
         self._queue_names: list[str] = []
+        self._warned: set[str] = set()  # deprecated names a custom policy called (once each)
         #: no policy can act on an arrival (none in the chain, no hours, no outbound work,
         #: no shedding index), out of surge and in it: ``Router._submit`` then admits it
         #: itself, with the same estimate, counters and events as :meth:`submit`
@@ -157,16 +159,50 @@ class AdmissionControl:
     def now(self) -> float:
         return self.ops.now
 
-    def queue_length(self, queue: str) -> int:
-        """Places held in ``queue``: waiting, plus callbacks between two attempts."""
+    def places_held(self, queue: str) -> int:
+        """Places held in ``queue``, what its ``max_queue`` bounds: its line (callbacks
+        holding their place in line included) plus callbacks between two attempts. 0 for
+        a queue the config does not have."""
         q = self.ops.queue(queue)
         n = q.n_waiting if q is not None else 0
         cb = self.callbacks
         return n + cb.retrying_in.get(queue, 0) if cb.retrying else n
 
-    def total_waiting(self) -> int:
-        """Places held in the router (see :meth:`queue_length`)."""
+    def line_length(self, queue: str) -> int:
+        """The inquiries in ``queue``'s line, callbacks holding their place there included,
+        callbacks between two attempts not: ``Router.queue_length``'s figure. 0 for a
+        queue the config does not have."""
+        q = self.ops.queue(queue)
+        return q.n_waiting if q is not None else 0
+
+    def total_places_held(self) -> int:
+        """Places held in the router (:meth:`places_held` over every queue)."""
         return self.ops.total_waiting() + len(self.callbacks.retrying)
+
+    def queue_length(self, queue: str) -> int:
+        """Deprecated name of :meth:`places_held` (the same figure: callbacks between two
+        attempts counted, unlike ``Router.queue_length``); kept for custom policies, with a
+        ``DeprecationWarning`` the first time. Use :meth:`places_held` for a bound,
+        :meth:`line_length` for ``Router.queue_length``'s figure."""
+        self._deprecated("queue_length", "places_held (or line_length: the line only)")
+        return self.places_held(queue)
+
+    def total_waiting(self) -> int:
+        """Deprecated name of :meth:`total_places_held` (callbacks between two attempts
+        counted, unlike ``Router.total_waiting``); kept, warned once like
+        :meth:`queue_length`."""
+        self._deprecated("total_waiting", "total_places_held")
+        return self.total_places_held()
+
+    def _deprecated(self, name: str, use: str) -> None:
+        if name not in self._warned:
+            self._warned.add(name)
+            warnings.warn(
+                f"AdmissionView.{name} is deprecated: it counts callbacks between two "
+                f"attempts, unlike Router.{name}; use {use} (docs/backpressure.md)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
 
     def live_waiting(self) -> int:
         """Callers waiting on the line (callbacks apart)."""
@@ -195,7 +231,7 @@ class AdmissionControl:
         b = self._bounds
         assert b is not None
         limit = b.per_queue.get(queue)
-        if limit is not None and self.queue_length(queue) >= limit:
+        if limit is not None and self.places_held(queue) >= limit:
             return False
         return b.global_max is None or self.live_waiting() < b.global_max
 

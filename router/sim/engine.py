@@ -69,7 +69,7 @@ from typing import Any, Final, final
 
 import msgspec
 
-from router.config import DEFAULT_CHANNELS, profile_agent
+from router.config import DEFAULT_CHANNELS, RouterConfig, profile_agent
 from router.config.clock import queue_schedules
 from router.core import Router
 from router.errors import UsageError
@@ -228,6 +228,7 @@ class InquiryRec:
         "reach",
         "ring_expires",
         "stream",
+        "target",
     )
 
     answered_at: float
@@ -261,6 +262,9 @@ class InquiryRec:
         self.preferred: str | None = None
         self.agent_id = ""  # who answered it (answered inquiries)
         self.accepted_by: str | None = None  # whose accept the engine sent (this offer round)
+        #: the answer target in force when answered, once a reconfigure changed the config
+        #: (None: the scenario's; the report judges the answer by it)
+        self.target: float | None = None
 
     @property
     def wait(self) -> float:
@@ -512,6 +516,12 @@ class Simulator:
         }
         self._interrupts = {name: dict(ch.interrupts) for name, ch in channels.items()}
         self._schedules = queue_schedules(self.router.config)
+        # after a reconfigure: the config in force, the scenario's queues it no longer has
+        # (their timeline points are None) and where their arrivals go (None: nowhere)
+        self._config = self.router.config
+        self._gone: set[str] = set()
+        self._on_remove: dict[str, str | None] = {}
+        self._redirect: dict[str, str | None] = {}
         self._handback_share = {
             g.name or f"group{i}": g.handback_share for i, g in enumerate(scenario.agents)
         }
@@ -708,12 +718,71 @@ class Simulator:
             if state in ("waiting", "parked"):
                 holding[q] = holding.get(q, 0) + 1
         tl["t"].append(t)
+        gone = self._gone
         for q, series in tl["waiting"].items():
+            if gone and q in gone:  # removed by a reconfigure: no point while it is gone
+                series.append(None)
+                tl["callbacks"][q].append(None)
+                continue
             series.append(router.queue_length(q) - in_line.get(q, 0))
             tl["callbacks"][q].append(holding.get(q, 0))
         tl["busy_capacity"].append(self._busy_w)
         tl["agents_staffed"].append(self._staffed)
         tl["agents_on_break"].append(len(self._on_break))
+
+    def reconfigure(self, config: RouterConfig, *, hand_over: dict[str, str] | None = None) -> int:
+        """``Router.reconfigure`` at the router's time, from a hook between two steps (the
+        operator page's upload), the engine told at once: where the arrivals of a queue
+        it removes go (``hand_over``, else the queue's ``on_remove``). A hook may call
+        ``Router.reconfigure`` itself: the engine sees the change at its next step, with
+        the ``on_remove`` of the config it saw last. Returns the new version."""
+        router = self.router
+        version = router.reconfigure(config, router.now, hand_over=hand_over)
+        self._reconfigured(hand_over)
+        return version
+
+    def _reconfigured(self, hand_over: dict[str, str] | None = None) -> None:
+        """The router was reconfigured: note the scenario's queues it no longer has and
+        where their arrivals go from now on: the removed queue's ``hand_over`` target or
+        ``on_remove`` in the config before its removal (followed while that one is gone
+        too), if the scenario has that queue; else nowhere (such an arrival is rejected
+        without reaching the core, which no longer knows its queue). Idempotent."""
+        old = self._config
+        cfg = self._config = self.router.config
+        names = set(cfg.queue_names())
+        before: dict[str, str | None] = {q.name: q.on_remove for q in old.queues}
+        if hand_over:
+            before.update(hand_over)
+        gone = {n for n in self._channel_of if n not in names}
+        on_remove = self._on_remove
+        for n in list(on_remove):
+            if n not in gone:
+                del on_remove[n]  # back again
+        for n in gone:
+            if n not in on_remove:
+                on_remove[n] = before.get(n)
+        self._gone = gone
+        redirect = self._redirect
+        redirect.clear()
+        for n in gone:
+            to = on_remove[n]
+            seen = {n}
+            while to is not None and to in gone and to not in seen:
+                seen.add(to)
+                to = on_remove[to]
+            ok = to is not None and to in names and to in self._channel_of
+            redirect[n] = to if ok else None
+
+    def _arrival_elsewhere(self, rec: InquiryRec, t: float) -> str:
+        """An arrival for a queue a reconfigure removed: its queue from the redirect, or
+        ``""`` with the inquiry rejected (decided now) when it has none."""
+        to = self._redirect[rec.queue]
+        if to is None:
+            rec.outcome = REJECTED
+            rec.decided_at = t
+            return ""
+        rec.queue = to
+        return to
 
     def _anomaly(self, what: str) -> None:
         an = self.result.anomalies
@@ -786,6 +855,10 @@ class Simulator:
                 sq += 1
                 push(heap, (first, sq, _ARRIVAL, s))
         open_ = 0  # inquiries without an outcome yet
+        ver = router.version  # a reconfigure (from a hook) bumps it
+        targets: dict[str, float] = {}  # answer targets in force, once ``retargeted``
+        retargeted = False
+        redirect = self._redirect
 
         n_inq = 0
         n_sim = 0
@@ -804,6 +877,11 @@ class Simulator:
                 t = nd
             if t >= duration and (t >= stop_at or open_ == 0 or not drain):
                 break
+            if router.version != ver:  # reconfigured between two steps
+                ver = router.version
+                targets = {q.name: q.answer_target_s for q in router.config.queues}
+                retargeted = True
+                self._reconfigured()
             while next_sample <= t and next_sample < stop_at:
                 sample(tl, next_sample)
                 next_sample += sample_s
@@ -846,11 +924,15 @@ class Simulator:
                         rec = InquiryRec(t, si, queue, p.handle(rng), p.heavy)
                         pat = p.patience
                         fixed = p.fixed
+                    if redirect and queue in redirect:  # its queue was removed mid-run
+                        queue = self._arrival_elsewhere(rec, t)
                     recs[iid] = rec
                     inquiries.append(rec)
                     open_ += 1
                     share = returning[si]
-                    if share > 0 and served[si] and ret_rng.random() < share:
+                    if not queue:
+                        open_ -= 1  # rejected: its queue was removed with nowhere to go
+                    elif share > 0 and served[si] and ret_rng.random() < share:
                         # a returning customer: prefers the agent who served an earlier one
                         history = served[si]
                         aid = history[int(ret_rng.random() * len(history))]
@@ -939,6 +1021,8 @@ class Simulator:
                         push(heap, (t, sq, _WAKE, None))
                         continue
                     a = agents[e.agent_id]
+                    if retargeted:
+                        rec.target = targets.get(e.queue)
                     if rec.outcome == OPEN:
                         rec.outcome = ANSWERED
                         rec.answered_at = t
@@ -1135,6 +1219,8 @@ class Simulator:
             if rec.holder is not None:
                 self._release(rec, close)
         res.end_time = router.now
+        if router.version != ver:  # reconfigured by the last step's hook
+            self._reconfigured()
         for a in self.result.agents:  # breaks still waiting when the run ended
             self._break_missed(a, res.end_time)
         if not tl["t"] or tl["t"][-1] < res.end_time:

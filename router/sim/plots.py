@@ -308,7 +308,7 @@ def _outcome_counts(res: SimResult) -> dict[str, dict[str, int]]:
         q = r.final_queue
         d = data[q]
         if r.outcome == ANSWERED:
-            if r.answered_at - r.arrival <= target[q]:
+            if r.answered_at - r.arrival <= (r.target if r.target is not None else target[q]):
                 d["within"] += 1
             else:
                 d["callback" if r.callback else "late"] += 1

@@ -58,9 +58,17 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _target(r: InquiryRec, targets: dict[str, float]) -> float:
+    """The answer target an answered ``r`` is judged by: its queue's in force when it was
+    answered (a mid-run reconfigure may have changed it: ``InquiryRec.target``), else the
+    scenario's for the queue it ended in."""
+    return r.target if r.target is not None else targets[r.final_queue]
+
+
 def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, Any]:
-    """Outcome counts and wait figures of ``recs``, each judged by the target of the queue
-    it ended in; ``offered`` is ``len(recs)`` (the caller overrides it per queue)."""
+    """Outcome counts and wait figures of ``recs``, each answer judged by the target in
+    force for the queue that answered it (:func:`_target`); ``offered`` is ``len(recs)``
+    (the caller overrides it per queue)."""
     n = len(recs)
     counts = dict.fromkeys((OPEN, ANSWERED, ABANDONED, REJECTED, DEFLECTED, EXPIRED), 0)
     waits: list[float] = []
@@ -76,7 +84,7 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
         if r.outcome == ANSWERED:
             w = r.answered_at - r.arrival
             waits.append(w)
-            if w <= targets[r.final_queue]:
+            if w <= _target(r, targets):
                 within += 1
     waits.sort()
     return {

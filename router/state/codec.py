@@ -182,6 +182,10 @@ class Snapshot(Struct):
     #: checked against the requirement it was made under, and is in no agent's pools. UNSET
     #: (left out of the bytes) when there is none: every other snapshot's bytes are as before
     lost_pools: list[tuple[str, LostPool]] | UnsetType = UNSET
+    #: inquiry id -> the answer target its answer was counted by, for the assigned ones
+    #: whose queue's target a reconfigure changed since (``Ticket.answer_target``); UNSET
+    #: (left out of the bytes) when there is none
+    answer_targets: dict[str, float] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable

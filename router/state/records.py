@@ -591,6 +591,18 @@ class Ticket:
             self._more().callback = value
 
     @property
+    def answer_target(self) -> float | None:
+        """The answer target its answer was counted by, kept by a reconfigure that changed
+        its queue's while it was assigned (None: its queue's target in force)."""
+        m = self.more
+        return None if m is None else m.answer_target
+
+    @answer_target.setter
+    def answer_target(self, value: float | None) -> None:
+        if value is not None or self.more is not None:
+            self._more().answer_target = value
+
+    @property
     def attributes(self) -> dict[str, Any] | None:
         """The inquiry's attributes (read by its queue's match)."""
         m = self.more
@@ -694,6 +706,7 @@ class TicketMore:
 
     __slots__ = (
         "also",
+        "answer_target",
         "attributes",
         "callback",
         "declined",
@@ -713,6 +726,9 @@ class TicketMore:
         self.prefer: tuple[str, ...] | None = None
         self.prefer_until = 0.0
         self.also: dict[str, Agent] | None = None
+        #: the answer target its answer was judged by, kept when a reconfigure changes its
+        #: queue's target while it is assigned (a take-back then uses it; None: the queue's)
+        self.answer_target: float | None = None
 
 
 @final

@@ -1,0 +1,258 @@
+"""A reconfigure in the middle of a run (left48): the figures judged by the answer target
+in force, and a queue removed mid-run in the simulator's timeline and the replay.
+
+The rule (docs/metrics.md, docs/simulator.md): an answer is judged by its queue's
+``answer_target_s`` in force when it was answered, as contact-center service-level
+reports judge each interaction against the queue's service-level target when the
+interaction is counted; a target changed later does not judge it again, and a take-back
+(a hand-back, a callback's call that reached nobody) comes out of the figure it went in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from router import AgentSpec, Inquiry, Router
+from router.events import Assigned
+from router.observe import Monitor
+from router.sim import build_report, decode_scenario
+from router.sim.engine import ANSWERED, REJECTED, Simulator
+from router.sim.scenario import router_config
+from tests.helpers import config
+
+SCENARIO = """
+[simulation]
+duration_s = 6000
+warmup_s = 0
+[[queues]]
+name = "q"
+answer_target_s = 5
+{extra_queue}
+[[agents]]
+count = 2
+capacity = {{ voice = 1 }}
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.035
+handle_time = {{ dist = "exponential", mean_s = 50 }}
+"""
+
+AT = 3000.0  # the hook's reconfigure: the first step at or after it
+
+
+def _with_target(sc: Any, target: float) -> Any:
+    cfg = router_config(sc)
+    queues = [msgspec.structs.replace(q, answer_target_s=target) for q in cfg.queues]
+    return msgspec.structs.replace(cfg, queues=queues)
+
+
+def _retargeted_run(target: float) -> tuple[Any, Any, Any, list[float]]:
+    """The scenario run with ``q``'s target raised to ``target`` at :data:`AT`, a monitor
+    fed every event (told the new config, as the operator page's replay does)."""
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    mon = Monitor(router_config(sc))
+    when: list[float] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        mon.feed((ev,))
+        if not when and ev.at >= AT:
+            cfg = _with_target(sc, target)
+            sim.router.reconfigure(cfg, sim.router.now)
+            mon.configure(cfg)
+            when.append(sim.router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    res = sim.run()
+    mon.flush(res.end_time)
+    return sim, res, mon, when
+
+
+def test_the_report_judges_each_answer_by_the_target_in_force_when_answered() -> None:
+    sim, res, mon, when = _retargeted_run(600.0)
+    assert when
+    rep = build_report(res)
+    answered = [r for r in res.inquiries if r.outcome == ANSWERED]
+    # answered in the step whose event ran the hook, or before: the file's target
+    before = [r for r in answered if r.answered_at <= when[0]]
+    after = [r for r in answered if r.answered_at > when[0]]
+    assert before and after
+    assert all(r.wait <= 600.0 for r in after)  # the raised target holds them all
+    own = sum(r.wait <= 5.0 for r in before) + len(after)
+    by_file = sum(r.wait <= 5.0 for r in answered)
+    assert own > by_file + 10  # the scenario file's target would count far fewer
+    assert rep["offered"] == len(res.inquiries) and rep["unresolved"] == 0
+    assert rep["service_level"] * rep["offered"] == pytest.approx(own)
+    assert rep["queues"]["q"]["service_level"] == rep["service_level"]
+    # the core's and the operator page's figures count the same answers
+    core = sim.router.statistics().queues["q"].totals
+    assert core is not None and core.answered_in_target == own
+    assert mon.statistics().queues["q"].windows["since_reset"].answered_in_target == own
+
+
+def test_a_lowered_target_mid_run_judges_the_later_answers_by_it() -> None:
+    sim, res, _, when = _retargeted_run(1.0)
+    rep = build_report(res)
+    answered = [r for r in res.inquiries if r.outcome == ANSWERED]
+    own = sum(r.wait <= 5.0 for r in answered if r.answered_at <= when[0])
+    own += sum(r.wait <= 1.0 for r in answered if r.answered_at > when[0])
+    assert rep["service_level"] * rep["offered"] == pytest.approx(own)
+    core = sim.router.statistics().queues["q"].totals
+    assert core is not None and core.answered_in_target == own
+
+
+def test_the_plots_outcome_counts_judge_by_the_same_target() -> None:
+    from router.sim.plots import _outcome_counts
+
+    _, res, _, _ = _retargeted_run(600.0)
+    rep = build_report(res)
+    assert _outcome_counts(res)["q"]["within"] == round(rep["service_level"] * rep["offered"])
+
+
+# ------------------------------------------------------------------ take-backs (core, monitor)
+
+ONE = """
+[routing]
+mode = "immediate"
+[[queues]]
+name = "q"
+answer_target_s = 60
+requires = { x = 1 }
+"""
+
+
+def _answered_at_30() -> tuple[Router, Monitor]:
+    """``i`` answered after 30 s (within q's 60 s target), then the target lowered to 10."""
+    cfg = config(ONE)
+    r = Router(cfg)
+    mon = Monitor(cfg)
+    r.submit(Inquiry(id="i", queue="q"), now=0.0)
+    mon.feed(r.tick(0.0))
+    r.login(AgentSpec(id="a", skills={"x": 1}, capacity={"voice": 1}), now=30.0)
+    ev = r.tick(30.0)
+    mon.feed(ev)
+    assert [e.wait_s for e in ev if isinstance(e, Assigned)] == [30.0]
+    lowered = config(ONE.replace("answer_target_s = 60", "answer_target_s = 10"))
+    r.reconfigure(lowered, 40.0)
+    mon.feed(r.tick(40.0))
+    mon.configure(lowered)
+    return r, mon
+
+
+def _in_target(r: Router, mon: Monitor) -> tuple[int, int, int, int]:
+    core = r.statistics().queues["q"].totals
+    m = mon.statistics().queues["q"].windows["since_reset"]
+    assert core is not None
+    return core.answered, core.answered_in_target, m.answered, m.answered_in_target
+
+
+def test_a_hand_back_after_the_target_changed_takes_back_the_answer_as_counted() -> None:
+    r, mon = _answered_at_30()
+    assert _in_target(r, mon) == (1, 1, 1, 1)
+    r.hand_back("i", 50.0)
+    mon.feed(r.tick(50.0))
+    assert r.inquiry_state("i") == "waiting"  # never back to the agent who handed it back
+    assert _in_target(r, mon) == (0, 0, 0, 0)  # counted within 60 s, taken back as that
+    windows = r.statistics().queues["q"].windows["since_reset"]
+    assert (windows.answered, windows.answered_in_target) == (0, 0)
+    r.login(AgentSpec(id="b", skills={"x": 1}, capacity={"voice": 1}), now=55.0)
+    mon.feed(r.tick(55.0))  # answered again after 55 s: late by the 10 s in force
+    assert _in_target(r, mon) == (1, 0, 1, 0)
+
+
+def test_the_kept_target_survives_a_snapshot() -> None:
+    r, _ = _answered_at_30()
+    r2 = Router.restore(r.snapshot())
+    r2.hand_back("i", 50.0)
+    r2.tick(50.0)
+    core = r2.statistics().queues["q"].totals
+    assert core is not None and (core.answered, core.answered_in_target) == (0, 0)
+
+
+# ------------------------------------------------------------------ a queue removed mid-run
+
+TWO = SCENARIO.format(
+    extra_queue="""on_remove = "{on_remove}"
+[[queues]]
+name = "spare"
+answer_target_s = 5"""
+)
+
+
+def _removing_run(on_remove: str) -> tuple[Simulator, Any, list[float]]:
+    """``q`` (its arrivals too) removed at :data:`AT`; ``on_remove`` names where to."""
+    text = TWO.replace(
+        'on_remove = "{on_remove}"', f'on_remove = "{on_remove}"' if on_remove else ""
+    )
+    sc = decode_scenario(text.encode())
+    keep = router_config(sc)
+    keep = msgspec.structs.replace(keep, queues=[q for q in keep.queues if q.name != "q"])
+    when: list[float] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        if not when and ev.at >= AT:
+            sim.router.reconfigure(keep, sim.router.now)
+            when.append(sim.router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    return sim, sim.run(), when
+
+
+@pytest.mark.parametrize("on_remove", ["spare", ""], ids=["on_remove", "nowhere"])
+def test_a_queue_removed_mid_run_ends_its_timeline_series(on_remove: str, tmp_path: Any) -> None:
+    _, res, when = _removing_run(on_remove)
+    tl = res.timeline
+    n = len(tl["t"])
+    assert all(len(s) == n for s in (*tl["waiting"].values(), *tl["callbacks"].values()))
+    gone = [i for i, t in enumerate(tl["t"]) if t > when[0]]
+    kept = [i for i, t in enumerate(tl["t"]) if t < when[0]]
+    assert gone and kept
+    assert all(tl["waiting"]["q"][i] is None and tl["callbacks"]["q"][i] is None for i in gone)
+    assert all(isinstance(tl["waiting"]["q"][i], int) for i in kept)
+    assert all(isinstance(tl["waiting"]["spare"][i], int) for i in range(n))
+    rep = build_report(res)
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    assert later
+    if on_remove:  # the removed queue's callers dial on and reach its on_remove
+        assert all(r.queue == "spare" for r in later)
+        assert rep["queues"]["spare"]["offered"] == len(later)
+        assert rep["unresolved"] == 0
+    else:  # nowhere to go: rejected, never given to the core
+        assert all(r.queue == "q" and r.outcome == REJECTED for r in later)
+        assert rep["queues"]["q"]["rejected"] >= len(later)
+    for name, row in rep["queues"].items():
+        ended = sum(row[k] for k in ("answered", "abandoned", "rejected", "deflected"))
+        ended += row["unresolved"]
+        assert row["offered"] + row["moved_in"] - row["moved_out"] == ended, name
+    from router.sim.plots import matplotlib_available, write_charts
+
+    if matplotlib_available():  # the charts draw the gap
+        assert len(write_charts(res, rep, tmp_path)) == 7
+
+
+def test_a_queue_removed_by_the_last_steps_hook_ends_the_timeline_too() -> None:
+    """The engine looks for a change before the last point as well: a hook removing a
+    queue at the run's last event gives a null there, not ``UnknownId``."""
+    text = TWO.replace('on_remove = "{on_remove}"', "")
+    sc = decode_scenario(text.encode())
+    keep = router_config(sc)
+    keep = msgspec.structs.replace(keep, queues=[q for q in keep.queues if q.name != "q"])
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        if ev.at >= AT:  # the router's own reconfigure: the engine is not told
+            sim.router.reconfigure(keep, sim.router.now)
+            return False  # stop the run here: no step after the change
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    res = sim.run()
+    assert res.end_time >= AT
+    assert res.timeline["waiting"]["q"][-1] is None
+    assert res.timeline["waiting"]["spare"][-1] == 0
