@@ -115,9 +115,12 @@ def test_the_plots_outcome_counts_judge_by_the_same_target() -> None:
 
 # ------------------------------------------------------------------ take-backs (core, monitor)
 
+# decline_memory = "forever": with the default the lone agent's hand-back ends its round and
+# it takes the inquiry again at once
 ONE = """
 [routing]
 mode = "immediate"
+decline_memory = "forever"
 [[queues]]
 name = "q"
 answer_target_s = 60
