@@ -86,7 +86,9 @@ O(log n) for each inquiry the deciding agent itself declined that still waits
 ahead of the one it gets in that pool; a waiting inquiry looking for an agent
 skips, the same way, only the agents that declined it. The cost of a decline is
 paid by the one who declined. Ties break on a sequence counter, so the same
-inputs give the same events.
+inputs give the same events (the compiled agent heaps hold each listing's rank
+instead, the same order in 31 bits, packed with the agent's slot into one int:
+``Agent.rank``, ``_renumber_ranks``).
 
 Errors: a caller's mistake raises a ``UsageError`` subclass and changes
 nothing: values are checked (``router/inputs.py``) before time moves; a refusal
@@ -184,6 +186,9 @@ from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
 from router.state.estimate import QueueRates, WaitEstimator
 from router.state.lazyheap import (
+    RANK_LIMIT,
+    SLOT_BITS,
+    SLOT_LIMIT,
     AgentEntry,
     DeadlineEntry,
     DeadlineTuple,
@@ -275,7 +280,7 @@ from router.wellbeing import (
 )
 
 if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
-    from mypy_extensions import i64
+    from mypy_extensions import i32, i64
 
 __all__ = ["Router"]
 
@@ -390,6 +395,8 @@ class Router:
         "_presence",
         "_ps",
         "_queues",
+        "_rank",
+        "_rank_limit",
         "_release_asked",
         "_releasing",
         "_retired",
@@ -398,6 +405,7 @@ class Router:
         "_scheduled",
         "_scorer",
         "_seq",
+        "_slot_limit",
         "_slots",
         "_spare",
         "_spent_room",
@@ -450,6 +458,13 @@ class Router:
         #: compiled: stale agent entries the refresh's compactions dropped, reused by its
         #: ``agent_list`` instead of new ones (``lazyheap.compact_agents``; pure: empty)
         self._spare: list[AgentEntry] = []
+        #: compiled: the last listing's rank (``Agent.rank``: its entries' ``seq``, in
+        #: ``seq``'s order), and the bound that renumbers them (``_renumber_ranks``; a test
+        #: may lower it)
+        self._rank: i32 = 0
+        self._rank_limit: i32 = RANK_LIMIT
+        #: compiled: the agents' slots it has room for (``AgentEntry.ss``; a test may lower it)
+        self._slot_limit: int = SLOT_LIMIT
         self._free_slots: list[int] = []
         self._retired: list[int] = []
         self._by_skill: dict[str, dict[str, Agent]] = {}
@@ -2207,6 +2222,11 @@ class Router:
                         f"shifts[{i}].queues.{qn}: unknown queue {qn!r}; "
                         f"known: {self._queue_list()}"
                     )
+        if self._native_heap and not self._free_slots and len(self._slots) >= self._slot_limit:
+            raise InvalidState(
+                f"agent {spec.id!r} cannot log in: a compiled router has room for "
+                f"{self._slot_limit} agents (their heap entries' slots: router/state/lazyheap.py)"
+            )
         agent = Agent(spec, now, self._next_seq())
         if agent.shifts:
             schedule.locate(agent, now)
@@ -3143,12 +3163,38 @@ class Router:
         # the version object from the table: an entry's liveness is its identity there
         if self._native_heap:  # compiled: the heap holds AgentEntry objects (lazyheap.py)
             any_heap: Any = heap
-            agent_push(any_heap, AgentEntry(key, agent.seq, self._vers[agent.slot], agent.slot))
+            agent_push(
+                any_heap, AgentEntry(key, int(agent.rank), self._vers[agent.slot], agent.slot)
+            )
         else:
             heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
             compact_agents(heap, self._vers, self._native_heap)
+
+    def _renumber_ranks(self) -> i32:
+        """Compiled: the listings' ranks (``Agent.rank``, an ``i32``; the entries' ``seq``)
+        from 1 again, in their order, before the next would reach ``_rank_limit``. Every
+        agent heap is compacted, so each entry left is its agent's live one (or, for the
+        agent being refreshed, its listing's until then, stale once the table takes its
+        new version), then takes its agent's new rank: the entries keep their order, so
+        every heap stays one. The count of ranks given (the agents in the table)."""
+        vers = self._vers
+        pools = self._pools.values()
+        for pool in pools:
+            compact_agents(pool.agents, vers, True, self._spare)
+        listed_now = [a for a in self._agents.values() if vers[a.slot] is not None]
+        listed_now.sort(key=_rank_of)
+        for i, a in enumerate(listed_now):
+            a.rank = i + 1
+        slots = self._slots
+        for pool in pools:
+            entries: Any = pool.agents  # (AgentEntry objects: compiled)
+            for e in entries:
+                slot = e.slot
+                e.ss = (slots[slot].rank << SLOT_BITS) | slot
+        self._rank = len(listed_now)
+        return self._rank
 
     def _refresh(self, agent: Agent) -> None:
         """Re-list ``agent`` in every pool where it can take work now.
@@ -3165,6 +3211,12 @@ class Router:
             listing.clear()
         self._seq += 1
         seq = agent.seq = self._seq
+        native = self._native_heap
+        if native:  # compiled: the entries' seq is the listing's rank
+            rank = self._rank + 1
+            if rank >= self._rank_limit:  # (once in 2.1 billion refreshes)
+                rank = self._renumber_ranks() + 1
+            seq = agent.rank = self._rank = rank
         ver = agent.listed_ver = agent.ver
         # the version as an object, made once (compiled: boxed once, not once per pool's
         # entry): the table's cell and every entry of this listing hold this very object
@@ -3187,7 +3239,6 @@ class Router:
         # bound-method locals (compiled: a native call instead of a method object per call)
         scorer = self._scorer
         interrupts = self._interrupts
-        native = self._native_heap
         # pure: ``heappush`` as a local (a global is looked up on every use); compiled, never
         # read (the heap is ``agent_list``'s): a module global read there is a dict lookup
         # per refresh, so it is not read at all
@@ -4968,6 +5019,11 @@ class Router:
         waiting = [t for t in self._tickets.values() if t.state == WAITING]
         index_arrivals(self._queues.values(), waiting)
         drawn = {pools[i].key: dict(keys) for i, keys in snap.random_keys}
+        if self._native_heap:  # the listings' ranks, in their seqs' order (Agent.rank)
+            by_seq = sorted(self._agents.values(), key=_seq_of)
+            for i, a in enumerate(by_seq):
+                a.rank = i + 1
+            self._rank = len(by_seq)
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:
                 for pool, prof, _ in a.pools:
@@ -4978,7 +5034,7 @@ class Router:
                             k = self._key(a, pool, prof)
                         if self._native_heap:  # (compiled: AgentEntry objects, lazyheap.py)
                             any_heap: Any = pool.agents
-                            any_heap.append(AgentEntry(k, a.seq, self._vers[a.slot], a.slot))
+                            any_heap.append(AgentEntry(k, int(a.rank), self._vers[a.slot], a.slot))
                         else:
                             pool.agents.append((k, a.seq, self._vers[a.slot], a.slot))
                         listed(a, pool)
@@ -5231,6 +5287,14 @@ def _entries(pool: Pool) -> list[Any]:
 
 def _size(c: Any) -> int:
     return len(c)
+
+
+def _rank_of(a: Agent) -> int:
+    return a.rank
+
+
+def _seq_of(a: Agent) -> int:
+    return a.seq
 
 
 def _urgency(t: Ticket) -> tuple[float, int]:

@@ -271,11 +271,11 @@ def test_agent_entry_reads_as_its_tuple() -> None:
         assert (x < y) == (a < b) and (y < x) == (b < a)
 
 
-def test_entries_are_sized_for_80_byte_blocks_and_read_as_their_tuples() -> None:
-    """The padding fields (``AgentEntry.__init__``): compiled, each entry is 65-80 bytes, so
-    pymalloc gives it an 80-byte block (a 64-byte one puts the object header and the key in
-    two cache lines, every time); either build, the entries read, iterate and compare as the
-    tuples of their fields, which the padding does not join."""
+def test_entries_are_sized_for_their_blocks_and_read_as_their_tuples() -> None:
+    """No entry takes a 64-byte block, which puts the object header and the key in two
+    cache lines every time (``AgentEntry.__init__``): compiled, an agent entry is 48 bytes
+    (its seq and slot packed in one field) and a deadline entry 65-80 (padded); either build,
+    the entries read, iterate and compare as the tuples of their fields."""
     import sys
 
     import router
@@ -288,6 +288,6 @@ def test_entries_are_sized_for_80_byte_blocks_and_read_as_their_tuples() -> None
     assert tuple(d) == (2.5, 9, 1, "x", 4) and len(d) == 5
     assert AgentEntry(1.5, 6, None, 9) < a < AgentEntry(1.5, 8, None, 0)
     assert DeadlineEntry(2.5, 8, 0, None, 0) < d < DeadlineEntry(3.0, 0, 0, None, 0)
-    if router.compiled:
-        for e in (a, d):
-            assert 64 < sys.getsizeof(e) <= 80, (type(e).__name__, sys.getsizeof(e))
+    if router.compiled:  # a 48-byte block (three fields), an 80-byte one (padded)
+        assert sys.getsizeof(a) == 48, sys.getsizeof(a)
+        assert 64 < sys.getsizeof(d) <= 80, sys.getsizeof(d)

@@ -39,10 +39,14 @@ up to :data:`SPARE_MAX`), and ``agent_list`` gives one the new fields instead of
 in steady state the entries pushed equal those dropped, so most pushes allocate nothing.
 The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
 list indexing compiled, where a tagged int tests its tag at every step; nothing pure), and so
-do the entries' ``seq`` fields and an agent entry's ``slot`` (its reads index ``vers`` and the
-slot table with no tag test). Both entry classes carry unused padding fields that size them
-for pymalloc's 80-byte blocks: most entries then have their object header and their key in
-one cache line, where every 64-byte block split them over two (``AgentEntry.__init__``).
+do a deadline entry's ``seq`` and an agent entry's ``ss`` (its ``seq`` and ``slot`` in one
+int: the slot's reads index ``vers`` and the slot table with no tag test). Neither entry
+takes a 64-byte block, which pymalloc starts 48 bytes into a cache line, so that every one
+would have its object header and its key in two lines: a deadline entry is padded to an
+80-byte block and an agent entry packs its four fields into three, a 48-byte block (its
+``seq``, in the router's heaps, the listing's rank: ``Agent.rank``, renumbered by
+``Router._renumber_ranks``); three blocks in four of either size hold the header and the
+key in one line (``AgentEntry.__init__``).
 
 An agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
@@ -79,6 +83,9 @@ except ImportError:  # (not a dependency: the pure build runs without it)
 
 
 __all__ = [
+    "RANK_LIMIT",
+    "SLOT_BITS",
+    "SLOT_LIMIT",
     "SPARE_MAX",
     "AgentEntry",
     "AgentTuple",
@@ -111,6 +118,17 @@ DeadlineTuple = tuple[float, int, int, Any, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
+#: the bits of an :class:`AgentEntry`'s ``ss`` that hold its slot (67 million slots); the
+#: others, its ``seq``, a listing's rank below :data:`RANK_LIMIT`
+SLOT_BITS: Final = 26
+SLOT_MASK: Final = (1 << SLOT_BITS) - 1
+#: the agents' slots a compiled router has room for (``Router._login``, ``_slot_limit``)
+SLOT_LIMIT: Final = 1 << SLOT_BITS
+#: the listings' ranks are below this (``Agent.rank`` is an ``i32``; ``ss`` then fits 57
+#: bits); a compiled router renumbers them from 1 before one would reach it
+#: (``Router._renumber_ranks``: once in 2.1 billion refreshes)
+RANK_LIMIT: Final = (1 << 31) - 1
+
 
 @final
 @mypyc_attr(acyclic=True, free_list_len=1)
@@ -125,28 +143,44 @@ class AgentEntry:
     (and counts towards starting one); ``free_list_len=1`` keeps one freed entry for the
     next push. ``(key, seq)`` orders entries (:meth:`__lt__`, for ``heapq`` and ``sort``
     off the hot path); ``e[i]`` and unpacking read the fields in the tuple's order, for
-    readers off the hot path that take either form (snapshots, explanations, tests)."""
+    readers off the hot path that take either form (snapshots, explanations, tests).
 
-    __slots__ = ("key", "pad1", "pad2", "seq", "slot", "ver")
+    ``seq`` and ``slot`` are one native int, ``ss`` (``seq << SLOT_BITS | slot``): three
+    fields, a 48-byte object, where four took a 64-byte block (padded to 80: see
+    :meth:`__init__`). ``(key, ss)`` orders as ``(key, seq, slot)``, so as ``(key, seq)``
+    wherever no two entries share a ``seq``: true of the router's heaps (each listing has
+    its own number). There ``seq`` is the listing's rank (``Agent.rank``, below
+    :data:`RANK_LIMIT`: ``Router._renumber_ranks``), not the router's sequence number: the
+    same order in fewer bits. ``slot`` must be below ``1 << SLOT_BITS`` (``Router._login``
+    refuses an agent past them)."""
+
+    __slots__ = ("key", "ss", "ver")
 
     def __init__(self, key: float, seq: i64, ver: object, slot: i64) -> None:
         # Compiled, the fields are laid out in this order (mypyc: as first assigned), the key
-        # first. ``pad1``/``pad2`` are never read: they make the object 72 bytes, so that it
-        # takes an 80-byte block, not a 64-byte one. pymalloc's blocks start 48 bytes into a
-        # 64-byte line (its pool header), so every 64-byte block has its object header
-        # (refcount, type: touched by every list read) in one line and its fields in the
-        # next: two lines per entry a sift reads. Of the 80-byte blocks, three in four
-        # hold the header and the key in one line (BENCHMARKS.md, "Cache misses at 10,000
-        # agents, lc36"). The pure build never makes one on its hot path (tuples).
+        # first: the object is 48 bytes (header, vtable, three fields), a 48-byte pymalloc
+        # block. Those blocks start 48, 32, 16 and 0 bytes into a 64-byte line (after the
+        # pool's 48-byte header), so three in four hold the object header (touched by every
+        # list read) and the key in one line, as the 80-byte blocks of the four-field entry
+        # did, at 60% of their size: at 100,000 agents the heaps' ~190,000 entries take 9 MB,
+        # not 15 (BENCHMARKS.md, "Fewer objects per agent, scale48"). The pure build never
+        # makes one on its hot path (tuples).
         self.key = key
         self.ver = ver
-        self.slot = slot
-        self.seq = seq
-        self.pad1: i64 = 0
-        self.pad2: i64 = 0
+        self.ss: i64 = (seq << SLOT_BITS) | slot
+
+    @property
+    def seq(self) -> i64:
+        """The listing's number (its rank, in the router's compiled heaps)."""
+        return self.ss >> SLOT_BITS
+
+    @property
+    def slot(self) -> i64:
+        """The agent's slot (``Router._slots``)."""
+        return self.ss & SLOT_MASK
 
     def __lt__(self, other: AgentEntry) -> bool:
-        return self.key < other.key or (self.key == other.key and self.seq < other.seq)
+        return self.key < other.key or (self.key == other.key and self.ss < other.ss)
 
     def __getitem__(self, i: int) -> Any:
         return (self.key, self.seq, self.ver, self.slot)[i]
@@ -248,17 +282,15 @@ def agent_list(
         top = heap[0]
         if vers[top.slot] is not top.ver:  # compiled: a pointer compare, nothing unboxed
             top.key = key
-            top.seq = seq
+            top.ss = (seq << SLOT_BITS) | slot
             top.ver = ver
-            top.slot = slot
             _agent_settle(heap, 0, top, len(heap))  # in the stale top's place, sifted down
             return
     if spare:
         entry = spare.pop()
         entry.key = key
-        entry.seq = seq
+        entry.ss = (seq << SLOT_BITS) | slot
         entry.ver = ver
-        entry.slot = slot
     else:
         entry = AgentEntry(key, seq, ver, slot)
     heap.append(entry)
@@ -273,7 +305,7 @@ def _agent_sift_down(heap: list[AgentEntry], startpos: i64, pos: i64) -> None:
         parentpos = (pos - 1) >> 1
         parent = heap[parentpos]
         pk = parent.key
-        if nk < pk or (nk == pk and newitem.seq < parent.seq):
+        if nk < pk or (nk == pk and newitem.ss < parent.ss):
             heap[pos] = parent
             pos = parentpos
             continue
@@ -294,12 +326,12 @@ def _agent_settle(heap: list[AgentEntry], pos: i64, item: AgentEntry, n: i64) ->
         if rightpos < n:
             right = heap[rightpos]
             kr = right.key
-            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+            if not (kc < kr or (kc == kr and child.ss < right.ss)):  # not child < right
                 childpos = rightpos
                 child = right
                 kc = kr
         # ``item < child``: the item stays here
-        if ik < kc or (ik == kc and item.seq < child.seq):
+        if ik < kc or (ik == kc and item.ss < child.ss):
             break
         heap[pos] = child
         pos = childpos
@@ -321,7 +353,7 @@ def _agent_sift_up(heap: list[AgentEntry], pos: i64) -> None:
             right = heap[rightpos]
             kc = child.key
             kr = right.key
-            if not (kc < kr or (kc == kr and child.seq < right.seq)):  # not child < right
+            if not (kc < kr or (kc == kr and child.ss < right.ss)):  # not child < right
                 childpos = rightpos
                 child = right
         heap[pos] = child

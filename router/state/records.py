@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from heapq import heappop
 from math import copysign
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from router.config import DISTRIBUTIONS, QueueConfig, Weights
 from router.config.targeting import Target, compile_target
@@ -33,6 +33,9 @@ from router.state.loads import (
     with_channels,
 )
 from router.state.tallies import AgentTally, QueueTally
+
+if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
+    from mypy_extensions import i32
 
 # Ticket states
 WAITING: Final = 1
@@ -760,6 +763,7 @@ class Agent:
         "offers",
         "pools",
         "queues",
+        "rank",
         "recent",
         "recent_sum",
         "roomy",
@@ -837,6 +841,12 @@ class Agent:
         self.slot = -1
         self.id: str = spec.id
         self.roomy = False  # ready with a free slot on some channel (statistics count it)
+        #: compiled: the listing's rank, its entries' ``seq`` (``AgentEntry``): ``seq``'s
+        #: order in 31 bits (``Router._refresh``, ``_renumber_ranks``); pure: unused. An
+        #: ``i32`` right after the one-byte ``roomy``, in its padding: the compiled record
+        #: keeps its size (a 448-byte block with the collector's header, the object at a
+        #: line's start) and its fields' places
+        self.rank: i32 = 0
         self.offers: dict[str, Ticket] = {}
         self.work: dict[str, Ticket] = {}
         self.idle_from = now
