@@ -508,12 +508,10 @@ def test_the_policies_view_names_each_count_once() -> None:
     )
 
 
-@pytest.mark.skipif(
-    __import__("router").compiled, reason="a Python subclass of the compiled AdmissionPolicy"
-)
 def test_a_custom_policy_on_the_old_name_reads_what_it_read(request: Any) -> None:
     """A policy written against ``view.queue_length`` keeps its figure (callbacks between
-    attempts counted) and is told once to pick a name."""
+    attempts counted) and is told once to pick a name (both builds: on the compiled one a
+    Python subclass of the compiled ``AdmissionPolicy``, plug48)."""
     from router.config.registry import POLICIES
     from router.policies import admission, register_policy
 

@@ -44,13 +44,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Final, Literal, Protocol
+from typing import Any, ClassVar, Final, Literal, Protocol
 
 from router.config import RouterConfig, backpressure_problems, policy_names
 from router.config.registry import POLICIES as _REGISTRY
 from router.errors import ConfigError
 from router.policies.verdict import Verdict, VerdictKind
 from router.state.records import WAITING, Ticket
+
+try:  # mypyc reads the decorator when it compiles; at run time it is a no-op
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover - mypy_extensions ships with mypy
+
+    def mypyc_attr(*_args: object, **_kwargs: object) -> Any:  # type: ignore[misc]
+        """``mypy_extensions.mypyc_attr``'s stand-in: no-op."""
+        return lambda cls: cls
+
 
 __all__ = [
     "POLICIES",
@@ -180,6 +189,7 @@ class PolicyContext(Protocol):
     ) -> None: ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # an embedder's policy subclasses it
 class AdmissionPolicy:
     """Base class: decide on one arrival. Return ``None`` to pass it on.
 
@@ -191,9 +201,11 @@ class AdmissionPolicy:
     for the snapshot).
     """
 
-    name = "base"
-    has_on_admitted = False
-    has_on_check = False
+    # class variables, not the native instance attributes mypyc makes of a plain class-level
+    # assignment: a Python subclass's ``name = "quota"`` is then what the compiled glue reads
+    name: ClassVar[str] = "base"
+    has_on_admitted: ClassVar[bool] = False
+    has_on_check: ClassVar[bool] = False
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
         return None
