@@ -380,7 +380,7 @@ def test_examples_are_valid() -> None:
             load_config(f)
 
 
-def test_policy_names_are_the_schema_literal_and_the_registry() -> None:
+def test_policy_names_are_the_built_ins_and_the_registry() -> None:
     from router.config import POLICY_NAMES
     from router.policies.admission import POLICIES
 

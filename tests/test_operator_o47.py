@@ -508,13 +508,12 @@ def test_the_policies_view_names_each_count_once() -> None:
     )
 
 
-@pytest.mark.skipif(
-    __import__("router").compiled, reason="a Python subclass of the compiled AdmissionPolicy"
-)
-def test_a_custom_policy_on_the_old_name_reads_what_it_read(monkeypatch: Any) -> None:
+def test_a_custom_policy_on_the_old_name_reads_what_it_read(request: Any) -> None:
     """A policy written against ``view.queue_length`` keeps its figure (callbacks between
-    attempts counted) and is told once to pick a name."""
-    from router.policies import admission
+    attempts counted) and is told once to pick a name (both builds: on the compiled one a
+    Python subclass of the compiled ``AdmissionPolicy``, plug48)."""
+    from router.config.registry import POLICIES
+    from router.policies import admission, register_policy
 
     seen: list[tuple[int, int, int]] = []
 
@@ -525,9 +524,9 @@ def test_a_custom_policy_on_the_old_name_reads_what_it_read(monkeypatch: Any) ->
             q = arrival.queue
             seen.append((view.queue_length(q), view.places_held(q), view.line_length(q)))
 
-    # the config's schema knows the built-in names only: the probe takes one of them
-    monkeypatch.setitem(admission.POLICIES, "token_bucket", lambda cfg: Probe())
-    text = QUEUES.replace("{on_remove}", "").replace('["callback"]', '["token_bucket", "callback"]')
+    register_policy("probe", lambda cfg: Probe())  # as docs/backpressure.md says
+    request.addfinalizer(lambda: POLICIES.pop("probe"))
+    text = QUEUES.replace("{on_remove}", "").replace('["callback"]', '["probe", "callback"]')
     r = Router(config(text))
     r.login(AgentSpec(id="ag", skills={"x": 1}, capacity={"voice": 1}), now=0.0)
     with pytest.warns(DeprecationWarning, match="use places_held"):

@@ -23,6 +23,7 @@ from msgspec import Struct
 
 from router.config.clock import clock_problems
 from router.config.problems import key_path, structure_problems
+from router.config.registry import PolicyLoadError, is_known, known_policies
 from router.config.schema import (
     DEFAULT_CHANNELS,
     AgentProfile,
@@ -427,7 +428,14 @@ def backpressure_problems(cfg: RouterConfig) -> list[str]:
     where = "$.backpressure.policy"
     for i, name in enumerate(names):
         at = where + (f"[{i}]" if not isinstance(bp.policy, str) else "")
-        if name in names[:i]:
+        try:
+            known = is_known(name)
+        except PolicyLoadError as exc:  # a plug-in's entry point that fails to import
+            out.append(f"{at}: {exc}")
+            continue
+        if not known:
+            out.append(f"{at}: unknown policy {name!r}; known: {', '.join(known_policies())}")
+        elif name in names[:i]:
             out.append(f"{at}: policy {name!r} appears twice")
         elif (
             name in _BOUNDED

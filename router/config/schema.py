@@ -59,22 +59,30 @@ PositiveSeconds = Annotated[float, Meta(gt=0)]
 Skills = dict[Name, Level]
 Weight = Annotated[float, Meta(ge=0)]
 
-#: A backpressure policy (``$.backpressure.policy``); docs/backpressure.md documents each.
+#: The built-in backpressure policies; docs/backpressure.md documents each.
+POLICY_NAMES: tuple[str, ...] = (
+    "admit_all",
+    "reject_when_full",
+    "shed_lowest_priority",
+    "block",
+    "deflect",
+    "callback",
+    "overflow",
+    "codel",
+    "token_bucket",
+)
+
+#: A backpressure policy (``$.backpressure.policy``): a built-in name (:data:`POLICY_NAMES`)
+#: or one registered by ``router.policies.register_policy`` or the ``router.policies``
+#: entry points. The config checks (``backpressure_problems``) refuse a name none knows.
 PolicyName = Annotated[
-    Literal[
-        "admit_all",
-        "reject_when_full",
-        "shed_lowest_priority",
-        "block",
-        "deflect",
-        "callback",
-        "overflow",
-        "codel",
-        "token_bucket",
-    ],
-    Meta(title="policy"),
+    str,
+    Meta(
+        title="policy",
+        description="a built-in policy or one registered (docs/backpressure.md)",
+        examples=list(POLICY_NAMES),
+    ),
 ]
-POLICY_NAMES: tuple[str, ...] = get_args(get_args(PolicyName)[0])
 
 #: A queue's distribution mode (``$.queues[i].distribution``); docs/routing-features.md.
 DistributionMode = Literal[

@@ -25,7 +25,9 @@ their own kind in the core's single deadline heap, so they interleave with
 patience and offer expiry in exact time order.
 
 Policies are registered by name in :data:`POLICIES` (a factory taking the
-:class:`~router.config.RouterConfig`); they read the router through
+:class:`~router.config.RouterConfig`; ``router/config/registry.py``: the built-in ones
+below, an embedder's through ``register_policy``, a plug-in's entry point); they read the
+router through
 :class:`AdmissionView`, implemented by ``AdmissionControl``
 (``router/policies/control.py``), the glue between the policies and the core
 that owns every state change. Nothing is ever
@@ -42,12 +44,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Final, Literal, Protocol
+from typing import Any, ClassVar, Final, Literal, Protocol
 
 from router.config import RouterConfig, backpressure_problems, policy_names
+from router.config.registry import POLICIES as _REGISTRY
 from router.errors import ConfigError
 from router.policies.verdict import Verdict, VerdictKind
 from router.state.records import WAITING, Ticket
+
+try:  # mypyc reads the decorator when it compiles; at run time it is a no-op
+    from mypy_extensions import mypyc_attr
+except ImportError:  # pragma: no cover - mypy_extensions ships with mypy
+
+    def mypyc_attr(*_args: object, **_kwargs: object) -> Any:  # type: ignore[misc]
+        """``mypy_extensions.mypyc_attr``'s stand-in: no-op."""
+        return lambda cls: cls
+
 
 __all__ = [
     "POLICIES",
@@ -177,6 +189,7 @@ class PolicyContext(Protocol):
     ) -> None: ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # an embedder's policy subclasses it
 class AdmissionPolicy:
     """Base class: decide on one arrival. Return ``None`` to pass it on.
 
@@ -188,9 +201,11 @@ class AdmissionPolicy:
     for the snapshot).
     """
 
-    name = "base"
-    has_on_admitted = False
-    has_on_check = False
+    # class variables, not the native instance attributes mypyc makes of a plain class-level
+    # assignment: a Python subclass's ``name = "quota"`` is then what the compiled glue reads
+    name: ClassVar[str] = "base"
+    has_on_admitted: ClassVar[bool] = False
+    has_on_check: ClassVar[bool] = False
 
     def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
         return None
@@ -584,22 +599,48 @@ class TokenBucket(AdmissionPolicy):
         self._compact_at = 2 * len(self.buckets) + 64
 
 
-POLICIES: dict[str, Callable[[RouterConfig], AdmissionPolicy]] = {
-    "admit_all": lambda cfg: AdmitAll(),
-    "reject_when_full": RejectWhenFull,
-    "shed_lowest_priority": ShedLowestPriority,
-    "block": Block,
-    "deflect": Deflect,
-    "callback": CallbackOffer,
-    "overflow": Overflow,
-    "codel": Codel,
-    "token_bucket": TokenBucket,
-}
+#: name -> factory: the registry (``router/config/registry.py``), the built-in policies in it
+POLICIES: dict[str, Callable[[RouterConfig], AdmissionPolicy]] = _REGISTRY
+POLICIES.update(
+    {
+        "admit_all": lambda cfg: AdmitAll(),
+        "reject_when_full": RejectWhenFull,
+        "shed_lowest_priority": ShedLowestPriority,
+        "block": Block,
+        "deflect": Deflect,
+        "callback": CallbackOffer,
+        "overflow": Overflow,
+        "codel": Codel,
+        "token_bucket": TokenBucket,
+    }
+)
 
 
 def build_policies(cfg: RouterConfig) -> list[AdmissionPolicy]:
-    """Instantiate the configured chain; any problem of ``[backpressure]`` is a ConfigError."""
-    problems = backpressure_problems(cfg)
+    """Instantiate the configured chain; any problem of ``[backpressure]`` is a ConfigError
+    (a registered factory that builds something else, or a policy under another name, too:
+    the snapshot keys each policy's state by its name)."""
+    problems = backpressure_problems(cfg)  # (this loads the entry points it names)
     if problems:
         raise ConfigError(problems)
-    return [POLICIES[name](cfg) for name in policy_names(cfg.backpressure)]
+    chain: list[AdmissionPolicy] = []
+    bp = cfg.backpressure
+    for i, name in enumerate(policy_names(bp)):
+        at = "$.backpressure.policy" + (f"[{i}]" if not isinstance(bp.policy, str) else "")
+        factory: Callable[[RouterConfig], object] = POLICIES[name]  # (compiled: no cast yet)
+        made = factory(cfg)
+        if not isinstance(made, AdmissionPolicy):
+            problems.append(
+                f"{at}: the factory of policy {name!r} made {type(made).__name__}, "
+                "not an AdmissionPolicy"
+            )
+        elif made.name != name:
+            problems.append(
+                f"{at}: the policy registered as {name!r} is named {made.name!r} "
+                f"(its class must say name = {name!r})"
+            )
+        else:
+            chain.append(made)
+    if problems:
+        raise ConfigError(problems)
+    return chain

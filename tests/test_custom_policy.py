@@ -1,0 +1,255 @@
+"""Custom backpressure policies, written as docs/backpressure.md ("Writing a policy") says:
+a subclass of ``AdmissionPolicy``, registered with ``router.policies.register_policy`` or
+offered by an installed distribution's ``router.policies`` entry point, named in the config.
+
+Runs on both builds (``COMPILED_TESTS``): on the compiled one the documented policy is a
+Python class subclassing the compiled ``AdmissionPolicy``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import router
+from router import Inquiry, Router
+from router.config.registry import POLICIES
+from router.errors import ConfigError
+from router.events import Queued, Rejected
+from router.policies import known_policies, register_policy
+from tests.helpers import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CENTER = """
+[backpressure]
+policy = {policy}
+[[queues]]
+name = "a"
+[[queues]]
+name = "b"
+"""
+
+
+def center(policy: str = '["quota"]') -> str:
+    return CENTER.format(policy=policy)
+
+
+@pytest.fixture
+def registry() -> Iterator[dict[str, Any]]:
+    """The registry as it was after the test (what a test registers is forgotten)."""
+    saved = dict(POLICIES)
+    yield POLICIES
+    POLICIES.clear()
+    POLICIES.update(saved)
+
+
+@pytest.fixture
+def quota(registry: dict[str, Any]) -> Any:
+    """The documented example, run as written (its ``limit`` lowered to 2 afterwards)."""
+    text = (ROOT / "docs" / "backpressure.md").read_text()
+    section = text[text.index("## Writing a policy") :]
+    block = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    ns: dict[str, Any] = {"__name__": "backpressure_md"}
+    exec(compile(block, "docs/backpressure.md", "exec"), ns)
+    cls = ns["Quota"]
+    assert registry["quota"] is cls
+    cls.limit = 2
+    return cls
+
+
+def submit(r: Router, iid: str, queue: str, now: float) -> tuple[str, str]:
+    adm = r.submit(Inquiry(id=iid, queue=queue), now=now)
+    return adm.outcome, adm.reason
+
+
+def test_the_documented_policy_admits_and_rejects_as_it_decides(quota: Any) -> None:
+    r = Router(config(center()))
+    assert [type(p).__name__ for p in r._bp.chain][:1] == ["Quota"]
+    got = [submit(r, f"a{i}", "a", float(i)) for i in range(3)]
+    assert got[:2] == [("admitted", ""), ("admitted", "")]
+    assert got[2][0] == "rejected" and got[2][1] == "quota: a took 2"
+    assert submit(r, "b0", "b", 3.0) == ("admitted", "")  # its own count
+    events = r.tick(4.0)
+    rejected = [e for e in events if isinstance(e, Rejected)]
+    assert [(e.inquiry_id, e.reason) for e in rejected] == [("a2", "quota: a took 2")]
+    assert {e.inquiry_id for e in events if isinstance(e, Queued)} == {"a0", "a1", "b0"}
+    assert r.counters.rejected == 1 and r.counters.submitted == 4
+
+
+def test_its_state_survives_snapshot_and_restore(quota: Any) -> None:
+    r = Router(config(center()))
+    submit(r, "a0", "a", 0.0)
+    submit(r, "a1", "a", 1.0)
+    data = r.snapshot()
+    back = Router.restore(data)
+    assert back.snapshot() == data
+    chain = back._bp.chain
+    assert chain[0].dump() == {"a": 2}
+    assert submit(back, "a2", "a", 2.0)[0] == "rejected"  # the count came back
+    fresh = Router(config(center()))
+    assert submit(fresh, "a2", "a", 2.0)[0] == "admitted"  # (without it: admitted)
+
+
+def test_its_state_survives_a_reconfigure_and_a_bad_one_changes_nothing(quota: Any) -> None:
+    r = Router(config(center()))
+    submit(r, "a0", "a", 0.0)
+    submit(r, "a1", "a", 1.0)
+    r.reconfigure(config(center('["admit_all", "quota"]') + '[[queues]]\nname = "c"\n'), now=2.0)
+    assert submit(r, "a2", "a", 2.0)[0] == "rejected"  # the same policy: its counts kept
+    before, cfg = r.snapshot(), r.config
+    with pytest.raises(ConfigError) as info:
+        r.reconfigure(_unchecked(center('["quota", "nope"]')), now=3.0)
+    assert info.value.problems == [
+        "$.backpressure.policy[1]: unknown policy 'nope'; known: " + ", ".join(known_policies())
+    ]
+    assert r.snapshot() == before and r.config is cfg
+    assert submit(r, "c0", "c", 4.0)[0] == "admitted"
+
+
+def _unchecked(text: str) -> Any:
+    """A RouterConfig that skipped the checks (what an embedder builds in code)."""
+    import tomllib
+
+    import msgspec
+
+    from router.config import RouterConfig
+
+    return msgspec.convert(tomllib.loads(text), RouterConfig)
+
+
+def test_an_unknown_name_is_refused_naming_the_field(quota: Any) -> None:
+    known = ", ".join(known_policies())
+    assert "quota" in known.split(", ") and "token_bucket" in known.split(", ")
+    with pytest.raises(ConfigError) as info:
+        config(center('["quota", "nope"]'))
+    assert info.value.problems == [
+        f"$.backpressure.policy[1]: unknown policy 'nope'; known: {known}"
+    ]
+    with pytest.raises(ConfigError) as info:
+        Router(_unchecked(center('"nope"')))
+    assert info.value.problems == [f"$.backpressure.policy: unknown policy 'nope'; known: {known}"]
+
+
+def test_registering_a_taken_or_bad_name_is_refused(quota: Any) -> None:
+    with pytest.raises(ValueError, match="'quota' is already taken"):
+        register_policy("quota", quota)
+    with pytest.raises(ValueError, match="'codel' is already taken"):
+        register_policy("codel", quota)
+    with pytest.raises(ValueError, match="'no pe' is not an identifier"):
+        register_policy("no pe", quota)
+    with pytest.raises(TypeError, match="'q2' is not callable"):
+        register_policy("q2", 3)  # type: ignore[arg-type]
+    assert POLICIES["quota"] is quota and "no pe" not in POLICIES and "q2" not in POLICIES
+
+
+def test_a_factory_must_make_a_policy_of_its_name(quota: Any) -> None:
+    register_policy("quota2", quota)  # a Quota says name = "quota"
+    register_policy("nothing", lambda cfg: object())
+    with pytest.raises(ConfigError) as info:
+        Router(config(center('["quota2", "nothing"]')))
+    assert info.value.problems == [
+        "$.backpressure.policy[0]: the policy registered as 'quota2' is named 'quota' "
+        "(its class must say name = 'quota2')",
+        "$.backpressure.policy[1]: the factory of policy 'nothing' made object, "
+        "not an AdmissionPolicy",
+    ]
+
+
+# --------------------------------------------------------------- plug-ins (entry points)
+
+PLUGIN = '''
+from router.policies.admission import AdmissionPolicy, Verdict
+
+
+class NoB(AdmissionPolicy):
+    """Deflect everything for queue b."""
+
+    name = "no_b"
+
+    def __init__(self, cfg):
+        pass
+
+    def on_arrival(self, view, arrival):
+        if arrival.queue == "b":
+            return Verdict("deflected", f"no_b: {view.places_held('b')} held")
+        return None
+'''
+
+
+@pytest.fixture
+def fresh_modules() -> Iterator[None]:
+    """The plug-in's modules are imported by the test, and forgotten after it."""
+    yield
+    for name in [m for m in sys.modules if m.split(".")[0] == "nob_plugin"]:
+        del sys.modules[name]
+
+
+def _install_plugin(root: Path, *, broken: bool = False) -> Path:
+    """A distribution installed the way pip leaves one: a package and its dist-info."""
+    pkg = root / "nob_plugin"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise ImportError('no module named x')\n" if broken else "")
+    (pkg / "policies.py").write_text(PLUGIN)
+    info = root / "nob_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nob-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[router.policies]\nno_b = nob_plugin.policies:NoB\n")
+    return root
+
+
+def test_an_entry_point_plugin_is_loaded_when_a_config_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: dict[str, Any], fresh_modules: None
+) -> None:
+    monkeypatch.syspath_prepend(str(_install_plugin(tmp_path)))
+    assert "no_b" in known_policies() and "no_b" not in registry  # listed, not yet loaded
+    with pytest.raises(ValueError, match="'no_b' is already taken"):
+        register_policy("no_b", lambda cfg: None)  # type: ignore[arg-type,return-value]
+    r = Router(config(center('["no_b"]')))
+    assert registry["no_b"].__module__ == "nob_plugin.policies"
+    assert submit(r, "a0", "a", 0.0) == ("admitted", "")
+    assert submit(r, "b0", "b", 1.0) == ("deflected", "no_b: 0 held")
+
+
+def test_router_check_finds_an_installed_plugin(tmp_path: Path) -> None:
+    """The real command line, in a new process: the plug-in is known only by its entry point."""
+    site = _install_plugin(tmp_path / "site")
+    build = Path(router.__file__).resolve().parent.parent  # the build under test
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(build), str(site)])}
+    good = tmp_path / "good.toml"
+    good.write_text(center('["no_b", "deflect"]'))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(center('["no_b", "nope"]'))
+
+    def check(path: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "router", "check", str(path)]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+
+    ok = check(good)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    refused = check(bad)
+    assert refused.returncode == 2 and refused.stderr == ""
+    assert refused.stdout.splitlines() == [
+        "$.backpressure.policy[1]: unknown policy 'nope'; known: "
+        + ", ".join(sorted([*POLICIES, "no_b"]))
+    ]
+
+
+def test_a_plugin_that_fails_to_import_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: dict[str, Any], fresh_modules: None
+) -> None:
+    monkeypatch.syspath_prepend(str(_install_plugin(tmp_path, broken=True)))
+    with pytest.raises(ConfigError) as info:
+        config(center('["no_b"]'))
+    assert info.value.problems == [
+        "$.backpressure.policy[0]: policy 'no_b' (entry point nob_plugin.policies:NoB) "
+        "failed to load: ImportError: no module named x"
+    ]
+    assert "no_b" not in registry
