@@ -19,6 +19,29 @@ SEED_SCENARIOS = [
     "tujia_24h.toml",
 ]
 
+#: 60 agents logging in together for a 4-hour day, a break due after each hour; ``{wellbeing}``
+#: adds lines to its ``[wellbeing]`` table (a break share, a break window)
+TEAM_DAY = """
+[wellbeing]
+max_continuous_work_s = 3600
+break_s = 900
+{wellbeing}
+[[queues]]
+name = "q"
+answer_target_s = 20
+[simulation]
+duration_s = 14400
+seed = 3
+[[agents]]
+name = "team"
+count = 60
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.18
+handle_time = {{ dist = "exponential", mean_s = 240 }}
+patience = {{ dist = "exponential", mean_s = 300 }}
+"""
+
 
 @cache
 def run_example(

@@ -22,7 +22,7 @@ from router.events import AgentOnBreak, AgentReady, BreakDeferred
 from router.sim import build_report, decode_scenario, load_scenario
 from router.sim.engine import Simulator
 from tests.helpers import BREAK_SHARE, config
-from tests.sim_runs import EXAMPLES
+from tests.sim_runs import EXAMPLES, TEAM_DAY
 
 # BREAK_SHARE: a break of 30 s after 80 s of work, half the staff on a break at once;
 # the window opens 40 s before a break falls due
@@ -254,34 +254,12 @@ def test_a_window_that_does_nothing_warns(drop: str, needs: str) -> None:
 
 # ---------------------------------------------------------------- a team logging in together
 
-TEAM = """
-[wellbeing]
-max_continuous_work_s = 3600
-break_s = 900
-max_break_share = 0.25
-{window}
-[[queues]]
-name = "q"
-answer_target_s = 20
-[simulation]
-duration_s = 14400
-seed = 3
-[[agents]]
-name = "team"
-count = 60
-[[arrivals]]
-queue = "q"
-rate_per_s = 0.18
-handle_time = {{ dist = "exponential", mean_s = 240 }}
-patience = {{ dist = "exponential", mean_s = 300 }}
-"""
-
 
 def run_team(window: str) -> dict[str, Any]:
     """The 60 agents who log in together at 0 (a quarter may break: 15 places), their
     breaks due at 3600: each break's lateness past due, the most on a break at once (from
     the notice, as the share counts), and breaks that started with work in flight."""
-    sim = Simulator(decode_scenario(TEAM.format(window=window)))
+    sim = Simulator(decode_scenario(TEAM_DAY.format(wellbeing="max_break_share = 0.25\n" + window)))
     due: dict[str, float] = {}
     late: list[float] = []
     on_break: set[str] = set()

@@ -16,6 +16,7 @@ import pytest
 from router.sim import build_report, load_scenario, simulate
 from tests.sim_runs import (
     EXAMPLES,
+    TEAM_DAY,
     example_text,
     run_example,
     run_text,
@@ -281,27 +282,6 @@ def test_airline_recovery_after_an_abusive_call() -> None:
 
 # ---------------------------------------------------------------- a team logging in together
 
-TEAM = """
-[wellbeing]
-max_continuous_work_s = 3600
-break_s = 900
-{share}
-[[queues]]
-name = "q"
-answer_target_s = 20
-[simulation]
-duration_s = 14400
-seed = 3
-[[agents]]
-name = "team"
-count = 60
-[[arrivals]]
-queue = "q"
-rate_per_s = 0.18
-handle_time = {{ dist = "exponential", mean_s = 240 }}
-patience = {{ dist = "exponential", mean_s = 300 }}
-"""
-
 
 @pytest.mark.parametrize(
     "name",
@@ -328,13 +308,13 @@ def test_break_share_holds_in_the_seed_scenarios(name: str) -> None:
 
 
 def test_a_team_logging_in_together_breaks_together_today() -> None:
-    rep = run_text(TEAM.format(share=""))
+    rep = run_text(TEAM_DAY.format(wellbeing=""))
     assert rep["on_break_max_fraction"] > 0.9  # what the share cap must prevent
 
 
 def test_a_team_of_60_with_a_25_percent_break_share() -> None:
-    free = run_text(TEAM.format(share=""))
-    capped = run_text(TEAM.format(share="max_break_share = 0.25"))
+    free = run_text(TEAM_DAY.format(wellbeing=""))
+    capped = run_text(TEAM_DAY.format(wellbeing="max_break_share = 0.25"))
     assert capped["on_break_max_fraction"] <= 0.25
     assert capped["service_level"] >= free["service_level"]
 
