@@ -163,8 +163,7 @@ class AdmissionControl:
         """Places held in ``queue``, what its ``max_queue`` bounds: its line (callbacks
         holding their place in line included) plus callbacks between two attempts. 0 for
         a queue the config does not have."""
-        q = self.ops.queue(queue)
-        n = q.n_waiting if q is not None else 0
+        n = self.line_length(queue)
         cb = self.callbacks
         return n + cb.retrying_in.get(queue, 0) if cb.retrying else n
 

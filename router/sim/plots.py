@@ -24,7 +24,7 @@ from typing import Any
 
 from router.sim.clock import clock_label, clock_offset_s
 from router.sim.engine import ABANDONED, ANSWERED, DEFLECTED, OPEN, REJECTED, SimResult
-from router.sim.report import EWT_WINDOW_S, staffed_in_window
+from router.sim.report import EWT_WINDOW_S, answer_target, staffed_in_window
 
 __all__ = ["MISSING_MESSAGE", "matplotlib_available", "overview_figure", "write_charts"]
 
@@ -308,7 +308,7 @@ def _outcome_counts(res: SimResult) -> dict[str, dict[str, int]]:
         q = r.final_queue
         d = data[q]
         if r.outcome == ANSWERED:
-            if r.answered_at - r.arrival <= (r.target if r.target is not None else target[q]):
+            if r.answered_at - r.arrival <= answer_target(r, target):
                 d["within"] += 1
             else:
                 d["callback" if r.callback else "late"] += 1

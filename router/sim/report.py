@@ -33,7 +33,7 @@ from router.sim.engine import (
     SimResult,
 )
 
-__all__ = ["SPEED_KEYS", "build_report", "format_summary", "staffed_in_window"]
+__all__ = ["SPEED_KEYS", "answer_target", "build_report", "format_summary", "staffed_in_window"]
 
 #: Report keys that depend on the machine, not on the scenario and seed.
 SPEED_KEYS = ("wall_s", "sim_events_per_s", "arrivals_per_s")
@@ -58,7 +58,7 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _target(r: InquiryRec, targets: dict[str, float]) -> float:
+def answer_target(r: InquiryRec, targets: dict[str, float]) -> float:
     """The answer target an answered ``r`` is judged by: its queue's in force when it was
     answered (a mid-run reconfigure may have changed it: ``InquiryRec.target``), else the
     scenario's for the queue it ended in."""
@@ -67,7 +67,7 @@ def _target(r: InquiryRec, targets: dict[str, float]) -> float:
 
 def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, Any]:
     """Outcome counts and wait figures of ``recs``, each answer judged by the target in
-    force for the queue that answered it (:func:`_target`); ``offered`` is ``len(recs)``
+    force for the queue that answered it (:func:`answer_target`); ``offered`` is ``len(recs)``
     (the caller overrides it per queue)."""
     n = len(recs)
     counts = dict.fromkeys((OPEN, ANSWERED, ABANDONED, REJECTED, DEFLECTED, EXPIRED), 0)
@@ -84,7 +84,7 @@ def _outcomes(recs: list[InquiryRec], targets: dict[str, float]) -> dict[str, An
         if r.outcome == ANSWERED:
             w = r.answered_at - r.arrival
             waits.append(w)
-            if w <= _target(r, targets):
+            if w <= answer_target(r, targets):
                 within += 1
     waits.sort()
     return {
