@@ -177,7 +177,7 @@ from router.inputs import (
     check_input_ids,
 )
 from router.model import Admission, AgentSpec, Attributes, Inquiry
-from router.policies.admission import K_BP
+from router.policies.admission import K_BP, AdmissionPolicy, build_policies
 from router.policies.control import AdmissionControl, queued_admitted
 from router.state import codec, preference, schedule
 from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
@@ -564,7 +564,7 @@ class Router:
 
     # ------------------------------------------------------------------ config
 
-    def _apply_config(self, cfg: RouterConfig) -> None:
+    def _apply_config(self, cfg: RouterConfig, chain: list[AdmissionPolicy] | None = None) -> None:
         self._cfg = cfg
         self._pool_gen += 1  # a queue's requires and match may change: pool keys with them
         r = cfg.routing
@@ -624,7 +624,7 @@ class Router:
             # (a removed queue's channel may be gone: it takes no arrival)
             qs.unit_cost = self._unit_cost.get(qs.channel, 1)
         self._live.configure(cfg, self._channels, self._queues.values())
-        self._bp.configure(cfg)
+        self._bp.configure(cfg, chain)
         self._staff_ver += 1  # overtime rules may have changed
         if self._agents or wb.max_break_share != self._breaks.share:
             self._recount_breaks(wb.max_break_share)
@@ -4479,6 +4479,12 @@ class Router:
                         f"$.channels: agent {agent.id!r} uses channel {ch!r}, "
                         "which the new config drops"
                     )
+        chain: list[AdmissionPolicy] | None = None
+        if not problems:  # built before anything changes: a plug-in's factory may refuse
+            try:
+                chain = build_policies(config)
+            except ConfigError as exc:
+                problems = list(exc.problems)
         if problems:
             raise ConfigError(problems)
         self._version += 1
@@ -4487,7 +4493,7 @@ class Router:
         tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
         self._keep_answer_targets(config)
-        self._apply_config(config)
+        self._apply_config(config, chain)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
                 agent.last_seen = self._now

@@ -8,6 +8,7 @@ Python class subclassing the compiled ``AdmissionPolicy``.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -20,10 +21,12 @@ import pytest
 
 import router
 from router import Inquiry, Router
+from router.config import RouterConfig
 from router.config.registry import POLICIES
 from router.errors import ConfigError
 from router.events import Queued, Rejected
 from router.policies import known_policies, register_policy
+from router.policies.admission import AdmissionPolicy, AdmissionView, Arrival, Verdict
 from tests.helpers import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +166,73 @@ def test_a_factory_must_make_a_policy_of_its_name(quota: Any) -> None:
     ]
 
 
+class Strict(AdmissionPolicy):
+    """A registered policy whose factory checks the config's values (its "options")."""
+
+    name = "strict"
+
+    def __init__(self, cfg: RouterConfig) -> None:
+        bound = cfg.backpressure.max_queue
+        if bound is None or bound < 5:
+            raise ValueError(f"strict needs $.backpressure.max_queue >= 5, got {bound}")
+
+    def on_arrival(self, view: AdmissionView, arrival: Arrival) -> Verdict | None:
+        return None
+
+
+STRICT_REFUSED = (
+    "$.backpressure.policy[1]: policy 'strict' refused the config: "
+    "ValueError: strict needs $.backpressure.max_queue >= 5, got 2"
+)
+
+
+def bounded(policy: str, max_queue: int) -> str:
+    return center(policy).replace("[backpressure]", f"[backpressure]\nmax_queue = {max_queue}")
+
+
+def test_a_factory_that_refuses_the_config_is_one_line_naming_the_field(
+    registry: dict[str, Any],
+) -> None:
+    register_policy("strict", Strict)
+    with pytest.raises(ConfigError) as info:
+        Router(config(bounded('["admit_all", "strict"]', 2)))
+    assert info.value.problems == [STRICT_REFUSED]
+    r = Router(config(bounded('["admit_all", "strict"]', 5)))
+    submit(r, "a0", "a", 0.0)
+    before, cfg = r.snapshot(), r.config
+    with pytest.raises(ConfigError) as info:
+        r.reconfigure(config(bounded('["admit_all", "strict"]', 2)), now=1.0)
+    assert info.value.problems == [STRICT_REFUSED]
+    assert r.snapshot() == before and r.config is cfg  # nothing changed
+
+
+def test_router_check_builds_the_policies(tmp_path: Path, registry: dict[str, Any]) -> None:
+    """``router check`` builds the chain (what ``Router(...)`` would refuse, it refuses),
+    for a config and for a scenario, exit code 2, one line, no traceback."""
+    from router.cli.check import check_main
+
+    register_policy("strict", Strict)
+    scenario = (
+        '[simulation]\nduration_s = 600\n[[agents]]\ncount = 1\n[[arrivals]]\nqueue = "a"\n'
+        'rate_per_s = 0.1\nhandle_time = { dist = "exponential", mean_s = 120 }\n'
+    )
+    files = {
+        "refused.toml": bounded('["admit_all", "strict"]', 2),
+        "refused_scenario.toml": bounded('["admit_all", "strict"]', 2) + scenario,
+        "fine.toml": bounded('["admit_all", "strict"]', 5),
+        "fine_scenario.toml": bounded('["admit_all", "strict"]', 5) + scenario,
+    }
+    got = {}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        out = io.StringIO()
+        got[name] = (check_main([str(tmp_path / name)], out=out), out.getvalue().splitlines())
+    assert got["refused.toml"] == (2, [STRICT_REFUSED])
+    assert got["refused_scenario.toml"] == (2, [STRICT_REFUSED])
+    assert got["fine.toml"][0] == 0 and got["fine.toml"][1][0].startswith("ok: ")
+    assert got["fine_scenario.toml"][0] == 0, got["fine_scenario.toml"]
+
+
 # --------------------------------------------------------------- plug-ins (entry points)
 
 PLUGIN = '''
@@ -181,6 +251,16 @@ class NoB(AdmissionPolicy):
         if arrival.queue == "b":
             return Verdict("deflected", f"no_b: {view.places_held('b')} held")
         return None
+
+
+class Picky(AdmissionPolicy):
+    """Needs a router-wide bound (its option), refused in its factory without one."""
+
+    name = "picky"
+
+    def __init__(self, cfg):
+        if cfg.backpressure.max_queue is None:
+            raise ValueError("picky needs $.backpressure.max_queue")
 '''
 
 
@@ -201,7 +281,9 @@ def _install_plugin(root: Path, *, broken: bool = False) -> Path:
     info = root / "nob_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: nob-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[router.policies]\nno_b = nob_plugin.policies:NoB\n")
+    (info / "entry_points.txt").write_text(
+        "[router.policies]\nno_b = nob_plugin.policies:NoB\npicky = nob_plugin.policies:Picky\n"
+    )
     return root
 
 
@@ -227,6 +309,10 @@ def test_router_check_finds_an_installed_plugin(tmp_path: Path) -> None:
     good.write_text(center('["no_b", "deflect"]'))
     bad = tmp_path / "bad.toml"
     bad.write_text(center('["no_b", "nope"]'))
+    refusing = tmp_path / "refusing.toml"  # the plug-in's factory refuses it (no max_queue)
+    refusing.write_text(center('["no_b", "picky"]'))
+    with_bound = tmp_path / "bounded.toml"
+    with_bound.write_text(bounded('["no_b", "picky"]', 9))
 
     def check(path: Path) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "router", "check", str(path)]
@@ -238,8 +324,16 @@ def test_router_check_finds_an_installed_plugin(tmp_path: Path) -> None:
     assert refused.returncode == 2 and refused.stderr == ""
     assert refused.stdout.splitlines() == [
         "$.backpressure.policy[1]: unknown policy 'nope'; known: "
-        + ", ".join(sorted([*POLICIES, "no_b"]))
+        + ", ".join(sorted([*POLICIES, "no_b", "picky"]))
     ]
+    built = check(refusing)  # the factory ran (and refused), nothing started
+    assert built.returncode == 2 and built.stderr == ""
+    assert built.stdout.splitlines() == [
+        "$.backpressure.policy[1]: policy 'picky' refused the config: "
+        "ValueError: picky needs $.backpressure.max_queue"
+    ]
+    ok = check(with_bound)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: "), ok.stdout + ok.stderr
 
 
 def test_a_plugin_that_fails_to_import_is_one_line(

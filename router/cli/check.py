@@ -54,23 +54,30 @@ def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, 
     """Validate a config or scenario file; returns it and its summary, or raises ConfigError.
 
     A scenario is also sized (``router.sim.guard``): past its ``[simulation.limits]`` it
-    is refused unless ``force``.
+    is refused unless ``force``. The backpressure chain is built as ``Router(...)`` builds
+    it (nothing started), so a plug-in policy whose factory refuses the config's values is
+    a problem here too (``$.backpressure.policy[i]``).
     """
+    from router.policies.admission import build_policies
+
     raw = read_config_file(path)
     if is_scenario(raw):
         scenario = _scenario_type()
         if scenario is not None:
             from router.sim.guard import check_run_size
-            from router.sim.scenario import load_scenario  # also checks from_csv files
+            from router.sim.scenario import load_scenario, router_config
 
-            cfg = load_scenario(path)
+            cfg = load_scenario(path)  # (also checks from_csv files)
             check_run_size(cfg, force=force)
+            build_policies(router_config(cfg))  # (what the simulator's Router is given)
             return cfg, summary_line(cfg, raw)
         rest = {k: v for k, v in raw.items() if k not in SCENARIO_KEYS}
         cfg = convert_config(rest)
+        build_policies(cfg)
         note = " (scenario tables not checked: router.sim is not installed)"
         return cfg, summary_line(cfg, raw) + note
     cfg = convert_config(raw)
+    build_policies(cfg)
     return cfg, summary_line(cfg, raw)
 
 

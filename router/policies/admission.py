@@ -48,6 +48,7 @@ from typing import Any, ClassVar, Final, Literal, Protocol
 
 from router.config import RouterConfig, backpressure_problems, policy_names
 from router.config.registry import POLICIES as _REGISTRY
+from router.config.schema import POLICY_NAMES
 from router.errors import ConfigError
 from router.policies.verdict import Verdict, VerdictKind
 from router.state.records import WAITING, Ticket
@@ -618,8 +619,9 @@ POLICIES.update(
 
 def build_policies(cfg: RouterConfig) -> list[AdmissionPolicy]:
     """Instantiate the configured chain; any problem of ``[backpressure]`` is a ConfigError
-    (a registered factory that builds something else, or a policy under another name, too:
-    the snapshot keys each policy's state by its name)."""
+    (a registered factory that raises on the config, builds something else, or a policy
+    under another name, too: the snapshot keys each policy's state by its name). Building
+    starts nothing: ``router check`` calls it to try a plug-in's factory."""
     problems = backpressure_problems(cfg)  # (this loads the entry points it names)
     if problems:
         raise ConfigError(problems)
@@ -628,7 +630,16 @@ def build_policies(cfg: RouterConfig) -> list[AdmissionPolicy]:
     for i, name in enumerate(policy_names(bp)):
         at = "$.backpressure.policy" + (f"[{i}]" if not isinstance(bp.policy, str) else "")
         factory: Callable[[RouterConfig], object] = POLICIES[name]  # (compiled: no cast yet)
-        made = factory(cfg)
+        if name in POLICY_NAMES:
+            made = factory(cfg)  # (a built-in's options were checked above)
+        else:
+            try:
+                made = factory(cfg)
+            except Exception as exc:  # a plug-in's factory refusing the config's values
+                problems.append(
+                    f"{at}: policy {name!r} refused the config: {type(exc).__name__}: {exc}"
+                )
+                continue
         if not isinstance(made, AdmissionPolicy):
             problems.append(
                 f"{at}: the factory of policy {name!r} made {type(made).__name__}, "

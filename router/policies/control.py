@@ -106,10 +106,11 @@ class AdmissionControl:
 
     # ------------------------------------------------------------------ config
 
-    def configure(self, cfg: RouterConfig) -> None:
-        """(Re)build the chain from ``cfg``, keeping the state of policies that stay."""
+    def configure(self, cfg: RouterConfig, built: list[AdmissionPolicy] | None = None) -> None:
+        """(Re)build the chain from ``cfg`` (or take ``built``, :func:`build_policies` of it,
+        made before anything changed), keeping the state of policies that stay."""
         old = {p.name: p for p in self.chain}
-        chain = build_policies(cfg)
+        chain = build_policies(cfg) if built is None else built
         for p in chain:
             prev = old.get(p.name)
             state = prev.dump() if prev is not None else None
