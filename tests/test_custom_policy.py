@@ -25,7 +25,7 @@ from router.config import RouterConfig
 from router.config.registry import POLICIES
 from router.errors import ConfigError
 from router.events import Queued, Rejected
-from router.policies import known_policies, register_policy
+from router.policies import known_policies, register_policy, unregister_policy
 from router.policies.admission import AdmissionPolicy, AdmissionView, Arrival, Verdict
 from tests.helpers import config
 
@@ -231,6 +231,49 @@ def test_router_check_builds_the_policies(tmp_path: Path, registry: dict[str, An
     assert got["refused_scenario.toml"] == (2, [STRICT_REFUSED])
     assert got["fine.toml"][0] == 0 and got["fine.toml"][1][0].startswith("ok: ")
     assert got["fine_scenario.toml"][0] == 0, got["fine_scenario.toml"]
+
+
+def test_unregister_policy_forgets_a_registered_one(registry: dict[str, Any]) -> None:
+    register_policy("strict", Strict)
+    r = Router(config(bounded('["strict"]', 5)))
+    submit(r, "a0", "a", 0.0)
+    unregister_policy("strict")
+    assert "strict" not in registry and "strict" not in known_policies()
+    known = ", ".join(known_policies())
+    with pytest.raises(ConfigError) as info:  # a config naming it: as one nobody registered
+        config(bounded('["strict"]', 5))
+    assert info.value.problems == [
+        f"$.backpressure.policy[0]: unknown policy 'strict'; known: {known}"
+    ]
+    assert submit(r, "a1", "a", 1.0) == ("admitted", "")  # a running router keeps its chain
+    assert [p.name for p in r._bp.chain] == ["strict"]
+    before, cfg = r.snapshot(), r.config
+    with pytest.raises(ConfigError) as info:  # its next reconfigure naming it: changes nothing
+        r.reconfigure(_unchecked(bounded('["strict"]', 6)), now=2.0)
+    assert info.value.problems == [
+        f"$.backpressure.policy[0]: unknown policy 'strict'; known: {known}"
+    ]
+    assert r.snapshot() == before and r.config is cfg
+    register_policy("strict", Strict)  # the name is free again
+    assert Router(config(bounded('["strict"]', 5)))._bp.chain[0].name == "strict"
+
+
+def test_unregister_policy_refuses_built_ins_and_unknown_names(registry: dict[str, Any]) -> None:
+    saved = dict(registry)
+    for name in ("admit_all", "codel", "token_bucket"):
+        with pytest.raises(ValueError, match=f"unregister_policy: '{name}' is a built-in policy"):
+            unregister_policy(name)
+    with pytest.raises(ValueError) as info:
+        unregister_policy("nope")
+    assert str(info.value) == "unregister_policy: no policy 'nope' is registered; registered: none"
+    register_policy("strict", Strict)
+    with pytest.raises(ValueError) as info:
+        unregister_policy("strct")
+    assert str(info.value) == (
+        "unregister_policy: no policy 'strct' is registered; registered: strict"
+    )
+    unregister_policy("strict")
+    assert registry == saved  # the built-ins all there, nothing else changed
 
 
 # --------------------------------------------------------------- plug-ins (entry points)

@@ -7,7 +7,8 @@ Theory of operation
 :class:`~router.policies.admission.AdmissionPolicy`; the class itself will do).
 ``router/policies/admission.py`` puts the built-in policies in it when it is imported (their
 names, :data:`~router.config.schema.POLICY_NAMES`, are known before that); an embedder adds
-its own with :func:`register_policy` (re-exported as ``router.policies.register_policy``); an
+its own with :func:`register_policy` (re-exported as ``router.policies.register_policy``;
+:func:`unregister_policy` forgets one again); an
 installed distribution offers its own under the entry-point group ``router.policies``
 (``name = "pkg.mod:factory"``), loaded by :func:`find_policy` the first time a config names a
 policy nobody registered, so ``router check`` and ``simulate`` on the command line see a
@@ -39,6 +40,7 @@ __all__ = [
     "is_known",
     "known_policies",
     "register_policy",
+    "unregister_policy",
 ]
 
 #: the entry-point group of plug-in policies (``[project.entry-points."router.policies"]``)
@@ -74,6 +76,25 @@ def register_policy(name: str, factory: PolicyFactory) -> None:
             f"(entry point {_entry_points()[name].value} in {ENTRY_POINT_GROUP!r})"
         )
     POLICIES[name] = factory
+
+
+def unregister_policy(name: str) -> None:
+    """Forget the policy ``name`` (registered, or an entry point's once loaded): a config
+    naming it is refused from then on, as one nobody registered (an installed entry point
+    of that name is loaded again the next time a config names it). A router running it
+    keeps its chain; its next ``reconfigure`` naming it is refused, changing nothing.
+
+    Raises ValueError for a built-in policy's name or a name nobody registered.
+    """
+    if name in POLICY_NAMES:
+        raise ValueError(f"unregister_policy: {name!r} is a built-in policy")
+    if not isinstance(name, str) or name not in POLICIES:
+        registered = sorted(n for n in POLICIES if n not in POLICY_NAMES)
+        raise ValueError(
+            f"unregister_policy: no policy {name!r} is registered; registered: "
+            + (", ".join(registered) or "none")
+        )
+    del POLICIES[name]
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
