@@ -67,6 +67,22 @@ def test_replay_runs_publishes_and_applies_a_checked_config() -> None:
         source.stop()
 
 
+def test_apply_before_start_is_refused_at_once() -> None:
+    """Nothing takes a config before ``start()`` (the hook that applies it runs in the replay's
+    thread): refused, nothing queued or changed. The timeout only keeps a hang from hanging
+    the suite (it used to wait forever)."""
+    sc = load_scenario(EXAMPLES / "taobao_fliggy_chat.toml")
+    source = ReplaySource(sc, speed=2000.0, duration_s=1800.0)
+    cfg = router_config(sc)
+    with pytest.raises(Applied) as info:
+        asyncio.run(asyncio.wait_for(source.apply(cfg), timeout=30))
+    assert info.value.problems == [
+        "the replay has not started: call start() before applying a config"
+    ]
+    assert source._pending.empty() and source.router.version == 1
+    assert source._thread is None and not source.done
+
+
 TWO_QUEUES = """
 [simulation]
 duration_s = 1800

@@ -193,9 +193,13 @@ class ReplaySource:
         return self._published[2]
 
     async def apply(self, config: RouterConfig) -> int:
+        """Apply ``config`` between two steps of the running replay; its new version.
+        Refused (``Applied``, nothing changed) before :meth:`start`: no thread would take it."""
         problems = self._same_queues(config)
         if problems:
             raise Applied(problems)
+        if self._thread is None:
+            raise Applied(["the replay has not started: call start() before applying a config"])
         if self._ended:
             raise Applied(["the replay has ended; start it again to try another config"])
         fut: concurrent.futures.Future[int] = concurrent.futures.Future()
