@@ -259,3 +259,83 @@ def test_a_queue_removed_by_the_last_steps_hook_ends_the_timeline_too() -> None:
     assert res.end_time >= AT
     assert res.timeline["waiting"]["q"][-1] is None
     assert res.timeline["waiting"]["spare"][-1] == 0
+
+
+# ------------------------------------------------- a queue a mid-run reconfigure adds (fix49)
+
+
+def _adding_run(*, via_engine: bool) -> tuple[Simulator, Any, list[float]]:
+    """``q`` replaced by ``added`` (not in the scenario) at the first step after :data:`AT`
+    with callers waiting in ``q``: they are handed over there and ``q``'s stream's later
+    callers dial it. Through ``Simulator.reconfigure(hand_over=)`` (the operator page's
+    way), or through the router's own ``reconfigure``: ``added`` first added beside ``q``
+    (at ``AT / 2``, ``q``'s ``on_remove`` naming it), then ``q`` removed (the engine sees
+    each change at its next step). ``when``: the instant ``added`` came, then ``q`` went."""
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    (q,) = cfg.queues
+    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0)
+    beside = msgspec.structs.replace(
+        cfg, queues=[msgspec.structs.replace(q, on_remove="added"), added]
+    )
+    new = msgspec.structs.replace(cfg, queues=[added])
+    when: list[float] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        router = sim.router
+        if not via_engine and not when and ev.at >= AT / 2:
+            router.reconfigure(beside, router.now)
+            when.append(router.now)
+        elif len(when) < 2 and ev.at >= AT and router.queue_length("q") >= 2:
+            if via_engine:
+                sim.reconfigure(new, hand_over={"q": "added"})
+                when.extend((router.now, router.now))
+            else:
+                router.reconfigure(new, router.now)
+                when.append(router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    return sim, sim.run(), when
+
+
+@pytest.mark.parametrize("via_engine", [True, False], ids=["hand_over", "on_remove"])
+def test_a_queue_added_mid_run_has_its_row_and_timeline(via_engine: bool, tmp_path: Any) -> None:
+    _, res, when = _adding_run(via_engine=via_engine)
+    tl = res.timeline
+    n = len(tl["t"])
+    assert list(tl["waiting"]) == ["q", "added"] and list(tl["callbacks"]) == ["q", "added"]
+    assert all(len(s) == n for s in (*tl["waiting"].values(), *tl["callbacks"].values()))
+    before = [i for i, t in enumerate(tl["t"]) if t < when[0]]
+    since = [i for i, t in enumerate(tl["t"]) if t > when[0]]
+    after = [i for i, t in enumerate(tl["t"]) if t > when[1]]
+    assert before and after
+    assert all(tl["waiting"]["added"][i] is None for i in before)  # null before it existed
+    assert all(isinstance(tl["waiting"]["added"][i], int) for i in since)
+    assert all(tl["waiting"]["q"][i] is None for i in after)
+    assert all(isinstance(tl["waiting"]["q"][i], int) for i in range(n) if tl["t"][i] < when[1])
+    rep = build_report(res)
+    assert list(rep["queues"]) == ["q", "added"]
+    handed = [r for r in res.inquiries if r.path == ["added"]]
+    later = [r for r in res.inquiries if r.arrival > when[1]]
+    assert handed and later  # some waited in q at the change; later callers dial on
+    assert all(r.queue == "added" and r.path is None for r in later)
+    row = rep["queues"]["added"]
+    assert row["offered"] == len(later) and row["moved_in"] == len(handed)
+    assert rep["queues"]["q"]["moved_out"] == len(handed)
+    assert rep["unresolved"] == 0 and rep["anomalies"] == {}
+    for name, r in rep["queues"].items():
+        ended = sum(r[k] for k in ("answered", "abandoned", "rejected", "deflected"))
+        assert r["offered"] + r["moved_in"] - r["moved_out"] == ended + r["unresolved"], name
+    # its answers judged by its own target (7 s), as the core judges them
+    answered = [r for r in res.inquiries if r.outcome == ANSWERED and r.final_queue == "added"]
+    assert answered and all(r.target == 7.0 for r in answered)
+    within = sum(1 for r in answered if r.answered_at - r.arrival <= 7.0)
+    assert row["service_level"] == within / len(
+        [r for r in res.inquiries if r.final_queue == "added"]
+    )
+    from router.sim.plots import matplotlib_available, write_charts
+
+    if matplotlib_available():
+        assert len(write_charts(res, rep, tmp_path)) == 7

@@ -69,7 +69,7 @@ from typing import Any, Final, final
 
 import msgspec
 
-from router.config import DEFAULT_CHANNELS, RouterConfig, profile_agent
+from router.config import DEFAULT_CHANNELS, QueueConfig, RouterConfig, profile_agent
 from router.config.clock import queue_schedules
 from router.core import Router
 from router.errors import UsageError
@@ -358,6 +358,7 @@ class SimResult:
     """Everything a run produced; :func:`router.sim.report.build_report` summarises it."""
 
     __slots__ = (
+        "added_queues",
         "agents",
         "anomalies",
         "break_late",
@@ -435,6 +436,14 @@ class SimResult:
         }
         #: accepts that came after another agent of the same multi-agent offer won
         self.lost_races = 0
+        #: queues a mid-run reconfigure added (not in the scenario), as first configured, in
+        #: the order they came: the report's rows and the timeline have them after the
+        #: scenario's (their points ``None`` before they existed)
+        self.added_queues: list[QueueConfig] = []
+
+    def queue_configs(self) -> list[QueueConfig]:
+        """Every queue the run had: the scenario's, then those a reconfigure added."""
+        return [*self.scenario.queues, *self.added_queues]
 
 
 @final
@@ -717,6 +726,12 @@ class Simulator:
                 in_line[q] = in_line.get(q, 0) + 1
             if state in ("waiting", "parked"):
                 holding[q] = holding.get(q, 0) + 1
+        added = self.result.added_queues
+        if added and len(tl["waiting"]) < len(self._channel_of):  # null before it existed
+            for qc in added:
+                if qc.name not in tl["waiting"]:
+                    tl["waiting"][qc.name] = [None] * len(tl["t"])
+                    tl["callbacks"][qc.name] = [None] * len(tl["t"])
         tl["t"].append(t)
         gone = self._gone
         for q, series in tl["waiting"].items():
@@ -745,11 +760,17 @@ class Simulator:
         """The router was reconfigured: note the scenario's queues it no longer has and
         where their arrivals go from now on: the removed queue's ``hand_over`` target or
         ``on_remove`` in the config before its removal (followed while that one is gone
-        too), if the scenario has that queue; else nowhere (such an arrival is rejected
-        without reaching the core, which no longer knows its queue). Idempotent."""
+        too), if the router has that queue (a queue the change adds counts from now on:
+        ``SimResult.added_queues``); else nowhere (such an arrival is rejected without
+        reaching the core, which no longer knows its queue). Idempotent."""
         old = self._config
         cfg = self._config = self.router.config
         names = set(cfg.queue_names())
+        for q in cfg.queues:
+            if q.name not in self._channel_of:  # added: handed over to, or dialed from now on
+                self._channel_of[q.name] = q.channel
+                self._heavy_q[q.name] = q.heavy
+                self.result.added_queues.append(q)
         before: dict[str, str | None] = {q.name: q.on_remove for q in old.queues}
         if hand_over:
             before.update(hand_over)
@@ -770,7 +791,7 @@ class Simulator:
             while to is not None and to in gone and to not in seen:
                 seen.add(to)
                 to = on_remove[to]
-            ok = to is not None and to in names and to in self._channel_of
+            ok = to is not None and to in names
             redirect[n] = to if ok else None
 
     def _arrival_elsewhere(self, rec: InquiryRec, t: float) -> str:

@@ -181,7 +181,7 @@ def _wait_by_time_panel(ax: Any, res: SimResult) -> None:
     """Mean wait of answered inquiries per half hour of arrival, and the wait they were told."""
     width = EWT_WINDOW_S
     n = max(1, math.ceil(res.duration_s / width))
-    names = [q.name for q in res.scenario.queues]
+    names = [q.name for q in res.queue_configs()]
     sums = {q: [0.0] * n for q in names}
     told = {q: [0.0] * n for q in names}
     n_told = {q: [0] * n for q in names}
@@ -248,7 +248,7 @@ def _wait_hist_panel(ax: Any, res: SimResult, rep: dict[str, Any]) -> None:
         top = max(waits) or 1.0
         ax.hist(waits, bins=60, range=(0, top), color="#455a64")
         ax.set_yscale("log")
-        for q in res.scenario.queues:
+        for q in res.queue_configs():
             if q.answer_target_s <= top:
                 ax.axvline(q.answer_target_s, color="#2e7d32", linestyle="--", linewidth=0.8)
         for key, style in (("wait_p95_s", ":"), ("wait_p99_s", "-.")):
@@ -300,8 +300,8 @@ def _agents_panel(ax: Any, res: SimResult) -> None:
 def _outcome_counts(res: SimResult) -> dict[str, dict[str, int]]:
     """Per queue the inquiry ended in (the one that served it): counts by outcome."""
     lo, hi = res.warmup_s, res.duration_s
-    target = {q.name: q.answer_target_s for q in res.scenario.queues}
-    data = {q.name: dict.fromkeys(_COLORS, 0) for q in res.scenario.queues}
+    target = {q.name: q.answer_target_s for q in res.queue_configs()}
+    data = {q.name: dict.fromkeys(_COLORS, 0) for q in res.queue_configs()}
     for r in res.inquiries:
         if not lo <= r.arrival < hi:
             continue

@@ -317,7 +317,8 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     """The report dict (every key documented in docs/simulator.md)."""
     sc = res.scenario
     lo, hi = res.warmup_s, res.duration_s
-    targets = {q.name: q.answer_target_s for q in sc.queues}
+    queues = res.queue_configs()  # the scenario's, then any a reconfigure added
+    targets = {q.name: q.answer_target_s for q in queues}
     outbound = set(sc.backpressure.outbound.queues)
     window = [r for r in res.inquiries if lo <= r.arrival < hi]
     counted = [r for r in window if r.queue not in outbound]
@@ -374,7 +375,7 @@ def build_report(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
     rep["offers_per_decision"] = _ratio(counters.get("offers", 0), counters.get("decisions", 0))
     rep["lost_races"] = res.lost_races
 
-    names = [q.name for q in sc.queues]
+    names = [q.name for q in queues]
     rep["queues"] = _queue_rows(window, names, targets)
     by_arrival: dict[str, list[InquiryRec]] = {n: [] for n in names}
     for r in window:
