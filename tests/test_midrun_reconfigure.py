@@ -339,3 +339,54 @@ def test_a_queue_added_mid_run_has_its_row_and_timeline(via_engine: bool, tmp_pa
 
     if matplotlib_available():
         assert len(write_charts(res, rep, tmp_path)) == 7
+
+
+# ------------------------------------------------- hours changed mid-run (fix49)
+
+CLOSES = 3000.0  # "00:50" on the scenario's Monday: the hours the reconfigure brings
+
+
+def _closing_run() -> tuple[Any, list[float]]:
+    """``q`` (always open in the scenario) given hours at the first step after :data:`AT`
+    with callers waiting: open until 00:50, so closed from then on; ``at_close = "serve"``:
+    those waiting stay in line and are answered while it is closed."""
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    (q,) = cfg.queues
+    hours = msgspec.convert([{"days": "mon-sun", "open": "00:00", "close": "00:50"}], list[Any])
+    closing = msgspec.structs.replace(
+        cfg, queues=[msgspec.convert({**msgspec.to_builtins(q), "hours": hours}, type(q))]
+    )
+    when: list[float] = []
+    waiting: list[int] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        if not when and ev.at >= AT and sim.router.queue_length("q") >= 2:
+            waiting.append(sim.router.queue_length("q"))
+            sim.reconfigure(closing)
+            when.append(sim.router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    res = sim.run()
+    assert when and when[0] >= CLOSES and waiting
+    return res, when
+
+
+def test_hours_a_reconfigure_brings_are_the_ones_the_run_follows() -> None:
+    res, when = _closing_run()
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    assert later
+    # arrivals follow the hours in force: each one gets the closed outcome (rejected)
+    closed = {id(r) for r in res.closed_outcomes}
+    assert all(r.outcome == REJECTED and id(r) in closed for r in later)
+    # and the answers after the change are counted as answered while closed, by those hours
+    answered_since = [r for r in res.inquiries if r.outcome == ANSWERED and r.answered_at > when[0]]
+    assert answered_since  # the callers waiting at the close (at_close = "serve")
+    assert all(r.arrival <= when[0] for r in answered_since)
+    assert {id(r) for r in res.closed_answered} == {id(r) for r in answered_since}
+    rep = build_report(res)
+    assert rep["closed"] == len(later) == rep["queues"]["q"]["closed"]
+    assert rep["answered_while_closed"] == len(answered_since)
+    assert rep["queues"]["q"]["answered_while_closed"] == len(answered_since)

@@ -45,10 +45,10 @@ engine counts each hand-back and the answer that follows; a group with
 ``console_drop_s`` stops answering at that time (no accepts, no heartbeats:
 its consoles are gone, while work in flight still ends), and with ``[routing]
 presence_timeout_s`` every other logged-in agent's console sends a heartbeat a
-third of the timeout apart. The engine reads the queues' hours
-(``router/config/clock.py``) to count the inquiries that got the ``closed``
-outcome and any answered while their queue was closed, and checks an agent over
-its capacity units against the ``interrupts`` rule itself.
+third of the timeout apart. The engine reads the queues' hours in force (a mid-run
+reconfigure's from then on; ``router/config/clock.py``) to count the inquiries that
+got the ``closed`` outcome and any answered while their queue was closed, and checks
+an agent over its capacity units against the ``interrupts`` rule itself.
 
 Stopping: without ``drain`` the run stops at ``duration_s``; with it, it goes on
 until every inquiry has an outcome (or ``drain_limit_s`` later, or until nothing
@@ -757,15 +757,18 @@ class Simulator:
         return version
 
     def _reconfigured(self, hand_over: dict[str, str] | None = None) -> None:
-        """The router was reconfigured: note the scenario's queues it no longer has and
-        where their arrivals go from now on: the removed queue's ``hand_over`` target or
-        ``on_remove`` in the config before its removal (followed while that one is gone
-        too), if the router has that queue (a queue the change adds counts from now on:
-        ``SimResult.added_queues``); else nowhere (such an arrival is rejected without
-        reaching the core, which no longer knows its queue). Idempotent."""
+        """The router was reconfigured: note the queues it adds (``SimResult.added_queues``),
+        the queues' hours in force (``answered_while_closed``), the scenario's queues it no
+        longer has and where their arrivals go from now on: the removed queue's
+        ``hand_over`` target or ``on_remove`` in the config before its removal (followed
+        while that one is gone too), if the router has that queue; else nowhere (such an
+        arrival is rejected without reaching the core, which no longer knows its queue).
+        Idempotent."""
         old = self._config
         cfg = self._config = self.router.config
         names = set(cfg.queue_names())
+        if cfg is not old:  # (the core reads the hours in force; answered_while_closed too)
+            self._schedules = queue_schedules(cfg)
         for q in cfg.queues:
             if q.name not in self._channel_of:  # added: handed over to, or dialed from now on
                 self._channel_of[q.name] = q.channel
@@ -903,6 +906,7 @@ class Simulator:
                 targets = {q.name: q.answer_target_s for q in router.config.queues}
                 retargeted = True
                 self._reconfigured()
+                schedules = self._schedules  # the hours in force
             while next_sample <= t and next_sample < stop_at:
                 sample(tl, next_sample)
                 next_sample += sample_s
