@@ -4900,11 +4900,20 @@ class Router:
             raise InvalidSnapshot(str(exc)) from None
         try:
             r._restore(snap)
+        except InvalidSnapshot:  # (a ValueError: said as it is)
+            raise
         except (LookupError, TypeError, ValueError) as exc:  # a record names what is not there
             raise InvalidSnapshot(f"inconsistent: {type(exc).__name__}: {exc}") from exc
         return r
 
     def _restore(self, snap: codec.Snapshot) -> None:
+        n_agents = len(snap.agents)
+        if self._native_heap and n_agents > self._slot_limit:  # before anything changes
+            raise InvalidSnapshot(
+                f"{n_agents} agents: a compiled router has room for {self._slot_limit} "
+                "(their heap entries' slots: router/state/lazyheap.py); restore it into the "
+                "pure build"
+            )
         self._deadlines = []  # the snapshot's are the pending ones (not the fresh config's)
         self._deadline_refs = {}
         self._top_fired = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 import pytest
@@ -275,3 +276,46 @@ def test_restoring_what_is_no_snapshot_raises_invalid_snapshot_saying_why() -> N
     good = r.snapshot()
     assert Router.restore(bytearray(good)).snapshot() == good  # bytes-like is bytes
     assert Router.restore(memoryview(good)).snapshot() == good
+
+
+def test_a_snapshot_with_more_agents_than_a_compiled_router_holds_is_refused() -> None:
+    """A compiled router has room for ``2^26`` agents (``lazyheap.SLOT_LIMIT``, the login
+    refuses the next one); a snapshot of more is refused by the restore the same way, before
+    anything changes (docs/compiled.md "How many agents"). Tested with the bound lowered to
+    below the snapshot's agents (``_slot_limit``, as the login's test does), on a router set
+    up as ``restore`` sets it up; on the pure build as a compiled one (``_native_heap``:
+    every heap still empty)."""
+    r = CoreRouter(config(TOML))
+    run(r, script(seed=5, n=40))
+    data = r.snapshot()
+    snap = codec.decode(data)
+    n = len(snap.agents)
+    assert n >= 2
+    fresh = CoreRouter(snap.config, now=snap.now)
+    fresh._native_heap = True
+    fresh._slot_limit = n - 1
+    before = fresh.snapshot()
+    with pytest.raises(InvalidSnapshot) as info:
+        fresh._restore(snap)
+    assert str(info.value) == (
+        f"snapshot: {n} agents: a compiled router has room for {n - 1} (their heap entries' "
+        "slots: router/state/lazyheap.py); restore it into the pure build"
+    )
+    assert fresh.snapshot() == before  # nothing changed
+    room = CoreRouter(snap.config, now=snap.now)
+    room._native_heap = True
+    room._slot_limit = n  # room for exactly them
+    room._restore(snap)
+    assert room.snapshot() == data
+    assert Router.restore(data).snapshot() == data  # the real bound
+    if not r._native_heap:  # pure: the public path too, through a subclass with less room
+
+        class Small(CoreRouter):
+            def __init__(self, cfg: Any, now: float = 0.0) -> None:
+                super().__init__(cfg, now=now)
+                self._native_heap = True
+                self._slot_limit = n - 1
+
+        with pytest.raises(InvalidSnapshot) as again:
+            Small.restore(data)
+        assert str(again.value) == str(info.value)
