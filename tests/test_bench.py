@@ -737,3 +737,26 @@ def test_steady_probe_sees_the_timers_from_the_first_block_after_the_warm_up() -
     for row in rows:
         assert row["window_passed"]
         assert row["calls_per_lifecycle"]["_agent_timer"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_small_center_keeps_its_steady_state() -> None:
+    """60 agents of seed 5 draw nobody for 10 of the 70 queues: their arrivals used to wait
+    for ever, each lifecycle left one agent fewer busy, and ``run`` ran out of inquiries to
+    complete (``IndexError`` after a few hundred). Those queues now take no arrivals; the
+    inquiries in the system stay as many as the fill made, none in a queue nobody serves."""
+    wl = make_workload(60, seed=5)
+    dead = {q.name for q in wl.queues if not any(may_serve(a, q) for a in wl.agents)}
+    assert len(dead) == 10
+    draws = random.Random(1)
+    assert not any(wl.pick_queue(draws.random()) in dead for _ in range(20_000))
+    r = Router(wl.config)
+    ss = SteadyState(r, wl)
+
+    def in_system() -> int:
+        return len(ss.busy) + sum(r.queue_length(q.name) for q in wl.queues)
+
+    total = in_system()
+    assert total == int(wl.slots * 0.8)
+    ss.run(3000)
+    assert in_system() == total and len(ss.busy) > 100
+    assert all(r.queue_length(name) == 0 for name in dead)
