@@ -265,7 +265,7 @@ def build_report(
     *,
     pure_beside: bool = False,
 ) -> dict[str, Any]:
-    """Run every section of ``mode`` and assemble the report (the keys BENCHMARKS.md lists)."""
+    """Run every section of ``mode`` and assemble the report (every key: docs/bench-report.md)."""
     from bench import sections
 
     cfg = MODES[mode]
