@@ -10,11 +10,15 @@ BENCHMARKS.md, mutS49). They drive a small ``Router``; none is timed.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from router import AgentSpec, Inquiry, Router
+from router.config.registry import POLICIES
+from router.errors import ConfigError
 from router.events import AgentAway, AgentOnBreak, DeclinesForgotten, Offered
 from router.model import Shift
 from router.observe import Monitor
@@ -563,3 +567,65 @@ def test_queue_holds_is_built_by_keyword_and_frozen() -> None:
     )
     with pytest.raises(AttributeError):
         h.waiting = 0  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- the policies' registry
+
+
+def test_an_entry_point_that_is_not_callable_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `registry.py:104` (the "is not callable" refusal dropped: the object registered as a
+    # factory, and the config accepted; `Router(...)` then fails calling it)
+    pkg = tmp_path / "notcall_plugin"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("POLICY = 3\n")
+    info = tmp_path / "notcall_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: notcall-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[router.policies]\nnotcall = notcall_plugin:POLICY\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    saved = dict(POLICIES)
+    try:
+        with pytest.raises(ConfigError) as refused:
+            config('[backpressure]\npolicy = ["notcall"]\n[[queues]]\nname = "a"\n')
+        assert refused.value.problems == [
+            "$.backpressure.policy[0]: policy 'notcall' (entry point notcall_plugin:POLICY) "
+            "is not callable"
+        ]
+        assert "notcall" not in POLICIES
+    finally:
+        POLICIES.clear()
+        POLICIES.update(saved)
+        sys.modules.pop("notcall_plugin", None)
+
+
+@pytest.mark.parametrize(
+    ("leave", "at"),
+    [("logout", 55.0), ("shift_end", 70.0)],
+    ids=["logs_out_with_a_call_in_flight", "shift_ends_within_break_s"],
+)
+def test_a_colleague_due_first_who_starts_leaving_frees_the_place_held_for_it(
+    leave: str, at: float
+) -> None:
+    # Found by `core.py:2829` (`added = True`, a release at every pass that asked anyone),
+    # a fix of `BreakStaffing.count`: su (due 85) frees up in her window at 50 with a place
+    # free, held for a (due 80, busy). a starts leaving (logs out with a call in flight, or
+    # her shift ends within `break_s`): she no longer counts ahead, and su goes then, not
+    # when a's call ends (70) or at her due time (85)
+    r = Router(config(window(40)))
+    r.login(AgentSpec(id="a", shift_end=100.0 if leave == "shift_end" else None), 0)
+    r.submit(Inquiry(id="ia", queue="q"), 0)
+    r.tick(0)
+    r.login(AgentSpec(id="su"), 5)
+    r.submit(Inquiry(id="i1", queue="q"), 5)
+    r.tick(5)
+    r.login(AgentSpec(id="pu"), 10)
+    assert r.holds("ia", "a") and r.holds("i1", "su")
+    r.complete("i1", 50)
+    assert breaks(r.tick(50)) == []  # a, due first, would take the place
+    if leave == "logout":
+        r.logout("a", at)
+    else:
+        assert breaks(r.tick(at - 1)) == []  # not leaving yet
+    assert breaks(r.tick(at)) == [("su", at + 30.0)]
