@@ -36,11 +36,12 @@ earliest due first, and never above the share (the same two tests): a candidate 
 only if the members of its group (team, or the agents of no team) due before it and not
 on a break (deferred ones included, leaving ones not) are fewer than the places left,
 so a place waits for the one due first to free up rather than going to a later one
-(O(group) per decision, only with the window). The core says who is a candidate and
-when (``Router._early_due``); a candidate that took work again, rested as long as a
-break, reached its due time (the break is then due as above), went on a break the
-caller gave or leaves before it falls due is dropped when met at a queue's head. An
-early break is a wellbeing break like any (a new stretch at its end);
+(O(group) per decision, only with the window); when that one starts leaving or goes off
+shift it no longer counts ahead, and the candidates are looked at again at once. The
+core says who is a candidate and when (``Router._early_due``); a candidate that took
+work again, rested as long as a break, reached its due time (the break is then due as
+above), went on a break the caller gave or leaves before it falls due is dropped when
+met at a queue's head. An early break is a wellbeing break like any (a new stretch at its end);
 ``max_break_deferral_s`` concerns only breaks past due.
 
 The core (``router/core.py``) tells this module what each agent counts as
@@ -138,7 +139,8 @@ class BreakStaffing:
         return max(1, math.floor(share * staffed + 1e-9))
 
     def count(self, agent: Agent, flags: int) -> bool:
-        """Count ``agent`` as ``flags`` from now on; True if that may open a place."""
+        """Count ``agent`` as ``flags`` from now on; True if that may open a place (or,
+        with early candidates, free one held for a member due first)."""
         old = agent.brk_flags
         if flags == old:
             return False
@@ -156,7 +158,11 @@ class BreakStaffing:
         # a place opens when a break ends, staff grows or someone stops leaving
         gone = old & ~flags
         came = flags & ~old
-        return bool(gone & (ON_BREAK | LEAVING) or came & STAFFED)
+        if gone & (ON_BREAK | LEAVING) or came & STAFFED:
+            return True
+        # with early candidates, a member that starts leaving or goes off shift no longer
+        # counts as due ahead of them (_first_due): a place it was held for may go now
+        return bool(self.n_early and (came & LEAVING or gone & STAFFED))
 
     def _team(self, agent: Agent) -> _Tally | None:
         name = agent.team
