@@ -390,3 +390,56 @@ def test_hours_a_reconfigure_brings_are_the_ones_the_run_follows() -> None:
     assert rep["closed"] == len(later) == rep["queues"]["q"]["closed"]
     assert rep["answered_while_closed"] == len(answered_since)
     assert rep["queues"]["q"]["answered_while_closed"] == len(answered_since)
+
+
+# ------------------------------------------------- the interval CSV of such a run (tidy49)
+
+
+def test_a_queue_added_mid_run_has_its_csv_rows(tmp_path: Any) -> None:
+    """``queues.csv`` of a run whose hook adds ``added`` at :data:`AT`: its rows after the
+    scenario's, blank for every interval that ended before it came, counted in ``ALL``."""
+    import csv
+
+    from router.sim.csv_report import QUEUE_COLUMNS, write_csv
+    from router.sim.observed import ObservedRun
+
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    (q,) = cfg.queues
+    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0)
+    new = msgspec.structs.replace(cfg, queues=[added])
+    mon = Monitor(cfg, intervals_s=900.0)
+    when: list[float] = []
+
+    def hook(ev: Any) -> bool:
+        if not when and ev.at >= AT and run.sim.router.queue_length("q") >= 1:
+            run.sim.reconfigure(new, hand_over={"q": "added"})
+            mon.configure(new)
+            when.append(run.sim.router.now)
+        return True
+
+    run = ObservedRun(sc, mon, after_event=hook)
+    res = run.run()
+    assert res.added_at == {"added": when[0]}
+    write_csv(mon, sc, tmp_path, res)
+    with (tmp_path / "queues.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    ks = sorted({float(r["start_s"]) for r in rows})
+    assert [r["queue"] for r in rows] == ["q", "added", "ALL"] * len(ks)
+    came = [r for r in rows if r["queue"] == "added"]
+    blank = [r for r in came if float(r["start_s"]) + 900 <= when[0]]
+    there = [r for r in came if float(r["start_s"]) + 900 > when[0]]
+    assert blank and there
+    assert all(r[c] == "" for r in blank for c in QUEUE_COLUMNS[4:])
+    assert all(r["offered"] != "" and r["answered"] != "" for r in there)
+    # every caller dialing q after the change reaches added: its rows count them
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    assert later and sum(int(r["offered"]) for r in there) == len(later)
+    for i in range(len(ks)):
+        part = rows[3 * i : 3 * i + 2]
+        total = rows[3 * i + 2]
+        for key in ("offered", "answered", "abandoned", "rejected", "handled"):
+            assert int(total[key]) == sum(int(p[key] or 0) for p in part), key
+    rep = build_report(res)
+    assert sum(int(r["offered"]) for r in rows if r["queue"] == "ALL") == rep["arrivals_total"]
+    assert sum(int(r["answered"] or 0) for r in came) == rep["queues"]["added"]["answered"]

@@ -160,7 +160,7 @@ def _run(
             print(f"{path}: {problem}", file=err)
         return 2
     try:
-        paths = write_csv(monitor, scenario, Path(csv_dir))
+        paths = write_csv(monitor, scenario, Path(csv_dir), res)
     except OSError as exc:
         print(f"router simulate: cannot write output: {exc}", file=err)
         return 2

@@ -358,6 +358,7 @@ class SimResult:
     """Everything a run produced; :func:`router.sim.report.build_report` summarises it."""
 
     __slots__ = (
+        "added_at",
         "added_queues",
         "agents",
         "anomalies",
@@ -440,6 +441,8 @@ class SimResult:
         #: the order they came: the report's rows and the timeline have them after the
         #: scenario's (their points ``None`` before they existed)
         self.added_queues: list[QueueConfig] = []
+        #: when each of ``added_queues`` came (the router's time of the reconfigure)
+        self.added_at: dict[str, float] = {}
 
     def queue_configs(self) -> list[QueueConfig]:
         """Every queue the run had: the scenario's, then those a reconfigure added."""
@@ -774,6 +777,7 @@ class Simulator:
                 self._channel_of[q.name] = q.channel
                 self._heavy_q[q.name] = q.heavy
                 self.result.added_queues.append(q)
+                self.result.added_at[q.name] = self.router.now
         before: dict[str, str | None] = {q.name: q.on_remove for q in old.queues}
         if hand_over:
             before.update(hand_over)
