@@ -100,7 +100,7 @@ instance broken.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
@@ -423,6 +423,7 @@ class Router:
         "_waiting_cb",
         "_wb",
         "_window",
+        "on_reconfigure",
     )
 
     def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
@@ -435,6 +436,10 @@ class Router:
         self._rollback_now = self._now
         self._seq = 0
         self._version = 1
+        #: called after each successful ``reconfigure`` (its config in force) with the queues
+        #: it removed, each mapped to where its waiting inquiries went (``None``: rejected);
+        #: the simulator's engine sees every config so (not restored from a snapshot)
+        self.on_reconfigure: Callable[[dict[str, str | None]], object] | None = None
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
@@ -4430,6 +4435,8 @@ class Router:
         offer is held to the new config: an agent it no longer allows loses it at once
         (``reason="reconfigured"``); work in service stays.
         An invalid config raises ConfigError naming every problem and changes nothing.
+        After the change, ``on_reconfigure`` (if set) gets the removed queues, each mapped to
+        where its waiting inquiries went (``None``: rejected).
         """
         if isinstance(config, dict):
             config = convert_config(config)  # ConfigError names every problem
@@ -4441,18 +4448,28 @@ class Router:
         ):
             raise InvalidInput("hand_over", f"must map queue names to queue names: {hand_over!r}")
         problems = config_problems(config)
+        moved: dict[str, str | None] = {}
         try:
             self._enter(now)
-            return self._reconfigure(config, hand_over, problems)
+            version = self._reconfigure(config, hand_over, problems, moved)
         except BaseException as exc:
             self._failed(exc)
             raise
+        listener = self.on_reconfigure
+        if listener is not None:  # after the change: the router is whole whatever it does
+            listener(moved)
+        return version
 
     def _reconfigure(
-        self, config: RouterConfig, hand_over: dict[str, str] | None, problems: list[str]
+        self,
+        config: RouterConfig,
+        hand_over: dict[str, str] | None,
+        problems: list[str],
+        targets: dict[str, str | None],
     ) -> int:
+        """``reconfigure``'s change; ``targets`` (empty) gets each queue it removes, mapped
+        to its waiting inquiries' target or ``None``."""
         new_names = {q.name for q in config.queues}
-        targets: dict[str, str | None] = {}
         for name, qs in self._queues.items():
             if name in new_names or qs.removed:
                 continue

@@ -390,3 +390,60 @@ def test_a_plugin_that_fails_to_import_is_one_line(
         "failed to load: ImportError: no module named x"
     ]
     assert "no_b" not in registry
+
+
+# ------------------------------------- one entry-point name offered by two distributions (tidy49)
+
+
+def _install_rival(root: Path, value: str) -> Path:
+    """A second distribution (``rival-plugin``) offering ``no_b`` as ``value``."""
+    info = root / "rival_plugin-0.2.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: rival-plugin\nVersion: 0.2\n")
+    (info / "entry_points.txt").write_text(f"[router.policies]\nno_b = {value}\n")
+    return root
+
+
+def test_two_distributions_offering_one_name_are_refused_naming_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: dict[str, Any], fresh_modules: None
+) -> None:
+    """Main loads whichever importlib finds first, silently. Now ``Router(...)``,
+    ``reconfigure`` and ``router check`` refuse the config in one line naming both
+    distributions and their factories; nothing is loaded, the router unchanged; the
+    distributions' other names still load."""
+    from router.cli.check import check_main
+
+    monkeypatch.syspath_prepend(str(_install_plugin(tmp_path / "a")))
+    monkeypatch.syspath_prepend(str(_install_rival(tmp_path / "b", "rival.policies:NoB")))
+    line = (
+        "$.backpressure.policy[0]: policy 'no_b' is offered by 2 installed distributions: "
+        "rival-plugin (rival.policies:NoB), nob-plugin (nob_plugin.policies:NoB); "
+        "uninstall all but one"
+    )
+    with pytest.raises(ConfigError) as exc:
+        Router(config(center('["no_b"]')))
+    assert exc.value.problems == [line]
+    assert "no_b" not in registry and "nob_plugin.policies" not in sys.modules
+    r = Router(config(center('["deflect"]')))
+    before = (r.version, r.snapshot())
+    with pytest.raises(ConfigError) as exc:
+        r.reconfigure(config(center('["no_b"]')), 1.0)
+    assert exc.value.problems == [line] and (r.version, r.snapshot()) == before
+    path = tmp_path / "c.toml"
+    path.write_text(center('["no_b"]'))
+    out = io.StringIO()
+    assert check_main([str(path)], out=out) == 2
+    assert out.getvalue().splitlines() == [line]
+    bounded_cfg = config(bounded('["picky"]', 9))  # only nob-plugin offers picky: loaded
+    Router(bounded_cfg)
+    assert registry["picky"].__module__ == "nob_plugin.policies"
+
+
+def test_two_distributions_offering_the_same_factory_are_one_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: dict[str, Any], fresh_modules: None
+) -> None:
+    monkeypatch.syspath_prepend(str(_install_plugin(tmp_path / "a")))
+    monkeypatch.syspath_prepend(str(_install_rival(tmp_path / "b", "nob_plugin.policies:NoB")))
+    r = Router(config(center('["no_b"]')))
+    assert registry["no_b"].__module__ == "nob_plugin.policies"
+    assert submit(r, "b0", "b", 1.0) == ("deflected", "no_b: 0 held")

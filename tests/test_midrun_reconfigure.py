@@ -390,3 +390,130 @@ def test_hours_a_reconfigure_brings_are_the_ones_the_run_follows() -> None:
     assert rep["closed"] == len(later) == rep["queues"]["q"]["closed"]
     assert rep["answered_while_closed"] == len(answered_since)
     assert rep["queues"]["q"]["answered_while_closed"] == len(answered_since)
+
+
+# ------------------------------------------------- the interval CSV of such a run (tidy49)
+
+
+def test_a_queue_added_mid_run_has_its_csv_rows(tmp_path: Any) -> None:
+    """``queues.csv`` of a run whose hook adds ``added`` at :data:`AT`: its rows after the
+    scenario's, blank for every interval that ended before it came, counted in ``ALL``."""
+    import csv
+
+    from router.sim.csv_report import QUEUE_COLUMNS, write_csv
+    from router.sim.observed import ObservedRun
+
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    (q,) = cfg.queues
+    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0)
+    new = msgspec.structs.replace(cfg, queues=[added])
+    mon = Monitor(cfg, intervals_s=900.0)
+    when: list[float] = []
+
+    def hook(ev: Any) -> bool:
+        if not when and ev.at >= AT and run.sim.router.queue_length("q") >= 1:
+            run.sim.reconfigure(new, hand_over={"q": "added"})
+            mon.configure(new)
+            when.append(run.sim.router.now)
+        return True
+
+    run = ObservedRun(sc, mon, after_event=hook)
+    res = run.run()
+    assert res.added_at == {"added": when[0]}
+    write_csv(mon, sc, tmp_path, res)
+    with (tmp_path / "queues.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    ks = sorted({float(r["start_s"]) for r in rows})
+    assert [r["queue"] for r in rows] == ["q", "added", "ALL"] * len(ks)
+    came = [r for r in rows if r["queue"] == "added"]
+    blank = [r for r in came if float(r["start_s"]) + 900 <= when[0]]
+    there = [r for r in came if float(r["start_s"]) + 900 > when[0]]
+    assert blank and there
+    assert all(r[c] == "" for r in blank for c in QUEUE_COLUMNS[4:])
+    assert all(r["offered"] != "" and r["answered"] != "" for r in there)
+    # every caller dialing q after the change reaches added: its rows count them
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    assert later and sum(int(r["offered"]) for r in there) == len(later)
+    for i in range(len(ks)):
+        part = rows[3 * i : 3 * i + 2]
+        total = rows[3 * i + 2]
+        for key in ("offered", "answered", "abandoned", "rejected", "handled"):
+            assert int(total[key]) == sum(int(p[key] or 0) for p in part), key
+    rep = build_report(res)
+    assert sum(int(r["offered"]) for r in rows if r["queue"] == "ALL") == rep["arrivals_total"]
+    assert sum(int(r["answered"] or 0) for r in came) == rep["queues"]["added"]["answered"]
+
+
+# ------------------------------------------- two reconfigures in one step of a hook (tidy49)
+
+
+@pytest.mark.parametrize("how", ["on_remove", "hand_over"])
+def test_two_reconfigures_in_one_hook_call_are_both_seen(how: str) -> None:
+    """A hook adds ``added`` (``q``'s ``on_remove`` naming it, or not), then at once drops
+    ``q`` (``hand_over`` naming ``added``, or not): both through ``Router.reconfigure`` in one
+    call. The engine sees both configs: ``q``'s later callers dial ``added``, none is
+    rejected for a queue gone (main: every later arrival rejected)."""
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    (q,) = cfg.queues
+    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0)
+    on_remove = "added" if how == "on_remove" else None
+    beside = msgspec.structs.replace(
+        cfg, queues=[msgspec.structs.replace(q, on_remove=on_remove), added]
+    )
+    new = msgspec.structs.replace(cfg, queues=[added])
+    hand_over = {"q": "added"} if how == "hand_over" else None
+    when: list[float] = []
+    seen: list[dict[str, str | None]] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        router = sim.router
+        if not when and ev.at >= AT and router.queue_length("q") >= 1:
+            router.reconfigure(beside, router.now)
+            router.reconfigure(new, router.now, hand_over=hand_over)
+            when.append(router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    listener = sim.router.on_reconfigure
+    assert listener is not None
+
+    def spy(moved: dict[str, str | None]) -> None:
+        seen.append(dict(moved))
+        listener(moved)
+
+    sim.router.on_reconfigure = spy
+    res = sim.run()
+    assert seen == [{}, {"q": "added"}]
+    assert [x.name for x in res.added_queues] == ["added"] and res.added_at == {"added": when[0]}
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    assert later and all(r.queue == "added" and r.outcome != REJECTED for r in later)
+    handed = [r for r in res.inquiries if r.path == ["added"]]
+    assert handed  # the callers waiting in q at the change
+    rep = build_report(res)
+    assert rep["queues"]["added"]["offered"] == len(later)
+    assert rep["queues"]["added"]["moved_in"] == len(handed)
+    assert rep["unresolved"] == 0 and rep["anomalies"] == {}
+
+
+def test_the_router_calls_on_reconfigure_only_after_a_change() -> None:
+    """``Router.on_reconfigure``: each removed queue and its target (``None``: rejected),
+    called after the change (the router's config is the new one); a refused config calls
+    nothing."""
+
+    def qs(*names: str, b_to: str = "") -> Any:
+        text = "".join(f'[[queues]]\nname = "{n}"\n' for n in names)
+        return config(text.replace('name = "b"\n', f'name = "b"\non_remove = "{b_to}"\n'))
+
+    r = Router(qs("a", "b", "c", b_to="a"))
+    calls: list[tuple[int, dict[str, str | None]]] = []
+    r.on_reconfigure = lambda moved: calls.append((r.version, moved))
+    r.reconfigure(qs("a"), 1.0)
+    assert calls == [(2, {"b": "a", "c": None})]
+    with pytest.raises(Exception, match="hand_over"):
+        r.reconfigure(qs("a"), 2.0, hand_over={"zz": "a"})
+    assert len(calls) == 1 and r.version == 2
+    r.reconfigure(qs("a", "d"), 3.0)
+    assert calls[-1] == (3, {})

@@ -541,3 +541,44 @@ def test_a_custom_policy_on_the_old_name_reads_what_it_read(request: Any) -> Non
     assert r.inquiry_state("c1") == "parked"
     r.submit(Inquiry(id="late", queue="a"), now=12.0)
     assert seen[-1] == (1, 1, 0)  # c1 between attempts: held, not in line
+
+
+# ----------------------------------------------- where the old names' warning points (tidy49)
+
+
+def test_the_old_names_warning_points_at_the_callers_line(request: Any) -> None:
+    """The deprecation warning names the caller's file and line on both builds: a direct
+    call on the view, and a custom policy's ``on_arrival`` (a Python subclass the core
+    calls) reading the old name (main, compiled: 1-2 frames off)."""
+    import inspect
+    import warnings
+
+    from router.config.registry import POLICIES
+    from router.policies import admission, register_policy
+
+    plane = _between_attempts()._bp
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        plane.queue_length("a")
+        total_line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+        plane.total_waiting()
+    assert [(w.filename, w.lineno) for w in got] == [(__file__, line), (__file__, total_line)]
+
+    where: list[int] = []
+
+    class Old(admission.AdmissionPolicy):
+        name = "old_names"
+
+        def on_arrival(self, view: Any, arrival: Any) -> None:
+            where.append(inspect.currentframe().f_lineno + 1)  # type: ignore[union-attr]
+            view.queue_length(arrival.queue)
+
+    register_policy("old_names", lambda cfg: Old())
+    request.addfinalizer(lambda: POLICIES.pop("old_names"))
+    text = QUEUES.replace("{on_remove}", "").replace('["callback"]', '["old_names"]')
+    r = Router(config(text))
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        r.submit(Inquiry(id="x", queue="a"), now=0.0)
+    assert where and [(w.filename, w.lineno) for w in got] == [(__file__, where[0])]

@@ -324,3 +324,30 @@ def test_the_occupancy_chart_divides_by_time_on_shift_as_the_report_does() -> No
     assert min(bars["late"]) <= occupancy <= max(bars["late"])
     assert max(bars["late"]) > 0.2 and max(bars["late"]) <= rep["occupancy_max"] + 1e-9
     assert min(min(hs) for hs in bars.values()) == pytest.approx(rep["occupancy_min"])
+
+
+def test_load_on_a_surge_file_multiplies_by_design_and_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--load`` above 1 on a file whose own surge floods: run as asked (by design, the
+    header's peak is the product), one note on stderr; no note at ``--load 1`` or below."""
+    path = str(EXAMPLES / "airline_complaints.toml")
+    args = ["--duration", "600", "--quiet", "--seed", "3"]
+    assert simulate_main([path, "--load", "2", *args]) == 0
+    got = capsys.readouterr()
+    assert got.out.startswith("airline_complaints.toml: seed 3, load x2 (peak 7x base), ")
+    assert got.err.splitlines() == [
+        f"{path}: note: --load 2 multiplies on top of the file's own surges (x3.5 complaints): "
+        "the peak is 7x the base rate; --load 1 runs the file's story as written"
+    ]
+    for load in ("1", "0.5"):
+        assert simulate_main([path, "--load", load, *args]) == 0
+        assert capsys.readouterr().err == ""
+    bare = EXAMPLES / "alipay_hotline.toml"
+    assert simulate_main([str(bare), "--load", "2", *args]) == 0
+    assert capsys.readouterr().err == ""  # no flood of its own: nothing counted twice
+    with pytest.raises(SystemExit):
+        simulate_main(["--help"])
+    assert "on top of the file's own [[surges]], by design" in " ".join(
+        capsys.readouterr().out.split()
+    )

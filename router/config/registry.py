@@ -12,7 +12,8 @@ its own with :func:`register_policy` (re-exported as ``router.policies.register_
 installed distribution offers its own under the entry-point group ``router.policies``
 (``name = "pkg.mod:factory"``), loaded by :func:`find_policy` the first time a config names a
 policy nobody registered, so ``router check`` and ``simulate`` on the command line see a
-plug-in installed in the venv. The config checks (``backpressure_problems``) ask
+plug-in installed in the venv (two distributions offering one name differently: refused,
+naming both). The config checks (``backpressure_problems``) ask
 :func:`is_known` for every name, so ``Router(...)``, ``reconfigure`` and ``router check``
 refuse the same unknown names, naming the field, before anything changes.
 
@@ -98,23 +99,39 @@ def unregister_policy(name: str) -> None:
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
-    """The installed ``router.policies`` entry points by name (the first of a name wins)."""
+    """The installed ``router.policies`` entry points by name (the first of a name; two
+    distributions offering one name differently are refused by :func:`find_policy`)."""
     found: dict[str, metadata.EntryPoint] = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep)
     return found
 
 
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    """The name of the distribution offering ``ep`` (``?`` if it has none)."""
+    dist = getattr(ep, "dist", None)
+    return str(dist.name) if dist is not None else "?"
+
+
 def find_policy(name: str) -> PolicyFactory | None:
     """The factory of ``name``: registered, or an entry point's (loaded and registered now);
     None if nobody knows it (a built-in name before the admission module is imported counts
-    as known: see :func:`known_policies`). Raises PolicyLoadError if its entry point fails."""
+    as known: see :func:`known_policies`). Raises PolicyLoadError if its entry point fails,
+    or if two installed distributions offer ``name`` with different ``pkg.mod:factory``
+    (naming both: never the first found silently; the same value twice is one policy)."""
     factory = POLICIES.get(name)
     if factory is not None or name in POLICY_NAMES:
         return factory
     ep = _entry_points().get(name)
     if ep is None:
         return None
+    offers = [e for e in metadata.entry_points(group=ENTRY_POINT_GROUP) if e.name == name]
+    if len({e.value for e in offers}) > 1:  # which one a config means is anybody's guess
+        raise PolicyLoadError(
+            f"policy {name!r} is offered by {len(offers)} installed distributions: "
+            + ", ".join(f"{_dist_name(e)} ({e.value})" for e in offers)
+            + "; uninstall all but one"
+        )
     try:
         loaded: PolicyFactory = ep.load()
     except Exception as exc:  # the plug-in's own import error: report it, named

@@ -29,6 +29,7 @@ import warnings
 from heapq import heapify, heappop, heappush
 from typing import Any, Final, Literal, final
 
+from router._build import is_compiled
 from router.config import RouterConfig
 from router.events import Deflected, Event, Overflowed, Queued, Rejected
 from router.model import Admission
@@ -195,13 +196,16 @@ class AdmissionControl:
         return self.total_places_held()
 
     def _deprecated(self, name: str, use: str) -> None:
+        """Warn once about the old ``name``, at the line that called it: pure, two frames
+        up (this method's, the old name's); compiled, the caller's is the top frame (a
+        native call has none)."""
         if name not in self._warned:
             self._warned.add(name)
             warnings.warn(
                 f"AdmissionView.{name} is deprecated: it counts callbacks between two "
                 f"attempts, unlike Router.{name}; use {use} (docs/backpressure.md)",
                 DeprecationWarning,
-                stacklevel=3,
+                stacklevel=1 if is_compiled("router.policies.control") else 3,
             )
 
     def live_waiting(self) -> int:

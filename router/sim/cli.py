@@ -91,6 +91,22 @@ def _peak(sc: Scenario, load: float) -> float:
     return peak * load
 
 
+def _load_on_surges(sc: Scenario, load: float) -> str:
+    """By design ``--load`` multiplies on top of the file's own ``[[surges]]``; said once when
+    both flood (a file whose surge already is the story's factor, run at that factor again,
+    counts it twice), else ``""``."""
+    floods = [sv for sv in sc.surges if sv.multiplier > 1]
+    if load <= 1 or not floods:
+        return ""
+    named = ", ".join(
+        f"x{sv.multiplier:g} {'+'.join(sv.queues) if sv.queues else 'all'}" for sv in floods
+    )
+    return (
+        f"--load {load:g} multiplies on top of the file's own surges ({named}): the peak is "
+        f"{_peak(sc, load):,.4g}x the base rate; --load 1 runs the file's story as written"
+    )
+
+
 def _title(path: str, res: SimResult) -> str:
     sc = res.scenario
     agents = sum(g.count for g in sc.agents)
@@ -134,6 +150,9 @@ def _run(
         scenario: Scenario = load_scenario(path)
         for warning in config_warnings(scenario):
             print(f"{path}: warning: {warning}", file=err)
+        note = _load_on_surges(scenario, load)
+        if note:
+            print(f"{path}: note: {note}", file=err)
         if csv_dir is None:
             res = simulate(
                 scenario,
@@ -160,7 +179,7 @@ def _run(
             print(f"{path}: {problem}", file=err)
         return 2
     try:
-        paths = write_csv(monitor, scenario, Path(csv_dir))
+        paths = write_csv(monitor, scenario, Path(csv_dir), res)
     except OSError as exc:
         print(f"router simulate: cannot write output: {exc}", file=err)
         return 2
@@ -202,8 +221,9 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
         type=_load_factor,
         default=1.0,
         metavar="X",
-        help="multiply every arrival rate by X, on top of the file's own [[surges]] (a file "
-        "whose surge is x20 run at --load 20 peaks at 400x its base rate; default 1)",
+        help="multiply every arrival rate by X, on top of the file's own [[surges]], by "
+        "design: a file whose surge is x20 run at --load 20 peaks at 400x its base rate (a "
+        "note on stderr says so); --load 1 (the default) runs the file's story as written",
     )
     parser.add_argument("--json", metavar="PATH", help="write the JSON report here")
     parser.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")

@@ -17,7 +17,9 @@ arrive, outcomes in the interval they happen, each by the queue the inquiry
 arrived at; service level is answered within target over ended. Every interval
 from the first with any activity to the last is written, warm-up and drain included
 (the clock says which is which).
-Empty ratios are empty cells.
+Empty ratios are empty cells. A queue a mid-run reconfigure added (``SimResult.added_queues``,
+given ``result``) has its rows after the scenario's, every cell of an interval that ended
+before it existed empty (the report's ``null``); its rows count in the ``ALL`` row.
 """
 
 from __future__ import annotations
@@ -99,8 +101,11 @@ def _cell(x: float | None, nd: int = 4) -> str:
     return f"{x:.{nd}f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
 
 
-def write_csv(monitor: Monitor, scenario: Scenario, outdir: Path) -> list[Path]:
-    """Write ``queues.csv`` and ``agents.csv`` into ``outdir``; returns their paths."""
+def write_csv(
+    monitor: Monitor, scenario: Scenario, outdir: Path, result: SimResult | None = None
+) -> list[Path]:
+    """Write ``queues.csv`` and ``agents.csv`` into ``outdir``; returns their paths. With the
+    run's ``result``, the queues a mid-run reconfigure added have rows too."""
     size = monitor.intervals_s
     if size is None:
         raise ValueError("write_csv needs a Monitor with intervals_s")
@@ -114,7 +119,8 @@ def write_csv(monitor: Monitor, scenario: Scenario, outdir: Path) -> list[Path]:
     for start, _, _, row in agent_rows:
         k = int(start // size)
         staffed[k] = staffed.get(k, 0.0) + row.staffed_s
-    names = [q.name for q in scenario.queues]
+    names = [q.name for q in (result.queue_configs() if result is not None else scenario.queues)]
+    since = result.added_at if result is not None else {}
 
     def stamp(k: int) -> list[Any]:
         return [clock_label(k * size, offset), clock_label((k + 1) * size, offset), k * size]
@@ -126,14 +132,20 @@ def write_csv(monitor: Monitor, scenario: Scenario, outdir: Path) -> list[Path]:
         for k in range(first, last + 1):
             total = Counts()
             work_all = 0.0
-            per: list[tuple[str, Counts, float]] = []
+            per: list[tuple[str, Counts | None, float]] = []
             for name in names:
-                c = queue_rows.get((k, name)) or Counts()
-                total.add(c)
-                work_all += c.workload_s
-                per.append((name, c, c.workload_s))
+                if name in since and (k + 1) * size <= since[name]:
+                    per.append((name, None, 0.0))  # not there yet: blank, not zero
+                    continue
+                got = queue_rows.get((k, name)) or Counts()
+                total.add(got)
+                work_all += got.workload_s
+                per.append((name, got, got.workload_s))
             per.append(("ALL", total, work_all))
             for name, c, work in per:
+                if c is None:
+                    w.writerow([*stamp(k), name, *[""] * (len(QUEUE_COLUMNS) - 4)])
+                    continue
                 fig = c.figures()
                 occ = work / staffed[k] if staffed.get(k) else None
                 w.writerow(

@@ -358,6 +358,7 @@ class SimResult:
     """Everything a run produced; :func:`router.sim.report.build_report` summarises it."""
 
     __slots__ = (
+        "added_at",
         "added_queues",
         "agents",
         "anomalies",
@@ -440,6 +441,8 @@ class SimResult:
         #: the order they came: the report's rows and the timeline have them after the
         #: scenario's (their points ``None`` before they existed)
         self.added_queues: list[QueueConfig] = []
+        #: when each of ``added_queues`` came (the router's time of the reconfigure)
+        self.added_at: dict[str, float] = {}
 
     def queue_configs(self) -> list[QueueConfig]:
         """Every queue the run had: the scenario's, then those a reconfigure added."""
@@ -485,6 +488,7 @@ class Simulator:
         self.progress = progress
         self.on_event = on_event
         self.router = Router(router_config(scenario), now=0.0)
+        self.router.on_reconfigure = self._reconfigured  # every config, a hook's too
         #: the call that ticks the router; a caller may wrap it before ``run`` (the
         #: benchmarks time every tick this way: the Router's own methods are never patched)
         self.tick: Callable[[float], list[Event]] = self.router.tick
@@ -747,20 +751,19 @@ class Simulator:
 
     def reconfigure(self, config: RouterConfig, *, hand_over: dict[str, str] | None = None) -> int:
         """``Router.reconfigure`` at the router's time, from a hook between two steps (the
-        operator page's upload), the engine told at once: where the arrivals of a queue
-        it removes go (``hand_over``, else the queue's ``on_remove``). A hook may call
-        ``Router.reconfigure`` itself: the engine sees the change at its next step, with
-        the ``on_remove`` of the config it saw last. Returns the new version."""
+        operator page's upload): where the arrivals of a queue it removes go (``hand_over``,
+        else the queue's ``on_remove``). A hook may call ``Router.reconfigure`` itself, as
+        often as it likes: the engine sees each config as it is applied (the router's
+        ``on_reconfigure``). Returns the new version."""
         router = self.router
-        version = router.reconfigure(config, router.now, hand_over=hand_over)
-        self._reconfigured(hand_over)
-        return version
+        return router.reconfigure(config, router.now, hand_over=hand_over)
 
-    def _reconfigured(self, hand_over: dict[str, str] | None = None) -> None:
-        """The router was reconfigured: note the queues it adds (``SimResult.added_queues``),
-        the queues' hours in force (``answered_while_closed``), the scenario's queues it no
-        longer has and where their arrivals go from now on: the removed queue's
-        ``hand_over`` target or ``on_remove`` in the config before its removal (followed
+    def _reconfigured(self, moved: dict[str, str | None] | None = None) -> None:
+        """The router was reconfigured (``moved``: the queues it removed, each mapped to where
+        its waiting inquiries went, from ``Router.on_reconfigure``): note the queues it adds
+        (``SimResult.added_queues``), the queues' hours in force (``answered_while_closed``),
+        the scenario's queues it no longer has and where their arrivals go from now on: the
+        removed queue's ``hand_over`` target or ``on_remove`` at its removal (followed
         while that one is gone too), if the router has that queue; else nowhere (such an
         arrival is rejected without reaching the core, which no longer knows its queue).
         Idempotent."""
@@ -774,9 +777,10 @@ class Simulator:
                 self._channel_of[q.name] = q.channel
                 self._heavy_q[q.name] = q.heavy
                 self.result.added_queues.append(q)
+                self.result.added_at[q.name] = self.router.now
         before: dict[str, str | None] = {q.name: q.on_remove for q in old.queues}
-        if hand_over:
-            before.update(hand_over)
+        if moved:
+            before.update(moved)
         gone = {n for n in self._channel_of if n not in names}
         on_remove = self._on_remove
         for n in list(on_remove):
