@@ -858,8 +858,11 @@ class Agent:
         self.tally = AgentTally(now)  # real-time figures (router/state/realtime.py)
         self.timer_at = float("inf")  # the agent's one pending timer (core._schedule_agent)
         self.timer_seq = 0  # and the sequence number of its deadline entry
-        #: capacity units held per channel (agents with ``units``; interruptible work)
-        self.units_by: dict[str, int] = {}
+        #: when its schedule next changes other than at its shift end (inf: never; set with
+        #: ``shift_no`` below). Here, not with the schedule's fields: the agent timer's
+        #: guardrails (``Guardrails.check``) read it, and this line of the compiled record
+        #: they read anyway (BENCHMARKS.md, scale49)
+        self.shift_next = _INF
         self.wrap_up_s: float = spec.wrap_up_s
         self.heavy_block_until = 0.0
         self.break_until = 0.0
@@ -880,7 +883,8 @@ class Agent:
         self.shifts: tuple[Shift, ...] = tuple(spec.shifts)
         self.shift_no = 0
         self.off_shift = False
-        self.shift_next = _INF
+        #: capacity units held per channel (agents with ``units``; interruptible work)
+        self.units_by: dict[str, int] = {}
         if self.shifts and self.shift_end is None:
             self.shift_end = self.shifts[-1].end_s
         #: its ``_best_key`` while a batch of freed agents is ordered (``Router._by_best_key``)

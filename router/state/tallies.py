@@ -154,25 +154,31 @@ class AgentTally:
     )
 
     def __init__(self, now: float) -> None:
-        self.since = now
-        self.offers = 0
-        self.handled = 0
-        self.handle_s = 0.0
-        self.declined = 0
-        self.expired = 0
-        #: capacity-time of the holds already released (open holds are added when read)
-        self.busy_s = 0.0
-        #: staffed time booked, and when the present staffed stretch began (inf: off
-        #: shift, logged in between two shifts of its schedule, is not staffed)
-        self.staffed_s = 0.0
-        self.on_from = now
-        self.shares: dict[str, float] = {}
-        #: whether the agent is in the counts below (from login until it leaves)
-        self.counted = False
+        # The order of these assignments is the field order of the compiled record (mypyc
+        # lays its attributes out as ``__init__`` first assigns them): first what a
+        # lifecycle reads and writes (``noted`` on every decision, release and agent timer;
+        # the counts of a completion and a release; ``offers`` at an offer), beside the
+        # object header, so that the record costs one or two cache lines where it cost two
+        # or three (at 10,000 agents and more they are memory misses: BENCHMARKS.md, scale49)
         #: whether the agent is in ``Realtime.changed`` (noted since the last settle): the
         #: core's store there is skipped while it is; one there may have it unset (noted by
         #: ``Realtime`` itself), never the other way round
         self.noted = False
+        #: whether the agent is in the counts below (from login until it leaves)
+        self.counted = False
+        self.handled = 0
+        self.handle_s = 0.0
+        #: capacity-time of the holds already released (open holds are added when read)
+        self.busy_s = 0.0
+        self.shares: dict[str, float] = {}
+        self.offers = 0
+        self.since = now
+        self.declined = 0
+        self.expired = 0
+        #: staffed time booked, and when the present staffed stretch began (inf: off
+        #: shift, logged in between two shifts of its schedule, is not staffed)
+        self.staffed_s = 0.0
+        self.on_from = now
         self.part = -1  # its index in AGENT_STATES
         self.elig: tuple[QueueTally, ...] = ()  # queues it is eligible for (Realtime.eligs)
         self.avail: list[QueueTally] = []  # those it is counted available in
