@@ -5162,15 +5162,6 @@ class Router:
                 snap.breaks_k,
             )
             self._ask_early_all()
-            # the candidates now, queued at once (asked again at the next pass as well): a
-            # place opening before that pass (a deadline of the next tick) finds them as
-            # the router that took the snapshot does
-            if self._early_s > 0.0:
-                due_of = self._early_due
-                for a in self._agents.values():
-                    due = due_of(a)
-                    if due < _INF:
-                        bs.add_early(a, due, due_of)
         self._bp.load(snap.extra)  # the estimator's records (load_extra_state), then:
         self._estimator.load_answers(snap.gaps, snap.lasts)
 
