@@ -126,6 +126,7 @@ from router.events import (
     Abandoned,
     AgentAttributesSet,
     AgentAway,
+    AgentDraining,
     AgentLoggedIn,
     AgentLoggedOut,
     AgentOnBreak,
@@ -355,6 +356,7 @@ class Router:
         "_counters",
         "_deadline_refs",
         "_deadlines",
+        "_drain_s",
         "_draws",
         "_early_asks",
         "_early_s",
@@ -554,6 +556,9 @@ class Router:
         # then whether they may take their break early (``_ask_early``)
         self._early_s = 0.0
         self._early_asks: dict[str, Agent] = {}
+        # drain_for_break (0: off; else the window): candidates holding work are given their
+        # early break too (they drain), and the window's opening has a timer of its own
+        self._drain_s = 0.0
         # agents with a shift end or a schedule, and per pool the changes they announce
         # (router/state/staffing.py), memoised until one of them logs in, out or changes
         self._scheduled: dict[str, Agent] = {}
@@ -593,6 +598,8 @@ class Router:
             if window and wb.max_break_share is not None and wb.max_continuous_work_s is not None
             else 0.0
         )
+        was_draining = self._drain_s
+        self._drain_s = self._early_s if wb.drain_for_break else 0.0
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -633,6 +640,8 @@ class Router:
         self._staff_ver += 1  # overtime rules may have changed
         if self._agents or wb.max_break_share != self._breaks.share:
             self._recount_breaks(wb.max_break_share)
+        if was_draining or self._drain_s:
+            self._end_drains()  # the switch or the window may have changed
 
     @property
     def config(self) -> RouterConfig:
@@ -2638,7 +2647,24 @@ class Router:
         timeout = self._presence
         if timeout is not None and agent.state == READY and agent.last_seen + timeout < at:
             at = agent.last_seen + timeout
+        if self._drain_s > 0.0:  # drain_for_break: when the break window opens
+            opens = self._window_opens(agent)
+            if self._now < opens < at:
+                at = opens
         return at
+
+    def _window_opens(self, agent: Agent) -> float:
+        """When ``agent``'s break window opens (``drain_for_break``: the core asks it then,
+        work in flight or not), or inf (not ready, deferred, or no break falls due)."""
+        max_work = self._guard.max_work
+        if (
+            max_work is None
+            or agent.state != READY
+            or agent.break_due != _INF
+            or self._guard.suspended("continuous_work", self._surge)
+        ):
+            return _INF
+        return agent.stretch_start + max_work - self._drain_s
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.
@@ -2691,6 +2717,8 @@ class Router:
             return
         if self._breaks.share is not None:  # (_count_break's own test: no call without it)
             self._count_break(agent)  # the agent may have become leaving (break staffing)
+        if self._drain_s > 0.0 and agent.state == READY:
+            self._early_asks[agent.id] = agent  # its break window may have opened
         self._schedule_agent(agent, self._agent_next_time(agent))
 
     def _relist_changed(self, agent: Agent) -> None:
@@ -2747,8 +2775,8 @@ class Router:
         if deferral is not None and self._now >= due + deferral:
             return True  # wellbeing first: the deferral is over
         self._make_ready(agent)
-        if agent.state == READY and agent.break_due == _INF:
-            self._defer_break(agent)
+        if agent.state == READY and agent.break_due == _INF and self._now >= due:
+            self._defer_break(agent)  # (a drain ended before due: a candidate again)
         return False
 
     def _break_flags(self, agent: Agent) -> int:
@@ -2807,6 +2835,18 @@ class Router:
                     max_work = self._guard.max_work
                     if max_work is not None:
                         agent = bs.next_early(self._early_due, max_work)
+                        if agent is not None and agent.total_load:  # drain_for_break
+                            self._begin_break(agent)
+                            if agent.state == BREAK and not agent.break_until:
+                                self._events.append(
+                                    AgentDraining(
+                                        at=self._now,
+                                        version=self._version,
+                                        agent_id=agent.id,
+                                        due=agent.stretch_start + max_work,
+                                    )
+                                )
+                            continue
                 if agent is None:
                     break
                 self._begin_break(agent)
@@ -2819,7 +2859,38 @@ class Router:
         flags = agent.brk_flags
         if not flags & STAFFED or flags & ON_BREAK:
             return _INF
-        return self._guard.early_due(agent, self._now, self._surge, self._early_s)
+        return self._guard.early_due(
+            agent, self._now, self._surge, self._early_s, self._drain_s > 0.0
+        )
+
+    def _draining(self, agent: Agent) -> bool:
+        """Whether ``agent`` drains for a break brought forward: told to take its wellbeing
+        break before it falls due, finishing the work it holds (``drain_for_break``)."""
+        max_work = self._guard.max_work
+        return (
+            agent.state == BREAK
+            and agent.state_reason == "wellbeing"
+            and not agent.break_until
+            and max_work is not None
+            and self._now < agent.stretch_start + max_work
+        )
+
+    def _end_drains(self) -> None:
+        """Agents draining whose drain no longer stands (the switch off, the window moved
+        past them, continuous work suspended in a surge) take work again; their break
+        falls due as before. O(agents), at a reconfigure or a surge's start only."""
+        guard = self._guard
+        for agent in list(self._agents.values()):
+            if not self._draining(agent):
+                continue
+            max_work = guard.max_work
+            if (
+                self._drain_s <= 0.0
+                or max_work is None
+                or guard.suspended("continuous_work", self._surge)
+                or self._now < agent.stretch_start + max_work - self._drain_s
+            ):
+                self._make_ready(agent)
 
     def _ask_early(self) -> None:
         """The agents freed up (or back) since the last pass that are in their break window
@@ -4810,7 +4881,10 @@ class Router:
         since it logged in (or since the last reset); O(channels + inquiries it holds).
         Raises UnknownId for an agent that is not logged in."""
         a = self._agent(check_id(agent_id, "agent_id"))
-        return self._live.agent_statistics(a, self._now)
+        # draining: told its wellbeing break, finishing what it holds (a drain brought
+        # forward, drain_for_break, or a due break's notice: the same wait)
+        pending = a.state == BREAK and a.state_reason == "wellbeing" and not a.break_until
+        return self._live.agent_statistics(a, self._now, pending)
 
     def agent_ids(self) -> list[str]:
         """The logged-in agents, in login order (for a per-agent export: mind the count)."""
@@ -5283,6 +5357,8 @@ class _Ops:
         r._staff_ver += 1  # overtime moves shift ends
         if on and r._guard.suspended("continuous_work", on):
             r._breaks.clear_deferred()  # no break is due in this surge
+            if r._drain_s > 0.0:
+                r._end_drains()  # nor brought forward: draining agents take work again
         for agent in r._agents.values():
             r._set_caps(agent)
             unlist(agent, r._vers)

@@ -20,6 +20,7 @@ __all__ = [
     "Abandoned",
     "AgentAttributesSet",
     "AgentAway",
+    "AgentDraining",
     "AgentLoggedIn",
     "AgentLoggedOut",
     "AgentOnBreak",
@@ -223,6 +224,16 @@ class AgentOnBreak(_Ev, frozen=True):
     until: float | None = None
 
 
+class AgentDraining(_Ev, frozen=True):
+    """The agent's break (due at ``due``) is brought forward and it holds work
+    (``wellbeing.drain_for_break``): it takes nothing new on any channel, finishes what it
+    holds, and its break starts when it holds nothing (``AgentOnBreak`` with ``until``).
+    Follows the break's notice (``AgentOnBreak`` without ``until``)."""
+
+    agent_id: str
+    due: float
+
+
 class AgentAway(_Ev, frozen=True):
     agent_id: str
     reason: str
@@ -352,6 +363,7 @@ Event = (
     | QueueClosed
     | OfferRescinded
     | AgentAttributesSet
+    | AgentDraining
 )
 
 _json_encoder = msgspec.json.Encoder()

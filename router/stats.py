@@ -246,3 +246,7 @@ class AgentStatistics(Struct, frozen=True, kw_only=True):
     aht_s: float | None
     declined: int
     expired: int
+    #: told its wellbeing break and finishing what it holds (a break brought forward,
+    #: ``wellbeing.drain_for_break``, or a break due): no new work; the break starts when it
+    #: holds nothing
+    draining: bool = False

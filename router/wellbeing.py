@@ -25,7 +25,9 @@ events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
 ``break_s`` before the agent's run of shifts ends, the core counts it as leaving
 (:meth:`Guardrails.leaving`). With ``break_window_s`` an agent freed up within that long
 before its break falls due may take it early (:meth:`Guardrails.early_due`; the places
-are break staffing's): no timer of its own, the core asks when the agent frees up.
+are break staffing's): no timer of its own, the core asks when the agent frees up. With
+``drain_for_break`` too, the core adds one: when the window opens (``Router._agent_next_time``)
+it asks the agent, work in flight or not.
 """
 
 from __future__ import annotations
@@ -96,23 +98,33 @@ class Guardrails:
         until = staffed_until(agent, self.shift_limit(agent, surge))
         return now >= until - self.break_s
 
-    def early_due(self, agent: Agent, now: float, surge: bool, window: float) -> float:
+    def early_due(
+        self, agent: Agent, now: float, surge: bool, window: float, drain: bool = False
+    ) -> float:
         """When ``agent``'s break falls due, if it may start it ``window`` early now, else
-        inf: ready with no work in flight, freed up within the window (``idle_from``), not
-        yet due (a due break is the timer's), not rested (idle as long as a break: that was
-        one), not deferred, on shift when it falls due (else it goes home instead), and
-        continuous work not suspended in a surge."""
+        inf: ready, within the window, freed up within it (``idle_from``) with no work in
+        flight, not yet due (a due break is the timer's), not rested (idle as long as a
+        break: that was one), not deferred, on shift when it falls due (else it goes home
+        instead), and continuous work not suspended in a surge. ``drain``
+        (``drain_for_break``): any agent within its window, work in flight or not (it
+        drains: no new work, the break starts when it holds nothing)."""
         max_work = self.max_work
         if (
             max_work is None
             or agent.state != READY
-            or agent.total_load
             or agent.break_due != _INF
             or self.suspended("continuous_work", surge)
         ):
             return _INF
         due = agent.stretch_start + max_work
-        if agent.idle_from < due - window or now >= due or now - agent.idle_from >= self.break_s:
+        if now >= due or now < due - window:
+            return _INF
+        if agent.total_load:
+            if not drain:
+                return _INF
+        elif now - agent.idle_from >= self.break_s or (
+            not drain and agent.idle_from < due - window
+        ):
             return _INF
         if due >= staffed_until(agent, self.shift_limit(agent, surge)):
             return _INF

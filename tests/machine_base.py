@@ -1330,3 +1330,12 @@ class RouterMachine(RuleBasedStateMachine):
                 f"{sorted(started)} went on a break: {on_break} of {len(group)} in {who} "
                 f"on a break, share {share}"
             )
+
+    @invariant()
+    def no_agent_stuck_before_its_break(self) -> None:
+        """A wellbeing break told and not started (a due break's notice, or a drain for a
+        break brought forward: ``drain_for_break``) waits only for work the agent holds: one
+        that holds nothing has started its break or is back at work (drain49)."""
+        for a in self.r._agents.values():
+            if a.state == BREAK and a.state_reason == "wellbeing" and not a.break_until:
+                assert a.total_load > 0, f"{a.id} told to break, holds nothing, not on a break"

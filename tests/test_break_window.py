@@ -18,7 +18,7 @@ import pytest
 
 from router import AgentSpec, ConfigError, Inquiry, Router
 from router.config import config_warnings
-from router.events import AgentOnBreak, AgentReady, BreakDeferred
+from router.events import AgentDraining, AgentOnBreak, AgentReady, BreakDeferred
 from router.sim import build_report, decode_scenario, load_scenario
 from router.sim.engine import Simulator
 from tests.helpers import BREAK_SHARE, config
@@ -311,7 +311,8 @@ def test_a_team_logging_in_together_takes_its_breaks_within_the_window() -> None
 
 def late_by_group(name: str) -> tuple[dict[str, float], dict[str, Any]]:
     """examples/NAME run once: per agent group the latest break start after its due time
-    (a notice's time, or ``BreakDeferred.due``; an early break 0), and the report."""
+    (a notice's time, or ``BreakDeferred.due`` or ``AgentDraining.due``; an early break 0),
+    and the report."""
     sim = Simulator(load_scenario(EXAMPLES / name))
     due: dict[str, float] = {}
     late: dict[str, float] = {}
@@ -319,6 +320,8 @@ def late_by_group(name: str) -> tuple[dict[str, float], dict[str, Any]]:
     def hook(e: Any) -> bool:
         if isinstance(e, BreakDeferred):
             due[e.agent_id] = min(due.get(e.agent_id, math.inf), e.due)
+        elif isinstance(e, AgentDraining):  # drain_for_break: the notice came early
+            due[e.agent_id] = e.due
         elif isinstance(e, AgentOnBreak) and e.reason == "wellbeing":
             if e.until is None:
                 due.setdefault(e.agent_id, e.at)

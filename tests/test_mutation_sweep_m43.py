@@ -31,6 +31,7 @@ SCHEMA: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "Abandoned": (("inquiry_id", "queue", "wait_s", "at"), {"reason": "", "version": 0}),
     "AgentAttributesSet": (("agent_id", "pools", "at"), {"version": 0}),
     "AgentAway": (("agent_id", "reason", "at"), {"version": 0}),
+    "AgentDraining": (("agent_id", "due", "at"), {"version": 0}),
     "AgentLoggedIn": (("agent_id", "at"), {"version": 0}),
     "AgentLoggedOut": (("agent_id", "at"), {"version": 0}),
     "AgentOnBreak": (("agent_id", "reason", "at"), {"until": None, "version": 0}),
@@ -105,7 +106,7 @@ def _one(cls: type) -> Any:
 
 
 def test_every_event_class_is_in_the_union_with_its_fields_and_defaults() -> None:
-    assert set(_CLASSES) == set(typing.get_args(E.Event)) and len(_CLASSES) == 33
+    assert set(_CLASSES) == set(typing.get_args(E.Event)) and len(_CLASSES) == 34
     schema = {
         c.__name__: (
             tuple(f.name for f in msgspec.structs.fields(c) if f.required),
@@ -187,4 +188,4 @@ _IMPORTED = {"annotations", "Any", "msgspec", "Struct", "read_message"}
 def test_the_module_exports_every_public_name_it_defines() -> None:
     # ``from router.events import *`` gives every event, the union and the codec
     public = {n for n in vars(E) if not n.startswith("_") and n not in _IMPORTED}
-    assert sorted(E.__all__) == E.__all__ and set(E.__all__) == public and len(public) == 39
+    assert sorted(E.__all__) == E.__all__ and set(E.__all__) == public and len(public) == 40

@@ -231,6 +231,10 @@ class Wellbeing(_Base):
     #: and a place under ``max_break_share`` is free (earliest due first): the breaks of a
     #: team that logged in together spread over the window instead of queueing past due
     break_window_s: Seconds | None = None
+    #: with ``break_window_s``: an agent in its window whose early break fits under the share
+    #: stops taking new work on every channel (it *drains*: finishes what it holds) and its
+    #: break starts when it holds nothing; the window also opens with a timer of its own
+    drain_for_break: bool = False
     #: a heavy inquiry handled at least this long is followed by ``cooldown_s`` without work
     cooldown_after_heavy_s: PositiveSeconds | None = None
     cooldown_s: Seconds = 300.0

@@ -94,6 +94,20 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             f"$.wellbeing.break_window_s: does nothing without {need} "
             "(no break falls due to be brought forward under a share)"
         )
+    if wb.drain_for_break and (
+        not wb.break_window_s or wb.max_break_share is None or wb.max_continuous_work_s is None
+    ):
+        need = (
+            "break_window_s"
+            if not wb.break_window_s
+            else "max_break_share"
+            if wb.max_break_share is None
+            else "max_continuous_work_s"
+        )
+        out.append(
+            f"$.wellbeing.drain_for_break: does nothing without {need} "
+            "(no break is brought forward to drain for)"
+        )
     if wb.cooldown_after_heavy_s is None:
         for key in ("cooldown_s", "cooldown_from"):
             if getattr(wb, key) != getattr(_WELLBEING, key):

@@ -76,6 +76,7 @@ from router.errors import UsageError
 from router.events import (
     Abandoned,
     AgentAway,
+    AgentDraining,
     AgentLoggedIn,
     AgentLoggedOut,
     AgentOnBreak,
@@ -163,6 +164,7 @@ _E_READY: Final = 18
 _E_SURGE_STARTED: Final = 19
 _E_SURGE_ENDED: Final = 20
 _E_BREAK_DEFERRED: Final = 21
+_E_DRAINING: Final = 22
 _EVENT_KIND: Final[dict[type, int]] = {
     Queued: _E_QUEUED,
     Assigned: _E_ASSIGNED,
@@ -188,6 +190,7 @@ _EVENT_KIND: Final[dict[type, int]] = {
     SurgeStarted: _E_SURGE_STARTED,
     SurgeEnded: _E_SURGE_ENDED,
     BreakDeferred: _E_BREAK_DEFERRED,
+    AgentDraining: _E_DRAINING,
 }
 
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
@@ -1203,8 +1206,8 @@ class Simulator:
                         self._rested(a, t)
                         if a.break_due == _INF:
                             a.break_due = t  # due now (the core's timer fired at the limit)
-                        if started:
-                            res.break_late.append((a.group, t - a.break_due))
+                        if started:  # (a drained break may start before it fell due: 0)
+                            res.break_late.append((a.group, max(0.0, t - a.break_due)))
                             a.break_due = _INF
                     if started and self._break_change(a, True):
                         breaks_changed = True
@@ -1229,6 +1232,10 @@ class Simulator:
                     if e.due < a.break_due:
                         a.break_due = e.due
                     other["BreakDeferred"] = other.get("BreakDeferred", 0) + 1
+                elif ek == _E_DRAINING:
+                    # drain_for_break: the notice just before was given early; due at e.due
+                    agents[e.agent_id].break_due = e.due
+                    other["AgentDraining"] = other.get("AgentDraining", 0) + 1
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1
@@ -1272,6 +1279,8 @@ class Simulator:
     def _break_missed(self, a: AgentRec, t: float) -> None:
         """The agent leaves (or the run ends) with its wellbeing break due and not taken."""
         self._rested(a, t)
+        if a.break_due > t:  # a drain ended before the break fell due: nothing missed
+            a.break_due = _INF
         if a.break_due < _INF:
             self.result.break_late.append((a.group, t - a.break_due))
             self.result.breaks_missed += 1

@@ -42,7 +42,11 @@ core says who is a candidate and when (``Router._early_due``); a candidate that 
 work again, rested as long as a break, reached its due time (the break is then due as
 above), went on a break the caller gave or leaves before it falls due is dropped when
 met at a queue's head. An early break is a wellbeing break like any (a new stretch at its end);
-``max_break_deferral_s`` concerns only breaks past due.
+``max_break_deferral_s`` concerns only breaks past due. With ``drain_for_break`` a
+candidate need not be free: one holding work is given its early break all the same, as a
+notice (it *drains*: no new work, the break starts when it holds nothing), and counts on
+a break from that notice, so draining agents take places like any break; the core asks
+every agent when its window opens, not only when it frees up.
 
 The core (``router/core.py``) tells this module what each agent counts as
 (:meth:`BreakStaffing.count`, with flags it computes from the agent's state)

@@ -514,7 +514,7 @@ class Realtime:
             wait_sum_s=tl.windows.total_wait_s,
         )
 
-    def agent_statistics(self, agent: Agent, now: float) -> AgentStatistics:
+    def agent_statistics(self, agent: Agent, now: float, draining: bool = False) -> AgentStatistics:
         """One agent's figures at ``now``: O(channels + inquiries it holds)."""
         tl = agent.tally
         busy = tl.busy_s + _held_busy(agent, now)
@@ -535,6 +535,7 @@ class Realtime:
             aht_s=tl.handle_s / tl.handled if tl.handled else None,
             declined=tl.declined,
             expired=tl.expired,
+            draining=draining,
         )
 
     # ------------------------------------------------------------------ reset
