@@ -2913,7 +2913,8 @@ class Router:
 
     def _ask_early_all(self) -> None:
         """Every agent is asked again at the next pass (a new config, a surge's change, a
-        restore: the candidates are what the agents' records say, not a history)."""
+        restore of a snapshot without ``Snapshot.early``: the candidates are then what the
+        agents' records say, not a history; a newer snapshot restores them as they were)."""
         self._breaks.clear_early()
         if self._early_s > 0.0:
             self._early_asks.update(self._agents)
@@ -4951,8 +4952,21 @@ class Router:
             statistics_reset_ties=sorted(self._live.reset_ties),
             lost_pools=self._lost_pools(),
             answer_targets=self._answer_targets(),
+            early=self._early_record(),
         )
         return codec.encode(snap)
+
+    def _early_record(self) -> codec.EarlyRecord | UnsetType:
+        """``Snapshot.early``: the break-window candidates pending (the agents to ask at
+        the next pass, in order, and the queued ones); UNSET without a window."""
+        if self._early_s <= 0.0:
+            return UNSET
+        agents = self._agents
+        return codec.EarlyRecord(  # (agents gone since are no one's candidates: left out)
+            asks=[aid for aid, a in self._early_asks.items() if agents.get(aid) is a],
+            entries=self._breaks.early_entries(lambda a: agents.get(a.id) is a),
+            k=self._breaks.k_early,
+        )
 
     def _answer_targets(self) -> dict[str, float] | UnsetType:
         """``Snapshot.answer_targets``: the targets kept on assigned tickets across a
@@ -5193,7 +5207,18 @@ class Router:
                 [(due, inc, k, self._agents[aid]) for due, inc, k, aid in snap.breaks],
                 snap.breaks_k,
             )
-            self._ask_early_all()
+            early = snap.early
+            if isinstance(early, codec.EarlyRecord) and self._early_s > 0.0:
+                # the candidates as they were: the next pass asks whom the snapshotted
+                # router would, and a place opening before it finds the same queue
+                agents = self._agents
+                bs.restore_early(
+                    [(due, inc, k, agents[aid]) for due, inc, k, aid in early.entries],
+                    early.k,
+                )
+                self._early_asks = {aid: agents[aid] for aid in early.asks}
+            else:
+                self._ask_early_all()  # (an older snapshot: every agent at the next pass)
         self._bp.load(snap.extra)  # the estimator's records (load_extra_state), then:
         self._estimator.load_answers(snap.gaps, snap.lasts)
 

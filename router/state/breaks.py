@@ -121,7 +121,7 @@ class BreakStaffing:
         self.n_deferred = 0  # entries in the deferred heaps, stale ones included
         self.k = 0
         self.n_early = 0  # entries in the early heaps, stale ones included
-        self.k_early = 0  # (not in snapshots: the core asks its candidates again)
+        self.k_early = 0
 
     @property
     def enabled(self) -> bool:
@@ -323,6 +323,26 @@ class BreakStaffing:
         for tally in (self.all, *self.teams.values()):
             tally.early = []
         self.n_early = 0
+
+    def early_entries(self, live: Callable[[Agent], bool]) -> list[tuple[float, int, int, str]]:
+        """The early candidates queued, for the snapshot: (due, incarnation, counter, agent
+        id), stale entries included but those of agents ``live`` says are gone."""
+        out = []
+        for tally in (self.all, *self.teams.values()):
+            for due, inc, k, agent in tally.early:
+                if live(agent):
+                    out.append((due, inc, k, agent.id))
+        out.sort()
+        return out
+
+    def restore_early(self, entries: list[tuple[float, int, int, Agent]], k: int) -> None:
+        """Put back :meth:`early_entries` (agents resolved) and the push counter."""
+        self.clear_early()
+        for due, inc, n, agent in entries:
+            team = self._team(agent)
+            heappush((team or self.all).early, (due, inc, n, agent))
+            self.n_early += 1
+        self.k_early = k
 
     def clear_deferred(self) -> list[Agent]:
         """Drop every deferred break (the guardrail is suspended); returns those agents."""

@@ -45,6 +45,7 @@ from router.stats import Counters
 __all__ = [
     "FORMAT",
     "AgentRecord",
+    "EarlyRecord",
     "LostPool",
     "QueueRecord",
     "Snapshot",
@@ -140,6 +141,17 @@ class TicketRecord(Struct, array_like=True):
 LostPool = tuple[str, str | None, list[tuple[str, int]], bool, int, list[Any]]
 
 
+class EarlyRecord(Struct, array_like=True):
+    """The break-window candidates pending (``break_window_s``, router/state/breaks.py):
+    the agents the core asks at its next pass (``Router._early_asks``, in order), the
+    queued candidates (due, incarnation, counter, agent id; stale ones of agents still
+    there included: they stand again if the agent is due the same again) and the counter."""
+
+    asks: list[str]
+    entries: list[tuple[float, int, int, str]]
+    k: int
+
+
 class Snapshot(Struct):
     format: int
     config: RouterConfig
@@ -186,6 +198,10 @@ class Snapshot(Struct):
     #: whose queue's target a reconfigure changed since (``Ticket.answer_target``); UNSET
     #: (left out of the bytes) when there is none
     answer_targets: dict[str, float] | UnsetType = UNSET
+    #: the break-window candidates pending, restored as they were (a restored router
+    #: decides an early break at the pass a replay does); UNSET (left out of the bytes)
+    #: without ``break_window_s``. Missing, a restore asks every agent at the next pass
+    early: EarlyRecord | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
