@@ -377,3 +377,31 @@ class BlendedMachine(RouterMachine):
 TestBlendedMachine, TestBlendedMachineRandomized = machine_tests(
     BlendedMachine, fixed=60, randomized=5
 )
+
+
+# ---------------------------------------------------------------- breaks brought forward
+
+WINDOW = STAFFING.replace("max_break_share = 0.34", "max_break_share = 0.34\nbreak_window_s = 20")
+DRAIN = WINDOW.replace("break_window_s = 20", "break_window_s = 20\ndrain_for_break = true")
+
+
+class WindowMachine(StaffingMachine):
+    """The staffing machine with a break window (break48): breaks brought forward into free
+    places for agents that free up within 20 s of their due time."""
+
+    CONFIG = WINDOW
+
+
+TestWindowMachine, TestWindowMachineRandomized = machine_tests(
+    WindowMachine, fixed=30, randomized=3
+)
+
+
+class DrainMachine(StaffingMachine):
+    """The window with ``drain_for_break`` (drain49): agents holding work drain for an early
+    break, counted in the share; none stuck (``no_agent_stuck_before_its_break``)."""
+
+    CONFIG = DRAIN
+
+
+TestDrainMachine, TestDrainMachineRandomized = machine_tests(DrainMachine, fixed=40, randomized=3)
