@@ -217,32 +217,45 @@ def test_a_snapshot_keeps_the_candidates() -> None:
     assert run(True) == run(False) == [("su", 90.0)]
 
 
+@pytest.mark.parametrize("before_pass", [False, True])
 @pytest.mark.parametrize(
     "window", [WINDOW, WINDOW.replace("= 40\n", "= 40\ndrain_for_break = true\n")]
 )
-def test_a_restored_router_decides_as_one_run_straight_through(window: str) -> None:
+def test_a_restored_router_decides_as_one_run_straight_through(
+    window: str, before_pass: bool
+) -> None:
     # (snap49) one place among Su, Li and Pu; Li on a break. Su frees up in her window at
     # 50 and waits as a candidate. Xu's shift starts at 55 (a deadline): a second place.
     # The login at 55 fires that deadline before the next pass (the tick at 56): the router
     # run straight through gives the place to Su at 55. One restored at 52 must hold Su as
     # a candidate too; break48 asked every agent again at the next pass only, so the
-    # restored router's break came at 56 (until 86, not 85)
+    # restored router's break came at 56 (until 86, not 85). Restored right after Su frees
+    # up (``before_pass``), it must ask Su, and only her, at the pass at 50: Pu, idle since
+    # 35 (before her window), is asked again only at her next free-up (break48), so the
+    # place Li's return opens at 58 is not hers
     def run(restore: bool) -> tuple[list[Any], bytes]:
         r = Router(config(window))
-        for aid in ("su", "li", "pu"):
+        for aid in ("su", "pu"):
             r.login(AgentSpec(id=aid), 0)
-        r.login(AgentSpec(id="xu", shifts=[Shift(start_s=55.0)]), 0)
         working(r, "su", "i1", 0)
+        working(r, "pu", "i0", 0)
+        r.login(AgentSpec(id="li"), 0)
+        r.login(AgentSpec(id="xu", shifts=[Shift(start_s=55.0)]), 0)
+        r.complete("i0", 35)  # Pu frees up before her window: asked then, no candidate
         r.go_on_break("li", 40)
         r.complete("i1", 50)
+        if restore and before_pass:
+            r = Router.restore(r.snapshot())
         events = r.tick(50)
         assert breaks(events) == []
         events += r.tick(52)
-        if restore:
+        if restore and not before_pass:
             r = Router.restore(r.snapshot())
         r.login(AgentSpec(id="zu"), 55)
         r.submit(Inquiry(id="i2", queue="q"), 55)
-        for now in (56, 60, 90, 130, 200):
+        events += r.tick(56)
+        r.set_ready("li", 58)
+        for now in (60, 90, 130, 200):
             events += r.tick(now)
         return events, r.snapshot()
 
