@@ -2648,23 +2648,10 @@ class Router:
         if timeout is not None and agent.state == READY and agent.last_seen + timeout < at:
             at = agent.last_seen + timeout
         if self._drain_s > 0.0:  # drain_for_break: when the break window opens
-            opens = self._window_opens(agent)
+            opens = self._guard.window_opens(agent, self._surge, self._drain_s)
             if self._now < opens < at:
                 at = opens
         return at
-
-    def _window_opens(self, agent: Agent) -> float:
-        """When ``agent``'s break window opens (``drain_for_break``: the core asks it then,
-        work in flight or not), or inf (not ready, deferred, or no break falls due)."""
-        max_work = self._guard.max_work
-        if (
-            max_work is None
-            or agent.state != READY
-            or agent.break_due != _INF
-            or self._guard.suspended("continuous_work", self._surge)
-        ):
-            return _INF
-        return agent.stretch_start + max_work - self._drain_s
 
     def _schedule_agent(self, agent: Agent, when: float) -> None:
         """Keep one pending timer per agent, at the earliest time anything needs it.

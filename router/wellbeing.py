@@ -26,8 +26,9 @@ events) but, with ``max_break_deferral_s``, one at the end of its deferral; and
 (:meth:`Guardrails.leaving`). With ``break_window_s`` an agent freed up within that long
 before its break falls due may take it early (:meth:`Guardrails.early_due`; the places
 are break staffing's): no timer of its own, the core asks when the agent frees up. With
-``drain_for_break`` too, the core adds one: when the window opens (``Router._agent_next_time``)
-it asks the agent, work in flight or not.
+``drain_for_break`` too, the core adds one: when the window opens
+(:meth:`Guardrails.window_opens`, in ``Router._agent_next_time``) it asks the agent, work in
+flight or not.
 """
 
 from __future__ import annotations
@@ -108,16 +109,8 @@ class Guardrails:
         instead), and continuous work not suspended in a surge. ``drain``
         (``drain_for_break``): any agent within its window, work in flight or not (it
         drains: no new work, the break starts when it holds nothing)."""
-        max_work = self.max_work
-        if (
-            max_work is None
-            or agent.state != READY
-            or agent.break_due != _INF
-            or self.suspended("continuous_work", surge)
-        ):
-            return _INF
-        due = agent.stretch_start + max_work
-        if now >= due or now < due - window:
+        due = self._due_to_bring_forward(agent, surge)
+        if now >= due or now < due - window:  # (inf: none to bring forward)
             return _INF
         if agent.total_load:
             if not drain:
@@ -129,6 +122,26 @@ class Guardrails:
         if due >= staffed_until(agent, self.shift_limit(agent, surge)):
             return _INF
         return due
+
+    def window_opens(self, agent: Agent, surge: bool, window: float) -> float:
+        """When ``agent``'s break window (``window`` before its break falls due) opens, or
+        inf (no break to bring forward: see :meth:`early_due`); ``drain_for_break`` asks
+        the agent then, work in flight or not."""
+        return self._due_to_bring_forward(agent, surge) - window
+
+    def _due_to_bring_forward(self, agent: Agent, surge: bool) -> float:
+        """When ``agent``'s break falls due if one may be brought forward at all, else inf:
+        a continuous-work limit, the agent ready, not deferred (a deferred break is due
+        already), continuous work not suspended in a surge."""
+        max_work = self.max_work
+        if (
+            max_work is None
+            or agent.state != READY
+            or agent.break_due != _INF
+            or self.suspended("continuous_work", surge)
+        ):
+            return _INF
+        return agent.stretch_start + max_work
 
     def next_time(self, agent: Agent, surge: bool, staffing: bool = False) -> float:
         """The next time a guardrail or window changes this agent, or inf.
