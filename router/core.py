@@ -331,6 +331,13 @@ _GONE: Final = Agent(AgentSpec(id="", capacity={}), 0.0, -1)
 _GONE.ver = -1
 
 
+def _gone_agent(team: str | None) -> Agent:
+    """A placeholder for an agent gone since it queued as an early candidate (restored
+    from ``Snapshot.early_gone``): in ``team``'s heap, counted on no shift (``brk_flags``
+    0), so no one's candidate: popped or dropped as the gone agent's entry would be."""
+    return Agent(AgentSpec(id="", capacity={}, team=team), 0.0, -1)
+
+
 @final
 class Router:
     """A contact-center routing engine with no I/O. See the module docstring."""
@@ -4940,6 +4947,7 @@ class Router:
             lost_pools=self._lost_pools(),
             answer_targets=self._answer_targets(),
             early=self._early_record(),
+            early_gone=self._early_gone(),
         )
         return codec.encode(snap)
 
@@ -4954,6 +4962,16 @@ class Router:
             entries=self._breaks.early_entries(lambda a: agents.get(a.id) is a),
             k=self._breaks.k_early,
         )
+
+    def _early_gone(self) -> list[tuple[float, int, int, str | None]] | UnsetType:
+        """``Snapshot.early_gone``: the queued candidates of agents gone since (counted in
+        ``n_early`` until popped: they decide when the heaps are compacted); UNSET for
+        none (the bytes as before)."""
+        if self._early_s <= 0.0:
+            return UNSET
+        agents = self._agents
+        gone = self._breaks.early_gone(lambda a: agents.get(a.id) is a)
+        return gone if gone else UNSET
 
     def _answer_targets(self) -> dict[str, float] | UnsetType:
         """``Snapshot.answer_targets``: the targets kept on assigned tickets across a
@@ -5199,8 +5217,10 @@ class Router:
                 # the candidates as they were: the next pass asks whom the snapshotted
                 # router would, and a place opening before it finds the same queue
                 agents = self._agents
+                gone = snap.early_gone if isinstance(snap.early_gone, list) else []
                 bs.restore_early(
-                    [(due, inc, k, agents[aid]) for due, inc, k, aid in early.entries],
+                    [(due, inc, k, agents[aid]) for due, inc, k, aid in early.entries]
+                    + [(due, inc, k, _gone_agent(team)) for due, inc, k, team in gone],
                     early.k,
                 )
                 self._early_asks = {aid: agents[aid] for aid in early.asks}

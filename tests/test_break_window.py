@@ -433,3 +433,79 @@ def test_breaks_start_soon_after_due_with_a_quarter_away(
     assert max(rep["on_break_max_fraction_by_group"].values()) <= 0.25
     assert rep["unresolved"] == 0
     assert max(v for g, v in by.items() if groups is None or g in groups) <= late_s, by
+
+
+def test_a_restored_router_keeps_the_candidates_of_agents_gone_in_its_count() -> None:
+    # (fix50) the early heaps hold stale entries, counted in ``n_early``, until a pass pops
+    # them or the count outgrows the staff (``add_early`` then drops every stale one). One
+    # place, Li's. Su (due 80) heads the queue from 50; 80 Xs (due 81) queue behind her at
+    # 51 and log out at 52; Pu's entry went stale when she took work again at 46. A restore
+    # at 53 must count the Xs' entries still: when Mo queues at 55 the run straight through
+    # drops the stale ones (82 > 64 + 2 x 4 staffed), Pu's with them; a restored router
+    # counting 2 kept Pu's, and its snapshot at 60 held her twice
+    cfg = config(WINDOW.replace("max_break_share = 0.5", "max_break_share = 0.01"))
+
+    def run(restore: bool) -> tuple[list[Any], bytes, int]:
+        r = Router(cfg)
+        for aid in ("su", "li"):
+            r.login(AgentSpec(id=aid), 0)
+        working(r, "su", "i_su", 0)
+        r.go_on_break("li", 0)
+        xs = [f"x{i}" for i in range(80)]
+        for aid in (*xs, "pu", "mo"):
+            r.login(AgentSpec(id=aid), 1)
+            working(r, aid, f"i_{aid}", 1)
+        events = r.tick(1)
+        r.complete("i_pu", 45)  # in her window (41): a candidate, no place
+        events += r.tick(45)
+        working(r, "pu", "i_pu2", 46)  # her entry is stale while she works
+        r.complete("i_su", 50)
+        events += r.tick(50)
+        for aid in xs:
+            r.complete(f"i_{aid}", 51)
+        events += r.tick(51)
+        for aid in xs:
+            r.logout(aid, 52)
+        events += r.tick(52)
+        assert r._breaks.n_early == 82
+        if restore:
+            r = Router.restore(r.snapshot())
+        r.complete("i_mo", 55)
+        events += r.tick(55)
+        events += r.tick(60)
+        return events, r.snapshot(), r._breaks.n_early
+
+    through, snap, n = run(False)
+    assert n == 2  # Su's and Mo's
+    assert [e[3] for e in codec.decode(snap).early.entries] == ["su", "mo"]
+    assert run(True) == (through, snap, n)
+
+
+@pytest.mark.parametrize("at", [79.0, 80.0, 80.5])
+def test_breaks_asked_within_an_instant_are_decided_before_a_snapshot(at: float) -> None:
+    # (fix50) a break timer firing while an instant's deadlines fire waits for the instant's
+    # end (``Router._break_asks``, decided by ``_decide_breaks``): Su's and Li's breaks fall
+    # due at 80, when Xu's shift starts (one place more). ``_break_asks`` is not in
+    # snapshots: no input returns with it pending, so a router restored right after that
+    # instant (or just before or after it) decides as one run straight through
+    def run(restore: bool) -> tuple[list[Any], bytes]:
+        r = Router(config(BREAK_SHARE))
+        for aid in ("su", "li", "pu"):
+            r.login(AgentSpec(id=aid), 0)
+        working(r, "su", "i1", 0)
+        working(r, "li", "i2", 0)
+        r.login(AgentSpec(id="xu", shifts=[Shift(start_s=80.0)]), 0)
+        events = r.tick(at)
+        assert not r._break_asks and not r._release_asked
+        if restore:
+            r = Router.restore(r.snapshot())
+        for now in (81, 100, 111, 150, 200):
+            events += r.tick(now)
+        r.complete("i1", 210)
+        r.complete("i2", 210)
+        events += r.tick(300)
+        return events, r.snapshot()
+
+    through, snap = run(False)
+    assert ("su", None) in breaks(through) or ("li", None) in breaks(through)
+    assert run(True) == (through, snap)

@@ -335,8 +335,21 @@ class BreakStaffing:
         out.sort()
         return out
 
+    def early_gone(self, live: Callable[[Agent], bool]) -> list[tuple[float, int, int, str | None]]:
+        """The entries :meth:`early_entries` leaves out (agents gone), for the snapshot:
+        (due, incarnation, counter, team). Stale, yet counted in ``n_early`` until popped
+        or dropped, they decide when the heaps are compacted (:meth:`add_early`)."""
+        out = []
+        for tally in (self.all, *self.teams.values()):
+            for due, inc, k, agent in tally.early:
+                if not live(agent):
+                    out.append((due, inc, k, agent.team))
+        out.sort(key=lambda e: e[:3])
+        return out
+
     def restore_early(self, entries: list[tuple[float, int, int, Agent]], k: int) -> None:
-        """Put back :meth:`early_entries` (agents resolved) and the push counter."""
+        """Put back :meth:`early_entries` (agents resolved; a gone one's a placeholder
+        that is no one's candidate, in its team's heap) and the push counter."""
         self.clear_early()
         for due, inc, n, agent in entries:
             team = self._team(agent)

@@ -202,6 +202,11 @@ class Snapshot(Struct):
     #: decides an early break at the pass a replay does); UNSET (left out of the bytes)
     #: without ``break_window_s``. Missing, a restore asks every agent at the next pass
     early: EarlyRecord | UnsetType = UNSET
+    #: the break-window candidates of agents gone since they queued (due, incarnation,
+    #: counter, team): stale, but counted until a pass pops them or the count outgrows the
+    #: staff (``BreakStaffing.n_early``), so restored as placeholders where they stood;
+    #: UNSET (left out of the bytes) when there is none
+    early_gone: list[tuple[float, int, int, str | None]] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
