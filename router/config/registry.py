@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "POLICIES",
+    "PolicyFactory",
     "PolicyLoadError",
     "find_policy",
     "is_known",
