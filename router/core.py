@@ -406,6 +406,7 @@ class Router:
         "_queues",
         "_rank",
         "_rank_limit",
+        "_reconfigure_listeners",
         "_release_asked",
         "_releasing",
         "_retired",
@@ -432,7 +433,6 @@ class Router:
         "_waiting_cb",
         "_wb",
         "_window",
-        "on_reconfigure",
     )
 
     def __init__(self, config: RouterConfig | None = None, *, now: float = 0.0) -> None:
@@ -445,10 +445,11 @@ class Router:
         self._rollback_now = self._now
         self._seq = 0
         self._version = 1
-        #: called after each successful ``reconfigure`` (its config in force) with the queues
-        #: it removed, each mapped to where its waiting inquiries went (``None``: rejected);
-        #: the simulator's engine sees every config so (not restored from a snapshot)
-        self.on_reconfigure: Callable[[dict[str, str | None]], object] | None = None
+        #: called in turn after each successful ``reconfigure`` (its config in force) with
+        #: the queues it removed, each mapped to where its waiting inquiries went (``None``:
+        #: rejected): :meth:`add_reconfigure_listener`; the simulator's engine sees every
+        #: config so, an embedder's listener beside it (not restored from a snapshot)
+        self._reconfigure_listeners: list[Callable[[dict[str, str | None]], object]] = []
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
@@ -4501,8 +4502,8 @@ class Router:
         offer is held to the new config: an agent it no longer allows loses it at once
         (``reason="reconfigured"``); work in service stays.
         An invalid config raises ConfigError naming every problem and changes nothing.
-        After the change, ``on_reconfigure`` (if set) gets the removed queues, each mapped to
-        where its waiting inquiries went (``None``: rejected).
+        After the change, each listener (:meth:`add_reconfigure_listener`) gets the removed
+        queues, each mapped to where its waiting inquiries went (``None``: rejected).
         """
         if isinstance(config, dict):
             config = convert_config(config)  # ConfigError names every problem
@@ -4521,10 +4522,33 @@ class Router:
         except BaseException as exc:
             self._failed(exc)
             raise
-        listener = self.on_reconfigure
-        if listener is not None:  # after the change: the router is whole whatever it does
-            listener(moved)
+        # after the change: the router is whole whatever they do (one that raises stops
+        # the rest, the exception the caller's); a copy, so a listener may add or remove
+        for listener in list(self._reconfigure_listeners):
+            listener(dict(moved))
         return version
+
+    def add_reconfigure_listener(self, listener: Callable[[dict[str, str | None]], object]) -> None:
+        """Call ``listener(moved)`` after each successful :meth:`reconfigure`, after the
+        listeners added before it (``moved``: each removed queue mapped to where its waiting
+        inquiries went, ``None``: rejected; the listener's own copy). Adding one already
+        added does nothing (as ``trio.lowlevel.add_instrument``). A restored router has
+        none."""
+        if not callable(listener):
+            raise InvalidInput("listener", f"must be callable, got {type(listener).__name__}")
+        if not any(x is listener or x == listener for x in self._reconfigure_listeners):
+            self._reconfigure_listeners.append(listener)
+
+    def remove_reconfigure_listener(
+        self, listener: Callable[[dict[str, str | None]], object]
+    ) -> None:
+        """Stop calling ``listener`` (:meth:`add_reconfigure_listener`); ``InvalidInput``
+        (``listener``) if it was not added, the others kept."""
+        for i, x in enumerate(self._reconfigure_listeners):
+            if x is listener or x == listener:
+                del self._reconfigure_listeners[i]
+                return
+        raise InvalidInput("listener", f"not added: {listener!r}")
 
     def _reconfigure(
         self,

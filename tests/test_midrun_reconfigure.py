@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from router import AgentSpec, Inquiry, Router
+from router import AgentSpec, Inquiry, InvalidInput, Router
 from router.events import Assigned
 from router.observe import Monitor
 from router.sim import build_report, decode_scenario
@@ -477,14 +477,11 @@ def test_two_reconfigures_in_one_hook_call_are_both_seen(how: str) -> None:
         return True
 
     sim = Simulator(sc, on_event=hook)
-    listener = sim.router.on_reconfigure
-    assert listener is not None
 
     def spy(moved: dict[str, str | None]) -> None:
         seen.append(dict(moved))
-        listener(moved)
 
-    sim.router.on_reconfigure = spy
+    sim.router.add_reconfigure_listener(spy)  # beside the engine's, not in its place
     res = sim.run()
     assert seen == [{}, {"q": "added"}]
     assert [x.name for x in res.added_queues] == ["added"] and res.added_at == {"added": when[0]}
@@ -498,10 +495,10 @@ def test_two_reconfigures_in_one_hook_call_are_both_seen(how: str) -> None:
     assert rep["unresolved"] == 0 and rep["anomalies"] == {}
 
 
-def test_the_router_calls_on_reconfigure_only_after_a_change() -> None:
-    """``Router.on_reconfigure``: each removed queue and its target (``None``: rejected),
-    called after the change (the router's config is the new one); a refused config calls
-    nothing."""
+def test_the_router_calls_its_reconfigure_listeners_only_after_a_change() -> None:
+    """``Router.add_reconfigure_listener``: each removed queue and its target (``None``:
+    rejected), called after the change (the router's config is the new one); a refused
+    config calls nothing."""
 
     def qs(*names: str, b_to: str = "") -> Any:
         text = "".join(f'[[queues]]\nname = "{n}"\n' for n in names)
@@ -509,7 +506,7 @@ def test_the_router_calls_on_reconfigure_only_after_a_change() -> None:
 
     r = Router(qs("a", "b", "c", b_to="a"))
     calls: list[tuple[int, dict[str, str | None]]] = []
-    r.on_reconfigure = lambda moved: calls.append((r.version, moved))
+    r.add_reconfigure_listener(lambda moved: calls.append((r.version, moved)))
     r.reconfigure(qs("a"), 1.0)
     assert calls == [(2, {"b": "a", "c": None})]
     with pytest.raises(Exception, match="hand_over"):
@@ -517,3 +514,59 @@ def test_the_router_calls_on_reconfigure_only_after_a_change() -> None:
     assert len(calls) == 1 and r.version == 2
     r.reconfigure(qs("a", "d"), 3.0)
     assert calls[-1] == (3, {})
+
+
+def test_reconfigure_listeners_are_a_list_in_the_order_added() -> None:
+    # (fix50) tidy49's single ``on_reconfigure``: an embedder that set it replaced the
+    # simulator engine's. Now each listener added is called, in order, each with its copy
+    calls: list[str] = []
+
+    class Seen:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def note(self, moved: dict[str, str | None]) -> None:
+            calls.append(f"{self.name}:{sorted(moved)}")
+            moved.clear()  # its own copy: the next listener still sees the queues
+
+    r = Router(config('[[queues]]\nname = "a"\n[[queues]]\nname = "b"\n'))
+    first, second = Seen("first"), Seen("second")
+    r.add_reconfigure_listener(first.note)
+    r.add_reconfigure_listener(second.note)
+    r.add_reconfigure_listener(first.note)  # added already (an equal bound method): once
+    r.reconfigure(config('[[queues]]\nname = "a"\n'), 1.0)
+    assert calls == ["first:['b']", "second:['b']"]
+    r.remove_reconfigure_listener(first.note)
+    r.reconfigure(config('[[queues]]\nname = "a"\n[[queues]]\nname = "c"\n'), 2.0)
+    assert calls[2:] == ["second:[]"]
+    with pytest.raises(InvalidInput, match=r"^listener: not added"):
+        r.remove_reconfigure_listener(first.note)
+    with pytest.raises(InvalidInput, match=r"^listener: must be callable, got int"):
+        r.add_reconfigure_listener(3)  # type: ignore[arg-type]
+    r.reconfigure(config('[[queues]]\nname = "a"\n'), 3.0)
+    assert calls[3:] == ["second:['c']"]  # the refusals changed nothing
+    assert Router.restore(r.snapshot())._reconfigure_listeners == []  # not restored
+
+
+def test_an_embedders_listener_leaves_the_engines_in_place() -> None:
+    # the engine's listener notes the queue a hook adds (``SimResult.added_queues``): an
+    # embedder's listener added beside it must not take its place
+    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    cfg = router_config(sc)
+    extra = msgspec.structs.replace(cfg.queues[0], name="extra")
+    added = msgspec.structs.replace(cfg, queues=[*cfg.queues, extra])
+    done: list[float] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        if not done and ev.at >= 10.0:
+            sim.router.reconfigure(added, sim.router.now)
+            done.append(sim.router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    mine: list[dict[str, str | None]] = []
+    sim.router.add_reconfigure_listener(mine.append)
+    res = sim.run()
+    assert mine == [{}]
+    assert [q.name for q in res.added_queues] == ["extra"]

@@ -491,7 +491,7 @@ class Simulator:
         self.progress = progress
         self.on_event = on_event
         self.router = Router(router_config(scenario), now=0.0)
-        self.router.on_reconfigure = self._reconfigured  # every config, a hook's too
+        self.router.add_reconfigure_listener(self._reconfigured)  # every config, a hook's too
         #: the call that ticks the router; a caller may wrap it before ``run`` (the
         #: benchmarks time every tick this way: the Router's own methods are never patched)
         self.tick: Callable[[float], list[Event]] = self.router.tick
@@ -756,20 +756,20 @@ class Simulator:
         """``Router.reconfigure`` at the router's time, from a hook between two steps (the
         operator page's upload): where the arrivals of a queue it removes go (``hand_over``,
         else the queue's ``on_remove``). A hook may call ``Router.reconfigure`` itself, as
-        often as it likes: the engine sees each config as it is applied (the router's
-        ``on_reconfigure``). Returns the new version."""
+        often as it likes: the engine sees each config as it is applied (its listener,
+        ``Router.add_reconfigure_listener``). Returns the new version."""
         router = self.router
         return router.reconfigure(config, router.now, hand_over=hand_over)
 
     def _reconfigured(self, moved: dict[str, str | None] | None = None) -> None:
         """The router was reconfigured (``moved``: the queues it removed, each mapped to where
-        its waiting inquiries went, from ``Router.on_reconfigure``): note the queues it adds
-        (``SimResult.added_queues``), the queues' hours in force (``answered_while_closed``),
-        the scenario's queues it no longer has and where their arrivals go from now on: the
-        removed queue's ``hand_over`` target or ``on_remove`` at its removal (followed
-        while that one is gone too), if the router has that queue; else nowhere (such an
-        arrival is rejected without reaching the core, which no longer knows its queue).
-        Idempotent."""
+        its waiting inquiries went; the engine's ``Router.add_reconfigure_listener``): note
+        the queues it adds (``SimResult.added_queues``), the queues' hours in force
+        (``answered_while_closed``), the scenario's queues it no longer has and where their
+        arrivals go from now on: the removed queue's ``hand_over`` target or ``on_remove``
+        at its removal (followed while that one is gone too), if the router has that queue;
+        else nowhere (such an arrival is rejected without reaching the core, which no
+        longer knows its queue). Idempotent."""
         old = self._config
         cfg = self._config = self.router.config
         names = set(cfg.queue_names())
