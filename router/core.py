@@ -4600,6 +4600,7 @@ class Router:
         tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
         self._keep_answer_targets(config)
+        before = {q.name: (q.channel, q.answer_target_s) for q in self._cfg.queues}
         self._apply_config(config, chain)
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
@@ -4667,8 +4668,25 @@ class Router:
         # or shift change checks them against
         for t in [t for t in self._tickets.values() if t.state == OFFERED]:
             self._hold_offer(t, "reconfigured")
+        # the queues added or changed, so a monitor fed the events learns their channels and
+        # answer targets from here, at this point in the stream (router/observe/monitor.py)
+        answer_targets: list[tuple[str, float]] = []
+        queue_channels: list[tuple[str, str]] = []
+        for q in config.queues:
+            was = before.get(q.name)
+            if was is None or was[1] != q.answer_target_s:
+                answer_targets.append((q.name, q.answer_target_s))
+            if was is None or was[0] != q.channel:
+                queue_channels.append((q.name, q.channel))
         self._events.append(
-            Reconfigured(at=self._now, version=self._version, handed_over=handed, rejected=rejected)
+            Reconfigured(
+                at=self._now,
+                version=self._version,
+                handed_over=handed,
+                rejected=rejected,
+                answer_targets=tuple(answer_targets),
+                channels=tuple(queue_channels),
+            )
         )
         return self._version
 

@@ -251,8 +251,16 @@ class AgentAttributesSet(_Ev, frozen=True):
 
 
 class Reconfigured(_Ev, frozen=True):
+    """A new config is in force from here (``Router.reconfigure``): ``handed_over`` waiting
+    inquiries of removed queues moved, ``rejected`` rejected; ``answer_targets`` and
+    ``channels``: (queue, value) of the queues it added or whose value it changed, in the
+    config's order (left out when none; pairs, so the event stays hashable), so a consumer
+    of the events (``Monitor``) learns them at this point."""
+
     handed_over: int = 0
     rejected: int = 0
+    answer_targets: tuple[tuple[str, float], ...] = ()
+    channels: tuple[tuple[str, str], ...] = ()
 
 
 class SurgeStarted(_Ev, frozen=True):

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, InvalidInput, Router
-from router.events import Assigned
+from router.events import Assigned, Reconfigured, encode_events
 from router.observe import Monitor
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, REJECTED, Simulator
@@ -570,3 +570,40 @@ def test_an_embedders_listener_leaves_the_engines_in_place() -> None:
     res = sim.run()
     assert mine == [{}]
     assert [q.name for q in res.added_queues] == ["extra"]
+
+
+# -------------------------------------- a monitor learns an added queue's target (fix50)
+
+
+def test_a_monitor_learns_an_added_queues_target_and_channel_from_the_event() -> None:
+    # (fix50) a queue added mid-run: a monitor fed the events, never told the new config,
+    # judged its answers by a default 20 s (and its channel unknown). ``Reconfigured``
+    # now names the added or changed queues' answer targets and channels
+    first = config('[routing]\nmode = "immediate"\n[[queues]]\nname = "a"\n')
+    added = config(
+        '[routing]\nmode = "immediate"\n[[queues]]\nname = "a"\nanswer_target_s = 10\n'
+        '[[queues]]\nname = "b"\nchannel = "chat"\nanswer_target_s = 100\n'
+    )
+    r = Router(first)
+    mon = Monitor(first)
+    mon.feed(r.tick(0.0))
+    r.reconfigure(added, 1.0)
+    r.submit(Inquiry(id="i1", queue="b"), 1.0)
+    r.submit(Inquiry(id="i2", queue="a"), 1.0)
+    r.login(AgentSpec(id="ann", capacity={"chat": 1, "voice": 1}), 51.0)
+    events = r.tick(51.0)
+    mon.feed(events)
+    (note,) = [e for e in events if isinstance(e, Reconfigured)]
+    assert note.answer_targets == (("a", 10.0), ("b", 100.0))
+    assert note.channels == (("b", "chat"),)
+    st = mon.statistics(60.0)
+    b, a = st.queues["b"], st.queues["a"]
+    assert (b.answer_target_s, b.channel, a.answer_target_s) == (100.0, "chat", 10.0)
+    assert b.windows["since_reset"].answered_in_target == 1  # waited 50 s: within 100
+    assert a.windows["since_reset"].answered_in_target == 0  # waited 50 s: not within 10
+    assert r.statistics().queues["b"].windows["since_reset"].answered_in_target == 1
+    # an unchanged queue is left out; bytes as before for a reconfigure that adds nothing
+    r.reconfigure(added, 70.0)
+    (same,) = [e for e in r.tick(70.0) if isinstance(e, Reconfigured)]
+    assert same.answer_targets == () and same.channels == ()
+    assert encode_events([same]) == (b'[{"type":"Reconfigured","at":70.0,"version":3}]')

@@ -71,7 +71,10 @@ SCHEMA: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "QueueClosed": (("queue", "at"), {"outcomes": 0, "version": 0}),
     "QueueOpened": (("queue", "at"), {"version": 0}),
     "Queued": (("inquiry_id", "queue", "position", "expected_wait_s", "at"), {"version": 0}),
-    "Reconfigured": (("at",), {"handed_over": 0, "rejected": 0, "version": 0}),
+    "Reconfigured": (
+        ("at",),
+        {"answer_targets": (), "channels": (), "handed_over": 0, "rejected": 0, "version": 0},
+    ),
     "Rejected": (("inquiry_id", "queue", "reason", "at"), {"version": 0}),
     "Requeued": (("inquiry_id", "queue", "reason", "at"), {"version": 0}),
     "SurgeEnded": (("reason", "at"), {"version": 0}),

@@ -94,7 +94,14 @@ def test_removed_queue_hands_waiting_inquiries_over_keeping_their_place() -> Non
     v2 = V1.replace('name = "old"\nrequires = { legacy = 1 }', 'name = "new"')
     r.reconfigure(config(v2), 3, hand_over={"old": "refund"})
     assert _events(r, 3, Reconfigured) == [
-        Reconfigured(at=3.0, version=2, handed_over=3, rejected=0)
+        Reconfigured(
+            at=3.0,
+            version=2,
+            handed_over=3,
+            rejected=0,
+            answer_targets=(("new", 20.0),),  # the queue added (fix50)
+            channels=(("new", "voice"),),
+        )
     ]
     assert {r.inquiry_state(f"w{k}") for k in range(3)} == {"waiting"}
     r.login(AgentSpec(id="a", skills={"refund": 1}), 4)
@@ -133,7 +140,14 @@ def test_removed_queue_without_target_rejects_with_a_reason_never_drops() -> Non
         Rejected(at=3.0, version=2, inquiry_id=f"w{k}", queue="old", reason="queue_removed")
         for k in range(3)
     ]
-    assert ev[-1] == Reconfigured(at=3.0, version=2, handed_over=0, rejected=3)
+    assert ev[-1] == Reconfigured(
+        at=3.0,
+        version=2,
+        handed_over=0,
+        rejected=3,
+        answer_targets=(("older", 20.0),),  # the queue added (fix50)
+        channels=(("older", "voice"),),
+    )
     assert r.counters.rejected == 3
     assert r.statistics().waiting == 0
 

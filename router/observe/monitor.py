@@ -269,7 +269,8 @@ class Monitor:
     """Consumes the core's events; :meth:`statistics` gives real-time figures.
 
     ``config`` names the queues (channels, ``answer_target_s``) and channel unit
-    costs; call :meth:`configure` after a reconfigure. ``windows`` are the
+    costs; a ``Reconfigured`` event tells the queues a reconfigure adds or changes, and
+    :meth:`configure` the rest of a new config (channel unit costs). ``windows`` are the
     sliding windows in seconds, ``bucket_s`` their resolution; ``intervals_s``
     turns on fixed interval rows (:meth:`queue_intervals`, :meth:`agent_intervals`).
     """
@@ -776,6 +777,14 @@ class Monitor:
     # ------------------------------------------------------------------ router events
 
     def _on_reconfigured(self, ev: Reconfigured) -> None:
+        # the queues the config added or changed: their channels and answer targets from
+        # here on (an added queue's answers were judged by a default 20 s before fix50)
+        for name, channel in ev.channels:
+            self._channel[name] = channel
+            self._queue(name)
+        for name, target in ev.answer_targets:
+            self._target[name] = target
+            self._queue(name)
         self.last_reconfigure = ReconfigureNote(
             at=ev.at, version=ev.version, handed_over=ev.handed_over, rejected=ev.rejected
         )
