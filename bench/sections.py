@@ -97,6 +97,20 @@ def surge(path: Path, runs: int = 3) -> dict[str, Any]:
     peak = peak_rss_mb()
     more = [_timed_sim(sc) for _ in range(runs - 1)]
     cal += [calib.run(k_cal) / k_cal for _ in range(5)]
+    return surge_figures(first, more, peak, reset_ok, cal)
+
+
+def surge_figures(
+    first: dict[str, Any],
+    more: list[dict[str, Any]],
+    peak: float,
+    reset_ok: bool,
+    cal: list[float],
+) -> dict[str, Any]:
+    """``surge20`` of the report from its runs (:func:`_timed_sim`'s, ``first`` with the
+    outcomes and the peak RSS ``peak``), the heapq-pair calibrations ``cal`` and whether
+    the peak could be reset; every key it writes (tests/test_report_keys.py runs it on a
+    short run: the whole section takes minutes)."""
     rep = first["report"]
     out: dict[str, Any] = {k: rep[k] for k in ("offered", "answered", "abandoned")}
     out["rejected"] = rep.get("rejected", 0)
