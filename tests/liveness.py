@@ -145,3 +145,17 @@ def stalls(r: Router) -> list[str]:
             if can_serve_now(r, a, t):
                 out.append(f"{t.id} waits in {t.queue.name} (step {t.step}) while {a.id} is free")
     return out
+
+
+def pool_counts(r: Router) -> list[str]:
+    """Each pool's ``eligible`` and ``n_away`` against its agents, recounted (mutS49; every
+    round test checks it through ``tests/test_decline_rounds.py``'s ``pool_problems``: a
+    round is over when ``eligible - n_away`` agents declined)."""
+    out: list[str] = []
+    for key, pool in r._pools.items():
+        members = [a for a in r._agents.values() if any(p is pool for p, _, _ in a.pools)]
+        n_away = sum(1 for a in members if a.state == AWAY)
+        if (pool.eligible, pool.n_away) != (len(members), n_away):
+            out.append(f"{key}: eligible/n_away {pool.eligible}/{pool.n_away}")
+            out.append(f"  recounted {len(members)}/{n_away}")
+    return out

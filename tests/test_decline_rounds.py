@@ -19,7 +19,7 @@ import pytest
 from router import AgentSpec, ConfigError, Inquiry, Router, decode_config
 from router.state.records import FIRST_STAY, WAITING
 from tests.helpers import config
-from tests.liveness import stalls
+from tests.liveness import pool_counts, stalls
 
 ONE = """
 [routing]
@@ -42,8 +42,10 @@ def offers(events: list[Any]) -> list[tuple[str, str]]:
 def pool_problems(r: Router) -> list[str]:
     """Each pool's counters against its heaps, recomputed from the live entries: a waiting
     ticket is in exactly one of its lines, the declined heap holds exactly those with
-    declines, ``n_declined`` and ``declined_by`` count them."""
-    out: list[str] = []
+    declines, ``n_declined`` and ``declined_by`` count them; and its round's size,
+    ``eligible`` and ``n_away``, against its agents (``tests/liveness.py``'s
+    ``pool_counts``, mutS49's check: fix50)."""
+    out: list[str] = pool_counts(r)
     seen: Counter[str] = Counter()
     for pool in r._pools.values():
         live_declined = [e[3] for e in pool.declined if e[3].ver == e[2] and e[3].state == WAITING]
@@ -235,6 +237,28 @@ def test_the_last_undeclined_agent_set_away_ends_the_round() -> None:
     r.heartbeat("a", 40.0)
     events = r.tick(54.0)  # b's console silent for 50 s: set away, out of the round
     assert [e.agent_id for e in kinds(events, "AgentAway")] == ["b"]
+    assert kinds(events, "DeclinesForgotten")[0].agents == 1
+    assert offers(events) == [("x", "a")]
+    healthy(r)
+
+
+def test_an_away_agent_updated_then_logging_out_leaves_the_round_size_right() -> None:
+    # (fix50) b, set away, is updated (it leaves and joins its pools while away) and then
+    # logs out (it leaves them while away): each pool's ``n_away`` follows (pool_counts in
+    # healthy), so a's next decline ends a round of a alone at once
+    r = busy_b_and_declined_by_a()
+    r.reconfigure(config(TWO, presence_timeout_s=50.0), 4.0)
+    r.heartbeat("a", 40.0)
+    assert offers(r.tick(54.0)) == [("x", "a")]  # b away: a's round over, x offered again
+    r.update_agent(AgentSpec(id="b", skills={"s": 2}), 55.0)
+    r.tick(55.0)
+    healthy(r)
+    r.complete("y", 56.0)
+    r.logout("b", 57.0)
+    r.tick(57.0)
+    healthy(r)
+    r.decline("x", 58.0)
+    events = r.tick(58.0)
     assert kinds(events, "DeclinesForgotten")[0].agents == 1
     assert offers(events) == [("x", "a")]
     healthy(r)

@@ -22,10 +22,9 @@ from router.errors import ConfigError
 from router.events import AgentAway, AgentOnBreak, DeclinesForgotten, Offered
 from router.model import Shift
 from router.observe import Monitor
-from router.state.records import AWAY
 from router.stats import QueueHolds
 from tests.helpers import BREAK_SHARE, config
-from tests.liveness import stalls
+from tests.liveness import pool_counts, stalls
 from tests.test_midrun_reconfigure import ONE as MIDRUN_ONE
 from tests.test_midrun_reconfigure import _answered_at_30 as answered_at_30
 from tests.test_midrun_reconfigure import _in_target as in_target
@@ -37,18 +36,6 @@ def offered(events: list[Any]) -> list[tuple[str, str]]:
 
 def forgotten(events: list[Any]) -> list[tuple[str, int]]:
     return [(e.inquiry_id, e.agents) for e in events if isinstance(e, DeclinesForgotten)]
-
-
-def pool_counts(r: Router) -> list[str]:
-    """Each pool's ``eligible`` and ``n_away`` against its agents, recounted."""
-    out: list[str] = []
-    for key, pool in r._pools.items():
-        members = [a for a in r._agents.values() if any(p is pool for p, _, _ in a.pools)]
-        n_away = sum(1 for a in members if a.state == AWAY)
-        if (pool.eligible, pool.n_away) != (len(members), n_away):
-            out.append(f"{key}: eligible/n_away {pool.eligible}/{pool.n_away}")
-            out.append(f"  recounted {len(members)}/{n_away}")
-    return out
 
 
 # ---------------------------------------------------------------------- rounds of declines
