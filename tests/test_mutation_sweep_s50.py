@@ -11,6 +11,8 @@ BENCHMARKS.md, mutS50). They drive a small ``Router``; none is timed.
 
 from __future__ import annotations
 
+import pytest
+
 from router import AgentSpec, Inquiry, Router
 from tests.helpers import config
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
@@ -67,3 +69,44 @@ def test_a_compaction_with_a_stale_head_keeps_the_candidates_in_due_order() -> N
     r.set_ready("l1", 70)
     r.set_ready("l2", 70)
     assert breaks(r.tick(70)) == [("c", 100.0)]
+
+
+@pytest.mark.parametrize(
+    ("m_works", "at"), [(True, 74.0), (False, 80.0)], ids=["m_takes_work", "m_timer"]
+)
+def test_a_colleague_due_first_who_rested_frees_the_place_held_for_it(
+    m_works: bool, at: float
+) -> None:
+    # `core.py:2892` (`added = True` in `_ask_early`: a release at every pass that asked
+    # anyone; mutS49's open `core:2829`) found it: m (due 80) frees up in her window at 41
+    # with no place (l1 and l2 on a break), and rests (idle 30 s: that was a break, no
+    # candidate any more). x (due 90) frees up at 55; when l2 is back at 72 the place is
+    # held for m, due first. m's stretch restarts (her natural break) when she takes work
+    # at 74, or at her timer at 80: she is due at 154 or 160, no longer ahead of x, and x
+    # takes the place then. Before, nothing looked at the candidates again: x got no
+    # early break (the mutant gave it at z's free-up at 76, a pass that asked someone)
+    r = Router(config(window(40) + _own_queues("mxz")))
+    for n in (1, 2):
+        r.login(AgentSpec(id=f"l{n}"), 0)
+        r.go_on_break(f"l{n}", 0)
+    for aid, t in (("m", 0), ("x", 10)):
+        r.login(AgentSpec(id=aid, skills={aid: 1}), t)
+        _call(r, aid, aid + "0", t)
+    r.complete("m0", 41)
+    assert breaks(r.tick(41)) == []
+    r.login(AgentSpec(id="z", skills={"z": 1}), 50)
+    _call(r, "z", "z0", 50)
+    r.complete("x0", 55)
+    assert breaks(r.tick(55)) == []
+    r.set_ready("l2", 72)
+    assert breaks(r.tick(72)) == [] and early_entries(r) == (1, 1)
+    got = []
+    if m_works:
+        r.submit(Inquiry(id="m1", queue="m"), 74)
+        got += breaks(r.tick(74))
+        assert r.holds("m1", "m")
+    r.complete("z0", 76)
+    got += breaks(r.tick(76))
+    for t in range(77, 95):
+        got += breaks(r.tick(t))
+    assert got == [("x", at + 30)]
