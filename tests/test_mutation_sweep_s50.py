@@ -11,9 +11,11 @@ BENCHMARKS.md, mutS50). They drive a small ``Router``; none is timed.
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router
+from router.state import codec
 from tests.helpers import config
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
 
@@ -21,13 +23,13 @@ from tests.test_mutation_sweep_s49 import breaks, early_entries, window
 # break at once; window(w): with break_window_s = w
 
 
-def _own_queues(names: str) -> str:
+def _own_queues(names: str | tuple[str, ...]) -> str:
     """One queue per agent name, served only by the agent of that name."""
     return "".join(f'[[queues]]\nname = "{n}"\nrequires = {{ {n} = 1 }}\n' for n in names)
 
 
-def _call(r: Router, aid: str, iid: str, at: float) -> None:
-    r.submit(Inquiry(id=iid, queue=aid), at)
+def _call(r: Router, aid: str, iid: str, at: float, queue: str | None = None) -> None:
+    r.submit(Inquiry(id=iid, queue=queue or aid), at)
     r.tick(at)
     assert r.holds(iid, aid), iid
 
@@ -110,3 +112,92 @@ def test_a_colleague_due_first_who_rested_frees_the_place_held_for_it(
     for t in range(77, 95):
         got += breaks(r.tick(t))
     assert got == [("x", at + 30)]
+
+
+# ---------------------------------------------------------------------- snap49: Snapshot.early
+
+
+def _two_waiting(r: Router) -> None:
+    """l1 and l2 on a break of their own (every place: one of three, two of four), su (due
+    80) working."""
+    for n in (1, 2):
+        r.login(AgentSpec(id=f"l{n}"), 0)
+        r.go_on_break(f"l{n}", 0)
+    r.login(AgentSpec(id="su", skills={"su": 1}), 0)
+    _call(r, "su", "s0", 0)
+
+
+def test_a_restored_router_counts_its_candidates_up() -> None:
+    # `breaks.py:344` (`n_early -= 1` in `restore_early`): su waits in her window for a
+    # place when the router is restored; xu frees up in hers after the restore (a second
+    # candidate: two entries, not 0, which would read as none queued), and when l2 is back
+    # the place goes to su, due first
+    r = Router(config(window(40) + _own_queues(("su", "xu"))))
+    _two_waiting(r)
+    r.login(AgentSpec(id="xu", skills={"xu": 1}), 5)
+    _call(r, "xu", "x0", 5)
+    r.complete("s0", 50)
+    assert breaks(r.tick(50)) == []
+    r = Router.restore(r.snapshot())
+    assert early_entries(r) == (1, 1)
+    r.complete("x0", 55)
+    assert breaks(r.tick(55)) == []
+    assert early_entries(r) == (2, 2)
+    r.set_ready("l2", 60)
+    assert breaks(r.tick(60)) == [("su", 90.0)]
+
+
+def test_a_restored_routers_snapshot_is_the_same_bytes_whatever_its_teams_order() -> None:
+    # `breaks.py:335` (`out.sort()` dropped in `early_entries`: the entries in the order of
+    # the tallies): team a's tally is made first (a1 logs in first), but a1 logs out and in
+    # again, so the agents' order (b1, a1) makes the restored router's tallies b then a. a1
+    # and b1 wait in their windows (c1's break takes the one place router-wide); the
+    # restored router's snapshot is the bytes it was restored from (tests/machine_base.py
+    # checks it of every restore): the entries sorted (b1 first, due with a1 but logged in
+    # before her), not in the tallies' order
+    r = Router(config(window(40) + _own_queues("abc")))
+    r.login(AgentSpec(id="a1", team="a", skills={"a": 1}), 0)
+    r.logout("a1", 1)
+    r.login(AgentSpec(id="b1", team="b", skills={"b": 1}), 2)
+    r.login(AgentSpec(id="a1", team="a", skills={"a": 1}), 2)
+    r.login(AgentSpec(id="c1", skills={"c": 1}), 2)
+    r.go_on_break("c1", 2)
+    _call(r, "a1", "ia", 2, "a")
+    _call(r, "b1", "ib", 2, "b")
+    r.complete("ia", 50)
+    r.complete("ib", 50)
+    assert breaks(r.tick(50)) == []
+    assert list(r._breaks.teams) == ["a", "b"]
+    snap = r.snapshot()
+    restored = Router.restore(snap)
+    assert list(restored._breaks.teams) == ["b", "a"]
+    assert [e[3] for e in codec.decode(snap).early.entries] == ["b1", "a1"]  # by due
+    assert restored.snapshot() == snap
+
+
+def test_the_candidates_record_is_an_array_on_the_wire() -> None:
+    # `codec.py:144` (`EarlyRecord` as a map): snapshots snap49's build wrote hold the
+    # candidates as an array of three (asks, entries, counter); they must restore as such
+    r = Router(config(window(40) + _own_queues(("su",))))
+    _two_waiting(r)
+    r.complete("s0", 50)
+    r.tick(50)
+    raw = msgspec.msgpack.decode(r.snapshot())
+    assert raw["early"] == [[], [[80.0, r._agents["su"].incarnation, 1, "su"]], 1]
+    restored = Router.restore(msgspec.msgpack.encode(raw))
+    restored.set_ready("l1", 60)
+    restored.set_ready("l2", 60)
+    assert breaks(restored.tick(60)) == [("su", 90.0)]
+
+
+def test_a_window_of_a_second_keeps_its_candidates_in_the_snapshot() -> None:
+    # `core.py:4949` (`_early_record`'s `<= 1.0`: a window of 1 s left out of the bytes): su
+    # frees up half a second before her break falls due with no place; the snapshot holds
+    # her as a candidate
+    r = Router(config(window(1) + _own_queues(("su",))))
+    _two_waiting(r)
+    r.complete("s0", 79.5)
+    assert breaks(r.tick(79.5)) == []
+    early = codec.decode(r.snapshot()).early
+    assert isinstance(early, codec.EarlyRecord)
+    assert [e[3] for e in early.entries] == ["su"]
