@@ -15,8 +15,11 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router
+from router.events import AgentDraining, AgentReady
 from router.state import codec
 from tests.helpers import config
+from tests.test_drain_for_break import DRAIN
+from tests.test_drain_for_break import spec as drain_spec
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
 
 # BREAK_SHARE (tests/helpers.py): a break of 30 s after 80 s of work, half the staff on a
@@ -201,3 +204,50 @@ def test_a_window_of_a_second_keeps_its_candidates_in_the_snapshot() -> None:
     early = codec.decode(r.snapshot()).early
     assert isinstance(early, codec.EarlyRecord)
     assert [e[3] for e in early.entries] == ["su"]
+
+
+# ---------------------------------------------------------------------- drain49: the drain
+
+
+def test_a_reconfigure_that_turns_the_drain_off_ends_only_the_drains() -> None:
+    # `core.py:2859`-`:2862` (`_draining`'s `and`s as `or`: agents on a break proper or on
+    # a break of the caller's read as draining): su drains from 40 (her window, two
+    # chats held); pu frees up at her window's opening at 41 and takes her early break (the
+    # second place of four); li goes on a break of her own at 45 (ku works). The switch
+    # turned off at 55 ends su's drain only
+    r = Router(config(DRAIN + _own_queues(("pu",))))
+    r.login(drain_spec("su"), 0)
+    for iid in ("c1", "c2"):
+        r.submit(Inquiry(id=iid, queue="c"), 0)
+    r.tick(0)
+    assert r.holds("c1", "su") and r.holds("c2", "su")
+    r.login(drain_spec("pu", skills={"pu": 1}), 1)
+    _call(r, "pu", "p1", 1)
+    r.login(drain_spec("li"), 30)
+    r.login(drain_spec("ku"), 30)
+    ev = r.tick(40)
+    assert breaks(ev) == [("su", None)]
+    r.complete("p1", 41)
+    assert breaks(r.tick(41)) == [("pu", 71.0)]
+    r.go_on_break("li", 45)
+    r.tick(45)
+    r.reconfigure(config(DRAIN.replace("drain_for_break = true\n", "")), 55)
+    ev = r.tick(55)
+    assert [e.agent_id for e in ev if isinstance(e, AgentReady)] == ["su"]
+    states = {aid: r.agent_statistics(aid).state for aid in ("su", "pu", "li", "ku")}
+    assert states == {"su": "busy", "pu": "break", "li": "break", "ku": "idle"}
+
+
+def test_a_window_of_a_second_drains_at_its_opening() -> None:
+    # `core.py:2650` (`_drain_s > 1.0`: no timer at the opening of a 1 s window): su holds
+    # two chats; her window opens at 79, a second before her break falls due: she drains
+    # then, not at 80
+    r = Router(config(DRAIN.replace("break_window_s = 40\n", "break_window_s = 1\n")))
+    r.login(drain_spec("su"), 0)
+    for iid in ("c1", "c2"):
+        r.submit(Inquiry(id=iid, queue="c"), 0)
+    r.tick(0)
+    assert breaks(r.tick(78)) == []
+    ev = r.tick(79)
+    assert breaks(ev) == [("su", None)]
+    assert [(e.agent_id, e.due) for e in ev if isinstance(e, AgentDraining)] == [("su", 80.0)]
