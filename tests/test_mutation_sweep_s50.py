@@ -18,7 +18,7 @@ from router import AgentSpec, Inquiry, Router
 from router.events import AgentDraining, AgentReady
 from router.state import codec
 from tests.helpers import config
-from tests.test_drain_for_break import DRAIN
+from tests.test_drain_for_break import DRAIN, SURGE
 from tests.test_drain_for_break import spec as drain_spec
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
 
@@ -211,7 +211,8 @@ def test_a_window_of_a_second_keeps_its_candidates_in_the_snapshot() -> None:
 
 def test_a_reconfigure_that_turns_the_drain_off_ends_only_the_drains() -> None:
     # `core.py:2859`-`:2862` (`_draining`'s `and`s as `or`: agents on a break proper or on
-    # a break of the caller's read as draining): su drains from 40 (her window, two
+    # a break of the caller's read as draining), `:2872` (`_end_drains`' `continue` dropped:
+    # every agent, draining or not, made ready): su drains from 40 (her window, two
     # chats held); pu frees up at her window's opening at 41 and takes her early break (the
     # second place of four); li goes on a break of her own at 45 (ku works). The switch
     # turned off at 55 ends su's drain only
@@ -251,3 +252,42 @@ def test_a_window_of_a_second_drains_at_its_opening() -> None:
     ev = r.tick(79)
     assert breaks(ev) == [("su", None)]
     assert [(e.agent_id, e.due) for e in ev if isinstance(e, AgentDraining)] == [("su", 80.0)]
+
+
+def _su_drains(text: str, at: float) -> Router:
+    """su holds two chats from 0 (due 80); she drains from ``at``, her window's opening."""
+    r = Router(config(text))
+    r.login(drain_spec("su"), 0)
+    for iid in ("c1", "c2"):
+        r.submit(Inquiry(id=iid, queue="c"), 0)
+    r.tick(0)
+    ev = r.tick(at)
+    assert [(e.agent_id, e.due) for e in ev if isinstance(e, AgentDraining)] == [("su", 80.0)]
+    return r
+
+
+@pytest.mark.parametrize(
+    ("w", "at", "now"), [(40, 40.0, 40.0), (1, 79.0, 79.5)], ids=["at_the_opening", "window_1s"]
+)
+def test_a_reconfigure_that_keeps_the_window_keeps_the_drain(w: int, at: float, now: float) -> None:
+    # `core.py:2878` (`<=`: a drain ended by a reconfigure at the very instant its window
+    # opened) and `:2875` (`_drain_s <= 1.0`: a drain in a window of 1 s read as the
+    # switch off): the same config again keeps su draining
+    text = DRAIN.replace("break_window_s = 40\n", f"break_window_s = {w}\n")
+    r = _su_drains(text, at)
+    r.reconfigure(config(text), now)
+    ev = r.tick(now)
+    assert [e for e in ev if isinstance(e, AgentReady)] == []
+    assert r.agent_statistics("su").draining
+
+
+def test_a_surge_ends_a_drain_in_a_window_of_a_second() -> None:
+    # `core.py:5372` (`_drain_s > 1.0` in the surge's start: a drain in a 1 s window kept
+    # while continuous work is suspended): su drains from 79; the surge at 79.5 ends it
+    r = _su_drains(SURGE.replace("break_window_s = 40\n", "break_window_s = 1\n"), 79.0)
+    r.submit(Inquiry(id="f", queue="flood"), 79.5)
+    r.submit(Inquiry(id="g", queue="flood"), 79.5)
+    ev = r.tick(79.5)
+    assert r._surge
+    assert [e.agent_id for e in ev if isinstance(e, AgentReady)] == ["su"]
+    assert not r.agent_statistics("su").draining
