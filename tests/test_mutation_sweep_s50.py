@@ -16,6 +16,7 @@ import pytest
 
 from router import AgentSpec, Inquiry, Router
 from router.events import AgentDraining, AgentReady
+from router.model import Shift
 from router.state import codec
 from tests.helpers import config
 from tests.test_drain_for_break import DRAIN, SURGE
@@ -291,3 +292,24 @@ def test_a_surge_ends_a_drain_in_a_window_of_a_second() -> None:
     assert r._surge
     assert [e.agent_id for e in ev if isinstance(e, AgentReady)] == ["su"]
     assert not r.agent_statistics("su").draining
+
+
+def test_at_its_due_time_a_candidates_break_is_the_timers_not_a_drain() -> None:
+    # `wellbeing.py:113` (`now > due`: a candidate still one at its due instant): su holds
+    # two chats, queued a candidate at her window's opening (40) while li's break of her
+    # own takes the one place; xu's shift starts at 80, su's due time, and opens a second
+    # place. The instant's release meets su's entry first: at her due time it is stale,
+    # and her timer gives her the due break (a notice, no AgentDraining)
+    r = Router(config(DRAIN))
+    r.login(drain_spec("su"), 0)
+    for iid in ("c1", "c2"):
+        r.submit(Inquiry(id=iid, queue="c"), 0)
+    r.tick(0)
+    r.login(drain_spec("li"), 0)
+    r.go_on_break("li", 0)
+    r.login(drain_spec("pu"), 30)
+    r.login(drain_spec("xu", shifts=[Shift(start_s=80.0)]), 30)
+    assert breaks(r.tick(40)) == [] and early_entries(r) == (1, 1)
+    ev = r.tick(80)
+    assert breaks(ev) == [("su", None)]
+    assert [e for e in ev if isinstance(e, AgentDraining)] == []
