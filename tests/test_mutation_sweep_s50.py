@@ -313,3 +313,35 @@ def test_at_its_due_time_a_candidates_break_is_the_timers_not_a_drain() -> None:
     ev = r.tick(80)
     assert breaks(ev) == [("su", None)]
     assert [e for e in ev if isinstance(e, AgentDraining)] == []
+
+
+def test_a_surges_start_asks_the_candidates_again_at_the_next_pass() -> None:
+    # `core.py:2905` (`clear_early` dropped from `_ask_early_all`; mutS49's open
+    # `core:2841`): su waits in her window for li's place. A surge that leaves continuous
+    # work alone begins by its timer at 53 (two waiting from 51, `enter_after_s = 2`),
+    # fired by li's return at 54 before that input: every agent is asked again at the next
+    # pass, the queue cleared, so li's place finds no candidate then and su goes at the
+    # pass at 55 (kept, her entry would have taken the place at 54, between passes)
+    toml = (
+        window(40)
+        + '[[queues]]\nname = "c"\nchannel = "chat"\n'
+        + "[backpressure.surge]\nenter_waiting = 1\nenter_after_s = 2\nexit_after_s = 0\n"
+    )
+    r = Router(config(toml))
+    for aid in ("su", "li"):
+        r.login(AgentSpec(id=aid), 0)
+    r.login(AgentSpec(id="pu", capacity={"chat": 1}), 0)
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.submit(Inquiry(id="c1", queue="c"), 0)
+    r.tick(0)
+    assert r.holds("i1", "su") and r.holds("c1", "pu")
+    r.go_on_break("li", 40)
+    r.complete("i1", 50)
+    assert breaks(r.tick(50)) == [] and early_entries(r) == (1, 1)
+    r.submit(Inquiry(id="c2", queue="c"), 51)  # waits for pu
+    r.submit(Inquiry(id="c3", queue="c"), 51)  # one waiting: a surge from 53
+    r.tick(51)
+    assert not r._surge
+    r.set_ready("li", 54)
+    assert r._surge and early_entries(r) == (0, 0)
+    assert breaks(r.tick(55)) == [("su", 85.0)]
