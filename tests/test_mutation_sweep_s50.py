@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router
-from router.events import AgentDraining, AgentReady
+from router.events import AgentAway, AgentDraining, AgentReady
 from router.model import Shift
 from router.state import codec
 from tests.helpers import config
@@ -345,3 +345,31 @@ def test_a_surges_start_asks_the_candidates_again_at_the_next_pass() -> None:
     r.set_ready("li", 54)
     assert r._surge and early_entries(r) == (0, 0)
     assert breaks(r.tick(55)) == [("su", 85.0)]
+
+
+def test_a_candidate_set_away_takes_no_early_break() -> None:
+    # `wellbeing.py:139`, `:140` (`_due_to_bring_forward`'s `or`s as `and`: an agent not
+    # ready read as one whose break may come forward): su frees up in her window at 50 and
+    # waits for li's place; her console goes quiet and she is set away at 70 (presence);
+    # li's place at 72 is not hers
+    toml = window(40).replace(
+        'mode = "immediate"\n', 'mode = "immediate"\npresence_timeout_s = 20\n'
+    )
+    r = Router(config(toml))
+    for aid in ("su", "li"):
+        r.login(AgentSpec(id=aid), 0)
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    assert r.holds("i1", "su")
+    for t in (15, 30):  # both seen: not away
+        r.heartbeat("su", t)
+        r.heartbeat("li", t)
+    r.go_on_break("li", 40)
+    r.heartbeat("su", 45)
+    r.complete("i1", 50)
+    assert breaks(r.tick(50)) == [] and early_entries(r) == (1, 1)
+    ev = r.tick(70)
+    assert [e.agent_id for e in ev if isinstance(e, AgentAway)] == ["su"]
+    r.set_ready("li", 72)
+    assert breaks(r.tick(72)) == []
+    assert r.agent_statistics("su").state == "away"
