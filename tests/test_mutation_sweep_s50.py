@@ -11,17 +11,21 @@ BENCHMARKS.md, mutS50). They drive a small ``Router``; none is timed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router
 from router.events import AgentAway, AgentDraining, AgentReady
 from router.model import Shift
+from router.sim import build_report, simulate
 from router.state import codec
 from tests.helpers import config
 from tests.test_drain_for_break import DRAIN, SURGE
 from tests.test_drain_for_break import spec as drain_spec
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
+from tests.test_sim_engine import BREAK_PAIR, scenario
 
 # BREAK_SHARE (tests/helpers.py): a break of 30 s after 80 s of work, half the staff on a
 # break at once; window(w): with break_window_s = w
@@ -373,3 +377,30 @@ def test_a_candidate_set_away_takes_no_early_break() -> None:
     r.set_ready("li", 72)
     assert breaks(r.tick(72)) == []
     assert r.agent_statistics("su").state == "away"
+
+
+def test_the_simulators_report_counts_each_drain_once() -> None:
+    # `sim/engine.py:1238` (the report's count of AgentDraining from 1, not 0): two agents
+    # working flat out, one place on a break, a window of 400 s with the drain: the report's
+    # `other_events` counts the drains the run gave
+    text = BREAK_PAIR.format(extra="break_window_s = 400\ndrain_for_break = true", shift="")
+    n = {"drains": 0}
+
+    def hook(ev: Any) -> bool:
+        if isinstance(ev, AgentDraining):
+            n["drains"] += 1
+        return True
+
+    rep = build_report(simulate(scenario(text, duration_s=2000, drain=False), on_event=hook))
+    assert n["drains"] >= 1
+    assert rep["other_events"]["AgentDraining"] == n["drains"]
+
+
+def test_a_break_due_when_the_run_ends_is_missed() -> None:
+    # `sim/engine.py:1282` (`break_due >= t`: a break due at the very instant the run's
+    # agents are last seen read as a drain that ended before due): two agents working flat
+    # out, both due at 1000, one place; the run ends at 1001 with neither break started
+    # (the one noticed still finishing its call, the other deferred): both missed
+    text = BREAK_PAIR.format(extra="", shift="")
+    rep = build_report(simulate(scenario(text, duration_s=1001, drain=False)))
+    assert rep["breaks_missed"] == 2
