@@ -21,6 +21,7 @@ from router.events import AgentAway, AgentDraining, AgentReady
 from router.model import Shift
 from router.sim import build_report, simulate
 from router.state import codec
+from router.state.breaks import LEAVING
 from tests.helpers import config
 from tests.test_drain_for_break import DRAIN, SURGE
 from tests.test_drain_for_break import spec as drain_spec
@@ -404,3 +405,23 @@ def test_a_break_due_when_the_run_ends_is_missed() -> None:
     text = BREAK_PAIR.format(extra="", shift="")
     rep = build_report(simulate(scenario(text, duration_s=1001, drain=False)))
     assert rep["breaks_missed"] == 2
+
+
+def test_without_the_drain_a_candidates_timer_does_not_queue_it_again() -> None:
+    # `core.py:2707` (`or`: every ready agent asked at each of its timers, the drain off):
+    # su, a candidate waiting for li's place from 50, becomes leaving at 70 (her shift ends
+    # at 100, within break_s): her timer fires, and she stays one entry (asked at her
+    # free-ups only, break48; the count gates the queue and its compaction)
+    r = Router(config(window(40)))
+    r.login(AgentSpec(id="su", shifts=[Shift(start_s=0.0, end_s=100.0)]), 0)
+    r.login(AgentSpec(id="li"), 0)
+    r.submit(Inquiry(id="i1", queue="q"), 0)
+    r.tick(0)
+    assert r.holds("i1", "su")
+    r.go_on_break("li", 1)
+    r.complete("i1", 50)
+    assert breaks(r.tick(50)) == [] and early_entries(r) == (1, 1)
+    assert breaks(r.tick(70)) == []
+    assert r._agents["su"].brk_flags & LEAVING
+    r.tick(71)
+    assert early_entries(r) == (1, 1)
