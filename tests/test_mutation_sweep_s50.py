@@ -11,18 +11,23 @@ BENCHMARKS.md, mutS50). They drive a small ``Router``; none is timed.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
 from router import AgentSpec, Inquiry, Router
+from router.config.registry import POLICIES
 from router.events import AgentAway, AgentDraining, AgentReady
 from router.model import Shift
+from router.policies import register_policy
 from router.sim import build_report, simulate
 from router.state import codec
 from router.state.breaks import LEAVING
 from tests.helpers import config
+from tests.test_custom_policy import STRICT_REFUSED, Strict, bounded
 from tests.test_drain_for_break import DRAIN, SURGE
 from tests.test_drain_for_break import spec as drain_spec
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
@@ -425,3 +430,34 @@ def test_without_the_drain_a_candidates_timer_does_not_queue_it_again() -> None:
     assert r._agents["su"].brk_flags & LEAVING
     r.tick(71)
     assert early_entries(r) == (1, 1)
+
+
+# ---------------------------------------------------------------------- tidy49: the chain
+
+
+def test_router_check_without_the_simulator_builds_a_scenarios_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cli/check.py:76` (`build_policies(cfg)` dropped where `router.sim` is not installed:
+    # a scenario's router tables are checked alone): a plug-in whose factory refuses the
+    # config is one line naming the policy there too, exit 2
+    import router.cli.check as check
+
+    monkeypatch.setattr(check, "_scenario_type", lambda: None)
+    saved = dict(POLICIES)
+    try:
+        register_policy("strict", Strict)
+        scenario = (
+            '[simulation]\nduration_s = 600\n[[agents]]\ncount = 1\n[[arrivals]]\nqueue = "a"\n'
+            'rate_per_s = 0.1\nhandle_time = { dist = "exponential", mean_s = 120 }\n'
+        )
+        path = tmp_path / "refused_scenario.toml"
+        path.write_text(bounded('["admit_all", "strict"]', 2) + scenario)
+        out = io.StringIO()
+        assert (check.check_main([str(path)], out=out), out.getvalue().splitlines()) == (
+            2,
+            [STRICT_REFUSED],
+        )
+    finally:
+        POLICIES.clear()
+        POLICIES.update(saved)
