@@ -64,12 +64,12 @@ def test_a_compaction_with_a_stale_head_keeps_the_candidates_in_due_order() -> N
     for n in range(1, 5):
         r.login(AgentSpec(id=f"l{n}"), 0)
         r.go_on_break(f"l{n}", 0)
-    for aid, t in (("h", 0), ("c", 2), ("b", 4), ("s", 6)):
-        r.login(AgentSpec(id=aid, skills={aid: 1}), t)
-        _call(r, aid, aid + "0", t)
-    for aid, t in (("h", 41), ("b", 45), ("c", 46), ("s", 47)):
-        r.complete(aid + "0", t)
-        assert breaks(r.tick(t)) == [], aid
+    for aid, at in (("h", 0), ("c", 2), ("b", 4), ("s", 6)):
+        r.login(AgentSpec(id=aid, skills={aid: 1}), at)
+        _call(r, aid, aid + "0", at)
+    for aid, free in (("h", 41), ("b", 45), ("c", 46), ("s", 47)):
+        r.complete(aid + "0", free)
+        assert breaks(r.tick(free)) == [], aid
     n = 1
     while early_entries(r)[0] <= 81:
         t = 47 + n / 4
@@ -185,7 +185,9 @@ def test_a_restored_routers_snapshot_is_the_same_bytes_whatever_its_teams_order(
     snap = r.snapshot()
     restored = Router.restore(snap)
     assert list(restored._breaks.teams) == ["b", "a"]
-    assert [e[3] for e in codec.decode(snap).early.entries] == ["b1", "a1"]  # by due
+    early = codec.decode(snap).early
+    assert isinstance(early, codec.EarlyRecord)
+    assert [e[3] for e in early.entries] == ["b1", "a1"]  # by due
     assert restored.snapshot() == snap
 
 
