@@ -366,6 +366,7 @@ class Router:
         "_drain_s",
         "_draws",
         "_early_asks",
+        "_early_look",
         "_early_s",
         "_estimator",
         "_events",
@@ -564,6 +565,10 @@ class Router:
         # then whether they may take their break early (``_ask_early``)
         self._early_s = 0.0
         self._early_asks: dict[str, Agent] = {}
+        # an agent's stretch restarted (a natural break) while there are early candidates:
+        # due later now, it may no longer hold a place ahead of them; looked at again at
+        # the end of the matching pass (``_match``)
+        self._early_look = False
         # drain_for_break (0: off; else the window): candidates holding work are given their
         # early break too (they drain), and the window's opening has a timer of its own
         self._drain_s = 0.0
@@ -2712,6 +2717,10 @@ class Router:
             return
         if self._breaks.share is not None:  # (_count_break's own test: no call without it)
             self._count_break(agent)  # the agent may have become leaving (break staffing)
+            if self._breaks.n_early and agent.stretch_start == self._now:
+                # rested as long as a break (Guardrails.check): its stretch restarts, so it
+                # is no longer due ahead of the early candidates it held a place for
+                self._release_breaks()
         if self._drain_s > 0.0 and agent.state == READY:
             self._early_asks[agent.id] = agent  # its break window may have opened
         self._schedule_agent(agent, self._agent_next_time(agent))
@@ -3632,6 +3641,9 @@ class Router:
             for t in pending:
                 if t.state == WAITING:
                     self._seek_agent(t)
+        if self._early_look:  # (break_window_s) someone due ahead of candidates rested
+            self._early_look = False
+            self._release_breaks()
 
     def _seek_agent(self, t: Ticket) -> None:
         """Give ``t`` to the best agent listed in its pool, if any."""
@@ -4037,6 +4049,8 @@ class Router:
         if agent.total_load == 1 and now - agent.idle_from >= self._break_s:
             agent.stretch_start = now  # a natural break long enough resets the stretch
             agent.break_due = _INF
+            if self._breaks.n_early:
+                self._early_look = True  # no longer due ahead of a candidate, maybe
         agent.idle_since = now
         if t.terms.heavy:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
@@ -4239,13 +4253,17 @@ class Router:
         """``winner`` accepted a multi-agent offer first: rescind the others'."""
         self._rescind_others(t, winner, "accepted_elsewhere", accepted_by=winner.id)
         now = self._now
+        look = False
         if winner.total_load == 1 and now - winner.idle_from >= self._break_s:
             winner.stretch_start = now  # as _assign does for a one-agent offer
+            look = self._breaks.n_early > 0
         winner.idle_since = now
         unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room
         self._note_changed(winner)
         if has_room(winner):
             self._freed[winner.id] = winner
+        if look:  # (an input, not a pass: at once, as _early_look's release at a pass's end)
+            self._release_breaks()
 
     def _give_back(self, agent: Agent, t: Ticket) -> None:
         """A rescinded offer's slot: freed without touching the agent's idle time (it did

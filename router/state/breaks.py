@@ -37,7 +37,9 @@ only if the members of its group (team, or the agents of no team) due before it 
 on a break (deferred ones included, leaving ones not) are fewer than the places left,
 so a place waits for the one due first to free up rather than going to a later one
 (O(group) per decision, only with the window); when that one starts leaving or goes off
-shift it no longer counts ahead, and the candidates are looked at again at once. The
+shift, or its stretch restarts after a rest as long as a break (at its timer, or when it
+takes work: the core's ``_early_look``), it no longer counts ahead, and the candidates are
+looked at again at once (a pass's end for work taken). The
 core says who is a candidate and when (``Router._early_due``); a candidate that took
 work again, rested as long as a break, reached its due time (the break is then due as
 above), went on a break the caller gave or leaves before it falls due is dropped when
