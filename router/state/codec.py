@@ -202,6 +202,9 @@ class Snapshot(Struct):
     #: decides an early break at the pass a replay does); UNSET (left out of the bytes)
     #: without ``break_window_s``. Missing, a restore asks every agent at the next pass
     early: EarlyRecord | UnsetType = UNSET
+    #: agent id -> its run of declines (``max_declines``), for the agents with one; UNSET
+    #: (left out of the bytes) when none has (always without the setting)
+    declines: dict[str, int] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
