@@ -6,8 +6,9 @@ Theory of operation
 careful engineer writes first. ``NaiveRouter`` has the core's API for the
 lifecycle the benchmark drives (login, submit, tick, accept, decline,
 complete), the same offer mode with offer timeouts that requeue at the
-original place and never back to the agent that let it lapse, the same
-eligibility rules (tenant, queue list,
+original place and not back to the agent that declined or let it lapse until
+every agent that may serve it has (the round, ``decline_memory = "round"``;
+``"forever"`` keeps refusals for good), the same eligibility rules (tenant, queue list,
 channel cap, skill levels), the same weighted score (proficiency, idle time,
 load, recent work in a sliding window) and the same events. It differs in one
 thing only: to place an inquiry it scans every logged-in agent and scores each
@@ -44,6 +45,7 @@ from router import (
     AgentSpec,
     Assigned,
     Completed,
+    DeclinesForgotten,
     DuplicateId,
     Inquiry,
     InvalidState,
@@ -138,6 +140,7 @@ class NaiveRouter:
         self.ps = r.priority_seconds
         self.immediate = r.mode == "immediate"
         self.offer_timeout = r.offer_timeout_s
+        self.rounds = r.decline_memory == "round"
         self.idle_scale = r.idle_scale_s
         self.window = r.recent_window_s
         self.queues = {q.name: _Queue(q, config) for q in config.queues}
@@ -525,6 +528,24 @@ class NaiveRouter:
         self.events.append(
             Requeued(at=self.now, version=1, inquiry_id=t.id, queue=t.q.name, reason=reason)
         )
+        if self.rounds and len(t.declined) >= self._round_size(t):
+            # every agent that may serve it refused it: offer it to all of them again
+            self.events.append(
+                DeclinesForgotten(
+                    at=self.now, version=1, inquiry_id=t.id, queue=t.q.name, agents=len(t.declined)
+                )
+            )
+            t.declined = None
+
+    def _round_size(self, t: _Ticket) -> int:
+        """How many agents may serve ``t`` (its round: every one that may be offered it; an
+        agent stays logged in, so those that refused it are among them)."""
+        q = t.q
+        return sum(
+            1
+            for a in self.agents.values()
+            if _may_serve(a, q.name, q.cfg.channel, t.requires, t.tenant)
+        )
 
 
 Requires = tuple[tuple[str, int], ...]
@@ -595,6 +616,9 @@ class IndexedNaiveRouter(NaiveRouter):
                 if _may_serve(a, t.q.name, ch, t.requires, t.tenant)
             ]
         return found
+
+    def _round_size(self, t: _Ticket) -> int:
+        return len(self._candidates(t))
 
     def _place(self, t: _Ticket) -> None:
         """Score only the agents that may serve ``t``; give it to the best one with room."""

@@ -387,6 +387,7 @@ class Router:
         "_line_last",
         "_live",
         "_max_concurrency",
+        "_max_declines",
         "_max_no_answer",
         "_n_assigned",
         "_n_offered",
@@ -595,6 +596,7 @@ class Router:
         self._immediate = r.mode == "immediate"
         self._offer_timeout = r.offer_timeout_s
         self._max_no_answer = r.max_no_answer
+        self._max_declines = r.max_declines or 0  # 0: off
         self._rounds = r.decline_memory == "round"
         self._trace = r.trace
         self._strict = r.strict
@@ -1681,6 +1683,7 @@ class Router:
                 offers.clear()
             agent.work[t.id] = t
             agent.no_answer = 0
+            agent.declines = 0
             agent.last_seen = self._now
             self._start_work(t, agent)
         except BaseException as exc:
@@ -1809,9 +1812,23 @@ class Router:
                 )
             )
             self._take_back(t, agent, "declined")
+            if self._max_declines:
+                self._count_decline(agent)
         except BaseException as exc:
             self._failed(exc)
             raise
+
+    def _count_decline(self, agent: Agent) -> None:
+        """``max_declines``: one decline more in ``agent``'s run (reset by an accept and by
+        ``set_ready``); the N-th sets it away, as ``max_no_answer`` does for expiries."""
+        most = self._max_declines
+        run = int(agent.declines) + 1
+        if run >= most:
+            agent.declines = most
+            if agent.state == READY:
+                self._stop_new_work(agent, AWAY, "max_declines")
+        else:
+            agent.declines = run
 
     def _take_back(self, t: Ticket, agent: Agent, reason: str) -> None:
         del agent.offers[t.id]
@@ -2425,6 +2442,7 @@ class Router:
         agent.state_reason = ""
         agent.break_until = 0.0
         agent.no_answer = 0
+        agent.declines = 0
         agent.idle_since = self._now
         unlist(agent, self._vers)
         self._freed[agent.id] = agent
@@ -4617,9 +4635,13 @@ class Router:
         outbound = self._bp.outbound
         tasks = outbound.let_go_in(targets) if targets and outbound.holding else []
         presence = self._presence
+        counted = self._max_declines
         self._keep_answer_targets(config)
         before = {q.name: (q.channel, q.answer_target_s) for q in self._cfg.queues}
         self._apply_config(config, chain)
+        if counted and not self._max_declines:  # turned off: no run is kept
+            for agent in self._agents.values():
+                agent.declines = 0
         if self._presence != presence:  # every agent counts as seen now (no instant timeouts)
             for agent in self._agents.values():
                 agent.last_seen = self._now
@@ -5008,6 +5030,7 @@ class Router:
             answer_targets=self._answer_targets(),
             early=self._early_record(),
             early_gone=self._early_gone(),
+            declines=self._decline_runs(),
         )
         return codec.encode(snap)
 
@@ -5032,6 +5055,12 @@ class Router:
         agents = self._agents
         gone = self._breaks.early_gone(lambda a: agents.get(a.id) is a)
         return gone if gone else UNSET
+
+    def _decline_runs(self) -> dict[str, int] | UnsetType:
+        """``Snapshot.declines``: each agent's run of declines (``max_declines``); UNSET for
+        none (always so with the setting off: the bytes as before)."""
+        out = {aid: int(a.declines) for aid, a in self._agents.items() if a.declines}
+        return out or UNSET
 
     def _answer_targets(self) -> dict[str, float] | UnsetType:
         """``Snapshot.answer_targets``: the targets kept on assigned tickets across a
@@ -5180,6 +5209,10 @@ class Router:
                         pool.declined_by[aid] = pool.declined_by.get(aid, 0) + 1
                 else:
                     pool.waiting.append((t.aged, t.seq, t.ver, t))
+        runs = snap.declines
+        if isinstance(runs, dict):  # (UNSET: none)
+            for aid, n in runs.items():
+                self._agents[aid].declines = n
         kept = snap.answer_targets
         if isinstance(kept, dict):  # (UNSET: none)
             for iid, target in kept.items():

@@ -33,7 +33,7 @@ from bench.guard import (
 from bench.naive import IndexedNaiveRouter, NaiveRouter
 from bench.service import SkillQueueService
 from bench.workload import SteadyState, make_workload, may_serve
-from router import Inquiry, Offered, Router
+from router import DeclinesForgotten, Inquiry, Offered, Router
 
 SPEC_KEYS = (
     "calibration_heapq_pair_us",
@@ -173,11 +173,18 @@ def _staffed(router: Any, n_agents: int) -> tuple[Any, float]:
     return wl, n_agents * 0.01
 
 
-def _offers(router: Any, n_agents: int, steps: int, refuse: float = 0.0) -> list[tuple[str, str]]:
+def _offers(
+    router: Any,
+    n_agents: int,
+    steps: int,
+    refuse: float = 0.0,
+    forgotten: list[tuple[str, int]] | None = None,
+) -> list[tuple[str, str]]:
     """Drive ``router`` with distinct times (no score ties); return every offer made.
 
     With ``refuse`` > 0, that share of offers is declined and as many again are
-    left to time out, so requeues and "never back to the same agent" are covered.
+    left to time out, so requeues and "not back to the same agent" (until the round
+    ends) are covered; ``forgotten`` gets each ``DeclinesForgotten`` (inquiry, agents).
     """
     wl, now = _staffed(router, n_agents)
     rng = random.Random(5)
@@ -190,6 +197,8 @@ def _offers(router: Any, n_agents: int, steps: int, refuse: float = 0.0) -> list
             now += wl.config.routing.offer_timeout_s  # the offers left open expire
         for _ in range(2):
             for ev in router.tick(now):
+                if forgotten is not None and type(ev) is DeclinesForgotten:
+                    forgotten.append((ev.inquiry_id, ev.agents))
                 if type(ev) is Offered:
                     offers.append((ev.inquiry_id, ev.agent_id))
                     u = rng.random()
@@ -204,18 +213,23 @@ def _offers(router: Any, n_agents: int, steps: int, refuse: float = 0.0) -> list
     return offers
 
 
+@pytest.mark.parametrize("memory", ["round", "forever"])
 @pytest.mark.parametrize("refuse", [0.0, 0.05])
-def test_naive_peers_make_the_same_decisions_as_the_core(refuse: float) -> None:
+def test_naive_peers_make_the_same_decisions_as_the_core(refuse: float, memory: str) -> None:
     wl = make_workload(60, seed=3)
-    # the peers keep a refusal for good: the core under the same rule ("forever"; with the
-    # default, rounds end at 5% refusals and those inquiries go back to their decliners)
     cfg = msgspec.structs.replace(
-        wl.config, routing=msgspec.structs.replace(wl.config.routing, decline_memory="forever")
+        wl.config, routing=msgspec.structs.replace(wl.config.routing, decline_memory=memory)
     )
-    core = _offers(Router(cfg), 60, 600, refuse)
+    forgotten: list[tuple[str, int]] = []
+    core = _offers(Router(cfg), 60, 600, refuse, forgotten)
     assert len(core) > 500
+    # at 5% refusals under the default some rounds end (3: an inquiry every agent that may
+    # serve it refused goes back to them); none when nobody refuses or under "forever"
+    assert bool(forgotten) == (refuse > 0 and memory == "round")
     for peer in (NaiveRouter, IndexedNaiveRouter):
-        assert _offers(peer(cfg), 60, 600, refuse) == core, peer.__name__
+        peer_forgotten: list[tuple[str, int]] = []
+        assert _offers(peer(cfg), 60, 600, refuse, peer_forgotten) == core, peer.__name__
+        assert peer_forgotten == forgotten, peer.__name__
 
 
 def _offers_batched(router: Any, n_agents: int, steps: int) -> list[tuple[str, str]]:

@@ -69,6 +69,57 @@ def test_an_inquiry_declined_by_one_agent_goes_to_the_next() -> None:
     assert {offer.agent_id, again.agent_id} == {"a", "b"}
 
 
+def _decline_until_quiet(r: Router, now: float, limit: int) -> tuple[list[str], float]:
+    """Decline every offer the router makes until it makes none (or ``limit`` of them)."""
+    offered: list[str] = []
+    events = r.tick(now)
+    while len(offered) < limit:
+        offers = [e for e in events if type(e).__name__ == "Offered"]
+        assert stalls(r) == []
+        if not offers:
+            break
+        offered.extend(e.inquiry_id for e in offers)
+        now += 1.0
+        for e in offers:
+            r.decline(e.inquiry_id, now)
+        events = r.tick(now)
+    return offered, now
+
+
+def test_a_lone_agent_declining_everything_ends_away_with_max_declines() -> None:
+    """Under the default rounds each decline of a lone agent ends a round of one: without
+    a limit it sees the head of the line for ever; ``max_declines`` sets it away."""
+    looping = Router(config(ONE_QUEUE, decline_memory="round"))
+    limited = Router(config(ONE_QUEUE, decline_memory="round", max_declines=3))
+    for r in (looping, limited):
+        for i in range(5):
+            r.submit(Inquiry(id=f"i{i}", queue="q"), 0.0)
+        r.login(AgentSpec(id="a", skills={"s": 1}), 0.0)
+    offered, _ = _decline_until_quiet(looping, 0.0, 500)
+    assert offered == ["i0"] * 500  # still ringing: the head of the line, again and again
+    offered, now = _decline_until_quiet(limited, 0.0, 500)
+    assert offered == ["i0"] * 3  # ended: away after the third decline in a row
+    st = limited.agent_statistics("a")
+    assert (st.state, st.reason) == ("away", "max_declines")
+    assert limited.statistics().waiting == 5 and limited.next_deadline() is None
+    # back (a person decided): it takes everything, every inquiry reaches an outcome
+    limited.set_ready("a", now + 1.0)
+    events = limited.tick(now + 1.0)
+    done = 0
+    while True:
+        offers = [e.inquiry_id for e in events if type(e).__name__ == "Offered"]
+        assert stalls(limited) == []
+        if not offers:
+            break
+        now += 2.0
+        for i in offers:
+            limited.accept(i, now)
+            limited.complete(i, now + 1.0)
+            done += 1
+        events = limited.tick(now + 1.0)
+    assert done == 5 and limited.statistics().waiting == 0
+
+
 UNITS = """
 [routing]
 offer_timeout_s = 30

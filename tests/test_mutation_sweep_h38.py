@@ -285,6 +285,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "mode": "offer",
         "offer_timeout_s": 30.0,
         "max_no_answer": 3,
+        "max_declines": None,
         "decline_memory": "round",
         "idle_scale_s": 60.0,
         "recent_window_s": 1800.0,

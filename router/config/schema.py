@@ -134,6 +134,10 @@ class Routing(_Base):
     mode: Literal["offer", "immediate"] = "offer"
     offer_timeout_s: PositiveSeconds = 30.0
     max_no_answer: Annotated[int, Meta(ge=1)] = 3
+    #: this many declines in a row with nothing accepted between set the agent away
+    #: (``AgentAway(reason="max_declines")``); None: off. At most 100 (no limit beyond;
+    #: the run is a byte of the agent's record)
+    max_declines: Annotated[int, Meta(ge=1, le=100)] | None = None
     #: how long an agent's decline (or expired offer, or hand-back) keeps an inquiry from it:
     #: ``round`` until every agent that may take it has declined it (then all are forgotten),
     #: ``forever`` for the inquiry's whole stay (docs/routing-features.md)

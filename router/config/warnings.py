@@ -190,6 +190,11 @@ def _offer_warnings(cfg: RouterConfig, out: list[str]) -> None:
             f'$.routing.max_no_answer: {r.max_no_answer} does nothing with mode = "immediate" '
             "(no offer goes unanswered)"
         )
+    if r.max_declines is not None:
+        out.append(
+            f'$.routing.max_declines: {r.max_declines} does nothing with mode = "immediate" '
+            "(no offer to decline)"
+        )
 
 
 def _queue_warnings(cfg: RouterConfig, out: list[str]) -> None:

@@ -207,6 +207,9 @@ class Snapshot(Struct):
     #: staff (``BreakStaffing.n_early``), so restored as placeholders where they stood;
     #: UNSET (left out of the bytes) when there is none
     early_gone: list[tuple[float, int, int, str | None]] | UnsetType = UNSET
+    #: agent id -> its run of declines (``max_declines``), for the agents with one; UNSET
+    #: (left out of the bytes) when none has (always without the setting)
+    declines: dict[str, int] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable

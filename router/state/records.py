@@ -35,7 +35,7 @@ from router.state.loads import (
 from router.state.tallies import AgentTally, QueueTally
 
 if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
-    from mypy_extensions import i32
+    from mypy_extensions import i32, u8
 
 # Ticket states
 WAITING: Final = 1
@@ -746,6 +746,7 @@ class Agent:
         "capn",
         "caps",
         "cooldown_until",
+        "declines",
         "heavy_block_until",
         "heavy_streak",
         "id",
@@ -841,6 +842,10 @@ class Agent:
         self.slot = -1
         self.id: str = spec.id
         self.roomy = False  # ready with a free slot on some channel (statistics count it)
+        #: ``max_declines``: its declines in a row with nothing accepted between (at most the
+        #: setting). A ``u8`` beside the one-byte ``roomy``, in the padding before ``rank``:
+        #: the compiled record keeps its size
+        self.declines: u8 = 0
         #: compiled: the listing's rank, its entries' ``seq`` (``AgentEntry``): ``seq``'s
         #: order in 31 bits (``Router._refresh``, ``_renumber_ranks``); pure: unused. An
         #: ``i32`` right after the one-byte ``roomy``, in its padding: the compiled record
