@@ -264,17 +264,18 @@ def test_a_queue_removed_by_the_last_steps_hook_ends_the_timeline_too() -> None:
 # ------------------------------------------------- a queue a mid-run reconfigure adds (fix49)
 
 
-def _adding_run(*, via_engine: bool) -> tuple[Simulator, Any, list[float]]:
+def _adding_run(*, via_engine: bool, heavy: bool = False) -> tuple[Simulator, Any, list[float]]:
     """``q`` replaced by ``added`` (not in the scenario) at the first step after :data:`AT`
     with callers waiting in ``q``: they are handed over there and ``q``'s stream's later
     callers dial it. Through ``Simulator.reconfigure(hand_over=)`` (the operator page's
     way), or through the router's own ``reconfigure``: ``added`` first added beside ``q``
     (at ``AT / 2``, ``q``'s ``on_remove`` naming it), then ``q`` removed (the engine sees
-    each change at its next step). ``when``: the instant ``added`` came, then ``q`` went."""
-    sc = decode_scenario(SCENARIO.format(extra_queue="").encode())
+    each change at its next step). ``when``: the instant ``added`` came, then ``q`` went.
+    ``heavy``: ``added`` is a heavy queue, at most :data:`RUN` heavy inquiries in a row."""
+    sc = decode_scenario((SCENARIO.format(extra_queue="") + (HEAVY if heavy else "")).encode())
     cfg = router_config(sc)
     (q,) = cfg.queues
-    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0)
+    added = msgspec.structs.replace(q, name="added", answer_target_s=7.0, heavy=heavy)
     beside = msgspec.structs.replace(
         cfg, queues=[msgspec.structs.replace(q, on_remove="added"), added]
     )
@@ -339,6 +340,58 @@ def test_a_queue_added_mid_run_has_its_row_and_timeline(via_engine: bool, tmp_pa
 
     if matplotlib_available():
         assert len(write_charts(res, rep, tmp_path)) == 7
+
+
+RUN = 2  # max_consecutive_heavy of HEAVY
+HEAVY = f"[wellbeing]\nmax_consecutive_heavy = {RUN}\n"
+
+
+@pytest.mark.parametrize("via_engine", [True, False], ids=["hand_over", "on_remove"])
+def test_an_added_heavy_queues_callers_are_heavy_in_the_report_as_the_core_has_them(
+    via_engine: bool,
+) -> None:
+    # tidy50: the engine noted an added queue's `heavy` and never read it: the callers
+    # dialing it were light in the report (max_heavy_run 0) while the core held them heavy
+    _, res, when = _adding_run(via_engine=via_engine, heavy=True)
+    later = [r for r in res.inquiries if r.arrival > when[1]]
+    earlier = [r for r in res.inquiries if r.arrival <= when[1]]
+    assert later and all(r.queue == "added" and r.heavy for r in later)
+    # submitted to q (light), handed over or not: a move keeps them light, as in the core
+    assert earlier and not any(r.heavy for r in earlier)
+    assert [r for r in earlier if r.path == ["added"]]
+    # the core's limit, counted by the engine: runs as long as the core allows, no longer
+    assert build_report(res)["max_heavy_run"] == RUN
+    # as a scenario's heavy queue: the same figure from the first call
+    text = SCENARIO.format(extra_queue="").replace(
+        "answer_target_s = 5", "answer_target_s = 5\nheavy = true"
+    )
+    res0 = Simulator(decode_scenario((text + HEAVY).encode())).run()
+    assert all(r.heavy for r in res0.inquiries) and build_report(res0)["max_heavy_run"] == RUN
+
+
+def test_a_reconfigure_making_a_scenario_queue_heavy_makes_its_later_callers_heavy() -> None:
+    sc = decode_scenario((SCENARIO.format(extra_queue="") + HEAVY).encode())
+    cfg = router_config(sc)
+    heavy = msgspec.structs.replace(
+        cfg, queues=[msgspec.structs.replace(cfg.queues[0], heavy=True)]
+    )
+    when: list[float] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        if not when and ev.at >= AT:
+            sim.reconfigure(heavy)
+            when.append(sim.router.now)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    res = sim.run()
+    assert when
+    later = [r for r in res.inquiries if r.arrival > when[0]]
+    earlier = [r for r in res.inquiries if r.arrival <= when[0]]
+    assert later and earlier
+    assert all(r.heavy for r in later) and not any(r.heavy for r in earlier)
+    assert build_report(res)["max_heavy_run"] == RUN
 
 
 # ------------------------------------------------- hours changed mid-run (fix49)

@@ -20,7 +20,7 @@ import pytest
 
 from router import AgentSpec, Inquiry, Router
 from router.config.registry import POLICIES
-from router.events import AgentAway, AgentDraining, AgentReady
+from router.events import AgentAway, AgentDraining, AgentReady, Offered
 from router.model import Shift
 from router.policies import register_policy
 from router.sim import build_report, simulate
@@ -483,3 +483,52 @@ def test_a_drain_under_way_when_the_run_ends_is_no_break_missed() -> None:
     rep = build_report(simulate(scenario(text, duration_s=650, drain=False), on_event=hook))
     assert n["drains"] == 1
     assert rep["breaks_missed"] == 0
+
+
+def _offer_taken(r: Router, aid: str, iid: str, at: float, queue: str | None = None) -> None:
+    """``_call`` in offer mode: offered to ``aid`` alone, accepted at once."""
+    r.submit(Inquiry(id=iid, queue=queue or aid), at)
+    r.tick(at)
+    r.accept(iid, at)
+    r.tick(at)
+    assert r.holds(iid, aid), iid
+
+
+def test_a_colleague_due_first_who_rested_and_won_a_multi_offer_frees_the_place() -> None:
+    # tidy50: `_win`'s release (51b72a2; the multi-agent offer's twin of `_assign`'s
+    # `_early_look`) had no test of its own. The story of the test above in offer mode: m
+    # (due 80) rests from 41; x (due 90) frees up in her window at 55 with no place; l2 is
+    # back at 72 and the place is held for m, due first. At 74 m and z (room for a chat) are
+    # both offered the chat `mz1` and m accepts first: her stretch restarts (she rested 33 s, as
+    # long as a break), she is due at 154, and x takes the place at once (until 104).
+    # Without the release nothing looks at the candidates again before m's old timer at 80
+    # (x's break until 110: checked by removing it)
+    toml = window(40).replace('mode = "immediate"', 'mode = "offer"')
+    toml += _own_queues("mxz")
+    toml += '[[queues]]\nname = "mz"\nchannel = "chat"\nrequires = { mz = 1 }\nmax_offers = 2\n'
+    both = {"voice": 1, "chat": 1}
+    r = Router(config(toml))
+    for n in (1, 2):
+        r.login(AgentSpec(id=f"l{n}"), 0)
+        r.go_on_break(f"l{n}", 0)
+    r.login(AgentSpec(id="m", skills={"m": 1, "mz": 1}, capacity=both), 0)
+    _offer_taken(r, "m", "m0", 0)
+    r.login(AgentSpec(id="x", skills={"x": 1}), 10)
+    _offer_taken(r, "x", "x0", 10)
+    r.complete("m0", 41)
+    assert breaks(r.tick(41)) == []
+    r.login(AgentSpec(id="z", skills={"z": 1, "mz": 1}, capacity=both), 50)
+    _offer_taken(r, "z", "z0", 50)
+    r.complete("x0", 55)
+    assert breaks(r.tick(55)) == []
+    r.set_ready("l2", 72)
+    assert breaks(r.tick(72)) == [] and early_entries(r) == (1, 1)
+    r.submit(Inquiry(id="mz1", queue="mz"), 74)
+    offered = r.tick(74)
+    assert sorted(e.agent_id for e in offered if isinstance(e, Offered)) == ["m", "z"]
+    r.accept("mz1", 74, agent_id="m")
+    got = breaks(r.tick(74))
+    assert r.holds("mz1", "m")
+    for t in range(75, 95):
+        got += breaks(r.tick(t))
+    assert got == [("x", 104.0)]

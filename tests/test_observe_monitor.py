@@ -253,3 +253,54 @@ def test_interval_occupancy_equals_the_simulation_report(name: str, duration_s: 
     assert workload == pytest.approx(busy, rel=1e-9)
     offered = sum(c.offered for _, _, _, c in mon.queue_intervals())
     assert offered == rep["arrivals_total"]
+
+
+def _answer_chat(d: Driven, iid: str, at: float) -> None:
+    """``iid`` in the chat queue, offered at ``at``, answered 5 s later and completed."""
+    d.router.submit(Inquiry(id=iid, queue="chat"), now=at)
+    d.tick(at)
+    d.router.accept(iid, now=at + 5)
+    d.tick(at + 5)
+    d.router.complete(iid, now=at + 6)
+    d.tick(at + 6)
+
+
+def test_a_queue_without_a_known_target_has_no_service_level() -> None:
+    # tidy50: a monitor never told a queue's target judged its answers by an invented 20 s
+    # (this 5 s answer: service level 1.0 against 20 s). Now: no target, no service level;
+    # once it learns the target, the windows that may still hold that answer have none
+    # either (to a bucket), nor since_reset before a reset
+    d = Driven(bucket_s=10.0, windows=(300.0, 900.0))
+    full = d.cfg
+    only_refund = msgspec.structs.replace(
+        full, queues=[q for q in full.queues if q.name == "refund"]
+    )
+    m = d.monitor
+    m.configure(only_refund)
+    d.router.login(AgentSpec(id="ye", capacity={"chat": 1}), now=0.0)
+    _answer_chat(d, "c1", 0.0)
+    st = m.statistics(now=10.0)
+    chat = st.queues["chat"]
+    assert chat.answer_target_s is None
+    assert chat.outcomes["answered"] == 1
+    assert all(w.answered == 1 for w in chat.windows.values())
+    assert all(w.service_level is None for w in chat.windows.values())
+    assert all(w.answered_in_target == 0 for w in chat.windows.values())
+    assert st.queues["refund"].answer_target_s == 20.0  # a known queue: its own target
+    doc = msgspec.json.decode(msgspec.json.encode(st))
+    assert doc["queues"]["chat"]["answer_target_s"] is None
+    assert doc["queues"]["chat"]["windows"]["5m"]["service_level"] is None
+    m.configure(full)  # told at last: 60 s, judged from here
+    _answer_chat(d, "c2", 100.0)
+    st = m.statistics(now=110.0)
+    assert st.queues["chat"].answer_target_s == 60.0
+    assert all(w.service_level is None for w in st.queues["chat"].windows.values())
+    _answer_chat(d, "c3", 400.0)  # the 5-minute window (and a bucket) holds only c3 now
+    w = m.statistics(now=410.0).queues["chat"].windows
+    assert (w["5m"].answered, w["5m"].service_level) == (1, 1.0)  # c3 alone, judged
+    assert w["15m"].service_level is None and w["since_reset"].service_level is None
+    m.reset(410.0)
+    _answer_chat(d, "c4", 420.0)
+    w = m.statistics(now=430.0).queues["chat"].windows
+    assert (w["since_reset"].answered, w["since_reset"].service_level) == (1, 1.0)
+    assert w["15m"].service_level is None  # c1 still in it

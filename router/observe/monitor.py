@@ -41,6 +41,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from msgspec import Struct
 
 from router.config import DEFAULT_CHANNELS, RouterConfig, window_problems
@@ -74,7 +75,7 @@ from router.events import (
 from router.model import AgentSpec
 from router.state.tallies import capacity_shares
 from router.state.windows import DEFAULT_WINDOWS, Counts, SlidingWindows
-from router.stats import AGENT_STATES, WAIT_BUCKETS, WindowFigures
+from router.stats import AGENT_STATES, WAIT_BUCKETS, WindowFigures, window_label
 
 __all__ = [
     "AGENT_STATES",
@@ -113,7 +114,9 @@ class QueueFigures(Struct, frozen=True, kw_only=True):
 
     name: str
     channel: str
-    answer_target_s: float
+    #: None while the monitor knows no target for the queue (not in its config, and no
+    #: ``Reconfigured`` event named it): then no window has a ``service_level`` either
+    answer_target_s: float | None
     waiting: int
     longest_wait_s: float
     offered: int  # lifetime totals (monotonic)
@@ -312,6 +315,8 @@ class Monitor:
         self._seq = 0
         self._q_rows: dict[tuple[int, str], Counts] = {}
         self._a_rows: dict[tuple[int, str], AgentInterval] = {}
+        #: per queue, when it last counted an answer it knew no target for (not judged)
+        self._unjudged: dict[str, float] = {}
         self.configure(config)
         self._handlers: dict[type, Any] = {
             Queued: self._on_queued,
@@ -580,7 +585,10 @@ class Monitor:
             self._hold(rec, ev.agent_id, ev.queue, ev.at)
         rec.state = _ASSIGNED
         if rec.answered is None:
-            in_target = ev.wait_s <= self._target.get(ev.queue, 20.0)
+            target = self._target.get(ev.queue)
+            if target is None:  # no target known: not judged (no service level, statistics)
+                self._unjudged[ev.queue] = ev.at
+            in_target = target is not None and ev.wait_s <= target
             rec.answered = (ev.at, ev.wait_s, ev.queue, in_target)
             self._answer(ev.queue, ev.at, ev.wait_s, +1, in_target)
 
@@ -778,7 +786,8 @@ class Monitor:
 
     def _on_reconfigured(self, ev: Reconfigured) -> None:
         # the queues the config added or changed: their channels and answer targets from
-        # here on (an added queue's answers were judged by a default 20 s before fix50)
+        # here on (an added queue's answers were judged by a default 20 s before fix50; a
+        # queue without a known target is not judged at all since tidy50)
         for name, channel in ev.channels:
             self._channel[name] = channel
             self._queue(name)
@@ -856,7 +865,7 @@ class Monitor:
             queues[name] = QueueFigures(
                 name=name,
                 channel=self._channel.get(name, ""),
-                answer_target_s=self._target.get(name, 20.0),
+                answer_target_s=self._target.get(name),
                 waiting=q.waiting,
                 longest_wait_s=self.longest_wait(name, t),
                 offered=tot.offered,
@@ -869,7 +878,7 @@ class Monitor:
                 },
                 moved_in=q.moved_in,
                 moved_out=q.moved_out,
-                windows=q.windows.query(t),
+                windows=self._judged(name, q.windows.query(t), t),
                 wait_histogram=list(hist),
                 wait_sum_s=tot.wait_s,
             )
@@ -906,6 +915,26 @@ class Monitor:
         )
 
     # ------------------------------------------------------------------ intervals
+
+    def _judged(
+        self, name: str, figures: dict[str, WindowFigures], t: float
+    ) -> dict[str, WindowFigures]:
+        """``figures`` with no ``service_level`` where it would rest on answers nobody could
+        judge: every window while the queue's target is unknown; once known, each window
+        that may still hold an answer counted before (to a bucket: a window one bucket
+        longer), and ``since_reset`` until a reset after it."""
+        known = name in self._target
+        last = self._unjudged.get(name)
+        if known and last is None:
+            return figures
+        out = dict(figures)
+        for w in self.windows:
+            label = window_label(w)
+            if not known or (last is not None and last > t - w - self.bucket_s):
+                out[label] = msgspec.structs.replace(out[label], service_level=None)
+        if not known or (last is not None and last >= self.reset_at):
+            out["since_reset"] = msgspec.structs.replace(out["since_reset"], service_level=None)
+        return out
 
     def queue_intervals(self) -> list[tuple[float, float, str, Counts]]:
         """``(start_s, end_s, queue, counts)`` rows in time then queue order (needs

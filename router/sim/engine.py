@@ -508,8 +508,6 @@ class Simulator:
             make_stream(i, a, self.seed, load, scenario.surges, self.duration, offset)
             for i, a in enumerate(scenario.arrivals)
         ]
-        for s in self.streams:
-            s.heavy = self._heavy_q.get(s.queue, False) or "heavy" in s.arrival.tags
         self.result = SimResult(scenario, self.seed, load, self.duration, self.warmup)
         self._agents: dict[str, AgentRec] = {}
         self._recs: dict[str, InquiryRec] = {}
@@ -538,6 +536,7 @@ class Simulator:
         self._gone: set[str] = set()
         self._on_remove: dict[str, str | None] = {}
         self._redirect: dict[str, str | None] = {}
+        self._heavy_streams()  # the streams' heavy: their queues' flags, or their tags
         self._handback_share = {
             g.name or f"group{i}": g.handback_share for i, g in enumerate(scenario.agents)
         }
@@ -776,9 +775,9 @@ class Simulator:
         if cfg is not old:  # (the core reads the hours in force; answered_while_closed too)
             self._schedules = queue_schedules(cfg)
         for q in cfg.queues:
+            self._heavy_q[q.name] = q.heavy  # (an added queue's, or a flag changed)
             if q.name not in self._channel_of:  # added: handed over to, or dialed from now on
                 self._channel_of[q.name] = q.channel
-                self._heavy_q[q.name] = q.heavy
                 self.result.added_queues.append(q)
                 self.result.added_at[q.name] = self.router.now
         before: dict[str, str | None] = {q.name: q.on_remove for q in old.queues}
@@ -803,6 +802,21 @@ class Simulator:
                 to = on_remove[to]
             ok = to is not None and to in names
             redirect[n] = to if ok else None
+        self._heavy_streams()
+
+    def _heavy_streams(self) -> None:
+        """Each stream's ``heavy``: its arrivals are heavy if they carry the tag ``heavy`` or
+        the queue they are submitted to now is heavy (the core's rule, ``Router.submit``):
+        the stream's own queue, or where its arrivals go while that one is removed (its
+        redirect, a queue a reconfigure may have added). A removed queue with nowhere to go:
+        its arrivals are rejected before the core, and stay as they were."""
+        heavy_q = self._heavy_q
+        redirect = self._redirect
+        for s in self.streams:
+            queue = s.queue
+            if queue in redirect:
+                queue = redirect[queue] or queue
+            s.heavy = heavy_q.get(queue, False) or "heavy" in s.arrival.tags
 
     def _arrival_elsewhere(self, rec: InquiryRec, t: float) -> str:
         """An arrival for a queue a reconfigure removed: its queue from the redirect, or
