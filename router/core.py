@@ -2861,7 +2861,9 @@ class Router:
                     if max_work is not None:
                         agent = bs.next_early(self._early_due, max_work)
                         if agent is not None and agent.total_load:  # drain_for_break
-                            if bs.drain_share is not None:
+                            # (offers go back at the notice: one holding only offers
+                            # frees up at once, its break under the break share)
+                            if bs.drain_share is not None and agent.total_load > len(agent.offers):
                                 self._drain_next = agent  # counted as draining
                             try:
                                 self._begin_break(agent)

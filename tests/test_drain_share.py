@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from router import ConfigError, Router
+from router import ConfigError, Inquiry, Router
 from router.config import config_warnings
 from router.events import AgentReady, BreakDeferred
 from router.sim import build_report, decode_scenario, simulate
@@ -293,3 +293,28 @@ def test_mafengwo_with_drains_under_their_own_share() -> None:
     assert n["most_away"] > 4  # the chat team's four break places plus drains beside them
     assert rep["break_late_p90_s"] == 0.0
     assert rep["break_late_max_s"] > 3600.0  # the hour not met (the xfail's reason)
+
+
+def test_an_agent_holding_only_an_offer_does_not_drain_past_the_break_share() -> None:
+    # offers go back at a break's notice, so an agent holding only offers frees up at once:
+    # its break needs a break place, not a drain place (the DrainShareMachine found it: two
+    # agents, one place, the other on a break of its own; the break started above it)
+    text = SHARE.replace('mode = "immediate"', 'mode = "offer"\noffer_timeout_s = 100')
+    r = Router(config(text))
+    r.login(spec("li"), 0)
+    r.login(spec("su"), 0)
+    r.go_on_break("li", 0)
+    r.submit(Inquiry(id="c0", queue="c"), 0)
+    r.tick(0)
+    r.accept("c0", 0)  # her stretch from 0: due 80, her window opens at 40
+    r.complete("c0", 38)
+    r.submit(Inquiry(id="c1", queue="c"), 39)
+    r.tick(39)
+    assert r.agent_of("c1") == "su"  # offered (offer mode), not yet taken
+    ev = r.tick(40)  # Su's window opens, holding only the offer: no place, no drain
+    assert breaks(ev) == [] and drains(ev) == []
+    assert r.agent_of("c1") == "su" and counts(r) == (0, 0)  # (Li: a break of her own)
+    r.set_ready("li", 45)  # Li back (due first, 40): a place, never two breaks at once
+    for t in range(45, 120):
+        r.tick(float(t))
+        assert counts(r)[0] <= 1, t

@@ -340,7 +340,8 @@ class BreakStaffing:
             if not heap or (best is not None and heap[0][:3] >= best[:3]):
                 continue
             head = heap[0][3]
-            if self.drain_share is not None and head.total_load:  # a drain: its own share
+            # a drain (work held beyond offers, which go back at the notice): its own share
+            if self.drain_share is not None and head.total_load > len(head.offers):
                 if self.has_drain_place(head):
                     best, best_heap = heap[0], heap
             elif self.has_place(head) and self._first_due(tally, head, heap[0][0], max_work):
