@@ -181,7 +181,7 @@ from router.model import Admission, AgentSpec, Attributes, Inquiry
 from router.policies.admission import K_BP, AdmissionPolicy, build_policies
 from router.policies.control import AdmissionControl, queued_admitted
 from router.state import codec, preference, schedule
-from router.state.breaks import LEAVING, ON_BREAK, STAFFED, BreakStaffing
+from router.state.breaks import DRAINING, LEAVING, ON_BREAK, STAFFED, BreakStaffing
 from router.state.capacity import Interrupts
 from router.state.counting import LiveCounters
 from router.state.distribution import RANDOM, ROUND_ROBIN, SCORED, Draws, mode_features, mode_key
@@ -363,6 +363,7 @@ class Router:
         "_counters",
         "_deadline_refs",
         "_deadlines",
+        "_drain_next",
         "_drain_s",
         "_draws",
         "_early_asks",
@@ -573,6 +574,9 @@ class Router:
         # drain_for_break (0: off; else the window): candidates holding work are given their
         # early break too (they drain), and the window's opening has a timer of its own
         self._drain_s = 0.0
+        # max_drain_share: the agent whose drain starts now, counted as draining (DRAINING,
+        # router/state/breaks.py) rather than on a break; the mark then stays in its flags
+        self._drain_next: Agent | None = None
         # agents with a shift end or a schedule, and per pool the changes they announce
         # (router/state/staffing.py), memoised until one of them logs in, out or changes
         self._scheduled: dict[str, Agent] = {}
@@ -615,6 +619,8 @@ class Router:
         )
         was_draining = self._drain_s
         self._drain_s = self._early_s if wb.drain_for_break else 0.0
+        # drains under their own share (only where agents drain at all)
+        self._breaks.drain_share = wb.max_drain_share if self._drain_s > 0.0 else None
         self._heavy_k = wb.max_consecutive_heavy
         self._cooldown_heavy = wb.cooldown_from == "heavy"
         self._channels = {**DEFAULT_CHANNELS, **cfg.channels}
@@ -2625,7 +2631,11 @@ class Router:
                 self._remove_agent(agent)
                 return
             if agent.state == BREAK and agent.state_reason == "wellbeing" and not agent.break_until:
-                if self._breaks.enabled and not self._break_still_fits(agent):
+                drained = agent.brk_flags & DRAINING
+                if drained:
+                    if not self._drain_has_place(agent):
+                        return  # no break place: back to work, first in line for one
+                elif self._breaks.enabled and not self._break_still_fits(agent):
                     return  # postponed: back to work, first in line for a place
                 agent.break_until = now + self._wb.break_s
                 self._events.append(
@@ -2638,6 +2648,8 @@ class Router:
                     )
                 )
                 self._schedule_agent(agent, agent.break_until)
+                if drained:
+                    self._count_break(agent)  # from draining to on a break: its place now
             elif self._early_s > 0.0 and agent.state == READY:
                 self._early_asks[agent.id] = agent  # freed up: an early break? (_ask_early)
         if agent.state == READY:
@@ -2801,6 +2813,24 @@ class Router:
             self._defer_break(agent)  # (a drain ended before due: a candidate again)
         return False
 
+    def _drain_has_place(self, agent: Agent) -> bool:
+        """At the end of a drain under ``max_drain_share`` (the agent holds nothing now):
+        whether its break may start, a place under the break share free (or its deferral
+        over: wellbeing first). If not, the agent goes back to work, its break deferred by
+        its due time (before it falls due too): it goes first when a place opens."""
+        if self._breaks.has_place(agent):
+            return True
+        wb = self._wb
+        limit = wb.max_continuous_work_s
+        due = agent.stretch_start + limit if limit is not None else self._now
+        deferral = wb.max_break_deferral_s
+        if deferral is not None and self._now >= due + deferral:
+            return True
+        self._make_ready(agent)  # (counted at work again: the drain's place opens)
+        if agent.state == READY and agent.break_due == _INF:
+            self._defer_break(agent)
+        return False
+
     def _break_flags(self, agent: Agent) -> int:
         """What ``agent`` counts as for break staffing now (router/state/breaks.py)."""
         if agent.off_shift or self._agents.get(agent.id) is not agent:
@@ -2808,7 +2838,15 @@ class Router:
         flags = STAFFED
         state = agent.state
         if state == BREAK:
-            flags |= ON_BREAK
+            if (
+                agent.state_reason == "wellbeing"
+                and not agent.break_until
+                and self._breaks.drain_share is not None
+                and (agent.brk_flags & DRAINING or agent is self._drain_next)
+            ):
+                flags |= DRAINING  # a drain under its own share (max_drain_share)
+            else:
+                flags |= ON_BREAK
         if (
             state == LOGGING_OUT
             or (state == AWAY and agent.state_reason == "shift_end")
@@ -2858,7 +2896,14 @@ class Router:
                     if max_work is not None:
                         agent = bs.next_early(self._early_due, max_work)
                         if agent is not None and agent.total_load:  # drain_for_break
-                            self._begin_break(agent)
+                            # (offers go back at the notice: one holding only offers
+                            # frees up at once, its break under the break share)
+                            if bs.drain_share is not None and agent.total_load > len(agent.offers):
+                                self._drain_next = agent  # counted as draining
+                            try:
+                                self._begin_break(agent)
+                            finally:
+                                self._drain_next = None
                             if agent.state == BREAK and not agent.break_until:
                                 self._events.append(
                                     AgentDraining(
@@ -2951,7 +2996,9 @@ class Router:
         waiting = bs.clear_deferred()
         bs.reset(share)
         for agent in self._agents.values():
-            agent.brk_flags = 0
+            # a drain's mark stays (its flags read it: _break_flags); the bit alone counts
+            # nowhere (not STAFFED), so the fresh tallies start from nothing
+            agent.brk_flags = agent.brk_flags & DRAINING if share is not None else 0
             if share is not None:
                 bs.count(agent, self._break_flags(agent))
         for agent in waiting:
@@ -4961,7 +5008,10 @@ class Router:
         # draining: told its wellbeing break, finishing what it holds (a drain brought
         # forward, drain_for_break, or a due break's notice: the same wait)
         pending = a.state == BREAK and a.state_reason == "wellbeing" and not a.break_until
-        return self._live.agent_statistics(a, self._now, pending)
+        # drain_place: a drain under max_drain_share (no break place held)
+        return self._live.agent_statistics(
+            a, self._now, pending, pending and bool(a.brk_flags & DRAINING)
+        )
 
     def agent_ids(self) -> list[str]:
         """The logged-in agents, in login order (for a per-agent export: mind the count)."""

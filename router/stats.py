@@ -250,3 +250,6 @@ class AgentStatistics(Struct, frozen=True, kw_only=True):
     #: ``wellbeing.drain_for_break``, or a break due): no new work; the break starts when it
     #: holds nothing
     draining: bool = False
+    #: draining under ``wellbeing.max_drain_share``: its drain holds a place among the
+    #: drains, not under ``max_break_share`` (False for a notice that holds a break place)
+    drain_place: bool = False

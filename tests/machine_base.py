@@ -124,6 +124,7 @@ from router.config.targeting import parse_target
 from router.core import K_AGENT, K_OFFER
 from router.inputs import ResetStatistics, SetAttributes, Submit
 from router.model import Shift
+from router.state.breaks import DRAINING
 from router.state.records import (
     ASSIGNED,
     BREAK,
@@ -336,6 +337,7 @@ class RouterMachine(RuleBasedStateMachine):
         )
         self.tenants = sorted({q.tenant for q in cfg.queues if q.tenant is not None})
         self.on_wb_break: set[str] = set()  # agents on a wellbeing break at the last check
+        self.drains_seen: set[str] = set()  # agents draining under max_drain_share then
         self.off_shift_at_check: set[str] = set()  # agents off shift at the last check
         self.task_deadline: dict[str, float] = {}  # outbound tasks: started or ended by then
         self.seen: dict[str, float] = {}  # each agent's last input (presence timeouts)
@@ -1309,10 +1311,17 @@ class RouterMachine(RuleBasedStateMachine):
         whose shift started since the last step, already on a break of its own, is not
         counted on a break: the step may have run past the instant the break was decided
         (a shift starting at that very instant is counted first: a directed test in
-        tests/test_wellbeing.py)."""
+        tests/test_wellbeing.py). Drains under ``max_drain_share`` hold no break place
+        (share50): they are counted apart, at most ``max(1, floor(d * n))`` draining when
+        one started since the last step."""
         wb = self.r.config.wellbeing
         agents = self.r._agents.values()
-        now_on = {a.id for a in agents if a.state == BREAK and a.state_reason == "wellbeing"}
+        self._drains_within_their_share()
+        now_on = {
+            a.id
+            for a in agents
+            if a.state == BREAK and a.state_reason == "wellbeing" and not a.brk_flags & DRAINING
+        }
         started, self.on_wb_break = now_on - self.on_wb_break, now_on
         came = self.off_shift_at_check
         self.off_shift_at_check = {a.id for a in agents if a.off_shift}
@@ -1323,13 +1332,43 @@ class RouterMachine(RuleBasedStateMachine):
         teams = {self.r._agents[aid].team for aid in started}
         for team in [None, *sorted(t for t in teams if t is not None)]:
             group = [a for a in staffed if team is None or a.team == team]
-            on_break = sum(1 for a in group if a.state == BREAK and a.id not in came)
+            on_break = sum(
+                1
+                for a in group
+                if a.state == BREAK and a.id not in came and not a.brk_flags & DRAINING
+            )
             allowed = max(1, int(share * len(group) + 1e-9))
             who = f"team {team}" if team else "all agents"
             assert on_break <= allowed, (
                 f"{sorted(started)} went on a break: {on_break} of {len(group)} in {who} "
                 f"on a break, share {share}"
             )
+
+    def _drains_within_their_share(self) -> None:
+        """``max_drain_share``: a drain that started since the last check left at most the
+        drain share of its team and of all agents on shift draining (a drain is a
+        wellbeing notice marked ``DRAINING``: no break place held)."""
+        wb = self.r.config.wellbeing
+        agents = self.r._agents.values()
+        now = {
+            a.id
+            for a in agents
+            if a.state == BREAK
+            and a.state_reason == "wellbeing"
+            and not a.break_until
+            and a.brk_flags & DRAINING
+        }
+        started, self.drains_seen = now - self.drains_seen, now
+        share = wb.max_drain_share
+        if not started or share is None:
+            return
+        staffed = [a for a in agents if not a.off_shift]
+        teams = {self.r._agents[aid].team for aid in started}
+        for team in [None, *sorted(t for t in teams if t is not None)]:
+            group = [a for a in staffed if team is None or a.team == team]
+            n = sum(1 for a in group if a.id in now)
+            allowed = max(1, int(share * len(group) + 1e-9))
+            assert n <= allowed, f"{sorted(started)} drain: {n} of {len(group)}, share {share}"
 
     @invariant()
     def no_agent_stuck_before_its_break(self) -> None:

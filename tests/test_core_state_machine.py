@@ -405,3 +405,20 @@ class DrainMachine(StaffingMachine):
 
 
 TestDrainMachine, TestDrainMachineRandomized = machine_tests(DrainMachine, fixed=40, randomized=3)
+
+DRAIN_SHARE = DRAIN.replace(
+    "drain_for_break = true", "drain_for_break = true\nmax_drain_share = 0.34"
+)
+
+
+class DrainShareMachine(StaffingMachine):
+    """The drain machine with ``max_drain_share`` (share50): drains hold no break place, a
+    third of a team drains at most, a drain that ends without a place goes back to work
+    deferred; the break share counts breaks only (``breaks_start_only_with_a_place``)."""
+
+    CONFIG = DRAIN_SHARE
+
+
+TestDrainShareMachine, TestDrainShareMachineRandomized = machine_tests(
+    DrainShareMachine, fixed=40, randomized=3
+)

@@ -328,6 +328,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_break_deferral_s": None,
         "break_window_s": None,
         "drain_for_break": False,
+        "max_drain_share": None,
         "cooldown_after_heavy_s": None,
         "cooldown_s": 300.0,
         "cooldown_from": "all",

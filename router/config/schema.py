@@ -239,6 +239,12 @@ class Wellbeing(_Base):
     #: stops taking new work on every channel (it *drains*: finishes what it holds) and its
     #: break starts when it holds nothing; the window also opens with a timer of its own
     drain_for_break: bool = False
+    #: with ``drain_for_break``: drains get a share of their own, at most this share of a
+    #: team and of all agents draining at once, and a drain holds no place under
+    #: ``max_break_share`` (the agent still serves its work); its break starts when it holds
+    #: nothing if a place is free, else it waits first in line, back at work (None: a drain
+    #: holds a break place from its notice)
+    max_drain_share: Annotated[float, Meta(gt=0, le=1)] | None = None
     #: a heavy inquiry handled at least this long is followed by ``cooldown_s`` without work
     cooldown_after_heavy_s: PositiveSeconds | None = None
     cooldown_s: Seconds = 300.0

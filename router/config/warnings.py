@@ -108,6 +108,16 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             f"$.wellbeing.drain_for_break: does nothing without {need} "
             "(no break is brought forward to drain for)"
         )
+    if wb.max_drain_share is not None and not (
+        wb.drain_for_break
+        and wb.break_window_s
+        and wb.max_break_share is not None
+        and wb.max_continuous_work_s is not None
+    ):
+        out.append(
+            "$.wellbeing.max_drain_share: does nothing without drain_for_break "
+            "(and its break_window_s, max_break_share, max_continuous_work_s): no agent drains"
+        )
     if wb.cooldown_after_heavy_s is None:
         for key in ("cooldown_s", "cooldown_from"):
             if getattr(wb, key) != getattr(_WELLBEING, key):

@@ -50,6 +50,19 @@ notice (it *drains*: no new work, the break starts when it holds nothing), and c
 a break from that notice, so draining agents take places like any break; the core asks
 every agent when its window opens, not only when it frees up.
 
+With ``wellbeing.max_drain_share = d`` as well, drains have a share of their own: a
+draining agent still serves its work, so it counts as *draining* (``DRAINING``), not on a
+break, and at most ``max(1, floor(d * n))`` of a team and of all agents drain at once (no
+look-ahead: a drain leaves no one short of work). A busy early candidate then needs a drain
+place, not a break place (earliest due first still; the members due before it are not
+waited for: any of them in its window is a candidate too). When its work is done the
+break starts if a break place is free (:meth:`has_place`, both tests); if not, the agent
+goes back to work with its break deferred (queued by its due time, even before it falls
+due) and goes first when a place opens, as a deferred break: from that notice it holds its
+place (as every notice does without the drain share), so a place is never promised twice
+and an agent never drains twice for one place. The core marks a drain in its flags (the
+bit stays while the agent drains: a recount keeps it, a snapshot carries it).
+
 The core (``router/core.py``) tells this module what each agent counts as
 (:meth:`BreakStaffing.count`, with flags it computes from the agent's state)
 after every change; the tallies are plain counters, so every decision is O(1)
@@ -64,12 +77,13 @@ from heapq import heappop, heappush
 
 from router.state.records import READY, Agent
 
-__all__ = ["LEAVING", "ON_BREAK", "STAFFED", "BreakStaffing"]
+__all__ = ["DRAINING", "LEAVING", "ON_BREAK", "STAFFED", "BreakStaffing"]
 
 # what an agent counts as (Agent.brk_flags)
 STAFFED = 1  # logged in and on shift
 ON_BREAK = 2  # on a break, or told to take one and finishing its work
 LEAVING = 4  # its run of shifts ends within break_s (or it is already going)
+DRAINING = 8  # max_drain_share: draining for an early break, holding no break place
 
 _INF = float("inf")
 
@@ -79,6 +93,7 @@ class _Tally:
 
     __slots__ = (
         "deferred",
+        "draining",
         "early",
         "leaving",
         "members",
@@ -92,6 +107,7 @@ class _Tally:
         self.on_break = 0
         self.leaving = 0
         self.on_break_leaving = 0
+        self.draining = 0
         # (due, incarnation, push counter, agent): a total order without comparing agents
         self.deferred: list[tuple[float, int, int, Agent]] = []
         # early candidates (break_window_s), the same order: (due, incarnation, counter, agent)
@@ -105,6 +121,8 @@ class _Tally:
             self.staffed += sign
             if flags & ON_BREAK:
                 self.on_break += sign
+            elif flags & DRAINING:
+                self.draining += sign
             if flags & LEAVING:
                 self.leaving += sign
                 if flags & ON_BREAK:
@@ -114,10 +132,12 @@ class _Tally:
 class BreakStaffing:
     """The break-share tallies of one router (see the module docstring)."""
 
-    __slots__ = ("all", "k", "k_early", "n_deferred", "n_early", "share", "teams")
+    __slots__ = ("all", "drain_share", "k", "k_early", "n_deferred", "n_early", "share", "teams")
 
     def __init__(self) -> None:
         self.share: float | None = None
+        # max_drain_share (None: a drain holds a break place from its notice); the core sets it
+        self.drain_share: float | None = None
         self.all = _Tally()
         self.teams: dict[str, _Tally] = {}
         self.n_deferred = 0  # entries in the deferred heaps, stale ones included
@@ -164,7 +184,7 @@ class BreakStaffing:
         # a place opens when a break ends, staff grows or someone stops leaving
         gone = old & ~flags
         came = flags & ~old
-        if gone & (ON_BREAK | LEAVING) or came & STAFFED:
+        if gone & (ON_BREAK | LEAVING | DRAINING) or came & STAFFED:
             return True
         # with early candidates, a member that starts leaving or goes off shift no longer
         # counts as due ahead of them (_first_due): a place it was held for may go now
@@ -198,6 +218,18 @@ class BreakStaffing:
             return False
         team = self._team(agent)
         return team is None or self._fits(team, flags, 1)
+
+    def has_drain_place(self, agent: Agent) -> bool:
+        """Whether ``agent`` (on shift, neither draining nor on a break) may start a drain
+        now under ``drain_share``, in its team and router-wide."""
+        share = self.drain_share
+        if share is None:
+            return False
+        team = self._team(agent)
+        for tally in (self.all, team) if team is not None else (self.all,):
+            if tally.draining + 1 > max(1, math.floor(share * tally.staffed + 1e-9)):
+                return False
+        return True
 
     def still_fits(self, agent: Agent) -> bool:
         """At the start of a break given earlier (the agent is counted on a break)."""
@@ -307,12 +339,14 @@ class BreakStaffing:
                     break
                 heappop(heap)
                 self.n_early -= 1
-            if (
-                heap
-                and (best is None or heap[0][:3] < best[:3])
-                and self.has_place(heap[0][3])
-                and self._first_due(tally, heap[0][3], heap[0][0], max_work)
-            ):
+            if not heap or (best is not None and heap[0][:3] >= best[:3]):
+                continue
+            head = heap[0][3]
+            # a drain (work held beyond offers, which go back at the notice): its own share
+            if self.drain_share is not None and head.total_load > len(head.offers):
+                if self.has_drain_place(head):
+                    best, best_heap = heap[0], heap
+            elif self.has_place(head) and self._first_due(tally, head, heap[0][0], max_work):
                 best, best_heap = heap[0], heap
         if best is None or best_heap is None:
             return None

@@ -514,7 +514,9 @@ class Realtime:
             wait_sum_s=tl.windows.total_wait_s,
         )
 
-    def agent_statistics(self, agent: Agent, now: float, draining: bool = False) -> AgentStatistics:
+    def agent_statistics(
+        self, agent: Agent, now: float, draining: bool = False, drain_place: bool = False
+    ) -> AgentStatistics:
         """One agent's figures at ``now``: O(channels + inquiries it holds)."""
         tl = agent.tally
         busy = tl.busy_s + _held_busy(agent, now)
@@ -536,6 +538,7 @@ class Realtime:
             declined=tl.declined,
             expired=tl.expired,
             draining=draining,
+            drain_place=drain_place,
         )
 
     # ------------------------------------------------------------------ reset
