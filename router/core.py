@@ -2800,34 +2800,29 @@ class Router:
     def _break_still_fits(self, agent: Agent) -> bool:
         """At the real start of a break given earlier: if the agents leaving soon now make it
         too many, the agent goes back to work, first in line (unless its deferral is over)."""
-        if self._breaks.still_fits(agent):
-            return True
-        wb = self._wb
-        limit = wb.max_continuous_work_s
-        due = agent.stretch_start + limit if limit is not None else self._now
-        deferral = wb.max_break_deferral_s
-        if deferral is not None and self._now >= due + deferral:
-            return True  # wellbeing first: the deferral is over
-        self._make_ready(agent)
-        if agent.state == READY and agent.break_due == _INF and self._now >= due:
-            self._defer_break(agent)  # (a drain ended before due: a candidate again)
-        return False
+        return self._breaks.still_fits(agent) or self._goes_anyway_or_defers(agent, False)
 
     def _drain_has_place(self, agent: Agent) -> bool:
         """At the end of a drain under ``max_drain_share`` (the agent holds nothing now):
         whether its break may start, a place under the break share free (or its deferral
         over: wellbeing first). If not, the agent goes back to work, its break deferred by
         its due time (before it falls due too): it goes first when a place opens."""
-        if self._breaks.has_place(agent):
-            return True
+        return self._breaks.has_place(agent) or self._goes_anyway_or_defers(agent, True)
+
+    def _goes_anyway_or_defers(self, agent: Agent, before_due: bool) -> bool:
+        """A break given earlier finds no place at its real start: True if it starts anyway
+        (its deferral is over: wellbeing first); else the agent goes back to work (counted
+        at work again) and its break is deferred, first in line for a place, if it is due
+        (or ``before_due``: a drain's, due or not); a drain ended before due under the
+        break share alone is a candidate again instead."""
         wb = self._wb
         limit = wb.max_continuous_work_s
         due = agent.stretch_start + limit if limit is not None else self._now
         deferral = wb.max_break_deferral_s
         if deferral is not None and self._now >= due + deferral:
             return True
-        self._make_ready(agent)  # (counted at work again: the drain's place opens)
-        if agent.state == READY and agent.break_due == _INF:
+        self._make_ready(agent)
+        if agent.state == READY and agent.break_due == _INF and (before_due or self._now >= due):
             self._defer_break(agent)
         return False
 
@@ -5042,6 +5037,7 @@ class Router:
             and not self._deadline_spent(kind, obj, arg, seq)
         ]
         gaps, lasts = self._estimator.answers()
+        early, early_gone = self._early_records()
         snap = codec.Snapshot(
             format=codec.FORMAT,
             config=self._cfg,
@@ -5078,33 +5074,26 @@ class Router:
             statistics_reset_ties=sorted(self._live.reset_ties),
             lost_pools=self._lost_pools(),
             answer_targets=self._answer_targets(),
-            early=self._early_record(),
-            early_gone=self._early_gone(),
+            early=early,
+            early_gone=early_gone,
             declines=self._decline_runs(),
         )
         return codec.encode(snap)
 
-    def _early_record(self) -> codec.EarlyRecord | UnsetType:
-        """``Snapshot.early``: the break-window candidates pending (the agents to ask at
-        the next pass, in order, and the queued ones); UNSET without a window."""
+    def _early_records(
+        self,
+    ) -> tuple[codec.EarlyRecord | UnsetType, list[tuple[float, int, int, str | None]] | UnsetType]:
+        """``Snapshot.early`` (the break-window candidates pending: the agents to ask at the
+        next pass, in order, and the queued ones) and ``Snapshot.early_gone`` (the queued
+        entries of agents gone since: no one's candidates, but counted in ``n_early`` until
+        popped, so they decide when the heaps are compacted); UNSET without a window, and
+        ``early_gone`` UNSET for none (the bytes as before)."""
         if self._early_s <= 0.0:
-            return UNSET
+            return UNSET, UNSET
         agents = self._agents
-        return codec.EarlyRecord(  # (agents gone since are no one's candidates: left out)
-            asks=[aid for aid, a in self._early_asks.items() if agents.get(aid) is a],
-            entries=self._breaks.early_entries(lambda a: agents.get(a.id) is a),
-            k=self._breaks.k_early,
-        )
-
-    def _early_gone(self) -> list[tuple[float, int, int, str | None]] | UnsetType:
-        """``Snapshot.early_gone``: the queued candidates of agents gone since (counted in
-        ``n_early`` until popped: they decide when the heaps are compacted); UNSET for
-        none (the bytes as before)."""
-        if self._early_s <= 0.0:
-            return UNSET
-        agents = self._agents
-        gone = self._breaks.early_gone(lambda a: agents.get(a.id) is a)
-        return gone if gone else UNSET
+        entries, gone = self._breaks.early_entries(lambda a: agents.get(a.id) is a)
+        asks = [aid for aid, a in self._early_asks.items() if agents.get(aid) is a]
+        return codec.EarlyRecord(asks=asks, entries=entries, k=self._breaks.k_early), gone or UNSET
 
     def _decline_runs(self) -> dict[str, int] | UnsetType:
         """``Snapshot.declines``: each agent's run of declines (``max_declines``); UNSET for

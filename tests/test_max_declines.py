@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from router import AgentSpec, ConfigError, Inquiry, Router, decode_config
+from router import AgentSpec, ConfigError, Inquiry, InvalidSnapshot, Router, decode_config
 from router.config.warnings import config_warnings
 from tests.helpers import config
 from tests.liveness import stalls
@@ -145,6 +145,19 @@ def test_the_run_is_in_snapshots_and_left_out_when_none() -> None:
     r.accept("x", 3.0)
     assert "declines" not in msgspec.msgpack.decode(r.snapshot())
     assert Router.restore(r.snapshot()).snapshot() == r.snapshot()
+
+
+@pytest.mark.parametrize("run", [0, -1, 101, 300, 1.5])
+def test_a_snapshot_with_a_run_out_of_range_is_refused_naming_the_field(run: Any) -> None:
+    # a run is 1..100 as the setting (a u8 in the compiled record): 300 would not wrap there
+    # nor pass here, on either build
+    r = lone()
+    r.decline("x", 1.0)
+    r.tick(1.0)
+    raw = msgspec.msgpack.decode(r.snapshot())
+    raw["declines"] = {"a": run}
+    with pytest.raises(InvalidSnapshot, match=r"\$\.declines\[\.\.\.\]"):
+        Router.restore(msgspec.msgpack.encode(raw))
 
 
 def test_a_reconfigure_that_turns_it_off_clears_the_runs() -> None:

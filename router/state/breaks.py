@@ -88,6 +88,11 @@ DRAINING = 8  # max_drain_share: draining for an early break, holding no break p
 _INF = float("inf")
 
 
+def _places(share: float, staffed: int) -> int:
+    """Places under ``share`` for ``staffed`` agents on shift: at least one."""
+    return max(1, math.floor(share * staffed + 1e-9))
+
+
 class _Tally:
     """Counts of one team (or of the whole router) and its deferred breaks."""
 
@@ -162,7 +167,7 @@ class BreakStaffing:
         share = self.share
         if share is None or staffed <= 0:
             return 0
-        return max(1, math.floor(share * staffed + 1e-9))
+        return _places(share, staffed)
 
     def count(self, agent: Agent, flags: int) -> bool:
         """Count ``agent`` as ``flags`` from now on; True if that may open a place (or,
@@ -227,7 +232,7 @@ class BreakStaffing:
             return False
         team = self._team(agent)
         for tally in (self.all, team) if team is not None else (self.all,):
-            if tally.draining + 1 > max(1, math.floor(share * tally.staffed + 1e-9)):
+            if tally.draining + 1 > _places(share, tally.staffed):
                 return False
         return True
 
@@ -360,28 +365,24 @@ class BreakStaffing:
             tally.early = []
         self.n_early = 0
 
-    def early_entries(self, live: Callable[[Agent], bool]) -> list[tuple[float, int, int, str]]:
-        """The early candidates queued, for the snapshot: (due, incarnation, counter, agent
-        id), stale entries included but those of agents ``live`` says are gone."""
-        out = []
+    def early_entries(
+        self, live: Callable[[Agent], bool]
+    ) -> tuple[list[tuple[float, int, int, str]], list[tuple[float, int, int, str | None]]]:
+        """The early candidates queued, for the snapshot, stale entries included: those of
+        agents ``live`` says are there as (due, incarnation, counter, agent id), and those
+        of agents gone as (due, incarnation, counter, team): counted in ``n_early`` until
+        popped or dropped, they decide when the heaps are compacted (:meth:`add_early`)."""
+        kept: list[tuple[float, int, int, str]] = []
+        gone: list[tuple[float, int, int, str | None]] = []
         for tally in (self.all, *self.teams.values()):
             for due, inc, k, agent in tally.early:
                 if live(agent):
-                    out.append((due, inc, k, agent.id))
-        out.sort()
-        return out
-
-    def early_gone(self, live: Callable[[Agent], bool]) -> list[tuple[float, int, int, str | None]]:
-        """The entries :meth:`early_entries` leaves out (agents gone), for the snapshot:
-        (due, incarnation, counter, team). Stale, yet counted in ``n_early`` until popped
-        or dropped, they decide when the heaps are compacted (:meth:`add_early`)."""
-        out = []
-        for tally in (self.all, *self.teams.values()):
-            for due, inc, k, agent in tally.early:
-                if not live(agent):
-                    out.append((due, inc, k, agent.team))
-        out.sort(key=lambda e: e[:3])
-        return out
+                    kept.append((due, inc, k, agent.id))
+                else:
+                    gone.append((due, inc, k, agent.team))
+        kept.sort()
+        gone.sort(key=lambda e: e[:3])
+        return kept, gone
 
     def restore_early(self, entries: list[tuple[float, int, int, Agent]], k: int) -> None:
         """Put back :meth:`early_entries` (agents resolved; a gone one's a placeholder

@@ -25,10 +25,10 @@ of a multi-agent offer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from router.config import QueueConfig, RouterConfig
 from router.config.problems import format_validation_error
@@ -208,8 +208,9 @@ class Snapshot(Struct):
     #: UNSET (left out of the bytes) when there is none
     early_gone: list[tuple[float, int, int, str | None]] | UnsetType = UNSET
     #: agent id -> its run of declines (``max_declines``), for the agents with one; UNSET
-    #: (left out of the bytes) when none has (always without the setting)
-    declines: dict[str, int] | UnsetType = UNSET
+    #: (left out of the bytes) when none has (always without the setting); 1 to 100, as
+    #: the setting (an agent's ``u8``: a bad snapshot is refused, not wrapped)
+    declines: dict[str, Annotated[int, Meta(ge=1, le=100)]] | UnsetType = UNSET
 
 
 _encoder = msgspec.msgpack.Encoder(order="deterministic")  # sets sorted: bytes stable
