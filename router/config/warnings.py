@@ -94,26 +94,22 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             f"$.wellbeing.break_window_s: does nothing without {need} "
             "(no break falls due to be brought forward under a share)"
         )
-    if wb.drain_for_break and (
-        not wb.break_window_s or wb.max_break_share is None or wb.max_continuous_work_s is None
-    ):
-        need = (
-            "break_window_s"
-            if not wb.break_window_s
-            else "max_break_share"
-            if wb.max_break_share is None
-            else "max_continuous_work_s"
-        )
+    # what a drain needs besides the switch: the first missing of the three, if any
+    drain_needs = (
+        "break_window_s"
+        if not wb.break_window_s
+        else "max_break_share"
+        if wb.max_break_share is None
+        else "max_continuous_work_s"
+        if wb.max_continuous_work_s is None
+        else None
+    )
+    if wb.drain_for_break and drain_needs is not None:
         out.append(
-            f"$.wellbeing.drain_for_break: does nothing without {need} "
+            f"$.wellbeing.drain_for_break: does nothing without {drain_needs} "
             "(no break is brought forward to drain for)"
         )
-    if wb.max_drain_share is not None and not (
-        wb.drain_for_break
-        and wb.break_window_s
-        and wb.max_break_share is not None
-        and wb.max_continuous_work_s is not None
-    ):
+    if wb.max_drain_share is not None and (not wb.drain_for_break or drain_needs is not None):
         out.append(
             "$.wellbeing.max_drain_share: does nothing without drain_for_break "
             "(and its break_window_s, max_break_share, max_continuous_work_s): no agent drains"
