@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from router.events import Queued
 from router.sim import build_report, decode_scenario, load_scenario, simulate
 from router.sim.arrivals import EXPOVARIATE_INLINE, Stream, sampler
 from router.sim.engine import ANSWERED, Simulator
@@ -659,3 +660,58 @@ handle_time = { dist = "exponential", mean_s = 60 }
         want = t + ref.expovariate(1.0) / 0.37
         assert nxt == want
         t = nxt
+
+
+TRANSFER_TO_HEAVY = """
+[routing]
+mode = "immediate"
+[wellbeing]
+max_consecutive_heavy = 2
+[[queues]]
+name = "q"
+answer_target_s = 20
+[[queues]]
+name = "h"
+answer_target_s = 20
+heavy = true
+[[agents]]
+count = 2
+capacity = { voice = 1 }
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.05
+handle_time = { dist = "exponential", mean_s = 50 }
+"""
+
+
+def test_a_transfer_into_a_heavy_queue_makes_the_call_heavy_as_in_the_core() -> None:
+    # tidy51 (tidy50's note): the core's `transfer` makes a light inquiry heavy when its new
+    # queue is heavy (a heavy one stays heavy); the engine ignored `Transferred`, so the
+    # report counted those calls light: max_heavy_run 0 while the core held them heavy
+    sc = scenario(TRANSFER_TO_HEAVY, duration_s=6000, warmup_s=0)
+    moved: list[str] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        router = sim.router
+        # every second caller still waiting in q is transferred to the heavy queue h
+        if (
+            isinstance(ev, Queued)
+            and ev.queue == "q"
+            and int(ev.inquiry_id) % 2
+            and router.inquiry_state(ev.inquiry_id) == "waiting"
+        ):
+            router.transfer(ev.inquiry_id, "h", router.now)
+            moved.append(ev.inquiry_id)
+        return True
+
+    sim = Simulator(sc, on_event=hook)
+    res = sim.run()
+    assert len(moved) > 20
+    recs = sim._recs
+    assert all(recs[i].heavy for i in moved)
+    assert not any(r.heavy for iid, r in recs.items() if iid not in set(moved))
+    rep = build_report(res)
+    assert rep["anomalies"] == {} and rep["unresolved"] == 0
+    # the core's limit, counted by the engine: runs as long as the core allows, no longer
+    assert rep["max_heavy_run"] == 2

@@ -98,6 +98,7 @@ from router.events import (
     SurgeEnded,
     SurgeStarted,
     TaskExpired,
+    Transferred,
     Withdrawn,
     WrapUpEnded,
 )
@@ -165,6 +166,7 @@ _E_SURGE_STARTED: Final = 19
 _E_SURGE_ENDED: Final = 20
 _E_BREAK_DEFERRED: Final = 21
 _E_DRAINING: Final = 22
+_E_TRANSFERRED: Final = 23
 _EVENT_KIND: Final[dict[type, int]] = {
     Queued: _E_QUEUED,
     Assigned: _E_ASSIGNED,
@@ -191,6 +193,7 @@ _EVENT_KIND: Final[dict[type, int]] = {
     SurgeEnded: _E_SURGE_ENDED,
     BreakDeferred: _E_BREAK_DEFERRED,
     AgentDraining: _E_DRAINING,
+    Transferred: _E_TRANSFERRED,
 }
 
 #: a heavy inquiry at least this long is followed in the report by the gap to the agent's
@@ -1250,6 +1253,12 @@ class Simulator:
                     # drain_for_break: the notice just before was given early; due at e.due
                     agents[e.agent_id].break_due = e.due
                     other["AgentDraining"] = other.get("AgentDraining", 0) + 1
+                elif ek == _E_TRANSFERRED:
+                    # the core's rule (Router.transfer): into a heavy queue the inquiry
+                    # becomes heavy; a heavy one stays heavy
+                    if self._heavy_q.get(e.to_queue, False):
+                        recs[e.inquiry_id].heavy = True
+                    other["Transferred"] = other.get("Transferred", 0) + 1
                 else:
                     name = cls.__name__
                     other[name] = other.get(name, 0) + 1
