@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from functools import cache
 from pathlib import Path
@@ -304,3 +305,59 @@ def test_a_queue_without_a_known_target_has_no_service_level() -> None:
     w = m.statistics(now=430.0).queues["chat"].windows
     assert (w["since_reset"].answered, w["since_reset"].service_level) == (1, 1.0)
     assert w["15m"].service_level is None  # c1 still in it
+
+
+SCENARIO_TWO_QUEUES = """
+[[queues]]
+name = "refund"
+channel = "voice"
+answer_target_s = 20
+[[queues]]
+name = "chat"
+channel = "chat"
+answer_target_s = 60
+[[agents]]
+count = 1
+capacity = { voice = 1, chat = 1 }
+[[arrivals]]
+queue = "refund"
+rate_per_s = 0.01
+handle_time = { dist = "constant", mean_s = 60 }
+"""
+
+
+def test_an_interval_row_with_an_unjudged_answer_has_no_service_level(tmp_path: Path) -> None:
+    # tidy51 (tidy50's note): docs/metrics.md's service level is answered within the
+    # queue's target / ended; an answer counted while the monitor knew no target was not
+    # judged, yet the interval rows (queues.csv) counted it as out of target: 0.0 here
+    from router.sim import decode_scenario
+    from router.sim.csv_report import write_csv
+
+    d = Driven(intervals_s=60.0)
+    full = d.cfg
+    m = d.monitor
+    m.configure(
+        msgspec.structs.replace(full, queues=[q for q in full.queues if q.name == "refund"])
+    )
+    d.router.login(AgentSpec(id="ye", capacity={"chat": 1, "voice": 1}), now=0.0)
+    _answer_chat(d, "c1", 0.0)  # unjudged: counted in 0-60
+    d.router.submit(Inquiry(id="r1", queue="refund"), now=10.0)  # refund, judged: 20 s
+    d.tick(10.0)
+    d.router.accept("r1", now=12.0)
+    d.tick(12.0)
+    d.router.complete("r1", now=13.0)
+    d.tick(13.0)
+    m.configure(full)  # told chat's target: answers from here are judged
+    _answer_chat(d, "c2", 100.0)  # in 60-120
+    rows = {(s, q): c for s, _, q, c in m.queue_intervals()}
+    assert rows[(0.0, "chat")].answered == 1 and rows[(0.0, "chat")].in_target == 0
+    (path, _) = write_csv(m, decode_scenario(SCENARIO_TWO_QUEUES), tmp_path)
+    with path.open(newline="") as f:
+        got = {(r["start_s"], r["queue"]): r for r in csv.DictReader(f)}
+    assert got[("0.0", "chat")]["answered"] == "1"
+    assert got[("0.0", "chat")]["service_level"] == ""  # unknown, not 0
+    assert got[("0.0", "ALL")]["service_level"] == ""  # nor across the queues
+    assert got[("0.0", "refund")]["service_level"] == "1"  # a known queue: judged
+    assert got[("60.0", "chat")]["service_level"] == "1"  # judged once the target is known
+    assert got[("60.0", "ALL")]["service_level"] == "1"
+    assert m.unjudged_intervals() == {(0.0, "chat")}

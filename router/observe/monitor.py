@@ -317,6 +317,8 @@ class Monitor:
         self._a_rows: dict[tuple[int, str], AgentInterval] = {}
         #: per queue, when it last counted an answer it knew no target for (not judged)
         self._unjudged: dict[str, float] = {}
+        #: the interval rows ``(index, queue)`` holding such an answer: no service level
+        self._unjudged_rows: set[tuple[int, str]] = set()
         self.configure(config)
         self._handlers: dict[type, Any] = {
             Queued: self._on_queued,
@@ -588,6 +590,8 @@ class Monitor:
             target = self._target.get(ev.queue)
             if target is None:  # no target known: not judged (no service level, statistics)
                 self._unjudged[ev.queue] = ev.at
+                if self.intervals_s is not None:
+                    self._unjudged_rows.add((int(ev.at // self.intervals_s), ev.queue))
             in_target = target is not None and ev.wait_s <= target
             rec.answered = (ev.at, ev.wait_s, ev.queue, in_target)
             self._answer(ev.queue, ev.at, ev.wait_s, +1, in_target)
@@ -938,10 +942,19 @@ class Monitor:
 
     def queue_intervals(self) -> list[tuple[float, float, str, Counts]]:
         """``(start_s, end_s, queue, counts)`` rows in time then queue order (needs
-        ``intervals_s``); ``counts.figures()`` gives the ratios."""
+        ``intervals_s``); ``counts.figures()`` gives the ratios, but a row in
+        :meth:`unjudged_intervals` has no service level (``answered_in_target`` / ended would
+        count its unjudged answers as out of target)."""
         size = self._need_intervals()
         rows = sorted(self._q_rows.items())
         return [(k * size, (k + 1) * size, name, c) for (k, name), c in rows]
+
+    def unjudged_intervals(self) -> set[tuple[float, str]]:
+        """``(start_s, queue)`` of the interval rows holding an answer counted while the
+        monitor knew no target for its queue: their service level is unknown (as a window's
+        is, :meth:`statistics`), and so is that interval's across all queues."""
+        size = self._need_intervals()
+        return {(k * size, name) for k, name in self._unjudged_rows}
 
     def agent_intervals(self) -> list[tuple[float, float, str, AgentInterval]]:
         """``(start_s, end_s, agent, counters)`` rows in time then agent order."""

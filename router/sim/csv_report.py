@@ -113,6 +113,7 @@ def write_csv(
     offset = start_offset_s(scenario)
     agent_rows = monitor.agent_intervals()
     queue_rows = {(int(start // size), name): c for start, _, name, c in monitor.queue_intervals()}
+    unjudged = {(int(start // size), name) for start, name in monitor.unjudged_intervals()}
     used = [k for k, _ in queue_rows] + [int(s // size) for s, *_ in agent_rows] or [0]
     first, last = min(used), max(used)
     staffed: dict[int, float] = {}
@@ -142,11 +143,17 @@ def write_csv(
                 work_all += got.workload_s
                 per.append((name, got, got.workload_s))
             per.append(("ALL", total, work_all))
+            # an answer judged against no target (a queue the monitor had none for): no
+            # service level for its row, nor for the interval's ALL row
+            blind = {name for name, _, _ in per if (k, name) in unjudged}
+            if blind:
+                blind.add("ALL")
             for name, c, work in per:
                 if c is None:
                     w.writerow([*stamp(k), name, *[""] * (len(QUEUE_COLUMNS) - 4)])
                     continue
                 fig = c.figures()
+                sl = None if name in blind else fig.service_level
                 occ = work / staffed[k] if staffed.get(k) else None
                 w.writerow(
                     [
@@ -158,7 +165,7 @@ def write_csv(
                         c.rejected,
                         c.deflected,
                         c.in_target,
-                        _cell(fig.service_level),
+                        _cell(sl),
                         _cell(fig.asa_s, 2),
                         c.handled,
                         _cell(fig.aht_s, 2),
