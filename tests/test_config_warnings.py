@@ -181,6 +181,25 @@ def test_break_deferral_without_a_break_share() -> None:
     assert events(wellbeing(*share, "max_break_deferral_s = 60")) != events(wellbeing(*share))
 
 
+def test_a_break_window_of_0_is_off_for_both_warnings() -> None:
+    # tidy51 (mutT50's note): 0 is off (docs/tuning.md, the core's `_early_s`), and the
+    # drain warning read it so ("does nothing without break_window_s") while the window's
+    # own warning took a 0 window for a set one that lacked its share
+    work = "max_continuous_work_s = 600"
+    assert warned(wellbeing(work, "break_window_s = 0")) == []
+    share = (work, "max_break_share = 0.2")
+    assert events(wellbeing(*share, "break_window_s = 0")) == events(wellbeing(*share))
+    assert warned(wellbeing(*share, "break_window_s = 0", "drain_for_break = true")) == [
+        "$.wellbeing.drain_for_break: does nothing without break_window_s "
+        "(no break is brought forward to drain for)"
+    ]
+    # a window above 0 without its share is still warned
+    assert warned(wellbeing(work, "break_window_s = 60")) == [
+        "$.wellbeing.break_window_s: does nothing without max_break_share "
+        "(no break falls due to be brought forward under a share)"
+    ]
+
+
 def test_cooldown_settings_without_a_cooldown() -> None:
     text = wellbeing("cooldown_s = 600", 'cooldown_from = "heavy"')
     assert warned(text) == [

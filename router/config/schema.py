@@ -234,6 +234,7 @@ class Wellbeing(_Base):
     #: a break may start this long before ``max_continuous_work_s``, when the agent frees up
     #: and a place under ``max_break_share`` is free (earliest due first): the breaks of a
     #: team that logged in together spread over the window instead of queueing past due
+    #: (None or 0: off)
     break_window_s: Seconds | None = None
     #: with ``break_window_s``: an agent in its window whose early break fits under the share
     #: stops taking new work on every channel (it *drains*: finishes what it holds) and its

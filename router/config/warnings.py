@@ -86,9 +86,8 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             "$.wellbeing.max_break_deferral_s: does nothing without max_break_share "
             "(no break is deferred)"
         )
-    if wb.break_window_s is not None and (
-        wb.max_break_share is None or wb.max_continuous_work_s is None
-    ):
+    # a window of 0 is off, as None is (the core's ``_early_s``; the drain rule below)
+    if wb.break_window_s and (wb.max_break_share is None or wb.max_continuous_work_s is None):
         need = "max_break_share" if wb.max_break_share is None else "max_continuous_work_s"
         out.append(
             f"$.wellbeing.break_window_s: does nothing without {need} "
