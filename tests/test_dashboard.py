@@ -184,3 +184,26 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert err.startswith(f"{bad}: $.simulation.duration_s")
     assert "Traceback" not in err
+
+
+def test_stop_before_start_does_nothing_and_the_replay_then_runs_to_its_end() -> None:
+    # tidy51 (mutT50's note): stop() before start() set the stop flag for good, so the
+    # replay started later ended at its first event. stop() is cleanup, safe in any state
+    # (as trio's/anyio's aclose()): before start it does nothing; start() runs as ever
+    sc = decode_scenario(TWO_QUEUES.encode())
+    source = ReplaySource(sc, speed=1e5, duration_s=600.0, push_s=0.05)
+    source.stop()
+    assert not source.done and source._thread is None
+    source.start()
+    try:
+        assert source._thread is not None
+        source._thread.join(60)
+        assert source.done and source.error is None
+        assert source.router.now > 500.0  # the day to its last events, not its first one
+        assert json.loads(source.state()[1])["done"] is True
+        # a second start is a clear error, as a thread's (no second run beside the first)
+        with pytest.raises(RuntimeError, match=r"^the replay was started already"):
+            source.start()
+    finally:
+        source.stop()
+    source.stop()  # again: nothing to do

@@ -344,7 +344,7 @@ def test_an_upload_still_queued_when_the_replay_ends_is_refused_not_left_waiting
     replay = source(sc, speed=1e6)
     fut: concurrent.futures.Future[int] = concurrent.futures.Future()
     replay._pending.put((router_config(sc), fut))
-    replay.stop()  # the hook stops the run at its first event, before any pacing
+    replay._stop.set()  # the hook stops the run at its first event, before any pacing
     replay._main()
     assert replay.done and replay.error is None
     exc = fut.exception(timeout=0)

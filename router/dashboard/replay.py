@@ -102,17 +102,23 @@ class ReplaySource:
     # ------------------------------------------------------------------ thread
 
     def start(self) -> None:
-        """Start the replay thread (once)."""
+        """Start the replay thread; once (a second call raises ``RuntimeError``, as a
+        thread's second start does: two runs would drive one router)."""
+        if self._thread is not None:
+            raise RuntimeError("the replay was started already; build a new ReplaySource")
         self._wall0 = time.monotonic()
         self._publish(0.0)
         self._thread = threading.Thread(target=self._main, name="router-replay", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the replay and wait for its thread."""
+        """Stop the replay and wait for its thread. Cleanup, safe in any state (as trio's
+        and anyio's ``aclose()``): before :meth:`start` it does nothing (a later start
+        runs), and again after a stop it waits for the same thread."""
+        if self._thread is None:
+            return
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._thread.join(timeout)
 
     def _main(self) -> None:
         try:
