@@ -106,6 +106,18 @@ def test_tuning_md_section_1_example_gives_the_lines_it_quotes(tmp_path: Path) -
     assert run(write(tmp_path, "fixed.toml", fixed)) == (2, then)
 
 
+def test_tuning_md_gives_the_answer_target_default_the_schema_has() -> None:
+    # tidy51 (tidy50's note): QueueConfig.answer_target_s defaults to 20 s, which every
+    # service level of a queue that leaves it out rests on; docs/ showed 20 only as an example
+    from router.config.schema import QueueConfig
+
+    default = QueueConfig(name="q").answer_target_s
+    section = (ROOT / "docs" / "tuning.md").read_text().split("## 7.")[1]
+    said = re.search(r"`answer_target_s` \(default\s+(\d+(?:\.\d+)?) s\b", section)
+    assert said is not None, "docs/tuning.md section 7 gives no answer_target_s default"
+    assert float(said.group(1)) == default == 20.0
+
+
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [

@@ -195,6 +195,9 @@ class QueueConfig(_Base):
     requires: Skills = msgspec.field(default_factory=dict)
     priority: Annotated[int, Meta(ge=-1000, le=1000)] = 0
     tenant: Name | None = None
+    #: the service-level threshold: an answer within it is in target (default 20 s;
+    #: docs/tuning.md section 7, docs/metrics.md); of the decisions, only outbound pacing
+    #: reads it (the protected queues' goal)
     answer_target_s: PositiveSeconds = 20.0
     steps: list[Step] = msgspec.field(default_factory=list)
     weights: Weights | None = None
