@@ -273,7 +273,9 @@ class SurgeEnded(_Ev, frozen=True):
 
 class BreakDeferred(_Ev, frozen=True):
     """The agent's break (due at ``due``) waits for a place: ``wellbeing.max_break_share`` is
-    reached (``reason`` names the team and the count); the agent keeps working."""
+    reached (``reason`` names the team and the count); the agent keeps working. ``due`` is
+    in the future for a drained early break (``max_drain_share``) left with no place when
+    its work ended: it waits in line by ``due`` (docs/events.md)."""
 
     agent_id: str
     due: float
