@@ -101,6 +101,27 @@ def test_tiny_run_writes_every_spec_key(tmp_path: Path, capsys: pytest.CaptureFi
     assert "ratios:" in capsys.readouterr().out
     # the guard reads every figure it guards from a report of this shape
     assert all(v is not None for v in figures_of(rep).values())
+    # tidy51 (mutS50's note): the sections' detail holds the keys docs/bench-report.md names
+    for key in ("queue_depth", "features"):
+        documented, full_only = extra_keys_documented(key)
+        assert set(rep["extra"][key]) == documented - full_only, key
+
+
+def extra_keys_documented(key: str) -> tuple[set[str], set[str]]:
+    """The inner keys docs/bench-report.md's ``extra`` row ``key`` names: the backticked
+    names after its colon, outside parentheses (which explain them); and of those, the
+    ones only full runs add (after "full runs add")."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "bench-report.md").read_text()
+    (row,) = [ln for ln in doc.splitlines() if ln.startswith(f"| `{key}` | ")]
+    detail = row.split("): ", 1)[1]
+    while True:  # drop the explanations, innermost first
+        bare = re.sub(r"\([^()]*\)", "", detail)
+        if bare == detail:
+            break
+        detail = bare
+    names = re.findall(r"`([a-z][a-z0-9_]*)`", detail)
+    _, _, full = detail.partition("full runs add ")
+    return set(names), set(re.findall(r"`([a-z][a-z0-9_]*)`", full))
 
 
 def test_peer_rounds_time_the_peers_labels_longer() -> None:
