@@ -1311,7 +1311,8 @@ class RouterMachine(RuleBasedStateMachine):
         whose shift started since the last step, already on a break of its own, is not
         counted on a break: the step may have run past the instant the break was decided
         (a shift starting at that very instant is counted first: a directed test in
-        tests/test_wellbeing.py). Drains under ``max_drain_share`` hold no break place
+        tests/test_wellbeing.py). A team named in ``max_break_share_by_team`` is held to
+        its own share. Drains under ``max_drain_share`` hold no break place
         (share50): they are counted apart, at most ``max(1, floor(d * n))`` draining when
         one started since the last step."""
         wb = self.r.config.wellbeing
@@ -1337,11 +1338,13 @@ class RouterMachine(RuleBasedStateMachine):
                 for a in group
                 if a.state == BREAK and a.id not in came and not a.brk_flags & DRAINING
             )
-            allowed = max(1, int(share * len(group) + 1e-9))
+            # a team's own share (max_break_share_by_team, meal51), else the router's
+            s = wb.max_break_share_by_team.get(team, share) if team is not None else share
+            allowed = max(1, int(s * len(group) + 1e-9))
             who = f"team {team}" if team else "all agents"
             assert on_break <= allowed, (
                 f"{sorted(started)} went on a break: {on_break} of {len(group)} in {who} "
-                f"on a break, share {share}"
+                f"on a break, share {s}"
             )
 
     def _drains_within_their_share(self) -> None:

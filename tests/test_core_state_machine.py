@@ -422,3 +422,21 @@ class DrainShareMachine(StaffingMachine):
 TestDrainShareMachine, TestDrainShareMachineRandomized = machine_tests(
     DrainShareMachine, fixed=40, randomized=3
 )
+
+TEAM_SHARE = DRAIN.replace(
+    "drain_for_break = true", "drain_for_break = true\nmax_break_share_by_team = { t2 = 0.67 }"
+)
+
+
+class TeamShareDrainMachine(StaffingMachine):
+    """The drain machine with team ``t2`` under a share of its own (meal51's
+    ``max_break_share_by_team``: two thirds, the router's a third): ``t2`` may have more of
+    its members on a break, router-wide and team ``t1`` keep a third
+    (``breaks_start_only_with_a_place`` reads each team's share)."""
+
+    CONFIG = TEAM_SHARE
+
+
+TestTeamShareDrainMachine, TestTeamShareDrainMachineRandomized = machine_tests(
+    TeamShareDrainMachine, fixed=40, randomized=3
+)

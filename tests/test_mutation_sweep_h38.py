@@ -325,6 +325,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "max_overtime_s": 0.0,
         "suspend_in_surge": [],
         "max_break_share": None,
+        "max_break_share_by_team": {},
         "max_break_deferral_s": None,
         "break_window_s": None,
         "drain_for_break": False,

@@ -231,6 +231,12 @@ class Wellbeing(_Base):
     )
     #: at most this share of a team (``AgentSpec.team``) and of all agents on a break at once
     max_break_share: Annotated[float, Meta(gt=0, le=1)] | None = None
+    #: a team's own share in place of ``max_break_share`` (team name -> share in (0, 1]):
+    #: at most ``max(1, floor(s * n))`` of the team's ``n`` on a break at once; router-wide
+    #: ``max_break_share`` still holds (a small team's meals fit: two places for six at 1/3)
+    max_break_share_by_team: dict[Name, Annotated[float, Meta(gt=0, le=1)]] = msgspec.field(
+        default_factory=dict
+    )
     #: how long past ``max_continuous_work_s`` a break may wait for a place (None: as long
     #: as it takes); past it the agent goes anyway, above the share
     max_break_deferral_s: PositiveSeconds | None = None

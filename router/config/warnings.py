@@ -14,6 +14,7 @@ the operator page show them beside the accepted config.
 
 from __future__ import annotations
 
+from router.config.problems import key_path
 from router.config.schema import (
     CallbackPolicy,
     CodelPolicy,
@@ -36,6 +37,7 @@ def config_warnings(cfg: RouterConfig) -> list[str]:
     out: list[str] = []
     _surge_warnings(cfg, out)
     _wellbeing_warnings(cfg.wellbeing, out)
+    _team_share_warnings(cfg, out)
     _policy_table_warnings(cfg, out)
     _callback_bound_warnings(cfg, out)
     _offer_warnings(cfg, out)
@@ -120,6 +122,33 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
                     f"$.wellbeing.{key}: does nothing without cooldown_after_heavy_s "
                     "(no cooldown starts)"
                 )
+
+
+def _team_share_warnings(cfg: RouterConfig, out: list[str]) -> None:
+    """``max_break_share_by_team`` without break staffing (``BreakStaffing`` counts no team
+    without ``max_break_share``), or naming a team no agent group is: with agent groups
+    listed (a scenario's ``[[agents]]``: each group's ``name`` is its agents' team) a name
+    matching none is a typo's likely sign (at login a caller may name any team, so only
+    then)."""
+    shares = cfg.wellbeing.max_break_share_by_team
+    if not shares:
+        return
+    if cfg.wellbeing.max_break_share is None:
+        out.append(
+            "$.wellbeing.max_break_share_by_team: does nothing without max_break_share "
+            "(no break waits for a place)"
+        )
+        return
+    if not cfg.agents:
+        return
+    groups = {a.name for a in cfg.agents if a.name is not None}
+    for team in shares:
+        if team not in groups:
+            known = ", ".join(sorted(groups)) or "none named"
+            out.append(
+                f"{key_path('$.wellbeing.max_break_share_by_team', team)}: no agent group "
+                f"named {team!r} (a group's name is its agents' team; groups: {known})"
+            )
 
 
 def _policy_table_warnings(cfg: RouterConfig, out: list[str]) -> None:

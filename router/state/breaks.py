@@ -5,7 +5,10 @@ Theory of operation
 With ``wellbeing.max_break_share = s``, at most ``floor(s * n)`` of the ``n``
 agents on shift may be on a break at once, in each team (``AgentSpec.team``)
 and router-wide; a team always allows one (a team smaller than ``1 / s`` can
-exceed the share by that one person rather than never break). "On a break"
+exceed the share by that one person rather than never break).
+``wellbeing.max_break_share_by_team`` gives a team a share of its own in place of
+``s`` (its tally's ``share``): a small team whose breaks cannot fit in
+``max(1, floor(s * n))`` places gets more (or a team fewer); router-wide ``s`` holds. "On a break"
 counts from the notice (the agent stops taking new work and finishes what it
 holds) to the end of the break, and includes breaks the caller gave
 (``go_on_break``), which the router never refuses.
@@ -104,10 +107,14 @@ class _Tally:
         "members",
         "on_break",
         "on_break_leaving",
+        "share",
         "staffed",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, share: float | None) -> None:
+        # the break share of this group: the team's own (max_break_share_by_team) or the
+        # router's
+        self.share = share
         self.staffed = 0
         self.on_break = 0
         self.leaving = 0
@@ -137,13 +144,25 @@ class _Tally:
 class BreakStaffing:
     """The break-share tallies of one router (see the module docstring)."""
 
-    __slots__ = ("all", "drain_share", "k", "k_early", "n_deferred", "n_early", "share", "teams")
+    __slots__ = (
+        "all",
+        "drain_share",
+        "k",
+        "k_early",
+        "n_deferred",
+        "n_early",
+        "share",
+        "team_shares",
+        "teams",
+    )
 
     def __init__(self) -> None:
         self.share: float | None = None
         # max_drain_share (None: a drain holds a break place from its notice); the core sets it
         self.drain_share: float | None = None
-        self.all = _Tally()
+        # max_break_share_by_team: a team's own break share (:meth:`set_team_shares`)
+        self.team_shares: dict[str, float] = {}
+        self.all = _Tally(None)
         self.teams: dict[str, _Tally] = {}
         self.n_deferred = 0  # entries in the deferred heaps, stale ones included
         self.k = 0
@@ -157,14 +176,24 @@ class BreakStaffing:
     def reset(self, share: float | None) -> None:
         """Forget every count (the core counts every agent again)."""
         self.share = share
-        self.all = _Tally()
+        self.all = _Tally(share)
         self.teams = {}
         self.n_deferred = 0
         self.n_early = 0
 
+    def set_team_shares(self, shares: dict[str, float]) -> None:
+        """Teams' own break shares (``max_break_share_by_team``; others: the router's), for
+        the teams counted from now on and those counted already."""
+        self.team_shares = shares
+        for name, tally in self.teams.items():
+            tally.share = shares.get(name, self.share)
+
     def allowed(self, staffed: int) -> int:
         """Places on a break for ``staffed`` agents on shift (at least one if any)."""
-        share = self.share
+        return self._allowed(self.share, staffed)
+
+    @staticmethod
+    def _allowed(share: float | None, staffed: int) -> int:
         if share is None or staffed <= 0:
             return 0
         return _places(share, staffed)
@@ -201,7 +230,7 @@ class BreakStaffing:
             return None
         t = self.teams.get(name)
         if t is None:
-            t = self.teams[name] = _Tally()
+            t = self.teams[name] = _Tally(self.team_shares.get(name, self.share))
         return t
 
     def _fits(self, tally: _Tally, flags: int, extra: int) -> bool:
@@ -209,12 +238,13 @@ class BreakStaffing:
         counted) now and in the worst case within one ``break_s``: every leaving agent
         at work gone, those on a break (this one included) still there."""
         breaks = tally.on_break + extra
-        if breaks > self.allowed(tally.staffed):
+        share = tally.share
+        if breaks > self._allowed(share, tally.staffed):
             return False
         gone = tally.leaving - tally.on_break_leaving
         if extra and flags & LEAVING:
             gone -= 1  # the agent itself, counted as leaving at work until its break
-        return breaks <= self.allowed(tally.staffed - gone)
+        return breaks <= self._allowed(share, tally.staffed - gone)
 
     def has_place(self, agent: Agent) -> bool:
         """Whether ``agent`` (on shift, not yet on a break) may start its break now."""
@@ -250,9 +280,12 @@ class BreakStaffing:
             if tally is None or self._fits(tally, agent.brk_flags, 1):
                 continue
             who = f"team {name}" if name is not None else "all agents"
+            key = "max_break_share"
+            if name is not None and name in self.team_shares:
+                key = f"max_break_share_by_team.{name}"
             return (
                 f"break_share: {tally.on_break} of {tally.staffed} on a break in {who} "
-                f"(max_break_share {self.share:g}, {tally.leaving} leaving soon)"
+                f"({key} {tally.share:g}, {tally.leaving} leaving soon)"
             )
         return "break_share"
 
@@ -311,7 +344,7 @@ class BreakStaffing:
         (then incarnation) for the places left there: the members due before it that are
         not on a break (deferred ones included, leaving ones not: they go home) would
         take the places first. O(group size), only with ``break_window_s``."""
-        free = self.allowed(tally.staffed) - tally.on_break
+        free = self._allowed(tally.share, tally.staffed) - tally.on_break
         if free <= 0:
             return False
         inc = agent.incarnation
