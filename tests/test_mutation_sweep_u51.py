@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import msgspec
 
-from router import Router
+from router import AgentSpec, Router
 from router.events import Reconfigured
 from router.observe.monitor import Monitor
+from router.state import codec
 from tests.helpers import config
+from tests.test_drain_for_break import chats, drains, spec
+from tests.test_drain_share import SHARE, counts, four, readied
 from tests.test_max_declines import away, lone
+from tests.test_mutation_sweep_s49 import breaks, early_entries, window
+from tests.test_mutation_sweep_s50 import _call, _own_queues
 
 
 def test_the_run_that_sets_an_agent_away_is_kept_whole_in_snapshots() -> None:
@@ -70,3 +75,83 @@ def test_a_monitor_learns_a_queue_from_a_change_of_its_answer_target_alone() -> 
     st = mon.statistics(2.0)
     assert sorted(st.queues) == ["a", "b"]
     assert st.queues["b"].answer_target_s == 40.0
+
+
+def test_a_restored_routers_snapshot_keeps_the_gone_entries_in_due_order() -> None:
+    # breaks:384 (``gone.sort`` dropped in ``early_entries``: the entries of agents gone in
+    # the order of the tallies): a0 and b0 (due 82) wait in their windows (c1, c2 and b2 on
+    # breaks of their own take every place); a1 and b1 (due 84) queue behind them and log
+    # out, their entries stale but counted (behind a live head: not popped). Team a's
+    # tally was made first (a1 logged in first), but b2 logs in before a0, so the restored
+    # router makes team b's tally first; its snapshot must be the bytes it was restored
+    # from (tests/machine_base.py checks it of every restore): by due, then incarnation
+    # (a1 before b1), not in the tallies' order
+    r = Router(config(window(40) + _own_queues("abc")))
+    r.login(AgentSpec(id="a1", team="a", skills={"a": 1}), 0)
+    r.logout("a1", 1)
+    r.login(AgentSpec(id="b2", team="b"), 2)
+    for aid in ("a0", "b0"):
+        r.login(AgentSpec(id=aid, team=aid[0], skills={aid[0]: 1}), 2)
+        _call(r, aid, "i" + aid, 2, aid[0])
+    for aid in ("c1", "c2", "b2"):
+        if aid != "b2":
+            r.login(AgentSpec(id=aid), 2)
+        r.go_on_break(aid, 2)
+    for aid in ("a1", "b1"):
+        r.login(AgentSpec(id=aid, team=aid[0], skills={aid[0]: 1}), 4)
+        _call(r, aid, "i" + aid, 4, aid[0])
+    for aid in ("a0", "b0", "a1", "b1"):
+        r.complete("i" + aid, 45 if aid[1] == "0" else 50)
+        assert breaks(r.tick(45 if aid[1] == "0" else 50)) == []
+    r.logout("a1", 51)
+    r.logout("b1", 51)
+    r.tick(51)
+    assert early_entries(r) == (4, 4)
+    assert list(r._breaks.teams) == ["a", "b"]
+    snap = r.snapshot()
+    early, gone = codec.decode(snap).early, codec.decode(snap).early_gone
+    assert isinstance(early, codec.EarlyRecord) and isinstance(gone, list)
+    assert [e[3] for e in early.entries] == ["a0", "b0"]
+    assert [(e[0], e[3]) for e in gone] == [(84.0, "a"), (84.0, "b")]
+    restored = Router.restore(snap)
+    assert list(restored._breaks.teams) == ["b", "a"]
+    assert restored.snapshot() == snap
+
+
+def test_a_reconfigure_bringing_the_drain_share_counts_a_pending_break_on_a_break() -> None:
+    # core:579 (``self._drain_next = None`` dropped from ``__init__``: set only around an
+    # early break): su's break fell due at 80 while she held a chat, with no window (no
+    # early break ever began); a reconfigure bringing the window and the drain share
+    # recounts her: a break given at due holds its break place, no drain place, and starts
+    # when the chat ends (the mutant read the unset attribute: AttributeError)
+    plain = (
+        SHARE.replace("break_window_s = 40\n", "")
+        .replace("drain_for_break = true\n", "")
+        .replace("max_drain_share = 0.5\n", "")
+    )
+    r = Router(config(plain))
+    r.login(spec("su"), 0.0)
+    chats(r, "su", ["su1"], 0.0)
+    assert breaks(r.tick(80.0)) == [("su", None)]
+    r.reconfigure(config(SHARE), 81.0)
+    assert drains(r.tick(81.0)) == [] and counts(r) == (1, 0)
+    r.complete("su1", 90.0)
+    assert breaks(r.tick(90.0)) == [("su", 120.0)]
+
+
+def test_a_drain_ending_past_its_deferral_bound_starts_the_break_above_the_share() -> None:
+    # core:2823 (``_goes_anyway_or_defers``' ``return True`` made False: the deferral over,
+    # neither the break nor back to work): Su drains from 40 (due 80, deferral bound 5 s)
+    # and holds her chat until 86, when the one break place is Li's (until 88): her
+    # deferral is over, so her break starts at once, above the share (wellbeing first);
+    # the mutant left her on a break notice holding nothing, no break ever
+    text = SHARE.replace("break_window_s = 40\n", "break_window_s = 40\nmax_break_deferral_s = 5\n")
+    r = four(text)
+    r.tick(40)
+    r.complete("li1", 58)
+    assert ("li", 88.0) in breaks(r.tick(58))
+    assert breaks(r.tick(85)) == [] and counts(r) == (1, 2)
+    r.complete("su1", 86)
+    ev = r.tick(86)
+    assert breaks(ev) == [("su", 116.0)] and readied(ev) == []
+    assert counts(r) == (2, 1)
