@@ -20,7 +20,7 @@ from router.observe.monitor import Monitor
 from router.state import codec
 from tests.helpers import config
 from tests.test_drain_for_break import chats, drains, spec
-from tests.test_drain_share import SHARE, counts, four, readied
+from tests.test_drain_share import SHARE, counts, deferred, four, readied
 from tests.test_max_declines import away, lone
 from tests.test_mutation_sweep_s49 import breaks, early_entries, window
 from tests.test_mutation_sweep_s50 import _call, _own_queues
@@ -155,3 +155,28 @@ def test_a_drain_ending_past_its_deferral_bound_starts_the_break_above_the_share
     ev = r.tick(86)
     assert breaks(ev) == [("su", 116.0)] and readied(ev) == []
     assert counts(r) == (2, 1)
+
+
+def test_the_drained_agents_later_deferred_break_holds_a_break_place() -> None:
+    # core:2901 (``self._drain_next = None`` dropped after an early break began: the last
+    # agent to drain stayed marked): Su drains from 40 and her chat ends at 50 with Li on
+    # a break of her own holding the one place: back to work, her break deferred. She takes
+    # a chat; when Li is back at 60 the place is hers (a deferred break given its place
+    # holds it from the notice, not a drain); the mutant counted her notice as a drain
+    # under the drain share, the break place free for anyone
+    r = Router(config(SHARE))
+    for aid in ("su", "li"):
+        r.login(spec(aid), 0.0)
+    r.go_on_break("li", 0.0)
+    chats(r, "su", ["su1"], 0.0)
+    assert drains(r.tick(40)) == [("su", 80.0)] and counts(r) == (0, 1)
+    r.complete("su1", 50)
+    ev = r.tick(50)
+    assert readied(ev) == ["su"] and deferred(ev) == [("su", 80.0)]
+    chats(r, "su", ["su2"], 55)
+    r.set_ready("li", 60)
+    ev = r.tick(60)
+    assert breaks(ev) == [("su", None)] and drains(ev) == []
+    assert counts(r) == (1, 0) and not r.agent_statistics("su").drain_place
+    r.complete("su2", 70)
+    assert breaks(r.tick(70)) == [("su", 100.0)]
