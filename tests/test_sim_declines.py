@@ -19,6 +19,7 @@ import msgspec
 import pytest
 
 from router.cli.check import check_main
+from router.config.schema import Shift
 from router.errors import ConfigError
 from router.sim import Scenario, build_report, decode_scenario, load_scenario, simulate
 from router.sim.engine import OPEN, SimResult
@@ -115,6 +116,37 @@ def test_an_agent_away_for_its_declines_stays_away_without_decline_away_s() -> N
     adds_up(res, rep)
     assert rep["away_for_declines"] > 0 and rep["ready_after_declines"] == 0
     assert not [e for e in events if type(e).__name__ == "AgentReady"]
+
+
+def test_an_agent_whose_shift_ends_while_away_for_declines_is_not_brought_back_off_shift() -> None:
+    """Away for its declines shortly before its shift ends, the agent goes off shift; its
+    ``decline_away_s`` return is dropped (the core would refuse ``set_ready`` off shift, an
+    anomaly) and the next shift brings it back."""
+    sc = load_scenario(DECLINES)
+    shifts = [Shift(start_s=0.0, end_s=3600.0), Shift(start_s=5400.0, end_s=14400.0)]
+    groups = [
+        msgspec.structs.replace(g, decline_away_s=600.0, shifts=shifts) if g.name == "choosy" else g
+        for g in sc.agents
+    ]
+    sc = with_routing(msgspec.structs.replace(sc, agents=groups), max_declines=1)
+    res, rep, events = run(sc)
+    adds_up(res, rep)  # no set_ready refused
+    away_now: set[str] = set()
+    caught = 0  # agents off shift while away for their declines
+    for e in events:
+        kind = type(e).__name__
+        if kind == "AgentAway" and e.reason == "max_declines":
+            away_now.add(e.agent_id)
+        elif kind == "AgentAway" and e.reason == "off_shift" and e.agent_id in away_now:
+            caught += 1
+            away_now.discard(e.agent_id)
+        elif kind == "AgentReady":
+            away_now.discard(e.agent_id)
+    assert caught > 0
+    assert 0 < rep["ready_after_declines"] < rep["away_for_declines"]
+    for e in events:
+        if type(e).__name__ == "AgentReady" and e.agent_id.startswith("choosy"):
+            assert e.at < 3600.0 or e.at >= 5400.0  # never between the two shifts
 
 
 def test_forever_leaves_an_inquiry_every_agent_declined_counted_unresolved() -> None:
