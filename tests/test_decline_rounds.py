@@ -132,6 +132,31 @@ def test_forever_keeps_the_declines_for_the_whole_stay() -> None:
     assert offers(r.tick(4.0)) == [("x", "b")]
 
 
+def test_forever_an_inquiry_every_agent_declined_still_reaches_an_outcome() -> None:
+    """decline50 saw 2 of 600 inquiries left under "forever" (bench's decisions check):
+    each refused by every agent that may take it, and without patience there. They keep
+    their deadlines: one with patience abandons at it, one without waits until withdrawn
+    (or an agent who did not refuse it comes; above); nothing is lost from the line."""
+    r = Router(config(ONE, decline_memory="forever"))
+    r.login(AgentSpec(id="a", skills={"s": 1}), 0.0)
+    r.submit(Inquiry(id="x", queue="q", patience_s=60.0), 0.0)
+    r.submit(Inquiry(id="y", queue="q"), 0.0)
+    assert offers(r.tick(0.0)) == [("x", "a")]
+    r.decline("x", 1.0)
+    assert offers(r.tick(1.0)) == [("y", "a")]
+    r.decline("y", 2.0)
+    assert offers(r.tick(2.0)) == []
+    assert r.next_deadline() == 60.0  # x's patience: the declines left its timer alone
+    assert stalls(r) == [] and pool_problems(r) == []
+    events = r.tick(60.0)
+    assert [(e.inquiry_id, e.wait_s) for e in kinds(events, "Abandoned")] == [("x", 60.0)]
+    assert r.next_deadline() is None and r.inquiry_state("y") == "waiting"
+    r.withdraw("y", 70.0)
+    assert [e.inquiry_id for e in kinds(r.tick(70.0), "Withdrawn")] == ["y"]
+    assert r.statistics().waiting == 0
+    assert pool_problems(r) == []
+
+
 def test_the_inquiry_op47_saw_stuck_is_offered_again() -> None:
     """op47's shape: crossover agents set away by ``max_no_answer``, the two still available
     let the offers of a (callback) inquiry expire; those set away are out of its round."""

@@ -99,6 +99,30 @@ def test_expired_offers_neither_count_nor_end_the_run() -> None:
     assert r.agent_statistics("a").reason == "max_declines"
 
 
+def test_hand_backs_neither_count_nor_end_the_run() -> None:
+    """A hand-back returns work the agent accepted; the products' rules act on a declined or
+    unanswered offer (Genesys Cloud's Not Responding, Salesforce's Update Status on
+    Decline, TaskRouter's reject of a pending reservation, Connect's REJECTED/MISSED),
+    so ``max_declines`` counts ``decline`` only (docs/routing-features.md)."""
+    chat = ONE.replace("requires = { s = 1 }", 'requires = { s = 1 }\nchannel = "chat"')
+    r = Router(config(chat))
+    r.login(AgentSpec(id="a", skills={"s": 1}, capacity={"chat": 3}), 0.0)
+    r.submit(Inquiry(id="x", queue="q"), 0.0)
+    assert offers(r.tick(0.0)) == [("x", "a")]
+    r.accept("x", 1.0)
+    r.submit(Inquiry(id="y", queue="q"), 2.0)
+    assert offers(r.tick(2.0)) == [("y", "a")]
+    r.decline("y", 3.0)  # the run: 1
+    assert offers(r.tick(3.0)) == [("y", "a")]
+    r.hand_back("x", 4.0)  # counted, the run would be 2: away
+    events = r.tick(4.0)
+    assert kinds(events, "Requeued")[0].reason == "handed_back"
+    assert away(events) == [] and offers(events) == [("x", "a")]
+    assert msgspec.msgpack.decode(r.snapshot())["declines"] == {"a": 1}
+    r.decline("y", 5.0)  # the second decline in a row: the hand-back between did not reset
+    assert away(r.tick(5.0)) == [("a", "max_declines")]
+
+
 def test_the_away_agents_other_offers_go_back_in_line() -> None:
     chat = ONE.replace("requires = { s = 1 }", 'requires = { s = 1 }\nchannel = "chat"')
     r = Router(config(chat))

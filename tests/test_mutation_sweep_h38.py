@@ -347,6 +347,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "shift_end_s": None,
         "shifts": [],
         "handback_share": 0.0,
+        "decline_share": 0.0,
+        "decline_away_s": None,
         "console_drop_s": None,
         "attributes": {},
     },

@@ -282,6 +282,11 @@ class AgentProfile(_Base):
     shifts: list[Shift] = msgspec.field(default_factory=list)
     #: simulation: the share of the inquiries they answer that they hand back unfinished
     handback_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    #: simulation: the share of the offers they answer that they decline (``Router.decline``)
+    decline_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    #: simulation: set away for their declines (``[routing] max_declines``), they set
+    #: themselves ready again this long after (None: they stay away)
+    decline_away_s: Seconds | None = None
     #: simulation: their consoles go silent at this time (no heartbeat, no accept)
     console_drop_s: Seconds | None = None
     attributes: Attributes = msgspec.field(default_factory=dict)

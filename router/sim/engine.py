@@ -42,6 +42,9 @@ Issue 16's features are simulated the same way, by what people do: an agent
 group with ``handback_share`` hands that share of the inquiries it answers back
 unfinished (``Router.hand_back`` when the work would have ended), and the
 engine counts each hand-back and the answer that follows; a group with
+``decline_share`` declines that share of the offers it answers (``Router.decline``
+when it would have accepted; with ``[routing] max_declines`` the core sets an agent
+away, counted, and a group's ``decline_away_s`` later it sets itself ready); a group with
 ``console_drop_s`` stops answering at that time (no accepts, no heartbeats:
 its consoles are gone, while work in flight still ends), and with ``[routing]
 presence_timeout_s`` every other logged-in agent's console sends a heartbeat a
@@ -138,6 +141,8 @@ _ACCEPT: Final = 2
 _LOGIN: Final = 3
 _WAKE: Final = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
 _HEARTBEAT: Final = 5  # an agent's console says it is alive (presence timeouts)
+_DECLINE: Final = 6  # the agent declines an offer (its group's ``decline_share``)
+_BACK: Final = 7  # an agent set away for its declines sets itself ready (``decline_away_s``)
 
 _INF: Final = math.inf
 
@@ -374,6 +379,9 @@ class SimResult:
         "closed_answered",
         "closed_outcomes",
         "counters",
+        "declines",
+        "declines_away",
+        "declines_back",
         "duration_s",
         "end_time",
         "events_by_type",
@@ -430,6 +438,12 @@ class SimResult:
         self.gaps_after_long_heavy: list[tuple[float, bool]] = []
         #: per inquiry handed back: ``[times handed back, answers after a hand-back]``
         self.handbacks: dict[InquiryRec, list[int]] = {}
+        #: per inquiry an agent declined (``decline_share``): offers of it declined
+        self.declines: dict[InquiryRec, int] = {}
+        #: agents the core set away for their declines (``max_declines``), and those that
+        #: set themselves ready again (``decline_away_s``)
+        self.declines_away = 0
+        self.declines_back = 0
         #: inquiries that got their queue's ``closed`` outcome; answered while it was closed
         self.closed_outcomes: list[InquiryRec] = []
         self.closed_answered: list[InquiryRec] = []
@@ -544,6 +558,15 @@ class Simulator:
             g.name or f"group{i}": g.handback_share for i, g in enumerate(scenario.agents)
         }
         self._handback_rng = random.Random(f"router-sim/{self.seed}/handback")
+        groups = [g.name or f"group{i}" for i, g in enumerate(scenario.agents)]
+        self._decline_share = {n: g.decline_share for n, g in zip(groups, scenario.agents)}
+        self._decline_away = {
+            n: g.decline_away_s
+            for n, g in zip(groups, scenario.agents)
+            if g.decline_away_s is not None
+        }
+        #: agents away for their declines now: since when (a later state change drops them)
+        self._away_declines: dict[str, float] = {}
         timeout = scenario.routing.presence_timeout_s
         self._beat_s = timeout / 3.0 if timeout is not None else None
 
@@ -876,6 +899,11 @@ class Simulator:
         inquiries = res.inquiries
         other: dict[str, int] = {}
         handing_back = any(share > 0 for share in self._handback_share.values())
+        decline_share = self._decline_share
+        declining = any(share > 0 for share in decline_share.values())
+        dec_rng = random.Random(f"router-sim/{self.seed}/declines")
+        decline_away = self._decline_away
+        away_declines = self._away_declines
         beat_s = self._beat_s
         schedules = self._schedules
 
@@ -1038,6 +1066,33 @@ class Simulator:
                                 router.callback_failed(iid, t)
                         except UsageError:
                             self._anomaly("accept_refused")
+                elif kind == _DECLINE:
+                    dec: tuple[InquiryRec, str, int, AgentRec] = p
+                    rec, iid, no, a = dec
+                    if (
+                        rec.offer_no == no
+                        and (rec.outcome == OPEN or self._awaits_answer(rec))
+                        and rec.accepted_by is None
+                        and self._holds(rec, a.id)
+                        and t < a.drop_at
+                    ):
+                        try:
+                            router.decline(iid, t, a.id)
+                        except UsageError:
+                            self._anomaly("decline_refused")
+                            continue
+                        res.declines[rec] = res.declines.get(rec, 0) + 1
+                elif kind == _BACK:
+                    back: tuple[AgentRec, float] = p
+                    a, since = back
+                    if away_declines.get(a.id) == since and a.logout_at is None:
+                        del away_declines[a.id]
+                        try:
+                            router.set_ready(a.id, t)
+                        except UsageError:
+                            self._anomaly("set_ready_refused")
+                            continue
+                        res.declines_back += 1
                 elif kind == _LOGIN:
                     router.login(p, t)
                 elif kind == _HEARTBEAT:
@@ -1153,6 +1208,9 @@ class Simulator:
                         continue  # this agent never answers: the offer expires
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
+                    if declining and dec_rng.random() < decline_share.get(a.group, 0.0):
+                        push(heap, (t + delay, sq, _DECLINE, (rec, iid, rec.offer_no, a)))
+                        continue
                     push(heap, (t + delay, sq, _ACCEPT, (rec, iid, rec.offer_no, a)))
                 elif ek in (_E_OFFER_EXPIRED, _E_OFFER_GONE):
                     if ek == _E_OFFER_EXPIRED and t >= agents[e.agent_id].drop_at:
@@ -1195,6 +1253,8 @@ class Simulator:
                     breaks_changed = True
                 elif ek == _E_LOGGED_OUT:
                     a = agents[e.agent_id]
+                    if away_declines:
+                        away_declines.pop(a.id, None)
                     self._break_missed(a, t)
                     a.logout_at = t
                     self._shift_change(a, False, t)
@@ -1202,6 +1262,8 @@ class Simulator:
                     breaks_changed = True
                 elif ek == _E_AWAY:
                     a = agents[e.agent_id]
+                    if away_declines:
+                        away_declines.pop(a.id, None)
                     if e.reason in ("shift_end", "off_shift"):
                         self._break_missed(a, t)
                     self._break_change(a, False)
@@ -1214,11 +1276,20 @@ class Simulator:
                         router.logout(e.agent_id, t)
                         sq += 1
                         push(heap, (t, sq, _WAKE, None))
+                    elif e.reason == "max_declines":
+                        res.declines_away += 1
+                        away_s = decline_away.get(a.group)
+                        if away_s is not None:
+                            away_declines[a.id] = t
+                            sq += 1
+                            push(heap, (t + away_s, sq, _BACK, (a, t)))
                 elif ek == _E_ON_BREAK:
                     # a wellbeing break starts when the work in flight is done (until set);
                     # before that the agent only stops taking new work
                     started = e.until is not None or e.reason != "wellbeing"
                     a = agents[e.agent_id]
+                    if away_declines:
+                        away_declines.pop(a.id, None)
                     if e.reason == "wellbeing":
                         self._rested(a, t)
                         if a.break_due == _INF:
@@ -1232,6 +1303,8 @@ class Simulator:
                             res.wellbeing_breaks += 1
                 elif ek == _E_READY:
                     a = agents[e.agent_id]
+                    if away_declines:
+                        away_declines.pop(a.id, None)
                     if self._break_change(a, False):
                         breaks_changed = True
                     if not a.on_shift:  # a shift starts

@@ -205,12 +205,14 @@ def _features(
 ) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
     """Issue 16's figures over the inquiries of the window (docs/simulator.md): closed
     outcomes and answers while closed (hours), hand-backs and the answers after them,
-    interruptions; and the presence counts of the whole run. Per queue: closed outcomes by
+    declined offers, interruptions; and the presence counts and the agents set away for
+    their declines (and back) of the whole run. Per queue: closed outcomes by
     the queue of arrival, answers while closed by the queue that answered."""
     counted = set(map(id, window))
     closed = {id(r): r for r in res.closed_outcomes if id(r) in counted}
     while_closed = {id(r): r for r in res.closed_answered if id(r) in counted}
     handed = [(r, c) for r, c in res.handbacks.items() if id(r) in counted]
+    declined = [n for r, n in res.declines.items() if id(r) in counted]
     interrupted = {id(r) for r in res.interrupted if id(r) in counted}
     per_queue = {
         n: {
@@ -225,6 +227,10 @@ def _features(
         "handed_back": sum(c[0] for _, c in handed),
         "handed_back_inquiries": len(handed),
         "answered_after_handback": sum(c[1] for _, c in handed),
+        "declined": sum(declined),
+        "declined_inquiries": len(declined),
+        "away_for_declines": res.declines_away,
+        "ready_after_declines": res.declines_back,
         "interruptions": len(interrupted),
         "presence": dict(res.presence),
     }
@@ -438,6 +444,12 @@ def _feature_lines(rep: dict[str, Any]) -> list[str]:
         out.append(
             f"hand-backs: {rep['handed_back']:,} ({rep['handed_back_inquiries']:,} inquiries), "
             f"{rep['answered_after_handback']:,} answered again"
+        )
+    if rep.get("declined") or rep.get("away_for_declines"):
+        out.append(
+            f"declines: {rep['declined']:,} offers ({rep['declined_inquiries']:,} inquiries), "
+            f"{rep['away_for_declines']:,} agents set away for their declines, "
+            f"{rep['ready_after_declines']:,} ready again"
         )
     if rep.get("interruptions"):
         out.append(f"interruptions: {rep['interruptions']:,} past the agents' capacity units")

@@ -262,6 +262,26 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 f"$.agents[{i}].{field}: {start:g} is after the run ends "
                 f"(duration_s = {sim.duration_s:g}, drain off)"
             )
+        if g.decline_share > 0 and sc.routing.mode == "immediate":
+            out.append(
+                f"$.agents[{i}].decline_share: immediate mode makes no offers to decline "
+                '(decline_share needs routing.mode = "offer")'
+            )
+        elif (
+            g.decline_share >= 1
+            and sc.routing.max_declines is None
+            and sc.routing.decline_memory == "round"
+        ):
+            out.append(
+                f"$.agents[{i}].decline_share: 1 declines every offer; with decline_memory = "
+                '"round" and no routing.max_declines the same offers would ring for ever '
+                "(set max_declines, or a share below 1)"
+            )
+        if g.decline_away_s is not None and sc.routing.max_declines is None:
+            out.append(
+                f"$.agents[{i}].decline_away_s: does nothing without routing.max_declines "
+                "(no agent is set away for its declines)"
+            )
         if g.units is not None:
             for ch in g.capacity:
                 if ch in channels and channels[ch].unit_cost > g.units:
