@@ -26,8 +26,11 @@ backpressure events cannot break a run.
 
 Independently of the core, the engine tracks what every agent holds on every
 channel (from ``Offered``/``Assigned`` until the slot is given back by expiry,
-decline, requeue, abandonment, completion or wrap-up end). That ledger yields the
-occupancy figures and an independent check of the caps (``cap_violations``).
+decline, requeue, abandonment, completion, wrap-up end or a transfer). That ledger yields the
+occupancy figures and an independent check of the caps (``cap_violations``). Work taken off
+its agent unfinished (a ``Transferred`` naming the agent, a hand-back) calls off the
+completion the engine scheduled for it: each completion carries the heap's sequence number,
+and one that is not the inquiry's current one does nothing.
 
 The engine also follows what a manager watches: the queue each inquiry ends in
 (``Overflowed`` moves it), the agent group that answered it, who is on a break
@@ -155,7 +158,7 @@ _E_COMPLETED: Final = 3
 _E_OFFERED: Final = 4
 _E_OFFER_EXPIRED: Final = 5
 _E_OFFER_GONE: Final = 6  # declined or rescinded
-_E_RELEASED: Final = 7  # wrap-up ended or requeued
+_E_RELEASED: Final = 7  # wrap-up ended
 _E_ABANDONED: Final = 8  # abandoned or withdrawn
 _E_REJECTED: Final = 9
 _E_DEFLECTED: Final = 10
@@ -172,6 +175,7 @@ _E_SURGE_ENDED: Final = 20
 _E_BREAK_DEFERRED: Final = 21
 _E_DRAINING: Final = 22
 _E_TRANSFERRED: Final = 23
+_E_REQUEUED: Final = 24
 _EVENT_KIND: Final[dict[type, int]] = {
     Queued: _E_QUEUED,
     Assigned: _E_ASSIGNED,
@@ -181,7 +185,7 @@ _EVENT_KIND: Final[dict[type, int]] = {
     OfferDeclined: _E_OFFER_GONE,
     OfferRescinded: _E_OFFER_GONE,
     WrapUpEnded: _E_RELEASED,
-    Requeued: _E_RELEASED,
+    Requeued: _E_REQUEUED,
     Abandoned: _E_ABANDONED,
     Withdrawn: _E_ABANDONED,
     Rejected: _E_REJECTED,
@@ -222,6 +226,7 @@ class InquiryRec:
         "by",
         "callback",
         "decided_at",
+        "done",
         "ewt",
         "extra",
         "handle",
@@ -261,6 +266,10 @@ class InquiryRec:
         # answered_at is set when answered; hold_* while ``holder`` is set (hot path: the
         # fewer attributes an arrival initialises, the faster the simulator)
         self.holder: AgentRec | None = None
+        #: the engine heap's sequence number of its scheduled completion (0: none): a
+        #: completion whose number is not this one was called off (the work was transferred
+        #: or handed back by a hook) and does nothing
+        self.done = 0
         self.offer_no = 0
         self.callback = False
         self.reach = True  # whether the current callback attempt reaches the customer
@@ -1035,6 +1044,10 @@ class Simulator:
                         sq += 1
                         push(heap, (nxt, sq, _ARRIVAL, p))
                 elif kind == _COMPLETE:
+                    rec = recs[p]
+                    if rec.done != item[1]:
+                        continue  # called off: the work was transferred or handed back
+                    rec.done = 0
                     if handing_back and self._hands_back(p, t):
                         open_ += 1  # answered, and open again until answered once more
                         continue
@@ -1170,6 +1183,7 @@ class Simulator:
                     else:
                         a.heavy_run = 0
                     sq += 1
+                    rec.done = sq
                     push(heap, (t + rec.handle, sq, _COMPLETE, iid))
                 elif ek == _E_COMPLETED:
                     rec = recs[e.inquiry_id]
@@ -1218,6 +1232,11 @@ class Simulator:
                     self._drop(recs[e.inquiry_id], e.agent_id, t)
                 elif ek == _E_RELEASED:
                     self._release(recs[e.inquiry_id], t)
+                elif ek == _E_REQUEUED:
+                    rec = recs[e.inquiry_id]
+                    if e.reason == "handed_back":
+                        open_ += self._handed_back(rec, t)
+                    self._release(rec, t)
                 elif ek == _E_ABANDONED:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
                 elif ek == _E_REJECTED:
@@ -1327,10 +1346,27 @@ class Simulator:
                     agents[e.agent_id].break_due = e.due
                     other["AgentDraining"] = other.get("AgentDraining", 0) + 1
                 elif ek == _E_TRANSFERRED:
+                    rec = recs[e.inquiry_id]
+                    if e.agent_id is not None:
+                        # taken off its agent (Router._leave_agent, no Completed): an offer's
+                        # slot is given back; assigned work ends unfinished and its answer
+                        # is taken back (the core's _unanswer): it is answered when an agent
+                        # takes it again
+                        if rec.done:
+                            self._work_off(rec, t)
+                            if rec.outcome == ANSWERED and not self._awaits_answer(rec):
+                                agents[rec.agent_id].handled -= 1
+                                rec.outcome = OPEN
+                                open_ += 1
+                        self._release(rec, t)
+                    if rec.path is None:  # followed into its new queue, as an overflow
+                        rec.path = [e.to_queue]
+                    else:
+                        rec.path.append(e.to_queue)
                     # the core's rule (Router.transfer): into a heavy queue the inquiry
-                    # becomes heavy; a heavy one stays heavy
+                    # becomes heavy; a heavy one stays heavy (after its work above ended)
                     if self._heavy_q.get(e.to_queue, False):
-                        recs[e.inquiry_id].heavy = True
+                        rec.heavy = True
                     other["Transferred"] = other.get("Transferred", 0) + 1
                 else:
                     name = cls.__name__
@@ -1396,6 +1432,28 @@ class Simulator:
         counts = self.result.handbacks.setdefault(rec, [0, 0])
         counts[0] += 1
         return True
+
+    def _work_off(self, rec: InquiryRec, t: float) -> None:
+        """The assigned ``rec``'s work ends unfinished (a transfer, a hand-back): its
+        completion is called off, and a heavy call's work in progress ends (the core's
+        ``_work_ended``: the agent's heavy run goes on from here as after a completion)."""
+        rec.done = 0
+        a = rec.holder
+        if rec.heavy and a is not None:
+            a.heavy_open -= 1
+            a.last_heavy_end = t
+
+    def _handed_back(self, rec: InquiryRec, t: float) -> int:
+        """A ``Requeued(handed_back)``: the work ends unfinished. One a hook handed back
+        (its completion still scheduled; the engine's own hand-backs are made when that
+        completion comes, :meth:`_hands_back`) is counted as the engine's are; returns 1
+        then (open again until answered once more), else 0."""
+        hook = rec.done != 0
+        self._work_off(rec, t)
+        if not hook:
+            return 0
+        self.result.handbacks.setdefault(rec, [0, 0])[0] += 1
+        return 1
 
     def _awaits_answer(self, rec: InquiryRec) -> bool:
         """Handed back more often than answered again since."""
