@@ -108,7 +108,14 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from router._build import is_compiled
-from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
+from router.config import (
+    DEFAULT_CHANNELS,
+    RouterConfig,
+    config_problems,
+    convert_config,
+    semantic_problems,
+    shape_problems,
+)
 from router.config.targeting import canon, decanon
 from router.errors import (
     ConfigError,
@@ -4592,10 +4599,15 @@ class Router:
             or not all(type(k) is str and type(v) is str for k, v in hand_over.items())
         ):
             raise InvalidInput("hand_over", f"must map queue names to queue names: {hand_over!r}")
-        problems = config_problems(config)
+        # a config of the wrong shape (a dict for a table) is refused before the checks
+        # against the running router, which read it as typed
+        shape = shape_problems(config)
+        problems = [] if shape else semantic_problems(config)
         moved: dict[str, str | None] = {}
         try:
             self._enter(now)
+            if shape:
+                raise ConfigError(shape)
             version = self._reconfigure(config, hand_over, problems, moved)
         except BaseException as exc:
             self._failed(exc)

@@ -466,6 +466,52 @@ def test_reconfigure_takes_plain_data_and_names_every_problem() -> None:
     assert version == 2
 
 
+def _bad_shapes() -> list[tuple[RouterConfig, str]]:
+    """Configs built in Python with a value of the wrong kind where a table belongs (a
+    dict for ``Weights``, as the file's inline table reads) or where a value must be."""
+    q = QueueConfig(name="refund")
+    return [
+        (
+            RouterConfig(queues=[q], routing=Routing(weights={"load": 2.0})),  # type: ignore[arg-type]
+            "$.routing.weights: must be a router.config.Weights, got dict",
+        ),
+        (
+            RouterConfig(queues=[QueueConfig(name="refund", weights={})]),  # type: ignore[arg-type]
+            "$.queues[0].weights: must be a router.config.Weights, got dict",
+        ),
+        (
+            RouterConfig(queues=[{"name": "refund"}]),  # type: ignore[list-item]
+            "$.queues[0]: must be a router.config.QueueConfig, got dict",
+        ),
+        (
+            RouterConfig(queues=[q], backpressure=Backpressure(surge={})),  # type: ignore[arg-type]
+            "$.backpressure.surge: must be a router.config.SurgeConfig, got dict",
+        ),
+        (
+            RouterConfig(queues=[q], routing=Routing(clock=None)),  # type: ignore[arg-type]
+            "$.routing.clock: Expected object, got null",
+        ),
+    ]
+
+
+def test_a_config_with_a_dict_where_a_table_belongs_is_refused_naming_it() -> None:
+    for cfg, problem in _bad_shapes():
+        with pytest.raises(ConfigError) as info:
+            Router(cfg)
+        assert info.value.problems == [problem]
+
+
+def test_reconfigure_refuses_a_badly_shaped_config_and_stays_usable() -> None:
+    r = _router()
+    before = r.snapshot()
+    for cfg, problem in _bad_shapes():
+        with pytest.raises(ConfigError) as info:
+            r.reconfigure(cfg, 6)
+        assert info.value.problems == [problem]
+        assert r.snapshot() == before
+    assert r.submit(inq("after"), 6).admitted  # not RouterBroken
+
+
 def _script() -> list[Any]:
     return [
         (0.0, Login(agent=agent("a1"))),
