@@ -101,6 +101,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
+from copy import deepcopy
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
@@ -450,6 +451,7 @@ class Router:
         problems = config_problems(cfg)
         if problems:
             raise ConfigError(problems)
+        cfg = deepcopy(cfg)  # the router's own: the caller may edit theirs, unchecked
         self._broken: BaseException | None = None
         self._now = check_now(now)
         self._rollback_now = self._now
@@ -4602,6 +4604,8 @@ class Router:
         # a config of the wrong shape (a dict for a table) is refused before the checks
         # against the running router, which read it as typed
         shape = shape_problems(config)
+        if not shape:  # the router's own copy (as at ``Router(config)``)
+            config = deepcopy(config)
         problems = [] if shape else semantic_problems(config)
         moved: dict[str, str | None] = {}
         try:

@@ -32,7 +32,7 @@ from router import (
     decode_events,
     encode_events,
 )
-from router.config import Backpressure, QueueConfig, Routing
+from router.config import Backpressure, QueueConfig, Routing, Weights
 from router.inputs import (
     Accept,
     CallbackFailed,
@@ -510,6 +510,34 @@ def test_reconfigure_refuses_a_badly_shaped_config_and_stays_usable() -> None:
         assert info.value.problems == [problem]
         assert r.snapshot() == before
     assert r.submit(inq("after"), 6).admitted  # not RouterBroken
+
+
+def test_the_router_keeps_its_own_copy_of_the_config() -> None:
+    """A config object edited after ``Router(cfg)`` or ``reconfigure(cfg)`` is the caller's:
+    the router runs (and snapshots) the config it checked (user51: a NaN weight set on the
+    caller's object reached the scores unchecked)."""
+    cfg = RouterConfig(
+        queues=[QueueConfig(name="refund", channel="chat")], routing=Routing(trace=True)
+    )
+    r = Router(cfg)
+    before = r.snapshot()
+    cfg.routing.weights.load = NAN
+    cfg.routing.offer_timeout_s = 5.0
+    assert r.snapshot() == before
+    assert r.config.routing.weights.load == 1.0
+    r.login(AgentSpec(id="a1", capacity={"chat": 3}), 0)
+    r.submit(inq("c1", queue="refund"), 1)
+    offered = [e for e in r.tick(1) if isinstance(e, router.Offered)]
+    assert offered[0].expires_at == 31.0
+    assert offered[0].explanation is not None
+    assert math.isfinite(offered[0].explanation.chosen.score)
+    new = RouterConfig(
+        queues=[QueueConfig(name="refund", channel="chat")],
+        routing=Routing(trace=True, weights=Weights(load=3.0)),
+    )
+    r.reconfigure(new, 2)
+    new.routing.weights.load = NAN
+    assert r.config.routing.weights.load == 3.0
 
 
 def _script() -> list[Any]:
