@@ -110,6 +110,21 @@ _encode = msgspec.json.Encoder().encode
 _MISSING = re.compile(r"^(?P<path>\$[^:]*): Object missing required field (?P<field>\S+)$")
 
 
+def _no_hello(raw: bytes) -> Exception | None:
+    """A first line that is a JSON object with no ``hello`` (a producer's submit sent
+    first): what to send instead, rather than msgspec's unknown field."""
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(obj, dict) and "hello" not in obj:
+        return ValueError(
+            "$.hello: the first line says who is calling: "
+            '{"hello": "producer"} or {"hello": "agent", "agent": {"id": ...}}'
+        )
+    return None
+
+
 def error_line(exc: Exception) -> str:
     """One line naming the field: ``$.queue: Object missing required field``."""
     if isinstance(exc, InvalidMessage) and exc.problem.startswith("JSON is malformed: "):
@@ -193,7 +208,7 @@ class Service:
                 try:
                     hello = _hello.decode(raw)
                 except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                    conn.fail(exc)
+                    conn.fail(_no_hello(raw) or exc)
                     continue
                 if hello.hello == "producer":
                     conn.send({"ok": "producer"})

@@ -101,6 +101,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
+from copy import deepcopy
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import TYPE_CHECKING, Any, Final, final, overload
 
@@ -108,7 +109,14 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from router._build import is_compiled
-from router.config import DEFAULT_CHANNELS, RouterConfig, config_problems, convert_config
+from router.config import (
+    DEFAULT_CHANNELS,
+    RouterConfig,
+    config_problems,
+    convert_config,
+    semantic_problems,
+    shape_problems,
+)
 from router.config.targeting import canon, decanon
 from router.errors import (
     ConfigError,
@@ -443,6 +451,7 @@ class Router:
         problems = config_problems(cfg)
         if problems:
             raise ConfigError(problems)
+        cfg = deepcopy(cfg)  # the router's own: the caller may edit theirs, unchecked
         self._broken: BaseException | None = None
         self._now = check_now(now)
         self._rollback_now = self._now
@@ -4595,10 +4604,17 @@ class Router:
             or not all(type(k) is str and type(v) is str for k, v in hand_over.items())
         ):
             raise InvalidInput("hand_over", f"must map queue names to queue names: {hand_over!r}")
-        problems = config_problems(config)
+        # a config of the wrong shape (a dict for a table) is refused before the checks
+        # against the running router, which read it as typed
+        shape = shape_problems(config)
+        if not shape:  # the router's own copy (as at ``Router(config)``)
+            config = deepcopy(config)
+        problems = [] if shape else semantic_problems(config)
         moved: dict[str, str | None] = {}
         try:
             self._enter(now)
+            if shape:
+                raise ConfigError(shape)
             version = self._reconfigure(config, hand_over, problems, moved)
         except BaseException as exc:
             self._failed(exc)

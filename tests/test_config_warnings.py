@@ -20,6 +20,8 @@ import pytest
 
 from router.cli.check import check_main
 from router.config import RouterConfig, config_warnings, decode_config
+from router.policies import register_policy, unregister_policy
+from router.policies.admission import AdmitAll
 from router.reload import ConfigWatcher
 from router.sim.engine import simulate
 from router.sim.scenario import Scenario
@@ -282,6 +284,36 @@ def test_no_place_for_callbacks_beside_a_bounded_callback_chain() -> None:
         "$.backpressure.max_callbacks: 0 callbacks may hold a place, so the callbacks surge "
         "offers are rejected (block refuses them)"
     ]
+
+
+def test_max_queue_with_no_bounded_policy_in_the_chain() -> None:
+    text = BASE + '\n[backpressure]\npolicy = "admit_all"\nmax_queue = 1\n'
+    inert = (
+        "$.backpressure.max_queue: does nothing: only reject_when_full, shed_lowest_priority "
+        "or block in $.backpressure.policy checks it (the chain: admit_all)"
+    )
+    assert warned(text) == [inert]
+    assert events(text) == events(text.replace("max_queue = 1\n", ""))
+    # a bounded policy reads it: not warned, and the same bound rejects callers
+    bounded = text.replace('"admit_all"', '"reject_when_full"')
+    assert warned(bounded) == []
+    assert any("router_full" in e for e in events(bounded))
+    empty = BASE + "\n[backpressure]\npolicy = []\nmax_queue = 1\n"
+    assert warned(empty) == [inert.replace("admit_all)", "none: every arrival admitted)")]
+    # a policy of the embedder's own may read it (router.policies.register_policy): no warning
+    register_policy("reads_max_queue", AdmitAll)
+    try:
+        assert warned(text.replace('"admit_all"', '["reads_max_queue"]')) == []
+    finally:
+        unregister_policy("reads_max_queue")
+
+
+def test_an_empty_chain_is_named_in_the_summary(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text(BASE + "\n[backpressure]\npolicy = []\n")
+    code, lines = run_check(str(path))
+    assert code == 0
+    assert lines[0].endswith("no policy (every arrival admitted), 2 arrival streams, 0 surges")
 
 
 # ---------------------------------------------------------------- routing and queues

@@ -52,3 +52,15 @@ def test_every_event_and_its_fields_are_documented(cls: type) -> None:
 
 def test_the_doc_names_no_event_that_is_not_one() -> None:
     assert set(rows()) == {c.__name__ for c in EVENTS}
+
+
+def test_every_requeued_reason_the_core_gives_is_documented() -> None:
+    """``Requeued.reason``: the core's literal reasons (a requeue, an offer taken back as its
+    agent stops taking work) are each named in the row, so an embedder can tell them apart
+    (user51: the row named none)."""
+    core = (DOC.parent.parent / "router" / "core.py").read_text()
+    calls = r"(?:_requeue|_take_back_quietly|_stop_new_work|_take_back)\([^()]*?\"([a-z_]+)\""
+    reasons = set(re.findall(calls, core))
+    assert {"declined", "offer_expired", "handed_back", "logout", "wellbeing"} <= reasons
+    row = rows()["Requeued"]
+    assert sorted(r for r in reasons if f"`{r}`" not in row) == []

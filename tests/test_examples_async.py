@@ -240,6 +240,28 @@ def test_service_answers_malformed_lines_with_one_error_line_each() -> None:
     run_async(scenario)
 
 
+def test_a_first_line_that_is_no_hello_says_so() -> None:
+    """The docs' producer line sent first (user51: the answer was ``$: Object contains
+    unknown field type``, which names no hello)."""
+
+    async def scenario() -> None:
+        async with running_service() as (_service, connect):
+            c = await connect()
+            submit = {"type": "submit", "inquiry": {"id": "c1", "queue": "chat"}}
+            hint = (
+                "$.hello: the first line says who is calling: "
+                '{"hello": "producer"} or {"hello": "agent", "agent": {"id": ...}}'
+            )
+            assert await c.ask(submit) == {"error": hint, "line": 1}
+            wrong = await c.ask({"hello": "operator"})  # a hello: msgspec's own line
+            assert wrong["line"] == 2 and wrong["error"].startswith("$.hello: "), wrong
+            assert await c.ask({"hello": "producer"}) == {"ok": "producer"}
+            assert (await c.ask(submit))["admission"]["outcome"] == "admitted"
+            c.close()
+
+    run_async(scenario)
+
+
 def test_service_streams_work_to_agents_and_outcomes_to_producers() -> None:
     async def scenario() -> None:
         async with running_service() as (service, connect):

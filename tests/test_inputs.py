@@ -32,7 +32,7 @@ from router import (
     decode_events,
     encode_events,
 )
-from router.config import Backpressure, QueueConfig, Routing
+from router.config import Backpressure, QueueConfig, Routing, Weights
 from router.inputs import (
     Accept,
     CallbackFailed,
@@ -464,6 +464,80 @@ def test_reconfigure_takes_plain_data_and_names_every_problem() -> None:
         6,
     )
     assert version == 2
+
+
+def _bad_shapes() -> list[tuple[RouterConfig, str]]:
+    """Configs built in Python with a value of the wrong kind where a table belongs (a
+    dict for ``Weights``, as the file's inline table reads) or where a value must be."""
+    q = QueueConfig(name="refund")
+    return [
+        (
+            RouterConfig(queues=[q], routing=Routing(weights={"load": 2.0})),  # type: ignore[arg-type]
+            "$.routing.weights: must be a router.config.Weights, got dict",
+        ),
+        (
+            RouterConfig(queues=[QueueConfig(name="refund", weights={})]),  # type: ignore[arg-type]
+            "$.queues[0].weights: must be a router.config.Weights, got dict",
+        ),
+        (
+            RouterConfig(queues=[{"name": "refund"}]),  # type: ignore[list-item]
+            "$.queues[0]: must be a router.config.QueueConfig, got dict",
+        ),
+        (
+            RouterConfig(queues=[q], backpressure=Backpressure(surge={})),  # type: ignore[arg-type]
+            "$.backpressure.surge: must be a router.config.SurgeConfig, got dict",
+        ),
+        (
+            RouterConfig(queues=[q], routing=Routing(clock=None)),  # type: ignore[arg-type]
+            "$.routing.clock: Expected object, got null",
+        ),
+    ]
+
+
+def test_a_config_with_a_dict_where_a_table_belongs_is_refused_naming_it() -> None:
+    for cfg, problem in _bad_shapes():
+        with pytest.raises(ConfigError) as info:
+            Router(cfg)
+        assert info.value.problems == [problem]
+
+
+def test_reconfigure_refuses_a_badly_shaped_config_and_stays_usable() -> None:
+    r = _router()
+    before = r.snapshot()
+    for cfg, problem in _bad_shapes():
+        with pytest.raises(ConfigError) as info:
+            r.reconfigure(cfg, 6)
+        assert info.value.problems == [problem]
+        assert r.snapshot() == before
+    assert r.submit(inq("after"), 6).admitted  # not RouterBroken
+
+
+def test_the_router_keeps_its_own_copy_of_the_config() -> None:
+    """A config object edited after ``Router(cfg)`` or ``reconfigure(cfg)`` is the caller's:
+    the router runs (and snapshots) the config it checked (user51: a NaN weight set on the
+    caller's object reached the scores unchecked)."""
+    cfg = RouterConfig(
+        queues=[QueueConfig(name="refund", channel="chat")], routing=Routing(trace=True)
+    )
+    r = Router(cfg)
+    before = r.snapshot()
+    cfg.routing.weights.load = NAN
+    cfg.routing.offer_timeout_s = 5.0
+    assert r.snapshot() == before
+    assert r.config.routing.weights.load == 1.0
+    r.login(AgentSpec(id="a1", capacity={"chat": 3}), 0)
+    r.submit(inq("c1", queue="refund"), 1)
+    offered = [e for e in r.tick(1) if isinstance(e, router.Offered)]
+    assert offered[0].expires_at == 31.0
+    assert offered[0].explanation is not None
+    assert math.isfinite(offered[0].explanation.chosen.score)
+    new = RouterConfig(
+        queues=[QueueConfig(name="refund", channel="chat")],
+        routing=Routing(trace=True, weights=Weights(load=3.0)),
+    )
+    r.reconfigure(new, 2)
+    new.routing.weights.load = NAN
+    assert r.config.routing.weights.load == 3.0
 
 
 def _script() -> list[Any]:

@@ -13,6 +13,7 @@ from router.config.checks import (
     policy_names,
     profile_tenant_problems,
     semantic_problems,
+    shape_problems,
     window_problems,
 )
 from router.config.loading import (
@@ -111,6 +112,7 @@ __all__ = [
     "profile_tenant_problems",
     "read_config_file",
     "semantic_problems",
+    "shape_problems",
     "structure_problems",
     "window_problems",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "policy_names",
     "profile_tenant_problems",
     "semantic_problems",
+    "shape_problems",
     "window_problems",
 ]
 
@@ -103,14 +104,49 @@ def config_problems(cfg: Any) -> list[str]:
     in Python (``QueueConfig(priority=10**30)``) did not, so its plain-data form
     is checked against the schema first, then the semantic checks run.
     """
+    return shape_problems(cfg) or semantic_problems(cfg)
+
+
+def shape_problems(cfg: Any) -> list[str]:
+    """The schema's problems of a config however it was made (none: every other check,
+    and the core, may read its fields as typed).
+
+    A table built in Python as a dict (``Routing(weights={"load": 2.0})``, as the file's
+    inline table reads) passes the plain-data check but is not the struct the core
+    reads: each is named (``$.routing.weights: must be a router.config.Weights, got
+    dict``).
+    """
     if not isinstance(cfg, RouterConfig):
         return [f"$: expected a RouterConfig, got {type(cfg).__name__}"]
     raw = msgspec.to_builtins(cfg)
     try:
-        msgspec.convert(raw, type(cfg))
+        made = msgspec.convert(raw, type(cfg))
     except msgspec.ValidationError:
         return structure_problems(raw, type(cfg))
-    return semantic_problems(cfg)
+    out: list[str] = []
+    _kind_problems(cfg, made, "$", out)
+    return out
+
+
+def _kind_problems(given: Any, made: Any, link: Any, out: list[str]) -> None:
+    """Where ``made`` (the schema's reading of ``given``'s plain data) holds a struct,
+    ``given`` must hold one of that type; descends through structs, lists and dicts."""
+    if isinstance(made, Struct):
+        if type(given) is not type(made):
+            out.append(
+                f"{_spell(link)}: must be a router.config.{type(made).__name__}, "
+                f"got {type(given).__name__}"
+            )
+            return
+        for name, key in _fields(type(made)):
+            _kind_problems(getattr(given, name), getattr(made, name), (link, key), out)
+    elif isinstance(made, list) and isinstance(given, list | tuple) and len(given) == len(made):
+        for i, (g, m) in enumerate(zip(given, made, strict=True)):
+            _kind_problems(g, m, (link, i), out)
+    elif isinstance(made, dict) and isinstance(given, dict):
+        for key, m in made.items():
+            if key in given:
+                _kind_problems(given[key], m, (link, key), out)
 
 
 def semantic_problems(cfg: RouterConfig, *, profile_tenants: bool = False) -> list[str]:

@@ -61,7 +61,11 @@ def summary_line(cfg: RouterConfig, raw: Any = None) -> str:
     parts = [
         plural(len(cfg.queues), "queue"),
         f"{plural(len(cfg.agents), 'agent profile')} ({plural(agents, 'agent')})",
-        ("policy " if len(names) == 1 else "policies ") + ", ".join(names),
+        (
+            "no policy (every arrival admitted)"
+            if not names
+            else ("policy " if len(names) == 1 else "policies ") + ", ".join(names)
+        ),
     ]
     if is_scenario(raw):
         arrivals = raw.get("arrivals", [])

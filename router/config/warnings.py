@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from router.config.problems import key_path
 from router.config.schema import (
+    POLICY_NAMES,
     CallbackPolicy,
     CodelPolicy,
     DeflectPolicy,
@@ -40,6 +41,7 @@ def config_warnings(cfg: RouterConfig) -> list[str]:
     _team_share_warnings(cfg, out)
     _policy_table_warnings(cfg, out)
     _callback_bound_warnings(cfg, out)
+    _queue_bound_warnings(cfg, out)
     _offer_warnings(cfg, out)
     _queue_warnings(cfg, out)
     return out
@@ -171,11 +173,29 @@ def _policy_table_warnings(cfg: RouterConfig, out: list[str]) -> None:
         if given and name not in chain:
             out.append(
                 f"$.backpressure.{name}: set, but {name!r} is not in $.backpressure.policy "
-                f"({', '.join(chain)}); its settings do nothing"
+                f"({', '.join(chain) or 'empty'}); its settings do nothing"
             )
 
 
 _BOUNDED = ("reject_when_full", "shed_lowest_priority", "block")
+
+
+def _queue_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
+    """``$.backpressure.max_queue`` is read only by the bounded policies
+    (router/policies/admission.py ``_Bounds``; a queue's ``max_queue`` is read by
+    ``overflow`` and outbound too): without one in a chain of built-in policies it does
+    nothing (a policy of the embedder's own may read it: then no warning)."""
+    bp = cfg.backpressure
+    if bp.max_queue is None:
+        return
+    chain = [bp.policy] if isinstance(bp.policy, str) else list(bp.policy)
+    if any(name in _BOUNDED or name not in POLICY_NAMES for name in chain):
+        return
+    out.append(
+        "$.backpressure.max_queue: does nothing: only reject_when_full, shed_lowest_priority "
+        "or block in $.backpressure.policy checks it (the chain: "
+        f"{', '.join(chain) or 'none: every arrival admitted'})"
+    )
 
 
 def _callback_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
