@@ -3,8 +3,10 @@ assigned inquiry, a hand-back (a hook's or the group's share), an agent leaving 
 
 The core (``Router.transfer``/``hand_back``) takes the inquiry off its agent without a
 ``Completed``; the engine must drop the old holder's slot and its scheduled completion, take
-the answer back as the core does, and follow the inquiry into its new queue. Each run below
-checks the engine's records against the core's own events."""
+the answer back as the core does, and follow the inquiry into its new queue. A hand-back
+takes the answer back the same way, with what it counted (reopen51), and a hook's input at
+the drain's last step is followed. Each run below checks the engine's records against the
+core's own events."""
 
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from router.events import Assigned, Completed, Offered, Transferred
+from router.events import Assigned, Completed, Offered, Requeued, Transferred
 from router.sim import build_report, decode_scenario
-from router.sim.engine import ANSWERED, SimResult, Simulator
+from router.sim.engine import ANSWERED, OPEN, SimResult, Simulator
 
 TWO_QUEUES = """
 [routing]
@@ -56,9 +58,10 @@ class Watch:
     """A hook that moves held work by ``act`` and records what the core said: each
     assignment's agent and start, and each completion's agent and length."""
 
-    def __init__(self, sc: Any, act: Any) -> None:
+    def __init__(self, sc: Any, act: Any, *, late: bool = False) -> None:
         self.sim = Simulator(sc, on_event=self.hook)
         self.act = act
+        self.late = late  # act in the drain too (its last step included)
         self.starts: dict[str, tuple[float, str]] = {}
         self.works: list[tuple[str, str, str, float]] = []  # iid, assigned to, completed by, s
         self.into: dict[str, str] = {}  # iid -> the queue it was transferred to
@@ -73,7 +76,7 @@ class Watch:
             self.works.append((ev.inquiry_id, aid, ev.agent_id, ev.at - at))
         elif isinstance(ev, Transferred) and ev.agent_id is not None:
             self.starts.pop(ev.inquiry_id, None)  # its work (if any) ended unfinished
-        if ev.at < self.sim.duration:  # (a hook's input at the drain's last step is not seen)
+        if self.late or ev.at < self.sim.duration:
             self.act(self, ev)
         return True
 
@@ -282,3 +285,178 @@ def test_a_reconfigure_removing_a_queue_with_offered_and_assigned_work_leaves_no
     assert done
     assert not any(r.queue == "h" and r.arrival > done[0] for r in w.sim._recs.values())
     check(w, res)
+
+
+def test_a_handed_back_caller_withdrawn_while_waiting_has_one_outcome() -> None:
+    # reopen51: a hand-back (the group's share) takes the answer back as a transfer does;
+    # on the base the caller stayed ANSWERED while it waited again, so a withdrawal was a
+    # second outcome (anomaly) and the answer still counted
+    sc = scenario(share=0.3, duration_s=20000, warmup_s=0, accept_delay_s=5.0)
+    gone: set[str] = set()
+
+    def act(w: Watch, ev: Any) -> None:
+        if isinstance(ev, Requeued) and ev.reason == "handed_back" and int(ev.inquiry_id) % 2:
+            router = w.sim.router
+            if router.inquiry_state(ev.inquiry_id) in ("waiting", "offered"):
+                router.withdraw(ev.inquiry_id, router.now)
+            gone.add(ev.inquiry_id)
+
+    w = Watch(sc, act)
+    res = w.sim.run()
+    rep = build_report(res)
+    recs = w.sim._recs
+    assert len(gone) > 50
+    assert res.anomalies == {}
+    assert rep["unresolved"] == 0 and res.cap_violations == 0
+    for iid, r in recs.items():  # one outcome each: the withdrawn ones are not answered
+        assert (r.outcome == ANSWERED) == (iid not in gone), iid
+    answered = [r for r in recs.values() if r.outcome == ANSWERED]
+    assert rep["answered"] == len(answered) == len(recs) - len(gone)
+    assert sum(a.handled for a in res.agents) == len(answered)
+    assert rep["abandoned"] == len(gone)  # (a withdrawal counts as abandoned)
+    for r, (handed, again) in res.handbacks.items():
+        assert again == (handed if r.outcome == ANSWERED else handed - 1)
+    assert rep["handed_back"] == rep["answered_after_handback"] + len(gone)
+    for row in rep["queues"].values():
+        ended = row["answered"] + row["abandoned"] + row["rejected"] + row["deflected"]
+        assert row["offered"] + row["moved_in"] - row["moved_out"] == ended + row["unresolved"]
+    for a in res.agents:
+        assert a.held == 0 and not any(a.load.values()), a.id
+
+
+CLOSING = """
+[simulation]
+duration_s = 7200
+warmup_s = 0
+drain = true
+start = "mon 17:00"
+accept_delay_s = 5.0
+[routing]
+mode = "offer"
+[[queues]]
+name = "q"
+answer_target_s = 20
+preferred_wait_s = 10
+hours = [{ days = "mon-fri", open = "08:00", close = "18:00" }]
+closed = "reject"
+at_close = "serve"
+[[agents]]
+name = "a"
+count = 2
+capacity = { voice = 1 }
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.04
+handle_time = { dist = "exponential", mean_s = 60 }
+returning_share = 0.5
+"""
+
+
+def test_an_answer_taken_back_leaves_no_closed_answer_and_no_history_entry() -> None:
+    # the answer a hand-back takes back counted nothing any more: not an answer while the
+    # queue was closed (on the base a caller answered after 18:00, handed back by a hook and
+    # withdrawn still counted), not an entry in the returning customers' history (whose
+    # draw sets a returning customer's preferred agent: one entry per answered call)
+    sc = decode_scenario(CLOSING)
+    last: dict[str, float] = {}  # iid -> its last assignment's time
+    gone: set[str] = set()
+
+    def act(w: Watch, ev: Any) -> None:
+        router = w.sim.router
+        if isinstance(ev, Assigned):
+            last[ev.inquiry_id] = ev.at
+            if ev.at >= 3000 and int(ev.inquiry_id) % 2:  # around the close (t = 3600)
+                w.hand_back(ev.inquiry_id, ev.agent_id)
+        elif (
+            isinstance(ev, Requeued)
+            and ev.reason == "handed_back"
+            and int(ev.inquiry_id) % 4 == 1
+            and router.inquiry_state(ev.inquiry_id) in ("waiting", "offered")
+        ):
+            router.withdraw(ev.inquiry_id, router.now)
+            gone.add(ev.inquiry_id)
+
+    w = Watch(sc, act, late=True)
+    res = w.sim.run()
+    rep = build_report(res)
+    recs = w.sim._recs
+    assert res.anomalies == {}
+    assert rep["unresolved"] == 0
+    assert gone and w.handed - gone
+    answered = {i for i, r in recs.items() if r.outcome == ANSWERED}
+    assert answered.isdisjoint(gone)
+    while_closed = {i for i in answered if last[i] >= 3600}
+    assert {i for i in w.handed - gone if last[i] >= 3600}  # answered again while closed
+    assert rep["answered_while_closed"] == len(while_closed) > 0
+    assert len(res.closed_answered) == len(while_closed)  # each once
+    # the history: the agent each answered call counts for, once
+    served = w.sim._served[0]
+    assert sorted(served) == sorted(recs[i].agent_id for i in answered)
+    assert sum(r.preferred is not None for r in recs.values()) > 20
+
+
+def test_a_hooks_hand_back_at_the_drains_last_step_is_followed() -> None:
+    # a hook hands back the call assigned at the drain's last step (the engine has every
+    # caller's outcome then): the run takes one more step for it and goes on; on the base
+    # the run ended there, the core had the call waiting again, the engine counted it answered
+    def act(w: Watch, ev: Any) -> None:
+        recs = w.sim._recs.values()
+        last = ev.at >= w.sim.duration and all(r.outcome != OPEN for r in recs)
+        if isinstance(ev, Assigned) and last and not w.handed:
+            w.hand_back(ev.inquiry_id, ev.agent_id)
+
+    sc = scenario(duration_s=3100, warmup_s=0, accept_delay_s=20.0)
+    w = Watch(sc, act, late=True)
+    res = w.sim.run()
+    assert len(w.handed) == 1
+    (iid,) = w.handed
+    assert dict(res.handbacks) == {w.sim._recs[iid]: [1, 1]}
+    assert res.end_time > w.sim._recs[iid].answered_at - 20.0 > w.sim.duration
+    check(w, res)
+
+
+CALLBACKS = """
+[simulation]
+duration_s = 20000
+warmup_s = 0
+accept_delay_s = 1.0
+[routing]
+mode = "offer"
+[backpressure]
+policy = "callback"
+[backpressure.callback]
+min_wait_s = 30
+[[queues]]
+name = "q"
+[[agents]]
+count = 2
+capacity = { voice = 1 }
+handback_share = 0.3
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.03
+handle_time = { dist = "exponential", mean_s = 60 }
+patience = { dist = "exponential", mean_s = 120 }
+"""
+
+
+def test_a_handed_back_callback_is_a_callback_again_in_the_timeline() -> None:
+    # a callback handed back holds its place as a callback again (the timeline counts it
+    # apart from live callers): the engine's open callbacks are the open callback callers
+    checked = 0
+
+    def act(w: Watch, ev: Any) -> None:
+        nonlocal checked
+        if isinstance(ev, Requeued) and ev.reason == "handed_back":
+            recs = w.sim._recs
+            if recs[ev.inquiry_id].callback:
+                checked += 1
+            want = {i for i, r in recs.items() if r.callback and r.outcome == OPEN}
+            assert set(w.sim._callbacks_open) == want
+
+    w = Watch(decode_scenario(CALLBACKS), act)
+    res = w.sim.run()
+    rep = build_report(res)
+    assert checked > 10
+    assert res.anomalies == {} and rep["unresolved"] == 0
+    assert rep["offered"] == rep["answered"] + rep["abandoned"]

@@ -20,9 +20,11 @@ What customers do is drawn when they arrive (see ``arrivals.py``): handle time a
 patience come from the stream's own seeded RNG, and patience is handed to the core
 as ``Inquiry.patience_s`` so the *core* abandons the inquiry. The engine never
 second-guesses the core: an inquiry's outcome is the first final event it gets
-(``Assigned`` = answered, ``Abandoned``/``Withdrawn``, ``Rejected``, ``Deflected``);
-event types it does not know are counted and otherwise ignored, so new
-backpressure events cannot break a run.
+(``Assigned`` = answered, ``Abandoned``/``Withdrawn``, ``Rejected``, ``Deflected``),
+except that an answer the core takes back (assigned work transferred or handed back: its
+``_unanswer``) opens the inquiry again and takes back what the answer counted
+(``_reopen``), so its one outcome is whatever ends it next; event types it does not know
+are counted and otherwise ignored, so new backpressure events cannot break a run.
 
 Independently of the core, the engine tracks what every agent holds on every
 channel (from ``Offered``/``Assigned`` until the slot is given back by expiry,
@@ -547,6 +549,8 @@ class Simulator:
         self._break_by: dict[str, int] = {}
         # callbacks without an outcome yet (for the timeline: callers who hung up)
         self._callbacks_open: dict[str, InquiryRec] = {}
+        #: returning customers' history, per stream: the agent each answered call counts for
+        self._served: list[list[str]] = []
         self._ran = False
         self._in_surge = False
         surge = scenario.backpressure.surge
@@ -900,6 +904,7 @@ class Simulator:
         ans_rng = random.Random(f"router-sim/{self.seed}/answers")
         returning = [a.returning_share for a in self.scenario.arrivals]
         served: list[list[str]] = [[] for _ in returning]  # who answered each stream's calls
+        self._served = served
         keep_served = [share > 0 for share in returning]
         ret_rng = random.Random(f"router-sim/{self.seed}/returning")
         reach = sim.callback_reach
@@ -952,6 +957,7 @@ class Simulator:
         progress = self.progress
         on_event = self.on_event
         stopped = False
+        hooked = False  # a hook's input at the drain's last step: one more step takes it
         wall0 = time.perf_counter()
         last_report = wall0
         t = 0.0
@@ -960,8 +966,9 @@ class Simulator:
             nd = router.next_deadline(t)  # exact below t, the engine's own next event
             if nd is not None and nd < t:
                 t = nd
-            if t >= duration and (t >= stop_at or open_ == 0 or not drain):
+            if t >= duration and (t >= stop_at or open_ == 0 or not drain) and not hooked:
                 break
+            hooked = False
             if router.version != ver:  # reconfigured between two steps
                 ver = router.version
                 targets = {q.name: q.answer_target_s for q in router.config.queues}
@@ -1049,8 +1056,7 @@ class Simulator:
                         continue  # called off: the work was transferred or handed back
                     rec.done = 0
                     if handing_back and self._hands_back(p, t):
-                        open_ += 1  # answered, and open again until answered once more
-                        continue
+                        continue  # its Requeued(handed_back) opens it again
                     try:
                         router.complete(p, t)
                     except UsageError:
@@ -1063,7 +1069,7 @@ class Simulator:
                     aid = a.id
                     if (
                         rec.offer_no == no
-                        and (rec.outcome == OPEN or self._awaits_answer(rec))
+                        and rec.outcome == OPEN
                         and self._holds(rec, aid)
                         and t < a.drop_at  # a console that dropped answers nothing
                     ):
@@ -1084,7 +1090,7 @@ class Simulator:
                     rec, iid, no, a = dec
                     if (
                         rec.offer_no == no
-                        and (rec.outcome == OPEN or self._awaits_answer(rec))
+                        and rec.outcome == OPEN
                         and rec.accepted_by is None
                         and self._holds(rec, a.id)
                         and t < a.drop_at
@@ -1153,16 +1159,10 @@ class Simulator:
                             rec.decided_at = t
                         if rec.callback:
                             callbacks_open.pop(iid, None)
-                    elif self._awaits_answer(rec):
-                        # answered again after a hand-back: this answer is the one that
-                        # counts (as in the core's figures), from the same arrival
-                        res.handbacks[rec][1] += 1
-                        open_ -= 1
-                        agents[rec.agent_id].handled -= 1
-                        rec.answered_at = t
-                        rec.by = a.group
-                        rec.agent_id = a.id
-                        a.handled += 1
+                        if res.handbacks and self._awaits_answer(rec):
+                            # answered again after a hand-back: this answer is the one
+                            # that counts (as in the core's figures), from the same arrival
+                            res.handbacks[rec][1] += 1
                     else:
                         self._anomaly("assigned_after_outcome")
                     if schedules and e.queue in schedules and not schedules[e.queue].is_open(t):
@@ -1235,7 +1235,7 @@ class Simulator:
                 elif ek == _E_REQUEUED:
                     rec = recs[e.inquiry_id]
                     if e.reason == "handed_back":
-                        open_ += self._handed_back(rec, t)
+                        open_ += self._handed_back(rec, e.inquiry_id, t)
                     self._release(rec, t)
                 elif ek == _E_ABANDONED:
                     open_ -= self._finish(e.inquiry_id, ABANDONED, t)
@@ -1354,10 +1354,7 @@ class Simulator:
                         # takes it again
                         if rec.done:
                             self._work_off(rec, t)
-                            if rec.outcome == ANSWERED and not self._awaits_answer(rec):
-                                agents[rec.agent_id].handled -= 1
-                                rec.outcome = OPEN
-                                open_ += 1
+                            open_ += self._reopen(rec, e.inquiry_id)
                         self._release(rec, t)
                     if rec.path is None:  # followed into its new queue, as an overflow
                         rec.path = [e.to_queue]
@@ -1374,12 +1371,18 @@ class Simulator:
             if breaks_changed:
                 self._note_breaks()
             if on_event is not None:
+                # the drain's last step (every caller has an outcome): an input the hook
+                # makes now (a hand-back, a transfer) is taken by one more step, its tick's
+                # events followed, instead of being lost with the run's end
+                last = drain and open_ == 0 and duration <= t < stop_at
+                pending = last and self._pending_at(t)
                 for e in events:
                     if not on_event(e):
                         stopped = True
                         break
                 if stopped:
                     break
+                hooked = last and not pending and self._pending_at(t)
         wall = time.perf_counter() - wall0
         # close the ledgers (busy time is clipped to the measured window anyway)
         close = max(router.now, duration)
@@ -1401,6 +1404,12 @@ class Simulator:
         if progress is not None and wall >= 1.0:
             progress(f"sim done: {n_inq:,} arrivals in {wall:.1f}s wall")
         return res
+
+    def _pending_at(self, t: float) -> bool:
+        """The router has input at ``t`` not yet taken by a tick (its matching pass is
+        pending: :meth:`Router.next_deadline` says now; any deadline due by ``t`` fired)."""
+        nd = self.router.next_deadline()
+        return nd is not None and nd <= t
 
     def _rested(self, a: AgentRec, t: float) -> None:
         """Idle (holding nothing) as long as a break: the core counts that as one, and a
@@ -1429,8 +1438,6 @@ class Simulator:
         except UsageError:
             self._anomaly("hand_back_refused")
             return False
-        counts = self.result.handbacks.setdefault(rec, [0, 0])
-        counts[0] += 1
         return True
 
     def _work_off(self, rec: InquiryRec, t: float) -> None:
@@ -1443,16 +1450,45 @@ class Simulator:
             a.heavy_open -= 1
             a.last_heavy_end = t
 
-    def _handed_back(self, rec: InquiryRec, t: float) -> int:
-        """A ``Requeued(handed_back)``: the work ends unfinished. One a hook handed back
-        (its completion still scheduled; the engine's own hand-backs are made when that
-        completion comes, :meth:`_hands_back`) is counted as the engine's are; returns 1
-        then (open again until answered once more), else 0."""
-        hook = rec.done != 0
+    def _handed_back(self, rec: InquiryRec, iid: str, t: float) -> int:
+        """A ``Requeued(handed_back)`` (the group's share, :meth:`_hands_back`, or a hook's):
+        the work ends unfinished (its completion, if still scheduled, is called off) and
+        the answer is taken back (:meth:`_reopen`); counted as a hand-back. Returns 1 if it
+        was answered (open again until whatever ends it next), else 0."""
         self._work_off(rec, t)
-        if not hook:
+        if not self._reopen(rec, iid):
             return 0
         self.result.handbacks.setdefault(rec, [0, 0])[0] += 1
+        return 1
+
+    def _reopen(self, rec: InquiryRec, iid: str) -> int:
+        """Take an answered ``rec``'s answer back, as the core's ``_unanswer`` (assigned work
+        transferred or handed back): it is open again, and its one outcome is whatever ends
+        it next (an answer counts from its arrival, for the agent who gave it). What the
+        answer counted goes with it: the agent's ``handled``, its entry in the returning
+        customers' history (one per answered call, so a returning customer's preferred
+        agent is drawn as before the answer) and an answer while its queue was closed.
+        Returns 1 if it was answered (open now), else 0."""
+        if rec.outcome != ANSWERED:
+            return 0
+        rec.outcome = OPEN
+        aid = rec.agent_id
+        self._agents[aid].handled -= 1
+        history = self._served[rec.stream]
+        for i in range(len(history) - 1, -1, -1):
+            if history[i] == aid:  # (any entry of the agent: the same draws' odds)
+                history[i] = history[-1]
+                history.pop()
+                break
+        closed = self.result.closed_answered  # in the order of answers: look back only
+        for i in range(len(closed) - 1, -1, -1):  # to those since this one
+            if closed[i] is rec:
+                del closed[i]
+                break
+            if closed[i].answered_at < rec.answered_at:
+                break
+        if rec.callback:
+            self._callbacks_open[iid] = rec
         return 1
 
     def _awaits_answer(self, rec: InquiryRec) -> bool:
