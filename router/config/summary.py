@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from router.config.checks import policy_names
 from router.config.schema import RouterConfig
 
 __all__ = [
@@ -56,8 +57,7 @@ def config_given() -> str:
 def summary_line(cfg: RouterConfig, raw: Any = None) -> str:
     """``ok: 3 queues, 2 agent profiles (120 agents), policy reject_when_full``."""
     agents = sum(a.count for a in cfg.agents)
-    policy = cfg.backpressure.policy
-    names = [policy] if isinstance(policy, str) else list(policy)
+    names = policy_names(cfg.backpressure)
     parts = [
         plural(len(cfg.queues), "queue"),
         f"{plural(len(cfg.agents), 'agent profile')} ({plural(agents, 'agent')})",

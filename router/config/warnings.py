@@ -14,6 +14,7 @@ the operator page show them beside the accepted config.
 
 from __future__ import annotations
 
+from router.config.checks import policy_names
 from router.config.problems import key_path
 from router.config.schema import (
     POLICY_NAMES,
@@ -157,7 +158,7 @@ def _policy_table_warnings(cfg: RouterConfig, out: list[str]) -> None:
     """A policy's table set while ``backpressure.policy`` does not name the policy: only the
     policy reads it (router/policies/admission.py builds one object per name in the chain)."""
     bp = cfg.backpressure
-    chain = [bp.policy] if isinstance(bp.policy, str) else list(bp.policy)
+    chain = policy_names(bp)
     tables = [
         ("deflect", bp.deflect != DeflectPolicy()),
         ("overflow", bp.overflow != OverflowPolicy()),
@@ -188,7 +189,7 @@ def _queue_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
     bp = cfg.backpressure
     if bp.max_queue is None:
         return
-    chain = [bp.policy] if isinstance(bp.policy, str) else list(bp.policy)
+    chain = policy_names(bp)
     if any(name in _BOUNDED or name not in POLICY_NAMES for name in chain):
         return
     out.append(
@@ -205,7 +206,7 @@ def _callback_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
     bp = cfg.backpressure
     if bp.max_callbacks is None:
         return
-    chain = [bp.policy] if isinstance(bp.policy, str) else list(bp.policy)
+    chain = policy_names(bp)
     if "callback" in chain:
         after = chain[chain.index("callback") + 1 :]
         how = "the callback policy's callers are rejected"
