@@ -10,7 +10,7 @@ COMPILED := build/compiled
 ROUTER_SOURCES := $(shell find router -name '*.py') setup.py build_backend/router_build.py
 # the tests run again on the compiled build: core, policies, simulator, adapters, features
 # (tests/test_mutants.py patches Router methods and runs on the pure build only)
-COMPILED_TESTS := tests/test_compiled.py tests/test_dropped_router.py tests/test_custom_policy.py tests/test_break_window.py tests/test_drain_for_break.py tests/test_drain_share.py tests/test_team_break_share.py tests/test_operator_o47.py tests/test_midrun_reconfigure.py tests/test_config_warnings.py tests/test_queue_queries.py tests/test_caller_collections.py tests/test_core_lifecycle.py tests/test_core_errors.py \
+COMPILED_TESTS := tests/test_compiled.py tests/test_dropped_router.py tests/test_custom_policy.py tests/test_break_window.py tests/test_drain_for_break.py tests/test_drain_share.py tests/test_team_break_share.py tests/test_team_drain_share.py tests/test_operator_o47.py tests/test_midrun_reconfigure.py tests/test_config_warnings.py tests/test_queue_queries.py tests/test_caller_collections.py tests/test_core_lifecycle.py tests/test_core_errors.py \
 	tests/test_core_isolation.py tests/test_core_snapshot.py tests/test_core_state_machine.py \
 	tests/test_liveness.py tests/test_inputs.py tests/test_admission.py \
 	tests/test_admission_estimate.py tests/test_admission_outbound.py tests/test_backpressure.py \

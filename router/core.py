@@ -668,9 +668,11 @@ class Router:
         self._live.configure(cfg, self._channels, self._queues.values())
         self._bp.configure(cfg, chain)
         self._staff_ver += 1  # overtime rules may have changed
-        # teams' own break shares: the tallies counted already take theirs now, the recount
-        # below (any agent) asks the deferred and early breaks again under them
-        self._breaks.set_team_shares(dict(wb.max_break_share_by_team))
+        # teams' own break and drain shares: the tallies counted already take theirs now,
+        # the recount below (any agent) asks the deferred and early breaks again under them
+        self._breaks.set_team_shares(
+            dict(wb.max_break_share_by_team), dict(wb.max_drain_share_by_team)
+        )
         if self._agents or wb.max_break_share != self._breaks.share:
             self._recount_breaks(wb.max_break_share)
         if was_draining or self._drain_s:

@@ -1350,7 +1350,8 @@ class RouterMachine(RuleBasedStateMachine):
     def _drains_within_their_share(self) -> None:
         """``max_drain_share``: a drain that started since the last check left at most the
         drain share of its team and of all agents on shift draining (a drain is a
-        wellbeing notice marked ``DRAINING``: no break place held)."""
+        wellbeing notice marked ``DRAINING``: no break place held); a team named in
+        ``max_drain_share_by_team`` is held to its own drain share."""
         wb = self.r.config.wellbeing
         agents = self.r._agents.values()
         now = {
@@ -1370,8 +1371,10 @@ class RouterMachine(RuleBasedStateMachine):
         for team in [None, *sorted(t for t in teams if t is not None)]:
             group = [a for a in staffed if team is None or a.team == team]
             n = sum(1 for a in group if a.id in now)
-            allowed = max(1, int(share * len(group) + 1e-9))
-            assert n <= allowed, f"{sorted(started)} drain: {n} of {len(group)}, share {share}"
+            # a team's own drain share (max_drain_share_by_team, drain52), else the router's
+            s = wb.max_drain_share_by_team.get(team, share) if team is not None else share
+            allowed = max(1, int(s * len(group) + 1e-9))
+            assert n <= allowed, f"{sorted(started)} drain: {n} of {len(group)}, share {s}"
 
     @invariant()
     def no_agent_stuck_before_its_break(self) -> None:

@@ -440,3 +440,22 @@ class TeamShareDrainMachine(StaffingMachine):
 TestTeamShareDrainMachine, TestTeamShareDrainMachineRandomized = machine_tests(
     TeamShareDrainMachine, fixed=40, randomized=3
 )
+
+TEAM_DRAIN_SHARE = DRAIN_SHARE.replace(
+    "max_drain_share = 0.34",
+    "max_drain_share = 0.34\nmax_drain_share_by_team = { t1 = 0.2, t2 = 0.67 }",
+)
+
+
+class TeamDrainShareMachine(StaffingMachine):
+    """The drain-share machine with teams under drain shares of their own (drain52's
+    ``max_drain_share_by_team``: ``t1`` a fifth, ``t2`` two thirds, the router's a third):
+    ``t2`` may have more of its members draining, ``t1`` fewer, router-wide a third
+    (``_drains_within_their_share`` reads each team's share)."""
+
+    CONFIG = TEAM_DRAIN_SHARE
+
+
+TestTeamDrainShareMachine, TestTeamDrainShareMachineRandomized = machine_tests(
+    TeamDrainShareMachine, fixed=40, randomized=3
+)

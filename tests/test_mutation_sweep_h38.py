@@ -330,6 +330,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "break_window_s": None,
         "drain_for_break": False,
         "max_drain_share": None,
+        "max_drain_share_by_team": {},
         "cooldown_after_heavy_s": None,
         "cooldown_s": 300.0,
         "cooldown_from": "all",

@@ -255,6 +255,12 @@ class Wellbeing(_Base):
     #: nothing if a place is free, else it waits first in line, back at work (None: a drain
     #: holds a break place from its notice)
     max_drain_share: Annotated[float, Meta(gt=0, le=1)] | None = None
+    #: a team's own share in place of ``max_drain_share`` (team name -> share in (0, 1]):
+    #: at most ``max(1, floor(d * n))`` of the team's ``n`` draining at once; router-wide
+    #: ``max_drain_share`` still holds
+    max_drain_share_by_team: dict[Name, Annotated[float, Meta(gt=0, le=1)]] = msgspec.field(
+        default_factory=dict
+    )
     #: a heavy inquiry handled at least this long is followed by ``cooldown_s`` without work
     cooldown_after_heavy_s: PositiveSeconds | None = None
     cooldown_s: Seconds = 300.0

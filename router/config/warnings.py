@@ -113,10 +113,21 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             f"$.wellbeing.drain_for_break: does nothing without {drain_needs} "
             "(no break is brought forward to drain for)"
         )
-    if wb.max_drain_share is not None and (not wb.drain_for_break or drain_needs is not None):
+    no_drains = not wb.drain_for_break or drain_needs is not None
+    if wb.max_drain_share is not None and no_drains:
         out.append(
             "$.wellbeing.max_drain_share: does nothing without drain_for_break "
             "(and its break_window_s, max_break_share, max_continuous_work_s): no agent drains"
+        )
+    if wb.max_drain_share_by_team and no_drains:
+        out.append(
+            "$.wellbeing.max_drain_share_by_team: does nothing without drain_for_break "
+            "(and its break_window_s, max_break_share, max_continuous_work_s): no agent drains"
+        )
+    elif wb.max_drain_share_by_team and wb.max_drain_share is None:
+        out.append(
+            "$.wellbeing.max_drain_share_by_team: does nothing without max_drain_share "
+            "(a drain holds a break place)"
         )
     if wb.cooldown_after_heavy_s is None:
         for key in ("cooldown_s", "cooldown_from"):
@@ -129,29 +140,33 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
 
 def _team_share_warnings(cfg: RouterConfig, out: list[str]) -> None:
     """``max_break_share_by_team`` without break staffing (``BreakStaffing`` counts no team
-    without ``max_break_share``), or naming a team no agent group is: with agent groups
-    listed (a scenario's ``[[agents]]``: each group's ``name`` is its agents' team) a name
+    without ``max_break_share``; ``max_drain_share_by_team``'s own cases are with the other
+    wellbeing rules), or either naming a team no agent group is: with agent groups listed
+    (a scenario's ``[[agents]]``: each group's ``name`` is its agents' team) a name
     matching none is a typo's likely sign (at login a caller may name any team, so only
     then)."""
-    shares = cfg.wellbeing.max_break_share_by_team
-    if not shares:
-        return
-    if cfg.wellbeing.max_break_share is None:
+    wb = cfg.wellbeing
+    shares = wb.max_break_share_by_team
+    if shares and wb.max_break_share is None:
         out.append(
             "$.wellbeing.max_break_share_by_team: does nothing without max_break_share "
             "(no break waits for a place)"
         )
-        return
+        shares = {}
     if not cfg.agents:
         return
     groups = {a.name for a in cfg.agents if a.name is not None}
-    for team in shares:
-        if team not in groups:
-            known = ", ".join(sorted(groups)) or "none named"
-            out.append(
-                f"{key_path('$.wellbeing.max_break_share_by_team', team)}: no agent group "
-                f"named {team!r} (a group's name is its agents' team; groups: {known})"
-            )
+    for key, named in (
+        ("max_break_share_by_team", shares),
+        ("max_drain_share_by_team", wb.max_drain_share_by_team),
+    ):
+        for team in named:
+            if team not in groups:
+                known = ", ".join(sorted(groups)) or "none named"
+                out.append(
+                    f"{key_path('$.wellbeing.' + key, team)}: no agent group "
+                    f"named {team!r} (a group's name is its agents' team; groups: {known})"
+                )
 
 
 def _policy_table_warnings(cfg: RouterConfig, out: list[str]) -> None:

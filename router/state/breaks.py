@@ -56,7 +56,9 @@ every agent when its window opens, not only when it frees up.
 With ``wellbeing.max_drain_share = d`` as well, drains have a share of their own: a
 draining agent still serves its work, so it counts as *draining* (``DRAINING``), not on a
 break, and at most ``max(1, floor(d * n))`` of a team and of all agents drain at once (no
-look-ahead: a drain leaves no one short of work). A busy early candidate then needs a drain
+look-ahead: a drain leaves no one short of work); ``wellbeing.max_drain_share_by_team``
+gives a team a drain share of its own in place of ``d`` (its tally's ``drain_share``),
+router-wide ``d`` still holding. A busy early candidate then needs a drain
 place, not a break place (earliest due first still; the members due before it are not
 waited for: any of them in its window is a candidate too). When its work is done the
 break starts if a break place is free (:meth:`has_place`, both tests); if not, the agent
@@ -101,6 +103,7 @@ class _Tally:
 
     __slots__ = (
         "deferred",
+        "drain_share",
         "draining",
         "early",
         "leaving",
@@ -111,10 +114,12 @@ class _Tally:
         "staffed",
     )
 
-    def __init__(self, share: float | None) -> None:
+    def __init__(self, share: float | None, drain_share: float | None = None) -> None:
         # the break share of this group: the team's own (max_break_share_by_team) or the
         # router's
         self.share = share
+        # the team's own drain share (max_drain_share_by_team; None: the router's)
+        self.drain_share = drain_share
         self.staffed = 0
         self.on_break = 0
         self.leaving = 0
@@ -152,6 +157,7 @@ class BreakStaffing:
         "n_deferred",
         "n_early",
         "share",
+        "team_drain_shares",
         "team_shares",
         "teams",
     )
@@ -162,6 +168,8 @@ class BreakStaffing:
         self.drain_share: float | None = None
         # max_break_share_by_team: a team's own break share (:meth:`set_team_shares`)
         self.team_shares: dict[str, float] = {}
+        # max_drain_share_by_team: a team's own drain share (:meth:`set_team_shares`)
+        self.team_drain_shares: dict[str, float] = {}
         self.all = _Tally(None)
         self.teams: dict[str, _Tally] = {}
         self.n_deferred = 0  # entries in the deferred heaps, stale ones included
@@ -181,12 +189,15 @@ class BreakStaffing:
         self.n_deferred = 0
         self.n_early = 0
 
-    def set_team_shares(self, shares: dict[str, float]) -> None:
-        """Teams' own break shares (``max_break_share_by_team``; others: the router's), for
-        the teams counted from now on and those counted already."""
+    def set_team_shares(self, shares: dict[str, float], drain_shares: dict[str, float]) -> None:
+        """Teams' own break and drain shares (``max_break_share_by_team``,
+        ``max_drain_share_by_team``; others: the router's), for the teams counted from now
+        on and those counted already."""
         self.team_shares = shares
+        self.team_drain_shares = drain_shares
         for name, tally in self.teams.items():
             tally.share = shares.get(name, self.share)
+            tally.drain_share = drain_shares.get(name)
 
     def allowed(self, staffed: int) -> int:
         """Places on a break for ``staffed`` agents on shift (at least one if any)."""
@@ -230,7 +241,9 @@ class BreakStaffing:
             return None
         t = self.teams.get(name)
         if t is None:
-            t = self.teams[name] = _Tally(self.team_shares.get(name, self.share))
+            t = self.teams[name] = _Tally(
+                self.team_shares.get(name, self.share), self.team_drain_shares.get(name)
+            )
         return t
 
     def _fits(self, tally: _Tally, flags: int, extra: int) -> bool:
@@ -256,15 +269,19 @@ class BreakStaffing:
 
     def has_drain_place(self, agent: Agent) -> bool:
         """Whether ``agent`` (on shift, neither draining nor on a break) may start a drain
-        now under ``drain_share``, in its team and router-wide."""
+        now under ``drain_share``, router-wide and in its team (under the team's own share
+        if it has one)."""
         share = self.drain_share
         if share is None:
             return False
+        tally = self.all
+        if tally.draining >= _places(share, tally.staffed):
+            return False
         team = self._team(agent)
-        for tally in (self.all, team) if team is not None else (self.all,):
-            if tally.draining + 1 > _places(share, tally.staffed):
-                return False
-        return True
+        if team is None:
+            return True
+        own = team.drain_share
+        return team.draining < _places(own if own is not None else share, team.staffed)
 
     def still_fits(self, agent: Agent) -> bool:
         """At the start of a break given earlier (the agent is counted on a break)."""
