@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import router
+import router.sim.cli as cli
+from router._build import build_name
 from router.sim.cli import demo_main, simulate_main
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -121,10 +125,13 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_demo_writes_report_and_charts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # from elsewhere (the flagship found beside the package, or beside the tree a compiled
+    # build was made in: the compiled run of this file), on the build loaded here
     monkeypatch.chdir(tmp_path)
     assert demo_main(["--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Spring Festival flood (Tujia-style), spring_festival.toml: seed 2020")
+    assert f"\ncore: {build_name()}\n" in out
     rep = json.loads((tmp_path / "out" / "demo" / "report.json").read_text())
     assert rep["offered"] == rep["answered"] + rep["abandoned"] + rep["rejected"] + rep["deflected"]
     try:
@@ -134,10 +141,35 @@ def test_demo_writes_report_and_charts(
     assert (tmp_path / "out" / "demo" / "overview.png").exists()
 
 
-def test_dispatcher_runs_simulate() -> None:
+def test_flagship_path_finds_the_tree_of_a_compiled_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make compiled installs the package into the tree's build/compiled, without examples/
+    tree = tmp_path / "tree"
+    (tree / "examples").mkdir(parents=True)
+    (tree / "examples" / "spring_festival.toml").write_text("")
+    installed = tree / "build" / "compiled" / "router" / "sim" / "cli.py"
+    monkeypatch.setattr(cli, "__file__", str(installed))
+    monkeypatch.chdir(tmp_path)
+    assert cli.flagship_path() == tree / "examples" / "spring_festival.toml"
+    # another install's parent is not searched: the current directory's examples/
+    monkeypatch.setattr(cli, "__file__", str(tree / "lib" / "compiled" / "router" / "sim" / "x"))
+    assert cli.flagship_path() == Path("examples") / "spring_festival.toml"
+    # a checkout: beside the package
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "spring_festival.toml").write_text("")
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "router" / "sim" / "cli.py"))
+    assert cli.flagship_path() == tmp_path / "examples" / "spring_festival.toml"
+
+
+def test_dispatcher_runs_simulate(tmp_path: Path) -> None:
+    # the subprocess loads the package this run loaded (the compiled run: build/compiled),
+    # run from elsewhere so that no router/ in its directory comes first
+    pkg = Path(router.__file__).resolve().parents[1]
     proc = subprocess.run(
-        [sys.executable, "-m", "router", "simulate", "examples/mafengwo_refund_flood.toml"],
-        cwd=ROOT,
+        [sys.executable, "-m", "router", "simulate", str(EXAMPLES / "mafengwo_refund_flood.toml")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(pkg)},
         capture_output=True,
         text=True,
         timeout=120,

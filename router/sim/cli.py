@@ -284,9 +284,19 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def flagship_path() -> Path:
-    """``examples/spring_festival.toml`` of the source tree (or of the current directory)."""
-    here = Path(__file__).resolve().parents[2] / "examples" / FLAGSHIP
-    return here if here.exists() else Path("examples") / FLAGSHIP
+    """``examples/spring_festival.toml`` of the source tree: the package's parent (a
+    checkout, an editable install), or the tree a compiled build was made in (``make
+    compiled`` installs the package into the tree's ``build/compiled``, without the
+    examples); else of the current directory."""
+    root = Path(__file__).resolve().parents[2]
+    roots = [root]
+    if root.name == "compiled" and root.parent.name == "build":
+        roots.append(root.parent.parent)
+    for top in roots:
+        here = top / "examples" / FLAGSHIP
+        if here.exists():
+            return here
+    return Path("examples") / FLAGSHIP
 
 
 @_quiet_pipe
