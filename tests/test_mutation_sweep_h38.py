@@ -349,6 +349,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "handback_share": 0.0,
         "decline_share": 0.0,
         "decline_away_s": None,
+        "no_answer_share": None,
         "console_drop_s": None,
         "attributes": {},
     },

@@ -287,6 +287,9 @@ class AgentProfile(_Base):
     #: simulation: set away for their declines (``[routing] max_declines``), they set
     #: themselves ready again this long after (None: they stay away)
     decline_away_s: Seconds | None = None
+    #: simulation: their own share of offers never answered (they ring out), instead of
+    #: ``[simulation] no_answer_share`` (None: the run-wide share)
+    no_answer_share: Annotated[float, Meta(ge=0, le=1)] | None = None
     #: simulation: their consoles go silent at this time (no heartbeat, no accept)
     console_drop_s: Seconds | None = None
     attributes: Attributes = msgspec.field(default_factory=dict)

@@ -573,6 +573,12 @@ class Simulator:
         self._handback_rng = random.Random(f"router-sim/{self.seed}/handback")
         groups = [g.name or f"group{i}" for i, g in enumerate(scenario.agents)]
         self._decline_share = {n: g.decline_share for n, g in zip(groups, scenario.agents)}
+        #: the groups with their own share of offers rung out (``no_answer_share``): drawn
+        #: from their own stream; the others keep the run-wide share (and its draws)
+        self._no_answer_share: dict[str, float] = {}
+        for n, g in zip(groups, scenario.agents):
+            if g.no_answer_share is not None:
+                self._no_answer_share[n] = g.no_answer_share
         self._decline_away = {
             n: g.decline_away_s
             for n, g in zip(groups, scenario.agents)
@@ -902,6 +908,8 @@ class Simulator:
         answer = sampler(sim.answer_time) if sim.answer_time is not None else None
         no_answer = sim.no_answer_share
         ans_rng = random.Random(f"router-sim/{self.seed}/answers")
+        own_no_answer = self._no_answer_share  # groups with their own share
+        na_rng = random.Random(f"router-sim/{self.seed}/no_answers")
         returning = [a.returning_share for a in self.scenario.arrivals]
         served: list[list[str]] = [[] for _ in returning]  # who answered each stream's calls
         self._served = served
@@ -1218,7 +1226,11 @@ class Simulator:
                         if rec.callback:
                             rec.reach = cb_rng.random() < reach
                         rec.offer_no += 1
-                    if no_answer and ans_rng.random() < no_answer:
+                    if own_no_answer and a.group in own_no_answer:
+                        share = own_no_answer[a.group]  # its group's own: its own stream
+                        if share > 0 and na_rng.random() < share:
+                            continue  # this agent never answers: the offer expires
+                    elif no_answer and ans_rng.random() < no_answer:
                         continue  # this agent never answers: the offer expires
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1

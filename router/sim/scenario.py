@@ -262,6 +262,11 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 f"$.agents[{i}].{field}: {start:g} is after the run ends "
                 f"(duration_s = {sim.duration_s:g}, drain off)"
             )
+        if g.no_answer_share is not None and sc.routing.mode == "immediate":
+            out.append(
+                f"$.agents[{i}].no_answer_share: immediate mode makes no offers to answer "
+                '(no_answer_share needs routing.mode = "offer")'
+            )
         if g.decline_share > 0 and sc.routing.mode == "immediate":
             out.append(
                 f"$.agents[{i}].decline_share: immediate mode makes no offers to decline "
