@@ -1,10 +1,14 @@
-"""Agents who do not answer, in the simulator: a group's own ``no_answer_share``.
+"""Agents who do not answer, in the simulator.
 
 A group with ``[[agents]] no_answer_share`` leaves that share of its offers ringing (they
 expire after ``offer_timeout_s``), instead of ``[simulation] no_answer_share``; drawn from
-its own seeded stream, so a run where no group sets one draws nothing new. Each expectation
-is checked against the events the core emitted: which agents' offers rang out, and the
-agents the core set away for it (``max_no_answer``).
+its own seeded stream, so a run where no group sets one draws nothing new. An agent the
+core sets away for offers rung out (``max_no_answer``) is back its group's
+``no_answer_away_s`` later; one set away for a presence timeout when its console comes
+back (``console_back_s``); a return that falls while the console is silent waits for it,
+and any other change of the agent's state first drops it. Each expectation is checked
+against the events the core emitted: which agents' offers rang out, the agents it set
+away and when they were ready again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from router.cli.check import check_main
 from router.errors import ConfigError
 from router.sim import Scenario, build_report, decode_scenario, simulate
 from router.sim.engine import OPEN, SimResult
+from router.sim.report import format_summary
 
 SCENARIO = """
 [simulation]
@@ -175,6 +180,33 @@ def test_the_own_stream_is_seeded() -> None:
             "$.agents[1].no_answer_share: immediate mode makes no offers to answer "
             '(no_answer_share needs routing.mode = "offer")',
         ),
+        (
+            "no_answer_away_s = -1",
+            "",
+            "$.agents[1].no_answer_away_s: Expected float >= 0.0",
+        ),
+        (
+            "no_answer_away_s = 60",
+            'mode = "immediate"',
+            "$.agents[1].no_answer_away_s: immediate mode makes no offers to ring out "
+            '(no_answer_away_s needs routing.mode = "offer")',
+        ),
+        (
+            "console_back_s = 100",
+            "",
+            "$.agents[1].console_back_s: no console_drop_s (their consoles never go silent, "
+            "so they never come back)",
+        ),
+        (
+            "console_drop_s = 200\nconsole_back_s = 100",
+            "",
+            "$.agents[1].console_back_s: 100 is not after console_drop_s = 200",
+        ),
+        (
+            "console_drop_s = 200\nconsole_back_s = 200",
+            "",
+            "$.agents[1].console_back_s: 200 is not after console_drop_s = 200",
+        ),
     ],
 )
 def test_a_bad_no_answer_setting_is_named(drifting: str, routing: str, expected: str) -> None:
@@ -195,3 +227,118 @@ def test_check_names_the_field(tmp_path: Any) -> None:
     assert check_main([str(path)], out=out) == 2
     assert "$.agents[1].no_answer_share: Expected float <= 1.0" in out.getvalue()
     assert "Traceback" not in out.getvalue()
+
+
+# -- agents the core set away for what their consoles did, and their return
+
+
+def aways(events: list[Any], reason: str) -> list[tuple[str, float]]:
+    return [
+        (e.agent_id, e.at) for e in events if type(e).__name__ == "AgentAway" and e.reason == reason
+    ]
+
+
+def readies(events: list[Any]) -> list[tuple[str, float]]:
+    return [(e.agent_id, e.at) for e in events if type(e).__name__ == "AgentReady"]
+
+
+def test_no_answer_away_s_brings_an_agent_back() -> None:
+    drifting = "no_answer_share = 0.3\nno_answer_away_s = 120"
+    res, rep, events = run(scenario(routing="max_no_answer = 2", drifting=drifting))
+    adds_up(res, rep)
+    away = aways(events, "max_no_answer")
+    assert rep["away_for_no_answers"] == len(away) > 5
+    # each sets itself ready 120 s later (the run may end first), and nobody else does
+    ready = readies(events)
+    back = [(aid, at) for aid, at in away if (aid, at + 120.0) in set(ready)]
+    assert rep["ready_after_no_answers"] == len(back) == len(ready)
+    assert len(back) >= len(away) - 1
+    assert "no answers: " in format_summary(rep)
+    # without it they stay away
+    res0, rep0, events0 = run(
+        scenario(routing="max_no_answer = 2", drifting="no_answer_share = 0.3")
+    )
+    adds_up(res0, rep0)
+    assert rep0["away_for_no_answers"] > 0 and rep0["ready_after_no_answers"] == 0
+    assert readies(events0) == []
+
+
+def test_an_agent_away_for_another_reason_meanwhile_stays_away() -> None:
+    """Set away for offers rung out shortly before its shift ends, the agent goes off shift;
+    its ``no_answer_away_s`` return is dropped (the core would refuse ``set_ready`` off
+    shift, an anomaly) and the next shift brings it back."""
+    drifting = (
+        "no_answer_share = 0.4\nno_answer_away_s = 1200\n"
+        "shifts = [{ start_s = 0, end_s = 3600 }, { start_s = 5400, end_s = 7200 }]"
+    )
+    res, rep, events = run(scenario(routing="max_no_answer = 1", drifting=drifting))
+    adds_up(res, rep)  # no set_ready refused
+    away_now: set[str] = set()
+    caught = 0  # agents off shift while away for offers rung out
+    for e in events:
+        kind = type(e).__name__
+        if kind == "AgentAway" and e.reason == "max_no_answer":
+            away_now.add(e.agent_id)
+        elif kind == "AgentAway" and e.reason == "off_shift" and e.agent_id in away_now:
+            caught += 1
+            away_now.discard(e.agent_id)
+        elif kind == "AgentReady":
+            away_now.discard(e.agent_id)
+    assert caught > 0
+    assert 0 < rep["ready_after_no_answers"] < rep["away_for_no_answers"]
+    for _, at in readies(events):
+        assert at < 3600.0 or at >= 5400.0  # never between the two shifts
+
+
+PRESENCE = "max_no_answer = 100\npresence_timeout_s = 45"
+SILENT = "console_drop_s = 2400"
+
+
+def test_console_back_s_brings_an_agent_away_for_a_presence_timeout_back() -> None:
+    res, rep, events = run(scenario(routing=PRESENCE, drifting=f"{SILENT}\nconsole_back_s = 4200"))
+    adds_up(res, rep)
+    away = aways(events, "presence_timeout")
+    assert {aid.split("-")[0] for aid, _ in away} == {"drifting"} and len(away) == 4
+    assert all(2400.0 < at <= 2400.0 + 45.0 + 15.0 for _, at in away)
+    assert rep["away_for_presence"] == rep["presence"]["timeouts"] == 4
+    # each sets itself ready when its console comes back, and answers again
+    assert sorted(readies(events)) == sorted((aid, 4200.0) for aid, _ in away)
+    assert rep["ready_after_presence"] == 4
+    answered_after = {
+        e.agent_id
+        for e in events
+        if type(e).__name__ == "Assigned" and e.at > 4200.0 and e.agent_id.startswith("drift")
+    }
+    assert len(answered_after) == 4
+    # its heartbeats start again: no timeout after the return (the run goes on to 7200 s)
+    assert not [at for _, at in away if at > 4200.0]
+    assert "ready again with their console" in format_summary(rep)
+    # without console_back_s they stay away for good
+    res0, rep0, events0 = run(scenario(routing=PRESENCE, drifting=SILENT))
+    adds_up(res0, rep0)
+    assert len(aways(events0, "presence_timeout")) == 4 and readies(events0) == []
+    assert rep0["ready_after_presence"] == 0
+    assert not [
+        e
+        for e in events0
+        if type(e).__name__ == "Assigned" and e.at > 2460.0 and e.agent_id.startswith("drift")
+    ]
+
+
+def test_a_return_that_falls_while_the_console_is_silent_waits_for_it() -> None:
+    """Offers to a silent console ring out and the core sets the agent away
+    (``max_no_answer``); its ``no_answer_away_s`` return falls while the console is still
+    silent, so it comes with the console (``console_back_s``), and never without."""
+    drifting = f"{SILENT}\nno_answer_away_s = 60"
+    res, rep, events = run(
+        scenario(routing="max_no_answer = 2", drifting=f"{drifting}\nconsole_back_s = 4200")
+    )
+    adds_up(res, rep)
+    away = aways(events, "max_no_answer")
+    assert {aid.split("-")[0] for aid, _ in away} == {"drifting"}
+    assert len(away) == 4 and all(2400.0 < at < 4200.0 - 60.0 for _, at in away)
+    assert sorted(readies(events)) == sorted((aid, 4200.0) for aid, _ in away)
+    assert rep["ready_after_no_answers"] == 4 and rep["away_for_presence"] == 0
+    res0, rep0, events0 = run(scenario(routing="max_no_answer = 2", drifting=drifting))
+    adds_up(res0, rep0)
+    assert len(aways(events0, "max_no_answer")) == 4 and readies(events0) == []
