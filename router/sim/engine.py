@@ -541,6 +541,9 @@ class Simulator:
         self._max_conc = {name: ch.max_concurrency for name, ch in channels.items()}
         self._channel_of = {q.name: q.channel for q in scenario.queues}
         self._heavy_q = {q.name: q.heavy for q in scenario.queues}
+        #: the queues' heavy flags under each config version (a ``Transferred`` is judged by
+        #: the config it was decided under: a hook may reconfigure before its tick returns it)
+        self._heavy_at: dict[int, dict[str, bool]] = {self.router.version: dict(self._heavy_q)}
         self._recovery = scenario.wellbeing.heavy_recovery_s
         self._break_s = scenario.wellbeing.break_s
         offset = start_offset_s(scenario)
@@ -848,6 +851,7 @@ class Simulator:
         names = set(cfg.queue_names())
         if cfg is not old:  # (the core reads the hours in force; answered_while_closed too)
             self._schedules = queue_schedules(cfg)
+            self._heavy_at[self.router.version] = {q.name: q.heavy for q in cfg.queues}
         for q in cfg.queues:
             self._heavy_q[q.name] = q.heavy  # (an added queue's, or a flag changed)
             if q.name not in self._channel_of:  # added: handed over to, or dialed from now on
@@ -1409,8 +1413,11 @@ class Simulator:
                     else:
                         rec.path.append(e.to_queue)
                     # the core's rule (Router.transfer): into a heavy queue the inquiry
-                    # becomes heavy; a heavy one stays heavy (after its work above ended)
-                    if self._heavy_q.get(e.to_queue, False):
+                    # becomes heavy; a heavy one stays heavy (after its work above ended).
+                    # The queue's flag as it was then: the event's config version (a hook
+                    # may have reconfigured since the transfer, before this tick)
+                    flags = self._heavy_at.get(e.version, self._heavy_q)
+                    if flags.get(e.to_queue, False):
                         rec.heavy = True
                     other["Transferred"] = other.get("Transferred", 0) + 1
                 else:
