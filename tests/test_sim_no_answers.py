@@ -22,9 +22,10 @@ import pytest
 
 from router.cli.check import check_main
 from router.errors import ConfigError
-from router.sim import Scenario, build_report, decode_scenario, simulate
+from router.sim import Scenario, build_report, decode_scenario, load_scenario, simulate
 from router.sim.engine import OPEN, SimResult
 from router.sim.report import format_summary
+from tests.sim_runs import EXAMPLES
 
 SCENARIO = """
 [simulation]
@@ -342,3 +343,39 @@ def test_a_return_that_falls_while_the_console_is_silent_waits_for_it() -> None:
     res0, rep0, events0 = run(scenario(routing="max_no_answer = 2", drifting=drifting))
     adds_up(res0, rep0)
     assert len(aways(events0, "max_no_answer")) == 4 and readies(events0) == []
+
+
+NO_ANSWERS = EXAMPLES / "configs" / "no_answers.toml"
+
+
+def test_the_example_sets_agents_away_and_brings_them_back() -> None:
+    sc = load_scenario(NO_ANSWERS)
+    res, rep, events = run(sc)
+    adds_up(res, rep)
+    assert rep["unresolved"] == 0  # drained, and everyone has patience
+    offered, expired = rung_out(events)
+    # the drifting team's own share against the run-wide one
+    assert expired["drifting"] / offered["drifting"] > 0.15
+    assert expired["steady"] / offered["steady"] < 0.05
+    no_answer = aways(events, "max_no_answer")
+    presence = aways(events, "presence_timeout")
+    assert rep["away_for_no_answers"] == len(no_answer) > 0
+    assert rep["away_for_presence"] == len(presence) == rep["presence"]["timeouts"] > 0
+    ready = set(readies(events))
+    back = [(aid, at) for aid, at in no_answer if (aid, at + 180.0) in ready]
+    assert rep["ready_after_no_answers"] == len(back) == len(no_answer)
+    assert {(aid, 5400.0) for aid, _ in presence} <= ready  # with their consoles
+    assert rep["ready_after_presence"] == len(presence)
+    assert len(ready) == len(no_answer) + len(presence)
+    summary = format_summary(rep)
+    assert "no answers: " in summary and "ready again with their console" in summary
+    out = io.StringIO()
+    assert check_main([str(NO_ANSWERS)], out=out) == 0
+    # without the returns the same agents stay away, and callers pay for it
+    groups = [
+        msgspec.structs.replace(g, no_answer_away_s=None, console_back_s=None) for g in sc.agents
+    ]
+    res0, rep0, events0 = run(msgspec.structs.replace(sc, agents=groups))
+    adds_up(res0, rep0)
+    assert readies(events0) == [] and rep0["ready_after_no_answers"] == 0
+    assert rep0["ready_after_presence"] == 0 and rep0["answered"] < rep["answered"]
