@@ -379,3 +379,23 @@ def test_the_example_sets_agents_away_and_brings_them_back() -> None:
     adds_up(res0, rep0)
     assert readies(events0) == [] and rep0["ready_after_no_answers"] == 0
     assert rep0["ready_after_presence"] == 0 and rep0["answered"] < rep["answered"]
+
+
+def test_a_deferred_return_dropped_by_a_shift_end_is_not_taken_by_a_later_away() -> None:
+    """Away for offers rung out while silent, its return deferred to the console; the shift
+    ends first (the return is dropped), the next shift starts still silent and the agent is
+    set away again: the console's return does not bring it back for the old away, its own
+    return ``no_answer_away_s`` after the new away does."""
+    drifting = (
+        f"{SILENT}\nconsole_back_s = 4200\nno_answer_away_s = 1000\n"
+        "shifts = [{ start_s = 0, end_s = 3800 }, { start_s = 3900, end_s = 7200 }]"
+    )
+    res, rep, events = run(scenario(routing="max_no_answer = 2", drifting=drifting))
+    adds_up(res, rep)
+    away = aways(events, "max_no_answer")
+    first = [(aid, at) for aid, at in away if at < 3800.0 - 1000.0]  # deferred, then dropped
+    second = [(aid, at) for aid, at in away if 3900.0 <= at < 4200.0]  # back after the console
+    assert len(first) == len(second) == 4 and len(away) == 8
+    ready = [(aid, at) for aid, at in readies(events) if at != 3900.0]  # (the shift's start)
+    assert sorted(ready) == sorted((aid, at + 1000.0) for aid, at in second)
+    assert rep["ready_after_no_answers"] == 4
