@@ -15,7 +15,7 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_dropped_router.py tests/test
 	tests/test_liveness.py tests/test_inputs.py tests/test_admission.py \
 	tests/test_admission_estimate.py tests/test_admission_outbound.py tests/test_backpressure.py \
 	tests/test_surge.py tests/test_wellbeing.py tests/test_wellbeing_timers.py tests/test_fairness.py tests/test_reconfigure.py \
-	tests/test_reconfigure_property.py tests/test_sim_engine.py tests/test_sim_declines.py tests/test_sim_transfers.py \
+	tests/test_reconfigure_property.py tests/test_sim_engine.py tests/test_sim_declines.py tests/test_sim_no_answers.py tests/test_sim_transfers.py \
 	tests/test_sim_replay.py tests/test_sim_cli.py \
 	tests/test_seed_stories.py tests/test_examples_core.py tests/test_adapters.py \
 	tests/test_examples_async.py tests/test_multi_offer.py tests/test_preferred.py \

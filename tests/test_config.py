@@ -115,7 +115,8 @@ colour = "red"
         "$.queues[1]: missing required field 'name'",
         "$.agents[0]: unknown field 'colour'; known: count, name, skills, capacity, units, "
         "tenants, queues, wrap_up_s, shift_start_s, shift_end_s, shifts, handback_share, "
-        "decline_share, decline_away_s, console_drop_s, attributes",
+        "decline_share, decline_away_s, no_answer_share, no_answer_away_s, console_drop_s, "
+        "console_back_s, attributes",
         "$.agents[0].capacity.chat: Expected int >= 0",
         "$.agents[0].queues.a: Expected float > 0.0",
     ]

@@ -555,6 +555,7 @@ def _agree_with_monitor(core: Router, monitor: Monitor, labels: tuple[str, ...] 
         ("configs/handback.toml", 14400.0),  # hand-backs take answers back (issue 16)
         ("configs/presence.toml", 14400.0),  # silent consoles set agents away
         ("configs/declines.toml", 14400.0),  # declined offers, agents away and back
+        ("configs/no_answers.toml", 14400.0),  # offers rung out, silent consoles, back again
     ],
 )
 def test_core_monitor_and_report_agree_on_the_same_run(name: str, duration_s: float) -> None:

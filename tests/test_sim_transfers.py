@@ -460,3 +460,53 @@ def test_a_handed_back_callback_is_a_callback_again_in_the_timeline() -> None:
     assert checked > 10
     assert res.anomalies == {} and rep["unresolved"] == 0
     assert rep["offered"] == rep["answered"] + rep["abandoned"]
+
+
+def test_a_transfer_is_heavy_as_the_core_decided_though_a_hook_flips_the_flag_at_once() -> None:
+    """The hook transfers assigned work into the other queue and, in the same call,
+    reconfigures that queue's ``heavy`` flag the other way. The core decided the moved
+    call's heaviness at the transfer (``Router._transfer``: heavy if it was, or if the
+    target queue was heavy then); the engine sees the ``Transferred`` only after the
+    reconfigure, and must judge it by the config that event was decided under."""
+    expect: dict[str, bool] = {}  # iid -> heavy as the core decided at the transfer
+
+    def act(w: Watch, ev: Any) -> None:
+        if not (isinstance(ev, Assigned) and int(ev.inquiry_id) % 4 == 2):
+            return
+        iid = ev.inquiry_id
+        router = w.sim.router
+        before = len(w.into)
+        heavy_before = w.sim._recs[iid].heavy
+        w.transfer(iid, "assigned", ev.agent_id)
+        if len(w.into) == before:
+            return
+        to = w.into[iid]
+        cfg = router.config
+        flag = next(q.heavy for q in cfg.queues if q.name == to)
+        expect[iid] = heavy_before or flag
+        queues = [
+            msgspec.structs.replace(q, heavy=not flag) if q.name == to else q for q in cfg.queues
+        ]
+        router.reconfigure(msgspec.structs.replace(cfg, queues=queues), router.now)
+
+    sc = scenario(duration_s=20000, warmup_s=0, accept_delay_s=5.0)
+    w = Watch(sc, act)
+    res = w.sim.run()
+    recs = w.sim._recs
+    assert len(expect) > 50 and res.counters["transferred"] == len(expect)
+    # both ways: light calls made heavy by a heavy target, and left light by a light one
+    kinds = {(recs[i].queue == "h", e) for i, e in expect.items()}
+    assert kinds >= {(False, True), (False, False)}
+    assert {i: recs[i].heavy for i in expect} == expect
+    assert res.anomalies == {} and res.cap_violations == 0
+    # the agents' heavy work in progress follows the same flags
+    router = w.sim.router
+    done = {iid for iid, *_ in w.works}
+    in_service: dict[str, int] = {}
+    for iid in recs.keys() - done:
+        aid = router.agent_of(iid)
+        if aid is not None and router.inquiry_state(iid) == "assigned":
+            in_service[aid] = in_service.get(aid, 0) + recs[iid].heavy
+    for a in res.agents:
+        assert a.heavy_open == in_service.get(a.id, 0), a.id
+        assert a.max_heavy_run <= 2, a.id  # the core's max_consecutive_heavy, as it counted

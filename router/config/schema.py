@@ -293,8 +293,17 @@ class AgentProfile(_Base):
     #: simulation: set away for their declines (``[routing] max_declines``), they set
     #: themselves ready again this long after (None: they stay away)
     decline_away_s: Seconds | None = None
+    #: simulation: their own share of offers never answered (they ring out), instead of
+    #: ``[simulation] no_answer_share`` (None: the run-wide share)
+    no_answer_share: Annotated[float, Meta(ge=0, le=1)] | None = None
+    #: simulation: set away for offers rung out (``[routing] max_no_answer``), they set
+    #: themselves ready this long after (None: they stay away)
+    no_answer_away_s: Seconds | None = None
     #: simulation: their consoles go silent at this time (no heartbeat, no accept)
     console_drop_s: Seconds | None = None
+    #: simulation: their consoles come back at this time (after ``console_drop_s``): they
+    #: answer again, and one set away meanwhile for a presence timeout sets itself ready
+    console_back_s: Seconds | None = None
     attributes: Attributes = msgspec.field(default_factory=dict)
 
 

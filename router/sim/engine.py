@@ -50,11 +50,17 @@ engine counts each hand-back and the answer that follows; a group with
 ``decline_share`` declines that share of the offers it answers (``Router.decline``
 when it would have accepted; with ``[routing] max_declines`` the core sets an agent
 away, counted, and a group's ``decline_away_s`` later it sets itself ready); a group with
+its own ``no_answer_share`` leaves that share of its offers ringing (else the run-wide
+share), and one the core sets away for them (``max_no_answer``) is back a group's
+``no_answer_away_s`` later; a group with
 ``console_drop_s`` stops answering at that time (no accepts, no heartbeats:
-its consoles are gone, while work in flight still ends), and with ``[routing]
+its consoles are gone, while work in flight still ends) until its ``console_back_s``
+(an agent set away meanwhile for a presence timeout sets itself ready then, and a return
+that fell while the console was silent comes with it), and with ``[routing]
 presence_timeout_s`` every other logged-in agent's console sends a heartbeat a
-third of the timeout apart. The engine reads the queues' hours in force (a mid-run
-reconfigure's from then on; ``router/config/clock.py``) to count the inquiries that
+third of the timeout apart. A return is dropped when the agent's state changes first.
+The engine reads the queues' hours in force (a mid-run reconfigure's from then on;
+``router/config/clock.py``) to count the inquiries that
 got the ``closed`` outcome and any answered while their queue was closed, and checks
 an agent over its capacity units against the ``interrupts`` rule itself.
 
@@ -147,7 +153,10 @@ _LOGIN: Final = 3
 _WAKE: Final = 4  # no input: makes the loop tick at that instant (after inputs given between ticks)
 _HEARTBEAT: Final = 5  # an agent's console says it is alive (presence timeouts)
 _DECLINE: Final = 6  # the agent declines an offer (its group's ``decline_share``)
-_BACK: Final = 7  # an agent set away for its declines sets itself ready (``decline_away_s``)
+#: an agent set away for its declines or for offers rung out sets itself ready
+#: (``decline_away_s``, ``no_answer_away_s``)
+_BACK: Final = 7
+_CONSOLE: Final = 8  # an agent's console comes back (``console_back_s``)
 
 _INF: Final = math.inf
 
@@ -384,6 +393,7 @@ class SimResult:
         "added_queues",
         "agents",
         "anomalies",
+        "away",
         "break_late",
         "breaks_missed",
         "cap_violations",
@@ -391,8 +401,6 @@ class SimResult:
         "closed_outcomes",
         "counters",
         "declines",
-        "declines_away",
-        "declines_back",
         "duration_s",
         "end_time",
         "events_by_type",
@@ -451,10 +459,14 @@ class SimResult:
         self.handbacks: dict[InquiryRec, list[int]] = {}
         #: per inquiry an agent declined (``decline_share``): offers of it declined
         self.declines: dict[InquiryRec, int] = {}
-        #: agents the core set away for their declines (``max_declines``), and those that
-        #: set themselves ready again (``decline_away_s``)
-        self.declines_away = 0
-        self.declines_back = 0
+        #: per reason the core sets an agent away for what it did (``max_declines``,
+        #: ``max_no_answer``, ``presence_timeout``): ``[agents set away, ready again]`` (a
+        #: group's ``decline_away_s``, ``no_answer_away_s``, ``console_back_s``)
+        self.away: dict[str, list[int]] = {
+            "max_declines": [0, 0],
+            "max_no_answer": [0, 0],
+            "presence_timeout": [0, 0],
+        }
         #: inquiries that got their queue's ``closed`` outcome; answered while it was closed
         self.closed_outcomes: list[InquiryRec] = []
         self.closed_answered: list[InquiryRec] = []
@@ -529,6 +541,9 @@ class Simulator:
         self._max_conc = {name: ch.max_concurrency for name, ch in channels.items()}
         self._channel_of = {q.name: q.channel for q in scenario.queues}
         self._heavy_q = {q.name: q.heavy for q in scenario.queues}
+        #: the queues' heavy flags under each config version (a ``Transferred`` is judged by
+        #: the config it was decided under: a hook may reconfigure before its tick returns it)
+        self._heavy_at: dict[int, dict[str, bool]] = {self.router.version: dict(self._heavy_q)}
         self._recovery = scenario.wellbeing.heavy_recovery_s
         self._break_s = scenario.wellbeing.break_s
         offset = start_offset_s(scenario)
@@ -573,13 +588,33 @@ class Simulator:
         self._handback_rng = random.Random(f"router-sim/{self.seed}/handback")
         groups = [g.name or f"group{i}" for i, g in enumerate(scenario.agents)]
         self._decline_share = {n: g.decline_share for n, g in zip(groups, scenario.agents)}
-        self._decline_away = {
-            n: g.decline_away_s
-            for n, g in zip(groups, scenario.agents)
-            if g.decline_away_s is not None
-        }
-        #: agents away for their declines now: since when (a later state change drops them)
-        self._away_declines: dict[str, float] = {}
+        #: the groups with their own share of offers rung out (``no_answer_share``): drawn
+        #: from their own stream; the others keep the run-wide share (and its draws)
+        self._no_answer_share: dict[str, float] = {}
+        for n, g in zip(groups, scenario.agents):
+            if g.no_answer_share is not None:
+                self._no_answer_share[n] = g.no_answer_share
+        #: per reason the core sets an agent away: each group's time until it sets itself
+        #: ready (``decline_away_s``, ``no_answer_away_s``; groups without one stay away)
+        self._away_s: dict[str, dict[str, float]] = {"max_declines": {}, "max_no_answer": {}}
+        #: the groups whose consoles come back (``console_back_s``)
+        self._console_back: dict[str, float] = {}
+        for n, g in zip(groups, scenario.agents):
+            if g.decline_away_s is not None:
+                self._away_s["max_declines"][n] = g.decline_away_s
+            if g.no_answer_away_s is not None:
+                self._away_s["max_no_answer"][n] = g.no_answer_away_s
+            if g.console_back_s is not None and g.console_drop_s is not None:
+                self._console_back[n] = g.console_back_s
+        #: agents away now for a reason the engine brings them back from: ``(reason, since)``
+        #: (a later state change drops them: another away, a break, ready, logout)
+        self._away: dict[str, tuple[str, float]] = {}
+        #: of those, the ones whose return fell while their console was silent: it comes
+        #: with the console (``console_back_s``), else never
+        self._due_on_console: dict[str, tuple[str, float]] = {}
+        #: agents whose heartbeats stopped when their console dropped (the console's return
+        #: starts them again)
+        self._beats_stopped: set[str] = set()
         timeout = scenario.routing.presence_timeout_s
         self._beat_s = timeout / 3.0 if timeout is not None else None
 
@@ -600,6 +635,9 @@ class Simulator:
                 rec = AgentRec(aid, group, caps, g.units, self._unit_cost)
                 if g.console_drop_s is not None:
                     rec.drop_at = g.console_drop_s
+                    if group in self._console_back:
+                        back = (self._console_back[group], next(self._seq), _CONSOLE, rec)
+                        heappush(heap, back)
                 self._agents[aid] = rec
                 self.result.agents.append(rec)
                 heappush(heap, (login_at, next(self._seq), _LOGIN, spec))
@@ -813,6 +851,7 @@ class Simulator:
         names = set(cfg.queue_names())
         if cfg is not old:  # (the core reads the hours in force; answered_while_closed too)
             self._schedules = queue_schedules(cfg)
+            self._heavy_at[self.router.version] = {q.name: q.heavy for q in cfg.queues}
         for q in cfg.queues:
             self._heavy_q[q.name] = q.heavy  # (an added queue's, or a flag changed)
             if q.name not in self._channel_of:  # added: handed over to, or dialed from now on
@@ -902,6 +941,8 @@ class Simulator:
         answer = sampler(sim.answer_time) if sim.answer_time is not None else None
         no_answer = sim.no_answer_share
         ans_rng = random.Random(f"router-sim/{self.seed}/answers")
+        own_no_answer = self._no_answer_share  # groups with their own share
+        na_rng = random.Random(f"router-sim/{self.seed}/no_answers")
         returning = [a.returning_share for a in self.scenario.arrivals]
         served: list[list[str]] = [[] for _ in returning]  # who answered each stream's calls
         self._served = served
@@ -916,8 +957,8 @@ class Simulator:
         decline_share = self._decline_share
         declining = any(share > 0 for share in decline_share.values())
         dec_rng = random.Random(f"router-sim/{self.seed}/declines")
-        decline_away = self._decline_away
-        away_declines = self._away_declines
+        away_s = self._away_s
+        away = self._away
         beat_s = self._beat_s
         schedules = self._schedules
 
@@ -1102,16 +1143,17 @@ class Simulator:
                             continue
                         res.declines[rec] = res.declines.get(rec, 0) + 1
                 elif kind == _BACK:
-                    back: tuple[AgentRec, float] = p
-                    a, since = back
-                    if away_declines.get(a.id) == since and a.logout_at is None:
-                        del away_declines[a.id]
-                        try:
-                            router.set_ready(a.id, t)
-                        except UsageError:
-                            self._anomaly("set_ready_refused")
-                            continue
-                        res.declines_back += 1
+                    back: tuple[AgentRec, tuple[str, float]] = p
+                    a, why = back
+                    if away.get(a.id) == why and a.logout_at is None:
+                        if t >= a.drop_at:  # a silent console sends nothing: back with it
+                            self._due_on_console[a.id] = why
+                        else:
+                            self._set_ready(a, t)
+                elif kind == _CONSOLE:
+                    if self._console_returns(p, t):  # its heartbeats start again: one now
+                        sq += 1
+                        push(heap, (t, sq, _HEARTBEAT, p))
                 elif kind == _LOGIN:
                     router.login(p, t)
                 elif kind == _HEARTBEAT:
@@ -1124,6 +1166,8 @@ class Simulator:
                         assert beat_s is not None
                         sq += 1
                         push(heap, (t + beat_s, sq, _HEARTBEAT, a))
+                    elif a.logout_at is None:
+                        self._beats_stopped.add(a.id)  # its console dropped
             events: list[Any] = tick(t) if wrapped else router.tick(t)
             n_core += len(events)
             breaks_changed = False
@@ -1218,7 +1262,11 @@ class Simulator:
                         if rec.callback:
                             rec.reach = cb_rng.random() < reach
                         rec.offer_no += 1
-                    if no_answer and ans_rng.random() < no_answer:
+                    if own_no_answer and a.group in own_no_answer:
+                        share = own_no_answer[a.group]  # its group's own: its own stream
+                        if share > 0 and na_rng.random() < share:
+                            continue  # this agent never answers: the offer expires
+                    elif no_answer and ans_rng.random() < no_answer:
                         continue  # this agent never answers: the offer expires
                     delay = accept_delay if answer is None else answer(ans_rng)
                     sq += 1
@@ -1272,8 +1320,8 @@ class Simulator:
                     breaks_changed = True
                 elif ek == _E_LOGGED_OUT:
                     a = agents[e.agent_id]
-                    if away_declines:
-                        away_declines.pop(a.id, None)
+                    if away:
+                        away.pop(a.id, None)
                     self._break_missed(a, t)
                     a.logout_at = t
                     self._shift_change(a, False, t)
@@ -1281,13 +1329,16 @@ class Simulator:
                     breaks_changed = True
                 elif ek == _E_AWAY:
                     a = agents[e.agent_id]
-                    if away_declines:
-                        away_declines.pop(a.id, None)
+                    if away:
+                        away.pop(a.id, None)
                     if e.reason in ("shift_end", "off_shift"):
                         self._break_missed(a, t)
                     self._break_change(a, False)
                     if e.reason == "presence_timeout":
                         res.presence["timeouts"] += 1
+                        res.away["presence_timeout"][0] += 1
+                        if a.group in self._console_back:  # back with its console
+                            away[a.id] = ("presence_timeout", t)
                     elif e.reason == "off_shift":  # logged in, between two shifts
                         self._shift_change(a, False, t)
                         breaks_changed = True
@@ -1295,20 +1346,21 @@ class Simulator:
                         router.logout(e.agent_id, t)
                         sq += 1
                         push(heap, (t, sq, _WAKE, None))
-                    elif e.reason == "max_declines":
-                        res.declines_away += 1
-                        away_s = decline_away.get(a.group)
-                        if away_s is not None:
-                            away_declines[a.id] = t
+                    elif e.reason in away_s:  # max_declines, max_no_answer
+                        res.away[e.reason][0] += 1
+                        after = away_s[e.reason].get(a.group)
+                        if after is not None:
+                            why = (e.reason, t)
+                            away[a.id] = why
                             sq += 1
-                            push(heap, (t + away_s, sq, _BACK, (a, t)))
+                            push(heap, (t + after, sq, _BACK, (a, why)))
                 elif ek == _E_ON_BREAK:
                     # a wellbeing break starts when the work in flight is done (until set);
                     # before that the agent only stops taking new work
                     started = e.until is not None or e.reason != "wellbeing"
                     a = agents[e.agent_id]
-                    if away_declines:
-                        away_declines.pop(a.id, None)
+                    if away:
+                        away.pop(a.id, None)
                     if e.reason == "wellbeing":
                         self._rested(a, t)
                         if a.break_due == _INF:
@@ -1322,8 +1374,8 @@ class Simulator:
                             res.wellbeing_breaks += 1
                 elif ek == _E_READY:
                     a = agents[e.agent_id]
-                    if away_declines:
-                        away_declines.pop(a.id, None)
+                    if away:
+                        away.pop(a.id, None)
                     if self._break_change(a, False):
                         breaks_changed = True
                     if not a.on_shift:  # a shift starts
@@ -1361,8 +1413,11 @@ class Simulator:
                     else:
                         rec.path.append(e.to_queue)
                     # the core's rule (Router.transfer): into a heavy queue the inquiry
-                    # becomes heavy; a heavy one stays heavy (after its work above ended)
-                    if self._heavy_q.get(e.to_queue, False):
+                    # becomes heavy; a heavy one stays heavy (after its work above ended).
+                    # The queue's flag as it was then: the event's config version (a hook
+                    # may have reconfigured since the transfer, before this tick)
+                    flags = self._heavy_at.get(e.version, self._heavy_q)
+                    if flags.get(e.to_queue, False):
                         rec.heavy = True
                     other["Transferred"] = other.get("Transferred", 0) + 1
                 else:
@@ -1410,6 +1465,35 @@ class Simulator:
         pending: :meth:`Router.next_deadline` says now; any deadline due by ``t`` fired)."""
         nd = self.router.next_deadline()
         return nd is not None and nd <= t
+
+    def _set_ready(self, a: AgentRec, t: float) -> None:
+        """An agent away for what it did sets itself ready (its reason's return)."""
+        why = self._away.pop(a.id)
+        self._due_on_console.pop(a.id, None)
+        try:
+            self.router.set_ready(a.id, t)
+        except UsageError:
+            self._anomaly("set_ready_refused")
+            return
+        self.result.away[why[0]][1] += 1
+
+    def _console_returns(self, a: AgentRec, t: float) -> bool:
+        """``console_back_s``: the agent's console answers again; if the core set it away
+        meanwhile for a presence timeout, or its return from another away fell while the
+        console was silent, it sets itself ready. Returns True if its heartbeats, stopped
+        by the drop, are to start again (the caller schedules one now)."""
+        a.drop_at = _INF
+        if a.logout_at is not None:
+            return False
+        why = self._away.get(a.id)
+        if why is not None and (
+            why[0] == "presence_timeout" or self._due_on_console.get(a.id) == why
+        ):
+            self._set_ready(a, t)
+        if a.id in self._beats_stopped:
+            self._beats_stopped.discard(a.id)
+            return True
+        return False
 
     def _rested(self, a: AgentRec, t: float) -> None:
         """Idle (holding nothing) as long as a break: the core counts that as one, and a

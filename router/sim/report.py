@@ -229,8 +229,12 @@ def _features(
         "answered_after_handback": sum(c[1] for _, c in handed),
         "declined": sum(declined),
         "declined_inquiries": len(declined),
-        "away_for_declines": res.declines_away,
-        "ready_after_declines": res.declines_back,
+        "away_for_declines": res.away["max_declines"][0],
+        "ready_after_declines": res.away["max_declines"][1],
+        "away_for_no_answers": res.away["max_no_answer"][0],
+        "ready_after_no_answers": res.away["max_no_answer"][1],
+        "away_for_presence": res.away["presence_timeout"][0],
+        "ready_after_presence": res.away["presence_timeout"][1],
         "interruptions": len(interrupted),
         "presence": dict(res.presence),
     }
@@ -451,6 +455,11 @@ def _feature_lines(rep: dict[str, Any]) -> list[str]:
             f"{rep['away_for_declines']:,} agents set away for their declines, "
             f"{rep['ready_after_declines']:,} ready again"
         )
+    if rep.get("away_for_no_answers"):
+        out.append(
+            f"no answers: {rep['away_for_no_answers']:,} agents set away for offers rung out, "
+            f"{rep['ready_after_no_answers']:,} ready again"
+        )
     if rep.get("interruptions"):
         out.append(f"interruptions: {rep['interruptions']:,} past the agents' capacity units")
     presence = rep.get("presence") or {}
@@ -459,6 +468,11 @@ def _feature_lines(rep: dict[str, Any]) -> list[str]:
             f"presence: {presence['timeouts']:,} agents set away for a silent console, "
             f"{presence['offers_after_drop']:,} offers after a console dropped, "
             f"{presence['expired_after_drop']:,} of them rang out"
+            + (
+                f", {rep['ready_after_presence']:,} agents ready again with their console"
+                if rep.get("ready_after_presence")
+                else ""
+            )
         )
     return out
 

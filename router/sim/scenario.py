@@ -262,6 +262,11 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 f"$.agents[{i}].{field}: {start:g} is after the run ends "
                 f"(duration_s = {sim.duration_s:g}, drain off)"
             )
+        if g.no_answer_share is not None and sc.routing.mode == "immediate":
+            out.append(
+                f"$.agents[{i}].no_answer_share: immediate mode makes no offers to answer "
+                '(no_answer_share needs routing.mode = "offer")'
+            )
         if g.decline_share > 0 and sc.routing.mode == "immediate":
             out.append(
                 f"$.agents[{i}].decline_share: immediate mode makes no offers to decline "
@@ -282,6 +287,22 @@ def scenario_problems(sc: Scenario) -> list[str]:
                 f"$.agents[{i}].decline_away_s: does nothing without routing.max_declines "
                 "(no agent is set away for its declines)"
             )
+        if g.no_answer_away_s is not None and sc.routing.mode == "immediate":
+            out.append(
+                f"$.agents[{i}].no_answer_away_s: immediate mode makes no offers to ring out "
+                '(no_answer_away_s needs routing.mode = "offer")'
+            )
+        if g.console_back_s is not None:
+            if g.console_drop_s is None:
+                out.append(
+                    f"$.agents[{i}].console_back_s: no console_drop_s (their consoles never "
+                    "go silent, so they never come back)"
+                )
+            elif g.console_back_s <= g.console_drop_s:
+                out.append(
+                    f"$.agents[{i}].console_back_s: {g.console_back_s:g} is not after "
+                    f"console_drop_s = {g.console_drop_s:g}"
+                )
         if g.units is not None:
             for ch in g.capacity:
                 if ch in channels and channels[ch].unit_cost > g.units:
