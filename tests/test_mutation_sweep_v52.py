@@ -1,0 +1,274 @@
+"""Directed tests from the mutation sweep of last round's code (mutV52).
+
+user51 (config shape checks, the accepted config's own copy, the max_queue warning, the
+chain readers), xfer51 + reopen51 (the simulator following transferred and handed-back
+work, the drain's last step), decline51 (``decline_share``, ``decline_away_s``),
+meal51 (``max_break_share_by_team``) and tidy51 (unjudged interval rows, a 0 break
+window, the replay's start/stop), swept one mutant a line without the randomized fuzz:
+each test pins one behaviour a mutant changed without the nearest test files noticing;
+its comment names the mutants (``file:line`` at ``3e9bc14``, BENCHMARKS.md, mutV52).
+None is timed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from router import Router
+from router.errors import UnknownId
+from router.events import Assigned, Queued, Requeued
+from router.sim import build_report, decode_scenario
+from router.sim.engine import ANSWERED, OPEN, Simulator
+from tests.test_sim_transfers import CLOSING as CLOSING_AT_SIX
+from tests.test_sim_transfers import Watch, check, scenario
+
+QUIET = """
+[simulation]
+duration_s = 10
+warmup_s = 0
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 1
+capacity = { voice = 1 }
+shift_start_s = 100
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.001
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_a_run_with_nothing_before_its_end_ends_at_once() -> None:
+    # sim/engine:960 (``hooked = False`` dropped before the loop): the drain's loop asks
+    # ``not hooked`` at its first check when the first thing to happen (here the only
+    # agent's login at 100 s) is past the duration and nobody is waiting: a NameError
+    sim = Simulator(decode_scenario(QUIET))
+    res = sim.run()
+    assert res.end_time == 0.0
+    assert res.sim_events == 0
+    assert build_report(res)["unresolved"] == 0
+
+
+def _state(router: Router, iid: str) -> str | None:
+    try:
+        return router.inquiry_state(iid)
+    except UnknownId:  # ended
+        return None
+
+
+def test_calls_handed_back_at_one_instant_are_each_followed() -> None:
+    # sim/engine:1236 (the Requeued branch's ``rec = recs[e.inquiry_id]`` dropped): each
+    # Requeued then worked on the record of whatever event came before it; with one
+    # hand-back at a time that was its own call, with several at one instant it was not
+    # sim/engine:1451 (``_work_off``'s ``a.last_heavy_end = t`` dropped): a heavy call
+    # handed back ended the agent's work in progress but not at that instant, so its next
+    # heavy call was counted a new run where the core's went on (the recovery from the
+    # last heavy work); sim/engine:1462 (``_handed_back`` returning 2): the drain ran on
+    batches: list[int] = []
+    by: dict[str, str] = {}  # handed-back heavy call -> the agent it was with
+    heavy_ends: list[tuple[float, float]] = []  # (hand-back, the agent's last heavy end)
+
+    def act(w: Watch, ev: Any) -> None:
+        if isinstance(ev, Requeued) and ev.inquiry_id in by:  # the engine followed it
+            a = w.sim._agents[by.pop(ev.inquiry_id)]
+            heavy_ends.append((ev.at, a.last_heavy_end))
+        # at every fifth caller's answer, each call then in service is handed back at once
+        if isinstance(ev, Assigned) and int(ev.inquiry_id) % 5 == 0:
+            router = w.sim.router
+            n = len(w.handed)
+            for iid in list(w.sim._recs):
+                if _state(router, iid) == "assigned":
+                    aid = router.agent_of(iid)
+                    assert aid is not None
+                    had = len(w.handed)
+                    w.hand_back(iid, aid)  # (once a call)
+                    if len(w.handed) > had and w.sim._recs[iid].heavy:
+                        by[iid] = aid
+            batches.append(len(w.handed) - n)
+
+    w = Watch(scenario(duration_s=6000, warmup_s=0, accept_delay_s=5.0), act)
+    res = w.sim.run()
+    recs = w.sim._recs
+    assert max(batches) >= 3 and len(w.handed) > 20
+    assert dict(res.handbacks) == {recs[i]: [1, 1] for i in w.handed}
+    check(w, res)
+    assert len(heavy_ends) > 5 and all(at == end for at, end in heavy_ends)
+    # the drain ends with the last answer (every caller answered, none open)
+    assert res.end_time == max(r.answered_at for r in recs.values()) > w.sim.duration
+
+
+def test_callers_transferred_at_one_instant_are_each_followed() -> None:
+    # sim/engine:1349 (the Transferred branch's ``rec = recs[e.inquiry_id]`` dropped): each
+    # Transferred then moved the record of the event before it (one at a time, its own);
+    # sim/engine:1362 (``rec.path.append`` dropped): a caller moved twice kept its first
+    # new queue as its last
+    moved: dict[str, list[str]] = {}
+    batches: list[int] = []
+
+    def act(w: Watch, ev: Any) -> None:
+        # at every fourth caller's Queued, each caller then waiting is moved to the other
+        # queue (a caller already moved once is moved back: twice in all, no more)
+        if isinstance(ev, Queued) and int(ev.inquiry_id) % 4 == 0:
+            router = w.sim.router
+            n = 0
+            for iid, rec in w.sim._recs.items():
+                path = moved.setdefault(iid, [])
+                if _state(router, iid) == "waiting" and len(path) < 2:
+                    to = "q" if (path[-1] if path else rec.queue) == "h" else "h"
+                    router.transfer(iid, to, router.now)
+                    path.append(to)
+                    n += 1
+            batches.append(n)
+
+    w = Watch(scenario(duration_s=20000, warmup_s=0, accept_delay_s=5.0), act)
+    res = w.sim.run()
+    recs = w.sim._recs
+    twice = [i for i, p in moved.items() if len(p) == 2]
+    assert max(batches) >= 3 and len(twice) >= 3
+    assert res.events_by_type["Transferred"] == sum(len(p) for p in moved.values())
+    for iid, path in moved.items():
+        assert (recs[iid].path or []) == path, iid
+        assert recs[iid].final_queue == (path[-1] if path else recs[iid].queue), iid
+    rep = build_report(res)
+    assert rep["anomalies"] == {} and rep["unresolved"] == 0
+    assert all(r.outcome == ANSWERED for r in recs.values())
+
+
+CLOSING = """
+[simulation]
+duration_s = 300
+warmup_s = 0
+[routing]
+mode = "immediate"
+[[queues]]
+name = "q"
+hours = [ { open = "00:00", close = "00:05" } ]
+at_close = "closed"
+[[agents]]
+name = "a"
+count = 2
+capacity = { voice = 1 }
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.1
+handle_time = { dist = "exponential", mean_s = 120 }
+"""
+
+
+def test_a_hooks_hand_back_at_a_last_step_at_the_duration_itself_is_followed() -> None:
+    # sim/engine:1377 (``duration <= t`` made ``<``): the drain's last step can fall at the
+    # duration itself (here the queue closes then: its waiting callers get ``closed``, the
+    # last open ones); a hook's hand-back there was lost with the run's end
+    handed: list[str] = []
+    sim: Simulator
+
+    def hook(ev: Any) -> bool:
+        router = sim.router
+        last = ev.at >= sim.duration and all(r.outcome != OPEN for r in sim._recs.values())
+        if last and not handed:
+            for iid in sim._recs:
+                if _state(router, iid) == "assigned":
+                    aid = router.agent_of(iid)
+                    assert aid is not None
+                    router.hand_back(iid, router.now, aid)
+                    handed.append(iid)
+                    break
+        return True
+
+    sim = Simulator(decode_scenario(CLOSING), on_event=hook)
+    res = sim.run()
+    assert len(handed) == 1
+    rec = sim._recs[handed[0]]
+    assert rec.answered_at < sim.duration  # answered before, handed back at the close
+    assert res.handbacks.get(rec, [0])[0] == 1
+    rep = build_report(res)
+    assert rep["anomalies"] == {}
+
+
+RETURNING = """
+[simulation]
+duration_s = 8000
+warmup_s = 0
+accept_delay_s = 5.0
+[routing]
+mode = "offer"
+[[queues]]
+name = "q"
+preferred_wait_s = 30
+[[agents]]
+name = "a"
+count = 4
+capacity = { voice = 1 }
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.03
+returning_share = 0.5
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_the_returning_customers_history_loses_exactly_the_answers_taken_back() -> None:
+    # sim/engine:1478 (the look-back from the second-to-last entry), :1479 (``!=``): a
+    # hand-back takes its answer's history entry back (one entry of that agent), so the
+    # history ends as one entry per answered call, for the agent who answered it last
+    def act(w: Watch, ev: Any) -> None:
+        if isinstance(ev, Assigned) and int(ev.inquiry_id) % 3 == 0:
+            w.hand_back(ev.inquiry_id, ev.agent_id)
+
+    w = Watch(decode_scenario(RETURNING), act)
+    res = w.sim.run()
+    recs = w.sim._recs
+    assert len(w.handed) > 30
+    assert res.anomalies == {}
+    assert all(r.outcome == ANSWERED for r in recs.values())
+    (history,) = w.sim._served
+    assert Counter(history) == Counter(r.agent_id for r in recs.values())
+
+
+def test_answers_taken_back_while_closed_leave_each_closed_answer_once() -> None:
+    # sim/engine:1484 (the look-back in steps of 2), :1488 (``<``, the look-back's stop,
+    # made ``<=``): the answer taken back need not be the newest while-closed answer; here
+    # every call in service is handed back at once (so the same callers are answered again
+    # at one instant, and go back again, up to three times), in the order of their answers:
+    # each closed answer is found (past others of the same instant) and removed, and a
+    # caller answered again while closed is listed once
+    last: dict[str, float] = {}
+    times: Counter[str] = Counter()
+
+    def act(w: Watch, ev: Any) -> None:
+        if isinstance(ev, Assigned):
+            last[ev.inquiry_id] = ev.at
+            if ev.at >= 3600 and int(ev.inquiry_id) % 3 == 0:  # closed from 18:00
+                router = w.sim.router
+                order = {id(r): k for k, r in enumerate(w.sim.result.closed_answered)}
+                recs = w.sim._recs
+                for iid in sorted(recs, key=lambda i: order.get(id(recs[i]), -1)):
+                    if _state(router, iid) == "assigned" and times[iid] < 3:
+                        aid = router.agent_of(iid)
+                        assert aid is not None
+                        router.hand_back(iid, router.now, aid)
+                        times[iid] += 1
+                        w.handed.add(iid)
+
+    sc = decode_scenario(
+        CLOSING_AT_SIX.replace("rate_per_s = 0.04", "rate_per_s = 0.08").replace(
+            "count = 2", "count = 3"
+        )
+    )
+    w = Watch(sc, act, late=True)
+    res = w.sim.run()
+    recs = w.sim._recs
+    assert res.anomalies == {}
+    assert len([i for i in w.handed if last[i] >= 3600]) > 10
+    ids = [id(r) for r in res.closed_answered]
+    assert len(ids) == len(set(ids))  # each once
+    # (a caller handed back after the close may be closed out: not answered)
+    closed = {id(r) for i, r in recs.items() if r.outcome == ANSWERED and last[i] >= 3600}
+    assert set(ids) == closed
+    # sim/engine:1480 (the entry's place filled from the second-to-last): the history is
+    # one entry per answered call, for its agent (an entry taken back from inside it)
+    answered = [r.agent_id for r in recs.values() if r.outcome == ANSWERED]
+    assert Counter(w.sim._served[0]) == Counter(answered)
