@@ -17,7 +17,7 @@ from typing import Any
 
 from router import Router
 from router.errors import UnknownId
-from router.events import Assigned, Queued, Requeued
+from router.events import AgentAway, AgentReady, Assigned, Queued, Requeued
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, OPEN, Simulator
 from tests.test_sim_transfers import CLOSING as CLOSING_AT_SIX
@@ -272,3 +272,85 @@ def test_answers_taken_back_while_closed_leave_each_closed_answer_once() -> None
     # one entry per answered call, for its agent (an entry taken back from inside it)
     answered = [r.agent_id for r in recs.values() if r.outcome == ANSWERED]
     assert Counter(w.sim._served[0]) == Counter(answered)
+
+
+SLOW_DECLINES = """
+[simulation]
+duration_s = 8000
+warmup_s = 0
+answer_time = { dist = "exponential", mean_s = 15 }
+[routing]
+mode = "offer"
+offer_timeout_s = 20
+max_no_answer = 1000
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 2
+capacity = { voice = 1 }
+decline_share = 0.5
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.01
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_a_decline_answered_after_its_offer_expired_is_not_made() -> None:
+    # sim/engine:1095 (the decline's guard ``and self._holds(...)`` made ``or``): an agent
+    # whose answer (a decline) comes after its offer expired may hold the caller again by
+    # then (offered again, or assigned); the stale decline is not made: no refused decline,
+    # the declines the engine made are the core's
+    res = Simulator(decode_scenario(SLOW_DECLINES)).run()
+    assert res.counters["expired"] > 20 and res.counters["declined"] > 20
+    assert res.anomalies == {}
+    assert sum(res.declines.values()) == res.counters["declined"]
+
+
+AWAY_FOR_DECLINES = """
+[simulation]
+duration_s = 4000
+warmup_s = 0
+accept_delay_s = 4.0
+[routing]
+mode = "offer"
+max_declines = 1
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 3
+capacity = { voice = 1 }
+decline_share = 0.3
+decline_away_s = 60
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.02
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_an_agent_away_for_its_declines_sent_on_a_break_is_not_set_ready_by_the_engine() -> None:
+    # sim/engine:1311 (the OnBreak branch's ``away_declines.pop`` dropped): an agent set
+    # away for its declines that goes on a break of its own before its decline_away_s is
+    # up (a hook's go_on_break) stays on it: the engine's return does not end the break
+    sim: Simulator
+    breaks: set[str] = set()
+    readied: list[str] = []
+
+    def hook(ev: Any) -> bool:
+        if isinstance(ev, AgentAway) and ev.reason == "max_declines" and len(breaks) < 5:
+            if ev.agent_id not in breaks:
+                breaks.add(ev.agent_id)
+                sim.router.go_on_break(ev.agent_id, sim.router.now)
+        elif isinstance(ev, AgentReady) and ev.agent_id in breaks:
+            readied.append(ev.agent_id)
+        return True
+
+    sim = Simulator(decode_scenario(AWAY_FOR_DECLINES), on_event=hook)
+    res = sim.run()
+    assert len(breaks) == 3  # every agent: away for its declines, then on a break
+    assert res.anomalies == {}
+    assert readied == []  # nobody ended those breaks (the hook never does)
+    assert res.declines_back < res.declines_away
