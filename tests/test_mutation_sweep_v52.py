@@ -20,6 +20,7 @@ from router.errors import UnknownId
 from router.events import AgentAway, AgentReady, Assigned, Queued, Requeued
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, OPEN, Simulator
+from router.sim.report import format_summary
 from tests.test_sim_transfers import CLOSING as CLOSING_AT_SIX
 from tests.test_sim_transfers import Watch, check, scenario
 
@@ -354,3 +355,34 @@ def test_an_agent_away_for_its_declines_sent_on_a_break_is_not_set_ready_by_the_
     assert res.anomalies == {}
     assert readied == []  # nobody ended those breaks (the hook never does)
     assert res.declines_back < res.declines_away
+
+
+def test_an_agent_away_for_its_declines_set_ready_by_a_hook_is_not_returned_again() -> None:
+    # sim/engine:1326 (the Ready branch's ``away_declines.pop`` dropped): an agent set away
+    # for its declines and made ready by the embedder before its decline_away_s is up is
+    # back already: the engine's own return is called off (not counted, not made)
+    sim: Simulator
+    back: list[str] = []
+
+    def hook(ev: Any) -> bool:
+        if isinstance(ev, AgentAway) and ev.reason == "max_declines":
+            sim.router.set_ready(ev.agent_id, sim.router.now)
+            back.append(ev.agent_id)
+        return True
+
+    sim = Simulator(decode_scenario(AWAY_FOR_DECLINES), on_event=hook)
+    res = sim.run()
+    assert len(back) == res.declines_away > 10
+    assert res.anomalies == {}
+    assert res.declines_back == 0
+
+
+def test_the_summary_names_declines_without_agents_set_away() -> None:
+    # sim/report:448 (``or`` made ``and``): declines without max_declines (nobody set away)
+    # still have their summary line
+    sc = decode_scenario(
+        AWAY_FOR_DECLINES.replace("max_declines = 1\n", "").replace("decline_away_s = 60\n", "")
+    )
+    rep = build_report(Simulator(sc).run())
+    assert rep["declined"] > 10 and rep["away_for_declines"] == 0
+    assert f"declines: {rep['declined']:,} offers" in format_summary(rep)
