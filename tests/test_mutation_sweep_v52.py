@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from router import Router
+from router import AgentSpec, Router
 from router.errors import UnknownId
 from router.events import AgentAway, AgentReady, Assigned, Queued, Requeued
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, OPEN, Simulator
 from router.sim.report import format_summary
+from tests.test_observe_monitor import Driven, _answer_chat
 from tests.test_sim_transfers import CLOSING as CLOSING_AT_SIX
 from tests.test_sim_transfers import Watch, check, scenario
 
@@ -386,3 +387,15 @@ def test_the_summary_names_declines_without_agents_set_away() -> None:
     rep = build_report(Simulator(sc).run())
     assert rep["declined"] > 10 and rep["away_for_declines"] == 0
     assert f"declines: {rep['declined']:,} offers" in format_summary(rep)
+
+
+def test_interval_rows_end_one_interval_after_they_start() -> None:
+    # observe/monitor:950 (``(k + 1) * size`` made ``(k - 1)``): each ``queue_intervals``
+    # row is ``(start_s, end_s, ...)`` of one interval (tidy51 rewrote the line)
+    d = Driven(intervals_s=60.0)
+    d.router.login(AgentSpec(id="ye", capacity={"chat": 1, "voice": 1}), now=0.0)
+    _answer_chat(d, "c1", 0.0)
+    _answer_chat(d, "c2", 100.0)
+    rows = d.monitor.queue_intervals()
+    assert {(s, e) for s, e, _, c in rows if c.answered} == {(0.0, 60.0), (60.0, 120.0)}
+    assert all(e == s + 60.0 for s, e, _, _ in rows)
