@@ -15,8 +15,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import msgspec
+import pytest
+
 from router import AgentSpec, Router
-from router.errors import UnknownId
+from router.config.schema import (
+    Backpressure,
+    OverflowPolicy,
+    OverflowRule,
+    QueueConfig,
+    RouterConfig,
+)
+from router.errors import ConfigError, UnknownId
 from router.events import AgentAway, AgentReady, Assigned, Queued, Requeued
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, OPEN, Simulator
@@ -399,3 +409,21 @@ def test_interval_rows_end_one_interval_after_they_start() -> None:
     rows = d.monitor.queue_intervals()
     assert {(s, e) for s, e, _, c in rows if c.answered} == {(0.0, 60.0), (60.0, 120.0)}
     assert all(e == s + 60.0 for s, e, _, _ in rows)
+
+
+def test_a_dict_where_a_rule_belongs_in_a_table_of_rules_is_refused_naming_it() -> None:
+    # config/checks:149 (``_kind_problems`` not descending into a dict's values): a rule
+    # of a dict of rules built as a dict (``OverflowPolicy(queues={"a": {...}})``, as the
+    # file's inline table reads) is named; the nearest tests had dicts only in lists and
+    # struct fields
+    rule = {"to": "b", "after_s": 30.0}
+    queues = [QueueConfig(name="a"), QueueConfig(name="b")]
+    overflow = OverflowPolicy(queues={"a": rule})  # type: ignore[dict-item]
+    cfg = RouterConfig(queues=queues, backpressure=Backpressure(overflow=overflow))
+    with pytest.raises(ConfigError) as info:
+        Router(cfg)
+    assert info.value.problems == [
+        "$.backpressure.overflow.queues.a: must be a router.config.OverflowRule, got dict"
+    ]
+    good = OverflowPolicy(queues={"a": OverflowRule(to="b", after_s=30.0)})
+    Router(msgspec.structs.replace(cfg, backpressure=Backpressure(overflow=good)))
