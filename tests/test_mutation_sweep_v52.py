@@ -12,6 +12,7 @@ None is timed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -19,6 +20,7 @@ import msgspec
 import pytest
 
 from router import AgentSpec, Router
+from router.config import config_warnings
 from router.config.schema import (
     Backpressure,
     OverflowPolicy,
@@ -31,6 +33,7 @@ from router.events import AgentAway, AgentReady, Assigned, Queued, Requeued
 from router.sim import build_report, decode_scenario
 from router.sim.engine import ANSWERED, OPEN, Simulator
 from router.sim.report import format_summary
+from tests.sim_runs import example_text
 from tests.test_observe_monitor import Driven, _answer_chat
 from tests.test_sim_transfers import CLOSING as CLOSING_AT_SIX
 from tests.test_sim_transfers import Watch, check, scenario
@@ -427,3 +430,20 @@ def test_a_dict_where_a_rule_belongs_in_a_table_of_rules_is_refused_naming_it() 
     ]
     good = OverflowPolicy(queues={"a": OverflowRule(to="b", after_s=30.0)})
     Router(msgspec.structs.replace(cfg, backpressure=Backpressure(overflow=good)))
+
+
+def test_a_team_share_without_the_break_share_warns_once_in_a_scenario() -> None:
+    # config/warnings:144 (the ``return`` after the no-max_break_share warning dropped):
+    # with agent groups listed the team names were then checked too, a second warning
+    # for a setting that does nothing anyway (the nearest test had no groups listed)
+    text = example_text("mafengwo_refund_flood.toml")
+    assert "max_break_share = " in text
+    text = re.sub(r"(?m)^max_break_share = .*\n", "", text).replace(
+        "break_window_s = 7200",
+        'break_window_s = 7200\nmax_break_share_by_team = { "chat team" = 0.3 }',
+    )
+    warnings = [w for w in config_warnings(decode_scenario(text)) if "by_team" in w]
+    assert warnings == [
+        "$.wellbeing.max_break_share_by_team: does nothing without max_break_share "
+        "(no break waits for a place)"
+    ]
