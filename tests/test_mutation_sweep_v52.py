@@ -447,3 +447,50 @@ def test_a_team_share_without_the_break_share_warns_once_in_a_scenario() -> None
         "$.wellbeing.max_break_share_by_team: does nothing without max_break_share "
         "(no break waits for a place)"
     ]
+
+
+MANY_AWAY = """
+[simulation]
+duration_s = 20000
+warmup_s = 0
+accept_delay_s = 5.0
+[routing]
+mode = "offer"
+max_declines = 1
+[[queues]]
+name = "q"
+[[agents]]
+name = "a"
+count = 6
+capacity = { voice = 1 }
+decline_share = 0.3
+decline_away_s = 30
+[[arrivals]]
+queue = "q"
+rate_per_s = 0.06
+handle_time = { dist = "exponential", mean_s = 60 }
+"""
+
+
+def test_agents_set_away_for_declines_among_hand_backs_keep_the_engines_order() -> None:
+    # sim/engine:1303 (``sq += 1`` before the return's push made ``-= 1``): the engine's
+    # heap numbers repeat, two items of one instant and kind then compared by their
+    # payloads (a TypeError), or a handed-back call's stale completion takes the new
+    # work's number; here many agents are set away for their declines while every call
+    # in service is handed back at each second answer: each completion its full length
+    def act(w: Watch, ev: Any) -> None:
+        if isinstance(ev, Assigned) and int(ev.inquiry_id) % 2 == 0:
+            router = w.sim.router
+            for iid in list(w.sim._recs):
+                if _state(router, iid) == "assigned":
+                    aid = router.agent_of(iid)
+                    assert aid is not None
+                    w.hand_back(iid, aid)
+
+    w = Watch(decode_scenario(MANY_AWAY), act)
+    res = w.sim.run()
+    recs = w.sim._recs
+    assert len(w.handed) > 500 and res.declines_away > 500 and len(w.works) > 500
+    assert res.anomalies == {}
+    assert all(length == pytest.approx(recs[i].handle) for i, _, _, length in w.works)
+    assert all(a == c for _, a, c, _ in w.works)
