@@ -199,10 +199,6 @@ class BreakStaffing:
             tally.share = shares.get(name, self.share)
             tally.drain_share = drain_shares.get(name)
 
-    def allowed(self, staffed: int) -> int:
-        """Places on a break for ``staffed`` agents on shift (at least one if any)."""
-        return self._allowed(self.share, staffed)
-
     @staticmethod
     def _allowed(share: float | None, staffed: int) -> int:
         if share is None or staffed <= 0:
