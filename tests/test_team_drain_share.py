@@ -231,6 +231,25 @@ def test_a_team_no_agent_group_is_named_warns_in_a_scenario() -> None:
     ]
 
 
+def test_a_team_drain_share_that_does_nothing_is_warned_once_not_per_name() -> None:
+    # as the break map: a map that does nothing is one warning, not one more per unknown name
+    text = example_text("mafengwo_refund_flood.toml").replace(
+        "break_window_s = 7200",
+        'break_window_s = 7200\nmax_drain_share_by_team = { "chat team" = 0.3 }',
+    )
+    warned = [w for w in config_warnings(decode_scenario(text)) if "max_drain_share_by" in w]
+    assert warned == [
+        "$.wellbeing.max_drain_share_by_team: does nothing without drain_for_break (and its "
+        "break_window_s, max_break_share, max_continuous_work_s): no agent drains"
+    ]
+    on = text.replace("break_window_s = 7200", "break_window_s = 7200\ndrain_for_break = true")
+    warned = [w for w in config_warnings(decode_scenario(on)) if "max_drain_share_by" in w]
+    assert warned == [
+        "$.wellbeing.max_drain_share_by_team: does nothing without max_drain_share "
+        "(a drain holds a break place)"
+    ]
+
+
 # ---------------------------------------------------------------- a simulated day
 
 

@@ -98,16 +98,7 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
             f"$.wellbeing.break_window_s: does nothing without {need} "
             "(no break falls due to be brought forward under a share)"
         )
-    # what a drain needs besides the switch: the first missing of the three, if any
-    drain_needs = (
-        "break_window_s"
-        if not wb.break_window_s
-        else "max_break_share"
-        if wb.max_break_share is None
-        else "max_continuous_work_s"
-        if wb.max_continuous_work_s is None
-        else None
-    )
+    drain_needs = _drain_needs(wb)
     if wb.drain_for_break and drain_needs is not None:
         out.append(
             f"$.wellbeing.drain_for_break: does nothing without {drain_needs} "
@@ -138,6 +129,17 @@ def _wellbeing_warnings(wb: Wellbeing, out: list[str]) -> None:
                 )
 
 
+def _drain_needs(wb: Wellbeing) -> str | None:
+    """What a drain needs besides the switch: the first missing of the three, if any."""
+    if not wb.break_window_s:
+        return "break_window_s"
+    if wb.max_break_share is None:
+        return "max_break_share"
+    if wb.max_continuous_work_s is None:
+        return "max_continuous_work_s"
+    return None
+
+
 def _team_share_warnings(cfg: RouterConfig, out: list[str]) -> None:
     """``max_break_share_by_team`` without break staffing (``BreakStaffing`` counts no team
     without ``max_break_share``; ``max_drain_share_by_team``'s own cases are with the other
@@ -153,12 +155,15 @@ def _team_share_warnings(cfg: RouterConfig, out: list[str]) -> None:
             "(no break waits for a place)"
         )
         shares = {}
+    drains = wb.max_drain_share_by_team
+    if not wb.drain_for_break or _drain_needs(wb) is not None or wb.max_drain_share is None:
+        drains = {}  # does nothing: warned as such above, not once more per name
     if not cfg.agents:
         return
     groups = {a.name for a in cfg.agents if a.name is not None}
     for key, named in (
         ("max_break_share_by_team", shares),
-        ("max_drain_share_by_team", wb.max_drain_share_by_team),
+        ("max_drain_share_by_team", drains),
     ):
         for team in named:
             if team not in groups:
