@@ -772,3 +772,12 @@ def test_ids_are_opaque_strings_compared_exactly_and_a_break_reason_must_say_why
         ("Requeued", " lunch "),
         ("AgentOnBreak", " lunch "),
     ]
+
+
+@pytest.mark.parametrize("value", [None, "x", math.nan, {}, [], inq("x"), b"\x00"])
+def test_encode_input_refuses_what_is_no_input_naming_it(value: object) -> None:
+    """user52: ``encode_input`` wrote any value msgspec can encode (``b'null'`` for None
+    or NaN, ``b'"x"'``), bytes ``decode_input`` then refuses far from the mistake."""
+    with pytest.raises(InvalidInput, match=r"^input: must be an input of router\.inputs, got "):
+        encode_input(value)  # type: ignore[arg-type]
+    assert decode_input(encode_input(GoOnBreak(agent_id="a1"))) == GoOnBreak(agent_id="a1")
