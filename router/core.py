@@ -4962,13 +4962,18 @@ class Router:
     def total_waiting(self) -> int:
         return self._waiting
 
-    def expected_wait(self, queue: object, position: int) -> float:
+    def expected_wait(self, queue: object, position: int | None = None) -> float:
         """The expected wait in seconds of the customer at ``position`` (1 = next) in
-        ``queue``, from the rates measured so far."""
-        name = self._known_queue(queue).name
-        if type(position) is not int or position < 1:
+        ``queue``, from the rates measured so far. Without ``position``: the place an
+        arrival at the queue's own priority would take now (behind everyone waiting at
+        that priority or above). The estimator's figure alone: an ``Admission`` also
+        counts the agents free now and announced staffing changes."""
+        q = self._known_queue(queue)
+        if position is None:
+            position = self._position(q, q.priority)
+        elif type(position) is not int or position < 1:
             raise InvalidInput("position", f"must be an integer >= 1, got {position!r}")
-        return self._estimator.expected_wait(name, position)
+        return self._estimator.expected_wait(q.name, position)
 
     def inquiry_state(self, inquiry_id: object) -> str:
         """``waiting``, ``offered``, ``assigned``, ``wrap_up`` or ``parked``; raises if unknown."""

@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from router.errors import read_message
+from router.errors import InvalidInput, read_message
 from router.model import AgentSpec, Attributes, Inquiry, Level, Name
 from router.values import (
     MAX_NAME,
@@ -258,7 +258,10 @@ def decode_input(data: bytes | str) -> Input:
 
 
 def encode_input(inp: Input) -> bytes:
-    """JSON bytes of an input (the inverse of :func:`decode_input`)."""
+    """JSON bytes of an input (the inverse of :func:`decode_input`); anything that is no
+    input of this module is :class:`~router.errors.InvalidInput` naming ``input``."""
+    if not isinstance(inp, _Input):
+        raise InvalidInput("input", f"must be an input of router.inputs, got {type(inp).__name__}")
     return _json_encoder.encode(inp)
 
 

@@ -113,8 +113,13 @@ def query_id(value: Any, field: str) -> str:
 
 
 def check_reason(value: Any, field: str = "reason") -> str:
+    """Why a caller stops an agent (``go_on_break``): a string of at most 200 characters
+    with something besides whitespace in it. It is what ``AgentOnBreak`` and the
+    ``Requeued`` of the agent's open offers say; an empty one would say nothing."""
     if type(value) is not str or len(value) > MAX_NAME:
         raise InvalidInput(field, f"must be a string of at most {MAX_NAME} characters")
+    if not value or value.isspace():
+        raise InvalidInput(field, f"must say why: not empty or only whitespace, got {value!r}")
     return value
 
 

@@ -46,6 +46,47 @@ def test_defaults_of_a_bare_file() -> None:
     )
 
 
+_YAML_BOOL = "an unquoted yes, no, on, off, true or false is a YAML boolean: quote the string"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("routing:\n  mode: yes\n", f"$.routing.mode: Expected str, got bool (true): {_YAML_BOOL}"),
+        (
+            "queues:\n  - name: on\n    channel: voice\n",
+            f"$.queues[0].name: Expected str, got bool (true): {_YAML_BOOL}",
+        ),
+        (
+            "queues:\n  - name: a\n    closed: off\n",
+            f"$.queues[0].closed: Expected str, got bool (false): {_YAML_BOOL}",
+        ),
+        (
+            "backpressure:\n  policy: [no]\n",
+            f"$.backpressure.policy[0]: Expected str, got bool (false): {_YAML_BOOL}",
+        ),
+        (
+            "queues:\n  - name: a\n    requires: {no: 2}\n",
+            "$.queues[0].requires: invalid key False: Expected str, got bool (false): "
+            + _YAML_BOOL,
+        ),
+        (
+            "queues:\n  - name: a\n    tenant: yes\n",
+            f"$.queues[0].tenant: Expected str | null, got bool (true): {_YAML_BOOL}",
+        ),
+        # a bool where a number belongs is no quoting matter: msgspec's line as it was
+        (
+            "routing:\n  offer_timeout_s: yes\n",
+            "$.routing.offer_timeout_s: Expected float, got bool",
+        ),
+    ],
+)
+def test_a_yaml_boolean_where_a_string_belongs_says_to_quote_it(text: str, line: str) -> None:
+    """user51/52: YAML 1.1 reads ``mode: yes`` as true; msgspec's ``Expected str, got bool``
+    named the field but not the cause."""
+    assert problems(text, "yaml") == [line]
+
+
 @pytest.mark.parametrize(
     ("text", "fmt", "line"),
     [

@@ -308,6 +308,46 @@ def test_max_queue_with_no_bounded_policy_in_the_chain() -> None:
         unregister_policy("reads_max_queue")
 
 
+def test_a_queues_max_queue_with_nothing_that_reads_it() -> None:
+    """user52: a queue's own ``max_queue`` is read by the bounded policies, by ``overflow``
+    as room in a queue its rules move to, and by outbound in its own queues: with none of
+    them it does nothing, warned as ``$.backpressure.max_queue`` is."""
+    text = queue_orders("max_queue = 1")
+    inert = (
+        "$.queues[1].max_queue: does nothing: only reject_when_full, shed_lowest_priority or "
+        "block in $.backpressure.policy checks it (the chain: admit_all), overflow in a queue "
+        "its rules move to, outbound in its own queues"
+    )
+    assert warned(text) == [inert]
+    assert events(text) == events(text.replace("max_queue = 1\n", ""))
+    codel = text + '\n[backpressure]\npolicy = ["codel"]\n'
+    assert warned(codel) == [inert.replace("chain: admit_all", "chain: codel")]
+    # a bounded policy reads it: not warned, and the bound rejects orders
+    bounded = text + '\n[backpressure]\npolicy = "reject_when_full"\n'
+    assert warned(bounded) == []
+    assert any("queue_full" in e for e in events(bounded))
+    # overflow reads it as the room left in the queue it moves complaints to
+    overflow = (
+        text + '\n[backpressure]\npolicy = ["overflow"]\n'
+        '[backpressure.overflow.queues.complaints]\nto = "orders"\nafter_s = 60\n'
+    )
+    assert warned(overflow) == []
+    # ... but not in a queue no rule moves to
+    into_complaints = overflow.replace('to = "orders"', 'to = "complaints"').replace(
+        "overflow.queues.complaints", "overflow.queues.orders"
+    )
+    assert warned(into_complaints) == [inert.replace("chain: admit_all", "chain: overflow")]
+    # outbound bounds its own queues with it
+    outbound = text + '\n[backpressure.outbound]\nqueues = ["orders"]\n'
+    assert warned(outbound) == []
+    # a policy of the embedder's own may read it: no warning
+    register_policy("reads_max_queue", AdmitAll)
+    try:
+        assert warned(text + '\n[backpressure]\npolicy = ["reads_max_queue"]\n') == []
+    finally:
+        unregister_policy("reads_max_queue")
+
+
 def test_an_empty_chain_is_named_in_the_summary(tmp_path: Path) -> None:
     path = tmp_path / "empty.toml"
     path.write_text(BASE + "\n[backpressure]\npolicy = []\n")

@@ -221,6 +221,24 @@ BAD: list[tuple[str, Callable[[Router], object], Any, str]] = [
         "agent_id",
     ),
     (
+        "break reason empty",
+        lambda r: r.go_on_break("a1", 6, ""),
+        GoOnBreak(agent_id="a1", reason=""),
+        "reason",
+    ),
+    (
+        "break reason blank",
+        lambda r: r.go_on_break("a1", 6, " \t"),
+        GoOnBreak(agent_id="a1", reason=" \t"),
+        "reason",
+    ),
+    (
+        "break reason None",
+        lambda r: r.go_on_break("a1", 6, None),  # type: ignore[arg-type]
+        GoOnBreak(agent_id="a1", reason=None),  # type: ignore[arg-type]
+        "reason",
+    ),
+    (
         "break reason too long",
         lambda r: r.go_on_break("a1", 6, "x" * 201),
         GoOnBreak(agent_id="a1", reason="x" * 201),
@@ -320,6 +338,7 @@ WRONG_TYPE = {
     "transfer priority nan",
     "hand back priority high",
     "heartbeat id None",
+    "break reason None",
 }
 
 
@@ -722,3 +741,43 @@ def test_a_query_given_an_id_that_is_no_str_raises_invalid_input_on_both_builds(
     assert r.offered_to("i1") == ["a1"] and r.inquiry_state("i2") == "waiting"
     with pytest.raises(UnknownId):
         r.inquiry_state("nobody")
+
+
+def test_ids_are_opaque_strings_compared_exactly_and_a_break_reason_must_say_why() -> None:
+    """user52: an id is any string of 1..200 characters, never trimmed (whitespace is part
+    of it: `" a"` and `"a"` are two inquiries, `" "` one more); an empty id is refused.
+    A ``go_on_break`` reason is free text that events carry (``AgentOnBreak``, the
+    ``Requeued`` of the agent's open offers): empty or whitespace-only says nothing and
+    is refused naming ``reason``, the router unchanged."""
+    r = _router()
+    for iid in ("a", " a", " "):
+        assert r.submit(inq(iid), 6).admitted
+    assert r.queue_length("refund") == 4  # i2 and the three
+    for iid in ("a", " a", " "):
+        assert r.inquiry_state(iid) == "waiting"
+        r.withdraw(iid, 6)
+    r.login(agent(" "), 6)
+    assert " " in r.agent_ids()
+    before = r.snapshot()
+    for reason in ("", " ", "\n\t", "\u3000"):
+        with pytest.raises(InvalidInput) as info:
+            r.go_on_break("a1", 7, reason)
+        assert str(info.value) == (
+            f"reason: must say why: not empty or only whitespace, got {reason!r}"
+        )
+        assert r.snapshot() == before
+    r.go_on_break("a1", 7, " lunch ")
+    ev = r.tick(7)
+    assert [(type(e).__name__, e.reason) for e in ev if hasattr(e, "reason")] == [
+        ("Requeued", " lunch "),
+        ("AgentOnBreak", " lunch "),
+    ]
+
+
+@pytest.mark.parametrize("value", [None, "x", math.nan, {}, [], inq("x"), b"\x00"])
+def test_encode_input_refuses_what_is_no_input_naming_it(value: object) -> None:
+    """user52: ``encode_input`` wrote any value msgspec can encode (``b'null'`` for None
+    or NaN, ``b'"x"'``), bytes ``decode_input`` then refuses far from the mistake."""
+    with pytest.raises(InvalidInput, match=r"^input: must be an input of router\.inputs, got "):
+        encode_input(value)  # type: ignore[arg-type]
+    assert decode_input(encode_input(GoOnBreak(agent_id="a1"))) == GoOnBreak(agent_id="a1")

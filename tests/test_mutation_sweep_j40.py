@@ -605,6 +605,10 @@ BAD_IDS: list[tuple[object, str]] = [
         GoOnBreak(agent_id="a", reason="x" * 201),
         "reason: must be a string of at most 200 characters",
     ),
+    (
+        GoOnBreak(agent_id="a", reason=""),
+        "reason: must say why: not empty or only whitespace, got ''",
+    ),
     (Heartbeat(agent_id=5), f"agent_id: {_ID} 5"),  # type: ignore[arg-type]
     (SetAttributes(agent_id="", attributes={}), f"agent_id: {_ID} ''"),
     (UpdateInquiry(inquiry_id=None), f"inquiry_id: {_ID} None"),  # type: ignore[arg-type]
@@ -639,7 +643,7 @@ BAD_IDS: list[tuple[object, str]] = [
 GOOD_IDS: list[object] = [
     Accept(inquiry_id="i"),
     Decline(inquiry_id="i", agent_id="a"),
-    GoOnBreak(agent_id="a", reason=""),
+    GoOnBreak(agent_id="a", reason="x"),
     UpdateInquiry(inquiry_id="i", requires={}),
     Transfer(inquiry_id="i", queue="q", agent_id="a", priority=-1000, requires={"r": 5}),
     HandBack(inquiry_id="i", agent_id="a", priority=1000),

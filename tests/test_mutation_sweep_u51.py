@@ -75,6 +75,9 @@ def test_a_monitor_learns_a_queue_from_a_change_of_its_answer_target_alone() -> 
     st = mon.statistics(2.0)
     assert sorted(st.queues) == ["a", "b"]
     assert st.queues["b"].answer_target_s == 40.0
+    # user52: its channel was not told either: None, as an unknown target is (not '')
+    assert st.queues["b"].channel is None
+    assert st.queues["a"].channel == "voice"
 
 
 def test_a_restored_routers_snapshot_keeps_the_gone_entries_in_due_order() -> None:

@@ -283,6 +283,7 @@ def test_a_queue_without_a_known_target_has_no_service_level() -> None:
     st = m.statistics(now=10.0)
     chat = st.queues["chat"]
     assert chat.answer_target_s is None
+    assert chat.channel is None  # user52: not told, one spelling with the target ('' before)
     assert chat.outcomes["answered"] == 1
     assert all(w.answered == 1 for w in chat.windows.values())
     assert all(w.service_level is None for w in chat.windows.values())

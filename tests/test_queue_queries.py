@@ -8,7 +8,7 @@ import math
 import pytest
 
 import router
-from router import Inquiry, InvalidInput, QueueConfig, Router, RouterConfig, UnknownId
+from router import AgentSpec, Inquiry, InvalidInput, QueueConfig, Router, RouterConfig, UnknownId
 
 
 def _router() -> Router:
@@ -59,7 +59,7 @@ def test_a_query_with_no_queue_name_is_refused(query: str, queue: object) -> Non
         (-1, InvalidInput),
         (1.0, WRONG_TYPE),
         (math.nan, WRONG_TYPE),
-        (None, WRONG_TYPE),
+        ("1", WRONG_TYPE),
     ],
 )
 def test_expected_wait_needs_a_position_of_one_or_more(
@@ -69,6 +69,24 @@ def test_expected_wait_needs_a_position_of_one_or_more(
         error, match=None if error is TypeError else r"^position: must be an integer >= 1, got "
     ):
         _router().expected_wait("refund", position)  # type: ignore[arg-type]
+
+
+def test_expected_wait_without_a_position_is_the_next_arrivals() -> None:
+    """user51/52: ``expected_wait(queue)`` (or ``position=None``) is the wait at the place an
+    arrival at the queue's own priority would take now: behind everyone waiting at that
+    priority or above (Python's own TypeError before)."""
+    r = Router(RouterConfig(queues=[QueueConfig(name="refund"), QueueConfig(name="sales")]))
+    r.login(AgentSpec(id="a1", skills={}, capacity={"voice": 1}), now=0.0)
+    assert r.expected_wait("refund") == r.expected_wait("refund", 1)
+    for n in range(1, 4):
+        r.submit(Inquiry(id=f"c{n}", queue="refund"), now=1.0)
+    r.submit(Inquiry(id="vip", queue="refund", priority=5), now=1.0)
+    r.submit(Inquiry(id="low", queue="refund", priority=-5), now=1.0)
+    r.tick(1.0)  # c1 offered (not waiting); c2, c3, vip and low wait
+    waits = [r.expected_wait("refund", k) for k in range(1, 7)]
+    assert len(set(waits)) == 6  # each place its own figure: the default picks one
+    assert r.expected_wait("refund") == r.expected_wait("refund", None) == waits[3]  # behind 3
+    assert r.expected_wait("sales") == r.expected_wait("sales", 1)
 
 
 @pytest.mark.skipif(router.compiled, reason="compiled, a bool argument arrives as its int")

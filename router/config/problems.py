@@ -89,7 +89,8 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
                 try:
                     msgspec.convert(k, kt)
                 except msgspec.ValidationError as exc:
-                    out.append(f"{path}: invalid key {k!r}: " + format_validation_error(exc)[3:])
+                    msg = format_validation_error(exc)[3:]
+                    out.append(f"{path}: invalid key {k!r}: " + _yaml_bool(msg, k))
                     continue
                 _walk(v, vt, key_path(path, k), out)
     if len(out) == before:
@@ -108,7 +109,22 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
             else:
                 out.append(f"{path}: missing required field {tag!r}; known: {known}")
         else:
-            out.append(format_validation_error(err, path))
+            out.append(_yaml_bool(format_validation_error(err, path), raw))
+
+
+#: msgspec's line for a bool where a string (maybe optional) belongs
+_STR_GOT_BOOL = re.compile(r"Expected [^,]*\bstr\b[^,]*, got bool$")
+
+
+def _yaml_bool(line: str, raw: Any) -> str:
+    """``line`` with the likely cause added when ``raw`` is a bool where a string belongs:
+    YAML 1.1 (PyYAML) reads an unquoted ``yes``/``no``/``on``/``off`` as a boolean."""
+    if type(raw) is bool and _STR_GOT_BOOL.search(line):
+        return (
+            f"{line} ({str(raw).lower()}): an unquoted yes, no, on, off, true or false "
+            "is a YAML boolean: quote the string"
+        )
+    return line
 
 
 def _choices(tp: Any) -> tuple[str, tuple[str, ...]] | None:

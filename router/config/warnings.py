@@ -43,6 +43,7 @@ def config_warnings(cfg: RouterConfig) -> list[str]:
     _policy_table_warnings(cfg, out)
     _callback_bound_warnings(cfg, out)
     _queue_bound_warnings(cfg, out)
+    _own_bound_warnings(cfg, out)
     _offer_warnings(cfg, out)
     _queue_warnings(cfg, out)
     return out
@@ -217,6 +218,28 @@ def _queue_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
         "or block in $.backpressure.policy checks it (the chain: "
         f"{', '.join(chain) or 'none: every arrival admitted'})"
     )
+
+
+def _own_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:
+    """A queue's own ``max_queue`` is read by the bounded policies (``_Bounds.per_queue``),
+    by ``overflow`` as the room left in a queue one of its rules moves to
+    (``Overflow.on_timer``) and by outbound in its own queues (``Outbound.hold``): with
+    none of them it does nothing (``Router.has_room`` still reads it)."""
+    bp = cfg.backpressure
+    chain = policy_names(bp)
+    if any(name in _BOUNDED or name not in POLICY_NAMES for name in chain):
+        return
+    into = {rule.to for rule in bp.overflow.queues.values()} if "overflow" in chain else set()
+    outbound = set(bp.outbound.queues)
+    for i, q in enumerate(cfg.queues):
+        if q.max_queue is None or q.name in into or q.name in outbound:
+            continue
+        out.append(
+            f"$.queues[{i}].max_queue: does nothing: only reject_when_full, "
+            "shed_lowest_priority or block in $.backpressure.policy checks it (the chain: "
+            f"{', '.join(chain) or 'none: every arrival admitted'}), overflow in a queue its "
+            "rules move to, outbound in its own queues"
+        )
 
 
 def _callback_bound_warnings(cfg: RouterConfig, out: list[str]) -> None:

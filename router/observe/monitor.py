@@ -113,7 +113,9 @@ class QueueFigures(Struct, frozen=True, kw_only=True):
     """One queue, now and over its windows."""
 
     name: str
-    channel: str
+    #: None while the monitor knows no channel for the queue (not in its config, and no
+    #: ``Reconfigured`` event named it), as for ``answer_target_s``
+    channel: str | None
     #: None while the monitor knows no target for the queue (not in its config, and no
     #: ``Reconfigured`` event named it): then no window has a ``service_level`` either
     answer_target_s: float | None
@@ -868,7 +870,7 @@ class Monitor:
             hist = q.histogram
             queues[name] = QueueFigures(
                 name=name,
-                channel=self._channel.get(name, ""),
+                channel=self._channel.get(name),
                 answer_target_s=self._target.get(name),
                 waiting=q.waiting,
                 longest_wait_s=self.longest_wait(name, t),
