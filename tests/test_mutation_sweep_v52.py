@@ -368,7 +368,7 @@ def test_an_agent_away_for_its_declines_sent_on_a_break_is_not_set_ready_by_the_
     assert len(breaks) == 3  # every agent: away for its declines, then on a break
     assert res.anomalies == {}
     assert readied == []  # nobody ended those breaks (the hook never does)
-    assert res.declines_back < res.declines_away
+    assert res.away["max_declines"][1] < res.away["max_declines"][0]
 
 
 def test_an_agent_away_for_its_declines_set_ready_by_a_hook_is_not_returned_again() -> None:
@@ -386,9 +386,9 @@ def test_an_agent_away_for_its_declines_set_ready_by_a_hook_is_not_returned_agai
 
     sim = Simulator(decode_scenario(AWAY_FOR_DECLINES), on_event=hook)
     res = sim.run()
-    assert len(back) == res.declines_away > 10
+    assert len(back) == res.away["max_declines"][0] > 10
     assert res.anomalies == {}
-    assert res.declines_back == 0
+    assert res.away["max_declines"][1] == 0
 
 
 def test_the_summary_names_declines_without_agents_set_away() -> None:
@@ -490,7 +490,7 @@ def test_agents_set_away_for_declines_among_hand_backs_keep_the_engines_order() 
     w = Watch(decode_scenario(MANY_AWAY), act)
     res = w.sim.run()
     recs = w.sim._recs
-    assert len(w.handed) > 500 and res.declines_away > 500 and len(w.works) > 500
+    assert len(w.handed) > 500 and res.away["max_declines"][0] > 500 and len(w.works) > 500
     assert res.anomalies == {}
     assert all(length == pytest.approx(recs[i].handle) for i, _, _, length in w.works)
     assert all(a == c for _, a, c, _ in w.works)
