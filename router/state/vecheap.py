@@ -49,7 +49,7 @@ except ImportError:  # (not a dependency: the pure build runs without it)
         return lambda cls: cls
 
 
-__all__ = ["AgentHeap", "LiveTable"]
+__all__ = ["SLOT_MASK", "AgentHeap", "LiveTable"]
 
 #: ``lazyheap.SLOT_BITS``' mask: the slot in an entry's ``ss``
 SLOT_MASK: Final = (1 << 26) - 1
