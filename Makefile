@@ -27,7 +27,7 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_dropped_router.py tests/test
 	tests/test_tracing.py tests/test_deadline_heap.py tests/test_offer_line_compaction.py tests/test_waiting_lines.py \
 	tests/test_gc_footprint.py tests/test_counting.py tests/test_ticket_more.py tests/test_agent_heap.py \
 	tests/test_queries_change_nothing.py tests/test_bench.py tests/test_public_surface.py \
-	tests/test_shared_caps.py tests/test_version_table.py tests/test_bookkeeping_counts.py \
+	tests/test_shared_caps.py tests/test_version_table.py tests/test_live_table.py tests/test_bookkeeping_counts.py \
 	tests/test_deadline_entries.py tests/test_mutation_sweep.py tests/test_mutation_sweep_core.py \
 	tests/test_mutation_sweep_edges.py \
 	tests/test_mutation_sweep_c34.py tests/test_mutation_sweep_e35.py \
@@ -66,10 +66,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# ROUTER_COMPILE=1 pip install . (no isolation: the venv's pinned mypy compiles)
+# ROUTER_COMPILE=1 pip install . (no isolation: the venv's pinned mypy compiles; the
+# compiled modules import librt.vecs at run time: checked first, as the venv has it)
 # the stamp takes the build's start time: a source saved while it compiles is newer, so
 # the next make builds again (a stamp touched at the end would hide that edit)
 $(COMPILED)/.built: $(ROUTER_SOURCES) $(STAMP)
+	@$(BIN)/python -c "import librt.vecs" 2>/dev/null || { echo "make compiled: the compiled \
+	build needs librt (its agent heaps' vectors; mypy installs it): pip install \
+	'inquiry-router[compiled]' or 'librt>=0.16' (docs/compiled.md)" >&2; exit 1; }
 	mkdir -p $(COMPILED) && touch $@.start
 	ROUTER_COMPILE=1 $(BIN)/pip install -q --no-deps --no-build-isolation --upgrade \
 		--target $(COMPILED) .

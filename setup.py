@@ -18,6 +18,10 @@ from pathlib import Path
 
 #: the mypy (and so mypyc) every compiled build uses; the ``dev`` extra pins the same
 MYPY = "mypy==2.4.1"
+#: the compiled build's one runtime dependency: ``librt.vecs``, the native vectors of its
+#: agent heaps (router/state/vecheap.py; mypy installs it too). The ``compiled`` extra and
+#: the build backend name the same; the pure build never imports it
+LIBRT = "librt>=0.16"
 
 ROOT = Path(__file__).resolve().parent
 

@@ -19,8 +19,11 @@ from setuptools import build_meta as _setuptools
 from setuptools.build_meta import *  # noqa: F403  (the hooks this backend does not change)
 
 MYPY = "mypy==2.4.1"  # the same pin as setup.py's MYPY (tests/test_compiled.py checks)
-#: what mypyc needs to type the sources: the pinned mypy, and msgspec's own type hints
-COMPILE_REQUIRES = [MYPY, "msgspec>=0.18"]
+#: the compiled build's runtime dependency, setup.py's LIBRT (router/state/vecheap.py)
+LIBRT = "librt>=0.16"
+#: what mypyc needs to type the sources: the pinned mypy, msgspec's own type hints and
+#: librt's (the compiled agent heaps' vectors, linked against at build time)
+COMPILE_REQUIRES = [MYPY, "msgspec>=0.18", LIBRT]
 
 T = TypeVar("T")
 

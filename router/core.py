@@ -198,12 +198,9 @@ from router.state.lazyheap import (
     RANK_LIMIT,
     SLOT_BITS,
     SLOT_LIMIT,
-    AgentEntry,
+    SLOT_MASK,
     DeadlineEntry,
     DeadlineTuple,
-    agent_list,
-    agent_pop,
-    agent_push,
     best_live_except,
     compact_agents,
     deadline_heapify,
@@ -262,6 +259,7 @@ from router.state.records import (
 )
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
+from router.state.vecheap import AgentHeap, LiveTable
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, QueueHolds, RouterStatistics
 from router.values import (
@@ -428,11 +426,11 @@ class Router:
         "_seq",
         "_slot_limit",
         "_slots",
-        "_spare",
         "_spent_room",
         "_staff_ver",
         "_strict",
         "_surge",
+        "_table",
         "_tickets",
         "_top_fired",
         "_trace",
@@ -465,32 +463,31 @@ class Router:
         self._events: list[Event] = []
         self._tickets: dict[str, Ticket] = {}
         self._agents: dict[str, Agent] = {}
-        #: the agent heaps' and the deadline heap's hot push and pop through ``lazyheap``'s
-        #: functions (compiled: native compares of the entries' ``(key, seq)``; the agent
-        #: heaps hold ``AgentEntry`` objects, ``agent_push``/``agent_pop``/``agent_list``, the
-        #: deadline heap and the offer line ``DeadlineEntry`` objects, ``deadline_push``/
-        #: ``deadline_pop``) rather than ``heapq`` (pure: C code there, faster than the Python
-        #: functions, on tuples); same order either way
+        #: the compiled build's heaps (pure: ``heapq`` on tuples, C code there, faster than
+        #: the Python functions): the agent heaps are ``vecheap.AgentHeap`` vectors
+        #: (``Pool.vh``) with the live table ``_table``; the deadline heap and the offer line
+        #: hold ``DeadlineEntry`` objects (``lazyheap.deadline_push``/``deadline_pop``); the
+        #: same order either way
         self._native_heap: bool = is_compiled("router.state.lazyheap")
         #: the slot table: the agent heap entries name their agent by its index here
         #: (``Agent.slot``; router/state/lazyheap.py); slots of agents gone are retired
         #: (they name ``_GONE``) and free again once every agent heap was compacted
         self._slots: list[Agent] = []
-        #: the version table, parallel to ``_slots``: each slot's agent's version as the int
-        #: object its heap entries hold while it is listed at that version (``None`` once it
-        #: moves on or the slot retires); an entry is live while it holds that very object
-        #: (``vers[slot] is ver``: router/state/lazyheap.py), a test that reads this list and
-        #: not the agent
+        #: pure: the version table, parallel to ``_slots``: each slot's agent's version as
+        #: the int object its heap entries hold while it is listed at that version (``None``
+        #: once it moves on or the slot retires); an entry is live while it holds that very
+        #: object (``vers[slot] is ver``: router/state/lazyheap.py), a test that reads this
+        #: list and not the agent. Compiled: empty (the live table holds liveness)
         self._vers: list[object] = []
-        #: compiled: stale agent entries the refresh's compactions dropped, reused by its
-        #: ``agent_list`` instead of new ones (``lazyheap.compact_agents``; pure: empty)
-        self._spare: list[AgentEntry] = []
+        #: compiled: the live table, by slot the ``ss`` (``rank << SLOT_BITS | slot``) of
+        #: the agent's live listing, ``-1`` when none (router/state/vecheap.py); pure: None
+        self._table: LiveTable | None = LiveTable() if self._native_heap else None
         #: compiled: the last listing's rank (``Agent.rank``: its entries' ``seq``, in
         #: ``seq``'s order), and the bound that renumbers them (``_renumber_ranks``; a test
         #: may lower it)
         self._rank: i32 = 0
         self._rank_limit: i32 = RANK_LIMIT
-        #: compiled: the agents' slots it has room for (``AgentEntry.ss``; a test may lower it)
+        #: compiled: the agents' slots it has room for (an entry's ``ss``; a test may lower it)
         self._slot_limit: int = SLOT_LIMIT
         self._free_slots: list[int] = []
         self._retired: list[int] = []
@@ -1963,7 +1960,8 @@ class Router:
             self._n_assigned -= 1
             self._n_wrapup += 1
             self._at(now + wrap, K_WRAP, t, t.seq)
-            unlist(agent, self._vers)  # recent work changed its score: re-listed where it has room
+            # recent work changed its score: re-listed where it has room
+            unlist(agent, self._vers, self._table)
             if has_room(agent):  # (a voice agent in wrap-up has none: no work)
                 self._freed[agent.id] = agent
             tl = agent.tally  # busy -> wrap_up: noted (_note_changed, inline)
@@ -1980,7 +1978,7 @@ class Router:
         until = self._now + wb.cooldown_s
         if until > agent.cooldown_until:
             agent.cooldown_until = until
-            unlist(agent, self._vers)
+            unlist(agent, self._vers, self._table)
             self._schedule_agent(agent, until)
             self._note_changed(agent)  # not available while it cools down
         self._events.append(
@@ -2464,7 +2462,7 @@ class Router:
         agent.no_answer = 0
         agent.declines = 0
         agent.idle_since = self._now
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         self._freed[agent.id] = agent
         self._room(agent)
         self._note_changed(agent)
@@ -2500,7 +2498,7 @@ class Router:
         agent.state_reason = reason
         agent.break_until = until
         agent.break_due = _INF  # a break waiting for a place is asked again when back
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         self._freed.pop(agent.id, None)
         self._room(agent)
         self._note_changed(agent)
@@ -2586,7 +2584,7 @@ class Router:
         rounds = self._declined_pools(agent)
         self._live.remove_agent(agent)
         leave_pools(agent)
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         self._unindex_agent(agent)
         self._freed.pop(agent.id, None)
         if self._scheduled.pop(agent.id, None) is not None:
@@ -2605,13 +2603,21 @@ class Router:
         slot's next agent must not meet its last one's entries, whose versions it may
         reach). The compaction's O(entries) is amortised over those departures."""
         self._slots[slot] = _GONE
-        self._vers[slot] = None  # no entry holds it: the slot's entries are all stale
+        table = self._table
+        if table is not None:  # compiled: no entry holds -1
+            table.cells[slot] = -1
+        else:
+            self._vers[slot] = None  # no entry holds it: the slot's entries are all stale
         retired = self._retired
         retired.append(slot)
         if len(retired) > 16 + (len(self._agents) >> 2):
             vers = self._vers
             for pool in self._pools.values():
-                compact_agents(pool.agents, vers, self._native_heap)
+                vh = pool.vh
+                if vh is not None and table is not None:
+                    vh.compact(table.cells)
+                else:
+                    compact_agents(pool.agents, vers)
             self._free_slots.extend(retired)
             retired.clear()
 
@@ -2631,7 +2637,7 @@ class Router:
         if agent.units is not None:
             agent.units_used -= t.terms.cost
             agent.units_by[ch] -= t.terms.cost
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         now = self._now
         tally = agent.tally
         tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
@@ -2772,7 +2778,7 @@ class Router:
     def _relist_changed(self, agent: Agent) -> None:
         """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
         it again where it may take work now."""
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         if agent.state == READY:
             self._freed[agent.id] = agent
         tl = agent.tally
@@ -3055,7 +3061,7 @@ class Router:
         """List ``agent`` again in the pools its shift's tenants and queues allow."""
         rounds = self._declined_pools(agent)
         leave_pools(agent)
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         for t in list(agent.offers.values()):
             held = t.pool
             assert held is not None
@@ -3208,6 +3214,8 @@ class Router:
 
     def _make_pool(self, key: PoolKey, q: QueueState) -> Pool:
         pool = Pool(key, q)
+        if self._native_heap:  # compiled: the agent heap's vectors (vecheap.py)
+            pool.vh = AgentHeap()
         self._pools[key] = pool
         q.pools.append(pool)
         # in login order, whatever order the skill index holds them in (an agent update
@@ -3238,14 +3246,21 @@ class Router:
 
     def _index_agent(self, agent: Agent) -> None:
         self._agents[agent.id] = agent
+        table = self._table  # compiled: the listing's cell (its rank; pure, its version)
         if self._free_slots:
             agent.slot = self._free_slots.pop()
             self._slots[agent.slot] = agent
-            self._vers[agent.slot] = agent.ver
+            if table is not None:
+                table.cells[agent.slot] = (int(agent.rank) << SLOT_BITS) | agent.slot
+            else:
+                self._vers[agent.slot] = agent.ver
         else:
             agent.slot = len(self._slots)
             self._slots.append(agent)
-            self._vers.append(agent.ver)
+            if table is not None:
+                table.add((int(agent.rank) << SLOT_BITS) | agent.slot)
+            else:
+                self._vers.append(agent.ver)
         for skill in agent.skills:
             self._by_skill.setdefault(skill, {})[agent.id] = agent
 
@@ -3313,19 +3328,21 @@ class Router:
         return mode_key(pool.mode, agent, pool, prof, self._draws)
 
     def _push_agent(self, agent: Agent, pool: Pool, prof: float) -> None:
-        heap = pool.agents
         key = self._key(agent, pool, prof)
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: its listing's rank and slot
+            vh.push(key, (int(agent.rank) << SLOT_BITS) | agent.slot)
+            listed(agent, pool)
+            if vh.n > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
+                vh.compact(table.cells)
+            return
         # the version object from the table: an entry's liveness is its identity there
-        if self._native_heap:  # compiled: the heap holds AgentEntry objects (lazyheap.py)
-            any_heap: Any = heap
-            agent_push(
-                any_heap, AgentEntry(key, int(agent.rank), self._vers[agent.slot], agent.slot)
-            )
-        else:
-            heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
+        heap = pool.agents
+        heappush(heap, (key, agent.seq, self._vers[agent.slot], agent.slot))
         listed(agent, pool)
         if len(heap) > pool.n_listed + (pool.n_listed >> 1) + 32:  # (as in _refresh)
-            compact_agents(heap, self._vers, self._native_heap)
+            compact_agents(heap, self._vers)
 
     def _renumber_ranks(self) -> i32:
         """Compiled: the listings' ranks (``Agent.rank``, an ``i32``; the entries' ``seq``)
@@ -3334,20 +3351,28 @@ class Router:
         agent being refreshed, its listing's until then, stale once the table takes its
         new version), then takes its agent's new rank: the entries keep their order, so
         every heap stays one. The count of ranks given (the agents in the table)."""
-        vers = self._vers
+        table = self._table
+        assert table is not None  # (compiled only)
+        cells = table.cells
         pools = self._pools.values()
         for pool in pools:
-            compact_agents(pool.agents, vers, True, self._spare)
-        listed_now = [a for a in self._agents.values() if vers[a.slot] is not None]
+            vh = pool.vh
+            if vh is not None:
+                vh.compact(cells)
+        listed_now = [a for a in self._agents.values() if cells[a.slot] >= 0]
         listed_now.sort(key=_rank_of)
         for i, a in enumerate(listed_now):
             a.rank = i + 1
         slots = self._slots
         for pool in pools:
-            entries: Any = pool.agents  # (AgentEntry objects: compiled)
-            for e in entries:
-                slot = e.slot
-                e.ss = (slots[slot].rank << SLOT_BITS) | slot
+            vh = pool.vh
+            if vh is not None:
+                vss = vh.ss
+                for j in range(vh.n):
+                    sl = vss[j] & SLOT_MASK
+                    vss[j] = (int(slots[sl].rank) << SLOT_BITS) | sl
+        for a in listed_now:
+            cells[a.slot] = (int(a.rank) << SLOT_BITS) | a.slot
         self._rank = len(listed_now)
         return self._rank
 
@@ -3373,11 +3398,17 @@ class Router:
                 rank = self._renumber_ranks() + 1
             seq = agent.rank = self._rank = rank
         ver = agent.listed_ver = agent.ver
-        # the version as an object, made once (compiled: boxed once, not once per pool's
-        # entry): the table's cell and every entry of this listing hold this very object
-        entry_ver: Any = ver
+        slot: i64 = agent.slot
         vers = self._vers
-        vers[agent.slot] = entry_ver
+        table = self._table
+        ss: i64 = 0
+        entry_ver: Any = None
+        if table is not None:  # compiled: the live table's cell, written once per listing
+            ss = (int(seq) << SLOT_BITS) | slot
+            table.cells[slot] = ss
+        else:  # pure: the version as an object, made once: the table's cell and every
+            entry_ver = ver  # entry of this listing hold this very object
+            vers[slot] = entry_ver
         if agent.state != READY:
             return
         loadn = agent.loadn  # load and caps by channel number (``Pool.chan``: loads.py)
@@ -3395,7 +3426,7 @@ class Router:
         scorer = self._scorer
         interrupts = self._interrupts
         # pure: ``heappush`` as a local (a global is looked up on every use); compiled, never
-        # read (the heap is ``agent_list``'s): a module global read there is a dict lookup
+        # read (the heap is ``AgentHeap``'s): a module global read there is a dict lookup
         # per refresh, so it is not read at all
         push: Any = None if native else heappush
         # the bases of the first two (weights, channel) groups met, in locals (an agent of
@@ -3408,8 +3439,7 @@ class Router:
         group2_base = 0.0
         bases: dict[tuple[int, str], float] | None = None
         # pure: the entries' sequence number and slot as objects, made once (a tuple holds
-        # objects); compiled, an AgentEntry holds them as native ints: nothing to box
-        slot: i64 = agent.slot
+        # objects); compiled, the heap holds them in ``ss``, a native int: nothing to box
         entry_seq: Any = None if native else seq
         entry_slot: Any = None if native else slot
         last_ch = ""  # the channel of the pool before (once ``seen``), and whether the
@@ -3480,21 +3510,26 @@ class Router:
                 key = base - c.proficiency * prof
             else:
                 key = mode_key(pool.mode, agent, pool, prof, self._draws)
+            if native:  # a stale top gives the new entry its place (``AgentHeap.list_entry``)
+                vh = pool.vh
+                if vh is not None and table is not None:
+                    vh.list_entry(key, ss, table.cells)
+                    listing.append(pool)
+                    n = pool.n_listed = pool.n_listed + 1
+                    # compacted once stale entries pass half the live ones (+32): dropped
+                    # in bulk instead of one pop each at the top (the order of live entries
+                    # is unchanged)
+                    if vh.n > n + (n >> 1) + 32:
+                        vh.compact(table.cells)
+                continue
             heap = pool.agents
-            if native:  # a stale top gives the new entry its place (agent_list)
-                any_heap: Any = heap  # compiled: the heap holds AgentEntry objects
-                agent_list(any_heap, key, seq, entry_ver, slot, vers, self._spare)
-            else:
-                push(heap, (key, entry_seq, entry_ver, entry_slot))
+            push(heap, (key, entry_seq, entry_ver, entry_slot))
             listing.append(pool)
             n = pool.n_listed = pool.n_listed + 1
-            # compacted once stale entries pass half the live ones (+32): dropped in bulk
-            # instead of one pop each at the top (the order of live entries is unchanged);
-            # compiled, the dropped ones are kept for reuse (``_spare``, ``agent_list``).
-            # Pure, once they pass the live ones (+64): a compaction costs more there than
-            # the longer heap's sifts (BENCHMARKS.md: "The refresh's listing work")
-            if len(heap) > (n + (n >> 1) + 32 if native else n + n + 64):
-                compact_agents(heap, vers, native, self._spare)
+            # pure, once stale entries pass the live ones (+64): a compaction costs more
+            # there than the longer heap's sifts (BENCHMARKS.md: "The refresh's listing work")
+            if len(heap) > n + n + 64:
+                compact_agents(heap, vers)
 
     def _enqueue(self, t: Ticket, fresh: bool = False) -> None:
         """Put ``t`` in line in its pool (``fresh``: a new arrival, first time in line)."""
@@ -3730,36 +3765,31 @@ class Router:
         if pool.queue.max_offers > 1 and not self._immediate:
             self._seek_many(t, pool)
             return
+        declined = more.declined if more is not None else None
+        if self._native_heap:
+            vh = pool.vh
+            table = self._table
+            if vh is not None and table is not None:
+                self._seek_vh(t, pool, vh, table, declined)
+                return
         # ``heap`` is ``pool.agents`` throughout: the refresh after the assignment may compact
         # it, in place (``compact_agents``), so the skipped entries go back into the live list
         heap = pool.agents
-        any_heap: Any = heap
-        entries: list[AgentEntry] = any_heap  # compiled: the same list, of AgentEntry objects
         skipped: list[Any] | None = None
-        native = self._native_heap
         slots = self._slots
         vers = self._vers
-        declined = more.declined if more is not None else None
         while heap:
-            if native:  # compiled: the entry's fields read from the object, nothing unboxed
-                top = entries[0]
-                slot = top.slot
-                if vers[slot] is not top.ver:  # stale: its agent is not read
-                    agent_pop(entries)
-                    continue
-                key = top.key
-            else:
-                entry = heap[0]
-                slot = entry[3]
-                if vers[slot] is not entry[2]:  # stale: its agent is not read
-                    heappop(heap)
-                    continue
-                key = entry[0]
+            entry = heap[0]
+            slot = entry[3]
+            if vers[slot] is not entry[2]:  # stale: its agent is not read
+                heappop(heap)
+                continue
+            key = entry[0]
             agent = slots[slot]
             if declined is not None and agent.id in declined:
                 if skipped is None:
                     skipped = []
-                skipped.append(agent_pop(entries) if native else heappop(heap))
+                skipped.append(heappop(heap))
                 continue
             explanation = self._explain_pool(agent, pool, t, key=key) if self._trace else None
             if pool.mode == RANDOM and key > pool.floor:
@@ -3774,10 +3804,42 @@ class Router:
             break
         if skipped:
             for e in skipped:
-                if native:
-                    agent_push(entries, e)
-                else:
-                    heappush(heap, e)
+                heappush(heap, e)
+
+    def _seek_vh(
+        self, t: Ticket, pool: Pool, vh: AgentHeap, table: LiveTable, declined: set[str] | None
+    ) -> None:
+        """``_seek_agent`` on a compiled pool's heap (router/state/vecheap.py): its top's
+        liveness read from the live table, not from its agent."""
+        skipped: list[tuple[float, i64]] | None = None
+        slots = self._slots
+        while vh.n:
+            s = vh.ss[0]
+            if table.cells[s & SLOT_MASK] != s:  # stale: its agent is not read
+                vh.pop()
+                continue
+            key = vh.keys[0]
+            agent = slots[s & SLOT_MASK]
+            if declined is not None and agent.id in declined:
+                if skipped is None:
+                    skipped = []
+                skipped.append((key, s))
+                vh.pop()
+                continue
+            explanation = self._explain_pool(agent, pool, t, key=key) if self._trace else None
+            if pool.mode == RANDOM and key > pool.floor:
+                pool.floor = key  # the winning draw: see router/state/distribution.py
+            self._assign(t, agent, pool, explanation)
+            if agent.state == READY:  # ``has_room(agent)`` inline, as in _seek_agent
+                loadn = agent.loadn
+                for cn, cap in enumerate(agent.capn):
+                    if loadn[cn] < cap:
+                        self._refresh(agent)
+                        break
+            break
+        if skipped:  # (the refresh may have compacted the heap: these are live, pushed back)
+            for k, s2 in skipped:
+                vh.push(k, s2)
 
     def _by_best_key(self, agents: list[Agent]) -> None:
         """Sort ``agents`` by ``_best_key``, in place: ``agents.sort(key=self._best_key)``.
@@ -4020,7 +4082,6 @@ class Router:
         if t.prefer_until > 0.0:  # its preferred agents, in the order named
             self._seek_preferred(t, pool)
             return t.state != WAITING
-        heap = pool.agents
         ring = pool.queue.max_offers > 1 and not self._immediate
         if ring or pool.mode == RANDOM:
             # a ring reaches every agent free in this pass, not only this one; a random
@@ -4033,18 +4094,19 @@ class Router:
             self._seek_agent(t)
             return t.state != WAITING
         slots = self._slots
-        vers = self._vers
-        if self._native_heap:  # compiled: the heap holds AgentEntry objects
-            any_heap: Any = heap
-            entries: list[AgentEntry] = any_heap
-            while entries and vers[entries[0].slot] is not entries[0].ver:
-                agent_pop(entries)
-            if not entries:
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+            cells = table.cells
+            while vh.n and cells[vh.ss[0] & SLOT_MASK] != vh.ss[0]:  # stale tops dropped
+                vh.pop()
+            if not vh.n:
                 return False
-            top = entries[0]
-            head_slot = top.slot
-            head_key = top.key
+            head_slot = vh.ss[0] & SLOT_MASK
+            head_key = vh.keys[0]
         else:
+            heap = pool.agents
+            vers = self._vers
             while heap and vers[heap[0][3]] is not heap[0][2]:
                 heappop(heap)
             if not heap:
@@ -4130,7 +4192,7 @@ class Router:
             agent.heavy_streak += 1  # a light inquiry ends the run when completed (complete)
         if pool.mode == ROUND_ROBIN:
             agent.rr[pool.queue.name] = self._next_seq()  # its turn in this queue is used
-        unlist(agent, self._vers)
+        unlist(agent, self._vers, self._table)
         t.agent = agent
         t.wait_end = now
         self._counters.decisions += 1
@@ -4199,10 +4261,9 @@ class Router:
             chosen = self._explain_mode(agent, pool, now, key)
         if trigger == "arrival" and offers == 1 and not preferred:
             # the best other agent listed in the pool
-            entry = best_live_except(pool.agents, self._slots, agent)
-            if entry is not None:
-                other = self._slots[entry[3]]
-                best_key: float = entry[0]
+            best = self._best_listed_except(pool, agent)
+            if best is not None:
+                best_key, other = best
                 if mode == SCORED:
                     prof = Scorer.proficiency(other, pool)
                     runner = self._scorer.explain(other, pool, prof, w, now)
@@ -4218,18 +4279,50 @@ class Router:
             offers=offers,
         )
 
+    def _heap_entries(self, pool: Pool) -> list[tuple[float, int, int, bool]]:
+        """Every entry of ``pool``'s agent heap, in its layout: ``(key, seq, slot, live)``
+        (``seq``: the listing's rank, compiled). Off the hot path: snapshots, tests."""
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+            return vh.entries(table.cells)
+        vers = self._vers
+        return [(e[0], e[1], e[3], vers[e[3]] is e[2]) for e in pool.agents]
+
+    def _listed_keys(self, pool: Pool) -> list[tuple[str, float]]:
+        """The agent id and key of each live listing in ``pool`` (a snapshot's draws)."""
+        slots = self._slots
+        if self._table is not None:  # compiled: router/state/vecheap.py
+            return [(slots[sl].id, k) for k, _, sl, live in self._heap_entries(pool) if live]
+        return [(slots[e[3]].id, e[0]) for e in pool.agents if slots[e[3]].ver == e[2]]
+
+    def _best_listed_except(self, pool: Pool, agent: Agent) -> tuple[float, Agent] | None:
+        """The key and agent of ``pool``'s best live listing but ``agent``'s (an
+        explanation's runner-up), read without changing the heap."""
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+            best = vh.best_live_except(table.cells, agent.slot)
+            return None if best is None else (best[0], self._slots[best[1]])
+        entry = best_live_except(pool.agents, self._slots, agent)
+        return None if entry is None else (entry[0], self._slots[entry[3]])
+
     def _explain_mode(
         self, agent: Agent, pool: Pool, now: float, key: float | None
     ) -> FeatureScore:
         """A distribution mode's one ordering value for ``agent`` (its draw, for ``random``:
         ``key`` when the caller knows it, else its live entry in the pool's heap, if any)."""
-        if key is None:
-            slots = self._slots
-            listing: list[Any] = pool.agents  # (tuples, or AgentEntry objects compiled)
-            for k, _, ver, slot in listing:  # (traced decisions only)
-                if slots[slot] is agent and agent.ver == ver:
-                    key = k
-                    break
+        if key is None:  # (traced decisions only)
+            vh = pool.vh
+            table = self._table
+            if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+                key = vh.live_key(table.cells, agent.slot)
+            else:
+                slots = self._slots
+                for k, _, ver, slot in pool.agents:
+                    if slots[slot] is agent and agent.ver == ver:
+                        key = k
+                        break
         prof = Scorer.proficiency(agent, pool)
         feats, score = mode_features(pool.mode, agent, pool, prof, key, now)
         weights = dict.fromkeys(feats, 1.0)
@@ -4239,31 +4332,50 @@ class Router:
 
     def _seek_many(self, t: Ticket, pool: Pool) -> None:
         """``max_offers > 1``: offer ``t`` to up to that many agents listed in its pool."""
-        heap: list[Any] = pool.agents  # (tuples, or AgentEntry objects compiled: ``heapq``)
         n = pool.queue.max_offers
         chosen: list[Agent] = []
         keys: list[float] = []
-        skipped: list[Any] = []
         declined = t.declined
         slots = self._slots
-        vers = self._vers
-        while heap and len(chosen) < n:
-            # read generically (``heapq`` orders AgentEntry objects too, by their ``<``):
-            # a tuple in the pure build, an AgentEntry compiled (``e[i]``)
-            entry: Any = heap[0]
-            slot = entry[3]
-            if vers[slot] is not entry[2]:
-                heappop(heap)
-                continue
-            agent = slots[slot]
-            if declined is not None and agent.id in declined:
-                skipped.append(heappop(heap))
-                continue
-            heappop(heap)  # the offer changes the agent: it is re-listed where it has room
-            chosen.append(agent)
-            keys.append(entry[0])
-        for e in skipped:
-            heappush(heap, e)
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+            cells = table.cells
+            aside: list[tuple[float, i64]] = []
+            while vh.n and len(chosen) < n:
+                s = vh.ss[0]
+                key = vh.keys[0]
+                vh.pop()  # stale, declined (pushed back), or offered (re-listed after)
+                sl = s & SLOT_MASK
+                if cells[sl] != s:
+                    continue
+                agent = slots[sl]
+                if declined is not None and agent.id in declined:
+                    aside.append((key, s))
+                    continue
+                chosen.append(agent)
+                keys.append(key)
+            for k, s2 in aside:
+                vh.push(k, s2)
+        else:
+            heap = pool.agents
+            skipped: list[Any] = []
+            vers = self._vers
+            while heap and len(chosen) < n:
+                entry = heap[0]
+                slot = entry[3]
+                if vers[slot] is not entry[2]:
+                    heappop(heap)
+                    continue
+                agent = slots[slot]
+                if declined is not None and agent.id in declined:
+                    skipped.append(heappop(heap))
+                    continue
+                heappop(heap)  # the offer changes the agent: it is re-listed where it has room
+                chosen.append(agent)
+                keys.append(entry[0])
+            for e in skipped:
+                heappush(heap, e)
         if chosen:
             explanations = [
                 self._explain_pool(a, pool, t, offers=len(chosen), key=k) if self._trace else None
@@ -4306,7 +4418,7 @@ class Router:
                 agent.heavy_streak += 1
             if rr:
                 agent.rr[pool.queue.name] = self._next_seq()
-            unlist(agent, self._vers)
+            unlist(agent, self._vers, self._table)
             agent.offers[t.id] = t
             self._counters.offers += 1
             agent.tally.offers += 1
@@ -4332,7 +4444,8 @@ class Router:
             winner.stretch_start = now  # as _assign does for a one-agent offer
             look = self._breaks.n_early > 0
         winner.idle_since = now
-        unlist(winner, self._vers)  # its keys changed (idle time): re-listed where it has room
+        # its keys changed (idle time): re-listed where it has room
+        unlist(winner, self._vers, self._table)
         self._note_changed(winner)
         if has_room(winner):
             self._freed[winner.id] = winner
@@ -4567,7 +4680,8 @@ class Router:
         """Work out again which pools ``agent`` is eligible for (its spec changed)."""
         rounds = self._declined_pools(agent)
         leave_pools(agent)
-        unlist(agent, self._vers)  # stale everywhere; re-listed by the next matching pass
+        # stale everywhere; re-listed by the next matching pass
+        unlist(agent, self._vers, self._table)
         for pool in self._pools.values():
             self._consider(agent, pool)
         self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
@@ -5053,7 +5167,6 @@ class Router:
     def snapshot(self) -> bytes:
         """The whole state as msgspec bytes; :meth:`restore` rebuilds it exactly."""
         pool_index = {key: i for i, key in enumerate(self._pools)}
-        slots = self._slots
         # the entries that can still fire, in time order: equal states give equal bytes,
         # compacted or not (named policy timers are the policies' to dump)
         deadlines = [
@@ -5091,7 +5204,7 @@ class Router:
             pool_binds=[[decanon(v) for v in k[5]] for k in self._pools],
             pool_floors=[p.floor for p in self._pools.values()],
             random_keys=[
-                (i, sorted((slots[e[3]].id, e[0]) for e in _entries(p) if slots[e[3]].ver == e[2]))
+                (i, sorted(self._listed_keys(p)))
                 for i, p in enumerate(self._pools.values())
                 if p.mode == RANDOM
             ],
@@ -5217,6 +5330,8 @@ class Router:
             key = (qname, tenant, tuple((s, lvl) for s, lvl in req), heavy, cost, bind)
             q = self._queues[qname]
             pool = Pool(key, q)
+            if self._native_heap:  # compiled: the agent heap's vectors (vecheap.py)
+                pool.vh = AgentHeap()
             if floors:
                 pool.floor = floors[i]
             self._pools[key] = pool
@@ -5307,6 +5422,12 @@ class Router:
             for i, a in enumerate(by_seq):
                 a.rank = i + 1
             self._rank = len(by_seq)
+            table = self._table
+            if table is not None:  # the live cells take the new ranks (vecheap.py)
+                cells = table.cells
+                for a in by_seq:
+                    if cells[a.slot] >= 0:
+                        cells[a.slot] = (int(a.rank) << SLOT_BITS) | a.slot
         for a in self._agents.values():
             if a.state == READY and a.listed_ver == a.ver:
                 for pool, prof, _ in a.pools:
@@ -5315,9 +5436,9 @@ class Router:
                             k = drawn[pool.key][a.id]  # a draw: restored, not drawn again
                         else:
                             k = self._key(a, pool, prof)
-                        if self._native_heap:  # (compiled: AgentEntry objects, lazyheap.py)
-                            any_heap: Any = pool.agents
-                            any_heap.append(AgentEntry(k, int(a.rank), self._vers[a.slot], a.slot))
+                        vh = pool.vh
+                        if vh is not None:  # compiled: router/state/vecheap.py
+                            vh.push(k, (int(a.rank) << SLOT_BITS) | a.slot)
                         else:
                             pool.agents.append((k, a.seq, self._vers[a.slot], a.slot))
                         listed(a, pool)
@@ -5551,7 +5672,7 @@ class _Ops:
                 r._end_drains()  # nor brought forward: draining agents take work again
         for agent in r._agents.values():
             r._set_caps(agent)
-            unlist(agent, r._vers)
+            unlist(agent, r._vers, r._table)
             if agent.state == READY:
                 r._freed[agent.id] = agent
             r._schedule_agent(agent, r._agent_next_time(agent))
@@ -5574,13 +5695,6 @@ def _by_ref(kind: int) -> bool:
 
 def _incarnation(agent: Agent) -> int:
     return agent.incarnation
-
-
-def _entries(pool: Pool) -> list[Any]:
-    """``pool``'s agent heap, its entries read generically: ``(key, seq, ver, slot)`` tuples
-    (pure) or ``lazyheap.AgentEntry`` objects (compiled), which index alike (off the hot
-    path: a snapshot's draws)."""
-    return pool.agents
 
 
 def _size(c: Any) -> int:

@@ -129,3 +129,22 @@ def new_agents_then_inquiries(
                 r.complete(e.inquiry_id, t)
         check(r)
     return got
+
+
+def native_heaps(r: Any) -> None:
+    """Give ``r`` (a ``router.core.Router`` of either build, nothing listed yet: no agent,
+    every heap empty) the compiled build's heaps: deadline entries as objects, the agent
+    heaps as ``vecheap.AgentHeap`` vectors with the live table (router/state/vecheap.py;
+    on the pure build interpreted through ``librt``, skipped without it)."""
+    import pytest
+
+    pytest.importorskip("librt.vecs", reason="the compiled build's agent heaps need librt")
+    from router.state.vecheap import AgentHeap, LiveTable
+
+    assert not r._slots and not r._deadlines
+    r._native_heap = True
+    if r._table is None:
+        r._table = LiveTable()
+    for pool in r._pools.values():
+        assert not pool.agents and (pool.vh is None or not pool.vh.n)
+        pool.vh = AgentHeap()

@@ -1177,7 +1177,7 @@ class RouterMachine(RuleBasedStateMachine):
             caps = sum(a.caps.get(pool.channel, 0) for a in eligible)
             assert pool.slots == caps, f"{pool.key}: slots {pool.slots}, caps sum {caps}"
             slots = self.r._slots  # heap entries name their agent by slot
-            live = [slots[e[3]] for e in pool.agents if slots[e[3]].ver == e[2]]
+            live = [slots[sl] for _, _, sl, is_live in self.r._heap_entries(pool) if is_live]
             for a in live:  # a live entry names a logged-in agent
                 assert self.r._agents.get(a.id) is a, f"{pool.key}: {a.id} listed, gone"
             assert len(live) == len({a.id for a in live}), f"{pool.key}: listed twice"
@@ -1187,10 +1187,9 @@ class RouterMachine(RuleBasedStateMachine):
             assert pool_slots(pool) == max(1.0, float(caps))
         live_in: dict[str, set[int]] = {}
         for pool in self.r._pools.values():
-            for e in pool.agents:
-                a = self.r._slots[e[3]]
-                if a.ver == e[2]:
-                    live_in.setdefault(a.id, set()).add(id(pool))
+            for _, _, sl, is_live in self.r._heap_entries(pool):
+                if is_live:
+                    live_in.setdefault(self.r._slots[sl].id, set()).add(id(pool))
         for a in self.r._agents.values():
             where = {id(p) for p in a.listed}
             assert where == live_in.get(a.id, set()), f"{a.id} listed where it has no entry"

@@ -152,16 +152,16 @@ def _check_listed(r: Router) -> int:
         live = sum(
             1
             for pool, _, _ in agent.pools
-            for entry in pool.agents
-            if entry[3] == agent.slot and entry[2] is r._vers[agent.slot]
+            for _, _, slot, is_live in r._heap_entries(pool)
+            if slot == agent.slot and is_live
         )
         assert live == len(want), agent.id
     for pool in r._pools.values():
         if pool.mode != SCORED_MODE:  # (a random draw must not be drawn again here)
             continue
-        for key, _, ver, slot in pool.agents:
+        for key, _, slot, is_live in r._heap_entries(pool):
             agent = r._slots[slot]
-            if agent.ver == ver:
+            if is_live:
                 prof = next(p for pl, p, _ in agent.pools if pl is pool)
                 assert key == r._key(agent, pool, prof), (agent.id, pool.queue.name)
                 compared += 1

@@ -52,6 +52,52 @@ def test_one_mypy_pin_for_the_build_the_backend_and_the_dev_extra() -> None:
     assert setup.MYPY in dev
 
 
+def test_one_librt_pin_for_the_compiled_extra_and_the_backend() -> None:
+    """The compiled build needs ``librt`` at run time (its agent heaps' vectors:
+    router/state/vecheap.py): the ``compiled`` extra, the build backend and setup.py
+    name the same requirement; no other extra needs it."""
+    backend = _load(ROOT / "build_backend" / "router_build.py", "router_build_backend")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert re.fullmatch(r"librt>=[0-9.]+", setup.LIBRT)
+    assert extras["compiled"] == [setup.LIBRT] and backend.LIBRT == setup.LIBRT
+    assert setup.LIBRT in backend.COMPILE_REQUIRES
+    assert not any("librt" in d for d in deps)  # the pure install does not need it
+
+
+#: the pure tree imported with ``librt`` hidden (an install without mypy): a router runs a
+#: lifecycle; the compiled agent heap's module imports and is never used
+NO_LIBRT = r"""
+import sys
+sys.modules["librt"] = None
+sys.modules["librt.vecs"] = None
+import router
+from router import AgentSpec, Inquiry, Router, decode_config
+import router.state.vecheap
+r = Router(decode_config('[[queues]]\nname = "c"\nchannel = "chat"\n'))
+r.login(AgentSpec(id="a", capacity={"chat": 1}), 0.0)
+r.submit(Inquiry(id="i", queue="c"), 1.0)
+events = [type(e).__name__ for e in r.tick(1.0)]
+assert r._table is None and "librt" not in repr(sys.modules.get("librt.vecs"))
+print(router.compiled, events)
+"""
+
+
+def test_the_pure_build_imports_and_runs_without_librt() -> None:
+    """``librt`` is the compiled build's dependency only: the pure tree (the reference,
+    what ``pip install`` without a compiler gives) imports and routes with it hidden."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_ROUTER")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_LIBRT], capture_output=True, env=env, cwd=ROOT, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().split(" ", 1)[0] == "False"
+    assert "Assigned" in proc.stdout.decode() or "Offered" in proc.stdout.decode()
+
+
 def test_the_hot_path_is_in_the_compiled_list() -> None:
     mods = setup.compiled_modules()
     for must in ("router/core.py", "router/state/records.py", "router/policies/control.py"):

@@ -12,7 +12,7 @@ import pytest
 from router import AgentSpec, Inquiry, InvalidSnapshot, Router, UsageError, encode_events
 from router.core import Router as CoreRouter
 from router.state import codec
-from tests.helpers import config
+from tests.helpers import config, native_heaps
 
 TOML = """
 [routing]
@@ -292,7 +292,7 @@ def test_a_snapshot_with_more_agents_than_a_compiled_router_holds_is_refused() -
     n = len(snap.agents)
     assert n >= 2
     fresh = CoreRouter(snap.config, now=snap.now)
-    fresh._native_heap = True
+    native_heaps(fresh)
     fresh._slot_limit = n - 1
     before = fresh.snapshot()
     with pytest.raises(InvalidSnapshot) as info:
@@ -303,7 +303,7 @@ def test_a_snapshot_with_more_agents_than_a_compiled_router_holds_is_refused() -
     )
     assert fresh.snapshot() == before  # nothing changed
     room = CoreRouter(snap.config, now=snap.now)
-    room._native_heap = True
+    native_heaps(room)
     room._slot_limit = n  # room for exactly them
     room._restore(snap)
     assert room.snapshot() == data
@@ -313,7 +313,7 @@ def test_a_snapshot_with_more_agents_than_a_compiled_router_holds_is_refused() -
         class Small(CoreRouter):
             def __init__(self, cfg: Any, now: float = 0.0) -> None:
                 super().__init__(cfg, now=now)
-                self._native_heap = True
+                native_heaps(self)
                 self._slot_limit = n - 1
 
         with pytest.raises(InvalidSnapshot) as again:

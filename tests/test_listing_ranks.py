@@ -20,7 +20,8 @@ from router.config import decode_config
 from router.core import _GONE
 from router.errors import InvalidState, UnknownId
 from router.state import codec
-from router.state.lazyheap import RANK_LIMIT, SLOT_BITS, SLOT_LIMIT, AgentEntry
+from router.state.lazyheap import RANK_LIMIT, SLOT_BITS, SLOT_LIMIT
+from tests.helpers import native_heaps
 
 #: every key ties: no idle time, load or recent work in the score, one skill level; each
 #: agent listed in both queues' pools (an entry left stale in one when it is assigned from
@@ -47,21 +48,22 @@ def _heaps_agree(r: Router) -> int:
     listing number (compiled: its rank, in the order of the agents' seqs); the number of
     live entries."""
     native = r._native_heap
-    slots, vers = r._slots, r._vers
+    slots = r._slots
     live = 0
     for pool in r._pools.values():
-        h: list[Any] = pool.agents
+        h = r._heap_entries(pool)  # (key, seq, slot, live)
         for c in range(1, len(h)):
             parent, child = h[(c - 1) >> 1], h[c]
             assert not (child[0], child[1]) < (parent[0], parent[1]), (pool.key, c)
-        for e in h:
-            a = slots[e[3]]
-            if a is _GONE or vers[e[3]] is not e[2]:
+        for key, seq, slot, is_live in h:
+            a = slots[slot]
+            if a is _GONE or not is_live:
                 continue
             live += 1
-            assert e[1] == (a.rank if native else a.seq), (pool.key, e)
+            assert seq == (a.rank if native else a.seq), (pool.key, key, seq, slot)
     if native:
-        listed = [a for a in r._agents.values() if vers[a.slot] is not None]
+        assert r._table is not None
+        listed = [a for a in r._agents.values() if r._table.cells[a.slot] >= 0]
         by_rank = sorted(listed, key=lambda a: a.rank)
         assert by_rank == sorted(listed, key=lambda a: a.seq)
         assert len({a.rank for a in listed}) == len(listed)
@@ -113,13 +115,13 @@ def _ties_run(r: Router, seed: int, steps: int, prefix: str = "", t: float = 0.0
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("native", [False, True])
 def test_renumbering_decides_as_the_seqs_where_every_key_ties(seed: int, native: bool) -> None:
-    """``native``: the router under test takes the compiled build's heaps (``AgentEntry``
-    objects, ranks) on either build, the pure one too (the reference router keeps its
-    build's own)."""
+    """``native``: the router under test takes the compiled build's heaps (vector heaps,
+    the live table, ranks: router/state/vecheap.py) on either build, the pure one too
+    (the reference router keeps its build's own)."""
     plain = Router(decode_config(TIES))
     low = Router(decode_config(TIES))
     if native:
-        low._native_heap = True  # (before anything is listed: every heap starts empty)
+        native_heaps(low)  # (before anything is listed: every heap starts empty)
     low._rank_limit = 40  # a renumbering every few listings (the tuples have none)
     want = _ties_run(plain, seed, 400)
     got = _ties_run(low, seed, 400)
@@ -141,7 +143,7 @@ def test_a_restore_ranks_the_listings_in_their_seqs_order(seed: int) -> None:
     snap = r.snapshot()
     plain = Router.restore(snap)
     native = Router(decode_config(TIES), now=r._now)
-    native._native_heap = True
+    native_heaps(native)
     native._restore(codec.decode(snap))
     _heaps_agree(native)
     assert native._rank == len(native._agents)
@@ -168,16 +170,24 @@ def test_renumbering_through_steady_lifecycles_and_a_restore() -> None:
 
 
 def test_the_packed_field_orders_as_key_seq_slot() -> None:
+    """A compiled heap entry's ``ss`` (``seq << SLOT_BITS | slot``) orders as ``(seq,
+    slot)``: the vector heap pops ``(key, ss)`` in ``(key, seq, slot)`` order."""
+    pytest.importorskip("librt.vecs", reason="the compiled build's heap needs librt")
+    from router.state.vecheap import AgentHeap
+
     rng = random.Random(7)
-    seqs = [-1, 0, 1, 2, 255, 256, (1 << 20) + 3, RANK_LIMIT - 1]
+    seqs = [0, 1, 2, 255, 256, (1 << 20) + 3, RANK_LIMIT - 1]
     slots = [0, 1, 5, 4096, SLOT_LIMIT - 1]
-    entries = [AgentEntry(float(rng.randint(0, 2)), s, None, sl) for s in seqs for sl in slots]
-    for e in entries:
-        assert e[1] in seqs and e[3] in slots
-        assert e.ss >> SLOT_BITS == e.seq and e.ss & (SLOT_LIMIT - 1) == e.slot
-    for x in entries:
-        for y in entries:
-            assert (x < y) == ((x.key, x.seq, x.slot) < (y.key, y.seq, y.slot))
+    entries = [(float(rng.randint(0, 2)), s, sl) for s in seqs for sl in slots]
+    h = AgentHeap()
+    for k, s, sl in entries:
+        h.push(k, (s << SLOT_BITS) | sl)
+    got = []
+    while h.n:
+        ss = h.ss[0]
+        got.append((h.keys[0], ss >> SLOT_BITS, ss & (SLOT_LIMIT - 1)))
+        h.pop()
+    assert got == sorted(entries)
 
 
 def test_a_compiled_router_refuses_a_login_past_its_slots() -> None:

@@ -33,7 +33,7 @@ from router.model import Shift
 from router.policies.timers import NamedTimer, NamedTimers
 from router.state import lazyheap
 from router.state.estimate import WaitEstimator
-from router.state.lazyheap import AgentEntry, DeadlineEntry
+from router.state.lazyheap import DeadlineEntry
 from router.state.records import WAITING
 from tests.helpers import RELAXING_SURGE, agent, basic, config, inq, names
 
@@ -1404,21 +1404,39 @@ def _tuples(heap: list[Any]) -> list[tuple[float, int]]:
     return [(e[0], e[1]) for e in heap]
 
 
-@pytest.mark.parametrize("kind", ["agent", "deadline"])
+@pytest.mark.parametrize("seed", range(12))
+def test_vector_agent_heap_lays_out_and_pops_as_heapq_with_many_ties(seed: int) -> None:
+    """The compiled build's agent heap (router/state/vecheap.py; every entry live here):
+    ``heapq``'s layout after every push and pop, ties on the key decided by ``ss``."""
+    pytest.importorskip("librt.vecs", reason="the compiled build's agent heap needs librt")
+    from router.state.vecheap import AgentHeap
+
+    rng = random.Random(seed)
+    h = AgentHeap()
+    ref: list[tuple[float, int]] = []
+    for s in rng.sample(range(1000), 200):
+        if ref and rng.random() < 0.35:
+            got = (h.keys[0], h.ss[0])
+            h.pop()
+            assert got == heapq.heappop(ref)
+        else:
+            k = float(rng.randrange(3))
+            h.push(k, s)
+            heapq.heappush(ref, (k, s))
+        assert [(h.keys[i], h.ss[i]) for i in range(h.n)] == ref
+
+
+@pytest.mark.parametrize("kind", ["deadline"])
 @pytest.mark.parametrize("seed", range(12))
 def test_entry_heaps_lay_out_and_pop_as_heapq_with_many_ties(kind: str, seed: int) -> None:
     # keys from three values: most compares are ties decided by seq (pushed out of order)
     rng = random.Random(seed)
-    if kind == "agent":
-        make: Callable[[float, int], Any] = lambda k, s: AgentEntry(k, s, None, s)  # noqa: E731
-        push, pop, heapify_ = lazyheap.agent_push, lazyheap.agent_pop, lazyheap.agent_heapify
-    else:
-        make = lambda k, s: DeadlineEntry(k, s, 0, None, s)  # noqa: E731
-        push, pop, heapify_ = (
-            lazyheap.deadline_push,
-            lazyheap.deadline_pop,
-            lazyheap.deadline_heapify,
-        )
+    make: Callable[[float, int], Any] = lambda k, s: DeadlineEntry(k, s, 0, None, s)  # noqa: E731
+    push, pop, heapify_ = (
+        lazyheap.deadline_push,
+        lazyheap.deadline_pop,
+        lazyheap.deadline_heapify,
+    )
     seqs = rng.sample(range(1000), 200)
     ours: list[Any] = []
     ref: list[tuple[float, int]] = []
@@ -1448,10 +1466,7 @@ def test_entry_heaps_lay_out_and_pop_as_heapq_with_many_ties(kind: str, seed: in
 
 
 def test_entry_order_is_key_then_seq() -> None:
-    for make in (
-        lambda k, s: AgentEntry(k, s, None, 0),
-        lambda k, s: DeadlineEntry(k, s, 0, None, 0),
-    ):
+    for make in (lambda k, s: DeadlineEntry(k, s, 0, None, 0),):
         assert make(1.0, 5) < make(2.0, 1)
         assert not make(2.0, 1) < make(1.0, 5)
         assert make(1.0, 1) < make(1.0, 2)

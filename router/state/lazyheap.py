@@ -21,34 +21,22 @@ BENCHMARKS.md). A slot is reused only after every agent heap was compacted since
 agent left (``Router._retire_slot``), so no entry names a slot's next agent.
 
 The pure build's agent entry is that tuple (:data:`AgentTuple`), which ``heapq`` orders in C.
-The compiled build's (``Router._native_heap``) is an :class:`AgentEntry`, the same four
-fields in a native object: its key a C double (a compare unboxes nothing), one allocation per
-push instead of a tuple and a float, and never tracked by the collector (``acyclic``: it holds
-atoms only). The compiled agent heaps are kept by ``agent_push``, ``agent_pop``,
-``agent_list`` and ``agent_heapify`` (``heapq``'s order and layout: the entries compare by
-``(key, seq)`` as the tuples do); readers off the hot path index either form alike. The
-router's deadline heap and offer line are the same way: :data:`DeadlineTuple` entries pure,
-:class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
+The compiled build's agent heaps (``Router._native_heap``) are not lists of entries but
+``vecheap.AgentHeap`` vectors, with liveness from a live table by slot instead of versions
+(router/state/vecheap.py: the same order, ``(key, seq)`` with the listing's rank for ``seq``).
+The router's deadline heap and offer line are lists either way: :data:`DeadlineTuple`
+entries pure, :class:`DeadlineEntry` objects compiled (``deadline_push``, ``deadline_pop``,
 ``deadline_heapify``), which hold atoms only (the object a ticket's or a policy timer's entry
 names is kept beside the heap by the entry's ``seq``: ``Router._deadline_refs``). An agent
 timer that fires from the top of the heap is taken off by the first push of its fire
 (``deadline_rekey`` compiled, ``heapq.heapreplace`` pure: one sift for the pop and the push;
-``Router._top_fired``), not before.
-The compiled refresh's compactions keep the stale agent entries they drop (``Router._spare``,
-up to :data:`SPARE_MAX`), and ``agent_list`` gives one the new fields instead of allocating:
-in steady state the entries pushed equal those dropped, so most pushes allocate nothing.
-The native sifts hold their positions as ``i64`` (an annotation only: plain C arithmetic and
-list indexing compiled, where a tagged int tests its tag at every step; nothing pure), and so
-do a deadline entry's ``seq`` and an agent entry's ``ss`` (its ``seq`` and ``slot`` in one
-int: the slot's reads index ``vers`` and the slot table with no tag test). Neither entry
-takes a 64-byte block, which pymalloc starts 48 bytes into a cache line, so that every one
-would have its object header and its key in two lines: a deadline entry is padded to an
-80-byte block and an agent entry packs its four fields into three, a 48-byte block (its
-``seq``, in the router's heaps, the listing's rank: ``Agent.rank``, renumbered by
-``Router._renumber_ranks``); three blocks in four of either size hold the header and the
-key in one line (``AgentEntry.__init__``).
+``Router._top_fired``), not before. The native sifts hold their positions as ``i64`` (an
+annotation only: plain C arithmetic and list indexing compiled, where a tagged int tests its
+tag at every step; nothing pure), and so does a deadline entry's ``seq``. A deadline entry
+is padded to an 80-byte block (not a 64-byte one, which pymalloc starts 48 bytes into a cache
+line): three blocks in four hold the header and ``when`` in one line.
 
-An agent entry's liveness is read from the router's version table (``Router._vers``,
+The pure build's agent entry's liveness is read from the router's version table (``Router._vers``,
 parallel to ``_slots``), not from the agent: ``vers[slot] is ver``. While an agent is listed
 at its current version (``listed_ver == ver``) its cell holds that version as an int object
 (written by ``_refresh`` when it lists the agent, by ``_index_agent`` for a new or restored
@@ -86,16 +74,10 @@ __all__ = [
     "RANK_LIMIT",
     "SLOT_BITS",
     "SLOT_LIMIT",
-    "SPARE_MAX",
-    "AgentEntry",
     "AgentTuple",
     "DeadlineEntry",
     "DeadlineTuple",
     "TicketEntry",
-    "agent_heapify",
-    "agent_list",
-    "agent_pop",
-    "agent_push",
     "best_live_except",
     "bloated",
     "compact_agents",
@@ -109,8 +91,8 @@ __all__ = [
 
 #: ``(score key, listing seq, agent version, agent slot)``; lower key is better. The version
 #: is the object of the router's version table (``Router._vers[slot]``) when it was pushed.
-#: The pure build's agent heap entry (``heapq`` compares tuples in C); the compiled build's
-#: is an :class:`AgentEntry` with the same four fields.
+#: The pure build's agent heap entry (``heapq`` compares tuples in C; compiled:
+#: router/state/vecheap.py).
 AgentTuple = tuple[float, int, object, int]
 #: ``(when, seq, kind, obj, arg)``: the router's deadline entry (``Router._at``), ordered by
 #: ``(when, seq)``; the pure build's, where the compiled build's is a :class:`DeadlineEntry`.
@@ -118,8 +100,8 @@ DeadlineTuple = tuple[float, int, int, Any, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
-#: the bits of an :class:`AgentEntry`'s ``ss`` that hold its slot (67 million slots); the
-#: others, its ``seq``, a listing's rank below :data:`RANK_LIMIT`
+#: the bits of a compiled agent heap entry's ``ss`` (vecheap.py) that hold its slot (67
+#: million slots); the others, its ``seq``, a listing's rank below :data:`RANK_LIMIT`
 SLOT_BITS: Final = 26
 SLOT_MASK: Final = (1 << SLOT_BITS) - 1
 #: the agents' slots a compiled router has room for (``Router._login``, ``_slot_limit``)
@@ -128,71 +110,6 @@ SLOT_LIMIT: Final = 1 << SLOT_BITS
 #: bits); a compiled router renumbers them from 1 before one would reach it
 #: (``Router._renumber_ranks``: once in 2.1 billion refreshes)
 RANK_LIMIT: Final = (1 << 31) - 1
-
-
-@final
-@mypyc_attr(acyclic=True, free_list_len=1)
-class AgentEntry:
-    """The compiled build's agent heap entry: :data:`AgentTuple`'s four fields in a native
-    object (``Router._native_heap``; the pure build keeps the tuples, which ``heapq``
-    compares in C). Compiled, the key is a C double in the object: a sift's compare reads
-    it with no unboxing (a tuple's boxed float needs ``PyFloat_AsDouble``), and a push makes
-    one object where a tuple needed two (the tuple and the key's float). It holds no
-    reference but its version's int, so it is ``acyclic``: never tracked by the cyclic
-    collector, where a tuple is tracked until the first young collection after its push
-    (and counts towards starting one); ``free_list_len=1`` keeps one freed entry for the
-    next push. ``(key, seq)`` orders entries (:meth:`__lt__`, for ``heapq`` and ``sort``
-    off the hot path); ``e[i]`` and unpacking read the fields in the tuple's order, for
-    readers off the hot path that take either form (snapshots, explanations, tests).
-
-    ``seq`` and ``slot`` are one native int, ``ss`` (``seq << SLOT_BITS | slot``): three
-    fields, a 48-byte object, where four took a 64-byte block (padded to 80: see
-    :meth:`__init__`). ``(key, ss)`` orders as ``(key, seq, slot)``, so as ``(key, seq)``
-    wherever no two entries share a ``seq``: true of the router's heaps (each listing has
-    its own number). There ``seq`` is the listing's rank (``Agent.rank``, below
-    :data:`RANK_LIMIT`: ``Router._renumber_ranks``), not the router's sequence number: the
-    same order in fewer bits. ``slot`` must be below ``1 << SLOT_BITS`` (``Router._login``
-    refuses an agent past them)."""
-
-    __slots__ = ("key", "ss", "ver")
-
-    def __init__(self, key: float, seq: i64, ver: object, slot: i64) -> None:
-        # Compiled, the fields are laid out in this order (mypyc: as first assigned), the key
-        # first: the object is 48 bytes (header, vtable, three fields), a 48-byte pymalloc
-        # block. Those blocks start 48, 32, 16 and 0 bytes into a 64-byte line (after the
-        # pool's 48-byte header), so three in four hold the object header (touched by every
-        # list read) and the key in one line, as the 80-byte blocks of the four-field entry
-        # did, at 60% of their size: at 100,000 agents the heaps' ~190,000 entries take 9 MB,
-        # not 15 (BENCHMARKS.md, "Fewer objects per agent, scale48"). The pure build never
-        # makes one on its hot path (tuples).
-        self.key = key
-        self.ver = ver
-        self.ss: i64 = (seq << SLOT_BITS) | slot
-
-    @property
-    def seq(self) -> i64:
-        """The listing's number (its rank, in the router's compiled heaps)."""
-        return self.ss >> SLOT_BITS
-
-    @property
-    def slot(self) -> i64:
-        """The agent's slot (``Router._slots``)."""
-        return self.ss & SLOT_MASK
-
-    def __lt__(self, other: AgentEntry) -> bool:
-        return self.key < other.key or (self.key == other.key and self.ss < other.ss)
-
-    def __getitem__(self, i: int) -> Any:
-        return (self.key, self.seq, self.ver, self.slot)[i]
-
-    def __len__(self) -> int:
-        return 4
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.key, self.seq, self.ver, self.slot))
-
-    def __repr__(self) -> str:
-        return f"AgentEntry{(self.key, self.seq, self.ver, self.slot)!r}"
 
 
 @final
@@ -220,7 +137,7 @@ class DeadlineEntry:
         self.obj = obj
         self.arg = arg
         # never read: 72 bytes, an 80-byte block, for the header and ``when`` in one cache
-        # line in three entries of four (as :class:`AgentEntry`'s ``pad1``/``pad2``)
+        # line in three entries of four
         self.pad1: i64 = 0
 
     def __lt__(self, other: DeadlineEntry) -> bool:
@@ -242,143 +159,6 @@ class DeadlineEntry:
 def bloated(length: int, live: int) -> bool:
     """Whether a heap of ``length`` entries with ``live`` live ones needs compacting."""
     return length > 2 * live + 64
-
-
-def agent_push(heap: list[AgentEntry], entry: AgentEntry) -> None:
-    """:func:`entry_push` for an agent heap of the compiled build (:class:`AgentEntry`
-    objects: each key a field, read with no unboxing). ``heapq``'s layout, as the tuple
-    functions' (the entries compare by ``(key, seq)`` as the tuples do)."""
-    heap.append(entry)
-    _agent_sift_down(heap, 0, len(heap) - 1)
-
-
-#: the most stale entries a compaction keeps for reuse (``compact_agents``' ``spare``: 80 KB)
-SPARE_MAX: Final = 1024
-
-
-def agent_list(
-    heap: list[AgentEntry],
-    key: float,
-    seq: i64,
-    ver: object,
-    slot: i64,
-    vers: list[object],
-    spare: list[AgentEntry],
-) -> None:
-    """:func:`agent_push` of an entry of these fields, for the compiled refresh, except that a
-    stale top (its version is not its slot's object in ``vers``, the version table) gives the
-    new entry its place: the pool's next seek would pop it, one sift from the top to a leaf;
-    here the new entry sifts down from the top instead and stops where it comes before the
-    lesser child (new entries mostly settle a few levels above the bottom: fewer reads and
-    moves than that pop plus the push). The stale top's own object takes the new fields (no
-    allocation, and no deallocation of the stale one; nothing else holds an entry of the
-    heap across a refresh: a seek reads its top's fields before it assigns, and entries it
-    skipped are out of the heap). The live entries are those of a push (the same
-    decisions); the layout, never in a snapshot, is not ``heapq``'s after a replacement
-    (the pure build pushes). Otherwise the entry appended is one of ``spare``, the stale
-    entries a compaction dropped (:func:`compact_agents`), given the new fields, if there is
-    one: a list pop instead of an allocation (and of the dropped one's deallocation)."""
-    if heap:
-        top = heap[0]
-        if vers[top.slot] is not top.ver:  # compiled: a pointer compare, nothing unboxed
-            top.key = key
-            top.ss = (seq << SLOT_BITS) | slot
-            top.ver = ver
-            _agent_settle(heap, 0, top, len(heap))  # in the stale top's place, sifted down
-            return
-    if spare:
-        entry = spare.pop()
-        entry.key = key
-        entry.ss = (seq << SLOT_BITS) | slot
-        entry.ver = ver
-    else:
-        entry = AgentEntry(key, seq, ver, slot)
-    heap.append(entry)
-    _agent_sift_down(heap, 0, len(heap) - 1)
-
-
-def _agent_sift_down(heap: list[AgentEntry], startpos: i64, pos: i64) -> None:
-    """:func:`_sift_down` for :class:`AgentEntry` objects (``heapq._siftdown``'s moves)."""
-    newitem = heap[pos]
-    nk = newitem.key
-    while pos > startpos:
-        parentpos = (pos - 1) >> 1
-        parent = heap[parentpos]
-        pk = parent.key
-        if nk < pk or (nk == pk and newitem.ss < parent.ss):
-            heap[pos] = parent
-            pos = parentpos
-            continue
-        break
-    heap[pos] = newitem
-
-
-def _agent_settle(heap: list[AgentEntry], pos: i64, item: AgentEntry, n: i64) -> None:
-    """:func:`_settle` for :class:`AgentEntry` objects: ``item`` into the hole at ``pos`` of
-    ``heap[:n]``, sifted down by the lesser child while that child comes before it."""
-    ik = item.key
-    childpos = 2 * pos + 1
-    while childpos < n:
-        # the lesser child, as ``heapq`` chooses it (the right one unless the left is before)
-        child = heap[childpos]
-        kc = child.key
-        rightpos = childpos + 1
-        if rightpos < n:
-            right = heap[rightpos]
-            kr = right.key
-            if not (kc < kr or (kc == kr and child.ss < right.ss)):  # not child < right
-                childpos = rightpos
-                child = right
-                kc = kr
-        # ``item < child``: the item stays here
-        if ik < kc or (ik == kc and item.ss < child.ss):
-            break
-        heap[pos] = child
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos] = item
-
-
-def _agent_sift_up(heap: list[AgentEntry], pos: i64) -> None:
-    """:func:`_sift_up` for :class:`AgentEntry` objects (``heapq._siftup``'s moves): the
-    hole at ``pos`` goes down to a leaf by the lesser child, then the item goes up."""
-    endpos: i64 = len(heap)
-    startpos = pos
-    newitem = heap[pos]
-    childpos = 2 * pos + 1
-    while childpos < endpos:
-        child = heap[childpos]
-        rightpos = childpos + 1
-        if rightpos < endpos:
-            right = heap[rightpos]
-            kc = child.key
-            kr = right.key
-            if not (kc < kr or (kc == kr and child.ss < right.ss)):  # not child < right
-                childpos = rightpos
-                child = right
-        heap[pos] = child
-        pos = childpos
-        childpos = 2 * pos + 1
-    heap[pos] = newitem
-    _agent_sift_down(heap, startpos, pos)
-
-
-def agent_heapify(heap: list[AgentEntry]) -> None:
-    """:func:`entry_heapify` for :class:`AgentEntry` objects: ``heapq.heapify``'s layout."""
-    n: i64 = len(heap)
-    for i in range(n // 2 - 1, -1, -1):
-        _agent_settle(heap, i, heap[i], n)
-
-
-def agent_pop(heap: list[AgentEntry]) -> AgentEntry:
-    """:func:`entry_pop` for :class:`AgentEntry` objects (``heapq.heappop``'s moves)."""
-    last = heap.pop()
-    if not heap:
-        return last
-    top = heap[0]
-    heap[0] = last
-    _agent_sift_up(heap, 0)
-    return top
 
 
 def deadline_push(heap: list[DeadlineEntry], entry: DeadlineEntry) -> None:
@@ -489,43 +269,16 @@ def _deadline_sift_up(heap: list[DeadlineEntry], pos: i64) -> None:
     _deadline_sift_down(heap, startpos, pos)
 
 
-def compact_agents(
-    heap: list[Any], vers: list[object], native: bool = False, spare: list[Any] | None = None
-) -> None:
-    """Keep only the live entries of an agent heap (``vers``: the version table), as a heap, in
-    place: the list object stays the pool's (and a caller's who holds it). A new list would be a
-    young container of up to a pool's whole listing: every young collection until it is
-    promoted twice traverses all its entries (at 100,000 agents, pools of thousands of
-    entries: ~19 entry visits per lifecycle); the pool's list is long in the oldest generation.
-
-    ``native`` (``Router._native_heap``, the compiled build): the entries are
-    :class:`AgentEntry` objects, each read for its slot (a native int) and its version (an
-    object: only its identity is tested, a pointer compare). Kept entries are moved down in
-    place (a kept entry's new index is never past the one being read). The pure build keeps
-    the comprehension (a third faster there than the loop) and copies it back (it also
-    compacts a heap of :class:`AgentEntry` objects, through their ``e[i]`` and ``<``). Either
-    way the kept entries are those of the old copy-out, in the same order, heapified the same
-    way. ``spare`` (compiled, the refresh's): the stale entries dropped go there, up to
-    :data:`SPARE_MAX` in all, for :func:`agent_list` to reuse (the caller holds no entry of
-    the heap: nothing else reads a dropped one)."""
-    if native:
-        entries: list[AgentEntry] = heap
-        j: i64 = 0
-        # (a list of room 0 when there is no ``spare``: the loop tests one int)
-        keep: list[AgentEntry] = spare if spare is not None else []
-        room: i64 = SPARE_MAX - len(keep) if spare is not None else 0
-        for entry in entries:
-            if vers[entry.slot] is entry.ver:
-                entries[j] = entry
-                j += 1
-            elif room > 0:
-                keep.append(entry)
-                room -= 1
-        del entries[j:]
-        agent_heapify(entries)  # heapq's layout, native compares
-    else:
-        heap[:] = [e for e in heap if vers[e[3]] is e[2]]
-        heapify(heap)
+def compact_agents(heap: list[Any], vers: list[object]) -> None:
+    """Keep only the live entries of a pure agent heap (``vers``: the version table), as a
+    heap, in place: the list object stays the pool's (and a caller's who holds it). A new
+    list would be a young container of up to a pool's whole listing: every young collection
+    until it is promoted twice traverses all its entries; the pool's list is long in the
+    oldest generation. The comprehension, copied back (a third faster than a loop moving
+    entries down in place, pure), then ``heapq.heapify``. (The compiled build's heaps are
+    ``vecheap.AgentHeap``'s: ``AgentHeap.compact``.)"""
+    heap[:] = [e for e in heap if vers[e[3]] is e[2]]
+    heapify(heap)
 
 
 def best_live_except(heap: list[Any], slots: list[Any], agent: object) -> Any:

@@ -33,6 +33,7 @@ from router.state.loads import (
     with_channels,
 )
 from router.state.tallies import AgentTally, QueueTally
+from router.state.vecheap import AgentHeap, LiveTable
 
 if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
     from mypy_extensions import i32, u8
@@ -274,11 +275,10 @@ class Pool:
     """All inquiries with one requirement key, and the agents eligible for it.
 
     ``agents``: heap of ``(score_key, seq, agent_ver, agent_slot)``, lower key = better
-    (``AgentTuple`` in router/state/lazyheap.py; compiled, ``AgentEntry`` objects of these
-    fields: the list is typed for the pure build's tuples; the agent is
-    ``Router._slots[agent_slot]``; ``agent_ver`` the int object of
-    ``Router._vers[agent_slot]``, typed ``object``: the compiled build keeps the object,
-    whose identity is the liveness test).
+    (``AgentTuple`` in router/state/lazyheap.py; the agent is ``Router._slots[agent_slot]``;
+    ``agent_ver`` the int object of ``Router._vers[agent_slot]``, typed ``object``, whose
+    identity is the liveness test). The pure build's; compiled, ``agents`` stays empty and
+    the heap is ``vh`` (router/state/vecheap.py: the same order, ``(key, rank)``).
     The waiting inquiries no agent declined are in two ordered lines: ``arrivals``, a
     list of the tickets that came in line in ``(aged, seq)`` order on their first stay
     (the common case: new arrivals in time order; one pointer each, live while the
@@ -335,6 +335,7 @@ class Pool:
         "requires",
         "slots",
         "tenant",
+        "vh",
         "waiting",
     )
 
@@ -358,6 +359,9 @@ class Pool:
         self.last_aged = -_INF
         self.last_seq = 0
         self.waiting: list[tuple[float, int, int, Ticket]] = []
+        #: compiled: the agent heap, parallel vectors (vecheap.py; ``agents`` stays empty);
+        #: the router makes it with the pool. Pure: None (the heap is ``agents``)
+        self.vh: AgentHeap | None = None
         self.declined: list[tuple[float, int, int, Ticket]] = []
         self.declined_by: dict[str, int] = {}
         self.n_waiting = 0
@@ -838,7 +842,7 @@ class Agent:
         self.heavy_streak = 0
         self.total_load = 0
         #: the agent's index in the router's slot table (``Router._slots``): its heap
-        #: entries name it by this int, not by reference (``AgentEntry``)
+        #: entries name it by this int, not by reference (lazyheap.py, vecheap.py)
         self.slot = -1
         self.id: str = spec.id
         self.roomy = False  # ready with a free slot on some channel (statistics count it)
@@ -846,7 +850,7 @@ class Agent:
         #: setting). A ``u8`` beside the one-byte ``roomy``, in the padding before ``rank``:
         #: the compiled record keeps its size
         self.declines: u8 = 0
-        #: compiled: the listing's rank, its entries' ``seq`` (``AgentEntry``): ``seq``'s
+        #: compiled: the listing's rank, its entries' ``seq`` (vecheap.py's ``ss``): ``seq``'s
         #: order in 31 bits (``Router._refresh``, ``_renumber_ranks``); pure: unused. An
         #: ``i32`` right after the one-byte ``roomy``, in its padding: the compiled record
         #: keeps its size (a 448-byte block with the collector's header, the object at a
@@ -964,12 +968,15 @@ def set_load(agent: Agent, counts: dict[str, int]) -> None:
     agent.load = st.counts
 
 
-def unlist(agent: Agent, vers: list[object]) -> None:
+def unlist(agent: Agent, vers: list[object], table: LiveTable | None = None) -> None:
     """Every heap entry of ``agent`` goes stale (its version changes, and its cell in the
-    router's version table ``vers`` is cleared: router/state/lazyheap.py): it is listed
-    nowhere until re-pushed."""
+    router's version table ``vers`` is cleared: router/state/lazyheap.py; compiled, its cell
+    in the live ``table``: router/state/vecheap.py): it is listed nowhere until re-pushed."""
     agent.ver += 1
-    vers[agent.slot] = None  # no entry holds None; the next listing (_refresh) writes its own
+    if table is None:  # no entry holds None; the next listing (_refresh) writes its own
+        vers[agent.slot] = None
+    else:  # compiled: no entry's ``ss`` is -1
+        table.cells[agent.slot] = -1
     listed = agent.listed
     if listed:
         for pool in listed:
