@@ -5,6 +5,19 @@ Importing ``router`` loads neither asyncio nor trio; the adapters live in
 facade are described in docs/architecture.md.
 """
 
+import importlib as _importlib
+
+try:  # first, to name it: the compiled build's one runtime dependency (docs/compiled.md)
+    _importlib.import_module("router.core")  # the pure build's core never imports librt
+except ModuleNotFoundError as exc:  # pragma: no cover (a compiled install without librt)
+    if not (exc.name or "").startswith("librt"):
+        raise
+    raise ImportError(
+        "router's compiled build needs librt at run time (its agent heaps' vectors): "
+        "pip install 'librt>=0.16' (the 'compiled' extra), or install router without "
+        "ROUTER_COMPILE for the pure build (docs/compiled.md)"
+    ) from exc
+
 from router._build import is_compiled
 from router._dist import dist_version
 from router.config import (

@@ -98,6 +98,25 @@ def test_the_pure_build_imports_and_runs_without_librt() -> None:
     assert "Assigned" in proc.stdout.decode() or "Offered" in proc.stdout.decode()
 
 
+@pytest.mark.skipif(
+    not router.compiled,
+    reason="runs in the compiled pass (make unit-compiled), after build/compiled is built",
+)
+def test_the_compiled_build_without_librt_says_what_to_install() -> None:
+    """A compiled install without its runtime dependency fails at ``import router`` with
+    a message naming it and the way out, not a bare ``No module named 'librt.vecs'``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_ROUTER")}
+    env["PYTHONPATH"] = str(Path(router.__file__).resolve().parent.parent)
+    hide = "import sys\nsys.modules['librt'] = None\nimport router\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", hide], capture_output=True, env=env, cwd="/", timeout=120
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "ImportError: router's compiled build needs librt at run time" in err, err
+    assert "pip install 'librt>=0.16'" in err and "librt.vecs" in err  # the cause chained
+
+
 def test_the_hot_path_is_in_the_compiled_list() -> None:
     mods = setup.compiled_modules()
     for must in ("router/core.py", "router/state/records.py", "router/policies/control.py"):
