@@ -536,7 +536,13 @@ class Router:
         #: below 0 (pure: 20 bytecodes and ~5 int allocations per input otherwise)
         self._spent_room = -1
         self._pending: list[Ticket] = []
-        self._freed: dict[str, Agent] = {}
+        #: the agents freed since the last matching pass, in the order they were freed, each
+        #: once: a list, and ``Agent.freed`` marks the agents in it (set by ``_free``, cleared
+        #: when the pass takes them or by ``_unfree``). Not a dict by id: its store reads the
+        #: id string for the hash, a trip to memory per release at 10,000 agents; nor one by
+        #: the record, a general-keys table that ``clear()`` drops and pymalloc remakes twice
+        #: a lifecycle (BENCHMARKS.md, probe51 and freed52)
+        self._freed: list[Agent] = []
         #: during a matching pass: the pending inquiries that have not sought an agent yet,
         #: and the agents freed since the last pass
         self._fresh: set[Ticket] | None = None
@@ -1962,8 +1968,9 @@ class Router:
             self._at(now + wrap, K_WRAP, t, t.seq)
             # recent work changed its score: re-listed where it has room
             unlist(agent, self._vers, self._table)
-            if has_room(agent):  # (a voice agent in wrap-up has none: no work)
-                self._freed[agent.id] = agent
+            if has_room(agent) and not agent.freed:  # (a voice agent in wrap-up has none)
+                agent.freed = True  # self._free(agent), inline
+                self._freed.append(agent)
             tl = agent.tally  # busy -> wrap_up: noted (_note_changed, inline)
             if not tl.noted:
                 tl.noted = True
@@ -2312,7 +2319,7 @@ class Router:
                 )
             )
         else:
-            self._freed[agent.id] = agent
+            self._free(agent)
         self._schedule_agent(agent, self._agent_next_time(agent))
         self._count_break(agent)
         self._live.add_agent(agent, self._queues.values())
@@ -2463,7 +2470,7 @@ class Router:
         agent.declines = 0
         agent.idle_since = self._now
         unlist(agent, self._vers, self._table)
-        self._freed[agent.id] = agent
+        self._free(agent)
         self._room(agent)
         self._note_changed(agent)
         self._events.append(AgentReady(at=self._now, version=self._version, agent_id=agent.id))
@@ -2499,7 +2506,7 @@ class Router:
         agent.break_until = until
         agent.break_due = _INF  # a break waiting for a place is asked again when back
         unlist(agent, self._vers, self._table)
-        self._freed.pop(agent.id, None)
+        self._unfree(agent)
         self._room(agent)
         self._note_changed(agent)
         for t in list(agent.offers.values()):
@@ -2586,7 +2593,7 @@ class Router:
         leave_pools(agent)
         unlist(agent, self._vers, self._table)
         self._unindex_agent(agent)
-        self._freed.pop(agent.id, None)
+        self._unfree(agent)
         if self._scheduled.pop(agent.id, None) is not None:
             self._staff_ver += 1
         self._events.append(AgentLoggedOut(at=self._now, version=self._version, agent_id=agent.id))
@@ -2673,7 +2680,9 @@ class Router:
             elif self._early_s > 0.0 and agent.state == READY:
                 self._early_asks[agent.id] = agent  # freed up: an early break? (_ask_early)
         if agent.state == READY:
-            self._freed[agent.id] = agent
+            if not agent.freed:  # self._free(agent), inline: every release
+                agent.freed = True
+                self._freed.append(agent)
             # self._room(agent) and its ``has_room(agent)``, inline: every release
             roomy = False
             loadn = agent.loadn  # by channel number (router/state/loads.py)
@@ -2684,6 +2693,18 @@ class Router:
             if roomy != agent.roomy:
                 agent.roomy = roomy
                 self._n_with_room += 1 if roomy else -1
+
+    def _free(self, agent: Agent) -> None:
+        """``agent`` is freed: the next matching pass lets it pull work (``_freed``, once)."""
+        if not agent.freed:
+            agent.freed = True
+            self._freed.append(agent)
+
+    def _unfree(self, agent: Agent) -> None:
+        """``agent`` is no longer freed (a break, a logout): out of ``_freed`` if it is in."""
+        if agent.freed:
+            agent.freed = False
+            self._freed.remove(agent)
 
     def _note_changed(self, agent: Agent) -> None:
         """Note ``agent`` for the real-time counts' next settle (``Realtime.changed``): once
@@ -2779,8 +2800,9 @@ class Router:
         """``agent``'s record changed (a cooldown ended, say): the next matching pass lists
         it again where it may take work now."""
         unlist(agent, self._vers, self._table)
-        if agent.state == READY:
-            self._freed[agent.id] = agent
+        if agent.state == READY and not agent.freed:  # self._free(agent), inline
+            agent.freed = True
+            self._freed.append(agent)
         tl = agent.tally
         if not tl.noted:  # _note_changed, inline: an agent timer per lifecycle
             tl.noted = True
@@ -3071,7 +3093,7 @@ class Router:
             self._consider(agent, pool)
         self._live.recount_agent(agent, self._queues.values())  # eligible elsewhere now
         if agent.state == READY:
-            self._freed[agent.id] = agent
+            self._free(agent)
         self._end_rounds(rounds)
 
     # ------------------------------------------------------------------ deadlines
@@ -3718,14 +3740,16 @@ class Router:
                 # work ended): no list of the batch. ``_batch`` stays empty; the one agent
                 # in it would change nothing: ``_placed_elsewhere`` refreshes the agent it
                 # was called for before it reads the batch for the agents not yet listed
-                for agent in freed.values():  # (the one, taken without a list)
-                    freed.clear()  # emptied in place: what the pass frees waits in it
-                    self._fill(agent)
-                    break
+                agent = freed[0]
+                freed.clear()  # emptied in place: what the pass frees waits in it
+                agent.freed = False  # (and it may be freed again by its own fill)
+                self._fill(agent)
             else:
                 # several agents freed in one batch: the best-keyed pulls first
-                batch = list(freed.values())
-                freed.clear()
+                batch = freed
+                self._freed = []  # what the pass frees waits in a new list
+                for agent in batch:
+                    agent.freed = False
                 if self._native_heap and len(batch) <= _BY_INSERTION:
                     self._by_best_key(batch)  # compiled: the same order, read natively
                 else:
@@ -4448,7 +4472,7 @@ class Router:
         unlist(winner, self._vers, self._table)
         self._note_changed(winner)
         if has_room(winner):
-            self._freed[winner.id] = winner
+            self._free(winner)
         if look:  # (an input, not a pass: at once, as _early_look's release at a pass's end)
             self._release_breaks()
 
@@ -4686,7 +4710,7 @@ class Router:
             self._consider(agent, pool)
         self._live.recount_agent(agent, self._queues.values())  # a queue's match may differ
         if agent.state == READY:
-            self._freed[agent.id] = agent
+            self._free(agent)
         self._end_rounds(rounds)
 
     # ------------------------------------------------------------------ reconfigure
@@ -5000,7 +5024,7 @@ class Router:
             self._set_caps(agent)
             agent.listed_ver = -1
             if agent.state == READY:
-                self._freed[agent.id] = agent
+                self._free(agent)
         for t in waiting:
             self._set_pool(t)
             self._enqueue(t)
@@ -5196,7 +5220,7 @@ class Router:
             tickets=[codec.ticket_record(t, pool_index) for t in self._tickets.values()],
             deadlines=deadlines,
             pending=[t.id for t in self._pending if self._tickets.get(t.id) is t],
-            freed=list(self._freed),
+            freed=[a.id for a in self._freed],
             events=list(self._events),
             extra=self._bp.dump(),
             breaks=self._breaks.deferred_entries(),
@@ -5467,7 +5491,8 @@ class Router:
                 self._push_entry(at, seq, kind, obj, arg)  # (in time order: appended)
         self._line_ends()
         self._pending = [self._tickets[i] for i in snap.pending]
-        self._freed = {i: self._agents[i] for i in snap.freed}
+        for aid in snap.freed:  # (each once, as written: _free keeps it so)
+            self._free(self._agents[aid])
         self._events = list(snap.events)
         for t in self._tickets.values():
             if t.state == OFFERED:
@@ -5571,7 +5596,7 @@ class _Ops:
         return self._r._waiting_cb
 
     def freed_agents(self) -> Iterable[Agent]:
-        return self._r._freed.values()
+        return self._r._freed
 
     def can_take(self, agent: Agent, pool: Pool) -> bool:
         return self._r._can_take(agent, pool)
@@ -5674,7 +5699,7 @@ class _Ops:
             r._set_caps(agent)
             unlist(agent, r._vers, r._table)
             if agent.state == READY:
-                r._freed[agent.id] = agent
+                r._free(agent)
             r._schedule_agent(agent, r._agent_next_time(agent))
         if r._breaks.enabled:  # overtime may move shift ends: who is leaving changes
             for agent in list(r._agents.values()):

@@ -35,6 +35,7 @@ from router.state.records import (
 from router.state.scoring import Scorer
 from tests import (
     test_deadline_heap,
+    test_freed_once,
     test_inqueue,
     test_multi_offer,
     test_preferred,
@@ -347,9 +348,46 @@ def ring_winner_not_relisted() -> list[Patch]:
 
     def mutant(self: Router, t: Ticket, winner: Agent) -> None:
         win(self, t, winner)
-        self._freed.pop(winner.id, None)
+        self._unfree(winner)
 
     return [(Router, "_win", mutant)]
+
+
+def freed_mark_kept_by_a_pass() -> list[Patch]:
+    """A matching pass takes the freed agents but leaves their ``Agent.freed`` mark set:
+    the agent is never freed again, so it pulls no more waiting work."""
+    fill = Router._fill
+
+    def mutant(self: Router, agent: Agent) -> None:
+        agent.freed = True
+        fill(self, agent)
+
+    return [(Router, "_fill", mutant)]
+
+
+def freed_mark_kept_by_unfree() -> list[Patch]:
+    """A break before the pass takes the agent out of ``_freed`` but leaves its mark: back
+    ready, it is not freed again."""
+
+    def mutant(self: Router, agent: Agent) -> None:
+        if agent.freed:
+            self._freed.remove(agent)
+
+    return [(Router, "_unfree", mutant)]
+
+
+def restore_leaves_freed_unmarked() -> list[Patch]:
+    """A restore puts the snapshot's freed agents back in ``_freed`` without their mark: one
+    freed again before the pass is in it twice."""
+
+    restore = Router._restore
+
+    def mutant(self: Router, snap: codec.Snapshot) -> None:
+        restore(self, snap)
+        for agent in self._freed:
+            agent.freed = False
+
+    return [(Router, "_restore", mutant)]
 
 
 def preferred_wait_never_ends() -> list[Patch]:
@@ -677,6 +715,23 @@ DIRECTED: list[tuple[Callable[[], list[Patch]], Callable[[], None]]] = [
         test_deadline_heap.test_accepted_offers_do_not_bloat_the_heap_and_deadlines_fire_alike,
     ),
     (arrivals_before_the_heap, _mixed_entries),
+    # (the freed agents' marks, freed52: each left set is a lost agent or a doubled entry)
+    (
+        freed_mark_kept_by_a_pass,
+        test_freed_once.test_one_agent_freed_pass_after_pass_pulls_the_waiting_work_each_time,
+    ),
+    (
+        freed_mark_kept_by_a_pass,
+        test_freed_once.test_agents_freed_together_pull_the_waiting_work_each_time,
+    ),
+    (
+        freed_mark_kept_by_unfree,
+        test_freed_once.test_an_agent_on_a_break_before_any_pass_is_freed_again_when_back,
+    ),
+    (
+        restore_leaves_freed_unmarked,
+        test_freed_once.test_a_restored_router_holds_each_freed_agent_once_as_the_original,
+    ),
 ]
 
 

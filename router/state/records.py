@@ -751,6 +751,7 @@ class Agent:
         "caps",
         "cooldown_until",
         "declines",
+        "freed",
         "heavy_block_until",
         "heavy_streak",
         "id",
@@ -850,6 +851,9 @@ class Agent:
         #: setting). A ``u8`` beside the one-byte ``roomy``, in the padding before ``rank``:
         #: the compiled record keeps its size
         self.declines: u8 = 0
+        #: in ``Router._freed`` (freed since the last matching pass, so in it once): a bool
+        #: after ``declines``, in the padding before ``rank``: the record keeps its size
+        self.freed = False
         #: compiled: the listing's rank, its entries' ``seq`` (vecheap.py's ``ss``): ``seq``'s
         #: order in 31 bits (``Router._refresh``, ``_renumber_ranks``); pure: unused. An
         #: ``i32`` right after the one-byte ``roomy``, in its padding: the compiled record
