@@ -198,7 +198,6 @@ from router.state.lazyheap import (
     RANK_LIMIT,
     SLOT_BITS,
     SLOT_LIMIT,
-    SLOT_MASK,
     DeadlineEntry,
     DeadlineTuple,
     best_live_except,
@@ -259,7 +258,7 @@ from router.state.records import (
 )
 from router.state.scoring import Scorer
 from router.state.staffing import pool_changes
-from router.state.vecheap import AgentHeap, LiveTable
+from router.state.vecheap import SLOT_MASK, AgentHeap, LiveTable
 from router.state.windows import Counts
 from router.stats import AgentStatistics, Counters, QueueHolds, RouterStatistics
 from router.values import (
@@ -4316,9 +4315,7 @@ class Router:
     def _listed_keys(self, pool: Pool) -> list[tuple[str, float]]:
         """The agent id and key of each live listing in ``pool`` (a snapshot's draws)."""
         slots = self._slots
-        if self._table is not None:  # compiled: router/state/vecheap.py
-            return [(slots[sl].id, k) for k, _, sl, live in self._heap_entries(pool) if live]
-        return [(slots[e[3]].id, e[0]) for e in pool.agents if slots[e[3]].ver == e[2]]
+        return [(slots[sl].id, k) for k, _, sl, live in self._heap_entries(pool) if live]
 
     def _best_listed_except(self, pool: Pool, agent: Agent) -> tuple[float, Agent] | None:
         """The key and agent of ``pool``'s best live listing but ``agent``'s (an

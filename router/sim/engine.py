@@ -591,15 +591,14 @@ class Simulator:
         #: the groups with their own share of offers rung out (``no_answer_share``): drawn
         #: from their own stream; the others keep the run-wide share (and its draws)
         self._no_answer_share: dict[str, float] = {}
-        for n, g in zip(groups, scenario.agents):
-            if g.no_answer_share is not None:
-                self._no_answer_share[n] = g.no_answer_share
         #: per reason the core sets an agent away: each group's time until it sets itself
         #: ready (``decline_away_s``, ``no_answer_away_s``; groups without one stay away)
         self._away_s: dict[str, dict[str, float]] = {"max_declines": {}, "max_no_answer": {}}
         #: the groups whose consoles come back (``console_back_s``)
         self._console_back: dict[str, float] = {}
         for n, g in zip(groups, scenario.agents):
+            if g.no_answer_share is not None:
+                self._no_answer_share[n] = g.no_answer_share
             if g.decline_away_s is not None:
                 self._away_s["max_declines"][n] = g.decline_away_s
             if g.no_answer_away_s is not None:

@@ -57,6 +57,7 @@ from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, final
 
 from router.state.records import FIRST_STAY, WAITING, Ticket
+from router.state.vecheap import SLOT_BITS
 
 if TYPE_CHECKING:  # (an annotation only: never evaluated, the pure build needs no import)
     from mypy_extensions import i64
@@ -100,10 +101,8 @@ DeadlineTuple = tuple[float, int, int, Any, int]
 #: ``(aged arrival, ticket seq, ticket version, ticket)``; lower key is more urgent.
 TicketEntry = tuple[float, int, int, Ticket]
 
-#: the bits of a compiled agent heap entry's ``ss`` (vecheap.py) that hold its slot (67
-#: million slots); the others, its ``seq``, a listing's rank below :data:`RANK_LIMIT`
-SLOT_BITS: Final = 26
-SLOT_MASK: Final = (1 << SLOT_BITS) - 1
+# SLOT_BITS, the slot's bits of a compiled agent heap entry's ``ss``: defined with the
+# heap (vecheap.py, imported by records.py, so it cannot import this module)
 #: the agents' slots a compiled router has room for (``Router._login``, ``_slot_limit``)
 SLOT_LIMIT: Final = 1 << SLOT_BITS
 #: the listings' ranks are below this (``Agent.rank`` is an ``i32``; ``ss`` then fits 57

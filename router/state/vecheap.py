@@ -49,10 +49,12 @@ except ImportError:  # (not a dependency: the pure build runs without it)
         return lambda cls: cls
 
 
-__all__ = ["SLOT_MASK", "AgentHeap", "LiveTable"]
+__all__ = ["SLOT_BITS", "SLOT_MASK", "AgentHeap", "LiveTable"]
 
-#: ``lazyheap.SLOT_BITS``' mask: the slot in an entry's ``ss``
-SLOT_MASK: Final = (1 << 26) - 1
+#: the bits of an entry's ``ss`` that hold its slot (67 million slots); the others, its
+#: ``seq``, a listing's rank below ``lazyheap.RANK_LIMIT``
+SLOT_BITS: Final = 26
+SLOT_MASK: Final = (1 << SLOT_BITS) - 1
 
 
 @final
@@ -150,7 +152,7 @@ class AgentHeap:
         for i in range(self.n):
             s = ss[i]
             slot = s & SLOT_MASK
-            out.append((keys[i], int(s >> 26), int(slot), cells[slot] == s))
+            out.append((keys[i], int(s >> SLOT_BITS), int(slot), cells[slot] == s))
         return out
 
     def live_key(self, cells: vec[i64], slot: i64) -> float | None:
