@@ -2646,7 +2646,14 @@ class Router:
         unlist(agent, self._vers, self._table)
         now = self._now
         tally = agent.tally
-        tally.busy_s += tally.shares.get(ch, 0.0) * (now - t.wait_end)  # held since offered
+        # held since offered, at the channel's share, read by number (``AgentTally.sharen``:
+        # the dict's ``get(ch, 0.0)`` was a str-keyed probe and, compiled, a boxed 0.0); a
+        # channel past the list's end has none (a ``try`` costs nothing when it does not raise)
+        try:
+            share = tally.sharen[cn]
+        except IndexError:
+            share = 0.0
+        tally.busy_s += share * (now - t.wait_end)
         if not tally.noted:  # _note_changed, inline: every release
             tally.noted = True
             self._changed[agent.id] = agent

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from router import AgentSpec, Inquiry, Router
 from router.config import Channel, QueueConfig, RouterConfig
+from router.state.loads import channel_no
 from router.state.realtime import MAX_SHARED_SHARES
 from router.state.tallies import capacity_shares
 
@@ -41,6 +42,14 @@ def _check(r: Router) -> None:
         assert list(shares) == list(a.spec.capacity)  # the spec's channel order, as before
         first = by_value.setdefault(tuple(shares.items()), id(shares))
         assert first == id(shares), aid
+        # the same shares by channel number (what a release reads), 0.0 for any other
+        sharen = a.tally.sharen
+        assert {channel_no(ch): v for ch, v in shares.items()} == {
+            n: v for n, v in enumerate(sharen) if n in {channel_no(ch) for ch in shares}
+        }, aid
+        assert all(
+            v == 0.0 for n, v in enumerate(sharen) if n not in {channel_no(ch) for ch in shares}
+        ), aid
 
 
 def test_agents_with_the_same_capacity_share_one_dict_of_shares() -> None:
@@ -106,3 +115,30 @@ def test_the_table_starts_again_when_full() -> None:
     first = live.shares_for({"chat": 4}, None)  # one more: the table starts again
     assert len(live.shares) == 1 and first == {"chat": 0.25}
     assert live.shares_for({"chat": 4}, None) is first
+
+
+def test_a_release_on_a_channel_the_agent_no_longer_has_books_no_busy_time() -> None:
+    """Work held on a channel the agent's new capacity dropped: its release books nothing
+    (no share there), past the end of the shares by number too, and raises nothing."""
+    late = "late_channel_of_test_shared_shares"  # numbered now: past every other channel
+    r = Router(
+        RouterConfig(
+            queues=[
+                QueueConfig(name="c", channel="chat", requires={"s": 1}),
+                QueueConfig(name="z", channel=late, requires={"s": 1}),
+            ],
+            channels={"chat": Channel(max_concurrency=30), late: Channel(max_concurrency=30)},
+        )
+    )
+    r.login(_spec("a", {late: 2}), 0.0)
+    r.submit(Inquiry(id="i1", queue="z"), 0.0)
+    r.tick(0.0)
+    r.accept("i1", 0.0)
+    r.update_agent(_spec("a", {"chat": 2}), 1.0)  # the late channel dropped, its work held
+    tally = r._agents["a"].tally
+    assert len(tally.sharen) <= channel_no(late)
+    _check(r)
+    booked = tally.busy_s  # (the respec booked the hold until then at the old share)
+    r.complete("i1", 2.0)
+    r.tick(2.0)
+    assert tally.busy_s == booked and tally.handled == 1

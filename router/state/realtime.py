@@ -81,7 +81,7 @@ from router.state.records import (
     serves,
 )
 from router.state.stat_records import AgentTallyRecord
-from router.state.tallies import AgentTally, QueueTally, capacity_shares
+from router.state.tallies import AgentTally, QueueTally, capacity_shares, shares_by_number
 from router.stats import AGENT_STATES, AgentStatistics, QueueStatistics
 
 __all__ = [
@@ -273,6 +273,7 @@ class Realtime:
         "may_take",
         "reset_at",
         "reset_ties",
+        "sharens",
         "shares",
         "unit_costs",
     )
@@ -290,6 +291,9 @@ class Realtime:
         #: one dict where each read its own, which at 10,000 agents is a trip to memory on
         #: every release (BENCHMARKS.md, lc37); cleared when the channels' costs change
         self.shares: dict[tuple[tuple[tuple[str, int], ...], int | None], dict[str, float]] = {}
+        #: the same shares by channel number (``AgentTally.sharen``), one list per key of
+        #: :attr:`shares`, made and forgotten with its dict
+        self.sharens: dict[tuple[tuple[tuple[str, int], ...], int | None], list[float]] = {}
         #: interruptible capacity: a channel that may take an agent past its units
         self.interrupts = Interrupts({})
         self.reset_at = now
@@ -313,6 +317,7 @@ class Realtime:
         unit_costs = {name: ch.unit_cost for name, ch in channels.items()}
         if unit_costs != self.unit_costs:
             self.shares = {}  # (agents keep the dicts they have until recounted, as before)
+            self.sharens = {}
         self.unit_costs = unit_costs
         self.interrupts = Interrupts(channels)
         for q in queues:
@@ -331,6 +336,7 @@ class Realtime:
         where it is available and its state (login, recount)."""
         tl = agent.tally
         tl.shares = self.shares_for(agent.spec.capacity, agent.units)
+        tl.sharen = self.sharens[(tuple(agent.spec.capacity.items()), agent.units)]
         elig = tuple(
             q.tally
             for q in queues
@@ -354,7 +360,9 @@ class Realtime:
         if shares is None:
             if len(self.shares) >= MAX_SHARED_SHARES:
                 self.shares = {}  # open-ended specs: forget the table rather than grow it
+                self.sharens = {}
             shares = self.shares[key] = capacity_shares(dict(capacity), units, self.unit_costs)
+            self.sharens[key] = shares_by_number(shares)
         return shares
 
     def remove_agent(self, agent: Agent) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from itertools import accumulate
 from typing import TYPE_CHECKING, Final
 
+from router.state.loads import channel_no
 from router.state.stat_records import AgentTallyRecord
 from router.state.windows import DEFAULT_BUCKET_S, DEFAULT_WINDOWS, SlidingWindows
 from router.stats import WAIT_BUCKETS
@@ -41,6 +42,16 @@ def capacity_shares(
         return {ch: unit_costs.get(ch, 0) / units for ch in capacity}
     live = [ch for ch, cap in capacity.items() if cap > 0]
     return {ch: 1.0 / (cap * len(live)) if cap > 0 else 0.0 for ch, cap in capacity.items()}
+
+
+def shares_by_number(shares: dict[str, float]) -> list[float]:
+    """``shares`` as a list by channel number (``router/state/loads.py``: ``channel_no``),
+    0.0 where a channel has no share, as long as its highest channel number + 1."""
+    nums = [(channel_no(ch), v) for ch, v in shares.items()]
+    out = [0.0] * (max(n for n, _ in nums) + 1 if nums else 0)
+    for n, v in nums:
+        out[n] = v
+    return out
 
 
 class QueueTally:
@@ -148,6 +159,7 @@ class AgentTally:
         "offers",
         "on_from",
         "part",
+        "sharen",
         "shares",
         "since",
         "staffed_s",
@@ -171,6 +183,10 @@ class AgentTally:
         #: capacity-time of the holds already released (open holds are added when read)
         self.busy_s = 0.0
         self.shares: dict[str, float] = {}
+        #: ``shares`` by channel number (``shares_by_number``; 0.0 past its end): what a
+        #: release reads, an index where the dict cost a str-keyed probe and, compiled, a
+        #: boxed default (``Router._release``)
+        self.sharen: list[float] = []
         self.offers = 0
         self.since = now
         self.declined = 0
