@@ -24,7 +24,7 @@ from router import AgentSpec, Inquiry, QueueConfig, Router, RouterConfig
 from router.config import config_warnings, decode_config
 from router.sim import decode_scenario
 from tests.sim_runs import example_text
-from tests.test_sim_no_answers import run, scenario
+from tests.test_sim_no_answers import PRESENCE, SILENT, run, scenario
 
 #: one agent ("late") logs in at 100 s to a line already waiting: offered at once, its
 #: offer rings out at 115 s (``no_answer_share = 1``), the core sets it away
@@ -238,3 +238,13 @@ def test_another_missing_dependency_is_named_as_itself_not_as_librt() -> None:
     out = proc.stdout.decode()
     assert out.startswith("ModuleNotFoundError msgspec "), out
     assert "librt" not in out
+
+
+def test_agents_away_for_a_presence_timeout_for_good_are_reported_away() -> None:
+    # sim/report:236 (``away_for_presence`` read from the returns' column): the nearest
+    # test's runs had every agent back (4 and 4) or read only the events; with no
+    # console_back_s the four timed-out agents are away and none is ready again
+    res, rep, _ = run(scenario(routing=PRESENCE, drifting=SILENT))
+    assert res.away["presence_timeout"] == [4, 0]
+    assert rep["away_for_presence"] == rep["presence"]["timeouts"] == 4
+    assert rep["ready_after_presence"] == 0
