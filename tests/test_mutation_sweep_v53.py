@@ -248,3 +248,30 @@ def test_agents_away_for_a_presence_timeout_for_good_are_reported_away() -> None
     assert res.away["presence_timeout"] == [4, 0]
     assert rep["away_for_presence"] == rep["presence"]["timeouts"] == 4
     assert rep["ready_after_presence"] == 0
+
+
+#: a random-mode queue: who gets the next inquiry is the agents' draws
+RANDOM = """
+[[queues]]
+name = "d"
+distribution = "random"
+"""
+
+
+def test_a_snapshot_of_a_random_queue_keeps_its_listed_draws() -> None:
+    # core:4318 (``_listed_keys`` returning nothing, lead's 4a5094a: the snapshot's draws
+    # read through the one heap reader): the nearest snapshot tests had no random-mode
+    # pool, the snapshot of one then failed; restored, the same agents get the same work
+    r = Router(decode_config(RANDOM))
+    for n in range(6):
+        r.login(AgentSpec(id=f"a{n}", capacity={"voice": 1}), 0.0)
+    r.submit(Inquiry(id="first", queue="d"), 0.0)  # the pool is made: its agents listed
+    r.tick(0.0)
+    pool = next(iter(r._pools.values()))
+    assert len(r._listed_keys(pool)) == 5  # (each drawn its place)
+    back = Router.restore(r.snapshot())
+    for k in range(4):
+        for router_ in (r, back):
+            router_.submit(Inquiry(id=f"c{k}", queue="d"), 1.0 + k)
+        assert r.tick(1.0 + k) == back.tick(1.0 + k)
+    assert len({r.agent_of(f"c{k}") for k in range(4)} - {None}) == 4
