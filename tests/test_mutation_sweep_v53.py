@@ -22,6 +22,7 @@ import pytest
 import router
 from router import AgentSpec, Inquiry, QueueConfig, Router, RouterConfig
 from router.config import config_warnings, decode_config
+from router.events import Offered
 from router.sim import decode_scenario
 from tests.sim_runs import example_text
 from tests.test_sim_no_answers import PRESENCE, SILENT, run, scenario
@@ -109,10 +110,10 @@ def test_an_offer_to_a_preferred_agent_explains_its_live_draw() -> None:
         r.login(AgentSpec(id=a, capacity={"voice": 1}), 0.0)
     r.tick(0.0)
     r.submit(Inquiry(id="i1", queue="d"), 1.0)
-    (first,) = [e for e in r.tick(1.0) if type(e).__name__ == "Offered"]
+    (first,) = [e for e in r.tick(1.0) if isinstance(e, Offered)]
     free = sorted({"a1", "a2", "a3"} - {first.agent_id})[0]
     r.submit(Inquiry(id="i2", queue="d", preferred_agents=[free]), 2.0)
-    (offer,) = [e for e in r.tick(2.0) if type(e).__name__ == "Offered"]
+    (offer,) = [e for e in r.tick(2.0) if isinstance(e, Offered)]
     assert offer.agent_id == free and offer.explanation is not None
     assert offer.explanation.preferred
     chosen = offer.explanation.chosen
