@@ -22,10 +22,11 @@ import pytest
 import router
 from router import AgentSpec, Inquiry, QueueConfig, Router, RouterConfig
 from router.config import config_warnings, decode_config
-from router.events import Offered
+from router.events import CallbackScheduled, Offered, SurgeStarted
 from router.sim import decode_scenario
 from tests.sim_runs import example_text
 from tests.test_sim_no_answers import PRESENCE, SILENT, run, scenario
+from tests.test_surge import CONFIG as SURGE
 
 #: one agent ("late") logs in at 100 s to a line already waiting: offered at once, its
 #: offer rings out at 115 s (``no_answer_share = 1``), the core sets it away
@@ -276,3 +277,24 @@ def test_a_snapshot_of_a_random_queue_keeps_its_listed_draws() -> None:
             router_.submit(Inquiry(id=f"c{k}", queue="d"), 1.0 + k)
         assert r.tick(1.0 + k) == back.tick(1.0 + k)
     assert len({r.agent_of(f"c{k}") for k in range(4)} - {None}) == 4
+
+
+def test_agents_relisted_at_a_surge_fired_by_an_inputs_clock_are_counted_free_once() -> None:
+    # core:5697 (``set_surge``'s ``unlist`` dropped): the surge that starts at 11 s (five
+    # callers in "flood" for enter_after_s) fires with the next input's clock; every agent
+    # is relisted under the surge's caps, and a ready one stayed listed and was freed too:
+    # the second caller of that instant was told 0 s and offered no callback
+    r = Router(decode_config(SURGE.format(enter_after=10)))
+    r.login(AgentSpec(id="x", capacity={"voice": 1}), 0.0)
+    r.tick(0.0)
+    for n in range(5):
+        r.submit(Inquiry(id=f"f{n}", queue="flood"), 1.0)
+    r.tick(1.0)
+    assert r.next_deadline() == 11.0
+    first = r.submit(Inquiry(id="c1", queue="line"), 20.0)
+    second = r.submit(Inquiry(id="c2", queue="line"), 20.0)
+    assert first.position == 1 and first.expected_wait_s == 0.0
+    assert second.position == 2 and second.expected_wait_s > 0.0
+    events = r.tick(20.0)
+    assert any(isinstance(e, SurgeStarted) for e in events)
+    assert [e.inquiry_id for e in events if isinstance(e, CallbackScheduled)] == ["c2"]
