@@ -40,6 +40,7 @@ COMPILED_TESTS := tests/test_compiled.py tests/test_dropped_router.py tests/test
 	tests/test_mutation_sweep_o45.py tests/test_mutation_sweep_p46.py tests/test_decline_rounds.py tests/test_max_declines.py \
 	tests/test_listing_ranks.py tests/test_mutation_sweep_s49.py tests/test_mutation_sweep_s50.py \
 	tests/test_mutation_sweep_t50.py tests/test_mutation_sweep_u51.py tests/test_mutation_sweep_v52.py \
+	tests/test_mutation_sweep_v53.py \
 	tests/test_freed_once.py
 
 .PHONY: demo test lint typecheck unit unit-compiled compiled bench bench-quick bench-smoke \
