@@ -1132,21 +1132,42 @@ class Router:
         Where the heap holds spent offers that the rule still needs dropped, the caller
         compacts the heap too (:meth:`_compact_deadline_heap`).
         """
+        # Read from the newest entry back, and only until ``_n_offered`` live ones are
+        # found: every ticket on offer has exactly one live K_OFFER entry (its latest
+        # ``offer_no``; :meth:`_compact_deadlines`), so the older entries are spent without
+        # looking their inquiries up (at 100,000 agents a cold id probe and a cold ticket
+        # each: BENCHMARKS.md, "The 100k lifecycle's remaining misses, scale53"). The live
+        # offers are the newest, so with one on offer the newest entry is all that is read.
+        live = self._n_offered
         if self._native_heap:
             line = self._line
             head = self._line_head
             in_line = len(line) - head
-            nline = [
-                e for e in line[head:] if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq)
-            ]
-            line[:] = nline  # still in time order (the list stays the router's)
+            nline: list[Any] = []
+            i = len(line)
+            while live and i > head:
+                i -= 1
+                e = line[i]
+                if not self._deadline_spent(e.kind, e.obj, e.arg, e.seq):
+                    nline.append(e)
+                    live -= 1
+            nline.reverse()  # still in time order
+            line[:] = nline  # (the list stays the router's)
             self._line_head = 0
         else:
             ol = self._offer_line
             in_line = len(ol)
-            nline = [e for e in ol if not self._deadline_spent(e[2], e[3], e[4], e[1])]
+            nline = []
+            i = in_line
+            while live and i:
+                i -= 1
+                t = ol[i]
+                if not self._deadline_spent(t[2], t[3], t[4], t[1]):
+                    nline.append(t)
+                    live -= 1
+            nline.reverse()  # still in time order
             ol.clear()
-            ol.extend(nline)  # still in time order
+            ol.extend(nline)
         self._line_ends()
         self._offer_entries = self._offer_entries - in_line + len(nline)
         self._spent_room = -1  # counted at the next input

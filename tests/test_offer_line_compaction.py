@@ -107,7 +107,60 @@ def test_a_compaction_the_line_settles_reads_no_heap_entry(monkeypatch: Any) -> 
 
     monkeypatch.setattr(Router, "_deadline_spent", counting)
     _burst(drive)
-    assert len(kinds) > 1000 and set(kinds) == {K_OFFER}
+    assert kinds and set(kinds) == {K_OFFER}
+    assert len(r._line_entries()) < 1000  # (compacted)
+
+
+@pytest.mark.skipif(not PURE, reason="counts the pure build's _deadline_spent calls")
+def test_a_compaction_reads_the_line_back_only_to_its_pending_offers(monkeypatch: Any) -> None:
+    """Every inquiry on offer has one live entry (its latest ``offer_no``), so a compaction
+    reads the line from its newest entry back and stops once it has found ``_n_offered``
+    live ones: with every offer accepted it reads none and drops the whole line, with the
+    newest pending it reads that one; with the oldest pending it reads back to it, keeps it
+    and drops the rest."""
+    r = Router(config(CONFIG))
+    for i in range(60):
+        r.login(_agent(i, 20), 0.0)
+    reads: list[str] = []
+    log: list[tuple[int, int, list[str], list[str]]] = []
+    spent = Router._deadline_spent
+    compact = Router._compact_offer_line
+
+    def counting(self: Router, kind: int, obj: Any, arg: int, seq: int) -> bool:
+        reads.append(obj)
+        return spent(self, kind, obj, arg, seq)
+
+    def logged(self: Router) -> bool:
+        start, n, held = len(reads), self._n_offered, len(self._line_entries())
+        out = compact(self)
+        log.append((n, held, reads[start:], [e[3] for e in self._line_entries()]))
+        return out
+
+    monkeypatch.setattr(Router, "_deadline_spent", counting)
+    monkeypatch.setattr(Router, "_compact_offer_line", logged)
+
+    def arrivals(prefix: str, n: int, keep: str = "") -> None:
+        for k in range(n):
+            r.submit(Inquiry(id=f"{prefix}{k}", queue="chat"), 0.0)
+            for ev in r.tick(0.0):
+                if type(ev) is Offered and ev.inquiry_id != keep:
+                    r.accept(ev.inquiry_id, 0.0)
+
+    arrivals("a", 300)
+    assert len(log) >= 2
+    for n, held, read, kept in log:  # the newest entries are the pending offers, if any
+        assert held > 64 and n <= 1 and len(read) == n and kept == read
+    assert r._offer_entries == _offers_held(r)
+    log.clear()
+    r.submit(Inquiry(id="old", queue="chat"), 0.0)
+    r.tick(0.0)  # its offer left pending: the line's oldest live entry from now on
+    arrivals("b", 300, keep="old")
+    assert len(log) >= 2
+    for n, held, read, kept in log:
+        assert held > 64 and n in (1, 2) and kept[0] == "old" and len(kept) == n
+        assert read[-1] == "old" and "old" not in read[:-1]  # read back to it, no further
+    assert r._offer_entries == _offers_held(r)
+    assert r._line_entries()[0][3] == "old"
 
 
 def test_spent_offers_in_the_heap_still_get_the_whole_compaction() -> None:
