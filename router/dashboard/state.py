@@ -147,7 +147,7 @@ def check_upload(data: bytes, filename: str = "config.toml") -> tuple[RouterConf
     if is_scenario(raw):
         from router.sim.scenario import Scenario, router_config
 
-        scenario = convert_config(raw, Scenario)
+        scenario = convert_config(raw, Scenario, fmt=fmt)
         return router_config(scenario), summary_line(scenario, raw)
-    cfg: RouterConfig = convert_config(raw)
+    cfg: RouterConfig = convert_config(raw, fmt=fmt)
     return cfg, summary_line(cfg, raw)
