@@ -121,6 +121,7 @@ def page_state(
                 "state": a.state,
                 "reason": a.reason,
                 "load": a.load,
+                "load_channel_unknown": a.load_channel_unknown,
                 "occupancy": _round(a.occupancy, 3),
                 "handled": a.handled,
             }
