@@ -155,3 +155,19 @@ def test_the_expected_wait_counts_a_listed_agents_room_within_its_units() -> Non
     r.tick(0.0)
     told = [r.submit(Inquiry(id=f"i{i}", queue="q"), now=1.0).expected_wait_s for i in range(3)]
     assert told[:2] == [0.0, 0.0] and told[2] > 0.0
+
+
+def test_an_agent_freed_since_the_pass_counts_its_room() -> None:
+    """A chat agent that finished three chats since the last matching pass (not listed
+    again yet) is three places for the arrivals before the pass, not one."""
+    r = _one_agent("chat", 4)
+    for i in range(4):
+        r.submit(Inquiry(id=f"h{i}", queue="q"), now=1.0)
+    r.tick(1.0)
+    for i in range(4):
+        r.accept(f"h{i}", now=1.0)
+    r.tick(1.0)
+    for i in range(3):
+        r.complete(f"h{i}", now=2.0)
+    told = [r.submit(Inquiry(id=f"i{i}", queue="q"), now=2.0).expected_wait_s for i in range(4)]
+    assert told[:3] == [0.0, 0.0, 0.0] and told[3] > 0.0
