@@ -22,6 +22,9 @@ MYPY = "mypy==2.4.1"
 #: agent heaps (router/state/vecheap.py; mypy installs it too). The ``compiled`` extra and
 #: the build backend name the same; the pure build never imports it
 LIBRT = "librt>=0.16"
+#: what every install needs at run time (pyproject.toml's ``dependencies`` are dynamic:
+#: :func:`install_requires`)
+REQUIRES = ["msgspec>=0.18"]
 
 ROOT = Path(__file__).resolve().parent
 
@@ -74,6 +77,15 @@ def compile_requested() -> bool:
     return os.environ.get("ROUTER_COMPILE", "").strip().lower() in ("1", "true", "yes")
 
 
+def install_requires() -> list[str]:
+    """The distribution's dependencies: :data:`REQUIRES`, plus :data:`LIBRT` for the
+    compiled build (``ROUTER_COMPILE``, or ``ROUTER_COMPILE_METADATA``, which the build
+    backend sets when it prepares a compiled build's metadata without compiling), so a
+    compiled install's metadata says it needs ``librt`` and a pure one's does not."""
+    compiled = compile_requested() or os.environ.get("ROUTER_COMPILE_METADATA") == "1"
+    return [*REQUIRES, LIBRT] if compiled else list(REQUIRES)
+
+
 def compiled_modules() -> list[str]:
     """The source files mypyc compiles, relative to the repository root, sorted."""
     files = set(COMPILED_FILES)
@@ -118,6 +130,10 @@ if __name__ == "__main__":
 
     os.chdir(ROOT)  # mypycify takes paths relative to the repository root
     if compile_requested():
-        setup(ext_modules=_ext_modules(), options={"build": {"build_base": COMPILED_BUILD_BASE}})
+        setup(
+            ext_modules=_ext_modules(),
+            install_requires=install_requires(),
+            options={"build": {"build_base": COMPILED_BUILD_BASE}},
+        )
     else:
-        setup()
+        setup(install_requires=install_requires())

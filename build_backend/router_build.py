@@ -5,7 +5,9 @@ for ``setup.MYPY`` as an extra build requirement, so the compiled build works in
 pip's isolated build environment; without ``ROUTER_COMPILE`` nothing changes and no
 compiler is needed (docs/compiled.md). The requirement and metadata hooks run
 ``setup.py`` with ``ROUTER_COMPILE`` unset: mypy is not installed yet when the
-requirements are asked for, and the metadata is the same for both builds.
+requirements are asked for; the metadata hooks of a compiled build set
+``ROUTER_COMPILE_METADATA=1`` for it, so its metadata requires ``librt`` as the
+compiled wheel's does (``setup.install_requires``).
 """
 
 from __future__ import annotations
@@ -33,17 +35,31 @@ def _wanted() -> bool:
 
 
 @contextmanager
-def _pure() -> Iterator[None]:
+def _pure(metadata: bool = False) -> Iterator[None]:
+    """``setup.py`` run as the pure build (no mypyc); with ``metadata`` and a compiled
+    build wanted, its dependencies still the compiled build's (``librt``)."""
+    flag = "1" if metadata and _wanted() else None
     saved = os.environ.pop("ROUTER_COMPILE", None)
+    saved_flag = os.environ.pop("ROUTER_COMPILE_METADATA", None)
+    if flag is not None:
+        os.environ["ROUTER_COMPILE_METADATA"] = flag
     try:
         yield
     finally:
+        os.environ.pop("ROUTER_COMPILE_METADATA", None)
+        if saved_flag is not None:
+            os.environ["ROUTER_COMPILE_METADATA"] = saved_flag
         if saved is not None:
             os.environ["ROUTER_COMPILE"] = saved
 
 
 def _as_pure(hook: Callable[..., T], *args: object) -> T:
     with _pure():
+        return hook(*args)
+
+
+def _metadata(hook: Callable[..., T], *args: object) -> T:
+    with _pure(metadata=True):
         return hook(*args)
 
 
@@ -62,7 +78,7 @@ def get_requires_for_build_editable(
 def prepare_metadata_for_build_wheel(
     metadata_directory: str, config_settings: dict[str, object] | None = None
 ) -> str:
-    return _as_pure(
+    return _metadata(
         _setuptools.prepare_metadata_for_build_wheel, metadata_directory, config_settings
     )
 
@@ -70,6 +86,6 @@ def prepare_metadata_for_build_wheel(
 def prepare_metadata_for_build_editable(
     metadata_directory: str, config_settings: dict[str, object] | None = None
 ) -> str:
-    return _as_pure(
+    return _metadata(
         _setuptools.prepare_metadata_for_build_editable, metadata_directory, config_settings
     )

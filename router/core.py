@@ -246,12 +246,14 @@ from router.state.records import (
     QueueState,
     Requirement,
     Ticket,
+    agent_room,
     count_away,
     join_pool,
     leave_pools,
     listed,
     load_up,
     load_with,
+    pool_slots,
     set_caps,
     spec_tenants,
     unlist,
@@ -305,6 +307,8 @@ _PASSED: Final = DeadlineEntry(_INF, 0, 0, None, 0)
 #: compiled: the offer line's passed cells are cut off once this many or more, and at least
 #: as many as the entries held (:meth:`Router._line_cut`)
 _LINE_CUT: Final = 64
+#: how many entries of a pool's agent heap ``Router._listed_room`` looks at (a bound)
+_ROOM_LOOK: Final = 32
 #: the deadline heap is compacted once its spent offer entries outnumber the rest by this
 _SPENT_SLACK: Final = 64
 #: the most distinct caps dicts the agents share (``Router._caps_shared``; then forgotten)
@@ -3356,6 +3360,36 @@ class Router:
             and not self._interrupts.allows(agent, ch, pool.cost)
         )
 
+    def _listed_room(self, pool: Pool, need: int) -> int:
+        """The inquiries of ``pool`` its listed agents could take now, counted until it
+        reaches ``need``: each agent's room (``agent_room``) for the live entries among the
+        first :data:`_ROOM_LOOK` of the pool's heap, and 1 for every other listed agent (a
+        listed agent can take one). A bounded look, never a scan of the pool's agents:
+        the expected wait of an arrival (``router/policies/control.py``) and the
+        ``expected_wait`` query count slots free, not agents free."""
+        n = pool.n_listed
+        if not n:
+            return 0
+        vh = pool.vh
+        table = self._table
+        if vh is not None and table is not None:  # compiled: router/state/vecheap.py
+            live = vh.live_slots(table.cells, _ROOM_LOOK)
+        else:
+            vers = self._vers
+            live = []
+            heap = pool.agents
+            for i in range(min(len(heap), _ROOM_LOOK)):
+                e = heap[i]
+                if vers[e[3]] is e[2]:
+                    live.append(e[3])
+        room = n - len(live)
+        slots = self._slots
+        for sl in live:
+            room += agent_room(slots[sl], pool)
+            if room >= need:
+                break
+        return room
+
     def _may_take(self, agent: Agent) -> int:
         """What the wellbeing guardrails let ``agent`` take now, whatever the pool:
         ``_TAKES_NONE`` in a cooldown off every queue, ``_TAKES_LIGHT`` in a cooldown off
@@ -5129,14 +5163,33 @@ class Router:
         """The expected wait in seconds of the customer at ``position`` (1 = next) in
         ``queue``, from the rates measured so far. Without ``position``: the place an
         arrival at the queue's own priority would take now (behind everyone waiting at
-        that priority or above). The estimator's figure alone: an ``Admission`` also
-        counts the agents free now and announced staffing changes."""
+        that priority or above). The places free now count as an ``Admission``'s do: the
+        room of the agents listed in the queue's pools (per channel caps less load: one
+        chat agent of 20 slots is 20 places; a bounded look, ``_listed_room``) where no
+        line waits or a matching pass is pending, the most of any pool; before the queue
+        is measured the rate is its widest pool's slots over the handle time. An
+        ``Admission`` also counts announced staffing changes and overtaking."""
         q = self._known_queue(queue)
         if position is None:
             position = self._position(q, q.priority)
         elif type(position) is not int or position < 1:
             raise InvalidInput("position", f"must be an integer >= 1, got {position!r}")
-        return self._estimator.expected_wait(q.name, position)
+        free = 0
+        slots = 1.0
+        pending = bool(self._pending or self._freed)
+        for pool in q.pools:
+            if not pool.eligible:
+                continue
+            s = pool_slots(pool)
+            if s > slots:
+                slots = s
+            if not pool.n_waiting or pending:
+                f = self._listed_room(pool, position)
+                if f > free:
+                    free = f
+        if free >= position:
+            return 0.0
+        return self._estimator.expected_wait(q.name, position - free, slots=slots)
 
     def inquiry_state(self, inquiry_id: object) -> str:
         """``waiting``, ``offered``, ``assigned``, ``wrap_up`` or ``parked``; raises if unknown."""
@@ -5625,6 +5678,12 @@ class _Ops:
 
     def can_take(self, agent: Agent, pool: Pool) -> bool:
         return self._r._can_take(agent, pool)
+
+    def room(self, agent: Agent, pool: Pool) -> int:
+        return agent_room(agent, pool)
+
+    def listed_room(self, pool: Pool, need: int) -> int:
+        return self._r._listed_room(pool, need)
 
     def pool_for(self, t: Ticket) -> Pool:
         return self._r._pool_for(t)

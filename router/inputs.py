@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from router.errors import InvalidInput, read_message
+from router.errors import InvalidInput, InvalidMessage, read_message
 from router.model import AgentSpec, Attributes, Inquiry, Level, Name
 from router.values import (
     MAX_NAME,
@@ -74,6 +74,7 @@ __all__ = [
     "check_requires",
     "decode_input",
     "encode_input",
+    "wire_problem",
 ]
 
 Reason = Annotated[str, Meta(max_length=MAX_NAME)]
@@ -253,8 +254,27 @@ _json_encoder = msgspec.json.Encoder()
 def decode_input(data: bytes | str) -> Input:
     """One input from JSON (``{"type": "accept", "inquiry_id": "c1"}``). A message it cannot
     read raises :class:`~router.errors.InvalidMessage` naming msgspec's path
-    (``$.inquiry.patience_s: Expected float > 0.0``)."""
-    return read_message(_json_decoder, data)
+    (``$.inquiry.patience_s: Expected float > 0.0``), or the path of a value the struct's
+    type cannot refuse (:func:`wire_problem`: ``$.reason`` of a ``go_on_break``)."""
+    inp = read_message(_json_decoder, data)
+    problem = wire_problem(inp)
+    if problem is not None:
+        raise InvalidMessage(f"$.{problem[0]}", problem[1])
+    return inp
+
+
+def wire_problem(inp: Input) -> tuple[str, str] | None:
+    """What a decoded input's struct accepts and the core refuses, as (field, problem):
+    a ``go_on_break`` reason that says nothing (empty or only whitespace,
+    :func:`~router.values.check_reason`). The wire's decoders refuse it naming the path
+    (``decode_input``: ``$.reason``; the durable log's edge: ``$.input.reason``). The
+    struct itself keeps accepting it, so a durable log written before the check
+    (e6967c7) still decodes (``router/durable/wire.py`` replays it as ``break``)."""
+    if type(inp) is GoOnBreak:
+        reason = inp.reason
+        if not reason or reason.isspace():
+            return "reason", f"must say why: not empty or only whitespace, got {reason!r}"
+    return None
 
 
 def encode_input(inp: Input) -> bytes:

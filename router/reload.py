@@ -184,7 +184,7 @@ class ConfigWatcher(Generic[C]):
         raw: Any = _parse(self.path, data)
         if not raw:  # an empty file (or only comments) parses to nothing: never a config
             raise ConfigError([f"$: {self.path} is empty; the config in force stays"])
-        return convert_config(raw, self.type)
+        return convert_config(raw, self.type, fmt=detect_format(self.path))
 
     def _dropped_work(self, cfg: C) -> list[str]:
         """Queues the new config drops while they hold work, with nowhere to go."""

@@ -60,11 +60,67 @@ def test_one_librt_pin_for_the_compiled_extra_and_the_backend() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "dependencies" in project["dynamic"]  # setup.py's install_requires (user53)
+    deps = setup.REQUIRES
     assert re.fullmatch(r"librt>=[0-9.]+", setup.LIBRT)
     assert extras["compiled"] == [setup.LIBRT] and backend.LIBRT == setup.LIBRT
     assert setup.LIBRT in backend.COMPILE_REQUIRES
     assert not any("librt" in d for d in deps)  # the pure install does not need it
+
+
+def _requires_dist(tmp: Path, compiled: bool) -> list[str]:
+    """The ``Requires-Dist`` lines of the metadata the build backend prepares for pip
+    (``prepare_metadata_for_build_wheel``: what pip resolves dependencies from), with
+    ``ROUTER_COMPILE=1`` or without; no compiler or mypy runs for it."""
+    env = {k: v for k, v in os.environ.items() if k != "ROUTER_COMPILE"}
+    if compiled:
+        env["ROUTER_COMPILE"] = "1"
+    env["PYTHONPATH"] = str(ROOT / "build_backend")
+    out = tmp / ("compiled" if compiled else "pure")
+    out.mkdir()
+    code = (
+        "import sys, router_build\n"
+        "print(router_build.prepare_metadata_for_build_wheel(sys.argv[1]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    name = proc.stdout.strip().splitlines()[-1]
+    text = (out / name / "METADATA").read_text()
+    return [
+        ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("Requires-Dist:")
+    ]
+
+
+def test_a_compiled_install_declares_librt_and_a_pure_one_does_not(tmp_path: Path) -> None:
+    """user53: ``ROUTER_COMPILE=1 pip install .`` installed a build that imports
+    ``librt.vecs`` with metadata that did not name it (``dependencies`` was static): a
+    later ``pip uninstall mypy librt`` or a fresh environment from ``pip freeze`` of the
+    pure wheel broke it at import. The dependencies are now setup.py's
+    (:func:`install_requires`): the compiled build's metadata (the hook pip reads and the
+    wheel's) requires ``librt``, the pure one's does not."""
+    compiled = _requires_dist(tmp_path, compiled=True)
+    pure = _requires_dist(tmp_path, compiled=False)
+    base = [d for d in pure if "extra ==" not in d]
+    assert [d for d in compiled if "extra ==" not in d] == [*base, setup.LIBRT]
+    assert not any(d.startswith("librt") for d in base)
+    assert any(d.startswith("msgspec") for d in base)
+    saved = os.environ.pop("ROUTER_COMPILE", None)
+    try:
+        assert setup.LIBRT not in setup.install_requires()
+        os.environ["ROUTER_COMPILE"] = "1"
+        assert setup.install_requires()[-1] == setup.LIBRT  # the wheel setup() writes
+    finally:
+        os.environ.pop("ROUTER_COMPILE", None)
+        if saved is not None:
+            os.environ["ROUTER_COMPILE"] = saved
 
 
 #: the pure tree imported with ``librt`` hidden (an install without mypy): a router runs a

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from router import ConfigError, Router, RouterConfig, Weights, decode_config, load_config
-from router.config import FEATURES, QueueConfig, semantic_problems
+from router.config import FEATURES, QueueConfig, convert_config, parse_text, semantic_problems
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "configs"
 
@@ -85,6 +85,50 @@ def test_a_yaml_boolean_where_a_string_belongs_says_to_quote_it(text: str, line:
     """user51/52: YAML 1.1 reads ``mode: yes`` as true; msgspec's ``Expected str, got bool``
     named the field but not the cause."""
     assert problems(text, "yaml") == [line]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "line"),
+    [
+        ("[routing]\nmode = true\n", "toml", "$.routing.mode: Expected str, got bool"),
+        (
+            '[[queues]]\nname = "a"\nclosed = false\n',
+            "toml",
+            "$.queues[0].closed: Expected str, got bool",
+        ),
+        ('{"routing": {"mode": true}}', "json", "$.routing.mode: Expected str, got bool"),
+        (
+            '{"queues": [{"name": "a", "tenant": true}]}',
+            "json",
+            "$.queues[0].tenant: Expected str | null, got bool",
+        ),
+        (
+            '{"backpressure": {"policy": [false]}}',
+            "json",
+            "$.backpressure.policy[0]: Expected str, got bool",
+        ),
+    ],
+)
+def test_a_toml_or_json_boolean_where_a_string_belongs_is_the_plain_type_error(
+    text: str, fmt: str, line: str, tmp_path: Path
+) -> None:
+    """user53: the YAML-boolean hint showed for a TOML or JSON ``true`` too, where no
+    ``yes`` was ever written: only a YAML source gets it (decode_config, load_config by
+    suffix, and a mapping from Python, which says nothing of YAML)."""
+    assert problems(text, fmt) == [line]
+    f = tmp_path / f"router.{fmt}"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(f)
+    assert info.value.problems == [line]
+    with pytest.raises(ConfigError) as info:
+        convert_config(msgspec.json.decode(msgspec.json.encode(parse_text(text, fmt))))
+    assert info.value.problems == [line]
+    y = tmp_path / "router.yaml"
+    y.write_text("routing:\n  mode: yes\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(y)
+    assert info.value.problems == [f"$.routing.mode: Expected str, got bool (true): {_YAML_BOOL}"]
 
 
 @pytest.mark.parametrize(

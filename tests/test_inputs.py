@@ -781,3 +781,25 @@ def test_encode_input_refuses_what_is_no_input_naming_it(value: object) -> None:
     with pytest.raises(InvalidInput, match=r"^input: must be an input of router\.inputs, got "):
         encode_input(value)  # type: ignore[arg-type]
     assert decode_input(encode_input(GoOnBreak(agent_id="a1"))) == GoOnBreak(agent_id="a1")
+
+
+@pytest.mark.parametrize("reason", ["", " ", "\n\t", "\u3000"])
+def test_a_break_reason_from_the_wire_that_says_nothing_is_refused_at_decode(reason: str) -> None:
+    """user53: ``decode_input`` read ``{"type": "go_on_break", "reason": ""}`` and the core
+    then refused it naming ``reason``; the wire names its fields by path, so decoding
+    refuses it naming ``$.reason`` (an ``InvalidMessage``, as msgspec's own refusals).
+    The Python caller's message still names ``reason``."""
+    data = msgspec.json.encode({"type": "go_on_break", "agent_id": "a1", "reason": reason})
+    with pytest.raises(InvalidMessage) as info:
+        decode_input(data)
+    assert info.value.field == "$.reason"
+    assert str(info.value) == (
+        f"$.reason: must say why: not empty or only whitespace, got {reason!r}"
+    )
+    good = decode_input(b'{"type": "go_on_break", "agent_id": "a1", "reason": " lunch "}')
+    assert good == GoOnBreak(agent_id="a1", reason=" lunch ")
+    assert decode_input(b'{"type": "go_on_break", "agent_id": "a1"}').reason == "break"
+    r = _router()
+    with pytest.raises(InvalidInput) as py:
+        r.go_on_break("a1", 7, reason)
+    assert py.value.field == "reason"

@@ -362,3 +362,37 @@ def test_an_interval_row_with_an_unjudged_answer_has_no_service_level(tmp_path: 
     assert got[("60.0", "chat")]["service_level"] == "1"  # judged once the target is known
     assert got[("60.0", "ALL")]["service_level"] == "1"
     assert m.unjudged_intervals() == {(0.0, "chat")}
+
+
+def test_an_agents_load_on_a_queue_of_no_known_channel_is_counted_apart() -> None:
+    """user53: an agent's load on a queue whose channel the monitor was not told was keyed
+    ``''`` (``AgentFigures.load == {'': 1}``) while ``QueueFigures.channel`` says None.
+    ``load`` keys only channels the monitor knows (a JSON map has no None key); the load
+    on queues of no known channel is ``load_channel_unknown`` (0 when none)."""
+    d = Driven()
+    full = d.cfg
+    m = d.monitor
+    m.configure(
+        msgspec.structs.replace(full, queues=[q for q in full.queues if q.name == "refund"])
+    )
+    d.router.login(AgentSpec(id="ye", capacity={"chat": 2, "voice": 1}), now=0.0)
+    d.router.submit(Inquiry(id="c1", queue="chat"), now=0.0)
+    d.router.submit(Inquiry(id="v1", queue="refund"), now=0.0)
+    d.tick(0.0)
+    for iid in ("c1", "v1"):
+        if d.router.agent_of(iid) == "ye":
+            d.router.accept(iid, now=1.0)
+    d.tick(1.0)
+    held = {iid for iid in ("c1", "v1") if d.router.inquiry_state(iid) == "assigned"}
+    assert held == {"c1", "v1"}
+    st = m.statistics(now=2.0)
+    ye = st.agents["ye"]
+    assert (ye.load, ye.load_channel_unknown) == ({"voice": 1}, 1)  # {'': 1, 'voice': 1} before
+    assert st.queues["chat"].channel is None
+    doc = msgspec.json.decode(msgspec.json.encode(st))
+    assert doc["agents"]["ye"]["load_channel_unknown"] == ye.load_channel_unknown
+    for iid in held:
+        d.router.complete(iid, now=3.0)
+    d.tick(3.0)
+    ye = m.statistics(now=4.0).agents["ye"]
+    assert (ye.load, ye.load_channel_unknown) == ({}, 0)

@@ -103,3 +103,71 @@ def test_the_queries_answer_for_a_configured_queue() -> None:
     assert router.queue_length("sales") == 0
     assert router.has_room("refund") is True
     assert router.expected_wait("refund", 1) >= 0.0
+
+
+def _one_agent(channel: str, cap: int) -> Router:
+    cfg = RouterConfig(queues=[QueueConfig(name="q", channel=channel)])
+    r = Router(cfg, now=0.0)
+    r.login(AgentSpec(id="a", capacity={channel: cap}), now=0.0)
+    r.tick(0.0)
+    return r
+
+
+@pytest.mark.parametrize(
+    ("channel", "cap", "told", "before_tick", "after_tick"),
+    [
+        # one voice agent: the free agent takes the first arrival, the others wait 180 s each
+        ("voice", 1, [0.0, 180.0, 360.0, 540.0], 720.0, 720.0),
+        # one chat agent of 20 slots: a slot is free for every arrival, and after the pass
+        ("chat", 20, [0.0, 0.0, 0.0, 0.0], 0.0, 0.0),
+    ],
+)
+def test_the_expected_wait_counts_the_slots_free_not_the_agents(
+    channel: str, cap: int, told: list[float], before_tick: float, after_tick: float
+) -> None:
+    """user53: the admission's wait counted free agents (one agent of 20 chat slots was one
+    place: four chats arriving together were told 0, 9, 18, 27 s) and ``expected_wait``
+    counted neither (900 s for the fifth chat, 180 s with 16 slots free after the pass).
+    Both count the room of the agents listed in the queue's pools now (per channel caps,
+    less their load), a bounded look at the pool's heap; voice (one slot each) as before,
+    but for the query, which now counts the free agent as the admission does."""
+    r = _one_agent(channel, cap)
+    got = [r.submit(Inquiry(id=f"i{i}", queue="q"), now=1.0).expected_wait_s for i in range(4)]
+    assert got == told
+    assert r.expected_wait("q") == before_tick  # the place a fifth would take, pass pending
+    r.tick(1.0)
+    assert r.expected_wait("q") == after_tick
+    if channel == "chat":
+        assert r.agent_of("i3") == "a"  # four held, sixteen slots left
+        assert r.expected_wait("q", 16) == 0.0
+        assert r.expected_wait("q", 17) == 9.0  # the 17th: the first past the free slots
+        assert r.submit(Inquiry(id="i4", queue="q"), now=2.0).expected_wait_s == 0.0
+    else:
+        assert r.expected_wait("q", 3) == 540.0  # three wait, none free: as before
+
+
+def test_the_expected_wait_counts_a_listed_agents_room_within_its_units() -> None:
+    """An agent's room is its cap on the channel less its load, within its units (a chat
+    costs 20 units by default: 40 units are two chats, whatever the cap says)."""
+    cfg = RouterConfig(queues=[QueueConfig(name="q", channel="chat")])
+    r = Router(cfg, now=0.0)
+    r.login(AgentSpec(id="a", capacity={"chat": 20}, units=40), now=0.0)
+    r.tick(0.0)
+    told = [r.submit(Inquiry(id=f"i{i}", queue="q"), now=1.0).expected_wait_s for i in range(3)]
+    assert told[:2] == [0.0, 0.0] and told[2] > 0.0
+
+
+def test_an_agent_freed_since_the_pass_counts_its_room() -> None:
+    """A chat agent that finished three chats since the last matching pass (not listed
+    again yet) is three places for the arrivals before the pass, not one."""
+    r = _one_agent("chat", 4)
+    for i in range(4):
+        r.submit(Inquiry(id=f"h{i}", queue="q"), now=1.0)
+    r.tick(1.0)
+    for i in range(4):
+        r.accept(f"h{i}", now=1.0)
+    r.tick(1.0)
+    for i in range(3):
+        r.complete(f"h{i}", now=2.0)
+    told = [r.submit(Inquiry(id=f"i{i}", queue="q"), now=2.0).expected_wait_s for i in range(4)]
+    assert told[:3] == [0.0, 0.0, 0.0] and told[3] > 0.0

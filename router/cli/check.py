@@ -22,7 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from router.config import RouterConfig, config_warnings, convert_config, read_config_file
+from router.config import (
+    RouterConfig,
+    config_warnings,
+    convert_config,
+    detect_format,
+    read_config_file,
+)
 from router.config.summary import SCENARIO_KEYS, is_scenario, summary_line
 from router.errors import ConfigError
 
@@ -72,11 +78,11 @@ def check_file(path: str | Path, *, force: bool = False) -> tuple[RouterConfig, 
             build_policies(router_config(cfg))  # (what the simulator's Router is given)
             return cfg, summary_line(cfg, raw)
         rest = {k: v for k, v in raw.items() if k not in SCENARIO_KEYS}
-        cfg = convert_config(rest)
+        cfg = convert_config(rest, fmt=detect_format(Path(path)))
         build_policies(cfg)
         note = " (scenario tables not checked: router.sim is not installed)"
         return cfg, summary_line(cfg, raw) + note
-    cfg = convert_config(raw)
+    cfg = convert_config(raw, fmt=detect_format(Path(path)))
     build_policies(cfg)
     return cfg, summary_line(cfg, raw)
 

@@ -146,7 +146,7 @@ def read_config_file(path: str | Path) -> Any:
 
 def decode_config(data: bytes | str, fmt: str = "toml", type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
     """Decode and validate config text; raise ConfigError listing every problem."""
-    return convert_config(parse_text(data, fmt), type)
+    return convert_config(parse_text(data, fmt), type, fmt=fmt)
 
 
 def convert_config(
@@ -154,6 +154,7 @@ def convert_config(
     type: type[C] = RouterConfig,  # type: ignore[assignment]
     *,
     profile_tenants: bool = True,
+    fmt: str | None = None,
 ) -> C:
     """Validate an already-parsed mapping into a config; raise ConfigError listing every problem.
 
@@ -162,7 +163,9 @@ def convert_config(
     once the schema is satisfied, with the documents' own (a profile's tenant no queue
     belongs to: ``router/config/checks.py``) unless ``profile_tenants`` is off (a durable
     log's entry, checked when it was logged: ``router/durable/wire.py``). Nesting too
-    deep for the parsers or the walker is one line, never a RecursionError.
+    deep for the parsers or the walker is one line, never a RecursionError. ``fmt``: the
+    format ``raw`` was parsed from, when it was (a YAML one's bool where a string belongs
+    says it may be an unquoted ``yes``: :func:`~router.config.problems.structure_problems`).
     """
     problems = empty_problems(raw)
     if problems:
@@ -173,7 +176,7 @@ def convert_config(
         try:
             cfg = msgspec.convert(raw, type)
         except msgspec.ValidationError:
-            raise ConfigError(structure_problems(raw, type)) from None
+            raise ConfigError(structure_problems(raw, type, fmt=fmt)) from None
         problems = semantic_problems(cfg, profile_tenants=profile_tenants)
     except RecursionError:  # the parsers refuse deep nesting; this is the safety net
         raise ConfigError(["$: nested too deeply"]) from None
@@ -184,4 +187,5 @@ def convert_config(
 
 def load_config(path: str | Path, type: type[C] = RouterConfig) -> C:  # type: ignore[assignment]
     """Read a TOML, JSON or YAML file into a validated config."""
-    return convert_config(read_config_file(path), type)
+    raw = read_config_file(path)
+    return convert_config(raw, type, fmt=detect_format(Path(path)))

@@ -47,8 +47,12 @@ def key_path(path: str, key: object) -> str:
     return f"{path}[{json.dumps(key) if isinstance(key, str) else key}]"
 
 
-def structure_problems(raw: Any, type: Any, path: str = "$") -> list[str]:
+def structure_problems(raw: Any, type: Any, path: str = "$", fmt: str | None = None) -> list[str]:
     """Every schema problem in ``raw`` (parsed TOML/JSON/YAML) against ``type``.
+
+    ``fmt`` is the format ``raw`` was parsed from (``toml``, ``json``, ``yaml``; ``None``:
+    a mapping from Python): a bool where a string belongs gets the YAML-boolean hint
+    (:func:`_yaml_bool`) only from ``yaml``, where an unquoted ``yes`` is one.
 
     msgspec stops at the first error and names a dict entry ``[...]``; this
     converts the whole value first (the fast path) and, only when that fails,
@@ -57,11 +61,11 @@ def structure_problems(raw: Any, type: Any, path: str = "$") -> list[str]:
     key (``$.queues[1].requires.refund``).
     """
     out: list[str] = []
-    _walk(raw, type, path, out)
+    _walk(raw, type, path, out, fmt == "yaml")
     return out
 
 
-def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
+def _walk(raw: Any, tp: Any, path: str, out: list[str], yaml: bool) -> None:
     if isinstance(raw, float) and not math.isfinite(raw):
         out.append(f"{path}: must be a finite number, got {raw}")
         return
@@ -77,12 +81,12 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
     if inner is not None:
         origin = get_origin(inner)
         if isinstance(inner, builtins.type) and issubclass(inner, Struct):
-            _walk_struct(raw, inner, path, out)
+            _walk_struct(raw, inner, path, out, yaml)
         elif origin in (list, tuple, set, frozenset):
             args = get_args(inner)
             item = args[0] if args else Any
             for i, v in enumerate(raw):
-                _walk(v, item, f"{path}[{i}]", out)
+                _walk(v, item, f"{path}[{i}]", out, yaml)
         elif origin is dict:
             kt, vt = get_args(inner) or (Any, Any)
             for k, v in raw.items():
@@ -90,9 +94,11 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
                     msgspec.convert(k, kt)
                 except msgspec.ValidationError as exc:
                     msg = format_validation_error(exc)[3:]
-                    out.append(f"{path}: invalid key {k!r}: " + _yaml_bool(msg, k))
+                    out.append(
+                        f"{path}: invalid key {k!r}: " + (_yaml_bool(msg, k) if yaml else msg)
+                    )
                     continue
-                _walk(v, vt, key_path(path, k), out)
+                _walk(v, vt, key_path(path, k), out, yaml)
     if len(out) == before:
         choice = _choices(tp) if isinstance(raw, str) else None
         tagged = _tags(tp) if isinstance(raw, dict) else None
@@ -109,7 +115,8 @@ def _walk(raw: Any, tp: Any, path: str, out: list[str]) -> None:
             else:
                 out.append(f"{path}: missing required field {tag!r}; known: {known}")
         else:
-            out.append(_yaml_bool(format_validation_error(err, path), raw))
+            line = format_validation_error(err, path)
+            out.append(_yaml_bool(line, raw) if yaml else line)
 
 
 #: msgspec's line for a bool where a string (maybe optional) belongs
@@ -204,7 +211,9 @@ def _container_type(tp: Any, raw: Any) -> Any:
     return None
 
 
-def _walk_struct(raw: dict[str, Any], st: builtins.type[Struct], path: str, out: list[str]) -> None:
+def _walk_struct(
+    raw: dict[str, Any], st: builtins.type[Struct], path: str, out: list[str], yaml: bool
+) -> None:
     fields = msgspec.structs.fields(st)
     by_key = {f.encode_name: f for f in fields}
     conf = st.__struct_config__
@@ -216,6 +225,6 @@ def _walk_struct(raw: dict[str, Any], st: builtins.type[Struct], path: str, out:
                 out.append(f"{path}: unknown {what} {key!r}; known: {known}")
     for f in fields:
         if f.encode_name in raw:
-            _walk(raw[f.encode_name], f.type, key_path(path, f.encode_name), out)
+            _walk(raw[f.encode_name], f.type, key_path(path, f.encode_name), out, yaml)
         elif f.required:
             out.append(f"{path}: missing required field {f.encode_name!r}")

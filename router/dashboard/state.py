@@ -121,6 +121,7 @@ def page_state(
                 "state": a.state,
                 "reason": a.reason,
                 "load": a.load,
+                "load_channel_unknown": a.load_channel_unknown,
                 "occupancy": _round(a.occupancy, 3),
                 "handled": a.handled,
             }
@@ -147,7 +148,7 @@ def check_upload(data: bytes, filename: str = "config.toml") -> tuple[RouterConf
     if is_scenario(raw):
         from router.sim.scenario import Scenario, router_config
 
-        scenario = convert_config(raw, Scenario)
+        scenario = convert_config(raw, Scenario, fmt=fmt)
         return router_config(scenario), summary_line(scenario, raw)
-    cfg: RouterConfig = convert_config(raw)
+    cfg: RouterConfig = convert_config(raw, fmt=fmt)
     return cfg, summary_line(cfg, raw)

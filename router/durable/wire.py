@@ -46,6 +46,7 @@ on one Redis Cluster slot.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Generator
 from typing import Any, get_args
@@ -64,7 +65,10 @@ from router.core import Router
 from router.durable import faults
 from router.errors import UsageError
 from router.events import Event
-from router.inputs import Input, Reconfigure
+from router.inputs import GoOnBreak, Input, Reconfigure, wire_problem
+
+#: the durable owner's logger (``router/durable/serve.py``'s): what replay applied otherwise
+_log = logging.getLogger("router.durable")
 
 __all__ = [
     "INPUT_TYPES",
@@ -340,6 +344,9 @@ def _checked(request: Request) -> Request:
         problems = _document_problems(inp.config)
         if problems:
             raise _Refused("\n".join(f"$.input.config{p[1:]}" for p in problems))
+    problem = wire_problem(inp)
+    if problem is not None:
+        raise _Refused(f"$.input.{problem[0]}: {problem[1]}")
     return request
 
 
@@ -371,6 +378,38 @@ def _as_logged(inp: Reconfigure) -> Reconfigure:
     return Reconfigure(config=cfg, hand_over=inp.hand_over)
 
 
+def _break_as_logged(inp: GoOnBreak, batch: Batch, i: int, warn: bool) -> GoOnBreak:
+    """A logged ``go_on_break`` whose reason says nothing, as the core applies it: with
+    the default reason ``break``, and (``warn``: :func:`run_batch`, not the dead-letter
+    walk's probes) a warning naming the batch, the item and the agent.
+    The edge refuses such a request now (:func:`_checked`); a log written before the core
+    refused it (e6967c7) holds ones the core applied, putting the agent on break, and
+    replay must reach that state (refusing it would leave the agent working)."""
+    if warn:
+        _log.warning(
+            "batch %s, item %d: go_on_break of agent %r logged with reason %r (accepted before "
+            "e6967c7): replayed with reason 'break'",
+            batch.cur,
+            i,
+            inp.agent_id,
+            inp.reason,
+        )
+    return GoOnBreak(agent_id=inp.agent_id, reason="break")
+
+
+def _logged(inp: Input, batch: Batch, i: int, warn: bool = True) -> Input:
+    """Item ``i`` of a logged ``batch`` as the core applies it (:func:`_as_logged`,
+    :func:`_break_as_logged`); any other input as it is."""
+    kind = type(inp)
+    if kind is Reconfigure:
+        return _as_logged(inp)  # type: ignore[arg-type]
+    if kind is GoOnBreak and wire_problem(inp) is not None:
+        return _break_as_logged(inp, batch, i, warn)  # type: ignore[arg-type]
+    return inp
+
+
+#: the inputs a logged entry may hold in a form the edge refuses now (:func:`_logged`)
+_AS_LOGGED = frozenset((Reconfigure, GoOnBreak))
 _DECODE_ERRORS = (msgspec.MsgspecError, RecursionError, _Refused)
 
 
@@ -522,7 +561,7 @@ def run_batch(
             if check is not None:
                 check(request)
             inp = request.input
-            handle(_as_logged(inp) if type(inp) is Reconfigure else inp, now)
+            handle(_logged(inp, batch, i) if type(inp) in _AS_LOGGED else inp, now)
         except UsageError as exc:
             refusals.append(_refusal(now, request, type(exc).__name__, str(exc)))
     if check is not None:
@@ -531,14 +570,16 @@ def run_batch(
     return router, events, refusals
 
 
-def _handle_one(router: Router, request: Request, now: float) -> None:
-    """One input as :func:`run_batch` applies it (a caller's mistake changes nothing)."""
+def _handle_one(router: Router, batch: Batch, i: int) -> None:
+    """Item ``i`` of ``batch`` as :func:`run_batch` applies it (a caller's mistake changes
+    nothing)."""
     check = faults.item_check()
+    request = batch.items[i]
     try:
         if check is not None:
             check(request)
         inp = request.input
-        router.handle(_as_logged(inp) if type(inp) is Reconfigure else inp, now)
+        router.handle(_logged(inp, batch, i, False) if type(inp) in _AS_LOGGED else inp, batch.now)
     except UsageError:
         pass
 
@@ -582,9 +623,9 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
     items = batch.items
     poison: list[tuple[int, Exception]] = []
     marked: set[int] = set()
-    for i, request in enumerate(items):
+    for i in range(len(items)):
         try:
-            _handle_one(core, request, now)
+            _handle_one(core, batch, i)
         except Exception as exc:
             poison.append((i, exc))
             marked.add(i)
@@ -592,7 +633,7 @@ def isolate_steps(router: Router | None, batch: Batch) -> Generator[None, None, 
             yield
             for j in range(i):
                 if j not in marked:
-                    _handle_one(core, items[j], now)
+                    _handle_one(core, batch, j)
                     yield
         yield
     try:

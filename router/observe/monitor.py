@@ -136,6 +136,7 @@ class AgentFigures(Struct, frozen=True, kw_only=True):
     id: str
     state: str
     reason: str
+    #: inquiries held (offered or assigned) per channel the monitor knows
     load: dict[str, int]
     staffed_s: float
     occupancy: float | None
@@ -144,6 +145,10 @@ class AgentFigures(Struct, frozen=True, kw_only=True):
     declined: int
     expired: int
     aht_s: float | None
+    #: inquiries held on queues whose channel the monitor was not told (not in its config,
+    #: or a ``Reconfigured`` naming only their target): apart from ``load``, whose keys are
+    #: channel names (a JSON map has no None key; ``QueueFigures.channel`` is None for them)
+    load_channel_unknown: int = 0
 
 
 class MonitorStatistics(Struct, frozen=True, kw_only=True):
@@ -232,7 +237,7 @@ class _Agent:
         self.shares = shares
         self.state = "ready"
         self.reason = ""
-        self.load: dict[str, int] = {}
+        self.load: dict[str, int] = {}  # by channel; '' for a queue of no known channel
         self.active = 0  # offered or assigned inquiries held
         self.wrapping = 0  # inquiries in wrap-up
         self.held_w = 0.0  # sum of the shares held now
@@ -898,7 +903,8 @@ class Monitor:
                 id=a.id,
                 state=a.partition() if a.staffed_from is not None else "logged_out",
                 reason=a.reason,
-                load=dict(a.load),
+                load={ch: n for ch, n in a.load.items() if ch},
+                load_channel_unknown=a.load.get("", 0),
                 staffed_s=staffed,
                 occupancy=busy / staffed if staffed > 0 else None,
                 offers=a.offers,

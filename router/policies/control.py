@@ -68,6 +68,8 @@ from router.state.records import (
 __all__ = ["AdmissionControl", "admitted", "queued"]
 
 _INF: Final = math.inf
+#: the most places an arrival's wait counts in the room of a pool's listed agents (chat)
+_ROOM_NEED: Final = 64
 # what every plain arrival builds (queued, admitted), as this module's Finals: compiled, a
 # class imported from another module is a module-dict lookup per use
 _Queued: Final = Queued
@@ -282,6 +284,10 @@ class AdmissionControl:
             need = position if position < 8 else 8  # they take the first in line
             n = pool.n_listed  # free_agents(pool, need), inline: once per arrival
             free = n if n < need else need
+            if free < position and n and pool.slots > staff:
+                # more slots than agents (chat): count the listed agents' room, a bounded
+                # look at the pool's heap (``Router._listed_room``), to the arrival's place
+                free = self.ops.listed_room(pool, position if position < _ROOM_NEED else _ROOM_NEED)
             if free < need:
                 free = self._freed_fit(pool, need, free)
             if free >= position:
@@ -310,14 +316,17 @@ class AdmissionControl:
         )
 
     def _freed_fit(self, pool: Pool, need: int, n: int) -> int:
-        """The ``n`` agents listed in ``pool`` plus those freed since the last matching pass
-        who could take an inquiry of it now (a bounded look), counting stops at ``need``."""
-        can_take = self.ops.can_take
-        for i, agent in enumerate(self.ops.freed_agents()):
+        """The ``n`` places free in ``pool`` plus those of the agents freed since the last
+        matching pass who could take an inquiry of it now, each its room (its cap on the
+        channel less its load: a chat agent frees several; a bounded look), counting stops
+        at ``need``."""
+        ops = self.ops
+        can_take = ops.can_take
+        for i, agent in enumerate(ops.freed_agents()):
             if i >= 64:
                 break
             if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
-                n += 1
+                n += ops.room(agent, pool)
                 if n >= need:
                     break
         return n

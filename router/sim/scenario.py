@@ -36,6 +36,7 @@ from router.config import (
     RouterConfig,
     convert_config,
     decode_config,
+    detect_format,
     read_config_file,
 )
 from router.config.summary import config_given, is_scenario
@@ -323,7 +324,7 @@ def load_scenario(path: str | Path) -> Scenario:
     raw = read_config_file(path)
     if isinstance(raw, dict) and raw and not is_scenario(raw):
         raise ConfigError([config_given()])  # a router config where a scenario belongs
-    sc = convert_config(raw, Scenario)
+    sc = convert_config(raw, Scenario, fmt=detect_format(Path(path)))
     if not any(a.from_csv is not None for a in sc.arrivals):
         return sc
     sc, problems = _check_csv_arrivals(sc, Path(path).parent)

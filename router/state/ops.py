@@ -110,6 +110,14 @@ class CoreOps(Protocol):
     def can_take(self, agent: Agent, pool: Pool) -> bool:
         """Whether ``agent`` can take an inquiry of ``pool`` now."""
 
+    def room(self, agent: Agent, pool: Pool) -> int:
+        """How many inquiries of ``pool`` ``agent`` could hold more now (its cap on the
+        pool's channel less its load, within its units; at least 1)."""
+
+    def listed_room(self, pool: Pool, need: int) -> int:
+        """The inquiries of ``pool`` its listed agents could take now, counted to ``need``
+        (a bounded look at the pool's heap: ``Router._listed_room``)."""
+
     def pool_for(self, t: Ticket) -> Pool:
         """The pool ``t`` belongs in (queue, tenant, skills at its step), created if new."""
 

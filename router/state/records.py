@@ -1050,6 +1050,21 @@ def free_agents(pool: Pool, need: int) -> int:
     return n if n < need else need
 
 
+def agent_room(agent: Agent, pool: Pool) -> int:
+    """How many inquiries of ``pool`` ``agent`` could hold more now: its cap on the pool's
+    channel less its load there, within its units left (``units``, each inquiry costing
+    ``pool.cost``); at least 1 (asked of a listed or freed agent, which can take one)."""
+    ch = pool.channel
+    room = agent.caps.get(ch, 0) - agent.load.get(ch, 0)
+    units = agent.units
+    cost = pool.cost
+    if units is not None and cost > 0:
+        left = (units - agent.units_used) // cost
+        if left < room:
+            room = left
+    return room if room > 1 else 1
+
+
 def pool_slots(pool: Pool) -> float:
     """Eligible capacity of ``pool``: the caps on its channel summed over its eligible
     agents (at least 1)."""

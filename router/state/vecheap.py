@@ -155,6 +155,19 @@ class AgentHeap:
             out.append((keys[i], int(s >> SLOT_BITS), int(slot), cells[slot] == s))
         return out
 
+    def live_slots(self, cells: vec[i64], limit: i64) -> list[int]:
+        """The slots of the live entries among the first ``limit`` of the layout (a bounded
+        look: ``Router._listed_room``)."""
+        ss = self.ss
+        n = self.n if self.n < limit else limit
+        out: list[int] = []
+        for i in range(n):
+            s = ss[i]
+            slot = s & SLOT_MASK
+            if cells[slot] == s:
+                out.append(int(slot))
+        return out
+
     def live_key(self, cells: vec[i64], slot: i64) -> float | None:
         """The key of the live entry of the agent at ``slot``, if it is listed here."""
         s = cells[slot]

@@ -9,6 +9,7 @@ and an in-process runner.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
 from pathlib import Path
@@ -56,7 +57,7 @@ from router.events import (
     Reconfigured,
     Withdrawn,
 )
-from router.inputs import Input, Reconfigure, Submit
+from router.inputs import GoOnBreak, Input, Reconfigure, Submit
 from router.model import AgentSpec
 from tests.durable.conftest import CONFIG
 from tests.durable.harness import Clock, run, runner, serve, settle, start, wait_for
@@ -552,3 +553,45 @@ def test_an_entry_with_a_garbled_submission_count_is_served(redis_server: RedisS
                    for e in o.events)  # fmt: skip
 
     run(redis_server.url, body)
+
+
+def test_a_break_reason_that_says_nothing_is_refused_at_the_log_edge_and_replays_as_break(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """user53: a ``go_on_break`` whose reason is empty or blank is refused where a request
+    enters the log (an ``InvalidRequest`` naming ``$.input.reason``). A log written before
+    user52's check (e6967c7) may hold one the core then applied: replay applies it as the
+    default reason ``break`` with a warning naming the batch and the agent, so the agent is
+    on break as it was when logged (refusing it would replay to another state)."""
+    login = {"input": {"type": "login", "agent": {"id": "a1", "capacity": {"chat": 2}}}}
+    for reason in ("", " \t"):
+        raw = encode_raw({"input": {"type": "go_on_break", "agent_id": "a1", "reason": reason}})
+        good, bad = decode_request({b"m": raw}, "7-0")
+        assert good == [] and [(x.input, x.ref, x.message) for x in bad] == [
+            (
+                "go_on_break",
+                "a1",
+                f"$.input.reason: must say why: not empty or only whitespace, got {reason!r}",
+            )
+        ]
+    logged_login = decode_request({b"m": encode_raw(login)}, "6-0")[0]
+    old = Batch(
+        now=1.0,
+        cur="7-0",
+        items=[*logged_login, Request(input=GoOnBreak(agent_id="a1", reason=""))],
+    )
+    caplog.set_level(logging.WARNING, logger="router.durable")
+    core, events, refusals = run_batch(_core(), decode_batch(encode_batch(old)))
+    assert refusals == []
+    assert [e.reason for e in events if isinstance(e, AgentOnBreak)] == ["break"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "batch 7-0, item 1: go_on_break of agent 'a1' logged with reason '' (accepted before "
+        "e6967c7): replayed with reason 'break'"
+    ]
+    said = Batch(
+        now=1.0,
+        cur="7-0",
+        items=[*logged_login, Request(input=GoOnBreak(agent_id="a1", reason="break"))],
+    )
+    assert core.snapshot() == run_batch(_core(), said)[0].snapshot()
+    assert isolate(_core(), old) == (None, None)  # the dead-letter walk applies it alike

@@ -77,7 +77,9 @@ function drawAgents(st) {
   body.replaceChildren();
   for (const a of st.agents) {
     const tr = document.createElement("tr");
-    const load = Object.entries(a.load).map(([ch, n]) => `${ch} ${n}`).join(", ") || "-";
+    const held = Object.entries(a.load).map(([ch, n]) => `${ch} ${n}`);
+    if (a.load_channel_unknown) held.push(`? ${a.load_channel_unknown}`);  // no known channel
+    const load = held.join(", ") || "-";
     const occ = td("");
     occ.innerHTML = `<span class="bar"><i style="width:${Math.min(100, 100 * (a.occupancy || 0))}%"></i></span>`;
     occ.append(fmtPct(a.occupancy));
