@@ -85,3 +85,18 @@ def test_a_restored_router_holds_each_freed_agent_once_as_the_original() -> None
         x.tick(2)
     assert _freed(r) == _freed(back) == []
     assert r.agent_of("i1") == back.agent_of("i1") is not None
+
+
+def test_an_agent_logged_out_before_any_pass_leaves_the_freed_agents() -> None:
+    # a logout takes the agent out of the freed at once (``_stop_new_work``; the second
+    # ``_unfree`` in ``_remove_agent`` guards the same, so dropping it alone changes nothing:
+    # mutV53's open mutant, equivalent on every path today), in the snapshot too
+    r = basic(mode="immediate")
+    r.login(agent("a1"), 0)
+    r.login(agent("a2"), 0)  # both freed, no pass yet
+    r.logout("a1", 1)
+    assert _freed(r) == ["a2"]
+    back = Router.restore(r.snapshot())
+    assert _freed(back) == ["a2"]
+    r.login(agent("a1"), 2)  # back in: freed once, last in line
+    assert _freed(r) == ["a2", "a1"]
