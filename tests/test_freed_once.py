@@ -7,7 +7,7 @@ over, on the one-agent pass, the batched pass, a break before any pass, and a re
 
 from __future__ import annotations
 
-from router import Router
+from router import AgentSpec, Inquiry, Router
 from router.state import codec
 from tests.helpers import agent, basic, brief, inq
 
@@ -100,3 +100,23 @@ def test_an_agent_logged_out_before_any_pass_leaves_the_freed_agents() -> None:
     assert _freed(back) == ["a2"]
     r.login(agent("a1"), 2)  # back in: freed once, last in line
     assert _freed(r) == ["a2", "a1"]
+
+
+def test_an_agent_whose_cooldown_ends_at_an_input_is_freed_once_and_unfreed_by_a_break() -> None:
+    # the cooldown's end fires at the input's clock (before any pass): the agent is freed
+    # (``_relist_changed``) and marked, so the break of the same input takes it out again;
+    # unmarked, it stayed among the freed while on its break (mutV53's open mutant)
+    from tests.test_wellbeing import COOLDOWN, _router
+
+    r = _router(COOLDOWN.replace("FROM", "all"), AgentSpec(id="a"))
+    r.submit(Inquiry(id="c1", queue="complaints"), 0)
+    r.tick(0)
+    r.complete("c1", 700)  # 700 s of heavy work: 300 s off from 700
+    r.tick(700)
+    assert _freed(r) == []
+    r.go_on_break("a", 1000)  # the cooldown ends at this input's clock, then the break
+    assert _freed(r) == []
+    r.set_ready("a", 1001)
+    assert _freed(r) == ["a"]
+    r.submit(Inquiry(id="o1", queue="orders"), 1002)
+    assert _assigned(r.tick(1002)) == [("Assigned", "o1", "a")]
