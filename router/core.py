@@ -5679,9 +5679,6 @@ class _Ops:
     def can_take(self, agent: Agent, pool: Pool) -> bool:
         return self._r._can_take(agent, pool)
 
-    def room(self, agent: Agent, pool: Pool) -> int:
-        return agent_room(agent, pool)
-
     def listed_room(self, pool: Pool, need: int) -> int:
         return self._r._listed_room(pool, need)
 

@@ -271,9 +271,10 @@ def wire_problem(inp: Input) -> tuple[str, str] | None:
     struct itself keeps accepting it, so a durable log written before the check
     (e6967c7) still decodes (``router/durable/wire.py`` replays it as ``break``)."""
     if type(inp) is GoOnBreak:
-        reason = inp.reason
-        if not reason or reason.isspace():
-            return "reason", f"must say why: not empty or only whitespace, got {reason!r}"
+        try:
+            check_reason(inp.reason)  # the core's own rule and words
+        except InvalidInput as exc:
+            return exc.field, exc.problem
     return None
 
 

@@ -62,6 +62,7 @@ from router.state.records import (
     Pool,
     QueueState,
     Ticket,
+    agent_room,
     pool_slots,
 )
 
@@ -320,13 +321,12 @@ class AdmissionControl:
         matching pass who could take an inquiry of it now, each its room (its cap on the
         channel less its load: a chat agent frees several; a bounded look), counting stops
         at ``need``."""
-        ops = self.ops
-        can_take = ops.can_take
-        for i, agent in enumerate(ops.freed_agents()):
+        can_take = self.ops.can_take
+        for i, agent in enumerate(self.ops.freed_agents()):
             if i >= 64:
                 break
             if any(p is pool for p, _, _ in agent.pools) and can_take(agent, pool):
-                n += ops.room(agent, pool)
+                n += agent_room(agent, pool)
                 if n >= need:
                     break
         return n

@@ -110,10 +110,6 @@ class CoreOps(Protocol):
     def can_take(self, agent: Agent, pool: Pool) -> bool:
         """Whether ``agent`` can take an inquiry of ``pool`` now."""
 
-    def room(self, agent: Agent, pool: Pool) -> int:
-        """How many inquiries of ``pool`` ``agent`` could hold more now (its cap on the
-        pool's channel less its load, within its units; at least 1)."""
-
     def listed_room(self, pool: Pool, need: int) -> int:
         """The inquiries of ``pool`` its listed agents could take now, counted to ``need``
         (a bounded look at the pool's heap: ``Router._listed_room``)."""
